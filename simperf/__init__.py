@@ -1,0 +1,32 @@
+"""simperf: predict how a backend architecture performs before anyone builds it.
+
+Examples
+--------
+>>> import simperf
+>>> scenario = simperf.load("models/mm1.yaml")  # doctest: +SKIP
+>>> result = simperf.run(scenario, seed=1)  # doctest: +SKIP
+>>> print(result.summary())  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+from simperf.errors import BuildError, SimperfError, SimulationError, SpecError
+from simperf.experiment.run import run
+from simperf.metrics.result import Result
+from simperf.spec.io import from_dict, json_schema, load
+from simperf.spec.scenario import Scenario
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "BuildError",
+    "Result",
+    "Scenario",
+    "SimperfError",
+    "SimulationError",
+    "SpecError",
+    "from_dict",
+    "json_schema",
+    "load",
+    "run",
+]

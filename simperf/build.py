@@ -1,0 +1,71 @@
+"""Scenario -> live model. The only module that knows both specs and components."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import simpy
+
+from simperf.components.app_server import AppServer
+from simperf.components.base import Component, Context
+from simperf.components.load_balancer import LoadBalancer
+from simperf.components.workload import Clients
+from simperf.errors import BuildError
+from simperf.metrics.recorder import RequestRecorder
+from simperf.model import Model
+from simperf.spec.scenario import Scenario
+
+ComponentFactory = Callable[[Context, str, Any], Component]
+
+REGISTRY: dict[str, ComponentFactory] = {
+    "app_server": AppServer,
+    "load_balancer": LoadBalancer,
+}
+"""Component kind -> runtime class (constructed as ``cls(ctx, name, spec)``)."""
+
+
+def build(scenario: Scenario, *, seed: int | None = None, replication: int = 0) -> Model:
+    """Turn a validated scenario into a model ready to run.
+
+    Parameters
+    ----------
+    scenario
+        The validated scenario.
+    seed
+        Root seed; defaults to ``scenario.run.seed``.
+    replication
+        Replication index; each one gets independent random streams.
+    """
+    run = scenario.run
+    env = simpy.Environment()
+    recorder = RequestRecorder([c.name for c in scenario.workload.classes])
+    ctx = Context(
+        env,
+        recorder,
+        seed=run.seed if seed is None else seed,
+        replication=replication,
+        warmup=run.warmup,
+        safety_cap=run.safety_cap,
+    )
+    components: dict[str, Component] = {}
+    for name, spec in scenario.components.items():
+        factory = REGISTRY.get(spec.kind)
+        if factory is None:  # pragma: no cover - the spec union and registry must agree
+            raise BuildError(f"components.{name}: no runtime model for kind {spec.kind!r}")
+        components[name] = factory(ctx, name, spec)
+    for component in components.values():
+        component.wire(components)
+    entries = [
+        (components[c.entry], components[c.entry].resolve(c.endpoint))
+        for c in scenario.workload.classes
+    ]
+    # Each instance belongs to one component; balancers list their backends' too.
+    instances = [
+        inst
+        for name, component in components.items()
+        for inst in getattr(component, "instances", [])
+        if inst.component == name
+    ]
+    clients = Clients(ctx, scenario.workload, entries, budget=run.requests)
+    return Model(scenario, ctx, components, clients, instances)

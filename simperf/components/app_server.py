@@ -1,0 +1,177 @@
+"""App servers: replicated instances with workers, cores, a bounded queue and endpoints."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import simpy
+
+from simperf.components.base import Component, Context, Process, Request, RequestFailed
+from simperf.metrics.monitor import LevelMonitor
+from simperf.spec.app_server import AppServerSpec, CallStep, CpuStep, DelayStep, ParallelStep
+
+# Step opcodes of a compiled endpoint: a list of (opcode, argument) tuples.
+CPU, DELAY, CALL, PARALLEL = range(4)
+
+
+class AppInstance:
+    """One instance (``app[0]``): workers admit requests, cores serve ``cpu`` steps.
+
+    When ``workers <= cores`` a worker always finds a free core, so cores are not a
+    separate resource (one event less per step); otherwise ``cpu`` steps queue for a core
+    in FIFO order. Waiting for a worker and waiting for a core both count as queueing.
+    """
+
+    kind = "app_server"
+
+    def __init__(self, server: AppServer, index: int) -> None:
+        spec = server.spec
+        ctx = server.ctx
+        self.env = ctx.env
+        self.ctx = ctx
+        self.component = server.name
+        self.name = f"{server.name}[{index}]"
+        self.capacity = spec.cores
+        workers = spec.worker_count
+        self.workers = simpy.Resource(ctx.env, capacity=workers)
+        self.cores = simpy.Resource(ctx.env, capacity=spec.cores) if workers > spec.cores else None
+        self.capped = spec.queue_limit is None
+        self.limit = ctx.safety_cap if self.capped else spec.queue_limit
+        self.reject_code = ctx.recorder.cause("safety_cap" if self.capped else "rejected")
+        self.busy = LevelMonitor()
+        self.queue = LevelMonitor()
+        self.active = 0
+        self.served = 0
+        self.rejected = 0
+        self.wait_sum = 0.0
+        self.service_sum = 0.0
+
+    def handle(self, request: Request, steps: list[tuple[int, Any]]) -> Process:
+        """Serve ``request`` on a compiled endpoint."""
+        env = self.env
+        workers = self.workers
+        if workers.count >= workers.capacity and len(workers.queue) >= self.limit:
+            self.rejected += 1
+            if self.capped:
+                self.ctx.safety_cap_hits += 1
+            raise RequestFailed(self.reject_code)
+        self.active += 1
+        arrived = env.now
+        grant = workers.request()
+        try:
+            if not grant.triggered:
+                self.queue.change(1, arrived)
+                yield grant
+                self.queue.change(-1, env.now)
+            began = env.now
+            core_wait = 0.0
+            for op, arg in steps:
+                if op == CPU:
+                    if self.cores is None:
+                        self.busy.change(1, env.now)
+                        yield env.timeout(arg())
+                        self.busy.change(-1, env.now)
+                    else:
+                        with self.cores.request() as core:
+                            if not core.triggered:
+                                waited = env.now
+                                self.queue.change(1, waited)
+                                yield core
+                                self.queue.change(-1, env.now)
+                                core_wait += env.now - waited
+                            self.busy.change(1, env.now)
+                            yield env.timeout(arg())
+                            self.busy.change(-1, env.now)
+                elif op == DELAY:
+                    yield env.timeout(arg())
+                elif op == CALL:
+                    yield from arg[0].handle(request, arg[1])
+                else:
+                    yield from self._parallel(request, arg)
+            self.served += 1
+            self.wait_sum += began - arrived + core_wait
+            self.service_sum += env.now - began - core_wait
+        finally:
+            workers.release(grant)
+            self.active -= 1
+
+    def _parallel(self, request: Request, calls: list[tuple[Component, Any]]) -> Process:
+        env = self.env
+        branches = [env.process(_branch(target, route, request)) for target, route in calls]
+        yield env.all_of(branches)
+        for branch in branches:
+            if branch.value:
+                raise RequestFailed(branch.value)
+
+    def snapshot(self, now: float) -> dict[str, float]:
+        """Cumulative counters and areas at ``now`` (differences give window metrics)."""
+        return {
+            "busy_area": self.busy.area_at(now),
+            "queue_area": self.queue.area_at(now),
+            "queue_peak": self.queue.reset_peak(),
+            "queue_now": self.queue.level,
+            "served": self.served,
+            "rejected": self.rejected,
+            "wait_sum": self.wait_sum,
+            "service_sum": self.service_sum,
+        }
+
+
+def _branch(target: Component, route: Any, request: Request) -> Process:
+    """One arm of a parallel step; returns 0 or the failure code instead of raising."""
+    try:
+        yield from target.handle(request, route)
+    except RequestFailed as failure:
+        return failure.code
+    return 0
+
+
+class AppServer(Component):
+    """A replicated application tier; requests addressed to it rotate over its instances."""
+
+    kind = "app_server"
+
+    def __init__(self, ctx: Context, name: str, spec: AppServerSpec) -> None:
+        super().__init__(ctx, name)
+        self.spec = spec
+        self.instances = [AppInstance(self, i) for i in range(spec.replicas)]
+        self._routes: dict[str, list[tuple[int, Any]]] = {}
+        self._components: dict[str, Component] = {}
+        self._next = 0
+        if len(self.instances) == 1:
+            self.handle = self.instances[0].handle  # type: ignore[method-assign]
+
+    def wire(self, components: dict[str, Component]) -> None:
+        self._components = components
+
+    def handle(self, request: Request, route: Any) -> Process:
+        """Serve on the next instance in turn (DNS-style round robin)."""
+        index = self._next
+        self._next = (index + 1) % len(self.instances)
+        return self.instances[index].handle(request, route)
+
+    def resolve(self, endpoint: str) -> list[tuple[int, Any]]:
+        """Compile an endpoint's steps into (opcode, argument) pairs, once."""
+        if endpoint not in self._routes:
+            self._routes[endpoint] = self._compile(endpoint)
+        return self._routes[endpoint]
+
+    def _compile(self, endpoint: str) -> list[tuple[int, Any]]:
+        compiled: list[tuple[int, Any]] = []
+        for i, step in enumerate(self.spec.endpoints[endpoint]):
+            purpose = f"{endpoint}:{i}"
+            if isinstance(step, CpuStep):
+                scale = 1.0 / self.spec.speed
+                compiled.append((CPU, self.ctx.sampler(step.cpu, self.name, purpose, scale)))
+            elif isinstance(step, DelayStep):
+                compiled.append((DELAY, self.ctx.sampler(step.delay, self.name, purpose)))
+            elif isinstance(step, CallStep):
+                compiled.append((CALL, self._target(step.call)))
+            elif isinstance(step, ParallelStep):
+                compiled.append((PARALLEL, [self._target(call) for call in step.parallel]))
+        return compiled
+
+    def _target(self, call: str) -> tuple[Component, Any]:
+        component, endpoint = call.split(".")
+        target = self._components[component]
+        return target, target.resolve(endpoint)

@@ -1,0 +1,110 @@
+"""What every runtime component shares: the request, failures, and the run context."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Generator
+from typing import Any
+
+import numpy as np
+import simpy
+
+from simperf.metrics.recorder import RequestRecorder
+from simperf.rng import batched, stream
+from simperf.spec.distributions import Constant
+
+Process = Generator[simpy.Event, Any, Any]
+
+
+class Request:
+    """One request travelling through the topology (a slotted record, no behaviour)."""
+
+    __slots__ = ("id", "klass", "start")
+
+    def __init__(self, id: int, klass: int, start: float) -> None:
+        self.id = id
+        self.klass = klass
+        self.start = start
+
+
+class RequestFailed(Exception):  # noqa: N818 - it is an outcome, not a bug
+    """Raised inside a request's process when it ends in an error cause.
+
+    It propagates up the ``yield from`` chain of calls, releasing every resource held on
+    the way (``finally`` blocks), to the workload, which records the outcome code.
+    """
+
+    __slots__ = ("code",)
+
+    def __init__(self, code: int) -> None:
+        super().__init__(code)
+        self.code = code
+
+
+class Context:
+    """What components need from the run: clock, recorder, random streams, settings."""
+
+    def __init__(
+        self,
+        env: simpy.Environment,
+        recorder: RequestRecorder,
+        *,
+        seed: int,
+        replication: int,
+        warmup: float,
+        safety_cap: int,
+    ) -> None:
+        self.env = env
+        self.recorder = recorder
+        self.seed = seed
+        self.replication = replication
+        self.warmup = warmup
+        self.safety_cap = safety_cap
+        self.safety_cap_hits = 0
+
+    def rng(self, component: str, purpose: str) -> np.random.Generator:
+        """An independent stream for one purpose of one component."""
+        return stream(self.seed, self.replication, component, purpose)
+
+    def sampler(self, dist: Any, component: str, purpose: str, scale: float = 1.0) -> Callable[[], float]:
+        """A zero-argument function drawing from ``dist`` (batched; constants draw nothing)."""
+        if isinstance(dist, Constant):
+            value = dist.value * scale
+            return lambda: value
+        rng = self.rng(component, purpose)
+        if scale == 1.0:
+            return batched(lambda n: dist.sample_batch(rng, n))
+        return batched(lambda n: dist.sample_batch(rng, n) * scale)
+
+
+class Component:
+    """Base of runtime components.
+
+    A component answers endpoints. :meth:`resolve` turns an endpoint name into a
+    *route*, whatever object the component wants to receive on the hot path, once,
+    at build time; :meth:`handle` serves one request on that route as a generator,
+    composed by callers with ``yield from``.
+    """
+
+    kind = "component"
+
+    def __init__(self, ctx: Context, name: str) -> None:
+        self.ctx = ctx
+        self.env = ctx.env
+        self.name = name
+
+    def resolve(self, endpoint: str) -> Any:  # pragma: no cover - overridden
+        raise NotImplementedError
+
+    def handle(self, request: Request, route: Any) -> Process:  # pragma: no cover
+        raise NotImplementedError
+
+    def wire(self, components: dict[str, Component]) -> None:
+        """Connect to the components this one calls (after all are constructed)."""
+
+    def instance_stats(self, start: float, end: float) -> list[dict[str, Any]]:
+        """Per-instance metrics over [start, end]; empty for stateless components."""
+        return []
+
+    def window_snapshot(self, now: float) -> dict[str, float]:
+        """Cumulative busy/queue areas at ``now`` for the time series (see metrics)."""
+        return {}

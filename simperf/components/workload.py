@@ -1,0 +1,126 @@
+"""Clients: open-loop arrival streams and closed-loop users that generate requests."""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Iterator
+from typing import Any
+
+import numpy as np
+import simpy
+
+from simperf.components.base import Component, Context, Process, Request, RequestFailed
+from simperf.rng import batched
+from simperf.spec.workload import DeterministicArrival, PoissonArrival, Workload
+
+WORKLOAD = "workload"  # stream owner name for arrivals, class choices and think times
+
+
+def arrival_times(arrival: Any, rng: np.random.Generator) -> Iterator[float]:
+    """Absolute arrival times of an open-loop arrival spec."""
+    if isinstance(arrival, PoissonArrival):
+        return _poisson(arrival.rate, rng)
+    if isinstance(arrival, DeterministicArrival):
+        return (k / arrival.rate for k in itertools.count(1))
+    raise TypeError(f"no generator for arrival kind {arrival.kind!r}")  # pragma: no cover
+
+
+def _poisson(rate: float, rng: np.random.Generator) -> Iterator[float]:
+    t = 0.0
+    while True:
+        for gap in rng.exponential(1.0 / rate, 4096).tolist():
+            t += gap
+            yield t
+
+
+class Clients:
+    """Generates the workload's requests and records how each one ends.
+
+    Open loop: each request is its own SimPy process, started at its arrival time.
+    Closed loop: each user is one process that thinks, sends a request, waits for the
+    response (inline, with ``yield from``), and repeats.
+
+    With a request budget (``run.requests``) generation stops after that many requests
+    and :attr:`done` fires when the last one has finished.
+    """
+
+    def __init__(
+        self,
+        ctx: Context,
+        spec: Workload,
+        entries: list[tuple[Component, Any]],
+        *,
+        budget: int | None,
+    ) -> None:
+        self.ctx = ctx
+        self.env = ctx.env
+        self.spec = spec
+        self.entries = entries
+        self.budget = budget
+        self.done: simpy.Event = ctx.env.event()
+        weights = np.array([c.weight for c in spec.classes], dtype=float)
+        if len(weights) == 1:
+            self._choose_class = lambda: 0
+        else:
+            rng = ctx.rng(WORKLOAD, "class")
+            p = weights / weights.sum()
+            self._choose_class = batched(lambda n: rng.choice(len(p), size=n, p=p))
+
+    def start(self) -> None:
+        """Start the generating processes."""
+        if self.spec.arrival is not None:
+            times = arrival_times(self.spec.arrival, self.ctx.rng(WORKLOAD, "arrival"))
+            self.env.process(self._open_loop(times))
+        else:
+            think = self.ctx.sampler(self.spec.think, WORKLOAD, "think")
+            for _ in range(self.spec.users or 0):
+                self.env.process(self._user(think))
+
+    def _open_loop(self, times: Iterator[float]) -> Process:
+        env = self.env
+        recorder = self.ctx.recorder
+        budget = self.budget
+        choose = self._choose_class
+        entries = self.entries
+        serve = self._serve
+        for t in times:
+            yield env.timeout(t - env.now)
+            klass = choose()
+            request = Request(recorder.arrive(t), klass, t)
+            component, route = entries[klass]
+            env.process(serve(request, component, route))
+            if budget is not None and recorder.generated >= budget:
+                return
+
+    def _serve(self, request: Request, component: Component, route: Any) -> Process:
+        try:
+            yield from component.handle(request, route)
+            outcome = 0
+        except RequestFailed as failure:
+            outcome = failure.code
+        self._finish(request, outcome)
+
+    def _finish(self, request: Request, outcome: int) -> None:
+        recorder = self.ctx.recorder
+        recorder.finish(request.klass, request.start, self.env.now, outcome)
+        if (
+            self.budget is not None
+            and recorder.generated >= self.budget
+            and recorder.finished == recorder.generated
+            and not self.done.triggered
+        ):
+            self.done.succeed()
+
+    def _user(self, think: Any) -> Process:
+        env = self.env
+        recorder = self.ctx.recorder
+        budget = self.budget
+        while budget is None or recorder.generated < budget:
+            yield env.timeout(think())
+            if budget is not None and recorder.generated >= budget:
+                return
+            klass = self._choose_class()
+            now = env.now
+            request = Request(recorder.arrive(now), klass, now)
+            component, route = self.entries[klass]
+            yield from self._serve(request, component, route)

@@ -1,0 +1,29 @@
+"""The exceptions users see.
+
+Every failure that is the user's to fix is one of these, with a message that names
+the offending field path. The CLI turns them into exit status 2 without a traceback.
+"""
+
+from __future__ import annotations
+
+
+class SimperfError(Exception):
+    """Base class of all errors raised by simperf on bad input or bad state."""
+
+
+class SpecError(SimperfError, ValueError):
+    """A scenario specification (file, dict or override) is invalid.
+
+    Parameters
+    ----------
+    message
+        One line per problem, each ``path: what was expected``.
+    """
+
+
+class BuildError(SimperfError):
+    """A valid spec could not be turned into a runnable model."""
+
+
+class SimulationError(SimperfError):
+    """A run could not be completed (an internal invariant failed)."""

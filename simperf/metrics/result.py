@@ -1,0 +1,124 @@
+"""The result of one run: tidy frames, a JSON-ready dictionary and a printable summary."""
+
+from __future__ import annotations
+
+import copy
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+import pandas as pd
+
+from simperf.units import format_time
+
+
+@dataclass
+class Result:
+    """What one run of one scenario with one seed measured.
+
+    Attributes
+    ----------
+    latency
+        One row per request class (and ``all``): count, mean, p50 ... p999, max in
+        seconds, throughput (completed ok per second), errors, error_rate.
+    components
+        One row per instance and per component: utilization, queue lengths, mean
+        wait and service time, served, rejected.
+    timeseries
+        Long frame (start, end, component, metric, value) in fixed windows.
+    perf
+        Wall time and events per second of the run (not part of :meth:`to_dict`,
+        which is deterministic for a given spec and seed).
+    """
+
+    scenario: Any
+    seed: int
+    replication: int
+    data: dict[str, Any]
+    latency: pd.DataFrame
+    components: pd.DataFrame
+    timeseries: pd.DataFrame
+    perf: dict[str, float] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        """Everything measured, as JSON-ready nested dicts (None where there is no sample)."""
+        return copy.deepcopy(self.data)
+
+    def to_json(self, **kwargs: Any) -> str:
+        """:meth:`to_dict` as a JSON string."""
+        return json.dumps(self.data, **kwargs)
+
+    @property
+    def stability(self) -> str:
+        """``stable``, ``saturated`` or ``unstable``."""
+        return self.data["stability"]["status"]
+
+    def metric(self, path: str) -> Any:
+        """A value of :meth:`to_dict` by dotted path, e.g. ``"latency.all.p99"``."""
+        node: Any = self.data
+        for part in path.split("."):
+            if not isinstance(node, dict) or part not in node:
+                raise KeyError(path)
+            node = node[part]
+        return node
+
+    def summary(self) -> str:
+        """A readable multi-line summary for terminals and notebooks."""
+        d = self.data
+        req = d["requests"]
+        lines = [
+            f"scenario {d['scenario']}  seed {d['seed']}  "
+            f"measured {d['measured_time']:.6g} s after {d['warmup']:.6g} s warm-up",
+            f"requests  generated {req['generated']}  ok {req['ok']}  failed {req['failed']}  "
+            f"in flight {req['in_flight']}",
+            f"throughput {d['throughput']:.6g} req/s   error rate "
+            + (f"{d['error_rate']:.3%}" if d["error_rate"] is not None else "-"),
+        ]
+        if req["errors"]:
+            lines.append(
+                "errors    " + "  ".join(f"{k} {v}" for k, v in req["errors"].items() if v)
+            )
+        stab = d["stability"]
+        lines.append(
+            f"stability {stab['status']}"
+            + (f" ({stab['component']}: {stab['reason']})" if stab["reason"] else "")
+        )
+        lines.append("")
+        header = f"{'class':<16}{'count':>9}{'mean':>11}{'p50':>11}{'p95':>11}{'p99':>11}{'max':>11}"
+        lines.append(header)
+        for name, row in d["latency"].items():
+            lines.append(
+                f"{name:<16}{row['count']:>9}"
+                + "".join(f"{format_time(row[k]):>11}" for k in ("mean", "p50", "p95", "p99", "max"))
+            )
+        lines.append("")
+        lines.append(f"{'component':<16}{'kind':<15}{'util':>7}{'queue':>9}{'wait':>11}{'served':>10}")
+        for name, comp in d["components"].items():
+            util = comp.get("utilization")
+            queue = comp.get("mean_queue_length")
+            lines.append(
+                f"{name:<16}{comp['kind']:<15}"
+                + (f"{util:>7.1%}" if util is not None else f"{'-':>7}")
+                + (f"{queue:>9.3g}" if queue is not None else f"{'-':>9}")
+                + f"{format_time(comp.get('mean_wait')):>11}"
+                + f"{comp.get('served', comp.get('dispatched', 0)):>10}"
+            )
+        if self.perf:
+            lines.append("")
+            lines.append(
+                f"wall time {self.perf['wall_time']:.3g} s  "
+                f"({self.perf['requests_per_second']:,.0f} requests/s, "
+                f"{self.perf['events_per_second']:,.0f} events/s)"
+            )
+        return "\n".join(lines)
+
+    def _repr_pretty_(self, printer: Any, cycle: bool) -> None:
+        printer.text(self.summary())
+
+    def __repr__(self) -> str:
+        d = self.data
+        return (
+            f"Result(scenario={d['scenario']!r}, seed={self.seed}, "
+            f"throughput={d['throughput']:.6g}, p99={d['latency']['all']['p99']}, "
+            f"stability={d['stability']['status']!r})"
+        )

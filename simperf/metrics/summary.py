@@ -1,0 +1,323 @@
+"""From a finished model to tidy tables and the result dictionary."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from simperf.model import Model, Snapshot
+
+PERCENTILES = {"p50": 50.0, "p90": 90.0, "p95": 95.0, "p99": 99.0, "p999": 99.9}
+SEVERITY = {"stable": 0, "saturated": 1, "unstable": 2}
+SATURATED_UTILIZATION = 0.95
+UNSTABLE_UTILIZATION = 0.97
+SATURATED_REJECTION = 0.01
+
+
+def clean(value: float | None) -> float | None:
+    """A JSON-safe float: NaN and infinities become None."""
+    if value is None:
+        return None
+    value = float(value)
+    return value if math.isfinite(value) else None
+
+
+def latency_stats(latencies: np.ndarray) -> dict[str, float | None]:
+    """Mean, percentiles and max of a latency sample (None where there are no samples)."""
+    if latencies.size == 0:
+        return {"count": 0, "mean": None, **dict.fromkeys(PERCENTILES), "max": None}
+    values = np.percentile(latencies, list(PERCENTILES.values()))
+    return {
+        "count": int(latencies.size),
+        "mean": float(latencies.mean()),
+        **{k: float(v) for k, v in zip(PERCENTILES, values, strict=True)},
+        "max": float(latencies.max()),
+    }
+
+
+class Summary:
+    """Everything measured in one run, as plain data and tidy frames."""
+
+    def __init__(self, model: Model) -> None:
+        self.model = model
+        recorder = model.ctx.recorder
+        self.data = recorder.arrays()
+        self.causes = recorder.causes
+        self.classes = recorder.class_names
+        self.warmup = model.scenario.run.warmup
+        self.end = model.end
+        self.measured_time = max(self.end - self.warmup, 0.0)
+        self.snapshots = model.snapshots
+
+    # -- requests ---------------------------------------------------------------------
+    def requests(self) -> dict[str, Any]:
+        recorder = self.model.ctx.recorder
+        outcome = self.data["outcome"]
+        errors = {
+            cause: int(np.count_nonzero(outcome == code))
+            for code, cause in enumerate(self.causes)
+            if code > 0
+        }
+        ok = int(np.count_nonzero(outcome == 0))
+        measured = int(np.count_nonzero(self.data["start"] >= self.warmup))
+        return {
+            "generated": recorder.generated,
+            "ok": ok,
+            "failed": sum(errors.values()),
+            "in_flight": recorder.in_flight,
+            "measured": measured,
+            "errors": errors,
+        }
+
+    def latency(self) -> dict[str, dict[str, Any]]:
+        data = self.data
+        measured = data["start"] >= self.warmup
+        ok = measured & (data["outcome"] == 0)
+        rows: dict[str, dict[str, Any]] = {}
+        span = self.measured_time
+        completed_in_window = data["end"] >= self.warmup
+        for index, name in enumerate([*self.classes, "all"]):
+            mine = np.ones_like(ok) if name == "all" else data["klass"] == index
+            stats = latency_stats(data["latency"][ok & mine])
+            finished = int(np.count_nonzero(measured & mine))
+            failed = int(np.count_nonzero(measured & mine & (data["outcome"] != 0)))
+            throughput_count = int(
+                np.count_nonzero(completed_in_window & mine & (data["outcome"] == 0))
+            )
+            stats["throughput"] = throughput_count / span if span > 0 else None
+            stats["errors"] = failed
+            stats["error_rate"] = failed / finished if finished else None
+            rows[name] = stats
+        return rows
+
+    # -- components -------------------------------------------------------------------
+    def instance_rows(self) -> list[dict[str, Any]]:
+        if len(self.snapshots) < 1:
+            return []
+        first, last = self.snapshots[0], self.snapshots[-1]
+        span = last.time - first.time
+        rows = []
+        for inst in self.model.instances:
+            a, b = first.instances[inst.name], last.instances[inst.name]
+            served = b["served"] - a["served"]
+            peaks = [s.instances[inst.name]["queue_peak"] for s in self.snapshots[1:]]
+            rows.append(
+                {
+                    "component": inst.component,
+                    "instance": inst.name,
+                    "kind": inst.kind,
+                    "capacity": inst.capacity,
+                    "utilization": clean((b["busy_area"] - a["busy_area"]) / (inst.capacity * span))
+                    if span > 0
+                    else None,
+                    "mean_queue_length": clean((b["queue_area"] - a["queue_area"]) / span)
+                    if span > 0
+                    else None,
+                    "max_queue_length": int(max(peaks)) if peaks else None,
+                    "mean_wait": clean((b["wait_sum"] - a["wait_sum"]) / served) if served else None,
+                    "mean_service": clean((b["service_sum"] - a["service_sum"]) / served)
+                    if served
+                    else None,
+                    "served": int(served),
+                    "rejected": int(b["rejected"] - a["rejected"]),
+                    "busy_area": b["busy_area"] - a["busy_area"],
+                    "wait_total": b["wait_sum"] - a["wait_sum"],
+                    "service_total": b["service_sum"] - a["service_sum"],
+                }
+            )
+        return rows
+
+    def components(self, rows: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
+        span = self.measured_time
+        out: dict[str, dict[str, Any]] = {}
+        for name, component in self.model.components.items():
+            mine = [r for r in rows if r["component"] == name]
+            entry: dict[str, Any] = {"kind": component.kind}
+            if mine:
+                served = sum(r["served"] for r in mine)
+                capacity = sum(r["capacity"] for r in mine)
+                entry.update(
+                    {
+                        "instances": len(mine),
+                        "utilization": clean(sum(r["busy_area"] for r in mine) / (capacity * span))
+                        if span > 0
+                        else None,
+                        "mean_queue_length": _sum_or_none(r["mean_queue_length"] for r in mine),
+                        "max_queue_length": _max_or_none(r["max_queue_length"] for r in mine),
+                        "mean_wait": clean(sum(r["wait_total"] for r in mine) / served)
+                        if served
+                        else None,
+                        "mean_service": clean(sum(r["service_total"] for r in mine) / served)
+                        if served
+                        else None,
+                        "served": served,
+                        "rejected": sum(r["rejected"] for r in mine),
+                        "imbalance": _imbalance([r["served"] for r in mine]),
+                        "per_instance": {
+                            r["instance"]: {k: r[k] for k in _INSTANCE_KEYS} for r in mine
+                        },
+                    }
+                )
+            backends = getattr(component, "dispatched", None)
+            if backends is not None:
+                entry["dispatched"] = int(sum(backends))
+                entry["imbalance"] = _imbalance(list(backends))
+            out[name] = entry
+        return out
+
+    # -- stability --------------------------------------------------------------------
+    def stability(self, rows: list[dict[str, Any]]) -> dict[str, Any]:
+        verdict = {"status": "stable", "component": None, "instance": None, "reason": None}
+        worst = (0, -1.0)
+        for row in rows:
+            status, reason = self._judge(row)
+            key = (SEVERITY[status], row["utilization"] or 0.0)
+            if key > worst and SEVERITY[status] > 0:
+                worst = key
+                verdict = {
+                    "status": status,
+                    "component": row["component"],
+                    "instance": row["instance"],
+                    "reason": reason,
+                }
+        verdict["safety_cap_hits"] = self.model.ctx.safety_cap_hits
+        return verdict
+
+    def _judge(self, row: dict[str, Any]) -> tuple[str, str | None]:
+        name = row["instance"]
+        inst_snaps = [s.instances[name] for s in self.snapshots]
+        capped_rejections = row["rejected"] if _is_capped(self.model, name) else 0
+        utilization = row["utilization"] or 0.0
+        if capped_rejections:
+            return "unstable", (
+                f"{capped_rejections} requests hit the safety cap of "
+                f"{self.model.ctx.safety_cap} waiting at {name}"
+            )
+        growth = _queue_growth(self.snapshots, inst_snaps)
+        if utilization >= UNSTABLE_UTILIZATION and growth is not None:
+            first, last = growth
+            if last > 2 * first + 5:
+                return "unstable", (
+                    f"queue at {name} grew from {first:.1f} to {last:.1f} "
+                    f"at utilization {utilization:.3f}"
+                )
+        offered = row["served"] + row["rejected"]
+        if row["rejected"] and offered and row["rejected"] / offered >= SATURATED_REJECTION:
+            return "saturated", f"{row['rejected'] / offered:.1%} of requests rejected at {name}"
+        if utilization >= SATURATED_UTILIZATION:
+            return "saturated", f"utilization {utilization:.3f} at {name}"
+        return "stable", None
+
+    # -- time series ------------------------------------------------------------------
+    def timeseries(self) -> pd.DataFrame:
+        data = self.data
+        order = np.argsort(data["end"], kind="stable")
+        ends = data["end"][order]
+        latency = data["latency"][order]
+        outcome = data["outcome"][order]
+        records: list[tuple[float, float, str, str, float | None]] = []
+        for a, b in zip(self.snapshots, self.snapshots[1:], strict=False):
+            span = b.time - a.time
+            if span <= 0:
+                continue
+            lo, hi = np.searchsorted(ends, [a.time, b.time], side="left")
+            window_outcome = outcome[lo:hi]
+            ok_latency = latency[lo:hi][window_outcome == 0]
+            finished = hi - lo
+            failed = int(np.count_nonzero(window_outcome))
+            records.append((a.time, b.time, "all", "throughput", (finished - failed) / span))
+            records.append((a.time, b.time, "all", "errors", float(failed)))
+            records.append(
+                (a.time, b.time, "all", "error_rate", failed / finished if finished else None)
+            )
+            stats = latency_stats(ok_latency)
+            for key in ("p50", "p95", "p99"):
+                records.append((a.time, b.time, "all", key, stats[key]))
+            records.append(
+                (a.time, b.time, "all", "in_system", (b.in_system_area - a.in_system_area) / span)
+            )
+            by_component: dict[str, list[float]] = {}
+            for inst in self.model.instances:
+                sa, sb = a.instances[inst.name], b.instances[inst.name]
+                busy = (sb["busy_area"] - sa["busy_area"]) / (inst.capacity * span)
+                by_component.setdefault(inst.component, []).append(busy)
+                records.append((a.time, b.time, inst.name, "utilization", busy))
+                records.append(
+                    (a.time, b.time, inst.name, "queue_length",
+                     (sb["queue_area"] - sa["queue_area"]) / span)
+                )
+            for component, values in by_component.items():
+                records.append((a.time, b.time, component, "utilization", float(np.mean(values))))
+        frame = pd.DataFrame(records, columns=["start", "end", "component", "metric", "value"])
+        frame["value"] = frame["value"].astype(float)
+        return frame
+
+    def checks(self) -> dict[str, Any]:
+        """Little's law over the measured period: L versus lambda x W."""
+        if len(self.snapshots) < 2 or self.measured_time <= 0:
+            return {"mean_in_system": None, "arrival_rate": None, "mean_time_in_system": None}
+        first, last = self.snapshots[0], self.snapshots[-1]
+        span = last.time - first.time
+        data = self.data
+        measured = data["start"] >= self.warmup
+        arrivals = last.generated - first.generated
+        mean_time = data["latency"][measured]
+        return {
+            "mean_in_system": clean((last.in_system_area - first.in_system_area) / span),
+            "arrival_rate": clean(arrivals / span),
+            "mean_time_in_system": clean(mean_time.mean()) if mean_time.size else None,
+        }
+
+
+_INSTANCE_KEYS = (
+    "utilization",
+    "mean_queue_length",
+    "max_queue_length",
+    "mean_wait",
+    "mean_service",
+    "served",
+    "rejected",
+)
+
+
+def _is_capped(model: Model, instance_name: str) -> bool:
+    for inst in model.instances:
+        if inst.name == instance_name:
+            return bool(getattr(inst, "capped", False))
+    return False
+
+
+def _queue_growth(
+    snapshots: list[Snapshot], inst_snaps: list[dict[str, float]]
+) -> tuple[float, float] | None:
+    """Mean queue length over the first and last quarter of the windows."""
+    n = len(snapshots) - 1
+    if n < 4:
+        return None
+    quarter = max(n // 4, 1)
+
+    def mean_queue(lo: int, hi: int) -> float:
+        span = snapshots[hi].time - snapshots[lo].time
+        area = inst_snaps[hi]["queue_area"] - inst_snaps[lo]["queue_area"]
+        return area / span if span > 0 else 0.0
+
+    return mean_queue(0, quarter), mean_queue(n - quarter, n)
+
+
+def _imbalance(loads: list[float]) -> float | None:
+    if not loads or sum(loads) == 0:
+        return None
+    return float(max(loads) / (sum(loads) / len(loads)))
+
+
+def _sum_or_none(values: Any) -> float | None:
+    values = [v for v in values if v is not None]
+    return float(sum(values)) if values else None
+
+
+def _max_or_none(values: Any) -> float | None:
+    values = [v for v in values if v is not None]
+    return max(values) if values else None

@@ -1,0 +1,123 @@
+"""App-server spec: replicated instances with cores, workers, a queue limit and endpoints."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from pydantic import Discriminator, Field, Tag
+
+from simperf.spec.base import IDENTIFIER, MAX_COUNT, SpecModel
+from simperf.spec.distributions import Distribution
+
+CALL_TARGET = r"^[A-Za-z_][A-Za-z0-9_]*\.[A-Za-z_][A-Za-z0-9_]*$"
+
+
+class CpuStep(SpecModel):
+    """Hold one core for a sampled time divided by the instance's ``speed``."""
+
+    cpu: Distribution = Field(description="CPU time at speed 1")
+
+
+class DelayStep(SpecModel):
+    """Wait without holding a core (an external call, a sleep, I/O not modelled elsewhere)."""
+
+    delay: Distribution = Field(description="time to wait")
+
+
+class CallStep(SpecModel):
+    """Call another component's endpoint and wait for it, written ``component.endpoint``."""
+
+    call: str = Field(pattern=CALL_TARGET, description="target as component.endpoint")
+
+
+class ParallelStep(SpecModel):
+    """Call several endpoints at once and wait for all of them (scatter-gather)."""
+
+    parallel: list[Annotated[str, Field(pattern=CALL_TARGET)]] = Field(
+        min_length=1, max_length=1000, description="targets as component.endpoint"
+    )
+
+
+def _step_tag(value: Any) -> str | None:
+    if isinstance(value, dict):
+        keys = set(value) & {"cpu", "delay", "call", "parallel"}
+        return keys.pop() if len(keys) == 1 else None
+    for tag, cls in STEP_TYPES.items():
+        if isinstance(value, cls):
+            return tag
+    return None
+
+
+STEP_TYPES: dict[str, type[SpecModel]] = {
+    "cpu": CpuStep,
+    "delay": DelayStep,
+    "call": CallStep,
+    "parallel": ParallelStep,
+}
+
+Step = Annotated[
+    Annotated[CpuStep, Tag("cpu")]
+    | Annotated[DelayStep, Tag("delay")]
+    | Annotated[CallStep, Tag("call")]
+    | Annotated[ParallelStep, Tag("parallel")],
+    Discriminator(
+        _step_tag,
+        custom_error_type="step",
+        custom_error_message="expected exactly one of cpu, delay, call or parallel",
+    ),
+]
+STEP_TAGS = frozenset(STEP_TYPES)
+
+
+class AppServerSpec(SpecModel):
+    """An application tier: ``replicas`` identical instances, each an M/G/c-like server.
+
+    Each instance admits at most ``workers`` requests at a time; others wait in a FIFO
+    queue of at most ``queue_limit`` (beyond which they are rejected). A ``cpu`` step
+    holds one of the instance's ``cores``. With ``workers == cores`` an instance is an
+    M/G/c/K queue with K = cores + queue_limit.
+    """
+
+    kind: Literal["app_server"] = "app_server"
+    replicas: int = Field(1, ge=1, le=MAX_COUNT, description="number of identical instances")
+    cores: int = Field(1, ge=1, le=1024, description="CPU cores per instance")
+    speed: float = Field(
+        1.0, gt=0, le=1000, description="CPU speed factor: cpu step times are divided by it"
+    )
+    workers: int | None = Field(
+        None,
+        ge=1,
+        le=MAX_COUNT,
+        description="requests admitted concurrently per instance (default: cores)",
+    )
+    queue_limit: int | None = Field(
+        None,
+        ge=0,
+        le=10_000_000,
+        description="requests that may wait for a worker per instance (default: unlimited)",
+    )
+    endpoints: dict[
+        Annotated[str, Field(pattern=IDENTIFIER)],
+        Annotated[list[Step], Field(min_length=1, max_length=1000)],
+    ] = Field(min_length=1, description="endpoint name -> list of steps")
+    cost_per_hour: float = Field(
+        0.0, ge=0, le=1e6, description="price of one instance per hour (for cost comparisons)"
+    )
+
+    @property
+    def worker_count(self) -> int:
+        """Workers per instance, defaulting to the number of cores."""
+        return self.workers if self.workers is not None else self.cores
+
+    def targets(self) -> list[tuple[str, str, str]]:
+        """Every (endpoint, component, endpoint) this server calls, for cross-checks."""
+        found = []
+        for name, steps in self.endpoints.items():
+            for step in steps:
+                calls = [step.call] if isinstance(step, CallStep) else []
+                if isinstance(step, ParallelStep):
+                    calls = step.parallel
+                for call in calls:
+                    component, endpoint = call.split(".")
+                    found.append((name, component, endpoint))
+        return found

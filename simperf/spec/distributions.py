@@ -1,0 +1,306 @@
+"""Distributions as specs: data that knows its analytic mean and variance.
+
+A distribution is written ``{dist: exponential, mean: 5ms}``; a bare time (``5ms`` or
+``0.005``) is shorthand for a constant. Each spec draws batches with ``sample_batch``;
+runtime code wraps that in :func:`simperf.rng.batched`, so no spec object is touched per
+event.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Annotated, Any, Literal
+
+import numpy as np
+from pydantic import AfterValidator, Discriminator, Field, Tag, model_validator
+
+from simperf.spec.base import MAX_TIME, SpecModel, Time
+
+_Z99 = 2.3263478740408408  # standard normal 0.99 quantile
+
+
+class _Distribution(SpecModel):
+    """Common interface of distribution specs."""
+
+    @property
+    def mean(self) -> float:  # pragma: no cover - overridden
+        raise NotImplementedError
+
+    @property
+    def variance(self) -> float:  # pragma: no cover - overridden
+        raise NotImplementedError
+
+    @property
+    def cv(self) -> float:
+        """Coefficient of variation (standard deviation / mean)."""
+        return math.sqrt(self.variance) / self.mean if self.mean else 0.0
+
+    def sample_batch(self, rng: np.random.Generator, n: int) -> np.ndarray:  # pragma: no cover
+        """Draw ``n`` values with ``rng``."""
+        raise NotImplementedError
+
+    @property
+    def is_constant(self) -> bool:
+        return False
+
+
+class Constant(_Distribution):
+    """Always the same value."""
+
+    dist: Literal["constant"] = "constant"
+    value: Time = Field(ge=0, le=MAX_TIME, description="the value (seconds)")
+
+    @property
+    def mean(self) -> float:
+        return self.value
+
+    @property
+    def variance(self) -> float:
+        return 0.0
+
+    @property
+    def is_constant(self) -> bool:
+        return True
+
+    def sample_batch(self, rng: np.random.Generator, n: int) -> np.ndarray:
+        return np.full(n, self.value)
+
+
+class Exponential(_Distribution):
+    """Exponential with the given mean (memoryless: the M in M/M/1)."""
+
+    dist: Literal["exponential"] = "exponential"
+    mean_: Time = Field(alias="mean", gt=0, le=MAX_TIME, description="mean (seconds)")
+
+    @property
+    def mean(self) -> float:
+        return self.mean_
+
+    @property
+    def variance(self) -> float:
+        return self.mean_**2
+
+    def sample_batch(self, rng: np.random.Generator, n: int) -> np.ndarray:
+        return rng.exponential(self.mean_, n)
+
+
+class Uniform(_Distribution):
+    """Uniform between ``low`` and ``high``."""
+
+    dist: Literal["uniform"] = "uniform"
+    low: Time = Field(ge=0, le=MAX_TIME, description="lower bound (seconds)")
+    high: Time = Field(ge=0, le=MAX_TIME, description="upper bound (seconds)")
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Uniform:
+        if self.high < self.low:
+            raise ValueError("high: must be >= low")
+        return self
+
+    @property
+    def mean(self) -> float:
+        return (self.low + self.high) / 2
+
+    @property
+    def variance(self) -> float:
+        return (self.high - self.low) ** 2 / 12
+
+    def sample_batch(self, rng: np.random.Generator, n: int) -> np.ndarray:
+        return rng.uniform(self.low, self.high, n)
+
+
+class Lognormal(_Distribution):
+    """Lognormal given by ``median`` and ``p99`` (what planners know) or ``mean`` and ``cv``."""
+
+    dist: Literal["lognormal"] = "lognormal"
+    median: Time | None = Field(None, gt=0, le=MAX_TIME, description="median (seconds)")
+    p99: Time | None = Field(None, gt=0, le=MAX_TIME, description="99th percentile (seconds)")
+    mean_: Time | None = Field(None, alias="mean", gt=0, le=MAX_TIME, description="mean (seconds)")
+    cv_: float | None = Field(
+        None, alias="cv", gt=0, le=100, description="coefficient of variation (std / mean)"
+    )
+
+    @model_validator(mode="after")
+    def _one_parametrisation(self) -> Lognormal:
+        by_quantiles = self.median is not None and self.p99 is not None
+        by_moments = self.mean_ is not None and self.cv_ is not None
+        if by_quantiles == by_moments or (
+            by_quantiles and (self.mean_ is not None or self.cv_ is not None)
+        ):
+            raise ValueError("give either median and p99, or mean and cv")
+        if by_quantiles and self.p99 <= self.median:  # type: ignore[operator]
+            raise ValueError("p99: must be greater than median")
+        return self
+
+    @property
+    def mu_sigma(self) -> tuple[float, float]:
+        """Parameters of the underlying normal."""
+        if self.median is not None and self.p99 is not None:
+            sigma = math.log(self.p99 / self.median) / _Z99
+            return math.log(self.median), sigma
+        assert self.mean_ is not None and self.cv_ is not None
+        sigma2 = math.log1p(self.cv_**2)
+        return math.log(self.mean_) - sigma2 / 2, math.sqrt(sigma2)
+
+    @property
+    def mean(self) -> float:
+        mu, sigma = self.mu_sigma
+        return math.exp(mu + sigma**2 / 2)
+
+    @property
+    def variance(self) -> float:
+        mu, sigma = self.mu_sigma
+        return (math.exp(sigma**2) - 1) * math.exp(2 * mu + sigma**2)
+
+    def sample_batch(self, rng: np.random.Generator, n: int) -> np.ndarray:
+        mu, sigma = self.mu_sigma
+        return rng.lognormal(mu, sigma, n)
+
+
+class Gamma(_Distribution):
+    """Gamma given by ``mean`` and ``cv`` (cv < 1 is more regular than exponential)."""
+
+    dist: Literal["gamma"] = "gamma"
+    mean_: Time = Field(alias="mean", gt=0, le=MAX_TIME, description="mean (seconds)")
+    cv_: float = Field(alias="cv", gt=0, le=100, description="coefficient of variation")
+
+    @property
+    def mean(self) -> float:
+        return self.mean_
+
+    @property
+    def variance(self) -> float:
+        return (self.cv_ * self.mean_) ** 2
+
+    def sample_batch(self, rng: np.random.Generator, n: int) -> np.ndarray:
+        shape = 1.0 / self.cv_**2
+        return rng.gamma(shape, self.mean_ / shape, n)
+
+
+class Empirical(_Distribution):
+    """Resamples the given values with equal probability (or the given weights)."""
+
+    dist: Literal["empirical"] = "empirical"
+    values: list[Time] = Field(min_length=1, max_length=1_000_000, description="observed values")
+    weights: list[float] | None = Field(None, description="relative weights, one per value")
+
+    @model_validator(mode="after")
+    def _check(self) -> Empirical:
+        if any(v < 0 for v in self.values):
+            raise ValueError("values: must all be >= 0")
+        if self.weights is not None:
+            if len(self.weights) != len(self.values):
+                raise ValueError("weights: must have one weight per value")
+            if any(w < 0 for w in self.weights) or sum(self.weights) <= 0:
+                raise ValueError("weights: must be >= 0 with a positive sum")
+        return self
+
+    def _probabilities(self) -> np.ndarray:
+        if self.weights is None:
+            return np.full(len(self.values), 1.0 / len(self.values))
+        w = np.asarray(self.weights, dtype=float)
+        return w / w.sum()
+
+    @property
+    def mean(self) -> float:
+        return float(np.dot(self._probabilities(), self.values))
+
+    @property
+    def variance(self) -> float:
+        p = self._probabilities()
+        v = np.asarray(self.values)
+        return float(np.dot(p, (v - np.dot(p, v)) ** 2))
+
+    def sample_batch(self, rng: np.random.Generator, n: int) -> np.ndarray:
+        v = np.asarray(self.values, dtype=float)
+        if self.weights is None:
+            return v[rng.integers(0, len(v), n)]
+        return rng.choice(v, size=n, p=self._probabilities())
+
+
+class ScipyDistribution(_Distribution):
+    """Any continuous ``scipy.stats`` distribution by name, e.g. ``weibull_min``.
+
+    Values are in seconds; negative draws are clipped to 0.
+    """
+
+    dist: Literal["scipy"] = "scipy"
+    name: str = Field(description="name of a continuous distribution in scipy.stats")
+    params: dict[str, float] = Field(
+        default_factory=dict, description="its parameters, e.g. {c: 1.5, scale: 0.01}"
+    )
+
+    @model_validator(mode="after")
+    def _check(self) -> ScipyDistribution:
+        frozen = self._frozen()
+        mean, var = (float(x) for x in frozen.stats(moments="mv"))
+        if not (math.isfinite(mean) and math.isfinite(var)):
+            raise ValueError(
+                f"scipy.stats.{self.name} with {self.params} has no finite mean and variance"
+            )
+        return self
+
+    def _frozen(self) -> Any:
+        import scipy.stats
+
+        candidate = getattr(scipy.stats, self.name, None)
+        if not isinstance(candidate, scipy.stats.rv_continuous):
+            raise ValueError(f"name: {self.name!r} is not a continuous scipy.stats distribution")
+        try:
+            return candidate(**self.params)
+        except TypeError as exc:
+            raise ValueError(f"params: {exc}") from None
+
+    @property
+    def mean(self) -> float:
+        return float(self._frozen().mean())
+
+    @property
+    def variance(self) -> float:
+        return float(self._frozen().var())
+
+    def sample_batch(self, rng: np.random.Generator, n: int) -> np.ndarray:
+        return np.maximum(self._frozen().rvs(size=n, random_state=rng), 0.0)
+
+
+def _distribution_tag(value: Any) -> str | None:
+    if isinstance(value, dict):
+        return value.get("dist")
+    if isinstance(value, _Distribution):
+        return value.dist  # type: ignore[attr-defined]
+    if isinstance(value, int | float | str):
+        return "scalar"
+    return None
+
+
+def _scalar_to_constant(value: float) -> Constant:
+    if value < 0:
+        raise ValueError("must be >= 0")
+    if value > MAX_TIME:
+        raise ValueError(f"must be <= {MAX_TIME:g}")
+    return Constant(value=value)
+
+
+Distribution = Annotated[
+    Annotated[Constant, Tag("constant")]
+    | Annotated[Exponential, Tag("exponential")]
+    | Annotated[Uniform, Tag("uniform")]
+    | Annotated[Lognormal, Tag("lognormal")]
+    | Annotated[Gamma, Tag("gamma")]
+    | Annotated[Empirical, Tag("empirical")]
+    | Annotated[ScipyDistribution, Tag("scipy")]
+    | Annotated[Time, AfterValidator(_scalar_to_constant), Tag("scalar")],
+    Discriminator(
+        _distribution_tag,
+        custom_error_type="distribution",
+        custom_error_message=(
+            "expected a time (constant) or {dist: constant|exponential|uniform|lognormal|"
+            "gamma|empirical|scipy, ...}"
+        ),
+    ),
+]
+"""A distribution spec; a bare time is validated into a :class:`Constant`."""
+
+DISTRIBUTION_TAGS = frozenset(
+    {"constant", "exponential", "uniform", "lognormal", "gamma", "empirical", "scipy", "scalar"}
+)

@@ -1,0 +1,59 @@
+"""Run settings: how long to simulate, what to discard, which seed."""
+
+from __future__ import annotations
+
+from pydantic import Field, model_validator
+
+from simperf.spec.base import MAX_TIME, SpecModel, Time
+
+MAX_REQUESTS = 100_000_000
+DEFAULT_DURATION = 60.0
+DEFAULT_SAFETY_CAP = 10_000
+
+
+class RunSettings(SpecModel):
+    """How a scenario is run. Give ``duration`` or ``requests`` (default: 60 s)."""
+
+    duration: Time | None = Field(
+        None, gt=0, le=MAX_TIME, description="simulated time to run, warm-up included"
+    )
+    requests: int | None = Field(
+        None,
+        ge=1,
+        le=MAX_REQUESTS,
+        description="number of requests to generate; the run ends when all have finished",
+    )
+    warmup: Time = Field(
+        0.0, ge=0, le=MAX_TIME, description="initial period whose requests are not measured"
+    )
+    seed: int = Field(1, ge=0, le=2**63 - 1, description="root random seed")
+    window: Time | None = Field(
+        None,
+        gt=0,
+        le=MAX_TIME,
+        description="time-series window (default: a sixtieth of the measured period, or 1 s)",
+    )
+    safety_cap: int = Field(
+        DEFAULT_SAFETY_CAP,
+        ge=1,
+        le=10_000_000,
+        description=(
+            "most requests that may wait at one instance whose queue_limit is unlimited; "
+            "beyond it requests fail as safety_cap and the run is marked unstable"
+        ),
+    )
+
+    @model_validator(mode="after")
+    def _horizon(self) -> RunSettings:
+        if self.duration is not None and self.requests is not None:
+            raise ValueError("give duration or requests, not both")
+        if self.duration is not None and self.warmup >= self.duration:
+            raise ValueError("warmup: must be shorter than duration")
+        return self
+
+    @property
+    def horizon(self) -> float | None:
+        """Simulated end time, or None when the run is bounded by a request count."""
+        if self.requests is not None:
+            return None
+        return self.duration if self.duration is not None else DEFAULT_DURATION

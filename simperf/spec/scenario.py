@@ -1,0 +1,173 @@
+"""The scenario: workload, components and run settings, with cross-references checked."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from pydantic import Field, model_validator
+
+from simperf.spec.app_server import AppServerSpec
+from simperf.spec.base import IDENTIFIER, SpecModel
+from simperf.spec.load_balancer import LoadBalancerSpec
+from simperf.spec.run import RunSettings
+from simperf.spec.workload import Workload
+
+ComponentSpec = Annotated[AppServerSpec | LoadBalancerSpec, Field(discriminator="kind")]
+COMPONENT_TAGS = frozenset({"app_server", "load_balancer"})
+RESERVED_NAMES = frozenset({"all"})
+
+
+class Scenario(SpecModel):
+    """A complete, validated scenario: what to simulate and how to run it.
+
+    Examples
+    --------
+    >>> from simperf.spec.io import from_dict
+    >>> s = from_dict({
+    ...     "name": "mm1",
+    ...     "workload": {"arrival": {"kind": "poisson", "rate": "90/s"},
+    ...                  "classes": [{"name": "req", "entry": "app", "endpoint": "serve"}]},
+    ...     "components": {"app": {"kind": "app_server",
+    ...                            "endpoints": {"serve": [{"cpu": {"dist": "exponential",
+    ...                                                             "mean": "10ms"}}]}}},
+    ... })
+    >>> s.with_overrides({"components.app.cores": 2}).components["app"].cores
+    2
+    """
+
+    name: str = Field(min_length=1, max_length=200, description="scenario name")
+    description: str = Field("", max_length=100_000, description="free text")
+    workload: Workload = Field(description="how requests arrive and what they ask for")
+    components: dict[str, ComponentSpec] = Field(
+        min_length=1, max_length=10_000, description="component name -> component spec"
+    )
+    run: RunSettings = Field(default_factory=RunSettings, description="run settings")
+
+    @model_validator(mode="after")
+    def _cross_references(self) -> Scenario:
+        problems = list(_check_references(self))
+        if problems:
+            raise ValueError("\n".join(problems))
+        return self
+
+    def with_overrides(self, overrides: dict[str, Any]) -> Scenario:
+        """A new validated scenario with dotted-path overrides applied.
+
+        Parameters
+        ----------
+        overrides
+            ``{"components.app.replicas": 8, "workload.arrival.rate": "5000/s"}``.
+
+        Raises
+        ------
+        SpecError
+            If a path does not exist or the result is invalid.
+        """
+        from simperf.spec.io import apply_overrides
+
+        return apply_overrides(self, overrides)
+
+    def endpoints_of(self, component: str) -> set[str]:
+        """Endpoint names a component answers (a balancer answers its backends' common ones)."""
+        spec = self.components[component]
+        if isinstance(spec, AppServerSpec):
+            return set(spec.endpoints)
+        common: set[str] | None = None
+        for backend in spec.backends:
+            if backend in self.components and backend != component:
+                names = self.endpoints_of(backend)
+                common = names if common is None else common & names
+        return common or set()
+
+
+def _check_references(scenario: Scenario) -> list[str]:
+    """Every cross-reference problem, each as ``path: message``."""
+    problems: list[str] = []
+    components = scenario.components
+    known = ", ".join(sorted(components))
+    for name in components:
+        path = f"components.{name}"
+        if not _is_identifier(name):
+            problems.append(f"{path}: component names may use only letters, digits and _")
+        if name in RESERVED_NAMES:
+            problems.append(f"{path}: the name {name!r} is reserved")
+    for name, spec in components.items():
+        if isinstance(spec, LoadBalancerSpec):
+            for i, backend in enumerate(spec.backends):
+                bpath = f"components.{name}.backends[{i}]"
+                if backend not in components:
+                    problems.append(f"{bpath}: unknown component {backend!r} (known: {known})")
+                elif not isinstance(components[backend], AppServerSpec):
+                    problems.append(f"{bpath}: {backend!r} is not an app_server")
+        if isinstance(spec, AppServerSpec):
+            for endpoint, target, target_endpoint in spec.targets():
+                cpath = f"components.{name}.endpoints.{endpoint}"
+                if target not in components:
+                    problems.append(f"{cpath}: calls unknown component {target!r} (known: {known})")
+                elif target_endpoint not in scenario.endpoints_of(target):
+                    problems.append(
+                        f"{cpath}: {target!r} has no endpoint {target_endpoint!r} "
+                        f"(it has: {', '.join(sorted(scenario.endpoints_of(target))) or 'none'})"
+                    )
+    for i, request_class in enumerate(scenario.workload.classes):
+        path = f"workload.classes[{i}]"
+        if request_class.entry not in components:
+            problems.append(f"{path}.entry: unknown component {request_class.entry!r} (known: {known})")
+        elif request_class.endpoint not in scenario.endpoints_of(request_class.entry):
+            have = ", ".join(sorted(scenario.endpoints_of(request_class.entry))) or "none"
+            problems.append(
+                f"{path}.endpoint: {request_class.entry!r} has no endpoint "
+                f"{request_class.endpoint!r} (it has: {have})"
+            )
+    if not problems:
+        cycle = _find_call_cycle(scenario)
+        if cycle:
+            problems.append(f"components: calls form a cycle: {' -> '.join(cycle)}")
+    return problems
+
+
+def _is_identifier(name: str) -> bool:
+    import re
+
+    return re.match(IDENTIFIER, name) is not None
+
+
+def _find_call_cycle(scenario: Scenario) -> list[str] | None:
+    """A cycle of endpoint calls (which would recurse forever), or None."""
+    graph: dict[str, list[str]] = {}
+    for name, spec in scenario.components.items():
+        if isinstance(spec, AppServerSpec):
+            for endpoint, target, target_endpoint in spec.targets():
+                graph.setdefault(f"{name}.{endpoint}", []).extend(
+                    _resolve(scenario, target, target_endpoint)
+                )
+    state: dict[str, int] = {}
+    stack: list[str] = []
+
+    def visit(node: str) -> list[str] | None:
+        state[node] = 1
+        stack.append(node)
+        for nxt in graph.get(node, []):
+            if state.get(nxt) == 1:
+                return [*stack[stack.index(nxt) :], nxt]
+            if nxt not in state:
+                found = visit(nxt)
+                if found:
+                    return found
+        stack.pop()
+        state[node] = 2
+        return None
+
+    for node in list(graph):
+        if node not in state:
+            found = visit(node)
+            if found:
+                return found
+    return None
+
+
+def _resolve(scenario: Scenario, component: str, endpoint: str) -> list[str]:
+    spec = scenario.components[component]
+    if isinstance(spec, LoadBalancerSpec):
+        return [f"{b}.{endpoint}" for b in spec.backends]
+    return [f"{component}.{endpoint}"]

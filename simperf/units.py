@@ -1,0 +1,133 @@
+"""Times and rates with units.
+
+Times are seconds and rates are per second everywhere inside simperf. Specs accept
+plain numbers (already in those units) or strings with a unit, which these functions
+turn into floats:
+
+>>> parse_time("250us"), parse_time("5ms"), parse_time("2s"), parse_time("3min")
+(0.00025, 0.005, 2.0, 180.0)
+>>> parse_rate("2000/s"), parse_rate("10k/s"), parse_rate("120/min")
+(2000.0, 10000.0, 2.0)
+"""
+
+from __future__ import annotations
+
+import math
+import re
+
+_TIME_UNITS = {
+    "ns": 1e-9,
+    "us": 1e-6,
+    "µs": 1e-6,
+    "ms": 1e-3,
+    "s": 1.0,
+    "sec": 1.0,
+    "m": 60.0,
+    "min": 60.0,
+    "h": 3600.0,
+    "d": 86400.0,
+}
+_MULTIPLIERS = {"": 1.0, "k": 1e3, "K": 1e3, "M": 1e6}
+_NUMBER = r"[-+]?(?:\d[\d_]*\.?\d*|\.\d+)(?:[eE][-+]?\d+)?"
+_TIME_RE = re.compile(rf"^\s*({_NUMBER})\s*([a-zµ]*)\s*$")
+_RATE_RE = re.compile(rf"^\s*({_NUMBER})\s*([kKM]?)\s*(?:/\s*([a-zµ]+)|rps|qps)?\s*$")
+
+TIME_PATTERN = r"^\s*[-+]?[0-9._]+([eE][-+]?[0-9]+)?\s*(ns|us|µs|ms|s|sec|m|min|h|d)?\s*$"
+RATE_PATTERN = r"^\s*[-+]?[0-9._]+([eE][-+]?[0-9]+)?\s*[kKM]?\s*(/\s*(ns|us|µs|ms|s|sec|m|min|h|d)|rps|qps)?\s*$"
+
+
+def _number(text: str) -> float:
+    return float(text.replace("_", ""))
+
+
+def parse_time(value: object) -> float:
+    """Convert a time (number of seconds, or a string with a unit) to seconds.
+
+    Parameters
+    ----------
+    value
+        A number, or a string such as ``"250us"``, ``"5ms"``, ``"2s"``, ``"3min"``, ``"1h"``.
+
+    Returns
+    -------
+    float
+        The time in seconds.
+
+    Raises
+    ------
+    ValueError
+        If the string has no recognised unit or is not a number.
+    """
+    if isinstance(value, bool):
+        raise ValueError(f"expected a time, got {value!r}")
+    if isinstance(value, int | float):
+        result = float(value)
+    elif isinstance(value, str):
+        match = _TIME_RE.match(value)
+        if not match:
+            raise ValueError(
+                f"expected a time such as 250us, 5ms, 2s or 3min, got {value!r}"
+            )
+        number, unit = match.groups()
+        if unit not in _TIME_UNITS and unit != "":
+            raise ValueError(
+                f"unknown time unit {unit!r} in {value!r} "
+                f"(expected one of {', '.join(u for u in _TIME_UNITS if u != 'µs')})"
+            )
+        result = _number(number) * _TIME_UNITS.get(unit, 1.0)
+    else:
+        raise ValueError(f"expected a time (number of seconds or string with unit), got {value!r}")
+    if math.isnan(result):
+        raise ValueError("a time cannot be NaN")
+    return result
+
+
+def parse_rate(value: object) -> float:
+    """Convert a rate (number per second, or a string with a unit) to events per second.
+
+    Parameters
+    ----------
+    value
+        A number, or a string such as ``"2000/s"``, ``"10k/s"``, ``"120/min"``, ``"500rps"``.
+
+    Returns
+    -------
+    float
+        The rate per second.
+    """
+    if isinstance(value, bool):
+        raise ValueError(f"expected a rate, got {value!r}")
+    if isinstance(value, int | float):
+        result = float(value)
+    elif isinstance(value, str):
+        match = _RATE_RE.match(value)
+        if not match:
+            raise ValueError(f"expected a rate such as 2000/s, 10k/s or 120/min, got {value!r}")
+        number, multiplier, unit = match.groups()
+        per = 1.0
+        if unit:
+            if unit not in _TIME_UNITS:
+                raise ValueError(f"unknown time unit {unit!r} in rate {value!r}")
+            per = _TIME_UNITS[unit]
+        result = _number(number) * _MULTIPLIERS[multiplier] / per
+    else:
+        raise ValueError(f"expected a rate (number per second or string such as 2000/s), got {value!r}")
+    if math.isnan(result):
+        raise ValueError("a rate cannot be NaN")
+    return result
+
+
+def format_time(seconds: float | None) -> str:
+    """Format seconds with a readable unit (``0.0123`` -> ``'12.3 ms'``)."""
+    if seconds is None:
+        return "-"
+    magnitude = abs(seconds)
+    if magnitude == 0:
+        return "0 s"
+    if magnitude < 1e-3:
+        return f"{seconds * 1e6:.3g} µs"
+    if magnitude < 1:
+        return f"{seconds * 1e3:.3g} ms"
+    if magnitude < 120:
+        return f"{seconds:.3g} s"
+    return f"{seconds / 60:.3g} min"
