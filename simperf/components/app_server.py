@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-import simpy
-
 from simperf.components.base import Component, Context, Process, Request, RequestFailed
+from simperf.components.slots import Slots
 from simperf.metrics.monitor import LevelMonitor
 from simperf.spec.app_server import AppServerSpec, CallStep, CpuStep, DelayStep, ParallelStep
 
@@ -33,8 +32,8 @@ class AppInstance:
         self.name = f"{server.name}[{index}]"
         self.capacity = spec.cores
         workers = spec.worker_count
-        self.workers = simpy.Resource(ctx.env, capacity=workers)
-        self.cores = simpy.Resource(ctx.env, capacity=spec.cores) if workers > spec.cores else None
+        self.workers = Slots(ctx.env, workers)
+        self.cores = Slots(ctx.env, spec.cores) if workers > spec.cores else None
         self.capped = spec.queue_limit is None
         self.limit = ctx.safety_cap if self.capped else spec.queue_limit
         self.reject_code = ctx.recorder.cause("safety_cap" if self.capped else "rejected")
@@ -50,38 +49,47 @@ class AppInstance:
         """Serve ``request`` on a compiled endpoint."""
         env = self.env
         workers = self.workers
-        if workers.count >= workers.capacity and len(workers.queue) >= self.limit:
+        if not workers.free and len(workers.waiting) >= self.limit:
             self.rejected += 1
             if self.capped:
                 self.ctx.safety_cap_hits += 1
             raise RequestFailed(self.reject_code)
         self.active += 1
         arrived = env.now
-        grant = workers.request()
+        waited = 0.0
+        grant = workers.acquire()
         try:
-            if not grant.triggered:
+            if grant is not None:
                 self.queue.change(1, arrived)
                 yield grant
                 self.queue.change(-1, env.now)
-            began = env.now
-            core_wait = 0.0
+                waited = env.now - arrived
+            busy = self.busy
+            cores = self.cores
             for op, arg in steps:
                 if op == CPU:
-                    if self.cores is None:
-                        self.busy.change(1, env.now)
-                        yield env.timeout(arg())
-                        self.busy.change(-1, env.now)
-                    else:
-                        with self.cores.request() as core:
-                            if not core.triggered:
-                                waited = env.now
-                                self.queue.change(1, waited)
+                    if cores is not None:
+                        core = cores.acquire()
+                        if core is not None:
+                            queued = env.now
+                            self.queue.change(1, queued)
+                            try:
                                 yield core
-                                self.queue.change(-1, env.now)
-                                core_wait += env.now - waited
-                            self.busy.change(1, env.now)
+                            except BaseException:
+                                cores.waiting.remove(core)
+                                raise
+                            self.queue.change(-1, env.now)
+                            waited += env.now - queued
+                        try:
+                            busy.change(1, env.now)
                             yield env.timeout(arg())
-                            self.busy.change(-1, env.now)
+                            busy.change(-1, env.now)
+                        finally:
+                            cores.release()
+                    else:
+                        busy.change(1, env.now)
+                        yield env.timeout(arg())
+                        busy.change(-1, env.now)
                 elif op == DELAY:
                     yield env.timeout(arg())
                 elif op == CALL:
@@ -89,10 +97,10 @@ class AppInstance:
                 else:
                     yield from self._parallel(request, arg)
             self.served += 1
-            self.wait_sum += began - arrived + core_wait
-            self.service_sum += env.now - began - core_wait
+            self.wait_sum += waited
+            self.service_sum += env.now - arrived - waited
         finally:
-            workers.release(grant)
+            workers.release()
             self.active -= 1
 
     def _parallel(self, request: Request, calls: list[tuple[Component, Any]]) -> Process:

@@ -92,7 +92,7 @@ def summarise(model: Any) -> Result:
         if model.wall_time > 0
         else 0.0,
     }
-    return Result(
+    result = Result(
         scenario=model.scenario,
         seed=model.ctx.seed,
         replication=model.ctx.replication,
@@ -102,6 +102,8 @@ def summarise(model: Any) -> Result:
         timeseries=summary.timeseries(),
         perf=perf,
     )
+    result._arrays = summary.data  # per-request records, for tests and trace plots
+    return result
 
 
 def _json_safe(value: Any) -> Any:

@@ -71,10 +71,14 @@ class Result:
             f"measured {d['measured_time']:.6g} s after {d['warmup']:.6g} s warm-up",
             f"requests  generated {req['generated']}  ok {req['ok']}  failed {req['failed']}  "
             f"in flight {req['in_flight']}",
-            f"throughput {d['throughput']:.6g} req/s   error rate "
+            "throughput "
+            + (f"{d['throughput']:.6g} req/s" if d["throughput"] is not None else "-")
+            + "   error rate "
             + (f"{d['error_rate']:.3%}" if d["error_rate"] is not None else "-"),
         ]
-        if req["errors"]:
+        if d["measured_time"] <= 0:
+            lines.append("warning   the run ended before the warm-up did: nothing was measured")
+        if any(req["errors"].values()):
             lines.append(
                 "errors    " + "  ".join(f"{k} {v}" for k, v in req["errors"].items() if v)
             )

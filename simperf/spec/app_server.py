@@ -78,7 +78,7 @@ class AppServerSpec(SpecModel):
     M/G/c/K queue with K = cores + queue_limit.
     """
 
-    kind: Literal["app_server"] = "app_server"
+    kind: Literal["app_server"] = Field("app_server", description="component kind")
     replicas: int = Field(1, ge=1, le=MAX_COUNT, description="number of identical instances")
     cores: int = Field(1, ge=1, le=1024, description="CPU cores per instance")
     speed: float = Field(

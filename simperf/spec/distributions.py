@@ -47,7 +47,7 @@ class _Distribution(SpecModel):
 class Constant(_Distribution):
     """Always the same value."""
 
-    dist: Literal["constant"] = "constant"
+    dist: Literal["constant"] = Field("constant", description="distribution family")
     value: Time = Field(ge=0, le=MAX_TIME, description="the value (seconds)")
 
     @property
@@ -69,7 +69,7 @@ class Constant(_Distribution):
 class Exponential(_Distribution):
     """Exponential with the given mean (memoryless: the M in M/M/1)."""
 
-    dist: Literal["exponential"] = "exponential"
+    dist: Literal["exponential"] = Field("exponential", description="distribution family")
     mean_: Time = Field(alias="mean", gt=0, le=MAX_TIME, description="mean (seconds)")
 
     @property
@@ -87,7 +87,7 @@ class Exponential(_Distribution):
 class Uniform(_Distribution):
     """Uniform between ``low`` and ``high``."""
 
-    dist: Literal["uniform"] = "uniform"
+    dist: Literal["uniform"] = Field("uniform", description="distribution family")
     low: Time = Field(ge=0, le=MAX_TIME, description="lower bound (seconds)")
     high: Time = Field(ge=0, le=MAX_TIME, description="upper bound (seconds)")
 
@@ -112,7 +112,7 @@ class Uniform(_Distribution):
 class Lognormal(_Distribution):
     """Lognormal given by ``median`` and ``p99`` (what planners know) or ``mean`` and ``cv``."""
 
-    dist: Literal["lognormal"] = "lognormal"
+    dist: Literal["lognormal"] = Field("lognormal", description="distribution family")
     median: Time | None = Field(None, gt=0, le=MAX_TIME, description="median (seconds)")
     p99: Time | None = Field(None, gt=0, le=MAX_TIME, description="99th percentile (seconds)")
     mean_: Time | None = Field(None, alias="mean", gt=0, le=MAX_TIME, description="mean (seconds)")
@@ -160,7 +160,7 @@ class Lognormal(_Distribution):
 class Gamma(_Distribution):
     """Gamma given by ``mean`` and ``cv`` (cv < 1 is more regular than exponential)."""
 
-    dist: Literal["gamma"] = "gamma"
+    dist: Literal["gamma"] = Field("gamma", description="distribution family")
     mean_: Time = Field(alias="mean", gt=0, le=MAX_TIME, description="mean (seconds)")
     cv_: float = Field(alias="cv", gt=0, le=100, description="coefficient of variation")
 
@@ -180,7 +180,7 @@ class Gamma(_Distribution):
 class Empirical(_Distribution):
     """Resamples the given values with equal probability (or the given weights)."""
 
-    dist: Literal["empirical"] = "empirical"
+    dist: Literal["empirical"] = Field("empirical", description="distribution family")
     values: list[Time] = Field(min_length=1, max_length=1_000_000, description="observed values")
     weights: list[float] | None = Field(None, description="relative weights, one per value")
 
@@ -224,7 +224,7 @@ class ScipyDistribution(_Distribution):
     Values are in seconds; negative draws are clipped to 0.
     """
 
-    dist: Literal["scipy"] = "scipy"
+    dist: Literal["scipy"] = Field("scipy", description="distribution family")
     name: str = Field(description="name of a continuous distribution in scipy.stats")
     params: dict[str, float] = Field(
         default_factory=dict, description="its parameters, e.g. {c: 1.5, scale: 0.01}"

@@ -107,13 +107,12 @@ def format_validation_error(exc: ValidationError, data: Any) -> str:
 def _user_path(loc: tuple[Any, ...], data: Any) -> str:
     parts: list[str] = []
     node = data
-    for i, element in enumerate(loc):
-        is_last = i == len(loc) - 1
+    for element in loc:
         if isinstance(node, dict) and element in node:
             node = node[element]
         elif isinstance(node, list) and isinstance(element, int) and element < len(node):
             node = node[element]
-        elif isinstance(element, str) and element in _UNION_TAGS and not is_last:
+        elif isinstance(element, str) and element in _UNION_TAGS:
             continue
         elif isinstance(element, str) and element.startswith("function-"):
             continue
@@ -143,9 +142,11 @@ def _message(error: Any) -> str:
         return "unknown field (misspelt, or not allowed here)"
     if kind == "union_tag_invalid":
         expected = ctx.get("expected_tags", "")
-        return f"unknown {ctx.get('discriminator', 'kind')} {ctx.get('tag')!r} (expected one of {expected})"
+        field = str(ctx.get("discriminator", "kind")).strip("'")
+        return f"unknown {field} {ctx.get('tag')!r} (expected one of {expected})"
     if kind == "union_tag_not_found":
-        return f"missing {ctx.get('discriminator', 'kind')!r} field"
+        field = str(ctx.get("discriminator", "kind")).strip("'")
+        return f"missing field {field!r}"
     if kind == "too_short":
         return f"must have at least {ctx.get('min_length')} item(s)"
     if kind == "too_long":

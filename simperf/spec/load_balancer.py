@@ -23,7 +23,7 @@ class LoadBalancerSpec(SpecModel):
     served), not just those in transit through the balancer.
     """
 
-    kind: Literal["load_balancer"] = "load_balancer"
+    kind: Literal["load_balancer"] = Field("load_balancer", description="component kind")
     policy: BalancingPolicy = Field("round_robin", description="how an instance is chosen")
     backends: Annotated[list[str], BeforeValidator(_as_list)] = Field(
         min_length=1,

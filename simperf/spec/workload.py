@@ -13,14 +13,14 @@ from simperf.spec.distributions import Constant, Distribution
 class PoissonArrival(SpecModel):
     """Open-loop Poisson arrivals (exponential inter-arrival times)."""
 
-    kind: Literal["poisson"] = "poisson"
+    kind: Literal["poisson"] = Field("poisson", description="arrival process")
     rate: Rate = Field(gt=0, le=MAX_RATE, description="mean arrival rate (requests per second)")
 
 
 class DeterministicArrival(SpecModel):
     """Open-loop arrivals at exactly ``1/rate`` apart."""
 
-    kind: Literal["deterministic"] = "deterministic"
+    kind: Literal["deterministic"] = Field("deterministic", description="arrival process")
     rate: Rate = Field(gt=0, le=MAX_RATE, description="arrival rate (requests per second)")
 
 

@@ -1,0 +1,41 @@
+"""Shared fixtures: a minimal valid scenario to change one thing at a time."""
+
+from __future__ import annotations
+
+import copy
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+MODELS = ROOT / "models"
+
+MINIMAL: dict[str, Any] = {
+    "name": "minimal",
+    "workload": {
+        "arrival": {"kind": "poisson", "rate": 50},
+        "classes": [{"name": "req", "entry": "app", "endpoint": "serve"}],
+    },
+    "components": {
+        "app": {
+            "kind": "app_server",
+            "cores": 1,
+            "endpoints": {"serve": [{"cpu": {"dist": "exponential", "mean": "10ms"}}]},
+        }
+    },
+    "run": {"duration": 20, "warmup": 1},
+}
+
+
+@pytest.fixture
+def minimal_spec() -> dict[str, Any]:
+    """A fresh deep copy of a minimal valid scenario dict."""
+    return copy.deepcopy(MINIMAL)
+
+
+@pytest.fixture
+def minimal_scenario(minimal_spec: dict[str, Any]):
+    from simperf import from_dict
+
+    return from_dict(minimal_spec)

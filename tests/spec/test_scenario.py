@@ -1,0 +1,151 @@
+"""Scenario validation: each test starts from the minimal spec and breaks one thing."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from simperf import SpecError, from_dict
+from simperf.spec.io import json_schema
+
+
+def error_of(spec: dict[str, Any]) -> str:
+    with pytest.raises(SpecError) as info:
+        from_dict(spec)
+    return str(info.value)
+
+
+def test_minimal_spec_is_valid(minimal_spec: dict[str, Any]) -> None:
+    scenario = from_dict(minimal_spec)
+    assert scenario.components["app"].cores == 1
+    assert scenario.workload.arrival.rate == 50
+
+
+def test_unknown_kind(minimal_spec: dict[str, Any]) -> None:
+    minimal_spec["components"]["app"]["kind"] = "mainframe"
+    message = error_of(minimal_spec)
+    assert message.startswith("components.app: unknown kind 'mainframe'")
+    assert "app_server" in message
+
+
+def test_misspelt_field(minimal_spec: dict[str, Any]) -> None:
+    minimal_spec["components"]["app"]["coers"] = 2
+    assert error_of(minimal_spec) == "components.app.coers: unknown field (misspelt, or not allowed here)"
+
+
+def test_cores_below_one(minimal_spec: dict[str, Any]) -> None:
+    minimal_spec["components"]["app"]["cores"] = 0
+    assert error_of(minimal_spec) == "components.app.cores: must be >= 1"
+
+
+def test_negative_rate(minimal_spec: dict[str, Any]) -> None:
+    minimal_spec["workload"]["arrival"]["rate"] = "-5/s"
+    assert error_of(minimal_spec) == "workload.arrival.rate: must be > 0.0"
+
+
+def test_rate_above_documented_bound(minimal_spec: dict[str, Any]) -> None:
+    minimal_spec["workload"]["arrival"]["rate"] = "20M/s"
+    assert error_of(minimal_spec) == "workload.arrival.rate: must be <= 10000000.0"
+
+
+def test_bad_time_unit_names_the_path(minimal_spec: dict[str, Any]) -> None:
+    minimal_spec["components"]["app"]["endpoints"]["serve"] = [{"cpu": "5 parsecs"}]
+    message = error_of(minimal_spec)
+    assert message.startswith("components.app.endpoints.serve[0].cpu:")
+    assert "5 parsecs" in message
+
+
+def test_step_with_two_actions(minimal_spec: dict[str, Any]) -> None:
+    minimal_spec["components"]["app"]["endpoints"]["serve"] = [{"cpu": "1ms", "delay": "1ms"}]
+    message = error_of(minimal_spec)
+    assert message.startswith("components.app.endpoints.serve[0]:")
+    assert "exactly one of cpu, delay, call or parallel" in message
+
+
+def test_balancer_with_no_backends(minimal_spec: dict[str, Any]) -> None:
+    minimal_spec["components"]["lb"] = {"kind": "load_balancer", "backends": []}
+    assert error_of(minimal_spec) == "components.lb.backends: must have at least 1 item(s)"
+
+
+def test_balancer_with_unknown_backend(minimal_spec: dict[str, Any]) -> None:
+    minimal_spec["components"]["lb"] = {"kind": "load_balancer", "backends": ["ghost"]}
+    assert error_of(minimal_spec).startswith("components.lb.backends[0]: unknown component 'ghost'")
+
+
+def test_call_to_missing_endpoint(minimal_spec: dict[str, Any]) -> None:
+    minimal_spec["components"]["db"] = {
+        "kind": "app_server",
+        "endpoints": {"query": [{"cpu": "1ms"}]},
+    }
+    minimal_spec["components"]["app"]["endpoints"]["serve"].append({"call": "db.qurey"})
+    message = error_of(minimal_spec)
+    assert message.startswith("components.app.endpoints.serve: 'db' has no endpoint 'qurey'")
+    assert "query" in message
+
+
+def test_call_to_missing_component(minimal_spec: dict[str, Any]) -> None:
+    minimal_spec["components"]["app"]["endpoints"]["serve"].append({"call": "db.query"})
+    assert "calls unknown component 'db'" in error_of(minimal_spec)
+
+
+def test_entry_to_missing_endpoint(minimal_spec: dict[str, Any]) -> None:
+    minimal_spec["workload"]["classes"][0]["endpoint"] = "srve"
+    assert error_of(minimal_spec).startswith(
+        "workload.classes[0].endpoint: 'app' has no endpoint 'srve'"
+    )
+
+
+def test_call_cycle_is_refused(minimal_spec: dict[str, Any]) -> None:
+    minimal_spec["components"]["app"]["endpoints"]["serve"].append({"call": "app.serve"})
+    assert "cycle: app.serve -> app.serve" in error_of(minimal_spec)
+
+
+def test_reserved_and_invalid_component_names(minimal_spec: dict[str, Any]) -> None:
+    minimal_spec["components"]["all"] = minimal_spec["components"]["app"]
+    minimal_spec["components"]["bad-name"] = minimal_spec["components"]["app"]
+    message = error_of(minimal_spec)
+    assert "components.all: the name 'all' is reserved" in message
+    assert "components.bad-name: component names may use only letters, digits and _" in message
+
+
+def test_open_and_closed_together_is_refused(minimal_spec: dict[str, Any]) -> None:
+    minimal_spec["workload"]["users"] = 10
+    assert "exactly one of arrival" in error_of(minimal_spec)
+
+
+def test_duplicate_class_names(minimal_spec: dict[str, Any]) -> None:
+    minimal_spec["workload"]["classes"].append(dict(minimal_spec["workload"]["classes"][0]))
+    assert "duplicate class name(s) req" in error_of(minimal_spec)
+
+
+def test_warmup_longer_than_duration(minimal_spec: dict[str, Any]) -> None:
+    minimal_spec["run"]["warmup"] = 30
+    assert "warmup: must be shorter than duration" in error_of(minimal_spec)
+
+
+def test_several_problems_are_all_reported(minimal_spec: dict[str, Any]) -> None:
+    minimal_spec["components"]["app"]["cores"] = 0
+    minimal_spec["components"]["app"]["replicas"] = -1
+    message = error_of(minimal_spec)
+    assert "components.app.cores: must be >= 1" in message
+    assert "components.app.replicas: must be >= 1" in message
+
+
+def test_units_accepted_everywhere(minimal_spec: dict[str, Any]) -> None:
+    minimal_spec["workload"]["arrival"]["rate"] = "3k/min"
+    minimal_spec["run"] = {"duration": "2min", "warmup": "500ms"}
+    scenario = from_dict(minimal_spec)
+    assert scenario.workload.arrival.rate == pytest.approx(50.0)
+    assert scenario.run.duration == 120.0
+    assert scenario.run.warmup == 0.5
+
+
+def test_json_schema_describes_every_component_kind() -> None:
+    schema = json_schema()
+    text = str(schema)
+    assert "AppServerSpec" in text and "LoadBalancerSpec" in text
+    app = schema["$defs"]["AppServerSpec"]
+    assert app["additionalProperties"] is False
+    assert all("description" in field for field in app["properties"].values())
+    assert app["properties"]["cores"]["minimum"] == 1

@@ -1,0 +1,148 @@
+"""The command line: output formats and exit status 2 with a clear message on bad input."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from simperf.cli import main
+
+from conftest import MODELS
+
+
+def write(tmp_path: Path, spec: dict[str, Any], name: str = "spec.yaml") -> str:
+    path = tmp_path / name
+    path.write_text(yaml.safe_dump(spec))
+    return str(path)
+
+
+def test_run_prints_a_summary(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["run", str(MODELS / "mm1.yaml"), "--requests", "3000", "--seed", "4"]) == 0
+    out = capsys.readouterr().out
+    assert "scenario mm1" in out and "p99" in out and "wall time" in out
+
+
+def test_run_json_equals_result_to_dict(capsys: pytest.CaptureFixture[str]) -> None:
+    import simperf
+
+    assert main(["run", str(MODELS / "mm1.yaml"), "--duration", "60s", "--seed", "5", "--json"]) == 0
+    printed = json.loads(capsys.readouterr().out)
+    scenario = simperf.load(MODELS / "mm1.yaml").with_overrides({"run.duration": 60})
+    assert printed == simperf.run(scenario, seed=5).to_dict()
+    for key in ("mean", "p50", "p95", "p99"):
+        assert printed["latency"]["all"][key] > 0
+        assert printed["latency"]["request"][key] > 0
+    assert set(printed["requests"]) >= {"generated", "ok", "in_flight"}
+    assert printed["stability"]["status"] in {"stable", "saturated", "unstable"}
+    assert 0 < printed["components"]["app"]["utilization"] < 1
+    assert printed["error_rate"] == 0
+
+
+@pytest.mark.parametrize(
+    "override",
+    [
+        "workload.arrival.rate=50",
+        "components.app.replicas=2",
+        "components.app.cores=2",
+    ],
+)
+def test_documented_override_paths_work(override: str, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["run", str(MODELS / "mm1.yaml"), "--requests", "500", "--set", override, "--json"]) == 0
+
+
+def test_users_override_on_closed_model(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["run", str(MODELS / "closed.yaml"), "--requests", "500", "--set", "workload.users=5"]) == 0
+
+
+def test_validate_and_schema(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["validate", str(MODELS / "web_tier.yaml")]) == 0
+    assert "valid scenario 'web_tier'" in capsys.readouterr().out
+    assert main(["schema"]) == 0
+    schema = json.loads(capsys.readouterr().out)
+    assert schema["title"] == "simperf scenario"
+
+
+BAD_SPECS = {
+    "unknown_kind": (("components", "app", "kind"), "mainframe", "components.app: unknown kind"),
+    "misspelt": (("components", "app", "coers"), 2, "components.app.coers: unknown field"),
+    "negative_rate": (("workload", "arrival", "rate"), -3, "workload.arrival.rate: must be > 0"),
+    "rate_too_high": (("workload", "arrival", "rate"), "1e9/s", "workload.arrival.rate: must be <="),
+}
+
+
+@pytest.mark.parametrize("case", sorted(BAD_SPECS))
+def test_bad_spec_exits_2_with_the_path(
+    case: str, tmp_path: Path, minimal_spec: dict[str, Any], capsys: pytest.CaptureFixture[str]
+) -> None:
+    (a, b, c), value, expected = BAD_SPECS[case]
+    minimal_spec[a][b][c] = value
+    assert main(["run", write(tmp_path, minimal_spec)]) == 2
+    err = capsys.readouterr().err
+    assert expected in err
+    assert "Traceback" not in err
+
+
+def test_balancer_without_backends_exits_2(
+    tmp_path: Path, minimal_spec: dict[str, Any], capsys: pytest.CaptureFixture[str]
+) -> None:
+    minimal_spec["components"]["lb"] = {"kind": "load_balancer", "backends": []}
+    assert main(["validate", write(tmp_path, minimal_spec)]) == 2
+    assert "components.lb.backends: must have at least 1 item" in capsys.readouterr().err
+
+
+def test_call_to_missing_endpoint_exits_2(
+    tmp_path: Path, minimal_spec: dict[str, Any], capsys: pytest.CaptureFixture[str]
+) -> None:
+    minimal_spec["components"]["app"]["endpoints"]["serve"].append({"call": "app.nothing"})
+    assert main(["run", write(tmp_path, minimal_spec)]) == 2
+    assert "components.app.endpoints.serve: 'app' has no endpoint 'nothing'" in capsys.readouterr().err
+
+
+def test_set_on_missing_path_exits_2(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["run", str(MODELS / "mm1.yaml"), "--set", "components.app.turbo=1"]) == 2
+    assert "components.app.turbo: components.app has no field 'turbo'" in capsys.readouterr().err
+
+
+def test_set_without_equals_exits_2(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["run", str(MODELS / "mm1.yaml"), "--set", "components.app.cores"]) == 2
+    assert "expected PATH=VALUE" in capsys.readouterr().err
+
+
+def test_malformed_yaml_exits_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = tmp_path / "broken.yaml"
+    path.write_text("name: [unclosed\n")
+    assert main(["run", str(path)]) == 2
+    assert "invalid YAML" in capsys.readouterr().err
+
+
+def test_python_object_tag_exits_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = tmp_path / "evil.yaml"
+    path.write_text("name: !!python/object/apply:os.system ['touch hacked']\n")
+    assert main(["run", str(path)]) == 2
+    assert "tags are not" in capsys.readouterr().err
+    assert not Path("hacked").exists()
+
+
+def test_bad_argument_exits_2_via_argparse(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as info:
+        main(["run", str(MODELS / "mm1.yaml"), "--seed", "minus-one"])
+    assert info.value.code == 2
+
+
+def test_console_script_has_no_traceback(tmp_path: Path, minimal_spec: dict[str, Any]) -> None:
+    minimal_spec["components"]["app"]["cores"] = 0
+    proc = subprocess.run(
+        [sys.executable, "-m", "simperf.cli", "run", write(tmp_path, minimal_spec)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert proc.returncode == 2
+    assert "components.app.cores: must be >= 1" in proc.stderr
+    assert "Traceback" not in proc.stderr
