@@ -73,11 +73,7 @@ class AppInstance:
                         if core is not None:
                             queued = env.now
                             self.queue.change(1, queued)
-                            try:
-                                yield core
-                            except BaseException:
-                                cores.waiting.remove(core)
-                                raise
+                            yield core
                             self.queue.change(-1, env.now)
                             waited += env.now - queued
                         try:

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import itertools
 from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
 import simpy
 
+from simperf import arrivals
 from simperf.components.base import Component, Context, Process, Request, RequestFailed
 from simperf.rng import batched
 from simperf.spec.workload import DeterministicArrival, PoissonArrival, Workload
@@ -19,18 +19,10 @@ WORKLOAD = "workload"  # stream owner name for arrivals, class choices and think
 def arrival_times(arrival: Any, rng: np.random.Generator) -> Iterator[float]:
     """Absolute arrival times of an open-loop arrival spec."""
     if isinstance(arrival, PoissonArrival):
-        return _poisson(arrival.rate, rng)
+        return arrivals.poisson_times(arrival.rate, rng)
     if isinstance(arrival, DeterministicArrival):
-        return (k / arrival.rate for k in itertools.count(1))
+        return arrivals.deterministic_times(arrival.rate)
     raise TypeError(f"no generator for arrival kind {arrival.kind!r}")  # pragma: no cover
-
-
-def _poisson(rate: float, rng: np.random.Generator) -> Iterator[float]:
-    t = 0.0
-    while True:
-        for gap in rng.exponential(1.0 / rate, 4096).tolist():
-            t += gap
-            yield t
 
 
 class Clients:

@@ -1,0 +1,126 @@
+"""Whole runs: determinism, conservation, Little's law, warm-up, overload."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import textwrap
+
+import numpy as np
+import pytest
+
+import simperf
+from conftest import MODELS
+
+
+def test_same_seed_gives_identical_results() -> None:
+    s = simperf.load(MODELS / "web_tier.yaml").with_overrides({"run.duration": 10, "run.warmup": 1})
+    a, b = simperf.run(s, seed=11), simperf.run(s, seed=11)
+    assert a.to_dict() == b.to_dict()
+    assert a.timeseries.equals(b.timeseries)
+    c = simperf.run(s, seed=12)
+    assert c.to_dict()["latency"]["all"]["mean"] != a.to_dict()["latency"]["all"]["mean"]
+
+
+def test_replications_are_independent_streams() -> None:
+    s = simperf.load(MODELS / "mm1.yaml").with_overrides({"run.duration": 60, "run.warmup": 0})
+    a = simperf.run(s, seed=1, replication=0).to_dict()
+    b = simperf.run(s, seed=1, replication=1).to_dict()
+    assert a["requests"]["generated"] != b["requests"]["generated"]
+
+
+def test_added_component_does_not_change_the_others_draws() -> None:
+    s = simperf.load(MODELS / "mm1.yaml").with_overrides({"run.duration": 30, "run.warmup": 0})
+    data = s.model_dump(by_alias=True)
+    data["components"]["spare"] = {"kind": "app_server", "endpoints": {"x": [{"cpu": "1ms"}]}}
+    with_spare = simperf.from_dict(data)
+    a, b = simperf.run(s, seed=5).to_dict(), simperf.run(with_spare, seed=5).to_dict()
+    assert a["latency"] == b["latency"]
+
+
+@pytest.mark.parametrize("model", ["mm1", "mmc", "tandem", "closed", "web_tier"])
+def test_conservation_and_littles_law(model: str) -> None:
+    s = simperf.load(MODELS / f"{model}.yaml").with_overrides({"run.duration": 200, "run.warmup": 10})
+    d = simperf.run(s, seed=2).to_dict()
+    req = d["requests"]
+    assert req["generated"] == req["ok"] + sum(req["errors"].values()) + req["in_flight"]
+    assert req["failed"] == sum(req["errors"].values())
+    checks = d["checks"]
+    little = checks["arrival_rate"] * checks["mean_time_in_system"]
+    # L and lambda*W over the same finite window differ only by edge effects
+    assert little == pytest.approx(checks["mean_in_system"], rel=0.02)
+
+
+def test_warmup_requests_are_not_measured() -> None:
+    s = simperf.load(MODELS / "mm1.yaml").with_overrides({"run.duration": 100, "run.warmup": 40})
+    result = simperf.run(s, seed=1)
+    starts = result._arrays["start"]
+    counted = result.to_dict()["latency"]["all"]["count"]
+    ok = result._arrays["outcome"] == 0
+    assert counted == int(np.count_nonzero((starts >= 40) & ok))
+    assert counted < result.to_dict()["requests"]["ok"]
+
+
+def test_metric_without_samples_is_null() -> None:
+    s = simperf.load(MODELS / "mm1.yaml").with_overrides(
+        {"run.duration": None, "run.requests": 10, "run.warmup": 1000}
+    )
+    d = simperf.run(s, seed=1).to_dict()
+    assert d["latency"]["all"]["p99"] is None
+    assert d["throughput"] is None
+
+
+def test_timeseries_is_tidy_and_covers_the_measured_period() -> None:
+    s = simperf.load(MODELS / "web_tier.yaml").with_overrides({"run.duration": 12, "run.warmup": 2})
+    ts = simperf.run(s, seed=1).timeseries
+    assert list(ts.columns) == ["start", "end", "component", "metric", "value"]
+    assert ts["start"].min() == pytest.approx(2.0)
+    assert ts["end"].max() == pytest.approx(12.0)
+    metrics = set(ts["metric"])
+    assert {"throughput", "errors", "p50", "p95", "p99", "utilization"} <= metrics
+    total = ts[(ts.metric == "throughput")]
+    assert (total["end"] - total["start"]).sum() == pytest.approx(10.0)
+
+
+def test_result_frames() -> None:
+    result = simperf.run(simperf.load(MODELS / "web_tier.yaml").with_overrides({"run.duration": 5, "run.warmup": 1}))
+    assert set(result.latency["class"]) == {"page", "search", "all"}
+    comps = result.components
+    assert {"app", "app[0]", "app[5]", "search[1]", "lb"} <= set(comps["instance"]) | set(
+        comps["component"]
+    )
+    assert result.perf["wall_time"] > 0 and "wall_time" not in result.to_dict()
+
+
+def test_overload_finishes_unstable_with_bounded_memory() -> None:
+    # 10x capacity, no queue limit: the safety cap bounds what waits, and the run says so.
+    code = textwrap.dedent(
+        f"""
+        import resource, json, simperf
+        s = simperf.load({str(MODELS / 'mm1.yaml')!r}).with_overrides(
+            {{"workload.arrival.rate": 1000, "run.duration": 300, "run.warmup": 10}})
+        before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+        d = simperf.run(s, seed=1).to_dict()
+        after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+        print(json.dumps({{"stability": d["stability"], "grown_kib": after - before,
+                          "errors": d["errors"], "generated": d["requests"]["generated"]}}))
+        """
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    report = json.loads(out.stdout)
+    assert report["stability"]["status"] == "unstable"
+    assert report["stability"]["component"] == "app"
+    assert report["errors"]["safety_cap"] > 0
+    assert report["generated"] > 250_000
+    # documented bound (README): records ~24 B per request, waiting requests capped per instance
+    assert report["grown_kib"] < 64 * 1024, report["grown_kib"]
+
+
+def test_saturated_when_queue_limit_rejects() -> None:
+    s = simperf.load(MODELS / "mm1.yaml").with_overrides(
+        {"workload.arrival.rate": 150, "components.app.queue_limit": 5, "run.duration": 100}
+    )
+    d = simperf.run(s, seed=1).to_dict()
+    assert d["stability"]["status"] == "saturated"
+    assert d["errors"]["rejected"] > 0
