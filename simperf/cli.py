@@ -96,7 +96,9 @@ def _cmd_validate(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps({"valid": True, "name": scenario.name}))
     else:
-        print(f"{args.spec}: valid scenario {scenario.name!r} ({len(scenario.components)} components)")
+        print(
+            f"{args.spec}: valid scenario {scenario.name!r} ({len(scenario.components)} components)"
+        )
     return 0
 
 

@@ -24,6 +24,7 @@ class Snapshot:
     instances: dict[str, dict[str, float]]
     in_system_area: float
     generated: int
+    components: dict[str, dict[str, Any]] = field(default_factory=dict)
 
 
 @dataclass
@@ -90,6 +91,11 @@ class Model:
                 instances={inst.name: inst.snapshot(now) for inst in self.instances},
                 in_system_area=self.ctx.recorder.in_system.area_at(now),
                 generated=self.ctx.recorder.generated,
+                components={
+                    name: snap
+                    for name, component in self.components.items()
+                    if (snap := component.snapshot(now)) is not None
+                },
             )
         )
 

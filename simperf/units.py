@@ -65,9 +65,7 @@ def parse_time(value: object) -> float:
     elif isinstance(value, str):
         match = _TIME_RE.match(value)
         if not match:
-            raise ValueError(
-                f"expected a time such as 250us, 5ms, 2s or 3min, got {value!r}"
-            )
+            raise ValueError(f"expected a time such as 250us, 5ms, 2s or 3min, got {value!r}")
         number, unit = match.groups()
         if unit not in _TIME_UNITS and unit != "":
             raise ValueError(
@@ -111,7 +109,9 @@ def parse_rate(value: object) -> float:
             per = _TIME_UNITS[unit]
         result = _number(number) * _MULTIPLIERS[multiplier] / per
     else:
-        raise ValueError(f"expected a rate (number per second or string such as 2000/s), got {value!r}")
+        raise ValueError(
+            f"expected a rate (number per second or string such as 2000/s), got {value!r}"
+        )
     if math.isnan(result):
         raise ValueError("a rate cannot be NaN")
     return result

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from simperf.components.base import Component, Context, Process, Request, RequestFailed
@@ -10,7 +11,15 @@ from simperf.metrics.monitor import LevelMonitor
 from simperf.spec.app_server import AppServerSpec, CallStep, CpuStep, DelayStep, ParallelStep
 
 # Step opcodes of a compiled endpoint: a list of (opcode, argument) tuples.
-CPU, DELAY, CALL, PARALLEL = range(4)
+CPU, DELAY, CALL, PARALLEL, CUSTOM = range(5)
+
+StepRunner = Callable[[Request, "AppInstance"], Process]
+StepCompiler = Callable[["AppServer", Any, str], StepRunner]
+
+STEP_COMPILERS: dict[type, StepCompiler] = {}
+"""Step spec type -> compiler for steps defined by other component families (cache reads,
+database queries ...). A compiler gets (server, step spec, stream purpose) once at build
+time and returns ``runner(request, instance)``, a generator run with ``yield from``."""
 
 
 class AppInstance:
@@ -90,8 +99,10 @@ class AppInstance:
                     yield env.timeout(arg())
                 elif op == CALL:
                     yield from arg[0].handle(request, arg[1])
-                else:
+                elif op == PARALLEL:
                     yield from self._parallel(request, arg)
+                else:
+                    yield from arg(request, self)
             self.served += 1
             self.wait_sum += waited
             self.service_sum += env.now - arrived - waited
@@ -173,7 +184,13 @@ class AppServer(Component):
                 compiled.append((CALL, self._target(step.call)))
             elif isinstance(step, ParallelStep):
                 compiled.append((PARALLEL, [self._target(call) for call in step.parallel]))
+            else:
+                compiled.append((CUSTOM, STEP_COMPILERS[type(step)](self, step, purpose)))
         return compiled
+
+    def component(self, name: str) -> Component:
+        """Another component of the model (for step compilers)."""
+        return self._components[name]
 
     def _target(self, call: str) -> tuple[Component, Any]:
         component, endpoint = call.split(".")

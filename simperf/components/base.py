@@ -16,14 +16,23 @@ Process = Generator[simpy.Event, Any, Any]
 
 
 class Request:
-    """One request travelling through the topology (a slotted record, no behaviour)."""
+    """One request travelling through the topology (a slotted record, no behaviour).
 
-    __slots__ = ("id", "klass", "start")
+    ``key`` is the item it reads or writes (from the class's key space), ``client`` the
+    client address and ``region`` the client's region, where the workload defines them;
+    ``stale`` is set when any read along its way was served from an out-of-date copy.
+    """
+
+    __slots__ = ("client", "id", "key", "klass", "region", "stale", "start")
 
     def __init__(self, id: int, klass: int, start: float) -> None:
         self.id = id
         self.klass = klass
         self.start = start
+        self.key: int | None = None
+        self.client: int | None = None
+        self.region: int | None = None
+        self.stale = False
 
 
 class RequestFailed(Exception):  # noqa: N818 - it is an outcome, not a bug
@@ -65,7 +74,9 @@ class Context:
         """An independent stream for one purpose of one component."""
         return stream(self.seed, self.replication, component, purpose)
 
-    def sampler(self, dist: Any, component: str, purpose: str, scale: float = 1.0) -> Callable[[], float]:
+    def sampler(
+        self, dist: Any, component: str, purpose: str, scale: float = 1.0
+    ) -> Callable[[], float]:
         """A zero-argument function drawing from ``dist`` (batched; constants draw nothing)."""
         if isinstance(dist, Constant):
             value = dist.value * scale
@@ -101,10 +112,16 @@ class Component:
     def wire(self, components: dict[str, Component]) -> None:
         """Connect to the components this one calls (after all are constructed)."""
 
-    def instance_stats(self, start: float, end: float) -> list[dict[str, Any]]:
-        """Per-instance metrics over [start, end]; empty for stateless components."""
-        return []
+    def snapshot(self, now: float) -> dict[str, Any] | None:
+        """Component-level cumulative counters at ``now`` (None: nothing to report).
 
-    def window_snapshot(self, now: float) -> dict[str, float]:
-        """Cumulative busy/queue areas at ``now`` for the time series (see metrics)."""
-        return {}
+        Taken at the end of warm-up, at every time-series window and at the end of the
+        run; :meth:`report` turns the first and last into the result's metrics.
+        """
+        return None
+
+    def report(
+        self, first: dict[str, Any], last: dict[str, Any], span: float
+    ) -> tuple[str, dict[str, Any]] | None:
+        """(section, metrics) for the result, e.g. ``("caches", {"hit_rate": ...})``."""
+        return None

@@ -348,45 +348,9 @@ class CacheStore:
         return entry
 
 
-class LRUStore(CacheStore):
-    """Least recently used: evicts the entry whose last hit or write is oldest."""
+class _OrderedStore(CacheStore):
+    """Stores whose victim is the oldest item of an OrderedDict (LRU, FIFO)."""
 
-    policy = "lru"
-    _entries: OrderedDict[Hashable, Entry]
-
-    def _new_index(self) -> OrderedDict[Hashable, Entry]:
-        return OrderedDict()
-
-    def _victim(self) -> Hashable:
-        return next(iter(self._entries))
-
-    def _evict(self) -> Entry:
-        key, entry = self._entries.popitem(last=False)
-        self.used_bytes -= entry.size
-        if entry.dirty:
-            del self._dirty[key]
-        return entry
-
-    def get(self, key: Hashable, now: float) -> Entry | None:
-        # Inlined rather than a hook: this is the hot path of every simulated request.
-        entry = self._entries.get(key)
-        if entry is None:
-            self.misses += 1
-            return None
-        if now >= entry.expires_at and not entry.dirty:
-            self._drop(key)
-            self.expirations += 1
-            self.misses += 1
-            return None
-        self.hits += 1
-        self._entries.move_to_end(key)
-        return entry
-
-
-class FIFOStore(CacheStore):
-    """First in, first out: evicts the entry stored longest ago; hits change nothing."""
-
-    policy = "fifo"
     _entries: OrderedDict[Hashable, Entry]
 
     def _new_index(self) -> OrderedDict[Hashable, Entry]:
@@ -403,6 +367,71 @@ class FIFOStore(CacheStore):
         if entry.dirty:
             del self._dirty[key]
         return entry
+
+    def set(
+        self,
+        key: Hashable,
+        now: float,
+        ttl: float | None = None,
+        size: float = 1,
+        version: int = 0,
+        dirty: bool = False,
+    ) -> list[Entry]:
+        """Store ``key`` at time ``now``, evicting as needed; see :meth:`CacheStore.set`."""
+        # CacheStore.set with the hooks inlined: a miss costs a set, so this is hot too.
+        entries = self._entries
+        if key in entries:
+            self._drop(key)
+        entry = Entry(key, size, _INF if ttl is None else now + ttl, version, dirty, now)
+        if size > self._max_bytes:
+            self.rejections += 1
+            return [entry]
+        evicted: list[Entry] = []
+        used = self.used_bytes + size
+        max_items = self._max_items
+        max_bytes = self._max_bytes
+        if len(entries) >= max_items or used > max_bytes:
+            popitem = entries.popitem
+            while len(entries) >= max_items or used > max_bytes:
+                old_key, old = popitem(False)
+                used -= old.size
+                if old.dirty:
+                    del self._dirty[old_key]
+                evicted.append(old)
+            self.evictions += len(evicted)
+        entries[key] = entry
+        self.used_bytes = used
+        if dirty:
+            self._dirty[key] = None
+        return evicted
+
+
+class LRUStore(_OrderedStore):
+    """Least recently used: evicts the entry whose last hit or write is oldest."""
+
+    policy = "lru"
+
+    def get(self, key: Hashable, now: float) -> Entry | None:
+        """Look ``key`` up at time ``now``; a hit makes it most recent (see ``CacheStore.get``)."""
+        # Inlined rather than a hook: this is the hot path of every simulated request.
+        entry = self._entries.get(key)
+        if entry is None:
+            self.misses += 1
+            return None
+        if now >= entry.expires_at and not entry.dirty:
+            self._drop(key)
+            self.expirations += 1
+            self.misses += 1
+            return None
+        self.hits += 1
+        self._entries.move_to_end(key)
+        return entry
+
+
+class FIFOStore(_OrderedStore):
+    """First in, first out: evicts the entry stored longest ago; hits change nothing."""
+
+    policy = "fifo"
 
 
 class RandomStore(CacheStore):
@@ -448,6 +477,25 @@ class RandomStore(CacheStore):
         n = len(self._keys)
         return self._keys[min(int(next(self._uniform) * n), n - 1)]
 
+    def _evict(self) -> Entry:
+        # _drop(_victim()) inlined.
+        keys, pos = self._keys, self._pos
+        n = len(keys)
+        i = int(next(self._uniform) * n)
+        if i >= n:  # float round-off guard
+            i = n - 1
+        key = keys[i]
+        last = keys.pop()
+        del pos[key]
+        if i < n - 1:
+            keys[i] = last
+            pos[last] = i
+        entry = self._entries.pop(key)
+        self.used_bytes -= entry.size
+        if entry.dirty:
+            del self._dirty[key]
+        return entry
+
     def _on_clear(self) -> None:
         self._keys = []
         self._pos = {}
@@ -459,7 +507,7 @@ class LFUStore(CacheStore):
     Counts are kept for every key ever requested, cached or not (``get`` increments the
     count; ``set`` does not). Ties between equal counts go to the least recently hit or
     inserted key. Victims come from a heap of ``(count, tick, key)`` with lazy deletion,
-    rebuilt when stale items outnumber live ones: O(log n) per operation.
+    rebuilt when stale items outnumber live ones three to one: O(log n) per operation.
 
     Admission rule: when the store is full, a new key is stored only if its count is
     at least the lowest count among the cached keys; otherwise ``set`` refuses it
@@ -502,7 +550,7 @@ class LFUStore(CacheStore):
         self._clock += 1
         self._tick[key] = self._clock
         heapq.heappush(self._heap, (count, self._clock, key))
-        if len(self._heap) > 2 * len(self._entries) + 64:
+        if len(self._heap) > 4 * len(self._entries) + 1024:
             self._rebuild()
         return entry
 
@@ -516,7 +564,7 @@ class LFUStore(CacheStore):
         self._clock += 1
         self._tick[key] = self._clock
         heapq.heappush(self._heap, (self.counts.get(key, 0), self._clock, key))
-        if len(self._heap) > 2 * len(self._entries) + 64:
+        if len(self._heap) > 4 * len(self._entries) + 1024:
             self._rebuild()
 
     def _remove(self, key: Hashable) -> Entry:

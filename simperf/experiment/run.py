@@ -73,17 +73,25 @@ def summarise(model: Any) -> Result:
         "stability": summary.stability(rows),
         "checks": summary.checks(),
     }
+    for section, name, metrics in summary.component_reports():
+        data.setdefault(section, {})[name] = metrics
     latency_frame = pd.DataFrame([{"class": name, **row} for name, row in latency.items()])
     component_rows = [
-        {"component": name, "instance": "all", **{k: v for k, v in comp.items() if k != "per_instance"}}
+        {
+            "component": name,
+            "instance": "all",
+            **{k: v for k, v in comp.items() if k != "per_instance"},
+        }
         for name, comp in components.items()
     ]
     instance_frame = pd.DataFrame(
         [{k: v for k, v in r.items() if not k.endswith(("_area", "_total"))} for r in rows]
     )
-    components_frame = pd.concat(
-        [pd.DataFrame(component_rows), instance_frame], ignore_index=True
-    ) if rows else pd.DataFrame(component_rows)
+    components_frame = (
+        pd.concat([pd.DataFrame(component_rows), instance_frame], ignore_index=True)
+        if rows
+        else pd.DataFrame(component_rows)
+    )
     perf = {
         "wall_time": model.wall_time,
         "events": model.events,

@@ -88,15 +88,21 @@ class Result:
             + (f" ({stab['component']}: {stab['reason']})" if stab["reason"] else "")
         )
         lines.append("")
-        header = f"{'class':<16}{'count':>9}{'mean':>11}{'p50':>11}{'p95':>11}{'p99':>11}{'max':>11}"
+        header = (
+            f"{'class':<16}{'count':>9}{'mean':>11}{'p50':>11}{'p95':>11}{'p99':>11}{'max':>11}"
+        )
         lines.append(header)
         for name, row in d["latency"].items():
             lines.append(
                 f"{name:<16}{row['count']:>9}"
-                + "".join(f"{format_time(row[k]):>11}" for k in ("mean", "p50", "p95", "p99", "max"))
+                + "".join(
+                    f"{format_time(row[k]):>11}" for k in ("mean", "p50", "p95", "p99", "max")
+                )
             )
         lines.append("")
-        lines.append(f"{'component':<16}{'kind':<15}{'util':>7}{'queue':>9}{'wait':>11}{'served':>10}")
+        lines.append(
+            f"{'component':<16}{'kind':<15}{'util':>7}{'queue':>9}{'wait':>11}{'served':>10}"
+        )
         for name, comp in d["components"].items():
             util = comp.get("utilization")
             queue = comp.get("mean_queue_length")

@@ -117,7 +117,9 @@ class Summary:
                     if span > 0
                     else None,
                     "max_queue_length": int(max(peaks)) if peaks else None,
-                    "mean_wait": clean((b["wait_sum"] - a["wait_sum"]) / served) if served else None,
+                    "mean_wait": clean((b["wait_sum"] - a["wait_sum"]) / served)
+                    if served
+                    else None,
                     "mean_service": clean((b["service_sum"] - a["service_sum"]) / served)
                     if served
                     else None,
@@ -167,6 +169,20 @@ class Summary:
                 entry["imbalance"] = _imbalance(list(backends))
             out[name] = entry
         return out
+
+    def component_reports(self) -> list[tuple[str, str, dict[str, Any]]]:
+        """Sections contributed by components (caches, databases ...), measured period only."""
+        if not self.snapshots:
+            return []
+        first, last = self.snapshots[0], self.snapshots[-1]
+        span = last.time - first.time
+        reports = []
+        for name, component in self.model.components.items():
+            if name in first.components and name in last.components:
+                report = component.report(first.components[name], last.components[name], span)
+                if report is not None:
+                    reports.append((report[0], name, report[1]))
+        return reports
 
     # -- stability --------------------------------------------------------------------
     def stability(self, rows: list[dict[str, Any]]) -> dict[str, Any]:
@@ -246,8 +262,13 @@ class Summary:
                 by_component.setdefault(inst.component, []).append(busy)
                 records.append((a.time, b.time, inst.name, "utilization", busy))
                 records.append(
-                    (a.time, b.time, inst.name, "queue_length",
-                     (sb["queue_area"] - sa["queue_area"]) / span)
+                    (
+                        a.time,
+                        b.time,
+                        inst.name,
+                        "queue_length",
+                        (sb["queue_area"] - sa["queue_area"]) / span,
+                    )
                 )
             for component, values in by_component.items():
                 records.append((a.time, b.time, component, "utilization", float(np.mean(values))))

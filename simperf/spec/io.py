@@ -21,11 +21,17 @@ from simperf.spec.workload import ARRIVAL_TAGS
 
 # Tags pydantic inserts into error locations for discriminated unions; they are not
 # part of the user's path.
-_UNION_TAGS = COMPONENT_TAGS | DISTRIBUTION_TAGS | STEP_TAGS | ARRIVAL_TAGS | {
-    "function-after",
-    "function-before",
-    "function-wrap",
-}
+_UNION_TAGS = (
+    COMPONENT_TAGS
+    | DISTRIBUTION_TAGS
+    | STEP_TAGS
+    | ARRIVAL_TAGS
+    | {
+        "function-after",
+        "function-before",
+        "function-wrap",
+    }
+)
 
 
 def load(path: str | Path) -> Scenario:
@@ -67,9 +73,7 @@ def parse_text(text: str, *, source: str = "<spec>", json_only: bool = False) ->
         try:
             return json.loads(text)
         except json.JSONDecodeError as exc:
-            raise SpecError(
-                f"{source}:{exc.lineno}:{exc.colno}: invalid JSON: {exc.msg}"
-            ) from None
+            raise SpecError(f"{source}:{exc.lineno}:{exc.colno}: invalid JSON: {exc.msg}") from None
     try:
         return yaml.safe_load(text)
     except yaml.YAMLError as exc:

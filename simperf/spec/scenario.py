@@ -112,7 +112,9 @@ def _check_references(scenario: Scenario) -> list[str]:
     for i, request_class in enumerate(scenario.workload.classes):
         path = f"workload.classes[{i}]"
         if request_class.entry not in components:
-            problems.append(f"{path}.entry: unknown component {request_class.entry!r} (known: {known})")
+            problems.append(
+                f"{path}.entry: unknown component {request_class.entry!r} (known: {known})"
+            )
         elif request_class.endpoint not in scenario.endpoints_of(request_class.entry):
             have = ", ".join(sorted(scenario.endpoints_of(request_class.entry))) or "none"
             problems.append(

@@ -1,0 +1,96 @@
+"""Where runs execute: serially, in a local process pool, or on a Dask cluster.
+
+Every run is a pure function of (scenario, seed, replication), so results are identical
+whichever executor computes them. Work is shipped as plain data (the scenario's JSON
+dump) so any executor that can pickle a dict can run it.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterator
+from concurrent.futures import Executor, Future, ProcessPoolExecutor
+from contextlib import contextmanager
+from typing import Any
+
+
+class SerialExecutor(Executor):
+    """Runs each submitted call at once, in this process (for debugging and tiny jobs)."""
+
+    def submit(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Future[Any]:
+        future: Future[Any] = Future()
+        try:
+            future.set_result(fn(*args, **kwargs))
+        except BaseException as exc:  # noqa: BLE001 - delivered through the future
+            future.set_exception(exc)
+        return future
+
+
+def default_workers() -> int:
+    """All cores this process may use."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # pragma: no cover - not on Linux
+        return os.cpu_count() or 1
+
+
+@contextmanager
+def executor_for(
+    spec: Executor | str | None, *, workers: int | None = None, jobs: int | None = None
+) -> Iterator[Executor]:
+    """An executor from a user's choice, closed afterwards if this function created it.
+
+    Parameters
+    ----------
+    spec
+        An ``Executor`` (used as is, not shut down), ``"serial"``, ``"processes"``,
+        ``"dask:local"`` (a ``LocalCluster`` on loopback without dashboard),
+        ``"dask:ADDRESS"`` (an existing scheduler), or None: processes when there is
+        more than one job and more than one core, else serial.
+    workers
+        Process count for the process pool (default: all cores).
+    jobs
+        How many runs will be submitted (to skip pool start-up for a single run).
+    """
+    if isinstance(spec, Executor):
+        yield spec
+        return
+    count = workers or default_workers()
+    if spec is None:
+        spec = "processes" if count > 1 and (jobs is None or jobs > 1) else "serial"
+    if spec == "serial":
+        yield SerialExecutor()
+    elif spec == "processes":
+        with ProcessPoolExecutor(max_workers=count) as pool:
+            yield pool
+    elif spec.startswith("dask:"):
+        with _dask_executor(spec[len("dask:") :], workers=workers) as pool:
+            yield pool
+    else:
+        raise ValueError(
+            f"unknown executor {spec!r} (expected serial, processes, dask:local or dask:ADDRESS)"
+        )
+
+
+@contextmanager
+def _dask_executor(address: str, *, workers: int | None) -> Iterator[Executor]:
+    try:
+        from distributed import Client, LocalCluster
+    except ImportError as exc:  # pragma: no cover - depends on the extra
+        raise ImportError("Dask execution needs the extra: pip install 'simperf[dask]'") from exc
+    if address == "local":
+        cluster = LocalCluster(
+            n_workers=workers or default_workers(),
+            threads_per_worker=1,
+            processes=True,
+            host="127.0.0.1",
+            dashboard_address=None,
+        )
+        try:
+            with Client(cluster) as client:
+                yield client.get_executor()
+        finally:
+            cluster.close()
+    else:
+        with Client(address) as client:
+            yield client.get_executor()

@@ -1,0 +1,188 @@
+"""Independent replications of one scenario, with a confidence interval per metric."""
+
+from __future__ import annotations
+
+from concurrent.futures import Executor
+from dataclasses import dataclass, field
+from typing import Any
+
+import pandas as pd
+
+from simperf.errors import SpecError
+from simperf.experiment.executors import executor_for
+from simperf.metrics.stats import Interval, t_interval
+from simperf.spec.scenario import Scenario
+
+SKIPPED = frozenset({"seed", "replication", "warmup"})
+
+
+def flatten(data: dict[str, Any], prefix: str = "") -> dict[str, float]:
+    """Numeric leaves of a result dictionary by dotted path (``latency.all.p99``).
+
+    Booleans and strings are left out; ``None`` (no sample) becomes NaN so that
+    statistics skip it.
+    """
+    flat: dict[str, float] = {}
+    for key, value in data.items():
+        path = f"{prefix}{key}"
+        if isinstance(value, dict):
+            flat.update(flatten(value, f"{path}."))
+        elif isinstance(value, bool) or isinstance(value, str):
+            continue
+        elif isinstance(value, int | float):
+            if not prefix and key in SKIPPED:
+                continue
+            flat[path] = float(value)
+        elif value is None:
+            flat[path] = float("nan")
+    return flat
+
+
+def run_to_dict(scenario_data: dict[str, Any], seed: int, replication: int) -> dict[str, Any]:
+    """Run one replication from plain data; the unit of work shipped to executors."""
+    from simperf.experiment.run import run
+    from simperf.spec.io import from_dict
+
+    result = run(from_dict(scenario_data), seed=seed, replication=replication)
+    data = result.to_dict()
+    data["_perf"] = result.perf
+    return data
+
+
+@dataclass
+class Replications:
+    """The runs of one scenario and their statistics.
+
+    Attributes
+    ----------
+    runs
+        ``to_dict()`` of each replication, in replication order.
+    frame
+        Tidy: one row per (replication, metric) with the value.
+    confidence
+        Confidence level of :meth:`interval` and :meth:`summary`.
+    """
+
+    scenario: Scenario
+    seed: int
+    runs: list[dict[str, Any]]
+    confidence: float = 0.95
+    frame: pd.DataFrame = field(init=False)
+
+    def __post_init__(self) -> None:
+        rows = [
+            {"replication": r, "metric": metric, "value": value}
+            for r, run in enumerate(self.runs)
+            for metric, value in flatten({k: v for k, v in run.items() if k != "_perf"}).items()
+        ]
+        self.frame = pd.DataFrame(rows, columns=["replication", "metric", "value"])
+
+    @property
+    def n(self) -> int:
+        return len(self.runs)
+
+    def values(self, metric: str) -> list[float]:
+        """One value per replication (NaN where a run had no sample)."""
+        if metric not in self.metrics:
+            raise KeyError(f"unknown metric {metric!r}")
+        sub = self.frame[self.frame.metric == metric].sort_values("replication")
+        return sub["value"].tolist()
+
+    @property
+    def metrics(self) -> list[str]:
+        return list(dict.fromkeys(self.frame["metric"]))
+
+    def interval(self, metric: str, confidence: float | None = None) -> Interval:
+        """Student-t interval of a metric's mean over replications (runs without a sample skipped)."""
+        values = [v for v in self.values(metric) if v == v]
+        if not values:
+            raise ValueError(f"{metric}: no replication has a sample")
+        return t_interval(values, confidence or self.confidence)
+
+    def summary(self, metrics: list[str] | None = None) -> pd.DataFrame:
+        """One row per metric: mean, std, n, half_width, low, high."""
+        rows = []
+        for metric in metrics or self.metrics:
+            values = [v for v in self.values(metric) if v == v]
+            if not values:
+                continue
+            iv = t_interval(values, self.confidence)
+            rows.append(
+                {
+                    "metric": metric,
+                    "mean": iv.mean,
+                    "std": iv.std,
+                    "n": iv.n,
+                    "half_width": iv.half_width,
+                    "low": iv.low,
+                    "high": iv.high,
+                }
+            )
+        return pd.DataFrame(rows)
+
+    def to_dict(self) -> dict[str, Any]:
+        """Per-metric intervals as JSON-ready data."""
+        return {
+            "scenario": self.scenario.name,
+            "seed": self.seed,
+            "replications": self.n,
+            "confidence": self.confidence,
+            "metrics": {
+                row["metric"]: {
+                    k: _none_if_nan(row[k])
+                    for k in ("mean", "half_width", "low", "high", "std", "n")
+                }
+                for row in self.summary().to_dict("records")
+            },
+        }
+
+
+def _none_if_nan(value: Any) -> Any:
+    if isinstance(value, float) and value != value:
+        return None
+    return value
+
+
+def replicate(
+    scenario: Scenario,
+    n: int,
+    *,
+    seed: int | None = None,
+    executor: Executor | str | None = None,
+    workers: int | None = None,
+    confidence: float = 0.95,
+) -> Replications:
+    """Run ``n`` independent replications and summarise every metric.
+
+    Replication ``r`` uses the streams of (seed, r): the same numbers whichever executor
+    runs it, and common random numbers with any other scenario replicated at that seed.
+
+    Parameters
+    ----------
+    scenario
+        The scenario.
+    n
+        Number of replications (>= 1).
+    seed
+        Root seed (default: the scenario's ``run.seed``).
+    executor
+        See :func:`simperf.experiment.executors.executor_for`.
+    workers
+        Processes for the local pool.
+    confidence
+        Confidence level of the intervals.
+
+    Examples
+    --------
+    >>> import simperf
+    >>> reps = simperf.replicate(simperf.load("models/mm1.yaml"), 5)  # doctest: +SKIP
+    >>> reps.interval("latency.all.mean")  # doctest: +SKIP
+    """
+    if n < 1:
+        raise SpecError(f"replications: must be >= 1, got {n}")
+    seed = scenario.run.seed if seed is None else seed
+    data = scenario.model_dump(mode="json", by_alias=True)
+    with executor_for(executor, workers=workers, jobs=n) as pool:
+        futures = [pool.submit(run_to_dict, data, seed, r) for r in range(n)]
+        runs = [f.result() for f in futures]
+    return Replications(scenario, seed, runs, confidence)

@@ -1,0 +1,132 @@
+"""simperf against closed-form queueing results (utilisation <= 0.8 here; heavier
+loads run under `make validate`). Seeds are fixed, so these tests are deterministic."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+from agreement import (
+    MEAN_WIDTH,
+    TAIL_WIDTH,
+    agrees,
+    conserved_and_little,
+    open_spec,
+    replications,
+    server,
+)
+
+import simperf
+from simperf.analysis import queueing
+from conftest import MODELS
+
+MU = 100.0  # exponential service of mean 10 ms
+
+
+def test_mm1_mean_and_tail() -> None:
+    lam = 80.0
+    reps = replications(open_spec("mm1", lam, {"app": server()}, duration=1500, warmup=20), 10)
+    theory = queueing.mm1(lam, MU)
+    agrees(reps, "latency.all.mean", theory.mean_sojourn)
+    agrees(reps, "latency.all.p95", theory.sojourn_quantile(0.95), max_width=TAIL_WIDTH)
+    agrees(reps, "latency.all.p99", theory.sojourn_quantile(0.99), max_width=TAIL_WIDTH)
+    agrees(reps, "components.app.utilization", lam / MU)
+    conserved_and_little(reps)
+
+
+def test_mmc_erlang_c_mean_and_tail() -> None:
+    lam, c = 320.0, 4
+    spec = open_spec("mmc", lam, {"app": server(cores=c)}, duration=400, warmup=10)
+    reps = replications(spec, 10)
+    theory = queueing.mmc(lam, MU, c)
+    agrees(reps, "latency.all.mean", theory.mean_sojourn)
+    agrees(reps, "latency.all.p95", theory.sojourn_quantile(0.95), max_width=TAIL_WIDTH)
+    agrees(reps, "latency.all.p99", theory.sojourn_quantile(0.99), max_width=TAIL_WIDTH)
+    agrees(reps, "components.app.mean_wait", theory.mean_wait, max_width=0.05)
+    conserved_and_little(reps)
+
+
+def test_mmck_blocking_probability_via_queue_limit() -> None:
+    lam, c, limit = 300.0, 3, 2  # K = 5, offered load 1.0 per server: heavy blocking
+    spec = open_spec("mmck", lam, {"app": server(cores=c, queue_limit=limit)}, duration=400, warmup=5)
+    reps = replications(spec, 10)
+    theory = queueing.mmck(lam, MU, c, c + limit)
+    agrees(reps, "error_rate", theory.blocking_probability)
+    agrees(reps, "latency.all.mean", theory.mean_sojourn)
+    conserved_and_little(reps)
+
+
+def test_mg1_pollaczek_khinchine_with_lognormal_service() -> None:
+    lam = 70.0
+    service = {"dist": "lognormal", "mean": 0.01, "cv": 1.5}
+    spec = open_spec("mg1", lam, {"app": server(service=service)}, duration=3000, warmup=20)
+    reps = replications(spec, 10)
+    variance = (1.5 * 0.01) ** 2
+    theory = queueing.mg1(lam, 0.01, variance)
+    agrees(reps, "components.app.mean_wait", theory.mean_wait, max_width=MEAN_WIDTH)
+    agrees(reps, "latency.all.mean", theory.mean_sojourn)
+
+
+def test_tandem_matches_jackson() -> None:
+    scenario = simperf.load(MODELS / "tandem.yaml").with_overrides({"run.duration": 400})
+    reps = replications(scenario, 10)
+    theory = queueing.tandem(150.0, [MU, MU, MU], servers=[2, 2, 2])
+    agrees(reps, "latency.all.mean", theory.mean_sojourn)
+    conserved_and_little(reps)
+
+
+def test_closed_model_matches_exact_mva() -> None:
+    scenario = simperf.load(MODELS / "closed.yaml").with_overrides({"run.duration": 2000})
+    reps = replications(scenario, 10)
+    theory = queueing.mva(20, 1.0, [0.04])
+    agrees(reps, "throughput", theory.throughput)
+    agrees(reps, "latency.all.mean", theory.response_time)
+
+
+def _balanced(policy: str, n: int, lam: float) -> dict:
+    components = {
+        "lb": {"kind": "load_balancer", "policy": policy, "backends": "app"},
+        "app": server(replicas=n),
+    }
+    return open_spec(f"lb_{policy}", lam, components, entry="lb", duration=600, warmup=10)
+
+
+def test_random_split_gives_independent_mm1_queues() -> None:
+    n, lam = 3, 240.0
+    reps = replications(_balanced("random", n, lam), 10)
+    theory = queueing.mm1(lam / n, MU)
+    agrees(reps, "latency.all.mean", theory.mean_sojourn)
+    agrees(reps, "latency.all.p99", theory.sojourn_quantile(0.99), max_width=TAIL_WIDTH)
+
+
+def test_round_robin_gives_erlang_arrivals_per_server() -> None:
+    n, lam = 3, 240.0
+    reps = replications(_balanced("round_robin", n, lam), 10)
+    theory = queueing.erlang_m1(lam / n, MU, n)
+    agrees(reps, "latency.all.mean", theory.mean_sojourn)
+    agrees(reps, "latency.all.p99", theory.sojourn_quantile(0.99), max_width=TAIL_WIDTH)
+    # and round robin is measurably better than random at the same load
+    assert theory.mean_sojourn < queueing.mm1(lam / n, MU).mean_sojourn * 0.8
+
+
+@pytest.mark.validate
+@pytest.mark.parametrize("rho", [0.9, 0.95])
+def test_mm1_heavy_load(rho: float) -> None:
+    lam = rho * MU
+    relaxation = 1 / (MU * (1 - math.sqrt(rho)) ** 2)
+    duration = 4000 * relaxation / 36  # scaled so the interval stays within 3%
+    spec = open_spec("mm1_heavy", lam, {"app": server()}, duration=max(duration, 4000), warmup=50 * relaxation)
+    reps = replications(spec, 20)
+    theory = queueing.mm1(lam, MU)
+    agrees(reps, "latency.all.mean", theory.mean_sojourn)
+    agrees(reps, "latency.all.p99", theory.sojourn_quantile(0.99), max_width=TAIL_WIDTH)
+
+
+@pytest.mark.validate
+def test_mmc_heavy_load() -> None:
+    lam, c = 0.95 * 8 * MU, 8
+    spec = open_spec("mmc_heavy", lam, {"app": server(cores=c)}, duration=3000, warmup=50)
+    reps = replications(spec, 20)
+    theory = queueing.mmc(lam, MU, c)
+    agrees(reps, "latency.all.mean", theory.mean_sojourn)
+    agrees(reps, "latency.all.p99", theory.sojourn_quantile(0.99), max_width=TAIL_WIDTH)
