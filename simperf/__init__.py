@@ -11,6 +11,7 @@ Examples
 from __future__ import annotations
 
 from simperf.errors import BuildError, SimperfError, SimulationError, SpecError
+from simperf.experiment.replicate import Replications, replicate
 from simperf.experiment.run import run
 from simperf.metrics.result import Result
 from simperf.spec.io import from_dict, json_schema, load
@@ -20,6 +21,7 @@ __version__ = "0.1.0"
 
 __all__ = [
     "BuildError",
+    "Replications",
     "Result",
     "Scenario",
     "SimperfError",
@@ -28,5 +30,6 @@ __all__ = [
     "from_dict",
     "json_schema",
     "load",
+    "replicate",
     "run",
 ]
