@@ -45,7 +45,6 @@ def build(scenario: Scenario, *, seed: int | None = None, replication: int = 0) 
         recorder,
         seed=run.seed if seed is None else seed,
         replication=replication,
-        warmup=run.warmup,
         safety_cap=run.safety_cap,
     )
     components: dict[str, Component] = {}

@@ -14,6 +14,9 @@ from simperf.components.workload import Clients
 from simperf.spec.scenario import Scenario
 
 DEFAULT_WINDOWS = 60
+AUTO_WARMUP_GRID = 1000
+"""With ``warmup: auto``, snapshots every 1/1000 of the run, so that the detected
+warm-up can end on a snapshot (where utilisation and queue areas are known exactly)."""
 
 
 @dataclass
@@ -46,20 +49,24 @@ class Model:
         return self.ctx.env
 
     def window(self) -> float:
-        """Width of a time-series window."""
+        """Interval between snapshots (a time-series window, or finer with auto warm-up)."""
         run = self.scenario.run
+        horizon = run.horizon
+        if run.auto_warmup:
+            if horizon is None:
+                return (run.window or 1.0) / 10
+            return horizon / AUTO_WARMUP_GRID
         if run.window is not None:
             return run.window
-        horizon = run.horizon
         if horizon is None:
             return 1.0
-        return (horizon - run.warmup) / DEFAULT_WINDOWS
+        return (horizon - run.fixed_warmup) / DEFAULT_WINDOWS
 
     def execute(self) -> Model:
         """Run to the horizon (or until the request budget has finished)."""
         env = self.env
         run = self.scenario.run
-        env.process(self._snapshots(run.warmup, self.window()))
+        env.process(self._snapshots(run.fixed_warmup, self.window()))
         self.clients.start()
         gc_was_enabled = gc.isenabled()
         gc.disable()  # SimPy allocates many short-lived cycles-free objects; GC pauses cost 20-40%

@@ -59,14 +59,12 @@ class Context:
         *,
         seed: int,
         replication: int,
-        warmup: float,
         safety_cap: int,
     ) -> None:
         self.env = env
         self.recorder = recorder
         self.seed = seed
         self.replication = replication
-        self.warmup = warmup
         self.safety_cap = safety_cap
         self.safety_cap_hits = 0
 

@@ -16,8 +16,9 @@ Semantics shared by all policies
 * ``set`` replaces any previous entry of the key (the write is treated as a new
   insertion: LRU makes it most recent, FIFO moves it to the back). It returns the
   entries that left the cache because of it, *plus the new entry itself if it could not
-  be stored* (larger than ``capacity_bytes``, or refused by LFU admission); flushing
-  every dirty entry of the returned list therefore never loses a write.
+  be stored* (larger than ``capacity_bytes``, or refused by LFU admission), and the
+  replaced entry if it was dirty and the new one is not; flushing every dirty entry of
+  the returned list therefore never loses a write.
 * ``capacity_items=None`` means no item limit (a TTL-only cache); ``capacity_bytes=None``
   means no byte limit. When both are set, entries are evicted until both hold.
 """
@@ -152,7 +153,7 @@ class CacheStore:
         return self._entries.pop(key)
 
     def _victim(self) -> Hashable:  # pragma: no cover - overridden
-        """The key to evict next (the store is not empty)."""
+        """The key to evict next (the store is not empty); or override ``_evict``."""
         raise NotImplementedError
 
     def _admit(self, key: Hashable, size: float) -> bool:
@@ -221,26 +222,32 @@ class CacheStore:
         Returns
         -------
         list of Entry
-            The evicted entries, followed by the new entry itself if it was not stored
-            (``key in store`` tells which). Flush the dirty ones.
+            The entries that left: the evicted ones, the replaced entry if it was dirty
+            and the new one is not, and the new entry itself if it was not stored
+            (``key in store`` tells). Flush the dirty ones.
         """
         entry = Entry(key, size, _INF if ttl is None else now + ttl, version, dirty, now)
         entries = self._entries
+        evicted: list[Entry] = []
         if key in entries:
-            self._drop(key)  # superseded by the new write: neither eviction nor expiry
+            # Superseded by the new write: neither an eviction nor an expiration.
+            old = self._drop(key)
+            if old.dirty and not dirty:
+                evicted.append(old)  # a clean value must not silently drop a pending write
             admitted = True
         else:
             admitted = not self._admission or self._admit(key, size)
         if size > self._max_bytes or not admitted:
             self.rejections += 1
-            return [entry]
-        evicted: list[Entry] = []
+            evicted.append(entry)
+            return evicted
         if len(entries) >= self._max_items or self.used_bytes + size > self._max_bytes:
             max_items = self._max_items
             max_bytes = self._max_bytes - size
+            before = len(evicted)
             while len(entries) >= max_items or self.used_bytes > max_bytes:
                 evicted.append(self._evict())
-            self.evictions += len(evicted)
+            self.evictions += len(evicted) - before
         if self._plain_insert:
             entries[key] = entry  # the common case, without a method call
         else:
@@ -358,9 +365,6 @@ class _OrderedStore(CacheStore):
         # deletions at its front.
         return OrderedDict()
 
-    def _victim(self) -> Hashable:
-        return next(iter(self._entries))
-
     def _evict(self) -> Entry:
         key, entry = self._entries.popitem(last=False)
         self.used_bytes -= entry.size
@@ -380,25 +384,29 @@ class _OrderedStore(CacheStore):
         """Store ``key`` at time ``now``, evicting as needed; see :meth:`CacheStore.set`."""
         # CacheStore.set with the hooks inlined: a miss costs a set, so this is hot too.
         entries = self._entries
+        evicted: list[Entry] = []
         if key in entries:
-            self._drop(key)
+            old = self._drop(key)
+            if old.dirty and not dirty:
+                evicted.append(old)
         entry = Entry(key, size, _INF if ttl is None else now + ttl, version, dirty, now)
         if size > self._max_bytes:
             self.rejections += 1
-            return [entry]
-        evicted: list[Entry] = []
+            evicted.append(entry)
+            return evicted
         used = self.used_bytes + size
         max_items = self._max_items
         max_bytes = self._max_bytes
         if len(entries) >= max_items or used > max_bytes:
             popitem = entries.popitem
+            before = len(evicted)
             while len(entries) >= max_items or used > max_bytes:
                 old_key, old = popitem(False)
                 used -= old.size
                 if old.dirty:
                     del self._dirty[old_key]
                 evicted.append(old)
-            self.evictions += len(evicted)
+            self.evictions += len(evicted) - before
         entries[key] = entry
         self.used_bytes = used
         if dirty:
@@ -472,10 +480,6 @@ class RandomStore(CacheStore):
             self._keys[i] = last
             self._pos[last] = i
         return self._entries.pop(key)
-
-    def _victim(self) -> Hashable:
-        n = len(self._keys)
-        return self._keys[min(int(next(self._uniform) * n), n - 1)]
 
     def _evict(self) -> Entry:
         # _drop(_victim()) inlined.

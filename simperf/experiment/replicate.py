@@ -6,11 +6,12 @@ from concurrent.futures import Executor
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from simperf.errors import SpecError
 from simperf.experiment.executors import executor_for
-from simperf.metrics.stats import Interval, t_interval
+from simperf.metrics.stats import Interval, mser5, t_interval
 from simperf.spec.scenario import Scenario
 
 SKIPPED = frozenset({"seed", "replication", "warmup"})
@@ -46,7 +47,32 @@ def run_to_dict(scenario_data: dict[str, Any], seed: int, replication: int) -> d
     result = run(from_dict(scenario_data), seed=seed, replication=replication)
     data = result.to_dict()
     data["_perf"] = result.perf
+    windows = getattr(result, "_arrival_windows", None)
+    if windows is not None:
+        data["_arrival_windows"] = [w.tolist() for w in windows]
     return data
+
+
+PILOT_REPLICATIONS = 10
+
+
+def ensemble_warmup(runs: list[dict[str, Any]]) -> float:
+    """Warm-up for all replications: MSER-5 on the mean response time per arrival window,
+    averaged over replications (averaging removes the noise that misleads MSER on one
+    autocorrelated run)."""
+    times = np.asarray(runs[0]["_arrival_windows"][0])
+    sums = np.zeros(times.size)
+    counts = np.zeros(times.size)
+    for run in runs:
+        run_times, run_sums, run_counts = (np.asarray(x) for x in run["_arrival_windows"])
+        n = min(times.size, run_times.size)
+        sums[:n] += run_sums[:n]
+        counts[:n] += run_counts[:n]
+    filled = counts > 0
+    if filled.sum() < 3:
+        return 0.0
+    cut = mser5(sums[filled] / counts[filled])
+    return float(times[np.flatnonzero(filled)[cut]]) if cut else 0.0
 
 
 @dataclass
@@ -68,12 +94,15 @@ class Replications:
     runs: list[dict[str, Any]]
     confidence: float = 0.95
     frame: pd.DataFrame = field(init=False)
+    warmup: dict[str, Any] | None = None
 
     def __post_init__(self) -> None:
         rows = [
             {"replication": r, "metric": metric, "value": value}
             for r, run in enumerate(self.runs)
-            for metric, value in flatten({k: v for k, v in run.items() if k != "_perf"}).items()
+            for metric, value in flatten(
+                {k: v for k, v in run.items() if not k.startswith("_")}
+            ).items()
         ]
         self.frame = pd.DataFrame(rows, columns=["replication", "metric", "value"])
 
@@ -127,6 +156,7 @@ class Replications:
             "seed": self.seed,
             "replications": self.n,
             "confidence": self.confidence,
+            "warmup": self.warmup,
             "metrics": {
                 row["metric"]: {
                     k: _none_if_nan(row[k])
@@ -181,8 +211,26 @@ def replicate(
     if n < 1:
         raise SpecError(f"replications: must be >= 1, got {n}")
     seed = scenario.run.seed if seed is None else seed
-    data = scenario.model_dump(mode="json", by_alias=True)
+    warmup: dict[str, Any] | None = None
     with executor_for(executor, workers=workers, jobs=n) as pool:
-        futures = [pool.submit(run_to_dict, data, seed, r) for r in range(n)]
-        runs = [f.result() for f in futures]
-    return Replications(scenario, seed, runs, confidence)
+        if scenario.run.auto_warmup:
+            pilots = _run_all(pool, scenario, seed, range(min(n, PILOT_REPLICATIONS)))
+            cut = ensemble_warmup(pilots)
+            warmup = {
+                "method": "MSER-5 over replications",
+                "cut_time": cut,
+                "pilot_replications": len(pilots),
+            }
+            scenario = scenario.with_overrides({"run.warmup": cut})
+        runs = _run_all(pool, scenario, seed, range(n))
+    reps = Replications(scenario, seed, runs, confidence)
+    reps.warmup = warmup
+    return reps
+
+
+def _run_all(
+    pool: Executor, scenario: Scenario, seed: int, replications: range
+) -> list[dict[str, Any]]:
+    data = scenario.model_dump(mode="json", by_alias=True)
+    futures = [pool.submit(run_to_dict, data, seed, r) for r in replications]
+    return [f.result() for f in futures]

@@ -61,7 +61,8 @@ def summarise(model: Any) -> Result:
         "scenario": model.scenario.name,
         "seed": model.ctx.seed,
         "replication": model.ctx.replication,
-        "warmup": model.scenario.run.warmup,
+        "warmup": summary.warmup,
+        "warmup_auto": summary.auto_warmup,
         "end_time": model.end,
         "measured_time": summary.measured_time,
         "requests": requests,
@@ -111,6 +112,8 @@ def summarise(model: Any) -> Result:
         perf=perf,
     )
     result._arrays = summary.data  # per-request records, for tests and trace plots
+    if model.scenario.run.auto_warmup:
+        result._arrival_windows = summary.arrival_windows()
     return result
 
 

@@ -8,7 +8,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from simperf.model import Model, Snapshot
+from simperf.metrics.stats import mser5
+from simperf.model import DEFAULT_WINDOWS, Model, Snapshot
 
 PERCENTILES = {"p50": 50.0, "p90": 90.0, "p95": 95.0, "p99": 99.0, "p999": 99.9}
 SEVERITY = {"stable": 0, "saturated": 1, "unstable": 2}
@@ -47,10 +48,52 @@ class Summary:
         self.data = recorder.arrays()
         self.causes = recorder.causes
         self.classes = recorder.class_names
-        self.warmup = model.scenario.run.warmup
         self.end = model.end
-        self.measured_time = max(self.end - self.warmup, 0.0)
         self.snapshots = model.snapshots
+        self.stride = 1
+        self.auto_warmup: dict[str, Any] | None = None
+        run = model.scenario.run
+        self.warmup = run.fixed_warmup
+        if run.auto_warmup:
+            self._detect_warmup()
+        self.measured_time = max(self.end - self.warmup, 0.0)
+
+    def _detect_warmup(self) -> None:
+        """Cut the initial transient by MSER-5 on mean response time per snapshot window.
+
+        Requests are grouped by arrival into the snapshot windows (1/1000 of the run), so
+        the cut falls on a snapshot and utilisation and queue lengths are measured over
+        exactly the same period as latencies.
+        """
+        times, sums, counts = self.arrival_windows()
+        cut = 0
+        if times.size > 3 and counts.any():
+            filled = counts > 0
+            series = sums[filled] / counts[filled]
+            cut_windows = mser5(series)
+            cut = int(np.flatnonzero(filled)[cut_windows]) if cut_windows else 0
+        cut = min(cut, max(len(self.snapshots) - 2, 0))
+        self.snapshots = self.snapshots[cut:]
+        self.warmup = self.snapshots[0].time if self.snapshots else 0.0
+        self.stride = max(1, (len(self.snapshots) - 1) // DEFAULT_WINDOWS)
+        self.auto_warmup = {
+            "method": "MSER-5",
+            "cut_time": self.warmup,
+            "cut_requests": int(np.count_nonzero(self.data["start"] < self.warmup)),
+        }
+
+    def arrival_windows(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Snapshot times, and the sum and count of ok response times by arrival window."""
+        data = self.data
+        ok = data["outcome"] == 0
+        times = np.array([s.time for s in self.snapshots])
+        if times.size == 0:
+            return times, np.zeros(0), np.zeros(0, dtype=int)
+        window = np.searchsorted(times, data["start"][ok], side="right") - 1
+        keep = window >= 0
+        sums = np.bincount(window[keep], weights=data["latency"][ok][keep], minlength=times.size)
+        counts = np.bincount(window[keep], minlength=times.size)
+        return times, sums[: times.size], counts[: times.size]
 
     # -- requests ---------------------------------------------------------------------
     def requests(self) -> dict[str, Any]:
@@ -235,7 +278,10 @@ class Summary:
         latency = data["latency"][order]
         outcome = data["outcome"][order]
         records: list[tuple[float, float, str, str, float | None]] = []
-        for a, b in zip(self.snapshots, self.snapshots[1:], strict=False):
+        grid = self.snapshots[:: self.stride]
+        if grid and grid[-1] is not self.snapshots[-1]:
+            grid.append(self.snapshots[-1])
+        for a, b in zip(grid, grid[1:], strict=False):
             span = b.time - a.time
             if span <= 0:
                 continue

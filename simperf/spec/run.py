@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Annotated, Literal
+
 from pydantic import Field, model_validator
 
 from simperf.spec.base import MAX_TIME, SpecModel, Time
@@ -23,8 +25,13 @@ class RunSettings(SpecModel):
         le=MAX_REQUESTS,
         description="number of requests to generate; the run ends when all have finished",
     )
-    warmup: Time = Field(
-        0.0, ge=0, le=MAX_TIME, description="initial period whose requests are not measured"
+    warmup: Literal["auto"] | Annotated[Time, Field(ge=0, le=MAX_TIME)] = Field(
+        0.0,
+        union_mode="left_to_right",
+        description=(
+            "initial period whose requests are not measured, or auto: the end of the "
+            "initial transient found by MSER-5 on the response times"
+        ),
     )
     seed: int = Field(1, ge=0, le=2**63 - 1, description="root random seed")
     window: Time | None = Field(
@@ -47,9 +54,19 @@ class RunSettings(SpecModel):
     def _horizon(self) -> RunSettings:
         if self.duration is not None and self.requests is not None:
             raise ValueError("give duration or requests, not both")
-        if self.duration is not None and self.warmup >= self.duration:
+        if self.duration is not None and not self.auto_warmup and self.warmup >= self.duration:
             raise ValueError("warmup: must be shorter than duration")
         return self
+
+    @property
+    def auto_warmup(self) -> bool:
+        """True when the warm-up is detected from the run itself."""
+        return self.warmup == "auto"
+
+    @property
+    def fixed_warmup(self) -> float:
+        """The warm-up in seconds when fixed in advance (0 when detected automatically)."""
+        return 0.0 if self.warmup == "auto" else float(self.warmup)
 
     @property
     def horizon(self) -> float | None:
