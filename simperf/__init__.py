@@ -11,8 +11,10 @@ Examples
 from __future__ import annotations
 
 from simperf.errors import BuildError, SimperfError, SimulationError, SpecError
+from simperf.experiment.compare import Comparison, compare
 from simperf.experiment.replicate import Replications, replicate
 from simperf.experiment.run import run
+from simperf.experiment.sweep import sweep
 from simperf.metrics.result import Result
 from simperf.spec.io import from_dict, json_schema, load
 from simperf.spec.scenario import Scenario
@@ -21,15 +23,18 @@ __version__ = "0.1.0"
 
 __all__ = [
     "BuildError",
+    "Comparison",
     "Replications",
     "Result",
     "Scenario",
     "SimperfError",
     "SimulationError",
     "SpecError",
+    "compare",
     "from_dict",
     "json_schema",
     "load",
     "replicate",
     "run",
+    "sweep",
 ]

@@ -128,13 +128,15 @@ def build_parser() -> argparse.ArgumentParser:
     schema.add_argument("--compact", action="store_true", help="one line, no indentation")
     schema.set_defaults(handler=_cmd_schema)
 
-    for register in _EXTRA_COMMANDS:
+    for register in _extra_commands():
         register(commands)
     return parser
 
 
-_EXTRA_COMMANDS: list[Callable[[Any], None]] = []
-"""Functions adding further subcommands (experiments register theirs here)."""
+def _extra_commands() -> list[Callable[[Any], None]]:
+    from simperf import cli_experiments
+
+    return [cli_experiments.register]
 
 
 def _version() -> str:

@@ -27,3 +27,7 @@ class BuildError(SimperfError):
 
 class SimulationError(SimperfError):
     """A run could not be completed (an internal invariant failed)."""
+
+
+class StoreError(SimperfError):
+    """A results store cannot be used as asked (exists, or belongs to another spec)."""

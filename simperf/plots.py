@@ -63,6 +63,8 @@ def sweep_lines(frame: pd.DataFrame, x: str, y: str, color: str | None = None) -
     groups = frame.groupby(color, sort=True) if color else [(None, frame)]
     for key, group in groups:
         agg = group.groupby(x, sort=True)[y].mean()
-        fig.add_scatter(x=agg.index, y=agg.values, mode="lines+markers", name=str(key) if key is not None else y)
+        fig.add_scatter(
+            x=agg.index, y=agg.values, mode="lines+markers", name=str(key) if key is not None else y
+        )
     fig.update_layout(xaxis_title=x, yaxis_title=y)
     return fig

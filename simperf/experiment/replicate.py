@@ -11,32 +11,10 @@ import pandas as pd
 
 from simperf.errors import SpecError
 from simperf.experiment.executors import executor_for
-from simperf.metrics.stats import Interval, mser5, t_interval
+from simperf.experiment.metrics import check_metric, flatten
+from simperf.metrics.stats import Interval, mser5, replications_needed, t_interval
+from simperf.spec.run import PrecisionSpec
 from simperf.spec.scenario import Scenario
-
-SKIPPED = frozenset({"seed", "replication", "warmup"})
-
-
-def flatten(data: dict[str, Any], prefix: str = "") -> dict[str, float]:
-    """Numeric leaves of a result dictionary by dotted path (``latency.all.p99``).
-
-    Booleans and strings are left out; ``None`` (no sample) becomes NaN so that
-    statistics skip it.
-    """
-    flat: dict[str, float] = {}
-    for key, value in data.items():
-        path = f"{prefix}{key}"
-        if isinstance(value, dict):
-            flat.update(flatten(value, f"{path}."))
-        elif isinstance(value, bool) or isinstance(value, str):
-            continue
-        elif isinstance(value, int | float):
-            if not prefix and key in SKIPPED:
-                continue
-            flat[path] = float(value)
-        elif value is None:
-            flat[path] = float("nan")
-    return flat
 
 
 def run_to_dict(scenario_data: dict[str, Any], seed: int, replication: int) -> dict[str, Any]:
@@ -95,6 +73,7 @@ class Replications:
     confidence: float = 0.95
     frame: pd.DataFrame = field(init=False)
     warmup: dict[str, Any] | None = None
+    precision: dict[str, Any] | None = None
 
     def __post_init__(self) -> None:
         rows = [
@@ -157,6 +136,7 @@ class Replications:
             "replications": self.n,
             "confidence": self.confidence,
             "warmup": self.warmup,
+            "precision": self.precision,
             "metrics": {
                 row["metric"]: {
                     k: _none_if_nan(row[k])
@@ -175,14 +155,15 @@ def _none_if_nan(value: Any) -> Any:
 
 def replicate(
     scenario: Scenario,
-    n: int,
+    n: int | None = None,
     *,
     seed: int | None = None,
     executor: Executor | str | None = None,
     workers: int | None = None,
     confidence: float = 0.95,
+    precision: PrecisionSpec | dict[str, Any] | None = None,
 ) -> Replications:
-    """Run ``n`` independent replications and summarise every metric.
+    """Run independent replications and summarise every metric.
 
     Replication ``r`` uses the streams of (seed, r): the same numbers whichever executor
     runs it, and common random numbers with any other scenario replicated at that seed.
@@ -192,7 +173,8 @@ def replicate(
     scenario
         The scenario.
     n
-        Number of replications (>= 1).
+        Number of replications (>= 1); with a precision target, the first batch
+        (default 5).
     seed
         Root seed (default: the scenario's ``run.seed``).
     executor
@@ -201,6 +183,11 @@ def replicate(
         Processes for the local pool.
     confidence
         Confidence level of the intervals.
+    precision
+        Keep adding replications until ``precision.metric``'s interval half-width is at
+        most ``precision.relative`` of its mean, or ``max_replications`` have run
+        (default: the scenario's ``run.precision``). The result's ``precision`` says
+        whether the target was reached.
 
     Examples
     --------
@@ -208,8 +195,15 @@ def replicate(
     >>> reps = simperf.replicate(simperf.load("models/mm1.yaml"), 5)  # doctest: +SKIP
     >>> reps.interval("latency.all.mean")  # doctest: +SKIP
     """
-    if n < 1:
+    if isinstance(precision, dict):
+        precision = PrecisionSpec.model_validate(precision)
+    precision = precision or scenario.run.precision
+    if n is not None and n < 1:
         raise SpecError(f"replications: must be >= 1, got {n}")
+    if precision is not None:
+        check_metric(scenario, precision.metric, what="precision.metric")
+        n = min(max(n or 5, 2), precision.max_replications)
+    n = n or 1
     seed = scenario.run.seed if seed is None else seed
     warmup: dict[str, Any] | None = None
     with executor_for(executor, workers=workers, jobs=n) as pool:
@@ -223,9 +217,36 @@ def replicate(
             }
             scenario = scenario.with_overrides({"run.warmup": cut})
         runs = _run_all(pool, scenario, seed, range(n))
+        reached = None
+        while precision is not None:
+            values = [flatten(r).get(precision.metric, float("nan")) for r in runs]
+            values = [v for v in values if v == v]
+            reached = _precise_enough(values, precision)
+            if reached or len(runs) >= precision.max_replications:
+                break
+            wanted = replications_needed(values, precision.relative, precision.confidence)
+            extra = min(max(wanted - len(runs), 1), precision.max_replications - len(runs))
+            runs += _run_all(pool, scenario, seed, range(len(runs), len(runs) + extra))
     reps = Replications(scenario, seed, runs, confidence)
     reps.warmup = warmup
+    if precision is not None:
+        iv = reps.interval(precision.metric, precision.confidence)
+        reps.precision = {
+            "metric": precision.metric,
+            "target": precision.relative,
+            "achieved": (iv.half_width / abs(iv.mean)) if iv.half_width and iv.mean else None,
+            "reached": bool(reached),
+            "replications": reps.n,
+            "budget": precision.max_replications,
+        }
     return reps
+
+
+def _precise_enough(values: list[float], precision: PrecisionSpec) -> bool:
+    if len(values) < 2:
+        return False
+    iv = t_interval(values, precision.confidence)
+    return iv.half_width is not None and iv.half_width <= precision.relative * abs(iv.mean)
 
 
 def _run_all(

@@ -30,7 +30,11 @@ def _type(prop: dict[str, Any]) -> str:
     kind = prop.get("type", "any")
     if kind == "array":
         return f"list of {_type(prop.get('items', {}))}"
-    if kind == "object" and "additionalProperties" in prop and isinstance(prop["additionalProperties"], dict):
+    if (
+        kind == "object"
+        and "additionalProperties" in prop
+        and isinstance(prop["additionalProperties"], dict)
+    ):
         return f"map of {_type(prop['additionalProperties'])}"
     if kind == "string" and "pattern" in prop and "unit" in prop.get("description", ""):
         return "string with unit"
@@ -39,9 +43,18 @@ def _type(prop: dict[str, Any]) -> str:
 
 def _bounds(prop: dict[str, Any]) -> str:
     parts = []
-    for key, symbol in (("minimum", ">="), ("exclusiveMinimum", ">"), ("maximum", "<="), ("exclusiveMaximum", "<")):
+    for key, symbol in (
+        ("minimum", ">="),
+        ("exclusiveMinimum", ">"),
+        ("maximum", "<="),
+        ("exclusiveMaximum", "<"),
+    ):
         if key in prop:
-            parts.append(f"{symbol} {prop[key]:g}" if isinstance(prop[key], float) else f"{symbol} {prop[key]}")
+            parts.append(
+                f"{symbol} {prop[key]:g}"
+                if isinstance(prop[key], float)
+                else f"{symbol} {prop[key]}"
+            )
     for option in prop.get("anyOf", []):
         bounds = _bounds(option)
         if bounds:
@@ -94,7 +107,10 @@ def _escape(text: str) -> str:
 def markdown() -> str:
     """Markdown tables, one per spec model, from the JSON Schema."""
     schema = json_schema()
-    defs = {"Scenario": {k: v for k, v in schema.items() if k != "$defs"}, **schema.get("$defs", {})}
+    defs = {
+        "Scenario": {k: v for k, v in schema.items() if k != "$defs"},
+        **schema.get("$defs", {}),
+    }
     models = _models()
     lines = []
     for name in sorted(defs, key=lambda n: (n != "Scenario", n)):

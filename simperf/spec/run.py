@@ -13,6 +13,21 @@ DEFAULT_DURATION = 60.0
 DEFAULT_SAFETY_CAP = 10_000
 
 
+class PrecisionSpec(SpecModel):
+    """Replicate until one metric's confidence interval is this narrow (within a budget)."""
+
+    metric: str = Field(
+        min_length=1, max_length=300, description="dotted result path, e.g. latency.all.p99"
+    )
+    relative: float = Field(
+        gt=0, lt=1, description="target half-width as a fraction of the metric's mean"
+    )
+    confidence: float = Field(0.95, ge=0.5, le=0.9999, description="confidence level")
+    max_replications: int = Field(
+        100, ge=2, le=100_000, description="budget: never run more replications than this"
+    )
+
+
 class RunSettings(SpecModel):
     """How a scenario is run. Give ``duration`` or ``requests`` (default: 60 s)."""
 
@@ -48,6 +63,10 @@ class RunSettings(SpecModel):
             "most requests that may wait at one instance whose queue_limit is unlimited; "
             "beyond it requests fail as safety_cap and the run is marked unstable"
         ),
+    )
+
+    precision: PrecisionSpec | None = Field(
+        None, description="stop replicating once this precision is reached (replicate only)"
     )
 
     @model_validator(mode="after")

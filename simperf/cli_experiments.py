@@ -1,0 +1,266 @@
+"""Subcommands that run many simulations: replicate, compare, sweep."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import sys
+from typing import Any
+
+from simperf.cli import _positive_int, add_scenario_arguments, scenario_from_args
+from simperf.errors import SpecError
+from simperf.spec.io import parse_assignment
+from simperf.units import format_time
+
+HEADLINE = ("latency.all.mean", "latency.all.p95", "latency.all.p99", "throughput", "error_rate")
+
+
+def _executor_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--workers", type=_positive_int, help="local processes (default: all cores)"
+    )
+    parser.add_argument(
+        "--dask",
+        metavar="ADDRESS",
+        help="run on a Dask cluster: a scheduler address, or 'local' for a LocalCluster",
+    )
+    parser.add_argument("--serial", action="store_true", help="run in this process, one at a time")
+    parser.add_argument("--quiet", action="store_true", help="no progress bar")
+
+
+def _executor(args: argparse.Namespace) -> str | None:
+    if args.dask:
+        return f"dask:{args.dask}"
+    return "serial" if args.serial else None
+
+
+def _fmt(metric: str, value: float | None) -> str:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "-"
+    if metric.startswith("latency."):
+        return format_time(value)
+    return f"{value:.6g}"
+
+
+def _cmd_replicate(args: argparse.Namespace) -> int:
+    from simperf.experiment.replicate import replicate
+
+    scenario = scenario_from_args(args)
+    precision = None
+    if args.precision:
+        metric, _, relative = args.precision.rpartition(":")
+        try:
+            precision = {"metric": metric, "relative": float(relative)}
+        except ValueError:
+            raise SpecError(
+                f"--precision {args.precision}: expected METRIC:RELATIVE, e.g. latency.all.p99:0.05"
+            ) from None
+        if args.max_replications:
+            precision["max_replications"] = args.max_replications
+    reps = replicate(
+        scenario,
+        args.n,
+        seed=args.seed,
+        executor=_executor(args),
+        workers=args.workers,
+        confidence=args.confidence,
+        precision=precision,
+    )
+    if args.json:
+        print(json.dumps(reps.to_dict()))
+        return 0
+    print(
+        f"scenario {scenario.name}  {reps.n} replications  seed {reps.seed}  "
+        f"{args.confidence:.0%} intervals"
+    )
+    if reps.warmup:
+        print(
+            f"warm-up   {reps.warmup['cut_time']:.6g} s (MSER-5 over {reps.warmup['pilot_replications']} pilot runs)"
+        )
+    if reps.precision:
+        p = reps.precision
+        state = "reached" if p["reached"] else f"NOT reached within {p['budget']} replications"
+        achieved = f"{p['achieved']:.2%}" if p["achieved"] is not None else "-"
+        print(
+            f"precision {p['metric']} ±{p['target']:.1%}: {state} (±{achieved} after {p['replications']})"
+        )
+    summary = reps.summary(
+        list(HEADLINE)
+        + [m for m in reps.metrics if m.endswith(".utilization") and m.count(".") == 2]
+    )
+    print(f"\n{'metric':<36}{'mean':>12}{'± half-width':>15}")
+    for row in summary.to_dict("records"):
+        print(
+            f"{row['metric']:<36}{_fmt(row['metric'], row['mean']):>12}{_fmt(row['metric'], row['half_width']):>15}"
+        )
+    return 0
+
+
+def _cmd_compare(args: argparse.Namespace) -> int:
+    from simperf.experiment.compare import compare
+    from simperf.spec.io import load
+
+    a = scenario_from_args(args)
+    b = load(args.other)
+    overrides = dict(parse_assignment(item) for item in args.overrides_b)
+    if overrides:
+        b = b.with_overrides(overrides)
+    result = compare(
+        a,
+        b,
+        args.n,
+        seed=args.seed,
+        executor=_executor(args),
+        workers=args.workers,
+        confidence=args.confidence,
+    )
+    if args.json:
+        print(json.dumps(result.to_dict()))
+        return 0
+    print(
+        f"A = {a.name}  B = {b.name}  {args.n} paired replications, {args.confidence:.0%} intervals"
+    )
+    print(
+        f"\n{'metric':<30}{'A':>11}{'B':>11}{'B - A':>12}{'± half-width':>14}{'change':>9}  significant"
+    )
+    frame = result.frame
+    shown = frame[frame.metric.isin(HEADLINE) | frame.metric.str.endswith(".utilization")]
+    for row in shown.to_dict("records"):
+        m = row["metric"]
+        if m.count(".") > 2:
+            continue
+        rel = (
+            f"{row['relative']:+.1%}"
+            if row["relative"] is not None and row["relative"] == row["relative"]
+            else "-"
+        )
+        print(
+            f"{m:<30}{_fmt(m, row['mean_a']):>11}{_fmt(m, row['mean_b']):>11}"
+            f"{_fmt(m, row['difference']):>12}{_fmt(m, row['half_width']):>14}{rel:>9}  "
+            f"{'yes' if row['significant'] else 'no'}"
+        )
+    return 0
+
+
+def _cmd_sweep(args: argparse.Namespace) -> int:
+    from simperf.experiment.sweep import sweep
+
+    scenario = scenario_from_args(args)
+    grid: dict[str, list[Any]] = {}
+    for item in args.grid:
+        path, values = parse_assignment(item)
+        grid[path] = [v.strip() for v in values.split(",") if v.strip()]
+        if not grid[path]:
+            raise SpecError(f"--grid {item}: expected PATH=V1,V2,...")
+    if not grid:
+        raise SpecError("sweep: give at least one --grid PATH=V1,V2,...")
+    try:
+        frame = sweep(
+            scenario,
+            grid,
+            zipped=args.zip,
+            replications=args.replications,
+            seed=args.seed,
+            executor=_executor(args),
+            workers=args.workers,
+            store=args.out,
+            resume=args.resume,
+            progress=not args.quiet,
+        )
+    except KeyboardInterrupt:
+        where = f"; rerun with --resume --out {args.out} to continue" if args.out else ""
+        print(f"simperf: sweep interrupted{where}", file=sys.stderr)
+        return 130
+    if args.json:
+        print(frame.astype(object).where(frame.notna(), None).to_json(orient="records"))
+        return 0
+    columns = [c for c in grid] + ["stability"] + [m for m in HEADLINE if m in frame]
+    means = frame[frame.status == "ok"].groupby(list(grid), sort=False, dropna=False)
+    widths = [max(len(c), 10) for c in columns]
+    print("  ".join(f"{c:>{w}}" for c, w in zip(columns, widths, strict=True)))
+    for key, group in means:
+        key = key if isinstance(key, tuple) else (key,)
+        cells = [str(k) for k in key]
+        cells.append(group["stability"].mode().iat[0])
+        cells += [_fmt(m, group[m].mean()) for m in HEADLINE if m in frame]
+        print("  ".join(f"{c:>{w}}" for c, w in zip(cells, widths, strict=True)))
+    errors = frame[frame.status == "error"]
+    if not errors.empty:
+        print(f"\n{len(errors)} run(s) failed; first: {errors['error'].iat[0]}", file=sys.stderr)
+    return 0
+
+
+def register(commands: Any) -> None:
+    """Add replicate, compare and sweep to the ``simperf`` parser."""
+    replicate = commands.add_parser(
+        "replicate", help="independent replications with confidence intervals"
+    )
+    add_scenario_arguments(replicate)
+    replicate.add_argument(
+        "-n",
+        "--replications",
+        dest="n",
+        type=_positive_int,
+        help="replications (default 5; with --precision, the first batch)",
+    )
+    replicate.add_argument(
+        "--precision",
+        metavar="METRIC:RELATIVE",
+        help="add replications until METRIC's interval is this narrow, e.g. latency.all.p99:0.05",
+    )
+    replicate.add_argument(
+        "--max-replications", type=_positive_int, help="budget for --precision (default 100)"
+    )
+    replicate.add_argument(
+        "--confidence", type=float, default=0.95, help="confidence level (default 0.95)"
+    )
+    _executor_arguments(replicate)
+    replicate.set_defaults(handler=_cmd_replicate)
+
+    compare = commands.add_parser("compare", help="A/B comparison on common random numbers")
+    add_scenario_arguments(compare)
+    compare.add_argument("other", metavar="SPEC_B", help="the scenario to compare with (B)")
+    compare.add_argument(
+        "--set-b",
+        dest="overrides_b",
+        metavar="PATH=VALUE",
+        action="append",
+        default=[],
+        help="override a field of B only",
+    )
+    compare.add_argument(
+        "-n",
+        "--replications",
+        dest="n",
+        type=_positive_int,
+        default=5,
+        help="paired replications (default 5)",
+    )
+    compare.add_argument(
+        "--confidence", type=float, default=0.95, help="confidence level (default 0.95)"
+    )
+    _executor_arguments(compare)
+    compare.set_defaults(handler=_cmd_compare)
+
+    sweep = commands.add_parser("sweep", help="a grid of what-ifs, replicated and resumable")
+    add_scenario_arguments(sweep)
+    sweep.add_argument(
+        "--grid",
+        metavar="PATH=V1,V2,...",
+        action="append",
+        default=[],
+        help="values of one field (repeatable; the product is swept)",
+    )
+    sweep.add_argument(
+        "--zip", action="store_true", help="pair the grid lists instead of taking their product"
+    )
+    sweep.add_argument(
+        "--replications", type=_positive_int, default=1, help="replications per point"
+    )
+    sweep.add_argument(
+        "--out", metavar="FILE", help="SQLite results store, written as each run finishes"
+    )
+    sweep.add_argument("--resume", action="store_true", help="continue the sweep stored in --out")
+    _executor_arguments(sweep)
+    sweep.set_defaults(handler=_cmd_sweep)

@@ -1,0 +1,128 @@
+"""A results store for sweeps: every finished run is written as soon as it completes.
+
+SQLite (standard library) in WAL mode, one row per (point, replication). A sweep that is
+killed loses at most the runs in progress; resuming skips every stored row. The store
+remembers the hash of the spec and seed it was written for and refuses to mix in results
+of a different one.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import sqlite3
+from pathlib import Path
+from typing import Any
+
+from simperf.errors import StoreError
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS runs (
+    point_key TEXT NOT NULL,
+    replication INTEGER NOT NULL,
+    point TEXT NOT NULL,
+    status TEXT NOT NULL,
+    result TEXT,
+    error TEXT,
+    PRIMARY KEY (point_key, replication)
+);
+"""
+
+
+def canonical_hash(value: Any) -> str:
+    """SHA-256 of the canonical JSON of ``value`` (sorted keys), as hex."""
+    text = json.dumps(value, sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+class ResultStore:
+    """Sweep results on disk, keyed by (point, replication).
+
+    Parameters
+    ----------
+    path
+        The SQLite file.
+    spec_hash
+        Hash of the base spec and seed the results belong to.
+    resume
+        Continue an existing store (refused if it belongs to another spec); without it
+        an existing file is refused rather than overwritten.
+    """
+
+    def __init__(self, path: str | Path, spec_hash: str, *, resume: bool = False) -> None:
+        self.path = Path(path)
+        exists = self.path.exists() and self.path.stat().st_size > 0
+        if exists and not resume:
+            raise StoreError(
+                f"{self.path} already exists: resume it (--resume) or choose another --out"
+            )
+        if resume and not exists:
+            raise StoreError(f"{self.path}: nothing to resume (no such results store)")
+        self._db = sqlite3.connect(self.path, isolation_level=None, timeout=30)
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute("PRAGMA synchronous=NORMAL")
+        self._db.executescript(SCHEMA)
+        stored = self._db.execute("SELECT value FROM meta WHERE key = 'spec_hash'").fetchone()
+        if stored is None:
+            self._db.execute("INSERT INTO meta VALUES ('spec_hash', ?)", (spec_hash,))
+        elif stored[0] != spec_hash:
+            self._db.close()
+            raise StoreError(
+                f"{self.path} holds results of a different spec or seed "
+                f"({stored[0][:12]} here, {spec_hash[:12]} now): refusing to mix them; "
+                "use another --out for the changed spec"
+            )
+
+    def finished(self) -> set[tuple[str, int]]:
+        """(point_key, replication) of every stored run that succeeded."""
+        rows = self._db.execute("SELECT point_key, replication FROM runs WHERE status = 'ok'")
+        return {(key, int(rep)) for key, rep in rows}
+
+    def save(
+        self,
+        point_key: str,
+        replication: int,
+        point: dict[str, Any],
+        *,
+        result: dict[str, Any] | None = None,
+        error: str | None = None,
+    ) -> None:
+        """Write one finished run (committed at once)."""
+        self._db.execute(
+            "INSERT OR REPLACE INTO runs VALUES (?, ?, ?, ?, ?, ?)",
+            (
+                point_key,
+                replication,
+                json.dumps(point, sort_keys=True),
+                "ok" if error is None else "error",
+                json.dumps(result) if result is not None else None,
+                error,
+            ),
+        )
+
+    def rows(self) -> list[dict[str, Any]]:
+        """Every stored run: point_key, replication, point, status, result, error."""
+        cursor = self._db.execute(
+            "SELECT point_key, replication, point, status, result, error FROM runs"
+        )
+        return [
+            {
+                "point_key": key,
+                "replication": int(rep),
+                "point": json.loads(point),
+                "status": status,
+                "result": json.loads(result) if result else None,
+                "error": error,
+            }
+            for key, rep, point, status, result, error in cursor
+        ]
+
+    def close(self) -> None:
+        self._db.close()
+
+    def __enter__(self) -> ResultStore:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()

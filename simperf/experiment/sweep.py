@@ -1,0 +1,165 @@
+"""Sweeps: a grid of what-ifs, replicated, on any executor, resumable from a store."""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Iterable
+from concurrent.futures import Executor, as_completed
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from simperf.errors import SpecError
+from simperf.experiment.executors import executor_for
+from simperf.experiment.metrics import flatten
+from simperf.experiment.replicate import run_to_dict
+from simperf.experiment.store import ResultStore, canonical_hash
+from simperf.spec.scenario import Scenario
+
+
+def grid_points(
+    grid: dict[str, list[Any]] | list[dict[str, Any]], *, zipped: bool = False
+) -> list[dict[str, Any]]:
+    """The points of a grid: the cartesian product of ``{path: values}`` (or the values
+    zipped, all lists of one length), or an explicit list of override dicts."""
+    if isinstance(grid, list):
+        return [dict(point) for point in grid]
+    if not grid:
+        return [{}]
+    paths = list(grid)
+    values = [list(v) if isinstance(v, list | tuple) else [v] for v in grid.values()]
+    for path, vals in zip(paths, values, strict=True):
+        if not vals:
+            raise SpecError(f"grid {path}: needs at least one value")
+    if zipped:
+        lengths = {len(v) for v in values}
+        if len(lengths) > 1:
+            raise SpecError(f"zipped grid: all value lists need one length, got {sorted(lengths)}")
+        combos: Iterable[tuple[Any, ...]] = zip(*values, strict=True)
+    else:
+        combos = itertools.product(*values)
+    return [dict(zip(paths, combo, strict=True)) for combo in combos]
+
+
+def sweep(
+    scenario: Scenario,
+    grid: dict[str, list[Any]] | list[dict[str, Any]],
+    *,
+    zipped: bool = False,
+    replications: int = 1,
+    seed: int | None = None,
+    executor: Executor | str | None = None,
+    workers: int | None = None,
+    store: str | Path | None = None,
+    resume: bool = False,
+    progress: bool = True,
+) -> pd.DataFrame:
+    """Run every grid point ``replications`` times and return a tidy frame.
+
+    Every point and replication uses the streams of (seed, replication), so points are
+    compared on common random numbers. Each point is validated before anything runs. With
+    a ``store``, every finished run is written at once; ``resume=True`` skips the stored
+    runs (and refuses a store written for another spec or seed). A run that fails is
+    recorded with its error while the others go on.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per (point, replication): ``point`` (index in the grid), ``replication``,
+        one column per override path, ``status``, ``error``, then every metric by
+        dotted path (``latency.all.p99``, ``components.app.utilization`` ...).
+
+    Examples
+    --------
+    >>> import simperf
+    >>> frame = simperf.sweep(simperf.load("models/mmc.yaml"),  # doctest: +SKIP
+    ...                       {"components.app.cores": [4, 5, 6]}, replications=3)
+    """
+    if replications < 1:
+        raise SpecError(f"replications: must be >= 1, got {replications}")
+    seed = scenario.run.seed if seed is None else seed
+    points = grid_points(grid, zipped=zipped)
+    jobs: list[tuple[int, str, dict[str, Any], dict[str, Any]]] = []
+    for index, point in enumerate(points):
+        try:
+            variant = scenario.with_overrides(point)
+        except SpecError as exc:
+            raise SpecError(f"grid point {_describe(point)}:\n{exc}") from None
+        jobs.append(
+            (index, canonical_hash(point), point, variant.model_dump(mode="json", by_alias=True))
+        )
+    spec_hash = canonical_hash(
+        {"spec": scenario.model_dump(mode="json", by_alias=True), "seed": seed}
+    )
+    results: dict[tuple[str, int], dict[str, Any]] = {}
+    db = ResultStore(store, spec_hash, resume=resume) if store is not None else None
+    try:
+        done = db.finished() if db is not None else set()
+        todo = [(j, r) for j in jobs for r in range(replications) if (j[1], r) not in done]
+        bar = _progress(len(jobs) * replications, len(jobs) * replications - len(todo), progress)
+        with executor_for(executor, workers=workers, jobs=len(todo)) as pool:
+            futures = {
+                pool.submit(run_to_dict, data, seed, rep): (key, rep, point)
+                for (_, key, point, data), rep in todo
+            }
+            try:
+                for future in as_completed(futures):
+                    key, rep, point = futures[future]
+                    try:
+                        outcome: dict[str, Any] = {"result": future.result()}
+                    except Exception as exc:  # noqa: BLE001 - recorded, the sweep goes on
+                        outcome = {"error": f"{type(exc).__name__}: {exc}"}
+                    results[(key, rep)] = outcome
+                    if db is not None:
+                        db.save(key, rep, point, **outcome)
+                    bar.update(1)
+            except BaseException:
+                for future in futures:
+                    future.cancel()
+                raise
+            finally:
+                bar.close()
+        if db is not None:
+            for row in db.rows():
+                results.setdefault(
+                    (row["point_key"], row["replication"]),
+                    {"result": row["result"]} if row["status"] == "ok" else {"error": row["error"]},
+                )
+    finally:
+        if db is not None:
+            db.close()
+    return _frame(jobs, replications, results)
+
+
+def _frame(
+    jobs: list[tuple[int, str, dict[str, Any], dict[str, Any]]],
+    replications: int,
+    results: dict[tuple[str, int], dict[str, Any]],
+) -> pd.DataFrame:
+    paths = list(dict.fromkeys(path for _, _, point, _ in jobs for path in point))
+    rows = []
+    for index, key, point, _ in jobs:
+        for rep in range(replications):
+            outcome = results.get((key, rep))
+            if outcome is None:
+                continue
+            row: dict[str, Any] = {"point": index, "replication": rep}
+            row.update({path: point.get(path) for path in paths})
+            row["status"] = "ok" if "result" in outcome else "error"
+            row["error"] = outcome.get("error")
+            if "result" in outcome:
+                row["stability"] = outcome["result"]["stability"]["status"]
+                row.update(flatten(outcome["result"]))
+            rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def _describe(point: dict[str, Any]) -> str:
+    return ", ".join(f"{k}={v}" for k, v in point.items()) or "(base)"
+
+
+def _progress(total: int, initial: int, enabled: bool) -> Any:
+    from tqdm.auto import tqdm
+
+    return tqdm(total=total, initial=initial, disable=not enabled, unit="run", desc="sweep")
