@@ -518,7 +518,9 @@ class LFUStore(CacheStore):
     (counted in ``rejections``, returned in the result list). Without this rule each
     miss would evict a popular key for a one-off one; with it, under stable popularity,
     the cache converges to the ``capacity`` most popular keys. Replacing a cached key
-    is always allowed. :meth:`clear` forgets the counts (a restarted node starts cold).
+    is always allowed. With a byte limit, an object that needs several evictions is
+    compared with the lowest count only. :meth:`clear` forgets the counts (a restarted
+    node starts cold). The counts take memory for every distinct key requested.
     """
 
     policy = "lfu"

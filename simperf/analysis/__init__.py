@@ -1,0 +1,1 @@
+"""Analytic models that simulation results are checked against."""
