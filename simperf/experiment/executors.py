@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Iterator
-from concurrent.futures import Executor, Future, ProcessPoolExecutor
+from concurrent.futures import Executor, Future, ProcessPoolExecutor, as_completed
 from contextlib import contextmanager
 from typing import Any
 
@@ -24,6 +24,27 @@ class SerialExecutor(Executor):
         except BaseException as exc:  # noqa: BLE001 - delivered through the future
             future.set_exception(exc)
         return future
+
+
+def completed(
+    pool: Executor, fn: Callable[..., Any], tasks: list[tuple[Any, tuple[Any, ...]]]
+) -> Iterator[tuple[Any, Future[Any]]]:
+    """Run ``fn(*args)`` for each (tag, args) and yield (tag, future) as each one finishes.
+
+    A serial executor runs them one at a time here, so each result is handed out (and
+    can be stored) before the next run starts.
+    """
+    if isinstance(pool, SerialExecutor):
+        for tag, args in tasks:
+            yield tag, pool.submit(fn, *args)
+        return
+    futures = {pool.submit(fn, *args): tag for tag, args in tasks}
+    try:
+        for future in as_completed(futures):
+            yield futures[future], future
+    finally:
+        for future in futures:
+            future.cancel()
 
 
 def default_workers() -> int:

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Iterable
-from concurrent.futures import Executor, as_completed
+from concurrent.futures import Executor
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
 from simperf.errors import SpecError
-from simperf.experiment.executors import executor_for
+from simperf.experiment.executors import completed, executor_for
 from simperf.experiment.metrics import flatten
 from simperf.experiment.replicate import run_to_dict
 from simperf.experiment.store import ResultStore, canonical_hash
@@ -98,14 +98,10 @@ def sweep(
         done = db.finished() if db is not None else set()
         todo = [(j, r) for j in jobs for r in range(replications) if (j[1], r) not in done]
         bar = _progress(len(jobs) * replications, len(jobs) * replications - len(todo), progress)
+        tasks = [((key, rep, point), (data, seed, rep)) for (_, key, point, data), rep in todo]
         with executor_for(executor, workers=workers, jobs=len(todo)) as pool:
-            futures = {
-                pool.submit(run_to_dict, data, seed, rep): (key, rep, point)
-                for (_, key, point, data), rep in todo
-            }
             try:
-                for future in as_completed(futures):
-                    key, rep, point = futures[future]
+                for (key, rep, point), future in completed(pool, run_to_dict, tasks):
                     try:
                         outcome: dict[str, Any] = {"result": future.result()}
                     except Exception as exc:  # noqa: BLE001 - recorded, the sweep goes on
@@ -114,10 +110,6 @@ def sweep(
                     if db is not None:
                         db.save(key, rep, point, **outcome)
                     bar.update(1)
-            except BaseException:
-                for future in futures:
-                    future.cancel()
-                raise
             finally:
                 bar.close()
         if db is not None:

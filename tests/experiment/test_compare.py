@@ -1,0 +1,36 @@
+"""A/B comparisons on common random numbers."""
+
+from __future__ import annotations
+
+import simperf
+from conftest import MODELS
+
+
+def mmc(**overrides):
+    return simperf.load(MODELS / "mmc.yaml").with_overrides(
+        {"run.duration": 60, "run.warmup": 5, **overrides}
+    )
+
+
+def test_four_versus_five_cores_is_detected_with_five_replications() -> None:
+    result = simperf.compare(mmc(), mmc(**{"components.app.cores": 5}), 5, executor="serial")
+    row = result.difference("latency.all.mean")
+    assert row["significant"] and row["difference"] < 0
+    assert result.difference("components.app.utilization")["relative"] < -0.15
+    # the arrivals are common: throughput barely moves and is not called significant
+    assert abs(result.difference("throughput")["relative"]) < 0.01
+
+
+def test_a_scenario_compared_with_itself_differs_by_exactly_zero() -> None:
+    result = simperf.compare(mmc(), mmc(), 3, executor="serial")
+    assert (result.frame["difference"] == 0).all()
+    assert not result.frame["significant"].any()
+    data = result.to_dict()
+    assert data["metrics"]["latency.all.p99"]["difference"] == 0
+
+
+def test_common_random_numbers_beat_independent_intervals() -> None:
+    a, b = mmc(), mmc(**{"components.app.cores": 5})
+    paired = simperf.compare(a, b, 5, executor="serial").difference("latency.all.mean")
+    independent = simperf.replicate(a, 5, executor="serial").interval("latency.all.mean")
+    assert paired["half_width"] < independent.half_width / 2

@@ -1,0 +1,110 @@
+"""Replications, intervals, precision stopping and automatic warm-up."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+import simperf
+from conftest import MODELS
+from simperf.analysis import queueing
+
+
+def short_mm1(**overrides):
+    base = {"run.duration": 60, "run.warmup": 5, "workload.arrival.rate": 50}
+    return simperf.load(MODELS / "mm1.yaml").with_overrides({**base, **overrides})
+
+
+def test_replicate_gives_an_interval_per_metric() -> None:
+    reps = simperf.replicate(short_mm1(), 4, executor="serial")
+    assert reps.n == 4
+    summary = reps.summary()
+    assert {"latency.all.mean", "latency.all.p99", "throughput", "components.app.utilization"} <= set(
+        summary["metric"]
+    )
+    row = summary.set_index("metric").loc["latency.all.mean"]
+    assert row["low"] < row["mean"] < row["high"]
+    tidy = reps.frame
+    assert list(tidy.columns) == ["replication", "metric", "value"]
+    assert len(set(reps.values("latency.all.mean"))) == 4  # independent replications
+
+
+def test_replications_match_single_runs() -> None:
+    scenario = short_mm1()
+    reps = simperf.replicate(scenario, 2, seed=9, executor="serial")
+    assert reps.runs[1]["latency"] == simperf.run(scenario, seed=9, replication=1).to_dict()["latency"]
+
+
+def test_zero_replications_is_refused() -> None:
+    with pytest.raises(simperf.SpecError, match="replications: must be >= 1"):
+        simperf.replicate(short_mm1(), 0)
+
+
+def test_precision_on_an_unknown_metric_is_refused_before_running() -> None:
+    with pytest.raises(simperf.SpecError, match="unknown metric 'latency.all.p98'.*p99"):
+        simperf.replicate(short_mm1(), precision={"metric": "latency.all.p98", "relative": 0.05})
+
+
+def test_stopping_at_five_percent_on_p99() -> None:
+    reps = simperf.replicate(
+        short_mm1(),
+        executor="serial",
+        precision={"metric": "latency.all.p99", "relative": 0.05, "max_replications": 60},
+    )
+    p = reps.precision
+    assert p["reached"] is True
+    assert p["replications"] == reps.n > 5
+    iv = reps.interval("latency.all.p99")
+    assert iv.half_width <= 0.05 * iv.mean
+    assert p["achieved"] == pytest.approx(iv.half_width / iv.mean)
+
+
+def test_precision_budget_is_reported_when_missed() -> None:
+    reps = simperf.replicate(
+        short_mm1(),
+        executor="serial",
+        precision={"metric": "latency.all.p99", "relative": 0.001, "max_replications": 6},
+    )
+    assert reps.precision["reached"] is False
+    assert reps.n == 6
+
+
+def test_auto_warmup_cuts_and_says_so() -> None:
+    scenario = short_mm1(**{"run.warmup": "auto", "workload.arrival.rate": 90, "run.duration": 100})
+    result = simperf.run(scenario, seed=4)
+    cut = result.to_dict()["warmup_auto"]
+    assert cut["method"] == "MSER-5"
+    assert result.to_dict()["warmup"] == cut["cut_time"]
+    assert result.to_dict()["latency"]["all"]["count"] == int(
+        np.count_nonzero((result._arrays["start"] >= cut["cut_time"]) & (result._arrays["outcome"] == 0))
+    )
+
+
+@pytest.mark.validate
+def test_auto_warmup_over_replications_is_unbiased() -> None:
+    # M/M/1 started empty at load 0.9: with the cut, the mean sojourn is unbiased.
+    scenario = short_mm1(**{"run.warmup": "auto", "workload.arrival.rate": 90, "run.duration": 400})
+    reps = simperf.replicate(scenario, 30, seed=2)
+    theory = queueing.mm1(90, 100).mean_sojourn
+    iv = reps.interval("latency.all.mean", 0.999)
+    relaxation = 1 / (100 * (1 - math.sqrt(0.9)) ** 2)
+    assert reps.warmup["cut_time"] <= 4 * relaxation
+    assert abs(iv.mean - theory) <= iv.half_width
+
+
+@pytest.mark.validate
+def test_interval_coverage_of_the_mean_sojourn() -> None:
+    # 1,000 intervals from 5 replications each of a short M/M/1 at load 0.5.
+    spec = short_mm1(**{"workload.arrival.rate": 50, "run.duration": 60, "run.warmup": 5})
+    theory = queueing.mm1(50, 100).mean_sojourn
+    reps = simperf.replicate(spec, 5000, seed=11)
+    values = np.array(reps.values("latency.all.mean")).reshape(1000, 5)
+    from simperf.metrics.stats import t_interval
+
+    covered = sum(
+        iv.low <= theory <= iv.high for iv in (t_interval(row, 0.95) for row in values)
+    )
+    # 95% nominal; a 60 s run's mean is very slightly biased, so 93-97% is the target
+    assert 930 <= covered <= 970, covered
