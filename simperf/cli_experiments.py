@@ -10,7 +10,7 @@ from typing import Any
 
 from simperf.cli import _positive_int, add_scenario_arguments, scenario_from_args
 from simperf.errors import SpecError
-from simperf.spec.io import parse_assignment
+from simperf.spec.io import parse_assignment, parse_text
 from simperf.units import format_time
 
 HEADLINE = ("latency.all.mean", "latency.all.p95", "latency.all.p99", "throughput", "error_rate")
@@ -150,7 +150,9 @@ def _cmd_sweep(args: argparse.Namespace) -> int:
     grid: dict[str, list[Any]] = {}
     for item in args.grid:
         path, values = parse_assignment(item)
-        grid[path] = [v.strip() for v in values.split(",") if v.strip()]
+        grid[path] = [
+            parse_text(v.strip(), source=f"--grid {path}") for v in values.split(",") if v.strip()
+        ]
         if not grid[path]:
             raise SpecError(f"--grid {item}: expected PATH=V1,V2,...")
     if not grid:

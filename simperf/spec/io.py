@@ -7,6 +7,7 @@ problem, each ``path: what was expected``.
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -32,6 +33,9 @@ _UNION_TAGS = (
         "function-wrap",
     }
 )
+
+
+_FIELD_PREFIX = re.compile(r"^([A-Za-z_][A-Za-z0-9_]*): (.+)$", re.S)
 
 
 def load(path: str | Path) -> Scenario:
@@ -102,9 +106,13 @@ def format_validation_error(exc: ValidationError, data: Any) -> str:
         path = _user_path(error["loc"], data)
         message = _message(error)
         if error["type"] == "value_error" and not path and ":" in message:
-            lines.append(message)  # cross-reference errors carry their own paths
-        else:
-            lines.append(f"{path or 'spec'}: {message}")
+            lines.extend(message.splitlines())  # cross-reference errors carry their own paths
+            continue
+        field = _FIELD_PREFIX.match(message) if error["type"] == "value_error" else None
+        if field and path:
+            # a model validator naming one of its fields: "warmup: must be ..." at "run"
+            path, message = f"{path}.{field.group(1)}", field.group(2)
+        lines.append(f"{path or 'spec'}: {message}")
     return "\n".join(dict.fromkeys(lines))
 
 
