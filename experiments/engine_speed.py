@@ -119,7 +119,9 @@ def main() -> None:
     if args.json:
         print(json.dumps(rows, indent=2))
         return
-    print(f"{'model':<8}{'hand-written req/s':>20}{'simperf req/s':>16}{'ratio':>8}{'Ciw req/s':>12}")
+    print(
+        f"{'model':<8}{'hand-written req/s':>20}{'simperf req/s':>16}{'ratio':>8}{'Ciw req/s':>12}"
+    )
     for row in rows:
         ciw_rate = row.get("ciw_req_per_s")
         print(

@@ -76,14 +76,16 @@ def _cmd_replicate(args: argparse.Namespace) -> int:
     )
     if reps.warmup:
         print(
-            f"warm-up   {reps.warmup['cut_time']:.6g} s (MSER-5 over {reps.warmup['pilot_replications']} pilot runs)"
+            f"warm-up   {reps.warmup['cut_time']:.6g} s "
+            f"(MSER-5 over {reps.warmup['pilot_replications']} pilot runs)"
         )
     if reps.precision:
         p = reps.precision
         state = "reached" if p["reached"] else f"NOT reached within {p['budget']} replications"
         achieved = f"{p['achieved']:.2%}" if p["achieved"] is not None else "-"
         print(
-            f"precision {p['metric']} ±{p['target']:.1%}: {state} (±{achieved} after {p['replications']})"
+            f"precision {p['metric']} ±{p['target']:.1%}: {state} "
+            f"(±{achieved} after {p['replications']})"
         )
     summary = reps.summary(
         list(HEADLINE)
@@ -92,7 +94,8 @@ def _cmd_replicate(args: argparse.Namespace) -> int:
     print(f"\n{'metric':<36}{'mean':>12}{'± half-width':>15}")
     for row in summary.to_dict("records"):
         print(
-            f"{row['metric']:<36}{_fmt(row['metric'], row['mean']):>12}{_fmt(row['metric'], row['half_width']):>15}"
+            f"{row['metric']:<36}{_fmt(row['metric'], row['mean']):>12}"
+            f"{_fmt(row['metric'], row['half_width']):>15}"
         )
     return 0
 
@@ -122,7 +125,8 @@ def _cmd_compare(args: argparse.Namespace) -> int:
         f"A = {a.name}  B = {b.name}  {args.n} paired replications, {args.confidence:.0%} intervals"
     )
     print(
-        f"\n{'metric':<30}{'A':>11}{'B':>11}{'B - A':>12}{'± half-width':>14}{'change':>9}  significant"
+        f"\n{'metric':<30}{'A':>11}{'B':>11}{'B - A':>12}{'± half-width':>14}"
+        f"{'change':>9}  significant"
     )
     frame = result.frame
     shown = frame[frame.metric.isin(HEADLINE) | frame.metric.str.endswith(".utilization")]

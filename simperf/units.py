@@ -33,7 +33,10 @@ _TIME_RE = re.compile(rf"^\s*({_NUMBER})\s*([a-zµ]*)\s*$")
 _RATE_RE = re.compile(rf"^\s*({_NUMBER})\s*([kKM]?)\s*(?:/\s*([a-zµ]+)|rps|qps)?\s*$")
 
 TIME_PATTERN = r"^\s*[-+]?[0-9._]+([eE][-+]?[0-9]+)?\s*(ns|us|µs|ms|s|sec|m|min|h|d)?\s*$"
-RATE_PATTERN = r"^\s*[-+]?[0-9._]+([eE][-+]?[0-9]+)?\s*[kKM]?\s*(/\s*(ns|us|µs|ms|s|sec|m|min|h|d)|rps|qps)?\s*$"
+RATE_PATTERN = (
+    r"^\s*[-+]?[0-9._]+([eE][-+]?[0-9]+)?\s*[kKM]?\s*"
+    r"(/\s*(ns|us|µs|ms|s|sec|m|min|h|d)|rps|qps)?\s*$"
+)
 
 
 def _number(text: str) -> float:

@@ -31,7 +31,9 @@ def test_run_prints_a_summary(capsys: pytest.CaptureFixture[str]) -> None:
 def test_run_json_equals_result_to_dict(capsys: pytest.CaptureFixture[str]) -> None:
     import simperf
 
-    assert main(["run", str(MODELS / "mm1.yaml"), "--duration", "60s", "--seed", "5", "--json"]) == 0
+    assert (
+        main(["run", str(MODELS / "mm1.yaml"), "--duration", "60s", "--seed", "5", "--json"]) == 0
+    )
     printed = json.loads(capsys.readouterr().out)
     scenario = simperf.load(MODELS / "mm1.yaml").with_overrides({"run.duration": 60})
     assert printed == simperf.run(scenario, seed=5).to_dict()
@@ -53,11 +55,17 @@ def test_run_json_equals_result_to_dict(capsys: pytest.CaptureFixture[str]) -> N
     ],
 )
 def test_documented_override_paths_work(override: str, capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["run", str(MODELS / "mm1.yaml"), "--requests", "500", "--set", override, "--json"]) == 0
+    assert (
+        main(["run", str(MODELS / "mm1.yaml"), "--requests", "500", "--set", override, "--json"])
+        == 0
+    )
 
 
 def test_users_override_on_closed_model(capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["run", str(MODELS / "closed.yaml"), "--requests", "500", "--set", "workload.users=5"]) == 0
+    assert (
+        main(["run", str(MODELS / "closed.yaml"), "--requests", "500", "--set", "workload.users=5"])
+        == 0
+    )
 
 
 def test_validate_and_schema(capsys: pytest.CaptureFixture[str]) -> None:
@@ -72,7 +80,11 @@ BAD_SPECS = {
     "unknown_kind": (("components", "app", "kind"), "mainframe", "components.app: unknown kind"),
     "misspelt": (("components", "app", "coers"), 2, "components.app.coers: unknown field"),
     "negative_rate": (("workload", "arrival", "rate"), -3, "workload.arrival.rate: must be > 0"),
-    "rate_too_high": (("workload", "arrival", "rate"), "1e9/s", "workload.arrival.rate: must be <="),
+    "rate_too_high": (
+        ("workload", "arrival", "rate"),
+        "1e9/s",
+        "workload.arrival.rate: must be <=",
+    ),
 }
 
 
@@ -101,7 +113,9 @@ def test_call_to_missing_endpoint_exits_2(
 ) -> None:
     minimal_spec["components"]["app"]["endpoints"]["serve"].append({"call": "app.nothing"})
     assert main(["run", write(tmp_path, minimal_spec)]) == 2
-    assert "components.app.endpoints.serve: 'app' has no endpoint 'nothing'" in capsys.readouterr().err
+    assert (
+        "components.app.endpoints.serve: 'app' has no endpoint 'nothing'" in capsys.readouterr().err
+    )
 
 
 def test_set_on_missing_path_exits_2(capsys: pytest.CaptureFixture[str]) -> None:

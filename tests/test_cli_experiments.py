@@ -6,8 +6,9 @@ import json
 
 import pytest
 
-from conftest import MODELS
 from simperf.cli import main
+
+from conftest import MODELS
 
 MMC = str(MODELS / "mmc.yaml")
 SHORT = ["--duration", "40s", "--serial", "--quiet"]
@@ -47,7 +48,10 @@ def test_sweep_json(capsys: pytest.CaptureFixture[str]) -> None:
     [
         (["sweep", MMC, "--grid", "components.app.corez=4,5"], "has no field 'corez'"),
         (["sweep", MMC], "give at least one --grid"),
-        (["replicate", MMC, "--precision", "latency.all.p98:0.05"], "unknown metric 'latency.all.p98'"),
+        (
+            ["replicate", MMC, "--precision", "latency.all.p98:0.05"],
+            "unknown metric 'latency.all.p98'",
+        ),
         (["replicate", MMC, "--precision", "latency.all.p99:tight"], "expected METRIC:RELATIVE"),
     ],
 )
@@ -69,7 +73,18 @@ def test_zero_replications_exits_2(capsys: pytest.CaptureFixture[str]) -> None:
 def test_resume_against_changed_spec_exits_2(tmp_path, capsys: pytest.CaptureFixture[str]) -> None:
     out = str(tmp_path / "r.db")
     assert main(["sweep", MMC, "--grid", "components.app.cores=4", *SHORT, "--out", out]) == 0
-    changed = ["sweep", MMC, "--grid", "components.app.cores=4", "--duration", "50s", "--serial",
-               "--quiet", "--out", out, "--resume"]
+    changed = [
+        "sweep",
+        MMC,
+        "--grid",
+        "components.app.cores=4",
+        "--duration",
+        "50s",
+        "--serial",
+        "--quiet",
+        "--out",
+        out,
+        "--resume",
+    ]
     assert main(changed) == 2
     assert "different spec or seed" in capsys.readouterr().err

@@ -11,7 +11,15 @@ from conftest import ROOT
 
 def test_engine_speed_prints_ratios() -> None:
     proc = subprocess.run(
-        [sys.executable, str(ROOT / "experiments" / "engine_speed.py"), "--requests", "2000", "--repeats", "1", "--json"],
+        [
+            sys.executable,
+            str(ROOT / "experiments" / "engine_speed.py"),
+            "--requests",
+            "2000",
+            "--repeats",
+            "1",
+            "--json",
+        ],
         capture_output=True,
         text=True,
         check=True,

@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 import simperf
+
 from conftest import MODELS
 
 MODEL_FILES = sorted(MODELS.glob("*.yaml"))
@@ -25,7 +26,11 @@ def test_model_runs(path: Path) -> None:
     scenario = simperf.load(path)
     horizon = scenario.run.horizon or 30.0
     short = scenario.with_overrides(
-        {"run.duration": min(horizon, 30.0), "run.warmup": min(scenario.run.warmup, 3.0), "run.requests": None}
+        {
+            "run.duration": min(horizon, 30.0),
+            "run.warmup": min(scenario.run.warmup, 3.0),
+            "run.requests": None,
+        }
     )
     result = simperf.run(short, seed=3)
     d = result.to_dict()

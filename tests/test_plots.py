@@ -4,8 +4,9 @@ import plotly.graph_objects as go
 import pytest
 
 import simperf
-from conftest import MODELS
 from simperf import plots
+
+from conftest import MODELS
 
 
 @pytest.fixture(scope="module")

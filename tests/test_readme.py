@@ -7,8 +7,9 @@ import re
 import yaml
 
 import simperf
-from conftest import ROOT
 from simperf.spec.reference import markdown, section
+
+from conftest import ROOT
 
 README = (ROOT / "README.md").read_text(encoding="utf-8")
 

@@ -35,7 +35,7 @@ class Request:
         self.stale = False
 
 
-class RequestFailed(Exception):  # noqa: N818 - it is an outcome, not a bug
+class RequestFailed(Exception):
     """Raised inside a request's process when it ends in an error cause.
 
     It propagates up the ``yield from`` chain of calls, releasing every resource held on

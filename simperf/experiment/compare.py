@@ -79,7 +79,8 @@ def compare(
     --------
     >>> import simperf
     >>> base = simperf.load("models/mmc.yaml")  # doctest: +SKIP
-    >>> result = simperf.compare(base, base.with_overrides({"components.app.cores": 5}))  # doctest: +SKIP
+    >>> five = base.with_overrides({"components.app.cores": 5})  # doctest: +SKIP
+    >>> result = simperf.compare(base, five)  # doctest: +SKIP
     >>> result.difference("latency.all.mean")["significant"]  # doctest: +SKIP
     True
     """

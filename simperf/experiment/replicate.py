@@ -101,7 +101,7 @@ class Replications:
         return list(dict.fromkeys(self.frame["metric"]))
 
     def interval(self, metric: str, confidence: float | None = None) -> Interval:
-        """Student-t interval of a metric's mean over replications (runs without a sample skipped)."""
+        """Student-t interval of a metric's mean (replications without a sample skipped)."""
         values = [v for v in self.values(metric) if v == v]
         if not values:
             raise ValueError(f"{metric}: no replication has a sample")

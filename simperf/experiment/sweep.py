@@ -104,7 +104,7 @@ def sweep(
                 for (key, rep, point), future in completed(pool, run_to_dict, tasks):
                     try:
                         outcome: dict[str, Any] = {"result": future.result()}
-                    except Exception as exc:  # noqa: BLE001 - recorded, the sweep goes on
+                    except Exception as exc:
                         outcome = {"error": f"{type(exc).__name__}: {exc}"}
                     results[(key, rep)] = outcome
                     if db is not None:

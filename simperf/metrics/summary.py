@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import math
 from typing import Any
 
@@ -281,7 +282,7 @@ class Summary:
         grid = self.snapshots[:: self.stride]
         if grid and grid[-1] is not self.snapshots[-1]:
             grid.append(self.snapshots[-1])
-        for a, b in zip(grid, grid[1:], strict=False):
+        for a, b in itertools.pairwise(grid):
             span = b.time - a.time
             if span <= 0:
                 continue

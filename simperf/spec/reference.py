@@ -129,7 +129,8 @@ def markdown() -> str:
         for field, prop in model["properties"].items():
             lines.append(
                 f"| `{field}` | {_type(prop)} | {_default(prop, field in required)} | "
-                f"{_field_bounds(models.get(name), field) or _bounds(prop)} | {_escape(prop.get('description', ''))} |"
+                f"{_field_bounds(models.get(name), field) or _bounds(prop)} | "
+                f"{_escape(prop.get('description', ''))} |"
             )
         lines.append("")
     return "\n".join(lines).rstrip() + "\n"

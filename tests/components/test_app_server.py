@@ -80,11 +80,15 @@ def test_sequential_calls_add_and_parallel_calls_take_the_slowest() -> None:
         "b": {"kind": "app_server", "cores": 4, "endpoints": {"y": [{"cpu": "30ms"}]}},
     }
     sequential = scenario(
-        {"serve": [{"call": "a.x"}, {"call": "b.y"}]}, requests=3, workers=8,
+        {"serve": [{"call": "a.x"}, {"call": "b.y"}]},
+        requests=3,
+        workers=8,
         extra_components=services,
     )
     parallel = scenario(
-        {"serve": [{"parallel": ["a.x", "b.y"]}]}, requests=3, workers=8,
+        {"serve": [{"parallel": ["a.x", "b.y"]}]},
+        requests=3,
+        workers=8,
         extra_components=services,
     )
     assert latencies(run(sequential)) == pytest.approx([0.040] * 3, abs=1e-12)
@@ -97,7 +101,10 @@ def test_failure_in_a_parallel_branch_fails_the_request() -> None:
         "b": {"kind": "app_server", "cores": 4, "endpoints": {"y": [{"cpu": "1ms"}]}},
     }
     s = scenario(
-        {"serve": [{"parallel": ["a.x", "b.y"]}]}, rate=1000, requests=2, workers=8,
+        {"serve": [{"parallel": ["a.x", "b.y"]}]},
+        rate=1000,
+        requests=2,
+        workers=8,
         extra_components=services,
     )
     d = run(s).to_dict()

@@ -58,8 +58,12 @@ def test_random_shares_are_binomial() -> None:
 
 def test_least_connections_favours_the_faster_instance() -> None:
     speeds = (1.0, 1.0, 4.0)
-    rr = served(simperf.run(balanced("round_robin", requests=6000, rate=900, speeds=speeds), seed=1))
-    lc = served(simperf.run(balanced("least_connections", requests=6000, rate=900, speeds=speeds), seed=1))
+    rr = served(
+        simperf.run(balanced("round_robin", requests=6000, rate=900, speeds=speeds), seed=1)
+    )
+    lc = served(
+        simperf.run(balanced("least_connections", requests=6000, rate=900, speeds=speeds), seed=1)
+    )
     assert rr == [2000, 2000, 2000]
     assert lc[2] > 1.15 * max(lc[0], lc[1])
 

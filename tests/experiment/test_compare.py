@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import simperf
+
 from conftest import MODELS
 
 
@@ -30,7 +31,18 @@ def test_a_scenario_compared_with_itself_differs_by_exactly_zero() -> None:
 
 
 def test_common_random_numbers_beat_independent_intervals() -> None:
+    import math
+
+    from scipy import stats
+
     a, b = mmc(), mmc(**{"components.app.cores": 5})
     paired = simperf.compare(a, b, 5, executor="serial").difference("latency.all.mean")
-    independent = simperf.replicate(a, 5, executor="serial").interval("latency.all.mean")
-    assert paired["half_width"] < independent.half_width / 2
+    # the same difference estimated from independent replications (different seeds)
+    ra = simperf.replicate(a, 5, seed=1, executor="serial").interval("latency.all.mean")
+    rb = simperf.replicate(b, 5, seed=2, executor="serial").interval("latency.all.mean")
+    t = stats.t.ppf(0.975, df=8)
+    independent = t * math.sqrt(ra.std**2 / 5 + rb.std**2 / 5)
+    # Arrivals and service draws are shared, so the paired interval is narrower; here by
+    # about 10-20% (the 5-core latency varies far less than the 4-core one, which limits
+    # the correlation between the two to about 0.7).
+    assert paired["half_width"] < independent

@@ -8,8 +8,9 @@ import numpy as np
 import pytest
 
 import simperf
-from conftest import MODELS
 from simperf.analysis import queueing
+
+from conftest import MODELS
 
 
 def short_mm1(**overrides):
@@ -21,9 +22,12 @@ def test_replicate_gives_an_interval_per_metric() -> None:
     reps = simperf.replicate(short_mm1(), 4, executor="serial")
     assert reps.n == 4
     summary = reps.summary()
-    assert {"latency.all.mean", "latency.all.p99", "throughput", "components.app.utilization"} <= set(
-        summary["metric"]
-    )
+    assert {
+        "latency.all.mean",
+        "latency.all.p99",
+        "throughput",
+        "components.app.utilization",
+    } <= set(summary["metric"])
     row = summary.set_index("metric").loc["latency.all.mean"]
     assert row["low"] < row["mean"] < row["high"]
     tidy = reps.frame
@@ -34,7 +38,9 @@ def test_replicate_gives_an_interval_per_metric() -> None:
 def test_replications_match_single_runs() -> None:
     scenario = short_mm1()
     reps = simperf.replicate(scenario, 2, seed=9, executor="serial")
-    assert reps.runs[1]["latency"] == simperf.run(scenario, seed=9, replication=1).to_dict()["latency"]
+    assert (
+        reps.runs[1]["latency"] == simperf.run(scenario, seed=9, replication=1).to_dict()["latency"]
+    )
 
 
 def test_zero_replications_is_refused() -> None:
@@ -43,7 +49,7 @@ def test_zero_replications_is_refused() -> None:
 
 
 def test_precision_on_an_unknown_metric_is_refused_before_running() -> None:
-    with pytest.raises(simperf.SpecError, match="unknown metric 'latency.all.p98'.*p99"):
+    with pytest.raises(simperf.SpecError, match=r"unknown metric 'latency\.all\.p98'.*p99"):
         simperf.replicate(short_mm1(), precision={"metric": "latency.all.p98", "relative": 0.05})
 
 
@@ -78,7 +84,9 @@ def test_auto_warmup_cuts_and_says_so() -> None:
     assert cut["method"] == "MSER-5"
     assert result.to_dict()["warmup"] == cut["cut_time"]
     assert result.to_dict()["latency"]["all"]["count"] == int(
-        np.count_nonzero((result._arrays["start"] >= cut["cut_time"]) & (result._arrays["outcome"] == 0))
+        np.count_nonzero(
+            (result._arrays["start"] >= cut["cut_time"]) & (result._arrays["outcome"] == 0)
+        )
     )
 
 
@@ -103,8 +111,6 @@ def test_interval_coverage_of_the_mean_sojourn() -> None:
     values = np.array(reps.values("latency.all.mean")).reshape(1000, 5)
     from simperf.metrics.stats import t_interval
 
-    covered = sum(
-        iv.low <= theory <= iv.high for iv in (t_interval(row, 0.95) for row in values)
-    )
+    covered = sum(iv.low <= theory <= iv.high for iv in (t_interval(row, 0.95) for row in values))
     # 95% nominal; a 60 s run's mean is very slightly biased, so 93-97% is the target
     assert 930 <= covered <= 970, covered

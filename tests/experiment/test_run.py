@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 
 import simperf
+
 from conftest import MODELS
 
 
@@ -41,7 +42,9 @@ def test_added_component_does_not_change_the_others_draws() -> None:
 
 @pytest.mark.parametrize("model", ["mm1", "mmc", "tandem", "closed", "web_tier"])
 def test_conservation_and_littles_law(model: str) -> None:
-    s = simperf.load(MODELS / f"{model}.yaml").with_overrides({"run.duration": 200, "run.warmup": 10})
+    s = simperf.load(MODELS / f"{model}.yaml").with_overrides(
+        {"run.duration": 200, "run.warmup": 10}
+    )
     d = simperf.run(s, seed=2).to_dict()
     req = d["requests"]
     assert req["generated"] == req["ok"] + sum(req["errors"].values()) + req["in_flight"]
@@ -84,7 +87,9 @@ def test_timeseries_is_tidy_and_covers_the_measured_period() -> None:
 
 
 def test_result_frames() -> None:
-    result = simperf.run(simperf.load(MODELS / "web_tier.yaml").with_overrides({"run.duration": 5, "run.warmup": 1}))
+    result = simperf.run(
+        simperf.load(MODELS / "web_tier.yaml").with_overrides({"run.duration": 5, "run.warmup": 1})
+    )
     assert set(result.latency["class"]) == {"page", "search", "all"}
     comps = result.components
     assert {"app", "app[0]", "app[5]", "search[1]", "lb"} <= set(comps["instance"]) | set(
@@ -98,7 +103,7 @@ def test_overload_finishes_unstable_with_bounded_memory() -> None:
     code = textwrap.dedent(
         f"""
         import resource, json, simperf
-        s = simperf.load({str(MODELS / 'mm1.yaml')!r}).with_overrides(
+        s = simperf.load({str(MODELS / "mm1.yaml")!r}).with_overrides(
             {{"workload.arrival.rate": 1000, "run.duration": 300, "run.warmup": 10}})
         before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
         d = simperf.run(s, seed=1).to_dict()

@@ -29,7 +29,9 @@ def parse(value: object):
         ({"dist": "scipy", "name": "weibull_min", "params": {"c": 1.0, "scale": 0.01}}, 0.01, 1e-4),
     ],
 )
-def test_sample_mean_and_variance_match_analytic(spec: object, mean: float, variance: float) -> None:
+def test_sample_mean_and_variance_match_analytic(
+    spec: object, mean: float, variance: float
+) -> None:
     dist = parse(spec)
     assert dist.mean == pytest.approx(mean, rel=1e-9)
     assert dist.variance == pytest.approx(variance, rel=1e-9, abs=1e-15)

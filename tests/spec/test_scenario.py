@@ -31,7 +31,10 @@ def test_unknown_kind(minimal_spec: dict[str, Any]) -> None:
 
 def test_misspelt_field(minimal_spec: dict[str, Any]) -> None:
     minimal_spec["components"]["app"]["coers"] = 2
-    assert error_of(minimal_spec) == "components.app.coers: unknown field (misspelt, or not allowed here)"
+    assert (
+        error_of(minimal_spec)
+        == "components.app.coers: unknown field (misspelt, or not allowed here)"
+    )
 
 
 def test_cores_below_one(minimal_spec: dict[str, Any]) -> None:

@@ -89,4 +89,9 @@ def open_spec(
 
 def server(cores: int = 1, service: Any = None, **extra: Any) -> dict[str, Any]:
     service = service or {"dist": "exponential", "mean": 0.01}
-    return {"kind": "app_server", "cores": cores, "endpoints": {"serve": [{"cpu": service}]}, **extra}
+    return {
+        "kind": "app_server",
+        "cores": cores,
+        "endpoints": {"serve": [{"cpu": service}]},
+        **extra,
+    }

@@ -6,6 +6,10 @@ from __future__ import annotations
 import math
 
 import pytest
+
+import simperf
+from simperf.analysis import queueing
+
 from agreement import (
     MEAN_WIDTH,
     TAIL_WIDTH,
@@ -15,9 +19,6 @@ from agreement import (
     replications,
     server,
 )
-
-import simperf
-from simperf.analysis import queueing
 from conftest import MODELS
 
 MU = 100.0  # exponential service of mean 10 ms
@@ -48,7 +49,9 @@ def test_mmc_erlang_c_mean_and_tail() -> None:
 
 def test_mmck_blocking_probability_via_queue_limit() -> None:
     lam, c, limit = 300.0, 3, 2  # K = 5, offered load 1.0 per server: heavy blocking
-    spec = open_spec("mmck", lam, {"app": server(cores=c, queue_limit=limit)}, duration=400, warmup=5)
+    spec = open_spec(
+        "mmck", lam, {"app": server(cores=c, queue_limit=limit)}, duration=400, warmup=5
+    )
     reps = replications(spec, 10)
     theory = queueing.mmck(lam, MU, c, c + limit)
     agrees(reps, "error_rate", theory.blocking_probability)
@@ -115,7 +118,9 @@ def test_mm1_heavy_load(rho: float) -> None:
     lam = rho * MU
     relaxation = 1 / (MU * (1 - math.sqrt(rho)) ** 2)
     duration = 4000 * relaxation / 36  # scaled so the interval stays within 3%
-    spec = open_spec("mm1_heavy", lam, {"app": server()}, duration=max(duration, 4000), warmup=50 * relaxation)
+    spec = open_spec(
+        "mm1_heavy", lam, {"app": server()}, duration=max(duration, 4000), warmup=50 * relaxation
+    )
     reps = replications(spec, 20)
     theory = queueing.mm1(lam, MU)
     agrees(reps, "latency.all.mean", theory.mean_sojourn)
