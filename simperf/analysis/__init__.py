@@ -1,35 +1,24 @@
 """Analytic models that simulation results are checked against.
 
-:mod:`simperf.analysis.queueing` has the closed-form and numerically exact queueing
-results, re-exported here.
+Queueing models, re-exported here: single queues (:mod:`.queueing`: M/M/1, M/M/c, M/G/1;
+:mod:`.finite_capacity`: M/M/c/K; :mod:`.gim1`: E_k/M/1), networks (:mod:`.networks`:
+Jackson, MVA), scatter-gather (:mod:`.forkjoin`) and balancing (:mod:`.power_of_d`).
+Cache models live in :mod:`.caching`.
 """
 
 from __future__ import annotations
 
-from simperf.analysis.queueing import (
+from simperf.analysis.finite_capacity import MMCKResult, mmck
+from simperf.analysis.forkjoin import (
     ForkJoinBounds,
-    GIM1Result,
-    JacksonResult,
-    MG1Result,
-    MMCKResult,
-    MVAResult,
-    PowerOfDResult,
-    QueueResult,
-    erlang_b,
-    erlang_c,
-    erlang_m1,
     fork_join_bounds,
     fork_join_two,
     independent_max_quantile,
-    jackson,
-    mg1,
-    mm1,
-    mmc,
-    mmck,
-    mva,
-    power_of_two,
-    tandem,
 )
+from simperf.analysis.gim1 import GIM1Result, erlang_m1
+from simperf.analysis.networks import JacksonResult, MVAResult, jackson, mva, tandem
+from simperf.analysis.power_of_d import PowerOfDResult, power_of_two
+from simperf.analysis.queueing import MG1Result, QueueResult, erlang_b, erlang_c, mg1, mm1, mmc
 
 __all__ = [
     "ForkJoinBounds",

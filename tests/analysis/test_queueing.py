@@ -14,7 +14,7 @@ import pytest
 from scipy import integrate, sparse, stats
 from scipy.sparse import linalg as sparse_linalg
 
-from simperf.analysis.queueing import (
+from simperf.analysis import (
     QueueResult,
     erlang_b,
     erlang_c,

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 import simperf
-from simperf.analysis import queueing
+from simperf import analysis
 
 from conftest import MODELS
 
@@ -95,7 +95,7 @@ def test_auto_warmup_over_replications_is_unbiased() -> None:
     # M/M/1 started empty at load 0.9: with the cut, the mean sojourn is unbiased.
     scenario = short_mm1(**{"run.warmup": "auto", "workload.arrival.rate": 90, "run.duration": 400})
     reps = simperf.replicate(scenario, 30, seed=2)
-    theory = queueing.mm1(90, 100).mean_sojourn
+    theory = analysis.mm1(90, 100).mean_sojourn
     iv = reps.interval("latency.all.mean", 0.999)
     relaxation = 1 / (100 * (1 - math.sqrt(0.9)) ** 2)
     assert reps.warmup["cut_time"] <= 4 * relaxation
@@ -106,7 +106,7 @@ def test_auto_warmup_over_replications_is_unbiased() -> None:
 def test_interval_coverage_of_the_mean_sojourn() -> None:
     # 1,000 intervals from 5 replications each of a short M/M/1 at load 0.5.
     spec = short_mm1(**{"workload.arrival.rate": 50, "run.duration": 60, "run.warmup": 5})
-    theory = queueing.mm1(50, 100).mean_sojourn
+    theory = analysis.mm1(50, 100).mean_sojourn
     reps = simperf.replicate(spec, 5000, seed=11)
     values = np.array(reps.values("latency.all.mean")).reshape(1000, 5)
     from simperf.metrics.stats import t_interval

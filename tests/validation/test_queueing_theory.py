@@ -8,7 +8,7 @@ import math
 import pytest
 
 import simperf
-from simperf.analysis import queueing
+from simperf import analysis
 
 from agreement import (
     MEAN_WIDTH,
@@ -27,7 +27,7 @@ MU = 100.0  # exponential service of mean 10 ms
 def test_mm1_mean_and_tail() -> None:
     lam = 70.0
     reps = replications(open_spec("mm1", lam, {"app": server()}, duration=1000, warmup=10), 20)
-    theory = queueing.mm1(lam, MU)
+    theory = analysis.mm1(lam, MU)
     agrees(reps, "latency.all.mean", theory.mean_sojourn)
     agrees(reps, "latency.all.p95", theory.sojourn_quantile(0.95), max_width=TAIL_WIDTH)
     agrees(reps, "latency.all.p99", theory.sojourn_quantile(0.99), max_width=TAIL_WIDTH)
@@ -39,7 +39,7 @@ def test_mmc_erlang_c_mean_and_tail() -> None:
     lam, c = 280.0, 4
     spec = open_spec("mmc", lam, {"app": server(cores=c)}, duration=250, warmup=5)
     reps = replications(spec, 20)
-    theory = queueing.mmc(lam, MU, c)
+    theory = analysis.mmc(lam, MU, c)
     agrees(reps, "latency.all.mean", theory.mean_sojourn)
     agrees(reps, "latency.all.p95", theory.sojourn_quantile(0.95), max_width=TAIL_WIDTH)
     agrees(reps, "latency.all.p99", theory.sojourn_quantile(0.99), max_width=TAIL_WIDTH)
@@ -53,7 +53,7 @@ def test_mmck_blocking_probability_via_queue_limit() -> None:
         "mmck", lam, {"app": server(cores=c, queue_limit=limit)}, duration=200, warmup=5
     )
     reps = replications(spec, 20)
-    theory = queueing.mmck(lam, MU, c, c + limit)
+    theory = analysis.mmck(lam, MU, c, c + limit)
     agrees(reps, "error_rate", theory.blocking_probability)
     agrees(reps, "latency.all.mean", theory.mean_sojourn)
     conserved_and_little(reps)
@@ -65,7 +65,7 @@ def test_mg1_pollaczek_khinchine_with_lognormal_service() -> None:
     spec = open_spec("mg1", lam, {"app": server(service=service)}, duration=1300, warmup=10)
     reps = replications(spec, 20)
     variance = (1.0 * 0.01) ** 2
-    theory = queueing.mg1(lam, 0.01, variance)
+    theory = analysis.mg1(lam, 0.01, variance)
     agrees(reps, "components.app.mean_wait", theory.mean_wait, max_width=MEAN_WIDTH)
     agrees(reps, "latency.all.mean", theory.mean_sojourn)
 
@@ -73,7 +73,7 @@ def test_mg1_pollaczek_khinchine_with_lognormal_service() -> None:
 def test_tandem_matches_jackson() -> None:
     scenario = simperf.load(MODELS / "tandem.yaml").with_overrides({"run.duration": 250})
     reps = replications(scenario, 20)
-    theory = queueing.tandem(150.0, [MU, MU, MU], servers=[2, 2, 2])
+    theory = analysis.tandem(150.0, [MU, MU, MU], servers=[2, 2, 2])
     agrees(reps, "latency.all.mean", theory.network_mean_sojourn)
     conserved_and_little(reps)
 
@@ -81,7 +81,7 @@ def test_tandem_matches_jackson() -> None:
 def test_closed_model_matches_exact_mva() -> None:
     scenario = simperf.load(MODELS / "closed.yaml").with_overrides({"run.duration": 2000})
     reps = replications(scenario, 20)
-    theory = queueing.mva(20, 1.0, [0.04])
+    theory = analysis.mva(20, 1.0, [0.04])
     agrees(reps, "throughput", theory.throughput)
     agrees(reps, "latency.all.mean", theory.response_time)
 
@@ -97,7 +97,7 @@ def _balanced(policy: str, n: int, lam: float) -> dict:
 def test_random_split_gives_independent_mm1_queues() -> None:
     n, lam = 3, 210.0
     reps = replications(_balanced("random", n, lam), 20)
-    theory = queueing.mm1(lam / n, MU)
+    theory = analysis.mm1(lam / n, MU)
     agrees(reps, "latency.all.mean", theory.mean_sojourn)
     agrees(reps, "latency.all.p99", theory.sojourn_quantile(0.99), max_width=TAIL_WIDTH)
 
@@ -105,11 +105,11 @@ def test_random_split_gives_independent_mm1_queues() -> None:
 def test_round_robin_gives_erlang_arrivals_per_server() -> None:
     n, lam = 3, 210.0
     reps = replications(_balanced("round_robin", n, lam), 20)
-    theory = queueing.erlang_m1(lam / n, MU, n)
+    theory = analysis.erlang_m1(lam / n, MU, n)
     agrees(reps, "latency.all.mean", theory.mean_sojourn)
     agrees(reps, "latency.all.p99", theory.sojourn_quantile(0.99), max_width=TAIL_WIDTH)
     # and round robin is measurably better than random at the same load
-    assert theory.mean_sojourn < queueing.mm1(lam / n, MU).mean_sojourn * 0.8
+    assert theory.mean_sojourn < analysis.mm1(lam / n, MU).mean_sojourn * 0.8
 
 
 @pytest.mark.validate
@@ -122,7 +122,7 @@ def test_mm1_heavy_load(rho: float) -> None:
         "mm1_heavy", lam, {"app": server()}, duration=max(duration, 4000), warmup=50 * relaxation
     )
     reps = replications(spec, 20)
-    theory = queueing.mm1(lam, MU)
+    theory = analysis.mm1(lam, MU)
     agrees(reps, "latency.all.mean", theory.mean_sojourn)
     agrees(reps, "latency.all.p99", theory.sojourn_quantile(0.99), max_width=TAIL_WIDTH)
 
@@ -132,6 +132,6 @@ def test_mmc_heavy_load() -> None:
     lam, c = 0.95 * 8 * MU, 8
     spec = open_spec("mmc_heavy", lam, {"app": server(cores=c)}, duration=3000, warmup=50)
     reps = replications(spec, 20)
-    theory = queueing.mmc(lam, MU, c)
+    theory = analysis.mmc(lam, MU, c)
     agrees(reps, "latency.all.mean", theory.mean_sojourn)
     agrees(reps, "latency.all.p99", theory.sojourn_quantile(0.99), max_width=TAIL_WIDTH)

@@ -1,0 +1,136 @@
+"""Argument checks and distribution helpers shared by the analytic models."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+
+import numpy as np
+from numpy.typing import ArrayLike, NDArray
+from scipy import optimize, special
+
+FloatArray = NDArray[np.float64]
+
+# ----------------------------------------------------------------------------- checks
+
+
+def _finite(name: str, value: float) -> float:
+    try:
+        x = float(value)
+    except (TypeError, ValueError):
+        raise ValueError(f"{name}: expected a number, got {value!r}") from None
+    if not math.isfinite(x):
+        raise ValueError(f"{name}: expected a finite number, got {value!r}")
+    return x
+
+
+def _positive(name: str, value: float) -> float:
+    x = _finite(name, value)
+    if x <= 0:
+        raise ValueError(f"{name}: must be > 0, got {value!r}")
+    return x
+
+
+def _nonnegative(name: str, value: float) -> float:
+    x = _finite(name, value)
+    if x < 0:
+        raise ValueError(f"{name}: must be >= 0, got {value!r}")
+    return x
+
+
+def _integer(name: str, value: int, minimum: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, int | np.integer | float):
+        raise ValueError(f"{name}: expected an integer, got {value!r}")
+    if not float(value).is_integer():
+        raise ValueError(f"{name}: expected an integer, got {value!r}")
+    n = int(value)
+    if n < minimum:
+        raise ValueError(f"{name}: must be >= {minimum}, got {value!r}")
+    return n
+
+
+def _probability(p: float) -> float:
+    x = _finite("p", p)
+    if not 0.0 <= x < 1.0:
+        raise ValueError(f"p: a quantile level must be in [0, 1), got {p!r}")
+    return x
+
+
+def _stable(rho: float, what: str) -> None:
+    if rho >= 1.0:
+        raise ValueError(
+            f"unstable: {what} has utilization {rho:.6g} >= 1, so no stationary regime exists"
+        )
+
+
+def _vector(name: str, values: ArrayLike) -> FloatArray:
+    x = np.atleast_1d(np.asarray(values, dtype=np.float64))
+    if x.ndim != 1 or x.size == 0:
+        raise ValueError(f"{name}: expected a non-empty 1-D array")
+    if not np.isfinite(x).all():
+        raise ValueError(f"{name}: values must be finite")
+    return x
+
+
+def _servers_vector(servers: ArrayLike | None, size: int) -> NDArray[np.int64]:
+    if servers is None:
+        return np.ones(size, dtype=np.int64)
+    c = np.atleast_1d(np.asarray(servers))
+    if c.shape != (size,):
+        raise ValueError(f"servers: expected {size} values, got shape {c.shape}")
+    if not np.all(np.isfinite(c.astype(np.float64))) or not np.all(c == np.round(c)):
+        raise ValueError("servers: expected integers")
+    if (c < 1).any():
+        raise ValueError("servers: every station needs at least 1 server")
+    return c.astype(np.int64)
+
+
+def _frozen(x: ArrayLike) -> FloatArray:
+    a = np.array(x, dtype=np.float64)
+    a.setflags(write=False)
+    return a
+
+
+def _shape_like(values: FloatArray, t: ArrayLike) -> float | FloatArray:
+    return float(values) if np.ndim(t) == 0 else values
+
+
+# ----------------------------------------------------------------- distribution helpers
+
+
+def _hypoexp_sf(a: float, b: float, t: FloatArray) -> FloatArray:
+    """P(Exp(a) + Exp(b) > t), exact for every a, b > 0 including a == b.
+
+    The textbook form ``(b e^{-a t} - a e^{-b t}) / (b - a)`` cancels catastrophically as
+    ``a -> b``. With ``lo <= hi`` it equals ``e^{-lo t} (1 + lo t (1 - e^{-x}) / x)`` where
+    ``x = (hi - lo) t``; ``(1 - e^{-x}) / x -> 1`` as ``x -> 0`` gives the Erlang-2 case.
+    """
+    lo, hi = min(a, b), max(a, b)
+    x = (hi - lo) * t
+    safe = np.where(x > 0, x, 1.0)
+    g = np.where(x > 0, -np.expm1(-safe) / safe, 1.0)
+    return np.exp(-lo * t) * (1.0 + lo * t * g)
+
+
+def _erlang_sf(k: ArrayLike, rate: float, t: FloatArray) -> FloatArray:
+    """P(Erlang(k, rate) > t) broadcast over ``k`` (>= 1) and ``t``."""
+    return special.gammaincc(k, rate * t)
+
+
+def _quantile_from_sf(sf: Callable[[float], float], p: float, scale: float) -> float:
+    """Smallest ``t >= 0`` with ``sf(t) <= 1 - p`` for a continuous tail ``sf``.
+
+    Inverting the survival function rather than the CDF keeps the relative precision of
+    high quantiles (``1 - p`` is represented exactly, ``p`` close to 1 is not).
+    """
+    target = 1.0 - p
+    if sf(0.0) <= target:
+        return 0.0
+    lo, hi = 0.0, scale
+    for _ in range(2000):
+        if sf(hi) <= target:
+            break
+        lo, hi = hi, 2.0 * hi
+    else:  # pragma: no cover - only for pathological tails
+        raise RuntimeError("could not bracket the quantile")
+    return float(optimize.brentq(lambda t: sf(t) - target, lo, hi, xtol=1e-15 * hi))

@@ -1,0 +1,211 @@
+"""M/M/c/K: c servers and room for K requests in all, at any load (Kleinrock 3.6)."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+from numpy.typing import ArrayLike
+from scipy import special
+
+from simperf.analysis._common import (
+    FloatArray,
+    _erlang_sf,
+    _frozen,
+    _integer,
+    _nonnegative,
+    _positive,
+    _probability,
+    _quantile_from_sf,
+    _shape_like,
+)
+
+# -------------------------------------------------------------------------- M/M/c/K
+
+
+@dataclass(frozen=True, eq=False)
+class MMCKResult:
+    """Stationary measures of an M/M/c/K queue (at most K present, arrivals beyond lost).
+
+    Attributes
+    ----------
+    arrival_rate, service_rate, servers, capacity
+        ``lambda``, ``mu`` (per server), ``c`` and ``K``.
+    blocking_probability
+        ``p_K``: fraction of arrivals turned away (PASTA).
+    throughput
+        Admitted (= departure) rate ``lambda (1 - p_K)``.
+    utilization
+        Busy fraction of each server, ``throughput / (c mu)``.
+    mean_in_system, mean_queue_length
+        Time-average number present and waiting.
+    mean_sojourn, mean_wait
+        Of admitted requests, by Little's law with the admitted rate.
+    state_probabilities
+        ``p_n`` for ``n = 0..K``.
+    """
+
+    arrival_rate: float
+    service_rate: float
+    servers: int
+    capacity: int
+    blocking_probability: float
+    throughput: float
+    utilization: float
+    mean_in_system: float
+    mean_queue_length: float
+    mean_sojourn: float
+    mean_wait: float
+    state_probabilities: FloatArray
+
+    def _seen(self) -> tuple[FloatArray, FloatArray]:
+        # An admitted arrival sees n < K present with probability p_n / (1 - p_K); if
+        # n >= c it waits for n - c + 1 departures at rate c mu.
+        p = self.state_probabilities[:-1]
+        seen = p / p.sum()
+        phases = np.arange(p.size) - self.servers + 1
+        # States an arrival practically never sees only cost special-function calls.
+        keep = seen > 1e-30
+        return seen[keep], phases[keep]
+
+    def _wait_sf(self, t: FloatArray) -> FloatArray:
+        seen, phases = self._seen()
+        waits = phases >= 1
+        rate = self.servers * self.service_rate
+        tt = np.maximum(t, 0.0)[..., None]
+        sf = (seen[waits] * _erlang_sf(phases[waits], rate, tt)).sum(axis=-1)
+        return np.where(t < 0, 1.0, sf)
+
+    def _sojourn_sf(self, t: FloatArray) -> FloatArray:
+        seen, phases = self._seen()
+        c, mu = self.servers, self.service_rate
+        tt = np.maximum(t, 0.0)[..., None]
+        m = np.maximum(phases, 1).astype(np.float64)
+        # P(Erlang(m, c mu) + Exp(mu) > t) = Q(m, c mu t) + e^{-mu t} int_0^t f_m(s) e^{mu s} ds;
+        # the integral term equals pois(m; c mu t) * 1F1(1; m + 1; (c - 1) mu t).
+        beta, delta = c * mu, (c - 1) * mu
+        m, tt = np.broadcast_arrays(m, tt)
+        with np.errstate(divide="ignore"):
+            log_pois = special.xlogy(m, beta * tt) - beta * tt - special.gammaln(m + 1)
+            if c == 1:
+                extra = np.exp(log_pois)
+            else:
+                # The same term is (c / (c-1))^m e^{-mu t} P(m, delta t), P the regularised
+                # incomplete gamma function. P underflows when delta t << m, where the
+                # hypergeometric factor is of order 1 and is used instead (it is slow, so
+                # only where the Poisson factor is not negligible).
+                extra = np.zeros(m.shape)
+                lower = special.gammainc(m, delta * tt)
+                ok = lower > 1e-280
+                extra[ok] = np.exp(-mu * tt[ok] + m[ok] * math.log(c / (c - 1)) + np.log(lower[ok]))
+                rest = ~ok & (log_pois > -60.0)  # below, the term is < 1e-26
+                extra[rest] = np.exp(log_pois[rest]) * special.hyp1f1(
+                    1.0, m[rest] + 1, delta * tt[rest]
+                )
+        queued = _erlang_sf(m, beta, tt) + extra
+        per_state = np.where(phases >= 1, queued, np.exp(-mu * tt))
+        sf = np.minimum((seen * per_state).sum(axis=-1), 1.0)
+        return np.where(t < 0, 1.0, sf)
+
+    def wait_cdf(self, t: ArrayLike) -> float | FloatArray:
+        """P(wait <= t) of an admitted request (mixture of Erlangs with rate ``c mu``)."""
+        tt = np.asarray(t, dtype=np.float64)
+        return _shape_like(1.0 - self._wait_sf(tt), t)
+
+    def wait_quantile(self, p: float) -> float:
+        """The ``p``-quantile of an admitted request's wait."""
+        p = _probability(p)
+        return _quantile_from_sf(
+            lambda t: float(self._wait_sf(np.float64(t))),
+            p,
+            max(self.mean_wait, 1.0 / (self.servers * self.service_rate)),
+        )
+
+    def sojourn_cdf(self, t: ArrayLike) -> float | FloatArray:
+        """P(sojourn <= t) of an admitted request (FCFS): wait + Exp(mu) service."""
+        tt = np.asarray(t, dtype=np.float64)
+        return _shape_like(1.0 - self._sojourn_sf(tt), t)
+
+    def sojourn_quantile(self, p: float) -> float:
+        """The ``p``-quantile of an admitted request's sojourn (brentq on the CDF)."""
+        p = _probability(p)
+        return _quantile_from_sf(
+            lambda t: float(self._sojourn_sf(np.float64(t))), p, self.mean_sojourn
+        )
+
+
+def mmck(arrival_rate: float, service_rate: float, servers: int, capacity: int) -> MMCKResult:
+    """The M/M/c/K queue: ``c`` servers and room for ``K`` requests in total.
+
+    Birth-death chain with ``p_n`` proportional to ``a^n / n!`` for ``n <= c`` and
+    ``a^c / c! * (a / c)^(n - c)`` above (``a = lambda / mu``), normalised over
+    ``0..K`` in log space. Valid at any load, including ``lambda >= c mu``.
+
+    Parameters
+    ----------
+    arrival_rate
+        Offered Poisson rate ``lambda`` (>= 0), per second.
+    service_rate
+        Service rate ``mu`` of one server (> 0).
+    servers
+        ``c`` (>= 1).
+    capacity
+        ``K``, the maximum number in system (waiting room plus servers), ``K >= c``.
+
+    Returns
+    -------
+    MMCKResult
+
+    Raises
+    ------
+    ValueError
+        If a parameter is invalid or ``capacity < servers``.
+
+    Examples
+    --------
+    >>> r = mmck(100, 100, 1, 1)  # M/M/1/1: blocking = rho / (1 + rho)
+    >>> r.blocking_probability, r.throughput
+    (0.5, 50.0)
+    >>> r = mmck(300, 100, 2, 10)  # overloaded, still has a stationary regime
+    >>> round(r.blocking_probability, 4), round(r.mean_sojourn * 1e3, 2)
+    (0.3382, 41.06)
+    """
+    lam = _nonnegative("arrival_rate", arrival_rate)
+    mu = _positive("service_rate", service_rate)
+    c = _integer("servers", servers, 1)
+    k = _integer("capacity", capacity, 1)
+    if k < c:
+        raise ValueError(f"capacity: must be >= servers ({c}), got {capacity!r}")
+    n = np.arange(k + 1)
+    if lam == 0.0:
+        probs = np.zeros(k + 1)
+        probs[0] = 1.0
+    else:
+        log_a = math.log(lam / mu)
+        busy = np.minimum(n, c)
+        # log of a^n / (min(n, c)! * c^(n - c)^+), the unnormalised birth-death weights
+        log_w = n * log_a - special.gammaln(busy + 1) - np.maximum(n - c, 0) * math.log(c)
+        probs = np.exp(log_w - special.logsumexp(log_w))
+    blocking = float(probs[-1])
+    throughput = lam * (1.0 - blocking)
+    in_system = float(n @ probs)
+    queue = float(np.maximum(n - c, 0) @ probs)
+    if throughput > 0:
+        sojourn, wait = in_system / throughput, queue / throughput
+    else:  # no traffic: a lone request would only be served
+        sojourn, wait = 1.0 / mu, 0.0
+    return MMCKResult(
+        arrival_rate=lam,
+        service_rate=mu,
+        servers=c,
+        capacity=k,
+        blocking_probability=blocking,
+        throughput=throughput,
+        utilization=throughput / (c * mu),
+        mean_in_system=in_system,
+        mean_queue_length=queue,
+        mean_sojourn=sojourn,
+        mean_wait=wait,
+        state_probabilities=_frozen(probs),
+    )
