@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-import simperf
 from conftest import MODELS
+
+import simperf
 
 
 def conserved(d: dict) -> None:

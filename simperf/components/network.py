@@ -1,10 +1,11 @@
 """The network at run time: trips between regions, payload transfers, shared links.
 
 Regions are small integers (their order in the spec). A call that crosses regions is
-wrapped, once at build time, in a :class:`Hop`: the request travels there (payload
-transfer and one-way latency), the callee serves it, and the response travels back. A
-call within a region, or with nothing to pay, is not wrapped at all, and a model
-without a network section has no :class:`Network`: no events and no per-request work.
+wrapped, once at build time, in a :class:`Hop`: the request travels there (one-way
+latency and jitter, and on the client's own hop the transfer of its payload), the
+callee serves it, and the response travels back. A call within a region, or with
+nothing to pay, is not wrapped at all, and a model without a network section has no
+:class:`Network`: no events and no per-request work.
 
 A shared link direction is a :class:`Channel`, a FIFO single server whose service time
 is size / bandwidth, reported like an instance (utilisation, queue, wait) under the
@@ -57,7 +58,7 @@ class Channel:
             self.queue.change(1, arrived)
             yield grant
             self.queue.change(-1, env.now)
-        self.wait_sum += env.now - arrived
+        waited = env.now - arrived
         try:
             self.busy.change(1, env.now)
             yield env.timeout(seconds)
@@ -65,6 +66,7 @@ class Channel:
         finally:
             self.slots.release()
         self.served += 1
+        self.wait_sum += waited
         self.service_sum += seconds
 
     def snapshot(self, now: float) -> dict[str, float]:

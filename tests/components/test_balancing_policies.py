@@ -259,3 +259,12 @@ def test_power_of_two_keeps_queues_shorter_than_random() -> None:
     # random: four M/M/1 at 0.75 (20 ms); two choices: about 10 ms (see validation)
     assert two["latency"]["all"]["mean"] < 0.7 * rnd["latency"]["all"]["mean"]
     assert two["components"]["lb"]["imbalance"] < rnd["components"]["lb"]["imbalance"]
+
+
+def test_balancer_loads_count_the_measured_period_only() -> None:
+    spec = weighted_spec({"big": 1, "small": 1}).model_dump(by_alias=True)
+    spec["run"] = {"duration": 1.005, "warmup": 0.505}  # arrivals every 10 ms
+    lb = simperf.run(simperf.from_dict(spec), seed=1).to_dict()["components"]["lb"]
+    assert lb["dispatched"] == 50  # 0.51 s .. 1.00 s
+    assert lb["per_instance"] == {"big[0]": {"dispatched": 25}, "small[0]": {"dispatched": 25}}
+    assert lb["imbalance"] == 1.0
