@@ -10,6 +10,7 @@ import simpy
 from simperf.components.app_server import AppServer
 from simperf.components.base import Component, Context
 from simperf.components.load_balancer import LoadBalancer
+from simperf.components.network import Network
 from simperf.components.workload import Clients
 from simperf.errors import BuildError
 from simperf.metrics.recorder import RequestRecorder
@@ -47,6 +48,8 @@ def build(scenario: Scenario, *, seed: int | None = None, replication: int = 0) 
         replication=replication,
         safety_cap=run.safety_cap,
     )
+    if scenario.network is not None:
+        ctx.network = _network(ctx, scenario)
     components: dict[str, Component] = {}
     for name, spec in scenario.components.items():
         factory = REGISTRY.get(spec.kind)
@@ -55,10 +58,15 @@ def build(scenario: Scenario, *, seed: int | None = None, replication: int = 0) 
         components[name] = factory(ctx, name, spec)
     for component in components.values():
         component.wire(components)
+    network = ctx.network
     entries = [
-        (components[c.entry], components[c.entry].resolve(c.endpoint))
+        network.connect(None, components[c.entry], c.endpoint)
+        if network is not None
+        else (components[c.entry], components[c.entry].resolve(c.endpoint))
         for c in scenario.workload.classes
     ]
+    if network is not None:  # shared links are known once every route is resolved
+        components.update(network.links)
     # Each instance belongs to one component; balancers list their backends' too.
     instances = [
         inst
@@ -66,5 +74,16 @@ def build(scenario: Scenario, *, seed: int | None = None, replication: int = 0) 
         for inst in getattr(component, "instances", [])
         if inst.component == name
     ]
-    clients = Clients(ctx, scenario.workload, entries, budget=run.requests)
+    clients = Clients(ctx, scenario.workload, entries, budget=run.requests, horizon=run.horizon)
     return Model(scenario, ctx, components, clients, instances)
+
+
+def _network(ctx: Context, scenario: Scenario) -> Network:
+    spec = scenario.network
+    assert spec is not None
+    clients = scenario.workload.clients
+    mix = clients.regions if clients is not None and clients.regions is not None else None
+    client_regions = [spec.regions.index(r) for r in mix] if mix else [0]
+    network = Network(ctx, spec, scenario.workload.classes, client_regions)
+    network.locate(dict(scenario.components))
+    return network

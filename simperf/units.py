@@ -134,3 +134,118 @@ def format_time(seconds: float | None) -> str:
     if magnitude < 120:
         return f"{seconds:.3g} s"
     return f"{seconds / 60:.3g} min"
+
+
+# --------------------------------------------------------------------------- sizes
+
+_SIZE_UNITS = {
+    "": 1.0,
+    "B": 1.0,
+    "kB": 1e3,
+    "KB": 1e3,
+    "MB": 1e6,
+    "GB": 1e9,
+    "TB": 1e12,
+    "KiB": 2.0**10,
+    "MiB": 2.0**20,
+    "GiB": 2.0**30,
+    "TiB": 2.0**40,
+}
+_BIT_MULTIPLIERS = {"": 1.0, "k": 1e3, "K": 1e3, "M": 1e6, "G": 1e9, "T": 1e12}
+_SIZE_RE = re.compile(rf"^\s*({_NUMBER})\s*([A-Za-z]*)\s*$")
+_BITS_RE = re.compile(rf"^\s*({_NUMBER})\s*([kKMGT]?)(?:bit/s|bps)\s*$")
+_BYTES_PER_S_RE = re.compile(rf"^\s*({_NUMBER})\s*([A-Za-z]*)\s*/\s*s\s*$")
+
+SIZE_PATTERN = r"^\s*[-+]?[0-9._]+([eE][-+]?[0-9]+)?\s*(B|kB|KB|MB|GB|TB|KiB|MiB|GiB|TiB)?\s*$"
+BANDWIDTH_PATTERN = (
+    r"^\s*[-+]?[0-9._]+([eE][-+]?[0-9]+)?\s*"
+    r"(([kKMGT]?(bit/s|bps))|((B|kB|KB|MB|GB|TB|KiB|MiB|GiB|TiB)\s*/\s*s))\s*$"
+)
+
+
+def parse_size(value: object) -> float:
+    """Convert a size (number of bytes, or a string with a unit) to bytes.
+
+    Decimal units (``kB``, ``MB``, ``GB``, ``TB``) are powers of 1000 and binary units
+    (``KiB``, ``MiB``, ``GiB``, ``TiB``) powers of 1024.
+
+    Parameters
+    ----------
+    value
+        A number of bytes, or a string such as ``"512B"``, ``"4KiB"``, ``"1.5MB"``.
+
+    Returns
+    -------
+    float
+        The size in bytes.
+
+    Examples
+    --------
+    >>> parse_size("4KiB"), parse_size("1.5MB"), parse_size(100)
+    (4096.0, 1500000.0, 100.0)
+    """
+    if isinstance(value, bool):
+        raise ValueError(f"expected a size, got {value!r}")
+    if isinstance(value, int | float):
+        result = float(value)
+    elif isinstance(value, str):
+        match = _SIZE_RE.match(value)
+        if not match:
+            raise ValueError(f"expected a size such as 512B, 4KiB or 1.5MB, got {value!r}")
+        number, unit = match.groups()
+        if unit not in _SIZE_UNITS:
+            raise ValueError(
+                f"unknown size unit {unit!r} in {value!r} "
+                f"(expected one of {', '.join(u for u in _SIZE_UNITS if u)})"
+            )
+        result = _number(number) * _SIZE_UNITS[unit]
+    else:
+        raise ValueError(f"expected a size (number of bytes or string with unit), got {value!r}")
+    if math.isnan(result):
+        raise ValueError("a size cannot be NaN")
+    return result
+
+
+def parse_bandwidth(value: object) -> float:
+    """Convert a bandwidth (bytes per second, or a string with a unit) to bytes per second.
+
+    Parameters
+    ----------
+    value
+        A number of bytes per second, or a string in bits (``"100Mbit/s"``, ``"1Gbps"``)
+        or bytes (``"10MB/s"``, ``"1GiB/s"``) per second.
+
+    Returns
+    -------
+    float
+        Bytes per second.
+
+    Examples
+    --------
+    >>> parse_bandwidth("1Gbit/s"), parse_bandwidth("100Mbps"), parse_bandwidth("10MB/s")
+    (125000000.0, 12500000.0, 10000000.0)
+    """
+    if isinstance(value, bool):
+        raise ValueError(f"expected a bandwidth, got {value!r}")
+    if isinstance(value, int | float):
+        result = float(value)
+    elif isinstance(value, str):
+        bits = _BITS_RE.match(value)
+        per_second = _BYTES_PER_S_RE.match(value)
+        if bits:
+            number, multiplier = bits.groups()
+            result = _number(number) * _BIT_MULTIPLIERS[multiplier] / 8.0
+        elif per_second and per_second.group(2) in _SIZE_UNITS and per_second.group(2):
+            number, unit = per_second.groups()
+            result = _number(number) * _SIZE_UNITS[unit]
+        else:
+            raise ValueError(
+                f"expected a bandwidth such as 100Mbit/s, 1Gbps or 10MB/s, got {value!r}"
+            )
+    else:
+        raise ValueError(
+            f"expected a bandwidth (bytes per second or string such as 1Gbit/s), got {value!r}"
+        )
+    if math.isnan(result):
+        raise ValueError("a bandwidth cannot be NaN")
+    return result

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import Any, NoReturn
 
 from simperf.components.base import Component, Context, Process, Request, RequestFailed
 from simperf.components.slots import Slots
@@ -53,16 +53,65 @@ class AppInstance:
         self.rejected = 0
         self.wait_sum = 0.0
         self.service_sum = 0.0
+        memory = spec.memory
+        self.memory: Slots | None = None
+        if memory is not None:
+            self.memory = Slots(ctx.env, memory.max_requests)
+            self.memory_capacity = memory.capacity
+            self.memory_baseline = memory.baseline
+            self.memory_per_request = memory.per_request
+            self.memory_waits = memory.on_full == "wait"
+            self.memory_level = LevelMonitor()
+            self.out_of_memory = 0
+            if not self.memory_waits:
+                self.oom_code = ctx.recorder.cause("out_of_memory")
+            self.handle = self._handle_with_memory  # type: ignore[method-assign]
+
+    def _handle_with_memory(self, request: Request, steps: list[tuple[int, Any]]) -> Process:
+        """:meth:`handle` for an instance with memory: take the footprint first.
+
+        The footprint is held from acceptance (queued for a worker included) to the end.
+        Requests waiting for memory count as waiting for the queue limit and in the
+        queue length and wait time.
+        """
+        env = self.env
+        memory = self.memory
+        assert memory is not None
+        if not memory.free and not self.memory_waits:
+            self.out_of_memory += 1
+            raise RequestFailed(self.oom_code)
+        workers = self.workers
+        waiting = len(workers.waiting) + len(memory.waiting)
+        if (not memory.free or not workers.free) and waiting >= self.limit:
+            self._reject()
+        waited = 0.0
+        grant = memory.acquire()
+        if grant is not None:
+            arrived = env.now
+            self.queue.change(1, arrived)
+            yield grant
+            self.queue.change(-1, env.now)
+            waited = env.now - arrived
+        self.memory_level.change(1, env.now)
+        try:
+            yield from AppInstance.handle(self, request, steps)
+            self.wait_sum += waited  # served: its memory wait was queueing too
+        finally:
+            memory.release()
+            self.memory_level.change(-1, env.now)
+
+    def _reject(self) -> NoReturn:
+        self.rejected += 1
+        if self.capped:
+            self.ctx.safety_cap_hits += 1
+        raise RequestFailed(self.reject_code)
 
     def handle(self, request: Request, steps: list[tuple[int, Any]]) -> Process:
         """Serve ``request`` on a compiled endpoint."""
         env = self.env
         workers = self.workers
         if not workers.free and len(workers.waiting) >= self.limit:
-            self.rejected += 1
-            if self.capped:
-                self.ctx.safety_cap_hits += 1
-            raise RequestFailed(self.reject_code)
+            self._reject()
         self.active += 1
         arrived = env.now
         waited = 0.0
@@ -129,6 +178,17 @@ class AppInstance:
             "rejected": self.rejected,
             "wait_sum": self.wait_sum,
             "service_sum": self.service_sum,
+            **(self._memory_snapshot(now) if self.memory is not None else {}),
+        }
+
+    def _memory_snapshot(self, now: float) -> dict[str, float]:
+        # Byte-seconds in use since time 0: a difference over a span, divided by
+        # capacity x span, is the time-weighted memory utilisation.
+        return {
+            "memory_area": self.memory_baseline * now
+            + self.memory_per_request * self.memory_level.area_at(now),
+            "memory_capacity": self.memory_capacity,
+            "out_of_memory": self.out_of_memory,
         }
 
 
@@ -195,4 +255,7 @@ class AppServer(Component):
     def _target(self, call: str) -> tuple[Component, Any]:
         component, endpoint = call.split(".")
         target = self._components[component]
+        network = self.ctx.network
+        if network is not None:  # the call may cross regions
+            return network.connect(network.region_of[self.name], target, endpoint)
         return target, target.resolve(endpoint)

@@ -67,6 +67,9 @@ class Context:
         self.replication = replication
         self.safety_cap = safety_cap
         self.safety_cap_hits = 0
+        # The run's :class:`~simperf.components.network.Network`, or None when everything
+        # is co-located (then no call pays a hop).
+        self.network: Any = None
 
     def rng(self, component: str, purpose: str) -> np.random.Generator:
         """An independent stream for one purpose of one component."""

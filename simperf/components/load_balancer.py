@@ -4,18 +4,42 @@ from __future__ import annotations
 
 from typing import Any
 
+from simperf.components.balancing import (
+    Geographic,
+    HashRing,
+    IpHash,
+    LeastConnections,
+    PowerOfTwo,
+    Random,
+    RoundRobin,
+    WeightedRoundRobin,
+)
 from simperf.components.base import Component, Context, Process, Request
 from simperf.rng import batched
 from simperf.spec.distributions import Constant
 from simperf.spec.load_balancer import LoadBalancerSpec
 
 
+class Route:
+    """A balancer's compiled endpoint: per instance, the handler to call and its route.
+
+    A handler is the instance's own ``handle``, or a network hop in front of it when
+    reaching the instance crosses regions.
+    """
+
+    __slots__ = ("handlers", "routes")
+
+    def __init__(self, handlers: list[Any], routes: list[Any]) -> None:
+        self.handlers = handlers
+        self.routes = routes
+
+
 class LoadBalancer(Component):
     """Spreads requests over the instances of its backend components.
 
-    ``least_connections`` uses the balancer's own count of open requests per instance
-    (from dispatch until the response), as real balancers do; ties go to the first
-    instance at or after a rotating start, so equal instances share evenly.
+    Requests in progress per instance (``open``) are the balancer's own count, from
+    dispatch until the response, as real balancers keep it; the policies of
+    :mod:`simperf.components.balancing` read it.
     """
 
     kind = "load_balancer"
@@ -31,10 +55,10 @@ class LoadBalancer(Component):
             if isinstance(overhead, Constant) and overhead.value == 0
             else ctx.sampler(overhead, name, "overhead")
         )
-        self._next = 0
         self.open: list[int] = []
         self.dispatched: list[int] = []
-        self._random: Any = None
+        self._routes: dict[tuple[str, int | None], Route] = {}
+        self.policy: Any = None
 
     def wire(self, components: dict[str, Component]) -> None:
         self._backends = [components[b] for b in self.spec.backends]
@@ -42,45 +66,98 @@ class LoadBalancer(Component):
         n = len(self.instances)
         self.open = [0] * n
         self.dispatched = [0] * n
-        if self.spec.policy == "random":
-            rng = self.ctx.rng(self.name, "policy")
-            self._random = batched(lambda size: rng.integers(0, n, size))
+        self.policy = self._make_policy()
+        self.choose = self.policy.choose
 
-    def resolve(self, endpoint: str) -> list[Any]:
-        """One route per instance, in instance order."""
-        routes = []
-        for backend in self._backends:
-            route = backend.resolve(endpoint)
-            routes.extend([route] * len(backend.instances))  # type: ignore[attr-defined]
-        return routes
-
-    def _choose(self) -> int:
-        policy = self.spec.policy
+    def _make_policy(self) -> Any:
+        spec = self.spec
         n = len(self.instances)
-        if policy == "round_robin":
-            index = self._next
-            self._next = (index + 1) % n
-            return index
-        if policy == "random":
-            return int(self._random())
-        start = self._next
-        self._next = (start + 1) % n
-        open_ = self.open
-        best = start
-        best_open = open_[start]
-        for offset in range(1, n):
-            i = (start + offset) % n
-            if open_[i] < best_open:
-                best, best_open = i, open_[i]
-        return best
+        if spec.policy == "round_robin":
+            return RoundRobin(n)
+        if spec.policy == "least_connections":
+            return LeastConnections(self.open)
+        if spec.policy == "random":
+            rng = self.ctx.rng(self.name, "policy")
+            return Random(batched(lambda size: rng.integers(0, n, size)))
+        if spec.policy == "power_of_two":
+            if n == 1:
+                return PowerOfTwo(self.open, None)
+            rng = self.ctx.rng(self.name, "policy")
+            return PowerOfTwo(self.open, batched(lambda size: rng.integers(0, n * (n - 1), size)))
+        if spec.policy == "weighted_round_robin":
+            weights = spec.weights or {}
+            return WeightedRoundRobin(
+                [
+                    weights.get(b.name, b.spec.cores * b.spec.speed)  # type: ignore[attr-defined]
+                    for b in self._backends
+                    for _ in b.instances  # type: ignore[attr-defined]
+                ]
+            )
+        if spec.policy == "ip_hash":
+            return IpHash(HashRing([inst.name for inst in self.instances], spec.virtual_nodes))
+        if spec.policy == "geographic":
+            return self._geographic()
+        raise AssertionError(f"no runtime for policy {spec.policy!r}")  # pragma: no cover
 
-    def handle(self, request: Request, routes: list[Any]) -> Process:
-        index = self._choose()
+    def _geographic(self) -> Geographic:
+        network = self.ctx.network
+        regions = [network.region_of[inst.component] for inst in self.instances]
+        group_regions = list(dict.fromkeys(regions))
+        groups = [[i for i, r in enumerate(regions) if r == g] for g in group_regions]
+        limits = [
+            self.spec.spill_over * sum(self.instances[i].workers.capacity for i in members)
+            for members in groups
+        ]
+        latency = network.latency
+
+        def distance(client: int, g: int) -> tuple[float, int]:
+            region = group_regions[g]
+            return latency[client][region] + latency[region][client], g
+
+        orders = [
+            sorted(range(len(groups)), key=lambda g, c=client: distance(c, g))
+            for client in range(len(network.regions))
+        ]
+        return Geographic(self.open, groups, orders, limits)
+
+    def resolve(self, endpoint: str) -> Route:
+        """The endpoint on every instance, reached from the balancer's own region."""
+        network = self.ctx.network
+        source = None if network is None else network.region_of[self.name]
+        return self.resolve_from(endpoint, source)
+
+    def resolve_from(self, endpoint: str, source: int | None) -> Route:
+        """The endpoint on every instance, reached from region ``source``.
+
+        ``source`` None is the client's region when the network is modelled.
+        """
+        key = (endpoint, source)
+        if key not in self._routes:
+            network = self.ctx.network
+            handlers, routes = [], []
+            for backend in self._backends:
+                route = backend.resolve(endpoint)
+                for inst in backend.instances:  # type: ignore[attr-defined]
+                    handler = inst.handle
+                    if network is not None:
+                        dest = network.region_of[backend.name]
+                        handler = network.handler(source, dest, handler)
+                    handlers.append(handler)
+                    routes.append(route)
+            self._routes[key] = Route(handlers, routes)
+        return self._routes[key]
+
+    def handle(self, request: Request, route: Route) -> Process:
+        index = self.choose(request)
         self.open[index] += 1
         self.dispatched[index] += 1
         try:
             if self._overhead is not None:
                 yield self.env.timeout(self._overhead())
-            yield from self.instances[index].handle(request, routes[index])
+            yield from route.handlers[index](request, route.routes[index])
         finally:
             self.open[index] -= 1
+
+    def snapshot(self, now: float) -> dict[str, Any]:
+        """Requests dispatched to each instance so far."""
+        return {"dispatched": list(self.dispatched)}

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import numpy as np
@@ -11,18 +11,79 @@ import simpy
 from simperf import arrivals
 from simperf.components.base import Component, Context, Process, Request, RequestFailed
 from simperf.rng import batched
-from simperf.spec.workload import DeterministicArrival, PoissonArrival, Workload
+from simperf.spec.workload import (
+    DeterministicArrival,
+    DiurnalArrival,
+    MmppArrival,
+    PiecewiseArrival,
+    PoissonArrival,
+    Workload,
+)
 
 WORKLOAD = "workload"  # stream owner name for arrivals, class choices and think times
 
 
-def arrival_times(arrival: Any, rng: np.random.Generator) -> Iterator[float]:
-    """Absolute arrival times of an open-loop arrival spec."""
+def profile_rates(arrival: PiecewiseArrival, horizon: float | None) -> list[float]:
+    """The profile's rates scaled so that their mean is ``arrival.rate``.
+
+    The mean is over one period, or over ``[0, horizon]`` for a profile that does not
+    repeat (see :func:`simperf.arrivals.profile_mean_rate`).
+    """
+    starts = [start for start, _ in arrival.profile]
+    shape = [rate for _, rate in arrival.profile]
+    return arrivals.scaled_profile(starts, shape, arrival.rate, arrival.period, horizon)
+
+
+def mmpp_rates(arrival: MmppArrival) -> list[float]:
+    """The two states' rates scaled so that the stationary mean is ``arrival.rate``."""
+    shape = list(arrival.relative_rates)
+    factor = arrival.rate / arrivals.mmpp2_mean_rate(shape, arrival.mean_sojourns)
+    return [r * factor for r in shape]
+
+
+def arrival_times(
+    arrival: Any, rng: np.random.Generator, horizon: float | None = None
+) -> Iterator[float]:
+    """Absolute arrival times of an open-loop arrival spec.
+
+    Every kind keeps ``arrival.rate`` as its long-run mean (for a piecewise profile that
+    does not repeat: its mean over ``[0, horizon]``), so scaling the rate scales the
+    whole profile.
+    """
     if isinstance(arrival, PoissonArrival):
         return arrivals.poisson_times(arrival.rate, rng)
     if isinstance(arrival, DeterministicArrival):
         return arrivals.deterministic_times(arrival.rate)
+    if isinstance(arrival, PiecewiseArrival):
+        starts = [start for start, _ in arrival.profile]
+        rates = profile_rates(arrival, horizon)
+        return arrivals.piecewise_times(starts, rates, rng, arrival.period)
+    if isinstance(arrival, DiurnalArrival):
+        return arrivals.diurnal_times(
+            arrival.rate, arrival.amplitude, arrival.period, arrival.peak, rng
+        )
+    if isinstance(arrival, MmppArrival):
+        return arrivals.mmpp2_times(mmpp_rates(arrival), arrival.mean_sojourns, rng)
     raise TypeError(f"no generator for arrival kind {arrival.kind!r}")  # pragma: no cover
+
+
+def zipf_addresses(addresses: int, skew: float, rng: np.random.Generator) -> Callable[[], Any]:
+    """Batched draws of client addresses ``0 .. addresses - 1``.
+
+    Address ``i`` is drawn with probability proportional to ``1 / (i + 1)^skew`` (0:
+    uniform), by inversion of the exact CDF, held in memory (8 bytes per address).
+    """
+    if skew == 0:
+        return batched(lambda n: rng.integers(0, addresses, n))
+    cdf = np.cumsum(np.arange(1, addresses + 1, dtype=float) ** -skew)
+    cdf /= cdf[-1]
+    last = addresses - 1
+
+    def draw(n: int) -> np.ndarray:
+        # min() guards against a uniform at or above the rounded last CDF value
+        return np.minimum(np.searchsorted(cdf, rng.random(n), side="right"), last)
+
+    return batched(draw)
 
 
 class Clients:
@@ -43,12 +104,15 @@ class Clients:
         entries: list[tuple[Component, Any]],
         *,
         budget: int | None,
+        horizon: float | None = None,
     ) -> None:
         self.ctx = ctx
         self.env = ctx.env
         self.spec = spec
         self.entries = entries
         self.budget = budget
+        self.horizon = horizon
+        self._tag: Callable[[Request], None] | None = None
         self.done: simpy.Event = ctx.env.event()
         weights = np.array([c.weight for c in spec.classes], dtype=float)
         if len(weights) == 1:
@@ -58,10 +122,45 @@ class Clients:
             p = weights / weights.sum()
             self._choose_class = batched(lambda n: rng.choice(len(p), size=n, p=p))
 
+    def _tagger(self) -> Callable[[Request], None] | None:
+        """What sets a new request's client region and address (None: nothing to set).
+
+        Regions are drawn only when the network is modelled (else they cost nothing and
+        mean nothing); without a region mix every client is in the first region.
+        """
+        clients = self.spec.clients
+        network = self.ctx.network
+        region: Callable[[], Any] | None = None
+        if network is not None:
+            if clients is not None and clients.regions is not None:
+                index = np.array([network.index[r] for r in clients.regions])
+                p = np.array(list(clients.regions.values()), dtype=float)
+                p /= p.sum()
+                rng = self.ctx.rng(WORKLOAD, "region")
+                region = batched(lambda n: index[rng.choice(len(p), size=n, p=p)])
+            else:
+                region = _first_region
+        address: Callable[[], Any] | None = None
+        if clients is not None and clients.addresses is not None:
+            rng = self.ctx.rng(WORKLOAD, "client")
+            address = zipf_addresses(clients.addresses, clients.skew, rng)
+        if region is None and address is None:
+            return None
+        draw_region = region or _nothing
+        draw_address = address or _nothing
+
+        def tag(request: Request) -> None:
+            request.region = draw_region()
+            request.client = draw_address()
+
+        return tag
+
     def start(self) -> None:
         """Start the generating processes."""
+        self._tag = self._tagger()
         if self.spec.arrival is not None:
-            times = arrival_times(self.spec.arrival, self.ctx.rng(WORKLOAD, "arrival"))
+            rng = self.ctx.rng(WORKLOAD, "arrival")
+            times = arrival_times(self.spec.arrival, rng, self.horizon)
             self.env.process(self._open_loop(times))
         else:
             think = self.ctx.sampler(self.spec.think, WORKLOAD, "think")
@@ -75,10 +174,13 @@ class Clients:
         choose = self._choose_class
         entries = self.entries
         serve = self._serve
+        tag = self._tag
         for t in times:
             yield env.timeout(t - env.now)
             klass = choose()
             request = Request(recorder.arrive(t), klass, t)
+            if tag is not None:
+                tag(request)
             component, route = entries[klass]
             env.process(serve(request, component, route))
             if budget is not None and recorder.generated >= budget:
@@ -114,5 +216,15 @@ class Clients:
             klass = self._choose_class()
             now = env.now
             request = Request(recorder.arrive(now), klass, now)
+            if self._tag is not None:
+                self._tag(request)
             component, route = self.entries[klass]
             yield from self._serve(request, component, route)
+
+
+def _first_region() -> int:
+    return 0
+
+
+def _nothing() -> None:
+    return None

@@ -172,6 +172,7 @@ class Summary:
                     "busy_area": b["busy_area"] - a["busy_area"],
                     "wait_total": b["wait_sum"] - a["wait_sum"],
                     "service_total": b["service_sum"] - a["service_sum"],
+                    **_memory(a, b, span),
                 }
             )
         return rows
@@ -203,16 +204,32 @@ class Summary:
                         "rejected": sum(r["rejected"] for r in mine),
                         "imbalance": _imbalance([r["served"] for r in mine]),
                         "per_instance": {
-                            r["instance"]: {k: r[k] for k in _INSTANCE_KEYS} for r in mine
+                            r["instance"]: {k: r[k] for k in _INSTANCE_KEYS if k in r} for r in mine
                         },
                     }
                 )
-            backends = getattr(component, "dispatched", None)
-            if backends is not None:
-                entry["dispatched"] = int(sum(backends))
-                entry["imbalance"] = _imbalance(list(backends))
+                if any("memory_area" in r for r in mine):
+                    entry.update(_memory_total(mine, span))
+            dispatched = self._dispatched(name, component)
+            if dispatched is not None:
+                entry["dispatched"] = int(sum(dispatched))
+                entry["imbalance"] = _imbalance(dispatched)
+                entry["per_instance"] = {
+                    inst.name: {"dispatched": count}
+                    for inst, count in zip(component.instances, dispatched, strict=True)  # type: ignore[attr-defined]
+                }
             out[name] = entry
         return out
+
+    def _dispatched(self, name: str, component: Any) -> list[int] | None:
+        """Requests a balancer sent to each instance in the measured period."""
+        if getattr(component, "dispatched", None) is None:
+            return None
+        if not self.snapshots or name not in self.snapshots[-1].components:
+            return list(component.dispatched)
+        first = self.snapshots[0].components[name]["dispatched"]
+        last = self.snapshots[-1].components[name]["dispatched"]
+        return [b - a for a, b in zip(first, last, strict=True)]
 
     def component_reports(self) -> list[tuple[str, str, dict[str, Any]]]:
         """Sections contributed by components (caches, databases ...), measured period only."""
@@ -348,7 +365,34 @@ _INSTANCE_KEYS = (
     "mean_service",
     "served",
     "rejected",
+    "memory_utilization",
+    "out_of_memory",
 )
+
+
+def _memory(a: dict[str, float], b: dict[str, float], span: float) -> dict[str, Any]:
+    """Time-weighted memory utilisation and out-of-memory failures, where modelled."""
+    if "memory_area" not in b:
+        return {}
+    area = b["memory_area"] - a["memory_area"]
+    return {
+        "memory_utilization": clean(area / (b["memory_capacity"] * span)) if span > 0 else None,
+        "out_of_memory": int(b["out_of_memory"] - a["out_of_memory"]),
+        "memory_area": area,
+        "memory_capacity_total": b["memory_capacity"],
+    }
+
+
+def _memory_total(rows: list[dict[str, Any]], span: float) -> dict[str, Any]:
+    """A component's memory utilisation over the instances that model memory."""
+    mine = [r for r in rows if "memory_area" in r]
+    capacity = sum(r["memory_capacity_total"] for r in mine)
+    return {
+        "memory_utilization": clean(sum(r["memory_area"] for r in mine) / (capacity * span))
+        if span > 0
+        else None,
+        "out_of_memory": sum(r["out_of_memory"] for r in mine),
+    }
 
 
 def _is_capped(model: Model, instance_name: str) -> bool:

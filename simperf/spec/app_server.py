@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import Discriminator, Field, Tag
+from pydantic import Discriminator, Field, Tag, model_validator
 
-from simperf.spec.base import IDENTIFIER, MAX_COUNT, SpecModel
+from simperf.spec.base import IDENTIFIER, MAX_COUNT, MAX_SIZE, Size, SpecModel
 from simperf.spec.distributions import Distribution
 
 CALL_TARGET = r"^[A-Za-z_][A-Za-z0-9_]*\.[A-Za-z_][A-Za-z0-9_]*$"
@@ -69,6 +69,40 @@ Step = Annotated[
 STEP_TAGS = frozenset(STEP_TYPES)
 
 
+class MemorySpec(SpecModel):
+    """Memory of one instance: a baseline plus a footprint per request in progress.
+
+    A request holds ``per_request`` from the moment the instance accepts it (queued for a
+    worker or served) until it leaves. One that would take the total past ``capacity``
+    fails as ``out_of_memory`` (``on_full: reject``) or waits in FIFO order for memory
+    to be freed (``on_full: wait``), which counts as queueing.
+    """
+
+    capacity: Size = Field(gt=0, le=MAX_SIZE, description="memory of one instance, e.g. 8GiB")
+    baseline: Size = Field(
+        0.0, ge=0, le=MAX_SIZE, description="memory in use with no request (runtime, caches)"
+    )
+    per_request: Size = Field(
+        gt=0, le=MAX_SIZE, description="memory each request in progress holds, e.g. 50MiB"
+    )
+    on_full: Literal["reject", "wait"] = Field(
+        "reject", description="what a request does when its footprint does not fit"
+    )
+
+    @model_validator(mode="after")
+    def _room_for_one(self) -> MemorySpec:
+        if self.baseline + self.per_request > self.capacity:
+            raise ValueError("per_request: baseline + per_request exceeds capacity")
+        return self
+
+    @property
+    def max_requests(self) -> int:
+        """Requests whose footprints fit beside the baseline."""
+        # The small allowance keeps decimal sizes such as 0.1MB from losing a request
+        # to rounding.
+        return int((self.capacity - self.baseline) / self.per_request * (1 + 1e-12))
+
+
 class AppServerSpec(SpecModel):
     """An application tier: ``replicas`` identical instances, each an M/G/c-like server.
 
@@ -102,6 +136,14 @@ class AppServerSpec(SpecModel):
     ] = Field(min_length=1, description="endpoint name -> list of steps")
     cost_per_hour: float = Field(
         0.0, ge=0, le=1e6, description="price of one instance per hour (for cost comparisons)"
+    )
+    region: str | None = Field(
+        None,
+        pattern=IDENTIFIER,
+        description="region the instances run in (default: the network's first region)",
+    )
+    memory: MemorySpec | None = Field(
+        None, description="memory per instance (default: not modelled)"
     )
 
     @property

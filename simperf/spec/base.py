@@ -6,7 +6,16 @@ from typing import Annotated
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, WithJsonSchema
 
-from simperf.units import RATE_PATTERN, TIME_PATTERN, parse_rate, parse_time
+from simperf.units import (
+    BANDWIDTH_PATTERN,
+    RATE_PATTERN,
+    SIZE_PATTERN,
+    TIME_PATTERN,
+    parse_bandwidth,
+    parse_rate,
+    parse_size,
+    parse_time,
+)
 
 
 class SpecModel(BaseModel):
@@ -45,6 +54,36 @@ Rate = Annotated[
 ]
 """A rate per second; accepts a number or a string such as ``2000/s``."""
 
+Size = Annotated[
+    float,
+    BeforeValidator(parse_size),
+    WithJsonSchema(
+        {
+            "anyOf": [
+                {"type": "number"},
+                {"type": "string", "pattern": SIZE_PATTERN},
+            ],
+            "description": "bytes, or a string with a unit: 512B, 4KiB, 1.5MB, 8GiB",
+        }
+    ),
+]
+"""A size in bytes; accepts a number or a string such as ``4KiB`` or ``1.5MB``."""
+
+Bandwidth = Annotated[
+    float,
+    BeforeValidator(parse_bandwidth),
+    WithJsonSchema(
+        {
+            "anyOf": [
+                {"type": "number"},
+                {"type": "string", "pattern": BANDWIDTH_PATTERN},
+            ],
+            "description": "bytes per second, or a string: 100Mbit/s, 1Gbps, 10MB/s",
+        }
+    ),
+]
+"""A bandwidth in bytes per second; accepts a number or a string such as ``1Gbit/s``."""
+
 IDENTIFIER = r"^[A-Za-z_][A-Za-z0-9_]*$"
 """Component, class and endpoint names: letters, digits and underscores."""
 
@@ -54,3 +93,7 @@ MAX_COUNT = 100_000
 """Upper bound on counts such as replicas, cores, workers, users."""
 MAX_TIME = 1e7
 """Upper bound on times in seconds (about 115 days)."""
+MAX_SIZE = 1e15
+"""Upper bound on sizes in bytes (1 PB)."""
+MAX_BANDWIDTH = 1e13
+"""Upper bound on bandwidths in bytes per second (80 Tbit/s)."""

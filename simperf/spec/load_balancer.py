@@ -4,12 +4,26 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import BeforeValidator, Field
+from pydantic import BeforeValidator, Field, model_validator
 
-from simperf.spec.base import SpecModel
+from simperf.spec.base import IDENTIFIER, SpecModel
 from simperf.spec.distributions import Constant, Distribution
 
-BalancingPolicy = Literal["round_robin", "random", "least_connections"]
+BalancingPolicy = Literal[
+    "round_robin",
+    "random",
+    "least_connections",
+    "weighted_round_robin",
+    "power_of_two",
+    "ip_hash",
+    "geographic",
+]
+# Fields that only mean something under one policy: setting them elsewhere is an error.
+POLICY_FIELDS = {
+    "weights": "weighted_round_robin",
+    "virtual_nodes": "ip_hash",
+    "spill_over": "geographic",
+}
 
 
 def _as_list(value: object) -> object:
@@ -19,8 +33,21 @@ def _as_list(value: object) -> object:
 class LoadBalancerSpec(SpecModel):
     """Spreads each request over the instances of its backend components.
 
-    ``least_connections`` counts the requests each instance has in progress (queued or
-    served), not just those in transit through the balancer.
+    Policies:
+
+    - ``round_robin``, ``random``: in turn, or uniformly at random;
+    - ``least_connections``: the instance with the fewest requests in progress (queued or
+      served) among those the balancer sent;
+    - ``weighted_round_robin``: in turn, in proportion to ``weights`` (smoothly
+      interleaved, as nginx does);
+    - ``power_of_two``: two distinct instances at random, the one with fewer requests in
+      progress wins;
+    - ``ip_hash``: sticky by client address, on a consistent-hash ring with
+      ``virtual_nodes`` points per instance, so adding an instance moves about 1/n of
+      the addresses;
+    - ``geographic``: backends grouped by region; a request goes to the group of its
+      client's region, or the nearest group with headroom, where a group has headroom
+      while its requests in progress are below ``spill_over`` times its workers.
     """
 
     kind: Literal["load_balancer"] = Field("load_balancer", description="component kind")
@@ -34,3 +61,36 @@ class LoadBalancerSpec(SpecModel):
         default_factory=lambda: Constant(value=0.0),
         description="processing time the balancer adds to each request",
     )
+    region: str | None = Field(
+        None,
+        pattern=IDENTIFIER,
+        description="region the balancer runs in (default: none; requests go from the caller "
+        "straight to the chosen instance, as with DNS or anycast)",
+    )
+    weights: (
+        dict[Annotated[str, Field(pattern=IDENTIFIER)], Annotated[float, Field(gt=0, le=1e6)]]
+        | None
+    ) = Field(
+        None,
+        description="weighted_round_robin: backend -> weight of each of its instances "
+        "(default: cores x speed)",
+    )
+    virtual_nodes: int = Field(
+        100, ge=1, le=10_000, description="ip_hash: points per instance on the hash ring"
+    )
+    spill_over: float = Field(
+        1.0,
+        gt=0,
+        le=1000,
+        description="geographic: a group is full at this many requests in progress per worker",
+    )
+
+    @model_validator(mode="after")
+    def _policy_fields(self) -> LoadBalancerSpec:
+        # Compared with the defaults rather than model_fields_set: a dumped and reloaded
+        # spec (overrides, replications) sets every field.
+        for field, policy in POLICY_FIELDS.items():
+            default = type(self).model_fields[field].get_default(call_default_factory=True)
+            if getattr(self, field) != default and self.policy != policy:
+                raise ValueError(f"{field}: only applies to policy {policy}")
+        return self

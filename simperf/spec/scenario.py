@@ -9,8 +9,9 @@ from pydantic import Field, model_validator
 from simperf.spec.app_server import AppServerSpec
 from simperf.spec.base import IDENTIFIER, SpecModel
 from simperf.spec.load_balancer import LoadBalancerSpec
+from simperf.spec.network import NetworkSpec
 from simperf.spec.run import RunSettings
-from simperf.spec.workload import Workload
+from simperf.spec.workload import PiecewiseArrival, Workload
 
 ComponentSpec = Annotated[AppServerSpec | LoadBalancerSpec, Field(discriminator="kind")]
 COMPONENT_TAGS = frozenset({"app_server", "load_balancer"})
@@ -40,6 +41,9 @@ class Scenario(SpecModel):
     workload: Workload = Field(description="how requests arrive and what they ask for")
     components: dict[str, ComponentSpec] = Field(
         min_length=1, max_length=10_000, description="component name -> component spec"
+    )
+    network: NetworkSpec | None = Field(
+        None, description="regions, latencies and links (default: everything co-located)"
     )
     run: RunSettings = Field(default_factory=RunSettings, description="run settings")
 
@@ -121,10 +125,57 @@ def _check_references(scenario: Scenario) -> list[str]:
                 f"{path}.endpoint: {request_class.entry!r} has no endpoint "
                 f"{request_class.endpoint!r} (it has: {have})"
             )
+    problems.extend(_check_traffic(scenario))
     if not problems:
         cycle = _find_call_cycle(scenario)
         if cycle:
             problems.append(f"components: calls form a cycle: {' -> '.join(cycle)}")
+    return problems
+
+
+def _check_traffic(scenario: Scenario) -> list[str]:
+    """Regions, client populations, balancing policies and arrival profiles."""
+    problems: list[str] = []
+    network = scenario.network
+    regions = network.regions if network is not None else []
+    known = ", ".join(regions)
+    clients = scenario.workload.clients
+
+    def check_region(path: str, region: str) -> None:
+        if network is None:
+            problems.append(f"{path}: {region!r} needs a network section listing the regions")
+        elif region not in regions:
+            problems.append(f"{path}: unknown region {region!r} (regions: {known})")
+
+    for name, spec in scenario.components.items():
+        if spec.region is not None:
+            check_region(f"components.{name}.region", spec.region)
+        if not isinstance(spec, LoadBalancerSpec):
+            continue
+        path = f"components.{name}"
+        if spec.policy == "geographic" and network is None:
+            problems.append(f"{path}.policy: geographic needs a network section with regions")
+        if spec.policy == "ip_hash" and (clients is None or clients.addresses is None):
+            problems.append(f"{path}.policy: ip_hash needs workload.clients.addresses")
+        for backend in spec.weights or {}:
+            if backend not in spec.backends:
+                problems.append(
+                    f"{path}.weights.{backend}: not a backend (backends: "
+                    f"{', '.join(spec.backends)})"
+                )
+    if clients is not None and clients.regions is not None:
+        for region in clients.regions:
+            check_region(f"workload.clients.regions.{region}", region)
+    arrival = scenario.workload.arrival
+    if isinstance(arrival, PiecewiseArrival) and arrival.period is None:
+        horizon = scenario.run.horizon
+        if horizon is None:
+            problems.append(
+                "workload.arrival.period: a profile that does not repeat needs run.duration "
+                "(its rate is the mean over the run)"
+            )
+        elif not any(rate > 0 and start < horizon for start, rate in arrival.profile):
+            problems.append("workload.arrival.profile: no arrivals before the end of the run")
     return problems
 
 
