@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from conftest import MODELS
-
 import simperf
+
+from conftest import MODELS
 
 
 def conserved(d: dict) -> None:

@@ -117,7 +117,7 @@ def test_network_latency_is_symmetric_unless_both_given(minimal_spec: dict[str, 
 
 def test_network_refuses_unknown_regions(minimal_spec: dict[str, Any]) -> None:
     spec = with_network(minimal_spec, latency={"eu": {"mars": "20min"}})
-    assert error_of(spec) == "network: latency: unknown region 'mars' (regions: eu, us, ap)"
+    assert error_of(spec) == "network.latency: unknown region 'mars' (regions: eu, us, ap)"
 
 
 def test_network_refuses_duplicate_regions(minimal_spec: dict[str, Any]) -> None:

@@ -2,10 +2,8 @@
 
 Power of two choices: n = 4 exponential servers (mean 5 ms) at load 0.75 behind a
 balancer that picks the less loaded of two random instances. Its exact mean sojourn
-comes from the Markov chain on the sorted queue lengths: 10.09 ms (10.0866 ms from
-the chain truncated at 25 per queue). ``simperf.analysis.queueing.power_of_two`` is to
-give it in closed form; until it exists the reference value is used, with its rounding
-(0.005 ms) as the stated approximation.
+comes from the Markov chain on the sorted queue lengths
+(:func:`simperf.analysis.power_of_two`: 10.0866 ms).
 
 Shared link: Poisson requests whose payload transfers queue FIFO on one link direction
 are an M/G/1 queue with service size / bandwidth; the mean sojourn is the
@@ -17,10 +15,10 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from agreement import CONFIDENCE, agrees, conserved_and_little, replications
 
-POWER_OF_TWO_MEAN_SOJOURN = 0.01009  # seconds; n = 4, 5 ms service, load 0.75
-REFERENCE_ROUNDING = 0.000005
+from simperf import analysis
+
+from agreement import CONFIDENCE, agrees, conserved_and_little, replications
 
 
 def balanced(policy: str, duration: float) -> dict[str, Any]:
@@ -44,12 +42,8 @@ def balanced(policy: str, duration: float) -> dict[str, Any]:
 
 def test_power_of_two_matches_the_exact_markov_chain() -> None:
     reps = replications(balanced("power_of_two", 120), 10)
-    check = agrees(
-        reps,
-        "latency.all.mean",
-        POWER_OF_TWO_MEAN_SOJOURN,
-        approximation=REFERENCE_ROUNDING / POWER_OF_TWO_MEAN_SOJOURN,
-    )
+    exact = analysis.power_of_two(600.0, 200.0, 4).mean_sojourn
+    check = agrees(reps, "latency.all.mean", exact)
     conserved_and_little(reps)
     # Round robin gives each server Erlang-4 arrivals (E4/M/1: 13.24 ms) and random
     # four independent M/M/1 queues (20 ms): both clearly slower.
