@@ -131,3 +131,51 @@ def format_time(seconds: float | None) -> str:
     if magnitude < 120:
         return f"{seconds:.3g} s"
     return f"{seconds / 60:.3g} min"
+
+
+_SIZE_UNITS = {
+    "": 1,
+    "b": 1,
+    "kb": 1000,
+    "mb": 1000**2,
+    "gb": 1000**3,
+    "tb": 1000**4,
+    "kib": 1024,
+    "mib": 1024**2,
+    "gib": 1024**3,
+    "tib": 1024**4,
+}
+_SIZE_RE = re.compile(rf"^\s*({_NUMBER})\s*([A-Za-z]*)\s*(/\s*s)?\s*$")
+SIZE_PATTERN = r"^\s*[0-9._]+([eE][-+]?[0-9]+)?\s*([kKmMgGtT]i?[bB]|[bB])?\s*(/\s*s)?\s*$"
+
+
+def parse_size(value: object) -> int:
+    """Convert a size (number of bytes, or a string with a unit) to whole bytes.
+
+    Decimal (``kB``, ``MB``, ``GB``, ``TB``) and binary (``KiB``, ``MiB``, ``GiB``,
+    ``TiB``) units are accepted, case-insensitively; a trailing ``/s`` is allowed so
+    that bandwidths read naturally (``125MB/s`` is 125,000,000 bytes per second).
+
+    >>> parse_size("8KiB"), parse_size("16GiB"), parse_size("1.5kB"), parse_size("125MB/s")
+    (8192, 17179869184, 1500, 125000000)
+    """
+    if isinstance(value, bool):
+        raise ValueError(f"expected a size, got {value!r}")
+    if isinstance(value, int):
+        return value
+    if isinstance(value, float):
+        if math.isnan(value) or math.isinf(value):
+            raise ValueError("a size must be a finite number of bytes")
+        return round(value)
+    if not isinstance(value, str):
+        raise ValueError(f"expected a size (bytes, or a string such as 8KiB), got {value!r}")
+    match = _SIZE_RE.match(value)
+    if not match:
+        raise ValueError(f"expected a size such as 512, 8KiB, 16GiB or 125MB/s, got {value!r}")
+    number, unit, _ = match.groups()
+    if unit.lower() not in _SIZE_UNITS:
+        raise ValueError(
+            f"unknown size unit {unit!r} in {value!r} (expected B, kB, MB, GB, TB, KiB, MiB, "
+            "GiB or TiB)"
+        )
+    return round(_number(number) * _SIZE_UNITS[unit.lower()])

@@ -6,14 +6,20 @@ from typing import Annotated, Any
 
 from pydantic import Field, model_validator
 
+from simperf.spec import database_refs
 from simperf.spec.app_server import AppServerSpec
 from simperf.spec.base import IDENTIFIER, SpecModel
+from simperf.spec.database import DatabaseSpec, ShardedDatabaseSpec
+from simperf.spec.keyspace import KeyspaceSpec
 from simperf.spec.load_balancer import LoadBalancerSpec
 from simperf.spec.run import RunSettings
 from simperf.spec.workload import Workload
 
-ComponentSpec = Annotated[AppServerSpec | LoadBalancerSpec, Field(discriminator="kind")]
-COMPONENT_TAGS = frozenset({"app_server", "load_balancer"})
+ComponentSpec = Annotated[
+    AppServerSpec | LoadBalancerSpec | DatabaseSpec | ShardedDatabaseSpec,
+    Field(discriminator="kind"),
+]
+COMPONENT_TAGS = frozenset({"app_server", "load_balancer", "database", "sharded_database"})
 RESERVED_NAMES = frozenset({"all"})
 
 
@@ -41,6 +47,7 @@ class Scenario(SpecModel):
     components: dict[str, ComponentSpec] = Field(
         min_length=1, max_length=10_000, description="component name -> component spec"
     )
+    keyspaces: dict[str, KeyspaceSpec] = Field(default_factory=dict, description="name -> key space shared by request classes, caches and tables")
     run: RunSettings = Field(default_factory=RunSettings, description="run settings")
 
     @model_validator(mode="after")
@@ -48,6 +55,7 @@ class Scenario(SpecModel):
         problems = list(_check_references(self))
         if problems:
             raise ValueError("\n".join(problems))
+        database_refs.warn_about(self)
         return self
 
     def with_overrides(self, overrides: dict[str, Any]) -> Scenario:
@@ -72,6 +80,8 @@ class Scenario(SpecModel):
         spec = self.components[component]
         if isinstance(spec, AppServerSpec):
             return set(spec.endpoints)
+        if database_refs.is_database(spec):
+            return set(spec.queries)
         common: set[str] | None = None
         for backend in spec.backends:
             if backend in self.components and backend != component:
@@ -121,6 +131,7 @@ def _check_references(scenario: Scenario) -> list[str]:
                 f"{path}.endpoint: {request_class.entry!r} has no endpoint "
                 f"{request_class.endpoint!r} (it has: {have})"
             )
+    problems.extend(database_refs.database_problems(scenario))
     if not problems:
         cycle = _find_call_cycle(scenario)
         if cycle:
