@@ -9,7 +9,9 @@ import simpy
 
 from simperf.components.app_server import AppServer
 from simperf.components.base import Component, Context
+from simperf.components.database import Database
 from simperf.components.load_balancer import LoadBalancer
+from simperf.components.sharding import ShardedDatabase
 from simperf.components.workload import Clients
 from simperf.errors import BuildError
 from simperf.metrics.recorder import RequestRecorder
@@ -21,6 +23,8 @@ ComponentFactory = Callable[[Context, str, Any], Component]
 REGISTRY: dict[str, ComponentFactory] = {
     "app_server": AppServer,
     "load_balancer": LoadBalancer,
+    "database": Database,
+    "sharded_database": ShardedDatabase,
 }
 """Component kind -> runtime class (constructed as ``cls(ctx, name, spec)``)."""
 
@@ -47,6 +51,7 @@ def build(scenario: Scenario, *, seed: int | None = None, replication: int = 0) 
         replication=replication,
         safety_cap=run.safety_cap,
     )
+    ctx.scenario = scenario
     components: dict[str, Component] = {}
     for name, spec in scenario.components.items():
         factory = REGISTRY.get(spec.kind)

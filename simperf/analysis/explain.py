@@ -188,6 +188,7 @@ def explain_text(scenario: Scenario) -> str:
         header = (
             f"  {'query':<{width}}{'access':<14}{'index':<{iwidth}}{'examined':>10}"
             f"{'returned':>10}{'pages':>9}{'hit':>7}{'service':>11}{'round trip':>12}"
+            f"{'per req':>9}"
         )
         lines.append(header)
         for row in records:
@@ -195,7 +196,7 @@ def explain_text(scenario: Scenario) -> str:
                 f"  {row['query']:<{width}}{row['access']:<14}{row['index']:<{iwidth}}"
                 f"{row['rows_examined']:>10}{row['rows_returned']:>10}{row['pages_read']:>9}"
                 f"{row['hit_ratio']:>7.1%}{format_time(row['service']):>11}"
-                f"{format_time(row['round_trip']):>12}"
+                f"{format_time(row['round_trip']):>12}{row['calls_per_request']:>9.3g}"
                 + (f"  x{row['fanout']} shards" if row["fanout"] > 1 else "")
             )
         unused = unused_indexes(scenario, str(name))

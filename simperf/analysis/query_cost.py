@@ -36,8 +36,9 @@ rows; a set of columns ``C`` matches ``m(C) = min(N, max(1, ceil(N / prod d(c)))
    ``per_row_written x rows written`` + ``per_index_write x index entries``. Index pages
    are assumed to stay in the buffer pool; each heap page misses it with probability
    ``1 - hit`` (:mod:`simperf.analysis.buffer_pool`) and a miss costs ``read_latency``;
-   each page write costs ``write_latency``. Service = CPU + I/O; a round trip adds
-   ``rtt`` and ``bytes returned / bandwidth``.
+   each page write costs ``write_latency`` (both rounded up to whole ``1 / iops``, see
+   :func:`storage_times`). Service = CPU + I/O; a round trip adds ``rtt`` and
+   ``bytes returned / bandwidth``.
 """
 
 from __future__ import annotations
@@ -50,6 +51,7 @@ from simperf.spec.database import (
     DbInstanceSpec,
     QueryCpuSpec,
     QuerySpec,
+    StorageSpec,
     TableSpec,
 )
 
@@ -284,6 +286,23 @@ def cpu_time(plan: Plan, cpu: QueryCpuSpec) -> float:
     )
 
 
+def storage_times(storage: StorageSpec) -> tuple[int, float, float]:
+    """(I/Os in flight, time per page read, time per page write) of a storage spec.
+
+    Storage serves ``c = ceil(iops x read_latency)`` page I/Os at once (at least one) and
+    a read takes ``c / iops``, which is ``read_latency`` rounded up to a whole number of
+    ``1 / iops``: unloaded reads take (about) ``read_latency`` and saturated storage
+    reads exactly ``iops`` pages per second. Writes take ``write_latency`` stretched by
+    the same factor. With a zero read latency the write latency sets ``c``.
+    """
+    base = storage.read_latency or storage.write_latency
+    if base <= 0:
+        return 1, 0.0, 0.0
+    depth = max(1, math.ceil(storage.iops * base - 1e-9))
+    stretch = depth / (storage.iops * base)
+    return depth, storage.read_latency * stretch, storage.write_latency * stretch
+
+
 def expected_misses(plan: Plan, hit: float, join_hit: float = 1.0) -> float:
     """Expected heap pages read from storage: each misses the buffer pool independently."""
     return plan.heap_pages * (1.0 - hit) + plan.join_heap_pages * (1.0 - join_hit)
@@ -298,10 +317,7 @@ def expected_times(
     it runs on (storage latencies); ``hit`` and ``join_hit`` the buffer-pool hit ratios.
     """
     cpu = spec.cpu.per_query.mean + cpu_time(plan, spec.cpu)
-    storage = instance.storage
-    io = (
-        expected_misses(plan, hit, join_hit) * storage.read_latency
-        + plan.pages_written * storage.write_latency
-    )
+    _, read, write = storage_times(instance.storage)
+    io = expected_misses(plan, hit, join_hit) * read + plan.pages_written * write
     transfer = spec.rtt + plan.bytes_returned / spec.bandwidth
     return {"cpu": cpu, "io": io, "service": cpu + io, "round_trip": cpu + io + transfer}
