@@ -19,9 +19,11 @@ rows; a set of columns ``C`` matches ``m(C) = min(N, max(1, ceil(N / prod d(c)))
 2. Rows. ``M = m(where)`` match; with ``limit L`` (default unbounded) and ``offset O``,
    ``returned = max(0, min(M - O, L))``. Offset pagination reads and discards the first
    ``O`` matches: it must find ``W = min(M, O + L)`` matching rows; keyset pagination
-   seeks past them through the index, ``W = returned`` (on a scan there is no index to
-   seek with, so keyset costs what offset does). Matches are spread evenly among the
-   ``E`` candidate rows, so ``X = min(E, ceil(W * E / M))`` rows are examined.
+   seeks past them through the index, ``W = returned``. Without a filter, keyset pages
+   walk the primary key (``WHERE id > last ORDER BY id``: access ``index`` on
+   ``PRIMARY``); with a filter no index serves, there is nothing to seek with and keyset
+   costs what offset does. Matches are spread evenly among the ``E`` candidate rows, so
+   ``X = min(E, ceil(W * E / M))`` rows are examined.
 3. Pages. Index: ``h + ceil(X / f) - 1`` index pages (the descent, then leaf pages) and
    heap pages ``ceil(X / R)`` through the clustered primary key, or ``min(X, P)``
    through a secondary index (one page per row). Scan: ``min(P, ceil(X / R))`` heap
@@ -210,6 +212,8 @@ def plan(
             pages_written=1 + maintained,
         )
     access, index, used, candidates = access_path(table, query.where)
+    if pagination == "keyset" and not query.where:
+        access, index = "index", PRIMARY  # walk the primary key from the last key seen
     matched = matching_rows(table, query.where)
     cap = limit if limit is not None else matched
     returned = max(0, min(matched - offset, cap))

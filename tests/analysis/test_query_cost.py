@@ -122,6 +122,15 @@ def test_deep_offset_on_primary_key_reads_contiguous_pages() -> None:
     assert (p.access, p.rows_examined, p.pages_read) == ("scan", 100_020, 2501)
 
 
+def test_keyset_without_filter_walks_the_primary_key() -> None:
+    p = run({"table": "orders"}, limit=20, offset=100_000, pagination="keyset")
+    assert (p.access, p.index, p.rows_examined, p.rows_returned) == ("index", "PRIMARY", 20, 20)
+    assert (p.index_pages, p.heap_pages) == (3, 1)  # descent, then 20 rows on one page
+    unindexed = run({"table": "items", "where": ["sku"]}, limit=20, offset=60, pagination="keyset")
+    # 100 matches among 5e6 rows: finding 60 + 20 of them scans 80 x 5e6 / 100 rows
+    assert unindexed.access == "scan" and unindexed.rows_examined == 4_000_000
+
+
 def test_join_adds_a_lookup_per_returned_row() -> None:
     p = run({"table": "orders", "where": ["user_id"], "join": {"table": "items", "on": "order_id"}})
     # 100 orders; each finds 5 items via by_order: height(5e6) = 3 index pages + 5 heap pages
