@@ -64,6 +64,7 @@ class CompiledQuery:
         "pages_written",
         "plan",
         "pool_pages",
+        "rotation",
         "rows_examined",
         "stats",
         "table_index",
@@ -99,6 +100,7 @@ class CompiledQuery:
         ]
         self.transfer = spec.rtt + p.bytes_returned / spec.bandwidth
         self.calls = 0
+        self.rotation = 0  # the replica this query goes to next (round robin)
 
     @staticmethod
     def _miss_sampler(db: Database, p: Any, model: Any, purpose: str) -> Any:
@@ -142,15 +144,23 @@ class DatabaseCore:
         env = db.env
         self.db = db
         self.env = env
-        prefix = "" if shard is None else f"s{shard}."
+        prefix = "" if shard is None else f"s{shard}:"
         tables = len(spec.tables)
         self.primary = DbInstance(
-            env, db.name, f"{db.name}[{prefix}primary]", PRIMARY, spec.primary, tables, shard
+            env,
+            db.name,
+            db.kind,
+            f"{db.name}[{prefix}primary]",
+            PRIMARY,
+            spec.primary,
+            tables,
+            shard,
         )
         self.replicas = [
             DbInstance(
                 env,
                 db.name,
+                db.kind,
                 f"{db.name}[{prefix}replica{i}]",
                 REPLICA,
                 spec.replica_spec,
@@ -165,9 +175,8 @@ class DatabaseCore:
             for i in range(len(self.replicas))
         ]
         self.policy = spec.read_policy
-        self._next = 0
 
-    def _read_target(self, request: Request) -> DbInstance:
+    def _read_target(self, request: Request, q: CompiledQuery) -> DbInstance:
         db = self.db
         if db.ryw > 0:
             client = request.client if request.client is not None else request.id
@@ -179,8 +188,10 @@ class DatabaseCore:
         if not replicas or self.policy == "primary":
             return self.primary
         n = len(replicas)
-        start = self._next
-        self._next = (start + 1) % n
+        # Each query rotates on its own: a shared rotation would send the 1st, 3rd ...
+        # query of an endpoint always to one replica and the 2nd, 4th ... to the other.
+        start = q.rotation
+        q.rotation = (start + 1) % n
         if self.policy == "round_robin":
             return replicas[start]
         best = replicas[start]
@@ -192,7 +203,7 @@ class DatabaseCore:
 
     def run(self, request: Request, q: CompiledQuery, key: int, pooled: bool) -> Process:
         """Run ``q`` on the instance it goes to (opening a connection unless pooled)."""
-        inst = self.primary if q.write else self._read_target(request)
+        inst = self.primary if q.write else self._read_target(request, q)
         if pooled:
             yield from self._execute(request, q, key, inst)
             return
@@ -258,7 +269,9 @@ class Database(Component):
         self.lags = array("d")
         self.stats = {q: QueryStats(spec.slow_query_threshold) for q in spec.queries}
         self.cores = self._make_cores()
-        self.instances = [inst for core in self.cores for inst in core.instances]
+        self.servers = [inst for core in self.cores for inst in core.instances]
+        # the model's instances: each server, then its storage (kind "storage")
+        self.instances: list[Any] = [*self.servers, *(s.meter for s in self.servers)]
         self.pools: dict[Any, Pool] = {}
         self.pool_owner: dict[Pool, str] = {}
         self.routes: dict[Variant, QueryRoute] = {}
@@ -295,7 +308,7 @@ class Database(Component):
 
     def wire(self, components: dict[str, Component]) -> None:
         """Open the pools of every app instance with a pool for this database."""
-        limits = [(inst, inst.max_connections) for inst in self.instances]
+        limits = [(inst, inst.max_connections) for inst in self.servers]
         for component in components.values():
             spec = getattr(component, "spec", None)
             for pool_spec in getattr(spec, "pools", []):

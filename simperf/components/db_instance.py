@@ -23,16 +23,49 @@ PRIMARY, REPLICA = 0, 1
 ROLES = ("primary", "replica")
 
 
+class StorageMeter:
+    """A server's storage as a row of the components table (kind ``storage``).
+
+    Listed in the model's instances next to its server, so that the utilisation table
+    and the stability verdict see saturated storage; not averaged into the component.
+    """
+
+    kind = "storage"
+    capped = False
+
+    def __init__(self, server: DbInstance) -> None:
+        self.component = server.component
+        self.name = f"{server.name}/storage"
+        self.capacity = server.io_depth
+        self.busy = server.io_busy
+        self.queue = LevelMonitor()
+        self.served = 0
+        self.wait_sum = 0.0
+        self.service_sum = 0.0
+
+    def snapshot(self, now: float) -> dict[str, float]:
+        return {
+            "busy_area": self.busy.area_at(now),
+            "queue_area": self.queue.area_at(now),
+            "queue_peak": self.queue.reset_peak(),
+            "queue_now": self.queue.level,
+            "served": self.served,
+            "rejected": 0,
+            "wait_sum": self.wait_sum,
+            "service_sum": self.service_sum,
+        }
+
+
 class DbInstance:
     """A database server; listed in the model's instances like an app instance."""
 
-    kind = "database"
     capped = False
 
     def __init__(
         self,
         env: Any,
         component: str,
+        kind: str,
         name: str,
         role: int,
         spec: DbInstanceSpec,
@@ -40,6 +73,7 @@ class DbInstance:
         shard: int | None = None,
     ) -> None:
         self.env = env
+        self.kind = kind
         self.component = component
         self.name = name
         self.role = role
@@ -72,6 +106,7 @@ class DbInstance:
         # replica state: per table, key -> time its latest write becomes visible here
         self.pending: list[dict[int, float]] = [{} for _ in range(tables)]
         self.last_apply = 0.0
+        self.meter = StorageMeter(self)
 
     def execute(self, q: Any) -> Process:
         """Run one compiled query: a core for its CPU, then storage for its page I/O."""
@@ -94,17 +129,23 @@ class DbInstance:
         io = misses * self.read_latency + q.pages_written * self.write_latency
         if io > 0:
             storage = self.storage
+            meter = self.meter
             slot = storage.acquire()
+            queued = env.now
             if slot is not None:
-                queued = env.now
                 self.queue.change(1, queued)
+                meter.queue.change(1, queued)
                 yield slot
                 self.queue.change(-1, env.now)
+                meter.queue.change(-1, env.now)
                 waited += env.now - queued
+                meter.wait_sum += env.now - queued
             self.io_busy.change(1, env.now)
             yield env.timeout(io)
             self.io_busy.change(-1, env.now)
             storage.release()
+            meter.served += 1
+            meter.service_sum += io
         self.active -= 1
         now = env.now
         self.served += 1

@@ -29,7 +29,7 @@ from simperf.components.db_instance import ROLES
 def snapshot(db: Any, now: float) -> dict[str, Any]:
     """Cumulative counters of a database component at ``now``."""
     return {
-        "instances": {inst.name: inst.counters(now) for inst in db.instances},
+        "instances": {inst.name: inst.counters(now) for inst in db.servers},
         "queries": {name: (len(s.times), s.slow) for name, s in db.stats.items()},
         "routes": [[q.calls for q in route.queries] for route in db.routes.values()],
         "pools": {pool.owner: pool.counters(now) for pool in db.pools.values()},
@@ -69,7 +69,7 @@ def report(db: Any, first: dict[str, Any], last: dict[str, Any], span: float) ->
     out["replication"] = _replication(db, first, last, out["instances"])
     if db.shard_count > 1:
         loads = [0] * db.shard_count
-        for inst in db.instances:
+        for inst in db.servers:
             loads[inst.shard] += out["instances"][inst.name]["queries"]
         mean = sum(loads) / len(loads)
         out["shards"] = {
@@ -84,7 +84,7 @@ def report(db: Any, first: dict[str, Any], last: dict[str, Any], span: float) ->
 
 def _instances(db: Any, first: dict[str, Any], last: dict[str, Any], span: float) -> dict[str, Any]:
     rows = {}
-    for inst in db.instances:
+    for inst in db.servers:
         a, b = first["instances"][inst.name], last["instances"][inst.name]
         d = {k: b[k] - a[k] for k in b}
         model = db.models[inst.shard or 0][min(inst.role, 1)]

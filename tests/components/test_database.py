@@ -319,3 +319,28 @@ def test_database_json_sections() -> None:
     assert set(d["components"]["db"]["per_instance"]) == {"db[primary]", "db[replica0]"}
     again = run(scenario(steps, db=copy.deepcopy(db), pool={"size": 2}, rate=200, requests=500))
     assert again.to_dict() == d
+
+
+def test_saturated_storage_is_named_by_the_stability_verdict() -> None:
+    # with no buffer pool every query reads its row's page from storage, 4 ms on one I/O
+    # slot: at 300 queries/s that is 1.2 times what the storage can do
+    db = database(
+        primary={"memory": 0, "storage": {"read_latency": "4ms", "iops": "250/s"}},
+        cpu={"per_query": "100us"},
+    )
+    s = simperf.from_dict(
+        {
+            "name": "slow_disk",
+            "workload": {
+                "arrival": {"kind": "poisson", "rate": 300},
+                "classes": [{"name": "q", "entry": "db", "endpoint": "order"}],
+            },
+            "components": {"db": db},
+            "run": {"duration": 20, "warmup": 1},
+        }
+    )
+    d = simperf.run(s, seed=1).to_dict()
+    assert d["stability"]["status"] == "unstable"
+    assert d["stability"]["instance"] == "db[primary]/storage"
+    assert d["databases"]["db"]["instances"]["db[primary]"]["storage_utilization"] > 0.99
+    assert d["components"]["db"]["utilization"] < 0.05  # the cores are nearly idle
