@@ -38,7 +38,7 @@ def point(n: int, rtt: str, eager: bool, args: object) -> dict[str, float]:
             "items_with_products": {
                 "table": "items",
                 "where": ["order_id"],
-                "join": {"table": "products", "on": "id"},
+                "join": {"table": "products", "column": "id"},
             },
         },
     )

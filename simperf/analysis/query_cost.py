@@ -28,7 +28,7 @@ rows; a set of columns ``C`` matches ``m(C) = min(N, max(1, ceil(N / prod d(c)))
    heap pages ``ceil(X / R)`` through the clustered primary key, or ``min(X, P)``
    through a secondary index (one page per row). Scan: ``min(P, ceil(X / R))`` heap
    pages, no index pages. Pages read = index pages + heap pages.
-4. Join (eager loading). Each returned row looks up the joined table on ``on`` with the
+4. Join (eager loading). Each returned row looks up the joined table on its ``column`` with the
    rules above (no limit); its rows examined and pages are added ``returned`` times and
    the result has ``returned x M_join`` rows.
 5. Writes. An insert writes 1 row; update and delete write the ``returned`` rows they
@@ -243,8 +243,8 @@ def plan(
     )
     if query.join is not None and returned:
         inner = _scaled(tables[query.join.table], rows_scale)
-        j_access, j_index, _, j_candidates = access_path(inner, [query.join.on])
-        j_matched = matching_rows(inner, [query.join.on])
+        j_access, j_index, _, j_candidates = access_path(inner, [query.join.column])
+        j_matched = matching_rows(inner, [query.join.column])
         j_index_pages, j_heap = _pages(inner, layout, j_access, j_index, j_candidates)
         rows = returned * j_matched
         result.update(

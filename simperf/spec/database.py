@@ -123,7 +123,9 @@ class JoinSpec(SpecModel):
     """Eager loading: for every row the query returns, the matching rows of another table."""
 
     table: Name = Field(description="the joined table")
-    on: Name = Field(description="column of the joined table matched to each outer row (index it)")
+    column: Name = Field(
+        description="column of the joined table matched to each outer row (index it)"
+    )
 
 
 class QuerySpec(SpecModel):

@@ -111,9 +111,9 @@ def _queries(path: str, spec: AnyDatabaseSpec) -> list[str]:
                 problems.append(
                     f"{qpath}.join.table: unknown table {query.join.table!r} (known: {known})"
                 )
-            elif not joined.has_column(query.join.on):
+            elif not joined.has_column(query.join.column):
                 problems.append(
-                    f"{qpath}.join.on: unknown column {query.join.on!r} of table "
+                    f"{qpath}.join.column: unknown column {query.join.column!r} of table "
                     f"{query.join.table!r} (it has: {_columns_of(joined)})"
                 )
     return problems

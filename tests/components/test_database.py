@@ -57,7 +57,7 @@ def database(**changes: Any) -> dict[str, Any]:
             "orders_with_items": {
                 "table": "orders",
                 "where": ["user_id"],
-                "join": {"table": "items", "on": "order_id"},
+                "join": {"table": "items", "column": "order_id"},
             },
             "put": {"table": "kv", "op": "update", "where": ["id"]},
             "get": {"table": "kv", "where": ["id"]},

@@ -118,9 +118,9 @@ def test_index_on_unknown_column() -> None:
 def test_join_on_unknown_column() -> None:
     data = spec()
     query = data["components"]["main"]["queries"]["by_category"]
-    query["join"] = {"table": "products", "on": "maker"}
+    query["join"] = {"table": "products", "column": "maker"}
     assert error_of(data).startswith(
-        "components.main.queries.by_category.join.on: unknown column 'maker'"
+        "components.main.queries.by_category.join.column: unknown column 'maker'"
     )
 
 
