@@ -8,8 +8,8 @@
 * ``queries``: per query what ``pg_stat_statements`` shows (calls, mean and p99 time on
   the server, rows returned, rows examined, pages read);
 * ``slow_queries``: executions slower than the threshold, counted per query;
-* ``indexes`` (uses per index, the primary key as ``table.PRIMARY``) and
-  ``unused_indexes``;
+* ``indexes`` (``table -> index -> uses``, the primary key as ``PRIMARY``) and
+  ``unused_indexes`` (``table.index``);
 * ``pools``: per app server, acquisitions, the wait distribution, timeouts, refusals and
   how busy its connections were;
 * ``connections`` (opened without a pool, refused), ``replication`` (lag, stale reads)
@@ -50,6 +50,14 @@ def _dist(values: np.ndarray) -> dict[str, float | None]:
         "p99": float(p99),
         "max": float(values.max()),
     }
+
+
+def _nested(flat: dict[tuple[str, str], Any]) -> dict[str, dict[str, Any]]:
+    """``{(a, b): v}`` as ``{a: {b: v}}`` (result paths are dotted, so keys have no dots)."""
+    nested: dict[str, dict[str, Any]] = {}
+    for (a, b), value in flat.items():
+        nested.setdefault(a, {})[b] = value
+    return nested
 
 
 def _ratio(a: float, b: float) -> float | None:
@@ -104,7 +112,7 @@ def _instances(db: Any, first: dict[str, Any], last: dict[str, Any], span: float
             "buffer_pool": {
                 "pages": model.capacity,
                 "fill": model.fill,
-                "model_hit_ratio": {f"{t}.{p}": h for (t, p), h in model.hit.items()},
+                "model_hit_ratio": _nested(model.hit),
                 "hit_ratio": None
                 if not d["pool_pages"]
                 else 1.0 - d["page_misses"] / d["pool_pages"],
@@ -125,11 +133,11 @@ def _queries(db: Any, first: dict[str, Any], last: dict[str, Any]) -> dict[str, 
     totals: dict[str, dict[str, int]] = {
         name: {"rows": 0, "rows_examined": 0, "pages_read": 0} for name in db.stats
     }
-    indexes: dict[str, int] = {}
+    indexes: dict[tuple[str, str], int] = {}
     for t, table in db.spec.tables.items():
-        indexes[f"{t}.{PRIMARY}"] = 0
+        indexes[(t, PRIMARY)] = 0
         for i in table.indexes:
-            indexes[f"{t}.{i}"] = 0
+            indexes[(t, i)] = 0
     routes = list(db.routes.values())
     for r, route in enumerate(routes):
         before = first["routes"][r] if r < len(first["routes"]) else [0] * len(route.queries)
@@ -143,9 +151,9 @@ def _queries(db: Any, first: dict[str, Any], last: dict[str, Any]) -> dict[str, 
             total["rows_examined"] += calls * p.rows_examined
             total["pages_read"] += calls * p.pages_read
             if p.index is not None:
-                indexes[f"{p.table}.{p.index}"] += calls
+                indexes[(p.table, p.index)] += calls
             if p.join_table is not None and p.join_index not in (None, "scan"):
-                indexes[f"{p.join_table}.{p.join_index}"] += calls * p.rows_returned
+                indexes[(p.join_table, p.join_index)] += calls * p.rows_returned
     queries = {}
     slow: dict[str, int] = {}
     for name, stats in db.stats.items():
@@ -168,10 +176,8 @@ def _queries(db: Any, first: dict[str, Any], last: dict[str, Any]) -> dict[str, 
             "count": sum(slow.values()),
             "by_query": slow,
         },
-        "indexes": indexes,
-        "unused_indexes": [
-            k for k, v in indexes.items() if v == 0 and not k.endswith(f".{PRIMARY}")
-        ],
+        "indexes": _nested(indexes),
+        "unused_indexes": [f"{t}.{i}" for (t, i), v in indexes.items() if v == 0 and i != PRIMARY],
     }
 
 

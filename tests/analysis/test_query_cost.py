@@ -132,7 +132,9 @@ def test_keyset_without_filter_walks_the_primary_key() -> None:
 
 
 def test_join_adds_a_lookup_per_returned_row() -> None:
-    p = run({"table": "orders", "where": ["user_id"], "join": {"table": "items", "column": "order_id"}})
+    p = run(
+        {"table": "orders", "where": ["user_id"], "join": {"table": "items", "column": "order_id"}}
+    )
     # 100 orders; each finds 5 items via by_order: height(5e6) = 3 index pages + 5 heap pages
     assert p.join_index == "by_order"
     assert p.rows_examined == 100 + 100 * 5

@@ -242,11 +242,19 @@ def test_slow_query_log_and_index_usage() -> None:
         "count": 4,
         "by_query": {"items_of_order": 4},
     }
-    assert d["indexes"]["orders.PRIMARY"] == 4 and d["indexes"]["items.by_order"] == 4
+    assert d["indexes"]["orders"]["PRIMARY"] == 4 and d["indexes"]["items"]["by_order"] == 4
     assert d["unused_indexes"] == ["orders.by_user"]
     stats = d["queries"]["items_of_order"]
     assert stats["calls"] == 4 and stats["rows"] == 20 and stats["rows_per_call"] == 5
     assert stats["mean"] == pytest.approx(1e-3 + 5 * 100e-6, abs=EXACT)
+    result_paths = simperf.run(scenario(steps, db=db, pool={"size": 1}, requests=4), seed=1)
+    assert result_paths.metric("databases.db.indexes.items.by_order") == 4
+    assert (
+        result_paths.metric(
+            "databases.db.instances.db[primary].buffer_pool.model_hit_ratio.items.uniform"
+        )
+        == 1.0
+    )
 
 
 def test_scatter_gather_examines_each_shards_rows() -> None:
