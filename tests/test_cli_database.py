@@ -105,3 +105,11 @@ def test_oversubscribed_connections_warn_on_stderr(
     warning = [line for line in captured.err.splitlines() if line.startswith("simperf: warning:")]
     assert len(warning) == 2  # the primary and each read replica, once each
     assert "connection pools hold 320 connections" in warning[0]
+
+
+def test_run_summary_lists_database_servers(capsys: pytest.CaptureFixture[str]) -> None:
+    path = str(MODELS / "sharded_store.yaml")
+    assert main(["run", path, "--duration", "3s", "--set", "run.warmup=1"]) == 0
+    out = capsys.readouterr().out
+    assert "database server" in out and "store[s7:primary]" in out
+    assert "pool api->store: 32 x 4" in out and "shards of store: 8 by hash" in out

@@ -24,6 +24,7 @@ import numpy as np
 
 from simperf.analysis.query_cost import PRIMARY
 from simperf.components.db_instance import ROLES
+from simperf.units import format_time
 
 
 def snapshot(db: Any, now: float) -> dict[str, Any]:
@@ -226,3 +227,41 @@ def _replication(
         "stale_read_rate": _ratio(stale, replica_reads),
         "primary_reads_after_write": last["ryw_reads"] - first["ryw_reads"],
     }
+
+
+def summary_lines(databases: dict[str, Any]) -> list[str]:
+    """Lines for :meth:`Result.summary`: each server, and pools, replication, shards."""
+    lines = ["", f"{'database server':<28}{'cpu':>7}{'storage':>9}{'qps':>9}{'hit':>7}{'stale':>7}"]
+    for name, db in databases.items():
+        for server, row in db["instances"].items():
+            hit = row["buffer_pool"]["hit_ratio"]
+            lines.append(
+                f"{server:<28}{_pct(row['cpu_utilization']):>7}"
+                f"{_pct(row['storage_utilization']):>9}{row['qps'] or 0:>9.4g}"
+                f"{_pct(hit):>7}{row['stale_reads']:>7}"
+            )
+        for app, pool in db["pools"].items():
+            wait = pool["wait"]
+            lines.append(
+                f"pool {app}->{name}: {pool['size']} x {pool['instances']}, "
+                f"wait mean {format_time(wait['mean'])} p99 {format_time(wait['p99'])}, "
+                f"timeouts {pool['timeouts']}, refused {pool['refused']}"
+            )
+        slow = db["slow_queries"]
+        if slow["count"]:
+            lines.append(
+                f"slow queries (> {format_time(slow['threshold'])}) on {name}: "
+                + ", ".join(f"{q} {n}" for q, n in slow["by_query"].items())
+            )
+        if "shards" in db:
+            shards = db["shards"]
+            imbalance = shards["imbalance"]
+            lines.append(
+                f"shards of {name}: {shards['count']} by {shards['routing']}, max/mean load "
+                + (f"{imbalance:.2f}" if imbalance is not None else "-")
+            )
+    return lines
+
+
+def _pct(value: float | None) -> str:
+    return "-" if value is None else f"{value:.1%}"
