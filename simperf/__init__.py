@@ -10,7 +10,8 @@ Examples
 
 from __future__ import annotations
 
-from simperf.errors import BuildError, SimperfError, SimulationError, SpecError
+from simperf.analysis.explain import explain, explain_text
+from simperf.errors import BuildError, SimperfError, SimperfWarning, SimulationError, SpecError
 from simperf.experiment.compare import Comparison, compare
 from simperf.experiment.replicate import Replications, replicate
 from simperf.experiment.run import run
@@ -28,9 +29,12 @@ __all__ = [
     "Result",
     "Scenario",
     "SimperfError",
+    "SimperfWarning",
     "SimulationError",
     "SpecError",
     "compare",
+    "explain",
+    "explain_text",
     "from_dict",
     "json_schema",
     "load",

@@ -9,8 +9,10 @@ import simpy
 
 from simperf.components.app_server import AppServer
 from simperf.components.base import Component, Context
+from simperf.components.database import Database
 from simperf.components.load_balancer import LoadBalancer
 from simperf.components.network import Network
+from simperf.components.sharding import ShardedDatabase
 from simperf.components.workload import Clients
 from simperf.errors import BuildError
 from simperf.metrics.recorder import RequestRecorder
@@ -22,6 +24,8 @@ ComponentFactory = Callable[[Context, str, Any], Component]
 REGISTRY: dict[str, ComponentFactory] = {
     "app_server": AppServer,
     "load_balancer": LoadBalancer,
+    "database": Database,
+    "sharded_database": ShardedDatabase,
 }
 """Component kind -> runtime class (constructed as ``cls(ctx, name, spec)``)."""
 
@@ -50,6 +54,7 @@ def build(scenario: Scenario, *, seed: int | None = None, replication: int = 0) 
     )
     if scenario.network is not None:
         ctx.network = _network(ctx, scenario)
+    ctx.scenario = scenario
     components: dict[str, Component] = {}
     for name, spec in scenario.components.items():
         factory = REGISTRY.get(spec.kind)

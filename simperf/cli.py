@@ -9,10 +9,11 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import warnings
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from simperf.errors import SimperfError, SpecError
+from simperf.errors import SimperfError, SimperfWarning, SpecError
 from simperf.spec.io import json_schema, load, parse_assignment
 from simperf.spec.scenario import Scenario
 from simperf.units import parse_time
@@ -134,9 +135,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _extra_commands() -> list[Callable[[Any], None]]:
-    from simperf import cli_experiments
+    from simperf import cli_database, cli_experiments
 
-    return [cli_experiments.register]
+    return [cli_experiments.register, cli_database.register]
 
 
 def _version() -> str:
@@ -149,6 +150,28 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``simperf`` console script."""
     parser = build_parser()
     args = parser.parse_args(argv)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", SimperfWarning)
+        try:
+            return _dispatch(args)
+        finally:
+            _print_warnings(caught)
+
+
+def _print_warnings(caught: list[warnings.WarningMessage]) -> None:
+    """Spec warnings as ``simperf: warning: ...`` (once each); others as Python shows them."""
+    shown: set[str] = set()
+    for w in caught:
+        if issubclass(w.category, SimperfWarning):
+            text = str(w.message)
+            if text not in shown:
+                shown.add(text)
+                print(f"simperf: warning: {text}", file=sys.stderr)
+        else:
+            warnings.showwarning(w.message, w.category, w.filename, w.lineno)
+
+
+def _dispatch(args: argparse.Namespace) -> int:
     try:
         return int(args.handler(args))
     except SpecError as exc:

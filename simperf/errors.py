@@ -31,3 +31,11 @@ class SimulationError(SimperfError):
 
 class StoreError(SimperfError):
     """A results store cannot be used as asked (exists, or belongs to another spec)."""
+
+
+class SimperfWarning(UserWarning):
+    """A valid spec that is probably not what was meant (e.g. oversubscribed connections).
+
+    Issued with :func:`warnings.warn`; the CLI prints each one to stderr as
+    ``simperf: warning: ...`` and goes on.
+    """

@@ -159,6 +159,24 @@ class AppInstance:
             workers.release()
             self.active -= 1
 
+    def cpu(self, seconds: float) -> Process:
+        """Hold one of this instance's cores for ``seconds`` (for step runners)."""
+        env = self.env
+        cores = self.cores
+        if cores is not None:
+            core = cores.acquire()
+            if core is not None:
+                self.queue.change(1, env.now)
+                yield core
+                self.queue.change(-1, env.now)
+        try:
+            self.busy.change(1, env.now)
+            yield env.timeout(seconds)
+            self.busy.change(-1, env.now)
+        finally:
+            if cores is not None:
+                cores.release()
+
     def _parallel(self, request: Request, calls: list[tuple[Component, Any]]) -> Process:
         env = self.env
         branches = [env.process(_branch(target, route, request)) for target, route in calls]
@@ -241,7 +259,14 @@ class AppServer(Component):
             elif isinstance(step, DelayStep):
                 compiled.append((DELAY, self.ctx.sampler(step.delay, self.name, purpose)))
             elif isinstance(step, CallStep):
-                compiled.append((CALL, self._target(step.call)))
+                target, route = self._target(step.call)
+                # A target may run calls from an instance itself (a database uses the
+                # instance's connection pool); otherwise the call is a plain hop.
+                runner = getattr(target, "call_runner", None)
+                if runner is not None:
+                    compiled.append((CUSTOM, runner(self, route)))
+                else:
+                    compiled.append((CALL, (target, route)))
             elif isinstance(step, ParallelStep):
                 compiled.append((PARALLEL, [self._target(call) for call in step.parallel]))
             else:

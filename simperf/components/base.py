@@ -50,7 +50,13 @@ class RequestFailed(Exception):
 
 
 class Context:
-    """What components need from the run: clock, recorder, random streams, settings."""
+    """What components need from the run: clock, recorder, random streams, settings.
+
+    ``scenario`` is the validated scenario being run (set by the builder), for
+    components that need scenario-wide sections such as key spaces.
+    """
+
+    scenario: Any = None
 
     def __init__(
         self,

@@ -200,8 +200,9 @@ class Network:
         """Record each component's region: its own, none for a balancer without one (it
         has no location), else the first region."""
         for name, spec in specs.items():
-            if spec.region is not None:
-                self.region_of[name] = self.index[spec.region]
+            region = getattr(spec, "region", None)  # kinds without one run in the first
+            if region is not None:
+                self.region_of[name] = self.index[region]
             else:
                 self.region_of[name] = None if isinstance(spec, LoadBalancerSpec) else 0
 

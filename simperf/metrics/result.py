@@ -113,6 +113,10 @@ class Result:
                 + f"{format_time(comp.get('mean_wait')):>11}"
                 + f"{comp.get('served', comp.get('dispatched', 0)):>10}"
             )
+        if d.get("databases"):
+            from simperf.metrics.database import summary_lines
+
+            lines.extend(summary_lines(d["databases"]))
         if self.perf:
             lines.append("")
             lines.append(

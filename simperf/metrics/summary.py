@@ -181,7 +181,9 @@ class Summary:
         span = self.measured_time
         out: dict[str, dict[str, Any]] = {}
         for name, component in self.model.components.items():
-            mine = [r for r in rows if r["component"] == name]
+            # Rows of another kind (a database server's storage) are shown per instance
+            # and judged for stability, but not averaged into the component's figures.
+            mine = [r for r in rows if r["component"] == name and r["kind"] == component.kind]
             entry: dict[str, Any] = {"kind": component.kind}
             if mine:
                 served = sum(r["served"] for r in mine)
@@ -323,7 +325,8 @@ class Summary:
             for inst in self.model.instances:
                 sa, sb = a.instances[inst.name], b.instances[inst.name]
                 busy = (sb["busy_area"] - sa["busy_area"]) / (inst.capacity * span)
-                by_component.setdefault(inst.component, []).append(busy)
+                if inst.kind == self.model.components[inst.component].kind:
+                    by_component.setdefault(inst.component, []).append(busy)
                 records.append((a.time, b.time, inst.name, "utilization", busy))
                 records.append(
                     (

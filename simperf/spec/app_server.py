@@ -7,6 +7,7 @@ from typing import Annotated, Any, Literal
 from pydantic import Discriminator, Field, Tag, model_validator
 
 from simperf.spec.base import IDENTIFIER, MAX_COUNT, MAX_SIZE, Size, SpecModel
+from simperf.spec.database import PoolSpec, QueryStep
 from simperf.spec.distributions import Distribution
 
 CALL_TARGET = r"^[A-Za-z_][A-Za-z0-9_]*\.[A-Za-z_][A-Za-z0-9_]*$"
@@ -40,7 +41,7 @@ class ParallelStep(SpecModel):
 
 def _step_tag(value: Any) -> str | None:
     if isinstance(value, dict):
-        keys = set(value) & {"cpu", "delay", "call", "parallel"}
+        keys = set(value) & {"cpu", "delay", "call", "parallel", "query"}
         return keys.pop() if len(keys) == 1 else None
     for tag, cls in STEP_TYPES.items():
         if isinstance(value, cls):
@@ -53,17 +54,19 @@ STEP_TYPES: dict[str, type[SpecModel]] = {
     "delay": DelayStep,
     "call": CallStep,
     "parallel": ParallelStep,
+    "query": QueryStep,
 }
 
 Step = Annotated[
     Annotated[CpuStep, Tag("cpu")]
     | Annotated[DelayStep, Tag("delay")]
     | Annotated[CallStep, Tag("call")]
-    | Annotated[ParallelStep, Tag("parallel")],
+    | Annotated[ParallelStep, Tag("parallel")]
+    | Annotated[QueryStep, Tag("query")],
     Discriminator(
         _step_tag,
         custom_error_type="step",
-        custom_error_message="expected exactly one of cpu, delay, call or parallel",
+        custom_error_message="expected exactly one of cpu, delay, call, parallel or query",
     ),
 ]
 STEP_TAGS = frozenset(STEP_TYPES)
@@ -101,6 +104,17 @@ class MemorySpec(SpecModel):
         # The small allowance keeps decimal sizes such as 0.1MB from losing a request
         # to rounding.
         return int((self.capacity - self.baseline) / self.per_request * (1 + 1e-12))
+
+
+def _pool_tag(value: Any) -> str:
+    return "pool_list" if isinstance(value, list) else "single_pool"
+
+
+Pools = Annotated[
+    Annotated[PoolSpec, Tag("single_pool")] | Annotated[list[PoolSpec], Tag("pool_list")],
+    Discriminator(_pool_tag),
+]
+POOL_TAGS = frozenset({"single_pool", "pool_list"})
 
 
 class AppServerSpec(SpecModel):
@@ -145,6 +159,17 @@ class AppServerSpec(SpecModel):
     memory: MemorySpec | None = Field(
         None, description="memory per instance (default: not modelled)"
     )
+    pool: Pools | None = Field(
+        None,
+        description="connection pool(s) per instance: {database, size, max_wait}, or a list",
+    )
+
+    @property
+    def pools(self) -> list[PoolSpec]:
+        """The connection pools of each instance (one per database at most)."""
+        if self.pool is None:
+            return []
+        return list(self.pool) if isinstance(self.pool, list) else [self.pool]
 
     @property
     def worker_count(self) -> int:

@@ -15,7 +15,7 @@ import yaml
 from pydantic import ValidationError
 
 from simperf.errors import SpecError
-from simperf.spec.app_server import STEP_TAGS
+from simperf.spec.app_server import POOL_TAGS, STEP_TAGS
 from simperf.spec.distributions import DISTRIBUTION_TAGS
 from simperf.spec.scenario import COMPONENT_TAGS, Scenario
 from simperf.spec.workload import ARRIVAL_TAGS
@@ -26,6 +26,7 @@ _UNION_TAGS = (
     COMPONENT_TAGS
     | DISTRIBUTION_TAGS
     | STEP_TAGS
+    | POOL_TAGS
     | ARRIVAL_TAGS
     | {
         "function-after",

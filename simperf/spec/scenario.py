@@ -6,15 +6,21 @@ from typing import Annotated, Any
 
 from pydantic import Field, model_validator
 
+from simperf.spec import database_refs
 from simperf.spec.app_server import AppServerSpec
 from simperf.spec.base import IDENTIFIER, SpecModel
+from simperf.spec.database import DatabaseSpec, ShardedDatabaseSpec
+from simperf.spec.keyspace import KeyspaceSpec
 from simperf.spec.load_balancer import LoadBalancerSpec
 from simperf.spec.network import NetworkSpec
 from simperf.spec.run import RunSettings
 from simperf.spec.workload import PiecewiseArrival, Workload
 
-ComponentSpec = Annotated[AppServerSpec | LoadBalancerSpec, Field(discriminator="kind")]
-COMPONENT_TAGS = frozenset({"app_server", "load_balancer"})
+ComponentSpec = Annotated[
+    AppServerSpec | LoadBalancerSpec | DatabaseSpec | ShardedDatabaseSpec,
+    Field(discriminator="kind"),
+]
+COMPONENT_TAGS = frozenset({"app_server", "load_balancer", "database", "sharded_database"})
 RESERVED_NAMES = frozenset({"all"})
 
 
@@ -45,6 +51,10 @@ class Scenario(SpecModel):
     network: NetworkSpec | None = Field(
         None, description="regions, latencies and links (default: everything co-located)"
     )
+    keyspaces: dict[str, KeyspaceSpec] = Field(
+        default_factory=dict,
+        description="name -> key space shared by request classes, caches and tables",
+    )
     run: RunSettings = Field(default_factory=RunSettings, description="run settings")
 
     @model_validator(mode="after")
@@ -52,6 +62,7 @@ class Scenario(SpecModel):
         problems = list(_check_references(self))
         if problems:
             raise ValueError("\n".join(problems))
+        database_refs.warn_about(self)
         return self
 
     def with_overrides(self, overrides: dict[str, Any]) -> Scenario:
@@ -76,6 +87,8 @@ class Scenario(SpecModel):
         spec = self.components[component]
         if isinstance(spec, AppServerSpec):
             return set(spec.endpoints)
+        if database_refs.is_database(spec):
+            return set(spec.queries)
         common: set[str] | None = None
         for backend in spec.backends:
             if backend in self.components and backend != component:
@@ -126,6 +139,7 @@ def _check_references(scenario: Scenario) -> list[str]:
                 f"{request_class.endpoint!r} (it has: {have})"
             )
     problems.extend(_check_traffic(scenario))
+    problems.extend(database_refs.database_problems(scenario))
     if not problems:
         cycle = _find_call_cycle(scenario)
         if cycle:
@@ -148,8 +162,9 @@ def _check_traffic(scenario: Scenario) -> list[str]:
             problems.append(f"{path}: unknown region {region!r} (regions: {known})")
 
     for name, spec in scenario.components.items():
-        if spec.region is not None:
-            check_region(f"components.{name}.region", spec.region)
+        region = getattr(spec, "region", None)  # databases run in the first region
+        if region is not None:
+            check_region(f"components.{name}.region", region)
         if not isinstance(spec, LoadBalancerSpec):
             continue
         path = f"components.{name}"

@@ -1,0 +1,400 @@
+"""Databases: a primary and read replicas answering named queries.
+
+The database's endpoints are its queries. A query's cost is planned once at build time
+(:func:`simperf.analysis.query_cost.plan`, the function EXPLAIN prints) and compiled into
+a :class:`CompiledQuery` per shard; at run time a query draws its CPU time and its
+buffer-pool misses, runs on an instance (:class:`~simperf.components.db_instance.
+DbInstance`), and pays the network round trip and the transfer of its rows.
+
+Three ways in:
+
+* ``handle(request, route)`` (a ``call`` from a balancer-less hop, a ``parallel`` arm, a
+  cache's backing read): no pool, so the query opens a connection (handshake, session
+  start-up on a database core, counted against ``max_connections``).
+* ``{call: db.query}`` and ``{query: NAME, database: DB, ...}`` steps of an app server:
+  through the calling instance's pool for this database when it has one.
+
+Writes run on the primary and reach each replica ``replication_lag`` later (the replica
+then replays them); reads go to a replica by ``read_policy``.
+"""
+
+from __future__ import annotations
+
+from array import array
+from typing import Any
+
+import numpy as np
+
+from simperf.analysis.explain import hit_ratios, layout_of, plan_variant, pool_models
+from simperf.analysis.query_cost import cpu_time
+from simperf.analysis.query_mix import Variant
+from simperf.components.app_server import STEP_COMPILERS
+from simperf.components.base import Component, Context, Process, Request, RequestFailed
+from simperf.components.db_instance import PRIMARY, REPLICA, DbInstance
+from simperf.components.db_pool import Pool
+from simperf.keys import key_sampler
+from simperf.rng import batched
+from simperf.spec.database import AnyDatabaseSpec, QueryStep
+
+
+class QueryStats:
+    """What pg_stat_statements keeps for one query: its execution times."""
+
+    __slots__ = ("slow", "threshold", "times")
+
+    def __init__(self, threshold: float) -> None:
+        self.threshold = threshold
+        self.times = array("d")
+        self.slow = 0
+
+
+def _zero() -> int:
+    return 0
+
+
+class CompiledQuery:
+    """One query variant on one shard: its plan as numbers and samplers."""
+
+    __slots__ = (
+        "apply_cpu",
+        "calls",
+        "cpu",
+        "misses",
+        "pages_read",
+        "pages_written",
+        "plan",
+        "pool_pages",
+        "rotation",
+        "rows_examined",
+        "stats",
+        "table_index",
+        "transfer",
+        "variant",
+        "write",
+    )
+
+    def __init__(self, db: Database, variant: Variant, shard: int, stats: QueryStats) -> None:
+        spec = db.spec
+        ctx = db.ctx
+        p = plan_variant(spec, variant)
+        label = f"{variant.query}:{variant.limit}:{variant.offset}:{variant.pagination}:{shard}"
+        self.variant = variant
+        self.plan = p
+        self.stats = stats
+        self.write = p.is_write
+        self.table_index = list(spec.tables).index(p.table)
+        self.rows_examined = p.rows_examined
+        self.pages_read = p.pages_read
+        self.pool_pages = p.heap_pages + p.join_heap_pages
+        self.pages_written = p.pages_written
+        self.apply_cpu = spec.cpu.per_row_written * p.rows_written + (
+            spec.cpu.per_index_write * p.index_writes
+        )
+        fixed = cpu_time(p, spec.cpu)
+        per_query = ctx.sampler(spec.cpu.per_query, db.name, f"cpu:{label}")
+        self.cpu = per_query if fixed == 0 else (lambda: per_query() + fixed)
+        models = db.models[shard]
+        self.misses = [
+            self._miss_sampler(db, p, models[role], f"misses:{label}:{role}")
+            for role in (PRIMARY, REPLICA)
+        ]
+        self.transfer = spec.rtt + p.bytes_returned / spec.bandwidth
+        self.calls = 0
+        self.rotation = 0  # the replica this query goes to next (round robin)
+
+    @staticmethod
+    def _miss_sampler(db: Database, p: Any, model: Any, purpose: str) -> Any:
+        hit, join_hit = hit_ratios(model, p)
+        groups = [(n, 1.0 - h) for n, h in ((p.heap_pages, hit), (p.join_heap_pages, join_hit))]
+        groups = [(n, q) for n, q in groups if n > 0 and q > 1e-12]
+        if not groups:
+            return _zero
+        if all(q >= 1.0 - 1e-12 for _, q in groups):
+            total = sum(n for n, _ in groups)
+            return lambda: total
+        rng = db.ctx.rng(db.name, purpose)
+        return batched(lambda size: sum(rng.binomial(n, min(q, 1.0), size) for n, q in groups))
+
+
+class QueryRoute:
+    """A query variant as callers hold it: compiled per shard, with its key stream."""
+
+    __slots__ = ("client_cpu", "key", "name", "queries", "single", "space", "write")
+
+    def __init__(self, db: Database, variant: Variant) -> None:
+        spec = db.spec
+        self.name = variant.query
+        stats = db.stats[variant.query]
+        self.queries = [CompiledQuery(db, variant, s, stats) for s in range(db.shard_count)]
+        first = self.queries[0]
+        self.write = first.write
+        self.key = db.key_stream(variant.query)
+        single = getattr(spec, "single_shard", None)
+        self.single = single(variant.query) if single is not None else True
+        arms = 1 if self.single else db.shard_count
+        self.client_cpu = spec.client_cpu_per_row * first.plan.rows_returned * arms
+        self.space = db.key_space(spec.queries[variant.query].table)
+
+
+class DatabaseCore:
+    """A primary and its read replicas: one database, or one shard of a sharded one."""
+
+    def __init__(self, db: Database, shard: int | None) -> None:
+        spec = db.spec
+        env = db.env
+        self.db = db
+        self.env = env
+        prefix = "" if shard is None else f"s{shard}:"
+        tables = len(spec.tables)
+        self.primary = DbInstance(
+            env,
+            db.name,
+            db.kind,
+            f"{db.name}[{prefix}primary]",
+            PRIMARY,
+            spec.primary,
+            tables,
+            shard,
+        )
+        self.replicas = [
+            DbInstance(
+                env,
+                db.name,
+                db.kind,
+                f"{db.name}[{prefix}replica{i}]",
+                REPLICA,
+                spec.replica_spec,
+                tables,
+                shard,
+            )
+            for i in range(spec.read_replicas)
+        ]
+        self.instances = [self.primary, *self.replicas]
+        self.lags = [
+            db.ctx.sampler(spec.replication_lag, db.name, f"lag:{prefix}{i}")
+            for i in range(len(self.replicas))
+        ]
+        self.policy = spec.read_policy
+
+    def _read_target(self, request: Request, q: CompiledQuery) -> DbInstance:
+        db = self.db
+        if db.ryw > 0:
+            client = request.client if request.client is not None else request.id
+            written = db.last_write.get(client)
+            if written is not None and self.env.now < written + db.ryw:
+                db.ryw_reads += 1
+                return self.primary
+        replicas = self.replicas
+        if not replicas or self.policy == "primary":
+            return self.primary
+        n = len(replicas)
+        # Each query rotates on its own: a shared rotation would send the 1st, 3rd ...
+        # query of an endpoint always to one replica and the 2nd, 4th ... to the other.
+        start = q.rotation
+        q.rotation = (start + 1) % n
+        if self.policy == "round_robin":
+            return replicas[start]
+        best = replicas[start]
+        for offset in range(1, n):
+            candidate = replicas[(start + offset) % n]
+            if candidate.active < best.active:
+                best = candidate
+        return best
+
+    def run(self, request: Request, q: CompiledQuery, key: int, pooled: bool) -> Process:
+        """Run ``q`` on the instance it goes to (opening a connection unless pooled)."""
+        inst = self.primary if q.write else self._read_target(request, q)
+        if pooled:
+            yield from self._execute(request, q, key, inst)
+            return
+        if inst.open >= inst.max_connections - inst.reserved:
+            inst.rejected += 1
+            raise RequestFailed(self.db.refused_code)
+        inst.open += 1
+        inst.opened += 1
+        if inst.open > inst.open_peak:
+            inst.open_peak = inst.open
+        try:
+            handshake = self.db.handshake()
+            if handshake > 0:
+                yield self.env.timeout(handshake)
+            startup = self.db.startup()
+            if startup > 0:
+                yield from inst.startup(startup)
+            yield from self._execute(request, q, key, inst)
+        finally:
+            inst.open -= 1
+
+    def _execute(self, request: Request, q: CompiledQuery, key: int, inst: DbInstance) -> Process:
+        env = self.env
+        if inst.role == REPLICA and inst.pending[q.table_index].get(key, -1.0) > env.now:
+            request.stale = True
+            inst.stale_reads += 1
+        yield from inst.execute(q)
+        if q.write:
+            self._replicate(request, q, key)
+        if q.transfer > 0:
+            yield env.timeout(q.transfer)
+
+    def _replicate(self, request: Request, q: CompiledQuery, key: int) -> None:
+        db = self.db
+        now = self.env.now
+        if db.ryw > 0:
+            db.last_write[request.client if request.client is not None else request.id] = now
+        for replica, lag in zip(self.replicas, self.lags, strict=True):
+            visible = max(replica.last_apply, now + lag())
+            replica.last_apply = visible
+            replica.pending[q.table_index][key] = visible
+            db.lags.append(visible - now)
+            self.env.process(replica.apply(q))
+
+
+class Database(Component):
+    """A database component (``kind: database``); see the module docstring."""
+
+    kind = "database"
+    shard_count = 1
+
+    def __init__(self, ctx: Context, name: str, spec: AnyDatabaseSpec) -> None:
+        super().__init__(ctx, name)
+        self.spec = spec
+        self.layout = layout_of(spec)
+        self.refused_code = ctx.recorder.cause("connection_refused")
+        self.timeout_code = ctx.recorder.cause("pool_timeout")
+        self.handshake = ctx.sampler(spec.connection.handshake, name, "handshake")
+        self.startup = ctx.sampler(spec.connection.startup, name, "startup")
+        self.ryw = spec.read_your_writes
+        self.last_write: dict[int, float] = {}
+        self.ryw_reads = 0
+        self.lags = array("d")
+        self.stats = {q: QueryStats(spec.slow_query_threshold) for q in spec.queries}
+        self.cores = self._make_cores()
+        self.servers = [inst for core in self.cores for inst in core.instances]
+        # the model's instances: each server, then its storage (kind "storage")
+        self.instances: list[Any] = [*self.servers, *(s.meter for s in self.servers)]
+        self.pools: dict[Any, Pool] = {}
+        self.pool_owner: dict[Pool, str] = {}
+        self.routes: dict[Variant, QueryRoute] = {}
+        self._models: list[Any] | None = None
+        self._keys: dict[str, Any] = {}
+
+    def _make_cores(self) -> list[DatabaseCore]:
+        return [DatabaseCore(self, None)]
+
+    @property
+    def models(self) -> list[Any]:
+        """(primary, replica) buffer-pool models per shard, computed on first use."""
+        if self._models is None:
+            self._models = pool_models(self.ctx.scenario, self.name)
+        return self._models
+
+    def key_space(self, table: str) -> int:
+        """Number of keys point accesses to ``table`` draw from."""
+        t = self.spec.tables[table]
+        keyspaces = self.ctx.scenario.keyspaces
+        return keyspaces[t.keyspace].keys if t.keyspace else t.rows
+
+    def key_stream(self, query: str) -> Any:
+        """The batched key sampler of a query (shared by all its variants)."""
+        if query not in self._keys:
+            table = self.spec.tables[self.spec.queries[query].table]
+            rng = self.ctx.rng(self.name, f"query:{query}")
+            if table.keyspace:
+                self._keys[query] = key_sampler(self.ctx.scenario.keyspaces[table.keyspace], rng)
+            else:
+                rows = table.rows
+                self._keys[query] = batched(lambda n: rng.integers(0, rows, n, dtype=np.int64))
+        return self._keys[query]
+
+    def wire(self, components: dict[str, Component]) -> None:
+        """Open the pools of every app instance with a pool for this database."""
+        limits = [(inst, inst.max_connections) for inst in self.servers]
+        for component in components.values():
+            spec = getattr(component, "spec", None)
+            for pool_spec in getattr(spec, "pools", []):
+                if pool_spec.database != self.name:
+                    continue
+                for app_instance in component.instances:  # type: ignore[attr-defined]
+                    usable = min(
+                        [pool_spec.size] + [limit - inst.reserved for inst, limit in limits]
+                    )
+                    usable = max(0, usable)
+                    for inst, _ in limits:
+                        inst.reserved += usable
+                    pool = Pool(
+                        self.env,
+                        app_instance.name,
+                        pool_spec.size,
+                        pool_spec.max_wait,
+                        usable,
+                        timeout_code=self.timeout_code,
+                        refused_code=self.refused_code,
+                    )
+                    self.pools[app_instance] = pool
+                    self.pool_owner[pool] = component.name
+
+    def resolve(self, endpoint: str) -> QueryRoute:
+        return self.route(Variant(endpoint))
+
+    def route(self, variant: Variant) -> QueryRoute:
+        """The compiled route of a query variant (compiled once)."""
+        if variant not in self.routes:
+            self.routes[variant] = QueryRoute(self, variant)
+        return self.routes[variant]
+
+    def handle(self, request: Request, route: QueryRoute) -> Process:
+        """Run a query without a pool (a connection is opened for it)."""
+        return self.dispatch(request, route, False)
+
+    def dispatch(self, request: Request, route: QueryRoute, pooled: bool) -> Process:
+        """Run a query on the database (overridden by sharded databases)."""
+        key = request.key if request.key is not None else route.key()
+        return self.cores[0].run(request, route.queries[0], key, pooled)
+
+    def runner(self, route: QueryRoute, repeat: int) -> Any:
+        """``runner(request, app_instance)``: ``repeat`` queries through the caller's pool."""
+        pools = self.pools
+        dispatch = self.dispatch
+        client_cpu = route.client_cpu
+
+        def run(request: Request, instance: Any) -> Process:
+            pool = pools.get(instance)
+            for _ in range(repeat):
+                if pool is None:
+                    yield from dispatch(request, route, False)
+                else:
+                    yield from pool.acquire()
+                    try:
+                        yield from dispatch(request, route, True)
+                    finally:
+                        pool.release()
+                if client_cpu > 0:
+                    yield from instance.cpu(client_cpu)
+
+        return run
+
+    def call_runner(self, server: Any, route: QueryRoute) -> Any:
+        """How an app server runs ``{call: db.query}``: one query through its pool."""
+        return self.runner(route, 1)
+
+    def snapshot(self, now: float) -> dict[str, Any]:
+        from simperf.metrics.database import snapshot
+
+        return snapshot(self, now)
+
+    def report(
+        self, first: dict[str, Any], last: dict[str, Any], span: float
+    ) -> tuple[str, dict[str, Any]]:
+        from simperf.metrics.database import report
+
+        return "databases", report(self, first, last, span)
+
+
+def compile_query_step(server: Any, step: QueryStep, purpose: str) -> Any:
+    """Step compiler for ``{query: ...}`` steps (registered in ``STEP_COMPILERS``)."""
+    db = server.component(step.database)
+    variant = Variant(step.query, step.limit, step.offset, step.pagination)
+    return db.runner(db.route(variant), step.repeat)
+
+
+STEP_COMPILERS[QueryStep] = compile_query_step

@@ -1,0 +1,230 @@
+"""One database server (a primary or a read replica): cores, storage and connections.
+
+A query holds one core for its CPU time, then one storage slot for its page I/O (misses
+read one after another at ``read_latency``, then page writes at ``write_latency``).
+Storage has ``ceil(iops x read_latency)`` slots (see
+:func:`simperf.analysis.query_cost.storage_times`), so it reads ``iops`` pages per second
+at most and queues beyond. Waiting for a core and for storage both count as queueing;
+only cores count towards utilisation in the components table (storage has its own
+utilisation in the ``databases`` section).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from simperf.analysis.query_cost import storage_times
+from simperf.components.base import Process
+from simperf.components.slots import Slots
+from simperf.metrics.monitor import LevelMonitor
+from simperf.spec.database import DbInstanceSpec
+
+PRIMARY, REPLICA = 0, 1
+ROLES = ("primary", "replica")
+
+
+class StorageMeter:
+    """A server's storage as a row of the components table (kind ``storage``).
+
+    Listed in the model's instances next to its server, so that the utilisation table
+    and the stability verdict see saturated storage; not averaged into the component.
+    """
+
+    kind = "storage"
+    capped = False
+
+    def __init__(self, server: DbInstance) -> None:
+        self.component = server.component
+        self.name = f"{server.name}/storage"
+        self.capacity = server.io_depth
+        self.busy = server.io_busy
+        self.queue = LevelMonitor()
+        self.served = 0
+        self.wait_sum = 0.0
+        self.service_sum = 0.0
+
+    def snapshot(self, now: float) -> dict[str, float]:
+        return {
+            "busy_area": self.busy.area_at(now),
+            "queue_area": self.queue.area_at(now),
+            "queue_peak": self.queue.reset_peak(),
+            "queue_now": self.queue.level,
+            "served": self.served,
+            "rejected": 0,
+            "wait_sum": self.wait_sum,
+            "service_sum": self.service_sum,
+        }
+
+
+class DbInstance:
+    """A database server; listed in the model's instances like an app instance."""
+
+    capped = False
+
+    def __init__(
+        self,
+        env: Any,
+        component: str,
+        kind: str,
+        name: str,
+        role: int,
+        spec: DbInstanceSpec,
+        tables: int,
+        shard: int | None = None,
+    ) -> None:
+        self.env = env
+        self.kind = kind
+        self.component = component
+        self.name = name
+        self.role = role
+        self.shard = shard
+        self.spec = spec
+        self.capacity = spec.cores
+        self.cores = Slots(env, spec.cores)
+        self.io_depth, self.read_latency, self.write_latency = storage_times(spec.storage)
+        self.storage = Slots(env, self.io_depth)
+        self.max_connections = spec.max_connections
+        self.reserved = 0  # connections held open by pools
+        self.open = 0  # connections opened per query (no pool), in use now
+        self.open_peak = 0
+        self.opened = 0
+        self.busy = LevelMonitor()
+        self.io_busy = LevelMonitor()
+        self.queue = LevelMonitor()
+        self.active = 0
+        self.served = 0
+        self.rejected = 0
+        self.wait_sum = 0.0
+        self.service_sum = 0.0
+        self.rows_examined = 0
+        self.pages_read = 0
+        self.pool_pages = 0
+        self.page_misses = 0
+        self.pages_written = 0
+        self.writes_applied = 0
+        self.stale_reads = 0
+        # replica state: per table, key -> time its latest write becomes visible here
+        self.pending: list[dict[int, float]] = [{} for _ in range(tables)]
+        self.last_apply = 0.0
+        self.meter = StorageMeter(self)
+
+    def execute(self, q: Any) -> Process:
+        """Run one compiled query: a core for its CPU, then storage for its page I/O."""
+        env = self.env
+        arrived = env.now
+        self.active += 1
+        cores = self.cores
+        grant = cores.acquire()
+        if grant is not None:
+            self.queue.change(1, arrived)
+            yield grant
+            self.queue.change(-1, env.now)
+        waited = env.now - arrived
+        busy = self.busy
+        busy.change(1, env.now)
+        yield env.timeout(q.cpu())
+        busy.change(-1, env.now)
+        cores.release()
+        misses = q.misses[self.role]()
+        io = misses * self.read_latency + q.pages_written * self.write_latency
+        if io > 0:
+            storage = self.storage
+            meter = self.meter
+            slot = storage.acquire()
+            queued = env.now
+            if slot is not None:
+                self.queue.change(1, queued)
+                meter.queue.change(1, queued)
+                yield slot
+                self.queue.change(-1, env.now)
+                meter.queue.change(-1, env.now)
+                waited += env.now - queued
+                meter.wait_sum += env.now - queued
+            self.io_busy.change(1, env.now)
+            yield env.timeout(io)
+            self.io_busy.change(-1, env.now)
+            storage.release()
+            meter.served += 1
+            meter.service_sum += io
+        self.active -= 1
+        now = env.now
+        self.served += 1
+        self.wait_sum += waited
+        self.service_sum += now - arrived - waited
+        self.rows_examined += q.rows_examined
+        self.pages_read += q.pages_read
+        self.pool_pages += q.pool_pages
+        self.page_misses += misses
+        self.pages_written += q.pages_written
+        q.calls += 1
+        stats = q.stats
+        elapsed = now - arrived
+        stats.times.append(elapsed)
+        if elapsed > stats.threshold:
+            stats.slow += 1
+
+    def startup(self, seconds: float) -> Process:
+        """Start a session for a new connection: ``seconds`` of one core."""
+        env = self.env
+        grant = self.cores.acquire()
+        if grant is not None:
+            self.queue.change(1, env.now)
+            yield grant
+            self.queue.change(-1, env.now)
+        self.busy.change(1, env.now)
+        yield env.timeout(seconds)
+        self.busy.change(-1, env.now)
+        self.cores.release()
+
+    def apply(self, q: Any) -> Process:
+        """Replay a write from the primary: its write CPU and page writes, no queue record."""
+        env = self.env
+        if q.apply_cpu > 0:
+            grant = self.cores.acquire()
+            if grant is not None:
+                yield grant
+            self.busy.change(1, env.now)
+            yield env.timeout(q.apply_cpu)
+            self.busy.change(-1, env.now)
+            self.cores.release()
+        io = q.pages_written * self.write_latency
+        if io > 0:
+            slot = self.storage.acquire()
+            if slot is not None:
+                yield slot
+            self.io_busy.change(1, env.now)
+            yield env.timeout(io)
+            self.io_busy.change(-1, env.now)
+            self.storage.release()
+        self.pages_written += q.pages_written
+        self.writes_applied += 1
+
+    def snapshot(self, now: float) -> dict[str, float]:
+        """Cumulative counters and areas at ``now`` (the keys every instance reports)."""
+        return {
+            "busy_area": self.busy.area_at(now),
+            "queue_area": self.queue.area_at(now),
+            "queue_peak": self.queue.reset_peak(),
+            "queue_now": self.queue.level,
+            "served": self.served,
+            "rejected": self.rejected,
+            "wait_sum": self.wait_sum,
+            "service_sum": self.service_sum,
+        }
+
+    def counters(self, now: float) -> dict[str, float]:
+        """Database-specific cumulative counters at ``now``."""
+        return {
+            "busy_area": self.busy.area_at(now),
+            "io_area": self.io_busy.area_at(now),
+            "queries": self.served,
+            "rows_examined": self.rows_examined,
+            "pages_read": self.pages_read,
+            "pool_pages": self.pool_pages,
+            "page_misses": self.page_misses,
+            "pages_written": self.pages_written,
+            "writes_applied": self.writes_applied,
+            "opened": self.opened,
+            "refused": self.rejected,
+            "stale_reads": self.stale_reads,
+        }

@@ -1,0 +1,95 @@
+"""Connection pools: one per (app instance, database), holding connections open.
+
+A query takes a connection (at once if one is free, else in FIFO order, failing as
+``pool_timeout`` after ``max_wait``), holds it for the query, and gives it back. When the
+pools of all app instances want more connections than a server accepts, the connections
+beyond ``max_connections`` were refused when the pool opened them: a query that would need
+one of them fails as ``connection_refused``.
+"""
+
+from __future__ import annotations
+
+from array import array
+from typing import Any
+
+from simperf.components.base import Process, RequestFailed
+from simperf.components.slots import Slots
+from simperf.metrics.monitor import LevelMonitor
+
+
+class Pool:
+    """The pool of one app instance for one database."""
+
+    __slots__ = (
+        "env",
+        "in_use",
+        "max_wait",
+        "owner",
+        "refused",
+        "refused_code",
+        "size",
+        "slots",
+        "timeout_code",
+        "timeouts",
+        "usable",
+        "waits",
+    )
+
+    def __init__(
+        self,
+        env: Any,
+        owner: str,
+        size: int,
+        max_wait: float,
+        usable: int,
+        *,
+        timeout_code: int,
+        refused_code: int,
+    ) -> None:
+        self.env = env
+        self.owner = owner
+        self.size = size
+        self.slots = Slots(env, size)
+        self.max_wait = max_wait
+        self.usable = usable
+        self.timeout_code = timeout_code
+        self.refused_code = refused_code
+        self.waits = array("d")
+        self.timeouts = 0
+        self.refused = 0
+        self.in_use = LevelMonitor()
+
+    def acquire(self) -> Process:
+        """Take a connection, waiting at most ``max_wait`` (raises ``RequestFailed``)."""
+        env = self.env
+        slots = self.slots
+        grant = slots.acquire()
+        if grant is None:
+            self.waits.append(0.0)
+        else:
+            started = env.now
+            yield grant | env.timeout(self.max_wait)
+            if not grant.triggered:
+                slots.waiting.remove(grant)
+                self.timeouts += 1
+                raise RequestFailed(self.timeout_code)
+            self.waits.append(env.now - started)
+        if slots.in_use > self.usable:
+            slots.release()
+            self.refused += 1
+            raise RequestFailed(self.refused_code)
+        self.in_use.change(1, env.now)
+
+    def release(self) -> None:
+        """Give the connection back (to the longest waiter, if any)."""
+        self.in_use.change(-1, self.env.now)
+        self.slots.release()
+
+    def counters(self, now: float) -> dict[str, float]:
+        """Cumulative counters at ``now``."""
+        return {
+            "waits": len(self.waits),
+            "timeouts": self.timeouts,
+            "refused": self.refused,
+            "in_use_area": self.in_use.area_at(now),
+        }

@@ -1,0 +1,61 @@
+"""Sharded databases: ``shards`` databases, each a primary with its read replicas.
+
+A query filtering on its table's shard key (and every insert) goes to the shard owning
+its key: ``hash`` routing mixes the key with a 64-bit multiplicative hash, ``range``
+routing gives shard ``i`` the keys ``[i K / N, (i + 1) K / N)`` of a key space of ``K``
+keys ranked by popularity (so range sharding puts the hottest keys together). Any other
+query fans out to every shard at once and waits for the slowest (scatter-gather), each
+shard examining its share of the rows (``rows / shards``).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from simperf.analysis.buffer_pool import shard_of
+from simperf.components.base import Context, Process, Request, RequestFailed
+from simperf.components.database import Database, DatabaseCore, QueryRoute
+from simperf.spec.database import ShardedDatabaseSpec
+
+
+class ShardedDatabase(Database):
+    """A sharded database component (``kind: sharded_database``)."""
+
+    kind = "sharded_database"
+
+    def __init__(self, ctx: Context, name: str, spec: ShardedDatabaseSpec) -> None:
+        self.shard_count = spec.shards
+        self.routing = spec.routing
+        self.fanouts = 0
+        super().__init__(ctx, name, spec)
+
+    def _make_cores(self) -> list[DatabaseCore]:
+        return [DatabaseCore(self, shard) for shard in range(self.shard_count)]
+
+    def dispatch(self, request: Request, route: QueryRoute, pooled: bool) -> Process:
+        key = request.key if request.key is not None else route.key()
+        if route.single:
+            shard = shard_of(key, self.shard_count, self.routing, route.space)
+            return self.cores[shard].run(request, route.queries[shard], key, pooled)
+        return self._scatter(request, route, key, pooled)
+
+    def _scatter(self, request: Request, route: QueryRoute, key: int, pooled: bool) -> Process:
+        env = self.env
+        self.fanouts += 1
+        arms = [
+            env.process(_arm(core.run(request, q, key, pooled)))
+            for core, q in zip(self.cores, route.queries, strict=True)
+        ]
+        yield env.all_of(arms)
+        for arm in arms:
+            if arm.value:
+                raise RequestFailed(arm.value)
+
+
+def _arm(process: Any) -> Process:
+    """One shard's part of a scatter-gather; returns 0 or the failure code."""
+    try:
+        yield from process
+    except RequestFailed as failure:
+        return failure.code
+    return 0

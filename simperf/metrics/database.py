@@ -1,0 +1,267 @@
+"""The ``databases`` section of a result: what a DBA would look at, measured period only.
+
+``databases.<name>`` holds:
+
+* ``instances``: per server, CPU and storage utilisation, queries per second, rows
+  examined, pages read, page misses and writes, the buffer pool (its size in pages, the
+  model's hit ratios and the hit ratio observed), connections opened and refused;
+* ``queries``: per query what ``pg_stat_statements`` shows (calls, mean and p99 time on
+  the server, rows returned, rows examined, pages read);
+* ``slow_queries``: executions slower than the threshold, counted per query;
+* ``indexes`` (``table -> index -> uses``, the primary key as ``PRIMARY``) and
+  ``unused_indexes`` (``table.index``);
+* ``pools``: per app server, acquisitions, the wait distribution, timeouts, refusals and
+  how busy its connections were;
+* ``connections`` (opened without a pool, refused), ``replication`` (lag, stale reads)
+  and, for a sharded database, ``shards`` (queries per shard and max/mean imbalance).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from simperf.analysis.query_cost import PRIMARY
+from simperf.components.db_instance import ROLES
+from simperf.units import format_time
+
+
+def snapshot(db: Any, now: float) -> dict[str, Any]:
+    """Cumulative counters of a database component at ``now``."""
+    return {
+        "instances": {inst.name: inst.counters(now) for inst in db.servers},
+        "queries": {name: (len(s.times), s.slow) for name, s in db.stats.items()},
+        "routes": [[q.calls for q in route.queries] for route in db.routes.values()],
+        "pools": {pool.owner: pool.counters(now) for pool in db.pools.values()},
+        "lags": len(db.lags),
+        "ryw_reads": db.ryw_reads,
+        "fanouts": getattr(db, "fanouts", 0),
+    }
+
+
+def _dist(values: np.ndarray) -> dict[str, float | None]:
+    if values.size == 0:
+        return {"count": 0, "mean": None, "p50": None, "p99": None, "max": None}
+    p50, p99 = np.percentile(values, [50, 99])
+    return {
+        "count": int(values.size),
+        "mean": float(values.mean()),
+        "p50": float(p50),
+        "p99": float(p99),
+        "max": float(values.max()),
+    }
+
+
+def _nested(flat: dict[tuple[str, str], Any]) -> dict[str, dict[str, Any]]:
+    """``{(a, b): v}`` as ``{a: {b: v}}`` (result paths are dotted, so keys have no dots)."""
+    nested: dict[str, dict[str, Any]] = {}
+    for (a, b), value in flat.items():
+        nested.setdefault(a, {})[b] = value
+    return nested
+
+
+def _ratio(a: float, b: float) -> float | None:
+    return a / b if b else None
+
+
+def report(db: Any, first: dict[str, Any], last: dict[str, Any], span: float) -> dict[str, Any]:
+    """``databases.<name>`` from the first and last snapshots of the measured period."""
+    out: dict[str, Any] = {"kind": db.kind}
+    out["instances"] = _instances(db, first, last, span)
+    out.update(_queries(db, first, last))
+    out["pools"] = _pools(db, first, last, span)
+    opened = sum(i["connections"]["opened"] for i in out["instances"].values())
+    refused = sum(i["connections"]["refused"] for i in out["instances"].values())
+    refused += sum(p["refused"] for p in out["pools"].values())
+    out["connections"] = {"opened": opened, "refused": refused}
+    out["replication"] = _replication(db, first, last, out["instances"])
+    if db.shard_count > 1:
+        loads = [0] * db.shard_count
+        for inst in db.servers:
+            loads[inst.shard] += out["instances"][inst.name]["queries"]
+        mean = sum(loads) / len(loads)
+        out["shards"] = {
+            "count": db.shard_count,
+            "routing": db.routing,
+            "queries": loads,
+            "imbalance": max(loads) / mean if mean else None,
+            "fanout_queries": last["fanouts"] - first["fanouts"],
+        }
+    return out
+
+
+def _instances(db: Any, first: dict[str, Any], last: dict[str, Any], span: float) -> dict[str, Any]:
+    rows = {}
+    for inst in db.servers:
+        a, b = first["instances"][inst.name], last["instances"][inst.name]
+        d = {k: b[k] - a[k] for k in b}
+        model = db.models[inst.shard or 0][min(inst.role, 1)]
+        rows[inst.name] = {
+            "role": ROLES[inst.role],
+            "shard": inst.shard,
+            "cores": inst.capacity,
+            "cpu_utilization": _ratio(d["busy_area"], inst.capacity * span),
+            "storage_utilization": _ratio(d["io_area"], inst.io_depth * span),
+            "queries": int(d["queries"]),
+            "qps": _ratio(d["queries"], span),
+            "rows_examined": int(d["rows_examined"]),
+            "pages_read": int(d["pages_read"]),
+            "page_misses": int(d["page_misses"]),
+            "pages_written": int(d["pages_written"]),
+            "writes_applied": int(d["writes_applied"]),
+            "buffer_pool": {
+                "pages": model.capacity,
+                "fill": model.fill,
+                "model_hit_ratio": _nested(model.hit),
+                "hit_ratio": None
+                if not d["pool_pages"]
+                else 1.0 - d["page_misses"] / d["pool_pages"],
+            },
+            "connections": {
+                "opened": int(d["opened"]),
+                "refused": int(d["refused"]),
+                "peak": inst.open_peak,
+                "max_connections": inst.max_connections,
+                "held_by_pools": inst.reserved,
+            },
+            "stale_reads": int(d["stale_reads"]),
+        }
+    return rows
+
+
+def _queries(db: Any, first: dict[str, Any], last: dict[str, Any]) -> dict[str, Any]:
+    totals: dict[str, dict[str, int]] = {
+        name: {"rows": 0, "rows_examined": 0, "pages_read": 0} for name in db.stats
+    }
+    indexes: dict[tuple[str, str], int] = {}
+    for t, table in db.spec.tables.items():
+        indexes[(t, PRIMARY)] = 0
+        for i in table.indexes:
+            indexes[(t, i)] = 0
+    routes = list(db.routes.values())
+    for r, route in enumerate(routes):
+        before = first["routes"][r] if r < len(first["routes"]) else [0] * len(route.queries)
+        for s, q in enumerate(route.queries):
+            calls = last["routes"][r][s] - before[s]
+            if not calls:
+                continue
+            p = q.plan
+            total = totals[route.name]
+            total["rows"] += calls * p.rows_returned
+            total["rows_examined"] += calls * p.rows_examined
+            total["pages_read"] += calls * p.pages_read
+            if p.index is not None:
+                indexes[(p.table, p.index)] += calls
+            if p.join_table is not None and p.join_index not in (None, "scan"):
+                indexes[(p.join_table, p.join_index)] += calls * p.rows_returned
+    queries = {}
+    slow: dict[str, int] = {}
+    for name, stats in db.stats.items():
+        (n0, slow0), (n1, slow1) = first["queries"][name], last["queries"][name]
+        times = np.frombuffer(stats.times, dtype=float)[n0:n1] if n1 else np.empty(0)
+        dist = _dist(times)
+        calls = dist.pop("count")
+        queries[name] = {
+            "calls": calls,
+            **dist,
+            **totals[name],
+            "rows_per_call": _ratio(totals[name]["rows"], calls),
+        }
+        if slow1 - slow0:
+            slow[name] = slow1 - slow0
+    return {
+        "queries": queries,
+        "slow_queries": {
+            "threshold": db.spec.slow_query_threshold,
+            "count": sum(slow.values()),
+            "by_query": slow,
+        },
+        "indexes": _nested(indexes),
+        "unused_indexes": [f"{t}.{i}" for (t, i), v in indexes.items() if v == 0 and i != PRIMARY],
+    }
+
+
+def _pools(db: Any, first: dict[str, Any], last: dict[str, Any], span: float) -> dict[str, Any]:
+    grouped: dict[str, list[Any]] = {}
+    for pool in db.pools.values():
+        grouped.setdefault(db.pool_owner[pool], []).append(pool)
+    out = {}
+    for app, pools in grouped.items():
+        waits = []
+        timeouts = refused = 0
+        area = 0.0
+        for pool in pools:
+            a, b = first["pools"][pool.owner], last["pools"][pool.owner]
+            waits.append(np.frombuffer(pool.waits, dtype=float)[a["waits"] : b["waits"]])
+            timeouts += b["timeouts"] - a["timeouts"]
+            refused += b["refused"] - a["refused"]
+            area += b["in_use_area"] - a["in_use_area"]
+        wait = np.concatenate(waits) if waits else np.empty(0)
+        size = pools[0].size
+        out[app] = {
+            "size": size,
+            "instances": len(pools),
+            "usable": [p.usable for p in pools],
+            "acquisitions": int(wait.size),
+            "wait": _dist(wait),
+            "waited": int(np.count_nonzero(wait > 0)),
+            "timeouts": int(timeouts),
+            "refused": int(refused),
+            "utilization": _ratio(area, size * len(pools) * span),
+        }
+    return out
+
+
+def _replication(
+    db: Any, first: dict[str, Any], last: dict[str, Any], instances: dict[str, Any]
+) -> dict[str, Any]:
+    lags = np.frombuffer(db.lags, dtype=float)[first["lags"] : last["lags"]] if db.lags else []
+    replica_reads = sum(i["queries"] for i in instances.values() if i["role"] == "replica")
+    stale = sum(i["stale_reads"] for i in instances.values())
+    return {
+        "replicas": db.spec.read_replicas,
+        "lag": _dist(np.asarray(lags, dtype=float)),
+        "replica_reads": replica_reads,
+        "stale_reads": stale,
+        "stale_read_rate": _ratio(stale, replica_reads),
+        "primary_reads_after_write": last["ryw_reads"] - first["ryw_reads"],
+    }
+
+
+def summary_lines(databases: dict[str, Any]) -> list[str]:
+    """Lines for :meth:`Result.summary`: each server, and pools, replication, shards."""
+    lines = ["", f"{'database server':<28}{'cpu':>7}{'storage':>9}{'qps':>9}{'hit':>7}{'stale':>7}"]
+    for name, db in databases.items():
+        for server, row in db["instances"].items():
+            hit = row["buffer_pool"]["hit_ratio"]
+            lines.append(
+                f"{server:<28}{_pct(row['cpu_utilization']):>7}"
+                f"{_pct(row['storage_utilization']):>9}{row['qps'] or 0:>9.4g}"
+                f"{_pct(hit):>7}{row['stale_reads']:>7}"
+            )
+        for app, pool in db["pools"].items():
+            wait = pool["wait"]
+            lines.append(
+                f"pool {app}->{name}: {pool['size']} x {pool['instances']}, "
+                f"wait mean {format_time(wait['mean'])} p99 {format_time(wait['p99'])}, "
+                f"timeouts {pool['timeouts']}, refused {pool['refused']}"
+            )
+        slow = db["slow_queries"]
+        if slow["count"]:
+            lines.append(
+                f"slow queries (> {format_time(slow['threshold'])}) on {name}: "
+                + ", ".join(f"{q} {n}" for q, n in slow["by_query"].items())
+            )
+        if "shards" in db:
+            shards = db["shards"]
+            imbalance = shards["imbalance"]
+            lines.append(
+                f"shards of {name}: {shards['count']} by {shards['routing']}, max/mean load "
+                + (f"{imbalance:.2f}" if imbalance is not None else "-")
+            )
+    return lines
+
+
+def _pct(value: float | None) -> str:
+    return "-" if value is None else f"{value:.1%}"

@@ -1,0 +1,356 @@
+"""Database specs: tables and indexes, a catalogue of queries, instances, replicas, shards.
+
+A ``database`` component is a primary and ``read_replicas`` instances (each with cores, a
+buffer pool of ``memory``, storage and ``max_connections``) answering named queries on
+its tables; its endpoints are the query names, so ``{call: main.product_by_id}`` works. A
+``sharded_database`` is ``shards`` such databases, the rows of every table split by hash or
+by range of its shard key. What a query costs follows from the tables and indexes alone
+(:mod:`simperf.analysis.query_cost`, the formula documented in ``docs/databases.md``).
+
+App servers reach databases with query steps (``{query: NAME, database: DB, repeat: N}``)
+and may hold a connection pool per database (``pool: {database, size, max_wait}``).
+Cross-references (tables, columns, key spaces, pools) are checked by
+:mod:`simperf.spec.database_refs` from the scenario's validator.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from pydantic import BeforeValidator, Field, WithJsonSchema, model_validator
+
+from simperf.spec.base import IDENTIFIER, MAX_COUNT, MAX_TIME, Bandwidth, Rate, SpecModel, Time
+from simperf.spec.distributions import Constant, Distribution
+from simperf.units import SIZE_PATTERN, parse_size
+
+MAX_ROWS = 10**12
+"""Upper bound on the rows of a table."""
+UNIQUE = MAX_ROWS
+"""Distinct-value count that ``unique`` stands for (capped at the table's rows)."""
+MAX_BYTES = 2**50
+"""Upper bound on sizes in bytes (1 PiB)."""
+
+
+def _whole_bytes(value: object) -> int:
+    return round(parse_size(value))
+
+
+ByteSize = Annotated[
+    int,
+    BeforeValidator(_whole_bytes),
+    WithJsonSchema(
+        {
+            "anyOf": [
+                {"type": "integer"},
+                {"type": "string", "pattern": SIZE_PATTERN},
+            ],
+            "description": "bytes, or a string with a unit: 512, 8KiB, 16GiB",
+        }
+    ),
+]
+"""A size in bytes; accepts an integer or a string such as ``8KiB`` or ``16GiB``."""
+
+Name = Annotated[str, Field(pattern=IDENTIFIER, max_length=64)]
+
+
+def _distinct(value: Any) -> Any:
+    return UNIQUE if value == "unique" else value
+
+
+Distinct = Annotated[
+    int,
+    BeforeValidator(_distinct, json_schema_input_type=int | Literal["unique"]),
+    Field(ge=1, le=UNIQUE),
+]
+
+
+class IndexSpec(SpecModel):
+    """A B-tree index on one or more columns; a composite index serves any leading prefix.
+
+    Written as a list of columns (``[category, created_at]``) or one column name.
+    """
+
+    columns: list[Name] = Field(
+        min_length=1, max_length=32, description="indexed columns, most significant first"
+    )
+
+
+def _index_shorthand(value: Any) -> Any:
+    if isinstance(value, str):
+        return {"columns": [value]}
+    if isinstance(value, list):
+        return {"columns": value}
+    return value
+
+
+Index = Annotated[
+    IndexSpec,
+    BeforeValidator(_index_shorthand, json_schema_input_type=IndexSpec | list[str] | str),
+]
+
+
+class TableSpec(SpecModel):
+    """A table: its rows, their size, its columns' cardinalities and its indexes.
+
+    The primary key is a unique column, clustered (rows are stored in key order, as in
+    InnoDB) and always indexed. Other columns are listed with their number of distinct
+    values, from which the rows matching an equality filter follow.
+    """
+
+    rows: int = Field(ge=1, le=MAX_ROWS, description="number of rows")
+    row_size: ByteSize = Field(200, ge=1, le=2**30, description="average row size in bytes")
+    primary_key: Name = Field("id", description="primary-key column (unique, clustered)")
+    columns: dict[Name, Distinct] = Field(
+        default_factory=dict,
+        max_length=1000,
+        description="other column -> number of distinct values ('unique': one row per value)",
+    )
+    indexes: dict[Name, Index] = Field(
+        default_factory=dict, max_length=100, description="secondary index name -> its columns"
+    )
+    keyspace: Name | None = Field(
+        None,
+        description="key space (top-level keyspaces) the primary key draws from; default uniform",
+    )
+
+    def has_column(self, column: str) -> bool:
+        """Whether ``column`` is the primary key or a listed column."""
+        return column == self.primary_key or column in self.columns
+
+    def distinct(self, column: str) -> int:
+        """Distinct values of a column, at most the number of rows."""
+        if column == self.primary_key:
+            return self.rows
+        return min(self.columns[column], self.rows)
+
+
+class JoinSpec(SpecModel):
+    """Eager loading: for every row the query returns, the matching rows of another table."""
+
+    table: Name = Field(description="the joined table")
+    column: Name = Field(
+        description="column of the joined table matched to each outer row (index it)"
+    )
+
+
+class QuerySpec(SpecModel):
+    """One named query: a statement on a table with equality filters on some columns."""
+
+    table: Name = Field(description="table the query reads or writes")
+    op: Literal["select", "insert", "update", "delete"] = Field(
+        "select", description="statement kind; insert, update and delete are writes"
+    )
+    where: list[Name] = Field(
+        default_factory=list, max_length=32, description="columns filtered by equality"
+    )
+    limit: int | None = Field(
+        None, ge=1, le=MAX_ROWS, description="at most this many rows (default: all that match)"
+    )
+    updates: list[Name] | None = Field(
+        None,
+        max_length=1000,
+        description="update: columns changed (indexes on them are maintained; default all)",
+    )
+    join: JoinSpec | None = Field(None, description="select: eager-load matching rows of a table")
+
+    @property
+    def is_write(self) -> bool:
+        """Whether the query writes (and so runs on the primary)."""
+        return self.op != "select"
+
+    @model_validator(mode="after")
+    def _consistent(self) -> QuerySpec:
+        if self.op == "insert" and self.where:
+            raise ValueError("where: an insert has no where clause")
+        if self.join is not None and self.op != "select":
+            raise ValueError("join: only a select can join")
+        if self.updates is not None and self.op != "update":
+            raise ValueError("updates: only for op: update")
+        if len(set(self.where)) != len(self.where):
+            raise ValueError("where: a column is listed twice")
+        return self
+
+
+class StorageSpec(SpecModel):
+    """Block storage: per-page latencies and an IOPS limit beyond which I/O queues.
+
+    It serves ``ceil(iops x read_latency)`` I/Os at once, each query's pages one after
+    another, so reads top out at ``iops`` pages per second (latencies are rounded up to
+    whole ``1 / iops``; a write occupies storage ``write_latency / read_latency`` times as
+    long as a read).
+    """
+
+    read_latency: Time = Field(100e-6, ge=0, le=10, description="random page read")
+    write_latency: Time = Field(100e-6, ge=0, le=10, description="page write")
+    iops: Rate = Field(10_000.0, gt=0, le=1e9, description="page I/Os per second at most")
+
+
+class DbInstanceSpec(SpecModel):
+    """One database server: cores, a buffer pool, storage and a connection limit."""
+
+    cores: int = Field(4, ge=1, le=1024, description="CPU cores")
+    memory: ByteSize = Field(
+        2**30, ge=0, le=MAX_BYTES, description="buffer pool size (bytes) caching table pages"
+    )
+    storage: StorageSpec = Field(default_factory=StorageSpec, description="block storage")
+    max_connections: int = Field(
+        100, ge=1, le=MAX_COUNT * 10, description="connections the server accepts at most"
+    )
+
+
+class QueryCpuSpec(SpecModel):
+    """CPU a query costs on the database (holding one core)."""
+
+    per_query: Distribution = Field(
+        default_factory=lambda: Constant(value=50e-6),
+        description="parse, plan and executor start-up, per query",
+    )
+    per_row: Time = Field(1e-6, ge=0, le=1, description="per row examined")
+    per_page: Time = Field(0.5e-6, ge=0, le=1, description="per page read (buffer-pool lookup)")
+    per_row_written: Time = Field(10e-6, ge=0, le=1, description="per row written")
+    per_index_write: Time = Field(
+        5e-6, ge=0, le=1, description="per index entry maintained on a write"
+    )
+
+
+class ConnectionSpec(SpecModel):
+    """What opening a connection costs (paid per query when there is no pool)."""
+
+    handshake: Distribution = Field(
+        default_factory=lambda: Constant(value=1.5e-3),
+        description="TCP, TLS and authentication round trips (a wait, no core held)",
+    )
+    startup: Distribution = Field(
+        default_factory=lambda: Constant(value=1e-3),
+        description="database CPU to start a session (e.g. a forked backend), one core",
+    )
+
+
+class PoolSpec(SpecModel):
+    """A connection pool on every instance of an app server, for one database.
+
+    A query takes a connection, waiting in FIFO order if none is free (failing as
+    ``pool_timeout`` after ``max_wait``), holds it for the query and returns it. The
+    pool's connections stay open, so queries pay no connection set-up.
+    """
+
+    database: Name = Field(description="database (or sharded_database) component")
+    size: int = Field(ge=1, le=MAX_COUNT, description="connections per app instance")
+    max_wait: Time = Field(
+        1.0, gt=0, le=MAX_TIME, description="longest wait for a connection before pool_timeout"
+    )
+
+
+class QueryStep(SpecModel):
+    """Run a named query of a database (through this instance's pool, if it has one)."""
+
+    query: Name = Field(description="query name in the database's catalogue")
+    database: Name = Field(description="database (or sharded_database) component")
+    repeat: int = Field(
+        1, ge=1, le=MAX_COUNT, description="run it this many times in a row (N+1: one per item)"
+    )
+    limit: int | None = Field(
+        None, ge=1, le=MAX_ROWS, description="page size (overrides the query's limit)"
+    )
+    offset: int = Field(0, ge=0, le=MAX_ROWS, description="rows before the page (page depth)")
+    pagination: Literal["offset", "keyset"] = Field(
+        "offset",
+        description="offset: skip earlier rows (examined); keyset: seek past them by index",
+    )
+
+
+class _DatabaseFields(SpecModel):
+    tables: dict[Name, TableSpec] = Field(
+        min_length=1, max_length=1000, description="table name -> table"
+    )
+    queries: dict[Name, QuerySpec] = Field(
+        min_length=1, max_length=10_000, description="query name -> query (the endpoints)"
+    )
+    primary: DbInstanceSpec = Field(
+        default_factory=DbInstanceSpec, description="the primary (takes every write)"
+    )
+    read_replicas: int = Field(0, ge=0, le=64, description="read replicas of the primary")
+    replica: DbInstanceSpec | None = Field(
+        None, description="each read replica's resources (default: as the primary)"
+    )
+    read_policy: Literal["round_robin", "least_loaded", "primary"] = Field(
+        "round_robin",
+        description="which replica a read goes to (least_loaded: fewest queries in progress)",
+    )
+    replication_lag: Distribution = Field(
+        default_factory=lambda: Constant(value=0.0),
+        description="time until a write on the primary is visible on a replica",
+    )
+    read_your_writes: Time = Field(
+        0.0,
+        ge=0,
+        le=MAX_TIME,
+        description="after a client's write, send its reads to the primary this long (0: off)",
+    )
+    cpu: QueryCpuSpec = Field(default_factory=QueryCpuSpec, description="query CPU costs")
+    connection: ConnectionSpec = Field(
+        default_factory=ConnectionSpec, description="connection set-up (queries without a pool)"
+    )
+    rtt: Time = Field(200e-6, ge=0, le=10, description="network round trip per query")
+    bandwidth: Bandwidth = Field(
+        125_000_000, ge=1, le=MAX_BYTES, description="bytes per second for result rows"
+    )
+    client_cpu_per_row: Time = Field(
+        0.0, ge=0, le=1, description="app CPU per row returned (decoding), on the caller's cores"
+    )
+    page_size: ByteSize = Field(8192, ge=512, le=2**20, description="page size in bytes")
+    index_entry_size: ByteSize = Field(
+        32, ge=1, le=2**16, description="bytes per index entry (sets the B-tree fan-out)"
+    )
+    slow_query_threshold: Time = Field(
+        0.1, gt=0, le=MAX_TIME, description="queries slower than this go to the slow-query log"
+    )
+    cost_per_hour: float = Field(
+        0.0, ge=0, le=1e6, description="price of one instance per hour (for cost comparisons)"
+    )
+
+    @property
+    def replica_spec(self) -> DbInstanceSpec:
+        """Resources of each read replica."""
+        return self.replica if self.replica is not None else self.primary
+
+
+class DatabaseSpec(_DatabaseFields):
+    """A database: a primary, ``read_replicas`` replicas, tables and named queries.
+
+    Writes run on the primary; reads go to a replica chosen by ``read_policy`` (to the
+    primary when there is none). A replica sees each write ``replication_lag`` after the
+    primary committed it; reading a key in that window is a stale read.
+    """
+
+    kind: Literal["database"] = Field("database", description="component kind")
+
+
+class ShardedDatabaseSpec(_DatabaseFields):
+    """``shards`` databases (each as a ``database``), rows split by their shard key.
+
+    A query filtering on its table's shard key goes to one shard; any other query fans
+    out to every shard and waits for the slowest (scatter-gather). ``hash`` routing
+    spreads keys by a hash; ``range`` gives each shard a contiguous range of the key
+    space (ranked by popularity, so hot keys share a shard).
+    """
+
+    kind: Literal["sharded_database"] = Field("sharded_database", description="component kind")
+    shards: int = Field(ge=1, le=1024, description="number of shards")
+    routing: Literal["hash", "range"] = Field("hash", description="how keys map to shards")
+    shard_keys: dict[Name, Name] = Field(
+        default_factory=dict,
+        description="table -> shard-key column (default: the table's primary key)",
+    )
+
+    def shard_key(self, table: str) -> str:
+        """The shard-key column of a table."""
+        return self.shard_keys.get(table, self.tables[table].primary_key)
+
+    def single_shard(self, query: str) -> bool:
+        """Whether a query goes to one shard (an insert, or a filter on the shard key)."""
+        spec = self.queries[query]
+        return spec.op == "insert" or self.shard_key(spec.table) in spec.where
+
+
+AnyDatabaseSpec = DatabaseSpec | ShardedDatabaseSpec

@@ -1,0 +1,118 @@
+"""Databases against queueing theory: a database as FIFO servers is M/M/c, a pool in front
+of a database that is never the bottleneck is M/M/k on the pool, and scatter-gather over
+identical M/M/1 shards obeys Nelson and Tantawi.
+
+The closed forms are computed here (Erlang C, Nelson-Tantawi's two-server fork-join,
+maxima of exponentials) rather than taken from ``simperf.analysis.queueing``, which this
+branch does not have.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from agreement import MEAN_WIDTH, agrees, conserved_and_little, replications
+
+MU = 100.0  # exponential query time of mean 10 ms
+
+
+def erlang_c_wait(lam: float, mu: float, c: int) -> float:
+    """Mean wait in queue of M/M/c (Erlang C)."""
+    a = lam / mu
+    rho = a / c
+    below = sum(a**k / math.factorial(k) for k in range(c))
+    top = a**c / math.factorial(c) / (1 - rho)
+    return top / (below + top) / (c * mu - lam)
+
+
+def fifo_database(cores: int, **extra: Any) -> dict[str, Any]:
+    """A database whose queries are exactly exponential(10 ms) on ``cores`` FIFO servers."""
+    return {
+        "kind": "database",
+        "primary": {
+            "cores": cores,
+            "storage": {"read_latency": 0, "write_latency": 0},
+            "max_connections": 100_000,
+        },
+        "cpu": {
+            "per_query": {"dist": "exponential", "mean": 1 / MU},
+            "per_row": 0,
+            "per_page": 0,
+            "per_row_written": 0,
+            "per_index_write": 0,
+        },
+        "connection": {"handshake": 0, "startup": 0},
+        "rtt": 0,
+        "tables": {"t": {"rows": 1000, "row_size": 100}},
+        "queries": {"by_id": {"table": "t", "where": ["id"]}, "all": {"table": "t", "limit": 1}},
+        **extra,
+    }
+
+
+def spec(
+    rate: float, components: dict[str, Any], entry: str, endpoint: str, duration: float
+) -> dict[str, Any]:
+    return {
+        "name": "db_theory",
+        "workload": {
+            "arrival": {"kind": "poisson", "rate": rate},
+            "classes": [{"name": "req", "entry": entry, "endpoint": endpoint}],
+        },
+        "components": components,
+        "run": {"duration": duration, "warmup": 10},
+    }
+
+
+def test_database_as_fifo_servers_is_mmc() -> None:
+    lam, c = 280.0, 4
+    reps = replications(spec(lam, {"db": fifo_database(c)}, "db", "by_id", 250), 10)
+    wait = erlang_c_wait(lam, MU, c)
+    agrees(reps, "latency.all.mean", wait + 1 / MU)
+    agrees(reps, "components.db.mean_wait", wait, max_width=0.08)
+    agrees(reps, "components.db.utilization", lam / (c * MU))
+    conserved_and_little(reps)
+
+
+def test_pool_in_front_of_an_idle_database_is_mmk_on_the_pool() -> None:
+    lam, k = 280.0, 4
+    app = {
+        "kind": "app_server",
+        "cores": 1,
+        "workers": 100_000,
+        "pool": {"database": "db", "size": k, "max_wait": 1000},
+        "endpoints": {"serve": [{"query": "by_id", "database": "db"}]},
+    }
+    components = {"app": app, "db": fifo_database(64)}
+    reps = replications(spec(lam, components, "app", "serve", 200), 10)
+    wait = erlang_c_wait(lam, MU, k)
+    agrees(reps, "latency.all.mean", wait + 1 / MU)
+    agrees(reps, "databases.db.pools.app.wait.mean", wait, max_width=0.1)
+    agrees(reps, "databases.db.pools.app.utilization", lam / (k * MU))
+    for run in reps.runs:
+        assert run["components"]["db"]["mean_wait"] == 0.0  # the database never queues
+
+
+def sharded(shards: int) -> dict[str, Any]:
+    return {**fifo_database(1), "kind": "sharded_database", "shards": shards}
+
+
+def test_scatter_gather_over_two_mm1_shards_matches_nelson_tantawi() -> None:
+    lam = 60.0
+    rho = lam / MU
+    reps = replications(spec(lam, {"db": sharded(2)}, "db", "all", 400), 10)
+    agrees(reps, "latency.all.mean", (12 - rho) / 8 / (MU - lam), max_width=MEAN_WIDTH)
+    for run in reps.runs:
+        assert run["databases"]["db"]["shards"]["fanout_queries"] > 0
+
+
+def test_scatter_gather_tail_lies_between_one_shard_and_independent_maxima() -> None:
+    # The shards' sojourns are positively associated (they share arrivals), so the p99 of
+    # their maximum is at most that of independent maxima, and far above one shard's.
+    lam, n = 80.0, 8
+    reps = replications(spec(lam, {"db": sharded(n)}, "db", "all", 250), 6)
+    p99 = reps.interval("latency.all.p99", 0.999)
+    single = math.log(100) / (MU - lam)  # p99 of one M/M/1 sojourn
+    independent = -math.log(1 - 0.99 ** (1 / n)) / (MU - lam)  # p99 of 8 independent ones
+    assert single < p99.low, (single, p99)
+    assert p99.mean < independent, (p99, independent)
