@@ -131,3 +131,50 @@ def format_time(seconds: float | None) -> str:
     if magnitude < 120:
         return f"{seconds:.3g} s"
     return f"{seconds / 60:.3g} min"
+
+
+_SIZE_UNITS = {
+    "": 1.0,
+    "b": 1.0,
+    "kb": 1e3,
+    "mb": 1e6,
+    "gb": 1e9,
+    "tb": 1e12,
+    "kib": 2.0**10,
+    "mib": 2.0**20,
+    "gib": 2.0**30,
+    "tib": 2.0**40,
+}
+_SIZE_RE = re.compile(rf"^\s*({_NUMBER})\s*([A-Za-z]*)\s*$")
+SIZE_PATTERN = r"^\s*[-+]?[0-9._]+([eE][-+]?[0-9]+)?\s*([kKmMgGtT]i?)?[bB]?\s*$"
+
+
+def parse_size(value: object) -> float:
+    """Convert a size (number of bytes, or a string with a unit) to bytes.
+
+    Decimal units are powers of 1000 (``KB``, ``MB``, ``GB``, ``TB``) and binary units
+    powers of 1024 (``KiB``, ``MiB``, ``GiB``, ``TiB``); case does not matter.
+
+    >>> parse_size(512), parse_size("4KB"), parse_size("4KiB"), parse_size("1.5MB")
+    (512.0, 4000.0, 4096.0, 1500000.0)
+    """
+    if isinstance(value, bool):
+        raise ValueError(f"expected a size, got {value!r}")
+    if isinstance(value, int | float):
+        result = float(value)
+    elif isinstance(value, str):
+        match = _SIZE_RE.match(value)
+        if not match:
+            raise ValueError(f"expected a size such as 512, 4KB or 1MiB, got {value!r}")
+        number, unit = match.groups()
+        if unit.lower() not in _SIZE_UNITS:
+            raise ValueError(
+                f"unknown size unit {unit!r} in {value!r} (expected B, KB, MB, GB, TB, "
+                "KiB, MiB, GiB or TiB)"
+            )
+        result = _number(number) * _SIZE_UNITS[unit.lower()]
+    else:
+        raise ValueError(f"expected a size (number of bytes or string with unit), got {value!r}")
+    if math.isnan(result):
+        raise ValueError("a size cannot be NaN")
+    return result

@@ -6,7 +6,14 @@ from typing import Annotated
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, WithJsonSchema
 
-from simperf.units import RATE_PATTERN, TIME_PATTERN, parse_rate, parse_time
+from simperf.units import (
+    RATE_PATTERN,
+    SIZE_PATTERN,
+    TIME_PATTERN,
+    parse_rate,
+    parse_size,
+    parse_time,
+)
 
 
 class SpecModel(BaseModel):
@@ -45,8 +52,25 @@ Rate = Annotated[
 ]
 """A rate per second; accepts a number or a string such as ``2000/s``."""
 
+Bytes = Annotated[
+    float,
+    BeforeValidator(parse_size),
+    WithJsonSchema(
+        {
+            "anyOf": [
+                {"type": "number"},
+                {"type": "string", "pattern": SIZE_PATTERN},
+            ],
+            "description": "bytes, or a string with a unit: 512, 4KB, 1.5MB, 64KiB, 2GiB",
+        }
+    ),
+]
+"""A size in bytes; accepts a number or a string with a unit (KB = 1000, KiB = 1024)."""
+
 IDENTIFIER = r"^[A-Za-z_][A-Za-z0-9_]*$"
 """Component, class and endpoint names: letters, digits and underscores."""
+CALL_TARGET = r"^[A-Za-z_][A-Za-z0-9_]*\.[A-Za-z_][A-Za-z0-9_]*$"
+"""A call target written ``component.endpoint``."""
 
 MAX_RATE = 1e7
 """Upper bound on arrival rates (requests per second)."""

@@ -8,12 +8,15 @@ from pydantic import Field, model_validator
 
 from simperf.spec.app_server import AppServerSpec
 from simperf.spec.base import IDENTIFIER, SpecModel
+from simperf.spec.cache import CacheSpec, cache_problems
+from simperf.spec.faults import FaultSpec, fault_problems
+from simperf.spec.keyspace import KeyspaceSpec
 from simperf.spec.load_balancer import LoadBalancerSpec
 from simperf.spec.run import RunSettings
 from simperf.spec.workload import Workload
 
-ComponentSpec = Annotated[AppServerSpec | LoadBalancerSpec, Field(discriminator="kind")]
-COMPONENT_TAGS = frozenset({"app_server", "load_balancer"})
+ComponentSpec = Annotated[AppServerSpec | LoadBalancerSpec | CacheSpec, Field(discriminator="kind")]
+COMPONENT_TAGS = frozenset({"app_server", "load_balancer", "cache"})
 RESERVED_NAMES = frozenset({"all"})
 
 
@@ -40,6 +43,16 @@ class Scenario(SpecModel):
     workload: Workload = Field(description="how requests arrive and what they ask for")
     components: dict[str, ComponentSpec] = Field(
         min_length=1, max_length=10_000, description="component name -> component spec"
+    )
+    keyspaces: dict[str, KeyspaceSpec] = Field(
+        default_factory=dict,
+        max_length=10_000,
+        description="key space name -> key space, shared by request classes and caches",
+    )
+    faults: list[FaultSpec] = Field(
+        default_factory=list,
+        max_length=10_000,
+        description="scheduled outages of components (caches so far)",
     )
     run: RunSettings = Field(default_factory=RunSettings, description="run settings")
 
@@ -72,6 +85,8 @@ class Scenario(SpecModel):
         spec = self.components[component]
         if isinstance(spec, AppServerSpec):
             return set(spec.endpoints)
+        if not isinstance(spec, LoadBalancerSpec):
+            return set()  # caches are used by read and write steps, not called
         common: set[str] | None = None
         for backend in spec.backends:
             if backend in self.components and backend != component:
@@ -121,6 +136,8 @@ def _check_references(scenario: Scenario) -> list[str]:
                 f"{path}.endpoint: {request_class.entry!r} has no endpoint "
                 f"{request_class.endpoint!r} (it has: {have})"
             )
+    problems += cache_problems(scenario)
+    problems += fault_problems(scenario)
     if not problems:
         cycle = _find_call_cycle(scenario)
         if cycle:

@@ -37,6 +37,15 @@ class RequestClass(SpecModel):
     endpoint: str = Field(
         pattern=IDENTIFIER, max_length=64, description="endpoint called on the entry component"
     )
+    keyspace: str | None = Field(
+        None,
+        pattern=IDENTIFIER,
+        max_length=64,
+        description=(
+            "key space each request draws its key from (needed to reach read and write "
+            "steps); reads and writes of one key space are separate classes"
+        ),
+    )
 
 
 class Workload(SpecModel):
