@@ -7,8 +7,12 @@ from typing import Any
 
 import simpy
 
+from simperf.components import cache_steps  # noqa: F401 - registers the read and write steps
 from simperf.components.app_server import AppServer
 from simperf.components.base import Component, Context
+from simperf.components.cache import Cache
+from simperf.components.faults import schedule_faults
+from simperf.components.keyspace import KeyspaceState
 from simperf.components.load_balancer import LoadBalancer
 from simperf.components.workload import Clients
 from simperf.errors import BuildError
@@ -21,6 +25,7 @@ ComponentFactory = Callable[[Context, str, Any], Component]
 REGISTRY: dict[str, ComponentFactory] = {
     "app_server": AppServer,
     "load_balancer": LoadBalancer,
+    "cache": Cache,
 }
 """Component kind -> runtime class (constructed as ``cls(ctx, name, spec)``)."""
 
@@ -47,6 +52,11 @@ def build(scenario: Scenario, *, seed: int | None = None, replication: int = 0) 
         replication=replication,
         safety_cap=run.safety_cap,
     )
+    ctx.keyspaces = {name: KeyspaceState(name, ks) for name, ks in scenario.keyspaces.items()}
+    ctx.class_keyspaces = [
+        ctx.keyspaces[c.keyspace] if c.keyspace is not None else None
+        for c in scenario.workload.classes
+    ]
     components: dict[str, Component] = {}
     for name, spec in scenario.components.items():
         factory = REGISTRY.get(spec.kind)
@@ -67,4 +77,5 @@ def build(scenario: Scenario, *, seed: int | None = None, replication: int = 0) 
         if inst.component == name
     ]
     clients = Clients(ctx, scenario.workload, entries, budget=run.requests)
+    schedule_faults(ctx, components, scenario.faults)
     return Model(scenario, ctx, components, clients, instances)

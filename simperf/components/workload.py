@@ -10,6 +10,7 @@ import simpy
 
 from simperf import arrivals
 from simperf.components.base import Component, Context, Process, Request, RequestFailed
+from simperf.keys import key_sampler
 from simperf.rng import batched
 from simperf.spec.workload import DeterministicArrival, PoissonArrival, Workload
 
@@ -57,6 +58,15 @@ class Clients:
             rng = ctx.rng(WORKLOAD, "class")
             p = weights / weights.sum()
             self._choose_class = batched(lambda n: rng.choice(len(p), size=n, p=p))
+        # One key stream per class, keyed on the workload and the class only, so that
+        # scenarios with and without a cache see the same keys (common random numbers).
+        samplers = [
+            key_sampler(ctx.keyspaces[c.keyspace].spec, ctx.rng(WORKLOAD, f"keys:{c.name}"))
+            if c.keyspace is not None
+            else None
+            for c in spec.classes
+        ]
+        self._keys = samplers if any(s is not None for s in samplers) else None
 
     def start(self) -> None:
         """Start the generating processes."""
@@ -75,10 +85,13 @@ class Clients:
         choose = self._choose_class
         entries = self.entries
         serve = self._serve
+        keys = self._keys
         for t in times:
             yield env.timeout(t - env.now)
             klass = choose()
             request = Request(recorder.arrive(t), klass, t)
+            if keys is not None and (draw := keys[klass]) is not None:
+                request.key = draw()
             component, route = entries[klass]
             env.process(serve(request, component, route))
             if budget is not None and recorder.generated >= budget:
@@ -95,6 +108,8 @@ class Clients:
     def _finish(self, request: Request, outcome: int) -> None:
         recorder = self.ctx.recorder
         recorder.finish(request.klass, request.start, self.env.now, outcome)
+        if request.stale and not outcome:
+            recorder.stale += 1
         if (
             self.budget is not None
             and recorder.generated >= self.budget
@@ -114,5 +129,7 @@ class Clients:
             klass = self._choose_class()
             now = env.now
             request = Request(recorder.arrive(now), klass, now)
+            if self._keys is not None and (draw := self._keys[klass]) is not None:
+                request.key = draw()
             component, route = self.entries[klass]
             yield from self._serve(request, component, route)
