@@ -82,6 +82,7 @@ def compile_read(server: AppServer, step: ReadStep, purpose: str) -> StepRunner:
     refresh = cache.spec.ttl_refresh
     sizes = cache.sizes
     size_of = cache.size_of
+    write_back = cache.spec.write_policy == "write_back"
 
     def single_flight(request: Request, instance: Any, node: CacheNode, key: int) -> Process:
         """A miss with ``coalesce``: wait for the key's flight, or lead a new one."""
@@ -107,7 +108,10 @@ def compile_read(server: AppServer, step: ReadStep, purpose: str) -> StepRunner:
         flight.succeed((version, 0))
 
     def load(request: Request, instance: Any, node: CacheNode, key: int) -> Process:
-        """The backing read, then the set (by the caller, or by the cache for read-through)."""
+        """The backing read, then the set (by the caller, or by the cache for read-through).
+
+        ``read`` repeats this inline for the common case; keep the two in step.
+        """
         version = durable.get(key, 0) if durable else 0
         if latest and version < latest.get(key, 0):  # write-back data not flushed yet
             node.stale_reads += 1
@@ -153,7 +157,8 @@ def compile_read(server: AppServer, step: ReadStep, purpose: str) -> StepRunner:
             1 if sizes is None else size_of(key),
             version,
         )
-        if evicted:
+        # Only the first eviction (the fill time) and dirty entries need handling.
+        if evicted and (write_back or node.filled_at is None):
             node.stored(evicted)
         return version
 
@@ -192,18 +197,62 @@ def compile_read(server: AppServer, step: ReadStep, purpose: str) -> StepRunner:
             node.served += 1
             node.service_sum += service
             if node.up:
-                entry = node.store.get(key, env.now)
-                if entry is None:
-                    if coalesce:
-                        yield from single_flight(request, instance, node, key)
-                    else:
-                        yield from load(request, instance, node, key)
+                store = node.store
+                entry = store.get(key, env.now)
+                if entry is not None:
+                    if refresh:
+                        entry.expires_at = env.now + ttl()  # type: ignore[misc]
+                    if latest and entry.version < latest.get(key, 0):
+                        node.stale_reads += 1
+                        request.stale = True
                     return
-                if refresh:
-                    entry.expires_at = env.now + ttl()  # type: ignore[misc]
-                if latest and entry.version < latest.get(key, 0):
+                if coalesce:
+                    yield from single_flight(request, instance, node, key)
+                    return
+                # A miss: load() written out again, one generator frame less per miss.
+                version = durable.get(key, 0) if durable else 0
+                if latest and version < latest.get(key, 0):
                     node.stale_reads += 1
                     request.stale = True
+                node.store_reads += 1
+                if backing_delay is not None:
+                    yield env.timeout(backing_delay())
+                else:
+                    yield from backing(request, instance)
+                if not node.up:
+                    return
+                if not read_through:
+                    if node.network is not None:
+                        yield env.timeout(node.network())
+                    if cores.free:
+                        cores.free -= 1
+                    else:
+                        yield from node.wait_for_core()
+                    service = node.service()
+                    busy.change(1, env.now)
+                    yield env.timeout(service)
+                    busy.change(-1, env.now)
+                    if cores.waiting:
+                        cores.waiting.popleft().succeed()
+                    else:
+                        cores.free += 1
+                    node.served += 1
+                    node.service_sum += service
+                    if not node.up:
+                        return
+                if latest:
+                    entry = store.peek(key)
+                    if entry is not None and entry.version >= version:
+                        return
+                evicted = store.set(
+                    key,
+                    env.now,
+                    None if ttl is None else ttl(),
+                    1 if sizes is None else size_of(key),
+                    version,
+                )
+                if evicted and (write_back or node.filled_at is None):
+                    node.stored(evicted)
                 return
         yield from down(request, instance, node, key)
 
