@@ -10,9 +10,9 @@ import simpy
 
 from simperf import arrivals
 from simperf.components.base import Component, Context, Process, Request, RequestFailed
-from simperf.keys import key_sampler
+from simperf.keys import key_sampler, trace_times
 from simperf.rng import batched
-from simperf.spec.workload import DeterministicArrival, PoissonArrival, Workload
+from simperf.spec.workload import DeterministicArrival, PoissonArrival, TraceArrival, Workload
 
 WORKLOAD = "workload"  # stream owner name for arrivals, class choices and think times
 
@@ -67,11 +67,18 @@ class Clients:
             for c in spec.classes
         ]
         self._keys = samplers if any(s is not None for s in samplers) else None
+        # A trace arrival hands each request its row's key (classes on that key space).
+        self._row_keys: list[bool] | None = None
+        if isinstance(spec.arrival, TraceArrival):
+            self._row_keys = [c.keyspace == spec.arrival.keyspace for c in spec.classes]
 
     def start(self) -> None:
         """Start the generating processes."""
-        if self.spec.arrival is not None:
-            times = arrival_times(self.spec.arrival, self.ctx.rng(WORKLOAD, "arrival"))
+        arrival = self.spec.arrival
+        if isinstance(arrival, TraceArrival):
+            self.env.process(self._trace_loop(self.ctx.keyspaces[arrival.keyspace].spec))
+        elif arrival is not None:
+            times = arrival_times(arrival, self.ctx.rng(WORKLOAD, "arrival"))
             self.env.process(self._open_loop(times))
         else:
             think = self.ctx.sampler(self.spec.think, WORKLOAD, "think")
@@ -96,6 +103,36 @@ class Clients:
             env.process(serve(request, component, route))
             if budget is not None and recorder.generated >= budget:
                 return
+
+    def _trace_loop(self, keyspace: Any) -> Process:
+        """Replay a trace: row i arrives at its timestamp minus the first row's."""
+        times = trace_times(keyspace)
+        assert times is not None  # checked by the spec
+        rows = key_sampler(keyspace, self.ctx.rng(WORKLOAD, "trace"))  # in file order
+        on_trace = self._row_keys
+        assert on_trace is not None
+        env = self.env
+        recorder = self.ctx.recorder
+        keys = self._keys
+        start = float(times[0]) if times.size else 0.0
+        for t in (times - start).tolist():
+            yield env.timeout(t - env.now)
+            klass = self._choose_class()
+            request = Request(recorder.arrive(t), klass, t)
+            row = rows()
+            if on_trace[klass]:
+                request.key = row
+            elif keys is not None and (draw := keys[klass]) is not None:
+                request.key = draw()
+            component, route = self.entries[klass]
+            env.process(self._serve(request, component, route))
+            if self.budget is not None and recorder.generated >= self.budget:
+                return
+        # The trace ran out: a request budget ends with the requests it got.
+        if self.budget is not None:
+            self.budget = recorder.generated
+            if recorder.finished == recorder.generated and not self.done.triggered:
+                self.done.succeed()
 
     def _serve(self, request: Request, component: Component, route: Any) -> Process:
         try:

@@ -325,6 +325,7 @@ def cache_problems(scenario: Scenario) -> list[str]:
                 f"components.{name}.keyspace: unknown key space {spec.keyspace!r} "
                 f"(known: {known_keyspaces})"
             )
+    problems += _check_trace_arrival(scenario)
     for i, request_class in enumerate(scenario.workload.classes):
         if request_class.keyspace is not None and request_class.keyspace not in keyspaces:
             problems.append(
@@ -345,6 +346,27 @@ def cache_problems(scenario: Scenario) -> list[str]:
     if not problems:
         problems += _check_class_keys(scenario)
     return problems
+
+
+def _check_trace_arrival(scenario: Scenario) -> list[str]:
+    from simperf.spec.keyspace import TracePopularity
+
+    arrival = scenario.workload.arrival
+    if getattr(arrival, "kind", None) != "trace":
+        return []
+    path = "workload.arrival.keyspace"
+    name = arrival.keyspace  # type: ignore[union-attr]
+    spec = scenario.keyspaces.get(name)
+    if spec is None:
+        known = ", ".join(sorted(scenario.keyspaces)) or "none defined under keyspaces"
+        return [f"{path}: unknown key space {name!r} (known: {known})"]
+    pop = spec.popularity
+    if not isinstance(pop, TracePopularity) or pop.time_column is None:
+        return [
+            f"{path}: key space {name!r} has no timestamps to drive arrivals (it needs "
+            "popularity {model: trace, path: ..., time_column: ...})"
+        ]
+    return []
 
 
 def _check_cache(scenario: Scenario, cache: str, path: str) -> list[str]:

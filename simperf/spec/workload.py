@@ -24,8 +24,23 @@ class DeterministicArrival(SpecModel):
     rate: Rate = Field(gt=0, le=MAX_RATE, description="arrival rate (requests per second)")
 
 
-Arrival = Annotated[PoissonArrival | DeterministicArrival, Field(discriminator="kind")]
-ARRIVAL_TAGS = frozenset({"poisson", "deterministic"})
+class TraceArrival(SpecModel):
+    """Open-loop arrivals replayed from a trace key space: one request per row, at the
+    row's timestamp (shifted so that the first row arrives at t = 0), carrying the row's
+    key when its class uses that key space. Arrivals stop when the trace ends."""
+
+    kind: Literal["trace"] = Field("trace", description="arrival process")
+    keyspace: str = Field(
+        pattern=IDENTIFIER,
+        max_length=64,
+        description="a key space with popularity {model: trace, ..., time_column: ...}",
+    )
+
+
+Arrival = Annotated[
+    PoissonArrival | DeterministicArrival | TraceArrival, Field(discriminator="kind")
+]
+ARRIVAL_TAGS = frozenset({"poisson", "deterministic", "trace"})
 
 
 class RequestClass(SpecModel):

@@ -514,3 +514,21 @@ def test_lru_zipf_overrides() -> None:
     assert fifo.components["cache"].eviction == "fifo"
     with pytest.raises(SpecError, match=r"components\.cache\.capacity: must be >= 1"):
         base.with_overrides({"components.cache.capacity": "0"})
+
+
+def test_trace_timestamps_drive_arrivals_and_keys(tmp_path: Path) -> None:
+    # Rows: (key, t). Arrivals at t - 100; each request reads its row's key. Key b's
+    # second read (t = 100.5 + 1 ms after its first) comes before the first one's set
+    # completes (1 ms backing read), so it misses too.
+    rows = [("a", 100.0), ("b", 100.5), ("b", 100.5005), ("a", 101.0), ("b", 103.0)]
+    path = tmp_path / "trace.csv"
+    path.write_text("key,t\n" + "\n".join(f"{k},{t}" for k, t in rows) + "\n")
+    keyspace = {"keys": 2, "popularity": {"model": "trace", "path": str(path), "time_column": "t"}}
+    data = scenario(keyspace, {"capacity": 10}, requests=50).model_dump(mode="json", by_alias=True)
+    data["workload"]["arrival"] = {"kind": "trace", "keyspace": "items"}
+    result = simperf.run(simperf.from_dict(data), seed=1)
+    starts = result._arrays["start"]
+    assert sorted(starts.tolist()) == pytest.approx([t - 100.0 for _, t in rows])
+    cache = result.to_dict()["caches"]["cache"]
+    assert (cache["hits"], cache["misses"]) == (2, 3)
+    assert result.to_dict()["requests"]["generated"] == 5  # the trace ran out: 5, not 50

@@ -218,6 +218,14 @@ BAD: dict[str, tuple[dict[str, Any], str]] = {
         {"faults": [{"component": "cache", "at": 1, "for": 0}]},
         "faults[0].for: must be > 0",
     ),
+    "trace arrival without timestamps": (
+        {"workload__arrival": {"kind": "trace", "keyspace": "items"}},
+        "workload.arrival.keyspace: key space 'items' has no timestamps to drive arrivals",
+    ),
+    "trace arrival from a missing key space": (
+        {"workload__arrival": {"kind": "trace", "keyspace": "log"}},
+        "workload.arrival.keyspace: unknown key space 'log' (known: items)",
+    ),
     "bad key space": (
         {"keyspaces__items__popularity": {"model": "zipf", "alpha": -1}},
         "keyspaces.items.popularity.alpha: must be > 0",
