@@ -8,7 +8,8 @@ from pydantic import Field, model_validator
 
 from simperf.spec.app_server import AppServerSpec
 from simperf.spec.base import IDENTIFIER, SpecModel
-from simperf.spec.cache import CacheSpec, cache_problems
+from simperf.spec.cache import CacheSpec
+from simperf.spec.cache_checks import cache_problems
 from simperf.spec.faults import FaultSpec, fault_problems
 from simperf.spec.keyspace import KeyspaceSpec
 from simperf.spec.load_balancer import LoadBalancerSpec

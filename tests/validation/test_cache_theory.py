@@ -90,6 +90,7 @@ def hit_rates(eviction: str, capacity: int, size: tuple[int, int]) -> tuple[floa
 def check_che(eviction: str, capacity: int, size: tuple[int, int]) -> None:
     mean, half_width = hit_rates(eviction, capacity, size)
     theory = THEORY[eviction](P_ZIPF, capacity)
+    print(f"{eviction} {capacity} {size}: {mean:.5f} ± {half_width:.5f}, theory {theory:.5f}")
     assert half_width <= half_width_budget(size), (mean, half_width)
     assert abs(mean - theory) <= half_width + MARGIN, (mean, theory, half_width)
 
@@ -113,6 +114,7 @@ def test_lfu_component_approaches_static_top_c() -> None:
     # requests bring capacity 1,000 within 3% (the store-level test measures ~1.5%).
     mean, _ = hit_rates("lfu", 1000, (2, 600_000))
     theory = lfu_static(P_ZIPF, 1000)
+    print(f"lfu 1000: {mean:.5f}, static top-C {theory:.5f}, gap {mean / theory - 1:+.4f}")
     assert abs(mean / theory - 1) <= 0.03, (mean, theory)
 
 
@@ -164,6 +166,7 @@ def test_ttl_only_cache_matches_its_closed_form(refresh: bool) -> None:
     reps = replications(ttl_spec(1.0, refresh, duration=60), 5)
     theory = ttl_hit_rate(P_TTL, RATE, 1.0, reset_on_hit=refresh)
     iv = reps.interval("caches.cache.hit_rate", CONFIDENCE)
+    print(f"ttl refresh={refresh}: {iv.mean:.5f} ± {iv.half_width:.5f}, theory {theory:.5f}")
     assert iv.half_width <= 0.01  # 60,000 reads per replication
     assert abs(iv.mean - theory) <= iv.half_width + MARGIN, (iv.mean, theory, iv.half_width)
     other = ttl_hit_rate(P_TTL, RATE, 1.0, reset_on_hit=not refresh)
@@ -178,6 +181,7 @@ def test_ttl_stale_reads_match_their_closed_form() -> None:
     reps = replications(ttl_spec(ttl, False, duration=60, writes=writes), 8)
     theory = ttl_stale_rate(P_TTL, RATE * (1 - writes), RATE * writes, ttl)
     iv = reps.interval("caches.cache.stale_rate", CONFIDENCE)
+    print(f"ttl stale: {iv.mean:.5f} ± {iv.half_width:.5f}, theory {theory:.5f}")
     assert iv.half_width <= 0.01
     assert abs(iv.mean - theory) <= iv.half_width + MARGIN, (iv.mean, theory, iv.half_width)
     hit = ttl_hit_rate(P_TTL, RATE * (1 - writes), ttl, reset_on_hit=False)
@@ -222,6 +226,6 @@ def test_single_threaded_cache_wait_matches_pollaczek_khinchine(
     second_moment = mean**2 * (1 + cv**2)
     theory = lam * second_moment / (2 * (1 - rho))  # Pollaczek-Khinchine mean wait
     reps = replications(single_threaded(rho, duration), 10)
-    agrees(reps, "components.cache.mean_wait", theory, max_width=MEAN_WIDTH)
-    agrees(reps, "components.cache.utilization", rho)
+    print(agrees(reps, "components.cache.mean_wait", theory, max_width=MEAN_WIDTH))
+    print(agrees(reps, "components.cache.utilization", rho))
     conserved_and_little(reps)
