@@ -10,7 +10,6 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-
 from conftest import ROOT
 
 
@@ -35,7 +34,7 @@ def _this_checkout() -> dict[str, str]:
 @pytest.mark.parametrize("script", ["cache_db_offload", "write_policies", "ttl_tradeoff"])
 def test_caching_experiments_run_quick(script: str, tmp_path: Path) -> None:
     proc = subprocess.run(
-        [sys.executable, str(ROOT / "experiments" / f"{script}.py"), "--quick", "--out", str(tmp_path)],
+        [sys.executable, str(ROOT / "experiments" / f"{script}.py"), "--quick", "--out", tmp_path],
         capture_output=True,
         text=True,
         check=True,
@@ -48,9 +47,12 @@ def test_caching_experiments_run_quick(script: str, tmp_path: Path) -> None:
     assert "wrote" in proc.stdout
 
 
+QUICK_OVERHEAD = ("--requests", "2000", "--repeats", "1", "--json")
+
+
 def test_cache_overhead_prints_ratios() -> None:
     proc = subprocess.run(
-        [sys.executable, str(ROOT / "experiments" / "cache_overhead.py"), "--requests", "2000", "--repeats", "1", "--json"],
+        [sys.executable, ROOT / "experiments" / "cache_overhead.py", *QUICK_OVERHEAD],
         capture_output=True,
         text=True,
         check=True,
