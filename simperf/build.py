@@ -7,9 +7,13 @@ from typing import Any
 
 import simpy
 
+from simperf.components import cache_steps  # noqa: F401 - registers the read and write steps
 from simperf.components.app_server import AppServer
 from simperf.components.base import Component, Context
+from simperf.components.cache import Cache
 from simperf.components.database import Database
+from simperf.components.faults import schedule_faults
+from simperf.components.keyspace import KeyspaceState
 from simperf.components.load_balancer import LoadBalancer
 from simperf.components.network import Network
 from simperf.components.sharding import ShardedDatabase
@@ -26,6 +30,7 @@ REGISTRY: dict[str, ComponentFactory] = {
     "load_balancer": LoadBalancer,
     "database": Database,
     "sharded_database": ShardedDatabase,
+    "cache": Cache,
 }
 """Component kind -> runtime class (constructed as ``cls(ctx, name, spec)``)."""
 
@@ -55,6 +60,11 @@ def build(scenario: Scenario, *, seed: int | None = None, replication: int = 0) 
     if scenario.network is not None:
         ctx.network = _network(ctx, scenario)
     ctx.scenario = scenario
+    ctx.keyspaces = {name: KeyspaceState(name, ks) for name, ks in scenario.keyspaces.items()}
+    ctx.class_keyspaces = [
+        ctx.keyspaces[c.keyspace] if c.keyspace is not None else None
+        for c in scenario.workload.classes
+    ]
     components: dict[str, Component] = {}
     for name, spec in scenario.components.items():
         factory = REGISTRY.get(spec.kind)
@@ -80,6 +90,7 @@ def build(scenario: Scenario, *, seed: int | None = None, replication: int = 0) 
         if inst.component == name
     ]
     clients = Clients(ctx, scenario.workload, entries, budget=run.requests, horizon=run.horizon)
+    schedule_faults(ctx, components, scenario.faults)
     return Model(scenario, ctx, components, clients, instances)
 
 

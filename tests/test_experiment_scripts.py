@@ -3,8 +3,13 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
 
 from conftest import ROOT
 
@@ -27,3 +32,42 @@ def test_engine_speed_prints_ratios() -> None:
     rows = json.loads(proc.stdout)
     assert [r["model"] for r in rows] == ["mm1", "tandem"]
     assert all(r["ratio"] > 0 for r in rows)
+
+
+def _this_checkout() -> dict[str, str]:
+    """The environment for a script: simperf imported from this checkout."""
+    path = os.environ.get("PYTHONPATH")
+    return {**os.environ, "PYTHONPATH": str(ROOT) + (os.pathsep + path if path else "")}
+
+
+@pytest.mark.parametrize("script", ["cache_db_offload", "write_policies", "ttl_tradeoff"])
+def test_caching_experiments_run_quick(script: str, tmp_path: Path) -> None:
+    proc = subprocess.run(
+        [sys.executable, str(ROOT / "experiments" / f"{script}.py"), "--quick", "--out", tmp_path],
+        capture_output=True,
+        text=True,
+        check=True,
+        env=_this_checkout(),
+    )
+    frame = pd.read_csv(tmp_path / f"{script}.csv")
+    assert len(frame) > 0 and (frame["status"] == "ok").all()
+    assert "caches.cache.hit_rate" in frame.columns
+    assert (tmp_path / f"{script}.html").stat().st_size > 10_000
+    assert "wrote" in proc.stdout
+
+
+QUICK_OVERHEAD = ("--requests", "2000", "--repeats", "1", "--json")
+
+
+def test_cache_overhead_prints_ratios() -> None:
+    proc = subprocess.run(
+        [sys.executable, ROOT / "experiments" / "cache_overhead.py", *QUICK_OVERHEAD],
+        capture_output=True,
+        text=True,
+        check=True,
+        env=_this_checkout(),
+    )
+    rows = json.loads(proc.stdout)
+    assert [r["case"] for r in rows] == ["lru_zipf", "all_hits", "all_misses"]
+    assert all(r["ratio"] > 0 for r in rows)
+    assert rows[1]["hit_rate"] > rows[0]["hit_rate"] > rows[2]["hit_rate"]

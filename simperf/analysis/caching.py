@@ -47,6 +47,7 @@ __all__ = [
     "lfu_static",
     "ttl_hit_rate",
     "ttl_hit_ratios",
+    "ttl_stale_rate",
 ]
 
 
@@ -203,3 +204,55 @@ def ttl_hit_ratios(p: ArrayLike, rate: float, ttl: float, reset_on_hit: bool) ->
 def ttl_hit_rate(p: ArrayLike, rate: float, ttl: float, reset_on_hit: bool) -> float:
     """Overall (request-weighted) hit rate of a TTL-only cache; see :func:`ttl_hit_ratios`."""
     return float(np.dot(_probabilities(p), ttl_hit_ratios(p, rate, ttl, reset_on_hit)))
+
+
+def ttl_stale_rate(
+    p: ArrayLike,
+    read_rate: float,
+    write_rate: float,
+    ttl: float,
+    write_p: ArrayLike | None = None,
+) -> float:
+    """Fraction of reads served stale by a TTL-only cache whose store is written behind it.
+
+    The cache has no capacity limit; an entry is set on a miss with the store's current
+    version and is not refreshed by hits (``reset_on_hit=False`` in :func:`ttl_hit_ratios`).
+    Writes go to the store only (another service, a batch job): nothing invalidates the
+    cache, and the TTL alone bounds how long stale data is served. Reads of key i arrive
+    as a Poisson process of rate ``read_rate * p_i``, writes at ``write_rate * q_i``.
+
+    Parameters
+    ----------
+    p
+        Per-key read probabilities (normalised here).
+    read_rate, write_rate
+        Total read and write rates (per second).
+    ttl
+        Time to live (seconds).
+    write_p
+        Per-key write probabilities (default: ``p``).
+
+    Returns
+    -------
+    float
+        ``sum_i p_i s_i`` with ``s_i = lambda_i (ttl - (1 - exp(-w_i ttl)) / w_i) /
+        (1 + lambda_i ttl)``: the stale hits of one cycle over its reads.
+    """
+    if read_rate <= 0:
+        raise ValueError("read_rate: must be > 0")
+    if write_rate < 0:
+        raise ValueError("write_rate: must be >= 0")
+    if ttl < 0:
+        raise ValueError("ttl: must be >= 0")
+    p = _probabilities(p)
+    q = p if write_p is None else _probabilities(write_p)
+    if q.shape != p.shape:
+        raise ValueError("write_p: needs one probability per key, like p")
+    lam = read_rate * p
+    w = write_rate * q
+    x = w * ttl
+    # ttl - (1 - e^{-w ttl}) / w, written to stay accurate as w ttl -> 0 (where it ~ w ttl^2 / 2)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        unseen = np.where(x > 1e-8, ttl - (-np.expm1(-x)) / np.where(w > 0, w, 1.0), x * ttl / 2)
+    stale = lam * unseen / (1.0 + lam * ttl)
+    return float(np.dot(p, stale))

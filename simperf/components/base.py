@@ -76,6 +76,10 @@ class Context:
         # The run's :class:`~simperf.components.network.Network`, or None when everything
         # is co-located (then no call pays a hop).
         self.network: Any = None
+        # Key spaces' runtime state by name, and each request class's (by class index);
+        # filled by the builder before components are constructed.
+        self.keyspaces: dict[str, Any] = {}
+        self.class_keyspaces: list[Any] = []
 
     def rng(self, component: str, purpose: str) -> np.random.Generator:
         """An independent stream for one purpose of one component."""
@@ -132,3 +136,11 @@ class Component:
     ) -> tuple[str, dict[str, Any]] | None:
         """(section, metrics) for the result, e.g. ``("caches", {"hit_rate": ...})``."""
         return None
+
+    def fail(self, instance: int | None) -> None:
+        """Take one instance (or all, for None) down, as scheduled by ``faults``."""
+        raise NotImplementedError(f"{self.kind} components cannot fail yet")
+
+    def recover(self, instance: int | None) -> None:
+        """End an outage started by :meth:`fail`."""
+        raise NotImplementedError(f"{self.kind} components cannot fail yet")

@@ -10,6 +10,7 @@ import simpy
 
 from simperf import arrivals
 from simperf.components.base import Component, Context, Process, Request, RequestFailed
+from simperf.keys import key_sampler, trace_times
 from simperf.rng import batched
 from simperf.spec.workload import (
     DeterministicArrival,
@@ -17,6 +18,7 @@ from simperf.spec.workload import (
     MmppArrival,
     PiecewiseArrival,
     PoissonArrival,
+    TraceArrival,
     Workload,
 )
 
@@ -121,6 +123,19 @@ class Clients:
             rng = ctx.rng(WORKLOAD, "class")
             p = weights / weights.sum()
             self._choose_class = batched(lambda n: rng.choice(len(p), size=n, p=p))
+        # One key stream per class, keyed on the workload and the class only, so that
+        # scenarios with and without a cache see the same keys (common random numbers).
+        samplers = [
+            key_sampler(ctx.keyspaces[c.keyspace].spec, ctx.rng(WORKLOAD, f"keys:{c.name}"))
+            if c.keyspace is not None
+            else None
+            for c in spec.classes
+        ]
+        self._keys = samplers if any(s is not None for s in samplers) else None
+        # A trace arrival hands each request its row's key (classes on that key space).
+        self._row_keys: list[bool] | None = None
+        if isinstance(spec.arrival, TraceArrival):
+            self._row_keys = [c.keyspace == spec.arrival.keyspace for c in spec.classes]
 
     def _tagger(self) -> Callable[[Request], None] | None:
         """What sets a new request's client region and address (None: nothing to set).
@@ -158,9 +173,12 @@ class Clients:
     def start(self) -> None:
         """Start the generating processes."""
         self._tag = self._tagger()
-        if self.spec.arrival is not None:
+        arrival = self.spec.arrival
+        if isinstance(arrival, TraceArrival):
+            self.env.process(self._trace_loop(self.ctx.keyspaces[arrival.keyspace].spec))
+        elif arrival is not None:
             rng = self.ctx.rng(WORKLOAD, "arrival")
-            times = arrival_times(self.spec.arrival, rng, self.horizon)
+            times = arrival_times(arrival, rng, self.horizon)
             self.env.process(self._open_loop(times))
         else:
             think = self.ctx.sampler(self.spec.think, WORKLOAD, "think")
@@ -175,16 +193,51 @@ class Clients:
         entries = self.entries
         serve = self._serve
         tag = self._tag
+        keys = self._keys
         for t in times:
             yield env.timeout(t - env.now)
             klass = choose()
             request = Request(recorder.arrive(t), klass, t)
             if tag is not None:
                 tag(request)
+            if keys is not None and (draw := keys[klass]) is not None:
+                request.key = draw()
             component, route = entries[klass]
             env.process(serve(request, component, route))
             if budget is not None and recorder.generated >= budget:
                 return
+
+    def _trace_loop(self, keyspace: Any) -> Process:
+        """Replay a trace: row i arrives at its timestamp minus the first row's."""
+        times = trace_times(keyspace)
+        assert times is not None  # checked by the spec
+        rows = key_sampler(keyspace, self.ctx.rng(WORKLOAD, "trace"))  # in file order
+        on_trace = self._row_keys
+        assert on_trace is not None
+        env = self.env
+        recorder = self.ctx.recorder
+        keys = self._keys
+        start = float(times[0]) if times.size else 0.0
+        for t in (times - start).tolist():
+            yield env.timeout(t - env.now)
+            klass = self._choose_class()
+            request = Request(recorder.arrive(t), klass, t)
+            if self._tag is not None:
+                self._tag(request)
+            row = rows()
+            if on_trace[klass]:
+                request.key = row
+            elif keys is not None and (draw := keys[klass]) is not None:
+                request.key = draw()
+            component, route = self.entries[klass]
+            env.process(self._serve(request, component, route))
+            if self.budget is not None and recorder.generated >= self.budget:
+                return
+        # The trace ran out: a request budget ends with the requests it got.
+        if self.budget is not None:
+            self.budget = recorder.generated
+            if recorder.finished == recorder.generated and not self.done.triggered:
+                self.done.succeed()
 
     def _serve(self, request: Request, component: Component, route: Any) -> Process:
         try:
@@ -197,6 +250,8 @@ class Clients:
     def _finish(self, request: Request, outcome: int) -> None:
         recorder = self.ctx.recorder
         recorder.finish(request.klass, request.start, self.env.now, outcome)
+        if request.stale and not outcome:
+            recorder.stale += 1
         if (
             self.budget is not None
             and recorder.generated >= self.budget
@@ -218,6 +273,8 @@ class Clients:
             request = Request(recorder.arrive(now), klass, now)
             if self._tag is not None:
                 self._tag(request)
+            if self._keys is not None and (draw := self._keys[klass]) is not None:
+                request.key = draw()
             component, route = self.entries[klass]
             yield from self._serve(request, component, route)
 

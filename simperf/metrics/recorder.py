@@ -30,7 +30,7 @@ class RequestRecorder:
         self.end = array("d")
         self.klass = array("i")
         self.outcome = array("i")
-        self.stale = 0
+        self.stale = 0  # ok responses that carried stale data (see Request.stale)
 
     def cause(self, name: str) -> int:
         """The outcome code of an error cause, registering it if new."""

@@ -117,6 +117,21 @@ class Result:
             from simperf.metrics.database import summary_lines
 
             lines.extend(summary_lines(d["databases"]))
+        if d.get("caches"):
+            lines.append("")
+            lines.append(
+                f"{'cache':<16}{'hit rate':>9}{'hits':>10}{'misses':>10}{'evictions':>11}"
+                f"{'expired':>9}{'stale':>8}{'lost writes':>13}"
+            )
+            for name, cache in d["caches"].items():
+                rate = cache["hit_rate"]
+                lines.append(
+                    f"{name:<16}"
+                    + (f"{rate:>9.1%}" if rate is not None else f"{'-':>9}")
+                    + f"{cache['hits']:>10}{cache['misses']:>10}{cache['evictions']:>11}"
+                    + f"{cache['expirations']:>9}{cache['stale_reads']:>8}"
+                    + f"{cache['lost_writes']:>13}"
+                )
         if self.perf:
             lines.append("")
             lines.append(

@@ -114,6 +114,7 @@ class Summary:
             "in_flight": recorder.in_flight,
             "measured": measured,
             "errors": errors,
+            "stale": recorder.stale,
         }
 
     def latency(self) -> dict[str, dict[str, Any]]:

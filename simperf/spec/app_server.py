@@ -6,11 +6,10 @@ from typing import Annotated, Any, Literal
 
 from pydantic import Discriminator, Field, Tag, model_validator
 
-from simperf.spec.base import IDENTIFIER, MAX_COUNT, MAX_SIZE, Size, SpecModel
+from simperf.spec.base import CALL_TARGET, IDENTIFIER, MAX_COUNT, MAX_SIZE, Size, SpecModel
+from simperf.spec.cache import ReadStep, WriteStep
 from simperf.spec.database import PoolSpec, QueryStep
 from simperf.spec.distributions import Distribution
-
-CALL_TARGET = r"^[A-Za-z_][A-Za-z0-9_]*\.[A-Za-z_][A-Za-z0-9_]*$"
 
 
 class CpuStep(SpecModel):
@@ -18,17 +17,29 @@ class CpuStep(SpecModel):
 
     cpu: Distribution = Field(description="CPU time at speed 1")
 
+    def calls(self) -> list[str]:
+        """Targets this step calls (none)."""
+        return []
+
 
 class DelayStep(SpecModel):
     """Wait without holding a core (an external call, a sleep, I/O not modelled elsewhere)."""
 
     delay: Distribution = Field(description="time to wait")
 
+    def calls(self) -> list[str]:
+        """Targets this step calls (none)."""
+        return []
+
 
 class CallStep(SpecModel):
     """Call another component's endpoint and wait for it, written ``component.endpoint``."""
 
     call: str = Field(pattern=CALL_TARGET, description="target as component.endpoint")
+
+    def calls(self) -> list[str]:
+        """Targets this step calls."""
+        return [self.call]
 
 
 class ParallelStep(SpecModel):
@@ -38,10 +49,14 @@ class ParallelStep(SpecModel):
         min_length=1, max_length=1000, description="targets as component.endpoint"
     )
 
+    def calls(self) -> list[str]:
+        """Targets this step calls."""
+        return list(self.parallel)
+
 
 def _step_tag(value: Any) -> str | None:
     if isinstance(value, dict):
-        keys = set(value) & {"cpu", "delay", "call", "parallel", "query"}
+        keys = set(value) & set(STEP_TYPES)
         return keys.pop() if len(keys) == 1 else None
     for tag, cls in STEP_TYPES.items():
         if isinstance(value, cls):
@@ -55,6 +70,8 @@ STEP_TYPES: dict[str, type[SpecModel]] = {
     "call": CallStep,
     "parallel": ParallelStep,
     "query": QueryStep,
+    "read": ReadStep,
+    "write": WriteStep,
 }
 
 Step = Annotated[
@@ -62,11 +79,15 @@ Step = Annotated[
     | Annotated[DelayStep, Tag("delay")]
     | Annotated[CallStep, Tag("call")]
     | Annotated[ParallelStep, Tag("parallel")]
-    | Annotated[QueryStep, Tag("query")],
+    | Annotated[QueryStep, Tag("query")]
+    | Annotated[ReadStep, Tag("read")]
+    | Annotated[WriteStep, Tag("write")],
     Discriminator(
         _step_tag,
         custom_error_type="step",
-        custom_error_message="expected exactly one of cpu, delay, call, parallel or query",
+        custom_error_message=(
+            "expected exactly one of cpu, delay, call, parallel, query, read or write"
+        ),
     ),
 ]
 STEP_TAGS = frozenset(STEP_TYPES)
@@ -181,10 +202,7 @@ class AppServerSpec(SpecModel):
         found = []
         for name, steps in self.endpoints.items():
             for step in steps:
-                calls = [step.call] if isinstance(step, CallStep) else []
-                if isinstance(step, ParallelStep):
-                    calls = step.parallel
-                for call in calls:
+                for call in step.calls():
                     component, endpoint = call.split(".")
                     found.append((name, component, endpoint))
         return found

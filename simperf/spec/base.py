@@ -86,6 +86,8 @@ Bandwidth = Annotated[
 
 IDENTIFIER = r"^[A-Za-z_][A-Za-z0-9_]*$"
 """Component, class and endpoint names: letters, digits and underscores."""
+CALL_TARGET = r"^[A-Za-z_][A-Za-z0-9_]*\.[A-Za-z_][A-Za-z0-9_]*$"
+"""A call target written ``component.endpoint``."""
 
 MAX_RATE = 1e7
 """Upper bound on arrival rates (requests per second)."""

@@ -16,7 +16,9 @@ from pydantic import ValidationError
 
 from simperf.errors import SpecError
 from simperf.spec.app_server import POOL_TAGS, STEP_TAGS
+from simperf.spec.cache import SIZE_TAGS
 from simperf.spec.distributions import DISTRIBUTION_TAGS
+from simperf.spec.keyspace import POPULARITY_TAGS
 from simperf.spec.scenario import COMPONENT_TAGS, Scenario
 from simperf.spec.workload import ARRIVAL_TAGS
 
@@ -28,6 +30,8 @@ _UNION_TAGS = (
     | STEP_TAGS
     | POOL_TAGS
     | ARRIVAL_TAGS
+    | POPULARITY_TAGS
+    | SIZE_TAGS
     | {
         "function-after",
         "function-before",

@@ -9,7 +9,10 @@ from pydantic import Field, model_validator
 from simperf.spec import database_refs
 from simperf.spec.app_server import AppServerSpec
 from simperf.spec.base import IDENTIFIER, SpecModel
+from simperf.spec.cache import CacheSpec
+from simperf.spec.cache_checks import cache_problems
 from simperf.spec.database import DatabaseSpec, ShardedDatabaseSpec
+from simperf.spec.faults import FaultSpec, fault_problems
 from simperf.spec.keyspace import KeyspaceSpec
 from simperf.spec.load_balancer import LoadBalancerSpec
 from simperf.spec.network import NetworkSpec
@@ -17,10 +20,10 @@ from simperf.spec.run import RunSettings
 from simperf.spec.workload import PiecewiseArrival, Workload
 
 ComponentSpec = Annotated[
-    AppServerSpec | LoadBalancerSpec | DatabaseSpec | ShardedDatabaseSpec,
+    AppServerSpec | LoadBalancerSpec | CacheSpec | DatabaseSpec | ShardedDatabaseSpec,
     Field(discriminator="kind"),
 ]
-COMPONENT_TAGS = frozenset({"app_server", "load_balancer", "database", "sharded_database"})
+COMPONENT_TAGS = frozenset({"app_server", "load_balancer", "cache", "database", "sharded_database"})
 RESERVED_NAMES = frozenset({"all"})
 
 
@@ -53,7 +56,13 @@ class Scenario(SpecModel):
     )
     keyspaces: dict[str, KeyspaceSpec] = Field(
         default_factory=dict,
-        description="name -> key space shared by request classes, caches and tables",
+        max_length=10_000,
+        description="key space name -> key space, shared by request classes, caches and tables",
+    )
+    faults: list[FaultSpec] = Field(
+        default_factory=list,
+        max_length=10_000,
+        description="scheduled outages of components (caches so far)",
     )
     run: RunSettings = Field(default_factory=RunSettings, description="run settings")
 
@@ -89,6 +98,8 @@ class Scenario(SpecModel):
             return set(spec.endpoints)
         if database_refs.is_database(spec):
             return set(spec.queries)
+        if not isinstance(spec, LoadBalancerSpec):
+            return set()  # caches are used by read and write steps, not called
         common: set[str] | None = None
         for backend in spec.backends:
             if backend in self.components and backend != component:
@@ -140,6 +151,8 @@ def _check_references(scenario: Scenario) -> list[str]:
             )
     problems.extend(_check_traffic(scenario))
     problems.extend(database_refs.database_problems(scenario))
+    problems += cache_problems(scenario)
+    problems += fault_problems(scenario)
     if not problems:
         cycle = _find_call_cycle(scenario)
         if cycle:

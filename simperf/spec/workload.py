@@ -108,11 +108,29 @@ class MmppArrival(SpecModel):
         return self
 
 
+class TraceArrival(SpecModel):
+    """Open-loop arrivals replayed from a trace key space: one request per row, at the
+    row's timestamp (shifted so that the first row arrives at t = 0), carrying the row's
+    key when its class uses that key space. Arrivals stop when the trace ends."""
+
+    kind: Literal["trace"] = Field("trace", description="arrival process")
+    keyspace: str = Field(
+        pattern=IDENTIFIER,
+        max_length=64,
+        description="a key space with popularity {model: trace, ..., time_column: ...}",
+    )
+
+
 Arrival = Annotated[
-    PoissonArrival | DeterministicArrival | PiecewiseArrival | DiurnalArrival | MmppArrival,
+    PoissonArrival
+    | DeterministicArrival
+    | PiecewiseArrival
+    | DiurnalArrival
+    | MmppArrival
+    | TraceArrival,
     Field(discriminator="kind"),
 ]
-ARRIVAL_TAGS = frozenset({"poisson", "deterministic", "piecewise", "diurnal", "mmpp"})
+ARRIVAL_TAGS = frozenset({"poisson", "deterministic", "piecewise", "diurnal", "mmpp", "trace"})
 
 
 class ClientsSpec(SpecModel):
@@ -159,6 +177,15 @@ class RequestClass(SpecModel):
     )
     response_size: SizeDistribution | None = Field(
         None, description="bytes sent back with each response over a network link (default: 0)"
+    )
+    keyspace: str | None = Field(
+        None,
+        pattern=IDENTIFIER,
+        max_length=64,
+        description=(
+            "key space each request draws its key from (needed to reach read and write "
+            "steps); reads and writes of one key space are separate classes"
+        ),
     )
 
 

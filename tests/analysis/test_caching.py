@@ -246,3 +246,22 @@ def test_ttl_only_cache_matches_poisson_model(reset_on_hit: bool) -> None:
     # The two variants really differ (so the check above tells them apart).
     other = ttl_hit_rate(p, rate, ttl, not reset_on_hit)
     assert abs(other - theory) > 10 * (half_width + MARGIN)
+
+
+def test_ttl_stale_rate_formula() -> None:
+    from simperf.analysis.caching import ttl_stale_rate
+
+    # One key, 10 reads/s, 1 write/s, ttl 1 s: per cycle 10 (1 - (1 - e^-1)) stale hits
+    # among 11 reads.
+    assert math.isclose(ttl_stale_rate([1.0], 10.0, 1.0, 1.0), 10 * math.exp(-1) / 11)
+    assert ttl_stale_rate(P_ZIPF, 1e4, 0.0, 5.0) == 0.0  # no writes, nothing stale
+    assert ttl_stale_rate(P_ZIPF, 1e4, 100.0, 0.0) == 0.0  # no ttl, no hits
+    # Longer ttls serve more stale data, and the stale rate stays below the hit rate.
+    rates = [ttl_stale_rate(P_ZIPF, 1e4, 100.0, t) for t in (0.1, 1.0, 10.0)]
+    assert rates == sorted(rates) and rates[0] > 0
+    assert rates[-1] < ttl_hit_rate(P_ZIPF, 1e4, 10.0, reset_on_hit=False)
+    # Tiny write rates: the series form agrees with the exact one.
+    small = ttl_stale_rate([1.0], 10.0, 1e-10, 1.0)
+    assert math.isclose(small, 10 * 1e-10 / 2 / 11, rel_tol=1e-6)
+    with pytest.raises(ValueError, match="write_p"):
+        ttl_stale_rate([0.5, 0.5], 1.0, 1.0, 1.0, write_p=[1.0])

@@ -1,0 +1,345 @@
+"""The ``read`` and ``write`` endpoint steps, compiled once per endpoint into generators.
+
+Registered in :data:`~simperf.components.app_server.STEP_COMPILERS` when this module is
+imported (by :mod:`simperf.build`). Each compiler returns ``runner(request, instance)``,
+run with ``yield from`` on the hot path: no spec objects, no string lookups per request.
+
+Staleness
+---------
+A read is stale when the data it returns has an older version than the latest write the
+application had acknowledged for that key (see :mod:`simperf.components.keyspace`). A
+cache hit returns the entry's version; a store read returns the store's version as of the
+start of the read (a database read sees a snapshot from its start). A stale read sets
+``request.stale`` and counts in the cache's ``stale_reads``; the request still ends ok.
+
+Ordering of a cache-aside miss: get (a miss), the backing read, then a set of the version
+read -- unless the cache meanwhile holds that version or a newer one (a write-through or
+write-back write landed first), so a slow reader never replaces newer data it can see.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from simpy.events import Event
+
+from simperf.components.app_server import STEP_COMPILERS, AppServer, StepRunner
+from simperf.components.base import Process, Request, RequestFailed
+from simperf.components.cache import HASH_MULTIPLIER, MASK64, Cache, CacheNode
+from simperf.components.keyspace import KeyspaceState
+from simperf.spec.cache import ReadStep, WriteStep
+
+Backing = Callable[[Request, Any], Process]
+
+
+def backing_runner(server: AppServer, backing: Any, purpose: str) -> Backing:
+    """The store operation behind a step: a call to ``component.endpoint`` or a delay."""
+    if isinstance(backing, str):
+        component, endpoint = backing.split(".")
+        target = server.component(component)
+        route = target.resolve(endpoint)
+        handle = target.handle
+
+        def call(request: Request, instance: Any) -> Process:
+            return handle(request, route)
+
+        return call
+    sample = server.ctx.sampler(backing.delay, server.name, purpose)
+    env = server.env
+
+    def delay(request: Request, instance: Any) -> Process:
+        yield env.timeout(sample())
+
+    delay.sample = sample  # type: ignore[attr-defined] # lets hot paths inline the wait
+    return delay
+
+
+def compile_read(server: AppServer, step: ReadStep, purpose: str) -> StepRunner:
+    """Compile ``{read: {cache, backing, mode}}``.
+
+    The common path (a get, then the set after a miss) is written out flat in one
+    generator, with the node's command inlined: each request pays for one generator and
+    its SimPy events, as an app-server call does. Rare paths (queueing for a core,
+    single flight, a node that is down) are in helpers.
+    """
+    spec = step.read
+    cache = server.component(spec.cache)
+    assert isinstance(cache, Cache)
+    env = server.env
+    backing = backing_runner(server, spec.backing, f"{purpose}:backing")
+    backing_delay = getattr(backing, "sample", None)  # a plain delay is inlined
+    keyspace = cache.keyspace
+    latest, durable = keyspace.latest, keyspace.durable
+    nodes = cache.nodes
+    single = nodes[0] if len(nodes) == 1 else None
+    count = len(nodes)
+    coalesce = cache.spec.coalesce
+    read_through = spec.mode == "read_through"
+    fail_when_down = cache.spec.on_down == "fail"
+    down_code = cache.down_code
+    ttl = cache.ttl
+    refresh = cache.spec.ttl_refresh
+    sizes = cache.sizes
+    size_of = cache.size_of
+    write_back = cache.spec.write_policy == "write_back"
+
+    def single_flight(request: Request, instance: Any, node: CacheNode, key: int) -> Process:
+        """A miss with ``coalesce``: wait for the key's flight, or lead a new one."""
+        flight = node.inflight.get(key)
+        if flight is not None:
+            node.coalesced_reads += 1
+            yield flight
+            version, code = flight.value
+            if code:
+                raise RequestFailed(code)
+            if version < latest.get(key, 0):
+                node.stale_reads += 1
+                request.stale = True
+            return
+        flight = node.inflight[key] = Event(env)
+        try:
+            version = yield from load(request, instance, node, key)
+        except RequestFailed as failure:
+            del node.inflight[key]
+            flight.succeed((0, failure.code))
+            raise
+        del node.inflight[key]
+        flight.succeed((version, 0))
+
+    def load(request: Request, instance: Any, node: CacheNode, key: int) -> Process:
+        """The backing read, then the set (by the caller, or by the cache for read-through).
+
+        ``read`` repeats this inline for the common case; keep the two in step.
+        """
+        version = durable.get(key, 0) if durable else 0
+        if latest and version < latest.get(key, 0):  # write-back data not flushed yet
+            node.stale_reads += 1
+            request.stale = True
+        node.store_reads += 1
+        if backing_delay is not None:
+            yield env.timeout(backing_delay())
+        else:
+            yield from backing(request, instance)
+        if not node.up:
+            return version
+        if not read_through:
+            # The set: a second command, inlined (see CacheNode.command).
+            if node.network is not None:
+                yield env.timeout(node.network())
+            cores = node.cores
+            if cores.free:
+                cores.free -= 1
+            else:
+                yield from node.wait_for_core()
+            service = node.service()
+            busy = node.busy
+            busy.change(1, env.now)
+            yield env.timeout(service)
+            busy.change(-1, env.now)
+            if cores.waiting:
+                cores.waiting.popleft().succeed()
+            else:
+                cores.free += 1
+            node.served += 1
+            node.service_sum += service
+            if not node.up:
+                return version
+        store = node.store
+        if latest:  # never replace a version as new or newer (a write landed meanwhile)
+            entry = store.peek(key)
+            if entry is not None and entry.version >= version:
+                return version
+        evicted = store.set(
+            key,
+            env.now,
+            None if ttl is None else ttl(),
+            1 if sizes is None else size_of(key),
+            version,
+        )
+        # Only the first eviction (the fill time) and dirty entries need handling.
+        if evicted and (write_back or node.filled_at is None):
+            node.stored(evicted)
+        return version
+
+    def down(request: Request, instance: Any, node: CacheNode, key: int) -> Process:
+        if fail_when_down:
+            node.down_errors += 1
+            raise RequestFailed(down_code)
+        node.fallthrough_reads += 1
+        node.store_reads += 1
+        if durable.get(key, 0) < latest.get(key, 0):
+            node.stale_reads += 1
+            request.stale = True
+        yield from backing(request, instance)
+
+    def read(request: Request, instance: Any) -> Process:
+        key: int = request.key  # type: ignore[assignment]
+        node = single or nodes[((key * HASH_MULTIPLIER) & MASK64) * count >> 64]
+        if node.up:
+            # The get: one command, inlined (see CacheNode.command).
+            if node.network is not None:
+                yield env.timeout(node.network())
+            cores = node.cores
+            if cores.free:
+                cores.free -= 1
+            else:
+                yield from node.wait_for_core()
+            service = node.service()
+            busy = node.busy
+            busy.change(1, env.now)
+            yield env.timeout(service)
+            busy.change(-1, env.now)
+            if cores.waiting:
+                cores.waiting.popleft().succeed()
+            else:
+                cores.free += 1
+            node.served += 1
+            node.service_sum += service
+            if node.up:
+                store = node.store
+                entry = store.get(key, env.now)
+                if entry is not None:
+                    if refresh:
+                        entry.expires_at = env.now + ttl()  # type: ignore[misc]
+                    if latest and entry.version < latest.get(key, 0):
+                        node.stale_reads += 1
+                        request.stale = True
+                    return
+                if coalesce:
+                    yield from single_flight(request, instance, node, key)
+                    return
+                # A miss: load() written out again, one generator frame less per miss.
+                version = durable.get(key, 0) if durable else 0
+                if latest and version < latest.get(key, 0):
+                    node.stale_reads += 1
+                    request.stale = True
+                node.store_reads += 1
+                if backing_delay is not None:
+                    yield env.timeout(backing_delay())
+                else:
+                    yield from backing(request, instance)
+                if not node.up:
+                    return
+                if not read_through:
+                    if node.network is not None:
+                        yield env.timeout(node.network())
+                    if cores.free:
+                        cores.free -= 1
+                    else:
+                        yield from node.wait_for_core()
+                    service = node.service()
+                    busy.change(1, env.now)
+                    yield env.timeout(service)
+                    busy.change(-1, env.now)
+                    if cores.waiting:
+                        cores.waiting.popleft().succeed()
+                    else:
+                        cores.free += 1
+                    node.served += 1
+                    node.service_sum += service
+                    if not node.up:
+                        return
+                if latest:
+                    entry = store.peek(key)
+                    if entry is not None and entry.version >= version:
+                        return
+                evicted = store.set(
+                    key,
+                    env.now,
+                    None if ttl is None else ttl(),
+                    1 if sizes is None else size_of(key),
+                    version,
+                )
+                if evicted and (write_back or node.filled_at is None):
+                    node.stored(evicted)
+                return
+        yield from down(request, instance, node, key)
+
+    return read
+
+
+def compile_write(server: AppServer, step: WriteStep, purpose: str) -> StepRunner:
+    """Compile ``{write: {cache, backing}}`` for the cache's write policy."""
+    spec = step.write
+    env = server.env
+    backing = (
+        None if spec.backing is None else backing_runner(server, spec.backing, f"{purpose}:backing")
+    )
+    if spec.cache is None:
+        assert backing is not None
+        return _store_only(server.ctx.class_keyspaces, backing)
+    cache = server.component(spec.cache)
+    assert isinstance(cache, Cache)
+    keyspace = cache.keyspace
+    node_of = cache.node_of
+    policy = cache.spec.write_policy
+    fail_when_down = cache.spec.on_down == "fail"
+    down_code = cache.down_code
+    ttl = cache.ttl
+    size_of = cache.size_of
+    if policy == "write_back":
+        cache.flusher.attach(backing)
+
+    def down(request: Request, instance: Any, node: CacheNode, key: int) -> Process:
+        if fail_when_down:
+            node.down_errors += 1
+            raise RequestFailed(down_code)
+        node.fallthrough_writes += 1
+        node.store_writes += 1
+        yield from backing(request, instance)  # type: ignore[misc]
+        keyspace.commit(key)
+
+    def write(request: Request, instance: Any) -> Process:
+        key: int = request.key  # type: ignore[assignment]
+        node = node_of(key)
+        node.writes += 1
+        if not node.up:
+            yield from down(request, instance, node, key)
+            return
+        if policy == "write_back":
+            yield from node.command()
+            if not node.up:
+                yield from down(request, instance, node, key)
+                return
+            version = keyspace.write_back(key)
+            store = node.store
+            old = store.peek(key)
+            if old is not None and old.dirty:
+                node.coalesced_writes += 1
+            node.stored(
+                store.set(key, env.now, None if ttl is None else ttl(), size_of(key), version, True)
+            )
+            return
+        node.store_writes += 1
+        yield from backing(request, instance)  # type: ignore[misc]
+        version = keyspace.commit(key)
+        if not node.up:
+            return
+        yield from node.command()
+        if not node.up:
+            return
+        if policy == "write_through":
+            node.stored(
+                node.store.set(key, env.now, None if ttl is None else ttl(), size_of(key), version)
+            )
+        else:
+            node.store.delete(key)
+
+    return write
+
+
+def _store_only(class_keyspaces: list[KeyspaceState | None], backing: Backing) -> StepRunner:
+    """A write to the backing store alone: the caches in front of it are not told."""
+
+    def write(request: Request, instance: Any) -> Process:
+        yield from backing(request, instance)
+        keyspace = class_keyspaces[request.klass]
+        assert keyspace is not None  # checked by the spec
+        keyspace.commit(request.key)  # type: ignore[arg-type]
+
+    return write
+
+
+STEP_COMPILERS[ReadStep] = compile_read
+STEP_COMPILERS[WriteStep] = compile_write

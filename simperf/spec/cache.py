@@ -1,0 +1,311 @@
+"""Cache specs: the cache component, object sizes, and the ``read`` and ``write`` steps.
+
+A cache holds keys of one key space (``keyspace:``); requests carry a key drawn from their
+class's key space. Endpoint steps use it:
+
+* ``{read: {cache: NAME, backing: TARGET, mode: cache_aside}}`` -- look the key up; on a
+  miss the backing read runs, then the value is stored (``read_through``: the cache
+  loads it itself, saving the application's second round trip).
+* ``{write: {cache: NAME, backing: TARGET}}`` -- a write, handled by the cache's
+  ``write_policy``; without ``cache`` the write goes to the backing store alone (another
+  service updating the database behind the cache's back).
+
+``TARGET`` is ``component.endpoint`` (a call) or ``{delay: DIST}`` (a stand-in for a
+database query). Cross-references (caches, key spaces, targets) are checked by
+:func:`simperf.spec.cache_checks.cache_problems`, called from the scenario's validator.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Annotated, Any, Literal
+
+import numpy as np
+from pydantic import AfterValidator, Discriminator, Field, Tag, model_validator
+
+from simperf.spec.base import CALL_TARGET, IDENTIFIER, MAX_COUNT, MAX_TIME, Size, SpecModel, Time
+from simperf.spec.distributions import Constant, Distribution
+from simperf.spec.keyspace import MAX_KEYS
+
+MAX_BYTES = 1e15
+"""Upper bound on sizes and byte capacities (a petabyte)."""
+_Z99 = 2.3263478740408408  # standard normal 0.99 quantile
+
+EvictionPolicy = Literal["lru", "lfu", "fifo", "random"]
+WritePolicy = Literal["write_through", "write_back", "write_around"]
+
+
+# -- object sizes ----------------------------------------------------------------------
+
+
+class ConstantSize(SpecModel):
+    """Every object has the same size."""
+
+    dist: Literal["constant"] = Field("constant", description="distribution family")
+    value: Size = Field(gt=0, le=MAX_BYTES, description="size (bytes)")
+
+    @property
+    def mean(self) -> float:
+        return self.value
+
+    def sample_batch(self, rng: np.random.Generator, n: int) -> np.ndarray:
+        return np.full(n, self.value)
+
+
+class UniformSize(SpecModel):
+    """Sizes uniform between ``low`` and ``high``."""
+
+    dist: Literal["uniform"] = Field("uniform", description="distribution family")
+    low: Size = Field(gt=0, le=MAX_BYTES, description="smallest size (bytes)")
+    high: Size = Field(gt=0, le=MAX_BYTES, description="largest size (bytes)")
+
+    @model_validator(mode="after")
+    def _ordered(self) -> UniformSize:
+        if self.high < self.low:
+            raise ValueError("high: must be >= low")
+        return self
+
+    @property
+    def mean(self) -> float:
+        return (self.low + self.high) / 2
+
+    def sample_batch(self, rng: np.random.Generator, n: int) -> np.ndarray:
+        return rng.uniform(self.low, self.high, n)
+
+
+class LognormalSize(SpecModel):
+    """Lognormal sizes given by their ``median`` and ``p99`` (object sizes are long-tailed)."""
+
+    dist: Literal["lognormal"] = Field("lognormal", description="distribution family")
+    median: Size = Field(gt=0, le=MAX_BYTES, description="median size (bytes)")
+    p99: Size = Field(gt=0, le=MAX_BYTES, description="99th percentile (bytes)")
+
+    @model_validator(mode="after")
+    def _ordered(self) -> LognormalSize:
+        if self.p99 <= self.median:
+            raise ValueError("p99: must be greater than median")
+        return self
+
+    @property
+    def mean(self) -> float:
+        sigma = math.log(self.p99 / self.median) / _Z99
+        return self.median * math.exp(sigma**2 / 2)
+
+    def sample_batch(self, rng: np.random.Generator, n: int) -> np.ndarray:
+        sigma = math.log(self.p99 / self.median) / _Z99
+        return rng.lognormal(math.log(self.median), sigma, n)
+
+
+def _size_tag(value: Any) -> str | None:
+    if isinstance(value, dict):
+        return value.get("dist")
+    if isinstance(value, ConstantSize | UniformSize | LognormalSize):
+        return value.dist
+    if isinstance(value, int | float | str) and not isinstance(value, bool):
+        return "scalar"
+    return None
+
+
+def _scalar_size(value: float) -> ConstantSize:
+    return ConstantSize(value=value)
+
+
+ObjectSize = Annotated[
+    Annotated[ConstantSize, Tag("constant")]
+    | Annotated[UniformSize, Tag("uniform")]
+    | Annotated[LognormalSize, Tag("lognormal")]
+    | Annotated[
+        Annotated[Size, Field(gt=0, le=MAX_BYTES)], AfterValidator(_scalar_size), Tag("scalar")
+    ],
+    Discriminator(
+        _size_tag,
+        custom_error_type="object_size",
+        custom_error_message=(
+            "expected a size (4KB) or {dist: constant|uniform|lognormal, ...} in bytes"
+        ),
+    ),
+]
+"""An object-size distribution in bytes; a bare size is a constant."""
+
+SIZE_TAGS = frozenset({"constant", "uniform", "lognormal", "scalar"})
+
+
+# -- the component ---------------------------------------------------------------------
+
+
+class CacheSpec(SpecModel):
+    """A key-value cache (Redis- or Memcached-like) on ``nodes`` nodes.
+
+    Each node stores up to ``capacity`` items (and ``capacity_bytes``), evicting by
+    ``eviction``; entries may also expire after ``ttl``. A node executes one command per
+    core at a time (Redis: ``cores: 1``), each holding a core for a ``latency`` draw after
+    a ``network`` round trip, so a hot node queues. Keys are spread over the nodes by a
+    hash of the key.
+    """
+
+    kind: Literal["cache"] = Field("cache", description="component kind")
+    keyspace: str = Field(
+        pattern=IDENTIFIER, max_length=64, description="name of the key space whose keys it holds"
+    )
+    capacity: int | None = Field(
+        ge=1,
+        le=MAX_KEYS,
+        description="items per node (like one Redis instance's maxmemory); null: no item limit",
+    )
+    capacity_bytes: Size | None = Field(
+        None, gt=0, le=MAX_BYTES, description="bytes per node (needs object_size); null: no limit"
+    )
+    object_size: ObjectSize | None = Field(
+        None, description="size of each key's object, drawn once per key (bytes)"
+    )
+    eviction: EvictionPolicy = Field(
+        "lru",
+        description=(
+            "victim when full: lru, lfu (counts kept for every key seen; a new key is "
+            "admitted only if requested at least as often as the least popular cached key), "
+            "fifo or random"
+        ),
+    )
+    ttl: Distribution | None = Field(
+        None, description="time to live of an entry from its set, drawn per set; null: none"
+    )
+    ttl_refresh: bool = Field(
+        False,
+        description="restart the TTL on every hit (Redis GETEX); default: it runs from the set",
+    )
+    latency: Distribution = Field(
+        default_factory=lambda: Constant(value=10e-6),
+        description="time one command holds a core of the node (service time)",
+    )
+    network: Distribution = Field(
+        default_factory=lambda: Constant(value=0.0),
+        description="round trip between caller and node per command, holding no core",
+    )
+    cores: int = Field(1, ge=1, le=1024, description="commands a node executes at once (Redis: 1)")
+    nodes: int = Field(1, ge=1, le=MAX_COUNT, description="nodes; keys are hashed across them")
+    write_policy: WritePolicy = Field(
+        "write_around",
+        description=(
+            "write_through: store written, then cache set, both in the request path; "
+            "write_back: cache set (dirty), store written later by the flusher; "
+            "write_around: store written, then the cache key deleted"
+        ),
+    )
+    flush_interval: Time = Field(
+        1.0,
+        gt=0,
+        le=MAX_TIME,
+        description="write_back: how often dirty keys are handed to the flusher",
+    )
+    flush_concurrency: int = Field(
+        4, ge=1, le=MAX_COUNT, description="write_back: store writes the flusher runs at once"
+    )
+    coalesce: bool = Field(
+        False,
+        description=(
+            "single flight: concurrent misses on one key share one backing read "
+            "(the others wait for it); default: each miss reads the store"
+        ),
+    )
+    on_down: Literal["fall_through", "fail"] = Field(
+        "fall_through",
+        description="while a node is down: go straight to the store, or fail as cache_down",
+    )
+
+    @model_validator(mode="after")
+    def _consistent(self) -> CacheSpec:
+        if self.capacity_bytes is not None and self.object_size is None:
+            raise ValueError("object_size: required with capacity_bytes (how big is an object?)")
+        if self.ttl_refresh and self.ttl is None:
+            raise ValueError("ttl_refresh: needs a ttl")
+        return self
+
+
+# -- steps -----------------------------------------------------------------------------
+
+
+class BackingDelay(SpecModel):
+    """A wait standing in for the backing store's operation (a database query)."""
+
+    delay: Distribution = Field(description="time the store takes")
+
+
+def _backing_tag(value: Any) -> str | None:
+    if isinstance(value, str):
+        return "call"
+    if isinstance(value, dict | BackingDelay):
+        return "delay"
+    return None
+
+
+Backing = Annotated[
+    Annotated[Annotated[str, Field(pattern=CALL_TARGET)], Tag("call")]
+    | Annotated[BackingDelay, Tag("delay")],
+    Discriminator(
+        _backing_tag,
+        custom_error_type="backing",
+        custom_error_message="expected component.endpoint or {delay: DIST}",
+    ),
+]
+"""The backing store's operation: a call ``component.endpoint`` or ``{delay: DIST}``."""
+
+
+class ReadSpec(SpecModel):
+    """A read of the request's key through a cache."""
+
+    cache: str = Field(pattern=IDENTIFIER, max_length=64, description="name of the cache")
+    backing: Backing = Field(description="the store's read on a miss")
+    mode: Literal["cache_aside", "read_through"] = Field(
+        "cache_aside",
+        description=(
+            "cache_aside: get, on a miss the caller reads the store and sets the key "
+            "(two cache round trips); read_through: the cache loads the key itself (one)"
+        ),
+    )
+
+
+class ReadStep(SpecModel):
+    """Read the request's key through a cache (``{read: {cache, backing, mode}}``)."""
+
+    read: ReadSpec = Field(description="the read")
+
+    def calls(self) -> list[str]:
+        """Targets this step calls (for cross-checks and cycle detection)."""
+        return [self.read.backing] if isinstance(self.read.backing, str) else []
+
+
+class WriteSpec(SpecModel):
+    """A write of the request's key, handled by the cache's ``write_policy``."""
+
+    cache: str | None = Field(
+        None,
+        pattern=IDENTIFIER,
+        max_length=64,
+        description="name of the cache; omit for a write to the store alone",
+    )
+    backing: Backing | None = Field(None, description="the store's write")
+
+
+class WriteStep(SpecModel):
+    """Write the request's key (``{write: {cache, backing}}``)."""
+
+    write: WriteSpec = Field(description="the write")
+
+    def calls(self) -> list[str]:
+        """Targets this step calls (for cross-checks and cycle detection)."""
+        return [self.write.backing] if isinstance(self.write.backing, str) else []
+
+
+__all__ = [
+    "Backing",
+    "BackingDelay",
+    "CacheSpec",
+    "ConstantSize",
+    "LognormalSize",
+    "ObjectSize",
+    "ReadSpec",
+    "ReadStep",
+    "UniformSize",
+    "WriteSpec",
+    "WriteStep",
+]
