@@ -161,20 +161,25 @@ def main() -> None:
     save(frame, figure(table), "cache_db_offload", args.out)
 
 
+PALETTE = ("#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b")
+
+
 def figure(table: pd.DataFrame) -> go.Figure:
     fig = make_subplots(
         rows=1,
         cols=2,
         subplot_titles=("Share of reads kept off the database", "p99 of reads (ms)"),
     )
+    palette = dict(zip(sorted(table["alpha"].unique()), PALETTE, strict=False))
     for (updates, alpha), group in table.groupby(["updates", "alpha"]):
         name = f"Zipf {alpha}, updates {updates}"
-        dash = "solid" if updates == "none" else "dash"
+        # one colour per alpha in both panels; the dash tells updates apart
+        line = {"dash": "solid" if updates == "none" else "dash", "color": palette[alpha]}
         fig.add_scatter(
             x=group["capacity"],
             y=group["store_load_reduction"],
             mode="lines+markers",
-            line={"dash": dash},
+            line=line,
             name=name,
             legendgroup=name,
             row=1,
@@ -184,7 +189,7 @@ def figure(table: pd.DataFrame) -> go.Figure:
             x=group["capacity"],
             y=group["read_p99"] * 1000,
             mode="lines+markers",
-            line={"dash": dash},
+            line=line,
             name=name,
             legendgroup=name,
             showlegend=False,

@@ -18,6 +18,7 @@ Usage: ``python experiments/connection_pooling.py [--quick] [--out results] [--s
 from __future__ import annotations
 
 import pandas as pd
+import plotly.graph_objects as go
 from db_study import app, arguments, conclude, crossing, database, mean, measure, save, scenario
 from plotly.subplots import make_subplots
 
@@ -132,19 +133,28 @@ def main() -> None:
         "p99 (ms) by pool size": {int(k): round(v, 2) for k, v in sized.p99_ms.items()},
         "timeouts by pool size": {int(k): v for k, v in sized.timeouts.items()},
     }
-    figure = make_subplots(rows=1, cols=2, subplot_titles=("pool vs none", "pool size"))
-    figure.add_scatter(x=q_ms, y=pooling.latency_gain, name="latency gain", row=1, col=1)
-    figure.add_scatter(x=q_ms, y=pooling.capacity_gain, name="capacity gain", row=1, col=1)
-    figure.add_scatter(x=list(sized.index), y=sized.p99_ms, name="p99 (ms)", row=1, col=2)
-    figure.add_scatter(
+    save("connection_pooling", frame, figure(frame), args)
+    conclude("connection_pooling", boundaries, args)
+
+
+def figure(frame: pd.DataFrame) -> go.Figure:
+    """Gains of a pool against query CPU, and p99 and pool wait against pool size."""
+    pooling = frame[frame.part == "pooling"]
+    q_ms = [parse_time(c) * 1000 for c in pooling.query_cpu]
+    sized = frame[frame.part == "pool_size"].set_index("pool_size")
+    fig = make_subplots(rows=1, cols=2, subplot_titles=("pool vs none", "pool size"))
+    fig.add_scatter(x=q_ms, y=pooling.latency_gain, name="latency gain", row=1, col=1)
+    fig.add_scatter(x=q_ms, y=pooling.capacity_gain, name="capacity gain", row=1, col=1)
+    fig.add_scatter(x=list(sized.index), y=sized.p99_ms, name="p99 (ms)", row=1, col=2)
+    fig.add_scatter(
         x=list(sized.index), y=sized.pool_wait_mean_ms, name="mean pool wait (ms)", row=1, col=2
     )
-    figure.update_xaxes(title_text="query CPU (ms)", type="log", row=1, col=1)
-    figure.update_xaxes(title_text="connections per app instance", row=1, col=2)
-    figure.update_yaxes(type="log", row=1, col=2)
-    figure.update_layout(title="Connection pooling")
-    save("connection_pooling", frame, figure, args)
-    conclude("connection_pooling", boundaries, args)
+    fig.update_xaxes(title_text="query CPU (ms)", type="log", row=1, col=1)
+    fig.update_xaxes(title_text="connections per app instance", row=1, col=2)
+    fig.update_yaxes(title_text="gain (x)", row=1, col=1)
+    fig.update_yaxes(title_text="milliseconds", type="log", row=1, col=2)
+    fig.update_layout(title="Connection pooling")
+    return fig
 
 
 def _edge(x: list[float], y: pd.Series, level: float) -> float | str:
