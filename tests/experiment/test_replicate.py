@@ -105,8 +105,9 @@ def test_auto_warmup_over_replications_is_unbiased() -> None:
 @pytest.mark.validate
 def test_interval_coverage_of_the_mean_sojourn() -> None:
     # 1,000 intervals from 5 replications each of a short M/M/1 at load 0.5.
-    # relaxation time at load 0.5 is 0.12 s: 30 s runs after 2 s of warm-up are unbiased
-    spec = short_mm1(**{"workload.arrival.rate": 50, "run.duration": 30, "run.warmup": 2})
+    # 60 s runs: with 30 s ones the run means are skewed enough that five-replication
+    # t intervals covered only 92.8% (928 of 1,000)
+    spec = short_mm1(**{"workload.arrival.rate": 50, "run.duration": 60, "run.warmup": 5})
     theory = analysis.mm1(50, 100).mean_sojourn
     reps = simperf.replicate(spec, 5000, seed=11)
     values = np.array(reps.values("latency.all.mean")).reshape(1000, 5)
@@ -114,4 +115,5 @@ def test_interval_coverage_of_the_mean_sojourn() -> None:
 
     covered = sum(iv.low <= theory <= iv.high for iv in (t_interval(row, 0.95) for row in values))
     # 95% nominal; a 60 s run's mean is very slightly biased, so 93-97% is the target
+    print(f"coverage: {covered} of 1000")
     assert 930 <= covered <= 970, covered
