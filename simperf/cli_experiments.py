@@ -77,7 +77,8 @@ def _cmd_replicate(args: argparse.Namespace) -> int:
     if reps.warmup:
         print(
             f"warm-up   {reps.warmup['cut_time']:.6g} s "
-            f"(MSER-5 over {reps.warmup['pilot_replications']} pilot runs)"
+            f"(relaxation time {_fmt('latency.', reps.warmup['relaxation_time'])}, decided by "
+            f"{reps.warmup['decided_by']}, over {reps.warmup['pilot_replications']} pilot runs)"
         )
     if reps.precision:
         p = reps.precision

@@ -12,7 +12,9 @@ import pandas as pd
 from simperf.errors import SpecError
 from simperf.experiment.executors import executor_for
 from simperf.experiment.metrics import check_metric, flatten
-from simperf.metrics.stats import Interval, mser5, replications_needed, t_interval
+from simperf.metrics.stats import Interval, replications_needed, t_interval
+from simperf.metrics.summary import warmup_report
+from simperf.metrics.warmup import detect_warmup
 from simperf.spec.run import PrecisionSpec
 from simperf.spec.scenario import Scenario
 
@@ -34,23 +36,21 @@ def run_to_dict(scenario_data: dict[str, Any], seed: int, replication: int) -> d
 PILOT_REPLICATIONS = 10
 
 
-def ensemble_warmup(runs: list[dict[str, Any]]) -> float:
-    """Warm-up for all replications: MSER-5 on the mean response time per arrival window,
-    averaged over replications (averaging removes the noise that misleads MSER on one
-    autocorrelated run)."""
+def ensemble_warmup(runs: list[dict[str, Any]]) -> dict[str, Any]:
+    """Warm-up for all replications, detected on their arrival windows together.
+
+    Averaging over replications removes the noise that misleads MSER on one
+    autocorrelated run, and averaging their autocorrelation functions steadies the
+    relaxation time (see :mod:`simperf.metrics.warmup`).
+    """
     times = np.asarray(runs[0]["_arrival_windows"][0])
-    sums = np.zeros(times.size)
-    counts = np.zeros(times.size)
-    for run in runs:
-        run_times, run_sums, run_counts = (np.asarray(x) for x in run["_arrival_windows"])
-        n = min(times.size, run_times.size)
-        sums[:n] += run_sums[:n]
-        counts[:n] += run_counts[:n]
-    filled = counts > 0
-    if filled.sum() < 3:
-        return 0.0
-    cut = mser5(sums[filled] / counts[filled])
-    return float(times[np.flatnonzero(filled)[cut]]) if cut else 0.0
+    grid = min(np.asarray(run["_arrival_windows"][0]).size for run in runs)
+    sums = np.array([np.asarray(run["_arrival_windows"][1])[:grid] for run in runs])
+    counts = np.array([np.asarray(run["_arrival_windows"][2])[:grid] for run in runs])
+    report = warmup_report(detect_warmup(sums, counts), times[:grid], runs[0]["end_time"])
+    report["method"] += ", over replications"
+    report["pilot_replications"] = len(runs)
+    return report
 
 
 @dataclass
@@ -209,13 +209,8 @@ def replicate(
     with executor_for(executor, workers=workers, jobs=n) as pool:
         if scenario.run.auto_warmup:
             pilots = _run_all(pool, scenario, seed, range(min(n, PILOT_REPLICATIONS)))
-            cut = ensemble_warmup(pilots)
-            warmup = {
-                "method": "MSER-5 over replications",
-                "cut_time": cut,
-                "pilot_replications": len(pilots),
-            }
-            scenario = scenario.with_overrides({"run.warmup": cut})
+            warmup = ensemble_warmup(pilots)
+            scenario = scenario.with_overrides({"run.warmup": warmup["cut_time"]})
         runs = _run_all(pool, scenario, seed, range(n))
         reached = None
         while precision is not None:

@@ -112,8 +112,8 @@ def summarise(model: Any) -> Result:
         perf=perf,
     )
     result._arrays = summary.data  # per-request records, for tests and trace plots
-    if model.scenario.run.auto_warmup:
-        result._arrival_windows = summary.arrival_windows()
+    if summary.windows is not None:
+        result._arrival_windows = summary.windows
     return result
 
 

@@ -11,6 +11,10 @@ import pandas as pd
 
 from simperf.units import format_time
 
+SHORT_RUN_RELAXATIONS = 100
+"""A measured period shorter than this many relaxation times gets a warning: an interval
+from one run needs about 20 batches each several relaxation times long."""
+
 
 @dataclass
 class Result:
@@ -78,6 +82,18 @@ class Result:
         ]
         if d["measured_time"] <= 0:
             lines.append("warning   the run ended before the warm-up did: nothing was measured")
+        auto = d.get("warmup_auto")
+        if auto and auto["relaxation_time"] is not None:
+            relaxation = auto["relaxation_time"]
+            lines.append(
+                f"warm-up   auto: cut {format_time(auto['cut_time'])}, decided by "
+                f"{auto['decided_by']} (relaxation time {format_time(relaxation)})"
+            )
+            if d["measured_time"] < SHORT_RUN_RELAXATIONS * relaxation:
+                lines.append(
+                    f"warning   the measured period is only {d['measured_time'] / relaxation:.0f} "
+                    "relaxation times long: its mean is noisy; run longer or replicate"
+                )
         if any(req["errors"].values()):
             lines.append(
                 "errors    " + "  ".join(f"{k} {v}" for k, v in req["errors"].items() if v)

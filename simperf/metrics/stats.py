@@ -1,10 +1,11 @@
-"""Statistics across replications: confidence intervals, paired comparisons, warm-up.
+"""Statistics across replications: confidence intervals, paired comparisons, batch means.
 
 Each replication of a scenario yields one value per metric (mean latency, p99,
 throughput, ...). Those values are independent and close to normal, so Student-t
 intervals apply to them; paired differences between two scenarios run with common
 random numbers (same seeds) are much tighter than two separate intervals. For a single
-long run, :func:`batch_means` gives the interval and :func:`mser5` the warm-up to drop.
+long run, :func:`batch_means` gives the interval (the warm-up to drop before it is found
+by :mod:`simperf.metrics.warmup`).
 
 Outputs are meant for JSON reports, so an undefined quantity is ``None`` (or ``pd.NA`` in
 DataFrames), never NaN: with one sample there is no spread, hence no interval.
@@ -24,8 +25,6 @@ __all__ = [
     "Difference",
     "Interval",
     "batch_means",
-    "mser",
-    "mser5",
     "paired_difference",
     "replications_needed",
     "summarise_replications",
@@ -280,75 +279,6 @@ def replications_needed(samples: ArrayLike, relative: float, confidence: float =
 # --------------------------------------------------------------------------- single run
 
 
-def mser(series: ArrayLike, batch: int = 5) -> int:
-    """MSER truncation point: how many initial observations to drop as warm-up.
-
-    The series is cut into consecutive means of ``batch`` observations ``Z_1..Z_k`` (a
-    trailing partial batch is ignored). For each truncation ``d`` the statistic is
-    ``sum_{j > d} (Z_j - mean(Z_{d+1..k}))^2 / (k - d)^2``, the squared standard error of
-    the truncated mean; the first ``d`` minimising it is chosen, among ``d`` up to ``k / 2``
-    (the standard rule: a larger optimum would mean the run is too short) and leaving at
-    least two batches.
-
-    Parameters
-    ----------
-    series
-        Observations in time order (finite).
-    batch
-        Observations per batch; 5 gives MSER-5, 1 the original MSER.
-
-    Returns
-    -------
-    int
-        The number of original observations to drop (``batch * d``); 0 for a series too
-        short to judge (fewer than 3 batches).
-
-    Examples
-    --------
-    >>> rng = np.random.default_rng(0)
-    >>> x = 20 * np.exp(-np.arange(2000) / 50) + rng.normal(size=2000)
-    >>> 100 <= mser(x, batch=5) <= 400
-    True
-    """
-    x = _values(series, "series")
-    if int(batch) != batch or batch < 1:
-        raise ValueError(f"batch must be a positive integer, got {batch}")
-    batch = int(batch)
-    k = x.size // batch
-    if k < 3 or np.all(x == x[0]):
-        return 0
-    z = x[: k * batch].reshape(k, batch).mean(axis=1)
-    z = z - z.mean()  # centring limits cancellation in the sum-of-squares identity
-    tail_sum = np.cumsum(z[::-1])[::-1]
-    tail_sq = np.cumsum((z * z)[::-1])[::-1]
-    d = np.arange(min(k // 2, k - 2) + 1)
-    remaining = k - d
-    squares = np.maximum(tail_sq[d] - tail_sum[d] ** 2 / remaining, 0.0)
-    return batch * int(np.argmin(squares / remaining**2))
-
-
-def mser5(series: ArrayLike) -> int:
-    """MSER-5 truncation point: :func:`mser` with batches of 5 observations.
-
-    Parameters
-    ----------
-    series
-        Observations in time order (finite).
-
-    Returns
-    -------
-    int
-        The number of original observations to drop (a multiple of 5).
-
-    Examples
-    --------
-    >>> rng = np.random.default_rng(1)
-    >>> mser5(rng.normal(size=5000)) < 500
-    True
-    """
-    return mser(series, batch=5)
-
-
 def batch_means(series: ArrayLike, batches: int = 20, confidence: float = 0.95) -> Interval:
     """Confidence interval for the mean of one long, autocorrelated run.
 
@@ -356,7 +286,7 @@ def batch_means(series: ArrayLike, batches: int = 20, confidence: float = 0.95) 
     nearly independent when a batch is much longer than the correlation time; the
     t-interval is taken over those means. When the length is not a multiple of
     ``batches`` the oldest remainder is dropped (it is the most exposed to warm-up).
-    Truncate the warm-up first (see :func:`mser5`).
+    Truncate the warm-up first (see :mod:`simperf.metrics.warmup`).
 
     Parameters
     ----------

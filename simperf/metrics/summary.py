@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from simperf.metrics.stats import mser5
+from simperf.metrics.warmup import WarmupCut, detect_warmup
 from simperf.model import DEFAULT_WINDOWS, Model, Snapshot
 
 PERCENTILES = {"p50": 50.0, "p90": 90.0, "p95": 95.0, "p99": 99.0, "p999": 99.9}
@@ -17,6 +17,7 @@ SEVERITY = {"stable": 0, "saturated": 1, "unstable": 2}
 SATURATED_UTILIZATION = 0.95
 UNSTABLE_UTILIZATION = 0.97
 SATURATED_REJECTION = 0.01
+WARMUP_METHOD = "MSER-5, at least one relaxation time"
 
 
 def clean(value: float | None) -> float | None:
@@ -40,6 +41,18 @@ def latency_stats(latencies: np.ndarray) -> dict[str, float | None]:
     }
 
 
+def warmup_report(cut: WarmupCut, times: np.ndarray, end: float) -> dict[str, Any]:
+    """What an automatic warm-up cut, in seconds, for results."""
+    width = float(times[1] - times[0]) if times.size > 1 else max(end, 0.0)
+    return {
+        "method": WARMUP_METHOD,
+        "cut_time": float(times[cut.index]) if times.size else 0.0,
+        "mser_time": float(times[cut.mser_index]) if times.size else 0.0,
+        "relaxation_time": cut.relaxation * width if cut.relaxation == cut.relaxation else None,
+        "decided_by": "mser" if cut.mser_significant else "relaxation",
+    }
+
+
 class Summary:
     """Everything measured in one run, as plain data and tidy frames."""
 
@@ -53,6 +66,7 @@ class Summary:
         self.snapshots = model.snapshots
         self.stride = 1
         self.auto_warmup: dict[str, Any] | None = None
+        self.windows: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
         run = model.scenario.run
         self.warmup = run.fixed_warmup
         if run.auto_warmup:
@@ -60,28 +74,22 @@ class Summary:
         self.measured_time = max(self.end - self.warmup, 0.0)
 
     def _detect_warmup(self) -> None:
-        """Cut the initial transient by MSER-5 on mean response time per snapshot window.
+        """Cut the initial transient (see :mod:`simperf.metrics.warmup`).
 
         Requests are grouped by arrival into the snapshot windows (1/1000 of the run), so
         the cut falls on a snapshot and utilisation and queue lengths are measured over
-        exactly the same period as latencies.
+        exactly the same period as latencies. The uncut windows stay in
+        :attr:`windows` for detection over replications.
         """
-        times, sums, counts = self.arrival_windows()
-        cut = 0
-        if times.size > 3 and counts.any():
-            filled = counts > 0
-            series = sums[filled] / counts[filled]
-            cut_windows = mser5(series)
-            cut = int(np.flatnonzero(filled)[cut_windows]) if cut_windows else 0
-        cut = min(cut, max(len(self.snapshots) - 2, 0))
-        self.snapshots = self.snapshots[cut:]
+        self.windows = self.arrival_windows()
+        times, sums, counts = self.windows
+        cut = detect_warmup(sums, counts)
+        index = min(cut.index, max(len(self.snapshots) - 2, 0))
+        self.snapshots = self.snapshots[index:]
         self.warmup = self.snapshots[0].time if self.snapshots else 0.0
         self.stride = max(1, (len(self.snapshots) - 1) // DEFAULT_WINDOWS)
-        self.auto_warmup = {
-            "method": "MSER-5",
-            "cut_time": self.warmup,
-            "cut_requests": int(np.count_nonzero(self.data["start"] < self.warmup)),
-        }
+        self.auto_warmup = warmup_report(cut, times, self.end)
+        self.auto_warmup["cut_requests"] = int(np.count_nonzero(self.data["start"] < self.warmup))
 
     def arrival_windows(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Snapshot times, and the sum and count of ok response times by arrival window."""

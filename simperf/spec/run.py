@@ -45,7 +45,8 @@ class RunSettings(SpecModel):
         union_mode="left_to_right",
         description=(
             "initial period whose requests are not measured, or auto: the end of the "
-            "initial transient found by MSER-5 on the response times"
+            "initial transient found on the response times (MSER-5, never shorter than "
+            "their relaxation time)"
         ),
     )
     seed: int = Field(1, ge=0, le=2**63 - 1, description="root random seed")

@@ -81,24 +81,43 @@ def test_auto_warmup_cuts_and_says_so() -> None:
     scenario = short_mm1(**{"run.warmup": "auto", "workload.arrival.rate": 90, "run.duration": 100})
     result = simperf.run(scenario, seed=4)
     cut = result.to_dict()["warmup_auto"]
-    assert cut["method"] == "MSER-5"
+    assert cut["method"].startswith("MSER-5")
     assert result.to_dict()["warmup"] == cut["cut_time"]
+    assert cut["cut_time"] >= cut["relaxation_time"]
+    assert cut["decided_by"] in {"mser", "relaxation"}
     assert result.to_dict()["latency"]["all"]["count"] == int(
         np.count_nonzero(
             (result._arrays["start"] >= cut["cut_time"]) & (result._arrays["outcome"] == 0)
         )
     )
+    assert "relaxation time" in result.summary()
+
+
+# Morse's relaxation time of an M/M/1 queue, 1 / (mu (1 - sqrt(rho))^2): 3.8 s at load 0.9
+MM1_RELAXATION = 1 / (100 * (1 - math.sqrt(0.9)) ** 2)
+
+
+def test_auto_warmup_over_replications_cuts_about_one_relaxation_time() -> None:
+    # M/M/1 started empty at load 0.9; the mean number in system is still 15% short of
+    # its limit at 2 s and 6% short at 3.8 s (exact transient of the chain)
+    scenario = short_mm1(**{"run.warmup": "auto", "workload.arrival.rate": 90, "run.duration": 200})
+    reps = simperf.replicate(scenario, 10, seed=3, executor="serial")
+    warmup = reps.warmup
+    assert warmup["pilot_replications"] == 10
+    assert MM1_RELAXATION / 2 <= warmup["cut_time"] <= 2 * MM1_RELAXATION
+    assert MM1_RELAXATION / 2 <= warmup["relaxation_time"] <= 2 * MM1_RELAXATION
+    assert all(run["warmup"] == warmup["cut_time"] for run in reps.runs)
 
 
 @pytest.mark.validate
 def test_auto_warmup_over_replications_is_unbiased() -> None:
-    # M/M/1 started empty at load 0.9: with the cut, the mean sojourn is unbiased.
+    # M/M/1 started empty at load 0.9: the cut is about one relaxation time, and with it
+    # the mean sojourn is unbiased.
     scenario = short_mm1(**{"run.warmup": "auto", "workload.arrival.rate": 90, "run.duration": 400})
     reps = simperf.replicate(scenario, 30, seed=2)
     theory = analysis.mm1(90, 100).mean_sojourn
     iv = reps.interval("latency.all.mean", 0.999)
-    relaxation = 1 / (100 * (1 - math.sqrt(0.9)) ** 2)
-    assert reps.warmup["cut_time"] <= 4 * relaxation
+    assert MM1_RELAXATION / 2 <= reps.warmup["cut_time"] <= 2 * MM1_RELAXATION
     assert abs(iv.mean - theory) <= iv.half_width
 
 

@@ -1,4 +1,4 @@
-"""Statistics across replications: intervals, paired differences, warm-up, summaries."""
+"""Statistics across replications: intervals, paired differences, batch means, summaries."""
 
 from __future__ import annotations
 
@@ -14,8 +14,6 @@ from scipy.signal import lfilter
 from simperf.metrics.stats import (
     Interval,
     batch_means,
-    mser,
-    mser5,
     paired_difference,
     replications_needed,
     summarise_replications,
@@ -118,44 +116,6 @@ def test_paired_difference_edge_cases() -> None:
     assert d.relative == 0.5
     with pytest.raises(ValueError):
         paired_difference([1.0, 2.0], [1.0, 2.0, 3.0])
-
-
-# --------------------------------------------------------------------------- warm-up
-
-
-def mser_brute_force(x: np.ndarray, batch: int) -> int:
-    k = x.size // batch
-    z = x[: k * batch].reshape(k, batch).mean(axis=1)
-    scores = [np.sum((z[d:] - z[d:].mean()) ** 2) / (k - d) ** 2 for d in range(k // 2 + 1)]
-    return batch * int(np.argmin(scores))
-
-
-def test_mser_matches_its_definition() -> None:
-    rng = np.random.default_rng(4)
-    for trial in range(20):
-        n = int(rng.integers(30, 400))
-        x = rng.normal(size=n) + 3 * np.exp(-np.arange(n) / rng.uniform(1, 40))
-        for batch in (1, 5):
-            assert mser(x, batch) == mser_brute_force(x, batch), (trial, batch)
-
-
-def test_mser5_cuts_an_initial_transient() -> None:
-    rng = np.random.default_rng(5)
-    t = np.arange(5000)
-    x = 10 * np.exp(-t / 100) + rng.normal(size=t.size)  # at noise level by t ~ 230
-    cut = mser5(x)
-    assert cut % 5 == 0
-    assert 150 <= cut <= 800
-    assert cut == mser(x, batch=5)
-
-
-def test_mser5_cuts_little_from_a_stationary_series() -> None:
-    rng = np.random.default_rng(6)
-    assert mser5(rng.normal(size=5000)) <= 250
-    assert mser5(np.full(1000, 3.0)) == 0
-    assert mser5([1.0, 2.0, 3.0, 4.0, 5.0, 6.0]) == 0  # too short to judge
-    with pytest.raises(ValueError):
-        mser([1.0, 2.0], batch=0)
 
 
 # --------------------------------------------------------------------------- batch means
