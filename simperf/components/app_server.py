@@ -5,7 +5,14 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, NoReturn
 
-from simperf.components.base import Component, Context, Process, Request, RequestFailed
+from simperf.components.base import (
+    Component,
+    Context,
+    Process,
+    Request,
+    RequestFailed,
+    ServerCounters,
+)
 from simperf.components.slots import Slots
 from simperf.metrics.monitor import LevelMonitor
 from simperf.spec.app_server import AppServerSpec, CallStep, CpuStep, DelayStep, ParallelStep
@@ -22,7 +29,7 @@ database queries ...). A compiler gets (server, step spec, stream purpose) once 
 time and returns ``runner(request, instance)``, a generator run with ``yield from``."""
 
 
-class AppInstance:
+class AppInstance(ServerCounters):
     """One instance (``app[0]``): workers admit requests, cores serve ``cpu`` steps.
 
     When ``workers <= cores`` a worker always finds a free core, so cores are not a
@@ -186,18 +193,11 @@ class AppInstance:
                 raise RequestFailed(branch.value)
 
     def snapshot(self, now: float) -> dict[str, float]:
-        """Cumulative counters and areas at ``now`` (differences give window metrics)."""
-        return {
-            "busy_area": self.busy.area_at(now),
-            "queue_area": self.queue.area_at(now),
-            "queue_peak": self.queue.reset_peak(),
-            "queue_now": self.queue.level,
-            "served": self.served,
-            "rejected": self.rejected,
-            "wait_sum": self.wait_sum,
-            "service_sum": self.service_sum,
-            **(self._memory_snapshot(now) if self.memory is not None else {}),
-        }
+        """Server counters at ``now``, and memory use when memory is modelled."""
+        counters = super().snapshot(now)
+        if self.memory is not None:
+            counters.update(self._memory_snapshot(now))
+        return counters
 
     def _memory_snapshot(self, now: float) -> dict[str, float]:
         # Byte-seconds in use since time 0: a difference over a span, divided by

@@ -19,7 +19,14 @@ from typing import Any
 
 from simpy.events import Event
 
-from simperf.components.base import Component, Context, Process, Request, RequestFailed
+from simperf.components.base import (
+    Component,
+    Context,
+    Process,
+    Request,
+    RequestFailed,
+    ServerCounters,
+)
 from simperf.components.cache_store import Entry, make_store
 from simperf.components.keyspace import KeyspaceState
 from simperf.components.slots import Slots
@@ -54,7 +61,7 @@ LEVELS = ("items", "dirty_keys", "used_bytes")
 """Per-node levels, reported as they are at the end of the run."""
 
 
-class CacheNode:
+class CacheNode(ServerCounters):
     """One node (``cache[0]``): a command queue in front of a key-level store.
 
     It offers the instance interface the result's component table reads: ``name``,
@@ -168,19 +175,6 @@ class CacheNode:
         self._outages -= 1
         if self._outages == 0:
             self.up = True
-
-    def snapshot(self, now: float) -> dict[str, float]:
-        """Counters for the component table, like an app-server instance's."""
-        return {
-            "busy_area": self.busy.area_at(now),
-            "queue_area": self.queue.area_at(now),
-            "queue_peak": self.queue.reset_peak(),
-            "queue_now": self.queue.level,
-            "served": self.served,
-            "rejected": self.rejected,
-            "wait_sum": self.wait_sum,
-            "service_sum": self.service_sum,
-        }
 
     def counters(self) -> dict[str, Any]:
         """Cache counters (cumulative) and levels (now), for :meth:`Cache.snapshot`."""

@@ -14,7 +14,7 @@ from __future__ import annotations
 from typing import Any
 
 from simperf.analysis.query_cost import storage_times
-from simperf.components.base import Process
+from simperf.components.base import Process, ServerCounters
 from simperf.components.slots import Slots
 from simperf.metrics.monitor import LevelMonitor
 from simperf.spec.database import DbInstanceSpec
@@ -23,7 +23,7 @@ PRIMARY, REPLICA = 0, 1
 ROLES = ("primary", "replica")
 
 
-class StorageMeter:
+class StorageMeter(ServerCounters):
     """A server's storage as a row of the components table (kind ``storage``).
 
     Listed in the model's instances next to its server, so that the utilisation table
@@ -43,20 +43,8 @@ class StorageMeter:
         self.wait_sum = 0.0
         self.service_sum = 0.0
 
-    def snapshot(self, now: float) -> dict[str, float]:
-        return {
-            "busy_area": self.busy.area_at(now),
-            "queue_area": self.queue.area_at(now),
-            "queue_peak": self.queue.reset_peak(),
-            "queue_now": self.queue.level,
-            "served": self.served,
-            "rejected": 0,
-            "wait_sum": self.wait_sum,
-            "service_sum": self.service_sum,
-        }
 
-
-class DbInstance:
+class DbInstance(ServerCounters):
     """A database server; listed in the model's instances like an app instance."""
 
     capped = False
@@ -198,19 +186,6 @@ class DbInstance:
             self.storage.release()
         self.pages_written += q.pages_written
         self.writes_applied += 1
-
-    def snapshot(self, now: float) -> dict[str, float]:
-        """Cumulative counters and areas at ``now`` (the keys every instance reports)."""
-        return {
-            "busy_area": self.busy.area_at(now),
-            "queue_area": self.queue.area_at(now),
-            "queue_peak": self.queue.reset_peak(),
-            "queue_now": self.queue.level,
-            "served": self.served,
-            "rejected": self.rejected,
-            "wait_sum": self.wait_sum,
-            "service_sum": self.service_sum,
-        }
 
     def counters(self, now: float) -> dict[str, float]:
         """Database-specific cumulative counters at ``now``."""

@@ -19,7 +19,14 @@ from typing import Any
 
 import simpy
 
-from simperf.components.base import Component, Context, Process, Request, RequestFailed
+from simperf.components.base import (
+    Component,
+    Context,
+    Process,
+    Request,
+    RequestFailed,
+    ServerCounters,
+)
 from simperf.components.slots import Slots
 from simperf.metrics.monitor import LevelMonitor
 from simperf.spec.load_balancer import LoadBalancerSpec
@@ -31,7 +38,7 @@ Sampler = Callable[[], float]
 Handler = Callable[[Request, Any], Process]
 
 
-class Channel:
+class Channel(ServerCounters):
     """One direction of a shared link: transfers take turns at the full bandwidth."""
 
     kind = "link"
@@ -68,19 +75,6 @@ class Channel:
         self.served += 1
         self.wait_sum += waited
         self.service_sum += seconds
-
-    def snapshot(self, now: float) -> dict[str, float]:
-        """Cumulative counters, as an app instance reports them."""
-        return {
-            "busy_area": self.busy.area_at(now),
-            "queue_area": self.queue.area_at(now),
-            "queue_peak": self.queue.reset_peak(),
-            "queue_now": self.queue.level,
-            "served": self.served,
-            "rejected": self.rejected,
-            "wait_sum": self.wait_sum,
-            "service_sum": self.service_sum,
-        }
 
 
 class Link(Component):
