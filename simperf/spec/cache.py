@@ -17,117 +17,26 @@ database query). Cross-references (caches, key spaces, targets) are checked by
 
 from __future__ import annotations
 
-import math
 from typing import Annotated, Any, Literal
 
-import numpy as np
-from pydantic import AfterValidator, Discriminator, Field, Tag, model_validator
+from pydantic import Discriminator, Field, Tag, model_validator
 
-from simperf.spec.base import CALL_TARGET, IDENTIFIER, MAX_COUNT, MAX_TIME, Size, SpecModel, Time
+from simperf.spec.base import (
+    CALL_TARGET,
+    IDENTIFIER,
+    MAX_COUNT,
+    MAX_SIZE,
+    MAX_TIME,
+    Size,
+    SpecModel,
+    Time,
+)
 from simperf.spec.distributions import Constant, Distribution
 from simperf.spec.keyspace import MAX_KEYS
-
-MAX_BYTES = 1e15
-"""Upper bound on sizes and byte capacities (a petabyte)."""
-_Z99 = 2.3263478740408408  # standard normal 0.99 quantile
+from simperf.spec.sizes import SizeDistribution
 
 EvictionPolicy = Literal["lru", "lfu", "fifo", "random"]
 WritePolicy = Literal["write_through", "write_back", "write_around"]
-
-
-# -- object sizes ----------------------------------------------------------------------
-
-
-class ConstantSize(SpecModel):
-    """Every object has the same size."""
-
-    dist: Literal["constant"] = Field("constant", description="distribution family")
-    value: Size = Field(gt=0, le=MAX_BYTES, description="size (bytes)")
-
-    @property
-    def mean(self) -> float:
-        return self.value
-
-    def sample_batch(self, rng: np.random.Generator, n: int) -> np.ndarray:
-        return np.full(n, self.value)
-
-
-class UniformSize(SpecModel):
-    """Sizes uniform between ``low`` and ``high``."""
-
-    dist: Literal["uniform"] = Field("uniform", description="distribution family")
-    low: Size = Field(gt=0, le=MAX_BYTES, description="smallest size (bytes)")
-    high: Size = Field(gt=0, le=MAX_BYTES, description="largest size (bytes)")
-
-    @model_validator(mode="after")
-    def _ordered(self) -> UniformSize:
-        if self.high < self.low:
-            raise ValueError("high: must be >= low")
-        return self
-
-    @property
-    def mean(self) -> float:
-        return (self.low + self.high) / 2
-
-    def sample_batch(self, rng: np.random.Generator, n: int) -> np.ndarray:
-        return rng.uniform(self.low, self.high, n)
-
-
-class LognormalSize(SpecModel):
-    """Lognormal sizes given by their ``median`` and ``p99`` (object sizes are long-tailed)."""
-
-    dist: Literal["lognormal"] = Field("lognormal", description="distribution family")
-    median: Size = Field(gt=0, le=MAX_BYTES, description="median size (bytes)")
-    p99: Size = Field(gt=0, le=MAX_BYTES, description="99th percentile (bytes)")
-
-    @model_validator(mode="after")
-    def _ordered(self) -> LognormalSize:
-        if self.p99 <= self.median:
-            raise ValueError("p99: must be greater than median")
-        return self
-
-    @property
-    def mean(self) -> float:
-        sigma = math.log(self.p99 / self.median) / _Z99
-        return self.median * math.exp(sigma**2 / 2)
-
-    def sample_batch(self, rng: np.random.Generator, n: int) -> np.ndarray:
-        sigma = math.log(self.p99 / self.median) / _Z99
-        return rng.lognormal(math.log(self.median), sigma, n)
-
-
-def _size_tag(value: Any) -> str | None:
-    if isinstance(value, dict):
-        return value.get("dist")
-    if isinstance(value, ConstantSize | UniformSize | LognormalSize):
-        return value.dist
-    if isinstance(value, int | float | str) and not isinstance(value, bool):
-        return "scalar"
-    return None
-
-
-def _scalar_size(value: float) -> ConstantSize:
-    return ConstantSize(value=value)
-
-
-ObjectSize = Annotated[
-    Annotated[ConstantSize, Tag("constant")]
-    | Annotated[UniformSize, Tag("uniform")]
-    | Annotated[LognormalSize, Tag("lognormal")]
-    | Annotated[
-        Annotated[Size, Field(gt=0, le=MAX_BYTES)], AfterValidator(_scalar_size), Tag("scalar")
-    ],
-    Discriminator(
-        _size_tag,
-        custom_error_type="object_size",
-        custom_error_message=(
-            "expected a size (4KB) or {dist: constant|uniform|lognormal, ...} in bytes"
-        ),
-    ),
-]
-"""An object-size distribution in bytes; a bare size is a constant."""
-
-SIZE_TAGS = frozenset({"constant", "uniform", "lognormal", "scalar"})
 
 
 # -- the component ---------------------------------------------------------------------
@@ -153,9 +62,9 @@ class CacheSpec(SpecModel):
         description="items per node (like one Redis instance's maxmemory); null: no item limit",
     )
     capacity_bytes: Size | None = Field(
-        None, gt=0, le=MAX_BYTES, description="bytes per node (needs object_size); null: no limit"
+        None, gt=0, le=MAX_SIZE, description="bytes per node (needs object_size); null: no limit"
     )
-    object_size: ObjectSize | None = Field(
+    object_size: SizeDistribution | None = Field(
         None, description="size of each key's object, drawn once per key (bytes)"
     )
     eviction: EvictionPolicy = Field(
@@ -300,12 +209,8 @@ __all__ = [
     "Backing",
     "BackingDelay",
     "CacheSpec",
-    "ConstantSize",
-    "LognormalSize",
-    "ObjectSize",
     "ReadSpec",
     "ReadStep",
-    "UniformSize",
     "WriteSpec",
     "WriteStep",
 ]

@@ -16,7 +16,6 @@ from pydantic import ValidationError
 
 from simperf.errors import SpecError
 from simperf.spec.app_server import POOL_TAGS, STEP_TAGS
-from simperf.spec.cache import SIZE_TAGS
 from simperf.spec.distributions import DISTRIBUTION_TAGS
 from simperf.spec.keyspace import POPULARITY_TAGS
 from simperf.spec.scenario import COMPONENT_TAGS, Scenario
@@ -31,7 +30,6 @@ _UNION_TAGS = (
     | POOL_TAGS
     | ARRIVAL_TAGS
     | POPULARITY_TAGS
-    | SIZE_TAGS
     | {
         "function-after",
         "function-before",

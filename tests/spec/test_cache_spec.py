@@ -15,12 +15,11 @@ from simperf.errors import SpecError
 from simperf.spec.cache import (
     BackingDelay,
     CacheSpec,
-    ConstantSize,
-    LognormalSize,
     ReadStep,
     WriteStep,
 )
 from simperf.spec.distributions import Constant, Exponential
+from simperf.spec.sizes import ConstantSize, LognormalSize
 from simperf.units import parse_size
 
 SPEC: dict[str, Any] = {
