@@ -133,7 +133,11 @@ def format_time(seconds: float | None) -> str:
         return f"{seconds * 1e3:.3g} ms"
     if magnitude < 120:
         return f"{seconds:.3g} s"
-    return f"{seconds / 60:.3g} min"
+    if magnitude < 7200:
+        return f"{seconds / 60:.3g} min"
+    if magnitude < 172800:
+        return f"{seconds / 3600:.3g} h"
+    return f"{seconds / 86400:.3g} d"
 
 
 # --------------------------------------------------------------------------- sizes

@@ -11,6 +11,8 @@ import pandas as pd
 
 from simperf.metrics.warmup import WarmupCut, detect_warmup
 from simperf.model import DEFAULT_WINDOWS, Model, Snapshot
+from simperf.spec.workload import TIME_VARYING_ARRIVALS
+from simperf.units import format_time
 
 PERCENTILES = {"p50": 50.0, "p90": 90.0, "p95": 95.0, "p99": 99.0, "p999": 99.9}
 SEVERITY = {"stable": 0, "saturated": 1, "unstable": 2}
@@ -258,21 +260,70 @@ class Summary:
 
     # -- stability --------------------------------------------------------------------
     def stability(self, rows: list[dict[str, Any]]) -> dict[str, Any]:
-        verdict = {"status": "stable", "component": None, "instance": None, "reason": None}
+        """The verdict (stable, saturated, unstable), naming the worst instance and why.
+
+        Whole-run utilisation hides a peak when the arrival rate varies in time (a diurnal
+        evening, a burst state), so for those workloads each instance is also judged in
+        its busiest time-series window. ``peak`` always gives that window.
+        """
+        verdict: dict[str, Any] = {
+            "status": "stable",
+            "component": None,
+            "instance": None,
+            "reason": None,
+        }
         worst = (0, -1.0)
+        peaks = self._busiest_windows()
+        arrival = self.model.scenario.workload.arrival
+        varying = arrival is not None and arrival.kind in TIME_VARYING_ARRIVALS
         for row in rows:
             status, reason = self._judge(row)
-            key = (SEVERITY[status], row["utilization"] or 0.0)
+            utilization = row["utilization"] or 0.0
+            peak = peaks.get(row["instance"])
+            if (
+                varying
+                and status == "stable"
+                and peak is not None
+                and peak["utilization"] >= SATURATED_UTILIZATION
+            ):
+                status, utilization = "saturated", peak["utilization"]
+                reason = (
+                    f"utilization {peak['utilization']:.3f} at {row['instance']} from "
+                    f"{format_time(peak['start'])} to {format_time(peak['end'])} (busiest "
+                    f"window; {row['utilization']:.3f} over the run)"
+                )
+            key = (SEVERITY[status], utilization)
             if key > worst and SEVERITY[status] > 0:
                 worst = key
-                verdict = {
-                    "status": status,
-                    "component": row["component"],
-                    "instance": row["instance"],
-                    "reason": reason,
-                }
+                verdict.update(
+                    status=status,
+                    component=row["component"],
+                    instance=row["instance"],
+                    reason=reason,
+                )
+        verdict["peak"] = max(peaks.values(), key=lambda p: p["utilization"], default=None)
         verdict["safety_cap_hits"] = self.model.ctx.safety_cap_hits
         return verdict
+
+    def _busiest_windows(self) -> dict[str, dict[str, Any]]:
+        """Each instance's time-series window of highest utilisation."""
+        peaks: dict[str, dict[str, Any]] = {}
+        for a, b in itertools.pairwise(self._grid()):
+            span = b.time - a.time
+            if span <= 0:
+                continue
+            for inst in self.model.instances:
+                busy = b.instances[inst.name]["busy_area"] - a.instances[inst.name]["busy_area"]
+                utilization = busy / (inst.capacity * span)
+                best = peaks.get(inst.name)
+                if best is None or utilization > best["utilization"]:
+                    peaks[inst.name] = {
+                        "instance": inst.name,
+                        "utilization": utilization,
+                        "start": a.time,
+                        "end": b.time,
+                    }
+        return peaks
 
     def _judge(self, row: dict[str, Any]) -> tuple[str, str | None]:
         name = row["instance"]
@@ -300,6 +351,13 @@ class Summary:
         return "stable", None
 
     # -- time series ------------------------------------------------------------------
+    def _grid(self) -> list[Snapshot]:
+        """The snapshots that bound the time-series windows (the last one included)."""
+        grid = self.snapshots[:: self.stride]
+        if grid and grid[-1] is not self.snapshots[-1]:
+            grid.append(self.snapshots[-1])
+        return grid
+
     def timeseries(self) -> pd.DataFrame:
         data = self.data
         order = np.argsort(data["end"], kind="stable")
@@ -307,10 +365,7 @@ class Summary:
         latency = data["latency"][order]
         outcome = data["outcome"][order]
         records: list[tuple[float, float, str, str, float | None]] = []
-        grid = self.snapshots[:: self.stride]
-        if grid and grid[-1] is not self.snapshots[-1]:
-            grid.append(self.snapshots[-1])
-        for a, b in itertools.pairwise(grid):
+        for a, b in itertools.pairwise(self._grid()):
             span = b.time - a.time
             if span <= 0:
                 continue

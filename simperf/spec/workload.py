@@ -131,6 +131,8 @@ Arrival = Annotated[
     Field(discriminator="kind"),
 ]
 ARRIVAL_TAGS = frozenset({"poisson", "deterministic", "piecewise", "diurnal", "mmpp", "trace"})
+TIME_VARYING_ARRIVALS = frozenset({"piecewise", "diurnal", "mmpp", "trace"})
+"""Arrival kinds whose rate changes during a run: their load is judged window by window."""
 
 
 class ClientsSpec(SpecModel):

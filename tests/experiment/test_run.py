@@ -129,3 +129,24 @@ def test_saturated_when_queue_limit_rejects() -> None:
     d = simperf.run(s, seed=1).to_dict()
     assert d["stability"]["status"] == "saturated"
     assert d["errors"]["rejected"] > 0
+
+
+def test_a_saturated_peak_is_named_even_when_the_run_average_is_comfortable() -> None:
+    # rate 25/s for 100 s, then 98/s for 50 s (mean 49.3/s): 10 ms service is 49% busy
+    # over the run but 98% in the busy phase
+    profile = {"kind": "piecewise", "rate": 49.333, "profile": [[0, 25], [100, 98]]}
+    base = simperf.load(MODELS / "mm1.yaml").with_overrides(
+        {"run.duration": 150, "run.window": 10, "run.warmup": 0}
+    )
+    d = simperf.run(base.with_overrides({"workload.arrival": profile}), seed=2).to_dict()
+    stability = d["stability"]
+    assert d["components"]["app"]["utilization"] < 0.6
+    assert stability["status"] == "saturated"
+    assert stability["instance"] == "app[0]"
+    assert stability["peak"]["start"] >= 100
+    assert stability["peak"]["utilization"] >= 0.95
+    assert "busiest window" in stability["reason"]
+    # the same mean rate, steady: stable, its busiest window no worse than ~0.6
+    steady = simperf.run(base.with_overrides({"workload.arrival.rate": 49.333}), seed=2)
+    assert steady.to_dict()["stability"]["status"] == "stable"
+    assert steady.to_dict()["stability"]["peak"]["utilization"] < 0.7

@@ -59,3 +59,6 @@ def test_format_time() -> None:
     assert format_time(0.0123) == "12.3 ms"
     assert format_time(2.5e-5) == "25 µs"
     assert format_time(None) == "-"
+    assert format_time(600) == "10 min"
+    assert format_time(19 * 3600) == "19 h"
+    assert format_time(3 * 86400) == "3 d"
