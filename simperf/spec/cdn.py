@@ -163,9 +163,14 @@ def cdn_problems(scenario: Scenario) -> list[str]:
                     f"{cpath}: class {class_name!r} enters {klass.entry!r}, not this CDN"
                 )
             elif klass.keyspace != spec.keyspace:
+                draws = (
+                    "has no keyspace"
+                    if klass.keyspace is None
+                    else (f"draws keys from {klass.keyspace!r}")
+                )
                 problems.append(
-                    f"{cpath}: class {class_name!r} draws keys from {klass.keyspace!r}, "
-                    f"expected the CDN's key space {spec.keyspace!r}"
+                    f"{cpath}: class {class_name!r} {draws}, expected the CDN's key space "
+                    f"{spec.keyspace!r}"
                 )
             elif klass.response_size is None and (
                 spec.capacity_bytes is not None
