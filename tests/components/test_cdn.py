@@ -251,3 +251,25 @@ def test_same_seed_same_result_and_the_workload_draws_unchanged(tmp_path: Path) 
         return np.stack([data["start"][order], data["klass"][order]])
 
     assert np.array_equal(arrivals(a), arrivals(c))
+
+
+def test_cdn_metrics_are_known_metrics_and_a_tidy_frame(tmp_path: Path) -> None:
+    from simperf.experiment.metrics import known_metrics
+
+    spec = _two_edges_with_shield(_trace(tmp_path, _zipf_keys(400)), 400)
+    scenario = simperf.from_dict(spec)
+    known = set(known_metrics(scenario))
+    assert {
+        "cdns.cdn.offload",
+        "cdns.cdn.byte_offload",
+        "cdns.cdn.edges.near.hit_rate",
+        "cdns.cdn.edges.far.offload",
+        "cdns.cdn.shield.hit_rate",
+    } <= known
+    result = simperf.run(scenario, seed=1)
+    frame = result.frame("cdns").set_index("part")
+    assert list(frame.index) == ["all", "edges.near", "edges.far", "shield"]
+    assert frame.loc["all", "offload"] == result.metric("cdns.cdn.offload")
+    assert frame.loc["edges.near", "hits"] == result.metric("cdns.cdn.edges.near.hits")
+    assert "cdn" in result.summary() and "shield" in result.summary()
+    assert result.frame("caches").empty
