@@ -24,7 +24,8 @@ from typing import Any
 from simperf.components.base import Component, Context, Process, Request, RequestFailed
 from simperf.components.cache_store import make_store
 from simperf.errors import BuildError
-from simperf.spec.cdn import CdnSpec
+from simperf.spec.cdn import CdnSpec, ShieldSpec
+from simperf.spec.distributions import Distribution
 
 Sampler = Callable[[], float]
 
@@ -77,10 +78,27 @@ class Tier:
         cdn: str,
         name: str,
         region: int,
-        settings: Any,
+        settings: CdnSpec | ShieldSpec,
         latency: float = 0.0,
-        ttl: Any = None,
+        ttl: Distribution | None = None,
     ) -> None:
+        """A tier ``name`` of the CDN ``cdn`` in region ``region`` (an index).
+
+        Parameters
+        ----------
+        ctx
+            The run context (its streams are named after ``cdn`` and ``name``).
+        cdn, name
+            Names of the CDN and of the tier (an edge's region, or ``shield``).
+        region
+            Index of the tier's region in the network.
+        settings
+            The spec holding capacity, byte capacity and eviction.
+        latency
+            One-way latency between the tier and its clients (edges only).
+        ttl
+            Time to live of the entries it stores (None: they do not expire).
+        """
         self.name = name
         self.region = region
         self.latency = latency
@@ -93,6 +111,11 @@ class Tier:
         self.ttl: Sampler | None = None if ttl is None else ctx.sampler(ttl, cdn, f"ttl:{name}")
         self.requests = self.passthrough = self.origin_requests = 0
         self.bytes = self.cacheable_bytes = self.hit_bytes = self.origin_bytes = 0.0
+
+    def store_response(self, key: int, now: float, size: float) -> None:
+        """Keep what the next tier sent back, with a fresh TTL draw."""
+        ttl = self.ttl
+        self.store.set(key, now, None if ttl is None else ttl(), size)
 
     def counters(self) -> dict[str, float]:
         """Counters (cumulative) and levels (now), for :meth:`Cdn.snapshot`."""
@@ -266,14 +289,14 @@ class Cdn(Component):
                     shield.origin_requests += 1
                     shield.origin_bytes += size
                     yield from at.shield_origin(request, at.shield_route)  # type: ignore[misc]
-                    shield.store.set(key, env.now, shield.ttl and shield.ttl(), size)
+                    shield.store_response(key, env.now, size)  # type: ignore[arg-type]
                 else:
                     shield.hit_bytes += size
             except RequestFailed:
                 yield from at.back.travel(request, no_sizes)  # type: ignore[union-attr]
                 raise
             yield from at.back.travel(request, no_sizes)  # type: ignore[union-attr]
-        edge.store.set(key, env.now, edge.ttl and edge.ttl(), size)
+        edge.store_response(key, env.now, size)  # type: ignore[arg-type]
 
     def snapshot(self, now: float) -> dict[str, Any]:
         tiers = {f"edge:{region}": edge.counters() for region, edge in self.edges.items()}
