@@ -1,4 +1,4 @@
-"""Static PNGs of two experiment figures, for the README, from results already on disk.
+"""Static PNGs of experiment figures, for the README, from results already on disk.
 
 Renders, without running any simulation:
 
@@ -6,7 +6,9 @@ Renders, without running any simulation:
   the per-point means that its ``main()`` builds from ``cache_db_offload.csv`` (the
   replications averaged per updates x alpha x capacity, plus Che's LRU hit rate);
 - ``docs/img/connection_pooling.png``: the figure that ``connection_pooling.py``'s
-  ``main()`` builds, from ``connection_pooling.csv`` (the frame that ``main()`` writes).
+  ``main()`` builds, from ``connection_pooling.csv`` (the frame that ``main()`` writes);
+- ``docs/img/cdn_latency.png``: ``figure()`` of ``cdn_latency.py`` applied to
+  ``cdn_latency.csv`` (the frame that its ``main()`` writes).
 
 Each CSV is looked for in the results directories given, in order (default
 ``results/``), so results of different runs can be combined. Run the experiments in full
@@ -30,6 +32,7 @@ import sys
 from pathlib import Path
 
 import cache_db_offload as offload
+import cdn_latency as cdn
 import connection_pooling as pooling
 import pandas as pd
 import plotly.graph_objects as go
@@ -58,9 +61,15 @@ def connection_pooling(csv: Path) -> go.Figure:
     return pooling.figure(pd.read_csv(csv))
 
 
+def cdn_latency(csv: Path) -> go.Figure:
+    """The figure ``cdn_latency.py`` draws, from the CSV it writes."""
+    return cdn.figure(pd.read_csv(csv))
+
+
 FIGURES = {
     "cache_db_offload": cache_db_offload,
     "connection_pooling": connection_pooling,
+    "cdn_latency": cdn_latency,
 }
 
 

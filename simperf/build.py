@@ -11,6 +11,7 @@ from simperf.components import cache_steps  # noqa: F401 - registers the read an
 from simperf.components.app_server import AppServer
 from simperf.components.base import Component, Context
 from simperf.components.cache import Cache
+from simperf.components.cdn import Cdn
 from simperf.components.database import Database
 from simperf.components.faults import schedule_faults
 from simperf.components.keyspace import KeyspaceState
@@ -31,6 +32,7 @@ REGISTRY: dict[str, ComponentFactory] = {
     "database": Database,
     "sharded_database": ShardedDatabase,
     "cache": Cache,
+    "cdn": Cdn,
 }
 """Component kind -> runtime class (constructed as ``cls(ctx, name, spec)``)."""
 

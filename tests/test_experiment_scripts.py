@@ -71,3 +71,21 @@ def test_cache_overhead_prints_ratios() -> None:
     assert [r["case"] for r in rows] == ["lru_zipf", "all_hits", "all_misses"]
     assert all(r["ratio"] > 0 for r in rows)
     assert rows[1]["hit_rate"] > rows[0]["hit_rate"] > rows[2]["hit_rate"]
+
+
+def test_cdn_latency_runs_quick(tmp_path: Path) -> None:
+    proc = subprocess.run(
+        [sys.executable, ROOT / "experiments" / "cdn_latency.py", "--quick", "--out", tmp_path],
+        capture_output=True,
+        text=True,
+        check=True,
+        env=_this_checkout(),
+    )
+    frame = pd.read_csv(tmp_path / "cdn_latency.csv")
+    assert set(frame["part"]) == {"fraction", "ttl"} and set(frame["region"]) == {"eu"}
+    assert frame["reduction"].between(-0.2, 1).all() and frame["edge_hit_rate"].gt(0).all()
+    # more cacheable requests, more of them hit: the reduction grows with the fraction
+    fractions = frame[frame["part"] == "fraction"].sort_values("cacheable")
+    assert fractions["reduction"].is_monotonic_increasing
+    assert (tmp_path / "cdn_latency.html").stat().st_size > 10_000
+    assert "smallest cacheable fraction" in proc.stdout

@@ -191,14 +191,16 @@ class Network:
         return samplers
 
     def locate(self, specs: dict[str, Any]) -> None:
-        """Record each component's region: its own, none for a balancer without one (it
-        has no location), else the first region."""
+        """Record each component's region: its own, none for a balancer without one or
+        a CDN (they have no one location), else the first region."""
         for name, spec in specs.items():
             region = getattr(spec, "region", None)  # kinds without one run in the first
             if region is not None:
                 self.region_of[name] = self.index[region]
             else:
-                self.region_of[name] = None if isinstance(spec, LoadBalancerSpec) else 0
+                # balancers and CDNs are where their caller (or client) is
+                regionless = isinstance(spec, LoadBalancerSpec) or spec.kind == "cdn"
+                self.region_of[name] = None if regionless else 0
 
     def path(self, source: int, dest: int, *, payload: bool) -> Path:
         """The one-way path from ``source`` to ``dest``, with or without the links.

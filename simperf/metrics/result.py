@@ -66,6 +66,35 @@ class Result:
             node = node[part]
         return node
 
+    def frame(self, section: str) -> pd.DataFrame:
+        """A section of :meth:`to_dict` contributed by components, as a tidy frame.
+
+        Parameters
+        ----------
+        section
+            ``"caches"``, ``"cdns"``, ``"databases"`` ...
+
+        Returns
+        -------
+        pandas.DataFrame
+            One row per component (``part`` ``"all"``) and one per part of it (a
+            cache's nodes, a CDN's ``edges.<region>`` and ``shield``), with the numeric
+            metrics as columns; empty when the run has no such section.
+        """
+        rows: list[dict[str, Any]] = []
+        for name, metrics in self.data.get(section, {}).items():
+            rows.append({"component": name, "part": "all", **_scalars(metrics)})
+            for key, value in metrics.items():
+                if not isinstance(value, dict):
+                    continue
+                if value and all(isinstance(v, dict) for v in value.values()):
+                    for sub, sub_metrics in value.items():
+                        part = sub if key == "nodes" else f"{key}.{sub}"
+                        rows.append({"component": name, "part": part, **_scalars(sub_metrics)})
+                else:
+                    rows.append({"component": name, "part": key, **_scalars(value)})
+        return pd.DataFrame(rows)
+
     def summary(self) -> str:
         """A readable multi-line summary for terminals and notebooks."""
         d = self.data
@@ -148,6 +177,23 @@ class Result:
                     + f"{cache['expirations']:>9}{cache['stale_reads']:>8}"
                     + f"{cache['lost_writes']:>13}"
                 )
+        if d.get("cdns"):
+            lines.append("")
+            lines.append(f"{'cdn':<16}{'hit rate':>9}{'offload':>9}{'bytes off':>11}{'origin':>10}")
+            for name, cdn in d["cdns"].items():
+                parts = [(name, cdn)]
+                parts += [(f"  edge {r}", e) for r, e in cdn["edges"].items()]
+                if "shield" in cdn:
+                    parts.append(("  shield", cdn["shield"]))
+                for label, m in parts:
+                    lines.append(
+                        f"{label:<16}"
+                        + "".join(
+                            f"{m[k]:>{w}.1%}" if m[k] is not None else f"{'-':>{w}}"
+                            for k, w in (("hit_rate", 9), ("offload", 9), ("byte_offload", 11))
+                        )
+                        + f"{m['origin_requests']:>10}"
+                    )
         if self.perf:
             lines.append("")
             lines.append(
@@ -167,3 +213,7 @@ class Result:
             f"throughput={d['throughput']:.6g}, p99={d['latency']['all']['p99']}, "
             f"stability={d['stability']['status']!r})"
         )
+
+
+def _scalars(metrics: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in metrics.items() if not isinstance(v, dict | list)}

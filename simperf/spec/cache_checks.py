@@ -159,6 +159,7 @@ def _reachable_key_steps(
 ) -> list[tuple[str, ReadStep | WriteStep]]:
     """Read and write steps reachable from one endpoint (through calls and balancers)."""
     from simperf.spec.app_server import AppServerSpec
+    from simperf.spec.cdn import CdnSpec
     from simperf.spec.load_balancer import LoadBalancerSpec
 
     found: list[tuple[str, ReadStep | WriteStep]] = []
@@ -172,6 +173,9 @@ def _reachable_key_steps(
         spec = scenario.components[name]
         if isinstance(spec, LoadBalancerSpec):
             pending += [(backend, ep) for backend in spec.backends]
+            continue
+        if isinstance(spec, CdnSpec):  # what misses and passes through reaches the origin
+            pending.append((spec.origin, ep))
             continue
         if not isinstance(spec, AppServerSpec) or ep not in spec.endpoints:
             continue

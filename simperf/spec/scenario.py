@@ -11,6 +11,7 @@ from simperf.spec.app_server import AppServerSpec
 from simperf.spec.base import IDENTIFIER, SpecModel
 from simperf.spec.cache import CacheSpec
 from simperf.spec.cache_checks import cache_problems
+from simperf.spec.cdn import CdnSpec, cdn_problems
 from simperf.spec.database import DatabaseSpec, ShardedDatabaseSpec
 from simperf.spec.faults import FaultSpec, fault_problems
 from simperf.spec.keyspace import KeyspaceSpec
@@ -20,10 +21,12 @@ from simperf.spec.run import RunSettings
 from simperf.spec.workload import PiecewiseArrival, Workload
 
 ComponentSpec = Annotated[
-    AppServerSpec | LoadBalancerSpec | CacheSpec | DatabaseSpec | ShardedDatabaseSpec,
+    AppServerSpec | LoadBalancerSpec | CacheSpec | DatabaseSpec | ShardedDatabaseSpec | CdnSpec,
     Field(discriminator="kind"),
 ]
-COMPONENT_TAGS = frozenset({"app_server", "load_balancer", "cache", "database", "sharded_database"})
+COMPONENT_TAGS = frozenset(
+    {"app_server", "load_balancer", "cache", "database", "sharded_database", "cdn"}
+)
 RESERVED_NAMES = frozenset({"all"})
 
 
@@ -98,6 +101,13 @@ class Scenario(SpecModel):
             return set(spec.endpoints)
         if database_refs.is_database(spec):
             return set(spec.queries)
+        if isinstance(spec, CdnSpec):  # clients' endpoints are called on the origin
+            origin = self.components.get(spec.origin)
+            return (
+                set()
+                if origin is None or isinstance(origin, CdnSpec)
+                else (self.endpoints_of(spec.origin))
+            )
         if not isinstance(spec, LoadBalancerSpec):
             return set()  # caches are used by read and write steps, not called
         common: set[str] | None = None
@@ -152,6 +162,7 @@ def _check_references(scenario: Scenario) -> list[str]:
     problems.extend(_check_traffic(scenario))
     problems.extend(database_refs.database_problems(scenario))
     problems += cache_problems(scenario)
+    problems += cdn_problems(scenario)
     problems += fault_problems(scenario)
     if not problems:
         cycle = _find_call_cycle(scenario)
