@@ -14,7 +14,7 @@ from simperf.components.balancing import (
     RoundRobin,
     WeightedRoundRobin,
 )
-from simperf.components.base import Component, Context, Process, Request
+from simperf.components.base import Component, Context, Process, Request, RequestFailed
 from simperf.rng import batched
 from simperf.spec.distributions import Constant
 from simperf.spec.load_balancer import LoadBalancerSpec
@@ -149,6 +149,8 @@ class LoadBalancer(Component):
 
     def handle(self, request: Request, route: Route) -> Process:
         index = self.choose(request)
+        if not self.instances[index].up:
+            index = self._failover(request)
         self.open[index] += 1
         self.dispatched[index] += 1
         try:
@@ -157,6 +159,26 @@ class LoadBalancer(Component):
             yield from route.handlers[index](request, route.routes[index])
         finally:
             self.open[index] -= 1
+
+    def _failover(self, request: Request) -> int:
+        """The instance for a request whose chosen instance is down.
+
+        Sticky (``ip_hash``): the next instance up along the ring; otherwise the instance
+        up with the fewest requests in progress. With none up the request fails as
+        ``instance_down``.
+        """
+        instances = self.instances
+        policy = self.policy
+        if isinstance(policy, IpHash):
+            owner = policy.ring.owner_among(request.client, lambda i: instances[i].up)  # type: ignore[arg-type]
+            if owner is not None:
+                return owner
+        else:
+            up = [i for i, inst in enumerate(instances) if inst.up]
+            if up:
+                open_ = self.open
+                return min(up, key=lambda i: open_[i])
+        raise RequestFailed(self.ctx.recorder.cause("instance_down"))
 
     def snapshot(self, now: float) -> dict[str, Any]:
         """Requests dispatched to each instance so far."""
