@@ -267,8 +267,8 @@ class AppServer(Component):
             inst.outages += 1
             if inst.up:
                 inst.up = False
-                if self.sessions is not None and self.sessions.local:
-                    self.sessions.lose(inst.index)
+                if self.sessions is not None:
+                    self.sessions.instance_failed(inst.index)
 
     def recover(self, instance: int | None) -> None:
         """Bring one instance (or all) back, holding no sessions."""

@@ -74,6 +74,13 @@ class Sessions:
         idle = self.idle
         return sum(1 for last in self.seen.values() if now - last <= idle)
 
+    def instance_failed(self, index: int) -> None:
+        """App instance ``index`` failed: its table is lost, unless sessions are shared."""
+        if self.local:
+            self.lose(index)
+        else:
+            self.active_at_failures += self.active(self.env.now)
+
     def lose(self, index: int) -> None:
         """Table ``index`` (an instance's or a cache node's) is gone."""
         now = self.env.now
