@@ -158,6 +158,17 @@ def test_bad_specs_name_the_path(case: str) -> None:
     assert message in str(raised.value)
 
 
+def test_balancers_cannot_fail() -> None:
+    data = spec(faults__0__component="lb")
+    data["components"]["lb"] = {"kind": "load_balancer", "backends": "app"}
+    with pytest.raises(SpecError) as raised:
+        simperf.from_dict(data)
+    assert (
+        "faults[0].component: 'lb' cannot fail (its kind is load_balancer); only app_server, "
+        in (str(raised.value))
+    )
+
+
 def test_one_limiter_name_one_set_of_settings() -> None:
     data = spec()
     data["components"]["app"]["endpoints"]["score"].insert(
