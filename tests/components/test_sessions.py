@@ -166,3 +166,25 @@ def test_a_failed_cache_node_loses_the_shared_sessions() -> None:
     report = result["sessions"]["app"]
     assert report["lost"] == ADDRESSES
     assert report["lost_share"] == 1.0
+
+
+def test_the_example_model_is_deterministic_and_its_counters_are_metrics() -> None:
+    from simperf.experiment.metrics import known_metrics
+
+    from conftest import MODELS
+
+    scenario = simperf.load(MODELS / "sessions.yaml").with_overrides(
+        {"run.duration": 25, "workload.arrival.rate": 200}
+    )
+    first = simperf.run(scenario, seed=5).to_dict()
+    assert simperf.run(scenario, seed=5).to_dict() == first
+    assert first["sessions"]["app"]["lost"] == 0  # the shared store survives instance 2
+    known = set(known_metrics(scenario))
+    assert {
+        "sessions.app.lost",
+        "sessions.app.reauthentications",
+        "sessions.app.active",
+        "rate_limits.app_play.rejected",
+        "leaderboards.scores.members",
+        "requests.errors.rate_limited",
+    } <= known
