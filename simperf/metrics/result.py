@@ -132,6 +132,7 @@ class Result:
                     + f"{cache['expirations']:>9}{cache['stale_reads']:>8}"
                     + f"{cache['lost_writes']:>13}"
                 )
+        lines.extend(_cache_state_lines(d))
         if self.perf:
             lines.append("")
             lines.append(
@@ -151,3 +152,21 @@ class Result:
             f"throughput={d['throughput']:.6g}, p99={d['latency']['all']['p99']}, "
             f"stability={d['stability']['status']!r})"
         )
+
+
+def _cache_state_lines(d: dict[str, Any]) -> list[str]:
+    """Summary lines for sessions, rate limiters and leaderboards (none if absent)."""
+    lines: list[str] = []
+    for name, report in (d.get("sessions") or {}).items():
+        lines.append(
+            f"sessions {name} ({report['store']}): active {report['active']}  "
+            f"created {report['created']}  lost {report['lost']}  "
+            f"reauthentications {report['reauthentications']}"
+        )
+    for name, report in (d.get("rate_limits") or {}).items():
+        lines.append(
+            f"rate limit {name}: admitted {report['admitted']}  rejected {report['rejected']}"
+        )
+    for name, report in (d.get("leaderboards") or {}).items():
+        lines.append(f"leaderboard {name}: members {report['members']}  ops {report['ops']}")
+    return ["", *lines] if lines else []

@@ -213,3 +213,10 @@ def test_the_example_runs_and_reports_every_section() -> None:
     assert "rate_limited" in result["requests"]["errors"]
     # report-only state is not a row of the component table
     assert set(result["components"]) == {"app", "redis"}
+
+
+def test_the_summary_shows_sessions_limits_and_boards() -> None:
+    text = simperf.run(simperf.from_dict(SPEC), seed=1).summary()
+    assert "sessions app (shared): active " in text
+    assert "rate limit app_page: admitted " in text
+    assert "leaderboard scores: members " in text
