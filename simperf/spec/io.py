@@ -20,6 +20,7 @@ from simperf.spec.cache import SIZE_TAGS
 from simperf.spec.distributions import DISTRIBUTION_TAGS
 from simperf.spec.keyspace import POPULARITY_TAGS
 from simperf.spec.scenario import COMPONENT_TAGS, Scenario
+from simperf.spec.sessions import SESSION_STORE_TAGS
 from simperf.spec.workload import ARRIVAL_TAGS
 
 # Tags pydantic inserts into error locations for discriminated unions; they are not
@@ -32,6 +33,7 @@ _UNION_TAGS = (
     | ARRIVAL_TAGS
     | POPULARITY_TAGS
     | SIZE_TAGS
+    | SESSION_STORE_TAGS
     | {
         "function-after",
         "function-before",

@@ -12,9 +12,9 @@ write it, and an app instance's failure loses nothing.
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import Field
+from pydantic import Discriminator, Field, Tag
 
 from simperf.spec.base import IDENTIFIER, MAX_TIME, SpecModel, Time
 
@@ -25,10 +25,30 @@ class SharedSessionStore(SpecModel):
     cache: str = Field(pattern=IDENTIFIER, max_length=64, description="name of the cache")
 
 
+def _store_tag(value: Any) -> str | None:
+    if value == "local":
+        return "local"
+    if isinstance(value, dict | SharedSessionStore):
+        return "shared"
+    return None
+
+
+SessionStore = Annotated[
+    Annotated[Literal["local"], Tag("local")] | Annotated[SharedSessionStore, Tag("shared")],
+    Discriminator(
+        _store_tag,
+        custom_error_type="session_store",
+        custom_error_message="expected local or {cache: NAME}",
+    ),
+]
+"""Where sessions live: ``local`` (each instance) or ``{cache: NAME}`` (shared)."""
+SESSION_STORE_TAGS = frozenset({"local", "shared"})
+
+
 class SessionsSpec(SpecModel):
     """Sessions per client address, their store, lifetime and the cost of losing one."""
 
-    store: Literal["local"] | SharedSessionStore = Field(
+    store: SessionStore = Field(
         "local",
         description="local: each instance's memory (pair with ip_hash); {cache: NAME}: shared",
     )
@@ -52,4 +72,4 @@ class SessionsSpec(SpecModel):
     )
 
 
-__all__ = ["SessionsSpec", "SharedSessionStore"]
+__all__ = ["SESSION_STORE_TAGS", "SessionStore", "SessionsSpec", "SharedSessionStore"]

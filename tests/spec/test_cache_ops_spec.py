@@ -113,6 +113,14 @@ BAD: dict[str, tuple[dict[str, Any], str]] = {
         {"components__app__sessions__store": {"cache": "nope"}},
         "components.app.sessions.store.cache: unknown cache 'nope' (caches: redis)",
     ),
+    "session store neither local nor a cache": (
+        {"components__app__sessions__store": "redis"},
+        "components.app.sessions.store: expected local or {cache: NAME}",
+    ),
+    "session store with an unknown field": (
+        {"components__app__sessions__store": {"cache": "redis", "ttl": 5}},
+        "components.app.sessions.store.ttl: unknown field",
+    ),
     "sessions without addresses": (
         {
             "workload__clients": None,
