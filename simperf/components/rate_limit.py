@@ -1,4 +1,4 @@
-"""The ``rate_limit`` step: token buckets kept in a cache, checked by one command each.
+"""The ``rate_limit`` step: token buckets (or sliding logs) kept in a cache, one command each.
 
 A limiter's buckets live on the cache's nodes (a per-client bucket on the node its
 address hashes to, the global one on one node), so the check pays the node's network
@@ -10,13 +10,14 @@ which come back full; while it is down requests are admitted unchecked
 
 from __future__ import annotations
 
+from collections import deque
 from typing import Any
 
 from simperf.components.app_server import STEP_COMPILERS, AppServer, StepRunner
 from simperf.components.base import Component, Context, Process, Request, RequestFailed
 from simperf.components.cache import HASH_MULTIPLIER, MASK64, Cache
 from simperf.rng import stable_hash
-from simperf.spec.cache_ops import RateLimitStep
+from simperf.spec.cache_ops import RateLimitSpec, RateLimitStep
 from simperf.spec.cache_ops_checks import limiter_name
 
 
@@ -58,6 +59,41 @@ class TokenBuckets:
         return False
 
 
+class SlidingWindows:
+    """Sliding logs by key: at most ``limit`` admissions in any ``window`` (a Redis sorted
+    set of timestamps, trimmed to the window on each check).
+
+    A request at ``now`` is admitted if fewer than ``limit`` admissions lie in
+    ``(now - window, now]``; rejected requests are not logged.
+
+    Examples
+    --------
+    >>> windows = SlidingWindows(limit=2, window=1.0)
+    >>> [windows.take(0, t) for t in (0.0, 0.5, 0.9, 1.0, 1.2)]
+    [True, True, False, True, False]
+    """
+
+    __slots__ = ("limit", "state", "window")
+
+    def __init__(self, limit: int, window: float) -> None:
+        self.limit = limit
+        self.window = window
+        self.state: dict[int, deque[float]] = {}
+
+    def take(self, key: int, now: float) -> bool:
+        """Admit one request of ``key`` at ``now`` if its window has room."""
+        log = self.state.get(key)
+        if log is None:
+            log = self.state[key] = deque()
+        horizon = now - self.window
+        while log and log[0] <= horizon:
+            log.popleft()
+        if len(log) < self.limit:
+            log.append(now)
+            return True
+        return False
+
+
 class RateLimiter(Component):
     """One named limiter: its buckets on each node, and admitted and rejected counts.
 
@@ -67,10 +103,15 @@ class RateLimiter(Component):
     kind = "rate_limit"
     listed = False
 
-    def __init__(self, ctx: Context, name: str, cache: Cache, rate: float, burst: int) -> None:
+    def __init__(self, ctx: Context, name: str, cache: Cache, spec: RateLimitSpec) -> None:
         super().__init__(ctx, name)
-        self.rate = rate
-        self.buckets = [TokenBuckets(rate, burst) for _ in cache.nodes]
+        self.rate = spec.rate
+        self.buckets: list[TokenBuckets | SlidingWindows] = [
+            TokenBuckets(spec.rate, spec.burst)
+            if spec.algorithm == "token_bucket"
+            else SlidingWindows(spec.limit, spec.window or 1.0)
+            for _ in cache.nodes
+        ]
         self.admitted = 0
         self.rejected = 0
         self.unchecked = 0  # admitted without a check while the bucket's node was down
@@ -105,7 +146,7 @@ def compile_rate_limit(server: AppServer, step: RateLimitStep, purpose: str) -> 
     key = f"rate_limits.{name}"
     limiter = ctx.reporters.get(key)
     if limiter is None:
-        limiter = ctx.reporters[key] = RateLimiter(ctx, name, cache, spec.rate, spec.burst)
+        limiter = ctx.reporters[key] = RateLimiter(ctx, name, cache, spec)
     assert isinstance(limiter, RateLimiter)
     env = server.env
     nodes = cache.nodes

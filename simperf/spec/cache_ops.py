@@ -3,7 +3,9 @@
 * ``{rate_limit: {cache: NAME, rate: 100/s, burst: 20, per: client}}`` -- a token bucket
   kept in the cache: ``rate`` tokens per second, at most ``burst`` held, one per request.
   A request finding the bucket empty fails as ``rate_limited``. The check is one cache
-  command (a script run atomically on the node), paid in the request's latency.
+  command (a script run atomically on the node), paid in the request's latency. With
+  ``algorithm: sliding_window`` it is a sliding log instead: at most ``rate x window``
+  requests admitted in any ``window``.
 * ``{leaderboard: {cache: NAME, board: scores, op: add}}`` -- one sorted-set command on
   the board's node, with the request's client address as the member. ``add`` and
   ``incr`` insert the member if new; ``rank`` looks it up; ``top`` reads the ``count``
@@ -17,9 +19,9 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, model_validator
 
-from simperf.spec.base import IDENTIFIER, MAX_COUNT, MAX_RATE, Rate, SpecModel, Time
+from simperf.spec.base import IDENTIFIER, MAX_COUNT, MAX_RATE, MAX_TIME, Rate, SpecModel, Time
 
 MAX_COST = 1.0
 """Upper bound on per-step cost coefficients (seconds)."""
@@ -36,6 +38,16 @@ class RateLimitSpec(SpecModel):
     per: Literal["client", "global"] = Field(
         "client", description="one bucket per client address, or one shared by all requests"
     )
+    algorithm: Literal["token_bucket", "sliding_window"] = Field(
+        "token_bucket",
+        description=(
+            "token_bucket: refills at rate up to burst; sliding_window: a log of admitted "
+            "requests, at most rate x window in any window"
+        ),
+    )
+    window: Time | None = Field(
+        None, gt=0, le=MAX_TIME, description="sliding_window: its length (default 1s)"
+    )
     name: str | None = Field(
         None,
         pattern=IDENTIFIER,
@@ -45,6 +57,24 @@ class RateLimitSpec(SpecModel):
             "same name share buckets (default: SERVER_ENDPOINT)"
         ),
     )
+
+    @model_validator(mode="after")
+    def _algorithm_fields(self) -> RateLimitSpec:
+        if self.algorithm == "token_bucket":
+            if self.window is not None:
+                raise ValueError("window: only applies to algorithm sliding_window")
+        else:
+            if self.burst != 1:
+                raise ValueError("burst: only applies to algorithm token_bucket")
+            if self.limit < 1:
+                raise ValueError("window: rate x window must allow at least 1 request")
+        return self
+
+    @property
+    def limit(self) -> int:
+        """sliding_window: requests admitted at most in any window."""
+        # the allowance keeps 0.1/s x 10s from rounding down to 0
+        return int(self.rate * (self.window or 1.0) * (1 + 1e-12))
 
 
 class RateLimitStep(SpecModel):

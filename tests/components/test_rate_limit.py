@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 
 import simperf
-from simperf.components.rate_limit import TokenBuckets
+from simperf.components.rate_limit import SlidingWindows, TokenBuckets
 
 LATENCY = 50e-6  # one command on the cache node
 
@@ -43,6 +43,48 @@ def test_token_buckets_admit_what_the_reference_admits(rate: float, burst: int) 
     ours = [buckets.take(0, t) for t in times.tolist()]
     assert ours == gcra(times.tolist(), rate, burst)
     assert 0 < sum(ours) < len(ours)  # the sequence exercises both outcomes
+
+
+def sliding_log(times: list[float], limit: int, window: float) -> list[bool]:
+    """Admit a request when fewer than ``limit`` admitted ones lie in (t - window, t]."""
+    admitted: list[float] = []
+    decisions = []
+    for t in times:
+        ok = sum(1 for a in admitted if t - window < a) < limit
+        if ok:
+            admitted.append(t)
+        decisions.append(ok)
+    return decisions
+
+
+@pytest.mark.parametrize(("limit", "window"), [(1, 0.1), (5, 1.0), (20, 0.5)])
+def test_sliding_windows_admit_what_a_brute_force_count_admits(limit: int, window: float) -> None:
+    rng = np.random.default_rng(5)
+    times = np.cumsum(rng.exponential(window / limit / 1.5, 3000) * rng.choice([0.2, 3.0], 3000))
+    windows = SlidingWindows(limit, window)
+    ours = [windows.take(0, t) for t in times.tolist()]
+    assert ours == sliding_log(times.tolist(), limit, window)
+    assert 0 < sum(ours) < len(ours)
+
+
+def test_a_sliding_window_limit_in_a_run_never_exceeds_its_count() -> None:
+    """Global sliding window of 50 per 0.5 s under 200/s Poisson: every admitted request
+    has fewer than 50 others admitted in the half second before it, and the admitted rate
+    is at most 100/s."""
+    s = limited({"kind": "poisson", "rate": 200.0}, rate=100.0, burst=1, duration=20.0)
+    data = s.model_dump(mode="json", by_alias=True)
+    step = data["components"]["app"]["endpoints"]["api"][0]["rate_limit"]
+    step.update({"algorithm": "sliding_window", "window": 0.5})
+    result = simperf.run(simperf.from_dict(data), seed=4)
+    ends = np.sort(result._arrays["end"][result._arrays["outcome"] == 0])
+    # decisions are at the command's completion, which is the request's end here
+    in_window = np.searchsorted(ends, ends, side="right") - np.searchsorted(
+        ends, ends - 0.5, side="right"
+    )
+    assert in_window.max() <= 50
+    report = result.to_dict()["rate_limits"]["app_api"]
+    assert report["admitted"] <= 50 * math.ceil(20.0 / 0.5)
+    assert report["rejected"] > 0
 
 
 def test_buckets_are_per_key() -> None:

@@ -109,6 +109,27 @@ BAD: dict[str, tuple[dict[str, Any], str]] = {
         {"components__app__endpoints__page__0__rate_limit__per": "user"},
         "components.app.endpoints.page[0].rate_limit.per:",
     ),
+    "window with a token bucket": (
+        {"components__app__endpoints__page__0__rate_limit__window": "1s"},
+        "components.app.endpoints.page[0].rate_limit.window: only applies to algorithm "
+        "sliding_window",
+    ),
+    "burst with a sliding window": (
+        {"components__app__endpoints__page__0__rate_limit__algorithm": "sliding_window"},
+        "components.app.endpoints.page[0].rate_limit.burst: only applies to algorithm token_bucket",
+    ),
+    "sliding window admitting nothing": (
+        {
+            "components__app__endpoints__page__0__rate_limit": {
+                "cache": "redis",
+                "rate": "0.5/s",
+                "algorithm": "sliding_window",
+                "window": "1s",
+            }
+        },
+        "components.app.endpoints.page[0].rate_limit.window: rate x window must allow at "
+        "least 1 request",
+    ),
     "session store on an unknown cache": (
         {"components__app__sessions__store": {"cache": "nope"}},
         "components.app.sessions.store.cache: unknown cache 'nope' (caches: redis)",
