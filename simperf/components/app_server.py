@@ -255,8 +255,14 @@ class AppServer(Component):
         index = self._next
         self._next = (index + 1) % len(instances)
         instance = instances[index]
-        if not instance.up:
-            instance = next((i for i in instances if i.up), instance)
+        if not instance.up:  # the next one up in turn (if none is, this one fails it)
+            count = len(instances)
+            for offset in range(1, count):
+                candidate = instances[(index + offset) % count]
+                if candidate.up:
+                    self._next = (index + offset + 1) % count
+                    instance = candidate
+                    break
         return instance.handle(request, route)
 
     def fail(self, instance: int | None) -> None:

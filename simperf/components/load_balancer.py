@@ -59,6 +59,7 @@ class LoadBalancer(Component):
         self.dispatched: list[int] = []
         self._routes: dict[tuple[str, int | None], Route] = {}
         self.policy: Any = None
+        self._failover_next = 0  # rotating tie-break when a chosen instance is down
 
     def wire(self, components: dict[str, Component]) -> None:
         self._backends = [components[b] for b in self.spec.backends]
@@ -164,8 +165,9 @@ class LoadBalancer(Component):
         """The instance for a request whose chosen instance is down.
 
         Sticky (``ip_hash``): the next instance up along the ring; otherwise the instance
-        up with the fewest requests in progress. With none up the request fails as
-        ``instance_down``.
+        up with the fewest requests in progress, ties going to the first after the last
+        one picked (so that a failed instance's share spreads evenly). With none up the
+        request fails as ``instance_down``.
         """
         instances = self.instances
         policy = self.policy
@@ -174,10 +176,17 @@ class LoadBalancer(Component):
             if owner is not None:
                 return owner
         else:
-            up = [i for i, inst in enumerate(instances) if inst.up]
-            if up:
-                open_ = self.open
-                return min(up, key=lambda i: open_[i])
+            n = len(instances)
+            start = self._failover_next
+            open_ = self.open
+            best = -1
+            for offset in range(n):
+                i = (start + offset) % n
+                if instances[i].up and (best < 0 or open_[i] < open_[best]):
+                    best = i
+            if best >= 0:
+                self._failover_next = (best + 1) % n
+                return best
         raise RequestFailed(self.ctx.recorder.cause("instance_down"))
 
     def snapshot(self, now: float) -> dict[str, Any]:

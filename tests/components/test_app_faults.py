@@ -10,7 +10,12 @@ import simperf
 
 
 def app_scenario(
-    faults: list[dict[str, Any]], *, entry: str = "lb", rate: float = 200, cpu: Any = "1ms"
+    faults: list[dict[str, Any]],
+    *,
+    entry: str = "lb",
+    rate: float = 200,
+    cpu: Any = "1ms",
+    replicas: int = 2,
 ) -> simperf.Scenario:
     return simperf.from_dict(
         {
@@ -23,7 +28,7 @@ def app_scenario(
                 "lb": {"kind": "load_balancer", "policy": "round_robin", "backends": "app"},
                 "app": {
                     "kind": "app_server",
-                    "replicas": 2,
+                    "replicas": replicas,
                     "endpoints": {"serve": [{"cpu": cpu}]},
                 },
             },
@@ -44,6 +49,22 @@ def test_one_instance_down_the_other_takes_everything(entry: str) -> None:
     # 200/s for 10 s, evenly but for the 3 s instance 0 is down
     assert served["app[0]"]["served"] == pytest.approx(700, abs=2)
     assert served["app[1]"]["served"] == pytest.approx(1300, abs=2)
+
+
+@pytest.mark.parametrize("entry", ["lb", "app"])
+def test_the_instances_up_share_a_failed_ones_traffic_evenly(entry: str) -> None:
+    """Three instances at 200/s for 10 s, app[1] down for 3 s: 1,400 requests outside the
+    outage split three ways, 600 inside it two ways."""
+    result = simperf.run(
+        app_scenario(
+            [{"component": "app", "instance": 1, "at": 2, "for": 3}], entry=entry, replicas=3
+        ),
+        seed=1,
+    ).to_dict()
+    served = result["components"]["app"]["per_instance"]
+    assert served["app[1]"]["served"] == pytest.approx(1400 / 3, abs=3)
+    assert served["app[0]"]["served"] == pytest.approx(1400 / 3 + 300, abs=3)
+    assert served["app[2]"]["served"] == pytest.approx(1400 / 3 + 300, abs=3)
 
 
 def test_with_every_instance_down_requests_fail_as_instance_down() -> None:
