@@ -7,7 +7,11 @@ from typing import Any
 
 import simpy
 
-from simperf.components import cache_steps  # noqa: F401 - registers the read and write steps
+from simperf.components import (  # noqa: F401 - importing registers their endpoint steps
+    cache_steps,
+    leaderboard,
+    rate_limit,
+)
 from simperf.components.app_server import AppServer
 from simperf.components.base import Component, Context
 from simperf.components.cache import Cache
@@ -84,6 +88,7 @@ def build(scenario: Scenario, *, seed: int | None = None, replication: int = 0) 
     ]
     if network is not None:  # shared links are known once every route is resolved
         components.update(network.links)
+    components.update(ctx.reporters)  # rate limiters, leaderboards: known once compiled
     # Each instance belongs to one component; balancers list their backends' too.
     instances = [
         inst

@@ -89,3 +89,28 @@ def test_cdn_latency_runs_quick(tmp_path: Path) -> None:
     assert fractions["reduction"].is_monotonic_increasing
     assert (tmp_path / "cdn_latency.html").stat().st_size > 10_000
     assert "smallest cacheable fraction" in proc.stdout
+
+
+def test_sessions_scaling_runs_quick(tmp_path: Path) -> None:
+    proc = subprocess.run(
+        [
+            sys.executable,
+            str(ROOT / "experiments" / "sessions_scaling.py"),
+            "--quick",
+            "--out",
+            str(tmp_path),
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+        env=_this_checkout(),
+    )
+    frame = pd.read_csv(tmp_path / "sessions_scaling.csv")
+    failure = frame[frame.part == "failure"].set_index("design")
+    assert failure.loc["shared", "sessions_lost"] == 0
+    assert 0 < failure.loc["sticky", "lost_share"] < 1
+    assert failure.loc["sticky", "reauthentications"] > 0
+    assert set(frame[frame.part == "scaling"].instances) == {2, 4}
+    assert (tmp_path / "sessions_scaling.html").stat().st_size > 10_000
+    boundaries = json.loads((tmp_path / "sessions_scaling.json").read_text())
+    assert all(key in proc.stdout for key in boundaries)

@@ -13,6 +13,7 @@ from simperf.components.base import (
     RequestFailed,
     ServerCounters,
 )
+from simperf.components.sessions import Sessions
 from simperf.components.slots import Slots
 from simperf.metrics.monitor import LevelMonitor
 from simperf.spec.app_server import AppServerSpec, CallStep, CpuStep, DelayStep, ParallelStep
@@ -45,7 +46,11 @@ class AppInstance(ServerCounters):
         self.env = ctx.env
         self.ctx = ctx
         self.component = server.name
+        self.index = index
         self.name = f"{server.name}[{index}]"
+        self.up = True
+        self.outages = 0
+        self.down_code = 0  # registered at the first failure (most runs never fail)
         self.capacity = spec.cores
         workers = spec.worker_count
         self.workers = Slots(ctx.env, workers)
@@ -117,6 +122,8 @@ class AppInstance(ServerCounters):
         """Serve ``request`` on a compiled endpoint."""
         env = self.env
         workers = self.workers
+        if not self.up:
+            raise RequestFailed(self.down_code)
         if not workers.free and len(workers.waiting) >= self.limit:
             self._reject()
         self.active += 1
@@ -129,6 +136,8 @@ class AppInstance(ServerCounters):
                 yield grant
                 self.queue.change(-1, env.now)
                 waited = env.now - arrived
+                if not self.up:  # the instance failed while the request queued
+                    raise RequestFailed(self.down_code)
             busy = self.busy
             cores = self.cores
             for op, arg in steps:
@@ -228,6 +237,7 @@ class AppServer(Component):
         super().__init__(ctx, name)
         self.spec = spec
         self.instances = [AppInstance(self, i) for i in range(spec.replicas)]
+        self.sessions = None if spec.sessions is None else Sessions(self, spec.sessions)
         self._routes: dict[str, list[tuple[int, Any]]] = {}
         self._components: dict[str, Component] = {}
         self._next = 0
@@ -236,12 +246,53 @@ class AppServer(Component):
 
     def wire(self, components: dict[str, Component]) -> None:
         self._components = components
+        if self.sessions is not None:
+            self.sessions.wire(components)
 
     def handle(self, request: Request, route: Any) -> Process:
-        """Serve on the next instance in turn (DNS-style round robin)."""
+        """Serve on the next instance in turn (DNS-style round robin), skipping failed ones."""
+        instances = self.instances
         index = self._next
-        self._next = (index + 1) % len(self.instances)
-        return self.instances[index].handle(request, route)
+        self._next = (index + 1) % len(instances)
+        instance = instances[index]
+        if not instance.up:  # the next one up in turn (if none is, this one fails it)
+            count = len(instances)
+            for offset in range(1, count):
+                candidate = instances[(index + offset) % count]
+                if candidate.up:
+                    self._next = (index + offset + 1) % count
+                    instance = candidate
+                    break
+        return instance.handle(request, route)
+
+    def fail(self, instance: int | None) -> None:
+        """Take one instance (or all) down: it loses the sessions it held in memory."""
+        code = self.ctx.recorder.cause("instance_down")
+        for inst in self.instances if instance is None else [self.instances[instance]]:
+            inst.down_code = code
+            inst.outages += 1
+            if inst.up:
+                inst.up = False
+                if self.sessions is not None:
+                    self.sessions.instance_failed(inst.index)
+
+    def recover(self, instance: int | None) -> None:
+        """Bring one instance (or all) back, holding no sessions."""
+        for inst in self.instances if instance is None else [self.instances[instance]]:
+            inst.outages -= 1
+            if inst.outages == 0:
+                inst.up = True
+
+    def snapshot(self, now: float) -> dict[str, Any] | None:
+        return None if self.sessions is None else self.sessions.snapshot(now)
+
+    def report(
+        self, first: dict[str, Any], last: dict[str, Any], span: float
+    ) -> tuple[str, dict[str, Any]] | None:
+        """The ``sessions.<name>`` section, for a server with sessions."""
+        if self.sessions is None:
+            return None
+        return "sessions", self.sessions.report(first, last, span)
 
     def resolve(self, endpoint: str) -> list[tuple[int, Any]]:
         """Compile an endpoint's steps into (opcode, argument) pairs, once."""
@@ -251,6 +302,10 @@ class AppServer(Component):
 
     def _compile(self, endpoint: str) -> list[tuple[int, Any]]:
         compiled: list[tuple[int, Any]] = []
+        sessions = self.sessions
+        if sessions is not None and sessions.uses(endpoint):
+            reauth = sessions.spec.reauth
+            compiled.append((CUSTOM, sessions.prologue(self.resolve(reauth) if reauth else None)))
         for i, step in enumerate(self.spec.endpoints[endpoint]):
             purpose = f"{endpoint}:{i}"
             if isinstance(step, CpuStep):

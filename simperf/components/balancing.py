@@ -139,6 +139,21 @@ class HashRing:
         j = bisect_right(self.keys, stable_hash(f"client:{address}"))
         return self.owners[j % len(self.keys)]
 
+    def owner_among(self, address: int, up: Callable[[int], bool]) -> int | None:
+        """The first instance at or after ``address`` on the ring that is ``up`` (None: none).
+
+        When an instance fails, only its own addresses move, each to the next instance
+        along the ring, as health-checked consistent hashing does.
+        """
+        j = bisect_right(self.keys, stable_hash(f"client:{address}"))
+        owners = self.owners
+        size = len(owners)
+        for step in range(size):
+            owner = owners[(j + step) % size]
+            if up(owner):
+                return owner
+        return None
+
 
 class IpHash:
     """Sticky by client address on a consistent-hash ring (owners cached per address)."""

@@ -80,6 +80,9 @@ class Context:
         # filled by the builder before components are constructed.
         self.keyspaces: dict[str, Any] = {}
         self.class_keyspaces: list[Any] = []
+        # State kept outside the scenario's components (rate limiters, leaderboards), by
+        # unique key; step compilers add them and the builder reports them as components.
+        self.reporters: dict[str, Component] = {}
 
     def rng(self, component: str, purpose: str) -> np.random.Generator:
         """An independent stream for one purpose of one component."""
@@ -139,6 +142,7 @@ class Component:
     """
 
     kind = "component"
+    listed = True  # a row of the result's component table (False: a report section only)
 
     def __init__(self, ctx: Context, name: str) -> None:
         self.ctx = ctx

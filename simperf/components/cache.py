@@ -15,6 +15,7 @@ The read and write steps that drive it are compiled in :mod:`simperf.components.
 from __future__ import annotations
 
 from collections import deque
+from collections.abc import Callable
 from typing import Any
 
 from simpy.events import Event
@@ -113,11 +114,13 @@ class CacheNode(ServerCounters):
         self.fallthrough_reads = self.fallthrough_writes = self.down_errors = 0
         self.flush_errors = 0
 
-    def command(self) -> Process:
+    def command(self, extra: Callable[[], float] | None = None) -> Process:
         """One command: the network round trip, then a core for one service time.
 
         The caller acts on :attr:`store` when this returns (and first checks :attr:`up`:
-        the node may have failed meanwhile).
+        the node may have failed meanwhile). ``extra`` adds to the service time, called
+        when the command starts executing (a cost that depends on the node's state then).
+        Returns the service time.
         """
         env = self.env
         if self.network is not None:
@@ -128,6 +131,8 @@ class CacheNode(ServerCounters):
         else:
             yield from self.wait_for_core()
         service = self.service()
+        if extra is not None:
+            service += extra()
         busy = self.busy
         busy.change(1, env.now)
         yield env.timeout(service)
@@ -135,6 +140,7 @@ class CacheNode(ServerCounters):
         cores.release()
         self.served += 1
         self.service_sum += service
+        return service
 
     def wait_for_core(self) -> Process:
         """Queue for a core (all busy), or fail at the run's safety cap."""
@@ -169,6 +175,8 @@ class CacheNode(ServerCounters):
         for entry in self.store.clear():
             self.lost_writes += 1
             keyspace.lost(entry.key, entry.version)
+        for lose in self.cache.on_fail:
+            lose(self.index)
 
     def recover(self) -> None:
         """Come back (empty) once every outage covering this node has ended."""
@@ -275,6 +283,9 @@ class Cache(Component):
         self.instances = [CacheNode(self, i) for i in range(spec.nodes)]
         self.nodes = self.instances
         self.flusher = Flusher(self)
+        # Called with a node's index when it fails: state kept on the nodes by sessions,
+        # rate limiters and leaderboards is lost with the node's contents.
+        self.on_fail: list[Callable[[int], None]] = []
         self.down_code = ctx.recorder.cause("cache_down") if spec.on_down == "fail" else 0
         self.ttl = None if spec.ttl is None else ctx.sampler(spec.ttl, name, "ttl")
         self.sizes: dict[int, float] | None = None

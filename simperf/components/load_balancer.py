@@ -14,7 +14,7 @@ from simperf.components.balancing import (
     RoundRobin,
     WeightedRoundRobin,
 )
-from simperf.components.base import Component, Context, Process, Request
+from simperf.components.base import Component, Context, Process, Request, RequestFailed
 from simperf.rng import batched
 from simperf.spec.distributions import Constant
 from simperf.spec.load_balancer import LoadBalancerSpec
@@ -59,6 +59,7 @@ class LoadBalancer(Component):
         self.dispatched: list[int] = []
         self._routes: dict[tuple[str, int | None], Route] = {}
         self.policy: Any = None
+        self._failover_next = 0  # rotating tie-break when a chosen instance is down
 
     def wire(self, components: dict[str, Component]) -> None:
         self._backends = [components[b] for b in self.spec.backends]
@@ -149,6 +150,8 @@ class LoadBalancer(Component):
 
     def handle(self, request: Request, route: Route) -> Process:
         index = self.choose(request)
+        if not self.instances[index].up:
+            index = self._failover(request)
         self.open[index] += 1
         self.dispatched[index] += 1
         try:
@@ -157,6 +160,34 @@ class LoadBalancer(Component):
             yield from route.handlers[index](request, route.routes[index])
         finally:
             self.open[index] -= 1
+
+    def _failover(self, request: Request) -> int:
+        """The instance for a request whose chosen instance is down.
+
+        Sticky (``ip_hash``): the next instance up along the ring; otherwise the instance
+        up with the fewest requests in progress, ties going to the first after the last
+        one picked (so that a failed instance's share spreads evenly). With none up the
+        request fails as ``instance_down``.
+        """
+        instances = self.instances
+        policy = self.policy
+        if isinstance(policy, IpHash):
+            owner = policy.ring.owner_among(request.client, lambda i: instances[i].up)  # type: ignore[arg-type]
+            if owner is not None:
+                return owner
+        else:
+            n = len(instances)
+            start = self._failover_next
+            open_ = self.open
+            best = -1
+            for offset in range(n):
+                i = (start + offset) % n
+                if instances[i].up and (best < 0 or open_[i] < open_[best]):
+                    best = i
+            if best >= 0:
+                self._failover_next = (best + 1) % n
+                return best
+        raise RequestFailed(self.ctx.recorder.cause("instance_down"))
 
     def snapshot(self, now: float) -> dict[str, Any]:
         """Requests dispatched to each instance so far."""

@@ -194,6 +194,7 @@ class Result:
                         )
                         + f"{m['origin_requests']:>10}"
                     )
+        lines.extend(_cache_state_lines(d))
         if self.perf:
             lines.append("")
             lines.append(
@@ -217,3 +218,21 @@ class Result:
 
 def _scalars(metrics: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in metrics.items() if not isinstance(v, dict | list)}
+
+
+def _cache_state_lines(d: dict[str, Any]) -> list[str]:
+    """Summary lines for sessions, rate limiters and leaderboards (none if absent)."""
+    lines: list[str] = []
+    for name, report in (d.get("sessions") or {}).items():
+        lines.append(
+            f"sessions {name} ({report['store']}): active {report['active']}  "
+            f"created {report['created']}  lost {report['lost']}  "
+            f"reauthentications {report['reauthentications']}"
+        )
+    for name, report in (d.get("rate_limits") or {}).items():
+        lines.append(
+            f"rate limit {name}: admitted {report['admitted']}  rejected {report['rejected']}"
+        )
+    for name, report in (d.get("leaderboards") or {}).items():
+        lines.append(f"leaderboard {name}: members {report['members']}  ops {report['ops']}")
+    return ["", *lines] if lines else []

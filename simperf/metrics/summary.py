@@ -192,6 +192,8 @@ class Summary:
         span = self.measured_time
         out: dict[str, dict[str, Any]] = {}
         for name, component in self.model.components.items():
+            if not component.listed:
+                continue
             # Rows of another kind (a database server's storage) are shown per instance
             # and judged for stability, but not averaged into the component's figures.
             mine = [r for r in rows if r["component"] == name and r["kind"] == component.kind]
@@ -255,7 +257,7 @@ class Summary:
             if name in first.components and name in last.components:
                 report = component.report(first.components[name], last.components[name], span)
                 if report is not None:
-                    reports.append((report[0], name, report[1]))
+                    reports.append((report[0], component.name, report[1]))
         return reports
 
     # -- stability --------------------------------------------------------------------

@@ -8,8 +8,10 @@ from pydantic import Discriminator, Field, Tag, model_validator
 
 from simperf.spec.base import CALL_TARGET, IDENTIFIER, MAX_COUNT, MAX_SIZE, Size, SpecModel
 from simperf.spec.cache import ReadStep, WriteStep
+from simperf.spec.cache_ops import LeaderboardStep, RateLimitStep
 from simperf.spec.database import PoolSpec, QueryStep
 from simperf.spec.distributions import Distribution
+from simperf.spec.sessions import SessionsSpec
 
 
 class CpuStep(SpecModel):
@@ -72,6 +74,8 @@ STEP_TYPES: dict[str, type[SpecModel]] = {
     "query": QueryStep,
     "read": ReadStep,
     "write": WriteStep,
+    "rate_limit": RateLimitStep,
+    "leaderboard": LeaderboardStep,
 }
 
 Step = Annotated[
@@ -81,12 +85,15 @@ Step = Annotated[
     | Annotated[ParallelStep, Tag("parallel")]
     | Annotated[QueryStep, Tag("query")]
     | Annotated[ReadStep, Tag("read")]
-    | Annotated[WriteStep, Tag("write")],
+    | Annotated[WriteStep, Tag("write")]
+    | Annotated[RateLimitStep, Tag("rate_limit")]
+    | Annotated[LeaderboardStep, Tag("leaderboard")],
     Discriminator(
         _step_tag,
         custom_error_type="step",
         custom_error_message=(
-            "expected exactly one of cpu, delay, call, parallel, query, read or write"
+            "expected exactly one of cpu, delay, call, parallel, query, read, write, "
+            "rate_limit or leaderboard"
         ),
     ),
 ]
@@ -183,6 +190,9 @@ class AppServerSpec(SpecModel):
     pool: Pools | None = Field(
         None,
         description="connection pool(s) per instance: {database, size, max_wait}, or a list",
+    )
+    sessions: SessionsSpec | None = Field(
+        None, description="session state per client address: local or in a cache"
     )
 
     @property

@@ -3,8 +3,10 @@
 ``faults: [{component: cache, at: 30s, for: 10s}]`` takes every node of ``cache`` down at
 t = 30 s for 10 s; ``instance: 1`` takes only its second node down. While down a cache
 node has lost its contents (and, under write-back, its unflushed writes) and serves
-nothing; what callers do then is the component's choice (``on_down``). Only caches can
-fail so far.
+nothing; what callers do then is the component's choice (``on_down``). A failed app
+instance takes no new requests (balancers send them to the instances that are up), fails
+those still queued for a worker as ``instance_down``, and loses the sessions it held in
+memory; requests it was already serving complete.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from simperf.spec.base import MAX_COUNT, MAX_TIME, SpecModel, Time
 if TYPE_CHECKING:  # pragma: no cover
     from simperf.spec.scenario import Scenario
 
-FAULTABLE_KINDS = frozenset({"cache"})
+FAULTABLE_KINDS = frozenset({"app_server", "cache"})
 """Component kinds that support faults."""
 
 
@@ -30,7 +32,7 @@ class FaultSpec(SpecModel):
         None,
         ge=0,
         lt=MAX_COUNT,
-        description="index of the instance (cache node) that fails; null: all of them",
+        description="index of the instance (cache node, app instance) that fails; null: all",
     )
     at: Time = Field(ge=0, le=MAX_TIME, description="when the outage starts (simulated time)")
     for_: Time = Field(alias="for", gt=0, le=MAX_TIME, description="how long it lasts")

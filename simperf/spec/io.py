@@ -19,6 +19,7 @@ from simperf.spec.app_server import POOL_TAGS, STEP_TAGS
 from simperf.spec.distributions import DISTRIBUTION_TAGS
 from simperf.spec.keyspace import POPULARITY_TAGS
 from simperf.spec.scenario import COMPONENT_TAGS, Scenario
+from simperf.spec.sessions import SESSION_STORE_TAGS
 from simperf.spec.workload import ARRIVAL_TAGS
 
 # Tags pydantic inserts into error locations for discriminated unions; they are not
@@ -30,6 +31,7 @@ _UNION_TAGS = (
     | POOL_TAGS
     | ARRIVAL_TAGS
     | POPULARITY_TAGS
+    | SESSION_STORE_TAGS
     | {
         "function-after",
         "function-before",

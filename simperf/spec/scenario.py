@@ -11,6 +11,7 @@ from simperf.spec.app_server import AppServerSpec
 from simperf.spec.base import IDENTIFIER, SpecModel
 from simperf.spec.cache import CacheSpec
 from simperf.spec.cache_checks import cache_problems
+from simperf.spec.cache_ops_checks import cache_ops_problems
 from simperf.spec.cdn import CdnSpec, cdn_problems
 from simperf.spec.database import DatabaseSpec, ShardedDatabaseSpec
 from simperf.spec.faults import FaultSpec, fault_problems
@@ -65,7 +66,7 @@ class Scenario(SpecModel):
     faults: list[FaultSpec] = Field(
         default_factory=list,
         max_length=10_000,
-        description="scheduled outages of components (caches so far)",
+        description="scheduled outages of components (caches and app servers)",
     )
     run: RunSettings = Field(default_factory=RunSettings, description="run settings")
 
@@ -163,6 +164,7 @@ def _check_references(scenario: Scenario) -> list[str]:
     problems.extend(database_refs.database_problems(scenario))
     problems += cache_problems(scenario)
     problems += cdn_problems(scenario)
+    problems += cache_ops_problems(scenario)
     problems += fault_problems(scenario)
     if not problems:
         cycle = _find_call_cycle(scenario)

@@ -205,9 +205,9 @@ BAD: dict[str, tuple[dict[str, Any], str]] = {
         {"faults": [{"component": "redis", "at": 1, "for": 1}]},
         "faults[0].component: unknown component 'redis'",
     ),
-    "fault on an app server": (
-        {"faults": [{"component": "db", "at": 1, "for": 1}]},
-        "faults[0].component: 'db' cannot fail (its kind is app_server)",
+    "fault on a missing app instance": (
+        {"faults": [{"component": "db", "instance": 1, "at": 1, "for": 1}]},
+        "faults[0].instance: 'db' has 1 instance(s)",
     ),
     "fault on a missing node": (
         {"faults": [{"component": "cache", "instance": 1, "at": 1, "for": 1}]},

@@ -63,7 +63,10 @@ def test_step_with_two_actions(minimal_spec: dict[str, Any]) -> None:
     minimal_spec["components"]["app"]["endpoints"]["serve"] = [{"cpu": "1ms", "delay": "1ms"}]
     message = error_of(minimal_spec)
     assert message.startswith("components.app.endpoints.serve[0]:")
-    assert "exactly one of cpu, delay, call, parallel, query, read or write" in message
+    assert (
+        "exactly one of cpu, delay, call, parallel, query, read, write, rate_limit or "
+        "leaderboard" in message
+    )
 
 
 def test_balancer_with_no_backends(minimal_spec: dict[str, Any]) -> None:

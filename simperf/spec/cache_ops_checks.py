@@ -1,0 +1,105 @@
+"""Cross-references of sessions, rate limiters and leaderboards (caches beyond caching).
+
+Called from the scenario's validator; every problem is one ``path: message`` line.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from simperf.spec.cache_checks import _check_cache
+from simperf.spec.cache_ops import LeaderboardStep, RateLimitStep
+
+if TYPE_CHECKING:  # pragma: no cover
+    from simperf.spec.app_server import AppServerSpec
+    from simperf.spec.scenario import Scenario
+
+
+def limiter_name(server: str, endpoint: str, step: RateLimitStep) -> str:
+    """The name of a rate limiter: its own, or ``SERVER_ENDPOINT``."""
+    return step.rate_limit.name or f"{server}_{endpoint}"
+
+
+def cache_ops_problems(scenario: Scenario) -> list[str]:
+    """Every problem with sessions, ``rate_limit`` and ``leaderboard`` steps.
+
+    Checked: the caches they name exist and are caches; sessions' ``reauth`` and
+    ``endpoints`` are endpoints of the server; what needs client addresses (sessions,
+    per-client limits, leaderboard members) has them; steps sharing a limiter name agree
+    on its settings, and steps sharing a board on its cache.
+    """
+    from simperf.spec.app_server import AppServerSpec
+
+    problems: list[str] = []
+    clients = scenario.workload.clients
+    has_addresses = clients is not None and clients.addresses is not None
+    limiters: dict[str, tuple[str, Any]] = {}
+    boards: dict[str, tuple[str, str]] = {}
+    for name, spec in scenario.components.items():
+        if not isinstance(spec, AppServerSpec):
+            continue
+        problems += _session_problems(scenario, name, spec, has_addresses)
+        for endpoint, steps in spec.endpoints.items():
+            for index, step in enumerate(steps):
+                path = f"components.{name}.endpoints.{endpoint}[{index}]"
+                if isinstance(step, RateLimitStep):
+                    limit = step.rate_limit
+                    problems += _check_cache(scenario, limit.cache, f"{path}.rate_limit.cache")
+                    if limit.per == "client" and not has_addresses:
+                        problems.append(
+                            f"{path}.rate_limit.per: per client needs workload.clients.addresses"
+                        )
+                    key = limiter_name(name, endpoint, step)
+                    settings = limit.model_dump(exclude={"name"})
+                    first = limiters.setdefault(key, (path, settings))
+                    if first[1] != settings:
+                        problems.append(
+                            f"{path}.rate_limit: the limiter {key!r} is also defined at "
+                            f"{first[0]} with other settings (one name, one limiter)"
+                        )
+                elif isinstance(step, LeaderboardStep):
+                    board = step.leaderboard
+                    problems += _check_cache(scenario, board.cache, f"{path}.leaderboard.cache")
+                    if not has_addresses:
+                        problems.append(
+                            f"{path}.leaderboard: members are client addresses: it needs "
+                            "workload.clients.addresses"
+                        )
+                    first_board = boards.setdefault(board.board, (path, board.cache))
+                    if first_board[1] != board.cache:
+                        problems.append(
+                            f"{path}.leaderboard.cache: the board {board.board!r} is kept in "
+                            f"{first_board[1]!r} at {first_board[0]}"
+                        )
+    return problems
+
+
+def _session_problems(
+    scenario: Scenario, name: str, spec: AppServerSpec, has_addresses: bool
+) -> list[str]:
+    sessions = spec.sessions
+    if sessions is None:
+        return []
+    path = f"components.{name}.sessions"
+    problems: list[str] = []
+    if not has_addresses:
+        problems.append(
+            f"{path}: sessions are per client address: needs workload.clients.addresses"
+        )
+    if not isinstance(sessions.store, str):
+        problems += _check_cache(scenario, sessions.store.cache, f"{path}.store.cache")
+    have = ", ".join(sorted(spec.endpoints))
+    if sessions.reauth is not None and sessions.reauth not in spec.endpoints:
+        problems.append(
+            f"{path}.reauth: {name!r} has no endpoint {sessions.reauth!r} (it has: {have})"
+        )
+    for i, endpoint in enumerate(sessions.endpoints or []):
+        if endpoint not in spec.endpoints:
+            problems.append(
+                f"{path}.endpoints[{i}]: {name!r} has no endpoint {endpoint!r} (it has: {have})"
+            )
+        elif endpoint == sessions.reauth:
+            problems.append(
+                f"{path}.endpoints[{i}]: the reauth endpoint cannot use sessions itself"
+            )
+    return problems
