@@ -62,6 +62,11 @@ LEVELS = ("items", "dirty_keys", "used_bytes")
 """Per-node levels, reported as they are at the end of the run."""
 
 
+def node_index(key: int, nodes: int) -> int:
+    """Which of ``nodes`` nodes holds ``key`` (a multiplicative hash of the key)."""
+    return ((key * HASH_MULTIPLIER) & MASK64) * nodes >> 64
+
+
 class CacheNode(ServerCounters):
     """One node (``cache[0]``): a command queue in front of a key-level store.
 
@@ -298,8 +303,7 @@ class Cache(Component):
 
     def node_of(self, key: int) -> CacheNode:
         """The node holding ``key``."""
-        nodes = self.nodes
-        return nodes[((key * HASH_MULTIPLIER) & MASK64) * len(nodes) >> 64]
+        return self.nodes[node_index(key, len(self.nodes))]
 
     def size_of(self, key: int) -> float:
         """The size of ``key``'s object: drawn once per key, then fixed (1 without sizes)."""

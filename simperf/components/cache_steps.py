@@ -26,7 +26,7 @@ from simpy.events import Event
 
 from simperf.components.app_server import STEP_COMPILERS, AppServer, StepRunner
 from simperf.components.base import Process, Request, RequestFailed
-from simperf.components.cache import HASH_MULTIPLIER, MASK64, Cache, CacheNode
+from simperf.components.cache import Cache, CacheNode, node_index
 from simperf.components.keyspace import KeyspaceState
 from simperf.spec.cache import ReadStep, WriteStep
 
@@ -175,7 +175,7 @@ def compile_read(server: AppServer, step: ReadStep, purpose: str) -> StepRunner:
 
     def read(request: Request, instance: Any) -> Process:
         key: int = request.key  # type: ignore[assignment]
-        node = single or nodes[((key * HASH_MULTIPLIER) & MASK64) * count >> 64]
+        node = single or nodes[node_index(key, count)]
         if node.up:
             # The get: one command, inlined (see CacheNode.command).
             if node.network is not None:

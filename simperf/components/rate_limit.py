@@ -15,7 +15,7 @@ from typing import Any
 
 from simperf.components.app_server import STEP_COMPILERS, AppServer, StepRunner
 from simperf.components.base import Component, Context, Process, Request, RequestFailed
-from simperf.components.cache import HASH_MULTIPLIER, MASK64, Cache
+from simperf.components.cache import Cache, node_index
 from simperf.rng import stable_hash
 from simperf.spec.cache_ops import RateLimitSpec, RateLimitStep
 from simperf.spec.cache_ops_checks import limiter_name
@@ -161,7 +161,7 @@ def compile_rate_limit(server: AppServer, step: RateLimitStep, purpose: str) -> 
     def rate_limit(request: Request, instance: Any) -> Process:
         if per_client:
             address: int = request.client  # type: ignore[assignment]
-            index = ((address * HASH_MULTIPLIER) & MASK64) * count >> 64
+            index = node_index(address, count)
         else:
             address, index = 0, global_node
         node = nodes[index]

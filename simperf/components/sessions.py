@@ -27,7 +27,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from simperf.components.base import Process, Request, RequestFailed
-from simperf.components.cache import HASH_MULTIPLIER, MASK64, Cache
+from simperf.components.cache import Cache, node_index
 from simperf.spec.sessions import SessionsSpec
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -158,7 +158,7 @@ class Sessions:
 
         def session(request: Request, instance: AppInstance) -> Process:
             address: int = request.client  # type: ignore[assignment]
-            index = ((address * HASH_MULTIPLIER) & MASK64) * count >> 64
+            index = node_index(address, count)
             node = nodes[index]
             if node.up:
                 yield from node.command()  # get the session and refresh its expiry
