@@ -156,7 +156,7 @@ class Result:
                 + (f"{util:>7.1%}" if util is not None else f"{'-':>7}")
                 + (f"{queue:>9.3g}" if queue is not None else f"{'-':>9}")
                 + f"{format_time(comp.get('mean_wait')):>11}"
-                + f"{comp.get('served', comp.get('dispatched', 0)):>10}"
+                + f"{comp.get('served', comp.get('dispatched', '-')):>10}"
             )
         if d.get("databases"):
             from simperf.metrics.database import summary_lines
