@@ -8,7 +8,9 @@ Renders, without running any simulation:
 - ``docs/img/connection_pooling.png``: the figure that ``connection_pooling.py``'s
   ``main()`` builds, from ``connection_pooling.csv`` (the frame that ``main()`` writes);
 - ``docs/img/cdn_latency.png``: ``figure()`` of ``cdn_latency.py`` applied to
-  ``cdn_latency.csv`` (the frame that its ``main()`` writes).
+  ``cdn_latency.csv`` (the frame that its ``main()`` writes);
+- ``docs/img/health_checks.png``: ``figure()`` of ``health_checks.py`` applied to
+  ``health_checks.csv`` (the frame that its ``main()`` writes).
 
 Each CSV is looked for in the results directories given, in order (default
 ``results/``), so results of different runs can be combined. Run the experiments in full
@@ -34,6 +36,7 @@ from pathlib import Path
 import cache_db_offload as offload
 import cdn_latency as cdn
 import connection_pooling as pooling
+import health_checks as health
 import pandas as pd
 import plotly.graph_objects as go
 from cache_common import means
@@ -66,10 +69,16 @@ def cdn_latency(csv: Path) -> go.Figure:
     return cdn.figure(pd.read_csv(csv))
 
 
+def health_checks(csv: Path) -> go.Figure:
+    """The figure ``health_checks.py`` draws, from the CSV it writes."""
+    return health.figure(pd.read_csv(csv))
+
+
 FIGURES = {
     "cache_db_offload": cache_db_offload,
     "connection_pooling": connection_pooling,
     "cdn_latency": cdn_latency,
+    "health_checks": health_checks,
 }
 
 

@@ -114,3 +114,24 @@ def test_sessions_scaling_runs_quick(tmp_path: Path) -> None:
     assert (tmp_path / "sessions_scaling.html").stat().st_size > 10_000
     boundaries = json.loads((tmp_path / "sessions_scaling.json").read_text())
     assert all(key in proc.stdout for key in boundaries)
+
+
+def test_health_checks_runs_quick(tmp_path: Path) -> None:
+    proc = subprocess.run(
+        [sys.executable, ROOT / "experiments" / "health_checks.py", "--quick", "--out", tmp_path],
+        capture_output=True,
+        text=True,
+        check=True,
+        env=_this_checkout(),
+    )
+    frame = pd.read_csv(tmp_path / "health_checks.csv")
+    assert len(frame) == 8
+    assert (frame["in_band"] == 1).all()  # every detection inside its band
+    plain, retried = frame[frame.retries == 0], frame[frame.retries == 1]
+    assert plain["refused_per_share"].between(0.9, 1.1).all()
+    assert (plain["errors"] > 0).all() and (retried["errors"] == 0).all()
+    # a longer interval or a higher threshold: a later removal, more failed requests
+    slow = plain.set_index(["interval", "threshold"])["errors"]
+    assert slow[(10.0, 3)] > slow[(2.0, 3)] and slow[(10.0, 3)] > slow[(10.0, 1)]
+    assert (tmp_path / "health_checks.html").stat().st_size > 10_000
+    assert "detection times inside" in proc.stdout

@@ -49,6 +49,7 @@ class AppInstance(ServerCounters):
         self.index = index
         self.name = f"{server.name}[{index}]"
         self.up = True
+        self.down_since = 0.0  # when it last went down
         self.outages = 0
         self.down_code = 0  # registered at the first failure (most runs never fail)
         self.capacity = spec.cores
@@ -273,6 +274,7 @@ class AppServer(Component):
             inst.outages += 1
             if inst.up:
                 inst.up = False
+                inst.down_since = self.env.now
                 if self.sessions is not None:
                     self.sessions.instance_failed(inst.index)
 

@@ -15,6 +15,7 @@ from simperf.components.balancing import (
     WeightedRoundRobin,
 )
 from simperf.components.base import Component, Context, Process, Request, RequestFailed
+from simperf.components.health import HealthChecker
 from simperf.rng import batched
 from simperf.spec.distributions import Constant
 from simperf.spec.load_balancer import LoadBalancerSpec
@@ -60,6 +61,10 @@ class LoadBalancer(Component):
         self._routes: dict[tuple[str, int | None], Route] = {}
         self.policy: Any = None
         self._failover_next = 0  # rotating tie-break when a chosen instance is down
+        self.health: HealthChecker | None = None
+        self.healthy: list[bool] | None = None  # None: the balancer knows who is up
+        self.refused = 0  # requests sent to an instance that was down
+        self.retried = 0
 
     def wire(self, components: dict[str, Component]) -> None:
         self._backends = [components[b] for b in self.spec.backends]
@@ -69,6 +74,19 @@ class LoadBalancer(Component):
         self.dispatched = [0] * n
         self.policy = self._make_policy()
         self.choose = self.policy.choose
+        check = self.spec.health_check
+        if check is not None:
+            routes = None
+            if check.endpoint is not None:
+                routes = [
+                    b.resolve(check.endpoint)
+                    for b in self._backends
+                    for _ in b.instances  # type: ignore[attr-defined]
+                ]
+            self.health = HealthChecker(self, check, routes)
+            self.healthy = self.health.healthy
+        if self.spec.retries:
+            self.handle = self._handle_retrying  # type: ignore[method-assign]
 
     def _make_policy(self) -> Any:
         spec = self.spec
@@ -148,41 +166,74 @@ class LoadBalancer(Component):
             self._routes[key] = Route(handlers, routes)
         return self._routes[key]
 
+    def _usable(self, index: int) -> bool:
+        """Whether the balancer would send a request to instance ``index``."""
+        healthy = self.healthy
+        return self.instances[index].up if healthy is None else healthy[index]
+
     def handle(self, request: Request, route: Route) -> Process:
         index = self.choose(request)
-        if not self.instances[index].up:
-            index = self._failover(request)
+        if not self._usable(index):
+            index = self._failover(request, ())
+        yield from self._dispatch(request, route, index)
+
+    def _handle_retrying(self, request: Request, route: Route) -> Process:
+        """:meth:`handle` that sends a request refused by a down instance elsewhere."""
+        index = self.choose(request)
+        if not self._usable(index):
+            index = self._failover(request, ())
+        tried = [index]
+        while True:
+            try:
+                yield from self._dispatch(request, route, index)
+                return
+            except RequestFailed:
+                # Only a refusal by the instance itself is safe to repeat: the request
+                # was not served. A failure further down the call chain is not retried.
+                if self.instances[index].up or len(tried) > self.spec.retries:
+                    raise
+            self.retried += 1
+            index = self._failover(request, tried)
+            tried.append(index)
+
+    def _dispatch(self, request: Request, route: Route, index: int) -> Process:
         self.open[index] += 1
         self.dispatched[index] += 1
         try:
             if self._overhead is not None:
                 yield self.env.timeout(self._overhead())
+            if not self.instances[index].up:
+                self.refused += 1
             yield from route.handlers[index](request, route.routes[index])
         finally:
             self.open[index] -= 1
 
-    def _failover(self, request: Request) -> int:
-        """The instance for a request whose chosen instance is down.
+    def _failover(self, request: Request, tried: Any) -> int:
+        """The instance for a request whose chosen instance is out of rotation.
 
-        Sticky (``ip_hash``): the next instance up along the ring; otherwise the instance
-        up with the fewest requests in progress, ties going to the first after the last
-        one picked (so that a failed instance's share spreads evenly). With none up the
-        request fails as ``instance_down``.
+        Sticky (``ip_hash``): the next usable instance along the ring; otherwise the
+        usable instance with the fewest requests in progress, ties going to the first
+        after the last one picked (so that a failed instance's share spreads evenly).
+        Instances in ``tried`` are skipped. With none left the request fails as
+        ``instance_down``.
         """
-        instances = self.instances
+
+        def usable(i: int) -> bool:
+            return self._usable(i) and i not in tried
+
         policy = self.policy
         if isinstance(policy, IpHash):
-            owner = policy.ring.owner_among(request.client, lambda i: instances[i].up)  # type: ignore[arg-type]
+            owner = policy.ring.owner_among(request.client, usable)  # type: ignore[arg-type]
             if owner is not None:
                 return owner
         else:
-            n = len(instances)
+            n = len(self.instances)
             start = self._failover_next
             open_ = self.open
             best = -1
             for offset in range(n):
                 i = (start + offset) % n
-                if instances[i].up and (best < 0 or open_[i] < open_[best]):
+                if usable(i) and (best < 0 or open_[i] < open_[best]):
                     best = i
             if best >= 0:
                 self._failover_next = (best + 1) % n
@@ -190,5 +241,27 @@ class LoadBalancer(Component):
         raise RequestFailed(self.ctx.recorder.cause("instance_down"))
 
     def snapshot(self, now: float) -> dict[str, Any]:
-        """Requests dispatched to each instance so far."""
-        return {"dispatched": list(self.dispatched)}
+        """Requests dispatched to each instance so far, and failover counters."""
+        counters: dict[str, Any] = {
+            "dispatched": list(self.dispatched),
+            "refused": self.refused,
+            "retried": self.retried,
+        }
+        if self.health is not None:
+            counters["health"] = self.health.snapshot(now)
+        return counters
+
+    def report(
+        self, first: dict[str, Any], last: dict[str, Any], span: float
+    ) -> tuple[str, dict[str, Any]] | None:
+        """The ``load_balancers.<name>`` section, for a balancer with health checks or
+        retries: requests refused by down instances, retries, and probe outcomes."""
+        if self.health is None and not self.spec.retries:
+            return None
+        report: dict[str, Any] = {
+            "refused": last["refused"] - first["refused"],
+            "retried": last["retried"] - first["retried"],
+        }
+        if self.health is not None:
+            report["health_checks"] = self.health.report(first["health"], last["health"], span)
+        return "load_balancers", report

@@ -4,9 +4,11 @@
 t = 30 s for 10 s; ``instance: 1`` takes only its second node down. While down a cache
 node has lost its contents (and, under write-back, its unflushed writes) and serves
 nothing; what callers do then is the component's choice (``on_down``). A failed app
-instance takes no new requests (balancers send them to the instances that are up), fails
+instance refuses new requests (balancers send them to the instances that are up), fails
 those still queued for a worker as ``instance_down``, and loses the sessions it held in
-memory; requests it was already serving complete.
+memory; requests it was already serving complete. A balancer with a ``health_check``
+notices the failure only when its probes do (see
+:class:`simperf.spec.load_balancer.HealthCheckSpec`).
 """
 
 from __future__ import annotations

@@ -6,7 +6,7 @@ from typing import Annotated, Literal
 
 from pydantic import BeforeValidator, Field, model_validator
 
-from simperf.spec.base import IDENTIFIER, SpecModel
+from simperf.spec.base import IDENTIFIER, MAX_TIME, SpecModel, Time
 from simperf.spec.distributions import Constant, Distribution
 
 BalancingPolicy = Literal[
@@ -28,6 +28,43 @@ POLICY_FIELDS = {
 
 def _as_list(value: object) -> object:
     return [value] if isinstance(value, str) else value
+
+
+class HealthCheckSpec(SpecModel):
+    """Active health checks: the balancer probes each instance every ``interval``.
+
+    A probe fails when the instance is down (after ``timeout``, as a connection to a dead
+    host does) or, with ``endpoint``, when that endpoint's response takes longer than
+    ``timeout``: the probe queues for a worker like any request, so an overloaded instance
+    fails it too. After ``unhealthy_threshold`` failures in a row the instance gets no
+    traffic; after ``healthy_threshold`` successes in a row it gets traffic again. Until
+    then requests still reach a dead instance and fail as ``instance_down`` (unless the
+    balancer ``retries`` them elsewhere). Without a health check the balancer knows at
+    once which instances are down: an ideal check with no delay.
+    """
+
+    interval: Time = Field(10.0, gt=0, le=MAX_TIME, description="time between probes")
+    timeout: Time = Field(
+        2.0, gt=0, le=MAX_TIME, description="a probe with no answer by then has failed"
+    )
+    unhealthy_threshold: int = Field(
+        3, ge=1, le=1000, description="failed probes in a row that remove an instance"
+    )
+    healthy_threshold: int = Field(
+        2, ge=1, le=1000, description="passed probes in a row that restore an instance"
+    )
+    endpoint: str | None = Field(
+        None,
+        pattern=IDENTIFIER,
+        description="endpoint of the backends each probe calls (served like a request); "
+        "null: the probe only finds whether the instance is up",
+    )
+
+    @model_validator(mode="after")
+    def _timeout_within_interval(self) -> HealthCheckSpec:
+        if self.timeout > self.interval:
+            raise ValueError("timeout: must be <= interval (one probe at a time)")
+        return self
 
 
 class LoadBalancerSpec(SpecModel):
@@ -83,6 +120,19 @@ class LoadBalancerSpec(SpecModel):
         gt=0,
         le=1000,
         description="geographic: a group is full at this many requests in progress per worker",
+    )
+
+    health_check: HealthCheckSpec | None = Field(
+        None,
+        description="active health checks; null: the balancer knows at once which instances "
+        "are down",
+    )
+    retries: int = Field(
+        0,
+        ge=0,
+        le=10,
+        description="times a request refused by a down instance is sent to another instance "
+        "the balancer believes healthy",
     )
 
     @model_validator(mode="after")

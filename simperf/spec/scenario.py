@@ -198,6 +198,14 @@ def _check_traffic(scenario: Scenario) -> list[str]:
             problems.append(f"{path}.policy: geographic needs a network section with regions")
         if spec.policy == "ip_hash" and (clients is None or clients.addresses is None):
             problems.append(f"{path}.policy: ip_hash needs workload.clients.addresses")
+        check = spec.health_check
+        if check is not None and check.endpoint is not None:
+            answered = scenario.endpoints_of(name)
+            if check.endpoint not in answered:
+                problems.append(
+                    f"{path}.health_check.endpoint: {check.endpoint!r} is not an endpoint of "
+                    f"every backend (common endpoints: {', '.join(sorted(answered)) or 'none'})"
+                )
         for backend in spec.weights or {}:
             if backend not in spec.backends:
                 problems.append(

@@ -1,0 +1,126 @@
+"""Active health checks: a balancer's view of which instances can take traffic.
+
+Each instance is probed every ``interval`` from a random phase (balancers do not probe
+all their instances at the same instant). A probe of a down instance fails after the
+``timeout``, as a connection to a dead host does; with an ``endpoint`` the probe is a
+request to that endpoint, queued and served like any other, and fails if it has not
+answered within the ``timeout``. ``unhealthy_threshold`` failures in a row take the
+instance out of the balancer's rotation, ``healthy_threshold`` successes in a row put it
+back. The gap between an instance failing and its removal is the *detection time*:
+requests the balancer sends it meanwhile are refused.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from simperf.components.base import Process, Request, RequestFailed
+from simperf.spec.load_balancer import HealthCheckSpec
+
+COUNTERS = ("probes", "failed_probes", "removals", "restorations", "detections")
+"""Cumulative counts, differenced over the measured period."""
+
+
+class HealthChecker:
+    """Probes a balancer's instances and keeps ``healthy``, one flag per instance.
+
+    Parameters
+    ----------
+    balancer
+        The load balancer (its ``ctx``, ``name`` and wired ``instances``).
+    spec
+        The health-check settings.
+    routes
+        Per instance, the compiled route of ``spec.endpoint`` (None without an endpoint).
+    """
+
+    def __init__(self, balancer: Any, spec: HealthCheckSpec, routes: list[Any] | None) -> None:
+        ctx = balancer.ctx
+        self.env = ctx.env
+        self.spec = spec
+        self.instances = balancer.instances
+        self.routes = routes
+        self.healthy = [True] * len(self.instances)
+        self.counts = dict.fromkeys(COUNTERS, 0)
+        self.detection_sum = 0.0
+        self.removed_area = 0.0  # instance-seconds out of rotation, up to ``_since``
+        self._removed_since: dict[int, float] = {}
+        phases = ctx.rng(balancer.name, "health_check").uniform(
+            0.0, spec.interval, len(self.instances)
+        )
+        for index, phase in enumerate(phases):
+            self.env.process(self._probe_loop(index, float(phase)))
+
+    def _probe_loop(self, index: int, phase: float) -> Process:
+        env = self.env
+        spec = self.spec
+        yield env.timeout(phase)
+        failures = successes = 0
+        while True:
+            started = env.now
+            ok = yield from self._probe(index)
+            self.counts["probes"] += 1
+            if ok:
+                successes, failures = successes + 1, 0
+                if not self.healthy[index] and successes >= spec.healthy_threshold:
+                    self._restore(index)
+            else:
+                self.counts["failed_probes"] += 1
+                failures, successes = failures + 1, 0
+                if self.healthy[index] and failures >= spec.unhealthy_threshold:
+                    self._remove(index)
+            yield env.timeout(max(started + spec.interval - env.now, 0.0))
+
+    def _probe(self, index: int) -> Process:
+        """One probe; returns whether it passed."""
+        env = self.env
+        instance = self.instances[index]
+        if not instance.up:
+            yield env.timeout(self.spec.timeout)
+            return False
+        if self.routes is None:
+            return True
+        answer = env.process(_call(instance, self.routes[index]))
+        deadline = env.timeout(self.spec.timeout)
+        yield answer | deadline
+        return bool(answer.triggered and answer.value)
+
+    def _remove(self, index: int) -> None:
+        self.healthy[index] = False
+        self.counts["removals"] += 1
+        self._removed_since[index] = self.env.now
+        instance = self.instances[index]
+        if not instance.up:
+            self.counts["detections"] += 1
+            self.detection_sum += self.env.now - instance.down_since
+
+    def _restore(self, index: int) -> None:
+        self.healthy[index] = True
+        self.counts["restorations"] += 1
+        self.removed_area += self.env.now - self._removed_since.pop(index)
+
+    def snapshot(self, now: float) -> dict[str, Any]:
+        """Cumulative counters at ``now``."""
+        removed = self.removed_area + sum(now - t for t in self._removed_since.values())
+        return {**self.counts, "detection_sum": self.detection_sum, "removed_area": removed}
+
+    @staticmethod
+    def report(first: dict[str, Any], last: dict[str, Any], span: float) -> dict[str, Any]:
+        """Measured-period figures: probes, removals, mean detection time, time removed."""
+        diff = {k: last[k] - first[k] for k in (*COUNTERS, "detection_sum", "removed_area")}
+        detections = diff["detections"]
+        return {
+            **{k: int(diff[k]) for k in COUNTERS},
+            "mean_detection_time": diff["detection_sum"] / detections if detections else None,
+            "instance_time_removed": diff["removed_area"],
+        }
+
+
+def _call(instance: Any, route: Any) -> Process:
+    """A probe request through the instance; returns whether it succeeded."""
+    probe = Request(0, -1, instance.env.now)
+    try:
+        yield from instance.handle(probe, route)
+    except RequestFailed:
+        return False
+    return True
