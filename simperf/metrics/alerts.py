@@ -201,7 +201,7 @@ def summary_lines(alerts: dict[str, dict[str, Any]]) -> list[str]:
             lines.append(f"{head}: never fired")
             continue
         spans = ", ".join(
-            f"{format_time(i['start'])}-{format_time(i['end'])}" for i in a["intervals"][:3]
+            f"{format_time(i['start'])} to {format_time(i['end'])}" for i in a["intervals"][:3]
         )
         more = f" and {a['firings'] - 3} more" if a["firings"] > 3 else ""
         lines.append(
