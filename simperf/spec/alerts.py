@@ -30,6 +30,9 @@ INSTANCE_METRICS = frozenset({"utilization", "queue_length"})
 """Metrics of a component (its own instances together) or of one of its instances."""
 MEASURED_KINDS = frozenset({"app_server", "cache", "database", "sharded_database"})
 """Component kinds with instances whose utilisation and queue are measured."""
+COUNTED_KINDS = {"app_server": "replicas", "cache": "nodes"}
+"""Kinds whose instances are numbered by a field of the spec; a database's servers are
+checked against the built model, before the run."""
 
 AlertMetric = Literal[
     "mean",
@@ -150,7 +153,8 @@ class AlertSpec(SpecModel):
 def alert_problems(scenario: Scenario) -> list[str]:
     """Every problem with ``alerts`` references, each as ``path: message``.
 
-    Instance indexes are checked against the built model, before the run (see
+    Instance indexes of app servers and caches are checked here; those of databases
+    against the built model, before the run (see
     :func:`simperf.metrics.alerts.check_targets`).
     """
     problems: list[str] = []
@@ -180,4 +184,10 @@ def alert_problems(scenario: Scenario) -> list[str]:
                 f"{path}.component: {alert.component!r} ({spec.kind}) has no instances of its "
                 f"own to measure; {', '.join(sorted(MEASURED_KINDS))} components have"
             )
+        elif alert.instance is not None and spec.kind in COUNTED_KINDS:
+            count = int(getattr(spec, COUNTED_KINDS[spec.kind]))
+            if alert.instance >= count:
+                problems.append(
+                    f"{path}.instance: {alert.component!r} has {count} instance(s), numbered from 0"
+                )
     return problems

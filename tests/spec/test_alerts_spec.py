@@ -119,10 +119,27 @@ def test_duplicate_alert_names(minimal_spec: dict[str, Any]) -> None:
         from_dict(with_alerts(minimal_spec, alert, alert))
 
 
-def test_instance_out_of_range_fails_before_the_run(minimal_spec: dict[str, Any]) -> None:
+def test_instance_out_of_range(minimal_spec: dict[str, Any]) -> None:
     alert = {"name": "a", "metric": "utilization", "component": "app", "instance": 2, "above": 1}
-    scenario = from_dict(with_alerts(minimal_spec, alert))
     with pytest.raises(SpecError, match=r"alerts\[0\].instance: 'app' has 1 instance\(s\)"):
+        from_dict(with_alerts(minimal_spec, alert))
+
+
+def test_database_instance_out_of_range_fails_before_the_run(
+    minimal_spec: dict[str, Any],
+) -> None:
+    minimal_spec["components"]["db"] = {
+        "kind": "database",
+        "primary": {"cores": 1, "memory": "1GiB"},
+        "tables": {"t": {"rows": 10, "row_size": 100}},
+        "queries": {"q": {"table": "t", "where": ["id"]}},
+    }
+    minimal_spec["components"]["app"]["endpoints"]["serve"].append({"call": "db.q"})
+    alert = {"name": "a", "metric": "queue_length", "component": "db", "instance": 1, "above": 1}
+    scenario = from_dict(with_alerts(minimal_spec, alert))
+    with pytest.raises(
+        SpecError, match=r"alerts\[0\].instance: 'db' has 1 instance\(s\) \(db\[primary\]\)"
+    ):
         simperf.run(scenario)
 
 
@@ -135,7 +152,7 @@ def test_instance_out_of_range_fails_before_the_run(minimal_spec: dict[str, Any]
         ),
         (
             {"metric": "utilization", "component": "app", "instance": 3, "above": 0.9},
-            "alerts[0].instance: 'app' has 1 instance(s) (app[0]), numbered from 0",
+            "alerts[0].instance: 'app' has 1 instance(s), numbered from 0",
         ),
     ],
 )
