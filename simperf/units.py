@@ -30,6 +30,7 @@ _TIME_UNITS = {
 _MULTIPLIERS = {"": 1.0, "k": 1e3, "K": 1e3, "M": 1e6}
 _NUMBER = r"[-+]?(?:\d[\d_]*\.?\d*|\.\d+)(?:[eE][-+]?\d+)?"
 _TIME_RE = re.compile(rf"^\s*({_NUMBER})\s*([a-zµ]*)\s*$")
+_FRACTION_RE = re.compile(rf"^\s*({_NUMBER})\s*(%?)\s*$")
 _RATE_RE = re.compile(rf"^\s*({_NUMBER})\s*([kKM]?)\s*(?:/\s*([a-zµ]+)|rps|qps)?\s*$")
 
 TIME_PATTERN = r"^\s*[-+]?[0-9._]+([eE][-+]?[0-9]+)?\s*(ns|us|µs|ms|s|sec|m|min|h|d)?\s*$"
@@ -117,6 +118,43 @@ def parse_rate(value: object) -> float:
         )
     if math.isnan(result):
         raise ValueError("a rate cannot be NaN")
+    return result
+
+
+def parse_fraction(value: object) -> float:
+    """Convert a fraction (a number, or a percentage string such as ``"1%"``) to a float.
+
+    Parameters
+    ----------
+    value
+        A number such as ``0.9``, or a string such as ``"0.9"``, ``"1%"`` or ``"2.5 %"``.
+
+    Returns
+    -------
+    float
+        The fraction (``"1%"`` is ``0.01``).
+
+    Examples
+    --------
+    >>> parse_fraction("1%"), parse_fraction(0.9), parse_fraction("0.25")
+    (0.01, 0.9, 0.25)
+    """
+    if isinstance(value, bool):
+        raise ValueError(f"expected a fraction, got {value!r}")
+    if isinstance(value, int | float):
+        result = float(value)
+    elif isinstance(value, str):
+        match = _FRACTION_RE.match(value)
+        if not match:
+            raise ValueError(
+                f"expected a fraction such as 0.9 or a percentage such as 1%, got {value!r}"
+            )
+        number, percent = match.groups()
+        result = _number(number) / (100.0 if percent else 1.0)
+    else:
+        raise ValueError(f"expected a fraction (number or percentage such as 1%), got {value!r}")
+    if math.isnan(result):
+        raise ValueError("a fraction cannot be NaN")
     return result
 
 

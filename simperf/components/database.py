@@ -38,14 +38,16 @@ from simperf.spec.database import AnyDatabaseSpec, QueryStep
 
 
 class QueryStats:
-    """What pg_stat_statements keeps for one query: its execution times."""
+    """What pg_stat_statements keeps for one query: its execution times.
 
-    __slots__ = ("slow", "threshold", "times")
+    Only the times are recorded while the model runs; the statistics and the slow-query
+    log (executions above ``slow_query_threshold``) are computed from them at the end.
+    """
 
-    def __init__(self, threshold: float) -> None:
-        self.threshold = threshold
+    __slots__ = ("times",)
+
+    def __init__(self) -> None:
         self.times = array("d")
-        self.slow = 0
 
 
 def _zero() -> int:
@@ -267,7 +269,7 @@ class Database(Component):
         self.last_write: dict[int, float] = {}
         self.ryw_reads = 0
         self.lags = array("d")
-        self.stats = {q: QueryStats(spec.slow_query_threshold) for q in spec.queries}
+        self.stats = {q: QueryStats() for q in spec.queries}
         self.cores = self._make_cores()
         self.servers = [inst for core in self.cores for inst in core.instances]
         # the model's instances: each server, then its storage (kind "storage")

@@ -7,6 +7,7 @@ from typing import Any
 import pandas as pd
 
 from simperf.build import build
+from simperf.metrics import alerts
 from simperf.metrics.result import Result
 from simperf.metrics.summary import Summary, clean
 from simperf.spec.scenario import Scenario
@@ -45,8 +46,9 @@ def run(
     """
     if overrides:
         scenario = scenario.with_overrides(overrides)
-    model = build(scenario, seed=seed, replication=replication).execute()
-    return summarise(model)
+    model = build(scenario, seed=seed, replication=replication)
+    alerts.check_targets(model)
+    return summarise(model.execute())
 
 
 def summarise(model: Any) -> Result:
@@ -76,6 +78,8 @@ def summarise(model: Any) -> Result:
     }
     for section, name, metrics in summary.component_reports():
         data.setdefault(section, {})[name] = metrics
+    if model.scenario.alerts:
+        data["alerts"] = alerts.evaluate(summary)
     latency_frame = pd.DataFrame([{"class": name, **row} for name, row in latency.items()])
     component_rows = [
         {

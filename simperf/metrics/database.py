@@ -5,9 +5,12 @@
 * ``instances``: per server, CPU and storage utilisation, queries per second, rows
   examined, pages read, page misses and writes, the buffer pool (its size in pages, the
   model's hit ratios and the hit ratio observed), connections opened and refused;
-* ``queries``: per query what ``pg_stat_statements`` shows (calls, mean and p99 time on
-  the server, rows returned, rows examined, pages read);
-* ``slow_queries``: executions slower than the threshold, counted per query;
+* ``queries``: per query what ``pg_stat_statements`` shows (calls, mean, p50, p99 and
+  max time on the server, queueing included, rows returned, rows examined, pages read)
+  and its slow-query log: ``slow`` executions above ``slow_query_threshold`` and their
+  ``slow_share`` of its calls;
+* ``slow_queries``: the threshold, executions slower than it (``count``, ``share`` of
+  all calls) and their count per query (``by_query``, queries with none left out);
 * ``indexes`` (``table -> index -> uses``, the primary key as ``PRIMARY``) and
   ``unused_indexes`` (``table.index``);
 * ``pools``: per app server, acquisitions, the wait distribution, timeouts, refusals and
@@ -31,7 +34,7 @@ def snapshot(db: Any, now: float) -> dict[str, Any]:
     """Cumulative counters of a database component at ``now``."""
     return {
         "instances": {inst.name: inst.counters(now) for inst in db.servers},
-        "queries": {name: (len(s.times), s.slow) for name, s in db.stats.items()},
+        "queries": {name: len(s.times) for name, s in db.stats.items()},
         "routes": [[q.calls for q in route.queries] for route in db.routes.values()],
         "pools": {pool.owner: pool.counters(now) for pool in db.pools.values()},
         "lags": len(db.lags),
@@ -157,24 +160,30 @@ def _queries(db: Any, first: dict[str, Any], last: dict[str, Any]) -> dict[str, 
                 indexes[(p.join_table, p.join_index)] += calls * p.rows_returned
     queries = {}
     slow: dict[str, int] = {}
+    threshold = db.spec.slow_query_threshold
     for name, stats in db.stats.items():
-        (n0, slow0), (n1, slow1) = first["queries"][name], last["queries"][name]
+        n0, n1 = first["queries"][name], last["queries"][name]
         times = np.frombuffer(stats.times, dtype=float)[n0:n1] if n1 else np.empty(0)
         dist = _dist(times)
         calls = dist.pop("count")
+        slow_calls = int(np.count_nonzero(times > threshold))
         queries[name] = {
             "calls": calls,
             **dist,
+            "slow": slow_calls,
+            "slow_share": _ratio(slow_calls, calls),
             **totals[name],
             "rows_per_call": _ratio(totals[name]["rows"], calls),
         }
-        if slow1 - slow0:
-            slow[name] = slow1 - slow0
+        if slow_calls:
+            slow[name] = slow_calls
+    calls = sum(q["calls"] for q in queries.values())
     return {
         "queries": queries,
         "slow_queries": {
-            "threshold": db.spec.slow_query_threshold,
+            "threshold": threshold,
             "count": sum(slow.values()),
+            "share": _ratio(sum(slow.values()), calls),
             "by_query": slow,
         },
         "indexes": _nested(indexes),
@@ -247,12 +256,7 @@ def summary_lines(databases: dict[str, Any]) -> list[str]:
                 f"wait mean {format_time(wait['mean'])} p99 {format_time(wait['p99'])}, "
                 f"timeouts {pool['timeouts']}, refused {pool['refused']}"
             )
-        slow = db["slow_queries"]
-        if slow["count"]:
-            lines.append(
-                f"slow queries (> {format_time(slow['threshold'])}) on {name}: "
-                + ", ".join(f"{q} {n}" for q, n in slow["by_query"].items())
-            )
+        lines.extend(_query_lines(name, db))
         if "shards" in db:
             shards = db["shards"]
             imbalance = shards["imbalance"]
@@ -261,6 +265,23 @@ def summary_lines(databases: dict[str, Any]) -> list[str]:
                 + (f"{imbalance:.2f}" if imbalance is not None else "-")
             )
     return lines
+
+
+def _query_lines(name: str, db: dict[str, Any]) -> list[str]:
+    """The queries of one database by total server time (the first to optimise first)."""
+    threshold = format_time(db["slow_queries"]["threshold"])
+    called = [(q, s) for q, s in db["queries"].items() if s["calls"]]
+    called.sort(key=lambda item: -item[1]["calls"] * item[1]["mean"])
+    lines = [
+        f"{'queries of ' + name:<28}{'calls':>9}{'mean':>11}{'p99':>11}"
+        f"{'> ' + threshold:>12}{'share':>8}"
+    ]
+    for query, s in called:
+        lines.append(
+            f"{'  ' + query:<28}{s['calls']:>9}{format_time(s['mean']):>11}"
+            f"{format_time(s['p99']):>11}{s['slow']:>12}{_pct(s['slow_share']):>8}"
+        )
+    return lines if called else []
 
 
 def _pct(value: float | None) -> str:

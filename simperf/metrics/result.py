@@ -95,6 +95,19 @@ class Result:
                     rows.append({"component": name, "part": key, **_scalars(value)})
         return pd.DataFrame(rows)
 
+    @property
+    def alerts(self) -> pd.DataFrame:
+        """One row per firing of each alert: alert, start, end, duration, peak.
+
+        ``frame("alerts")`` gives one row per alert instead (firings, time firing ...).
+        """
+        rows = [
+            {"alert": name, **i, "duration": i["end"] - i["start"]}
+            for name, alert in self.data.get("alerts", {}).items()
+            for i in alert["intervals"]
+        ]
+        return pd.DataFrame(rows, columns=["alert", "start", "end", "peak", "duration"])
+
     def summary(self) -> str:
         """A readable multi-line summary for terminals and notebooks."""
         d = self.data
@@ -132,6 +145,10 @@ class Result:
             f"stability {stab['status']}"
             + (f" ({stab['component']}: {stab['reason']})" if stab["reason"] else "")
         )
+        if d.get("alerts"):
+            from simperf.metrics.alerts import summary_lines as alert_lines
+
+            lines.extend(alert_lines(d["alerts"]))
         lines.append("")
         header = (
             f"{'class':<16}{'count':>9}{'mean':>11}{'p50':>11}{'p95':>11}{'p99':>11}{'max':>11}"

@@ -7,6 +7,7 @@ from typing import Annotated, Any
 from pydantic import Field, model_validator
 
 from simperf.spec import database_refs
+from simperf.spec.alerts import AlertSpec, alert_problems
 from simperf.spec.app_server import AppServerSpec
 from simperf.spec.base import IDENTIFIER, SpecModel
 from simperf.spec.cache import CacheSpec
@@ -69,6 +70,11 @@ class Scenario(SpecModel):
         description="scheduled outages of components (caches and app servers)",
     )
     run: RunSettings = Field(default_factory=RunSettings, description="run settings")
+    alerts: list[AlertSpec] = Field(
+        default_factory=list,
+        max_length=1000,
+        description="alerts on the time series, evaluated after the run",
+    )
 
     @model_validator(mode="after")
     def _cross_references(self) -> Scenario:
@@ -166,6 +172,7 @@ def _check_references(scenario: Scenario) -> list[str]:
     problems += cdn_problems(scenario)
     problems += cache_ops_problems(scenario)
     problems += fault_problems(scenario)
+    problems += alert_problems(scenario)
     if not problems:
         cycle = _find_call_cycle(scenario)
         if cycle:

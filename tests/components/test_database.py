@@ -240,6 +240,7 @@ def test_slow_query_log_and_index_usage() -> None:
     assert d["slow_queries"] == {
         "threshold": 0.0012,
         "count": 4,
+        "share": 0.5,
         "by_query": {"items_of_order": 4},
     }
     assert d["indexes"]["orders"]["PRIMARY"] == 4 and d["indexes"]["items"]["by_order"] == 4
