@@ -40,15 +40,20 @@ def _this_checkout() -> dict[str, str]:
     return {**os.environ, "PYTHONPATH": str(ROOT) + (os.pathsep + path if path else "")}
 
 
-@pytest.mark.parametrize("script", ["cache_db_offload", "write_policies", "ttl_tradeoff"])
-def test_caching_experiments_run_quick(script: str, tmp_path: Path) -> None:
-    proc = subprocess.run(
-        [sys.executable, str(ROOT / "experiments" / f"{script}.py"), "--quick", "--out", tmp_path],
+def run_quick(script: str, out: Path) -> subprocess.CompletedProcess[str]:
+    """Run ``experiments/<script>.py --quick --out OUT`` from this checkout."""
+    return subprocess.run(
+        [sys.executable, str(ROOT / "experiments" / f"{script}.py"), "--quick", "--out", str(out)],
         capture_output=True,
         text=True,
         check=True,
         env=_this_checkout(),
     )
+
+
+@pytest.mark.parametrize("script", ["cache_db_offload", "write_policies", "ttl_tradeoff"])
+def test_caching_experiments_run_quick(script: str, tmp_path: Path) -> None:
+    proc = run_quick(script, tmp_path)
     frame = pd.read_csv(tmp_path / f"{script}.csv")
     assert len(frame) > 0 and (frame["status"] == "ok").all()
     assert "caches.cache.hit_rate" in frame.columns
@@ -74,13 +79,7 @@ def test_cache_overhead_prints_ratios() -> None:
 
 
 def test_cdn_latency_runs_quick(tmp_path: Path) -> None:
-    proc = subprocess.run(
-        [sys.executable, ROOT / "experiments" / "cdn_latency.py", "--quick", "--out", tmp_path],
-        capture_output=True,
-        text=True,
-        check=True,
-        env=_this_checkout(),
-    )
+    proc = run_quick("cdn_latency", tmp_path)
     frame = pd.read_csv(tmp_path / "cdn_latency.csv")
     assert set(frame["part"]) == {"fraction", "ttl"} and set(frame["region"]) == {"eu"}
     assert frame["reduction"].between(-0.2, 1).all() and frame["edge_hit_rate"].gt(0).all()
@@ -92,19 +91,7 @@ def test_cdn_latency_runs_quick(tmp_path: Path) -> None:
 
 
 def test_sessions_scaling_runs_quick(tmp_path: Path) -> None:
-    proc = subprocess.run(
-        [
-            sys.executable,
-            str(ROOT / "experiments" / "sessions_scaling.py"),
-            "--quick",
-            "--out",
-            str(tmp_path),
-        ],
-        capture_output=True,
-        text=True,
-        check=True,
-        env=_this_checkout(),
-    )
+    proc = run_quick("sessions_scaling", tmp_path)
     frame = pd.read_csv(tmp_path / "sessions_scaling.csv")
     failure = frame[frame.part == "failure"].set_index("design")
     assert failure.loc["shared", "sessions_lost"] == 0
@@ -117,13 +104,7 @@ def test_sessions_scaling_runs_quick(tmp_path: Path) -> None:
 
 
 def test_health_checks_runs_quick(tmp_path: Path) -> None:
-    proc = subprocess.run(
-        [sys.executable, ROOT / "experiments" / "health_checks.py", "--quick", "--out", tmp_path],
-        capture_output=True,
-        text=True,
-        check=True,
-        env=_this_checkout(),
-    )
+    proc = run_quick("health_checks", tmp_path)
     frame = pd.read_csv(tmp_path / "health_checks.csv")
     assert len(frame) == 8
     assert (frame["in_band"] == 1).all()  # every detection inside its band
