@@ -13,8 +13,7 @@ from simperf.errors import SpecError
 from simperf.experiment.executors import executor_for
 from simperf.experiment.metrics import check_metric, flatten
 from simperf.metrics.stats import Interval, replications_needed, t_interval
-from simperf.metrics.summary import warmup_report
-from simperf.metrics.warmup import detect_warmup
+from simperf.metrics.warmup import detect_warmup, warmup_report
 from simperf.spec.run import PrecisionSpec
 from simperf.spec.scenario import Scenario
 

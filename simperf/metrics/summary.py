@@ -9,17 +9,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from simperf.metrics.warmup import WarmupCut, detect_warmup
+from simperf.metrics.stability import verdict
+from simperf.metrics.warmup import detect_warmup, warmup_report
 from simperf.model import DEFAULT_WINDOWS, Model, Snapshot
-from simperf.spec.workload import TIME_VARYING_ARRIVALS
-from simperf.units import format_time
 
 PERCENTILES = {"p50": 50.0, "p90": 90.0, "p95": 95.0, "p99": 99.0, "p999": 99.9}
-SEVERITY = {"stable": 0, "saturated": 1, "unstable": 2}
-SATURATED_UTILIZATION = 0.95
-UNSTABLE_UTILIZATION = 0.97
-SATURATED_REJECTION = 0.01
-WARMUP_METHOD = "MSER-5, at least one relaxation time"
 
 
 def clean(value: float | None) -> float | None:
@@ -40,18 +34,6 @@ def latency_stats(latencies: np.ndarray) -> dict[str, float | None]:
         "mean": float(latencies.mean()),
         **{k: float(v) for k, v in zip(PERCENTILES, values, strict=True)},
         "max": float(latencies.max()),
-    }
-
-
-def warmup_report(cut: WarmupCut, times: np.ndarray, end: float) -> dict[str, Any]:
-    """What an automatic warm-up cut, in seconds, for results."""
-    width = float(times[1] - times[0]) if times.size > 1 else max(end, 0.0)
-    return {
-        "method": WARMUP_METHOD,
-        "cut_time": float(times[cut.index]) if times.size else 0.0,
-        "mser_time": float(times[cut.mser_index]) if times.size else 0.0,
-        "relaxation_time": cut.relaxation * width if cut.relaxation == cut.relaxation else None,
-        "decided_by": "mser" if cut.mser_significant else "relaxation",
     }
 
 
@@ -262,95 +244,8 @@ class Summary:
 
     # -- stability --------------------------------------------------------------------
     def stability(self, rows: list[dict[str, Any]]) -> dict[str, Any]:
-        """The verdict (stable, saturated, unstable), naming the worst instance and why.
-
-        Whole-run utilisation hides a peak when the arrival rate varies in time (a diurnal
-        evening, a burst state), so for those workloads each instance is also judged in
-        its busiest time-series window. ``peak`` always gives that window.
-        """
-        verdict: dict[str, Any] = {
-            "status": "stable",
-            "component": None,
-            "instance": None,
-            "reason": None,
-        }
-        worst = (0, -1.0)
-        peaks = self._busiest_windows()
-        arrival = self.model.scenario.workload.arrival
-        varying = arrival is not None and arrival.kind in TIME_VARYING_ARRIVALS
-        for row in rows:
-            status, reason = self._judge(row)
-            utilization = row["utilization"] or 0.0
-            peak = peaks.get(row["instance"])
-            if (
-                varying
-                and status == "stable"
-                and peak is not None
-                and peak["utilization"] >= SATURATED_UTILIZATION
-            ):
-                status, utilization = "saturated", peak["utilization"]
-                reason = (
-                    f"utilization {peak['utilization']:.3f} at {row['instance']} from "
-                    f"{format_time(peak['start'])} to {format_time(peak['end'])} (busiest "
-                    f"window; {row['utilization']:.3f} over the run)"
-                )
-            key = (SEVERITY[status], utilization)
-            if key > worst and SEVERITY[status] > 0:
-                worst = key
-                verdict.update(
-                    status=status,
-                    component=row["component"],
-                    instance=row["instance"],
-                    reason=reason,
-                )
-        verdict["peak"] = max(peaks.values(), key=lambda p: p["utilization"], default=None)
-        verdict["safety_cap_hits"] = self.model.ctx.safety_cap_hits
-        return verdict
-
-    def _busiest_windows(self) -> dict[str, dict[str, Any]]:
-        """Each instance's time-series window of highest utilisation."""
-        peaks: dict[str, dict[str, Any]] = {}
-        for a, b in itertools.pairwise(self._grid()):
-            span = b.time - a.time
-            if span <= 0:
-                continue
-            for inst in self.model.instances:
-                busy = b.instances[inst.name]["busy_area"] - a.instances[inst.name]["busy_area"]
-                utilization = busy / (inst.capacity * span)
-                best = peaks.get(inst.name)
-                if best is None or utilization > best["utilization"]:
-                    peaks[inst.name] = {
-                        "instance": inst.name,
-                        "utilization": utilization,
-                        "start": a.time,
-                        "end": b.time,
-                    }
-        return peaks
-
-    def _judge(self, row: dict[str, Any]) -> tuple[str, str | None]:
-        name = row["instance"]
-        inst_snaps = [s.instances[name] for s in self.snapshots]
-        capped_rejections = row["rejected"] if _is_capped(self.model, name) else 0
-        utilization = row["utilization"] or 0.0
-        if capped_rejections:
-            return "unstable", (
-                f"{capped_rejections} requests hit the safety cap of "
-                f"{self.model.ctx.safety_cap} waiting at {name}"
-            )
-        growth = _queue_growth(self.snapshots, inst_snaps)
-        if utilization >= UNSTABLE_UTILIZATION and growth is not None:
-            first, last = growth
-            if last > 2 * first + 5:
-                return "unstable", (
-                    f"queue at {name} grew from {first:.1f} to {last:.1f} "
-                    f"at utilization {utilization:.3f}"
-                )
-        offered = row["served"] + row["rejected"]
-        if row["rejected"] and offered and row["rejected"] / offered >= SATURATED_REJECTION:
-            return "saturated", f"{row['rejected'] / offered:.1%} of requests rejected at {name}"
-        if utilization >= SATURATED_UTILIZATION:
-            return "saturated", f"utilization {utilization:.3f} at {name}"
-        return "stable", None
+        """The verdict: see :func:`simperf.metrics.stability.verdict`."""
+        return verdict(self.model, self.snapshots, self._grid(), rows)
 
     # -- time series ------------------------------------------------------------------
     def _grid(self) -> list[Snapshot]:
@@ -462,30 +357,6 @@ def _memory_total(rows: list[dict[str, Any]], span: float) -> dict[str, Any]:
         else None,
         "out_of_memory": sum(r["out_of_memory"] for r in mine),
     }
-
-
-def _is_capped(model: Model, instance_name: str) -> bool:
-    for inst in model.instances:
-        if inst.name == instance_name:
-            return bool(getattr(inst, "capped", False))
-    return False
-
-
-def _queue_growth(
-    snapshots: list[Snapshot], inst_snaps: list[dict[str, float]]
-) -> tuple[float, float] | None:
-    """Mean queue length over the first and last quarter of the windows."""
-    n = len(snapshots) - 1
-    if n < 4:
-        return None
-    quarter = max(n // 4, 1)
-
-    def mean_queue(lo: int, hi: int) -> float:
-        span = snapshots[hi].time - snapshots[lo].time
-        area = inst_snaps[hi]["queue_area"] - inst_snaps[lo]["queue_area"]
-        return area / span if span > 0 else 0.0
-
-    return mean_queue(0, quarter), mean_queue(n - quarter, n)
 
 
 def _imbalance(loads: list[float]) -> float | None:

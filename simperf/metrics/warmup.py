@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 from scipy import stats
@@ -41,6 +42,7 @@ __all__ = [
     "integrated_autocorrelation_time",
     "mser",
     "mser5",
+    "warmup_report",
 ]
 
 SOKAL_WINDOW = 5.0
@@ -293,3 +295,29 @@ def _differs(series: np.ndarray, cut: int, tau: float, candidates: int) -> bool:
     gap = abs(float(head.mean() - tail.mean()))
     z = float(stats.norm.isf(FALSE_CUT / (2 * candidates)))
     return gap > z * error if error > 0 else gap > 0
+
+
+WARMUP_METHOD = "MSER-5, at least one relaxation time"
+"""How results name the detector."""
+
+
+def warmup_report(cut: WarmupCut, times: np.ndarray, end: float) -> dict[str, Any]:
+    """What an automatic warm-up cut, in seconds, for results.
+
+    Parameters
+    ----------
+    cut
+        The detector's verdict, in windows.
+    times
+        Start time of each window.
+    end
+        End of the run (the width of a single window).
+    """
+    width = float(times[1] - times[0]) if times.size > 1 else max(end, 0.0)
+    return {
+        "method": WARMUP_METHOD,
+        "cut_time": float(times[cut.index]) if times.size else 0.0,
+        "mser_time": float(times[cut.mser_index]) if times.size else 0.0,
+        "relaxation_time": cut.relaxation * width if cut.relaxation == cut.relaxation else None,
+        "decided_by": "mser" if cut.mser_significant else "relaxation",
+    }
