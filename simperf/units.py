@@ -158,6 +158,68 @@ def parse_fraction(value: object) -> float:
     return result
 
 
+_PRICE_PERIODS = {
+    "s": 1 / 3600,
+    "sec": 1 / 3600,
+    "min": 1 / 60,
+    "h": 1.0,
+    "hour": 1.0,
+    "d": 24.0,
+    "day": 24.0,
+    "month": 730.0,
+}
+_PRICE_RE = re.compile(rf"^\s*({_NUMBER})\s*(?:/\s*([a-z]+))?\s*$")
+PRICE_PATTERN = r"^\s*[-+]?[0-9._]+([eE][-+]?[0-9]+)?\s*(/\s*(s|sec|min|h|hour|d|day|month))?\s*$"
+
+
+def parse_price(value: object) -> float:
+    """Convert a price rate (a plain number per hour, or a string) to money per hour.
+
+    Prices are currency-neutral: a number of whatever unit the spec's author uses. A
+    month is 730 hours (365 days x 24 h / 12), as cloud providers bill.
+
+    Parameters
+    ----------
+    value
+        A number (per hour), or a string such as ``"0.20/h"``, ``"4.8/day"``,
+        ``"146/month"`` or ``"0.0001/s"``.
+
+    Returns
+    -------
+    float
+        The price per hour.
+
+    Examples
+    --------
+    >>> parse_price("0.20/h"), parse_price("24/day"), parse_price(0.5)
+    (0.2, 1.0, 0.5)
+    """
+    if isinstance(value, bool):
+        raise ValueError(f"expected a price per hour, got {value!r}")
+    if isinstance(value, int | float):
+        result = float(value)
+    elif isinstance(value, str):
+        match = _PRICE_RE.match(value)
+        if not match:
+            raise ValueError(
+                f"expected a price such as 0.20/h, 4.8/day or 146/month, got {value!r}"
+            )
+        number, period = match.groups()
+        if period is not None and period not in _PRICE_PERIODS:
+            raise ValueError(
+                f"unknown period {period!r} in price {value!r} "
+                f"(expected one of {', '.join(_PRICE_PERIODS)})"
+            )
+        result = _number(number) / _PRICE_PERIODS[period or "h"]
+    else:
+        raise ValueError(
+            f"expected a price (number per hour or string such as 0.20/h), got {value!r}"
+        )
+    if math.isnan(result):
+        raise ValueError("a price cannot be NaN")
+    return result
+
+
 def format_time(seconds: float | None) -> str:
     """Format seconds with a readable unit (``0.0123`` -> ``'12.3 ms'``)."""
     if seconds is None:

@@ -10,6 +10,7 @@ from simperf.build import build
 from simperf.metrics import alerts
 from simperf.metrics.result import Result
 from simperf.metrics.summary import Summary, clean
+from simperf.spec.cost import scenario_cost
 from simperf.spec.scenario import Scenario
 
 
@@ -75,6 +76,7 @@ def summarise(model: Any) -> Result:
         "components": components,
         "stability": summary.stability(rows),
         "checks": summary.checks(),
+        "cost": scenario_cost(model.scenario),
     }
     for section, name, metrics in summary.component_reports():
         data.setdefault(section, {})[name] = metrics

@@ -145,6 +145,10 @@ class Result:
             f"stability {stab['status']}"
             + (f" ({stab['component']}: {stab['reason']})" if stab["reason"] else "")
         )
+        cost = d.get("cost")
+        if cost and cost["components"]:
+            parts = "  ".join(f"{k} {v:.4g}" for k, v in cost["components"].items())
+            lines.append(f"cost      {cost['total_per_hour']:.4g} per hour ({parts})")
         if d.get("alerts"):
             from simperf.metrics.alerts import summary_lines as alert_lines
 

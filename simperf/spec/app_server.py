@@ -9,6 +9,7 @@ from pydantic import Discriminator, Field, Tag, model_validator
 from simperf.spec.base import CALL_TARGET, IDENTIFIER, MAX_COUNT, MAX_SIZE, Size, SpecModel
 from simperf.spec.cache import ReadStep, WriteStep
 from simperf.spec.cache_ops import LeaderboardStep, RateLimitStep
+from simperf.spec.cost import CostSpec
 from simperf.spec.database import PoolSpec, QueryStep
 from simperf.spec.distributions import Distribution
 from simperf.spec.sessions import SessionsSpec
@@ -176,8 +177,8 @@ class AppServerSpec(SpecModel):
         Annotated[str, Field(pattern=IDENTIFIER)],
         Annotated[list[Step], Field(min_length=1, max_length=1000)],
     ] = Field(min_length=1, description="endpoint name -> list of steps")
-    cost_per_hour: float = Field(
-        0.0, ge=0, le=1e6, description="price of one instance per hour (for cost comparisons)"
+    cost: CostSpec | None = Field(
+        None, description="price per instance and per core per hour (cost.total_per_hour)"
     )
     region: str | None = Field(
         None,

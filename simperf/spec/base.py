@@ -8,10 +8,12 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, WithJsonSchema
 
 from simperf.units import (
     BANDWIDTH_PATTERN,
+    PRICE_PATTERN,
     RATE_PATTERN,
     SIZE_PATTERN,
     TIME_PATTERN,
     parse_bandwidth,
+    parse_price,
     parse_rate,
     parse_size,
     parse_time,
@@ -83,6 +85,21 @@ Bandwidth = Annotated[
     ),
 ]
 """A bandwidth in bytes per second; accepts a number or a string such as ``1Gbit/s``."""
+
+Price = Annotated[
+    float,
+    BeforeValidator(parse_price),
+    WithJsonSchema(
+        {
+            "anyOf": [
+                {"type": "number"},
+                {"type": "string", "pattern": PRICE_PATTERN},
+            ],
+            "description": "money per hour, or a string: 0.20/h, 4.8/day, 146/month",
+        }
+    ),
+]
+"""A price rate per hour (currency-neutral); accepts a number or a string such as ``0.20/h``."""
 
 IDENTIFIER = r"^[A-Za-z_][A-Za-z0-9_]*$"
 """Component, class and endpoint names: letters, digits and underscores."""

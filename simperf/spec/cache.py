@@ -31,6 +31,7 @@ from simperf.spec.base import (
     SpecModel,
     Time,
 )
+from simperf.spec.cost import CostSpec
 from simperf.spec.distributions import Constant, Distribution
 from simperf.spec.keyspace import MAX_KEYS
 from simperf.spec.sizes import SizeDistribution
@@ -92,6 +93,9 @@ class CacheSpec(SpecModel):
     )
     cores: int = Field(1, ge=1, le=1024, description="commands a node executes at once (Redis: 1)")
     nodes: int = Field(1, ge=1, le=MAX_COUNT, description="nodes; keys are hashed across them")
+    cost: CostSpec | None = Field(
+        None, description="price per instance and per core per hour (cost.total_per_hour)"
+    )
     write_policy: WritePolicy = Field(
         "write_around",
         description=(

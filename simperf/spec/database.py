@@ -20,6 +20,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BeforeValidator, Field, WithJsonSchema, model_validator
 
 from simperf.spec.base import IDENTIFIER, MAX_COUNT, MAX_TIME, Bandwidth, Rate, SpecModel, Time
+from simperf.spec.cost import CostSpec
 from simperf.spec.distributions import Constant, Distribution
 from simperf.units import SIZE_PATTERN, parse_size
 
@@ -309,8 +310,8 @@ class _DatabaseFields(SpecModel):
     slow_query_threshold: Time = Field(
         0.1, gt=0, le=MAX_TIME, description="queries slower than this go to the slow-query log"
     )
-    cost_per_hour: float = Field(
-        0.0, ge=0, le=1e6, description="price of one instance per hour (for cost comparisons)"
+    cost: CostSpec | None = Field(
+        None, description="price per instance and per core per hour (cost.total_per_hour)"
     )
 
     @property

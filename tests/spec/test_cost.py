@@ -1,0 +1,57 @@
+from __future__ import annotations
+
+import pytest
+
+import simperf
+from simperf.errors import SpecError
+from simperf.spec.cost import scenario_cost
+from simperf.units import parse_price
+
+SPEC = {
+    "name": "priced",
+    "workload": {
+        "arrival": {"kind": "poisson", "rate": 50},
+        "classes": [{"name": "r", "entry": "app", "endpoint": "serve"}],
+    },
+    "components": {
+        "app": {
+            "kind": "app_server",
+            "replicas": 3,
+            "cores": 2,
+            "cost": {"per_instance": "0.20/h", "per_core": "0.05/h"},
+            "endpoints": {"serve": [{"cpu": "1ms"}]},
+        }
+    },
+    "run": {"requests": 200, "warmup": 0},
+}
+
+
+def test_price_units() -> None:
+    assert parse_price("0.2/h") == pytest.approx(0.2)
+    assert parse_price("146/month") == pytest.approx(0.2)
+    assert parse_price("24/day") == pytest.approx(1.0)
+    assert parse_price(3) == 3.0
+    with pytest.raises(ValueError, match="unknown period"):
+        parse_price("1/week")
+
+
+def test_cost_follows_replicas_and_cores() -> None:
+    scenario = simperf.from_dict(SPEC)
+    assert scenario_cost(scenario)["total_per_hour"] == pytest.approx(3 * 0.2 + 6 * 0.05)
+    bigger = scenario.with_overrides({"components.app.replicas": 5})
+    assert scenario_cost(bigger)["components"]["app"] == pytest.approx(5 * 0.2 + 10 * 0.05)
+
+
+def test_cost_is_a_metric_of_the_result() -> None:
+    result = simperf.run(simperf.from_dict(SPEC), seed=1)
+    assert result.metric("cost.total_per_hour") == pytest.approx(0.9)
+    assert "cost      0.9 per hour (app 0.9)" in result.summary()
+    from simperf.experiment.metrics import known_metrics
+
+    assert "cost.total_per_hour" in known_metrics(simperf.from_dict(SPEC))
+
+
+def test_negative_price_is_refused() -> None:
+    bad = {**SPEC, "components": {"app": {**SPEC["components"]["app"], "cost": {"per_core": -1}}}}
+    with pytest.raises(SpecError, match=r"components\.app\.cost\.per_core"):
+        simperf.from_dict(bad)
