@@ -12,6 +12,8 @@ from __future__ import annotations
 
 from simperf.analysis.explain import explain, explain_text
 from simperf.errors import BuildError, SimperfError, SimperfWarning, SimulationError, SpecError
+from simperf.experiment.capacity import Capacity, capacity
+from simperf.experiment.cheapest import Ranking, cheapest
 from simperf.experiment.compare import Comparison, compare
 from simperf.experiment.replicate import Replications, replicate
 from simperf.experiment.run import run
@@ -24,7 +26,9 @@ __version__ = "0.1.0"
 
 __all__ = [
     "BuildError",
+    "Capacity",
     "Comparison",
+    "Ranking",
     "Replications",
     "Result",
     "Scenario",
@@ -32,6 +36,8 @@ __all__ = [
     "SimperfWarning",
     "SimulationError",
     "SpecError",
+    "capacity",
+    "cheapest",
     "compare",
     "explain",
     "explain_text",

@@ -20,6 +20,7 @@ from simperf.spec.keyspace import KeyspaceSpec
 from simperf.spec.load_balancer import LoadBalancerSpec
 from simperf.spec.network import NetworkSpec
 from simperf.spec.run import RunSettings
+from simperf.spec.slo import SloSpec
 from simperf.spec.workload import PiecewiseArrival, Workload
 
 ComponentSpec = Annotated[
@@ -74,6 +75,11 @@ class Scenario(SpecModel):
         default_factory=list,
         max_length=1000,
         description="alerts on the time series, evaluated after the run",
+    )
+    slo: list[SloSpec] = Field(
+        default_factory=list,
+        max_length=100,
+        description="service-level objectives judged over replications (simperf capacity)",
     )
 
     @model_validator(mode="after")

@@ -1,0 +1,394 @@
+"""Capacity search: the smallest setting of one knob that meets every SLO.
+
+Each probe is a replicated point: replications ``0 .. n-1`` of the root seed, so every
+probe sees the same arrivals and service draws (common random numbers, as in a sweep).
+An SLO is *met* when the Student-t interval of its metric's mean lies entirely on the
+right side of the target, *missed* when it lies entirely on the wrong side, and
+*undecided* otherwise; an undecided probe gets more replications, up to a budget. A
+probe whose run is ``unstable`` (a queue grew throughout or hit the safety cap) misses
+at once: the first replication runs alone, and an unstable one settles the probe.
+
+The search assumes that the SLO metrics improve monotonically with the knob (more
+replicas, cores or speed never make things worse): it doubles the knob from ``low``
+until a probe meets every SLO, then bisects between the last miss and the first meet.
+A probe still undecided when its budget is spent counts as a miss, so the answer is the
+smallest value *shown* to meet the SLOs.
+"""
+
+from __future__ import annotations
+
+import sys
+from concurrent.futures import Executor
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from simperf.errors import SpecError
+from simperf.experiment.executors import executor_for
+from simperf.experiment.metrics import check_metric, flatten
+from simperf.experiment.replicate import _run_all, replicate
+from simperf.experiment.slo_verdict import MET, MISSED, UNDECIDED, judge, more_needed
+from simperf.spec.cost import scenario_cost
+from simperf.spec.scenario import Scenario
+from simperf.spec.slo import SloSpec, as_slos
+
+
+@dataclass
+class Probe:
+    """One probed value of the knob: its runs, verdict per SLO and overall."""
+
+    value: float
+    runs: list[dict[str, Any]]
+    slos: list[dict[str, Any]]
+    verdict: str
+    stability: str
+    cost: float
+
+
+@dataclass
+class Capacity:
+    """The outcome of :func:`capacity`.
+
+    Attributes
+    ----------
+    answer
+        The smallest knob value that meets every SLO, or None when even ``high`` does not.
+    cost
+        ``cost.total_per_hour`` of the scenario at the answer (None without an answer).
+    frame
+        Tidy: one row per (probe, SLO) in probing order: ``probe``, the knob's value,
+        ``replications``, ``stability``, ``cost_per_hour``, ``metric``, ``side``,
+        ``target``, ``mean``, ``low``, ``high``, ``slo_verdict`` (this SLO) and
+        ``verdict`` (the probe: met only when every SLO is).
+    """
+
+    scenario: Scenario
+    knob: str
+    slo: list[SloSpec]
+    low: float
+    high: float
+    seed: int
+    probes: list[Probe]
+    answer: float | None
+    cost: float | None
+    frame: pd.DataFrame = field(init=False)
+
+    def __post_init__(self) -> None:
+        rows = [
+            {
+                "probe": i,
+                self.knob: p.value,
+                "replications": len(p.runs),
+                "stability": p.stability,
+                "cost_per_hour": p.cost,
+                **s,
+                "verdict": p.verdict,
+            }
+            for i, p in enumerate(self.probes)
+            for s in p.slos
+        ]
+        self.frame = pd.DataFrame(rows)
+
+    @property
+    def met_at_high(self) -> bool:
+        """Whether any probed value (so ``high`` at least) met every SLO."""
+        return self.answer is not None
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready: the question, the answer and every probe."""
+        frame = self.frame.astype(object).where(self.frame.notna(), None)
+        return {
+            "scenario": self.scenario.name,
+            "knob": self.knob,
+            "low": self.low,
+            "high": self.high,
+            "seed": self.seed,
+            "slo": [s.describe() for s in self.slo],
+            "answer": self.answer,
+            "cost_per_hour": self.cost,
+            "met": self.met_at_high,
+            "probes": frame.to_dict("records"),
+        }
+
+    def summary(self) -> str:
+        """Readable lines: one per probe, then the answer."""
+        lines = [f"capacity of {self.scenario.name}: smallest {self.knob} in [{self.low}, "]
+        lines[0] += f"{self.high}] meeting " + ", ".join(s.describe() for s in self.slo)
+        for p in self.probes:
+            parts = "  ".join(
+                f"{s['metric']} {_fmt(s['metric'], s['mean'])}"
+                + (f" ±{_fmt(s['metric'], s['half_width'])}" if s["half_width"] else "")
+                for s in p.slos
+            )
+            lines.append(
+                f"  {self.knob}={_value(p.value)}: {p.verdict:<9} ({len(p.runs)} reps, "
+                f"{p.stability}, cost {p.cost:.4g}/h)  {parts}"
+            )
+        if self.answer is None:
+            lines.append(f"no value up to {self.knob}={_value(self.high)} meets the SLOs")
+        else:
+            lines.append(f"answer {self.knob}={_value(self.answer)}  cost {self.cost:.4g} per hour")
+        return "\n".join(lines)
+
+
+def _value(v: float) -> str:
+    return f"{v:.6g}"
+
+
+def _fmt(metric: str, value: float | None) -> str:
+    from simperf.spec.slo import unit_parser
+    from simperf.units import format_time, parse_time
+
+    if value is None or value != value:
+        return "-"
+    return format_time(value) if unit_parser(metric) is parse_time else f"{value:.4g}"
+
+
+class _Prober:
+    """Runs and judges probes, each value once, on one executor."""
+
+    def __init__(
+        self,
+        scenario: Scenario,
+        knob: str,
+        slos: list[SloSpec],
+        *,
+        replications: int,
+        max_replications: int,
+        seed: int,
+        confidence: float,
+        pool: Executor,
+        progress: bool,
+    ) -> None:
+        self.scenario, self.knob, self.slos = scenario, knob, slos
+        self.n, self.budget, self.seed = replications, max_replications, seed
+        self.confidence, self.pool, self.progress = confidence, pool, progress
+        self.probes: list[Probe] = []
+        self._done: dict[float, Probe] = {}
+
+    def met(self, value: float) -> bool:
+        if value not in self._done:
+            self._done[value] = self._probe(value)
+            self.probes.append(self._done[value])
+        return self._done[value].verdict == MET
+
+    def _probe(self, value: float) -> Probe:
+        variant = self.scenario.with_overrides({self.knob: value})
+        cost = scenario_cost(variant)["total_per_hour"]
+        runs = _run_all(self.pool, variant, self.seed, range(1))
+        if _unstable(runs):
+            rows = [{**row, "slo_verdict": MISSED} for row in self._judge(runs)]
+            return self._report(Probe(value, runs, rows, MISSED, "unstable", cost))
+        if variant.run.auto_warmup:  # the warm-up is detected on the replications together
+            reps = replicate(variant, self.n, seed=self.seed, executor=self.pool)
+            variant, runs = reps.scenario, reps.runs
+        else:
+            runs += _run_all(self.pool, variant, self.seed, range(1, self.n))
+        while True:
+            rows = self._judge(runs)
+            verdicts = {r["slo_verdict"] for r in rows}
+            unstable = _unstable(runs)
+            if unstable or MISSED in verdicts or verdicts == {MET} or len(runs) >= self.budget:
+                break
+            wanted = min(more_needed(rows, len(runs), self.confidence), self.budget)
+            runs += _run_all(self.pool, variant, self.seed, range(len(runs), wanted))
+        verdict = (
+            MISSED if unstable or MISSED in verdicts else MET if verdicts == {MET} else UNDECIDED
+        )
+        stability = _worst([r["stability"]["status"] for r in runs])
+        return self._report(Probe(value, runs, rows, verdict, stability, cost))
+
+    def _judge(self, runs: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        flat = [flatten(r) for r in runs]
+        return [
+            judge([f.get(s.metric, float("nan")) for f in flat], s, self.confidence)
+            for s in self.slos
+        ]
+
+    def _report(self, probe: Probe) -> Probe:
+        if self.progress:
+            print(
+                f"capacity: {self.knob}={_value(probe.value)} {probe.verdict} "
+                f"({len(probe.runs)} replications, {probe.stability})",
+                file=sys.stderr,
+                flush=True,
+            )
+        return probe
+
+
+def _unstable(runs: list[dict[str, Any]]) -> bool:
+    return any(r["stability"]["status"] == "unstable" for r in runs)
+
+
+def _worst(statuses: list[str]) -> str:
+    for status in ("unstable", "saturated"):
+        if status in statuses:
+            return status
+    return "stable"
+
+
+def _is_integer_knob(scenario: Scenario, knob: str) -> bool:
+    node: Any = scenario.model_dump(by_alias=True)
+    for part in knob.split("."):
+        if not isinstance(node, dict) or part not in node:
+            return False
+        node = node[part]
+    return isinstance(node, int) and not isinstance(node, bool)
+
+
+def check_search(
+    scenario: Scenario, knob: str, slo: Any, low: float, high: float
+) -> tuple[list[SloSpec], bool]:
+    """Validate a search before any run: SLOs, metrics, the knob at both ends, the range.
+
+    Returns
+    -------
+    (list of SloSpec, bool)
+        The SLOs, and whether the knob is an integer.
+
+    Raises
+    ------
+    SpecError
+        With a message naming the problem.
+    """
+    try:
+        slos = as_slos(slo if slo is not None else scenario.slo)
+    except ValueError as exc:
+        raise SpecError(f"slo: {exc}") from None
+    if not slos:
+        raise SpecError("slo: give at least one target (or an slo: list in the spec)")
+    if low > high:
+        raise SpecError(f"low ({low}) is above high ({high})")
+    for end in (low, high):
+        try:
+            scenario.with_overrides({knob: end})
+        except SpecError as exc:
+            raise SpecError(f"knob {knob}={end}:\n{exc}") from None
+    integer = _is_integer_knob(scenario, knob)
+    if integer and (low != int(low) or high != int(high)):
+        raise SpecError(f"knob {knob} is an integer: low and high must be whole numbers")
+    if not integer and low <= 0:
+        raise SpecError(f"knob {knob}: a real-valued search needs low > 0 (it doubles from low)")
+    for s in slos:
+        check_metric(scenario, s.metric, what="slo")
+    return slos, integer
+
+
+def capacity(
+    scenario: Scenario,
+    knob: str,
+    slo: Any = None,
+    *,
+    low: float = 1,
+    high: float = 64,
+    replications: int = 5,
+    max_replications: int = 20,
+    tolerance: float = 0.02,
+    seed: int | None = None,
+    confidence: float = 0.95,
+    executor: Executor | str | None = None,
+    workers: int | None = None,
+    progress: bool = False,
+) -> Capacity:
+    """The smallest value of ``knob`` in ``[low, high]`` that meets every SLO.
+
+    Assumes the SLO metrics improve monotonically with the knob. Integer knobs
+    (``replicas``, ``cores``) are searched exactly; real ones (``speed``) to a relative
+    ``tolerance``. Probes run on common random numbers (replications ``0 .. n-1`` of
+    ``seed``); see the module docstring for how SLOs are judged.
+
+    Parameters
+    ----------
+    scenario
+        The scenario.
+    knob
+        Dotted path of the setting searched, e.g. ``"components.app.replicas"``.
+    slo
+        SLOs: dicts ``{metric, below|above}``, :class:`SloSpec` or strings such as
+        ``"latency.all.p99<200ms"`` (default: the scenario's ``slo``).
+    low, high
+        The range searched.
+    replications
+        Replications per probe at first (>= 2).
+    max_replications
+        Budget of an undecided probe.
+    tolerance
+        Real knobs: stop when the last miss and the first meet are within this
+        fraction of each other.
+    seed
+        Root seed (default: the scenario's ``run.seed``).
+    confidence
+        Confidence level of the intervals.
+    executor, workers
+        See :func:`simperf.experiment.executors.executor_for`.
+    progress
+        Print a line per probe on stderr.
+
+    Returns
+    -------
+    Capacity
+
+    Raises
+    ------
+    SpecError
+        Before any run, for an unknown knob or metric, a value out of bounds or
+        ``low > high``.
+
+    Examples
+    --------
+    >>> import simperf
+    >>> found = simperf.capacity(simperf.load("models/mmc.yaml"),  # doctest: +SKIP
+    ...     "components.app.cores", ["latency.all.mean<15ms"], low=1, high=16)
+    >>> found.answer  # doctest: +SKIP
+    5
+    """
+    if replications < 2:
+        raise SpecError(f"replications: judging an SLO needs at least 2, got {replications}")
+    slos, integer = check_search(scenario, knob, slo, low, high)
+    seed = scenario.run.seed if seed is None else seed
+    max_replications = max(max_replications, replications)
+    with executor_for(executor, workers=workers) as pool:
+        prober = _Prober(
+            scenario,
+            knob,
+            slos,
+            replications=replications,
+            max_replications=max_replications,
+            seed=seed,
+            confidence=confidence,
+            pool=pool,
+            progress=progress,
+        )
+        answer = _search(prober.met, low, high, integer, tolerance)
+    cost = (
+        scenario_cost(scenario.with_overrides({knob: answer}))["total_per_hour"]
+        if answer is not None
+        else None
+    )
+    return Capacity(scenario, knob, slos, low, high, seed, prober.probes, answer, cost)
+
+
+def _search(met: Any, low: float, high: float, integer: bool, tolerance: float) -> float | None:
+    """Exponential search up from ``low``, then bisection; None if ``high`` misses."""
+    cast = int if integer else float
+    low, high = cast(low), cast(high)
+    if met(low):
+        return low
+    last_miss, value = low, low
+    while True:
+        value = min(high, cast(max(value + 1, 2 * value)) if integer else 2 * value)
+        if met(value):
+            break
+        if value >= high:
+            return None
+        last_miss = value
+    first_meet = value
+    while (first_meet - last_miss > 1) if integer else (first_meet > last_miss * (1 + tolerance)):
+        mid = (last_miss + first_meet) // 2 if integer else float(np.sqrt(last_miss * first_meet))
+        if met(mid):
+            first_meet = mid
+        else:
+            last_miss = mid
+    return first_meet

@@ -1,0 +1,130 @@
+"""Service-level objectives: a metric of the result that must stay below (or above) a target.
+
+``slo: [{metric: latency.all.p99, below: 200ms}, {metric: error_rate, below: 0.1%}]``.
+The metric is any path of the result (:func:`simperf.experiment.metrics.flatten`), and
+the target takes its unit: a time for latencies and waits (``200ms``), a rate for
+throughputs (``50/s``), a fraction or percentage for rates, shares and utilisations
+(``0.1%``, ``0.8``), a price for costs (``2/h``), a plain number otherwise. An SLO is
+judged over replications (:mod:`simperf.experiment.capacity`), never on one run.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from typing import Any, Literal
+
+from pydantic import Field, model_validator
+
+from simperf.spec.base import SpecModel
+from simperf.units import format_time, parse_fraction, parse_price, parse_rate, parse_time
+
+_TIME_LEAVES = frozenset({"mean", "p50", "p90", "p95", "p99", "p999", "max", "min"})
+_FRACTION_WORDS = ("rate", "utilization", "share", "offload", "ratio")
+
+
+def _number(value: object) -> float:
+    if isinstance(value, str) and value.strip().endswith("%"):
+        return parse_fraction(value)
+    if isinstance(value, bool) or not isinstance(value, int | float | str):
+        raise ValueError(f"expected a number, got {value!r}")
+    try:
+        return float(value)
+    except ValueError:
+        raise ValueError(f"expected a number, got {value!r}") from None
+
+
+def unit_parser(metric: str) -> Callable[[object], float]:
+    """The parser of a target for ``metric``, chosen by the metric's path."""
+    leaf = metric.rsplit(".", 1)[-1]
+    if metric.startswith("cost."):
+        return parse_price
+    if leaf == "throughput":
+        return parse_rate
+    if metric.startswith("latency.") or leaf in _TIME_LEAVES or "wait" in leaf or "time" in leaf:
+        return parse_time
+    if any(word in leaf for word in _FRACTION_WORDS):
+        return parse_fraction
+    return _number
+
+
+class SloSpec(SpecModel):
+    """A target on one metric of the result: its mean must be below (or above) a value."""
+
+    metric: str = Field(
+        min_length=1, max_length=300, description="metric path (latency.all.p99, error_rate)"
+    )
+    below: float | str | None = Field(
+        None, description="the mean must stay below this (unit of the metric: 200ms, 0.1%)"
+    )
+    above: float | str | None = Field(
+        None, description="the mean must stay above this (unit of the metric: 500/s, 0.9)"
+    )
+
+    @model_validator(mode="after")
+    def _check(self) -> SloSpec:
+        if (self.above is None) == (self.below is None):
+            raise ValueError("give below or above (one of them)")
+        try:
+            unit_parser(self.metric)(self.bound_value)
+        except ValueError as exc:
+            raise ValueError(f"{self.side}: {exc}") from None
+        return self
+
+    @property
+    def side(self) -> Literal["below", "above"]:
+        """Which side of the target the metric must stay on."""
+        return "below" if self.below is not None else "above"
+
+    @property
+    def bound_value(self) -> float | str:
+        value = self.below if self.below is not None else self.above
+        assert value is not None
+        return value
+
+    @property
+    def target(self) -> float:
+        """The target in the metric's base unit (seconds, per second, fraction ...)."""
+        return unit_parser(self.metric)(self.bound_value)
+
+    def describe(self) -> str:
+        """``latency.all.p99 < 200 ms``."""
+        value = self.target
+        parser = unit_parser(self.metric)
+        shown = format_time(value) if parser is parse_time else f"{value:.6g}"
+        return f"{self.metric} {'<' if self.side == 'below' else '>'} {shown}"
+
+
+_SLO_TEXT = re.compile(r"^\s*([A-Za-z0-9_.\-]+)\s*(<|>)\s*(\S.*?)\s*$")
+
+
+def parse_slo(text: str) -> SloSpec:
+    """An SLO written ``METRIC<VALUE`` or ``METRIC>VALUE`` (``latency.all.p99<200ms``).
+
+    Raises
+    ------
+    ValueError
+        If the text is not of that form or the value is not in the metric's unit.
+    """
+    match = _SLO_TEXT.match(text)
+    if not match:
+        raise ValueError(
+            f"expected METRIC<VALUE or METRIC>VALUE, e.g. latency.all.p99<200ms, got {text!r}"
+        )
+    metric, op, value = match.groups()
+    side = "below" if op == "<" else "above"
+    return SloSpec.model_validate({"metric": metric, side: value})
+
+
+def as_slos(slo: Any) -> list[SloSpec]:
+    """SLOs from specs, dicts or ``METRIC<VALUE`` strings (one or a list)."""
+    items = slo if isinstance(slo, list | tuple) else [slo]
+    out = []
+    for item in items:
+        if isinstance(item, SloSpec):
+            out.append(item)
+        elif isinstance(item, str):
+            out.append(parse_slo(item))
+        else:
+            out.append(SloSpec.model_validate(item))
+    return out

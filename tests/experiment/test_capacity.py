@@ -1,0 +1,141 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+import simperf
+from simperf.analysis.queueing import mm1, mmc
+from simperf.errors import SpecError
+from simperf.experiment.capacity import _search
+from simperf.experiment.slo_verdict import MET, MISSED, UNDECIDED, judge
+from simperf.spec.slo import parse_slo
+
+MODELS = Path(__file__).resolve().parents[2] / "models"
+
+
+def short(name: str, duration: float) -> simperf.Scenario:
+    return simperf.load(MODELS / name).with_overrides(
+        {"run.duration": duration, "run.warmup": duration / 10}
+    )
+
+
+def test_judge_met_missed_undecided() -> None:
+    below = parse_slo("latency.all.p99<200ms")
+    assert judge([0.10, 0.11, 0.12], below, 0.95)["slo_verdict"] == MET
+    assert judge([0.30, 0.31, 0.32], below, 0.95)["slo_verdict"] == MISSED
+    assert judge([0.10, 0.30, 0.20], below, 0.95)["slo_verdict"] == UNDECIDED
+    above = parse_slo("throughput>100/s")
+    assert judge([120.0, 121.0], above, 0.95)["slo_verdict"] == MET
+
+
+def test_search_finds_the_smallest_value_of_a_monotone_predicate() -> None:
+    probed: list[float] = []
+
+    def met(value: float) -> bool:
+        probed.append(value)
+        return value >= 13
+
+    assert _search(met, 1, 64, True, 0.02) == 13
+    assert probed[:5] == [1, 2, 4, 8, 16]
+    assert _search(lambda v: False, 1, 20, True, 0.02) is None
+    assert _search(lambda v: v >= 1.37, 0.5, 8.0, False, 0.01) == pytest.approx(1.37, rel=0.011)
+
+
+def test_mmc_servers_agree_with_erlang_c() -> None:
+    """Smallest c with mean wait below 4 ms at 320/s, 10 ms service: Erlang C says 5."""
+    target = 0.004
+    waits = {c: mmc(320, 100, c).mean_wait for c in range(4, 7)}
+    expected = min(c for c, w in waits.items() if w < target)
+    assert expected == 5 and waits[4] > 1.5 * target and waits[5] < 0.5 * target
+    found = simperf.capacity(
+        short("mmc.yaml", 30),
+        "components.app.cores",
+        [{"metric": "components.app.mean_wait", "below": "4ms"}],
+        low=1,
+        high=32,
+        replications=4,
+        executor="serial",
+    )
+    assert found.answer == expected
+    verdicts = found.frame.set_index("components.app.cores")["verdict"]
+    assert verdicts[4] == MISSED and verdicts[5] == MET
+    assert found.frame.set_index("components.app.cores")["stability"][2] == "unstable"
+    assert found.frame.set_index("components.app.cores")["replications"][2] == 1
+
+
+def test_mm1_speed_agrees_with_the_closed_form() -> None:
+    """Vertical scaling: the speed giving a mean sojourn of 50 ms at 90/s is 1.1."""
+    exact = (90 + 1 / 0.05) / 100
+    assert mm1(90, 100 * exact).mean_sojourn == pytest.approx(0.05)
+    found = simperf.capacity(
+        short("mm1.yaml", 60),
+        "components.app.speed",
+        ["latency.all.mean<50ms"],
+        low=0.5,
+        high=8,
+        replications=4,
+        max_replications=16,
+        tolerance=0.02,
+        executor="serial",
+    )
+    assert found.answer is not None
+    # undecided probes near the boundary count as misses: the answer is at or a little above
+    assert exact * 0.98 <= found.answer <= exact * 1.08
+
+
+def test_high_that_misses_says_so() -> None:
+    found = simperf.capacity(
+        short("mmc.yaml", 5),
+        "components.app.cores",
+        ["latency.all.mean<1ms"],
+        low=1,
+        high=2,
+        executor="serial",
+    )
+    assert found.answer is None and not found.met_at_high
+    assert "no value up to" in found.summary()
+
+
+def test_cheapest_ranks_by_cost() -> None:
+    base = short("mmc.yaml", 10).with_overrides(
+        {"components.app.cores": 1, "components.app.cost": {"per_instance": "1/h"}}
+    )
+    cores = base.with_overrides({"components.app.cost": {"per_instance": 1, "per_core": 2}})
+    ranking = simperf.cheapest(
+        {"out": (base, "components.app.replicas"), "up": (cores, "components.app.cores", 1, 8)},
+        ["components.app.utilization<0.9"],
+        replications=2,
+        executor="serial",
+    )
+    # 320/s of 10 ms needs 4 servers either way: 4 instances at 1/h, or one 4-core at 1 + 8
+    assert ranking.best == "out"
+    frame = ranking.frame.set_index("design")
+    assert frame.loc["out", "answer"] == 4 and frame.loc["out", "cost_per_hour"] == 4
+    assert frame.loc["up", "answer"] == 4 and frame.loc["up", "cost_per_hour"] == 9
+
+
+@pytest.mark.parametrize(
+    ("knob", "slo", "low", "high", "message"),
+    [
+        ("components.app.replica", ["latency.all.p99<1s"], 1, 4, "replica"),
+        ("components.app.replicas", ["latency.all.p98<1s"], 1, 4, "unknown metric"),
+        ("components.app.replicas", ["latency.all.p99<1s"], 5, 4, "above high"),
+        ("components.app.replicas", ["latency.all.p99<fast"], 1, 4, "slo"),
+        ("components.app.replicas", [], 1, 4, "at least one"),
+    ],
+)
+def test_bad_searches_fail_before_running(
+    knob: str, slo: list[str], low: int, high: int, message: str
+) -> None:
+    with pytest.raises(SpecError, match=message):
+        simperf.capacity(short("mmc.yaml", 5), knob, slo, low=low, high=high)
+
+
+def test_slo_in_the_spec_is_the_default() -> None:
+    scenario = short("mmc.yaml", 10).with_overrides(
+        {"slo": [{"metric": "error_rate", "below": "1%"}]}
+    )
+    found = simperf.capacity(scenario, "components.app.cores", low=4, high=8, executor="serial")
+    assert found.answer == 4
+    assert found.to_dict()["slo"] == ["error_rate < 0.01"]

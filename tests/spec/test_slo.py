@@ -1,0 +1,36 @@
+from __future__ import annotations
+
+import pytest
+
+from simperf.spec.slo import SloSpec, as_slos, parse_slo
+
+
+@pytest.mark.parametrize(
+    ("text", "target", "side"),
+    [
+        ("latency.all.p99<200ms", 0.2, "below"),
+        ("error_rate<0.1%", 0.001, "below"),
+        ("throughput>2k/s", 2000.0, "above"),
+        ("components.app.utilization < 80%", 0.8, "below"),
+        ("components.app.mean_wait<4ms", 0.004, "below"),
+        ("cost.total_per_hour<146/month", 0.2, "below"),
+        ("components.app.served>10", 10.0, "above"),
+    ],
+)
+def test_targets_take_the_metric_unit(text: str, target: float, side: str) -> None:
+    slo = parse_slo(text)
+    assert slo.target == pytest.approx(target) and slo.side == side
+
+
+def test_bad_slos() -> None:
+    with pytest.raises(ValueError, match="METRIC<VALUE"):
+        parse_slo("latency.all.p99 = 1s")
+    with pytest.raises(ValueError, match="below"):
+        SloSpec.model_validate({"metric": "latency.all.p99", "below": "fast"})
+    with pytest.raises(ValueError, match="one of them"):
+        SloSpec.model_validate({"metric": "error_rate", "below": 0.1, "above": 0.0})
+
+
+def test_as_slos_accepts_dicts_specs_and_strings() -> None:
+    slos = as_slos(["error_rate<1%", {"metric": "latency.all.p99", "below": "1s"}])
+    assert [s.describe() for s in as_slos(slos)] == ["error_rate < 0.01", "latency.all.p99 < 1 s"]
