@@ -1,0 +1,177 @@
+"""Subcommands that search for capacity: capacity (one knob), cheapest (several designs)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from typing import Any
+
+from simperf.cli import _positive_int, add_scenario_arguments, scenario_from_args
+from simperf.cli_experiments import _executor, _executor_arguments
+from simperf.errors import SpecError
+from simperf.spec.io import parse_assignment
+
+
+def _number(text: str, what: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise SpecError(f"{what}: expected a number, got {text!r}") from None
+    return int(value) if value.is_integer() and "." not in text else value
+
+
+def _slos(args: argparse.Namespace) -> list[str] | None:
+    return list(args.slo) or None  # None: the spec's own slo list
+
+
+def _search_options(args: argparse.Namespace) -> dict[str, Any]:
+    return {
+        "replications": args.n,
+        "max_replications": max(args.max_replications, args.n),
+        "tolerance": args.tolerance,
+        "seed": args.seed,
+        "confidence": args.confidence,
+        "executor": _executor(args),
+        "workers": args.workers,
+    }
+
+
+def _cmd_capacity(args: argparse.Namespace) -> int:
+    from simperf.experiment.capacity import capacity
+
+    scenario = scenario_from_args(args)
+    found = capacity(
+        scenario,
+        args.knob,
+        _slos(args),
+        low=_number(args.low, "--low"),
+        high=_number(args.high, "--high"),
+        progress=not args.quiet and not args.json,
+        **_search_options(args),
+    )
+    print(json.dumps(found.to_dict()) if args.json else found.summary())
+    return 0
+
+
+def _design(text: str) -> tuple[str, str, float | None, float | None]:
+    name, _, rest = text.partition("=")
+    knob, *bounds = rest.split(":")
+    if not name or not knob or len(bounds) not in (0, 2):
+        raise SpecError(f"--design {text}: expected NAME=KNOB or NAME=KNOB:LOW:HIGH")
+    if bounds:
+        return name, knob, _number(bounds[0], "--design low"), _number(bounds[1], "--design high")
+    return name, knob, None, None
+
+
+def _cmd_cheapest(args: argparse.Namespace) -> int:
+    from simperf.experiment.cheapest import cheapest
+
+    base = scenario_from_args(args)
+    if not args.design:
+        raise SpecError("cheapest: give at least two --design NAME=KNOB[:LOW:HIGH]")
+    overrides: dict[str, dict[str, Any]] = {}
+    for item in args.set_design:
+        name, _, assignment = item.partition(":")
+        path, value = parse_assignment(assignment)
+        overrides.setdefault(name, {})[path] = value
+    designs: dict[str, Any] = {}
+    low, high = _number(args.low, "--low"), _number(args.high, "--high")
+    for name, knob, lo, hi in map(_design, args.design):
+        scenario = base.with_overrides(overrides.pop(name, {}))
+        designs[name] = (
+            scenario,
+            knob,
+            lo if lo is not None else low,
+            hi if hi is not None else high,
+        )
+    if overrides:
+        raise SpecError(f"--set-design: no design named {', '.join(sorted(overrides))}")
+    ranking = cheapest(
+        designs,
+        _slos(args),
+        progress=not args.quiet and not args.json,
+        **_search_options(args),
+    )
+    if args.json:
+        print(json.dumps(ranking.to_dict()))
+        return 0
+    for search in ranking.searches.values():
+        print(search.summary(), end="\n\n")
+    print(f"{'design':<16}{'knob':<32}{'answer':>10}{'cost/h':>10}")
+    for row in ranking.frame.to_dict("records"):
+        answer = f"{row['answer']:.6g}" if row["met"] else "none"
+        cost = f"{row['cost_per_hour']:.4g}" if row["met"] else "-"
+        print(f"{row['design']:<16}{row['knob']:<32}{answer:>10}{cost:>10}")
+    print(f"cheapest: {ranking.best or 'no design meets the SLOs'}")
+    return 0
+
+
+def _search_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--slo",
+        metavar="METRIC<VALUE",
+        action="append",
+        default=[],
+        help="target, e.g. 'latency.all.p99<200ms' or 'error_rate<0.1%%' (repeatable; "
+        "default: the spec's slo list)",
+    )
+    parser.add_argument("--low", default="1", help="smallest value searched (default 1)")
+    parser.add_argument("--high", default="64", help="largest value searched (default 64)")
+    parser.add_argument(
+        "-n",
+        "--replications",
+        dest="n",
+        type=_positive_int,
+        default=5,
+        help="replications per probe at first (default 5)",
+    )
+    parser.add_argument(
+        "--max-replications",
+        type=_positive_int,
+        default=20,
+        help="budget of a probe the SLO cannot yet decide (default 20)",
+    )
+    parser.add_argument(
+        "--tolerance",
+        type=float,
+        default=0.02,
+        help="real-valued knobs: relative precision of the answer (default 0.02)",
+    )
+    parser.add_argument(
+        "--confidence", type=float, default=0.95, help="confidence level (default 0.95)"
+    )
+    _executor_arguments(parser)
+
+
+def register(commands: Any) -> None:
+    """Add capacity and cheapest to the ``simperf`` parser."""
+    capacity = commands.add_parser(
+        "capacity", help="smallest value of a knob that meets SLOs, with replications"
+    )
+    add_scenario_arguments(capacity)
+    capacity.add_argument(
+        "--knob", required=True, metavar="PATH", help="field searched, e.g. components.app.replicas"
+    )
+    _search_arguments(capacity)
+    capacity.set_defaults(handler=_cmd_capacity)
+
+    cheapest = commands.add_parser(
+        "cheapest", help="capacity search for several designs, ranked by cost at the SLO"
+    )
+    add_scenario_arguments(cheapest)
+    cheapest.add_argument(
+        "--design",
+        metavar="NAME=KNOB[:LOW:HIGH]",
+        action="append",
+        default=[],
+        help="a design: the knob it scales (repeatable)",
+    )
+    cheapest.add_argument(
+        "--set-design",
+        metavar="NAME:PATH=VALUE",
+        action="append",
+        default=[],
+        help="override a field of one design only (its price, say)",
+    )
+    _search_arguments(cheapest)
+    cheapest.set_defaults(handler=_cmd_cheapest)

@@ -1,0 +1,77 @@
+"""capacity and cheapest on the command line: answers, --json and exit status 2."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from simperf.cli import main
+
+from conftest import MODELS
+
+MMC = str(MODELS / "mmc.yaml")
+SHORT = ["--duration", "30s", "--set", "run.warmup=3", "--serial", "--quiet"]
+WAIT = ["--slo", "components.app.mean_wait<4ms"]
+
+
+def test_capacity_json(capsys: pytest.CaptureFixture[str]) -> None:
+    args = ["capacity", MMC, "--knob", "components.app.cores", *WAIT, "-n", "4", *SHORT]
+    assert main([*args, "--json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert data["answer"] == 5 and data["met"] is True
+    assert {p["verdict"] for p in data["probes"]} == {"met", "missed"}
+
+
+def test_capacity_text_when_high_misses(capsys: pytest.CaptureFixture[str]) -> None:
+    args = ["capacity", MMC, "--knob", "components.app.cores", *WAIT, "--high", "3", *SHORT]
+    assert main(args) == 0
+    assert "no value up to components.app.cores=3" in capsys.readouterr().out
+
+
+def test_cheapest_text(capsys: pytest.CaptureFixture[str]) -> None:
+    args = [
+        "cheapest",
+        MMC,
+        "--set",
+        "components.app.cores=1",
+        "--set",
+        "components.app.cost={per_instance: 1}",
+        "--design",
+        "out=components.app.replicas",
+        "--design",
+        "up=components.app.cores:1:8",
+        "--set-design",
+        "up:components.app.cost.per_core=2",
+        "--slo",
+        "components.app.utilization<0.9",
+        "-n",
+        "2",
+        *SHORT,
+    ]
+    assert main(args) == 0
+    assert "cheapest: out" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--knob", "components.app.corez", *WAIT], "has no field 'corez'"),
+        (["--knob", "components.app.cores", "--slo", "latency.all.p98<1s"], "unknown metric"),
+        (["--knob", "components.app.cores", *WAIT, "--low", "8", "--high", "2"], "above high"),
+        (["--knob", "components.app.cores", "--slo", "latency.all.p99=1s"], "METRIC<VALUE"),
+        (["--knob", "components.app.cores"], "at least one target"),
+        (["--knob", "components.app.cores", *WAIT, "--low", "1.5"], "valid integer"),
+    ],
+)
+def test_bad_capacity_input_exits_2(
+    args: list[str], message: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["capacity", MMC, *args, *SHORT]) == 2
+    assert message in capsys.readouterr().err
+
+
+def test_bad_design_exits_2(capsys: pytest.CaptureFixture[str]) -> None:
+    args = ["cheapest", MMC, "--design", "up", *WAIT, *SHORT]
+    assert main(args) == 2
+    assert "NAME=KNOB" in capsys.readouterr().err
