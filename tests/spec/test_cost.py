@@ -42,6 +42,39 @@ def test_cost_follows_replicas_and_cores() -> None:
     assert scenario_cost(bigger)["components"]["app"] == pytest.approx(5 * 0.2 + 10 * 0.05)
 
 
+def test_size_exponent_makes_large_instances_dearer_per_core() -> None:
+    scenario = simperf.from_dict(SPEC).with_overrides(
+        {
+            "components.app.replicas": 2,
+            "components.app.cores": 8,
+            "components.app.cost": {"per_instance": 1, "per_core": 0.5, "size_exponent": 1.5},
+        }
+    )
+    assert scenario_cost(scenario)["total_per_hour"] == pytest.approx(2 * (1 + 0.5 * 8**1.5))
+
+
+def test_database_replicas_are_priced() -> None:
+    from simperf.spec.cost import CostSpec, size
+
+    db = simperf.from_dict(
+        {
+            **SPEC,
+            "components": {
+                **SPEC["components"],
+                "db": {
+                    "kind": "database",
+                    "read_replicas": 2,
+                    "replica": {"cores": 2},
+                    "tables": {"t": {"rows": 10}},
+                    "queries": {"q": {"table": "t"}},
+                },
+            },
+        }
+    ).components["db"]
+    assert size(db) == [(1, 4), (2, 2)]
+    assert CostSpec(per_core=1).per_hour(size(db)) == 8
+
+
 def test_cost_is_a_metric_of_the_result() -> None:
     result = simperf.run(simperf.from_dict(SPEC), seed=1)
     assert result.metric("cost.total_per_hour") == pytest.approx(0.9)
