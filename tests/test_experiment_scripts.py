@@ -116,3 +116,16 @@ def test_health_checks_runs_quick(tmp_path: Path) -> None:
     assert slow[(10.0, 3)] > slow[(2.0, 3)] and slow[(10.0, 3)] > slow[(10.0, 1)]
     assert (tmp_path / "health_checks.html").stat().st_size > 10_000
     assert "detection times inside" in proc.stdout
+
+
+def test_scaling_vertical_horizontal_runs_quick(tmp_path: Path) -> None:
+    proc = run_quick("scaling_vertical_horizontal", tmp_path)
+    frame = pd.read_csv(tmp_path / "scaling_vertical_horizontal.csv")
+    assert set(frame.design) == {"up", "out"} and frame.groupby("rate").cheapest.sum().eq(1).all()
+    out = frame[frame.design == "out"]
+    assert out.met.all() and out.p99_high_ms.lt(400).all()  # every answer shown to meet the SLO
+    up = frame[frame.design == "up"].set_index("rate")
+    assert not up.loc[800.0, "met"]  # 80 Erlangs of work: no 64-core instance can take it
+    assert (tmp_path / "scaling_vertical_horizontal.html").stat().st_size > 5_000
+    boundaries = json.loads((tmp_path / "scaling_vertical_horizontal.json").read_text())
+    assert all(key in proc.stdout for key in boundaries)
