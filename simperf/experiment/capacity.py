@@ -122,8 +122,9 @@ class Capacity:
                 + (f" ±{_fmt(s['metric'], s['half_width'])}" if s["half_width"] else "")
                 for s in p.slos
             )
+            runs = f"{len(p.runs)} run{'s' if len(p.runs) > 1 else ''}"
             lines.append(
-                f"  {self.knob}={_value(p.value)}: {p.verdict:<9} ({len(p.runs)} reps, "
+                f"  {self.knob}={_value(p.value)}: {p.verdict:<9} ({runs}, "
                 f"{p.stability}, cost {p.cost:.4g}/h)  {parts}"
             )
         if self.answer is None:
