@@ -15,7 +15,8 @@ scaling up "simple but limited": cloud providers price their largest instance si
 at a premium per core (and the balancer in front of the 2-core instances is taken to
 cost nothing). Measured per load: each design's smallest size meeting the SLO, its
 price, and which is cheaper; the load beyond which one 64-core instance cannot meet the
-SLO at all.
+SLO at all. The sizes do not depend on prices, so the same answers are also priced
+linearly (exponent 1), to show what the premium decides.
 
 Usage: ``python experiments/scaling_vertical_horizontal.py [--quick] [--out results]
 [--seed 1] [--replications 3]``
@@ -108,24 +109,62 @@ def main() -> None:
                     "p99_high_ms": 1000 * p99["high"].iat[0] if not p99.empty else None,
                     "probes": len(search.probes),
                     "runs": sum(len(p.runs) for p in search.probes),
-                    "cheapest": ranking.best == name,
                 }
             )
     frame = pd.DataFrame(rows)
+    frame["cost_linear"] = [
+        _price(r.size, r.cores, 1.0) if r.met else None for r in frame.itertuples()
+    ]
+    frame["cheapest"] = _cheapest(frame, "cost_per_hour")
+    frame["cheapest_linear"] = _cheapest(frame, "cost_linear")
     save("scaling_vertical_horizontal", frame, figure(frame), args)
     conclude("scaling_vertical_horizontal", boundaries(frame), args)
+
+
+def _price(instances: float, cores: float, exponent: float) -> float:
+    """The price rule of the module docstring, with a chosen size exponent."""
+    per_instance = cores / instances
+    return instances * (PRICE["per_instance"] + PRICE["per_core"] * per_instance**exponent)
+
+
+def _cheapest(frame: pd.DataFrame, column: str) -> list[str]:
+    """Per row: "yes" for the cheaper design at its load, "tie" when both cost the same."""
+    out = []
+    for row in frame.itertuples():
+        prices = frame[(frame.rate == row.rate) & frame.met.astype(bool)][column]
+        mine = getattr(row, column)
+        if mine is None or mine != mine or not len(prices):
+            out.append("no")
+        elif (prices - prices.min()).abs().lt(1e-9).sum() > 1:
+            out.append("tie")
+        else:
+            out.append("yes" if abs(mine - prices.min()) < 1e-9 else "no")
+    return out
+
+
+def _winners(frame: pd.DataFrame, column: str) -> dict[float, str]:
+    winners = {}
+    for rate, group in frame.groupby("rate"):
+        marks = dict(zip(group.design, group[column], strict=True))
+        tie = "tie" in marks.values()
+        winners[float(rate)] = "tie" if tie else next(d for d, m in marks.items() if m == "yes")
+    return winners
 
 
 def boundaries(frame: pd.DataFrame) -> dict[str, Any]:
     """Where each design wins, and where scaling up stops meeting the SLO."""
     by = frame.pivot(index="rate", columns="design", values="cost_per_hour")
-    winner = frame[frame.cheapest].set_index("rate")["design"]
     up = frame[frame.design == "up"].set_index("rate")
     failed = up.index[~up.met.astype(bool)]
     met = up.index[up.met.astype(bool)]
     return {
-        "cheapest design by load (req/s)": {float(r): d for r, d in winner.items()},
-        "price per hour by load, up / out": {
+        "cheapest design by load (req/s), size premium (exponent 1.25)": _winners(
+            frame, "cheapest"
+        ),
+        "cheapest design by load (req/s), linear price per core": _winners(
+            frame, "cheapest_linear"
+        ),
+        "price per hour by load, up / out (premium)": {
             float(r): [_round(by.loc[r].get("up")), _round(by.loc[r].get("out"))] for r in by.index
         },
         "cores needed by load, up / out": {

@@ -121,7 +121,9 @@ def test_health_checks_runs_quick(tmp_path: Path) -> None:
 def test_scaling_vertical_horizontal_runs_quick(tmp_path: Path) -> None:
     proc = run_quick("scaling_vertical_horizontal", tmp_path)
     frame = pd.read_csv(tmp_path / "scaling_vertical_horizontal.csv")
-    assert set(frame.design) == {"up", "out"} and frame.groupby("rate").cheapest.sum().eq(1).all()
+    assert set(frame.design) == {"up", "out"}
+    for _, group in frame.groupby("rate"):  # one cheaper design per load, or a tie
+        assert sorted(group.cheapest) in (["no", "yes"], ["tie", "tie"])
     out = frame[frame.design == "out"]
     assert out.met.all() and out.p99_high_ms.lt(400).all()  # every answer shown to meet the SLO
     up = frame[frame.design == "up"].set_index("rate")
