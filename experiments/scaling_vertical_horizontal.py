@@ -113,7 +113,8 @@ def main() -> None:
             )
     frame = pd.DataFrame(rows)
     frame["cost_linear"] = [
-        _price(r.size, r.cores, 1.0) if r.met else None for r in frame.itertuples()
+        _price(1 if r.design == "up" else r.size, r.cores, 1.0) if r.met else None
+        for r in frame.itertuples()
     ]
     frame["cheapest"] = _cheapest(frame, "cost_per_hour")
     frame["cheapest_linear"] = _cheapest(frame, "cost_linear")
@@ -154,6 +155,7 @@ def _winners(frame: pd.DataFrame, column: str) -> dict[float, str]:
 def boundaries(frame: pd.DataFrame) -> dict[str, Any]:
     """Where each design wins, and where scaling up stops meeting the SLO."""
     by = frame.pivot(index="rate", columns="design", values="cost_per_hour")
+    linear = frame.pivot(index="rate", columns="design", values="cost_linear")
     up = frame[frame.design == "up"].set_index("rate")
     failed = up.index[~up.met.astype(bool)]
     met = up.index[up.met.astype(bool)]
@@ -166,6 +168,10 @@ def boundaries(frame: pd.DataFrame) -> dict[str, Any]:
         ),
         "price per hour by load, up / out (premium)": {
             float(r): [_round(by.loc[r].get("up")), _round(by.loc[r].get("out"))] for r in by.index
+        },
+        "price per hour by load, up / out (linear)": {
+            float(r): [_round(linear.loc[r].get("up")), _round(linear.loc[r].get("out"))]
+            for r in linear.index
         },
         "cores needed by load, up / out": {
             float(r): [
