@@ -58,7 +58,7 @@ def size(component: Any) -> list[tuple[int, int]]:
             (shards, component.primary.cores),
             (shards * component.read_replicas, component.replica_spec.cores),
         ]
-    return [(1, 0)]
+    return [(1, 0)]  # a balancer: one instance, no cores modelled
 
 
 def scenario_cost(scenario: Any) -> dict[str, Any]:

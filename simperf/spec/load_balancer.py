@@ -7,6 +7,7 @@ from typing import Annotated, Literal
 from pydantic import BeforeValidator, Field, model_validator
 
 from simperf.spec.base import IDENTIFIER, MAX_TIME, SpecModel, Time
+from simperf.spec.cost import CostSpec
 from simperf.spec.distributions import Constant, Distribution
 
 BalancingPolicy = Literal[
@@ -97,6 +98,9 @@ class LoadBalancerSpec(SpecModel):
     overhead: Distribution = Field(
         default_factory=lambda: Constant(value=0.0),
         description="processing time the balancer adds to each request",
+    )
+    cost: CostSpec | None = Field(
+        None, description="price per hour of the balancer (one instance, per_instance)"
     )
     region: str | None = Field(
         None,

@@ -88,3 +88,20 @@ def test_negative_price_is_refused() -> None:
     bad = {**SPEC, "components": {"app": {**SPEC["components"]["app"], "cost": {"per_core": -1}}}}
     with pytest.raises(SpecError, match=r"components\.app\.cost\.per_core"):
         simperf.from_dict(bad)
+
+
+def test_balancer_has_a_fixed_price() -> None:
+    spec = {
+        **SPEC,
+        "workload": {
+            **SPEC["workload"],
+            "classes": [{"name": "r", "entry": "lb", "endpoint": "serve"}],
+        },
+        "components": {
+            **SPEC["components"],
+            "lb": {"kind": "load_balancer", "backends": "app", "cost": {"per_instance": "0.025/h"}},
+        },
+    }
+    cost = scenario_cost(simperf.from_dict(spec))
+    assert cost["components"]["lb"] == pytest.approx(0.025)
+    assert cost["total_per_hour"] == pytest.approx(0.925)
