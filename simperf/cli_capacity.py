@@ -47,6 +47,8 @@ def _cmd_capacity(args: argparse.Namespace) -> int:
         low=_number(args.low, "--low"),
         high=_number(args.high, "--high"),
         progress=not args.quiet and not args.json,
+        store=args.out,
+        resume=args.resume,
         **_search_options(args),
     )
     print(json.dumps(found.to_dict()) if args.json else found.summary())
@@ -153,6 +155,10 @@ def register(commands: Any) -> None:
         "--knob", required=True, metavar="PATH", help="field searched, e.g. components.app.replicas"
     )
     _search_arguments(capacity)
+    capacity.add_argument(
+        "--out", metavar="FILE", help="SQLite results store, written as each run finishes"
+    )
+    capacity.add_argument("--resume", action="store_true", help="reuse the runs stored in --out")
     capacity.set_defaults(handler=_cmd_capacity)
 
     cheapest = commands.add_parser(

@@ -23,6 +23,17 @@ def test_capacity_json(capsys: pytest.CaptureFixture[str]) -> None:
     assert {p["verdict"] for p in data["probes"]} == {"met", "missed"}
 
 
+def test_capacity_resumes_from_its_store(tmp_path, capsys: pytest.CaptureFixture[str]) -> None:
+    store = str(tmp_path / "cap.db")
+    args = ["capacity", MMC, "--knob", "components.app.cores", *WAIT, "-n", "2", *SHORT]
+    assert main([*args, "--out", store, "--json"]) == 0
+    first = json.loads(capsys.readouterr().out)
+    assert main([*args, "--out", store]) == 2  # an existing store is not overwritten
+    assert "--resume" in capsys.readouterr().err
+    assert main([*args, "--out", store, "--resume", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out) == first
+
+
 def test_capacity_text_when_high_misses(capsys: pytest.CaptureFixture[str]) -> None:
     args = ["capacity", MMC, "--knob", "components.app.cores", *WAIT, "--high", "3", *SHORT]
     assert main(args) == 0

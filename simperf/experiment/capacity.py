@@ -17,9 +17,9 @@ smallest value *shown* to meet the SLOs.
 
 from __future__ import annotations
 
-import sys
 from concurrent.futures import Executor
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -27,24 +27,12 @@ import pandas as pd
 
 from simperf.errors import SpecError
 from simperf.experiment.executors import executor_for
-from simperf.experiment.metrics import check_metric, flatten
-from simperf.experiment.replicate import _run_all, replicate
-from simperf.experiment.slo_verdict import MET, MISSED, UNDECIDED, judge, more_needed
+from simperf.experiment.metrics import check_metric
+from simperf.experiment.probe import Probe, Prober
+from simperf.experiment.store import ResultStore, canonical_hash
 from simperf.spec.cost import scenario_cost
 from simperf.spec.scenario import Scenario
 from simperf.spec.slo import SloSpec, as_slos
-
-
-@dataclass
-class Probe:
-    """One probed value of the knob: its runs, verdict per SLO and overall."""
-
-    value: float
-    runs: list[dict[str, Any]]
-    slos: list[dict[str, Any]]
-    verdict: str
-    stability: str
-    cost: float
 
 
 @dataclass
@@ -147,89 +135,6 @@ def _fmt(metric: str, value: float | None) -> str:
     return format_time(value) if unit_parser(metric) is parse_time else f"{value:.4g}"
 
 
-class _Prober:
-    """Runs and judges probes, each value once, on one executor."""
-
-    def __init__(
-        self,
-        scenario: Scenario,
-        knob: str,
-        slos: list[SloSpec],
-        *,
-        replications: int,
-        max_replications: int,
-        seed: int,
-        confidence: float,
-        pool: Executor,
-        progress: bool,
-    ) -> None:
-        self.scenario, self.knob, self.slos = scenario, knob, slos
-        self.n, self.budget, self.seed = replications, max_replications, seed
-        self.confidence, self.pool, self.progress = confidence, pool, progress
-        self.probes: list[Probe] = []
-        self._done: dict[float, Probe] = {}
-
-    def met(self, value: float) -> bool:
-        if value not in self._done:
-            self._done[value] = self._probe(value)
-            self.probes.append(self._done[value])
-        return self._done[value].verdict == MET
-
-    def _probe(self, value: float) -> Probe:
-        variant = self.scenario.with_overrides({self.knob: value})
-        cost = scenario_cost(variant)["total_per_hour"]
-        runs = _run_all(self.pool, variant, self.seed, range(1))
-        if _unstable(runs):
-            rows = [{**row, "slo_verdict": MISSED} for row in self._judge(runs)]
-            return self._report(Probe(value, runs, rows, MISSED, "unstable", cost))
-        if variant.run.auto_warmup:  # the warm-up is detected on the replications together
-            reps = replicate(variant, self.n, seed=self.seed, executor=self.pool)
-            variant, runs = reps.scenario, reps.runs
-        else:
-            runs += _run_all(self.pool, variant, self.seed, range(1, self.n))
-        while True:
-            rows = self._judge(runs)
-            verdicts = {r["slo_verdict"] for r in rows}
-            unstable = _unstable(runs)
-            if unstable or MISSED in verdicts or verdicts == {MET} or len(runs) >= self.budget:
-                break
-            wanted = min(more_needed(rows, len(runs), self.confidence), self.budget)
-            runs += _run_all(self.pool, variant, self.seed, range(len(runs), wanted))
-        verdict = (
-            MISSED if unstable or MISSED in verdicts else MET if verdicts == {MET} else UNDECIDED
-        )
-        stability = _worst([r["stability"]["status"] for r in runs])
-        return self._report(Probe(value, runs, rows, verdict, stability, cost))
-
-    def _judge(self, runs: list[dict[str, Any]]) -> list[dict[str, Any]]:
-        flat = [flatten(r) for r in runs]
-        return [
-            judge([f.get(s.metric, float("nan")) for f in flat], s, self.confidence)
-            for s in self.slos
-        ]
-
-    def _report(self, probe: Probe) -> Probe:
-        if self.progress:
-            print(
-                f"capacity: {self.knob}={_value(probe.value)} {probe.verdict} "
-                f"({len(probe.runs)} replications, {probe.stability})",
-                file=sys.stderr,
-                flush=True,
-            )
-        return probe
-
-
-def _unstable(runs: list[dict[str, Any]]) -> bool:
-    return any(r["stability"]["status"] == "unstable" for r in runs)
-
-
-def _worst(statuses: list[str]) -> str:
-    for status in ("unstable", "saturated"):
-        if status in statuses:
-            return status
-    return "stable"
-
-
 def _is_integer_knob(scenario: Scenario, knob: str) -> bool:
     node: Any = scenario.model_dump(by_alias=True)
     for part in knob.split("."):
@@ -292,6 +197,8 @@ def capacity(
     executor: Executor | str | None = None,
     workers: int | None = None,
     progress: bool = False,
+    store: str | Path | None = None,
+    resume: bool = False,
 ) -> Capacity:
     """The smallest value of ``knob`` in ``[low, high]`` that meets every SLO.
 
@@ -326,6 +233,10 @@ def capacity(
         See :func:`simperf.experiment.executors.executor_for`.
     progress
         Print a line per probe on stderr.
+    store, resume
+        A results store (SQLite, as :func:`~simperf.experiment.sweep.sweep` writes) that
+        keeps every run as it finishes; ``resume=True`` reuses the runs it holds (and
+        refuses a store written for another spec or seed).
 
     Returns
     -------
@@ -350,19 +261,28 @@ def capacity(
     slos, integer = check_search(scenario, knob, slo, low, high)
     seed = scenario.run.seed if seed is None else seed
     max_replications = max(max_replications, replications)
-    with executor_for(executor, workers=workers) as pool:
-        prober = _Prober(
-            scenario,
-            knob,
-            slos,
-            replications=replications,
-            max_replications=max_replications,
-            seed=seed,
-            confidence=confidence,
-            pool=pool,
-            progress=progress,
-        )
-        answer = _search(prober.met, low, high, integer, tolerance)
+    spec_hash = canonical_hash(
+        {"spec": scenario.model_dump(mode="json", by_alias=True), "seed": seed}
+    )
+    db = ResultStore(store, spec_hash, resume=resume) if store is not None else None
+    try:
+        with executor_for(executor, workers=workers) as pool:
+            prober = Prober(
+                scenario,
+                knob,
+                slos,
+                replications=replications,
+                max_replications=max_replications,
+                seed=seed,
+                confidence=confidence,
+                pool=pool,
+                progress=progress,
+                store=db,
+            )
+            answer = _search(prober.met, low, high, integer, tolerance)
+    finally:
+        if db is not None:
+            db.close()
     cost = (
         scenario_cost(scenario.with_overrides({knob: answer}))["total_per_hour"]
         if answer is not None

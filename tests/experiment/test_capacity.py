@@ -139,3 +139,29 @@ def test_slo_in_the_spec_is_the_default() -> None:
     found = simperf.capacity(scenario, "components.app.cores", low=4, high=8, executor="serial")
     assert found.answer == 4
     assert found.to_dict()["slo"] == ["error_rate < 0.01"]
+
+
+def test_store_keeps_runs_and_a_resumed_search_runs_nothing(tmp_path: Path) -> None:
+    from simperf.experiment.executors import SerialExecutor
+
+    class Counting(SerialExecutor):
+        calls = 0
+
+        def submit(self, fn, /, *args, **kwargs):  # type: ignore[no-untyped-def]
+            Counting.calls += 1
+            return super().submit(fn, *args, **kwargs)
+
+    scenario = short("mmc.yaml", 10)
+    options = {"low": 1, "high": 8, "replications": 2, "store": tmp_path / "cap.db"}
+    first = simperf.capacity(scenario, "components.app.cores", ["error_rate<1%"], **options)
+    pool = Counting()
+    again = simperf.capacity(
+        scenario, "components.app.cores", ["error_rate<1%"], resume=True, executor=pool, **options
+    )
+    assert again.answer == first.answer and Counting.calls == 0
+    assert again.frame.equals(first.frame)
+    # a sweep over the same spec and seed can read the same store
+    frame = simperf.sweep(
+        scenario, {"components.app.cores": [4]}, replications=2, store=options["store"], resume=True
+    )
+    assert len(frame) == 2
