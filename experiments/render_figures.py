@@ -10,7 +10,9 @@ Renders, without running any simulation:
 - ``docs/img/cdn_latency.png``: ``figure()`` of ``cdn_latency.py`` applied to
   ``cdn_latency.csv`` (the frame that its ``main()`` writes);
 - ``docs/img/health_checks.png``: ``figure()`` of ``health_checks.py`` applied to
-  ``health_checks.csv`` (the frame that its ``main()`` writes).
+  ``health_checks.csv`` (the frame that its ``main()`` writes);
+- ``docs/img/scaling_vertical_horizontal.png``: ``figure()`` of
+  ``scaling_vertical_horizontal.py`` applied to the CSV its ``main()`` writes.
 
 Each CSV is looked for in the results directories given, in order (default
 ``results/``), so results of different runs can be combined. Run the experiments in full
@@ -39,6 +41,7 @@ import connection_pooling as pooling
 import health_checks as health
 import pandas as pd
 import plotly.graph_objects as go
+import scaling_vertical_horizontal as scaling
 from cache_common import means
 
 from simperf.analysis.caching import che_lru
@@ -74,11 +77,17 @@ def health_checks(csv: Path) -> go.Figure:
     return health.figure(pd.read_csv(csv))
 
 
+def scaling_vertical_horizontal(csv: Path) -> go.Figure:
+    """The figure ``scaling_vertical_horizontal.py`` draws, from the CSV it writes."""
+    return scaling.figure(pd.read_csv(csv))
+
+
 FIGURES = {
     "cache_db_offload": cache_db_offload,
     "connection_pooling": connection_pooling,
     "cdn_latency": cdn_latency,
     "health_checks": health_checks,
+    "scaling_vertical_horizontal": scaling_vertical_horizontal,
 }
 
 
