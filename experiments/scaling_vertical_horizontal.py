@@ -212,10 +212,14 @@ def figure(frame: pd.DataFrame) -> go.Figure:
                 row=1,
                 col=col,
             )
-    fig.add_hline(
-        y=CEILING,
-        line_dash="dot",
-        annotation_text=f"largest instance: {CEILING} cores",
+    # a trace rather than add_hline: shapes on a log axis are placed in log10 units
+    rates = [float(frame.rate.min()), float(frame.rate.max())]
+    fig.add_scatter(
+        x=rates,
+        y=[CEILING, CEILING],
+        mode="lines",
+        name=f"largest instance: {CEILING} cores",
+        line={"color": "grey", "dash": "dot"},
         row=1,
         col=2,
     )
