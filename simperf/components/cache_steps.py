@@ -108,10 +108,7 @@ def compile_read(server: AppServer, step: ReadStep, purpose: str) -> StepRunner:
         flight.succeed((version, 0))
 
     def load(request: Request, instance: Any, node: CacheNode, key: int) -> Process:
-        """The backing read, then the set (by the caller, or by the cache for read-through).
-
-        ``read`` repeats this inline for the common case; keep the two in step.
-        """
+        """The backing read, then the set (by the caller, or by the cache for read-through)."""
         version = durable.get(key, 0) if durable else 0
         if latest and version < latest.get(key, 0):  # write-back data not flushed yet
             node.stale_reads += 1
@@ -124,25 +121,7 @@ def compile_read(server: AppServer, step: ReadStep, purpose: str) -> StepRunner:
         if not node.up:
             return version
         if not read_through:
-            # The set: a second command, inlined (see CacheNode.command).
-            if node.network is not None:
-                yield env.timeout(node.network())
-            cores = node.cores
-            if cores.free:
-                cores.free -= 1
-            else:
-                yield from node.wait_for_core()
-            service = node.service()
-            busy = node.busy
-            busy.change(1, env.now)
-            yield env.timeout(service)
-            busy.change(-1, env.now)
-            if cores.waiting:
-                cores.waiting.popleft().succeed()
-            else:
-                cores.free += 1
-            node.served += 1
-            node.service_sum += service
+            yield from node.command()  # the set
             if not node.up:
                 return version
         store = node.store
@@ -209,50 +188,7 @@ def compile_read(server: AppServer, step: ReadStep, purpose: str) -> StepRunner:
                 if coalesce:
                     yield from single_flight(request, instance, node, key)
                     return
-                # A miss: load() written out again, one generator frame less per miss.
-                version = durable.get(key, 0) if durable else 0
-                if latest and version < latest.get(key, 0):
-                    node.stale_reads += 1
-                    request.stale = True
-                node.store_reads += 1
-                if backing_delay is not None:
-                    yield env.timeout(backing_delay())
-                else:
-                    yield from backing(request, instance)
-                if not node.up:
-                    return
-                if not read_through:
-                    if node.network is not None:
-                        yield env.timeout(node.network())
-                    if cores.free:
-                        cores.free -= 1
-                    else:
-                        yield from node.wait_for_core()
-                    service = node.service()
-                    busy.change(1, env.now)
-                    yield env.timeout(service)
-                    busy.change(-1, env.now)
-                    if cores.waiting:
-                        cores.waiting.popleft().succeed()
-                    else:
-                        cores.free += 1
-                    node.served += 1
-                    node.service_sum += service
-                    if not node.up:
-                        return
-                if latest:
-                    entry = store.peek(key)
-                    if entry is not None and entry.version >= version:
-                        return
-                evicted = store.set(
-                    key,
-                    env.now,
-                    None if ttl is None else ttl(),
-                    1 if sizes is None else size_of(key),
-                    version,
-                )
-                if evicted and (write_back or node.filled_at is None):
-                    node.stored(evicted)
+                yield from load(request, instance, node, key)
                 return
         yield from down(request, instance, node, key)
 

@@ -173,7 +173,8 @@ class LoadBalancer(Component):
 
     def handle(self, request: Request, route: Route) -> Process:
         index = self.choose(request)
-        if not self._usable(index):
+        healthy = self.healthy  # _usable inlined: every request pays for this check
+        if not (self.instances[index].up if healthy is None else healthy[index]):
             index = self._failover(request, ())
         yield from self._dispatch(request, route, index)
 
