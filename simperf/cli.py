@@ -31,7 +31,19 @@ JSON_HELP = (
 
 
 class UsageError(SimperfError):
-    """A command-line argument is malformed (argparse's complaint, without exiting)."""
+    """A command-line argument is malformed (argparse's complaint, without exiting).
+
+    Parameters
+    ----------
+    message
+        ``PROG: error: what is wrong``.
+    usage
+        The usage line of the (sub)command whose arguments were wrong.
+    """
+
+    def __init__(self, message: str, usage: str = "") -> None:
+        super().__init__(message)
+        self.usage = usage
 
 
 class _Parser(argparse.ArgumentParser):
@@ -39,7 +51,7 @@ class _Parser(argparse.ArgumentParser):
     ``--json`` can report argument errors as JSON too."""
 
     def error(self, message: str) -> None:  # type: ignore[override]
-        raise UsageError(f"{self.prog}: error: {message}")
+        raise UsageError(f"{self.prog}: error: {message}", self.format_usage())
 
 
 # A count is a whole number, optionally with an SI multiplier as rates take one (2k,
@@ -107,7 +119,9 @@ def add_scenario_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--seed", type=_seed, help="root random seed (default: run.seed)")
     horizon = parser.add_mutually_exclusive_group()
-    horizon.add_argument("--requests", type=_positive_int, help="generate this many requests")
+    horizon.add_argument(
+        "--requests", type=_positive_int, help="generate this many requests, e.g. 50000 or 50k"
+    )
     horizon.add_argument("--duration", type=_time, help="simulated time to run, e.g. 120s")
     parser.add_argument("--json", action="store_true", help=JSON_HELP)
 
@@ -262,8 +276,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if "--json" in argv:
             _print_error_json(exc, "arguments", None)
         else:
-            usage = _subparser_usage(parser, argv)
-            print(f"{usage}{exc}".rstrip(), file=sys.stderr)
+            print(f"{exc.usage}{exc}", file=sys.stderr)
         return 2
     caught: list[warnings.WarningMessage] = []
     try:
@@ -274,16 +287,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         # Shown after catch_warnings has put showwarning back: inside it, showwarning
         # would append to the very list being shown, forever.
         _print_warnings(caught)
-
-
-def _subparser_usage(parser: argparse.ArgumentParser, argv: list[str]) -> str:
-    """The usage line of the command named in ``argv`` (or of simperf itself)."""
-    for action in parser._subparsers._group_actions if parser._subparsers else []:
-        choices = getattr(action, "choices", None) or {}
-        for word in argv:
-            if word in choices:
-                return choices[word].format_usage()
-    return parser.format_usage()
 
 
 def _print_warnings(caught: list[warnings.WarningMessage]) -> None:
