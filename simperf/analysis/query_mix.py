@@ -13,6 +13,7 @@ write-back cache that coalesces writes reaches it less often: an upper bound).
 
 from __future__ import annotations
 
+import functools
 from collections import defaultdict
 from typing import Any, NamedTuple
 
@@ -75,8 +76,15 @@ def miss_rate(
         return 1.0
     if capacity is None:
         return 0.0
-    p = popularity_probabilities(keyspace)
-    return 1.0 - HIT_RATE[eviction](p, capacity * nodes)
+    return _modelled_miss_rate(keyspace.model_dump_json(), capacity * nodes, eviction)
+
+
+@functools.lru_cache(maxsize=64)
+def _modelled_miss_rate(keyspace: str, capacity: int, eviction: str) -> float:
+    """:func:`miss_rate` of a modelled cache, kept per process: every build of a
+    scenario with databases asks again, and a key space of millions takes seconds."""
+    p = popularity_probabilities(KeyspaceSpec.model_validate_json(keyspace))
+    return 1.0 - HIT_RATE[eviction](p, capacity)
 
 
 class _Walk:
