@@ -230,3 +230,18 @@ def test_a_probe_reads_through_a_cache_of_several_nodes(app_first: bool) -> None
     result = simperf.run(simperf.from_dict(spec), seed=1)
     checks = result.to_dict()["load_balancers"]["lb"]["health_checks"]
     assert (checks["probes"], checks["failed_probes"]) == (20, 0)
+
+
+@pytest.mark.parametrize(("one_way", "failed"), [("20ms", 0), ("40ms", 20)])
+def test_probes_cross_the_network_as_requests_do(one_way: str, failed: int) -> None:
+    # The balancer in us probes instances in eu: a probe answers after the round trip
+    # (2 x one way + 1 ms of CPU), against a 50 ms timeout.
+    lb = {**LB, "region": "us", "health_check": {**LB["health_check"], "timeout": 0.05}}
+    spec = _probed({"lb": lb}, [{"cpu": "1ms"}])
+    spec["network"] = {"regions": ["us", "eu"], "latency": {"us": {"eu": one_way}}}
+    spec["components"]["app"]["region"] = "eu"
+    checks = simperf.run(simperf.from_dict(spec), seed=1).to_dict()["load_balancers"]["lb"]
+    assert (checks["health_checks"]["probes"], checks["health_checks"]["failed_probes"]) == (
+        20,
+        failed,
+    )
