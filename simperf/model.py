@@ -39,6 +39,8 @@ class Model:
     components: dict[str, Component]
     clients: Clients
     instances: list[Any]
+    horizon: float | None
+    """Simulated end time (a replayed trace's span, or ``run.horizon``); None: budget."""
     snapshots: list[Snapshot] = field(default_factory=list)
     wall_time: float = 0.0
     events: int = 0
@@ -51,7 +53,7 @@ class Model:
     def window(self) -> float:
         """Interval between snapshots (a time-series window, or finer with auto warm-up)."""
         run = self.scenario.run
-        horizon = run.horizon
+        horizon = self.horizon
         if run.auto_warmup:
             if horizon is None:
                 return (run.window or 1.0) / 10
@@ -72,7 +74,9 @@ class Model:
         gc.disable()  # SimPy allocates many short-lived cycles-free objects; GC pauses cost 20-40%
         started = time.perf_counter()
         try:
-            until = run.horizon if run.horizon is not None else self.clients.done
+            bounded = self.horizon is not None and not self.clients.end_with_trace
+            # A trace's last row arrives at its span: stopping at that time would drop it.
+            until = self.horizon if bounded else self.clients.done
             env.run(until=until)
         finally:
             self.wall_time = time.perf_counter() - started

@@ -29,7 +29,8 @@ class PrecisionSpec(SpecModel):
 
 
 class RunSettings(SpecModel):
-    """How a scenario is run. Give ``duration`` or ``requests`` (default: 60 s)."""
+    """How a scenario is run. Give ``duration`` or ``requests`` (default: 60 s, or a
+    replayed trace's span)."""
 
     duration: Time | None = Field(
         None, gt=0, le=MAX_TIME, description="simulated time to run, warm-up included"

@@ -111,7 +111,8 @@ class MmppArrival(SpecModel):
 class TraceArrival(SpecModel):
     """Open-loop arrivals replayed from a trace key space: one request per row, at the
     row's timestamp (shifted so that the first row arrives at t = 0), carrying the row's
-    key when its class uses that key space. Arrivals stop when the trace ends."""
+    key when its class uses that key space. Arrivals stop when the trace ends, and so does
+    the run unless it sets ``duration`` or ``requests``."""
 
     kind: Literal["trace"] = Field("trace", description="arrival process")
     keyspace: str = Field(

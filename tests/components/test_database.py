@@ -353,3 +353,20 @@ def test_saturated_storage_is_named_by_the_stability_verdict() -> None:
     assert d["stability"]["instance"] == "db[primary]/storage"
     assert d["databases"]["db"]["instances"]["db[primary]"]["storage_utilization"] > 0.99
     assert d["components"]["db"]["utilization"] < 0.05  # the cores are nearly idle
+
+
+def test_write_latency_does_not_depend_on_the_read_latency() -> None:
+    # Updates of a resident page (1 GiB pool, one row): no page reads, one page write of
+    # 200 us on one I/O slot (both read latencies give one slot at 10k IOPS). Arrivals
+    # every 1/6000 s outpace the writes, so the storage queue grows, the same way
+    # whatever the (unused) read latency: the latencies are identical.
+    def updates(read_latency: str) -> np.ndarray:
+        storage = {"read_latency": read_latency, "write_latency": "200us", "iops": "10k/s"}
+        db = database(primary={**database()["primary"], "storage": storage})
+        steps = [{"query": "put", "database": "db"}]
+        return latencies(run(scenario(steps, db=db, rate=6000, requests=200)))
+
+    fast, slow = updates("1us"), updates("100us")
+    assert np.array_equal(fast, slow)
+    # The first update finds everything idle: 1 ms CPU, 200 us write, 500 us round trip.
+    assert fast[0] == pytest.approx(1.7e-3, abs=EXACT)
