@@ -36,6 +36,10 @@ class AppInstance(ServerCounters):
     When ``workers <= cores`` a worker always finds a free core, so cores are not a
     separate resource (one event less per step); otherwise ``cpu`` steps queue for a core
     in FIFO order. Waiting for a worker and waiting for a core both count as queueing.
+
+    ``held`` integrates the workers in use over time, whatever holds them (``cpu``, a
+    ``delay``, a call downstream): a thread-pool-bound instance is saturated with its
+    cores idle, and only this level shows it.
     """
 
     kind = "app_server"
@@ -61,6 +65,8 @@ class AppInstance(ServerCounters):
         self.reject_code = ctx.recorder.cause("safety_cap" if self.capped else "rejected")
         self.busy = LevelMonitor()
         self.queue = LevelMonitor()
+        self.held = LevelMonitor()
+        self.pools: list[Any] = []  # connection pools, opened by the databases it uses
         self.active = 0
         self.served = 0
         self.rejected = 0
@@ -131,14 +137,16 @@ class AppInstance(ServerCounters):
         arrived = env.now
         waited = 0.0
         grant = workers.acquire()
+        held = self.held
         try:
             if grant is not None:
                 self.queue.change(1, arrived)
                 yield grant
                 self.queue.change(-1, env.now)
                 waited = env.now - arrived
-                if not self.up:  # the instance failed while the request queued
-                    raise RequestFailed(self.down_code)
+            held.change(1, env.now)
+            if grant is not None and not self.up:  # the instance failed while it queued
+                raise RequestFailed(self.down_code)
             busy = self.busy
             cores = self.cores
             for op, arg in steps:
@@ -173,6 +181,7 @@ class AppInstance(ServerCounters):
             self.wait_sum += waited
             self.service_sum += env.now - arrived - waited
         finally:
+            held.change(-1, env.now)
             workers.release()
             self.active -= 1
 
@@ -203,11 +212,27 @@ class AppInstance(ServerCounters):
                 raise RequestFailed(branch.value)
 
     def snapshot(self, now: float) -> dict[str, float]:
-        """Server counters at ``now``, and memory use when memory is modelled."""
+        """Server counters at ``now``, worker use, and memory use when memory is modelled."""
         counters = super().snapshot(now)
+        counters["worker_area"] = self.held.area_at(now)
+        counters["workers"] = self.workers.capacity
+        if self.pools:
+            counters.update(self._pool_snapshot(now))
         if self.memory is not None:
             counters.update(self._memory_snapshot(now))
         return counters
+
+    def _pool_snapshot(self, now: float) -> dict[str, float]:
+        # Over all of this instance's pools: connection-seconds held, and acquisitions,
+        # their summed wait and timeouts (differences over a span give occupancy and waits).
+        pools = self.pools
+        return {
+            "pool_area": sum(p.in_use.area_at(now) for p in pools),
+            "pool_size": sum(p.size for p in pools),
+            "pool_acquired": sum(len(p.waits) for p in pools),
+            "pool_wait_sum": sum(p.wait_sum for p in pools),
+            "pool_timeouts": sum(p.timeouts for p in pools),
+        }
 
     def _memory_snapshot(self, now: float) -> dict[str, float]:
         # Byte-seconds in use since time 0: a difference over a span, divided by

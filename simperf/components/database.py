@@ -333,6 +333,7 @@ class Database(Component):
                         refused_code=self.refused_code,
                     )
                     self.pools[app_instance] = pool
+                    app_instance.pools.append(pool)
                     self.pool_owner[pool] = component.name
 
     def resolve(self, endpoint: str) -> QueryRoute:

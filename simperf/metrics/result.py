@@ -26,8 +26,10 @@ class Result:
         One row per request class (and ``all``): count, mean, p50 ... p999, max in
         seconds, throughput (completed ok per second), errors, error_rate.
     components
-        One row per instance and per component: utilization, queue lengths, mean
-        wait and service time, served, rejected.
+        One row per instance and per component: utilization (busy cores / cores),
+        worker_occupancy (busy workers / workers) and, with a connection pool,
+        pool_occupancy (busy connections / pool size) and pool_wait, all time-weighted;
+        queue lengths, mean wait and service time, served, rejected.
     timeseries
         Long frame (start, end, component, metric, value) in fixed windows.
     perf
@@ -54,7 +56,11 @@ class Result:
 
     @property
     def stability(self) -> str:
-        """``stable``, ``saturated`` or ``unstable``."""
+        """``stable``, ``degraded``, ``saturated``, ``failing`` or ``unstable``.
+
+        See :mod:`simperf.metrics.stability`; ``to_dict()["stability"]`` names the
+        bottleneck instance and ``resource`` (cores, workers, pool, queue_limit ...).
+        """
         return self.data["stability"]["status"]
 
     def metric(self, path: str) -> Any:
@@ -145,6 +151,7 @@ class Result:
             f"stability {stab['status']}"
             + (f" ({stab['component']}: {stab['reason']})" if stab["reason"] else "")
         )
+        lines.extend(f"warning   {w}" for w in stab.get("warnings", []))
         cost = d.get("cost")
         if cost and cost["components"]:
             parts = "  ".join(f"{k} {v:.4g}" for k, v in cost["components"].items())
@@ -167,14 +174,17 @@ class Result:
             )
         lines.append("")
         lines.append(
-            f"{'component':<16}{'kind':<15}{'util':>7}{'queue':>9}{'wait':>11}{'served':>10}"
+            f"{'component':<16}{'kind':<15}{'util':>7}{'workers':>8}{'pool':>7}{'queue':>9}"
+            f"{'wait':>11}{'served':>10}"
         )
         for name, comp in d["components"].items():
-            util = comp.get("utilization")
             queue = comp.get("mean_queue_length")
             lines.append(
                 f"{name:<16}{comp['kind']:<15}"
-                + (f"{util:>7.1%}" if util is not None else f"{'-':>7}")
+                + "".join(
+                    f"{comp[k]:>{w}.1%}" if comp.get(k) is not None else f"{'-':>{w}}"
+                    for k, w in (("utilization", 7), ("worker_occupancy", 8), ("pool_occupancy", 7))
+                )
                 + (f"{queue:>9.3g}" if queue is not None else f"{'-':>9}")
                 + f"{format_time(comp.get('mean_wait')):>11}"
                 + f"{comp.get('served', comp.get('dispatched', '-')):>10}"

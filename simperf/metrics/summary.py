@@ -166,6 +166,7 @@ class Summary:
                     "wait_total": b["wait_sum"] - a["wait_sum"],
                     "service_total": b["service_sum"] - a["service_sum"],
                     **_memory(a, b, span),
+                    **_occupancy(a, b, span),
                 }
             )
         return rows
@@ -207,6 +208,7 @@ class Summary:
                 )
                 if any("memory_area" in r for r in mine):
                     entry.update(_memory_total(mine, span))
+                entry.update(_occupancy_total(mine, span))
             dispatched = self._dispatched(name, component)
             if dispatched is not None:
                 entry["dispatched"] = int(sum(dispatched))
@@ -245,7 +247,22 @@ class Summary:
     # -- stability --------------------------------------------------------------------
     def stability(self, rows: list[dict[str, Any]]) -> dict[str, Any]:
         """The verdict: see :func:`simperf.metrics.stability.verdict`."""
-        return verdict(self.model, self.snapshots, self._grid(), rows)
+        data = self.data
+        measured = data["start"] >= self.warmup
+        outcome = data["outcome"][measured]
+        errors = {
+            cause: int(np.count_nonzero(outcome == code))
+            for code, cause in enumerate(self.causes)
+            if code > 0
+        }
+        return verdict(
+            self.model,
+            self.snapshots,
+            self._grid(),
+            rows,
+            errors=errors,
+            measured=int(np.count_nonzero(measured)),
+        )
 
     # -- time series ------------------------------------------------------------------
     def _grid(self) -> list[Snapshot]:
@@ -331,7 +348,57 @@ _INSTANCE_KEYS = (
     "rejected",
     "memory_utilization",
     "out_of_memory",
+    "worker_occupancy",
+    "pool_occupancy",
+    "pool_wait",
+    "pool_timeouts",
 )
+
+
+def _occupancy(a: dict[str, float], b: dict[str, float], span: float) -> dict[str, Any]:
+    """Worker and connection-pool occupancy (time-weighted in use / size), where held.
+
+    ``pool_wait`` is the mean wait of the acquisitions granted in the span.
+    """
+    out: dict[str, Any] = {}
+    if "worker_area" in b:
+        area = b["worker_area"] - a["worker_area"]
+        out["workers"] = int(b["workers"])
+        out["worker_occupancy"] = clean(area / (b["workers"] * span)) if span > 0 else None
+        out["worker_area"] = area
+    if "pool_area" in b:
+        area = b["pool_area"] - a["pool_area"]
+        acquired = int(b["pool_acquired"] - a["pool_acquired"])
+        wait_total = b["pool_wait_sum"] - a["pool_wait_sum"]
+        out["pool_size"] = int(b["pool_size"])
+        out["pool_occupancy"] = clean(area / (b["pool_size"] * span)) if span > 0 else None
+        out["pool_wait"] = clean(wait_total / acquired) if acquired else None
+        out["pool_acquired"] = acquired
+        out["pool_timeouts"] = int(b["pool_timeouts"] - a["pool_timeouts"])
+        out["pool_area"] = area
+        out["pool_wait_total"] = wait_total
+    return out
+
+
+def _occupancy_total(rows: list[dict[str, Any]], span: float) -> dict[str, Any]:
+    """A component's worker and pool occupancy over its instances (none if not held)."""
+    out: dict[str, Any] = {}
+    held = [r for r in rows if "worker_area" in r]
+    if held:
+        workers = sum(r["workers"] for r in held)
+        area = sum(r["worker_area"] for r in held)
+        out["worker_occupancy"] = clean(area / (workers * span)) if span > 0 else None
+    pooled = [r for r in rows if "pool_area" in r]
+    if pooled:
+        size = sum(r["pool_size"] for r in pooled)
+        acquired = sum(r["pool_acquired"] for r in pooled)
+        area = sum(r["pool_area"] for r in pooled)
+        out["pool_occupancy"] = clean(area / (size * span)) if span > 0 else None
+        out["pool_wait"] = (
+            clean(sum(r["pool_wait_total"] for r in pooled) / acquired) if acquired else None
+        )
+        out["pool_timeouts"] = sum(r["pool_timeouts"] for r in pooled)
+    return out
 
 
 def _memory(a: dict[str, float], b: dict[str, float], span: float) -> dict[str, Any]:
