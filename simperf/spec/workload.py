@@ -7,7 +7,16 @@ from typing import Annotated, Literal
 
 from pydantic import Field, model_validator
 
-from simperf.spec.base import IDENTIFIER, MAX_COUNT, MAX_RATE, MAX_TIME, Rate, SpecModel, Time
+from simperf.spec.base import (
+    IDENTIFIER,
+    MAX_COUNT,
+    MAX_RATE,
+    MAX_TIME,
+    Count,
+    Rate,
+    SpecModel,
+    Time,
+)
 from simperf.spec.distributions import Constant, Distribution
 from simperf.spec.sizes import SizeDistribution
 
@@ -152,7 +161,7 @@ class ClientsSpec(SpecModel):
         min_length=1,
         description="region -> relative share of the requests (regions of network)",
     )
-    addresses: int | None = Field(
+    addresses: Count | None = Field(
         None, ge=1, le=MAX_ADDRESSES, description="number of distinct client addresses"
     )
     skew: float = Field(
@@ -196,7 +205,7 @@ class Workload(SpecModel):
     """Open loop (``arrival``) or closed loop (``users`` with ``think_time``)."""
 
     arrival: Arrival | None = Field(None, description="open-loop arrival process")
-    users: int | None = Field(
+    users: Count | None = Field(
         None, ge=1, le=MAX_COUNT, description="closed loop: number of concurrent users"
     )
     think_time: Distribution | None = Field(
