@@ -17,7 +17,13 @@ import warnings
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from simperf.errors import SimperfError, SimperfWarning, SpecError, StoreError
+from simperf.errors import (
+    SimperfError,
+    SimperfWarning,
+    SpecError,
+    SpecFileError,
+    StoreError,
+)
 from simperf.spec.io import json_schema, load, parse_assignment
 from simperf.spec.scenario import Scenario
 from simperf.units import parse_rate, parse_time
@@ -328,7 +334,8 @@ def _dispatch(args: argparse.Namespace) -> int:
     except SimperfError as exc:
         if as_json:
             _print_error_json(exc, _error_kind(exc), path)
-        elif isinstance(exc, SpecError):
+        elif isinstance(exc, SpecError) and not isinstance(exc, SpecFileError):
+            # a file that cannot be read is not an invalid spec: "simperf: error: ..."
             print(f"simperf: invalid spec:\n{_indent(str(exc))}", file=sys.stderr)
         else:
             print(f"simperf: error: {exc}", file=sys.stderr)

@@ -131,9 +131,24 @@ def test_call_to_missing_endpoint_exits_2(
     )
 
 
+@pytest.mark.parametrize("name", ["nope.yaml", ".", "latin1.yaml"])
+def test_unreadable_spec_file_exits_2_as_a_file_error(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], name: str
+) -> None:
+    (tmp_path / "latin1.yaml").write_bytes("name: caf\xe9\n".encode("latin-1"))
+    path = tmp_path / name
+    assert main(["validate", str(path)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"simperf: error: {path}: cannot read file (")
+    assert "invalid spec" not in err
+
+
 def test_set_on_missing_path_exits_2(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["run", str(MODELS / "mm1.yaml"), "--set", "components.app.turbo=1"]) == 2
-    assert "components.app.turbo: components.app has no field 'turbo'" in capsys.readouterr().err
+    assert (
+        "--set components.app.turbo=1: components.app.turbo: unknown field (allowed here: cores,"
+        in capsys.readouterr().err
+    )
 
 
 def test_set_without_equals_exits_2(capsys: pytest.CaptureFixture[str]) -> None:
