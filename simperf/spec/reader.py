@@ -28,7 +28,6 @@ MAX_DEPTH = 64
 MAX_INT_DIGITS = 4000
 """Longest integer literal accepted (below Python's 4,300-digit conversion limit)."""
 
-_INT_TAG = "tag:yaml.org,2002:int"
 # YAML 1.1 integers that do not mean what they look like: 010 is octal 8, 1:30 is 90.
 _SURPRISING_INT = re.compile(r"^[-+]?(0[0-9_]+|[0-9][0-9_]*(:[0-5]?[0-9])+)$")
 _LONG_NUMBER = re.compile(f"[0-9]{{{MAX_INT_DIGITS + 1},}}")
@@ -147,7 +146,8 @@ class _StrictLoader(yaml.SafeLoader):
                 seen[key.value] = key
         elif isinstance(node, yaml.ScalarNode) and node.style is None:
             where = f"{self.where(node)}: {join_path(self.path) or 'spec'}"
-            if node.tag == _INT_TAG and _SURPRISING_INT.match(node.value):
+            # 010 is octal 8 and 1:30 is 90 as ints; 08 is the string "08", read as 8 later
+            if _SURPRISING_INT.match(node.value):
                 raise SpecError(
                     f"{where}: {node.value!r} is ambiguous (YAML reads leading zeros as octal "
                     "and colons as base 60): write the number without them, or quote it"

@@ -221,7 +221,10 @@ class Workload(SpecModel):
     @model_validator(mode="after")
     def _open_or_closed(self) -> Workload:
         if (self.arrival is None) == (self.users is None):
-            raise ValueError("give exactly one of arrival (open loop) or users (closed loop)")
+            missing_or_both = "arrival" if self.arrival is None else "users"
+            raise ValueError(
+                f"{missing_or_both}: give exactly one of arrival (open loop) or users (closed loop)"
+            )
         if self.think_time is not None and self.users is None:
             raise ValueError("think_time: only applies to a closed loop (users)")
         names = [c.name for c in self.classes]

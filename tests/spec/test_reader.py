@@ -104,7 +104,7 @@ def test_duplicate_json_key_names_its_path() -> None:
         parse_json('{"components": {"app": {"cores": 2, "cores": 4}}}', "s.json")
 
 
-@pytest.mark.parametrize("literal", ["010", "-007", "0_10", "1:30", "1:02:03"])
+@pytest.mark.parametrize("literal", ["010", "-007", "0_10", "08", "1:30", "1:02:03"])
 def test_ambiguous_yaml_integers_are_refused(literal: str) -> None:
     with pytest.raises(SpecError, match=rf"^s.yaml:2: app.cores: '{literal}' is ambiguous"):
         parse_yaml(f"app:\n  cores: {literal}\n", "s.yaml")
