@@ -195,7 +195,9 @@ def _cmd_validate(args: argparse.Namespace) -> int:
             check_references_to_metrics(scenario)
         except SimperfError as exc:
             reports.append({"path": spec, "valid": False, "error": _error_object(exc, spec)})
-            if not args.json:
+            if not args.json and isinstance(exc, SpecFileError):
+                print(exc, file=sys.stderr)  # "PATH: cannot read file (...)": not a spec error
+            elif not args.json:
                 print(f"{spec}: invalid spec:\n{_indent(str(exc))}", file=sys.stderr)
             continue
         reports.append({"path": spec, "valid": True, "name": scenario.name})

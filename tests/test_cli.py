@@ -139,6 +139,10 @@ def test_unreadable_spec_file_exits_2_as_a_file_error(
     path = tmp_path / name
     assert main(["validate", str(path)]) == 2
     err = capsys.readouterr().err
+    assert err.startswith(f"{path}: cannot read file (")
+    assert "invalid spec" not in err
+    assert main(["run", str(path)]) == 2
+    err = capsys.readouterr().err
     assert err.startswith(f"simperf: error: {path}: cannot read file (")
     assert "invalid spec" not in err
 
@@ -257,7 +261,10 @@ def test_validate_several_files(
     assert main(["validate", good, bad, str(tmp_path / "missing.yaml")]) == 2
     captured = capsys.readouterr()
     assert f"{good}: valid scenario 'mm1'" in captured.out
-    assert f"{bad}: invalid spec:\n  components.app.cores: must be >= 1" in captured.err
+    line = Path(bad).read_text().splitlines().index("    cores: 0") + 1
+    assert (
+        f"{bad}: invalid spec:\n  {bad}:{line}: components.app.cores: must be >= 1" in captured.err
+    )
     assert "missing.yaml: cannot read file" in captured.err
 
 
