@@ -17,7 +17,13 @@ import warnings
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from simperf.errors import SimperfError, SimperfWarning, SpecError, StoreError
+from simperf.errors import (
+    SimperfError,
+    SimperfWarning,
+    SpecError,
+    SpecFileError,
+    StoreError,
+)
 from simperf.spec.io import json_schema, load, parse_assignment
 from simperf.spec.scenario import Scenario
 from simperf.units import parse_rate, parse_time
@@ -189,7 +195,9 @@ def _cmd_validate(args: argparse.Namespace) -> int:
             check_references_to_metrics(scenario)
         except SimperfError as exc:
             reports.append({"path": spec, "valid": False, "error": _error_object(exc, spec)})
-            if not args.json:
+            if not args.json and isinstance(exc, SpecFileError):
+                print(exc, file=sys.stderr)  # "PATH: cannot read file (...)": not a spec error
+            elif not args.json:
                 print(f"{spec}: invalid spec:\n{_indent(str(exc))}", file=sys.stderr)
             continue
         reports.append({"path": spec, "valid": True, "name": scenario.name})
@@ -328,7 +336,8 @@ def _dispatch(args: argparse.Namespace) -> int:
     except SimperfError as exc:
         if as_json:
             _print_error_json(exc, _error_kind(exc), path)
-        elif isinstance(exc, SpecError):
+        elif isinstance(exc, SpecError) and not isinstance(exc, SpecFileError):
+            # a file that cannot be read is not an invalid spec: "simperf: error: ..."
             print(f"simperf: invalid spec:\n{_indent(str(exc))}", file=sys.stderr)
         else:
             print(f"simperf: error: {exc}", file=sys.stderr)

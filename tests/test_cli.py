@@ -131,9 +131,28 @@ def test_call_to_missing_endpoint_exits_2(
     )
 
 
+@pytest.mark.parametrize("name", ["nope.yaml", ".", "latin1.yaml"])
+def test_unreadable_spec_file_exits_2_as_a_file_error(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], name: str
+) -> None:
+    (tmp_path / "latin1.yaml").write_bytes("name: caf\xe9\n".encode("latin-1"))
+    path = tmp_path / name
+    assert main(["validate", str(path)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"{path}: cannot read file (")
+    assert "invalid spec" not in err
+    assert main(["run", str(path)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"simperf: error: {path}: cannot read file (")
+    assert "invalid spec" not in err
+
+
 def test_set_on_missing_path_exits_2(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["run", str(MODELS / "mm1.yaml"), "--set", "components.app.turbo=1"]) == 2
-    assert "components.app.turbo: components.app has no field 'turbo'" in capsys.readouterr().err
+    assert (
+        "--set components.app.turbo=1: components.app.turbo: unknown field (allowed here: cores,"
+        in capsys.readouterr().err
+    )
 
 
 def test_set_without_equals_exits_2(capsys: pytest.CaptureFixture[str]) -> None:
@@ -242,7 +261,10 @@ def test_validate_several_files(
     assert main(["validate", good, bad, str(tmp_path / "missing.yaml")]) == 2
     captured = capsys.readouterr()
     assert f"{good}: valid scenario 'mm1'" in captured.out
-    assert f"{bad}: invalid spec:\n  components.app.cores: must be >= 1" in captured.err
+    line = Path(bad).read_text().splitlines().index("    cores: 0") + 1
+    assert (
+        f"{bad}: invalid spec:\n  {bad}:{line}: components.app.cores: must be >= 1" in captured.err
+    )
     assert "missing.yaml: cannot read file" in captured.err
 
 

@@ -46,7 +46,7 @@ def test_sweep_json(capsys: pytest.CaptureFixture[str]) -> None:
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (["sweep", MMC, "--grid", "components.app.corez=4,5"], "has no field 'corez'"),
+        (["sweep", MMC, "--grid", "components.app.corez=4,5"], "did you mean 'cores'"),
         (["sweep", MMC], "give at least one --grid"),
         (
             ["replicate", MMC, "--precision", "latency.all.p98:0.05"],

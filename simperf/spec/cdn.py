@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Annotated, Literal
 
 from pydantic import Field
 
-from simperf.spec.base import IDENTIFIER, MAX_SIZE, MAX_TIME, Size, SpecModel, Time
+from simperf.spec.base import IDENTIFIER, MAX_SIZE, MAX_TIME, Count, Size, SpecModel, Time
 from simperf.spec.cache import EvictionPolicy
 from simperf.spec.distributions import Distribution
 from simperf.spec.keyspace import MAX_KEYS
@@ -42,7 +42,7 @@ class ShieldSpec(SpecModel):
     """A mid-tier cache between the edges and the origin (an origin shield)."""
 
     region: Name = Field(description="region of the shield (a region of network)")
-    capacity: int | None = Field(
+    capacity: Count | None = Field(
         ge=1, le=MAX_KEYS, description="items it holds; null: no item limit"
     )
     capacity_bytes: Size | None = Field(
@@ -73,7 +73,7 @@ class CdnSpec(SpecModel):
     edges: dict[Name, EdgeSpec] = Field(
         default_factory=dict, max_length=1000, description="region -> edge location"
     )
-    capacity: int | None = Field(
+    capacity: Count | None = Field(
         ge=1, le=MAX_KEYS, description="items per edge; null: no item limit"
     )
     capacity_bytes: Size | None = Field(

@@ -7,7 +7,7 @@ from typing import Annotated, Literal
 
 from pydantic import Field, model_validator
 
-from simperf.spec.base import MAX_TIME, SpecModel, Time
+from simperf.spec.base import MAX_TIME, Count, SpecModel, Time
 
 MAX_REQUESTS = 100_000_000
 DEFAULT_DURATION = 60.0
@@ -64,7 +64,7 @@ class RunSettings(SpecModel):
     duration: Time | None = Field(
         None, gt=0, le=MAX_TIME, description="simulated time to run, warm-up included"
     )
-    requests: int | None = Field(
+    requests: Count | None = Field(
         None,
         ge=1,
         le=MAX_REQUESTS,

@@ -31,6 +31,8 @@ COMPONENT_TAGS = frozenset(
     {"app_server", "load_balancer", "cache", "database", "sharded_database", "cdn"}
 )
 RESERVED_NAMES = frozenset({"all"})
+MAX_CALL_DEPTH = 100
+"""Longest chain of nested endpoint calls (each hop nests one generator in the runtime)."""
 
 
 class Scenario(SpecModel):
@@ -107,8 +109,11 @@ class Scenario(SpecModel):
 
         return apply_overrides(self, overrides)
 
-    def endpoints_of(self, component: str) -> set[str]:
+    def endpoints_of(self, component: str, _seen: frozenset[str] = frozenset()) -> set[str]:
         """Endpoint names a component answers (a balancer answers its backends' common ones)."""
+        if component in _seen:  # balancers or CDNs pointing at each other answer nothing
+            return set()
+        _seen = _seen | {component}
         spec = self.components[component]
         if isinstance(spec, AppServerSpec):
             return set(spec.endpoints)
@@ -119,14 +124,14 @@ class Scenario(SpecModel):
             return (
                 set()
                 if origin is None or isinstance(origin, CdnSpec)
-                else (self.endpoints_of(spec.origin))
+                else (self.endpoints_of(spec.origin, _seen))
             )
         if not isinstance(spec, LoadBalancerSpec):
             return set()  # caches are used by read and write steps, not called
         common: set[str] | None = None
         for backend in spec.backends:
             if backend in self.components and backend != component:
-                names = self.endpoints_of(backend)
+                names = self.endpoints_of(backend, _seen)
                 common = names if common is None else common & names
         return common or set()
 
@@ -183,6 +188,14 @@ def _check_references(scenario: Scenario) -> list[str]:
         cycle = _find_call_cycle(scenario)
         if cycle:
             problems.append(f"components: calls form a cycle: {' -> '.join(cycle)}")
+        else:
+            chain = _longest_call_chain(scenario)
+            if len(chain) > MAX_CALL_DEPTH:
+                shown = " -> ".join([*chain[:3], "...", *chain[-2:]])
+                problems.append(
+                    f"components.{chain[0].replace('.', '.endpoints.', 1)}: calls nest "
+                    f"{len(chain)} deep ({shown}); at most {MAX_CALL_DEPTH} are allowed"
+                )
     return problems
 
 
@@ -248,7 +261,63 @@ def _is_identifier(name: str) -> bool:
 
 
 def _find_call_cycle(scenario: Scenario) -> list[str] | None:
-    """A cycle of endpoint calls (which would recurse forever), or None."""
+    """A cycle of endpoint calls (which would recurse forever), or None.
+
+    Depth-first with an explicit stack: a chain of thousands of calls must not exhaust
+    Python's recursion limit.
+    """
+    graph = _call_graph(scenario)
+    state: dict[str, int] = {}
+    for root in graph:
+        if root in state:
+            continue
+        state[root] = 1
+        path = [root]
+        iterators = [iter(graph.get(root, []))]
+        while iterators:
+            nxt = next(iterators[-1], None)
+            if nxt is None:
+                state[path.pop()] = 2
+                iterators.pop()
+            elif state.get(nxt) == 1:
+                return [*path[path.index(nxt) :], nxt]
+            elif nxt not in state:
+                state[nxt] = 1
+                path.append(nxt)
+                iterators.append(iter(graph.get(nxt, [])))
+    return None
+
+
+def _longest_call_chain(scenario: Scenario) -> list[str]:
+    """The longest chain of nested endpoint calls (the call graph has no cycle)."""
+    graph = _call_graph(scenario)
+    longest: dict[str, int] = {}
+    following: dict[str, str | None] = {}
+    for root in graph:
+        stack = [root]
+        while stack:
+            node = stack[-1]
+            if node in longest:
+                stack.pop()
+                continue
+            pending = [n for n in graph.get(node, []) if n not in longest]
+            if pending:
+                stack.extend(pending)
+                continue
+            stack.pop()
+            best = max(graph.get(node, []), key=lambda n: longest[n], default=None)
+            longest[node] = 1 + (longest[best] if best is not None else 0)
+            following[node] = best
+    start = max(longest, key=lambda n: longest[n], default=None)
+    chain = []
+    while start is not None:
+        chain.append(start)
+        start = following.get(start)
+    return chain
+
+
+def _call_graph(scenario: Scenario) -> dict[str, list[str]]:
+    """``component.endpoint`` -> the ``component.endpoint`` s it calls."""
     graph: dict[str, list[str]] = {}
     for name, spec in scenario.components.items():
         if isinstance(spec, AppServerSpec):
@@ -256,29 +325,7 @@ def _find_call_cycle(scenario: Scenario) -> list[str] | None:
                 graph.setdefault(f"{name}.{endpoint}", []).extend(
                     _resolve(scenario, target, target_endpoint)
                 )
-    state: dict[str, int] = {}
-    stack: list[str] = []
-
-    def visit(node: str) -> list[str] | None:
-        state[node] = 1
-        stack.append(node)
-        for nxt in graph.get(node, []):
-            if state.get(nxt) == 1:
-                return [*stack[stack.index(nxt) :], nxt]
-            if nxt not in state:
-                found = visit(nxt)
-                if found:
-                    return found
-        stack.pop()
-        state[node] = 2
-        return None
-
-    for node in list(graph):
-        if node not in state:
-            found = visit(node)
-            if found:
-                return found
-    return None
+    return graph
 
 
 def _resolve(scenario: Scenario, component: str, endpoint: str) -> list[str]:
