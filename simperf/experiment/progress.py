@@ -50,6 +50,6 @@ def bar(total: int | None, desc: str, progress: bool | None, *, initial: int = 0
         unit="run",
         disable=not enabled,
         file=sys.stderr,
-        leave=False,
+        leave=True,
         dynamic_ncols=True,
     )
