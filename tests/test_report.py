@@ -175,3 +175,19 @@ def test_report_renders_in_headless_chromium(
         assert drawn, f"{name} has axes but no points drawn"
     png = browser.screenshot(html_path, tmp_path / "report.png", height=1200)
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_make_run_writes_the_flagship_report(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    makefile = (ROOT / "Makefile").read_text(encoding="utf-8")
+    recipe = re.search(r"^run:.*\n\t\$\(VENV\)/bin/simperf (report .+)$", makefile, re.M)
+    assert recipe, "make run no longer runs simperf report"
+    argv = recipe.group(1).split()
+    assert argv[1] == "models/web_stack.yaml"
+    argv[1] = str(ROOT / argv[1])
+    out = tmp_path / "results" / "web_stack.html"
+    argv[argv.index("-o") + 1] = str(out)
+    assert main([*argv, "--duration", "5s", "--set", "run.warmup=1"]) == 0
+    assert capsys.readouterr().out.rstrip().endswith(f"report written to {out}")
+    assert out.stat().st_size > 1_000_000  # plotly inlined

@@ -141,14 +141,14 @@ def topology(result: Result) -> go.Figure:
     for n, u in zip(names, utils, strict=True):
         count = comps.get(n, {}).get("instances")
         extra = f" x{count}" if count and count > 1 else ""
-        labels.append(f"<b>{n}</b>{extra}<br>" + (f"{u:.0%}" if u is not None else "-"))
+        kind = scenario.components[n].kind if n in scenario.components else ""
+        labels.append(f"<b>{n}</b>{extra}<br>" + (f"{u:.0%}" if u is not None else kind))
     fig.add_scatter(
         x=[pos[n][0] for n in names],
         y=[pos[n][1] for n in names],
         mode="markers+text",
         text=labels,
         textposition="bottom center",
-        hovertext=[scenario.components[n].kind if n in scenario.components else "" for n in names],
         marker={
             "size": 38,
             "color": [u if u is not None else 0.0 for u in utils],

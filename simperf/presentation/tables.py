@@ -44,7 +44,8 @@ def _number(value: Any) -> str:
     if isinstance(value, int):
         return f"{value:,}"
     if isinstance(value, float):
-        return f"{value:.4g}"
+        # Counts summed over instances arrive as floats: show them as counts.
+        return f"{int(value):,}" if value.is_integer() and abs(value) < 1e15 else f"{value:.4g}"
     return str(value)
 
 
