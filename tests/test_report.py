@@ -64,6 +64,24 @@ def test_description_is_escaped(page: str) -> None:
     assert "&lt;b&gt;bold&lt;/b&gt; &amp; co" in page
 
 
+def test_class_descriptions_are_escaped() -> None:
+    from types import SimpleNamespace
+
+    from simperf.presentation.tables import class_table
+
+    # The classes of a spec, one with free text in its description.
+    classes = [
+        SimpleNamespace(
+            name="a", weight=3.0, entry="lb", endpoint="page", keyspace=None, description=INJECTION
+        ),
+        SimpleNamespace(name="b", weight=1.0, entry="lb", endpoint="buy", keyspace="k"),
+    ]
+    fake = SimpleNamespace(scenario=SimpleNamespace(workload=SimpleNamespace(classes=classes)))
+    table = class_table(fake)  # type: ignore[arg-type]
+    assert INJECTION not in table and "&lt;script&gt;" in table
+    assert "<td>lb.page</td>" in table and "<td>75.0%</td>" in table
+
+
 def test_result_to_html_writes_the_file(result: simperf.Result, tmp_path: Path) -> None:
     out = tmp_path / "r.html"
     html = result.to_html(str(out))

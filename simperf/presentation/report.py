@@ -100,7 +100,9 @@ def render(result: Result) -> str:
         (
             "latency",
             "Latency",
-            tables.latency_table(result) + f'<div class="grid">{draw("latency")}</div>',
+            tables.class_table(result)
+            + tables.latency_table(result)
+            + f'<div class="grid">{draw("latency")}</div>',
         ),
         ("time", "Over time", f'<div class="grid">{draw("time")}</div>'),
         (

@@ -75,6 +75,23 @@ def latency_table(result: Result) -> str:
     return frame_html(frame, TIME_COLUMNS, SHARE_COLUMNS)
 
 
+def class_table(result: Result) -> str:
+    """The request classes of the spec: share of traffic, entry, key space, description."""
+    classes = result.scenario.workload.classes
+    total = sum(c.weight for c in classes)
+    rows = [
+        {
+            "class": c.name,
+            "share": c.weight / total,
+            "enters": f"{c.entry}.{c.endpoint}",
+            "keyspace": c.keyspace or "-",
+            "description": getattr(c, "description", None) or "",
+        }
+        for c in classes
+    ]
+    return frame_html(pd.DataFrame(rows), shares=["share"])
+
+
 def component_table(result: Result, instances: bool = False) -> str:
     columns = [
         "component", "instance", "kind", "utilization", "mean_queue_length", "mean_wait",
