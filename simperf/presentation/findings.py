@@ -6,6 +6,8 @@ from typing import Any
 
 from simperf.experiment.metrics import flatten
 from simperf.metrics.result import Result
+from simperf.spec.slo import unit_parser
+from simperf.units import format_time, parse_time
 
 
 def bottleneck(result: Result) -> dict[str, Any] | None:
@@ -28,23 +30,29 @@ def bottleneck(result: Result) -> dict[str, Any] | None:
     }
 
 
-def slo_misses(result: Result) -> list[str]:
-    """Each SLO of the spec this run's value misses, as a sentence (one run: no interval)."""
+def slo_verdicts(result: Result) -> list[tuple[bool, str]]:
+    """(met, sentence) for each SLO of the spec, judged on this run's value (no interval)."""
     flat = flatten(result.data)
-    misses = []
+    out = []
     for slo in result.scenario.slo:
         value = flat.get(slo.metric, float("nan"))
         if value != value:
-            misses.append(f"SLO {slo.describe()}: this run has no value for {slo.metric}")
+            out.append((False, f"SLO {slo.describe()}: this run has no value for {slo.metric}"))
             continue
         met = value < slo.target if slo.side == "below" else value > slo.target
-        if not met:
-            misses.append(f"SLO {slo.describe()} missed: {slo.metric} = {value:.4g}")
-    return misses
+        shown = format_time(value) if unit_parser(slo.metric) is parse_time else f"{value:.4g}"
+        out.append((met, f"SLO {slo.describe()} {'met' if met else 'missed'}: {shown}"))
+    return out
+
+
+def slo_misses(result: Result) -> list[str]:
+    """Each SLO of the spec this run's value misses, as a sentence."""
+    return [text for met, text in slo_verdicts(result) if not met]
 
 
 def warnings(result: Result) -> list[tuple[str, str]]:
-    """(level, text) pairs: ``error`` for unstable, ``warning`` for saturated or missed."""
+    """(level, text) pairs: ``error`` for unstable, ``warning`` for saturated or missed,
+    ``info`` for the SLOs met and the bottleneck."""
     out: list[tuple[str, str]] = []
     stab = result.data["stability"]
     if stab["status"] != "stable":
@@ -57,6 +65,7 @@ def warnings(result: Result) -> list[tuple[str, str]]:
         out.append(("warning", f"failed requests: {parts}"))
     if result.data["measured_time"] <= 0:
         out.append(("error", "the run ended before the warm-up did: nothing was measured"))
+    out.extend(("info", text) for met, text in slo_verdicts(result) if met)
     top = bottleneck(result)
     if top is not None:
         out.append(

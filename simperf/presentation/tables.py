@@ -89,7 +89,10 @@ def class_table(result: Result) -> str:
         }
         for c in classes
     ]
-    return frame_html(pd.DataFrame(rows), shares=["share"])
+    frame = pd.DataFrame(rows)
+    if not frame["description"].any():
+        frame = frame.drop(columns="description")
+    return frame_html(frame, shares=["share"])
 
 
 def component_table(result: Result, instances: bool = False) -> str:
