@@ -22,7 +22,10 @@ if TYPE_CHECKING:  # pragma: no cover
     from simperf.metrics.result import Result
 
 TIME_COLUMNS = {"mean", "p50", "p90", "p95", "p99", "p999", "max", "mean_wait", "mean_service"}
-SHARE_COLUMNS = {"utilization", "error_rate", "hit_rate", "offload", "byte_offload", "imbalance"}
+SHARE_COLUMNS = {
+    "utilization", "worker_occupancy", "pool_occupancy", "error_rate", "hit_rate", "offload",
+    "byte_offload", "imbalance",
+}  # fmt: skip
 KEY_METRICS = ("latency.all.mean", "latency.all.p50", "latency.all.p99", "throughput", "error_rate")
 """Metrics a comparison always shows, significant or not."""
 
@@ -97,8 +100,8 @@ def class_table(result: Result) -> str:
 
 def component_table(result: Result, instances: bool = False) -> str:
     columns = [
-        "component", "instance", "kind", "utilization", "mean_queue_length", "mean_wait",
-        "mean_service", "served", "rejected",
+        "component", "instance", "kind", "utilization", "worker_occupancy", "pool_occupancy",
+        "mean_queue_length", "mean_wait", "mean_service", "served", "rejected",
     ]  # fmt: skip
     frame = result.components
     frame = frame[(frame["instance"] == "all") != instances]
