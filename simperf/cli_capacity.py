@@ -120,8 +120,9 @@ def _search_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="METRIC<VALUE",
         action="append",
         default=[],
-        help="target, e.g. 'latency.all.p99<200ms' or 'error_rate<0.1%%' (repeatable; "
-        "default: the spec's slo list)",
+        help="target, e.g. 'latency.all.p99<200ms' (repeatable; default: the spec's slo "
+        "list); error_rate<0.1%% and stable runs are required too, an error_rate target "
+        "sets another threshold",
     )
     parser.add_argument("--low", default="1", help="smallest value searched (default 1)")
     parser.add_argument("--high", default="64", help="largest value searched (default 64)")

@@ -5,8 +5,11 @@ probe sees the same arrivals and service draws (common random numbers, as in a s
 An SLO is *met* when the Student-t interval of its metric's mean lies entirely on the
 right side of the target, *missed* when it lies entirely on the wrong side, and
 *undecided* otherwise; an undecided probe gets more replications, up to a budget. A
-probe whose run is ``unstable`` (a queue grew throughout or hit the safety cap) misses
-at once: the first replication runs alone, and an unstable one settles the probe.
+probe meets its SLOs only if every replication is ``stable`` and its error rate is
+below a threshold too (``error_rate < 0.1%`` unless the SLOs bound it:
+:func:`simperf.spec.slo.with_error_budget`); a replication that is saturated or
+unstable misses the probe at once (:mod:`simperf.experiment.probe` says why each
+replication, and what is judged on intervals).
 
 The search assumes that the SLO metrics improve monotonically with the knob (more
 replicas, cores or speed never make things worse): it doubles the knob from ``low``
@@ -17,6 +20,7 @@ smallest value *shown* to meet the SLOs.
 
 from __future__ import annotations
 
+import warnings
 from concurrent.futures import Executor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -25,15 +29,15 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from simperf.errors import SpecError
+from simperf.errors import SimperfWarning, SpecError
 from simperf.experiment.executors import executor_for
 from simperf.experiment.metrics import check_metric
 from simperf.experiment.probe import Probe, Prober
 from simperf.experiment.progress import wanted
 from simperf.experiment.store import ResultStore, canonical_hash
-from simperf.spec.cost import scenario_cost
+from simperf.spec.cost import free_cores, scenario_cost
 from simperf.spec.scenario import Scenario
-from simperf.spec.slo import SloSpec, as_slos
+from simperf.spec.slo import SloSpec, as_slos, with_error_budget
 
 
 @dataclass
@@ -50,7 +54,11 @@ class Capacity:
         Tidy: one row per (probe, SLO) in probing order: ``probe``, the knob's value,
         ``replications``, ``stability``, ``cost_per_hour``, ``metric``, ``side``,
         ``target``, ``mean``, ``low``, ``high``, ``slo_verdict`` (this SLO) and
-        ``verdict`` (the probe: met only when every SLO is).
+        ``verdict`` (the probe: met only when every SLO is and every replication is
+        stable).
+    warnings
+        What makes the costs compared doubtful (cores left unpriced while the knob
+        changes them: :func:`simperf.spec.cost.free_cores`).
     """
 
     scenario: Scenario
@@ -62,6 +70,7 @@ class Capacity:
     probes: list[Probe]
     answer: float | None
     cost: float | None
+    warnings: list[str] = field(default_factory=list)
     frame: pd.DataFrame = field(init=False)
 
     def __post_init__(self) -> None:
@@ -98,6 +107,7 @@ class Capacity:
             "answer": self.answer,
             "cost_per_hour": self.cost,
             "met": self.met_at_high,
+            "warnings": self.warnings,
             "probes": frame.to_dict("records"),
         }
 
@@ -110,6 +120,7 @@ class Capacity:
         """Readable lines: one per probe, then the answer."""
         lines = [f"capacity of {self.scenario.name}: smallest {self.knob} in [{self.low}, "]
         lines[0] += f"{self.high}] meeting " + ", ".join(s.describe() for s in self.slo)
+        lines[0] += ", stable in every replication"
         for p in self.probes:
             parts = "  ".join(
                 f"{s['metric']} {_fmt(s['metric'], s['mean'])}"
@@ -125,6 +136,7 @@ class Capacity:
             lines.append(f"no value up to {self.knob}={_value(self.high)} meets the SLOs")
         else:
             lines.append(f"answer {self.knob}={_value(self.answer)}  cost {self.cost:.4g} per hour")
+        lines.extend(f"warning: {w}" for w in self.warnings)
         return "\n".join(lines)
 
 
@@ -158,7 +170,8 @@ def check_search(
     Returns
     -------
     (list of SloSpec, bool)
-        The SLOs, and whether the knob is an integer.
+        The SLOs (with the default error budget unless they bound ``error_rate``), and
+        whether the knob is an integer.
 
     Raises
     ------
@@ -171,6 +184,7 @@ def check_search(
         raise SpecError(f"slo: {exc}") from None
     if not slos:
         raise SpecError("slo: give at least one target (or an slo: list in the spec)")
+    slos = with_error_budget(slos)
     if low > high:
         raise SpecError(f"low ({low}) is above high ({high})")
     for end in (low, high):
@@ -295,7 +309,17 @@ def capacity(
         if answer is not None
         else None
     )
-    return Capacity(scenario, knob, slos, low, high, seed, prober.probes, answer, cost)
+    notes = []
+    if scenario_cost(scenario)["components"]:  # unpriced cores matter only once prices do
+        label = knob.rsplit(".", 1)[-1]
+        probed = {
+            f"{label}={_value(p.value)}": scenario.with_overrides({knob: p.value})
+            for p in prober.probes
+        }
+        notes = free_cores(probed)
+    for note in notes:
+        warnings.warn(note, SimperfWarning, stacklevel=2)
+    return Capacity(scenario, knob, slos, low, high, seed, prober.probes, answer, cost, notes)
 
 
 def _search(met: Any, low: float, high: float, integer: bool, tolerance: float) -> float | None:

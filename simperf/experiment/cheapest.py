@@ -1,15 +1,23 @@
-"""Cheapest of several designs: a capacity search for each, ranked by cost at the SLO."""
+"""Cheapest of several designs: a capacity search for each, ranked by cost at the SLO.
+
+A ranking by price is only as good as the prices: designs whose instances differ in
+cores are compared as if cores were free when a component gives no ``per_core`` price,
+and the ranking says so (:func:`simperf.spec.cost.free_cores`).
+"""
 
 from __future__ import annotations
 
+import warnings
 from concurrent.futures import Executor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import pandas as pd
 
+from simperf.errors import SimperfWarning
 from simperf.experiment.capacity import Capacity, capacity, check_search
 from simperf.experiment.executors import executor_for
+from simperf.spec.cost import free_cores
 from simperf.spec.scenario import Scenario
 
 Design = tuple[Scenario, str] | tuple[Scenario, str, float, float]
@@ -28,10 +36,15 @@ class Ranking:
         ``probes``, ``replications`` (runs in all).
     searches
         The :class:`~simperf.experiment.capacity.Capacity` of each design by name.
+    warnings
+        What makes the comparison doubtful: components whose cores per instance differ
+        between the designs' answers while no ``per_core`` price is given for them (also
+        issued as :class:`~simperf.errors.SimperfWarning`).
     """
 
     frame: pd.DataFrame
     searches: dict[str, Capacity]
+    warnings: list[str] = field(default_factory=list)
 
     @property
     def best(self) -> str | None:
@@ -49,6 +62,7 @@ class Ranking:
         frame = self.frame.astype(object).where(self.frame.notna(), None)
         return {
             "best": self.best,
+            "warnings": self.warnings,
             "ranking": frame.to_dict("records"),
             "searches": {name: c.to_dict() for name, c in self.searches.items()},
         }
@@ -119,4 +133,12 @@ def cheapest(
     frame = frame.sort_values(
         ["met", "cost_per_hour"], ascending=[False, True], na_position="last", kind="stable"
     ).reset_index(drop=True)
-    return Ranking(frame, searches)
+    answers = {
+        name: c.scenario.with_overrides({c.knob: c.answer})
+        for name, c in searches.items()
+        if c.answer is not None
+    }
+    notes = free_cores(answers)
+    for note in notes:
+        warnings.warn(note, SimperfWarning, stacklevel=2)
+    return Ranking(frame, searches, notes)

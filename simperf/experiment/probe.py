@@ -1,8 +1,19 @@
 """Probes of a capacity search: the replicated runs at one knob value, and their verdict.
 
-A probe runs its first replication alone: an ``unstable`` run (a queue grew throughout
-or hit the safety cap) settles it as missed. Otherwise it runs the rest of its first
-batch and adds replications while an SLO is undecided, up to the budget. With a results
+A probe meets its SLOs only if every replication is ``stable`` (the stability verdict
+each run carries: :mod:`simperf.metrics.stability`) and every SLO, the error budget
+among them, is met on the interval of its mean. Stability is required of each
+replication, not on average: a verdict is a category, and one saturated or unstable
+replication shows that the design can saturate at this load. The metrics, error rate
+included, are judged on their Student-t intervals instead: requiring each replication
+below the target would make more replications likelier to miss, where they should only
+sharpen the verdict.
+
+The first replication runs alone: one that is not stable (saturated: >= 1% rejected or
+>= 95% busy; unstable: a queue grew throughout or hit the safety cap) settles the probe
+as missed. Otherwise the probe runs the rest of its first batch and adds replications
+while an SLO is undecided, up to the budget; a later replication that is not stable
+misses it too. With a results
 store (the sweep's, :mod:`simperf.experiment.store`), every run is written as it
 finishes under the point ``{knob: value}`` and read back on a rerun, so an interrupted
 search resumes where it stopped (probes with ``run.warmup: auto`` are not stored: their
@@ -20,6 +31,7 @@ from simperf.experiment.metrics import flatten
 from simperf.experiment.replicate import _run_all, replicate
 from simperf.experiment.slo_verdict import MET, MISSED, UNDECIDED, judge, more_needed
 from simperf.experiment.store import ResultStore, canonical_hash
+from simperf.metrics.stability import SEVERITY
 from simperf.spec.cost import scenario_cost
 from simperf.spec.scenario import Scenario
 from simperf.spec.slo import SloSpec
@@ -78,9 +90,9 @@ class Prober:
         variant = self.scenario.with_overrides({self.knob: value})
         cost = scenario_cost(variant)["total_per_hour"]
         runs = self._runs(value, variant, range(1))
-        if _unstable(runs):
+        if not _stable(runs):
             rows = [{**row, "slo_verdict": MISSED} for row in self._judge(runs)]
-            return self._report(Probe(value, runs, rows, MISSED, "unstable", cost))
+            return self._report(Probe(value, runs, rows, MISSED, _worst(runs), cost))
         if variant.run.auto_warmup:  # the warm-up is detected on the replications together
             reps = replicate(variant, self.n, seed=self.seed, executor=self.pool)
             variant, runs = reps.scenario, reps.runs
@@ -89,16 +101,15 @@ class Prober:
         while True:
             rows = self._judge(runs)
             verdicts = {r["slo_verdict"] for r in rows}
-            unstable = _unstable(runs)
-            if unstable or MISSED in verdicts or verdicts == {MET} or len(runs) >= self.budget:
+            stable = _stable(runs)
+            if not stable or MISSED in verdicts or verdicts == {MET} or len(runs) >= self.budget:
                 break
             wanted = min(more_needed(rows, len(runs), self.confidence), self.budget)
             runs += self._runs(value, variant, range(len(runs), wanted))
         verdict = (
-            MISSED if unstable or MISSED in verdicts else MET if verdicts == {MET} else UNDECIDED
+            MISSED if not stable or MISSED in verdicts else MET if verdicts == {MET} else UNDECIDED
         )
-        stability = _worst([r["stability"]["status"] for r in runs])
-        return self._report(Probe(value, runs, rows, verdict, stability, cost))
+        return self._report(Probe(value, runs, rows, verdict, _worst(runs), cost))
 
     def _runs(self, value: float, variant: Scenario, replications: range) -> list[dict[str, Any]]:
         """Replications of one probe: from the store when it has them, else run (and stored)."""
@@ -131,12 +142,9 @@ class Prober:
         return probe
 
 
-def _unstable(runs: list[dict[str, Any]]) -> bool:
-    return any(r["stability"]["status"] == "unstable" for r in runs)
+def _stable(runs: list[dict[str, Any]]) -> bool:
+    return all(r["stability"]["status"] == "stable" for r in runs)
 
 
-def _worst(statuses: list[str]) -> str:
-    for status in ("unstable", "saturated"):
-        if status in statuses:
-            return status
-    return "stable"
+def _worst(runs: list[dict[str, Any]]) -> str:
+    return max((r["stability"]["status"] for r in runs), key=SEVERITY.__getitem__)

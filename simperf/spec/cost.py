@@ -7,10 +7,15 @@ so what-ifs on ``replicas``, ``cores`` or ``read_replicas`` change it and sweeps
 report it as the metric ``cost.total_per_hour``. With ``size_exponent`` 1 (the default)
 the price is linear in cores; above 1, large instances cost more per core, as the
 largest instance sizes of cloud providers tend to.
+
+No price is invented: a ``per_core`` left out counts as 0 (an explicit ``0`` says the
+same on purpose). Comparing designs whose cores differ then ranks them as if cores were
+free, which :func:`free_cores` detects, so that the comparison can say so.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from pydantic import Field
@@ -27,8 +32,12 @@ class CostSpec(SpecModel):
     per_instance: Price = Field(
         0.0, ge=0, le=MAX_PRICE, description="price of one instance per hour (0.20/h)"
     )
-    per_core: Price = Field(
-        0.0, ge=0, le=MAX_PRICE, description="price of one core per hour, on top (0.05/h)"
+    per_core: Price | None = Field(
+        None,
+        ge=0,
+        le=MAX_PRICE,
+        description="price of one core per hour, on top (0.05/h); not given: cores are "
+        "priced 0 and comparisons of designs differing in cores warn",
     )
     size_exponent: float = Field(
         1.0,
@@ -39,8 +48,9 @@ class CostSpec(SpecModel):
 
     def per_hour(self, groups: list[tuple[int, int]]) -> float:
         """Price per hour of ``(instances, cores per instance)`` groups."""
+        per_core = self.per_core or 0.0
         return sum(
-            count * (self.per_instance + self.per_core * cores**self.size_exponent)
+            count * (self.per_instance + per_core * cores**self.size_exponent)
             for count, cores in groups
         )
 
@@ -76,3 +86,51 @@ def scenario_cost(scenario: Any) -> dict[str, Any]:
         if cost is not None:
             components[name] = cost.per_hour(size(component))
     return {"total_per_hour": float(sum(components.values())), "components": components}
+
+
+def _instance_cores(component: Any) -> str:
+    """Cores per instance, ``8`` (or ``8/4``: a database's primary and its replicas)."""
+    return "/".join(str(cores) for count, cores in size(component) if count)
+
+
+def free_cores(scenarios: Mapping[str, Any]) -> list[str]:
+    """Warnings for components whose instance sizes differ among ``scenarios``, unpriced.
+
+    A per-instance price covers the cores of an instance only while every instance
+    compared has the same cores. A component counts when its cores per instance are not
+    the same in every scenario holding it and no ``cost.per_core`` is given for it in
+    some of them (no ``cost`` at all, or one without ``per_core``): the prices compared
+    leave those cores out. Scaling out alone (more instances of one size) is priced
+    right by ``per_instance`` and gives no warning.
+
+    Parameters
+    ----------
+    scenarios
+        Label -> scenario (the designs compared, or the probes of a search).
+
+    Returns
+    -------
+    list of str
+        One message per such component, naming its cores per instance in each scenario.
+    """
+    messages = []
+    names = dict.fromkeys(n for s in scenarios.values() for n in s.components)
+    for name in names:
+        held = {label: s.components[name] for label, s in scenarios.items() if name in s.components}
+        cores = {label: _instance_cores(component) for label, component in held.items()}
+        if len(set(cores.values())) < 2:
+            continue
+        unpriced = [
+            label
+            for label, component in held.items()
+            if getattr(component, "cost", None) is None or component.cost.per_core is None
+        ]
+        if not unpriced:
+            continue
+        where = "" if len(unpriced) == len(held) else f" in {', '.join(unpriced)}"
+        shown = ", ".join(f"{label}: {n}" for label, n in cores.items())
+        messages.append(
+            f"cores are free in this comparison: {name} has no per_core price{where} while "
+            f"its cores per instance differ ({shown}); give components.{name}.cost.per_core"
+        )
+    return messages

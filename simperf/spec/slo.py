@@ -6,6 +6,12 @@ the target takes its unit: a time for latencies and waits (``200ms``), a rate fo
 throughputs (``50/s``), a fraction or percentage for rates, shares and utilisations
 (``0.1%``, ``0.8``), a price for costs (``2/h``), a plain number otherwise. An SLO is
 judged over replications (:mod:`simperf.experiment.capacity`), never on one run.
+
+Fast answers that fail are no service: unless the SLOs bound ``error_rate`` themselves,
+:func:`with_error_budget` adds ``error_rate < 0.1%`` (:data:`DEFAULT_MAX_ERROR_RATE`), so
+a design that meets its latency target by rejecting requests does not meet its SLOs. An
+``error_rate`` entry in the ``slo:`` list (or ``--slo 'error_rate<1%'``) sets another
+threshold.
 """
 
 from __future__ import annotations
@@ -18,6 +24,11 @@ from pydantic import Field, model_validator
 
 from simperf.spec.base import SpecModel
 from simperf.units import format_time, parse_fraction, parse_price, parse_rate, parse_time
+
+ERROR_RATE = "error_rate"
+"""The metric of the error budget: the share of requests that ended in an error."""
+DEFAULT_MAX_ERROR_RATE = 0.001
+"""The error rate a design must stay below when its SLOs do not bound ``error_rate``."""
 
 _TIME_LEAVES = frozenset({"mean", "p50", "p90", "p95", "p99", "p999", "max", "min"})
 _FRACTION_WORDS = ("rate", "utilization", "share", "offload", "ratio")
@@ -128,3 +139,18 @@ def as_slos(slo: Any) -> list[SloSpec]:
         else:
             out.append(SloSpec.model_validate(item))
     return out
+
+
+def with_error_budget(slos: list[SloSpec]) -> list[SloSpec]:
+    """The SLOs, with ``error_rate < 0.1%`` added unless one of them bounds the error rate.
+
+    Examples
+    --------
+    >>> [s.describe() for s in with_error_budget(as_slos("latency.all.p99<200ms"))]
+    ['latency.all.p99 < 200 ms', 'error_rate < 0.001']
+    >>> [s.describe() for s in with_error_budget(as_slos("error_rate<1%"))]
+    ['error_rate < 0.01']
+    """
+    if any(s.metric == ERROR_RATE for s in slos):
+        return list(slos)
+    return [*slos, SloSpec(metric=ERROR_RATE, below=DEFAULT_MAX_ERROR_RATE)]

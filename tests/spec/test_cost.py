@@ -105,3 +105,29 @@ def test_balancer_has_a_fixed_price() -> None:
     cost = scenario_cost(simperf.from_dict(spec))
     assert cost["components"]["lb"] == pytest.approx(0.025)
     assert cost["total_per_hour"] == pytest.approx(0.925)
+
+
+def per_instance_only(**overrides: object) -> simperf.Scenario:
+    scenario = simperf.from_dict(SPEC).with_overrides(
+        {"components.app.cost": {"per_instance": "0.34/h"}}
+    )
+    return scenario.with_overrides(overrides) if overrides else scenario
+
+
+def test_per_core_left_out_is_free_and_flagged_when_instance_sizes_differ() -> None:
+    from simperf.spec.cost import free_cores
+
+    up = per_instance_only(**{"components.app.replicas": 1, "components.app.cores": 5})
+    out = per_instance_only(**{"components.app.replicas": 3, "components.app.cores": 4})
+    assert up.components["app"].cost.per_core is None
+    assert scenario_cost(up)["total_per_hour"] == pytest.approx(0.34)  # 5 cores for free
+    (message,) = free_cores({"up": up, "out": out})
+    assert "cores are free" in message and "(up: 5, out: 4)" in message
+    assert "components.app.cost.per_core" in message
+    # scaling out alone keeps one instance size: per_instance prices it right
+    assert free_cores({"a": out, "b": out.with_overrides({"components.app.replicas": 6})}) == []
+    # a per_core price, even 0 on purpose, is a price
+    priced = {"components.app.cost.per_core": 0}
+    assert free_cores({"up": up.with_overrides(priced), "out": out.with_overrides(priced)}) == []
+    (partial,) = free_cores({"up": up.with_overrides(priced), "out": out})
+    assert "no per_core price in out " in partial

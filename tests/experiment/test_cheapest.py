@@ -1,0 +1,55 @@
+"""Ranking designs by price says when the prices leave cores out."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+import simperf
+from simperf.errors import SimperfWarning
+
+MODELS = Path(__file__).resolve().parents[2] / "models"
+
+
+def designs(cost: dict[str, object]) -> dict[str, tuple[simperf.Scenario, str, int, int]]:
+    """mmc.yaml (320/s of 10 ms) up (one instance, 1 to 8 cores) or out (1-core instances)."""
+    base = simperf.load(MODELS / "mmc.yaml").with_overrides(
+        {"run.duration": 10, "run.warmup": 1, "components.app.cost": cost}
+    )
+    one_core = base.with_overrides({"components.app.cores": 1})
+    return {
+        "up": (base, "components.app.cores", 1, 8),
+        "out": (one_core, "components.app.replicas", 1, 8),
+    }
+
+
+def test_designs_differing_in_cores_warn_when_cores_are_unpriced() -> None:
+    with pytest.warns(SimperfWarning, match="cores are free in this comparison") as caught:
+        ranking = simperf.cheapest(
+            designs({"per_instance": "1/h"}),
+            ["components.app.utilization<0.9"],
+            replications=2,
+            executor="serial",
+        )
+    frame = ranking.frame.set_index("design")
+    # 4 cores either way (utilisation 0.8): one instance looks 4x cheaper with cores free
+    assert frame.loc["up", "answer"] == 4 and frame.loc["out", "answer"] == 4
+    assert ranking.best == "up"
+    (warning,) = ranking.warnings
+    assert "(up: 4, out: 1)" in warning
+    assert warning in {str(w.message) for w in caught}
+    assert ranking.to_dict()["warnings"] == [warning]
+
+
+def test_priced_cores_give_no_warning() -> None:
+    ranking = simperf.cheapest(
+        designs({"per_instance": "1/h", "per_core": "0.5/h"}),
+        ["components.app.utilization<0.9"],
+        replications=2,
+        executor="serial",
+    )
+    assert ranking.warnings == []
+    frame = ranking.frame.set_index("design")
+    assert frame.loc["up", "cost_per_hour"] == 1 + 4 * 0.5
+    assert frame.loc["out", "cost_per_hour"] == 4 * (1 + 0.5)
