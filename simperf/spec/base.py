@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import math
 import typing
+from dataclasses import dataclass
 from typing import Annotated, Any
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, WithJsonSchema, model_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, GetJsonSchemaHandler, model_validator
+from pydantic.json_schema import JsonSchemaValue
+from pydantic_core import CoreSchema
 
 from simperf.units import (
     BANDWIDTH_PATTERN,
@@ -109,93 +112,73 @@ def _all_finite(value: Any) -> bool:
     return True
 
 
+@dataclass(frozen=True)
+class UnitString:
+    """JSON Schema of a unit-aware number: the number itself, or a string with a unit.
+
+    The number keeps the bounds of its field (``minimum``, ``exclusiveMaximum`` ...);
+    a string's value is known only once its unit is parsed, so it is checked by pattern.
+
+    Parameters
+    ----------
+    pattern
+        Regular expression of the strings the field's parser accepts.
+    description
+        What the number means and examples of strings.
+    """
+
+    pattern: str
+    description: str
+
+    def __get_pydantic_json_schema__(
+        self, schema: CoreSchema, handler: GetJsonSchemaHandler
+    ) -> JsonSchemaValue:
+        number: dict[str, Any] = handler(schema)
+        return {
+            "anyOf": [number, {"type": "string", "pattern": self.pattern}],
+            "description": self.description,
+        }
+
+
 Time = Annotated[
     float,
     BeforeValidator(parse_time),
-    WithJsonSchema(
-        {
-            "anyOf": [
-                {"type": "number"},
-                {"type": "string", "pattern": TIME_PATTERN},
-            ],
-            "description": "seconds, or a string with a unit: 250us, 5ms, 2s, 3min",
-        }
-    ),
+    UnitString(TIME_PATTERN, "seconds, or a string with a unit: 250us, 5ms, 2s, 3min"),
 ]
 """A time in seconds; accepts a number or a string with a unit."""
 
 Rate = Annotated[
     float,
     BeforeValidator(parse_rate),
-    WithJsonSchema(
-        {
-            "anyOf": [
-                {"type": "number"},
-                {"type": "string", "pattern": RATE_PATTERN},
-            ],
-            "description": "per second, or a string with a unit: 2000/s, 10k/s, 120/min",
-        }
-    ),
+    UnitString(RATE_PATTERN, "per second, or a string with a unit: 2000/s, 10k/s, 120/min"),
 ]
 """A rate per second; accepts a number or a string such as ``2000/s``."""
 
 Size = Annotated[
     float,
     BeforeValidator(parse_size),
-    WithJsonSchema(
-        {
-            "anyOf": [
-                {"type": "number"},
-                {"type": "string", "pattern": SIZE_PATTERN},
-            ],
-            "description": "bytes, or a string with a unit: 512B, 4KiB, 1.5MB, 8GiB",
-        }
-    ),
+    UnitString(SIZE_PATTERN, "bytes, or a string with a unit: 512B, 4KiB, 1.5MB, 8GiB"),
 ]
 """A size in bytes; accepts a number or a string such as ``4KiB`` or ``1.5MB``."""
 
 Bandwidth = Annotated[
     float,
     BeforeValidator(parse_bandwidth),
-    WithJsonSchema(
-        {
-            "anyOf": [
-                {"type": "number"},
-                {"type": "string", "pattern": BANDWIDTH_PATTERN},
-            ],
-            "description": "bytes per second, or a string: 100Mbit/s, 1Gbps, 10MB/s",
-        }
-    ),
+    UnitString(BANDWIDTH_PATTERN, "bytes per second, or a string: 100Mbit/s, 1Gbps, 10MB/s"),
 ]
 """A bandwidth in bytes per second; accepts a number or a string such as ``1Gbit/s``."""
 
 Price = Annotated[
     float,
     BeforeValidator(parse_price),
-    WithJsonSchema(
-        {
-            "anyOf": [
-                {"type": "number"},
-                {"type": "string", "pattern": PRICE_PATTERN},
-            ],
-            "description": "money per hour, or a string: 0.20/h, 4.8/day, 146/month",
-        }
-    ),
+    UnitString(PRICE_PATTERN, "money per hour, or a string: 0.20/h, 4.8/day, 146/month"),
 ]
 """A price rate per hour (currency-neutral); accepts a number or a string such as ``0.20/h``."""
 
 Count = Annotated[
     int,
     BeforeValidator(parse_count),
-    WithJsonSchema(
-        {
-            "anyOf": [
-                {"type": "integer"},
-                {"type": "string", "pattern": COUNT_PATTERN},
-            ],
-            "description": "a whole number, or with an SI suffix: 2k, 1.5M, 1G",
-        }
-    ),
+    UnitString(COUNT_PATTERN, "a whole number, or with an SI suffix: 2k, 1.5M, 1G"),
 ]
 """A whole count; accepts a number or a string such as ``2k`` (as rates accept ``10k/s``)."""
 

@@ -17,9 +17,18 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import BeforeValidator, Field, WithJsonSchema, model_validator
+from pydantic import BeforeValidator, Field, model_validator
 
-from simperf.spec.base import IDENTIFIER, MAX_COUNT, MAX_TIME, Bandwidth, Rate, SpecModel, Time
+from simperf.spec.base import (
+    IDENTIFIER,
+    MAX_COUNT,
+    MAX_TIME,
+    Bandwidth,
+    Rate,
+    SpecModel,
+    Time,
+    UnitString,
+)
 from simperf.spec.cost import CostSpec
 from simperf.spec.distributions import Constant, Distribution
 from simperf.units import SIZE_PATTERN, parse_size
@@ -39,15 +48,7 @@ def _whole_bytes(value: object) -> int:
 ByteSize = Annotated[
     int,
     BeforeValidator(_whole_bytes),
-    WithJsonSchema(
-        {
-            "anyOf": [
-                {"type": "integer"},
-                {"type": "string", "pattern": SIZE_PATTERN},
-            ],
-            "description": "bytes, or a string with a unit: 512, 8KiB, 16GiB",
-        }
-    ),
+    UnitString(SIZE_PATTERN, "bytes, or a string with a unit: 512, 8KiB, 16GiB"),
 ]
 """A size in bytes; accepts an integer or a string such as ``8KiB`` or ``16GiB``."""
 

@@ -308,10 +308,6 @@ def _distribution_tag(value: Any) -> str | None:
 
 
 def _scalar_to_constant(value: float) -> Constant:
-    if value < 0:
-        raise ValueError("must be >= 0")
-    if value > MAX_TIME:
-        raise ValueError(f"must be <= {MAX_TIME:g}")
     return Constant(value=value)
 
 
@@ -323,7 +319,7 @@ Distribution = Annotated[
     | Annotated[Gamma, Tag("gamma")]
     | Annotated[Empirical, Tag("empirical")]
     | Annotated[ScipyDistribution, Tag("scipy")]
-    | Annotated[Time, AfterValidator(_scalar_to_constant), Tag("scalar")],
+    | Annotated[Time, Field(ge=0, le=MAX_TIME), AfterValidator(_scalar_to_constant), Tag("scalar")],
     Discriminator(
         _distribution_tag,
         custom_error_type="distribution",

@@ -31,6 +31,7 @@ from simperf.spec.reader import (
     read_spec_file,
 )
 from simperf.spec.scenario import COMPONENT_TAGS, Scenario
+from simperf.spec.schema import SpecJsonSchema
 from simperf.spec.sessions import SESSION_STORE_TAGS
 from simperf.spec.workload import ARRIVAL_TAGS
 
@@ -381,7 +382,7 @@ def _split_path(path: str) -> list[str]:
 
 def json_schema() -> dict[str, Any]:
     """The JSON Schema of a scenario file, for editors."""
-    schema = Scenario.model_json_schema(by_alias=True)
+    schema = Scenario.model_json_schema(by_alias=True, schema_generator=SpecJsonSchema)
     schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
     schema["title"] = "simperf scenario"
     return schema

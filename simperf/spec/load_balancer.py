@@ -31,6 +31,10 @@ def _as_list(value: object) -> object:
     return [value] if isinstance(value, str) else value
 
 
+_Backends = Annotated[list[str], Field(min_length=1, max_length=1000)]
+"""Backend names; one name may be written alone (``backends: app``)."""
+
+
 class HealthCheckSpec(SpecModel):
     """Active health checks: the balancer probes each instance every ``interval``.
 
@@ -90,11 +94,9 @@ class LoadBalancerSpec(SpecModel):
 
     kind: Literal["load_balancer"] = Field("load_balancer", description="component kind")
     policy: BalancingPolicy = Field("round_robin", description="how an instance is chosen")
-    backends: Annotated[list[str], BeforeValidator(_as_list)] = Field(
-        min_length=1,
-        max_length=1000,
-        description="component name(s) whose instances receive the traffic",
-    )
+    backends: Annotated[
+        _Backends, BeforeValidator(_as_list, json_schema_input_type=str | _Backends)
+    ] = Field(description="component name(s) whose instances receive the traffic")
     overhead: Distribution = Field(
         default_factory=lambda: Constant(value=0.0),
         description="processing time the balancer adds to each request",

@@ -6,12 +6,14 @@ between the ``spec-reference`` markers; a test checks that the page is up to dat
 
 from __future__ import annotations
 
+import json
 import sys
 from pathlib import Path
 from typing import Any
 
 from simperf.spec.base import SpecModel
 from simperf.spec.io import json_schema
+from simperf.units import format_time
 
 START = "<!-- spec-reference:start (python -m simperf.spec.reference docs/reference.md) -->"
 END = "<!-- spec-reference:end -->"
@@ -94,10 +96,19 @@ def _field_bounds(model: type[SpecModel] | None, field: str) -> str:
 def _default(prop: dict[str, Any], required: bool) -> str:
     if required:
         return "required"
-    if "default" in prop:
-        value = prop["default"]
-        return "—" if value is None else f"`{value}`"
-    return "—"
+    if "default" not in prop:
+        return "—"
+    value = prop["default"]
+    if value is None:
+        return "—"
+    if "$ref" in prop and isinstance(value, dict):
+        return "its defaults"  # listed in the table of its model
+    branches = {p.get("$ref", "").rsplit("/", 1)[-1] for p in prop.get("oneOf", [])}
+    if isinstance(value, dict) and value.get("dist") == "constant" and "Constant" in branches:
+        return f"`{format_time(value['value'])}`"  # a constant time, as a spec writes it
+    if isinstance(value, dict | list):
+        return f"`{json.dumps(value, separators=(', ', ': '))}`"
+    return f"`{value}`"
 
 
 def _escape(text: str) -> str:

@@ -67,10 +67,6 @@ class EmpiricalSize(Empirical):
 
 
 def _scalar_to_constant(value: float) -> ConstantSize:
-    if value < 0:
-        raise ValueError("must be >= 0")
-    if value > MAX_SIZE:
-        raise ValueError(f"must be <= {MAX_SIZE:g}")
     return ConstantSize(value=value)
 
 
@@ -82,7 +78,7 @@ SizeDistribution = Annotated[
     | Annotated[GammaSize, Tag("gamma")]
     | Annotated[EmpiricalSize, Tag("empirical")]
     | Annotated[ScipyDistribution, Tag("scipy")]
-    | Annotated[Size, AfterValidator(_scalar_to_constant), Tag("scalar")],
+    | Annotated[Size, Field(ge=0, le=MAX_SIZE), AfterValidator(_scalar_to_constant), Tag("scalar")],
     Discriminator(
         _distribution_tag,
         custom_error_type="distribution",

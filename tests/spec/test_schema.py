@@ -1,0 +1,166 @@
+"""The JSON Schema (``simperf schema``) accepts what the code accepts, and rejects what it rejects.
+
+Checked with a real validator (``jsonschema``, draft 2020-12) on every model, every spec
+shown in the README and the docs, the specs as the code writes them back, and a sample of
+invalid specs.
+"""
+
+from __future__ import annotations
+
+import copy
+import re
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+import pytest
+import yaml
+
+import simperf
+from simperf.errors import SpecError
+from simperf.spec.io import json_schema
+
+from conftest import ROOT
+
+SCHEMA = json_schema()
+VALIDATOR = jsonschema.Draft202012Validator(SCHEMA)
+MODEL_FILES = sorted((ROOT / "models").glob("*.yaml"))
+DOCS = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
+
+
+def schema_errors(data: Any) -> list[str]:
+    return [
+        f"{'.'.join(map(str, e.absolute_path)) or 'spec'}: {e.message[:200]}"
+        for e in VALIDATOR.iter_errors(data)
+    ]
+
+
+def spec_blocks() -> list[tuple[str, Any]]:
+    """The YAML blocks of the docs that are specs: a workload and components, nothing elided.
+
+    Blocks that leave parts out (``...``) or show one section are pieces, not specs.
+    """
+    found = []
+    for path in DOCS:
+        text = path.read_text(encoding="utf-8")
+        for i, block in enumerate(re.findall(r"```yaml\n(.*?)```", text, re.S)):
+            data = yaml.safe_load(block)
+            if isinstance(data, dict) and {"workload", "components"} <= set(data):
+                if "..." not in block:
+                    found.append((f"{path.name}[{i}]", data))
+    return found
+
+
+SPEC_BLOCKS = spec_blocks()
+
+
+def test_the_schema_is_a_valid_draft_2020_12_schema() -> None:
+    jsonschema.Draft202012Validator.check_schema(SCHEMA)
+    assert SCHEMA["$schema"] == "https://json-schema.org/draft/2020-12/schema"
+
+
+@pytest.mark.parametrize("path", MODEL_FILES, ids=lambda p: p.name)
+def test_every_model_validates(path: Path) -> None:
+    assert schema_errors(yaml.safe_load(path.read_text(encoding="utf-8"))) == []
+
+
+def test_the_docs_show_specs() -> None:
+    names = {name.split("[")[0] for name, _ in SPEC_BLOCKS}
+    assert {"README.md", "databases.md", "caching.md"} <= names
+
+
+@pytest.mark.parametrize(("name", "data"), SPEC_BLOCKS, ids=[n for n, _ in SPEC_BLOCKS])
+def test_every_spec_in_the_docs_loads_and_validates(name: str, data: Any) -> None:
+    simperf.from_dict(data)
+    assert schema_errors(data) == []
+
+
+@pytest.mark.parametrize("path", MODEL_FILES, ids=lambda p: p.name)
+def test_a_spec_as_the_code_writes_it_validates(path: Path) -> None:
+    """Every unit string read back as a number (seconds, per second, bytes) is accepted."""
+    written = simperf.load(path).model_dump(mode="json", by_alias=True)
+    assert schema_errors(written) == []
+
+
+def web_tier() -> dict[str, Any]:
+    return yaml.safe_load((ROOT / "models" / "web_tier.yaml").read_text(encoding="utf-8"))
+
+
+def with_change(path: str, value: Any) -> dict[str, Any]:
+    data = copy.deepcopy(web_tier())
+    *parents, last = path.split(".")
+    node = data
+    for part in parents:
+        node = node[int(part)] if isinstance(node, list) else node[part]
+    node[last] = value
+    return data
+
+
+@pytest.mark.parametrize(
+    ("path", "value"),
+    [
+        ("components.lb.backends", []),
+        ("components.lb.backends", 7),
+        ("components.app.cores", 0),
+        ("components.app.replica", 3),
+        ("components.app.kind", "mainframe"),
+        ("components.lb.overhead", "200 parsecs"),
+        ("components.lb.overhead", -1),
+        ("workload.arrival.rate", "fast"),
+        ("workload.arrival.rate", -5),
+        ("run.duration", "1 fortnight"),
+        ("components.app.cost.per_instance", "0.34/week"),
+        ("components.app.cost.per_core", -1),
+    ],
+)
+def test_invalid_specs_are_rejected_by_both(path: str, value: Any) -> None:
+    data = with_change(path, value)
+    with pytest.raises(SpecError):
+        simperf.from_dict(data)
+    assert schema_errors(data), f"the schema accepts {path}={value!r}"
+
+
+@pytest.mark.parametrize(
+    ("path", "value"),
+    [
+        ("components.lb.backends", "app"),
+        ("components.lb.backends", ["app"]),
+        ("components.lb.overhead", "250us"),
+        ("components.lb.overhead", 0.00025),
+        ("workload.arrival.rate", "10k/s"),
+        ("workload.arrival.rate", 1500),
+        ("run.duration", "2min"),
+        ("components.app.cost.per_instance", "146/month"),
+        ("components.app.cost.per_core", "0.05/h"),
+    ],
+)
+def test_units_and_numbers_are_accepted_by_both(path: str, value: Any) -> None:
+    data = with_change(path, value)
+    simperf.from_dict(data)
+    assert schema_errors(data) == []
+
+
+def test_bounds_of_unit_fields_are_standard_keywords() -> None:
+    """pydantic writes some bounds as gt/le, which JSON Schema ignores; none are left."""
+    assert not re.search(r"'(gt|ge|lt|le)': ", str(SCHEMA))
+    data = web_tier()
+    data["keyspaces"] = {"k": {"keys": 10, "popularity": "uniform"}}
+    cache = {"kind": "cache", "keyspace": "k", "capacity": 5, "object_size": "1KB"}
+    cache["capacity_bytes"] = 0
+    data["components"]["cache"] = cache
+    with pytest.raises(SpecError, match=r"components\.cache\.capacity_bytes: must be > 0"):
+        simperf.from_dict(data)
+    assert any(e.startswith("components.cache") for e in schema_errors(data))
+    data["components"]["cache"]["capacity_bytes"] = "1GB"
+    simperf.from_dict(data)
+    assert schema_errors(data) == []
+
+
+def test_defaults_from_factories_are_in_the_schema() -> None:
+    cache = SCHEMA["$defs"]["CacheSpec"]["properties"]
+    assert cache["latency"]["default"] == {"dist": "constant", "value": 10e-6}
+    assert (
+        SCHEMA["properties"]["run"]["default"]["seed"]
+        == simperf.Scenario.model_fields["run"].get_default(call_default_factory=True).seed
+    )
+    assert SCHEMA["$defs"]["CostSpec"]["properties"]["per_core"]["default"] is None
