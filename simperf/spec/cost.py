@@ -128,7 +128,11 @@ def free_cores(scenarios: Mapping[str, Any]) -> list[str]:
         if not unpriced:
             continue
         where = "" if len(unpriced) == len(held) else f" in {', '.join(unpriced)}"
-        shown = ", ".join(f"{label}: {n}" for label, n in cores.items())
+        shown = (
+            ", ".join(f"{label}: {n}" for label, n in cores.items())
+            if len(cores) <= 4  # designs by name; a search's many probes by size alone
+            else ", ".join(dict.fromkeys(cores.values()))
+        )
         messages.append(
             f"cores are free in this comparison: {name} has no per_core price{where} while "
             f"its cores per instance differ ({shown}); give components.{name}.cost.per_core"

@@ -166,3 +166,33 @@ def test_store_keeps_runs_and_a_resumed_search_runs_nothing(tmp_path: Path) -> N
         scenario, {"components.app.cores": [4]}, replications=2, store=options["store"], resume=True
     )
     assert len(frame) == 2
+
+
+def test_a_search_over_unpriced_cores_warns() -> None:
+    from simperf.errors import SimperfWarning
+
+    scenario = short("mmc.yaml", 10).with_overrides({"components.app.cost": {"per_instance": 1}})
+    with pytest.warns(SimperfWarning, match="cores are free"):
+        found = simperf.capacity(
+            scenario,
+            "components.app.cores",
+            ["components.app.utilization<0.9"],
+            low=2,
+            high=8,
+            replications=2,
+            executor="serial",
+        )
+    (warning,) = found.warnings
+    assert "app has no per_core price while its cores per instance differ" in warning
+    assert found.summary().endswith(f"warning: {warning}")
+    priced = scenario.with_overrides({"components.app.cost.per_core": 0.5})
+    again = simperf.capacity(
+        priced,
+        "components.app.cores",
+        ["components.app.utilization<0.9"],
+        low=2,
+        high=8,
+        replications=2,
+        executor="serial",
+    )
+    assert again.warnings == [] and again.cost == 1 + 0.5 * again.answer
