@@ -235,7 +235,9 @@ def capacity(
         Dotted path of the setting searched, e.g. ``"components.app.replicas"``.
     slo
         SLOs: dicts ``{metric, below|above}``, :class:`SloSpec` or strings such as
-        ``"latency.all.p99<200ms"`` (default: the scenario's ``slo``).
+        ``"latency.all.p99<200ms"`` (default: the scenario's ``slo``). ``error_rate <
+        0.1%`` is added unless one of them bounds ``error_rate``, and every replication
+        must be stable besides.
     low, high
         The range searched.
     replications
