@@ -86,3 +86,17 @@ def test_bad_design_exits_2(capsys: pytest.CaptureFixture[str]) -> None:
     args = ["cheapest", MMC, "--design", "up", *WAIT, *SHORT]
     assert main(args) == 2
     assert "NAME=KNOB" in capsys.readouterr().err
+
+
+def test_an_error_rate_slo_on_the_command_line_sets_the_threshold(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """Room for 8 waiting requests: 5 cores reject 0.29% (M/M/5/13), 6 cores 0.04%."""
+    args = ["capacity", MMC, "--knob", "components.app.cores", "--low", "4", "--high", "8"]
+    args += ["--slo", "latency.all.p99<150ms", "--set", "components.app.queue_limit=8", *SHORT]
+    assert main([*args, "--json"]) == 0
+    default = json.loads(capsys.readouterr().out)
+    assert main([*args, "--slo", "error_rate<0.5%", "--json"]) == 0
+    relaxed = json.loads(capsys.readouterr().out)
+    assert default["slo"][-1] == "error_rate < 0.001" and default["answer"] == 6
+    assert relaxed["slo"][-1] == "error_rate < 0.005" and relaxed["answer"] == 5
