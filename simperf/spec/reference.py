@@ -11,7 +11,6 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from simperf.spec.base import SpecModel
 from simperf.spec.io import json_schema
 from simperf.units import format_time
 
@@ -52,11 +51,7 @@ def _bounds(prop: dict[str, Any]) -> str:
         ("exclusiveMaximum", "<"),
     ):
         if key in prop:
-            parts.append(
-                f"{symbol} {prop[key]:g}"
-                if isinstance(prop[key], float)
-                else f"{symbol} {prop[key]}"
-            )
+            parts.append(f"{symbol} {prop[key]:g}")
     for option in prop.get("anyOf", []):
         bounds = _bounds(option)
         if bounds:
@@ -64,33 +59,6 @@ def _bounds(prop: dict[str, Any]) -> str:
     if "minItems" in prop:
         parts.append(f"≥ {prop['minItems']} items")
     return ", ".join(dict.fromkeys(parts))
-
-
-def _models() -> dict[str, type[SpecModel]]:
-    found: dict[str, type[SpecModel]] = {}
-    pending = [SpecModel]
-    while pending:
-        cls = pending.pop()
-        for sub in cls.__subclasses__():
-            found[sub.__name__] = sub
-            pending.append(sub)
-    return found
-
-
-def _field_bounds(model: type[SpecModel] | None, field: str) -> str:
-    """Bounds from the pydantic field itself (unit-aware fields hide them from the schema)."""
-    if model is None:
-        return ""
-    for name, info in model.model_fields.items():
-        if field in (name, info.alias):
-            parts = []
-            for item in info.metadata:
-                for attr, symbol in (("ge", ">="), ("gt", ">"), ("le", "<="), ("lt", "<")):
-                    value = getattr(item, attr, None)
-                    if value is not None:
-                        parts.append(f"{symbol} {value:g}")
-            return ", ".join(parts)
-    return ""
 
 
 def _default(prop: dict[str, Any], required: bool) -> str:
@@ -122,7 +90,6 @@ def markdown() -> str:
         "Scenario": {k: v for k, v in schema.items() if k != "$defs"},
         **schema.get("$defs", {}),
     }
-    models = _models()
     lines = []
     for name in sorted(defs, key=lambda n: (n != "Scenario", n)):
         model = defs[name]
@@ -140,7 +107,7 @@ def markdown() -> str:
         for field, prop in model["properties"].items():
             lines.append(
                 f"| `{field}` | {_type(prop)} | {_default(prop, field in required)} | "
-                f"{_field_bounds(models.get(name), field) or _bounds(prop)} | "
+                f"{_bounds(prop)} | "
                 f"{_escape(prop.get('description', ''))} |"
             )
         lines.append("")
