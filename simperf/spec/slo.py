@@ -18,12 +18,21 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field, WithJsonSchema, model_validator
 
 from simperf.spec.base import SpecModel
-from simperf.units import format_time, parse_fraction, parse_price, parse_rate, parse_time
+from simperf.units import (
+    PRICE_PATTERN,
+    RATE_PATTERN,
+    TIME_PATTERN,
+    format_time,
+    parse_fraction,
+    parse_price,
+    parse_rate,
+    parse_time,
+)
 
 ERROR_RATE = "error_rate"
 """The metric of the error budget: the share of requests that ended in an error."""
@@ -59,16 +68,31 @@ def unit_parser(metric: str) -> Callable[[object], float]:
     return _number
 
 
+_FRACTION_PATTERN = r"^\s*[-+]?[0-9._]+([eE][-+]?[0-9]+)?\s*%?\s*$"
+TargetText = Annotated[
+    str,
+    WithJsonSchema(
+        {
+            "type": "string",
+            "pattern": "|".join(
+                f"({p})" for p in (TIME_PATTERN, RATE_PATTERN, PRICE_PATTERN, _FRACTION_PATTERN)
+            ),
+        }
+    ),
+]
+"""A target with a unit; which unit is checked against the metric (:func:`unit_parser`)."""
+
+
 class SloSpec(SpecModel):
     """A target on one metric of the result: its mean must be below (or above) a value."""
 
     metric: str = Field(
         min_length=1, max_length=300, description="metric path (latency.all.p99, error_rate)"
     )
-    below: float | str | None = Field(
+    below: float | TargetText | None = Field(
         None, description="the mean must stay below this (unit of the metric: 200ms, 0.1%)"
     )
-    above: float | str | None = Field(
+    above: float | TargetText | None = Field(
         None, description="the mean must stay above this (unit of the metric: 500/s, 0.9)"
     )
 

@@ -111,15 +111,16 @@ def with_change(path: str, value: Any) -> dict[str, Any]:
         ("run.duration", "1 fortnight"),
         ("components.app.cost.per_instance", "0.34/week"),
         ("components.app.cost.per_core", -1),
+        ("slo", [{"metric": "latency.all.p99", "below": "fast"}]),
     ],
 )
 def test_invalid_specs_are_rejected_by_both(path: str, value: Any) -> None:
     data = with_change(path, value)
     with pytest.raises(SpecError):
         simperf.from_dict(data)
-    # an error at the field, or at the union (a component's kind) holding it
+    # an error at or inside the field, or at the union (a component's kind) holding it
     where = [e.split(":")[0] for e in schema_errors(data)]
-    assert any(path.startswith(w) for w in where), f"{path}={value!r} passes"
+    assert any(path.startswith(w) or w.startswith(path) for w in where), f"{path}={value!r}"
     assert schema_errors(web_tier()) == []  # the spec changed was valid
 
 
@@ -135,6 +136,12 @@ def test_invalid_specs_are_rejected_by_both(path: str, value: Any) -> None:
         ("run.duration", "2min"),
         ("components.app.cost.per_instance", "146/month"),
         ("components.app.cost.per_core", "0.05/h"),
+        ("slo", [{"metric": "latency.all.p99", "below": "200ms"}]),
+        (
+            "slo",
+            [{"metric": "error_rate", "below": "0.1%"}, {"metric": "throughput", "above": "1k/s"}],
+        ),
+        ("slo", [{"metric": "cost.total_per_hour", "below": "2/h"}]),
     ],
 )
 def test_units_and_numbers_are_accepted_by_both(path: str, value: Any) -> None:
