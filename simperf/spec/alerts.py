@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Literal
 from pydantic import Field, model_validator
 
 from simperf.spec.base import IDENTIFIER, MAX_COUNT, MAX_TIME, SpecModel, Time
+from simperf.spec.slo import TargetText
 from simperf.units import parse_count, parse_fraction, parse_rate, parse_time
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -88,10 +89,10 @@ class AlertSpec(SpecModel):
         lt=MAX_COUNT,
         description="index of one of the component's instances (default: all together)",
     )
-    above: float | str | None = Field(
+    above: float | TargetText | None = Field(
         None, description="fires above this value (unit of the metric: 200ms, 50/s, 1%, 0.9)"
     )
-    below: float | str | None = Field(
+    below: float | TargetText | None = Field(
         None, description="fires below this value (unit of the metric: 200ms, 50/s, 1%, 0.9)"
     )
     for_: Time = Field(

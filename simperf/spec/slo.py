@@ -24,6 +24,7 @@ from pydantic import Field, WithJsonSchema, model_validator
 
 from simperf.spec.base import SpecModel
 from simperf.units import (
+    COUNT_PATTERN,
     PRICE_PATTERN,
     RATE_PATTERN,
     TIME_PATTERN,
@@ -75,7 +76,14 @@ TargetText = Annotated[
         {
             "type": "string",
             "pattern": "|".join(
-                f"({p})" for p in (TIME_PATTERN, RATE_PATTERN, PRICE_PATTERN, _FRACTION_PATTERN)
+                f"({p})"
+                for p in (
+                    TIME_PATTERN,
+                    RATE_PATTERN,
+                    PRICE_PATTERN,
+                    COUNT_PATTERN,
+                    _FRACTION_PATTERN,
+                )
             ),
         }
     ),

@@ -112,6 +112,7 @@ def with_change(path: str, value: Any) -> dict[str, Any]:
         ("components.app.cost.per_instance", "0.34/week"),
         ("components.app.cost.per_core", -1),
         ("slo", [{"metric": "latency.all.p99", "below": "fast"}]),
+        ("alerts", [{"name": "slow", "metric": "p99", "above": "2 fortnights"}]),
     ],
 )
 def test_invalid_specs_are_rejected_by_both(path: str, value: Any) -> None:
@@ -142,6 +143,7 @@ def test_invalid_specs_are_rejected_by_both(path: str, value: Any) -> None:
             [{"metric": "error_rate", "below": "0.1%"}, {"metric": "throughput", "above": "1k/s"}],
         ),
         ("slo", [{"metric": "cost.total_per_hour", "below": "2/h"}]),
+        ("alerts", [{"name": "busy", "metric": "utilization", "component": "app", "above": "90%"}]),
     ],
 )
 def test_units_and_numbers_are_accepted_by_both(path: str, value: Any) -> None:
