@@ -13,10 +13,11 @@ The first replication runs alone: one that is not stable (saturated: >= 1% rejec
 >= 95% busy; unstable: a queue grew throughout or hit the safety cap) settles the probe
 as missed. Otherwise the probe runs the rest of its first batch and adds replications
 while an SLO is undecided, up to the budget; a later replication that is not stable
-misses it too. With a results
-store (the sweep's, :mod:`simperf.experiment.store`), every run is written as it
-finishes under the point ``{knob: value}`` and read back on a rerun, so an interrupted
-search resumes where it stopped (probes with ``run.warmup: auto`` are not stored: their
+misses it too.
+
+With a results store (the sweep's, :mod:`simperf.experiment.store`), every run is
+written as it finishes under the point ``{knob: value}`` and read back on a rerun, so an
+interrupted search resumes where it stopped (probes with ``run.warmup: auto`` are not stored: their
 warm-up is detected on the replications together).
 """
 
