@@ -17,8 +17,8 @@ misses it too.
 
 With a results store (the sweep's, :mod:`simperf.experiment.store`), every run is
 written as it finishes under the point ``{knob: value}`` and read back on a rerun, so an
-interrupted search resumes where it stopped (probes with ``run.warmup: auto`` are not stored: their
-warm-up is detected on the replications together).
+interrupted search resumes where it stopped (probes with ``run.warmup: auto`` are not
+stored: their warm-up is detected on the replications together).
 """
 
 from __future__ import annotations
