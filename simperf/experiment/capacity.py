@@ -5,9 +5,9 @@ probe sees the same arrivals and service draws (common random numbers, as in a s
 An SLO is *met* when the Student-t interval of its metric's mean lies entirely on the
 right side of the target, *missed* when it lies entirely on the wrong side, and
 *undecided* otherwise; an undecided probe gets more replications, up to a budget. A
-probe meets its SLOs only if every replication is ``stable`` and its error rate is
+probe meets its SLOs only if every replication is stable (or degraded) and its error rate is
 below a threshold too (``error_rate < 0.1%`` unless the SLOs bound it:
-:func:`simperf.spec.slo.with_error_budget`); a replication that is saturated or
+:func:`simperf.spec.slo.with_error_budget`); a replication that is saturated, failing or
 unstable misses the probe at once (:mod:`simperf.experiment.probe` says why each
 replication, and what is judged on intervals).
 

@@ -1,19 +1,18 @@
 """Probes of a capacity search: the replicated runs at one knob value, and their verdict.
 
-A probe meets its SLOs only if every replication is ``stable`` (the stability verdict
-each run carries: :mod:`simperf.metrics.stability`) and every SLO, the error budget
-among them, is met on the interval of its mean. Stability is required of each
-replication, not on average: a verdict is a category, and one saturated or unstable
-replication shows that the design can saturate at this load. The metrics, error rate
-included, are judged on their Student-t intervals instead: requiring each replication
-below the target would make more replications likelier to miss, where they should only
-sharpen the verdict.
+A probe meets its SLOs only if every replication is stable (the stability verdict each
+run carries, :mod:`simperf.metrics.stability`: ``stable``, or ``degraded`` when an
+instance was down, as the scenario's faults schedule, and its traffic went around it)
+and every SLO, the error budget among them, is met on the interval of its mean.
+Stability is required of each replication, not on average: a verdict is a category, and
+one saturated, failing or unstable replication shows that the design can fail at this
+load. The metrics, error rate included, are judged on their Student-t intervals
+instead: requiring each replication below the target would make more replications
+likelier to miss, where they should only sharpen the verdict.
 
-The first replication runs alone: one that is not stable (saturated: >= 1% rejected or
->= 95% busy; unstable: a queue grew throughout or hit the safety cap) settles the probe
-as missed. Otherwise the probe runs the rest of its first batch and adds replications
-while an SLO is undecided, up to the budget; a later replication that is not stable
-misses it too.
+The first replication runs alone: one that is not stable settles the probe as missed.
+Otherwise the probe runs the rest of its first batch and adds replications while an SLO
+is undecided, up to the budget; a later replication that is not stable misses it too.
 
 With a results store (the sweep's, :mod:`simperf.experiment.store`), every run is
 written as it finishes under the point ``{knob: value}`` and read back on a rerun, so an
@@ -144,7 +143,8 @@ class Prober:
 
 
 def _stable(runs: list[dict[str, Any]]) -> bool:
-    return all(r["stability"]["status"] == "stable" for r in runs)
+    """No replication saturated, failing or unstable (degraded: an outage worked around)."""
+    return all(SEVERITY[r["stability"]["status"]] < SEVERITY["saturated"] for r in runs)
 
 
 def _worst(runs: list[dict[str, Any]]) -> str:

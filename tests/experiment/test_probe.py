@@ -100,11 +100,18 @@ def canned(status: str) -> dict[str, Any]:
     return {"latency": {"all": {"p99": 0.010}}, "error_rate": 0.0, "stability": {"status": status}}
 
 
-@pytest.mark.parametrize("late", ["saturated", "unstable"])
+@pytest.mark.parametrize(
+    ("late", "verdict"),
+    [("saturated", MISSED), ("failing", MISSED), ("unstable", MISSED), ("degraded", MET)],
+)
 def test_one_replication_not_stable_misses_the_probe(
-    monkeypatch: pytest.MonkeyPatch, late: str
+    monkeypatch: pytest.MonkeyPatch, late: str, verdict: str
 ) -> None:
-    """The first replication is stable, the third is not: the probe misses all the same."""
+    """The first replication is stable, the third is not: the probe misses all the same.
+
+    Degraded (an instance down, its traffic gone around it) is what a scenario's faults
+    ask about: it counts as stable, and the error budget judges the requests lost.
+    """
     statuses = ["stable", "stable", late, "stable", "stable"]
 
     def fake_runs(pool: Any, scenario: Any, seed: int, replications: range) -> list[Any]:
@@ -122,7 +129,7 @@ def test_one_replication_not_stable_misses_the_probe(
         pool=SerialExecutor(),
         progress=False,
     )
-    assert not prober.met(4)
+    assert prober.met(4) == (verdict == MET)
     (probed,) = prober.probes
-    assert probed.verdict == MISSED and probed.stability == late
+    assert probed.verdict == verdict and probed.stability == late
     assert {row["slo_verdict"] for row in probed.slos} == {MET}  # the metrics alone would pass
