@@ -83,6 +83,8 @@ class Context:
         # State kept outside the scenario's components (rate limiters, leaderboards), by
         # unique key; step compilers add them and the builder reports them as components.
         self.reporters: dict[str, Component] = {}
+        # Step spec type -> compiler of an app server's endpoint step (set by the builder).
+        self.step_compilers: dict[type, Any] = {}
 
     def rng(self, component: str, purpose: str) -> np.random.Generator:
         """An independent stream for one purpose of one component."""
@@ -154,6 +156,21 @@ class Component:
 
     def handle(self, request: Request, route: Any) -> Process:  # pragma: no cover
         raise NotImplementedError
+
+    def resolve_from(self, endpoint: str, source: int | None) -> Any:
+        """:meth:`resolve` for a caller in region ``source`` (None: the client's).
+
+        Only components without a region of their own (balancers, CDNs) differ.
+        """
+        return self.resolve(endpoint)
+
+    def client_cpu(self, route: Any) -> float:
+        """The caller's CPU per call on ``route`` (decoding what comes back)."""
+        return 0.0
+
+    def handle_pooled(self, request: Request, route: Any) -> Process:  # pragma: no cover
+        """:meth:`handle` for a caller holding one of its pooled connections."""
+        raise NotImplementedError(f"{self.kind} components are not called through pools")
 
     def wire(self, components: dict[str, Component]) -> None:
         """Connect to the components this one calls (after all are constructed)."""

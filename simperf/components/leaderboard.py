@@ -14,7 +14,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from simperf.components.app_server import STEP_COMPILERS, AppServer, StepRunner
+from simperf.components.app_server import AppServer, StepRunner
 from simperf.components.base import Component, Context, Process, Request, RequestFailed
 from simperf.components.cache import Cache
 from simperf.rng import stable_hash
@@ -109,6 +109,3 @@ def compile_leaderboard(server: AppServer, step: LeaderboardStep, purpose: str) 
         board.skipped += 1
 
     return leaderboard
-
-
-STEP_COMPILERS[LeaderboardStep] = compile_leaderboard

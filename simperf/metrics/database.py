@@ -36,7 +36,7 @@ def snapshot(db: Any, now: float) -> dict[str, Any]:
         "instances": {inst.name: inst.counters(now) for inst in db.servers},
         "queries": {name: len(s.times) for name, s in db.stats.items()},
         "routes": [[q.calls for q in route.queries] for route in db.routes.values()],
-        "pools": {pool.owner: pool.counters(now) for pool in db.pools.values()},
+        "pools": {pool.owner: pool.counters(now) for pool in db.pools},
         "lags": len(db.lags),
         "ryw_reads": db.ryw_reads,
         "fanouts": getattr(db, "fanouts", 0),
@@ -193,8 +193,8 @@ def _queries(db: Any, first: dict[str, Any], last: dict[str, Any]) -> dict[str, 
 
 def _pools(db: Any, first: dict[str, Any], last: dict[str, Any], span: float) -> dict[str, Any]:
     grouped: dict[str, list[Any]] = {}
-    for pool in db.pools.values():
-        grouped.setdefault(db.pool_owner[pool], []).append(pool)
+    for pool in db.pools:
+        grouped.setdefault(pool.component, []).append(pool)
     out = {}
     for app, pools in grouped.items():
         waits = []
