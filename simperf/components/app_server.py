@@ -11,15 +11,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, NoReturn
 
-from simperf.components.base import (
-    Component,
-    Context,
-    Process,
-    Request,
-    RequestFailed,
-    ServerCounters,
-)
+from simperf.components.base import Component, Context, Process, Request, RequestFailed
 from simperf.components.calls import CALL, CPU, DELAY, PARALLEL, RUN, connect, parallel_arm
+from simperf.components.server import Server
 from simperf.components.sessions import Sessions
 from simperf.components.slots import Slots
 from simperf.errors import BuildError
@@ -33,12 +27,13 @@ StepCompiler = Callable[["AppServer", Any, str], Step]
 step as an ``(opcode, argument)`` pair (see :mod:`simperf.components.calls`)."""
 
 
-class AppInstance(ServerCounters):
+class AppInstance(Server):
     """One instance (``app[0]``): workers admit requests, cores serve ``cpu`` steps.
 
     When ``workers <= cores`` a worker always finds a free core, so cores are not a
     separate resource (one event less per step); otherwise ``cpu`` steps queue for a core
-    in FIFO order. Waiting for a worker and waiting for a core both count as queueing.
+    in FIFO order. Waiting for a worker and waiting for a core both count as queueing,
+    in the instance's :class:`~simperf.components.server.Server` monitors.
     """
 
     kind = "app_server"
@@ -46,31 +41,22 @@ class AppInstance(ServerCounters):
     def __init__(self, server: AppServer, index: int) -> None:
         spec = server.spec
         ctx = server.ctx
-        self.env = ctx.env
+        super().__init__(ctx.env, f"{server.name}[{index}]", server.name, spec.cores)
         self.ctx = ctx
-        self.component = server.name
         self.index = index
-        self.name = f"{server.name}[{index}]"
         self.up = True
         self.down_since = 0.0  # when it last went down
         self.outages = 0
         self.down_code = 0  # registered at the first failure (most runs never fail)
-        self.capacity = spec.cores
         workers = spec.worker_count
         self.workers = Slots(ctx.env, workers)
-        self.cores = Slots(ctx.env, spec.cores) if workers > spec.cores else None
+        self.cores = self.slots if workers > spec.cores else None
         self.capped = spec.queue_limit is None
         self.limit = ctx.safety_cap if self.capped else spec.queue_limit
         self.reject_code = ctx.recorder.cause("safety_cap" if self.capped else "rejected")
-        self.busy = LevelMonitor()
-        self.queue = LevelMonitor()
         self.active = 0
         # database name -> this instance's connection pool (opened by AppServer.wire)
         self.pools: dict[str, Any] = {}
-        self.served = 0
-        self.rejected = 0
-        self.wait_sum = 0.0
-        self.service_sum = 0.0
         memory = spec.memory
         self.memory: Slots | None = None
         if memory is not None:
@@ -102,14 +88,7 @@ class AppInstance(ServerCounters):
         waiting = len(workers.waiting) + len(memory.waiting)
         if (not memory.free or not workers.free) and waiting >= self.limit:
             self._reject()
-        waited = 0.0
-        grant = memory.acquire()
-        if grant is not None:
-            arrived = env.now
-            self.queue.change(1, arrived)
-            yield grant
-            self.queue.change(-1, env.now)
-            waited = env.now - arrived
+        waited = yield from self.take(memory)
         self.memory_level.change(1, env.now)
         try:
             yield from AppInstance.handle(self, request, steps)
@@ -135,13 +114,11 @@ class AppInstance(ServerCounters):
         self.active += 1
         arrived = env.now
         waited = 0.0
-        grant = workers.acquire()
         try:
-            if grant is not None:
-                self.queue.change(1, arrived)
-                yield grant
-                self.queue.change(-1, env.now)
-                waited = env.now - arrived
+            if workers.free:  # Server.take inlined: every request pays for this
+                workers.free -= 1
+            else:
+                waited = yield from self.queue_for(workers)
                 if not self.up:  # the instance failed while the request queued
                     raise RequestFailed(self.down_code)
             waited += yield from self.steps(request, steps)
@@ -161,13 +138,10 @@ class AppInstance(ServerCounters):
         for op, arg in steps:
             if op == CPU:
                 if cores is not None:
-                    core = cores.acquire()
-                    if core is not None:
-                        queued = env.now
-                        self.queue.change(1, queued)
-                        yield core
-                        self.queue.change(-1, env.now)
-                        waited += env.now - queued
+                    if cores.free:
+                        cores.free -= 1
+                    else:
+                        waited += yield from self.queue_for(cores)
                     try:
                         busy.change(1, env.now)
                         yield env.timeout(arg())
@@ -190,21 +164,15 @@ class AppInstance(ServerCounters):
 
     def cpu(self, seconds: float) -> Process:
         """Hold one of this instance's cores for ``seconds`` (for step runners)."""
-        env = self.env
         cores = self.cores
-        if cores is not None:
-            core = cores.acquire()
-            if core is not None:
-                self.queue.change(1, env.now)
-                yield core
-                self.queue.change(-1, env.now)
+        if cores is None:
+            yield from self.work(seconds)
+            return
+        yield from self.take(cores)
         try:
-            self.busy.change(1, env.now)
-            yield env.timeout(seconds)
-            self.busy.change(-1, env.now)
+            yield from self.work(seconds)
         finally:
-            if cores is not None:
-                cores.release()
+            cores.release()
 
     def _parallel(self, request: Request, calls: list[Step]) -> Process:
         env = self.env

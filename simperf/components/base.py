@@ -103,37 +103,6 @@ class Context:
         return batched(lambda n: dist.sample_batch(rng, n) * scale)
 
 
-class ServerCounters:
-    """The counters every server instance keeps, and the snapshot the component table reads.
-
-    An instance (app replica, database node, cache node, link direction, storage device)
-    sets ``busy`` and ``queue`` (:class:`~simperf.metrics.monitor.LevelMonitor` s) and
-    counts ``served``, ``rejected``, ``wait_sum`` and ``service_sum`` as it works;
-    :func:`simperf.metrics.summary.component_reports` turns two snapshots into
-    utilisation, queue lengths and mean wait and service times.
-    """
-
-    busy: Any
-    queue: Any
-    served: int = 0
-    rejected: int = 0
-    wait_sum: float = 0.0
-    service_sum: float = 0.0
-
-    def snapshot(self, now: float) -> dict[str, float]:
-        """Cumulative counters and areas at ``now`` (differences give window metrics)."""
-        return {
-            "busy_area": self.busy.area_at(now),
-            "queue_area": self.queue.area_at(now),
-            "queue_peak": self.queue.reset_peak(),
-            "queue_now": self.queue.level,
-            "served": self.served,
-            "rejected": self.rejected,
-            "wait_sum": self.wait_sum,
-            "service_sum": self.service_sum,
-        }
-
-
 class Component:
     """Base of runtime components.
 

@@ -60,9 +60,7 @@ def compile_read(server: AppServer, step: ReadStep, purpose: str) -> StepRunner:
     """Compile ``{read: {cache, backing, mode}}``.
 
     The common path (a get, then the set after a miss) is written out flat in one
-    generator, with the node's command inlined: each request pays for one generator and
-    its SimPy events, as an app-server call does. Rare paths (queueing for a core,
-    single flight, a node that is down) are in helpers.
+    generator; rare paths (single flight, a node that is down) are in helpers.
     """
     spec = step.read
     cache = server.component(spec.cache)
@@ -157,25 +155,7 @@ def compile_read(server: AppServer, step: ReadStep, purpose: str) -> StepRunner:
         key: int = request.key  # type: ignore[assignment]
         node = single or nodes[node_index(key, count)]
         if node.up:
-            # The get: one command, inlined (see CacheNode.command).
-            if node.network is not None:
-                yield env.timeout(node.network())
-            cores = node.cores
-            if cores.free:
-                cores.free -= 1
-            else:
-                yield from node.wait_for_core()
-            service = node.service()
-            busy = node.busy
-            busy.change(1, env.now)
-            yield env.timeout(service)
-            busy.change(-1, env.now)
-            if cores.waiting:
-                cores.waiting.popleft().succeed()
-            else:
-                cores.free += 1
-            node.served += 1
-            node.service_sum += service
+            yield from node.command()  # the get
             if node.up:
                 store = node.store
                 entry = store.get(key, env.now)

@@ -272,7 +272,7 @@ class Database(Component):
         self.cores = self._make_cores()
         self.servers = [inst for core in self.cores for inst in core.instances]
         # the model's instances: each server, then its storage (kind "storage")
-        self.instances: list[Any] = [*self.servers, *(s.meter for s in self.servers)]
+        self.instances: list[Any] = [*self.servers, *(s.storage for s in self.servers)]
         self.pools: list[Pool] = []  # every app instance's pool for this database
         self.routes: dict[Variant, QueryRoute] = {}
         self._models: list[Any] | None = None
