@@ -37,6 +37,7 @@ from simperf.spec.cache import ReadStep, WriteStep
 from simperf.spec.cache_ops import LeaderboardStep, RateLimitStep
 from simperf.spec.database import QueryStep
 from simperf.spec.scenario import Scenario
+from simperf.spec.topology import locate
 
 ComponentFactory = Callable[[Context, str, Any], Component]
 
@@ -132,5 +133,5 @@ def _network(ctx: Context, scenario: Scenario) -> Network:
     mix = clients.regions if clients is not None and clients.regions is not None else None
     client_regions = [spec.regions.index(r) for r in mix] if mix else [0]
     network = Network(ctx, spec, scenario.workload.classes, client_regions)
-    network.locate(dict(scenario.components))
+    network.region_of = locate(scenario)
     return network

@@ -21,7 +21,6 @@ import simpy
 
 from simperf.components.base import Component, Context, Process, Request, RequestFailed
 from simperf.components.server import Server
-from simperf.spec.load_balancer import LoadBalancerSpec
 from simperf.spec.network import NetworkSpec
 from simperf.spec.workload import RequestClass
 
@@ -151,18 +150,6 @@ class Network:
                 None if dist is None else self.ctx.sampler(dist, NETWORK, f"{field}:{c.name}")
             )
         return samplers
-
-    def locate(self, specs: dict[str, Any]) -> None:
-        """Record each component's region: its own, none for a balancer without one or
-        a CDN (they have no one location), else the first region."""
-        for name, spec in specs.items():
-            region = getattr(spec, "region", None)  # kinds without one run in the first
-            if region is not None:
-                self.region_of[name] = self.index[region]
-            else:
-                # balancers and CDNs are where their caller (or client) is
-                regionless = isinstance(spec, LoadBalancerSpec) or spec.kind == "cdn"
-                self.region_of[name] = None if regionless else 0
 
     def path(self, source: int, dest: int, *, payload: bool) -> Path:
         """The one-way path from ``source`` to ``dest``, with or without the links.

@@ -23,6 +23,7 @@ from simperf.spec.base import IDENTIFIER, MAX_SIZE, MAX_TIME, Size, SpecModel, T
 from simperf.spec.cache import EvictionPolicy
 from simperf.spec.distributions import Distribution
 from simperf.spec.keyspace import MAX_KEYS
+from simperf.spec.kind import ORIGIN, ComponentKind, Forward
 
 if TYPE_CHECKING:  # pragma: no cover
     from simperf.spec.scenario import Scenario
@@ -54,7 +55,7 @@ class ShieldSpec(SpecModel):
     )
 
 
-class CdnSpec(SpecModel):
+class CdnSpec(ComponentKind):
     """A content delivery network in front of an origin component.
 
     Each edge (one per region in ``edges``) holds up to ``capacity`` items and
@@ -86,6 +87,21 @@ class CdnSpec(SpecModel):
     shield: ShieldSpec | None = Field(
         None, description="shield tier the edges miss to (default: edges miss to the origin)"
     )
+
+    def endpoint_names(self, scenario: Scenario) -> set[str]:
+        """Its origin's endpoints (clients' endpoints are called on the origin)."""
+        origin = scenario.components.get(self.origin)
+        if origin is None or origin.kind == "cdn":
+            return set()
+        return origin.endpoint_names(scenario)
+
+    def forwards(self, scenario: Scenario, endpoint: str) -> list[Forward]:
+        """The origin's endpoint (on misses of the edges and the shield)."""
+        return [Forward(self.origin, endpoint, ORIGIN, path="origin")]
+
+    def location(self, regions: list[str]) -> int | None:
+        """None: an edge in every client region serves clients where they are."""
+        return None
 
 
 def cdn_problems(scenario: Scenario) -> list[str]:

@@ -22,6 +22,7 @@ from pydantic import BeforeValidator, Field, WithJsonSchema, model_validator
 from simperf.spec.base import IDENTIFIER, MAX_COUNT, MAX_TIME, Bandwidth, Rate, SpecModel, Time
 from simperf.spec.cost import CostSpec
 from simperf.spec.distributions import Constant, Distribution
+from simperf.spec.kind import QUERY, ComponentKind, Forward, StepKind
 from simperf.units import SIZE_PATTERN, parse_size
 
 MAX_ROWS = 10**12
@@ -242,7 +243,7 @@ class PoolSpec(SpecModel):
     )
 
 
-class QueryStep(SpecModel):
+class QueryStep(StepKind):
     """Run a named query of a database (through this instance's pool, if it has one)."""
 
     query: Name = Field(description="query name in the database's catalogue")
@@ -259,12 +260,13 @@ class QueryStep(SpecModel):
         description="offset: skip earlier rows (examined); keyset: seek past them by index",
     )
 
-    def calls(self) -> list[str]:
-        """Targets this step calls (none: queries are checked against the catalogue)."""
-        return []
+    def forwards(self) -> list[Forward]:
+        """The query, ``repeat`` times, with its page options."""
+        variant = (self.limit, self.offset, self.pagination)
+        return [Forward(self.database, self.query, QUERY, self.repeat, variant=variant)]
 
 
-class _DatabaseFields(SpecModel):
+class _DatabaseFields(ComponentKind):
     tables: dict[Name, TableSpec] = Field(
         min_length=1, max_length=1000, description="table name -> table"
     )
@@ -318,6 +320,10 @@ class _DatabaseFields(SpecModel):
     def replica_spec(self) -> DbInstanceSpec:
         """Resources of each read replica."""
         return self.replica if self.replica is not None else self.primary
+
+    def endpoint_names(self, scenario: Any) -> set[str]:
+        """Its queries."""
+        return set(self.queries)
 
 
 class DatabaseSpec(_DatabaseFields):

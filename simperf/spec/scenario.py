@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated, Any, get_args
 
 from pydantic import Field, model_validator
 
-from simperf.spec import database_refs
+from simperf.spec import database_refs, topology
 from simperf.spec.alerts import AlertSpec, alert_problems
 from simperf.spec.app_server import AppServerSpec
 from simperf.spec.base import IDENTIFIER, SpecModel
@@ -23,13 +23,16 @@ from simperf.spec.run import RunSettings
 from simperf.spec.slo import SloSpec
 from simperf.spec.workload import PiecewiseArrival, Workload
 
-ComponentSpec = Annotated[
-    AppServerSpec | LoadBalancerSpec | CacheSpec | DatabaseSpec | ShardedDatabaseSpec | CdnSpec,
-    Field(discriminator="kind"),
-]
-COMPONENT_TAGS = frozenset(
-    {"app_server", "load_balancer", "cache", "database", "sharded_database", "cdn"}
+AnyComponentSpec = (
+    AppServerSpec | LoadBalancerSpec | CacheSpec | DatabaseSpec | ShardedDatabaseSpec | CdnSpec
 )
+ComponentSpec = Annotated[AnyComponentSpec, Field(discriminator="kind")]
+COMPONENT_TAGS = frozenset(
+    tag
+    for kind in get_args(AnyComponentSpec)
+    for tag in get_args(kind.model_fields["kind"].annotation)
+)
+"""Every component ``kind``, read off the union (a new kind is added there only)."""
 RESERVED_NAMES = frozenset({"all"})
 
 
@@ -109,26 +112,7 @@ class Scenario(SpecModel):
 
     def endpoints_of(self, component: str) -> set[str]:
         """Endpoint names a component answers (a balancer answers its backends' common ones)."""
-        spec = self.components[component]
-        if isinstance(spec, AppServerSpec):
-            return set(spec.endpoints)
-        if database_refs.is_database(spec):
-            return set(spec.queries)
-        if isinstance(spec, CdnSpec):  # clients' endpoints are called on the origin
-            origin = self.components.get(spec.origin)
-            return (
-                set()
-                if origin is None or isinstance(origin, CdnSpec)
-                else (self.endpoints_of(spec.origin))
-            )
-        if not isinstance(spec, LoadBalancerSpec):
-            return set()  # caches are used by read and write steps, not called
-        common: set[str] | None = None
-        for backend in spec.backends:
-            if backend in self.components and backend != component:
-                names = self.endpoints_of(backend)
-                common = names if common is None else common & names
-        return common or set()
+        return topology.endpoints_of(self, component)
 
 
 def _check_references(scenario: Scenario) -> list[str]:
@@ -142,24 +126,7 @@ def _check_references(scenario: Scenario) -> list[str]:
             problems.append(f"{path}: component names may use only letters, digits and _")
         if name in RESERVED_NAMES:
             problems.append(f"{path}: the name {name!r} is reserved")
-    for name, spec in components.items():
-        if isinstance(spec, LoadBalancerSpec):
-            for i, backend in enumerate(spec.backends):
-                bpath = f"components.{name}.backends[{i}]"
-                if backend not in components:
-                    problems.append(f"{bpath}: unknown component {backend!r} (known: {known})")
-                elif not isinstance(components[backend], AppServerSpec):
-                    problems.append(f"{bpath}: {backend!r} is not an app_server")
-        if isinstance(spec, AppServerSpec):
-            for endpoint, target, target_endpoint in spec.targets():
-                cpath = f"components.{name}.endpoints.{endpoint}"
-                if target not in components:
-                    problems.append(f"{cpath}: calls unknown component {target!r} (known: {known})")
-                elif target_endpoint not in scenario.endpoints_of(target):
-                    problems.append(
-                        f"{cpath}: {target!r} has no endpoint {target_endpoint!r} "
-                        f"(it has: {', '.join(sorted(scenario.endpoints_of(target))) or 'none'})"
-                    )
+    problems += topology.reference_problems(scenario)
     for i, request_class in enumerate(scenario.workload.classes):
         path = f"workload.classes[{i}]"
         if request_class.entry not in components:
@@ -180,7 +147,7 @@ def _check_references(scenario: Scenario) -> list[str]:
     problems += fault_problems(scenario)
     problems += alert_problems(scenario)
     if not problems:
-        cycle = _find_call_cycle(scenario)
+        cycle = topology.call_cycle(scenario)
         if cycle:
             problems.append(f"components: calls form a cycle: {' -> '.join(cycle)}")
     return problems
@@ -245,44 +212,3 @@ def _is_identifier(name: str) -> bool:
     import re
 
     return re.match(IDENTIFIER, name) is not None
-
-
-def _find_call_cycle(scenario: Scenario) -> list[str] | None:
-    """A cycle of endpoint calls (which would recurse forever), or None."""
-    graph: dict[str, list[str]] = {}
-    for name, spec in scenario.components.items():
-        if isinstance(spec, AppServerSpec):
-            for endpoint, target, target_endpoint in spec.targets():
-                graph.setdefault(f"{name}.{endpoint}", []).extend(
-                    _resolve(scenario, target, target_endpoint)
-                )
-    state: dict[str, int] = {}
-    stack: list[str] = []
-
-    def visit(node: str) -> list[str] | None:
-        state[node] = 1
-        stack.append(node)
-        for nxt in graph.get(node, []):
-            if state.get(nxt) == 1:
-                return [*stack[stack.index(nxt) :], nxt]
-            if nxt not in state:
-                found = visit(nxt)
-                if found:
-                    return found
-        stack.pop()
-        state[node] = 2
-        return None
-
-    for node in list(graph):
-        if node not in state:
-            found = visit(node)
-            if found:
-                return found
-    return None
-
-
-def _resolve(scenario: Scenario, component: str, endpoint: str) -> list[str]:
-    spec = scenario.components[component]
-    if isinstance(spec, LoadBalancerSpec):
-        return [f"{b}.{endpoint}" for b in spec.backends]
-    return [f"{component}.{endpoint}"]
