@@ -130,8 +130,7 @@ class QueryRoute:
         first = self.queries[0]
         self.write = first.write
         self.key = db.key_stream(variant.query)
-        single = getattr(spec, "single_shard", None)
-        self.single = single(variant.query) if single is not None else True
+        self.single = spec.single_shard(variant.query)
         arms = 1 if self.single else db.shard_count
         self.client_cpu = spec.client_cpu_per_row * first.plan.rows_returned * arms
         self.space = db.key_space(spec.queries[variant.query].table)

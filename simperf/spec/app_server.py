@@ -215,9 +215,13 @@ class AppServerSpec(ComponentKind):
         """What the endpoint's steps reach, in order."""
         return [
             f._replace(path=f"endpoints.{endpoint}")
-            for step in self.endpoints[endpoint]
+            for step in self.endpoints.get(endpoint, [])
             for f in step.forwards()
         ]
+
+    def steps(self, endpoint: str) -> list[Any]:
+        """The endpoint's steps (none for an endpoint it does not have)."""
+        return list(self.endpoints.get(endpoint, []))
 
     def location(self, regions: list[str]) -> int | None:
         """Its ``region``, else the first."""

@@ -17,7 +17,7 @@ database query). Cross-references (caches, key spaces, targets) are checked by
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import Discriminator, Field, Tag, model_validator
 
@@ -181,6 +181,7 @@ class ReadSpec(SpecModel):
 class ReadStep(StepKind):
     """Read the request's key through a cache (``{read: {cache, backing, mode}}``)."""
 
+    keyed: ClassVar[bool] = True
     read: ReadSpec = Field(description="the read")
 
     def forwards(self) -> list[Forward]:
@@ -207,6 +208,7 @@ class WriteSpec(SpecModel):
 class WriteStep(StepKind):
     """Write the request's key (``{write: {cache, backing}}``)."""
 
+    keyed: ClassVar[bool] = True
     write: WriteSpec = Field(description="the write")
 
     def forwards(self) -> list[Forward]:

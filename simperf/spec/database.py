@@ -15,7 +15,7 @@ Cross-references (tables, columns, key spaces, pools) are checked by
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import BeforeValidator, Field, WithJsonSchema, model_validator
 
@@ -321,9 +321,20 @@ class _DatabaseFields(ComponentKind):
         """Resources of each read replica."""
         return self.replica if self.replica is not None else self.primary
 
+    is_database: ClassVar[bool] = True
+
     def endpoint_names(self, scenario: Any) -> set[str]:
         """Its queries."""
         return set(self.queries)
+
+    @property
+    def shard_count(self) -> int:
+        """Shards its rows are split over (1: not sharded)."""
+        return 1
+
+    def single_shard(self, query: str) -> bool:
+        """Whether a query goes to one shard (always, unsharded)."""
+        return True
 
 
 class DatabaseSpec(_DatabaseFields):
@@ -357,6 +368,11 @@ class ShardedDatabaseSpec(_DatabaseFields):
     def shard_key(self, table: str) -> str:
         """The shard-key column of a table."""
         return self.shard_keys.get(table, self.tables[table].primary_key)
+
+    @property
+    def shard_count(self) -> int:
+        """Its ``shards``."""
+        return self.shards
 
     def single_shard(self, query: str) -> bool:
         """Whether a query goes to one shard (an insert, or a filter on the shard key)."""

@@ -56,6 +56,9 @@ class Forward(NamedTuple):
 class ComponentKind(SpecModel):
     """Base of component specs: the kind protocol, with the answers of a leaf."""
 
+    is_database: ClassVar[bool] = False
+    """Whether its endpoints are queries of a catalogue of tables (databases)."""
+
     checked_calls: ClassVar[frozenset[str]] = frozenset({CALL, PARALLEL, BACKING, WRITE})
     """Forwards whose target and endpoint the scenario checks (queries are checked
     against the database's catalogue by the database's own checks)."""
@@ -73,6 +76,10 @@ class ComponentKind(SpecModel):
         """What ``endpoint`` goes on to."""
         return []
 
+    def steps(self, endpoint: str) -> list[StepKind]:
+        """The steps ``endpoint`` runs (none: the kind serves it without steps)."""
+        return []
+
     def problems(self, scenario: Scenario, name: str) -> list[str]:
         """Its own cross-reference problems, each as ``components.<name>...: message``."""
         return []
@@ -84,6 +91,9 @@ class ComponentKind(SpecModel):
 
 class StepKind(SpecModel):
     """Base of app server endpoint steps: what a step forwards to."""
+
+    keyed: ClassVar[bool] = False
+    """Whether the step acts on the request's key (its class needs a key space)."""
 
     def forwards(self) -> list[Forward]:
         """The components this step reaches (none by default)."""

@@ -123,6 +123,25 @@ def walk(
             yield from walk(scenario, f.component, f.endpoint, weight * f.weight * factor, scale, f)
 
 
+def reachable(scenario: Scenario, component: str, endpoint: str) -> list[tuple[str, str]]:
+    """Every (component, endpoint) a call to ``component.endpoint`` may reach, itself first.
+
+    Forwards to unknown components are skipped (the reference checks report them).
+    """
+    found: list[tuple[str, str]] = []
+    seen: set[tuple[str, str]] = set()
+    pending = [(component, endpoint)]
+    while pending:
+        node = pending.pop()
+        if node in seen or node[0] not in scenario.components:
+            continue
+        seen.add(node)
+        found.append(node)
+        spec = scenario.components[node[0]]
+        pending += [(f.component, f.endpoint) for f in spec.forwards(scenario, node[1])]
+    return found
+
+
 def locate(scenario: Scenario) -> dict[str, int | None]:
     """Component -> index of its region (None: where its caller or client is)."""
     assert scenario.network is not None
