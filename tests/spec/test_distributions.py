@@ -75,3 +75,16 @@ def test_scalar_shorthand_is_a_constant() -> None:
 def test_invalid_distributions_are_refused(spec: object) -> None:
     with pytest.raises(ValidationError):
         parse(spec)
+
+
+@pytest.mark.parametrize(
+    ("spec", "shown"),
+    [
+        ({"dist": "gamma", "mean": "10ms", "cv": 0.5}, "Gamma(mean=10ms, cv=0.5)"),
+        ({"dist": "lognormal", "median": "3ms", "p99": "40ms"}, "Lognormal(median=3ms, p99=40ms)"),
+        ({"dist": "constant", "value": "250us"}, "Constant(value=250µs)"),
+        ({"dist": "empirical", "values": ["1ms", "2s"]}, "Empirical(values=[1ms, 2s])"),
+    ],
+)
+def test_a_distribution_prints_its_parameters_with_units(spec: dict, shown: str) -> None:
+    assert str(TypeAdapter(Distribution).validate_python(spec)) == shown
