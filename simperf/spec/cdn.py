@@ -10,7 +10,7 @@ origin pay the network's latency matrix. Bytes are the classes' ``response_size`
 (drawn once per key for cacheable classes: an object keeps its size).
 
 Cross-references (regions, classes, key spaces, the origin) are checked by
-:func:`cdn_problems`, called from the scenario's validator.
+:meth:`CdnSpec.problems`, called by the topology walker from the scenario's validator.
 """
 
 from __future__ import annotations
@@ -103,31 +103,25 @@ class CdnSpec(ComponentKind):
         """None: an edge in every client region serves clients where they are."""
         return None
 
+    def problems(self, scenario: Scenario, name: str) -> list[str]:
+        """Its problems, each as ``components.<name>...: message``.
 
-def cdn_problems(scenario: Scenario) -> list[str]:
-    """Every problem with CDNs and the classes entering them, each as ``path: message``.
-
-    Checked: a network section and known regions for edges and the shield; at least one
-    edge (a shield needs edges in front of it); an edge for every client region; the
-    origin exists and is no CDN; cacheable classes exist, enter this CDN and draw keys
-    from its key space; byte capacities have sizes to count; nothing but clients calls a
-    CDN.
-    """
-    from simperf.spec.app_server import AppServerSpec
-
-    problems: list[str] = []
-    components = scenario.components
-    cdns = {name: spec for name, spec in components.items() if isinstance(spec, CdnSpec)}
-    if not cdns:
-        return problems
-    network = scenario.network
-    regions = network.regions if network is not None else []
-    clients = scenario.workload.clients
-    client_regions = (
-        list(clients.regions) if clients is not None and clients.regions is not None else []
-    ) or regions[:1]
-    classes = {c.name: c for c in scenario.workload.classes}
-    for name, spec in cdns.items():
+        Checked: a network section and known regions for edges and the shield; at least
+        one edge (a shield needs edges in front of it); an edge for every client region;
+        the origin exists and is no CDN; cacheable classes exist, enter this CDN and draw
+        keys from its key space; byte capacities have sizes to count; nothing but clients
+        calls a CDN.
+        """
+        problems: list[str] = []
+        spec = self
+        components = scenario.components
+        network = scenario.network
+        regions = network.regions if network is not None else []
+        clients = scenario.workload.clients
+        client_regions = (
+            list(clients.regions) if clients is not None and clients.regions is not None else []
+        ) or regions[:1]
+        classes = {c.name: c for c in scenario.workload.classes}
         path = f"components.{name}"
         if network is None:
             problems.append(f"{path}: a CDN needs a network section listing the regions")
@@ -196,12 +190,14 @@ def cdn_problems(scenario: Scenario) -> list[str]:
                     f"{cpath}: class {class_name!r} needs a response_size, since the CDN "
                     "limits bytes"
                 )
-    for name, spec in components.items():
-        if isinstance(spec, AppServerSpec):
-            for endpoint, target, _ in spec.targets():
-                if target in cdns:
+        for caller, caller_spec in components.items():
+            for endpoint in sorted(caller_spec.endpoint_names(scenario)):
+                if any(
+                    f.component == name and f.via in self.checked_calls
+                    for f in caller_spec.forwards(scenario, endpoint)
+                ):
                     problems.append(
-                        f"components.{name}.endpoints.{endpoint}: calls the CDN {target!r}; "
+                        f"components.{caller}.endpoints.{endpoint}: calls the CDN {name!r}; "
                         "expected a call to its origin (only clients enter a CDN)"
                     )
-    return problems
+        return problems

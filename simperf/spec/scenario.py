@@ -13,7 +13,7 @@ from simperf.spec.base import IDENTIFIER, SpecModel
 from simperf.spec.cache import CacheSpec
 from simperf.spec.cache_checks import cache_problems
 from simperf.spec.cache_ops_checks import cache_ops_problems
-from simperf.spec.cdn import CdnSpec, cdn_problems
+from simperf.spec.cdn import CdnSpec
 from simperf.spec.database import DatabaseSpec, ShardedDatabaseSpec
 from simperf.spec.faults import FaultSpec, fault_problems
 from simperf.spec.keyspace import KeyspaceSpec
@@ -142,7 +142,6 @@ def _check_references(scenario: Scenario) -> list[str]:
     problems.extend(_check_traffic(scenario))
     problems.extend(database_refs.database_problems(scenario))
     problems += cache_problems(scenario)
-    problems += cdn_problems(scenario)
     problems += cache_ops_problems(scenario)
     problems += fault_problems(scenario)
     problems += alert_problems(scenario)
