@@ -134,7 +134,8 @@ class CacheNode(Server):
             self.rejected += 1
             self.ctx.safety_cap_hits += 1
             raise RequestFailed(self.reject_code)
-        self.wait_sum += yield from self.queue_for(cores)
+        waited = yield from self.queue_for(cores)  # then add: others add while it waits
+        self.wait_sum += waited
 
     def stored(self, evicted: list[Entry]) -> None:
         """Handle what a ``set`` pushed out: dirty entries go to the flusher."""

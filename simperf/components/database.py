@@ -27,6 +27,7 @@ import numpy as np
 from simperf.analysis.explain import hit_ratios, layout_of, plan_variant, pool_models
 from simperf.analysis.query_cost import cpu_time
 from simperf.analysis.query_mix import Variant
+from simperf.components import db_report
 from simperf.components.base import Component, Context, Process, Request, RequestFailed
 from simperf.components.calls import connect
 from simperf.components.db_instance import PRIMARY, REPLICA, DbInstance
@@ -354,16 +355,12 @@ class Database(Component):
         return route.client_cpu
 
     def snapshot(self, now: float) -> dict[str, Any]:
-        from simperf.metrics.database import snapshot
-
-        return snapshot(self, now)
+        return db_report.snapshot(self, now)
 
     def report(
         self, first: dict[str, Any], last: dict[str, Any], span: float
     ) -> tuple[str, dict[str, Any]]:
-        from simperf.metrics.database import report
-
-        return "databases", report(self, first, last, span)
+        return "databases", db_report.report(self, first, last, span)
 
 
 def compile_query_step(server: Any, step: QueryStep, purpose: str) -> tuple[int, Any]:

@@ -95,7 +95,8 @@ def compile_leaderboard(server: AppServer, step: LeaderboardStep, purpose: str) 
 
     def leaderboard(request: Request, instance: Any) -> Process:
         if node.up:
-            board.service_sum += yield from node.command(cost)
+            service = yield from node.command(cost)  # add after: others add meanwhile
+            board.service_sum += service
             if node.up:
                 counts[op] += 1
                 if inserts:
