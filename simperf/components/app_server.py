@@ -103,64 +103,71 @@ class AppInstance(Server):
             self.ctx.safety_cap_hits += 1
         raise RequestFailed(self.reject_code)
 
-    def handle(self, request: Request, steps: list[tuple[int, Any]]) -> Process:
-        """Serve ``request`` on a compiled endpoint."""
+    def handle(self, request: Request, steps: list[Step]) -> Process:
+        """Serve ``request`` on a compiled endpoint: admitted by a worker, then its steps."""
+        return self.steps(request, steps, True)
+
+    def steps(self, request: Request, steps: list[Step], admit: bool = False) -> Process:
+        """The one step interpreter: run compiled steps for ``request``.
+
+        ``admit``: take a worker first and count the request as served by this instance
+        (:meth:`handle`); otherwise the steps run in the worker the request already holds
+        (a session's re-authentication). One generator either way: a hop costs no
+        delegation frame on every event it waits for.
+        """
         env = self.env
         workers = self.workers
-        if not self.up:
-            raise RequestFailed(self.down_code)
-        if not workers.free and len(workers.waiting) >= self.limit:
-            self._reject()
-        self.active += 1
         arrived = env.now
         waited = 0.0
+        if admit:
+            if not self.up:
+                raise RequestFailed(self.down_code)
+            if not workers.free and len(workers.waiting) >= self.limit:
+                self._reject()
+            self.active += 1
         try:
-            if workers.free:  # Server.take inlined: every request pays for this
-                workers.free -= 1
-            else:
-                waited = yield from self.queue_for(workers)
-                if not self.up:  # the instance failed while the request queued
-                    raise RequestFailed(self.down_code)
-            waited += yield from self.steps(request, steps)
-            self.served += 1
-            self.wait_sum += waited
-            self.service_sum += env.now - arrived - waited
-        finally:
-            workers.release()
-            self.active -= 1
-
-    def steps(self, request: Request, steps: list[Step]) -> Process:
-        """Run compiled steps in the worker ``request`` holds; returns the time queued for cores."""
-        env = self.env
-        busy = self.busy
-        cores = self.cores
-        waited = 0.0
-        for op, arg in steps:
-            if op == CPU:
-                if cores is not None:
-                    if cores.free:
-                        cores.free -= 1
+            if admit:
+                if workers.free:  # Server.take inlined: every request pays for this
+                    workers.free -= 1
+                else:
+                    waited = yield from self.queue_for(workers)
+                    if not self.up:  # the instance failed while the request queued
+                        raise RequestFailed(self.down_code)
+            busy = self.busy
+            cores = self.cores
+            for op, arg in steps:
+                if op == CPU:
+                    if cores is not None:
+                        if cores.free:
+                            cores.free -= 1
+                        else:
+                            waited += yield from self.queue_for(cores)
+                        try:
+                            busy.change(1, env.now)
+                            yield env.timeout(arg())
+                            busy.change(-1, env.now)
+                        finally:
+                            cores.release()
                     else:
-                        waited += yield from self.queue_for(cores)
-                    try:
                         busy.change(1, env.now)
                         yield env.timeout(arg())
                         busy.change(-1, env.now)
-                    finally:
-                        cores.release()
-                else:
-                    busy.change(1, env.now)
+                elif op == DELAY:
                     yield env.timeout(arg())
-                    busy.change(-1, env.now)
-            elif op == DELAY:
-                yield env.timeout(arg())
-            elif op == CALL:
-                yield from arg[0](request, arg[1])
-            elif op == PARALLEL:
-                yield from self._parallel(request, arg)
-            else:
-                yield from arg(request, self)
-        return waited
+                elif op == CALL:
+                    yield from arg[0](request, arg[1])
+                elif op == PARALLEL:
+                    yield from self._parallel(request, arg)
+                else:
+                    yield from arg(request, self)
+            if admit:
+                self.served += 1
+                self.wait_sum += waited
+                self.service_sum += env.now - arrived - waited
+        finally:
+            if admit:
+                workers.release()
+                self.active -= 1
 
     def cpu(self, seconds: float) -> Process:
         """Hold one of this instance's cores for ``seconds`` (for step runners)."""
