@@ -4,13 +4,16 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 JOBS ?= 2
+# Tested versions of every dependency; `make lock` refreshes it from the newest releases.
+CONSTRAINTS := constraints.txt
+LATEST_VENV := .venv-latest
 
-.PHONY: run test validate bench lint format clean
+.PHONY: run test validate bench lint format clean lock test-latest
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml $(CONSTRAINTS)
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e ".[dev,dask]"
+	$(PY) -m pip install --quiet -c $(CONSTRAINTS) -e ".[dev,dask]"
 	@touch $(STAMP)
 
 run: $(STAMP)  ## run the flagship scenario and print its summary
@@ -33,5 +36,20 @@ format: $(STAMP)
 	$(VENV)/bin/ruff format .
 	$(VENV)/bin/ruff check --fix .
 
+lock:  ## re-pin constraints.txt to the newest releases (then run `make test` and commit it)
+	rm -rf .venv-lock
+	$(PYTHON) -m venv .venv-lock
+	.venv-lock/bin/python -m pip install --quiet --upgrade pip
+	.venv-lock/bin/python -m pip install --quiet ".[dev,dask]"
+	{ echo "# Tested versions installed by make; refresh with make lock."; \
+	  .venv-lock/bin/python -m pip freeze --exclude simperf; } > $(CONSTRAINTS)
+	rm -rf .venv-lock
+
+test-latest:  ## the suite on the newest releases of every dependency (no constraints)
+	@test -x $(LATEST_VENV)/bin/python || $(PYTHON) -m venv $(LATEST_VENV)
+	$(LATEST_VENV)/bin/python -m pip install --quiet --upgrade pip
+	$(LATEST_VENV)/bin/python -m pip install --quiet --upgrade --upgrade-strategy eager -e ".[dev,dask]"
+	$(LATEST_VENV)/bin/python -m pytest -n $(JOBS) -q
+
 clean:
-	rm -rf $(VENV) results .pytest_cache .ruff_cache
+	rm -rf $(VENV) $(LATEST_VENV) results .pytest_cache .ruff_cache

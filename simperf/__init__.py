@@ -11,7 +11,14 @@ Examples
 from __future__ import annotations
 
 from simperf.analysis.explain import explain, explain_text
-from simperf.errors import BuildError, SimperfError, SimperfWarning, SimulationError, SpecError
+from simperf.errors import (
+    BuildError,
+    SimperfError,
+    SimperfWarning,
+    SimulationError,
+    SpecError,
+    SpecFileError,
+)
 from simperf.experiment.capacity import Capacity, capacity
 from simperf.experiment.cheapest import Ranking, cheapest
 from simperf.experiment.compare import Comparison, compare
@@ -36,6 +43,7 @@ __all__ = [
     "SimperfWarning",
     "SimulationError",
     "SpecError",
+    "SpecFileError",
     "capacity",
     "cheapest",
     "compare",

@@ -123,7 +123,28 @@ def build(scenario: Scenario, *, seed: int | None = None, replication: int = 0) 
     ]
     clients = Clients(ctx, scenario.workload, entries, budget=run.requests, horizon=run.horizon)
     schedule_faults(ctx, components, scenario.faults)
-    return Model(scenario, ctx, components, clients, instances)
+    return Model(scenario, ctx, components, clients, instances, _horizon(scenario, clients))
+
+
+def _horizon(scenario: Scenario, clients: Clients) -> float | None:
+    """Simulated end time (None: when the request budget has finished).
+
+    A replayed trace lasts as long as its rows unless the run sets a duration or a
+    request budget; rates are then measured over that span, not a default duration.
+    """
+    run = scenario.run
+    span = clients.trace_span
+    if span is None or run.duration is not None or run.requests is not None:
+        return run.horizon
+    if span <= 0:
+        raise BuildError(
+            "run.duration: the trace's rows all have the same time; give run.duration "
+            "or run.requests"
+        )
+    if not run.auto_warmup and run.fixed_warmup >= span:
+        raise BuildError(f"run.warmup: must be shorter than the trace, which lasts {span:g} s")
+    clients.end_with_trace = True
+    return span
 
 
 def _network(ctx: Context, scenario: Scenario) -> Network:

@@ -1,33 +1,94 @@
 """The ``simperf`` command line.
 
-Exit status: 0 on success, 2 on bad input (spec, overrides, arguments), 1 on an
-unexpected internal error, 130 when interrupted.
+Exit status: 0 on success, 2 on bad input (spec, overrides, arguments, files), 1 on an
+unexpected internal error, 130 when interrupted. With ``--json`` an error is printed on
+stdout as one JSON object, ``{"error": {"kind": ..., "message": ..., "path": ...}}``,
+never as text.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import math
+import re
 import sys
 import warnings
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from simperf.errors import SimperfError, SimperfWarning, SpecError
+from simperf.errors import (
+    SimperfError,
+    SimperfWarning,
+    SpecError,
+    SpecFileError,
+    StoreError,
+)
 from simperf.spec.io import json_schema, load, parse_assignment
 from simperf.spec.scenario import Scenario
-from simperf.units import parse_time
+from simperf.units import parse_rate, parse_time
 
 Command = Callable[[argparse.Namespace], int]
 
+JSON_HELP = (
+    "print one JSON object; an error is printed on stdout too, as "
+    '{"error": {"kind": "spec"|"file"|"store"|"arguments"|"error", "message": ..., "path": ...}}'
+)
+
+
+class UsageError(SimperfError):
+    """A command-line argument is malformed (argparse's complaint, without exiting).
+
+    Parameters
+    ----------
+    message
+        ``PROG: error: what is wrong``.
+    usage
+        The usage line of the (sub)command whose arguments were wrong.
+    """
+
+    def __init__(self, message: str, usage: str = "") -> None:
+        super().__init__(message)
+        self.usage = usage
+
+
+class _Parser(argparse.ArgumentParser):
+    """An argument parser that raises instead of printing usage and exiting, so that
+    ``--json`` can report argument errors as JSON too."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        raise UsageError(f"{self.prog}: error: {message}", self.format_usage())
+
+
+# A count is a whole number, optionally with an SI multiplier as rates take one (2k,
+# 1.5M); a per-time unit would make it a rate, so it is refused.
+_PER_TIME = re.compile(r"/|rps|qps", re.IGNORECASE)
+
 
 def _positive_int(text: str) -> int:
+    if _PER_TIME.search(text):
+        raise argparse.ArgumentTypeError(f"expected a count such as 500 or 2k, got {text!r}")
     try:
-        value = int(text)
+        number = parse_rate(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be >= 1, got {value}")
+        raise argparse.ArgumentTypeError(
+            f"expected a whole number such as 500 or 2k, got {text!r}"
+        ) from None
+    if not math.isfinite(number) or number != int(number):
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}")
+    if number < 1:
+        raise argparse.ArgumentTypeError(f"must be >= 1, got {text!r}")
+    return int(number)
+
+
+def _probability(text: str) -> float:
+    """A confidence level: a number strictly between 0 and 1."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number in (0, 1), got {text!r}") from None
+    if not 0 < value < 1:  # NaN fails too
+        raise argparse.ArgumentTypeError(f"must be in (0, 1), e.g. 0.95, got {text!r}")
     return value
 
 
@@ -64,43 +125,90 @@ def add_scenario_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--seed", type=_seed, help="root random seed (default: run.seed)")
     horizon = parser.add_mutually_exclusive_group()
-    horizon.add_argument("--requests", type=_positive_int, help="generate this many requests")
+    horizon.add_argument(
+        "--requests", type=_positive_int, help="generate this many requests, e.g. 50000 or 50k"
+    )
     horizon.add_argument("--duration", type=_time, help="simulated time to run, e.g. 120s")
-    parser.add_argument("--json", action="store_true", help="print one JSON object")
+    parser.add_argument("--json", action="store_true", help=JSON_HELP)
 
 
-def scenario_from_args(args: argparse.Namespace) -> Scenario:
-    """Load SPEC and apply --set, --requests and --duration."""
-    scenario = load(args.spec)
+def shared_overrides(args: argparse.Namespace) -> dict[str, Any]:
+    """The overrides of --set, --requests and --duration, as ``{path: value}``."""
     overrides: dict[str, Any] = dict(parse_assignment(item) for item in args.overrides)
     if getattr(args, "requests", None) is not None:
         overrides.update({"run.requests": args.requests, "run.duration": None})
     if getattr(args, "duration", None) is not None:
         overrides.update({"run.duration": args.duration, "run.requests": None})
-    return scenario.with_overrides(overrides) if overrides else scenario
+    return overrides
+
+
+def scenario_from_args(
+    args: argparse.Namespace, spec: str | None = None, extra: dict[str, Any] | None = None
+) -> Scenario:
+    """Load SPEC (or ``spec``), apply --set, --requests, --duration, then ``extra``.
+
+    A run that would end inside its warm-up is refused here, before anything runs.
+    """
+    from simperf.experiment.horizon import check_horizon
+
+    scenario = load(args.spec if spec is None else spec)
+    overrides = {**shared_overrides(args), **(extra or {})}
+    if overrides:
+        scenario = scenario.with_overrides(overrides)
+    check_horizon(scenario)
+    return scenario
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
+    from simperf.experiment.horizon import NOTHING_MEASURED, measured_nothing
     from simperf.experiment.run import run
 
     scenario = scenario_from_args(args)
     result = run(scenario, seed=args.seed)
+    data = result.to_dict()
+    nothing = measured_nothing(data)
+    if nothing:
+        warnings.warn(NOTHING_MEASURED, SimperfWarning, stacklevel=1)
     if args.json:
-        print(json.dumps(result.to_dict()))
+        print(json.dumps({**data, "warnings": [NOTHING_MEASURED]} if nothing else data))
     else:
         print(result.summary())
     return 0
 
 
+def check_references_to_metrics(scenario: Scenario) -> None:
+    """Check that every metric the spec names (SLOs, precision) is one a run reports,
+    with the same check ``capacity`` and ``replicate`` apply before they run."""
+    from simperf.experiment.metrics import check_metric
+
+    for index, slo in enumerate(scenario.slo):
+        check_metric(scenario, slo.metric, what=f"slo.{index}.metric")
+    if scenario.run.precision is not None:
+        check_metric(scenario, scenario.run.precision.metric, what="run.precision.metric")
+
+
 def _cmd_validate(args: argparse.Namespace) -> int:
-    scenario = scenario_from_args(args)
+    reports: list[dict[str, Any]] = []
+    for spec in args.specs:
+        try:
+            scenario = scenario_from_args(args, spec)
+            check_references_to_metrics(scenario)
+        except SimperfError as exc:
+            reports.append({"path": spec, "valid": False, "error": _error_object(exc, spec)})
+            if not args.json and isinstance(exc, SpecFileError):
+                print(exc, file=sys.stderr)  # "PATH: cannot read file (...)": not a spec error
+            elif not args.json:
+                print(f"{spec}: invalid spec:\n{_indent(str(exc))}", file=sys.stderr)
+            continue
+        reports.append({"path": spec, "valid": True, "name": scenario.name})
+        if not args.json:
+            print(
+                f"{spec}: valid scenario {scenario.name!r} ({len(scenario.components)} components)"
+            )
+    valid = all(r["valid"] for r in reports)
     if args.json:
-        print(json.dumps({"valid": True, "name": scenario.name}))
-    else:
-        print(
-            f"{args.spec}: valid scenario {scenario.name!r} ({len(scenario.components)} components)"
-        )
-    return 0
+        print(json.dumps({"valid": valid, "files": reports}))
+    return 0 if valid else 2
 
 
 def _cmd_schema(args: argparse.Namespace) -> int:
@@ -110,9 +218,11 @@ def _cmd_schema(args: argparse.Namespace) -> int:
 
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser (exposed for documentation and tests)."""
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="simperf",
-        description="Discrete-event performance simulator for backend architectures.",
+        description="Discrete-event performance simulator for backend architectures. "
+        "Exit status: 0 ok, 2 bad input, 1 internal error, 130 interrupted. With --json, "
+        'errors too are printed on stdout as {"error": {"kind", "message", "path"}}.',
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
@@ -121,8 +231,26 @@ def build_parser() -> argparse.ArgumentParser:
     add_scenario_arguments(run)
     run.set_defaults(handler=_cmd_run)
 
-    validate = commands.add_parser("validate", help="check a scenario without running it")
-    add_scenario_arguments(validate)
+    validate = commands.add_parser(
+        "validate",
+        help="check scenarios without running them (exit 2 if any is invalid)",
+        description="Check each SPEC (and the metrics its slo and precision name); report "
+        "each one; exit 2 if any is invalid. With --json: one object "
+        '{"valid": ..., "files": [{"path", "valid", "name" or "error"}, ...]}.',
+    )
+    validate.add_argument("specs", metavar="SPEC", nargs="+", help="scenario files to check")
+    validate.add_argument(
+        "--set",
+        dest="overrides",
+        metavar="PATH=VALUE",
+        action="append",
+        default=[],
+        help="override a spec field in every SPEC (repeatable)",
+    )
+    horizon = validate.add_mutually_exclusive_group()
+    horizon.add_argument("--requests", type=_positive_int, help="check with this many requests")
+    horizon.add_argument("--duration", type=_time, help="check with this simulated time")
+    validate.add_argument("--json", action="store_true", help=JSON_HELP)
     validate.set_defaults(handler=_cmd_validate)
 
     schema = commands.add_parser("schema", help="print the JSON Schema of scenario files")
@@ -148,14 +276,25 @@ def _version() -> str:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``simperf`` console script."""
+    argv = list(sys.argv[1:] if argv is None else argv)
     parser = build_parser()
-    args = parser.parse_args(argv)
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always", SimperfWarning)
-        try:
+    try:
+        args = parser.parse_args(argv)
+    except UsageError as exc:
+        if "--json" in argv:
+            _print_error_json(exc, "arguments", None)
+        else:
+            print(f"{exc.usage}{exc}", file=sys.stderr)
+        return 2
+    caught: list[warnings.WarningMessage] = []
+    try:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always", SimperfWarning)
             return _dispatch(args)
-        finally:
-            _print_warnings(caught)
+    finally:
+        # Shown after catch_warnings has put showwarning back: inside it, showwarning
+        # would append to the very list being shown, forever.
+        _print_warnings(caught)
 
 
 def _print_warnings(caught: list[warnings.WarningMessage]) -> None:
@@ -168,17 +307,40 @@ def _print_warnings(caught: list[warnings.WarningMessage]) -> None:
                 shown.add(text)
                 print(f"simperf: warning: {text}", file=sys.stderr)
         else:
-            warnings.showwarning(w.message, w.category, w.filename, w.lineno)
+            warnings.showwarning(w.message, w.category, w.filename, w.lineno, w.file, w.line)
+
+
+def _error_kind(exc: BaseException) -> str:
+    if isinstance(exc, UsageError):
+        return "arguments"
+    if isinstance(exc, StoreError):
+        return "store"
+    if isinstance(exc, SpecError):
+        return "file" if "cannot read file" in str(exc) else "spec"
+    return "error"
+
+
+def _error_object(exc: BaseException, path: str | None) -> dict[str, Any]:
+    return {"kind": _error_kind(exc), "message": str(exc), "path": path}
+
+
+def _print_error_json(exc: BaseException, kind: str, path: str | None) -> None:
+    print(json.dumps({"error": {"kind": kind, "message": str(exc), "path": path}}))
 
 
 def _dispatch(args: argparse.Namespace) -> int:
+    as_json = bool(getattr(args, "json", False))
+    path = getattr(args, "spec", None)
     try:
         return int(args.handler(args))
-    except SpecError as exc:
-        print(f"simperf: invalid spec:\n{_indent(str(exc))}", file=sys.stderr)
-        return 2
     except SimperfError as exc:
-        print(f"simperf: error: {exc}", file=sys.stderr)
+        if as_json:
+            _print_error_json(exc, _error_kind(exc), path)
+        elif isinstance(exc, SpecError) and not isinstance(exc, SpecFileError):
+            # a file that cannot be read is not an invalid spec: "simperf: error: ..."
+            print(f"simperf: invalid spec:\n{_indent(str(exc))}", file=sys.stderr)
+        else:
+            print(f"simperf: error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("simperf: interrupted", file=sys.stderr)

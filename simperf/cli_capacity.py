@@ -6,8 +6,8 @@ import argparse
 import json
 from typing import Any
 
-from simperf.cli import _positive_int, add_scenario_arguments, scenario_from_args
-from simperf.cli_experiments import _executor, _executor_arguments
+from simperf.cli import _positive_int, _probability, add_scenario_arguments, scenario_from_args
+from simperf.cli_experiments import _executor, _executor_arguments, require_out_for_resume
 from simperf.errors import SpecError
 from simperf.spec.io import parse_assignment
 
@@ -39,6 +39,7 @@ def _search_options(args: argparse.Namespace) -> dict[str, Any]:
 def _cmd_capacity(args: argparse.Namespace) -> int:
     from simperf.experiment.capacity import capacity
 
+    require_out_for_resume(args)
     scenario = scenario_from_args(args)
     found = capacity(
         scenario,
@@ -140,7 +141,7 @@ def _search_arguments(parser: argparse.ArgumentParser) -> None:
         help="real-valued knobs: relative precision of the answer (default 0.02)",
     )
     parser.add_argument(
-        "--confidence", type=float, default=0.95, help="confidence level (default 0.95)"
+        "--confidence", type=_probability, default=0.95, help="confidence level (default 0.95)"
     )
     _executor_arguments(parser)
 

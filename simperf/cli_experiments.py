@@ -8,8 +8,8 @@ import math
 import sys
 from typing import Any
 
-from simperf.cli import _positive_int, add_scenario_arguments, scenario_from_args
-from simperf.errors import SpecError
+from simperf.cli import _positive_int, _probability, add_scenario_arguments, scenario_from_args
+from simperf.errors import SimperfError, SpecError
 from simperf.spec.io import parse_assignment, parse_text
 from simperf.units import format_time
 
@@ -47,17 +47,7 @@ def _cmd_replicate(args: argparse.Namespace) -> int:
     from simperf.experiment.replicate import replicate
 
     scenario = scenario_from_args(args)
-    precision = None
-    if args.precision:
-        metric, _, relative = args.precision.rpartition(":")
-        try:
-            precision = {"metric": metric, "relative": float(relative)}
-        except ValueError:
-            raise SpecError(
-                f"--precision {args.precision}: expected METRIC:RELATIVE, e.g. latency.all.p99:0.05"
-            ) from None
-        if args.max_replications:
-            precision["max_replications"] = args.max_replications
+    precision = _precision(args) if args.precision else None
     reps = replicate(
         scenario,
         args.n,
@@ -101,15 +91,40 @@ def _cmd_replicate(args: argparse.Namespace) -> int:
     return 0
 
 
+def _precision(args: argparse.Namespace) -> dict[str, Any]:
+    """--precision METRIC:RELATIVE (and --max-replications) as a checked PrecisionSpec dict."""
+    from pydantic import ValidationError
+
+    from simperf.spec.io import format_validation_error
+    from simperf.spec.run import PrecisionSpec
+
+    metric, _, text = args.precision.rpartition(":")
+    try:
+        relative = float(text)
+    except ValueError:
+        relative = math.nan
+    if not metric or not 0 < relative < 1:  # NaN fails too
+        raise SpecError(
+            f"--precision {args.precision}: expected METRIC:RELATIVE with RELATIVE in (0, 1), "
+            "e.g. latency.all.p99:0.05"
+        )
+    precision: dict[str, Any] = {"metric": metric, "relative": relative}
+    if args.max_replications:
+        precision["max_replications"] = args.max_replications
+    try:
+        PrecisionSpec.model_validate(precision)
+    except ValidationError as exc:
+        raise SpecError(f"--precision:\n{format_validation_error(exc, precision)}") from None
+    return precision
+
+
 def _cmd_compare(args: argparse.Namespace) -> int:
     from simperf.experiment.compare import compare
-    from simperf.spec.io import load
 
-    a = scenario_from_args(args)
-    b = load(args.other)
-    overrides = dict(parse_assignment(item) for item in args.overrides_b)
-    if overrides:
-        b = b.with_overrides(overrides)
+    # --set, --requests, --duration and --seed are shared: both sides run as asked, so
+    # that only what differs between the two files (and --set-a/--set-b) is compared.
+    a = scenario_from_args(args, args.spec, _assignments(args.overrides_a))
+    b = scenario_from_args(args, args.other, _assignments(args.overrides_b))
     result = compare(
         a,
         b,
@@ -148,9 +163,20 @@ def _cmd_compare(args: argparse.Namespace) -> int:
     return 0
 
 
+def _assignments(items: list[str]) -> dict[str, Any]:
+    return dict(parse_assignment(item) for item in items)
+
+
+def require_out_for_resume(args: argparse.Namespace) -> None:
+    """--resume continues a results store, so it needs --out."""
+    if args.resume and not args.out:
+        raise SimperfError("--resume needs --out FILE: the results store to continue")
+
+
 def _cmd_sweep(args: argparse.Namespace) -> int:
     from simperf.experiment.sweep import sweep
 
+    require_out_for_resume(args)
     scenario = scenario_from_args(args)
     grid: dict[str, list[Any]] = {}
     for item in args.grid:
@@ -192,6 +218,12 @@ def _cmd_sweep(args: argparse.Namespace) -> int:
         cells.append(group["stability"].mode().iat[0])
         cells += [_fmt(m, group[m].mean()) for m in HEADLINE if m in frame]
         print("  ".join(f"{c:>{w}}" for c, w in zip(cells, widths, strict=True)))
+    if "warning" in frame and frame["warning"].notna().any():
+        flagged = frame[frame["warning"].notna()]
+        print(
+            f"simperf: warning: {len(flagged)} run(s): {flagged['warning'].iat[0]}",
+            file=sys.stderr,
+        )
     errors = frame[frame.status == "error"]
     if not errors.empty:
         print(f"\n{len(errors)} run(s) failed; first: {errors['error'].iat[0]}", file=sys.stderr)
@@ -220,21 +252,35 @@ def register(commands: Any) -> None:
         "--max-replications", type=_positive_int, help="budget for --precision (default 100)"
     )
     replicate.add_argument(
-        "--confidence", type=float, default=0.95, help="confidence level (default 0.95)"
+        "--confidence", type=_probability, default=0.95, help="confidence level (default 0.95)"
     )
     _executor_arguments(replicate)
     replicate.set_defaults(handler=_cmd_replicate)
 
-    compare = commands.add_parser("compare", help="A/B comparison on common random numbers")
+    compare = commands.add_parser(
+        "compare",
+        help="A/B comparison on common random numbers",
+        description="Compare SPEC (A) with SPEC_B (B) on paired replications. --set, "
+        "--requests, --duration and --seed apply to both sides; --set-a and --set-b "
+        "override a field of one side only.",
+    )
     add_scenario_arguments(compare)
     compare.add_argument("other", metavar="SPEC_B", help="the scenario to compare with (B)")
+    compare.add_argument(
+        "--set-a",
+        dest="overrides_a",
+        metavar="PATH=VALUE",
+        action="append",
+        default=[],
+        help="override a field of A only (repeatable)",
+    )
     compare.add_argument(
         "--set-b",
         dest="overrides_b",
         metavar="PATH=VALUE",
         action="append",
         default=[],
-        help="override a field of B only",
+        help="override a field of B only (repeatable)",
     )
     compare.add_argument(
         "-n",
@@ -245,7 +291,7 @@ def register(commands: Any) -> None:
         help="paired replications (default 5)",
     )
     compare.add_argument(
-        "--confidence", type=float, default=0.95, help="confidence level (default 0.95)"
+        "--confidence", type=_probability, default=0.95, help="confidence level (default 0.95)"
     )
     _executor_arguments(compare)
     compare.set_defaults(handler=_cmd_compare)

@@ -21,6 +21,14 @@ class SpecError(SimperfError, ValueError):
     """
 
 
+class SpecFileError(SpecError):
+    """A spec file cannot be read: missing, a directory or device, too big, or not UTF-8.
+
+    A :class:`SpecError` (callers that catch any bad spec still catch it), told apart so
+    that the message says ``cannot read file ...`` rather than "invalid spec".
+    """
+
+
 class BuildError(SimperfError):
     """A valid spec could not be turned into a runnable model."""
 

@@ -30,6 +30,7 @@ import functools
 import os
 from collections.abc import Callable
 from itertools import chain, repeat
+from stat import S_ISREG
 from typing import Literal
 
 import numpy as np
@@ -297,6 +298,8 @@ def _load_trace(spec: KeyspaceSpec) -> _Trace:
         stat = os.stat(pop.path)
     except OSError as exc:
         raise BuildError(f"popularity.path: cannot read trace {pop.path!r}: {exc}") from None
+    if not S_ISREG(stat.st_mode):  # pandas would raise IsADirectoryError or block on a pipe
+        raise BuildError(f"popularity.path: cannot read trace {pop.path!r}: not a regular file")
     # File identity in the cache key: an edited file is read again.
     trace = _read_trace(pop.path, pop.column, pop.time_column, stat.st_mtime_ns, stat.st_size)
     if trace.distinct > spec.keys:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gc
+import math
 import time
 from dataclasses import dataclass, field
 from typing import Any
@@ -11,9 +12,12 @@ import simpy
 
 from simperf.components.base import Component, Context
 from simperf.components.workload import Clients
+from simperf.spec.run import DEFAULT_WINDOWS, MAX_WINDOWS, readable_window
 from simperf.spec.scenario import Scenario
+from simperf.spec.size_estimate import expected_duration
 
-DEFAULT_WINDOWS = 60
+__all__ = ["AUTO_WARMUP_GRID", "DEFAULT_WINDOWS", "Model", "Snapshot"]
+
 AUTO_WARMUP_GRID = 1000
 """With ``warmup: auto``, snapshots every 1/1000 of the run, so that the detected
 warm-up can end on a snapshot (where utilisation and queue areas are known exactly)."""
@@ -39,6 +43,8 @@ class Model:
     components: dict[str, Component]
     clients: Clients
     instances: list[Any]
+    horizon: float | None
+    """Simulated end time (a replayed trace's span, or ``run.horizon``); None: budget."""
     snapshots: list[Snapshot] = field(default_factory=list)
     wall_time: float = 0.0
     events: int = 0
@@ -49,30 +55,50 @@ class Model:
         return self.ctx.env
 
     def window(self) -> float:
-        """Interval between snapshots (a time-series window, or finer with auto warm-up)."""
+        """Interval between snapshots (a time-series window, or finer with auto warm-up).
+
+        Without ``run.window``, about :data:`DEFAULT_WINDOWS` readable windows over the
+        expected measured period (with ``run.requests``, the period the arrival rate gives).
+        """
         run = self.scenario.run
-        horizon = run.horizon
         if run.auto_warmup:
-            if horizon is None:
-                return (run.window or 1.0) / 10
-            return horizon / AUTO_WARMUP_GRID
+            if self.horizon is not None:
+                return self.horizon / AUTO_WARMUP_GRID
+            if run.window is not None:
+                return run.window / 10
+            return self.expected_duration() / AUTO_WARMUP_GRID
         if run.window is not None:
             return run.window
-        if horizon is None:
-            return 1.0
-        return (horizon - run.fixed_warmup) / DEFAULT_WINDOWS
+        return readable_window(max(self.expected_duration() - run.fixed_warmup, 1e-9))
+
+    def expected_duration(self) -> float:
+        """The simulated end time: the horizon (a trace's span), or the budget's expected time."""
+        if self.horizon is not None:
+            return self.horizon
+        return expected_duration(self.scenario)
+
+    def window_limit(self, window: float) -> int:
+        """Most windows kept before merging them in pairs: twice the expected count (even)."""
+        run = self.scenario.run
+        target = AUTO_WARMUP_GRID if run.auto_warmup else DEFAULT_WINDOWS
+        span = max(self.expected_duration() - run.fixed_warmup, 0.0)
+        expected = min(max(target, math.ceil(span / window)), MAX_WINDOWS)
+        return 2 * expected
 
     def execute(self) -> Model:
         """Run to the horizon (or until the request budget has finished)."""
         env = self.env
         run = self.scenario.run
-        env.process(self._snapshots(run.fixed_warmup, self.window()))
+        window = self.window()
+        env.process(self._snapshots(run.fixed_warmup, window, self.window_limit(window)))
         self.clients.start()
         gc_was_enabled = gc.isenabled()
         gc.disable()  # SimPy allocates many short-lived cycles-free objects; GC pauses cost 20-40%
         started = time.perf_counter()
         try:
-            until = run.horizon if run.horizon is not None else self.clients.done
+            bounded = self.horizon is not None and not self.clients.end_with_trace
+            # A trace's last row arrives at its span: stopping at that time would drop it.
+            until = self.horizon if bounded else self.clients.done
             env.run(until=until)
         finally:
             self.wall_time = time.perf_counter() - started
@@ -84,10 +110,20 @@ class Model:
         self.events = _event_count(env)
         return self
 
-    def _snapshots(self, warmup: float, window: float) -> Any:
+    def _snapshots(self, warmup: float, window: float, limit: int) -> Any:
+        """Snapshot every ``window``; past ``limit`` windows, merge pairs and double it.
+
+        Snapshots are cumulative, so dropping every other one merges neighbouring windows
+        exactly; ``limit`` is even, so the latest snapshot is kept. A run that goes on far
+        past its expected length thus keeps between ``limit / 2`` and ``limit`` windows.
+        """
         yield self.env.timeout(warmup)
+        snapshots = self.snapshots
         while True:
             self._take_snapshot()
+            if len(snapshots) > limit:
+                del snapshots[1::2]
+                window *= 2
             yield self.env.timeout(window)
 
     def _take_snapshot(self) -> None:

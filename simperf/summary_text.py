@@ -60,6 +60,7 @@ def overview(d: dict[str, Any]) -> list[str]:
         f"stability {stab['status']}"
         + (f" ({stab['component']}: {stab['reason']})" if stab["reason"] else "")
     )
+    lines.extend(f"warning   {w}" for w in stab.get("warnings", []))
     cost = d.get("cost")
     if cost and cost["components"]:
         parts = "  ".join(f"{k} {v:.4g}" for k, v in cost["components"].items())
@@ -85,13 +86,18 @@ def components(d: dict[str, Any]) -> list[str]:
     """One row per component: utilisation, queue, wait, served."""
     lines: list[str] = []
     lines.append("")
-    lines.append(f"{'component':<16}{'kind':<15}{'util':>7}{'queue':>9}{'wait':>11}{'served':>10}")
+    lines.append(
+        f"{'component':<16}{'kind':<15}{'util':>7}{'workers':>8}{'pool':>7}{'queue':>9}"
+        f"{'wait':>11}{'served':>10}"
+    )
     for name, comp in d["components"].items():
-        util = comp.get("utilization")
         queue = comp.get("mean_queue_length")
         lines.append(
             f"{name:<16}{comp['kind']:<15}"
-            + (f"{util:>7.1%}" if util is not None else f"{'-':>7}")
+            + "".join(
+                f"{comp[k]:>{w}.1%}" if comp.get(k) is not None else f"{'-':>{w}}"
+                for k, w in (("utilization", 7), ("worker_occupancy", 8), ("pool_occupancy", 7))
+            )
             + (f"{queue:>9.3g}" if queue is not None else f"{'-':>9}")
             + f"{format_time(comp.get('mean_wait')):>11}"
             + f"{comp.get('served', comp.get('dispatched', '-')):>10}"

@@ -28,7 +28,8 @@ _TIME_UNITS = {
     "d": 86400.0,
 }
 _MULTIPLIERS = {"": 1.0, "k": 1e3, "K": 1e3, "M": 1e6}
-_NUMBER = r"[-+]?(?:\d[\d_]*\.?\d*|\.\d+)(?:[eE][-+]?\d+)?"
+# ASCII digits only: \d also matches "５" or "٥", which float() would then accept.
+_NUMBER = r"[-+]?(?:[0-9][0-9_]*\.?[0-9]*|\.[0-9]+)(?:[eE][-+]?[0-9]+)?"
 _TIME_RE = re.compile(rf"^\s*({_NUMBER})\s*([a-zµ]*)\s*$")
 _FRACTION_RE = re.compile(rf"^\s*({_NUMBER})\s*(%?)\s*$")
 _RATE_RE = re.compile(rf"^\s*({_NUMBER})\s*([kKM]?)\s*(?:/\s*([a-zµ]+)|rps|qps)?\s*$")
@@ -42,6 +43,12 @@ RATE_PATTERN = (
 
 def _number(text: str) -> float:
     return float(text.replace("_", ""))
+
+
+def _finite(result: float, kind: str) -> float:
+    if not math.isfinite(result):
+        raise ValueError(f"a {kind} must be a finite number, got {result}")
+    return result
 
 
 def parse_time(value: object) -> float:
@@ -79,9 +86,7 @@ def parse_time(value: object) -> float:
         result = _number(number) * _TIME_UNITS.get(unit, 1.0)
     else:
         raise ValueError(f"expected a time (number of seconds or string with unit), got {value!r}")
-    if math.isnan(result):
-        raise ValueError("a time cannot be NaN")
-    return result
+    return _finite(result, "time")
 
 
 def parse_rate(value: object) -> float:
@@ -116,9 +121,48 @@ def parse_rate(value: object) -> float:
         raise ValueError(
             f"expected a rate (number per second or string such as 2000/s), got {value!r}"
         )
-    if math.isnan(result):
-        raise ValueError("a rate cannot be NaN")
-    return result
+    return _finite(result, "rate")
+
+
+_COUNT_MULTIPLIERS = {"": 1.0, "k": 1e3, "K": 1e3, "M": 1e6, "G": 1e9}
+_COUNT_RE = re.compile(rf"^\s*({_NUMBER})\s*([kKMG]?)\s*$")
+COUNT_PATTERN = r"^\s*[-+]?[0-9._]+([eE][-+]?[0-9]+)?\s*[kKMG]?\s*$"
+
+
+def parse_count(value: object) -> float | int:
+    """Convert a count (a number, or a string with an SI suffix) to a number.
+
+    The suffixes are those of rates (``10k/s``): ``k`` (or ``K``) thousands, ``M``
+    millions, ``G`` billions. Whether the count must be whole is the field's to say.
+
+    Parameters
+    ----------
+    value
+        A number, or a string such as ``"2k"``, ``"1.5M"`` or ``"100_000"``.
+
+    Returns
+    -------
+    float or int
+        The count (an int given stays an int, however large).
+
+    Examples
+    --------
+    >>> parse_count("2k"), parse_count("1.5M"), parse_count(7)
+    (2000.0, 1500000.0, 7.0)
+    """
+    if isinstance(value, bool):
+        raise ValueError(f"expected a number, got {value!r}")
+    if isinstance(value, int):
+        return value
+    if isinstance(value, float):
+        return _finite(value, "count")
+    if not isinstance(value, str):
+        raise ValueError(f"expected a number (or a string such as 2k or 1.5M), got {value!r}")
+    match = _COUNT_RE.match(value)
+    if not match:
+        raise ValueError(f"expected a number such as 2000, 2k or 1.5M, got {value!r}")
+    number, multiplier = match.groups()
+    return _finite(_number(number) * _COUNT_MULTIPLIERS[multiplier], "count")
 
 
 def parse_fraction(value: object) -> float:
@@ -153,9 +197,7 @@ def parse_fraction(value: object) -> float:
         result = _number(number) / (100.0 if percent else 1.0)
     else:
         raise ValueError(f"expected a fraction (number or percentage such as 1%), got {value!r}")
-    if math.isnan(result):
-        raise ValueError("a fraction cannot be NaN")
-    return result
+    return _finite(result, "fraction")
 
 
 _PRICE_PERIODS = {
@@ -215,9 +257,7 @@ def parse_price(value: object) -> float:
         raise ValueError(
             f"expected a price (number per hour or string such as 0.20/h), got {value!r}"
         )
-    if math.isnan(result):
-        raise ValueError("a price cannot be NaN")
-    return result
+    return _finite(result, "price")
 
 
 def format_time(seconds: float | None) -> str:
@@ -305,9 +345,7 @@ def parse_size(value: object) -> float:
         result = _number(number) * _SIZE_UNITS[unit]
     else:
         raise ValueError(f"expected a size (number of bytes or string with unit), got {value!r}")
-    if math.isnan(result):
-        raise ValueError("a size cannot be NaN")
-    return result
+    return _finite(result, "size")
 
 
 def parse_bandwidth(value: object) -> float:
@@ -350,6 +388,4 @@ def parse_bandwidth(value: object) -> float:
         raise ValueError(
             f"expected a bandwidth (bytes per second or string such as 1Gbit/s), got {value!r}"
         )
-    if math.isnan(result):
-        raise ValueError("a bandwidth cannot be NaN")
-    return result
+    return _finite(result, "bandwidth")

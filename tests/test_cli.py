@@ -23,7 +23,8 @@ def write(tmp_path: Path, spec: dict[str, Any], name: str = "spec.yaml") -> str:
 
 
 def test_run_prints_a_summary(capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["run", str(MODELS / "mm1.yaml"), "--requests", "3000", "--seed", "4"]) == 0
+    # 9,000 requests at 90/s outlast mm1's 50 s warm-up
+    assert main(["run", str(MODELS / "mm1.yaml"), "--requests", "9000", "--seed", "4"]) == 0
     out = capsys.readouterr().out
     assert "scenario mm1" in out and "p99" in out and "wall time" in out
 
@@ -56,7 +57,19 @@ def test_run_json_equals_result_to_dict(capsys: pytest.CaptureFixture[str]) -> N
 )
 def test_documented_override_paths_work(override: str, capsys: pytest.CaptureFixture[str]) -> None:
     assert (
-        main(["run", str(MODELS / "mm1.yaml"), "--requests", "500", "--set", override, "--json"])
+        main(
+            [
+                "run",
+                str(MODELS / "mm1.yaml"),
+                "--requests",
+                "500",
+                "--set",
+                "run.warmup=0",
+                "--set",
+                override,
+                "--json",
+            ]
+        )
         == 0
     )
 
@@ -118,9 +131,28 @@ def test_call_to_missing_endpoint_exits_2(
     )
 
 
+@pytest.mark.parametrize("name", ["nope.yaml", ".", "latin1.yaml"])
+def test_unreadable_spec_file_exits_2_as_a_file_error(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], name: str
+) -> None:
+    (tmp_path / "latin1.yaml").write_bytes("name: caf\xe9\n".encode("latin-1"))
+    path = tmp_path / name
+    assert main(["validate", str(path)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"{path}: cannot read file (")
+    assert "invalid spec" not in err
+    assert main(["run", str(path)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"simperf: error: {path}: cannot read file (")
+    assert "invalid spec" not in err
+
+
 def test_set_on_missing_path_exits_2(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["run", str(MODELS / "mm1.yaml"), "--set", "components.app.turbo=1"]) == 2
-    assert "components.app.turbo: components.app has no field 'turbo'" in capsys.readouterr().err
+    assert (
+        "--set components.app.turbo=1: components.app.turbo: unknown field (allowed here: cores,"
+        in capsys.readouterr().err
+    )
 
 
 def test_set_without_equals_exits_2(capsys: pytest.CaptureFixture[str]) -> None:
@@ -143,10 +175,11 @@ def test_python_object_tag_exits_2(tmp_path: Path, capsys: pytest.CaptureFixture
     assert not Path("hacked").exists()
 
 
-def test_bad_argument_exits_2_via_argparse(capsys: pytest.CaptureFixture[str]) -> None:
-    with pytest.raises(SystemExit) as info:
-        main(["run", str(MODELS / "mm1.yaml"), "--seed", "minus-one"])
-    assert info.value.code == 2
+def test_bad_argument_exits_2_with_usage(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["run", str(MODELS / "mm1.yaml"), "--seed", "minus-one"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("usage: simperf run")
+    assert "simperf run: error: argument --seed: expected a whole number" in err
 
 
 def test_console_script_has_no_traceback(tmp_path: Path, minimal_spec: dict[str, Any]) -> None:
@@ -160,3 +193,120 @@ def test_console_script_has_no_traceback(tmp_path: Path, minimal_spec: dict[str,
     assert proc.returncode == 2
     assert "components.app.cores: must be >= 1" in proc.stderr
     assert "Traceback" not in proc.stderr
+
+
+def test_python_warning_is_shown_once_and_the_cli_exits(tmp_path: Path) -> None:
+    # A non-simperf warning used to be re-recorded while being shown: the CLI looped
+    # at exit until MemoryError. The handler is replaced in a child process.
+    script = (
+        "import sys, warnings\n"
+        "import simperf.cli as cli\n"
+        "def noisy(args):\n"
+        "    warnings.warn('mean of empty slice', RuntimeWarning, stacklevel=1)\n"
+        "    return 0\n"
+        "cli._cmd_schema = noisy\n"
+        "sys.exit(cli.main(['schema']))\n"
+    )
+    proc = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=60, check=False
+    )
+    assert proc.returncode == 0
+    assert proc.stderr.count("RuntimeWarning: mean of empty slice") == 1
+
+
+def test_requests_take_si_suffixes(capsys: pytest.CaptureFixture[str]) -> None:
+    args = ["run", str(MODELS / "mm1.yaml"), "--set", "run.warmup=0", "--json"]
+    assert main([*args, "--requests", "2k", "--seed", "3"]) == 0
+    assert json.loads(capsys.readouterr().out)["requests"]["generated"] == 2000
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [("2k/s", "expected a count"), ("1.5", "expected a whole number"), ("0", "must be >= 1")],
+)
+def test_requests_refuse_rates_fractions_and_zero(
+    text: str, message: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["run", str(MODELS / "mm1.yaml"), "--requests", text]) == 2
+    assert message in capsys.readouterr().err
+
+
+def test_requests_ending_inside_the_warmup_are_refused(capsys: pytest.CaptureFixture[str]) -> None:
+    # mm1: 90/s and a 50 s warm-up, so 3,000 requests arrive within 33 s: all discarded.
+    assert main(["run", str(MODELS / "mm1.yaml"), "--requests", "3000"]) == 2
+    err = capsys.readouterr().err
+    assert "run.requests: 3000 requests at 90/s arrive within 33.3333 s" in err
+    assert "run.warmup = 50 s" in err and "more than 4500 requests" in err
+
+
+def test_closed_run_that_measures_nothing_warns_in_json(capsys: pytest.CaptureFixture[str]) -> None:
+    # A closed loop's length is not known in advance: it runs, and says what happened.
+    args = ["run", str(MODELS / "closed.yaml"), "--requests", "20", "--json"]
+    assert main(args) == 0
+    captured = capsys.readouterr()
+    data = json.loads(captured.out)
+    assert data["measured_time"] == 0
+    assert data["warnings"] == ["the run ended before the warm-up did: nothing was measured"]
+    assert "simperf: warning: the run ended before the warm-up did" in captured.err
+
+
+def test_validate_several_files(
+    tmp_path: Path, minimal_spec: dict[str, Any], capsys: pytest.CaptureFixture[str]
+) -> None:
+    good = str(MODELS / "mm1.yaml")
+    minimal_spec["components"]["app"]["cores"] = 0
+    bad = write(tmp_path, minimal_spec)
+    assert main(["validate", good, str(MODELS / "mmc.yaml")]) == 0
+    assert capsys.readouterr().out.count("valid scenario") == 2
+    assert main(["validate", good, bad, str(tmp_path / "missing.yaml")]) == 2
+    captured = capsys.readouterr()
+    assert f"{good}: valid scenario 'mm1'" in captured.out
+    line = Path(bad).read_text().splitlines().index("    cores: 0") + 1
+    assert (
+        f"{bad}: invalid spec:\n  {bad}:{line}: components.app.cores: must be >= 1" in captured.err
+    )
+    assert "missing.yaml: cannot read file" in captured.err
+
+
+def test_validate_json_reports_each_file(
+    tmp_path: Path, minimal_spec: dict[str, Any], capsys: pytest.CaptureFixture[str]
+) -> None:
+    minimal_spec["components"]["app"]["cores"] = 0
+    bad = write(tmp_path, minimal_spec)
+    missing = str(tmp_path / "missing.yaml")
+    assert main(["validate", str(MODELS / "mm1.yaml"), bad, missing, "--json"]) == 2
+    captured = capsys.readouterr()
+    assert captured.err == ""
+    data = json.loads(captured.out)
+    assert data["valid"] is False
+    first, second, third = data["files"]
+    assert first == {"path": str(MODELS / "mm1.yaml"), "valid": True, "name": "mm1"}
+    assert second["valid"] is False and second["error"]["kind"] == "spec"
+    assert "components.app.cores: must be >= 1" in second["error"]["message"]
+    assert third["error"]["kind"] == "file" and third["error"]["path"] == missing
+
+
+def test_validate_rejects_an_slo_on_an_unknown_metric(
+    tmp_path: Path, minimal_spec: dict[str, Any], capsys: pytest.CaptureFixture[str]
+) -> None:
+    minimal_spec["slo"] = [{"metric": "latency.all.p98", "below": "200ms"}]
+    assert main(["validate", write(tmp_path, minimal_spec)]) == 2
+    assert "slo.0.metric: unknown metric 'latency.all.p98'" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("args", "kind", "message"),
+    [
+        (["run", "MISSING"], "file", "cannot read file"),
+        (["run", str(MODELS / "mm1.yaml"), "--set", "components.app.cores=0"], "spec", ">= 1"),
+        (["run", str(MODELS / "mm1.yaml"), "--seed", "x"], "arguments", "argument --seed"),
+    ],
+)
+def test_json_errors_are_one_json_object(
+    args: list[str], kind: str, message: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main([*args, "--json"]) == 2
+    captured = capsys.readouterr()
+    assert captured.err == ""
+    error = json.loads(captured.out)["error"]
+    assert error["kind"] == kind and message in error["message"]

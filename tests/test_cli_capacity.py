@@ -67,7 +67,7 @@ def test_cheapest_text(capsys: pytest.CaptureFixture[str]) -> None:
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (["--knob", "components.app.corez", *WAIT], "has no field 'corez'"),
+        (["--knob", "components.app.corez", *WAIT], "did you mean 'cores'"),
         (["--knob", "components.app.cores", "--slo", "latency.all.p98<1s"], "unknown metric"),
         (["--knob", "components.app.cores", *WAIT, "--low", "8", "--high", "2"], "above high"),
         (["--knob", "components.app.cores", "--slo", "latency.all.p99=1s"], "METRIC<VALUE"),

@@ -46,7 +46,7 @@ def test_sweep_json(capsys: pytest.CaptureFixture[str]) -> None:
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (["sweep", MMC, "--grid", "components.app.corez=4,5"], "has no field 'corez'"),
+        (["sweep", MMC, "--grid", "components.app.corez=4,5"], "did you mean 'cores'"),
         (["sweep", MMC], "give at least one --grid"),
         (
             ["replicate", MMC, "--precision", "latency.all.p98:0.05"],
@@ -64,9 +64,7 @@ def test_bad_input_exits_2_before_running(
 
 
 def test_zero_replications_exits_2(capsys: pytest.CaptureFixture[str]) -> None:
-    with pytest.raises(SystemExit) as info:
-        main(["replicate", MMC, "-n", "0"])
-    assert info.value.code == 2
+    assert main(["replicate", MMC, "-n", "0"]) == 2
     assert "must be >= 1" in capsys.readouterr().err
 
 
@@ -88,3 +86,159 @@ def test_resume_against_changed_spec_exits_2(tmp_path, capsys: pytest.CaptureFix
     ]
     assert main(changed) == 2
     assert "different spec or seed" in capsys.readouterr().err
+
+
+def test_compare_applies_shared_options_to_both_sides(capsys: pytest.CaptureFixture[str]) -> None:
+    # --duration, --set and --seed used to reach A only: a spec against itself then
+    # differed "significantly". Common random numbers make every difference exactly 0.
+    args = ["compare", MMC, MMC, "-n", "2", *SHORT, "--set", "components.app.cores=5"]
+    assert main([*args, "--seed", "7", "--json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert data["seed"] == 7
+    differences = {m: row["difference"] for m, row in data["metrics"].items()}
+    assert differences and all(d in (0, None) for d in differences.values())
+    assert not any(row["significant"] for row in data["metrics"].values())
+
+
+def test_compare_set_a_changes_a_only(capsys: pytest.CaptureFixture[str]) -> None:
+    args = ["compare", MMC, MMC, "-n", "2", *SHORT, "--set-a", "components.app.cores=5"]
+    assert main([*args, "--json"]) == 0
+    latency = json.loads(capsys.readouterr().out)["metrics"]["latency.all.mean"]
+    assert latency["mean_a"] < latency["mean_b"]  # A has one core more
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["replicate", MMC, "--confidence", "1.5"], "--confidence: must be in (0, 1)"),
+        (["compare", MMC, MMC, "--confidence", "0"], "--confidence: must be in (0, 1)"),
+        (["capacity", MMC, "--knob", "x", "--confidence", "nan"], "must be in (0, 1)"),
+        (["replicate", MMC, "-n", "2k/s"], "expected a count"),
+    ],
+)
+def test_bad_arguments_exit_2_with_usage(
+    args: list[str], message: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main([*args, *SHORT]) == 2
+    err = capsys.readouterr().err
+    assert message in err and "Traceback" not in err
+
+
+@pytest.mark.parametrize("relative", ["0", "-0.1", "nan", "1", "inf"])
+def test_precision_out_of_range_exits_2(relative: str, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["replicate", MMC, *SHORT, "--precision", f"throughput:{relative}"]) == 2
+    err = capsys.readouterr().err
+    assert "RELATIVE in (0, 1)" in err and "Traceback" not in err
+
+
+def test_precision_budget_below_two_exits_2(capsys: pytest.CaptureFixture[str]) -> None:
+    args = ["replicate", MMC, *SHORT, "--precision", "throughput:0.05", "--max-replications", "1"]
+    assert main(args) == 2
+    assert "max_replications: must be >= 2" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("command", ["sweep", "capacity"])
+def test_resume_without_out_exits_2(command: str, capsys: pytest.CaptureFixture[str]) -> None:
+    extra = ["--grid", "components.app.cores=4"] if command == "sweep" else ["--knob", "x"]
+    assert main([command, MMC, *extra, *SHORT, "--resume"]) == 2
+    assert "--resume needs --out" in capsys.readouterr().err
+
+
+def test_out_that_is_a_directory_exits_2(tmp_path, capsys: pytest.CaptureFixture[str]) -> None:
+    args = ["sweep", MMC, "--grid", "components.app.cores=4", *SHORT, "--out", str(tmp_path)]
+    assert main(args) == 2
+    assert "is a directory" in capsys.readouterr().err
+
+
+def test_out_in_a_missing_directory_exits_2(tmp_path, capsys: pytest.CaptureFixture[str]) -> None:
+    out = str(tmp_path / "nowhere" / "r.db")
+    args = ["sweep", MMC, "--grid", "components.app.cores=4", *SHORT, "--out", out]
+    assert main(args) == 2
+    err = capsys.readouterr().err
+    assert "cannot open the results store" in err and "Traceback" not in err
+
+
+def test_resume_of_a_file_that_is_not_a_store_exits_2(
+    tmp_path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    text = tmp_path / "notes.txt"
+    text.write_text("not a database, but long enough to be read as one " * 20)
+    args = ["sweep", MMC, "--grid", "components.app.cores=4", *SHORT, "--out", str(text)]
+    assert main([*args, "--resume", "--json"]) == 2
+    error = json.loads(capsys.readouterr().out)["error"]
+    assert error["kind"] == "store" and "is not a simperf results store" in error["message"]
+
+
+def test_sweep_point_ending_inside_the_warmup_is_refused(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    # mmc: 320/s, 20 s warm-up; 8,000 requests last 25 s at 320/s but 10 s at 800/s
+    args = ["sweep", MMC, "--grid", "workload.arrival.rate=320,800", "--requests", "8000"]
+    assert main([*args, "--serial", "--quiet"]) == 2
+    err = capsys.readouterr().err
+    assert "grid point workload.arrival.rate=800" in err and "inside the warm-up" in err
+
+
+def test_sweep_json_carries_a_nothing_measured_warning(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    closed = str(MODELS / "closed.yaml")
+    args = ["sweep", closed, "--grid", "workload.users=2,5", "--requests", "20"]
+    assert main([*args, "--serial", "--quiet", "--json"]) == 0
+    captured = capsys.readouterr()
+    rows = json.loads(captured.out)
+    assert [r["warning"] for r in rows] == [
+        "the run ended before the warm-up did: nothing was measured"
+    ] * 2
+    assert "simperf: warning:" not in captured.out
+
+
+def test_interrupted_sweep_keeps_finished_runs_and_resumes(
+    tmp_path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from simperf.experiment import sweep as sweep_module
+
+    real = sweep_module.run_to_dict
+    calls = []
+
+    def interrupted_third(*args):
+        calls.append(args)
+        if len(calls) == 3:
+            raise KeyboardInterrupt
+        return real(*args)
+
+    monkeypatch.setattr(sweep_module, "run_to_dict", interrupted_third)
+    out = str(tmp_path / "r.db")
+    args = ["sweep", MMC, "--grid", "components.app.cores=4,5,6,7", *SHORT, "--out", out]
+    assert main(args) == 130
+    assert "rerun with --resume --out" in capsys.readouterr().err
+    monkeypatch.setattr(sweep_module, "run_to_dict", real)
+    calls.clear()
+    monkeypatch.setattr(sweep_module, "run_to_dict", lambda *a: calls.append(a) or real(*a))
+    assert main([*args, "--resume", "--json"]) == 0
+    rows = json.loads(capsys.readouterr().out)
+    assert [r["components.app.cores"] for r in rows] == [4, 5, 6, 7]
+    assert len(calls) == 2  # the two runs that finished before the interrupt are reused
+
+
+def test_unreachable_dask_scheduler_exits_2_quickly(capsys: pytest.CaptureFixture[str]) -> None:
+    import time
+
+    from simperf.experiment.executors import DASK_CONNECT_TIMEOUT
+
+    pytest.importorskip("distributed")
+    start = time.perf_counter()
+    args = ["replicate", MMC, "-n", "2", "--duration", "40s", "--quiet"]
+    assert main([*args, "--dask", "127.0.0.1:1"]) == 2
+    elapsed = time.perf_counter() - start
+    err = capsys.readouterr().err
+    assert "dask scheduler '127.0.0.1:1': cannot connect" in err and "Traceback" not in err
+    # the connect timeout, plus the start-up checks that run before any executor
+    assert elapsed < DASK_CONNECT_TIMEOUT + 15
+
+
+def test_malformed_dask_address_exits_2(capsys: pytest.CaptureFixture[str]) -> None:
+    pytest.importorskip("distributed")
+    args = ["replicate", MMC, "-n", "2", "--duration", "40s", "--quiet", "--dask", "a::b::"]
+    assert main(args) == 2
+    assert "dask scheduler 'a::b::': cannot connect" in capsys.readouterr().err

@@ -257,6 +257,12 @@ def test_trace_errors(
         trace_times(spec)
 
 
+def test_trace_path_that_is_a_directory(tmp_path: Path) -> None:
+    spec = _spec(10, {"model": "trace", "path": str(tmp_path)})
+    with pytest.raises(BuildError, match=r"cannot read trace .*: not a regular file"):
+        key_sampler(spec, np.random.default_rng(0))
+
+
 def test_trace_missing_file(tmp_path: Path) -> None:
     spec = _spec(10, {"model": "trace", "path": str(tmp_path / "nope.csv")})
     with pytest.raises(BuildError, match="cannot read trace"):

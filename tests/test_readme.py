@@ -31,3 +31,29 @@ def test_tour_spec_runs() -> None:
 def test_readme_opens_with_the_two_commands() -> None:
     head = README[:600]
     assert "make run" in head and "make test" in head
+
+
+def _tour() -> simperf.Scenario:
+    block = re.search(r"```yaml\n# shop.yaml\n(.*?)```", README, re.S)
+    assert block, "the tour's spec is missing"
+    return simperf.from_dict(yaml.safe_load(block.group(1)))
+
+
+def test_tour_output_is_what_the_run_prints() -> None:
+    shown = re.search(r"`simperf run shop.yaml` prints[^\n]*\n\n```\n(.*?)```", README, re.S)
+    assert shown, "the tour's output is missing"
+    printed = simperf.run(_tour(), seed=1).summary()
+
+    def without_wall_time(text: str) -> list[str]:
+        return [line for line in text.strip().splitlines() if not line.startswith("wall time")]
+
+    assert without_wall_time(shown.group(1)) == without_wall_time(printed)
+
+
+def test_tour_explains_the_worker_trap_it_avoids() -> None:
+    # The sentence under the spec: with default workers payments is worker-bound.
+    trap = simperf.run(_tour().with_overrides({"components.payments.workers": None}), seed=1)
+    stab = trap.to_dict()["stability"]
+    quoted = f"`{stab['status']} ({stab['component']}: {stab['reason']})`"
+    assert quoted in " ".join(README.split())
+    assert f"{trap.to_dict()['error_rate']:.0%} of requests are rejected upstream" in README

@@ -293,18 +293,26 @@ def cpu_time(plan: Plan, cpu: QueryCpuSpec) -> float:
 def storage_times(storage: StorageSpec) -> tuple[int, float, float]:
     """(I/Os in flight, time per page read, time per page write) of a storage spec.
 
-    Storage serves ``c = ceil(iops x read_latency)`` page I/Os at once (at least one) and
-    a read takes ``c / iops``, which is ``read_latency`` rounded up to a whole number of
-    ``1 / iops``: unloaded reads take (about) ``read_latency`` and saturated storage
-    reads exactly ``iops`` pages per second. Writes take ``write_latency`` stretched by
-    the same factor. With a zero read latency the write latency sets ``c``.
+    Storage serves ``c = ceil(iops x read_latency)`` page I/Os at once (at least one)
+    and each latency is rounded up to a whole number of ``1 / iops``: a read takes
+    ``c / iops``, so unloaded reads take (about) ``read_latency`` and saturated storage
+    reads exactly ``iops`` pages per second; a write takes ``write_latency`` rounded the
+    same way on its own, so it does not depend on the read latency (only the number of
+    slots it queues for does). With a zero read latency the write latency sets ``c``.
     """
     base = storage.read_latency or storage.write_latency
     if base <= 0:
         return 1, 0.0, 0.0
-    depth = max(1, math.ceil(storage.iops * base - 1e-9))
-    stretch = depth / (storage.iops * base)
-    return depth, storage.read_latency * stretch, storage.write_latency * stretch
+    depth = max(1, _whole_ios(storage.iops, base))
+    read = _whole_ios(storage.iops, storage.read_latency) / storage.iops
+    write = _whole_ios(storage.iops, storage.write_latency) / storage.iops
+    return depth, read, write
+
+
+def _whole_ios(iops: float, latency: float) -> int:
+    """``latency`` in whole ``1 / iops``, rounded up (a product a hair above an integer,
+    e.g. 10k/s x 300us, is that integer)."""
+    return math.ceil(iops * latency - 1e-9)
 
 
 def expected_misses(plan: Plan, hit: float, join_hit: float = 1.0) -> float:

@@ -3,25 +3,31 @@
 Used where a rate must be known before anything runs: the buffer pool's page mix
 (:mod:`simperf.analysis.buffer_pool`) and the variants EXPLAIN shows. The traffic is
 followed by the topology walker (:func:`simperf.spec.topology.walk`) through app servers,
-balancers (split by the backends' instance counts), parallel arms, query steps and cache
-backing reads; a backing read runs on a miss, so it is weighed by the cache's miss ratio
-(:func:`cache_miss_ratio`). CDN origins and backing writes are not followed.
+balancers (split by the backends' instance counts), parallel arms, query steps, the
+backing stores of cache reads and writes, and CDN origins; loops are impossible (the
+scenario refuses call cycles).
+
+A cache read or a CDN reaches its backing store or origin on a miss only, so that route
+counts at the miss rate :func:`miss_rate` estimates; a write reaches its store once (a
+write-back cache that coalesces writes reaches it less often: an upper bound).
 """
 
 from __future__ import annotations
 
+import functools
 from collections import defaultdict
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 from simperf.analysis.caching import che_fifo, che_lru, che_random, lfu_static
-from simperf.keys import popularity_probabilities
+from simperf.keys import MAX_PROBABILITY_KEYS, popularity_probabilities
 from simperf.spec.database_refs import is_database
-from simperf.spec.kind import BACKING, ORIGIN, WRITE, Forward
+from simperf.spec.keyspace import KeyspaceSpec
+from simperf.spec.kind import BACKING, ORIGIN, Forward
 from simperf.spec.scenario import Scenario
 from simperf.spec.topology import walk
 
-HIT_RATIO = {"lru": che_lru, "fifo": che_fifo, "random": che_random, "lfu": lfu_static}
-"""Eviction policy -> steady-state hit ratio under independent requests."""
+HIT_RATE = {"lru": che_lru, "fifo": che_fifo, "random": che_random, "lfu": lfu_static}
+"""Eviction policy -> its hit-rate model under the independent reference model."""
 
 
 class Variant(NamedTuple):
@@ -38,19 +44,19 @@ def query_rates(scenario: Scenario) -> dict[str, dict[Variant, float]]:
     rates: dict[str, dict[Variant, float]] = defaultdict(lambda: defaultdict(float))
     classes = scenario.workload.classes
     total = sum(c.weight for c in classes)
-    misses: dict[str, float] = {}
-
-    def scale(f: Forward) -> float | None:
-        if f.via in (ORIGIN, WRITE):
-            return None
-        if f.via == BACKING:
-            assert f.cache is not None
-            if f.cache not in misses:
-                misses[f.cache] = cache_miss_ratio(scenario, f.cache)
-            return misses[f.cache]
-        return 1.0
-
     for request_class in classes:
+        klass = request_class.name
+
+        def scale(source: str, f: Forward, klass: str = klass) -> float:
+            """A miss rate where the route is taken on misses only."""
+            if f.via == BACKING:
+                assert f.cache is not None
+                return _cache_miss_rate(scenario, f.cache)
+            if f.via == ORIGIN:  # classes the CDN does not cache pass through, every one
+                cdn = scenario.components[source]
+                return _cdn_miss_rate(scenario, cdn) if klass in cdn.cacheable else 1.0
+            return 1.0
+
         share = request_class.weight / total
         for component, endpoint, weight, via in walk(
             scenario, request_class.entry, request_class.endpoint, share, scale
@@ -61,19 +67,60 @@ def query_rates(scenario: Scenario) -> dict[str, dict[Variant, float]]:
     return {db: dict(variants) for db, variants in rates.items()}
 
 
-def cache_miss_ratio(scenario: Scenario, cache: str) -> float:
-    """Steady-state share of a cache's reads that miss, by its eviction policy.
+def miss_rate(
+    keyspace: KeyspaceSpec,
+    *,
+    capacity: int | None,
+    eviction: str,
+    nodes: int = 1,
+    ttl: Any = None,
+    capacity_bytes: float | None = None,
+) -> float:
+    """Estimated share of a cache's reads that miss, in steady state.
 
-    Keys are spread evenly over the nodes, so the cache holds ``capacity x nodes``
-    items (a byte capacity counts as that many mean-sized objects). Expiry (``ttl``) is
-    not counted; a cache without a limit misses only each key's first read, which is
-    no share of a steady state.
+    Assumptions: requests are independent draws from the key space's popularity (IRM),
+    and hashing spreads the keys evenly over ``nodes``, so the nodes together act as one
+    cache of ``nodes x capacity`` items (:mod:`simperf.analysis.caching`: Che's
+    approximation for LRU, FIFO and RANDOM, the top keys for LFU). A cache with neither
+    an item limit nor a ttl ends up holding every key and misses nothing. Where no model
+    applies (a ttl, a byte limit, or a key space too large for a probability vector)
+    every read is taken to miss: an upper bound on the backing store's load. Writes that
+    invalidate entries are not counted.
     """
-    spec = scenario.components[cache]
-    capacity = spec.capacity
-    if capacity is None and spec.capacity_bytes is not None and spec.object_size is not None:
-        capacity = spec.capacity_bytes / spec.object_size.mean
+    if ttl is not None or capacity_bytes is not None or keyspace.keys > MAX_PROBABILITY_KEYS:
+        return 1.0
     if capacity is None:
         return 0.0
-    p = popularity_probabilities(scenario.keyspaces[spec.keyspace])
-    return 1.0 - HIT_RATIO[spec.eviction](p, capacity * spec.nodes)
+    return _modelled_miss_rate(keyspace.model_dump_json(), capacity * nodes, eviction)
+
+
+@functools.lru_cache(maxsize=64)
+def _modelled_miss_rate(keyspace: str, capacity: int, eviction: str) -> float:
+    """:func:`miss_rate` of a modelled cache, kept per process: every build of a
+    scenario with databases asks again, and a key space of millions takes seconds."""
+    p = popularity_probabilities(KeyspaceSpec.model_validate_json(keyspace))
+    return 1.0 - HIT_RATE[eviction](p, capacity)
+
+
+def _cache_miss_rate(scenario: Scenario, name: str) -> float:
+    cache = scenario.components[name]
+    return miss_rate(
+        scenario.keyspaces[cache.keyspace],
+        capacity=cache.capacity,
+        eviction=cache.eviction,
+        nodes=cache.nodes,
+        ttl=cache.ttl,
+        capacity_bytes=cache.capacity_bytes,
+    )
+
+
+def _cdn_miss_rate(scenario: Scenario, cdn: Any) -> float:
+    """Misses of the edges (each sees the whole key popularity); a shield in front of
+    the origin is taken to miss too (an upper bound)."""
+    return miss_rate(
+        scenario.keyspaces[cdn.keyspace],
+        capacity=cdn.capacity,
+        eviction=cdn.eviction,
+        ttl=cdn.ttl,
+        capacity_bytes=cdn.capacity_bytes,
+    )

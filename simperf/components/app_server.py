@@ -34,6 +34,10 @@ class AppInstance(Server):
     separate resource (one event less per step); otherwise ``cpu`` steps queue for a core
     in FIFO order. Waiting for a worker and waiting for a core both count as queueing,
     in the instance's :class:`~simperf.components.server.Server` monitors.
+
+    ``held`` integrates the workers in use over time, whatever holds them (``cpu``, a
+    ``delay``, a call downstream): a thread-pool-bound instance is saturated with its
+    cores idle, and only this level shows it.
     """
 
     kind = "app_server"
@@ -54,6 +58,7 @@ class AppInstance(Server):
         self.capped = spec.queue_limit is None
         self.limit = ctx.safety_cap if self.capped else spec.queue_limit
         self.reject_code = ctx.recorder.cause("safety_cap" if self.capped else "rejected")
+        self.held = LevelMonitor()
         self.active = 0
         # database name -> this instance's connection pool (opened by AppServer.wire)
         self.pools: dict[str, Any] = {}
@@ -119,6 +124,7 @@ class AppInstance(Server):
         workers = self.workers
         arrived = env.now
         waited = 0.0
+        held = self.held
         if admit:
             if not self.up:
                 raise RequestFailed(self.down_code)
@@ -129,8 +135,10 @@ class AppInstance(Server):
             if admit:
                 if workers.free:  # Server.take inlined: every request pays for this
                     workers.free -= 1
+                    held.change(1, env.now)
                 else:
                     waited = yield from self.queue_for(workers)
+                    held.change(1, env.now)
                     if not self.up:  # the instance failed while the request queued
                         raise RequestFailed(self.down_code)
             busy = self.busy
@@ -166,6 +174,7 @@ class AppInstance(Server):
                 self.service_sum += env.now - arrived - waited
         finally:
             if admit:
+                held.change(-1, env.now)
                 workers.release()
                 self.active -= 1
 
@@ -190,11 +199,27 @@ class AppInstance(Server):
                 raise RequestFailed(branch.value)
 
     def snapshot(self, now: float) -> dict[str, float]:
-        """Server counters at ``now``, and memory use when memory is modelled."""
+        """Server counters at ``now``, worker use, and memory use when memory is modelled."""
         counters = super().snapshot(now)
+        counters["worker_area"] = self.held.area_at(now)
+        counters["workers"] = self.workers.capacity
+        if self.pools:
+            counters.update(self._pool_snapshot(now))
         if self.memory is not None:
             counters.update(self._memory_snapshot(now))
         return counters
+
+    def _pool_snapshot(self, now: float) -> dict[str, float]:
+        # Over all of this instance's pools: connection-seconds held, and acquisitions,
+        # their summed wait and timeouts (differences over a span give occupancy and waits).
+        pools = list(self.pools.values())
+        return {
+            "pool_area": sum(p.in_use.area_at(now) for p in pools),
+            "pool_size": sum(p.size for p in pools),
+            "pool_acquired": sum(len(p.waits) for p in pools),
+            "pool_wait_sum": sum(p.wait_sum for p in pools),
+            "pool_timeouts": sum(p.timeouts for p in pools),
+        }
 
     def _memory_snapshot(self, now: float) -> dict[str, float]:
         # Byte-seconds in use since time 0: a difference over a span, divided by

@@ -33,6 +33,7 @@ class Pool:
         "timeout_code",
         "timeouts",
         "usable",
+        "wait_sum",
         "waits",
     )
 
@@ -58,6 +59,7 @@ class Pool:
         self.timeout_code = timeout_code
         self.refused_code = refused_code
         self.waits = array("d")
+        self.wait_sum = 0.0  # of granted acquisitions, kept so snapshots need no array sum
         self.timeouts = 0
         self.refused = 0
         self.in_use = LevelMonitor()
@@ -76,7 +78,9 @@ class Pool:
                 slots.waiting.remove(grant)
                 self.timeouts += 1
                 raise RequestFailed(self.timeout_code)
-            self.waits.append(env.now - started)
+            waited = env.now - started
+            self.waits.append(waited)
+            self.wait_sum += waited
         if slots.in_use > self.usable:
             slots.release()
             self.refused += 1

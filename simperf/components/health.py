@@ -4,14 +4,17 @@ Each instance is probed every ``interval`` from a random phase (balancers do not
 all their instances at the same instant). A probe of a down instance fails after the
 ``timeout``, as a connection to a dead host does; with an ``endpoint`` the probe is a
 request to that endpoint, queued and served like any other, and fails if it has not
-answered within the ``timeout``. ``unhealthy_threshold`` failures in a row take the
-instance out of the balancer's rotation, ``healthy_threshold`` successes in a row put it
-back. The gap between an instance failing and its removal is the *detection time*:
-requests the balancer sends it meanwhile are refused.
+answered within the ``timeout``. A probe takes the path the balancer's requests take
+to the instance (:meth:`LoadBalancer.probe_route`) and carries key 0 of any key space it
+reads, as a health URL always asks for the same thing. ``unhealthy_threshold`` failures
+in a row take the instance out of the balancer's rotation, ``healthy_threshold``
+successes in a row put it back. The gap between an instance failing and its removal is
+the *detection time*: requests the balancer sends it meanwhile are refused.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from simperf.components.base import Process, Request, RequestFailed
@@ -30,16 +33,20 @@ class HealthChecker:
         The load balancer (its ``ctx``, ``name`` and wired ``instances``).
     spec
         The health-check settings.
-    routes
-        Per instance, the compiled route of ``spec.endpoint`` (None without an endpoint).
+    probe_route
+        Compiles the route of ``spec.endpoint`` on every instance (None without an
+        endpoint); called at the first probe, once every component is wired.
     """
 
-    def __init__(self, balancer: Any, spec: HealthCheckSpec, routes: list[Any] | None) -> None:
+    def __init__(
+        self, balancer: Any, spec: HealthCheckSpec, probe_route: Callable[[], Any] | None
+    ) -> None:
         ctx = balancer.ctx
         self.env = ctx.env
         self.spec = spec
         self.instances = balancer.instances
-        self.routes = routes
+        self._probe_route = probe_route
+        self._route: Any = None
         self.healthy = [True] * len(self.instances)
         self.counts = dict.fromkeys(COUNTERS, 0)
         self.detection_sum = 0.0
@@ -78,9 +85,12 @@ class HealthChecker:
         if not instance.up:
             yield env.timeout(self.spec.timeout)
             return False
-        if self.routes is None:
+        if self._probe_route is None:
             return True
-        answer = env.process(_call(instance, self.routes[index]))
+        route = self._route
+        if route is None:
+            route = self._route = self._probe_route()
+        answer = env.process(_call(route.handlers[index], route.routes[index], env.now))
         deadline = env.timeout(self.spec.timeout)
         yield answer | deadline
         return bool(answer.triggered and answer.value)
@@ -116,11 +126,16 @@ class HealthChecker:
         }
 
 
-def _call(instance: Any, route: Any) -> Process:
-    """A probe request through the instance; returns whether it succeeded."""
-    probe = Request(0, -1, instance.env.now)
+PROBE_KEY = 0
+"""The key a probe reads or writes: one fixed item, the most popular of its key space."""
+
+
+def _call(handler: Any, route: Any, now: float) -> Process:
+    """A probe request through ``handler``; returns whether it succeeded."""
+    probe = Request(0, -1, now)
+    probe.key = PROBE_KEY
     try:
-        yield from instance.handle(probe, route)
+        yield from handler(probe, route)
     except RequestFailed:
         return False
     return True

@@ -78,14 +78,10 @@ class LoadBalancer(Component):
         self.choose = self.policy.choose
         check = self.spec.health_check
         if check is not None:
-            routes = None
-            if check.endpoint is not None:
-                routes = [
-                    b.resolve(check.endpoint)
-                    for b in self._backends
-                    for _ in b.instances  # type: ignore[attr-defined]
-                ]
-            self.health = HealthChecker(self, check, routes)
+            # Compiled at the first probe: the endpoint may call components wired later.
+            endpoint = check.endpoint
+            probe_route = None if endpoint is None else lambda: self.probe_route(endpoint)
+            self.health = HealthChecker(self, check, probe_route)
             self.healthy = self.health.healthy
 
     def _make_policy(self) -> Any:
@@ -152,19 +148,32 @@ class LoadBalancer(Component):
         """
         key = (endpoint, source)
         if key not in self._routes:
-            network = self.ctx.network
-            handlers, routes = [], []
-            for backend in self._backends:
-                route = backend.resolve(endpoint)
-                for inst in backend.instances:  # type: ignore[attr-defined]
-                    handler = inst.handle
-                    if network is not None:
-                        dest = network.region_of[backend.name]
-                        handler = network.handler(source, dest, handler)
-                    handlers.append(handler)
-                    routes.append(route)
-            self._routes[key] = Route(handlers, routes)
+            self._routes[key] = self._route(endpoint, source, self.ctx.network)
         return self._routes[key]
+
+    def probe_route(self, endpoint: str) -> Route:
+        """How health probes reach the endpoint on every instance: as requests do from
+        the balancer's region; a balancer without one (it stands for the clients' side)
+        probes each instance directly."""
+        network = self.ctx.network
+        if network is None or network.region_of[self.name] is None:
+            return self._route(endpoint, None, None)
+        return self.resolve(endpoint)
+
+    def _route(self, endpoint: str, source: int | None, network: Any) -> Route:
+        """The endpoint on every instance, behind a network hop from ``source`` where
+        ``network`` is given and the hop costs anything."""
+        handlers, routes = [], []
+        for backend in self._backends:
+            route = backend.resolve(endpoint)
+            for inst in backend.instances:  # type: ignore[attr-defined]
+                handler = inst.handle
+                if network is not None:
+                    dest = network.region_of[backend.name]
+                    handler = network.handler(source, dest, handler)
+                handlers.append(handler)
+                routes.append(route)
+        return Route(handlers, routes)
 
     def _usable(self, index: int) -> bool:
         """Whether the balancer would send a request to instance ``index``."""

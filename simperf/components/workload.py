@@ -96,7 +96,9 @@ class Clients:
     response (inline, with ``yield from``), and repeats.
 
     With a request budget (``run.requests``) generation stops after that many requests
-    and :attr:`done` fires when the last one has finished.
+    and :attr:`done` fires when the last one has finished. A replayed trace with neither
+    a budget nor a duration ends with its last row: :attr:`done` fires when that row
+    arrives (see :attr:`trace_span`).
     """
 
     def __init__(
@@ -134,8 +136,15 @@ class Clients:
         self._keys = samplers if any(s is not None for s in samplers) else None
         # A trace arrival hands each request its row's key (classes on that key space).
         self._row_keys: list[bool] | None = None
+        self.trace_span: float | None = None
+        """Time from a replayed trace's first row to its last (None: no trace)."""
+        self.end_with_trace = False
+        """Whether :attr:`done` fires when the trace runs out (no budget, no duration)."""
         if isinstance(spec.arrival, TraceArrival):
             self._row_keys = [c.keyspace == spec.arrival.keyspace for c in spec.classes]
+            times = trace_times(ctx.keyspaces[spec.arrival.keyspace].spec)
+            assert times is not None  # checked by the spec
+            self.trace_span = float(times[-1] - times[0]) if times.size else 0.0
 
     def _tagger(self) -> Callable[[Request], None] | None:
         """What sets a new request's client region and address (None: nothing to set).
@@ -233,8 +242,11 @@ class Clients:
             env.process(self._serve(request, component, route))
             if self.budget is not None and recorder.generated >= self.budget:
                 return
-        # The trace ran out: a request budget ends with the requests it got.
-        if self.budget is not None:
+        # The trace ran out: a run bounded by the trace ends here, with the last rows'
+        # requests in flight; a request budget ends with the requests it got.
+        if self.end_with_trace and not self.done.triggered:
+            self.done.succeed()
+        elif self.budget is not None:
             self.budget = recorder.generated
             if recorder.finished == recorder.generated and not self.done.triggered:
                 self.done.succeed()

@@ -8,10 +8,20 @@ dump) so any executor that can pickle a dict can run it.
 from __future__ import annotations
 
 import os
+import threading
+import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import Executor, Future, ProcessPoolExecutor, as_completed
 from contextlib import contextmanager
 from typing import Any
+
+from simperf.errors import SimperfError
+
+DASK_CONNECT_TIMEOUT = 5.0
+"""Seconds to wait for a Dask scheduler before giving up with a clear error."""
+
+PARENT_POLL_INTERVAL = 0.5
+"""Seconds between a pool worker's checks that the process that started it is alive."""
 
 
 class SerialExecutor(Executor):
@@ -45,6 +55,43 @@ def completed(
     finally:
         for future in futures:
             future.cancel()
+
+
+def die_with_parent(parent: int) -> None:
+    """Pool-worker initializer: end this worker when its parent process is gone.
+
+    A parent killed outright (SIGKILL, OOM killer) cannot shut its pool down, and the
+    workers would go on computing runs nobody will read. On Linux the kernel is asked to
+    kill the worker with its parent (``PR_SET_PDEATHSIG``); everywhere, a daemon thread
+    also watches the parent's pid and exits when it changes (the worker was re-parented).
+    """
+    _ask_kernel_to_kill_with_parent()
+    if os.getppid() != parent:  # the parent died before this worker got here
+        os._exit(1)
+    watcher = threading.Thread(
+        target=_watch_parent, args=(parent,), name="simperf-parent-watch", daemon=True
+    )
+    watcher.start()
+
+
+def _ask_kernel_to_kill_with_parent() -> None:
+    if not os.uname().sysname == "Linux":
+        return
+    import ctypes
+    import signal
+
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        pr_set_pdeathsig = 1
+        libc.prctl(pr_set_pdeathsig, int(signal.SIGKILL), 0, 0, 0)
+    except (OSError, AttributeError):  # no prctl: the watcher thread is enough
+        pass
+
+
+def _watch_parent(parent: int) -> None:
+    while os.getppid() == parent:
+        time.sleep(PARENT_POLL_INTERVAL)
+    os._exit(1)
 
 
 def default_workers() -> int:
@@ -82,7 +129,9 @@ def executor_for(
     if spec == "serial":
         yield SerialExecutor()
     elif spec == "processes":
-        with ProcessPoolExecutor(max_workers=count) as pool:
+        with ProcessPoolExecutor(
+            max_workers=count, initializer=die_with_parent, initargs=(os.getpid(),)
+        ) as pool:
             yield pool
     elif spec.startswith("dask:"):
         with _dask_executor(spec[len("dask:") :], workers=workers) as pool:
@@ -113,5 +162,19 @@ def _dask_executor(address: str, *, workers: int | None) -> Iterator[Executor]:
         finally:
             cluster.close()
     else:
-        with Client(address) as client:
+        client = _connect(Client, address)
+        with client:
             yield client.get_executor()
+
+
+def _connect(client_class: Any, address: str) -> Any:
+    """A Dask client of the scheduler at ``address``, or a SimperfError within the
+    connect timeout (a malformed, unreachable or silent address)."""
+    try:
+        return client_class(address, timeout=DASK_CONNECT_TIMEOUT)
+    except (OSError, TimeoutError, ValueError, TypeError) as exc:
+        raise SimperfError(
+            f"dask scheduler {address!r}: cannot connect within {DASK_CONNECT_TIMEOUT:g} s "
+            f"({type(exc).__name__}: {exc}); give host:port of a running scheduler "
+            "(e.g. tcp://127.0.0.1:8786) or 'local'"
+        ) from None

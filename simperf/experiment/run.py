@@ -12,6 +12,7 @@ from simperf.metrics.result import Result
 from simperf.metrics.summary import Summary, clean
 from simperf.spec.cost import scenario_cost
 from simperf.spec.scenario import Scenario
+from simperf.spec.size_estimate import check_size
 
 
 def run(
@@ -39,6 +40,11 @@ def run(
     -------
     Result
 
+    Raises
+    ------
+    SpecError
+        If the run's estimated events exceed ``run.max_events`` (checked before building).
+
     Examples
     --------
     >>> import simperf
@@ -47,6 +53,7 @@ def run(
     """
     if overrides:
         scenario = scenario.with_overrides(overrides)
+    check_size(scenario)
     model = build(scenario, seed=seed, replication=replication)
     alerts.check_targets(model)
     return summarise(model.execute())

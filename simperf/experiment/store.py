@@ -52,6 +52,8 @@ class ResultStore:
 
     def __init__(self, path: str | Path, spec_hash: str, *, resume: bool = False) -> None:
         self.path = Path(path)
+        if self.path.is_dir():
+            raise StoreError(f"{self.path} is a directory: --out needs a file name")
         exists = self.path.exists() and self.path.stat().st_size > 0
         if exists and not resume:
             raise StoreError(
@@ -59,7 +61,24 @@ class ResultStore:
             )
         if resume and not exists:
             raise StoreError(f"{self.path}: nothing to resume (no such results store)")
-        self._db = sqlite3.connect(self.path, isolation_level=None, timeout=30)
+        try:
+            self._db = sqlite3.connect(self.path, isolation_level=None, timeout=30)
+        except (sqlite3.Error, OSError) as exc:
+            raise StoreError(f"{self.path}: cannot open the results store ({exc})") from None
+        try:
+            self._open(spec_hash, resume=resume)
+        except sqlite3.Error as exc:
+            self._db.close()
+            if isinstance(exc, sqlite3.DatabaseError) and "not a database" in str(exc):
+                raise StoreError(f"{self.path} is not a simperf results store") from None
+            raise StoreError(f"{self.path}: cannot use the results store ({exc})") from None
+        except StoreError:
+            self._db.close()
+            raise
+
+    def _open(self, spec_hash: str, *, resume: bool) -> None:
+        if resume and not self._has_meta():
+            raise StoreError(f"{self.path} is not a simperf results store (no meta table)")
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=NORMAL")
         self._db.executescript(SCHEMA)
@@ -67,12 +86,17 @@ class ResultStore:
         if stored is None:
             self._db.execute("INSERT INTO meta VALUES ('spec_hash', ?)", (spec_hash,))
         elif stored[0] != spec_hash:
-            self._db.close()
             raise StoreError(
                 f"{self.path} holds results of a different spec or seed "
                 f"({stored[0][:12]} here, {spec_hash[:12]} now): refusing to mix them; "
                 "use another --out for the changed spec"
             )
+
+    def _has_meta(self) -> bool:
+        row = self._db.execute(
+            "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'meta'"
+        ).fetchone()
+        return row is not None
 
     def finished(self) -> set[tuple[str, int]]:
         """(point_key, replication) of every stored run that succeeded."""
@@ -89,6 +113,19 @@ class ResultStore:
         error: str | None = None,
     ) -> None:
         """Write one finished run (committed at once)."""
+        try:
+            self._write(point_key, replication, point, result, error)
+        except sqlite3.Error as exc:
+            raise StoreError(f"{self.path}: cannot write a run ({exc})") from None
+
+    def _write(
+        self,
+        point_key: str,
+        replication: int,
+        point: dict[str, Any],
+        result: dict[str, Any] | None,
+        error: str | None,
+    ) -> None:
         self._db.execute(
             "INSERT OR REPLACE INTO runs VALUES (?, ?, ?, ?, ?, ?)",
             (

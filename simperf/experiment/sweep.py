@@ -12,6 +12,7 @@ import pandas as pd
 
 from simperf.errors import SpecError
 from simperf.experiment.executors import completed, executor_for
+from simperf.experiment.horizon import NOTHING_MEASURED, check_horizon, measured_nothing
 from simperf.experiment.metrics import flatten
 from simperf.experiment.replicate import run_to_dict
 from simperf.experiment.store import ResultStore, canonical_hash
@@ -67,8 +68,10 @@ def sweep(
     -------
     pandas.DataFrame
         One row per (point, replication): ``point`` (index in the grid), ``replication``,
-        one column per override path, ``status``, ``error``, then every metric by
-        dotted path (``latency.all.p99``, ``components.app.utilization`` ...).
+        one column per override path, ``status``, ``error``, ``warning`` (set when a run
+        measured nothing: it ended inside its warm-up), then every metric by dotted path
+        (``latency.all.p99``, ``components.app.utilization`` ...). A point whose
+        request-bounded run would end inside its warm-up is refused before anything runs.
 
     Examples
     --------
@@ -84,6 +87,7 @@ def sweep(
     for index, point in enumerate(points):
         try:
             variant = scenario.with_overrides(point)
+            check_horizon(variant)
         except SpecError as exc:
             raise SpecError(f"grid point {_describe(point)}:\n{exc}") from None
         jobs.append(
@@ -140,6 +144,11 @@ def _frame(
             row.update({path: point.get(path) for path in paths})
             row["status"] = "ok" if "result" in outcome else "error"
             row["error"] = outcome.get("error")
+            row["warning"] = (
+                NOTHING_MEASURED
+                if "result" in outcome and measured_nothing(outcome["result"])
+                else None
+            )
             if "result" in outcome:
                 row["stability"] = outcome["result"]["stability"]["status"]
                 row.update(flatten(outcome["result"]))

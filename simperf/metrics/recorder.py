@@ -15,7 +15,8 @@ class RequestRecorder:
     """Collects one record per finished request and counts outcomes.
 
     Records go to ``array`` buffers (8 bytes per float) so that memory stays small and
-    appends stay cheap; they become numpy arrays once, at the end of the run.
+    appends stay cheap; they become numpy arrays once, at the end of the run. A record
+    is appended when its request finishes, at the current time, so ``end`` is in time order.
 
     Outcome codes: 0 is ``ok``; every error cause a component can produce is registered
     before the run with :meth:`cause`, which returns its code.

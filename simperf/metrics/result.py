@@ -22,8 +22,10 @@ class Result:
         One row per request class (and ``all``): count, mean, p50 ... p999, max in
         seconds, throughput (completed ok per second), errors, error_rate.
     components
-        One row per instance and per component: utilization, queue lengths, mean
-        wait and service time, served, rejected.
+        One row per instance and per component: utilization (busy cores / cores),
+        worker_occupancy (busy workers / workers) and, with a connection pool,
+        pool_occupancy (busy connections / pool size) and pool_wait, all time-weighted;
+        queue lengths, mean wait and service time, served, rejected.
     timeseries
         Long frame (start, end, component, metric, value) in fixed windows.
     perf
@@ -50,7 +52,11 @@ class Result:
 
     @property
     def stability(self) -> str:
-        """``stable``, ``saturated`` or ``unstable``."""
+        """``stable``, ``degraded``, ``saturated``, ``failing`` or ``unstable``.
+
+        See :mod:`simperf.metrics.stability`; ``to_dict()["stability"]`` names the
+        bottleneck instance and ``resource`` (cores, workers, pool, queue_limit ...).
+        """
         return self.data["stability"]["status"]
 
     def metric(self, path: str) -> Any:

@@ -1,15 +1,30 @@
-"""The stability verdict: is a run stable, saturated or unstable, and where.
+"""The stability verdict: is a run stable, degraded, saturated, failing or unstable, and where.
 
-An instance is *unstable* when requests hit the safety cap waiting at it, or when at
-utilisation >= 0.97 its queue grew from the first quarter of the run to the last;
-*saturated* when >= 1% of its requests were rejected or it was >= 95% busy. When the
-arrival rate varies in time, an instance is also judged in its busiest time-series
-window, since the run's average hides the peak. The verdict names the worst instance.
+Each instance is judged on every resource that can bound it: its cores (utilisation),
+its workers and connection pools (occupancy: time-weighted in use / size, whatever holds
+them, a ``delay`` or a call downstream included), and its queue limit (rejections).
+
+An instance is *unstable* when requests hit the safety cap waiting at it, or when one of
+its resources is >= 97% busy and its queue grew from the first quarter of the run to the
+last; *saturated* when >= 1% of its requests were rejected or of its connection requests
+timed out, or a resource was >= 95% busy. When the arrival rate varies in time, an
+instance is also judged in its busiest time-series window, since the run's average hides
+the peak; a window shorter than half the nominal one (the run's last, cut by the horizon)
+is not judged alone, as a few microseconds of a busy core read as 100%.
+
+The verdict names the bottleneck: the worst instance whose component calls no other
+component judged saturated or worse (a caller blocked on a saturated callee fills its
+own workers too; the callee is the cause). A run whose resources are all fine is
+*failing* when more than 1% of its measured requests failed (a fault, a refused
+connection: a user would not call that stable), and *degraded* when an instance was down
+during the measured period though requests went around it; ``warnings`` lists every
+outage in the measured period whatever the verdict.
 """
 
 from __future__ import annotations
 
 import itertools
+from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
 from simperf.spec.workload import TIME_VARYING_ARRIVALS
@@ -18,20 +33,34 @@ from simperf.units import format_time
 if TYPE_CHECKING:  # pragma: no cover
     from simperf.model import Model, Snapshot
 
-SEVERITY = {"stable": 0, "saturated": 1, "unstable": 2}
+SEVERITY = {"stable": 0, "degraded": 1, "saturated": 2, "failing": 3, "unstable": 4}
 SATURATED_UTILIZATION = 0.95
 UNSTABLE_UTILIZATION = 0.97
 SATURATED_REJECTION = 0.01
+FAILING_ERROR_RATE = 0.01
+"""A run that is otherwise fine is ``failing`` above this share of failed requests: the
+same 1% at which rejections make an instance ``saturated``."""
+SHORT_WINDOW = 0.5
+"""A time-series window shorter than this fraction of the longest is not judged alone."""
+
+# (row key, resource name in verdicts), in the order a tie names them.
+RESOURCES = (("utilization", "cores"), ("worker_occupancy", "workers"), ("pool_occupancy", "pool"))
 
 
 def verdict(
-    model: Model, snapshots: list[Snapshot], grid: list[Snapshot], rows: list[dict[str, Any]]
+    model: Model,
+    snapshots: list[Snapshot],
+    grid: list[Snapshot],
+    rows: list[dict[str, Any]],
+    errors: dict[str, int] | None = None,
+    measured: int = 0,
 ) -> dict[str, Any]:
-    """The verdict (stable, saturated, unstable), naming the worst instance and why.
+    """The verdict, naming the bottleneck instance, the resource and why.
 
     Whole-run utilisation hides a peak when the arrival rate varies in time (a diurnal
     evening, a burst state), so for those workloads each instance is also judged in its
-    busiest time-series window; ``peak`` always gives that window.
+    busiest time-series window; ``peak`` always gives that window (``utilization`` is the
+    level of its busiest resource, named by ``resource``).
 
     Parameters
     ----------
@@ -42,21 +71,32 @@ def verdict(
     grid
         The snapshots bounding the time-series windows.
     rows
-        The instance rows of the component table (utilisation, served, rejected).
+        The instance rows of the component table (utilisation, occupancies, served,
+        rejected).
+    errors
+        Failed measured requests by cause.
+    measured
+        Requests that arrived in the measured period.
+
+    Returns
+    -------
+    dict
+        ``status``, ``component``, ``instance``, ``resource``, ``reason``, ``peak``,
+        ``safety_cap_hits`` and ``warnings`` (outages in the measured period).
     """
     result: dict[str, Any] = {
         "status": "stable",
         "component": None,
         "instance": None,
+        "resource": None,
         "reason": None,
     }
-    worst = (0, -1.0)
     peaks = _busiest_windows(model, grid)
     arrival = model.scenario.workload.arrival
     varying = arrival is not None and arrival.kind in TIME_VARYING_ARRIVALS
+    findings: list[tuple[int, float, dict[str, Any]]] = []
     for row in rows:
-        status, reason = _judge(model, snapshots, row)
-        utilization = row["utilization"] or 0.0
+        status, resource, load, reason = _judge(model, snapshots, row)
         peak = peaks.get(row["instance"])
         if (
             varying
@@ -64,71 +104,216 @@ def verdict(
             and peak is not None
             and peak["utilization"] >= SATURATED_UTILIZATION
         ):
-            status, utilization = "saturated", peak["utilization"]
+            status, resource, load = "saturated", peak["resource"], peak["utilization"]
+            whole = row.get(_KEY[resource]) or 0.0
             reason = (
-                f"utilization {peak['utilization']:.3f} at {row['instance']} from "
+                f"{resource} {peak['utilization']:.1%} busy at {row['instance']} from "
                 f"{format_time(peak['start'])} to {format_time(peak['end'])} (busiest "
-                f"window; {row['utilization']:.3f} over the run)"
+                f"window; {whole:.1%} over the run)"
             )
-        key = (SEVERITY[status], utilization)
-        if key > worst and SEVERITY[status] > 0:
-            worst = key
-            result.update(
-                status=status,
-                component=row["component"],
-                instance=row["instance"],
-                reason=reason,
-            )
+        if SEVERITY[status] > 0:
+            finding = {
+                "status": status,
+                "component": row["component"],
+                "instance": row["instance"],
+                "resource": resource,
+                "reason": reason,
+            }
+            findings.append((SEVERITY[status], load, finding))
+    if findings:
+        flagged = {f["component"] for _, _, f in findings}
+        calls = _callees(model)
+        roots = [f for f in findings if not calls.get(f[2]["component"], set()) & flagged]
+        worst = max(roots or findings, key=lambda f: (f[0], f[1]))[2]
+        result.update(worst)
+        result["status"] = max((f[2]["status"] for f in findings), key=SEVERITY.__getitem__)
+    outages = _outages(model, snapshots)
+    if result["status"] == "stable":
+        result.update(_failing(errors or {}, measured, outages))
     result["peak"] = max(peaks.values(), key=lambda p: p["utilization"], default=None)
     result["safety_cap_hits"] = model.ctx.safety_cap_hits
+    result["warnings"] = [o["text"] for o in outages]
     return result
 
 
+_KEY = {name: key for key, name in RESOURCES}
+
+
+def _loads(row: dict[str, Any]) -> list[tuple[float, str]]:
+    """(level, resource) of each resource the row measures, busiest first."""
+    loads = [(row[key] or 0.0, name) for key, name in RESOURCES if key in row]
+    return sorted(loads, key=lambda item: -item[0])
+
+
+def _describe(row: dict[str, Any], where: str = "") -> str:
+    """``workers 100.0% busy{where} (cores 0.0%)``: the row's resources, busiest first."""
+    loads = _loads(row)
+    if not loads:
+        return "no resource measured"
+    (level, name), rest = loads[0], loads[1:]
+    others = ", ".join(f"{n} {v:.1%}" for v, n in rest)
+    return f"{name} {level:.1%} busy{where}" + (f" ({others})" if others else "")
+
+
+def _judge(
+    model: Model, snapshots: list[Snapshot], row: dict[str, Any]
+) -> tuple[str, str | None, float, str | None]:
+    """(status, resource, load, reason) of one instance over the measured period."""
+    name = row["instance"]
+    inst_snaps = [s.instances[name] for s in snapshots]
+    capped_rejections = row["rejected"] if _is_capped(model, name) else 0
+    load, resource = _loads(row)[0] if _loads(row) else (0.0, "cores")
+    if capped_rejections:
+        return (
+            "unstable",
+            "safety_cap",
+            load,
+            (
+                f"{capped_rejections} requests hit the safety cap of "
+                f"{model.ctx.safety_cap} waiting at {name} ({_describe(row)})"
+            ),
+        )
+    growth = _queue_growth(snapshots, inst_snaps)
+    if load >= UNSTABLE_UTILIZATION and growth is not None:
+        first, last = growth
+        if last > 2 * first + 5:
+            return (
+                "unstable",
+                resource,
+                load,
+                (f"queue at {name} grew from {first:.1f} to {last:.1f} with {_describe(row)}"),
+            )
+    offered = row["served"] + row["rejected"]
+    if row["rejected"] and offered and row["rejected"] / offered >= SATURATED_REJECTION:
+        return (
+            "saturated",
+            "queue_limit",
+            load,
+            (
+                f"queue limit: {row['rejected'] / offered:.1%} of requests rejected at "
+                f"{name} ({_describe(row)})"
+            ),
+        )
+    timeouts = row.get("pool_timeouts") or 0
+    asked = (row.get("pool_acquired") or 0) + timeouts
+    if timeouts and timeouts / asked >= SATURATED_REJECTION:
+        return (
+            "saturated",
+            "pool",
+            load,
+            (
+                f"pool: {timeouts / asked:.1%} of connection requests timed out at "
+                f"{name} ({_describe(row)})"
+            ),
+        )
+    if load >= SATURATED_UTILIZATION:
+        return "saturated", resource, load, _describe(row, f" at {name}")
+    return "stable", None, load, None
+
+
 def _busiest_windows(model: Model, grid: list[Snapshot]) -> dict[str, dict[str, Any]]:
-    """Each instance's time-series window of highest utilisation."""
+    """Each instance's time-series window of highest cores or workers level.
+
+    Windows shorter than :data:`SHORT_WINDOW` of the longest are skipped: over a few
+    microseconds one busy core is a 100% busy window, whatever the load.
+    """
+    spans = [b.time - a.time for a, b in itertools.pairwise(grid)]
+    shortest = SHORT_WINDOW * max(spans, default=0.0)
     peaks: dict[str, dict[str, Any]] = {}
-    for a, b in itertools.pairwise(grid):
-        span = b.time - a.time
-        if span <= 0:
+    for (a, b), span in zip(itertools.pairwise(grid), spans, strict=True):
+        if span <= 0 or span < shortest:
             continue
         for inst in model.instances:
-            busy = b.instances[inst.name]["busy_area"] - a.instances[inst.name]["busy_area"]
-            utilization = busy / (inst.capacity * span)
+            sa, sb = a.instances[inst.name], b.instances[inst.name]
+            levels = [((sb["busy_area"] - sa["busy_area"]) / (inst.capacity * span), "cores")]
+            if "worker_area" in sb:
+                held = (sb["worker_area"] - sa["worker_area"]) / (sb["workers"] * span)
+                levels.append((held, "workers"))
+            level, resource = max(levels, key=lambda item: item[0])
             best = peaks.get(inst.name)
-            if best is None or utilization > best["utilization"]:
+            if best is None or level > best["utilization"]:
                 peaks[inst.name] = {
                     "instance": inst.name,
-                    "utilization": utilization,
+                    "resource": resource,
+                    "utilization": level,
                     "start": a.time,
                     "end": b.time,
                 }
     return peaks
 
 
-def _judge(model: Model, snapshots: list[Snapshot], row: dict[str, Any]) -> tuple[str, str | None]:
-    name = row["instance"]
-    inst_snaps = [s.instances[name] for s in snapshots]
-    capped_rejections = row["rejected"] if _is_capped(model, name) else 0
-    utilization = row["utilization"] or 0.0
-    if capped_rejections:
-        return "unstable", (
-            f"{capped_rejections} requests hit the safety cap of "
-            f"{model.ctx.safety_cap} waiting at {name}"
+def _callees(model: Model) -> dict[str, set[str]]:
+    """Component -> the components its endpoints and pools name (calls, reads, queries)."""
+    names = set(model.components)
+    out: dict[str, set[str]] = {}
+    for name, component in model.components.items():
+        spec = getattr(component, "spec", None)
+        if spec is None:
+            continue
+        found = {s.split(".")[0] for s in _strings(spec.model_dump())} & names
+        found.discard(name)
+        out[name] = found
+    return out
+
+
+def _strings(value: Any) -> Iterable[str]:
+    if isinstance(value, str):
+        yield value
+    elif isinstance(value, dict):
+        for item in value.values():
+            yield from _strings(item)
+    elif isinstance(value, list | tuple):
+        for item in value:
+            yield from _strings(item)
+
+
+def _outages(model: Model, snapshots: list[Snapshot]) -> list[dict[str, Any]]:
+    """Scheduled outages overlapping the measured period, with their share of it."""
+    if len(snapshots) < 2:
+        return []
+    start, end = snapshots[0].time, snapshots[-1].time
+    out = []
+    for fault in model.scenario.faults:
+        down = min(end, fault.at + fault.for_) - max(start, fault.at)
+        if down <= 0:
+            continue
+        who = fault.component if fault.instance is None else f"{fault.component}[{fault.instance}]"
+        share = down / (end - start)
+        out.append(
+            {
+                "component": fault.component,
+                "instance": who,
+                "share": share,
+                "text": f"{who} down {format_time(down)} ({share:.0%} of the measured period)",
+            }
         )
-    growth = _queue_growth(snapshots, inst_snaps)
-    if utilization >= UNSTABLE_UTILIZATION and growth is not None:
-        first, last = growth
-        if last > 2 * first + 5:
-            return "unstable", (
-                f"queue at {name} grew from {first:.1f} to {last:.1f} "
-                f"at utilization {utilization:.3f}"
-            )
-    offered = row["served"] + row["rejected"]
-    if row["rejected"] and offered and row["rejected"] / offered >= SATURATED_REJECTION:
-        return "saturated", f"{row['rejected'] / offered:.1%} of requests rejected at {name}"
-    if utilization >= SATURATED_UTILIZATION:
-        return "saturated", f"utilization {utilization:.3f} at {name}"
-    return "stable", None
+    return out
+
+
+def _failing(
+    errors: dict[str, int], measured: int, outages: list[dict[str, Any]]
+) -> dict[str, Any]:
+    """The verdict of a run no resource limits: failing, degraded, or nothing to add."""
+    failed = sum(errors.values())
+    if measured and failed / measured > FAILING_ERROR_RATE:
+        cause, count = max(errors.items(), key=lambda item: item[1])
+        reason = f"{failed / measured:.1%} of requests failed, {count / measured:.1%} as {cause}"
+        component = None
+        if outages:
+            worst = max(outages, key=lambda o: o["share"])
+            component = worst["component"]
+            reason += f"; {worst['text']}"
+        return {"status": "failing", "component": component, "reason": reason}
+    if outages:
+        worst = max(outages, key=lambda o: o["share"])
+        return {
+            "status": "degraded",
+            "component": worst["component"],
+            "instance": worst["instance"],
+            "resource": "instance",
+            "reason": worst["text"],
+        }
+    return {}
 
 
 def _is_capped(model: Model, instance_name: str) -> bool:

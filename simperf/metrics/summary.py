@@ -24,16 +24,26 @@ def clean(value: float | None) -> float | None:
     return value if math.isfinite(value) else None
 
 
-def latency_stats(latencies: np.ndarray) -> dict[str, float | None]:
-    """Mean, percentiles and max of a latency sample (None where there are no samples)."""
+def latency_stats(latencies: np.ndarray, *, owned: bool = False) -> dict[str, float | None]:
+    """Mean, percentiles and max of a latency sample (None where there are no samples).
+
+    Parameters
+    ----------
+    latencies
+        The sample, in seconds.
+    owned
+        True when the caller gives up the array (a fresh copy from a mask): the
+        percentiles then partition it in place instead of copying it once more.
+    """
     if latencies.size == 0:
         return {"count": 0, "mean": None, **dict.fromkeys(PERCENTILES), "max": None}
-    values = np.percentile(latencies, list(PERCENTILES.values()))
+    mean, largest = float(latencies.mean()), float(latencies.max())
+    values = np.percentile(latencies, list(PERCENTILES.values()), overwrite_input=owned)
     return {
         "count": int(latencies.size),
-        "mean": float(latencies.mean()),
+        "mean": mean,
         **{k: float(v) for k, v in zip(PERCENTILES, values, strict=True)},
-        "max": float(latencies.max()),
+        "max": largest,
     }
 
 
@@ -117,8 +127,8 @@ class Summary:
         span = self.measured_time
         completed_in_window = data["end"] >= self.warmup
         for index, name in enumerate([*self.classes, "all"]):
-            mine = np.ones_like(ok) if name == "all" else data["klass"] == index
-            stats = latency_stats(data["latency"][ok & mine])
+            mine = np.True_ if name == "all" else data["klass"] == index
+            stats = latency_stats(data["latency"][ok & mine], owned=True)
             finished = int(np.count_nonzero(measured & mine))
             failed = int(np.count_nonzero(measured & mine & (data["outcome"] != 0)))
             throughput_count = int(
@@ -166,6 +176,7 @@ class Summary:
                     "wait_total": b["wait_sum"] - a["wait_sum"],
                     "service_total": b["service_sum"] - a["service_sum"],
                     **_memory(a, b, span),
+                    **_occupancy(a, b, span),
                 }
             )
         return rows
@@ -207,6 +218,7 @@ class Summary:
                 )
                 if any("memory_area" in r for r in mine):
                     entry.update(_memory_total(mine, span))
+                entry.update(_occupancy_total(mine, span))
             dispatched = self._dispatched(name, component)
             if dispatched is not None:
                 entry["dispatched"] = int(sum(dispatched))
@@ -245,7 +257,22 @@ class Summary:
     # -- stability --------------------------------------------------------------------
     def stability(self, rows: list[dict[str, Any]]) -> dict[str, Any]:
         """The verdict: see :func:`simperf.metrics.stability.verdict`."""
-        return verdict(self.model, self.snapshots, self._grid(), rows)
+        data = self.data
+        measured = data["start"] >= self.warmup
+        outcome = data["outcome"][measured]
+        errors = {
+            cause: int(np.count_nonzero(outcome == code))
+            for code, cause in enumerate(self.causes)
+            if code > 0
+        }
+        return verdict(
+            self.model,
+            self.snapshots,
+            self._grid(),
+            rows,
+            errors=errors,
+            measured=int(np.count_nonzero(measured)),
+        )
 
     # -- time series ------------------------------------------------------------------
     def _grid(self) -> list[Snapshot]:
@@ -257,10 +284,8 @@ class Summary:
 
     def timeseries(self) -> pd.DataFrame:
         data = self.data
-        order = np.argsort(data["end"], kind="stable")
-        ends = data["end"][order]
-        latency = data["latency"][order]
-        outcome = data["outcome"][order]
+        # records are appended as requests finish, so ends are already in time order
+        ends, latency, outcome = data["end"], data["latency"], data["outcome"]
         records: list[tuple[float, float, str, str, float | None]] = []
         for a, b in itertools.pairwise(self._grid()):
             span = b.time - a.time
@@ -276,7 +301,7 @@ class Summary:
             records.append(
                 (a.time, b.time, "all", "error_rate", failed / finished if finished else None)
             )
-            stats = latency_stats(ok_latency)
+            stats = latency_stats(ok_latency, owned=True)
             for key in ("p50", "p95", "p99"):
                 records.append((a.time, b.time, "all", key, stats[key]))
             records.append(
@@ -331,7 +356,57 @@ _INSTANCE_KEYS = (
     "rejected",
     "memory_utilization",
     "out_of_memory",
+    "worker_occupancy",
+    "pool_occupancy",
+    "pool_wait",
+    "pool_timeouts",
 )
+
+
+def _occupancy(a: dict[str, float], b: dict[str, float], span: float) -> dict[str, Any]:
+    """Worker and connection-pool occupancy (time-weighted in use / size), where held.
+
+    ``pool_wait`` is the mean wait of the acquisitions granted in the span.
+    """
+    out: dict[str, Any] = {}
+    if "worker_area" in b:
+        area = b["worker_area"] - a["worker_area"]
+        out["workers"] = int(b["workers"])
+        out["worker_occupancy"] = clean(area / (b["workers"] * span)) if span > 0 else None
+        out["worker_area"] = area
+    if "pool_area" in b:
+        area = b["pool_area"] - a["pool_area"]
+        acquired = int(b["pool_acquired"] - a["pool_acquired"])
+        wait_total = b["pool_wait_sum"] - a["pool_wait_sum"]
+        out["pool_size"] = int(b["pool_size"])
+        out["pool_occupancy"] = clean(area / (b["pool_size"] * span)) if span > 0 else None
+        out["pool_wait"] = clean(wait_total / acquired) if acquired else None
+        out["pool_acquired"] = acquired
+        out["pool_timeouts"] = int(b["pool_timeouts"] - a["pool_timeouts"])
+        out["pool_area"] = area
+        out["pool_wait_total"] = wait_total
+    return out
+
+
+def _occupancy_total(rows: list[dict[str, Any]], span: float) -> dict[str, Any]:
+    """A component's worker and pool occupancy over its instances (none if not held)."""
+    out: dict[str, Any] = {}
+    held = [r for r in rows if "worker_area" in r]
+    if held:
+        workers = sum(r["workers"] for r in held)
+        area = sum(r["worker_area"] for r in held)
+        out["worker_occupancy"] = clean(area / (workers * span)) if span > 0 else None
+    pooled = [r for r in rows if "pool_area" in r]
+    if pooled:
+        size = sum(r["pool_size"] for r in pooled)
+        acquired = sum(r["pool_acquired"] for r in pooled)
+        area = sum(r["pool_area"] for r in pooled)
+        out["pool_occupancy"] = clean(area / (size * span)) if span > 0 else None
+        out["pool_wait"] = (
+            clean(sum(r["pool_wait_total"] for r in pooled) / acquired) if acquired else None
+        )
+        out["pool_timeouts"] = sum(r["pool_timeouts"] for r in pooled)
+    return out
 
 
 def _memory(a: dict[str, float], b: dict[str, float], span: float) -> dict[str, Any]:

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Literal
 from pydantic import Field, model_validator
 
 from simperf.spec.base import IDENTIFIER, MAX_COUNT, MAX_TIME, SpecModel, Time
-from simperf.units import parse_fraction, parse_rate, parse_time
+from simperf.units import parse_count, parse_fraction, parse_rate, parse_time
 
 if TYPE_CHECKING:  # pragma: no cover
     from simperf.spec.scenario import Scenario
@@ -51,23 +51,14 @@ AlertMetric = Literal[
 ]
 
 
-def _parse_count(value: object) -> float:
-    if isinstance(value, bool):
-        raise ValueError(f"expected a number, got {value!r}")
-    try:
-        return float(value)  # type: ignore[arg-type]
-    except (TypeError, ValueError):
-        raise ValueError(f"expected a number, got {value!r}") from None
-
-
 _PARSERS = {
     **dict.fromkeys(LATENCY_METRICS, parse_time),
     "throughput": parse_rate,
     "error_rate": parse_fraction,
     "utilization": parse_fraction,
-    "errors": _parse_count,
-    "in_system": _parse_count,
-    "queue_length": _parse_count,
+    "errors": parse_count,
+    "in_system": parse_count,
+    "queue_length": parse_count,
 }
 
 

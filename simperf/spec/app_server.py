@@ -207,7 +207,7 @@ class AppServerSpec(ComponentKind):
         """Its replicas."""
         return self.replicas
 
-    def endpoint_names(self, scenario: Any) -> set[str]:
+    def endpoint_names(self, scenario: Any, seen: frozenset[str] = frozenset()) -> set[str]:
         """Its endpoints."""
         return set(self.endpoints)
 

@@ -2,17 +2,21 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+import math
+import typing
+from typing import Annotated, Any
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, WithJsonSchema
+from pydantic import BaseModel, BeforeValidator, ConfigDict, WithJsonSchema, model_validator
 
 from simperf.units import (
     BANDWIDTH_PATTERN,
+    COUNT_PATTERN,
     PRICE_PATTERN,
     RATE_PATTERN,
     SIZE_PATTERN,
     TIME_PATTERN,
     parse_bandwidth,
+    parse_count,
     parse_price,
     parse_rate,
     parse_size,
@@ -21,9 +25,88 @@ from simperf.units import (
 
 
 class SpecModel(BaseModel):
-    """Base of all spec models: immutable, and unknown fields are errors."""
+    """Base of all spec models: immutable, and unknown fields are errors.
+
+    Numbers are strict in two ways pydantic is not by default: a boolean is not a number
+    (YAML reads ``yes``, ``no``, ``on`` and ``off`` as booleans, and ``cores: yes``
+    would be 1), and every number must be finite (``.nan``, ``.inf``, ``1e400``).
+    """
 
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _no_booleans_for_numbers(cls, data: Any) -> Any:
+        if not isinstance(data, dict):
+            return data
+        for name, field in cls.model_fields.items():
+            key = field.alias if field.alias in data else name
+            if key not in data:
+                continue
+            opaque, takes_bool = _annotation_kind(cls, name)
+            value = data[key]
+            if not takes_bool and (
+                isinstance(value, bool) or (not opaque and _contains_bool(value))
+            ):
+                raise ValueError(
+                    f"{key}: expected a number, not a boolean (YAML reads yes/no/on/off "
+                    "as true/false)"
+                )
+        return data
+
+    @model_validator(mode="after")
+    def _finite_numbers(self) -> SpecModel:
+        for name, field in type(self).model_fields.items():
+            if not _all_finite(getattr(self, name)):
+                raise ValueError(f"{field.alias or name}: must be a finite number (not nan or inf)")
+        return self
+
+
+_KINDS: dict[tuple[type, str], tuple[bool, bool]] = {}
+
+
+def _annotation_kind(model: type[BaseModel], field: str) -> tuple[bool, bool]:
+    """(holds models or free-form data, accepts booleans) for a field, cached per class."""
+    key = (model, field)
+    if key not in _KINDS:
+        opaque = takes_bool = False
+        stack = [model.model_fields[field].annotation]
+        while stack:
+            ann = stack.pop()
+            if ann is bool or ann is Any:
+                takes_bool = True
+            elif isinstance(ann, type) and (issubclass(ann, BaseModel) or typing.is_typeddict(ann)):
+                opaque = True  # nested models check their own fields
+            stack.extend(a for a in typing.get_args(ann) if not isinstance(a, str))
+        _KINDS[key] = (opaque, takes_bool)
+    return _KINDS[key]
+
+
+def _contains_bool(value: Any) -> bool:
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, bool):
+            return True
+        if isinstance(item, list | tuple):
+            stack.extend(item)
+        elif isinstance(item, dict):
+            stack.extend(item.values())
+    return False
+
+
+def _all_finite(value: Any) -> bool:
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, float):
+            if not math.isfinite(item):
+                return False
+        elif isinstance(item, list | tuple):
+            stack.extend(item)
+        elif isinstance(item, dict):
+            stack.extend(item.values())
+    return True
 
 
 Time = Annotated[
@@ -100,6 +183,21 @@ Price = Annotated[
     ),
 ]
 """A price rate per hour (currency-neutral); accepts a number or a string such as ``0.20/h``."""
+
+Count = Annotated[
+    int,
+    BeforeValidator(parse_count),
+    WithJsonSchema(
+        {
+            "anyOf": [
+                {"type": "integer"},
+                {"type": "string", "pattern": COUNT_PATTERN},
+            ],
+            "description": "a whole number, or with an SI suffix: 2k, 1.5M, 1G",
+        }
+    ),
+]
+"""A whole count; accepts a number or a string such as ``2k`` (as rates accept ``10k/s``)."""
 
 IDENTIFIER = r"^[A-Za-z_][A-Za-z0-9_]*$"
 """Component, class and endpoint names: letters, digits and underscores."""

@@ -27,6 +27,7 @@ from simperf.spec.base import (
     MAX_COUNT,
     MAX_SIZE,
     MAX_TIME,
+    Count,
     Size,
     SpecModel,
     Time,
@@ -58,7 +59,7 @@ class CacheSpec(ComponentKind):
     keyspace: str = Field(
         pattern=IDENTIFIER, max_length=64, description="name of the key space whose keys it holds"
     )
-    capacity: int | None = Field(
+    capacity: Count | None = Field(
         ge=1,
         le=MAX_KEYS,
         description="items per node (like one Redis instance's maxmemory); null: no item limit",

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Annotated, Literal
 
 from pydantic import Field
 
-from simperf.spec.base import IDENTIFIER, MAX_SIZE, MAX_TIME, Size, SpecModel, Time
+from simperf.spec.base import IDENTIFIER, MAX_SIZE, MAX_TIME, Count, Size, SpecModel, Time
 from simperf.spec.cache import EvictionPolicy
 from simperf.spec.distributions import Distribution
 from simperf.spec.keyspace import MAX_KEYS
@@ -43,7 +43,7 @@ class ShieldSpec(SpecModel):
     """A mid-tier cache between the edges and the origin (an origin shield)."""
 
     region: Name = Field(description="region of the shield (a region of network)")
-    capacity: int | None = Field(
+    capacity: Count | None = Field(
         ge=1, le=MAX_KEYS, description="items it holds; null: no item limit"
     )
     capacity_bytes: Size | None = Field(
@@ -74,7 +74,7 @@ class CdnSpec(ComponentKind):
     edges: dict[Name, EdgeSpec] = Field(
         default_factory=dict, max_length=1000, description="region -> edge location"
     )
-    capacity: int | None = Field(
+    capacity: Count | None = Field(
         ge=1, le=MAX_KEYS, description="items per edge; null: no item limit"
     )
     capacity_bytes: Size | None = Field(
@@ -88,12 +88,12 @@ class CdnSpec(ComponentKind):
         None, description="shield tier the edges miss to (default: edges miss to the origin)"
     )
 
-    def endpoint_names(self, scenario: Scenario) -> set[str]:
+    def endpoint_names(self, scenario: Scenario, seen: frozenset[str] = frozenset()) -> set[str]:
         """Its origin's endpoints (clients' endpoints are called on the origin)."""
         origin = scenario.components.get(self.origin)
-        if origin is None or origin.kind == "cdn":
+        if origin is None or origin.kind == "cdn" or self.origin in seen:
             return set()
-        return origin.endpoint_names(scenario)
+        return origin.endpoint_names(scenario, seen | {self.origin})
 
     def forwards(self, scenario: Scenario, endpoint: str) -> list[Forward]:
         """The origin's endpoint (on misses of the edges and the shield)."""

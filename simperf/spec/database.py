@@ -177,9 +177,8 @@ class StorageSpec(SpecModel):
     """Block storage: per-page latencies and an IOPS limit beyond which I/O queues.
 
     It serves ``ceil(iops x read_latency)`` I/Os at once, each query's pages one after
-    another, so reads top out at ``iops`` pages per second (latencies are rounded up to
-    whole ``1 / iops``; a write occupies storage ``write_latency / read_latency`` times as
-    long as a read).
+    another, so reads top out at ``iops`` pages per second (each latency is rounded up to
+    a whole ``1 / iops`` on its own).
     """
 
     read_latency: Time = Field(100e-6, ge=0, le=10, description="random page read")
@@ -323,7 +322,7 @@ class _DatabaseFields(ComponentKind):
 
     is_database: ClassVar[bool] = True
 
-    def endpoint_names(self, scenario: Any) -> set[str]:
+    def endpoint_names(self, scenario: Any, seen: frozenset[str] = frozenset()) -> set[str]:
         """Its queries."""
         return set(self.queries)
 

@@ -164,6 +164,7 @@ class Lognormal(_Distribution):
             raise ValueError("give either median and p99, or mean and cv")
         if by_quantiles and self.p99 <= self.median:  # type: ignore[operator]
             raise ValueError("p99: must be greater than median")
+        _require_finite_moments(self)
         return self
 
     @property
@@ -198,6 +199,25 @@ class Gamma(_Distribution):
     mean_: Time = Field(alias="mean", gt=0, le=MAX_TIME, description="mean (seconds)")
     cv_: float = Field(alias="cv", gt=0, le=100, description="coefficient of variation")
 
+    @model_validator(mode="after")
+    def _drawable(self) -> Gamma:
+        # shape = 1/cv^2 overflows for a tiny cv (1e-200), and numpy cannot draw from it
+        try:
+            shape, scale = self.shape_scale
+        except ArithmeticError:  # cv^2 underflows to 0
+            shape, scale = math.inf, 0.0
+        if not (math.isfinite(shape) and scale > 0 and math.isfinite(self.variance)):
+            raise ValueError(
+                f"cv: {self.cv_:g} is too small to draw from (use {{dist: constant}} instead)"
+            )
+        return self
+
+    @property
+    def shape_scale(self) -> tuple[float, float]:
+        """numpy's parameters: shape ``1/cv^2`` and scale ``mean/shape``."""
+        shape = 1.0 / self.cv_**2
+        return shape, self.mean_ / shape
+
     @property
     def mean(self) -> float:
         return self.mean_
@@ -207,8 +227,8 @@ class Gamma(_Distribution):
         return (self.cv_ * self.mean_) ** 2
 
     def sample_batch(self, rng: np.random.Generator, n: int) -> np.ndarray:
-        shape = 1.0 / self.cv_**2
-        return rng.gamma(shape, self.mean_ / shape, n)
+        shape, scale = self.shape_scale
+        return rng.gamma(shape, scale, n)
 
 
 class Empirical(_Distribution):
@@ -225,8 +245,9 @@ class Empirical(_Distribution):
         if self.weights is not None:
             if len(self.weights) != len(self.values):
                 raise ValueError("weights: must have one weight per value")
-            if any(w < 0 for w in self.weights) or sum(self.weights) <= 0:
-                raise ValueError("weights: must be >= 0 with a positive sum")
+            total = sum(self.weights)
+            if any(w < 0 for w in self.weights) or not 0 < total < math.inf:
+                raise ValueError("weights: must be >= 0 with a positive, finite sum")
         return self
 
     def _probabilities(self) -> np.ndarray:
@@ -267,7 +288,10 @@ class ScipyDistribution(_Distribution):
     @model_validator(mode="after")
     def _check(self) -> ScipyDistribution:
         frozen = self._frozen()
-        mean, var = (float(x) for x in frozen.stats(moments="mv"))
+        try:
+            mean, var = (float(x) for x in frozen.stats(moments="mv"))
+        except (ArithmeticError, ValueError, TypeError):  # scipy's own argument checks
+            mean = var = math.nan
         if not (math.isfinite(mean) and math.isfinite(var)):
             raise ValueError(
                 f"scipy.stats.{self.name} with {self.params} has no finite mean and variance"
@@ -282,7 +306,7 @@ class ScipyDistribution(_Distribution):
             raise ValueError(f"name: {self.name!r} is not a continuous scipy.stats distribution")
         try:
             return candidate(**self.params)
-        except TypeError as exc:
+        except (TypeError, ValueError, ArithmeticError) as exc:
             raise ValueError(f"params: {exc}") from None
 
     @property
@@ -295,6 +319,16 @@ class ScipyDistribution(_Distribution):
 
     def sample_batch(self, rng: np.random.Generator, n: int) -> np.ndarray:
         return np.maximum(self._frozen().rvs(size=n, random_state=rng), 0.0)
+
+
+def _require_finite_moments(spec: _Distribution) -> None:
+    """Refuse parameters whose mean or variance overflow (numpy could not draw from them)."""
+    try:
+        finite = math.isfinite(spec.mean) and math.isfinite(spec.variance)
+    except (ArithmeticError, ValueError):
+        finite = False
+    if not finite:
+        raise ValueError(f"{spec.dist}: these parameters give no finite mean and variance")  # type: ignore[attr-defined]
 
 
 def _distribution_tag(value: Any) -> str | None:

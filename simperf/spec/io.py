@@ -6,18 +6,30 @@ problem, each ``path: what was expected``.
 
 from __future__ import annotations
 
-import json
+import difflib
+import math
 import re
+import types
+import typing
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import yaml
-from pydantic import ValidationError
+from pydantic import BaseModel, Tag, ValidationError
 
 from simperf.errors import SpecError
 from simperf.spec.app_server import POOL_TAGS, STEP_TAGS
 from simperf.spec.distributions import DISTRIBUTION_TAGS
+from simperf.spec.hints import warn_bare_seconds
 from simperf.spec.keyspace import POPULARITY_TAGS
+from simperf.spec.reader import (
+    check_depth,
+    join_path,
+    key_lines,
+    parse_json,
+    parse_yaml,
+    read_spec_file,
+)
 from simperf.spec.scenario import COMPONENT_TAGS, Scenario
 from simperf.spec.sessions import SESSION_STORE_TAGS
 from simperf.spec.workload import ARRIVAL_TAGS
@@ -40,6 +52,7 @@ _UNION_TAGS = (
 )
 
 
+_BOUNDS = frozenset({"greater_than_equal", "greater_than", "less_than_equal", "less_than"})
 _FIELD_PREFIX = re.compile(r"^([A-Za-z_][A-Za-z0-9_]*): (.+)$", re.S)
 
 
@@ -59,8 +72,12 @@ def load(path: str | Path) -> Scenario:
 
     Raises
     ------
+    SpecFileError
+        If the file cannot be read (missing, a directory or device, larger than
+        :data:`~simperf.spec.reader.MAX_FILE_BYTES`, not UTF-8): a :class:`SpecError`.
     SpecError
-        If the file cannot be read or parsed, or the spec is invalid.
+        If the file cannot be parsed or the spec is invalid; each line is
+        ``file:line: path: what was expected`` (the line when it is known).
 
     Examples
     --------
@@ -68,40 +85,80 @@ def load(path: str | Path) -> Scenario:
     >>> scenario = simperf.load("models/mm1.yaml")  # doctest: +SKIP
     """
     path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise SpecError(f"{path}: cannot read file ({exc.strerror or exc})") from None
-    data = parse_text(text, source=str(path), json_only=path.suffix.lower() == ".json")
-    return from_dict(data)
+    text = read_spec_file(path)
+    json_only = path.suffix.lower() == ".json"
+    data = parse_text(text, source=str(path), json_only=json_only)
+    return _validate(data, _file_locator(text, str(path)))
 
 
 def parse_text(text: str, *, source: str = "<spec>", json_only: bool = False) -> Any:
-    """Parse YAML (a superset of JSON) or strict JSON text into plain data."""
+    """Parse YAML (a superset of JSON) or strict JSON text into plain data.
+
+    Duplicate keys, YAML integers with leading zeros or colons, integers of thousands of
+    digits and nesting deeper than :data:`~simperf.spec.reader.MAX_DEPTH` are refused.
+    """
     if json_only:
-        try:
-            return json.loads(text)
-        except json.JSONDecodeError as exc:
-            raise SpecError(f"{source}:{exc.lineno}:{exc.colno}: invalid JSON: {exc.msg}") from None
-    try:
-        return yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f"{source}:{mark.line + 1}:{mark.column + 1}" if mark else source
-        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
-        if isinstance(exc, yaml.constructor.ConstructorError):
-            problem = f"{problem} (only plain YAML data is accepted; tags are not)"
-        raise SpecError(f"{where}: invalid YAML: {problem}") from None
+        return parse_json(text, source)
+    data = parse_yaml(text, source)
+    check_depth(data, source)
+    return data
 
 
 def from_dict(data: Any) -> Scenario:
     """Validate plain data (as read from YAML/JSON) into a :class:`Scenario`."""
+    check_depth(data)
+    return _validate(data, lambda path: None)
+
+
+def _validate(
+    data: Any, locate: Callable[[str], str | None], only: set[str] | None = None
+) -> Scenario:
+    """Validate ``data``; each problem line is prefixed with ``locate(path)`` when known.
+
+    Bare numbers of seconds are warned about everywhere, or only under the paths ``only``.
+    """
     if not isinstance(data, dict):
         raise SpecError(f"spec: expected a mapping at the top level, got {type(data).__name__}")
     try:
-        return Scenario.model_validate(data)
+        scenario = Scenario.model_validate(data)
     except ValidationError as exc:
-        raise SpecError(format_validation_error(exc, data)) from None
+        raise SpecError(_locate_lines(format_validation_error(exc, data), locate)) from None
+    except RecursionError:  # a safety net: depth and cycles are checked explicitly first
+        raise SpecError("spec: nested or chained too deeply to check") from None
+    warn_bare_seconds(scenario, data, locate, only)
+    return scenario
+
+
+def _file_locator(text: str, source: str) -> Callable[[str], str | None]:
+    """``path -> "file:line"``; the file is scanned for lines only when an error needs one."""
+    lines: dict[str, int] | None = None
+
+    def locate(path: str) -> str | None:
+        nonlocal lines
+        if lines is None:
+            lines = key_lines(text)
+        while path:
+            if path in lines:
+                return f"{source}:{lines[path]}"
+            path = _PARENT.sub("", path)
+        return None
+
+    return locate
+
+
+_PARENT = re.compile(r"(\.[^.\[]*|\[\d+\])$")
+_PARSED_ALONE = re.compile(r"^(:\d+)*: (spec: )?")
+_PATH_PREFIX = re.compile(r"^([A-Za-z_][\w.\[\]-]*): ")
+
+
+def _locate_lines(message: str, locate: Callable[[str], str | None]) -> str:
+    """The one formatter of problem lines: ``where: path: message`` (``where`` if known)."""
+    out = []
+    for line in message.splitlines():
+        match = _PATH_PREFIX.match(line)
+        where = locate(match.group(1)) if match else None
+        out.append(f"{where}: {line}" if where else line)
+    return "\n".join(out)
 
 
 def format_validation_error(exc: ValidationError, data: Any) -> str:
@@ -110,6 +167,8 @@ def format_validation_error(exc: ValidationError, data: Any) -> str:
     for error in exc.errors(include_url=False):
         path = _user_path(error["loc"], data)
         message = _message(error)
+        if error["type"] == "extra_forbidden":
+            message = _unknown_field(error["loc"])
         if error["type"] == "value_error" and not path and ":" in message:
             lines.extend(message.splitlines())  # cross-reference errors carry their own paths
             continue
@@ -142,9 +201,75 @@ def _user_path(loc: tuple[Any, ...], data: Any) -> str:
     return "".join(parts)
 
 
+def suggest(word: object, names: Any) -> str:
+    """`` (did you mean 'x'?)`` for the allowed name closest to ``word``, or ``""``."""
+    close = difflib.get_close_matches(str(word), sorted(map(str, names)), n=1, cutoff=0.6)
+    return f" (did you mean {close[0]!r}?)" if close else ""
+
+
+def _unknown_field(loc: tuple[Any, ...]) -> str:
+    names = _allowed_names(loc[:-1])
+    hint = suggest(loc[-1], names)
+    if hint:
+        return f"unknown field{hint}"
+    if names:
+        return f"unknown field (allowed here: {', '.join(sorted(names))})"
+    return "unknown field (misspelt, or not allowed here)"
+
+
+def _allowed_names(loc: tuple[Any, ...]) -> set[str]:
+    """Field names (and aliases) of the model(s) an error location points into."""
+    current: list[Any] = [Scenario]
+    for element in loc:
+        options = [option for ann in current for option in _members(ann)]
+        tagged = [ann for ann, tags in options if element in tags]
+        if tagged:  # a union tag in the location picks the member
+            current = tagged
+            continue
+        following: list[Any] = []
+        for ann, _ in options:
+            origin = typing.get_origin(ann)
+            args = typing.get_args(ann)
+            if isinstance(ann, type) and issubclass(ann, BaseModel) and isinstance(element, str):
+                for name, field in ann.model_fields.items():
+                    if element in (name, field.alias):
+                        following.append(field.annotation)
+            elif origin in (list, tuple) and isinstance(element, int):
+                following.extend(a for a in args if a is not Ellipsis)
+            elif origin is dict and args:
+                following.append(args[1])
+        if following:
+            current = following
+    names: set[str] = set()
+    for ann in current:
+        for model, _ in _members(ann):
+            if isinstance(model, type) and issubclass(model, BaseModel):
+                for name, field in model.model_fields.items():
+                    names.add(field.alias or name)
+    return names
+
+
+def _members(ann: Any, tags: frozenset[str] = frozenset()) -> list[tuple[Any, frozenset[str]]]:
+    """Alternatives of an annotation (unions and Annotated unwrapped) with their tags."""
+    if typing.get_origin(ann) is typing.Annotated:
+        inner, *extra = typing.get_args(ann)
+        more = {m.tag for m in extra if isinstance(m, Tag)}
+        return _members(inner, tags | more)
+    if typing.get_origin(ann) in (typing.Union, types.UnionType):
+        return [m for arg in typing.get_args(ann) for m in _members(arg, tags)]
+    if isinstance(ann, type) and issubclass(ann, BaseModel):
+        for field in ann.model_fields.values():  # a Literal discriminator is a tag too
+            if typing.get_origin(field.annotation) is typing.Literal:
+                tags = tags | {str(a) for a in typing.get_args(field.annotation)}
+    return [(ann, tags)]
+
+
 def _message(error: Any) -> str:
     kind = error["type"]
     ctx = error.get("ctx") or {}
+    value = error.get("input")
+    if kind in _BOUNDS and isinstance(value, float) and not math.isfinite(value):
+        return "must be a finite number (not nan or inf)"  # nan fails every bound
     if kind == "greater_than_equal":
         return f"must be >= {ctx['ge']}"
     if kind == "greater_than":
@@ -160,7 +285,8 @@ def _message(error: Any) -> str:
     if kind == "union_tag_invalid":
         expected = ctx.get("expected_tags", "")
         field = str(ctx.get("discriminator", "kind")).strip("'")
-        return f"unknown {field} {ctx.get('tag')!r} (expected one of {expected})"
+        hint = suggest(ctx.get("tag"), re.findall(r"'([^']*)'", str(expected)))
+        return f"unknown {field} {ctx.get('tag')!r}{hint} (expected one of {expected})"
     if kind == "union_tag_not_found":
         field = str(ctx.get("discriminator", "kind")).strip("'")
         return f"missing field {field!r}"
@@ -171,6 +297,8 @@ def _message(error: Any) -> str:
     if kind == "string_pattern_mismatch":
         return "must be a name of letters, digits and _ (or component.endpoint for calls)"
     message = str(error["msg"])
+    if kind == "literal_error":
+        return message + suggest(error.get("input"), re.findall(r"'([^']*)'", ctx["expected"]))
     for prefix in ("Value error, ", "Assertion failed, "):
         if message.startswith(prefix):
             message = message[len(prefix) :]
@@ -182,13 +310,34 @@ def apply_overrides(scenario: Scenario, overrides: dict[str, Any]) -> Scenario:
 
     Values may be given as strings (as on the command line); they are parsed as YAML
     scalars, so ``"8"`` is an int and ``"5ms"`` stays a string for the unit parser.
+    Problems caused by an override are reported as coming from ``--set PATH=VALUE``.
     """
     data = scenario.model_dump(mode="json", by_alias=True)
+    labels: dict[str, str] = {}
     for path, value in overrides.items():
-        if isinstance(value, str):
-            value = parse_text(value, source=f"--set {path}") if value.strip() else value
-        _set_path(data, path, value)
-    return from_dict(data)
+        label = f"--set {path}={value}"
+        parts = _split_path(path)
+        where = join_path([int(p) if p.isdigit() else p for p in parts]) or "spec"
+        if isinstance(value, str) and value.strip():
+            try:
+                value = parse_text(value, source=label)
+            except SpecError as exc:
+                # the value parsed alone: its "line 1" and top-level path are the override's
+                message = _PARSED_ALONE.sub("", str(exc).removeprefix(label))
+                raise SpecError(f"{label}: {where}: {message}") from None
+        try:
+            _set_path(data, parts, value)
+        except SpecError as exc:
+            raise SpecError(f"{label}: {exc}") from None
+        labels[where] = label
+
+    def locate(path: str) -> str | None:
+        for where, label in labels.items():
+            if path == where or path.startswith((f"{where}.", f"{where}[")):
+                return label
+        return None
+
+    return _validate(data, locate, only=set(labels))
 
 
 def parse_assignment(text: str) -> tuple[str, str]:
@@ -199,29 +348,30 @@ def parse_assignment(text: str) -> tuple[str, str]:
     return path.strip(), value.strip()
 
 
-def _set_path(data: dict[str, Any], path: str, value: Any) -> None:
-    parts = _split_path(path)
+def _set_path(data: dict[str, Any], parts: list[str], value: Any) -> None:
     node: Any = data
-    walked: list[str] = []
+    walked: list[Any] = []
     for i, part in enumerate(parts):
         last = i == len(parts) - 1
-        where = ".".join(walked) or "spec"
+        where = join_path(walked) or "spec"
         if isinstance(node, list):
             if not part.isdigit() or int(part) >= len(node):
-                raise SpecError(f"{path}: {where} has no item {part!r} (it has {len(node)})")
+                raise SpecError(f"{where}: has no item {part!r} (it has {len(node)})")
             key: Any = int(part)
         elif isinstance(node, dict):
             if part not in node:
-                have = ", ".join(sorted(map(str, node))) or "nothing"
-                raise SpecError(f"{path}: {where} has no field {part!r} (it has: {have})")
+                hint = (
+                    suggest(part, node) or f" (allowed here: {', '.join(sorted(map(str, node)))})"
+                )
+                raise SpecError(f"{join_path([*walked, part])}: unknown field{hint}")
             key = part
         else:
-            raise SpecError(f"{path}: {where} is a value, not a section")
+            raise SpecError(f"{where}: is a value, not a section")
         if last:
             node[key] = value
         else:
             node = node[key]
-        walked.append(part)
+        walked.append(key)
 
 
 def _split_path(path: str) -> list[str]:

@@ -16,7 +16,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BeforeValidator, Discriminator, Field, Tag, model_validator
 from typing_extensions import TypedDict
 
-from simperf.spec.base import SpecModel
+from simperf.spec.base import Count, SpecModel
 
 MAX_KEYS = 1_000_000_000
 """Upper bound on the number of distinct keys of a key space."""
@@ -135,7 +135,7 @@ POPULARITY_TAGS = frozenset({"zipf", "uniform", "hotset", "trace"})
 class KeyspaceSpec(SpecModel):
     """A named key space: its size and how requests are spread over its keys."""
 
-    keys: int = Field(
+    keys: Count = Field(
         ge=1,
         le=MAX_KEYS,
         description=(

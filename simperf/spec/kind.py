@@ -68,8 +68,12 @@ class ComponentKind(SpecModel):
         """Identical instances behind the component's name (what a balancer counts)."""
         return 1
 
-    def endpoint_names(self, scenario: Scenario) -> set[str]:
-        """Endpoint names it answers (none: it is used by steps, not called)."""
+    def endpoint_names(self, scenario: Scenario, seen: frozenset[str] = frozenset()) -> set[str]:
+        """Endpoint names it answers (none: it is used by steps, not called).
+
+        ``seen``: the components asked already on the way here (balancers or CDNs that
+        point at each other answer nothing rather than recurse).
+        """
         return set()
 
     def forwards(self, scenario: Scenario, endpoint: str) -> list[Forward]:

@@ -150,13 +150,15 @@ class LoadBalancerSpec(ComponentKind):
                 raise ValueError(f"{field}: only applies to policy {policy}")
         return self
 
-    def endpoint_names(self, scenario: Any) -> set[str]:
+    def endpoint_names(self, scenario: Any, seen: frozenset[str] = frozenset()) -> set[str]:
         """The endpoints every backend answers."""
         common: set[str] | None = None
         for backend in self.backends:
             spec = scenario.components.get(backend)
             if spec is not None and spec is not self:
-                names = spec.endpoint_names(scenario)
+                names = (
+                    set() if backend in seen else spec.endpoint_names(scenario, seen | {backend})
+                )
                 common = names if common is None else common & names
         return common or set()
 

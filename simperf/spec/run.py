@@ -2,15 +2,44 @@
 
 from __future__ import annotations
 
+import math
 from typing import Annotated, Literal
 
 from pydantic import Field, model_validator
 
-from simperf.spec.base import MAX_TIME, SpecModel, Time
+from simperf.spec.base import MAX_TIME, Count, SpecModel, Time
 
 MAX_REQUESTS = 100_000_000
 DEFAULT_DURATION = 60.0
 DEFAULT_SAFETY_CAP = 10_000
+DEFAULT_WINDOWS = 60
+"""Time-series windows per run when ``window`` is not given."""
+MAX_WINDOWS = 100_000
+"""Most time-series windows one run may ask for (each holds a snapshot of every instance)."""
+DEFAULT_MAX_EVENTS = 1e8
+"""Largest estimated run accepted by default: about 10 minutes on one core at the
+measured 170-180k simulation events per second of ``models/mm1.yaml``."""
+
+
+def readable_window(span: float, windows: int = DEFAULT_WINDOWS) -> float:
+    """``span / windows`` rounded to the nearest 1, 2 or 5 times a power of ten.
+
+    Parameters
+    ----------
+    span
+        Simulated time the windows cover, in seconds (> 0).
+    windows
+        How many windows the span should hold, roughly.
+
+    Returns
+    -------
+    float
+        The window width in seconds: ``readable_window(2000) == 50.0`` (2000 / 60 = 33.3).
+    """
+    raw = span / windows
+    decade = 10.0 ** math.floor(math.log10(raw))
+    # nearest in log scale, so the count stays within about 1.6x of the target
+    return min((m * decade for m in (1.0, 2.0, 5.0, 10.0)), key=lambda w: abs(math.log(w / raw)))
 
 
 class PrecisionSpec(SpecModel):
@@ -29,12 +58,13 @@ class PrecisionSpec(SpecModel):
 
 
 class RunSettings(SpecModel):
-    """How a scenario is run. Give ``duration`` or ``requests`` (default: 60 s)."""
+    """How a scenario is run. Give ``duration`` or ``requests`` (default: 60 s, or a
+    replayed trace's span)."""
 
     duration: Time | None = Field(
         None, gt=0, le=MAX_TIME, description="simulated time to run, warm-up included"
     )
-    requests: int | None = Field(
+    requests: Count | None = Field(
         None,
         ge=1,
         le=MAX_REQUESTS,
@@ -54,7 +84,11 @@ class RunSettings(SpecModel):
         None,
         gt=0,
         le=MAX_TIME,
-        description="time-series window (default: a sixtieth of the measured period, or 1 s)",
+        description=(
+            "time-series window (default: about a sixtieth of the measured period, rounded "
+            "to 1, 2 or 5 x 10^k s; with requests, of the period the arrival rate implies). "
+            f"At most {MAX_WINDOWS:,} windows; a run longer than expected merges them in pairs"
+        ),
     )
     safety_cap: int = Field(
         DEFAULT_SAFETY_CAP,
@@ -63,6 +97,17 @@ class RunSettings(SpecModel):
         description=(
             "most requests that may wait at one instance whose queue_limit is unlimited; "
             "beyond it requests fail as safety_cap and the run is marked unstable"
+        ),
+    )
+
+    max_events: float = Field(
+        DEFAULT_MAX_EVENTS,
+        ge=1,
+        le=1e13,
+        description=(
+            "largest run accepted, in estimated simulation events (arrivals x hops, health "
+            "checks, timers, time-series windows x instances); a bigger run is refused "
+            "before it starts"
         ),
     )
 
@@ -76,6 +121,14 @@ class RunSettings(SpecModel):
             raise ValueError("give duration or requests, not both")
         if self.duration is not None and not self.auto_warmup and self.warmup >= self.duration:
             raise ValueError("warmup: must be shorter than duration")
+        horizon = self.horizon
+        if self.window is not None and horizon is not None:
+            windows = math.ceil((horizon - self.fixed_warmup) / self.window)
+            if windows > MAX_WINDOWS:
+                raise ValueError(
+                    f"window: {self.window:g} s gives {windows:,} windows over the run; "
+                    f"at most {MAX_WINDOWS:,} (use a longer window)"
+                )
         return self
 
     @property

@@ -34,6 +34,8 @@ COMPONENT_TAGS = frozenset(
 )
 """Every component ``kind``, read off the union (a new kind is added there only)."""
 RESERVED_NAMES = frozenset({"all"})
+MAX_CALL_DEPTH = 100
+"""Longest chain of nested endpoint calls (each hop nests one generator in the runtime)."""
 
 
 class Scenario(SpecModel):
@@ -149,6 +151,14 @@ def _check_references(scenario: Scenario) -> list[str]:
         cycle = topology.call_cycle(scenario)
         if cycle:
             problems.append(f"components: calls form a cycle: {' -> '.join(cycle)}")
+        else:
+            chain = topology.longest_call_chain(scenario)
+            if len(chain) > MAX_CALL_DEPTH:
+                shown = " -> ".join([*chain[:3], "...", *chain[-2:]])
+                problems.append(
+                    f"components.{chain[0].replace('.', '.endpoints.', 1)}: calls nest "
+                    f"{len(chain)} deep ({shown}); at most {MAX_CALL_DEPTH} are allowed"
+                )
     return problems
 
 

@@ -16,14 +16,14 @@ from simperf.spec.kind import Forward
 if TYPE_CHECKING:  # pragma: no cover
     from simperf.spec.scenario import Scenario
 
-Scale = Callable[[Forward], "float | None"]
-"""A caller's factor for a forward the spec cannot weigh alone (a cache's miss ratio for
-its backing reads); None: do not follow it."""
+Scale = Callable[[str, Forward], "float | None"]
+"""A caller's factor for a forward from a component that the spec cannot weigh alone (a
+cache's miss ratio for its backing reads); None: do not follow it."""
 
 
 def endpoints_of(scenario: Scenario, component: str) -> set[str]:
     """Endpoint names ``component`` answers (a balancer: its backends' common ones)."""
-    return scenario.components[component].endpoint_names(scenario)
+    return scenario.components[component].endpoint_names(scenario, frozenset({component}))
 
 
 def reference_problems(scenario: Scenario) -> list[str]:
@@ -75,31 +75,59 @@ def _through_balancers(scenario: Scenario, f: Forward) -> Iterator[Forward]:
 
 
 def call_cycle(scenario: Scenario) -> list[str] | None:
-    """A cycle of endpoint calls (which would recurse forever), or None."""
+    """A cycle of endpoint calls (which would recurse forever), or None.
+
+    Depth-first with an explicit stack: a chain of thousands of calls must not exhaust
+    Python's recursion limit.
+    """
     graph = call_graph(scenario)
     state: dict[str, int] = {}
-    stack: list[str] = []
-
-    def visit(node: str) -> list[str] | None:
-        state[node] = 1
-        stack.append(node)
-        for nxt in graph.get(node, []):
-            if state.get(nxt) == 1:
-                return [*stack[stack.index(nxt) :], nxt]
-            if nxt not in state:
-                found = visit(nxt)
-                if found:
-                    return found
-        stack.pop()
-        state[node] = 2
-        return None
-
-    for node in list(graph):
-        if node not in state:
-            found = visit(node)
-            if found:
-                return found
+    for root in graph:
+        if root in state:
+            continue
+        state[root] = 1
+        path = [root]
+        iterators = [iter(graph.get(root, []))]
+        while iterators:
+            nxt = next(iterators[-1], None)
+            if nxt is None:
+                state[path.pop()] = 2
+                iterators.pop()
+            elif state.get(nxt) == 1:
+                return [*path[path.index(nxt) :], nxt]
+            elif nxt not in state:
+                state[nxt] = 1
+                path.append(nxt)
+                iterators.append(iter(graph.get(nxt, [])))
     return None
+
+
+def longest_call_chain(scenario: Scenario) -> list[str]:
+    """The longest chain of nested endpoint calls (the call graph has no cycle)."""
+    graph = call_graph(scenario)
+    longest: dict[str, int] = {}
+    following: dict[str, str | None] = {}
+    for root in graph:
+        stack = [root]
+        while stack:
+            node = stack[-1]
+            if node in longest:
+                stack.pop()
+                continue
+            pending = [n for n in graph.get(node, []) if n not in longest]
+            if pending:
+                stack.extend(pending)
+                continue
+            stack.pop()
+            best = max(graph.get(node, []), key=lambda n: longest[n], default=None)
+            longest[node] = 1 + (longest[best] if best is not None else 0)
+            following[node] = best
+    start = max(longest, key=lambda n: longest[n], default=None)
+    chain = []
+    while start is not None:
+        chain.append(start)
+        start = following.get(start)
+    return chain
 
 
 def walk(
@@ -113,12 +141,12 @@ def walk(
     """Every (component, endpoint, calls per request, forward reaching it) from an entry.
 
     ``weight`` is the entry's share of requests; each forward multiplies it by its own
-    weight and by ``scale(forward)``. Loops are impossible (the scenario refuses them).
+    weight and by ``scale(component, forward)``. Loops are impossible (the scenario refuses them).
     """
     yield component, endpoint, weight, via
     spec = scenario.components[component]
     for f in spec.forwards(scenario, endpoint):
-        factor = scale(f)
+        factor = scale(component, f)
         if factor is not None:
             yield from walk(scenario, f.component, f.endpoint, weight * f.weight * factor, scale, f)
 

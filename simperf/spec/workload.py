@@ -7,7 +7,16 @@ from typing import Annotated, Literal
 
 from pydantic import Field, model_validator
 
-from simperf.spec.base import IDENTIFIER, MAX_COUNT, MAX_RATE, MAX_TIME, Rate, SpecModel, Time
+from simperf.spec.base import (
+    IDENTIFIER,
+    MAX_COUNT,
+    MAX_RATE,
+    MAX_TIME,
+    Count,
+    Rate,
+    SpecModel,
+    Time,
+)
 from simperf.spec.distributions import Constant, Distribution
 from simperf.spec.sizes import SizeDistribution
 
@@ -111,7 +120,8 @@ class MmppArrival(SpecModel):
 class TraceArrival(SpecModel):
     """Open-loop arrivals replayed from a trace key space: one request per row, at the
     row's timestamp (shifted so that the first row arrives at t = 0), carrying the row's
-    key when its class uses that key space. Arrivals stop when the trace ends."""
+    key when its class uses that key space. Arrivals stop when the trace ends, and so does
+    the run unless it sets ``duration`` or ``requests``."""
 
     kind: Literal["trace"] = Field("trace", description="arrival process")
     keyspace: str = Field(
@@ -151,7 +161,7 @@ class ClientsSpec(SpecModel):
         min_length=1,
         description="region -> relative share of the requests (regions of network)",
     )
-    addresses: int | None = Field(
+    addresses: Count | None = Field(
         None, ge=1, le=MAX_ADDRESSES, description="number of distinct client addresses"
     )
     skew: float = Field(
@@ -195,7 +205,7 @@ class Workload(SpecModel):
     """Open loop (``arrival``) or closed loop (``users`` with ``think_time``)."""
 
     arrival: Arrival | None = Field(None, description="open-loop arrival process")
-    users: int | None = Field(
+    users: Count | None = Field(
         None, ge=1, le=MAX_COUNT, description="closed loop: number of concurrent users"
     )
     think_time: Distribution | None = Field(
@@ -211,7 +221,10 @@ class Workload(SpecModel):
     @model_validator(mode="after")
     def _open_or_closed(self) -> Workload:
         if (self.arrival is None) == (self.users is None):
-            raise ValueError("give exactly one of arrival (open loop) or users (closed loop)")
+            missing_or_both = "arrival" if self.arrival is None else "users"
+            raise ValueError(
+                f"{missing_or_both}: give exactly one of arrival (open loop) or users (closed loop)"
+            )
         if self.think_time is not None and self.users is None:
             raise ValueError("think_time: only applies to a closed loop (users)")
         names = [c.name for c in self.classes]

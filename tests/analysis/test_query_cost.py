@@ -9,9 +9,9 @@ import pytest
 
 from simperf import from_dict
 from simperf.analysis.explain import explain, explain_text, unused_indexes
-from simperf.analysis.query_cost import Layout, access_path, matching_rows, plan
+from simperf.analysis.query_cost import Layout, access_path, matching_rows, plan, storage_times
 from simperf.analysis.query_mix import Variant, query_rates
-from simperf.spec.database import QuerySpec, TableSpec
+from simperf.spec.database import QuerySpec, StorageSpec, TableSpec
 
 LAYOUT = Layout(page_size=8192, index_entry_size=32)  # fan-out 256
 ORDERS = TableSpec(
@@ -217,3 +217,12 @@ def test_explain_rows_and_unused_indexes() -> None:
     assert "by_user limit 10 offset 50" in text and "unused indexes: orders.by_status_user" in text
     service = frame.loc["by_id", "service"]
     assert frame.loc["by_id", "round_trip"] == pytest.approx(service + 200e-6 + 200 / 125e6)
+
+
+def test_each_storage_latency_is_rounded_on_its_own() -> None:
+    # Reads of 1 us round up to one 1/iops (100 us); the write stays 200 us, not 200 us
+    # stretched by the read's rounding (which made it 20 ms).
+    storage = StorageSpec(read_latency=1e-6, write_latency=2e-4, iops=1e4)
+    assert storage_times(storage) == (1, 1e-4, 2e-4)
+    slots = StorageSpec(read_latency=3e-4, write_latency=1e-4, iops=1e4)
+    assert storage_times(slots) == (3, 3e-4, 1e-4)

@@ -1,15 +1,131 @@
-"""Query rates read off the spec, through every way a request reaches a database."""
+"""Query rates read off the spec: every route to a query counts, at the rate it is taken.
+
+Checked against runs: with Poisson arrivals and a uniform key space, a request misses an
+LRU cache of ``C`` of the ``N`` keys with probability exactly ``1 - C/N`` once the cache
+is full (whatever it holds, the key drawn is among its ``C`` keys with that chance), so
+the backing query's count over the measured period is Poisson (a thinned Poisson stream)
+with mean ``rate x (1 - C/N) x measured time``.
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
 import pytest
+from scipy import stats
 
 import simperf
-from simperf.analysis.query_mix import Variant, query_rates
+from simperf.analysis.explain import variants_of
+from simperf.analysis.query_mix import Variant, miss_rate, query_rates
+from simperf.spec.keyspace import KeyspaceSpec
 
-KEYS, CAPACITY = 100, 25
+KEYS, CAPACITY, RATE = 1000, 100, 200.0
+WARMUP, DURATION = 5.0, 35.0  # the cache fills in about a hundred requests: 0.5 s
+FALSE_ALARM = 1e-6  # chance that a correct prediction falls outside the bounds
+
+
+def poisson_bounds(mean: float) -> tuple[float, float]:
+    """Counts a Poisson variable of this mean stays within but with FALSE_ALARM."""
+    low, high = stats.poisson.interval(1 - FALSE_ALARM, mean)
+    return float(low), float(high)
+
+
+DATABASE = {
+    "kind": "database",
+    "cpu": {"per_query": "10us"},
+    "tables": {"items": {"rows": KEYS, "row_size": 100, "keyspace": "items"}},
+    "queries": {"item": {"table": "items", "where": ["id"]}},
+}
+
+
+def _run(spec: dict[str, Any]) -> tuple[simperf.Scenario, dict[str, Any]]:
+    spec["keyspaces"] = {"items": {"keys": KEYS, "popularity": "uniform"}}
+    spec["run"] = {"duration": DURATION, "warmup": WARMUP}
+    scenario = simperf.from_dict(spec)
+    return scenario, simperf.run(scenario, seed=1).to_dict()
+
+
+def _expected_calls(per_request: float) -> float:
+    return per_request * RATE * (DURATION - WARMUP)
+
+
+def test_uniform_lru_misses_are_one_minus_capacity_over_keys() -> None:
+    keyspace = KeyspaceSpec(keys=KEYS, popularity="uniform")
+    assert miss_rate(keyspace, capacity=CAPACITY, eviction="lru") == pytest.approx(
+        1 - CAPACITY / KEYS, rel=1e-9
+    )
+    # Unmodelled caches count every read as a miss (an upper bound); unlimited ones none.
+    assert miss_rate(keyspace, capacity=CAPACITY, eviction="lru", ttl=60.0) == 1.0
+    assert miss_rate(keyspace, capacity=None, eviction="lru") == 0.0
+
+
+def test_a_query_behind_a_cache_runs_at_the_miss_rate() -> None:
+    scenario, result = _run(
+        {
+            "name": "cache_backing",
+            "workload": {
+                "arrival": {"kind": "poisson", "rate": RATE},
+                "classes": [
+                    {"name": "get", "entry": "app", "endpoint": "get", "keyspace": "items"}
+                ],
+            },
+            "components": {
+                "app": {
+                    "kind": "app_server",
+                    "workers": 1000,
+                    "endpoints": {"get": [{"read": {"cache": "cache", "backing": "db.item"}}]},
+                },
+                "cache": {"kind": "cache", "keyspace": "items", "capacity": CAPACITY},
+                "db": DATABASE,
+            },
+        }
+    )
+    per_request = query_rates(scenario)["db"][Variant("item")]
+    assert per_request == pytest.approx(1 - CAPACITY / KEYS, rel=1e-9)
+    assert variants_of(scenario, "db")[Variant("item")] == per_request  # what EXPLAIN uses
+    calls = result["databases"]["db"]["queries"]["item"]["calls"]
+    low, high = poisson_bounds(_expected_calls(per_request))
+    assert low <= calls <= high
+
+
+def test_a_query_behind_a_cdn_origin_counts() -> None:
+    # One class the CDN caches (its origin sees the misses), one it passes through.
+    scenario, result = _run(
+        {
+            "name": "cdn_origin",
+            "network": {"regions": ["eu"]},
+            "workload": {
+                "arrival": {"kind": "poisson", "rate": RATE},
+                "classes": [
+                    {"name": "page", "entry": "cdn", "endpoint": "get", "keyspace": "items"},
+                    {"name": "api", "entry": "cdn", "endpoint": "get", "keyspace": "items"},
+                ],
+            },
+            "components": {
+                "cdn": {
+                    "kind": "cdn",
+                    "origin": "app",
+                    "keyspace": "items",
+                    "cacheable": ["page"],
+                    "edges": {"eu": {"latency": "1ms"}},
+                    "capacity": CAPACITY,
+                },
+                "app": {
+                    "kind": "app_server",
+                    "workers": 1000,
+                    "endpoints": {"get": [{"query": "item", "database": "db"}]},
+                },
+                "db": DATABASE,
+            },
+        }
+    )
+    per_request = query_rates(scenario)["db"][Variant("item")]
+    assert per_request == pytest.approx(0.5 * (1 - CAPACITY / KEYS) + 0.5, rel=1e-9)
+    calls = result["databases"]["db"]["queries"]["item"]["calls"]
+    low, high = poisson_bounds(_expected_calls(per_request))
+    assert low <= calls <= high
+
+
 # Under uniform popularity every eviction policy holds CAPACITY of the KEYS keys, so a
 # read hits with probability CAPACITY / KEYS (Che's approximation is exact here).
 MISS = 1 - CAPACITY / KEYS
@@ -17,7 +133,7 @@ MISS = 1 - CAPACITY / KEYS
 SOLVER = 1e-12
 
 
-def scenario(eviction: str) -> simperf.Scenario:
+def mix_scenario(eviction: str) -> simperf.Scenario:
     """Half the requests read through a cache backed by ``db.get``, half call ``db.other``."""
     app: dict[str, Any] = {
         "kind": "app_server",
@@ -61,6 +177,6 @@ def scenario(eviction: str) -> simperf.Scenario:
 
 @pytest.mark.parametrize("eviction", ["lru", "fifo", "random", "lfu"])
 def test_a_query_reached_through_a_cache_backing_read_runs_once_per_miss(eviction: str) -> None:
-    rates = query_rates(scenario(eviction))["db"]
+    rates = query_rates(mix_scenario(eviction))["db"]
     assert rates[Variant("get")] == pytest.approx(0.5 * MISS, rel=SOLVER)
     assert rates[Variant("other")] == 0.5

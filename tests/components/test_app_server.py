@@ -138,3 +138,51 @@ def test_replicas_rotate_without_a_balancer() -> None:
     assert latencies(result) == pytest.approx([0.015] * 4, abs=1e-12)
     per_instance = result.to_dict()["components"]["app"]["per_instance"]
     assert {k: v["served"] for k, v in per_instance.items()} == {"app[0]": 2, "app[1]": 2}
+
+
+def test_worker_occupancy_counts_workers_held_by_delays_and_calls() -> None:
+    # 100 req/s from t = 10 ms, each holding a worker 5 ms of cpu + 10 ms of delay + a
+    # 5 ms call, on 4 workers: from 20 ms on, 2 are held at every instant (50%), while
+    # cores are busy only for the cpu.
+    s = simperf.from_dict(
+        {
+            "name": "held",
+            "workload": {
+                "arrival": {"kind": "deterministic", "rate": 100},
+                "classes": [{"name": "req", "entry": "app", "endpoint": "serve"}],
+            },
+            "components": {
+                "app": {
+                    "kind": "app_server",
+                    "cores": 2,
+                    "workers": 4,
+                    "endpoints": {
+                        "serve": [{"cpu": "5ms"}, {"delay": "10ms"}, {"call": "svc.work"}]
+                    },
+                },
+                "svc": {
+                    "kind": "app_server",
+                    "cores": 1,
+                    "endpoints": {"work": [{"delay": "5ms"}]},
+                },
+            },
+            "run": {"duration": 10.0275, "warmup": 0.0275, "window": 1},
+        }
+    )
+    result = simperf.run(s)
+    d = result.to_dict()["components"]
+    assert d["app"]["worker_occupancy"] == pytest.approx(0.5, abs=1e-9)
+    assert d["app"]["per_instance"]["app[0]"]["worker_occupancy"] == pytest.approx(0.5, abs=1e-9)
+    assert d["app"]["utilization"] == pytest.approx(0.25, abs=1e-9)
+    assert d["svc"]["worker_occupancy"] == pytest.approx(0.5, abs=1e-9)  # 100 x 5 ms on 1
+    assert d["svc"]["utilization"] == 0.0
+    frame = result.components.set_index(["component", "instance"])
+    assert frame.loc[("app", "app[0]"), "worker_occupancy"] == pytest.approx(0.5, abs=1e-9)
+    assert frame.loc[("app", "app[0]"), "workers"] == 4
+    lines = result.summary().splitlines()
+    header = next(line for line in lines if line.startswith("component"))
+    assert header.split()[:5] == ["component", "kind", "util", "workers", "pool"]
+    assert next(line for line in lines if line.startswith("app ")).split()[2:4] == [
+        "25.0%",
+        "50.0%",
+    ]

@@ -353,3 +353,38 @@ def test_saturated_storage_is_named_by_the_stability_verdict() -> None:
     assert d["stability"]["instance"] == "db[primary]/storage"
     assert d["databases"]["db"]["instances"]["db[primary]"]["storage_utilization"] > 0.99
     assert d["components"]["db"]["utilization"] < 0.05  # the cores are nearly idle
+
+
+def test_write_latency_does_not_depend_on_the_read_latency() -> None:
+    # Updates of a resident page (1 GiB pool, one row): no page reads, one page write of
+    # 200 us on one I/O slot (both read latencies give one slot at 10k IOPS). Arrivals
+    # every 1/6000 s outpace the writes, so the storage queue grows, the same way
+    # whatever the (unused) read latency: the latencies are identical.
+    def updates(read_latency: str) -> np.ndarray:
+        storage = {"read_latency": read_latency, "write_latency": "200us", "iops": "10k/s"}
+        db = database(primary={**database()["primary"], "storage": storage})
+        steps = [{"query": "put", "database": "db"}]
+        return latencies(run(scenario(steps, db=db, rate=6000, requests=200)))
+
+    fast, slow = updates("1us"), updates("100us")
+    assert np.array_equal(fast, slow)
+    # The first update finds everything idle: 1 ms CPU, 200 us write, 500 us round trip.
+    assert fast[0] == pytest.approx(1.7e-3, abs=EXACT)
+
+
+def test_pool_occupancy_and_wait_per_app_instance() -> None:
+    # One connection, 10 ms queries arriving every 4 ms from 4 ms: held from 4 ms to the
+    # end (34 ms), and the three acquisitions waited 0, 6 and 12 ms.
+    db = database(cpu={"per_query": "10ms"}, rtt=0)
+    step = {"query": "order", "database": "db"}
+    result = run(scenario([step], db=db, pool={"size": 1}, rate=250))
+    assert result.to_dict()["measured_time"] == pytest.approx(0.034, abs=EXACT)
+    app = result.to_dict()["components"]["app"]
+    assert app["pool_occupancy"] == pytest.approx(0.030 / 0.034, abs=EXACT)
+    assert app["pool_wait"] == pytest.approx(0.006, abs=EXACT)
+    assert app["pool_timeouts"] == 0
+    instance = app["per_instance"]["app[0]"]
+    assert instance["pool_occupancy"] == app["pool_occupancy"]
+    pools = result.to_dict()["databases"]["db"]["pools"]["app"]
+    assert app["pool_occupancy"] == pytest.approx(pools["utilization"], abs=EXACT)
+    assert app["pool_wait"] == pytest.approx(pools["wait"]["mean"], abs=EXACT)

@@ -169,3 +169,79 @@ def test_bad_health_checks_fail_before_the_run(
     assert code == 2
     assert path in err
     assert "Traceback" not in err
+
+
+def _probed(
+    components: dict[str, Any], health: list[Any], *, app_first: bool = False
+) -> dict[str, Any]:
+    """Two ``app`` instances with a ``health`` endpoint, listed after ``components`` (or
+    before them)."""
+    app = {
+        "app": {
+            "kind": "app_server",
+            "replicas": 2,
+            "endpoints": {"serve": [{"cpu": "1ms"}], "health": health},
+        }
+    }
+    return {
+        "name": "probed",
+        "keyspaces": {"items": {"keys": 100, "popularity": "uniform"}},
+        "workload": {
+            "arrival": {"kind": "deterministic", "rate": 20},
+            "classes": [{"name": "req", "entry": "lb", "endpoint": "serve", "keyspace": "items"}],
+        },
+        "components": app | components if app_first else components | app,
+        "run": {"duration": 10, "warmup": 0},
+    }
+
+
+LB = {
+    "kind": "load_balancer",
+    "policy": "round_robin",
+    "backends": "app",
+    "health_check": {"interval": 1, "timeout": 0.5, "endpoint": "health"},
+}
+
+
+@pytest.mark.parametrize("app_first", [False, True])
+def test_a_probe_may_call_components_wired_after_the_balancer(app_first: bool) -> None:
+    # The probed endpoint calls another component: the order of the components (the
+    # order they are wired in) must not matter.
+    search = {"kind": "app_server", "endpoints": {"query": [{"cpu": "1ms"}]}}
+    health = [{"call": "search.query"}]
+    spec = _probed({"lb": LB, "search": search}, health, app_first=app_first)
+    result = simperf.run(simperf.from_dict(spec), seed=1)
+    d = result.to_dict()
+    checks = d["load_balancers"]["lb"]["health_checks"]
+    # Two instances probed once a second from a phase in [0, 1): 10 probes each in 10 s.
+    assert checks["probes"] == 20
+    assert checks["failed_probes"] == 0
+    # Probes are no requests of the workload, but they load what they call.
+    assert d["requests"]["generated"] == 199  # at 1/20 s, 2/20 s, ... before 10 s
+    assert d["components"]["search"]["served"] == 20
+
+
+@pytest.mark.parametrize("app_first", [False, True])
+def test_a_probe_reads_through_a_cache_of_several_nodes(app_first: bool) -> None:
+    # A read step needs a key, which requests draw from their class's key space.
+    cache = {"kind": "cache", "keyspace": "items", "capacity": 100, "nodes": 2, "latency": "100us"}
+    health = [{"read": {"cache": "cache", "backing": {"delay": "1ms"}}}]
+    spec = _probed({"lb": LB, "cache": cache}, health, app_first=app_first)
+    result = simperf.run(simperf.from_dict(spec), seed=1)
+    checks = result.to_dict()["load_balancers"]["lb"]["health_checks"]
+    assert (checks["probes"], checks["failed_probes"]) == (20, 0)
+
+
+@pytest.mark.parametrize(("one_way", "failed"), [("20ms", 0), ("40ms", 20)])
+def test_probes_cross_the_network_as_requests_do(one_way: str, failed: int) -> None:
+    # The balancer in us probes instances in eu: a probe answers after the round trip
+    # (2 x one way + 1 ms of CPU), against a 50 ms timeout.
+    lb = {**LB, "region": "us", "health_check": {**LB["health_check"], "timeout": 0.05}}
+    spec = _probed({"lb": lb}, [{"cpu": "1ms"}])
+    spec["network"] = {"regions": ["us", "eu"], "latency": {"us": {"eu": one_way}}}
+    spec["components"]["app"]["region"] = "eu"
+    checks = simperf.run(simperf.from_dict(spec), seed=1).to_dict()["load_balancers"]["lb"]
+    assert (checks["health_checks"]["probes"], checks["health_checks"]["failed_probes"]) == (
+        20,
+        failed,
+    )

@@ -6,11 +6,15 @@ import json
 import subprocess
 import sys
 import textwrap
+import tracemalloc
 
 import numpy as np
 import pytest
 
 import simperf
+from simperf.build import build
+from simperf.experiment.run import summarise
+from simperf.spec.run import DEFAULT_WINDOWS, readable_window
 
 from conftest import MODELS
 
@@ -118,7 +122,7 @@ def test_overload_finishes_unstable_with_bounded_memory() -> None:
     assert report["stability"]["component"] == "app"
     assert report["errors"]["safety_cap"] > 0
     assert report["generated"] > 250_000
-    # documented bound (README): records ~24 B per request, waiting requests capped per instance
+    # documented bound (README): records 24 B (44 B measured) per request, waiting capped
     assert report["grown_kib"] < 64 * 1024, report["grown_kib"]
 
 
@@ -150,3 +154,59 @@ def test_a_saturated_peak_is_named_even_when_the_run_average_is_comfortable() ->
     steady = simperf.run(base.with_overrides({"workload.arrival.rate": 49.333}), seed=2)
     assert steady.to_dict()["stability"]["status"] == "stable"
     assert steady.to_dict()["stability"]["peak"]["utilization"] < 0.7
+
+
+def _windows(result: simperf.Result) -> int:
+    return int(result.timeseries["start"].nunique())
+
+
+def test_a_request_budget_at_a_slow_rate_runs_in_bounded_windows() -> None:
+    # 2,000 requests at 0.001/s span about 2e6 s: one window per simulated second made
+    # 2e6 snapshots (3.9 GB); windows now follow the expected length, about 60 of them
+    s = simperf.load(MODELS / "mm1.yaml").with_overrides(
+        {"workload.arrival.rate": "0.001/s", "run.requests": 2000, "run.duration": None}
+    )
+    result = simperf.run(s, seed=1)
+    assert result.to_dict()["requests"]["ok"] == 2000
+    assert DEFAULT_WINDOWS / 2 <= _windows(result) <= 2 * DEFAULT_WINDOWS
+
+
+def test_a_run_far_longer_than_expected_merges_windows_in_pairs() -> None:
+    # 500 requests at 1/s are expected to take 500 s, but a 10 s service drains them at
+    # 0.1/s: the run lasts about 5,000 s, ten times longer than its windows were set for
+    s = simperf.load(MODELS / "mm1.yaml").with_overrides(
+        {
+            "workload.arrival.rate": "1/s",
+            "components.app.endpoints.serve": [{"cpu": "10s"}],
+            "run.requests": 500,
+            "run.duration": None,
+            "run.warmup": 0,
+        }
+    )
+    result = simperf.run(s, seed=1)
+    assert result.to_dict()["end_time"] > 10 * 500 * 0.9
+    windows = result.timeseries.drop_duplicates("start")
+    # merged whenever 2 x 60 windows are reached: between 60 and 120 remain
+    assert DEFAULT_WINDOWS <= len(windows) <= 2 * DEFAULT_WINDOWS + 1
+    widths = (windows["end"] - windows["start"]).to_numpy()[:-1]  # the last one is cut short
+    base = readable_window(500.0)
+    assert set(np.round(widths / base).astype(int)) <= {2**k for k in range(12)}
+    assert np.allclose(widths, widths[0])  # merged pairs are all of one width
+
+
+def test_summary_adds_less_than_one_copy_of_the_records() -> None:
+    # records are 24 B per request (two float64, two int32) plus the latency (8 B); the
+    # summary needs one masked copy of the latencies (8 B) and a few boolean masks, never
+    # a sort order (8 B) and sorted copies of every column (20 B) on top
+    s = simperf.load(MODELS / "mm1.yaml").with_overrides(
+        {"run.requests": 200_000, "run.duration": None, "run.warmup": 0}
+    )
+    model = build(s, seed=1).execute()
+    n = model.ctx.recorder.finished
+    tracemalloc.start()
+    try:
+        summarise(model)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert peak / n < 24 + 8, peak / n  # measured 58.8 B before, see the README

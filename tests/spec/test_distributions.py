@@ -88,3 +88,27 @@ def test_invalid_distributions_are_refused(spec: object) -> None:
 )
 def test_a_distribution_prints_its_parameters_with_units(spec: dict, shown: str) -> None:
     assert str(TypeAdapter(Distribution).validate_python(spec)) == shown
+
+
+@pytest.mark.parametrize(
+    ("spec", "message"),
+    [
+        # shape 1/cv^2 underflows or overflows: numpy could not draw from it
+        ({"dist": "gamma", "mean": "1ms", "cv": 1e-200}, "too small to draw"),
+        ({"dist": "gamma", "mean": "1ms", "cv": 1e-160}, "too small to draw"),
+        # exp(sigma^2) overflows
+        ({"dist": "lognormal", "median": 1e-300, "p99": 1e7}, "no finite mean and variance"),
+        ({"dist": "empirical", "values": [1, 2], "weights": [1, float("nan")]}, "finite"),
+        ({"dist": "empirical", "values": [1, 2], "weights": [1e308, 1e308]}, "finite sum"),
+    ],
+)
+def test_parameters_without_finite_moments_are_refused(spec: object, message: str) -> None:
+    with pytest.raises(ValidationError, match=message):
+        parse(spec)
+
+
+def test_smallest_drawable_gamma_cv_is_accepted() -> None:
+    # the boundary: a cv whose 1/cv^2 is still finite draws, with the mean asked for
+    gamma = parse({"dist": "gamma", "mean": 2.0, "cv": 1e-150})
+    draws = gamma.sample_batch(np.random.default_rng(1), 8)
+    assert np.all(np.isfinite(draws)) and np.allclose(draws, 2.0)

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import json
+import re
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
 
-from simperf import SpecError, from_dict, load
+from simperf import SpecError, SpecFileError, from_dict, load
 
 
 def test_load_yaml_and_json_agree(tmp_path: Path, minimal_spec: dict[str, Any]) -> None:
@@ -66,7 +68,9 @@ def test_override_of_list_item_by_index(minimal_scenario) -> None:
 def test_override_of_missing_path_is_refused(minimal_scenario) -> None:
     with pytest.raises(SpecError) as info:
         minimal_scenario.with_overrides({"components.app.corse": 2})
-    assert str(info.value).startswith("components.app.corse: components.app has no field 'corse'")
+    assert str(info.value) == (
+        "--set components.app.corse=2: components.app.corse: unknown field (did you mean 'cores'?)"
+    )
 
 
 def test_override_with_invalid_value_is_refused(minimal_scenario) -> None:
@@ -78,3 +82,163 @@ def test_override_round_trip_preserves_everything(minimal_spec: dict[str, Any]) 
     scenario = from_dict(minimal_spec)
     assert scenario.with_overrides({}) == scenario
     assert scenario.with_overrides({"run.seed": 1}) == scenario
+
+
+# -- files that cannot be read: SpecFileError, "cannot read file" -----------------------
+
+
+def test_unreadable_files_raise_spec_file_error(tmp_path: Path) -> None:
+    latin1 = tmp_path / "latin1.yaml"
+    latin1.write_bytes("name: caf\xe9\n".encode("latin-1"))
+    for path in (tmp_path / "nope.yaml", tmp_path, latin1):
+        with pytest.raises(SpecFileError) as info:
+            load(path)
+        assert str(info.value).startswith(f"{path}: cannot read file (")
+        assert isinstance(info.value, SpecError)  # callers catching any bad spec still do
+
+
+# -- one style of error: file:line: path: message, with did-you-mean -------------------
+
+
+def test_misspelt_field_in_a_file_names_line_and_suggestion(
+    tmp_path: Path, minimal_spec: dict[str, Any]
+) -> None:
+    app = minimal_spec["components"]["app"]
+    app["wrokers"] = app.pop("cores")
+    path = tmp_path / "s.yaml"
+    path.write_text(yaml.safe_dump(minimal_spec, sort_keys=False))
+    line = path.read_text().splitlines().index("    wrokers: 1") + 1
+    with pytest.raises(SpecError) as info:
+        load(path)
+    assert str(info.value) == (
+        f"{path}:{line}: components.app.wrokers: unknown field (did you mean 'workers'?)"
+    )
+
+
+def test_misspelt_field_in_json_names_its_line(
+    tmp_path: Path, minimal_spec: dict[str, Any]
+) -> None:
+    minimal_spec["run"]["sead"] = 3
+    path = tmp_path / "s.json"
+    path.write_text(json.dumps(minimal_spec, indent=2))
+    line = next(i for i, t in enumerate(path.read_text().splitlines(), 1) if '"sead"' in t)
+    with pytest.raises(SpecError) as info:
+        load(path)
+    assert str(info.value) == f"{path}:{line}: run.sead: unknown field (did you mean 'seed'?)"
+
+
+def test_unknown_field_without_a_close_name_lists_the_allowed_ones(
+    minimal_spec: dict[str, Any],
+) -> None:
+    minimal_spec["run"]["zzz"] = 1
+    with pytest.raises(SpecError) as info:
+        from_dict(minimal_spec)
+    message = str(info.value)
+    assert message.startswith("run.zzz: unknown field (allowed here: duration, precision,")
+    assert "seed" in message and "warmup" in message
+
+
+def test_misspelt_field_inside_a_union_member(minimal_spec: dict[str, Any]) -> None:
+    minimal_spec["components"]["app"]["endpoints"]["serve"][0]["cpu"]["meen"] = "1ms"
+    with pytest.raises(SpecError, match=r"cpu.meen: unknown field \(did you mean 'mean'\?\)"):
+        from_dict(minimal_spec)
+
+
+def test_misspelt_kind_and_policy_get_suggestions(minimal_spec: dict[str, Any]) -> None:
+    minimal_spec["components"]["app"]["kind"] = "app_sever"
+    with pytest.raises(
+        SpecError, match=r"unknown kind 'app_sever' \(did you mean 'app_server'\?\)"
+    ):
+        from_dict(minimal_spec)
+    minimal_spec["components"]["app"]["kind"] = "app_server"
+    minimal_spec["components"]["lb"] = {"kind": "load_balancer", "backends": "app"}
+    minimal_spec["components"]["lb"]["policy"] = "round_robn"
+    with pytest.raises(SpecError, match=r"did you mean 'round_robin'\?"):
+        from_dict(minimal_spec)
+
+
+def test_override_errors_say_which_set_caused_them(minimal_scenario) -> None:
+    with pytest.raises(SpecError) as info:
+        minimal_scenario.with_overrides({"run.seed": 2, "components.app.cores": "0"})
+    assert str(info.value) == "--set components.app.cores=0: components.app.cores: must be >= 1"
+    with pytest.raises(SpecError) as info:
+        minimal_scenario.with_overrides({"run.sede": "2"})
+    assert str(info.value) == "--set run.sede=2: run.sede: unknown field (did you mean 'seed'?)"
+    with pytest.raises(SpecError, match=r"^--set run.seed=010: run.seed: '010' is ambiguous"):
+        minimal_scenario.with_overrides({"run.seed": "010"})
+
+
+# -- silently accepted before, refused now ----------------------------------------------
+
+
+def test_duplicate_key_in_a_file_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "s.yaml"
+    path.write_text("name: a\nname: b\n")
+    with pytest.raises(SpecError, match=rf"^{path}:2: name: duplicate key \(first given on line 1"):
+        load(path)
+
+
+@pytest.mark.parametrize("word", ["yes", "on", "true", "no"])
+def test_booleans_are_not_numbers(tmp_path: Path, minimal_spec: dict[str, Any], word: str) -> None:
+    path = tmp_path / "s.yaml"
+    path.write_text(yaml.safe_dump(minimal_spec).replace("cores: 1", f"cores: {word}"))
+    with pytest.raises(SpecError, match=r"components.app.cores: expected a number, not a boolean"):
+        load(path)
+
+
+def test_booleans_inside_number_lists_are_refused(minimal_spec: dict[str, Any]) -> None:
+    minimal_spec["workload"]["arrival"] = {
+        "kind": "piecewise",
+        "rate": 10,
+        "profile": [[0, 1], [5, True]],
+    }
+    with pytest.raises(SpecError, match=r"workload.arrival.profile: expected a number, not a b"):
+        from_dict(minimal_spec)
+
+
+def test_leading_zero_integer_in_a_file_is_refused(
+    tmp_path: Path, minimal_spec: dict[str, Any]
+) -> None:
+    path = tmp_path / "s.yaml"
+    path.write_text(yaml.safe_dump(minimal_spec).replace("cores: 1", "cores: 010"))
+    with pytest.raises(SpecError, match=r"components.app.cores: '010' is ambiguous"):
+        load(path)
+
+
+@pytest.mark.parametrize(
+    ("where", "value"),
+    [
+        (("workload", "arrival", "rate"), "1e400/s"),
+        (("workload", "arrival", "rate"), float("inf")),
+        (("workload", "classes", 0, "weight"), float("nan")),
+        (("run", "duration"), "1e400"),
+    ],
+)
+def test_non_finite_numbers_are_refused(
+    minimal_spec: dict[str, Any], where: tuple[Any, ...], value: object
+) -> None:
+    node: Any = minimal_spec
+    for key in where[:-1]:
+        node = node[key]
+    node[where[-1]] = value
+    path = ".".join(str(k) for k in where).replace(".0.", "[0].")
+    with pytest.raises(SpecError, match=rf"^{re.escape(path)}: .*finite"):
+        from_dict(minimal_spec)
+
+
+def test_non_finite_alert_threshold_is_refused(minimal_spec: dict[str, Any]) -> None:
+    minimal_spec["alerts"] = [{"name": "slow", "metric": "p99", "above": "1e400"}]
+    with pytest.raises(SpecError, match=r"^alerts\[0\].above: a time must be a finite number"):
+        from_dict(minimal_spec)
+
+
+def test_counts_take_si_suffixes(minimal_spec: dict[str, Any]) -> None:
+    minimal_spec["run"] = {"requests": "2k"}
+    minimal_spec["keyspaces"] = {"items": {"keys": "1.5M", "popularity": "uniform"}}
+    minimal_spec["workload"]["classes"][0]["keyspace"] = "items"
+    scenario = from_dict(minimal_spec)
+    assert scenario.run.requests == 2000
+    assert scenario.keyspaces["items"].keys == 1_500_000
+    minimal_spec["run"] = {"requests": "1.5"}
+    with pytest.raises(SpecError, match=r"^run.requests: .*fractional"):
+        from_dict(minimal_spec)

@@ -8,6 +8,7 @@ import pytest
 
 from simperf import SpecError, from_dict
 from simperf.spec.io import json_schema
+from simperf.spec.scenario import MAX_CALL_DEPTH
 
 
 def error_of(spec: dict[str, Any]) -> str:
@@ -31,10 +32,7 @@ def test_unknown_kind(minimal_spec: dict[str, Any]) -> None:
 
 def test_misspelt_field(minimal_spec: dict[str, Any]) -> None:
     minimal_spec["components"]["app"]["coers"] = 2
-    assert (
-        error_of(minimal_spec)
-        == "components.app.coers: unknown field (misspelt, or not allowed here)"
-    )
+    assert error_of(minimal_spec) == "components.app.coers: unknown field (did you mean 'cores'?)"
 
 
 def test_cores_below_one(minimal_spec: dict[str, Any]) -> None:
@@ -155,3 +153,52 @@ def test_json_schema_describes_every_component_kind() -> None:
     assert app["additionalProperties"] is False
     assert all("description" in field for field in app["properties"].values())
     assert app["properties"]["cores"]["minimum"] == 1
+
+
+def test_balancers_pointing_at_each_other_are_refused(minimal_spec: dict[str, Any]) -> None:
+    components = minimal_spec["components"]
+    components["lb1"] = {"kind": "load_balancer", "backends": "lb2"}
+    components["lb2"] = {"kind": "load_balancer", "backends": ["lb1"]}
+    minimal_spec["workload"]["classes"][0]["entry"] = "lb1"
+    message = error_of(minimal_spec)
+    assert "components.lb1.backends[0]: 'lb2' is not an app_server" in message
+    assert "components.lb2.backends[0]: 'lb1' is not an app_server" in message
+
+
+def test_balancer_that_is_its_own_backend_is_refused(minimal_spec: dict[str, Any]) -> None:
+    minimal_spec["components"]["lb"] = {"kind": "load_balancer", "backends": ["lb", "app"]}
+    minimal_spec["workload"]["classes"][0]["entry"] = "lb"
+    assert "components.lb.backends[0]: 'lb' is not an app_server" in error_of(minimal_spec)
+
+
+def _chain(spec: dict[str, Any], hops: int) -> dict[str, Any]:
+    """app.serve calls s0.e, which calls s1.e, ... : ``hops`` nested calls below app.serve."""
+    components = spec["components"]
+    for i in range(hops):
+        last = i == hops - 1
+        steps = [{"cpu": "1ms"}] if last else [{"call": f"s{i + 1}.e"}]
+        components[f"s{i}"] = {"kind": "app_server", "endpoints": {"e": steps}}
+    components["app"]["endpoints"]["serve"].append({"call": "s0.e"})
+    return spec
+
+
+def test_very_long_call_chain_is_refused_with_its_depth(minimal_spec: dict[str, Any]) -> None:
+    message = error_of(_chain(minimal_spec, 1300))
+    assert message == (
+        "components.app.endpoints.serve: calls nest 1301 deep (app.serve -> s0.e -> s1.e -> "
+        f"... -> s1298.e -> s1299.e); at most {MAX_CALL_DEPTH} are allowed"
+    )
+
+
+def test_call_chain_at_the_limit_is_accepted(minimal_spec: dict[str, Any]) -> None:
+    from_dict(_chain(minimal_spec, MAX_CALL_DEPTH - 1))
+    with pytest.raises(SpecError, match=f"calls nest {MAX_CALL_DEPTH + 1} deep"):
+        from_dict(_chain(minimal_spec, MAX_CALL_DEPTH))
+
+
+def test_long_call_cycle_is_found_without_recursion(minimal_spec: dict[str, Any]) -> None:
+    spec = _chain(minimal_spec, 1300)
+    spec["components"]["s1299"]["endpoints"]["e"] = [{"call": "s0.e"}]
+    message = error_of(spec)
+    assert message.startswith("components: calls form a cycle: s0.e -> s1.e -> ")
+    assert message.endswith("s1299.e -> s0.e")

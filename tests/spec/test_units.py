@@ -2,7 +2,16 @@ from __future__ import annotations
 
 import pytest
 
-from simperf.units import format_time, parse_rate, parse_time
+from simperf.units import (
+    format_time,
+    parse_bandwidth,
+    parse_count,
+    parse_fraction,
+    parse_price,
+    parse_rate,
+    parse_size,
+    parse_time,
+)
 
 
 @pytest.mark.parametrize(
@@ -62,3 +71,57 @@ def test_format_time() -> None:
     assert format_time(600) == "10 min"
     assert format_time(19 * 3600) == "19 h"
     assert format_time(3 * 86400) == "3 d"
+
+
+# Non-ASCII digits: \d matched them and float() read "５" as 5.
+@pytest.mark.parametrize("digits", ["５", "٥", "1٠", "۵"])
+def test_non_ascii_digits_are_refused(digits: str) -> None:
+    with pytest.raises(ValueError, match="expected a time"):
+        parse_time(f"{digits}ms")
+    with pytest.raises(ValueError, match="expected a rate"):
+        parse_rate(f"{digits}/s")
+    with pytest.raises(ValueError, match="expected a size"):
+        parse_size(f"{digits}KiB")
+    with pytest.raises(ValueError, match="expected a number"):
+        parse_count(f"{digits}k")
+
+
+@pytest.mark.parametrize(
+    ("parse", "text"),
+    [
+        (parse_time, "1e400"),
+        (parse_time, "1e400ms"),
+        (parse_time, float("inf")),
+        (parse_rate, "1e400/s"),
+        (parse_fraction, "1e400%"),
+        (parse_price, "1e400/h"),
+        (parse_size, "1e400GB"),
+        (parse_bandwidth, "1e400Gbps"),
+        (parse_count, "1e400k"),
+        (parse_count, float("nan")),
+    ],
+)
+def test_non_finite_values_are_refused(parse: object, text: object) -> None:
+    with pytest.raises(ValueError, match="finite"):
+        parse(text)  # type: ignore[operator]
+
+
+@pytest.mark.parametrize(
+    ("text", "count"),
+    [("2k", 2000), ("2K", 2000), ("1.5M", 1_500_000), ("1G", 10**9), ("100_000", 100_000)],
+)
+def test_parse_count_takes_the_suffixes_of_rates(text: str, count: int) -> None:
+    assert parse_count(text) == count
+    # the same multipliers as rates: "2k" counts what "2k/s" is per second
+    if not text.endswith("G") and "_" not in text:
+        assert parse_count(text) == parse_rate(f"{text}/s")
+
+
+def test_parse_count_keeps_large_ints_exact() -> None:
+    assert parse_count(10**30 + 1) == 10**30 + 1
+
+
+@pytest.mark.parametrize("bad", ["2x", "k", "", True, None, "٢k"])
+def test_bad_counts_are_refused(bad: object) -> None:
+    with pytest.raises(ValueError):
+        parse_count(bad)

@@ -3,6 +3,8 @@ loads run under `make validate`). Seeds are fixed, so these tests are determinis
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 import simperf
@@ -131,3 +133,28 @@ def test_mmc_heavy_load() -> None:
     theory = analysis.mmc(lam, MU, c)
     agrees(reps, "latency.all.mean", theory.mean_sojourn)
     agrees(reps, "latency.all.p99", theory.sojourn_quantile(0.99), max_width=TAIL_WIDTH)
+
+
+@pytest.mark.parametrize(
+    "delay",
+    [{"dist": "exponential", "mean": 0.01}, {"dist": "constant", "value": 0.01}],
+    ids=["M/M/c/c", "M/G/c/c"],
+)
+def test_workers_held_by_a_delay_are_an_erlang_loss_system(delay: dict[str, Any]) -> None:
+    # Workers held only by a delay, none queued: a loss system, whose blocking (Erlang B)
+    # depends on the delay's mean alone; the carried load spreads over the c workers.
+    lam, c = 300.0, 4  # offered load 3 Erlangs
+    app = {
+        "kind": "app_server",
+        "cores": 1,
+        "workers": c,
+        "queue_limit": 0,
+        "endpoints": {"serve": [{"delay": delay}]},
+    }
+    reps = replications(open_spec("loss", lam, {"app": app}, duration=100, warmup=5), 10)
+    offered = lam * 0.01
+    blocking = analysis.erlang_b(c, offered)
+    agrees(reps, "error_rate", blocking)
+    agrees(reps, "components.app.worker_occupancy", offered * (1 - blocking) / c)
+    assert all(run["components"]["app"]["utilization"] == 0.0 for run in reps.runs)
+    conserved_and_little(reps)

@@ -1,0 +1,276 @@
+"""How big a run is, estimated from its spec before anything is built.
+
+A run costs simulation events: each request takes a few per hop along its route, balancers
+probe their backends, caches flush, and every time-series window snapshots every
+instance. The estimate is rough (routes are counted as if every read missed its cache and
+every call went to its most expensive backend) but it is of the right order, which is
+what refusing a runaway run (``--duration 1e7s`` at 1e7/s) before it starts needs.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from simperf.errors import SpecError
+from simperf.spec.app_server import AppServerSpec, CallStep, CpuStep, DelayStep, ParallelStep
+from simperf.spec.cache import CacheSpec
+from simperf.spec.cdn import CdnSpec
+from simperf.spec.database import DatabaseSpec, ShardedDatabaseSpec
+from simperf.spec.load_balancer import LoadBalancerSpec
+from simperf.spec.run import DEFAULT_WINDOWS
+from simperf.spec.scenario import Scenario
+
+EVENTS_PER_REQUEST = 3
+"""Arrival, start and end of a request (``models/mm1.yaml``: 4.9 events per request in all,
+one CPU step included)."""
+EVENTS_PER_STEP = 2
+"""A step waits on a resource and a timeout, about two events."""
+EVENTS_PER_PROBE = 3
+"""A health probe: its timer, its check and its answer."""
+EVENTS_PER_SNAPSHOT = 12
+"""Cost of one instance in one time-series window, in events of wall time (snapshot,
+summary rows): measured 34 s for 8,000 instances over 61 windows (488,000) at about
+175,000 events per second."""
+MAX_INSTANCES = 20_000
+"""Most instances one run may hold. Each is snapshotted every window and summarised at
+the end; 8,000 single-core replicas of ``models/mm1.yaml`` take 34 s for a 60 s run, and
+parts of the summary grow faster than linearly with the count, so 100,000 would take
+well over ten minutes whatever the horizon."""
+
+StepCost = Callable[[object], float]
+
+UNKNOWN_RATE_DURATION = 1.0
+"""Stand-in for the run's length when no arrival rate can be read from the spec (a trace):
+short, so that windows start fine and are merged if the run goes on."""
+
+
+@dataclass
+class SizeEstimate:
+    """Estimated events of one run and where they come from.
+
+    Attributes
+    ----------
+    duration
+        Expected simulated time (seconds): the horizon, or requests / mean arrival rate.
+    parts
+        Contributor -> estimated events (arrivals, health checks, timers, time series).
+    """
+
+    duration: float
+    parts: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def events(self) -> float:
+        """Total estimated events."""
+        return sum(self.parts.values())
+
+    def largest(self, n: int = 3) -> list[tuple[str, float]]:
+        """The ``n`` biggest contributors, largest first."""
+        ranked = sorted(self.parts.items(), key=lambda item: item[1], reverse=True)
+        return [(name, events) for name, events in ranked[:n] if events > 0]
+
+
+def mean_arrival_rate(scenario: Scenario) -> float | None:
+    """Long-run requests per second, or None when the spec does not say (trace arrivals).
+
+    An open workload's ``rate`` is its mean for every arrival kind. A closed workload sends
+    at most ``users / (think + service)`` per second, ``service`` being the CPU and delay
+    time along the routes (waits in queues only lower the rate, so this is an upper bound).
+    """
+    workload = scenario.workload
+    if workload.arrival is not None:
+        return getattr(workload.arrival, "rate", None)
+    cycle = workload.think.mean + _route_mean(scenario, _service_time)
+    users = workload.users or 0
+    return users / cycle if cycle > 0 else None
+
+
+def expected_duration(scenario: Scenario) -> float:
+    """The run's simulated length: its horizon, or its requests at the mean arrival rate."""
+    run = scenario.run
+    if run.horizon is not None:
+        return run.horizon
+    rate = mean_arrival_rate(scenario)
+    requests = run.requests or 0
+    return requests / rate if rate else UNKNOWN_RATE_DURATION
+
+
+def estimate(scenario: Scenario) -> SizeEstimate:
+    """Estimate a run's events from its spec (see the module notes).
+
+    Parameters
+    ----------
+    scenario
+        A validated scenario.
+
+    Returns
+    -------
+    SizeEstimate
+    """
+    run = scenario.run
+    duration = expected_duration(scenario)
+    rate = mean_arrival_rate(scenario)
+    requests = run.requests if run.requests is not None else (rate or 0.0) * duration
+    result = SizeEstimate(duration=duration)
+    result.parts["arrivals"] = requests * _route_mean(scenario, _events)
+    probes = 0.0
+    flushes = 0.0
+    for spec in scenario.components.values():
+        if isinstance(spec, LoadBalancerSpec) and spec.health_check is not None:
+            check = spec.health_check
+            backends = sum(
+                instance_count(scenario.components[b])
+                for b in spec.backends
+                if b in scenario.components
+            )
+            per_probe = EVENTS_PER_PROBE + (
+                max(_endpoint(scenario, b, check.endpoint, _events) for b in spec.backends)
+                if check.endpoint
+                else 0
+            )
+            probes += backends * duration / check.interval * per_probe
+        if isinstance(spec, CacheSpec) and spec.write_policy == "write_back":
+            flushes += spec.nodes * duration / spec.flush_interval * EVENTS_PER_STEP
+    result.parts["health checks"] = probes
+    result.parts["cache flushes"] = flushes
+    result.parts["faults"] = float(EVENTS_PER_STEP * len(scenario.faults))
+    instances = sum(instance_count(spec) for spec in scenario.components.values())
+    windows = _windows(scenario, duration)
+    result.parts["time series"] = windows * instances * EVENTS_PER_SNAPSHOT
+    return result
+
+
+def check_size(scenario: Scenario) -> SizeEstimate:
+    """Refuse a run whose estimate exceeds ``run.max_events``.
+
+    Returns
+    -------
+    SizeEstimate
+        The estimate, when the run is accepted.
+
+    Raises
+    ------
+    SpecError
+        ``run: the run would take about 6.0e+09 events (arrivals 6.0e+09); over
+        max_events 1.0e+08 -- shorten run.duration or raise run.max_events``.
+    """
+    _check_instances(scenario)
+    size = estimate(scenario)
+    limit = scenario.run.max_events
+    if size.events > limit:
+        parts = ", ".join(f"{name} {events:.1e}" for name, events in size.largest())
+        shorten = "run.requests" if scenario.run.requests is not None else "run.duration"
+        raise SpecError(
+            f"run: the run would take about {size.events:.1e} events ({parts}); over "
+            f"max_events {limit:.1e} -- shorten {shorten} or raise run.max_events"
+        )
+    return size
+
+
+def _check_instances(scenario: Scenario) -> None:
+    """Refuse more than :data:`MAX_INSTANCES` instances, naming the largest component."""
+    counts = {name: instance_count(spec) for name, spec in scenario.components.items()}
+    total = sum(counts.values())
+    if total <= MAX_INSTANCES:
+        return
+    name = max(counts, key=counts.__getitem__)
+    spec = scenario.components[name]
+    fields = {"app_server": "replicas", "cache": "nodes", "sharded_database": "shards"}
+    where = (
+        f"components.{name}.{fields[spec.kind]}" if spec.kind in fields else f"components.{name}"
+    )
+    raise SpecError(
+        f"{where}: the run would hold {total:,} instances ({name}: {counts[name]:,}); "
+        f"at most {MAX_INSTANCES:,} per run"
+    )
+
+
+def instance_count(spec: object) -> int:
+    """Instances a component runs (replicas, nodes, primaries and read replicas, edges)."""
+    if isinstance(spec, AppServerSpec):
+        return spec.replicas
+    if isinstance(spec, CacheSpec):
+        return spec.nodes
+    if isinstance(spec, ShardedDatabaseSpec):
+        return spec.shards * (1 + spec.read_replicas)
+    if isinstance(spec, DatabaseSpec):
+        return 1 + spec.read_replicas
+    if isinstance(spec, CdnSpec):
+        return len(spec.edges) + (spec.shield is not None)
+    return 1
+
+
+def _windows(scenario: Scenario, duration: float) -> float:
+    """Snapshots the run takes: 60-ish windows, or as many as ``run.window`` gives."""
+    run = scenario.run
+    span = max(duration - run.fixed_warmup, 0.0)
+    if run.window is None or span <= 0:
+        return DEFAULT_WINDOWS + 1
+    return math.ceil(span / run.window) + 1
+
+
+def _route_mean(scenario: Scenario, cost: StepCost) -> float:
+    """A per-request quantity averaged over the request classes by weight."""
+    classes = scenario.workload.classes
+    total = sum(c.weight for c in classes)
+    weighted = sum(c.weight * _endpoint(scenario, c.entry, c.endpoint, cost) for c in classes)
+    return weighted / total
+
+
+def _events(step: object) -> float:
+    """Events of one step that calls nothing (a cache or database step: its store too)."""
+    if isinstance(step, CpuStep | DelayStep):
+        return EVENTS_PER_STEP
+    return 2 * EVENTS_PER_STEP
+
+
+def _service_time(step: object) -> float:
+    """Mean time one step holds a request (CPU and delays; stores counted as free)."""
+    if isinstance(step, CpuStep):
+        return step.cpu.mean
+    if isinstance(step, DelayStep):
+        return step.delay.mean
+    return 0.0
+
+
+def _endpoint(
+    scenario: Scenario,
+    name: str,
+    endpoint: str,
+    cost: StepCost,
+    seen: frozenset[str] = frozenset(),
+) -> float:
+    """``cost`` summed over the steps a call to ``name.endpoint`` goes through.
+
+    A balancer costs its most expensive backend, a CDN its origin (as if every request
+    missed). ``seen`` stops recursion on a call cycle (which validation rejects anyway).
+    """
+    key = f"{name}.{endpoint}"
+    spec = scenario.components.get(name)
+    if spec is None or key in seen:
+        return 0.0
+    is_events = cost is _events
+    base = EVENTS_PER_REQUEST if is_events and not seen else 0.0  # once, at the entry
+    seen = seen | {key}
+    if isinstance(spec, LoadBalancerSpec):
+        return base + max(
+            (_endpoint(scenario, b, endpoint, cost, seen) for b in spec.backends), default=0.0
+        )
+    if isinstance(spec, CdnSpec):
+        hop = EVENTS_PER_STEP if is_events else 0.0
+        return base + hop + _endpoint(scenario, spec.origin, endpoint, cost, seen)
+    if not isinstance(spec, AppServerSpec):
+        return base + (2 * EVENTS_PER_STEP if is_events else 0.0)
+    total = base
+    for step in spec.endpoints.get(endpoint, []):
+        if isinstance(step, CallStep | ParallelStep):
+            for target in step.calls():
+                component, _, called = target.partition(".")
+                total += (EVENTS_PER_STEP if is_events else 0.0) + _endpoint(
+                    scenario, component, called, cost, seen
+                )
+        else:
+            total += cost(step)
+    return total

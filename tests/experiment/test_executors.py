@@ -1,0 +1,89 @@
+"""Executors: a process pool's workers do not outlive a parent killed outright."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from simperf.experiment.executors import PARENT_POLL_INTERVAL, SerialExecutor, executor_for
+
+from conftest import MODELS, ROOT
+
+
+def _children(pid: int) -> set[int]:
+    """Child pids of ``pid``, read from /proc."""
+    found: set[int] = set()
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        text = (task / "children").read_text().split()
+        found.update(int(child) for child in text)
+    return found
+
+
+def _alive(pid: int) -> bool:
+    """Whether ``pid`` runs (a zombie awaiting its reaper counts as gone)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except FileNotFoundError:
+        return False
+    return fields[0] != "Z"
+
+
+@pytest.mark.skipif(not Path("/proc/self/task").exists(), reason="needs /proc")
+def test_pool_workers_die_with_a_killed_sweep() -> None:
+    command = [
+        sys.executable,
+        "-m",
+        "simperf.cli",
+        "sweep",
+        str(MODELS / "mmc.yaml"),
+        "--grid",
+        "components.app.cores=4,5,6,7,8,9",
+        "--duration",
+        "400s",
+        "--workers",
+        "2",
+        "--quiet",
+    ]
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    proc = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    workers: set[int] = set()
+    try:
+        deadline = time.monotonic() + 60
+        while len(workers) < 2 and time.monotonic() < deadline:
+            time.sleep(0.2)
+            assert proc.poll() is None, "the sweep ended before its workers started"
+            workers = _children(proc.pid)
+        assert len(workers) >= 2
+        time.sleep(1)  # let every worker run its initializer
+        workers = _children(proc.pid)
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+        deadline = time.monotonic() + 10 * PARENT_POLL_INTERVAL + 5
+        while any(_alive(pid) for pid in workers) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert not any(_alive(pid) for pid in workers)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+        for pid in workers:  # a failed check must not leave workers behind
+            if _alive(pid):
+                os.kill(pid, signal.SIGKILL)
+
+
+def test_pool_runs_work_in_its_workers() -> None:
+    with executor_for("processes", workers=2) as pool:
+        pids = {pool.submit(os.getpid).result() for _ in range(4)}
+    assert os.getpid() not in pids
+
+
+def test_serial_executor_runs_in_this_process() -> None:
+    with executor_for("serial") as pool:
+        assert isinstance(pool, SerialExecutor)
+        assert pool.submit(os.getpid).result() == os.getpid()

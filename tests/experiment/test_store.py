@@ -1,0 +1,68 @@
+"""The results store: unusable paths are StoreErrors naming the path, never sqlite3's."""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from simperf.errors import StoreError
+from simperf.experiment.store import ResultStore
+
+
+def test_round_trip(tmp_path: Path) -> None:
+    path = tmp_path / "r.db"
+    with ResultStore(path, "h") as store:
+        store.save("k", 0, {"a": 1}, result={"x": 1.0})
+        store.save("k", 1, {"a": 1}, error="boom")
+    with ResultStore(path, "h", resume=True) as store:
+        assert store.finished() == {("k", 0)}
+        assert [r["status"] for r in sorted(store.rows(), key=lambda r: r["replication"])] == [
+            "ok",
+            "error",
+        ]
+
+
+def test_directory_is_refused(tmp_path: Path) -> None:
+    with pytest.raises(StoreError, match="is a directory"):
+        ResultStore(tmp_path, "h")
+
+
+def test_missing_directory_is_refused(tmp_path: Path) -> None:
+    with pytest.raises(StoreError, match="cannot open the results store"):
+        ResultStore(tmp_path / "missing" / "r.db", "h")
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root writes into read-only directories")
+def test_unwritable_directory_is_refused(tmp_path: Path) -> None:
+    locked = tmp_path / "locked"
+    locked.mkdir(mode=0o500)
+    with pytest.raises(StoreError):
+        ResultStore(locked / "r.db", "h")
+
+
+def test_text_file_is_not_a_store(tmp_path: Path) -> None:
+    path = tmp_path / "notes.txt"
+    path.write_text("plain text, not SQLite " * 50)
+    with pytest.raises(StoreError, match="is not a simperf results store"):
+        ResultStore(path, "h", resume=True)
+
+
+def test_other_sqlite_database_is_not_a_store(tmp_path: Path) -> None:
+    path = tmp_path / "other.db"
+    with sqlite3.connect(path) as db:
+        db.execute("CREATE TABLE t (x)")
+    with pytest.raises(StoreError, match="no meta table"):
+        ResultStore(path, "h", resume=True)
+    with sqlite3.connect(path) as db:  # left as it was found
+        tables = {row[0] for row in db.execute("SELECT name FROM sqlite_master")}
+    assert tables == {"t"}
+
+
+def test_other_spec_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "r.db"
+    ResultStore(path, "one").close()
+    with pytest.raises(StoreError, match="different spec or seed"):
+        ResultStore(path, "two", resume=True)

@@ -1,0 +1,156 @@
+"""The stability verdict sees every saturated resource, and errors and outages."""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+import simperf
+from simperf.metrics.stability import FAILING_ERROR_RATE, SATURATED_UTILIZATION, SHORT_WINDOW
+
+
+def spec(components: dict[str, Any], *, rate: float, duration: float, **run: Any) -> dict[str, Any]:
+    return {
+        "name": "stability",
+        "workload": {
+            "arrival": {"kind": "poisson", "rate": rate},
+            "classes": [{"name": "req", "entry": "app", "endpoint": "serve"}],
+        },
+        "components": components,
+        "run": {"duration": duration, "warmup": 1, **run},
+    }
+
+
+def delay_server(workers: int, mean: float, **extra: Any) -> dict[str, Any]:
+    return {
+        "kind": "app_server",
+        "cores": workers,
+        "workers": workers,
+        "endpoints": {"serve": [{"delay": {"dist": "exponential", "mean": mean}}]},
+        **extra,
+    }
+
+
+def stability(s: dict[str, Any], seed: int = 1) -> dict[str, Any]:
+    return simperf.run(simperf.from_dict(s), seed=seed).to_dict()["stability"]
+
+
+def test_a_thread_pool_bound_server_is_unstable_on_its_workers() -> None:
+    # 60 req/s held 100 ms each: 6 workers' worth of work on 4, cores idle throughout.
+    s = spec({"app": delay_server(4, 0.1)}, rate=60, duration=60)
+    result = simperf.run(simperf.from_dict(s), seed=1).to_dict()
+    assert result["components"]["app"]["utilization"] == 0.0
+    assert result["components"]["app"]["worker_occupancy"] > SATURATED_UTILIZATION
+    stab = result["stability"]
+    assert (stab["status"], stab["instance"], stab["resource"]) == ("unstable", "app[0]", "workers")
+    assert "workers" in stab["reason"] and "cores 0.0%" in stab["reason"]
+
+
+def test_the_callee_holding_its_workers_is_named_not_its_blocked_caller() -> None:
+    # The README tour's trap: payments' 2 default workers are held by a 40 ms delay, so
+    # the caller's workers fill waiting on it and the caller rejects at its queue limit.
+    app = {
+        "kind": "app_server",
+        "cores": 4,
+        "workers": 16,
+        "queue_limit": 100,
+        "endpoints": {"serve": [{"cpu": "1ms"}, {"call": "payments.charge"}]},
+    }
+    payments = {
+        "kind": "app_server",
+        "cores": 2,
+        "endpoints": {"charge": [{"delay": {"dist": "exponential", "mean": "40ms"}}]},
+    }
+    result = simperf.run(
+        simperf.from_dict(spec({"app": app, "payments": payments}, rate=100, duration=20)), seed=1
+    ).to_dict()
+    assert result["components"]["app"]["rejected"] > 0  # the caller does reject
+    stab = result["stability"]
+    assert stab["status"] == "saturated"
+    assert (stab["component"], stab["resource"]) == ("payments", "workers")
+    assert result["components"]["payments"]["utilization"] == 0.0
+
+
+def test_pool_timeouts_saturate_the_pool() -> None:
+    db = {
+        "kind": "database",
+        "primary": {"cores": 8, "memory": "1GiB", "max_connections": 1000},
+        "cpu": {"per_query": "1ms"},
+        "tables": {"kv": {"rows": 1, "row_size": 100}},
+        "queries": {"get": {"table": "kv", "where": ["id"]}},
+    }
+    app = {
+        "kind": "app_server",
+        "cores": 4,
+        "workers": 64,
+        "pool": {"database": "db", "size": 1, "max_wait": "5ms"},
+        "endpoints": {"serve": [{"query": "get", "database": "db"}]},
+    }
+    result = simperf.run(
+        simperf.from_dict(spec({"app": app, "db": db}, rate=3000, duration=5)), seed=1
+    ).to_dict()
+    row = result["components"]["app"]
+    assert row["pool_timeouts"] > 0 and row["pool_occupancy"] > SATURATED_UTILIZATION
+    stab = result["stability"]
+    assert (stab["status"], stab["component"], stab["resource"]) == ("saturated", "app", "pool")
+
+
+def test_an_instance_down_all_run_is_failing() -> None:
+    s = spec({"app": delay_server(4, 0.01)}, rate=50, duration=21)
+    s["faults"] = [{"component": "app", "at": 0, "for": 1000}]
+    result = simperf.run(simperf.from_dict(s), seed=1).to_dict()
+    assert result["error_rate"] > FAILING_ERROR_RATE
+    stab = result["stability"]
+    assert (stab["status"], stab["component"]) == ("failing", "app")
+    assert "instance_down" in stab["reason"]
+    assert stab["warnings"] == ["app down 20 s (100% of the measured period)"]
+
+
+def test_an_outage_routed_around_is_degraded_not_stable() -> None:
+    s = spec({"app": delay_server(4, 0.01, replicas=2)}, rate=50, duration=21)
+    s["faults"] = [{"component": "app", "instance": 1, "at": 5, "for": 5}]
+    result = simperf.run(simperf.from_dict(s), seed=1).to_dict()
+    assert result["requests"]["failed"] == 0  # round robin skips the failed instance
+    stab = result["stability"]
+    assert (stab["status"], stab["instance"]) == ("degraded", "app[1]")
+    assert stab["warnings"] == ["app[1] down 5 s (25% of the measured period)"]
+
+
+def test_a_healthy_run_is_stable() -> None:
+    s = spec({"app": delay_server(4, 0.01)}, rate=50, duration=21)
+    assert stability(s)["status"] == "stable"
+
+
+BURSTY = spec(
+    {
+        "app": {
+            "kind": "app_server",
+            "cores": 1,
+            "endpoints": {"serve": [{"cpu": {"dist": "exponential", "mean": "1ms"}}]},
+        }
+    },
+    rate=410,
+    duration=47,
+)
+# With 1 s of warm-up, 60 windows of 46/60 s: the 60th ends 1e-14 s before the horizon.
+BURSTY["run"]["window"] = 46 / 60
+BURSTY["workload"]["arrival"] = {
+    "kind": "mmpp",
+    "rate": 410,
+    "relative_rates": [1, 1.5],
+    "mean_sojourns": ["200ms", "200ms"],
+}
+
+
+def test_a_sliver_of_a_last_window_does_not_read_saturated() -> None:
+    # About 41% busy with mild bursts: no whole window comes near 95%, but the run's last
+    # window, a float-rounding sliver, is 100% busy whenever the core is busy at the end.
+    s = copy.deepcopy(BURSTY)
+    for seed in range(1, 13):
+        result = simperf.run(simperf.from_dict(s), seed=seed)
+        windows = result.timeseries[["start", "end"]].drop_duplicates()
+        spans = (windows["end"] - windows["start"]).to_numpy()
+        assert spans[-1] < SHORT_WINDOW * spans.max()  # the sliver is there
+        stab = result.to_dict()["stability"]
+        assert stab["status"] == "stable", (seed, stab)
+        assert stab["peak"]["end"] - stab["peak"]["start"] >= SHORT_WINDOW * spans.max()

@@ -1,0 +1,111 @@
+"""The size of a run, estimated from its spec, and the refusal of runaway runs."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+import simperf
+from simperf.errors import SpecError
+from simperf.spec.run import DEFAULT_MAX_EVENTS
+from simperf.spec.size_estimate import (
+    EVENTS_PER_REQUEST,
+    EVENTS_PER_STEP,
+    MAX_INSTANCES,
+    check_size,
+    estimate,
+    expected_duration,
+    mean_arrival_rate,
+)
+
+from conftest import MODELS
+
+
+def mm1(**overrides: object) -> simperf.Scenario:
+    return simperf.load(MODELS / "mm1.yaml").with_overrides(dict(overrides))
+
+
+def test_expected_duration_of_a_request_budget_follows_the_arrival_rate() -> None:
+    s = mm1(**{"workload.arrival.rate": "0.001/s", "run.requests": 2000, "run.duration": None})
+    assert mean_arrival_rate(s) == pytest.approx(0.001)
+    assert expected_duration(s) == pytest.approx(2000 / 0.001)
+
+
+def test_closed_workload_rate_is_users_over_think_plus_service() -> None:
+    s = simperf.load(MODELS / "closed.yaml")
+    users = s.workload.users
+    think = s.workload.think.mean
+    service = sum(step.cpu.mean for step in s.components["app"].endpoints["serve"])
+    assert mean_arrival_rate(s) == pytest.approx(users / (think + service))
+
+
+def test_estimate_of_mm1_is_of_the_order_of_the_events_it_takes() -> None:
+    s = mm1(**{"run.duration": 200, "run.warmup": 0})
+    size = estimate(s)
+    # one CPU step: arrival, start and end of the request plus the step's two events
+    assert size.parts["arrivals"] == pytest.approx(
+        90 * 200 * (EVENTS_PER_REQUEST + EVENTS_PER_STEP)
+    )
+    measured = simperf.run(s, seed=1).perf["events"]
+    # the estimate is for refusing runs orders of magnitude too big: same order suffices
+    assert 0.5 < size.events / measured < 2
+
+
+@pytest.mark.parametrize(
+    ("overrides", "biggest", "field"),
+    [
+        ({"run.duration": "1e7s"}, "arrivals", "run.duration"),
+        ({"workload.arrival.rate": "1e7/s", "run.duration": "60s"}, "arrivals", "run.duration"),
+        ({"run.requests": 100_000_000, "run.duration": None}, "arrivals", "run.requests"),
+    ],
+)
+def test_runaway_runs_are_refused_before_they_start(
+    overrides: dict[str, object], biggest: str, field: str
+) -> None:
+    s = mm1(**overrides)
+    started = time.perf_counter()
+    with pytest.raises(SpecError) as info:
+        simperf.run(s, seed=1)
+    assert time.perf_counter() - started < 5  # refused before building, not after running
+    message = str(info.value)
+    assert message.startswith("run: the run would take about ")
+    assert f"({biggest} " in message
+    assert f"over max_events {DEFAULT_MAX_EVENTS:.1e}" in message
+    assert f"shorten {field} or raise run.max_events" in message
+    # the limit is the spec's to raise
+    assert check_size(s.with_overrides({"run.max_events": estimate(s).events})) is not None
+
+
+def test_health_checks_every_nanosecond_are_counted_and_refused() -> None:
+    s = simperf.load(MODELS / "web_tier.yaml").with_overrides(
+        {
+            "run.duration": "2h",
+            "run.warmup": 0,
+            "workload.arrival.rate": "1/s",
+            "components.lb.health_check": {"interval": "1ns", "timeout": "1ns"},
+        }
+    )
+    size = estimate(s)
+    assert size.largest(1)[0][0] == "health checks"
+    with pytest.raises(SpecError, match=r"^run: .*\(health checks "):
+        check_size(s)
+
+
+def test_too_many_instances_are_refused_in_seconds_with_the_field_path() -> None:
+    started = time.perf_counter()
+    s = mm1(**{"components.app.replicas": 100_000})
+    with pytest.raises(SpecError) as info:
+        simperf.run(s, seed=1)
+    assert time.perf_counter() - started < 5
+    assert str(info.value).startswith("components.app.replicas: the run would hold 100,000")
+    assert f"at most {MAX_INSTANCES:,}" in str(info.value)
+
+
+def test_cli_exits_2_without_traceback(capsys: pytest.CaptureFixture[str]) -> None:
+    from simperf.cli import main
+
+    assert main(["run", str(MODELS / "mm1.yaml"), "--duration", "1e7s"]) == 2
+    err = capsys.readouterr().err
+    assert "run: the run would take about" in err
+    assert "Traceback" not in err
