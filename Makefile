@@ -16,8 +16,9 @@ $(STAMP): pyproject.toml $(CONSTRAINTS)
 	$(PY) -m pip install --quiet -c $(CONSTRAINTS) -e ".[dev,dask]"
 	@touch $(STAMP)
 
-run: $(STAMP)  ## run the flagship scenario and print its summary
-	$(VENV)/bin/simperf run models/web_tier.yaml
+run: $(STAMP)  ## run the flagship stack, print its summary and write its HTML report
+	$(VENV)/bin/simperf report models/web_stack.yaml -o results/web_stack.html
+	@echo "simperf is installed in $(VENV): run '. $(VENV)/bin/activate' to put it on PATH"
 
 test: $(STAMP)  ## the test suite (validation against theory included, short horizons)
 	$(PY) -m pytest -n $(JOBS) -q

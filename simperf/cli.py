@@ -264,8 +264,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 def _extra_commands() -> list[Callable[[Any], None]]:
     from simperf import cli_capacity, cli_database, cli_experiments
+    from simperf.cli_report import register as report
 
-    return [cli_experiments.register, cli_capacity.register, cli_database.register]
+    return [cli_experiments.register, cli_capacity.register, cli_database.register, report]
 
 
 def _version() -> str:

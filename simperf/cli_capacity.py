@@ -7,7 +7,12 @@ import json
 from typing import Any
 
 from simperf.cli import _positive_int, _probability, add_scenario_arguments, scenario_from_args
-from simperf.cli_experiments import _executor, _executor_arguments, require_out_for_resume
+from simperf.cli_experiments import (
+    _executor,
+    _executor_arguments,
+    _progress,
+    require_out_for_resume,
+)
 from simperf.errors import SpecError
 from simperf.spec.io import parse_assignment
 
@@ -47,7 +52,7 @@ def _cmd_capacity(args: argparse.Namespace) -> int:
         _slos(args),
         low=_number(args.low, "--low"),
         high=_number(args.high, "--high"),
-        progress=not args.quiet and not args.json,
+        progress=_progress(args),
         store=args.out,
         resume=args.resume,
         **_search_options(args),
@@ -92,7 +97,7 @@ def _cmd_cheapest(args: argparse.Namespace) -> int:
     ranking = cheapest(
         designs,
         _slos(args),
-        progress=not args.quiet and not args.json,
+        progress=_progress(args),
         **_search_options(args),
     )
     if args.json:

@@ -29,6 +29,11 @@ def _executor_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
 
 
+def _progress(args: argparse.Namespace) -> bool | None:
+    """False with --quiet or --json; otherwise a bar when stderr is a terminal."""
+    return False if args.quiet or args.json else None
+
+
 def _executor(args: argparse.Namespace) -> str | None:
     if args.dask:
         return f"dask:{args.dask}"
@@ -55,6 +60,7 @@ def _cmd_replicate(args: argparse.Namespace) -> int:
         executor=_executor(args),
         workers=args.workers,
         confidence=args.confidence,
+        progress=_progress(args),
         precision=precision,
     )
     if args.json:
@@ -133,6 +139,7 @@ def _cmd_compare(args: argparse.Namespace) -> int:
         executor=_executor(args),
         workers=args.workers,
         confidence=args.confidence,
+        progress=_progress(args),
     )
     if args.json:
         print(json.dumps(result.to_dict()))
@@ -199,7 +206,7 @@ def _cmd_sweep(args: argparse.Namespace) -> int:
             workers=args.workers,
             store=args.out,
             resume=args.resume,
-            progress=not args.quiet,
+            progress=_progress(args),
         )
     except KeyboardInterrupt:
         where = f"; rerun with --resume --out {args.out} to continue" if args.out else ""

@@ -1,17 +1,25 @@
+"""Figures carry the right data: a trace per class or component, axis titles with units."""
+
 from __future__ import annotations
 
+import numpy as np
+import pandas as pd
 import plotly.graph_objects as go
 import pytest
 
 import simperf
 from simperf import plots
+from simperf.metrics.stats import t_interval
+from simperf.plots._style import component_colours
 
 from conftest import MODELS
+
+CLASSES = ["static", "product", "checkout"]
 
 
 @pytest.fixture(scope="module")
 def result() -> simperf.Result:
-    s = simperf.load(MODELS / "web_tier.yaml").with_overrides({"run.duration": 6, "run.warmup": 1})
+    s = simperf.load(MODELS / "web_stack.yaml").with_overrides({"run.duration": 6, "run.warmup": 1})
     return simperf.run(s, seed=1)
 
 
@@ -21,10 +29,185 @@ def test_latency_percentiles(result: simperf.Result) -> None:
     assert [t.name for t in fig.data] == ["mean", "p50", "p95", "p99"]
     p99 = fig.data[3].y
     assert p99[-1] == pytest.approx(result.metric("latency.all.p99") * 1000)
+    assert fig.layout.yaxis.title.text == "latency (ms)"
 
 
-def test_timeseries_and_utilization(result: simperf.Result) -> None:
-    assert len(plots.timeseries(result).data) == 3
+def test_requests_frame_agrees_with_the_latency_table(result: simperf.Result) -> None:
+    frame = result.requests
+    d = result.to_dict()
+    assert len(frame) == d["requests"]["ok"] + d["requests"]["failed"]
+    ok = frame[frame.measured & (frame.outcome == "ok")]
+    for name in CLASSES:
+        mine = ok.loc[ok["class"] == name, "latency"]
+        assert len(mine) == d["latency"][name]["count"]
+        assert mine.mean() == pytest.approx(d["latency"][name]["mean"], rel=1e-12)
+
+
+def test_latency_cdf_one_line_per_class_through_exact_quantiles(result: simperf.Result) -> None:
+    fig = plots.latency_cdf(result)
+    assert [t.name for t in fig.data] == CLASSES
+    assert fig.layout.xaxis.title.text == "latency (ms)"
+    ok = result.requests
+    ok = ok[ok.measured & (ok.outcome == "ok")]
+    for trace in fig.data:
+        values = ok.loc[ok["class"] == trace.name, "latency"].to_numpy()
+        assert trace.y[0] == 0 and trace.y[-1] == 1
+        assert trace.x[-1] == pytest.approx(values.max() * 1000)
+        median = np.interp(0.5, trace.y, trace.x)
+        # Two neighbouring drawn quantiles bracket the median.
+        step = 1 / (plots.requests.CDF_POINTS - 1)
+        lo, hi = np.quantile(values, [0.5 - step, 0.5 + step]) * 1000
+        assert lo <= median <= hi
+
+
+def test_latency_histogram_shares_sum_to_one_per_class(result: simperf.Result) -> None:
+    fig = plots.latency_histogram(result, bins=40)
+    assert [t.name for t in fig.data] == CLASSES
+    for trace in fig.data:
+        assert len(trace.x) == 40
+        assert sum(trace.y) == pytest.approx(1.0, rel=1e-12)
+    assert fig.layout.xaxis.title.text == "latency (ms)"
+
+
+def test_timeseries_marks_faults_and_alerts(minimal_spec: dict) -> None:
+    minimal_spec["faults"] = [{"component": "app", "at": 5, "for": 3}]
+    minimal_spec["alerts"] = [{"name": "slow", "metric": "p99", "above": "1ms"}]
+    r = simperf.run(simperf.from_dict(minimal_spec), seed=1)
+    fig = plots.timeseries(r)
+    assert len(fig.data) == 3
+    shapes = [(s.x0, s.x1) for s in fig.layout.shapes]
+    assert (5.0, 8.0) in shapes
+    assert len(shapes) == 1 + len(r.alerts)
+    labels = [a.text for a in fig.layout.annotations]
+    assert "fault: app" in labels and "alert: slow" in labels
+
+
+def test_utilization_per_instance_in_component_colours(result: simperf.Result) -> None:
     util = plots.utilization(result)
-    assert len(util.data) == 8  # six app instances and two search instances
-    assert all(0 <= v <= 1 for trace in util.data for v in trace.y)
+    colours = component_colours(result.scenario)
+    assert {t.name for t in util.data} >= {"app[0]", "app[1]", "app[2]", "redis[0]"}
+    for trace in util.data:
+        assert trace.line.color == colours[trace.name.split("[")[0]]
+        assert all(0 <= v <= 1 for v in trace.y)
+
+
+def test_utilization_heatmap_rows_are_instances(result: simperf.Result) -> None:
+    fig = plots.utilization_heatmap(result)
+    (heat,) = fig.data
+    ts = result.timeseries
+    rows = ts[(ts.metric == "utilization") & (ts.component == "app[1]")]
+    row = list(heat.y).index("app[1]")
+    assert np.allclose(heat.z[row], rows["value"].to_numpy())
+    assert fig.layout.xaxis.title.text == "simulated time (s)"
+
+
+def test_cache_hit_rate_over_time_comes_from_the_cache_counters(minimal_spec: dict) -> None:
+    # One key and no TTL: the first read misses, every later one hits.
+    minimal_spec["keyspaces"] = {"one": {"keys": 1, "popularity": "uniform"}}
+    minimal_spec["workload"]["classes"][0]["keyspace"] = "one"
+    minimal_spec["components"]["app"]["endpoints"]["serve"] = [
+        {"read": {"cache": "c", "backing": {"delay": "1ms"}}}
+    ]
+    minimal_spec["components"]["c"] = {"kind": "cache", "keyspace": "one", "capacity": 10}
+    minimal_spec["run"]["warmup"] = 0
+    r = simperf.run(simperf.from_dict(minimal_spec), seed=1)
+    fig = plots.cache_hit_rate(r)
+    (line,) = fig.data
+    assert line.name == "c"
+    assert line.line.color == component_colours(r.scenario)["c"]
+    assert fig.layout.yaxis.title.text == "hit rate (fraction of reads)"
+    rows = r.timeseries[r.timeseries.metric == "hit_rate"]
+    first = rows.iloc[0]
+    # Reads are instantaneous at arrival: the first window read once per request in it.
+    reads = int((r.requests["start"] < first["end"]).sum())
+    assert reads > 1
+    assert first["value"] == pytest.approx((reads - 1) / reads, rel=1e-12)
+    later = [v for v in line.y[1:] if v == v]  # NaN: a window without reads
+    assert len(later) > 10 and set(later) == {1.0}
+
+
+def test_database_load_one_bar_per_query(result: simperf.Result) -> None:
+    fig = plots.database_load(result)
+    (bars,) = fig.data
+    queries = result.to_dict()["databases"]["catalog"]["queries"]
+    assert list(bars.x) == list(queries)
+    span = result.to_dict()["measured_time"]
+    for name, load in zip(bars.x, bars.y, strict=True):
+        assert load == pytest.approx(queries[name]["calls"] * queries[name]["mean"] / span)
+    assert fig.layout.yaxis.title.text == "query time per second (s/s)"
+
+
+def test_topology_follows_the_spec(result: simperf.Result) -> None:
+    assert plots.components.topology_edges(result.scenario) == [
+        ("cdn", "lb"),
+        ("lb", "app"),
+        ("app", "redis"),
+        ("app", "catalog"),
+    ]
+    fig = plots.topology(result)
+    (nodes,) = fig.data
+    assert len(nodes.x) == 1 + len(result.scenario.components)  # the clients too
+    app = ["clients", *result.scenario.components].index("app")
+    assert nodes.marker.color[app] == pytest.approx(result.metric("components.app.utilization"))
+    assert len(fig.layout.annotations) == 5  # clients -> cdn, and the four calls
+
+
+def _sweep_frame() -> pd.DataFrame:
+    """A sweep-shaped frame: two points, three replications each."""
+    rows = []
+    for rate, base in ((100, 0.010), (200, 0.020)):
+        for rep, noise in enumerate((-0.001, 0.0, 0.002)):
+            rows.append(
+                {
+                    "workload.arrival.rate": rate,
+                    "replication": rep,
+                    "status": "ok",
+                    "latency.all.p50": base + noise,
+                    "latency.all.p95": 2 * base + noise,
+                    "latency.all.p99": 3 * base + noise,
+                    "cost.total_per_hour": rate / 100,
+                }
+            )
+    return pd.DataFrame(rows)
+
+
+def test_percentiles_vs_load_bands_are_t_intervals() -> None:
+    frame = _sweep_frame()
+    fig = plots.percentiles_vs_load(frame)
+    lines = [t for t in fig.data if t.mode == "lines+markers"]
+    assert [t.name for t in lines] == ["p50", "p95", "p99"]
+    assert fig.layout.yaxis.title.text == "latency (ms)"
+    band = fig.data[4]  # the p99 band, drawn before its line
+    samples = frame[frame["workload.arrival.rate"] == 100]["latency.all.p99"]
+    iv = t_interval(samples.to_numpy())
+    assert band.y[0] == pytest.approx(iv.high * 1000)
+    assert band.y[-1] == pytest.approx(iv.low * 1000)
+
+
+def test_cost_frontier_keeps_the_undominated_designs() -> None:
+    frame = pd.DataFrame(
+        {
+            "design": ["a", "b", "c", "d"],
+            "status": "ok",
+            "cost.total_per_hour": [1.0, 2.0, 3.0, 4.0],
+            "latency.all.p99": [0.5, 0.2, 0.3, 0.1],
+        }
+    )
+    fig = plots.cost_frontier(frame, "design")
+    front = fig.data[1]
+    assert list(front.x) == [1.0, 2.0, 4.0]  # c is dearer and slower than b
+    assert fig.layout.xaxis.title.text == "cost (per hour)"
+
+
+def test_hit_rate_vs_size_axis_titles() -> None:
+    frame = pd.DataFrame(
+        {
+            "components.c.capacity": [10, 10, 100, 100],
+            "status": "ok",
+            "caches.c.hit_rate": [0.1, 0.12, 0.5, 0.52],
+        }
+    )
+    fig = plots.hit_rate_vs_size(frame, "components.c.capacity", "c")
+    assert list(fig.data[1].x) == [10, 100]
+    assert list(fig.data[1].y) == pytest.approx([0.11, 0.51])
+    assert fig.layout.yaxis.title.text == "hit rate (fraction of reads)"

@@ -1,4 +1,4 @@
-"""The README stays true: its spec reference is current and its tour runs."""
+"""The README stays a front page: short, its tour runs, the reference it points to is current."""
 
 from __future__ import annotations
 
@@ -12,12 +12,25 @@ from simperf.spec.reference import markdown, section
 from conftest import ROOT
 
 README = (ROOT / "README.md").read_text(encoding="utf-8")
+REFERENCE = (ROOT / "docs" / "reference.md").read_text(encoding="utf-8")
 
 
 def test_spec_reference_is_current() -> None:
-    assert section(README) == markdown().strip(), (
-        "README spec reference is stale: run python -m simperf.spec.reference README.md"
+    assert section(REFERENCE) == markdown().strip(), (
+        "docs/reference.md is stale: run python -m simperf.spec.reference docs/reference.md"
     )
+
+
+def test_readme_is_a_front_page() -> None:
+    assert len(README.splitlines()) < 400
+    assert "spec-reference:start" not in README  # the reference lives in docs/reference.md
+    assert "](docs/img/report.png)" in README  # the report's screenshot
+    assert ". .venv/bin/activate" in README and "pip install -e ." in README
+    for notebook in sorted((ROOT / "notebooks").glob("*.ipynb")):
+        assert f"](notebooks/{notebook.name})" in README, f"{notebook.name} is not linked"
+    for page in sorted((ROOT / "docs").glob("*.md")):
+        if page.name != "index.md":
+            assert f"](docs/{page.name})" in README, f"docs/{page.name} is not in the map"
 
 
 def test_tour_spec_runs() -> None:

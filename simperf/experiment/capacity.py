@@ -29,6 +29,7 @@ from simperf.errors import SpecError
 from simperf.experiment.executors import executor_for
 from simperf.experiment.metrics import check_metric
 from simperf.experiment.probe import Probe, Prober
+from simperf.experiment.progress import wanted
 from simperf.experiment.store import ResultStore, canonical_hash
 from simperf.spec.cost import scenario_cost
 from simperf.spec.scenario import Scenario
@@ -99,6 +100,11 @@ class Capacity:
             "met": self.met_at_high,
             "probes": frame.to_dict("records"),
         }
+
+    def _repr_html_(self) -> str:
+        from simperf.presentation.tables import capacity_html
+
+        return capacity_html(self)
 
     def summary(self) -> str:
         """Readable lines: one per probe, then the answer."""
@@ -196,7 +202,7 @@ def capacity(
     confidence: float = 0.95,
     executor: Executor | str | None = None,
     workers: int | None = None,
-    progress: bool = False,
+    progress: bool | None = None,
     store: str | Path | None = None,
     resume: bool = False,
 ) -> Capacity:
@@ -232,7 +238,8 @@ def capacity(
     executor, workers
         See :func:`simperf.experiment.executors.executor_for`.
     progress
-        Print a line per probe on stderr.
+        A line per probe on stderr: None (default) when stderr is a terminal or in a
+        notebook, True always, False never.
     store, resume
         A results store (SQLite, as :func:`~simperf.experiment.sweep.sweep` writes) that
         keeps every run as it finishes; ``resume=True`` reuses the runs it holds (and
@@ -276,7 +283,7 @@ def capacity(
                 seed=seed,
                 confidence=confidence,
                 pool=pool,
-                progress=progress,
+                progress=wanted(progress),
                 store=db,
             )
             answer = _search(prober.met, low, high, integer, tolerance)

@@ -39,6 +39,11 @@ class Ranking:
         met = self.frame[self.frame.met]
         return None if met.empty else str(met["design"].iat[0])
 
+    def _repr_html_(self) -> str:
+        from simperf.presentation.tables import ranking_html
+
+        return ranking_html(self)
+
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready: the ranking and each design's search."""
         frame = self.frame.astype(object).where(self.frame.notna(), None)

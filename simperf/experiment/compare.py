@@ -11,6 +11,7 @@ import pandas as pd
 from simperf.errors import SpecError
 from simperf.experiment.executors import executor_for
 from simperf.experiment.metrics import flatten
+from simperf.experiment.progress import bar as progress_bar
 from simperf.experiment.replicate import Replications, _run_all
 from simperf.metrics.stats import paired_difference
 from simperf.spec.scenario import Scenario
@@ -39,6 +40,11 @@ class Comparison:
             raise KeyError(f"unknown metric {metric!r}")
         return rows.iloc[0].to_dict()
 
+    def _repr_html_(self) -> str:
+        from simperf.presentation.tables import comparison_html
+
+        return comparison_html(self)
+
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready: the two scenarios and one entry per metric."""
         metrics = {}
@@ -66,6 +72,7 @@ def compare(
     executor: Executor | str | None = None,
     workers: int | None = None,
     confidence: float = 0.95,
+    progress: bool | None = None,
 ) -> Comparison:
     """Run A and B on the same seeds and replications and difference every metric.
 
@@ -73,7 +80,8 @@ def compare(
     components match by name (the arrivals always do), so most of the noise cancels in
     the paired difference: a few replications detect changes that two independent
     intervals would need dozens for. A scenario compared with itself differs by exactly
-    zero.
+    zero. ``progress`` is a bar on stderr: None (default) shows it when stderr is a
+    terminal or in a notebook, True always, False never.
 
     Examples
     --------
@@ -87,9 +95,12 @@ def compare(
     if n < 2:
         raise SpecError(f"replications: a comparison needs at least 2, got {n}")
     seed = a.run.seed if seed is None else seed
-    with executor_for(executor, workers=workers, jobs=2 * n) as pool:
-        runs_a = _run_all(pool, a, seed, range(n))
-        runs_b = _run_all(pool, b, seed, range(n))
+    with (
+        executor_for(executor, workers=workers, jobs=2 * n) as pool,
+        progress_bar(2 * n, f"compare {a.name} / {b.name}", progress) as ticks,
+    ):
+        runs_a = _run_all(pool, a, seed, range(n), ticks)
+        runs_b = _run_all(pool, b, seed, range(n), ticks)
     reps_a = Replications(a, seed, runs_a, confidence)
     reps_b = Replications(b, seed, runs_b, confidence)
     flat_a = [flatten(r) for r in runs_a]

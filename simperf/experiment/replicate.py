@@ -10,8 +10,9 @@ import numpy as np
 import pandas as pd
 
 from simperf.errors import SpecError
-from simperf.experiment.executors import executor_for
+from simperf.experiment.executors import completed, executor_for
 from simperf.experiment.metrics import check_metric, flatten
+from simperf.experiment.progress import bar as progress_bar
 from simperf.metrics.stats import Interval, replications_needed, t_interval
 from simperf.metrics.warmup import detect_warmup, warmup_report
 from simperf.spec.run import PrecisionSpec
@@ -127,6 +128,11 @@ class Replications:
             )
         return pd.DataFrame(rows)
 
+    def _repr_html_(self) -> str:
+        from simperf.presentation.tables import replications_html
+
+        return replications_html(self)
+
     def to_dict(self) -> dict[str, Any]:
         """Per-metric intervals as JSON-ready data."""
         return {
@@ -161,6 +167,7 @@ def replicate(
     workers: int | None = None,
     confidence: float = 0.95,
     precision: PrecisionSpec | dict[str, Any] | None = None,
+    progress: bool | None = None,
 ) -> Replications:
     """Run independent replications and summarise every metric.
 
@@ -187,6 +194,9 @@ def replicate(
         most ``precision.relative`` of its mean, or ``max_replications`` have run
         (default: the scenario's ``run.precision``). The result's ``precision`` says
         whether the target was reached.
+    progress
+        A progress bar on stderr: None (default) shows it when stderr is a terminal or
+        in a notebook, True always, False never.
 
     Examples
     --------
@@ -205,12 +215,15 @@ def replicate(
     n = n or 1
     seed = scenario.run.seed if seed is None else seed
     warmup: dict[str, Any] | None = None
-    with executor_for(executor, workers=workers, jobs=n) as pool:
+    with (
+        executor_for(executor, workers=workers, jobs=n) as pool,
+        progress_bar(n, f"replicate {scenario.name}", progress) as ticks,
+    ):
         if scenario.run.auto_warmup:
             pilots = _run_all(pool, scenario, seed, range(min(n, PILOT_REPLICATIONS)))
             warmup = ensemble_warmup(pilots)
             scenario = scenario.with_overrides({"run.warmup": warmup["cut_time"]})
-        runs = _run_all(pool, scenario, seed, range(n))
+        runs = _run_all(pool, scenario, seed, range(n), ticks)
         reached = None
         while precision is not None:
             values = [flatten(r).get(precision.metric, float("nan")) for r in runs]
@@ -220,7 +233,8 @@ def replicate(
                 break
             wanted = replications_needed(values, precision.relative, precision.confidence)
             extra = min(max(wanted - len(runs), 1), precision.max_replications - len(runs))
-            runs += _run_all(pool, scenario, seed, range(len(runs), len(runs) + extra))
+            ticks.total = len(runs) + extra
+            runs += _run_all(pool, scenario, seed, range(len(runs), len(runs) + extra), ticks)
     reps = Replications(scenario, seed, runs, confidence)
     reps.warmup = warmup
     if precision is not None:
@@ -244,8 +258,14 @@ def _precise_enough(values: list[float], precision: PrecisionSpec) -> bool:
 
 
 def _run_all(
-    pool: Executor, scenario: Scenario, seed: int, replications: range
+    pool: Executor, scenario: Scenario, seed: int, replications: range, ticks: Any = None
 ) -> list[dict[str, Any]]:
+    """Run the replications on ``pool``, in order; ``ticks`` (a progress bar) counts them."""
     data = scenario.model_dump(mode="json", by_alias=True)
-    futures = [pool.submit(run_to_dict, data, seed, r) for r in replications]
-    return [f.result() for f in futures]
+    tasks = [(r, (data, seed, r)) for r in replications]
+    runs: dict[int, dict[str, Any]] = {}
+    for r, future in completed(pool, run_to_dict, tasks):
+        runs[r] = future.result()
+        if ticks is not None:
+            ticks.update(1)
+    return [runs[r] for r in replications]

@@ -14,6 +14,7 @@ from simperf.errors import SpecError
 from simperf.experiment.executors import completed, executor_for
 from simperf.experiment.horizon import NOTHING_MEASURED, check_horizon, measured_nothing
 from simperf.experiment.metrics import flatten
+from simperf.experiment.progress import bar as progress_bar
 from simperf.experiment.replicate import run_to_dict
 from simperf.experiment.store import ResultStore, canonical_hash
 from simperf.spec.scenario import Scenario
@@ -54,7 +55,7 @@ def sweep(
     workers: int | None = None,
     store: str | Path | None = None,
     resume: bool = False,
-    progress: bool = True,
+    progress: bool | None = None,
 ) -> pd.DataFrame:
     """Run every grid point ``replications`` times and return a tidy frame.
 
@@ -101,7 +102,12 @@ def sweep(
     try:
         done = db.finished() if db is not None else set()
         todo = [(j, r) for j in jobs for r in range(replications) if (j[1], r) not in done]
-        bar = _progress(len(jobs) * replications, len(jobs) * replications - len(todo), progress)
+        bar = progress_bar(
+            len(jobs) * replications,
+            "sweep",
+            progress,
+            initial=len(jobs) * replications - len(todo),
+        )
         tasks = [((key, rep, point), (data, seed, rep)) for (_, key, point, data), rep in todo]
         with executor_for(executor, workers=workers, jobs=len(todo)) as pool:
             try:
@@ -158,9 +164,3 @@ def _frame(
 
 def _describe(point: dict[str, Any]) -> str:
     return ", ".join(f"{k}={v}" for k, v in point.items()) or "(base)"
-
-
-def _progress(total: int, initial: int, enabled: bool) -> Any:
-    from tqdm.auto import tqdm
-
-    return tqdm(total=total, initial=initial, disable=not enabled, unit="run", desc="sweep")

@@ -9,7 +9,7 @@ from typing import Any
 
 import pandas as pd
 
-from simperf.summary_text import render
+from simperf.presentation.summary_text import render
 
 
 @dataclass
@@ -109,6 +109,60 @@ class Result:
             for i in alert["intervals"]
         ]
         return pd.DataFrame(rows, columns=["alert", "start", "end", "peak", "duration"])
+
+    @property
+    def requests(self) -> pd.DataFrame:
+        """One row per finished request, in finishing order of record.
+
+        Returns
+        -------
+        pandas.DataFrame
+            ``class`` and ``outcome`` (``ok`` or an error cause) as categoricals,
+            ``start``, ``end`` and ``latency`` in seconds, and ``measured`` (started
+            after the warm-up, as the latency table counts). Empty for a result rebuilt
+            from a dictionary, which keeps no per-request records.
+        """
+        arrays = getattr(self, "_arrays", None)
+        classes = [name for name in self.data["latency"] if name != "all"]
+        causes = ["ok", *self.data["requests"]["errors"]]
+        if arrays is None:
+            return pd.DataFrame(columns=["class", "start", "end", "latency", "outcome", "measured"])
+        return pd.DataFrame(
+            {
+                "class": pd.Categorical.from_codes(arrays["klass"], categories=classes),
+                "start": arrays["start"],
+                "end": arrays["end"],
+                "latency": arrays["latency"],
+                "outcome": pd.Categorical.from_codes(arrays["outcome"], categories=causes),
+                "measured": arrays["start"] >= self.data["warmup"],
+            }
+        )
+
+    def to_html(self, path: str | None = None) -> str:
+        """The self-contained HTML report (see :func:`simperf.presentation.report.render`).
+
+        Parameters
+        ----------
+        path
+            When given, the report is also written there.
+
+        Returns
+        -------
+        str
+            The HTML document; it works offline (plotly's JavaScript is inlined).
+        """
+        from simperf.presentation.report import render
+
+        html = render(self)
+        if path is not None:
+            with open(path, "w", encoding="utf-8") as out:
+                out.write(html)
+        return html
+
+    def _repr_html_(self) -> str:
+        from simperf.presentation.tables import result_html
+
+        return result_html(self)
 
     def summary(self) -> str:
         """A readable multi-line summary for terminals and notebooks."""

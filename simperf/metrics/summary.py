@@ -325,6 +325,9 @@ class Summary:
                 )
             for component, values in by_component.items():
                 records.append((a.time, b.time, component, "utilization", float(np.mean(values))))
+            for name, nodes in b.components.items():
+                if self.model.components[name].kind == "cache":
+                    records.append((a.time, b.time, name, "hit_rate", _hit_rate(a, nodes, name)))
         frame = pd.DataFrame(records, columns=["start", "end", "component", "metric", "value"])
         frame["value"] = frame["value"].astype(float)
         return frame
@@ -407,6 +410,14 @@ def _occupancy_total(rows: list[dict[str, Any]], span: float) -> dict[str, Any]:
         )
         out["pool_timeouts"] = sum(r["pool_timeouts"] for r in pooled)
     return out
+
+
+def _hit_rate(a: Snapshot, nodes: dict[str, dict[str, Any]], name: str) -> float | None:
+    """A cache's hit rate from snapshot ``a`` to the counters ``nodes`` (None: no reads)."""
+    before = a.components.get(name, {})
+    hits = sum(c["hits"] - before.get(n, {}).get("hits", 0) for n, c in nodes.items())
+    misses = sum(c["misses"] - before.get(n, {}).get("misses", 0) for n, c in nodes.items())
+    return hits / (hits + misses) if hits + misses else None
 
 
 def _memory(a: dict[str, float], b: dict[str, float], span: float) -> dict[str, Any]:

@@ -1,0 +1,35 @@
+"""Colours and units shared by every figure, so a component looks the same everywhere."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import plotly.express as px
+
+MS = 1000.0
+"""Seconds to milliseconds: latencies are drawn in ms."""
+
+_COMPONENT_PALETTE = px.colors.qualitative.D3
+_CLASS_PALETTE = px.colors.qualitative.Set2
+
+
+def component_colours(scenario: Any) -> dict[str, str]:
+    """One colour per component, by its position in the spec (stable across figures)."""
+    names = list(scenario.components)
+    return {n: _COMPONENT_PALETTE[i % len(_COMPONENT_PALETTE)] for i, n in enumerate(names)}
+
+
+def class_colours(classes: list[str]) -> dict[str, str]:
+    """One colour per request class (``all`` in black), by position."""
+    colours = {c: _CLASS_PALETTE[i % len(_CLASS_PALETTE)] for i, c in enumerate(classes)}
+    colours["all"] = "#222222"
+    return colours
+
+
+def component_of(instance: str) -> str:
+    """``app`` from ``app[2]`` or ``catalog[primary]/storage``."""
+    return instance.split("[", 1)[0].split("/", 1)[0]
+
+
+def title(text: str, scenario: str) -> str:
+    return f"{text}: {scenario}"

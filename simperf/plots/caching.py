@@ -1,0 +1,58 @@
+"""Figures of caches: hit rate over a run and against cache size."""
+
+from __future__ import annotations
+
+import pandas as pd
+import plotly.graph_objects as go
+
+from simperf.metrics.result import Result
+from simperf.plots._style import component_colours, title
+from simperf.plots.experiments import band
+
+
+def cache_hit_rate(result: Result) -> go.Figure:
+    """Hit rate of each cache per time-series window (a cold cache warming shows here)."""
+    colours = component_colours(result.scenario)
+    ts = result.timeseries
+    rows = ts[ts.metric == "hit_rate"]
+    fig = go.Figure()
+    for name, group in rows.groupby("component", sort=False):
+        fig.add_scatter(
+            x=group["end"],
+            y=group["value"],
+            mode="lines+markers",
+            name=str(name),
+            line={"color": colours.get(str(name))},
+        )
+    fig.update_layout(
+        title=title("Cache hit rate over time", result.data["scenario"]),
+        xaxis_title="simulated time (s)",
+        yaxis_title="hit rate (fraction of reads)",
+        yaxis_range=[0, 1.02],
+    )
+    return fig
+
+
+def hit_rate_vs_size(
+    frame: pd.DataFrame, size: str, cache: str, confidence: float = 0.95
+) -> go.Figure:
+    """A cache's hit rate against its size, from a sweep, with confidence bands.
+
+    Parameters
+    ----------
+    frame
+        The frame :func:`simperf.sweep` returns.
+    size
+        The swept path of the cache's size, e.g. ``components.redis.capacity``.
+    cache
+        The cache's name (its ``caches.<cache>.hit_rate`` is drawn).
+    confidence
+        Level of the Student-t band over replications.
+    """
+    fig = band(frame, size, [f"caches.{cache}.hit_rate"], confidence, names=["hit rate"])
+    fig.update_layout(
+        title=f"Hit rate of {cache} against its size",
+        xaxis_title=f"{size} (items)",
+        yaxis_title="hit rate (fraction of reads)",
+    )
+    return fig

@@ -1,0 +1,171 @@
+"""Figures of the components: utilisation per instance and the topology."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import plotly.graph_objects as go
+
+from simperf.metrics.result import Result
+from simperf.plots._style import component_colours, component_of, title
+
+_REFERENCE_KEYS = ("backends", "origin", "cache", "database", "call", "backing")
+"""Spec fields that name another component (``call`` and ``backing`` as ``name.endpoint``)."""
+
+
+def _instance_rows(result: Result, metric: str) -> Any:
+    ts = result.timeseries
+    return ts[(ts.metric == metric) & ts.component.str.contains(r"\[", regex=True)]
+
+
+def utilization(result: Result) -> go.Figure:
+    """Utilisation of each instance over time, in its component's colour."""
+    colours = component_colours(result.scenario)
+    fig = go.Figure()
+    for instance, group in _instance_rows(result, "utilization").groupby("component", sort=False):
+        fig.add_scatter(
+            x=group["end"],
+            y=group["value"],
+            mode="lines",
+            name=str(instance),
+            line={"color": colours.get(component_of(str(instance)))},
+        )
+    fig.update_layout(
+        title=title("Utilisation per instance", result.data["scenario"]),
+        xaxis_title="simulated time (s)",
+        yaxis_title="utilisation (busy fraction)",
+        yaxis_range=[0, 1.05],
+    )
+    return fig
+
+
+def utilization_heatmap(result: Result, metric: str = "utilization") -> go.Figure:
+    """A heatmap of one per-instance metric: instances by row, time windows by column.
+
+    Parameters
+    ----------
+    result
+        A run.
+    metric
+        A per-instance time-series metric: ``utilization`` (busy cores over cores) or
+        ``queue_length``, or any other the time series holds per instance.
+    """
+    rows = _instance_rows(result, metric)
+    table = rows.pivot_table(index="component", columns="end", values="value", sort=False)
+    bounded = metric == "utilization"
+    fig = go.Figure(
+        go.Heatmap(
+            z=table.to_numpy(),
+            x=table.columns.to_numpy(),
+            y=[str(i) for i in table.index],
+            zmin=0.0 if bounded else None,
+            zmax=1.0 if bounded else None,
+            colorscale="YlOrRd",
+            colorbar={"title": {"text": "busy" if bounded else metric}},
+        )
+    )
+    fig.update_layout(
+        title=title(
+            f"{metric.replace('_', ' ').capitalize()} per instance", result.data["scenario"]
+        ),
+        xaxis_title="simulated time (s)",
+        yaxis_title="instance",
+        yaxis_autorange="reversed",
+    )
+    return fig
+
+
+def topology_edges(scenario: Any) -> list[tuple[str, str]]:
+    """(caller, callee) pairs between components, read from the spec's references."""
+    names = set(scenario.components)
+    edges: list[tuple[str, str]] = []
+
+    def visit(owner: str, node: Any, key: str | None) -> None:
+        if isinstance(node, dict):
+            for k, v in node.items():
+                visit(owner, v, k)
+        elif isinstance(node, list):
+            for v in node:
+                visit(owner, v, key)
+        elif isinstance(node, str) and key in _REFERENCE_KEYS:
+            target = node.split(".", 1)[0]
+            if target in names and target != owner and (owner, target) not in edges:
+                edges.append((owner, target))
+
+    for name, spec in scenario.components.items():
+        visit(name, spec.model_dump(mode="json", by_alias=True), None)
+    return edges
+
+
+def _layers(scenario: Any, edges: list[tuple[str, str]]) -> dict[str, int]:
+    """Depth of each component from the workload's entry points (longest path)."""
+    depth = {c.entry: 1 for c in scenario.workload.classes}
+    for _ in scenario.components:  # relax: at most one pass per component (no cycles)
+        for a, b in edges:
+            if a in depth and depth.get(b, 0) < depth[a] + 1:
+                depth[b] = depth[a] + 1
+    return {name: depth.get(name, 1) for name in scenario.components}
+
+
+def topology(result: Result) -> go.Figure:
+    """The architecture as a left-to-right diagram, each component coloured by utilisation.
+
+    Clients sit on the left; arrows follow calls. A component's fill is its mean
+    utilisation (grey where it has none, e.g. a CDN or a balancer without cores); its
+    label gives the utilisation and the number of instances.
+    """
+    scenario = result.scenario
+    edges = topology_edges(scenario)
+    layers = _layers(scenario, edges)
+    by_layer: dict[int, list[str]] = {}
+    for name, layer in layers.items():
+        by_layer.setdefault(layer, []).append(name)
+    pos: dict[str, tuple[float, float]] = {"clients": (0.0, 0.0)}
+    for layer, members in by_layer.items():
+        for i, name in enumerate(members):
+            pos[name] = (float(layer), (len(members) - 1) / 2.0 - i)
+    entries = list(dict.fromkeys(c.entry for c in scenario.workload.classes))
+    all_edges = [("clients", e) for e in entries] + edges
+    fig = go.Figure()
+    for a, b in all_edges:
+        (x0, y0), (x1, y1) = pos[a], pos[b]
+        fig.add_annotation(
+            x=x1, y=y1, ax=x0, ay=y0, xref="x", yref="y", axref="x", ayref="y",
+            showarrow=True, arrowhead=3, arrowsize=1.2, arrowwidth=1.5, arrowcolor="#888",
+            standoff=22, startstandoff=22, text="",
+        )  # fmt: skip
+    comps = result.data["components"]
+    names = ["clients", *scenario.components]
+    utils = [comps.get(n, {}).get("utilization") for n in names]
+    labels = []
+    for n, u in zip(names, utils, strict=True):
+        count = comps.get(n, {}).get("instances")
+        extra = f" x{count}" if count and count > 1 else ""
+        kind = scenario.components[n].kind if n in scenario.components else ""
+        labels.append(f"<b>{n}</b>{extra}<br>" + (f"{u:.0%}" if u is not None else kind))
+    fig.add_scatter(
+        x=[pos[n][0] for n in names],
+        y=[pos[n][1] for n in names],
+        mode="markers+text",
+        text=labels,
+        textposition="bottom center",
+        marker={
+            "size": 38,
+            "color": [u if u is not None else 0.0 for u in utils],
+            "cmin": 0.0,
+            "cmax": 1.0,
+            "colorscale": "YlOrRd",
+            "line": {"width": 2, "color": ["#999" if u is None else "#333" for u in utils]},
+            "colorbar": {"title": {"text": "utilisation"}},
+        },
+        showlegend=False,
+        name="components",
+    )
+    ys = [y for _, y in pos.values()]
+    fig.update_layout(
+        title=title("Topology, coloured by utilisation", result.data["scenario"]),
+        xaxis={"visible": False, "range": [-0.5, max(layers.values(), default=1) + 0.5]},
+        yaxis={"visible": False, "range": [min(ys) - 0.6, max(ys) + 0.4]},
+        plot_bgcolor="white",
+    )
+    return fig

@@ -1,0 +1,161 @@
+"""Figures of many runs: sweeps with confidence bands and the cost/latency frontier."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import pandas as pd
+import plotly.graph_objects as go
+
+from simperf.metrics.stats import t_interval
+from simperf.plots._style import MS
+
+
+def _interval_frame(frame: pd.DataFrame, x: str, y: str, confidence: float) -> pd.DataFrame:
+    """Mean, low and high of ``y`` over replications at each ``x`` (ok runs only)."""
+    ok = frame[frame["status"] == "ok"] if "status" in frame else frame
+    rows = []
+    for value, group in ok.groupby(x, sort=True):
+        samples = group[y].dropna().to_numpy(dtype=float)
+        if samples.size == 0:
+            continue
+        iv = t_interval(samples, confidence)
+        low = iv.low if iv.low is not None else iv.mean
+        high = iv.high if iv.high is not None else iv.mean
+        rows.append({"x": value, "mean": iv.mean, "low": low, "high": high})
+    return pd.DataFrame(rows, columns=["x", "mean", "low", "high"])
+
+
+def band(
+    frame: pd.DataFrame,
+    x: str,
+    ys: Sequence[str],
+    confidence: float = 0.95,
+    scale: float = 1.0,
+    names: Sequence[str] | None = None,
+) -> go.Figure:
+    """Mean of each ``y`` against ``x`` with a shaded Student-t band over replications."""
+    fig = go.Figure()
+    colours = ["#1f77b4", "#ff7f0e", "#d62728", "#2ca02c", "#9467bd"]
+    for i, y in enumerate(ys):
+        stats = _interval_frame(frame, x, y, confidence)
+        colour = colours[i % len(colours)]
+        name = names[i] if names else y
+        fig.add_scatter(
+            x=np.concatenate([stats["x"], stats["x"][::-1]]),
+            y=np.concatenate([stats["high"], stats["low"][::-1]]) * scale,
+            fill="toself",
+            fillcolor=colour,
+            opacity=0.2,
+            line={"width": 0},
+            hoverinfo="skip",
+            name=f"{name} {confidence:.0%} CI",
+            showlegend=False,
+        )
+        fig.add_scatter(
+            x=stats["x"],
+            y=stats["mean"] * scale,
+            mode="lines+markers",
+            name=name,
+            line={"color": colour},
+        )
+    return fig
+
+
+def percentiles_vs_load(
+    frame: pd.DataFrame,
+    load: str = "workload.arrival.rate",
+    request_class: str = "all",
+    percentiles: Sequence[str] = ("p50", "p95", "p99"),
+    confidence: float = 0.95,
+) -> go.Figure:
+    """Latency percentiles against load, from a sweep, with confidence bands.
+
+    Parameters
+    ----------
+    frame
+        The frame :func:`simperf.sweep` returns (several replications per point give
+        the bands).
+    load
+        The swept path of the load, e.g. ``workload.arrival.rate``.
+    request_class
+        Whose latency (``all`` or a class name).
+    percentiles
+        Which of the latency table's percentiles.
+    confidence
+        Level of the Student-t band over replications.
+    """
+    ys = [f"latency.{request_class}.{p}" for p in percentiles]
+    fig = band(frame, load, ys, confidence, scale=MS, names=list(percentiles))
+    fig.update_layout(
+        title=f"Latency of {request_class} against load",
+        xaxis_title="arrival rate (req/s)" if load.endswith("rate") else load,
+        yaxis_title="latency (ms)",
+    )
+    return fig
+
+
+def cost_frontier(
+    frame: pd.DataFrame,
+    design: str,
+    latency: str = "latency.all.p99",
+    cost: str = "cost.total_per_hour",
+) -> go.Figure:
+    """Cost against latency of every design of a sweep, and the frontier of the best.
+
+    A design is on the frontier when no other is both cheaper and faster (means over
+    replications); those are the only ones worth choosing between.
+
+    Parameters
+    ----------
+    frame
+        A sweep frame with a cost and a latency column.
+    design
+        The column naming the design of each row (a swept path, e.g.
+        ``components.app.replicas``).
+    latency, cost
+        The columns drawn.
+    """
+    ok = frame[frame["status"] == "ok"] if "status" in frame else frame
+    means = ok.groupby(design, sort=True)[[cost, latency]].mean().reset_index()
+    means = means.sort_values([cost, latency])
+    best = np.inf
+    on_frontier = []
+    for value in means[latency]:
+        on_frontier.append(bool(value < best))
+        best = min(best, value)
+    means["frontier"] = on_frontier
+    fig = go.Figure()
+    fig.add_scatter(
+        x=means[cost],
+        y=means[latency] * MS,
+        mode="markers+text",
+        text=[str(v) for v in means[design]],
+        textposition="top center",
+        marker={"size": 10, "color": ["#d62728" if f else "#999" for f in on_frontier]},
+        name="designs",
+    )
+    front = means[means["frontier"]]
+    fig.add_scatter(
+        x=front[cost], y=front[latency] * MS, mode="lines", name="frontier", line={"dash": "dot"}
+    )
+    fig.update_layout(
+        title=f"Cost against {latency.rsplit('.', 1)[-1]} by {design}",
+        xaxis_title="cost (per hour)",
+        yaxis_title=f"{latency} (ms)",
+    )
+    return fig
+
+
+def sweep_lines(frame: pd.DataFrame, x: str, y: str, color: str | None = None) -> go.Figure:
+    """Mean of ``y`` against ``x`` (one line per ``color`` value) from a tidy sweep frame."""
+    fig = go.Figure()
+    groups = frame.groupby(color, sort=True) if color else [(None, frame)]
+    for key, group in groups:
+        agg = group.groupby(x, sort=True)[y].mean()
+        fig.add_scatter(
+            x=agg.index, y=agg.values, mode="lines+markers", name=str(key) if key is not None else y
+        )
+    fig.update_layout(xaxis_title=x, yaxis_title=y)
+    return fig

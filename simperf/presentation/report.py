@@ -1,0 +1,156 @@
+"""The HTML report of one run: one self-contained file that works offline.
+
+Plotly's JavaScript is inlined once and every figure is a ``div`` drawn by it, so the
+file needs no network. Sections appear only when the run has something for them (caches,
+databases, alerts). Text from the spec is escaped.
+"""
+
+from __future__ import annotations
+
+import html
+from typing import Any
+
+import plotly.graph_objects as go
+import yaml
+from plotly.offline import get_plotlyjs
+
+from simperf import plots
+from simperf.metrics.result import Result
+from simperf.presentation import tables
+from simperf.presentation.findings import warnings
+
+_PAGE_STYLE = """<style>
+body{font:14px/1.45 system-ui,sans-serif;max-width:1180px;margin:0 auto;padding:16px 24px}
+h1{font-size:24px;margin:8px 0 0}
+h2{font-size:18px;margin:28px 0 6px;border-bottom:2px solid #e5e7eb}
+.description{color:#374151;margin:4px 0 12px}
+nav a{margin-right:12px}
+.grid{display:grid;grid-template-columns:1fr 1fr;gap:8px}
+.figure{min-height:380px}
+pre{background:#f8fafc;border:1px solid #e5e7eb;padding:10px;overflow:auto;font-size:12px}
+</style>"""
+
+_CONFIG = {"displaylogo": False, "responsive": True}
+
+
+def figures(result: Result) -> dict[str, list[go.Figure]]:
+    """The figures that apply to this run, by report section."""
+    out: dict[str, list[go.Figure]] = {
+        "topology": [plots.topology(result)],
+        "latency": [
+            plots.latency_cdf(result),
+            plots.latency_histogram(result),
+            plots.latency_percentiles(result),
+        ],
+        "time": [plots.timeseries(result)],
+    }
+    ts = result.timeseries
+    if (ts.metric == "utilization").any():
+        out["time"].append(plots.utilization_heatmap(result))
+    if (ts.metric == "hit_rate").any():
+        out["caches"] = [plots.cache_hit_rate(result)]
+    if any(db.get("queries") for db in (result.data.get("databases") or {}).values()):
+        out["databases"] = [plots.database_load(result)]
+    return out
+
+
+def _figure_html(fig: go.Figure, div_id: str) -> str:
+    fig.update_layout(margin={"l": 60, "r": 20, "t": 50, "b": 50}, height=380)
+    body = fig.to_html(full_html=False, include_plotlyjs=False, config=_CONFIG, div_id=div_id)
+    return f'<div class="figure">{body}</div>'
+
+
+def _spec_yaml(result: Result) -> str:
+    data = result.scenario.model_dump(mode="json", by_alias=True, exclude_unset=True)
+    return yaml.safe_dump(data, sort_keys=False, width=100)
+
+
+def render(result: Result) -> str:
+    """The report of a run as one HTML document.
+
+    Parameters
+    ----------
+    result
+        A run (from :func:`simperf.run`); its spec is shown at the end.
+
+    Returns
+    -------
+    str
+        A complete HTML page: summary, warnings (unstable or saturated components, SLO
+        misses, failed requests, the bottleneck), the topology, latency tables and
+        figures per class, the time series with fault and alert windows, utilisation
+        per instance, component, cache, CDN and database tables, alerts, and the spec.
+    """
+    scenario = result.scenario
+    name = html.escape(result.data["scenario"])
+    figs = figures(result)
+    count = 0
+
+    def draw(section: str) -> str:
+        nonlocal count
+        parts = []
+        for fig in figs.get(section, []):
+            count += 1
+            parts.append(_figure_html(fig, f"figure-{count}"))
+        return "".join(parts)
+
+    sections: list[tuple[str, str, str]] = [
+        ("summary", "Summary", _summary(result)),
+        ("topology", "Topology", draw("topology")),
+        (
+            "latency",
+            "Latency",
+            tables.class_table(result)
+            + tables.latency_table(result)
+            + f'<div class="grid">{draw("latency")}</div>',
+        ),
+        ("time", "Over time", f'<div class="grid">{draw("time")}</div>'),
+        (
+            "components",
+            "Components",
+            tables.component_table(result)
+            + "<h3>Per instance</h3>"
+            + tables.component_table(result, instances=True),
+        ),
+    ]
+    for key, title in (("caches", "Caches"), ("cdns", "CDN"), ("databases", "Databases")):
+        table = tables.section_table(result, key)
+        if table or figs.get(key):
+            sections.append((key, title, table + draw(key)))
+    if result.data.get("alerts"):
+        sections.append(("alerts", "Alerts", tables.frame_html(result.alerts)))
+    sections.append(("spec", "Spec", f"<pre>{html.escape(_spec_yaml(result))}</pre>"))
+    nav = "".join(f'<a href="#{key}">{html.escape(title)}</a>' for key, title, _ in sections)
+    body = "".join(
+        f'<section id="{key}"><h2>{html.escape(title)}</h2>{content}</section>'
+        for key, title, content in sections
+    )
+    description = html.escape(scenario.description or "")
+    return (
+        "<!DOCTYPE html>\n<html lang='en'><head><meta charset='utf-8'>"
+        f"<title>simperf report: {name}</title>{_PAGE_STYLE}{tables.STYLE}"
+        f"<script>{get_plotlyjs()}</script></head>"
+        f'<body class="simperf"><h1>simperf report: {name}</h1>'
+        f'<p class="description">{description}</p><nav>{nav}</nav>{body}</body></html>\n'
+    )
+
+
+def _summary(result: Result) -> str:
+    d = result.data
+    req = d["requests"]
+    rows: list[tuple[str, Any]] = [
+        ("throughput", f"{d['throughput']:.6g} req/s" if d["throughput"] is not None else "-"),
+        ("p99 latency (all)", tables._time(d["latency"]["all"]["p99"])),
+        ("error rate", tables._share(d["error_rate"])),
+        ("stability", d["stability"]["status"]),
+        ("requests", f"{req['generated']:,} generated, {req['ok']:,} ok, {req['failed']:,} failed"),
+        ("measured", f"{d['measured_time']:.6g} s after {d['warmup']:.6g} s warm-up"),
+        ("seed", d["seed"]),
+    ]
+    cost = d.get("cost")
+    if cost and cost.get("components"):
+        rows.append(("cost", f"{cost['total_per_hour']:.4g} per hour"))
+    table = "".join(
+        f"<tr><th>{html.escape(k)}</th><td>{html.escape(str(v))}</td></tr>" for k, v in rows
+    )
+    return f"<table>{table}</table><h3>Warnings</h3>{tables.warning_list(warnings(result))}"

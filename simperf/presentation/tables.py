@@ -1,0 +1,196 @@
+"""HTML tables of results for notebooks (``_repr_html_``) and the report.
+
+Every string that comes from a spec or a result goes through :func:`html.escape` (pandas
+escapes cell values), so a description cannot inject markup.
+"""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Callable, Iterable
+from typing import TYPE_CHECKING, Any
+
+import pandas as pd
+
+from simperf.units import format_time
+
+if TYPE_CHECKING:  # pragma: no cover
+    from simperf.experiment.capacity import Capacity
+    from simperf.experiment.cheapest import Ranking
+    from simperf.experiment.compare import Comparison
+    from simperf.experiment.replicate import Replications
+    from simperf.metrics.result import Result
+
+TIME_COLUMNS = {"mean", "p50", "p90", "p95", "p99", "p999", "max", "mean_wait", "mean_service"}
+SHARE_COLUMNS = {
+    "utilization", "worker_occupancy", "pool_occupancy", "error_rate", "hit_rate", "offload",
+    "byte_offload", "imbalance",
+}  # fmt: skip
+KEY_METRICS = ("latency.all.mean", "latency.all.p50", "latency.all.p99", "throughput", "error_rate")
+"""Metrics a comparison always shows, significant or not."""
+
+STYLE = """<style>
+.simperf table{border-collapse:collapse;font:13px system-ui,sans-serif;margin:4px 0 12px}
+.simperf th,.simperf td{border-bottom:1px solid #ddd;padding:3px 10px;text-align:right}
+.simperf th:first-child,.simperf td:first-child{text-align:left}
+.simperf thead th{background:#f3f4f6}
+.simperf .error{color:#b91c1c}.simperf .warning{color:#b45309}.simperf .info{color:#1d4ed8}
+.simperf h4{margin:10px 0 2px;font:600 14px system-ui,sans-serif}
+</style>"""
+
+
+def _number(value: Any) -> str:
+    if value is None or (isinstance(value, float) and value != value):
+        return "-"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, int):
+        return f"{value:,}"
+    if isinstance(value, float):
+        # Counts summed over instances arrive as floats: show them as counts.
+        return f"{int(value):,}" if value.is_integer() and abs(value) < 1e15 else f"{value:.4g}"
+    return str(value)
+
+
+def _share(value: Any) -> str:
+    return "-" if value is None or value != value else f"{value:.1%}"
+
+
+def _time(value: Any) -> str:
+    return "-" if value is None or value != value else format_time(value)
+
+
+def frame_html(frame: pd.DataFrame, times: Iterable[str] = (), shares: Iterable[str] = ()) -> str:
+    """A frame as an escaped HTML table; ``times`` in time units, ``shares`` in percent."""
+    formatters: dict[str, Callable[[Any], str]] = {c: _number for c in frame.columns}
+    formatters.update({c: _time for c in times if c in frame.columns})
+    formatters.update({c: _share for c in shares if c in frame.columns})
+    return frame.to_html(index=False, escape=True, border=0, formatters=formatters, na_rep="-")
+
+
+def _wrap(title: str, body: str) -> str:
+    return f'{STYLE}<div class="simperf"><h4>{html.escape(title)}</h4>{body}</div>'
+
+
+def latency_table(result: Result) -> str:
+    columns = ["class", "count", "mean", "p50", "p95", "p99", "max", "throughput", "error_rate"]
+    frame = result.latency[[c for c in columns if c in result.latency]]
+    return frame_html(frame, TIME_COLUMNS, SHARE_COLUMNS)
+
+
+def class_table(result: Result) -> str:
+    """The request classes of the spec: share of traffic, entry, key space, description."""
+    classes = result.scenario.workload.classes
+    total = sum(c.weight for c in classes)
+    rows = [
+        {
+            "class": c.name,
+            "share": c.weight / total,
+            "enters": f"{c.entry}.{c.endpoint}",
+            "keyspace": c.keyspace or "-",
+            "description": getattr(c, "description", None) or "",
+        }
+        for c in classes
+    ]
+    frame = pd.DataFrame(rows)
+    if not frame["description"].any():
+        frame = frame.drop(columns="description")
+    return frame_html(frame, shares=["share"])
+
+
+def component_table(result: Result, instances: bool = False) -> str:
+    columns = [
+        "component", "instance", "kind", "utilization", "worker_occupancy", "pool_occupancy",
+        "mean_queue_length", "mean_wait", "mean_service", "served", "rejected",
+    ]  # fmt: skip
+    frame = result.components
+    frame = frame[(frame["instance"] == "all") != instances]
+    frame = frame[[c for c in columns if c in frame]]
+    if not instances:
+        frame = frame.drop(columns="instance")
+    return frame_html(frame, TIME_COLUMNS, SHARE_COLUMNS)
+
+
+def section_table(result: Result, section: str) -> str:
+    """``caches``, ``cdns``, ``databases`` ... as a table ('' when the run has none)."""
+    frame = result.frame(section)
+    if frame.empty:
+        return ""
+    keep = [c for c in frame.columns if frame[c].notna().any()]
+    return frame_html(frame[keep], TIME_COLUMNS, SHARE_COLUMNS)
+
+
+def warning_list(items: list[tuple[str, str]]) -> str:
+    if not items:
+        return '<p class="info">no warnings: stable, no SLO missed, no failed request</p>'
+    rows = "".join(f'<li class="{lvl}">{html.escape(text)}</li>' for lvl, text in items)
+    return f"<ul>{rows}</ul>"
+
+
+def headline(result: Result) -> str:
+    """One line: scenario, seed, measured period, throughput, error rate, stability."""
+    d = result.data
+    throughput = f"{d['throughput']:.6g} req/s" if d["throughput"] is not None else "-"
+    return html.escape(
+        f"{d['scenario']}, seed {d['seed']}: {throughput}, error rate {_share(d['error_rate'])}, "
+        f"{d['stability']['status']}, measured {d['measured_time']:.6g} s after "
+        f"{d['warmup']:.6g} s warm-up"
+    )
+
+
+def result_html(result: Result) -> str:
+    """What a notebook shows for a :class:`~simperf.metrics.result.Result`."""
+    from simperf.presentation.findings import warnings
+
+    parts = [f"<p>{headline(result)}</p>", warning_list(warnings(result))]
+    parts += ["<h4>Latency by class</h4>", latency_table(result)]
+    parts += ["<h4>Components</h4>", component_table(result)]
+    for section in ("caches", "cdns", "databases"):
+        table = section_table(result, section)
+        if table:
+            parts += [f"<h4>{section.capitalize()}</h4>", table]
+    return _wrap(f"Result of {result.data['scenario']}", "".join(parts))
+
+
+def replications_html(reps: Replications, metrics: list[str] | None = None) -> str:
+    """Intervals of the headline metrics (all metrics are in ``reps.summary()``)."""
+    wanted = metrics or [m for m in reps.metrics if m in KEY_METRICS or m.endswith(".utilization")]
+    frame = reps.summary(wanted or None)
+    body = (
+        f"<p>{reps.n} replications, seed {reps.seed}, {reps.confidence:.0%} Student-t "
+        f"intervals ({len(reps.metrics)} metrics in <code>.summary()</code>)</p>"
+        + frame_html(frame)
+    )
+    return _wrap(f"Replications of {reps.scenario.name}", body)
+
+
+def comparison_html(comparison: Comparison) -> str:
+    """The key metrics and every significant difference (B - A)."""
+    frame = comparison.frame
+    shown = frame[frame["metric"].isin(KEY_METRICS) | frame["significant"].astype(bool)]
+    body = (
+        f"<p>B - A over {comparison.a.n} paired replications, {comparison.confidence:.0%} "
+        f"intervals: {int(frame['significant'].sum())} of {len(frame)} metrics differ "
+        "significantly (all in <code>.frame</code>)</p>" + frame_html(shown)
+    )
+    return _wrap(f"{comparison.b.scenario.name} against {comparison.a.scenario.name}", body)
+
+
+def capacity_html(found: Capacity) -> str:
+    """The answer, then one row per (probe, SLO)."""
+    slos = ", ".join(s.describe() for s in found.slo)
+    if found.answer is None:
+        answer = f"no {found.knob} up to {found.high:g} meets {slos}"
+    else:
+        answer = f"{found.knob} = {found.answer:g} meets {slos} at {found.cost:.4g} per hour"
+    body = f"<p><b>{html.escape(answer)}</b></p>" + frame_html(found.frame)
+    return _wrap(f"Capacity of {found.scenario.name}", body)
+
+
+def ranking_html(ranking: Ranking) -> str:
+    """The designs, cheapest first."""
+    best = ranking.best
+    line = f"cheapest meeting the SLO: {best}" if best else "no design meets the SLO"
+    return _wrap(
+        "Cheapest design", f"<p><b>{html.escape(line)}</b></p>" + frame_html(ranking.frame)
+    )

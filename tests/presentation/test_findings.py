@@ -1,0 +1,48 @@
+"""Warnings a planner sees first: instability, SLOs, failed requests, the bottleneck."""
+
+from __future__ import annotations
+
+import pytest
+
+import simperf
+from simperf.presentation.findings import bottleneck, slo_verdicts, warnings
+
+from conftest import MODELS
+
+
+@pytest.fixture(scope="module")
+def overloaded() -> simperf.Result:
+    # Three times the flagship's load: the app tier rejects, both SLOs are missed.
+    scenario = simperf.load(MODELS / "web_stack.yaml").with_overrides(
+        {"run.duration": 5, "run.warmup": 1, "workload.arrival.rate": "6000/s"}
+    )
+    return simperf.run(scenario, seed=1)
+
+
+def test_overload_is_reported_in_order_of_severity(overloaded: simperf.Result) -> None:
+    found = warnings(overloaded)
+    levels = [level for level, _ in found]
+    assert levels[0] == "warning" and found[0][1].startswith("saturated: app")
+    assert levels == sorted(levels, key=["error", "warning", "info"].index)
+    texts = [text for _, text in found]
+    p99 = overloaded.metric("latency.all.p99")
+    assert f"SLO latency.all.p99 < 200 ms missed: {simperf.units.format_time(p99)}" in texts
+    rejected = overloaded.to_dict()["requests"]["errors"]["rejected"]
+    assert f"failed requests: rejected {rejected}" in texts
+
+
+def test_bottleneck_is_the_busiest_instance(overloaded: simperf.Result) -> None:
+    top = bottleneck(overloaded)
+    rows = overloaded.components
+    rows = rows[rows.instance != "all"]
+    assert top is not None
+    assert top["utilization"] == rows["utilization"].max()
+    assert top["component"] == "app"
+
+
+def test_slos_met_at_nominal_load() -> None:
+    scenario = simperf.load(MODELS / "web_stack.yaml").with_overrides(
+        {"run.duration": 5, "run.warmup": 1}
+    )
+    verdicts = slo_verdicts(simperf.run(scenario, seed=1))
+    assert [met for met, _ in verdicts] == [True, True]

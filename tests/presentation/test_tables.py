@@ -1,0 +1,57 @@
+"""Notebook views: results and experiments show as escaped tables, not text dumps."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+import simperf
+
+
+@pytest.fixture(scope="module")
+def scenario() -> simperf.Scenario:
+    from simperf import from_dict
+
+    from conftest import MINIMAL
+
+    return from_dict(MINIMAL).with_overrides({"run.duration": 10})
+
+
+def _cells(html: str) -> list[str]:
+    return re.findall(r"<td>(.*?)</td>", html)
+
+
+def test_result_shows_tables(scenario: simperf.Scenario) -> None:
+    result = simperf.run(scenario, seed=1)
+    html = result._repr_html_()
+    assert html.count("<table") >= 2  # latency per class, components
+    assert "Latency by class" in html and "Components" in html
+    assert "req" in _cells(html)
+    assert len(html) < 20_000
+
+
+def test_replications_comparison_capacity_and_ranking_show_tables(
+    scenario: simperf.Scenario,
+) -> None:
+    reps = simperf.replicate(scenario, 2, executor="serial", progress=False)
+    html = reps._repr_html_()
+    assert "2 replications" in html and "latency.all.p99" in _cells(html)
+    other = scenario.with_overrides({"components.app.cores": 2})
+    cmp = simperf.compare(scenario, other, 2, executor="serial", progress=False)
+    html = cmp._repr_html_()
+    shown = _cells(html)
+    significant = cmp.frame[cmp.frame.significant.astype(bool)]["metric"]
+    assert set(significant) <= set(shown) and "latency.all.mean" in shown
+    found = simperf.capacity(
+        scenario, "components.app.cores", ["latency.all.p99 < 100ms"], low=1, high=4,
+        replications=2, executor="serial", progress=False,
+    )  # fmt: skip
+    html = found._repr_html_()
+    assert "<table" in html and f"components.app.cores = {found.answer:g}" in html
+    priced = scenario.with_overrides({"components.app.cost": {"per_core": 0.05}})
+    ranking = simperf.cheapest(
+        {"up": (priced, "components.app.cores", 1, 4)}, ["latency.all.p99 < 100ms"],
+        replications=2, executor="serial", progress=False,
+    )  # fmt: skip
+    assert "cheapest meeting the SLO: up" in ranking._repr_html_()

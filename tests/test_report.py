@@ -1,0 +1,211 @@
+"""The HTML report: self-contained, escaped, every figure drawn in a real browser."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import os
+import re
+from pathlib import Path
+
+import pytest
+
+import simperf
+from simperf.cli import main
+from simperf.presentation.report import figures, render
+
+from conftest import MODELS, ROOT
+
+INJECTION = "<script>document.body.dataset.pwned = 'yes'</script><b>bold</b> & co"
+
+_spec = importlib.util.spec_from_file_location(
+    "report_screenshot", ROOT / "experiments" / "report_screenshot.py"
+)
+assert _spec is not None and _spec.loader is not None
+browser = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(browser)
+
+
+@pytest.fixture(scope="module")
+def result() -> simperf.Result:
+    scenario = simperf.load(MODELS / "web_stack.yaml").with_overrides(
+        {"run.duration": 8, "run.warmup": 2, "description": INJECTION}
+    )
+    return simperf.run(scenario, seed=1)
+
+
+@pytest.fixture(scope="module")
+def page(result: simperf.Result) -> str:
+    return render(result)
+
+
+def test_report_is_self_contained(page: str) -> None:
+    # Every script is inline: no src= on any script tag, no stylesheet link.
+    assert not re.search(r"<script[^>]+src=", page)
+    assert "<link" not in page
+    assert "Plotly" in page  # the library itself, inlined
+
+
+def test_report_has_every_section(page: str, result: simperf.Result) -> None:
+    for section in ("summary", "topology", "latency", "time", "components", "caches", "cdns"):
+        assert f'<section id="{section}">' in page
+    assert '<section id="databases">' in page
+    assert '<section id="alerts">' in page  # the flagship declares alerts
+    assert "slow_products" in page
+    assert "bottleneck: app[" in page
+    for name in ("static", "product", "checkout"):
+        assert f"<td>{name}</td>" in page
+    assert "reviews_of_product" in page  # the spec, shown at the end
+
+
+def test_description_is_escaped(page: str) -> None:
+    assert INJECTION not in page
+    assert "&lt;script&gt;document.body.dataset.pwned" in page
+    assert "&lt;b&gt;bold&lt;/b&gt; &amp; co" in page
+
+
+def test_class_descriptions_are_escaped() -> None:
+    from types import SimpleNamespace
+
+    from simperf.presentation.tables import class_table
+
+    # The classes of a spec, one with free text in its description.
+    classes = [
+        SimpleNamespace(
+            name="a", weight=3.0, entry="lb", endpoint="page", keyspace=None, description=INJECTION
+        ),
+        SimpleNamespace(name="b", weight=1.0, entry="lb", endpoint="buy", keyspace="k"),
+    ]
+    fake = SimpleNamespace(scenario=SimpleNamespace(workload=SimpleNamespace(classes=classes)))
+    table = class_table(fake)  # type: ignore[arg-type]
+    assert INJECTION not in table and "&lt;script&gt;" in table
+    assert "<td>lb.page</td>" in table and "<td>75.0%</td>" in table
+
+
+def test_result_to_html_writes_the_file(result: simperf.Result, tmp_path: Path) -> None:
+    out = tmp_path / "r.html"
+    html = result.to_html(str(out))
+    assert out.read_text(encoding="utf-8") == html
+
+
+def test_cli_report_prints_summary_and_path(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "sub" / "mm1.html"
+    assert (
+        main(
+            [
+                "report",
+                str(MODELS / "mm1.yaml"),
+                "--duration",
+                "60s",
+                "--set",
+                "run.warmup=5",
+                "-o",
+                str(out),
+            ]
+        )
+        == 0
+    )
+    printed = capsys.readouterr().out
+    assert "scenario mm1" in printed
+    assert printed.rstrip().endswith(f"report written to {out}")
+    assert '<section id="latency">' in out.read_text(encoding="utf-8")
+
+
+def test_cli_report_json_is_one_object(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    out = tmp_path / "mm1.html"
+    argv = [
+        "report",
+        str(MODELS / "mm1.yaml"),
+        "--duration",
+        "60s",
+        "--set",
+        "run.warmup=5",
+        "-o",
+        str(out),
+        "--json",
+    ]
+    assert main(argv) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert data["report"] == str(out) and data["result"]["scenario"] == "mm1"
+
+
+def test_cli_report_unwritable_output_exits_2(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    argv = [
+        "report",
+        str(MODELS / "mm1.yaml"),
+        "--duration",
+        "60s",
+        "--set",
+        "run.warmup=5",
+        "-o",
+        str(tmp_path),
+    ]
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert "is a directory" in err and "Traceback" not in err
+
+
+_ERROR_TRAP = (
+    "<script>window.__errors = [];"
+    "window.addEventListener('error', e => window.__errors.push(String(e.message)));"
+    "const __ce = console.error;"
+    "console.error = (...a) => { window.__errors.push(a.join(' ')); __ce(...a); };"
+    "window.addEventListener('load', () => setTimeout(() => {"
+    "document.body.dataset.errors = JSON.stringify(window.__errors); }, 500));</script>"
+)
+
+
+def _figure_chunks(dom: str) -> dict[str, str]:
+    """The DOM of each figure div, by id (each runs to the next figure's start)."""
+    starts = [(m.start(), m.group(1)) for m in re.finditer(r'<div id="(figure-\d+)"', dom)]
+    ends = [s for s, _ in starts[1:]] + [len(dom)]
+    return {name: dom[start:end] for (start, name), end in zip(starts, ends, strict=True)}
+
+
+@pytest.mark.skipif(
+    browser.find_chromium() is None and os.environ.get("CI") != "true",
+    reason="chromium is not installed (CI installs it: .ci/run); set CI=true to require it",
+)
+def test_report_renders_in_headless_chromium(
+    page: str, result: simperf.Result, tmp_path: Path
+) -> None:
+    assert browser.find_chromium() is not None, "CI=true: chromium must be installed"
+    html_path = tmp_path / "report.html"
+    html_path.write_text(page.replace("<head>", "<head>" + _ERROR_TRAP, 1), encoding="utf-8")
+    dom = browser.dump_dom(html_path)
+    errors = re.search(r'data-errors="([^"]*)"', dom)
+    assert errors, "the page never finished loading"
+    assert errors.group(1) == "[]", errors.group(1)
+    assert "data-pwned" not in dom  # the description's script did not run
+    expected = sum(len(figs) for figs in figures(result).values())
+    chunks = _figure_chunks(dom)
+    assert len(chunks) == expected
+    for name, chunk in chunks.items():
+        assert 'class="main-svg"' in chunk, f"{name} was not drawn"
+        # Drawn marks: a line or marker path with coordinates, or a heatmap image.
+        drawn = re.findall(r'class="(?:js-line|point)"[^>]*\sd="M\s?-?\d', chunk)
+        drawn += re.findall(r'class="point"><path[^>]*\sd="M\s?-?\d', chunk)
+        drawn += re.findall(r"<image[^>]+href=\"data:image/png", chunk)
+        assert drawn, f"{name} has axes but no points drawn"
+    png = browser.screenshot(html_path, tmp_path / "report.png", height=1200)
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_make_run_writes_the_flagship_report(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    makefile = (ROOT / "Makefile").read_text(encoding="utf-8")
+    recipe = re.search(r"^run:.*\n\t\$\(VENV\)/bin/simperf (report .+)$", makefile, re.M)
+    assert recipe, "make run no longer runs simperf report"
+    argv = recipe.group(1).split()
+    assert argv[1] == "models/web_stack.yaml"
+    argv[1] = str(ROOT / argv[1])
+    out = tmp_path / "results" / "web_stack.html"
+    argv[argv.index("-o") + 1] = str(out)
+    assert main([*argv, "--duration", "5s", "--set", "run.warmup=1"]) == 0
+    assert capsys.readouterr().out.rstrip().endswith(f"report written to {out}")
+    assert out.stat().st_size > 1_000_000  # plotly inlined
