@@ -7,26 +7,37 @@ from typing import Any
 
 import simpy
 
-from simperf.components import (  # noqa: F401 - importing registers their endpoint steps
-    cache_steps,
-    leaderboard,
-    rate_limit,
+from simperf.components.app_server import (
+    AppServer,
+    StepCompiler,
+    compile_call,
+    compile_cpu,
+    compile_delay,
+    compile_parallel,
+    runs,
 )
-from simperf.components.app_server import AppServer
 from simperf.components.base import Component, Context
 from simperf.components.cache import Cache
+from simperf.components.cache_steps import compile_read, compile_write
 from simperf.components.cdn import Cdn
-from simperf.components.database import Database
+from simperf.components.database import Database, compile_query_step
 from simperf.components.faults import schedule_faults
 from simperf.components.keyspace import KeyspaceState
+from simperf.components.leaderboard import compile_leaderboard
 from simperf.components.load_balancer import LoadBalancer
 from simperf.components.network import Network
+from simperf.components.rate_limit import compile_rate_limit
 from simperf.components.sharding import ShardedDatabase
 from simperf.components.workload import Clients
 from simperf.errors import BuildError
 from simperf.metrics.recorder import RequestRecorder
 from simperf.model import Model
+from simperf.spec.app_server import CallStep, CpuStep, DelayStep, ParallelStep
+from simperf.spec.cache import ReadStep, WriteStep
+from simperf.spec.cache_ops import LeaderboardStep, RateLimitStep
+from simperf.spec.database import QueryStep
 from simperf.spec.scenario import Scenario
+from simperf.spec.topology import locate
 
 ComponentFactory = Callable[[Context, str, Any], Component]
 
@@ -39,6 +50,19 @@ REGISTRY: dict[str, ComponentFactory] = {
     "cdn": Cdn,
 }
 """Component kind -> runtime class (constructed as ``cls(ctx, name, spec)``)."""
+
+STEP_COMPILERS: dict[type, StepCompiler] = {
+    CpuStep: compile_cpu,
+    DelayStep: compile_delay,
+    CallStep: compile_call,
+    ParallelStep: compile_parallel,
+    QueryStep: compile_query_step,
+    ReadStep: runs(compile_read),
+    WriteStep: runs(compile_write),
+    RateLimitStep: runs(compile_rate_limit),
+    LeaderboardStep: runs(compile_leaderboard),
+}
+"""App server step spec type -> its compiler; a step type missing here is a build error."""
 
 
 def build(scenario: Scenario, *, seed: int | None = None, replication: int = 0) -> Model:
@@ -63,6 +87,7 @@ def build(scenario: Scenario, *, seed: int | None = None, replication: int = 0) 
         replication=replication,
         safety_cap=run.safety_cap,
     )
+    ctx.step_compilers = STEP_COMPILERS
     if scenario.network is not None:
         ctx.network = _network(ctx, scenario)
     ctx.scenario = scenario
@@ -129,5 +154,5 @@ def _network(ctx: Context, scenario: Scenario) -> Network:
     mix = clients.regions if clients is not None and clients.regions is not None else None
     client_regions = [spec.regions.index(r) for r in mix] if mix else [0]
     network = Network(ctx, spec, scenario.workload.classes, client_regions)
-    network.locate(dict(scenario.components))
+    network.region_of = locate(scenario)
     return network

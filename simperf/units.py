@@ -148,7 +148,7 @@ def parse_count(value: object) -> float | int:
     Examples
     --------
     >>> parse_count("2k"), parse_count("1.5M"), parse_count(7)
-    (2000.0, 1500000.0, 7.0)
+    (2000.0, 1500000.0, 7)
     """
     if isinstance(value, bool):
         raise ValueError(f"expected a number, got {value!r}")

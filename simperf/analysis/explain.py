@@ -16,7 +16,7 @@ import pandas as pd
 from simperf.analysis.buffer_pool import PoolModel, pool_model
 from simperf.analysis.query_cost import Layout, Plan, expected_times, plan
 from simperf.analysis.query_mix import Variant, query_rates
-from simperf.spec.database import AnyDatabaseSpec, ShardedDatabaseSpec
+from simperf.spec.database import AnyDatabaseSpec
 from simperf.spec.database_refs import is_database
 from simperf.spec.scenario import Scenario
 from simperf.units import format_time
@@ -28,7 +28,7 @@ def layout_of(spec: AnyDatabaseSpec) -> Layout:
 
 
 def shard_count(spec: AnyDatabaseSpec) -> int:
-    return spec.shards if isinstance(spec, ShardedDatabaseSpec) else 1
+    return spec.shard_count
 
 
 def plan_variant(spec: AnyDatabaseSpec, variant: Variant) -> Plan:
@@ -154,7 +154,7 @@ def _order(spec: AnyDatabaseSpec, variant: Variant) -> tuple[int, int, int, int]
 
 
 def _fans_out(spec: AnyDatabaseSpec, query: str) -> bool:
-    return isinstance(spec, ShardedDatabaseSpec) and not spec.single_shard(query)
+    return not spec.single_shard(query)
 
 
 def unused_indexes(scenario: Scenario, name: str) -> list[str]:

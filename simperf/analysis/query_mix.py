@@ -1,10 +1,11 @@
 """Which queries a workload runs, and how often per request, read off the spec.
 
 Used where a rate must be known before anything runs: the buffer pool's page mix
-(:mod:`simperf.analysis.buffer_pool`) and the variants EXPLAIN shows. Calls are followed
-through app servers, balancers (traffic split by the backends' instance counts),
-parallel steps, the backing stores of cache reads and writes, and CDN origins; loops
-are impossible (the scenario refuses call cycles).
+(:mod:`simperf.analysis.buffer_pool`) and the variants EXPLAIN shows. The traffic is
+followed by the topology walker (:func:`simperf.spec.topology.walk`) through app servers,
+balancers (split by the backends' instance counts), parallel arms, query steps, the
+backing stores of cache reads and writes, and CDN origins; loops are impossible (the
+scenario refuses call cycles).
 
 A cache read or a CDN reaches its backing store or origin on a miss only, so that route
 counts at the miss rate :func:`miss_rate` estimates; a write reaches its store once (a
@@ -19,14 +20,11 @@ from typing import Any, NamedTuple
 
 from simperf.analysis.caching import che_fifo, che_lru, che_random, lfu_static
 from simperf.keys import MAX_PROBABILITY_KEYS, popularity_probabilities
-from simperf.spec.app_server import AppServerSpec, CallStep, ParallelStep
-from simperf.spec.cache import CacheSpec, ReadStep, WriteStep
-from simperf.spec.cdn import CdnSpec
-from simperf.spec.database import QueryStep
 from simperf.spec.database_refs import is_database
 from simperf.spec.keyspace import KeyspaceSpec
-from simperf.spec.load_balancer import LoadBalancerSpec
+from simperf.spec.kind import BACKING, ORIGIN, Forward
 from simperf.spec.scenario import Scenario
+from simperf.spec.topology import walk
 
 HIT_RATE = {"lru": che_lru, "fifo": che_fifo, "random": che_random, "lfu": lfu_static}
 """Eviction policy -> its hit-rate model under the independent reference model."""
@@ -47,8 +45,25 @@ def query_rates(scenario: Scenario) -> dict[str, dict[Variant, float]]:
     classes = scenario.workload.classes
     total = sum(c.weight for c in classes)
     for request_class in classes:
-        walk = _Walk(scenario, request_class.name, rates)
-        walk.visit(request_class.entry, request_class.endpoint, request_class.weight / total)
+        klass = request_class.name
+
+        def scale(source: str, f: Forward, klass: str = klass) -> float:
+            """A miss rate where the route is taken on misses only."""
+            if f.via == BACKING:
+                assert f.cache is not None
+                return _cache_miss_rate(scenario, f.cache)
+            if f.via == ORIGIN:  # classes the CDN does not cache pass through, every one
+                cdn = scenario.components[source]
+                return _cdn_miss_rate(scenario, cdn) if klass in cdn.cacheable else 1.0
+            return 1.0
+
+        share = request_class.weight / total
+        for component, endpoint, weight, via in walk(
+            scenario, request_class.entry, request_class.endpoint, share, scale
+        ):
+            if is_database(scenario.components[component]):
+                options = via.variant if via is not None else ()
+                rates[component][Variant(endpoint, *options)] += weight
     return {db: dict(variants) for db, variants in rates.items()}
 
 
@@ -87,78 +102,25 @@ def _modelled_miss_rate(keyspace: str, capacity: int, eviction: str) -> float:
     return 1.0 - HIT_RATE[eviction](p, capacity)
 
 
-class _Walk:
-    """Follows one request class through the topology, adding its query rates."""
-
-    def __init__(
-        self, scenario: Scenario, klass: str, rates: dict[str, dict[Variant, float]]
-    ) -> None:
-        self.scenario = scenario
-        self.klass = klass
-        self.rates = rates
-
-    def visit(self, component: str, endpoint: str, weight: float) -> None:
-        spec = self.scenario.components[component]
-        if is_database(spec):
-            self.rates[component][Variant(endpoint)] += weight
-        elif isinstance(spec, LoadBalancerSpec):
-            sizes = {b: _instances(self.scenario, b) for b in spec.backends}
-            count = sum(sizes.values())
-            for backend, size in sizes.items():
-                self.visit(backend, endpoint, weight * size / count)
-        elif isinstance(spec, CdnSpec):
-            # Classes the CDN does not cache pass through to the origin, every request.
-            cached = self.klass in spec.cacheable
-            misses = self._cdn_miss_rate(spec) if cached else 1.0
-            self.visit(spec.origin, endpoint, weight * misses)
-        elif isinstance(spec, AppServerSpec):
-            for step in spec.endpoints[endpoint]:
-                self._step(step, weight)
-
-    def _step(self, step: Any, weight: float) -> None:
-        if isinstance(step, CallStep):
-            self._call(step.call, weight)
-        elif isinstance(step, ParallelStep):
-            for call in step.parallel:
-                self._call(call, weight)
-        elif isinstance(step, QueryStep):
-            variant = Variant(step.query, step.limit, step.offset, step.pagination)
-            self.rates[step.database][variant] += weight * step.repeat
-        elif isinstance(step, ReadStep):
-            if isinstance(step.read.backing, str):
-                self._call(step.read.backing, weight * self._cache_miss_rate(step.read.cache))
-        elif isinstance(step, WriteStep):
-            if isinstance(step.write.backing, str):
-                self._call(step.write.backing, weight)
-
-    def _call(self, target: str, weight: float) -> None:
-        component, endpoint = target.split(".")
-        self.visit(component, endpoint, weight)
-
-    def _cache_miss_rate(self, name: str) -> float:
-        cache = self.scenario.components[name]
-        assert isinstance(cache, CacheSpec)  # checked by the spec
-        return miss_rate(
-            self.scenario.keyspaces[cache.keyspace],
-            capacity=cache.capacity,
-            eviction=cache.eviction,
-            nodes=cache.nodes,
-            ttl=cache.ttl,
-            capacity_bytes=cache.capacity_bytes,
-        )
-
-    def _cdn_miss_rate(self, cdn: CdnSpec) -> float:
-        """Misses of the edges (each sees the whole key popularity); a shield in front
-        of the origin is taken to miss too (an upper bound)."""
-        return miss_rate(
-            self.scenario.keyspaces[cdn.keyspace],
-            capacity=cdn.capacity,
-            eviction=cdn.eviction,
-            ttl=cdn.ttl,
-            capacity_bytes=cdn.capacity_bytes,
-        )
+def _cache_miss_rate(scenario: Scenario, name: str) -> float:
+    cache = scenario.components[name]
+    return miss_rate(
+        scenario.keyspaces[cache.keyspace],
+        capacity=cache.capacity,
+        eviction=cache.eviction,
+        nodes=cache.nodes,
+        ttl=cache.ttl,
+        capacity_bytes=cache.capacity_bytes,
+    )
 
 
-def _instances(scenario: Scenario, component: str) -> int:
-    spec = scenario.components[component]
-    return spec.replicas if isinstance(spec, AppServerSpec) else 1
+def _cdn_miss_rate(scenario: Scenario, cdn: Any) -> float:
+    """Misses of the edges (each sees the whole key popularity); a shield in front of
+    the origin is taken to miss too (an upper bound)."""
+    return miss_rate(
+        scenario.keyspaces[cdn.keyspace],
+        capacity=cdn.capacity,
+        eviction=cdn.eviction,
+        ttl=cdn.ttl,
+        capacity_bytes=cdn.capacity_bytes,
+    )

@@ -1,41 +1,39 @@
-"""App servers: replicated instances with workers, cores, a bounded queue and endpoints."""
+"""App servers: replicated instances with workers, cores, a bounded queue and endpoints.
+
+An endpoint's steps are compiled once, at build time, into ``(opcode, argument)`` pairs
+(:mod:`simperf.components.calls`) by the step compilers the builder passes in
+(:data:`simperf.build.STEP_COMPILERS`); :meth:`AppInstance.steps` is the one interpreter
+that runs them, for requests and for a session's re-authentication alike.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from typing import Any, NoReturn
 
-from simperf.components.base import (
-    Component,
-    Context,
-    Process,
-    Request,
-    RequestFailed,
-    ServerCounters,
-)
+from simperf.components.base import Component, Context, Process, Request, RequestFailed
+from simperf.components.calls import CALL, CPU, DELAY, PARALLEL, RUN, connect, parallel_arm
+from simperf.components.server import Server
 from simperf.components.sessions import Sessions
 from simperf.components.slots import Slots
+from simperf.errors import BuildError
 from simperf.metrics.monitor import LevelMonitor
 from simperf.spec.app_server import AppServerSpec, CallStep, CpuStep, DelayStep, ParallelStep
 
-# Step opcodes of a compiled endpoint: a list of (opcode, argument) tuples.
-CPU, DELAY, CALL, PARALLEL, CUSTOM = range(5)
-
+Step = tuple[int, Any]
 StepRunner = Callable[[Request, "AppInstance"], Process]
-StepCompiler = Callable[["AppServer", Any, str], StepRunner]
-
-STEP_COMPILERS: dict[type, StepCompiler] = {}
-"""Step spec type -> compiler for steps defined by other component families (cache reads,
-database queries ...). A compiler gets (server, step spec, stream purpose) once at build
-time and returns ``runner(request, instance)``, a generator run with ``yield from``."""
+StepCompiler = Callable[["AppServer", Any, str], Step]
+"""A compiler gets (server, step spec, stream purpose) once at build time and returns the
+step as an ``(opcode, argument)`` pair (see :mod:`simperf.components.calls`)."""
 
 
-class AppInstance(ServerCounters):
+class AppInstance(Server):
     """One instance (``app[0]``): workers admit requests, cores serve ``cpu`` steps.
 
     When ``workers <= cores`` a worker always finds a free core, so cores are not a
     separate resource (one event less per step); otherwise ``cpu`` steps queue for a core
-    in FIFO order. Waiting for a worker and waiting for a core both count as queueing.
+    in FIFO order. Waiting for a worker and waiting for a core both count as queueing,
+    in the instance's :class:`~simperf.components.server.Server` monitors.
 
     ``held`` integrates the workers in use over time, whatever holds them (``cpu``, a
     ``delay``, a call downstream): a thread-pool-bound instance is saturated with its
@@ -47,31 +45,23 @@ class AppInstance(ServerCounters):
     def __init__(self, server: AppServer, index: int) -> None:
         spec = server.spec
         ctx = server.ctx
-        self.env = ctx.env
+        super().__init__(ctx.env, f"{server.name}[{index}]", server.name, spec.cores)
         self.ctx = ctx
-        self.component = server.name
         self.index = index
-        self.name = f"{server.name}[{index}]"
         self.up = True
         self.down_since = 0.0  # when it last went down
         self.outages = 0
         self.down_code = 0  # registered at the first failure (most runs never fail)
-        self.capacity = spec.cores
         workers = spec.worker_count
         self.workers = Slots(ctx.env, workers)
-        self.cores = Slots(ctx.env, spec.cores) if workers > spec.cores else None
+        self.cores = self.slots if workers > spec.cores else None
         self.capped = spec.queue_limit is None
         self.limit = ctx.safety_cap if self.capped else spec.queue_limit
         self.reject_code = ctx.recorder.cause("safety_cap" if self.capped else "rejected")
-        self.busy = LevelMonitor()
-        self.queue = LevelMonitor()
         self.held = LevelMonitor()
-        self.pools: list[Any] = []  # connection pools, opened by the databases it uses
         self.active = 0
-        self.served = 0
-        self.rejected = 0
-        self.wait_sum = 0.0
-        self.service_sum = 0.0
+        # database name -> this instance's connection pool (opened by AppServer.wire)
+        self.pools: dict[str, Any] = {}
         memory = spec.memory
         self.memory: Slots | None = None
         if memory is not None:
@@ -103,14 +93,7 @@ class AppInstance(ServerCounters):
         waiting = len(workers.waiting) + len(memory.waiting)
         if (not memory.free or not workers.free) and waiting >= self.limit:
             self._reject()
-        waited = 0.0
-        grant = memory.acquire()
-        if grant is not None:
-            arrived = env.now
-            self.queue.change(1, arrived)
-            yield grant
-            self.queue.change(-1, env.now)
-            waited = env.now - arrived
+        waited = yield from self.take(memory)
         self.memory_level.change(1, env.now)
         try:
             yield from AppInstance.handle(self, request, steps)
@@ -125,40 +108,48 @@ class AppInstance(ServerCounters):
             self.ctx.safety_cap_hits += 1
         raise RequestFailed(self.reject_code)
 
-    def handle(self, request: Request, steps: list[tuple[int, Any]]) -> Process:
-        """Serve ``request`` on a compiled endpoint."""
+    def handle(self, request: Request, steps: list[Step]) -> Process:
+        """Serve ``request`` on a compiled endpoint: admitted by a worker, then its steps."""
+        return self.steps(request, steps, True)
+
+    def steps(self, request: Request, steps: list[Step], admit: bool = False) -> Process:
+        """The one step interpreter: run compiled steps for ``request``.
+
+        ``admit``: take a worker first and count the request as served by this instance
+        (:meth:`handle`); otherwise the steps run in the worker the request already holds
+        (a session's re-authentication). One generator either way: a hop costs no
+        delegation frame on every event it waits for.
+        """
         env = self.env
         workers = self.workers
-        if not self.up:
-            raise RequestFailed(self.down_code)
-        if not workers.free and len(workers.waiting) >= self.limit:
-            self._reject()
-        self.active += 1
         arrived = env.now
         waited = 0.0
-        grant = workers.acquire()
         held = self.held
-        try:
-            if grant is not None:
-                self.queue.change(1, arrived)
-                yield grant
-                self.queue.change(-1, env.now)
-                waited = env.now - arrived
-            held.change(1, env.now)
-            if grant is not None and not self.up:  # the instance failed while it queued
+        if admit:
+            if not self.up:
                 raise RequestFailed(self.down_code)
+            if not workers.free and len(workers.waiting) >= self.limit:
+                self._reject()
+            self.active += 1
+        try:
+            if admit:
+                if workers.free:  # Server.take inlined: every request pays for this
+                    workers.free -= 1
+                    held.change(1, env.now)
+                else:
+                    waited = yield from self.queue_for(workers)
+                    held.change(1, env.now)
+                    if not self.up:  # the instance failed while the request queued
+                        raise RequestFailed(self.down_code)
             busy = self.busy
             cores = self.cores
             for op, arg in steps:
                 if op == CPU:
                     if cores is not None:
-                        core = cores.acquire()
-                        if core is not None:
-                            queued = env.now
-                            self.queue.change(1, queued)
-                            yield core
-                            self.queue.change(-1, env.now)
-                            waited += env.now - queued
+                        if cores.free:
+                            cores.free -= 1
+                        else:
+                            waited += yield from self.queue_for(cores)
                         try:
                             busy.change(1, env.now)
                             yield env.timeout(arg())
@@ -172,40 +163,36 @@ class AppInstance(ServerCounters):
                 elif op == DELAY:
                     yield env.timeout(arg())
                 elif op == CALL:
-                    yield from arg[0].handle(request, arg[1])
+                    yield from arg[0](request, arg[1])
                 elif op == PARALLEL:
                     yield from self._parallel(request, arg)
                 else:
                     yield from arg(request, self)
-            self.served += 1
-            self.wait_sum += waited
-            self.service_sum += env.now - arrived - waited
+            if admit:
+                self.served += 1
+                self.wait_sum += waited
+                self.service_sum += env.now - arrived - waited
         finally:
-            held.change(-1, env.now)
-            workers.release()
-            self.active -= 1
+            if admit:
+                held.change(-1, env.now)
+                workers.release()
+                self.active -= 1
 
     def cpu(self, seconds: float) -> Process:
         """Hold one of this instance's cores for ``seconds`` (for step runners)."""
-        env = self.env
         cores = self.cores
-        if cores is not None:
-            core = cores.acquire()
-            if core is not None:
-                self.queue.change(1, env.now)
-                yield core
-                self.queue.change(-1, env.now)
+        if cores is None:
+            yield from self.work(seconds)
+            return
+        yield from self.take(cores)
         try:
-            self.busy.change(1, env.now)
-            yield env.timeout(seconds)
-            self.busy.change(-1, env.now)
+            yield from self.work(seconds)
         finally:
-            if cores is not None:
-                cores.release()
+            cores.release()
 
-    def _parallel(self, request: Request, calls: list[tuple[Component, Any]]) -> Process:
+    def _parallel(self, request: Request, calls: list[Step]) -> Process:
         env = self.env
-        branches = [env.process(_branch(target, route, request)) for target, route in calls]
+        branches = [env.process(parallel_arm(op, arg, request, self)) for op, arg in calls]
         yield env.all_of(branches)
         for branch in branches:
             if branch.value:
@@ -225,7 +212,7 @@ class AppInstance(ServerCounters):
     def _pool_snapshot(self, now: float) -> dict[str, float]:
         # Over all of this instance's pools: connection-seconds held, and acquisitions,
         # their summed wait and timeouts (differences over a span give occupancy and waits).
-        pools = self.pools
+        pools = list(self.pools.values())
         return {
             "pool_area": sum(p.in_use.area_at(now) for p in pools),
             "pool_size": sum(p.size for p in pools),
@@ -245,15 +232,6 @@ class AppInstance(ServerCounters):
         }
 
 
-def _branch(target: Component, route: Any, request: Request) -> Process:
-    """One arm of a parallel step; returns 0 or the failure code instead of raising."""
-    try:
-        yield from target.handle(request, route)
-    except RequestFailed as failure:
-        return failure.code
-    return 0
-
-
 class AppServer(Component):
     """A replicated application tier; requests addressed to it rotate over its instances."""
 
@@ -264,6 +242,8 @@ class AppServer(Component):
         self.spec = spec
         self.instances = [AppInstance(self, i) for i in range(spec.replicas)]
         self.sessions = None if spec.sessions is None else Sessions(self, spec.sessions)
+        # databases reached through the calling instance's connection pool
+        self.pooled = frozenset(pool.database for pool in spec.pools)
         self._routes: dict[str, list[tuple[int, Any]]] = {}
         self._components: dict[str, Component] = {}
         self._next = 0
@@ -271,7 +251,12 @@ class AppServer(Component):
             self.handle = self.instances[0].handle  # type: ignore[method-assign]
 
     def wire(self, components: dict[str, Component]) -> None:
+        """Open each instance's connection pools and find the sessions' store."""
         self._components = components
+        for pool in self.spec.pools:
+            database = components[pool.database]
+            for instance in self.instances:
+                instance.pools[database.name] = database.open_pool(instance.name, self.name, pool)
         if self.sessions is not None:
             self.sessions.wire(components)
 
@@ -327,42 +312,54 @@ class AppServer(Component):
             self._routes[endpoint] = self._compile(endpoint)
         return self._routes[endpoint]
 
-    def _compile(self, endpoint: str) -> list[tuple[int, Any]]:
-        compiled: list[tuple[int, Any]] = []
+    def _compile(self, endpoint: str) -> list[Step]:
+        compiled: list[Step] = []
         sessions = self.sessions
         if sessions is not None and sessions.uses(endpoint):
             reauth = sessions.spec.reauth
-            compiled.append((CUSTOM, sessions.prologue(self.resolve(reauth) if reauth else None)))
+            compiled.append((RUN, sessions.prologue(self.resolve(reauth) if reauth else None)))
+        compilers = self.ctx.step_compilers
         for i, step in enumerate(self.spec.endpoints[endpoint]):
-            purpose = f"{endpoint}:{i}"
-            if isinstance(step, CpuStep):
-                scale = 1.0 / self.spec.speed
-                compiled.append((CPU, self.ctx.sampler(step.cpu, self.name, purpose, scale)))
-            elif isinstance(step, DelayStep):
-                compiled.append((DELAY, self.ctx.sampler(step.delay, self.name, purpose)))
-            elif isinstance(step, CallStep):
-                target, route = self._target(step.call)
-                # A target may run calls from an instance itself (a database uses the
-                # instance's connection pool); otherwise the call is a plain hop.
-                runner = getattr(target, "call_runner", None)
-                if runner is not None:
-                    compiled.append((CUSTOM, runner(self, route)))
-                else:
-                    compiled.append((CALL, (target, route)))
-            elif isinstance(step, ParallelStep):
-                compiled.append((PARALLEL, [self._target(call) for call in step.parallel]))
-            else:
-                compiled.append((CUSTOM, STEP_COMPILERS[type(step)](self, step, purpose)))
+            compiler = compilers.get(type(step))
+            if compiler is None:
+                raise BuildError(
+                    f"components.{self.name}.endpoints.{endpoint}.{i}: "
+                    f"no compiler for a {type(step).__name__}"
+                )
+            compiled.append(compiler(self, step, f"{endpoint}:{i}"))
         return compiled
 
     def component(self, name: str) -> Component:
         """Another component of the model (for step compilers)."""
         return self._components[name]
 
-    def _target(self, call: str) -> tuple[Component, Any]:
-        component, endpoint = call.split(".")
-        target = self._components[component]
-        network = self.ctx.network
-        if network is not None:  # the call may cross regions
-            return network.connect(network.region_of[self.name], target, endpoint)
-        return target, target.resolve(endpoint)
+
+def compile_cpu(server: AppServer, step: CpuStep, purpose: str) -> Step:
+    """``{cpu: dist}``: one core for a draw, scaled by the instance's ``speed``."""
+    return CPU, server.ctx.sampler(step.cpu, server.name, purpose, 1.0 / server.spec.speed)
+
+
+def compile_delay(server: AppServer, step: DelayStep, purpose: str) -> Step:
+    """``{delay: dist}``: a wait holding the worker but no core."""
+    return DELAY, server.ctx.sampler(step.delay, server.name, purpose)
+
+
+def compile_call(server: AppServer, step: CallStep, purpose: str) -> Step:
+    """``{call: component.endpoint}``, through the one call path."""
+    component, endpoint = step.call.split(".")
+    return connect(server, component, endpoint)
+
+
+def compile_parallel(server: AppServer, step: ParallelStep, purpose: str) -> Step:
+    """``{parallel: [...]}``: every arm compiled like a call, run as processes."""
+    return PARALLEL, [connect(server, *call.split(".")) for call in step.parallel]
+
+
+def runs(compiler: Callable[[AppServer, Any, str], StepRunner]) -> StepCompiler:
+    """A compiler of a ``runner(request, instance)`` as a step compiler."""
+
+    def compile_step(server: AppServer, step: Any, purpose: str) -> Step:
+        return RUN, compiler(server, step, purpose)
+
+    compile_step.__doc__ = compiler.__doc__
+    return compile_step

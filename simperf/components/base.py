@@ -83,6 +83,8 @@ class Context:
         # State kept outside the scenario's components (rate limiters, leaderboards), by
         # unique key; step compilers add them and the builder reports them as components.
         self.reporters: dict[str, Component] = {}
+        # Step spec type -> compiler of an app server's endpoint step (set by the builder).
+        self.step_compilers: dict[type, Any] = {}
 
     def rng(self, component: str, purpose: str) -> np.random.Generator:
         """An independent stream for one purpose of one component."""
@@ -99,37 +101,6 @@ class Context:
         if scale == 1.0:
             return batched(lambda n: dist.sample_batch(rng, n))
         return batched(lambda n: dist.sample_batch(rng, n) * scale)
-
-
-class ServerCounters:
-    """The counters every server instance keeps, and the snapshot the component table reads.
-
-    An instance (app replica, database node, cache node, link direction, storage device)
-    sets ``busy`` and ``queue`` (:class:`~simperf.metrics.monitor.LevelMonitor` s) and
-    counts ``served``, ``rejected``, ``wait_sum`` and ``service_sum`` as it works;
-    :func:`simperf.metrics.summary.component_reports` turns two snapshots into
-    utilisation, queue lengths and mean wait and service times.
-    """
-
-    busy: Any
-    queue: Any
-    served: int = 0
-    rejected: int = 0
-    wait_sum: float = 0.0
-    service_sum: float = 0.0
-
-    def snapshot(self, now: float) -> dict[str, float]:
-        """Cumulative counters and areas at ``now`` (differences give window metrics)."""
-        return {
-            "busy_area": self.busy.area_at(now),
-            "queue_area": self.queue.area_at(now),
-            "queue_peak": self.queue.reset_peak(),
-            "queue_now": self.queue.level,
-            "served": self.served,
-            "rejected": self.rejected,
-            "wait_sum": self.wait_sum,
-            "service_sum": self.service_sum,
-        }
 
 
 class Component:
@@ -154,6 +125,21 @@ class Component:
 
     def handle(self, request: Request, route: Any) -> Process:  # pragma: no cover
         raise NotImplementedError
+
+    def resolve_from(self, endpoint: str, source: int | None) -> Any:
+        """:meth:`resolve` for a caller in region ``source`` (None: the client's).
+
+        Only components without a region of their own (balancers, CDNs) differ.
+        """
+        return self.resolve(endpoint)
+
+    def client_cpu(self, route: Any) -> float:
+        """The caller's CPU per call on ``route`` (decoding what comes back)."""
+        return 0.0
+
+    def handle_pooled(self, request: Request, route: Any) -> Process:  # pragma: no cover
+        """:meth:`handle` for a caller holding one of its pooled connections."""
+        raise NotImplementedError(f"{self.kind} components are not called through pools")
 
     def wire(self, components: dict[str, Component]) -> None:
         """Connect to the components this one calls (after all are constructed)."""

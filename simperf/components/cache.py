@@ -20,18 +20,10 @@ from typing import Any
 
 from simpy.events import Event
 
-from simperf.components.base import (
-    Component,
-    Context,
-    Process,
-    Request,
-    RequestFailed,
-    ServerCounters,
-)
+from simperf.components.base import Component, Context, Process, Request, RequestFailed
 from simperf.components.cache_store import Entry, make_store
 from simperf.components.keyspace import KeyspaceState
-from simperf.components.slots import Slots
-from simperf.metrics.monitor import LevelMonitor
+from simperf.components.server import Server
 from simperf.rng import batched
 from simperf.spec.cache import CacheSpec
 from simperf.spec.distributions import Constant
@@ -67,7 +59,7 @@ def node_index(key: int, nodes: int) -> int:
     return ((key * HASH_MULTIPLIER) & MASK64) * nodes >> 64
 
 
-class CacheNode(ServerCounters):
+class CacheNode(Server):
     """One node (``cache[0]``): a command queue in front of a key-level store.
 
     It offers the instance interface the result's component table reads: ``name``,
@@ -81,14 +73,11 @@ class CacheNode(ServerCounters):
     def __init__(self, cache: Cache, index: int) -> None:
         spec = cache.spec
         ctx = cache.ctx
-        self.env = ctx.env
+        super().__init__(ctx.env, f"{cache.name}[{index}]", cache.name, spec.cores)
         self.ctx = ctx
         self.cache = cache
         self.index = index
-        self.component = cache.name
-        self.name = f"{cache.name}[{index}]"
-        self.capacity = spec.cores
-        self.cores = Slots(ctx.env, spec.cores)
+        self.cores = self.slots
         self.store = make_store(
             spec.eviction,
             spec.capacity,
@@ -104,12 +93,6 @@ class CacheNode(ServerCounters):
         )
         self.limit = ctx.safety_cap
         self.reject_code = ctx.recorder.cause("safety_cap")
-        self.busy = LevelMonitor()
-        self.queue = LevelMonitor()
-        self.served = 0
-        self.rejected = 0
-        self.wait_sum = 0.0
-        self.service_sum = 0.0
         self.up = True
         self._outages = 0
         self.inflight: dict[int, Event] = {}  # key -> the single flight loading it
@@ -132,16 +115,13 @@ class CacheNode(ServerCounters):
             yield env.timeout(self.network())
         cores = self.cores
         if cores.free:
-            cores.free -= 1  # Slots.acquire inlined: every request pays for this
+            cores.free -= 1  # Server.take inlined: every request pays for this
         else:
             yield from self.wait_for_core()
         service = self.service()
         if extra is not None:
             service += extra()
-        busy = self.busy
-        busy.change(1, env.now)
-        yield env.timeout(service)
-        busy.change(-1, env.now)
+        yield from self.work(service)
         cores.release()
         self.served += 1
         self.service_sum += service
@@ -154,13 +134,8 @@ class CacheNode(ServerCounters):
             self.rejected += 1
             self.ctx.safety_cap_hits += 1
             raise RequestFailed(self.reject_code)
-        env = self.env
-        arrived = env.now
-        self.queue.change(1, arrived)
-        yield cores.acquire()
-        now = env.now
-        self.queue.change(-1, now)
-        self.wait_sum += now - arrived
+        waited = yield from self.queue_for(cores)  # then add: others add while it waits
+        self.wait_sum += waited
 
     def stored(self, evicted: list[Entry]) -> None:
         """Handle what a ``set`` pushed out: dirty entries go to the flusher."""

@@ -1,7 +1,7 @@
 """The ``read`` and ``write`` endpoint steps, compiled once per endpoint into generators.
 
-Registered in :data:`~simperf.components.app_server.STEP_COMPILERS` when this module is
-imported (by :mod:`simperf.build`). Each compiler returns ``runner(request, instance)``,
+Listed in :data:`simperf.build.STEP_COMPILERS`. Each compiler returns
+``runner(request, instance)``,
 run with ``yield from`` on the hot path: no spec objects, no string lookups per request.
 
 Staleness
@@ -24,27 +24,28 @@ from typing import Any
 
 from simpy.events import Event
 
-from simperf.components.app_server import STEP_COMPILERS, AppServer, StepRunner
+from simperf.components.app_server import AppServer, StepRunner
 from simperf.components.base import Process, Request, RequestFailed
 from simperf.components.cache import Cache, CacheNode, node_index
+from simperf.components.calls import runner
 from simperf.components.keyspace import KeyspaceState
 from simperf.spec.cache import ReadStep, WriteStep
 
 Backing = Callable[[Request, Any], Process]
 
 
-def backing_runner(server: AppServer, backing: Any, purpose: str) -> Backing:
-    """The store operation behind a step: a call to ``component.endpoint`` or a delay."""
+def backing_runner(
+    server: AppServer, backing: Any, purpose: str, *, background: bool = False
+) -> Backing:
+    """The store operation behind a step: a call to ``component.endpoint`` or a delay.
+
+    The call goes through the server's call path (its pool for a database);
+    ``background`` work (write-back's flusher) runs on no app instance, so its call is
+    a hop without a pool.
+    """
     if isinstance(backing, str):
         component, endpoint = backing.split(".")
-        target = server.component(component)
-        route = target.resolve(endpoint)
-        handle = target.handle
-
-        def call(request: Request, instance: Any) -> Process:
-            return handle(request, route)
-
-        return call
+        return runner(server, component, endpoint, background=background)
     sample = server.ctx.sampler(backing.delay, server.name, purpose)
     env = server.env
 
@@ -59,9 +60,7 @@ def compile_read(server: AppServer, step: ReadStep, purpose: str) -> StepRunner:
     """Compile ``{read: {cache, backing, mode}}``.
 
     The common path (a get, then the set after a miss) is written out flat in one
-    generator, with the node's command inlined: each request pays for one generator and
-    its SimPy events, as an app-server call does. Rare paths (queueing for a core,
-    single flight, a node that is down) are in helpers.
+    generator; rare paths (single flight, a node that is down) are in helpers.
     """
     spec = step.read
     cache = server.component(spec.cache)
@@ -156,25 +155,7 @@ def compile_read(server: AppServer, step: ReadStep, purpose: str) -> StepRunner:
         key: int = request.key  # type: ignore[assignment]
         node = single or nodes[node_index(key, count)]
         if node.up:
-            # The get: one command, inlined (see CacheNode.command).
-            if node.network is not None:
-                yield env.timeout(node.network())
-            cores = node.cores
-            if cores.free:
-                cores.free -= 1
-            else:
-                yield from node.wait_for_core()
-            service = node.service()
-            busy = node.busy
-            busy.change(1, env.now)
-            yield env.timeout(service)
-            busy.change(-1, env.now)
-            if cores.waiting:
-                cores.waiting.popleft().succeed()
-            else:
-                cores.free += 1
-            node.served += 1
-            node.service_sum += service
+            yield from node.command()  # the get
             if node.up:
                 store = node.store
                 entry = store.get(key, env.now)
@@ -215,7 +196,10 @@ def compile_write(server: AppServer, step: WriteStep, purpose: str) -> StepRunne
     ttl = cache.ttl
     size_of = cache.size_of
     if policy == "write_back":
-        cache.flusher.attach(backing)
+        flush = backing  # a delay draws from the writes' stream, as before
+        if isinstance(spec.backing, str):
+            flush = backing_runner(server, spec.backing, f"{purpose}:backing", background=True)
+        cache.flusher.attach(flush)
 
     def down(request: Request, instance: Any, node: CacheNode, key: int) -> Process:
         if fail_when_down:
@@ -275,7 +259,3 @@ def _store_only(class_keyspaces: list[KeyspaceState | None], backing: Backing) -
         keyspace.commit(request.key)  # type: ignore[arg-type]
 
     return write
-
-
-STEP_COMPILERS[ReadStep] = compile_read
-STEP_COMPILERS[WriteStep] = compile_write

@@ -6,13 +6,12 @@ a :class:`CompiledQuery` per shard; at run time a query draws its CPU time and i
 buffer-pool misses, runs on an instance (:class:`~simperf.components.db_instance.
 DbInstance`), and pays the network round trip and the transfer of its rows.
 
-Three ways in:
+Two ways in, chosen by the caller's call path (:mod:`simperf.components.calls`):
 
-* ``handle(request, route)`` (a ``call`` from a balancer-less hop, a ``parallel`` arm, a
-  cache's backing read): no pool, so the query opens a connection (handshake, session
-  start-up on a database core, counted against ``max_connections``).
-* ``{call: db.query}`` and ``{query: NAME, database: DB, ...}`` steps of an app server:
-  through the calling instance's pool for this database when it has one.
+* ``handle_pooled(request, route)``: on a connection the calling app instance's pool
+  holds open (every step of an app server with a ``pool`` for this database);
+* ``handle(request, route)``: no pool, so the query opens a connection (handshake,
+  session start-up on a database core, counted against ``max_connections``).
 
 Writes run on the primary and reach each replica ``replication_lag`` later (the replica
 then replays them); reads go to a replica by ``read_policy``.
@@ -28,8 +27,9 @@ import numpy as np
 from simperf.analysis.explain import hit_ratios, layout_of, plan_variant, pool_models
 from simperf.analysis.query_cost import cpu_time
 from simperf.analysis.query_mix import Variant
-from simperf.components.app_server import STEP_COMPILERS
+from simperf.components import db_report
 from simperf.components.base import Component, Context, Process, Request, RequestFailed
+from simperf.components.calls import connect
 from simperf.components.db_instance import PRIMARY, REPLICA, DbInstance
 from simperf.components.db_pool import Pool
 from simperf.keys import key_sampler
@@ -131,8 +131,7 @@ class QueryRoute:
         first = self.queries[0]
         self.write = first.write
         self.key = db.key_stream(variant.query)
-        single = getattr(spec, "single_shard", None)
-        self.single = single(variant.query) if single is not None else True
+        self.single = spec.single_shard(variant.query)
         arms = 1 if self.single else db.shard_count
         self.client_cpu = spec.client_cpu_per_row * first.plan.rows_returned * arms
         self.space = db.key_space(spec.queries[variant.query].table)
@@ -273,9 +272,8 @@ class Database(Component):
         self.cores = self._make_cores()
         self.servers = [inst for core in self.cores for inst in core.instances]
         # the model's instances: each server, then its storage (kind "storage")
-        self.instances: list[Any] = [*self.servers, *(s.meter for s in self.servers)]
-        self.pools: dict[Any, Pool] = {}
-        self.pool_owner: dict[Pool, str] = {}
+        self.instances: list[Any] = [*self.servers, *(s.storage for s in self.servers)]
+        self.pools: list[Pool] = []  # every app instance's pool for this database
         self.routes: dict[Variant, QueryRoute] = {}
         self._models: list[Any] | None = None
         self._keys: dict[str, Any] = {}
@@ -308,33 +306,27 @@ class Database(Component):
                 self._keys[query] = batched(lambda n: rng.integers(0, rows, n, dtype=np.int64))
         return self._keys[query]
 
-    def wire(self, components: dict[str, Component]) -> None:
-        """Open the pools of every app instance with a pool for this database."""
-        limits = [(inst, inst.max_connections) for inst in self.servers]
-        for component in components.values():
-            spec = getattr(component, "spec", None)
-            for pool_spec in getattr(spec, "pools", []):
-                if pool_spec.database != self.name:
-                    continue
-                for app_instance in component.instances:  # type: ignore[attr-defined]
-                    usable = min(
-                        [pool_spec.size] + [limit - inst.reserved for inst, limit in limits]
-                    )
-                    usable = max(0, usable)
-                    for inst, _ in limits:
-                        inst.reserved += usable
-                    pool = Pool(
-                        self.env,
-                        app_instance.name,
-                        pool_spec.size,
-                        pool_spec.max_wait,
-                        usable,
-                        timeout_code=self.timeout_code,
-                        refused_code=self.refused_code,
-                    )
-                    self.pools[app_instance] = pool
-                    app_instance.pools.append(pool)
-                    self.pool_owner[pool] = component.name
+    def open_pool(self, owner: str, component: str, spec: Any) -> Pool:
+        """Open app instance ``owner``'s pool: its connections are held on every server.
+
+        Pools open in the order of the scenario's components; connections beyond a
+        server's ``max_connections`` are refused (see :mod:`simperf.components.db_pool`).
+        """
+        usable = max(0, min([spec.size] + [s.max_connections - s.reserved for s in self.servers]))
+        for server in self.servers:
+            server.reserved += usable
+        pool = Pool(
+            self.env,
+            owner,
+            component,
+            spec.size,
+            spec.max_wait,
+            usable,
+            timeout_code=self.timeout_code,
+            refused_code=self.refused_code,
+        )
+        self.pools.append(pool)
+        return pool
 
     def resolve(self, endpoint: str) -> QueryRoute:
         return self.route(Variant(endpoint))
@@ -354,50 +346,25 @@ class Database(Component):
         key = request.key if request.key is not None else route.key()
         return self.cores[0].run(request, route.queries[0], key, pooled)
 
-    def runner(self, route: QueryRoute, repeat: int) -> Any:
-        """``runner(request, app_instance)``: ``repeat`` queries through the caller's pool."""
-        pools = self.pools
-        dispatch = self.dispatch
-        client_cpu = route.client_cpu
+    def handle_pooled(self, request: Request, route: QueryRoute) -> Process:
+        """Run a query on a connection the caller's pool holds open."""
+        return self.dispatch(request, route, True)
 
-        def run(request: Request, instance: Any) -> Process:
-            pool = pools.get(instance)
-            for _ in range(repeat):
-                if pool is None:
-                    yield from dispatch(request, route, False)
-                else:
-                    yield from pool.acquire()
-                    try:
-                        yield from dispatch(request, route, True)
-                    finally:
-                        pool.release()
-                if client_cpu > 0:
-                    yield from instance.cpu(client_cpu)
-
-        return run
-
-    def call_runner(self, server: Any, route: QueryRoute) -> Any:
-        """How an app server runs ``{call: db.query}``: one query through its pool."""
-        return self.runner(route, 1)
+    def client_cpu(self, route: QueryRoute) -> float:
+        """The caller's CPU decoding the rows ``route`` returns."""
+        return route.client_cpu
 
     def snapshot(self, now: float) -> dict[str, Any]:
-        from simperf.metrics.database import snapshot
-
-        return snapshot(self, now)
+        return db_report.snapshot(self, now)
 
     def report(
         self, first: dict[str, Any], last: dict[str, Any], span: float
     ) -> tuple[str, dict[str, Any]]:
-        from simperf.metrics.database import report
-
-        return "databases", report(self, first, last, span)
+        return "databases", db_report.report(self, first, last, span)
 
 
-def compile_query_step(server: Any, step: QueryStep, purpose: str) -> Any:
-    """Step compiler for ``{query: ...}`` steps (registered in ``STEP_COMPILERS``)."""
+def compile_query_step(server: Any, step: QueryStep, purpose: str) -> tuple[int, Any]:
+    """Step compiler for ``{query: ...}`` steps: the query variant, through the call path."""
     db = server.component(step.database)
     variant = Variant(step.query, step.limit, step.offset, step.pagination)
-    return db.runner(db.route(variant), step.repeat)
-
-
-STEP_COMPILERS[QueryStep] = compile_query_step
+    return connect(server, db.name, step.query, route=db.route(variant), repeat=step.repeat)

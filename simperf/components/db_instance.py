@@ -14,40 +14,22 @@ from __future__ import annotations
 from typing import Any
 
 from simperf.analysis.query_cost import storage_times
-from simperf.components.base import Process, ServerCounters
-from simperf.components.slots import Slots
-from simperf.metrics.monitor import LevelMonitor
+from simperf.components.base import Process
+from simperf.components.server import Server
 from simperf.spec.database import DbInstanceSpec
 
 PRIMARY, REPLICA = 0, 1
 ROLES = ("primary", "replica")
 
 
-class StorageMeter(ServerCounters):
-    """A server's storage as a row of the components table (kind ``storage``).
+class DbInstance(Server):
+    """A database server; listed in the model's instances like an app instance.
 
-    Listed in the model's instances next to its server, so that the utilisation table
-    and the stability verdict see saturated storage; not averaged into the component.
+    Its cores are its own slots; its storage is a second :class:`Server` (kind
+    ``storage``, a row of the components table next to it, so that the utilisation
+    table and the stability verdict see saturated storage) whose waits are also this
+    server's.
     """
-
-    kind = "storage"
-    capped = False
-
-    def __init__(self, server: DbInstance) -> None:
-        self.component = server.component
-        self.name = f"{server.name}/storage"
-        self.capacity = server.io_depth
-        self.busy = server.io_busy
-        self.queue = LevelMonitor()
-        self.served = 0
-        self.wait_sum = 0.0
-        self.service_sum = 0.0
-
-
-class DbInstance(ServerCounters):
-    """A database server; listed in the model's instances like an app instance."""
-
-    capped = False
 
     def __init__(
         self,
@@ -60,30 +42,21 @@ class DbInstance(ServerCounters):
         tables: int,
         shard: int | None = None,
     ) -> None:
-        self.env = env
+        super().__init__(env, name, component, spec.cores)
         self.kind = kind
-        self.component = component
-        self.name = name
         self.role = role
         self.shard = shard
         self.spec = spec
-        self.capacity = spec.cores
-        self.cores = Slots(env, spec.cores)
+        self.cores = self.slots
         self.io_depth, self.read_latency, self.write_latency = storage_times(spec.storage)
-        self.storage = Slots(env, self.io_depth)
+        self.storage = Server(env, f"{name}/storage", component, self.io_depth, within=self)
+        self.storage.kind = "storage"
         self.max_connections = spec.max_connections
         self.reserved = 0  # connections held open by pools
         self.open = 0  # connections opened per query (no pool), in use now
         self.open_peak = 0
         self.opened = 0
-        self.busy = LevelMonitor()
-        self.io_busy = LevelMonitor()
-        self.queue = LevelMonitor()
         self.active = 0
-        self.served = 0
-        self.rejected = 0
-        self.wait_sum = 0.0
-        self.service_sum = 0.0
         self.rows_examined = 0
         self.pages_read = 0
         self.pool_pages = 0
@@ -94,7 +67,6 @@ class DbInstance(ServerCounters):
         # replica state: per table, key -> time its latest write becomes visible here
         self.pending: list[dict[int, float]] = [{} for _ in range(tables)]
         self.last_apply = 0.0
-        self.meter = StorageMeter(self)
 
     def execute(self, q: Any) -> Process:
         """Run one compiled query: a core for its CPU, then storage for its page I/O."""
@@ -102,38 +74,13 @@ class DbInstance(ServerCounters):
         arrived = env.now
         self.active += 1
         cores = self.cores
-        grant = cores.acquire()
-        if grant is not None:
-            self.queue.change(1, arrived)
-            yield grant
-            self.queue.change(-1, env.now)
-        waited = env.now - arrived
-        busy = self.busy
-        busy.change(1, env.now)
-        yield env.timeout(q.cpu())
-        busy.change(-1, env.now)
+        waited = yield from self.take(cores)
+        yield from self.work(q.cpu())
         cores.release()
         misses = q.misses[self.role]()
         io = misses * self.read_latency + q.pages_written * self.write_latency
         if io > 0:
-            storage = self.storage
-            meter = self.meter
-            slot = storage.acquire()
-            queued = env.now
-            if slot is not None:
-                self.queue.change(1, queued)
-                meter.queue.change(1, queued)
-                yield slot
-                self.queue.change(-1, env.now)
-                meter.queue.change(-1, env.now)
-                waited += env.now - queued
-                meter.wait_sum += env.now - queued
-            self.io_busy.change(1, env.now)
-            yield env.timeout(io)
-            self.io_busy.change(-1, env.now)
-            storage.release()
-            meter.served += 1
-            meter.service_sum += io
+            waited += yield from self.storage.serve(io)
         self.active -= 1
         now = env.now
         self.served += 1
@@ -149,37 +96,17 @@ class DbInstance(ServerCounters):
 
     def startup(self, seconds: float) -> Process:
         """Start a session for a new connection: ``seconds`` of one core."""
-        env = self.env
-        grant = self.cores.acquire()
-        if grant is not None:
-            self.queue.change(1, env.now)
-            yield grant
-            self.queue.change(-1, env.now)
-        self.busy.change(1, env.now)
-        yield env.timeout(seconds)
-        self.busy.change(-1, env.now)
+        yield from self.take(self.cores)
+        yield from self.work(seconds)
         self.cores.release()
 
     def apply(self, q: Any) -> Process:
         """Replay a write from the primary: its write CPU and page writes, no queue record."""
-        env = self.env
         if q.apply_cpu > 0:
-            grant = self.cores.acquire()
-            if grant is not None:
-                yield grant
-            self.busy.change(1, env.now)
-            yield env.timeout(q.apply_cpu)
-            self.busy.change(-1, env.now)
-            self.cores.release()
+            yield from self.occupy(q.apply_cpu)
         io = q.pages_written * self.write_latency
         if io > 0:
-            slot = self.storage.acquire()
-            if slot is not None:
-                yield slot
-            self.io_busy.change(1, env.now)
-            yield env.timeout(io)
-            self.io_busy.change(-1, env.now)
-            self.storage.release()
+            yield from self.storage.occupy(io)
         self.pages_written += q.pages_written
         self.writes_applied += 1
 
@@ -187,7 +114,7 @@ class DbInstance(ServerCounters):
         """Database-specific cumulative counters at ``now``."""
         return {
             "busy_area": self.busy.area_at(now),
-            "io_area": self.io_busy.area_at(now),
+            "io_area": self.storage.busy.area_at(now),
             "queries": self.served,
             "rows_examined": self.rows_examined,
             "pages_read": self.pages_read,

@@ -18,9 +18,10 @@ from simperf.metrics.monitor import LevelMonitor
 
 
 class Pool:
-    """The pool of one app instance for one database."""
+    """The pool of one app instance (``owner``, of app server ``component``) for one database."""
 
     __slots__ = (
+        "component",
         "env",
         "in_use",
         "max_wait",
@@ -40,6 +41,7 @@ class Pool:
         self,
         env: Any,
         owner: str,
+        component: str,
         size: int,
         max_wait: float,
         usable: int,
@@ -49,6 +51,7 @@ class Pool:
     ) -> None:
         self.env = env
         self.owner = owner
+        self.component = component
         self.size = size
         self.slots = Slots(env, size)
         self.max_wait = max_wait

@@ -65,6 +65,8 @@ class LoadBalancer(Component):
         self.healthy: list[bool] | None = None  # None: the balancer knows who is up
         self.refused = 0  # requests sent to an instance that was down
         self.retried = 0
+        if spec.retries:  # set before any caller compiles a call to this balancer
+            self.handle = self._handle_retrying  # type: ignore[method-assign]
 
     def wire(self, components: dict[str, Component]) -> None:
         self._backends = [components[b] for b in self.spec.backends]
@@ -81,8 +83,6 @@ class LoadBalancer(Component):
             probe_route = None if endpoint is None else lambda: self.probe_route(endpoint)
             self.health = HealthChecker(self, check, probe_route)
             self.healthy = self.health.healthy
-        if self.spec.retries:
-            self.handle = self._handle_retrying  # type: ignore[method-assign]
 
     def _make_policy(self) -> Any:
         spec = self.spec

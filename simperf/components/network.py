@@ -19,17 +19,8 @@ from typing import Any
 
 import simpy
 
-from simperf.components.base import (
-    Component,
-    Context,
-    Process,
-    Request,
-    RequestFailed,
-    ServerCounters,
-)
-from simperf.components.slots import Slots
-from simperf.metrics.monitor import LevelMonitor
-from simperf.spec.load_balancer import LoadBalancerSpec
+from simperf.components.base import Component, Context, Process, Request, RequestFailed
+from simperf.components.server import Server
 from simperf.spec.network import NetworkSpec
 from simperf.spec.workload import RequestClass
 
@@ -38,43 +29,13 @@ Sampler = Callable[[], float]
 Handler = Callable[[Request, Any], Process]
 
 
-class Channel(ServerCounters):
+class Channel(Server):
     """One direction of a shared link: transfers take turns at the full bandwidth."""
 
     kind = "link"
 
     def __init__(self, env: simpy.Environment, name: str) -> None:
-        self.env = env
-        self.component = name
-        self.name = name
-        self.capacity = 1
-        self.slots = Slots(env, 1)
-        self.busy = LevelMonitor()
-        self.queue = LevelMonitor()
-        self.served = 0
-        self.rejected = 0
-        self.wait_sum = 0.0
-        self.service_sum = 0.0
-
-    def transmit(self, seconds: float) -> Process:
-        """Wait for the link, then hold it for ``seconds``."""
-        env = self.env
-        arrived = env.now
-        grant = self.slots.acquire()
-        if grant is not None:
-            self.queue.change(1, arrived)
-            yield grant
-            self.queue.change(-1, env.now)
-        waited = env.now - arrived
-        try:
-            self.busy.change(1, env.now)
-            yield env.timeout(seconds)
-            self.busy.change(-1, env.now)
-        finally:
-            self.slots.release()
-        self.served += 1
-        self.wait_sum += waited
-        self.service_sum += seconds
+        super().__init__(env, name, name, 1)
 
 
 class Link(Component):
@@ -117,7 +78,7 @@ class Path:
             if size is not None:
                 seconds = size() / self.bandwidth
                 if self.channel is not None:
-                    yield from self.channel.transmit(seconds)
+                    yield from self.channel.serve(seconds)
                 else:
                     delay += seconds
         if delay > 0:
@@ -189,18 +150,6 @@ class Network:
                 None if dist is None else self.ctx.sampler(dist, NETWORK, f"{field}:{c.name}")
             )
         return samplers
-
-    def locate(self, specs: dict[str, Any]) -> None:
-        """Record each component's region: its own, none for a balancer without one or
-        a CDN (they have no one location), else the first region."""
-        for name, spec in specs.items():
-            region = getattr(spec, "region", None)  # kinds without one run in the first
-            if region is not None:
-                self.region_of[name] = self.index[region]
-            else:
-                # balancers and CDNs are where their caller (or client) is
-                regionless = isinstance(spec, LoadBalancerSpec) or spec.kind == "cdn"
-                self.region_of[name] = None if regionless else 0
 
     def path(self, source: int, dest: int, *, payload: bool) -> Path:
         """The one-way path from ``source`` to ``dest``, with or without the links.

@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections import deque
 from typing import Any
 
-from simperf.components.app_server import STEP_COMPILERS, AppServer, StepRunner
+from simperf.components.app_server import AppServer, StepRunner
 from simperf.components.base import Component, Context, Process, Request, RequestFailed
 from simperf.components.cache import Cache, node_index
 from simperf.rng import stable_hash
@@ -179,6 +179,3 @@ def compile_rate_limit(server: AppServer, step: RateLimitStep, purpose: str) -> 
         limiter.unchecked += 1
 
     return rate_limit
-
-
-STEP_COMPILERS[RateLimitStep] = compile_rate_limit

@@ -137,7 +137,7 @@ class Sessions:
             if known is not None and now - known <= idle:
                 self.reauthentications += 1
                 if reauth is not None:
-                    yield from run_steps(request, instance, reauth)
+                    yield from instance.steps(request, reauth)
             else:
                 self.created += 1
             table[address] = seen[address] = env.now
@@ -177,7 +177,7 @@ class Sessions:
             if known is not None and now - known <= idle:
                 self.reauthentications += 1
                 if reauth is not None:
-                    yield from run_steps(request, instance, reauth)
+                    yield from instance.steps(request, reauth)
             else:
                 self.created += 1
             if node.up:
@@ -187,21 +187,3 @@ class Sessions:
             seen[address] = env.now
 
         return session
-
-
-def run_steps(request: Request, instance: AppInstance, steps: list[tuple[int, Any]]) -> Process:
-    """Run compiled steps in the worker ``request`` already holds (re-authentication)."""
-    from simperf.components.app_server import CALL, CPU, DELAY, PARALLEL
-
-    env = instance.env
-    for op, arg in steps:
-        if op == CPU:
-            yield from instance.cpu(arg())
-        elif op == DELAY:
-            yield env.timeout(arg())
-        elif op == CALL:
-            yield from arg[0].handle(request, arg[1])
-        elif op == PARALLEL:
-            yield from instance._parallel(request, arg)
-        else:
-            yield from arg(request, instance)

@@ -23,7 +23,6 @@ import numpy as np
 
 from simperf.errors import SpecError
 from simperf.spec.alerts import INSTANCE_METRICS, LATENCY_METRICS, AlertSpec
-from simperf.units import format_time
 
 _EPS = 1e-9
 """Relative tolerance on times: snapshot times are sums of window lengths."""
@@ -188,33 +187,3 @@ def _firings(alert: AlertSpec, times: np.ndarray, values: list[float | None]) ->
         "firing_at_end": bool(intervals) and bool(holds[-1]),
         "intervals": intervals,
     }
-
-
-def summary_lines(alerts: dict[str, dict[str, Any]]) -> list[str]:
-    """One line per alert for :meth:`Result.summary`."""
-    lines = [""]
-    for name, a in alerts.items():
-        head = f"alert {name} ({a['metric']} of {a['target']} {a['condition']} "
-        head += f"{_format(a['metric'], a['threshold'])}"
-        head += f" for {format_time(a['for'])})" if a["for"] else ")"
-        if not a["firings"]:
-            lines.append(f"{head}: never fired")
-            continue
-        spans = ", ".join(
-            f"{format_time(i['start'])} to {format_time(i['end'])}" for i in a["intervals"][:3]
-        )
-        more = f" and {a['firings'] - 3} more" if a["firings"] > 3 else ""
-        lines.append(
-            f"{head}: fired {a['firings']}x, {format_time(a['time_firing'])} in all ({spans}{more})"
-        )
-    return lines
-
-
-def _format(metric: str, value: float) -> str:
-    if metric in LATENCY_METRICS:
-        return format_time(value)
-    if metric == "throughput":
-        return f"{value:.6g}/s"
-    if metric in ("error_rate", "utilization"):
-        return f"{value * 100:.4g}%"
-    return f"{value:.6g}"

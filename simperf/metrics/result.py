@@ -9,11 +9,7 @@ from typing import Any
 
 import pandas as pd
 
-from simperf.units import format_time
-
-SHORT_RUN_RELAXATIONS = 100
-"""A measured period shorter than this many relaxation times gets a warning: an interval
-from one run needs about 20 batches each several relaxation times long."""
+from simperf.presentation.summary_text import render
 
 
 @dataclass
@@ -170,124 +166,7 @@ class Result:
 
     def summary(self) -> str:
         """A readable multi-line summary for terminals and notebooks."""
-        d = self.data
-        req = d["requests"]
-        lines = [
-            f"scenario {d['scenario']}  seed {d['seed']}  "
-            f"measured {d['measured_time']:.6g} s after {d['warmup']:.6g} s warm-up",
-            f"requests  generated {req['generated']}  ok {req['ok']}  failed {req['failed']}  "
-            f"in flight {req['in_flight']}",
-            "throughput "
-            + (f"{d['throughput']:.6g} req/s" if d["throughput"] is not None else "-")
-            + "   error rate "
-            + (f"{d['error_rate']:.3%}" if d["error_rate"] is not None else "-"),
-        ]
-        if d["measured_time"] <= 0:
-            lines.append("warning   the run ended before the warm-up did: nothing was measured")
-        auto = d.get("warmup_auto")
-        if auto and auto["relaxation_time"] is not None:
-            relaxation = auto["relaxation_time"]
-            lines.append(
-                f"warm-up   auto: cut {format_time(auto['cut_time'])}, decided by "
-                f"{auto['decided_by']} (relaxation time {format_time(relaxation)})"
-            )
-            if d["measured_time"] < SHORT_RUN_RELAXATIONS * relaxation:
-                lines.append(
-                    f"warning   the measured period is only {d['measured_time'] / relaxation:.0f} "
-                    "relaxation times long: its mean is noisy; run longer or replicate"
-                )
-        if any(req["errors"].values()):
-            lines.append(
-                "errors    " + "  ".join(f"{k} {v}" for k, v in req["errors"].items() if v)
-            )
-        stab = d["stability"]
-        lines.append(
-            f"stability {stab['status']}"
-            + (f" ({stab['component']}: {stab['reason']})" if stab["reason"] else "")
-        )
-        lines.extend(f"warning   {w}" for w in stab.get("warnings", []))
-        cost = d.get("cost")
-        if cost and cost["components"]:
-            parts = "  ".join(f"{k} {v:.4g}" for k, v in cost["components"].items())
-            lines.append(f"cost      {cost['total_per_hour']:.4g} per hour ({parts})")
-        if d.get("alerts"):
-            from simperf.metrics.alerts import summary_lines as alert_lines
-
-            lines.extend(alert_lines(d["alerts"]))
-        lines.append("")
-        header = (
-            f"{'class':<16}{'count':>9}{'mean':>11}{'p50':>11}{'p95':>11}{'p99':>11}{'max':>11}"
-        )
-        lines.append(header)
-        for name, row in d["latency"].items():
-            lines.append(
-                f"{name:<16}{row['count']:>9}"
-                + "".join(
-                    f"{format_time(row[k]):>11}" for k in ("mean", "p50", "p95", "p99", "max")
-                )
-            )
-        lines.append("")
-        lines.append(
-            f"{'component':<16}{'kind':<15}{'util':>7}{'workers':>8}{'pool':>7}{'queue':>9}"
-            f"{'wait':>11}{'served':>10}"
-        )
-        for name, comp in d["components"].items():
-            queue = comp.get("mean_queue_length")
-            lines.append(
-                f"{name:<16}{comp['kind']:<15}"
-                + "".join(
-                    f"{comp[k]:>{w}.1%}" if comp.get(k) is not None else f"{'-':>{w}}"
-                    for k, w in (("utilization", 7), ("worker_occupancy", 8), ("pool_occupancy", 7))
-                )
-                + (f"{queue:>9.3g}" if queue is not None else f"{'-':>9}")
-                + f"{format_time(comp.get('mean_wait')):>11}"
-                + f"{comp.get('served', comp.get('dispatched', '-')):>10}"
-            )
-        if d.get("databases"):
-            from simperf.metrics.database import summary_lines
-
-            lines.extend(summary_lines(d["databases"]))
-        if d.get("caches"):
-            lines.append("")
-            lines.append(
-                f"{'cache':<16}{'hit rate':>9}{'hits':>10}{'misses':>10}{'evictions':>11}"
-                f"{'expired':>9}{'stale':>8}{'lost writes':>13}"
-            )
-            for name, cache in d["caches"].items():
-                rate = cache["hit_rate"]
-                lines.append(
-                    f"{name:<16}"
-                    + (f"{rate:>9.1%}" if rate is not None else f"{'-':>9}")
-                    + f"{cache['hits']:>10}{cache['misses']:>10}{cache['evictions']:>11}"
-                    + f"{cache['expirations']:>9}{cache['stale_reads']:>8}"
-                    + f"{cache['lost_writes']:>13}"
-                )
-        if d.get("cdns"):
-            lines.append("")
-            lines.append(f"{'cdn':<16}{'hit rate':>9}{'offload':>9}{'bytes off':>11}{'origin':>10}")
-            for name, cdn in d["cdns"].items():
-                parts = [(name, cdn)]
-                parts += [(f"  edge {r}", e) for r, e in cdn["edges"].items()]
-                if "shield" in cdn:
-                    parts.append(("  shield", cdn["shield"]))
-                for label, m in parts:
-                    lines.append(
-                        f"{label:<16}"
-                        + "".join(
-                            f"{m[k]:>{w}.1%}" if m[k] is not None else f"{'-':>{w}}"
-                            for k, w in (("hit_rate", 9), ("offload", 9), ("byte_offload", 11))
-                        )
-                        + f"{m['origin_requests']:>10}"
-                    )
-        lines.extend(_cache_state_lines(d))
-        if self.perf:
-            lines.append("")
-            lines.append(
-                f"wall time {self.perf['wall_time']:.3g} s  "
-                f"({self.perf['requests_per_second']:,.0f} requests/s, "
-                f"{self.perf['events_per_second']:,.0f} events/s)"
-            )
-        return "\n".join(lines)
+        return render(self.data, self.perf)
 
     def _repr_pretty_(self, printer: Any, cycle: bool) -> None:
         printer.text(self.summary())
@@ -303,21 +182,3 @@ class Result:
 
 def _scalars(metrics: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in metrics.items() if not isinstance(v, dict | list)}
-
-
-def _cache_state_lines(d: dict[str, Any]) -> list[str]:
-    """Summary lines for sessions, rate limiters and leaderboards (none if absent)."""
-    lines: list[str] = []
-    for name, report in (d.get("sessions") or {}).items():
-        lines.append(
-            f"sessions {name} ({report['store']}): active {report['active']}  "
-            f"created {report['created']}  lost {report['lost']}  "
-            f"reauthentications {report['reauthentications']}"
-        )
-    for name, report in (d.get("rate_limits") or {}).items():
-        lines.append(
-            f"rate limit {name}: admitted {report['admitted']}  rejected {report['rejected']}"
-        )
-    for name, report in (d.get("leaderboards") or {}).items():
-        lines.append(f"leaderboard {name}: members {report['members']}  ops {report['ops']}")
-    return ["", *lines] if lines else []

@@ -12,49 +12,43 @@ from simperf.spec.cache_ops import LeaderboardStep, RateLimitStep
 from simperf.spec.cost import CostSpec
 from simperf.spec.database import PoolSpec, QueryStep
 from simperf.spec.distributions import Distribution
+from simperf.spec.kind import CALL, PARALLEL, ComponentKind, Forward, StepKind
 from simperf.spec.sessions import SessionsSpec
 
 
-class CpuStep(SpecModel):
+class CpuStep(StepKind):
     """Hold one core for a sampled time divided by the instance's ``speed``."""
 
     cpu: Distribution = Field(description="CPU time at speed 1")
 
-    def calls(self) -> list[str]:
-        """Targets this step calls (none)."""
-        return []
 
-
-class DelayStep(SpecModel):
+class DelayStep(StepKind):
     """Wait without holding a core (an external call, a sleep, I/O not modelled elsewhere)."""
 
     delay: Distribution = Field(description="time to wait")
 
-    def calls(self) -> list[str]:
-        """Targets this step calls (none)."""
-        return []
 
-
-class CallStep(SpecModel):
+class CallStep(StepKind):
     """Call another component's endpoint and wait for it, written ``component.endpoint``."""
 
     call: str = Field(pattern=CALL_TARGET, description="target as component.endpoint")
 
-    def calls(self) -> list[str]:
-        """Targets this step calls."""
-        return [self.call]
+    def forwards(self) -> list[Forward]:
+        """The endpoint called."""
+        component, endpoint = self.call.split(".")
+        return [Forward(component, endpoint, CALL)]
 
 
-class ParallelStep(SpecModel):
+class ParallelStep(StepKind):
     """Call several endpoints at once and wait for all of them (scatter-gather)."""
 
     parallel: list[Annotated[str, Field(pattern=CALL_TARGET)]] = Field(
         min_length=1, max_length=1000, description="targets as component.endpoint"
     )
 
-    def calls(self) -> list[str]:
-        """Targets this step calls."""
-        return list(self.parallel)
+    def forwards(self) -> list[Forward]:
+        """Every arm's endpoint."""
+        return [Forward(*call.split("."), PARALLEL) for call in self.parallel]  # type: ignore[misc]
 
 
 def _step_tag(value: Any) -> str | None:
@@ -146,7 +140,7 @@ Pools = Annotated[
 POOL_TAGS = frozenset({"single_pool", "pool_list"})
 
 
-class AppServerSpec(SpecModel):
+class AppServerSpec(ComponentKind):
     """An application tier: ``replicas`` identical instances, each an M/G/c-like server.
 
     Each instance admits at most ``workers`` requests at a time; others wait in a FIFO
@@ -208,12 +202,36 @@ class AppServerSpec(SpecModel):
         """Workers per instance, defaulting to the number of cores."""
         return self.workers if self.workers is not None else self.cores
 
+    @property
+    def instance_count(self) -> int:
+        """Its replicas."""
+        return self.replicas
+
+    def endpoint_names(self, scenario: Any, seen: frozenset[str] = frozenset()) -> set[str]:
+        """Its endpoints."""
+        return set(self.endpoints)
+
+    def forwards(self, scenario: Any, endpoint: str) -> list[Forward]:
+        """What the endpoint's steps reach, in order."""
+        return [
+            f._replace(path=f"endpoints.{endpoint}")
+            for step in self.endpoints.get(endpoint, [])
+            for f in step.forwards()
+        ]
+
+    def steps(self, endpoint: str) -> list[Any]:
+        """The endpoint's steps (none for an endpoint it does not have)."""
+        return list(self.endpoints.get(endpoint, []))
+
+    def location(self, regions: list[str]) -> int | None:
+        """Its ``region``, else the first."""
+        return regions.index(self.region) if self.region is not None else 0
+
     def targets(self) -> list[tuple[str, str, str]]:
         """Every (endpoint, component, endpoint) this server calls, for cross-checks."""
-        found = []
-        for name, steps in self.endpoints.items():
-            for step in steps:
-                for call in step.calls():
-                    component, endpoint = call.split(".")
-                    found.append((name, component, endpoint))
-        return found
+        return [
+            (name, f.component, f.endpoint)
+            for name in self.endpoints
+            for f in self.forwards(None, name)
+            if f.via in self.checked_calls
+        ]

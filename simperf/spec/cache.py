@@ -17,7 +17,7 @@ database query). Cross-references (caches, key spaces, targets) are checked by
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import Discriminator, Field, Tag, model_validator
 
@@ -35,6 +35,7 @@ from simperf.spec.base import (
 from simperf.spec.cost import CostSpec
 from simperf.spec.distributions import Constant, Distribution
 from simperf.spec.keyspace import MAX_KEYS
+from simperf.spec.kind import BACKING, WRITE, ComponentKind, Forward, StepKind
 from simperf.spec.sizes import SizeDistribution
 
 EvictionPolicy = Literal["lru", "lfu", "fifo", "random"]
@@ -44,7 +45,7 @@ WritePolicy = Literal["write_through", "write_back", "write_around"]
 # -- the component ---------------------------------------------------------------------
 
 
-class CacheSpec(SpecModel):
+class CacheSpec(ComponentKind):
     """A key-value cache (Redis- or Memcached-like) on ``nodes`` nodes.
 
     Each node stores up to ``capacity`` items (and ``capacity_bytes``), evicting by
@@ -178,14 +179,19 @@ class ReadSpec(SpecModel):
     )
 
 
-class ReadStep(SpecModel):
+class ReadStep(StepKind):
     """Read the request's key through a cache (``{read: {cache, backing, mode}}``)."""
 
+    keyed: ClassVar[bool] = True
     read: ReadSpec = Field(description="the read")
 
-    def calls(self) -> list[str]:
-        """Targets this step calls (for cross-checks and cycle detection)."""
-        return [self.read.backing] if isinstance(self.read.backing, str) else []
+    def forwards(self) -> list[Forward]:
+        """The backing read (made on a miss of the cache), unless it is a delay."""
+        backing = self.read.backing
+        if not isinstance(backing, str):
+            return []
+        component, endpoint = backing.split(".")
+        return [Forward(component, endpoint, BACKING, cache=self.read.cache)]
 
 
 class WriteSpec(SpecModel):
@@ -200,14 +206,19 @@ class WriteSpec(SpecModel):
     backing: Backing | None = Field(None, description="the store's write")
 
 
-class WriteStep(SpecModel):
+class WriteStep(StepKind):
     """Write the request's key (``{write: {cache, backing}}``)."""
 
+    keyed: ClassVar[bool] = True
     write: WriteSpec = Field(description="the write")
 
-    def calls(self) -> list[str]:
-        """Targets this step calls (for cross-checks and cycle detection)."""
-        return [self.write.backing] if isinstance(self.write.backing, str) else []
+    def forwards(self) -> list[Forward]:
+        """The backing write, unless it is a delay."""
+        backing = self.write.backing
+        if not isinstance(backing, str):
+            return []
+        component, endpoint = backing.split(".")
+        return [Forward(component, endpoint, WRITE, cache=self.write.cache)]
 
 
 __all__ = [

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from simperf.spec import topology
 from simperf.spec.base import IDENTIFIER
 from simperf.spec.cache import CacheSpec, ReadStep, WriteSpec, WriteStep
 
@@ -157,34 +158,13 @@ def _check_class_keys(scenario: Scenario) -> list[str]:
 def _reachable_key_steps(
     scenario: Scenario, component: str, endpoint: str
 ) -> list[tuple[str, ReadStep | WriteStep]]:
-    """Read and write steps reachable from one endpoint (through calls and balancers)."""
-    from simperf.spec.app_server import AppServerSpec
-    from simperf.spec.cdn import CdnSpec
-    from simperf.spec.load_balancer import LoadBalancerSpec
-
-    found: list[tuple[str, ReadStep | WriteStep]] = []
-    seen: set[tuple[str, str]] = set()
-    pending = [(component, endpoint)]
-    while pending:
-        name, ep = pending.pop()
-        if (name, ep) in seen or name not in scenario.components:
-            continue
-        seen.add((name, ep))
-        spec = scenario.components[name]
-        if isinstance(spec, LoadBalancerSpec):
-            pending += [(backend, ep) for backend in spec.backends]
-            continue
-        if isinstance(spec, CdnSpec):  # what misses and passes through reaches the origin
-            pending.append((spec.origin, ep))
-            continue
-        if not isinstance(spec, AppServerSpec) or ep not in spec.endpoints:
-            continue
-        for index, step in enumerate(spec.endpoints[ep]):
-            if isinstance(step, ReadStep | WriteStep):
-                found.append((f"components.{name}.endpoints.{ep}[{index}]", step))
-            for target in step.calls():
-                pending.append(tuple(target.split(".")))  # type: ignore[arg-type]
-    return found
+    """Steps acting on the request's key reachable from one endpoint (the topology walk)."""
+    return [
+        (f"components.{name}.endpoints.{ep}[{index}]", step)
+        for name, ep in topology.reachable(scenario, component, endpoint)
+        for index, step in enumerate(scenario.components[name].steps(ep))
+        if step.keyed
+    ]
 
 
 def _is_identifier(name: str) -> bool:

@@ -22,6 +22,7 @@ from typing import Literal
 from pydantic import Field, model_validator
 
 from simperf.spec.base import IDENTIFIER, MAX_COUNT, MAX_RATE, MAX_TIME, Rate, SpecModel, Time
+from simperf.spec.kind import StepKind
 
 MAX_COST = 1.0
 """Upper bound on per-step cost coefficients (seconds)."""
@@ -77,14 +78,10 @@ class RateLimitSpec(SpecModel):
         return int(self.rate * (self.window or 1.0) * (1 + 1e-12))
 
 
-class RateLimitStep(SpecModel):
+class RateLimitStep(StepKind):
     """Admit the request or reject it as ``rate_limited`` (``{rate_limit: {...}}``)."""
 
     rate_limit: RateLimitSpec = Field(description="the limiter")
-
-    def calls(self) -> list[str]:
-        """Targets this step calls (none: the cache is not called as an endpoint)."""
-        return []
 
 
 class LeaderboardSpec(SpecModel):
@@ -112,14 +109,10 @@ class LeaderboardSpec(SpecModel):
     )
 
 
-class LeaderboardStep(SpecModel):
+class LeaderboardStep(StepKind):
     """A sorted-set operation on a board (``{leaderboard: {cache, board, op}}``)."""
 
     leaderboard: LeaderboardSpec = Field(description="the operation")
-
-    def calls(self) -> list[str]:
-        """Targets this step calls (none)."""
-        return []
 
 
 __all__ = ["LeaderboardSpec", "LeaderboardStep", "RateLimitSpec", "RateLimitStep"]

@@ -10,7 +10,7 @@ origin pay the network's latency matrix. Bytes are the classes' ``response_size`
 (drawn once per key for cacheable classes: an object keeps its size).
 
 Cross-references (regions, classes, key spaces, the origin) are checked by
-:func:`cdn_problems`, called from the scenario's validator.
+:meth:`CdnSpec.problems`, called by the topology walker from the scenario's validator.
 """
 
 from __future__ import annotations
@@ -23,6 +23,7 @@ from simperf.spec.base import IDENTIFIER, MAX_SIZE, MAX_TIME, Count, Size, SpecM
 from simperf.spec.cache import EvictionPolicy
 from simperf.spec.distributions import Distribution
 from simperf.spec.keyspace import MAX_KEYS
+from simperf.spec.kind import ORIGIN, ComponentKind, Forward
 
 if TYPE_CHECKING:  # pragma: no cover
     from simperf.spec.scenario import Scenario
@@ -54,7 +55,7 @@ class ShieldSpec(SpecModel):
     )
 
 
-class CdnSpec(SpecModel):
+class CdnSpec(ComponentKind):
     """A content delivery network in front of an origin component.
 
     Each edge (one per region in ``edges``) holds up to ``capacity`` items and
@@ -87,31 +88,40 @@ class CdnSpec(SpecModel):
         None, description="shield tier the edges miss to (default: edges miss to the origin)"
     )
 
+    def endpoint_names(self, scenario: Scenario, seen: frozenset[str] = frozenset()) -> set[str]:
+        """Its origin's endpoints (clients' endpoints are called on the origin)."""
+        origin = scenario.components.get(self.origin)
+        if origin is None or origin.kind == "cdn" or self.origin in seen:
+            return set()
+        return origin.endpoint_names(scenario, seen | {self.origin})
 
-def cdn_problems(scenario: Scenario) -> list[str]:
-    """Every problem with CDNs and the classes entering them, each as ``path: message``.
+    def forwards(self, scenario: Scenario, endpoint: str) -> list[Forward]:
+        """The origin's endpoint (on misses of the edges and the shield)."""
+        return [Forward(self.origin, endpoint, ORIGIN, path="origin")]
 
-    Checked: a network section and known regions for edges and the shield; at least one
-    edge (a shield needs edges in front of it); an edge for every client region; the
-    origin exists and is no CDN; cacheable classes exist, enter this CDN and draw keys
-    from its key space; byte capacities have sizes to count; nothing but clients calls a
-    CDN.
-    """
-    from simperf.spec.app_server import AppServerSpec
+    def location(self, regions: list[str]) -> int | None:
+        """None: an edge in every client region serves clients where they are."""
+        return None
 
-    problems: list[str] = []
-    components = scenario.components
-    cdns = {name: spec for name, spec in components.items() if isinstance(spec, CdnSpec)}
-    if not cdns:
-        return problems
-    network = scenario.network
-    regions = network.regions if network is not None else []
-    clients = scenario.workload.clients
-    client_regions = (
-        list(clients.regions) if clients is not None and clients.regions is not None else []
-    ) or regions[:1]
-    classes = {c.name: c for c in scenario.workload.classes}
-    for name, spec in cdns.items():
+    def problems(self, scenario: Scenario, name: str) -> list[str]:
+        """Its problems, each as ``components.<name>...: message``.
+
+        Checked: a network section and known regions for edges and the shield; at least
+        one edge (a shield needs edges in front of it); an edge for every client region;
+        the origin exists and is no CDN; cacheable classes exist, enter this CDN and draw
+        keys from its key space; byte capacities have sizes to count; nothing but clients
+        calls a CDN.
+        """
+        problems: list[str] = []
+        spec = self
+        components = scenario.components
+        network = scenario.network
+        regions = network.regions if network is not None else []
+        clients = scenario.workload.clients
+        client_regions = (
+            list(clients.regions) if clients is not None and clients.regions is not None else []
+        ) or regions[:1]
+        classes = {c.name: c for c in scenario.workload.classes}
         path = f"components.{name}"
         if network is None:
             problems.append(f"{path}: a CDN needs a network section listing the regions")
@@ -180,12 +190,14 @@ def cdn_problems(scenario: Scenario) -> list[str]:
                     f"{cpath}: class {class_name!r} needs a response_size, since the CDN "
                     "limits bytes"
                 )
-    for name, spec in components.items():
-        if isinstance(spec, AppServerSpec):
-            for endpoint, target, _ in spec.targets():
-                if target in cdns:
+        for caller, caller_spec in components.items():
+            for endpoint in sorted(caller_spec.endpoint_names(scenario)):
+                if any(
+                    f.component == name and f.via in self.checked_calls
+                    for f in caller_spec.forwards(scenario, endpoint)
+                ):
                     problems.append(
-                        f"components.{name}.endpoints.{endpoint}: calls the CDN {target!r}; "
+                        f"components.{caller}.endpoints.{endpoint}: calls the CDN {name!r}; "
                         "expected a call to its origin (only clients enter a CDN)"
                     )
-    return problems
+        return problems

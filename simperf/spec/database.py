@@ -15,7 +15,7 @@ Cross-references (tables, columns, key spaces, pools) are checked by
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import BeforeValidator, Field, model_validator
 
@@ -31,6 +31,7 @@ from simperf.spec.base import (
 )
 from simperf.spec.cost import CostSpec
 from simperf.spec.distributions import Constant, Distribution
+from simperf.spec.kind import QUERY, ComponentKind, Forward, StepKind
 from simperf.units import SIZE_PATTERN, parse_size
 
 MAX_ROWS = 10**12
@@ -242,7 +243,7 @@ class PoolSpec(SpecModel):
     )
 
 
-class QueryStep(SpecModel):
+class QueryStep(StepKind):
     """Run a named query of a database (through this instance's pool, if it has one)."""
 
     query: Name = Field(description="query name in the database's catalogue")
@@ -259,12 +260,13 @@ class QueryStep(SpecModel):
         description="offset: skip earlier rows (examined); keyset: seek past them by index",
     )
 
-    def calls(self) -> list[str]:
-        """Targets this step calls (none: queries are checked against the catalogue)."""
-        return []
+    def forwards(self) -> list[Forward]:
+        """The query, ``repeat`` times, with its page options."""
+        variant = (self.limit, self.offset, self.pagination)
+        return [Forward(self.database, self.query, QUERY, self.repeat, variant=variant)]
 
 
-class _DatabaseFields(SpecModel):
+class _DatabaseFields(ComponentKind):
     tables: dict[Name, TableSpec] = Field(
         min_length=1, max_length=1000, description="table name -> table"
     )
@@ -319,6 +321,21 @@ class _DatabaseFields(SpecModel):
         """Resources of each read replica."""
         return self.replica if self.replica is not None else self.primary
 
+    is_database: ClassVar[bool] = True
+
+    def endpoint_names(self, scenario: Any, seen: frozenset[str] = frozenset()) -> set[str]:
+        """Its queries."""
+        return set(self.queries)
+
+    @property
+    def shard_count(self) -> int:
+        """Shards its rows are split over (1: not sharded)."""
+        return 1
+
+    def single_shard(self, query: str) -> bool:
+        """Whether a query goes to one shard (always, unsharded)."""
+        return True
+
 
 class DatabaseSpec(_DatabaseFields):
     """A database: a primary, ``read_replicas`` replicas, tables and named queries.
@@ -351,6 +368,11 @@ class ShardedDatabaseSpec(_DatabaseFields):
     def shard_key(self, table: str) -> str:
         """The shard-key column of a table."""
         return self.shard_keys.get(table, self.tables[table].primary_key)
+
+    @property
+    def shard_count(self) -> int:
+        """Its ``shards``."""
+        return self.shards
 
     def single_shard(self, query: str) -> bool:
         """Whether a query goes to one shard (an insert, or a filter on the shard key)."""

@@ -15,7 +15,6 @@ from simperf.errors import SimperfWarning
 from simperf.spec.app_server import AppServerSpec
 from simperf.spec.database import (
     AnyDatabaseSpec,
-    DatabaseSpec,
     QueryStep,
     ShardedDatabaseSpec,
     TableSpec,
@@ -27,7 +26,7 @@ if TYPE_CHECKING:
 
 def is_database(spec: Any) -> bool:
     """Whether a component spec is a database or a sharded database."""
-    return isinstance(spec, DatabaseSpec | ShardedDatabaseSpec)
+    return bool(spec.is_database)
 
 
 def database_problems(scenario: Scenario) -> list[str]:

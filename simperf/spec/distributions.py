@@ -15,12 +15,46 @@ import numpy as np
 from pydantic import AfterValidator, Discriminator, Field, Tag, model_validator
 
 from simperf.spec.base import MAX_TIME, SpecModel, Time
+from simperf.units import format_time, parse_time
 
 _Z99 = 2.3263478740408408  # standard normal 0.99 quantile
 
 
+def _show(value: Any, times: bool) -> str:
+    """A parameter as written in a spec: times with a unit, lists item by item."""
+    if isinstance(value, list):
+        return "[" + ", ".join(_show(v, times) for v in value) + "]"
+    if isinstance(value, dict):
+        return "{" + ", ".join(f"{k}: {_show(v, False)}" for k, v in value.items()) + "}"
+    if times and isinstance(value, int | float):
+        return format_time(value).replace(" ", "")
+    return f"{value:g}" if isinstance(value, float) else repr(value)
+
+
 class _Distribution(SpecModel):
-    """Common interface of distribution specs."""
+    """Common interface of distribution specs.
+
+    They print as their family and parameters, times with a unit:
+
+    >>> Gamma(mean=0.01, cv=0.5)
+    Gamma(mean=10ms, cv=0.5)
+    >>> Empirical(values=[0.001, 0.002, 0.004])
+    Empirical(values=[1ms, 2ms, 4ms])
+    """
+
+    def __repr__(self) -> str:
+        shown = []
+        for name, field in type(self).model_fields.items():
+            value = getattr(self, name)
+            if name == "dist" or value is None:
+                continue
+            times = parse_time in {getattr(m, "func", None) for m in field.metadata} or (
+                "parse_time" in str(field.annotation)
+            )
+            shown.append(f"{field.alias or name}={_show(value, times)}")
+        return f"{type(self).__name__}({', '.join(shown)})"
+
+    __str__ = __repr__
 
     @property
     def mean(self) -> float:  # pragma: no cover - overridden

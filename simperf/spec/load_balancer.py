@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BeforeValidator, Field, model_validator
 
 from simperf.spec.base import IDENTIFIER, MAX_TIME, SpecModel, Time
 from simperf.spec.cost import CostSpec
 from simperf.spec.distributions import Constant, Distribution
+from simperf.spec.kind import BACKEND, ComponentKind, Forward
 
 BalancingPolicy = Literal[
     "round_robin",
@@ -72,7 +73,7 @@ class HealthCheckSpec(SpecModel):
         return self
 
 
-class LoadBalancerSpec(SpecModel):
+class LoadBalancerSpec(ComponentKind):
     """Spreads each request over the instances of its backend components.
 
     Policies:
@@ -150,3 +151,42 @@ class LoadBalancerSpec(SpecModel):
             if getattr(self, field) != default and self.policy != policy:
                 raise ValueError(f"{field}: only applies to policy {policy}")
         return self
+
+    def endpoint_names(self, scenario: Any, seen: frozenset[str] = frozenset()) -> set[str]:
+        """The endpoints every backend answers."""
+        common: set[str] | None = None
+        for backend in self.backends:
+            spec = scenario.components.get(backend)
+            if spec is not None and spec is not self:
+                names = (
+                    set() if backend in seen else spec.endpoint_names(scenario, seen | {backend})
+                )
+                common = names if common is None else common & names
+        return common or set()
+
+    def forwards(self, scenario: Any, endpoint: str) -> list[Forward]:
+        """Each backend, with its share of the traffic (its share of the instances)."""
+        components = scenario.components
+        sizes = {b: components[b].instance_count for b in self.backends if b in components}
+        count = sum(sizes.values())
+        return [
+            Forward(b, endpoint, BACKEND, size / count, path="backends")
+            for b, size in sizes.items()
+        ]
+
+    def problems(self, scenario: Any, name: str) -> list[str]:
+        """Backends that are unknown or not app servers."""
+        components = scenario.components
+        found = []
+        for i, backend in enumerate(self.backends):
+            path = f"components.{name}.backends[{i}]"
+            if backend not in components:
+                known = ", ".join(sorted(components))
+                found.append(f"{path}: unknown component {backend!r} (known: {known})")
+            elif components[backend].kind != "app_server":
+                found.append(f"{path}: {backend!r} is not an app_server")
+        return found
+
+    def location(self, regions: list[str]) -> int | None:
+        """Its ``region``; without one, wherever its caller is."""
+        return regions.index(self.region) if self.region is not None else None

@@ -2,18 +2,18 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated, Any, get_args
 
 from pydantic import Field, model_validator
 
-from simperf.spec import database_refs
+from simperf.spec import database_refs, topology
 from simperf.spec.alerts import AlertSpec, alert_problems
 from simperf.spec.app_server import AppServerSpec
 from simperf.spec.base import IDENTIFIER, SpecModel
 from simperf.spec.cache import CacheSpec
 from simperf.spec.cache_checks import cache_problems
 from simperf.spec.cache_ops_checks import cache_ops_problems
-from simperf.spec.cdn import CdnSpec, cdn_problems
+from simperf.spec.cdn import CdnSpec
 from simperf.spec.database import DatabaseSpec, ShardedDatabaseSpec
 from simperf.spec.faults import FaultSpec, fault_problems
 from simperf.spec.keyspace import KeyspaceSpec
@@ -23,13 +23,16 @@ from simperf.spec.run import RunSettings
 from simperf.spec.slo import SloSpec
 from simperf.spec.workload import PiecewiseArrival, Workload
 
-ComponentSpec = Annotated[
-    AppServerSpec | LoadBalancerSpec | CacheSpec | DatabaseSpec | ShardedDatabaseSpec | CdnSpec,
-    Field(discriminator="kind"),
-]
-COMPONENT_TAGS = frozenset(
-    {"app_server", "load_balancer", "cache", "database", "sharded_database", "cdn"}
+AnyComponentSpec = (
+    AppServerSpec | LoadBalancerSpec | CacheSpec | DatabaseSpec | ShardedDatabaseSpec | CdnSpec
 )
+ComponentSpec = Annotated[AnyComponentSpec, Field(discriminator="kind")]
+COMPONENT_TAGS = frozenset(
+    tag
+    for kind in get_args(AnyComponentSpec)
+    for tag in get_args(kind.model_fields["kind"].annotation)
+)
+"""Every component ``kind``, read off the union (a new kind is added there only)."""
 RESERVED_NAMES = frozenset({"all"})
 MAX_CALL_DEPTH = 100
 """Longest chain of nested endpoint calls (each hop nests one generator in the runtime)."""
@@ -109,31 +112,9 @@ class Scenario(SpecModel):
 
         return apply_overrides(self, overrides)
 
-    def endpoints_of(self, component: str, _seen: frozenset[str] = frozenset()) -> set[str]:
+    def endpoints_of(self, component: str) -> set[str]:
         """Endpoint names a component answers (a balancer answers its backends' common ones)."""
-        if component in _seen:  # balancers or CDNs pointing at each other answer nothing
-            return set()
-        _seen = _seen | {component}
-        spec = self.components[component]
-        if isinstance(spec, AppServerSpec):
-            return set(spec.endpoints)
-        if database_refs.is_database(spec):
-            return set(spec.queries)
-        if isinstance(spec, CdnSpec):  # clients' endpoints are called on the origin
-            origin = self.components.get(spec.origin)
-            return (
-                set()
-                if origin is None or isinstance(origin, CdnSpec)
-                else (self.endpoints_of(spec.origin, _seen))
-            )
-        if not isinstance(spec, LoadBalancerSpec):
-            return set()  # caches are used by read and write steps, not called
-        common: set[str] | None = None
-        for backend in spec.backends:
-            if backend in self.components and backend != component:
-                names = self.endpoints_of(backend, _seen)
-                common = names if common is None else common & names
-        return common or set()
+        return topology.endpoints_of(self, component)
 
 
 def _check_references(scenario: Scenario) -> list[str]:
@@ -147,24 +128,7 @@ def _check_references(scenario: Scenario) -> list[str]:
             problems.append(f"{path}: component names may use only letters, digits and _")
         if name in RESERVED_NAMES:
             problems.append(f"{path}: the name {name!r} is reserved")
-    for name, spec in components.items():
-        if isinstance(spec, LoadBalancerSpec):
-            for i, backend in enumerate(spec.backends):
-                bpath = f"components.{name}.backends[{i}]"
-                if backend not in components:
-                    problems.append(f"{bpath}: unknown component {backend!r} (known: {known})")
-                elif not isinstance(components[backend], AppServerSpec):
-                    problems.append(f"{bpath}: {backend!r} is not an app_server")
-        if isinstance(spec, AppServerSpec):
-            for endpoint, target, target_endpoint in spec.targets():
-                cpath = f"components.{name}.endpoints.{endpoint}"
-                if target not in components:
-                    problems.append(f"{cpath}: calls unknown component {target!r} (known: {known})")
-                elif target_endpoint not in scenario.endpoints_of(target):
-                    problems.append(
-                        f"{cpath}: {target!r} has no endpoint {target_endpoint!r} "
-                        f"(it has: {', '.join(sorted(scenario.endpoints_of(target))) or 'none'})"
-                    )
+    problems += topology.reference_problems(scenario)
     for i, request_class in enumerate(scenario.workload.classes):
         path = f"workload.classes[{i}]"
         if request_class.entry not in components:
@@ -180,16 +144,15 @@ def _check_references(scenario: Scenario) -> list[str]:
     problems.extend(_check_traffic(scenario))
     problems.extend(database_refs.database_problems(scenario))
     problems += cache_problems(scenario)
-    problems += cdn_problems(scenario)
     problems += cache_ops_problems(scenario)
     problems += fault_problems(scenario)
     problems += alert_problems(scenario)
     if not problems:
-        cycle = _find_call_cycle(scenario)
+        cycle = topology.call_cycle(scenario)
         if cycle:
             problems.append(f"components: calls form a cycle: {' -> '.join(cycle)}")
         else:
-            chain = _longest_call_chain(scenario)
+            chain = topology.longest_call_chain(scenario)
             if len(chain) > MAX_CALL_DEPTH:
                 shown = " -> ".join([*chain[:3], "...", *chain[-2:]])
                 problems.append(
@@ -258,78 +221,3 @@ def _is_identifier(name: str) -> bool:
     import re
 
     return re.match(IDENTIFIER, name) is not None
-
-
-def _find_call_cycle(scenario: Scenario) -> list[str] | None:
-    """A cycle of endpoint calls (which would recurse forever), or None.
-
-    Depth-first with an explicit stack: a chain of thousands of calls must not exhaust
-    Python's recursion limit.
-    """
-    graph = _call_graph(scenario)
-    state: dict[str, int] = {}
-    for root in graph:
-        if root in state:
-            continue
-        state[root] = 1
-        path = [root]
-        iterators = [iter(graph.get(root, []))]
-        while iterators:
-            nxt = next(iterators[-1], None)
-            if nxt is None:
-                state[path.pop()] = 2
-                iterators.pop()
-            elif state.get(nxt) == 1:
-                return [*path[path.index(nxt) :], nxt]
-            elif nxt not in state:
-                state[nxt] = 1
-                path.append(nxt)
-                iterators.append(iter(graph.get(nxt, [])))
-    return None
-
-
-def _longest_call_chain(scenario: Scenario) -> list[str]:
-    """The longest chain of nested endpoint calls (the call graph has no cycle)."""
-    graph = _call_graph(scenario)
-    longest: dict[str, int] = {}
-    following: dict[str, str | None] = {}
-    for root in graph:
-        stack = [root]
-        while stack:
-            node = stack[-1]
-            if node in longest:
-                stack.pop()
-                continue
-            pending = [n for n in graph.get(node, []) if n not in longest]
-            if pending:
-                stack.extend(pending)
-                continue
-            stack.pop()
-            best = max(graph.get(node, []), key=lambda n: longest[n], default=None)
-            longest[node] = 1 + (longest[best] if best is not None else 0)
-            following[node] = best
-    start = max(longest, key=lambda n: longest[n], default=None)
-    chain = []
-    while start is not None:
-        chain.append(start)
-        start = following.get(start)
-    return chain
-
-
-def _call_graph(scenario: Scenario) -> dict[str, list[str]]:
-    """``component.endpoint`` -> the ``component.endpoint`` s it calls."""
-    graph: dict[str, list[str]] = {}
-    for name, spec in scenario.components.items():
-        if isinstance(spec, AppServerSpec):
-            for endpoint, target, target_endpoint in spec.targets():
-                graph.setdefault(f"{name}.{endpoint}", []).extend(
-                    _resolve(scenario, target, target_endpoint)
-                )
-    return graph
-
-
-def _resolve(scenario: Scenario, component: str, endpoint: str) -> list[str]:
-    spec = scenario.components[component]
-    if isinstance(spec, LoadBalancerSpec):
-        return [f"{b}.{endpoint}" for b in spec.backends]
-    return [f"{component}.{endpoint}"]

@@ -533,3 +533,24 @@ def test_trace_timestamps_drive_arrivals_and_keys(tmp_path: Path) -> None:
     cache = result.to_dict()["caches"]["cache"]
     assert (cache["hits"], cache["misses"]) == (2, 3)
     assert result.to_dict()["requests"]["generated"] == 5  # the trace ran out: 5, not 50
+
+
+def test_simultaneous_commands_wait_their_turn_and_every_wait_counts(tmp_path: Path) -> None:
+    # N reads of one key reach a one-core node at the same instant (a parallel step's
+    # arms): the gets wait 0, L, ..., (N-1) L and all miss; their sets come one backing
+    # read after each get ended, L apart, and wait for nothing. Mean over the 2N
+    # commands: L N (N - 1) / 2 / 2N = L (N - 1) / 4.
+    n, latency = 8, 1e-3
+    s = scenario(
+        {"keys": 1, "popularity": {"model": "trace", "path": trace(tmp_path, [0])}},
+        {"capacity": 10, "latency": latency},
+        endpoints={
+            "fan": [{"parallel": ["app.get"] * n}],
+            "get": [{"read": {"cache": "cache", "backing": {"delay": "1s"}}}],
+        },
+        classes=[{"name": "fan", "entry": "app", "endpoint": "fan", "keyspace": "items"}],
+        requests=1,
+    )
+    node = run(s)["components"]["cache"]
+    assert node["served"] == 2 * n
+    assert node["mean_wait"] == pytest.approx(latency * (n - 1) / 4, rel=1e-9)

@@ -139,3 +139,17 @@ def test_a_failed_node_loses_the_board() -> None:
     assert report["skipped"] == pytest.approx(100, abs=1)
     assert report["members"] == pytest.approx(1000 - 500 - 100, abs=2)
     assert report["peak_members"] == pytest.approx(500, abs=1)
+
+
+def test_simultaneous_commands_each_count_their_service_time() -> None:
+    # N lookups on an empty board reach the node at once (a parallel step's arms): each
+    # costs BASE (log2(0 + 1) = 0), so the mean service is BASE, however they queue.
+    n = 8
+    scenario = board_scenario(
+        {"fan": [{"parallel": ["app.look"] * n}], "look": [op("rank")]},
+        [{"name": "fan", "entry": "app", "endpoint": "fan"}],
+        requests=1,
+    ).with_overrides({"components.app.workers": n + 1})  # the arms need workers too
+    report = simperf.run(scenario, seed=1).to_dict()["leaderboards"]["scores"]
+    assert report["rank"] == n
+    assert report["mean_service"] == pytest.approx(BASE, rel=1e-9)

@@ -78,6 +78,19 @@ def test_invalid_distributions_are_refused(spec: object) -> None:
 
 
 @pytest.mark.parametrize(
+    ("spec", "shown"),
+    [
+        ({"dist": "gamma", "mean": "10ms", "cv": 0.5}, "Gamma(mean=10ms, cv=0.5)"),
+        ({"dist": "lognormal", "median": "3ms", "p99": "40ms"}, "Lognormal(median=3ms, p99=40ms)"),
+        ({"dist": "constant", "value": "250us"}, "Constant(value=250µs)"),
+        ({"dist": "empirical", "values": ["1ms", "2s"]}, "Empirical(values=[1ms, 2s])"),
+    ],
+)
+def test_a_distribution_prints_its_parameters_with_units(spec: dict, shown: str) -> None:
+    assert str(TypeAdapter(Distribution).validate_python(spec)) == shown
+
+
+@pytest.mark.parametrize(
     ("spec", "message"),
     [
         # shape 1/cv^2 underflows or overflows: numpy could not draw from it

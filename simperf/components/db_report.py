@@ -1,5 +1,7 @@
 """The ``databases`` section of a result: what a DBA would look at, measured period only.
 
+Computed beside the database, from its snapshots (as caches and CDNs report theirs).
+
 ``databases.<name>`` holds:
 
 * ``instances``: per server, CPU and storage utilisation, queries per second, rows
@@ -27,7 +29,6 @@ import numpy as np
 
 from simperf.analysis.query_cost import PRIMARY
 from simperf.components.db_instance import ROLES
-from simperf.units import format_time
 
 
 def snapshot(db: Any, now: float) -> dict[str, Any]:
@@ -36,7 +37,7 @@ def snapshot(db: Any, now: float) -> dict[str, Any]:
         "instances": {inst.name: inst.counters(now) for inst in db.servers},
         "queries": {name: len(s.times) for name, s in db.stats.items()},
         "routes": [[q.calls for q in route.queries] for route in db.routes.values()],
-        "pools": {pool.owner: pool.counters(now) for pool in db.pools.values()},
+        "pools": {pool.owner: pool.counters(now) for pool in db.pools},
         "lags": len(db.lags),
         "ryw_reads": db.ryw_reads,
         "fanouts": getattr(db, "fanouts", 0),
@@ -193,8 +194,8 @@ def _queries(db: Any, first: dict[str, Any], last: dict[str, Any]) -> dict[str, 
 
 def _pools(db: Any, first: dict[str, Any], last: dict[str, Any], span: float) -> dict[str, Any]:
     grouped: dict[str, list[Any]] = {}
-    for pool in db.pools.values():
-        grouped.setdefault(db.pool_owner[pool], []).append(pool)
+    for pool in db.pools:
+        grouped.setdefault(pool.component, []).append(pool)
     out = {}
     for app, pools in grouped.items():
         waits = []
@@ -236,53 +237,3 @@ def _replication(
         "stale_read_rate": _ratio(stale, replica_reads),
         "primary_reads_after_write": last["ryw_reads"] - first["ryw_reads"],
     }
-
-
-def summary_lines(databases: dict[str, Any]) -> list[str]:
-    """Lines for :meth:`Result.summary`: each server, and pools, replication, shards."""
-    lines = ["", f"{'database server':<28}{'cpu':>7}{'storage':>9}{'qps':>9}{'hit':>7}{'stale':>7}"]
-    for name, db in databases.items():
-        for server, row in db["instances"].items():
-            hit = row["buffer_pool"]["hit_ratio"]
-            lines.append(
-                f"{server:<28}{_pct(row['cpu_utilization']):>7}"
-                f"{_pct(row['storage_utilization']):>9}{row['qps'] or 0:>9.4g}"
-                f"{_pct(hit):>7}{row['stale_reads']:>7}"
-            )
-        for app, pool in db["pools"].items():
-            wait = pool["wait"]
-            lines.append(
-                f"pool {app}->{name}: {pool['size']} x {pool['instances']}, "
-                f"wait mean {format_time(wait['mean'])} p99 {format_time(wait['p99'])}, "
-                f"timeouts {pool['timeouts']}, refused {pool['refused']}"
-            )
-        lines.extend(_query_lines(name, db))
-        if "shards" in db:
-            shards = db["shards"]
-            imbalance = shards["imbalance"]
-            lines.append(
-                f"shards of {name}: {shards['count']} by {shards['routing']}, max/mean load "
-                + (f"{imbalance:.2f}" if imbalance is not None else "-")
-            )
-    return lines
-
-
-def _query_lines(name: str, db: dict[str, Any]) -> list[str]:
-    """The queries of one database by total server time (the first to optimise first)."""
-    threshold = format_time(db["slow_queries"]["threshold"])
-    called = [(q, s) for q, s in db["queries"].items() if s["calls"]]
-    called.sort(key=lambda item: -item[1]["calls"] * item[1]["mean"])
-    lines = [
-        f"{'queries of ' + name:<28}{'calls':>9}{'mean':>11}{'p99':>11}"
-        f"{'> ' + threshold:>12}{'share':>8}"
-    ]
-    for query, s in called:
-        lines.append(
-            f"{'  ' + query:<28}{s['calls']:>9}{format_time(s['mean']):>11}"
-            f"{format_time(s['p99']):>11}{s['slow']:>12}{_pct(s['slow_share']):>8}"
-        )
-    return lines if called else []
-
-
-def _pct(value: float | None) -> str:
-    return "-" if value is None else f"{value:.1%}"

@@ -1,0 +1,140 @@
+"""The one way an app server calls another component, chosen once at build time.
+
+Every step that reaches a target (``call``, each arm of ``parallel``, ``query``, a cache's
+backing read or write, a session's re-authentication) compiles through :func:`connect`,
+which picks, once:
+
+* a **plain hop**: ``yield from target.handle(request, route)``, no extra process;
+* a **network hop**: the same call behind a :class:`~simperf.components.network.Hop`
+  when the caller and the target are in regions the call pays to cross;
+* a **pooled call**: the calling instance's connection pool for the target is taken
+  around the hop (a database the server has ``pool`` for), and the rows returned cost
+  the caller's CPU (``client_cpu_per_row``).
+
+A compiled call is an :class:`~simperf.components.app_server.AppInstance` step: an
+``(opcode, argument)`` pair the instance's one step interpreter runs. Timeouts, retries
+and breakers wrap this one path.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from simperf.components.base import Process, Request, RequestFailed
+
+if TYPE_CHECKING:  # pragma: no cover
+    from simperf.components.app_server import AppInstance, AppServer
+
+CPU, DELAY, CALL, PARALLEL, RUN = range(5)
+"""Opcodes of a compiled endpoint step, an ``(opcode, argument)`` pair: ``CPU`` and
+``DELAY`` hold a sampler, ``CALL`` a bare hop ``(handle, route)`` the interpreter inlines,
+``PARALLEL`` a list of compiled calls, ``RUN`` a ``runner(request, instance)`` generator
+function (pooled calls, and the steps of other component families)."""
+
+Handle = Callable[[Request, Any], Process]
+Runner = Callable[[Request, "AppInstance"], Process]
+
+
+def connect(
+    server: AppServer,
+    component: str,
+    endpoint: str,
+    *,
+    route: Any = None,
+    repeat: int = 1,
+    background: bool = False,
+) -> tuple[int, Any]:
+    """Compile a call from ``server`` to ``component.endpoint``.
+
+    Parameters
+    ----------
+    server
+        The calling app server (its instances hold the pools).
+    component, endpoint
+        The target and the endpoint called on it.
+    route
+        The target's route when the caller chose it (a query variant); else resolved
+        from ``endpoint``.
+    repeat
+        Calls made one after another (a ``query`` step's ``repeat``).
+    background
+        Work done on no app instance (write-back's flusher): a hop, without a pool or
+        the caller's CPU.
+
+    Returns
+    -------
+    tuple
+        ``(CALL, (handle, route))`` for a bare hop, else ``(RUN, runner)``.
+    """
+    target = server.component(component)
+    network = server.ctx.network
+    source = None if network is None else network.region_of[server.name]
+    pooled = not background and target.name in server.pooled
+    handle: Handle = target.handle_pooled if pooled else target.handle
+    if network is not None and network.region_of[target.name] is None:
+        # A target without a region (a balancer) is resolved from the caller's, so
+        # that its requests go straight from the caller to the instance it picks.
+        route = target.resolve_from(endpoint, source)
+    else:
+        if route is None:
+            route = target.resolve(endpoint)
+        if network is not None:
+            handle = network.handler(source, network.region_of[target.name], handle)
+    client_cpu = 0.0 if background else target.client_cpu(route)
+    if not pooled and client_cpu == 0 and repeat == 1:
+        return CALL, (handle, route)
+    pools = [instance.pools[target.name] for instance in server.instances] if pooled else None
+    return RUN, _runner(handle, route, pools, client_cpu, repeat)
+
+
+def runner(server: AppServer, component: str, endpoint: str, **options: Any) -> Runner:
+    """:func:`connect`, as a ``runner(request, instance)`` generator function."""
+    op, arg = connect(server, component, endpoint, **options)
+    if op == RUN:
+        return arg  # type: ignore[no-any-return]
+    handle, route = arg
+
+    def call(request: Request, instance: AppInstance) -> Process:
+        return handle(request, route)
+
+    return call
+
+
+def _runner(
+    handle: Handle, route: Any, pools: list[Any] | None, client_cpu: float, repeat: int
+) -> Runner:
+    if pools is None:
+
+        def unpooled(request: Request, instance: AppInstance) -> Process:
+            for _ in range(repeat):
+                yield from handle(request, route)
+                if client_cpu > 0:
+                    yield from instance.cpu(client_cpu)
+
+        return unpooled
+
+    def pooled(request: Request, instance: AppInstance) -> Process:
+        pool = pools[instance.index]
+        for _ in range(repeat):
+            yield from pool.acquire()
+            try:
+                yield from handle(request, route)
+            finally:
+                pool.release()
+            if client_cpu > 0:
+                yield from instance.cpu(client_cpu)
+
+    return pooled
+
+
+def parallel_arm(op: int, arg: Any, request: Request, instance: AppInstance) -> Process:
+    """One arm of a ``parallel`` step, as a process: 0 or the failure code, never raises."""
+    try:
+        if op == CALL:
+            yield from arg[0](request, arg[1])
+        else:
+            yield from arg(request, instance)
+    except RequestFailed as failure:
+        return failure.code
+    return 0

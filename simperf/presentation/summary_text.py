@@ -1,0 +1,266 @@
+"""The text summary of a result (:meth:`simperf.Result.summary`): one renderer per section.
+
+Presentation only: every renderer reads the result's plain dict and returns its lines.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from simperf.spec.alerts import LATENCY_METRICS
+from simperf.units import format_time
+
+SHORT_RUN_RELAXATIONS = 100
+"""A measured period shorter than this many relaxation times gets a warning: an interval
+from one run needs about 20 batches each several relaxation times long."""
+
+
+def render(d: dict[str, Any], perf: dict[str, Any] | None = None) -> str:
+    """The whole summary: every section the result has, in a fixed order."""
+    lines: list[str] = []
+    for section in (overview, alerts, latency, components, databases, caches, cdns, state):
+        lines.extend(section(d))
+    if perf:
+        lines.extend(performance(perf))
+    return "\n".join(lines)
+
+
+def overview(d: dict[str, Any]) -> list[str]:
+    """Scenario, request counts, throughput, warm-up, errors, stability and cost."""
+    lines: list[str] = []
+    req = d["requests"]
+    lines += [
+        f"scenario {d['scenario']}  seed {d['seed']}  "
+        f"measured {d['measured_time']:.6g} s after {d['warmup']:.6g} s warm-up",
+        f"requests  generated {req['generated']}  ok {req['ok']}  failed {req['failed']}  "
+        f"in flight {req['in_flight']}",
+        "throughput "
+        + (f"{d['throughput']:.6g} req/s" if d["throughput"] is not None else "-")
+        + "   error rate "
+        + (f"{d['error_rate']:.3%}" if d["error_rate"] is not None else "-"),
+    ]
+    if d["measured_time"] <= 0:
+        lines.append("warning   the run ended before the warm-up did: nothing was measured")
+    auto = d.get("warmup_auto")
+    if auto and auto["relaxation_time"] is not None:
+        relaxation = auto["relaxation_time"]
+        lines.append(
+            f"warm-up   auto: cut {format_time(auto['cut_time'])}, decided by "
+            f"{auto['decided_by']} (relaxation time {format_time(relaxation)})"
+        )
+        if d["measured_time"] < SHORT_RUN_RELAXATIONS * relaxation:
+            lines.append(
+                f"warning   the measured period is only {d['measured_time'] / relaxation:.0f} "
+                "relaxation times long: its mean is noisy; run longer or replicate"
+            )
+    if any(req["errors"].values()):
+        lines.append("errors    " + "  ".join(f"{k} {v}" for k, v in req["errors"].items() if v))
+    stab = d["stability"]
+    lines.append(
+        f"stability {stab['status']}"
+        + (f" ({stab['component']}: {stab['reason']})" if stab["reason"] else "")
+    )
+    lines.extend(f"warning   {w}" for w in stab.get("warnings", []))
+    cost = d.get("cost")
+    if cost and cost["components"]:
+        parts = "  ".join(f"{k} {v:.4g}" for k, v in cost["components"].items())
+        lines.append(f"cost      {cost['total_per_hour']:.4g} per hour ({parts})")
+    return lines
+
+
+def latency(d: dict[str, Any]) -> list[str]:
+    """Latency percentiles per request class."""
+    lines: list[str] = []
+    lines.append("")
+    header = f"{'class':<16}{'count':>9}{'mean':>11}{'p50':>11}{'p95':>11}{'p99':>11}{'max':>11}"
+    lines.append(header)
+    for name, row in d["latency"].items():
+        lines.append(
+            f"{name:<16}{row['count']:>9}"
+            + "".join(f"{format_time(row[k]):>11}" for k in ("mean", "p50", "p95", "p99", "max"))
+        )
+    return lines
+
+
+def components(d: dict[str, Any]) -> list[str]:
+    """One row per component: utilisation, queue, wait, served."""
+    lines: list[str] = []
+    lines.append("")
+    lines.append(
+        f"{'component':<16}{'kind':<15}{'util':>7}{'workers':>8}{'pool':>7}{'queue':>9}"
+        f"{'wait':>11}{'served':>10}"
+    )
+    for name, comp in d["components"].items():
+        queue = comp.get("mean_queue_length")
+        lines.append(
+            f"{name:<16}{comp['kind']:<15}"
+            + "".join(
+                f"{comp[k]:>{w}.1%}" if comp.get(k) is not None else f"{'-':>{w}}"
+                for k, w in (("utilization", 7), ("worker_occupancy", 8), ("pool_occupancy", 7))
+            )
+            + (f"{queue:>9.3g}" if queue is not None else f"{'-':>9}")
+            + f"{format_time(comp.get('mean_wait')):>11}"
+            + f"{comp.get('served', comp.get('dispatched', '-')):>10}"
+        )
+    return lines
+
+
+def caches(d: dict[str, Any]) -> list[str]:
+    """Hit rate and counters per cache (none without caches)."""
+    if not d.get("caches"):
+        return []
+    lines: list[str] = []
+    lines.append("")
+    lines.append(
+        f"{'cache':<16}{'hit rate':>9}{'hits':>10}{'misses':>10}{'evictions':>11}"
+        f"{'expired':>9}{'stale':>8}{'lost writes':>13}"
+    )
+    for name, cache in d["caches"].items():
+        rate = cache["hit_rate"]
+        lines.append(
+            f"{name:<16}"
+            + (f"{rate:>9.1%}" if rate is not None else f"{'-':>9}")
+            + f"{cache['hits']:>10}{cache['misses']:>10}{cache['evictions']:>11}"
+            + f"{cache['expirations']:>9}{cache['stale_reads']:>8}"
+            + f"{cache['lost_writes']:>13}"
+        )
+    return lines
+
+
+def cdns(d: dict[str, Any]) -> list[str]:
+    """Hit rate and offload per CDN, its edges and shield (none without CDNs)."""
+    if not d.get("cdns"):
+        return []
+    lines: list[str] = []
+    lines.append("")
+    lines.append(f"{'cdn':<16}{'hit rate':>9}{'offload':>9}{'bytes off':>11}{'origin':>10}")
+    for name, cdn in d["cdns"].items():
+        parts = [(name, cdn)]
+        parts += [(f"  edge {r}", e) for r, e in cdn["edges"].items()]
+        if "shield" in cdn:
+            parts.append(("  shield", cdn["shield"]))
+        for label, m in parts:
+            lines.append(
+                f"{label:<16}"
+                + "".join(
+                    f"{m[k]:>{w}.1%}" if m[k] is not None else f"{'-':>{w}}"
+                    for k, w in (("hit_rate", 9), ("offload", 9), ("byte_offload", 11))
+                )
+                + f"{m['origin_requests']:>10}"
+            )
+    return lines
+
+
+def performance(perf: dict[str, Any]) -> list[str]:
+    """The run's wall time and speed."""
+    lines: list[str] = []
+    lines.append("")
+    lines.append(
+        f"wall time {perf['wall_time']:.3g} s  "
+        f"({perf['requests_per_second']:,.0f} requests/s, "
+        f"{perf['events_per_second']:,.0f} events/s)"
+    )
+    return lines
+
+
+def state(d: dict[str, Any]) -> list[str]:
+    """Sessions, rate limiters and leaderboards (none if absent)."""
+    lines: list[str] = []
+    for name, report in (d.get("sessions") or {}).items():
+        lines.append(
+            f"sessions {name} ({report['store']}): active {report['active']}  "
+            f"created {report['created']}  lost {report['lost']}  "
+            f"reauthentications {report['reauthentications']}"
+        )
+    for name, report in (d.get("rate_limits") or {}).items():
+        lines.append(
+            f"rate limit {name}: admitted {report['admitted']}  rejected {report['rejected']}"
+        )
+    for name, report in (d.get("leaderboards") or {}).items():
+        lines.append(f"leaderboard {name}: members {report['members']}  ops {report['ops']}")
+    return ["", *lines] if lines else []
+
+
+def alerts(d: dict[str, Any]) -> list[str]:
+    """One line per alert (none without alerts)."""
+    if not d.get("alerts"):
+        return []
+    lines = [""]
+    for name, a in d["alerts"].items():
+        head = f"alert {name} ({a['metric']} of {a['target']} {a['condition']} "
+        head += f"{_format(a['metric'], a['threshold'])}"
+        head += f" for {format_time(a['for'])})" if a["for"] else ")"
+        if not a["firings"]:
+            lines.append(f"{head}: never fired")
+            continue
+        spans = ", ".join(
+            f"{format_time(i['start'])} to {format_time(i['end'])}" for i in a["intervals"][:3]
+        )
+        more = f" and {a['firings'] - 3} more" if a["firings"] > 3 else ""
+        lines.append(
+            f"{head}: fired {a['firings']}x, {format_time(a['time_firing'])} in all ({spans}{more})"
+        )
+    return lines
+
+
+def _format(metric: str, value: float) -> str:
+    if metric in LATENCY_METRICS:
+        return format_time(value)
+    if metric == "throughput":
+        return f"{value:.6g}/s"
+    if metric in ("error_rate", "utilization"):
+        return f"{value * 100:.4g}%"
+    return f"{value:.6g}"
+
+
+def databases(d: dict[str, Any]) -> list[str]:
+    """Each database server, and pools, the queries by server time, shards."""
+    databases = d.get("databases")
+    if not databases:
+        return []
+    lines = ["", f"{'database server':<28}{'cpu':>7}{'storage':>9}{'qps':>9}{'hit':>7}{'stale':>7}"]
+    for name, db in databases.items():
+        for server, row in db["instances"].items():
+            hit = row["buffer_pool"]["hit_ratio"]
+            lines.append(
+                f"{server:<28}{_pct(row['cpu_utilization']):>7}"
+                f"{_pct(row['storage_utilization']):>9}{row['qps'] or 0:>9.4g}"
+                f"{_pct(hit):>7}{row['stale_reads']:>7}"
+            )
+        for app, pool in db["pools"].items():
+            wait = pool["wait"]
+            lines.append(
+                f"pool {app}->{name}: {pool['size']} x {pool['instances']}, "
+                f"wait mean {format_time(wait['mean'])} p99 {format_time(wait['p99'])}, "
+                f"timeouts {pool['timeouts']}, refused {pool['refused']}"
+            )
+        lines.extend(_query_lines(name, db))
+        if "shards" in db:
+            shards = db["shards"]
+            imbalance = shards["imbalance"]
+            lines.append(
+                f"shards of {name}: {shards['count']} by {shards['routing']}, max/mean load "
+                + (f"{imbalance:.2f}" if imbalance is not None else "-")
+            )
+    return lines
+
+
+def _query_lines(name: str, db: dict[str, Any]) -> list[str]:
+    """The queries of one database by total server time (the first to optimise first)."""
+    threshold = format_time(db["slow_queries"]["threshold"])
+    called = [(q, s) for q, s in db["queries"].items() if s["calls"]]
+    called.sort(key=lambda item: -item[1]["calls"] * item[1]["mean"])
+    lines = [
+        f"{'queries of ' + name:<28}{'calls':>9}{'mean':>11}{'p99':>11}"
+        f"{'> ' + threshold:>12}{'share':>8}"
+    ]
+    for query, s in called:
+        lines.append(
+            f"{'  ' + query:<28}{s['calls']:>9}{format_time(s['mean']):>11}"
+            f"{format_time(s['p99']):>11}{s['slow']:>12}{_pct(s['slow_share']):>8}"
+        )
+    return lines if called else []
+
+
+def _pct(value: float | None) -> str:
+    return "-" if value is None else f"{value:.1%}"
