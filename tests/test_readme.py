@@ -52,15 +52,24 @@ def _tour() -> simperf.Scenario:
     return simperf.from_dict(yaml.safe_load(block.group(1)))
 
 
+def _without_wall_time(text: str) -> list[str]:
+    lines = [line for line in text.strip().splitlines() if not line.startswith("wall time")]
+    return "\n".join(lines).strip().splitlines()
+
+
 def test_tour_output_is_what_the_run_prints() -> None:
     shown = re.search(r"`simperf run shop.yaml` prints[^\n]*\n\n```\n(.*?)```", README, re.S)
     assert shown, "the tour's output is missing"
     printed = simperf.run(_tour(), seed=1).summary()
+    assert _without_wall_time(shown.group(1)) == _without_wall_time(printed)
 
-    def without_wall_time(text: str) -> list[str]:
-        return [line for line in text.strip().splitlines() if not line.startswith("wall time")]
 
-    assert without_wall_time(shown.group(1)) == without_wall_time(printed)
+def test_flagship_output_is_what_the_run_prints() -> None:
+    command = "$ simperf report models/web_stack.yaml -o results/web_stack.html\n"
+    shown = re.search(re.escape(command) + r"(.*?)\nreport written to ", README, re.S)
+    assert shown, "the flagship's output is missing"
+    printed = simperf.run(simperf.load(ROOT / "models" / "web_stack.yaml")).summary()
+    assert _without_wall_time(shown.group(1)) == _without_wall_time(printed)
 
 
 def test_tour_explains_the_worker_trap_it_avoids() -> None:
