@@ -101,6 +101,27 @@ def test_utilization_heatmap_rows_are_instances(result: simperf.Result) -> None:
     assert fig.layout.xaxis.title.text == "simulated time (s)"
 
 
+def test_worker_occupancy_heatmap_is_held_workers_over_workers(minimal_spec: dict) -> None:
+    # Workers held only by a constant 10 ms delay at 50 req/s: 0.5 workers busy on average,
+    # per window the held worker-seconds over workers x window (4 workers: about 1/8).
+    minimal_spec["components"]["app"]["workers"] = 4
+    minimal_spec["components"]["app"]["endpoints"]["serve"] = [{"delay": "10ms"}]
+    result = simperf.run(simperf.from_dict(minimal_spec), seed=1)
+    ts = result.timeseries
+    rows = ts[(ts.metric == "worker_occupancy") & (ts.component == "app[0]")]
+    windows = ts[(ts.metric == "throughput") & (ts.component == "all")]
+    # Each window's occupancy is its completions x 10 ms / (4 workers x window), up to
+    # the requests that straddle the window's edges (at most 4 workers x 10 ms each edge).
+    span = (windows["end"] - windows["start"]).to_numpy()
+    done = windows["value"].to_numpy() * span
+    expected = done * 0.010 / (4 * span)
+    assert np.all(np.abs(rows["value"].to_numpy() - expected) <= 2 * 4 * 0.010 / (4 * span))
+    fig = plots.utilization_heatmap(result, "worker_occupancy")
+    (heat,) = fig.data
+    assert list(heat.y) == ["app[0]"] and heat.zmax == 1.0
+    assert np.allclose(heat.z[0], rows["value"].to_numpy())
+
+
 def test_cache_hit_rate_over_time_comes_from_the_cache_counters(minimal_spec: dict) -> None:
     # One key and no TTL: the first read misses, every later one hits.
     minimal_spec["keyspaces"] = {"one": {"keys": 1, "popularity": "uniform"}}

@@ -314,6 +314,9 @@ class Summary:
                 if inst.kind == self.model.components[inst.component].kind:
                     by_component.setdefault(inst.component, []).append(busy)
                 records.append((a.time, b.time, inst.name, "utilization", busy))
+                if "worker_area" in sb:
+                    held = (sb["worker_area"] - sa["worker_area"]) / (sb["workers"] * span)
+                    records.append((a.time, b.time, inst.name, "worker_occupancy", held))
                 records.append(
                     (
                         a.time,

@@ -47,12 +47,13 @@ def utilization_heatmap(result: Result, metric: str = "utilization") -> go.Figur
     result
         A run.
     metric
-        A per-instance time-series metric: ``utilization`` (busy cores over cores) or
+        A per-instance time-series metric: ``utilization`` (busy cores over cores),
+        ``worker_occupancy`` (held workers over workers, app servers only) or
         ``queue_length``, or any other the time series holds per instance.
     """
     rows = _instance_rows(result, metric)
     table = rows.pivot_table(index="component", columns="end", values="value", sort=False)
-    bounded = metric == "utilization"
+    bounded = metric in ("utilization", "worker_occupancy")
     fig = go.Figure(
         go.Heatmap(
             z=table.to_numpy(),

@@ -47,6 +47,8 @@ def figures(result: Result) -> dict[str, list[go.Figure]]:
     ts = result.timeseries
     if (ts.metric == "utilization").any():
         out["time"].append(plots.utilization_heatmap(result))
+    if (ts.metric == "worker_occupancy").any():
+        out["time"].append(plots.utilization_heatmap(result, "worker_occupancy"))
     if (ts.metric == "hit_rate").any():
         out["caches"] = [plots.cache_hit_rate(result)]
     if any(db.get("queries") for db in (result.data.get("databases") or {}).values()):
