@@ -10,7 +10,7 @@ Examples
 
 from __future__ import annotations
 
-from simperf.analysis.explain import explain, explain_text
+from simperf.dbcost.explain import explain, explain_text
 from simperf.errors import (
     BuildError,
     SimperfError,

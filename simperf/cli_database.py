@@ -10,7 +10,7 @@ from simperf.spec.io import load, parse_assignment
 
 
 def _cmd_explain(args: argparse.Namespace) -> int:
-    from simperf.analysis.explain import explain, explain_text
+    from simperf.dbcost.explain import explain, explain_text
 
     scenario = load(args.spec)
     overrides = dict(parse_assignment(item) for item in args.overrides)

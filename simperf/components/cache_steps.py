@@ -22,6 +22,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+import simpy
 from simpy.events import Event
 
 from simperf.components.app_server import AppServer, StepRunner
@@ -32,6 +33,8 @@ from simperf.components.keyspace import KeyspaceState
 from simperf.spec.cache import ReadStep, WriteStep
 
 Backing = Callable[[Request, Any], Process]
+# What a read runs on a miss, or when its node is down: (request, instance, node, key).
+Miss = Callable[[Request, Any, CacheNode, int], Process]
 
 
 def backing_runner(
@@ -67,47 +70,21 @@ def compile_read(server: AppServer, step: ReadStep, purpose: str) -> StepRunner:
     assert isinstance(cache, Cache)
     env = server.env
     backing = backing_runner(server, spec.backing, f"{purpose}:backing")
+    load = _loader(env, cache, backing, read_through=spec.mode == "read_through")
+    miss = _single_flight(env, cache.keyspace, load) if cache.spec.coalesce else load
+    return _reader(env, cache, miss, _down_path(cache, backing))
+
+
+def _loader(env: simpy.Environment, cache: Cache, backing: Backing, *, read_through: bool) -> Miss:
+    """A miss's backing read, then the set (by the caller, or by the cache for read-through)."""
     backing_delay = getattr(backing, "sample", None)  # a plain delay is inlined
-    keyspace = cache.keyspace
-    latest, durable = keyspace.latest, keyspace.durable
-    nodes = cache.nodes
-    single = nodes[0] if len(nodes) == 1 else None
-    count = len(nodes)
-    coalesce = cache.spec.coalesce
-    read_through = spec.mode == "read_through"
-    fail_when_down = cache.spec.on_down == "fail"
-    down_code = cache.down_code
+    latest, durable = cache.keyspace.latest, cache.keyspace.durable
     ttl = cache.ttl
-    refresh = cache.spec.ttl_refresh
     sizes = cache.sizes
     size_of = cache.size_of
     write_back = cache.spec.write_policy == "write_back"
 
-    def single_flight(request: Request, instance: Any, node: CacheNode, key: int) -> Process:
-        """A miss with ``coalesce``: wait for the key's flight, or lead a new one."""
-        flight = node.inflight.get(key)
-        if flight is not None:
-            node.coalesced_reads += 1
-            yield flight
-            version, code = flight.value
-            if code:
-                raise RequestFailed(code)
-            if version < latest.get(key, 0):
-                node.stale_reads += 1
-                request.stale = True
-            return
-        flight = node.inflight[key] = Event(env)
-        try:
-            version = yield from load(request, instance, node, key)
-        except RequestFailed as failure:
-            del node.inflight[key]
-            flight.succeed((0, failure.code))
-            raise
-        del node.inflight[key]
-        flight.succeed((version, 0))
-
     def load(request: Request, instance: Any, node: CacheNode, key: int) -> Process:
-        """The backing read, then the set (by the caller, or by the cache for read-through)."""
         version = durable.get(key, 0) if durable else 0
         if latest and version < latest.get(key, 0):  # write-back data not flushed yet
             node.stale_reads += 1
@@ -140,6 +117,44 @@ def compile_read(server: AppServer, step: ReadStep, purpose: str) -> StepRunner:
             node.stored(evicted)
         return version
 
+    return load
+
+
+def _single_flight(env: simpy.Environment, keyspace: KeyspaceState, load: Miss) -> Miss:
+    """A miss with ``coalesce``: wait for the key's flight, or lead a new one."""
+    latest = keyspace.latest
+
+    def single_flight(request: Request, instance: Any, node: CacheNode, key: int) -> Process:
+        flight = node.inflight.get(key)
+        if flight is not None:
+            node.coalesced_reads += 1
+            yield flight
+            version, code = flight.value
+            if code:
+                raise RequestFailed(code)
+            if version < latest.get(key, 0):
+                node.stale_reads += 1
+                request.stale = True
+            return
+        flight = node.inflight[key] = Event(env)
+        try:
+            version = yield from load(request, instance, node, key)
+        except RequestFailed as failure:
+            del node.inflight[key]
+            flight.succeed((0, failure.code))
+            raise
+        del node.inflight[key]
+        flight.succeed((version, 0))
+
+    return single_flight
+
+
+def _down_path(cache: Cache, backing: Backing) -> Miss:
+    """A read whose node is down: fail, or fall through to the backing store."""
+    latest, durable = cache.keyspace.latest, cache.keyspace.durable
+    fail_when_down = cache.spec.on_down == "fail"
+    down_code = cache.down_code
+
     def down(request: Request, instance: Any, node: CacheNode, key: int) -> Process:
         if fail_when_down:
             node.down_errors += 1
@@ -150,6 +165,18 @@ def compile_read(server: AppServer, step: ReadStep, purpose: str) -> StepRunner:
             node.stale_reads += 1
             request.stale = True
         yield from backing(request, instance)
+
+    return down
+
+
+def _reader(env: simpy.Environment, cache: Cache, miss: Miss, down: Miss) -> StepRunner:
+    """The read itself: the get, a hit's refresh and staleness, else ``miss`` or ``down``."""
+    latest = cache.keyspace.latest
+    nodes = cache.nodes
+    single = nodes[0] if len(nodes) == 1 else None
+    count = len(nodes)
+    ttl = cache.ttl
+    refresh = cache.spec.ttl_refresh
 
     def read(request: Request, instance: Any) -> Process:
         key: int = request.key  # type: ignore[assignment]
@@ -166,10 +193,7 @@ def compile_read(server: AppServer, step: ReadStep, purpose: str) -> StepRunner:
                         node.stale_reads += 1
                         request.stale = True
                     return
-                if coalesce:
-                    yield from single_flight(request, instance, node, key)
-                    return
-                yield from load(request, instance, node, key)
+                yield from miss(request, instance, node, key)
                 return
         yield from down(request, instance, node, key)
 

@@ -1,7 +1,7 @@
 """Databases: a primary and read replicas answering named queries.
 
 The database's endpoints are its queries. A query's cost is planned once at build time
-(:func:`simperf.analysis.query_cost.plan`, the function EXPLAIN prints) and compiled into
+(:func:`simperf.dbcost.query_cost.plan`, the function EXPLAIN prints) and compiled into
 a :class:`CompiledQuery` per shard; at run time a query draws its CPU time and its
 buffer-pool misses, runs on an instance (:class:`~simperf.components.db_instance.
 DbInstance`), and pays the network round trip and the transfer of its rows.
@@ -24,14 +24,14 @@ from typing import Any
 
 import numpy as np
 
-from simperf.analysis.explain import hit_ratios, layout_of, plan_variant, pool_models
-from simperf.analysis.query_cost import cpu_time
-from simperf.analysis.query_mix import Variant
 from simperf.components import db_report
 from simperf.components.base import Component, Context, Process, Request, RequestFailed
 from simperf.components.calls import connect
 from simperf.components.db_instance import PRIMARY, REPLICA, DbInstance
 from simperf.components.db_pool import Pool
+from simperf.dbcost.explain import hit_ratios, layout_of, plan_variant, pool_models
+from simperf.dbcost.mix import Variant
+from simperf.dbcost.query_cost import cpu_time
 from simperf.keys import key_sampler
 from simperf.rng import batched
 from simperf.spec.database import AnyDatabaseSpec, QueryStep

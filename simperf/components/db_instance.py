@@ -3,7 +3,7 @@
 A query holds one core for its CPU time, then one storage slot for its page I/O (misses
 read one after another at ``read_latency``, then page writes at ``write_latency``).
 Storage has ``ceil(iops x read_latency)`` slots (see
-:func:`simperf.analysis.query_cost.storage_times`), so it reads ``iops`` pages per second
+:func:`simperf.dbcost.query_cost.storage_times`), so it reads ``iops`` pages per second
 at most and queues beyond. Waiting for a core and for storage both count as queueing;
 only cores count towards utilisation in the components table (storage has its own
 utilisation in the ``databases`` section).
@@ -13,9 +13,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from simperf.analysis.query_cost import storage_times
 from simperf.components.base import Process
 from simperf.components.server import Server
+from simperf.dbcost.query_cost import storage_times
 from simperf.spec.database import DbInstanceSpec
 
 PRIMARY, REPLICA = 0, 1

@@ -27,8 +27,8 @@ from typing import Any
 
 import numpy as np
 
-from simperf.analysis.query_cost import PRIMARY
 from simperf.components.db_instance import ROLES
+from simperf.dbcost.query_cost import PRIMARY
 
 
 def snapshot(db: Any, now: float) -> dict[str, Any]:

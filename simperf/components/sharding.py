@@ -12,9 +12,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from simperf.analysis.buffer_pool import shard_of
 from simperf.components.base import Context, Process, Request, RequestFailed
 from simperf.components.database import Database, DatabaseCore, QueryRoute
+from simperf.dbcost.buffer_pool import shard_of
 from simperf.spec.database import ShardedDatabaseSpec
 
 

@@ -5,7 +5,7 @@ buffer pool of ``memory``, storage and ``max_connections``) answering named quer
 its tables; its endpoints are the query names, so ``{call: main.product_by_id}`` works. A
 ``sharded_database`` is ``shards`` such databases, the rows of every table split by hash or
 by range of its shard key. What a query costs follows from the tables and indexes alone
-(:mod:`simperf.analysis.query_cost`, the formula documented in ``docs/databases.md``).
+(:mod:`simperf.dbcost.query_cost`, the formula documented in ``docs/databases.md``).
 
 App servers reach databases with query steps (``{query: NAME, database: DB, repeat: N}``)
 and may hold a connection pool per database (``pool: {database, size, max_wait}``).

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 import simperf
-from simperf.analysis.buffer_pool import shards_of
+from simperf.dbcost.buffer_pool import shards_of
 from simperf.errors import SimperfWarning
 
 EXACT = 1e-9

@@ -1,6 +1,6 @@
 """EXPLAIN: per query, the access path, index, rows, pages and expected times.
 
-Built from the same functions the runtime uses (:func:`simperf.analysis.query_cost.plan`
+Built from the same functions the runtime uses (:func:`simperf.dbcost.query_cost.plan`
 and :func:`pool_models`), so what EXPLAIN prints is what the simulation charges (before
 queueing). Each catalogue query is shown as written, and again for every distinct page
 option (``limit``, ``offset``, ``pagination``) an endpoint step runs it with.
@@ -13,9 +13,9 @@ from typing import Any
 
 import pandas as pd
 
-from simperf.analysis.buffer_pool import PoolModel, pool_model
-from simperf.analysis.query_cost import Layout, Plan, expected_times, plan
-from simperf.analysis.query_mix import Variant, query_rates
+from simperf.dbcost.buffer_pool import PoolModel, pool_model
+from simperf.dbcost.mix import Variant, query_rates
+from simperf.dbcost.query_cost import Layout, Plan, expected_times, plan
 from simperf.spec.database import AnyDatabaseSpec
 from simperf.spec.database_refs import is_database
 from simperf.spec.scenario import Scenario

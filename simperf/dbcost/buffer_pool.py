@@ -10,7 +10,7 @@ Model (stated in ``docs/databases.md``):
   space; every other access (scans, secondary indexes) reads pages uniformly.
 * Page requests are independent (IRM) with page ``j`` of table ``t`` requested at rate
   ``a_t q_tj + b_t / P_t``, where ``a_t`` and ``b_t`` are the table's point and uniform
-  page-read rates (from the query mix, :mod:`simperf.analysis.query_mix`) and ``q_tj``
+  page-read rates (from the query mix, :mod:`simperf.dbcost.mix`) and ``q_tj``
   the point popularity of the page. All tables share one LRU pool of
   ``memory // page_size`` pages, so Che's approximation (as in
   :func:`simperf.analysis.caching.che_lru`) applies to the union: ``h_j = 1 - exp(-v_j T)``
@@ -30,7 +30,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.optimize import brentq
 
-from simperf.analysis.query_cost import Layout
+from simperf.dbcost.query_cost import Layout
 from simperf.keys import popularity_probabilities
 from simperf.spec.database import TableSpec
 from simperf.spec.keyspace import KeyspaceSpec

@@ -15,8 +15,8 @@ import pytest
 from scipy import stats
 
 import simperf
-from simperf.analysis.explain import variants_of
-from simperf.analysis.query_mix import Variant, miss_rate, query_rates
+from simperf.dbcost.explain import variants_of
+from simperf.dbcost.mix import Variant, miss_rate, query_rates
 from simperf.spec.keyspace import KeyspaceSpec
 
 KEYS, CAPACITY, RATE = 1000, 100, 200.0

@@ -7,9 +7,9 @@ import itertools
 import numpy as np
 import pytest
 
-from simperf.analysis.buffer_pool import point_popularity, pool_model, shard_of, shards_of
 from simperf.analysis.caching import che_lru
-from simperf.analysis.query_cost import Layout
+from simperf.dbcost.buffer_pool import point_popularity, pool_model, shard_of, shards_of
+from simperf.dbcost.query_cost import Layout
 from simperf.keys import popularity_probabilities
 from simperf.spec.database import TableSpec
 from simperf.spec.keyspace import KeyspaceSpec

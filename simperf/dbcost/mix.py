@@ -1,7 +1,7 @@
 """Which queries a workload runs, and how often per request, read off the spec.
 
 Used where a rate must be known before anything runs: the buffer pool's page mix
-(:mod:`simperf.analysis.buffer_pool`) and the variants EXPLAIN shows. The traffic is
+(:mod:`simperf.dbcost.buffer_pool`) and the variants EXPLAIN shows. The traffic is
 followed by the topology walker (:func:`simperf.spec.topology.walk`) through app servers,
 balancers (split by the backends' instance counts), parallel arms, query steps, the
 backing stores of cache reads and writes, and CDN origins; loops are impossible (the

@@ -37,7 +37,7 @@ rows; a set of columns ``C`` matches ``m(C) = min(N, max(1, ceil(N / prod d(c)))
 6. Time. CPU = ``per_query`` + ``per_row x X`` + ``per_page x pages read`` +
    ``per_row_written x rows written`` + ``per_index_write x index entries``. Index pages
    are assumed to stay in the buffer pool; each heap page misses it with probability
-   ``1 - hit`` (:mod:`simperf.analysis.buffer_pool`) and a miss costs ``read_latency``;
+   ``1 - hit`` (:mod:`simperf.dbcost.buffer_pool`) and a miss costs ``read_latency``;
    each page write costs ``write_latency`` (both rounded up to whole ``1 / iops``, see
    :func:`storage_times`). Service = CPU + I/O; a round trip adds ``rtt`` and
    ``bytes returned / bandwidth``.

@@ -8,9 +8,9 @@ from typing import Any
 import pytest
 
 from simperf import from_dict
-from simperf.analysis.explain import explain, explain_text, unused_indexes
-from simperf.analysis.query_cost import Layout, access_path, matching_rows, plan, storage_times
-from simperf.analysis.query_mix import Variant, query_rates
+from simperf.dbcost.explain import explain, explain_text, unused_indexes
+from simperf.dbcost.mix import Variant, query_rates
+from simperf.dbcost.query_cost import Layout, access_path, matching_rows, plan, storage_times
 from simperf.spec.database import QuerySpec, StorageSpec, TableSpec
 
 LAYOUT = Layout(page_size=8192, index_entry_size=32)  # fan-out 256
