@@ -10,13 +10,21 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
-import re
 import sys
 import warnings
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from simperf import __version__, cli_capacity, cli_database, cli_experiments, cli_report
+from simperf.cli_common import (
+    JSON_HELP,
+    UsageError,
+    _Parser,
+    _positive_int,
+    _time,
+    add_scenario_arguments,
+    scenario_from_args,
+)
 from simperf.errors import (
     SimperfError,
     SimperfWarning,
@@ -24,145 +32,16 @@ from simperf.errors import (
     SpecFileError,
     StoreError,
 )
-from simperf.spec.io import json_schema, load, parse_assignment
+from simperf.experiment.horizon import NOTHING_MEASURED, measured_nothing
+from simperf.experiment.metrics import check_metric
+from simperf.experiment.run import run
+from simperf.spec.io import json_schema
 from simperf.spec.scenario import Scenario
-from simperf.units import parse_rate, parse_time
 
 Command = Callable[[argparse.Namespace], int]
 
-JSON_HELP = (
-    "print one JSON object; an error is printed on stdout too, as "
-    '{"error": {"kind": "spec"|"file"|"store"|"arguments"|"error", "message": ..., "path": ...}}'
-)
-
-
-class UsageError(SimperfError):
-    """A command-line argument is malformed (argparse's complaint, without exiting).
-
-    Parameters
-    ----------
-    message
-        ``PROG: error: what is wrong``.
-    usage
-        The usage line of the (sub)command whose arguments were wrong.
-    """
-
-    def __init__(self, message: str, usage: str = "") -> None:
-        super().__init__(message)
-        self.usage = usage
-
-
-class _Parser(argparse.ArgumentParser):
-    """An argument parser that raises instead of printing usage and exiting, so that
-    ``--json`` can report argument errors as JSON too."""
-
-    def error(self, message: str) -> None:  # type: ignore[override]
-        raise UsageError(f"{self.prog}: error: {message}", self.format_usage())
-
-
-# A count is a whole number, optionally with an SI multiplier as rates take one (2k,
-# 1.5M); a per-time unit would make it a rate, so it is refused.
-_PER_TIME = re.compile(r"/|rps|qps", re.IGNORECASE)
-
-
-def _positive_int(text: str) -> int:
-    if _PER_TIME.search(text):
-        raise argparse.ArgumentTypeError(f"expected a count such as 500 or 2k, got {text!r}")
-    try:
-        number = parse_rate(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(
-            f"expected a whole number such as 500 or 2k, got {text!r}"
-        ) from None
-    if not math.isfinite(number) or number != int(number):
-        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}")
-    if number < 1:
-        raise argparse.ArgumentTypeError(f"must be >= 1, got {text!r}")
-    return int(number)
-
-
-def _probability(text: str) -> float:
-    """A confidence level: a number strictly between 0 and 1."""
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number in (0, 1), got {text!r}") from None
-    if not 0 < value < 1:  # NaN fails too
-        raise argparse.ArgumentTypeError(f"must be in (0, 1), e.g. 0.95, got {text!r}")
-    return value
-
-
-def _seed(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"must be >= 0, got {value}")
-    return value
-
-
-def _time(text: str) -> float:
-    try:
-        value = parse_time(text)
-    except ValueError as exc:
-        raise argparse.ArgumentTypeError(str(exc)) from None
-    if value <= 0:
-        raise argparse.ArgumentTypeError(f"must be > 0, got {text!r}")
-    return value
-
-
-def add_scenario_arguments(parser: argparse.ArgumentParser) -> None:
-    """SPEC, --set, --seed, --requests/--duration: shared by commands that run a spec."""
-    parser.add_argument("spec", metavar="SPEC", help="scenario file (.yaml, .yml or .json)")
-    parser.add_argument(
-        "--set",
-        dest="overrides",
-        metavar="PATH=VALUE",
-        action="append",
-        default=[],
-        help="override a spec field, e.g. components.app.replicas=8 (repeatable)",
-    )
-    parser.add_argument("--seed", type=_seed, help="root random seed (default: run.seed)")
-    horizon = parser.add_mutually_exclusive_group()
-    horizon.add_argument(
-        "--requests", type=_positive_int, help="generate this many requests, e.g. 50000 or 50k"
-    )
-    horizon.add_argument("--duration", type=_time, help="simulated time to run, e.g. 120s")
-    parser.add_argument("--json", action="store_true", help=JSON_HELP)
-
-
-def shared_overrides(args: argparse.Namespace) -> dict[str, Any]:
-    """The overrides of --set, --requests and --duration, as ``{path: value}``."""
-    overrides: dict[str, Any] = dict(parse_assignment(item) for item in args.overrides)
-    if getattr(args, "requests", None) is not None:
-        overrides.update({"run.requests": args.requests, "run.duration": None})
-    if getattr(args, "duration", None) is not None:
-        overrides.update({"run.duration": args.duration, "run.requests": None})
-    return overrides
-
-
-def scenario_from_args(
-    args: argparse.Namespace, spec: str | None = None, extra: dict[str, Any] | None = None
-) -> Scenario:
-    """Load SPEC (or ``spec``), apply --set, --requests, --duration, then ``extra``.
-
-    A run that would end inside its warm-up is refused here, before anything runs.
-    """
-    from simperf.experiment.horizon import check_horizon
-
-    scenario = load(args.spec if spec is None else spec)
-    overrides = {**shared_overrides(args), **(extra or {})}
-    if overrides:
-        scenario = scenario.with_overrides(overrides)
-    check_horizon(scenario)
-    return scenario
-
 
 def _cmd_run(args: argparse.Namespace) -> int:
-    from simperf.experiment.horizon import NOTHING_MEASURED, measured_nothing
-    from simperf.experiment.run import run
-
     scenario = scenario_from_args(args)
     result = run(scenario, seed=args.seed)
     data = result.to_dict()
@@ -179,8 +58,6 @@ def _cmd_run(args: argparse.Namespace) -> int:
 def check_references_to_metrics(scenario: Scenario) -> None:
     """Check that every metric the spec names (SLOs, precision) is one a run reports,
     with the same check ``capacity`` and ``replicate`` apply before they run."""
-    from simperf.experiment.metrics import check_metric
-
     for index, slo in enumerate(scenario.slo):
         check_metric(scenario, slo.metric, what=f"slo.{index}.metric")
     if scenario.run.precision is not None:
@@ -224,7 +101,7 @@ def build_parser() -> argparse.ArgumentParser:
         "Exit status: 0 ok, 2 bad input, 1 internal error, 130 interrupted. With --json, "
         'errors too are printed on stdout as {"error": {"kind", "message", "path"}}.',
     )
-    parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
 
     run = commands.add_parser("run", help="simulate a scenario once and print its summary")
@@ -257,22 +134,14 @@ def build_parser() -> argparse.ArgumentParser:
     schema.add_argument("--compact", action="store_true", help="one line, no indentation")
     schema.set_defaults(handler=_cmd_schema)
 
-    for register in _extra_commands():
+    for register in (
+        cli_experiments.register,
+        cli_capacity.register,
+        cli_database.register,
+        cli_report.register,
+    ):
         register(commands)
     return parser
-
-
-def _extra_commands() -> list[Callable[[Any], None]]:
-    from simperf import cli_capacity, cli_database, cli_experiments
-    from simperf.cli_report import register as report
-
-    return [cli_experiments.register, cli_capacity.register, cli_database.register, report]
-
-
-def _version() -> str:
-    from simperf import __version__
-
-    return __version__
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -6,7 +6,12 @@ import argparse
 import json
 from typing import Any
 
-from simperf.cli import _positive_int, _probability, add_scenario_arguments, scenario_from_args
+from simperf.cli_common import (
+    _positive_int,
+    _probability,
+    add_scenario_arguments,
+    scenario_from_args,
+)
 from simperf.cli_experiments import (
     _executor,
     _executor_arguments,
@@ -14,6 +19,8 @@ from simperf.cli_experiments import (
     require_out_for_resume,
 )
 from simperf.errors import SpecError
+from simperf.experiment.capacity import capacity
+from simperf.experiment.cheapest import cheapest
 from simperf.spec.io import parse_assignment
 
 
@@ -42,7 +49,6 @@ def _search_options(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def _cmd_capacity(args: argparse.Namespace) -> int:
-    from simperf.experiment.capacity import capacity
 
     require_out_for_resume(args)
     scenario = scenario_from_args(args)
@@ -72,7 +78,6 @@ def _design(text: str) -> tuple[str, str, float | None, float | None]:
 
 
 def _cmd_cheapest(args: argparse.Namespace) -> int:
-    from simperf.experiment.cheapest import cheapest
 
     base = scenario_from_args(args)
     if not args.design:

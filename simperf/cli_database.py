@@ -6,11 +6,11 @@ import argparse
 import json
 from typing import Any
 
+from simperf.dbcost.explain import explain, explain_text
 from simperf.spec.io import load, parse_assignment
 
 
 def _cmd_explain(args: argparse.Namespace) -> int:
-    from simperf.dbcost.explain import explain, explain_text
 
     scenario = load(args.spec)
     overrides = dict(parse_assignment(item) for item in args.overrides)

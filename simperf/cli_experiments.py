@@ -8,9 +8,21 @@ import math
 import sys
 from typing import Any
 
-from simperf.cli import _positive_int, _probability, add_scenario_arguments, scenario_from_args
+from pydantic import ValidationError
+
+from simperf.cli_common import (
+    _positive_int,
+    _probability,
+    add_scenario_arguments,
+    scenario_from_args,
+)
 from simperf.errors import SimperfError, SpecError
+from simperf.experiment.compare import compare
+from simperf.experiment.replicate import replicate
+from simperf.experiment.sweep import sweep
 from simperf.spec.io import parse_assignment, parse_text
+from simperf.spec.run import PrecisionSpec
+from simperf.spec.validation import format_validation_error
 from simperf.units import format_time
 
 HEADLINE = ("latency.all.mean", "latency.all.p95", "latency.all.p99", "throughput", "error_rate")
@@ -49,7 +61,6 @@ def _fmt(metric: str, value: float | None) -> str:
 
 
 def _cmd_replicate(args: argparse.Namespace) -> int:
-    from simperf.experiment.replicate import replicate
 
     scenario = scenario_from_args(args)
     precision = _precision(args) if args.precision else None
@@ -99,10 +110,6 @@ def _cmd_replicate(args: argparse.Namespace) -> int:
 
 def _precision(args: argparse.Namespace) -> dict[str, Any]:
     """--precision METRIC:RELATIVE (and --max-replications) as a checked PrecisionSpec dict."""
-    from pydantic import ValidationError
-
-    from simperf.spec.io import format_validation_error
-    from simperf.spec.run import PrecisionSpec
 
     metric, _, text = args.precision.rpartition(":")
     try:
@@ -120,12 +127,13 @@ def _precision(args: argparse.Namespace) -> dict[str, Any]:
     try:
         PrecisionSpec.model_validate(precision)
     except ValidationError as exc:
-        raise SpecError(f"--precision:\n{format_validation_error(exc, precision)}") from None
+        raise SpecError(
+            f"--precision:\n{format_validation_error(exc, precision, PrecisionSpec)}"
+        ) from None
     return precision
 
 
 def _cmd_compare(args: argparse.Namespace) -> int:
-    from simperf.experiment.compare import compare
 
     # --set, --requests, --duration and --seed are shared: both sides run as asked, so
     # that only what differs between the two files (and --set-a/--set-b) is compared.
@@ -181,7 +189,6 @@ def require_out_for_resume(args: argparse.Namespace) -> None:
 
 
 def _cmd_sweep(args: argparse.Namespace) -> int:
-    from simperf.experiment.sweep import sweep
 
     require_out_for_resume(args)
     scenario = scenario_from_args(args)

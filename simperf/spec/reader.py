@@ -281,3 +281,16 @@ def key_lines(text: str) -> dict[str, int]:
                 lines.setdefault(join_path(child), value.start_mark.line + 1)
                 stack.append((value, child))
     return lines
+
+
+def parse_text(text: str, *, source: str = "<spec>", json_only: bool = False) -> Any:
+    """Parse YAML (a superset of JSON) or strict JSON text into plain data.
+
+    Duplicate keys, YAML integers with leading zeros or colons, integers of thousands of
+    digits and nesting deeper than :data:`~simperf.spec.reader.MAX_DEPTH` are refused.
+    """
+    if json_only:
+        return parse_json(text, source)
+    data = parse_yaml(text, source)
+    check_depth(data, source)
+    return data

@@ -2,37 +2,25 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any, get_args
+from typing import Any
 
 from pydantic import Field, model_validator
 
 from simperf.spec import database_refs, topology
 from simperf.spec.alerts import AlertSpec, alert_problems
-from simperf.spec.app_server import AppServerSpec
 from simperf.spec.base import IDENTIFIER, SpecModel
-from simperf.spec.cache import CacheSpec
 from simperf.spec.cache_checks import cache_problems
 from simperf.spec.cache_ops_checks import cache_ops_problems
-from simperf.spec.cdn import CdnSpec
-from simperf.spec.database import DatabaseSpec, ShardedDatabaseSpec
+from simperf.spec.components import ComponentSpec
 from simperf.spec.faults import FaultSpec, fault_problems
 from simperf.spec.keyspace import KeyspaceSpec
 from simperf.spec.load_balancer import LoadBalancerSpec
 from simperf.spec.network import NetworkSpec
+from simperf.spec.overrides import apply_overrides
 from simperf.spec.run import RunSettings
 from simperf.spec.slo import SloSpec
 from simperf.spec.workload import PiecewiseArrival, Workload
 
-AnyComponentSpec = (
-    AppServerSpec | LoadBalancerSpec | CacheSpec | DatabaseSpec | ShardedDatabaseSpec | CdnSpec
-)
-ComponentSpec = Annotated[AnyComponentSpec, Field(discriminator="kind")]
-COMPONENT_TAGS = frozenset(
-    tag
-    for kind in get_args(AnyComponentSpec)
-    for tag in get_args(kind.model_fields["kind"].annotation)
-)
-"""Every component ``kind``, read off the union (a new kind is added there only)."""
 RESERVED_NAMES = frozenset({"all"})
 MAX_CALL_DEPTH = 100
 """Longest chain of nested endpoint calls (each hop nests one generator in the runtime)."""
@@ -108,8 +96,6 @@ class Scenario(SpecModel):
         SpecError
             If a path does not exist or the result is invalid.
         """
-        from simperf.spec.io import apply_overrides
-
         return apply_overrides(self, overrides)
 
     def endpoints_of(self, component: str) -> set[str]:

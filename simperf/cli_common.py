@@ -1,0 +1,141 @@
+"""What every ``simperf`` subcommand shares: the argument parser that raises, argument types,
+and reading SPEC with --set, --requests and --duration applied."""
+
+from __future__ import annotations
+
+import argparse
+import math
+import re
+from typing import Any
+
+from simperf.errors import SimperfError
+from simperf.experiment.horizon import check_horizon
+from simperf.spec.io import load, parse_assignment
+from simperf.spec.scenario import Scenario
+from simperf.units import parse_rate, parse_time
+
+JSON_HELP = (
+    "print one JSON object; an error is printed on stdout too, as "
+    '{"error": {"kind": "spec"|"file"|"store"|"arguments"|"error", "message": ..., "path": ...}}'
+)
+
+
+class UsageError(SimperfError):
+    """A command-line argument is malformed (argparse's complaint, without exiting).
+
+    Parameters
+    ----------
+    message
+        ``PROG: error: what is wrong``.
+    usage
+        The usage line of the (sub)command whose arguments were wrong.
+    """
+
+    def __init__(self, message: str, usage: str = "") -> None:
+        super().__init__(message)
+        self.usage = usage
+
+
+class _Parser(argparse.ArgumentParser):
+    """An argument parser that raises instead of printing usage and exiting, so that
+    ``--json`` can report argument errors as JSON too."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        raise UsageError(f"{self.prog}: error: {message}", self.format_usage())
+
+
+# A count is a whole number, optionally with an SI multiplier as rates take one (2k,
+# 1.5M); a per-time unit would make it a rate, so it is refused.
+_PER_TIME = re.compile(r"/|rps|qps", re.IGNORECASE)
+
+
+def _positive_int(text: str) -> int:
+    if _PER_TIME.search(text):
+        raise argparse.ArgumentTypeError(f"expected a count such as 500 or 2k, got {text!r}")
+    try:
+        number = parse_rate(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"expected a whole number such as 500 or 2k, got {text!r}"
+        ) from None
+    if not math.isfinite(number) or number != int(number):
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}")
+    if number < 1:
+        raise argparse.ArgumentTypeError(f"must be >= 1, got {text!r}")
+    return int(number)
+
+
+def _probability(text: str) -> float:
+    """A confidence level: a number strictly between 0 and 1."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number in (0, 1), got {text!r}") from None
+    if not 0 < value < 1:  # NaN fails too
+        raise argparse.ArgumentTypeError(f"must be in (0, 1), e.g. 0.95, got {text!r}")
+    return value
+
+
+def _seed(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be >= 0, got {value}")
+    return value
+
+
+def _time(text: str) -> float:
+    try:
+        value = parse_time(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"must be > 0, got {text!r}")
+    return value
+
+
+def add_scenario_arguments(parser: argparse.ArgumentParser) -> None:
+    """SPEC, --set, --seed, --requests/--duration: shared by commands that run a spec."""
+    parser.add_argument("spec", metavar="SPEC", help="scenario file (.yaml, .yml or .json)")
+    parser.add_argument(
+        "--set",
+        dest="overrides",
+        metavar="PATH=VALUE",
+        action="append",
+        default=[],
+        help="override a spec field, e.g. components.app.replicas=8 (repeatable)",
+    )
+    parser.add_argument("--seed", type=_seed, help="root random seed (default: run.seed)")
+    horizon = parser.add_mutually_exclusive_group()
+    horizon.add_argument(
+        "--requests", type=_positive_int, help="generate this many requests, e.g. 50000 or 50k"
+    )
+    horizon.add_argument("--duration", type=_time, help="simulated time to run, e.g. 120s")
+    parser.add_argument("--json", action="store_true", help=JSON_HELP)
+
+
+def shared_overrides(args: argparse.Namespace) -> dict[str, Any]:
+    """The overrides of --set, --requests and --duration, as ``{path: value}``."""
+    overrides: dict[str, Any] = dict(parse_assignment(item) for item in args.overrides)
+    if getattr(args, "requests", None) is not None:
+        overrides.update({"run.requests": args.requests, "run.duration": None})
+    if getattr(args, "duration", None) is not None:
+        overrides.update({"run.duration": args.duration, "run.requests": None})
+    return overrides
+
+
+def scenario_from_args(
+    args: argparse.Namespace, spec: str | None = None, extra: dict[str, Any] | None = None
+) -> Scenario:
+    """Load SPEC (or ``spec``), apply --set, --requests, --duration, then ``extra``.
+
+    A run that would end inside its warm-up is refused here, before anything runs.
+    """
+    scenario = load(args.spec if spec is None else spec)
+    overrides = {**shared_overrides(args), **(extra or {})}
+    if overrides:
+        scenario = scenario.with_overrides(overrides)
+    check_horizon(scenario)
+    return scenario

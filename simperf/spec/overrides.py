@@ -1,0 +1,91 @@
+"""Dotted-path overrides (``--set PATH=VALUE``) applied to a scenario and validated again."""
+
+from __future__ import annotations
+
+import re
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from simperf.errors import SpecError
+from simperf.spec.reader import join_path, parse_text
+from simperf.spec.validation import suggest, validate
+
+if TYPE_CHECKING:
+    from simperf.spec.scenario import Scenario
+
+S = TypeVar("S", bound="Scenario")
+
+_PARSED_ALONE = re.compile(r"^(:\d+)*: (spec: )?")
+
+
+def apply_overrides(scenario: S, overrides: dict[str, Any]) -> S:
+    """Apply dotted-path overrides to a scenario and validate the result.
+
+    Values may be given as strings (as on the command line); they are parsed as YAML
+    scalars, so ``"8"`` is an int and ``"5ms"`` stays a string for the unit parser.
+    Problems caused by an override are reported as coming from ``--set PATH=VALUE``.
+    """
+    data = scenario.model_dump(mode="json", by_alias=True)
+    labels: dict[str, str] = {}
+    for path, value in overrides.items():
+        label = f"--set {path}={value}"
+        parts = _split_path(path)
+        where = join_path([int(p) if p.isdigit() else p for p in parts]) or "spec"
+        if isinstance(value, str) and value.strip():
+            try:
+                value = parse_text(value, source=label)
+            except SpecError as exc:
+                # the value parsed alone: its "line 1" and top-level path are the override's
+                message = _PARSED_ALONE.sub("", str(exc).removeprefix(label))
+                raise SpecError(f"{label}: {where}: {message}") from None
+        try:
+            _set_path(data, parts, value)
+        except SpecError as exc:
+            raise SpecError(f"{label}: {exc}") from None
+        labels[where] = label
+
+    def locate(path: str) -> str | None:
+        for where, label in labels.items():
+            if path == where or path.startswith((f"{where}.", f"{where}[")):
+                return label
+        return None
+
+    return validate(type(scenario), data, locate, only=set(labels))
+
+
+def parse_assignment(text: str) -> tuple[str, str]:
+    """Split ``PATH=VALUE`` from the command line."""
+    path, sep, value = text.partition("=")
+    if not sep or not path.strip():
+        raise SpecError(f"--set {text}: expected PATH=VALUE, e.g. components.app.replicas=8")
+    return path.strip(), value.strip()
+
+
+def _set_path(data: dict[str, Any], parts: list[str], value: Any) -> None:
+    node: Any = data
+    walked: list[Any] = []
+    for i, part in enumerate(parts):
+        last = i == len(parts) - 1
+        where = join_path(walked) or "spec"
+        if isinstance(node, list):
+            if not part.isdigit() or int(part) >= len(node):
+                raise SpecError(f"{where}: has no item {part!r} (it has {len(node)})")
+            key: Any = int(part)
+        elif isinstance(node, dict):
+            if part not in node:
+                hint = (
+                    suggest(part, node) or f" (allowed here: {', '.join(sorted(map(str, node)))})"
+                )
+                raise SpecError(f"{join_path([*walked, part])}: unknown field{hint}")
+            key = part
+        else:
+            raise SpecError(f"{where}: is a value, not a section")
+        if last:
+            node[key] = value
+        else:
+            node = node[key]
+        walked.append(key)
+
+
+def _split_path(path: str) -> list[str]:
+    # classes[0].weight and classes.0.weight are both accepted
+    return [p for p in path.replace("[", ".").replace("]", "").split(".") if p]
