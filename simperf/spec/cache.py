@@ -17,7 +17,7 @@ database query). Cross-references (caches, key spaces, targets) are checked by
 
 from __future__ import annotations
 
-from typing import Annotated, Any, ClassVar, Literal
+from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Literal
 
 from pydantic import Discriminator, Field, Tag, model_validator
 
@@ -37,6 +37,9 @@ from simperf.spec.distributions import Constant, Distribution
 from simperf.spec.keyspace import MAX_KEYS
 from simperf.spec.kind import BACKING, WRITE, ComponentKind, Forward, StepKind
 from simperf.spec.sizes import SizeDistribution
+
+if TYPE_CHECKING:
+    from simperf.spec.scenario import Scenario
 
 EvictionPolicy = Literal["lru", "lfu", "fifo", "random"]
 WritePolicy = Literal["write_through", "write_back", "write_around"]
@@ -134,6 +137,14 @@ class CacheSpec(ComponentKind):
         if self.ttl_refresh and self.ttl is None:
             raise ValueError("ttl_refresh: needs a ttl")
         return self
+
+    def problems(self, scenario: Scenario, name: str) -> list[str]:
+        """Its problems, each as ``components.<name>...: message``: its key space is defined."""
+        keyspaces = scenario.keyspaces
+        if self.keyspace in keyspaces:
+            return []
+        known = ", ".join(sorted(keyspaces)) or "none defined under keyspaces"
+        return [f"components.{name}.keyspace: unknown key space {self.keyspace!r} (known: {known})"]
 
 
 # -- steps -----------------------------------------------------------------------------

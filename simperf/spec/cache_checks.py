@@ -32,12 +32,6 @@ def cache_problems(scenario: Scenario) -> list[str]:
     for name in keyspaces:
         if not _is_identifier(name):
             problems.append(f"keyspaces.{name}: names may use only letters, digits and _")
-    for name, spec in components.items():
-        if isinstance(spec, CacheSpec) and spec.keyspace not in keyspaces:
-            problems.append(
-                f"components.{name}.keyspace: unknown key space {spec.keyspace!r} "
-                f"(known: {known_keyspaces})"
-            )
     problems += _check_trace_arrival(scenario)
     for i, request_class in enumerate(scenario.workload.classes):
         if request_class.keyspace is not None and request_class.keyspace not in keyspaces:
