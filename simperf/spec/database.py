@@ -15,7 +15,7 @@ Cross-references (tables, columns, key spaces, pools) are checked by
 
 from __future__ import annotations
 
-from typing import Annotated, Any, ClassVar, Literal
+from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Literal
 
 from pydantic import BeforeValidator, Field, model_validator
 
@@ -33,6 +33,9 @@ from simperf.spec.cost import CostSpec
 from simperf.spec.distributions import Constant, Distribution
 from simperf.spec.kind import QUERY, ComponentKind, Forward, StepKind
 from simperf.units import SIZE_PATTERN, parse_size
+
+if TYPE_CHECKING:
+    from simperf.spec.scenario import Scenario
 
 MAX_ROWS = 10**12
 """Upper bound on the rows of a table."""
@@ -323,6 +326,75 @@ class _DatabaseFields(ComponentKind):
 
     is_database: ClassVar[bool] = True
 
+    def problems(self, scenario: Scenario, name: str) -> list[str]:
+        """Its problems, each as ``components.<name>...: message``.
+
+        Checked: a primary key not listed among the columns; each table's key space is
+        defined and has no more keys than the table rows; indexes, filters, updates and
+        joins name columns and tables it has.
+        """
+        path = f"components.{name}"
+        return self._table_problems(path, scenario.keyspaces) + self._query_problems(path)
+
+    def _table_problems(self, path: str, keyspaces: dict[str, Any]) -> list[str]:
+        problems = []
+        for tname, table in self.tables.items():
+            tpath = f"{path}.tables.{tname}"
+            if table.primary_key in table.columns:
+                problems.append(
+                    f"{tpath}.columns.{table.primary_key}: the primary key is implicit; "
+                    "do not list it"
+                )
+            if table.keyspace is not None:
+                if table.keyspace not in keyspaces:
+                    known = ", ".join(sorted(keyspaces)) or "none"
+                    problems.append(
+                        f"{tpath}.keyspace: unknown key space {table.keyspace!r} (known: {known})"
+                    )
+                elif keyspaces[table.keyspace].keys > table.rows:
+                    problems.append(
+                        f"{tpath}.keyspace: {table.keyspace!r} has "
+                        f"{keyspaces[table.keyspace].keys} keys, more than the table's "
+                        f"{table.rows} rows"
+                    )
+            for iname, index in table.indexes.items():
+                for k, column in enumerate(index.columns):
+                    if not table.has_column(column):
+                        problems.append(
+                            f"{tpath}.indexes.{iname}.columns[{k}]: unknown column {column!r} "
+                            f"(it has: {_columns_of(table)})"
+                        )
+        return problems
+
+    def _query_problems(self, path: str) -> list[str]:
+        problems = []
+        known = ", ".join(sorted(self.tables))
+        for qname, query in self.queries.items():
+            qpath = f"{path}.queries.{qname}"
+            table = self.tables.get(query.table)
+            if table is None:
+                problems.append(f"{qpath}.table: unknown table {query.table!r} (known: {known})")
+                continue
+            for field, columns in (("where", query.where), ("updates", query.updates or [])):
+                for k, column in enumerate(columns):
+                    if not table.has_column(column):
+                        problems.append(
+                            f"{qpath}.{field}[{k}]: unknown column {column!r} of table "
+                            f"{query.table!r} (it has: {_columns_of(table)})"
+                        )
+            if query.join is not None:
+                joined = self.tables.get(query.join.table)
+                if joined is None:
+                    problems.append(
+                        f"{qpath}.join.table: unknown table {query.join.table!r} (known: {known})"
+                    )
+                elif not joined.has_column(query.join.column):
+                    problems.append(
+                        f"{qpath}.join.column: unknown column {query.join.column!r} of table "
+                        f"{query.join.table!r} (it has: {_columns_of(joined)})"
+                    )
+        return problems
+
     def endpoint_names(self, scenario: Any, seen: frozenset[str] = frozenset()) -> set[str]:
         """Its queries."""
         return set(self.queries)
@@ -365,6 +437,22 @@ class ShardedDatabaseSpec(_DatabaseFields):
         description="table -> shard-key column (default: the table's primary key)",
     )
 
+    def _table_problems(self, path: str, keyspaces: dict[str, Any]) -> list[str]:
+        """Its tables' problems, then each shard key names a table and a column it has."""
+        problems = super()._table_problems(path, keyspaces)
+        for tname, column in self.shard_keys.items():
+            if tname not in self.tables:
+                problems.append(
+                    f"{path}.shard_keys.{tname}: unknown table {tname!r} "
+                    f"(known: {', '.join(sorted(self.tables))})"
+                )
+            elif not self.tables[tname].has_column(column):
+                problems.append(
+                    f"{path}.shard_keys.{tname}: unknown column {column!r} "
+                    f"(it has: {_columns_of(self.tables[tname])})"
+                )
+        return problems
+
     def shard_key(self, table: str) -> str:
         """The shard-key column of a table."""
         return self.shard_keys.get(table, self.tables[table].primary_key)
@@ -381,3 +469,7 @@ class ShardedDatabaseSpec(_DatabaseFields):
 
 
 AnyDatabaseSpec = DatabaseSpec | ShardedDatabaseSpec
+
+
+def _columns_of(table: TableSpec) -> str:
+    return ", ".join([table.primary_key, *table.columns])

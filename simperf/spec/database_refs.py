@@ -14,10 +14,7 @@ from typing import TYPE_CHECKING, Any
 from simperf.errors import SimperfWarning
 from simperf.spec.app_server import AppServerSpec
 from simperf.spec.database import (
-    AnyDatabaseSpec,
     QueryStep,
-    ShardedDatabaseSpec,
-    TableSpec,
 )
 
 if TYPE_CHECKING:
@@ -30,91 +27,14 @@ def is_database(spec: Any) -> bool:
 
 
 def database_problems(scenario: Scenario) -> list[str]:
-    """Every unknown table, column, key space, database or query, each as ``path: message``."""
+    """Every unknown database or query an app server names, each as ``path: message``.
+
+    A database checks its own tables, columns and key spaces (its ``problems()``).
+    """
     problems: list[str] = []
-    keyspaces = getattr(scenario, "keyspaces", {}) or {}
-    for name, spec in scenario.components.items():
-        if is_database(spec):
-            problems.extend(_tables(f"components.{name}", spec, keyspaces))
-            problems.extend(_queries(f"components.{name}", spec))
     for name, spec in scenario.components.items():
         if isinstance(spec, AppServerSpec):
             problems.extend(_app_server(scenario, f"components.{name}", spec))
-    return problems
-
-
-def _columns_of(table: TableSpec) -> str:
-    return ", ".join([table.primary_key, *table.columns])
-
-
-def _tables(path: str, spec: AnyDatabaseSpec, keyspaces: dict[str, Any]) -> list[str]:
-    problems = []
-    for tname, table in spec.tables.items():
-        tpath = f"{path}.tables.{tname}"
-        if table.primary_key in table.columns:
-            problems.append(
-                f"{tpath}.columns.{table.primary_key}: the primary key is implicit; do not list it"
-            )
-        if table.keyspace is not None:
-            if table.keyspace not in keyspaces:
-                known = ", ".join(sorted(keyspaces)) or "none"
-                problems.append(
-                    f"{tpath}.keyspace: unknown key space {table.keyspace!r} (known: {known})"
-                )
-            elif keyspaces[table.keyspace].keys > table.rows:
-                problems.append(
-                    f"{tpath}.keyspace: {table.keyspace!r} has {keyspaces[table.keyspace].keys} "
-                    f"keys, more than the table's {table.rows} rows"
-                )
-        for iname, index in table.indexes.items():
-            for k, column in enumerate(index.columns):
-                if not table.has_column(column):
-                    problems.append(
-                        f"{tpath}.indexes.{iname}.columns[{k}]: unknown column {column!r} "
-                        f"(it has: {_columns_of(table)})"
-                    )
-    if isinstance(spec, ShardedDatabaseSpec):
-        for tname, column in spec.shard_keys.items():
-            if tname not in spec.tables:
-                problems.append(
-                    f"{path}.shard_keys.{tname}: unknown table {tname!r} "
-                    f"(known: {', '.join(sorted(spec.tables))})"
-                )
-            elif not spec.tables[tname].has_column(column):
-                problems.append(
-                    f"{path}.shard_keys.{tname}: unknown column {column!r} "
-                    f"(it has: {_columns_of(spec.tables[tname])})"
-                )
-    return problems
-
-
-def _queries(path: str, spec: AnyDatabaseSpec) -> list[str]:
-    problems = []
-    known = ", ".join(sorted(spec.tables))
-    for qname, query in spec.queries.items():
-        qpath = f"{path}.queries.{qname}"
-        table = spec.tables.get(query.table)
-        if table is None:
-            problems.append(f"{qpath}.table: unknown table {query.table!r} (known: {known})")
-            continue
-        for field, columns in (("where", query.where), ("updates", query.updates or [])):
-            for k, column in enumerate(columns):
-                if not table.has_column(column):
-                    problems.append(
-                        f"{qpath}.{field}[{k}]: unknown column {column!r} of table "
-                        f"{query.table!r} (it has: {_columns_of(table)})"
-                    )
-        if query.join is not None:
-            joined = spec.tables.get(query.join.table)
-            if joined is None:
-                problems.append(
-                    f"{qpath}.join.table: unknown table {query.join.table!r} (known: {known})"
-                )
-            elif not joined.has_column(query.join.column):
-                problems.append(
-                    f"{qpath}.join.column: unknown column {query.join.column!r} of table "
-                    f"{query.join.table!r} (it has: {_columns_of(joined)})"
-                )
     return problems
 
 
