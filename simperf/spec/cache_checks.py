@@ -5,11 +5,14 @@ Called from the scenario's validator; every problem is one ``path: message`` lin
 
 from __future__ import annotations
 
+import re
 from typing import TYPE_CHECKING, Any
 
 from simperf.spec import topology
+from simperf.spec.app_server import AppServerSpec
 from simperf.spec.base import IDENTIFIER
 from simperf.spec.cache import CacheSpec, ReadStep, WriteSpec, WriteStep
+from simperf.spec.keyspace import TracePopularity
 
 if TYPE_CHECKING:  # pragma: no cover
     from simperf.spec.scenario import Scenario
@@ -23,8 +26,6 @@ def cache_problems(scenario: Scenario) -> list[str]:
     backing store to flush to, the same for all its writes); every class that reaches a
     cache step draws keys from that cache's key space.
     """
-    from simperf.spec.app_server import AppServerSpec
-
     problems: list[str] = []
     components = scenario.components
     keyspaces = scenario.keyspaces
@@ -56,8 +57,6 @@ def cache_problems(scenario: Scenario) -> list[str]:
 
 
 def _check_trace_arrival(scenario: Scenario) -> list[str]:
-    from simperf.spec.keyspace import TracePopularity
-
     arrival = scenario.workload.arrival
     if getattr(arrival, "kind", None) != "trace":
         return []
@@ -162,6 +161,4 @@ def _reachable_key_steps(
 
 
 def _is_identifier(name: str) -> bool:
-    import re
-
     return re.match(IDENTIFIER, name) is not None

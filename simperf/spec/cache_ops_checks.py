@@ -7,11 +7,11 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from simperf.spec.app_server import AppServerSpec
 from simperf.spec.cache_checks import _check_cache
 from simperf.spec.cache_ops import LeaderboardStep, RateLimitStep
 
 if TYPE_CHECKING:  # pragma: no cover
-    from simperf.spec.app_server import AppServerSpec
     from simperf.spec.scenario import Scenario
 
 
@@ -28,8 +28,6 @@ def cache_ops_problems(scenario: Scenario) -> list[str]:
     per-client limits, leaderboard members) has them; steps sharing a limiter name agree
     on its settings, and steps sharing a board on its cache.
     """
-    from simperf.spec.app_server import AppServerSpec
-
     problems: list[str] = []
     clients = scenario.workload.clients
     has_addresses = clients is not None and clients.addresses is not None
