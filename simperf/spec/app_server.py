@@ -7,7 +7,7 @@ from typing import Annotated, Any, Literal
 from pydantic import Discriminator, Field, Tag, model_validator
 
 from simperf.spec.base import CALL_TARGET, IDENTIFIER, MAX_COUNT, MAX_SIZE, Size, SpecModel
-from simperf.spec.cache import ReadStep, WriteStep
+from simperf.spec.cache import ReadStep, WriteStep, cache_reference_problems
 from simperf.spec.cache_ops import LeaderboardStep, RateLimitStep
 from simperf.spec.cost import CostSpec
 from simperf.spec.database import PoolSpec, QueryStep
@@ -222,6 +222,42 @@ class AppServerSpec(ComponentKind):
     def steps(self, endpoint: str) -> list[Any]:
         """The endpoint's steps (none for an endpoint it does not have)."""
         return list(self.endpoints.get(endpoint, []))
+
+    def problems(self, scenario: Any, name: str) -> list[str]:
+        """Its problems, each as ``components.<name>...: message``: its sessions.
+
+        Checked: sessions have client addresses to key on and a store cache that exists;
+        ``reauth`` and ``endpoints`` are its endpoints, ``reauth`` not among them.
+        """
+        sessions = self.sessions
+        if sessions is None:
+            return []
+        path = f"components.{name}.sessions"
+        problems: list[str] = []
+        clients = scenario.workload.clients
+        if clients is None or clients.addresses is None:
+            problems.append(
+                f"{path}: sessions are per client address: needs workload.clients.addresses"
+            )
+        if not isinstance(sessions.store, str):
+            problems += cache_reference_problems(
+                scenario, sessions.store.cache, f"{path}.store.cache"
+            )
+        have = ", ".join(sorted(self.endpoints))
+        if sessions.reauth is not None and sessions.reauth not in self.endpoints:
+            problems.append(
+                f"{path}.reauth: {name!r} has no endpoint {sessions.reauth!r} (it has: {have})"
+            )
+        for i, endpoint in enumerate(sessions.endpoints or []):
+            if endpoint not in self.endpoints:
+                problems.append(
+                    f"{path}.endpoints[{i}]: {name!r} has no endpoint {endpoint!r} (it has: {have})"
+                )
+            elif endpoint == sessions.reauth:
+                problems.append(
+                    f"{path}.endpoints[{i}]: the reauth endpoint cannot use sessions itself"
+                )
+        return problems
 
     def location(self, regions: list[str]) -> int | None:
         """Its ``region``, else the first."""

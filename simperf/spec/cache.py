@@ -241,3 +241,14 @@ __all__ = [
     "WriteSpec",
     "WriteStep",
 ]
+
+
+def cache_reference_problems(scenario: Scenario, cache: str, path: str) -> list[str]:
+    """``path: message`` if ``cache`` names no component, or one that is not a cache."""
+    spec = scenario.components.get(cache)
+    if spec is None:
+        caches = sorted(n for n, s in scenario.components.items() if isinstance(s, CacheSpec))
+        return [f"{path}: unknown cache {cache!r} (caches: {', '.join(caches) or 'none'})"]
+    if not isinstance(spec, CacheSpec):
+        return [f"{path}: {cache!r} is not a cache (its kind is {spec.kind})"]
+    return []

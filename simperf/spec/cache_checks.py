@@ -11,7 +11,13 @@ from typing import TYPE_CHECKING, Any
 from simperf.spec import topology
 from simperf.spec.app_server import AppServerSpec
 from simperf.spec.base import IDENTIFIER
-from simperf.spec.cache import CacheSpec, ReadStep, WriteSpec, WriteStep
+from simperf.spec.cache import (
+    CacheSpec,
+    ReadStep,
+    WriteSpec,
+    WriteStep,
+    cache_reference_problems,
+)
 from simperf.spec.keyspace import TracePopularity
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -48,7 +54,9 @@ def cache_problems(scenario: Scenario) -> list[str]:
             for index, step in enumerate(steps):
                 path = f"components.{name}.endpoints.{endpoint}[{index}]"
                 if isinstance(step, ReadStep):
-                    problems += _check_cache(scenario, step.read.cache, f"{path}.read.cache")
+                    problems += cache_reference_problems(
+                        scenario, step.read.cache, f"{path}.read.cache"
+                    )
                 elif isinstance(step, WriteStep):
                     problems += _check_write(scenario, step.write, f"{path}.write", flush_targets)
     if not problems:
@@ -75,16 +83,6 @@ def _check_trace_arrival(scenario: Scenario) -> list[str]:
     return []
 
 
-def _check_cache(scenario: Scenario, cache: str, path: str) -> list[str]:
-    spec = scenario.components.get(cache)
-    if spec is None:
-        caches = sorted(n for n, s in scenario.components.items() if isinstance(s, CacheSpec))
-        return [f"{path}: unknown cache {cache!r} (caches: {', '.join(caches) or 'none'})"]
-    if not isinstance(spec, CacheSpec):
-        return [f"{path}: {cache!r} is not a cache (its kind is {spec.kind})"]
-    return []
-
-
 def _check_write(
     scenario: Scenario, write: WriteSpec, path: str, flush_targets: dict[str, tuple[str, Any]]
 ) -> list[str]:
@@ -92,7 +90,7 @@ def _check_write(
         if write.backing is None:
             return [f"{path}: give a cache, a backing store or both (it writes nowhere)"]
         return []
-    problems = _check_cache(scenario, write.cache, f"{path}.cache")
+    problems = cache_reference_problems(scenario, write.cache, f"{path}.cache")
     if problems:
         return problems
     spec = scenario.components[write.cache]

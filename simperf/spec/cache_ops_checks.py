@@ -1,4 +1,4 @@
-"""Cross-references of sessions, rate limiters and leaderboards (caches beyond caching).
+"""Cross-references of rate limiters and leaderboards (caches beyond caching).
 
 Called from the scenario's validator; every problem is one ``path: message`` line.
 """
@@ -8,7 +8,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from simperf.spec.app_server import AppServerSpec
-from simperf.spec.cache_checks import _check_cache
+from simperf.spec.cache import cache_reference_problems
 from simperf.spec.cache_ops import LeaderboardStep, RateLimitStep
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -21,11 +21,11 @@ def limiter_name(server: str, endpoint: str, step: RateLimitStep) -> str:
 
 
 def cache_ops_problems(scenario: Scenario) -> list[str]:
-    """Every problem with sessions, ``rate_limit`` and ``leaderboard`` steps.
+    """Every problem with ``rate_limit`` and ``leaderboard`` steps (an app server checks
+    its own sessions).
 
-    Checked: the caches they name exist and are caches; sessions' ``reauth`` and
-    ``endpoints`` are endpoints of the server; what needs client addresses (sessions,
-    per-client limits, leaderboard members) has them; steps sharing a limiter name agree
+    Checked: the caches they name exist and are caches; what needs client addresses
+    (per-client limits, leaderboard members) has them; steps sharing a limiter name agree
     on its settings, and steps sharing a board on its cache.
     """
     problems: list[str] = []
@@ -36,13 +36,14 @@ def cache_ops_problems(scenario: Scenario) -> list[str]:
     for name, spec in scenario.components.items():
         if not isinstance(spec, AppServerSpec):
             continue
-        problems += _session_problems(scenario, name, spec, has_addresses)
         for endpoint, steps in spec.endpoints.items():
             for index, step in enumerate(steps):
                 path = f"components.{name}.endpoints.{endpoint}[{index}]"
                 if isinstance(step, RateLimitStep):
                     limit = step.rate_limit
-                    problems += _check_cache(scenario, limit.cache, f"{path}.rate_limit.cache")
+                    problems += cache_reference_problems(
+                        scenario, limit.cache, f"{path}.rate_limit.cache"
+                    )
                     if limit.per == "client" and not has_addresses:
                         problems.append(
                             f"{path}.rate_limit.per: per client needs workload.clients.addresses"
@@ -57,7 +58,9 @@ def cache_ops_problems(scenario: Scenario) -> list[str]:
                         )
                 elif isinstance(step, LeaderboardStep):
                     board = step.leaderboard
-                    problems += _check_cache(scenario, board.cache, f"{path}.leaderboard.cache")
+                    problems += cache_reference_problems(
+                        scenario, board.cache, f"{path}.leaderboard.cache"
+                    )
                     if not has_addresses:
                         problems.append(
                             f"{path}.leaderboard: members are client addresses: it needs "
@@ -69,35 +72,4 @@ def cache_ops_problems(scenario: Scenario) -> list[str]:
                             f"{path}.leaderboard.cache: the board {board.board!r} is kept in "
                             f"{first_board[1]!r} at {first_board[0]}"
                         )
-    return problems
-
-
-def _session_problems(
-    scenario: Scenario, name: str, spec: AppServerSpec, has_addresses: bool
-) -> list[str]:
-    sessions = spec.sessions
-    if sessions is None:
-        return []
-    path = f"components.{name}.sessions"
-    problems: list[str] = []
-    if not has_addresses:
-        problems.append(
-            f"{path}: sessions are per client address: needs workload.clients.addresses"
-        )
-    if not isinstance(sessions.store, str):
-        problems += _check_cache(scenario, sessions.store.cache, f"{path}.store.cache")
-    have = ", ".join(sorted(spec.endpoints))
-    if sessions.reauth is not None and sessions.reauth not in spec.endpoints:
-        problems.append(
-            f"{path}.reauth: {name!r} has no endpoint {sessions.reauth!r} (it has: {have})"
-        )
-    for i, endpoint in enumerate(sessions.endpoints or []):
-        if endpoint not in spec.endpoints:
-            problems.append(
-                f"{path}.endpoints[{i}]: {name!r} has no endpoint {endpoint!r} (it has: {have})"
-            )
-        elif endpoint == sessions.reauth:
-            problems.append(
-                f"{path}.endpoints[{i}]: the reauth endpoint cannot use sessions itself"
-            )
     return problems
