@@ -224,16 +224,17 @@ class AppServerSpec(ComponentKind):
         return list(self.endpoints.get(endpoint, []))
 
     def problems(self, scenario: Any, name: str) -> list[str]:
-        """Its problems, each as ``components.<name>...: message``: its sessions.
+        """Its problems, each as ``components.<name>...: message``.
 
-        Checked: sessions have client addresses to key on and a store cache that exists;
+        Checked: pools and query steps name databases (one pool each) and their queries;
+        sessions have client addresses to key on and a store cache that exists;
         ``reauth`` and ``endpoints`` are its endpoints, ``reauth`` not among them.
         """
+        problems = self._database_problems(scenario, name)
         sessions = self.sessions
         if sessions is None:
-            return []
+            return problems
         path = f"components.{name}.sessions"
-        problems: list[str] = []
         clients = scenario.workload.clients
         if clients is None or clients.addresses is None:
             problems.append(
@@ -257,6 +258,45 @@ class AppServerSpec(ComponentKind):
                 problems.append(
                     f"{path}.endpoints[{i}]: the reauth endpoint cannot use sessions itself"
                 )
+        return problems
+
+    def _database_problems(self, scenario: Any, name: str) -> list[str]:
+        path = f"components.{name}"
+        problems = []
+        components = scenario.components
+        databases = sorted(n for n, s in components.items() if s.is_database)
+        known = ", ".join(databases) or "none"
+        single = not isinstance(self.pool, list)
+        seen: set[str] = set()
+        for i, pool in enumerate(self.pools):
+            ppath = f"{path}.pool" if single else f"{path}.pool[{i}]"
+            if pool.database not in components:
+                problems.append(
+                    f"{ppath}.database: unknown database {pool.database!r} (known: {known})"
+                )
+            elif not components[pool.database].is_database:
+                problems.append(f"{ppath}.database: {pool.database!r} is not a database")
+            elif pool.database in seen:
+                problems.append(f"{ppath}.database: a second pool for {pool.database!r}")
+            seen.add(pool.database)
+        for endpoint, steps in self.endpoints.items():
+            for k, step in enumerate(steps):
+                if not isinstance(step, QueryStep):
+                    continue
+                spath = f"{path}.endpoints.{endpoint}[{k}]"
+                target = components.get(step.database)
+                if target is None:
+                    problems.append(
+                        f"{spath}.database: unknown database {step.database!r} (known: {known})"
+                    )
+                elif not target.is_database:
+                    problems.append(f"{spath}.database: {step.database!r} is not a database")
+                elif step.query not in target.queries:
+                    have = ", ".join(sorted(target.queries))
+                    problems.append(
+                        f"{spath}.query: {step.database!r} has no query {step.query!r} "
+                        f"(it has: {have})"
+                    )
         return problems
 
     def location(self, regions: list[str]) -> int | None:

@@ -1,4 +1,4 @@
-"""Cross-reference checks for databases, run by the scenario's validator.
+"""Connection limits of databases, warned about by the scenario's validator.
 
 Every problem is one ``path: message`` line naming the field (``components.main.queries.
 by_id.where[0]: unknown column ...``). Oversubscribed connection limits are not errors but
@@ -13,9 +13,6 @@ from typing import TYPE_CHECKING, Any
 
 from simperf.errors import SimperfWarning
 from simperf.spec.app_server import AppServerSpec
-from simperf.spec.database import (
-    QueryStep,
-)
 
 if TYPE_CHECKING:
     from simperf.spec.scenario import Scenario
@@ -24,56 +21,6 @@ if TYPE_CHECKING:
 def is_database(spec: Any) -> bool:
     """Whether a component spec is a database or a sharded database."""
     return bool(spec.is_database)
-
-
-def database_problems(scenario: Scenario) -> list[str]:
-    """Every unknown database or query an app server names, each as ``path: message``.
-
-    A database checks its own tables, columns and key spaces (its ``problems()``).
-    """
-    problems: list[str] = []
-    for name, spec in scenario.components.items():
-        if isinstance(spec, AppServerSpec):
-            problems.extend(_app_server(scenario, f"components.{name}", spec))
-    return problems
-
-
-def _app_server(scenario: Scenario, path: str, spec: AppServerSpec) -> list[str]:
-    problems = []
-    components = scenario.components
-    databases = sorted(n for n, s in components.items() if is_database(s))
-    known = ", ".join(databases) or "none"
-    single = not isinstance(spec.pool, list)
-    seen: set[str] = set()
-    for i, pool in enumerate(spec.pools):
-        ppath = f"{path}.pool" if single else f"{path}.pool[{i}]"
-        if pool.database not in components:
-            problems.append(
-                f"{ppath}.database: unknown database {pool.database!r} (known: {known})"
-            )
-        elif not is_database(components[pool.database]):
-            problems.append(f"{ppath}.database: {pool.database!r} is not a database")
-        elif pool.database in seen:
-            problems.append(f"{ppath}.database: a second pool for {pool.database!r}")
-        seen.add(pool.database)
-    for endpoint, steps in spec.endpoints.items():
-        for k, step in enumerate(steps):
-            if not isinstance(step, QueryStep):
-                continue
-            spath = f"{path}.endpoints.{endpoint}[{k}]"
-            target = components.get(step.database)
-            if target is None:
-                problems.append(
-                    f"{spath}.database: unknown database {step.database!r} (known: {known})"
-                )
-            elif not is_database(target):
-                problems.append(f"{spath}.database: {step.database!r} is not a database")
-            elif step.query not in target.queries:
-                have = ", ".join(sorted(target.queries))
-                problems.append(
-                    f"{spath}.query: {step.database!r} has no query {step.query!r} (it has: {have})"
-                )
-    return problems
 
 
 def connection_warnings(scenario: Scenario) -> list[str]:

@@ -128,7 +128,6 @@ def _check_references(scenario: Scenario) -> list[str]:
                 f"{request_class.endpoint!r} (it has: {have})"
             )
     problems.extend(_check_traffic(scenario))
-    problems.extend(database_refs.database_problems(scenario))
     problems += cache_problems(scenario)
     problems += cache_ops_problems(scenario)
     problems += fault_problems(scenario)
