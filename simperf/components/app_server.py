@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, NoReturn
 
+from simperf.components.autoscaler import Autoscaler
 from simperf.components.base import Component, Context, Process, Request, RequestFailed
 from simperf.components.calls import CALL, CPU, DELAY, PARALLEL, RUN, connect, parallel_arm
 from simperf.components.server import Server
@@ -48,7 +49,9 @@ class AppInstance(Server):
         super().__init__(ctx.env, f"{server.name}[{index}]", server.name, spec.cores)
         self.ctx = ctx
         self.index = index
-        self.up = True
+        self.up = True  # takes new requests: in service and not failed
+        self.in_service = True  # False: not provisioned or draining (autoscaling)
+        self.provisioned: LevelMonitor | None = None  # 0/1 over time, when autoscaled
         self.down_since = 0.0  # when it last went down
         self.outages = 0
         self.down_code = 0  # registered at the first failure (most runs never fail)
@@ -139,7 +142,7 @@ class AppInstance(Server):
                 else:
                     waited = yield from self.queue_for(workers)
                     held.change(1, env.now)
-                    if not self.up:  # the instance failed while the request queued
+                    if self.outages:  # the instance failed while the request queued
                         raise RequestFailed(self.down_code)
             busy = self.busy
             cores = self.cores
@@ -203,6 +206,8 @@ class AppInstance(Server):
         counters = super().snapshot(now)
         counters["worker_area"] = self.held.area_at(now)
         counters["workers"] = self.workers.capacity
+        if self.provisioned is not None:
+            counters["provisioned_area"] = self.provisioned.area_at(now)
         if self.pools:
             counters.update(self._pool_snapshot(now))
         if self.memory is not None:
@@ -240,8 +245,12 @@ class AppServer(Component):
     def __init__(self, ctx: Context, name: str, spec: AppServerSpec) -> None:
         super().__init__(ctx, name)
         self.spec = spec
-        self.instances = [AppInstance(self, i) for i in range(spec.replicas)]
+        self.instances = [AppInstance(self, i) for i in range(spec.most_replicas)]
         self.sessions = None if spec.sessions is None else Sessions(self, spec.sessions)
+        self.autoscaler: Autoscaler | None = None
+        if spec.autoscaling is not None:
+            self.autoscaler = Autoscaler(self, spec.autoscaling)
+            ctx.reporters[f"autoscaling.{name}"] = self.autoscaler
         # databases reached through the calling instance's connection pool
         self.pooled = frozenset(pool.database for pool in spec.pools)
         self._routes: dict[str, list[tuple[int, Any]]] = {}
@@ -292,7 +301,7 @@ class AppServer(Component):
         """Bring one instance (or all) back, holding no sessions."""
         for inst in self.instances if instance is None else [self.instances[instance]]:
             inst.outages -= 1
-            if inst.outages == 0:
+            if inst.outages == 0 and inst.in_service:
                 inst.up = True
 
     def snapshot(self, now: float) -> dict[str, Any] | None:

@@ -151,14 +151,17 @@ class Summary:
             a, b = first.instances[inst.name], last.instances[inst.name]
             served = b["served"] - a["served"]
             peaks = [s.instances[inst.name]["queue_peak"] for s in self.snapshots[1:]]
+            exposure = _exposure(a, b, span)
             rows.append(
                 {
                     "component": inst.component,
                     "instance": inst.name,
                     "kind": inst.kind,
                     "capacity": inst.capacity,
-                    "utilization": clean((b["busy_area"] - a["busy_area"]) / (inst.capacity * span))
-                    if span > 0
+                    "utilization": clean(
+                        (b["busy_area"] - a["busy_area"]) / (inst.capacity * exposure)
+                    )
+                    if exposure > 0
                     else None,
                     "mean_queue_length": clean((b["queue_area"] - a["queue_area"]) / span)
                     if span > 0
@@ -176,7 +179,8 @@ class Summary:
                     "wait_total": b["wait_sum"] - a["wait_sum"],
                     "service_total": b["service_sum"] - a["service_sum"],
                     **_memory(a, b, span),
-                    **_occupancy(a, b, span),
+                    **_occupancy(a, b, exposure),
+                    **({"provisioned_time": exposure} if "provisioned_area" in b else {}),
                 }
             )
         return rows
@@ -193,12 +197,12 @@ class Summary:
             entry: dict[str, Any] = {"kind": component.kind}
             if mine:
                 served = sum(r["served"] for r in mine)
-                capacity = sum(r["capacity"] for r in mine)
+                capacity = sum(r["capacity"] * r.get("provisioned_time", span) for r in mine)
                 entry.update(
                     {
                         "instances": len(mine),
-                        "utilization": clean(sum(r["busy_area"] for r in mine) / (capacity * span))
-                        if span > 0
+                        "utilization": clean(sum(r["busy_area"] for r in mine) / capacity)
+                        if capacity > 0
                         else None,
                         "mean_queue_length": _sum_or_none(r["mean_queue_length"] for r in mine),
                         "max_queue_length": _max_or_none(r["max_queue_length"] for r in mine),
@@ -308,14 +312,24 @@ class Summary:
                 (a.time, b.time, "all", "in_system", (b.in_system_area - a.in_system_area) / span)
             )
             by_component: dict[str, list[float]] = {}
+            scaled: dict[str, list[float]] = {}  # autoscaled: busy and core-seconds
             for inst in self.model.instances:
                 sa, sb = a.instances[inst.name], b.instances[inst.name]
-                busy = (sb["busy_area"] - sa["busy_area"]) / (inst.capacity * span)
+                exposure = _exposure(sa, sb, span)
+                area = sb["busy_area"] - sa["busy_area"]
+                # an instance not provisioned in the window has no utilisation there
+                busy = area / (inst.capacity * exposure) if exposure > 0 else None
                 if inst.kind == self.model.components[inst.component].kind:
-                    by_component.setdefault(inst.component, []).append(busy)
+                    if "provisioned_area" in sb:
+                        totals = scaled.setdefault(inst.component, [0.0, 0.0])
+                        totals[0] += area
+                        totals[1] += inst.capacity * exposure
+                    else:
+                        by_component.setdefault(inst.component, []).append(busy)
                 records.append((a.time, b.time, inst.name, "utilization", busy))
                 if "worker_area" in sb:
-                    held = (sb["worker_area"] - sa["worker_area"]) / (sb["workers"] * span)
+                    workers = sb["workers"] * exposure
+                    held = (sb["worker_area"] - sa["worker_area"]) / workers if workers else None
                     records.append((a.time, b.time, inst.name, "worker_occupancy", held))
                 records.append(
                     (
@@ -328,6 +342,10 @@ class Summary:
                 )
             for component, values in by_component.items():
                 records.append((a.time, b.time, component, "utilization", float(np.mean(values))))
+            for component, (area, seconds) in scaled.items():
+                value = area / seconds if seconds > 0 else None
+                records.append((a.time, b.time, component, "utilization", value))
+            records.extend(_instance_counts(a, b, span))
             for name, nodes in b.components.items():
                 if self.model.components[name].kind == "cache":
                     records.append((a.time, b.time, name, "hit_rate", _hit_rate(a, nodes, name)))
@@ -399,9 +417,9 @@ def _occupancy_total(rows: list[dict[str, Any]], span: float) -> dict[str, Any]:
     out: dict[str, Any] = {}
     held = [r for r in rows if "worker_area" in r]
     if held:
-        workers = sum(r["workers"] for r in held)
+        workers = sum(r["workers"] * r.get("provisioned_time", span) for r in held)
         area = sum(r["worker_area"] for r in held)
-        out["worker_occupancy"] = clean(area / (workers * span)) if span > 0 else None
+        out["worker_occupancy"] = clean(area / workers) if workers > 0 else None
     pooled = [r for r in rows if "pool_area" in r]
     if pooled:
         size = sum(r["pool_size"] for r in pooled)
@@ -413,6 +431,28 @@ def _occupancy_total(rows: list[dict[str, Any]], span: float) -> dict[str, Any]:
         )
         out["pool_timeouts"] = sum(r["pool_timeouts"] for r in pooled)
     return out
+
+
+def _instance_counts(a: Snapshot, b: Snapshot, span: float) -> list[tuple[Any, ...]]:
+    """Autoscaled servers' mean instances provisioned (``instances``) and in service
+    (``serving``) in the window from ``a`` to ``b``."""
+    records: list[tuple[Any, ...]] = []
+    for key, counters in b.components.items():
+        if not key.startswith("autoscaling.") or key not in a.components:
+            continue
+        before = a.components[key]
+        name = key.removeprefix("autoscaling.")
+        for metric, area in (("instances", "provisioned_area"), ("serving", "serving_area")):
+            records.append((a.time, b.time, name, metric, (counters[area] - before[area]) / span))
+    return records
+
+
+def _exposure(a: dict[str, float], b: dict[str, float], span: float) -> float:
+    """The time an instance was provisioned between snapshots ``a`` and ``b`` (an
+    autoscaled one's provisioned time; any other's whole ``span``)."""
+    if "provisioned_area" in b:
+        return b["provisioned_area"] - a["provisioned_area"]
+    return span
 
 
 def _hit_rate(a: Snapshot, nodes: dict[str, dict[str, Any]], name: str) -> float | None:

@@ -6,6 +6,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import Discriminator, Field, Tag, model_validator
 
+from simperf.spec.autoscaling import AutoscalingSpec
 from simperf.spec.base import CALL_TARGET, IDENTIFIER, MAX_COUNT, MAX_SIZE, Size, SpecModel
 from simperf.spec.cache import ReadStep, WriteStep, cache_reference_problems
 from simperf.spec.cache_ops import LeaderboardStep, RateLimitStep
@@ -189,6 +190,11 @@ class AppServerSpec(ComponentKind):
     sessions: SessionsSpec | None = Field(
         None, description="session state per client address: local or in a cache"
     )
+    autoscaling: AutoscalingSpec | None = Field(
+        None,
+        description="instances added and removed with the load: {min, max, metric, target "
+        "or steps, evaluation_period, metric_lag, warmup, cooldown}",
+    )
 
     @property
     def pools(self) -> list[PoolSpec]:
@@ -206,6 +212,20 @@ class AppServerSpec(ComponentKind):
     def instance_count(self) -> int:
         """Its replicas."""
         return self.replicas
+
+    @property
+    def initial_replicas(self) -> int:
+        """Instances provisioned at the start: ``replicas``, or ``autoscaling.min`` when
+        autoscaling and ``replicas`` is not given."""
+        scaling = self.autoscaling
+        if scaling is None or "replicas" in self.model_fields_set:
+            return self.replicas
+        return scaling.min
+
+    @property
+    def most_replicas(self) -> int:
+        """Instances it can ever have: ``autoscaling.max``, else ``replicas``."""
+        return self.replicas if self.autoscaling is None else self.autoscaling.max
 
     def endpoint_names(self, scenario: Any, seen: frozenset[str] = frozenset()) -> set[str]:
         """Its endpoints."""
@@ -230,7 +250,7 @@ class AppServerSpec(ComponentKind):
         sessions have client addresses to key on and a store cache that exists;
         ``reauth`` and ``endpoints`` are its endpoints, ``reauth`` not among them.
         """
-        problems = self._database_problems(scenario, name)
+        problems = self._database_problems(scenario, name) + self._scaling_problems(scenario, name)
         sessions = self.sessions
         if sessions is None:
             return problems
@@ -257,6 +277,25 @@ class AppServerSpec(ComponentKind):
             elif endpoint == sessions.reauth:
                 problems.append(
                     f"{path}.endpoints[{i}]: the reauth endpoint cannot use sessions itself"
+                )
+        return problems
+
+    def _scaling_problems(self, scenario: Any, name: str) -> list[str]:
+        scaling = self.autoscaling
+        if scaling is None:
+            return []
+        path = f"components.{name}"
+        problems = []
+        if not scaling.min <= self.initial_replicas <= scaling.max:
+            problems.append(
+                f"{path}.replicas: {self.replicas} instances at the start is outside "
+                f"autoscaling's min..max ({scaling.min}..{scaling.max})"
+            )
+        for other, spec in scenario.components.items():
+            if spec.kind == "load_balancer" and name in spec.backends and spec.health_check:
+                problems.append(
+                    f"{path}.autoscaling: balancer {other!r} health-checks it; autoscaling "
+                    "behind health checks is not modelled yet (remove one of them)"
                 )
         return problems
 

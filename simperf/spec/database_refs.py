@@ -38,7 +38,7 @@ def connection_warnings(scenario: Scenario) -> list[str]:
             if isinstance(app_spec, AppServerSpec):
                 for pool in app_spec.pools:
                     if pool.database == name:
-                        holders.append((app, app_spec.replicas, pool.size))
+                        holders.append((app, app_spec.most_replicas, pool.size))
         total = sum(replicas * size for _, replicas, size in holders)
         if not total:
             continue

@@ -1,0 +1,245 @@
+"""The autoscaler of an app server: provisions and releases its instances over time.
+
+The server is built with ``autoscaling.max`` instances; those not provisioned are out of
+service (``up`` False), so that routers (the server's own round robin, balancers) skip
+them and no request pays for autoscaling. Being out of service is not a failure: fault
+counters and the stability verdict are untouched, and utilisation counts only the time
+an instance was provisioned.
+
+An instance is ``off``, ``warming`` (provisioned, not yet taking traffic), ``serving`` or
+``draining`` (provisioned, taking no new requests, finishing those it holds). Every
+``evaluation_period`` the metric of the period just ended is computed per instance
+working (serving or draining) and acted on ``metric_lag`` later. A draining instance is
+released at the first check (every second, or every evaluation period if shorter) that
+finds it holding no request; it then loses the sessions it kept locally.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from simperf.components.base import Component, Process
+from simperf.metrics.monitor import LevelMonitor
+from simperf.spec.autoscaling import AutoscalingSpec
+
+OFF, WARMING, SERVING, DRAINING = "off", "warming", "serving", "draining"
+_EPS = 1e-9  # a metric at its target is not above it (float noise in busy areas)
+
+
+class Autoscaler(Component):
+    """Scales ``server`` (an :class:`~simperf.components.app_server.AppServer`) by ``spec``.
+
+    Not a row of the component table; it reports the ``autoscaling.<server>`` section
+    and the instance counts of the time series. ``events`` lists every action as
+    ``(time, from, to, reason)``, ``from`` and ``to`` counting provisioned instances
+    that are not draining (the fleet).
+    """
+
+    kind = "autoscaling"
+    listed = False
+
+    def __init__(self, server: Any, spec: AutoscalingSpec) -> None:
+        super().__init__(server.ctx, server.name)
+        self.server = server
+        self.spec = spec
+        self.target = spec.target_level
+        self.steps = spec.step_levels
+        env = self.env
+        start = server.spec.initial_replicas
+        down = server.ctx.recorder.cause("instance_down")
+        self.state = [SERVING if i < start else OFF for i in range(len(server.instances))]
+        for inst, state in zip(server.instances, self.state, strict=True):
+            inst.provisioned = LevelMonitor()
+            if state == SERVING:
+                inst.provisioned.change(1, 0.0)
+            else:
+                inst.in_service = inst.up = False
+                inst.down_code = down  # a router finding no instance up fails the request
+        # Instance counts over time: provisioned (billed), serving, working (serving or
+        # draining: the denominator of the per-instance metric).
+        self.provisioned = LevelMonitor()
+        self.serving = LevelMonitor()
+        self.working = LevelMonitor()
+        for monitor in (self.provisioned, self.serving, self.working):
+            monitor.change(start, 0.0)
+        self.events: list[tuple[float, int, int, str]] = []
+        self.last_out = -math.inf
+        self.last_in = -math.inf
+        self.poll = min(1.0, spec.evaluation_period)
+        env.process(self._evaluate())
+
+    # -- counts -----------------------------------------------------------------------
+    @property
+    def fleet(self) -> int:
+        """Instances provisioned and not draining (warming or serving)."""
+        return sum(1 for s in self.state if s in (WARMING, SERVING))
+
+    def _totals(self) -> tuple[float, ...]:
+        """Cumulative (numerator of the metric, working instance-seconds) at now."""
+        now = self.env.now
+        metric = self.spec.metric
+        instances = self.server.instances
+        if metric == "cpu_utilization":
+            cores = instances[0].capacity
+            value = sum(i.busy.area_at(now) for i in instances) / cores
+        elif metric == "worker_occupancy":
+            workers = instances[0].workers.capacity
+            value = sum(i.held.area_at(now) for i in instances) / workers
+        elif metric == "queue_length":
+            value = sum(i.queue.area_at(now) for i in instances)
+        else:
+            value = float(sum(i.served + i.rejected for i in instances))
+        return value, self.working.area_at(now)
+
+    # -- the loop ---------------------------------------------------------------------
+    def _evaluate(self) -> Process:
+        env = self.env
+        period = self.spec.evaluation_period
+        lag = self.spec.metric_lag
+        before = self._totals()
+        while True:
+            yield env.timeout(period)
+            after = self._totals()
+            exposure = after[1] - before[1]
+            if exposure > 0:
+                value = (after[0] - before[0]) / exposure
+                measured = exposure / period
+                if lag > 0:
+                    env.timeout(lag).callbacks.append(
+                        lambda _, v=value, n=measured: self._decide(v, n)
+                    )
+                else:
+                    self._decide(value, measured)
+            before = after
+
+    def _decide(self, value: float, measured: float) -> None:
+        """Act on a period's metric ``value`` (per working instance, ``measured`` of them)."""
+        spec = self.spec
+        fleet = self.fleet
+        if self.target is not None:
+            desired = math.ceil(measured * value / self.target - _EPS)
+            reason = f"{spec.metric} {value:.4g} vs target {self.target:.4g}"
+        else:
+            desired, reason = fleet, ""
+            above = [s for s in self.steps if s[0] == "above" and value > s[1] + _EPS]
+            below = [s for s in self.steps if s[0] == "below" and value < s[1] - _EPS]
+            if above:
+                _, level, change = max(above, key=lambda s: s[1])
+                desired = fleet + change
+                reason = f"{spec.metric} {value:.4g} above {level:.4g}"
+            elif below:
+                _, level, change = min(below, key=lambda s: s[1])
+                desired = fleet + change
+                reason = f"{spec.metric} {value:.4g} below {level:.4g}"
+        desired = min(max(desired, spec.min), spec.max)
+        now = self.env.now
+        if desired > fleet and now - self.last_out >= spec.cooldown:
+            self._scale_out(desired - fleet, reason)
+        elif (
+            desired < fleet
+            and spec.scale_in
+            and WARMING not in self.state
+            and now - max(self.last_out, self.last_in) >= spec.in_cooldown
+        ):
+            self._scale_in(fleet - desired, reason)
+
+    def _record(self, before: int, reason: str) -> None:
+        self.events.append((self.env.now, before, self.fleet, reason))
+
+    def _scale_out(self, count: int, reason: str) -> None:
+        before = self.fleet
+        now = self.env.now
+        # Off instances first, then draining ones (which are still provisioned).
+        order = [i for i, s in enumerate(self.state) if s == OFF]
+        order += [i for i, s in enumerate(self.state) if s == DRAINING]
+        for index in order[:count]:
+            if self.state[index] == OFF:
+                self.server.instances[index].provisioned.change(1, now)
+                self.provisioned.change(1, now)
+            else:
+                self.working.change(-1, now)
+            self.state[index] = WARMING
+            self.env.timeout(self.spec.warmup).callbacks.append(
+                lambda _, i=index: self._in_service(i)
+            )
+        self.last_out = now
+        self._record(before, reason)
+
+    def _in_service(self, index: int) -> None:
+        now = self.env.now
+        inst = self.server.instances[index]
+        self.state[index] = SERVING
+        inst.in_service = True
+        if inst.outages == 0:
+            inst.up = True
+        self.serving.change(1, now)
+        self.working.change(1, now)
+
+    def _scale_in(self, count: int, reason: str) -> None:
+        before = self.fleet
+        now = self.env.now
+        serving = [i for i, s in enumerate(self.state) if s == SERVING]
+        for index in reversed(serving[-count:]):
+            inst = self.server.instances[index]
+            self.state[index] = DRAINING
+            inst.in_service = inst.up = False
+            self.serving.change(-1, now)
+            self.env.process(self._drain(index))
+        self.last_in = now
+        self._record(before, reason)
+
+    def _drain(self, index: int) -> Process:
+        inst = self.server.instances[index]
+        while inst.active and self.state[index] == DRAINING:
+            yield self.env.timeout(self.poll)
+        if self.state[index] != DRAINING:  # taken back into the fleet meanwhile
+            return
+        now = self.env.now
+        self.state[index] = OFF
+        inst.provisioned.change(-1, now)
+        self.provisioned.change(-1, now)
+        self.working.change(-1, now)
+        sessions = self.server.sessions
+        if sessions is not None and sessions.local:
+            sessions.lose(index)  # a new instance in its place starts with none
+
+    # -- results ----------------------------------------------------------------------
+    def snapshot(self, now: float) -> dict[str, Any]:
+        return {
+            "time": now,
+            "provisioned_area": self.provisioned.area_at(now),
+            "serving_area": self.serving.area_at(now),
+            "provisioned": self.provisioned.level,
+            "serving": self.serving.level,
+            "actions": len(self.events),
+        }
+
+    def report(
+        self, first: dict[str, Any], last: dict[str, Any], span: float
+    ) -> tuple[str, dict[str, Any]]:
+        """The ``autoscaling.<server>`` section over the measured period."""
+        start, end = first["time"], last["time"]
+        events = [e for e in self.events if start <= e[0] <= end]
+        hours = (last["provisioned_area"] - first["provisioned_area"]) / 3600.0
+        cost = self.server.spec.cost
+        per_instance_hour = None if cost is None else cost.per_hour([(1, self.server.spec.cores)])
+        return "autoscaling", {
+            "min": self.spec.min,
+            "max": self.spec.max,
+            "mean_instances": (last["provisioned_area"] - first["provisioned_area"]) / span
+            if span > 0
+            else None,
+            "mean_serving": (last["serving_area"] - first["serving_area"]) / span
+            if span > 0
+            else None,
+            "instances_at_end": last["provisioned"],
+            "instance_hours": hours,
+            "cost": None if per_instance_hour is None else hours * per_instance_hour,
+            "per_instance_hour": per_instance_hour,
+            "scale_outs": sum(1 for e in events if e[2] > e[1]),
+            "scale_ins": sum(1 for e in events if e[2] < e[1]),
+            "events": [
+                {"time": t, "from": a, "to": b, "reason": reason} for t, a, b, reason in events
+            ],
+        }
