@@ -10,7 +10,7 @@ from simperf.build import build
 from simperf.metrics import alerts
 from simperf.metrics.result import Result
 from simperf.metrics.summary import Summary, clean
-from simperf.spec.cost import scenario_cost
+from simperf.spec.cost import scenario_cost, with_autoscaling
 from simperf.spec.scenario import Scenario
 from simperf.spec.size_estimate import check_size
 
@@ -87,6 +87,8 @@ def summarise(model: Any) -> Result:
     }
     for section, name, metrics in summary.component_reports():
         data.setdefault(section, {})[name] = metrics
+    if "autoscaling" in data:
+        data["cost"] = with_autoscaling(data["cost"], data["autoscaling"])
     if model.scenario.alerts:
         data["alerts"] = alerts.evaluate(summary)
     latency_frame = pd.DataFrame([{"class": name, **row} for name, row in latency.items()])

@@ -111,6 +111,20 @@ class Result:
         return pd.DataFrame(rows, columns=["alert", "start", "end", "peak", "duration"])
 
     @property
+    def scaling_events(self) -> pd.DataFrame:
+        """One row per autoscaling action: component, time, from, to, reason.
+
+        ``from`` and ``to`` count the instances provisioned and not draining; only
+        actions in the measured period are listed.
+        """
+        rows = [
+            {"component": name, **event}
+            for name, report in self.data.get("autoscaling", {}).items()
+            for event in report["events"]
+        ]
+        return pd.DataFrame(rows, columns=["component", "time", "from", "to", "reason"])
+
+    @property
     def requests(self) -> pd.DataFrame:
         """One row per finished request, in finishing order of record.
 

@@ -18,7 +18,17 @@ from one run needs about 20 batches each several relaxation times long."""
 def render(d: dict[str, Any], perf: dict[str, Any] | None = None) -> str:
     """The whole summary: every section the result has, in a fixed order."""
     lines: list[str] = []
-    for section in (overview, alerts, latency, components, databases, caches, cdns, state):
+    for section in (
+        overview,
+        alerts,
+        latency,
+        components,
+        autoscaling,
+        databases,
+        caches,
+        cdns,
+        state,
+    ):
         lines.extend(section(d))
     if perf:
         lines.extend(performance(perf))
@@ -64,7 +74,30 @@ def overview(d: dict[str, Any]) -> list[str]:
     cost = d.get("cost")
     if cost and cost["components"]:
         parts = "  ".join(f"{k} {v:.4g}" for k, v in cost["components"].items())
-        lines.append(f"cost      {cost['total_per_hour']:.4g} per hour ({parts})")
+        scaled = cost.get("autoscaled")
+        note = f"; {', '.join(scaled)} as autoscaled, mean instances" if scaled else ""
+        lines.append(f"cost      {cost['total_per_hour']:.4g} per hour ({parts}{note})")
+    return lines
+
+
+def autoscaling(d: dict[str, Any]) -> list[str]:
+    """Per autoscaled server: instances, instance-hours, cost, actions (none without)."""
+    if not d.get("autoscaling"):
+        return []
+    lines = [""]
+    for name, a in d["autoscaling"].items():
+        mean = a["mean_instances"]
+        cost = f", cost {a['cost']:.4g}" if a["cost"] is not None else ""
+        lines.append(
+            f"autoscaling {name}: {a['min']}..{a['max']} instances, mean "
+            + (f"{mean:.3g}" if mean is not None else "-")
+            + f", {a['instances_at_end']} at the end; {a['instance_hours']:.4g} "
+            f"instance-hours{cost}; {a['scale_outs']} scale-outs, {a['scale_ins']} scale-ins"
+        )
+        for e in a["events"][:5]:
+            lines.append(f"  {format_time(e['time'])}: {e['from']} -> {e['to']} ({e['reason']})")
+        if len(a["events"]) > 5:
+            lines.append(f"  ... and {len(a['events']) - 5} more (Result.scaling_events)")
     return lines
 
 

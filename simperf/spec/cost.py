@@ -88,6 +88,26 @@ def scenario_cost(scenario: Any) -> dict[str, Any]:
     return {"total_per_hour": float(sum(components.values())), "components": components}
 
 
+def with_autoscaling(cost: dict[str, Any], autoscaling: dict[str, Any]) -> dict[str, Any]:
+    """``cost`` (from :func:`scenario_cost`) with autoscaled components priced as measured.
+
+    An autoscaled component's price per hour is its mean instances provisioned over the
+    measured period times its price per instance-hour, not its starting ``replicas``;
+    its names are listed under ``"autoscaled"``.
+    """
+    components = dict(cost["components"])
+    scaled = []
+    for name, report in autoscaling.items():
+        if name in components and report["mean_instances"] is not None:
+            components[name] = report["mean_instances"] * report["per_instance_hour"]
+            scaled.append(name)
+    return {
+        "total_per_hour": float(sum(components.values())),
+        "components": components,
+        "autoscaled": scaled,
+    }
+
+
 def _instance_cores(component: Any) -> str:
     """Cores per instance, ``8`` (or ``8/4``: a database's primary and its replicas)."""
     return "/".join(str(cores) for count, cores in size(component) if count)

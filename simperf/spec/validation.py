@@ -132,6 +132,8 @@ def suggest(word: object, names: Any) -> str:
 
 
 def _unknown_field(loc: tuple[Any, ...], root: type[BaseModel]) -> str:
+    if loc[-1] == "autoscaling":
+        return "only app servers autoscale (a field of kind app_server)"
     names = _allowed_names(loc[:-1], root)
     hint = suggest(loc[-1], names)
     if hint:

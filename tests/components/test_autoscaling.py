@@ -1,0 +1,219 @@
+"""Autoscaling: the fleet follows a deterministic step in load with exactly its delays.
+
+Arrivals are a replayed trace at exact rates (10/s, then 14/s from 100 s, then 6/s from
+200 s) and every request needs exactly 100 ms of one core, so the app server's own round
+robin gives each of n instances a utilisation of rate x 0.1 / n, to the last digit:
+0.5 with 2 instances at 10/s, 0.7 at 14/s, 0.467 with 3 at 14/s, 0.2 with 3 at 6/s.
+With a 10 s evaluation period and a 5 s metric lag, the period [100, 110] is acted on
+at 115; an instance added then takes traffic ``warmup`` (30 s) later, at 145.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import pytest
+import yaml
+
+import simperf
+from simperf.cli import main
+
+SERVICE = 0.1
+SEGMENTS = ((0.0, 10), (100.0, 14), (200.0, 6))  # (from, requests per second)
+HORIZON = 300.0
+
+
+def trace(tmp_path: Path) -> Path:
+    times = []
+    bounds = [*(start for start, _ in SEGMENTS[1:]), HORIZON]
+    for (start, rate), end in zip(SEGMENTS, bounds, strict=True):
+        times += [start + i / rate for i in range(round((end - start) * rate))]
+    path = tmp_path / "trace.csv"
+    path.write_text("key,t\n" + "".join(f"k,{t!r}\n" for t in times))
+    return path
+
+
+def scenario(tmp_path: Path, scaling: dict[str, Any], **app: Any) -> dict[str, Any]:
+    return {
+        "name": "step_load",
+        "keyspaces": {
+            "items": {
+                "keys": 1,
+                "popularity": {"model": "trace", "path": str(trace(tmp_path)), "time_column": "t"},
+            }
+        },
+        "workload": {
+            "arrival": {"kind": "trace", "keyspace": "items"},
+            "classes": [{"name": "get", "entry": "app", "endpoint": "get", "keyspace": "items"}],
+        },
+        "components": {
+            "app": {
+                "kind": "app_server",
+                "cores": 1,
+                "cost": {"per_instance": 0.36},
+                "autoscaling": scaling,
+                "endpoints": {"get": [{"cpu": {"dist": "constant", "value": SERVICE}}]},
+                **app,
+            }
+        },
+        "run": {"warmup": 0, "window": 5, "duration": HORIZON},
+    }
+
+
+TRACKING = {
+    "min": 2,
+    "max": 5,
+    "metric": "cpu_utilization",
+    "target": "60%",
+    "evaluation_period": "10s",
+    "metric_lag": "5s",
+    "warmup": "30s",
+    "cooldown": "30s",
+    "scale_in_cooldown": "120s",
+}
+
+
+def run(tmp_path: Path, scaling: dict[str, Any], **app: Any) -> simperf.Result:
+    return simperf.run(simperf.from_dict(scenario(tmp_path, scaling, **app)), seed=1)
+
+
+def series(result: simperf.Result, component: str, metric: str) -> pd.Series:
+    ts = result.timeseries
+    rows = ts[(ts.component == component) & (ts.metric == metric)]
+    return rows.set_index("start")["value"]
+
+
+@pytest.fixture(scope="module")
+def tracking(tmp_path_factory: pytest.TempPathFactory) -> simperf.Result:
+    return run(tmp_path_factory.mktemp("tracking"), TRACKING)
+
+
+def test_target_tracking_follows_the_step_with_the_configured_delays(
+    tracking: simperf.Result,
+) -> None:
+    events = tracking.scaling_events
+    # Out: the period [100, 110] (0.7 busy) acted on 5 s later: ceil(2 x 0.7 / 0.6) = 3.
+    # In: [200, 210] (0.2 busy) wants ceil(3 x 0.2 / 0.6) = 1 -> min 2 from 215 on, but
+    # the scale-in cooldown (120 s after the action at 115) holds it until 235.
+    assert list(events["time"]) == [115.0, 235.0]
+    assert list(zip(events["from"], events["to"], strict=True)) == [(2, 3), (3, 2)]
+    # 0.7 less the last request of the period, which finishes 0.029 s after it.
+    assert events["reason"][0] == "cpu_utilization 0.6986 vs target 0.6"
+    instances = series(tracking, "app", "instances")
+    serving = series(tracking, "app", "serving")
+    # Provisioned (billed) from the decision at 115; taking traffic 30 s later, at 145.
+    assert instances[110.0] == pytest.approx(2.0, abs=1e-9)
+    assert instances[115.0] == pytest.approx(3.0, abs=1e-9)
+    assert serving[140.0] == pytest.approx(2.0, abs=1e-9)
+    assert serving[145.0] == pytest.approx(3.0, abs=1e-9)
+    busy = series(tracking, "app[2]", "utilization")
+    assert busy[140.0] == 0.0 and busy[145.0] > 0  # first request at 145
+    # Scale-in at 235: out of rotation at once, released when its last request is done.
+    assert serving[235.0] == pytest.approx(2.0, abs=1e-9)
+    assert instances[235.0] < 3.0 and instances[240.0] == pytest.approx(2.0, abs=1e-9)
+    assert series(tracking, "app", "utilization")[150.0] == pytest.approx(14 * SERVICE / 3)
+
+
+def test_instance_hours_cost_and_conservation(tracking: simperf.Result) -> None:
+    d = tracking.to_dict()
+    report = d["autoscaling"]["app"]
+    hours = report["instance_hours"]
+    # 2 instances all along, a third from 115 to its release in [235, 236].
+    assert 2 * HORIZON + 120 <= hours * 3600 <= 2 * HORIZON + 121
+    assert report["cost"] == pytest.approx(hours * 0.36)
+    assert d["cost"]["components"]["app"] == pytest.approx(report["mean_instances"] * 0.36)
+    requests = d["requests"]
+    assert requests["failed"] == 0
+    assert requests["generated"] == requests["ok"] + requests["failed"] + requests["in_flight"]
+    checks = d["checks"]
+    little = checks["arrival_rate"] * checks["mean_time_in_system"]
+    assert checks["mean_in_system"] == pytest.approx(little, rel=1e-3)
+    # Utilisation counts provisioned time only: 380 s of 0.1 s requests ...
+    assert d["components"]["app"]["utilization"] == pytest.approx(
+        d["components"]["app"]["served"] * SERVICE / (hours * 3600)
+    )
+    assert d["stability"]["status"] == "stable"  # scaled-in instances are no outage
+    assert "autoscaling app: 2..5 instances" in tracking.summary()
+
+
+def test_step_policy_respects_cooldown_and_max(tmp_path: Path) -> None:
+    steps = {
+        **TRACKING,
+        "target": None,
+        "steps": [{"above": 0.3, "change": 1}, {"below": 0.25, "change": -5}],
+        "cooldown": "40s",
+        "max": 4,
+    }
+    del steps["target"]
+    result = run(tmp_path, steps)
+    events = result.scaling_events
+    # 0.5 > 0.3 from the first period on: +1 at 15, then +1 each 40 s cooldown until max.
+    assert list(events["time"])[:2] == [15.0, 55.0]
+    assert list(events["to"])[:2] == [3, 4]
+    assert series(result, "app", "instances").max() <= 4
+    # 6/s on 4 instances is 0.15 < 0.25: -5 is clipped to min 2.
+    assert list(events["to"])[-1] == 2
+    assert series(result, "app", "instances").min() >= 2
+
+
+def test_without_autoscaling_nothing_changes(tmp_path: Path) -> None:
+    spec = scenario(tmp_path, TRACKING, replicas=2)
+    del spec["components"]["app"]["autoscaling"]
+    result = simperf.run(simperf.from_dict(spec), seed=1)
+    assert "autoscaling" not in result.to_dict()
+    assert result.scaling_events.empty
+    assert "instances" not in set(result.timeseries.metric)
+
+
+BAD = {
+    "min_above_max": (
+        {"autoscaling": {"min": 5, "max": 2, "target": 0.5}},
+        "components.app.autoscaling.min: 5 is more than max (2)",
+    ),
+    "target_above_one": (
+        {"autoscaling": {"min": 1, "max": 2, "target": "150%"}},
+        "target: a cpu_utilization target must be at most 100%",
+    ),
+    "no_policy": (
+        {"autoscaling": {"min": 1, "max": 2}},
+        "give exactly one policy",
+    ),
+    "replicas_outside": (
+        {"replicas": 8, "autoscaling": {"min": 1, "max": 2, "target": 0.5}},
+        "components.app.replicas: 8 instances at the start is outside",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", sorted(BAD))
+def test_bad_autoscaling_exits_2_with_the_path(
+    case: str,
+    tmp_path: Path,
+    minimal_spec: dict[str, Any],
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    fields, expected = BAD[case]
+    minimal_spec["components"]["app"].update(fields)
+    path = tmp_path / "spec.yaml"
+    path.write_text(yaml.safe_dump(minimal_spec))
+    assert main(["validate", str(path)]) == 2
+    err = capsys.readouterr().err
+    assert expected in err
+    assert "Traceback" not in err
+
+
+def test_autoscaling_on_a_database_exits_2(
+    tmp_path: Path, minimal_spec: dict[str, Any], capsys: pytest.CaptureFixture[str]
+) -> None:
+    minimal_spec["components"]["db"] = {
+        "kind": "database",
+        "autoscaling": {"min": 1, "max": 2, "target": 0.5},
+    }
+    path = tmp_path / "spec.yaml"
+    path.write_text(yaml.safe_dump(minimal_spec))
+    assert main(["validate", str(path)]) == 2
+    err = capsys.readouterr().err
+    assert "components.db.autoscaling: only app servers autoscale" in err
+    assert "Traceback" not in err
