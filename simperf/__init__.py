@@ -22,6 +22,7 @@ from simperf.errors import (
 from simperf.experiment.capacity import Capacity, capacity
 from simperf.experiment.cheapest import Ranking, cheapest
 from simperf.experiment.compare import Comparison, compare
+from simperf.experiment.growth import Growth, growth
 from simperf.experiment.replicate import Replications, replicate
 from simperf.experiment.run import run
 from simperf.experiment.sweep import sweep
@@ -35,6 +36,7 @@ __all__ = [
     "BuildError",
     "Capacity",
     "Comparison",
+    "Growth",
     "Ranking",
     "Replications",
     "Result",
@@ -50,6 +52,7 @@ __all__ = [
     "explain",
     "explain_text",
     "from_dict",
+    "growth",
     "json_schema",
     "load",
     "replicate",

@@ -1,4 +1,5 @@
-"""Subcommands that search for capacity: capacity (one knob), cheapest (several designs)."""
+"""Subcommands that search for capacity: capacity (one knob), cheapest (several designs),
+growth (designs over months of growing traffic)."""
 
 from __future__ import annotations
 
@@ -21,7 +22,9 @@ from simperf.cli_experiments import (
 from simperf.errors import SpecError
 from simperf.experiment.capacity import capacity
 from simperf.experiment.cheapest import cheapest
+from simperf.experiment.growth import growth
 from simperf.spec.io import parse_assignment
+from simperf.units import parse_fraction
 
 
 def _number(text: str, what: str) -> float:
@@ -77,21 +80,24 @@ def _design(text: str) -> tuple[str, str, float | None, float | None]:
     return name, knob, None, None
 
 
-def _cmd_cheapest(args: argparse.Namespace) -> int:
-
+def _designs(args: argparse.Namespace, designs: list[str]) -> dict[str, Any]:
+    """Name -> (scenario, knob, low, high) of each ``--design``, with its ``--set-design``
+    overrides; a design given as ``NAME`` alone (growth) is the scenario as it is."""
     base = scenario_from_args(args)
-    if not args.design:
-        raise SpecError("cheapest: give at least two --design NAME=KNOB[:LOW:HIGH]")
     overrides: dict[str, dict[str, Any]] = {}
     for item in args.set_design:
         name, _, assignment = item.partition(":")
         path, value = parse_assignment(assignment)
         overrides.setdefault(name, {})[path] = value
-    designs: dict[str, Any] = {}
+    out: dict[str, Any] = {}
     low, high = _number(args.low, "--low"), _number(args.high, "--high")
-    for name, knob, lo, hi in map(_design, args.design):
+    for text in designs:
+        if "=" not in text:
+            out[text] = base.with_overrides(overrides.pop(text, {}))
+            continue
+        name, knob, lo, hi = _design(text)
         scenario = base.with_overrides(overrides.pop(name, {}))
-        designs[name] = (
+        out[name] = (
             scenario,
             knob,
             lo if lo is not None else low,
@@ -99,6 +105,16 @@ def _cmd_cheapest(args: argparse.Namespace) -> int:
         )
     if overrides:
         raise SpecError(f"--set-design: no design named {', '.join(sorted(overrides))}")
+    return out
+
+
+def _cmd_cheapest(args: argparse.Namespace) -> int:
+
+    if not args.design:
+        raise SpecError("cheapest: give at least two --design NAME=KNOB[:LOW:HIGH]")
+    for text in args.design:
+        _design(text)  # a knob is required here
+    designs = _designs(args, args.design)
     ranking = cheapest(
         designs,
         _slos(args),
@@ -116,6 +132,19 @@ def _cmd_cheapest(args: argparse.Namespace) -> int:
         cost = f"{row['cost_per_hour']:.4g}" if row["met"] else "-"
         print(f"{row['design']:<16}{row['knob']:<32}{answer:>10}{cost:>10}")
     print(f"cheapest: {ranking.best or 'no design meets the SLOs'}")
+    return 0
+
+
+def _cmd_growth(args: argparse.Namespace) -> int:
+
+    try:
+        rate = parse_fraction(args.rate)
+    except ValueError as exc:
+        raise SpecError(f"--rate: {exc}") from None
+    designs = _designs(args, args.design or ["as_is"])
+    options = _search_options(args)
+    projection = growth(designs, _slos(args), rate=rate, months=args.months, **options)
+    print(json.dumps(projection.to_dict()) if args.json else projection.summary())
     return 0
 
 
@@ -158,7 +187,7 @@ def _search_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def register(commands: Any) -> None:
-    """Add capacity and cheapest to the ``simperf`` parser."""
+    """Add capacity, cheapest and growth to the ``simperf`` parser."""
     capacity = commands.add_parser(
         "capacity", help="smallest value of a knob that meets SLOs, with replications"
     )
@@ -193,3 +222,31 @@ def register(commands: Any) -> None:
     )
     _search_arguments(cheapest)
     cheapest.set_defaults(handler=_cmd_cheapest)
+
+    grow = commands.add_parser(
+        "growth", help="month each design stops meeting SLOs as traffic grows, and its cost"
+    )
+    add_scenario_arguments(grow)
+    grow.add_argument(
+        "--rate", required=True, help="traffic growth per month, compounding (10%% or 0.1)"
+    )
+    grow.add_argument(
+        "--months", type=_positive_int, default=24, help="months projected (default 24)"
+    )
+    grow.add_argument(
+        "--design",
+        metavar="NAME[=KNOB[:LOW:HIGH]]",
+        action="append",
+        default=[],
+        help="a design: fixed (NAME), or resized each month by its knob (repeatable; "
+        "default: the spec as it is)",
+    )
+    grow.add_argument(
+        "--set-design",
+        metavar="NAME:PATH=VALUE",
+        action="append",
+        default=[],
+        help="override a field of one design only",
+    )
+    _search_arguments(grow)
+    grow.set_defaults(handler=_cmd_growth)

@@ -100,3 +100,18 @@ def test_an_error_rate_slo_on_the_command_line_sets_the_threshold(
     relaxed = json.loads(capsys.readouterr().out)
     assert default["slo"][-1] == "error_rate < 0.001" and default["answer"] == 6
     assert relaxed["slo"][-1] == "error_rate < 0.005" and relaxed["answer"] == 5
+
+
+def test_growth_json_and_bad_rate(capsys: pytest.CaptureFixture[str]) -> None:
+    # 320/s on 4 cores of 10 ms is 80% busy; +10% a month passes 90% in month 2.
+    args = ["growth", MMC, "--rate", "10%", "--months", "3", "-n", "2", "--serial", "--quiet"]
+    args += ["--duration", "3s", "--set", "run.warmup=0.5"]
+    deterministic = ["--set", "workload.arrival={kind: deterministic, rate: 320}"]
+    deterministic += ["--set", "components.app.endpoints.serve=[{cpu: 10ms}]"]
+    utilization = ["--slo", "components.app.utilization<0.9"]
+    assert main([*args, *deterministic, *utilization, "--design", "fixed", "--json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert data["designs"][0]["design"] == "fixed"
+    assert data["designs"][0]["breach_month"] == 2
+    assert main([*args[:3], "--rate", "lots", *WAIT]) == 2
+    assert "--rate" in capsys.readouterr().err

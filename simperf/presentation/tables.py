@@ -18,6 +18,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from simperf.experiment.capacity import Capacity
     from simperf.experiment.cheapest import Ranking
     from simperf.experiment.compare import Comparison
+    from simperf.experiment.growth import Growth
     from simperf.experiment.replicate import Replications
     from simperf.metrics.result import Result
 
@@ -194,3 +195,10 @@ def ranking_html(ranking: Ranking) -> str:
     return _wrap(
         "Cheapest design", f"<p><b>{html.escape(line)}</b></p>" + frame_html(ranking.frame)
     )
+
+
+def growth_html(projection: Growth) -> str:
+    """Each design's breach month and cost, then every month judged."""
+    title = f"Growth of {projection.rate:.1%} a month over {projection.months} months"
+    body = frame_html(projection.designs) + "<br>" + frame_html(projection.frame)
+    return _wrap(title, body)

@@ -1,0 +1,251 @@
+"""Growth projections: the month each design stops meeting its SLOs as traffic compounds.
+
+Traffic grows by ``rate`` a month, compounding: in month ``m`` the arrival rate is
+``workload.arrival.rate x (1 + rate) ** m`` (its shape, a diurnal curve say, is kept).
+A design is either *fixed* (a scenario as it is: its SLOs are judged month after month
+until one misses) or *resized* (``(scenario, knob, low, high)``: each month its smallest
+setting of the knob meeting the SLOs, found by :func:`~simperf.experiment.capacity.capacity`
+from the previous month's answer up, until even ``high`` misses). Judging is the capacity
+search's: every replication stable, every SLO met on the interval of its mean
+(:mod:`simperf.experiment.probe`).
+
+The cost of a month is its price per hour times :data:`HOURS_PER_MONTH`: the measured
+``cost.total_per_hour`` averaged over replications for a fixed design (an autoscaled
+fleet's cost follows its load), the price at the answer for a resized one.
+"""
+
+from __future__ import annotations
+
+from concurrent.futures import Executor
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from simperf.errors import SpecError
+from simperf.experiment.capacity import capacity, check_search
+from simperf.experiment.executors import executor_for
+from simperf.experiment.probe import Prober
+from simperf.spec.scenario import Scenario
+
+HOURS_PER_MONTH = 730.0
+"""Hours in an average month (8760 / 12)."""
+
+LOAD = "workload.arrival.rate"
+"""The setting that grows: the mean arrival rate (the arrival's shape is kept)."""
+
+GrowthDesign = Scenario | tuple[Scenario, str] | tuple[Scenario, str, float, float]
+"""A scenario (fixed), or (scenario, knob) / (scenario, knob, low, high) (resized)."""
+
+
+@dataclass
+class Growth:
+    """The outcome of :func:`growth`.
+
+    Attributes
+    ----------
+    frame
+        Tidy: one row per (design, month) judged: ``design``, ``month``, ``load``
+        (the growth factor), ``rate`` (requests per second), ``knob`` and ``size``
+        (the knob's answer; None for a fixed design), ``met``, ``cost_per_hour``
+        and ``cost`` (of the month). Judging stops at a design's first miss.
+    designs
+        One row per design: ``design``, ``breach_month`` (the first month its SLOs do
+        not hold; None if they hold over the horizon), ``months_held``,
+        ``cost_until_breach`` and ``cost_over_horizon`` (None when it breaches).
+    """
+
+    rate: float
+    months: int
+    frame: pd.DataFrame
+    designs: pd.DataFrame
+
+    def _repr_html_(self) -> str:
+        from simperf.presentation.tables import growth_html
+
+        return growth_html(self)
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready: the growth, each design's summary and every month judged."""
+        return {
+            "rate": self.rate,
+            "months": self.months,
+            "designs": _records(self.designs),
+            "months_judged": _records(self.frame),
+        }
+
+    def summary(self) -> str:
+        """One line per design: the month its SLOs stop holding and its cost."""
+        lines = [f"growth {self.rate:.1%} a month, compounding, over {self.months} months"]
+        for row in self.designs.itertuples(index=False):
+            breach = (
+                f"SLOs hold all {self.months} months, cost {row.cost_over_horizon:.6g}"
+                if pd.isna(row.breach_month)
+                else f"SLOs stop holding in month {int(row.breach_month)}, cost until then "
+                f"{row.cost_until_breach:.6g}"
+            )
+            lines.append(f"  {row.design}: {breach}")
+        return "\n".join(lines)
+
+
+def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
+    return frame.astype(object).where(frame.notna(), None).to_dict("records")
+
+
+def load_factor(rate: float, month: int) -> float:
+    """Traffic in ``month`` relative to month 0, growing by ``rate`` a month."""
+    return float((1.0 + rate) ** month)
+
+
+def growth(
+    designs: dict[str, GrowthDesign],
+    slo: Any = None,
+    *,
+    rate: float,
+    months: int = 24,
+    replications: int = 5,
+    max_replications: int = 20,
+    seed: int | None = None,
+    confidence: float = 0.95,
+    executor: Executor | str | None = None,
+    workers: int | None = None,
+    **options: Any,
+) -> Growth:
+    """Project each design over ``months`` of traffic growing by ``rate`` a month.
+
+    Parameters
+    ----------
+    designs
+        Name -> a scenario (fixed), or ``(scenario, knob)`` / ``(scenario, knob, low,
+        high)`` (resized each month: the smallest knob value meeting the SLOs; the
+        range defaults to 1..64).
+    slo
+        SLOs as for :func:`~simperf.experiment.capacity.capacity` (default: each
+        scenario's).
+    rate
+        Growth per month, e.g. ``0.1`` for 10% (compounding).
+    months
+        The horizon: months ``0 .. months - 1`` are judged and priced.
+    replications, max_replications, seed, confidence
+        As for :func:`~simperf.experiment.capacity.capacity`.
+    executor, workers
+        One executor serves every design.
+    **options
+        Passed to :func:`~simperf.experiment.capacity.capacity` for resized designs
+        (``tolerance``).
+
+    Returns
+    -------
+    Growth
+
+    Raises
+    ------
+    SpecError
+        Before any run: a workload without an arrival rate, a bad knob or SLO, a
+        growth rate not above -100%, or no month.
+
+    Examples
+    --------
+    >>> import simperf
+    >>> base = simperf.load("models/mmc.yaml")  # doctest: +SKIP
+    >>> projection = simperf.growth(  # doctest: +SKIP
+    ...     {"as is": base, "out": (base, "components.app.replicas", 1, 16)},
+    ...     ["latency.all.p99<50ms"], rate=0.1, months=24)
+    >>> projection.designs  # doctest: +SKIP
+    """
+    if not rate > -1:
+        raise SpecError(f"rate: growth per month must be above -100%, got {rate}")
+    if months < 1:
+        raise SpecError(f"months: the horizon needs at least 1 month, got {months}")
+    plans = {name: _plan(name, design, slo) for name, design in designs.items()}
+    rows: list[dict[str, Any]] = []
+    with executor_for(executor, workers=workers) as pool:
+        for name, (scenario, knob, low, high, slos) in plans.items():
+            base = float(scenario.workload.arrival.rate)  # type: ignore[union-attr]
+            settings = dict(
+                replications=replications,
+                max_replications=max_replications,
+                seed=scenario.run.seed if seed is None else seed,
+                confidence=confidence,
+            )
+            if knob is None:
+                prober = Prober(scenario, LOAD, slos, pool=pool, progress=False, **settings)
+            for month in range(months):
+                factor = load_factor(rate, month)
+                row: dict[str, Any] = {
+                    "design": name,
+                    "month": month,
+                    "load": factor,
+                    "rate": base * factor,
+                    "knob": knob,
+                    "size": None,
+                }
+                if knob is None:
+                    met = prober.met(base * factor)
+                    runs = prober.probes[-1].runs
+                    price = float(np.mean([r["cost"]["total_per_hour"] for r in runs]))
+                else:
+                    grown = scenario.with_overrides({LOAD: base * factor})
+                    found = capacity(
+                        grown, knob, slos, low=low, high=high, executor=pool, **settings, **options
+                    )
+                    met = found.answer is not None
+                    row["size"] = found.answer
+                    price = found.cost if met else None
+                    if met:
+                        low = found.answer  # more traffic never needs less
+                row.update(
+                    met=met,
+                    cost_per_hour=price if met else None,
+                    cost=price * HOURS_PER_MONTH if met and price is not None else None,
+                )
+                rows.append(row)
+                if not met:
+                    break
+    frame = pd.DataFrame(rows)
+    return Growth(rate, months, frame, _designs(frame, list(designs), months))
+
+
+def _plan(
+    name: str, design: GrowthDesign, slo: Any
+) -> tuple[Scenario, str | None, float, float, list[Any]]:
+    """A design checked before any run: (scenario, knob, low, high, SLOs)."""
+    if isinstance(design, Scenario):
+        scenario, knob, low, high = design, None, 1.0, 64.0
+    else:
+        scenario, knob, *bounds = design
+        low, high = bounds if bounds else (1.0, 64.0)
+    arrival = scenario.workload.arrival
+    if arrival is None or getattr(arrival, "rate", None) is None:
+        raise SpecError(
+            f"design {name!r}: growth scales workload.arrival.rate; this workload has none "
+            "(a closed workload or a replayed trace)"
+        )
+    try:
+        slos, _ = check_search(scenario, knob or LOAD, slo, low, high)
+    except SpecError as exc:
+        raise SpecError(f"design {name!r}: {exc}") from None
+    return scenario, knob, low, high, slos
+
+
+def _designs(frame: pd.DataFrame, names: list[str], months: int) -> pd.DataFrame:
+    rows = []
+    for name in names:
+        mine = frame[frame.design == name]
+        missed = mine[~mine.met.astype(bool)]
+        breach = int(missed.month.iat[0]) if not missed.empty else None
+        held = mine[mine.met.astype(bool)]
+        until = float(held.cost.sum()) if held.cost.notna().any() else None
+        rows.append(
+            {
+                "design": name,
+                "breach_month": breach,
+                "months_held": len(held),
+                "cost_until_breach": until,
+                "cost_over_horizon": until if breach is None else None,
+            }
+        )
+    out = pd.DataFrame(rows)
+    out["breach_month"] = out["breach_month"].astype("Int64")
+    return out

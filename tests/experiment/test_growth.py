@@ -1,0 +1,72 @@
+"""Growth projections: the breach month and the cost of fixed and resized designs.
+
+Arrivals are deterministic and every request takes exactly 10 ms of a core, so a
+c-core server's utilisation is the closed form rate x 10 ms / c in every replication
+(intervals of zero width): the month an SLO on it stops holding, and the smallest
+core count meeting it each month, follow from the growth alone.
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+import simperf
+from simperf.errors import SpecError
+
+MODELS = Path(__file__).resolve().parents[2] / "models"
+RATE, SERVICE, LIMIT = 320.0, 0.01, 0.9
+
+
+@pytest.fixture(scope="module")
+def base() -> simperf.Scenario:
+    return simperf.load(MODELS / "mmc.yaml").with_overrides(
+        {
+            "run.duration": 4,
+            "run.warmup": 0.5,
+            "workload.arrival": {"kind": "deterministic", "rate": RATE},
+            "components.app.endpoints.serve": [{"cpu": {"dist": "constant", "value": SERVICE}}],
+            "components.app.cost": {"per_instance": "1/h", "per_core": "0.5/h"},
+        }
+    )
+
+
+def test_breach_month_and_cost_follow_the_closed_form(base: simperf.Scenario) -> None:
+    growth, months = 0.1, 5
+    projection = simperf.growth(
+        {"fixed": base, "cores": (base, "components.app.cores", 1, 5)},
+        [f"components.app.utilization<{LIMIT}"],
+        rate=growth,
+        months=months,
+        replications=2,
+        executor="serial",
+    )
+    rates = [RATE * (1 + growth) ** m for m in range(months)]
+    # Fixed at 4 cores: the first month with rate x 10 ms / 4 >= 0.9.
+    breach = next(m for m, r in enumerate(rates) if r * SERVICE / 4 >= LIMIT)
+    designs = projection.designs.set_index("design")
+    assert designs.loc["fixed", "breach_month"] == breach == 2
+    assert designs.loc["fixed", "cost_until_breach"] == breach * 3.0 * 730
+    assert pd.isna(designs.loc["fixed", "cost_over_horizon"])
+    # Resized: each month the fewest cores keeping utilisation below 0.9, up to 5.
+    need = [math.floor(r * SERVICE / LIMIT) + 1 for r in rates]
+    held = [n for n in need if n <= 5]
+    frame = projection.frame
+    sizes = frame[frame.design == "cores"]["size"].tolist()
+    assert sizes[: len(held)] == held == [4, 4, 5, 5]
+    assert designs.loc["cores", "breach_month"] == len(held) == 4
+    assert designs.loc["cores", "cost_until_breach"] == sum((1 + 0.5 * n) * 730 for n in held)
+    assert "cores: SLOs stop holding in month 4" in projection.summary()
+    assert projection.to_dict()["designs"][0]["breach_month"] == 2
+    assert "Growth of 10.0% a month" in projection._repr_html_()
+
+
+def test_a_closed_workload_cannot_grow(base: simperf.Scenario) -> None:
+    closed = simperf.load(MODELS / "closed.yaml")
+    with pytest.raises(SpecError, match=r"growth scales workload\.arrival\.rate"):
+        simperf.growth({"closed": closed}, ["latency.all.mean<1s"], rate=0.1)
+    with pytest.raises(SpecError, match="above -100%"):
+        simperf.growth({"fixed": base}, ["latency.all.mean<1s"], rate=-1)
