@@ -66,7 +66,13 @@ class ScalingStep(SpecModel):
 
 
 class AutoscalingSpec(SpecModel):
-    """How an app server's fleet follows its load (see the module's description)."""
+    """Instances added and removed with the load, between ``min`` and ``max``.
+
+    Every ``evaluation_period`` the metric of the period just ended (per instance in
+    service) is acted on ``metric_lag`` later, by target tracking (``target``) or by
+    ``steps``; an instance added takes traffic ``warmup`` after the decision, one
+    removed drains first. ``replicas``, when given, is the count at the start.
+    """
 
     min: int = Field(ge=1, le=MAX_COUNT, description="fewest instances provisioned")
     max: int = Field(ge=1, le=MAX_COUNT, description="most instances provisioned")
