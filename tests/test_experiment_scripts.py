@@ -131,3 +131,14 @@ def test_scaling_vertical_horizontal_runs_quick(tmp_path: Path) -> None:
     assert (tmp_path / "scaling_vertical_horizontal.html").stat().st_size > 5_000
     boundaries = json.loads((tmp_path / "scaling_vertical_horizontal.json").read_text())
     assert all(key in proc.stdout for key in boundaries)
+
+
+def test_autoscaling_diurnal_runs_quick(tmp_path: Path) -> None:
+    proc = run_quick("autoscaling_diurnal", tmp_path)
+    frame = pd.read_csv(tmp_path / "autoscaling_diurnal.csv").set_index("design")
+    fixed, tracking = frame.loc["fixed for the peak"], frame.loc["target 55%"]
+    assert fixed["miss_share"] == 0  # sized for the peak, it meets the SLO all day
+    assert fixed["mean_instances"] == fixed["fixed_instances"]
+    assert tracking["cost"] < fixed["cost"] and tracking["scale_actions"] > 0
+    assert (tmp_path / "autoscaling_diurnal.html").stat().st_size > 10_000
+    assert "fixed fleet for the peak" in proc.stdout
