@@ -37,6 +37,7 @@ from simperf.metrics.stats import t_interval
 SLO_P99 = 0.4
 MEAN_RATE, AMPLITUDE = 40.0, 0.6
 SERVICE = {"dist": "gamma", "mean": "100ms", "cv": 0.5}
+ENDPOINTS = {"serve": [{"cpu": SERVICE}]}
 PRICE = 0.10
 TARGETS = [0.40, 0.55, 0.70, 0.85]
 SCALING = {
@@ -57,7 +58,7 @@ def tier(period: float, window: float, replicas: int, scaling: dict[str, Any] | 
         "kind": "app_server",
         "cores": 1,
         "cost": {"per_instance": PRICE},
-        "endpoints": {"serve": [{"cpu": SERVICE}]},
+        "endpoints": ENDPOINTS,
     }
     if scaling is not None:
         app["autoscaling"] = scaling
@@ -91,7 +92,7 @@ def peak_fleet(args: Any) -> int:
                 "arrival": {"kind": "poisson", "rate": peak},
                 "classes": [{"name": "request", "entry": "app", "endpoint": "serve"}],
             },
-            "components": {"app": {"kind": "app_server", "endpoints": {"serve": [{"cpu": SERVICE}]}}},
+            "components": {"app": {"kind": "app_server", "endpoints": ENDPOINTS}},
             "run": {"duration": 60 if args.quick else 1200, "warmup": 10},
         }
     )
