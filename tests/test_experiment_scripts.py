@@ -142,3 +142,15 @@ def test_autoscaling_diurnal_runs_quick(tmp_path: Path) -> None:
     assert tracking["cost"] < fixed["cost"] and tracking["scale_actions"] > 0
     assert (tmp_path / "autoscaling_diurnal.html").stat().st_size > 10_000
     assert "fixed fleet for the peak" in proc.stdout
+
+
+def test_growth_projection_runs_quick(tmp_path: Path) -> None:
+    proc = run_quick("growth_projection", tmp_path)
+    frame = pd.read_csv(tmp_path / "growth_projection.csv")
+    assert set(frame.design) == {"up", "out"}
+    for _, group in frame[frame.met].groupby("design"):  # more traffic never needs less
+        assert group.sort_values("month")["size"].is_monotonic_increasing
+    designs = pd.read_csv(tmp_path / "growth_projection_designs.csv")
+    assert set(designs.design) == {"up", "out"}
+    assert (tmp_path / "growth_projection.html").stat().st_size > 10_000
+    assert "breach month" in proc.stdout
