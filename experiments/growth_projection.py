@@ -89,7 +89,8 @@ def figure(frame: pd.DataFrame, summary: pd.DataFrame, months: int) -> go.Figure
     fig = make_subplots(
         rows=1, cols=2, subplot_titles=("cores needed to meet the SLO", "cumulative cost")
     )
-    dashes = {g: d for g, d in zip(sorted(frame.growth.unique()), ("dot", "dash", "solid"))}
+    styles = ("dot", "dash", "solid")
+    dashes = dict(zip(sorted(frame.growth.unique()), styles, strict=False))
     for (growth, name), group in frame[frame.met.astype(bool)].groupby(["growth", "design"]):
         label = f"{name}, {growth:.0%}/month"
         line = {"color": COLOURS[name], "dash": dashes.get(growth, "solid")}
