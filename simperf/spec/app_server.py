@@ -215,12 +215,12 @@ class AppServerSpec(ComponentKind):
 
     @property
     def initial_replicas(self) -> int:
-        """Instances provisioned at the start: ``replicas``, or ``autoscaling.min`` when
-        autoscaling and ``replicas`` is not given."""
+        """Instances provisioned at the start: ``replicas``, raised to ``autoscaling.min``
+        or lowered to ``autoscaling.max`` when autoscaling."""
         scaling = self.autoscaling
-        if scaling is None or "replicas" in self.model_fields_set:
+        if scaling is None:
             return self.replicas
-        return scaling.min
+        return min(max(self.replicas, scaling.min), scaling.max)
 
     @property
     def most_replicas(self) -> int:
@@ -281,23 +281,14 @@ class AppServerSpec(ComponentKind):
         return problems
 
     def _scaling_problems(self, scenario: Any, name: str) -> list[str]:
-        scaling = self.autoscaling
-        if scaling is None:
+        if self.autoscaling is None:
             return []
-        path = f"components.{name}"
-        problems = []
-        if not scaling.min <= self.initial_replicas <= scaling.max:
-            problems.append(
-                f"{path}.replicas: {self.replicas} instances at the start is outside "
-                f"autoscaling's min..max ({scaling.min}..{scaling.max})"
-            )
-        for other, spec in scenario.components.items():
-            if spec.kind == "load_balancer" and name in spec.backends and spec.health_check:
-                problems.append(
-                    f"{path}.autoscaling: balancer {other!r} health-checks it; autoscaling "
-                    "behind health checks is not modelled yet (remove one of them)"
-                )
-        return problems
+        return [
+            f"components.{name}.autoscaling: balancer {other!r} health-checks it; autoscaling "
+            "behind health checks is not modelled yet (remove one of them)"
+            for other, spec in scenario.components.items()
+            if spec.kind == "load_balancer" and name in spec.backends and spec.health_check
+        ]
 
     def _database_problems(self, scenario: Any, name: str) -> list[str]:
         path = f"components.{name}"

@@ -1,7 +1,8 @@
 """Autoscaling of an app server: how many of its instances are provisioned over time.
 
 ``autoscaling: {min: 2, max: 10, metric: cpu_utilization, target: 60%}`` keeps between
-``min`` and ``max`` instances (``replicas`` is then the number at the start). Every
+``min`` and ``max`` instances (starting at ``replicas``, raised to ``min`` or lowered to
+``max``). Every
 ``evaluation_period`` the metric is computed over the period just ended, per instance
 in service; it is acted on ``metric_lag`` later (a monitoring pipeline's delay). A
 policy is either *target tracking* (``target``: the fleet becomes ``ceil(n x metric /
@@ -71,7 +72,7 @@ class AutoscalingSpec(SpecModel):
     Every ``evaluation_period`` the metric of the period just ended (per instance in
     service) is acted on ``metric_lag`` later, by target tracking (``target``) or by
     ``steps``; an instance added takes traffic ``warmup`` after the decision, one
-    removed drains first. ``replicas``, when given, is the count at the start.
+    removed drains first. The fleet starts at ``replicas`` brought within ``min..max``.
     """
 
     min: int = Field(ge=1, le=MAX_COUNT, description="fewest instances provisioned")

@@ -180,9 +180,13 @@ BAD = {
         {"autoscaling": {"min": 1, "max": 2}},
         "give exactly one policy",
     ),
-    "replicas_outside": (
-        {"replicas": 8, "autoscaling": {"min": 1, "max": 2, "target": 0.5}},
-        "components.app.replicas: 8 instances at the start is outside",
+    "step_sign": (
+        {"autoscaling": {"min": 1, "max": 2, "steps": [{"above": 0.8, "change": -1}]}},
+        "components.app.autoscaling.steps[0].change: must be > 0 with above",
+    ),
+    "health_checked": (
+        {"autoscaling": {"min": 1, "max": 2, "target": 0.5}},
+        "components.app.autoscaling: balancer 'lb' health-checks it",
     ),
 }
 
@@ -196,6 +200,12 @@ def test_bad_autoscaling_exits_2_with_the_path(
 ) -> None:
     fields, expected = BAD[case]
     minimal_spec["components"]["app"].update(fields)
+    if case == "health_checked":
+        minimal_spec["components"]["lb"] = {
+            "kind": "load_balancer",
+            "backends": "app",
+            "health_check": {"interval": 5},
+        }
     path = tmp_path / "spec.yaml"
     path.write_text(yaml.safe_dump(minimal_spec))
     assert main(["validate", str(path)]) == 2
