@@ -132,7 +132,7 @@ def measure(result: simperf.Result, skip: float) -> dict[str, float]:
 
 def main() -> None:
     args = arguments(__doc__.splitlines()[0])
-    period = 1200.0 if args.quick else 7200.0
+    period = 900.0 if args.quick else 7200.0
     window = 300.0
     targets = [0.55] if args.quick else TARGETS
     replications = args.replications if args.quick else max(args.replications, 3)

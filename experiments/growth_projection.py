@@ -13,7 +13,8 @@ month's size up):
 Prices as there: an instance costs ``0.02 + 0.04 x cores ** 1.25`` per hour (large
 instances at a premium per core). Measured per growth rate and design: the month the
 SLO stops holding (no size in range meets it), the cost until then, and the cost over
-the 24 months where the design lasts that long.
+the 24 months where the design lasts that long; the same sizes are also priced linearly
+in cores (exponent 1), to show what the premium decides.
 
 Usage: ``python experiments/growth_projection.py [--quick] [--out results] [--seed 1]
 [--replications 3]``
@@ -27,7 +28,7 @@ import pandas as pd
 import plotly.graph_objects as go
 from db_study import arguments, conclude, save
 from plotly.subplots import make_subplots
-from scaling_vertical_horizontal import CEILING, SLO, design
+from scaling_vertical_horizontal import CEILING, OUT_CORES, PRICE, SLO, design
 
 import simperf
 
@@ -40,8 +41,8 @@ COLOURS = {"up": "#d62728", "out": "#1f77b4"}
 def main() -> None:
     args = arguments(__doc__.splitlines()[0])
     growths = [0.25] if args.quick else GROWTH
-    months = 6 if args.quick else MONTHS
-    requests = 1_000 if args.quick else 6_000
+    months = 4 if args.quick else MONTHS
+    requests = 800 if args.quick else 6_000
     replications = max(args.replications, 2) if args.quick else max(args.replications, 3)
     designs = {
         # run.requests keeps each month's run equally long in requests as the rate grows
@@ -74,13 +75,31 @@ def main() -> None:
         summaries.append(projection.designs.assign(growth=growth))
     frame = pd.concat(frames, ignore_index=True)
     frame["cores"] = [
-        None if r.size != r.size else r.size * (1 if r.design == "up" else 2)
+        None if r.size != r.size else r.size * (1 if r.design == "up" else OUT_CORES)
         for r in frame.itertuples()
     ]
+    frame["cost_linear"] = linear_cost(frame)
     summary = pd.concat(summaries, ignore_index=True)
+    summary["cost_linear_until_breach"] = [
+        frame[(frame.growth == r.growth) & (frame.design == r.design)]["cost_linear"].sum()
+        for r in summary.itertuples()
+    ]
     save("growth_projection", frame, figure(frame, summary, months), args)
     summary.to_csv(args.out / "growth_projection_designs.csv", index=False)
     conclude("growth_projection", boundaries(summary, months), args)
+
+
+def linear_cost(frame: pd.DataFrame) -> list[float | None]:
+    """Each month's cost with prices linear in cores (size exponent 1): the same sizes,
+    without the premium of large instances."""
+    out: list[float | None] = []
+    for r in frame.itertuples():
+        if r.cores != r.cores or r.cores is None:
+            out.append(None)
+            continue
+        instances = 1 if r.design == "up" else r.cores / OUT_CORES
+        out.append(730.0 * (instances * PRICE["per_instance"] + PRICE["per_core"] * r.cores))
+    return out
 
 
 def figure(frame: pd.DataFrame, summary: pd.DataFrame, months: int) -> go.Figure:
@@ -123,6 +142,9 @@ def boundaries(summary: pd.DataFrame, months: int) -> dict[str, Any]:
         out[f"{key}: cost until breach / over the horizon"] = (
             None if pd.isna(row.cost_until_breach) else round(float(row.cost_until_breach), 1),
             None if pd.isna(row.cost_over_horizon) else round(float(row.cost_over_horizon), 1),
+        )
+        out[f"{key}: cost until breach, prices linear in cores"] = round(
+            float(row.cost_linear_until_breach), 1
         )
     return out
 
