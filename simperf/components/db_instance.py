@@ -11,6 +11,7 @@ utilisation in the ``databases`` section).
 
 from __future__ import annotations
 
+from collections import deque
 from typing import Any
 
 from simperf.components.base import Process
@@ -67,6 +68,11 @@ class DbInstance(Server):
         # replica state: per table, key -> time its latest write becomes visible here
         self.pending: list[dict[int, float]] = [{} for _ in range(tables)]
         self.last_apply = 0.0
+        self.lag: Any = None  # a replica's replication-lag sampler
+        # the fault timeline (simperf.components.db_failover)
+        self.up = True
+        self.outages = 0
+        self.recent: deque[float] = deque()  # visibility times of writes pending here
 
     def execute(self, q: Any) -> Process:
         """Run one compiled query: a core for its CPU, then storage for its page I/O."""

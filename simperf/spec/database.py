@@ -269,6 +269,22 @@ class QueryStep(StepKind):
         return [Forward(self.database, self.query, QUERY, self.repeat, variant=variant)]
 
 
+class FailoverSpec(SpecModel):
+    """Automatic failover of a primary: promote the most caught-up replica.
+
+    ``detection`` after the primary fails, its failure is noticed; ``promotion`` later the
+    replica with the fewest writes still in flight from the primary takes its place (its
+    writes not yet applied there are lost). Writes fail as ``primary_down`` meanwhile.
+    """
+
+    detection: Time = Field(
+        10.0, ge=0, le=MAX_TIME, description="time from the primary's failure to its detection"
+    )
+    promotion: Time = Field(
+        5.0, ge=0, le=MAX_TIME, description="time from detection to the promoted replica serving"
+    )
+
+
 class _DatabaseFields(ComponentKind):
     tables: dict[Name, TableSpec] = Field(
         min_length=1, max_length=1000, description="table name -> table"
@@ -296,6 +312,10 @@ class _DatabaseFields(ComponentKind):
         ge=0,
         le=MAX_TIME,
         description="after a client's write, send its reads to the primary this long (0: off)",
+    )
+    failover: FailoverSpec | None = Field(
+        None,
+        description="promote a replica when the primary fails (null: wait for its recovery)",
     )
     cpu: QueryCpuSpec = Field(default_factory=QueryCpuSpec, description="query CPU costs")
     connection: ConnectionSpec = Field(
@@ -326,15 +346,25 @@ class _DatabaseFields(ComponentKind):
 
     is_database: ClassVar[bool] = True
 
+    @property
+    def instance_count(self) -> int:
+        """Database servers, numbered for faults: per shard its primary, then its replicas."""
+        return self.shard_count * (1 + self.read_replicas)
+
     def problems(self, scenario: Scenario, name: str) -> list[str]:
         """Its problems, each as ``components.<name>...: message``.
 
         Checked: a primary key not listed among the columns; each table's key space is
         defined and has no more keys than the table rows; indexes, filters, updates and
-        joins name columns and tables it has.
+        joins name columns and tables it has; ``failover`` has a replica to promote.
         """
         path = f"components.{name}"
-        return self._table_problems(path, scenario.keyspaces) + self._query_problems(path)
+        problems = self._table_problems(path, scenario.keyspaces) + self._query_problems(path)
+        if self.failover is not None and self.read_replicas == 0:
+            problems.append(
+                f"{path}.failover: needs read_replicas >= 1 (there is no replica to promote)"
+            )
+        return problems
 
     def _table_problems(self, path: str, keyspaces: dict[str, Any]) -> list[str]:
         problems = []

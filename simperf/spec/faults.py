@@ -22,7 +22,7 @@ from simperf.spec.base import MAX_COUNT, MAX_TIME, SpecModel, Time
 if TYPE_CHECKING:  # pragma: no cover
     from simperf.spec.scenario import Scenario
 
-FAULTABLE_KINDS = frozenset({"app_server", "cache"})
+FAULTABLE_KINDS = frozenset({"app_server", "cache", "database", "sharded_database"})
 """Component kinds that support faults."""
 
 
@@ -34,7 +34,10 @@ class FaultSpec(SpecModel):
         None,
         ge=0,
         lt=MAX_COUNT,
-        description="index of the instance (cache node, app instance) that fails; null: all",
+        description=(
+            "index of the instance that fails (cache node, app instance, database server: "
+            "per shard its primary, then its replicas); null: all"
+        ),
     )
     at: Time = Field(ge=0, le=MAX_TIME, description="when the outage starts (simulated time)")
     for_: Time = Field(alias="for", gt=0, le=MAX_TIME, description="how long it lasts")
@@ -64,4 +67,7 @@ def fault_problems(scenario: Scenario) -> list[str]:
 
 
 def _instances(spec: object) -> int:
+    count = getattr(spec, "instance_count", None)  # databases: primaries and replicas
+    if count is not None:
+        return int(count)
     return int(getattr(spec, "nodes", getattr(spec, "replicas", 1)))
