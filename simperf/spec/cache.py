@@ -55,7 +55,8 @@ class CacheSpec(ComponentKind):
     ``eviction``; entries may also expire after ``ttl``. A node executes one command per
     core at a time (Redis: ``cores: 1``), each holding a core for a ``latency`` draw after
     a ``network`` round trip, so a hot node queues. Keys are spread over the nodes by a
-    hash of the key.
+    hash of the key (``sharding``); with ``sharding: ring`` a node that is down hands its
+    keys to the next node up on the ring, and ``on_down`` applies only when all are down.
     """
 
     kind: Literal["cache"] = Field("cache", description="component kind")
@@ -98,6 +99,16 @@ class CacheSpec(ComponentKind):
     )
     cores: int = Field(1, ge=1, le=1024, description="commands a node executes at once (Redis: 1)")
     nodes: int = Field(1, ge=1, le=MAX_COUNT, description="nodes; keys are hashed across them")
+    sharding: Literal["modulo", "ring"] = Field(
+        "modulo",
+        description=(
+            "how keys map to nodes: modulo (a hash scaled to the node count), or ring "
+            "(consistent hashing: a down node's keys move to the next node up on the ring)"
+        ),
+    )
+    virtual_nodes: int = Field(
+        160, ge=1, le=4096, description="ring: points per node on the ring (more: evener shares)"
+    )
     cost: CostSpec | None = Field(
         None, description="price per instance and per core per hour (cost.total_per_hour)"
     )
