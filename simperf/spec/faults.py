@@ -22,7 +22,7 @@ from simperf.spec.base import MAX_COUNT, MAX_TIME, SpecModel, Time
 if TYPE_CHECKING:  # pragma: no cover
     from simperf.spec.scenario import Scenario
 
-FAULTABLE_KINDS = frozenset({"app_server", "cache", "database", "sharded_database"})
+FAULTABLE_KINDS = frozenset({"app_server", "cache", "cdn", "database", "sharded_database"})
 """Component kinds that support faults."""
 
 
@@ -70,4 +70,7 @@ def _instances(spec: object) -> int:
     count = getattr(spec, "instance_count", None)  # databases: primaries and replicas
     if count is not None:
         return int(count)
+    edges = getattr(spec, "edges", None)  # a CDN: its edges, in order
+    if edges is not None:
+        return len(edges)
     return int(getattr(spec, "nodes", getattr(spec, "replicas", 1)))
