@@ -221,7 +221,8 @@ class LoadBalancer(Component):
     def _failover(self, request: Request, tried: Any) -> int:
         """The instance for a request whose chosen instance is out of rotation.
 
-        Sticky (``ip_hash``): the next usable instance along the ring; otherwise the
+        Sticky (``ip_hash``): the next usable instance along the ring; ``geographic``:
+        the nearest region with a usable instance (the next in latency order); otherwise the
         usable instance with the fewest requests in progress, ties going to the first
         after the last one picked (so that a failed instance's share spreads evenly).
         Instances in ``tried`` are skipped. With none left the request fails as
@@ -236,6 +237,10 @@ class LoadBalancer(Component):
             owner = policy.ring.owner_among(request.client, usable)  # type: ignore[arg-type]
             if owner is not None:
                 return owner
+        elif isinstance(policy, Geographic):
+            nearest = policy.choose_among(request, usable)
+            if nearest is not None:
+                return nearest
         else:
             n = len(self.instances)
             start = self._failover_next
