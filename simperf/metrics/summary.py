@@ -331,6 +331,9 @@ class Summary:
             for name, nodes in b.components.items():
                 if self.model.components[name].kind == "cache":
                     records.append((a.time, b.time, name, "hit_rate", _hit_rate(a, nodes, name)))
+                    # what reaches the store behind it: the load a lost node sends there
+                    reads = _count(a, nodes, name, "store_reads")
+                    records.append((a.time, b.time, name, "store_reads_per_second", reads / span))
         frame = pd.DataFrame(records, columns=["start", "end", "component", "metric", "value"])
         frame["value"] = frame["value"].astype(float)
         return frame
@@ -415,11 +418,16 @@ def _occupancy_total(rows: list[dict[str, Any]], span: float) -> dict[str, Any]:
     return out
 
 
+def _count(a: Snapshot, nodes: dict[str, dict[str, Any]], name: str, counter: str) -> int:
+    """A cache's ``counter`` summed over its nodes, from snapshot ``a`` to ``nodes``."""
+    before = a.components.get(name, {})
+    return sum(c[counter] - before.get(n, {}).get(counter, 0) for n, c in nodes.items())
+
+
 def _hit_rate(a: Snapshot, nodes: dict[str, dict[str, Any]], name: str) -> float | None:
     """A cache's hit rate from snapshot ``a`` to the counters ``nodes`` (None: no reads)."""
-    before = a.components.get(name, {})
-    hits = sum(c["hits"] - before.get(n, {}).get("hits", 0) for n, c in nodes.items())
-    misses = sum(c["misses"] - before.get(n, {}).get("misses", 0) for n, c in nodes.items())
+    hits = _count(a, nodes, name, "hits")
+    misses = _count(a, nodes, name, "misses")
     return hits / (hits + misses) if hits + misses else None
 
 

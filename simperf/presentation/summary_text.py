@@ -148,6 +148,12 @@ def cdns(d: dict[str, Any]) -> list[str]:
                 )
                 + f"{m['origin_requests']:>10}"
             )
+        for region, edge in cdn["edges"].items():
+            if edge.get("bypassed"):
+                lines.append(
+                    f"edge {region} of {name} down: {edge['bypassed']} requests went around "
+                    f"it, {edge['bypassed_origin_requests']} of them to the origin"
+                )
     return lines
 
 
@@ -242,6 +248,24 @@ def databases(d: dict[str, Any]) -> list[str]:
                 f"shards of {name}: {shards['count']} by {shards['routing']}, max/mean load "
                 + (f"{imbalance:.2f}" if imbalance is not None else "-")
             )
+        lines.extend(_failover_lines(name, db.get("failover")))
+    return lines
+
+
+def _failover_lines(name: str, failover: dict[str, Any] | None) -> list[str]:
+    """Each outage of a primary of ``name``: how long writes failed, what was lost."""
+    lines = []
+    for e in (failover or {}).get("events", []):
+        if e["promoted"] is not None:
+            how = f"{e['promoted']} promoted at {format_time(e['promoted_at'])}"
+        elif e["recovered_at"] is not None:
+            how = f"back at {format_time(e['recovered_at'])}"
+        else:
+            how = "not replaced by the end"
+        lines.append(
+            f"{e['server']} down at {format_time(e['failed_at'])}, {how}: writes unavailable "
+            f"{format_time(e['write_unavailable'])}, {e['lost_writes']} writes lost"
+        )
     return lines
 
 

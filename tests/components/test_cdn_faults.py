@@ -71,3 +71,8 @@ def test_a_cdn_fault_names_an_edge(tmp_path: Path) -> None:
     data["faults"][0]["instance"] = 1
     with pytest.raises(simperf.SpecError, match=r"faults\[0\]\.instance: 'cdn' has 1 instance"):
         simperf.from_dict(data)
+
+
+def test_the_summary_counts_the_requests_around_a_failed_edge(tmp_path: Path) -> None:
+    text = simperf.run(simperf.from_dict(spec(tmp_path)), seed=1).summary()
+    assert "edge here of cdn down: 100 requests went around it, 100 of them to the origin" in text

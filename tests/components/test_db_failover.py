@@ -8,6 +8,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
 
 import simperf
@@ -217,3 +218,44 @@ def test_the_cli_exits_2_on_a_fault_on_an_unknown_database_server(
     err = capsys.readouterr().err
     assert "faults[0].instance: 'db' has 3 instance(s)" in err
     assert "Traceback" not in err
+
+
+def test_the_summary_names_the_outage_and_the_lost_writes() -> None:
+    text = simperf.run(simperf.from_dict(scenario("write", primary_fault())), seed=1).summary()
+    assert (
+        "db[primary] down at 2 s, db[replica0] promoted at 3.5 s: writes unavailable 1.5 s, "
+        "5 writes lost" in text
+    )
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_conservation_is_exact_under_random_database_fault_schedules(seed: int) -> None:
+    """Poisson reads and writes, pooled and not, on a sharded database with replicas;
+    random (possibly overlapping) outages of random servers, the whole database included."""
+    rng = np.random.default_rng(seed)
+    faults = [
+        {
+            "component": "db",
+            "instance": None if rng.random() < 0.15 else int(rng.integers(0, 6)),
+            "at": float(rng.uniform(0, 3)),
+            "for": float(rng.uniform(0.05, 1.5)),
+        }
+        for _ in range(int(rng.integers(1, 8)))
+    ]
+    db = db_spec(replicas=2, failover={"detection": 0.2, "promotion": 0.1})
+    db.update(
+        kind="sharded_database", shards=2, replication_lag={"dist": "exponential", "mean": 0.05}
+    )
+    spec = scenario("write", faults, db=db, duration=4)
+    spec["workload"] = {
+        "arrival": {"kind": "poisson", "rate": 400},
+        "classes": [
+            {"name": "write", "entry": "app", "endpoint": "write", "weight": 1},
+            {"name": "read", "entry": "app", "endpoint": "read", "weight": 2},
+        ],
+    }
+    spec["components"]["app"]["pool"] = {"database": "db", "size": 8}
+    spec["components"]["app"]["endpoints"]["read"].append({"cpu": "1ms"})
+    result = run(spec)
+    conserved(result)
+    assert result["requests"]["generated"] > 1000
