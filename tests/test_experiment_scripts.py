@@ -131,3 +131,38 @@ def test_scaling_vertical_horizontal_runs_quick(tmp_path: Path) -> None:
     assert (tmp_path / "scaling_vertical_horizontal.html").stat().st_size > 5_000
     boundaries = json.loads((tmp_path / "scaling_vertical_horizontal.json").read_text())
     assert all(key in proc.stdout for key in boundaries)
+
+
+def test_failover_database_runs_quick(tmp_path: Path) -> None:
+    proc = run_quick("failover_database", tmp_path)
+    frame = pd.read_csv(tmp_path / "failover_database.csv")
+    unavailable = frame[frame.part == "unavailability"]
+    # writes fail for exactly detection + promotion, and reads never
+    assert (unavailable.write_unavailable == unavailable.detection + unavailable.promotion).all()
+    assert (frame.read_errors == 0).all()
+    assert frame.failed_z.abs().lt(4).all() and frame.lost_z.abs().lt(4).all()
+    assert (tmp_path / "failover_database.html").stat().st_size > 5_000
+    boundaries = json.loads((tmp_path / "failover_database.json").read_text())
+    assert all(key in proc.stdout for key in boundaries)
+
+
+def test_cache_node_loss_runs_quick(tmp_path: Path) -> None:
+    proc = run_quick("cache_node_loss", tmp_path)
+    frame = pd.read_csv(tmp_path / "cache_node_loss.csv").set_index("nodes")
+    assert (frame.reads_peak > frame.reads_before).all()  # the spike
+    assert frame.loc[2, "excess"] > frame.loc[4, "excess"]  # a bigger share lost, a bigger one
+    assert frame.loc[2, "moved_share"] > frame.loc[4, "moved_share"] > 0
+    assert (tmp_path / "cache_node_loss.html").stat().st_size > 5_000
+    assert "peak excess" in proc.stdout
+
+
+def test_region_evacuation_runs_quick(tmp_path: Path) -> None:
+    proc = run_quick("region_evacuation", tmp_path)
+    frame = pd.read_csv(tmp_path / "region_evacuation.csv")
+    assert (frame.failed == 0).all()
+    # eu's clients pay the 80 ms round trip to us, and us works harder meanwhile
+    assert frame.eu_p50_during.gt(0.080).all() and frame.p99_before.lt(0.080).all()
+    assert (frame.us_util_during > 1.8 * frame.us_util_before).all()
+    assert frame.evacuated_share_check.between(0.9, 1.1).all()
+    assert (tmp_path / "region_evacuation.html").stat().st_size > 5_000
+    assert "eu clients in us" in proc.stdout

@@ -9,6 +9,11 @@ those still queued for a worker as ``instance_down``, and loses the sessions it 
 memory; requests it was already serving complete. A balancer with a ``health_check``
 notices the failure only when its probes do (see
 :class:`simperf.spec.load_balancer.HealthCheckSpec`).
+
+A database's servers are numbered per shard, its primary then its replicas; a failed
+replica's reads go to the others, a failed primary's writes fail until ``failover``
+promotes a replica (:mod:`simperf.components.db_failover`). A CDN's instances are its
+edges, in the order of ``edges``; a down edge's clients go to the shield or the origin.
 """
 
 from __future__ import annotations
@@ -35,8 +40,9 @@ class FaultSpec(SpecModel):
         ge=0,
         lt=MAX_COUNT,
         description=(
-            "index of the instance that fails (cache node, app instance, database server: "
-            "per shard its primary, then its replicas); null: all"
+            "index of the instance that fails (cache node, app instance, CDN edge in the "
+            "order of edges, database server: per shard its primary, then its replicas); "
+            "null: all"
         ),
     )
     at: Time = Field(ge=0, le=MAX_TIME, description="when the outage starts (simulated time)")
