@@ -3,10 +3,10 @@
 Poisson reads at 2,000/s of products (Zipf popularity over 50,000 keys) through a
 cache-aside cache on a consistent-hash ring (``sharding: ring``, 160 virtual nodes per
 node) of n nodes holding 10,000 items in all (10,000 / n each, LRU), backed by a database
-(2 cores, 1 ms of CPU per query). Node 0 dies at 30 s (the cache has been full since
-about 10 s) and stays down: its keys move to the next nodes along the ring, where they
-are missing, so they are read from the database until they are cached again; the
-cache has also lost 1/n of its capacity for good.
+(2 cores, 1 ms of CPU per query, reached through a pool of 32 connections). Node 0 dies
+at 30 s (the cache has been full since about 10 s) and stays down: its keys move to the
+next nodes along the ring, where they are missing, so they are read from the database
+until they are cached again; the cache has also lost 1/n of its capacity for good.
 
 The grid: n = 2, 4, 8 nodes x Zipf exponent 0.7, 0.9, 1.1, two replications. Measured
 in 0.5 s windows: the database reads per second before the loss (20-30 s), in the first
@@ -59,6 +59,7 @@ def node_loss_scenario(nodes: int, skew: float, scale: float) -> Any:
                     "kind": "app_server",
                     "cores": 8,
                     "workers": 512,
+                    "pool": {"database": "db", "size": 32, "max_wait": "1s"},
                     "endpoints": {"read": [{"read": {"cache": "cache", "backing": "db.product"}}]},
                 },
                 "cache": {

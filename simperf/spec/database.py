@@ -346,11 +346,6 @@ class _DatabaseFields(ComponentKind):
 
     is_database: ClassVar[bool] = True
 
-    @property
-    def instance_count(self) -> int:
-        """Database servers, numbered for faults: per shard its primary, then its replicas."""
-        return self.shard_count * (1 + self.read_replicas)
-
     def problems(self, scenario: Scenario, name: str) -> list[str]:
         """Its problems, each as ``components.<name>...: message``.
 

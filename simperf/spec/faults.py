@@ -18,7 +18,7 @@ edges, in the order of ``edges``; a down edge's clients go to the shield or the 
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from pydantic import Field
 
@@ -72,11 +72,11 @@ def fault_problems(scenario: Scenario) -> list[str]:
     return problems
 
 
-def _instances(spec: object) -> int:
-    count = getattr(spec, "instance_count", None)  # databases: primaries and replicas
-    if count is not None:
-        return int(count)
-    edges = getattr(spec, "edges", None)  # a CDN: its edges, in order
-    if edges is not None:
-        return len(edges)
+def _instances(spec: Any) -> int:
+    """Instances a fault can name: a database's servers (per shard its primary, then its
+    replicas), a CDN's edges, a cache's nodes, an app server's replicas."""
+    if spec.kind in ("database", "sharded_database"):
+        return int(spec.shard_count * (1 + spec.read_replicas))
+    if spec.kind == "cdn":
+        return len(spec.edges)
     return int(getattr(spec, "nodes", getattr(spec, "replicas", 1)))
