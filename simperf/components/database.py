@@ -14,7 +14,9 @@ Two ways in, chosen by the caller's call path (:mod:`simperf.components.calls`):
   session start-up on a database core, counted against ``max_connections``).
 
 Writes run on the primary and reach each replica ``replication_lag`` later (the replica
-then replays them); reads go to a replica by ``read_policy``.
+then replays them); reads go to a replica by ``read_policy``. Which servers those are is
+each shard's route table (:class:`DatabaseCore` ``primary`` and ``replicas``), which
+faults and failover change (:mod:`simperf.components.db_failover`).
 """
 
 from __future__ import annotations
