@@ -219,18 +219,24 @@ class AppServerSpec(ComponentKind):
             for f in step.forwards()
         ]
 
-    def steps(self, endpoint: str) -> list[Any]:
-        """The endpoint's steps (none for an endpoint it does not have)."""
-        return list(self.endpoints.get(endpoint, []))
+    def endpoint_steps(self) -> dict[str, list[Any]]:
+        """Its endpoints' steps."""
+        return dict(self.endpoints)
 
     def problems(self, scenario: Any, name: str) -> list[str]:
         """Its problems, each as ``components.<name>...: message``.
 
         Checked: pools and query steps name databases (one pool each) and their queries;
-        sessions have client addresses to key on and a store cache that exists;
-        ``reauth`` and ``endpoints`` are its endpoints, ``reauth`` not among them.
+        each step's own problems (:meth:`StepKind.problems`); sessions have client
+        addresses to key on and a store cache that exists; ``reauth`` and ``endpoints``
+        are its endpoints, ``reauth`` not among them.
         """
         problems = self._database_problems(scenario, name)
+        for endpoint, steps in self.endpoints.items():
+            for index, step in enumerate(steps):
+                problems += step.problems(
+                    scenario, f"components.{name}.endpoints.{endpoint}[{index}]"
+                )
         sessions = self.sessions
         if sessions is None:
             return problems

@@ -215,6 +215,10 @@ class ReadStep(StepKind):
         component, endpoint = backing.split(".")
         return [Forward(component, endpoint, BACKING, cache=self.read.cache)]
 
+    def problems(self, scenario: Scenario, path: str) -> list[str]:
+        """Its cache exists and is a cache."""
+        return cache_reference_problems(scenario, self.read.cache, f"{path}.read.cache")
+
 
 class WriteSpec(SpecModel):
     """A write of the request's key, handled by the cache's ``write_policy``."""
@@ -241,6 +245,30 @@ class WriteStep(StepKind):
             return []
         component, endpoint = backing.split(".")
         return [Forward(component, endpoint, WRITE, cache=self.write.cache)]
+
+    def problems(self, scenario: Scenario, path: str) -> list[str]:
+        """It writes somewhere: to a cache that exists, with the backing store its write
+        policy needs, or to a backing store alone (that every write to one write_back
+        cache uses the same store is checked across steps, in
+        :func:`simperf.spec.cache_checks.cache_problems`)."""
+        write, path = self.write, f"{path}.write"
+        if write.cache is None:
+            if write.backing is None:
+                return [f"{path}: give a cache, a backing store or both (it writes nowhere)"]
+            return []
+        problems = cache_reference_problems(scenario, write.cache, f"{path}.cache")
+        if problems or write.backing is not None:
+            return problems
+        policy = scenario.components[write.cache].write_policy
+        if policy == "write_back":
+            return [
+                f"{path}.backing: cache {write.cache!r} is write_back and needs a backing "
+                "store to flush dirty keys to"
+            ]
+        return [
+            f"{path}.backing: cache {write.cache!r} is {policy} and needs the "
+            "backing store it writes to"
+        ]
 
 
 __all__ = [

@@ -7,7 +7,8 @@ them by testing its type:
 * :meth:`ComponentKind.forwards`: what one of its endpoints goes on to (calls, parallel
   arms, queries, cache backing reads and writes, balancer backends, CDN origins), each
   with its expected number per call;
-* :meth:`ComponentKind.problems`: its own cross-reference problems;
+* :meth:`ComponentKind.problems`: its own cross-reference problems (a component with
+  steps includes each step's :meth:`StepKind.problems`);
 * :meth:`ComponentKind.location`: the region it runs in.
 
 :mod:`simperf.spec.topology` walks a scenario through these answers.
@@ -80,9 +81,13 @@ class ComponentKind(SpecModel):
         """What ``endpoint`` goes on to."""
         return []
 
+    def endpoint_steps(self) -> dict[str, list[StepKind]]:
+        """Endpoint -> the steps it runs, in the order written (none: a kind without steps)."""
+        return {}
+
     def steps(self, endpoint: str) -> list[StepKind]:
-        """The steps ``endpoint`` runs (none: the kind serves it without steps)."""
-        return []
+        """The steps ``endpoint`` runs (none for an endpoint it does not have)."""
+        return list(self.endpoint_steps().get(endpoint, []))
 
     def problems(self, scenario: Scenario, name: str) -> list[str]:
         """Its own cross-reference problems, each as ``components.<name>...: message``."""
@@ -101,6 +106,11 @@ class StepKind(SpecModel):
 
     def forwards(self) -> list[Forward]:
         """The components this step reaches (none by default)."""
+        return []
+
+    def problems(self, scenario: Scenario, path: str) -> list[str]:
+        """Its own cross-reference problems, each as ``<path>...: message``; ``path`` is
+        where the step is written (``components.app.endpoints.get[0]``)."""
         return []
 
     def calls(self) -> list[str]:

@@ -9,7 +9,7 @@ from pydantic import Field, model_validator
 from simperf.spec import database_refs, topology
 from simperf.spec.alerts import AlertSpec, alert_problems
 from simperf.spec.base import IDENTIFIER, SpecModel
-from simperf.spec.cache_checks import cache_problems
+from simperf.spec.cache_checks import cache_problems, class_key_problems
 from simperf.spec.cache_ops_checks import cache_ops_problems
 from simperf.spec.components import ComponentSpec
 from simperf.spec.faults import FaultSpec, fault_problems
@@ -132,6 +132,8 @@ def _check_references(scenario: Scenario) -> list[str]:
     problems += cache_ops_problems(scenario)
     problems += fault_problems(scenario)
     problems += alert_problems(scenario)
+    if not problems:
+        problems += class_key_problems(scenario)
     if not problems:
         cycle = topology.call_cycle(scenario)
         if cycle:
