@@ -120,9 +120,7 @@ def test_cache_miss_sends_load_to_the_store_at_ches_rate() -> None:
 
 
 def test_saturated_station_has_no_mean_and_is_named() -> None:
-    scenario = simperf.load(MODELS / "mm1.yaml").with_overrides(
-        {"workload.arrival.rate": "120/s"}
-    )
+    scenario = simperf.load(MODELS / "mm1.yaml").with_overrides({"workload.arrival.rate": "120/s"})
     e = estimate(scenario)
     assert math.isnan(e.mean())
     assert e.to_dict()["classes"]["all"]["mean"] is None
