@@ -129,9 +129,21 @@ class Routes:
         else:
             self.note(component, f"{kind}: not estimated")
 
+    def app_stations(self, name: str) -> tuple[Station, Station]:
+        """An app server's cores and workers stations."""
+        spec = self.components[name]
+        return (
+            self.station(name, "cores", spec.cores, spec.replicas),
+            self.station(name, "workers", spec.worker_count, spec.replicas),
+        )
+
+    def cache_station(self, name: str) -> Station:
+        """A cache's nodes: each executes ``cores`` commands at once."""
+        spec = self.components[name]
+        return self.station(name, "cores", spec.cores, spec.nodes)
+
     def _load_app(self, name: str, spec: Any, endpoint: str, rate: float, region: int) -> None:
-        cores = self.station(name, "cores", spec.cores, spec.replicas)
-        self.station(name, "workers", spec.worker_count, spec.replicas)
+        cores, _ = self.app_stations(name)
         if spec.sessions is not None:
             self.note(name, "sessions: creation and re-authentication not estimated")
             if not isinstance(spec.sessions.store, str):
@@ -194,8 +206,7 @@ class Routes:
 
     def _command(self, cache: str, rate: float) -> None:
         spec = self.components[cache]
-        node = self.station(cache, "cores", spec.cores, spec.nodes)
-        node.add(rate, spec.latency.mean, spec.latency.variance)
+        self.cache_station(cache).add(rate, spec.latency.mean, spec.latency.variance)
 
     def _cache_miss(self, cache: str) -> float:
         """Miss ratio of a cache's reads: Che's approximation on its item capacity."""
@@ -285,7 +296,7 @@ class Routes:
         spec = self.components[component]
         kind = spec.kind
         if kind == "app_server":
-            workers = self.stations[(component, "workers")]
+            _, workers = self.app_stations(component)
             wait = self.wait(workers) if not self.idle else 0.0
             return hop + Time(wait, 0.0) + self.hold(component, endpoint)
         if kind == "load_balancer":
@@ -312,7 +323,7 @@ class Routes:
             return self._memo[key]
         spec = self.components[component]
         region = self.located(component, 0)
-        cores = self.stations[(component, "cores")]
+        cores, _ = self.app_stations(component)
         # With no more workers than cores a worker always finds a core: the queue is
         # for workers (solved at the workers station), never for cores.
         core_wait = self.wait(cores) if spec.worker_count > spec.cores else 0.0
@@ -382,7 +393,7 @@ class Routes:
 
     def _command_time(self, cache: str, region: int) -> Time:
         spec = self.components[cache]
-        node = self.stations[(cache, "cores")]
+        node = self.cache_station(cache)
         there = self.located(cache, region)
         trip = spec.network.mean + self.hop(region, there)
         return Time(spec.latency.mean + self.wait(node), trip)
@@ -419,7 +430,7 @@ class Routes:
         of one ``cpu`` step holds it for that step's time distribution, any other is
         taken as exponential (its variance unknown).
         """
-        for (component, resource), station in self.stations.items():
+        for (component, resource), station in list(self.stations.items()):
             if resource != "workers":
                 continue
             station.rate = station.work = station.second = 0.0
