@@ -119,6 +119,15 @@ class Routes:
         if kind == "app_server":
             self._load_app(component, spec, endpoint, rate, region)
         elif kind == "load_balancer":
+            policy = spec.policy
+            if policy in ("least_connections", "power_of_two"):
+                self.note(
+                    component,
+                    f"{policy}: waits estimated as for an even random split "
+                    "(joining the shortest queue waits less)",
+                )
+            elif policy in ("weighted_round_robin", "ip_hash"):
+                self.note(component, f"{policy}: traffic taken as split evenly by instances")
             for f in self._backends(spec, endpoint, region):
                 self.load(f.component, f.endpoint, rate * f.weight, region, klass)
         elif kind == "cdn":
