@@ -14,6 +14,7 @@ Usage: ``python experiments/estimate_accuracy.py [--quick] [--out results] [--se
 
 from __future__ import annotations
 
+import sys
 import time
 from typing import Any
 
@@ -99,7 +100,13 @@ def main() -> None:
     if args.quick:
         args.replications = 2
     names = QUICK_MODELS if args.quick else sorted(p.stem for p in (ROOT / "models").glob("*.yaml"))
-    frame = pd.DataFrame([row for name in names for row in measure(name, args)])
+    rows: list[dict[str, Any]] = []
+    for name in names:
+        rows += measure(name, args)
+        print(f"measured {name}", file=sys.stderr, flush=True)
+        args.out.mkdir(parents=True, exist_ok=True)  # what is measured so far, kept
+        pd.DataFrame(rows).to_csv(args.out / "estimate_accuracy.partial.csv", index=False)
+    frame = pd.DataFrame(rows)
     save("estimate_accuracy", frame, figure(frame), args)
     every = frame[frame["class"] == "all"]
     stable = every[every["stable"]]
