@@ -178,9 +178,16 @@ def estimate(scenario: Scenario) -> Estimate:
     Examples
     --------
     >>> import simperf
-    >>> e = simperf.estimate(simperf.load("models/mmc.yaml"))
-    >>> round(e.mean() * 1e3, 2)  # Erlang C: M/M/4 at utilisation 0.8
-    17.45
+    >>> mmc = simperf.from_dict({  # models/mmc.yaml: M/M/4 at utilisation 0.8
+    ...     "name": "mmc",
+    ...     "workload": {"arrival": {"kind": "poisson", "rate": "320/s"},
+    ...                  "classes": [{"name": "request", "entry": "app", "endpoint": "serve"}]},
+    ...     "components": {"app": {"kind": "app_server", "cores": 4, "endpoints": {
+    ...         "serve": [{"cpu": {"dist": "exponential", "mean": "10ms"}}]}}},
+    ...     "run": {"duration": "500s"}})
+    >>> e = simperf.estimate(mmc)
+    >>> round(e.mean() * 1e3, 3), e.bottleneck["headroom"]  # Erlang C; 1 / 0.8
+    (17.455, 1.25)
     """
     routes = Routes(scenario)
     workload = scenario.workload

@@ -257,7 +257,7 @@ class Routes:
         spec = self.components[database]
         if database not in self._db:
             self._db[database] = pool_models(self.scenario, database)[0][0]
-            if spec.read_replicas if hasattr(spec, "read_replicas") else False:
+            if getattr(spec, "read_replicas", 0):
                 self.note(database, "reads spread evenly over the replicas")
             self.note(
                 database,
