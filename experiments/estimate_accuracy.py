@@ -95,6 +95,21 @@ def figure(frame: pd.DataFrame) -> go.Figure:
     return fig
 
 
+def table(frame: pd.DataFrame) -> str:
+    """The docs' table: per model, the estimated and simulated mean of all requests."""
+    lines = [
+        "| model | estimated mean | simulated mean ± 95% CI | error | stable | estimate took |",
+        "|---|---|---|---|---|---|",
+    ]
+    for row in frame[frame["class"] == "all"].to_dict("records"):
+        lines.append(
+            f"| {row['model']} | {row['estimate'] * 1e3:.3g} ms | {row['simulated'] * 1e3:.3g} "
+            f"± {row['half_width'] * 1e3:.2g} ms | {row['error']:+.1%} | "
+            f"{'yes' if row['stable'] else 'no'} | {row['estimate_ms']:.0f} ms |"
+        )
+    return "\n".join(lines) + "\n"
+
+
 def main() -> None:
     args = arguments(__doc__.splitlines()[0])
     if args.quick:
@@ -108,6 +123,7 @@ def main() -> None:
         pd.DataFrame(rows).to_csv(args.out / "estimate_accuracy.partial.csv", index=False)
     frame = pd.DataFrame(rows)
     save("estimate_accuracy", frame, figure(frame), args)
+    (args.out / "estimate_accuracy.md").write_text(table(frame))
     every = frame[frame["class"] == "all"]
     stable = every[every["stable"]]
     misses = stable[stable["error"].abs() > BAR]
