@@ -153,10 +153,11 @@ class Routes:
 
     def _load_app(self, name: str, spec: Any, endpoint: str, rate: float, region: int) -> None:
         cores, _ = self.app_stations(name)
+        store = _session_store(spec, endpoint)
         if spec.sessions is not None:
             self.note(name, "sessions: creation and re-authentication not estimated")
-            if not isinstance(spec.sessions.store, str):
-                self._command(spec.sessions.store.cache, rate)
+        if store is not None:
+            self._command(store, rate)  # get the session and refresh its expiry
         if spec.memory is not None:
             self.note(name, "memory limits not estimated")
         if spec.queue_limit is not None:
@@ -337,6 +338,9 @@ class Routes:
         # for workers (solved at the workers station), never for cores.
         core_wait = self.wait(cores) if spec.worker_count > spec.cores else 0.0
         total = Time()
+        store = _session_store(spec, endpoint)
+        if store is not None:
+            total = total + self._command_time(store, region)
         for step in spec.steps(endpoint):
             total = total + self._step(component, spec, step, core_wait, region)
         self._memo[key] = total
@@ -459,6 +463,15 @@ class Routes:
     def reset(self) -> None:
         """Forget the memoised times (after the waits changed)."""
         self._memo.clear()
+
+
+def _session_store(spec: Any, endpoint: str) -> str | None:
+    """The cache an app server's ``endpoint`` reads its sessions from (one command), if any."""
+    sessions = spec.sessions
+    if sessions is None or isinstance(sessions.store, str):
+        return None
+    used = endpoint in sessions.endpoints if sessions.endpoints else endpoint != sessions.reauth
+    return sessions.store.cache if used else None
 
 
 def _variant(step: Any) -> Variant:

@@ -138,3 +138,11 @@ def test_what_has_no_closed_form_is_noted() -> None:
     assert "approximate app: sessions" in text
     assert "first to saturate: app cores" in text
     assert "<table" in e._repr_html_()
+
+
+def test_a_shared_session_costs_one_command_per_request() -> None:
+    e = estimate(simperf.load(MODELS / "sessions.yaml"))
+    # board: 1 ms of CPU, two leaderboard commands and the session's get, each a
+    # 250 us round trip and 20 us of service
+    assert e.mean("board") > 1e-3 + 3 * 270e-6
+    assert e.mean("board") == pytest.approx(1e-3 + 3 * 270e-6, rel=0.02)
