@@ -18,7 +18,7 @@ from typing import Any, NamedTuple
 
 from simperf.dbcost.explain import hit_ratios, plan_variant, pool_models
 from simperf.dbcost.mix import Variant, miss_rate
-from simperf.dbcost.query_cost import expected_times
+from simperf.dbcost.query_cost import expected_misses, expected_times, storage_times
 from simperf.estimate.stations import Station
 from simperf.spec.cache import BackingDelay
 from simperf.spec.kind import Forward
@@ -260,14 +260,22 @@ class Routes:
             self._db[database] = pool_models(self.scenario, database)[0][0]
             if getattr(spec, "read_replicas", 0):
                 self.note(database, "reads spread evenly over the replicas")
-            self.note(
-                database,
-                "storage and connection-pool queueing not estimated (storage time as a delay)",
-            )
+            self.note(database, "connection-pool queueing not estimated")
         p = plan_variant(spec, variant)
         hit, join_hit = hit_ratios(self._db[database], p)
         times = expected_times(p, spec, spec.primary, hit, join_hit)
+        # each page read from storage, and each written, holds one of its I/O slots
+        times["ios"] = expected_misses(p, hit, join_hit) + p.pages_written
         return p, times, not spec.single_shard(variant.query)
+
+    def _storage_station(self, database: str, write: bool) -> Station:
+        """The storage of the servers a query runs on: ``io_depth`` slots each."""
+        spec = self.components[database]
+        cpu = self._db_station(database, write)
+        instance = spec.primary if cpu.resource == "cpu" else spec.replica_spec
+        depth = storage_times(instance.storage)[0]
+        resource = "storage" if cpu.resource == "cpu" else "replica storage"
+        return self.station(database, resource, depth, cpu.instances)
 
     def _db_station(self, database: str, write: bool) -> Station:
         spec = self.components[database]
@@ -287,6 +295,9 @@ class Routes:
             self.note(database, "scatter-gather: each shard's mean, not the slowest one's")
         self.calls[(database, variant.query)] += rate
         self._db_station(database, p.is_write).add(visits, times["cpu"], times["cpu"] ** 2)
+        if times["ios"] > 0:  # storage latency is constant per I/O
+            per_io = times["io"] / times["ios"]
+            self._storage_station(database, p.is_write).add(visits * times["ios"], per_io, 0.0)
         per_row = getattr(spec, "client_cpu_per_row", 0.0)
         if caller is not None and per_row and p.rows_returned:
             rows = p.rows_returned * (spec.shard_count if fans else 1)
@@ -414,8 +425,10 @@ class Routes:
     def _query_time(self, database: str, variant: Variant) -> Time:
         p, times, _ = self._query(database, variant)
         station = self._db_station(database, p.is_write)
-        queued = times["cpu"] + self.wait(station)
-        return Time(queued, times["round_trip"] - times["cpu"])
+        queued = times["cpu"] + self.wait(station) + times["io"]
+        if times["ios"] > 0:
+            queued += times["ios"] * self.wait(self._storage_station(database, p.is_write))
+        return Time(queued, times["round_trip"] - times["cpu"] - times["io"])
 
     def _rows_cpu(
         self, spec: Any, database: str, variant: Variant, core_wait: float, repeat: int
