@@ -19,6 +19,7 @@ from simperf.errors import (
     SpecError,
     SpecFileError,
 )
+from simperf.estimate import Estimate, estimate
 from simperf.experiment.capacity import Capacity, capacity
 from simperf.experiment.cheapest import Ranking, cheapest
 from simperf.experiment.compare import Comparison, compare
@@ -35,6 +36,7 @@ __all__ = [
     "BuildError",
     "Capacity",
     "Comparison",
+    "Estimate",
     "Ranking",
     "Replications",
     "Result",
@@ -47,6 +49,7 @@ __all__ = [
     "capacity",
     "cheapest",
     "compare",
+    "estimate",
     "explain",
     "explain_text",
     "from_dict",

@@ -167,3 +167,21 @@ def test_region_evacuation_runs_quick(tmp_path: Path) -> None:
     assert frame.evacuated_share_check.between(0.9, 1.1).all()
     assert (tmp_path / "region_evacuation.html").stat().st_size > 5_000
     assert "eu clients in us" in proc.stdout
+
+
+def test_estimate_accuracy_runs_quick(tmp_path: Path) -> None:
+    proc = run_quick("estimate_accuracy", tmp_path)
+    frame = pd.read_csv(tmp_path / "estimate_accuracy.csv")
+    assert set(frame["model"]) == {"mm1", "tandem"}
+    every = frame[frame["class"] == "all"]
+    assert (every["estimate"] > 0).all() and (every["half_width"] > 0).all()
+    assert (tmp_path / "estimate_accuracy.html").stat().st_size > 1_000
+    assert "models within 10% of the simulated mean" in proc.stdout
+
+
+def test_capacity_bracketing_runs_quick(tmp_path: Path) -> None:
+    proc = run_quick("capacity_bracketing", tmp_path)
+    frame = pd.read_csv(tmp_path / "capacity_bracketing.csv").set_index("search")
+    assert frame.loc["plain", "answer"] == frame.loc["bracketed", "answer"] == 5
+    assert frame.loc["bracketed", "simulations"] < frame.loc["plain", "simulations"]
+    assert "mmc: simulations (plain, bracketed)" in proc.stdout

@@ -7,7 +7,9 @@ from typing import Any
 import pandas as pd
 
 from simperf.build import build
+from simperf.estimate import estimate
 from simperf.metrics import alerts
+from simperf.metrics.headroom import headroom
 from simperf.metrics.result import Result
 from simperf.metrics.summary import Summary, clean
 from simperf.spec.cost import scenario_cost
@@ -84,6 +86,8 @@ def summarise(model: Any) -> Result:
         "stability": summary.stability(rows),
         "checks": summary.checks(),
         "cost": scenario_cost(model.scenario),
+        "headroom": headroom(rows),
+        "estimate": beside(model.scenario),
     }
     for section, name, metrics in summary.component_reports():
         data.setdefault(section, {})[name] = metrics
@@ -140,3 +144,15 @@ def _json_safe(value: Any) -> Any:
     if hasattr(value, "item"):
         return _json_safe(value.item())
     return value
+
+
+def beside(scenario: Scenario) -> dict[str, Any]:
+    """The closed-form estimate shown beside the simulated numbers (its ``to_dict``).
+
+    Computed once per run, after it (nothing on the simulation's path); where the
+    closed forms fail on a spec, ``{"error": message}`` says so instead.
+    """
+    try:
+        return estimate(scenario).to_dict()
+    except (ValueError, ArithmeticError) as exc:
+        return {"error": f"no closed-form estimate: {exc}"}

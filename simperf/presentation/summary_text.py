@@ -61,6 +61,7 @@ def overview(d: dict[str, Any]) -> list[str]:
         + (f" ({stab['component']}: {stab['reason']})" if stab["reason"] else "")
     )
     lines.extend(f"warning   {w}" for w in stab.get("warnings", []))
+    lines.extend(headroom(d))
     cost = d.get("cost")
     if cost and cost["components"]:
         parts = "  ".join(f"{k} {v:.4g}" for k, v in cost["components"].items())
@@ -68,17 +69,36 @@ def overview(d: dict[str, Any]) -> list[str]:
     return lines
 
 
+def headroom(d: dict[str, Any]) -> list[str]:
+    """The first component to saturate as load grows, measured and estimated."""
+    first = (d.get("headroom") or {}).get("first")
+    if first is None:
+        return []
+    line = (
+        f"headroom  {first['component']} {first['resource']} saturates first, at "
+        f"{first['headroom']:.3g}x this load "
+        f"({first['utilization']:.1%} busy at {first['instance']})"
+    )
+    neck = (d.get("estimate") or {}).get("bottleneck")
+    if neck is not None:
+        line += f"; estimate: {neck['component']} {neck['resource']} at {neck['headroom']:.3g}x"
+    return [line]
+
+
 def latency(d: dict[str, Any]) -> list[str]:
-    """Latency percentiles per request class."""
+    """Latency percentiles per request class, and the closed-form estimate of the mean."""
     lines: list[str] = []
     lines.append("")
+    estimated = (d.get("estimate") or {}).get("classes")
     header = f"{'class':<16}{'count':>9}{'mean':>11}{'p50':>11}{'p95':>11}{'p99':>11}{'max':>11}"
-    lines.append(header)
+    lines.append(header + (f"{'est mean':>11}" if estimated else ""))
     for name, row in d["latency"].items():
-        lines.append(
-            f"{name:<16}{row['count']:>9}"
-            + "".join(f"{format_time(row[k]):>11}" for k in ("mean", "p50", "p95", "p99", "max"))
+        line = f"{name:<16}{row['count']:>9}" + "".join(
+            f"{format_time(row[k]):>11}" for k in ("mean", "p50", "p95", "p99", "max")
         )
+        if estimated:
+            line += f"{format_time((estimated.get(name) or {}).get('mean')):>11}"
+        lines.append(line)
     return lines
 
 
@@ -86,12 +106,23 @@ def components(d: dict[str, Any]) -> list[str]:
     """One row per component: utilisation, queue, wait, served."""
     lines: list[str] = []
     lines.append("")
+    estimated = (d.get("estimate") or {}).get("components")
+    spare = (d.get("headroom") or {}).get("components")
     lines.append(
         f"{'component':<16}{'kind':<15}{'util':>7}{'workers':>8}{'pool':>7}{'queue':>9}"
         f"{'wait':>11}{'served':>10}"
+        + (f"{'est util':>9}" if estimated is not None else "")
+        + (f"{'headroom':>9}" if spare is not None else "")
     )
     for name, comp in d["components"].items():
         queue = comp.get("mean_queue_length")
+        extra = ""
+        if estimated is not None:
+            util = _estimated_utilization(estimated.get(name))
+            extra += f"{util:>9.1%}" if util is not None else f"{'-':>9}"
+        if spare is not None:
+            room = (spare.get(name) or {}).get("headroom")
+            extra += f"{room:>8.3g}x" if room is not None else f"{'-':>9}"
         lines.append(
             f"{name:<16}{comp['kind']:<15}"
             + "".join(
@@ -101,6 +132,7 @@ def components(d: dict[str, Any]) -> list[str]:
             + (f"{queue:>9.3g}" if queue is not None else f"{'-':>9}")
             + f"{format_time(comp.get('mean_wait')):>11}"
             + f"{comp.get('served', comp.get('dispatched', '-')):>10}"
+            + extra
         )
     return lines
 
@@ -288,3 +320,14 @@ def _query_lines(name: str, db: dict[str, Any]) -> list[str]:
 
 def _pct(value: float | None) -> str:
     return "-" if value is None else f"{value:.1%}"
+
+
+def _estimated_utilization(component: dict[str, Any] | None) -> float | None:
+    """The estimate's figure beside the ``util`` column: its cores (a database's CPU)."""
+    if component is None:
+        return None
+    stations = component.get("stations", {})
+    for resource in ("cores", "cpu"):
+        if resource in stations:
+            return stations[resource]["utilization"]
+    return component.get("utilization")

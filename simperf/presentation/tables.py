@@ -15,6 +15,7 @@ import pandas as pd
 from simperf.units import format_time
 
 if TYPE_CHECKING:  # pragma: no cover
+    from simperf.estimate import Estimate
     from simperf.experiment.capacity import Capacity
     from simperf.experiment.cheapest import Ranking
     from simperf.experiment.compare import Comparison
@@ -194,3 +195,20 @@ def ranking_html(ranking: Ranking) -> str:
     return _wrap(
         "Cheapest design", f"<p><b>{html.escape(line)}</b></p>" + frame_html(ranking.frame)
     )
+
+
+def estimate_html(found: Estimate) -> str:
+    """The classes, then the components with their binding resource and headroom."""
+    neck = found.bottleneck
+    line = (
+        f"first to saturate: {neck['component']} {neck['resource']} at "
+        f"{neck['headroom']:.3g}x the load"
+        if neck
+        else "no station is loaded"
+    )
+    body = (
+        f"<p><b>{html.escape(line)}</b></p>"
+        + frame_html(found.classes, TIME_COLUMNS, SHARE_COLUMNS)
+        + frame_html(found.components, TIME_COLUMNS, SHARE_COLUMNS)
+    )
+    return _wrap(f"Estimate of {found.scenario.name} (closed forms, no simulation)", body)
