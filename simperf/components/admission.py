@@ -184,9 +184,9 @@ class AimdLimit:
     __slots__ = ("backoff", "highest", "limit", "lowest", "target")
 
     def __init__(self, spec: ConcurrencyLimitSpec, workers: int) -> None:
-        self.limit = spec.initial
         self.lowest = spec.min
         self.highest = spec.max if spec.max is not None else workers
+        self.limit = spec.start(self.highest)
         self.target = spec.latency_target
         self.backoff = spec.backoff
 

@@ -97,7 +97,12 @@ class ConcurrencyLimitSpec(SpecModel):
     latency_target: Time = Field(
         gt=0, le=MAX_TIME, description="a request slower than this backs the limit off"
     )
-    initial: int = Field(10, ge=1, le=MAX_COUNT, description="limit at the start")
+    initial: int | None = Field(
+        None,
+        ge=1,
+        le=MAX_COUNT,
+        description="limit at the start (default: 10, or the highest limit if lower)",
+    )
     min: int = Field(1, ge=1, le=MAX_COUNT, description="lowest limit")
     max: int | None = Field(
         None, ge=1, le=MAX_COUNT, description="highest limit (default: the instance's workers)"
@@ -110,6 +115,13 @@ class ConcurrencyLimitSpec(SpecModel):
     def _ordered(self) -> ConcurrencyLimitSpec:
         if self.max is not None and self.min > self.max:
             raise ValueError("min: must not exceed max")
-        if self.initial < self.min or (self.max is not None and self.initial > self.max):
+        initial = self.initial
+        if initial is not None and (
+            initial < self.min or (self.max is not None and initial > self.max)
+        ):
             raise ValueError("initial: must lie within [min, max]")
         return self
+
+    def start(self, highest: int) -> int:
+        """The limit at the start, given the highest limit."""
+        return self.initial if self.initial is not None else max(self.min, min(10, highest))

@@ -297,8 +297,8 @@ class AppServerSpec(ComponentKind):
                 problems.append(
                     f"{path}.concurrency_limit.max: {highest} exceeds workers ({workers})"
                 )
-            if limit.initial > highest or limit.min > highest:
-                which = "initial" if limit.initial > highest else "min"
+            if limit.start(highest) > highest or limit.min > highest:
+                which = "min" if limit.min > highest else "initial"
                 problems.append(
                     f"{path}.concurrency_limit.{which}: exceeds the highest limit ({highest})"
                 )
