@@ -32,8 +32,8 @@ def test_mm1_ps_mean_sojourn() -> None:
     spec = open_spec("mm1_ps", lam, {"app": ps_server(endpoints)}, duration=300, warmup=10)
     reps = replications(spec, 20)
     theory = analysis.mg1_ps(lam, MEAN)
-    print(agrees(reps, "latency.all.mean", theory.mean_sojourn))
-    print(agrees(reps, "components.app.utilization", theory.utilization))
+    agrees(reps, "latency.all.mean", theory.mean_sojourn)
+    agrees(reps, "components.app.utilization", theory.utilization)
     conserved_and_little(reps)
 
 
@@ -51,7 +51,7 @@ def test_ps_slowdown_is_the_same_for_every_size() -> None:
     reps = replications(spec, 20)
     theory = analysis.mg1_ps(lam, mean)
     for name, size in sizes.items():
-        print(agrees(reps, f"latency.{name}.mean", theory.sojourn_of(size)))
+        agrees(reps, f"latency.{name}.mean", theory.sojourn_of(size))
     conserved_and_little(reps)
 
 
@@ -65,6 +65,6 @@ def test_two_priorities_match_cobham() -> None:
     ]
     reps = replications(spec, 20)
     waits = analysis.priority_mg1(list(lam.values()), [MEAN, MEAN], [2 * MEAN**2] * 2)
-    print(agrees(reps, "latency.checkout.mean", waits[0] + MEAN))
-    print(agrees(reps, "latency.browse.mean", waits[1] + MEAN))
+    agrees(reps, "latency.checkout.mean", waits[0] + MEAN)
+    agrees(reps, "latency.browse.mean", waits[1] + MEAN)
     conserved_and_little(reps)
