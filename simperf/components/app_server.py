@@ -46,6 +46,12 @@ class AppInstance(Server):
     ``held`` integrates the workers in use over time, whatever holds them (``cpu``, a
     ``delay``, a call downstream): a thread-pool-bound instance is saturated with its
     cores idle, and only this level shows it.
+
+    A ``queue`` or ``concurrency_limit`` replaces, at build time, the worker slots by
+    ordered ones that can shed (:mod:`simperf.components.admission`) and ``wait_worker``,
+    ``full`` (and ``wait_core``, ``handle``) by their variants; ``cpu_discipline: ps``
+    compiles ``cpu`` steps onto :class:`~simperf.components.processor_sharing.SharedCores`.
+    An instance with none of them runs the plain FIFO code.
     """
 
     kind = "app_server"

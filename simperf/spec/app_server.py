@@ -147,7 +147,8 @@ class AppServerSpec(ComponentKind):
     Each instance admits at most ``workers`` requests at a time; others wait in a FIFO
     queue of at most ``queue_limit`` (beyond which they are rejected). A ``cpu`` step
     holds one of the instance's ``cores``. With ``workers == cores`` an instance is an
-    M/G/c/K queue with K = cores + queue_limit.
+    M/G/c/K queue with K = cores + queue_limit. ``queue``, ``concurrency_limit`` and
+    ``cpu_discipline`` change that order, shed, and share the cores (docs/overload.md).
     """
 
     kind: Literal["app_server"] = Field("app_server", description="component kind")
