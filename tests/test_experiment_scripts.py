@@ -118,6 +118,21 @@ def test_health_checks_runs_quick(tmp_path: Path) -> None:
     assert "detection times inside" in proc.stdout
 
 
+def test_degradation_runs_quick(tmp_path: Path) -> None:
+    proc = run_quick("degradation", tmp_path)
+    frame = pd.read_csv(tmp_path / "degradation.csv").set_index("policy")
+    assert list(frame.index) == ["fifo", "priority + shed 200ms"]
+    # FIFO lets the surge's backlog reach checkout; priority and shedding keep it out
+    assert not frame.loc["fifo", "checkout_meets_slo"]
+    assert frame.loc["priority + shed 200ms", "checkout_meets_slo"]
+    assert frame.loc["priority + shed 200ms", "browse_shed"] > 0
+    assert frame.loc["priority + shed 200ms", "checkout_shed"] == 0
+    assert frame.loc["fifo", "browse_shed"] == 0
+    assert (tmp_path / "degradation.html").stat().st_size > 5_000
+    boundaries = json.loads((tmp_path / "degradation.json").read_text())
+    assert all(key in proc.stdout for key in boundaries)
+
+
 def test_scaling_vertical_horizontal_runs_quick(tmp_path: Path) -> None:
     proc = run_quick("scaling_vertical_horizontal", tmp_path)
     frame = pd.read_csv(tmp_path / "scaling_vertical_horizontal.csv")

@@ -11,8 +11,16 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, NoReturn
 
+from simperf.components.admission import (
+    AimdLimit,
+    Shed,
+    class_ranks,
+    ordered_wait,
+    queue_slots,
+)
 from simperf.components.base import Component, Context, Process, Request, RequestFailed
 from simperf.components.calls import CALL, CPU, DELAY, PARALLEL, RUN, connect, parallel_arm
+from simperf.components.processor_sharing import SharedCores
 from simperf.components.server import Server
 from simperf.components.sessions import Sessions
 from simperf.components.slots import Slots
@@ -38,6 +46,12 @@ class AppInstance(Server):
     ``held`` integrates the workers in use over time, whatever holds them (``cpu``, a
     ``delay``, a call downstream): a thread-pool-bound instance is saturated with its
     cores idle, and only this level shows it.
+
+    A ``queue`` or ``concurrency_limit`` replaces, at build time, the worker slots by
+    ordered ones that can shed (:mod:`simperf.components.admission`) and ``wait_worker``,
+    ``full`` (and ``wait_core``, ``handle``) by their variants; ``cpu_discipline: ps``
+    compiles ``cpu`` steps onto :class:`~simperf.components.processor_sharing.SharedCores`.
+    An instance with none of them runs the plain FIFO code.
     """
 
     kind = "app_server"
@@ -75,6 +89,33 @@ class AppInstance(Server):
             if not self.memory_waits:
                 self.oom_code = ctx.recorder.cause("out_of_memory")
             self.handle = self._handle_with_memory  # type: ignore[method-assign]
+        self.shed_limit = 0  # requests shed by the concurrency limit
+        if spec.queue is not None or spec.concurrency_limit is not None or server.ranks:
+            self._admission(server, spec)
+        self.shared: SharedCores | None = None
+        if spec.cpu_discipline == "ps":
+            self.shared = SharedCores(self)
+            self.cores = None
+            self.cpu = self._shared_cpu  # type: ignore[method-assign]
+
+    def _admission(self, server: AppServer, spec: AppServerSpec) -> None:
+        """Build-time choice of the ordered queues, shedding and concurrency limit."""
+        shed = self.ctx.recorder.cause("shed")
+        ranks = server.ranks
+        self.ranks = ranks or [0] * len(self.ctx.recorder.class_names)
+        levels = max(self.ranks) + 1
+        self.workers = queue_slots(self.env, self.workers.capacity, spec.queue, levels, shed)
+        self.wait_worker = self._wait_ordered  # type: ignore[method-assign]
+        self.full = self._full_ordered  # type: ignore[method-assign]
+        if self.cores is not None and ranks:  # cores queue separately: by priority too
+            self.slots = self.cores = queue_slots(self.env, self.capacity, None, levels, shed)
+            self.wait_core = self._wait_core_ordered  # type: ignore[method-assign]
+        if spec.concurrency_limit is not None:
+            self.limit_state = AimdLimit(spec.concurrency_limit, self.workers.capacity)
+            self.limited = 0  # requests admitted under the limit
+            self.shed_code = shed
+            self._limited_inner = self.handle
+            self.handle = self._handle_limited  # type: ignore[method-assign]
 
     def _handle_with_memory(self, request: Request, steps: list[tuple[int, Any]]) -> Process:
         """:meth:`handle` for an instance with memory: take the footprint first.
@@ -102,6 +143,62 @@ class AppInstance(Server):
             memory.release()
             self.memory_level.change(-1, env.now)
 
+    def _handle_limited(self, request: Request, steps: list[Step]) -> Process:
+        """:meth:`handle` under an adaptive concurrency limit: shed at once beyond it."""
+        limit = self.limit_state
+        if self.limited >= limit.limit:
+            self.shed_limit += 1
+            raise RequestFailed(self.shed_code)
+        self.limited += 1
+        start = self.env.now
+        try:
+            yield from self._limited_inner(request, steps)
+        finally:
+            limit.sample(self.env.now - start, self.limited)
+            self.limited -= 1
+
+    def wait_worker(self, request: Request) -> Process:
+        """Queue for a worker (none is free); returns the wait, holding a worker.
+
+        Raises holding none: when the instance fails meanwhile, or (ordered queues)
+        when the request is shed.
+        """
+        waited = yield from self.queue_for(self.workers)
+        if not self.up:  # the instance failed while the request queued
+            self.workers.release()
+            raise RequestFailed(self.down_code)
+        return waited
+
+    def _wait_ordered(self, request: Request) -> Process:
+        workers = self.workers
+        try:
+            waited = yield from ordered_wait(self, workers, self.ranks[request.klass])
+        except Shed:  # picked, found stale: it gives the worker to the next waiter
+            workers.release()
+            raise
+        if not self.up:
+            workers.release()
+            raise RequestFailed(self.down_code)
+        return waited
+
+    def wait_core(self, request: Request) -> Process:
+        """Queue for a core (none is free); returns the wait, holding a core."""
+        return self.queue_for(self.cores)  # type: ignore[arg-type]
+
+    def _wait_core_ordered(self, request: Request) -> Process:
+        return ordered_wait(self, self.cores, self.ranks[request.klass])  # type: ignore[arg-type]
+
+    def full(self, request: Request) -> None:
+        """A request found the queue full: rejected (ordered queues may shed another)."""
+        self._reject()
+
+    def _full_ordered(self, request: Request) -> None:
+        if not self.workers.evict(self.ranks[request.klass]):  # type: ignore[attr-defined]
+            self._reject()
+
+    def _shared_cpu(self, seconds: float) -> Process:
+        yield self.shared.run(seconds)  # type: ignore[union-attr]
+
     def _reject(self) -> NoReturn:
         self.rejected += 1
         if self.capped:
@@ -128,19 +225,15 @@ class AppInstance(Server):
         if admit:
             if not self.up:
                 raise RequestFailed(self.down_code)
-            if not workers.free and len(workers.waiting) >= self.limit:
-                self._reject()
+            if workers.free:  # Server.take inlined: every request pays for this
+                workers.free -= 1
+            else:
+                if len(workers.waiting) >= self.limit:
+                    self.full(request)
+                waited = yield from self.wait_worker(request)
+            held.change(1, env.now)
             self.active += 1
         try:
-            if admit:
-                if workers.free:  # Server.take inlined: every request pays for this
-                    workers.free -= 1
-                    held.change(1, env.now)
-                else:
-                    waited = yield from self.queue_for(workers)
-                    held.change(1, env.now)
-                    if not self.up:  # the instance failed while the request queued
-                        raise RequestFailed(self.down_code)
             busy = self.busy
             cores = self.cores
             for op, arg in steps:
@@ -149,7 +242,7 @@ class AppInstance(Server):
                         if cores.free:
                             cores.free -= 1
                         else:
-                            waited += yield from self.queue_for(cores)
+                            waited += yield from self.wait_core(request)
                         try:
                             busy.change(1, env.now)
                             yield env.timeout(arg())
@@ -203,6 +296,9 @@ class AppInstance(Server):
         counters = super().snapshot(now)
         counters["worker_area"] = self.held.area_at(now)
         counters["workers"] = self.workers.capacity
+        shed = getattr(self.workers, "shed", None)
+        if shed is not None or self.shed_limit:
+            counters["shed"] = (shed or 0) + self.shed_limit
         if self.pools:
             counters.update(self._pool_snapshot(now))
         if self.memory is not None:
@@ -240,6 +336,11 @@ class AppServer(Component):
     def __init__(self, ctx: Context, name: str, spec: AppServerSpec) -> None:
         super().__init__(ctx, name)
         self.spec = spec
+        # each class's priority rank (0 first), for queues that order by priority
+        self.ranks: list[int] = []
+        queue = spec.queue
+        if queue is not None and queue.discipline == "priority" and ctx.scenario is not None:
+            self.ranks = class_ranks([c.priority for c in ctx.scenario.workload.classes])
         self.instances = [AppInstance(self, i) for i in range(spec.replicas)]
         self.sessions = None if spec.sessions is None else Sessions(self, spec.sessions)
         # databases reached through the calling instance's connection pool
@@ -335,8 +436,18 @@ class AppServer(Component):
 
 
 def compile_cpu(server: AppServer, step: CpuStep, purpose: str) -> Step:
-    """``{cpu: dist}``: one core for a draw, scaled by the instance's ``speed``."""
-    return CPU, server.ctx.sampler(step.cpu, server.name, purpose, 1.0 / server.spec.speed)
+    """``{cpu: dist}``: one core for a draw, scaled by the instance's ``speed``.
+
+    Under processor sharing the draw is work done on the instance's shared cores.
+    """
+    draw = server.ctx.sampler(step.cpu, server.name, purpose, 1.0 / server.spec.speed)
+    if server.spec.cpu_discipline == "ps":
+
+        def shared(request: Request, instance: AppInstance) -> Process:
+            yield instance.shared.run(draw())  # type: ignore[union-attr]
+
+        return RUN, shared
+    return CPU, draw
 
 
 def compile_delay(server: AppServer, step: DelayStep, purpose: str) -> Step:

@@ -126,6 +126,8 @@ class Summary:
         rows: dict[str, dict[str, Any]] = {}
         span = self.measured_time
         completed_in_window = data["end"] >= self.warmup
+        # requests shed by an app server's queue or concurrency limit, where one can shed
+        shed_code = self.causes.index("shed") if "shed" in self.causes else None
         for index, name in enumerate([*self.classes, "all"]):
             mine = np.True_ if name == "all" else data["klass"] == index
             stats = latency_stats(data["latency"][ok & mine], owned=True)
@@ -137,6 +139,10 @@ class Summary:
             stats["throughput"] = throughput_count / span if span > 0 else None
             stats["errors"] = failed
             stats["error_rate"] = failed / finished if finished else None
+            if shed_code is not None:
+                stats["shed"] = int(
+                    np.count_nonzero(measured & mine & (data["outcome"] == shed_code))
+                )
             rows[name] = stats
         return rows
 
@@ -177,6 +183,7 @@ class Summary:
                     "service_total": b["service_sum"] - a["service_sum"],
                     **_memory(a, b, span),
                     **_occupancy(a, b, span),
+                    **({"shed": int(b["shed"] - a["shed"])} if "shed" in b else {}),
                 }
             )
         return rows
@@ -216,6 +223,8 @@ class Summary:
                         },
                     }
                 )
+                if any("shed" in r for r in mine):
+                    entry["shed"] = sum(r.get("shed", 0) for r in mine)
                 if any("memory_area" in r for r in mine):
                     entry.update(_memory_total(mine, span))
                 entry.update(_occupancy_total(mine, span))
@@ -287,6 +296,7 @@ class Summary:
         # records are appended as requests finish, so ends are already in time order
         ends, latency, outcome = data["end"], data["latency"], data["outcome"]
         records: list[tuple[float, float, str, str, float | None]] = []
+        shed_code = self.causes.index("shed") if "shed" in self.causes else None
         for a, b in itertools.pairwise(self._grid()):
             span = b.time - a.time
             if span <= 0:
@@ -298,6 +308,9 @@ class Summary:
             failed = int(np.count_nonzero(window_outcome))
             records.append((a.time, b.time, "all", "throughput", (finished - failed) / span))
             records.append((a.time, b.time, "all", "errors", float(failed)))
+            if shed_code is not None:
+                shed = float(np.count_nonzero(window_outcome == shed_code))
+                records.append((a.time, b.time, "all", "shed", shed))
             records.append(
                 (a.time, b.time, "all", "error_rate", failed / finished if finished else None)
             )
@@ -314,6 +327,8 @@ class Summary:
                 if inst.kind == self.model.components[inst.component].kind:
                     by_component.setdefault(inst.component, []).append(busy)
                 records.append((a.time, b.time, inst.name, "utilization", busy))
+                if "shed" in sb:
+                    records.append((a.time, b.time, inst.name, "shed", sb["shed"] - sa["shed"]))
                 if "worker_area" in sb:
                     held = (sb["worker_area"] - sa["worker_area"]) / (sb["workers"] * span)
                     records.append((a.time, b.time, inst.name, "worker_occupancy", held))
@@ -363,6 +378,7 @@ _INSTANCE_KEYS = (
     "mean_service",
     "served",
     "rejected",
+    "shed",
     "memory_utilization",
     "out_of_memory",
     "worker_occupancy",

@@ -18,7 +18,17 @@ from one run needs about 20 batches each several relaxation times long."""
 def render(d: dict[str, Any], perf: dict[str, Any] | None = None) -> str:
     """The whole summary: every section the result has, in a fixed order."""
     lines: list[str] = []
-    for section in (overview, alerts, latency, components, databases, caches, cdns, state):
+    for section in (
+        overview,
+        alerts,
+        latency,
+        shedding,
+        components,
+        databases,
+        caches,
+        cdns,
+        state,
+    ):
         lines.extend(section(d))
     if perf:
         lines.extend(performance(perf))
@@ -99,6 +109,24 @@ def latency(d: dict[str, Any]) -> list[str]:
         if estimated:
             line += f"{format_time((estimated.get(name) or {}).get('mean')):>11}"
         lines.append(line)
+    return lines
+
+
+def shedding(d: dict[str, Any]) -> list[str]:
+    """Requests shed per class and per app server (none where nothing can shed)."""
+    rows = {name: row for name, row in d["latency"].items() if "shed" in row}
+    if not rows:
+        return []
+    parts = []
+    for name, row in rows.items():
+        # the share of the class's measured requests that were shed
+        measured = row["count"] + row["errors"]
+        share = row["shed"] / measured if measured else 0.0
+        parts.append(f"{name} {row['shed']} ({share:.1%})")
+    lines = ["", "shed      " + "  ".join(parts)]
+    by = [f"{name} {comp['shed']}" for name, comp in d["components"].items() if "shed" in comp]
+    if by:
+        lines.append("shed by   " + "  ".join(by))
     return lines
 
 

@@ -6,6 +6,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import Discriminator, Field, Tag, model_validator
 
+from simperf.spec.admission import ConcurrencyLimitSpec, QueueSpec
 from simperf.spec.base import CALL_TARGET, IDENTIFIER, MAX_COUNT, MAX_SIZE, Size, SpecModel
 from simperf.spec.cache import ReadStep, WriteStep, cache_reference_problems
 from simperf.spec.cache_ops import LeaderboardStep, RateLimitStep
@@ -146,7 +147,8 @@ class AppServerSpec(ComponentKind):
     Each instance admits at most ``workers`` requests at a time; others wait in a FIFO
     queue of at most ``queue_limit`` (beyond which they are rejected). A ``cpu`` step
     holds one of the instance's ``cores``. With ``workers == cores`` an instance is an
-    M/G/c/K queue with K = cores + queue_limit.
+    M/G/c/K queue with K = cores + queue_limit. ``queue``, ``concurrency_limit`` and
+    ``cpu_discipline`` change that order, shed, and share the cores (docs/overload.md).
     """
 
     kind: Literal["app_server"] = Field("app_server", description="component kind")
@@ -188,6 +190,20 @@ class AppServerSpec(ComponentKind):
     )
     sessions: SessionsSpec | None = Field(
         None, description="session state per client address: local or in a cache"
+    )
+    queue: QueueSpec | None = Field(
+        None,
+        description="order of the wait for a worker and shedding: {discipline, shed_after, ...}",
+    )
+    concurrency_limit: ConcurrencyLimitSpec | None = Field(
+        None, description="adaptive limit on requests admitted at once (AIMD on latency)"
+    )
+    cpu_discipline: Literal["fifo", "ps"] = Field(
+        "fifo",
+        description=(
+            "cpu steps: fifo (one core each, queueing for a core) or ps (processor "
+            "sharing: n steps on c cores each run at min(1, c/n) of a core)"
+        ),
     )
 
     @property
@@ -231,7 +247,7 @@ class AppServerSpec(ComponentKind):
         addresses to key on and a store cache that exists; ``reauth`` and ``endpoints``
         are its endpoints, ``reauth`` not among them.
         """
-        problems = self._database_problems(scenario, name)
+        problems = self._database_problems(scenario, name) + self._admission_problems(name)
         for endpoint, steps in self.endpoints.items():
             for index, step in enumerate(steps):
                 problems += step.problems(
@@ -263,6 +279,29 @@ class AppServerSpec(ComponentKind):
             elif endpoint == sessions.reauth:
                 problems.append(
                     f"{path}.endpoints[{i}]: the reauth endpoint cannot use sessions itself"
+                )
+        return problems
+
+    def _admission_problems(self, name: str) -> list[str]:
+        path = f"components.{name}"
+        workers = self.worker_count
+        problems = []
+        if self.cpu_discipline == "ps" and workers <= self.cores:
+            problems.append(
+                f"{path}.cpu_discipline: ps shares {self.cores} core(s) among the requests "
+                f"in cpu steps, at most workers = {workers} of them: needs workers > cores"
+            )
+        limit = self.concurrency_limit
+        if limit is not None:
+            highest = limit.max if limit.max is not None else workers
+            if highest > workers:
+                problems.append(
+                    f"{path}.concurrency_limit.max: {highest} exceeds workers ({workers})"
+                )
+            if limit.start(highest) > highest or limit.min > highest:
+                which = "min" if limit.min > highest else "initial"
+                problems.append(
+                    f"{path}.concurrency_limit.{which}: exceeds the highest limit ({highest})"
                 )
         return problems
 

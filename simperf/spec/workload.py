@@ -190,6 +190,14 @@ class RequestClass(SpecModel):
     response_size: SizeDistribution | None = Field(
         None, description="bytes sent back with each response over a network link (default: 0)"
     )
+    priority: int = Field(
+        0,
+        ge=-1000,
+        le=1000,
+        description=(
+            "higher is served first by queues with discipline: priority, and shed last (default 0)"
+        ),
+    )
     keyspace: str | None = Field(
         None,
         pattern=IDENTIFIER,
