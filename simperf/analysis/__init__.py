@@ -2,7 +2,8 @@
 
 Queueing models, re-exported here: single queues (:mod:`.queueing`: M/M/1, M/M/c, M/G/1;
 :mod:`.finite_capacity`: M/M/c/K; :mod:`.gim1`: E_k/M/1), networks (:mod:`.networks`:
-Jackson, MVA), scatter-gather (:mod:`.forkjoin`) and balancing (:mod:`.power_of_d`).
+Jackson, MVA), scatter-gather (:mod:`.forkjoin`), balancing (:mod:`.power_of_d`) and
+scaling with cores (:mod:`.usl`: the Universal Scalability Law).
 Cache models live in :mod:`.caching`.
 """
 
@@ -19,6 +20,7 @@ from simperf.analysis.gim1 import GIM1Result, erlang_m1
 from simperf.analysis.networks import JacksonResult, MVAResult, jackson, mva, tandem
 from simperf.analysis.power_of_d import PowerOfDResult, power_of_two
 from simperf.analysis.queueing import MG1Result, QueueResult, erlang_b, erlang_c, mg1, mm1, mmc
+from simperf.analysis.usl import usl_mmc, usl_peak, usl_slowdown, usl_throughput
 
 __all__ = [
     "ForkJoinBounds",
@@ -43,4 +45,8 @@ __all__ = [
     "mva",
     "power_of_two",
     "tandem",
+    "usl_mmc",
+    "usl_peak",
+    "usl_slowdown",
+    "usl_throughput",
 ]

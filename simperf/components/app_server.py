@@ -15,6 +15,7 @@ from simperf.components.base import Component, Context, Process, Request, Reques
 from simperf.components.calls import CALL, CPU, DELAY, PARALLEL, RUN, connect, parallel_arm
 from simperf.components.server import Server
 from simperf.components.sessions import Sessions
+from simperf.components.shared_cpu import SharedCores
 from simperf.components.slots import Slots
 from simperf.errors import BuildError
 from simperf.metrics.monitor import LevelMonitor
@@ -60,6 +61,12 @@ class AppInstance(Server):
         self.reject_code = ctx.recorder.cause("safety_cap" if self.capped else "rejected")
         self.held = LevelMonitor()
         self.active = 0
+        scaling = spec.scaling
+        if scaling is not None and not scaling.linear:
+            # CPU that slows with concurrency replaces Server.work on this instance only
+            self.work = SharedCores(  # type: ignore[method-assign]
+                self, max(spec.cores, workers), scaling.alpha, scaling.beta
+            ).work
         # database name -> this instance's connection pool (opened by AppServer.wire)
         self.pools: dict[str, Any] = {}
         memory = spec.memory
@@ -335,8 +342,32 @@ class AppServer(Component):
 
 
 def compile_cpu(server: AppServer, step: CpuStep, purpose: str) -> Step:
-    """``{cpu: dist}``: one core for a draw, scaled by the instance's ``speed``."""
-    return CPU, server.ctx.sampler(step.cpu, server.name, purpose, 1.0 / server.spec.speed)
+    """``{cpu: dist}``: one core for a draw, scaled by the instance's ``speed``.
+
+    On a server with non-linear ``scaling`` the step is a runner of the instance's
+    shared CPU (:mod:`simperf.components.shared_cpu`) instead: the interpreter's inline
+    ``CPU`` code stays that of linear scaling.
+    """
+    sample = server.ctx.sampler(step.cpu, server.name, purpose, 1.0 / server.spec.speed)
+    scaling = server.spec.scaling
+    if scaling is None or scaling.linear:
+        return CPU, sample
+
+    def shared_cpu(request: Request, instance: AppInstance) -> Process:
+        cores = instance.cores
+        if cores is None:  # workers <= cores: a worker always finds a core
+            yield from instance.work(sample())
+            return
+        waited = yield from instance.take(cores)
+        # the interpreter counts a runner's time as service: move the core wait to waiting
+        instance.wait_sum += waited
+        instance.service_sum -= waited
+        try:
+            yield from instance.work(sample())
+        finally:
+            cores.release()
+
+    return RUN, shared_cpu
 
 
 def compile_delay(server: AppServer, step: DelayStep, purpose: str) -> Step:

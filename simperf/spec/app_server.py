@@ -13,6 +13,7 @@ from simperf.spec.cost import CostSpec
 from simperf.spec.database import PoolSpec, QueryStep
 from simperf.spec.distributions import Distribution
 from simperf.spec.kind import CALL, PARALLEL, ComponentKind, Forward, StepKind
+from simperf.spec.scaling import ScalingSpec
 from simperf.spec.sessions import SessionsSpec
 
 
@@ -154,6 +155,11 @@ class AppServerSpec(ComponentKind):
     cores: int = Field(1, ge=1, le=1024, description="CPU cores per instance")
     speed: float = Field(
         1.0, gt=0, le=1000, description="CPU speed factor: cpu step times are divided by it"
+    )
+    scaling: ScalingSpec | None = Field(
+        None,
+        description="USL {alpha, beta}: CPU work slows as more requests are in service "
+        "(default: linear scaling)",
     )
     workers: int | None = Field(
         None,

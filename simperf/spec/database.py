@@ -32,6 +32,7 @@ from simperf.spec.base import (
 from simperf.spec.cost import CostSpec
 from simperf.spec.distributions import Constant, Distribution
 from simperf.spec.kind import QUERY, ComponentKind, Forward, StepKind
+from simperf.spec.scaling import ScalingSpec
 from simperf.units import SIZE_PATTERN, parse_size
 
 if TYPE_CHECKING:
@@ -194,6 +195,11 @@ class DbInstanceSpec(SpecModel):
     """One database server: cores, a buffer pool, storage and a connection limit."""
 
     cores: int = Field(4, ge=1, le=1024, description="CPU cores")
+    scaling: ScalingSpec | None = Field(
+        None,
+        description="USL {alpha, beta}: query CPU slows as more queries are in service "
+        "(default: linear scaling)",
+    )
     memory: ByteSize = Field(
         2**30, ge=0, le=MAX_BYTES, description="buffer pool size (bytes) caching table pages"
     )
