@@ -4,8 +4,10 @@ Prices are currency-neutral plain numbers per hour (``0.20/h``, ``146/month``). 
 component's cost follows from its configured size, not from what the run measured:
 each instance costs ``per_instance + per_core x cores ** size_exponent`` (its cores),
 so what-ifs on ``replicas``, ``cores`` or ``read_replicas`` change it and sweeps can
-report it as the metric ``cost.total_per_hour``. With ``size_exponent`` 1 (the default)
-the price is linear in cores; above 1, large instances cost more per core, as the
+report it as the metric ``cost.total_per_hour``. An instance of an ``instance_type``
+costs the type's price per hour instead (:mod:`simperf.spec.instances`; ``per_instance``
+still adds to it), whether or not the component has a ``cost``. With ``size_exponent``
+1 (the default) the price is linear in cores; above 1, large instances cost more per core, as the
 largest instance sizes of cloud providers tend to.
 
 No price is invented: a ``per_core`` left out counts as 0 (an explicit ``0`` says the
@@ -20,6 +22,7 @@ from typing import Any
 
 from pydantic import Field
 
+from simperf.spec import instances
 from simperf.spec.base import Price, SpecModel
 
 MAX_PRICE = 1e6
@@ -55,6 +58,20 @@ class CostSpec(SpecModel):
         )
 
 
+def typed_groups(component: Any) -> list[tuple[int, str | None]]:
+    """(instances, instance type or None) groups of a component, as :func:`size` counts them."""
+    kind = component.kind
+    if kind == "app_server":
+        return [(component.replicas, component.instance_type)]
+    if kind in ("database", "sharded_database"):
+        shards = component.shards if kind == "sharded_database" else 1
+        return [
+            (shards, component.primary.instance_type),
+            (shards * component.read_replicas, component.replica_spec.instance_type),
+        ]
+    return []
+
+
 def size(component: Any) -> list[tuple[int, int]]:
     """(instances, cores per instance) groups of a component spec, as its price counts them."""
     kind = component.kind
@@ -83,7 +100,21 @@ def scenario_cost(scenario: Any) -> dict[str, Any]:
     components: dict[str, float] = {}
     for name, component in scenario.components.items():
         cost = getattr(component, "cost", None)
-        if cost is not None:
+        typed = [(count, t) for count, t in typed_groups(component) if t is not None]
+        if typed:
+            # instances of a type cost the type's price (and cost.per_instance on top)
+            extra = 0.0 if cost is None else cost.per_instance
+            groups = [
+                (count, cores)
+                for (count, t), (_, cores) in zip(
+                    typed_groups(component), size(component), strict=True
+                )
+                if t is None
+            ]
+            components[name] = sum(
+                count * (instances.price_per_hour(scenario, t) + extra) for count, t in typed
+            ) + (0.0 if cost is None else cost.per_hour(groups))
+        elif cost is not None:
             components[name] = cost.per_hour(size(component))
     return {"total_per_hour": float(sum(components.values())), "components": components}
 
@@ -123,7 +154,8 @@ def free_cores(scenarios: Mapping[str, Any]) -> list[str]:
         unpriced = [
             label
             for label, component in held.items()
-            if getattr(component, "cost", None) is None or component.cost.per_core is None
+            if (getattr(component, "cost", None) is None or component.cost.per_core is None)
+            and not all(t is not None for count, t in typed_groups(component) if count)
         ]
         if not unpriced:
             continue

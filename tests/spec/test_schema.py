@@ -20,11 +20,11 @@ import simperf
 from simperf.errors import SpecError
 from simperf.spec.io import json_schema
 
-from conftest import ROOT
+from conftest import ROOT, SCENARIO_FILES
 
 SCHEMA = json_schema()
 VALIDATOR = jsonschema.Draft202012Validator(SCHEMA)
-MODEL_FILES = sorted((ROOT / "models").glob("*.yaml"))
+MODEL_FILES = SCENARIO_FILES
 DOCS = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
 
 
