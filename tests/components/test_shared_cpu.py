@@ -139,3 +139,32 @@ def test_database_cores_follow_the_usl() -> None:
     )
     result = simperf.run(scenario, seed=1).to_dict()
     assert result["latency"]["all"]["mean"] == pytest.approx(0.0016, rel=1e-6)
+
+
+def test_zero_scaling_gives_the_same_result_as_none() -> None:
+    def result(scaling: dict[str, float] | None) -> dict[str, Any]:
+        app: dict[str, Any] = {
+            "kind": "app_server",
+            "cores": 2,
+            "workers": 4,
+            "endpoints": {"serve": [{"cpu": {"dist": "exponential", "mean": 0.01}}]},
+        }
+        if scaling is not None:
+            app["scaling"] = scaling
+        scenario = simperf.from_dict(
+            {
+                "name": "same",
+                "workload": {
+                    "arrival": {"kind": "poisson", "rate": 150},
+                    "classes": [{"name": "r", "entry": "app", "endpoint": "serve"}],
+                },
+                "components": {"app": app},
+                "run": {"requests": 3000},
+            }
+        )
+        out = simperf.run(scenario, seed=3).to_dict()
+        out.pop("scenario")
+        return out
+
+    assert result({"alpha": 0.0, "beta": 0.0}) == result(None)
+    assert result({"alpha": 0.2, "beta": 0.0}) != result(None)
