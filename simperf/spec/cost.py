@@ -4,11 +4,11 @@ Prices are currency-neutral plain numbers per hour (``0.20/h``, ``146/month``). 
 component's cost follows from its configured size, not from what the run measured:
 each instance costs ``per_instance + per_core x cores ** size_exponent`` (its cores),
 so what-ifs on ``replicas``, ``cores`` or ``read_replicas`` change it and sweeps can
-report it as the metric ``cost.total_per_hour``. An instance of an ``instance_type``
+report it as the metric ``cost.total_per_hour``. With ``size_exponent`` 1 (the default)
+the price is linear in cores; above 1, large instances cost more per core, as the
+largest instance sizes of cloud providers tend to. An instance of an ``instance_type``
 costs the type's price per hour instead (:mod:`simperf.spec.instances`; ``per_instance``
-still adds to it), whether or not the component has a ``cost``. With ``size_exponent``
-1 (the default) the price is linear in cores; above 1, large instances cost more per core, as the
-largest instance sizes of cloud providers tend to.
+still adds to it), whether or not the component has a ``cost``.
 
 No price is invented: a ``per_core`` left out counts as 0 (an explicit ``0`` says the
 same on purpose). Comparing designs whose cores differ then ranks them as if cores were
@@ -95,28 +95,31 @@ def scenario_cost(scenario: Any) -> dict[str, Any]:
     -------
     dict
         ``{"total_per_hour": float, "components": {name: price per hour}}``; a total of
-        0 when no component has a cost.
+        0 when no component has a cost or an instance type.
     """
     components: dict[str, float] = {}
     for name, component in scenario.components.items():
         cost = getattr(component, "cost", None)
-        typed = [(count, t) for count, t in typed_groups(component) if t is not None]
-        if typed:
+        groups = typed_groups(component)
+        if any(t is not None for _, t in groups):
             # instances of a type cost the type's price (and cost.per_instance on top)
             extra = 0.0 if cost is None else cost.per_instance
-            groups = [
-                (count, cores)
-                for (count, t), (_, cores) in zip(
-                    typed_groups(component), size(component), strict=True
-                )
-                if t is None
-            ]
-            components[name] = sum(
-                count * (instances.price_per_hour(scenario, t) + extra) for count, t in typed
-            ) + (0.0 if cost is None else cost.per_hour(groups))
+            price = 0.0
+            for (count, t), sized in zip(groups, size(component), strict=True):
+                if t is not None:
+                    price += count * (instances.price_per_hour(scenario, t) + extra)
+                elif cost is not None:
+                    price += cost.per_hour([sized])
+            components[name] = price
         elif cost is not None:
             components[name] = cost.per_hour(size(component))
     return {"total_per_hour": float(sum(components.values())), "components": components}
+
+
+def _priced_by_type(component: Any) -> bool:
+    """Every instance of the component has an instance type (whose price covers its cores)."""
+    types = [t for count, t in typed_groups(component) if count]
+    return bool(types) and all(t is not None for t in types)
 
 
 def _instance_cores(component: Any) -> str:
@@ -155,7 +158,7 @@ def free_cores(scenarios: Mapping[str, Any]) -> list[str]:
             label
             for label, component in held.items()
             if (getattr(component, "cost", None) is None or component.cost.per_core is None)
-            and not all(t is not None for count, t in typed_groups(component) if count)
+            and not _priced_by_type(component)
         ]
         if not unpriced:
             continue

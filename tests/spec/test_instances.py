@@ -144,3 +144,10 @@ def test_a_database_server_type_sets_cores_and_buffer_pool() -> None:
     assert (db.primary.cores, db.primary.memory) == (8, int(64 * GIB * BUFFER_POOL_SHARE))
     assert db.replica_spec.cores == 2
     assert scenario_cost(scenario)["components"]["db"] == pytest.approx(0.504 + 2 * 0.126)
+
+
+def test_a_design_without_a_type_or_per_core_still_warns_that_cores_are_free() -> None:
+    typed = simperf.from_dict(spec(instance_type="m.large"))
+    untyped = simperf.from_dict(spec(cores=8, cost={"per_instance": 0.1}))
+    (warning,) = free_cores({"typed": typed, "untyped": untyped})
+    assert "cores are free" in warning and "in untyped" in warning
