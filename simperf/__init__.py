@@ -27,6 +27,7 @@ from simperf.experiment.replicate import Replications, replicate
 from simperf.experiment.run import run
 from simperf.experiment.sweep import sweep
 from simperf.metrics.result import Result
+from simperf.metrics.usl_fit import UslFit, fit_usl
 from simperf.spec.io import from_dict, json_schema, load
 from simperf.spec.scenario import Scenario
 
@@ -46,12 +47,14 @@ __all__ = [
     "SimulationError",
     "SpecError",
     "SpecFileError",
+    "UslFit",
     "capacity",
     "cheapest",
     "compare",
     "estimate",
     "explain",
     "explain_text",
+    "fit_usl",
     "from_dict",
     "json_schema",
     "load",

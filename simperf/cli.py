@@ -21,6 +21,7 @@ from simperf import (
     cli_database,
     cli_estimate,
     cli_experiments,
+    cli_fit,
     cli_report,
 )
 from simperf.cli_common import (
@@ -147,6 +148,7 @@ def build_parser() -> argparse.ArgumentParser:
         cli_database.register,
         cli_estimate.register,
         cli_report.register,
+        cli_fit.register,
     ):
         register(commands)
     return parser

@@ -200,3 +200,21 @@ def test_capacity_bracketing_runs_quick(tmp_path: Path) -> None:
     assert frame.loc["plain", "answer"] == frame.loc["bracketed", "answer"] == 5
     assert frame.loc["bracketed", "simulations"] < frame.loc["plain", "simulations"]
     assert "mmc: simulations (plain, bracketed)" in proc.stdout
+
+
+def test_vertical_limits_runs_quick(tmp_path: Path) -> None:
+    proc = run_quick("vertical_limits", tmp_path)
+    frame = pd.read_csv(tmp_path / "vertical_limits.csv")
+    throughput = frame[frame.part == "throughput"]
+    assert set(throughput.cores) == {2, 4, 8, 16, 32, 64}
+    # one second per size: within a few percent of X(N) (edge effects of short runs)
+    assert (throughput.throughput / throughput.usl).between(0.85, 1.1).all()
+    linear = throughput[throughput.alpha == 0].set_index("cores")
+    assert linear.closed_form_vs_out.eq(1).all()  # linear scaling, prices linear in cores
+    p99 = frame[frame.part == "p99"].set_index(["alpha", "cores", "design"])
+    # with contention 0.05 one 16-core box (X = 914/s) cannot take 1000/s; 2-core boxes can
+    assert not p99.loc[(0.05, 16, "up"), "stable"] and p99.loc[(0.05, 16, "out"), "stable"]
+    assert p99.loc[(0.05, 16, "up"), "p99_ms"] > 3 * p99.loc[(0.05, 16, "out"), "p99_ms"]
+    assert (tmp_path / "vertical_limits.html").stat().st_size > 5_000
+    boundaries = json.loads((tmp_path / "vertical_limits.json").read_text())
+    assert all(key in proc.stdout for key in boundaries)

@@ -3,7 +3,8 @@
 Queueing models, re-exported here: single queues (:mod:`.queueing`: M/M/1, M/M/c, M/G/1, M/G/1-PS,
 priority M/G/1;
 :mod:`.finite_capacity`: M/M/c/K; :mod:`.gim1`: E_k/M/1), networks (:mod:`.networks`:
-Jackson, MVA), scatter-gather (:mod:`.forkjoin`) and balancing (:mod:`.power_of_d`).
+Jackson, MVA), scatter-gather (:mod:`.forkjoin`), balancing (:mod:`.power_of_d`) and
+scaling with cores (:mod:`.usl`: the Universal Scalability Law).
 Cache models live in :mod:`.caching`.
 """
 
@@ -31,6 +32,7 @@ from simperf.analysis.queueing import (
     mmc,
     priority_mg1,
 )
+from simperf.analysis.usl import usl_mmc, usl_peak, usl_slowdown, usl_throughput
 
 __all__ = [
     "ForkJoinBounds",
@@ -58,4 +60,8 @@ __all__ = [
     "power_of_two",
     "priority_mg1",
     "tandem",
+    "usl_mmc",
+    "usl_peak",
+    "usl_slowdown",
+    "usl_throughput",
 ]

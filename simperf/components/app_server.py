@@ -20,9 +20,9 @@ from simperf.components.admission import (
 )
 from simperf.components.base import Component, Context, Process, Request, RequestFailed
 from simperf.components.calls import CALL, CPU, DELAY, PARALLEL, RUN, connect, parallel_arm
-from simperf.components.processor_sharing import SharedCores
 from simperf.components.server import Server
 from simperf.components.sessions import Sessions
+from simperf.components.shared_cpu import SharedCores, processor_sharing, usl_cores
 from simperf.components.slots import Slots
 from simperf.errors import BuildError
 from simperf.metrics.monitor import LevelMonitor
@@ -50,7 +50,8 @@ class AppInstance(Server):
     A ``queue`` or ``concurrency_limit`` replaces, at build time, the worker slots by
     ordered ones that can shed (:mod:`simperf.components.admission`) and ``wait_worker``,
     ``full`` (and ``wait_core``, ``handle``) by their variants; ``cpu_discipline: ps``
-    compiles ``cpu`` steps onto :class:`~simperf.components.processor_sharing.SharedCores`.
+    compiles ``cpu`` steps onto :class:`~simperf.components.shared_cpu.SharedCores`, as
+    does a non-linear ``scaling``.
     An instance with none of them runs the plain FIFO code.
     """
 
@@ -92,11 +93,16 @@ class AppInstance(Server):
         self.shed_limit = 0  # requests shed by the concurrency limit
         if spec.queue is not None or spec.concurrency_limit is not None or server.ranks:
             self._admission(server, spec)
+        scaling = spec.scaling
+        alpha, beta = (0.0, 0.0) if scaling is None else (scaling.alpha, scaling.beta)
         self.shared: SharedCores | None = None
         if spec.cpu_discipline == "ps":
-            self.shared = SharedCores(self)
+            self.shared = processor_sharing(self, alpha, beta)
             self.cores = None
-            self.cpu = self._shared_cpu  # type: ignore[method-assign]
+            self.cpu = self.shared.work  # type: ignore[method-assign]
+        elif alpha or beta:
+            # CPU that slows with concurrency replaces Server.work on this instance only
+            self.work = usl_cores(self, alpha, beta).work  # type: ignore[method-assign]
 
     def _admission(self, server: AppServer, spec: AppServerSpec) -> None:
         """Build-time choice of the ordered queues, shedding and concurrency limit."""
@@ -195,9 +201,6 @@ class AppInstance(Server):
     def _full_ordered(self, request: Request) -> None:
         if not self.workers.evict(self.ranks[request.klass]):  # type: ignore[attr-defined]
             self._reject()
-
-    def _shared_cpu(self, seconds: float) -> Process:
-        yield self.shared.run(seconds)  # type: ignore[union-attr]
 
     def _reject(self) -> NoReturn:
         self.rejected += 1
@@ -438,7 +441,10 @@ class AppServer(Component):
 def compile_cpu(server: AppServer, step: CpuStep, purpose: str) -> Step:
     """``{cpu: dist}``: one core for a draw, scaled by the instance's ``speed``.
 
-    Under processor sharing the draw is work done on the instance's shared cores.
+    Under processor sharing the draw is work done on the instance's shared cores; on a
+    server with non-linear ``scaling`` the step holds a core while it works on the
+    instance's cores that slow together (:mod:`simperf.components.shared_cpu`). Either
+    way it is a runner: the interpreter's inline ``CPU`` code stays the plain one.
     """
     draw = server.ctx.sampler(step.cpu, server.name, purpose, 1.0 / server.spec.speed)
     if server.spec.cpu_discipline == "ps":
@@ -447,7 +453,25 @@ def compile_cpu(server: AppServer, step: CpuStep, purpose: str) -> Step:
             yield instance.shared.run(draw())  # type: ignore[union-attr]
 
         return RUN, shared
-    return CPU, draw
+    scaling = server.spec.scaling
+    if scaling is None or scaling.linear:
+        return CPU, draw
+
+    def shared_cpu(request: Request, instance: AppInstance) -> Process:
+        cores = instance.cores
+        if cores is None:  # workers <= cores: a worker always finds a core
+            yield from instance.work(draw())
+            return
+        waited = yield from instance.take(cores)
+        # the interpreter counts a runner's time as service: move the core wait to waiting
+        instance.wait_sum += waited
+        instance.service_sum -= waited
+        try:
+            yield from instance.work(draw())
+        finally:
+            cores.release()
+
+    return RUN, shared_cpu
 
 
 def compile_delay(server: AppServer, step: DelayStep, purpose: str) -> Step:

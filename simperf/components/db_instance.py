@@ -16,6 +16,7 @@ from typing import Any
 
 from simperf.components.base import Process
 from simperf.components.server import Server
+from simperf.components.shared_cpu import usl_cores
 from simperf.dbcost.query_cost import storage_times
 from simperf.spec.database import DbInstanceSpec
 
@@ -49,6 +50,10 @@ class DbInstance(Server):
         self.shard = shard
         self.spec = spec
         self.cores = self.slots
+        scaling = spec.scaling
+        if scaling is not None and not scaling.linear:
+            # query CPU that slows with concurrency replaces Server.work here only
+            self.work = usl_cores(self, scaling.alpha, scaling.beta).work  # type: ignore[method-assign]
         self.io_depth, self.read_latency, self.write_latency = storage_times(spec.storage)
         self.storage = Server(env, f"{name}/storage", component, self.io_depth, within=self)
         self.storage.kind = "storage"

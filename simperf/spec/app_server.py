@@ -13,7 +13,9 @@ from simperf.spec.cache_ops import LeaderboardStep, RateLimitStep
 from simperf.spec.cost import CostSpec
 from simperf.spec.database import PoolSpec, QueryStep
 from simperf.spec.distributions import Distribution
+from simperf.spec.instances import TYPE_NAME, type_problems
 from simperf.spec.kind import CALL, PARALLEL, ComponentKind, Forward, StepKind
+from simperf.spec.scaling import ScalingSpec
 from simperf.spec.sessions import SessionsSpec
 
 
@@ -154,8 +156,20 @@ class AppServerSpec(ComponentKind):
     kind: Literal["app_server"] = Field("app_server", description="component kind")
     replicas: int = Field(1, ge=1, le=MAX_COUNT, description="number of identical instances")
     cores: int = Field(1, ge=1, le=1024, description="CPU cores per instance")
+    instance_type: str | None = Field(
+        None,
+        pattern=TYPE_NAME,
+        max_length=64,
+        description="instance type of the catalogue (m.4xlarge): sets cores, "
+        "memory.capacity and the price",
+    )
     speed: float = Field(
         1.0, gt=0, le=1000, description="CPU speed factor: cpu step times are divided by it"
+    )
+    scaling: ScalingSpec | None = Field(
+        None,
+        description="USL {alpha, beta}: CPU work slows as more requests are in service "
+        "(default: linear scaling)",
     )
     workers: int | None = Field(
         None,
@@ -242,12 +256,18 @@ class AppServerSpec(ComponentKind):
     def problems(self, scenario: Any, name: str) -> list[str]:
         """Its problems, each as ``components.<name>...: message``.
 
-        Checked: pools and query steps name databases (one pool each) and their queries;
+        Checked: an ``instance_type`` is in the catalogue and agrees with ``cores`` and
+        ``memory``; pools and query steps name databases (one pool each) and their queries;
         each step's own problems (:meth:`StepKind.problems`); sessions have client
         addresses to key on and a store cache that exists; ``reauth`` and ``endpoints``
         are its endpoints, ``reauth`` not among them.
         """
         problems = self._database_problems(scenario, name) + self._admission_problems(name)
+        if self.instance_type is not None:
+            memory = None if self.memory is None else self.memory.capacity
+            problems += type_problems(
+                scenario, self.instance_type, f"components.{name}", self.cores, memory
+            )
         for endpoint, steps in self.endpoints.items():
             for index, step in enumerate(steps):
                 problems += step.problems(

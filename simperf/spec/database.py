@@ -31,7 +31,9 @@ from simperf.spec.base import (
 )
 from simperf.spec.cost import CostSpec
 from simperf.spec.distributions import Constant, Distribution
+from simperf.spec.instances import TYPE_NAME, type_problems
 from simperf.spec.kind import QUERY, ComponentKind, Forward, StepKind
+from simperf.spec.scaling import ScalingSpec
 from simperf.units import SIZE_PATTERN, parse_size
 
 if TYPE_CHECKING:
@@ -194,6 +196,18 @@ class DbInstanceSpec(SpecModel):
     """One database server: cores, a buffer pool, storage and a connection limit."""
 
     cores: int = Field(4, ge=1, le=1024, description="CPU cores")
+    instance_type: str | None = Field(
+        None,
+        pattern=TYPE_NAME,
+        max_length=64,
+        description="instance type of the catalogue (r.2xlarge): sets cores, the buffer "
+        "pool (75% of its memory) and the price",
+    )
+    scaling: ScalingSpec | None = Field(
+        None,
+        description="USL {alpha, beta}: query CPU slows as more queries are in service "
+        "(default: linear scaling)",
+    )
     memory: ByteSize = Field(
         2**30, ge=0, le=MAX_BYTES, description="buffer pool size (bytes) caching table pages"
     )
@@ -359,6 +373,11 @@ class _DatabaseFields(ComponentKind):
             problems.append(
                 f"{path}.failover: needs read_replicas >= 1 (there is no replica to promote)"
             )
+        for role, server in (("primary", self.primary), ("replica", self.replica)):
+            if server is not None and server.instance_type is not None:
+                problems += type_problems(
+                    scenario, server.instance_type, f"{path}.{role}", server.cores, server.memory
+                )
         return problems
 
     def _table_problems(self, path: str, keyspaces: dict[str, Any]) -> list[str]:

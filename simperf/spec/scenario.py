@@ -6,7 +6,7 @@ from typing import Any
 
 from pydantic import Field, model_validator
 
-from simperf.spec import database_refs, topology
+from simperf.spec import database_refs, instances, topology
 from simperf.spec.alerts import AlertSpec, alert_problems
 from simperf.spec.base import IDENTIFIER, SpecModel
 from simperf.spec.cache_checks import cache_problems, class_key_problems
@@ -74,6 +74,19 @@ class Scenario(SpecModel):
         max_length=100,
         description="service-level objectives judged over replications (simperf capacity)",
     )
+    catalogue: str | None = Field(
+        None,
+        min_length=1,
+        max_length=4096,
+        description="file of instance types components pick with instance_type "
+        "(default: the built-in one, illustrative list prices)",
+    )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _instance_types(cls, data: Any) -> Any:
+        # what an instance_type sets (cores, memory) is filled in before fields are checked
+        return instances.fill_from_types(data)
 
     @model_validator(mode="after")
     def _cross_references(self) -> Scenario:

@@ -7,15 +7,15 @@ import pytest
 import simpy
 
 import simperf
-from simperf.components.processor_sharing import SharedCores
 from simperf.components.server import Server
+from simperf.components.shared_cpu import processor_sharing
 
 
 def finish_times(cores: int, jobs: list[tuple[float, float]]) -> list[float]:
     """End times of jobs given as (arrival, work) on ``cores`` shared cores."""
     env = simpy.Environment()
     server = Server(env, "app[0]", "app", cores)
-    shared = SharedCores(server)
+    shared = processor_sharing(server)
     ends = [0.0] * len(jobs)
 
     def job(i: int, arrival: float, work: float):
@@ -43,7 +43,7 @@ def test_up_to_c_jobs_run_at_full_speed() -> None:
 def test_busy_area_is_the_work_done() -> None:
     env = simpy.Environment()
     server = Server(env, "app[0]", "app", 2)
-    shared = SharedCores(server)
+    shared = processor_sharing(server)
     rng = np.random.default_rng(1)
     work = rng.exponential(1.0, 200)
 
