@@ -18,7 +18,17 @@ from one run needs about 20 batches each several relaxation times long."""
 def render(d: dict[str, Any], perf: dict[str, Any] | None = None) -> str:
     """The whole summary: every section the result has, in a fixed order."""
     lines: list[str] = []
-    for section in (overview, alerts, latency, components, databases, caches, cdns, state):
+    for section in (
+        overview,
+        alerts,
+        latency,
+        calls,
+        components,
+        databases,
+        caches,
+        cdns,
+        state,
+    ):
         lines.extend(section(d))
     if perf:
         lines.extend(performance(perf))
@@ -102,6 +112,30 @@ def components(d: dict[str, Any]) -> list[str]:
             + f"{format_time(comp.get('mean_wait')):>11}"
             + f"{comp.get('served', comp.get('dispatched', '-')):>10}"
         )
+    return lines
+
+
+def calls(d: dict[str, Any]) -> list[str]:
+    """Guarded calls per route (attempts per call, retries, timeouts, breaker) and the
+    requests per class a fallback stood in for (none without guarded calls)."""
+    if not d.get("calls"):
+        return []
+    lines = [
+        "",
+        f"{'calls':<24}{'calls':>9}{'attempts':>10}{'per call':>9}{'retries':>9}"
+        f"{'timeouts':>9}{'failed':>8}{'fast':>7}{'opens':>7}{'degraded':>9}",
+    ]
+    for name, route in d["calls"].items():
+        per_call = route["amplification"]
+        lines.append(
+            f"{name:<24}{route['calls']:>9}{route['attempts']:>10}"
+            + (f"{per_call:>9.3f}" if per_call is not None else f"{'-':>9}")
+            + f"{route['retries']:>9}{route['timeouts']:>9}{route['failed']:>8}"
+            + f"{route['fail_fast']:>7}{route.get('breaker_opens', 0):>7}{route['degraded']:>9}"
+        )
+    degraded = {k: row.get("degraded", 0) for k, row in d["latency"].items() if k != "all"}
+    if any(degraded.values()):
+        lines.append("degraded  " + "  ".join(f"{k} {v}" for k, v in degraded.items()))
     return lines
 
 

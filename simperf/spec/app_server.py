@@ -6,13 +6,29 @@ from typing import Annotated, Any, Literal
 
 from pydantic import Discriminator, Field, Tag, model_validator
 
-from simperf.spec.base import CALL_TARGET, IDENTIFIER, MAX_COUNT, MAX_SIZE, Size, SpecModel
+from simperf.spec.base import (
+    CALL_TARGET,
+    IDENTIFIER,
+    MAX_COUNT,
+    MAX_SIZE,
+    MAX_TIME,
+    Size,
+    SpecModel,
+    Time,
+)
 from simperf.spec.cache import ReadStep, WriteStep, cache_reference_problems
 from simperf.spec.cache_ops import LeaderboardStep, RateLimitStep
 from simperf.spec.cost import CostSpec
 from simperf.spec.database import PoolSpec, QueryStep
 from simperf.spec.distributions import Distribution
 from simperf.spec.kind import CALL, PARALLEL, ComponentKind, Forward, StepKind
+from simperf.spec.resilience import (
+    BreakerSpec,
+    FallbackSpec,
+    HedgeSpec,
+    RetrySpec,
+    call_problems,
+)
 from simperf.spec.sessions import SessionsSpec
 
 
@@ -32,6 +48,14 @@ class CallStep(StepKind):
     """Call another component's endpoint and wait for it, written ``component.endpoint``."""
 
     call: str = Field(pattern=CALL_TARGET, description="target as component.endpoint")
+    timeout: Time | None = Field(
+        None, gt=0, le=MAX_TIME, description="give up an attempt after this long (default: never)"
+    )
+    retry: RetrySpec | None = Field(None, description="attempts, backoff, budget (default: none)")
+    hedge: HedgeSpec | None = Field(None, description="send a second copy after a delay")
+    fallback: FallbackSpec | None = Field(
+        None, description="on failure: skip the call or serve a default (request ends degraded)"
+    )
 
     def forwards(self) -> list[Forward]:
         """The endpoint called."""
@@ -44,6 +68,9 @@ class ParallelStep(StepKind):
 
     parallel: list[Annotated[str, Field(pattern=CALL_TARGET)]] = Field(
         min_length=1, max_length=1000, description="targets as component.endpoint"
+    )
+    timeout: Time | None = Field(
+        None, gt=0, le=MAX_TIME, description="give up each arm after this long (default: never)"
     )
 
     def forwards(self) -> list[Forward]:
@@ -189,6 +216,9 @@ class AppServerSpec(ComponentKind):
     sessions: SessionsSpec | None = Field(
         None, description="session state per client address: local or in a cache"
     )
+    breakers: dict[Annotated[str, Field(pattern=IDENTIFIER)], BreakerSpec] = Field(
+        {}, description="target component -> circuit breaker on the calls to it"
+    )
 
     @property
     def pools(self) -> list[PoolSpec]:
@@ -231,7 +261,7 @@ class AppServerSpec(ComponentKind):
         addresses to key on and a store cache that exists; ``reauth`` and ``endpoints``
         are its endpoints, ``reauth`` not among them.
         """
-        problems = self._database_problems(scenario, name)
+        problems = self._database_problems(scenario, name) + call_problems(scenario, name, self)
         for endpoint, steps in self.endpoints.items():
             for index, step in enumerate(steps):
                 problems += step.problems(
