@@ -69,7 +69,8 @@ class RetryBudget:
 
     def take(self) -> bool:
         """Take a token for a retry; False when there is no whole token."""
-        if self.tokens >= 1.0:
+        # ten deposits of 0.1 make a token despite rounding
+        if self.tokens >= 1.0 - 1e-9:
             self.tokens -= 1.0
             return True
         return False
@@ -176,10 +177,13 @@ COUNTERS = (
     "timeouts",
     "failed",
     "fail_fast",
+    "expired",
     "budget_denied",
     "degraded",
 )
-"""A route's cumulative counters (its snapshot, besides the breaker's)."""
+"""A route's cumulative counters (its snapshot, besides the breaker's). Every try of a
+call is an attempt, a fail-fast or expired (the request's deadline had passed, so nothing
+was sent): ``attempts + fail_fast + expired == calls + retries + hedges``."""
 
 
 class Route(Component):
@@ -346,6 +350,7 @@ def guard(
                 if deadline is not None:
                     left = deadline - env.now
                     if left <= 0:  # the client has given up: nothing is sent
+                        route.expired += 1
                         code = timeout_code
                         break
                     if limit is None or left < limit:
