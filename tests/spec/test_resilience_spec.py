@@ -87,7 +87,7 @@ def test_a_full_call_is_accepted_with_units() -> None:
 def test_bad_fields_name_their_path(
     call: dict[str, Any], app: dict[str, Any], message: str
 ) -> None:
-    with pytest.raises(SpecError, match="components.app") as info:
+    with pytest.raises(SpecError, match=r"components\.app") as info:
         from_dict(spec(call, **app))
     assert message in str(info.value)
 
