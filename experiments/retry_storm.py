@@ -131,9 +131,9 @@ def replicate(policy: str, trigger_length: float, args: Any) -> list[dict[str, A
         series = goodput(result, end)
         trigger_end = TRIGGER + trigger_length
         took, recovered = recovery(series, trigger_end, end)
-        after = series[
-            (series["start"] >= trigger_end) & (series["start"] < trigger_end + 10 * trigger_length)
-        ]
+        # the 10 T after the trigger (one window at least)
+        span = max(10 * trigger_length, WINDOW)
+        after = series[(series["start"] >= trigger_end) & (series["start"] < trigger_end + span)]
         calls = result.data["calls"]["gateway->api"]
         rows.append(
             {

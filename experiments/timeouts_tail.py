@@ -132,9 +132,10 @@ def main() -> None:
             round(float(group["attempts_per_call"].iloc[0]), 3),
             round(float(group["attempts_per_call"].iloc[-1]), 3),
         )
-        summary[f"{policy}: error rate at the highest load"] = round(
-            float(group["error_rate"].iloc[-1]), 4
-        )
+        summary[f"{policy}: error rate by utilisation"] = {
+            float(u): round(float(e), 4)
+            for u, e in zip(group["utilisation"], group["error_rate"], strict=True)
+        }
     conclude("timeouts_tail", summary, args)
 
 
