@@ -22,7 +22,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from simperf.components.base import Process, Request, outcome_of
-from simperf.components.resilience import guard, guarded
+from simperf.components.resilience import guard, needs_guard
 
 if TYPE_CHECKING:  # pragma: no cover
     from simperf.components.app_server import AppInstance, AppServer
@@ -89,7 +89,7 @@ def connect(
         if network is not None:
             handle = network.handler(source, network.region_of[target.name], handle)
     client_cpu = 0.0 if background else target.client_cpu(route)
-    if not background and guarded(step, server.spec.breakers, target.name):
+    if not background and needs_guard(step, server.spec.breakers, target.name):
         pools = [instance.pools[target.name] for instance in server.instances] if pooled else None
         call = _runner(handle, route, pools, client_cpu, repeat)
         return RUN, guard(server, target.name, call, step, purpose)

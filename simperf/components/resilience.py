@@ -398,7 +398,7 @@ def _budget(route: Route, spec: BudgetSpec) -> RetryBudget:
     return route.budget
 
 
-def guarded(step: Any, breakers: dict[str, Any], target: str) -> bool:
+def needs_guard(step: Any, breakers: dict[str, Any], target: str) -> bool:
     """Whether a call to ``target`` by ``step`` needs :func:`guard` (else: a bare call)."""
     if target in breakers:
         return True
