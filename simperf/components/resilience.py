@@ -291,7 +291,7 @@ def guard(
     timeout_code = ctx.recorder.cause("timeout")
     breaker_code = ctx.recorder.cause("breaker_open") if breaker is not None else -1
     attempts = 1 if retry is None else retry.attempts
-    retry_on = frozenset() if retry is None else {ctx.recorder.cause(c) for c in retry.on}
+    retry_on = frozenset() if retry is None else {ctx.recorder.cause(c) for c in retry.when}
     budget: RetryBudget | None = None
     wait: Callable[[int, float], float] | None = None
     if retry is not None:

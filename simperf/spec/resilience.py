@@ -63,10 +63,11 @@ class BudgetSpec(SpecModel):
 
 
 class RetrySpec(SpecModel):
-    """Attempt a failed call again, on the causes listed in ``on``."""
+    """Attempt a failed call again, on the causes listed in ``when`` (not ``on``: YAML reads
+    a bare ``on`` key as true)."""
 
     attempts: int = Field(ge=2, le=100, description="attempts in all, the first included")
-    on: list[Cause] = Field(
+    when: list[Cause] = Field(
         ["timeout", "rejected"],
         min_length=1,
         max_length=len(get_args(Cause)),
@@ -141,9 +142,9 @@ def call_problems(scenario: Any, name: str, server: Any) -> list[str]:
             spath = f"{path}.endpoints.{endpoint}[{k}]"
             timeout = getattr(step, "timeout", None)
             retry = getattr(step, "retry", None)
-            if retry is not None and set(retry.on) == {"timeout"} and timeout is None:
+            if retry is not None and set(retry.when) == {"timeout"} and timeout is None:
                 problems.append(
-                    f"{spath}.retry.on: retries only on timeout, but the call has no timeout"
+                    f"{spath}.retry.when: retries only on timeout, but the call has no timeout"
                 )
             if timeout is None:
                 continue

@@ -244,7 +244,7 @@ def test_attempts_and_outcomes_add_up_over_random_settings() -> None:
     for _ in range(8):
         call: dict[str, Any] = {"timeout": f"{draw.choice([5, 20, 60])}ms"}
         if draw.random() < 0.8:
-            retry: dict[str, Any] = {"attempts": draw.randint(2, 4), "on": ["timeout"]}
+            retry: dict[str, Any] = {"attempts": draw.randint(2, 4), "when": ["timeout"]}
             jitter = draw.choice(["none", "full", "equal", "decorrelated"])
             retry["backoff"] = {"base": "1ms", "cap": "20ms", "jitter": jitter}
             if draw.random() < 0.5:

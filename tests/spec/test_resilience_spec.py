@@ -40,7 +40,7 @@ def test_a_full_call_is_accepted_with_units() -> None:
                 "timeout": "50ms",
                 "retry": {
                     "attempts": 3,
-                    "on": ["timeout", "rejected"],
+                    "when": ["timeout", "rejected"],
                     "backoff": {"base": "10ms", "cap": "1s", "jitter": "decorrelated"},
                     "budget": {"ratio": 0.1},
                 },
@@ -60,11 +60,15 @@ def test_a_full_call_is_accepted_with_units() -> None:
     [
         ({"timeout": 0}, {}, "endpoints.serve[0].call.timeout: must be > 0"),
         ({"retry": {"attempts": 1}}, {}, "call.retry.attempts: must be >= 2"),
-        ({"retry": {"attempts": 2, "on": []}}, {}, "call.retry.on: must have at least 1 item(s)"),
         (
-            {"retry": {"attempts": 2, "on": ["bad"]}},
+            {"retry": {"attempts": 2, "when": []}},
             {},
-            "call.retry.on[0]: Input should be 'timeout', 'rejected'",
+            "call.retry.when: must have at least 1 item(s)",
+        ),
+        (
+            {"retry": {"attempts": 2, "when": ["bad"]}},
+            {},
+            "call.retry.when[0]: Input should be 'timeout', 'rejected'",
         ),
         (
             {"retry": {"attempts": 2, "backoff": {"base": "1s", "cap": "10ms"}}},
@@ -94,12 +98,12 @@ def test_bad_fields_name_their_path(
 
 def test_a_retry_only_on_timeout_needs_a_timeout() -> None:
     with pytest.raises(SpecError) as info:
-        from_dict(spec({"retry": {"attempts": 3, "on": ["timeout"]}}))
+        from_dict(spec({"retry": {"attempts": 3, "when": ["timeout"]}}))
     assert (
-        "components.app.endpoints.serve[0].retry.on: retries only on timeout, "
+        "components.app.endpoints.serve[0].retry.when: retries only on timeout, "
         "but the call has no timeout"
     ) in str(info.value)
-    from_dict(spec({"retry": {"attempts": 3, "on": ["timeout", "rejected"]}}))
+    from_dict(spec({"retry": {"attempts": 3, "when": ["timeout", "rejected"]}}))
 
 
 def test_a_call_timeout_longer_than_the_class_deadline_is_refused() -> None:
