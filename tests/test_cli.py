@@ -161,7 +161,7 @@ def test_set_on_missing_path_exits_2(capsys: pytest.CaptureFixture[str]) -> None
     assert main(["run", str(MODELS / "mm1.yaml"), "--set", "components.app.turbo=1"]) == 2
     assert (
         "--set components.app.turbo=1: components.app.turbo: unknown field "
-        "(allowed here: concurrency_limit, cores," in capsys.readouterr().err
+        "(allowed here: breakers, concurrency_limit, cores," in capsys.readouterr().err
     )
 
 

@@ -218,3 +218,30 @@ def test_vertical_limits_runs_quick(tmp_path: Path) -> None:
     assert (tmp_path / "vertical_limits.html").stat().st_size > 5_000
     boundaries = json.loads((tmp_path / "vertical_limits.json").read_text())
     assert all(key in proc.stdout for key in boundaries)
+
+
+def test_retry_storm_runs_quick(tmp_path: Path) -> None:
+    proc = run_quick("retry_storm", tmp_path)
+    frame = pd.read_csv(tmp_path / "retry_storm.csv")
+    main = frame[frame["T"] == 1.0].set_index("policy")
+    # naive retries stay down for the whole 12 T after the surge; a budget comes back
+    assert not main.loc["naive retries", "recovered"]
+    assert main.loc["naive retries", "goodput_10T_after"] < 0.5
+    assert main.loc["retry budget 10%", "recovered"]
+    assert main.loc["retry budget 10%", "recovery_in_T"] <= 2
+    assert (tmp_path / "retry_storm.html").stat().st_size > 5_000
+    boundaries = json.loads((tmp_path / "retry_storm.json").read_text())
+    assert all(key in proc.stdout for key in boundaries)
+
+
+def test_timeouts_tail_runs_quick(tmp_path: Path) -> None:
+    proc = run_quick("timeouts_tail", tmp_path)
+    frame = pd.read_csv(tmp_path / "timeouts_tail.csv").set_index(["policy", "utilisation"])
+    # at low load a hedge cuts the 20 ms stall tail to about 5 ms + 2 ms
+    assert frame.loc[("plain", 0.2), "p99"] == pytest.approx(0.020, abs=1e-3)
+    assert frame.loc[("hedge after 5 ms", 0.2), "p99"] == pytest.approx(0.007, abs=1e-3)
+    # at 0.7 the extra copies cost more than they save
+    assert frame.loc[("hedge after 5 ms", 0.7), "p99"] > frame.loc[("plain", 0.7), "p99"]
+    assert (tmp_path / "timeouts_tail.html").stat().st_size > 10_000
+    boundaries = json.loads((tmp_path / "timeouts_tail.json").read_text())
+    assert all(key in proc.stdout for key in boundaries)

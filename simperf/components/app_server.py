@@ -482,12 +482,15 @@ def compile_delay(server: AppServer, step: DelayStep, purpose: str) -> Step:
 def compile_call(server: AppServer, step: CallStep, purpose: str) -> Step:
     """``{call: component.endpoint}``, through the one call path."""
     component, endpoint = step.call.split(".")
-    return connect(server, component, endpoint)
+    return connect(server, component, endpoint, step=step, purpose=purpose)
 
 
 def compile_parallel(server: AppServer, step: ParallelStep, purpose: str) -> Step:
     """``{parallel: [...]}``: every arm compiled like a call, run as processes."""
-    return PARALLEL, [connect(server, *call.split(".")) for call in step.parallel]
+    return PARALLEL, [
+        connect(server, *call.split("."), step=step, purpose=f"{purpose}:{i}")
+        for i, call in enumerate(step.parallel)
+    ]
 
 
 def runs(compiler: Callable[[AppServer, Any, str], StepRunner]) -> StepCompiler:

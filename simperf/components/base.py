@@ -20,10 +20,12 @@ class Request:
 
     ``key`` is the item it reads or writes (from the class's key space), ``client`` the
     client address and ``region`` the client's region, where the workload defines them;
-    ``stale`` is set when any read along its way was served from an out-of-date copy.
+    ``stale`` is set when any read along its way was served from an out-of-date copy,
+    ``degraded`` when a call on its way failed and a fallback stood in for it.
+    ``deadline`` (absolute) is set only for classes with a ``timeout``.
     """
 
-    __slots__ = ("client", "id", "key", "klass", "region", "stale", "start")
+    __slots__ = ("client", "deadline", "degraded", "id", "key", "klass", "region", "stale", "start")
 
     def __init__(self, id: int, klass: int, start: float) -> None:
         self.id = id
@@ -33,6 +35,7 @@ class Request:
         self.client: int | None = None
         self.region: int | None = None
         self.stale = False
+        self.degraded = False
 
 
 class RequestFailed(Exception):
@@ -47,6 +50,20 @@ class RequestFailed(Exception):
     def __init__(self, code: int) -> None:
         super().__init__(code)
         self.code = code
+
+
+def outcome_of(process: Process) -> Process:
+    """Run ``process`` to its end: 0, or the failure code it raised (never raises).
+
+    What runs as its own SimPy process (a parallel arm, a timed attempt, a request the
+    client may give up on) goes through this, so that a failure nobody waits for any more
+    does not escape into the run.
+    """
+    try:
+        yield from process
+    except RequestFailed as failure:
+        return failure.code
+    return 0
 
 
 class Context:

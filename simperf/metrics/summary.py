@@ -117,6 +117,7 @@ class Summary:
             "measured": measured,
             "errors": errors,
             "stale": recorder.stale,
+            "degraded": int(np.count_nonzero(self.data["degraded_start"] >= self.warmup)),
         }
 
     def latency(self) -> dict[str, dict[str, Any]]:
@@ -143,8 +144,17 @@ class Summary:
                 stats["shed"] = int(
                     np.count_nonzero(measured & mine & (data["outcome"] == shed_code))
                 )
+            stats["degraded"] = self._degraded(None if name == "all" else index)
             rows[name] = stats
         return rows
+
+    def _degraded(self, klass: int | None) -> int:
+        """Measured ``ok`` requests of a class (None: all) a fallback stood in for."""
+        data = self.data
+        measured = data["degraded_start"] >= self.warmup
+        if klass is not None:
+            measured &= data["degraded_klass"] == klass
+        return int(np.count_nonzero(measured))
 
     # -- components -------------------------------------------------------------------
     def instance_rows(self) -> list[dict[str, Any]]:
@@ -295,6 +305,7 @@ class Summary:
         data = self.data
         # records are appended as requests finish, so ends are already in time order
         ends, latency, outcome = data["end"], data["latency"], data["outcome"]
+        degraded_ends = data["degraded_end"]
         records: list[tuple[float, float, str, str, float | None]] = []
         shed_code = self.causes.index("shed") if "shed" in self.causes else None
         for a, b in itertools.pairwise(self._grid()):
@@ -344,11 +355,17 @@ class Summary:
             for component, values in by_component.items():
                 records.append((a.time, b.time, component, "utilization", float(np.mean(values))))
             for name, nodes in b.components.items():
-                if self.model.components[name].kind == "cache":
+                kind = self.model.components[name].kind
+                if kind == "cache":
                     records.append((a.time, b.time, name, "hit_rate", _hit_rate(a, nodes, name)))
                     # what reaches the store behind it: the load a lost node sends there
                     reads = _count(a, nodes, name, "store_reads")
                     records.append((a.time, b.time, name, "store_reads_per_second", reads / span))
+                elif kind == "route":
+                    records.extend(_route_series(a, b, name, span))
+            if degraded_ends.size:
+                lo, hi = np.searchsorted(degraded_ends, [a.time, b.time], side="left")
+                records.append((a.time, b.time, "all", "degraded", float(hi - lo)))
         frame = pd.DataFrame(records, columns=["start", "end", "component", "metric", "value"])
         frame["value"] = frame["value"].astype(float)
         return frame
@@ -438,6 +455,27 @@ def _count(a: Snapshot, nodes: dict[str, dict[str, Any]], name: str, counter: st
     """A cache's ``counter`` summed over its nodes, from snapshot ``a`` to ``nodes``."""
     before = a.components.get(name, {})
     return sum(c[counter] - before.get(n, {}).get(counter, 0) for n, c in nodes.items())
+
+
+def _route_series(
+    a: Snapshot, b: Snapshot, name: str, span: float
+) -> list[tuple[float, float, str, str, float | None]]:
+    """A call route's rates over one window: calls and attempts per second, timeouts,
+    fail-fasts and retries, and the share of the window its breaker was not closed."""
+    before, after = a.components.get(name, {}), b.components[name]
+    out: list[tuple[float, float, str, str, float | None]] = []
+    for metric, counter in (
+        ("call_rate", "calls"),
+        ("attempt_rate", "attempts"),
+        ("retry_rate", "retries"),
+        ("timeout_rate", "timeouts"),
+        ("fail_fast_rate", "fail_fast"),
+    ):
+        out.append((a.time, b.time, name, metric, (after[counter] - before.get(counter, 0)) / span))
+    if "breaker_open_area" in after:
+        area = after["breaker_open_area"] - before.get("breaker_open_area", 0.0)
+        out.append((a.time, b.time, name, "breaker_open", area / span))
+    return out
 
 
 def _hit_rate(a: Snapshot, nodes: dict[str, dict[str, Any]], name: str) -> float | None:

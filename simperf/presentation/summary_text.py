@@ -23,6 +23,7 @@ def render(d: dict[str, Any], perf: dict[str, Any] | None = None) -> str:
         alerts,
         latency,
         shedding,
+        calls,
         components,
         databases,
         caches,
@@ -162,6 +163,30 @@ def components(d: dict[str, Any]) -> list[str]:
             + f"{comp.get('served', comp.get('dispatched', '-')):>10}"
             + extra
         )
+    return lines
+
+
+def calls(d: dict[str, Any]) -> list[str]:
+    """Guarded calls per route (attempts per call, retries, timeouts, breaker) and the
+    requests per class a fallback stood in for (none without guarded calls)."""
+    if not d.get("calls"):
+        return []
+    lines = [
+        "",
+        f"{'calls':<24}{'calls':>9}{'attempts':>10}{'per call':>9}{'retries':>9}"
+        f"{'timeouts':>9}{'failed':>8}{'fast':>7}{'opens':>7}{'degraded':>9}",
+    ]
+    for name, route in d["calls"].items():
+        per_call = route["amplification"]
+        lines.append(
+            f"{name:<24}{route['calls']:>9}{route['attempts']:>10}"
+            + (f"{per_call:>9.3f}" if per_call is not None else f"{'-':>9}")
+            + f"{route['retries']:>9}{route['timeouts']:>9}{route['failed']:>8}"
+            + f"{route['fail_fast']:>7}{route.get('breaker_opens', 0):>7}{route['degraded']:>9}"
+        )
+    degraded = {k: row.get("degraded", 0) for k, row in d["latency"].items() if k != "all"}
+    if any(degraded.values()):
+        lines.append("degraded  " + "  ".join(f"{k} {v}" for k, v in degraded.items()))
     return lines
 
 

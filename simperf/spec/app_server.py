@@ -7,7 +7,16 @@ from typing import Annotated, Any, Literal
 from pydantic import Discriminator, Field, Tag, model_validator
 
 from simperf.spec.admission import ConcurrencyLimitSpec, QueueSpec
-from simperf.spec.base import CALL_TARGET, IDENTIFIER, MAX_COUNT, MAX_SIZE, Size, SpecModel
+from simperf.spec.base import (
+    CALL_TARGET,
+    IDENTIFIER,
+    MAX_COUNT,
+    MAX_SIZE,
+    MAX_TIME,
+    Size,
+    SpecModel,
+    Time,
+)
 from simperf.spec.cache import ReadStep, WriteStep, cache_reference_problems
 from simperf.spec.cache_ops import LeaderboardStep, RateLimitStep
 from simperf.spec.cost import CostSpec
@@ -15,6 +24,13 @@ from simperf.spec.database import PoolSpec, QueryStep
 from simperf.spec.distributions import Distribution
 from simperf.spec.instances import TYPE_NAME, type_problems
 from simperf.spec.kind import CALL, PARALLEL, ComponentKind, Forward, StepKind
+from simperf.spec.resilience import (
+    BreakerSpec,
+    FallbackSpec,
+    HedgeSpec,
+    RetrySpec,
+    call_problems,
+)
 from simperf.spec.scaling import ScalingSpec
 from simperf.spec.sessions import SessionsSpec
 
@@ -35,6 +51,14 @@ class CallStep(StepKind):
     """Call another component's endpoint and wait for it, written ``component.endpoint``."""
 
     call: str = Field(pattern=CALL_TARGET, description="target as component.endpoint")
+    timeout: Time | None = Field(
+        None, gt=0, le=MAX_TIME, description="give up an attempt after this long (default: never)"
+    )
+    retry: RetrySpec | None = Field(None, description="attempts, backoff, budget (default: none)")
+    hedge: HedgeSpec | None = Field(None, description="send a second copy after a delay")
+    fallback: FallbackSpec | None = Field(
+        None, description="on failure: skip the call or serve a default (request ends degraded)"
+    )
 
     def forwards(self) -> list[Forward]:
         """The endpoint called."""
@@ -47,6 +71,9 @@ class ParallelStep(StepKind):
 
     parallel: list[Annotated[str, Field(pattern=CALL_TARGET)]] = Field(
         min_length=1, max_length=1000, description="targets as component.endpoint"
+    )
+    timeout: Time | None = Field(
+        None, gt=0, le=MAX_TIME, description="give up each arm after this long (default: never)"
     )
 
     def forwards(self) -> list[Forward]:
@@ -219,6 +246,9 @@ class AppServerSpec(ComponentKind):
             "sharing: n steps on c cores each run at min(1, c/n) of a core)"
         ),
     )
+    breakers: dict[Annotated[str, Field(pattern=IDENTIFIER)], BreakerSpec] = Field(
+        {}, description="target component -> circuit breaker on the calls to it"
+    )
 
     @property
     def pools(self) -> list[PoolSpec]:
@@ -263,6 +293,7 @@ class AppServerSpec(ComponentKind):
         are its endpoints, ``reauth`` not among them.
         """
         problems = self._database_problems(scenario, name) + self._admission_problems(name)
+        problems += call_problems(scenario, name, self)
         if self.instance_type is not None:
             memory = None if self.memory is None else self.memory.capacity
             problems += type_problems(

@@ -207,6 +207,15 @@ class RequestClass(SpecModel):
             "steps); reads and writes of one key space are separate classes"
         ),
     )
+    timeout: Time | None = Field(
+        None,
+        gt=0,
+        le=MAX_TIME,
+        description=(
+            "the client gives up after this long (outcome timeout); every timed call on "
+            "the way waits at most the time left (default: never)"
+        ),
+    )
 
 
 class Workload(SpecModel):
