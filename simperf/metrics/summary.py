@@ -287,6 +287,9 @@ class Summary:
         # records are appended as requests finish, so ends are already in time order
         ends, latency, outcome = data["end"], data["latency"], data["outcome"]
         records: list[tuple[float, float, str, str, float | None]] = []
+        # Errors by cause, for the causes this run produced (a run without failures adds
+        # no rows).
+        codes = [int(c) for c in np.unique(outcome) if c != 0]
         for a, b in itertools.pairwise(self._grid()):
             span = b.time - a.time
             if span <= 0:
@@ -298,6 +301,9 @@ class Summary:
             failed = int(np.count_nonzero(window_outcome))
             records.append((a.time, b.time, "all", "throughput", (finished - failed) / span))
             records.append((a.time, b.time, "all", "errors", float(failed)))
+            for code in codes:
+                count = float(np.count_nonzero(window_outcome == code))
+                records.append((a.time, b.time, "all", f"errors:{self.causes[code]}", count))
             records.append(
                 (a.time, b.time, "all", "error_rate", failed / finished if finished else None)
             )
