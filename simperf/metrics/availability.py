@@ -155,6 +155,6 @@ def _time_availability(
             "mean_up": float(np.mean([instances[i] or 0.0 for i in names])),
             "all_up": shares[-1],
             "any_up": shares[1],
-            "at_least_up": shares,
+            "at_least_up": {str(k): shares[k] for k in range(1, len(names) + 1)},
         }
     return {"instances": instances, "components": components}

@@ -145,11 +145,15 @@ class FaultSpec(SpecModel):
             if self.mttr is None:
                 raise ValueError("mtbf: needs mttr (how long each failure lasts)")
             if self.at is not None or self.for_ is not None:
-                raise ValueError("at/for: give either at and for, or mtbf and mttr")
+                raise ValueError(
+                    f"{'at' if self.at is not None else 'for'}: give either at and for, "
+                    "or mtbf and mttr"
+                )
             if self.mtbf.mean <= 0:
                 raise ValueError("mtbf: its mean must be > 0")
         elif self.at is None or self.for_ is None:
-            raise ValueError("at, for: a fault needs both (or mtbf and mttr)")
+            missing = "at" if self.at is None else "for"
+            raise ValueError(f"{missing}: a fault needs at and for (or mtbf and mttr)")
         return self
 
     @property
