@@ -6,14 +6,17 @@ half busy. From 10 s on, instance 0 is ``slow`` by a factor of 3 or 10 (a failin
 noisy neighbour, a CPU throttled): it still answers, so the balancer's liveness probes
 (every 2 s) keep passing. Compared, with common random numbers: round robin, least
 connections, power of two choices, and round robin with passive outlier ejection
-(five responses in a row slower than 50 ms eject the instance for 10 s, doubling on each
-new ejection).
+(five responses in a row slower than 200 ms eject the instance for 10 s, then 20 s, 30 s
+...), and the same with a bound of 50 ms, close to the tail of a healthy instance's
+response times.
 
 What it shows: round robin keeps sending the slow instance a quarter of the traffic; at
 factor 3 that instance runs at 150% of its capacity and at 10 at 500%, so its queue fills
 and it turns requests away (``rejected``) while every request it does serve waits behind
 the full queue: p99 is the slow instance's. Policies that look at requests in progress
-send it only what it can take, and outlier ejection takes it out of rotation.
+send it only what it can take, and outlier ejection takes it out of rotation. A latency
+bound inside the healthy instances' tail ejects healthy instances during their own busy
+periods too; with up to half the instances out, the rest overload.
 
 Measured per (policy, factor), over replications with 95% intervals: p99, error rate,
 and the share of the requests the slow instance served.
@@ -43,6 +46,14 @@ POLICIES = {
         "policy": "round_robin",
         "outlier_detection": {
             "consecutive_errors": 5,
+            "latency": "200ms",
+            "base_ejection_time": "10s",
+        },
+    },
+    "outlier ejection, 50 ms bound": {
+        "policy": "round_robin",
+        "outlier_detection": {
+            "consecutive_errors": 5,
             "latency": "50ms",
             "base_ejection_time": "10s",
         },
@@ -53,6 +64,7 @@ COLOURS = {
     "least connections": "#1f77b4",
     "power of two": "#2ca02c",
     "outlier ejection": "#9467bd",
+    "outlier ejection, 50 ms bound": "#8c564b",
 }
 
 

@@ -136,11 +136,11 @@ def test_scaling_vertical_horizontal_runs_quick(tmp_path: Path) -> None:
 def test_gray_failure_runs_quick(tmp_path: Path) -> None:
     proc = run_quick("gray_failure", tmp_path)
     frame = pd.read_csv(tmp_path / "gray_failure.csv").set_index("policy")
-    assert len(frame) == 4
+    assert len(frame) == 5
     # round robin keeps feeding the slow instance a quarter of the traffic: it sheds load
-    # and its p99 is the slow instance's; every other policy sends it less and fails none
+    # and its p99 is the slow instance's; the other policies send it less and fail none
     assert frame.loc["round robin", "error_rate"] > 0.05
-    others = frame.drop(index="round robin")
+    others = frame.drop(index=["round robin", "outlier ejection, 50 ms bound"])
     assert (others["error_rate"] == 0).all()
     assert (others["p99"] < frame.loc["round robin", "p99"] / 3).all()
     assert frame.loc["outlier ejection", "ejections"] >= 1
