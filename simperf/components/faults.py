@@ -83,12 +83,11 @@ def schedule_faults(
     log = FaultLog()
     ctx.faults = log
     for index, fault in enumerate(faults):
-        if fault.random and fault.component is not None and fault.instance is None:
-            component = components[fault.component]
-            units = [
-                ([(component, k)], f"{fault.component}[{k}]")
-                for k in range(len(_own_instances(component)))
-            ]
+        own = [] if fault.component is None else _own_instances(components[fault.component])
+        if fault.random and own and fault.instance is None:
+            # each instance on its own: independent failures
+            component = components[fault.component]  # type: ignore[index]
+            units = [([(component, k)], inst.name) for k, inst in enumerate(own)]
         else:
             units = [(_members(ctx, components, fault), fault.label)]
         for members, target in units:

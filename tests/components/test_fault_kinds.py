@@ -244,3 +244,16 @@ def test_conservation_is_exact_under_random_fault_schedules(seed: int) -> None:
     recorder = model.ctx.recorder
     assert recorder.generated == recorder.finished + recorder.in_flight
     assert result.to_dict()["faults"]["count"] > 0
+
+
+def test_a_random_balancer_fault_fails_its_traffic_while_it_lasts() -> None:
+    """A component without instances of its own (a balancer) fails as one, at random:
+    each 100 ms outage fails the 20 requests arriving in it."""
+    fault = {"component": "lb", "mtbf": {"dist": "exponential", "mean": 2}, "mttr": 0.1}
+    result = simperf.run(scenario([fault]), seed=1).to_dict()
+    count = result["faults"]["count"]
+    assert count >= 1
+    assert abs(result["requests"]["errors"]["balancer_down"] - count * 0.1 * RATE) <= count
+    assert result["faults"]["availability"]["time"]["instances"]["lb"] == pytest.approx(
+        1 - count * 0.1 / 10
+    )
