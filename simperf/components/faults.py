@@ -92,7 +92,7 @@ def schedule_faults(
             units = [(_members(ctx, components, fault), fault.label)]
         for members, target in units:
             start, end = _actions(ctx, fault, members)
-            names = _names(ctx, fault, members)
+            names = _names(fault, members)
             if fault.random:
                 process = _random(ctx, index, fault, target, names, start, end)
             else:
@@ -123,7 +123,8 @@ def _members(ctx: Context, components: dict[str, Component], fault: FaultSpec) -
     return []
 
 
-def _names(ctx: Context, fault: FaultSpec, members: list[Member]) -> list[str]:
+def _names(fault: FaultSpec, members: list[Member]) -> list[str]:
+    """Instance names a fault hits (a balancer's own name; a path's label)."""
     if fault.between is not None:
         return [fault.label]
     names = []
@@ -151,7 +152,11 @@ def _actions(
         return (lambda: network.partition(a, b, timeout)), (lambda: network.heal(a, b))
 
     def each(act: Callable[[Component, int | None], None]) -> Callable[[], None]:
-        return lambda: [act(component, instance) for component, instance in members] and None
+        def apply() -> None:
+            for component, instance in members:
+                act(component, instance)
+
+        return apply
 
     if kind == "crash":
         timeout = fault.connect_timeout
