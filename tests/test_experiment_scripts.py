@@ -245,3 +245,21 @@ def test_timeouts_tail_runs_quick(tmp_path: Path) -> None:
     assert (tmp_path / "timeouts_tail.html").stat().st_size > 10_000
     boundaries = json.loads((tmp_path / "timeouts_tail.json").read_text())
     assert all(key in proc.stdout for key in boundaries)
+
+
+def test_gray_failure_runs_quick(tmp_path: Path) -> None:
+    proc = run_quick("gray_failure", tmp_path)
+    frame = pd.read_csv(tmp_path / "gray_failure.csv").set_index("policy")
+    assert len(frame) == 5
+    # round robin keeps feeding the slow instance a quarter of the traffic: it sheds load
+    # and its p99 is the slow instance's; the other policies send it less and fail none
+    assert frame.loc["round robin", "error_rate"] > 0.05
+    others = frame.drop(index=["round robin", "outlier ejection, 50 ms bound"])
+    assert (others["error_rate"] == 0).all()
+    assert (others["p99"] < frame.loc["round robin", "p99"] / 3).all()
+    assert frame.loc["outlier ejection", "ejections"] >= 1
+    assert (
+        frame.loc["outlier ejection", "slow_share"] < frame.loc["least connections", "slow_share"]
+    )
+    assert (tmp_path / "gray_failure.html").stat().st_size > 10_000
+    assert "p99 at factor 5" in proc.stdout

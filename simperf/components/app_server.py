@@ -26,6 +26,7 @@ from simperf.components.shared_cpu import SharedCores, processor_sharing, usl_co
 from simperf.components.slots import Slots
 from simperf.errors import BuildError
 from simperf.metrics.monitor import LevelMonitor
+from simperf.rng import batched
 from simperf.spec.app_server import AppServerSpec, CallStep, CpuStep, DelayStep, ParallelStep
 
 Step = tuple[int, Any]
@@ -67,6 +68,15 @@ class AppInstance(Server):
         self.down_since = 0.0  # when it last went down
         self.outages = 0
         self.down_code = 0  # registered at the first failure (most runs never fail)
+        # Gray failures and connect timeouts, set by the fault timeline; any of them
+        # swaps in :meth:`_degraded_steps` (see :meth:`_rewire`), so that an instance
+        # without faults runs the plain interpreter with no check for them.
+        self.connect_timeout = 0.0
+        self.factor = 1.0
+        self.error_fraction = 0.0
+        self.injected = 0
+        self._slowed: dict[int, tuple[list[Step], list[Step]]] = {}
+        self._draw: Callable[[], float] | None = None
         workers = spec.worker_count
         self.workers = Slots(ctx.env, workers)
         self.cores = self.slots if workers > spec.cores else None
@@ -274,6 +284,40 @@ class AppInstance(Server):
                 workers.release()
                 self.active -= 1
 
+    def _rewire(self) -> None:
+        """Choose the step interpreter for the instance's faults, at fault time."""
+        if (not self.up and self.connect_timeout > 0) or self.factor != 1.0 or self.error_fraction:
+            self.steps = self._degraded_steps  # type: ignore[method-assign]
+        else:
+            self.__dict__.pop("steps", None)
+
+    def _degraded_steps(self, request: Request, steps: list[Step], admit: bool = False) -> Process:
+        """:meth:`steps` on an instance with a fault: a caller of a crashed instance waits
+        its connect timeout, injected errors fail fast, a slow instance runs slowed steps."""
+        if admit:
+            if not self.up:
+                if self.connect_timeout:
+                    yield self.env.timeout(self.connect_timeout)
+                raise RequestFailed(self.down_code)
+            if self.error_fraction and self._draw is not None:
+                if self._draw() < self.error_fraction:
+                    self.injected += 1
+                    raise RequestFailed(self.ctx.recorder.cause("injected_error"))
+        if self.factor != 1.0:
+            steps = self._slow_steps(steps)
+        return (yield from AppInstance.steps(self, request, steps, admit))
+
+    def _slow_steps(self, steps: list[Step]) -> list[Step]:
+        """``steps`` with every CPU and delay draw multiplied by the slow factor (cached)."""
+        cached = self._slowed.get(id(steps))
+        if cached is None:
+            factor = self.factor
+            slowed: list[Step] = [
+                (op, _scaled(arg, factor)) if op in (CPU, DELAY) else (op, arg) for op, arg in steps
+            ]
+            cached = self._slowed[id(steps)] = (steps, slowed)
+        return cached[1]
+
     def cpu(self, seconds: float) -> Process:
         """Hold one of this instance's cores for ``seconds`` (for step runners)."""
         cores = self.cores
@@ -380,24 +424,50 @@ class AppServer(Component):
                     break
         return instance.handle(request, route)
 
-    def fail(self, instance: int | None) -> None:
-        """Take one instance (or all) down: it loses the sessions it held in memory."""
+    def _chosen(self, instance: int | None) -> list[AppInstance]:
+        return self.instances if instance is None else [self.instances[instance]]
+
+    def fail(self, instance: int | None, connect_timeout: float = 0.0) -> None:
+        """Take one instance (or all) down: it loses the sessions it held in memory.
+
+        New requests fail as ``instance_down``, after ``connect_timeout`` (0: at once).
+        """
         code = self.ctx.recorder.cause("instance_down")
-        for inst in self.instances if instance is None else [self.instances[instance]]:
+        for inst in self._chosen(instance):
             inst.down_code = code
             inst.outages += 1
             if inst.up:
                 inst.up = False
                 inst.down_since = self.env.now
+                inst.connect_timeout = connect_timeout
+                inst._rewire()
                 if self.sessions is not None:
                     self.sessions.instance_failed(inst.index)
 
     def recover(self, instance: int | None) -> None:
         """Bring one instance (or all) back, holding no sessions."""
-        for inst in self.instances if instance is None else [self.instances[instance]]:
+        for inst in self._chosen(instance):
             inst.outages -= 1
             if inst.outages == 0:
                 inst.up = True
+                inst._rewire()
+
+    def slow(self, instance: int | None, factor: float) -> None:
+        """CPU and delay steps on the instance take ``factor`` times longer (1: normal)."""
+        for inst in self._chosen(instance):
+            inst.factor = factor
+            inst._slowed.clear()
+            inst._rewire()
+
+    def inject_errors(self, instance: int | None, fraction: float) -> None:
+        """A ``fraction`` of the instance's requests fail fast as ``injected_error``."""
+        self.ctx.recorder.cause("injected_error")
+        for inst in self._chosen(instance):
+            inst.error_fraction = fraction
+            if inst._draw is None:
+                rng = self.ctx.rng(inst.name, "injected_errors")
+                inst._draw = batched(lambda n, rng=rng: rng.random(n))
+            inst._rewire()
 
     def snapshot(self, now: float) -> dict[str, Any] | None:
         return None if self.sessions is None else self.sessions.snapshot(now)
@@ -436,6 +506,10 @@ class AppServer(Component):
     def component(self, name: str) -> Component:
         """Another component of the model (for step compilers)."""
         return self._components[name]
+
+
+def _scaled(sampler: Callable[[], float], factor: float) -> Callable[[], float]:
+    return lambda: sampler() * factor
 
 
 def compile_cpu(server: AppServer, step: CpuStep, purpose: str) -> Step:

@@ -100,6 +100,8 @@ class Context:
         # State kept outside the scenario's components (rate limiters, leaderboards), by
         # unique key; step compilers add them and the builder reports them as components.
         self.reporters: dict[str, Component] = {}
+        # The run's fault log (simperf.components.faults.FaultLog), set by the builder.
+        self.faults: Any = None
         # Step spec type -> compiler of an app server's endpoint step (set by the builder).
         self.step_compilers: dict[type, Any] = {}
 
@@ -175,10 +177,30 @@ class Component:
         """(section, metrics) for the result, e.g. ``("caches", {"hit_rate": ...})``."""
         return None
 
-    def fail(self, instance: int | None) -> None:
-        """Take one instance (or all, for None) down, as scheduled by ``faults``."""
-        raise NotImplementedError(f"{self.kind} components cannot fail yet")
+    # -- the fault timeline ---------------------------------------------------------------
+    # A kind that lists a fault kind in its spec's ``fault_kinds`` implements the matching
+    # methods; ``instance`` None means every instance. The timeline never calls them on a
+    # kind that has not opted in (the spec refuses such faults), so the defaults only
+    # name what is missing.
+
+    def fail(self, instance: int | None, connect_timeout: float = 0.0) -> None:
+        """``crash``: take one instance (or all) down.
+
+        Callers of a down instance fail at once, or, where the kind models connection
+        attempts (``connect_timeouts`` on its spec) and ``connect_timeout`` > 0, after
+        waiting that long. Outages may nest: the instance is up again when every
+        :meth:`fail` has had its :meth:`recover`.
+        """
+        raise NotImplementedError(f"{self.kind} components cannot crash yet")
 
     def recover(self, instance: int | None) -> None:
         """End an outage started by :meth:`fail`."""
-        raise NotImplementedError(f"{self.kind} components cannot fail yet")
+        raise NotImplementedError(f"{self.kind} components cannot crash yet")
+
+    def slow(self, instance: int | None, factor: float) -> None:
+        """``slow``: service on the instance takes ``factor`` times longer (1: normal again)."""
+        raise NotImplementedError(f"{self.kind} components cannot slow down yet")
+
+    def inject_errors(self, instance: int | None, fraction: float) -> None:
+        """``errors``: a ``fraction`` of requests fail fast as ``injected_error`` (0: none)."""
+        raise NotImplementedError(f"{self.kind} components cannot inject errors yet")

@@ -324,8 +324,8 @@ class Cache(Component):
     def resolve(self, endpoint: str) -> Any:  # pragma: no cover - checked by the spec
         raise NotImplementedError("caches are used through read and write steps")
 
-    def fail(self, instance: int | None) -> None:
-        """Take one node (or all) down."""
+    def fail(self, instance: int | None, connect_timeout: float = 0.0) -> None:
+        """Take one node (or all) down (callers find out at once: no connect timeout)."""
         for node in self.nodes if instance is None else [self.nodes[instance]]:
             node.fail()
         self.owners.clear()  # the ring's route table changes (empty without a ring)

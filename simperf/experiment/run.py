@@ -9,6 +9,7 @@ import pandas as pd
 from simperf.build import build
 from simperf.estimate import estimate
 from simperf.metrics import alerts
+from simperf.metrics.availability import faults_section
 from simperf.metrics.headroom import headroom
 from simperf.metrics.result import Result
 from simperf.metrics.summary import Summary, clean
@@ -93,6 +94,9 @@ def summarise(model: Any) -> Result:
         data.setdefault(section, {})[name] = metrics
     if model.scenario.alerts:
         data["alerts"] = alerts.evaluate(summary)
+    faults = faults_section(summary)
+    if faults is not None:
+        data["faults"] = faults
     latency_frame = pd.DataFrame([{"class": name, **row} for name, row in latency.items()])
     component_rows = [
         {

@@ -308,6 +308,9 @@ class Summary:
         degraded_ends = data["degraded_end"]
         records: list[tuple[float, float, str, str, float | None]] = []
         shed_code = self.causes.index("shed") if "shed" in self.causes else None
+        # Errors by cause, for the causes this run produced (a run without failures adds
+        # no rows).
+        codes = [int(c) for c in np.unique(outcome) if c != 0]
         for a, b in itertools.pairwise(self._grid()):
             span = b.time - a.time
             if span <= 0:
@@ -322,6 +325,9 @@ class Summary:
             if shed_code is not None:
                 shed = float(np.count_nonzero(window_outcome == shed_code))
                 records.append((a.time, b.time, "all", "shed", shed))
+            for code in codes:
+                count = float(np.count_nonzero(window_outcome == code))
+                records.append((a.time, b.time, "all", f"errors:{self.causes[code]}", count))
             records.append(
                 (a.time, b.time, "all", "error_rate", failed / finished if finished else None)
             )

@@ -20,6 +20,7 @@ def render(d: dict[str, Any], perf: dict[str, Any] | None = None) -> str:
     lines: list[str] = []
     for section in (
         overview,
+        faults,
         alerts,
         latency,
         shedding,
@@ -94,6 +95,47 @@ def headroom(d: dict[str, Any]) -> list[str]:
     if neck is not None:
         line += f"; estimate: {neck['component']} {neck['resource']} at {neck['headroom']:.3g}x"
     return [line]
+
+
+FAULT_LINES = 8
+"""Occurrences listed in the summary (the JSON lists them all)."""
+
+
+def faults(d: dict[str, Any]) -> list[str]:
+    """Availability by requests and by time, and what each fault did."""
+    section = d.get("faults")
+    if not section:
+        return []
+    avail = section["availability"]
+    by_class = "  ".join(f"{k} {_pct(v)}" for k, v in avail["requests"].items() if k != "all")
+    lines = [
+        f"faults    {section['count']} occurrence(s), {section['failed']} requests failed "
+        f"during them; availability {_pct(avail['requests']['all'])} of requests"
+        + (f" ({by_class})" if by_class else "")
+    ]
+    for name, comp in avail["time"]["components"].items():
+        lines.append(
+            f"          {name} up: mean {_pct(comp['mean_up'])} per instance, all "
+            f"{comp['instances']} up {_pct(comp['all_up'])}, none up "
+            f"{_pct(1 - comp['any_up'])} of the time"
+        )
+    detect = section["mean_time_to_detect"]
+    if detect is not None:
+        lines.append(
+            f"          mean time to detect {format_time(detect)}; "
+            f"{section['undetected']} never detected"
+        )
+    for occ in section["occurrences"][:FAULT_LINES]:
+        parts = [f"{occ['target']} {occ['kind']} at {format_time(occ['start'])}"]
+        if occ["time_to_recover"] is not None:
+            parts.append(f"for {format_time(occ['time_to_recover'])}")
+        if occ["time_to_detect"] is not None:
+            parts.append(f"detected after {format_time(occ['time_to_detect'])}")
+        parts.append(f"{occ['failed']} failed")
+        lines.append("          " + ", ".join(parts))
+    if section["count"] > FAULT_LINES:
+        lines.append(f"          ... and {section['count'] - FAULT_LINES} more (see JSON)")
+    return lines
 
 
 def latency(d: dict[str, Any]) -> list[str]:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import Discriminator, Field, Tag, model_validator
 
@@ -261,6 +261,9 @@ class AppServerSpec(ComponentKind):
     def worker_count(self) -> int:
         """Workers per instance, defaulting to the number of cores."""
         return self.workers if self.workers is not None else self.cores
+
+    fault_kinds: ClassVar[frozenset[str]] = frozenset({"crash", "slow", "errors"})
+    connect_timeouts: ClassVar[bool] = True
 
     @property
     def instance_count(self) -> int:

@@ -59,6 +59,8 @@ class CacheSpec(ComponentKind):
     keys to the next node up on the ring, and ``on_down`` applies only when all are down.
     """
 
+    fault_kinds: ClassVar[frozenset[str]] = frozenset({"crash"})
+
     kind: Literal["cache"] = Field("cache", description="component kind")
     keyspace: str = Field(
         pattern=IDENTIFIER, max_length=64, description="name of the key space whose keys it holds"
@@ -148,6 +150,11 @@ class CacheSpec(ComponentKind):
         if self.ttl_refresh and self.ttl is None:
             raise ValueError("ttl_refresh: needs a ttl")
         return self
+
+    @property
+    def instance_count(self) -> int:
+        """Its nodes."""
+        return self.nodes
 
     def problems(self, scenario: Scenario, name: str) -> list[str]:
         """Its problems, each as ``components.<name>...: message``: its key space is defined."""

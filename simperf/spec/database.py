@@ -359,6 +359,12 @@ class _DatabaseFields(ComponentKind):
         return self.replica if self.replica is not None else self.primary
 
     is_database: ClassVar[bool] = True
+    fault_kinds: ClassVar[frozenset[str]] = frozenset({"crash"})
+
+    @property
+    def fault_instances(self) -> int:
+        """Its servers, numbered per shard: the primary, then its replicas."""
+        return int(self.shard_count * (1 + self.read_replicas))
 
     def problems(self, scenario: Scenario, name: str) -> list[str]:
         """Its problems, each as ``components.<name>...: message``.

@@ -60,6 +60,15 @@ class ComponentKind(SpecModel):
     is_database: ClassVar[bool] = False
     """Whether its endpoints are queries of a catalogue of tables (databases)."""
 
+    fault_kinds: ClassVar[frozenset[str]] = frozenset()
+    """Fault kinds its instances can take on the ``faults:`` timeline (``crash``,
+    ``slow``, ``errors``; see :mod:`simperf.spec.faults`). The one place a kind opts in:
+    its runtime component then implements the matching :class:`~simperf.components.base.
+    Component` methods (``fail``/``recover``, ``slow``, ``inject_errors``)."""
+
+    connect_timeouts: ClassVar[bool] = False
+    """Whether a crash of its instances can make callers wait a ``connect_timeout``."""
+
     checked_calls: ClassVar[frozenset[str]] = frozenset({CALL, PARALLEL, BACKING, WRITE})
     """Forwards whose target and endpoint the scenario checks (queries are checked
     against the database's catalogue by the database's own checks)."""
@@ -68,6 +77,12 @@ class ComponentKind(SpecModel):
     def instance_count(self) -> int:
         """Identical instances behind the component's name (what a balancer counts)."""
         return 1
+
+    @property
+    def fault_instances(self) -> int:
+        """Instances a fault can name (``instance: i``): its identical instances, unless
+        the kind numbers its servers otherwise (a database's primaries and replicas)."""
+        return self.instance_count
 
     def endpoint_names(self, scenario: Scenario, seen: frozenset[str] = frozenset()) -> set[str]:
         """Endpoint names it answers (none: it is used by steps, not called).

@@ -61,7 +61,8 @@ class Scenario(SpecModel):
     faults: list[FaultSpec] = Field(
         default_factory=list,
         max_length=10_000,
-        description="scheduled outages of components (caches and app servers)",
+        description="faults of components, regions and network paths: crashes, slowdowns, "
+        "errors, latency spikes, partitions (scheduled or random)",
     )
     run: RunSettings = Field(default_factory=RunSettings, description="run settings")
     alerts: list[AlertSpec] = Field(
