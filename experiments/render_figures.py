@@ -11,6 +11,8 @@ Renders, without running any simulation:
   ``cdn_latency.csv`` (the frame that its ``main()`` writes);
 - ``docs/img/health_checks.png``: ``figure()`` of ``health_checks.py`` applied to
   ``health_checks.csv`` (the frame that its ``main()`` writes);
+- ``docs/img/degradation.png``: ``figure()`` of ``degradation.py`` applied to
+  ``degradation.csv`` (the frame that its ``main()`` writes);
 - ``docs/img/scaling_vertical_horizontal.png``: ``figure()`` of
   ``scaling_vertical_horizontal.py`` applied to the CSV its ``main()`` writes.
 
@@ -38,6 +40,7 @@ from pathlib import Path
 import cache_db_offload as offload
 import cdn_latency as cdn
 import connection_pooling as pooling
+import degradation
 import health_checks as health
 import pandas as pd
 import plotly.graph_objects as go
@@ -77,6 +80,11 @@ def health_checks(csv: Path) -> go.Figure:
     return health.figure(pd.read_csv(csv))
 
 
+def degradation_figure(csv: Path) -> go.Figure:
+    """The figure ``degradation.py`` draws, from the CSV it writes."""
+    return degradation.figure(pd.read_csv(csv))
+
+
 def scaling_vertical_horizontal(csv: Path) -> go.Figure:
     """The figure ``scaling_vertical_horizontal.py`` draws, from the CSV it writes."""
     return scaling.figure(pd.read_csv(csv))
@@ -87,6 +95,7 @@ FIGURES = {
     "connection_pooling": connection_pooling,
     "cdn_latency": cdn_latency,
     "health_checks": health_checks,
+    "degradation": degradation_figure,
     "scaling_vertical_horizontal": scaling_vertical_horizontal,
 }
 

@@ -19,6 +19,7 @@ from simperf.errors import (
     SpecError,
     SpecFileError,
 )
+from simperf.estimate import Estimate, estimate
 from simperf.experiment.capacity import Capacity, capacity
 from simperf.experiment.cheapest import Ranking, cheapest
 from simperf.experiment.compare import Comparison, compare
@@ -27,6 +28,7 @@ from simperf.experiment.replicate import Replications, replicate
 from simperf.experiment.run import run
 from simperf.experiment.sweep import sweep
 from simperf.metrics.result import Result
+from simperf.metrics.usl_fit import UslFit, fit_usl
 from simperf.spec.io import from_dict, json_schema, load
 from simperf.spec.scenario import Scenario
 
@@ -36,6 +38,7 @@ __all__ = [
     "BuildError",
     "Capacity",
     "Comparison",
+    "Estimate",
     "Growth",
     "Ranking",
     "Replications",
@@ -46,11 +49,14 @@ __all__ = [
     "SimulationError",
     "SpecError",
     "SpecFileError",
+    "UslFit",
     "capacity",
     "cheapest",
     "compare",
+    "estimate",
     "explain",
     "explain_text",
+    "fit_usl",
     "from_dict",
     "growth",
     "json_schema",

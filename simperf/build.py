@@ -155,4 +155,9 @@ def _network(ctx: Context, scenario: Scenario) -> Network:
     client_regions = [spec.regions.index(r) for r in mix] if mix else [0]
     network = Network(ctx, spec, scenario.workload.classes, client_regions)
     network.region_of = locate(scenario)
+    network.faulty = {
+        frozenset(spec.regions.index(r) for r in fault.between)
+        for fault in scenario.faults
+        if fault.between is not None
+    }
     return network

@@ -15,7 +15,15 @@ import warnings
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from simperf import __version__, cli_capacity, cli_database, cli_experiments, cli_report
+from simperf import (
+    __version__,
+    cli_capacity,
+    cli_database,
+    cli_estimate,
+    cli_experiments,
+    cli_fit,
+    cli_report,
+)
 from simperf.cli_common import (
     JSON_HELP,
     UsageError,
@@ -138,7 +146,9 @@ def build_parser() -> argparse.ArgumentParser:
         cli_experiments.register,
         cli_capacity.register,
         cli_database.register,
+        cli_estimate.register,
         cli_report.register,
+        cli_fit.register,
     ):
         register(commands)
     return parser

@@ -64,6 +64,7 @@ def _cmd_capacity(args: argparse.Namespace) -> int:
         progress=_progress(args),
         store=args.out,
         resume=args.resume,
+        bracket=not args.no_bracket,
         **_search_options(args),
     )
     print(json.dumps(found.to_dict()) if args.json else found.summary())
@@ -200,6 +201,11 @@ def register(commands: Any) -> None:
         "--out", metavar="FILE", help="SQLite results store, written as each run finishes"
     )
     capacity.add_argument("--resume", action="store_true", help="reuse the runs stored in --out")
+    capacity.add_argument(
+        "--no-bracket",
+        action="store_true",
+        help="search from --low by doubling, without the closed-form estimate's bracket",
+    )
     capacity.set_defaults(handler=_cmd_capacity)
 
     cheapest = commands.add_parser(

@@ -10,6 +10,10 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 MODELS = ROOT / "models"
+CATALOGUE = MODELS / "instance_types.yaml"
+"""The instance-type catalogue beside the example scenarios (not a scenario itself)."""
+SCENARIO_FILES = sorted(p for p in MODELS.glob("*.yaml") if p != CATALOGUE)
+"""Every example scenario in models/."""
 
 MINIMAL: dict[str, Any] = {
     "name": "minimal",

@@ -93,6 +93,16 @@ BAD_SPECS = {
     "unknown_kind": (("components", "app", "kind"), "mainframe", "components.app: unknown kind"),
     "misspelt": (("components", "app", "coers"), 2, "components.app.coers: unknown field"),
     "negative_rate": (("workload", "arrival", "rate"), -3, "workload.arrival.rate: must be > 0"),
+    "shed_bound_not_positive": (
+        ("components", "app", "queue"),
+        {"shed_after": 0},
+        "components.app.queue.shed_after: must be > 0",
+    ),
+    "ps_without_spare_workers": (
+        ("components", "app", "cpu_discipline"),
+        "ps",
+        "components.app.cpu_discipline: ps shares 1 core(s)",
+    ),
     "rate_too_high": (
         ("workload", "arrival", "rate"),
         "1e9/s",
@@ -151,7 +161,7 @@ def test_set_on_missing_path_exits_2(capsys: pytest.CaptureFixture[str]) -> None
     assert main(["run", str(MODELS / "mm1.yaml"), "--set", "components.app.turbo=1"]) == 2
     assert (
         "--set components.app.turbo=1: components.app.turbo: unknown field "
-        "(allowed here: autoscaling, cores," in capsys.readouterr().err
+        "(allowed here: autoscaling, breakers, concurrency_limit, cores," in capsys.readouterr().err
     )
 
 

@@ -102,6 +102,28 @@ def test_an_error_rate_slo_on_the_command_line_sets_the_threshold(
     assert relaxed["slo"][-1] == "error_rate < 0.005" and relaxed["answer"] == 5
 
 
+def test_designs_pick_instance_types(capsys: pytest.CaptureFixture[str]) -> None:
+    """3.2 Erlangs of work: one 16-core m.4xlarge (0.768/h) or two 2-core m.large (0.192/h)."""
+    args = ["cheapest", MMC, "--slo", "components.app.utilization<0.9", "-n", "2", *SHORT]
+    for name, kind in (("big", "m.4xlarge"), ("small", "m.large")):
+        args += ["--design", f"{name}=components.app.replicas:1:4"]
+        args += ["--set-design", f"{name}:components.app.instance_type={kind}"]
+    assert main([*args, "--json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    rows = {row["design"]: row for row in data["ranking"]}
+    assert (rows["big"]["answer"], rows["small"]["answer"]) == (1, 2)
+    assert rows["small"]["cost_per_hour"] == pytest.approx(2 * 0.096)
+    assert rows["big"]["cost_per_hour"] == pytest.approx(0.768)
+    assert data["best"] == "small"
+    assert data["warnings"] == []  # no "cores are free": the types price their cores
+
+
+def test_an_unknown_instance_type_in_a_design_exits_2(capsys: pytest.CaptureFixture[str]) -> None:
+    args = ["cheapest", MMC, "--design", "up=components.app.replicas", *WAIT, *SHORT]
+    assert main([*args, "--set-design", "up:components.app.instance_type=m.4xlage"]) == 2
+    assert "did you mean 'm.4xlarge'" in capsys.readouterr().err
+
+
 def test_growth_json_and_bad_rate(capsys: pytest.CaptureFixture[str]) -> None:
     # 320/s on 4 cores of 10 ms is 80% busy; +10% a month passes 90% in month 2.
     args = ["growth", MMC, "--rate", "10%", "--months", "3", "-n", "2", "--serial", "--quiet"]

@@ -118,6 +118,21 @@ def test_health_checks_runs_quick(tmp_path: Path) -> None:
     assert "detection times inside" in proc.stdout
 
 
+def test_degradation_runs_quick(tmp_path: Path) -> None:
+    proc = run_quick("degradation", tmp_path)
+    frame = pd.read_csv(tmp_path / "degradation.csv").set_index("policy")
+    assert list(frame.index) == ["fifo", "priority + shed 200ms"]
+    # FIFO lets the surge's backlog reach checkout; priority and shedding keep it out
+    assert not frame.loc["fifo", "checkout_meets_slo"]
+    assert frame.loc["priority + shed 200ms", "checkout_meets_slo"]
+    assert frame.loc["priority + shed 200ms", "browse_shed"] > 0
+    assert frame.loc["priority + shed 200ms", "checkout_shed"] == 0
+    assert frame.loc["fifo", "browse_shed"] == 0
+    assert (tmp_path / "degradation.html").stat().st_size > 5_000
+    boundaries = json.loads((tmp_path / "degradation.json").read_text())
+    assert all(key in proc.stdout for key in boundaries)
+
+
 def test_scaling_vertical_horizontal_runs_quick(tmp_path: Path) -> None:
     proc = run_quick("scaling_vertical_horizontal", tmp_path)
     frame = pd.read_csv(tmp_path / "scaling_vertical_horizontal.csv")
@@ -131,6 +146,123 @@ def test_scaling_vertical_horizontal_runs_quick(tmp_path: Path) -> None:
     assert (tmp_path / "scaling_vertical_horizontal.html").stat().st_size > 5_000
     boundaries = json.loads((tmp_path / "scaling_vertical_horizontal.json").read_text())
     assert all(key in proc.stdout for key in boundaries)
+
+
+def test_failover_database_runs_quick(tmp_path: Path) -> None:
+    proc = run_quick("failover_database", tmp_path)
+    frame = pd.read_csv(tmp_path / "failover_database.csv")
+    unavailable = frame[frame.part == "unavailability"]
+    # writes fail for exactly detection + promotion, and reads never
+    gap = unavailable.write_unavailable - unavailable.detection - unavailable.promotion
+    assert gap.abs().lt(1e-9).all()
+    assert (frame.read_errors == 0).all()
+    assert frame.failed_z.abs().lt(4).all() and frame.lost_z.abs().lt(4).all()
+    assert (tmp_path / "failover_database.html").stat().st_size > 5_000
+    boundaries = json.loads((tmp_path / "failover_database.json").read_text())
+    assert all(key in proc.stdout for key in boundaries)
+
+
+def test_cache_node_loss_runs_quick(tmp_path: Path) -> None:
+    proc = run_quick("cache_node_loss", tmp_path)
+    frame = pd.read_csv(tmp_path / "cache_node_loss.csv").set_index("nodes")
+    assert (frame.reads_peak > frame.reads_before).all()  # the spike
+    assert frame.loc[2, "excess"] > frame.loc[4, "excess"]  # a bigger share lost, a bigger one
+    assert frame.loc[2, "moved_share"] > frame.loc[4, "moved_share"] > 0
+    assert (tmp_path / "cache_node_loss.html").stat().st_size > 5_000
+    assert "peak excess" in proc.stdout
+
+
+def test_region_evacuation_runs_quick(tmp_path: Path) -> None:
+    proc = run_quick("region_evacuation", tmp_path)
+    frame = pd.read_csv(tmp_path / "region_evacuation.csv")
+    assert (frame.failed == 0).all()
+    # eu's clients pay the 80 ms round trip to us, and us works harder meanwhile
+    assert frame.eu_p50_during.gt(0.080).all() and frame.p99_before.lt(0.080).all()
+    assert (frame.us_util_during > 1.8 * frame.us_util_before).all()
+    assert frame.evacuated_share_check.between(0.9, 1.1).all()
+    assert (tmp_path / "region_evacuation.html").stat().st_size > 5_000
+    assert "eu clients in us" in proc.stdout
+
+
+def test_estimate_accuracy_runs_quick(tmp_path: Path) -> None:
+    proc = run_quick("estimate_accuracy", tmp_path)
+    frame = pd.read_csv(tmp_path / "estimate_accuracy.csv")
+    assert set(frame["model"]) == {"mm1", "tandem"}
+    every = frame[frame["class"] == "all"]
+    assert (every["estimate"] > 0).all() and (every["half_width"] > 0).all()
+    assert (tmp_path / "estimate_accuracy.html").stat().st_size > 1_000
+    assert "models within 10% of the simulated mean" in proc.stdout
+
+
+def test_capacity_bracketing_runs_quick(tmp_path: Path) -> None:
+    proc = run_quick("capacity_bracketing", tmp_path)
+    frame = pd.read_csv(tmp_path / "capacity_bracketing.csv").set_index("search")
+    assert frame.loc["plain", "answer"] == frame.loc["bracketed", "answer"] == 5
+    assert frame.loc["bracketed", "simulations"] < frame.loc["plain", "simulations"]
+    assert "mmc: simulations (plain, bracketed)" in proc.stdout
+
+
+def test_vertical_limits_runs_quick(tmp_path: Path) -> None:
+    proc = run_quick("vertical_limits", tmp_path)
+    frame = pd.read_csv(tmp_path / "vertical_limits.csv")
+    throughput = frame[frame.part == "throughput"]
+    assert set(throughput.cores) == {2, 4, 8, 16, 32, 64}
+    # one second per size: within a few percent of X(N) (edge effects of short runs)
+    assert (throughput.throughput / throughput.usl).between(0.85, 1.1).all()
+    linear = throughput[throughput.alpha == 0].set_index("cores")
+    assert linear.closed_form_vs_out.eq(1).all()  # linear scaling, prices linear in cores
+    p99 = frame[frame.part == "p99"].set_index(["alpha", "cores", "design"])
+    # with contention 0.05 one 16-core box (X = 914/s) cannot take 1000/s; 2-core boxes can
+    assert not p99.loc[(0.05, 16, "up"), "stable"] and p99.loc[(0.05, 16, "out"), "stable"]
+    assert p99.loc[(0.05, 16, "up"), "p99_ms"] > 3 * p99.loc[(0.05, 16, "out"), "p99_ms"]
+    assert (tmp_path / "vertical_limits.html").stat().st_size > 5_000
+    boundaries = json.loads((tmp_path / "vertical_limits.json").read_text())
+    assert all(key in proc.stdout for key in boundaries)
+
+
+def test_retry_storm_runs_quick(tmp_path: Path) -> None:
+    proc = run_quick("retry_storm", tmp_path)
+    frame = pd.read_csv(tmp_path / "retry_storm.csv")
+    main = frame[frame["T"] == 1.0].set_index("policy")
+    # naive retries stay down for the whole 12 T after the surge; a budget comes back
+    assert not main.loc["naive retries", "recovered"]
+    assert main.loc["naive retries", "goodput_10T_after"] < 0.5
+    assert main.loc["retry budget 10%", "recovered"]
+    assert main.loc["retry budget 10%", "recovery_in_T"] <= 2
+    assert (tmp_path / "retry_storm.html").stat().st_size > 5_000
+    boundaries = json.loads((tmp_path / "retry_storm.json").read_text())
+    assert all(key in proc.stdout for key in boundaries)
+
+
+def test_timeouts_tail_runs_quick(tmp_path: Path) -> None:
+    proc = run_quick("timeouts_tail", tmp_path)
+    frame = pd.read_csv(tmp_path / "timeouts_tail.csv").set_index(["policy", "utilisation"])
+    # at low load a hedge cuts the 20 ms stall tail to about 5 ms + 2 ms
+    assert frame.loc[("plain", 0.2), "p99"] == pytest.approx(0.020, abs=1e-3)
+    assert frame.loc[("hedge after 5 ms", 0.2), "p99"] == pytest.approx(0.007, abs=1e-3)
+    # at 0.7 the extra copies cost more than they save
+    assert frame.loc[("hedge after 5 ms", 0.7), "p99"] > frame.loc[("plain", 0.7), "p99"]
+    assert (tmp_path / "timeouts_tail.html").stat().st_size > 10_000
+    boundaries = json.loads((tmp_path / "timeouts_tail.json").read_text())
+    assert all(key in proc.stdout for key in boundaries)
+
+
+def test_gray_failure_runs_quick(tmp_path: Path) -> None:
+    proc = run_quick("gray_failure", tmp_path)
+    frame = pd.read_csv(tmp_path / "gray_failure.csv").set_index("policy")
+    assert len(frame) == 5
+    # round robin keeps feeding the slow instance a quarter of the traffic: it sheds load
+    # and its p99 is the slow instance's; the other policies send it less and fail none
+    assert frame.loc["round robin", "error_rate"] > 0.05
+    others = frame.drop(index=["round robin", "outlier ejection, 50 ms bound"])
+    assert (others["error_rate"] == 0).all()
+    assert (others["p99"] < frame.loc["round robin", "p99"] / 3).all()
+    assert frame.loc["outlier ejection", "ejections"] >= 1
+    assert (
+        frame.loc["outlier ejection", "slow_share"] < frame.loc["least connections", "slow_share"]
+    )
+    assert (tmp_path / "gray_failure.html").stat().st_size > 10_000
+    assert "p99 at factor 5" in proc.stdout
 
 
 def test_autoscaling_diurnal_runs_quick(tmp_path: Path) -> None:

@@ -8,9 +8,9 @@ import pytest
 
 import simperf
 
-from conftest import MODELS
+from conftest import SCENARIO_FILES
 
-MODEL_FILES = sorted(MODELS.glob("*.yaml"))
+MODEL_FILES = SCENARIO_FILES
 
 
 def test_there_are_models() -> None:

@@ -1,8 +1,10 @@
 """Analytic models that simulation results are checked against.
 
-Queueing models, re-exported here: single queues (:mod:`.queueing`: M/M/1, M/M/c, M/G/1;
+Queueing models, re-exported here: single queues (:mod:`.queueing`: M/M/1, M/M/c, M/G/1, M/G/1-PS,
+priority M/G/1;
 :mod:`.finite_capacity`: M/M/c/K; :mod:`.gim1`: E_k/M/1), networks (:mod:`.networks`:
-Jackson, MVA), scatter-gather (:mod:`.forkjoin`) and balancing (:mod:`.power_of_d`).
+Jackson, MVA), scatter-gather (:mod:`.forkjoin`), balancing (:mod:`.power_of_d`) and
+scaling with cores (:mod:`.usl`: the Universal Scalability Law).
 Cache models live in :mod:`.caching`.
 """
 
@@ -18,7 +20,19 @@ from simperf.analysis.forkjoin import (
 from simperf.analysis.gim1 import GIM1Result, erlang_m1
 from simperf.analysis.networks import JacksonResult, MVAResult, jackson, mva, tandem
 from simperf.analysis.power_of_d import PowerOfDResult, power_of_two
-from simperf.analysis.queueing import MG1Result, QueueResult, erlang_b, erlang_c, mg1, mm1, mmc
+from simperf.analysis.queueing import (
+    MG1Result,
+    PSResult,
+    QueueResult,
+    erlang_b,
+    erlang_c,
+    mg1,
+    mg1_ps,
+    mm1,
+    mmc,
+    priority_mg1,
+)
+from simperf.analysis.usl import usl_mmc, usl_peak, usl_slowdown, usl_throughput
 
 __all__ = [
     "ForkJoinBounds",
@@ -27,6 +41,7 @@ __all__ = [
     "MG1Result",
     "MMCKResult",
     "MVAResult",
+    "PSResult",
     "PowerOfDResult",
     "QueueResult",
     "erlang_b",
@@ -37,10 +52,16 @@ __all__ = [
     "independent_max_quantile",
     "jackson",
     "mg1",
+    "mg1_ps",
     "mm1",
     "mmc",
     "mmck",
     "mva",
     "power_of_two",
+    "priority_mg1",
     "tandem",
+    "usl_mmc",
+    "usl_peak",
+    "usl_slowdown",
+    "usl_throughput",
 ]

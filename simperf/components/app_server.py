@@ -11,14 +11,23 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, NoReturn
 
+from simperf.components.admission import (
+    AimdLimit,
+    Shed,
+    class_ranks,
+    ordered_wait,
+    queue_slots,
+)
 from simperf.components.autoscaler import Autoscaler
 from simperf.components.base import Component, Context, Process, Request, RequestFailed
 from simperf.components.calls import CALL, CPU, DELAY, PARALLEL, RUN, connect, parallel_arm
 from simperf.components.server import Server
 from simperf.components.sessions import Sessions
+from simperf.components.shared_cpu import SharedCores, processor_sharing, usl_cores
 from simperf.components.slots import Slots
 from simperf.errors import BuildError
 from simperf.metrics.monitor import LevelMonitor
+from simperf.rng import batched
 from simperf.spec.app_server import AppServerSpec, CallStep, CpuStep, DelayStep, ParallelStep
 
 Step = tuple[int, Any]
@@ -39,6 +48,13 @@ class AppInstance(Server):
     ``held`` integrates the workers in use over time, whatever holds them (``cpu``, a
     ``delay``, a call downstream): a thread-pool-bound instance is saturated with its
     cores idle, and only this level shows it.
+
+    A ``queue`` or ``concurrency_limit`` replaces, at build time, the worker slots by
+    ordered ones that can shed (:mod:`simperf.components.admission`) and ``wait_worker``,
+    ``full`` (and ``wait_core``, ``handle``) by their variants; ``cpu_discipline: ps``
+    compiles ``cpu`` steps onto :class:`~simperf.components.shared_cpu.SharedCores`, as
+    does a non-linear ``scaling``.
+    An instance with none of them runs the plain FIFO code.
     """
 
     kind = "app_server"
@@ -55,6 +71,15 @@ class AppInstance(Server):
         self.down_since = 0.0  # when it last went down
         self.outages = 0
         self.down_code = 0  # registered at the first failure (most runs never fail)
+        # Gray failures and connect timeouts, set by the fault timeline; any of them
+        # swaps in :meth:`_degraded_steps` (see :meth:`_rewire`), so that an instance
+        # without faults runs the plain interpreter with no check for them.
+        self.connect_timeout = 0.0
+        self.factor = 1.0
+        self.error_fraction = 0.0
+        self.injected = 0
+        self._slowed: dict[int, tuple[list[Step], list[Step]]] = {}
+        self._draw: Callable[[], float] | None = None
         workers = spec.worker_count
         self.workers = Slots(ctx.env, workers)
         self.cores = self.slots if workers > spec.cores else None
@@ -78,6 +103,38 @@ class AppInstance(Server):
             if not self.memory_waits:
                 self.oom_code = ctx.recorder.cause("out_of_memory")
             self.handle = self._handle_with_memory  # type: ignore[method-assign]
+        self.shed_limit = 0  # requests shed by the concurrency limit
+        if spec.queue is not None or spec.concurrency_limit is not None or server.ranks:
+            self._admission(server, spec)
+        scaling = spec.scaling
+        alpha, beta = (0.0, 0.0) if scaling is None else (scaling.alpha, scaling.beta)
+        self.shared: SharedCores | None = None
+        if spec.cpu_discipline == "ps":
+            self.shared = processor_sharing(self, alpha, beta)
+            self.cores = None
+            self.cpu = self.shared.work  # type: ignore[method-assign]
+        elif alpha or beta:
+            # CPU that slows with concurrency replaces Server.work on this instance only
+            self.work = usl_cores(self, alpha, beta).work  # type: ignore[method-assign]
+
+    def _admission(self, server: AppServer, spec: AppServerSpec) -> None:
+        """Build-time choice of the ordered queues, shedding and concurrency limit."""
+        shed = self.ctx.recorder.cause("shed")
+        ranks = server.ranks
+        self.ranks = ranks or [0] * len(self.ctx.recorder.class_names)
+        levels = max(self.ranks) + 1
+        self.workers = queue_slots(self.env, self.workers.capacity, spec.queue, levels, shed)
+        self.wait_worker = self._wait_ordered  # type: ignore[method-assign]
+        self.full = self._full_ordered  # type: ignore[method-assign]
+        if self.cores is not None and ranks:  # cores queue separately: by priority too
+            self.slots = self.cores = queue_slots(self.env, self.capacity, None, levels, shed)
+            self.wait_core = self._wait_core_ordered  # type: ignore[method-assign]
+        if spec.concurrency_limit is not None:
+            self.limit_state = AimdLimit(spec.concurrency_limit, self.workers.capacity)
+            self.limited = 0  # requests admitted under the limit
+            self.shed_code = shed
+            self._limited_inner = self.handle
+            self.handle = self._handle_limited  # type: ignore[method-assign]
 
     def _handle_with_memory(self, request: Request, steps: list[tuple[int, Any]]) -> Process:
         """:meth:`handle` for an instance with memory: take the footprint first.
@@ -105,6 +162,59 @@ class AppInstance(Server):
             memory.release()
             self.memory_level.change(-1, env.now)
 
+    def _handle_limited(self, request: Request, steps: list[Step]) -> Process:
+        """:meth:`handle` under an adaptive concurrency limit: shed at once beyond it."""
+        limit = self.limit_state
+        if self.limited >= limit.limit:
+            self.shed_limit += 1
+            raise RequestFailed(self.shed_code)
+        self.limited += 1
+        start = self.env.now
+        try:
+            yield from self._limited_inner(request, steps)
+        finally:
+            limit.sample(self.env.now - start, self.limited)
+            self.limited -= 1
+
+    def wait_worker(self, request: Request) -> Process:
+        """Queue for a worker (none is free); returns the wait, holding a worker.
+
+        Raises holding none: when the instance fails meanwhile, or (ordered queues)
+        when the request is shed.
+        """
+        waited = yield from self.queue_for(self.workers)
+        if self.outages:  # the instance failed while the request queued (not: scaled in)
+            self.workers.release()
+            raise RequestFailed(self.down_code)
+        return waited
+
+    def _wait_ordered(self, request: Request) -> Process:
+        workers = self.workers
+        try:
+            waited = yield from ordered_wait(self, workers, self.ranks[request.klass])
+        except Shed:  # picked, found stale: it gives the worker to the next waiter
+            workers.release()
+            raise
+        if self.outages:
+            workers.release()
+            raise RequestFailed(self.down_code)
+        return waited
+
+    def wait_core(self, request: Request) -> Process:
+        """Queue for a core (none is free); returns the wait, holding a core."""
+        return self.queue_for(self.cores)  # type: ignore[arg-type]
+
+    def _wait_core_ordered(self, request: Request) -> Process:
+        return ordered_wait(self, self.cores, self.ranks[request.klass])  # type: ignore[arg-type]
+
+    def full(self, request: Request) -> None:
+        """A request found the queue full: rejected (ordered queues may shed another)."""
+        self._reject()
+
+    def _full_ordered(self, request: Request) -> None:
+        if not self.workers.evict(self.ranks[request.klass]):  # type: ignore[attr-defined]
+            self._reject()
+
     def _reject(self) -> NoReturn:
         self.rejected += 1
         if self.capped:
@@ -131,19 +241,15 @@ class AppInstance(Server):
         if admit:
             if not self.up:
                 raise RequestFailed(self.down_code)
-            if not workers.free and len(workers.waiting) >= self.limit:
-                self._reject()
+            if workers.free:  # Server.take inlined: every request pays for this
+                workers.free -= 1
+            else:
+                if len(workers.waiting) >= self.limit:
+                    self.full(request)
+                waited = yield from self.wait_worker(request)
+            held.change(1, env.now)
             self.active += 1
         try:
-            if admit:
-                if workers.free:  # Server.take inlined: every request pays for this
-                    workers.free -= 1
-                    held.change(1, env.now)
-                else:
-                    waited = yield from self.queue_for(workers)
-                    held.change(1, env.now)
-                    if self.outages:  # the instance failed while the request queued
-                        raise RequestFailed(self.down_code)
             busy = self.busy
             cores = self.cores
             for op, arg in steps:
@@ -152,7 +258,7 @@ class AppInstance(Server):
                         if cores.free:
                             cores.free -= 1
                         else:
-                            waited += yield from self.queue_for(cores)
+                            waited += yield from self.wait_core(request)
                         try:
                             busy.change(1, env.now)
                             yield env.timeout(arg())
@@ -181,6 +287,40 @@ class AppInstance(Server):
                 workers.release()
                 self.active -= 1
 
+    def _rewire(self) -> None:
+        """Choose the step interpreter for the instance's faults, at fault time."""
+        if (not self.up and self.connect_timeout > 0) or self.factor != 1.0 or self.error_fraction:
+            self.steps = self._degraded_steps  # type: ignore[method-assign]
+        else:
+            self.__dict__.pop("steps", None)
+
+    def _degraded_steps(self, request: Request, steps: list[Step], admit: bool = False) -> Process:
+        """:meth:`steps` on an instance with a fault: a caller of a crashed instance waits
+        its connect timeout, injected errors fail fast, a slow instance runs slowed steps."""
+        if admit:
+            if not self.up:
+                if self.connect_timeout:
+                    yield self.env.timeout(self.connect_timeout)
+                raise RequestFailed(self.down_code)
+            if self.error_fraction and self._draw is not None:
+                if self._draw() < self.error_fraction:
+                    self.injected += 1
+                    raise RequestFailed(self.ctx.recorder.cause("injected_error"))
+        if self.factor != 1.0:
+            steps = self._slow_steps(steps)
+        return (yield from AppInstance.steps(self, request, steps, admit))
+
+    def _slow_steps(self, steps: list[Step]) -> list[Step]:
+        """``steps`` with every CPU and delay draw multiplied by the slow factor (cached)."""
+        cached = self._slowed.get(id(steps))
+        if cached is None:
+            factor = self.factor
+            slowed: list[Step] = [
+                (op, _scaled(arg, factor)) if op in (CPU, DELAY) else (op, arg) for op, arg in steps
+            ]
+            cached = self._slowed[id(steps)] = (steps, slowed)
+        return cached[1]
+
     def cpu(self, seconds: float) -> Process:
         """Hold one of this instance's cores for ``seconds`` (for step runners)."""
         cores = self.cores
@@ -208,6 +348,9 @@ class AppInstance(Server):
         counters["workers"] = self.workers.capacity
         if self.provisioned is not None:
             counters["provisioned_area"] = self.provisioned.area_at(now)
+        shed = getattr(self.workers, "shed", None)
+        if shed is not None or self.shed_limit:
+            counters["shed"] = (shed or 0) + self.shed_limit
         if self.pools:
             counters.update(self._pool_snapshot(now))
         if self.memory is not None:
@@ -245,6 +388,11 @@ class AppServer(Component):
     def __init__(self, ctx: Context, name: str, spec: AppServerSpec) -> None:
         super().__init__(ctx, name)
         self.spec = spec
+        # each class's priority rank (0 first), for queues that order by priority
+        self.ranks: list[int] = []
+        queue = spec.queue
+        if queue is not None and queue.discipline == "priority" and ctx.scenario is not None:
+            self.ranks = class_ranks([c.priority for c in ctx.scenario.workload.classes])
         self.instances = [AppInstance(self, i) for i in range(spec.most_replicas)]
         self.sessions = None if spec.sessions is None else Sessions(self, spec.sessions)
         self.autoscaler: Autoscaler | None = None
@@ -285,24 +433,50 @@ class AppServer(Component):
                     break
         return instance.handle(request, route)
 
-    def fail(self, instance: int | None) -> None:
-        """Take one instance (or all) down: it loses the sessions it held in memory."""
+    def _chosen(self, instance: int | None) -> list[AppInstance]:
+        return self.instances if instance is None else [self.instances[instance]]
+
+    def fail(self, instance: int | None, connect_timeout: float = 0.0) -> None:
+        """Take one instance (or all) down: it loses the sessions it held in memory.
+
+        New requests fail as ``instance_down``, after ``connect_timeout`` (0: at once).
+        """
         code = self.ctx.recorder.cause("instance_down")
-        for inst in self.instances if instance is None else [self.instances[instance]]:
+        for inst in self._chosen(instance):
             inst.down_code = code
             inst.outages += 1
             if inst.up:
                 inst.up = False
                 inst.down_since = self.env.now
+                inst.connect_timeout = connect_timeout
+                inst._rewire()
                 if self.sessions is not None:
                     self.sessions.instance_failed(inst.index)
 
     def recover(self, instance: int | None) -> None:
         """Bring one instance (or all) back, holding no sessions."""
-        for inst in self.instances if instance is None else [self.instances[instance]]:
+        for inst in self._chosen(instance):
             inst.outages -= 1
             if inst.outages == 0 and inst.in_service:
                 inst.up = True
+                inst._rewire()
+
+    def slow(self, instance: int | None, factor: float) -> None:
+        """CPU and delay steps on the instance take ``factor`` times longer (1: normal)."""
+        for inst in self._chosen(instance):
+            inst.factor = factor
+            inst._slowed.clear()
+            inst._rewire()
+
+    def inject_errors(self, instance: int | None, fraction: float) -> None:
+        """A ``fraction`` of the instance's requests fail fast as ``injected_error``."""
+        self.ctx.recorder.cause("injected_error")
+        for inst in self._chosen(instance):
+            inst.error_fraction = fraction
+            if inst._draw is None:
+                rng = self.ctx.rng(inst.name, "injected_errors")
+                inst._draw = batched(lambda n, rng=rng: rng.random(n))
+            inst._rewire()
 
     def snapshot(self, now: float) -> dict[str, Any] | None:
         return None if self.sessions is None else self.sessions.snapshot(now)
@@ -343,9 +517,44 @@ class AppServer(Component):
         return self._components[name]
 
 
+def _scaled(sampler: Callable[[], float], factor: float) -> Callable[[], float]:
+    return lambda: sampler() * factor
+
+
 def compile_cpu(server: AppServer, step: CpuStep, purpose: str) -> Step:
-    """``{cpu: dist}``: one core for a draw, scaled by the instance's ``speed``."""
-    return CPU, server.ctx.sampler(step.cpu, server.name, purpose, 1.0 / server.spec.speed)
+    """``{cpu: dist}``: one core for a draw, scaled by the instance's ``speed``.
+
+    Under processor sharing the draw is work done on the instance's shared cores; on a
+    server with non-linear ``scaling`` the step holds a core while it works on the
+    instance's cores that slow together (:mod:`simperf.components.shared_cpu`). Either
+    way it is a runner: the interpreter's inline ``CPU`` code stays the plain one.
+    """
+    draw = server.ctx.sampler(step.cpu, server.name, purpose, 1.0 / server.spec.speed)
+    if server.spec.cpu_discipline == "ps":
+
+        def shared(request: Request, instance: AppInstance) -> Process:
+            yield instance.shared.run(draw())  # type: ignore[union-attr]
+
+        return RUN, shared
+    scaling = server.spec.scaling
+    if scaling is None or scaling.linear:
+        return CPU, draw
+
+    def shared_cpu(request: Request, instance: AppInstance) -> Process:
+        cores = instance.cores
+        if cores is None:  # workers <= cores: a worker always finds a core
+            yield from instance.work(draw())
+            return
+        waited = yield from instance.take(cores)
+        # the interpreter counts a runner's time as service: move the core wait to waiting
+        instance.wait_sum += waited
+        instance.service_sum -= waited
+        try:
+            yield from instance.work(draw())
+        finally:
+            cores.release()
+
+    return RUN, shared_cpu
 
 
 def compile_delay(server: AppServer, step: DelayStep, purpose: str) -> Step:
@@ -356,12 +565,15 @@ def compile_delay(server: AppServer, step: DelayStep, purpose: str) -> Step:
 def compile_call(server: AppServer, step: CallStep, purpose: str) -> Step:
     """``{call: component.endpoint}``, through the one call path."""
     component, endpoint = step.call.split(".")
-    return connect(server, component, endpoint)
+    return connect(server, component, endpoint, step=step, purpose=purpose)
 
 
 def compile_parallel(server: AppServer, step: ParallelStep, purpose: str) -> Step:
     """``{parallel: [...]}``: every arm compiled like a call, run as processes."""
-    return PARALLEL, [connect(server, *call.split(".")) for call in step.parallel]
+    return PARALLEL, [
+        connect(server, *call.split("."), step=step, purpose=f"{purpose}:{i}")
+        for i, call in enumerate(step.parallel)
+    ]
 
 
 def runs(compiler: Callable[[AppServer, Any, str], StepRunner]) -> StepCompiler:

@@ -210,3 +210,23 @@ class Geographic:
             if open_[i] < open_[best]:
                 best = i
         return best
+
+    def choose_among(self, request: Request, usable: Callable[[int], bool]) -> int | None:
+        """The instance for a request whose chosen one is out of rotation (None: none).
+
+        The groups in the client's latency order, the first with headroom among its
+        usable instances, else the nearest with any usable instance: a dark region's
+        clients go to the next region (paying the latency matrix on the way there),
+        not to whichever instance anywhere is least loaded.
+        """
+        open_ = self.open
+        fallback: list[int] = []
+        for g in self.orders[request.region]:  # type: ignore[index]
+            members = [i for i in self.groups[g] if usable(i)]
+            if not members:
+                continue
+            if sum(open_[i] for i in self.groups[g]) < self.limits[g]:
+                return min(members, key=lambda i: open_[i])
+            if not fallback:
+                fallback = members
+        return min(fallback, key=lambda i: open_[i]) if fallback else None

@@ -20,10 +20,12 @@ class Request:
 
     ``key`` is the item it reads or writes (from the class's key space), ``client`` the
     client address and ``region`` the client's region, where the workload defines them;
-    ``stale`` is set when any read along its way was served from an out-of-date copy.
+    ``stale`` is set when any read along its way was served from an out-of-date copy,
+    ``degraded`` when a call on its way failed and a fallback stood in for it.
+    ``deadline`` (absolute) is set only for classes with a ``timeout``.
     """
 
-    __slots__ = ("client", "id", "key", "klass", "region", "stale", "start")
+    __slots__ = ("client", "deadline", "degraded", "id", "key", "klass", "region", "stale", "start")
 
     def __init__(self, id: int, klass: int, start: float) -> None:
         self.id = id
@@ -33,6 +35,7 @@ class Request:
         self.client: int | None = None
         self.region: int | None = None
         self.stale = False
+        self.degraded = False
 
 
 class RequestFailed(Exception):
@@ -47,6 +50,20 @@ class RequestFailed(Exception):
     def __init__(self, code: int) -> None:
         super().__init__(code)
         self.code = code
+
+
+def outcome_of(process: Process) -> Process:
+    """Run ``process`` to its end: 0, or the failure code it raised (never raises).
+
+    What runs as its own SimPy process (a parallel arm, a timed attempt, a request the
+    client may give up on) goes through this, so that a failure nobody waits for any more
+    does not escape into the run.
+    """
+    try:
+        yield from process
+    except RequestFailed as failure:
+        return failure.code
+    return 0
 
 
 class Context:
@@ -83,6 +100,8 @@ class Context:
         # State kept outside the scenario's components (rate limiters, leaderboards), by
         # unique key; step compilers add them and the builder reports them as components.
         self.reporters: dict[str, Component] = {}
+        # The run's fault log (simperf.components.faults.FaultLog), set by the builder.
+        self.faults: Any = None
         # Step spec type -> compiler of an app server's endpoint step (set by the builder).
         self.step_compilers: dict[type, Any] = {}
 
@@ -158,10 +177,30 @@ class Component:
         """(section, metrics) for the result, e.g. ``("caches", {"hit_rate": ...})``."""
         return None
 
-    def fail(self, instance: int | None) -> None:
-        """Take one instance (or all, for None) down, as scheduled by ``faults``."""
-        raise NotImplementedError(f"{self.kind} components cannot fail yet")
+    # -- the fault timeline ---------------------------------------------------------------
+    # A kind that lists a fault kind in its spec's ``fault_kinds`` implements the matching
+    # methods; ``instance`` None means every instance. The timeline never calls them on a
+    # kind that has not opted in (the spec refuses such faults), so the defaults only
+    # name what is missing.
+
+    def fail(self, instance: int | None, connect_timeout: float = 0.0) -> None:
+        """``crash``: take one instance (or all) down.
+
+        Callers of a down instance fail at once, or, where the kind models connection
+        attempts (``connect_timeouts`` on its spec) and ``connect_timeout`` > 0, after
+        waiting that long. Outages may nest: the instance is up again when every
+        :meth:`fail` has had its :meth:`recover`.
+        """
+        raise NotImplementedError(f"{self.kind} components cannot crash yet")
 
     def recover(self, instance: int | None) -> None:
         """End an outage started by :meth:`fail`."""
-        raise NotImplementedError(f"{self.kind} components cannot fail yet")
+        raise NotImplementedError(f"{self.kind} components cannot crash yet")
+
+    def slow(self, instance: int | None, factor: float) -> None:
+        """``slow``: service on the instance takes ``factor`` times longer (1: normal again)."""
+        raise NotImplementedError(f"{self.kind} components cannot slow down yet")
+
+    def inject_errors(self, instance: int | None, fraction: float) -> None:
+        """``errors``: a ``fraction`` of requests fail fast as ``injected_error`` (0: none)."""
+        raise NotImplementedError(f"{self.kind} components cannot inject errors yet")

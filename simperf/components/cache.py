@@ -2,7 +2,13 @@
 
 A :class:`Cache` has ``nodes`` :class:`CacheNode` s. A key lives on node
 ``hash(key) * nodes >> 64`` (a multiplicative hash: popularity ranks do not pile up on
-one node). Each node is a server with ``cores`` command slots and a
+one node), or with ``sharding: ring`` on the owner of the first of the nodes' virtual
+points at or after its hash on a consistent-hash ring
+(:class:`~simperf.components.balancing.HashRing`). A ring's key -> node table is
+recomputed when a node fails or recovers: a down node's keys move to the next node up
+along the ring, the others stay where they were, and the misses that follow are the
+moved keys' (the failover of a cache is that change of its route table). Each node is
+a server with ``cores`` command slots and a
 :class:`~simperf.components.cache_store.CacheStore` holding the entries (version, expiry,
 dirty flag). A command pays the ``network`` round trip, waits for a core, holds it for a
 ``latency`` draw, and then acts on the store, so the state changes at the instant the
@@ -20,6 +26,7 @@ from typing import Any
 
 from simpy.events import Event
 
+from simperf.components.balancing import HashRing
 from simperf.components.base import Component, Context, Process, Request, RequestFailed
 from simperf.components.cache_store import Entry, make_store
 from simperf.components.keyspace import KeyspaceState
@@ -267,6 +274,13 @@ class Cache(Component):
         # rate limiters and leaderboards is lost with the node's contents.
         self.on_fail: list[Callable[[int], None]] = []
         self.down_code = ctx.recorder.cause("cache_down") if spec.on_down == "fail" else 0
+        # the key -> node map, chosen once: modulo, or the ring with its memoised owners
+        self.ring: HashRing | None = None
+        self.owners: dict[int, int] = {}
+        self.index_of: Callable[[int, int], int] = node_index
+        if spec.sharding == "ring":
+            self.ring = HashRing([node.name for node in self.nodes], spec.virtual_nodes)
+            self.index_of = self.ring_index
         self.ttl = None if spec.ttl is None else ctx.sampler(spec.ttl, name, "ttl")
         self.sizes: dict[int, float] | None = None
         self._draw_size: Any = None
@@ -278,7 +292,24 @@ class Cache(Component):
 
     def node_of(self, key: int) -> CacheNode:
         """The node holding ``key``."""
-        return self.nodes[node_index(key, len(self.nodes))]
+        return self.nodes[self.index_of(key, len(self.nodes))]
+
+    def ring_index(self, key: int, count: int = 0) -> int:
+        """``key``'s node on the ring among the nodes up (``count`` unused: as node_index).
+
+        Owners are memoised per key until a node fails or recovers. With every node down
+        the key's own node is returned (and its ``on_down`` applies).
+        """
+        owner = self.owners.get(key)
+        if owner is None:
+            owner = self.ring.owner_among(key, self._up)  # type: ignore[union-attr]
+            if owner is None:
+                owner = self.ring.owner(key)  # type: ignore[union-attr]
+            self.owners[key] = owner
+        return owner
+
+    def _up(self, index: int) -> bool:
+        return self.nodes[index].up
 
     def size_of(self, key: int) -> float:
         """The size of ``key``'s object: drawn once per key, then fixed (1 without sizes)."""
@@ -293,15 +324,17 @@ class Cache(Component):
     def resolve(self, endpoint: str) -> Any:  # pragma: no cover - checked by the spec
         raise NotImplementedError("caches are used through read and write steps")
 
-    def fail(self, instance: int | None) -> None:
-        """Take one node (or all) down."""
+    def fail(self, instance: int | None, connect_timeout: float = 0.0) -> None:
+        """Take one node (or all) down (callers find out at once: no connect timeout)."""
         for node in self.nodes if instance is None else [self.nodes[instance]]:
             node.fail()
+        self.owners.clear()  # the ring's route table changes (empty without a ring)
 
     def recover(self, instance: int | None) -> None:
         """Bring one node (or all) back, empty."""
         for node in self.nodes if instance is None else [self.nodes[instance]]:
             node.recover()
+        self.owners.clear()
 
     def snapshot(self, now: float) -> dict[str, Any]:
         return {node.name: node.counters() for node in self.nodes}

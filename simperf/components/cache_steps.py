@@ -27,7 +27,7 @@ from simpy.events import Event
 
 from simperf.components.app_server import AppServer, StepRunner
 from simperf.components.base import Process, Request, RequestFailed
-from simperf.components.cache import Cache, CacheNode, node_index
+from simperf.components.cache import Cache, CacheNode
 from simperf.components.calls import runner
 from simperf.components.keyspace import KeyspaceState
 from simperf.spec.cache import ReadStep, WriteStep
@@ -175,12 +175,13 @@ def _reader(env: simpy.Environment, cache: Cache, miss: Miss, down: Miss) -> Ste
     nodes = cache.nodes
     single = nodes[0] if len(nodes) == 1 else None
     count = len(nodes)
+    index_of = cache.index_of  # node_index, or the ring (chosen once, by the cache)
     ttl = cache.ttl
     refresh = cache.spec.ttl_refresh
 
     def read(request: Request, instance: Any) -> Process:
         key: int = request.key  # type: ignore[assignment]
-        node = single or nodes[node_index(key, count)]
+        node = single or nodes[index_of(key, count)]
         if node.up:
             yield from node.command()  # the get
             if node.up:

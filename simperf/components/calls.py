@@ -21,7 +21,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from simperf.components.base import Process, Request, RequestFailed
+from simperf.components.base import Process, Request, outcome_of
+from simperf.components.resilience import guard, needs_guard
 
 if TYPE_CHECKING:  # pragma: no cover
     from simperf.components.app_server import AppInstance, AppServer
@@ -44,6 +45,8 @@ def connect(
     route: Any = None,
     repeat: int = 1,
     background: bool = False,
+    step: Any = None,
+    purpose: str = "",
 ) -> tuple[int, Any]:
     """Compile a call from ``server`` to ``component.endpoint``.
 
@@ -61,6 +64,10 @@ def connect(
     background
         Work done on no app instance (write-back's flusher): a hop, without a pool or
         the caller's CPU.
+    step, purpose
+        The step spec whose ``timeout``, ``retry``, ``hedge`` and ``fallback`` apply, and
+        the name of its random streams; with these or a breaker on the target the call
+        is wrapped by :func:`simperf.components.resilience.guard` (a ``RUN`` step).
 
     Returns
     -------
@@ -82,6 +89,10 @@ def connect(
         if network is not None:
             handle = network.handler(source, network.region_of[target.name], handle)
     client_cpu = 0.0 if background else target.client_cpu(route)
+    if not background and needs_guard(step, server.spec.breakers, target.name):
+        pools = [instance.pools[target.name] for instance in server.instances] if pooled else None
+        call = _runner(handle, route, pools, client_cpu, repeat)
+        return RUN, guard(server, target.name, call, step, purpose)
     if not pooled and client_cpu == 0 and repeat == 1:
         return CALL, (handle, route)
     pools = [instance.pools[target.name] for instance in server.instances] if pooled else None
@@ -105,6 +116,8 @@ def _runner(
     handle: Handle, route: Any, pools: list[Any] | None, client_cpu: float, repeat: int
 ) -> Runner:
     if pools is None:
+        if client_cpu == 0 and repeat == 1:
+            return lambda request, instance: handle(request, route)
 
         def unpooled(request: Request, instance: AppInstance) -> Process:
             for _ in range(repeat):
@@ -130,11 +143,6 @@ def _runner(
 
 def parallel_arm(op: int, arg: Any, request: Request, instance: AppInstance) -> Process:
     """One arm of a ``parallel`` step, as a process: 0 or the failure code, never raises."""
-    try:
-        if op == CALL:
-            yield from arg[0](request, arg[1])
-        else:
-            yield from arg(request, instance)
-    except RequestFailed as failure:
-        return failure.code
-    return 0
+    if op == CALL:
+        return outcome_of(arg[0](request, arg[1]))
+    return outcome_of(arg(request, instance))

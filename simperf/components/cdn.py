@@ -10,6 +10,12 @@ edge to the origin. Calls to the origin go through
 :meth:`~simperf.components.network.Network.connect`, so they pay the latency matrix (and
 jitter) from the calling tier's region like any call between components.
 
+An edge on the fault timeline (``faults`` ``instance`` i: the i-th edge of ``edges``)
+leaves the route table while down: its region's clients go around it, over the latency
+matrix from their region, to the shield (or, without one, to the origin), which is what
+a CDN's DNS steering does. Those requests are the edge's ``bypassed`` ones; the origin
+sees the ones the shield misses. The edge comes back empty.
+
 Every request's bytes (its class's ``response_size``; for cacheable classes one draw per
 key) are counted where they were served, and :meth:`Cdn.report` adds the
 ``cdns.<name>`` section: per edge and in all, hit rates and the origin offload, the
@@ -208,6 +214,15 @@ class Cdn(Component):
         ]
         self.origin: Component | None = None
         self._routes: dict[str, list[EdgeRoute | None]] = {}
+        # the fault timeline: per edge (in spec order) the tier its clients use while it
+        # is down, a tier that keeps nothing; made only for a CDN a fault names
+        self.bypass: dict[str, Tier] = {}
+        if any(f.component == name for f in getattr(ctx.scenario, "faults", ())):
+            for region in self.edges:
+                tier = Tier(ctx, name, f"{region}:bypass", self.edges[region].region, spec)
+                tier.store = _NoStore()  # type: ignore[assignment]
+                self.bypass[region] = tier
+        self._outages = dict.fromkeys(self.edges, 0)
 
     def wire(self, components: dict[str, Component]) -> None:
         self.origin = components[self.spec.origin]
@@ -226,6 +241,32 @@ class Cdn(Component):
             regions = range(len(network.regions))
             routes = self._routes[endpoint] = [by_region.get(r) for r in regions]
         return routes
+
+    def fail(self, instance: int | None) -> None:
+        """Take one edge (or every edge) down: its clients go to the shield or origin."""
+        for region in self._named(instance):
+            self._outages[region] += 1
+            if self._outages[region] == 1:
+                edge = self.edges[region]
+                edge.store.clear()  # it comes back empty
+                self._reroute(edge.region, self.bypass[region])
+
+    def recover(self, instance: int | None) -> None:
+        """Bring one edge (or every edge) back into the route table."""
+        for region in self._named(instance):
+            self._outages[region] -= 1
+            if self._outages[region] == 0:
+                edge = self.edges[region]
+                self._reroute(edge.region, edge)
+
+    def _named(self, instance: int | None) -> list[str]:
+        regions = list(self.edges)
+        return regions if instance is None else [regions[instance]]
+
+    def _reroute(self, region: int, tier: Tier) -> None:
+        """Send the clients of region ``region`` to ``tier``, for every endpoint."""
+        for endpoint, routes in self._routes.items():
+            routes[region] = EdgeRoute(self, tier, endpoint)
 
     def size_of(self, key: int, klass: int) -> float:
         """The bytes of ``key``'s object: drawn at its first request, then fixed."""
@@ -300,6 +341,8 @@ class Cdn(Component):
 
     def snapshot(self, now: float) -> dict[str, Any]:
         tiers = {f"edge:{region}": edge.counters() for region, edge in self.edges.items()}
+        for region, tier in self.bypass.items():
+            tiers[f"bypass:{region}"] = tier.counters()
         if self.shield is not None:
             tiers["shield"] = self.shield.counters()
         return tiers
@@ -323,6 +366,22 @@ class Cdn(Component):
         _derived(total)
         total["origin_requests_per_second"] = total["origin_requests"] / span if span > 0 else None
         total["edges"] = edges
+        if self.bypass:
+            bypassed = {
+                region: _tier_report(first[f"bypass:{region}"], last[f"bypass:{region}"])
+                for region in self.bypass
+            }
+            for region, b in bypassed.items():
+                edges[region]["bypassed"] = b["requests"]
+                edges[region]["bypassed_origin_requests"] = b["origin_requests"]
+            # what the clients asked for counts whether an edge served it or was bypassed
+            for key in ("requests", "bytes", "origin_requests", "origin_bytes"):
+                total[key] += sum(b[key] for b in bypassed.values())
+            total["bypassed"] = sum(b["requests"] for b in bypassed.values())
+            _derived(total)
+            total["origin_requests_per_second"] = (
+                total["origin_requests"] / span if span > 0 else None
+            )
         if self.shield is not None:
             total["shield"] = _tier_report(first["shield"], last["shield"])
         return "cdns", total
@@ -344,3 +403,19 @@ def _derived(values: dict[str, Any]) -> None:
     requests, size = values["requests"], values["bytes"]
     values["offload"] = 1 - values["origin_requests"] / requests if requests else None
     values["byte_offload"] = 1 - values["origin_bytes"] / size if size else None
+
+
+class _NoStore:
+    """The store of a bypass tier: it holds nothing, so every lookup goes on."""
+
+    hits = misses = evictions = expirations = rejections = 0
+    used_bytes = 0.0
+
+    def get(self, key: Any, now: float) -> None:
+        return None
+
+    def set(self, *args: Any, **kwargs: Any) -> list[Any]:
+        return []
+
+    def __len__(self) -> int:
+        return 0

@@ -14,7 +14,9 @@ Two ways in, chosen by the caller's call path (:mod:`simperf.components.calls`):
   session start-up on a database core, counted against ``max_connections``).
 
 Writes run on the primary and reach each replica ``replication_lag`` later (the replica
-then replays them); reads go to a replica by ``read_policy``.
+then replays them); reads go to a replica by ``read_policy``. Which servers those are is
+each shard's route table (:class:`DatabaseCore` ``primary`` and ``replicas``), which
+faults and failover change (:mod:`simperf.components.db_failover`).
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ import numpy as np
 from simperf.components import db_report
 from simperf.components.base import Component, Context, Process, Request, RequestFailed
 from simperf.components.calls import connect
+from simperf.components.db_failover import Failover
 from simperf.components.db_instance import PRIMARY, REPLICA, DbInstance
 from simperf.components.db_pool import Pool
 from simperf.dbcost.explain import hit_ratios, layout_of, plan_variant, pool_models
@@ -171,18 +174,18 @@ class DatabaseCore:
             for i in range(spec.read_replicas)
         ]
         self.instances = [self.primary, *self.replicas]
-        self.lags = [
-            db.ctx.sampler(spec.replication_lag, db.name, f"lag:{prefix}{i}")
-            for i in range(len(self.replicas))
-        ]
+        for i, replica in enumerate(self.replicas):
+            replica.lag = db.ctx.sampler(spec.replication_lag, db.name, f"lag:{prefix}{i}")
         self.policy = spec.read_policy
+        # The route table: ``primary`` takes writes (None while it is down and not yet
+        # replaced), ``replicas`` the replicas up; faults change them, never the handlers.
 
     def _read_target(self, request: Request, q: CompiledQuery) -> DbInstance:
         db = self.db
         if db.ryw > 0:
             client = request.client if request.client is not None else request.id
             written = db.last_write.get(client)
-            if written is not None and self.env.now < written + db.ryw:
+            if written is not None and self.env.now < written + db.ryw and self.primary is not None:
                 db.ryw_reads += 1
                 return self.primary
         replicas = self.replicas
@@ -191,7 +194,7 @@ class DatabaseCore:
         n = len(replicas)
         # Each query rotates on its own: a shared rotation would send the 1st, 3rd ...
         # query of an endpoint always to one replica and the 2nd, 4th ... to the other.
-        start = q.rotation
+        start = q.rotation % n  # below n unless a replica has just left the table
         q.rotation = (start + 1) % n
         if self.policy == "round_robin":
             return replicas[start]
@@ -203,11 +206,28 @@ class DatabaseCore:
         return best
 
     def run(self, request: Request, q: CompiledQuery, key: int, pooled: bool) -> Process:
-        """Run ``q`` on the instance it goes to (opening a connection unless pooled)."""
+        """Run ``q`` on the instance it goes to (opening a connection unless pooled).
+
+        The instance is chosen when this is called; the returned generator runs the query.
+        A database on the fault timeline runs :meth:`run_routed` instead, which fails a
+        query the route table has no instance for.
+        """
         inst = self.primary if q.write else self._read_target(request, q)
         if pooled:
-            yield from self._execute(request, q, key, inst)
-            return
+            return self._execute(request, q, key, inst)
+        return self._connect(request, q, key, inst)
+
+    def run_routed(self, request: Request, q: CompiledQuery, key: int, pooled: bool) -> Process:
+        """:meth:`run` where an instance may be down: no instance -> ``primary_down``."""
+        inst = self.primary if q.write else self._read_target(request, q)
+        if inst is None:
+            return _fail(self.db.down_code)
+        if pooled:
+            return self._execute(request, q, key, inst)
+        return self._connect(request, q, key, inst)
+
+    def _connect(self, request: Request, q: CompiledQuery, key: int, inst: DbInstance) -> Process:
+        """Open a connection to ``inst`` (a handshake and a session start-up), then run."""
         if inst.open >= inst.max_connections - inst.reserved:
             inst.rejected += 1
             raise RequestFailed(self.db.refused_code)
@@ -242,8 +262,8 @@ class DatabaseCore:
         now = self.env.now
         if db.ryw > 0:
             db.last_write[request.client if request.client is not None else request.id] = now
-        for replica, lag in zip(self.replicas, self.lags, strict=True):
-            visible = max(replica.last_apply, now + lag())
+        for replica in self.replicas:
+            visible = max(replica.last_apply, now + replica.lag())
             replica.last_apply = visible
             replica.pending[q.table_index][key] = visible
             db.lags.append(visible - now)
@@ -271,6 +291,12 @@ class Database(Component):
         self.stats = {q: QueryStats() for q in spec.queries}
         self.cores = self._make_cores()
         self.servers = [inst for core in self.cores for inst in core.instances]
+        self.down_code = 0
+        self.failover: Failover | None = None
+        if any(fault.component == name for fault in getattr(ctx.scenario, "faults", ())):
+            # chosen at build time: a database no fault names pays nothing for failover
+            self.down_code = ctx.recorder.cause("primary_down")
+            self.failover = Failover(self)
         # the model's instances: each server, then its storage (kind "storage")
         self.instances: list[Any] = [*self.servers, *(s.storage for s in self.servers)]
         self.pools: list[Pool] = []  # every app instance's pool for this database
@@ -354,6 +380,18 @@ class Database(Component):
         """The caller's CPU decoding the rows ``route`` returns."""
         return route.client_cpu
 
+    def fail(self, instance: int | None) -> None:
+        """Take one database server (or all) down; see :mod:`simperf.components.db_failover`."""
+        assert self.failover is not None  # built for every database a fault names
+        for inst in self.servers if instance is None else [self.servers[instance]]:
+            self.failover.fail(inst)
+
+    def recover(self, instance: int | None) -> None:
+        """Bring one database server (or all) back, as a replica if it was replaced."""
+        assert self.failover is not None
+        for inst in self.servers if instance is None else [self.servers[instance]]:
+            self.failover.recover(inst)
+
     def snapshot(self, now: float) -> dict[str, Any]:
         return db_report.snapshot(self, now)
 
@@ -361,6 +399,12 @@ class Database(Component):
         self, first: dict[str, Any], last: dict[str, Any], span: float
     ) -> tuple[str, dict[str, Any]]:
         return "databases", db_report.report(self, first, last, span)
+
+
+def _fail(code: int) -> Process:
+    """A query with nowhere to run: it fails at once."""
+    raise RequestFailed(code)
+    yield  # pragma: no cover - makes this a generator
 
 
 def compile_query_step(server: Any, step: QueryStep, purpose: str) -> tuple[int, Any]:

@@ -11,10 +11,12 @@ utilisation in the ``databases`` section).
 
 from __future__ import annotations
 
+from collections import deque
 from typing import Any
 
 from simperf.components.base import Process
 from simperf.components.server import Server
+from simperf.components.shared_cpu import usl_cores
 from simperf.dbcost.query_cost import storage_times
 from simperf.spec.database import DbInstanceSpec
 
@@ -48,6 +50,10 @@ class DbInstance(Server):
         self.shard = shard
         self.spec = spec
         self.cores = self.slots
+        scaling = spec.scaling
+        if scaling is not None and not scaling.linear:
+            # query CPU that slows with concurrency replaces Server.work here only
+            self.work = usl_cores(self, scaling.alpha, scaling.beta).work  # type: ignore[method-assign]
         self.io_depth, self.read_latency, self.write_latency = storage_times(spec.storage)
         self.storage = Server(env, f"{name}/storage", component, self.io_depth, within=self)
         self.storage.kind = "storage"
@@ -67,6 +73,11 @@ class DbInstance(Server):
         # replica state: per table, key -> time its latest write becomes visible here
         self.pending: list[dict[int, float]] = [{} for _ in range(tables)]
         self.last_apply = 0.0
+        self.lag: Any = None  # a replica's replication-lag sampler
+        # the fault timeline (simperf.components.db_failover)
+        self.up = True
+        self.outages = 0
+        self.recent: deque[float] = deque()  # visibility times of writes pending here
 
     def execute(self, q: Any) -> Process:
         """Run one compiled query: a core for its CPU, then storage for its page I/O."""

@@ -18,7 +18,10 @@ Computed beside the database, from its snapshots (as caches and CDNs report thei
 * ``pools``: per app server, acquisitions, the wait distribution, timeouts, refusals and
   how busy its connections were;
 * ``connections`` (opened without a pool, refused), ``replication`` (lag, stale reads)
-  and, for a sharded database, ``shards`` (queries per shard and max/mean imbalance).
+  and, for a sharded database, ``shards`` (queries per shard and max/mean imbalance);
+* ``failover``, for a database a fault names: its primaries' outages (``events``: when
+  each failed, was detected and replaced or recovered, which replica was promoted, the
+  writes lost and ``write_unavailable`` seconds), ``promotions`` and ``lost_writes``.
 """
 
 from __future__ import annotations
@@ -41,6 +44,7 @@ def snapshot(db: Any, now: float) -> dict[str, Any]:
         "lags": len(db.lags),
         "ryw_reads": db.ryw_reads,
         "fanouts": getattr(db, "fanouts", 0),
+        "time": now,
     }
 
 
@@ -80,6 +84,8 @@ def report(db: Any, first: dict[str, Any], last: dict[str, Any], span: float) ->
     refused += sum(p["refused"] for p in out["pools"].values())
     out["connections"] = {"opened": opened, "refused": refused}
     out["replication"] = _replication(db, first, last, out["instances"])
+    if db.failover is not None:
+        out["failover"] = db.failover.report(last["time"] - span, last["time"])
     if db.shard_count > 1:
         loads = [0] * db.shard_count
         for inst in db.servers:

@@ -1,28 +1,216 @@
-"""The fault timeline at run time: one process per scheduled outage."""
+"""The fault timeline at run time: one process per scheduled fault or random fault unit.
+
+A fault acts on *members* ``(component, instance)`` through the component's own fault
+methods (:meth:`~simperf.components.base.Component.fail`, ``slow``, ``inject_errors``), or
+on a network path (:meth:`~simperf.components.network.Network.spike`, ``partition``).
+A scheduled fault, a ``group`` and a ``region`` act on all their members at once; a random
+fault (``mtbf``/``mttr``) on a component fails each of its instances independently, each
+on its own streams. Every occurrence is written to the run's :class:`FaultLog`, which
+balancers tell when they detect it and the result reads after the run.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from typing import Any
 
 from simperf.components.base import Component, Context, Process
-from simperf.spec.faults import FaultSpec
+from simperf.spec.faults import FaultSpec, parse_member
+
+Member = tuple[Component, int | None]
+
+
+class FaultLog:
+    """Every fault occurrence of a run, and who detected it when.
+
+    An occurrence is a dict: ``fault`` (its index in ``faults``), ``kind``, ``target``
+    (as written), ``instances`` (instance names it hit), ``start``, ``end`` (None while
+    it lasts), ``detected`` (when a balancer first took one of its instances out of
+    rotation, by health check or outlier ejection; None if none did) and ``restored``
+    (when a balancer put it back after the repair).
+    """
+
+    def __init__(self) -> None:
+        self.occurrences: list[dict[str, Any]] = []
+        self._open: dict[str, list[dict[str, Any]]] = {}  # instance name -> open occurrences
+        self._ended: dict[str, dict[str, Any]] = {}  # instance name -> last ended occurrence
+
+    def start(self, index: int, fault: FaultSpec, target: str, names: list[str], now: float) -> Any:
+        """Record a fault starting now; returns the occurrence to :meth:`end`."""
+        occurrence = {
+            "fault": index,
+            "kind": fault.kind,
+            "target": target,
+            "instances": names,
+            "start": now,
+            "end": None,
+            "detected": None,
+            "restored": None,
+        }
+        self.occurrences.append(occurrence)
+        for name in names:
+            self._open.setdefault(name, []).append(occurrence)
+        return occurrence
+
+    def end(self, occurrence: dict[str, Any], now: float) -> None:
+        """Record the repair of ``occurrence``."""
+        occurrence["end"] = now
+        for name in occurrence["instances"]:
+            self._open[name].remove(occurrence)
+            self._ended[name] = occurrence
+
+    def detected(self, instance: str, now: float) -> None:
+        """A balancer took ``instance`` out of rotation at ``now``."""
+        for occurrence in self._open.get(instance, ()):
+            if occurrence["detected"] is None:
+                occurrence["detected"] = now
+
+    def restored(self, instance: str, now: float) -> None:
+        """A balancer put ``instance`` back into rotation at ``now``."""
+        occurrence = self._ended.get(instance)
+        if (
+            occurrence is not None
+            and occurrence["restored"] is None
+            and not self._open.get(instance)
+        ):
+            occurrence["restored"] = now
 
 
 def schedule_faults(
     ctx: Context, components: dict[str, Component], faults: Sequence[FaultSpec]
-) -> None:
-    """Start a process per fault that calls ``fail`` at ``at`` and ``recover`` after ``for``."""
-    for fault in faults:
-        ctx.env.process(
-            _outage(ctx, components[fault.component], fault.instance, fault.at, fault.for_)
-        )
+) -> FaultLog:
+    """Start the processes of every fault; returns the run's log (also ``ctx.faults``)."""
+    log = FaultLog()
+    ctx.faults = log
+    for index, fault in enumerate(faults):
+        own = [] if fault.component is None else _own_instances(components[fault.component])
+        if fault.random and own and fault.instance is None:
+            # each instance on its own: independent failures
+            component = components[fault.component]  # type: ignore[index]
+            units = [([(component, k)], inst.name) for k, inst in enumerate(own)]
+        else:
+            units = [(_members(ctx, components, fault), fault.label)]
+        for members, target in units:
+            start, end = _actions(ctx, fault, members)
+            names = _names(fault, members)
+            if fault.random:
+                process = _random(ctx, index, fault, target, names, start, end)
+            else:
+                process = _scheduled(ctx, index, fault, target, names, start, end)
+            ctx.env.process(process)
+    return log
 
 
-def _outage(
-    ctx: Context, component: Component, instance: int | None, at: float, duration: float
+def _own_instances(component: Component) -> list[Any]:
+    """Instances that belong to ``component`` (a balancer lists its backends')."""
+    return [i for i in getattr(component, "instances", []) if i.component == component.name]
+
+
+def _members(ctx: Context, components: dict[str, Component], fault: FaultSpec) -> list[Member]:
+    if fault.component is not None:
+        return [(components[fault.component], fault.instance)]
+    if fault.group is not None:
+        parsed = [parse_member(m) for m in fault.group]
+        return [(components[m[0]], m[1]) for m in parsed if m is not None]
+    if fault.region is not None:
+        network = ctx.network
+        region = network.index[fault.region]
+        return [
+            (component, None)
+            for name, component in components.items()
+            if network.region_of.get(name) == region
+        ]
+    return []
+
+
+def _names(fault: FaultSpec, members: list[Member]) -> list[str]:
+    """Instance names a fault hits (a balancer's own name; a path's label)."""
+    if fault.between is not None:
+        return [fault.label]
+    names = []
+    for component, instance in members:
+        own = _own_instances(component)
+        if not own:
+            names.append(component.name)
+        else:
+            names += [inst.name for inst in (own if instance is None else [own[instance]])]
+    return names
+
+
+def _actions(
+    ctx: Context, fault: FaultSpec, members: list[Member]
+) -> tuple[Callable[[], None], Callable[[], None]]:
+    """(start, end) of the fault on its members."""
+    kind = fault.kind
+    if fault.between is not None:
+        network = ctx.network
+        a, b = (network.index[r] for r in fault.between)
+        if kind == "latency":
+            extra = fault.latency
+            return (lambda: network.spike(a, b, extra)), (lambda: network.spike(a, b, -extra))
+        timeout = fault.connect_timeout
+        return (lambda: network.partition(a, b, timeout)), (lambda: network.heal(a, b))
+
+    def each(act: Callable[[Component, int | None], None]) -> Callable[[], None]:
+        def apply() -> None:
+            for component, instance in members:
+                act(component, instance)
+
+        return apply
+
+    if kind == "crash":
+        timeout = fault.connect_timeout
+        if timeout:
+            start = each(lambda c, i: c.fail(i, timeout))
+        else:
+            start = each(lambda c, i: c.fail(i))
+        return start, each(lambda c, i: c.recover(i))
+    if kind == "slow":
+        factor = fault.factor
+        return each(lambda c, i: c.slow(i, factor)), each(lambda c, i: c.slow(i, 1.0))
+    fraction = fault.fraction
+    return (
+        each(lambda c, i: c.inject_errors(i, fraction)),
+        each(lambda c, i: c.inject_errors(i, 0.0)),
+    )
+
+
+def _scheduled(
+    ctx: Context,
+    index: int,
+    fault: FaultSpec,
+    target: str,
+    names: list[str],
+    start: Callable[[], None],
+    end: Callable[[], None],
 ) -> Process:
     env = ctx.env
-    yield env.timeout(at)
-    component.fail(instance)
-    yield env.timeout(duration)
-    component.recover(instance)
+    assert fault.at is not None and fault.for_ is not None
+    yield env.timeout(fault.at)
+    start()
+    occurrence = ctx.faults.start(index, fault, target, names, env.now)
+    yield env.timeout(fault.for_)
+    end()
+    ctx.faults.end(occurrence, env.now)
+
+
+def _random(
+    ctx: Context,
+    index: int,
+    fault: FaultSpec,
+    target: str,
+    names: list[str],
+    start: Callable[[], None],
+    end: Callable[[], None],
+) -> Process:
+    """Up for a time to failure, down for a time to repair, over and over."""
+    env = ctx.env
+    ttf = ctx.sampler(fault.mtbf, target, f"fault:{index}:ttf")
+    ttr = ctx.sampler(fault.mttr, target, f"fault:{index}:ttr")
+    while True:
+        yield env.timeout(ttf())
+        start()
+        occurrence = ctx.faults.start(index, fault, target, names, env.now)
+        yield env.timeout(ttr())
+        end()
+        ctx.faults.end(occurrence, env.now)

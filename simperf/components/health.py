@@ -6,7 +6,10 @@ all their instances at the same instant). A probe of a down instance fails after
 request to that endpoint, queued and served like any other, and fails if it has not
 answered within the ``timeout``. A probe takes the path the balancer's requests take
 to the instance (:meth:`LoadBalancer.probe_route`) and carries key 0 of any key space it
-reads, as a health URL always asks for the same thing. ``unhealthy_threshold`` failures
+reads, as a health URL always asks for the same thing. Without an endpoint a probe is a
+connection check: from a balancer in one region to an instance in another it travels the
+network there and back (:meth:`LoadBalancer.probe_trips`), so it pays the round trip and
+fails across a partition. ``unhealthy_threshold`` failures
 in a row take the instance out of the balancer's rotation, ``healthy_threshold``
 successes in a row put it back. The gap between an instance failing and its removal is
 the *detection time*: requests the balancer sends it meanwhile are refused.
@@ -47,6 +50,9 @@ class HealthChecker:
         self.instances = balancer.instances
         self._probe_route = probe_route
         self._route: Any = None
+        self._trips = balancer.probe_trips()
+        self._ctx = ctx  # its fault log is made after the balancers are wired
+        self._no_sizes = None if ctx.network is None else ctx.network.no_sizes
         self.healthy = [True] * len(self.instances)
         self.counts = dict.fromkeys(COUNTERS, 0)
         self.detection_sum = 0.0
@@ -86,11 +92,15 @@ class HealthChecker:
             yield env.timeout(self.spec.timeout)
             return False
         if self._probe_route is None:
-            return True
-        route = self._route
-        if route is None:
-            route = self._route = self._probe_route()
-        answer = env.process(_call(route.handlers[index], route.routes[index], env.now))
+            trip = self._trips[index]
+            if trip is None:
+                return True
+            answer = env.process(_ping(trip, self._no_sizes, env.now))
+        else:
+            route = self._route
+            if route is None:
+                route = self._route = self._probe_route()
+            answer = env.process(_call(route.handlers[index], route.routes[index], env.now))
         deadline = env.timeout(self.spec.timeout)
         yield answer | deadline
         return bool(answer.triggered and answer.value)
@@ -103,11 +113,15 @@ class HealthChecker:
         if not instance.up:
             self.counts["detections"] += 1
             self.detection_sum += self.env.now - instance.down_since
+        if self._ctx.faults is not None:
+            self._ctx.faults.detected(instance.name, self.env.now)
 
     def _restore(self, index: int) -> None:
         self.healthy[index] = True
         self.counts["restorations"] += 1
         self.removed_area += self.env.now - self._removed_since.pop(index)
+        if self._ctx.faults is not None:
+            self._ctx.faults.restored(self.instances[index].name, self.env.now)
 
     def snapshot(self, now: float) -> dict[str, Any]:
         """Cumulative counters at ``now``."""
@@ -136,6 +150,18 @@ def _call(handler: Any, route: Any, now: float) -> Process:
     probe.key = PROBE_KEY
     try:
         yield from handler(probe, route)
+    except RequestFailed:
+        return False
+    return True
+
+
+def _ping(trip: tuple[Any, Any], sizes: Any, now: float) -> Process:
+    """A connection check across the network: there and back; returns whether it got through."""
+    there, back = trip
+    probe = Request(0, -1, now)
+    try:
+        yield from there.travel(probe, sizes)
+        yield from back.travel(probe, sizes)
     except RequestFailed:
         return False
     return True

@@ -65,8 +65,21 @@ class LoadBalancer(Component):
         self.healthy: list[bool] | None = None  # None: the balancer knows who is up
         self.refused = 0  # requests sent to an instance that was down
         self.retried = 0
-        if spec.retries:  # set before any caller compiles a call to this balancer
+        self._outages = 0  # the balancer's own crashes (nested)
+        self._error_fraction = 0.0
+        self._draw: Any = None
+        # Passive outlier ejection: per instance, ejected or not, errors in a row, times
+        # ejected (set at wire time when configured; None costs nothing per request).
+        self.outliers = spec.outlier_detection
+        self.ejected: list[bool] | None = None
+        self._streak: list[int] = []
+        self._ejections: list[int] = []
+        self.ejections = 0
+        if spec.retries or self.outliers is not None:
+            # set before any caller compiles a call to this balancer
             self.handle = self._handle_retrying  # type: ignore[method-assign]
+        if self.outliers is not None:
+            self._dispatch = self._dispatch_observed  # type: ignore[method-assign]
 
     def wire(self, components: dict[str, Component]) -> None:
         self._backends = [components[b] for b in self.spec.backends]
@@ -76,6 +89,10 @@ class LoadBalancer(Component):
         self.dispatched = [0] * n
         self.policy = self._make_policy()
         self.choose = self.policy.choose
+        if self.outliers is not None:
+            self.ejected = [False] * n
+            self._streak = [0] * n
+            self._ejections = [0] * n
         check = self.spec.health_check
         if check is not None:
             # Compiled at the first probe: the endpoint may call components wired later.
@@ -177,6 +194,9 @@ class LoadBalancer(Component):
 
     def _usable(self, index: int) -> bool:
         """Whether the balancer would send a request to instance ``index``."""
+        ejected = self.ejected
+        if ejected is not None and ejected[index]:
+            return False
         healthy = self.healthy
         return self.instances[index].up if healthy is None else healthy[index]
 
@@ -218,10 +238,113 @@ class LoadBalancer(Component):
         finally:
             self.open[index] -= 1
 
+    def _dispatch_observed(self, request: Request, route: Route, index: int) -> Process:
+        """:meth:`_dispatch`, watching the outcome for outlier ejection."""
+        env = self.env
+        started = env.now
+        try:
+            yield from LoadBalancer._dispatch(self, request, route, index)
+        except RequestFailed:
+            self._observe(index, False)
+            raise
+        bound = self.outliers.latency  # type: ignore[union-attr]
+        self._observe(index, bound is None or env.now - started <= bound)
+
+    def _observe(self, index: int, ok: bool) -> None:
+        if ok:
+            self._streak[index] = 0
+            return
+        self._streak[index] += 1
+        spec = self.outliers
+        ejected = self.ejected
+        assert spec is not None and ejected is not None
+        if self._streak[index] < spec.consecutive_errors or ejected[index]:
+            return
+        allowed = max(1, int(len(ejected) * spec.max_ejection_percent / 100))
+        if sum(ejected) >= allowed:
+            return
+        ejected[index] = True
+        self.ejections += 1
+        self._ejections[index] += 1
+        name = self.instances[index].name
+        if self.ctx.faults is not None:
+            self.ctx.faults.detected(name, self.env.now)
+        length = min(spec.base_ejection_time * self._ejections[index], spec.max_ejection_time)
+        self.env.timeout(length).callbacks.append(lambda _: self._return(index))
+
+    def _return(self, index: int) -> None:
+        """An ejection has run its time: the instance takes traffic again."""
+        assert self.ejected is not None
+        self.ejected[index] = False
+        self._streak[index] = 0
+        if self.ctx.faults is not None:
+            self.ctx.faults.restored(self.instances[index].name, self.env.now)
+
+    # -- the balancer's own faults --------------------------------------------------------
+
+    def fail(self, instance: int | None, connect_timeout: float = 0.0) -> None:
+        """The balancer is down: every request through it fails as ``balancer_down``."""
+        self._outages += 1
+        self._rechoose()
+
+    def recover(self, instance: int | None) -> None:
+        """The balancer is back."""
+        self._outages -= 1
+        self._rechoose()
+
+    def inject_errors(self, instance: int | None, fraction: float) -> None:
+        """A ``fraction`` of the requests through the balancer fail as ``injected_error``."""
+        self._error_fraction = fraction
+        if self._draw is None:
+            rng = self.ctx.rng(self.name, "injected_errors")
+            self._draw = batched(lambda size: rng.random(size))
+        self._rechoose()
+
+    def _rechoose(self) -> None:
+        """Swap the choice of instance for one that fails, at fault time (every request
+        calls ``choose`` first, so a healthy balancer pays nothing for faults)."""
+        choose = self.policy.choose
+        if self._outages:
+            code = self.ctx.recorder.cause("balancer_down")
+
+            def down(request: Request) -> int:
+                raise RequestFailed(code)
+
+            self.choose = down
+        elif self._error_fraction:
+            code = self.ctx.recorder.cause("injected_error")
+            draw, fraction = self._draw, self._error_fraction
+
+            def erring(request: Request) -> int:
+                if draw() < fraction:
+                    raise RequestFailed(code)
+                return choose(request)  # type: ignore[no-any-return]
+
+            self.choose = erring
+        else:
+            self.choose = choose
+
+    def probe_trips(self) -> list[Any]:
+        """Per instance, the (there, back) network paths a probe without an endpoint
+        travels from the balancer's region (None: nothing to cross)."""
+        network = self.ctx.network
+        source = None if network is None else network.region_of[self.name]
+        trips: list[Any] = []
+        for backend in self._backends:
+            for _ in backend.instances:  # type: ignore[attr-defined]
+                if source is None:
+                    trips.append(None)
+                    continue
+                dest = network.region_of[backend.name]
+                crossing = network.needs_hop(source, dest)
+                trips.append(network.paths(source, dest, payload=False) if crossing else None)
+        return trips
+
     def _failover(self, request: Request, tried: Any) -> int:
         """The instance for a request whose chosen instance is out of rotation.
 
-        Sticky (``ip_hash``): the next usable instance along the ring; otherwise the
+        Sticky (``ip_hash``): the next usable instance along the ring; ``geographic``:
+        the nearest region with a usable instance (the next in latency order); otherwise the
         usable instance with the fewest requests in progress, ties going to the first
         after the last one picked (so that a failed instance's share spreads evenly).
         Instances in ``tried`` are skipped. With none left the request fails as
@@ -236,6 +359,10 @@ class LoadBalancer(Component):
             owner = policy.ring.owner_among(request.client, usable)  # type: ignore[arg-type]
             if owner is not None:
                 return owner
+        elif isinstance(policy, Geographic):
+            nearest = policy.choose_among(request, usable)
+            if nearest is not None:
+                return nearest
         else:
             n = len(self.instances)
             start = self._failover_next
@@ -256,6 +383,7 @@ class LoadBalancer(Component):
             "dispatched": list(self.dispatched),
             "refused": self.refused,
             "retried": self.retried,
+            "ejections": self.ejections,
         }
         if self.health is not None:
             counters["health"] = self.health.snapshot(now)
@@ -266,12 +394,14 @@ class LoadBalancer(Component):
     ) -> tuple[str, dict[str, Any]] | None:
         """The ``load_balancers.<name>`` section, for a balancer with health checks or
         retries: requests refused by down instances, retries, and probe outcomes."""
-        if self.health is None and not self.spec.retries:
+        if self.health is None and not self.spec.retries and self.outliers is None:
             return None
         report: dict[str, Any] = {
             "refused": last["refused"] - first["refused"],
             "retried": last["retried"] - first["retried"],
         }
+        if self.outliers is not None:
+            report["ejections"] = last["ejections"] - first["ejections"]
         if self.health is not None:
             report["health_checks"] = self.health.report(first["health"], last["health"], span)
         return "load_balancers", report

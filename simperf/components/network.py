@@ -49,9 +49,13 @@ class Link(Component):
 
 
 class Path:
-    """What a one-way trip from one region to another costs."""
+    """What a one-way trip from one region to another costs.
 
-    __slots__ = ("bandwidth", "channel", "env", "free", "jitter", "latency")
+    ``travel`` is the plain trip, or, while a partition cuts the path, a wait of the
+    connect timeout and a failure (swapped at fault time, no check per trip).
+    """
+
+    __slots__ = ("bandwidth", "channel", "env", "free", "jitter", "latency", "travel")
 
     def __init__(
         self,
@@ -67,8 +71,23 @@ class Path:
         self.bandwidth = bandwidth
         self.channel = channel
         self.free = latency == 0 and jitter is None and bandwidth is None
+        self.travel: Callable[[Request, list[Sampler | None]], Process] = self._travel
 
-    def travel(self, request: Request, sizes: list[Sampler | None]) -> Process:
+    def cut(self, connect_timeout: float, code: int) -> None:
+        """Partition the path: a trip fails as ``code`` after ``connect_timeout``."""
+
+        def partitioned(request: Request, sizes: list[Sampler | None]) -> Process:
+            if connect_timeout:
+                yield self.env.timeout(connect_timeout)
+            raise RequestFailed(code)
+
+        self.travel = partitioned
+
+    def heal(self) -> None:
+        """End a partition."""
+        self.travel = self._travel
+
+    def _travel(self, request: Request, sizes: list[Sampler | None]) -> Process:
         """Carry ``request``'s payload (size drawn from ``sizes[class]``) across."""
         delay = self.latency
         if self.jitter is not None:
@@ -141,6 +160,9 @@ class Network:
         self.no_sizes: list[Sampler | None] = [None] * len(classes)
         self.region_of: dict[str, int | None] = {}
         self.client_regions = client_regions
+        # Region pairs a latency or partition fault acts on: their calls go through a
+        # hop even where it would cost nothing, so that the fault has a path to act on.
+        self.faulty: set[frozenset[int]] = set()
 
     def _sizes(self, classes: list[RequestClass], field: str) -> list[Sampler | None]:
         samplers: list[Sampler | None] = []
@@ -171,14 +193,35 @@ class Network:
                 name = f"{a}->{b}"
                 self.links[name] = Link(self.ctx, name)
                 channel = self.links[name].instances[0]
-            self._paths[key] = Path(
+            path = self._paths[key] = Path(
                 self.ctx.env,
                 self.latency[source][dest],
                 self._jitter[source, dest],
                 None if link is None else link.bandwidth,
                 channel,
             )
+            if frozenset((source, dest)) in self.faulty:
+                path.free = False
         return self._paths[key]
+
+    def _between(self, a: int, b: int) -> list[Path]:
+        return [p for (s, d, _), p in self._paths.items() if {s, d} == {a, b}]
+
+    def spike(self, a: int, b: int, extra: float) -> None:
+        """Add ``extra`` (negative: remove it) to every one-way trip between ``a`` and ``b``."""
+        for path in self._between(a, b):
+            path.latency += extra
+
+    def partition(self, a: int, b: int, connect_timeout: float) -> None:
+        """Cut the paths between ``a`` and ``b``: calls across fail as ``partitioned``."""
+        code = self.ctx.recorder.cause("partitioned")
+        for path in self._between(a, b):
+            path.cut(connect_timeout, code)
+
+    def heal(self, a: int, b: int) -> None:
+        """End a partition between ``a`` and ``b``."""
+        for path in self._between(a, b):
+            path.heal()
 
     def paths(self, source: int, dest: int, *, payload: bool) -> tuple[Path, Path]:
         """The paths there and back."""

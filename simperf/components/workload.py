@@ -9,7 +9,14 @@ import numpy as np
 import simpy
 
 from simperf import arrivals
-from simperf.components.base import Component, Context, Process, Request, RequestFailed
+from simperf.components.base import (
+    Component,
+    Context,
+    Process,
+    Request,
+    RequestFailed,
+    outcome_of,
+)
 from simperf.keys import key_sampler, trace_times
 from simperf.rng import batched
 from simperf.spec.workload import (
@@ -145,6 +152,12 @@ class Clients:
             times = trace_times(ctx.keyspaces[spec.arrival.keyspace].spec)
             assert times is not None  # checked by the spec
             self.trace_span = float(times[-1] - times[0]) if times.size else 0.0
+        # A client that gives up (a class with a timeout) waits for its request as a
+        # process; the others call inline (chosen here, not per request).
+        self._timeouts = [c.timeout for c in spec.classes]
+        if any(t is not None for t in self._timeouts):
+            self._timeout_code = ctx.recorder.cause("timeout")
+            self._serve = self._serve_timed  # type: ignore[method-assign]
 
     def _tagger(self) -> Callable[[Request], None] | None:
         """What sets a new request's client region and address (None: nothing to set).
@@ -259,11 +272,30 @@ class Clients:
             outcome = failure.code
         self._finish(request, outcome)
 
+    def _serve_timed(self, request: Request, component: Component, route: Any) -> Process:
+        """:meth:`_serve` for a client that gives up after its class's ``timeout``.
+
+        The request's deadline is set for the calls on its way; when it passes the
+        request is recorded as ``timeout`` and the work in progress goes on unrecorded.
+        """
+        timeout = self._timeouts[request.klass]
+        if timeout is None:
+            yield from Clients._serve(self, request, component, route)
+            return
+        env = self.env
+        request.deadline = request.start + timeout
+        answer = env.process(outcome_of(component.handle(request, route)))
+        yield answer | env.timeout(request.deadline - env.now)
+        self._finish(request, answer.value if answer.triggered else self._timeout_code)
+
     def _finish(self, request: Request, outcome: int) -> None:
         recorder = self.ctx.recorder
         recorder.finish(request.klass, request.start, self.env.now, outcome)
-        if request.stale and not outcome:
-            recorder.stale += 1
+        if not outcome:
+            if request.stale:
+                recorder.stale += 1
+            if request.degraded:
+                recorder.degraded(request.klass, request.start, self.env.now)
         if (
             self.budget is not None
             and recorder.generated >= self.budget

@@ -30,6 +30,8 @@ import numpy as np
 import pandas as pd
 
 from simperf.errors import SimperfWarning, SpecError
+from simperf.experiment.bracket import bracket as estimate_bracket
+from simperf.experiment.bracket import search_from
 from simperf.experiment.executors import executor_for
 from simperf.experiment.metrics import check_metric
 from simperf.experiment.probe import Probe, Prober
@@ -59,6 +61,10 @@ class Capacity:
     warnings
         What makes the costs compared doubtful (cores left unpriced while the knob
         changes them: :func:`simperf.spec.cost.free_cores`).
+    bracket
+        ``(floor, start)`` from the closed-form estimate (:mod:`simperf.experiment.bracket`):
+        values below ``floor`` were taken as misses unrun, the probes began at ``start``;
+        None when the search did not use it.
     """
 
     scenario: Scenario
@@ -71,6 +77,7 @@ class Capacity:
     answer: float | None
     cost: float | None
     warnings: list[str] = field(default_factory=list)
+    bracket: tuple[float, float] | None = None
     frame: pd.DataFrame = field(init=False)
 
     def __post_init__(self) -> None:
@@ -108,6 +115,9 @@ class Capacity:
             "cost_per_hour": self.cost,
             "met": self.met_at_high,
             "warnings": self.warnings,
+            "bracket": dict(zip(("floor", "start"), self.bracket, strict=True))
+            if self.bracket
+            else None,
             "probes": frame.to_dict("records"),
         }
 
@@ -121,6 +131,12 @@ class Capacity:
         lines = [f"capacity of {self.scenario.name}: smallest {self.knob} in [{self.low}, "]
         lines[0] += f"{self.high}] meeting " + ", ".join(s.describe() for s in self.slo)
         lines[0] += ", stable in every replication"
+        if self.bracket is not None:
+            floor, start = self.bracket
+            lines.append(
+                f"  estimate: saturated below {self.knob}={_value(floor)} (not run), "
+                f"SLOs met from {_value(start)} (searched from there)"
+            )
         for p in self.probes:
             parts = "  ".join(
                 f"{s['metric']} {_fmt(s['metric'], s['mean'])}"
@@ -219,6 +235,7 @@ def capacity(
     progress: bool | None = None,
     store: str | Path | None = None,
     resume: bool = False,
+    bracket: bool = True,
 ) -> Capacity:
     """The smallest value of ``knob`` in ``[low, high]`` that meets every SLO.
 
@@ -260,6 +277,10 @@ def capacity(
         A results store (SQLite, as :func:`~simperf.experiment.sweep.sweep` writes) that
         keeps every run as it finishes; ``resume=True`` reuses the runs it holds (and
         refuses a store written for another spec or seed).
+    bracket
+        Begin where the closed-form estimate meets the SLOs, and take values it
+        estimates saturated as misses without running them
+        (:mod:`simperf.experiment.bracket`); False: search from ``low`` by doubling.
 
     Returns
     -------
@@ -302,7 +323,16 @@ def capacity(
                 progress=wanted(progress),
                 store=db,
             )
-            answer = _search(prober.met, low, high, integer, tolerance)
+            found = (
+                estimate_bracket(scenario, knob, slos, low, high, integer, tolerance)
+                if bracket
+                else None
+            )
+            if found is not None:
+                floor, start = found
+                answer = search_from(prober.met, floor, start, high, integer, tolerance, _search)
+            else:
+                answer = _search(prober.met, low, high, integer, tolerance)
     finally:
         if db is not None:
             db.close()
@@ -321,7 +351,9 @@ def capacity(
         notes = free_cores(probed)
     for note in notes:
         warnings.warn(note, SimperfWarning, stacklevel=2)
-    return Capacity(scenario, knob, slos, low, high, seed, prober.probes, answer, cost, notes)
+    found_at = Capacity(scenario, knob, slos, low, high, seed, prober.probes, answer, cost, notes)
+    found_at.bracket = found
+    return found_at
 
 
 def _search(met: Any, low: float, high: float, integer: bool, tolerance: float) -> float | None:

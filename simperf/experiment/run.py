@@ -7,7 +7,10 @@ from typing import Any
 import pandas as pd
 
 from simperf.build import build
+from simperf.estimate import estimate
 from simperf.metrics import alerts
+from simperf.metrics.availability import faults_section
+from simperf.metrics.headroom import headroom
 from simperf.metrics.result import Result
 from simperf.metrics.summary import Summary, clean
 from simperf.spec.cost import scenario_cost, with_autoscaling
@@ -84,6 +87,8 @@ def summarise(model: Any) -> Result:
         "stability": summary.stability(rows),
         "checks": summary.checks(),
         "cost": scenario_cost(model.scenario),
+        "headroom": headroom(rows),
+        "estimate": beside(model.scenario),
     }
     for section, name, metrics in summary.component_reports():
         data.setdefault(section, {})[name] = metrics
@@ -91,6 +96,9 @@ def summarise(model: Any) -> Result:
         data["cost"] = with_autoscaling(data["cost"], data["autoscaling"])
     if model.scenario.alerts:
         data["alerts"] = alerts.evaluate(summary)
+    faults = faults_section(summary)
+    if faults is not None:
+        data["faults"] = faults
     latency_frame = pd.DataFrame([{"class": name, **row} for name, row in latency.items()])
     component_rows = [
         {
@@ -142,3 +150,15 @@ def _json_safe(value: Any) -> Any:
     if hasattr(value, "item"):
         return _json_safe(value.item())
     return value
+
+
+def beside(scenario: Scenario) -> dict[str, Any]:
+    """The closed-form estimate shown beside the simulated numbers (its ``to_dict``).
+
+    Computed once per run, after it (nothing on the simulation's path); where the
+    closed forms fail on a spec, ``{"error": message}`` says so instead.
+    """
+    try:
+        return estimate(scenario).to_dict()
+    except (ValueError, ArithmeticError) as exc:
+        return {"error": f"no closed-form estimate: {exc}"}

@@ -32,6 +32,11 @@ class RequestRecorder:
         self.klass = array("i")
         self.outcome = array("i")
         self.stale = 0  # ok responses that carried stale data (see Request.stale)
+        # ok responses for which a fallback stood in (see Request.degraded): class, start
+        # and end of each, appended only for them
+        self.degraded_klass = array("i")
+        self.degraded_start = array("d")
+        self.degraded_end = array("d")
 
     def cause(self, name: str) -> int:
         """The outcome code of an error cause, registering it if new."""
@@ -52,6 +57,12 @@ class RequestRecorder:
         self.end.append(now)
         self.klass.append(klass)
         self.outcome.append(outcome)
+
+    def degraded(self, klass: int, start: float, now: float) -> None:
+        """Flag the ``ok`` request just recorded as degraded."""
+        self.degraded_klass.append(klass)
+        self.degraded_start.append(start)
+        self.degraded_end.append(now)
 
     @property
     def finished(self) -> int:
@@ -75,4 +86,7 @@ class RequestRecorder:
             "latency": end - start,
             "klass": klass,
             "outcome": outcome,
+            "degraded_klass": np.array(self.degraded_klass, dtype=np.int32),
+            "degraded_start": np.array(self.degraded_start, dtype=float),
+            "degraded_end": np.array(self.degraded_end, dtype=float),
         }

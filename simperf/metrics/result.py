@@ -20,14 +20,17 @@ class Result:
     ----------
     latency
         One row per request class (and ``all``): count, mean, p50 ... p999, max in
-        seconds, throughput (completed ok per second), errors, error_rate.
+        seconds, throughput (completed ok per second), errors, error_rate, and shed
+        (requests an app server's queue or concurrency limit dropped) where one can shed.
     components
         One row per instance and per component: utilization (busy cores / cores),
         worker_occupancy (busy workers / workers) and, with a connection pool,
         pool_occupancy (busy connections / pool size) and pool_wait, all time-weighted;
-        queue lengths, mean wait and service time, served, rejected.
+        queue lengths, mean wait and service time, served, rejected, and shed where
+        the app server has a ``queue`` or ``concurrency_limit``.
     timeseries
-        Long frame (start, end, component, metric, value) in fixed windows.
+        Long frame (start, end, component, metric, value) in fixed windows; ``shed``
+        per window (``all``, and per instance) where an app server can shed.
     perf
         Wall time and events per second of the run (not part of :meth:`to_dict`,
         which is deterministic for a given spec and seed).

@@ -267,24 +267,43 @@ def _strings(value: Any) -> Iterable[str]:
             yield from _strings(item)
 
 
+FAULT_WORDS = {
+    "crash": "down",
+    "slow": "slow",
+    "errors": "failing some requests",
+    "latency": "slowed by a latency spike",
+    "partition": "partitioned",
+}
+"""How the verdict says what a fault kind did to its target."""
+
+
 def _outages(model: Model, snapshots: list[Snapshot]) -> list[dict[str, Any]]:
-    """Scheduled outages overlapping the measured period, with their share of it."""
-    if len(snapshots) < 2:
+    """Faults overlapping the measured period, by target, with their share of it."""
+    log = model.ctx.faults
+    if len(snapshots) < 2 or log is None:
         return []
     start, end = snapshots[0].time, snapshots[-1].time
-    out = []
-    for fault in model.scenario.faults:
-        down = min(end, fault.at + fault.for_) - max(start, fault.at)
+    totals: dict[tuple[str, str], float] = {}
+    components: dict[tuple[str, str], str] = {}
+    for occurrence in log.occurrences:
+        stop = end if occurrence["end"] is None else occurrence["end"]
+        down = min(end, stop) - max(start, occurrence["start"])
         if down <= 0:
             continue
-        who = fault.component if fault.instance is None else f"{fault.component}[{fault.instance}]"
+        key = (occurrence["target"], occurrence["kind"])
+        totals[key] = totals.get(key, 0.0) + down
+        fault = model.scenario.faults[occurrence["fault"]]
+        components[key] = fault.component or occurrence["target"]
+    out = []
+    for (who, kind), down in totals.items():
         share = down / (end - start)
         out.append(
             {
-                "component": fault.component,
+                "component": components[who, kind],
                 "instance": who,
                 "share": share,
-                "text": f"{who} down {format_time(down)} ({share:.0%} of the measured period)",
+                "text": f"{who} {FAULT_WORDS[kind]} {format_time(down)} "
+                f"({share:.0%} of the measured period)",
             }
         )
     return out

@@ -117,6 +117,7 @@ class Summary:
             "measured": measured,
             "errors": errors,
             "stale": recorder.stale,
+            "degraded": int(np.count_nonzero(self.data["degraded_start"] >= self.warmup)),
         }
 
     def latency(self) -> dict[str, dict[str, Any]]:
@@ -126,6 +127,8 @@ class Summary:
         rows: dict[str, dict[str, Any]] = {}
         span = self.measured_time
         completed_in_window = data["end"] >= self.warmup
+        # requests shed by an app server's queue or concurrency limit, where one can shed
+        shed_code = self.causes.index("shed") if "shed" in self.causes else None
         for index, name in enumerate([*self.classes, "all"]):
             mine = np.True_ if name == "all" else data["klass"] == index
             stats = latency_stats(data["latency"][ok & mine], owned=True)
@@ -137,8 +140,21 @@ class Summary:
             stats["throughput"] = throughput_count / span if span > 0 else None
             stats["errors"] = failed
             stats["error_rate"] = failed / finished if finished else None
+            if shed_code is not None:
+                stats["shed"] = int(
+                    np.count_nonzero(measured & mine & (data["outcome"] == shed_code))
+                )
+            stats["degraded"] = self._degraded(None if name == "all" else index)
             rows[name] = stats
         return rows
+
+    def _degraded(self, klass: int | None) -> int:
+        """Measured ``ok`` requests of a class (None: all) a fallback stood in for."""
+        data = self.data
+        measured = data["degraded_start"] >= self.warmup
+        if klass is not None:
+            measured &= data["degraded_klass"] == klass
+        return int(np.count_nonzero(measured))
 
     # -- components -------------------------------------------------------------------
     def instance_rows(self) -> list[dict[str, Any]]:
@@ -181,6 +197,7 @@ class Summary:
                     **_memory(a, b, span),
                     **_occupancy(a, b, exposure),
                     **({"provisioned_time": exposure} if "provisioned_area" in b else {}),
+                    **({"shed": int(b["shed"] - a["shed"])} if "shed" in b else {}),
                 }
             )
         return rows
@@ -220,6 +237,8 @@ class Summary:
                         },
                     }
                 )
+                if any("shed" in r for r in mine):
+                    entry["shed"] = sum(r.get("shed", 0) for r in mine)
                 if any("memory_area" in r for r in mine):
                     entry.update(_memory_total(mine, span))
                 entry.update(_occupancy_total(mine, span))
@@ -290,7 +309,12 @@ class Summary:
         data = self.data
         # records are appended as requests finish, so ends are already in time order
         ends, latency, outcome = data["end"], data["latency"], data["outcome"]
+        degraded_ends = data["degraded_end"]
         records: list[tuple[float, float, str, str, float | None]] = []
+        shed_code = self.causes.index("shed") if "shed" in self.causes else None
+        # Errors by cause, for the causes this run produced (a run without failures adds
+        # no rows).
+        codes = [int(c) for c in np.unique(outcome) if c != 0]
         for a, b in itertools.pairwise(self._grid()):
             span = b.time - a.time
             if span <= 0:
@@ -302,6 +326,12 @@ class Summary:
             failed = int(np.count_nonzero(window_outcome))
             records.append((a.time, b.time, "all", "throughput", (finished - failed) / span))
             records.append((a.time, b.time, "all", "errors", float(failed)))
+            if shed_code is not None:
+                shed = float(np.count_nonzero(window_outcome == shed_code))
+                records.append((a.time, b.time, "all", "shed", shed))
+            for code in codes:
+                count = float(np.count_nonzero(window_outcome == code))
+                records.append((a.time, b.time, "all", f"errors:{self.causes[code]}", count))
             records.append(
                 (a.time, b.time, "all", "error_rate", failed / finished if finished else None)
             )
@@ -327,6 +357,8 @@ class Summary:
                     else:
                         by_component.setdefault(inst.component, []).append(busy)
                 records.append((a.time, b.time, inst.name, "utilization", busy))
+                if "shed" in sb:
+                    records.append((a.time, b.time, inst.name, "shed", sb["shed"] - sa["shed"]))
                 if "worker_area" in sb:
                     workers = sb["workers"] * exposure
                     held = (sb["worker_area"] - sa["worker_area"]) / workers if workers else None
@@ -347,8 +379,17 @@ class Summary:
                 records.append((a.time, b.time, component, "utilization", value))
             records.extend(_instance_counts(a, b, span))
             for name, nodes in b.components.items():
-                if self.model.components[name].kind == "cache":
+                kind = self.model.components[name].kind
+                if kind == "cache":
                     records.append((a.time, b.time, name, "hit_rate", _hit_rate(a, nodes, name)))
+                    # what reaches the store behind it: the load a lost node sends there
+                    reads = _count(a, nodes, name, "store_reads")
+                    records.append((a.time, b.time, name, "store_reads_per_second", reads / span))
+                elif kind == "route":
+                    records.extend(_route_series(a, b, name, span))
+            if degraded_ends.size:
+                lo, hi = np.searchsorted(degraded_ends, [a.time, b.time], side="left")
+                records.append((a.time, b.time, "all", "degraded", float(hi - lo)))
         frame = pd.DataFrame(records, columns=["start", "end", "component", "metric", "value"])
         frame["value"] = frame["value"].astype(float)
         return frame
@@ -378,6 +419,7 @@ _INSTANCE_KEYS = (
     "mean_service",
     "served",
     "rejected",
+    "shed",
     "memory_utilization",
     "out_of_memory",
     "worker_occupancy",
@@ -455,11 +497,37 @@ def _exposure(a: dict[str, float], b: dict[str, float], span: float) -> float:
     return span
 
 
+def _count(a: Snapshot, nodes: dict[str, dict[str, Any]], name: str, counter: str) -> int:
+    """A cache's ``counter`` summed over its nodes, from snapshot ``a`` to ``nodes``."""
+    before = a.components.get(name, {})
+    return sum(c[counter] - before.get(n, {}).get(counter, 0) for n, c in nodes.items())
+
+
+def _route_series(
+    a: Snapshot, b: Snapshot, name: str, span: float
+) -> list[tuple[float, float, str, str, float | None]]:
+    """A call route's rates over one window: calls and attempts per second, timeouts,
+    fail-fasts and retries, and the share of the window its breaker was not closed."""
+    before, after = a.components.get(name, {}), b.components[name]
+    out: list[tuple[float, float, str, str, float | None]] = []
+    for metric, counter in (
+        ("call_rate", "calls"),
+        ("attempt_rate", "attempts"),
+        ("retry_rate", "retries"),
+        ("timeout_rate", "timeouts"),
+        ("fail_fast_rate", "fail_fast"),
+    ):
+        out.append((a.time, b.time, name, metric, (after[counter] - before.get(counter, 0)) / span))
+    if "breaker_open_area" in after:
+        area = after["breaker_open_area"] - before.get("breaker_open_area", 0.0)
+        out.append((a.time, b.time, name, "breaker_open", area / span))
+    return out
+
+
 def _hit_rate(a: Snapshot, nodes: dict[str, dict[str, Any]], name: str) -> float | None:
     """A cache's hit rate from snapshot ``a`` to the counters ``nodes`` (None: no reads)."""
-    before = a.components.get(name, {})
-    hits = sum(c["hits"] - before.get(n, {}).get("hits", 0) for n, c in nodes.items())
-    misses = sum(c["misses"] - before.get(n, {}).get("misses", 0) for n, c in nodes.items())
+    hits = _count(a, nodes, name, "hits")
+    misses = _count(a, nodes, name, "misses")
     return hits / (hits + misses) if hits + misses else None
 
 

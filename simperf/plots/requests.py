@@ -145,9 +145,10 @@ def event_windows(result: Result) -> list[tuple[float, float, str, str]]:
     """(start, end, label, colour) of every fault of the spec and every alert firing."""
     windows = []
     end = result.data["end_time"]
-    for fault in result.scenario.faults:
-        who = fault.component + (f"[{fault.instance}]" if fault.instance is not None else "")
-        windows.append((fault.at, min(fault.at + fault.for_, end), f"fault: {who}", "red"))
+    for occ in result.data.get("faults", {}).get("occurrences", []):
+        stop = end if occ["end"] is None else min(occ["end"], end)
+        label = f"fault: {occ['target']}" + ("" if occ["kind"] == "crash" else f" {occ['kind']}")
+        windows.append((occ["start"], stop, label, "red"))
     for row in result.alerts.itertuples(index=False):
         windows.append((float(row.start), float(row.end), f"alert: {row.alert}", "orange"))
     return windows

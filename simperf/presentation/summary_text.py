@@ -20,8 +20,11 @@ def render(d: dict[str, Any], perf: dict[str, Any] | None = None) -> str:
     lines: list[str] = []
     for section in (
         overview,
+        faults,
         alerts,
         latency,
+        shedding,
+        calls,
         components,
         autoscaling,
         databases,
@@ -71,6 +74,7 @@ def overview(d: dict[str, Any]) -> list[str]:
         + (f" ({stab['component']}: {stab['reason']})" if stab["reason"] else "")
     )
     lines.extend(f"warning   {w}" for w in stab.get("warnings", []))
+    lines.extend(headroom(d))
     cost = d.get("cost")
     if cost and cost["components"]:
         parts = "  ".join(f"{k} {v:.4g}" for k, v in cost["components"].items())
@@ -101,17 +105,95 @@ def autoscaling(d: dict[str, Any]) -> list[str]:
     return lines
 
 
+def headroom(d: dict[str, Any]) -> list[str]:
+    """The first component to saturate as load grows, measured and estimated."""
+    first = (d.get("headroom") or {}).get("first")
+    if first is None:
+        return []
+    line = (
+        f"headroom  {first['component']} {first['resource']} saturates first, at "
+        f"{first['headroom']:.3g}x this load "
+        f"({first['utilization']:.1%} busy at {first['instance']})"
+    )
+    neck = (d.get("estimate") or {}).get("bottleneck")
+    if neck is not None:
+        line += f"; estimate: {neck['component']} {neck['resource']} at {neck['headroom']:.3g}x"
+    return [line]
+
+
+FAULT_LINES = 8
+"""Occurrences listed in the summary (the JSON lists them all)."""
+
+
+def faults(d: dict[str, Any]) -> list[str]:
+    """Availability by requests and by time, and what each fault did."""
+    section = d.get("faults")
+    if not section:
+        return []
+    avail = section["availability"]
+    by_class = "  ".join(f"{k} {_pct(v)}" for k, v in avail["requests"].items() if k != "all")
+    lines = [
+        f"faults    {section['count']} occurrence(s), {section['failed']} requests failed "
+        f"during them; availability {_pct(avail['requests']['all'])} of requests"
+        + (f" ({by_class})" if by_class else "")
+    ]
+    for name, comp in avail["time"]["components"].items():
+        lines.append(
+            f"          {name} up: mean {_pct(comp['mean_up'])} per instance, all "
+            f"{comp['instances']} up {_pct(comp['all_up'])}, none up "
+            f"{_pct(1 - comp['any_up'])} of the time"
+        )
+    detect = section["mean_time_to_detect"]
+    if detect is not None:
+        lines.append(
+            f"          mean time to detect {format_time(detect)}; "
+            f"{section['undetected']} never detected"
+        )
+    for occ in section["occurrences"][:FAULT_LINES]:
+        parts = [f"{occ['target']} {occ['kind']} at {format_time(occ['start'])}"]
+        if occ["time_to_recover"] is not None:
+            parts.append(f"for {format_time(occ['time_to_recover'])}")
+        if occ["time_to_detect"] is not None:
+            parts.append(f"detected after {format_time(occ['time_to_detect'])}")
+        parts.append(f"{occ['failed']} failed")
+        lines.append("          " + ", ".join(parts))
+    if section["count"] > FAULT_LINES:
+        lines.append(f"          ... and {section['count'] - FAULT_LINES} more (see JSON)")
+    return lines
+
+
 def latency(d: dict[str, Any]) -> list[str]:
-    """Latency percentiles per request class."""
+    """Latency percentiles per request class, and the closed-form estimate of the mean."""
     lines: list[str] = []
     lines.append("")
+    estimated = (d.get("estimate") or {}).get("classes")
     header = f"{'class':<16}{'count':>9}{'mean':>11}{'p50':>11}{'p95':>11}{'p99':>11}{'max':>11}"
-    lines.append(header)
+    lines.append(header + (f"{'est mean':>11}" if estimated else ""))
     for name, row in d["latency"].items():
-        lines.append(
-            f"{name:<16}{row['count']:>9}"
-            + "".join(f"{format_time(row[k]):>11}" for k in ("mean", "p50", "p95", "p99", "max"))
+        line = f"{name:<16}{row['count']:>9}" + "".join(
+            f"{format_time(row[k]):>11}" for k in ("mean", "p50", "p95", "p99", "max")
         )
+        if estimated:
+            line += f"{format_time((estimated.get(name) or {}).get('mean')):>11}"
+        lines.append(line)
+    return lines
+
+
+def shedding(d: dict[str, Any]) -> list[str]:
+    """Requests shed per class and per app server (none where nothing can shed)."""
+    rows = {name: row for name, row in d["latency"].items() if "shed" in row}
+    if not rows:
+        return []
+    parts = []
+    for name, row in rows.items():
+        # the share of the class's measured requests that were shed
+        measured = row["count"] + row["errors"]
+        share = row["shed"] / measured if measured else 0.0
+        parts.append(f"{name} {row['shed']} ({share:.1%})")
+    lines = ["", "shed      " + "  ".join(parts)]
+    by = [f"{name} {comp['shed']}" for name, comp in d["components"].items() if "shed" in comp]
+    if by:
+        lines.append("shed by   " + "  ".join(by))
     return lines
 
 
@@ -119,12 +201,23 @@ def components(d: dict[str, Any]) -> list[str]:
     """One row per component: utilisation, queue, wait, served."""
     lines: list[str] = []
     lines.append("")
+    estimated = (d.get("estimate") or {}).get("components")
+    spare = (d.get("headroom") or {}).get("components")
     lines.append(
         f"{'component':<16}{'kind':<15}{'util':>7}{'workers':>8}{'pool':>7}{'queue':>9}"
         f"{'wait':>11}{'served':>10}"
+        + (f"{'est util':>9}" if estimated is not None else "")
+        + (f"{'headroom':>9}" if spare is not None else "")
     )
     for name, comp in d["components"].items():
         queue = comp.get("mean_queue_length")
+        extra = ""
+        if estimated is not None:
+            util = _estimated_utilization(estimated.get(name))
+            extra += f"{util:>9.1%}" if util is not None else f"{'-':>9}"
+        if spare is not None:
+            room = (spare.get(name) or {}).get("headroom")
+            extra += f"{room:>8.3g}x" if room is not None else f"{'-':>9}"
         lines.append(
             f"{name:<16}{comp['kind']:<15}"
             + "".join(
@@ -134,7 +227,32 @@ def components(d: dict[str, Any]) -> list[str]:
             + (f"{queue:>9.3g}" if queue is not None else f"{'-':>9}")
             + f"{format_time(comp.get('mean_wait')):>11}"
             + f"{comp.get('served', comp.get('dispatched', '-')):>10}"
+            + extra
         )
+    return lines
+
+
+def calls(d: dict[str, Any]) -> list[str]:
+    """Guarded calls per route (attempts per call, retries, timeouts, breaker) and the
+    requests per class a fallback stood in for (none without guarded calls)."""
+    if not d.get("calls"):
+        return []
+    lines = [
+        "",
+        f"{'calls':<24}{'calls':>9}{'attempts':>10}{'per call':>9}{'retries':>9}"
+        f"{'timeouts':>9}{'failed':>8}{'fast':>7}{'opens':>7}{'degraded':>9}",
+    ]
+    for name, route in d["calls"].items():
+        per_call = route["amplification"]
+        lines.append(
+            f"{name:<24}{route['calls']:>9}{route['attempts']:>10}"
+            + (f"{per_call:>9.3f}" if per_call is not None else f"{'-':>9}")
+            + f"{route['retries']:>9}{route['timeouts']:>9}{route['failed']:>8}"
+            + f"{route['fail_fast']:>7}{route.get('breaker_opens', 0):>7}{route['degraded']:>9}"
+        )
+    degraded = {k: row.get("degraded", 0) for k, row in d["latency"].items() if k != "all"}
+    if any(degraded.values()):
+        lines.append("degraded  " + "  ".join(f"{k} {v}" for k, v in degraded.items()))
     return lines
 
 
@@ -181,6 +299,12 @@ def cdns(d: dict[str, Any]) -> list[str]:
                 )
                 + f"{m['origin_requests']:>10}"
             )
+        for region, edge in cdn["edges"].items():
+            if edge.get("bypassed"):
+                lines.append(
+                    f"edge {region} of {name} down: {edge['bypassed']} requests went around "
+                    f"it, {edge['bypassed_origin_requests']} of them to the origin"
+                )
     return lines
 
 
@@ -275,6 +399,24 @@ def databases(d: dict[str, Any]) -> list[str]:
                 f"shards of {name}: {shards['count']} by {shards['routing']}, max/mean load "
                 + (f"{imbalance:.2f}" if imbalance is not None else "-")
             )
+        lines.extend(_failover_lines(name, db.get("failover")))
+    return lines
+
+
+def _failover_lines(name: str, failover: dict[str, Any] | None) -> list[str]:
+    """Each outage of a primary of ``name``: how long writes failed, what was lost."""
+    lines = []
+    for e in (failover or {}).get("events", []):
+        if e["promoted"] is not None:
+            how = f"{e['promoted']} promoted at {format_time(e['promoted_at'])}"
+        elif e["recovered_at"] is not None:
+            how = f"back at {format_time(e['recovered_at'])}"
+        else:
+            how = "not replaced by the end"
+        lines.append(
+            f"{e['server']} down at {format_time(e['failed_at'])}, {how}: writes unavailable "
+            f"{format_time(e['write_unavailable'])}, {e['lost_writes']} writes lost"
+        )
     return lines
 
 
@@ -297,3 +439,14 @@ def _query_lines(name: str, db: dict[str, Any]) -> list[str]:
 
 def _pct(value: float | None) -> str:
     return "-" if value is None else f"{value:.1%}"
+
+
+def _estimated_utilization(component: dict[str, Any] | None) -> float | None:
+    """The estimate's figure beside the ``util`` column: its cores (a database's CPU)."""
+    if component is None:
+        return None
+    stations = component.get("stations", {})
+    for resource in ("cores", "cpu"):
+        if resource in stations:
+            return stations[resource]["utilization"]
+    return component.get("utilization")

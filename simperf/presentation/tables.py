@@ -15,6 +15,7 @@ import pandas as pd
 from simperf.units import format_time
 
 if TYPE_CHECKING:  # pragma: no cover
+    from simperf.estimate import Estimate
     from simperf.experiment.capacity import Capacity
     from simperf.experiment.cheapest import Ranking
     from simperf.experiment.compare import Comparison
@@ -202,3 +203,20 @@ def growth_html(projection: Growth) -> str:
     title = f"Growth of {projection.rate:.1%} a month over {projection.months} months"
     body = frame_html(projection.designs) + "<br>" + frame_html(projection.frame)
     return _wrap(title, body)
+
+
+def estimate_html(found: Estimate) -> str:
+    """The classes, then the components with their binding resource and headroom."""
+    neck = found.bottleneck
+    line = (
+        f"first to saturate: {neck['component']} {neck['resource']} at "
+        f"{neck['headroom']:.3g}x the load"
+        if neck
+        else "no station is loaded"
+    )
+    body = (
+        f"<p><b>{html.escape(line)}</b></p>"
+        + frame_html(found.classes, TIME_COLUMNS, SHARE_COLUMNS)
+        + frame_html(found.components, TIME_COLUMNS, SHARE_COLUMNS)
+    )
+    return _wrap(f"Estimate of {found.scenario.name} (closed forms, no simulation)", body)

@@ -2,18 +2,37 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import Discriminator, Field, Tag, model_validator
 
+from simperf.spec.admission import ConcurrencyLimitSpec, QueueSpec
 from simperf.spec.autoscaling import AutoscalingSpec
-from simperf.spec.base import CALL_TARGET, IDENTIFIER, MAX_COUNT, MAX_SIZE, Size, SpecModel
+from simperf.spec.base import (
+    CALL_TARGET,
+    IDENTIFIER,
+    MAX_COUNT,
+    MAX_SIZE,
+    MAX_TIME,
+    Size,
+    SpecModel,
+    Time,
+)
 from simperf.spec.cache import ReadStep, WriteStep, cache_reference_problems
 from simperf.spec.cache_ops import LeaderboardStep, RateLimitStep
 from simperf.spec.cost import CostSpec
 from simperf.spec.database import PoolSpec, QueryStep
 from simperf.spec.distributions import Distribution
+from simperf.spec.instances import TYPE_NAME, type_problems
 from simperf.spec.kind import CALL, PARALLEL, ComponentKind, Forward, StepKind
+from simperf.spec.resilience import (
+    BreakerSpec,
+    FallbackSpec,
+    HedgeSpec,
+    RetrySpec,
+    call_problems,
+)
+from simperf.spec.scaling import ScalingSpec
 from simperf.spec.sessions import SessionsSpec
 
 
@@ -33,6 +52,14 @@ class CallStep(StepKind):
     """Call another component's endpoint and wait for it, written ``component.endpoint``."""
 
     call: str = Field(pattern=CALL_TARGET, description="target as component.endpoint")
+    timeout: Time | None = Field(
+        None, gt=0, le=MAX_TIME, description="give up an attempt after this long (default: never)"
+    )
+    retry: RetrySpec | None = Field(None, description="attempts, backoff, budget (default: none)")
+    hedge: HedgeSpec | None = Field(None, description="send a second copy after a delay")
+    fallback: FallbackSpec | None = Field(
+        None, description="on failure: skip the call or serve a default (request ends degraded)"
+    )
 
     def forwards(self) -> list[Forward]:
         """The endpoint called."""
@@ -45,6 +72,9 @@ class ParallelStep(StepKind):
 
     parallel: list[Annotated[str, Field(pattern=CALL_TARGET)]] = Field(
         min_length=1, max_length=1000, description="targets as component.endpoint"
+    )
+    timeout: Time | None = Field(
+        None, gt=0, le=MAX_TIME, description="give up each arm after this long (default: never)"
     )
 
     def forwards(self) -> list[Forward]:
@@ -147,14 +177,27 @@ class AppServerSpec(ComponentKind):
     Each instance admits at most ``workers`` requests at a time; others wait in a FIFO
     queue of at most ``queue_limit`` (beyond which they are rejected). A ``cpu`` step
     holds one of the instance's ``cores``. With ``workers == cores`` an instance is an
-    M/G/c/K queue with K = cores + queue_limit.
+    M/G/c/K queue with K = cores + queue_limit. ``queue``, ``concurrency_limit`` and
+    ``cpu_discipline`` change that order, shed, and share the cores (docs/overload.md).
     """
 
     kind: Literal["app_server"] = Field("app_server", description="component kind")
     replicas: int = Field(1, ge=1, le=MAX_COUNT, description="number of identical instances")
     cores: int = Field(1, ge=1, le=1024, description="CPU cores per instance")
+    instance_type: str | None = Field(
+        None,
+        pattern=TYPE_NAME,
+        max_length=64,
+        description="instance type of the catalogue (m.4xlarge): sets cores, "
+        "memory.capacity and the price",
+    )
     speed: float = Field(
         1.0, gt=0, le=1000, description="CPU speed factor: cpu step times are divided by it"
+    )
+    scaling: ScalingSpec | None = Field(
+        None,
+        description="USL {alpha, beta}: CPU work slows as more requests are in service "
+        "(default: linear scaling)",
     )
     workers: int | None = Field(
         None,
@@ -195,6 +238,23 @@ class AppServerSpec(ComponentKind):
         description="instances added and removed with the load: {min, max, metric, target "
         "or steps, evaluation_period, metric_lag, warmup, cooldown}",
     )
+    queue: QueueSpec | None = Field(
+        None,
+        description="order of the wait for a worker and shedding: {discipline, shed_after, ...}",
+    )
+    concurrency_limit: ConcurrencyLimitSpec | None = Field(
+        None, description="adaptive limit on requests admitted at once (AIMD on latency)"
+    )
+    cpu_discipline: Literal["fifo", "ps"] = Field(
+        "fifo",
+        description=(
+            "cpu steps: fifo (one core each, queueing for a core) or ps (processor "
+            "sharing: n steps on c cores each run at min(1, c/n) of a core)"
+        ),
+    )
+    breakers: dict[Annotated[str, Field(pattern=IDENTIFIER)], BreakerSpec] = Field(
+        {}, description="target component -> circuit breaker on the calls to it"
+    )
 
     @property
     def pools(self) -> list[PoolSpec]:
@@ -207,6 +267,9 @@ class AppServerSpec(ComponentKind):
     def worker_count(self) -> int:
         """Workers per instance, defaulting to the number of cores."""
         return self.workers if self.workers is not None else self.cores
+
+    fault_kinds: ClassVar[frozenset[str]] = frozenset({"crash", "slow", "errors"})
+    connect_timeouts: ClassVar[bool] = True
 
     @property
     def instance_count(self) -> int:
@@ -239,18 +302,32 @@ class AppServerSpec(ComponentKind):
             for f in step.forwards()
         ]
 
-    def steps(self, endpoint: str) -> list[Any]:
-        """The endpoint's steps (none for an endpoint it does not have)."""
-        return list(self.endpoints.get(endpoint, []))
+    def endpoint_steps(self) -> dict[str, list[Any]]:
+        """Its endpoints' steps."""
+        return dict(self.endpoints)
 
     def problems(self, scenario: Any, name: str) -> list[str]:
         """Its problems, each as ``components.<name>...: message``.
 
-        Checked: pools and query steps name databases (one pool each) and their queries;
-        sessions have client addresses to key on and a store cache that exists;
-        ``reauth`` and ``endpoints`` are its endpoints, ``reauth`` not among them.
+        Checked: an ``instance_type`` is in the catalogue and agrees with ``cores`` and
+        ``memory``; pools and query steps name databases (one pool each) and their queries;
+        each step's own problems (:meth:`StepKind.problems`); sessions have client
+        addresses to key on and a store cache that exists; ``reauth`` and ``endpoints``
+        are its endpoints, ``reauth`` not among them.
         """
-        problems = self._database_problems(scenario, name) + self._scaling_problems(scenario, name)
+        problems = self._database_problems(scenario, name) + self._admission_problems(name)
+        problems += self._scaling_problems(scenario, name)
+        problems += call_problems(scenario, name, self)
+        if self.instance_type is not None:
+            memory = None if self.memory is None else self.memory.capacity
+            problems += type_problems(
+                scenario, self.instance_type, f"components.{name}", self.cores, memory
+            )
+        for endpoint, steps in self.endpoints.items():
+            for index, step in enumerate(steps):
+                problems += step.problems(
+                    scenario, f"components.{name}.endpoints.{endpoint}[{index}]"
+                )
         sessions = self.sessions
         if sessions is None:
             return problems
@@ -289,6 +366,29 @@ class AppServerSpec(ComponentKind):
             for other, spec in scenario.components.items()
             if spec.kind == "load_balancer" and name in spec.backends and spec.health_check
         ]
+
+    def _admission_problems(self, name: str) -> list[str]:
+        path = f"components.{name}"
+        workers = self.worker_count
+        problems = []
+        if self.cpu_discipline == "ps" and workers <= self.cores:
+            problems.append(
+                f"{path}.cpu_discipline: ps shares {self.cores} core(s) among the requests "
+                f"in cpu steps, at most workers = {workers} of them: needs workers > cores"
+            )
+        limit = self.concurrency_limit
+        if limit is not None:
+            highest = limit.max if limit.max is not None else workers
+            if highest > workers:
+                problems.append(
+                    f"{path}.concurrency_limit.max: {highest} exceeds workers ({workers})"
+                )
+            if limit.start(highest) > highest or limit.min > highest:
+                which = "min" if limit.min > highest else "initial"
+                problems.append(
+                    f"{path}.concurrency_limit.{which}: exceeds the highest limit ({highest})"
+                )
+        return problems
 
     def _database_problems(self, scenario: Any, name: str) -> list[str]:
         path = f"components.{name}"

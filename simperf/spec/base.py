@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import difflib
 import math
 import typing
 from dataclasses import dataclass
@@ -197,3 +198,9 @@ MAX_SIZE = 1e15
 """Upper bound on sizes in bytes (1 PB)."""
 MAX_BANDWIDTH = 1e13
 """Upper bound on bandwidths in bytes per second (80 Tbit/s)."""
+
+
+def suggest(word: object, names: Any) -> str:
+    """`` (did you mean 'x'?)`` for the allowed name closest to ``word``, or ``""``."""
+    close = difflib.get_close_matches(str(word), sorted(map(str, names)), n=1, cutoff=0.6)
+    return f" (did you mean {close[0]!r}?)" if close else ""

@@ -55,8 +55,11 @@ class CacheSpec(ComponentKind):
     ``eviction``; entries may also expire after ``ttl``. A node executes one command per
     core at a time (Redis: ``cores: 1``), each holding a core for a ``latency`` draw after
     a ``network`` round trip, so a hot node queues. Keys are spread over the nodes by a
-    hash of the key.
+    hash of the key (``sharding``); with ``sharding: ring`` a node that is down hands its
+    keys to the next node up on the ring, and ``on_down`` applies only when all are down.
     """
+
+    fault_kinds: ClassVar[frozenset[str]] = frozenset({"crash"})
 
     kind: Literal["cache"] = Field("cache", description="component kind")
     keyspace: str = Field(
@@ -98,6 +101,16 @@ class CacheSpec(ComponentKind):
     )
     cores: int = Field(1, ge=1, le=1024, description="commands a node executes at once (Redis: 1)")
     nodes: int = Field(1, ge=1, le=MAX_COUNT, description="nodes; keys are hashed across them")
+    sharding: Literal["modulo", "ring"] = Field(
+        "modulo",
+        description=(
+            "how keys map to nodes: modulo (a hash scaled to the node count), or ring "
+            "(consistent hashing: a down node's keys move to the next node up on the ring)"
+        ),
+    )
+    virtual_nodes: int = Field(
+        160, ge=1, le=4096, description="ring: points per node on the ring (more: evener shares)"
+    )
     cost: CostSpec | None = Field(
         None, description="price per instance and per core per hour (cost.total_per_hour)"
     )
@@ -137,6 +150,11 @@ class CacheSpec(ComponentKind):
         if self.ttl_refresh and self.ttl is None:
             raise ValueError("ttl_refresh: needs a ttl")
         return self
+
+    @property
+    def instance_count(self) -> int:
+        """Its nodes."""
+        return self.nodes
 
     def problems(self, scenario: Scenario, name: str) -> list[str]:
         """Its problems, each as ``components.<name>...: message``: its key space is defined."""
@@ -204,6 +222,10 @@ class ReadStep(StepKind):
         component, endpoint = backing.split(".")
         return [Forward(component, endpoint, BACKING, cache=self.read.cache)]
 
+    def problems(self, scenario: Scenario, path: str) -> list[str]:
+        """Its cache exists and is a cache."""
+        return cache_reference_problems(scenario, self.read.cache, f"{path}.read.cache")
+
 
 class WriteSpec(SpecModel):
     """A write of the request's key, handled by the cache's ``write_policy``."""
@@ -230,6 +252,30 @@ class WriteStep(StepKind):
             return []
         component, endpoint = backing.split(".")
         return [Forward(component, endpoint, WRITE, cache=self.write.cache)]
+
+    def problems(self, scenario: Scenario, path: str) -> list[str]:
+        """It writes somewhere: to a cache that exists, with the backing store its write
+        policy needs, or to a backing store alone (that every write to one write_back
+        cache uses the same store is checked across steps, in
+        :func:`simperf.spec.cache_checks.cache_problems`)."""
+        write, path = self.write, f"{path}.write"
+        if write.cache is None:
+            if write.backing is None:
+                return [f"{path}: give a cache, a backing store or both (it writes nowhere)"]
+            return []
+        problems = cache_reference_problems(scenario, write.cache, f"{path}.cache")
+        if problems or write.backing is not None:
+            return problems
+        policy = scenario.components[write.cache].write_policy
+        if policy == "write_back":
+            return [
+                f"{path}.backing: cache {write.cache!r} is write_back and needs a backing "
+                "store to flush dirty keys to"
+            ]
+        return [
+            f"{path}.backing: cache {write.cache!r} is {policy} and needs the "
+            "backing store it writes to"
+        ]
 
 
 __all__ = [

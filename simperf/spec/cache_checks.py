@@ -1,6 +1,8 @@
-"""Cross-references of key spaces, caches and the steps and classes that use them.
+"""Scenario-wide checks of key spaces: their names, the trace that drives arrivals, the
+classes that draw keys, and what several write steps must agree on.
 
-Called from the scenario's validator; every problem is one ``path: message`` line.
+A step's own references (the cache it names) are its :meth:`StepKind.problems`; these
+are the checks no single component can make. Every problem is one ``path: message`` line.
 """
 
 from __future__ import annotations
@@ -9,15 +11,8 @@ import re
 from typing import TYPE_CHECKING, Any
 
 from simperf.spec import topology
-from simperf.spec.app_server import AppServerSpec
 from simperf.spec.base import IDENTIFIER
-from simperf.spec.cache import (
-    CacheSpec,
-    ReadStep,
-    WriteSpec,
-    WriteStep,
-    cache_reference_problems,
-)
+from simperf.spec.cache import CacheSpec, ReadStep, WriteStep
 from simperf.spec.keyspace import TracePopularity
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -25,20 +20,19 @@ if TYPE_CHECKING:  # pragma: no cover
 
 
 def cache_problems(scenario: Scenario) -> list[str]:
-    """Every problem with key spaces, caches, read/write steps and the classes using them.
+    """Every scenario-wide problem with key spaces and the writes to caches.
 
-    Each is ``path: message``. Checked: key space names and references; each step's
-    cache exists and is a cache; writes have somewhere to go (a write_back cache a
-    backing store to flush to, the same for all its writes); every class that reaches a
-    cache step draws keys from that cache's key space.
+    Each is ``path: message``. Checked: key space names; the trace arrival's key space;
+    each class's key space exists; every write to one write_back cache uses the backing
+    store its flusher writes to.
     """
-    problems: list[str] = []
-    components = scenario.components
     keyspaces = scenario.keyspaces
     known_keyspaces = ", ".join(sorted(keyspaces)) or "none defined under keyspaces"
-    for name in keyspaces:
-        if not _is_identifier(name):
-            problems.append(f"keyspaces.{name}: names may use only letters, digits and _")
+    problems = [
+        f"keyspaces.{name}: names may use only letters, digits and _"
+        for name in keyspaces
+        if re.match(IDENTIFIER, name) is None
+    ]
     problems += _check_trace_arrival(scenario)
     for i, request_class in enumerate(scenario.workload.classes):
         if request_class.keyspace is not None and request_class.keyspace not in keyspaces:
@@ -46,22 +40,7 @@ def cache_problems(scenario: Scenario) -> list[str]:
                 f"workload.classes[{i}].keyspace: unknown key space "
                 f"{request_class.keyspace!r} (known: {known_keyspaces})"
             )
-    flush_targets: dict[str, tuple[str, Any]] = {}
-    for name, spec in components.items():
-        if not isinstance(spec, AppServerSpec):
-            continue
-        for endpoint, steps in spec.endpoints.items():
-            for index, step in enumerate(steps):
-                path = f"components.{name}.endpoints.{endpoint}[{index}]"
-                if isinstance(step, ReadStep):
-                    problems += cache_reference_problems(
-                        scenario, step.read.cache, f"{path}.read.cache"
-                    )
-                elif isinstance(step, WriteStep):
-                    problems += _check_write(scenario, step.write, f"{path}.write", flush_targets)
-    if not problems:
-        problems += _check_class_keys(scenario)
-    return problems
+    return problems + _check_flush_targets(scenario)
 
 
 def _check_trace_arrival(scenario: Scenario) -> list[str]:
@@ -83,40 +62,31 @@ def _check_trace_arrival(scenario: Scenario) -> list[str]:
     return []
 
 
-def _check_write(
-    scenario: Scenario, write: WriteSpec, path: str, flush_targets: dict[str, tuple[str, Any]]
-) -> list[str]:
-    if write.cache is None:
-        if write.backing is None:
-            return [f"{path}: give a cache, a backing store or both (it writes nowhere)"]
-        return []
-    problems = cache_reference_problems(scenario, write.cache, f"{path}.cache")
-    if problems:
-        return problems
-    spec = scenario.components[write.cache]
-    assert isinstance(spec, CacheSpec)
-    if write.backing is None:
-        if spec.write_policy == "write_back":
-            return [
-                f"{path}.backing: cache {write.cache!r} is write_back and needs a backing "
-                "store to flush dirty keys to"
-            ]
-        return [
-            f"{path}.backing: cache {write.cache!r} is {spec.write_policy} and needs the "
-            "backing store it writes to"
-        ]
-    if spec.write_policy == "write_back":
-        first = flush_targets.setdefault(write.cache, (path, write.backing))
-        if first[1] != write.backing:
-            return [
-                f"{path}.backing: every write to the write_back cache {write.cache!r} must "
-                f"use the backing store its flusher writes to, as {first[0]} does"
-            ]
-    return []
+def _check_flush_targets(scenario: Scenario) -> list[str]:
+    """One write_back cache flushes to one store: every write to it names that store."""
+    problems = []
+    first: dict[str, tuple[str, Any]] = {}
+    for path, _, _, step in topology.all_steps(scenario):
+        if not isinstance(step, WriteStep) or step.write.backing is None:
+            continue
+        cache = scenario.components.get(step.write.cache or "")
+        if not isinstance(cache, CacheSpec) or cache.write_policy != "write_back":
+            continue
+        name, backing = step.write.cache, step.write.backing
+        earlier = first.setdefault(name, (f"{path}.write", backing))
+        if earlier[1] != backing:
+            problems.append(
+                f"{path}.write.backing: every write to the write_back cache {name!r} must "
+                f"use the backing store its flusher writes to, as {earlier[0]} does"
+            )
+    return problems
 
 
-def _check_class_keys(scenario: Scenario) -> list[str]:
-    """Each class reaching a cache or write step has the right key space."""
+def class_key_problems(scenario: Scenario) -> list[str]:
+    """Each class reaching a cache or write step has the right key space.
+
+    Run on a scenario whose references are all sound (it walks the topology).
+    """
     problems = []
     for i, request_class in enumerate(scenario.workload.classes):
         path = f"workload.classes[{i}].keyspace"
@@ -156,7 +126,3 @@ def _reachable_key_steps(
         for index, step in enumerate(scenario.components[name].steps(ep))
         if step.keyed
     ]
-
-
-def _is_identifier(name: str) -> bool:
-    return re.match(IDENTIFIER, name) is not None

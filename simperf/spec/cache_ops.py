@@ -12,17 +12,22 @@
   best. Its service time is the node's ``latency`` plus ``log_cost`` per doubling of the
   set's size (a skip list's levels), plus ``item_cost`` per member returned by ``top``.
 
-Cross-references are checked by :mod:`simperf.spec.cache_ops_checks`.
+Each step checks the cache it names and the client addresses it needs; that steps sharing
+a limiter or a board agree is checked across steps by :mod:`simperf.spec.cache_ops_checks`.
 """
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from pydantic import Field, model_validator
 
 from simperf.spec.base import IDENTIFIER, MAX_COUNT, MAX_RATE, MAX_TIME, Rate, SpecModel, Time
+from simperf.spec.cache import cache_reference_problems
 from simperf.spec.kind import StepKind
+
+if TYPE_CHECKING:  # pragma: no cover
+    from simperf.spec.scenario import Scenario
 
 MAX_COST = 1.0
 """Upper bound on per-step cost coefficients (seconds)."""
@@ -83,6 +88,14 @@ class RateLimitStep(StepKind):
 
     rate_limit: RateLimitSpec = Field(description="the limiter")
 
+    def problems(self, scenario: Scenario, path: str) -> list[str]:
+        """Its cache exists and is a cache; a per-client limit has client addresses."""
+        limit, path = self.rate_limit, f"{path}.rate_limit"
+        problems = cache_reference_problems(scenario, limit.cache, f"{path}.cache")
+        if limit.per == "client" and not _has_addresses(scenario):
+            problems.append(f"{path}.per: per client needs workload.clients.addresses")
+        return problems
+
 
 class LeaderboardSpec(SpecModel):
     """One sorted-set command on a board kept in a cache; the member is the client address."""
@@ -113,6 +126,21 @@ class LeaderboardStep(StepKind):
     """A sorted-set operation on a board (``{leaderboard: {cache, board, op}}``)."""
 
     leaderboard: LeaderboardSpec = Field(description="the operation")
+
+    def problems(self, scenario: Scenario, path: str) -> list[str]:
+        """Its cache exists and is a cache; there are client addresses to be members."""
+        path = f"{path}.leaderboard"
+        problems = cache_reference_problems(scenario, self.leaderboard.cache, f"{path}.cache")
+        if not _has_addresses(scenario):
+            problems.append(
+                f"{path}: members are client addresses: it needs workload.clients.addresses"
+            )
+        return problems
+
+
+def _has_addresses(scenario: Scenario) -> bool:
+    clients = scenario.workload.clients
+    return clients is not None and clients.addresses is not None
 
 
 __all__ = ["LeaderboardSpec", "LeaderboardStep", "RateLimitSpec", "RateLimitStep"]

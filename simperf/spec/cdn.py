@@ -15,7 +15,7 @@ Cross-references (regions, classes, key spaces, the origin) are checked by
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Annotated, Literal
+from typing import TYPE_CHECKING, Annotated, ClassVar, Literal
 
 from pydantic import Field
 
@@ -63,6 +63,8 @@ class CdnSpec(ComponentKind):
     were stored. Edges do not queue (their capacity to serve is taken as ample).
     """
 
+    fault_kinds: ClassVar[frozenset[str]] = frozenset({"crash"})
+
     kind: Literal["cdn"] = Field("cdn", description="component kind")
     origin: Name = Field(description="component behind the CDN; class endpoints are called on it")
     keyspace: Name = Field(description="key space of the cacheable objects")
@@ -87,6 +89,11 @@ class CdnSpec(ComponentKind):
     shield: ShieldSpec | None = Field(
         None, description="shield tier the edges miss to (default: edges miss to the origin)"
     )
+
+    @property
+    def fault_instances(self) -> int:
+        """Its edges, in the order of ``edges``."""
+        return len(self.edges)
 
     def endpoint_names(self, scenario: Scenario, seen: frozenset[str] = frozenset()) -> set[str]:
         """Its origin's endpoints (clients' endpoints are called on the origin)."""

@@ -6,7 +6,9 @@ each instance costs ``per_instance + per_core x cores ** size_exponent`` (its co
 so what-ifs on ``replicas``, ``cores`` or ``read_replicas`` change it and sweeps can
 report it as the metric ``cost.total_per_hour``. With ``size_exponent`` 1 (the default)
 the price is linear in cores; above 1, large instances cost more per core, as the
-largest instance sizes of cloud providers tend to.
+largest instance sizes of cloud providers tend to. An instance of an ``instance_type``
+costs the type's price per hour instead (:mod:`simperf.spec.instances`; ``per_instance``
+still adds to it), whether or not the component has a ``cost``.
 
 No price is invented: a ``per_core`` left out counts as 0 (an explicit ``0`` says the
 same on purpose). Comparing designs whose cores differ then ranks them as if cores were
@@ -20,6 +22,7 @@ from typing import Any
 
 from pydantic import Field
 
+from simperf.spec import instances
 from simperf.spec.base import Price, SpecModel
 
 MAX_PRICE = 1e6
@@ -55,6 +58,20 @@ class CostSpec(SpecModel):
         )
 
 
+def typed_groups(component: Any) -> list[tuple[int, str | None]]:
+    """(instances, instance type or None) groups of a component, as :func:`size` counts them."""
+    kind = component.kind
+    if kind == "app_server":
+        return [(component.replicas, component.instance_type)]
+    if kind in ("database", "sharded_database"):
+        shards = component.shards if kind == "sharded_database" else 1
+        return [
+            (shards, component.primary.instance_type),
+            (shards * component.read_replicas, component.replica_spec.instance_type),
+        ]
+    return []
+
+
 def size(component: Any) -> list[tuple[int, int]]:
     """(instances, cores per instance) groups of a component spec, as its price counts them."""
     kind = component.kind
@@ -78,12 +95,23 @@ def scenario_cost(scenario: Any) -> dict[str, Any]:
     -------
     dict
         ``{"total_per_hour": float, "components": {name: price per hour}}``; a total of
-        0 when no component has a cost.
+        0 when no component has a cost or an instance type.
     """
     components: dict[str, float] = {}
     for name, component in scenario.components.items():
         cost = getattr(component, "cost", None)
-        if cost is not None:
+        groups = typed_groups(component)
+        if any(t is not None for _, t in groups):
+            # instances of a type cost the type's price (and cost.per_instance on top)
+            extra = 0.0 if cost is None else cost.per_instance
+            price = 0.0
+            for (count, t), sized in zip(groups, size(component), strict=True):
+                if t is not None:
+                    price += count * (instances.price_per_hour(scenario, t) + extra)
+                elif cost is not None:
+                    price += cost.per_hour([sized])
+            components[name] = price
+        elif cost is not None:
             components[name] = cost.per_hour(size(component))
     return {"total_per_hour": float(sum(components.values())), "components": components}
 
@@ -106,6 +134,12 @@ def with_autoscaling(cost: dict[str, Any], autoscaling: dict[str, Any]) -> dict[
         "components": components,
         "autoscaled": scaled,
     }
+
+
+def _priced_by_type(component: Any) -> bool:
+    """Every instance of the component has an instance type (whose price covers its cores)."""
+    types = [t for count, t in typed_groups(component) if count]
+    return bool(types) and all(t is not None for t in types)
 
 
 def _instance_cores(component: Any) -> str:
@@ -143,7 +177,8 @@ def free_cores(scenarios: Mapping[str, Any]) -> list[str]:
         unpriced = [
             label
             for label, component in held.items()
-            if getattr(component, "cost", None) is None or component.cost.per_core is None
+            if (getattr(component, "cost", None) is None or component.cost.per_core is None)
+            and not _priced_by_type(component)
         ]
         if not unpriced:
             continue

@@ -31,7 +31,9 @@ from simperf.spec.base import (
 )
 from simperf.spec.cost import CostSpec
 from simperf.spec.distributions import Constant, Distribution
+from simperf.spec.instances import TYPE_NAME, type_problems
 from simperf.spec.kind import QUERY, ComponentKind, Forward, StepKind
+from simperf.spec.scaling import ScalingSpec
 from simperf.units import SIZE_PATTERN, parse_size
 
 if TYPE_CHECKING:
@@ -194,6 +196,18 @@ class DbInstanceSpec(SpecModel):
     """One database server: cores, a buffer pool, storage and a connection limit."""
 
     cores: int = Field(4, ge=1, le=1024, description="CPU cores")
+    instance_type: str | None = Field(
+        None,
+        pattern=TYPE_NAME,
+        max_length=64,
+        description="instance type of the catalogue (r.2xlarge): sets cores, the buffer "
+        "pool (75% of its memory) and the price",
+    )
+    scaling: ScalingSpec | None = Field(
+        None,
+        description="USL {alpha, beta}: query CPU slows as more queries are in service "
+        "(default: linear scaling)",
+    )
     memory: ByteSize = Field(
         2**30, ge=0, le=MAX_BYTES, description="buffer pool size (bytes) caching table pages"
     )
@@ -269,6 +283,22 @@ class QueryStep(StepKind):
         return [Forward(self.database, self.query, QUERY, self.repeat, variant=variant)]
 
 
+class FailoverSpec(SpecModel):
+    """Automatic failover of a primary: promote the most caught-up replica.
+
+    ``detection`` after the primary fails, its failure is noticed; ``promotion`` later the
+    replica with the fewest writes still in flight from the primary takes its place (its
+    writes not yet applied there are lost). Writes fail as ``primary_down`` meanwhile.
+    """
+
+    detection: Time = Field(
+        10.0, ge=0, le=MAX_TIME, description="time from the primary's failure to its detection"
+    )
+    promotion: Time = Field(
+        5.0, ge=0, le=MAX_TIME, description="time from detection to the promoted replica serving"
+    )
+
+
 class _DatabaseFields(ComponentKind):
     tables: dict[Name, TableSpec] = Field(
         min_length=1, max_length=1000, description="table name -> table"
@@ -296,6 +326,10 @@ class _DatabaseFields(ComponentKind):
         ge=0,
         le=MAX_TIME,
         description="after a client's write, send its reads to the primary this long (0: off)",
+    )
+    failover: FailoverSpec | None = Field(
+        None,
+        description="promote a replica when the primary fails (null: wait for its recovery)",
     )
     cpu: QueryCpuSpec = Field(default_factory=QueryCpuSpec, description="query CPU costs")
     connection: ConnectionSpec = Field(
@@ -325,16 +359,32 @@ class _DatabaseFields(ComponentKind):
         return self.replica if self.replica is not None else self.primary
 
     is_database: ClassVar[bool] = True
+    fault_kinds: ClassVar[frozenset[str]] = frozenset({"crash"})
+
+    @property
+    def fault_instances(self) -> int:
+        """Its servers, numbered per shard: the primary, then its replicas."""
+        return int(self.shard_count * (1 + self.read_replicas))
 
     def problems(self, scenario: Scenario, name: str) -> list[str]:
         """Its problems, each as ``components.<name>...: message``.
 
         Checked: a primary key not listed among the columns; each table's key space is
         defined and has no more keys than the table rows; indexes, filters, updates and
-        joins name columns and tables it has.
+        joins name columns and tables it has; ``failover`` has a replica to promote.
         """
         path = f"components.{name}"
-        return self._table_problems(path, scenario.keyspaces) + self._query_problems(path)
+        problems = self._table_problems(path, scenario.keyspaces) + self._query_problems(path)
+        if self.failover is not None and self.read_replicas == 0:
+            problems.append(
+                f"{path}.failover: needs read_replicas >= 1 (there is no replica to promote)"
+            )
+        for role, server in (("primary", self.primary), ("replica", self.replica)):
+            if server is not None and server.instance_type is not None:
+                problems += type_problems(
+                    scenario, server.instance_type, f"{path}.{role}", server.cores, server.memory
+                )
+        return problems
 
     def _table_problems(self, path: str, keyspaces: dict[str, Any]) -> list[str]:
         problems = []

@@ -7,7 +7,8 @@ them by testing its type:
 * :meth:`ComponentKind.forwards`: what one of its endpoints goes on to (calls, parallel
   arms, queries, cache backing reads and writes, balancer backends, CDN origins), each
   with its expected number per call;
-* :meth:`ComponentKind.problems`: its own cross-reference problems;
+* :meth:`ComponentKind.problems`: its own cross-reference problems (a component with
+  steps includes each step's :meth:`StepKind.problems`);
 * :meth:`ComponentKind.location`: the region it runs in.
 
 :mod:`simperf.spec.topology` walks a scenario through these answers.
@@ -59,6 +60,15 @@ class ComponentKind(SpecModel):
     is_database: ClassVar[bool] = False
     """Whether its endpoints are queries of a catalogue of tables (databases)."""
 
+    fault_kinds: ClassVar[frozenset[str]] = frozenset()
+    """Fault kinds its instances can take on the ``faults:`` timeline (``crash``,
+    ``slow``, ``errors``; see :mod:`simperf.spec.faults`). The one place a kind opts in:
+    its runtime component then implements the matching :class:`~simperf.components.base.
+    Component` methods (``fail``/``recover``, ``slow``, ``inject_errors``)."""
+
+    connect_timeouts: ClassVar[bool] = False
+    """Whether a crash of its instances can make callers wait a ``connect_timeout``."""
+
     checked_calls: ClassVar[frozenset[str]] = frozenset({CALL, PARALLEL, BACKING, WRITE})
     """Forwards whose target and endpoint the scenario checks (queries are checked
     against the database's catalogue by the database's own checks)."""
@@ -67,6 +77,12 @@ class ComponentKind(SpecModel):
     def instance_count(self) -> int:
         """Identical instances behind the component's name (what a balancer counts)."""
         return 1
+
+    @property
+    def fault_instances(self) -> int:
+        """Instances a fault can name (``instance: i``): its identical instances, unless
+        the kind numbers its servers otherwise (a database's primaries and replicas)."""
+        return self.instance_count
 
     def endpoint_names(self, scenario: Scenario, seen: frozenset[str] = frozenset()) -> set[str]:
         """Endpoint names it answers (none: it is used by steps, not called).
@@ -80,9 +96,13 @@ class ComponentKind(SpecModel):
         """What ``endpoint`` goes on to."""
         return []
 
+    def endpoint_steps(self) -> dict[str, list[StepKind]]:
+        """Endpoint -> the steps it runs, in the order written (none: a kind without steps)."""
+        return {}
+
     def steps(self, endpoint: str) -> list[StepKind]:
-        """The steps ``endpoint`` runs (none: the kind serves it without steps)."""
-        return []
+        """The steps ``endpoint`` runs (none for an endpoint it does not have)."""
+        return list(self.endpoint_steps().get(endpoint, []))
 
     def problems(self, scenario: Scenario, name: str) -> list[str]:
         """Its own cross-reference problems, each as ``components.<name>...: message``."""
@@ -101,6 +121,11 @@ class StepKind(SpecModel):
 
     def forwards(self) -> list[Forward]:
         """The components this step reaches (none by default)."""
+        return []
+
+    def problems(self, scenario: Scenario, path: str) -> list[str]:
+        """Its own cross-reference problems, each as ``<path>...: message``; ``path`` is
+        where the step is written (``components.app.endpoints.get[0]``)."""
         return []
 
     def calls(self) -> list[str]:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import BeforeValidator, Field, model_validator
 
@@ -73,6 +73,35 @@ class HealthCheckSpec(SpecModel):
         return self
 
 
+class OutlierDetectionSpec(SpecModel):
+    """Passive outlier ejection (as Envoy's): the balancer watches its own traffic.
+
+    A response that fails, or (with ``latency``) takes longer than ``latency``, counts as an
+    error of the instance that gave it; ``consecutive_errors`` in a row eject the instance
+    for ``base_ejection_time`` times the number of times it has been ejected (at most
+    ``max_ejection_time``). At most ``max_ejection_percent`` of the instances are out at
+    once (but always at least one may be). It sees what liveness probes miss: an instance
+    that answers, but slowly or wrongly.
+    """
+
+    consecutive_errors: int = Field(
+        5, ge=1, le=100_000, description="errors in a row that eject an instance"
+    )
+    latency: Time | None = Field(
+        None,
+        gt=0,
+        le=MAX_TIME,
+        description="a response slower than this counts as an error (default: only failures)",
+    )
+    base_ejection_time: Time = Field(
+        30.0, gt=0, le=MAX_TIME, description="first ejection's length (then x ejections)"
+    )
+    max_ejection_time: Time = Field(300.0, gt=0, le=MAX_TIME, description="longest ejection")
+    max_ejection_percent: float = Field(
+        50.0, gt=0, le=100, description="most instances ejected at once, in % (at least one)"
+    )
+
+
 class LoadBalancerSpec(ComponentKind):
     """Spreads each request over the instances of its backend components.
 
@@ -92,6 +121,8 @@ class LoadBalancerSpec(ComponentKind):
       client's region, or the nearest group with headroom, where a group has headroom
       while its requests in progress are below ``spill_over`` times its workers.
     """
+
+    fault_kinds: ClassVar[frozenset[str]] = frozenset({"crash", "errors"})
 
     kind: Literal["load_balancer"] = Field("load_balancer", description="component kind")
     policy: BalancingPolicy = Field("round_robin", description="how an instance is chosen")
@@ -133,6 +164,9 @@ class LoadBalancerSpec(ComponentKind):
         None,
         description="active health checks; null: the balancer knows at once which instances "
         "are down",
+    )
+    outlier_detection: OutlierDetectionSpec | None = Field(
+        None, description="passive ejection of instances that fail or answer slowly"
     )
     retries: int = Field(
         0,

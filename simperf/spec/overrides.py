@@ -6,6 +6,7 @@ import re
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from simperf.errors import SpecError
+from simperf.spec import instances
 from simperf.spec.reader import join_path, parse_text
 from simperf.spec.validation import suggest, validate
 
@@ -38,6 +39,10 @@ def apply_overrides(scenario: S, overrides: dict[str, Any]) -> S:
                 message = _PARSED_ALONE.sub("", str(exc).removeprefix(label))
                 raise SpecError(f"{label}: {where}: {message}") from None
         try:
+            if parts[-1] == "instance_type":  # a new type sets cores and memory anew
+                parent = _node(data, parts[:-1])
+                if isinstance(parent, dict):
+                    instances.implied_fields(parent)
             _set_path(data, parts, value)
         except SpecError as exc:
             raise SpecError(f"{label}: {exc}") from None
@@ -58,6 +63,19 @@ def parse_assignment(text: str) -> tuple[str, str]:
     if not sep or not path.strip():
         raise SpecError(f"--set {text}: expected PATH=VALUE, e.g. components.app.replicas=8")
     return path.strip(), value.strip()
+
+
+def _node(data: Any, parts: list[str]) -> Any:
+    """The node at ``parts`` (None where the path does not exist)."""
+    node = data
+    for part in parts:
+        if isinstance(node, list) and part.isdigit() and int(part) < len(node):
+            node = node[int(part)]
+        elif isinstance(node, dict) and part in node:
+            node = node[part]
+        else:
+            return None
+    return node
 
 
 def _set_path(data: dict[str, Any], parts: list[str], value: Any) -> None:

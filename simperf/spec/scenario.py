@@ -6,10 +6,10 @@ from typing import Any
 
 from pydantic import Field, model_validator
 
-from simperf.spec import database_refs, topology
+from simperf.spec import database_refs, instances, topology
 from simperf.spec.alerts import AlertSpec, alert_problems
 from simperf.spec.base import IDENTIFIER, SpecModel
-from simperf.spec.cache_checks import cache_problems
+from simperf.spec.cache_checks import cache_problems, class_key_problems
 from simperf.spec.cache_ops_checks import cache_ops_problems
 from simperf.spec.components import ComponentSpec
 from simperf.spec.faults import FaultSpec, fault_problems
@@ -61,7 +61,8 @@ class Scenario(SpecModel):
     faults: list[FaultSpec] = Field(
         default_factory=list,
         max_length=10_000,
-        description="scheduled outages of components (caches and app servers)",
+        description="faults of components, regions and network paths: crashes, slowdowns, "
+        "errors, latency spikes, partitions (scheduled or random)",
     )
     run: RunSettings = Field(default_factory=RunSettings, description="run settings")
     alerts: list[AlertSpec] = Field(
@@ -74,6 +75,19 @@ class Scenario(SpecModel):
         max_length=100,
         description="service-level objectives judged over replications (simperf capacity)",
     )
+    catalogue: str | None = Field(
+        None,
+        min_length=1,
+        max_length=4096,
+        description="file of instance types components pick with instance_type "
+        "(default: the built-in one, illustrative list prices)",
+    )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _instance_types(cls, data: Any) -> Any:
+        # what an instance_type sets (cores, memory) is filled in before fields are checked
+        return instances.fill_from_types(data)
 
     @model_validator(mode="after")
     def _cross_references(self) -> Scenario:
@@ -132,6 +146,8 @@ def _check_references(scenario: Scenario) -> list[str]:
     problems += cache_ops_problems(scenario)
     problems += fault_problems(scenario)
     problems += alert_problems(scenario)
+    if not problems:
+        problems += class_key_problems(scenario)
     if not problems:
         cycle = topology.call_cycle(scenario)
         if cycle:

@@ -18,6 +18,7 @@ from simperf.spec.app_server import AppServerSpec, CallStep, CpuStep, DelayStep,
 from simperf.spec.cache import CacheSpec
 from simperf.spec.cdn import CdnSpec
 from simperf.spec.database import DatabaseSpec, ShardedDatabaseSpec
+from simperf.spec.faults import FaultSpec
 from simperf.spec.load_balancer import LoadBalancerSpec
 from simperf.spec.run import DEFAULT_WINDOWS
 from simperf.spec.scenario import Scenario
@@ -135,11 +136,26 @@ def estimate(scenario: Scenario) -> SizeEstimate:
             flushes += spec.nodes * duration / spec.flush_interval * EVENTS_PER_STEP
     result.parts["health checks"] = probes
     result.parts["cache flushes"] = flushes
-    result.parts["faults"] = float(EVENTS_PER_STEP * len(scenario.faults))
+    result.parts["faults"] = float(
+        sum(EVENTS_PER_STEP * _occurrences(scenario, fault, duration) for fault in scenario.faults)
+    )
     instances = sum(instance_count(spec) for spec in scenario.components.values())
     windows = _windows(scenario, duration)
     result.parts["time series"] = windows * instances * EVENTS_PER_SNAPSHOT
     return result
+
+
+def _occurrences(scenario: Scenario, fault: FaultSpec, duration: float) -> float:
+    """Expected occurrences of a fault: one if scheduled; a random one repeats every
+    mtbf + mttr on average, on each instance of a component when no instance is named."""
+    if fault.mtbf is None:
+        return 1.0
+    assert fault.mttr is not None
+    cycles = duration / (fault.mtbf.mean + fault.mttr.mean) + 1
+    if fault.component is not None and fault.instance is None:
+        spec = scenario.components.get(fault.component)
+        return cycles * (instance_count(spec) if spec is not None else 1)
+    return cycles
 
 
 def check_size(scenario: Scenario) -> SizeEstimate:

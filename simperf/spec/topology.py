@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING
 
-from simperf.spec.kind import Forward
+from simperf.spec.kind import Forward, StepKind
 
 if TYPE_CHECKING:  # pragma: no cover
     from simperf.spec.scenario import Scenario
@@ -168,6 +168,15 @@ def reachable(scenario: Scenario, component: str, endpoint: str) -> list[tuple[s
         spec = scenario.components[node[0]]
         pending += [(f.component, f.endpoint) for f in spec.forwards(scenario, node[1])]
     return found
+
+
+def all_steps(scenario: Scenario) -> Iterator[tuple[str, str, str, StepKind]]:
+    """Every step of every component as (path, component, endpoint, step), in the order
+    they are written; ``path`` is ``components.<component>.endpoints.<endpoint>[<i>]``."""
+    for name, spec in scenario.components.items():
+        for endpoint, steps in spec.endpoint_steps().items():
+            for index, step in enumerate(steps):
+                yield f"components.{name}.endpoints.{endpoint}[{index}]", name, endpoint, step
 
 
 def locate(scenario: Scenario) -> dict[str, int | None]:

@@ -7,7 +7,6 @@ file and line when the caller knows them.
 
 from __future__ import annotations
 
-import difflib
 import math
 import re
 import types
@@ -19,6 +18,7 @@ from pydantic import BaseModel, Tag, ValidationError
 
 from simperf.errors import SpecError
 from simperf.spec.app_server import POOL_TAGS, STEP_TAGS
+from simperf.spec.base import suggest
 from simperf.spec.components import COMPONENT_TAGS
 from simperf.spec.distributions import DISTRIBUTION_TAGS
 from simperf.spec.hints import warn_bare_seconds
@@ -123,12 +123,6 @@ def _user_path(loc: tuple[Any, ...], data: Any) -> str:
         else:
             parts.append(("." if parts else "") + str(element))
     return "".join(parts)
-
-
-def suggest(word: object, names: Any) -> str:
-    """`` (did you mean 'x'?)`` for the allowed name closest to ``word``, or ``""``."""
-    close = difflib.get_close_matches(str(word), sorted(map(str, names)), n=1, cutoff=0.6)
-    return f" (did you mean {close[0]!r}?)" if close else ""
 
 
 def _unknown_field(loc: tuple[Any, ...], root: type[BaseModel]) -> str:

@@ -190,6 +190,14 @@ class RequestClass(SpecModel):
     response_size: SizeDistribution | None = Field(
         None, description="bytes sent back with each response over a network link (default: 0)"
     )
+    priority: int = Field(
+        0,
+        ge=-1000,
+        le=1000,
+        description=(
+            "higher is served first by queues with discipline: priority, and shed last (default 0)"
+        ),
+    )
     keyspace: str | None = Field(
         None,
         pattern=IDENTIFIER,
@@ -197,6 +205,15 @@ class RequestClass(SpecModel):
         description=(
             "key space each request draws its key from (needed to reach read and write "
             "steps); reads and writes of one key space are separate classes"
+        ),
+    )
+    timeout: Time | None = Field(
+        None,
+        gt=0,
+        le=MAX_TIME,
+        description=(
+            "the client gives up after this long (outcome timeout); every timed call on "
+            "the way waits at most the time left (default: never)"
         ),
     )
 

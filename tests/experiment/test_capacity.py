@@ -56,6 +56,7 @@ def test_mmc_servers_agree_with_erlang_c() -> None:
         high=32,
         replications=4,
         executor="serial",
+        bracket=False,  # the plain search probes 1, 2, 4, 8 and bisects
     )
     assert found.answer == expected
     probes = found.frame.drop_duplicates("probe").set_index("components.app.cores")
@@ -181,6 +182,7 @@ def test_a_search_over_unpriced_cores_warns() -> None:
             high=8,
             replications=2,
             executor="serial",
+            bracket=False,  # the estimate would start at the answer: one core count probed
         )
     (warning,) = found.warnings
     assert "app has no per_core price while its cores per instance differ" in warning
@@ -194,5 +196,6 @@ def test_a_search_over_unpriced_cores_warns() -> None:
         high=8,
         replications=2,
         executor="serial",
+        bracket=False,
     )
     assert again.warnings == [] and again.cost == 1 + 0.5 * again.answer

@@ -187,14 +187,15 @@ def test_bad_specs_name_the_path(case: str) -> None:
     assert message in str(raised.value)
 
 
-def test_balancers_cannot_fail() -> None:
+def test_balancers_cannot_slow_down() -> None:
     data = spec(faults__0__component="lb")
+    data["faults"][0].update(kind="slow", factor=2, instance=None)
     data["components"]["lb"] = {"kind": "load_balancer", "backends": "app"}
     with pytest.raises(SpecError) as raised:
         simperf.from_dict(data)
     assert (
-        "faults[0].component: 'lb' cannot fail (its kind is load_balancer); only app_server, "
-        in (str(raised.value))
+        "faults[0].component: 'lb' cannot take a slow fault (its kind is load_balancer; "
+        "it supports: crash, errors)" in str(raised.value)
     )
 
 

@@ -29,7 +29,7 @@ import yaml
 from simperf import SpecError, from_dict
 from simperf.spec.io import parse_text
 
-from conftest import MINIMAL, MODELS
+from conftest import MINIMAL, SCENARIO_FILES
 
 SEED = 20261203
 CASES = 1200
@@ -44,7 +44,7 @@ Case = tuple[str, str, Any]  # (operator, "data" or "text", the spec)
 
 def _bases() -> list[dict[str, Any]]:
     specs = [copy.deepcopy(MINIMAL)]
-    for path in sorted(MODELS.glob("*.yaml")):
+    for path in SCENARIO_FILES:
         specs.append(yaml.safe_load(path.read_text()))
     return specs
 

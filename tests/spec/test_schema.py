@@ -20,11 +20,11 @@ import simperf
 from simperf.errors import SpecError
 from simperf.spec.io import json_schema
 
-from conftest import ROOT
+from conftest import ROOT, SCENARIO_FILES
 
 SCHEMA = json_schema()
 VALIDATOR = jsonschema.Draft202012Validator(SCHEMA)
-MODEL_FILES = sorted((ROOT / "models").glob("*.yaml"))
+MODEL_FILES = SCENARIO_FILES
 DOCS = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
 
 
@@ -111,6 +111,9 @@ def with_change(path: str, value: Any) -> dict[str, Any]:
         ("run.duration", "1 fortnight"),
         ("components.app.cost.per_instance", "0.34/week"),
         ("components.app.cost.per_core", -1),
+        ("components.app.scaling", {"alpha": 1.5}),
+        ("components.app.scaling", {"beta": -0.1}),
+        ("components.app.scaling", {"alpha": 0.1, "gamma": 0.2}),
         ("slo", [{"metric": "latency.all.p99", "below": "fast"}]),
         ("alerts", [{"name": "slow", "metric": "p99", "above": "2 fortnights"}]),
     ],
@@ -137,6 +140,7 @@ def test_invalid_specs_are_rejected_by_both(path: str, value: Any) -> None:
         ("run.duration", "2min"),
         ("components.app.cost.per_instance", "146/month"),
         ("components.app.cost.per_core", "0.05/h"),
+        ("components.app.scaling", {"alpha": 0.05, "beta": 0.001}),
         ("slo", [{"metric": "latency.all.p99", "below": "200ms"}]),
         (
             "slo",

@@ -4,8 +4,11 @@ half-width itself must be small enough to mean something."""
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Any
+
+import pytest
 
 import simperf
 from simperf.experiment.replicate import Replications, replicate
@@ -13,6 +16,25 @@ from simperf.experiment.replicate import Replications, replicate
 CONFIDENCE = 0.999
 MEAN_WIDTH = 0.03  # half-width at most 3% of theory for means
 TAIL_WIDTH = 0.05  # and 5% for p95/p99
+
+SHORT_SHARE = 0.25
+"""Share of the full horizon that ``make test`` runs of a long agreement check."""
+
+HORIZONS = [
+    pytest.param(SHORT_SHARE, id="short"),
+    pytest.param(1.0, id="full", marks=pytest.mark.validate),
+]
+"""Parametrize a long check over these: ``make test`` runs it on a quarter of its
+horizon, ``make validate`` on the whole of it, with the same assertions."""
+
+
+def width(full: float, share: float) -> float:
+    """The widest meaningful interval on ``share`` of the horizon that allows ``full``.
+
+    A half-width shrinks as one over the square root of the simulated time, so a quarter
+    of the horizon doubles it: the same check, at the power that time buys.
+    """
+    return full / math.sqrt(share)
 
 
 @dataclass
@@ -61,8 +83,6 @@ def conserved_and_little(reps: Replications) -> None:
 
 
 def _approx(value: float, rel: float) -> Any:
-    import pytest
-
     return pytest.approx(value, rel=rel)
 
 

@@ -11,6 +11,7 @@ import simperf
 from simperf import analysis
 
 from agreement import (
+    HORIZONS,
     MEAN_WIDTH,
     TAIL_WIDTH,
     agrees,
@@ -18,6 +19,7 @@ from agreement import (
     open_spec,
     replications,
     server,
+    width,
 )
 from conftest import MODELS
 
@@ -47,34 +49,41 @@ def test_mmc_erlang_c_mean_and_tail() -> None:
     conserved_and_little(reps)
 
 
-def test_mmck_blocking_probability_via_queue_limit() -> None:
+@pytest.mark.parametrize("share", HORIZONS)
+def test_mmck_blocking_probability_via_queue_limit(share: float) -> None:
     lam, c, limit = 300.0, 3, 2  # K = 5, offered load 1.0 per server: heavy blocking
-    spec = open_spec(
-        "mmck", lam, {"app": server(cores=c, queue_limit=limit)}, duration=200, warmup=5
-    )
+    app = server(cores=c, queue_limit=limit)
+    spec = open_spec("mmck", lam, {"app": app}, duration=200 * share, warmup=5)
     reps = replications(spec, 20)
     theory = analysis.mmck(lam, MU, c, c + limit)
-    agrees(reps, "error_rate", theory.blocking_probability)
-    agrees(reps, "latency.all.mean", theory.mean_sojourn)
+    mean_width = width(MEAN_WIDTH, share)
+    agrees(reps, "error_rate", theory.blocking_probability, max_width=mean_width)
+    agrees(reps, "latency.all.mean", theory.mean_sojourn, max_width=mean_width)
     conserved_and_little(reps)
 
 
-def test_mg1_pollaczek_khinchine_with_lognormal_service() -> None:
+@pytest.mark.parametrize("share", HORIZONS)
+def test_mg1_pollaczek_khinchine_with_lognormal_service(share: float) -> None:
     lam = 50.0
     service = {"dist": "lognormal", "mean": 0.01, "cv": 1.0}
-    spec = open_spec("mg1", lam, {"app": server(service=service)}, duration=1300, warmup=10)
+    app = server(service=service)
+    spec = open_spec("mg1", lam, {"app": app}, duration=1300 * share, warmup=10)
     reps = replications(spec, 20)
     variance = (1.0 * 0.01) ** 2
     theory = analysis.mg1(lam, 0.01, variance)
-    agrees(reps, "components.app.mean_wait", theory.mean_wait, max_width=MEAN_WIDTH)
-    agrees(reps, "latency.all.mean", theory.mean_sojourn)
+    mean_width = width(MEAN_WIDTH, share)
+    agrees(reps, "components.app.mean_wait", theory.mean_wait, max_width=mean_width)
+    agrees(reps, "latency.all.mean", theory.mean_sojourn, max_width=mean_width)
 
 
-def test_tandem_matches_jackson() -> None:
-    scenario = simperf.load(MODELS / "tandem.yaml").with_overrides({"run.duration": 250})
+@pytest.mark.parametrize("share", HORIZONS)
+def test_tandem_matches_jackson(share: float) -> None:
+    overrides = {"run.duration": 250 * share}
+    scenario = simperf.load(MODELS / "tandem.yaml").with_overrides(overrides)
     reps = replications(scenario, 20)
     theory = analysis.tandem(150.0, [MU, MU, MU], servers=[2, 2, 2])
-    agrees(reps, "latency.all.mean", theory.network_mean_sojourn)
+    mean_width = width(MEAN_WIDTH, share)
+    agrees(reps, "latency.all.mean", theory.network_mean_sojourn, max_width=mean_width)
     conserved_and_little(reps)
 
 
@@ -86,28 +95,33 @@ def test_closed_model_matches_exact_mva() -> None:
     agrees(reps, "latency.all.mean", theory.response_time)
 
 
-def _balanced(policy: str, n: int, lam: float) -> dict:
+def _balanced(policy: str, n: int, lam: float, share: float) -> dict:
     components = {
         "lb": {"kind": "load_balancer", "policy": policy, "backends": "app"},
         "app": server(replicas=n),
     }
-    return open_spec(f"lb_{policy}", lam, components, entry="lb", duration=300, warmup=5)
+    duration = 300 * share
+    return open_spec(f"lb_{policy}", lam, components, entry="lb", duration=duration, warmup=5)
 
 
-def test_random_split_gives_independent_mm1_queues() -> None:
+@pytest.mark.parametrize("share", HORIZONS)
+def test_random_split_gives_independent_mm1_queues(share: float) -> None:
     n, lam = 3, 210.0
-    reps = replications(_balanced("random", n, lam), 20)
+    reps = replications(_balanced("random", n, lam, share), 20)
     theory = analysis.mm1(lam / n, MU)
-    agrees(reps, "latency.all.mean", theory.mean_sojourn)
-    agrees(reps, "latency.all.p99", theory.sojourn_quantile(0.99), max_width=TAIL_WIDTH)
+    agrees(reps, "latency.all.mean", theory.mean_sojourn, max_width=width(MEAN_WIDTH, share))
+    p99 = theory.sojourn_quantile(0.99)
+    agrees(reps, "latency.all.p99", p99, max_width=width(TAIL_WIDTH, share))
 
 
-def test_round_robin_gives_erlang_arrivals_per_server() -> None:
+@pytest.mark.parametrize("share", HORIZONS)
+def test_round_robin_gives_erlang_arrivals_per_server(share: float) -> None:
     n, lam = 3, 210.0
-    reps = replications(_balanced("round_robin", n, lam), 20)
+    reps = replications(_balanced("round_robin", n, lam, share), 20)
     theory = analysis.erlang_m1(lam / n, MU, n)
-    agrees(reps, "latency.all.mean", theory.mean_sojourn)
-    agrees(reps, "latency.all.p99", theory.sojourn_quantile(0.99), max_width=TAIL_WIDTH)
+    agrees(reps, "latency.all.mean", theory.mean_sojourn, max_width=width(MEAN_WIDTH, share))
+    p99 = theory.sojourn_quantile(0.99)
+    agrees(reps, "latency.all.p99", p99, max_width=width(TAIL_WIDTH, share))
     # and round robin is measurably better than random at the same load
     assert theory.mean_sojourn < analysis.mm1(lam / n, MU).mean_sojourn * 0.8
 

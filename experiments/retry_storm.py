@@ -1,0 +1,218 @@
+"""Retry storms: does a short surge leave the system down after it ends, and what gets it out?
+
+Clients send Poisson traffic at ``RATE`` through a gateway (many workers, no CPU of its
+own) to an API tier of ``CORES`` cores, exponential CPU of mean ``CPU`` (utilisation
+``RATE x CPU / CORES`` = 0.75). The gateway's call to the API has a ``TIMEOUT``; for
+``T`` seconds from ``TRIGGER`` the arrival rate is ``SURGE`` times higher (the trigger),
+then back to normal. The abandoned work of a timed-out attempt goes on (no cancellation),
+so every retry adds load the API must still serve.
+
+Policies on the gateway's call: no retry; naive retries (3 attempts, no backoff); the
+same with a 10% retry budget; with exponential backoff and full jitter; with a circuit
+breaker. Measured, by arrival window: **goodput**, the share of the requests arriving in
+the window that end ``ok``; the **recovery time**, from the end of the trigger to the end
+of the last window whose goodput is below 95% (censored at the end of the run if the
+system never recovers), with t intervals over replications. The boundary: the shortest
+trigger that tips naive retries into a metastable state, over a grid of ``T``.
+
+Usage: ``python experiments/retry_storm.py [--quick] [--out results] [--seed 1]``
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import plotly.graph_objects as go
+from db_study import arguments, conclude, save
+from plotly.subplots import make_subplots
+
+import simperf
+from simperf.metrics.stats import t_interval
+
+RATE, CORES, CPU = 300.0, 4, 0.01
+TIMEOUT = "100ms"
+SURGE = 1.5
+TRIGGER, T, AFTER = 10.0, 5.0, 12.0  # trigger at 10 s for T; the run goes on 12 T after it
+WINDOW = 1.0
+POLICIES: dict[str, dict[str, Any]] = {
+    "no retry": {},
+    "naive retries": {"retry": {"attempts": 3}},
+    "retry budget 10%": {"retry": {"attempts": 3, "budget": {"ratio": 0.1}}},
+    "backoff + jitter": {
+        "retry": {"attempts": 3, "backoff": {"base": "50ms", "cap": "1s", "jitter": "full"}}
+    },
+    "breaker": {"retry": {"attempts": 3}},
+}
+BREAKER = {"window": 50, "min_calls": 20, "failure_ratio": 0.5, "wait": "2s", "probes": 5}
+COLOURS = {
+    "no retry": "#7f7f7f",
+    "naive retries": "#d62728",
+    "retry budget 10%": "#2ca02c",
+    "backoff + jitter": "#ff7f0e",
+    "breaker": "#1f77b4",
+}
+
+
+def storm_scenario(policy: str, trigger_length: float, end: float) -> Any:
+    """The gateway -> API stack with a surge of ``trigger_length`` from ``TRIGGER``."""
+    mean_rate = (RATE * (end - trigger_length) + SURGE * RATE * trigger_length) / end
+    gateway: dict[str, Any] = {
+        "kind": "app_server",
+        "workers": 100_000,
+        "endpoints": {"get": [{"call": "api.get", "timeout": TIMEOUT, **POLICIES[policy]}]},
+    }
+    if policy == "breaker":
+        gateway["breakers"] = {"api": BREAKER}
+    return simperf.from_dict(
+        {
+            "name": "retry_storm",
+            "workload": {
+                "arrival": {
+                    "kind": "piecewise",
+                    "rate": mean_rate,
+                    "profile": [
+                        [0, RATE],
+                        [TRIGGER, SURGE * RATE],
+                        [TRIGGER + trigger_length, RATE],
+                    ],
+                },
+                "classes": [{"name": "get", "entry": "gateway", "endpoint": "get"}],
+            },
+            "components": {
+                "gateway": gateway,
+                "api": {
+                    "kind": "app_server",
+                    "cores": CORES,
+                    "endpoints": {"get": [{"cpu": {"dist": "exponential", "mean": CPU}}]},
+                },
+            },
+            "run": {"duration": end, "warmup": 0},
+        }
+    )
+
+
+def goodput(result: simperf.Result, end: float) -> pd.DataFrame:
+    """Share of the requests arriving in each window that end ``ok`` (in flight: not ok)."""
+    requests = result.requests
+    edges = np.arange(0.0, end + WINDOW / 2, WINDOW)
+    arrived, _ = np.histogram(requests["start"], edges)
+    ok, _ = np.histogram(requests["start"][requests["outcome"] == "ok"], edges)
+    arrived += np.histogram(_in_flight_starts(result), edges)[0]
+    share = np.divide(ok, arrived, out=np.zeros(len(ok)), where=arrived > 0)
+    return pd.DataFrame({"start": edges[:-1], "goodput": share})
+
+
+def _in_flight_starts(result: simperf.Result) -> np.ndarray:
+    # requests still in flight at the end have no record: spread them over the last window
+    missing = result.data["requests"]["in_flight"]
+    return np.full(missing, result.data["end_time"] - WINDOW / 2)
+
+
+def recovery(series: pd.DataFrame, trigger_end: float, end: float) -> tuple[float, bool]:
+    """Time from the trigger's end to the end of the last window below 95% goodput, and
+    whether the system recovered before the run's last window."""
+    after = series[series["start"] >= trigger_end]
+    low = after[after["goodput"] < 0.95]
+    if low.empty:
+        return 0.0, True
+    last = float(low["start"].max()) + WINDOW
+    return last - trigger_end, last < end - WINDOW
+
+
+def replicate(policy: str, trigger_length: float, args: Any) -> list[dict[str, Any]]:
+    """One row per replication: recovery time and mean goodput over the 10 T after."""
+    end = TRIGGER + trigger_length * (1 + AFTER)
+    scenario = storm_scenario(policy, trigger_length, end)
+    rows = []
+    for r in range(args.replications):
+        result = simperf.run(scenario, seed=args.seed, replication=r)
+        series = goodput(result, end)
+        trigger_end = TRIGGER + trigger_length
+        took, recovered = recovery(series, trigger_end, end)
+        # the 10 T after the trigger (one window at least)
+        span = max(10 * trigger_length, WINDOW)
+        after = series[(series["start"] >= trigger_end) & (series["start"] < trigger_end + span)]
+        calls = result.data["calls"]["gateway->api"]
+        rows.append(
+            {
+                "policy": policy,
+                "T": trigger_length,
+                "replication": r,
+                "recovery": took,
+                "recovered": recovered,
+                "recovery_in_T": took / trigger_length,
+                "goodput_10T_after": float(after["goodput"].mean()),
+                "max_goodput_10T_after": float(after["goodput"].max()),
+                "amplification": calls["amplification"],
+                "breaker_opens": calls.get("breaker_opens", 0),
+                "series": series,
+            }
+        )
+    return rows
+
+
+def figure(series: dict[str, pd.DataFrame], trigger_length: float) -> go.Figure:
+    """Goodput by arrival window per policy (first replication), trigger shaded."""
+    fig = make_subplots(rows=1, cols=1)
+    for policy, frame in series.items():
+        fig.add_scatter(
+            x=frame["start"] + WINDOW / 2, y=frame["goodput"], mode="lines", name=policy,
+            line={"color": COLOURS[policy]},
+        )  # fmt: skip
+    fig.add_vrect(
+        x0=TRIGGER, x1=TRIGGER + trigger_length, fillcolor="grey", opacity=0.2, line_width=0,
+        annotation_text=f"surge x{SURGE:g} for {trigger_length:g} s",
+    )  # fmt: skip
+    fig.add_hline(y=0.95, line_dash="dot", line_color="black")
+    fig.add_hline(y=0.5, line_dash="dot", line_color="grey")
+    fig.update_xaxes(title_text="time (s)")
+    fig.update_yaxes(title_text="goodput (share of arrivals that end ok)", range=[0, 1.05])
+    fig.update_layout(
+        title="Retry storm: naive retries stay down after the surge; a budget recovers",
+        template="plotly_white",
+    )
+    return fig
+
+
+def interval(values: list[float]) -> tuple[float, float]:
+    """Mean and 95% t half-width (0 with one value or no spread)."""
+    found = t_interval(np.asarray(values, dtype=float))
+    return float(found.mean), float(found.half_width or 0.0)
+
+
+def main() -> None:
+    args = arguments(__doc__.splitlines()[0])
+    length = 1.0 if args.quick else T
+    policies = ["naive retries", "retry budget 10%"] if args.quick else list(POLICIES)
+    rows = [row for policy in policies for row in replicate(policy, length, args)]
+    boundary = [0.25] if args.quick else [0.1, 0.25, 0.5, 1.0, 2.0]
+    rows += [row for t in boundary for row in replicate("naive retries", t, args)]
+    series = {row["policy"]: row["series"] for row in rows if row["T"] == length}
+    frame = pd.DataFrame([{k: v for k, v in row.items() if k != "series"} for row in rows])
+    save("retry_storm", frame, figure(series, length), args)
+    main_rows = frame[frame["T"] == length]
+    summary: dict[str, Any] = {}
+    for policy, group in main_rows.groupby("policy", sort=False):
+        mean, half = interval(list(group["recovery_in_T"]))
+        summary[f"{policy}: recovery / T (mean, 95% half-width; recovered runs)"] = (
+            round(mean, 2),
+            round(half, 2),
+            f"{int(group['recovered'].sum())}/{len(group)}",
+        )
+        g_mean, g_half = interval(list(group["goodput_10T_after"]))
+        summary[f"{policy}: mean goodput over the 10 T after (95% half-width)"] = (
+            round(g_mean, 3),
+            round(g_half, 3),
+        )
+    naive = frame[frame["policy"] == "naive retries"]
+    tipped = naive.groupby("T")["recovered"].mean()
+    summary["naive retries: share of runs recovered, by trigger length T (s)"] = {
+        float(t): float(share) for t, share in tipped.items()
+    }
+    conclude("retry_storm", summary, args)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,408 @@
+"""Calls under failure: timeouts, retries, budgets, hedging, breakers and fallbacks.
+
+:func:`guard` wraps one compiled call (a ``runner(request, instance)``) when its step
+or its route configures any of these; :func:`simperf.components.calls.connect` applies
+it, so an unguarded call stays a bare hop and pays nothing (DESIGN.md section 10).
+
+* A **timed** attempt runs the callee as its own process and waits for it or for the
+  time left (the smaller of the call's ``timeout`` and the request's deadline). The
+  abandoned callee goes on and keeps its worker, cores and connections; its answer is
+  thrown away (there is no cancellation). Only the client records a request, so
+  abandoned work can never complete it a second time.
+* **Retries** are attempts of the same request, made on the listed causes while the
+  deadline allows, after a backoff drawn from the caller's own stream, if the route's
+  retry budget (a token bucket refilled by first attempts) has a token.
+* A **hedged** attempt sends a second copy after ``hedge.after``; the first answer wins.
+* The route's **breaker** fails calls fast (``breaker_open``) while open.
+* A **fallback** turns a call that still failed into a skipped call or a default
+  response costing the caller's CPU; the request then ends ``ok`` flagged degraded.
+
+Every caller -> target route with a guarded call is a :class:`Route`, which counts its
+calls, attempts, retries, timeouts and fail-fasts and reports the ``calls`` section.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from simperf.components.base import Component, Context, Process, Request, RequestFailed, outcome_of
+from simperf.metrics.monitor import LevelMonitor
+from simperf.rng import batched
+from simperf.spec.resilience import BackoffSpec, BreakerSpec, BudgetSpec
+
+if TYPE_CHECKING:  # pragma: no cover
+    from simperf.components.app_server import AppInstance, AppServer
+
+Runner = Callable[[Request, "AppInstance"], Process]
+
+CLOSED, OPEN, HALF_OPEN = range(3)
+"""Breaker states (the time series' ``breaker_state`` is the share of a window not closed)."""
+
+
+class RetryBudget:
+    """A token bucket: each first attempt adds ``ratio`` tokens (at most ``burst``),
+    each retry takes one.
+
+    Examples
+    --------
+    >>> budget = RetryBudget(ratio=0.5, burst=1.0)
+    >>> budget.tokens = 0.0
+    >>> budget.deposit(); budget.take(), budget.take()
+    (False, False)
+    >>> budget.deposit(); budget.take()
+    True
+    """
+
+    __slots__ = ("burst", "ratio", "tokens")
+
+    def __init__(self, ratio: float, burst: float) -> None:
+        self.ratio = ratio
+        self.burst = burst
+        self.tokens = burst  # a fresh bucket is full
+
+    def deposit(self) -> None:
+        """A first attempt adds ``ratio`` tokens."""
+        tokens = self.tokens + self.ratio
+        self.tokens = tokens if tokens < self.burst else self.burst
+
+    def take(self) -> bool:
+        """Take a token for a retry; False when there is no whole token."""
+        # ten deposits of 0.1 make a token despite rounding
+        if self.tokens >= 1.0 - 1e-9:
+            self.tokens -= 1.0
+            return True
+        return False
+
+
+class Breaker:
+    """A circuit breaker over the outcomes of the last ``window`` attempts.
+
+    :meth:`allow` returns the generation an attempt belongs to, or None to fail fast;
+    :meth:`record` ignores outcomes of an earlier generation (attempts started before the
+    state last changed), so late answers do not decide a probe.
+
+    Examples
+    --------
+    >>> breaker = Breaker(BreakerSpec(window=2, min_calls=2, wait=1.0))
+    >>> g = breaker.allow(0.0); breaker.record(g, 0.0, True, False)
+    >>> g = breaker.allow(0.0); breaker.record(g, 0.0, True, False)
+    >>> breaker.state == OPEN, breaker.allow(0.5)
+    (True, None)
+    >>> g = breaker.allow(1.0); breaker.state == HALF_OPEN, breaker.allow(1.0)
+    (True, None)
+    >>> breaker.record(g, 1.1, False, False); breaker.state == CLOSED
+    True
+    """
+
+    def __init__(self, spec: BreakerSpec) -> None:
+        self.window: deque[tuple[bool, bool]] = deque()
+        self.size = spec.window
+        self.min_calls = spec.min_calls
+        self.failure_ratio = spec.failure_ratio
+        self.slow_ratio = spec.slow_ratio if spec.slow_call is not None else 2.0
+        self.wait = spec.wait
+        self.probes = spec.probes
+        self.failures = 0
+        self.slow = 0
+        self.state = CLOSED
+        self.generation = 0
+        self.until = 0.0
+        self.probing = 0
+        self.passed = 0
+        self.opens = 0
+        self.not_closed = LevelMonitor()
+
+    def allow(self, now: float) -> int | None:
+        """The attempt's generation, or None when the breaker fails it fast."""
+        state = self.state
+        if state == CLOSED:
+            return self.generation
+        if state == OPEN:
+            if now < self.until:
+                return None
+            self.state = HALF_OPEN
+            self.generation += 1
+            self.probing = self.passed = 0
+        if self.probing < self.probes:
+            self.probing += 1
+            return self.generation
+        return None
+
+    def record(self, generation: int, now: float, failed: bool, slow: bool) -> None:
+        """One attempt's outcome (a timeout is a failure)."""
+        if generation != self.generation:
+            return
+        if self.state == HALF_OPEN:
+            if failed or slow:
+                self._open(now)
+            else:
+                self.passed += 1
+                if self.passed >= self.probes:
+                    self.state = CLOSED
+                    self.generation += 1
+                    self.window.clear()
+                    self.failures = self.slow = 0
+                    self.not_closed.change(-1, now)
+            return
+        window = self.window
+        window.append((failed, slow))
+        self.failures += failed
+        self.slow += slow
+        if len(window) > self.size:
+            old_failed, old_slow = window.popleft()
+            self.failures -= old_failed
+            self.slow -= old_slow
+        n = len(window)
+        if n >= self.min_calls and (
+            self.failures >= self.failure_ratio * n or self.slow >= self.slow_ratio * n
+        ):
+            self._open(now)
+
+    def _open(self, now: float) -> None:
+        if self.state == CLOSED:
+            self.not_closed.change(1, now)
+        self.state = OPEN
+        self.generation += 1
+        self.until = now + self.wait
+        self.opens += 1
+
+
+COUNTERS = (
+    "calls",
+    "attempts",
+    "retries",
+    "hedges",
+    "timeouts",
+    "failed",
+    "fail_fast",
+    "expired",
+    "budget_denied",
+    "degraded",
+)
+"""A route's cumulative counters (its snapshot, besides the breaker's). Every try of a
+call is an attempt, a fail-fast or expired (the request's deadline had passed, so nothing
+was sent): ``attempts + fail_fast + expired == calls + retries + hedges``."""
+
+
+class Route(Component):
+    """The calls from one app server to one target: counters, retry budget, breaker.
+
+    Not a row of the component table; it reports the ``calls.<caller>-><target>`` section.
+    """
+
+    kind = "route"
+    listed = False
+
+    def __init__(self, ctx: Context, name: str, breaker: BreakerSpec | None) -> None:
+        super().__init__(ctx, name)
+        for counter in COUNTERS:
+            setattr(self, counter, 0)
+        self.breaker = None if breaker is None else Breaker(breaker)
+        self.budget: RetryBudget | None = None
+
+    def snapshot(self, now: float) -> dict[str, Any]:
+        counters: dict[str, Any] = {c: getattr(self, c) for c in COUNTERS}
+        if self.breaker is not None:
+            counters["breaker_opens"] = self.breaker.opens
+            counters["breaker_open_area"] = self.breaker.not_closed.area_at(now)
+        return counters
+
+    def report(
+        self, first: dict[str, Any], last: dict[str, Any], span: float
+    ) -> tuple[str, dict[str, Any]]:
+        """The ``calls.<route>`` section over the measured period."""
+        values: dict[str, Any] = {key: last[key] - first[key] for key in last}
+        area = values.pop("breaker_open_area", None)
+        if area is not None:
+            values["breaker_open_share"] = area / span if span > 0 else None
+        values["amplification"] = values["attempts"] / values["calls"] if values["calls"] else None
+        return "calls", values
+
+
+def route_of(server: AppServer, target: str) -> Route:
+    """The route from ``server`` to ``target``, made once (shared by all its calls)."""
+    ctx = server.ctx
+    key = f"calls.{server.name}->{target}"
+    route = ctx.reporters.get(key)
+    if route is None:
+        route = ctx.reporters[key] = Route(
+            ctx, f"{server.name}->{target}", server.spec.breakers.get(target)
+        )
+    assert isinstance(route, Route)
+    return route
+
+
+def backoff_sampler(
+    spec: BackoffSpec, rng_draw: Callable[[], float]
+) -> Callable[[int, float], float]:
+    """``wait(n, previous)``: the wait before retry ``n`` (1, 2, ...).
+
+    Examples
+    --------
+    >>> wait = backoff_sampler(BackoffSpec(base=0.1, cap=0.3, jitter="none"), lambda: 0.5)
+    >>> [wait(n, 0.0) for n in (1, 2, 3)]
+    [0.1, 0.2, 0.3]
+    >>> wait = backoff_sampler(BackoffSpec(base=0.1, cap=1.0, jitter="equal"), lambda: 0.5)
+    >>> wait(2, 0.0)
+    0.15000000000000002
+    """
+    base, cap, jitter = spec.base, spec.cap, spec.jitter
+
+    def ceiling(n: int) -> float:
+        return min(cap, base * 2 ** (n - 1))
+
+    if jitter == "none":
+        return lambda n, previous: ceiling(n)
+    if jitter == "full":
+        return lambda n, previous: rng_draw() * ceiling(n)
+    if jitter == "equal":
+        return lambda n, previous: ceiling(n) * (0.5 + 0.5 * rng_draw())
+
+    def decorrelated(n: int, previous: float) -> float:
+        low = base
+        high = max(3 * (previous if previous > 0 else base), low)
+        return min(cap, low + rng_draw() * (high - low))
+
+    return decorrelated
+
+
+def guard(
+    server: AppServer,
+    target: str,
+    call: Runner,
+    step: Any,
+    purpose: str,
+) -> Runner:
+    """Wrap ``call`` (to ``target``) in the options of ``step`` and the route's breaker.
+
+    ``step`` is the step spec whose ``timeout``, ``retry``, ``hedge`` and ``fallback``
+    apply (any may be missing); ``purpose`` names the step's random streams.
+    """
+    ctx = server.ctx
+    env = ctx.env
+    route = route_of(server, target)
+    breaker = route.breaker
+    timeout: float | None = getattr(step, "timeout", None)
+    retry = getattr(step, "retry", None)
+    hedge = getattr(step, "hedge", None)
+    fallback = getattr(step, "fallback", None)
+    timeout_code = ctx.recorder.cause("timeout")
+    breaker_code = ctx.recorder.cause("breaker_open") if breaker is not None else -1
+    attempts = 1 if retry is None else retry.attempts
+    retry_on = frozenset() if retry is None else {ctx.recorder.cause(c) for c in retry.when}
+    budget: RetryBudget | None = None
+    wait: Callable[[int, float], float] | None = None
+    if retry is not None:
+        if retry.budget is not None:
+            budget = route.budget or _budget(route, retry.budget)
+        if retry.backoff is not None:
+            rng = ctx.rng(server.name, f"{purpose}:backoff")
+            wait = backoff_sampler(retry.backoff, batched(lambda n: rng.random(n)))
+    after = None if hedge is None else hedge.after
+    slow_call = None
+    if breaker is not None:
+        slow_call = server.spec.breakers[target].slow_call
+    skip = fallback is not None and fallback.skip
+    default_cpu = None
+    if fallback is not None and fallback.cpu is not None:
+        default_cpu = ctx.sampler(
+            fallback.cpu, server.name, f"{purpose}:fallback", 1.0 / server.spec.speed
+        )
+
+    def timed(request: Request, instance: AppInstance, limit: float | None) -> Process:
+        first = env.process(outcome_of(call(request, instance)))
+        if after is not None and (limit is None or after < limit):
+            yield first | env.timeout(after)
+            if first.triggered:
+                return first.value
+            route.hedges += 1
+            route.attempts += 1
+            second = env.process(outcome_of(call(request, instance)))
+            if limit is None:
+                yield first | second
+            else:
+                yield env.any_of([first, second, env.timeout(limit - after)])
+            for copy in (first, second):
+                if copy.triggered:
+                    return copy.value
+            return timeout_code
+        assert limit is not None
+        yield first | env.timeout(limit)
+        return first.value if first.triggered else timeout_code
+
+    def guarded(request: Request, instance: AppInstance) -> Process:
+        route.calls += 1
+        if budget is not None:
+            budget.deposit()
+        tries = 0
+        waited = 0.0
+        deadline: float | None = getattr(request, "deadline", None)
+        while True:
+            tries += 1
+            generation = 0 if breaker is None else breaker.allow(env.now)
+            if generation is None:
+                route.fail_fast += 1
+                code = breaker_code
+            else:
+                limit = timeout
+                if deadline is not None:
+                    left = deadline - env.now
+                    if left <= 0:  # the client has given up: nothing is sent
+                        route.expired += 1
+                        code = timeout_code
+                        break
+                    if limit is None or left < limit:
+                        limit = left
+                route.attempts += 1
+                started = env.now
+                if limit is None and after is None:
+                    try:
+                        yield from call(request, instance)
+                        code = 0
+                    except RequestFailed as failure:
+                        code = failure.code
+                else:
+                    code = yield from timed(request, instance, limit)
+                if code == timeout_code:
+                    route.timeouts += 1
+                if breaker is not None:
+                    slow = slow_call is not None and env.now - started > slow_call
+                    breaker.record(generation, env.now, code != 0, slow)
+            if code == 0:
+                return
+            if tries >= attempts or code not in retry_on:
+                break
+            if budget is not None and not budget.take():
+                route.budget_denied += 1
+                break
+            route.retries += 1
+            if wait is not None:
+                waited = wait(tries, waited)
+                yield env.timeout(waited)
+        route.failed += 1
+        if fallback is None:
+            raise RequestFailed(code)
+        route.degraded += 1
+        request.degraded = True
+        if not skip:
+            assert default_cpu is not None
+            yield from instance.cpu(default_cpu())
+
+    return guarded
+
+
+def _budget(route: Route, spec: BudgetSpec) -> RetryBudget:
+    route.budget = RetryBudget(spec.ratio, spec.burst)
+    return route.budget
+
+
+def needs_guard(step: Any, breakers: dict[str, Any], target: str) -> bool:
+    """Whether a call to ``target`` by ``step`` needs :func:`guard` (else: a bare call)."""
+    if target in breakers:
+        return True
+    return any(
+        getattr(step, option, None) is not None
+        for option in ("timeout", "retry", "hedge", "fallback")
+    )

@@ -1,0 +1,379 @@
+"""The closed-form estimate of a scenario, without running the simulator.
+
+Open workloads: every station is solved alone at the load the routes put on it
+(:mod:`simperf.estimate.stations`), each class's mean is the sum of its route's mean
+service, waits, delays and network hops. Closed workloads: exact MVA on the stations'
+demands gives the throughput, and the waits it finds replace the open ones. The p99 is
+approximate: the time spent queueing at stations is taken as exponential (exact for
+M/M/1, whose sojourn is exponential) and delays and hops as constant at their means.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from simperf.analysis.networks import mva
+from simperf.estimate.routes import Routes, Time
+from simperf.estimate.stations import Station
+from simperf.spec.scenario import Scenario
+from simperf.spec.workload import TIME_VARYING_ARRIVALS
+
+P99_METHOD = (
+    "p99: queueing time at stations taken as exponential with its mean, delays and "
+    "network hops as constant (exact for M/M/1)"
+)
+STATION_COLUMNS = (
+    "servers",
+    "instances",
+    "visit_rate",
+    "mean_service",
+    "scv",
+    "utilization",
+    "mean_wait",
+    "headroom",
+)
+MAX_MVA_STATIONS = 8
+"""Multi-server stations MVA solves instance by instance; beyond this many, a replicated
+station is pooled into one with all its instances' servers (MVA's cost doubles with each)."""
+
+
+@dataclass
+class Estimate:
+    """A closed-form estimate of a scenario (see :func:`estimate`).
+
+    Attributes
+    ----------
+    scenario
+        The scenario estimated.
+    rate
+        Requests per second entering (the throughput MVA finds for a closed workload).
+    classes
+        One row per request class and ``all``: ``rate``, ``mean``, ``p99`` (seconds; NaN
+        when a station on the route is saturated).
+    stations
+        One row per station: ``component``, ``resource``, ``servers``, ``instances``,
+        ``visit_rate``, ``mean_service``, ``scv``, ``utilization``, ``mean_wait``,
+        ``headroom``.
+    notes
+        Component (or ``workload``, ``network``) -> what its estimate approximates or
+        leaves out.
+    """
+
+    scenario: Scenario
+    rate: float
+    classes: pd.DataFrame
+    stations: pd.DataFrame
+    notes: dict[str, list[str]]
+
+    @property
+    def components(self) -> pd.DataFrame:
+        """One row per component: its binding station's ``resource``, ``utilization``,
+        ``headroom`` (the load multiplier at which it saturates, ``1 / utilization``),
+        and ``notes``."""
+        rows = []
+        frame = self.stations
+        for name in dict.fromkeys(frame["component"]):
+            mine = frame[frame["component"] == name]
+            top = mine.loc[mine["utilization"].idxmax()]
+            rows.append(
+                {
+                    "component": name,
+                    "resource": top["resource"],
+                    "utilization": top["utilization"],
+                    "headroom": top["headroom"],
+                    "notes": "; ".join(self.notes.get(name, [])),
+                }
+            )
+        return pd.DataFrame(rows)
+
+    @property
+    def bottleneck(self) -> dict[str, Any] | None:
+        """The station that saturates first as load grows: component, resource,
+        utilization, headroom and the request rate at which it saturates."""
+        busy = self.stations[self.stations["utilization"] > 0]
+        if busy.empty:
+            return None
+        top = busy.loc[busy["utilization"].idxmax()]
+        headroom = float(top["headroom"])
+        return {
+            "component": top["component"],
+            "resource": top["resource"],
+            "utilization": float(top["utilization"]),
+            "headroom": headroom,
+            "saturation_rate": self.rate * headroom,
+        }
+
+    def mean(self, klass: str = "all") -> float:
+        """Estimated mean latency of a class (seconds)."""
+        return float(self.classes.set_index("class").loc[klass, "mean"])
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready: rate, classes, components (with their stations), bottleneck, notes."""
+        components: dict[str, Any] = {}
+        for row in self.components.to_dict("records"):
+            name = row["component"]
+            stations = self.stations[self.stations["component"] == name]
+            components[name] = {
+                "resource": row["resource"],
+                "utilization": _clean(row["utilization"]),
+                "headroom": _clean(row["headroom"]),
+                "stations": {
+                    s["resource"]: {k: _clean(s[k]) for k in STATION_COLUMNS}
+                    for s in stations.to_dict("records")
+                },
+                "notes": self.notes.get(name, []),
+            }
+        return {
+            "scenario": self.scenario.name,
+            "rate": self.rate,
+            "closed": self.scenario.workload.users is not None,
+            "classes": {
+                r["class"]: {k: _clean(r[k]) for k in ("rate", "mean", "p99")}
+                for r in self.classes.to_dict("records")
+            },
+            "components": components,
+            "bottleneck": self.bottleneck,
+            "notes": {k: v for k, v in self.notes.items() if v},
+            "p99_method": P99_METHOD,
+        }
+
+    def summary(self) -> str:
+        """Readable lines: classes, components, the bottleneck and the notes."""
+        from simperf.presentation.estimate_text import render
+
+        return render(self.to_dict())
+
+    def _repr_html_(self) -> str:
+        from simperf.presentation.tables import estimate_html
+
+        return estimate_html(self)
+
+    def __repr__(self) -> str:
+        return f"Estimate(scenario={self.scenario.name!r}, mean={self.mean():.6g})"
+
+
+def estimate(scenario: Scenario) -> Estimate:
+    """Estimate a scenario's latencies and utilisations from closed forms, in milliseconds.
+
+    Demands per station come from the routes (visit ratios through balancers, calls,
+    queries, cache misses by Che's approximation, CDN misses); stations are M/M/c with
+    the Allen-Cunneen correction for non-exponential service; closed workloads use exact
+    MVA. Nothing is simulated. What the closed forms do not cover is listed in
+    :attr:`Estimate.notes`.
+
+    Parameters
+    ----------
+    scenario
+        A validated scenario.
+
+    Returns
+    -------
+    Estimate
+
+    Examples
+    --------
+    >>> import simperf
+    >>> mmc = simperf.from_dict({  # models/mmc.yaml: M/M/4 at utilisation 0.8
+    ...     "name": "mmc",
+    ...     "workload": {"arrival": {"kind": "poisson", "rate": "320/s"},
+    ...                  "classes": [{"name": "request", "entry": "app", "endpoint": "serve"}]},
+    ...     "components": {"app": {"kind": "app_server", "cores": 4, "endpoints": {
+    ...         "serve": [{"cpu": {"dist": "exponential", "mean": "10ms"}}]}}},
+    ...     "run": {"duration": "500s"}})
+    >>> e = simperf.estimate(mmc)
+    >>> round(e.mean() * 1e3, 3), e.bottleneck["headroom"]  # Erlang C; 1 / 0.8
+    (17.455, 1.25)
+    """
+    routes = Routes(scenario)
+    workload = scenario.workload
+    closed = workload.users is not None
+    rate = 1.0 if closed else _open_rate(scenario, routes)
+    entries = _entries(scenario, routes)
+    if scenario.faults:
+        routes.note("workload", "faults: outages not estimated (every instance up)")
+    for klass, share, region in entries:
+        routes.load(klass.entry, klass.endpoint, rate * share, region, klass.name)
+    if closed:
+        rate = _solve_closed(scenario, routes, entries)
+    else:
+        _settle(routes)
+    return _result(scenario, routes, entries, rate)
+
+
+def _open_rate(scenario: Scenario, routes: Routes) -> float:
+    arrival = scenario.workload.arrival
+    assert arrival is not None
+    rate = getattr(arrival, "rate", None)
+    if arrival.kind in TIME_VARYING_ARRIVALS:
+        routes.note("workload", f"{arrival.kind} arrivals: estimated at the mean rate")
+    if arrival.kind == "deterministic":
+        routes.note("workload", "deterministic arrivals: taken as Poisson (an upper bound)")
+    if rate is None:
+        routes.note("workload", f"{arrival.kind} arrivals: no rate to estimate at")
+        return 0.0
+    return float(rate)
+
+
+def _entries(scenario: Scenario, routes: Routes) -> list[tuple[Any, float, int]]:
+    """(class, share of the requests, client region) of every entry point."""
+    workload = scenario.workload
+    total = sum(c.weight for c in workload.classes)
+    clients = workload.clients
+    regions: dict[int, float] = {0: 1.0}
+    if clients is not None and clients.regions and routes.regions:
+        regions = {routes.regions.index(r): s for r, s in clients.regions.items()}
+    return [(c, c.weight / total * s, r) for c in workload.classes for r, s in regions.items()]
+
+
+def _settle(routes: Routes) -> None:
+    """Fill the workers stations until their holding times stop changing (callers'
+    holds include their callees' worker waits, so callees settle first)."""
+    for _ in range(len(routes.stations) + 1):
+        before = [s.work for s in routes.stations.values()]
+        routes.reset()
+        routes.fill_workers()
+        if before == [s.work for s in routes.stations.values()]:
+            break
+    routes.reset()
+
+
+def _queueing(routes: Routes) -> list[Station]:
+    """The stations a closed workload's MVA solves: an app server's workers when it has
+    no more workers than cores (they hold its queue), else its cores; caches and
+    databases as they are."""
+    chosen = []
+    for (component, resource), station in routes.stations.items():
+        spec = routes.components[component]
+        if spec.kind == "app_server":
+            bound = "workers" if spec.worker_count <= spec.cores else "cores"
+            if resource != bound:
+                continue
+        if station.work > 0:
+            chosen.append(station)
+    return chosen
+
+
+def _solve_closed(
+    scenario: Scenario, routes: Routes, entries: list[tuple[Any, float, int]]
+) -> float:
+    """Throughput of a closed workload by exact MVA; sets the stations' waits."""
+    workload = scenario.workload
+    users = int(workload.users or 1)
+    routes.idle = True
+    _settle(routes)
+    idle = sum(
+        (routes.response(k.entry, k.endpoint, r, k.name).scaled(s) for k, s, r in entries),
+        Time(),
+    ).total
+    stations = _queueing(routes)
+    multi = sum(s.instances for s in stations if s.servers > 1)
+    pooled = multi > MAX_MVA_STATIONS
+    if pooled:
+        routes.note("workload", "replicated multi-server stations pooled into one for MVA")
+    demands, servers, owner = [], [], []
+    for s in stations:
+        copies = 1 if pooled else s.instances
+        for _ in range(copies):
+            demands.append(s.work / copies)
+            servers.append(s.servers * (s.instances if pooled else 1))
+            owner.append(s)
+    delay = max(idle - sum(s.work for s in stations), 0.0)
+    solution = mva(users, workload.think.mean + delay, demands, servers)
+    throughput = solution.throughput
+    residence: dict[int, float] = {}
+    for s, r in zip(owner, solution.residence_times, strict=True):
+        residence[id(s)] = residence.get(id(s), 0.0) + float(r)
+    for s in list(routes.stations.values()):
+        s.rate, s.work, s.second = s.rate * throughput, s.work * throughput, s.second * throughput
+    routes.calls.update({k: v * throughput for k, v in routes.calls.items()})
+    routes.idle = False
+    for s in stations:
+        visits = s.rate / throughput
+        routes.waits[(s.component, s.resource)] = max(
+            (residence[id(s)] - s.work / throughput) / visits, 0.0
+        )
+    _settle(routes)
+    return throughput
+
+
+def _result(
+    scenario: Scenario, routes: Routes, entries: list[tuple[Any, float, int]], rate: float
+) -> Estimate:
+    times: dict[str, list[tuple[float, Time]]] = {}
+    for klass, share, region in entries:
+        t = routes.response(klass.entry, klass.endpoint, region, klass.name)
+        times.setdefault(klass.name, []).append((share, t))
+    rows = []
+    for name, parts in times.items():
+        share = sum(s for s, _ in parts)
+        rows.append(_class_row(name, rate * share, [(s / share, t) for s, t in parts]))
+    everything = [(s, t) for parts in times.values() for s, t in parts]
+    rows.append(_class_row("all", rate, everything))
+    stations = []
+    for s in routes.stations.values():
+        rho = s.utilization
+        stations.append(
+            {
+                "component": s.component,
+                "resource": s.resource,
+                "servers": s.servers,
+                "instances": s.instances,
+                "visit_rate": s.rate,
+                "mean_service": s.mean_service,
+                "scv": s.scv,
+                "utilization": rho,
+                "mean_wait": routes.wait(s),
+                "headroom": 1.0 / rho if rho > 0 else math.inf,
+            }
+        )
+        if rho >= 1.0:
+            routes.note(s.component, f"{s.resource} saturated: utilisation {rho:.2f} >= 1")
+    return Estimate(
+        scenario=scenario,
+        rate=rate,
+        classes=pd.DataFrame(rows),
+        stations=pd.DataFrame(stations),
+        notes={k: list(v) for k, v in routes.notes.items()},
+    )
+
+
+def _class_row(name: str, rate: float, parts: list[tuple[float, Time]]) -> dict[str, Any]:
+    """Mean and approximate p99 of a mixture of routes (share, time)."""
+    mean = sum(s * t.total for s, t in parts)
+    if not math.isfinite(mean):
+        return {"class": name, "rate": rate, "mean": math.nan, "p99": math.nan}
+    return {"class": name, "rate": rate, "mean": mean, "p99": _p99(parts)}
+
+
+def _p99(parts: list[tuple[float, Time]]) -> float:
+    """The 0.99 quantile of a mixture of ``fixed + Exp(mean queued)`` (see P99_METHOD)."""
+
+    def tail(t: float) -> float:
+        total = 0.0
+        for share, time in parts:
+            if t < time.fixed:
+                total += share
+            elif time.queued > 0:
+                total += share * math.exp(-(t - time.fixed) / time.queued)
+        return total
+
+    high = max(t.fixed + t.queued * math.log(100.0) for _, t in parts)
+    low = 0.0
+    for _ in range(100):  # bisection: the tail is monotone
+        mid = (low + high) / 2
+        low, high = (mid, high) if tail(mid) > 0.01 else (low, mid)
+    return float(np.float64(high))
+
+
+def _clean(value: Any) -> Any:
+    if isinstance(value, float | np.floating):
+        value = float(value)
+        return value if math.isfinite(value) else None
+    if isinstance(value, np.integer):
+        return int(value)
+    return value

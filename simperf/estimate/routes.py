@@ -1,0 +1,496 @@
+"""The routes of a spec, walked for the closed-form estimate: the load each request class
+puts on every station, and the mean time of each endpoint.
+
+Two passes over the same steps. :meth:`Routes.load` follows each class from its entry,
+as the topology walker does (balancers split by instance counts, cache backing reads at
+the miss rate, CDN origins at the edges' miss rate, queries ``repeat`` times), and adds
+every visit to the station it queues at. :meth:`Routes.response` then sums an
+endpoint's steps: service, the stations' mean waits, delays and network hops. Anything
+the closed forms do not cover is written down per component in :attr:`Routes.notes`,
+never guessed silently.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import defaultdict
+from typing import Any, NamedTuple
+
+from simperf.dbcost.explain import hit_ratios, plan_variant, pool_models
+from simperf.dbcost.mix import Variant, miss_rate
+from simperf.dbcost.query_cost import expected_misses, expected_times, storage_times
+from simperf.estimate.stations import Station
+from simperf.spec.cache import BackingDelay
+from simperf.spec.kind import Forward
+from simperf.spec.scenario import Scenario
+
+
+class Time(NamedTuple):
+    """Mean time of a route: ``queued`` at stations (service and wait), ``fixed`` delays."""
+
+    queued: float = 0.0
+    fixed: float = 0.0
+
+    def __add__(self, other: Any) -> Time:  # type: ignore[override]
+        return Time(self.queued + other.queued, self.fixed + other.fixed)
+
+    def scaled(self, factor: float) -> Time:
+        """The time of ``factor`` such routes per call (a miss ratio, a repeat)."""
+        return Time(self.queued * factor, self.fixed * factor)
+
+    @property
+    def total(self) -> float:
+        """Mean time in all."""
+        return self.queued + self.fixed
+
+
+class Routes:
+    """The stations of a scenario and its classes' routes through them.
+
+    Parameters
+    ----------
+    scenario
+        The validated scenario.
+    """
+
+    def __init__(self, scenario: Scenario) -> None:
+        self.scenario = scenario
+        self.components = scenario.components
+        self.stations: dict[tuple[str, str], Station] = {}
+        self.calls: dict[tuple[str, str], float] = defaultdict(float)
+        self.notes: dict[str, list[str]] = defaultdict(list)
+        self.idle = False  # True: every wait is 0 (the demands of a closed workload)
+        self.waits: dict[tuple[str, str], float] = {}  # per visit, set by a closed solution
+        network = scenario.network
+        self.regions = list(network.regions) if network is not None else []
+        self._memo: dict[tuple[Any, ...], Time] = {}
+        self._db: dict[str, Any] = {}
+
+    # -- notes and stations ---------------------------------------------------------
+    def note(self, component: str, text: str) -> None:
+        """Record what the estimate of ``component`` approximates or leaves out (once)."""
+        if text not in self.notes[component]:
+            self.notes[component].append(text)
+
+    def station(self, component: str, resource: str, servers: int, instances: int) -> Station:
+        """The station of ``component``'s ``resource``, created on first use."""
+        key = (component, resource)
+        if key not in self.stations:
+            self.stations[key] = Station(component, resource, servers, instances)
+        return self.stations[key]
+
+    def wait(self, station: Station) -> float:
+        """Mean wait per visit at ``station`` (0 when solving for demands)."""
+        if self.idle:
+            return 0.0
+        key = (station.component, station.resource)
+        if key in self.waits:
+            return self.waits[key]
+        return station.wait()
+
+    # -- regions --------------------------------------------------------------------
+    def located(self, component: str, region: int) -> int:
+        """The region ``component`` runs in when called from ``region``."""
+        if not self.regions:
+            return 0
+        where = self.components[component].location(self.regions)
+        return region if where is None else where
+
+    def hop(self, source: int, target: int) -> float:
+        """Mean round trip between two regions: the latency both ways, plus jitter."""
+        network = self.scenario.network
+        if network is None or source == target:
+            return 0.0
+        a, b = self.regions[source], self.regions[target]
+        jitter = network.jitter.mean if network.jitter is not None else 0.0
+        if network.link_between(a, b) is not None or network.link_between(b, a) is not None:
+            self.note("network", "link transfer times and their queueing are not estimated")
+        return network.latency_between(a, b) + network.latency_between(b, a) + 2 * jitter
+
+    # -- pass 1: load ---------------------------------------------------------------
+    def load(self, component: str, endpoint: str, rate: float, region: int, klass: str) -> None:
+        """Add the visits of ``rate`` calls per second of ``component.endpoint``."""
+        if rate <= 0:
+            return
+        region = self.located(component, region)
+        spec = self.components[component]
+        self.calls[(component, endpoint)] += rate
+        kind = spec.kind
+        if kind == "app_server":
+            self._load_app(component, spec, endpoint, rate, region)
+        elif kind == "load_balancer":
+            policy = spec.policy
+            if policy in ("least_connections", "power_of_two"):
+                self.note(
+                    component,
+                    f"{policy}: waits estimated as for an even random split "
+                    "(joining the shortest queue waits less)",
+                )
+            elif policy in ("weighted_round_robin", "ip_hash"):
+                self.note(component, f"{policy}: traffic taken as split evenly by instances")
+            for f in self._backends(spec, endpoint, region):
+                self.load(f.component, f.endpoint, rate * f.weight, region, klass)
+        elif kind == "cdn":
+            miss = self._cdn_miss(spec, klass)
+            self.load(spec.origin, endpoint, rate * miss, region, klass)
+        elif spec.is_database:
+            self._load_query(component, Variant(endpoint), rate)
+        else:
+            self.note(component, f"{kind}: not estimated")
+
+    def app_stations(self, name: str) -> tuple[Station, Station]:
+        """An app server's cores and workers stations."""
+        spec = self.components[name]
+        return (
+            self.station(name, "cores", spec.cores, spec.replicas),
+            self.station(name, "workers", spec.worker_count, spec.replicas),
+        )
+
+    def cache_station(self, name: str) -> Station:
+        """A cache's nodes: each executes ``cores`` commands at once."""
+        spec = self.components[name]
+        return self.station(name, "cores", spec.cores, spec.nodes)
+
+    def _load_app(self, name: str, spec: Any, endpoint: str, rate: float, region: int) -> None:
+        cores, _ = self.app_stations(name)
+        store = _session_store(spec, endpoint)
+        if spec.sessions is not None:
+            self.note(name, "sessions: creation and re-authentication not estimated")
+        if store is not None:
+            self._command(store, rate)  # get the session and refresh its expiry
+        if spec.memory is not None:
+            self.note(name, "memory limits not estimated")
+        if spec.queue_limit is not None:
+            self.note(name, "queue_limit: rejections not estimated (queue taken as unlimited)")
+        for step in spec.steps(endpoint):
+            self._load_step(name, spec, cores, step, rate, region)
+
+    def _load_step(
+        self, name: str, spec: Any, cores: Station, step: Any, rate: float, region: int
+    ) -> None:
+        tag = type(step).__name__
+        if tag == "CpuStep":
+            speed = spec.speed
+            cores.add(rate, step.cpu.mean / speed, step.cpu.variance / speed**2)
+        elif tag in ("CallStep", "ParallelStep"):
+            for f in step.forwards():
+                self.load(f.component, f.endpoint, rate, region, "")
+        elif tag == "QueryStep":
+            self._load_query(step.database, _variant(step), rate * step.repeat, caller=cores)
+        elif tag == "ReadStep":
+            read = step.read
+            miss = self._cache_miss(read.cache)
+            # cache-aside: the get, and the set after a miss; read-through: one command
+            commands = 1 + miss if read.mode == "cache_aside" else 1.0
+            self._command(read.cache, rate * commands)
+            self._load_backing(name, cores, read.backing, rate * miss, region)
+        elif tag == "WriteStep":
+            write = step.write
+            if write.cache is not None:
+                self._command(write.cache, rate)
+                policy = self.components[write.cache].write_policy
+                if policy == "write_back":
+                    self.note(write.cache, "write_back: deferred writes to the store not estimated")
+                    return
+            if write.backing is not None:
+                self._load_backing(name, cores, write.backing, rate, region)
+        elif tag == "RateLimitStep":
+            self._command(step.rate_limit.cache, rate)
+            self.note(name, "rate limits: rejections not estimated")
+        elif tag == "LeaderboardStep":
+            self._command(step.leaderboard.cache, rate)
+            self.note(step.leaderboard.cache, "leaderboard costs by board size not estimated")
+        elif tag != "DelayStep":  # pragma: no cover - every step type is listed
+            self.note(name, f"{tag}: not estimated")
+
+    def _load_backing(
+        self, name: str, cores: Station, backing: Any, rate: float, region: int
+    ) -> None:
+        if isinstance(backing, BackingDelay):
+            return
+        component, endpoint = backing.split(".") if isinstance(backing, str) else backing
+        if self.components[component].is_database:
+            self._load_query(component, Variant(endpoint), rate, caller=cores)
+        else:
+            self.load(component, endpoint, rate, region, "")
+
+    def _command(self, cache: str, rate: float) -> None:
+        spec = self.components[cache]
+        self.cache_station(cache).add(rate, spec.latency.mean, spec.latency.variance)
+
+    def _cache_miss(self, cache: str) -> float:
+        """Miss ratio of a cache's reads: Che's approximation on its item capacity."""
+        spec = self.components[cache]
+        if spec.ttl is not None or spec.capacity_bytes is not None:
+            self.note(
+                cache,
+                "hit rate from the item capacity alone (Che); ttl and byte limits lower it",
+            )
+        keyspace = self.scenario.keyspaces[spec.keyspace]
+        return miss_rate(keyspace, capacity=spec.capacity, eviction=spec.eviction, nodes=spec.nodes)
+
+    def _cdn_miss(self, spec: Any, klass: str) -> float:
+        if klass not in spec.cacheable:
+            return 1.0
+        name = next(n for n, s in self.components.items() if s is spec)
+        self.note(
+            name,
+            "edge hit rate from the item capacity alone (Che); ttl, byte limits and the "
+            "shield are not estimated",
+        )
+        keyspace = self.scenario.keyspaces[spec.keyspace]
+        return miss_rate(keyspace, capacity=spec.capacity, eviction=spec.eviction)
+
+    def _backends(self, spec: Any, endpoint: str, region: int) -> list[Forward]:
+        forwards = spec.forwards(self.scenario, endpoint)
+        if spec.policy != "geographic" or not self.regions:
+            return forwards
+        name = next(n for n, s in self.components.items() if s is spec)
+        self.note(
+            name, "geographic: each client served in its own region; spill-over not estimated"
+        )
+        local = [f for f in forwards if self.located(f.component, region) == region]
+        return [f._replace(weight=1.0 / len(local)) for f in local] if local else forwards
+
+    # -- databases ------------------------------------------------------------------
+    def _query(self, database: str, variant: Variant) -> tuple[Any, dict[str, float], bool]:
+        """(plan, expected times on the primary, whether it runs on every shard)."""
+        spec = self.components[database]
+        if database not in self._db:
+            self._db[database] = pool_models(self.scenario, database)[0][0]
+            if getattr(spec, "read_replicas", 0):
+                self.note(database, "reads spread evenly over the replicas")
+            self.note(database, "connection-pool queueing not estimated")
+        p = plan_variant(spec, variant)
+        hit, join_hit = hit_ratios(self._db[database], p)
+        times = expected_times(p, spec, spec.primary, hit, join_hit)
+        # each page read from storage, and each written, holds one of its I/O slots
+        times["ios"] = expected_misses(p, hit, join_hit) + p.pages_written
+        return p, times, not spec.single_shard(variant.query)
+
+    def _storage_station(self, database: str, write: bool) -> Station:
+        """The storage of the servers a query runs on: ``io_depth`` slots each."""
+        spec = self.components[database]
+        cpu = self._db_station(database, write)
+        instance = spec.primary if cpu.resource == "cpu" else spec.replica_spec
+        depth = storage_times(instance.storage)[0]
+        resource = "storage" if cpu.resource == "cpu" else "replica storage"
+        return self.station(database, resource, depth, cpu.instances)
+
+    def _db_station(self, database: str, write: bool) -> Station:
+        spec = self.components[database]
+        shards = spec.shard_count
+        replicas = getattr(spec, "read_replicas", 0)
+        if write or not replicas or spec.read_policy == "primary":
+            return self.station(database, "cpu", spec.primary.cores, shards)
+        return self.station(database, "replica cpu", spec.replica_spec.cores, shards * replicas)
+
+    def _load_query(
+        self, database: str, variant: Variant, rate: float, caller: Station | None = None
+    ) -> None:
+        spec = self.components[database]
+        p, times, fans = self._query(database, variant)
+        visits = rate * (spec.shard_count if fans else 1)
+        if fans:
+            self.note(database, "scatter-gather: each shard's mean, not the slowest one's")
+        self.calls[(database, variant.query)] += rate
+        self._db_station(database, p.is_write).add(visits, times["cpu"], times["cpu"] ** 2)
+        if times["ios"] > 0:  # storage latency is constant per I/O
+            per_io = times["io"] / times["ios"]
+            self._storage_station(database, p.is_write).add(visits * times["ios"], per_io, 0.0)
+        per_row = getattr(spec, "client_cpu_per_row", 0.0)
+        if caller is not None and per_row and p.rows_returned:
+            rows = p.rows_returned * (spec.shard_count if fans else 1)
+            caller.add(rate, rows * per_row, 0.0)
+
+    # -- pass 2: time ---------------------------------------------------------------
+    def response(self, component: str, endpoint: str, region: int, klass: str) -> Time:
+        """Mean time of a call of ``component.endpoint`` from ``region``, hop included."""
+        key = (component, endpoint, region, klass)
+        if key not in self._memo:
+            self._memo[key] = self._response(component, endpoint, region, klass)
+        return self._memo[key]
+
+    def _response(self, component: str, endpoint: str, region: int, klass: str) -> Time:
+        there = self.located(component, region)
+        hop = Time(0.0, self.hop(region, there))
+        spec = self.components[component]
+        kind = spec.kind
+        if kind == "app_server":
+            _, workers = self.app_stations(component)
+            wait = self.wait(workers) if not self.idle else 0.0
+            return hop + Time(wait, 0.0) + self.hold(component, endpoint)
+        if kind == "load_balancer":
+            overhead = Time(0.0, spec.overhead.mean)
+            forwards = self._backends(spec, endpoint, there)
+            inner = sum(
+                (
+                    self.response(f.component, f.endpoint, there, klass).scaled(f.weight)
+                    for f in forwards
+                ),
+                Time(),
+            )
+            return hop + overhead + inner
+        if kind == "cdn":
+            return self._cdn(spec, endpoint, region, klass)
+        if spec.is_database:
+            return hop + self._query_time(component, Variant(endpoint))
+        return hop
+
+    def hold(self, component: str, endpoint: str) -> Time:
+        """Mean time a worker of ``component`` is held by ``endpoint`` (its steps)."""
+        key = ("hold", component, endpoint)
+        if key in self._memo:
+            return self._memo[key]
+        spec = self.components[component]
+        region = self.located(component, 0)
+        cores, _ = self.app_stations(component)
+        # With no more workers than cores a worker always finds a core: the queue is
+        # for workers (solved at the workers station), never for cores.
+        core_wait = self.wait(cores) if spec.worker_count > spec.cores else 0.0
+        total = Time()
+        store = _session_store(spec, endpoint)
+        if store is not None:
+            total = total + self._command_time(store, region)
+        for step in spec.steps(endpoint):
+            total = total + self._step(component, spec, step, core_wait, region)
+        self._memo[key] = total
+        return total
+
+    def _step(self, name: str, spec: Any, step: Any, core_wait: float, region: int) -> Time:
+        tag = type(step).__name__
+        if tag == "CpuStep":
+            return Time(step.cpu.mean / spec.speed + core_wait, 0.0)
+        if tag == "DelayStep":
+            return Time(0.0, step.delay.mean)
+        if tag == "CallStep":
+            f = step.forwards()[0]
+            return self.response(f.component, f.endpoint, region, "")
+        if tag == "ParallelStep":
+            self.note(name, "parallel calls: the slowest arm's mean, not the mean of the slowest")
+            arms = [self.response(f.component, f.endpoint, region, "") for f in step.forwards()]
+            return max(arms, key=lambda t: t.total)
+        if tag == "QueryStep":
+            there = self.located(step.database, region)
+            one = Time(0.0, self.hop(region, there)) + self._query_time(
+                step.database, _variant(step)
+            )
+            return one.scaled(step.repeat) + self._rows_cpu(
+                spec, step.database, _variant(step), core_wait, step.repeat
+            )
+        if tag == "ReadStep":
+            read = step.read
+            miss = self._cache_miss(read.cache)
+            command = self._command_time(read.cache, region)
+            backing = self._backing_time(spec, read.backing, region, core_wait)
+            commands = 1 + miss if read.mode == "cache_aside" else 1.0
+            return command.scaled(commands) + backing.scaled(miss)
+        if tag == "WriteStep":
+            write = step.write
+            total = Time()
+            if write.cache is not None:
+                total = total + self._command_time(write.cache, region)
+                if self.components[write.cache].write_policy == "write_back":
+                    return total
+            if write.backing is not None:
+                total = total + self._backing_time(spec, write.backing, region, core_wait)
+            return total
+        if tag == "RateLimitStep":
+            return self._command_time(step.rate_limit.cache, region)
+        if tag == "LeaderboardStep":
+            return self._command_time(step.leaderboard.cache, region)
+        return Time()  # pragma: no cover - every step type is listed
+
+    def _backing_time(self, spec: Any, backing: Any, region: int, core_wait: float) -> Time:
+        if isinstance(backing, BackingDelay):
+            return Time(0.0, backing.delay.mean)
+        component, endpoint = backing.split(".") if isinstance(backing, str) else backing
+        if self.components[component].is_database:
+            there = self.located(component, region)
+            variant = Variant(endpoint)
+            return (
+                Time(0.0, self.hop(region, there))
+                + self._query_time(component, variant)
+                + self._rows_cpu(spec, component, variant, core_wait, 1)
+            )
+        return self.response(component, endpoint, region, "")
+
+    def _command_time(self, cache: str, region: int) -> Time:
+        spec = self.components[cache]
+        node = self.cache_station(cache)
+        there = self.located(cache, region)
+        trip = spec.network.mean + self.hop(region, there)
+        return Time(spec.latency.mean + self.wait(node), trip)
+
+    def _query_time(self, database: str, variant: Variant) -> Time:
+        p, times, _ = self._query(database, variant)
+        station = self._db_station(database, p.is_write)
+        queued = times["cpu"] + self.wait(station) + times["io"]
+        if times["ios"] > 0:
+            queued += times["ios"] * self.wait(self._storage_station(database, p.is_write))
+        return Time(queued, times["round_trip"] - times["cpu"] - times["io"])
+
+    def _rows_cpu(
+        self, spec: Any, database: str, variant: Variant, core_wait: float, repeat: int
+    ) -> Time:
+        db = self.components[database]
+        per_row = getattr(db, "client_cpu_per_row", 0.0)
+        p, _, fans = self._query(database, variant)
+        if not per_row or not p.rows_returned:
+            return Time()
+        rows = p.rows_returned * (db.shard_count if fans else 1)
+        return Time((rows * per_row / spec.speed + core_wait) * repeat, 0.0)
+
+    def _cdn(self, spec: Any, endpoint: str, region: int, klass: str) -> Time:
+        edge = spec.edges.get(self.regions[region]) if self.regions else None
+        trip = 2 * edge.latency if edge is not None else 0.0
+        miss = self._cdn_miss(spec, klass)
+        origin = self.response(spec.origin, endpoint, region, klass)
+        return Time(0.0, trip) + origin.scaled(miss)
+
+    # -- the stations' own holding times --------------------------------------------
+    def fill_workers(self) -> None:
+        """Put each app server's endpoints' holding times on its workers station.
+
+        A worker is held for the whole endpoint, waits downstream included; an endpoint
+        of one ``cpu`` step holds it for that step's time distribution, any other is
+        taken as exponential (its variance unknown).
+        """
+        for (component, resource), station in list(self.stations.items()):
+            if resource != "workers":
+                continue
+            station.rate = station.work = station.second = 0.0
+            spec = self.components[component]
+            for endpoint in spec.endpoints:
+                rate = self.calls.get((component, endpoint), 0.0)
+                if rate <= 0:
+                    continue
+                held = self.hold(component, endpoint).total
+                steps = spec.steps(endpoint)
+                if len(steps) == 1 and type(steps[0]).__name__ == "CpuStep":
+                    variance = steps[0].cpu.variance / spec.speed**2
+                else:
+                    variance = held * held
+                station.add(rate, held, variance)
+
+    def reset(self) -> None:
+        """Forget the memoised times (after the waits changed)."""
+        self._memo.clear()
+
+
+def _session_store(spec: Any, endpoint: str) -> str | None:
+    """The cache an app server's ``endpoint`` reads its sessions from (one command), if any."""
+    sessions = spec.sessions
+    if sessions is None or isinstance(sessions.store, str):
+        return None
+    used = endpoint in sessions.endpoints if sessions.endpoints else endpoint != sessions.reauth
+    return sessions.store.cache if used else None
+
+
+def _variant(step: Any) -> Variant:
+    return Variant(step.query, step.limit, step.offset, step.pagination)
+
+
+def finite(value: float) -> float | None:
+    """A JSON-safe number: None for an infinite (saturated) time."""
+    return value if math.isfinite(value) else None

@@ -1,0 +1,160 @@
+"""The ``faults`` section of a result: what each fault did, and availability.
+
+Availability is measured two ways over the measured period: by requests (the share that
+succeeded, per class and overall) and by time (the share of the period each instance
+was up, and, per component, the share with at least k of its n instances up). Only
+``crash`` faults take an instance down; ``slow`` and ``errors`` leave it up, which is
+what makes them gray.
+
+Per occurrence: when it started and ended, the time to detect it (until a balancer
+first took one of its instances out of rotation, by health check or outlier ejection),
+the time to recover (its repair time) and to restore (from the repair until a balancer
+sent traffic to it again), and the requests that failed, whatever the cause, while it
+lasted or was still out of rotation.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+MAX_LISTED = 1000
+"""Occurrences listed one by one (random faults over a long run can repeat many times;
+the totals cover them all)."""
+
+
+def faults_section(summary: Any) -> dict[str, Any] | None:
+    """The ``faults`` section (None for a run without faults)."""
+    model = summary.model
+    log = model.ctx.faults
+    if log is None or not model.scenario.faults:
+        return None
+    t0, t1 = summary.warmup, summary.end
+    data = summary.data
+    failed_ends = np.sort(data["end"][data["outcome"] != 0])
+    occurrences = []
+    for occ in log.occurrences:
+        end = t1 if occ["end"] is None else occ["end"]
+        if end < t0 or occ["start"] > t1:
+            continue
+        until = max(end, occ["restored"] if occ["restored"] is not None else end)
+        lo, hi = np.searchsorted(failed_ends, [occ["start"], until], side="left")
+        occurrences.append(
+            {
+                **occ,
+                "time_to_detect": _minus(occ["detected"], occ["start"]),
+                "time_to_recover": _minus(occ["end"], occ["start"]),
+                "time_to_restore": _minus(occ["restored"], occ["end"]),
+                "failed": int(hi - lo),
+            }
+        )
+    return {
+        "count": len(occurrences),
+        "mean_time_to_detect": _mean(o["time_to_detect"] for o in occurrences),
+        "mean_time_to_recover": _mean(o["time_to_recover"] for o in occurrences),
+        "undetected": sum(o["detected"] is None for o in occurrences),
+        "failed": sum(o["failed"] for o in occurrences),
+        "availability": {
+            "requests": _request_availability(summary),
+            "time": _time_availability(model, log.occurrences, t0, t1),
+        },
+        "occurrences": occurrences[:MAX_LISTED],
+    }
+
+
+def _minus(a: float | None, b: float | None) -> float | None:
+    return None if a is None or b is None else a - b
+
+
+def _mean(values: Any) -> float | None:
+    known = [v for v in values if v is not None]
+    return sum(known) / len(known) if known else None
+
+
+def _request_availability(summary: Any) -> dict[str, float | None]:
+    """Share of the measured requests that succeeded, per class and ``all``."""
+    data = summary.data
+    measured = data["start"] >= summary.warmup
+    ok = data["outcome"] == 0
+    out: dict[str, float | None] = {}
+    for index, name in enumerate([*summary.classes, "all"]):
+        mine = measured if name == "all" else measured & (data["klass"] == index)
+        count = int(np.count_nonzero(mine))
+        out[name] = int(np.count_nonzero(mine & ok)) / count if count else None
+    return out
+
+
+def down_intervals(
+    occurrences: list[dict[str, Any]], t0: float, t1: float
+) -> dict[str, list[tuple[float, float]]]:
+    """Instance name -> its disjoint down intervals (crashes) clipped to ``[t0, t1]``."""
+    raw: dict[str, list[tuple[float, float]]] = {}
+    for occ in occurrences:
+        if occ["kind"] != "crash":
+            continue
+        a = max(occ["start"], t0)
+        b = min(t1 if occ["end"] is None else occ["end"], t1)
+        if b > a:
+            for name in occ["instances"]:
+                raw.setdefault(name, []).append((a, b))
+    merged: dict[str, list[tuple[float, float]]] = {}
+    for name, spans in raw.items():
+        out: list[tuple[float, float]] = []
+        for a, b in sorted(spans):
+            if out and a <= out[-1][1]:
+                out[-1] = (out[-1][0], max(out[-1][1], b))
+            else:
+                out.append((a, b))
+        merged[name] = out
+    return merged
+
+
+def at_least_up(
+    instances: list[str], down: dict[str, list[tuple[float, float]]], t0: float, t1: float
+) -> list[float]:
+    """Share of ``[t0, t1]`` with at least k of ``instances`` up, for k = 0 .. n."""
+    n = len(instances)
+    span = t1 - t0
+    events = sorted(
+        (t, step)
+        for name in instances
+        for a, b in down.get(name, [])
+        for t, step in ((a, 1), (b, -1))
+    )
+    time_with = [0.0] * (n + 1)  # time with exactly j instances up
+    now, downs = t0, 0
+    for t, step in events:
+        time_with[n - downs] += t - now
+        now, downs = t, downs + step
+    time_with[n - downs] += t1 - now
+    shares = [w / span for w in time_with] if span > 0 else [0.0] * (n + 1)
+    return [float(sum(shares[k:])) for k in range(n + 1)]
+
+
+def _time_availability(
+    model: Any, occurrences: list[dict[str, Any]], t0: float, t1: float
+) -> dict[str, Any]:
+    """Up shares of every instance and component that a fault touched."""
+    span = t1 - t0
+    down = down_intervals(occurrences, t0, t1)
+    touched = {name for occ in occurrences for name in occ["instances"]}
+    instances: dict[str, float | None] = {}
+    components: dict[str, Any] = {}
+    for name, component in model.components.items():
+        own = [i.name for i in getattr(component, "instances", []) if i.component == name]
+        names = own or [name]
+        if not touched.intersection(names):
+            continue
+        for inst in names:
+            lost = sum(b - a for a, b in down.get(inst, []))
+            instances[inst] = 1 - lost / span if span > 0 else None
+        shares = at_least_up(names, down, t0, t1)
+        components[name] = {
+            "instances": len(names),
+            "mean_up": float(np.mean([instances[i] or 0.0 for i in names])),
+            "all_up": shares[-1],
+            "any_up": shares[1],
+            "at_least_up": {str(k): shares[k] for k in range(1, len(names) + 1)},
+        }
+    return {"instances": instances, "components": components}

@@ -1,0 +1,53 @@
+"""The text summary of a closed-form estimate (:meth:`simperf.estimate.Estimate.summary`).
+
+Presentation only: reads the estimate's plain dict.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from simperf.units import format_time
+
+
+def render(d: dict[str, Any]) -> str:
+    """Classes, components (binding resource, utilisation, headroom), bottleneck, notes."""
+    kind = "closed loop, MVA" if d["closed"] else "open loop"
+    lines = [
+        f"estimate of {d['scenario']} ({kind}, closed forms: nothing simulated)  "
+        f"rate {d['rate']:.6g} req/s",
+        "",
+        f"{'class':<16}{'rate':>10}{'mean':>11}{'p99~':>11}",
+    ]
+    for name, row in d["classes"].items():
+        lines.append(
+            f"{name:<16}{row['rate']:>10.4g}{format_time(row['mean']):>11}"
+            f"{format_time(row['p99']):>11}"
+        )
+    lines += ["", f"{'component':<16}{'binding':<14}{'util':>8}{'headroom':>10}"]
+    for name, comp in d["components"].items():
+        lines.append(
+            f"{name:<16}{comp['resource']:<14}{_pct(comp['utilization']):>8}"
+            f"{_times(comp['headroom']):>10}"
+        )
+    neck = d["bottleneck"]
+    if neck is not None:
+        lines += [
+            "",
+            f"first to saturate: {neck['component']} {neck['resource']} at "
+            f"{neck['headroom']:.3g}x the load ({neck['saturation_rate']:.4g} req/s)",
+        ]
+    notes = d["notes"]
+    if notes:
+        lines.append("")
+        lines += [f"approximate {name}: {text}" for name, texts in notes.items() for text in texts]
+    lines.append(d["p99_method"])
+    return "\n".join(lines)
+
+
+def _pct(value: float | None) -> str:
+    return "-" if value is None else f"{value:.1%}"
+
+
+def _times(value: float | None) -> str:
+    return "-" if value is None else f"{value:.3g}x"

@@ -1,0 +1,175 @@
+"""How a call behaves under failure: timeouts, retries with backoff and a budget, hedging,
+circuit breakers and fallbacks (DESIGN.md section 10).
+
+A ``call`` step takes ``timeout``, ``retry``, ``hedge`` and ``fallback``; an app server's
+``breakers`` hold one circuit breaker per target component it calls (the route
+caller -> target), shared by every call step to that target; a request class's
+``timeout`` is the client's deadline, which every timed call below it respects.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal, get_args
+
+from pydantic import Field, model_validator
+
+from simperf.spec.base import MAX_COUNT, MAX_TIME, SpecModel, Time
+from simperf.spec.distributions import Distribution
+from simperf.spec.topology import reachable
+from simperf.units import format_time
+
+Cause = Literal[
+    "timeout",
+    "rejected",
+    "breaker_open",
+    "instance_down",
+    "connection_refused",
+    "out_of_memory",
+    "pool_timeout",
+    "rate_limited",
+    "cache_down",
+    "safety_cap",
+]
+"""Error causes a retry may be made on (the outcome codes the recorder knows)."""
+
+
+class BackoffSpec(SpecModel):
+    """Wait before a retry: exponential from ``base``, at most ``cap``, with jitter.
+
+    Retry ``n`` (1, 2, ...) waits ``min(cap, base * 2**(n-1))`` with ``jitter: none``, a
+    uniform draw below it (``full``), half of it plus a uniform draw below the other half
+    (``equal``), or ``min(cap, uniform(base, 3 x previous wait))`` (``decorrelated``).
+    """
+
+    base: Time = Field(0.0, ge=0, le=MAX_TIME, description="first retry's wait, e.g. 10ms")
+    cap: Time = Field(1.0, ge=0, le=MAX_TIME, description="longest wait, e.g. 1s")
+    jitter: Literal["none", "full", "equal", "decorrelated"] = Field(
+        "full", description="how the wait is randomised"
+    )
+
+    @model_validator(mode="after")
+    def _cap_above_base(self) -> BackoffSpec:
+        if self.cap < self.base:
+            raise ValueError("cap: must be >= base")
+        return self
+
+
+class BudgetSpec(SpecModel):
+    """A token bucket per caller -> target: each first attempt adds ``ratio`` tokens (at
+    most ``burst`` held) and each retry takes one; with no token the call is not retried."""
+
+    ratio: float = Field(gt=0, le=1, description="retries allowed per first attempt, e.g. 0.1")
+    burst: float = Field(10.0, ge=1, le=MAX_COUNT, description="tokens the bucket holds at most")
+
+
+class RetrySpec(SpecModel):
+    """Attempt a failed call again, on the causes listed in ``when`` (not ``on``: YAML reads
+    a bare ``on`` key as true)."""
+
+    attempts: int = Field(ge=2, le=100, description="attempts in all, the first included")
+    when: list[Cause] = Field(
+        ["timeout", "rejected"],
+        min_length=1,
+        max_length=len(get_args(Cause)),
+        description="error causes that are retried",
+    )
+    backoff: BackoffSpec | None = Field(None, description="wait before a retry (default: none)")
+    budget: BudgetSpec | None = Field(
+        None, description="retry budget per caller -> target (default: unlimited)"
+    )
+
+
+class HedgeSpec(SpecModel):
+    """Send a second copy of a call that has not answered after ``after``; the first
+    answer wins and the other copy is abandoned (its work goes on)."""
+
+    after: Time = Field(gt=0, le=MAX_TIME, description="wait before the second copy, e.g. 20ms")
+
+
+class FallbackSpec(SpecModel):
+    """What a failed call is replaced by: nothing (``skip``) or a default response that
+    costs ``cpu`` on the caller. The request then ends ``ok``, flagged degraded."""
+
+    skip: bool = Field(False, description="the call is optional: go on without it")
+    cpu: Distribution | None = Field(None, description="CPU of a default response at speed 1")
+
+    @model_validator(mode="after")
+    def _one(self) -> FallbackSpec:
+        if self.skip == (self.cpu is not None):
+            raise ValueError("give exactly one of skip: true or cpu")
+        return self
+
+
+class BreakerSpec(SpecModel):
+    """A circuit breaker on the route from an app server to one target component.
+
+    Closed, it records the outcomes of the last ``window`` attempts and opens when at
+    least ``min_calls`` of them give a failure ratio of ``failure_ratio`` or more (or,
+    with ``slow_call``, a ratio of attempts slower than it of ``slow_ratio`` or more).
+    Open, every call fails fast (``breaker_open``) for ``wait``; then up to ``probes``
+    calls go through (half-open): all succeeding close it, any failing opens it again.
+    """
+
+    window: int = Field(20, ge=1, le=MAX_COUNT, description="attempts the ratios are over")
+    min_calls: int = Field(10, ge=1, le=MAX_COUNT, description="attempts needed to judge")
+    failure_ratio: float = Field(0.5, gt=0, le=1, description="failure share that opens it")
+    slow_call: Time | None = Field(
+        None, gt=0, le=MAX_TIME, description="an attempt slower than this is slow"
+    )
+    slow_ratio: float = Field(1.0, gt=0, le=1, description="slow share that opens it")
+    wait: Time = Field(5.0, gt=0, le=MAX_TIME, description="time open before probing")
+    probes: int = Field(1, ge=1, le=MAX_COUNT, description="calls let through half-open")
+
+    @model_validator(mode="after")
+    def _enough_window(self) -> BreakerSpec:
+        if self.min_calls > self.window:
+            raise ValueError("min_calls: must be <= window")
+        return self
+
+
+def call_problems(scenario: Any, name: str, server: Any) -> list[str]:
+    """Problems of an app server's call options, each as ``components.<name>...: message``.
+
+    Checked: a retry that can only happen on a timeout has a timeout; a call's timeout
+    is shorter than the deadline of every request class that reaches it; every breaker
+    is on a component the server calls.
+    """
+    path = f"components.{name}"
+    problems: list[str] = []
+    deadlines = _deadlines(scenario, name)
+    for endpoint, steps in server.endpoints.items():
+        for k, step in enumerate(steps):
+            spath = f"{path}.endpoints.{endpoint}[{k}]"
+            timeout = getattr(step, "timeout", None)
+            retry = getattr(step, "retry", None)
+            if retry is not None and set(retry.when) == {"timeout"} and timeout is None:
+                problems.append(
+                    f"{spath}.retry.when: retries only on timeout, but the call has no timeout"
+                )
+            if timeout is None:
+                continue
+            for klass, deadline in deadlines:
+                if timeout > deadline:
+                    problems.append(
+                        f"{spath}.timeout: {format_time(timeout)} is longer than the timeout "
+                        f"of class {klass!r} ({format_time(deadline)}), which reaches it"
+                    )
+    called = {f.component for e in server.endpoints for f in server.forwards(scenario, e)}
+    for target in server.breakers:
+        if target not in called:
+            calls = ", ".join(sorted(called)) or "nothing"
+            problems.append(
+                f"{path}.breakers.{target}: {name!r} never calls {target!r} (it calls: {calls})"
+            )
+    return problems
+
+
+def _deadlines(scenario: Any, name: str) -> list[tuple[str, float]]:
+    """(class, timeout) of every class with a timeout whose requests reach ``name``."""
+    out = []
+    for c in scenario.workload.classes:
+        if c.timeout is None or c.entry not in scenario.components:
+            continue
+        if any(component == name for component, _ in reachable(scenario, c.entry, c.endpoint)):
+            out.append((c.name, c.timeout))
+    return out

@@ -1,0 +1,175 @@
+"""Queue disciplines, shedding and the concurrency limit, with constant times: exact."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pytest
+
+import simperf
+
+
+def scenario(
+    queue: dict[str, Any] | None = None,
+    *,
+    requests: int = 5,
+    classes: list[dict[str, Any]] | None = None,
+    endpoint: list[dict[str, Any]] | None = None,
+    **app: Any,
+) -> simperf.Scenario:
+    """Arrivals 1 ms apart at one worker busy 100 ms per request: a queue forms at once."""
+    if queue is not None:
+        app["queue"] = queue
+    return simperf.from_dict(
+        {
+            "name": "admission",
+            "workload": {
+                "arrival": {"kind": "deterministic", "rate": 1000},
+                "classes": classes or [{"name": "req", "entry": "app", "endpoint": "serve"}],
+            },
+            "components": {
+                "app": {
+                    "kind": "app_server",
+                    "endpoints": {"serve": endpoint or [{"cpu": "100ms"}]},
+                    **app,
+                }
+            },
+            "run": {"requests": requests},
+        }
+    )
+
+
+def records(result: simperf.Result) -> dict[str, np.ndarray]:
+    """The records in arrival order, times counted from the first arrival (at 1 ms)."""
+    data = result._arrays  # type: ignore[attr-defined]
+    order = np.argsort(data["start"])
+    out = {key: value[order] for key, value in data.items()}
+    out["start"] = out["start"] - 0.001
+    out["end"] = out["end"] - 0.001
+    return out
+
+
+def test_lifo_serves_the_newest_first() -> None:
+    ends = records(simperf.run(scenario({"discipline": "lifo"})))["end"]
+    # times from the first arrival: 1 holds the worker to 0.1; then 5, 4, 3, 2
+    assert ends == pytest.approx([0.1, 0.5, 0.4, 0.3, 0.2], abs=1e-12)
+
+
+def test_fifo_queue_block_keeps_fifo_order() -> None:
+    ends = records(simperf.run(scenario({"discipline": "fifo"})))["end"]
+    assert ends == pytest.approx([0.1, 0.2, 0.3, 0.4, 0.5], abs=1e-12)
+
+
+def test_adaptive_lifo_switches_while_the_queue_is_long() -> None:
+    ends = records(simperf.run(scenario({"lifo_over": 2})))["end"]
+    # at 0.1 four wait (> 2): newest (5); at 0.2 three (> 2): newest left (4);
+    # then two wait: oldest first (2, then 3)
+    assert ends == pytest.approx([0.1, 0.4, 0.5, 0.3, 0.2], abs=1e-12)
+
+
+def test_priority_serves_higher_classes_first_fifo_within() -> None:
+    classes = [
+        {"name": "browse", "entry": "app", "endpoint": "serve", "priority": 0},
+        {"name": "checkout", "entry": "app", "endpoint": "serve", "priority": 5},
+    ]
+    result = simperf.run(scenario({"discipline": "priority"}, requests=8, classes=classes))
+    rec = records(result)
+    klass, start, end = rec["klass"], rec["start"], rec["end"]
+    assert set(klass[1:]) == {0, 1}  # the seed mixes both classes into the queue
+    # the first is served at once; the rest by priority (checkout first), then arrival
+    waiting = sorted(range(1, 8), key=lambda i: (-int(klass[i] == 1), start[i]))
+    expected = np.empty(8)
+    expected[0] = 0.1
+    for position, i in enumerate(waiting):
+        expected[i] = 0.1 * (position + 2)
+    assert end == pytest.approx(expected, abs=1e-12)
+    assert result.to_dict()["errors"] == {"safety_cap": 0, "shed": 0}
+
+
+def test_priority_cores_queue_by_priority_too() -> None:
+    classes = [
+        {"name": "browse", "entry": "app", "endpoint": "serve", "priority": 0},
+        {"name": "checkout", "entry": "app", "endpoint": "serve", "priority": 5},
+    ]
+    s = scenario({"discipline": "priority"}, requests=8, classes=classes, workers=100)
+    rec = records(simperf.run(s))
+    klass, start, end = rec["klass"], rec["start"], rec["end"]
+    waiting = sorted(range(1, 8), key=lambda i: (-int(klass[i] == 1), start[i]))
+    assert [end[i] for i in waiting] == pytest.approx([0.1 * (k + 2) for k in range(7)])
+
+
+def test_shed_after_drops_requests_picked_after_waiting_too_long() -> None:
+    result = simperf.run(scenario({"shed_after": "150ms"}))
+    rec = records(result)
+    d = result.to_dict()
+    # 2 waited 99 ms; 3, 4 and 5 are picked at 0.2 after 198, 197, 196 ms: shed there
+    assert d["requests"]["ok"] == 2
+    assert d["errors"]["shed"] == 3
+    assert rec["end"] == pytest.approx([0.1, 0.2, 0.2, 0.2, 0.2], abs=1e-12)
+    assert d["components"]["app"]["shed"] == 3
+    assert d["latency"]["req"]["shed"] == 3
+
+
+def test_codel_allows_the_interval_until_the_queue_stands() -> None:
+    # target 50 ms, interval 99.5 ms: at 0.1 the queue has stood 99 ms (< interval), so 2
+    # (waited 99 ms) passes; at 0.2 it has stood 199 ms: the bound is 50 ms, 3-5 are shed
+    result = simperf.run(scenario({"codel": {"target": "50ms", "interval": "99.5ms"}}))
+    assert result.to_dict()["errors"]["shed"] == 3
+    # with a longer interval nobody is shed until the queue has stood that long
+    result = simperf.run(scenario({"codel": {"target": "50ms", "interval": "250ms"}}))
+    assert result.to_dict()["errors"]["shed"] == 2  # at 0.3: 4 and 5 waited > 50 ms
+
+
+def test_full_priority_queue_pushes_out_the_lowest_class() -> None:
+    classes = [
+        {"name": "browse", "entry": "app", "endpoint": "serve", "priority": 0},
+        {"name": "checkout", "entry": "app", "endpoint": "serve", "priority": 5},
+    ]
+    s = scenario({"discipline": "priority"}, requests=12, classes=classes, queue_limit=2)
+    result = simperf.run(s)
+    rec = records(result)
+    klass, outcome = rec["klass"], rec["outcome"]
+    d = result.to_dict()
+    causes = ["ok", *d["errors"]]
+    shed_code, rejected_code = causes.index("shed"), causes.index("rejected")
+    # replay: one in service, two places; checkout pushes out the oldest browse waiting
+    queue: list[int] = []
+    expected = [0] * 12
+    for i in range(1, 12):
+        if len(queue) < 2:
+            queue.append(i)
+            continue
+        victims = [j for j in queue if klass[j] < klass[i]]
+        if not victims:
+            expected[i] = rejected_code
+            continue
+        expected[victims[0]] = shed_code
+        queue.remove(victims[0])
+        queue.append(i)
+    assert list(outcome) == expected
+    assert d["errors"]["shed"] == expected.count(shed_code) > 0
+    assert d["requests"]["generated"] == d["requests"]["ok"] + sum(d["errors"].values())
+
+
+def test_concurrency_limit_sheds_beyond_the_limit_and_adapts() -> None:
+    limit = {"latency_target": "50ms", "initial": 2}
+    s = scenario(endpoint=[{"delay": "100ms"}], workers=10, concurrency_limit=limit)
+    result = simperf.run(s)
+    d = result.to_dict()
+    # 1 and 2 are admitted; 3-5 arrive while 2 are in: shed at once
+    assert d["requests"]["ok"] == 2 and d["errors"]["shed"] == 3
+    assert records(result)["end"][2:] == pytest.approx([0.002, 0.003, 0.004], abs=1e-12)
+
+
+def test_aimd_backs_off_on_slow_requests() -> None:
+    from simperf.components.admission import AimdLimit
+    from simperf.spec.admission import ConcurrencyLimitSpec
+
+    limit = AimdLimit(ConcurrencyLimitSpec(latency_target=0.1, initial=10, min=3), workers=20)
+    for _ in range(20):
+        limit.sample(1.0, in_flight=10)
+    assert limit.limit == 3  # floored at min
+    for _ in range(30):
+        limit.sample(0.01, in_flight=20)
+    assert limit.limit == 20  # capped at the workers

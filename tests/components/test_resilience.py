@@ -1,0 +1,276 @@
+"""Calls under failure: timeouts, deadlines, retries, budgets, hedging, breakers, fallbacks."""
+
+from __future__ import annotations
+
+import random
+from typing import Any
+
+import numpy as np
+import pytest
+
+import simperf
+from simperf.components.resilience import (
+    CLOSED,
+    HALF_OPEN,
+    OPEN,
+    Breaker,
+    RetryBudget,
+    backoff_sampler,
+)
+from simperf.rng import batched
+from simperf.spec.resilience import BackoffSpec, BreakerSpec
+
+
+def scenario(
+    call: dict[str, Any],
+    *,
+    cpu: Any = 0.05,
+    cores: int = 1,
+    before: list[dict[str, Any]] | None = None,
+    klass: dict[str, Any] | None = None,
+    breakers: dict[str, Any] | None = None,
+    rate: float = 10,
+    run: dict[str, Any] | None = None,
+    arrival: str = "deterministic",
+) -> simperf.Scenario:
+    """Clients -> front (many workers) -> back (``cores``, ``cpu`` per request)."""
+    front: dict[str, Any] = {
+        "kind": "app_server",
+        "workers": 1000,
+        "endpoints": {"get": [*(before or []), {"call": "back.get", **call}]},
+    }
+    if breakers:
+        front["breakers"] = breakers
+    return simperf.from_dict(
+        {
+            "name": "resilience",
+            "workload": {
+                "arrival": {"kind": arrival, "rate": rate},
+                "classes": [{"name": "req", "entry": "front", "endpoint": "get", **(klass or {})}],
+            },
+            "components": {
+                "front": front,
+                "back": {
+                    "kind": "app_server",
+                    "cores": cores,
+                    "endpoints": {"get": [{"cpu": cpu}]},
+                },
+            },
+            "run": run or {"requests": 20, "warmup": 0},
+        }
+    )
+
+
+def route(result: simperf.Result) -> dict[str, Any]:
+    return result.data["calls"]["front->back"]
+
+
+def conserved(result: simperf.Result) -> None:
+    req = result.data["requests"]
+    assert req["generated"] == req["ok"] + req["failed"] + req["in_flight"]
+    r = route(result)
+    assert r["attempts"] + r["fail_fast"] + r["expired"] == r["calls"] + r["retries"] + r["hedges"]
+
+
+def test_a_call_slower_than_its_timeout_times_out_and_its_work_goes_on() -> None:
+    # back takes 50 ms; the call waits 30 ms: every request fails as timeout, once.
+    result = simperf.run(scenario({"timeout": "30ms"}))
+    req, r = result.data["requests"], route(result)
+    assert req["errors"]["timeout"] == 20 and req["ok"] == 0
+    assert (r["calls"], r["attempts"], r["timeouts"], r["failed"]) == (20, 20, 20, 20)
+    # the abandoned work was done anyway (19 finished by the time the last request failed)
+    assert result.data["components"]["back"]["served"] >= 19
+    conserved(result)
+
+
+def test_an_untimed_call_is_unchanged() -> None:
+    result = simperf.run(scenario({}))
+    assert "calls" not in result.data
+    assert result.data["requests"]["ok"] == 20
+    assert result.data["latency"]["all"]["max"] == pytest.approx(0.05)
+
+
+def test_retries_are_attempts_of_the_same_request() -> None:
+    result = simperf.run(scenario({"timeout": "30ms", "retry": {"attempts": 3}}))
+    req, r = result.data["requests"], route(result)
+    assert req["generated"] == 20 and req["errors"]["timeout"] == 20
+    assert (r["calls"], r["attempts"], r["retries"], r["timeouts"]) == (20, 60, 40, 60)
+    assert r["amplification"] == 3.0
+    conserved(result)
+
+
+def test_retries_stop_at_the_request_deadline() -> None:
+    # 50 ms of delay, then a call with 80 ms of its own but only 50 ms left of the 100 ms
+    # deadline: it times out at the deadline and is not retried.
+    result = simperf.run(
+        scenario(
+            {"timeout": "80ms", "retry": {"attempts": 3}},
+            cpu=0.07,
+            cores=100,
+            before=[{"delay": "50ms"}],
+            klass={"timeout": "100ms"},
+        )
+    )
+    req, r = result.data["requests"], route(result)
+    assert req["errors"]["timeout"] == 20
+    assert r["attempts"] + r["expired"] == 20 + r["retries"]
+    assert r["attempts"] == 20 and r["timeouts"] == 20  # cut at the deadline, 50 ms in
+    # without the deadline the 80 ms timeout would not have cut a 70 ms call
+    assert (
+        simperf.run(
+            scenario({"timeout": "80ms"}, cpu=0.07, cores=100, before=[{"delay": "50ms"}])
+        ).data["requests"]["ok"]
+        == 20
+    )
+
+
+def test_a_client_timeout_records_the_request_once() -> None:
+    # the client gives up at 40 ms; the 50 ms work finishes later and records nothing
+    result = simperf.run(
+        scenario({}, cpu=0.05, cores=100, klass={"timeout": "40ms"}, run={"duration": "3s"})
+    )
+    req = result.data["requests"]
+    assert req["errors"]["timeout"] == req["generated"] == 29
+    assert req["in_flight"] == 0 and len(result.requests) == 29
+    assert result.data["latency"]["all"]["count"] == 0
+    assert np.allclose(result.requests["latency"], 0.04)
+
+
+def test_a_fallback_ends_ok_and_degraded() -> None:
+    skip = simperf.run(scenario({"timeout": "30ms", "fallback": {"skip": True}}))
+    assert skip.data["requests"]["ok"] == 20
+    assert skip.data["requests"]["degraded"] == 20
+    assert skip.data["latency"]["req"]["degraded"] == 20
+    assert route(skip)["degraded"] == 20
+    assert "degraded  req 20" in skip.summary()
+    default = simperf.run(scenario({"timeout": "30ms", "fallback": {"cpu": "5ms"}}))
+    assert default.data["latency"]["all"]["max"] == pytest.approx(0.035)
+
+
+def test_a_hedge_sends_a_second_copy_and_the_first_answer_wins() -> None:
+    result = simperf.run(scenario({"hedge": {"after": "20ms"}}, cores=10))
+    r = route(result)
+    assert (r["calls"], r["attempts"], r["hedges"]) == (20, 40, 20)
+    assert result.data["latency"]["all"]["max"] == pytest.approx(0.05)
+    conserved(result)
+
+
+def test_a_budget_caps_retries_at_its_ratio() -> None:
+    result = simperf.run(
+        scenario(
+            {"timeout": "30ms", "retry": {"attempts": 5, "budget": {"ratio": 0.1, "burst": 1}}},
+            run={"requests": 200, "warmup": 0},
+        )
+    )
+    r = route(result)
+    # a full bucket of 1 (the first call's deposit overflows it), then 0.1 a call:
+    # retries at calls 1, 11, ..., 191
+    assert r["calls"] == 200 and r["retries"] == 20
+    assert r["budget_denied"] == r["calls"]  # every call ends wanting one more retry
+    conserved(result)
+
+
+def test_a_breaker_fails_fast_while_open() -> None:
+    result = simperf.run(
+        scenario(
+            {"timeout": "30ms"},
+            breakers={"back": {"window": 4, "min_calls": 4, "wait": "1s"}},
+            run={"duration": "10s", "warmup": 0},
+        )
+    )
+    r = route(result)
+    # every attempt fails: 4 open it at 0.43 s; a probe (the first request 1 s later,
+    # failing 30 ms on) opens it again every 1.1 s: 9 opens, 8 probes in 10 s
+    assert r["breaker_opens"] == 9
+    assert r["attempts"] == 4 + 8
+    assert r["fail_fast"] == r["calls"] - r["attempts"]
+    assert result.data["requests"]["errors"]["breaker_open"] == r["fail_fast"]
+    series = result.timeseries
+    assert series[series.metric == "breaker_open"]["value"].max() > 0.5
+    conserved(result)
+
+
+def test_breaker_schedule() -> None:
+    breaker = Breaker(BreakerSpec(window=4, min_calls=2, failure_ratio=0.5, wait=1.0))
+    g = breaker.allow(0.0)
+    breaker.record(g, 0.0, False, False)
+    breaker.record(breaker.allow(0.1), 0.1, True, False)  # 1 of 2 failed: opens
+    assert breaker.state == OPEN and breaker.opens == 1
+    assert breaker.allow(0.5) is None
+    probe = breaker.allow(1.1)
+    assert breaker.state == HALF_OPEN and breaker.allow(1.1) is None  # one probe at a time
+    breaker.record(probe, 1.2, True, False)  # the probe fails: open again for 1 s
+    assert breaker.state == OPEN and breaker.opens == 2 and breaker.allow(2.1) is None
+    probe = breaker.allow(2.2)
+    breaker.record(g, 2.25, True, False)  # a late answer of an old attempt is ignored
+    breaker.record(probe, 2.3, False, False)
+    assert breaker.state == CLOSED
+    assert breaker.not_closed.area_at(3.0) == pytest.approx(2.3 - 0.1)
+
+
+def test_budget_is_a_token_bucket() -> None:
+    budget = RetryBudget(ratio=0.25, burst=2.0)
+    assert [budget.take() for _ in range(3)] == [True, True, False]
+    for _ in range(4):
+        budget.deposit()
+    assert budget.take() and not budget.take()
+    for _ in range(100):
+        budget.deposit()
+    assert budget.tokens == 2.0
+
+
+@pytest.mark.parametrize("jitter", ["none", "full", "equal", "decorrelated"])
+def test_backoff_draws_within_bounds(jitter: str) -> None:
+    spec = BackoffSpec(base=0.01, cap=0.2, jitter=jitter)
+    rng = np.random.default_rng(1)
+    wait = backoff_sampler(spec, batched(lambda n: rng.random(n)))
+    previous = 0.0
+    for n in range(1, 2000):
+        retry = (n - 1) % 8 + 1
+        ceiling = min(0.2, 0.01 * 2 ** (retry - 1))
+        previous = wait(retry, previous)
+        if jitter == "none":
+            assert previous == ceiling
+        elif jitter == "full":
+            assert 0 <= previous <= ceiling
+        elif jitter == "equal":
+            assert ceiling / 2 <= previous <= ceiling
+        else:
+            assert 0.01 <= previous <= 0.2
+
+
+def test_attempts_and_outcomes_add_up_over_random_settings() -> None:
+    draw = random.Random(14)
+    for _ in range(8):
+        call: dict[str, Any] = {"timeout": f"{draw.choice([5, 20, 60])}ms"}
+        if draw.random() < 0.8:
+            retry: dict[str, Any] = {"attempts": draw.randint(2, 4), "when": ["timeout"]}
+            jitter = draw.choice(["none", "full", "equal", "decorrelated"])
+            retry["backoff"] = {"base": "1ms", "cap": "20ms", "jitter": jitter}
+            if draw.random() < 0.5:
+                retry["budget"] = {"ratio": 0.2}
+            call["retry"] = retry
+        if draw.random() < 0.3:
+            call["hedge"] = {"after": "3ms"}
+        if draw.random() < 0.3:
+            call["fallback"] = {"skip": True}
+        klass = {"timeout": "100ms"} if draw.random() < 0.5 else None
+        breakers = {"back": {"window": 10, "wait": "200ms"}} if draw.random() < 0.5 else None
+        result = simperf.run(
+            scenario(
+                call,
+                cpu={"dist": "exponential", "mean": "8ms"},
+                klass=klass,
+                breakers=breakers,
+                rate=draw.choice([60, 100, 140]),
+                run={"duration": "3s", "warmup": 0},
+                arrival="poisson",
+            ),
+            seed=draw.randint(1, 1000),
+        )
+        conserved(result)
+        req, r = result.data["requests"], route(result)
+        assert len(result.requests) == req["ok"] + req["failed"]
+        assert r["degraded"] == req["degraded"]
+        assert r["degraded"] <= r["failed"]
+        assert r["calls"] <= req["generated"]

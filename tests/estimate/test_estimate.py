@@ -1,0 +1,148 @@
+"""The closed-form estimate equals the closed forms where they are exact."""
+
+from __future__ import annotations
+
+import copy
+import math
+from typing import Any
+
+import pytest
+
+import simperf
+from simperf.analysis.networks import jackson, mva, tandem
+from simperf.analysis.queueing import mg1, mm1, mmc
+from simperf.estimate import estimate
+from tests.conftest import MINIMAL, MODELS
+
+EXACT = 1e-9
+
+
+def _app(cpu: Any, **extra: Any) -> dict[str, Any]:
+    return {"kind": "app_server", "endpoints": {"serve": [{"cpu": cpu}]}, **extra}
+
+
+def test_mm1_model_is_mm1_mean_and_p99() -> None:
+    e = estimate(simperf.load(MODELS / "mm1.yaml"))
+    q = mm1(90, 100)
+    assert e.mean() == pytest.approx(q.mean_sojourn, rel=EXACT)
+    # the exponential-tail p99 is exact for M/M/1
+    p99 = float(e.classes.set_index("class").loc["all", "p99"])
+    assert p99 == pytest.approx(q.sojourn_quantile(0.99), rel=1e-6)
+
+
+def test_mmc_model_is_erlang_c_and_headroom_is_one_over_rho() -> None:
+    e = estimate(simperf.load(MODELS / "mmc.yaml"))
+    q = mmc(320, 100, 4)
+    assert e.mean() == pytest.approx(q.mean_sojourn, rel=EXACT)
+    neck = e.bottleneck
+    assert neck is not None
+    assert neck["component"] == "app"
+    assert neck["utilization"] == pytest.approx(0.8, rel=EXACT)
+    assert neck["headroom"] == pytest.approx(1 / 0.8, rel=EXACT)
+    assert neck["saturation_rate"] == pytest.approx(400, rel=EXACT)
+
+
+def test_tandem_model_is_the_jackson_tandem() -> None:
+    e = estimate(simperf.load(MODELS / "tandem.yaml"))
+    theory = tandem(150, [100, 100, 100], [2, 2, 2])
+    assert e.mean() == pytest.approx(theory.network_mean_sojourn, rel=EXACT)
+    util = e.components.set_index("component")["utilization"]
+    assert list(util) == pytest.approx(list(theory.utilization), rel=EXACT)
+
+
+def test_balanced_branches_are_a_jackson_network() -> None:
+    # a balancer splits by instances: a (1 replica) gets 1/3, b's 2 replicas 1/3 each;
+    # a calls c. Nodes a, b[0], b[1], c; routing a -> c.
+    spec = copy.deepcopy(MINIMAL)
+    spec["workload"]["arrival"]["rate"] = 120
+    spec["workload"]["classes"][0]["entry"] = "lb"
+    exp = {"dist": "exponential", "mean": "10ms"}
+    spec["components"] = {
+        "lb": {"kind": "load_balancer", "backends": ["a", "b"]},
+        "a": {
+            "kind": "app_server",
+            "workers": 1000,
+            "endpoints": {"serve": [{"cpu": exp}, {"call": "c.serve"}]},
+        },
+        "b": _app({"dist": "exponential", "mean": "20ms"}, replicas=2),
+        "c": _app({"dist": "exponential", "mean": "5ms"}, cores=2),
+    }
+    e = estimate(simperf.from_dict(spec))
+    routing = [[0, 0, 0, 1], [0, 0, 0, 0], [0, 0, 0, 0], [0, 0, 0, 0]]
+    theory = jackson([40, 40, 40, 0], routing, [100, 50, 50, 200], [1, 1, 1, 2])
+    assert e.mean() == pytest.approx(theory.network_mean_sojourn, rel=EXACT)
+
+
+def test_closed_model_is_exact_mva() -> None:
+    e = estimate(simperf.load(MODELS / "closed.yaml"))
+    theory = mva(20, 1.0, [0.04])
+    assert e.rate == pytest.approx(theory.throughput, rel=EXACT)
+    assert e.mean() == pytest.approx(theory.response_time, rel=EXACT)
+
+
+def test_closed_multi_server_tandem_is_exact_mva() -> None:
+    spec = copy.deepcopy(MINIMAL)
+    spec["workload"] = {
+        "users": 30,
+        "think_time": {"dist": "exponential", "mean": "500ms"},
+        "classes": [{"name": "req", "entry": "web", "endpoint": "serve"}],
+    }
+    exp = {"dist": "exponential", "mean": "30ms"}
+    spec["components"] = {
+        "web": {
+            "kind": "app_server",
+            "workers": 1000,
+            "endpoints": {"serve": [{"cpu": exp}, {"call": "db.serve"}]},
+        },
+        "db": _app({"dist": "exponential", "mean": "40ms"}, cores=2),
+    }
+    e = estimate(simperf.from_dict(spec))
+    theory = mva(30, 0.5, [0.03, 0.04], servers=[1, 2])
+    assert e.rate == pytest.approx(theory.throughput, rel=EXACT)
+    assert e.mean() == pytest.approx(theory.response_time, rel=EXACT)
+
+
+def test_constant_service_is_pollaczek_khinchine() -> None:
+    spec = copy.deepcopy(MINIMAL)
+    spec["workload"]["arrival"]["rate"] = 80
+    spec["components"]["app"]["endpoints"]["serve"] = [{"cpu": "10ms"}]
+    e = estimate(simperf.from_dict(spec))
+    assert e.mean() == pytest.approx(mg1(80, 0.01, 0.0).mean_sojourn, rel=EXACT)
+
+
+def test_cache_miss_sends_load_to_the_store_at_ches_rate() -> None:
+    e = estimate(simperf.load(MODELS / "lru_zipf.yaml"))
+    # lru_zipf's header: Che gives a hit rate of 0.2043 at 1,000 items
+    miss = 1 - 0.2043
+    cache = e.stations.set_index(["component", "resource"]).loc[("cache", "cores")]
+    assert cache["visit_rate"] == pytest.approx(1000 * (1 + miss), rel=1e-3)
+    assert e.mean() == pytest.approx(miss * 5e-3 + (1 + miss) * 10e-6, rel=2e-3)
+
+
+def test_saturated_station_has_no_mean_and_is_named() -> None:
+    scenario = simperf.load(MODELS / "mm1.yaml").with_overrides({"workload.arrival.rate": "120/s"})
+    e = estimate(scenario)
+    assert math.isnan(e.mean())
+    assert e.to_dict()["classes"]["all"]["mean"] is None
+    assert any("saturated" in n for n in e.notes["app"])
+    assert e.bottleneck is not None and e.bottleneck["headroom"] < 1
+
+
+def test_what_has_no_closed_form_is_noted() -> None:
+    e = estimate(simperf.load(MODELS / "sessions.yaml"))
+    notes = e.to_dict()["notes"]
+    assert any("sessions" in n for n in notes["app"])
+    assert any("rate limits" in n for n in notes["app"])
+    assert any("faults" in n for n in notes["workload"])
+    text = e.summary()
+    assert "approximate app: sessions" in text
+    assert "first to saturate: app cores" in text
+    assert "<table" in e._repr_html_()
+
+
+def test_a_shared_session_costs_one_command_per_request() -> None:
+    e = estimate(simperf.load(MODELS / "sessions.yaml"))
+    # board: 1 ms of CPU, two leaderboard commands and the session's get, each a
+    # 250 us round trip and 20 us of service
+    assert e.mean("board") > 1e-3 + 3 * 270e-6
+    assert e.mean("board") == pytest.approx(1e-3 + 3 * 270e-6, rel=0.02)

@@ -1,0 +1,60 @@
+"""The closed-form estimate brackets a capacity search: same answer, fewer simulations."""
+
+from __future__ import annotations
+
+import pytest
+
+import simperf
+from simperf.experiment.bracket import bracket, search_from
+from simperf.experiment.capacity import _search
+from simperf.spec.slo import as_slos
+from tests.conftest import MODELS
+
+
+def test_floor_is_the_first_unsaturated_value_and_start_meets_the_estimate() -> None:
+    mmc = simperf.load(MODELS / "mmc.yaml")  # 320/s, 10 ms: 3.2 cores of work
+    slos = as_slos(["latency.all.mean<15ms"])
+    # 4 cores: 17.5 ms (Erlang C); 5 cores: 11.2 ms
+    assert bracket(mmc, "components.app.cores", slos, 1, 64, True, 0.02) == (4, 5)
+    # an SLO the estimate cannot predict leaves the start at the floor
+    other = as_slos(["error_rate<1%"])
+    assert bracket(mmc, "components.app.cores", other, 1, 64, True, 0.02) == (4, 4)
+    # everything saturated in range: no bracket
+    assert bracket(mmc, "components.app.cores", slos, 1, 3, True, 0.02) is None
+    # a real knob: speed 0.8 is the saturation point of 4 cores
+    floor, start = bracket(mmc, "components.app.speed", slos, 0.1, 10.0, False, 0.02)
+    assert floor == pytest.approx(0.8, rel=0.01) and floor <= start
+
+
+@pytest.mark.parametrize(("start", "answer"), [(13, 13), (16, 13), (10, 13)])
+def test_search_from_finds_the_smallest_meet(start: int, answer: int) -> None:
+    probed: list[float] = []
+
+    def met(v: float) -> bool:
+        probed.append(v)
+        return v >= answer
+
+    assert search_from(met, 9, start, 64, True, 0.02, _search) == answer
+    assert min(probed) >= 9  # nothing below the floor is run
+
+
+def test_bracketed_capacity_search_runs_only_around_the_answer() -> None:
+    # The plain search on this question probes 1, 2, 4, 8, 16 then bisects (see
+    # test_capacity); bracketed, it starts at the estimate's 5 and runs 4 to confirm.
+    scenario = simperf.load(MODELS / "mmc.yaml").with_overrides(
+        {"run.duration": "10s", "run.warmup": "1s"}
+    )
+    found = simperf.capacity(
+        scenario,
+        "components.app.cores",
+        ["latency.all.mean<15ms"],
+        low=1,
+        high=32,
+        replications=3,
+        executor="serial",
+    )
+    assert found.answer == 5  # Erlang C: 17.5 ms at 4 cores, 11.2 ms at 5
+    assert found.bracket == (4, 5)
+    assert [p.value for p in found.probes] == [5, 4]
+    assert "estimate: saturated below components.app.cores=4" in found.summary()
+    assert found.to_dict()["bracket"] == {"floor": 4, "start": 5}

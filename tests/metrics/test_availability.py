@@ -1,0 +1,92 @@
+"""Availability: down intervals, k-of-n up shares, and random faults against theory."""
+
+from __future__ import annotations
+
+from math import comb
+from typing import Any
+
+import pytest
+from validation.agreement import agrees, conserved_and_little, replications
+
+from simperf.metrics.availability import at_least_up, down_intervals
+
+
+def occurrence(kind: str, instances: list[str], start: float, end: float | None) -> dict[str, Any]:
+    return {"kind": kind, "instances": instances, "start": start, "end": end}
+
+
+def test_down_intervals_merge_overlaps_clip_and_ignore_gray_faults() -> None:
+    down = down_intervals(
+        [
+            occurrence("crash", ["a[0]"], 1, 3),
+            occurrence("crash", ["a[0]", "a[1]"], 2, 4),
+            occurrence("slow", ["a[1]"], 0, 10),  # slow is up
+            occurrence("crash", ["a[1]"], 9, None),  # still down at the end
+            occurrence("crash", ["a[0]"], -5, 0.5),  # before the measured period
+        ],
+        0.5,
+        10.0,
+    )
+    assert down == {"a[0]": [(1, 4)], "a[1]": [(2, 4), (9, 10.0)]}
+
+
+def test_at_least_k_up_counts_time_by_instances_up() -> None:
+    down = {"a": [(0.0, 2.0)], "b": [(1.0, 3.0)]}
+    # 0-1: one up, 1-2: none, 2-3: one, 3-10: both
+    assert at_least_up(["a", "b", "c"], down, 0.0, 10.0) == pytest.approx([1.0, 1.0, 0.9, 0.7])
+
+
+MTBF, MTTR = 1.0, 0.25
+
+
+def random_faults(replicas: int, duration: float) -> dict[str, Any]:
+    return {
+        "name": "availability",
+        "workload": {
+            "arrival": {"kind": "poisson", "rate": 1},
+            "classes": [{"name": "req", "entry": "app", "endpoint": "serve"}],
+        },
+        "components": {
+            "app": {
+                "kind": "app_server",
+                "replicas": replicas,
+                "endpoints": {"serve": [{"cpu": "1ms"}]},
+            }
+        },
+        "faults": [
+            {
+                "component": "app",
+                "mtbf": {"dist": "exponential", "mean": MTBF},
+                "mttr": {"dist": "exponential", "mean": MTTR},
+            }
+        ],
+        "run": {"duration": duration, "warmup": 0},
+    }
+
+
+def test_an_instance_is_up_mtbf_over_mtbf_plus_mttr_of_the_time() -> None:
+    """Exponential time to failure and repair: up MTBF / (MTBF + MTTR) = 0.8 of the time,
+    within the 99.9% interval over 12 replications of 400 s (about 320 failures each);
+    tests/validation/test_fault_theory.py runs it longer."""
+    reps = replications(random_faults(1, 400), 12)
+    agrees(reps, "faults.availability.time.components.app.mean_up", MTBF / (MTBF + MTTR))
+    conserved_and_little(reps)
+
+
+def test_k_of_n_instances_up_follow_the_binomial() -> None:
+    """Three independent instances, each up with p = 0.8: at least k up with probability
+    sum_{j >= k} C(3, j) p^j (1 - p)^(3 - j) (a short check of k = 1, 2: 8 replications
+    of 300 s, so the interval may be up to 6% of theory wide; all three up, and five
+    instances, are in the validate suite)."""
+    reps = replications(random_faults(3, 300), 8)
+    for k, theory in list(binomial_at_least(3, MTBF / (MTBF + MTTR)).items())[:2]:
+        metric = f"faults.availability.time.components.app.at_least_up.{k}"
+        agrees(reps, metric, theory, max_width=0.06)
+
+
+def binomial_at_least(n: int, p: float) -> dict[int, float]:
+    """P(at least k of n independent instances up), k = 1 .. n."""
+    return {
+        k: sum(comb(n, j) * p**j * (1 - p) ** (n - j) for j in range(k, n + 1))
+        for k in range(1, n + 1)
+    }

@@ -1,0 +1,65 @@
+"""The faults section in the text summary, the time series and the plots."""
+
+from __future__ import annotations
+
+import pytest
+
+import simperf
+from simperf.plots.requests import event_windows
+
+
+@pytest.fixture(scope="module")
+def result() -> simperf.Result:
+    return simperf.run(
+        simperf.from_dict(
+            {
+                "name": "faulty",
+                "workload": {
+                    "arrival": {"kind": "deterministic", "rate": 100},
+                    "classes": [{"name": "req", "entry": "lb", "endpoint": "serve"}],
+                },
+                "components": {
+                    "lb": {
+                        "kind": "load_balancer",
+                        "backends": "app",
+                        "health_check": {"interval": "1s", "timeout": "250ms"},
+                    },
+                    "app": {
+                        "kind": "app_server",
+                        "replicas": 2,
+                        "endpoints": {"serve": [{"cpu": "1ms"}]},
+                    },
+                },
+                "faults": [
+                    {"component": "app", "instance": 1, "at": 2, "for": 4},
+                    {"component": "app", "kind": "errors", "fraction": 0.5, "at": 7, "for": 1},
+                ],
+                "run": {"duration": 10, "warmup": 1, "window": 1},
+            }
+        ),
+        seed=1,
+    )
+
+
+def test_the_summary_shows_availability_and_each_fault(result: simperf.Result) -> None:
+    text = result.summary()
+    faults = result.to_dict()["faults"]
+    assert f"faults    2 occurrence(s), {faults['failed']} requests failed" in text
+    assert "app up: mean" in text
+    assert "app[1] crash at 2 s, for 4 s, detected after" in text
+    assert "app errors at 7 s, for 1 s" in text
+
+
+def test_errors_by_cause_over_time_add_up_to_the_errors(result: simperf.Result) -> None:
+    frame = result.timeseries
+    by_cause = frame[frame.metric.str.startswith("errors:")]
+    assert set(by_cause.metric) == {"errors:instance_down", "errors:injected_error"}
+    total = frame[frame.metric == "errors"].value.sum()
+    assert by_cause.value.sum() == total > 0
+    crash = by_cause[by_cause.metric == "errors:instance_down"]
+    assert set(crash[crash.value > 0].start) <= {2.0, 3.0, 4.0, 5.0}
+
+
+def test_the_time_series_plot_shades_every_occurrence(result: simperf.Result) -> None:
+    labels = [w[2] for w in event_windows(result)]
+    assert labels == ["fault: app[1]", "fault: app errors"]

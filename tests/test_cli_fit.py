@@ -1,0 +1,34 @@
+"""simperf fit-usl: alpha and beta from measured throughputs, exit status 2 on bad points."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from simperf.analysis import usl_throughput
+from simperf.cli import main
+
+POINTS = [f"{n}:{float(usl_throughput(n, 100.0, 0.05, 0.002)):.6f}" for n in (1, 2, 4, 8, 16)]
+
+
+def test_fit_usl_recovers_the_parameters(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["fit-usl", *POINTS, "--json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert data["rate"] == pytest.approx(100.0, rel=1e-5)
+    assert data["alpha"] == pytest.approx(0.05, rel=1e-4)
+    assert data["beta"] == pytest.approx(0.002, rel=1e-4)
+    assert data["peak"] == pytest.approx((0.95 / 0.002) ** 0.5, rel=1e-4)
+    assert main(["fit-usl", *POINTS]) == 0
+    assert "scaling: {alpha: 0.05, beta: 0.002}" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(
+    ("points", "message"),
+    [(["1:100", "2:190"], "at least 3 points"), (["1:100", "2x"], "expected N:THROUGHPUT")],
+)
+def test_bad_points_exit_2(
+    points: list[str], message: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["fit-usl", *points]) == 2
+    assert message in capsys.readouterr().err
