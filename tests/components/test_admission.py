@@ -44,7 +44,7 @@ def records(result: simperf.Result) -> dict[str, np.ndarray]:
     """The records in arrival order, times counted from the first arrival (at 1 ms)."""
     data = result._arrays  # type: ignore[attr-defined]
     order = np.argsort(data["start"])
-    out = {key: value[order] for key, value in data.items()}
+    out = {key: data[key][order] for key in ("start", "end", "latency", "klass", "outcome")}
     out["start"] = out["start"] - 0.001
     out["end"] = out["end"] - 0.001
     return out
