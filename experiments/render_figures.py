@@ -14,7 +14,16 @@ Renders, without running any simulation:
 - ``docs/img/degradation.png``: ``figure()`` of ``degradation.py`` applied to
   ``degradation.csv`` (the frame that its ``main()`` writes);
 - ``docs/img/scaling_vertical_horizontal.png``: ``figure()`` of
-  ``scaling_vertical_horizontal.py`` applied to the CSV its ``main()`` writes.
+  ``scaling_vertical_horizontal.py`` applied to the CSV its ``main()`` writes;
+- ``gray_failure``, ``failover_database``, ``cache_node_loss``, ``region_evacuation``,
+  ``timeouts_tail``, ``autoscaling_diurnal``, ``estimate_accuracy`` and
+  ``capacity_bracketing``: ``figure()`` of the script of that name applied to the CSV
+  its ``main()`` writes (``docs/img/<name>.png``);
+- ``docs/img/retry_storm.png``: ``figure()`` of ``retry_storm.py`` applied to the goodput
+  series it writes to ``retry_storm_series.csv``, with the full run's trigger length;
+- ``docs/img/growth_projection.png``: ``figure()`` of ``growth_projection.py`` applied to
+  ``growth_projection.csv`` and ``growth_projection_designs.csv``, over the full run's
+  months.
 
 Each CSV is looked for in the results directories given, in order (default
 ``results/``), so results of different runs can be combined. Run the experiments in full
@@ -27,7 +36,7 @@ the browser through the ``BROWSER_PATH`` environment variable, else by searching
 ``chromium`` package) when that exists and the variable is unset. Kaleido starts the
 browser with ``--no-sandbox`` by default, so running as root needs no extra setting.
 
-Usage: ``python experiments/render_figures.py [RESULTS ...] [--out docs/img]``
+Usage: ``python experiments/render_figures.py [RESULTS ...] [--out docs/img] [--only NAME ...]``
 """
 
 from __future__ import annotations
@@ -35,16 +44,28 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
+import autoscaling_diurnal
 import cache_db_offload as offload
+import cache_node_loss
+import capacity_bracketing
 import cdn_latency as cdn
 import connection_pooling as pooling
 import degradation
+import estimate_accuracy
+import failover_database
+import gray_failure
+import growth_projection as growth
 import health_checks as health
 import pandas as pd
 import plotly.graph_objects as go
+import region_evacuation
+import retry_storm
 import scaling_vertical_horizontal as scaling
+import timeouts_tail
 from cache_common import means
 
 from simperf.analysis.caching import che_lru
@@ -65,38 +86,52 @@ def cache_db_offload(csv: Path) -> go.Figure:
     return offload.figure(table)
 
 
-def connection_pooling(csv: Path) -> go.Figure:
-    """The figure ``connection_pooling.py`` draws, from the CSV it writes."""
-    return pooling.figure(pd.read_csv(csv))
+def retry_storm_figure(csv: Path) -> go.Figure:
+    """The figure ``retry_storm.py`` draws, from the series it writes next to its CSV."""
+    drawn = pd.read_csv(csv.with_name("retry_storm_series.csv"))
+    series = {
+        str(policy): group[["start", "goodput"]]
+        for policy, group in drawn.groupby("policy", sort=False)
+    }
+    return retry_storm.figure(series, retry_storm.T)
 
 
-def cdn_latency(csv: Path) -> go.Figure:
-    """The figure ``cdn_latency.py`` draws, from the CSV it writes."""
-    return cdn.figure(pd.read_csv(csv))
+def growth_projection(csv: Path) -> go.Figure:
+    """The figure ``growth_projection.py`` draws, from the two CSVs it writes."""
+    designs = pd.read_csv(csv.with_name("growth_projection_designs.csv"))
+    return growth.figure(pd.read_csv(csv), designs, growth.MONTHS)
 
 
-def health_checks(csv: Path) -> go.Figure:
-    """The figure ``health_checks.py`` draws, from the CSV it writes."""
-    return health.figure(pd.read_csv(csv))
+def from_csv(module: Any) -> Callable[[Path], go.Figure]:
+    """``module.figure()`` applied to the CSV that the module's ``main()`` writes."""
+
+    def build(csv: Path) -> go.Figure:
+        return module.figure(pd.read_csv(csv))
+
+    return build
 
 
-def degradation_figure(csv: Path) -> go.Figure:
-    """The figure ``degradation.py`` draws, from the CSV it writes."""
-    return degradation.figure(pd.read_csv(csv))
-
-
-def scaling_vertical_horizontal(csv: Path) -> go.Figure:
-    """The figure ``scaling_vertical_horizontal.py`` draws, from the CSV it writes."""
-    return scaling.figure(pd.read_csv(csv))
-
-
-FIGURES = {
+FIGURES: dict[str, Callable[[Path], go.Figure]] = {
     "cache_db_offload": cache_db_offload,
-    "connection_pooling": connection_pooling,
-    "cdn_latency": cdn_latency,
-    "health_checks": health_checks,
-    "degradation": degradation_figure,
-    "scaling_vertical_horizontal": scaling_vertical_horizontal,
+    "retry_storm": retry_storm_figure,
+    "growth_projection": growth_projection,
+} | {
+    module.__name__: from_csv(module)
+    for module in (
+        pooling,
+        cdn,
+        health,
+        degradation,
+        scaling,
+        gray_failure,
+        failover_database,
+        cache_node_loss,
+        region_evacuation,
+        timeouts_tail,
+        autoscaling_diurnal,
+        estimate_accuracy,
+        capacity_bracketing,
+    )
 }
 
 
@@ -112,12 +147,17 @@ def main() -> None:
         help="directories holding the experiments' CSVs, searched in order (default results/)",
     )
     p.add_argument("--out", type=Path, default=ROOT / "docs" / "img", help="output directory")
+    p.add_argument(
+        "--only", nargs="+", choices=sorted(FIGURES), help="render these figures only (default all)"
+    )
     args = p.parse_args()
     if "BROWSER_PATH" not in os.environ and CHROMIUM.is_file():
         os.environ["BROWSER_PATH"] = str(CHROMIUM)
     args.out.mkdir(parents=True, exist_ok=True)
     missing = []
     for name, build in FIGURES.items():
+        if args.only and name not in args.only:
+            continue
         csv = next((d / f"{name}.csv" for d in args.results if (d / f"{name}.csv").is_file()), None)
         if csv is None:
             missing.append(name)
