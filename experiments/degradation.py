@@ -20,6 +20,7 @@ Usage: ``python experiments/degradation.py [--quick] [--out results] [--seed 1]
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import numpy as np
@@ -148,7 +149,12 @@ def figure(frame: pd.DataFrame) -> go.Figure:
             error_y={"type": "data", "array": frame[f"{name}_shed_hw"]},
             row=1, col=2,
         )  # fmt: skip
-    fig.add_hline(y=SLO * 1e3, line_dash="dot", annotation_text="checkout SLO", row=1, col=1)
+    fig.add_hline(y=SLO * 1e3, line_dash="dot", row=1, col=1)
+    # an annotation on a log axis is placed in log10 units (a shape is not)
+    fig.add_annotation(
+        x=1, xref="x domain", xanchor="right", y=math.log10(SLO * 1e3), yanchor="bottom",
+        text="checkout SLO", showarrow=False, row=1, col=1,
+    )  # fmt: skip
     fig.update_yaxes(title_text="ms", type="log", row=1, col=1)
     fig.update_yaxes(title_text="share of the class's requests", tickformat=".0%", row=1, col=2)
     fig.update_layout(
