@@ -14,6 +14,8 @@ the window that end ``ok``; the **recovery time**, from the end of the trigger t
 of the last window whose goodput is below 95% (censored at the end of the run if the
 system never recovers), with t intervals over replications. The boundary: the shortest
 trigger that tips naive retries into a metastable state, over a grid of ``T``.
+Writes the per-run table, and the goodput series the figure draws (first replication of
+each policy, trigger ``T``) to ``retry_storm_series.csv``.
 
 Usage: ``python experiments/retry_storm.py [--quick] [--out results] [--seed 1]``
 """
@@ -189,9 +191,17 @@ def main() -> None:
     rows = [row for policy in policies for row in replicate(policy, length, args)]
     boundary = [0.25] if args.quick else [0.1, 0.25, 0.5, 1.0, 2.0]
     rows += [row for t in boundary for row in replicate("naive retries", t, args)]
-    series = {row["policy"]: row["series"] for row in rows if row["T"] == length}
+    # the first replication's series (the comprehension would otherwise keep the last)
+    series = {
+        row["policy"]: row["series"]
+        for row in rows
+        if row["T"] == length and row["replication"] == 0
+    }
     frame = pd.DataFrame([{k: v for k, v in row.items() if k != "series"} for row in rows])
     save("retry_storm", frame, figure(series, length), args)
+    pd.concat([s.assign(policy=p) for p, s in series.items()]).to_csv(
+        args.out / "retry_storm_series.csv", index=False
+    )
     main_rows = frame[frame["T"] == length]
     summary: dict[str, Any] = {}
     for policy, group in main_rows.groupby("policy", sort=False):

@@ -230,6 +230,9 @@ def test_retry_storm_runs_quick(tmp_path: Path) -> None:
     assert main.loc["retry budget 10%", "recovered"]
     assert main.loc["retry budget 10%", "recovery_in_T"] <= 2
     assert (tmp_path / "retry_storm.html").stat().st_size > 5_000
+    # the figure's series, for experiments/render_figures.py
+    drawn = pd.read_csv(tmp_path / "retry_storm_series.csv")
+    assert set(drawn["policy"]) == set(main.index)
     boundaries = json.loads((tmp_path / "retry_storm.json").read_text())
     assert all(key in proc.stdout for key in boundaries)
 
