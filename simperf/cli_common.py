@@ -96,8 +96,8 @@ def _time(text: str) -> float:
     return value
 
 
-def add_scenario_arguments(parser: argparse.ArgumentParser) -> None:
-    """SPEC, --set, --seed, --requests/--duration: shared by commands that run a spec."""
+def add_spec_arguments(parser: argparse.ArgumentParser) -> None:
+    """SPEC and --set: shared by every command that reads one spec."""
     parser.add_argument("spec", metavar="SPEC", help="scenario file (.yaml, .yml or .json)")
     parser.add_argument(
         "--set",
@@ -107,6 +107,11 @@ def add_scenario_arguments(parser: argparse.ArgumentParser) -> None:
         default=[],
         help="override a spec field, e.g. components.app.replicas=8 (repeatable)",
     )
+
+
+def add_scenario_arguments(parser: argparse.ArgumentParser) -> None:
+    """SPEC, --set, --seed, --requests/--duration: shared by commands that run a spec."""
+    add_spec_arguments(parser)
     parser.add_argument("--seed", type=_seed, help="root random seed (default: run.seed)")
     horizon = parser.add_mutually_exclusive_group()
     horizon.add_argument(

@@ -6,14 +6,15 @@ import argparse
 import json
 from typing import Any
 
+from simperf.cli_common import add_spec_arguments, shared_overrides
 from simperf.dbcost.explain import explain, explain_text
-from simperf.spec.io import load, parse_assignment
+from simperf.spec.io import load
 
 
 def _cmd_explain(args: argparse.Namespace) -> int:
 
     scenario = load(args.spec)
-    overrides = dict(parse_assignment(item) for item in args.overrides)
+    overrides = shared_overrides(args)
     if overrides:
         scenario = scenario.with_overrides(overrides)
     if args.json:
@@ -30,14 +31,6 @@ def register(commands: Any) -> None:
         "explain",
         help="per database query: access path, index, rows examined, pages, expected time",
     )
-    explain.add_argument("spec", metavar="SPEC", help="scenario file (.yaml, .yml or .json)")
-    explain.add_argument(
-        "--set",
-        dest="overrides",
-        metavar="PATH=VALUE",
-        action="append",
-        default=[],
-        help="override a spec field, e.g. components.main.primary.memory=16GiB (repeatable)",
-    )
+    add_spec_arguments(explain)
     explain.add_argument("--json", action="store_true", help="print one JSON list of rows")
     explain.set_defaults(handler=_cmd_explain)

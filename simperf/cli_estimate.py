@@ -6,14 +6,14 @@ import argparse
 import json
 from typing import Any
 
-from simperf.cli_common import JSON_HELP
+from simperf.cli_common import JSON_HELP, add_spec_arguments, shared_overrides
 from simperf.estimate import estimate
-from simperf.spec.io import load, parse_assignment
+from simperf.spec.io import load
 
 
 def _cmd_estimate(args: argparse.Namespace) -> int:
     scenario = load(args.spec)
-    overrides = dict(parse_assignment(item) for item in args.overrides)
+    overrides = shared_overrides(args)
     if overrides:
         scenario = scenario.with_overrides(overrides)
     found = estimate(scenario)
@@ -32,14 +32,6 @@ def register(commands: Any) -> None:
         "Che's approximation for caches), in milliseconds; what they do not cover is "
         "listed as approximate.",
     )
-    parser.add_argument("spec", metavar="SPEC", help="scenario file (.yaml, .yml or .json)")
-    parser.add_argument(
-        "--set",
-        dest="overrides",
-        metavar="PATH=VALUE",
-        action="append",
-        default=[],
-        help="override a spec field, e.g. workload.arrival.rate=2000/s (repeatable)",
-    )
+    add_spec_arguments(parser)
     parser.add_argument("--json", action="store_true", help=JSON_HELP)
     parser.set_defaults(handler=_cmd_estimate)
