@@ -104,6 +104,22 @@ BAD = {
         [{"component": "app", "kind": "partition", **AT}],
         "faults[0].between: partition faults need between: [region, region]",
     ),
+    "in_service on a slow fault": (
+        [{"component": "app", "kind": "slow", "factor": 2, "in_service": "fail", **AT}],
+        "faults[0].in_service: only for crash faults",
+    ),
+    "in_service on a balancer": (
+        [{"component": "lb", "in_service": "hang", **AT}],
+        "faults[0].in_service: only app servers, not a load_balancer ('lb')",
+    ),
+    "in_service on a balancer in a group": (
+        [{"group": ["app[0]", "lb"], "in_service": "fail", **AT}],
+        "faults[0].group[1].in_service: only app servers, not a load_balancer ('lb')",
+    ),
+    "unknown in_service": (
+        [{"component": "app", "in_service": "explode", **AT}],
+        "faults[0].in_service: ",
+    ),
     "connect timeout on a balancer": (
         [{"component": "lb", "connect_timeout": "1s", **AT}],
         "faults[0].connect_timeout: a load_balancer does not model connection attempts",
