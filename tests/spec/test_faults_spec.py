@@ -184,3 +184,15 @@ def test_every_target_and_kind_validates() -> None:
         "eu<->us",
     ]
     assert scenario.faults[3].random and not scenario.faults[0].random
+
+
+def test_in_service_on_a_region_names_what_else_is_located_there() -> None:
+    data = spec([{"region": "eu", "in_service": "fail", **AT}], network=True)
+    data["components"]["lb"]["region"] = "eu"
+    with pytest.raises(SpecError) as raised:
+        simperf.from_dict(data)
+    assert (
+        "faults[0].in_service: only app servers, but 'lb' (a load_balancer) is located in eu"
+        in (str(raised.value))
+    )
+    simperf.from_dict(spec([{"region": "us", "in_service": "hang", **AT}], network=True))
