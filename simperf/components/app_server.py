@@ -11,6 +11,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, NoReturn
 
+import simpy
+
 from simperf.components.admission import (
     AimdLimit,
     Shed,
@@ -19,7 +21,14 @@ from simperf.components.admission import (
     queue_slots,
 )
 from simperf.components.autoscaler import Autoscaler
-from simperf.components.base import Component, Context, Process, Request, RequestFailed
+from simperf.components.base import (
+    Component,
+    Context,
+    Process,
+    Request,
+    RequestFailed,
+    outcome_of,
+)
 from simperf.components.calls import CALL, CPU, DELAY, PARALLEL, RUN, connect, parallel_arm
 from simperf.components.server import Server
 from simperf.components.sessions import Sessions
@@ -29,12 +38,15 @@ from simperf.errors import BuildError
 from simperf.metrics.monitor import LevelMonitor
 from simperf.rng import batched
 from simperf.spec.app_server import AppServerSpec, CallStep, CpuStep, DelayStep, ParallelStep
+from simperf.spec.faults import instances_hit
 
 Step = tuple[int, Any]
 StepRunner = Callable[[Request, "AppInstance"], Process]
 StepCompiler = Callable[["AppServer", Any, str], Step]
 """A compiler gets (server, step spec, stream purpose) once at build time and returns the
 step as an ``(opcode, argument)`` pair (see :mod:`simperf.components.calls`)."""
+HANG = -1
+"""Interrupt cause of a request in service that a crash leaves unanswered."""
 
 
 class AppInstance(Server):
@@ -116,6 +128,13 @@ class AppInstance(Server):
         elif alpha or beta:
             # CPU that slows with concurrency replaces Server.work on this instance only
             self.work = usl_cores(self, alpha, beta).work  # type: ignore[method-assign]
+        if server.tracked:
+            # a crash may fail or hang the requests in service: each runs as a process
+            # the crash can interrupt (see AppServer.fail)
+            # each request's own process -> whether it holds a worker (in service)
+            self.serving: dict[simpy.Process, bool] = {}
+            self._untracked = self.handle
+            self.handle = self._handle_tracked  # type: ignore[method-assign]
 
     def _admission(self, server: AppServer, spec: AppServerSpec) -> None:
         """Build-time choice of the ordered queues, shedding and concurrency limit."""
@@ -175,6 +194,36 @@ class AppInstance(Server):
         finally:
             limit.sample(self.env.now - start, self.limited)
             self.limited -= 1
+
+    def _handle_tracked(self, request: Request, steps: list[Step]) -> Process:
+        """:meth:`handle` on an instance whose crash fails or hangs requests in service.
+
+        The request runs as a process of its own, in ``serving``, marked in service once
+        it holds a worker (the endpoint's first step, see :meth:`AppServer._compile`); a
+        hung request waits for an answer that never comes.
+        """
+        env = self.env
+        code = yield env.process(self._serve_tracked(request, steps))
+        if code == HANG:
+            yield env.event()
+        if code:
+            raise RequestFailed(code)
+
+    def _serve_tracked(self, request: Request, steps: list[Step]) -> Process:
+        # An interrupt lands only at a delay or at a detached step's process (see
+        # AppServer._compile): the finally paths release the worker, memory and limit.
+        env = self.env
+        process = env.active_process
+        self.serving[process] = False  # type: ignore[index]
+        try:
+            yield from self._untracked(request, steps)
+        except RequestFailed as failure:
+            return failure.code
+        except simpy.Interrupt as crash:
+            return crash.cause
+        finally:
+            del self.serving[process]  # type: ignore[arg-type]
+        return 0
 
     def wait_worker(self, request: Request) -> Process:
         """Queue for a worker (none is free); returns the wait, holding a worker.
@@ -388,6 +437,8 @@ class AppServer(Component):
     def __init__(self, ctx: Context, name: str, spec: AppServerSpec) -> None:
         super().__init__(ctx, name)
         self.spec = spec
+        # a crash fault that fails or hangs requests in service names this server
+        self.tracked = _fails_in_service(ctx.scenario, name)
         # each class's priority rank (0 first), for queues that order by priority
         self.ranks: list[int] = []
         queue = spec.queue
@@ -436,10 +487,14 @@ class AppServer(Component):
     def _chosen(self, instance: int | None) -> list[AppInstance]:
         return self.instances if instance is None else [self.instances[instance]]
 
-    def fail(self, instance: int | None, connect_timeout: float = 0.0) -> None:
+    def fail(
+        self, instance: int | None, connect_timeout: float = 0.0, in_service: str = "complete"
+    ) -> None:
         """Take one instance (or all) down: it loses the sessions it held in memory.
 
-        New requests fail as ``instance_down``, after ``connect_timeout`` (0: at once).
+        New requests fail as ``instance_down``, after ``connect_timeout`` (0: at once);
+        the requests in service complete, fail as ``instance_down`` (``in_service:
+        fail``) or never get an answer (``hang``), releasing their worker now.
         """
         code = self.ctx.recorder.cause("instance_down")
         for inst in self._chosen(instance):
@@ -452,6 +507,10 @@ class AppServer(Component):
                 inst._rewire()
                 if self.sessions is not None:
                     self.sessions.instance_failed(inst.index)
+            if in_service != "complete":
+                cause = HANG if in_service == "hang" else code
+                for process in [p for p, held in inst.serving.items() if held]:
+                    process.interrupt(cause)
 
     def recover(self, instance: int | None) -> None:
         """Bring one instance (or all) back, holding no sessions."""
@@ -510,11 +569,59 @@ class AppServer(Component):
                     f"no compiler for a {type(step).__name__}"
                 )
             compiled.append(compiler(self, step, f"{endpoint}:{i}"))
+        if self.tracked:
+            return [(RUN, _register), *(_detached(self, op, arg) for op, arg in compiled)]
         return compiled
 
     def component(self, name: str) -> Component:
         """Another component of the model (for step compilers)."""
         return self._components[name]
+
+
+def _fails_in_service(scenario: Any, name: str) -> bool:
+    """Whether a crash fault with ``in_service: fail`` or ``hang`` takes ``name``."""
+    if scenario is None:
+        return False
+    network = scenario.network
+    regions = list(network.regions) if network is not None else []
+    return any(
+        fault.in_service != "complete"
+        and any(component == name for component, _ in instances_hit(scenario, fault, regions))
+        for fault in scenario.faults
+    )
+
+
+def _register(request: Request, instance: AppInstance) -> Process:
+    """First step of a tracked endpoint: the request holds a worker, a crash reaches it.
+
+    A session's re-authentication runs these steps too, in a detached step's process,
+    which is not a request's own: nothing to mark then.
+    """
+    process = instance.env.active_process
+    if process in instance.serving:
+        instance.serving[process] = True  # type: ignore[index]
+    return
+    yield  # a generator, as every step runner
+
+
+def _detached(server: AppServer, op: int, arg: Any) -> Step:
+    """A step of a tracked endpoint, run as its own process (delays stay inline).
+
+    A crash interrupts the request where it waits for this process, never inside the
+    instance's cores or a downstream queue; the abandoned step goes on to its end and
+    releases what it holds there (DESIGN.md section 10).
+    """
+    if op == DELAY:
+        return op, arg
+    env = server.env
+    one: list[Step] = [(op, arg)]  # one list, so the slow-step cache keys it stably
+
+    def detached(request: Request, instance: AppInstance) -> Process:
+        code = yield env.process(outcome_of(instance.steps(request, one)))
+        if code:
+            raise RequestFailed(code)
+
+    return RUN, detached
 
 
 def _scaled(sampler: Callable[[], float], factor: float) -> Callable[[], float]:

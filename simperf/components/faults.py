@@ -160,7 +160,10 @@ def _actions(
 
     if kind == "crash":
         timeout = fault.connect_timeout
-        if timeout:
+        mode = fault.in_service
+        if mode != "complete":  # app servers only (checked with the spec)
+            start = each(lambda c, i: c.fail(i, timeout, mode))
+        elif timeout:
             start = each(lambda c, i: c.fail(i, timeout))
         else:
             start = each(lambda c, i: c.fail(i))

@@ -11,8 +11,11 @@ Kinds (a component kind lists those it supports in its spec's ``fault_kinds``):
 
 - ``crash`` (default): the instance stops answering. New requests are refused, after
   ``connect_timeout`` where the kind models connection attempts (app servers); requests
-  queued for a worker fail as ``instance_down``; those in service complete. A cache node
-  loses its contents; an app instance loses the sessions it held in memory.
+  queued for a worker fail as ``instance_down``; those in service complete, or, on app
+  servers, with ``in_service: fail`` fail at once as ``instance_down`` (a connection
+  reset), with ``in_service: hang`` never get an answer (they end at the caller's
+  timeout, if any). A cache node loses its contents; an app instance loses the sessions
+  it held in memory.
 - ``slow``: service takes ``factor`` times longer (CPU and delay steps): the gray failure
   that a liveness probe does not see.
 - ``errors``: a ``fraction`` of the requests fail fast as ``injected_error``.
@@ -48,6 +51,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from simperf.spec.scenario import Scenario
 
 FaultKind = Literal["crash", "slow", "errors", "latency", "partition"]
+InService = Literal["complete", "fail", "hang"]
 LINK_KINDS = frozenset({"latency", "partition"})
 """Fault kinds of a network path (target ``between``), not of a component."""
 
@@ -111,6 +115,13 @@ class FaultSpec(SpecModel):
         "(0: refused at once)",
     )
 
+    in_service: InService = Field(
+        "complete",
+        description="crash of app servers: what happens to the requests in service "
+        "(holding a worker): complete, fail as instance_down at the crash, or hang "
+        "unanswered until the caller's timeout",
+    )
+
     @model_validator(mode="after")
     def _consistent(self) -> FaultSpec:
         targets = [
@@ -148,6 +159,8 @@ class FaultSpec(SpecModel):
                 raise ValueError(f"{name}: only for {kind} faults")
         if self.connect_timeout and self.kind not in ("crash", "partition"):
             raise ValueError("connect_timeout: only for crash and partition faults")
+        if self.in_service != "complete" and self.kind != "crash":
+            raise ValueError("in_service: only for crash faults")
         if self.mttr is not None and self.mtbf is None:
             raise ValueError("mttr: needs mtbf (a repair time without a failure time)")
         if self.mtbf is not None:
@@ -248,6 +261,8 @@ def _member_problems(
         ]
     if fault.connect_timeout and not type(spec).connect_timeouts:
         return [f"{path}.connect_timeout: a {spec.kind} does not model connection attempts"]
+    if fault.in_service != "complete" and spec.kind != "app_server":
+        return [f"{path}.in_service: only app servers, not a {spec.kind} ({component!r})"]
     count = spec.fault_instances
     if instance is not None and instance >= count:
         where = path if grouped else f"{path}.instance"
@@ -265,10 +280,17 @@ def _region_problems(
     index = regions.index(region)
     problems = []
     for name, spec in scenario.components.items():
-        if spec.location(regions) == index and fault.kind not in type(spec).fault_kinds:
+        if spec.location(regions) != index:
+            continue
+        if fault.kind not in type(spec).fault_kinds:
             problems.append(
                 f"{path}: {name!r} is located in {region} but cannot take a {fault.kind} "
                 f"fault (its kind is {spec.kind})"
+            )
+        elif fault.in_service != "complete" and spec.kind != "app_server":
+            problems.append(
+                f"{path.rsplit('.', 1)[0]}.in_service: only app servers, but {name!r} "
+                f"(a {spec.kind}) is located in {region}"
             )
     return problems
 
@@ -286,7 +308,7 @@ def _overlap_problems(scenario: Scenario) -> list[str]:
     for i, fault in enumerate(scenario.faults):
         if fault.random or fault.at is None or fault.for_ is None:
             continue
-        for key in _instances_hit(scenario, fault, regions):
+        for key in instances_hit(scenario, fault, regions):
             windows.setdefault(key, []).append((fault.at, fault.at + fault.for_, i))
     problems = []
     reported: set[tuple[int, int]] = set()
@@ -301,7 +323,7 @@ def _overlap_problems(scenario: Scenario) -> list[str]:
     return problems
 
 
-def _instances_hit(
+def instances_hit(
     scenario: Scenario, fault: FaultSpec, regions: list[str]
 ) -> list[tuple[str, int]]:
     """(component, instance) pairs a component, group or region fault takes."""

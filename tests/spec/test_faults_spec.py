@@ -104,6 +104,22 @@ BAD = {
         [{"component": "app", "kind": "partition", **AT}],
         "faults[0].between: partition faults need between: [region, region]",
     ),
+    "in_service on a slow fault": (
+        [{"component": "app", "kind": "slow", "factor": 2, "in_service": "fail", **AT}],
+        "faults[0].in_service: only for crash faults",
+    ),
+    "in_service on a balancer": (
+        [{"component": "lb", "in_service": "hang", **AT}],
+        "faults[0].in_service: only app servers, not a load_balancer ('lb')",
+    ),
+    "in_service on a balancer in a group": (
+        [{"group": ["app[0]", "lb"], "in_service": "fail", **AT}],
+        "faults[0].group[1].in_service: only app servers, not a load_balancer ('lb')",
+    ),
+    "unknown in_service": (
+        [{"component": "app", "in_service": "explode", **AT}],
+        "faults[0].in_service: ",
+    ),
     "connect timeout on a balancer": (
         [{"component": "lb", "connect_timeout": "1s", **AT}],
         "faults[0].connect_timeout: a load_balancer does not model connection attempts",
@@ -168,3 +184,15 @@ def test_every_target_and_kind_validates() -> None:
         "eu<->us",
     ]
     assert scenario.faults[3].random and not scenario.faults[0].random
+
+
+def test_in_service_on_a_region_names_what_else_is_located_there() -> None:
+    data = spec([{"region": "eu", "in_service": "fail", **AT}], network=True)
+    data["components"]["lb"]["region"] = "eu"
+    with pytest.raises(SpecError) as raised:
+        simperf.from_dict(data)
+    assert (
+        "faults[0].in_service: only app servers, but 'lb' (a load_balancer) is located in eu"
+        in (str(raised.value))
+    )
+    simperf.from_dict(spec([{"region": "us", "in_service": "hang", **AT}], network=True))
