@@ -3,7 +3,8 @@
 Queueing models, re-exported here: single queues (:mod:`.queueing`: M/M/1, M/M/c, M/G/1, M/G/1-PS,
 priority M/G/1;
 :mod:`.finite_capacity`: M/M/c/K; :mod:`.gim1`: E_k/M/1), networks (:mod:`.networks`:
-Jackson, MVA), scatter-gather (:mod:`.forkjoin`), balancing (:mod:`.power_of_d`) and
+Jackson, MVA), scatter-gather (:mod:`.forkjoin`), balancing (:mod:`.power_of_d`;
+:mod:`.spillover`: overflow between groups of loss systems) and
 scaling with cores (:mod:`.usl`: the Universal Scalability Law).
 Cache models live in :mod:`.caching`.
 """
@@ -32,6 +33,7 @@ from simperf.analysis.queueing import (
     mmc,
     priority_mg1,
 )
+from simperf.analysis.spillover import spill_over
 from simperf.analysis.usl import usl_mmc, usl_peak, usl_slowdown, usl_throughput
 
 __all__ = [
@@ -58,6 +60,7 @@ __all__ = [
     "mmck",
     "mva",
     "power_of_two",
+    "spill_over",
     "priority_mg1",
     "tandem",
     "usl_mmc",

@@ -198,6 +198,7 @@ def estimate(scenario: Scenario) -> Estimate:
         routes.note("workload", "faults: outages not estimated (every instance up)")
     for klass, share, region in entries:
         routes.load(klass.entry, klass.endpoint, rate * share, region, klass.name)
+    routes.spill()
     if closed:
         rate = _solve_closed(scenario, routes, entries)
     else:

@@ -16,6 +16,7 @@ import math
 from collections import defaultdict
 from typing import Any, NamedTuple
 
+from simperf.analysis.spillover import spill_over
 from simperf.dbcost.explain import hit_ratios, plan_variant, pool_models
 from simperf.dbcost.mix import Variant, miss_rate
 from simperf.dbcost.query_cost import expected_misses, expected_times, storage_times
@@ -65,6 +66,10 @@ class Routes:
         self.regions = list(network.regions) if network is not None else []
         self._memo: dict[tuple[Any, ...], Time] = {}
         self._db: dict[str, Any] = {}
+        # geographic balancers: rates per client region held back until every class is
+        # loaded (spill-over depends on all of them), then the shares each group serves
+        self._pending: dict[tuple[str, str], dict[int, float]] = {}
+        self._shares: dict[tuple[str, str], list[list[float]]] = {}
 
     # -- notes and stations ---------------------------------------------------------
     def note(self, component: str, text: str) -> None:
@@ -128,6 +133,10 @@ class Routes:
                 )
             elif policy in ("weighted_round_robin", "ip_hash"):
                 self.note(component, f"{policy}: traffic taken as split evenly by instances")
+            elif policy == "geographic" and self.regions and not self.idle:
+                rates = self._pending.setdefault((component, endpoint), {})
+                rates[region] = rates.get(region, 0.0) + rate
+                return
             for f in self._backends(spec, endpoint, region):
                 self.load(f.component, f.endpoint, rate * f.weight, region, klass)
         elif kind == "cdn":
@@ -246,11 +255,87 @@ class Routes:
         if spec.policy != "geographic" or not self.regions:
             return forwards
         name = next(n for n, s in self.components.items() if s is spec)
-        self.note(
-            name, "geographic: each client served in its own region; spill-over not estimated"
-        )
-        local = [f for f in forwards if self.located(f.component, region) == region]
-        return [f._replace(weight=1.0 / len(local)) for f in local] if local else forwards
+        shares = self._shares.get((name, endpoint))
+        groups = self._groups(forwards)
+        if shares is None or groups is None:
+            self.note(name, "geographic: each client served in its own region")
+            local = [f for f in forwards if self.located(f.component, region) == region]
+            return [f._replace(weight=1.0 / len(local)) for f in local] if local else forwards
+        result = []
+        for g, members in enumerate(groups.values()):
+            total = sum(f.weight for f in members)
+            result += [f._replace(weight=shares[region][g] * f.weight / total) for f in members]
+        return [f for f in result if f.weight > 0]
+
+    def _groups(self, forwards: list[Forward]) -> dict[int, list[Forward]] | None:
+        """A geographic balancer's backends by region (None: one has no region)."""
+        groups: dict[int, list[Forward]] = {}
+        for f in forwards:
+            where = self.components[f.component].location(self.regions)
+            if where is None or self.components[f.component].kind != "app_server":
+                return None
+            groups.setdefault(where, []).append(f)
+        return groups
+
+    def spill(self) -> None:
+        """Split the held-back traffic of geographic balancers and load their backends.
+
+        Each region's group of backends is an Erlang loss system of ``spill_over`` times
+        its workers (:func:`simperf.analysis.spillover.spill_over`), a request staying in
+        progress there for the round trip from its client's region and the endpoint's
+        holding time without queueing; what it refuses tries the next nearest group.
+        """
+        while self._pending:
+            (name, endpoint), rates = next(iter(self._pending.items()))
+            del self._pending[(name, endpoint)]
+            spec = self.components[name]
+            forwards = spec.forwards(self.scenario, endpoint)
+            groups = self._groups(forwards)
+            if groups is not None:
+                self._shares[(name, endpoint)] = self._solve_spill(spec, groups, rates)
+                self.note(
+                    name,
+                    "geographic: spill-over as Erlang loss per region's group (overflow "
+                    "taken as Poisson; holding times without queueing)",
+                )
+            for region, rate in rates.items():
+                for f in self._backends(spec, endpoint, region):
+                    self.load(f.component, f.endpoint, rate * f.weight, region, "")
+        self.reset()
+
+    def _solve_spill(
+        self, spec: Any, groups: dict[int, list[Forward]], rates: dict[int, float]
+    ) -> list[list[float]]:
+        idle, self.idle = self.idle, True
+        self.reset()
+        where = list(groups)
+        holds, capacities = [], []
+        for members in groups.values():
+            total = sum(f.weight for f in members)
+            holds.append(
+                sum(self.hold(f.component, f.endpoint).total * f.weight for f in members) / total
+            )
+            capacities.append(
+                spec.spill_over
+                * sum(
+                    self.components[f.component].worker_count
+                    * self.components[f.component].replicas
+                    for f in members
+                )
+            )
+        self.idle = idle
+        self.reset()
+        network = self.scenario.network
+        assert network is not None
+        sources = range(len(self.regions))
+
+        def distance(r: int, g: int) -> tuple[float, int]:
+            a, b = self.regions[r], self.regions[where[g]]
+            return network.latency_between(a, b) + network.latency_between(b, a), g
+
+        orders = [sorted(range(len(where)), key=lambda g, r=r: distance(r, g)) for r in sources]
+        times = [[self.hop(r, where[g]) + holds[g] for g in range(len(where))] for r in sources]
+        return spill_over([rates.get(r, 0.0) for r in sources], orders, times, capacities)
 
     # -- databases ------------------------------------------------------------------
     def _query(self, database: str, variant: Variant) -> tuple[Any, dict[str, float], bool]:

@@ -10,7 +10,7 @@ import pytest
 
 import simperf
 from simperf.analysis.networks import jackson, mva, tandem
-from simperf.analysis.queueing import mg1, mm1, mmc
+from simperf.analysis.queueing import erlang_b, mg1, mm1, mmc
 from simperf.estimate import estimate
 from tests.conftest import MINIMAL, MODELS
 
@@ -146,3 +146,36 @@ def test_a_shared_session_costs_one_command_per_request() -> None:
     # 250 us round trip and 20 us of service
     assert e.mean("board") > 1e-3 + 3 * 270e-6
     assert e.mean("board") == pytest.approx(1e-3 + 3 * 270e-6, rel=0.02)
+
+
+def test_geographic_spill_over_is_erlang_b_of_the_local_group() -> None:
+    # every client in region a; web_a admits while fewer than 2 requests are in
+    # progress (spill_over 1 x 2 workers), each held 100 ms: 10/s offer 1 Erlang, so
+    # Erlang B(2, 1) = 0.2 of them spill to web_b; there (200 ms with the hop) they
+    # offer 0.4 Erlangs, and what web_b refuses too goes back to web_a
+    spec = {
+        "name": "geo",
+        "workload": {
+            "arrival": {"kind": "poisson", "rate": "10/s"},
+            "clients": {"regions": {"a": 1.0}},
+            "classes": [{"name": "request", "entry": "geo", "endpoint": "serve"}],
+        },
+        "network": {"regions": ["a", "b"], "latency": {"a": {"b": "50ms"}}},
+        "components": {
+            "geo": {
+                "kind": "load_balancer",
+                "policy": "geographic",
+                "spill_over": 1.0,
+                "backends": ["web_a", "web_b"],
+            },
+            "web_a": _app({"dist": "constant", "value": "100ms"}, region="a", cores=2, workers=2),
+            "web_b": _app({"dist": "constant", "value": "100ms"}, region="b", cores=2, workers=2),
+        },
+        "run": {"duration": "10s"},
+    }
+    e = estimate(simperf.from_dict(spec))
+    rates = e.stations.set_index(["component", "resource"])["visit_rate"]
+    full = erlang_b(2, 0.4)
+    assert rates[("web_a", "workers")] == pytest.approx(10 * (0.8 + 0.2 * full), rel=EXACT)
+    assert rates[("web_b", "workers")] == pytest.approx(10 * 0.2 * (1 - full), rel=EXACT)
+    assert any("spill-over as Erlang loss" in n for n in e.to_dict()["notes"]["geo"])
