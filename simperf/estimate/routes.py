@@ -16,10 +16,11 @@ import math
 from collections import defaultdict
 from typing import Any, NamedTuple
 
+from simperf.analysis.forkjoin import fork_join_bounds
 from simperf.analysis.spillover import spill_over
 from simperf.dbcost.explain import hit_ratios, plan_variant, pool_models
 from simperf.dbcost.mix import Variant, miss_rate
-from simperf.dbcost.query_cost import expected_misses, expected_times, storage_times
+from simperf.dbcost.query_cost import expected_times, storage_times
 from simperf.estimate.stations import Station
 from simperf.spec.cache import BackingDelay
 from simperf.spec.kind import Forward
@@ -349,8 +350,7 @@ class Routes:
         p = plan_variant(spec, variant)
         hit, join_hit = hit_ratios(self._db[database], p)
         times = expected_times(p, spec, spec.primary, hit, join_hit)
-        # each page read from storage, and each written, holds one of its I/O slots
-        times["ios"] = expected_misses(p, hit, join_hit) + p.pages_written
+        times["visit"], times["io_variance"] = _io_moments(p, spec, hit, join_hit)
         return p, times, not spec.single_shard(variant.query)
 
     def _storage_station(self, database: str, write: bool) -> Station:
@@ -377,12 +377,19 @@ class Routes:
         p, times, fans = self._query(database, variant)
         visits = rate * (spec.shard_count if fans else 1)
         if fans:
-            self.note(database, "scatter-gather: each shard's mean, not the slowest one's")
+            self.note(
+                database,
+                "scatter-gather: the slowest shard's waits by Nelson-Tantawi's fork-join "
+                "approximation (service taken as equal on every shard)",
+            )
         self.calls[(database, variant.query)] += rate
         self._db_station(database, p.is_write).add(visits, times["cpu"], times["cpu"] ** 2)
-        if times["ios"] > 0:  # storage latency is constant per I/O
-            per_io = times["io"] / times["ios"]
-            self._storage_station(database, p.is_write).add(visits * times["ios"], per_io, 0.0)
+        if times["visit"] > 0:  # a query's page I/O holds one storage slot, all at once
+            share = times["visit"]
+            mean = times["io"] / share
+            second = (times["io_variance"] + times["io"] ** 2) / share
+            station = self._storage_station(database, p.is_write)
+            station.add(visits * share, mean, max(second - mean * mean, 0.0))
         per_row = getattr(spec, "client_cpu_per_row", 0.0)
         if caller is not None and per_row and p.rows_returned:
             rows = p.rows_returned * (spec.shard_count if fans else 1)
@@ -508,11 +515,14 @@ class Routes:
         return Time(spec.latency.mean + self.wait(node), trip)
 
     def _query_time(self, database: str, variant: Variant) -> Time:
-        p, times, _ = self._query(database, variant)
+        p, times, fans = self._query(database, variant)
         station = self._db_station(database, p.is_write)
-        queued = times["cpu"] + self.wait(station) + times["io"]
-        if times["ios"] > 0:
-            queued += times["ios"] * self.wait(self._storage_station(database, p.is_write))
+        shards = self.components[database].shard_count if fans else 1
+        waits = _slowest(self.wait(station), station, shards)
+        if times["visit"] > 0:
+            storage = self._storage_station(database, p.is_write)
+            waits += times["visit"] * _slowest(self.wait(storage), storage, shards)
+        queued = times["cpu"] + times["io"] + waits
         return Time(queued, times["round_trip"] - times["cpu"] - times["io"])
 
     def _rows_cpu(
@@ -570,6 +580,41 @@ def _session_store(spec: Any, endpoint: str) -> str | None:
         return None
     used = endpoint in sessions.endpoints if sessions.endpoints else endpoint != sessions.reauth
     return sessions.store.cache if used else None
+
+
+def _slowest(wait: float, station: Station, shards: int) -> float:
+    """The wait of the slowest of ``shards`` shards a scatter-gather waits for.
+
+    Each shard's wait is scaled as the mean response of a fork-join over ``shards``
+    M/M/1 queues at the station's utilisation is to one queue's (Nelson and Tantawi's
+    approximation, :func:`simperf.analysis.forkjoin.fork_join_bounds`); the service
+    itself is taken as the same on every shard.
+    """
+    rho = station.utilization
+    if shards <= 1 or wait <= 0 or not math.isfinite(wait) or rho >= 1.0:
+        return wait
+    bounds = fork_join_bounds(rho, 1.0, shards)
+    return wait * bounds.nelson_tantawi / bounds.lower
+
+
+def _io_moments(p: Any, spec: Any, hit: float, join_hit: float) -> tuple[float, float]:
+    """(probability that a query does any page I/O, variance of its I/O time).
+
+    The simulated server holds one storage slot for all of a query's I/O at once: its
+    pages missing the buffer pool (binomial, each independently) times the read time,
+    and its pages written times the write time. That batch is one visit of random
+    length, which waits longer than as many separate constant page reads would.
+    """
+    _, read, write = storage_times(spec.primary.storage)
+    groups = [(p.heap_pages, 1.0 - hit), (p.join_heap_pages, 1.0 - join_hit)]
+    groups = [(n, min(max(q, 0.0), 1.0)) for n, q in groups if n > 0]
+    variance = sum(n * q * (1.0 - q) for n, q in groups) * read * read
+    if p.pages_written > 0 and write > 0:
+        return 1.0, variance
+    if read <= 0:
+        return 0.0, 0.0
+    idle = math.prod((1.0 - q) ** n for n, q in groups)
+    return 1.0 - idle, variance
 
 
 def _variant(step: Any) -> Variant:

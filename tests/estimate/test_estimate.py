@@ -12,6 +12,8 @@ import simperf
 from simperf.analysis.networks import jackson, mva, tandem
 from simperf.analysis.queueing import erlang_b, mg1, mm1, mmc
 from simperf.estimate import estimate
+from simperf.estimate.routes import _slowest
+from simperf.estimate.stations import Station
 from tests.conftest import MINIMAL, MODELS
 
 EXACT = 1e-9
@@ -179,3 +181,33 @@ def test_geographic_spill_over_is_erlang_b_of_the_local_group() -> None:
     assert rates[("web_a", "workers")] == pytest.approx(10 * (0.8 + 0.2 * full), rel=EXACT)
     assert rates[("web_b", "workers")] == pytest.approx(10 * 0.2 * (1 - full), rel=EXACT)
     assert any("spill-over as Erlang loss" in n for n in e.to_dict()["notes"]["geo"])
+
+
+@pytest.fixture(scope="module")
+def sharded() -> Any:
+    return estimate(simperf.load(MODELS / "sharded_store.yaml"))
+
+
+def test_a_querys_page_io_is_one_storage_visit_of_random_length(sharded: Any) -> None:
+    # the server holds one storage slot for all of a query's misses (binomial) at once:
+    # one visit per query that does any I/O, of random length, so the single I/O slot
+    # of each shard is exactly M/G/1 (Pollaczek-Khinchine), not M/D/1 per page
+    row = sharded.stations.set_index(["component", "resource"]).loc[("store", "storage")]
+    assert row["servers"] == 1
+    assert row["scv"] > 0.1
+    # updates and every shard's part of a scatter-gather always do I/O; profile reads
+    # only when the page misses the pool
+    assert 450 + 8 * 150 < row["visit_rate"] < 3000 + 7 * 150
+    lam = row["visit_rate"] / row["instances"]
+    mean = row["mean_service"]
+    q = mg1(lam, mean, row["scv"] * mean * mean)
+    assert row["mean_wait"] == pytest.approx(q.mean_wait, rel=EXACT)
+
+
+def test_a_scatter_gather_waits_for_the_slowest_shard(sharded: Any) -> None:
+    station = Station("db", "storage", 1, 8, work=0.5 * 8)  # rho 0.5 on each shard
+    assert _slowest(0.002, station, 1) == 0.002
+    # two shards: Nelson and Tantawi's exact two-queue mean over one M/M/1's
+    assert _slowest(0.002, station, 2) == pytest.approx(0.002 * (12 - 0.5) / 8, rel=EXACT)
+    assert _slowest(0.002, station, 8) > _slowest(0.002, station, 2)
+    assert any("slowest shard" in n for n in sharded.to_dict()["notes"]["store"])
