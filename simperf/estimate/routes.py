@@ -259,7 +259,7 @@ class Routes:
         shares = self._shares.get((name, endpoint))
         groups = self._groups(forwards)
         if shares is None or groups is None:
-            self.note(name, "geographic: each client served in its own region")
+            self.note(name, "geographic: each client served in its own region (no spill-over)")
             local = [f for f in forwards if self.located(f.component, region) == region]
             return [f._replace(weight=1.0 / len(local)) for f in local] if local else forwards
         result = []
@@ -292,7 +292,9 @@ class Routes:
             spec = self.components[name]
             forwards = spec.forwards(self.scenario, endpoint)
             groups = self._groups(forwards)
-            if groups is not None:
+            if self.scenario.workload.users is not None:  # the load is not known yet
+                self.note(name, "geographic: spill-over of a closed workload not estimated")
+            elif groups is not None:
                 self._shares[(name, endpoint)] = self._solve_spill(spec, groups, rates)
                 self.note(
                     name,
