@@ -81,7 +81,10 @@ def _file_locator(text: str, source: str) -> Callable[[str], str | None]:
         while path:
             if path in lines:
                 return f"{source}:{lines[path]}"
-            path = _PARENT.sub("", path)
+            parent = _PARENT.sub("", path)
+            if parent == path:  # a top-level key the file does not have: no parent left
+                return None
+            path = parent
         return None
 
     return locate

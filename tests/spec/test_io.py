@@ -242,3 +242,12 @@ def test_counts_take_si_suffixes(minimal_spec: dict[str, Any]) -> None:
     minimal_spec["run"] = {"requests": "1.5"}
     with pytest.raises(SpecError, match=r"^run.requests: .*fractional"):
         from_dict(minimal_spec)
+
+
+def test_a_file_missing_required_top_level_keys_is_refused_not_hung(tmp_path: Path) -> None:
+    # a required key the file lacks has no line and no parent path to fall back to
+    path = tmp_path / "catalogue.yaml"
+    path.write_text("m5.large: {cores: 2}\n")
+    with pytest.raises(SpecError) as info:
+        load(path)
+    assert "workload" in str(info.value)
