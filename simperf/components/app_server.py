@@ -115,6 +115,7 @@ class AppInstance(Server):
             if not self.memory_waits:
                 self.oom_code = ctx.recorder.cause("out_of_memory")
             self.handle = self._handle_with_memory  # type: ignore[method-assign]
+        self.ordered = False  # set by _admission: workers wait in ordered queues
         self.shed_limit = 0  # requests shed by the concurrency limit
         if spec.queue is not None or spec.concurrency_limit is not None or server.ranks:
             self._admission(server, spec)
@@ -144,6 +145,7 @@ class AppInstance(Server):
         levels = max(self.ranks) + 1
         self.workers = queue_slots(self.env, self.workers.capacity, spec.queue, levels, shed)
         self.wait_worker = self._wait_ordered  # type: ignore[method-assign]
+        self.ordered = True
         self.full = self._full_ordered  # type: ignore[method-assign]
         if self.cores is not None and ranks:  # cores queue separately: by priority too
             self.slots = self.cores = queue_slots(self.env, self.capacity, None, levels, shed)
@@ -295,7 +297,13 @@ class AppInstance(Server):
             else:
                 if len(workers.waiting) >= self.limit:
                     self.full(request)
-                waited = yield from self.wait_worker(request)
+                if self.ordered:
+                    waited = yield from self.wait_worker(request)
+                else:  # wait_worker inlined: one generator less per waiting request
+                    waited = yield from self.queue_for(workers)
+                    if self.outages:  # failed while the request queued (not: scaled in)
+                        workers.release()
+                        raise RequestFailed(self.down_code)
             held.change(1, env.now)
             self.active += 1
         try:
