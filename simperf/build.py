@@ -79,7 +79,7 @@ def build(scenario: Scenario, *, seed: int | None = None, replication: int = 0) 
     """
     run = scenario.run
     env = simpy.Environment()
-    recorder = RequestRecorder([c.name for c in scenario.workload.classes])
+    recorder = RequestRecorder([c.name for c in scenario.workload.classes], run.keep_requests)
     ctx = Context(
         env,
         recorder,

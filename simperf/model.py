@@ -116,14 +116,19 @@ class Model:
         Snapshots are cumulative, so dropping every other one merges neighbouring windows
         exactly; ``limit`` is even, so the latest snapshot is kept. A run that goes on far
         past its expected length thus keeps between ``limit / 2`` and ``limit`` windows.
+        The recorder folds its records past the cap here, between snapshots, so that
+        no request pays for it.
         """
         yield self.env.timeout(warmup)
         snapshots = self.snapshots
+        recorder = self.ctx.recorder
         while True:
             self._take_snapshot()
             if len(snapshots) > limit:
                 del snapshots[1::2]
                 window *= 2
+                recorder.merge_windows()
+            recorder.compact(snapshots)  # bounded records: folds past run.keep_requests
             yield self.env.timeout(window)
 
     def _take_snapshot(self) -> None:

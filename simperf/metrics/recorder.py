@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 from array import array
+from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 
+from simperf.metrics.folded import FoldedRecords
 from simperf.metrics.monitor import LevelMonitor
+from simperf.spec.run import DEFAULT_KEEP_REQUESTS
 
 OK = 0
 
@@ -20,9 +24,17 @@ class RequestRecorder:
 
     Outcome codes: 0 is ``ok``; every error cause a component can produce is registered
     before the run with :meth:`cause`, which returns its code.
+
+    Past ``keep`` records, the model's snapshots call :meth:`compact`, which folds the
+    records beyond the first ``keep`` into :class:`~simperf.metrics.folded.FoldedRecords`
+    once there are :attr:`fold_batch` of them, so that memory stays bounded while
+    :meth:`finish` stays the same few appends.
     """
 
-    def __init__(self, class_names: list[str]) -> None:
+    fold_batch = 1 << 17
+    """Records past the cap folded at once (fewer would cost more merges)."""
+
+    def __init__(self, class_names: list[str], keep: int = DEFAULT_KEEP_REQUESTS) -> None:
         self.class_names = class_names
         self.causes: list[str] = ["ok"]
         self.generated = 0
@@ -37,6 +49,9 @@ class RequestRecorder:
         self.degraded_klass = array("i")
         self.degraded_start = array("d")
         self.degraded_end = array("d")
+        self.keep = keep
+        self.folded: FoldedRecords | None = None
+        self.folded_count = 0  # finished requests folded (not kept as records)
 
     def cause(self, name: str) -> int:
         """The outcome code of an error cause, registering it if new."""
@@ -66,27 +81,104 @@ class RequestRecorder:
 
     @property
     def finished(self) -> int:
-        return len(self.end)
+        return len(self.end) + self.folded_count
 
     @property
     def in_flight(self) -> int:
-        return self.generated - len(self.end)
+        return self.generated - self.finished
+
+    @property
+    def capped(self) -> bool:
+        """True when more requests finished than records are kept."""
+        return self.finished > self.keep or len(self.degraded_end) > self.keep
+
+    def compact(self, snapshots: Sequence[Any]) -> None:
+        """Fold the records past the first ``keep`` when there are enough of them.
+
+        Called by the model after each snapshot, never per request; ``snapshots`` are
+        the model's (their times bound the windows requests are counted in).
+        """
+        if len(self.end) - self.keep < self.fold_batch and (
+            len(self.degraded_end) - self.keep < self.fold_batch
+        ):
+            return
+        times = np.fromiter((s.time for s in snapshots), dtype=float, count=len(snapshots))
+        self._fold(self._folds(), times)
+
+    def merge_windows(self) -> None:
+        """The model merged its snapshot windows in pairs: so do the folded counts."""
+        if self.folded is not None:
+            self.folded.merge_windows()
+
+    def _folds(self) -> FoldedRecords:
+        if self.folded is None:
+            self.folded = FoldedRecords(len(self.class_names))
+        return self.folded
+
+    def _fold(self, into: FoldedRecords, times: np.ndarray) -> None:
+        """Move the records past the first ``keep`` into ``into``."""
+        keep = self.keep
+        if len(self.end) > keep:
+            # copies: a numpy view would stop the arrays from shrinking
+            tail = [np.array(a[keep:]) for a in (self.start, self.end, self.klass, self.outcome)]
+            for a in (self.start, self.end, self.klass, self.outcome):
+                del a[keep:]
+            into.add(*tail, times)
+            self.folded_count += tail[0].size
+        if len(self.degraded_end) > keep:
+            columns = (self.degraded_start, self.degraded_end, self.degraded_klass)
+            tail = [np.array(a[keep:]) for a in columns]
+            for a in columns:
+                del a[keep:]
+            into.add_degraded(*tail, times)
 
     def arrays(self) -> dict[str, np.ndarray]:
-        """The records as numpy arrays: start, end, latency, klass, outcome."""
-        start = np.frombuffer(self.start, dtype=float) if len(self.start) else np.empty(0)
-        end = np.frombuffer(self.end, dtype=float) if len(self.end) else np.empty(0)
-        klass = np.frombuffer(self.klass, dtype=np.int32) if len(self.klass) else np.empty(0, int)
-        outcome = (
-            np.frombuffer(self.outcome, dtype=np.int32) if len(self.outcome) else np.empty(0, int)
-        )
+        """The kept records as numpy arrays: start, end, latency, klass, outcome.
+
+        At most ``keep`` of them: the first requests to finish.
+        """
+        n = min(len(self.end), self.keep)
+        d = min(len(self.degraded_end), self.keep)
+        end = np.frombuffer(self.end, dtype=float)[:n] if n else np.empty(0)
+        start = np.frombuffer(self.start, dtype=float)[:n] if n else np.empty(0)
         return {
             "start": start,
             "end": end,
             "latency": end - start,
-            "klass": klass,
-            "outcome": outcome,
-            "degraded_klass": np.array(self.degraded_klass, dtype=np.int32),
-            "degraded_start": np.array(self.degraded_start, dtype=float),
-            "degraded_end": np.array(self.degraded_end, dtype=float),
+            "klass": np.frombuffer(self.klass, dtype=np.int32)[:n] if n else np.empty(0, int),
+            "outcome": np.frombuffer(self.outcome, dtype=np.int32)[:n] if n else np.empty(0, int),
+            "degraded_klass": np.array(self.degraded_klass[:d], dtype=np.int32),
+            "degraded_start": np.array(self.degraded_start[:d], dtype=float),
+            "degraded_end": np.array(self.degraded_end[:d], dtype=float),
         }
+
+    def folded_arrays(self, times: np.ndarray) -> dict[str, np.ndarray]:
+        """Every finished request, kept or folded, as weighted stand-in records.
+
+        See :meth:`simperf.metrics.folded.FoldedRecords.arrays`; the kept records are
+        folded into a copy in batches, so that the records stay as they are. Call it
+        before :meth:`arrays` (whose views would stop the records past the cap from
+        being cut off).
+        """
+        self._fold(self._folds(), times)
+        table = self._folds().copy()
+        n, step = len(self.end), self.fold_batch
+        for lo in range(0, n, step):
+            hi = min(lo + step, n)
+            table.add(
+                np.frombuffer(self.start, dtype=float)[lo:hi],
+                np.frombuffer(self.end, dtype=float)[lo:hi],
+                np.frombuffer(self.klass, dtype=np.int32)[lo:hi],
+                np.frombuffer(self.outcome, dtype=np.int32)[lo:hi],
+                times,
+            )
+        d = len(self.degraded_end)
+        for lo in range(0, d, step):
+            hi = min(lo + step, d)
+            table.add_degraded(
+                np.array(self.degraded_start[lo:hi]),
+                np.array(self.degraded_end[lo:hi]),
+                np.array(self.degraded_klass[lo:hi], dtype=np.int32),
+                times,
+            )
+        return table.arrays(times)

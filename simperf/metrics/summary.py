@@ -9,6 +9,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from simperf.metrics.quantiles import weighted_percentiles
 from simperf.metrics.stability import verdict
 from simperf.metrics.warmup import detect_warmup, warmup_report
 from simperf.model import DEFAULT_WINDOWS, Model, Snapshot
@@ -47,13 +48,64 @@ def latency_stats(latencies: np.ndarray, *, owned: bool = False) -> dict[str, fl
     }
 
 
+def folded_latency_stats(
+    latency: np.ndarray, weights: np.ndarray, sums: np.ndarray, largest: np.ndarray
+) -> dict[str, float | None]:
+    """:func:`latency_stats` of folded records (see :mod:`simperf.metrics.folded`).
+
+    Count, mean and max are exact; percentiles are within the buckets' relative error.
+    """
+    count = int(weights.sum())
+    if count == 0:
+        return latency_stats(np.empty(0))
+    values = weighted_percentiles(latency, weights, list(PERCENTILES.values()))
+    return {
+        "count": count,
+        "mean": float(sums.sum() / count),
+        **{k: float(v) for k, v in zip(PERCENTILES, values, strict=True)},
+        "max": float(largest.max()),
+    }
+
+
+def stats_of(data: dict[str, np.ndarray], select: Any) -> dict[str, float | None]:
+    """Latency statistics of the records ``select`` picks (a mask or indices: a copy)."""
+    weights = data.get("weight")
+    if weights is None:
+        return latency_stats(data["latency"][select], owned=True)
+    return folded_latency_stats(
+        data["latency"][select],
+        weights[select],
+        data["latency_sum"][select],
+        data["latency_max"][select],
+    )
+
+
+def tally(data: dict[str, np.ndarray], mask: np.ndarray, weights: str = "weight") -> int:
+    """How many requests the records ``mask`` picks stand for (folded records count many)."""
+    counts = data.get(weights)
+    return int(np.count_nonzero(mask)) if counts is None else int(counts[mask].sum())
+
+
 class Summary:
-    """Everything measured in one run, as plain data and tidy frames."""
+    """Everything measured in one run, as plain data and tidy frames.
+
+    ``data`` holds one record per finished request, or, for a run past
+    ``run.keep_requests``, weighted stand-in records (``weight``, ``latency_sum`` and
+    ``latency_max`` columns; see :mod:`simperf.metrics.folded`); ``records`` holds the
+    records kept either way.
+    """
 
     def __init__(self, model: Model) -> None:
         self.model = model
         recorder = model.ctx.recorder
-        self.data = recorder.arrays()
+        self.relative_error: float | None = None  # of percentiles, when approximate
+        if recorder.capped:
+            times = np.array([s.time for s in model.snapshots])
+            self.data = recorder.folded_arrays(times)
+            self.relative_error = recorder.folded.relative_error  # type: ignore[union-attr]
+            self.records = recorder.arrays()
+        else:
+            self.data = self.records = recorder.arrays()
         self.causes = recorder.causes
         self.classes = recorder.class_names
         self.end = model.end
@@ -83,7 +135,7 @@ class Summary:
         self.warmup = self.snapshots[0].time if self.snapshots else 0.0
         self.stride = max(1, (len(self.snapshots) - 1) // DEFAULT_WINDOWS)
         self.auto_warmup = warmup_report(cut, times, self.end)
-        self.auto_warmup["cut_requests"] = int(np.count_nonzero(self.data["start"] < self.warmup))
+        self.auto_warmup["cut_requests"] = tally(self.data, self.data["start"] < self.warmup)
 
     def arrival_windows(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Snapshot times, and the sum and count of ok response times by arrival window."""
@@ -94,22 +146,28 @@ class Summary:
             return times, np.zeros(0), np.zeros(0, dtype=int)
         window = np.searchsorted(times, data["start"][ok], side="right") - 1
         keep = window >= 0
-        sums = np.bincount(window[keep], weights=data["latency"][ok][keep], minlength=times.size)
-        counts = np.bincount(window[keep], minlength=times.size)
+        latency, weights = data.get("latency_sum", data["latency"]), data.get("weight")
+        sums = np.bincount(window[keep], weights=latency[ok][keep], minlength=times.size)
+        if weights is None:
+            counts = np.bincount(window[keep], minlength=times.size)
+        else:
+            counts = np.bincount(window[keep], weights=weights[ok][keep], minlength=times.size)
+            counts = counts.astype(np.int64)
         return times, sums[: times.size], counts[: times.size]
 
     # -- requests ---------------------------------------------------------------------
     def requests(self) -> dict[str, Any]:
         recorder = self.model.ctx.recorder
         outcome = self.data["outcome"]
+        data = self.data
         errors = {
-            cause: int(np.count_nonzero(outcome == code))
+            cause: tally(data, outcome == code)
             for code, cause in enumerate(self.causes)
             if code > 0
         }
-        ok = int(np.count_nonzero(outcome == 0))
-        measured = int(np.count_nonzero(self.data["start"] >= self.warmup))
-        return {
+        ok = tally(data, outcome == 0)
+        measured = tally(data, data["start"] >= self.warmup)
+        out = {
             "generated": recorder.generated,
             "ok": ok,
             "failed": sum(errors.values()),
@@ -117,8 +175,11 @@ class Summary:
             "measured": measured,
             "errors": errors,
             "stale": recorder.stale,
-            "degraded": int(np.count_nonzero(self.data["degraded_start"] >= self.warmup)),
+            "degraded": tally(data, data["degraded_start"] >= self.warmup, "degraded_weight"),
         }
+        if self.relative_error is not None:
+            out["records_kept"] = int(self.records["end"].size)
+        return out
 
     def latency(self) -> dict[str, dict[str, Any]]:
         data = self.data
@@ -131,19 +192,18 @@ class Summary:
         shed_code = self.causes.index("shed") if "shed" in self.causes else None
         for index, name in enumerate([*self.classes, "all"]):
             mine = np.True_ if name == "all" else data["klass"] == index
-            stats = latency_stats(data["latency"][ok & mine], owned=True)
-            finished = int(np.count_nonzero(measured & mine))
-            failed = int(np.count_nonzero(measured & mine & (data["outcome"] != 0)))
-            throughput_count = int(
-                np.count_nonzero(completed_in_window & mine & (data["outcome"] == 0))
-            )
+            stats: dict[str, Any] = stats_of(data, ok & mine)
+            if self.relative_error is not None:
+                stats["exact"] = False  # percentiles from the folded buckets
+                stats["relative_error"] = self.relative_error
+            finished = tally(data, measured & mine)
+            failed = tally(data, measured & mine & (data["outcome"] != 0))
+            throughput_count = tally(data, completed_in_window & mine & (data["outcome"] == 0))
             stats["throughput"] = throughput_count / span if span > 0 else None
             stats["errors"] = failed
             stats["error_rate"] = failed / finished if finished else None
             if shed_code is not None:
-                stats["shed"] = int(
-                    np.count_nonzero(measured & mine & (data["outcome"] == shed_code))
-                )
+                stats["shed"] = tally(data, measured & mine & (data["outcome"] == shed_code))
             stats["degraded"] = self._degraded(None if name == "all" else index)
             rows[name] = stats
         return rows
@@ -154,7 +214,7 @@ class Summary:
         measured = data["degraded_start"] >= self.warmup
         if klass is not None:
             measured &= data["degraded_klass"] == klass
-        return int(np.count_nonzero(measured))
+        return tally(data, measured, "degraded_weight")
 
     # -- components -------------------------------------------------------------------
     def instance_rows(self) -> list[dict[str, Any]]:
@@ -282,9 +342,9 @@ class Summary:
         """The verdict: see :func:`simperf.metrics.stability.verdict`."""
         data = self.data
         measured = data["start"] >= self.warmup
-        outcome = data["outcome"][measured]
+        outcome = data["outcome"]
         errors = {
-            cause: int(np.count_nonzero(outcome == code))
+            cause: tally(data, measured & (outcome == code))
             for code, cause in enumerate(self.causes)
             if code > 0
         }
@@ -294,7 +354,7 @@ class Summary:
             self._grid(),
             rows,
             errors=errors,
-            measured=int(np.count_nonzero(measured)),
+            measured=tally(data, measured),
         )
 
     # -- time series ------------------------------------------------------------------
@@ -308,8 +368,13 @@ class Summary:
     def timeseries(self) -> pd.DataFrame:
         data = self.data
         # records are appended as requests finish, so ends are already in time order
-        ends, latency, outcome = data["end"], data["latency"], data["outcome"]
+        ends, outcome, weights = data["end"], data["outcome"], data.get("weight")
         degraded_ends = data["degraded_end"]
+        # counts up to each record (folded records stand for many), for counts by slice
+        before = None if weights is None else np.concatenate([[0], np.cumsum(weights)])
+        degraded_before = None
+        if "degraded_weight" in data:
+            degraded_before = np.concatenate([[0], np.cumsum(data["degraded_weight"])])
         records: list[tuple[float, float, str, str, float | None]] = []
         shed_code = self.causes.index("shed") if "shed" in self.causes else None
         # Errors by cause, for the causes this run produced (a run without failures adds
@@ -321,21 +386,21 @@ class Summary:
                 continue
             lo, hi = np.searchsorted(ends, [a.time, b.time], side="left")
             window_outcome = outcome[lo:hi]
-            ok_latency = latency[lo:hi][window_outcome == 0]
-            finished = hi - lo
-            failed = int(np.count_nonzero(window_outcome))
+            window_data = data if weights is None else {"weight": weights[lo:hi]}
+            finished = hi - lo if before is None else int(before[hi] - before[lo])
+            failed = tally(window_data, window_outcome != 0)
             records.append((a.time, b.time, "all", "throughput", (finished - failed) / span))
             records.append((a.time, b.time, "all", "errors", float(failed)))
             if shed_code is not None:
-                shed = float(np.count_nonzero(window_outcome == shed_code))
+                shed = float(tally(window_data, window_outcome == shed_code))
                 records.append((a.time, b.time, "all", "shed", shed))
             for code in codes:
-                count = float(np.count_nonzero(window_outcome == code))
+                count = float(tally(window_data, window_outcome == code))
                 records.append((a.time, b.time, "all", f"errors:{self.causes[code]}", count))
             records.append(
                 (a.time, b.time, "all", "error_rate", failed / finished if finished else None)
             )
-            stats = latency_stats(ok_latency, owned=True)
+            stats = stats_of(data, lo + np.flatnonzero(window_outcome == 0))
             for key in ("p50", "p95", "p99"):
                 records.append((a.time, b.time, "all", key, stats[key]))
             records.append(
@@ -389,7 +454,10 @@ class Summary:
                     records.extend(_route_series(a, b, name, span))
             if degraded_ends.size:
                 lo, hi = np.searchsorted(degraded_ends, [a.time, b.time], side="left")
-                records.append((a.time, b.time, "all", "degraded", float(hi - lo)))
+                count = hi - lo
+                if degraded_before is not None:
+                    count = degraded_before[hi] - degraded_before[lo]
+                records.append((a.time, b.time, "all", "degraded", float(count)))
         frame = pd.DataFrame(records, columns=["start", "end", "component", "metric", "value"])
         frame["value"] = frame["value"].astype(float)
         return frame
@@ -403,11 +471,12 @@ class Summary:
         data = self.data
         measured = data["start"] >= self.warmup
         arrivals = last.generated - first.generated
-        mean_time = data["latency"][measured]
+        count = tally(data, measured)
+        total = data.get("latency_sum", data["latency"])[measured].sum()
         return {
             "mean_in_system": clean((last.in_system_area - first.in_system_area) / span),
             "arrival_rate": clean(arrivals / span),
-            "mean_time_in_system": clean(mean_time.mean()) if mean_time.size else None,
+            "mean_time_in_system": clean(total / count) if count else None,
         }
 
 

@@ -12,6 +12,8 @@ from simperf.spec.base import MAX_TIME, Count, SpecModel, Time
 MAX_REQUESTS = 100_000_000
 DEFAULT_DURATION = 60.0
 DEFAULT_SAFETY_CAP = 10_000
+DEFAULT_KEEP_REQUESTS = 1_000_000
+"""Per-request records kept by default: every run of up to a million requests is exact."""
 DEFAULT_WINDOWS = 60
 """Time-series windows per run when ``window`` is not given."""
 MAX_WINDOWS = 100_000
@@ -88,6 +90,17 @@ class RunSettings(SpecModel):
             "time-series window (default: about a sixtieth of the measured period, rounded "
             "to 1, 2 or 5 x 10^k s; with requests, of the period the arrival rate implies). "
             f"At most {MAX_WINDOWS:,} windows; a run longer than expected merges them in pairs"
+        ),
+    )
+    keep_requests: Count = Field(
+        DEFAULT_KEEP_REQUESTS,
+        ge=1,
+        le=MAX_REQUESTS,
+        description=(
+            "per-request records kept (24 bytes each; Result.requests holds the first "
+            "ones to finish); past it requests are counted by window, class, outcome and "
+            "latency bucket, so memory stays bounded, counts and means stay exact and "
+            "percentiles are within 1% (latency.<class>.exact: false)"
         ),
     )
     safety_cap: int = Field(
