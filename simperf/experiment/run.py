@@ -134,7 +134,7 @@ def summarise(model: Any) -> Result:
         timeseries=summary.timeseries(),
         perf=perf,
     )
-    result._arrays = summary.data  # per-request records, for tests and trace plots
+    result._arrays = summary.records  # per-request records (the first kept), for tests and plots
     if summary.windows is not None:
         result._arrival_windows = summary.windows
     return result

@@ -104,29 +104,30 @@ def _values(
             for a, b in bounds
         ]
     data = summary.data
-    mine = slice(None)
+    mine = np.ones(data["end"].size, dtype=bool)
     if alert.request_class != "all":
         mine = data["klass"] == summary.classes.index(alert.request_class)
-    ends = data["end"][mine]
-    order = np.argsort(ends, kind="stable")
-    ends = ends[order]
-    latency = data["latency"][mine][order]
-    outcome = data["outcome"][mine][order]
+    picked = np.flatnonzero(mine)
+    order = picked[np.argsort(data["end"][picked], kind="stable")]
+    ends = data["end"][order]
     values = []
     for a, b in bounds:
         lo, hi = np.searchsorted(ends, [times[a], times[b]], side="left")
-        values.append(_request_value(metric, latency[lo:hi], outcome[lo:hi], times[b] - times[a]))
+        values.append(_request_value(metric, data, order[lo:hi], times[b] - times[a]))
     return alert.request_class, values
 
 
 def _request_value(
-    metric: str, latency: np.ndarray, outcome: np.ndarray, span: float
+    metric: str, data: dict[str, np.ndarray], picked: np.ndarray, span: float
 ) -> float | None:
-    """A request metric over the requests finished in one window (as the time series)."""
-    from simperf.metrics.summary import latency_stats
+    """A request metric over the records ``picked`` (those finished in one window), as
+    the time series computes it."""
+    from simperf.metrics.summary import stats_of, tally
 
-    failed = int(np.count_nonzero(outcome))
-    finished = outcome.size
+    outcome = data["outcome"][picked]
+    weights = {"weight": data["weight"][picked]} if "weight" in data else {}
+    failed = tally(weights, outcome != 0)
+    finished = tally(weights, np.ones(outcome.size, dtype=bool))
     if metric == "throughput":
         return (finished - failed) / span if span > 0 else None
     if metric == "errors":
@@ -134,7 +135,7 @@ def _request_value(
     if metric == "error_rate":
         return failed / finished if finished else None
     assert metric in LATENCY_METRICS
-    return latency_stats(latency[outcome == 0])[metric]
+    return stats_of(data, picked[outcome == 0])[metric]
 
 
 def _instance_value(metric: str, instances: list[Any], a: Any, b: Any) -> float | None:

@@ -19,6 +19,8 @@ from typing import Any
 
 import numpy as np
 
+from simperf.metrics.summary import tally
+
 MAX_LISTED = 1000
 """Occurrences listed one by one (random faults over a long run can repeat many times;
 the totals cover them all)."""
@@ -32,7 +34,12 @@ def faults_section(summary: Any) -> dict[str, Any] | None:
         return None
     t0, t1 = summary.warmup, summary.end
     data = summary.data
-    failed_ends = np.sort(data["end"][data["outcome"] != 0])
+    failed = data["outcome"] != 0
+    order = np.argsort(data["end"][failed], kind="stable")
+    failed_ends = data["end"][failed][order]
+    # failed requests up to each end (a folded record stands for several, at its window)
+    weights = data["weight"][failed][order] if "weight" in data else np.ones(order.size)
+    failed_before = np.concatenate([[0], np.cumsum(weights)])
     occurrences = []
     for occ in log.occurrences:
         end = t1 if occ["end"] is None else occ["end"]
@@ -46,7 +53,7 @@ def faults_section(summary: Any) -> dict[str, Any] | None:
                 "time_to_detect": _minus(occ["detected"], occ["start"]),
                 "time_to_recover": _minus(occ["end"], occ["start"]),
                 "time_to_restore": _minus(occ["restored"], occ["end"]),
-                "failed": int(hi - lo),
+                "failed": int(failed_before[hi] - failed_before[lo]),
             }
         )
     return {
@@ -80,8 +87,8 @@ def _request_availability(summary: Any) -> dict[str, float | None]:
     out: dict[str, float | None] = {}
     for index, name in enumerate([*summary.classes, "all"]):
         mine = measured if name == "all" else measured & (data["klass"] == index)
-        count = int(np.count_nonzero(mine))
-        out[name] = int(np.count_nonzero(mine & ok)) / count if count else None
+        count = tally(data, mine)
+        out[name] = tally(data, mine & ok) / count if count else None
     return out
 
 

@@ -137,7 +137,10 @@ class Result:
             ``class`` and ``outcome`` (``ok`` or an error cause) as categoricals,
             ``start``, ``end`` and ``latency`` in seconds, and ``measured`` (started
             after the warm-up, as the latency table counts). Empty for a result rebuilt
-            from a dictionary, which keeps no per-request records.
+            from a dictionary, which keeps no per-request records. At most
+            ``run.keep_requests`` rows: past that many, only the first requests to
+            finish are here (``to_dict()["requests"]["records_kept"]`` says so), and
+            the summary counts the rest without records.
         """
         arrays = getattr(self, "_arrays", None)
         classes = [name for name in self.data["latency"] if name != "all"]

@@ -176,6 +176,13 @@ def latency(d: dict[str, Any]) -> list[str]:
         if estimated:
             line += f"{format_time((estimated.get(name) or {}).get('mean')):>11}"
         lines.append(line)
+    error = d["latency"]["all"].get("relative_error")
+    if error is not None:
+        kept = d["requests"].get("records_kept", 0)
+        lines.append(
+            f"percentiles within {error:.0%} (past run.keep_requests: {kept:,} records "
+            "kept, the rest counted in latency buckets); counts, means and max exact"
+        )
     return lines
 
 
