@@ -46,3 +46,11 @@ def test_the_default_duration_counts_too() -> None:
     data["run"] = {"window": "100us"}  # 600,000
     with pytest.raises(SpecError, match=r"run\.window: .*600,000 windows"):
         simperf.from_dict(data)
+
+
+def test_keep_requests_takes_a_count_and_refuses_zero_with_its_path() -> None:
+    base = simperf.load(MODELS / "mm1.yaml")
+    assert base.run.keep_requests == 1_000_000
+    assert base.with_overrides({"run.keep_requests": "2M"}).run.keep_requests == 2_000_000
+    with pytest.raises(SpecError, match=r"run\.keep_requests: must be >= 1"):
+        base.with_overrides({"run.keep_requests": 0})
