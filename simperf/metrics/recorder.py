@@ -27,8 +27,8 @@ class RequestRecorder:
 
     Past ``keep`` records, the model's snapshots call :meth:`compact`, which folds the
     records beyond the first ``keep`` into :class:`~simperf.metrics.folded.FoldedRecords`
-    once there are :attr:`fold_batch` of them, so that memory stays bounded while
-    :meth:`finish` stays the same few appends.
+    once there are :attr:`fold_batch` of them (or a quarter of ``keep``), so that memory
+    stays bounded while :meth:`finish` stays the same few appends.
     """
 
     fold_batch = 1 << 17
@@ -50,6 +50,8 @@ class RequestRecorder:
         self.degraded_start = array("d")
         self.degraded_end = array("d")
         self.keep = keep
+        # records past the cap wait for at most a quarter of the cap more before folding
+        self._batch = max(1, min(self.fold_batch, keep // 4))
         self.folded: FoldedRecords | None = None
         self.folded_count = 0  # finished requests folded (not kept as records)
 
@@ -98,9 +100,8 @@ class RequestRecorder:
         Called by the model after each snapshot, never per request; ``snapshots`` are
         the model's (their times bound the windows requests are counted in).
         """
-        if len(self.end) - self.keep < self.fold_batch and (
-            len(self.degraded_end) - self.keep < self.fold_batch
-        ):
+        batch = self._batch
+        if len(self.end) - self.keep < batch and len(self.degraded_end) - self.keep < batch:
             return
         times = np.fromiter((s.time for s in snapshots), dtype=float, count=len(snapshots))
         self._fold(self._folds(), times)

@@ -10,21 +10,15 @@ import pandas as pd
 import pytest
 
 import simperf
+from simperf.build import build
 from simperf.metrics.folded import FoldedRecords
-from simperf.metrics.recorder import RequestRecorder
 from simperf.metrics.summary import PERCENTILES
 
 from conftest import MODELS
 
-KEEP = 500
+KEEP = 500  # folded every 125 records past it (a quarter of the cap): during the runs
 ERROR = 0.01
 LATENCY_KEYS = [*PERCENTILES, "p50", "p95", "p99"]
-
-
-@pytest.fixture
-def small_batches(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Fold every few hundred records, so that folding happens during the short runs."""
-    monkeypatch.setattr(RequestRecorder, "fold_batch", 700)
 
 
 def _both(scenario: simperf.Scenario) -> tuple[simperf.Result, simperf.Result]:
@@ -60,7 +54,6 @@ def _same_timeseries(full: pd.DataFrame, capped: pd.DataFrame) -> None:
     assert np.all(np.abs(b[held] - a[held]) <= ERROR * (1 + 1e-9) * a[held])
 
 
-@pytest.mark.usefixtures("small_batches")
 def test_mm1_past_the_cap_counts_exactly_and_keeps_percentiles_within_their_error() -> None:
     scenario = simperf.load(MODELS / "mm1.yaml").with_overrides(
         {"run.duration": 120, "run.warmup": 10}
@@ -80,7 +73,18 @@ def test_mm1_past_the_cap_counts_exactly_and_keeps_percentiles_within_their_erro
     assert "exact" not in full.data["latency"]["all"]
 
 
-@pytest.mark.usefixtures("small_batches")
+def test_the_records_past_the_cap_are_folded_during_the_run() -> None:
+    scenario = simperf.load(MODELS / "mm1.yaml").with_overrides(
+        {"run.duration": 60, "run.warmup": 10, "run.window": 1, "run.keep_requests": KEEP}
+    )
+    model = build(scenario).execute()
+    recorder = model.ctx.recorder
+    assert recorder.folded_count > 4 * KEEP
+    # at most the cap, a quarter of it and one window's requests (90/s x 1 s) more
+    assert len(recorder.end) <= KEEP + KEEP // 4 + 200
+    assert recorder.finished == recorder.generated - recorder.in_flight
+
+
 def test_an_automatic_warmup_cuts_the_same_requests_past_the_cap() -> None:
     scenario = simperf.load(MODELS / "mm1.yaml").with_overrides(
         {"run.duration": 60, "run.warmup": "auto"}
@@ -131,7 +135,6 @@ def failing_scenario() -> simperf.Scenario:
     )
 
 
-@pytest.mark.usefixtures("small_batches")
 def test_errors_fallbacks_faults_and_alerts_past_the_cap() -> None:
     full, capped = _both(failing_scenario())
     f, c = full.data, capped.data
