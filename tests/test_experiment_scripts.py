@@ -289,3 +289,14 @@ def test_growth_projection_runs_quick(tmp_path: Path) -> None:
     assert set(designs.design) == {"up", "out"}
     assert (tmp_path / "growth_projection.html").stat().st_size > 5_000
     assert "breach month" in proc.stdout
+
+
+def test_memory_scaling_runs_quick(tmp_path: Path) -> None:
+    proc = run_quick("memory_scaling", tmp_path)
+    frame = pd.read_csv(tmp_path / "memory_scaling.csv")
+    short, long = frame.iloc[0], frame.iloc[1]
+    assert long["requests"] == 10 * short["requests"] and long["records_kept"] == 2000
+    assert short["exact"] and not long["exact"]
+    assert long["peak_rss_mib"] <= 1.2 * short["peak_rss_mib"]
+    assert (tmp_path / "memory_scaling.html").stat().st_size > 1_000
+    assert "rss_ratio_long_over_short" in proc.stdout

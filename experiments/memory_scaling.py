@@ -1,0 +1,143 @@
+"""Memory against run length: does a run ten times longer need more memory?
+
+``models/mm1.yaml`` (Poisson 90/s into one core at 90% busy, 5 s warm-up) runs to a
+request budget (``run.requests``) of 1M and 10M requests, each in its own process, which reports its
+peak resident memory (``ru_maxrss``: interpreter and libraries included) and wall time.
+Past ``run.keep_requests`` (default 1M) requests are no longer kept as records but
+counted by window, class, outcome and latency bucket, so the 10M run should hold about
+what the 1M one does; a third run keeps all 10M records, the memory the cap saves.
+Python's own allocations (``tracemalloc`` peak, run and summary) are measured on a
+ladder ten times shorter with the cap scaled with it (100k and 1M requests, 100k kept):
+``tracemalloc`` slows a run about tenfold. Each capped run's p99 is compared with the
+exact one (its records kept): it must lie within the stated 1%.
+
+Usage: ``python experiments/memory_scaling.py [--quick] [--out results] [--seed 1]``
+"""
+
+from __future__ import annotations
+
+import json
+import resource
+import subprocess
+import sys
+import time
+import tracemalloc
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+import simperf
+
+ROOT = Path(__file__).resolve().parent.parent
+MODEL = ROOT / "models" / "mm1.yaml"
+TARGET = 1.2  # the longer run's peak memory, at most this times the shorter one's
+MIB = 1024.0  # ru_maxrss is in KiB on Linux
+WARMUP = 5.0  # seconds: the quick runs are shorter than the model's 50 s
+
+
+def child(requests: int, keep: int, traced: bool, seed: int) -> dict[str, Any]:
+    """One run, measured in this process (called with ``--child``)."""
+    scenario = simperf.load(MODEL).with_overrides(
+        {
+            "run.duration": None,
+            "run.requests": requests,
+            "run.keep_requests": keep,
+            "run.warmup": WARMUP,
+        }
+    )
+    if traced:
+        tracemalloc.start()
+    started = time.perf_counter()
+    result = simperf.run(scenario, seed=seed)
+    wall = time.perf_counter() - started
+    row = result.data["latency"]["all"]
+    return {
+        "requests": requests,
+        "keep_requests": keep,
+        "traced": traced,
+        "peak_rss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / MIB,
+        "tracemalloc_peak_mib": tracemalloc.get_traced_memory()[1] / 2**20 if traced else None,
+        "wall_time": wall,
+        "exact": row.get("exact", True),
+        "p99": row["p99"],
+        "mean": row["mean"],
+        "records_kept": len(result.requests),
+    }
+
+
+def measure(requests: int, keep: int, traced: bool, seed: int) -> dict[str, Any]:
+    """:func:`child` in a fresh interpreter, so that peaks are the run's own."""
+    command = [sys.executable, __file__, "--child", str(requests), str(keep), str(int(traced))]
+    proc = subprocess.run(
+        [*command, str(seed)], capture_output=True, text=True, check=True, cwd=ROOT
+    )
+    row = json.loads(proc.stdout.strip().splitlines()[-1])
+    print(
+        f"  {requests:>10,} requests, {keep:>10,} kept{' (traced)' if traced else ''}: "
+        f"rss {row['peak_rss_mib']:.1f} MiB, traced {row['tracemalloc_peak_mib']}, "
+        f"{row['wall_time']:.1f} s",
+        file=sys.stderr,
+    )
+    return row
+
+
+def figure(frame: pd.DataFrame) -> Any:
+    """Peak memory against requests: resident (left), Python allocations (right)."""
+    from plotly.subplots import make_subplots  # not in the measured child processes
+
+    fig = make_subplots(
+        rows=1, cols=2, subplot_titles=("peak resident memory (MiB)", "tracemalloc peak (MiB)")
+    )
+    for (keep, traced), group in frame.groupby(["keep_requests", "traced"]):
+        metric = "tracemalloc_peak_mib" if traced else "peak_rss_mib"
+        fig.add_scatter(
+            x=group["requests"], y=group[metric], mode="lines+markers",
+            name=f"keep_requests {keep:,}" + (" (traced)" if traced else ""),
+            row=1, col=2 if traced else 1,
+        )  # fmt: skip
+    fig.update_xaxes(type="log", title_text="requests in the run")
+    fig.update_yaxes(rangemode="tozero")
+    fig.update_layout(title="Memory against run length: mm1, records past the cap folded")
+    return fig
+
+
+def main() -> None:
+    from db_study import arguments, conclude, save
+
+    args = arguments(__doc__.splitlines()[0])
+    if args.quick:  # two small traced runs, the longer one past its cap
+        runs = [(2_000, 2_000, True), (20_000, 2_000, True)]
+    else:
+        short, long = 1_000_000, 10_000_000
+        runs = [(short, short, False), (long, short, False), (long, long, False)]
+        runs += [(short // 10, short // 10, True), (short, short // 10, True)]
+    rows = [measure(n, k, t, args.seed) for n, k, t in runs]
+    frame = pd.DataFrame(rows)
+    save("memory_scaling", frame, figure(frame), args)
+    exact = next((r for r in rows if r["keep_requests"] == r["requests"] == runs[-1][0]), None)
+    plain = [r for r in rows if not r["traced"]] or rows[:2]
+    traced = [r for r in rows if r["traced"]]
+    short, capped = plain[0], plain[1]
+    boundaries: dict[str, Any] = {
+        "peak_rss_mib": {f"{r['requests']}/{r['keep_requests']}": r["peak_rss_mib"] for r in rows},
+        "rss_ratio_long_over_short": capped["peak_rss_mib"] / short["peak_rss_mib"],
+        "within_target": capped["peak_rss_mib"] <= TARGET * short["peak_rss_mib"],
+        "tracemalloc_peak_mib": [r["tracemalloc_peak_mib"] for r in traced],
+        "tracemalloc_ratio": traced[1]["tracemalloc_peak_mib"] / traced[0]["tracemalloc_peak_mib"],
+    }
+    if not args.quick:
+        boundaries["rss_ratio_all_records_kept"] = plain[2]["peak_rss_mib"] / short["peak_rss_mib"]
+    if exact is not None:
+        capped_long = next(r for r in rows if r["requests"] == exact["requests"] and not r["exact"])
+        boundaries["p99_relative_error"] = abs(capped_long["p99"] - exact["p99"]) / exact["p99"]
+        boundaries["mean_relative_error"] = abs(capped_long["mean"] - exact["mean"]) / exact["mean"]
+    conclude("memory_scaling", boundaries, args)
+
+
+if __name__ == "__main__":
+    if len(sys.argv) > 1 and sys.argv[1] == "--child":
+        n, k, t, seed = (int(v) for v in sys.argv[2:6])
+        print(json.dumps(child(n, k, bool(t), seed)))
+    else:
+        main()
