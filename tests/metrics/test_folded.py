@@ -71,6 +71,8 @@ def test_mm1_past_the_cap_counts_exactly_and_keeps_percentiles_within_their_erro
     assert capped.requests.equals(full.requests.iloc[:KEEP])
     assert "percentiles within 1% (past run.keep_requests: 500 records" in capped.summary()
     assert "exact" not in full.data["latency"]["all"]
+    again = simperf.run(scenario, overrides={"run.keep_requests": KEEP})
+    assert again.to_dict() == capped.to_dict()  # same spec and seed: identical
 
 
 def test_the_records_past_the_cap_are_folded_during_the_run() -> None:
