@@ -140,30 +140,31 @@ class FoldedRecords:
         time (a fault's start) is right to the window.
         """
         bounds = np.concatenate([[-np.inf], times])
-        table = self.requests
-        windows, rest = np.divmod(table.keys, self._inner)
+        table, degraded = self.requests, self.degraded
+        # sorted by finishing window (bounds increase with it); intermediates freed early
+        order = np.argsort((table.keys // self._inner) % WINDOW_RADIX, kind="stable")
+        windows, rest = np.divmod(table.keys[order], self._inner)
         arrival, finish = np.divmod(windows, WINDOW_RADIX)
+        del windows
         klass_outcome, bucket = np.divmod(rest, self.buckets.size)
+        del rest
         klass, outcome = np.divmod(klass_outcome, OUTCOME_RADIX)
-        end = bounds[finish]
-        order = np.argsort(end, kind="stable")
-        degraded = self.degraded
-        d_windows, d_klass = np.divmod(degraded.keys, self.classes)
+        del klass_outcome
+        d_order = np.argsort((degraded.keys // self.classes) % WINDOW_RADIX, kind="stable")
+        d_windows, d_klass = np.divmod(degraded.keys[d_order], self.classes)
         d_arrival, d_finish = np.divmod(d_windows, WINDOW_RADIX)
-        d_end = bounds[d_finish]
-        d_order = np.argsort(d_end, kind="stable")
         return {
-            "start": bounds[arrival][order],
-            "end": end[order],
-            "latency": self.buckets.value(bucket)[order],
-            "klass": klass[order].astype(np.int32),
-            "outcome": outcome[order].astype(np.int32),
+            "start": bounds[arrival],
+            "end": bounds[finish],
+            "latency": self.buckets.value(bucket),
+            "klass": klass.astype(np.int32),
+            "outcome": outcome.astype(np.int32),
             "weight": table.count[order],
             "latency_sum": table.total[order],
             "latency_max": table.largest[order],
-            "degraded_klass": d_klass[d_order].astype(np.int32),
-            "degraded_start": bounds[d_arrival][d_order],
-            "degraded_end": d_end[d_order],
+            "degraded_klass": d_klass.astype(np.int32),
+            "degraded_start": bounds[d_arrival],
+            "degraded_end": bounds[d_finish],
             "degraded_weight": degraded.count[d_order],
         }
 

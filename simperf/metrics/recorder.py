@@ -163,7 +163,7 @@ class RequestRecorder:
         """
         self._fold(self._folds(), times)
         table = self._folds().copy()
-        n, step = len(self.end), self.fold_batch
+        n, step = len(self.end), self._batch  # small batches: small temporaries
         for lo in range(0, n, step):
             hi = min(lo + step, n)
             table.add(
