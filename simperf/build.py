@@ -22,6 +22,7 @@ from simperf.components.cache_steps import compile_read, compile_write
 from simperf.components.cdn import Cdn
 from simperf.components.database import Database, compile_query_step
 from simperf.components.faults import schedule_faults
+from simperf.components.flat import flat_starter
 from simperf.components.keyspace import KeyspaceState
 from simperf.components.leaderboard import compile_leaderboard
 from simperf.components.load_balancer import LoadBalancer
@@ -123,6 +124,9 @@ def build(scenario: Scenario, *, seed: int | None = None, replication: int = 0) 
     ]
     clients = Clients(ctx, scenario.workload, entries, budget=run.requests, horizon=run.horizon)
     schedule_faults(ctx, components, scenario.faults)
+    clients.use_flat(
+        lambda component, route, finish: flat_starter(ctx, components, component, route, finish)
+    )
     return Model(scenario, ctx, components, clients, instances, _horizon(scenario, clients))
 
 

@@ -43,7 +43,7 @@ def test_closed_workload_rate_is_users_over_think_plus_service() -> None:
 def test_estimate_of_mm1_is_of_the_order_of_the_events_it_takes() -> None:
     s = mm1(**{"run.duration": 200, "run.warmup": 0})
     size = estimate(s)
-    # one CPU step: arrival, start and end of the request plus the step's two events
+    # one CPU step: the arrival plus the step's events
     assert size.parts["arrivals"] == pytest.approx(
         90 * 200 * (EVENTS_PER_REQUEST + EVENTS_PER_STEP)
     )
