@@ -20,7 +20,6 @@ from simperf.components.base import Component, Context
 from simperf.components.cache import Cache
 from simperf.components.cache_steps import compile_read, compile_write
 from simperf.components.cdn import Cdn
-from simperf.components.database import Database, compile_query_step
 from simperf.components.faults import schedule_faults
 from simperf.components.flat import flat_starter
 from simperf.components.keyspace import KeyspaceState
@@ -28,7 +27,6 @@ from simperf.components.leaderboard import compile_leaderboard
 from simperf.components.load_balancer import LoadBalancer
 from simperf.components.network import Network
 from simperf.components.rate_limit import compile_rate_limit
-from simperf.components.sharding import ShardedDatabase
 from simperf.components.workload import Clients
 from simperf.errors import BuildError
 from simperf.metrics.recorder import RequestRecorder
@@ -42,11 +40,31 @@ from simperf.spec.topology import locate
 
 ComponentFactory = Callable[[Context, str, Any], Component]
 
+
+# The database model (and its cost model) is imported when a scenario has a database.
+def _database(ctx: Context, name: str, spec: Any) -> Component:
+    from simperf.components.database import Database
+
+    return Database(ctx, name, spec)
+
+
+def _sharded_database(ctx: Context, name: str, spec: Any) -> Component:
+    from simperf.components.sharding import ShardedDatabase
+
+    return ShardedDatabase(ctx, name, spec)
+
+
+def _compile_query_step(server: Any, step: Any, purpose: str) -> Any:
+    from simperf.components.database import compile_query_step
+
+    return compile_query_step(server, step, purpose)
+
+
 REGISTRY: dict[str, ComponentFactory] = {
     "app_server": AppServer,
     "load_balancer": LoadBalancer,
-    "database": Database,
-    "sharded_database": ShardedDatabase,
+    "database": _database,
+    "sharded_database": _sharded_database,
     "cache": Cache,
     "cdn": Cdn,
 }
@@ -57,7 +75,7 @@ STEP_COMPILERS: dict[type, StepCompiler] = {
     DelayStep: compile_delay,
     CallStep: compile_call,
     ParallelStep: compile_parallel,
-    QueryStep: compile_query_step,
+    QueryStep: _compile_query_step,
     ReadStep: runs(compile_read),
     WriteStep: runs(compile_write),
     RateLimitStep: runs(compile_rate_limit),

@@ -11,30 +11,66 @@ Cache models live in :mod:`.caching`.
 
 from __future__ import annotations
 
-from simperf.analysis.finite_capacity import MMCKResult, mmck
-from simperf.analysis.forkjoin import (
-    ForkJoinBounds,
-    fork_join_bounds,
-    fork_join_two,
-    independent_max_quantile,
+from typing import TYPE_CHECKING
+
+from simperf.lazy import lazy_exports
+
+if TYPE_CHECKING:  # pragma: no cover
+    from simperf.analysis.finite_capacity import MMCKResult, mmck
+    from simperf.analysis.forkjoin import (
+        ForkJoinBounds,
+        fork_join_bounds,
+        fork_join_two,
+        independent_max_quantile,
+    )
+    from simperf.analysis.gim1 import GIM1Result, erlang_m1
+    from simperf.analysis.networks import JacksonResult, MVAResult, jackson, mva, tandem
+    from simperf.analysis.power_of_d import PowerOfDResult, power_of_two
+    from simperf.analysis.queueing import (
+        MG1Result,
+        PSResult,
+        QueueResult,
+        erlang_b,
+        erlang_c,
+        mg1,
+        mg1_ps,
+        mm1,
+        mmc,
+        priority_mg1,
+    )
+    from simperf.analysis.spillover import spill_over
+    from simperf.analysis.usl import usl_mmc, usl_peak, usl_slowdown, usl_throughput
+
+# Imported on first use: a run that needs the USL's slowdown does not load scipy with it.
+lazy_exports(
+    __name__,
+    {
+        "simperf.analysis.finite_capacity": ["MMCKResult", "mmck"],
+        "simperf.analysis.forkjoin": [
+            "ForkJoinBounds",
+            "fork_join_bounds",
+            "fork_join_two",
+            "independent_max_quantile",
+        ],
+        "simperf.analysis.gim1": ["GIM1Result", "erlang_m1"],
+        "simperf.analysis.networks": ["JacksonResult", "MVAResult", "jackson", "mva", "tandem"],
+        "simperf.analysis.power_of_d": ["PowerOfDResult", "power_of_two"],
+        "simperf.analysis.queueing": [
+            "MG1Result",
+            "PSResult",
+            "QueueResult",
+            "erlang_b",
+            "erlang_c",
+            "mg1",
+            "mg1_ps",
+            "mm1",
+            "mmc",
+            "priority_mg1",
+        ],
+        "simperf.analysis.spillover": ["spill_over"],
+        "simperf.analysis.usl": ["usl_mmc", "usl_peak", "usl_slowdown", "usl_throughput"],
+    },
 )
-from simperf.analysis.gim1 import GIM1Result, erlang_m1
-from simperf.analysis.networks import JacksonResult, MVAResult, jackson, mva, tandem
-from simperf.analysis.power_of_d import PowerOfDResult, power_of_two
-from simperf.analysis.queueing import (
-    MG1Result,
-    PSResult,
-    QueueResult,
-    erlang_b,
-    erlang_c,
-    mg1,
-    mg1_ps,
-    mm1,
-    mmc,
-    priority_mg1,
-)
-from simperf.analysis.spillover import spill_over
-from simperf.analysis.usl import usl_mmc, usl_peak, usl_slowdown, usl_throughput
 
 __all__ = [
     "ForkJoinBounds",

@@ -7,7 +7,7 @@ from collections.abc import Callable
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
-from scipy import optimize, special
+from scipy import special
 
 FloatArray = NDArray[np.float64]
 
@@ -133,4 +133,6 @@ def _quantile_from_sf(sf: Callable[[float], float], p: float, scale: float) -> f
         lo, hi = hi, 2.0 * hi
     else:  # pragma: no cover - only for pathological tails
         raise RuntimeError("could not bracket the quantile")
+    from scipy import optimize  # imported here: most runs never invert a tail
+
     return float(optimize.brentq(lambda t: sf(t) - target, lo, hi, xtol=1e-15 * hi))

@@ -168,9 +168,11 @@ class Clients:
 
         ``compile(component, route, finish)`` returns a function starting a request (see
         :func:`simperf.components.flat.flat_starter`) or None: that class's requests run
-        as processes. A client that gives up needs its request's process: none then.
+        as processes. A client that gives up needs its request's process: none then; nor
+        do closed-loop users and replayed traces use them.
         """
-        if self._serve == self._serve_timed:
+        arrival = self.spec.arrival
+        if arrival is None or isinstance(arrival, TraceArrival) or self._serve == self._serve_timed:
             return
         self._flat = [compile(component, route, self._finish) for component, route in self.entries]
 
