@@ -98,7 +98,9 @@ def zipf_addresses(addresses: int, skew: float, rng: np.random.Generator) -> Cal
 class Clients:
     """Generates the workload's requests and records how each one ends.
 
-    Open loop: each request is its own SimPy process, started at its arrival time.
+    Open loop: each request is its own SimPy process, started at its arrival time, or,
+    for a class whose route is plain, a flat runner's chain of callbacks
+    (:mod:`simperf.components.flat`, chosen by :meth:`use_flat`).
     Closed loop: each user is one process that thinks, sends a request, waits for the
     response (inline, with ``yield from``), and repeats.
 
