@@ -33,6 +33,9 @@ from simperf.components.app_server import AppInstance, AppServer
 from simperf.components.base import Component, Context, Request, RequestFailed
 from simperf.components.calls import CALL, CPU, DELAY
 
+_HOOKS = frozenset({"handle", "steps", "work", "cpu", "wait_core", "wait_worker", "full"})
+"""Instance methods that a feature replaces at build (or fault) time: any one of them set
+on the instance means it does not run the plain code a visit stands in for."""
 Finish = Callable[[Request, int], None]
 """Records how a request ended: ``finish(request, outcome)`` (0: ok)."""
 Starter = Callable[[Request], None]
@@ -258,10 +261,9 @@ def _plain(server: AppServer) -> bool:
     if type(server) is not AppServer or server.autoscaler is not None or server.tracked:
         return False
     for inst in server.instances:
-        overridden = {"handle", "steps", "work", "cpu", "wait_core", "wait_worker", "full"}
         if inst.ordered or inst.memory is not None or inst.shared is not None:
             return False
-        if overridden & set(vars(inst)) or not inst.up:
+        if _HOOKS & set(vars(inst)) or not inst.up:
             return False
     return True
 
