@@ -10,7 +10,7 @@ them: a query that would need one of them fails as ``connection_refused``.
 from __future__ import annotations
 
 from array import array
-from typing import Any
+from typing import Any, NoReturn
 
 from simperf.components.base import Process, RequestFailed
 from simperf.components.slots import Slots
@@ -75,7 +75,9 @@ class Pool:
         if slots.free:
             slots.free -= 1
             self.waits.append(0.0)
-            self._granted()
+            if slots.capacity - slots.free > self.usable:  # _granted inlined
+                self._refuse()
+            self.in_use.change(1, self.env.now)
             return None
         return self._wait()
 
@@ -97,12 +99,15 @@ class Pool:
 
     def _granted(self) -> None:
         """A connection was taken: refused if beyond what the server accepted."""
-        slots = self.slots
-        if slots.in_use > self.usable:
-            slots.release()
-            self.refused += 1
-            raise RequestFailed(self.refused_code)
+        if self.slots.in_use > self.usable:
+            self._refuse()
         self.in_use.change(1, self.env.now)
+
+    def _refuse(self) -> NoReturn:
+        """The connection taken is one the server refused when the pool opened it."""
+        self.slots.release()
+        self.refused += 1
+        raise RequestFailed(self.refused_code)
 
     def release(self) -> None:
         """Give the connection back (to the longest waiter, if any)."""
