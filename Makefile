@@ -26,8 +26,8 @@ test: $(STAMP)  ## the test suite (validation against theory included, short hor
 validate: $(STAMP)  ## long statistical validations (heavier loads, coverage studies)
 	$(PY) -m pytest -n $(JOBS) -q -m validate
 
-bench: $(STAMP)  ## hot-path speed against a hand-written SimPy model
-	$(PY) experiments/engine_speed.py
+bench: $(STAMP)  ## hot-path speed against a hand-written SimPy model, richer models against mm1
+	$(PY) experiments/engine_speed.py --models
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .

@@ -34,6 +34,34 @@ def test_engine_speed_prints_ratios() -> None:
     assert all(r["ratio"] > 0 for r in rows)
 
 
+def test_engine_speed_times_richer_models_against_mm1() -> None:
+    proc = subprocess.run(
+        [
+            sys.executable,
+            str(ROOT / "experiments" / "engine_speed.py"),
+            "--requests",
+            "1000",
+            "--repeats",
+            "1",
+            "--json",
+            "--models",
+            "read_replicas",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+        env=_this_checkout(),
+    )
+    tables = json.loads(proc.stdout)
+    assert [r["model"] for r in tables["engine"]] == ["mm1", "tandem"]
+    models = tables["models"]
+    assert [r["model"] for r in models] == ["mm1", "read_replicas"]
+    assert models[0]["fraction_of_mm1"] == 1.0
+    assert models[1]["fraction_of_mm1"] == pytest.approx(
+        models[1]["simperf_req_per_s"] / models[0]["simperf_req_per_s"]
+    )
+
+
 def _this_checkout() -> dict[str, str]:
     """The environment for a script: simperf imported from this checkout."""
     path = os.environ.get("PYTHONPATH")
