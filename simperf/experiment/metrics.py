@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from simperf.errors import SpecError
+from simperf.experiment.run import run
 from simperf.spec.scenario import Scenario
 
 SKIPPED = frozenset({"seed", "replication", "warmup", "end_time"})
@@ -36,8 +37,6 @@ def flatten(data: dict[str, Any], prefix: str = "") -> dict[str, float]:
 
 def known_metrics(scenario: Scenario) -> list[str]:
     """Every metric path a run of this scenario reports (from a 50-request dry run)."""
-    from simperf.experiment.run import run
-
     probe = scenario.with_overrides(
         {"run.duration": None, "run.requests": 50, "run.warmup": 0, "run.precision": None}
     )

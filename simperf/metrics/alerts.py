@@ -22,6 +22,7 @@ from typing import Any
 import numpy as np
 
 from simperf.errors import SpecError
+from simperf.metrics.summary import latency_stats
 from simperf.spec.alerts import INSTANCE_METRICS, LATENCY_METRICS, AlertSpec
 
 _EPS = 1e-9
@@ -123,8 +124,6 @@ def _request_value(
     metric: str, latency: np.ndarray, outcome: np.ndarray, span: float
 ) -> float | None:
     """A request metric over the requests finished in one window (as the time series)."""
-    from simperf.metrics.summary import latency_stats
-
     failed = int(np.count_nonzero(outcome))
     finished = outcome.size
     if metric == "throughput":
