@@ -37,6 +37,7 @@ from simperf.experiment.metrics import check_metric
 from simperf.experiment.probe import Probe, Prober
 from simperf.experiment.progress import wanted
 from simperf.experiment.store import ResultStore, canonical_hash
+from simperf.presentation.tables import capacity_html
 from simperf.spec.cost import free_cores, scenario_cost
 from simperf.spec.scenario import Scenario
 from simperf.spec.slo import SloSpec, as_slos, unit_parser, with_error_budget
@@ -123,8 +124,6 @@ class Capacity:
         }
 
     def _repr_html_(self) -> str:
-        from simperf.presentation.tables import capacity_html
-
         return capacity_html(self)
 
     def summary(self) -> str:

@@ -10,6 +10,7 @@ from typing import Any
 import pandas as pd
 
 from simperf.presentation.summary_text import render
+from simperf.presentation.tables import result_html
 
 
 @dataclass
@@ -177,8 +178,6 @@ class Result:
         return html
 
     def _repr_html_(self) -> str:
-        from simperf.presentation.tables import result_html
-
         return result_html(self)
 
     def summary(self) -> str:
