@@ -317,3 +317,13 @@ def test_growth_projection_runs_quick(tmp_path: Path) -> None:
     assert set(designs.design) == {"up", "out"}
     assert (tmp_path / "growth_projection.html").stat().st_size > 5_000
     assert "breach month" in proc.stdout
+
+
+def test_dask_speedup_runs_quick(tmp_path: Path) -> None:
+    pytest.importorskip("distributed")
+    proc = run_quick("dask_speedup", tmp_path)
+    frame = pd.read_csv(tmp_path / "dask_speedup.csv")
+    assert list(zip(frame.executor, frame.workers, strict=True)) == [("serial", 1), ("dask", 1)]
+    assert frame["identical"].all() and (frame["runs"] == 2).all()
+    assert (tmp_path / "dask_speedup.html").stat().st_size > 5_000
+    assert "identical frames: {'sweep': True}" in proc.stdout

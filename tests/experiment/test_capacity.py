@@ -209,7 +209,7 @@ def test_dask_local_runs_the_probes_and_finds_what_serial_finds() -> None:
     options = {"low": 2, "high": 8, "replications": 2, "progress": False}
     slo = ["components.app.mean_wait<4ms"]
     serial = simperf.capacity(scenario, "components.app.cores", slo, executor="serial", **options)
-    with executor_for("dask:local", workers=2) as pool:
+    with executor_for("dask:local", workers=1) as pool:  # one worker process: cheaper to start
         with distributed.get_task_stream() as tasks:
             dask = simperf.capacity(scenario, "components.app.cores", slo, executor=pool, **options)
     assert dask.answer == serial.answer == 5
