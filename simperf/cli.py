@@ -25,11 +25,11 @@ from simperf import (
     cli_report,
 )
 from simperf.cli_common import (
-    JSON_HELP,
     UsageError,
     _Parser,
-    _positive_int,
-    _time,
+    add_horizon,
+    add_json,
+    add_overrides,
     add_scenario_arguments,
     scenario_from_args,
 )
@@ -124,18 +124,13 @@ def build_parser() -> argparse.ArgumentParser:
         '{"valid": ..., "files": [{"path", "valid", "name" or "error"}, ...]}.',
     )
     validate.add_argument("specs", metavar="SPEC", nargs="+", help="scenario files to check")
-    validate.add_argument(
-        "--set",
-        dest="overrides",
-        metavar="PATH=VALUE",
-        action="append",
-        default=[],
-        help="override a spec field in every SPEC (repeatable)",
+    add_overrides(validate, "override a spec field in every SPEC (repeatable)")
+    add_horizon(
+        validate,
+        requests="check with this many requests",
+        duration="check with this simulated time",
     )
-    horizon = validate.add_mutually_exclusive_group()
-    horizon.add_argument("--requests", type=_positive_int, help="check with this many requests")
-    horizon.add_argument("--duration", type=_time, help="check with this simulated time")
-    validate.add_argument("--json", action="store_true", help=JSON_HELP)
+    add_json(validate)
     validate.set_defaults(handler=_cmd_validate)
 
     schema = commands.add_parser("schema", help="print the JSON Schema of scenario files")
