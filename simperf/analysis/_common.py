@@ -91,6 +91,18 @@ def _frozen(x: ArrayLike) -> FloatArray:
     return a
 
 
+def _littles_law(rate: float, wait: float, sojourn: float) -> dict[str, float]:
+    """The mean waits and, by Little's law at ``rate``, the mean numbers waiting and
+    present, and the throughput (a stable queue without loss passes ``rate`` on)."""
+    return {
+        "mean_wait": wait,
+        "mean_sojourn": sojourn,
+        "mean_queue_length": rate * wait,
+        "mean_in_system": rate * sojourn,
+        "throughput": rate,
+    }
+
+
 def _shape_like(values: FloatArray, t: ArrayLike) -> float | FloatArray:
     return float(values) if np.ndim(t) == 0 else values
 

@@ -22,6 +22,7 @@ from simperf.analysis._common import (
     FloatArray,
     _hypoexp_sf,
     _integer,
+    _littles_law,
     _nonnegative,
     _positive,
     _probability,
@@ -165,11 +166,7 @@ def mm1(arrival_rate: float, service_rate: float) -> QueueResult:
         servers=1,
         utilization=rho,
         prob_wait=rho,
-        mean_wait=wait,
-        mean_sojourn=sojourn,
-        mean_queue_length=lam * wait,
-        mean_in_system=lam * sojourn,
-        throughput=lam,
+        **_littles_law(lam, wait, sojourn),
     )
 
 
@@ -287,11 +284,7 @@ def mmc(arrival_rate: float, service_rate: float, servers: int) -> QueueResult:
         servers=c,
         utilization=rho,
         prob_wait=prob_wait,
-        mean_wait=wait,
-        mean_sojourn=sojourn,
-        mean_queue_length=lam * wait,
-        mean_in_system=lam * sojourn,
-        throughput=lam,
+        **_littles_law(lam, wait, sojourn),
     )
 
 
@@ -367,11 +360,7 @@ def mg1(arrival_rate: float, mean_service: float, service_variance: float) -> MG
         mean_service=es,
         service_variance=var,
         utilization=rho,
-        mean_wait=wait,
-        mean_sojourn=sojourn,
-        mean_queue_length=lam * wait,
-        mean_in_system=lam * sojourn,
-        throughput=lam,
+        **_littles_law(lam, wait, sojourn),
     )
 
 
