@@ -85,6 +85,12 @@ class ComponentKind(SpecModel):
         return self.instance_count
 
     @property
+    def priced_groups(self) -> list[tuple[int, int, str | None]]:
+        """Groups of identical servers as prices count them: (instances, cores per
+        instance, instance type or None). A leaf: one instance, no cores modelled."""
+        return [(1, 0, None)]
+
+    @property
     def server_count(self) -> int:
         """Servers a run holds for it (what the run-size check counts): those a fault can
         name, unless the kind runs more (a CDN's shield)."""
