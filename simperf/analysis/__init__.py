@@ -1,7 +1,7 @@
 """Analytic models that simulation results are checked against.
 
-Queueing models, re-exported here: single queues (:mod:`.queueing`: M/M/1, M/M/c, M/G/1, M/G/1-PS,
-priority M/G/1;
+Queueing models, re-exported here: single queues (:mod:`.queueing`: M/M/1, M/M/c, M/G/1;
+:mod:`.scheduling`: M/G/1-PS, priority M/G/1;
 :mod:`.finite_capacity`: M/M/c/K; :mod:`.gim1`: E_k/M/1), networks (:mod:`.networks`:
 Jackson, MVA), scatter-gather (:mod:`.forkjoin`), balancing (:mod:`.power_of_d`;
 :mod:`.spillover`: overflow between groups of loss systems) and
@@ -28,16 +28,14 @@ if TYPE_CHECKING:  # pragma: no cover
     from simperf.analysis.power_of_d import PowerOfDResult, power_of_two
     from simperf.analysis.queueing import (
         MG1Result,
-        PSResult,
         QueueResult,
         erlang_b,
         erlang_c,
         mg1,
-        mg1_ps,
         mm1,
         mmc,
-        priority_mg1,
     )
+    from simperf.analysis.scheduling import PSResult, mg1_ps, priority_mg1
     from simperf.analysis.spillover import spill_over
     from simperf.analysis.usl import usl_mmc, usl_peak, usl_slowdown, usl_throughput
 
@@ -57,16 +55,14 @@ lazy_exports(
         "simperf.analysis.power_of_d": ["PowerOfDResult", "power_of_two"],
         "simperf.analysis.queueing": [
             "MG1Result",
-            "PSResult",
             "QueueResult",
             "erlang_b",
             "erlang_c",
             "mg1",
-            "mg1_ps",
             "mm1",
             "mmc",
-            "priority_mg1",
         ],
+        "simperf.analysis.scheduling": ["PSResult", "mg1_ps", "priority_mg1"],
         "simperf.analysis.spillover": ["spill_over"],
         "simperf.analysis.usl": ["usl_mmc", "usl_peak", "usl_slowdown", "usl_throughput"],
     },
