@@ -1,5 +1,7 @@
 """What every ``simperf`` subcommand shares: the argument parser that raises, argument types,
-and reading SPEC with --set, --requests and --duration applied."""
+the argument groups (SPEC and --set, the horizon, --json, --confidence, the executor, the
+results store, repeatable flags), and reading SPEC with --set, --requests and --duration
+applied."""
 
 from __future__ import annotations
 
@@ -97,7 +99,7 @@ def _time(text: str) -> float:
 
 
 def add_repeated(
-    parser: argparse.ArgumentParser | argparse._ArgumentGroup,
+    parser: argparse.ArgumentParser,
     flag: str,
     *,
     metavar: str,
