@@ -17,6 +17,7 @@ from typing import Any
 
 from simperf import (
     __version__,
+    cli_calibrate,
     cli_capacity,
     cli_database,
     cli_estimate,
@@ -149,6 +150,7 @@ def build_parser() -> argparse.ArgumentParser:
         cli_estimate.register,
         cli_report.register,
         cli_fit.register,
+        cli_calibrate.register,
     ):
         register(commands)
     return parser
