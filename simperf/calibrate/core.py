@@ -22,6 +22,8 @@ from simperf.calibrate.overhead import Overhead, load_dependence, overhead
 from simperf.calibrate.traffic import Arrivals, arrivals
 
 PERCENTILES = (50, 95, 99)
+# The client front only delays: enough workers that nobody ever waits for one.
+CLIENT_WORKERS = 100_000
 
 
 @dataclass
@@ -164,6 +166,7 @@ def scenario_fragment(level: Level, requests: int = 100_000) -> dict[str, Any]:
         components = {
             "client": {
                 "kind": "app_server",
+                "workers": CLIENT_WORKERS,
                 "endpoints": {"serve": [delay, {"call": "app.serve"}]},
             },
             **components,

@@ -19,6 +19,14 @@ from scipy import special, stats
 # Below this coefficient of variation a sample is called deterministic: a gamma with
 # cv 0.01 is indistinguishable from a constant in any latency percentile.
 CONSTANT_CV = 0.01
+AIC_EQUIVALENT = 2.0
+_PARAMETERS = {
+    "constant": 1,
+    "exponential": 1,
+    "gamma": 2,
+    "lognormal": 2,
+    "shifted_exponential": 2,
+}
 
 
 @dataclass(frozen=True)
@@ -127,7 +135,7 @@ def fit_gamma(x: np.ndarray, confidence: float = 0.95) -> FamilyFit:
         "mean": (mean - z * se_mean, mean + z * se_mean),
         "cv": (1 / math.sqrt(hi_shape), 1 / math.sqrt(lo_shape)),
     }
-    return _fit("gamma", {"mean": shape * scale, "cv": cv}, ci, loglik, 2, x, dist)
+    return _fit("gamma", {"mean": float(shape * scale), "cv": cv}, ci, loglik, 2, x, dist)
 
 
 def fit_lognormal(x: np.ndarray, confidence: float = 0.95) -> FamilyFit:
@@ -153,24 +161,31 @@ def fit_lognormal(x: np.ndarray, confidence: float = 0.95) -> FamilyFit:
     return _fit("lognormal", params, ci, loglik, 2, x, dist)
 
 
-def fit_shifted_exponential(x: np.ndarray, confidence: float = 0.95) -> FamilyFit:
+def fit_shifted_exponential(x: np.ndarray, confidence: float = 0.95) -> FamilyFit | None:
     """A constant plus an exponential (a fixed cost and a memoryless rest).
 
-    The shift's MLE is the minimum, the rest's mean the sample mean minus it; the
-    interval of the rest's mean is the exponential's (2(n-1) degrees of freedom).
+    The shift is the unbiased estimate ``min - (mean - min) / (n - 1)`` rather than the
+    MLE (the minimum), whose upward bias would let this family beat a plain exponential
+    on exponential data whenever the smallest value happens to be large; ``None`` when
+    that estimate is not positive (the sample is exponential). The interval of the rest's
+    mean is the exponential's, with 2(n-1) degrees of freedom.
     """
     n = x.size
-    shift = float(x.min())
-    rest = float(x.mean()) - shift
+    low_value, mean = float(x.min()), float(x.mean())
+    shift = low_value - (mean - low_value) / (n - 1)
+    if shift <= 0:
+        return None
+    rest = mean - shift
     a = 1 - confidence
-    low = 2 * n * rest / stats.chi2.ppf(1 - a / 2, 2 * (n - 1))
-    high = 2 * n * rest / stats.chi2.ppf(a / 2, 2 * (n - 1))
+    low = 2 * (n - 1) * rest / stats.chi2.ppf(1 - a / 2, 2 * (n - 1))
+    high = 2 * (n - 1) * rest / stats.chi2.ppf(a / 2, 2 * (n - 1))
     # the minimum of n exponentials exceeds the true shift by Exp(rest / n)
-    lo_shift = max(shift - rest / n * -math.log(a / 2), 0.0)
+    lo_shift = max(low_value - rest / n * math.log(2 / a), 0.0)
+    hi_shift = low_value - rest / n * math.log(1 / (1 - a / 2))
     dist = stats.expon(loc=shift, scale=rest)
-    loglik = -n * math.log(rest) - n
-    params = {"mean": shift + rest, "shift": shift}
-    ci = {"mean": (shift + low, shift + high), "shift": (lo_shift, shift)}
+    loglik = float(dist.logpdf(x).sum())
+    params = {"mean": mean, "shift": shift}
+    ci = {"mean": (shift + low, shift + high), "shift": (lo_shift, hi_shift)}
     return _fit("shifted_exponential", params, ci, loglik, 2, x, dist)
 
 
@@ -181,7 +196,8 @@ def fit_constant(x: np.ndarray) -> FamilyFit:
 
 
 def fit_families(x: np.ndarray, confidence: float = 0.95) -> list[FamilyFit]:
-    """Every family that applies to ``x``, best (lowest AIC) first.
+    """Every family that applies to ``x``, the chosen one first: the fewest parameters
+    among those within ``AIC_EQUIVALENT`` of the lowest AIC, then by AIC.
 
     A sample with a coefficient of variation under ``CONSTANT_CV`` is a constant;
     gamma and lognormal need every value positive.
@@ -198,6 +214,11 @@ def fit_families(x: np.ndarray, confidence: float = 0.95) -> list[FamilyFit]:
     fits = [fit_exponential(x, confidence)]
     if x.min() > 0:
         fits += [fit_gamma(x, confidence), fit_lognormal(x, confidence)]
-    if x.min() < x.mean():
-        fits.append(fit_shifted_exponential(x, confidence))
-    return sorted(fits, key=lambda f: f.aic)
+    shifted = fit_shifted_exponential(x, confidence)
+    if shifted is not None:
+        fits.append(shifted)
+    best = min(f.aic for f in fits)
+    # Within AIC_EQUIVALENT of the best, models are equally supported: the one with fewer
+    # parameters is preferred (an exponential sample otherwise picks a gamma with cv 1
+    # or a shift of 0 about one time in four).
+    return sorted(fits, key=lambda f: (f.aic > best + AIC_EQUIVALENT, _PARAMETERS[f.family], f.aic))

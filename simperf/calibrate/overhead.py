@@ -80,15 +80,22 @@ def overhead(level: pd.DataFrame, components: np.ndarray, rate: float) -> Overhe
         sent = ordered["timestamp"].to_numpy()
         same = ordered["worker"].to_numpy()[1:] == ordered["worker"].to_numpy()[:-1]
         in_handler = np.clip(end - start - ordered["_c"].to_numpy(), 0, None)
-        waiting = same & (sent[1:] < end[:-1])
-        gaps = np.clip(start[1:] - end[:-1], 0, None)[waiting]
         idle = np.concatenate([[True], ~same | (sent[1:] >= end[:-1])])
-        if gaps.size >= MIN_GAPS:
-            beyond = (ordered["latency"].to_numpy() - (end - start))[idle]
+        beyond = (ordered["latency"].to_numpy() - (end - start))[idle]
+        # A request sent just before its predecessor ended may reach the server after it
+        # (the outside time): only those sent earlier than that surely waited. The
+        # outside time depends on the gaps, so two passes.
+        outside = 0.0
+        for _ in range(2):
+            waiting = same & (sent[1:] + outside < end[:-1])
+            gaps = np.clip(start[1:] - end[:-1], 0, None)[waiting]
+            if gaps.size < MIN_GAPS:
+                break
+            outside = max(float(beyond.mean() - gaps.mean()), 0.0)
+        else:
             held = float(in_handler.mean() + gaps.mean())
             held_se = float(np.hypot(_se(in_handler), _se(gaps)))
-            outside = float(beyond.mean() - gaps.mean())
-            return Overhead(held, held_se, max(outside, 0.0), _se(beyond), "server times")
+            return Overhead(held, held_se, outside, _se(beyond), "server times")
     return _from_mean_latency(latency, components, rate)
 
 
