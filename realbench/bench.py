@@ -22,9 +22,11 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from scipy import stats
 
 from realbench import loadgen, servers
 from simperf.calibrate import Calibration, calibrate
+from simperf.calibrate.core import PERCENTILES
 
 # The first seconds of a level start from an empty server: a transient, not the
 # steady state the model predicts (at 0.75 utilisation it relaxes in well under 1 s).
@@ -52,10 +54,29 @@ def measure(args: argparse.Namespace) -> pd.DataFrame:
     return log.rename(columns={c: f"time_{c}" for c in ("redis", "postgres", "cpu")})
 
 
-def table(cal: Calibration) -> pd.DataFrame:
-    """Predicted against measured, one row per load and percentile, with utilisation."""
+BATCHES = 5
+
+
+def spread(log: pd.DataFrame) -> pd.DataFrame:
+    """The run-to-run spread of each level's measured percentiles: the 95% half-width,
+    relative to the percentile, of ``BATCHES`` consecutive batches' percentiles
+    (batch means: consecutive latencies are correlated, whole batches much less)."""
+    rows = []
+    for load, level in log.groupby("load"):
+        batches = np.array_split(level.sort_values("timestamp")["latency"].to_numpy(), BATCHES)
+        values = np.array([np.percentile(b, PERCENTILES) for b in batches])
+        half = stats.t.ppf(0.975, BATCHES - 1) * values.std(axis=0, ddof=1) / np.sqrt(BATCHES)
+        whole = np.percentile(level["latency"], PERCENTILES)
+        for p, h, w in zip(PERCENTILES, half, whole, strict=True):
+            rows.append({"load": load, "percentile": f"p{p}", "spread": h / w})
+    return pd.DataFrame(rows)
+
+
+def table(cal: Calibration, log: pd.DataFrame) -> pd.DataFrame:
+    """Predicted against measured, one row per load and percentile, with the utilisation
+    each level reached and the measured percentile's relative spread."""
     util = cal.levels.set_index("load")["utilisation"]
-    frame = cal.accuracy.copy()
+    frame = cal.accuracy.merge(spread(log), on=["load", "percentile"])
     frame.insert(1, "utilisation", frame["load"].map(util))
     return frame
 
@@ -63,8 +84,8 @@ def table(cal: Calibration) -> pd.DataFrame:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--loads", default="0.2,0.4,0.6,0.75", help="fractions of capacity")
-    parser.add_argument("--seconds", type=float, default=60.0, help="measured time per load")
-    parser.add_argument("--requests", type=int, default=20000, help="cap per load")
+    parser.add_argument("--seconds", type=float, default=240.0, help="most time per load")
+    parser.add_argument("--requests", type=int, default=6000, help="requests per load")
     parser.add_argument("--cpu-ms", type=float, default=5.0, help="mean CPU demand (exp.)")
     parser.add_argument("--warmup", type=int, default=400, help="sequential warm-up requests")
     parser.add_argument("--server-python", default=sys.executable, help="python with gunicorn")
@@ -85,7 +106,10 @@ def main(argv: list[str] | None = None) -> int:
         log.to_csv(args.out / "requests.csv", index=False)
     cal = calibrate(log, predict_requests=args.simulated)
     print(cal.summary())
-    result = table(cal)
+    print("\nMeasured percentiles' spread (95% half-width, batch means over 5 batches)")
+    result = table(cal, log)
+    for row in result.itertuples():
+        print(f"  {row.load:>8g} {row.percentile:>4} ±{row.spread:.1%}")
     result.to_csv(args.out / "accuracy.csv", index=False)
     (args.out / "calibrated.yaml").write_text(cal.to_yaml())
     worst = result.loc[result["load"] != cal.base, "error"].abs().max()

@@ -20,6 +20,11 @@ from scipy import special, stats
 # cv 0.01 is indistinguishable from a constant in any latency percentile.
 CONSTANT_CV = 0.01
 AIC_EQUIVALENT = 2.0
+# A best family whose KS p-value is below this is rejected: the component is resampled
+# from EMPIRICAL_POINTS quantiles of its sample instead (a contended machine's service
+# times are often no textbook family, and a wrong tail misplaces every percentile).
+REJECT = 0.01
+EMPIRICAL_POINTS = 500
 _PARAMETERS = {
     "constant": 1,
     "exponential": 1,
@@ -58,11 +63,14 @@ class FamilyFit:
     ks_p: float
     n: int
     frozen: Any = field(repr=False, compare=False, default=None)
+    values: tuple[float, ...] = field(repr=False, default=())
 
     def steps(self) -> list[dict[str, Any]]:
         """The distribution(s) this fit becomes in a spec: a shifted exponential is a
         constant followed by an exponential."""
         p = self.params
+        if self.family == "empirical":
+            return [{"dist": "empirical", "values": [_time(v) for v in self.values]}]
         if self.family == "constant":
             return [{"dist": "constant", "value": _time(p["mean"])}]
         if self.family == "exponential":
@@ -189,6 +197,34 @@ def fit_shifted_exponential(x: np.ndarray, confidence: float = 0.95) -> FamilyFi
     return _fit("shifted_exponential", params, ci, loglik, 2, x, dist)
 
 
+def fit_empirical(x: np.ndarray, confidence: float = 0.95) -> FamilyFit:
+    """The sample itself, as ``EMPIRICAL_POINTS`` evenly spaced quantiles (mid-points, so
+    the mean and the tails are kept); the mean's interval is Student's t."""
+    n = x.size
+    points = min(n, EMPIRICAL_POINTS)
+    values = np.quantile(x, (np.arange(points) + 0.5) / points)
+    mean = float(values.mean())
+    half = float(stats.t.ppf(0.5 + confidence / 2, n - 1) * x.std(ddof=1) / math.sqrt(n))
+    ks = float(
+        np.max(
+            np.abs(
+                np.searchsorted(values, np.sort(x), side="right") / points - (np.arange(n) + 1) / n
+            )
+        )
+    )
+    return FamilyFit(
+        "empirical",
+        {"mean": mean},
+        {"mean": (mean - half, mean + half)},
+        math.nan,
+        math.nan,
+        ks,
+        math.nan,
+        n,
+        values=tuple(float(v) for v in values),
+    )
+
+
 def fit_constant(x: np.ndarray) -> FamilyFit:
     """A constant at the sample mean (chosen only for a near-constant sample)."""
     mean = float(x.mean())
@@ -197,7 +233,8 @@ def fit_constant(x: np.ndarray) -> FamilyFit:
 
 def fit_families(x: np.ndarray, confidence: float = 0.95) -> list[FamilyFit]:
     """Every family that applies to ``x``, the chosen one first: the fewest parameters
-    among those within ``AIC_EQUIVALENT`` of the lowest AIC, then by AIC.
+    among those within ``AIC_EQUIVALENT`` of the lowest AIC, then by AIC; when even that
+    one is rejected by its KS test (p below ``REJECT``), the empirical fit goes first.
 
     A sample with a coefficient of variation under ``CONSTANT_CV`` is a constant;
     gamma and lognormal need every value positive.
@@ -221,4 +258,7 @@ def fit_families(x: np.ndarray, confidence: float = 0.95) -> list[FamilyFit]:
     # Within AIC_EQUIVALENT of the best, models are equally supported: the one with fewer
     # parameters is preferred (an exponential sample otherwise picks a gamma with cv 1
     # or a shift of 0 about one time in four).
-    return sorted(fits, key=lambda f: (f.aic > best + AIC_EQUIVALENT, _PARAMETERS[f.family], f.aic))
+    fits = sorted(fits, key=lambda f: (f.aic > best + AIC_EQUIVALENT, _PARAMETERS[f.family], f.aic))
+    if fits[0].ks_p < REJECT:
+        fits.insert(0, fit_empirical(x, confidence))
+    return fits

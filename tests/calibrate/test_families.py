@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from simperf.calibrate.families import fit_families
-from simperf.spec.distributions import Gamma, Lognormal
+from simperf.spec.distributions import Empirical, Gamma, Lognormal
 
 
 def _sample(seed: int = 7) -> np.random.Generator:
@@ -41,3 +41,16 @@ def test_fits_become_spec_distributions_with_the_fitted_moments() -> None:
     assert lognormal.cv == pytest.approx(fits["lognormal"].params["cv"], rel=1e-3)
     shifted = fits["shifted_exponential"].steps()
     assert [s["dist"] for s in shifted] == ["constant", "exponential"]
+
+
+def test_a_sample_no_family_fits_is_resampled() -> None:
+    """Bimodal (a fast path and a slow one): every family is rejected by KS, so the
+    empirical quantiles go first, and keep the sample's mean and p99."""
+    rng = _sample()
+    x = np.concatenate([rng.gamma(20.0, 0.0001, 1500), rng.gamma(20.0, 0.001, 500)])
+    fit = fit_families(x)[0]
+    assert fit.family == "empirical"
+    spec = Empirical.model_validate(fit.steps()[0])
+    assert len(spec.values) == 500
+    assert spec.mean == pytest.approx(x.mean(), rel=0.01)
+    assert np.percentile(spec.values, 99) == pytest.approx(np.percentile(x, 99), rel=0.02)
