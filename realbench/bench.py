@@ -27,6 +27,7 @@ from scipy import stats
 from realbench import loadgen, servers
 from simperf.calibrate import Calibration, calibrate
 from simperf.calibrate.core import PERCENTILES
+from simperf.plots.calibration import fit_quantiles, predicted_vs_measured
 
 # The first seconds of a level start from an empty server: a transient, not the
 # steady state the model predicts (at 0.75 utilisation it relaxes in well under 1 s).
@@ -112,6 +113,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"  {row.load:>8g} {row.percentile:>4} ±{row.spread:.1%}")
     result.to_csv(args.out / "accuracy.csv", index=False)
     (args.out / "calibrated.yaml").write_text(cal.to_yaml())
+    predicted_vs_measured(result, x="utilisation").write_html(args.out / "accuracy.html")
+    fit_quantiles(cal).write_html(args.out / "fits.html")
     worst = result.loc[result["load"] != cal.base, "error"].abs().max()
     print(f"\nworst error above the calibration load: {worst:.1%}; written to {args.out}/")
     return 0

@@ -37,6 +37,7 @@ class Level:
     overhead: Overhead
     workers: int
     latency: np.ndarray = field(repr=False)
+    samples: dict[str, np.ndarray] = field(repr=False, default_factory=dict)
 
     @property
     def service(self) -> float:
@@ -80,6 +81,10 @@ class Calibration:
     base: float
     overhead_trend: tuple[float, float, float]
     failed: int = 0
+    samples: dict[str, np.ndarray] = field(default_factory=dict, repr=False)
+    """The base level's component times (seconds), for goodness-of-fit figures."""
+    candidates: dict[str, list[FamilyFit]] = field(default_factory=dict, repr=False)
+    """The base level's fits of each component, the chosen one first."""
 
     def to_yaml(self) -> str:
         """The calibrated scenario as YAML."""
@@ -146,7 +151,8 @@ def _level(load: float, rows: pd.DataFrame, confidence: float) -> Level:
     total = np.sum(list(parts.values()), axis=0)
     workers = int(rows["worker"].nunique())
     cost = overhead(rows, total, traffic.rate / workers)
-    return Level(load, len(rows), traffic, fits, cost, workers, rows["latency"].to_numpy())
+    latency = rows["latency"].to_numpy()
+    return Level(load, len(rows), traffic, fits, cost, workers, latency, parts)
 
 
 def scenario_fragment(level: Level, requests: int = 100_000) -> dict[str, Any]:
@@ -260,6 +266,8 @@ def calibrate(
         float(base),
         trend,
         int(data.attrs.get("failed", 0)),
+        calibrated.samples,
+        calibrated.fits,
     )
 
 
