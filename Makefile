@@ -26,7 +26,8 @@ run: $(STAMP)  ## run the flagship stack, print its summary and write its HTML r
 test: $(STAMP)  ## the test suite (validation against theory included, short horizons)
 	$(PY) -m pytest -n $(JOBS) -q
 
-validate: $(STAMP) $(RB_STAMP)  ## long statistical validations (and a short realbench)
+validate: $(STAMP)  ## long statistical validations (and a short realbench)
+	@$(MAKE) --no-print-directory $(RB_STAMP) || echo "realbench venv not installed: its test will skip"
 	REALBENCH_PYTHON=$(RB_VENV)/bin/python $(PY) -m pytest -n $(JOBS) -q -m validate
 
 bench: $(STAMP)  ## hot-path speed against a hand-written SimPy model, richer models against mm1

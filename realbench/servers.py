@@ -50,7 +50,10 @@ def check_installed(server_python: str) -> None:
     if shutil.which("redis-server") is None:
         raise ServersMissing("redis-server not found (apt-get install redis-server)")
     probe = [server_python, "-c", "import gunicorn, psycopg, redis"]
-    if subprocess.run(probe, capture_output=True).returncode != 0:
+    if (
+        not os.access(server_python, os.X_OK)
+        or subprocess.run(probe, capture_output=True).returncode
+    ):
         raise ServersMissing(
             f"{server_python} lacks gunicorn, psycopg or redis (pip install -e '.[realbench]')"
         )
