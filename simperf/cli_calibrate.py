@@ -12,7 +12,7 @@ from simperf.cli_common import JSON_HELP, _positive_int, _probability, _seed
 
 def _cmd_calibrate(args: argparse.Namespace) -> int:
     cal = calibrate(
-        args.log,
+        args.spec,
         base=args.base,
         confidence=args.confidence,
         predict_requests=None if args.no_predict else args.requests,
@@ -42,7 +42,8 @@ def register(commands: Any) -> None:
         "then simulates every level and compares p50, p95, p99 with the log's. "
         "Exit 2 if the log cannot be used.",
     )
-    cal.add_argument("log", metavar="LOG.csv", help="the request log")
+    # dest "spec": the name under which the CLI reports the input file's path in errors
+    cal.add_argument("spec", metavar="LOG.csv", help="the request log")
     cal.add_argument("--out", metavar="FILE.yaml", help="write the calibrated scenario here")
     cal.add_argument("--base", type=float, help="load level to calibrate from (default: lowest)")
     cal.add_argument(

@@ -58,3 +58,7 @@ def test_bad_log_exits_2(
     err = capsys.readouterr().err
     assert message in err
     assert "Traceback" not in err
+    assert main(["calibrate", str(path), "--json"]) == 2
+    error = json.loads(capsys.readouterr().out)["error"]
+    assert error["path"] == str(path)
+    assert message in error["message"]
