@@ -1,9 +1,10 @@
 """``make realbench``: measure the real stack at several loads, calibrate simperf from the
 lowest, predict the others, print predicted against measured p50/p95/p99.
 
-Loads are fractions of the bottleneck's (the single gunicorn worker's) capacity, set
-from the mean latency of sequential warm-up requests; the utilisation each level really
-reached is what the calibration reports. Everything goes to 127.0.0.1 and every server
+Loads are fractions of the bottleneck's (the single gunicorn worker's) capacity: the
+first from the mean latency of sequential warm-up requests, the others from the worker's
+time per request calibrated at the first; the utilisation each level really reached is
+what the calibration reports. Everything goes to 127.0.0.1 and every server
 started is stopped at the end, also on failure or Ctrl-C.
 
 Usage::
@@ -34,25 +35,66 @@ from simperf.plots.calibration import fit_quantiles, predicted_vs_measured
 SETTLE = 2.0
 
 
+TIME_COLUMNS = ("timestamp", "server_start", "server_end")
+
+
 def measure(args: argparse.Namespace) -> pd.DataFrame:
-    """Run the stack at every load; the request log of all levels."""
-    frames = []
+    """Run the stack at every load; the request log of all levels.
+
+    The levels are interleaved: ``args.rounds`` rounds, each visiting every load for its
+    share of the requests and time. A shared machine's speed drifts over minutes; in
+    rounds, every level sees the same drift instead of the lowest load (the calibration)
+    seeing one machine and the highest another.
+    """
+    blocks: dict[float, list[pd.DataFrame]] = {load: [] for load in args.loads}
+    count = max(args.requests // args.rounds, 1)
+    seconds = args.seconds / args.rounds
     with servers.stack(args.server_python, args.cpu_ms, workers=1) as running:
         warm = loadgen.sequential(running.port, args.warmup)
         service = float(np.mean([r.latency for r in warm[args.warmup // 2 :]]))
         print(f"realbench: sequential service time {service * 1e3:.2f} ms", file=sys.stderr)
-        for index, load in enumerate(args.loads):
-            rate = load / service
-            print(f"realbench: load {load:g} at {rate:.1f} req/s", file=sys.stderr)
-            records = loadgen.generate(
-                running.port, rate, args.requests, args.seconds + SETTLE, seed=index + 1
-            )
-            frame = pd.DataFrame([asdict(r) for r in records])
-            frame = frame[frame["timestamp"] >= frame["timestamp"].min() + SETTLE]
-            frames.append(frame.assign(load=load))
-            time.sleep(1.0)
-    log = pd.concat(frames, ignore_index=True)
-    return log.rename(columns={c: f"time_{c}" for c in ("redis", "postgres", "cpu")})
+        for round_ in range(args.rounds):
+            for index, load in enumerate(args.loads):
+                rate = load / service
+                print(
+                    f"realbench: round {round_ + 1}/{args.rounds}, load {load:g} "
+                    f"at {rate:.1f} req/s",
+                    file=sys.stderr,
+                )
+                seed = 1 + index + round_ * len(args.loads)
+                records = loadgen.generate(running.port, rate, count, seconds + SETTLE, seed=seed)
+                frame = pd.DataFrame([asdict(r) for r in records])
+                frame = frame[frame["timestamp"] >= frame["timestamp"].min() + SETTLE]
+                blocks[load].append(_as_log(frame.assign(load=load)))
+                if round_ == 0 and index == 0:
+                    # the worker's time per request calibrated at the first load (held
+                    # overhead in, the client's part out): the other loads are fractions
+                    # of the capacity the model sees
+                    first = calibrate(blocks[load][0], predict_requests=None)
+                    service = float(first.levels["service"][0])
+                    print(
+                        f"realbench: calibrated service time {service * 1e3:.2f} ms",
+                        file=sys.stderr,
+                    )
+                time.sleep(1.0)
+    return pd.concat([_contiguous(blocks[load]) for load in args.loads], ignore_index=True)
+
+
+def _contiguous(blocks: list[pd.DataFrame]) -> pd.DataFrame:
+    """One level's blocks as if measured back to back: each block's clock is shifted to
+    start one mean gap after the previous block's last send, so that rates and arrival
+    counts see one stream (server times move with their request's send time)."""
+    shifted = [blocks[0]]
+    for block in blocks[1:]:
+        last = shifted[-1]["timestamp"]
+        gap = float(last.diff().mean()) if len(last) > 1 else 0.0
+        offset = float(last.max()) + gap - float(block["timestamp"].min())
+        shifted.append(block.assign(**{c: block[c] + offset for c in TIME_COLUMNS}))
+    return pd.concat(shifted, ignore_index=True)
+
+
+def _as_log(frame: pd.DataFrame) -> pd.DataFrame:
+    return frame.rename(columns={c: f"time_{c}" for c in ("redis", "postgres", "cpu")})
 
 
 BATCHES = 5
@@ -86,6 +128,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--loads", default="0.2,0.4,0.6,0.75", help="fractions of capacity")
     parser.add_argument("--seconds", type=float, default=240.0, help="most time per load")
+    parser.add_argument("--rounds", type=int, default=3, help="interleaved rounds of loads")
     parser.add_argument("--requests", type=int, default=6000, help="requests per load")
     parser.add_argument("--cpu-ms", type=float, default=5.0, help="mean CPU demand (exp.)")
     parser.add_argument("--warmup", type=int, default=400, help="sequential warm-up requests")

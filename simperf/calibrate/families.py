@@ -233,8 +233,9 @@ def fit_constant(x: np.ndarray) -> FamilyFit:
 
 def fit_families(x: np.ndarray, confidence: float = 0.95) -> list[FamilyFit]:
     """Every family that applies to ``x``, the chosen one first: the fewest parameters
-    among those within ``AIC_EQUIVALENT`` of the lowest AIC, then by AIC; when even that
-    one is rejected by its KS test (p below ``REJECT``), the empirical fit goes first.
+    among the plausible ones within ``AIC_EQUIVALENT`` of their lowest AIC, then by AIC.
+    Plausible is not rejected by its KS test (p below ``REJECT``) and with a mean inside
+    the sample mean's 99.9% interval; when no family is, the empirical fit goes first.
 
     A sample with a coefficient of variation under ``CONSTANT_CV`` is a constant;
     gamma and lognormal need every value positive.
@@ -254,11 +255,22 @@ def fit_families(x: np.ndarray, confidence: float = 0.95) -> list[FamilyFit]:
     shifted = fit_shifted_exponential(x, confidence)
     if shifted is not None:
         fits.append(shifted)
-    best = min(f.aic for f in fits)
+    # Plausible: not rejected by KS, and a mean within the sample mean's 99.9% interval
+    # (a lognormal fitted to a few long values can put its mean far beyond the data).
+    half = stats.t.ppf(0.9995, x.size - 1) * x.std(ddof=1) / math.sqrt(x.size)
+    plausible = [f for f in fits if f.ks_p >= REJECT and abs(f.params["mean"] - x.mean()) <= half]
+    if not plausible:
+        return [fit_empirical(x, confidence), *sorted(fits, key=lambda f: f.aic)]
+    best = min(f.aic for f in plausible)
     # Within AIC_EQUIVALENT of the best, models are equally supported: the one with fewer
     # parameters is preferred (an exponential sample otherwise picks a gamma with cv 1
     # or a shift of 0 about one time in four).
-    fits = sorted(fits, key=lambda f: (f.aic > best + AIC_EQUIVALENT, _PARAMETERS[f.family], f.aic))
-    if fits[0].ks_p < REJECT:
-        fits.insert(0, fit_empirical(x, confidence))
-    return fits
+    return sorted(
+        fits,
+        key=lambda f: (
+            f not in plausible,
+            f.aic > best + AIC_EQUIVALENT,
+            _PARAMETERS[f.family],
+            f.aic,
+        ),
+    )
