@@ -53,9 +53,11 @@ def measure(args: argparse.Namespace) -> pd.DataFrame:
         warm = loadgen.sequential(running.port, args.warmup)
         service = float(np.mean([r.latency for r in warm[args.warmup // 2 :]]))
         print(f"realbench: sequential service time {service * 1e3:.2f} ms", file=sys.stderr)
+        first_service = service
         for round_ in range(args.rounds):
             for index, load in enumerate(args.loads):
-                rate = load / service
+                # the first load keeps its first rate: one stationary level to calibrate from
+                rate = load / (first_service if index == 0 else service)
                 print(
                     f"realbench: round {round_ + 1}/{args.rounds}, load {load:g} "
                     f"at {rate:.1f} req/s",
