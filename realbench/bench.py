@@ -16,6 +16,7 @@ Usage::
 from __future__ import annotations
 
 import argparse
+import signal
 import sys
 import time
 from dataclasses import asdict
@@ -126,6 +127,10 @@ def table(cal: Calibration, log: pd.DataFrame) -> pd.DataFrame:
     return frame
 
 
+def _terminate(signum: int, frame: object) -> None:
+    raise SystemExit(128 + signum)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--loads", default="0.2,0.4,0.6,0.75", help="fractions of capacity")
@@ -139,6 +144,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--from-log", type=Path, help="calibrate this saved log, run nothing")
     parser.add_argument("--simulated", type=int, default=200_000, help="requests simulated")
     args = parser.parse_args(argv)
+    # `kill` (SIGTERM) would end Python without running the servers' clean-up: make it an
+    # exit that unwinds through it, as Ctrl-C does
+    signal.signal(signal.SIGTERM, _terminate)
     args.loads = sorted(float(x) for x in args.loads.split(","))
     args.out.mkdir(parents=True, exist_ok=True)
     if args.from_log:
