@@ -6,11 +6,12 @@ import argparse
 import json
 from typing import Any
 
-from simperf.calibrate import calibrate
 from simperf.cli_common import JSON_HELP, _positive_int, _probability, _seed
 
 
 def _cmd_calibrate(args: argparse.Namespace) -> int:
+    from simperf.calibrate import calibrate  # scipy and pandas only when asked for
+
     cal = calibrate(
         args.spec,
         base=args.base,
