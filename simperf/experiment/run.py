@@ -6,7 +6,9 @@ from typing import Any
 
 import pandas as pd
 
+from simperf import fastpath
 from simperf.build import build
+from simperf.errors import SpecError
 from simperf.estimate import estimate
 from simperf.metrics import alerts
 from simperf.metrics.availability import faults_section
@@ -59,11 +61,24 @@ def run(
     check_size(scenario)
     model = build(scenario, seed=seed, replication=replication)
     alerts.check_targets(model)
-    return summarise(model.execute())
+    engine = scenario.run.engine
+    refused = None
+    if engine != "events":
+        try:
+            return summarise(fastpath.execute(model), engine="fast")
+        except fastpath.Refused as reason:
+            if engine == "fast":
+                raise SpecError(f"run.engine: fast is not exact here: {reason}") from None
+            refused = str(reason)
+    return summarise(model.execute(), refused=refused)
 
 
-def summarise(model: Any) -> Result:
-    """Turn an executed model into a :class:`Result`."""
+def summarise(model: Any, *, engine: str = "events", refused: str | None = None) -> Result:
+    """Turn an executed model into a :class:`Result`.
+
+    ``engine`` ran it (``perf.engine``); ``refused`` is why the fast path did not
+    (``perf.fast_path_refused``, when ``run.engine`` was ``auto``).
+    """
     summary = Summary(model)
     rows = summary.instance_rows()
     latency = summary.latency()
@@ -116,14 +131,17 @@ def summarise(model: Any) -> Result:
         if rows
         else pd.DataFrame(component_rows)
     )
-    perf = {
+    perf: dict[str, Any] = {
         "wall_time": model.wall_time,
         "events": model.events,
         "events_per_second": model.events / model.wall_time if model.wall_time > 0 else 0.0,
         "requests_per_second": requests["generated"] / model.wall_time
         if model.wall_time > 0
         else 0.0,
+        "engine": engine,
     }
+    if refused is not None:
+        perf["fast_path_refused"] = refused
     result = Result(
         scenario=model.scenario,
         seed=model.ctx.seed,

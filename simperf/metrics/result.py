@@ -43,7 +43,7 @@ class Result:
     latency: pd.DataFrame
     components: pd.DataFrame
     timeseries: pd.DataFrame
-    perf: dict[str, float] = field(default_factory=dict)
+    perf: dict[str, Any] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         """Everything measured, as JSON-ready nested dicts (None where there is no sample)."""

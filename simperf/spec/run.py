@@ -111,6 +111,14 @@ class RunSettings(SpecModel):
         ),
     )
 
+    engine: Literal["auto", "events", "fast"] = Field(
+        "auto",
+        description=(
+            "events: the discrete-event engine; fast: the exact vectorised path for FIFO "
+            "chains (an error where it would not be exact); auto: fast where exact"
+        ),
+    )
+
     precision: PrecisionSpec | None = Field(
         None, description="stop replicating once this precision is reached (replicate only)"
     )

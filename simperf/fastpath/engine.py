@@ -1,0 +1,258 @@
+"""Run a built model on the fast path: every request's times at once, then the records
+and snapshots the event engine would have left, for the same summary code to read."""
+
+from __future__ import annotations
+
+import math
+import time
+from array import array
+from itertools import islice
+from typing import Any
+
+import numpy as np
+
+from simperf.arrivals.homogeneous import deterministic_batches, poisson_batches
+from simperf.components.workload import WORKLOAD, arrival_times
+from simperf.fastpath.chain import Chain, Refused, Station, plan
+from simperf.fastpath.levels import (
+    cumulative_at,
+    levels_at,
+    sorted_copy,
+    window_areas,
+    window_peaks,
+)
+from simperf.fastpath.recursions import fifo_starts
+from simperf.model import Model, Snapshot
+from simperf.rng import BATCH
+from simperf.spec.workload import DeterministicArrival, PoissonArrival
+
+
+def execute(model: Model) -> Model:
+    """Compute ``model``'s run exactly, without the event engine.
+
+    The model (built, never run) gets what :meth:`Model.execute` leaves: finished
+    requests in its recorder, snapshots, end time and wall time.
+
+    Raises
+    ------
+    Refused
+        When the spec is not one the fast path computes exactly, or when the run turns
+        out not to be (a worker pool or a queue limit reached); the model is untouched.
+    """
+    started = time.perf_counter()
+    chain = plan(model)
+    horizon = model.horizon
+    arrivals = _arrivals(model, model.scenario.run.requests, horizon)
+    end = _route(chain, arrivals)
+    limit = math.inf if horizon is None else horizon
+    for station in chain.stations:
+        _check_capacity(station, limit)
+    done = end < limit if horizon is not None else np.ones(end.size, dtype=bool)
+    model.end = float(horizon if horizon is not None else (end.max() if end.size else 0.0))
+    _snapshots(model, chain, arrivals, end)
+    _records(model, arrivals[done], end[done], arrivals.size)
+    model.events = 0
+    model.wall_time = time.perf_counter() - started
+    return model
+
+
+def _arrivals(model: Model, budget: int | None, horizon: float | None) -> np.ndarray:
+    """The open loop's arrival times, from the stream the event engine reads them from."""
+    arrival = model.scenario.workload.arrival
+    rng = model.ctx.rng(WORKLOAD, "arrival")
+    if isinstance(arrival, PoissonArrival) and arrival.rate > 0:
+        batches: Any = poisson_batches(arrival.rate, rng, BATCH)
+    elif isinstance(arrival, DeterministicArrival) and arrival.rate > 0:
+        batches = deterministic_batches(arrival.rate, BATCH)
+    else:
+        times = arrival_times(arrival, rng, horizon)
+        batches = iter(lambda: np.fromiter(islice(times, BATCH), dtype=float), np.empty(0))
+    chunks: list[np.ndarray] = []
+    count = 0
+    for chunk in batches:
+        if chunk.size == 0:
+            break
+        if budget is not None and count + chunk.size >= budget:
+            chunks.append(chunk[: budget - count])
+            break
+        if horizon is not None and chunk[-1] >= horizon:
+            chunks.append(chunk[: np.searchsorted(chunk, horizon, side="left")])
+            break
+        chunks.append(chunk)
+        count += chunk.size
+    return np.concatenate(chunks) if chunks else np.empty(0)
+
+
+def _variates(draw: Any, count: int) -> np.ndarray:
+    """``count`` variates drawn ``BATCH`` at a time, as the event engine's samplers do."""
+    if count == 0:
+        return np.empty(0)
+    return np.concatenate([draw(BATCH) for _ in range(-(-count // BATCH))])[:count]
+
+
+def _ordered(times: np.ndarray) -> np.ndarray | None:
+    """The order requests reach the next step (None: already in request order)."""
+    if times.size < 2 or bool(np.all(times[1:] >= times[:-1])):
+        return None
+    return np.argsort(times, kind="stable")
+
+
+def _route(chain: Chain, arrivals: np.ndarray) -> np.ndarray:
+    """Move every request through the stages; returns each one's end time."""
+    t = arrivals
+    for stage in chain.stages:
+        station = chain.stations[stage.instance]
+        arrays = station.arrays
+        if stage.op == "enter":
+            arrays["enter"] = t
+            continue
+        if stage.op == "exit":
+            arrays["exit"] = t
+            continue
+        order = _ordered(t)
+        reach = t if order is None else t[order]
+        values = _variates(stage.draw, t.size)
+        if stage.op == "delay":
+            done = reach + values
+        else:  # a FIFO station: draws go to requests in the order they start
+            starts = fifo_starts(reach, values, station.servers)
+            done = starts + values
+            arrays["reach"], arrays["start"], arrays["done"] = reach, starts, done
+            wait = starts - reach
+            arrays["wait"] = wait if order is None else _unsorted(wait, order)
+        t = done if order is None else _unsorted(done, order)
+    return t
+
+
+def _unsorted(values: np.ndarray, order: np.ndarray) -> np.ndarray:
+    out = np.empty_like(values)
+    out[order] = values
+    return out
+
+
+def _held(station: Station) -> tuple[np.ndarray, np.ndarray]:
+    """When each request takes and gives back its worker (sorted separately)."""
+    arrays = station.arrays
+    if "held" not in arrays:
+        taken = arrays["start"] if station.workers_queue else arrays["enter"]
+        arrays["held"] = (sorted_copy(taken), sorted_copy(arrays["exit"]))
+    return arrays["held"]
+
+
+def _check_capacity(station: Station, limit: float) -> None:
+    """Refuse a run in which a worker pool fills (cores queue) or a queue limit is met."""
+    name = station.runtime.name
+    if station.workers_queue:
+        reach, starts = station.arrays["reach"], station.arrays["start"]
+        reach = reach[reach < limit]
+        ahead = np.arange(reach.size) - np.searchsorted(starts, reach, side="right")
+        if reach.size and int(ahead.max()) >= station.limit:
+            raise Refused(f"{name}: {station.limit} requests waited for a worker (queue limit)")
+        return
+    taken, given = _held(station)
+    taken = taken[taken < limit]
+    if taken.size and int(levels_at(taken, given, taken).max()) > station.workers:
+        raise Refused(f"{name}: all {station.workers} workers were busy (they would queue)")
+
+
+def snapshot_times(model: Model) -> tuple[np.ndarray, list[int]]:
+    """Every time the run loop takes a snapshot, and the indices of those it keeps.
+
+    The same loop as :meth:`Model._snapshots` on the same float additions, so that the
+    times are the event engine's to the last bit.
+    """
+    run = model.scenario.run
+    window = model.window()
+    limit = model.window_limit(window)
+    end = model.end
+    times: list[float] = []
+    kept: list[int] = []
+    now = 0.0 + run.fixed_warmup
+    while now < end:
+        kept.append(len(times))
+        times.append(now)
+        if len(kept) > limit:
+            del kept[1::2]
+            window *= 2
+        now = now + window
+    if not times or times[-1] < end:
+        kept.append(len(times))
+        times.append(end)
+    return np.array(times), kept
+
+
+def _snapshots(model: Model, chain: Chain, arrivals: np.ndarray, end: np.ndarray) -> None:
+    times, kept = snapshot_times(model)
+    edges = np.concatenate(([0.0], times))
+    instances: dict[str, dict[str, np.ndarray]] = {}
+    for station in chain.stations:
+        instances[station.runtime.name] = _counters(station, edges)
+    for runtime in model.instances:  # instances off the route: idle all run
+        if runtime.name not in instances:
+            idle = runtime.snapshot(0.0)
+            instances[runtime.name] = {k: np.full(times.size, v) for k, v in idle.items()}
+    in_system = window_areas(arrivals, sorted_copy(end), edges)
+    generated = np.searchsorted(arrivals, times, side="right")
+    model.snapshots = [
+        Snapshot(
+            time=float(times[k]),
+            instances={
+                name: {key: _scalar(values[k]) for key, values in counters.items()}
+                for name, counters in instances.items()
+            },
+            in_system_area=float(in_system[k]),
+            generated=int(generated[k]),
+        )
+        for k in kept
+    ]
+
+
+def _scalar(value: Any) -> float | int:
+    return value.item() if hasattr(value, "item") else value
+
+
+def _counters(station: Station, edges: np.ndarray) -> dict[str, np.ndarray]:
+    """:meth:`AppInstance.snapshot` at every snapshot time, from the station's arrays."""
+    arrays = station.arrays
+    times = edges[1:]
+    count = times.size
+    counters: dict[str, np.ndarray] = {}
+    if "start" in arrays:
+        reach, starts, done = arrays["reach"], arrays["start"], arrays["done"]
+        waited = starts > reach
+        queued, dequeued = reach[waited], starts[waited]
+        counters["busy_area"] = window_areas(starts, sorted_copy(done), edges)
+        counters["queue_area"] = window_areas(queued, dequeued, edges)
+        counters["queue_peak"] = window_peaks(queued, dequeued, edges)
+        counters["queue_now"] = levels_at(queued, dequeued, times)
+        wait = arrays["wait"]
+    else:  # calls and delays only: never queues
+        zeros = np.zeros(count)
+        counters.update(busy_area=zeros, queue_area=zeros, queue_peak=zeros, queue_now=zeros)
+        wait = np.zeros(arrays["enter"].size)
+    leave = arrays["exit"]
+    order = np.argsort(leave, kind="stable") if _ordered(leave) is not None else None
+    sorted_leave = leave if order is None else leave[order]
+    sorted_wait = wait if order is None else wait[order]
+    service = leave - arrays["enter"] - wait
+    counters["served"] = np.searchsorted(sorted_leave, times, side="right")
+    counters["rejected"] = np.zeros(count, dtype=int)
+    counters["wait_sum"] = cumulative_at(sorted_leave, sorted_wait, times)
+    counters["service_sum"] = cumulative_at(
+        sorted_leave, service if order is None else service[order], times
+    )
+    taken, given = _held(station)
+    counters["worker_area"] = window_areas(taken, given, edges)
+    counters["workers"] = np.full(count, station.workers)
+    return counters
+
+
+def _records(model: Model, start: np.ndarray, end: np.ndarray, generated: int) -> None:
+    """The finished requests, in the order they finished, in the model's recorder."""
+    order = np.argsort(end, kind="stable") if _ordered(end) is not None else None
+    recorder = model.ctx.recorder
+    recorder.generated = generated
+    recorder.start = array("d", (start if order is None else start[order]).tobytes())
+    recorder.end = array("d", (end if order is None else end[order]).tobytes())
+    recorder.klass = array("i", bytes(4 * end.size))
+    recorder.outcome = array("i", bytes(4 * end.size))
