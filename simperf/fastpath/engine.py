@@ -15,10 +15,11 @@ from simperf.arrivals.homogeneous import deterministic_batches, poisson_batches
 from simperf.components.workload import WORKLOAD, arrival_times
 from simperf.fastpath.chain import Chain, Refused, Station, plan
 from simperf.fastpath.levels import (
+    WindowAreas,
+    ahead_of_each,
     cumulative_at,
     levels_at,
     sorted_copy,
-    window_areas,
     window_peaks,
 )
 from simperf.fastpath.recursions import fifo_starts
@@ -45,11 +46,13 @@ def execute(model: Model) -> Model:
     arrivals = _arrivals(model, model.scenario.run.requests, horizon)
     end = _route(chain, arrivals)
     limit = math.inf if horizon is None else horizon
+    ends = sorted_copy(end)
+    crowd = _most_in_system(arrivals[arrivals < limit], ends)
     for station in chain.stations:
-        _check_capacity(station, limit)
+        _check_capacity(station, limit, crowd)
     done = end < limit if horizon is not None else np.ones(end.size, dtype=bool)
     model.end = float(horizon if horizon is not None else (end.max() if end.size else 0.0))
-    _snapshots(model, chain, arrivals, end)
+    _snapshots(model, chain, arrivals, ends)
     _records(model, arrivals[done], end[done], arrivals.size)
     model.events = 0
     model.wall_time = time.perf_counter() - started
@@ -118,6 +121,7 @@ def _route(chain: Chain, arrivals: np.ndarray) -> np.ndarray:
             starts = fifo_starts(reach, values, station.servers)
             done = starts + values
             arrays["reach"], arrays["start"], arrays["done"] = reach, starts, done
+            arrays["ahead"] = ahead_of_each(reach, starts)
             wait = starts - reach
             arrays["wait"] = wait if order is None else _unsorted(wait, order)
         t = done if order is None else _unsorted(done, order)
@@ -139,15 +143,29 @@ def _held(station: Station) -> tuple[np.ndarray, np.ndarray]:
     return arrays["held"]
 
 
-def _check_capacity(station: Station, limit: float) -> None:
-    """Refuse a run in which a worker pool fills (cores queue) or a queue limit is met."""
+def _most_in_system(arrivals: np.ndarray, ends: np.ndarray) -> int:
+    """The most requests in the system at once (it peaks at arrivals)."""
+    if arrivals.size == 0:
+        return 0
+    return int((np.arange(1, arrivals.size + 1) - np.searchsorted(ends, arrivals, "right")).max())
+
+
+def _check_capacity(station: Station, limit: float, crowd: int) -> None:
+    """Refuse a run in which a worker pool fills (cores queue) or a queue limit is met.
+
+    ``crowd``, the most requests in the whole system at once, settles most runs: no
+    instance can hold more.
+    """
     name = station.runtime.name
     if station.workers_queue:
-        reach, starts = station.arrays["reach"], station.arrays["start"]
-        reach = reach[reach < limit]
-        ahead = np.arange(reach.size) - np.searchsorted(starts, reach, side="right")
-        if reach.size and int(ahead.max()) >= station.limit:
+        if crowd <= station.limit:
+            return
+        reach, ahead = station.arrays["reach"], station.arrays["ahead"]
+        ahead = ahead[reach < limit]
+        if ahead.size and int(ahead.max()) >= station.limit:
             raise Refused(f"{name}: {station.limit} requests waited for a worker (queue limit)")
+        return
+    if crowd <= station.workers:
         return
     taken, given = _held(station)
     taken = taken[taken < limit]
@@ -181,17 +199,18 @@ def snapshot_times(model: Model) -> tuple[np.ndarray, list[int]]:
     return np.array(times), kept
 
 
-def _snapshots(model: Model, chain: Chain, arrivals: np.ndarray, end: np.ndarray) -> None:
+def _snapshots(model: Model, chain: Chain, arrivals: np.ndarray, ends: np.ndarray) -> None:
     times, kept = snapshot_times(model)
     edges = np.concatenate(([0.0], times))
+    areas = WindowAreas(edges)
     instances: dict[str, dict[str, np.ndarray]] = {}
     for station in chain.stations:
-        instances[station.runtime.name] = _counters(station, edges)
+        instances[station.runtime.name] = _counters(station, areas)
     for runtime in model.instances:  # instances off the route: idle all run
         if runtime.name not in instances:
             idle = runtime.snapshot(0.0)
             instances[runtime.name] = {k: np.full(times.size, v) for k, v in idle.items()}
-    in_system = window_areas(arrivals, sorted_copy(end), edges)
+    in_system = areas(arrivals, ends)
     generated = np.searchsorted(arrivals, times, side="right")
     model.snapshots = [
         Snapshot(
@@ -211,9 +230,10 @@ def _scalar(value: Any) -> float | int:
     return value.item() if hasattr(value, "item") else value
 
 
-def _counters(station: Station, edges: np.ndarray) -> dict[str, np.ndarray]:
+def _counters(station: Station, areas: WindowAreas) -> dict[str, np.ndarray]:
     """:meth:`AppInstance.snapshot` at every snapshot time, from the station's arrays."""
     arrays = station.arrays
+    edges = areas.edges
     times = edges[1:]
     count = times.size
     counters: dict[str, np.ndarray] = {}
@@ -221,9 +241,10 @@ def _counters(station: Station, edges: np.ndarray) -> dict[str, np.ndarray]:
         reach, starts, done = arrays["reach"], arrays["start"], arrays["done"]
         waited = starts > reach
         queued, dequeued = reach[waited], starts[waited]
-        counters["busy_area"] = window_areas(starts, sorted_copy(done), edges)
-        counters["queue_area"] = window_areas(queued, dequeued, edges)
-        counters["queue_peak"] = window_peaks(queued, dequeued, edges)
+        counters["busy_area"] = areas(starts, sorted_copy(done))
+        counters["queue_area"] = areas(queued, dequeued)
+        risen = arrays["ahead"][waited] + 1  # the queue's length as each one joins
+        counters["queue_peak"] = window_peaks(queued, dequeued, risen, edges)
         counters["queue_now"] = levels_at(queued, dequeued, times)
         wait = arrays["wait"]
     else:  # calls and delays only: never queues
@@ -242,7 +263,7 @@ def _counters(station: Station, edges: np.ndarray) -> dict[str, np.ndarray]:
         sorted_leave, service if order is None else service[order], times
     )
     taken, given = _held(station)
-    counters["worker_area"] = window_areas(taken, given, edges)
+    counters["worker_area"] = areas(taken, given)
     counters["workers"] = np.full(count, station.workers)
     return counters
 

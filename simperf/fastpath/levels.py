@@ -29,16 +29,40 @@ def pending_integrals(times: np.ndarray, edges: np.ndarray) -> np.ndarray:
         Increasing window bounds, the first at or before every time.
     """
     counts = np.searchsorted(times, edges, side="right")
-    widths = np.diff(edges)
-    later = (times.size - counts[1:]) * widths
+    later = (times.size - counts[1:]) * np.diff(edges)
     first, last = int(counts[0]), int(counts[-1])
     if last == first:
         return later
     inside = np.diff(counts)
+    # each time's offset into its own window, summed per window
     offsets = times[first:last] - np.repeat(edges[:-1], inside)
-    starts = counts[:-1] - first
-    sums = np.add.reduceat(np.append(offsets, 0.0), np.minimum(starts, last - first))
-    return later + np.where(inside > 0, sums, 0.0)
+    return later + segment_sums(offsets, counts[:-1] - first, inside)
+
+
+def segment_sums(values: np.ndarray, starts: np.ndarray, sizes: np.ndarray) -> np.ndarray:
+    """Sums of consecutive segments of ``values`` (empty ones included, as 0)."""
+    sums = np.add.reduceat(values, np.minimum(starts, values.size - 1))
+    return np.where(sizes > 0, sums, 0.0)
+
+
+class WindowAreas:
+    """:func:`window_areas` that integrates each array once (busy cores, workers held
+    and requests in system often share their start or end times)."""
+
+    def __init__(self, edges: np.ndarray) -> None:
+        self.edges = edges
+        self._pending: dict[int, tuple[np.ndarray, np.ndarray]] = {}
+
+    def pending(self, times: np.ndarray) -> np.ndarray:
+        cached = self._pending.get(id(times))
+        if cached is None or cached[0] is not times:
+            cached = (times, pending_integrals(times, self.edges))
+            self._pending[id(times)] = cached
+        return cached[1]
+
+    def __call__(self, begin: np.ndarray, end: np.ndarray) -> np.ndarray:
+        """The cumulative integral of ``#(begin <= t) - #(end <= t)`` (both sorted)."""
+        return np.cumsum(self.pending(end) - self.pending(begin))
 
 
 def window_areas(begin: np.ndarray, end: np.ndarray, edges: np.ndarray) -> np.ndarray:
@@ -48,8 +72,7 @@ def window_areas(begin: np.ndarray, end: np.ndarray, edges: np.ndarray) -> np.nd
     ``begin`` and ``end`` are sorted separately: only the level matters, not which
     interval is which.
     """
-    per_window = pending_integrals(end, edges) - pending_integrals(begin, edges)
-    return np.cumsum(per_window)
+    return WindowAreas(edges)(begin, end)
 
 
 def levels_at(begin: np.ndarray, end: np.ndarray, times: np.ndarray) -> np.ndarray:
@@ -57,28 +80,39 @@ def levels_at(begin: np.ndarray, end: np.ndarray, times: np.ndarray) -> np.ndarr
     return np.searchsorted(begin, times, side="right") - np.searchsorted(end, times, side="right")
 
 
-def window_peaks(begin: np.ndarray, end: np.ndarray, edges: np.ndarray) -> np.ndarray:
+def window_peaks(
+    begin: np.ndarray, end: np.ndarray, risen: np.ndarray, edges: np.ndarray
+) -> np.ndarray:
     """Highest level in each window ``(edges[k], edges[k + 1]]``, from its level at
     ``edges[k]`` (a monitor's peak, reset at each snapshot).
 
-    The level only rises at a ``begin``, so its peaks are its values there.
+    The level only rises at a ``begin``, so its peaks are ``risen``, its values there.
     """
     start_levels = levels_at(begin, end, edges[:-1])
-    if begin.size == 0:
-        return start_levels
-    risen = np.arange(1, begin.size + 1) - np.searchsorted(end, begin, side="right")
     counts = np.searchsorted(begin, edges, side="right")
     first, last = int(counts[0]), int(counts[-1])
     if last == first:
         return start_levels
     inside = np.diff(counts)
-    highs = np.maximum.reduceat(
-        np.append(risen[first:last], 0), np.minimum(counts[:-1] - first, last - first)
-    )
+    starts = np.minimum(counts[:-1] - first, last - first - 1)
+    highs = np.maximum.reduceat(risen[first:last], starts)
     return np.maximum(start_levels, np.where(inside > 0, highs, 0))
+
+
+def ahead_of_each(reach: np.ndarray, starts: np.ndarray) -> np.ndarray:
+    """How many requests wait ahead of each one as it joins a FIFO queue.
+
+    ``reach`` (sorted) is when each joins, ``starts`` (sorted: FIFO) when each leaves
+    it; the earlier requests not yet started are the ones ahead.
+    """
+    ahead = np.arange(reach.size) - np.searchsorted(starts, reach, side="right")
+    return np.maximum(ahead, 0, out=ahead)
 
 
 def cumulative_at(times: np.ndarray, values: np.ndarray, at: np.ndarray) -> np.ndarray:
     """Sum of ``values`` whose ``times`` (sorted) are at or before each of ``at``."""
-    totals = np.concatenate(([0.0], np.cumsum(values)))
-    return totals[np.searchsorted(times, at, side="right")]
+    counts = np.searchsorted(times, at, side="right")
+    if values.size == 0:
+        return np.zeros(at.size)
+    starts = np.concatenate(([0], counts[:-1]))
+    return np.cumsum(segment_sums(values, starts, counts - starts))

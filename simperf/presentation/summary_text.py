@@ -312,11 +312,19 @@ def performance(perf: dict[str, Any]) -> list[str]:
     """The run's wall time and speed."""
     lines: list[str] = []
     lines.append("")
+    if perf.get("engine") == "fast":
+        lines.append(
+            f"wall time {perf['wall_time']:.3g} s  "
+            f"({perf['requests_per_second']:,.0f} requests/s, exact fast path: no events)"
+        )
+        return lines
     lines.append(
         f"wall time {perf['wall_time']:.3g} s  "
         f"({perf['requests_per_second']:,.0f} requests/s, "
         f"{perf['events_per_second']:,.0f} events/s)"
     )
+    if "fast_path_refused" in perf:
+        lines.append(f"event engine: the fast path is not exact here ({perf['fast_path_refused']})")
     return lines
 
 
