@@ -92,13 +92,7 @@ def deterministic_times(rate: float, *, batch: int = BATCH) -> Iterator[float]:
 
 
 def _deterministic(rate: float, batch: int) -> Iterator[float]:
-    for times in deterministic_batches(rate, batch):
-        yield from times.tolist()
-
-
-def deterministic_batches(rate: float, batch: int) -> Iterator[np.ndarray]:
-    """The times of :func:`deterministic_times` (``rate > 0``) as arrays of ``batch``."""
     k = 1
     while True:
-        yield np.arange(k, k + batch, dtype=float) / rate
+        yield from (np.arange(k, k + batch, dtype=float) / rate).tolist()
         k += batch

@@ -17,7 +17,7 @@ from typing import Any
 from simperf.components.app_server import AppInstance, AppServer
 from simperf.components.calls import CALL, CPU, DELAY
 from simperf.spec.app_server import CallStep, CpuStep, DelayStep
-from simperf.spec.workload import TraceArrival
+from simperf.spec.workload import DeterministicArrival, TraceArrival
 
 
 class Refused(Exception):
@@ -70,33 +70,38 @@ def plan(model: Any) -> Chain:
         With the first reason the fast path would not be exact.
     """
     scenario = model.scenario
+    if scenario.faults:
+        raise Refused("faults: a fault timeline")
+    if scenario.network is not None:
+        raise Refused("network: hops and links")
+    for name, spec in scenario.components.items():
+        if spec.kind != "app_server":
+            raise Refused(f"components.{name}: a {spec.kind} (state shared between requests)")
+    for name, spec in scenario.components.items():
+        problem = _component_problem(spec)
+        if problem:
+            raise Refused(f"components.{name}: {problem}")
     workload = scenario.workload
     if workload.arrival is None:
         raise Refused("workload: a closed loop (users wait for their responses)")
     if isinstance(workload.arrival, TraceArrival):
         raise Refused("workload.arrival: a replayed trace")
+    if isinstance(workload.arrival, DeterministicArrival):
+        # arrivals then fall on snapshot times and on completions, where the order of
+        # simultaneous events in the event engine decides what is counted where
+        raise Refused("workload.arrival: deterministic arrivals (simultaneous events)")
     if len(workload.classes) != 1:
         raise Refused("workload.classes: several classes share stations in arrival order")
     klass = workload.classes[0]
     if klass.timeout is not None:
         raise Refused("workload.classes.0.timeout: clients that give up")
-    if scenario.network is not None:
-        raise Refused("network: hops and links")
-    if scenario.faults:
-        raise Refused("faults: a fault timeline")
-    for name, spec in scenario.components.items():
-        problem = _component_problem(spec)
-        if problem:
-            raise Refused(f"components.{name}: {problem}")
     builder = _Builder(model)
     builder.visit(klass.entry, klass.endpoint, f"components.{klass.entry}.endpoints")
     return Chain(builder.stages, builder.stations)
 
 
 def _component_problem(spec: Any) -> str | None:
-    """Why one component spec is not a FIFO station the fast path computes exactly."""
-    if spec.kind != "app_server":
-        return f"a {spec.kind} (state shared between requests)"
+    """Why one app server spec is not a FIFO station the fast path computes exactly."""
     checks = [
         (spec.replicas != 1, "replicas > 1 (instances share one stream of CPU draws)"),
         (spec.autoscaling is not None, "autoscaling"),

@@ -11,7 +11,7 @@ from typing import Any
 
 import numpy as np
 
-from simperf.arrivals.homogeneous import deterministic_batches, poisson_batches
+from simperf.arrivals.homogeneous import poisson_batches
 from simperf.components.workload import WORKLOAD, arrival_times
 from simperf.fastpath.chain import Chain, Refused, Station, plan
 from simperf.fastpath.levels import (
@@ -25,7 +25,7 @@ from simperf.fastpath.levels import (
 from simperf.fastpath.recursions import fifo_starts
 from simperf.model import Model, Snapshot
 from simperf.rng import BATCH
-from simperf.spec.workload import DeterministicArrival, PoissonArrival
+from simperf.spec.workload import PoissonArrival
 
 
 def execute(model: Model) -> Model:
@@ -65,8 +65,6 @@ def _arrivals(model: Model, budget: int | None, horizon: float | None) -> np.nda
     rng = model.ctx.rng(WORKLOAD, "arrival")
     if isinstance(arrival, PoissonArrival) and arrival.rate > 0:
         batches: Any = poisson_batches(arrival.rate, rng, BATCH)
-    elif isinstance(arrival, DeterministicArrival) and arrival.rate > 0:
-        batches = deterministic_batches(arrival.rate, BATCH)
     else:
         times = arrival_times(arrival, rng, horizon)
         batches = iter(lambda: np.fromiter(islice(times, BATCH), dtype=float), np.empty(0))

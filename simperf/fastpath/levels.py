@@ -39,10 +39,16 @@ def pending_integrals(times: np.ndarray, edges: np.ndarray) -> np.ndarray:
     return later + segment_sums(offsets, counts[:-1] - first, inside)
 
 
-def segment_sums(values: np.ndarray, starts: np.ndarray, sizes: np.ndarray) -> np.ndarray:
-    """Sums of consecutive segments of ``values`` (empty ones included, as 0)."""
-    sums = np.add.reduceat(values, np.minimum(starts, values.size - 1))
-    return np.where(sizes > 0, sums, 0.0)
+def segment_sums(
+    values: np.ndarray, starts: np.ndarray, sizes: np.ndarray, reduce: np.ufunc = np.add
+) -> np.ndarray:
+    """``reduce`` over consecutive segments that cover ``values`` (an empty one gives 0)."""
+    out = np.zeros(sizes.size, dtype=values.dtype)
+    filled = sizes > 0
+    if values.size:
+        # reduceat reads an empty segment as one element: reduce the others only
+        out[filled] = reduce.reduceat(values, starts[filled])
+    return out
 
 
 class WindowAreas:
@@ -94,9 +100,8 @@ def window_peaks(
     if last == first:
         return start_levels
     inside = np.diff(counts)
-    starts = np.minimum(counts[:-1] - first, last - first - 1)
-    highs = np.maximum.reduceat(risen[first:last], starts)
-    return np.maximum(start_levels, np.where(inside > 0, highs, 0))
+    highs = segment_sums(risen[first:last], counts[:-1] - first, inside, np.maximum)
+    return np.maximum(start_levels, highs)
 
 
 def ahead_of_each(reach: np.ndarray, starts: np.ndarray) -> np.ndarray:
@@ -112,7 +117,5 @@ def ahead_of_each(reach: np.ndarray, starts: np.ndarray) -> np.ndarray:
 def cumulative_at(times: np.ndarray, values: np.ndarray, at: np.ndarray) -> np.ndarray:
     """Sum of ``values`` whose ``times`` (sorted) are at or before each of ``at``."""
     counts = np.searchsorted(times, at, side="right")
-    if values.size == 0:
-        return np.zeros(at.size)
     starts = np.concatenate(([0], counts[:-1]))
-    return np.cumsum(segment_sums(values, starts, counts - starts))
+    return np.cumsum(segment_sums(values[: counts[-1]], starts, counts - starts))
