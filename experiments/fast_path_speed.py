@@ -1,7 +1,7 @@
 """How much faster is the exact fast path than the event engine, and is it the same run?
 
 Runs ``models/mm1.yaml`` (one server), ``models/mmc.yaml`` (M/M/4) and
-``models/tandem.yaml`` (three 2-core tiers in a chain) with a budget of requests (1M; 20k
+``models/tandem.yaml`` (three 2-core tiers in a chain) with a budget of requests (1M; 5k
 with ``--quick``), once with ``run.engine: events`` and once with ``run.engine: fast``,
 at the same seed, interleaved so that machine noise hits both alike. Measured: each
 engine's wall time (``perf.wall_time``: the simulation, not the summary), the speed-up,
@@ -78,7 +78,7 @@ def figure(frame: pd.DataFrame) -> go.Figure:
 
 def main() -> None:
     args = arguments(__doc__.splitlines()[0])
-    requests = 20_000 if args.quick else 1_000_000
+    requests = 5_000 if args.quick else 1_000_000
     repeats = 1 if args.quick else max(args.replications, 1)
     frame = pd.DataFrame([measure(name, requests, args.seed, repeats) for name in CASES])
     save("fast_path_speed", frame, figure(frame), args)
