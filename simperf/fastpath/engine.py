@@ -19,7 +19,6 @@ from simperf.fastpath.levels import (
     ahead_of_each,
     cumulative_at,
     levels_at,
-    sorted_copy,
     window_peaks,
 )
 from simperf.fastpath.recursions import fifo_starts
@@ -44,16 +43,16 @@ def execute(model: Model) -> Model:
     chain = plan(model)
     horizon = model.horizon
     arrivals = _arrivals(model, model.scenario.run.requests, horizon)
-    end = _route(chain, arrivals)
+    sorts = _Sorts()
+    end = _route(chain, arrivals, sorts)
     limit = math.inf if horizon is None else horizon
-    ends = sorted_copy(end)
-    crowd = _most_in_system(arrivals[arrivals < limit], ends)
+    ends = sorts.sorted(end)
+    crowd = _Crowd(arrivals[arrivals < limit], ends)
     for station in chain.stations:
-        _check_capacity(station, limit, crowd)
-    done = end < limit if horizon is not None else np.ones(end.size, dtype=bool)
+        _check_capacity(station, limit, crowd, sorts)
     model.end = float(horizon if horizon is not None else (end.max() if end.size else 0.0))
-    _snapshots(model, chain, arrivals, ends)
-    _records(model, arrivals[done], end[done], arrivals.size)
+    _snapshots(model, chain, arrivals, ends, sorts)
+    _records(model, arrivals, end, limit, sorts)
     model.events = 0
     model.wall_time = time.perf_counter() - started
     return model
@@ -91,14 +90,28 @@ def _variates(draw: Any, count: int) -> np.ndarray:
     return np.concatenate([draw(BATCH) for _ in range(-(-count // BATCH))])[:count]
 
 
-def _ordered(times: np.ndarray) -> np.ndarray | None:
-    """The order requests reach the next step (None: already in request order)."""
-    if times.size < 2 or bool(np.all(times[1:] >= times[:-1])):
-        return None
-    return np.argsort(times, kind="stable")
+class _Sorts:
+    """Sorting orders and sorted copies, each computed once per array of one run
+    (a station's departures are also the next step's arrivals, the ends, the exits)."""
+
+    def __init__(self) -> None:
+        self._orders: dict[int, tuple[np.ndarray, np.ndarray | None]] = {}
+
+    def order(self, times: np.ndarray) -> np.ndarray | None:
+        """The stable order that sorts ``times`` (None: already sorted)."""
+        cached = self._orders.get(id(times))
+        if cached is None or cached[0] is not times:
+            ordered = times.size < 2 or bool(np.all(times[1:] >= times[:-1]))
+            cached = (times, None if ordered else np.argsort(times, kind="stable"))
+            self._orders[id(times)] = cached
+        return cached[1]
+
+    def sorted(self, times: np.ndarray) -> np.ndarray:
+        order = self.order(times)
+        return times if order is None else times[order]
 
 
-def _route(chain: Chain, arrivals: np.ndarray) -> np.ndarray:
+def _route(chain: Chain, arrivals: np.ndarray, sorts: _Sorts) -> np.ndarray:
     """Move every request through the stages; returns each one's end time."""
     t = arrivals
     for stage in chain.stages:
@@ -110,7 +123,7 @@ def _route(chain: Chain, arrivals: np.ndarray) -> np.ndarray:
         if stage.op == "exit":
             arrays["exit"] = t
             continue
-        order = _ordered(t)
+        order = sorts.order(t)
         reach = t if order is None else t[order]
         values = _variates(stage.draw, t.size)
         if stage.op == "delay":
@@ -132,40 +145,44 @@ def _unsorted(values: np.ndarray, order: np.ndarray) -> np.ndarray:
     return out
 
 
-def _held(station: Station) -> tuple[np.ndarray, np.ndarray]:
+def _held(station: Station, sorts: _Sorts) -> tuple[np.ndarray, np.ndarray]:
     """When each request takes and gives back its worker (sorted separately)."""
     arrays = station.arrays
-    if "held" not in arrays:
-        taken = arrays["start"] if station.workers_queue else arrays["enter"]
-        arrays["held"] = (sorted_copy(taken), sorted_copy(arrays["exit"]))
-    return arrays["held"]
+    taken = arrays["start"] if station.workers_queue else arrays["enter"]
+    return sorts.sorted(taken), sorts.sorted(arrays["exit"])
 
 
-def _most_in_system(arrivals: np.ndarray, ends: np.ndarray) -> int:
-    """The most requests in the system at once (it peaks at arrivals)."""
-    if arrivals.size == 0:
-        return 0
-    return int((np.arange(1, arrivals.size + 1) - np.searchsorted(ends, arrivals, "right")).max())
+class _Crowd:
+    """The most requests in the whole system at once (it peaks at arrivals), computed
+    when first asked: no instance can hold more, which settles most capacity checks."""
+
+    def __init__(self, arrivals: np.ndarray, ends: np.ndarray) -> None:
+        self.arrivals, self.ends = arrivals, ends
+        self._most: int | None = None
+
+    def at_most(self, capacity: int) -> bool:
+        """Whether the system never held more than ``capacity`` requests."""
+        if self.arrivals.size <= capacity:
+            return True
+        if self._most is None:
+            inside = np.arange(1, self.arrivals.size + 1)
+            inside -= np.searchsorted(self.ends, self.arrivals, "right")
+            self._most = int(inside.max())
+        return self._most <= capacity
 
 
-def _check_capacity(station: Station, limit: float, crowd: int) -> None:
-    """Refuse a run in which a worker pool fills (cores queue) or a queue limit is met.
-
-    ``crowd``, the most requests in the whole system at once, settles most runs: no
-    instance can hold more.
-    """
+def _check_capacity(station: Station, limit: float, crowd: _Crowd, sorts: _Sorts) -> None:
+    """Refuse a run in which a worker pool fills (cores queue) or a queue limit is met."""
     name = station.runtime.name
     if station.workers_queue:
-        if crowd <= station.limit:
-            return
         reach, ahead = station.arrays["reach"], station.arrays["ahead"]
-        ahead = ahead[reach < limit]
+        ahead = ahead[: np.searchsorted(reach, limit, "left")]
         if ahead.size and int(ahead.max()) >= station.limit:
             raise Refused(f"{name}: {station.limit} requests waited for a worker (queue limit)")
         return
-    if crowd <= station.workers:
+    if crowd.at_most(station.workers):
         return
-    taken, given = _held(station)
+    taken, given = _held(station, sorts)
     taken = taken[taken < limit]
     if taken.size and int(levels_at(taken, given, taken).max()) > station.workers:
         raise Refused(f"{name}: all {station.workers} workers were busy (they would queue)")
@@ -197,13 +214,15 @@ def snapshot_times(model: Model) -> tuple[np.ndarray, list[int]]:
     return np.array(times), kept
 
 
-def _snapshots(model: Model, chain: Chain, arrivals: np.ndarray, ends: np.ndarray) -> None:
+def _snapshots(
+    model: Model, chain: Chain, arrivals: np.ndarray, ends: np.ndarray, sorts: _Sorts
+) -> None:
     times, kept = snapshot_times(model)
     edges = np.concatenate(([0.0], times))
     areas = WindowAreas(edges)
     instances: dict[str, dict[str, np.ndarray]] = {}
     for station in chain.stations:
-        instances[station.runtime.name] = _counters(station, areas)
+        instances[station.runtime.name] = _counters(station, areas, sorts)
     for runtime in model.instances:  # instances off the route: idle all run
         if runtime.name not in instances:
             idle = runtime.snapshot(0.0)
@@ -228,7 +247,7 @@ def _scalar(value: Any) -> float | int:
     return value.item() if hasattr(value, "item") else value
 
 
-def _counters(station: Station, areas: WindowAreas) -> dict[str, np.ndarray]:
+def _counters(station: Station, areas: WindowAreas, sorts: _Sorts) -> dict[str, np.ndarray]:
     """:meth:`AppInstance.snapshot` at every snapshot time, from the station's arrays."""
     arrays = station.arrays
     edges = areas.edges
@@ -239,7 +258,7 @@ def _counters(station: Station, areas: WindowAreas) -> dict[str, np.ndarray]:
         reach, starts, done = arrays["reach"], arrays["start"], arrays["done"]
         waited = starts > reach
         queued, dequeued = reach[waited], starts[waited]
-        counters["busy_area"] = areas(starts, sorted_copy(done))
+        counters["busy_area"] = areas(starts, sorts.sorted(done))
         counters["queue_area"] = areas(queued, dequeued)
         risen = arrays["ahead"][waited] + 1  # the queue's length as each one joins
         counters["queue_peak"] = window_peaks(queued, dequeued, risen, edges)
@@ -250,7 +269,7 @@ def _counters(station: Station, areas: WindowAreas) -> dict[str, np.ndarray]:
         counters.update(busy_area=zeros, queue_area=zeros, queue_peak=zeros, queue_now=zeros)
         wait = np.zeros(arrays["enter"].size)
     leave = arrays["exit"]
-    order = np.argsort(leave, kind="stable") if _ordered(leave) is not None else None
+    order = sorts.order(leave)
     sorted_leave = leave if order is None else leave[order]
     sorted_wait = wait if order is None else wait[order]
     service = leave - arrays["enter"] - wait
@@ -260,18 +279,23 @@ def _counters(station: Station, areas: WindowAreas) -> dict[str, np.ndarray]:
     counters["service_sum"] = cumulative_at(
         sorted_leave, service if order is None else service[order], times
     )
-    taken, given = _held(station)
+    taken, given = _held(station, sorts)
     counters["worker_area"] = areas(taken, given)
     counters["workers"] = np.full(count, station.workers)
     return counters
 
 
-def _records(model: Model, start: np.ndarray, end: np.ndarray, generated: int) -> None:
-    """The finished requests, in the order they finished, in the model's recorder."""
-    order = np.argsort(end, kind="stable") if _ordered(end) is not None else None
+def _records(
+    model: Model, arrivals: np.ndarray, end: np.ndarray, limit: float, sorts: _Sorts
+) -> None:
+    """The requests finished by ``limit``, in the order they finished, in the recorder."""
+    order = sorts.order(end)
+    ends = end if order is None else end[order]
+    starts = arrivals if order is None else arrivals[order]
+    finished = int(np.searchsorted(ends, limit, side="left"))
     recorder = model.ctx.recorder
-    recorder.generated = generated
-    recorder.start = array("d", (start if order is None else start[order]).tobytes())
-    recorder.end = array("d", (end if order is None else end[order]).tobytes())
-    recorder.klass = array("i", bytes(4 * end.size))
-    recorder.outcome = array("i", bytes(4 * end.size))
+    recorder.generated = arrivals.size
+    recorder.start = array("d", starts[:finished].tobytes())
+    recorder.end = array("d", ends[:finished].tobytes())
+    recorder.klass = array("i", bytes(4 * finished))
+    recorder.outcome = array("i", bytes(4 * finished))

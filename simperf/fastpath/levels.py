@@ -11,13 +11,6 @@ from __future__ import annotations
 import numpy as np
 
 
-def sorted_copy(values: np.ndarray) -> np.ndarray:
-    """``values`` sorted (timsort: nearly sorted departures cost close to one pass)."""
-    if values.size < 2 or bool(np.all(values[1:] >= values[:-1])):
-        return values
-    return np.sort(values, kind="stable")
-
-
 def pending_integrals(times: np.ndarray, edges: np.ndarray) -> np.ndarray:
     """``integral of #(times > t) dt`` over each window ``(edges[k], edges[k + 1]]``.
 
