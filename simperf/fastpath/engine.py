@@ -6,6 +6,7 @@ from __future__ import annotations
 import math
 import time
 from array import array
+from collections.abc import Iterator
 from itertools import islice
 from typing import Any
 
@@ -65,8 +66,7 @@ def _arrivals(model: Model, budget: int | None, horizon: float | None) -> np.nda
     if isinstance(arrival, PoissonArrival) and arrival.rate > 0:
         batches: Any = poisson_batches(arrival.rate, rng, BATCH)
     else:
-        times = arrival_times(arrival, rng, horizon)
-        batches = iter(lambda: np.fromiter(islice(times, BATCH), dtype=float), np.empty(0))
+        batches = _chunks(arrival_times(arrival, rng, horizon))
     chunks: list[np.ndarray] = []
     count = 0
     for chunk in batches:
@@ -81,6 +81,12 @@ def _arrivals(model: Model, budget: int | None, horizon: float | None) -> np.nda
         chunks.append(chunk)
         count += chunk.size
     return np.concatenate(chunks) if chunks else np.empty(0)
+
+
+def _chunks(times: Iterator[float]) -> Iterator[np.ndarray]:
+    """An arrival iterator's times, ``BATCH`` at a time, until it runs out."""
+    while (chunk := np.fromiter(islice(times, BATCH), dtype=float)).size:
+        yield chunk
 
 
 def _variates(draw: Any, count: int) -> np.ndarray:

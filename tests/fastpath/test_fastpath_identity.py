@@ -82,6 +82,20 @@ def test_horizon_run_with_warmup_leaves_the_same_requests_in_flight() -> None:
     assert fast.to_dict()["requests"]["in_flight"] == events.to_dict()["requests"]["in_flight"]
 
 
+@pytest.mark.parametrize(
+    "arrival",
+    [
+        {"kind": "piecewise", "rate": 50, "profile": [[0, 25], [10, 98]]},
+        {"kind": "diurnal", "rate": 60, "amplitude": 0.5, "period": 8},
+    ],
+)
+def test_time_varying_arrivals_are_identical(arrival: dict[str, Any]) -> None:
+    scenario = simperf.load(MODELS / "mm1.yaml").with_overrides(
+        {"workload.arrival": arrival, "run.duration": 15, "run.warmup": 1, "run.window": 1}
+    )
+    assert_same_run(*both(scenario))
+
+
 def test_automatic_warmup_cuts_at_the_same_snapshot() -> None:
     scenario = simperf.load(MODELS / "mm1.yaml").with_overrides(
         {"run.duration": 30, "run.warmup": "auto"}
