@@ -46,6 +46,8 @@ class Server:
     >>> env.run()
     >>> disk.served, disk.wait_sum, disk.service_sum, disk.snapshot(env.now)["busy_area"]
     (2, 2.0, 5.0, 5.0)
+    >>> disk.waits  # the second request found the disk busy
+    [2.0]
     """
 
     kind = "server"
@@ -72,6 +74,10 @@ class Server:
         self.rejected = 0
         self.wait_sum = 0.0
         self.service_sum = 0.0
+        # Every wait of a request that found no free slot (0 included: it still waited
+        # its turn), appended where it queues only, so the free-slot path costs nothing.
+        # Anything with ``append`` and ``len`` may stand in (a streaming quantile sketch).
+        self.waits: list[float] = []
 
     def queue_for(self, slots: Slots) -> Process:
         """Wait in this server's queue for one of ``slots`` (none is free); returns the wait."""
@@ -86,7 +92,9 @@ class Server:
         self.queue.change(-1, now)
         if within is not None:
             within.queue.change(-1, now)
-        return now - arrived
+        waited = now - arrived
+        self.waits.append(waited)
+        return waited
 
     def take(self, slots: Slots) -> Process:
         """Take one of ``slots``, queueing when none is free; returns the wait."""
@@ -137,4 +145,5 @@ class Server:
             "rejected": self.rejected,
             "wait_sum": self.wait_sum,
             "service_sum": self.service_sum,
+            "waited": len(self.waits),
         }

@@ -109,7 +109,10 @@ def summarise(model: Any) -> Result:
         for name, comp in components.items()
     ]
     instance_frame = pd.DataFrame(
-        [{k: v for k, v in r.items() if not k.endswith(("_area", "_total"))} for r in rows]
+        [
+            {k: v for k, v in r.items() if k != "waits" and not k.endswith(("_area", "_total"))}
+            for r in rows
+        ]
     )
     components_frame = (
         pd.concat([pd.DataFrame(component_rows), instance_frame], ignore_index=True)

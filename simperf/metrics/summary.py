@@ -168,6 +168,7 @@ class Summary:
             served = b["served"] - a["served"]
             peaks = [s.instances[inst.name]["queue_peak"] for s in self.snapshots[1:]]
             exposure = _exposure(a, b, span)
+            waits = _waits(inst, a, b)
             rows.append(
                 {
                     "component": inst.component,
@@ -189,6 +190,8 @@ class Summary:
                     "mean_service": clean((b["service_sum"] - a["service_sum"]) / served)
                     if served
                     else None,
+                    **wait_percentiles(waits, served),
+                    "waits": waits,  # for the component's percentiles; not a column
                     "served": int(served),
                     "rejected": int(b["rejected"] - a["rejected"]),
                     "busy_area": b["busy_area"] - a["busy_area"],
@@ -229,6 +232,7 @@ class Summary:
                         "mean_service": clean(sum(r["service_total"] for r in mine) / served)
                         if served
                         else None,
+                        **wait_percentiles(np.concatenate([r["waits"] for r in mine]), served),
                         "served": served,
                         "rejected": sum(r["rejected"] for r in mine),
                         "imbalance": _imbalance([r["served"] for r in mine]),
@@ -417,6 +421,10 @@ _INSTANCE_KEYS = (
     "max_queue_length",
     "mean_wait",
     "mean_service",
+    "p_wait",
+    "wait_p50",
+    "wait_p95",
+    "wait_p99",
     "served",
     "rejected",
     "shed",
@@ -487,6 +495,52 @@ def _instance_counts(a: Snapshot, b: Snapshot, span: float) -> list[tuple[Any, .
         for metric, area in (("instances", "provisioned_area"), ("serving", "serving_area")):
             records.append((a.time, b.time, name, metric, (counters[area] - before[area]) / span))
     return records
+
+
+def wait_percentiles(waits: np.ndarray, served: int) -> dict[str, Any]:
+    """P(wait) and percentiles of the waiting time of ``served`` requests.
+
+    Parameters
+    ----------
+    waits
+        The waits of the requests that found no free slot (a wait of 0 still counts:
+        the request queued for a slot freed at the same instant).
+    served
+        Requests served over the same period, waiting or not.
+
+    Returns
+    -------
+    dict
+        ``p_wait`` (waits / served, Erlang C's probability of waiting on an M/M/c) and
+        ``wait_p50``, ``wait_p95``, ``wait_p99`` of the waiting time of every served
+        request (0 for those that found a free slot); None without requests served.
+    """
+    if served <= 0:
+        return {"p_wait": None, **dict.fromkeys(WAIT_PERCENTILES)}
+    waited = min(int(waits.size), served)
+    p_wait = waited / served
+    out: dict[str, Any] = {"p_wait": p_wait}
+    ordered = np.sort(waits)
+    for name, q in WAIT_PERCENTILES.items():
+        # the q-quantile of a sample that is 0 for the (1 - p_wait) that did not wait
+        share = 1.0 - q / 100.0
+        if share >= p_wait or waited == 0:
+            out[name] = 0.0
+        else:
+            rank = (1.0 - share / p_wait) * 100.0
+            out[name] = float(np.percentile(ordered, rank))
+    return out
+
+
+WAIT_PERCENTILES = {"wait_p50": 50.0, "wait_p95": 95.0, "wait_p99": 99.0}
+
+
+def _waits(inst: Any, a: dict[str, float], b: dict[str, float]) -> np.ndarray:
+    """The waits recorded at ``inst`` between snapshots ``a`` and ``b``."""
+    waits = getattr(inst, "waits", None)
+    if waits is None or "waited" not in a:
+        return np.zeros(0)
+    return np.asarray(waits[int(a["waited"]) : int(b["waited"])], dtype=float)
 
 
 def _exposure(a: dict[str, float], b: dict[str, float], span: float) -> float:
