@@ -8,7 +8,7 @@ import pandas as pd
 
 from simperf.build import build
 from simperf.estimate import estimate
-from simperf.metrics import alerts
+from simperf.metrics import alerts, traces
 from simperf.metrics.availability import faults_section
 from simperf.metrics.headroom import headroom
 from simperf.metrics.result import Result
@@ -119,6 +119,11 @@ def summarise(model: Any) -> Result:
         if rows
         else pd.DataFrame(component_rows)
     )
+    spans = None
+    tracer = model.ctx.tracer
+    if tracer is not None:
+        spans = traces.spans_frame(tracer.traces, summary.classes, summary.causes, summary.warmup)
+        data["traces"] = traces.section(spans, tracer.spec.sample, tracer.spec.slowest)
     perf = {
         "wall_time": model.wall_time,
         "events": model.events,
@@ -138,6 +143,8 @@ def summarise(model: Any) -> Result:
         perf=perf,
     )
     result._arrays = summary.data  # per-request records, for tests and trace plots
+    if spans is not None:
+        result._spans = spans
     if summary.windows is not None:
         result._arrival_windows = summary.windows
     return result
