@@ -30,7 +30,9 @@ class Result:
         the app server has a ``queue`` or ``concurrency_limit``.
     timeseries
         Long frame (start, end, component, metric, value) in fixed windows; ``shed``
-        per window (``all``, and per instance) where an app server can shed.
+        per window (``all``, and per instance) where an app server can shed. With more
+        than one request class, each class's throughput, errors, error_rate and
+        p50/p95/p99 too (``component`` is the class name).
     perf
         Wall time and events per second of the run (not part of :meth:`to_dict`,
         which is deterministic for a given spec and seed).

@@ -319,29 +319,31 @@ class Summary:
         # Errors by cause, for the causes this run produced (a run without failures adds
         # no rows).
         codes = [int(c) for c in np.unique(outcome) if c != 0]
+        # Each class's own request series, where there is more than one class (masks keep
+        # the records' order of ends).
+        by_class: dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
+        if len(self.classes) > 1:
+            for index, name in enumerate(self.classes):
+                mine = data["klass"] == index
+                by_class[name] = (ends[mine], latency[mine], outcome[mine])
         for a, b in itertools.pairwise(self._grid()):
             span = b.time - a.time
             if span <= 0:
                 continue
             lo, hi = np.searchsorted(ends, [a.time, b.time], side="left")
             window_outcome = outcome[lo:hi]
-            ok_latency = latency[lo:hi][window_outcome == 0]
-            finished = hi - lo
-            failed = int(np.count_nonzero(window_outcome))
-            records.append((a.time, b.time, "all", "throughput", (finished - failed) / span))
-            records.append((a.time, b.time, "all", "errors", float(failed)))
+            records.extend(_request_series(a.time, b.time, "all", latency[lo:hi], window_outcome))
             if shed_code is not None:
                 shed = float(np.count_nonzero(window_outcome == shed_code))
                 records.append((a.time, b.time, "all", "shed", shed))
             for code in codes:
                 count = float(np.count_nonzero(window_outcome == code))
                 records.append((a.time, b.time, "all", f"errors:{self.causes[code]}", count))
-            records.append(
-                (a.time, b.time, "all", "error_rate", failed / finished if finished else None)
-            )
-            stats = latency_stats(ok_latency, owned=True)
-            for key in ("p50", "p95", "p99"):
-                records.append((a.time, b.time, "all", key, stats[key]))
+            for name, (c_ends, c_latency, c_outcome) in by_class.items():
+                lo, hi = np.searchsorted(c_ends, [a.time, b.time], side="left")
+                records.extend(
+                    _request_series(a.time, b.time, name, c_latency[lo:hi], c_outcome[lo:hi])
+                )
             records.append(
                 (a.time, b.time, "all", "in_system", (b.in_system_area - a.in_system_area) / span)
             )
@@ -435,6 +437,22 @@ _INSTANCE_KEYS = (
     "pool_wait",
     "pool_timeouts",
 )
+
+
+def _request_series(
+    start: float, end: float, name: str, latency: np.ndarray, outcome: np.ndarray
+) -> list[tuple[float, float, str, str, float | None]]:
+    """Throughput, errors, error rate and p50/p95/p99 of the requests finished in a window."""
+    span = end - start
+    finished = outcome.size
+    failed = int(np.count_nonzero(outcome))
+    stats = latency_stats(latency[outcome == 0], owned=True)
+    return [
+        (start, end, name, "throughput", (finished - failed) / span),
+        (start, end, name, "errors", float(failed)),
+        (start, end, name, "error_rate", failed / finished if finished else None),
+        *((start, end, name, key, stats[key]) for key in ("p50", "p95", "p99")),
+    ]
 
 
 def _occupancy(a: dict[str, float], b: dict[str, float], span: float) -> dict[str, Any]:
