@@ -54,5 +54,5 @@ def test_tracing_is_off_by_default_and_its_sample_is_checked_with_its_path() -> 
     traced = base.with_overrides({"run.trace": {}})
     assert (traced.run.trace.sample, traced.run.trace.slowest) == (0.01, 20)
     with pytest.raises(SpecError) as info:
-        base.with_overrides({"run.trace.sample": 0})
+        base.with_overrides({"run.trace": {"sample": 0}})
     assert "run.trace.sample:" in str(info.value)
