@@ -558,7 +558,7 @@ def _waits(inst: Any, a: dict[str, float], b: dict[str, float]) -> np.ndarray:
     waits = getattr(inst, "waits", None)
     if waits is None or "waited" not in a:
         return np.zeros(0)
-    return np.asarray(waits[int(a["waited"]) : int(b["waited"])], dtype=float)
+    return np.array(waits[int(a["waited"]) : int(b["waited"])], dtype=float)
 
 
 def _exposure(a: dict[str, float], b: dict[str, float], span: float) -> float:
