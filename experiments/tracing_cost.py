@@ -83,7 +83,7 @@ def figure(frame: pd.DataFrame) -> go.Figure:
 
 def main() -> None:
     args = arguments(__doc__.splitlines()[0])
-    requests, repeats = (2_000, 1) if args.quick else (100_000, 5)
+    requests, repeats = (2_000, 1) if args.quick else (50_000, 7)
     frame = measure(requests, repeats, args.seed)
     save("tracing_cost", frame, figure(frame), args)
     conclude(

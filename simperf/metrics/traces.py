@@ -8,6 +8,7 @@ time can be negative: the overlap counted twice below it).
 
 from __future__ import annotations
 
+import gc
 from typing import Any
 
 import numpy as np
@@ -51,9 +52,17 @@ def spans_frame(
         Columns :data:`COLUMNS`: times in simulated seconds, ``parent`` -1 for the
         request's own span (``kind`` ``request``), ``outcome`` ``ok`` or the error cause.
     """
-    rows = [
-        (t.id, t.klass, *span, t.outcome, t.start >= warmup) for t in traces for span in t.spans
-    ]
+    # Many small tuples at once: the cyclic collector would scan the run's whole heap
+    # again and again meanwhile (tuples of numbers make no cycles).
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        rows = [
+            (t.id, t.klass, *span, t.outcome, t.start >= warmup) for t in traces for span in t.spans
+        ]
+    finally:
+        if enabled:
+            gc.enable()
     if not rows:
         return pd.DataFrame(columns=COLUMNS)
     frame = pd.DataFrame(
