@@ -150,7 +150,7 @@ def build(scenario: Scenario, *, seed: int | None = None, replication: int = 0) 
         entries = ctx.tracer.entries(entries, entry_names)
     clients = Clients(ctx, scenario.workload, entries, budget=run.requests, horizon=run.horizon)
     if ctx.tracer is not None:
-        clients._serve = ctx.tracer.serve(clients._serve, entry_names)  # type: ignore[method-assign]
+        clients._serve = ctx.tracer.serve(clients._serve, entries, entry_names)  # type: ignore[method-assign]
     schedule_faults(ctx, components, scenario.faults)
     if ctx.tracer is None:  # a traced run's requests all go through the spans' wrappers
         clients.use_flat(

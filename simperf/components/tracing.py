@@ -67,8 +67,9 @@ class Tracer:
         self.env = ctx.env
         self.spec = spec
         rng = ctx.rng(TRACER, "sample")
-        self._draw = batched(lambda n: rng.random(n))
-        self.sample = spec.sample
+        # requests from one traced to the next: geometric, as independent coin flips
+        # would give, at one counter step per request
+        self._gaps = batched(lambda n: rng.geometric(spec.sample, n))
         self.traces: list[Trace] = []
         self._open: dict[Request, Trace] = {}
         # process -> (trace, its stack of open span ids); dropped when the trace ends
@@ -128,14 +129,24 @@ class Tracer:
             out.append((target, route))
         return out
 
-    def serve(self, serve: Callable[..., Process], names: list[str]) -> Callable[..., Process]:
-        """The clients' ``_serve``: trace a sampled request from arrival to answer."""
-        draw = self._draw
-        sample = self.sample
+    def serve(
+        self, serve: Callable[..., Process], entries: list[tuple[Any, Any]], names: list[str]
+    ) -> Callable[..., Process]:
+        """The clients' ``_serve``: trace a sampled request from arrival to answer.
+
+        ``entries`` are the clients' (target, route) by class: an untraced request is
+        served by its target's own handle, without the span wrapper around it.
+        """
+        gaps = self._gaps
+        direct = [SimpleNamespace(handle=_unwrapped(target.handle)) for target, _ in entries]
+        left = gaps()
 
         def traced_serve(request: Request, component: Any, route: Any) -> Process:
-            if draw() >= sample:
-                return serve(request, component, route)
+            nonlocal left
+            left -= 1
+            if left:
+                return serve(request, direct[request.klass], route)
+            left = gaps()
             return self._root(serve, request, component, route, names[request.klass])
 
         return traced_serve
@@ -176,6 +187,7 @@ class Tracer:
                 return handle(request, route)
             return self._span(trace, handle(request, route), component, instance, kind)
 
+        traced.__wrapped__ = handle  # type: ignore[attr-defined]
         return traced
 
     def _span(
@@ -223,3 +235,8 @@ class Tracer:
         span_id = len(trace.spans) + 1
         trace.spans.append((span_id, stack[-1], component, instance, "queue", start, self.env.now))
         return waited
+
+
+def _unwrapped(handle: Any) -> Any:
+    """The handle a span wrapper wraps (``handle`` itself when it is not wrapped)."""
+    return getattr(handle, "__wrapped__", handle)
