@@ -232,7 +232,12 @@ class Summary:
                         "mean_service": clean(sum(r["service_total"] for r in mine) / served)
                         if served
                         else None,
-                        **wait_percentiles(np.concatenate([r["waits"] for r in mine]), served),
+                        **wait_percentiles(
+                            mine[0]["waits"]
+                            if len(mine) == 1
+                            else np.concatenate([r["waits"] for r in mine]),
+                            served,
+                        ),
                         "served": served,
                         "rejected": sum(r["rejected"] for r in mine),
                         "imbalance": _imbalance([r["served"] for r in mine]),
@@ -537,16 +542,18 @@ def wait_percentiles(waits: np.ndarray, served: int) -> dict[str, Any]:
         return {"p_wait": None, **dict.fromkeys(WAIT_PERCENTILES)}
     waited = min(int(waits.size), served)
     p_wait = waited / served
-    out: dict[str, Any] = {"p_wait": p_wait}
-    ordered = np.sort(waits)
-    for name, q in WAIT_PERCENTILES.items():
-        # the q-quantile of a sample that is 0 for the (1 - p_wait) that did not wait
-        share = 1.0 - q / 100.0
-        if share >= p_wait or waited == 0:
-            out[name] = 0.0
-        else:
-            rank = (1.0 - share / p_wait) * 100.0
-            out[name] = float(np.percentile(ordered, rank))
+    out: dict[str, Any] = dict.fromkeys(WAIT_PERCENTILES, 0.0)
+    out["p_wait"] = p_wait
+    # the q-quantile of a sample that is 0 for the (1 - p_wait) that did not wait is the
+    # waits' own quantile at rank 1 - (1 - q) / p_wait, where that is above 0
+    ranks = {
+        name: (1.0 - (1.0 - q / 100.0) / p_wait) * 100.0
+        for name, q in WAIT_PERCENTILES.items()
+        if waited and 1.0 - q / 100.0 < p_wait
+    }
+    if ranks:  # one partitioned copy of the waits for all of them
+        values = np.percentile(waits, list(ranks.values()))
+        out.update({name: float(v) for name, v in zip(ranks, values, strict=True)})
     return out
 
 
@@ -558,7 +565,8 @@ def _waits(inst: Any, a: dict[str, float], b: dict[str, float]) -> np.ndarray:
     waits = getattr(inst, "waits", None)
     if waits is None or "waited" not in a:
         return np.zeros(0)
-    return np.array(waits[int(a["waited"]) : int(b["waited"])], dtype=float)
+    # a view, not a copy (the run is over: nothing appends any more)
+    return np.frombuffer(waits, dtype=float)[int(a["waited"]) : int(b["waited"])]
 
 
 def _exposure(a: dict[str, float], b: dict[str, float], span: float) -> float:
