@@ -74,6 +74,7 @@ class Context:
     """
 
     scenario: Any = None
+    tracer: Any = None  # the run's Tracer (simperf.components.tracing) with run.trace
 
     def __init__(
         self,

@@ -10,7 +10,7 @@ from simperf import fastpath
 from simperf.build import build
 from simperf.errors import SpecError
 from simperf.estimate import estimate
-from simperf.metrics import alerts
+from simperf.metrics import alerts, traces
 from simperf.metrics.availability import faults_section
 from simperf.metrics.headroom import headroom
 from simperf.metrics.result import Result
@@ -124,13 +124,21 @@ def summarise(model: Any, *, engine: str = "events", refused: str | None = None)
         for name, comp in components.items()
     ]
     instance_frame = pd.DataFrame(
-        [{k: v for k, v in r.items() if not k.endswith(("_area", "_total"))} for r in rows]
+        [
+            {k: v for k, v in r.items() if k != "waits" and not k.endswith(("_area", "_total"))}
+            for r in rows
+        ]
     )
     components_frame = (
         pd.concat([pd.DataFrame(component_rows), instance_frame], ignore_index=True)
         if rows
         else pd.DataFrame(component_rows)
     )
+    spans = None
+    tracer = model.ctx.tracer
+    if tracer is not None:
+        spans = traces.spans_frame(tracer.traces, summary.classes, summary.causes, summary.warmup)
+        data["traces"] = traces.section(spans, tracer.spec.sample, tracer.spec.slowest)
     perf: dict[str, Any] = {
         "wall_time": model.wall_time,
         "events": model.events,
@@ -153,6 +161,8 @@ def summarise(model: Any, *, engine: str = "events", refused: str | None = None)
         perf=perf,
     )
     result._arrays = summary.data  # per-request records, for tests and trace plots
+    if spans is not None:
+        result._spans = spans
     if summary.windows is not None:
         result._arrival_windows = summary.windows
     return result

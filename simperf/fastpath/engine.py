@@ -270,9 +270,15 @@ def _counters(station: Station, areas: WindowAreas, sorts: _Sorts) -> dict[str, 
         counters["queue_peak"] = window_peaks(queued, dequeued, risen, edges)
         counters["queue_now"] = levels_at(queued, dequeued, times)
         wait = arrays["wait"]
+        # the waits of those who queued, in the order they got a slot, as the event
+        # engine appends them (for P(wait) and the wait percentiles)
+        order = np.argsort(dequeued, kind="stable")
+        station.runtime.waits = array("d", (dequeued - queued)[order].tolist())
+        counters["waited"] = np.searchsorted(dequeued[order], times, side="right")
     else:  # calls and delays only: never queues
         zeros = np.zeros(count)
         counters.update(busy_area=zeros, queue_area=zeros, queue_peak=zeros, queue_now=zeros)
+        counters["waited"] = np.zeros(count, dtype=int)
         wait = np.zeros(arrays["enter"].size)
     leave = arrays["exit"]
     order = sorts.order(leave)
