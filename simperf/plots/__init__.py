@@ -13,6 +13,7 @@ from simperf.plots.components import topology, utilization, utilization_heatmap
 from simperf.plots.database import database_load
 from simperf.plots.experiments import band, cost_frontier, percentiles_vs_load, sweep_lines
 from simperf.plots.requests import latency_cdf, latency_histogram, latency_percentiles, timeseries
+from simperf.plots.traces import latency_icicle
 
 __all__ = [
     "band",
@@ -23,6 +24,7 @@ __all__ = [
     "hit_rate_vs_size",
     "latency_cdf",
     "latency_histogram",
+    "latency_icicle",
     "latency_percentiles",
     "percentiles_vs_load",
     "predicted_vs_measured",
