@@ -84,7 +84,7 @@ def ciw_mm1(rate: float, mean: float, requests: int, seed: int) -> float | None:
 
 def simperf_time(name: str, requests: int, seed: int) -> float:
     scenario = simperf.load(MODELS / f"{name}.yaml").with_overrides(
-        {"run.duration": None, "run.warmup": 0, "run.requests": requests}
+        {"run.duration": None, "run.warmup": 0, "run.requests": requests, "run.engine": "events"}
     )
     return simperf.run(scenario, seed=seed).perf["wall_time"]
 

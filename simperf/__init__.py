@@ -23,6 +23,7 @@ from simperf.errors import (
 from simperf.lazy import lazy_exports
 
 if TYPE_CHECKING:  # pragma: no cover
+    from simperf.calibrate import Calibration, calibrate
     from simperf.dbcost.explain import explain, explain_text
     from simperf.estimate import Estimate, estimate
     from simperf.experiment.capacity import Capacity, capacity
@@ -42,6 +43,7 @@ if TYPE_CHECKING:  # pragma: no cover
 lazy_exports(
     __name__,
     {
+        "simperf.calibrate": ["Calibration", "calibrate"],
         "simperf.dbcost.explain": ["explain", "explain_text"],
         "simperf.estimate": ["Estimate", "estimate"],
         "simperf.experiment.capacity": ["Capacity", "capacity"],
@@ -62,6 +64,7 @@ __version__ = "0.1.0"
 
 __all__ = [
     "BuildError",
+    "Calibration",
     "Capacity",
     "Comparison",
     "Estimate",
@@ -76,6 +79,7 @@ __all__ = [
     "SpecError",
     "SpecFileError",
     "UslFit",
+    "calibrate",
     "capacity",
     "cheapest",
     "compare",

@@ -27,6 +27,7 @@ from simperf.components.leaderboard import compile_leaderboard
 from simperf.components.load_balancer import LoadBalancer
 from simperf.components.network import Network
 from simperf.components.rate_limit import compile_rate_limit
+from simperf.components.tracing import Tracer
 from simperf.components.workload import Clients
 from simperf.errors import BuildError
 from simperf.metrics.recorder import RequestRecorder
@@ -121,6 +122,9 @@ def build(scenario: Scenario, *, seed: int | None = None, replication: int = 0) 
         if factory is None:  # pragma: no cover - the spec union and registry must agree
             raise BuildError(f"components.{name}: no runtime model for kind {spec.kind!r}")
         components[name] = factory(ctx, name, spec)
+    if run.trace is not None:  # before any route is compiled: calls capture handles
+        ctx.tracer = Tracer(ctx, run.trace)
+        ctx.tracer.install(components)
     for component in components.values():
         component.wire(components)
     network = ctx.network
@@ -140,11 +144,18 @@ def build(scenario: Scenario, *, seed: int | None = None, replication: int = 0) 
         for inst in getattr(component, "instances", [])
         if inst.component == name
     ]
+    entry_names = [c.entry for c in scenario.workload.classes]
+    if ctx.tracer is not None:
+        ctx.tracer.install_servers(instances)
+        entries = ctx.tracer.entries(entries, entry_names)
     clients = Clients(ctx, scenario.workload, entries, budget=run.requests, horizon=run.horizon)
+    if ctx.tracer is not None:
+        clients._serve = ctx.tracer.serve(clients._serve, entries, entry_names)  # type: ignore[method-assign]
     schedule_faults(ctx, components, scenario.faults)
-    clients.use_flat(
-        lambda component, route, finish: flat_starter(ctx, components, component, route, finish)
-    )
+    if ctx.tracer is None:  # a traced run's requests all go through the spans' wrappers
+        clients.use_flat(
+            lambda component, route, finish: flat_starter(ctx, components, component, route, finish)
+        )
     return Model(scenario, ctx, components, clients, instances, _horizon(scenario, clients))
 
 

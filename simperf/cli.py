@@ -17,6 +17,7 @@ from typing import Any
 
 from simperf import (
     __version__,
+    cli_calibrate,
     cli_capacity,
     cli_database,
     cli_estimate,
@@ -50,7 +51,8 @@ Command = Callable[[argparse.Namespace], int]
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
-    scenario = scenario_from_args(args)
+    engine = {"run.engine": args.engine} if args.engine else None
+    scenario = scenario_from_args(args, extra=engine)
     result = run(scenario, seed=args.seed)
     data = result.to_dict()
     nothing = measured_nothing(data)
@@ -114,6 +116,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     run = commands.add_parser("run", help="simulate a scenario once and print its summary")
     add_scenario_arguments(run)
+    run.add_argument(
+        "--engine",
+        choices=["auto", "events", "fast"],
+        help="run.engine: the event engine, the exact fast path (an error where it is not "
+        "exact), or auto: fast where exact (default: the spec's, auto)",
+    )
     run.set_defaults(handler=_cmd_run)
 
     validate = commands.add_parser(
@@ -144,6 +152,7 @@ def build_parser() -> argparse.ArgumentParser:
         cli_estimate.register,
         cli_report.register,
         cli_fit.register,
+        cli_calibrate.register,
     ):
         register(commands)
     return parser

@@ -327,3 +327,23 @@ def test_dask_speedup_runs_quick(tmp_path: Path) -> None:
     assert frame["identical"].all() and (frame["runs"] == 2).all()
     assert (tmp_path / "dask_speedup.html").stat().st_size > 5_000
     assert "identical frames: {'sweep': True}" in proc.stdout
+
+
+def test_fast_path_speed_runs_quick(tmp_path: Path) -> None:
+    proc = run_quick("fast_path_speed", tmp_path)
+    frame = pd.read_csv(tmp_path / "fast_path_speed.csv")
+    assert list(frame["model"]) == ["mm1", "mmc", "tandem"]
+    assert (frame["max_latency_difference"] < 1e-9).all()
+    assert frame["same_arrivals"].all()
+    assert (frame["speedup"] > 1).all()
+    assert "largest |latency difference|" in proc.stdout
+
+
+def test_tracing_cost_runs_quick(tmp_path: Path) -> None:
+    proc = run_quick("tracing_cost", tmp_path)
+    frame = pd.read_csv(tmp_path / "tracing_cost.csv")
+    assert len(frame) == 6
+    assert set(frame["trace"]) == {"off", "1%", "100%"}
+    assert (frame[frame["trace"] == "off"]["overhead"] == 0).all()
+    assert (tmp_path / "tracing_cost.html").stat().st_size > 1_000
+    assert "mm1 1%" in proc.stdout

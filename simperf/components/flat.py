@@ -125,11 +125,13 @@ class Visit:
         queue.area += queue.level * (now - queue.last)
         queue.last = now
         queue.level -= 1
+        waited = now - self.queued
+        inst.waits.append(waited)  # as Server.queue_for records it
         if self.for_core:
-            self.waited += now - self.queued
+            self.waited += waited
             self._cpu(now)
             return
-        self.waited = now - self.queued
+        self.waited = waited
         held = inst.held
         held.area += held.level * (now - held.last)
         held.last = now

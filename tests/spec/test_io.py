@@ -134,7 +134,7 @@ def test_unknown_field_without_a_close_name_lists_the_allowed_ones(
     with pytest.raises(SpecError) as info:
         from_dict(minimal_spec)
     message = str(info.value)
-    assert message.startswith("run.zzz: unknown field (allowed here: duration, max_events,")
+    assert message.startswith("run.zzz: unknown field (allowed here: duration, engine, max_events,")
     assert "seed" in message and "warmup" in message
 
 

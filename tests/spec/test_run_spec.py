@@ -46,3 +46,13 @@ def test_the_default_duration_counts_too() -> None:
     data["run"] = {"window": "100us"}  # 600,000
     with pytest.raises(SpecError, match=r"run\.window: .*600,000 windows"):
         simperf.from_dict(data)
+
+
+def test_tracing_is_off_by_default_and_its_sample_is_checked_with_its_path() -> None:
+    base = simperf.load(MODELS / "mm1.yaml")
+    assert base.run.trace is None
+    traced = base.with_overrides({"run.trace": {}})
+    assert (traced.run.trace.sample, traced.run.trace.slowest) == (0.01, 20)
+    with pytest.raises(SpecError) as info:
+        base.with_overrides({"run.trace": {"sample": 0}})
+    assert "run.trace.sample:" in str(info.value)
