@@ -7,8 +7,11 @@ JOBS ?= 2
 # Tested versions of every dependency; `make lock` refreshes it from the newest releases.
 CONSTRAINTS := constraints.txt
 LATEST_VENV := .venv-latest
+# `make realbench`: its own venv with gunicorn, psycopg and redis-py (the realbench extra)
+RB_VENV := .venv-realbench
+RB_STAMP := $(RB_VENV)/.installed
 
-.PHONY: run test validate bench lint format clean lock test-latest
+.PHONY: run test validate bench realbench lint format clean lock test-latest
 
 $(STAMP): pyproject.toml $(CONSTRAINTS)
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -23,11 +26,23 @@ run: $(STAMP)  ## run the flagship stack, print its summary and write its HTML r
 test: $(STAMP)  ## the test suite (validation against theory included, short horizons)
 	$(PY) -m pytest -n $(JOBS) -q
 
-validate: $(STAMP)  ## long statistical validations (heavier loads, coverage studies)
-	$(PY) -m pytest -n $(JOBS) -q -m validate
+validate: $(STAMP)  ## long statistical validations (and a short realbench)
+	@$(MAKE) --no-print-directory $(RB_STAMP) || echo "realbench venv not installed: its test will skip"
+	REALBENCH_PYTHON=$(RB_VENV)/bin/python $(PY) -m pytest -n $(JOBS) -q -m validate
 
-bench: $(STAMP)  ## hot-path speed against a hand-written SimPy model
-	$(PY) experiments/engine_speed.py
+bench: $(STAMP)  ## hot-path speed against a hand-written SimPy model, richer models against mm1
+	$(PY) experiments/engine_speed.py --models
+
+$(RB_STAMP): pyproject.toml $(CONSTRAINTS)
+	@test -x $(RB_VENV)/bin/python || $(PYTHON) -m venv $(RB_VENV)
+	$(RB_VENV)/bin/python -m pip install --quiet --upgrade pip
+	$(RB_VENV)/bin/python -m pip install --quiet -c $(CONSTRAINTS) -e ".[realbench]"
+	@touch $(RB_STAMP)
+
+realbench: $(RB_STAMP)  ## measure gunicorn+Redis+PostgreSQL on loopback, calibrate, predict (~6 min)
+	@command -v redis-server >/dev/null && ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 \
+	  || { echo "realbench needs PostgreSQL and Redis: apt-get install -y postgresql redis-server"; exit 2; }
+	$(RB_VENV)/bin/python -m realbench.bench $(REALBENCH_ARGS)
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .
@@ -53,4 +68,4 @@ test-latest:  ## the suite on the newest releases of every dependency (no constr
 	$(LATEST_VENV)/bin/python -m pytest -n $(JOBS) -q
 
 clean:
-	rm -rf $(VENV) $(LATEST_VENV) results .pytest_cache .ruff_cache
+	rm -rf $(VENV) $(LATEST_VENV) $(RB_VENV) results .pytest_cache .ruff_cache

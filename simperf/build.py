@@ -20,14 +20,14 @@ from simperf.components.base import Component, Context
 from simperf.components.cache import Cache
 from simperf.components.cache_steps import compile_read, compile_write
 from simperf.components.cdn import Cdn
-from simperf.components.database import Database, compile_query_step
 from simperf.components.faults import schedule_faults
+from simperf.components.flat import flat_starter
 from simperf.components.keyspace import KeyspaceState
 from simperf.components.leaderboard import compile_leaderboard
 from simperf.components.load_balancer import LoadBalancer
 from simperf.components.network import Network
 from simperf.components.rate_limit import compile_rate_limit
-from simperf.components.sharding import ShardedDatabase
+from simperf.components.tracing import Tracer
 from simperf.components.workload import Clients
 from simperf.errors import BuildError
 from simperf.metrics.recorder import RequestRecorder
@@ -41,11 +41,31 @@ from simperf.spec.topology import locate
 
 ComponentFactory = Callable[[Context, str, Any], Component]
 
+
+# The database model (and its cost model) is imported when a scenario has a database.
+def _database(ctx: Context, name: str, spec: Any) -> Component:
+    from simperf.components.database import Database
+
+    return Database(ctx, name, spec)
+
+
+def _sharded_database(ctx: Context, name: str, spec: Any) -> Component:
+    from simperf.components.sharding import ShardedDatabase
+
+    return ShardedDatabase(ctx, name, spec)
+
+
+def _compile_query_step(server: Any, step: Any, purpose: str) -> Any:
+    from simperf.components.database import compile_query_step
+
+    return compile_query_step(server, step, purpose)
+
+
 REGISTRY: dict[str, ComponentFactory] = {
     "app_server": AppServer,
     "load_balancer": LoadBalancer,
-    "database": Database,
-    "sharded_database": ShardedDatabase,
+    "database": _database,
+    "sharded_database": _sharded_database,
     "cache": Cache,
     "cdn": Cdn,
 }
@@ -56,7 +76,7 @@ STEP_COMPILERS: dict[type, StepCompiler] = {
     DelayStep: compile_delay,
     CallStep: compile_call,
     ParallelStep: compile_parallel,
-    QueryStep: compile_query_step,
+    QueryStep: _compile_query_step,
     ReadStep: runs(compile_read),
     WriteStep: runs(compile_write),
     RateLimitStep: runs(compile_rate_limit),
@@ -102,6 +122,9 @@ def build(scenario: Scenario, *, seed: int | None = None, replication: int = 0) 
         if factory is None:  # pragma: no cover - the spec union and registry must agree
             raise BuildError(f"components.{name}: no runtime model for kind {spec.kind!r}")
         components[name] = factory(ctx, name, spec)
+    if run.trace is not None:  # before any route is compiled: calls capture handles
+        ctx.tracer = Tracer(ctx, run.trace)
+        ctx.tracer.install(components)
     for component in components.values():
         component.wire(components)
     network = ctx.network
@@ -121,8 +144,18 @@ def build(scenario: Scenario, *, seed: int | None = None, replication: int = 0) 
         for inst in getattr(component, "instances", [])
         if inst.component == name
     ]
+    entry_names = [c.entry for c in scenario.workload.classes]
+    if ctx.tracer is not None:
+        ctx.tracer.install_servers(instances)
+        entries = ctx.tracer.entries(entries, entry_names)
     clients = Clients(ctx, scenario.workload, entries, budget=run.requests, horizon=run.horizon)
+    if ctx.tracer is not None:
+        clients._serve = ctx.tracer.serve(clients._serve, entries, entry_names)  # type: ignore[method-assign]
     schedule_faults(ctx, components, scenario.faults)
+    if ctx.tracer is None:  # a traced run's requests all go through the spans' wrappers
+        clients.use_flat(
+            lambda component, route, finish: flat_starter(ctx, components, component, route, finish)
+        )
     return Model(scenario, ctx, components, clients, instances, _horizon(scenario, clients))
 
 

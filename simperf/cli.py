@@ -17,6 +17,7 @@ from typing import Any
 
 from simperf import (
     __version__,
+    cli_calibrate,
     cli_capacity,
     cli_database,
     cli_estimate,
@@ -25,11 +26,11 @@ from simperf import (
     cli_report,
 )
 from simperf.cli_common import (
-    JSON_HELP,
     UsageError,
     _Parser,
-    _positive_int,
-    _time,
+    add_horizon,
+    add_json,
+    add_overrides,
     add_scenario_arguments,
     scenario_from_args,
 )
@@ -50,7 +51,8 @@ Command = Callable[[argparse.Namespace], int]
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
-    scenario = scenario_from_args(args)
+    engine = {"run.engine": args.engine} if args.engine else None
+    scenario = scenario_from_args(args, extra=engine)
     result = run(scenario, seed=args.seed)
     data = result.to_dict()
     nothing = measured_nothing(data)
@@ -114,6 +116,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     run = commands.add_parser("run", help="simulate a scenario once and print its summary")
     add_scenario_arguments(run)
+    run.add_argument(
+        "--engine",
+        choices=["auto", "events", "fast"],
+        help="run.engine: the event engine, the exact fast path (an error where it is not "
+        "exact), or auto: fast where exact (default: the spec's, auto)",
+    )
     run.set_defaults(handler=_cmd_run)
 
     validate = commands.add_parser(
@@ -124,18 +132,13 @@ def build_parser() -> argparse.ArgumentParser:
         '{"valid": ..., "files": [{"path", "valid", "name" or "error"}, ...]}.',
     )
     validate.add_argument("specs", metavar="SPEC", nargs="+", help="scenario files to check")
-    validate.add_argument(
-        "--set",
-        dest="overrides",
-        metavar="PATH=VALUE",
-        action="append",
-        default=[],
-        help="override a spec field in every SPEC (repeatable)",
+    add_overrides(validate, "override a spec field in every SPEC (repeatable)")
+    add_horizon(
+        validate,
+        requests="check with this many requests",
+        duration="check with this simulated time",
     )
-    horizon = validate.add_mutually_exclusive_group()
-    horizon.add_argument("--requests", type=_positive_int, help="check with this many requests")
-    horizon.add_argument("--duration", type=_time, help="check with this simulated time")
-    validate.add_argument("--json", action="store_true", help=JSON_HELP)
+    add_json(validate)
     validate.set_defaults(handler=_cmd_validate)
 
     schema = commands.add_parser("schema", help="print the JSON Schema of scenario files")
@@ -149,6 +152,7 @@ def build_parser() -> argparse.ArgumentParser:
         cli_estimate.register,
         cli_report.register,
         cli_fit.register,
+        cli_calibrate.register,
     ):
         register(commands)
     return parser

@@ -9,15 +9,15 @@ from typing import Any
 
 from simperf.cli_common import (
     _positive_int,
-    _probability,
+    add_confidence,
+    add_executor,
+    add_repeated,
     add_scenario_arguments,
-    scenario_from_args,
-)
-from simperf.cli_experiments import (
-    _executor,
-    _executor_arguments,
-    _progress,
+    add_store,
+    progress_wanted,
     require_out_for_resume,
+    run_options,
+    scenario_from_args,
 )
 from simperf.errors import SpecError
 from simperf.experiment.capacity import capacity
@@ -44,10 +44,8 @@ def _search_options(args: argparse.Namespace) -> dict[str, Any]:
         "replications": args.n,
         "max_replications": max(args.max_replications, args.n),
         "tolerance": args.tolerance,
-        "seed": args.seed,
         "confidence": args.confidence,
-        "executor": _executor(args),
-        "workers": args.workers,
+        **run_options(args),
     }
 
 
@@ -61,10 +59,10 @@ def _cmd_capacity(args: argparse.Namespace) -> int:
         _slos(args),
         low=_number(args.low, "--low"),
         high=_number(args.high, "--high"),
-        progress=_progress(args),
         store=args.out,
         resume=args.resume,
         bracket=not args.no_bracket,
+        progress=progress_wanted(args),
         **_search_options(args),
     )
     print(json.dumps(found.to_dict()) if args.json else found.summary())
@@ -119,7 +117,7 @@ def _cmd_cheapest(args: argparse.Namespace) -> int:
     ranking = cheapest(
         designs,
         _slos(args),
-        progress=_progress(args),
+        progress=progress_wanted(args),
         **_search_options(args),
     )
     if args.json:
@@ -150,11 +148,10 @@ def _cmd_growth(args: argparse.Namespace) -> int:
 
 
 def _search_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
+    add_repeated(
+        parser,
         "--slo",
         metavar="METRIC<VALUE",
-        action="append",
-        default=[],
         help="target, e.g. 'latency.all.p99<200ms' (repeatable; default: the spec's slo "
         "list); error_rate<0.1%% and stable runs are required too, an error_rate target "
         "sets another threshold",
@@ -181,10 +178,8 @@ def _search_arguments(parser: argparse.ArgumentParser) -> None:
         default=0.02,
         help="real-valued knobs: relative precision of the answer (default 0.02)",
     )
-    parser.add_argument(
-        "--confidence", type=_probability, default=0.95, help="confidence level (default 0.95)"
-    )
-    _executor_arguments(parser)
+    add_confidence(parser)
+    add_executor(parser)
 
 
 def register(commands: Any) -> None:
@@ -197,10 +192,7 @@ def register(commands: Any) -> None:
         "--knob", required=True, metavar="PATH", help="field searched, e.g. components.app.replicas"
     )
     _search_arguments(capacity)
-    capacity.add_argument(
-        "--out", metavar="FILE", help="SQLite results store, written as each run finishes"
-    )
-    capacity.add_argument("--resume", action="store_true", help="reuse the runs stored in --out")
+    add_store(capacity, resume="reuse the runs stored in --out")
     capacity.add_argument(
         "--no-bracket",
         action="store_true",
@@ -212,18 +204,16 @@ def register(commands: Any) -> None:
         "cheapest", help="capacity search for several designs, ranked by cost at the SLO"
     )
     add_scenario_arguments(cheapest)
-    cheapest.add_argument(
+    add_repeated(
+        cheapest,
         "--design",
         metavar="NAME=KNOB[:LOW:HIGH]",
-        action="append",
-        default=[],
         help="a design: the knob it scales (repeatable)",
     )
-    cheapest.add_argument(
+    add_repeated(
+        cheapest,
         "--set-design",
         metavar="NAME:PATH=VALUE",
-        action="append",
-        default=[],
         help="override a field of one design only (its price, say)",
     )
     _search_arguments(cheapest)
@@ -239,19 +229,17 @@ def register(commands: Any) -> None:
     grow.add_argument(
         "--months", type=_positive_int, default=24, help="months projected (default 24)"
     )
-    grow.add_argument(
+    add_repeated(
+        grow,
         "--design",
         metavar="NAME[=KNOB[:LOW:HIGH]]",
-        action="append",
-        default=[],
         help="a design: fixed (NAME), or resized each month by its knob (repeatable; "
         "default: the spec as it is)",
     )
-    grow.add_argument(
+    add_repeated(
+        grow,
         "--set-design",
         metavar="NAME:PATH=VALUE",
-        action="append",
-        default=[],
         help="override a field of one design only",
     )
     _search_arguments(grow)

@@ -1,5 +1,7 @@
 """What every ``simperf`` subcommand shares: the argument parser that raises, argument types,
-and reading SPEC with --set, --requests and --duration applied."""
+the argument groups (SPEC and --set, the horizon, --json, --confidence, the executor, the
+results store, repeatable flags), and reading SPEC with --set, --requests and --duration
+applied."""
 
 from __future__ import annotations
 
@@ -96,29 +98,106 @@ def _time(text: str) -> float:
     return value
 
 
+def add_repeated(
+    parser: argparse.ArgumentParser,
+    flag: str,
+    *,
+    metavar: str,
+    help: str,
+    dest: str | None = None,
+) -> None:
+    """A flag that may be given several times, its values collected in a list ([] if none)."""
+    names = {"dest": dest} if dest else {}
+    parser.add_argument(flag, metavar=metavar, action="append", default=[], help=help, **names)
+
+
+def add_overrides(parser: argparse.ArgumentParser, help: str) -> None:
+    """--set PATH=VALUE (repeatable), read by :func:`shared_overrides`."""
+    add_repeated(parser, "--set", dest="overrides", metavar="PATH=VALUE", help=help)
+
+
+def add_horizon(parser: argparse.ArgumentParser, requests: str, duration: str) -> None:
+    """--requests or --duration (one of them at most), read by :func:`shared_overrides`."""
+    horizon = parser.add_mutually_exclusive_group()
+    horizon.add_argument("--requests", type=_positive_int, help=requests)
+    horizon.add_argument("--duration", type=_time, help=duration)
+
+
+def add_json(parser: argparse.ArgumentParser) -> None:
+    """--json: one JSON object on stdout, errors included."""
+    parser.add_argument("--json", action="store_true", help=JSON_HELP)
+
+
+def add_confidence(parser: argparse.ArgumentParser) -> None:
+    """--confidence, the level of every interval (default 0.95)."""
+    parser.add_argument(
+        "--confidence", type=_probability, default=0.95, help="confidence level (default 0.95)"
+    )
+
+
+def add_store(parser: argparse.ArgumentParser, resume: str) -> None:
+    """--out FILE (the SQLite results store) and --resume (``resume``: what it reuses)."""
+    parser.add_argument(
+        "--out", metavar="FILE", help="SQLite results store, written as each run finishes"
+    )
+    parser.add_argument("--resume", action="store_true", help=resume)
+
+
+def add_executor(parser: argparse.ArgumentParser) -> None:
+    """--workers, --dask ADDRESS, --serial and --quiet: where runs go, and no progress bar."""
+    parser.add_argument(
+        "--workers",
+        type=_positive_int,
+        help="local processes, or the workers of --dask local (default: all cores)",
+    )
+    parser.add_argument(
+        "--dask",
+        metavar="ADDRESS",
+        help="run on a Dask cluster: a scheduler address, or 'local' for a LocalCluster",
+    )
+    parser.add_argument("--serial", action="store_true", help="run in this process, one at a time")
+    parser.add_argument("--quiet", action="store_true", help="no progress bar")
+
+
+def progress_wanted(args: argparse.Namespace) -> bool | None:
+    """False with --quiet or --json; otherwise a bar when stderr is a terminal."""
+    return False if args.quiet or args.json else None
+
+
+def executor_choice(args: argparse.Namespace) -> str | None:
+    """The executor that --dask or --serial names; None: the default for the job."""
+    if args.dask:
+        return f"dask:{args.dask}"
+    return "serial" if args.serial else None
+
+
+def run_options(args: argparse.Namespace) -> dict[str, Any]:
+    """Where replicated runs go and from which seed: seed, executor, workers."""
+    return {"seed": args.seed, "executor": executor_choice(args), "workers": args.workers}
+
+
+def require_out_for_resume(args: argparse.Namespace) -> None:
+    """--resume continues a results store, so it needs --out."""
+    if args.resume and not args.out:
+        raise SimperfError("--resume needs --out FILE: the results store to continue")
+
+
 def add_spec_arguments(parser: argparse.ArgumentParser) -> None:
     """SPEC and --set: shared by every command that reads one spec."""
     parser.add_argument("spec", metavar="SPEC", help="scenario file (.yaml, .yml or .json)")
-    parser.add_argument(
-        "--set",
-        dest="overrides",
-        metavar="PATH=VALUE",
-        action="append",
-        default=[],
-        help="override a spec field, e.g. components.app.replicas=8 (repeatable)",
-    )
+    add_overrides(parser, "override a spec field, e.g. components.app.replicas=8 (repeatable)")
 
 
 def add_scenario_arguments(parser: argparse.ArgumentParser) -> None:
     """SPEC, --set, --seed, --requests/--duration: shared by commands that run a spec."""
     add_spec_arguments(parser)
     parser.add_argument("--seed", type=_seed, help="root random seed (default: run.seed)")
-    horizon = parser.add_mutually_exclusive_group()
-    horizon.add_argument(
-        "--requests", type=_positive_int, help="generate this many requests, e.g. 50000 or 50k"
+    add_horizon(
+        parser,
+        requests="generate this many requests, e.g. 50000 or 50k",
+        duration="simulated time to run, e.g. 120s",
     )
-    horizon.add_argument("--duration", type=_time, help="simulated time to run, e.g. 120s")
-    parser.add_argument("--json", action="store_true", help=JSON_HELP)
+    add_json(parser)
 
 
 def shared_overrides(args: argparse.Namespace) -> dict[str, Any]:

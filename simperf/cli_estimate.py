@@ -6,7 +6,7 @@ import argparse
 import json
 from typing import Any
 
-from simperf.cli_common import JSON_HELP, add_spec_arguments, shared_overrides
+from simperf.cli_common import add_json, add_spec_arguments, shared_overrides
 from simperf.estimate import estimate
 from simperf.spec.io import load
 
@@ -33,5 +33,5 @@ def register(commands: Any) -> None:
         "listed as approximate.",
     )
     add_spec_arguments(parser)
-    parser.add_argument("--json", action="store_true", help=JSON_HELP)
+    add_json(parser)
     parser.set_defaults(handler=_cmd_estimate)

@@ -12,11 +12,17 @@ from pydantic import ValidationError
 
 from simperf.cli_common import (
     _positive_int,
-    _probability,
+    add_confidence,
+    add_executor,
+    add_repeated,
     add_scenario_arguments,
+    add_store,
+    progress_wanted,
+    require_out_for_resume,
+    run_options,
     scenario_from_args,
 )
-from simperf.errors import SimperfError, SpecError
+from simperf.errors import SpecError
 from simperf.experiment.compare import compare
 from simperf.experiment.replicate import replicate
 from simperf.experiment.sweep import sweep
@@ -26,30 +32,6 @@ from simperf.spec.validation import format_validation_error
 from simperf.units import format_time
 
 HEADLINE = ("latency.all.mean", "latency.all.p95", "latency.all.p99", "throughput", "error_rate")
-
-
-def _executor_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "--workers", type=_positive_int, help="local processes (default: all cores)"
-    )
-    parser.add_argument(
-        "--dask",
-        metavar="ADDRESS",
-        help="run on a Dask cluster: a scheduler address, or 'local' for a LocalCluster",
-    )
-    parser.add_argument("--serial", action="store_true", help="run in this process, one at a time")
-    parser.add_argument("--quiet", action="store_true", help="no progress bar")
-
-
-def _progress(args: argparse.Namespace) -> bool | None:
-    """False with --quiet or --json; otherwise a bar when stderr is a terminal."""
-    return False if args.quiet or args.json else None
-
-
-def _executor(args: argparse.Namespace) -> str | None:
-    if args.dask:
-        return f"dask:{args.dask}"
-    return "serial" if args.serial else None
 
 
 def _fmt(metric: str, value: float | None) -> str:
@@ -67,11 +49,9 @@ def _cmd_replicate(args: argparse.Namespace) -> int:
     reps = replicate(
         scenario,
         args.n,
-        seed=args.seed,
-        executor=_executor(args),
-        workers=args.workers,
         confidence=args.confidence,
-        progress=_progress(args),
+        progress=progress_wanted(args),
+        **run_options(args),
         precision=precision,
     )
     if args.json:
@@ -143,11 +123,9 @@ def _cmd_compare(args: argparse.Namespace) -> int:
         a,
         b,
         args.n,
-        seed=args.seed,
-        executor=_executor(args),
-        workers=args.workers,
         confidence=args.confidence,
-        progress=_progress(args),
+        progress=progress_wanted(args),
+        **run_options(args),
     )
     if args.json:
         print(json.dumps(result.to_dict()))
@@ -182,12 +160,6 @@ def _assignments(items: list[str]) -> dict[str, Any]:
     return dict(parse_assignment(item) for item in items)
 
 
-def require_out_for_resume(args: argparse.Namespace) -> None:
-    """--resume continues a results store, so it needs --out."""
-    if args.resume and not args.out:
-        raise SimperfError("--resume needs --out FILE: the results store to continue")
-
-
 def _cmd_sweep(args: argparse.Namespace) -> int:
 
     require_out_for_resume(args)
@@ -208,12 +180,10 @@ def _cmd_sweep(args: argparse.Namespace) -> int:
             grid,
             zipped=args.zip,
             replications=args.replications,
-            seed=args.seed,
-            executor=_executor(args),
-            workers=args.workers,
             store=args.out,
             resume=args.resume,
-            progress=_progress(args),
+            progress=progress_wanted(args),
+            **run_options(args),
         )
     except KeyboardInterrupt:
         where = f"; rerun with --resume --out {args.out} to continue" if args.out else ""
@@ -265,10 +235,8 @@ def register(commands: Any) -> None:
     replicate.add_argument(
         "--max-replications", type=_positive_int, help="budget for --precision (default 100)"
     )
-    replicate.add_argument(
-        "--confidence", type=_probability, default=0.95, help="confidence level (default 0.95)"
-    )
-    _executor_arguments(replicate)
+    add_confidence(replicate)
+    add_executor(replicate)
     replicate.set_defaults(handler=_cmd_replicate)
 
     compare = commands.add_parser(
@@ -280,20 +248,18 @@ def register(commands: Any) -> None:
     )
     add_scenario_arguments(compare)
     compare.add_argument("other", metavar="SPEC_B", help="the scenario to compare with (B)")
-    compare.add_argument(
+    add_repeated(
+        compare,
         "--set-a",
         dest="overrides_a",
         metavar="PATH=VALUE",
-        action="append",
-        default=[],
         help="override a field of A only (repeatable)",
     )
-    compare.add_argument(
+    add_repeated(
+        compare,
         "--set-b",
         dest="overrides_b",
         metavar="PATH=VALUE",
-        action="append",
-        default=[],
         help="override a field of B only (repeatable)",
     )
     compare.add_argument(
@@ -304,19 +270,16 @@ def register(commands: Any) -> None:
         default=5,
         help="paired replications (default 5)",
     )
-    compare.add_argument(
-        "--confidence", type=_probability, default=0.95, help="confidence level (default 0.95)"
-    )
-    _executor_arguments(compare)
+    add_confidence(compare)
+    add_executor(compare)
     compare.set_defaults(handler=_cmd_compare)
 
     sweep = commands.add_parser("sweep", help="a grid of what-ifs, replicated and resumable")
     add_scenario_arguments(sweep)
-    sweep.add_argument(
+    add_repeated(
+        sweep,
         "--grid",
         metavar="PATH=V1,V2,...",
-        action="append",
-        default=[],
         help="values of one field (repeatable; the product is swept)",
     )
     sweep.add_argument(
@@ -325,9 +288,6 @@ def register(commands: Any) -> None:
     sweep.add_argument(
         "--replications", type=_positive_int, default=1, help="replications per point"
     )
-    sweep.add_argument(
-        "--out", metavar="FILE", help="SQLite results store, written as each run finishes"
-    )
-    sweep.add_argument("--resume", action="store_true", help="continue the sweep stored in --out")
-    _executor_arguments(sweep)
+    add_store(sweep, resume="continue the sweep stored in --out")
+    add_executor(sweep)
     sweep.set_defaults(handler=_cmd_sweep)

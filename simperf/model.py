@@ -3,20 +3,23 @@
 from __future__ import annotations
 
 import gc
+import itertools
 import math
 import time
 from dataclasses import dataclass, field
 from typing import Any
 
 import simpy
+from simpy.core import EmptySchedule, StopSimulation
 
 from simperf.components.base import Component, Context
 from simperf.components.workload import Clients
+from simperf.errors import SimulationError
 from simperf.spec.run import DEFAULT_WINDOWS, MAX_WINDOWS, readable_window
 from simperf.spec.scenario import Scenario
 from simperf.spec.size_estimate import expected_duration
 
-__all__ = ["AUTO_WARMUP_GRID", "DEFAULT_WINDOWS", "Model", "Snapshot", "events_scheduled"]
+__all__ = ["AUTO_WARMUP_GRID", "DEFAULT_WINDOWS", "Model", "Snapshot", "run_until"]
 
 AUTO_WARMUP_GRID = 1000
 """With ``warmup: auto``, snapshots every 1/1000 of the run, so that the detected
@@ -89,6 +92,10 @@ class Model:
         """Run to the horizon (or until the request budget has finished)."""
         env = self.env
         run = self.scenario.run
+        bounded = self.horizon is not None and not self.clients.end_with_trace
+        # A trace's last row arrives at its span: stopping at that time would drop it.
+        # Scheduled first, the horizon comes before every other event due then.
+        until = env.timeout(self.horizon) if bounded else self.clients.done  # type: ignore[arg-type]
         window = self.window()
         env.process(self._snapshots(run.fixed_warmup, window, self.window_limit(window)))
         self.clients.start()
@@ -96,10 +103,7 @@ class Model:
         gc.disable()  # SimPy allocates many short-lived cycles-free objects; GC pauses cost 20-40%
         started = time.perf_counter()
         try:
-            bounded = self.horizon is not None and not self.clients.end_with_trace
-            # A trace's last row arrives at its span: stopping at that time would drop it.
-            until = self.horizon if bounded else self.clients.done
-            env.run(until=until)
+            self.events = run_until(env, until)
         finally:
             self.wall_time = time.perf_counter() - started
             if gc_was_enabled:
@@ -107,7 +111,6 @@ class Model:
         self.end = env.now
         if not self.snapshots or self.snapshots[-1].time < self.end:
             self._take_snapshot()
-        self.events = events_scheduled(env)
         return self
 
     def _snapshots(self, warmup: float, window: float, limit: int) -> Any:
@@ -148,17 +151,27 @@ class Model:
         )
 
 
-def events_scheduled(env: simpy.Environment) -> int:
-    """Events scheduled on ``env`` so far, read from SimPy's private event counter.
+def run_until(env: simpy.Environment, until: simpy.Event) -> int:
+    """Process ``env``'s events up to and including ``until``; returns how many.
 
-    SimPy has no public count, and every way of counting through its public API (a
-    wrapped ``schedule`` or ``step``) adds a Python call per event, which cost 17-19% of
-    the run time. So the count is read once, after the run, from the ``itertools.count``
-    that numbers SimPy's events; ``tests/test_model.py`` fails if SimPy changes it, and a
-    run then reports 0 events rather than failing.
+    SimPy's ``Environment.run`` loop with a count: SimPy has no public event count,
+    and counting in a wrapped ``schedule`` or ``step`` adds a Python call per event
+    (17-19% of the run time), while a loop of our own counts for free. The count is of
+    events processed (each a SimPy event whose callbacks ran, ``until`` included).
     """
-    counter = getattr(env, "_eid", None)
-    try:
-        return int(repr(counter)[len("count(") : -1])
-    except (TypeError, ValueError):
+    if until.callbacks is None:  # already processed
         return 0
+    until.callbacks.append(StopSimulation.callback)
+    step = env.step
+    processed = 0
+    try:
+        for processed in itertools.count():  # noqa: B007 - the count is what is left
+            step()
+    except StopSimulation:
+        return processed + 1
+    except EmptySchedule:
+        raise SimulationError(
+            f"the run stopped at {env.now:g} s with nothing left to happen and its end "
+            "never reached"
+        ) from None
+    raise AssertionError("unreachable")  # pragma: no cover

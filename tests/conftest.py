@@ -43,3 +43,27 @@ def minimal_scenario(minimal_spec: dict[str, Any]):
     from simperf import from_dict
 
     return from_dict(minimal_spec)
+
+
+def two_tier(arrival: dict[str, Any], trace: dict[str, Any] | None, **run: Any) -> dict[str, Any]:
+    """front (1 ms CPU, a call to back, 1 ms CPU) -> back (3 ms CPU), one core each."""
+    return {
+        "name": "two_tier",
+        "workload": {
+            "arrival": arrival,
+            "classes": [{"name": "get", "entry": "front", "endpoint": "page"}],
+        },
+        "components": {
+            "front": {
+                "kind": "app_server",
+                "cores": 1,
+                "endpoints": {"page": [{"cpu": "1ms"}, {"call": "back.data"}, {"cpu": "1ms"}]},
+            },
+            "back": {
+                "kind": "app_server",
+                "cores": 1,
+                "endpoints": {"data": [{"cpu": {"dist": "exponential", "mean": "3ms"}}]},
+            },
+        },
+        "run": {**run, **({"trace": trace} if trace is not None else {})},
+    }

@@ -320,3 +320,20 @@ def test_json_errors_are_one_json_object(
     assert captured.err == ""
     error = json.loads(captured.out)["error"]
     assert error["kind"] == kind and message in error["message"]
+
+
+def test_run_engine_flag(capsys: pytest.CaptureFixture[str]) -> None:
+    mm1 = [str(MODELS / "mm1.yaml"), "--requests", "2000", "--set", "run.warmup=1"]
+    assert main(["run", *mm1, "--engine", "events"]) == 0
+    events = capsys.readouterr().out
+    assert "events/s" in events and "fast path" not in events
+    assert main(["run", *mm1, "--engine", "fast"]) == 0
+    fast = capsys.readouterr().out
+    assert "exact fast path: no events" in fast
+    # the same run: everything but the wall-time line agrees
+    assert events.splitlines()[:-2] == fast.splitlines()[:-2]
+    closed = str(MODELS / "closed.yaml")
+    assert main(["run", closed, "--requests", "200", "--engine", "fast"]) == 2
+    err = capsys.readouterr().err
+    assert "run.engine: fast is not exact here: workload: a closed loop" in err
+    assert "Traceback" not in err

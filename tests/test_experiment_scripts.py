@@ -34,6 +34,34 @@ def test_engine_speed_prints_ratios() -> None:
     assert all(r["ratio"] > 0 for r in rows)
 
 
+def test_engine_speed_times_richer_models_against_mm1() -> None:
+    proc = subprocess.run(
+        [
+            sys.executable,
+            str(ROOT / "experiments" / "engine_speed.py"),
+            "--requests",
+            "1000",
+            "--repeats",
+            "1",
+            "--json",
+            "--models",
+            "read_replicas",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+        env=_this_checkout(),
+    )
+    tables = json.loads(proc.stdout)
+    assert [r["model"] for r in tables["engine"]] == ["mm1", "tandem"]
+    models = tables["models"]
+    assert [r["model"] for r in models] == ["mm1", "read_replicas"]
+    assert models[0]["fraction_of_mm1"] == 1.0
+    assert models[1]["fraction_of_mm1"] == pytest.approx(
+        models[1]["simperf_req_per_s"] / models[0]["simperf_req_per_s"]
+    )
+
+
 def _this_checkout() -> dict[str, str]:
     """The environment for a script: simperf imported from this checkout."""
     path = os.environ.get("PYTHONPATH")
@@ -300,3 +328,33 @@ def test_memory_scaling_runs_quick(tmp_path: Path) -> None:
     assert long["peak_rss_mib"] <= 1.2 * short["peak_rss_mib"]
     assert (tmp_path / "memory_scaling.html").stat().st_size > 1_000
     assert "rss_ratio_long_over_short" in proc.stdout
+
+
+def test_dask_speedup_runs_quick(tmp_path: Path) -> None:
+    pytest.importorskip("distributed")
+    proc = run_quick("dask_speedup", tmp_path)
+    frame = pd.read_csv(tmp_path / "dask_speedup.csv")
+    assert list(zip(frame.executor, frame.workers, strict=True)) == [("serial", 1), ("dask", 1)]
+    assert frame["identical"].all() and (frame["runs"] == 2).all()
+    assert (tmp_path / "dask_speedup.html").stat().st_size > 5_000
+    assert "identical frames: {'sweep': True}" in proc.stdout
+
+
+def test_fast_path_speed_runs_quick(tmp_path: Path) -> None:
+    proc = run_quick("fast_path_speed", tmp_path)
+    frame = pd.read_csv(tmp_path / "fast_path_speed.csv")
+    assert list(frame["model"]) == ["mm1", "mmc", "tandem"]
+    assert (frame["max_latency_difference"] < 1e-9).all()
+    assert frame["same_arrivals"].all()
+    assert (frame["speedup"] > 1).all()
+    assert "largest |latency difference|" in proc.stdout
+
+
+def test_tracing_cost_runs_quick(tmp_path: Path) -> None:
+    proc = run_quick("tracing_cost", tmp_path)
+    frame = pd.read_csv(tmp_path / "tracing_cost.csv")
+    assert len(frame) == 6
+    assert set(frame["trace"]) == {"off", "1%", "100%"}
+    assert (frame[frame["trace"] == "off"]["overhead"] == 0).all()
+    assert (tmp_path / "tracing_cost.html").stat().st_size > 1_000
+    assert "mm1 1%" in proc.stdout

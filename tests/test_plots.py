@@ -12,7 +12,7 @@ from simperf import plots
 from simperf.metrics.stats import t_interval
 from simperf.plots._style import component_colours
 
-from conftest import MODELS
+from conftest import MODELS, two_tier
 
 CLASSES = ["static", "product", "checkout"]
 
@@ -232,3 +232,23 @@ def test_hit_rate_vs_size_axis_titles() -> None:
     assert list(fig.data[1].x) == [10, 100]
     assert list(fig.data[1].y) == pytest.approx([0.11, 0.51])
     assert fig.layout.yaxis.title.text == "hit rate (fraction of reads)"
+
+
+def test_latency_icicle_boxes_add_up_to_each_class_mean() -> None:
+    spec = two_tier({"kind": "poisson", "rate": "200/s"}, {"sample": 0.5}, requests=2000)
+    spec["workload"]["classes"] = [
+        {"name": "get", "entry": "front", "endpoint": "page", "weight": 3},
+        {"name": "put", "entry": "back", "endpoint": "data", "weight": 1},
+    ]
+    result = simperf.run(simperf.from_dict(spec))
+    icicle = plots.latency_icicle(result).data[0]
+    assert isinstance(icicle, go.Icicle)
+    values = dict(zip(icicle.ids, icicle.values, strict=True))
+    traced = result.traces
+    roots = traced[(traced["kind"] == "request") & traced["measured"] & (traced["outcome"] == "ok")]
+    for klass in ("get", "put"):
+        mean = roots[roots["class"] == klass]["duration"].mean() * 1000
+        assert values[klass] == pytest.approx(mean, rel=1e-9)
+        children = [v for i, v in values.items() if i.count("/") == 1 and i.startswith(klass + "/")]
+        assert sum(children) == pytest.approx(mean, rel=1e-9)
+    assert "put/front" not in values  # put enters at back

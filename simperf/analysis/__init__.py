@@ -1,7 +1,7 @@
 """Analytic models that simulation results are checked against.
 
-Queueing models, re-exported here: single queues (:mod:`.queueing`: M/M/1, M/M/c, M/G/1, M/G/1-PS,
-priority M/G/1;
+Queueing models, re-exported here: single queues (:mod:`.queueing`: M/M/1, M/M/c, M/G/1;
+:mod:`.scheduling`: M/G/1-PS, priority M/G/1;
 :mod:`.finite_capacity`: M/M/c/K; :mod:`.gim1`: E_k/M/1), networks (:mod:`.networks`:
 Jackson, MVA), scatter-gather (:mod:`.forkjoin`), balancing (:mod:`.power_of_d`;
 :mod:`.spillover`: overflow between groups of loss systems) and
@@ -11,30 +11,62 @@ Cache models live in :mod:`.caching`.
 
 from __future__ import annotations
 
-from simperf.analysis.finite_capacity import MMCKResult, mmck
-from simperf.analysis.forkjoin import (
-    ForkJoinBounds,
-    fork_join_bounds,
-    fork_join_two,
-    independent_max_quantile,
+from typing import TYPE_CHECKING
+
+from simperf.lazy import lazy_exports
+
+if TYPE_CHECKING:  # pragma: no cover
+    from simperf.analysis.finite_capacity import MMCKResult, mmck
+    from simperf.analysis.forkjoin import (
+        ForkJoinBounds,
+        fork_join_bounds,
+        fork_join_two,
+        independent_max_quantile,
+    )
+    from simperf.analysis.gim1 import GIM1Result, erlang_m1
+    from simperf.analysis.networks import JacksonResult, MVAResult, jackson, mva, tandem
+    from simperf.analysis.power_of_d import PowerOfDResult, power_of_two
+    from simperf.analysis.queueing import (
+        MG1Result,
+        QueueResult,
+        erlang_b,
+        erlang_c,
+        mg1,
+        mm1,
+        mmc,
+    )
+    from simperf.analysis.scheduling import PSResult, mg1_ps, priority_mg1
+    from simperf.analysis.spillover import spill_over
+    from simperf.analysis.usl import usl_mmc, usl_peak, usl_slowdown, usl_throughput
+
+# Imported on first use: a run that needs the USL's slowdown does not load scipy with it.
+lazy_exports(
+    __name__,
+    {
+        "simperf.analysis.finite_capacity": ["MMCKResult", "mmck"],
+        "simperf.analysis.forkjoin": [
+            "ForkJoinBounds",
+            "fork_join_bounds",
+            "fork_join_two",
+            "independent_max_quantile",
+        ],
+        "simperf.analysis.gim1": ["GIM1Result", "erlang_m1"],
+        "simperf.analysis.networks": ["JacksonResult", "MVAResult", "jackson", "mva", "tandem"],
+        "simperf.analysis.power_of_d": ["PowerOfDResult", "power_of_two"],
+        "simperf.analysis.queueing": [
+            "MG1Result",
+            "QueueResult",
+            "erlang_b",
+            "erlang_c",
+            "mg1",
+            "mm1",
+            "mmc",
+        ],
+        "simperf.analysis.scheduling": ["PSResult", "mg1_ps", "priority_mg1"],
+        "simperf.analysis.spillover": ["spill_over"],
+        "simperf.analysis.usl": ["usl_mmc", "usl_peak", "usl_slowdown", "usl_throughput"],
+    },
 )
-from simperf.analysis.gim1 import GIM1Result, erlang_m1
-from simperf.analysis.networks import JacksonResult, MVAResult, jackson, mva, tandem
-from simperf.analysis.power_of_d import PowerOfDResult, power_of_two
-from simperf.analysis.queueing import (
-    MG1Result,
-    PSResult,
-    QueueResult,
-    erlang_b,
-    erlang_c,
-    mg1,
-    mg1_ps,
-    mm1,
-    mmc,
-    priority_mg1,
-)
-from simperf.analysis.spillover import spill_over
-from simperf.analysis.usl import usl_mmc, usl_peak, usl_slowdown, usl_throughput
 
 __all__ = [
     "ForkJoinBounds",

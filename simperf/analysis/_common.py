@@ -7,7 +7,7 @@ from collections.abc import Callable
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
-from scipy import optimize, special
+from scipy import special
 
 FloatArray = NDArray[np.float64]
 
@@ -91,6 +91,18 @@ def _frozen(x: ArrayLike) -> FloatArray:
     return a
 
 
+def _littles_law(rate: float, wait: float, sojourn: float) -> dict[str, float]:
+    """The mean waits and, by Little's law at ``rate``, the mean numbers waiting and
+    present, and the throughput (a stable queue without loss passes ``rate`` on)."""
+    return {
+        "mean_wait": wait,
+        "mean_sojourn": sojourn,
+        "mean_queue_length": rate * wait,
+        "mean_in_system": rate * sojourn,
+        "throughput": rate,
+    }
+
+
 def _shape_like(values: FloatArray, t: ArrayLike) -> float | FloatArray:
     return float(values) if np.ndim(t) == 0 else values
 
@@ -133,4 +145,6 @@ def _quantile_from_sf(sf: Callable[[float], float], p: float, scale: float) -> f
         lo, hi = hi, 2.0 * hi
     else:  # pragma: no cover - only for pathological tails
         raise RuntimeError("could not bracket the quantile")
+    from scipy import optimize  # imported here: most runs never invert a tail
+
     return float(optimize.brentq(lambda t: sf(t) - target, lo, hi, xtol=1e-15 * hi))

@@ -37,7 +37,6 @@ from typing import Literal
 
 import numpy as np
 from numpy.typing import ArrayLike
-from scipy.optimize import brentq
 
 __all__ = [
     "characteristic_time",
@@ -108,6 +107,8 @@ def characteristic_time(
     high = 2.0 * low
     while excess(high) < 0:
         low, high = high, 2.0 * high
+    from scipy.optimize import brentq  # imported here: a model without a cache never solves
+
     return float(brentq(excess, low, high, xtol=1e-12, rtol=1e-13, maxiter=500))
 
 

@@ -13,6 +13,7 @@ from scipy import optimize
 from simperf.analysis._common import (
     FloatArray,
     _integer,
+    _littles_law,
     _positive,
     _probability,
     _shape_like,
@@ -141,9 +142,5 @@ def erlang_m1(arrival_rate_per_server: float, service_rate: float, phases: int) 
         phases=k,
         sigma=sigma,
         utilization=rho,
-        mean_wait=wait,
-        mean_sojourn=sojourn,
-        mean_queue_length=r * wait,
-        mean_in_system=r * sojourn,
-        throughput=r,
+        **_littles_law(r, wait, sojourn),
     )

@@ -43,12 +43,22 @@ def poisson_times(rate: float, rng: np.random.Generator, *, batch: int = BATCH) 
 
 
 def _poisson(rate: float, rng: np.random.Generator, batch: int) -> Iterator[float]:
+    for times in poisson_batches(rate, rng, batch):
+        yield from times.tolist()
+
+
+def poisson_batches(rate: float, rng: np.random.Generator, batch: int) -> Iterator[np.ndarray]:
+    """The times of :func:`poisson_times` (``rate > 0``) as arrays of ``batch`` times.
+
+    Used whole by the vectorised fast path (:mod:`simperf.fastpath`), which must see
+    exactly the times the event engine sees.
+    """
     t = 0.0
     while True:
         # Offsetting a within-batch cumsum keeps the times monotone under rounding.
         times = t + np.cumsum(rng.exponential(1.0 / rate, batch))
         t = float(times[-1])
-        yield from times.tolist()
+        yield times
 
 
 def deterministic_times(rate: float, *, batch: int = BATCH) -> Iterator[float]:

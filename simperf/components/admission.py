@@ -165,7 +165,9 @@ def ordered_wait(server: Server, slots: OrderedSlots, rank: int) -> Process:
         yield slots.wait(rank)
     finally:
         server.queue.change(-1, env.now)
-    return env.now - arrived
+    waited = env.now - arrived
+    server.waits.append(waited)
+    return waited
 
 
 class AimdLimit:

@@ -74,6 +74,7 @@ class Context:
     """
 
     scenario: Any = None
+    tracer: Any = None  # the run's Tracer (simperf.components.tracing) with run.trace
 
     def __init__(
         self,
@@ -116,10 +117,20 @@ class Context:
         if isinstance(dist, Constant):
             value = dist.value * scale
             return lambda: value
+        return batched(self.batch_draw(dist, component, purpose, scale))
+
+    def batch_draw(
+        self, dist: Any, component: str, purpose: str, scale: float = 1.0
+    ) -> Callable[[int], np.ndarray]:
+        """``n -> n`` variates of ``dist`` times ``scale``, from the stream :meth:`sampler`
+        draws from (the fast path draws the event engine's values with it)."""
+        if isinstance(dist, Constant):
+            value = dist.value * scale
+            return lambda n: np.full(n, value)
         rng = self.rng(component, purpose)
         if scale == 1.0:
-            return batched(lambda n: dist.sample_batch(rng, n))
-        return batched(lambda n: dist.sample_batch(rng, n) * scale)
+            return lambda n: dist.sample_batch(rng, n)
+        return lambda n: dist.sample_batch(rng, n) * scale
 
 
 class Component:

@@ -130,7 +130,9 @@ def _runner(
     def pooled(request: Request, instance: AppInstance) -> Process:
         pool = pools[instance.index]
         for _ in range(repeat):
-            yield from pool.acquire()
+            waiting = pool.acquire()  # None: a free connection, taken without a generator
+            if waiting is not None:
+                yield from waiting
             try:
                 yield from handle(request, route)
             finally:

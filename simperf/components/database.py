@@ -38,6 +38,7 @@ from simperf.dbcost.query_cost import cpu_time
 from simperf.keys import key_sampler
 from simperf.rng import batched
 from simperf.spec.database import AnyDatabaseSpec, QueryStep
+from simperf.spec.distributions import Constant
 
 
 class QueryStats:
@@ -95,9 +96,7 @@ class CompiledQuery:
         self.apply_cpu = spec.cpu.per_row_written * p.rows_written + (
             spec.cpu.per_index_write * p.index_writes
         )
-        fixed = cpu_time(p, spec.cpu)
-        per_query = ctx.sampler(spec.cpu.per_query, db.name, f"cpu:{label}")
-        self.cpu = per_query if fixed == 0 else (lambda: per_query() + fixed)
+        self.cpu = _cpu_sampler(ctx, spec.cpu.per_query, cpu_time(p, spec.cpu), db.name, label)
         models = db.models[shard]
         self.misses = [
             self._miss_sampler(db, p, models[role], f"misses:{label}:{role}")
@@ -119,6 +118,21 @@ class CompiledQuery:
             return lambda: total
         rng = db.ctx.rng(db.name, purpose)
         return batched(lambda size: sum(rng.binomial(n, min(q, 1.0), size) for n, q in groups))
+
+
+def _cpu_sampler(ctx: Context, per_query: Any, fixed: float, name: str, label: str) -> Any:
+    """A query's CPU time: ``per_query``'s draw plus the plan's ``fixed`` part, one call.
+
+    The draws are ``ctx.sampler``'s (same stream, same batches); the fixed part is added
+    to each batch (the same double addition as one by one), and a constant is folded.
+    """
+    if fixed == 0:
+        return ctx.sampler(per_query, name, f"cpu:{label}")
+    if isinstance(per_query, Constant):
+        total = per_query.value * 1.0 + fixed  # as ctx.sampler's constant, plus fixed
+        return lambda: total
+    rng = ctx.rng(name, f"cpu:{label}")
+    return batched(lambda n: per_query.sample_batch(rng, n) + fixed)
 
 
 class QueryRoute:
@@ -214,7 +228,7 @@ class DatabaseCore:
         """
         inst = self.primary if q.write else self._read_target(request, q)
         if pooled:
-            return self._execute(request, q, key, inst)
+            return inst.query(self, request, q, key)
         return self._connect(request, q, key, inst)
 
     def run_routed(self, request: Request, q: CompiledQuery, key: int, pooled: bool) -> Process:
@@ -223,7 +237,7 @@ class DatabaseCore:
         if inst is None:
             return _fail(self.db.down_code)
         if pooled:
-            return self._execute(request, q, key, inst)
+            return inst.query(self, request, q, key)
         return self._connect(request, q, key, inst)
 
     def _connect(self, request: Request, q: CompiledQuery, key: int, inst: DbInstance) -> Process:
@@ -242,20 +256,9 @@ class DatabaseCore:
             startup = self.db.startup()
             if startup > 0:
                 yield from inst.startup(startup)
-            yield from self._execute(request, q, key, inst)
+            yield from inst.query(self, request, q, key)
         finally:
             inst.open -= 1
-
-    def _execute(self, request: Request, q: CompiledQuery, key: int, inst: DbInstance) -> Process:
-        env = self.env
-        if inst.role == REPLICA and inst.pending[q.table_index].get(key, -1.0) > env.now:
-            request.stale = True
-            inst.stale_reads += 1
-        yield from inst.execute(q)
-        if q.write:
-            self._replicate(request, q, key)
-        if q.transfer > 0:
-            yield env.timeout(q.transfer)
 
     def _replicate(self, request: Request, q: CompiledQuery, key: int) -> None:
         db = self.db

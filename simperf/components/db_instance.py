@@ -51,9 +51,10 @@ class DbInstance(Server):
         self.spec = spec
         self.cores = self.slots
         scaling = spec.scaling
-        if scaling is not None and not scaling.linear:
+        self.linear = scaling is None or scaling.linear
+        if not self.linear:
             # query CPU that slows with concurrency replaces Server.work here only
-            self.work = usl_cores(self, scaling.alpha, scaling.beta).work  # type: ignore[method-assign]
+            self.work = usl_cores(self, scaling.alpha, scaling.beta).work  # type: ignore[method-assign,union-attr]
         self.io_depth, self.read_latency, self.write_latency = storage_times(spec.storage)
         self.storage = Server(env, f"{name}/storage", component, self.io_depth, within=self)
         self.storage.kind = "storage"
@@ -79,19 +80,54 @@ class DbInstance(Server):
         self.outages = 0
         self.recent: deque[float] = deque()  # visibility times of writes pending here
 
-    def execute(self, q: Any) -> Process:
-        """Run one compiled query: a core for its CPU, then storage for its page I/O."""
+    def query(self, core: Any, request: Any, q: Any, key: int) -> Process:
+        """Run one compiled query for ``request`` on this server, as one generator.
+
+        A replica first judges the read stale (a write to ``key`` not yet visible here);
+        the query holds a core for its CPU, then a storage slot for its page I/O, and a
+        write then replicates (``core``'s replication, which failover may wrap); the rows
+        then travel back. Taking a free core or storage slot costs no event and no
+        generator: every database query pays for this path.
+        """
         env = self.env
         arrived = env.now
+        if self.role == REPLICA and self.pending[q.table_index].get(key, -1.0) > arrived:
+            request.stale = True
+            self.stale_reads += 1
         self.active += 1
         cores = self.cores
-        waited = yield from self.take(cores)
-        yield from self.work(q.cpu())
+        if cores.free:
+            cores.free -= 1
+            waited = 0.0
+        else:
+            waited = yield from self.queue_for(cores)
+        if self.linear:  # Server.work inlined
+            busy = self.busy
+            busy.change(1, env.now)
+            yield env.timeout(q.cpu())
+            busy.change(-1, env.now)
+        else:
+            yield from self.work(q.cpu())
         cores.release()
         misses = q.misses[self.role]()
         io = misses * self.read_latency + q.pages_written * self.write_latency
-        if io > 0:
-            waited += yield from self.storage.serve(io)
+        if io > 0:  # Server.serve inlined
+            storage = self.storage
+            slots = storage.slots
+            if slots.free:
+                slots.free -= 1
+                queued = 0.0
+            else:
+                queued = yield from storage.queue_for(slots)
+            busy = storage.busy
+            busy.change(1, env.now)
+            yield env.timeout(io)
+            busy.change(-1, env.now)
+            slots.release()
+            storage.served += 1
+            storage.wait_sum += queued
+            storage.service_sum += io
+            waited += queued
         self.active -= 1
         now = env.now
         self.served += 1
@@ -104,6 +140,10 @@ class DbInstance(Server):
         self.pages_written += q.pages_written
         q.calls += 1
         q.stats.times.append(now - arrived)  # queueing included; the slow log is derived later
+        if q.write:
+            core._replicate(request, q, key)
+        if q.transfer > 0:
+            yield env.timeout(q.transfer)
 
     def startup(self, seconds: float) -> Process:
         """Start a session for a new connection: ``seconds`` of one core."""

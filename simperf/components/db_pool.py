@@ -1,16 +1,16 @@
 """Connection pools: one per (app instance, database), holding connections open.
 
-A query takes a connection (at once if one is free, else in FIFO order, failing as
-``pool_timeout`` after ``max_wait``), holds it for the query, and gives it back. When the
-pools of all app instances want more connections than a server accepts, the connections
-beyond ``max_connections`` were refused when the pool opened them: a query that would need
-one of them fails as ``connection_refused``.
+A query takes a connection (at once if one is free, costing no event, else in FIFO
+order, failing as ``pool_timeout`` after ``max_wait``), holds it for the query, and gives
+it back. When the pools of all app instances want more connections than a server
+accepts, the connections beyond ``max_connections`` were refused when the pool opened
+them: a query that would need one of them fails as ``connection_refused``.
 """
 
 from __future__ import annotations
 
 from array import array
-from typing import Any
+from typing import Any, NoReturn
 
 from simperf.components.base import Process, RequestFailed
 from simperf.components.slots import Slots
@@ -64,28 +64,50 @@ class Pool:
         self.refused = 0
         self.in_use = LevelMonitor()
 
-    def acquire(self) -> Process:
-        """Take a connection, waiting at most ``max_wait`` (raises ``RequestFailed``)."""
+    def acquire(self) -> Process | None:
+        """Take a connection: None when one was free (no event, no generator), else the
+        process that waits for one, at most ``max_wait``.
+
+        Raises ``RequestFailed`` (at once, or from the waiting process) when the connection
+        was refused or the wait timed out.
+        """
+        slots = self.slots
+        if slots.free:
+            slots.free -= 1
+            self.waits.append(0.0)
+            if slots.capacity - slots.free > self.usable:  # _granted inlined
+                self._refuse()
+            self.in_use.change(1, self.env.now)
+            return None
+        return self._wait()
+
+    def _wait(self) -> Process:
         env = self.env
         slots = self.slots
         grant = slots.acquire()
-        if grant is None:
-            self.waits.append(0.0)
-        else:
-            started = env.now
-            yield grant | env.timeout(self.max_wait)
-            if not grant.triggered:
-                slots.waiting.remove(grant)
-                self.timeouts += 1
-                raise RequestFailed(self.timeout_code)
-            waited = env.now - started
-            self.waits.append(waited)
-            self.wait_sum += waited
-        if slots.in_use > self.usable:
-            slots.release()
-            self.refused += 1
-            raise RequestFailed(self.refused_code)
-        self.in_use.change(1, env.now)
+        assert grant is not None  # called only when no connection is free
+        started = env.now
+        yield grant | env.timeout(self.max_wait)
+        if not grant.triggered:
+            slots.waiting.remove(grant)
+            self.timeouts += 1
+            raise RequestFailed(self.timeout_code)
+        waited = env.now - started
+        self.waits.append(waited)
+        self.wait_sum += waited
+        self._granted()
+
+    def _granted(self) -> None:
+        """A connection was taken: refused if beyond what the server accepted."""
+        if self.slots.in_use > self.usable:
+            self._refuse()
+        self.in_use.change(1, self.env.now)
+
+    def _refuse(self) -> NoReturn:
+        """The connection taken is one the server refused when the pool opened it."""
+        self.slots.release()
+        self.refused += 1
+        raise RequestFailed(self.refused_code)
 
     def release(self) -> None:
         """Give the connection back (to the longest waiter, if any)."""

@@ -11,7 +11,7 @@ balancers tell when they detect it and the result reads after the run.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 from simperf.components.base import Component, Context, Process
@@ -93,11 +93,8 @@ def schedule_faults(
         for members, target in units:
             start, end = _actions(ctx, fault, members)
             names = _names(fault, members)
-            if fault.random:
-                process = _random(ctx, index, fault, target, names, start, end)
-            else:
-                process = _scheduled(ctx, index, fault, target, names, start, end)
-            ctx.env.process(process)
+            spells = _random(ctx, index, fault, target) if fault.random else _scheduled(fault)
+            ctx.env.process(_outages(ctx, index, fault, target, names, start, end, spells))
     return log
 
 
@@ -178,26 +175,24 @@ def _actions(
     )
 
 
-def _scheduled(
-    ctx: Context,
-    index: int,
-    fault: FaultSpec,
-    target: str,
-    names: list[str],
-    start: Callable[[], None],
-    end: Callable[[], None],
-) -> Process:
-    env = ctx.env
+def _scheduled(fault: FaultSpec) -> Iterator[tuple[float, float]]:
+    """Once: up until ``at``, down ``for``."""
     assert fault.at is not None and fault.for_ is not None
-    yield env.timeout(fault.at)
-    start()
-    occurrence = ctx.faults.start(index, fault, target, names, env.now)
-    yield env.timeout(fault.for_)
-    end()
-    ctx.faults.end(occurrence, env.now)
+    yield fault.at, fault.for_
 
 
 def _random(
+    ctx: Context, index: int, fault: FaultSpec, target: str
+) -> Iterator[tuple[float, float]]:
+    """Up for a time to failure, down for a time to repair, over and over (each on its
+    own stream)."""
+    ttf = ctx.sampler(fault.mtbf, target, f"fault:{index}:ttf")
+    ttr = ctx.sampler(fault.mttr, target, f"fault:{index}:ttr")
+    while True:
+        yield ttf(), ttr()
+
+
+def _outages(
     ctx: Context,
     index: int,
     fault: FaultSpec,
@@ -205,15 +200,15 @@ def _random(
     names: list[str],
     start: Callable[[], None],
     end: Callable[[], None],
+    spells: Iterator[tuple[float, float]],
 ) -> Process:
-    """Up for a time to failure, down for a time to repair, over and over."""
+    """The fault's process: for each (up, down) spell, wait, start it, wait, end it, and
+    log the occurrence."""
     env = ctx.env
-    ttf = ctx.sampler(fault.mtbf, target, f"fault:{index}:ttf")
-    ttr = ctx.sampler(fault.mttr, target, f"fault:{index}:ttr")
-    while True:
-        yield env.timeout(ttf())
+    for up, down in spells:
+        yield env.timeout(up)
         start()
         occurrence = ctx.faults.start(index, fault, target, names, env.now)
-        yield env.timeout(ttr())
+        yield env.timeout(down)
         end()
         ctx.faults.end(occurrence, env.now)

@@ -8,11 +8,11 @@ from simperf.components.balancing import (
     Geographic,
     HashRing,
     IpHash,
-    LeastConnections,
     PowerOfTwo,
     Random,
     RoundRobin,
     WeightedRoundRobin,
+    least_connections,
 )
 from simperf.components.base import Component, Context, Process, Request, RequestFailed
 from simperf.components.health import HealthChecker
@@ -107,7 +107,9 @@ class LoadBalancer(Component):
         if spec.policy == "round_robin":
             return RoundRobin(n)
         if spec.policy == "least_connections":
-            return LeastConnections(self.open)
+            policy = least_connections(n)
+            self.open = policy.open  # an indexed policy's counts keep its index current
+            return policy
         if spec.policy == "random":
             rng = self.ctx.rng(self.name, "policy")
             return Random(batched(lambda size: rng.integers(0, n, size)))

@@ -118,6 +118,24 @@ class Sessions:
             return self._local(reauth)
         return self._shared(reauth)
 
+    def _begin(
+        self,
+        request: Request,
+        instance: AppInstance,
+        address: int,
+        now: float,
+        reauth: list[tuple[int, Any]] | None,
+    ) -> Process:
+        """A session its store does not hold: re-authenticated (the ``reauth`` steps) if
+        the client was seen within the idle time, else created. Only misses come here."""
+        known = self.seen.get(address)
+        if known is not None and now - known <= self.idle:
+            self.reauthentications += 1
+            if reauth is not None:
+                yield from instance.steps(request, reauth)
+        else:
+            self.created += 1
+
     def _local(self, reauth: list[tuple[int, Any]] | None) -> Any:
         env = self.env
         idle = self.idle
@@ -133,13 +151,7 @@ class Sessions:
                 table[address] = seen[address] = now
                 self.hits += 1
                 return
-            known = seen.get(address)
-            if known is not None and now - known <= idle:
-                self.reauthentications += 1
-                if reauth is not None:
-                    yield from instance.steps(request, reauth)
-            else:
-                self.created += 1
+            yield from self._begin(request, instance, address, now, reauth)
             table[address] = seen[address] = env.now
 
         return session
@@ -173,13 +185,7 @@ class Sessions:
             elif fail_when_down:
                 node.down_errors += 1
                 raise RequestFailed(down_code)
-            known = seen.get(address)
-            if known is not None and now - known <= idle:
-                self.reauthentications += 1
-                if reauth is not None:
-                    yield from instance.steps(request, reauth)
-            else:
-                self.created += 1
+            yield from self._begin(request, instance, address, now, reauth)
             if node.up:
                 yield from node.command()  # write the new session
                 if node.up:

@@ -10,9 +10,7 @@ shard examining its share of the rows (``rows / shards``).
 
 from __future__ import annotations
 
-from typing import Any
-
-from simperf.components.base import Context, Process, Request, RequestFailed
+from simperf.components.base import Context, Process, Request, RequestFailed, outcome_of
 from simperf.components.database import Database, DatabaseCore, QueryRoute
 from simperf.dbcost.buffer_pool import shard_of
 from simperf.spec.database import ShardedDatabaseSpec
@@ -43,19 +41,10 @@ class ShardedDatabase(Database):
         env = self.env
         self.fanouts += 1
         arms = [
-            env.process(_arm(core.run(request, q, key, pooled)))
+            env.process(outcome_of(core.run(request, q, key, pooled)))
             for core, q in zip(self.cores, route.queries, strict=True)
         ]
         yield env.all_of(arms)
         for arm in arms:
             if arm.value:
                 raise RequestFailed(arm.value)
-
-
-def _arm(process: Any) -> Process:
-    """One shard's part of a scatter-gather; returns 0 or the failure code."""
-    try:
-        yield from process
-    except RequestFailed as failure:
-        return failure.code
-    return 0

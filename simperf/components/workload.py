@@ -98,7 +98,9 @@ def zipf_addresses(addresses: int, skew: float, rng: np.random.Generator) -> Cal
 class Clients:
     """Generates the workload's requests and records how each one ends.
 
-    Open loop: each request is its own SimPy process, started at its arrival time.
+    Open loop: each request is its own SimPy process, started at its arrival time, or,
+    for a class whose route is plain, a flat runner's chain of callbacks
+    (:mod:`simperf.components.flat`, chosen by :meth:`use_flat`).
     Closed loop: each user is one process that thinks, sends a request, waits for the
     response (inline, with ``yield from``), and repeats.
 
@@ -158,6 +160,23 @@ class Clients:
         if any(t is not None for t in self._timeouts):
             self._timeout_code = ctx.recorder.cause("timeout")
             self._serve = self._serve_timed  # type: ignore[method-assign]
+        # Per class, what starts an open-loop request without a process (see use_flat).
+        self._flat: list[Callable[[Request], None] | None] = [None] * len(spec.classes)
+
+    def use_flat(
+        self, compile: Callable[[Component, Any, Callable[[Request, int], None]], Any]
+    ) -> None:
+        """Start open-loop requests with flat runners where ``compile`` gives one.
+
+        ``compile(component, route, finish)`` returns a function starting a request (see
+        :func:`simperf.components.flat.flat_starter`) or None: that class's requests run
+        as processes. A client that gives up needs its request's process: none then; nor
+        do closed-loop users and replayed traces use them.
+        """
+        arrival = self.spec.arrival
+        if arrival is None or isinstance(arrival, TraceArrival) or self._serve == self._serve_timed:
+            return
+        self._flat = [compile(component, route, self._finish) for component, route in self.entries]
 
     def _tagger(self) -> Callable[[Request], None] | None:
         """What sets a new request's client region and address (None: nothing to set).
@@ -216,18 +235,32 @@ class Clients:
         serve = self._serve
         tag = self._tag
         keys = self._keys
+        flat = self._flat
+        request = None  # a flat request waits to start until the next arrival is scheduled
         for t in times:
-            yield env.timeout(t - env.now)
+            arrival = env.timeout(t - env.now)
+            if request is not None:
+                flat[request.klass](request)  # type: ignore[misc]
+                request = None
+            yield arrival
             klass = choose()
-            request = Request(recorder.arrive(t), klass, t)
+            new = Request(recorder.arrive(t), klass, t)
             if tag is not None:
-                tag(request)
+                tag(new)
             if keys is not None and (draw := keys[klass]) is not None:
-                request.key = draw()
-            component, route = entries[klass]
-            env.process(serve(request, component, route))
-            if budget is not None and recorder.generated >= budget:
+                new.key = draw()
+            last = budget is not None and recorder.generated >= budget
+            if flat[klass] is None:
+                component, route = entries[klass]
+                env.process(serve(new, component, route))
+            elif last:
+                flat[klass](new)  # type: ignore[misc]
+            else:
+                request = new
+            if last:
                 return
+        if request is not None:
+            flat[request.klass](request)  # type: ignore[misc]
 
     def _trace_loop(self, keyspace: Any) -> Process:
         """Replay a trace: row i arrives at its timestamp minus the first row's."""

@@ -28,7 +28,6 @@ import json
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.optimize import brentq
 
 from simperf.dbcost.query_cost import Layout
 from simperf.keys import popularity_probabilities
@@ -127,6 +126,8 @@ def characteristic_time(values: np.ndarray, counts: np.ndarray, capacity: float)
     low, high = 0.0, float(capacity)
     while _occupancy(values, counts, high) < capacity:
         low, high = high, 2.0 * high
+    from scipy.optimize import brentq  # imported here: only a run with a buffer pool needs it
+
     return float(
         brentq(
             lambda t: _occupancy(values, counts, t) - capacity,

@@ -20,6 +20,8 @@ import pandas as pd
 from simperf.analysis.networks import mva
 from simperf.estimate.routes import Routes, Time
 from simperf.estimate.stations import Station
+from simperf.presentation.estimate_text import render
+from simperf.presentation.tables import estimate_html
 from simperf.spec.scenario import Scenario
 from simperf.spec.workload import TIME_VARYING_ARRIVALS
 
@@ -144,13 +146,9 @@ class Estimate:
 
     def summary(self) -> str:
         """Readable lines: classes, components, the bottleneck and the notes."""
-        from simperf.presentation.estimate_text import render
-
         return render(self.to_dict())
 
     def _repr_html_(self) -> str:
-        from simperf.presentation.tables import estimate_html
-
         return estimate_html(self)
 
     def __repr__(self) -> str:

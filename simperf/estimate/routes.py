@@ -145,8 +145,10 @@ class Routes:
             self.load(spec.origin, endpoint, rate * miss, region, klass)
         elif spec.is_database:
             self._load_query(component, Variant(endpoint), rate)
-        else:
-            self.note(component, f"{kind}: not estimated")
+        else:  # a kind without a model here: its own time is left out, its forwards kept
+            self.note(component, f"{kind}: its own time not estimated")
+            for f in spec.forwards(self.scenario, endpoint):
+                self.load(f.component, f.endpoint, rate * f.weight, region, klass)
 
     def app_stations(self, name: str) -> tuple[Station, Station]:
         """An app server's cores and workers stations."""
@@ -429,7 +431,11 @@ class Routes:
             return self._cdn(spec, endpoint, region, klass)
         if spec.is_database:
             return hop + self._query_time(component, Variant(endpoint))
-        return hop
+        forwards = spec.forwards(self.scenario, endpoint)
+        inner = (
+            self.response(f.component, f.endpoint, there, klass).scaled(f.weight) for f in forwards
+        )
+        return hop + sum(inner, Time())
 
     def hold(self, component: str, endpoint: str) -> Time:
         """Mean time a worker of ``component`` is held by ``endpoint`` (its steps)."""

@@ -37,9 +37,11 @@ from simperf.experiment.metrics import check_metric
 from simperf.experiment.probe import Probe, Prober
 from simperf.experiment.progress import wanted
 from simperf.experiment.store import ResultStore, canonical_hash
+from simperf.presentation.tables import capacity_html
 from simperf.spec.cost import free_cores, scenario_cost
 from simperf.spec.scenario import Scenario
-from simperf.spec.slo import SloSpec, as_slos, with_error_budget
+from simperf.spec.slo import SloSpec, as_slos, unit_parser, with_error_budget
+from simperf.units import format_time, parse_time
 
 
 @dataclass
@@ -122,8 +124,6 @@ class Capacity:
         }
 
     def _repr_html_(self) -> str:
-        from simperf.presentation.tables import capacity_html
-
         return capacity_html(self)
 
     def summary(self) -> str:
@@ -161,9 +161,6 @@ def _value(v: float) -> str:
 
 
 def _fmt(metric: str, value: float | None) -> str:
-    from simperf.spec.slo import unit_parser
-    from simperf.units import format_time, parse_time
-
     if value is None or value != value:
         return "-"
     return format_time(value) if unit_parser(metric) is parse_time else f"{value:.4g}"

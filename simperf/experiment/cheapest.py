@@ -17,6 +17,7 @@ import pandas as pd
 from simperf.errors import SimperfWarning
 from simperf.experiment.capacity import Capacity, capacity, check_search
 from simperf.experiment.executors import executor_for
+from simperf.presentation.tables import ranking_html
 from simperf.spec.cost import free_cores
 from simperf.spec.scenario import Scenario
 
@@ -53,8 +54,6 @@ class Ranking:
         return None if met.empty else str(met["design"].iat[0])
 
     def _repr_html_(self) -> str:
-        from simperf.presentation.tables import ranking_html
-
         return ranking_html(self)
 
     def to_dict(self) -> dict[str, Any]:

@@ -10,10 +10,11 @@ import pandas as pd
 
 from simperf.errors import SpecError
 from simperf.experiment.executors import executor_for
-from simperf.experiment.metrics import flatten
 from simperf.experiment.progress import bar as progress_bar
 from simperf.experiment.replicate import Replications, _run_all
+from simperf.metrics.paths import flatten
 from simperf.metrics.stats import paired_difference
+from simperf.presentation.tables import comparison_html
 from simperf.spec.scenario import Scenario
 
 
@@ -41,8 +42,6 @@ class Comparison:
         return rows.iloc[0].to_dict()
 
     def _repr_html_(self) -> str:
-        from simperf.presentation.tables import comparison_html
-
         return comparison_html(self)
 
     def to_dict(self) -> dict[str, Any]:

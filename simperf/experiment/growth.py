@@ -27,6 +27,7 @@ from simperf.errors import SpecError
 from simperf.experiment.capacity import capacity, check_search
 from simperf.experiment.executors import executor_for
 from simperf.experiment.probe import Prober
+from simperf.presentation.tables import growth_html
 from simperf.spec.scenario import Scenario
 
 HOURS_PER_MONTH = 730.0
@@ -62,8 +63,6 @@ class Growth:
     designs: pd.DataFrame
 
     def _repr_html_(self) -> str:
-        from simperf.presentation.tables import growth_html
-
         return growth_html(self)
 
     def to_dict(self) -> dict[str, Any]:

@@ -2,42 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from simperf.errors import SpecError
+from simperf.experiment.run import run
+from simperf.metrics.paths import flatten
 from simperf.spec.scenario import Scenario
-
-SKIPPED = frozenset({"seed", "replication", "warmup", "end_time"})
-
-
-def flatten(data: dict[str, Any], prefix: str = "") -> dict[str, float]:
-    """Numeric leaves of a result dictionary by dotted path (``latency.all.p99``).
-
-    Strings, booleans and private keys (``_perf``) are left out; ``None`` (no sample)
-    becomes NaN so that statistics skip it.
-    """
-    flat: dict[str, float] = {}
-    for key, value in data.items():
-        if key.startswith("_"):
-            continue
-        path = f"{prefix}{key}"
-        if isinstance(value, dict):
-            flat.update(flatten(value, f"{path}."))
-        elif isinstance(value, bool | str):
-            continue
-        elif isinstance(value, int | float):
-            if not prefix and key in SKIPPED:
-                continue
-            flat[path] = float(value)
-        elif value is None:
-            flat[path] = float("nan")
-    return flat
 
 
 def known_metrics(scenario: Scenario) -> list[str]:
     """Every metric path a run of this scenario reports (from a 50-request dry run)."""
-    from simperf.experiment.run import run
-
     probe = scenario.with_overrides(
         {"run.duration": None, "run.requests": 50, "run.warmup": 0, "run.precision": None}
     )

@@ -27,10 +27,10 @@ from concurrent.futures import Executor
 from dataclasses import dataclass
 from typing import Any
 
-from simperf.experiment.metrics import flatten
 from simperf.experiment.replicate import _run_all, replicate
 from simperf.experiment.slo_verdict import MET, MISSED, UNDECIDED, judge, more_needed
 from simperf.experiment.store import ResultStore, canonical_hash
+from simperf.metrics.paths import flatten
 from simperf.metrics.stability import SEVERITY
 from simperf.spec.cost import scenario_cost
 from simperf.spec.scenario import Scenario

@@ -11,19 +11,20 @@ import pandas as pd
 
 from simperf.errors import SpecError
 from simperf.experiment.executors import completed, executor_for
-from simperf.experiment.metrics import check_metric, flatten
+from simperf.experiment.metrics import check_metric
 from simperf.experiment.progress import bar as progress_bar
+from simperf.experiment.run import run
+from simperf.metrics.paths import flatten
 from simperf.metrics.stats import Interval, replications_needed, t_interval
 from simperf.metrics.warmup import detect_warmup, warmup_report
+from simperf.presentation.tables import replications_html
+from simperf.spec.io import from_dict
 from simperf.spec.run import PrecisionSpec
 from simperf.spec.scenario import Scenario
 
 
 def run_to_dict(scenario_data: dict[str, Any], seed: int, replication: int) -> dict[str, Any]:
     """Run one replication from plain data; the unit of work shipped to executors."""
-    from simperf.experiment.run import run
-    from simperf.spec.io import from_dict
-
     result = run(from_dict(scenario_data), seed=seed, replication=replication)
     data = result.to_dict()
     data["_perf"] = result.perf
@@ -129,8 +130,6 @@ class Replications:
         return pd.DataFrame(rows)
 
     def _repr_html_(self) -> str:
-        from simperf.presentation.tables import replications_html
-
         return replications_html(self)
 
     def to_dict(self) -> dict[str, Any]:

@@ -6,9 +6,11 @@ from typing import Any
 
 import pandas as pd
 
+from simperf import fastpath
 from simperf.build import build
+from simperf.errors import SpecError
 from simperf.estimate import estimate
-from simperf.metrics import alerts
+from simperf.metrics import alerts, traces
 from simperf.metrics.availability import faults_section
 from simperf.metrics.headroom import headroom
 from simperf.metrics.result import Result
@@ -59,11 +61,24 @@ def run(
     check_size(scenario)
     model = build(scenario, seed=seed, replication=replication)
     alerts.check_targets(model)
-    return summarise(model.execute())
+    engine = scenario.run.engine
+    refused = None
+    if engine != "events":
+        try:
+            return summarise(fastpath.execute(model), engine="fast")
+        except fastpath.Refused as reason:
+            if engine == "fast":
+                raise SpecError(f"run.engine: fast is not exact here: {reason}") from None
+            refused = str(reason)
+    return summarise(model.execute(), refused=refused)
 
 
-def summarise(model: Any) -> Result:
-    """Turn an executed model into a :class:`Result`."""
+def summarise(model: Any, *, engine: str = "events", refused: str | None = None) -> Result:
+    """Turn an executed model into a :class:`Result`.
+
+    ``engine`` ran it (``perf.engine``); ``refused`` is why the fast path did not
+    (``perf.fast_path_refused``, when ``run.engine`` was ``auto``).
+    """
     summary = Summary(model)
     rows = summary.instance_rows()
     latency = summary.latency()
@@ -109,21 +124,32 @@ def summarise(model: Any) -> Result:
         for name, comp in components.items()
     ]
     instance_frame = pd.DataFrame(
-        [{k: v for k, v in r.items() if not k.endswith(("_area", "_total"))} for r in rows]
+        [
+            {k: v for k, v in r.items() if k != "waits" and not k.endswith(("_area", "_total"))}
+            for r in rows
+        ]
     )
     components_frame = (
         pd.concat([pd.DataFrame(component_rows), instance_frame], ignore_index=True)
         if rows
         else pd.DataFrame(component_rows)
     )
-    perf = {
+    spans = None
+    tracer = model.ctx.tracer
+    if tracer is not None:
+        spans = traces.spans_frame(tracer.traces, summary.classes, summary.causes, summary.warmup)
+        data["traces"] = traces.section(spans, tracer.spec.sample, tracer.spec.slowest)
+    perf: dict[str, Any] = {
         "wall_time": model.wall_time,
         "events": model.events,
         "events_per_second": model.events / model.wall_time if model.wall_time > 0 else 0.0,
         "requests_per_second": requests["generated"] / model.wall_time
         if model.wall_time > 0
         else 0.0,
+        "engine": engine,
     }
+    if refused is not None:
+        perf["fast_path_refused"] = refused
     result = Result(
         scenario=model.scenario,
         seed=model.ctx.seed,
@@ -135,6 +161,8 @@ def summarise(model: Any) -> Result:
         perf=perf,
     )
     result._arrays = summary.records  # per-request records (the first kept), for tests and plots
+    if spans is not None:
+        result._spans = spans
     if summary.windows is not None:
         result._arrival_windows = summary.windows
     return result

@@ -13,10 +13,10 @@ import pandas as pd
 from simperf.errors import SpecError
 from simperf.experiment.executors import completed, executor_for
 from simperf.experiment.horizon import NOTHING_MEASURED, check_horizon, measured_nothing
-from simperf.experiment.metrics import flatten
 from simperf.experiment.progress import bar as progress_bar
 from simperf.experiment.replicate import run_to_dict
 from simperf.experiment.store import ResultStore, canonical_hash
+from simperf.metrics.paths import flatten
 from simperf.spec.scenario import Scenario
 
 

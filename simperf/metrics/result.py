@@ -10,6 +10,7 @@ from typing import Any
 import pandas as pd
 
 from simperf.presentation.summary_text import render
+from simperf.presentation.tables import result_html
 
 
 @dataclass
@@ -30,7 +31,9 @@ class Result:
         the app server has a ``queue`` or ``concurrency_limit``.
     timeseries
         Long frame (start, end, component, metric, value) in fixed windows; ``shed``
-        per window (``all``, and per instance) where an app server can shed.
+        per window (``all``, and per instance) where an app server can shed. With more
+        than one request class, each class's throughput, errors, error_rate and
+        p50/p95/p99 too (``component`` is the class name).
     perf
         Wall time and events per second of the run (not part of :meth:`to_dict`,
         which is deterministic for a given spec and seed).
@@ -43,7 +46,7 @@ class Result:
     latency: pd.DataFrame
     components: pd.DataFrame
     timeseries: pd.DataFrame
-    perf: dict[str, float] = field(default_factory=dict)
+    perf: dict[str, Any] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         """Everything measured, as JSON-ready nested dicts (None where there is no sample)."""
@@ -158,6 +161,45 @@ class Result:
             }
         )
 
+    @property
+    def traces(self) -> pd.DataFrame:
+        """One row per span of the traced requests (``run.trace``); empty without it.
+
+        Columns: trace_id (the request's id), class, span_id, parent (-1: the request's
+        own span), component, instance, kind (``request``, ``hop``, ``queue``,
+        ``network``), start, end, duration (simulated seconds), outcome, measured.
+        See :mod:`simperf.metrics.traces`.
+        """
+        from simperf.metrics.traces import COLUMNS
+
+        spans = getattr(self, "_spans", None)
+        return pd.DataFrame(columns=COLUMNS) if spans is None else spans
+
+    @property
+    def slowest(self) -> pd.DataFrame:
+        """The spans of the slowest traced requests (``run.trace.slowest``), slowest first."""
+        from simperf.metrics.traces import slowest
+
+        spans = self.traces
+        count = self.data.get("traces", {}).get("slowest", [])
+        return slowest(spans, len(count)) if len(spans) else spans
+
+    def breakdown(self, quantile: float = 0.99) -> pd.DataFrame:
+        """Per class, the share of mean and of tail latency in each component and part.
+
+        Computed from the traced requests (``run.trace``; ``requests`` is the sample
+        size): see :func:`simperf.metrics.traces.breakdown`.
+        """
+        from simperf.metrics.traces import breakdown
+
+        return breakdown(self.traces, quantile)
+
+    def to_otel(self) -> dict[str, Any]:
+        """The traced requests as OpenTelemetry JSON (``resourceSpans`` ... ``spans``)."""
+        from simperf.metrics.traces import to_otel
+
+        return to_otel(self.traces, self.data["scenario"])
+
     def to_html(self, path: str | None = None) -> str:
         """The self-contained HTML report (see :func:`simperf.presentation.report.render`).
 
@@ -180,8 +222,6 @@ class Result:
         return html
 
     def _repr_html_(self) -> str:
-        from simperf.presentation.tables import result_html
-
         return result_html(self)
 
     def summary(self) -> str:

@@ -231,7 +231,9 @@ def _busiest_windows(model: Model, grid: list[Snapshot]) -> dict[str, dict[str, 
                 levels.append((held, "workers"))
             level, resource = max(levels, key=lambda item: item[0])
             best = peaks.get(inst.name)
-            if best is None or level > best["utilization"]:
+            # busier by more than rounding: of equally busy windows (saturated ones at
+            # 100%), the first, whichever engine summed the areas
+            if best is None or level > best["utilization"] * (1 + 1e-9):
                 peaks[inst.name] = {
                     "instance": inst.name,
                     "resource": resource,

@@ -19,7 +19,6 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
 __all__ = [
     "Difference",
@@ -171,6 +170,8 @@ def t_interval(samples: ArrayLike, confidence: float = 0.95) -> Interval:
     if n == 1:
         return Interval(mean, None, None, None, 1, None, confidence)
     std = 0.0 if np.all(x == x[0]) else float(np.std(x, ddof=1))
+    from scipy import stats  # imported here: a single run need not load it
+
     half = float(stats.t.ppf(0.5 + confidence / 2, n - 1)) * std / math.sqrt(n)
     return Interval(mean, half, mean - half, mean + half, n, std, confidence)
 

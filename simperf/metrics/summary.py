@@ -228,6 +228,7 @@ class Summary:
             served = b["served"] - a["served"]
             peaks = [s.instances[inst.name]["queue_peak"] for s in self.snapshots[1:]]
             exposure = _exposure(a, b, span)
+            waits = _waits(inst, a, b)
             rows.append(
                 {
                     "component": inst.component,
@@ -249,6 +250,8 @@ class Summary:
                     "mean_service": clean((b["service_sum"] - a["service_sum"]) / served)
                     if served
                     else None,
+                    **wait_percentiles(waits, served),
+                    "waits": waits,  # for the component's percentiles; not a column
                     "served": int(served),
                     "rejected": int(b["rejected"] - a["rejected"]),
                     "busy_area": b["busy_area"] - a["busy_area"],
@@ -289,6 +292,12 @@ class Summary:
                         "mean_service": clean(sum(r["service_total"] for r in mine) / served)
                         if served
                         else None,
+                        **wait_percentiles(
+                            mine[0]["waits"]
+                            if len(mine) == 1
+                            else np.concatenate([r["waits"] for r in mine]),
+                            served,
+                        ),
                         "served": served,
                         "rejected": sum(r["rejected"] for r in mine),
                         "imbalance": _imbalance([r["served"] for r in mine]),
@@ -371,7 +380,6 @@ class Summary:
         ends, outcome, weights = data["end"], data["outcome"], data.get("weight")
         degraded_ends = data["degraded_end"]
         # counts up to each record (folded records stand for many), for counts by slice
-        before = None if weights is None else np.concatenate([[0], np.cumsum(weights)])
         degraded_before = None
         if "degraded_weight" in data:
             degraded_before = np.concatenate([[0], np.cumsum(data["degraded_weight"])])
@@ -380,6 +388,13 @@ class Summary:
         # Errors by cause, for the causes this run produced (a run without failures adds
         # no rows).
         codes = [int(c) for c in np.unique(outcome) if c != 0]
+        # Each class's own request series, where there is more than one class (masks keep
+        # the records' order of ends).
+        by_class: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+        if len(self.classes) > 1:
+            for index, name in enumerate(self.classes):
+                mine = np.flatnonzero(data["klass"] == index)
+                by_class[name] = (ends[mine], mine)
         for a, b in itertools.pairwise(self._grid()):
             span = b.time - a.time
             if span <= 0:
@@ -387,22 +402,16 @@ class Summary:
             lo, hi = np.searchsorted(ends, [a.time, b.time], side="left")
             window_outcome = outcome[lo:hi]
             window_data = data if weights is None else {"weight": weights[lo:hi]}
-            finished = hi - lo if before is None else int(before[hi] - before[lo])
-            failed = tally(window_data, window_outcome != 0)
-            records.append((a.time, b.time, "all", "throughput", (finished - failed) / span))
-            records.append((a.time, b.time, "all", "errors", float(failed)))
+            records.extend(_request_series(a.time, b.time, "all", data, np.arange(lo, hi)))
             if shed_code is not None:
                 shed = float(tally(window_data, window_outcome == shed_code))
                 records.append((a.time, b.time, "all", "shed", shed))
             for code in codes:
                 count = float(tally(window_data, window_outcome == code))
                 records.append((a.time, b.time, "all", f"errors:{self.causes[code]}", count))
-            records.append(
-                (a.time, b.time, "all", "error_rate", failed / finished if finished else None)
-            )
-            stats = stats_of(data, lo + np.flatnonzero(window_outcome == 0))
-            for key in ("p50", "p95", "p99"):
-                records.append((a.time, b.time, "all", key, stats[key]))
+            for name, (c_ends, c_picked) in by_class.items():
+                c_lo, c_hi = np.searchsorted(c_ends, [a.time, b.time], side="left")
+                records.extend(_request_series(a.time, b.time, name, data, c_picked[c_lo:c_hi]))
             records.append(
                 (a.time, b.time, "all", "in_system", (b.in_system_area - a.in_system_area) / span)
             )
@@ -486,6 +495,10 @@ _INSTANCE_KEYS = (
     "max_queue_length",
     "mean_wait",
     "mean_service",
+    "p_wait",
+    "wait_p50",
+    "wait_p95",
+    "wait_p99",
     "served",
     "rejected",
     "shed",
@@ -496,6 +509,25 @@ _INSTANCE_KEYS = (
     "pool_wait",
     "pool_timeouts",
 )
+
+
+def _request_series(
+    start: float, end: float, name: str, data: dict[str, np.ndarray], picked: np.ndarray
+) -> list[tuple[float, float, str, str, float | None]]:
+    """Throughput, errors, error rate and p50/p95/p99 of the records ``picked`` (indices
+    of those finished in a window; folded records count as the requests they stand for)."""
+    span = end - start
+    outcome = data["outcome"][picked]
+    weights = {"weight": data["weight"][picked]} if "weight" in data else {}
+    failed = tally(weights, outcome != 0)
+    finished = tally(weights, np.ones(outcome.size, dtype=bool))
+    stats = stats_of(data, picked[outcome == 0])
+    return [
+        (start, end, name, "throughput", (finished - failed) / span),
+        (start, end, name, "errors", float(failed)),
+        (start, end, name, "error_rate", failed / finished if finished else None),
+        *((start, end, name, key, stats[key]) for key in ("p50", "p95", "p99")),
+    ]
 
 
 def _occupancy(a: dict[str, float], b: dict[str, float], span: float) -> dict[str, Any]:
@@ -556,6 +588,55 @@ def _instance_counts(a: Snapshot, b: Snapshot, span: float) -> list[tuple[Any, .
         for metric, area in (("instances", "provisioned_area"), ("serving", "serving_area")):
             records.append((a.time, b.time, name, metric, (counters[area] - before[area]) / span))
     return records
+
+
+def wait_percentiles(waits: np.ndarray, served: int) -> dict[str, Any]:
+    """P(wait) and percentiles of the waiting time of ``served`` requests.
+
+    Parameters
+    ----------
+    waits
+        The waits of the requests that found no free slot (a wait of 0 still counts:
+        the request queued for a slot freed at the same instant).
+    served
+        Requests served over the same period, waiting or not.
+
+    Returns
+    -------
+    dict
+        ``p_wait`` (waits / served, Erlang C's probability of waiting on an M/M/c) and
+        ``wait_p50``, ``wait_p95``, ``wait_p99`` of the waiting time of every served
+        request (0 for those that found a free slot); None without requests served.
+    """
+    if served <= 0:
+        return {"p_wait": None, **dict.fromkeys(WAIT_PERCENTILES)}
+    waited = min(int(waits.size), served)
+    p_wait = waited / served
+    out: dict[str, Any] = dict.fromkeys(WAIT_PERCENTILES, 0.0)
+    out["p_wait"] = p_wait
+    # the q-quantile of a sample that is 0 for the (1 - p_wait) that did not wait is the
+    # waits' own quantile at rank 1 - (1 - q) / p_wait, where that is above 0
+    ranks = {
+        name: (1.0 - (1.0 - q / 100.0) / p_wait) * 100.0
+        for name, q in WAIT_PERCENTILES.items()
+        if waited and 1.0 - q / 100.0 < p_wait
+    }
+    if ranks:  # one partitioned copy of the waits for all of them
+        values = np.percentile(waits, list(ranks.values()))
+        out.update({name: float(v) for name, v in zip(ranks, values, strict=True)})
+    return out
+
+
+WAIT_PERCENTILES = {"wait_p50": 50.0, "wait_p95": 95.0, "wait_p99": 99.0}
+
+
+def _waits(inst: Any, a: dict[str, float], b: dict[str, float]) -> np.ndarray:
+    """The waits recorded at ``inst`` between snapshots ``a`` and ``b``."""
+    waits = getattr(inst, "waits", None)
+    if waits is None or "waited" not in a:
+        return np.zeros(0)
+    # a view, not a copy (the run is over: nothing appends any more)
+    return np.frombuffer(waits, dtype=float)[int(a["waited"]) : int(b["waited"])]
 
 
 def _exposure(a: dict[str, float], b: dict[str, float], span: float) -> float:

@@ -32,7 +32,6 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-from scipy import stats
 
 from simperf.metrics.stats import ArrayLike, _values
 
@@ -294,6 +293,8 @@ def _differs(series: np.ndarray, cut: int, tau: float, candidates: int) -> bool:
     variance = float(np.var(tail, ddof=1)) * (tau if tau == tau else 1.0)
     error = math.sqrt(variance / head.size + variance / tail.size)
     gap = abs(float(head.mean() - tail.mean()))
+    from scipy import stats  # imported here: a run without auto warm-up need not load it
+
     z = float(stats.norm.isf(FALSE_CUT / (2 * candidates)))
     return gap > z * error if error > 0 else gap > 0
 

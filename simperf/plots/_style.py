@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import plotly.express as px
+import plotly.graph_objects as go
 
 MS = 1000.0
 """Seconds to milliseconds: latencies are drawn in ms."""
@@ -33,3 +34,19 @@ def component_of(instance: str) -> str:
 
 def title(text: str, scenario: str) -> str:
     return f"{text}: {scenario}"
+
+
+def window_series(
+    fig: go.Figure, rows: Any, colours: dict[str, str], *, mode: str, by_component: bool
+) -> None:
+    """One line per ``component`` of time-series ``rows`` (value at each window's end),
+    coloured as its component (``by_component``: the rows name instances)."""
+    for name, group in rows.groupby("component", sort=False):
+        owner = component_of(str(name)) if by_component else str(name)
+        fig.add_scatter(
+            x=group["end"],
+            y=group["value"],
+            mode=mode,
+            name=str(name),
+            line={"color": colours.get(owner)},
+        )

@@ -6,7 +6,7 @@ import pandas as pd
 import plotly.graph_objects as go
 
 from simperf.metrics.result import Result
-from simperf.plots._style import component_colours, title
+from simperf.plots._style import component_colours, title, window_series
 from simperf.plots.experiments import band
 
 
@@ -16,14 +16,7 @@ def cache_hit_rate(result: Result) -> go.Figure:
     ts = result.timeseries
     rows = ts[ts.metric == "hit_rate"]
     fig = go.Figure()
-    for name, group in rows.groupby("component", sort=False):
-        fig.add_scatter(
-            x=group["end"],
-            y=group["value"],
-            mode="lines+markers",
-            name=str(name),
-            line={"color": colours.get(str(name))},
-        )
+    window_series(fig, rows, colours, mode="lines+markers", by_component=False)
     fig.update_layout(
         title=title("Cache hit rate over time", result.data["scenario"]),
         xaxis_title="simulated time (s)",

@@ -7,7 +7,7 @@ from typing import Any
 import plotly.graph_objects as go
 
 from simperf.metrics.result import Result
-from simperf.plots._style import component_colours, component_of, title
+from simperf.plots._style import component_colours, title, window_series
 
 _REFERENCE_KEYS = ("backends", "origin", "cache", "database", "call", "backing")
 """Spec fields that name another component (``call`` and ``backing`` as ``name.endpoint``)."""
@@ -22,14 +22,8 @@ def utilization(result: Result) -> go.Figure:
     """Utilisation of each instance over time, in its component's colour."""
     colours = component_colours(result.scenario)
     fig = go.Figure()
-    for instance, group in _instance_rows(result, "utilization").groupby("component", sort=False):
-        fig.add_scatter(
-            x=group["end"],
-            y=group["value"],
-            mode="lines",
-            name=str(instance),
-            line={"color": colours.get(component_of(str(instance)))},
-        )
+    rows = _instance_rows(result, "utilization")
+    window_series(fig, rows, colours, mode="lines", by_component=True)
     fig.update_layout(
         title=title("Utilisation per instance", result.data["scenario"]),
         xaxis_title="simulated time (s)",

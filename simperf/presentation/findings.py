@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from simperf.experiment.metrics import flatten
-from simperf.metrics.result import Result
+from simperf.metrics.paths import flatten
 from simperf.spec.slo import unit_parser
 from simperf.units import format_time, parse_time
+
+if TYPE_CHECKING:  # pragma: no cover
+    from simperf.metrics.result import Result
 
 
 def bottleneck(result: Result) -> dict[str, Any] | None:

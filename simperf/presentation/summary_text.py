@@ -26,6 +26,8 @@ def render(d: dict[str, Any], perf: dict[str, Any] | None = None) -> str:
         shedding,
         calls,
         components,
+        waits,
+        breakdown,
         autoscaling,
         databases,
         caches,
@@ -239,6 +241,53 @@ def components(d: dict[str, Any]) -> list[str]:
     return lines
 
 
+def waits(d: dict[str, Any]) -> list[str]:
+    """Per component where requests queued: the probability of waiting and wait percentiles."""
+    rows = {n: c for n, c in d["components"].items() if c.get("p_wait")}
+    if not rows:
+        return []
+    lines = ["", f"{'waiting':<16}{'P(wait)':>9}{'p50':>11}{'p95':>11}{'p99':>11}"]
+    for name, comp in rows.items():
+        lines.append(
+            f"{name:<16}{comp['p_wait']:>9.1%}"
+            + "".join(
+                f"{format_time(comp.get(k)):>11}" for k in ("wait_p50", "wait_p95", "wait_p99")
+            )
+        )
+    return lines
+
+
+def breakdown(d: dict[str, Any]) -> list[str]:
+    """Per class, the share of mean and of p99 latency in each component and part
+    (from the traced requests; none without ``run.trace``)."""
+    traces = d.get("traces")
+    if not traces or not traces["breakdown"]:
+        return []
+    lines = [
+        "",
+        f"latency breakdown (traced {traces['measured']} measured requests, "
+        f"sample {traces['sample']:.3g})",
+        f"{'class':<12}{'where':<28}{'mean':>11}{'share':>8}{'p99 share':>10}",
+    ]
+    for klass, entry in traces["breakdown"].items():
+        parts = sorted(entry["parts"].items(), key=lambda item: -(item[1]["share"] or 0.0))
+        for where, part in parts:
+            share, tail = part["share"], part["tail_share"]
+            lines.append(
+                f"{klass:<12}{where:<28}{format_time(part['mean']):>11}"
+                + (f"{share:>8.1%}" if share is not None else f"{'-':>8}")
+                + (f"{tail:>10.1%}" if tail is not None else f"{'-':>10}")
+            )
+    slow = traces["slowest"]
+    if slow:
+        worst = slow[0]
+        lines.append(
+            f"slowest   {len(slow)} logged; worst {format_time(worst['latency'])} "
+            f"({worst['class']}, trace {worst['trace_id']}, {worst['outcome']})"
+        )
+    return lines
+
+
 def calls(d: dict[str, Any]) -> list[str]:
     """Guarded calls per route (attempts per call, retries, timeouts, breaker) and the
     requests per class a fallback stood in for (none without guarded calls)."""
@@ -319,11 +368,19 @@ def performance(perf: dict[str, Any]) -> list[str]:
     """The run's wall time and speed."""
     lines: list[str] = []
     lines.append("")
+    if perf.get("engine") == "fast":
+        lines.append(
+            f"wall time {perf['wall_time']:.3g} s  "
+            f"({perf['requests_per_second']:,.0f} requests/s, exact fast path: no events)"
+        )
+        return lines
     lines.append(
         f"wall time {perf['wall_time']:.3g} s  "
         f"({perf['requests_per_second']:,.0f} requests/s, "
         f"{perf['events_per_second']:,.0f} events/s)"
     )
+    if "fast_path_refused" in perf:
+        lines.append(f"event engine: the fast path is not exact here ({perf['fast_path_refused']})")
     return lines
 
 

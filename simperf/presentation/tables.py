@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
+from simperf.presentation.findings import warnings
 from simperf.units import format_time
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -142,8 +143,6 @@ def headline(result: Result) -> str:
 
 def result_html(result: Result) -> str:
     """What a notebook shows for a :class:`~simperf.metrics.result.Result`."""
-    from simperf.presentation.findings import warnings
-
     parts = [f"<p>{headline(result)}</p>", warning_list(warnings(result))]
     parts += ["<h4>Latency by class</h4>", latency_table(result)]
     parts += ["<h4>Components</h4>", component_table(result)]

@@ -272,6 +272,11 @@ class AppServerSpec(ComponentKind):
     connect_timeouts: ClassVar[bool] = True
 
     @property
+    def priced_groups(self) -> list[tuple[int, int, str | None]]:
+        """Its replicas."""
+        return [(self.replicas, self.cores, self.instance_type)]
+
+    @property
     def instance_count(self) -> int:
         """Its replicas."""
         return self.replicas

@@ -152,6 +152,11 @@ class CacheSpec(ComponentKind):
         return self
 
     @property
+    def priced_groups(self) -> list[tuple[int, int, str | None]]:
+        """Its nodes (no instance types)."""
+        return [(self.nodes, self.cores, None)]
+
+    @property
     def instance_count(self) -> int:
         """Its nodes."""
         return self.nodes

@@ -95,6 +95,11 @@ class CdnSpec(ComponentKind):
         """Its edges, in the order of ``edges``."""
         return len(self.edges)
 
+    @property
+    def server_count(self) -> int:
+        """Its edges and its shield."""
+        return len(self.edges) + (self.shield is not None)
+
     def endpoint_names(self, scenario: Scenario, seen: frozenset[str] = frozenset()) -> set[str]:
         """Its origin's endpoints (clients' endpoints are called on the origin)."""
         origin = scenario.components.get(self.origin)

@@ -60,32 +60,12 @@ class CostSpec(SpecModel):
 
 def typed_groups(component: Any) -> list[tuple[int, str | None]]:
     """(instances, instance type or None) groups of a component, as :func:`size` counts them."""
-    kind = component.kind
-    if kind == "app_server":
-        return [(component.replicas, component.instance_type)]
-    if kind in ("database", "sharded_database"):
-        shards = component.shards if kind == "sharded_database" else 1
-        return [
-            (shards, component.primary.instance_type),
-            (shards * component.read_replicas, component.replica_spec.instance_type),
-        ]
-    return []
+    return [(count, type_) for count, _, type_ in component.priced_groups]
 
 
 def size(component: Any) -> list[tuple[int, int]]:
     """(instances, cores per instance) groups of a component spec, as its price counts them."""
-    kind = component.kind
-    if kind == "app_server":
-        return [(component.replicas, component.cores)]
-    if kind == "cache":
-        return [(component.nodes, component.cores)]
-    if kind in ("database", "sharded_database"):
-        shards = component.shards if kind == "sharded_database" else 1
-        return [
-            (shards, component.primary.cores),
-            (shards * component.read_replicas, component.replica_spec.cores),
-        ]
-    return [(1, 0)]  # a balancer: one instance, no cores modelled
+    return [(count, cores) for count, cores, _ in component.priced_groups]
 
 
 def scenario_cost(scenario: Any) -> dict[str, Any]:

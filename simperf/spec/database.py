@@ -362,6 +362,15 @@ class _DatabaseFields(ComponentKind):
     fault_kinds: ClassVar[frozenset[str]] = frozenset({"crash"})
 
     @property
+    def priced_groups(self) -> list[tuple[int, int, str | None]]:
+        """Its primaries, then its read replicas (one of each per shard)."""
+        primary, replica = self.primary, self.replica_spec
+        return [
+            (self.shard_count, primary.cores, primary.instance_type),
+            (self.shard_count * self.read_replicas, replica.cores, replica.instance_type),
+        ]
+
+    @property
     def fault_instances(self) -> int:
         """Its servers, numbered per shard: the primary, then its replicas."""
         return int(self.shard_count * (1 + self.read_replicas))

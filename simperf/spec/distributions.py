@@ -15,31 +15,58 @@ import numpy as np
 from pydantic import AfterValidator, Discriminator, Field, Tag, model_validator
 
 from simperf.spec.base import MAX_TIME, SpecModel, Time
-from simperf.units import format_time, parse_time
+from simperf.units import format_time, parse_size, parse_time
 
 _Z99 = 2.3263478740408408  # standard normal 0.99 quantile
 
 
-def _show(value: Any, times: bool) -> str:
-    """A parameter as written in a spec: times with a unit, lists item by item."""
+_BINARY_UNITS = (("TiB", 2.0**40), ("GiB", 2.0**30), ("MiB", 2.0**20), ("KiB", 2.0**10))
+
+
+def _show_size(value: float) -> str:
+    """Bytes in the largest binary unit they fill (``4KiB``, ``1.5MiB``, ``300B``)."""
+    for name, unit in _BINARY_UNITS:
+        if value >= unit:
+            return f"{value / unit:.4g}{name}"
+    return f"{value:g}B"
+
+
+def _show(value: Any, parser: Any) -> str:
+    """A parameter as written in a spec: times and sizes with a unit (``parser`` is the
+    field's unit parser, or None), lists item by item."""
     if isinstance(value, list):
-        return "[" + ", ".join(_show(v, times) for v in value) + "]"
+        return "[" + ", ".join(_show(v, parser) for v in value) + "]"
     if isinstance(value, dict):
-        return "{" + ", ".join(f"{k}: {_show(v, False)}" for k, v in value.items()) + "}"
-    if times and isinstance(value, int | float):
+        return "{" + ", ".join(f"{k}: {_show(v, None)}" for k, v in value.items()) + "}"
+    if parser is parse_time and isinstance(value, int | float):
         return format_time(value).replace(" ", "")
+    if parser is parse_size and isinstance(value, int | float):
+        return _show_size(value)
     return f"{value:g}" if isinstance(value, float) else repr(value)
+
+
+def _unit_parser(field: Any) -> Any:
+    """``parse_time`` or ``parse_size`` when the field is a time or a size, else None."""
+    parsers = {getattr(m, "func", None) for m in field.metadata}
+    text = str(field.annotation)  # optional fields keep their validators in the annotation
+    for parser in (parse_time, parse_size):
+        if parser in parsers or parser.__name__ in text:
+            return parser
+    return None
 
 
 class _Distribution(SpecModel):
     """Common interface of distribution specs.
 
-    They print as their family and parameters, times with a unit:
+    They print as their family and parameters, times and sizes with a unit:
 
     >>> Gamma(mean=0.01, cv=0.5)
     Gamma(mean=10ms, cv=0.5)
     >>> Empirical(values=[0.001, 0.002, 0.004])
     Empirical(values=[1ms, 2ms, 4ms])
+    >>> from simperf.spec.sizes import LognormalSize
+    >>> LognormalSize(median="4KiB", p99="1.5MiB")
+    LognormalSize(median=4KiB, p99=1.5MiB)
     """
 
     def __repr__(self) -> str:
@@ -48,10 +75,7 @@ class _Distribution(SpecModel):
             value = getattr(self, name)
             if name == "dist" or value is None:
                 continue
-            times = parse_time in {getattr(m, "func", None) for m in field.metadata} or (
-                "parse_time" in str(field.annotation)
-            )
-            shown.append(f"{field.alias or name}={_show(value, times)}")
+            shown.append(f"{field.alias or name}={_show(value, _unit_parser(field))}")
         return f"{type(self).__name__}({', '.join(shown)})"
 
     __str__ = __repr__

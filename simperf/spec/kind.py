@@ -84,6 +84,18 @@ class ComponentKind(SpecModel):
         the kind numbers its servers otherwise (a database's primaries and replicas)."""
         return self.instance_count
 
+    @property
+    def priced_groups(self) -> list[tuple[int, int, str | None]]:
+        """Groups of identical servers as prices count them: (instances, cores per
+        instance, instance type or None). A leaf: one instance, no cores modelled."""
+        return [(1, 0, None)]
+
+    @property
+    def server_count(self) -> int:
+        """Servers a run holds for it (what the run-size check counts): those a fault can
+        name, unless the kind runs more (a CDN's shield)."""
+        return self.fault_instances
+
     def endpoint_names(self, scenario: Scenario, seen: frozenset[str] = frozenset()) -> set[str]:
         """Endpoint names it answers (none: it is used by steps, not called).
 

@@ -59,6 +59,23 @@ class PrecisionSpec(SpecModel):
     )
 
 
+class TraceSpec(SpecModel):
+    """Request tracing: a sample of requests recorded span by span (off by default)."""
+
+    sample: float = Field(
+        0.01,
+        gt=0,
+        le=1,
+        description=(
+            "share of requests traced, each decided from a stream of its own (so tracing "
+            "changes no other draw)"
+        ),
+    )
+    slowest: int = Field(
+        20, ge=0, le=10_000, description="traced requests kept in the slow-request log"
+    )
+
+
 class RunSettings(SpecModel):
     """How a scenario is run. Give ``duration`` or ``requests`` (default: 60 s, or a
     replayed trace's span)."""
@@ -124,8 +141,24 @@ class RunSettings(SpecModel):
         ),
     )
 
+    engine: Literal["auto", "events", "fast"] = Field(
+        "auto",
+        description=(
+            "events: the discrete-event engine; fast: the exact vectorised path for FIFO "
+            "chains (an error where it would not be exact); auto: fast where exact"
+        ),
+    )
+
     precision: PrecisionSpec | None = Field(
         None, description="stop replicating once this precision is reached (replicate only)"
+    )
+
+    trace: TraceSpec | None = Field(
+        None,
+        description=(
+            "trace a sample of requests: one span per hop, queue wait and network crossing "
+            "(result.traces, result.breakdown(), result.to_otel())"
+        ),
     )
 
     @model_validator(mode="after")

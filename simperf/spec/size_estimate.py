@@ -17,17 +17,19 @@ from simperf.errors import SpecError
 from simperf.spec.app_server import AppServerSpec, CallStep, CpuStep, DelayStep, ParallelStep
 from simperf.spec.cache import CacheSpec
 from simperf.spec.cdn import CdnSpec
-from simperf.spec.database import DatabaseSpec, ShardedDatabaseSpec
 from simperf.spec.faults import FaultSpec
 from simperf.spec.load_balancer import LoadBalancerSpec
 from simperf.spec.run import DEFAULT_WINDOWS
 from simperf.spec.scenario import Scenario
 
-EVENTS_PER_REQUEST = 3
-"""Arrival, start and end of a request (``models/mm1.yaml``: 4.9 events per request in all,
-one CPU step included)."""
+EVENTS_PER_REQUEST = 1
+"""The arrival. A request on plain FIFO endpoints takes no other event than its steps'
+(:mod:`simperf.components.flat`; ``models/mm1.yaml``: 2.0 events per request, its CPU step
+included); one run as a process adds its start and end and a grant for every wait (4.9
+events per request on ``models/mm1.yaml``), which the estimate leaves out, within its
+factor of two."""
 EVENTS_PER_STEP = 2
-"""A step waits on a resource and a timeout, about two events."""
+"""A step waits on a resource and a timeout: one or two events."""
 EVENTS_PER_PROBE = 3
 """A health probe: its timer, its check and its answer."""
 EVENTS_PER_SNAPSHOT = 12
@@ -122,7 +124,7 @@ def estimate(scenario: Scenario) -> SizeEstimate:
         if isinstance(spec, LoadBalancerSpec) and spec.health_check is not None:
             check = spec.health_check
             backends = sum(
-                instance_count(scenario.components[b])
+                scenario.components[b].server_count
                 for b in spec.backends
                 if b in scenario.components
             )
@@ -139,7 +141,7 @@ def estimate(scenario: Scenario) -> SizeEstimate:
     result.parts["faults"] = float(
         sum(EVENTS_PER_STEP * _occurrences(scenario, fault, duration) for fault in scenario.faults)
     )
-    instances = sum(instance_count(spec) for spec in scenario.components.values())
+    instances = sum(spec.server_count for spec in scenario.components.values())
     windows = _windows(scenario, duration)
     result.parts["time series"] = windows * instances * EVENTS_PER_SNAPSHOT
     return result
@@ -154,7 +156,7 @@ def _occurrences(scenario: Scenario, fault: FaultSpec, duration: float) -> float
     cycles = duration / (fault.mtbf.mean + fault.mttr.mean) + 1
     if fault.component is not None and fault.instance is None:
         spec = scenario.components.get(fault.component)
-        return cycles * (instance_count(spec) if spec is not None else 1)
+        return cycles * (spec.server_count if spec is not None else 1)
     return cycles
 
 
@@ -187,7 +189,7 @@ def check_size(scenario: Scenario) -> SizeEstimate:
 
 def _check_instances(scenario: Scenario) -> None:
     """Refuse more than :data:`MAX_INSTANCES` instances, naming the largest component."""
-    counts = {name: instance_count(spec) for name, spec in scenario.components.items()}
+    counts = {name: spec.server_count for name, spec in scenario.components.items()}
     total = sum(counts.values())
     if total <= MAX_INSTANCES:
         return
@@ -201,21 +203,6 @@ def _check_instances(scenario: Scenario) -> None:
         f"{where}: the run would hold {total:,} instances ({name}: {counts[name]:,}); "
         f"at most {MAX_INSTANCES:,} per run"
     )
-
-
-def instance_count(spec: object) -> int:
-    """Instances a component runs (replicas, nodes, primaries and read replicas, edges)."""
-    if isinstance(spec, AppServerSpec):
-        return spec.replicas
-    if isinstance(spec, CacheSpec):
-        return spec.nodes
-    if isinstance(spec, ShardedDatabaseSpec):
-        return spec.shards * (1 + spec.read_replicas)
-    if isinstance(spec, DatabaseSpec):
-        return 1 + spec.read_replicas
-    if isinstance(spec, CdnSpec):
-        return len(spec.edges) + (spec.shield is not None)
-    return 1
 
 
 def _windows(scenario: Scenario, duration: float) -> float:

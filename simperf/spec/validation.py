@@ -46,7 +46,20 @@ _UNION_TAGS = (
 )
 
 
-_BOUNDS = frozenset({"greater_than_equal", "greater_than", "less_than_equal", "less_than"})
+# pydantic's bound errors: (operator, the key of the bound in the error's ctx)
+_BOUNDS = {
+    "greater_than_equal": (">=", "ge"),
+    "greater_than": (">", "gt"),
+    "less_than_equal": ("<=", "le"),
+    "less_than": ("<", "lt"),
+}
+_FIXED = {
+    "missing": "required field is missing",
+    "extra_forbidden": "unknown field (misspelt, or not allowed here)",
+    "string_pattern_mismatch": (
+        "must be a name of letters, digits and _ (or component.endpoint for calls)"
+    ),
+}
 _FIELD_PREFIX = re.compile(r"^([A-Za-z_][A-Za-z0-9_]*): (.+)$", re.S)
 
 
@@ -190,18 +203,11 @@ def _message(error: Any) -> str:
     value = error.get("input")
     if kind in _BOUNDS and isinstance(value, float) and not math.isfinite(value):
         return "must be a finite number (not nan or inf)"  # nan fails every bound
-    if kind == "greater_than_equal":
-        return f"must be >= {ctx['ge']}"
-    if kind == "greater_than":
-        return f"must be > {ctx['gt']}"
-    if kind == "less_than_equal":
-        return f"must be <= {ctx['le']}"
-    if kind == "less_than":
-        return f"must be < {ctx['lt']}"
-    if kind == "missing":
-        return "required field is missing"
-    if kind == "extra_forbidden":
-        return "unknown field (misspelt, or not allowed here)"
+    if kind in _BOUNDS:
+        operator, bound = _BOUNDS[kind]
+        return f"must be {operator} {ctx[bound]}"
+    if kind in _FIXED:
+        return _FIXED[kind]
     if kind == "union_tag_invalid":
         expected = ctx.get("expected_tags", "")
         field = str(ctx.get("discriminator", "kind")).strip("'")
@@ -214,8 +220,6 @@ def _message(error: Any) -> str:
         return f"must have at least {ctx.get('min_length')} item(s)"
     if kind == "too_long":
         return f"must have at most {ctx.get('max_length')} item(s)"
-    if kind == "string_pattern_mismatch":
-        return "must be a name of letters, digits and _ (or component.endpoint for calls)"
     message = str(error["msg"])
     if kind == "literal_error":
         return message + suggest(error.get("input"), re.findall(r"'([^']*)'", ctx["expected"]))

@@ -14,7 +14,13 @@ from scipy import stats
 
 import simperf
 from simperf.build import build
-from simperf.components.balancing import HashRing, PowerOfTwo
+from simperf.components import balancing
+from simperf.components.balancing import (
+    HashRing,
+    IndexedLeastConnections,
+    LeastConnections,
+    PowerOfTwo,
+)
 from simperf.components.base import Request
 
 
@@ -268,3 +274,60 @@ def test_balancer_loads_count_the_measured_period_only() -> None:
     assert lb["dispatched"] == 50  # 0.51 s .. 1.00 s
     assert lb["per_instance"] == {"big[0]": {"dispatched": 25}, "small[0]": {"dispatched": 25}}
     assert lb["imbalance"] == 1.0
+
+
+# --------------------------------------------------------------------------- least_connections
+
+
+@pytest.mark.parametrize("n", [1, 2, 3, 7, 33, 200])
+def test_indexed_least_connections_chooses_as_the_scan(n: int) -> None:
+    rng = np.random.default_rng(n)
+    scan = LeastConnections([0] * n)
+    indexed = IndexedLeastConnections(n)
+    request = Request(1, 0, 0.0)
+    in_flight: list[int] = []
+    for step in range(3000):
+        choice = scan.choose(request)
+        assert indexed.choose(request) == choice, step
+        for counts in (scan.open, indexed.open):
+            counts[choice] += 1
+        in_flight.append(choice)
+        # requests finish in random order, sometimes several at once
+        for _ in range(int(rng.integers(0, 3))):
+            if len(in_flight) > n // 2:
+                done = in_flight.pop(int(rng.integers(len(in_flight))))
+                for counts in (scan.open, indexed.open):
+                    counts[done] -= 1
+        if step % 500 == 0:  # an arbitrary jump keeps the index right too
+            i = int(rng.integers(n))
+            scan.open[i] = indexed.open[i] = int(rng.integers(0, 50))
+    assert indexed.open == scan.open
+
+
+def test_a_balancer_over_many_instances_runs_as_with_the_scan(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    spec = simperf.from_dict(
+        {
+            "name": "wide",
+            "workload": {
+                "arrival": {"kind": "poisson", "rate": 3000},
+                "classes": [{"name": "req", "entry": "lb", "endpoint": "serve"}],
+            },
+            "components": {
+                "lb": {"kind": "load_balancer", "policy": "least_connections", "backends": "app"},
+                "app": {
+                    "kind": "app_server",
+                    "replicas": 40,
+                    "endpoints": {"serve": [{"cpu": {"dist": "exponential", "mean": "10ms"}}]},
+                },
+            },
+            "run": {"requests": 3000},
+        }
+    )
+    lb = build(spec, seed=1).components["lb"]
+    assert isinstance(lb.policy, IndexedLeastConnections) and lb.open is lb.policy.open
+    indexed = simperf.run(spec, seed=1).to_dict()
+    monkeypatch.setattr(balancing, "SCAN_LIMIT", 40)
+    assert isinstance(build(spec, seed=1).components["lb"].policy, LeastConnections)
+    assert simperf.run(spec, seed=1).to_dict() == indexed

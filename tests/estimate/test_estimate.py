@@ -211,3 +211,32 @@ def test_a_scatter_gather_waits_for_the_slowest_shard(sharded: Any) -> None:
     assert _slowest(0.002, station, 2) == pytest.approx(0.002 * (12 - 0.5) / 8, rel=EXACT)
     assert _slowest(0.002, station, 8) > _slowest(0.002, station, 2)
     assert any("slowest shard" in n for n in sharded.to_dict()["notes"]["store"])
+
+
+def test_a_kind_the_estimate_does_not_model_passes_its_load_on() -> None:
+    """A new pass-through kind, known only by the protocol: its target is estimated."""
+    from typing import Literal
+
+    from simperf.spec.kind import ComponentKind, Forward
+
+    class Relay(ComponentKind):
+        kind: Literal["relay"] = "relay"
+
+        def endpoint_names(self, scenario: Any, seen: frozenset[str] = frozenset()) -> set[str]:
+            return {"serve"}
+
+        def forwards(self, scenario: Any, endpoint: str) -> list[Forward]:
+            return [Forward("app", endpoint, weight=2.0)]  # every call goes on twice
+
+    # 45/s into the relay, so 90/s into app (mean 10 ms): M/M/1 at 90/s, twice a request
+    base = simperf.load(MODELS / "mm1.yaml").with_overrides({"workload.arrival.rate": 45})
+    classes = [base.workload.classes[0].model_copy(update={"entry": "relay"})]
+    scenario = base.model_copy(
+        update={
+            "components": {**base.components, "relay": Relay()},
+            "workload": base.workload.model_copy(update={"classes": classes}),
+        }
+    )
+    e = estimate(scenario)
+    assert e.mean() == pytest.approx(2 * mm1(90, 100).mean_sojourn, rel=EXACT)
+    assert "its own time not estimated" in e.notes["relay"][0]

@@ -199,3 +199,21 @@ def test_a_search_over_unpriced_cores_warns() -> None:
         bracket=False,
     )
     assert again.warnings == [] and again.cost == 1 + 0.5 * again.answer
+
+
+def test_dask_local_runs_the_probes_and_finds_what_serial_finds() -> None:
+    distributed = pytest.importorskip("distributed")
+    from simperf.experiment.executors import executor_for
+
+    scenario = short("mmc.yaml", 5)
+    options = {"low": 2, "high": 8, "replications": 2, "progress": False}
+    slo = ["components.app.mean_wait<4ms"]
+    serial = simperf.capacity(scenario, "components.app.cores", slo, executor="serial", **options)
+    with executor_for("dask:local", workers=1) as pool:  # one worker process: cheaper to start
+        with distributed.get_task_stream() as tasks:
+            dask = simperf.capacity(scenario, "components.app.cores", slo, executor=pool, **options)
+    assert dask.answer == serial.answer == 5
+    assert dask.frame.equals(serial.frame)
+    # every replication of every probe ran on the cluster's workers
+    ran = [t for t in tasks.data if t["key"].startswith("run_to_dict")]
+    assert len(ran) == sum(len(p.runs) for p in dask.probes) > len(dask.probes)

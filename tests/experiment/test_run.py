@@ -86,7 +86,7 @@ def test_timeseries_is_tidy_and_covers_the_measured_period() -> None:
     assert ts["end"].max() == pytest.approx(12.0)
     metrics = set(ts["metric"])
     assert {"throughput", "errors", "p50", "p95", "p99", "utilization"} <= metrics
-    total = ts[(ts.metric == "throughput")]
+    total = ts[(ts.metric == "throughput") & (ts.component == "all")]
     assert (total["end"] - total["start"]).sum() == pytest.approx(10.0)
 
 

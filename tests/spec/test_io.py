@@ -135,7 +135,7 @@ def test_unknown_field_without_a_close_name_lists_the_allowed_ones(
         from_dict(minimal_spec)
     message = str(info.value)
     assert message.startswith(
-        "run.zzz: unknown field (allowed here: duration, keep_requests, max_events,"
+        "run.zzz: unknown field (allowed here: duration, engine, keep_requests, max_events,"
     )
     assert "seed" in message and "warmup" in message
 

@@ -54,3 +54,13 @@ def test_keep_requests_takes_a_count_and_refuses_zero_with_its_path() -> None:
     assert base.with_overrides({"run.keep_requests": "2M"}).run.keep_requests == 2_000_000
     with pytest.raises(SpecError, match=r"run\.keep_requests: must be >= 1"):
         base.with_overrides({"run.keep_requests": 0})
+
+
+def test_tracing_is_off_by_default_and_its_sample_is_checked_with_its_path() -> None:
+    base = simperf.load(MODELS / "mm1.yaml")
+    assert base.run.trace is None
+    traced = base.with_overrides({"run.trace": {}})
+    assert (traced.run.trace.sample, traced.run.trace.slowest) == (0.01, 20)
+    with pytest.raises(SpecError) as info:
+        base.with_overrides({"run.trace": {"sample": 0}})
+    assert "run.trace.sample:" in str(info.value)

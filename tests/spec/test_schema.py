@@ -116,6 +116,10 @@ def with_change(path: str, value: Any) -> dict[str, Any]:
         ("components.app.scaling", {"alpha": 0.1, "gamma": 0.2}),
         ("slo", [{"metric": "latency.all.p99", "below": "fast"}]),
         ("alerts", [{"name": "slow", "metric": "p99", "above": "2 fortnights"}]),
+        ("run.trace", {"sample": 0}),
+        ("run.trace", {"sample": 1.5}),
+        ("run.trace", {"slowest": -1}),
+        ("run.trace", {"rate": 0.1}),
     ],
 )
 def test_invalid_specs_are_rejected_by_both(path: str, value: Any) -> None:

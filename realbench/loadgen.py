@@ -1,0 +1,118 @@
+"""Open-loop Poisson load on 127.0.0.1, timed from each request's scheduled send time.
+
+Send times are drawn in advance; each request is started at its time whether or not
+earlier ones have finished, and its latency runs from the *scheduled* time to the last
+byte of the response, so a late sender or a full backlog is charged to the latency
+instead of hidden (no coordinated omission). Bounded: at most ``count`` requests, none
+scheduled after ``max_seconds``, at most ``max_outstanding`` in flight (beyond that the
+run stops as overloaded).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from dataclasses import dataclass
+
+import numpy as np
+
+HOST = "127.0.0.1"
+REQUEST = b"GET / HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n"
+
+
+@dataclass
+class Record:
+    """One request as measured by the client and reported by the server."""
+
+    timestamp: float
+    latency: float
+    status: int
+    worker: int = 0
+    server_start: float = float("nan")
+    server_end: float = float("nan")
+    redis: float = float("nan")
+    postgres: float = float("nan")
+    cpu: float = float("nan")
+
+
+class Overloaded(RuntimeError):
+    """More requests in flight than the generator allows: the server cannot keep up."""
+
+
+async def _one(port: int, scheduled: float, records: list[Record]) -> None:
+    status = 0
+    timing: list[str] = []
+    try:
+        reader, writer = await asyncio.open_connection(HOST, port)
+        writer.write(REQUEST)
+        response = await reader.read()
+        writer.close()
+        head = response.split(b"\r\n\r\n", 1)[0].decode("latin-1").split("\r\n")
+        status = int(head[0].split()[1])
+        for line in head[1:]:
+            name, _, value = line.partition(":")
+            if name.lower() == "x-timing":
+                timing = value.split()
+    except (OSError, ValueError, IndexError):
+        status = 599
+    latency = time.time() - scheduled
+    record = Record(scheduled, latency, status)
+    if len(timing) == 6:
+        record.worker = int(timing[0])
+        record.server_start, record.server_end = float(timing[1]), float(timing[2])
+        record.redis, record.postgres, record.cpu = map(float, timing[3:])
+    records.append(record)
+
+
+async def _run(port: int, times: np.ndarray, max_outstanding: int) -> list[Record]:
+    records: list[Record] = []
+    tasks: set[asyncio.Task[None]] = set()
+    start = time.time() + 0.05
+    for offset in times.tolist():
+        scheduled = start + offset
+        delay = scheduled - time.time()
+        if delay > 0:
+            await asyncio.sleep(delay)
+        if len(tasks) >= max_outstanding:
+            for task in tasks:
+                task.cancel()
+            raise Overloaded(f"more than {max_outstanding} requests in flight")
+        task = asyncio.create_task(_one(port, scheduled, records))
+        tasks.add(task)
+        task.add_done_callback(tasks.discard)
+    if tasks:
+        await asyncio.wait(tasks, timeout=60)
+    return records
+
+
+def poisson_times(rate: float, count: int, max_seconds: float, seed: int) -> np.ndarray:
+    """Send offsets (seconds from the start) of a Poisson process at ``rate``."""
+    gaps = np.random.default_rng(seed).exponential(1 / rate, count)
+    times = np.cumsum(gaps) - gaps[0]
+    return times[times <= max_seconds]
+
+
+def generate(
+    port: int,
+    rate: float,
+    count: int,
+    max_seconds: float,
+    *,
+    seed: int = 1,
+    max_outstanding: int = 500,
+) -> list[Record]:
+    """Send up to ``count`` requests at Poisson ``rate`` to 127.0.0.1:``port``."""
+    times = poisson_times(rate, count, max_seconds, seed)
+    return asyncio.run(_run(port, times, max_outstanding))
+
+
+def sequential(port: int, count: int) -> list[Record]:
+    """``count`` requests one after another (a warm-up, and the service time alone)."""
+
+    async def run() -> list[Record]:
+        records: list[Record] = []
+        for _ in range(count):
+            await _one(port, time.time(), records)
+        return records
+
+    return asyncio.run(run())

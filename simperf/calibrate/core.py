@@ -1,0 +1,343 @@
+"""``calibrate``: from a request log to a calibrated scenario and how well it predicts."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from simperf.calibrate.families import FamilyFit, fit_families
+from simperf.calibrate.logs import (
+    COMPONENT_PREFIX,
+    LogError,
+    component_columns,
+    has_server_times,
+    read_log,
+)
+from simperf.calibrate.overhead import Overhead, load_dependence, overhead
+from simperf.calibrate.traffic import Arrivals, arrivals
+
+PERCENTILES = (50, 95, 99)
+# The client front only delays: enough workers that nobody ever waits for one.
+CLIENT_WORKERS = 100_000
+
+
+@dataclass
+class Level:
+    """What was measured at one load level."""
+
+    load: float
+    requests: int
+    arrivals: Arrivals
+    fits: dict[str, list[FamilyFit]]
+    overhead: Overhead
+    workers: int
+    latency: np.ndarray = field(repr=False)
+    samples: dict[str, np.ndarray] = field(repr=False, default_factory=dict)
+
+    @property
+    def service(self) -> float:
+        """Mean time a worker is held per request (components plus held overhead)."""
+        return sum(f[0].params["mean"] for f in self.fits.values()) + self.overhead.held
+
+    @property
+    def utilisation(self) -> float:
+        return self.arrivals.rate * self.service / self.workers
+
+
+@dataclass
+class Calibration:
+    """A calibrated model and the evidence for it.
+
+    Attributes
+    ----------
+    levels
+        One row per load level: requests, rate, dispersion index (and whether Poisson),
+        held and outside overhead, mean service and utilisation.
+    fits
+        One row per (level, component, family, parameter): value, interval, AIC, KS
+        distance and p-value, and whether the family was chosen.
+    accuracy
+        One row per (level, percentile): measured, predicted by the calibrated model
+        at the level's rate, and the relative error (empty if not predicted).
+    fragment
+        The calibrated scenario (plain data, as YAML would hold it), at the base level's
+        rate; change ``workload.arrival.rate`` to predict other loads.
+    base
+        The load level calibrated from (the lowest).
+    overhead_trend
+        ``(intercept, slope, slope_se)`` of held overhead against utilisation over the
+        levels (slope NaN with a single level).
+    """
+
+    levels: pd.DataFrame
+    fits: pd.DataFrame
+    accuracy: pd.DataFrame
+    fragment: dict[str, Any]
+    base: float
+    overhead_trend: tuple[float, float, float]
+    failed: int = 0
+    samples: dict[str, np.ndarray] = field(default_factory=dict, repr=False)
+    """The base level's component times (seconds), for goodness-of-fit figures."""
+    candidates: dict[str, list[FamilyFit]] = field(default_factory=dict, repr=False)
+    """The base level's fits of each component, the chosen one first."""
+
+    def to_yaml(self) -> str:
+        """The calibrated scenario as YAML."""
+        import yaml
+
+        return yaml.safe_dump(self.fragment, sort_keys=False)
+
+    def to_dict(self) -> dict[str, Any]:
+        """Everything as JSON-ready data."""
+
+        def records(frame: pd.DataFrame) -> list[dict[str, Any]]:
+            return [
+                {k: _json(v) for k, v in row.items()} for row in frame.to_dict(orient="records")
+            ]
+
+        intercept, slope, slope_se = self.overhead_trend
+        return {
+            "base": self.base,
+            "failed": self.failed,
+            "levels": records(self.levels),
+            "fits": records(self.fits),
+            "accuracy": records(self.accuracy),
+            "overhead_trend": {
+                "intercept": _json(intercept),
+                "slope": _json(slope),
+                "slope_se": _json(slope_se),
+            },
+            "fragment": self.fragment,
+        }
+
+    def summary(self) -> str:
+        """The calibration as text (what ``simperf calibrate`` prints)."""
+        from simperf.calibrate.text import summary
+
+        return summary(self)
+
+
+def _json(value: Any) -> Any:
+    if isinstance(value, (np.floating, float)):
+        return None if not math.isfinite(value) else float(value)
+    if isinstance(value, np.integer):
+        return int(value)
+    if isinstance(value, np.bool_):
+        return bool(value)
+    return value
+
+
+def _components(level: pd.DataFrame) -> dict[str, np.ndarray]:
+    columns = component_columns(level)
+    if columns:
+        return {c[len(COMPONENT_PREFIX) :]: level[c].to_numpy() for c in columns}
+    if has_server_times(level):
+        return {"handler": (level["server_end"] - level["server_start"]).to_numpy()}
+    raise LogError(
+        "log: no server-side times: give time_<component> columns (durations) or "
+        "server_start and server_end"
+    )
+
+
+def _level(load: float, rows: pd.DataFrame, confidence: float) -> Level:
+    parts = _components(rows)
+    fits = {name: fit_families(x, confidence) for name, x in parts.items()}
+    traffic = arrivals(rows["timestamp"].to_numpy(), confidence)
+    total = np.sum(list(parts.values()), axis=0)
+    workers = int(rows["worker"].nunique())
+    cost = overhead(rows, total, traffic.rate / workers)
+    latency = rows["latency"].to_numpy()
+    return Level(load, len(rows), traffic, fits, cost, workers, latency, parts)
+
+
+def scenario_fragment(level: Level, requests: int = 100_000) -> dict[str, Any]:
+    """The scenario that level's fits describe: Poisson arrivals at its rate into one app
+    server whose workers hold each component's fitted time and the held overhead; the
+    outside overhead is a delay in a ``client`` front that holds nothing."""
+    steps: list[dict[str, Any]] = []
+    for fit in level.fits.values():
+        steps += [{"cpu": dist} for dist in fit[0].steps()]
+    if level.overhead.held > 0:
+        steps.append({"cpu": {"dist": "constant", "value": _ms(level.overhead.held)}})
+    app = {"kind": "app_server", "cores": level.workers, "workers": level.workers}
+    components: dict[str, Any] = {"app": {**app, "endpoints": {"serve": steps}}}
+    entry = "app"
+    if level.overhead.outside > 0:
+        delay = {"delay": {"dist": "constant", "value": _ms(level.overhead.outside)}}
+        components = {
+            "client": {
+                "kind": "app_server",
+                "workers": CLIENT_WORKERS,
+                "endpoints": {"serve": [delay, {"call": "app.serve"}]},
+            },
+            **components,
+        }
+        entry = "client"
+    return {
+        "name": "calibrated",
+        "description": f"calibrated from a request log at {level.arrivals.rate:.4g} req/s",
+        "workload": {
+            "arrival": {"kind": "poisson", "rate": f"{level.arrivals.rate:.6g}/s"},
+            "classes": [{"name": "request", "entry": entry, "endpoint": "serve"}],
+        },
+        "components": components,
+        "run": {"requests": requests, "warmup": "auto"},
+    }
+
+
+def _ms(seconds: float) -> str:
+    return f"{seconds * 1e3:.6g}ms"
+
+
+def predict(fragment: dict[str, Any], rate: float, seed: int = 1) -> np.ndarray:
+    """Latency percentiles (``PERCENTILES``) the calibrated scenario gives at ``rate``."""
+    from simperf.experiment.run import run
+    from simperf.spec.io import from_dict
+
+    scenario = from_dict(fragment).with_overrides({"workload.arrival.rate": rate})
+    requests = run(scenario, seed=seed).requests
+    latency = requests.loc[requests["measured"] & (requests["outcome"] == "ok"), "latency"]
+    return np.percentile(latency.to_numpy(), PERCENTILES)
+
+
+def calibrate(
+    log: str | Path | pd.DataFrame,
+    *,
+    base: float | None = None,
+    confidence: float = 0.95,
+    predict_requests: int | None = 100_000,
+    seed: int = 1,
+) -> Calibration:
+    """Fit a model's inputs to a request log and check it against the log.
+
+    Parameters
+    ----------
+    log
+        CSV path or DataFrame in the format of :mod:`simperf.calibrate.logs`.
+    base
+        The load level to calibrate from (default: the lowest).
+    confidence
+        Level of every interval reported.
+    predict_requests
+        Requests simulated per level to compare percentiles; ``None`` skips it.
+    seed
+        Seed of those simulations.
+
+    Returns
+    -------
+    Calibration
+
+    Raises
+    ------
+    LogError
+        The log cannot be calibrated from (its message says why).
+
+    Examples
+    --------
+    >>> import simperf
+    >>> cal = simperf.calibrate("requests.csv")  # doctest: +SKIP
+    >>> print(cal.summary())  # doctest: +SKIP
+    """
+    data = read_log(log)
+    loads = sorted(data["load"].unique())
+    if base is None:
+        base = float(loads[0])
+    elif base not in loads:
+        raise LogError(f"log: load level {base:g} not in the log (levels: {loads})")
+    levels = [_level(float(v), data[data["load"] == v], confidence) for v in loads]
+    calibrated = next(lv for lv in levels if lv.load == base)
+    if not math.isfinite(calibrated.arrivals.rate):
+        raise LogError(f"log: load level {base:g} needs requests at two distinct times at least")
+    fragment = scenario_fragment(calibrated, predict_requests or 100_000)
+    trend = load_dependence(
+        np.array([lv.utilisation for lv in levels]), np.array([lv.overhead.held for lv in levels])
+    )
+    accuracy = _accuracy(levels if predict_requests else [], calibrated, fragment, seed)
+    return Calibration(
+        _levels_frame(levels),
+        _fits_frame(levels),
+        accuracy,
+        fragment,
+        float(base),
+        trend,
+        int(data.attrs.get("failed", 0)),
+        calibrated.samples,
+        calibrated.fits,
+    )
+
+
+def _levels_frame(levels: list[Level]) -> pd.DataFrame:
+    rows = [
+        {
+            "load": lv.load,
+            "requests": lv.requests,
+            "rate": lv.arrivals.rate,
+            "dispersion": lv.arrivals.dispersion,
+            "poisson": lv.arrivals.poisson,
+            "held": lv.overhead.held,
+            "outside": lv.overhead.outside,
+            "overhead_method": lv.overhead.method,
+            "service": lv.service,
+            "utilisation": lv.utilisation,
+        }
+        for lv in levels
+    ]
+    return pd.DataFrame(rows)
+
+
+def _fits_frame(levels: list[Level]) -> pd.DataFrame:
+    rows = []
+    for lv in levels:
+        for component, fits in lv.fits.items():
+            for rank, fit in enumerate(fits):
+                for name, value in fit.params.items():
+                    low, high = fit.ci[name]
+                    rows.append(
+                        {
+                            "load": lv.load,
+                            "component": component,
+                            "family": fit.family,
+                            "chosen": rank == 0,
+                            "parameter": name,
+                            "value": float(value),
+                            "low": float(low),
+                            "high": float(high),
+                            "aic": fit.aic,
+                            "ks": fit.ks,
+                            "ks_p": fit.ks_p,
+                            "n": fit.n,
+                        }
+                    )
+    return pd.DataFrame(rows)
+
+
+def _accuracy(
+    levels: list[Level], calibrated: Level, fragment: dict[str, Any], seed: int
+) -> pd.DataFrame:
+    rows = []
+    for lv in levels:
+        measured = np.percentile(lv.latency, PERCENTILES)
+        # the calibrated model's utilisation at this level's rate: past 1 it has no
+        # steady state to predict
+        predicted = (
+            predict(fragment, lv.arrivals.rate, seed)
+            if lv.arrivals.rate * calibrated.service / calibrated.workers < 1
+            else np.full(len(PERCENTILES), np.nan)
+        )
+        for p, m, s in zip(PERCENTILES, measured, predicted, strict=True):
+            rows.append(
+                {
+                    "load": lv.load,
+                    "percentile": f"p{p}",
+                    "measured": float(m),
+                    "predicted": float(s),
+                    "error": float(s / m - 1),
+                }
+            )
+    columns = ["load", "percentile", "measured", "predicted", "error"]
+    return pd.DataFrame(rows, columns=columns)

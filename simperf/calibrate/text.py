@@ -1,0 +1,65 @@
+"""A calibration as text: what ``simperf calibrate`` prints."""
+
+from __future__ import annotations
+
+import math
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from simperf.calibrate.core import Calibration
+
+
+def _ms(seconds: float) -> str:
+    return "-" if not math.isfinite(seconds) else f"{seconds * 1e3:.3f} ms"
+
+
+def summary(cal: Calibration) -> str:
+    """Traffic and overhead per level, the chosen fits at the base level, the overhead's
+    dependence on load, and predicted against measured percentiles."""
+    lines = [f"Calibrated from load level {cal.base:g}"]
+    if cal.failed:
+        lines.append(f"  ({cal.failed} failed requests left out)")
+    lines += ["", "Traffic and overhead per load level"]
+    lines.append(
+        f"  {'load':>8} {'requests':>8} {'rate/s':>9} {'dispersion':>10} {'poisson':>7} "
+        f"{'held':>10} {'outside':>10} {'util':>5}"
+    )
+    for row in cal.levels.itertuples():
+        lines.append(
+            f"  {row.load:>8g} {row.requests:>8d} {row.rate:>9.2f} {row.dispersion:>10.3f} "
+            f"{'yes' if row.poisson else 'no':>7} {_ms(row.held):>10} {_ms(row.outside):>10} "
+            f"{row.utilisation:>5.2f}"
+        )
+    intercept, slope, slope_se = cal.overhead_trend
+    if math.isfinite(slope):
+        se = f" ± {slope_se * 1e3:.3f}" if math.isfinite(slope_se) else ""
+        lines.append(
+            f"  held overhead = {intercept * 1e3:.3f} ms {'+' if slope >= 0 else '-'} "
+            f"{abs(slope) * 1e3:.3f}{se} ms x utilisation"
+        )
+    lines += ["", f"Service times at load {cal.base:g} (chosen family by AIC; 95% intervals)"]
+    base = cal.fits[(cal.fits["load"] == cal.base) & cal.fits["chosen"]]
+    for component, rows in base.groupby("component", sort=False):
+        first = rows.iloc[0]
+        params = ", ".join(
+            f"{r.parameter} {_value(r.parameter, r.value)} "
+            f"[{_value(r.parameter, r.low)}, {_value(r.parameter, r.high)}]"
+            for r in rows.itertuples()
+        )
+        lines.append(
+            f"  {component}: {first.family} {params}  (KS {first.ks:.3f}, p {first.ks_p:.2g})"
+        )
+    if not cal.accuracy.empty:
+        lines += ["", "Predicted against measured latency"]
+        lines.append(f"  {'load':>8} {'pct':>4} {'measured':>12} {'predicted':>12} {'error':>7}")
+        for row in cal.accuracy.itertuples():
+            error = "-" if not math.isfinite(row.error) else f"{row.error:+.1%}"
+            lines.append(
+                f"  {row.load:>8g} {row.percentile:>4} {_ms(row.measured):>12} "
+                f"{_ms(row.predicted):>12} {error:>7}"
+            )
+    return "\n".join(lines)
+
+
+def _value(parameter: str, value: float) -> str:
+    return f"{value:.3g}" if parameter == "cv" else _ms(value)

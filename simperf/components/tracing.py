@@ -1,0 +1,242 @@
+"""Request tracing: a sample of requests recorded span by span (``run.trace``).
+
+Nothing here exists in a run without ``run.trace``. With it, the builder wraps, once,
+the handles of components and app instances, the network's hops, and the ``queue_for``
+of every monitored server; a wrapper hands an untraced request straight to the code it
+wraps (one dictionary look-up, no generator), so untraced requests run exactly the code
+of an untraced run. Whether a request is traced is drawn from a stream of its own, and
+the wrappers schedule no event: the same seed gives the same results traced or not.
+
+A traced request is a tree of spans: the ``request`` itself (the client's view), a
+``hop`` per component (and app instance) it visits, a ``network`` span per crossing
+between regions and a ``queue`` span per wait for a slot. Time in a span not covered
+by its children is the span's own: service in a hop, travel in a network span.
+
+Spans are found by the request (hops) or by the SimPy process running it (queue waits,
+whose servers do not see the request). A process a traced request starts (a parallel
+arm, a client's timed attempt) joins its trace at its first hop, as a child of the
+span open where the request began; waits inside an app instance whose crash fails
+requests in service, and waits in ordered (priority) queues, have no span of their own
+and count as the instance's service.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from types import SimpleNamespace
+from typing import Any
+
+from simperf.components.base import Component, Context, Process, Request
+from simperf.rng import batched
+from simperf.spec.run import TraceSpec
+
+Span = tuple[int, int, str, str, str, float, float]
+"""(span_id, parent (-1: none), component, instance, kind, start, end)."""
+TRACER = "trace"  # stream owner name of the sampling decisions
+
+
+class Trace:
+    """One traced request: its spans, and the spans open in each of its processes."""
+
+    __slots__ = ("end", "entry", "id", "klass", "outcome", "spans", "stack", "start")
+
+    def __init__(self, request: Request, entry: str) -> None:
+        self.id = request.id
+        self.klass = request.klass
+        self.entry = entry
+        self.start = request.start
+        self.end = request.start
+        self.outcome = 0
+        self.spans: list[Span] = []
+        self.stack: list[int] = [0]  # the root process's open spans (the request is 0)
+
+
+class Tracer:
+    """Samples requests, records their spans, keeps the finished traces.
+
+    Parameters
+    ----------
+    ctx
+        The run's context (clock, recorder, random streams).
+    spec
+        ``run.trace``.
+    """
+
+    def __init__(self, ctx: Context, spec: TraceSpec) -> None:
+        self.ctx = ctx
+        self.env = ctx.env
+        self.spec = spec
+        rng = ctx.rng(TRACER, "sample")
+        # requests from one traced to the next: geometric, as independent coin flips
+        # would give, at one counter step per request
+        self._gaps = batched(lambda n: rng.geometric(spec.sample, n))
+        self.traces: list[Trace] = []
+        self._open: dict[Request, Trace] = {}
+        # process -> (trace, its stack of open span ids); dropped when the trace ends
+        self._procs: dict[Any, tuple[Trace, list[int]]] = {}
+        self._owned: dict[int, list[Any]] = {}  # trace id -> its processes (to forget)
+
+    # -- installing (build time) ----------------------------------------------------------
+    def install(self, components: dict[str, Component]) -> None:
+        """Wrap component and app instance handles (before any route is compiled)."""
+        for name, component in components.items():
+            instances = getattr(component, "instances", None)
+            own = [i for i in instances or [] if getattr(i, "component", None) == name]
+            if own and hasattr(own[0], "steps"):  # an app server: a hop per instance
+                for inst in own:
+                    inst.handle = self.hop(inst.handle, name, inst.name, "hop")
+                if len(own) == 1:
+                    component.handle = own[0].handle  # type: ignore[method-assign]
+                continue
+            component.handle = self.hop(component.handle, name, "", "hop")  # type: ignore[method-assign]
+            if type(component).handle_pooled is not Component.handle_pooled:
+                component.handle_pooled = self.hop(  # type: ignore[method-assign]
+                    component.handle_pooled, name, "", "hop"
+                )
+        network = self.ctx.network
+        if network is not None:
+            handler = network.handler
+
+            def traced_handler(source: int | None, dest: int, target: Any) -> Any:
+                wrapped = handler(source, dest, target)
+                if wrapped is target:
+                    return target
+                regions = network.regions
+                where = f"{'client' if source is None else regions[source]}->{regions[dest]}"
+                return self.hop(wrapped, "network", where, "network")
+
+            network.handler = traced_handler
+
+    def install_servers(self, servers: list[Any]) -> None:
+        """Record a ``queue`` span for each wait of a traced request at these servers."""
+        for server in servers:
+            for s in (server, getattr(server, "storage", None)):
+                if s is not None and hasattr(s, "queue_for"):
+                    s.queue_for = self._queue(s.queue_for, s.component, s.name)
+
+    def entries(self, entries: list[tuple[Any, Any]], names: list[str]) -> list[tuple[Any, Any]]:
+        """The workload's entry points (of components ``names``), clients' crossings traced."""
+        from simperf.components.network import Hop
+
+        out = []
+        for (target, route), name in zip(entries, names, strict=True):
+            if isinstance(target, Hop):
+                network = target.network
+                dest = network.regions[network.region_of[name]]
+                target = SimpleNamespace(
+                    handle=self.hop(target.handle, "network", f"client->{dest}", "network")
+                )
+            out.append((target, route))
+        return out
+
+    def serve(
+        self, serve: Callable[..., Process], entries: list[tuple[Any, Any]], names: list[str]
+    ) -> Callable[..., Process]:
+        """The clients' ``_serve``: trace a sampled request from arrival to answer.
+
+        ``entries`` are the clients' (target, route) by class: an untraced request is
+        served by its target's own handle, without the span wrapper around it.
+        """
+        gaps = self._gaps
+        direct = [SimpleNamespace(handle=_unwrapped(target.handle)) for target, _ in entries]
+        left = gaps()
+
+        def traced_serve(request: Request, component: Any, route: Any) -> Process:
+            nonlocal left
+            left -= 1
+            if left:
+                return serve(request, direct[request.klass], route)
+            left = gaps()
+            return self._root(serve, request, component, route, names[request.klass])
+
+        return traced_serve
+
+    # -- recording (run time, traced requests only) ----------------------------------------
+    def _root(
+        self,
+        serve: Callable[..., Process],
+        request: Request,
+        component: Any,
+        route: Any,
+        entry: str,
+    ) -> Process:
+        trace = Trace(request, entry)
+        process = self.env.active_process
+        self._open[request] = trace
+        self._procs[process] = (trace, trace.stack)
+        self._owned[trace.id] = [process]
+        try:
+            yield from serve(request, component, route)
+        finally:
+            trace.end = self.env.now
+            trace.spans.append((0, -1, entry, "", "request", trace.start, trace.end))
+            outcomes = self.ctx.recorder.outcome
+            trace.outcome = int(outcomes[-1]) if len(outcomes) else 0
+            del self._open[request]
+            for proc in self._owned.pop(trace.id):
+                self._procs.pop(proc, None)
+            self.traces.append(trace)
+
+    def hop(self, handle: Callable[..., Process], component: str, instance: str, kind: str) -> Any:
+        """``handle`` with a span around each traced request's visit."""
+        opened = self._open
+
+        def traced(request: Request, route: Any) -> Process:
+            trace = opened.get(request)
+            if trace is None:
+                return handle(request, route)
+            return self._span(trace, handle(request, route), component, instance, kind)
+
+        traced.__wrapped__ = handle  # type: ignore[attr-defined]
+        return traced
+
+    def _span(
+        self, trace: Trace, inner: Process, component: str, instance: str, kind: str
+    ) -> Process:
+        env = self.env
+        process = env.active_process
+        entry = self._procs.get(process)
+        if entry is None or entry[0] is not trace:  # a process the request started
+            stack = [trace.stack[-1]]
+            self._procs[process] = (trace, stack)
+            self._owned[trace.id].append(process)
+        else:
+            stack = entry[1]
+        span_id = len(trace.spans) + 1  # 0 is the request
+        parent = stack[-1]
+        stack.append(span_id)
+        start = env.now
+        trace.spans.append((span_id, parent, component, instance, kind, start, start))
+        index = len(trace.spans) - 1
+        try:
+            return (yield from inner)
+        finally:
+            stack.remove(span_id)
+            trace.spans[index] = (span_id, parent, component, instance, kind, start, env.now)
+
+    def _queue(self, queue_for: Callable[..., Process], component: str, instance: str) -> Any:
+        procs = self._procs
+        env = self.env
+
+        def traced_queue_for(slots: Any) -> Process:
+            entry = procs.get(env.active_process)
+            if entry is None:
+                return queue_for(slots)
+            return self._waited(entry, queue_for(slots), component, instance)
+
+        return traced_queue_for
+
+    def _waited(
+        self, entry: tuple[Trace, list[int]], inner: Process, component: str, instance: str
+    ) -> Process:
+        trace, stack = entry
+        start = self.env.now
+        waited = yield from inner
+        span_id = len(trace.spans) + 1
+        trace.spans.append((span_id, stack[-1], component, instance, "queue", start, self.env.now))
+        return waited
+
+
+def _unwrapped(handle: Any) -> Any:
+    """The handle a span wrapper wraps (``handle`` itself when it is not wrapped)."""
+    return getattr(handle, "__wrapped__", handle)

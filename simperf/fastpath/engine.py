@@ -1,0 +1,313 @@
+"""Run a built model on the fast path: every request's times at once, then the records
+and snapshots the event engine would have left, for the same summary code to read."""
+
+from __future__ import annotations
+
+import math
+import time
+from array import array
+from collections.abc import Iterator
+from itertools import islice
+from typing import Any
+
+import numpy as np
+
+from simperf.arrivals.homogeneous import poisson_batches
+from simperf.components.workload import WORKLOAD, arrival_times
+from simperf.fastpath.chain import Chain, Refused, Station, plan
+from simperf.fastpath.levels import (
+    WindowAreas,
+    ahead_of_each,
+    cumulative_at,
+    levels_at,
+    window_peaks,
+)
+from simperf.fastpath.recursions import fifo_starts
+from simperf.model import Model, Snapshot
+from simperf.rng import BATCH
+from simperf.spec.workload import PoissonArrival
+
+
+def execute(model: Model) -> Model:
+    """Compute ``model``'s run exactly, without the event engine.
+
+    The model (built, never run) gets what :meth:`Model.execute` leaves: finished
+    requests in its recorder, snapshots, end time and wall time.
+
+    Raises
+    ------
+    Refused
+        When the spec is not one the fast path computes exactly, or when the run turns
+        out not to be (a worker pool or a queue limit reached); the model is untouched.
+    """
+    started = time.perf_counter()
+    chain = plan(model)
+    horizon = model.horizon
+    arrivals = _arrivals(model, model.scenario.run.requests, horizon)
+    sorts = _Sorts()
+    end = _route(chain, arrivals, sorts)
+    limit = math.inf if horizon is None else horizon
+    ends = sorts.sorted(end)
+    crowd = _Crowd(arrivals[arrivals < limit], ends)
+    for station in chain.stations:
+        _check_capacity(station, limit, crowd, sorts)
+    model.end = float(horizon if horizon is not None else (end.max() if end.size else 0.0))
+    _snapshots(model, chain, arrivals, ends, sorts)
+    _records(model, arrivals, end, limit, sorts)
+    model.events = 0
+    model.wall_time = time.perf_counter() - started
+    return model
+
+
+def _arrivals(model: Model, budget: int | None, horizon: float | None) -> np.ndarray:
+    """The open loop's arrival times, from the stream the event engine reads them from."""
+    arrival = model.scenario.workload.arrival
+    rng = model.ctx.rng(WORKLOAD, "arrival")
+    if isinstance(arrival, PoissonArrival) and arrival.rate > 0:
+        batches: Any = poisson_batches(arrival.rate, rng, BATCH)
+    else:
+        batches = _chunks(arrival_times(arrival, rng, horizon))
+    chunks: list[np.ndarray] = []
+    count = 0
+    for chunk in batches:
+        if chunk.size == 0:
+            break
+        if budget is not None and count + chunk.size >= budget:
+            chunks.append(chunk[: budget - count])
+            break
+        if horizon is not None and chunk[-1] >= horizon:
+            chunks.append(chunk[: np.searchsorted(chunk, horizon, side="left")])
+            break
+        chunks.append(chunk)
+        count += chunk.size
+    return np.concatenate(chunks) if chunks else np.empty(0)
+
+
+def _chunks(times: Iterator[float]) -> Iterator[np.ndarray]:
+    """An arrival iterator's times, ``BATCH`` at a time, until it runs out."""
+    while (chunk := np.fromiter(islice(times, BATCH), dtype=float)).size:
+        yield chunk
+
+
+def _variates(draw: Any, count: int) -> np.ndarray:
+    """``count`` variates drawn ``BATCH`` at a time, as the event engine's samplers do."""
+    if count == 0:
+        return np.empty(0)
+    return np.concatenate([draw(BATCH) for _ in range(-(-count // BATCH))])[:count]
+
+
+class _Sorts:
+    """Sorting orders and sorted copies, each computed once per array of one run
+    (a station's departures are also the next step's arrivals, the ends, the exits)."""
+
+    def __init__(self) -> None:
+        self._orders: dict[int, tuple[np.ndarray, np.ndarray | None]] = {}
+
+    def order(self, times: np.ndarray) -> np.ndarray | None:
+        """The stable order that sorts ``times`` (None: already sorted)."""
+        cached = self._orders.get(id(times))
+        if cached is None or cached[0] is not times:
+            ordered = times.size < 2 or bool(np.all(times[1:] >= times[:-1]))
+            cached = (times, None if ordered else np.argsort(times, kind="stable"))
+            self._orders[id(times)] = cached
+        return cached[1]
+
+    def sorted(self, times: np.ndarray) -> np.ndarray:
+        order = self.order(times)
+        return times if order is None else times[order]
+
+
+def _route(chain: Chain, arrivals: np.ndarray, sorts: _Sorts) -> np.ndarray:
+    """Move every request through the stages; returns each one's end time."""
+    t = arrivals
+    for stage in chain.stages:
+        station = chain.stations[stage.instance]
+        arrays = station.arrays
+        if stage.op == "enter":
+            arrays["enter"] = t
+            continue
+        if stage.op == "exit":
+            arrays["exit"] = t
+            continue
+        order = sorts.order(t)
+        reach = t if order is None else t[order]
+        values = _variates(stage.draw, t.size)
+        if stage.op == "delay":
+            done = reach + values
+        else:  # a FIFO station: draws go to requests in the order they start
+            starts = fifo_starts(reach, values, station.servers)
+            done = starts + values
+            arrays["reach"], arrays["start"], arrays["done"] = reach, starts, done
+            arrays["ahead"] = ahead_of_each(reach, starts)
+            wait = starts - reach
+            arrays["wait"] = wait if order is None else _unsorted(wait, order)
+        t = done if order is None else _unsorted(done, order)
+    return t
+
+
+def _unsorted(values: np.ndarray, order: np.ndarray) -> np.ndarray:
+    out = np.empty_like(values)
+    out[order] = values
+    return out
+
+
+def _held(station: Station, sorts: _Sorts) -> tuple[np.ndarray, np.ndarray]:
+    """When each request takes and gives back its worker (sorted separately)."""
+    arrays = station.arrays
+    taken = arrays["start"] if station.workers_queue else arrays["enter"]
+    return sorts.sorted(taken), sorts.sorted(arrays["exit"])
+
+
+class _Crowd:
+    """The most requests in the whole system at once (it peaks at arrivals), computed
+    when first asked: no instance can hold more, which settles most capacity checks."""
+
+    def __init__(self, arrivals: np.ndarray, ends: np.ndarray) -> None:
+        self.arrivals, self.ends = arrivals, ends
+        self._most: int | None = None
+
+    def at_most(self, capacity: int) -> bool:
+        """Whether the system never held more than ``capacity`` requests."""
+        if self.arrivals.size <= capacity:
+            return True
+        if self._most is None:
+            inside = np.arange(1, self.arrivals.size + 1)
+            inside -= np.searchsorted(self.ends, self.arrivals, "right")
+            self._most = int(inside.max())
+        return self._most <= capacity
+
+
+def _check_capacity(station: Station, limit: float, crowd: _Crowd, sorts: _Sorts) -> None:
+    """Refuse a run in which a worker pool fills (cores queue) or a queue limit is met."""
+    name = station.runtime.name
+    if station.workers_queue:
+        reach, ahead = station.arrays["reach"], station.arrays["ahead"]
+        ahead = ahead[: np.searchsorted(reach, limit, "left")]
+        if ahead.size and int(ahead.max()) >= station.limit:
+            raise Refused(f"{name}: {station.limit} requests waited for a worker (queue limit)")
+        return
+    if crowd.at_most(station.workers):
+        return
+    taken, given = _held(station, sorts)
+    taken = taken[taken < limit]
+    if taken.size and int(levels_at(taken, given, taken).max()) > station.workers:
+        raise Refused(f"{name}: all {station.workers} workers were busy (they would queue)")
+
+
+def snapshot_times(model: Model) -> tuple[np.ndarray, list[int]]:
+    """Every time the run loop takes a snapshot, and the indices of those it keeps.
+
+    The same loop as :meth:`Model._snapshots` on the same float additions, so that the
+    times are the event engine's to the last bit.
+    """
+    run = model.scenario.run
+    window = model.window()
+    limit = model.window_limit(window)
+    end = model.end
+    times: list[float] = []
+    kept: list[int] = []
+    now = 0.0 + run.fixed_warmup
+    while now < end:
+        kept.append(len(times))
+        times.append(now)
+        if len(kept) > limit:
+            del kept[1::2]
+            window *= 2
+        now = now + window
+    if not times or times[-1] < end:
+        kept.append(len(times))
+        times.append(end)
+    return np.array(times), kept
+
+
+def _snapshots(
+    model: Model, chain: Chain, arrivals: np.ndarray, ends: np.ndarray, sorts: _Sorts
+) -> None:
+    times, kept = snapshot_times(model)
+    edges = np.concatenate(([0.0], times))
+    areas = WindowAreas(edges)
+    instances: dict[str, dict[str, np.ndarray]] = {}
+    for station in chain.stations:
+        instances[station.runtime.name] = _counters(station, areas, sorts)
+    for runtime in model.instances:  # instances off the route: idle all run
+        if runtime.name not in instances:
+            idle = runtime.snapshot(0.0)
+            instances[runtime.name] = {k: np.full(times.size, v) for k, v in idle.items()}
+    in_system = areas(arrivals, ends)
+    generated = np.searchsorted(arrivals, times, side="right")
+    model.snapshots = [
+        Snapshot(
+            time=float(times[k]),
+            instances={
+                name: {key: _scalar(values[k]) for key, values in counters.items()}
+                for name, counters in instances.items()
+            },
+            in_system_area=float(in_system[k]),
+            generated=int(generated[k]),
+        )
+        for k in kept
+    ]
+
+
+def _scalar(value: Any) -> float | int:
+    return value.item() if hasattr(value, "item") else value
+
+
+def _counters(station: Station, areas: WindowAreas, sorts: _Sorts) -> dict[str, np.ndarray]:
+    """:meth:`AppInstance.snapshot` at every snapshot time, from the station's arrays."""
+    arrays = station.arrays
+    edges = areas.edges
+    times = edges[1:]
+    count = times.size
+    counters: dict[str, np.ndarray] = {}
+    if "start" in arrays:
+        reach, starts, done = arrays["reach"], arrays["start"], arrays["done"]
+        waited = starts > reach
+        queued, dequeued = reach[waited], starts[waited]
+        counters["busy_area"] = areas(starts, sorts.sorted(done))
+        counters["queue_area"] = areas(queued, dequeued)
+        risen = arrays["ahead"][waited] + 1  # the queue's length as each one joins
+        counters["queue_peak"] = window_peaks(queued, dequeued, risen, edges)
+        counters["queue_now"] = levels_at(queued, dequeued, times)
+        wait = arrays["wait"]
+        # the waits of those who queued, in the order they got a slot, as the event
+        # engine appends them (for P(wait) and the wait percentiles)
+        order = np.argsort(dequeued, kind="stable")
+        station.runtime.waits = array("d", (dequeued - queued)[order].tolist())
+        counters["waited"] = np.searchsorted(dequeued[order], times, side="right")
+    else:  # calls and delays only: never queues
+        zeros = np.zeros(count)
+        counters.update(busy_area=zeros, queue_area=zeros, queue_peak=zeros, queue_now=zeros)
+        counters["waited"] = np.zeros(count, dtype=int)
+        wait = np.zeros(arrays["enter"].size)
+    leave = arrays["exit"]
+    order = sorts.order(leave)
+    sorted_leave = leave if order is None else leave[order]
+    sorted_wait = wait if order is None else wait[order]
+    service = leave - arrays["enter"] - wait
+    counters["served"] = np.searchsorted(sorted_leave, times, side="right")
+    counters["rejected"] = np.zeros(count, dtype=int)
+    counters["wait_sum"] = cumulative_at(sorted_leave, sorted_wait, times)
+    counters["service_sum"] = cumulative_at(
+        sorted_leave, service if order is None else service[order], times
+    )
+    taken, given = _held(station, sorts)
+    counters["worker_area"] = areas(taken, given)
+    counters["workers"] = np.full(count, station.workers)
+    return counters
+
+
+def _records(
+    model: Model, arrivals: np.ndarray, end: np.ndarray, limit: float, sorts: _Sorts
+) -> None:
+    """The requests finished by ``limit``, in the order they finished, in the recorder."""
+    order = sorts.order(end)
+    ends = end if order is None else end[order]
+    starts = arrivals if order is None else arrivals[order]
+    finished = int(np.searchsorted(ends, limit, side="left"))
+    recorder = model.ctx.recorder
+    recorder.generated = arrivals.size
+    recorder.start = array("d", starts[:finished].tobytes())
+    recorder.end = array("d", ends[:finished].tobytes())
+    recorder.klass = array("i", bytes(4 * finished))
+    recorder.outcome = array("i", bytes(4 * finished))

@@ -1,0 +1,114 @@
+"""The counters a monitored instance would hold at each snapshot, from interval arrays.
+
+The event engine integrates levels (busy cores, queue length, requests in system) as
+they change; the fast path knows every interval at once, so the integral of a level over
+a snapshot window is ``sum over intervals of their overlap with it``, computed per
+window (:func:`window_areas`) to keep the rounding at the size of one window's area.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+def pending_integrals(times: np.ndarray, edges: np.ndarray) -> np.ndarray:
+    """``integral of #(times > t) dt`` over each window ``(edges[k], edges[k + 1]]``.
+
+    Parameters
+    ----------
+    times
+        Sorted times.
+    edges
+        Increasing window bounds, the first at or before every time.
+    """
+    counts = np.searchsorted(times, edges, side="right")
+    later = (times.size - counts[1:]) * np.diff(edges)
+    first, last = int(counts[0]), int(counts[-1])
+    if last == first:
+        return later
+    inside = np.diff(counts)
+    # each time's offset into its own window, summed per window
+    offsets = times[first:last] - np.repeat(edges[:-1], inside)
+    return later + segment_sums(offsets, counts[:-1] - first, inside)
+
+
+def segment_sums(
+    values: np.ndarray, starts: np.ndarray, sizes: np.ndarray, reduce: np.ufunc = np.add
+) -> np.ndarray:
+    """``reduce`` over consecutive segments that cover ``values`` (an empty one gives 0)."""
+    out = np.zeros(sizes.size, dtype=values.dtype)
+    filled = sizes > 0
+    if values.size:
+        # reduceat reads an empty segment as one element: reduce the others only
+        out[filled] = reduce.reduceat(values, starts[filled])
+    return out
+
+
+class WindowAreas:
+    """:func:`window_areas` that integrates each array once (busy cores, workers held
+    and requests in system often share their start or end times)."""
+
+    def __init__(self, edges: np.ndarray) -> None:
+        self.edges = edges
+        self._pending: dict[int, tuple[np.ndarray, np.ndarray]] = {}
+
+    def pending(self, times: np.ndarray) -> np.ndarray:
+        cached = self._pending.get(id(times))
+        if cached is None or cached[0] is not times:
+            cached = (times, pending_integrals(times, self.edges))
+            self._pending[id(times)] = cached
+        return cached[1]
+
+    def __call__(self, begin: np.ndarray, end: np.ndarray) -> np.ndarray:
+        """The cumulative integral of ``#(begin <= t) - #(end <= t)`` (both sorted)."""
+        return np.cumsum(self.pending(end) - self.pending(begin))
+
+
+def window_areas(begin: np.ndarray, end: np.ndarray, edges: np.ndarray) -> np.ndarray:
+    """The integral of the level ``#(begin <= t) - #(end <= t)`` from ``edges[0]`` to
+    each later edge (cumulative: ``len(edges) - 1`` values).
+
+    ``begin`` and ``end`` are sorted separately: only the level matters, not which
+    interval is which.
+    """
+    return WindowAreas(edges)(begin, end)
+
+
+def levels_at(begin: np.ndarray, end: np.ndarray, times: np.ndarray) -> np.ndarray:
+    """The level ``#(begin <= t) - #(end <= t)`` at each of ``times`` (both sorted)."""
+    return np.searchsorted(begin, times, side="right") - np.searchsorted(end, times, side="right")
+
+
+def window_peaks(
+    begin: np.ndarray, end: np.ndarray, risen: np.ndarray, edges: np.ndarray
+) -> np.ndarray:
+    """Highest level in each window ``(edges[k], edges[k + 1]]``, from its level at
+    ``edges[k]`` (a monitor's peak, reset at each snapshot).
+
+    The level only rises at a ``begin``, so its peaks are ``risen``, its values there.
+    """
+    start_levels = levels_at(begin, end, edges[:-1])
+    counts = np.searchsorted(begin, edges, side="right")
+    first, last = int(counts[0]), int(counts[-1])
+    if last == first:
+        return start_levels
+    inside = np.diff(counts)
+    highs = segment_sums(risen[first:last], counts[:-1] - first, inside, np.maximum)
+    return np.maximum(start_levels, highs)
+
+
+def ahead_of_each(reach: np.ndarray, starts: np.ndarray) -> np.ndarray:
+    """How many requests wait ahead of each one as it joins a FIFO queue.
+
+    ``reach`` (sorted) is when each joins, ``starts`` (sorted: FIFO) when each leaves
+    it; the earlier requests not yet started are the ones ahead.
+    """
+    ahead = np.arange(reach.size) - np.searchsorted(starts, reach, side="right")
+    return np.maximum(ahead, 0, out=ahead)
+
+
+def cumulative_at(times: np.ndarray, values: np.ndarray, at: np.ndarray) -> np.ndarray:
+    """Sum of ``values`` whose ``times`` (sorted) are at or before each of ``at``."""
+    counts = np.searchsorted(times, at, side="right")
+    starts = np.concatenate(([0], counts[:-1]))
+    return np.cumsum(segment_sums(values[: counts[-1]], starts, counts - starts))

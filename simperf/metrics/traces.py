@@ -1,0 +1,263 @@
+"""Traced requests as tables: spans, the latency breakdown, the slow-request log, OTel JSON.
+
+The spans come from :class:`simperf.components.tracing.Tracer`. A span's *own* time is
+its duration less its direct children's, so that the own times of one request's spans
+add up to its latency exactly (a parallel step's arms overlap, so there a hop's own
+time can be negative: the overlap counted twice below it).
+"""
+
+from __future__ import annotations
+
+import gc
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+COLUMNS = [
+    "trace_id",
+    "class",
+    "span_id",
+    "parent",
+    "component",
+    "instance",
+    "kind",
+    "start",
+    "end",
+    "duration",
+    "outcome",
+    "measured",
+]
+PART = {"request": "other", "hop": "service", "queue": "wait", "network": "network"}
+"""Which part of latency a span kind's own time is."""
+
+
+def spans_frame(
+    traces: list[Any], classes: list[str], causes: list[str], warmup: float
+) -> pd.DataFrame:
+    """One row per span of every finished traced request.
+
+    Parameters
+    ----------
+    traces
+        Finished :class:`~simperf.components.tracing.Trace` s.
+    classes, causes
+        Request class names and outcome causes (0: ``ok``), by index.
+    warmup
+        Requests that started before it are not ``measured``.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns :data:`COLUMNS`: times in simulated seconds, ``parent`` -1 for the
+        request's own span (``kind`` ``request``), ``outcome`` ``ok`` or the error cause.
+    """
+    # Many small tuples at once: the cyclic collector would scan the run's whole heap
+    # again and again meanwhile (tuples of numbers make no cycles).
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        rows = [
+            (t.id, t.klass, *span, t.outcome, t.start >= warmup) for t in traces for span in t.spans
+        ]
+    finally:
+        if enabled:
+            gc.enable()
+    if not rows:
+        return pd.DataFrame(columns=COLUMNS)
+    frame = pd.DataFrame(
+        rows,
+        columns=[
+            "trace_id",
+            "klass",
+            "span_id",
+            "parent",
+            "component",
+            "instance",
+            "kind",
+            "start",
+            "end",
+            "outcome",
+            "measured",
+        ],
+    )
+    frame.insert(1, "class", pd.Categorical.from_codes(frame.pop("klass"), categories=classes))
+    frame.insert(9, "duration", frame["end"] - frame["start"])
+    ok = ["ok", *causes[1:]]
+    frame["outcome"] = pd.Categorical.from_codes(frame["outcome"], categories=ok)
+    return frame.sort_values(["trace_id", "span_id"], ignore_index=True)[COLUMNS]
+
+
+def own_times(spans: pd.DataFrame) -> pd.DataFrame:
+    """``spans`` with ``own`` (duration less the direct children's) and ``part`` columns."""
+    children = spans[spans["parent"] >= 0].groupby(["trace_id", "parent"])["duration"].sum()
+    key = pd.MultiIndex.from_arrays([spans["trace_id"], spans["span_id"]])
+    covered = children.reindex(key).fillna(0.0).to_numpy()
+    out = spans.assign(own=spans["duration"].to_numpy() - covered)
+    out["part"] = out["kind"].map(PART).fillna("other")
+    # a request's own time is the client's; a crossing's is the network's
+    out.loc[out["kind"] == "request", "component"] = "client"
+    return out
+
+
+def breakdown(spans: pd.DataFrame, quantile: float = 0.99) -> pd.DataFrame:
+    """Per class, the share of latency spent in each component, waiting or in service.
+
+    Over the measured ``ok`` traced requests: ``mean`` is the mean time per request in
+    the (component, part), ``share`` that over the mean latency; ``tail_mean`` and
+    ``tail_share`` the same over the requests at or above the class's ``quantile``
+    latency (the p99 requests). Shares of a class add up to 1: the parts of each request
+    add up to its latency.
+
+    Returns
+    -------
+    pandas.DataFrame
+        class, component, part (wait, service, network, other), mean, share, tail_mean,
+        tail_share, requests (the traced sample) and tail_requests.
+    """
+    columns = [
+        "class",
+        "component",
+        "part",
+        "mean",
+        "share",
+        "tail_mean",
+        "tail_share",
+        "requests",
+        "tail_requests",
+    ]
+    spans = spans[spans["measured"] & (spans["outcome"] == "ok")]
+    if spans.empty:
+        return pd.DataFrame(columns=columns)
+    timed = own_times(spans)
+    per_request = timed.pivot_table(
+        index="trace_id", columns=["component", "part"], values="own", aggfunc="sum", fill_value=0.0
+    )
+    roots = timed[timed["kind"] == "request"].set_index("trace_id")
+    latency = roots["duration"].reindex(per_request.index)
+    klass = roots["class"].reindex(per_request.index).astype(str)
+    rows: list[dict[str, Any]] = []
+    for name in [*sorted(klass.unique()), "all"]:
+        mine = np.ones(len(klass), bool) if name == "all" else (klass == name).to_numpy()
+        sample, lat = per_request[mine], latency[mine]
+        tail = (lat >= np.quantile(lat, quantile)).to_numpy()
+        mean_latency, tail_latency = lat.mean(), lat[tail].mean()
+        for (component, part), values in sample.items():
+            mean, tail_mean = values.mean(), values[tail].mean()
+            if mean == 0 and tail_mean == 0:
+                continue
+            rows.append(
+                {
+                    "class": name,
+                    "component": component,
+                    "part": part,
+                    "mean": float(mean),
+                    "share": float(mean / mean_latency) if mean_latency > 0 else None,
+                    "tail_mean": float(tail_mean),
+                    "tail_share": float(tail_mean / tail_latency) if tail_latency > 0 else None,
+                    "requests": int(mine.sum()),
+                    "tail_requests": int(tail.sum()),
+                }
+            )
+    return pd.DataFrame(rows, columns=columns)
+
+
+def breakdown_dict(frame: pd.DataFrame) -> dict[str, Any]:
+    """:func:`breakdown` as the result's ``breakdown`` section: class -> parts."""
+    out: dict[str, Any] = {}
+    for name, rows in frame.groupby("class", sort=False):
+        out[str(name)] = {
+            "requests": int(rows["requests"].iloc[0]),
+            "tail_requests": int(rows["tail_requests"].iloc[0]),
+            "parts": {
+                f"{r.component}.{r.part}": {
+                    "mean": r.mean,
+                    "share": r.share,
+                    "tail_share": r.tail_share,
+                }
+                for r in rows.itertuples()
+            },
+        }
+    return out
+
+
+def slowest(spans: pd.DataFrame, count: int) -> pd.DataFrame:
+    """The spans of the ``count`` slowest traced requests, slowest first.
+
+    A ``latency`` column repeats each request's latency on its spans.
+    """
+    roots = spans[spans["kind"] == "request"].nlargest(count, "duration", keep="first")
+    order = {trace: rank for rank, trace in enumerate(roots["trace_id"])}
+    picked = spans[spans["trace_id"].isin(order)].copy()
+    picked["latency"] = picked["trace_id"].map(
+        dict(zip(roots["trace_id"], roots["duration"], strict=True))
+    )
+    picked["rank"] = picked["trace_id"].map(order)
+    return picked.sort_values(["rank", "span_id"], ignore_index=True).drop(columns="rank")
+
+
+def to_otel(spans: pd.DataFrame, scenario: str) -> dict[str, Any]:
+    """The spans as OpenTelemetry JSON (OTLP ``ExportTraceServiceRequest`` shape).
+
+    One resource per component (``service.name``); ids are hex (32 digits for a trace,
+    16 for a span), times integer nanoseconds of simulated time, as strings.
+    """
+    by_service: dict[str, list[dict[str, Any]]] = {}
+    for r in spans.rename(columns={"class": "klass"}).itertuples(index=False):
+        trace_id = f"{int(r.trace_id):032x}"
+        span: dict[str, Any] = {
+            "traceId": trace_id,
+            "spanId": _span_id(r.trace_id, r.span_id),
+            "parentSpanId": "" if r.parent < 0 else _span_id(r.trace_id, r.parent),
+            "name": r.kind if not r.instance else f"{r.kind} {r.instance}",
+            "kind": 2 if r.kind in ("request", "hop") else 1,  # SERVER, else INTERNAL
+            "startTimeUnixNano": str(round(r.start * 1e9)),
+            "endTimeUnixNano": str(round(r.end * 1e9)),
+            "attributes": [
+                {"key": "simperf.kind", "value": {"stringValue": r.kind}},
+                {"key": "simperf.instance", "value": {"stringValue": r.instance}},
+                {"key": "simperf.class", "value": {"stringValue": str(r.klass)}},
+            ],
+            "status": {"code": 1 if r.outcome == "ok" else 2},
+        }
+        by_service.setdefault(str(r.component), []).append(span)
+    return {
+        "resourceSpans": [
+            {
+                "resource": {
+                    "attributes": [
+                        {"key": "service.name", "value": {"stringValue": service}},
+                        {"key": "simperf.scenario", "value": {"stringValue": scenario}},
+                    ]
+                },
+                "scopeSpans": [{"scope": {"name": "simperf"}, "spans": items}],
+            }
+            for service, items in by_service.items()
+        ]
+    }
+
+
+def _span_id(trace_id: int, span_id: int) -> str:
+    return f"{int(trace_id) & 0xFFFFFFFF:08x}{int(span_id) + 1:08x}"
+
+
+def section(spans: pd.DataFrame, sample: float, count: int) -> dict[str, Any]:
+    """The result's ``traces`` section: the sample, the breakdown and the slow-request log."""
+    roots = spans[spans["kind"] == "request"]
+    slow = roots.nlargest(count, "duration", keep="first")
+    return {
+        "sample": sample,
+        "traced": len(roots),
+        "measured": int(roots["measured"].sum()),
+        "breakdown": breakdown_dict(breakdown(spans)),
+        "slowest": [
+            {
+                "trace_id": int(r.trace_id),
+                "class": str(r.klass),
+                "start": float(r.start),
+                "latency": float(r.duration),
+                "outcome": str(r.outcome),
+            }
+            for r in slow.rename(columns={"class": "klass"}).itertuples(index=False)
+        ],
+    }

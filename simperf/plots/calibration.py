@@ -1,0 +1,92 @@
+"""Figures of a calibration: how well each family fits, and predicted against measured."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import numpy as np
+import pandas as pd
+import plotly.graph_objects as go
+from plotly.subplots import make_subplots
+
+from simperf.plots._style import MS
+
+if TYPE_CHECKING:
+    from simperf.calibrate.core import Calibration
+
+_COLOURS = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b"]
+
+
+def fit_quantiles(cal: Calibration, points: int = 99) -> go.Figure:
+    """Q-Q plot per component at the calibration load: each family's quantiles against
+    the sample's (on the diagonal is a perfect fit; the chosen family is drawn first)."""
+    names = list(cal.samples)
+    fig = make_subplots(rows=1, cols=max(len(names), 1), subplot_titles=names)
+    q = (np.arange(points) + 0.5) / points
+    families = sorted({f.family for fits in cal.candidates.values() for f in fits})
+    colour = {f: _COLOURS[i % len(_COLOURS)] for i, f in enumerate(families)}
+    for col, name in enumerate(names, start=1):
+        measured = np.quantile(cal.samples[name], q) * MS
+        for rank, fit in enumerate(cal.candidates[name]):
+            fitted = (np.quantile(fit.values, q) if fit.values else fit.quantile(q)) * MS
+            fig.add_trace(
+                go.Scatter(
+                    x=measured,
+                    y=fitted,
+                    mode="markers",
+                    name=fit.family + (" (chosen)" if rank == 0 else ""),
+                    legendgroup=fit.family,
+                    showlegend=col == 1,
+                    marker={"color": colour[fit.family], "size": 6 if rank == 0 else 4},
+                ),
+                row=1,
+                col=col,
+            )
+        top = float(measured.max())
+        fig.add_trace(
+            go.Scatter(
+                x=[0, top],
+                y=[0, top],
+                mode="lines",
+                showlegend=False,
+                line={"color": "grey", "dash": "dot"},
+            ),
+            row=1,
+            col=col,
+        )
+        fig.update_xaxes(title_text="measured quantile (ms)", row=1, col=col)
+        fig.update_yaxes(title_text="fitted quantile (ms)", row=1, col=col)
+    fig.update_layout(title=f"Service-time fits at load {cal.base:g}", template="plotly_white")
+    return fig
+
+
+def predicted_vs_measured(accuracy: pd.DataFrame, x: str = "load") -> go.Figure:
+    """Measured (markers) and predicted (lines) p50, p95, p99 against load."""
+    fig = go.Figure()
+    for i, (percentile, rows) in enumerate(accuracy.groupby("percentile", sort=False)):
+        c = _COLOURS[i % len(_COLOURS)]
+        fig.add_trace(
+            go.Scatter(
+                x=rows[x],
+                y=rows["measured"] * MS,
+                mode="markers",
+                name=f"{percentile} measured",
+                marker={"color": c, "size": 9},
+            )
+        )
+        fig.add_trace(
+            go.Scatter(
+                x=rows[x],
+                y=rows["predicted"] * MS,
+                mode="lines",
+                name=f"{percentile} predicted",
+                line={"color": c},
+            )
+        )
+    fig.update_layout(
+        title="Calibrated from the lowest load: predicted against measured latency",
+        xaxis_title=x,
+        yaxis_title="latency (ms)",
+        template="plotly_white",
+    )
+    return fig

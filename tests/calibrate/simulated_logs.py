@@ -1,0 +1,65 @@
+"""Request logs made by simperf itself, for calibration tests: one FIFO server, so each
+request's handler start is ``max(arrival at the server, previous end)``."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+import simperf
+
+
+def single_server(
+    rate: float,
+    service: dict[str, Any],
+    *,
+    requests: int,
+    seed: int,
+    held: float = 0.0,
+    outside: float = 0.0,
+) -> tuple[dict[str, Any], pd.DataFrame]:
+    """Simulate Poisson ``rate`` into one single-core server with ``service`` then a
+    constant ``held`` step, behind a constant ``outside`` delay; return the spec and the
+    log (``time_app`` is the service step alone, as an instrumented handler would log it)."""
+    steps: list[dict[str, Any]] = [{"cpu": service}]
+    if held:
+        steps.append({"cpu": {"dist": "constant", "value": f"{held * 1e3}ms"}})
+    components: dict[str, Any] = {
+        "app": {"kind": "app_server", "cores": 1, "workers": 1, "endpoints": {"s": steps}}
+    }
+    entry = "app"
+    if outside:
+        delay = {"delay": {"dist": "constant", "value": f"{outside * 1e3}ms"}}
+        components["client"] = {
+            "kind": "app_server",
+            "workers": 100_000,
+            "endpoints": {"s": [delay, {"call": "app.s"}]},
+        }
+        entry = "client"
+    spec = {
+        "name": "simulated",
+        "workload": {
+            "arrival": {"kind": "poisson", "rate": f"{rate}/s"},
+            "classes": [{"name": "r", "entry": entry, "endpoint": "s"}],
+        },
+        "components": components,
+        "run": {"requests": requests, "warmup": 0},
+    }
+    frame = simperf.run(simperf.from_dict(spec), seed=seed).requests.sort_values("start")
+    start, end = frame["start"].to_numpy(), frame["end"].to_numpy()
+    at_server = start + outside
+    previous_end = np.concatenate([[-np.inf], end[:-1]])
+    server_start = np.maximum(at_server, previous_end)
+    log = pd.DataFrame(
+        {
+            "timestamp": start,
+            "latency": frame["latency"].to_numpy(),
+            "status": 200,
+            "server_start": server_start,
+            "server_end": end,
+            "time_app": end - server_start - held,
+        }
+    )
+    return spec, log

@@ -1,0 +1,57 @@
+"""Reading request logs: what is refused, and with which message."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from simperf.calibrate import LogError, calibrate, read_log
+
+
+def _log(**extra: list[object]) -> pd.DataFrame:
+    return pd.DataFrame({"timestamp": [0.0, 0.1, 0.2], "latency": [0.01, 0.02, 0.01], **extra})
+
+
+def test_missing_column_is_named(tmp_path) -> None:
+    path = tmp_path / "log.csv"
+    path.write_text("timestamp,foo\n1,2\n")
+    with pytest.raises(LogError, match=r"missing column\(s\) latency \(found: timestamp, foo\)"):
+        read_log(path)
+
+
+def test_empty_file_is_refused(tmp_path) -> None:
+    path = tmp_path / "log.csv"
+    path.write_text("")
+    with pytest.raises(LogError, match="the log is empty"):
+        read_log(path)
+
+
+def test_bad_value_is_located() -> None:
+    with pytest.raises(LogError, match="latency: row 2 is not a finite number"):
+        read_log(_log().assign(latency=[0.01, "x", 0.01]))
+
+
+def test_negative_duration_is_refused() -> None:
+    with pytest.raises(LogError, match="time_db: durations must be >= 0"):
+        read_log(_log(time_db=[0.001, -0.001, 0.001]))
+
+
+def test_failed_requests_are_counted_and_left_out() -> None:
+    log = read_log(_log(status=[200, 503, "ok"]))
+    assert len(log) == 2
+    assert log.attrs["failed"] == 1
+
+
+def test_only_failures_is_refused() -> None:
+    with pytest.raises(LogError, match=r"no successful request .* \(3 failed\)"):
+        read_log(_log(status=[500, 500, 502]))
+
+
+def test_server_side_times_are_required_to_calibrate() -> None:
+    with pytest.raises(LogError, match="give time_<component> columns"):
+        calibrate(_log(), predict_requests=None)
+
+
+def test_unknown_base_level_is_refused() -> None:
+    with pytest.raises(LogError, match="load level 7 not in the log"):
+        calibrate(_log(time_app=[0.01] * 3), base=7, predict_requests=None)

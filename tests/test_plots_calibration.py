@@ -1,0 +1,44 @@
+"""Calibration figures: a Q-Q trace per fitted family, measured and predicted per percentile."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import plotly.graph_objects as go
+
+from simperf.calibrate import calibrate
+from simperf.plots import fit_quantiles, predicted_vs_measured
+
+
+def test_fit_quantiles_draws_each_family_against_the_sample() -> None:
+    rng = np.random.default_rng(3)
+    send = np.cumsum(rng.exponential(0.1, 500))
+    log = pd.DataFrame({"timestamp": send, "latency": 0.02, "time_db": rng.gamma(4.0, 0.001, 500)})
+    cal = calibrate(log, predict_requests=None)
+    fig = fit_quantiles(cal)
+    assert isinstance(fig, go.Figure)
+    names = [t.name for t in fig.data if t.name]
+    assert names[0] == "gamma (chosen)"
+    assert {"exponential", "lognormal"} <= set(names)
+    chosen = fig.data[0]
+    # a good fit lies near the diagonal: median quantile within 5%
+    assert abs(chosen.y[49] / chosen.x[49] - 1) < 0.05
+
+
+def test_predicted_vs_measured_has_both_per_percentile() -> None:
+    frame = pd.DataFrame(
+        {
+            "load": [0.2, 0.2, 0.6, 0.6],
+            "percentile": ["p50", "p99", "p50", "p99"],
+            "measured": [0.01, 0.03, 0.02, 0.06],
+            "predicted": [0.011, 0.029, 0.021, 0.058],
+        }
+    )
+    fig = predicted_vs_measured(frame)
+    assert [t.name for t in fig.data] == [
+        "p50 measured",
+        "p50 predicted",
+        "p99 measured",
+        "p99 predicted",
+    ]
+    assert list(fig.data[1].y) == [11.0, 21.0]
