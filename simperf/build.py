@@ -152,10 +152,11 @@ def build(scenario: Scenario, *, seed: int | None = None, replication: int = 0) 
     if ctx.tracer is not None:
         clients._serve = ctx.tracer.serve(clients._serve, entries, entry_names)  # type: ignore[method-assign]
     schedule_faults(ctx, components, scenario.faults)
-    if ctx.tracer is None:  # a traced run's requests all go through the spans' wrappers
-        clients.use_flat(
-            lambda component, route, finish: flat_starter(ctx, components, component, route, finish)
-        )
+    clients.use_flat(
+        lambda component, route, finish: flat_starter(ctx, components, component, route, finish)
+    )
+    if ctx.tracer is not None:  # traced requests take the process path, with their spans
+        clients.trace_with(ctx.tracer.sampled, ctx.tracer.root)
     return Model(scenario, ctx, components, clients, instances, _horizon(scenario, clients))
 
 

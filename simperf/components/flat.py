@@ -32,6 +32,7 @@ from simpy.events import Timeout
 from simperf.components.app_server import AppInstance, AppServer
 from simperf.components.base import Component, Context, Request, RequestFailed
 from simperf.components.calls import CALL, CPU, DELAY
+from simperf.components.tracing import unwrapped
 
 _HOOKS = frozenset({"handle", "steps", "work", "cpu", "wait_core", "wait_worker", "full"})
 """Instance methods that a feature replaces at build (or fault) time: any one of them set
@@ -265,7 +266,10 @@ def _plain(server: AppServer) -> bool:
     for inst in server.instances:
         if inst.ordered or inst.memory is not None or inst.shared is not None:
             return False
-        if _HOOKS & set(vars(inst)) or not inst.up:
+        hooks = set(vars(inst)) & _HOOKS
+        if hooks and _traced_only(inst):  # spans wrap the handle: traced requests only
+            hooks.discard("handle")
+        if hooks or not inst.up:
             return False
     return True
 
@@ -302,8 +306,17 @@ def _drop(programs: dict[tuple[int, int], list[Any]], key: tuple[int, int]) -> N
     return None
 
 
+def _traced_only(inst: AppInstance) -> bool:
+    """Whether ``inst``'s own handle is the plain one wrapped in spans (for traced
+    requests only, which take the process path)."""
+    handle = unwrapped(vars(inst).get("handle"))
+    return getattr(handle, "__func__", None) is AppInstance.handle
+
+
 def _server_of(handle: Any, owners: dict[int, AppServer]) -> AppServer | None:
-    """The app server a bare call's ``handle`` serves on, if it is the plain one."""
+    """The app server a bare call's ``handle`` serves on, if it is the plain one
+    (untraced requests skip a span wrapper, which only records traced ones)."""
+    handle = unwrapped(handle)
     owner = getattr(handle, "__self__", None)
     function = getattr(handle, "__func__", None)
     if isinstance(owner, AppServer) and function is AppServer.handle:

@@ -69,7 +69,20 @@ class Tracer:
         rng = ctx.rng(TRACER, "sample")
         # requests from one traced to the next: geometric, as independent coin flips
         # would give, at one counter step per request
-        self._gaps = batched(lambda n: rng.geometric(spec.sample, n))
+        gaps = batched(lambda n: rng.geometric(spec.sample, n))
+        left = gaps()
+
+        def sampled() -> bool:
+            """Whether the next request is traced (one counter step per request)."""
+            nonlocal left
+            left -= 1
+            if left:
+                return False
+            left = gaps()
+            return True
+
+        self.sampled: Callable[[], bool] = sampled
+        self.root: Callable[..., Process] | None = None  # set by serve()
         self.traces: list[Trace] = []
         self._open: dict[Request, Trace] = {}
         # process -> (trace, its stack of open span ids); dropped when the trace ends
@@ -135,20 +148,21 @@ class Tracer:
         """The clients' ``_serve``: trace a sampled request from arrival to answer.
 
         ``entries`` are the clients' (target, route) by class: an untraced request is
-        served by its target's own handle, without the span wrapper around it.
+        served by its target's own handle, without the span wrapper around it. Sets
+        :attr:`root`, which serves a request already chosen (by :attr:`sampled`) as traced.
         """
-        gaps = self._gaps
-        direct = [SimpleNamespace(handle=_unwrapped(target.handle)) for target, _ in entries]
-        left = gaps()
+        sampled = self.sampled
+        direct = [SimpleNamespace(handle=unwrapped(target.handle)) for target, _ in entries]
 
         def traced_serve(request: Request, component: Any, route: Any) -> Process:
-            nonlocal left
-            left -= 1
-            if left:
+            if not sampled():
                 return serve(request, direct[request.klass], route)
-            left = gaps()
             return self._root(serve, request, component, route, names[request.klass])
 
+        def root(request: Request, component: Any, route: Any) -> Process:
+            return self._root(serve, request, component, route, names[request.klass])
+
+        self.root = root
         return traced_serve
 
     # -- recording (run time, traced requests only) ----------------------------------------
@@ -237,6 +251,6 @@ class Tracer:
         return waited
 
 
-def _unwrapped(handle: Any) -> Any:
+def unwrapped(handle: Any) -> Any:
     """The handle a span wrapper wraps (``handle`` itself when it is not wrapped)."""
     return getattr(handle, "__wrapped__", handle)

@@ -162,6 +162,10 @@ class Clients:
             self._serve = self._serve_timed  # type: ignore[method-assign]
         # Per class, what starts an open-loop request without a process (see use_flat).
         self._flat: list[Callable[[Request], None] | None] = [None] * len(spec.classes)
+        # With tracing: whether the next request is traced, and what serves it (a traced
+        # request of a flat class takes the process path, where its spans are recorded)
+        self._traced: Callable[[], bool] | None = None
+        self._trace_root: Callable[..., Process] | None = None
 
     def use_flat(
         self, compile: Callable[[Component, Any, Callable[[Request, int], None]], Any]
@@ -177,6 +181,13 @@ class Clients:
         if arrival is None or isinstance(arrival, TraceArrival) or self._serve == self._serve_timed:
             return
         self._flat = [compile(component, route, self._finish) for component, route in self.entries]
+
+    def trace_with(self, sampled: Callable[[], bool], root: Callable[..., Process] | None) -> None:
+        """Send the requests ``sampled()`` picks through ``root`` (the process path with
+        spans) when their class has a flat runner; the others stay flat."""
+        if any(f is not None for f in self._flat):
+            self._traced = sampled
+            self._trace_root = root
 
     def _tagger(self) -> Callable[[Request], None] | None:
         """What sets a new request's client region and address (None: nothing to set).
@@ -236,6 +247,7 @@ class Clients:
         tag = self._tag
         keys = self._keys
         flat = self._flat
+        traced, root = self._traced, self._trace_root
         request = None  # a flat request waits to start until the next arrival is scheduled
         for t in times:
             arrival = env.timeout(t - env.now)
@@ -253,6 +265,9 @@ class Clients:
             if flat[klass] is None:
                 component, route = entries[klass]
                 env.process(serve(new, component, route))
+            elif traced is not None and traced():
+                component, route = entries[klass]
+                env.process(root(new, component, route))  # type: ignore[misc]
             elif last:
                 flat[klass](new)  # type: ignore[misc]
             else:

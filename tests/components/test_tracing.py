@@ -84,3 +84,18 @@ def test_a_spec_without_trace_builds_no_tracer() -> None:
     result = simperf.run(simperf.from_dict(two_tier(POISSON, None, requests=200)))
     assert "traces" not in result.to_dict()
     assert result.traces.empty and result.breakdown().empty
+
+
+def test_untraced_requests_stay_on_flat_runners_and_traced_ones_get_spans() -> None:
+    # A flat request costs an event per arrival and per CPU step (4 here); a request run
+    # as a process costs about twice that. Tracing 10% must leave the other 90% flat.
+    spec = two_tier(POISSON, None, requests=2000, engine="events")
+    off = simperf.run(simperf.from_dict(spec))
+    spec["run"]["trace"] = {"sample": 0.1}
+    on = simperf.run(simperf.from_dict(spec))
+    assert off.perf["events"] / 2000 < 4.05
+    traced = on.to_dict()["traces"]["traced"]
+    assert 100 < traced < 300
+    assert on.perf["events"] < 1.15 * off.perf["events"]
+    assert on.metric("latency.all.p99") == off.metric("latency.all.p99")
+    assert set(on.traces["kind"]) >= {"request", "hop"}
