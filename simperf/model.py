@@ -15,6 +15,7 @@ from simpy.core import EmptySchedule, StopSimulation
 from simperf.components.base import Component, Context
 from simperf.components.workload import Clients
 from simperf.errors import SimulationError
+from simperf.metrics import waits
 from simperf.spec.run import DEFAULT_WINDOWS, MAX_WINDOWS, readable_window
 from simperf.spec.scenario import Scenario
 from simperf.spec.size_estimate import expected_duration
@@ -125,6 +126,8 @@ class Model:
         yield self.env.timeout(warmup)
         snapshots = self.snapshots
         recorder = self.ctx.recorder
+        # an automatic warm-up is found after the run, so its waits must all stay
+        fold_waits = None if self.scenario.run.auto_warmup else waits.fold_waits
         while True:
             self._take_snapshot()
             if len(snapshots) > limit:
@@ -132,6 +135,8 @@ class Model:
                 window *= 2
                 recorder.merge_windows()
             recorder.compact(snapshots)  # bounded records: folds past run.keep_requests
+            if fold_waits is not None:
+                fold_waits(self.instances, recorder.keep, recorder.fold_size, snapshots[0])
             yield self.env.timeout(window)
 
     def _take_snapshot(self) -> None:

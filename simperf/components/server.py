@@ -13,13 +13,16 @@ event and no generator; only a request that must wait goes through :meth:`Server
 from __future__ import annotations
 
 from array import array
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import simpy
 
 from simperf.components.base import Process
 from simperf.components.slots import Slots
 from simperf.metrics.monitor import LevelMonitor
+
+if TYPE_CHECKING:
+    from simperf.metrics.quantiles import StreamingQuantiles
 
 
 class Server:
@@ -80,6 +83,10 @@ class Server:
         # 8 bytes a wait; anything with ``append``, ``len`` and slices may stand in (a
         # streaming quantile sketch).
         self.waits = array("d")
+        # past run.keep_requests, the waits beyond the first ones (simperf.metrics.waits)
+        self.folded_waits: StreamingQuantiles | None = None
+        self.waits_folded = 0
+        self.waits_keep = 0
 
     def queue_for(self, slots: Slots) -> Process:
         """Wait in this server's queue for one of ``slots`` (none is free); returns the wait."""
@@ -147,5 +154,5 @@ class Server:
             "rejected": self.rejected,
             "wait_sum": self.wait_sum,
             "service_sum": self.service_sum,
-            "waited": len(self.waits),
+            "waited": len(self.waits) + self.waits_folded,
         }

@@ -125,7 +125,11 @@ def summarise(model: Any, *, engine: str = "events", refused: str | None = None)
     ]
     instance_frame = pd.DataFrame(
         [
-            {k: v for k, v in r.items() if k != "waits" and not k.endswith(("_area", "_total"))}
+            {
+                k: v
+                for k, v in r.items()
+                if k not in ("waits", "folded_waits") and not k.endswith(("_area", "_total"))
+            }
             for r in rows
         ]
     )

@@ -55,6 +55,11 @@ class RequestRecorder:
         self.folded: FoldedRecords | None = None
         self.folded_count = 0  # finished requests folded (not kept as records)
 
+    @property
+    def fold_size(self) -> int:
+        """Records past the cap that pile up before they are folded."""
+        return self._batch
+
     def cause(self, name: str) -> int:
         """The outcome code of an error cause, registering it if new."""
         if name not in self.causes:

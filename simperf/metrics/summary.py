@@ -9,8 +9,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from simperf.metrics.quantiles import weighted_percentiles
+from simperf.metrics.quantiles import StreamingQuantiles, weighted_percentiles
 from simperf.metrics.stability import verdict
+from simperf.metrics.waits import measured_waits
 from simperf.metrics.warmup import detect_warmup, warmup_report
 from simperf.model import DEFAULT_WINDOWS, Model, Snapshot
 
@@ -228,7 +229,7 @@ class Summary:
             served = b["served"] - a["served"]
             peaks = [s.instances[inst.name]["queue_peak"] for s in self.snapshots[1:]]
             exposure = _exposure(a, b, span)
-            waits = _waits(inst, a, b)
+            waits, folded = measured_waits(inst, a, b)
             rows.append(
                 {
                     "component": inst.component,
@@ -250,8 +251,9 @@ class Summary:
                     "mean_service": clean((b["service_sum"] - a["service_sum"]) / served)
                     if served
                     else None,
-                    **wait_percentiles(waits, served),
+                    **wait_percentiles(waits, served, folded),
                     "waits": waits,  # for the component's percentiles; not a column
+                    "folded_waits": folded,
                     "served": int(served),
                     "rejected": int(b["rejected"] - a["rejected"]),
                     "busy_area": b["busy_area"] - a["busy_area"],
@@ -297,6 +299,7 @@ class Summary:
                             if len(mine) == 1
                             else np.concatenate([r["waits"] for r in mine]),
                             served,
+                            _merged([r["folded_waits"] for r in mine]),
                         ),
                         "served": served,
                         "rejected": sum(r["rejected"] for r in mine),
@@ -590,7 +593,20 @@ def _instance_counts(a: Snapshot, b: Snapshot, span: float) -> list[tuple[Any, .
     return records
 
 
-def wait_percentiles(waits: np.ndarray, served: int) -> dict[str, Any]:
+def _merged(sketches: list[StreamingQuantiles | None]) -> StreamingQuantiles | None:
+    """One sketch of the folded waits of several instances (None if none folded)."""
+    held = [s for s in sketches if s is not None]
+    if not held:
+        return None
+    out = StreamingQuantiles()
+    for sketch in held:
+        out.merge(sketch)
+    return out
+
+
+def wait_percentiles(
+    waits: np.ndarray, served: int, folded: StreamingQuantiles | None = None
+) -> dict[str, Any]:
     """P(wait) and percentiles of the waiting time of ``served`` requests.
 
     Parameters
@@ -600,6 +616,9 @@ def wait_percentiles(waits: np.ndarray, served: int) -> dict[str, Any]:
         the request queued for a slot freed at the same instant).
     served
         Requests served over the same period, waiting or not.
+    folded
+        The waits past ``run.keep_requests`` (see :mod:`simperf.metrics.waits`), whose
+        percentiles are within its stated relative error; None: every wait is in ``waits``.
 
     Returns
     -------
@@ -610,7 +629,8 @@ def wait_percentiles(waits: np.ndarray, served: int) -> dict[str, Any]:
     """
     if served <= 0:
         return {"p_wait": None, **dict.fromkeys(WAIT_PERCENTILES)}
-    waited = min(int(waits.size), served)
+    count = int(waits.size) + (folded.count if folded is not None else 0)
+    waited = min(count, served)
     p_wait = waited / served
     out: dict[str, Any] = dict.fromkeys(WAIT_PERCENTILES, 0.0)
     out["p_wait"] = p_wait
@@ -621,22 +641,19 @@ def wait_percentiles(waits: np.ndarray, served: int) -> dict[str, Any]:
         for name, q in WAIT_PERCENTILES.items()
         if waited and 1.0 - q / 100.0 < p_wait
     }
-    if ranks:  # one partitioned copy of the waits for all of them
+    if ranks and folded is not None:
+        sketch = StreamingQuantiles(folded.buckets)
+        sketch.merge(folded)
+        sketch.add(waits)
+        values = sketch.percentiles(list(ranks.values()))
+        out.update({name: float(v) for name, v in zip(ranks, values, strict=True)})
+    elif ranks:  # one partitioned copy of the waits for all of them
         values = np.percentile(waits, list(ranks.values()))
         out.update({name: float(v) for name, v in zip(ranks, values, strict=True)})
     return out
 
 
 WAIT_PERCENTILES = {"wait_p50": 50.0, "wait_p95": 95.0, "wait_p99": 99.0}
-
-
-def _waits(inst: Any, a: dict[str, float], b: dict[str, float]) -> np.ndarray:
-    """The waits recorded at ``inst`` between snapshots ``a`` and ``b``."""
-    waits = getattr(inst, "waits", None)
-    if waits is None or "waited" not in a:
-        return np.zeros(0)
-    # a view, not a copy (the run is over: nothing appends any more)
-    return np.frombuffer(waits, dtype=float)[int(a["waited"]) : int(b["waited"])]
 
 
 def _exposure(a: dict[str, float], b: dict[str, float], span: float) -> float:
