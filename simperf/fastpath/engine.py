@@ -279,7 +279,9 @@ def _counters(station: Station, areas: WindowAreas, sorts: _Sorts) -> dict[str, 
         # the waits of those who queued, in the order they got a slot, as the event
         # engine appends them (for P(wait) and the wait percentiles)
         order = np.argsort(dequeued, kind="stable")
-        station.runtime.waits = array("d", (dequeued - queued)[order].tolist())
+        waits = array("d")
+        waits.frombytes(np.ascontiguousarray((dequeued - queued)[order], dtype=float).tobytes())
+        station.runtime.waits = waits
         counters["waited"] = np.searchsorted(dequeued[order], times, side="right")
     else:  # calls and delays only: never queues
         zeros = np.zeros(count)

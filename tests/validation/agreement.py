@@ -51,8 +51,17 @@ class Check:
         )
 
 
-def replications(spec: simperf.Scenario | dict[str, Any], n: int, seed: int = 1) -> Replications:
+ENGINES = [pytest.param("events", id="events"), pytest.param("fast", id="fast")]
+"""Parametrize a check of a model the fast path computes over both engines."""
+
+
+def replications(
+    spec: simperf.Scenario | dict[str, Any], n: int, seed: int = 1, engine: str = "events"
+) -> Replications:
+    """``n`` replications on ``engine``: the event engine unless a test asks for the fast
+    path, so that every check against theory holds the event engine to it."""
     scenario = spec if isinstance(spec, simperf.Scenario) else simperf.from_dict(spec)
+    scenario = scenario.with_overrides({"run.engine": engine})
     return replicate(scenario, n, seed=seed, executor="serial")
 
 

@@ -11,6 +11,7 @@ import simperf
 from simperf import analysis
 
 from agreement import (
+    ENGINES,
     HORIZONS,
     MEAN_WIDTH,
     TAIL_WIDTH,
@@ -26,9 +27,11 @@ from conftest import MODELS
 MU = 100.0  # exponential service of mean 10 ms
 
 
-def test_mm1_mean_and_tail() -> None:
+@pytest.mark.parametrize("engine", ENGINES)
+def test_mm1_mean_and_tail(engine: str) -> None:
     lam = 70.0
-    reps = replications(open_spec("mm1", lam, {"app": server()}, duration=1000, warmup=10), 20)
+    spec = open_spec("mm1", lam, {"app": server()}, duration=1000, warmup=10)
+    reps = replications(spec, 20, engine=engine)
     theory = analysis.mm1(lam, MU)
     agrees(reps, "latency.all.mean", theory.mean_sojourn)
     agrees(reps, "latency.all.p95", theory.sojourn_quantile(0.95), max_width=TAIL_WIDTH)
@@ -37,10 +40,11 @@ def test_mm1_mean_and_tail() -> None:
     conserved_and_little(reps)
 
 
-def test_mmc_erlang_c_mean_and_tail() -> None:
+@pytest.mark.parametrize("engine", ENGINES)
+def test_mmc_erlang_c_mean_and_tail(engine: str) -> None:
     lam, c = 280.0, 4
     spec = open_spec("mmc", lam, {"app": server(cores=c)}, duration=250, warmup=5)
-    reps = replications(spec, 20)
+    reps = replications(spec, 20, engine=engine)
     theory = analysis.mmc(lam, MU, c)
     agrees(reps, "latency.all.mean", theory.mean_sojourn)
     agrees(reps, "latency.all.p95", theory.sojourn_quantile(0.95), max_width=TAIL_WIDTH)
@@ -76,11 +80,12 @@ def test_mg1_pollaczek_khinchine_with_lognormal_service(share: float) -> None:
     agrees(reps, "latency.all.mean", theory.mean_sojourn, max_width=mean_width)
 
 
+@pytest.mark.parametrize("engine", ENGINES)
 @pytest.mark.parametrize("share", HORIZONS)
-def test_tandem_matches_jackson(share: float) -> None:
+def test_tandem_matches_jackson(share: float, engine: str) -> None:
     overrides = {"run.duration": 250 * share}
     scenario = simperf.load(MODELS / "tandem.yaml").with_overrides(overrides)
-    reps = replications(scenario, 20)
+    reps = replications(scenario, 20, engine=engine)
     theory = analysis.tandem(150.0, [MU, MU, MU], servers=[2, 2, 2])
     mean_width = width(MEAN_WIDTH, share)
     agrees(reps, "latency.all.mean", theory.network_mean_sojourn, max_width=mean_width)

@@ -15,6 +15,7 @@ from realbench import bench, servers
 
 
 @pytest.mark.validate
+@pytest.mark.realbench
 def test_realbench_short(tmp_path: Path) -> None:
     python = os.environ.get("REALBENCH_PYTHON", sys.executable)
     try:
