@@ -31,7 +31,7 @@ class RequestRecorder:
     stays bounded while :meth:`finish` stays the same few appends.
     """
 
-    fold_batch = 1 << 17
+    fold_batch = 1 << 15
     """Records past the cap folded at once (fewer would cost more merges)."""
 
     def __init__(self, class_names: list[str], keep: int = DEFAULT_KEEP_REQUESTS) -> None:

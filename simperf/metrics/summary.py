@@ -617,8 +617,9 @@ def wait_percentiles(
     served
         Requests served over the same period, waiting or not.
     folded
-        The waits past ``run.keep_requests`` (see :mod:`simperf.metrics.waits`), whose
-        percentiles are within its stated relative error; None: every wait is in ``waits``.
+        A sketch of further waits (those folded past ``run.keep_requests``, see
+        :mod:`simperf.metrics.waits`): percentiles are then within its stated relative
+        error; None: every wait is in ``waits``.
 
     Returns
     -------
@@ -642,9 +643,11 @@ def wait_percentiles(
         if waited and 1.0 - q / 100.0 < p_wait
     }
     if ranks and folded is not None:
-        sketch = StreamingQuantiles(folded.buckets)
-        sketch.merge(folded)
-        sketch.add(waits)
+        sketch = folded
+        if waits.size:
+            sketch = StreamingQuantiles(folded.buckets)
+            sketch.merge(folded)
+            sketch.add(waits)
         values = sketch.percentiles(list(ranks.values()))
         out.update({name: float(v) for name, v in zip(ranks, values, strict=True)})
     elif ranks:  # one partitioned copy of the waits for all of them

@@ -52,8 +52,8 @@ def measured_waits(
 ) -> tuple[np.ndarray, StreamingQuantiles | None]:
     """The waits at ``inst`` between snapshots ``a`` (the first) and ``b`` (the last).
 
-    Returns the kept waits in that range and the sketch of the folded ones (None when
-    none were folded).
+    Returns the waits in that range and None, or, when some were folded, no waits and
+    a sketch of them all (the kept ones added to a copy of the folded ones).
     """
     waits = getattr(inst, "waits", None)
     if waits is None or "waited" not in a:
@@ -66,6 +66,16 @@ def measured_waits(
         return held[lo:hi], None
     # positions from ``keep`` on hold the waits appended since the last fold
     keep = inst.waits_keep
-    head = held[min(lo, keep) : min(hi, keep)]
-    tail = held[max(lo - folded, keep) : max(hi - folded, keep)]
-    return np.concatenate([head, tail]), inst.folded_waits
+    sketch = StreamingQuantiles(inst.folded_waits.buckets)
+    sketch.merge(inst.folded_waits)
+    for part in (
+        held[min(lo, keep) : min(hi, keep)],
+        held[max(lo - folded, keep) : max(hi - folded, keep)],
+    ):
+        for start in range(0, part.size, CHUNK):  # small temporaries
+            sketch.add(part[start : start + CHUNK])
+    return np.zeros(0), sketch
+
+
+CHUNK = 1 << 16
+"""Waits added to a sketch at once when the summary reads them."""
