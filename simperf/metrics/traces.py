@@ -65,22 +65,9 @@ def spans_frame(
             gc.enable()
     if not rows:
         return pd.DataFrame(columns=COLUMNS)
-    frame = pd.DataFrame(
-        rows,
-        columns=[
-            "trace_id",
-            "klass",
-            "span_id",
-            "parent",
-            "component",
-            "instance",
-            "kind",
-            "start",
-            "end",
-            "outcome",
-            "measured",
-        ],
-    )
+    # as recorded: the class as its code, no duration yet (both filled in below)
+    raw = ["klass" if c == "class" else c for c in COLUMNS if c != "duration"]
+    frame = pd.DataFrame(rows, columns=raw)
     frame.insert(1, "class", pd.Categorical.from_codes(frame.pop("klass"), categories=classes))
     frame.insert(9, "duration", frame["end"] - frame["start"])
     ok = ["ok", *causes[1:]]
