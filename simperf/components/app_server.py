@@ -115,6 +115,12 @@ class AppInstance(Server):
             if not self.memory_waits:
                 self.oom_code = ctx.recorder.cause("out_of_memory")
             self.handle = self._handle_with_memory  # type: ignore[method-assign]
+        if spec.wake_up is not None:
+            # chosen here, not checked per request: without it the plain handle runs
+            self._wake_draw = ctx.sampler(spec.wake_up, server.name, f"wake_up:{index}")
+            self._woken: dict[int, list[Step]] = {}
+            self._wake_inner = self.handle
+            self.handle = self._handle_waking  # type: ignore[method-assign]
         self.ordered = False  # set by _admission: workers wait in ordered queues
         self.shed_limit = 0  # requests shed by the concurrency limit
         if spec.queue is not None or spec.concurrency_limit is not None or server.ranks:
@@ -182,6 +188,19 @@ class AppInstance(Server):
         finally:
             memory.release()
             self.memory_level.change(-1, env.now)
+
+    def _handle_waking(self, request: Request, steps: list[Step]) -> Process:
+        """:meth:`handle` on an instance with a ``wake_up`` cost: a request arriving at
+        an idle instance (none in service or waiting) holds its worker for a wake-up
+        draw before its first step (after a tracked endpoint's registration)."""
+        if self.active == 0 and not self.workers.waiting:
+            woken = self._woken.get(id(steps))
+            if woken is None:
+                wake = (DELAY, self._wake_draw)
+                head = 1 if steps and steps[0] == (RUN, _register) else 0
+                woken = self._woken[id(steps)] = [*steps[:head], wake, *steps[head:]]
+            steps = woken
+        return self._wake_inner(request, steps)
 
     def _handle_limited(self, request: Request, steps: list[Step]) -> Process:
         """:meth:`handle` under an adaptive concurrency limit: shed at once beyond it."""

@@ -108,6 +108,7 @@ def _component_problem(spec: Any) -> str | None:
         (spec.queue is not None, "an ordered queue"),
         (spec.concurrency_limit is not None, "a concurrency limit"),
         (spec.memory is not None, "memory"),
+        (spec.wake_up is not None, "a wake-up cost"),
         (spec.sessions is not None, "sessions"),
         (bool(spec.pools), "connection pools"),
         (spec.cpu_discipline != "fifo", "processor sharing"),

@@ -245,6 +245,12 @@ class AppServerSpec(ComponentKind):
     concurrency_limit: ConcurrencyLimitSpec | None = Field(
         None, description="adaptive limit on requests admitted at once (AIMD on latency)"
     )
+    wake_up: Distribution | None = Field(
+        None,
+        description="extra time a request holds its worker, before its first step, when "
+        "it arrives at an idle instance (no request in service or waiting): the cost of "
+        "waking an idle server, paid once per busy period (default: none)",
+    )
     cpu_discipline: Literal["fifo", "ps"] = Field(
         "fifo",
         description=(
