@@ -8,6 +8,7 @@ first service* of each busy period).
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 from simperf.analysis._common import _littles_law, _nonnegative, _positive, _stable
@@ -25,10 +26,11 @@ class SetupResult:
         Fraction of time the server is held (set-up included):
         ``(rho + lambda E[U]) / (1 + lambda E[U])``.
     idle
-        Probability that an arrival finds the server idle, so pays the set-up (PASTA):
+        Probability that an arrival finds the server idle (PASTA):
         ``(1 - rho) / (1 + lambda E[U])``.
     mean_held
-        Mean time a request holds the server: ``E[S] + idle E[U]``.
+        Mean time a request holds the server: ``E[S] + idle E[U]`` (``E[U]`` is what an
+        idle arrival pays on average, see ``after``).
     mean_wait
         Mean time from arrival to the start of service proper (set-up included).
     mean_sojourn, mean_queue_length, mean_in_system, throughput
@@ -56,6 +58,7 @@ def mg1_setup(
     service_variance: float,
     mean_setup: float,
     setup_variance: float = 0.0,
+    after: float = 0.0,
 ) -> SetupResult:
     """The M/G/1 FIFO queue whose idle server needs a set-up time ``U`` to start.
 
@@ -76,6 +79,11 @@ def mg1_setup(
         ``E[S]`` (> 0, seconds) and ``Var[S]`` (>= 0, seconds squared).
     mean_setup, setup_variance
         ``E[U]`` and ``Var[U]`` (>= 0); 0 and 0 give the M/G/1 queue.
+    after
+        Only a server idle for at least this long (seconds, >= 0) needs the set-up. An
+        idle period is exponential with rate ``lambda``, so the busy period's first
+        request pays ``U`` with probability ``exp(-lambda after)``, independently of
+        the rest: the same formulas with ``E[U]`` and ``E[U^2]`` times that.
 
     Returns
     -------
@@ -103,13 +111,14 @@ def mg1_setup(
     var = _nonnegative("service_variance", service_variance)
     eu = _nonnegative("mean_setup", mean_setup)
     var_u = _nonnegative("setup_variance", setup_variance)
+    pays = math.exp(-lam * _nonnegative("after", after))
     rho = lam * es
     _stable(rho, "the M/G/1 queue with set-up times")
-    setups = 1.0 + lam * eu
+    eu_paid, eu2_paid = pays * eu, pays * (var_u + eu * eu)  # E[U'] and E[U'^2]
+    setups = 1.0 + lam * eu_paid
     idle = (1.0 - rho) / setups
-    wait = lam * (var + es * es) / (2.0 * (1.0 - rho)) + (2.0 * eu + lam * (var_u + eu * eu)) / (
-        2.0 * setups
-    )
+    pk = lam * (var + es * es) / (2.0 * (1.0 - rho))
+    wait = pk + (2.0 * eu_paid + lam * eu2_paid) / (2.0 * setups)
     return SetupResult(
         arrival_rate=lam,
         mean_service=es,
@@ -118,6 +127,6 @@ def mg1_setup(
         setup_variance=var_u,
         utilization=1.0 - idle,
         idle=idle,
-        mean_held=es + idle * eu,
+        mean_held=es + idle * eu_paid,
         **_littles_law(lam, wait, wait + es),
     )

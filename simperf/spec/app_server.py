@@ -171,6 +171,19 @@ Pools = Annotated[
 POOL_TAGS = frozenset({"single_pool", "pool_list"})
 
 
+class WakeUpSpec(SpecModel):
+    """The cost of waking an idle instance: a request that arrives when the instance has
+    had no request in service or waiting for at least ``after`` holds its worker for a
+    draw of ``time`` before its first step (once per busy period at most). A worker
+    that sleeps while idle (a CPU's idle states, a process blocked in ``select``) pays it;
+    one that goes from request to request does not (docs/calibration.md)."""
+
+    time: Distribution = Field(description="extra time held by the request that wakes it")
+    after: Time = Field(
+        0.0, ge=0, le=MAX_TIME, description="idle this long before a wake-up costs (default: 0)"
+    )
+
+
 class AppServerSpec(ComponentKind):
     """An application tier: ``replicas`` identical instances, each an M/G/c-like server.
 
@@ -245,11 +258,10 @@ class AppServerSpec(ComponentKind):
     concurrency_limit: ConcurrencyLimitSpec | None = Field(
         None, description="adaptive limit on requests admitted at once (AIMD on latency)"
     )
-    wake_up: Distribution | None = Field(
+    wake_up: WakeUpSpec | None = Field(
         None,
-        description="extra time a request holds its worker, before its first step, when "
-        "it arrives at an idle instance (no request in service or waiting): the cost of "
-        "waking an idle server, paid once per busy period (default: none)",
+        description="{time, after}: extra time a request holds its worker, before its "
+        "first step, when it arrives at an instance idle for at least `after` (default: none)",
     )
     cpu_discipline: Literal["fifo", "ps"] = Field(
         "fifo",

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import pytest
 
 from simperf.analysis import mg1, mg1_setup
@@ -29,6 +31,18 @@ def test_agrees_with_welchs_exceptional_first_service(lam: float) -> None:
     assert r.mean_held == pytest.approx(es + p0 * eu, rel=1e-12)
     # the server is held by the requests' held times: lambda E[held] = 1 - p0
     assert r.utilization == pytest.approx(lam * r.mean_held, rel=1e-12)
+
+
+@pytest.mark.parametrize("lam", [5.0, 80.0])
+def test_a_setup_after_an_idle_time_is_one_paid_with_its_probability(lam: float) -> None:
+    # an idle period is exponential (rate lam): the wake-up is paid with probability
+    # exp(-lam after), a set-up U' = U B with B Bernoulli independent of the rest
+    eu, var_u, after = 0.004, 1e-6, 0.003
+    pays = math.exp(-lam * after)
+    mixed = mg1_setup(lam, 0.01, 2e-4, pays * eu, pays * (var_u + eu * eu) - (pays * eu) ** 2)
+    r = mg1_setup(lam, 0.01, 2e-4, eu, var_u, after=after)
+    assert r.mean_sojourn == pytest.approx(mixed.mean_sojourn, rel=1e-12)
+    assert r.idle == pytest.approx(mixed.idle, rel=1e-12)
 
 
 def test_a_setup_does_not_make_a_stable_queue_unstable() -> None:

@@ -12,10 +12,12 @@ from simperf.build import build
 from simperf.errors import SpecError
 
 
-def scenario(cpu: str, wake: Any = "3ms", *, requests: int = 4, **app: Any) -> simperf.Scenario:
+def scenario(
+    cpu: str, wake: Any = "3ms", *, after: str | None = None, requests: int = 4, **app: Any
+) -> simperf.Scenario:
     server = {"kind": "app_server", "endpoints": {"serve": [{"cpu": cpu}]}, **app}
     if wake is not None:
-        server["wake_up"] = wake
+        server["wake_up"] = {"time": wake, **({} if after is None else {"after": after})}
     return simperf.from_dict(
         {
             "name": "wake",
@@ -43,6 +45,13 @@ def test_only_a_request_that_finds_the_instance_idle_pays_it() -> None:
     assert app["mean_service"] == pytest.approx(0.0095, abs=1e-12)  # the wake-up is held
 
 
+def test_only_an_instance_idle_for_after_pays_it() -> None:
+    # as above, but the third request comes 1 ms after the second left (under 2 ms):
+    # no wake-up; the fourth 2 ms after the third left: a wake-up
+    result = simperf.run(scenario("8ms", after="2ms"), seed=1)
+    assert latencies(result) == pytest.approx([0.011, 0.009, 0.008, 0.011], abs=1e-12)
+
+
 def test_an_instance_busy_with_another_request_is_not_idle() -> None:
     # two workers: the second request starts at once on a free worker, but the instance
     # is not idle (the first still holds one), so it pays nothing
@@ -68,3 +77,5 @@ def test_the_same_seed_gives_the_same_results() -> None:
 def test_a_negative_wake_up_is_refused_with_its_path() -> None:
     with pytest.raises(SpecError, match=r"components\.app\.wake_up"):
         scenario("8ms", "-1ms")
+    with pytest.raises(SpecError, match=r"components\.app\.wake_up\.after"):
+        scenario("8ms", after="-1ms")
