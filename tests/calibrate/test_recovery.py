@@ -8,6 +8,7 @@ import pytest
 from scipy import stats
 from simulated_logs import single_server
 
+from simperf.analysis import mg1_setup
 from simperf.calibrate import calibrate
 from simperf.calibrate.core import PERCENTILES, predict
 
@@ -60,9 +61,9 @@ def test_a_wake_up_is_recovered_exactly() -> None:
     assert level["outside"] == pytest.approx(0.001, abs=1e-6)
     # between the two idle times either side of 5 ms: well within a millisecond
     assert level["wake_after"] == pytest.approx(0.005, abs=1e-3)
-    # idle periods are exponential: a fraction exp(-40 x 5 ms) of the idle arrivals pay
-    idle = 1 - 40 * (0.008 + 0.002) / (1 + 40 * 0.0015 * np.exp(-0.2))
-    assert level["woken"] == pytest.approx(idle * np.exp(-0.2), abs=0.03)
+    # Welch: a fraction exp(-40 x 5 ms) of the arrivals that find the server idle pay
+    theory = mg1_setup(40, 0.010, 0.004**2, 0.0015, after=0.005)
+    assert level["woken"] == pytest.approx(theory.idle * np.exp(-0.2), abs=0.03)
     wake_up = cal.fragment["components"]["app"]["wake_up"]
     assert wake_up["time"] == {"dist": "constant", "value": "1.5ms"}
 
