@@ -332,6 +332,21 @@ def guard(
         yield first | env.timeout(limit)
         return first.value if first.triggered else timeout_code
 
+    def attempt(
+        request: Request, instance: AppInstance, limit: float | None, tries: int
+    ) -> Process:
+        """One try of the call: 0 or its failure code (``tries``: its number, for spans)."""
+        if limit is None and after is None:
+            try:
+                yield from call(request, instance)
+            except RequestFailed as failure:
+                return failure.code
+            return 0
+        return (yield from timed(request, instance, limit))
+
+    if ctx.tracer is not None:  # run.trace: each try and each backoff as a span
+        attempt = ctx.tracer.attempts(attempt, server.name, target)
+
     def guarded(request: Request, instance: AppInstance) -> Process:
         route.calls += 1
         if budget is not None:
@@ -357,14 +372,7 @@ def guard(
                         limit = left
                 route.attempts += 1
                 started = env.now
-                if limit is None and after is None:
-                    try:
-                        yield from call(request, instance)
-                        code = 0
-                    except RequestFailed as failure:
-                        code = failure.code
-                else:
-                    code = yield from timed(request, instance, limit)
+                code = yield from attempt(request, instance, limit, tries)
                 if code == timeout_code:
                     route.timeouts += 1
                 if breaker is not None:
