@@ -70,6 +70,8 @@ def plan(model: Any) -> Chain:
         With the first reason the fast path would not be exact.
     """
     scenario = model.scenario
+    if scenario.run.profile:
+        raise Refused("run.profile: CPU counted per step (the event engine counts it)")
     if scenario.faults:
         raise Refused("faults: a fault timeline")
     if scenario.network is not None:

@@ -194,6 +194,18 @@ class Result:
 
         return breakdown(self.traces, quantile)
 
+    def cpu_profile(self) -> pd.DataFrame:
+        """CPU per app server, endpoint and ``cpu`` step over the measured period
+        (``run.profile``; exact counts, empty without it).
+
+        Columns: component, endpoint, step (its index in the endpoint), calls,
+        cpu_seconds (core-seconds), mean (per call), cores (busy on average), share (of
+        all the profiled CPU). See :func:`simperf.metrics.cpu_profile.profile_frame`.
+        """
+        from simperf.metrics.cpu_profile import profile_frame
+
+        return profile_frame(self.data.get("cpu_profile", {}), self.data["measured_time"])
+
     def to_otel(self) -> dict[str, Any]:
         """The traced requests as OpenTelemetry JSON (``resourceSpans`` ... ``spans``)."""
         from simperf.metrics.traces import to_otel

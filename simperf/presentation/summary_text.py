@@ -28,6 +28,7 @@ def render(d: dict[str, Any], perf: dict[str, Any] | None = None) -> str:
         components,
         waits,
         breakdown,
+        cpu_profile,
         autoscaling,
         databases,
         caches,
@@ -284,6 +285,33 @@ def breakdown(d: dict[str, Any]) -> list[str]:
         lines.append(
             f"slowest   {len(slow)} logged; worst {format_time(worst['latency'])} "
             f"({worst['class']}, trace {worst['trace_id']}, {worst['outcome']})"
+        )
+    return lines
+
+
+def cpu_profile(d: dict[str, Any]) -> list[str]:
+    """CPU per app server, endpoint and ``cpu`` step (none without ``run.profile``)."""
+    section = d.get("cpu_profile")
+    if not section:
+        return []
+    steps = [
+        (f"{server}.{endpoint}.{index}", step["calls"], step["cpu_seconds"])
+        for server, endpoints in section.items()
+        for endpoint, indexed in endpoints.items()
+        for index, step in indexed.items()
+    ]
+    total = sum(seconds for _, _, seconds in steps)
+    span = d["measured_time"]
+    lines = [
+        "",
+        f"cpu profile (every cpu step, {total:.6g} core-s measured)",
+        f"{'step':<32}{'calls':>9}{'mean':>11}{'cores':>8}{'share':>8}",
+    ]
+    for name, count, seconds in sorted(steps, key=lambda step: -step[2]):
+        lines.append(
+            f"{name:<32}{count:>9}{format_time(seconds / count if count else None):>11}"
+            + (f"{seconds / span:>8.3f}" if span > 0 else f"{'-':>8}")
+            + (f"{seconds / total:>8.1%}" if total > 0 else f"{'-':>8}")
         )
     return lines
 
