@@ -211,6 +211,32 @@ def breakdown_dict(frame: pd.DataFrame) -> dict[str, Any]:
     return out
 
 
+WAITS = ("queue", "pool_wait")
+"""Span kinds that are a wait for a slot (a worker, core, connection ...)."""
+
+
+def waited(spans: pd.DataFrame) -> dict[str, dict[str, float]]:
+    """Per class, the share of requests that waited at least once, at each component and
+    anywhere (``any``): the probability of waiting per request, not per queue visit.
+
+    Over the measured ``ok`` traced requests, as :func:`breakdown`.
+    """
+    spans = spans[spans["measured"] & (spans["outcome"] == "ok")]
+    roots = spans[spans["kind"] == "request"]
+    waits = spans[spans["kind"].isin(WAITS) & (spans["duration"] > 0)]
+    out: dict[str, dict[str, float]] = {}
+    for name in [*sorted(roots["class"].astype(str).unique()), "all"]:
+        mine = roots if name == "all" else roots[roots["class"].astype(str) == name]
+        if mine.empty:
+            continue
+        ids = mine["trace_id"]
+        shares = {"any": float(ids.isin(waits["trace_id"]).mean())}
+        for component, rows in waits.groupby("component", sort=True):
+            shares[str(component)] = float(ids.isin(rows["trace_id"]).mean())
+        out[name] = shares
+    return out
+
+
 def slowest(spans: pd.DataFrame, count: int) -> pd.DataFrame:
     """The spans of the ``count`` slowest traced requests, slowest first.
 
@@ -301,6 +327,7 @@ def section(spans: pd.DataFrame, sample: float, count: int) -> dict[str, Any]:
         "traced": len(roots),
         "measured": int(roots["measured"].sum()),
         "breakdown": breakdown_dict(breakdown(spans)),
+        "p_wait": waited(spans),
         "slowest": [
             {
                 "trace_id": int(r.trace_id),

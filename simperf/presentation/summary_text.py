@@ -279,6 +279,13 @@ def breakdown(d: dict[str, Any]) -> list[str]:
                 + (f"{share:>8.1%}" if share is not None else f"{'-':>8}")
                 + (f"{tail:>10.1%}" if tail is not None else f"{'-':>10}")
             )
+    shares = traces.get("p_wait", {}).get("all")
+    if shares:
+        where = ", ".join(f"{c} {v:.1%}" for c, v in shares.items() if c != "any")
+        lines.append(
+            f"waited    {shares['any']:.1%} of requests at least once"
+            + (f" ({where})" if where else "")
+        )
     slow = traces["slowest"]
     if slow:
         worst = slow[0]

@@ -49,6 +49,11 @@ def test_breakdown_adds_up_to_the_mean_and_matches_the_exact_counters() -> None:
     waits = mine.xs("wait", level="part")
     assert waits["tail_share"].sum() > waits["share"].sum()
     assert result.to_dict()["traces"]["breakdown"]["all"]["requests"] == 3000
+    # back is one queue visit per request: waiting per request is waiting per visit
+    p_wait = result.to_dict()["traces"]["p_wait"]["all"]
+    assert p_wait["back"] == pytest.approx(result.metric("components.back.p_wait"), abs=1e-12)
+    assert max(p_wait["front"], p_wait["back"]) <= p_wait["any"] < 1
+    assert p_wait["any"] <= p_wait["front"] + p_wait["back"]
 
 
 def test_otel_json_has_the_otlp_shape_and_links_every_span_to_its_parent() -> None:
