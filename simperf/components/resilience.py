@@ -332,17 +332,21 @@ def guard(
         yield first | env.timeout(limit)
         return first.value if first.triggered else timeout_code
 
+    def untimed(request: Request, instance: AppInstance) -> Process:
+        try:
+            yield from call(request, instance)
+        except RequestFailed as failure:
+            return failure.code
+        return 0
+
     def attempt(
         request: Request, instance: AppInstance, limit: float | None, tries: int
     ) -> Process:
-        """One try of the call: 0 or its failure code (``tries``: its number, for spans)."""
+        """One try of the call, returning 0 or its failure code (``tries``: its number,
+        for spans); a plain function, so that a try costs no generator of its own."""
         if limit is None and after is None:
-            try:
-                yield from call(request, instance)
-            except RequestFailed as failure:
-                return failure.code
-            return 0
-        return (yield from timed(request, instance, limit))
+            return untimed(request, instance)
+        return timed(request, instance, limit)
 
     if ctx.tracer is not None:  # run.trace: each try and each backoff as a span
         attempt = ctx.tracer.attempts(attempt, server.name, target)

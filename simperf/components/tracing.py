@@ -401,10 +401,9 @@ class Tracer:
 class _TracedPool:
     """A connection pool whose waits of traced requests are ``pool_wait`` spans."""
 
-    __slots__ = ("_pool", "_tracer", "acquire", "database", "release")
+    __slots__ = ("_pool", "acquire", "database", "release")
 
     def __init__(self, tracer: Tracer, pool: Any, database: str) -> None:
-        self._tracer = tracer
         self._pool = pool
         self.database = database
         self.release = pool.release
