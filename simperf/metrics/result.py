@@ -167,7 +167,9 @@ class Result:
 
         Columns: trace_id (the request's id), class, span_id, parent (-1: the request's
         own span), component, instance, kind (``request``, ``hop``, ``queue``,
-        ``network``), start, end, duration (simulated seconds), outcome, measured.
+        ``network``, ``pool_wait``, ``cache``, ``backing``, ``attempt``, ``backoff``),
+        start, end, duration (simulated seconds), detail (a cache read's hit or miss, an
+        attempt's number and outcome, a pool wait's database), outcome, measured.
         See :mod:`simperf.metrics.traces`.
         """
         from simperf.metrics.traces import COLUMNS

@@ -54,6 +54,7 @@ def test_breakdown_adds_up_to_the_mean_and_matches_the_exact_counters() -> None:
     assert p_wait["back"] == pytest.approx(result.metric("components.back.p_wait"), abs=1e-12)
     assert max(p_wait["front"], p_wait["back"]) <= p_wait["any"] < 1
     assert p_wait["any"] <= p_wait["front"] + p_wait["back"]
+    assert f"waited    {p_wait['any']:.1%} of requests at least once" in result.summary()
 
 
 def test_otel_json_has_the_otlp_shape_and_links_every_span_to_its_parent() -> None:
