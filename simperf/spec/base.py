@@ -5,6 +5,7 @@ from __future__ import annotations
 import difflib
 import math
 import typing
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Annotated, Any
 
@@ -141,46 +142,52 @@ class UnitString:
         }
 
 
-Time = Annotated[
-    float,
-    BeforeValidator(parse_time),
-    UnitString(TIME_PATTERN, "seconds, or a string with a unit: 250us, 5ms, 2s, 3min"),
-]
+def unit_number(kind: type, parse: Callable[[Any], Any], pattern: str, description: str) -> Any:
+    """A number field type that also accepts a string with a unit.
+
+    Parameters
+    ----------
+    kind
+        ``float`` or ``int``: the type of the parsed value.
+    parse
+        The parser of numbers and strings (a :mod:`simperf.units` parser).
+    pattern, description
+        The JSON Schema of its strings (see :class:`UnitString`).
+    """
+    return Annotated[kind, BeforeValidator(parse), UnitString(pattern, description)]
+
+
+Time = unit_number(
+    float, parse_time, TIME_PATTERN, "seconds, or a string with a unit: 250us, 5ms, 2s, 3min"
+)
 """A time in seconds; accepts a number or a string with a unit."""
 
-Rate = Annotated[
-    float,
-    BeforeValidator(parse_rate),
-    UnitString(RATE_PATTERN, "per second, or a string with a unit: 2000/s, 10k/s, 120/min"),
-]
+Rate = unit_number(
+    float, parse_rate, RATE_PATTERN, "per second, or a string with a unit: 2000/s, 10k/s, 120/min"
+)
 """A rate per second; accepts a number or a string such as ``2000/s``."""
 
-Size = Annotated[
-    float,
-    BeforeValidator(parse_size),
-    UnitString(SIZE_PATTERN, "bytes, or a string with a unit: 512B, 4KiB, 1.5MB, 8GiB"),
-]
+Size = unit_number(
+    float, parse_size, SIZE_PATTERN, "bytes, or a string with a unit: 512B, 4KiB, 1.5MB, 8GiB"
+)
 """A size in bytes; accepts a number or a string such as ``4KiB`` or ``1.5MB``."""
 
-Bandwidth = Annotated[
+Bandwidth = unit_number(
     float,
-    BeforeValidator(parse_bandwidth),
-    UnitString(BANDWIDTH_PATTERN, "bytes per second, or a string: 100Mbit/s, 1Gbps, 10MB/s"),
-]
+    parse_bandwidth,
+    BANDWIDTH_PATTERN,
+    "bytes per second, or a string: 100Mbit/s, 1Gbps, 10MB/s",
+)
 """A bandwidth in bytes per second; accepts a number or a string such as ``1Gbit/s``."""
 
-Price = Annotated[
-    float,
-    BeforeValidator(parse_price),
-    UnitString(PRICE_PATTERN, "money per hour, or a string: 0.20/h, 4.8/day, 146/month"),
-]
+Price = unit_number(
+    float, parse_price, PRICE_PATTERN, "money per hour, or a string: 0.20/h, 4.8/day, 146/month"
+)
 """A price rate per hour (currency-neutral); accepts a number or a string such as ``0.20/h``."""
 
-Count = Annotated[
-    int,
-    BeforeValidator(parse_count),
-    UnitString(COUNT_PATTERN, "a whole number, or with an SI suffix: 2k, 1.5M, 1G"),
-]
+Count = unit_number(
+    int, parse_count, COUNT_PATTERN, "a whole number, or with an SI suffix: 2k, 1.5M, 1G"
+)
 """A whole count; accepts a number or a string such as ``2k`` (as rates accept ``10k/s``)."""
 
 IDENTIFIER = r"^[A-Za-z_][A-Za-z0-9_]*$"

@@ -8,7 +8,9 @@ event.
 
 from __future__ import annotations
 
+import functools
 import math
+import operator
 from typing import Annotated, Any, Literal
 
 import numpy as np
@@ -365,30 +367,53 @@ def _distribution_tag(value: Any) -> str | None:
     return None
 
 
-def _scalar_to_constant(value: float) -> Constant:
-    return Constant(value=value)
+def distribution_union(
+    families: dict[str, type[SpecModel]], scalar: Any, what: str, after: str = ""
+) -> Any:
+    """The tagged union of distribution ``families`` (``dist`` -> class, ``constant``
+    first) and a bare ``scalar``, validated into the constant family.
 
+    Parameters
+    ----------
+    families
+        Each ``dist`` tag and its spec class, in the order the error message lists them.
+    scalar
+        The type of a bare value (a time, a size) with its bounds.
+    what
+        The error message's start: what a bare value is (``"a time (constant)"``).
+    after
+        The error message's end (units, say).
+    """
+    constant = families["constant"]
 
-Distribution = Annotated[
-    Annotated[Constant, Tag("constant")]
-    | Annotated[Exponential, Tag("exponential")]
-    | Annotated[Uniform, Tag("uniform")]
-    | Annotated[Lognormal, Tag("lognormal")]
-    | Annotated[Gamma, Tag("gamma")]
-    | Annotated[Empirical, Tag("empirical")]
-    | Annotated[ScipyDistribution, Tag("scipy")]
-    | Annotated[Time, Field(ge=0, le=MAX_TIME), AfterValidator(_scalar_to_constant), Tag("scalar")],
-    Discriminator(
-        _distribution_tag,
-        custom_error_type="distribution",
-        custom_error_message=(
-            "expected a time (constant) or {dist: constant|exponential|uniform|lognormal|"
-            "gamma|empirical|scipy, ...}"
+    def to_constant(value: float) -> SpecModel:
+        return constant(value=value)
+
+    members = [Annotated[cls, Tag(tag)] for tag, cls in families.items()]
+    members.append(Annotated[scalar, AfterValidator(to_constant), Tag("scalar")])
+    return Annotated[
+        functools.reduce(operator.or_, members),
+        Discriminator(
+            _distribution_tag,
+            custom_error_type="distribution",
+            custom_error_message=(f"expected {what} or {{dist: {'|'.join(families)}, ...}}{after}"),
         ),
-    ),
-]
+    ]
+
+
+FAMILIES: dict[str, type[SpecModel]] = {
+    "constant": Constant,
+    "exponential": Exponential,
+    "uniform": Uniform,
+    "lognormal": Lognormal,
+    "gamma": Gamma,
+    "empirical": Empirical,
+    "scipy": ScipyDistribution,
+}
+
+Distribution = distribution_union(
+    FAMILIES, Annotated[Time, Field(ge=0, le=MAX_TIME)], "a time (constant)"
+)
 """A distribution spec; a bare time is validated into a :class:`Constant`."""
 
-DISTRIBUTION_TAGS = frozenset(
-    {"constant", "exponential", "uniform", "lognormal", "gamma", "empirical", "scipy", "scalar"}
-)
+DISTRIBUTION_TAGS = frozenset({*FAMILIES, "scalar"})
