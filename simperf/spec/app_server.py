@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from typing import Annotated, Any, ClassVar, Literal
 
-from pydantic import Discriminator, Field, Tag, model_validator
+from pydantic import Field, model_validator
 
 from simperf.spec.admission import ConcurrencyLimitSpec, QueueSpec
 from simperf.spec.autoscaling import AutoscalingSpec
-from simperf.spec.base import IDENTIFIER, MAX_COUNT, MAX_SIZE, Size, SpecModel
+from simperf.spec.base import IDENTIFIER, MAX_COUNT, MAX_SIZE, Size, SpecModel, tagged_union
 from simperf.spec.cache import cache_reference_problems
 from simperf.spec.cost import CostSpec
 from simperf.spec.database import PoolSpec, QueryStep
@@ -64,10 +64,7 @@ def _pool_tag(value: Any) -> str:
     return "pool_list" if isinstance(value, list) else "single_pool"
 
 
-Pools = Annotated[
-    Annotated[PoolSpec, Tag("single_pool")] | Annotated[list[PoolSpec], Tag("pool_list")],
-    Discriminator(_pool_tag),
-]
+Pools = tagged_union({"single_pool": PoolSpec, "pool_list": list[PoolSpec]}, _pool_tag)
 POOL_TAGS = frozenset({"single_pool", "pool_list"})
 
 

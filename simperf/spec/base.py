@@ -3,13 +3,23 @@
 from __future__ import annotations
 
 import difflib
+import functools
 import math
+import operator
 import typing
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Annotated, Any
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, GetJsonSchemaHandler, model_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Discriminator,
+    GetJsonSchemaHandler,
+    Tag,
+    model_validator,
+)
 from pydantic.json_schema import JsonSchemaValue
 from pydantic_core import CoreSchema
 
@@ -155,6 +165,29 @@ def unit_number(kind: type, parse: Callable[[Any], Any], pattern: str, descripti
         The JSON Schema of its strings (see :class:`UnitString`).
     """
     return Annotated[kind, BeforeValidator(parse), UnitString(pattern, description)]
+
+
+def tagged_union(
+    members: dict[str, Any],
+    tag_of: Callable[[Any], str | None],
+    error_type: str | None = None,
+    message: str | None = None,
+) -> Any:
+    """A union discriminated by ``tag_of``, which names the member a value is meant for.
+
+    Parameters
+    ----------
+    members
+        Each tag and its type, in the order of the union (and of its JSON Schema).
+    tag_of
+        The tag of a raw value or a validated model (None: no member fits).
+    error_type, message
+        The error reported when ``tag_of`` finds no member.
+    """
+    union = functools.reduce(operator.or_, [Annotated[t, Tag(tag)] for tag, t in members.items()])
+    return Annotated[
+        union, Discriminator(tag_of, custom_error_type=error_type, custom_error_message=message)
+    ]
 
 
 Time = unit_number(

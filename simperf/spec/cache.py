@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Literal
 
-from pydantic import Discriminator, Field, Tag, model_validator
+from pydantic import Field, model_validator
 
 from simperf.spec.base import (
     CALL_TARGET,
@@ -31,6 +31,7 @@ from simperf.spec.base import (
     Size,
     SpecModel,
     Time,
+    tagged_union,
 )
 from simperf.spec.cost import CostSpec
 from simperf.spec.distributions import Constant, Distribution
@@ -187,15 +188,12 @@ def _backing_tag(value: Any) -> str | None:
     return None
 
 
-Backing = Annotated[
-    Annotated[Annotated[str, Field(pattern=CALL_TARGET)], Tag("call")]
-    | Annotated[BackingDelay, Tag("delay")],
-    Discriminator(
-        _backing_tag,
-        custom_error_type="backing",
-        custom_error_message="expected component.endpoint or {delay: DIST}",
-    ),
-]
+Backing = tagged_union(
+    {"call": Annotated[str, Field(pattern=CALL_TARGET)], "delay": BackingDelay},
+    _backing_tag,
+    "backing",
+    "expected component.endpoint or {delay: DIST}",
+)
 """The backing store's operation: a call ``component.endpoint`` or ``{delay: DIST}``."""
 
 

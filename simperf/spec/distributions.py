@@ -8,15 +8,13 @@ event.
 
 from __future__ import annotations
 
-import functools
 import math
-import operator
 from typing import Annotated, Any, Literal
 
 import numpy as np
-from pydantic import AfterValidator, Discriminator, Field, Tag, model_validator
+from pydantic import AfterValidator, Field, model_validator
 
-from simperf.spec.base import MAX_TIME, SpecModel, Time
+from simperf.spec.base import MAX_TIME, SpecModel, Time, tagged_union
 from simperf.units import format_time, parse_size, parse_time
 
 _Z99 = 2.3263478740408408  # standard normal 0.99 quantile
@@ -389,16 +387,13 @@ def distribution_union(
     def to_constant(value: float) -> SpecModel:
         return constant(value=value)
 
-    members = [Annotated[cls, Tag(tag)] for tag, cls in families.items()]
-    members.append(Annotated[scalar, AfterValidator(to_constant), Tag("scalar")])
-    return Annotated[
-        functools.reduce(operator.or_, members),
-        Discriminator(
-            _distribution_tag,
-            custom_error_type="distribution",
-            custom_error_message=(f"expected {what} or {{dist: {'|'.join(families)}, ...}}{after}"),
-        ),
-    ]
+    scalar_member = Annotated[scalar, AfterValidator(to_constant)]
+    return tagged_union(
+        {**families, "scalar": scalar_member},
+        _distribution_tag,
+        "distribution",
+        f"expected {what} or {{dist: {'|'.join(families)}, ...}}{after}",
+    )
 
 
 FAMILIES: dict[str, type[SpecModel]] = {

@@ -6,9 +6,9 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from pydantic import Discriminator, Field, Tag
+from pydantic import Field
 
-from simperf.spec.base import CALL_TARGET, MAX_TIME, SpecModel, Time
+from simperf.spec.base import CALL_TARGET, MAX_TIME, SpecModel, Time, tagged_union
 from simperf.spec.cache import ReadStep, WriteStep
 from simperf.spec.cache_ops import LeaderboardStep, RateLimitStep
 from simperf.spec.database import QueryStep
@@ -85,23 +85,10 @@ STEP_TYPES: dict[str, type[SpecModel]] = {
     "leaderboard": LeaderboardStep,
 }
 
-Step = Annotated[
-    Annotated[CpuStep, Tag("cpu")]
-    | Annotated[DelayStep, Tag("delay")]
-    | Annotated[CallStep, Tag("call")]
-    | Annotated[ParallelStep, Tag("parallel")]
-    | Annotated[QueryStep, Tag("query")]
-    | Annotated[ReadStep, Tag("read")]
-    | Annotated[WriteStep, Tag("write")]
-    | Annotated[RateLimitStep, Tag("rate_limit")]
-    | Annotated[LeaderboardStep, Tag("leaderboard")],
-    Discriminator(
-        _step_tag,
-        custom_error_type="step",
-        custom_error_message=(
-            "expected exactly one of cpu, delay, call, parallel, query, read, write, "
-            "rate_limit or leaderboard"
-        ),
-    ),
-]
+Step = tagged_union(
+    STEP_TYPES,
+    _step_tag,
+    "step",
+    f"expected exactly one of {', '.join(list(STEP_TYPES)[:-1])} or {list(STEP_TYPES)[-1]}",
+)
 STEP_TAGS = frozenset(STEP_TYPES)
