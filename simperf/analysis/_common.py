@@ -129,22 +129,33 @@ def _erlang_sf(k: ArrayLike, rate: float, t: FloatArray) -> FloatArray:
     return special.gammaincc(k, rate * t)
 
 
-def _quantile_from_sf(sf: Callable[[float], float], p: float, scale: float) -> float:
-    """Smallest ``t >= 0`` with ``sf(t) <= 1 - p`` for a continuous tail ``sf``.
+def _cdf_from_sf(sf: Callable[[FloatArray], FloatArray], t: ArrayLike) -> float | FloatArray:
+    """``1 - sf(t)`` shaped like ``t`` (a float for a scalar)."""
+    return _shape_like(1.0 - sf(np.asarray(t, dtype=np.float64)), t)
+
+
+def _quantile_from_sf(sf: Callable[[FloatArray], FloatArray], p: float, scale: float) -> float:
+    """Smallest ``t >= 0`` with ``sf(t) <= 1 - p`` for a continuous tail ``sf`` (vectorised,
+    as the results' ``_wait_sf``), searched from ``scale`` up; ``p`` is checked here.
 
     Inverting the survival function rather than the CDF keeps the relative precision of
     high quantiles (``1 - p`` is represented exactly, ``p`` close to 1 is not).
     """
+    p = _probability(p)
     target = 1.0 - p
-    if sf(0.0) <= target:
+
+    def tail(t: float) -> float:
+        return float(sf(np.float64(t)))
+
+    if tail(0.0) <= target:
         return 0.0
     lo, hi = 0.0, scale
     for _ in range(2000):
-        if sf(hi) <= target:
+        if tail(hi) <= target:
             break
         lo, hi = hi, 2.0 * hi
     else:  # pragma: no cover - only for pathological tails
         raise RuntimeError("could not bracket the quantile")
     from scipy import optimize  # imported here: most runs never invert a tail
 
-    return float(optimize.brentq(lambda t: sf(t) - target, lo, hi, xtol=1e-15 * hi))
+    return float(optimize.brentq(lambda t: tail(t) - target, lo, hi, xtol=1e-15 * hi))

@@ -19,6 +19,7 @@ from numpy.typing import ArrayLike
 
 from simperf.analysis._common import (
     FloatArray,
+    _cdf_from_sf,
     _hypoexp_sf,
     _integer,
     _littles_law,
@@ -26,7 +27,6 @@ from simperf.analysis._common import (
     _positive,
     _probability,
     _quantile_from_sf,
-    _shape_like,
     _stable,
 )
 
@@ -82,8 +82,7 @@ class QueueResult:
 
     def wait_cdf(self, t: ArrayLike) -> float | FloatArray:
         """P(wait <= t): ``1 - C exp(-(c mu - lambda) t)`` for ``t >= 0``."""
-        tt = np.asarray(t, dtype=np.float64)
-        return _shape_like(1.0 - self._wait_sf(tt), t)
+        return _cdf_from_sf(self._wait_sf, t)
 
     def wait_quantile(self, p: float) -> float:
         """The ``p``-quantile of the wait (0 when ``p <= 1 - prob_wait``)."""
@@ -100,8 +99,7 @@ class QueueResult:
         ``1 - (a e^{-mu t} - mu e^{-a t}) / (a - mu)`` with ``a = c mu - lambda``
         (Erlang-2 when ``a == mu``), evaluated in a form that is stable near ``a == mu``.
         """
-        tt = np.asarray(t, dtype=np.float64)
-        return _shape_like(1.0 - self._sojourn_sf(tt), t)
+        return _cdf_from_sf(self._sojourn_sf, t)
 
     def sojourn_quantile(self, p: float) -> float:
         """The ``p``-quantile of the sojourn time.
@@ -117,9 +115,7 @@ class QueueResult:
         p = _probability(p)
         if self.servers == 1:
             return -math.log1p(-p) / (self.service_rate - self.arrival_rate)
-        return _quantile_from_sf(
-            lambda t: float(self._sojourn_sf(np.float64(t))), p, self.mean_sojourn
-        )
+        return _quantile_from_sf(self._sojourn_sf, p, self.mean_sojourn)
 
 
 def mm1(arrival_rate: float, service_rate: float) -> QueueResult:
