@@ -7,7 +7,7 @@ import functools
 import math
 import operator
 import typing
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Annotated, Any
 
@@ -97,31 +97,25 @@ def _annotation_kind(model: type[BaseModel], field: str) -> tuple[bool, bool]:
     return _KINDS[key]
 
 
-def _contains_bool(value: Any) -> bool:
+def _leaves(value: Any) -> Iterator[Any]:
+    """Every value inside nested lists, tuples and dicts (a dict's values), depth first."""
     stack = [value]
     while stack:
         item = stack.pop()
-        if isinstance(item, bool):
-            return True
         if isinstance(item, list | tuple):
             stack.extend(item)
         elif isinstance(item, dict):
             stack.extend(item.values())
-    return False
+        else:
+            yield item
+
+
+def _contains_bool(value: Any) -> bool:
+    return any(isinstance(item, bool) for item in _leaves(value))
 
 
 def _all_finite(value: Any) -> bool:
-    stack = [value]
-    while stack:
-        item = stack.pop()
-        if isinstance(item, float):
-            if not math.isfinite(item):
-                return False
-        elif isinstance(item, list | tuple):
-            stack.extend(item)
-        elif isinstance(item, dict):
-            stack.extend(item.values())
-    return True
+    return all(math.isfinite(item) for item in _leaves(value) if isinstance(item, float))
 
 
 @dataclass(frozen=True)
