@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from simperf.presentation.cells import cell, pct
+from simperf.presentation.cells import Column, pct, table_header, table_row
 from simperf.spec.alerts import LATENCY_METRICS
 from simperf.units import format_time
 
@@ -86,18 +86,24 @@ def calls(d: dict[str, Any]) -> list[str]:
     requests per class a fallback stood in for (none without guarded calls)."""
     if not d.get("calls"):
         return []
-    lines = [
-        "",
-        f"{'calls':<24}{'calls':>9}{'attempts':>10}{'per call':>9}{'retries':>9}"
-        f"{'timeouts':>9}{'failed':>8}{'fast':>7}{'opens':>7}{'degraded':>9}",
+    columns: list[Column] = [
+        ("calls", -24, ""),
+        ("calls", 9, ""),
+        ("attempts", 10, ""),
+        ("per call", 9, ".3f"),
+        ("retries", 9, ""),
+        ("timeouts", 9, ""),
+        ("failed", 8, ""),
+        ("fast", 7, ""),
+        ("opens", 7, ""),
+        ("degraded", 9, ""),
     ]
+    lines = ["", table_header(columns)]
     for name, route in d["calls"].items():
-        per_call = route["amplification"]
+        counts = [route[k] for k in ("retries", "timeouts", "failed", "fail_fast")]
+        values = [name, route["calls"], route["attempts"], route["amplification"], *counts]
         lines.append(
-            f"{name:<24}{route['calls']:>9}{route['attempts']:>10}"
-            + cell(per_call, 9, ".3f")
-            + f"{route['retries']:>9}{route['timeouts']:>9}{route['failed']:>8}"
-            + f"{route['fail_fast']:>7}{route.get('breaker_opens', 0):>7}{route['degraded']:>9}"
+            table_row(columns, [*values, route.get("breaker_opens", 0), route["degraded"]])
         )
     degraded = {k: row.get("degraded", 0) for k, row in d["latency"].items() if k != "all"}
     if any(degraded.values()):

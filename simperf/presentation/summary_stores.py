@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from simperf.presentation.cells import cell, pct
+from simperf.presentation.cells import Column, pct, table_header, table_row
 from simperf.units import format_time
 
 
@@ -14,15 +14,20 @@ def databases(d: dict[str, Any]) -> list[str]:
     databases = d.get("databases")
     if not databases:
         return []
-    lines = ["", f"{'database server':<28}{'cpu':>7}{'storage':>9}{'qps':>9}{'hit':>7}{'stale':>7}"]
+    columns: list[Column] = [
+        ("database server", -28, ""),
+        ("cpu", 7, ""),
+        ("storage", 9, ""),
+        ("qps", 9, ".4g"),
+        ("hit", 7, ""),
+        ("stale", 7, ""),
+    ]
+    lines = ["", table_header(columns)]
     for name, db in databases.items():
-        for server, row in db["instances"].items():
-            hit = row["buffer_pool"]["hit_ratio"]
-            lines.append(
-                f"{server:<28}{pct(row['cpu_utilization']):>7}"
-                f"{pct(row['storage_utilization']):>9}{row['qps'] or 0:>9.4g}"
-                f"{pct(hit):>7}{row['stale_reads']:>7}"
-            )
+        for server, s in db["instances"].items():
+            hit = s["buffer_pool"]["hit_ratio"]
+            values = [server, pct(s["cpu_utilization"]), pct(s["storage_utilization"])]
+            lines.append(table_row(columns, [*values, s["qps"] or 0, pct(hit), s["stale_reads"]]))
         for app, pool in db["pools"].items():
             wait = pool["wait"]
             lines.append(
@@ -64,14 +69,19 @@ def _query_lines(name: str, db: dict[str, Any]) -> list[str]:
     threshold = format_time(db["slow_queries"]["threshold"])
     called = [(q, s) for q, s in db["queries"].items() if s["calls"]]
     called.sort(key=lambda item: -item[1]["calls"] * item[1]["mean"])
-    lines = [
-        f"{'queries of ' + name:<28}{'calls':>9}{'mean':>11}{'p99':>11}"
-        f"{'> ' + threshold:>12}{'share':>8}"
+    columns: list[Column] = [
+        ("queries of " + name, -28, ""),
+        ("calls", 9, ""),
+        ("mean", 11, ""),
+        ("p99", 11, ""),
+        ("> " + threshold, 12, ""),
+        ("share", 8, ""),
     ]
+    lines = [table_header(columns)]
     for query, s in called:
+        times = [format_time(s["mean"]), format_time(s["p99"])]
         lines.append(
-            f"{'  ' + query:<28}{s['calls']:>9}{format_time(s['mean']):>11}"
-            f"{format_time(s['p99']):>11}{s['slow']:>12}{pct(s['slow_share']):>8}"
+            table_row(columns, ["  " + query, s["calls"], *times, s["slow"], pct(s["slow_share"])])
         )
     return lines if called else []
 
@@ -80,45 +90,53 @@ def caches(d: dict[str, Any]) -> list[str]:
     """Hit rate and counters per cache (none without caches)."""
     if not d.get("caches"):
         return []
-    lines: list[str] = []
-    lines.append("")
-    lines.append(
-        f"{'cache':<16}{'hit rate':>9}{'hits':>10}{'misses':>10}{'evictions':>11}"
-        f"{'expired':>9}{'stale':>8}{'lost writes':>13}"
-    )
+    lines = ["", table_header(CACHE_COLUMNS)]
     for name, cache in d["caches"].items():
-        rate = cache["hit_rate"]
-        lines.append(
-            f"{name:<16}"
-            + cell(rate, 9, ".1%")
-            + f"{cache['hits']:>10}{cache['misses']:>10}{cache['evictions']:>11}"
-            + f"{cache['expirations']:>9}{cache['stale_reads']:>8}"
-            + f"{cache['lost_writes']:>13}"
-        )
+        lines.append(table_row(CACHE_COLUMNS, [name, *(cache[k] for k in CACHE_FIELDS)]))
     return lines
+
+
+CACHE_FIELDS = (
+    "hit_rate",
+    "hits",
+    "misses",
+    "evictions",
+    "expirations",
+    "stale_reads",
+    "lost_writes",
+)
+CACHE_COLUMNS: list[Column] = [
+    ("cache", -16, ""),
+    ("hit rate", 9, ".1%"),
+    ("hits", 10, ""),
+    ("misses", 10, ""),
+    ("evictions", 11, ""),
+    ("expired", 9, ""),
+    ("stale", 8, ""),
+    ("lost writes", 13, ""),
+]
 
 
 def cdns(d: dict[str, Any]) -> list[str]:
     """Hit rate and offload per CDN, its edges and shield (none without CDNs)."""
     if not d.get("cdns"):
         return []
-    lines: list[str] = []
-    lines.append("")
-    lines.append(f"{'cdn':<16}{'hit rate':>9}{'offload':>9}{'bytes off':>11}{'origin':>10}")
+    columns: list[Column] = [
+        ("cdn", -16, ""),
+        ("hit rate", 9, ".1%"),
+        ("offload", 9, ".1%"),
+        ("bytes off", 11, ".1%"),
+        ("origin", 10, ""),
+    ]
+    lines = ["", table_header(columns)]
     for name, cdn in d["cdns"].items():
         parts = [(name, cdn)]
         parts += [(f"  edge {r}", e) for r, e in cdn["edges"].items()]
         if "shield" in cdn:
             parts.append(("  shield", cdn["shield"]))
         for label, m in parts:
-            lines.append(
-                f"{label:<16}"
-                + "".join(
-                    cell(m[k], w, ".1%")
-                    for k, w in (("hit_rate", 9), ("offload", 9), ("byte_offload", 11))
-                )
-                + f"{m['origin_requests']:>10}"
-            )
+            fields = ("hit_rate", "offload", "byte_offload", "origin_requests")
+            lines.append(table_row(columns, [label, *(m[k] for k in fields)]))
         for region, edge in cdn["edges"].items():
             if edge.get("bypassed"):
                 lines.append(

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from simperf.presentation.cells import cell
+from simperf.presentation.cells import Column, table_header, table_row
 from simperf.presentation.summary_failures import alerts, calls, faults
 from simperf.presentation.summary_stores import caches, cdns, databases, state
 from simperf.units import format_time
@@ -127,18 +127,16 @@ def headroom(d: dict[str, Any]) -> list[str]:
 
 def latency(d: dict[str, Any]) -> list[str]:
     """Latency percentiles per request class, and the closed-form estimate of the mean."""
-    lines: list[str] = []
-    lines.append("")
     estimated = (d.get("estimate") or {}).get("classes")
-    header = f"{'class':<16}{'count':>9}{'mean':>11}{'p50':>11}{'p95':>11}{'p99':>11}{'max':>11}"
-    lines.append(header + (f"{'est mean':>11}" if estimated else ""))
-    for name, row in d["latency"].items():
-        line = f"{name:<16}{row['count']:>9}" + "".join(
-            f"{format_time(row[k]):>11}" for k in ("mean", "p50", "p95", "p99", "max")
-        )
+    stats = ("mean", "p50", "p95", "p99", "max")
+    columns: list[Column] = [("class", -16, ""), ("count", 9, "")]
+    columns += [(k, 11, "") for k in stats] + ([("est mean", 11, "")] if estimated else [])
+    lines = ["", table_header(columns)]
+    for name, measured in d["latency"].items():
+        values = [name, measured["count"], *(format_time(measured[k]) for k in stats)]
         if estimated:
-            line += f"{format_time((estimated.get(name) or {}).get('mean')):>11}"
-        lines.append(line)
+            values.append(format_time((estimated.get(name) or {}).get("mean")))
+        lines.append(table_row(columns, values))
     error = d["latency"]["all"].get("relative_error")
     if error is not None:
         kept = d["requests"].get("records_kept", 0)
@@ -169,36 +167,34 @@ def shedding(d: dict[str, Any]) -> list[str]:
 
 def components(d: dict[str, Any]) -> list[str]:
     """One row per component: utilisation, queue, wait, served."""
-    lines: list[str] = []
-    lines.append("")
     estimated = (d.get("estimate") or {}).get("components")
     spare = (d.get("headroom") or {}).get("components")
-    lines.append(
-        f"{'component':<16}{'kind':<15}{'util':>7}{'workers':>8}{'pool':>7}{'queue':>9}"
-        f"{'wait':>11}{'served':>10}"
-        + (f"{'est util':>9}" if estimated is not None else "")
-        + (f"{'headroom':>9}" if spare is not None else "")
-    )
+    columns: list[Column] = [
+        ("component", -16, ""),
+        ("kind", -15, ""),
+        ("util", 7, ".1%"),
+        ("workers", 8, ".1%"),
+        ("pool", 7, ".1%"),
+        ("queue", 9, ".3g"),
+        ("wait", 11, ""),
+        ("served", 10, ""),
+    ]
+    if estimated is not None:
+        columns.append(("est util", 9, ".1%"))
+    if spare is not None:
+        columns.append(("headroom", 9, ""))
+    lines = ["", table_header(columns)]
     for name, comp in d["components"].items():
-        queue = comp.get("mean_queue_length")
-        extra = ""
+        values = [name, comp["kind"]]
+        values += [comp.get(k) for k in ("utilization", "worker_occupancy", "pool_occupancy")]
+        values += [comp.get("mean_queue_length"), format_time(comp.get("mean_wait"))]
+        values.append(comp.get("served", comp.get("dispatched", "-")))
         if estimated is not None:
-            util = _estimated_utilization(estimated.get(name))
-            extra += cell(util, 9, ".1%")
+            values.append(_estimated_utilization(estimated.get(name)))
         if spare is not None:
             room = (spare.get(name) or {}).get("headroom")
-            extra += f"{room:>8.3g}x" if room is not None else f"{'-':>9}"
-        lines.append(
-            f"{name:<16}{comp['kind']:<15}"
-            + "".join(
-                cell(comp.get(k), w, ".1%")
-                for k, w in (("utilization", 7), ("worker_occupancy", 8), ("pool_occupancy", 7))
-            )
-            + cell(queue, 9, ".3g")
-            + f"{format_time(comp.get('mean_wait')):>11}"
-            + f"{comp.get('served', comp.get('dispatched', '-')):>10}"
-            + extra
-        )
+            values.append(None if room is None else f"{room:.3g}x")
+        lines.append(table_row(columns, values))
     return lines
 
 
@@ -207,14 +203,17 @@ def waits(d: dict[str, Any]) -> list[str]:
     rows = {n: c for n, c in d["components"].items() if c.get("p_wait")}
     if not rows:
         return []
-    lines = ["", f"{'waiting':<16}{'P(wait)':>9}{'p50':>11}{'p95':>11}{'p99':>11}"]
+    columns: list[Column] = [
+        ("waiting", -16, ""),
+        ("P(wait)", 9, ".1%"),
+        ("p50", 11, ""),
+        ("p95", 11, ""),
+        ("p99", 11, ""),
+    ]
+    lines = ["", table_header(columns)]
     for name, comp in rows.items():
-        lines.append(
-            f"{name:<16}{comp['p_wait']:>9.1%}"
-            + "".join(
-                f"{format_time(comp.get(k)):>11}" for k in ("wait_p50", "wait_p95", "wait_p99")
-            )
-        )
+        times = [format_time(comp.get(k)) for k in ("wait_p50", "wait_p95", "wait_p99")]
+        lines.append(table_row(columns, [name, comp["p_wait"], *times]))
     return lines
 
 
@@ -224,20 +223,25 @@ def breakdown(d: dict[str, Any]) -> list[str]:
     traces = d.get("traces")
     if not traces or not traces["breakdown"]:
         return []
+    columns: list[Column] = [
+        ("class", -12, ""),
+        ("where", -28, ""),
+        ("mean", 11, ""),
+        ("share", 8, ".1%"),
+        ("p99 share", 10, ".1%"),
+    ]
     lines = [
         "",
         f"latency breakdown (traced {traces['measured']} measured requests, "
         f"sample {traces['sample']:.3g})",
-        f"{'class':<12}{'where':<28}{'mean':>11}{'share':>8}{'p99 share':>10}",
+        table_header(columns),
     ]
     for klass, entry in traces["breakdown"].items():
         parts = sorted(entry["parts"].items(), key=lambda item: -(item[1]["share"] or 0.0))
         for where, part in parts:
-            share, tail = part["share"], part["tail_share"]
+            mean = format_time(part["mean"])
             lines.append(
-                f"{klass:<12}{where:<28}{format_time(part['mean']):>11}"
-                + cell(share, 8, ".1%")
-                + cell(tail, 10, ".1%")
+                table_row(columns, [klass, where, mean, part["share"], part["tail_share"]])
             )
     slow = traces["slowest"]
     if slow:
