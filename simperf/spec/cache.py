@@ -219,11 +219,7 @@ class ReadStep(StepKind):
 
     def forwards(self) -> list[Forward]:
         """The backing read (made on a miss of the cache), unless it is a delay."""
-        backing = self.read.backing
-        if not isinstance(backing, str):
-            return []
-        component, endpoint = backing.split(".")
-        return [Forward(component, endpoint, BACKING, cache=self.read.cache)]
+        return _backing_forwards(self.read.backing, BACKING, self.read.cache)
 
     def problems(self, scenario: Scenario, path: str) -> list[str]:
         """Its cache exists and is a cache."""
@@ -250,11 +246,7 @@ class WriteStep(StepKind):
 
     def forwards(self) -> list[Forward]:
         """The backing write, unless it is a delay."""
-        backing = self.write.backing
-        if not isinstance(backing, str):
-            return []
-        component, endpoint = backing.split(".")
-        return [Forward(component, endpoint, WRITE, cache=self.write.cache)]
+        return _backing_forwards(self.write.backing, WRITE, self.write.cache)
 
     def problems(self, scenario: Scenario, path: str) -> list[str]:
         """It writes somewhere: to a cache that exists, with the backing store its write
@@ -290,6 +282,14 @@ __all__ = [
     "WriteSpec",
     "WriteStep",
 ]
+
+
+def _backing_forwards(backing: Any, via: str, cache: str | None) -> list[Forward]:
+    """The call to a backing store ``component.endpoint`` (none for a delay or no store)."""
+    if not isinstance(backing, str):
+        return []
+    component, endpoint = backing.split(".")
+    return [Forward(component, endpoint, via, cache=cache)]
 
 
 def cache_reference_problems(scenario: Scenario, cache: str, path: str) -> list[str]:
