@@ -2,40 +2,17 @@
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 from scipy import special
 
+from simperf.checks import finite
+
 FloatArray = NDArray[np.float64]
 
 # ----------------------------------------------------------------------------- checks
-
-
-def _finite(name: str, value: float) -> float:
-    try:
-        x = float(value)
-    except (TypeError, ValueError):
-        raise ValueError(f"{name}: expected a number, got {value!r}") from None
-    if not math.isfinite(x):
-        raise ValueError(f"{name}: expected a finite number, got {value!r}")
-    return x
-
-
-def _positive(name: str, value: float) -> float:
-    x = _finite(name, value)
-    if x <= 0:
-        raise ValueError(f"{name}: must be > 0, got {value!r}")
-    return x
-
-
-def _nonnegative(name: str, value: float) -> float:
-    x = _finite(name, value)
-    if x < 0:
-        raise ValueError(f"{name}: must be >= 0, got {value!r}")
-    return x
 
 
 def _integer(name: str, value: int, minimum: int) -> int:
@@ -50,7 +27,7 @@ def _integer(name: str, value: int, minimum: int) -> int:
 
 
 def _probability(p: float) -> float:
-    x = _finite("p", p)
+    x = finite("p", p)
     if not 0.0 <= x < 1.0:
         raise ValueError(f"p: a quantile level must be in [0, 1), got {p!r}")
     return x

@@ -15,10 +15,9 @@ from simperf.analysis._common import (
     _erlang_sf,
     _frozen,
     _integer,
-    _nonnegative,
-    _positive,
     _quantile_from_sf,
 )
+from simperf.checks import nonnegative, positive
 
 # -------------------------------------------------------------------------- M/M/c/K
 
@@ -161,8 +160,8 @@ def mmck(arrival_rate: float, service_rate: float, servers: int, capacity: int) 
     >>> round(r.blocking_probability, 4), round(r.mean_sojourn * 1e3, 2)
     (0.3382, 41.06)
     """
-    lam = _nonnegative("arrival_rate", arrival_rate)
-    mu = _positive("service_rate", service_rate)
+    lam = nonnegative("arrival_rate", arrival_rate)
+    mu = positive("service_rate", service_rate)
     c = _integer("servers", servers, 1)
     k = _integer("capacity", capacity, 1)
     if k < c:

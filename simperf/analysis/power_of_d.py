@@ -20,10 +20,10 @@ from simperf.analysis._common import (
     _erlang_sf,
     _frozen,
     _integer,
-    _positive,
     _quantile_from_sf,
     _stable,
 )
+from simperf.checks import positive
 
 # -------------------------------------------------------------------- power of d
 
@@ -310,8 +310,8 @@ def power_of_two(
     >>> round(power_of_two(2.1, 1.0, 3, d=1, max_queue=60).mean_sojourn, 5)  # 3 M/M/1s
     3.33333
     """
-    lam = _positive("arrival_rate", arrival_rate)
-    mu = _positive("service_rate", service_rate)
+    lam = positive("arrival_rate", arrival_rate)
+    mu = positive("service_rate", service_rate)
     n = _integer("servers", servers, 1)
     d = _integer("d", d, 1)
     if d > n:
