@@ -12,7 +12,7 @@ from simperf.spec.base import IDENTIFIER, MAX_COUNT, MAX_SIZE, Size, SpecModel, 
 from simperf.spec.cache import cache_reference_problems
 from simperf.spec.cost import CostSpec
 from simperf.spec.database import PoolSpec, QueryStep
-from simperf.spec.instances import TYPE_NAME, type_problems
+from simperf.spec.instances import TypeName, type_problems
 from simperf.spec.kind import ComponentKind, Forward
 from simperf.spec.resilience import BreakerSpec, call_problems
 from simperf.spec.scaling import ScalingSpec
@@ -81,10 +81,8 @@ class AppServerSpec(ComponentKind):
     kind: Literal["app_server"] = Field("app_server", description="component kind")
     replicas: int = Field(1, ge=1, le=MAX_COUNT, description="number of identical instances")
     cores: int = Field(1, ge=1, le=1024, description="CPU cores per instance")
-    instance_type: str | None = Field(
+    instance_type: TypeName | None = Field(
         None,
-        pattern=TYPE_NAME,
-        max_length=64,
         description="instance type of the catalogue (m.4xlarge): sets cores, "
         "memory.capacity and the price",
     )

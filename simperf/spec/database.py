@@ -30,7 +30,7 @@ from simperf.spec.base import (
 )
 from simperf.spec.cost import CostSpec
 from simperf.spec.distributions import Constant, Distribution
-from simperf.spec.instances import TYPE_NAME, type_problems
+from simperf.spec.instances import TypeName, type_problems
 from simperf.spec.kind import QUERY, ComponentKind, Forward, StepKind
 from simperf.spec.scaling import ScalingSpec
 from simperf.spec.tables import (
@@ -64,10 +64,8 @@ class DbInstanceSpec(SpecModel):
     """One database server: cores, a buffer pool, storage and a connection limit."""
 
     cores: int = Field(4, ge=1, le=1024, description="CPU cores")
-    instance_type: str | None = Field(
+    instance_type: TypeName | None = Field(
         None,
-        pattern=TYPE_NAME,
-        max_length=64,
         description="instance type of the catalogue (r.2xlarge): sets cores, the buffer "
         "pool (75% of its memory) and the price",
     )
