@@ -690,6 +690,8 @@ def compile_cpu(server: AppServer, step: CpuStep, purpose: str) -> Step:
     way it is a runner: the interpreter's inline ``CPU`` code stays the plain one.
     """
     draw = server.ctx.sampler(step.cpu, server.name, purpose, 1.0 / server.spec.speed)
+    if server.ctx.profiler is not None:  # run.profile: count the step's draws
+        draw = server.ctx.profiler.counted(server.name, purpose, draw)
     if server.spec.cpu_discipline == "ps":
 
         def shared(request: Request, instance: AppInstance) -> Process:

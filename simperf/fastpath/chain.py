@@ -95,6 +95,8 @@ def plan(model: Any) -> Chain:
     klass = workload.classes[0]
     if klass.timeout is not None:
         raise Refused("workload.classes.0.timeout: clients that give up")
+    if scenario.run.profile:
+        raise Refused("run.profile: CPU counted per step (the event engine counts it)")
     builder = _Builder(model)
     builder.visit(klass.entry, klass.endpoint, f"components.{klass.entry}.endpoints")
     return Chain(builder.stages, builder.stations)

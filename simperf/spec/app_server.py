@@ -4,126 +4,26 @@ from __future__ import annotations
 
 from typing import Annotated, Any, ClassVar, Literal
 
-from pydantic import Discriminator, Field, Tag, model_validator
+from pydantic import Field, model_validator
 
 from simperf.spec.admission import ConcurrencyLimitSpec, QueueSpec
 from simperf.spec.autoscaling import AutoscalingSpec
-from simperf.spec.base import (
-    CALL_TARGET,
-    IDENTIFIER,
-    MAX_COUNT,
-    MAX_SIZE,
-    MAX_TIME,
-    Size,
-    SpecModel,
-    Time,
-)
-from simperf.spec.cache import ReadStep, WriteStep, cache_reference_problems
-from simperf.spec.cache_ops import LeaderboardStep, RateLimitStep
+from simperf.spec.base import IDENTIFIER, MAX_COUNT, MAX_SIZE, Size, SpecModel, tagged_union
+from simperf.spec.cache import cache_reference_problems
 from simperf.spec.cost import CostSpec
 from simperf.spec.database import PoolSpec, QueryStep
-from simperf.spec.distributions import Distribution
-from simperf.spec.instances import TYPE_NAME, type_problems
-from simperf.spec.kind import CALL, PARALLEL, ComponentKind, Forward, StepKind
-from simperf.spec.resilience import (
-    BreakerSpec,
-    FallbackSpec,
-    HedgeSpec,
-    RetrySpec,
-    call_problems,
-)
+from simperf.spec.instances import TypeName, type_problems
+from simperf.spec.kind import ComponentKind, Forward
+from simperf.spec.resilience import BreakerSpec, call_problems
 from simperf.spec.scaling import ScalingSpec
 from simperf.spec.sessions import SessionsSpec
 
-
-class CpuStep(StepKind):
-    """Hold one core for a sampled time divided by the instance's ``speed``."""
-
-    cpu: Distribution = Field(description="CPU time at speed 1")
-
-
-class DelayStep(StepKind):
-    """Wait without holding a core (an external call, a sleep, I/O not modelled elsewhere)."""
-
-    delay: Distribution = Field(description="time to wait")
-
-
-class CallStep(StepKind):
-    """Call another component's endpoint and wait for it, written ``component.endpoint``."""
-
-    call: str = Field(pattern=CALL_TARGET, description="target as component.endpoint")
-    timeout: Time | None = Field(
-        None, gt=0, le=MAX_TIME, description="give up an attempt after this long (default: never)"
-    )
-    retry: RetrySpec | None = Field(None, description="attempts, backoff, budget (default: none)")
-    hedge: HedgeSpec | None = Field(None, description="send a second copy after a delay")
-    fallback: FallbackSpec | None = Field(
-        None, description="on failure: skip the call or serve a default (request ends degraded)"
-    )
-
-    def forwards(self) -> list[Forward]:
-        """The endpoint called."""
-        component, endpoint = self.call.split(".")
-        return [Forward(component, endpoint, CALL)]
-
-
-class ParallelStep(StepKind):
-    """Call several endpoints at once and wait for all of them (scatter-gather)."""
-
-    parallel: list[Annotated[str, Field(pattern=CALL_TARGET)]] = Field(
-        min_length=1, max_length=1000, description="targets as component.endpoint"
-    )
-    timeout: Time | None = Field(
-        None, gt=0, le=MAX_TIME, description="give up each arm after this long (default: never)"
-    )
-
-    def forwards(self) -> list[Forward]:
-        """Every arm's endpoint."""
-        return [Forward(*call.split("."), PARALLEL) for call in self.parallel]  # type: ignore[misc]
-
-
-def _step_tag(value: Any) -> str | None:
-    if isinstance(value, dict):
-        keys = set(value) & set(STEP_TYPES)
-        return keys.pop() if len(keys) == 1 else None
-    for tag, cls in STEP_TYPES.items():
-        if isinstance(value, cls):
-            return tag
-    return None
-
-
-STEP_TYPES: dict[str, type[SpecModel]] = {
-    "cpu": CpuStep,
-    "delay": DelayStep,
-    "call": CallStep,
-    "parallel": ParallelStep,
-    "query": QueryStep,
-    "read": ReadStep,
-    "write": WriteStep,
-    "rate_limit": RateLimitStep,
-    "leaderboard": LeaderboardStep,
-}
-
-Step = Annotated[
-    Annotated[CpuStep, Tag("cpu")]
-    | Annotated[DelayStep, Tag("delay")]
-    | Annotated[CallStep, Tag("call")]
-    | Annotated[ParallelStep, Tag("parallel")]
-    | Annotated[QueryStep, Tag("query")]
-    | Annotated[ReadStep, Tag("read")]
-    | Annotated[WriteStep, Tag("write")]
-    | Annotated[RateLimitStep, Tag("rate_limit")]
-    | Annotated[LeaderboardStep, Tag("leaderboard")],
-    Discriminator(
-        _step_tag,
-        custom_error_type="step",
-        custom_error_message=(
-            "expected exactly one of cpu, delay, call, parallel, query, read, write, "
-            "rate_limit or leaderboard"
-        ),
-    ),
-]
-STEP_TAGS = frozenset(STEP_TYPES)
+# The steps lived here: the runtime still imports them from this module.
+from simperf.spec.steps import CallStep as CallStep
+from simperf.spec.steps import CpuStep as CpuStep
+from simperf.spec.steps import DelayStep as DelayStep
+from simperf.spec.steps import ParallelStep as ParallelStep
+from simperf.spec.steps import Step
 
 
 class MemorySpec(SpecModel):
@@ -164,10 +64,7 @@ def _pool_tag(value: Any) -> str:
     return "pool_list" if isinstance(value, list) else "single_pool"
 
 
-Pools = Annotated[
-    Annotated[PoolSpec, Tag("single_pool")] | Annotated[list[PoolSpec], Tag("pool_list")],
-    Discriminator(_pool_tag),
-]
+Pools = tagged_union({"single_pool": PoolSpec, "pool_list": list[PoolSpec]}, _pool_tag)
 POOL_TAGS = frozenset({"single_pool", "pool_list"})
 
 
@@ -197,10 +94,8 @@ class AppServerSpec(ComponentKind):
     kind: Literal["app_server"] = Field("app_server", description="component kind")
     replicas: int = Field(1, ge=1, le=MAX_COUNT, description="number of identical instances")
     cores: int = Field(1, ge=1, le=1024, description="CPU cores per instance")
-    instance_type: str | None = Field(
+    instance_type: TypeName | None = Field(
         None,
-        pattern=TYPE_NAME,
-        max_length=64,
         description="instance type of the catalogue (m.4xlarge): sets cores, "
         "memory.capacity and the price",
     )
