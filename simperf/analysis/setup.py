@@ -11,7 +11,8 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from simperf.analysis._common import _littles_law, _nonnegative, _positive, _stable
+from simperf.analysis._common import _littles_law, _stable
+from simperf.checks import nonnegative, positive
 
 
 @dataclass(frozen=True)
@@ -106,12 +107,12 @@ def mg1_setup(
     >>> round(r.idle, 3), round(r.mean_sojourn, 4)
     (0.4, 0.0245)
     """
-    lam = _nonnegative("arrival_rate", arrival_rate)
-    es = _positive("mean_service", mean_service)
-    var = _nonnegative("service_variance", service_variance)
-    eu = _nonnegative("mean_setup", mean_setup)
-    var_u = _nonnegative("setup_variance", setup_variance)
-    pays = math.exp(-lam * _nonnegative("after", after))
+    lam = nonnegative("arrival_rate", arrival_rate)
+    es = positive("mean_service", mean_service)
+    var = nonnegative("service_variance", service_variance)
+    eu = nonnegative("mean_setup", mean_setup)
+    var_u = nonnegative("setup_variance", setup_variance)
+    pays = math.exp(-lam * nonnegative("after", after))
     rho = lam * es
     _stable(rho, "the M/G/1 queue with set-up times")
     eu_paid, eu2_paid = pays * eu, pays * (var_u + eu * eu)  # E[U'] and E[U'^2]

@@ -8,10 +8,20 @@ from pydantic import Field, model_validator
 
 from simperf.spec.admission import ConcurrencyLimitSpec, QueueSpec
 from simperf.spec.autoscaling import AutoscalingSpec
-from simperf.spec.base import IDENTIFIER, MAX_COUNT, MAX_SIZE, Size, SpecModel, tagged_union
+from simperf.spec.base import (
+    IDENTIFIER,
+    MAX_COUNT,
+    MAX_SIZE,
+    MAX_TIME,
+    Size,
+    SpecModel,
+    Time,
+    tagged_union,
+)
 from simperf.spec.cache import cache_reference_problems
 from simperf.spec.cost import CostSpec
 from simperf.spec.database import PoolSpec, QueryStep
+from simperf.spec.distributions import Distribution
 from simperf.spec.instances import TypeName, type_problems
 from simperf.spec.kind import ComponentKind, Forward
 from simperf.spec.resilience import BreakerSpec, call_problems
