@@ -1,14 +1,16 @@
 """Traced requests as tables: spans, the latency breakdown, the slow-request log, OTel JSON.
 
 The spans come from :class:`simperf.components.tracing.Tracer`. A span's *own* time is
-its duration less its direct children's, so that the own times of one request's spans
-add up to its latency exactly (a parallel step's arms overlap, so there a hop's own
-time can be negative: the overlap counted twice below it).
+its time on the request's critical path not covered by its children there, so that the
+own times of one request's spans add up to its latency exactly and none is negative:
+of work that overlaps (parallel arms, hedged copies, abandoned attempts) only what the
+request waited on counts.
 """
 
 from __future__ import annotations
 
 import gc
+import itertools
 from typing import Any
 
 import numpy as np
@@ -90,44 +92,148 @@ def spans_frame(
 
 
 def own_times(spans: pd.DataFrame) -> pd.DataFrame:
-    """``spans`` with ``own`` (duration less the direct children's) and ``part`` columns.
+    """``spans`` with ``own`` (the span's time on the request's critical path, less its
+    children's) and ``part`` columns.
 
-    Each span counts only while its parent is open: work a caller abandoned (an attempt
-    that timed out, the slower copy of a hedge) goes on past it, but is not the
-    request's latency.
+    The own times of one request's spans add up to its latency, and none is negative.
+    Where a parent's children follow one another inside it (most requests), every span
+    is on the path and its own time is its duration less its children's. Where they
+    overlap or outlive their parent (parallel arms, hedged copies, attempts abandoned on
+    a timeout), summing them would count the overlap twice: there the request's
+    :func:`critical_path` decides.
     """
     key = pd.MultiIndex.from_arrays([spans["trace_id"], spans["span_id"]])
-    duration = _within_parents(spans, key)
-    clipped = spans.assign(duration=duration)
-    children = clipped[clipped["parent"] >= 0].groupby(["trace_id", "parent"])["duration"].sum()
-    covered = children.reindex(key).fillna(0.0).to_numpy()
-    out = spans.assign(own=duration - covered)
+    start = spans["start"].to_numpy(dtype=float)
+    end = spans["end"].to_numpy(dtype=float)
+    parent = key.get_indexer(pd.MultiIndex.from_arrays([spans["trace_id"], spans["parent"]]))
+    children = spans[parent >= 0].groupby(["trace_id", "parent"])["duration"].sum()
+    own = end - start - children.reindex(key).fillna(0.0).to_numpy()
+    tangled = _tangled(spans, start, end, parent)
+    if tangled.any():
+        own[tangled] = critical_path(spans[tangled])
+    out = spans.assign(own=own)
     out["part"] = out["kind"].map(PART).fillna("other")
     # a request's own time is the client's; a crossing's is the network's
     out.loc[out["kind"] == "request", "component"] = "client"
     return out
 
 
-def _within_parents(spans: pd.DataFrame, key: pd.MultiIndex) -> np.ndarray:
-    """Each span's duration within its parent's, and its parent's, ... (level by level)."""
-    start = spans["start"].to_numpy(dtype=float).copy()
-    end = spans["end"].to_numpy(dtype=float).copy()
-    parent_key = pd.MultiIndex.from_arrays([spans["trace_id"], spans["parent"]])
-    parent = key.get_indexer(parent_key)  # row of each span's parent, -1 for the request
-    depth = np.where(parent < 0, 0, -1)
-    level = 0
-    while (depth < 0).any():
-        below = (depth < 0) & (parent >= 0)
-        below &= depth[np.maximum(parent, 0)] == level
-        if not below.any():  # a parent not in the frame (cut from it): take it as is
-            depth[depth < 0] = level + 1
+def _tangled(spans: pd.DataFrame, start: np.ndarray, end: np.ndarray, parent: np.ndarray) -> Any:
+    """Whether each span's request has siblings that overlap or a span outside its parent."""
+    has = parent >= 0
+    up = np.maximum(parent, 0)
+    outside = has & ((start < start[up]) | (end > end[up]))
+    # siblings in order of start: an overlap shows between neighbours
+    order = np.lexsort((start, parent, spans["trace_id"].to_numpy()))
+    same = (parent[order][1:] == parent[order][:-1]) & has[order][1:]
+    same &= spans["trace_id"].to_numpy()[order][1:] == spans["trace_id"].to_numpy()[order][:-1]
+    overlap = np.zeros(len(spans), bool)
+    overlap[order[1:]] = same & (start[order][1:] < end[order][:-1])
+    bad = spans["trace_id"][outside | overlap].unique()
+    return spans["trace_id"].isin(bad).to_numpy()
+
+
+def critical_path(spans: pd.DataFrame) -> np.ndarray:
+    """Each span's own time on its request's critical path (0: off the path).
+
+    The critical path is the chain of spans the request's latency waited on, found by
+    walking back from the end of its ``request`` span (the last-finishing-child walk
+    that trace viewers such as Jaeger use): within a span, from the current point, the
+    child that ended last at or before it is on the path; the path goes down into that
+    child up to its end, then goes on from the child's start. A child still running at
+    the current point (an attempt abandoned on a timeout) counts up to that point only,
+    the moment its parent stopped waiting for it; between children that ended at the
+    same point, the one that truly ended there (the winning hedge) is on the path, not
+    the one that ran on. What no child on the path covers is the span's own. So the
+    losing hedge copy and a parallel arm that finished first are off the path, and the
+    own times of a request add up to its latency.
+
+    Parameters
+    ----------
+    spans
+        Rows of whole requests, as :func:`spans_frame` gives.
+
+    Returns
+    -------
+    numpy.ndarray
+        The own time of each row, in the rows' order.
+    """
+    # a request's rows together, in the order its spans opened
+    order = np.lexsort((spans["span_id"].to_numpy(), spans["trace_id"].to_numpy()))
+    ids = spans["trace_id"].to_numpy()[order]
+    span_ids = spans["span_id"].to_numpy()[order]
+    parents = spans["parent"].to_numpy()[order]
+    starts = spans["start"].to_numpy(dtype=float)[order]
+    ends = spans["end"].to_numpy(dtype=float)[order]
+    kinds = spans["kind"].to_numpy()[order]
+    components = spans["component"].astype(str).to_numpy()[order]
+    instances = spans["instance"].astype(str).to_numpy()[order]
+    own = np.zeros(len(spans))
+    bounds = np.flatnonzero(np.r_[True, ids[1:] != ids[:-1], True])
+    for first, stop in itertools.pairwise(bounds):
+        row = {int(s): first + k for k, s in enumerate(span_ids[first:stop])}
+        up: dict[int, int | None] = {r: row.get(int(parents[r])) for r in range(first, stop)}
+        for r in range(first, stop):
+            if kinds[r] == "hop":  # under the attempt that called it
+                target = "->" + components[r]
+                fits = [d for d in range(first, r) if kinds[d] == "attempt"]
+                fits = [d for d in fits if instances[d].endswith(target)]
+            elif kinds[r] == "attempt":  # under its caller's hop
+                caller = instances[r].rpartition("->")[0]
+                fits = [d for d in range(first, r) if kinds[d] == "hop" and instances[d] == caller]
+            else:
+                continue
+            if up[r] is None or up[r] in fits:
+                continue
+            fits = [d for d in fits if starts[d] <= starts[r] < ends[d] and _below(d, up[r], up)]
+            if fits:
+                up[r] = fits[-1]  # the latest opened
+        kids: dict[int, list[int]] = {}
+        for r in range(first, stop):
+            if up[r] is not None:
+                kids.setdefault(up[r], []).append(r)
+        for r in range(first, stop):
+            if up[r] is None:
+                _walk(r, starts[r], ends[r], starts, ends, kids, own)
+    out = np.empty_like(own)
+    out[order] = own
+    return out
+
+
+def _below(span: int, ancestor: int, up: dict[int, int | None]) -> bool:
+    """Whether ``ancestor`` is ``span`` or above it."""
+    at: int | None = span
+    while at is not None and at != ancestor:
+        at = up[at]
+    return at == ancestor
+
+
+def _walk(
+    span: int,
+    lo: float,
+    hi: float,
+    starts: np.ndarray,
+    ends: np.ndarray,
+    kids: dict[int, list[int]],
+    own: np.ndarray,
+) -> None:
+    """Attribute ``span``'s time in [lo, hi] along the path (see :func:`critical_path`)."""
+    now = hi
+    left = kids.get(span, [])
+    while now > lo:
+        running = [k for k in left if starts[k] < now]
+        if not running:
             break
-        level += 1
-        depth[below] = level
-        up = parent[below]
-        start[below] = np.maximum(start[below], start[up])
-        end[below] = np.minimum(end[below], end[up])
-    return np.maximum(end - start, 0.0)
+        # the last to end by now; of those ending (clipped) at the same point, the one
+        # that truly ended first; then the one opened last (the inner of two alike)
+        pick = max(running, key=lambda k: (min(ends[k], now), -ends[k], starts[k], k))
+        until = min(ends[pick], now)
+        own[span] += now - until
+        begin = max(starts[pick], lo)
+        _walk(pick, begin, until, starts, ends, kids, own)
+        left = [k for k in running if k != pick]
+        now = begin
+    own[span] += max(now - lo, 0.0)
 
 
 def breakdown(spans: pd.DataFrame, quantile: float = 0.99) -> pd.DataFrame:
