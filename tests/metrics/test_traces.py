@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import re
 
+import pandas as pd
 import pytest
 
 import simperf
+from simperf.metrics.traces import COLUMNS, breakdown, own_times
 
 from conftest import pooled_cached_retried, two_tier
 
@@ -116,3 +118,81 @@ def test_otel_json_carries_cache_hits_attempts_and_pool_waits() -> None:
     waits = [a for a in attributes if a["simperf.kind"]["stringValue"] == "pool_wait"]
     assert waits and {a["db.name"]["stringValue"] for a in waits} == {"db"}
     assert {s["kind"] for s in spans} == {1, 2, 3}  # internal, server, client (attempts)
+
+
+def one_trace(*spans: tuple[int, int, str, str, str, float, float]) -> pd.DataFrame:
+    """A traced ``ok`` request's spans: (span_id, parent, component, instance, kind,
+    start ms, end ms)."""
+    rows = [
+        (1, "get", i, up, c, inst, kind, a / 1e3, b / 1e3, (b - a) / 1e3, "", "ok", True)
+        for i, up, c, inst, kind, a, b in spans
+    ]
+    return pd.DataFrame(rows, columns=COLUMNS)
+
+
+def own_ms(spans: pd.DataFrame) -> dict[int, float]:
+    timed = own_times(spans)
+    assert (timed["own"] >= 0).all()
+    root = timed.loc[timed["kind"] == "request", "duration"].sum()
+    assert timed["own"].sum() == pytest.approx(root, abs=1e-12)
+    return {int(r.span_id): round(r.own * 1e3, 9) for r in timed.itertuples()}
+
+
+def test_of_parallel_arms_only_the_slower_one_is_on_the_critical_path() -> None:
+    # front spends 1 ms, then calls a (2 ms) and b (5 ms) at once
+    spans = one_trace(
+        (0, -1, "front", "", "request", 0, 6),
+        (1, 0, "front", "front[0]", "hop", 0, 6),
+        (2, 1, "a", "a[0]", "hop", 1, 3),
+        (3, 1, "b", "b[0]", "hop", 1, 6),
+    )
+    assert own_ms(spans) == {0: 0, 1: 1, 2: 0, 3: 5}
+    table = breakdown(spans).set_index(["class", "component", "part"]).loc["all"]
+    assert set(table.index) == {("front", "service"), ("b", "service")}
+    assert table["share"].sum() == pytest.approx(1.0, abs=1e-12)
+
+
+def test_a_losing_hedge_counts_only_until_the_copy_that_won_was_sent() -> None:
+    # the first copy is still running at 40 ms; the hedge sent at 20 ms answers at 25 ms
+    spans = one_trace(
+        (0, -1, "front", "", "request", 0, 25),
+        (1, 0, "front", "front[0]", "hop", 0, 25),
+        (2, 1, "front", "front[0]->back", "attempt", 0, 25),
+        (3, 2, "back", "back[0]", "hop", 0, 40),
+        (4, 2, "back", "back[1]", "hop", 20, 25),
+    )
+    assert own_ms(spans) == {0: 0, 1: 0, 2: 0, 3: 20, 4: 5}
+
+
+def test_a_timed_out_attempt_counts_up_to_its_timeout() -> None:
+    # back takes 50 ms; front waits 30 ms for it, then falls back on 1 ms of its own CPU.
+    # The class's deadline runs the request in a process of its own, and the tracer
+    # records back's hop under the request: it belongs under the attempt.
+    spec = {
+        "name": "timed_out",
+        "workload": {
+            "arrival": {"kind": "deterministic", "rate": "10/s"},
+            "classes": [{"name": "get", "entry": "front", "endpoint": "get", "timeout": "1s"}],
+        },
+        "components": {
+            "front": {
+                "kind": "app_server",
+                "workers": 10,
+                "endpoints": {
+                    "get": [{"call": "back.get", "timeout": "30ms", "fallback": {"cpu": "1ms"}}]
+                },
+            },
+            "back": {"kind": "app_server", "cores": 10, "endpoints": {"get": [{"cpu": "50ms"}]}},
+        },
+        "run": {"duration": "1s", "warmup": 0, "trace": {"sample": 1.0}},
+    }
+    result = simperf.run(simperf.from_dict(spec))
+    spans = result.traces
+    # the requests whose call to back ended within the run (the last ones' did not)
+    done = spans[(spans["kind"] == "hop") & (spans["component"] == "back")]
+    done = spans[spans["trace_id"].isin(done.loc[done["duration"] > 0.04, "trace_id"])]
+    assert done["trace_id"].nunique() >= 5
+    table = breakdown(done).set_index(["class", "component", "part"]).loc["all"]
+    assert set(table.index) == {("front", "service"), ("back", "service")}
+    assert table.loc[("back", "service"), "mean"] == pytest.approx(0.030, abs=1e-12)
+    assert table.loc[("front", "service"), "mean"] == pytest.approx(0.001, abs=1e-12)
