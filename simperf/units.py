@@ -261,11 +261,16 @@ def parse_price(value: object) -> float:
 
 
 def format_time(seconds: float | None) -> str:
-    """Format seconds with a readable unit (``0.0123`` -> ``'12.3 ms'``)."""
+    """Format seconds with a readable unit (``0.0123`` -> ``'12.3 ms'``).
+
+    Below a nanosecond is shown as ``0 s``: simulated times are differences of clock
+    readings, and one that should be 0 (a request queued behind a release due at the
+    same instant, reached along another sum) comes out as float noise (``2e-16``).
+    """
     if seconds is None:
         return "-"
     magnitude = abs(seconds)
-    if magnitude == 0:
+    if magnitude < 1e-9:
         return "0 s"
     if magnitude < 1e-3:
         return f"{seconds * 1e6:.3g} µs"

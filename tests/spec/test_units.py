@@ -73,6 +73,13 @@ def test_format_time() -> None:
     assert format_time(3 * 86400) == "3 d"
 
 
+def test_format_time_shows_float_noise_below_a_nanosecond_as_zero() -> None:
+    # a wait of 2.0 - 1.9999999999999998 s: printed as "2.22e-10 µs" it overran its column
+    assert format_time(2.0 - 1.9999999999999998) == "0 s"
+    assert format_time(-1e-13) == "0 s"
+    assert format_time(1e-9) == "0.001 µs"
+
+
 # Non-ASCII digits: \d matched them and float() read "５" as 5.
 @pytest.mark.parametrize("digits", ["５", "٥", "1٠", "۵"])
 def test_non_ascii_digits_are_refused(digits: str) -> None:
