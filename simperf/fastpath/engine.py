@@ -7,6 +7,7 @@ import math
 import time
 from array import array
 from collections.abc import Iterator
+from functools import partial
 from itertools import islice
 from typing import Any
 
@@ -18,6 +19,7 @@ from simperf.fastpath.chain import Chain, Refused, Station, plan
 from simperf.fastpath.levels import (
     WindowAreas,
     ahead_of_each,
+    binned_at,
     cumulative_at,
     levels_at,
     window_peaks,
@@ -269,6 +271,9 @@ def _counters(station: Station, areas: WindowAreas, sorts: _Sorts) -> dict[str, 
     if "start" in arrays:
         reach, starts, done = arrays["reach"], arrays["start"], arrays["done"]
         waited = starts > reach
+        # FIFO: starts never decrease, so the waits of those who queued are already in
+        # the order they got a slot, as the event engine appends them (for P(wait) and
+        # the wait percentiles)
         queued, dequeued = reach[waited], starts[waited]
         counters["busy_area"] = areas(starts, sorts.sorted(done))
         counters["queue_area"] = areas(queued, dequeued)
@@ -276,29 +281,29 @@ def _counters(station: Station, areas: WindowAreas, sorts: _Sorts) -> dict[str, 
         counters["queue_peak"] = window_peaks(queued, dequeued, risen, edges)
         counters["queue_now"] = levels_at(queued, dequeued, times)
         wait = arrays["wait"]
-        # the waits of those who queued, in the order they got a slot, as the event
-        # engine appends them (for P(wait) and the wait percentiles)
-        order = np.argsort(dequeued, kind="stable")
         waits = array("d")
-        waits.frombytes(np.ascontiguousarray((dequeued - queued)[order], dtype=float).tobytes())
+        waits.frombytes(np.subtract(dequeued, queued).tobytes())
         station.runtime.waits = waits
-        counters["waited"] = np.searchsorted(dequeued[order], times, side="right")
+        counters["waited"] = np.searchsorted(dequeued, times, side="right")
     else:  # calls and delays only: never queues
         zeros = np.zeros(count)
         counters.update(busy_area=zeros, queue_area=zeros, queue_peak=zeros, queue_now=zeros)
         counters["waited"] = np.zeros(count, dtype=int)
-        wait = np.zeros(arrays["enter"].size)
+        wait = None
     leave = arrays["exit"]
+    service = leave - arrays["enter"]
+    if wait is not None:
+        service -= wait
     order = sorts.order(leave)
-    sorted_leave = leave if order is None else leave[order]
-    sorted_wait = wait if order is None else wait[order]
-    service = leave - arrays["enter"] - wait
-    counters["served"] = np.searchsorted(sorted_leave, times, side="right")
+    if order is None:  # in order already: sums over slices of it
+        counters["served"] = np.searchsorted(leave, times, side="right")
+        summed: Any = partial(cumulative_at, leave, at=times)
+    else:  # binned rather than sorted and gathered
+        summed = binned_at(leave, times)
+        counters["served"] = summed(None)
     counters["rejected"] = np.zeros(count, dtype=int)
-    counters["wait_sum"] = cumulative_at(sorted_leave, sorted_wait, times)
-    counters["service_sum"] = cumulative_at(
-        sorted_leave, service if order is None else service[order], times
-    )
+    counters["wait_sum"] = np.zeros(count) if wait is None else summed(wait)
+    counters["service_sum"] = summed(service)
     taken, given = _held(station, sorts)
     counters["worker_area"] = areas(taken, given)
     counters["workers"] = np.full(count, station.workers)
