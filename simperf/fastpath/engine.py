@@ -7,7 +7,6 @@ import math
 import time
 from array import array
 from collections.abc import Iterator
-from functools import partial
 from itertools import islice
 from typing import Any
 
@@ -19,9 +18,9 @@ from simperf.fastpath.chain import Chain, Refused, Station, plan
 from simperf.fastpath.levels import (
     WindowAreas,
     ahead_of_each,
-    binned_at,
     cumulative_at,
     levels_at,
+    never_above,
     window_peaks,
 )
 from simperf.fastpath.recursions import fifo_starts
@@ -51,9 +50,9 @@ def execute(model: Model) -> Model:
     end = _route(chain, arrivals, sorts)
     limit = math.inf if horizon is None else horizon
     ends = sorts.sorted(end)
-    crowd = _Crowd(arrivals[arrivals < limit], ends)
+    arrived = arrivals[: np.searchsorted(arrivals, limit, "left")]
     for station in chain.stations:
-        _check_capacity(station, limit, crowd, sorts)
+        _check_capacity(station, limit, arrived, ends, sorts)
     model.end = float(horizon if horizon is not None else (end.max() if end.size else 0.0))
     _snapshots(model, chain, arrivals, ends, sorts)
     _records(model, arrivals, end, limit, sorts)
@@ -145,8 +144,13 @@ def _route(chain: Chain, arrivals: np.ndarray, sorts: _Sorts) -> np.ndarray:
         else:  # a FIFO station: draws go to requests in the order they start
             starts = fifo_starts(reach, values, station.servers)
             done = starts + values
-            arrays["reach"], arrays["start"], arrays["done"] = reach, starts, done
-            arrays["ahead"] = ahead_of_each(reach, starts)
+            arrays["start"], arrays["done"] = starts, done
+            # those who queued (FIFO: in the order they got a slot) and the queue's
+            # length as each joined (those who did not queue had no one ahead)
+            waited = starts > reach
+            queued, dequeued = reach[waited], starts[waited]
+            arrays["queued"], arrays["dequeued"] = queued, dequeued
+            arrays["risen"] = ahead_of_each(queued, dequeued) + 1
             wait = starts - reach
             arrays["wait"] = wait if order is None else _unsorted(wait, order)
         t = done if order is None else _unsorted(done, order)
@@ -166,39 +170,25 @@ def _held(station: Station, sorts: _Sorts) -> tuple[np.ndarray, np.ndarray]:
     return sorts.sorted(taken), sorts.sorted(arrays["exit"])
 
 
-class _Crowd:
-    """The most requests in the whole system at once (it peaks at arrivals), computed
-    when first asked: no instance can hold more, which settles most capacity checks."""
+def _check_capacity(
+    station: Station, limit: float, arrivals: np.ndarray, ends: np.ndarray, sorts: _Sorts
+) -> None:
+    """Refuse a run in which a worker pool fills (cores queue) or a queue limit is met.
 
-    def __init__(self, arrivals: np.ndarray, ends: np.ndarray) -> None:
-        self.arrivals, self.ends = arrivals, ends
-        self._most: int | None = None
-
-    def at_most(self, capacity: int) -> bool:
-        """Whether the system never held more than ``capacity`` requests."""
-        if self.arrivals.size <= capacity:
-            return True
-        if self._most is None:
-            inside = np.arange(1, self.arrivals.size + 1)
-            inside -= np.searchsorted(self.ends, self.arrivals, "right")
-            self._most = int(inside.max())
-        return self._most <= capacity
-
-
-def _check_capacity(station: Station, limit: float, crowd: _Crowd, sorts: _Sorts) -> None:
-    """Refuse a run in which a worker pool fills (cores queue) or a queue limit is met."""
+    ``arrivals`` (those before ``limit``) and ``ends`` bound every instance's crowd by
+    the whole system's, which settles most checks without sorting anything more.
+    """
     name = station.runtime.name
     if station.workers_queue:
-        reach, ahead = station.arrays["reach"], station.arrays["ahead"]
-        ahead = ahead[: np.searchsorted(reach, limit, "left")]
-        if ahead.size and int(ahead.max()) >= station.limit:
+        queued, risen = station.arrays["queued"], station.arrays["risen"]
+        risen = risen[: np.searchsorted(queued, limit, "left")]
+        if risen.size and int(risen.max()) > station.limit:
             raise Refused(f"{name}: {station.limit} requests waited for a worker (queue limit)")
         return
-    if crowd.at_most(station.workers):
+    if never_above(arrivals, ends, station.workers):
         return
     taken, given = _held(station, sorts)
-    taken = taken[taken < limit]
-    if taken.size and int(levels_at(taken, given, taken).max()) > station.workers:
+    if not never_above(taken[taken < limit], given, station.workers):
         raise Refused(f"{name}: all {station.workers} workers were busy (they would queue)")
 
 
@@ -269,18 +259,15 @@ def _counters(station: Station, areas: WindowAreas, sorts: _Sorts) -> dict[str, 
     count = times.size
     counters: dict[str, np.ndarray] = {}
     if "start" in arrays:
-        reach, starts, done = arrays["reach"], arrays["start"], arrays["done"]
-        waited = starts > reach
-        # FIFO: starts never decrease, so the waits of those who queued are already in
-        # the order they got a slot, as the event engine appends them (for P(wait) and
-        # the wait percentiles)
-        queued, dequeued = reach[waited], starts[waited]
+        starts, done = arrays["start"], arrays["done"]
+        queued, dequeued, risen = arrays["queued"], arrays["dequeued"], arrays["risen"]
         counters["busy_area"] = areas(starts, sorts.sorted(done))
         counters["queue_area"] = areas(queued, dequeued)
-        risen = arrays["ahead"][waited] + 1  # the queue's length as each one joins
         counters["queue_peak"] = window_peaks(queued, dequeued, risen, edges)
         counters["queue_now"] = levels_at(queued, dequeued, times)
         wait = arrays["wait"]
+        # in the order they got a slot, as the event engine appends them (for P(wait)
+        # and the wait percentiles)
         waits = array("d")
         waits.frombytes(np.subtract(dequeued, queued).tobytes())
         station.runtime.waits = waits
@@ -294,16 +281,14 @@ def _counters(station: Station, areas: WindowAreas, sorts: _Sorts) -> dict[str, 
     service = leave - arrays["enter"]
     if wait is not None:
         service -= wait
-    order = sorts.order(leave)
-    if order is None:  # in order already: sums over slices of it
-        counters["served"] = np.searchsorted(leave, times, side="right")
-        summed: Any = partial(cumulative_at, leave, at=times)
-    else:  # binned rather than sorted and gathered
-        summed = binned_at(leave, times)
-        counters["served"] = summed(None)
+    order = sorts.order(leave)  # the run's ends: sorted once for the records anyway
+    if order is not None:
+        leave, service = leave[order], service[order]
+        wait = None if wait is None else wait[order]
+    counters["served"] = np.searchsorted(leave, times, side="right")
     counters["rejected"] = np.zeros(count, dtype=int)
-    counters["wait_sum"] = np.zeros(count) if wait is None else summed(wait)
-    counters["service_sum"] = summed(service)
+    counters["wait_sum"] = np.zeros(count) if wait is None else cumulative_at(leave, wait, times)
+    counters["service_sum"] = cumulative_at(leave, service, times)
     taken, given = _held(station, sorts)
     counters["worker_area"] = areas(taken, given)
     counters["workers"] = np.full(count, station.workers)

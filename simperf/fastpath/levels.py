@@ -8,8 +8,6 @@ window (:func:`window_areas`) to keep the rounding at the size of one window's a
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 import numpy as np
 
 
@@ -83,6 +81,19 @@ def levels_at(begin: np.ndarray, end: np.ndarray, times: np.ndarray) -> np.ndarr
     return np.searchsorted(begin, times, side="right") - np.searchsorted(end, times, side="right")
 
 
+def never_above(begin: np.ndarray, end: np.ndarray, capacity: int) -> bool:
+    """Whether the level ``#(begin <= t) - #(end <= t)`` (both sorted, ``end`` at least
+    as long) never exceeds ``capacity``.
+
+    The level peaks at a ``begin``; at the ``i``-th it is above ``capacity`` exactly
+    when fewer than ``i + 1 - capacity`` intervals have ended, that is when
+    ``end[i - capacity] > begin[i]``: one comparison per interval, no search.
+    """
+    if begin.size <= capacity:
+        return True
+    return not bool(np.any(end[: begin.size - capacity] > begin[capacity:]))
+
+
 def window_peaks(
     begin: np.ndarray, end: np.ndarray, risen: np.ndarray, edges: np.ndarray
 ) -> np.ndarray:
@@ -123,15 +134,3 @@ def cumulative_at(times: np.ndarray, values: np.ndarray, at: np.ndarray) -> np.n
     counts = np.searchsorted(times, at, side="right")
     starts = np.concatenate(([0], counts[:-1]))
     return np.cumsum(segment_sums(values[: counts[-1]], starts, counts - starts))
-
-
-def binned_at(times: np.ndarray, at: np.ndarray) -> Callable[[np.ndarray | None], np.ndarray]:
-    """:func:`cumulative_at` for ``times`` in any order, without sorting them: each time
-    is binned once by the first of ``at`` (sorted) at or after it; the function returned
-    sums any ``values`` (None: counts them) by those bins."""
-    slots = np.searchsorted(at, times, side="left")  # times[i] <= at[k] iff slots[i] <= k
-
-    def summed(values: np.ndarray | None) -> np.ndarray:
-        return np.cumsum(np.bincount(slots, weights=values, minlength=at.size + 1)[: at.size])
-
-    return summed
