@@ -150,7 +150,8 @@ def _route(chain: Chain, arrivals: np.ndarray, sorts: _Sorts) -> np.ndarray:
             waited = starts > reach
             queued, dequeued = reach[waited], starts[waited]
             arrays["queued"], arrays["dequeued"] = queued, dequeued
-            arrays["risen"] = ahead_of_each(queued, dequeued) + 1
+            risen = arrays["risen"] = ahead_of_each(queued, dequeued)
+            risen += 1
             wait = starts - reach
             arrays["wait"] = wait if order is None else _unsorted(wait, order)
         t = done if order is None else _unsorted(done, order)
@@ -269,7 +270,7 @@ def _counters(station: Station, areas: WindowAreas, sorts: _Sorts) -> dict[str, 
         # in the order they got a slot, as the event engine appends them (for P(wait)
         # and the wait percentiles)
         waits = array("d")
-        waits.frombytes(np.subtract(dequeued, queued).tobytes())
+        waits.frombytes(np.subtract(dequeued, queued).view(np.uint8))  # no bytes copy
         station.runtime.waits = waits
         counters["waited"] = np.searchsorted(dequeued, times, side="right")
     else:  # calls and delays only: never queues
@@ -305,7 +306,9 @@ def _records(
     finished = int(np.searchsorted(ends, limit, side="left"))
     recorder = model.ctx.recorder
     recorder.generated = arrivals.size
-    recorder.start = array("d", starts[:finished].tobytes())
-    recorder.end = array("d", ends[:finished].tobytes())
+    recorder.start, recorder.end = array("d"), array("d")
+    # as bytes views: no intermediate bytes object
+    recorder.start.frombytes(np.ascontiguousarray(starts[:finished]).view(np.uint8))
+    recorder.end.frombytes(np.ascontiguousarray(ends[:finished]).view(np.uint8))
     recorder.klass = array("i", bytes(4 * finished))
     recorder.outcome = array("i", bytes(4 * finished))

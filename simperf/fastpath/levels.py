@@ -122,10 +122,10 @@ def ahead_of_each(reach: np.ndarray, starts: np.ndarray) -> np.ndarray:
     """
     count = reach.size
     merged = np.argsort(np.concatenate((starts, reach)), kind="stable")
-    # the position of each join in the merge, less the joins before it: the starts at
-    # or before it
-    started = np.flatnonzero(merged >= starts.size) - np.arange(count)
-    ahead = np.arange(count) - started
+    # the position of each join in the merge is the joins and the starts before it:
+    # ahead = i - (position - i)
+    ahead = np.arange(0, 2 * count, 2)
+    ahead -= np.flatnonzero(merged >= starts.size)
     return np.maximum(ahead, 0, out=ahead)
 
 

@@ -48,8 +48,11 @@ def fifo_starts(arrivals: np.ndarray, services: np.ndarray, servers: int) -> np.
 def lindley_starts(arrivals: np.ndarray, services: np.ndarray) -> np.ndarray:
     """Start times at one FIFO server (vectorised Lindley recursion)."""
     total = np.cumsum(services)
-    before = total - services  # work that arrived before each request
-    departures = np.maximum.accumulate(arrivals - before) + total
+    # the same operations in place (each fresh array costs its pages' first touch)
+    departures = np.subtract(total, services)  # work that arrived before each request
+    np.subtract(arrivals, departures, out=departures)
+    np.maximum.accumulate(departures, out=departures)
+    departures += total
     starts = arrivals.copy()
     # the previous departure, where it is later than the arrival (the request waited)
     np.maximum(starts[1:], departures[:-1], out=starts[1:])
