@@ -109,6 +109,7 @@ class _Sorts:
 
     def __init__(self) -> None:
         self._orders: dict[int, tuple[np.ndarray, np.ndarray | None]] = {}
+        self._sorted: dict[int, tuple[np.ndarray, np.ndarray]] = {}
 
     def order(self, times: np.ndarray) -> np.ndarray | None:
         """The stable order that sorts ``times`` (None: already sorted)."""
@@ -120,8 +121,15 @@ class _Sorts:
         return cached[1]
 
     def sorted(self, times: np.ndarray) -> np.ndarray:
+        """``times`` sorted (itself when already sorted)."""
         order = self.order(times)
-        return times if order is None else times[order]
+        if order is None:
+            return times
+        cached = self._sorted.get(id(times))
+        if cached is None or cached[0] is not times:
+            cached = (times, times[order])
+            self._sorted[id(times)] = cached
+        return cached[1]
 
 
 def _route(chain: Chain, arrivals: np.ndarray, sorts: _Sorts) -> np.ndarray:
@@ -137,14 +145,14 @@ def _route(chain: Chain, arrivals: np.ndarray, sorts: _Sorts) -> np.ndarray:
             arrays["exit"] = t
             continue
         order = sorts.order(t)
-        reach = t if order is None else t[order]
+        reach = sorts.sorted(t)
         values = _variates(stage.draw, t.size)
         if stage.op == "delay":
             done = reach + values
         else:  # a FIFO station: draws go to requests in the order they start
             starts = fifo_starts(reach, values, station.servers)
             done = starts + values
-            arrays["start"], arrays["done"] = starts, done
+            arrays["start"] = starts
             # those who queued (FIFO: in the order they got a slot) and the queue's
             # length as each joined (those who did not queue had no one ahead)
             waited = starts > reach
@@ -155,6 +163,10 @@ def _route(chain: Chain, arrivals: np.ndarray, sorts: _Sorts) -> np.ndarray:
             wait = starts - reach
             arrays["wait"] = wait if order is None else _unsorted(wait, order)
         t = done if order is None else _unsorted(done, order)
+        if stage.op == "cpu":
+            # in request order: sorted (values only, ties alike) for the next station's
+            # arrivals or the ends anyway, so busy time shares that sort
+            arrays["done"] = t
     return t
 
 
@@ -284,7 +296,7 @@ def _counters(station: Station, areas: WindowAreas, sorts: _Sorts) -> dict[str, 
         service -= wait
     order = sorts.order(leave)  # the run's ends: sorted once for the records anyway
     if order is not None:
-        leave, service = leave[order], service[order]
+        leave, service = sorts.sorted(leave), service[order]
         wait = None if wait is None else wait[order]
     counters["served"] = np.searchsorted(leave, times, side="right")
     counters["rejected"] = np.zeros(count, dtype=int)
@@ -301,7 +313,7 @@ def _records(
 ) -> None:
     """The requests finished by ``limit``, in the order they finished, in the recorder."""
     order = sorts.order(end)
-    ends = end if order is None else end[order]
+    ends = sorts.sorted(end)
     starts = arrivals if order is None else arrivals[order]
     finished = int(np.searchsorted(ends, limit, side="left"))
     recorder = model.ctx.recorder
