@@ -116,17 +116,29 @@ def ahead_of_each(reach: np.ndarray, starts: np.ndarray) -> np.ndarray:
     """How many requests wait ahead of each one as it joins a FIFO queue.
 
     ``reach`` (sorted) is when each joins, ``starts`` (sorted: FIFO) when each leaves
-    it; the earlier requests not yet started are the ones ahead. Both sorted, so one
+    it; the earlier requests not yet started are the ones ahead. Both sorted, so a
     stable merge of the two (starts first on ties) ranks every join: cheaper than a
-    binary search per request.
+    binary search per request. Merged ``MERGE`` joins at a time, with the starts that
+    can fall among them, so that the temporaries stay small.
     """
     count = reach.size
-    merged = np.argsort(np.concatenate((starts, reach)), kind="stable")
-    # the position of each join in the merge is the joins and the starts before it:
-    # ahead = i - (position - i)
-    ahead = np.arange(0, 2 * count, 2)
-    ahead -= np.flatnonzero(merged >= starts.size)
+    ahead = np.empty(count, dtype=np.intp)
+    for lo in range(0, count, MERGE):
+        hi = min(lo + MERGE, count)
+        joins = reach[lo:hi]
+        # the starts up to the first join are before all of them; those past the last
+        # are after all of them
+        first, last = np.searchsorted(starts, joins[[0, -1]], side="right")
+        merged = np.argsort(np.concatenate((starts[first:last], joins)), kind="stable")
+        # the k-th join's place in the merge counts k joins and the starts before it:
+        # ahead = (lo + k) - (first + place - k)
+        place = np.flatnonzero(merged >= last - first)
+        ahead[lo:hi] = np.arange(lo - first, lo - first + 2 * (hi - lo), 2) - place
     return np.maximum(ahead, 0, out=ahead)
+
+
+MERGE = 1 << 16
+"""Joins merged with their starts at once in :func:`ahead_of_each`."""
 
 
 def cumulative_at(times: np.ndarray, values: np.ndarray, at: np.ndarray) -> np.ndarray:
