@@ -144,9 +144,9 @@ def critical_path(spans: pd.DataFrame) -> np.ndarray:
     the current point (an attempt abandoned on a timeout) counts up to that point only,
     the moment its parent stopped waiting for it; between children that ended at the
     same point, the one that truly ended there (the winning hedge) is on the path, not
-    the one that ran on. What no child on the path covers is the span's own. So the
-    losing hedge copy and a parallel arm that finished first are off the path, and the
-    own times of a request add up to its latency.
+    the one that ran on. What no child on the path covers is the span's own. So a
+    parallel arm that finished first is off the path, the losing hedge copy counts only
+    until the winning one was sent, and the own times of a request add up to its latency.
 
     Parameters
     ----------
@@ -172,22 +172,9 @@ def critical_path(spans: pd.DataFrame) -> np.ndarray:
     bounds = np.flatnonzero(np.r_[True, ids[1:] != ids[:-1], True])
     for first, stop in itertools.pairwise(bounds):
         row = {int(s): first + k for k, s in enumerate(span_ids[first:stop])}
-        up: dict[int, int | None] = {r: row.get(int(parents[r])) for r in range(first, stop)}
-        for r in range(first, stop):
-            if kinds[r] == "hop":  # under the attempt that called it
-                target = "->" + components[r]
-                fits = [d for d in range(first, r) if kinds[d] == "attempt"]
-                fits = [d for d in fits if instances[d].endswith(target)]
-            elif kinds[r] == "attempt":  # under its caller's hop
-                caller = instances[r].rpartition("->")[0]
-                fits = [d for d in range(first, r) if kinds[d] == "hop" and instances[d] == caller]
-            else:
-                continue
-            if up[r] is None or up[r] in fits:
-                continue
-            fits = [d for d in fits if starts[d] <= starts[r] < ends[d] and _below(d, up[r], up)]
-            if fits:
-                up[r] = fits[-1]  # the latest opened
+        up = _reattached(
+            range(first, stop), row, parents, starts, ends, kinds, components, instances
+        )
         kids: dict[int, list[int]] = {}
         for r in range(first, stop):
             if up[r] is not None:
@@ -198,6 +185,45 @@ def critical_path(spans: pd.DataFrame) -> np.ndarray:
     out = np.empty_like(own)
     out[order] = own
     return out
+
+
+def _reattached(
+    rows: range,
+    row: dict[int, int],
+    parents: np.ndarray,
+    starts: np.ndarray,
+    ends: np.ndarray,
+    kinds: np.ndarray,
+    components: np.ndarray,
+    instances: np.ndarray,
+) -> dict[int, int | None]:
+    """The parent row of each of one request's ``rows`` (None: a root).
+
+    The tracer records the first span of a process the request starts (a parallel arm,
+    a timed or hedged attempt) under the span open in the request's first process, an
+    ancestor of the span that started it (the request itself when a class deadline runs
+    the request in a process of its own). A ``hop`` goes back under the latest opened
+    ``attempt`` at its component still open when it started, an ``attempt`` under its
+    caller's latest opened ``hop`` still open, when that span is below the recorded one.
+    """
+    up: dict[int, int | None] = {r: row.get(int(parents[r])) for r in rows}
+    for r in rows:
+        if kinds[r] == "hop":
+            target = "->" + components[r]
+            fits = [d for d in range(rows.start, r) if kinds[d] == "attempt"]
+            fits = [d for d in fits if instances[d].endswith(target)]
+        elif kinds[r] == "attempt":
+            caller = instances[r].rpartition("->")[0]
+            fits = [d for d in range(rows.start, r) if kinds[d] == "hop" and instances[d] == caller]
+        else:
+            continue
+        recorded = up[r]
+        if recorded is None or recorded in fits:
+            continue
+        fits = [d for d in fits if starts[d] <= starts[r] < ends[d] and _below(d, recorded, up)]
+        if fits:
+            up[r] = fits[-1]
+    return up
 
 
 def _below(span: int, ancestor: int, up: dict[int, int | None]) -> bool:
