@@ -75,11 +75,7 @@ def compile_leaderboard(server: AppServer, step: LeaderboardStep, purpose: str) 
     cache = server.component(spec.cache)
     assert isinstance(cache, Cache)
     ctx = server.ctx
-    key = f"leaderboards.{spec.board}"
-    board = ctx.reporters.get(key)
-    if board is None:
-        board = ctx.reporters[key] = Board(ctx, spec.board, cache)
-    assert isinstance(board, Board)
+    board = ctx.reporter(f"leaderboards.{spec.board}", Board, lambda: Board(ctx, spec.board, cache))
     node = board.node
     members = board.members
     counts = board.counts

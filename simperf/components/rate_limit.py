@@ -143,11 +143,9 @@ def compile_rate_limit(server: AppServer, step: RateLimitStep, purpose: str) -> 
     cache = server.component(spec.cache)
     assert isinstance(cache, Cache)
     ctx = server.ctx
-    key = f"rate_limits.{name}"
-    limiter = ctx.reporters.get(key)
-    if limiter is None:
-        limiter = ctx.reporters[key] = RateLimiter(ctx, name, cache, spec)
-    assert isinstance(limiter, RateLimiter)
+    limiter = ctx.reporter(
+        f"rate_limits.{name}", RateLimiter, lambda: RateLimiter(ctx, name, cache, spec)
+    )
     env = server.env
     nodes = cache.nodes
     count = len(nodes)
