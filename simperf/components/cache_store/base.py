@@ -101,6 +101,7 @@ class CacheStore:
         self.evictions = 0
         self.expirations = 0
         self.rejections = 0
+        self._on_clear()  # the policy's own structures start as a cleared store's
 
     # -- policy hooks ------------------------------------------------------------------
 
@@ -128,7 +129,7 @@ class CacheStore:
         return self._drop(self._victim())
 
     def _on_clear(self) -> None:
-        """Reset policy state on :meth:`clear`."""
+        """Set the policy's structures up empty (at creation and on :meth:`clear`)."""
 
     # -- operations --------------------------------------------------------------------
 
