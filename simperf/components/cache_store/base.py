@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import math
 from collections.abc import Hashable, Iterator
+from dataclasses import dataclass
 
 import numpy as np
 
 _INF = math.inf
 
 
+@dataclass(slots=True, eq=False)  # eq=False: entries compare by identity
 class Entry:
     """One cached object.
 
@@ -29,29 +31,12 @@ class Entry:
         Simulation time of the ``set`` that stored it.
     """
 
-    __slots__ = ("dirty", "expires_at", "key", "size", "stored_at", "version")
-
-    def __init__(
-        self,
-        key: Hashable,
-        size: float = 1,
-        expires_at: float = _INF,
-        version: int = 0,
-        dirty: bool = False,
-        stored_at: float = 0.0,
-    ) -> None:
-        self.key = key
-        self.size = size
-        self.expires_at = expires_at
-        self.version = version
-        self.dirty = dirty
-        self.stored_at = stored_at
-
-    def __repr__(self) -> str:
-        return (
-            f"Entry(key={self.key!r}, size={self.size}, expires_at={self.expires_at}, "
-            f"version={self.version}, dirty={self.dirty}, stored_at={self.stored_at})"
-        )
+    key: Hashable
+    size: float = 1
+    expires_at: float = _INF
+    version: int = 0
+    dirty: bool = False
+    stored_at: float = 0.0
 
 
 class CacheStore:
