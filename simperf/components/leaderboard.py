@@ -15,7 +15,7 @@ import math
 from typing import Any
 
 from simperf.components.app_server import AppServer, StepRunner
-from simperf.components.base import Component, Context, Process, Request, RequestFailed
+from simperf.components.base import Component, Context, Process, Request
 from simperf.components.cache import Cache
 from simperf.rng import stable_hash
 from simperf.spec.cache_ops import LeaderboardStep
@@ -83,8 +83,6 @@ def compile_leaderboard(server: AppServer, step: LeaderboardStep, purpose: str) 
     inserts = op in ("add", "incr")
     log_cost = spec.log_cost
     fixed = spec.item_cost * spec.count if op == "top" else 0.0
-    fail_when_down = cache.spec.on_down == "fail"
-    down_code = cache.down_code
 
     def cost() -> float:
         return fixed + log_cost * math.log2(len(members) + 1)
@@ -100,9 +98,7 @@ def compile_leaderboard(server: AppServer, step: LeaderboardStep, purpose: str) 
                     if len(members) > board.peak:
                         board.peak = len(members)
                 return
-        if fail_when_down:
-            node.down_errors += 1
-            raise RequestFailed(down_code)
+        node.fail_when_down()
         board.skipped += 1
 
     return leaderboard
