@@ -31,12 +31,15 @@ from simpy.events import Timeout
 
 from simperf.components.app_server import AppInstance, AppServer
 from simperf.components.base import Component, Context, Request, RequestFailed
-from simperf.components.calls import CALL, CPU, DELAY
+from simperf.components.calls import CALL, CPU, DELAY, RUN
+from simperf.components.flat_db import flat_query
 from simperf.components.tracing import unwrapped
 
 _HOOKS = frozenset({"handle", "steps", "work", "cpu", "wait_core", "wait_worker", "full"})
 """Instance methods that a feature replaces at build (or fault) time: any one of them set
 on the instance means it does not run the plain code a visit stands in for."""
+FLAT = -1
+"""Opcode of a step with a flat runner of its own (a pooled query): ``arg(visit, now)``."""
 Finish = Callable[[Request, int], None]
 """Records how a request ended: ``finish(request, outcome)`` (0: ok)."""
 Starter = Callable[[Request], None]
@@ -161,10 +164,13 @@ class Visit:
         elif op == DELAY:
             self.pc += 1
             Timeout(self.instance.env, arg()).callbacks.append(self._resume)
-        else:
+        elif op == CALL:
             self.pc += 1
             target, target_steps = arg
             Visit(self.request, target(), target_steps, self, self.finish).start()
+        else:  # FLAT: a step with a flat runner of its own, which resumes this visit
+            self.pc += 1
+            arg(self, now)
 
     def _cpu(self, now: float) -> None:
         busy = self.instance.busy
@@ -215,6 +221,11 @@ class Visit:
         else:
             workers.free += 1
         inst.active -= 1
+
+    def fail(self, outcome: int, now: float) -> None:
+        """A step failed (``outcome``): the request fails, giving the worker back now."""
+        self._leave(now)
+        self._return(outcome, now)
 
     def _return(self, outcome: int, now: float) -> None:
         parent = self.parent
@@ -291,6 +302,9 @@ def _program(
     for op, arg in route:
         if op in (CPU, DELAY):
             steps.append((op, arg))
+            continue
+        if op == RUN and (flat := flat_query(arg)) is not None:
+            steps.append((FLAT, flat))
             continue
         if op != CALL:
             return _drop(programs, key)
