@@ -14,14 +14,19 @@ Chosen at build time, only where nothing but the plain code can run: a ``databas
 ``sharded_database`` without failover (no fault names it), its servers' CPU linear, a
 pool that no server refused a connection of, no guard on the call and no network.
 Counters, monitors, samples and random draws are those of the process path, in the
-same order, so results are identical (up to the order of simultaneous events).
+same order. A free connection, core or storage slot is taken inline; a wait, though,
+keeps the process path's events (a grant, the pool's condition, a shard's process start
+and end, the scatter's join), so that a query resumes exactly where among simultaneous
+events the process would: with constant times (a query's fixed CPU, the round trip)
+events coincide, and an earlier resumption would change who finds a core free. Results
+are identical to the process path's.
 """
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from simpy.events import Timeout
+from simpy.events import URGENT, Event, Timeout
 
 from simperf.components.database import Database
 from simperf.components.sharding import ShardedDatabase
@@ -31,9 +36,6 @@ from simperf.dbcost.buffer_pool import shard_of
 if TYPE_CHECKING:  # pragma: no cover
     from simperf.components.db_instance import DbInstance
     from simperf.components.flat import Visit
-
-_CORE, _STORAGE = 0, 1
-"""What a waiting :class:`DbQuery` waits for."""
 
 
 class QueryStep:
@@ -78,24 +80,37 @@ def flat_query(runner: Any) -> QueryStep | None:
 
 
 class _PoolWait:
-    """A query waiting for a connection: granted by the pool's release, or timed out."""
+    """A query waiting for a connection, as ``Pool._wait``'s process: the grant (or
+    ``max_wait``) triggers a condition, whose event resumes the query."""
 
-    __slots__ = ("done", "query", "started")
+    __slots__ = ("fired", "grant", "query", "started")
 
-    def __init__(self, query: PooledQuery, started: float) -> None:
+    def __init__(self, query: PooledQuery, grant: Event, started: float) -> None:
         self.query = query
+        self.grant = grant
         self.started = started
-        self.done = False
+        self.fired = False
+        grant.callbacks.append(self.check)  # type: ignore[union-attr]
 
-    def succeed(self) -> None:
-        self.done = True
-        self.query.granted(self.started)
-
-    def expire(self, _: Any) -> None:
-        if self.done:
+    def check(self, _: Any) -> None:
+        if self.fired:
             return
-        self.done = True
-        self.query.timed_out(self)
+        self.fired = True
+        _after(self.grant.env, self.resume)
+
+    def resume(self, _: Any) -> None:
+        query = self.query
+        if self.grant.triggered:
+            query.granted(self.started)
+        else:
+            query.timed_out(self.grant)
+
+
+def _after(env: Any, callback: Any) -> None:
+    """Call ``callback`` after the events already due now (one event, as a process's)."""
+    event = Event(env)
+    event.callbacks.append(callback)  # type: ignore[union-attr]
+    event.succeed()
 
 
 class PooledQuery:
@@ -119,9 +134,10 @@ class PooledQuery:
             self._in_use(now)
             self.dispatch(now)
             return
-        wait = _PoolWait(self, now)
-        slots.waiting.append(wait)
-        Timeout(pool.env, pool.max_wait).callbacks.append(wait.expire)
+        grant = Event(pool.env)
+        slots.waiting.append(grant)
+        wait = _PoolWait(self, grant, now)
+        Timeout(pool.env, pool.max_wait).callbacks.append(wait.check)
 
     def _in_use(self, now: float) -> None:
         in_use = self.pool.in_use
@@ -140,9 +156,9 @@ class PooledQuery:
         self._in_use(now)
         self.dispatch(now)
 
-    def timed_out(self, wait: _PoolWait) -> None:
+    def timed_out(self, grant: Event) -> None:
         pool = self.pool
-        pool.slots.waiting.remove(wait)
+        pool.slots.waiting.remove(grant)
         pool.timeouts += 1
         self.visit.fail(pool.timeout_code, pool.env.now)
 
@@ -154,34 +170,35 @@ class PooledQuery:
         key = request.key if request.key is not None else route.key()
         cores = step.db.cores
         if not step.sharded:
-            self.pending = 1
             _start(self, cores[0], route.queries[0], key, request, now)
         elif route.single:
-            self.pending = 1
             shard = shard_of(key, len(cores), step.routing, step.space)
             _start(self, cores[shard], route.queries[shard], key, request, now)
         else:  # scatter-gather: every shard's server is chosen, then the arms start
             step.db.fanouts += 1  # type: ignore[attr-defined]
             self.pending = len(cores)
-            arms = [
-                DbQuery(
-                    self,
-                    core,
-                    q,
-                    key,
-                    request,
-                    core.primary if q.write else core._read_target(request, q),
-                )
-                for core, q in zip(cores, route.queries, strict=True)
-            ]
-            for arm in arms:
-                arm.start(now)
+            env = step.db.env
+            for core, q in zip(cores, route.queries, strict=True):
+                inst = core.primary if q.write else core._read_target(request, q)
+                arm = DbQuery(self, core, q, key, request, inst)
+                arm.shard = True
+                start = Event(env)  # as a process's start: urgent, in order
+                start.callbacks.append(arm.begin)  # type: ignore[union-attr]
+                start._ok = True
+                start._value = None
+                env.schedule(start, URGENT)
+
+    def arm_ended(self, _: Any) -> None:
+        """A shard's answer (its process's end); the last one's join resumes the query."""
+        self.pending -= 1
+        if not self.pending:
+            _after(self.pool.env, self.joined)
+
+    def joined(self, _: Any) -> None:
+        self.answered(self.pool.env.now)
 
     def answered(self, now: float) -> None:
-        """A server answered; once all have, give the connection back, then the rows' CPU."""
-        self.pending -= 1
-        if self.pending:
-            return
+        """The server answered: give the connection back, then spend the rows' CPU."""
         pool = self.pool
         in_use = pool.in_use
         in_use.area += in_use.level * (now - in_use.last)
@@ -202,13 +219,15 @@ class PooledQuery:
                     if queue.level > queue.peak:
                         queue.peak = queue.level
                     self.queued = now
-                    cores.waiting.append(self)
+                    grant = Event(inst.env)
+                    grant.callbacks.append(self._core_granted)  # type: ignore[union-attr]
+                    cores.waiting.append(grant)
                     return
             self._client_cpu(now)
             return
         self._next(now)
 
-    def succeed(self) -> None:
+    def _core_granted(self, _: Any) -> None:
         """Granted a core of the calling instance for the rows' CPU."""
         inst = self.visit.instance
         now = inst.env.now
@@ -260,7 +279,6 @@ class DbQuery:
     __slots__ = (
         "arrived",
         "core",
-        "for_",
         "inst",
         "io",
         "key",
@@ -269,6 +287,7 @@ class DbQuery:
         "q",
         "queued",
         "request",
+        "shard",
         "waited",
     )
 
@@ -281,6 +300,11 @@ class DbQuery:
         self.key = key
         self.request = request
         self.inst = inst
+        self.shard = False  # one arm of a scatter-gather
+
+    def begin(self, _: Any) -> None:
+        """Start as a scatter's arm (its process's start)."""
+        self.start(self.inst.env.now)
 
     def start(self, now: float) -> None:
         inst = self.inst
@@ -297,8 +321,9 @@ class DbQuery:
             self._cpu(now)
             return
         self._queue(inst, now)
-        self.for_ = _CORE
-        cores.waiting.append(self)
+        grant = Event(inst.env)
+        grant.callbacks.append(self._core_granted)  # type: ignore[union-attr]
+        cores.waiting.append(grant)
 
     def _queue(self, server: Any, now: float) -> None:
         queue = server.queue
@@ -318,16 +343,16 @@ class DbQuery:
         server.waits.append(waited)
         return waited
 
-    def succeed(self) -> None:
-        """Granted the core or the storage slot this query queued for."""
+    def _core_granted(self, _: Any) -> None:
         inst = self.inst
         now = inst.env.now
-        if self.for_ == _CORE:
-            self.waited = self._dequeue(inst, now)
-            self._cpu(now)
-            return
-        storage = inst.storage
-        waited = self._dequeue(storage, now)
+        self.waited = self._dequeue(inst, now)
+        self._cpu(now)
+
+    def _storage_granted(self, _: Any) -> None:
+        inst = self.inst
+        now = inst.env.now
+        waited = self._dequeue(inst.storage, now)
         queue = inst.queue  # storage waits are the server's waits too (within)
         queue.area += queue.level * (now - queue.last)
         queue.last = now
@@ -369,8 +394,9 @@ class DbQuery:
             queue.level += 1
             if queue.level > queue.peak:
                 queue.peak = queue.level
-            self.for_ = _STORAGE
-            slots.waiting.append(self)
+            grant = Event(inst.env)
+            grant.callbacks.append(self._storage_granted)  # type: ignore[union-attr]
+            slots.waiting.append(grant)
             return
         self._answered(now)
 
@@ -422,7 +448,10 @@ class DbQuery:
         if q.transfer > 0:
             Timeout(inst.env, q.transfer).callbacks.append(self._returned)
             return
-        self.parent.answered(now)
+        self._returned(None)
 
     def _returned(self, _: Any) -> None:
+        if self.shard:  # the arm's process ends: an event the join waits for
+            _after(self.inst.env, self.parent.arm_ended)
+            return
         self.parent.answered(self.inst.env.now)
