@@ -131,7 +131,12 @@ class PooledQuery:
         if slots.free:
             slots.free -= 1
             pool.waits.append(0.0)
-            self._in_use(now)
+            in_use = pool.in_use  # LevelMonitor.change inlined, as in flat.Visit
+            in_use.area += in_use.level * (now - in_use.last)
+            in_use.last = now
+            in_use.level += 1
+            if in_use.level > in_use.peak:
+                in_use.peak = in_use.level
             self.dispatch(now)
             return
         grant = Event(pool.env)
@@ -169,11 +174,12 @@ class PooledQuery:
         request = self.visit.request
         key = request.key if request.key is not None else route.key()
         cores = step.db.cores
-        if not step.sharded:
-            _start(self, cores[0], route.queries[0], key, request, now)
-        elif route.single:
-            shard = shard_of(key, len(cores), step.routing, step.space)
-            _start(self, cores[shard], route.queries[shard], key, request, now)
+        if not step.sharded or route.single:
+            shard = shard_of(key, len(cores), step.routing, step.space) if step.sharded else 0
+            core = cores[shard]
+            q = route.queries[shard]
+            inst = core.primary if q.write else core._read_target(request, q)
+            DbQuery(self, core, q, key, request, inst).start(now)
         else:  # scatter-gather: every shard's server is chosen, then the arms start
             step.db.fanouts += 1  # type: ignore[attr-defined]
             self.pending = len(cores)
@@ -261,16 +267,12 @@ class PooledQuery:
         self._next(now)
 
     def _next(self, now: float) -> None:
+        """The next of the step's ``repeat`` queries, or the visit's next step."""
         self.left -= 1
         if self.left:
             self.acquire(now)
         else:
             self.visit.run(now)
-
-
-def _start(parent: PooledQuery, core: Any, q: Any, key: int, request: Any, now: float) -> None:
-    inst = core.primary if q.write else core._read_target(request, q)
-    DbQuery(parent, core, q, key, request, inst).start(now)
 
 
 class DbQuery:
@@ -318,7 +320,13 @@ class DbQuery:
         self.waited = 0.0
         if cores.free:
             cores.free -= 1
-            self._cpu(now)
+            busy = inst.busy  # _cpu inlined: most queries find a core free
+            busy.area += busy.level * (now - busy.last)
+            busy.last = now
+            busy.level += 1
+            if busy.level > busy.peak:
+                busy.peak = busy.level
+            Timeout(inst.env, q.cpu()).callbacks.append(self._cpu_done)
             return
         self._queue(inst, now)
         grant = Event(inst.env)
