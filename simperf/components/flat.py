@@ -11,8 +11,9 @@ per ``cpu`` or ``delay`` step.
 
 The runner is chosen at build time, per request class, by :func:`flat_starter`: only when
 everything on the class's route is plain (no faults, network, autoscaling, admission,
-memory, sessions, processor sharing, guarded or pooled calls, client timeouts) and every
-step is ``cpu``, ``delay`` or a bare ``call`` to another such app server; anything else
+memory, sessions, processor sharing, guarded calls, client timeouts) and every step is
+``cpu``, ``delay``, a bare ``call`` to another such app server or a pooled ``query``
+(:mod:`simperf.components.flat_db`); anything else
 runs as a process, as before. Both kinds of request can share an instance: a visit waits
 in the same FIFO queue as a process's grant event and answers the same ``succeed()``.
 
