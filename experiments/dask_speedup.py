@@ -1,14 +1,14 @@
 """How much faster do a sweep and a capacity search run on a Dask cluster with more workers?
 
 The same sweep (models/mmc.yaml, cores 4 to 9 at 320 req/s, 3 replications each: 18
-runs) and the same capacity search (the cores of models/mmc.yaml for a mean wait below
-4 ms, 5 replications a probe), both on the event engine, run in this process (``serial``) and on a Dask
-``LocalCluster`` with 1 and with 2 single-threaded worker processes (``dask:local``),
-each with a fresh cluster. Measured: the cluster's start-up, the wall time of the work
-once the cluster is up, the speed-up of 2 workers over 1, and whether every executor
-gives the same frame to the last digit (it must: replication *r* always draws the
-streams of (seed, *r*)). The machine's load average is recorded before and after each
-row, since the speed-up a loaded machine gives is bounded by its idle cores.
+runs) and the same capacity search (the cores of models/mmc.yaml for a mean wait below 4
+ms, 5 replications a probe), both on the event engine, run in this process (``serial``)
+and on a Dask ``LocalCluster`` with 1 and with 2 single-threaded worker processes
+(``dask:local``), each with a fresh cluster. Measured: the cluster's start-up, the wall
+time of the work once the cluster is up, the speed-up of 2 workers over 1, and whether
+every executor gives the same frame to the last digit (it must: replication *r* always
+draws the streams of (seed, *r*)). The machine's load average is recorded before and
+after each row, since the speed-up a loaded machine gives is bounded by its idle cores.
 
 Usage: ``python experiments/dask_speedup.py [--quick] [--out results] [--seed 1]``
 (``--quick``: the sweep only, 2 points of 1 replication on 5 s horizons, serial and a
@@ -39,7 +39,8 @@ def work(task: str, executor: Any, args: Any) -> tuple[pd.DataFrame, int]:
     """The sweep or the capacity search on ``executor``: its frame and how many runs."""
     # The event engine: on the exact fast path each of these runs takes milliseconds, and
     # the measurement would be of the cluster's overhead, not of its parallel work.
-    scenario = simperf.load(ROOT / "models" / "mmc.yaml").with_overrides({"run.engine": "events"})
+    scenario = simperf.load(ROOT / "models" / "mmc.yaml")
+    scenario = scenario.with_overrides({"run.engine": "events"})
     if args.quick:
         scenario = scenario.with_overrides({"run.duration": "5s", "run.warmup": "1s"})
     else:

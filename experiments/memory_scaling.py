@@ -9,7 +9,9 @@ what the 1M one does; a third run keeps all 10M records, the memory the cap save
 Python's own allocations (``tracemalloc`` peak, run and summary) are measured on a
 ladder ten times shorter with the cap scaled with it (100k and 1M requests, 100k kept):
 ``tracemalloc`` slows a run about tenfold. Each capped run's p99 is compared with the
-exact one (its records kept): it must lie within the stated 1%.
+exact one (its records kept): it must lie within the stated 1%. The full run also
+measures the exact fast path (``run.engine: fast``) at 1M and 10M: it computes a run
+from whole arrays, so its memory grows with the run's length.
 
 Usage: ``python experiments/memory_scaling.py [--quick] [--out results] [--seed 1]``
 """
@@ -36,7 +38,9 @@ MIB = 1024.0  # ru_maxrss is in KiB on Linux
 WARMUP = 5.0  # seconds: the quick runs are shorter than the model's 50 s
 
 
-def child(requests: int, keep: int, traced: bool, seed: int) -> dict[str, Any]:
+def child(
+    requests: int, keep: int, traced: bool, seed: int, engine: str = "events"
+) -> dict[str, Any]:
     """One run, measured in this process (called with ``--child``)."""
     scenario = simperf.load(MODEL).with_overrides(
         {
@@ -44,7 +48,7 @@ def child(requests: int, keep: int, traced: bool, seed: int) -> dict[str, Any]:
             "run.requests": requests,
             "run.keep_requests": keep,
             "run.warmup": WARMUP,
-            "run.engine": "events",  # the fast path holds whole arrays: it grows anyway
+            "run.engine": engine,
         }
     )
     if traced:
@@ -57,6 +61,7 @@ def child(requests: int, keep: int, traced: bool, seed: int) -> dict[str, Any]:
         "requests": requests,
         "keep_requests": keep,
         "traced": traced,
+        "engine": engine,
         "peak_rss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / MIB,
         "tracemalloc_peak_mib": tracemalloc.get_traced_memory()[1] / 2**20 if traced else None,
         "wall_time": wall,
@@ -67,15 +72,18 @@ def child(requests: int, keep: int, traced: bool, seed: int) -> dict[str, Any]:
     }
 
 
-def measure(requests: int, keep: int, traced: bool, seed: int) -> dict[str, Any]:
+def measure(
+    requests: int, keep: int, traced: bool, seed: int, engine: str = "events"
+) -> dict[str, Any]:
     """:func:`child` in a fresh interpreter, so that peaks are the run's own."""
     command = [sys.executable, __file__, "--child", str(requests), str(keep), str(int(traced))]
     proc = subprocess.run(
-        [*command, str(seed)], capture_output=True, text=True, check=True, cwd=ROOT
+        [*command, str(seed), engine], capture_output=True, text=True, check=True, cwd=ROOT
     )
     row = json.loads(proc.stdout.strip().splitlines()[-1])
     print(
-        f"  {requests:>10,} requests, {keep:>10,} kept{' (traced)' if traced else ''}: "
+        f"  {engine}: {requests:>10,} requests, {keep:>10,} kept"
+        f"{' (traced)' if traced else ''}: "
         f"rss {row['peak_rss_mib']:.1f} MiB, traced {row['tracemalloc_peak_mib']}, "
         f"{row['wall_time']:.1f} s",
         file=sys.stderr,
@@ -90,11 +98,11 @@ def figure(frame: pd.DataFrame) -> Any:
     fig = make_subplots(
         rows=1, cols=2, subplot_titles=("peak resident memory (MiB)", "tracemalloc peak (MiB)")
     )
-    for (keep, traced), group in frame.groupby(["keep_requests", "traced"]):
+    for (engine, keep, traced), group in frame.groupby(["engine", "keep_requests", "traced"]):
         metric = "tracemalloc_peak_mib" if traced else "peak_rss_mib"
         fig.add_scatter(
             x=group["requests"], y=group[metric], mode="lines+markers",
-            name=f"keep_requests {keep:,}" + (" (traced)" if traced else ""),
+            name=f"{engine}, keep_requests {keep:,}" + (" (traced)" if traced else ""),
             row=1, col=2 if traced else 1,
         )  # fmt: skip
     fig.update_xaxes(type="log", title_text="requests in the run")
@@ -114,7 +122,12 @@ def main() -> None:
         runs = [(short, short, False), (long, short, False), (long, long, False)]
         runs += [(short // 10, short // 10, True), (short, short // 10, True)]
     rows = [measure(n, k, t, args.seed) for n, k, t in runs]
-    frame = pd.DataFrame(rows)
+    fast = (
+        []
+        if args.quick
+        else [measure(n, 1_000_000, False, args.seed, "fast") for n in (1_000_000, 10_000_000)]
+    )
+    frame = pd.DataFrame(rows + fast)
     save("memory_scaling", frame, figure(frame), args)
     plain = [r for r in rows if not r["traced"]] or rows[:2]
     traced = [r for r in rows if r["traced"]]
@@ -128,6 +141,8 @@ def main() -> None:
     }
     if not args.quick:
         boundaries["rss_ratio_all_records_kept"] = plain[2]["peak_rss_mib"] / short["peak_rss_mib"]
+        boundaries["fast_path_peak_rss_mib"] = [r["peak_rss_mib"] for r in fast]
+        boundaries["fast_path_rss_ratio"] = fast[1]["peak_rss_mib"] / fast[0]["peak_rss_mib"]
     for capped_row in (r for r in rows if not r["exact"]):
         exact_row = next(
             (r for r in rows if r["exact"] and r["requests"] == capped_row["requests"]), None
@@ -143,6 +158,6 @@ def main() -> None:
 if __name__ == "__main__":
     if len(sys.argv) > 1 and sys.argv[1] == "--child":
         n, k, t, seed = (int(v) for v in sys.argv[2:6])
-        print(json.dumps(child(n, k, bool(t), seed)))
+        print(json.dumps(child(n, k, bool(t), seed, sys.argv[6])))
     else:
         main()

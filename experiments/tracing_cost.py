@@ -1,16 +1,17 @@
 """What does request tracing cost: CPU time of a run with tracing off, at the default
-sample (1%) and at 100%?
+sample (1%) and at 100%, and with the CPU profile (``run.profile``)?
 
 Runs ``models/mm1.yaml`` and ``models/tandem.yaml`` (the engine-speed models) for the
 same requests and seed with ``run.trace`` off, ``{sample: 0.01}`` and ``{sample: 1}``,
-the three settings interleaved within each repeat so that machine noise hits them
-alike, and keeps each setting's least CPU time (the least disturbed) of the whole
-``simperf.run``: building, simulating and summarising, the traces' tables included. CPU
-time, not wall time, because the machine is shared: waiting for a core is no cost. The
-run's measured results are identical in the three (tracing draws from a stream of its
-own and schedules no event); only the time to produce them differs. The overhead is the
+and with ``run.profile: true`` (untraced), the settings interleaved within each repeat
+so that machine noise hits them alike, and keeps each setting's least CPU time (the
+least disturbed) of the whole ``simperf.run``: building, simulating and summarising,
+the traces' tables included. CPU time, not wall time, because the machine is shared:
+waiting for a core is no cost. The run's measured results are identical in all four
+(tracing draws from a stream of its own and schedules no event; the profile only counts
+what the cpu steps draw); only the time to produce them differs. The overhead is the
 CPU time over the untraced one, minus 1; the question's bar: under 20% at the default
-sample.
+sample and with the profile.
 
 Usage: ``python experiments/tracing_cost.py [--quick] [--out results] [--seed 1]``
 """
@@ -28,22 +29,25 @@ from db_study import arguments, conclude, save
 import simperf
 
 MODELS = Path(__file__).resolve().parent.parent / "models"
-SETTINGS: dict[str, dict[str, Any] | None] = {
-    "off": None,
-    "1%": {"sample": 0.01},
-    "100%": {"sample": 1.0},
+SETTINGS: dict[str, dict[str, Any]] = {
+    "off": {},
+    "1%": {"run.trace": {"sample": 0.01}},
+    "100%": {"run.trace": {"sample": 1.0}},
+    "profile": {"run.profile": True},
 }
+"""Each setting's overrides of the run."""
 
 
-def cpu_time(model: str, requests: int, trace: dict[str, Any] | None, seed: int) -> float:
-    """CPU seconds of one run of ``model`` for ``requests`` with ``run.trace`` = ``trace``."""
+def cpu_time(model: str, requests: int, setting: dict[str, Any], seed: int) -> float:
+    """CPU seconds of one run of ``model`` for ``requests`` with the ``setting`` overrides."""
     scenario = simperf.load(MODELS / f"{model}.yaml").with_overrides(
         {
             "run.duration": None,
             "run.warmup": 0,
             "run.requests": requests,
-            "run.trace": trace,
-            "run.engine": "events",  # the fast path refuses traces: compare like with like
+            # the fast path refuses traces and profiles: compare like with like
+            "run.engine": "events",
+            **setting,
         }
     )
     started = time.process_time()
@@ -56,8 +60,8 @@ def measure(requests: int, repeats: int, seed: int) -> pd.DataFrame:
     for model in ("mm1", "tandem"):
         times: dict[str, list[float]] = {name: [] for name in SETTINGS}
         for _ in range(repeats):
-            for name, trace in SETTINGS.items():
-                times[name].append(cpu_time(model, requests, trace, seed))
+            for name, setting in SETTINGS.items():
+                times[name].append(cpu_time(model, requests, setting, seed))
         base = min(times["off"])
         for name in SETTINGS:
             best = min(times[name])
@@ -78,9 +82,10 @@ def figure(frame: pd.DataFrame) -> go.Figure:
     fig = go.Figure()
     for name in SETTINGS:
         rows = frame[frame["trace"] == name]
-        fig.add_bar(x=rows["model"], y=rows["requests_per_second"], name=f"trace {name}")
+        label = name if name in ("off", "profile") else f"trace {name}"
+        fig.add_bar(x=rows["model"], y=rows["requests_per_second"], name=label)
     fig.update_layout(
-        title="Simulated requests per CPU second, tracing off, 1% and 100%",
+        title="Simulated requests per CPU second: tracing off, 1%, 100%; the CPU profile",
         yaxis_title="requests per second",
         barmode="group",
     )

@@ -26,6 +26,7 @@ from simperf.components.keyspace import KeyspaceState
 from simperf.components.leaderboard import compile_leaderboard
 from simperf.components.load_balancer import LoadBalancer
 from simperf.components.network import Network
+from simperf.components.profiling import Profiler
 from simperf.components.rate_limit import compile_rate_limit
 from simperf.components.tracing import Tracer
 from simperf.components.workload import Clients
@@ -122,6 +123,8 @@ def build(scenario: Scenario, *, seed: int | None = None, replication: int = 0) 
         if factory is None:  # pragma: no cover - the spec union and registry must agree
             raise BuildError(f"components.{name}: no runtime model for kind {spec.kind!r}")
         components[name] = factory(ctx, name, spec)
+    if run.profile:  # before any route is compiled: cpu steps count their draws
+        ctx.profiler = Profiler(ctx)
     if run.trace is not None:  # before any route is compiled: calls capture handles
         ctx.tracer = Tracer(ctx, run.trace)
         ctx.tracer.install(components)

@@ -182,6 +182,15 @@ def _search_arguments(parser: argparse.ArgumentParser) -> None:
     add_executor(parser)
 
 
+def _design_arguments(
+    parser: argparse.ArgumentParser, metavar: str, design_help: str, set_help: str
+) -> None:
+    """``--design`` and ``--set-design`` (read by :func:`_designs`), then the search's."""
+    add_repeated(parser, "--design", metavar=metavar, help=design_help)
+    add_repeated(parser, "--set-design", metavar="NAME:PATH=VALUE", help=set_help)
+    _search_arguments(parser)
+
+
 def register(commands: Any) -> None:
     """Add capacity, cheapest and growth to the ``simperf`` parser."""
     capacity = commands.add_parser(
@@ -204,19 +213,12 @@ def register(commands: Any) -> None:
         "cheapest", help="capacity search for several designs, ranked by cost at the SLO"
     )
     add_scenario_arguments(cheapest)
-    add_repeated(
+    _design_arguments(
         cheapest,
-        "--design",
-        metavar="NAME=KNOB[:LOW:HIGH]",
-        help="a design: the knob it scales (repeatable)",
+        "NAME=KNOB[:LOW:HIGH]",
+        "a design: the knob it scales (repeatable)",
+        "override a field of one design only (its price, say)",
     )
-    add_repeated(
-        cheapest,
-        "--set-design",
-        metavar="NAME:PATH=VALUE",
-        help="override a field of one design only (its price, say)",
-    )
-    _search_arguments(cheapest)
     cheapest.set_defaults(handler=_cmd_cheapest)
 
     grow = commands.add_parser(
@@ -229,18 +231,11 @@ def register(commands: Any) -> None:
     grow.add_argument(
         "--months", type=_positive_int, default=24, help="months projected (default 24)"
     )
-    add_repeated(
+    _design_arguments(
         grow,
-        "--design",
-        metavar="NAME[=KNOB[:LOW:HIGH]]",
-        help="a design: fixed (NAME), or resized each month by its knob (repeatable; "
+        "NAME[=KNOB[:LOW:HIGH]]",
+        "a design: fixed (NAME), or resized each month by its knob (repeatable; "
         "default: the spec as it is)",
+        "override a field of one design only",
     )
-    add_repeated(
-        grow,
-        "--set-design",
-        metavar="NAME:PATH=VALUE",
-        help="override a field of one design only",
-    )
-    _search_arguments(grow)
     grow.set_defaults(handler=_cmd_growth)

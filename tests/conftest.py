@@ -67,3 +67,62 @@ def two_tier(arrival: dict[str, Any], trace: dict[str, Any] | None, **run: Any) 
         },
         "run": {**run, **({"trace": trace} if trace is not None else {})},
     }
+
+
+def pooled_cached_retried(trace: dict[str, Any] | None, requests: int = 400) -> dict[str, Any]:
+    """app (1 ms CPU; a cache-aside read backed by a database through a pool of one
+    connection; a call to back with an 8 ms timeout and 3 attempts 1 ms apart) -> back
+    (exponential 3 ms): reads miss about half the time, queries wait for the connection,
+    some calls time out and are retried."""
+    return {
+        "name": "pooled_cached_retried",
+        "keyspaces": {"items": {"keys": 200, "popularity": {"model": "zipf", "alpha": 0.9}}},
+        "workload": {
+            "arrival": {"kind": "poisson", "rate": "300/s"},
+            "classes": [{"name": "get", "entry": "app", "endpoint": "get", "keyspace": "items"}],
+        },
+        "components": {
+            "app": {
+                "kind": "app_server",
+                "cores": 2,
+                "workers": 50,
+                "pool": {"database": "db", "size": 1, "max_wait": "20ms"},
+                "endpoints": {
+                    "get": [
+                        {"cpu": "1ms"},
+                        {"read": {"cache": "cache", "backing": "db.one"}},
+                        {
+                            "call": "back.get",
+                            "timeout": "8ms",
+                            "retry": {"attempts": 3, "backoff": {"base": "1ms", "jitter": "none"}},
+                        },
+                    ]
+                },
+            },
+            "cache": {
+                "kind": "cache",
+                "keyspace": "items",
+                "capacity": 50,
+                "latency": "20us",
+                "network": "250us",
+            },
+            "back": {
+                "kind": "app_server",
+                "cores": 4,
+                "endpoints": {"get": [{"cpu": {"dist": "exponential", "mean": "3ms"}}]},
+            },
+            "db": {
+                "kind": "database",
+                "primary": {
+                    "cores": 2,
+                    "memory": "1GiB",
+                    "storage": {"read_latency": 0, "write_latency": 0},
+                },
+                "cpu": {"per_query": "2ms", "per_row": 0, "per_page": 0},
+                "rtt": "500us",
+                "tables": {"kv": {"rows": 200, "row_size": 100, "keyspace": "items"}},
+                "queries": {"one": {"table": "kv", "where": ["id"]}},
+            },
+        },
+        "run": {"requests": requests, "warmup": 0, **({"trace": trace} if trace else {})},
+    }

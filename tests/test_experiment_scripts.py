@@ -353,8 +353,8 @@ def test_fast_path_speed_runs_quick(tmp_path: Path) -> None:
 def test_tracing_cost_runs_quick(tmp_path: Path) -> None:
     proc = run_quick("tracing_cost", tmp_path)
     frame = pd.read_csv(tmp_path / "tracing_cost.csv")
-    assert len(frame) == 6
-    assert set(frame["trace"]) == {"off", "1%", "100%"}
+    assert len(frame) == 8
+    assert set(frame["trace"]) == {"off", "1%", "100%", "profile"}
     assert (frame[frame["trace"] == "off"]["overhead"] == 0).all()
     assert (tmp_path / "tracing_cost.html").stat().st_size > 1_000
-    assert "mm1 1%" in proc.stdout
+    assert "mm1 1%" in proc.stdout and "tandem profile" in proc.stdout

@@ -252,3 +252,20 @@ def test_latency_icicle_boxes_add_up_to_each_class_mean() -> None:
         children = [v for i, v in values.items() if i.count("/") == 1 and i.startswith(klass + "/")]
         assert sum(children) == pytest.approx(mean, rel=1e-9)
     assert "put/front" not in values  # put enters at back
+
+
+def test_cpu_icicle_boxes_are_the_exact_step_counts() -> None:
+    spec = two_tier({"kind": "poisson", "rate": "200/s"}, None, requests=500, profile=True)
+    spec["components"]["back"]["endpoints"]["data"] = [{"cpu": "3ms"}]
+    result = simperf.run(simperf.from_dict(spec))
+    icicle = plots.cpu_icicle(result).data[0]
+    assert isinstance(icicle, go.Icicle)
+    values = dict(zip(icicle.ids, icicle.values, strict=True))
+    # front: 1 ms before its call and 1 ms after; back: 3 ms, for each of 500 requests
+    assert values["front/page/0"] == pytest.approx(0.5) == values["front/page/2"]
+    assert values["front/page"] == values["front"] == pytest.approx(1.0)
+    assert values["back/data/0"] == values["back"] == pytest.approx(1.5)
+    plain = simperf.run(
+        simperf.from_dict(two_tier({"kind": "poisson", "rate": 50}, None, requests=20))
+    )
+    assert not plots.cpu_icicle(plain).data[0].ids  # no run.profile: nothing drawn

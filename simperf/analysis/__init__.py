@@ -1,7 +1,7 @@
 """Analytic models that simulation results are checked against.
 
 Queueing models, re-exported here: single queues (:mod:`.queueing`: M/M/1, M/M/c, M/G/1;
-:mod:`.scheduling`: M/G/1-PS, priority M/G/1;
+:mod:`.scheduling`: M/G/1-PS, priority M/G/1; :mod:`.setup`: M/G/1 with a wake-up;
 :mod:`.finite_capacity`: M/M/c/K; :mod:`.gim1`: E_k/M/1), networks (:mod:`.networks`:
 Jackson, MVA), scatter-gather (:mod:`.forkjoin`), balancing (:mod:`.power_of_d`;
 :mod:`.spillover`: overflow between groups of loss systems) and
@@ -36,6 +36,7 @@ if TYPE_CHECKING:  # pragma: no cover
         mmc,
     )
     from simperf.analysis.scheduling import PSResult, mg1_ps, priority_mg1
+    from simperf.analysis.setup import SetupResult, mg1_setup
     from simperf.analysis.spillover import spill_over
     from simperf.analysis.usl import usl_mmc, usl_peak, usl_slowdown, usl_throughput
 
@@ -63,6 +64,7 @@ lazy_exports(
             "mmc",
         ],
         "simperf.analysis.scheduling": ["PSResult", "mg1_ps", "priority_mg1"],
+        "simperf.analysis.setup": ["SetupResult", "mg1_setup"],
         "simperf.analysis.spillover": ["spill_over"],
         "simperf.analysis.usl": ["usl_mmc", "usl_peak", "usl_slowdown", "usl_throughput"],
     },
@@ -78,6 +80,7 @@ __all__ = [
     "PSResult",
     "PowerOfDResult",
     "QueueResult",
+    "SetupResult",
     "erlang_b",
     "erlang_c",
     "erlang_m1",
@@ -87,6 +90,7 @@ __all__ = [
     "jackson",
     "mg1",
     "mg1_ps",
+    "mg1_setup",
     "mm1",
     "mmc",
     "mmck",

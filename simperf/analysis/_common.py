@@ -2,40 +2,17 @@
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 from scipy import special
 
+from simperf.checks import finite
+
 FloatArray = NDArray[np.float64]
 
 # ----------------------------------------------------------------------------- checks
-
-
-def _finite(name: str, value: float) -> float:
-    try:
-        x = float(value)
-    except (TypeError, ValueError):
-        raise ValueError(f"{name}: expected a number, got {value!r}") from None
-    if not math.isfinite(x):
-        raise ValueError(f"{name}: expected a finite number, got {value!r}")
-    return x
-
-
-def _positive(name: str, value: float) -> float:
-    x = _finite(name, value)
-    if x <= 0:
-        raise ValueError(f"{name}: must be > 0, got {value!r}")
-    return x
-
-
-def _nonnegative(name: str, value: float) -> float:
-    x = _finite(name, value)
-    if x < 0:
-        raise ValueError(f"{name}: must be >= 0, got {value!r}")
-    return x
 
 
 def _integer(name: str, value: int, minimum: int) -> int:
@@ -50,7 +27,7 @@ def _integer(name: str, value: int, minimum: int) -> int:
 
 
 def _probability(p: float) -> float:
-    x = _finite("p", p)
+    x = finite("p", p)
     if not 0.0 <= x < 1.0:
         raise ValueError(f"p: a quantile level must be in [0, 1), got {p!r}")
     return x
@@ -129,22 +106,33 @@ def _erlang_sf(k: ArrayLike, rate: float, t: FloatArray) -> FloatArray:
     return special.gammaincc(k, rate * t)
 
 
-def _quantile_from_sf(sf: Callable[[float], float], p: float, scale: float) -> float:
-    """Smallest ``t >= 0`` with ``sf(t) <= 1 - p`` for a continuous tail ``sf``.
+def _cdf_from_sf(sf: Callable[[FloatArray], FloatArray], t: ArrayLike) -> float | FloatArray:
+    """``1 - sf(t)`` shaped like ``t`` (a float for a scalar)."""
+    return _shape_like(1.0 - sf(np.asarray(t, dtype=np.float64)), t)
+
+
+def _quantile_from_sf(sf: Callable[[FloatArray], FloatArray], p: float, scale: float) -> float:
+    """Smallest ``t >= 0`` with ``sf(t) <= 1 - p`` for a continuous tail ``sf`` (vectorised,
+    as the results' ``_wait_sf``), searched from ``scale`` up; ``p`` is checked here.
 
     Inverting the survival function rather than the CDF keeps the relative precision of
     high quantiles (``1 - p`` is represented exactly, ``p`` close to 1 is not).
     """
+    p = _probability(p)
     target = 1.0 - p
-    if sf(0.0) <= target:
+
+    def tail(t: float) -> float:
+        return float(sf(np.float64(t)))
+
+    if tail(0.0) <= target:
         return 0.0
     lo, hi = 0.0, scale
     for _ in range(2000):
-        if sf(hi) <= target:
+        if tail(hi) <= target:
             break
         lo, hi = hi, 2.0 * hi
     else:  # pragma: no cover - only for pathological tails
         raise RuntimeError("could not bracket the quantile")
     from scipy import optimize  # imported here: most runs never invert a tail
 
-    return float(optimize.brentq(lambda t: sf(t) - target, lo, hi, xtol=1e-15 * hi))
+    return float(optimize.brentq(lambda t: tail(t) - target, lo, hi, xtol=1e-15 * hi))

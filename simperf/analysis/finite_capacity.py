@@ -11,15 +11,13 @@ from scipy import special
 
 from simperf.analysis._common import (
     FloatArray,
+    _cdf_from_sf,
     _erlang_sf,
     _frozen,
     _integer,
-    _nonnegative,
-    _positive,
-    _probability,
     _quantile_from_sf,
-    _shape_like,
 )
+from simperf.checks import nonnegative, positive
 
 # -------------------------------------------------------------------------- M/M/c/K
 
@@ -110,29 +108,20 @@ class MMCKResult:
 
     def wait_cdf(self, t: ArrayLike) -> float | FloatArray:
         """P(wait <= t) of an admitted request (mixture of Erlangs with rate ``c mu``)."""
-        tt = np.asarray(t, dtype=np.float64)
-        return _shape_like(1.0 - self._wait_sf(tt), t)
+        return _cdf_from_sf(self._wait_sf, t)
 
     def wait_quantile(self, p: float) -> float:
         """The ``p``-quantile of an admitted request's wait."""
-        p = _probability(p)
-        return _quantile_from_sf(
-            lambda t: float(self._wait_sf(np.float64(t))),
-            p,
-            max(self.mean_wait, 1.0 / (self.servers * self.service_rate)),
-        )
+        scale = max(self.mean_wait, 1.0 / (self.servers * self.service_rate))
+        return _quantile_from_sf(self._wait_sf, p, scale)
 
     def sojourn_cdf(self, t: ArrayLike) -> float | FloatArray:
         """P(sojourn <= t) of an admitted request (FCFS): wait + Exp(mu) service."""
-        tt = np.asarray(t, dtype=np.float64)
-        return _shape_like(1.0 - self._sojourn_sf(tt), t)
+        return _cdf_from_sf(self._sojourn_sf, t)
 
     def sojourn_quantile(self, p: float) -> float:
         """The ``p``-quantile of an admitted request's sojourn (brentq on the CDF)."""
-        p = _probability(p)
-        return _quantile_from_sf(
-            lambda t: float(self._sojourn_sf(np.float64(t))), p, self.mean_sojourn
-        )
+        return _quantile_from_sf(self._sojourn_sf, p, self.mean_sojourn)
 
 
 def mmck(arrival_rate: float, service_rate: float, servers: int, capacity: int) -> MMCKResult:
@@ -171,8 +160,8 @@ def mmck(arrival_rate: float, service_rate: float, servers: int, capacity: int) 
     >>> round(r.blocking_probability, 4), round(r.mean_sojourn * 1e3, 2)
     (0.3382, 41.06)
     """
-    lam = _nonnegative("arrival_rate", arrival_rate)
-    mu = _positive("service_rate", service_rate)
+    lam = nonnegative("arrival_rate", arrival_rate)
+    mu = positive("service_rate", service_rate)
     c = _integer("servers", servers, 1)
     k = _integer("capacity", capacity, 1)
     if k < c:

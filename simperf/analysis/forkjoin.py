@@ -11,12 +11,11 @@ import numpy as np
 
 from simperf.analysis._common import (
     _integer,
-    _nonnegative,
-    _positive,
     _probability,
     _stable,
 )
 from simperf.analysis.queueing import mm1
+from simperf.checks import nonnegative, positive
 
 # ------------------------------------------------------------------------- fork-join
 
@@ -54,8 +53,8 @@ def fork_join_two(arrival_rate: float, service_rate: float) -> float:
     >>> round(fork_join_two(50, 100), 5)  # (12 - 0.5) / 8 / 50
     0.02875
     """
-    lam = _nonnegative("arrival_rate", arrival_rate)
-    mu = _positive("service_rate", service_rate)
+    lam = nonnegative("arrival_rate", arrival_rate)
+    mu = positive("service_rate", service_rate)
     rho = lam / mu
     _stable(rho, "each fork-join queue")
     return (12.0 - rho) / 8.0 / (mu - lam)
@@ -87,8 +86,8 @@ def independent_max_quantile(arrival_rate: float, service_rate: float, n: int, p
     >>> round(independent_max_quantile(50, 100, 1, 0.5), 6)  # ln(2) / 50
     0.013863
     """
-    lam = _nonnegative("arrival_rate", arrival_rate)
-    mu = _positive("service_rate", service_rate)
+    lam = nonnegative("arrival_rate", arrival_rate)
+    mu = positive("service_rate", service_rate)
     k = _integer("n", n, 1)
     p = _probability(p)
     _stable(lam / mu, "each fork-join queue")
@@ -155,8 +154,8 @@ def fork_join_bounds(arrival_rate: float, service_rate: float, n: int) -> ForkJo
     >>> round(b.lower, 5), round(b.nelson_tantawi, 5), round(b.upper, 5)
     (0.02, 0.02875, 0.03)
     """
-    lam = _nonnegative("arrival_rate", arrival_rate)
-    mu = _positive("service_rate", service_rate)
+    lam = nonnegative("arrival_rate", arrival_rate)
+    mu = positive("service_rate", service_rate)
     k = _integer("n", n, 1)
     rho = lam / mu
     _stable(rho, "each fork-join queue")

@@ -14,11 +14,11 @@ from simperf.analysis._common import (
     FloatArray,
     _integer,
     _littles_law,
-    _positive,
     _probability,
     _shape_like,
     _stable,
 )
+from simperf.checks import positive
 
 # --------------------------------------------------------------------------- E_k/M/1
 
@@ -120,8 +120,8 @@ def erlang_m1(arrival_rate_per_server: float, service_rate: float, phases: int) 
     >>> round(r.sigma, 6), round(r.mean_sojourn * 1e3, 3)
     (0.381966, 16.18)
     """
-    r = _positive("arrival_rate_per_server", arrival_rate_per_server)
-    mu = _positive("service_rate", service_rate)
+    r = positive("arrival_rate_per_server", arrival_rate_per_server)
+    mu = positive("service_rate", service_rate)
     k = _integer("phases", phases, 1)
     rho = r / mu
     _stable(rho, f"the E_{k}/M/1 queue")

@@ -15,13 +15,12 @@ from simperf.analysis._common import (
     FloatArray,
     _frozen,
     _integer,
-    _nonnegative,
-    _positive,
     _servers_vector,
     _stable,
     _vector,
 )
 from simperf.analysis.queueing import QueueResult, mmc
+from simperf.checks import nonnegative, positive
 
 # ---------------------------------------------------------------- Jackson networks
 
@@ -176,7 +175,7 @@ def tandem(
     >>> round(tandem(50, [100, 200]).network_mean_sojourn * 1e3, 3)  # 20 ms + 6.667 ms
     26.667
     """
-    lam = _positive("arrival_rate", arrival_rate)
+    lam = positive("arrival_rate", arrival_rate)
     mu = _vector("service_rates", service_rates)
     n = mu.size
     gamma = np.zeros(n)
@@ -333,7 +332,7 @@ def mva(
     (43.36, 153.1)
     """
     n_users = _integer("users", users, 1)
-    z = _nonnegative("think_time", think_time)
+    z = nonnegative("think_time", think_time)
     d = _vector("demands", demands)
     if (d < 0).any():
         raise ValueError("demands: must be >= 0")

@@ -16,15 +16,14 @@ from numpy.typing import ArrayLike, NDArray
 
 from simperf.analysis._common import (
     FloatArray,
+    _cdf_from_sf,
     _erlang_sf,
     _frozen,
     _integer,
-    _positive,
-    _probability,
     _quantile_from_sf,
-    _shape_like,
     _stable,
 )
+from simperf.checks import positive
 
 # -------------------------------------------------------------------- power of d
 
@@ -89,26 +88,28 @@ class PowerOfDResult:
         sf = (self.joined_queue_pmf[pos] * _erlang_sf(k[pos], self.service_rate, tt)).sum(-1)
         return np.where(t < 0, 1.0, np.minimum(sf, 1.0))
 
+    def _wait_sf(self, t: FloatArray) -> FloatArray:
+        return self._sf(t, 0)
+
+    def _sojourn_sf(self, t: FloatArray) -> FloatArray:
+        return self._sf(t, 1)
+
     def sojourn_cdf(self, t: ArrayLike) -> float | FloatArray:
         """P(sojourn <= t): a mixture of Erlang(k + 1, mu) over ``joined_queue_pmf``."""
-        tt = np.asarray(t, dtype=np.float64)
-        return _shape_like(1.0 - self._sf(tt, 1), t)
+        return _cdf_from_sf(self._sojourn_sf, t)
 
     def sojourn_quantile(self, p: float) -> float:
         """The ``p``-quantile of the sojourn time (brentq on the CDF)."""
-        p = _probability(p)
-        return _quantile_from_sf(lambda t: float(self._sf(np.float64(t), 1)), p, self.mean_sojourn)
+        return _quantile_from_sf(self._sojourn_sf, p, self.mean_sojourn)
 
     def wait_cdf(self, t: ArrayLike) -> float | FloatArray:
         """P(wait <= t): 0 behind an empty queue, else Erlang(k, mu)."""
-        tt = np.asarray(t, dtype=np.float64)
-        return _shape_like(1.0 - self._sf(tt, 0), t)
+        return _cdf_from_sf(self._wait_sf, t)
 
     def wait_quantile(self, p: float) -> float:
         """The ``p``-quantile of the wait."""
-        p = _probability(p)
         scale = max(self.mean_wait, 1.0 / self.service_rate)
-        return _quantile_from_sf(lambda t: float(self._sf(np.float64(t), 0)), p, scale)
+        return _quantile_from_sf(self._wait_sf, p, scale)
 
 
 def _default_max_queue(rho: float, n: int, d: int) -> int:
@@ -309,8 +310,8 @@ def power_of_two(
     >>> round(power_of_two(2.1, 1.0, 3, d=1, max_queue=60).mean_sojourn, 5)  # 3 M/M/1s
     3.33333
     """
-    lam = _positive("arrival_rate", arrival_rate)
-    mu = _positive("service_rate", service_rate)
+    lam = positive("arrival_rate", arrival_rate)
+    mu = positive("service_rate", service_rate)
     n = _integer("servers", servers, 1)
     d = _integer("d", d, 1)
     if d > n:

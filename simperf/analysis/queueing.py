@@ -19,16 +19,15 @@ from numpy.typing import ArrayLike
 
 from simperf.analysis._common import (
     FloatArray,
+    _cdf_from_sf,
     _hypoexp_sf,
     _integer,
     _littles_law,
-    _nonnegative,
-    _positive,
     _probability,
     _quantile_from_sf,
-    _shape_like,
     _stable,
 )
+from simperf.checks import nonnegative, positive
 
 # --------------------------------------------------------------------- M/M/1, M/M/c
 
@@ -82,8 +81,7 @@ class QueueResult:
 
     def wait_cdf(self, t: ArrayLike) -> float | FloatArray:
         """P(wait <= t): ``1 - C exp(-(c mu - lambda) t)`` for ``t >= 0``."""
-        tt = np.asarray(t, dtype=np.float64)
-        return _shape_like(1.0 - self._wait_sf(tt), t)
+        return _cdf_from_sf(self._wait_sf, t)
 
     def wait_quantile(self, p: float) -> float:
         """The ``p``-quantile of the wait (0 when ``p <= 1 - prob_wait``)."""
@@ -100,8 +98,7 @@ class QueueResult:
         ``1 - (a e^{-mu t} - mu e^{-a t}) / (a - mu)`` with ``a = c mu - lambda``
         (Erlang-2 when ``a == mu``), evaluated in a form that is stable near ``a == mu``.
         """
-        tt = np.asarray(t, dtype=np.float64)
-        return _shape_like(1.0 - self._sojourn_sf(tt), t)
+        return _cdf_from_sf(self._sojourn_sf, t)
 
     def sojourn_quantile(self, p: float) -> float:
         """The ``p``-quantile of the sojourn time.
@@ -117,9 +114,7 @@ class QueueResult:
         p = _probability(p)
         if self.servers == 1:
             return -math.log1p(-p) / (self.service_rate - self.arrival_rate)
-        return _quantile_from_sf(
-            lambda t: float(self._sojourn_sf(np.float64(t))), p, self.mean_sojourn
-        )
+        return _quantile_from_sf(self._sojourn_sf, p, self.mean_sojourn)
 
 
 def mm1(arrival_rate: float, service_rate: float) -> QueueResult:
@@ -153,8 +148,8 @@ def mm1(arrival_rate: float, service_rate: float) -> QueueResult:
     >>> round(r.sojourn_quantile(0.5), 5)  # ln(2) / 10
     0.06931
     """
-    lam = _nonnegative("arrival_rate", arrival_rate)
-    mu = _positive("service_rate", service_rate)
+    lam = nonnegative("arrival_rate", arrival_rate)
+    mu = positive("service_rate", service_rate)
     rho = lam / mu
     _stable(rho, "the M/M/1 queue")
     wait = rho / (mu - lam)
@@ -192,7 +187,7 @@ def erlang_b(servers: int, offered_load: float) -> float:
     0.2
     """
     c = _integer("servers", servers, 1)
-    a = _nonnegative("offered_load", offered_load)
+    a = nonnegative("offered_load", offered_load)
     b = 1.0
     for k in range(1, c + 1):
         b = a * b / (k + a * b)
@@ -229,7 +224,7 @@ def erlang_c(servers: int, offered_load: float) -> float:
     0.7
     """
     c = _integer("servers", servers, 1)
-    a = _nonnegative("offered_load", offered_load)
+    a = nonnegative("offered_load", offered_load)
     _stable(a / c, f"an M/M/{c} queue with offered load {a:g} Erlangs")
     b = erlang_b(c, a)
     return c * b / (c - a * (1.0 - b))
@@ -269,8 +264,8 @@ def mmc(arrival_rate: float, service_rate: float, servers: int) -> QueueResult:
     >>> round(r.sojourn_quantile(0.95) * 1e3, 1)
     156.2
     """
-    lam = _nonnegative("arrival_rate", arrival_rate)
-    mu = _positive("service_rate", service_rate)
+    lam = nonnegative("arrival_rate", arrival_rate)
+    mu = positive("service_rate", service_rate)
     c = _integer("servers", servers, 1)
     rho = lam / (c * mu)
     _stable(rho, f"the M/M/{c} queue")
@@ -347,9 +342,9 @@ def mg1(arrival_rate: float, mean_service: float, service_variance: float) -> MG
     >>> round(r.mean_wait, 4), round(r.mean_sojourn, 4)
     (0.045, 0.055)
     """
-    lam = _nonnegative("arrival_rate", arrival_rate)
-    es = _positive("mean_service", mean_service)
-    var = _nonnegative("service_variance", service_variance)
+    lam = nonnegative("arrival_rate", arrival_rate)
+    es = positive("mean_service", mean_service)
+    var = nonnegative("service_variance", service_variance)
     rho = lam * es
     _stable(rho, "the M/G/1 queue")
     wait = lam * (var + es * es) / (2.0 * (1.0 - rho))

@@ -14,10 +14,9 @@ from numpy.typing import ArrayLike
 
 from simperf.analysis._common import (
     FloatArray,
-    _nonnegative,
-    _positive,
     _stable,
 )
+from simperf.checks import nonnegative, positive
 
 
 @dataclass(frozen=True)
@@ -42,7 +41,7 @@ class PSResult:
 
     def sojourn_of(self, size: float) -> float:
         """Mean sojourn of a job of service time ``size``: ``size / (1 - rho)``."""
-        return _nonnegative("size", size) / (1.0 - self.utilization)
+        return nonnegative("size", size) / (1.0 - self.utilization)
 
 
 def mg1_ps(arrival_rate: float, mean_service: float) -> PSResult:
@@ -70,8 +69,8 @@ def mg1_ps(arrival_rate: float, mean_service: float) -> PSResult:
     >>> round(r.mean_sojourn, 4), round(r.sojourn_of(0.002), 4)
     (0.05, 0.01)
     """
-    lam = _nonnegative("arrival_rate", arrival_rate)
-    es = _positive("mean_service", mean_service)
+    lam = nonnegative("arrival_rate", arrival_rate)
+    es = positive("mean_service", mean_service)
     rho = lam * es
     _stable(rho, "the M/G/1-PS queue")
     return PSResult(

@@ -1,4 +1,5 @@
-"""Argument checks and the monotone hand-out shared by every arrival generator."""
+"""The batch-size check and the monotone hand-out shared by every arrival generator (numbers
+are checked by :mod:`simperf.checks`)."""
 
 from __future__ import annotations
 
@@ -6,27 +7,6 @@ import math
 from collections.abc import Iterator
 
 import numpy as np
-
-
-def _finite(value: float, name: str) -> float:
-    value = float(value)
-    if not math.isfinite(value):
-        raise ValueError(f"{name} must be finite, got {value}")
-    return value
-
-
-def _non_negative(value: float, name: str) -> float:
-    value = _finite(value, name)
-    if value < 0:
-        raise ValueError(f"{name} must be >= 0, got {value}")
-    return value
-
-
-def _positive(value: float, name: str) -> float:
-    value = _finite(value, name)
-    if value <= 0:
-        raise ValueError(f"{name} must be > 0, got {value}")
-    return value
 
 
 def _check_batch(batch: int) -> int:

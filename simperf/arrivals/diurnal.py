@@ -7,7 +7,8 @@ from collections.abc import Iterator
 
 import numpy as np
 
-from simperf.arrivals._checks import _check_batch, _finite, _non_negative, _positive
+from simperf.arrivals._checks import _check_batch
+from simperf.checks import finite, nonnegative, positive
 from simperf.rng import BATCH
 
 
@@ -56,12 +57,12 @@ def diurnal_times(
     >>> all(a < b for a, b in zip(times, times[1:]))
     True
     """
-    mean_rate = _non_negative(mean_rate, "mean_rate")
-    amplitude = _non_negative(amplitude, "amplitude")
+    mean_rate = nonnegative("mean_rate", mean_rate)
+    amplitude = nonnegative("amplitude", amplitude)
     if amplitude > 1:
         raise ValueError(f"amplitude must be in [0, 1], got {amplitude}")
-    period = _positive(period, "period")
-    peak_time = _finite(peak_time, "peak_time")
+    period = positive("period", period)
+    peak_time = finite("peak_time", peak_time)
     batch = _check_batch(batch)
     if mean_rate == 0:
         return iter(())

@@ -6,7 +6,8 @@ from collections.abc import Iterator
 
 import numpy as np
 
-from simperf.arrivals._checks import _check_batch, _non_negative
+from simperf.arrivals._checks import _check_batch
+from simperf.checks import nonnegative
 from simperf.rng import BATCH
 
 
@@ -35,7 +36,7 @@ def poisson_times(rate: float, rng: np.random.Generator, *, batch: int = BATCH) 
     >>> len(times), 0 < times[0] < times[1] < times[2]
     (3, True)
     """
-    rate = _non_negative(rate, "rate")
+    rate = nonnegative("rate", rate)
     batch = _check_batch(batch)
     if rate == 0:
         return iter(())
@@ -84,7 +85,7 @@ def deterministic_times(rate: float, *, batch: int = BATCH) -> Iterator[float]:
     >>> list(islice(deterministic_times(4.0), 3))
     [0.25, 0.5, 0.75]
     """
-    rate = _non_negative(rate, "rate")
+    rate = nonnegative("rate", rate)
     batch = _check_batch(batch)
     if rate == 0:
         return iter(())

@@ -8,7 +8,8 @@ from typing import Literal
 
 import numpy as np
 
-from simperf.arrivals._checks import _check_batch, _monotone, _non_negative, _positive
+from simperf.arrivals._checks import _check_batch, _monotone
+from simperf.checks import nonnegative, positive
 from simperf.rng import BATCH
 
 # A sojourn expected to hold more arrivals than this many batches is streamed in batches
@@ -30,8 +31,8 @@ def _mmpp2(
     l0, l1 = _pair(rates, "rates")
     s0, s1 = _pair(mean_sojourns, "mean_sojourns")
     return (
-        (_non_negative(l0, "rates[0]"), _non_negative(l1, "rates[1]")),
-        (_positive(s0, "mean_sojourns[0]"), _positive(s1, "mean_sojourns[1]")),
+        (nonnegative("rates[0]", l0), nonnegative("rates[1]", l1)),
+        (positive("mean_sojourns[0]", s0), positive("mean_sojourns[1]", s1)),
     )
 
 
@@ -98,7 +99,7 @@ def mmpp2_index_of_dispersion(
     19.514
     """
     (l0, l1), (s0, s1) = _mmpp2(rates, mean_sojourns)
-    window = _positive(window, "window")
+    window = positive("window", window)
     r0, r1 = 1.0 / s0, 1.0 / s1
     a = r0 + r1
     weighted = l0 * r1 + l1 * r0

@@ -8,7 +8,8 @@ from collections.abc import Iterator, Sequence
 
 import numpy as np
 
-from simperf.arrivals._checks import _check_batch, _monotone, _non_negative, _positive
+from simperf.arrivals._checks import _check_batch, _monotone
+from simperf.checks import nonnegative, positive
 from simperf.rng import BATCH
 
 
@@ -29,7 +30,7 @@ def _profile(
     if np.any(r < 0):
         raise ValueError("rates must be >= 0")
     if period is not None:
-        period = _positive(period, "period")
+        period = positive("period", period)
         if period <= s[-1]:
             raise ValueError(f"period ({period}) must exceed the last start ({s[-1]})")
     return s, r, period
@@ -120,7 +121,7 @@ def profile_mean_rate(
     if period is None:
         if horizon is None:
             raise ValueError("a non-periodic profile needs a horizon to define its mean rate")
-        length = _positive(horizon, "horizon")
+        length = positive("horizon", horizon)
     else:
         length = period
     return float(piecewise_cumulative(length, s, r, period)) / length
@@ -160,7 +161,7 @@ def scaled_profile(
     >>> scaled_profile([0, 10], [100.0, 400.0], 650.0, period=40)
     [200.0, 800.0]
     """
-    mean_rate = _non_negative(mean_rate, "mean_rate")
+    mean_rate = nonnegative("mean_rate", mean_rate)
     current = profile_mean_rate(starts, rates, period, horizon)
     if current == 0:
         if mean_rate == 0:

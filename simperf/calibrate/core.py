@@ -41,8 +41,11 @@ class Level:
 
     @property
     def service(self) -> float:
-        """Mean time a worker is held per request (components plus held overhead)."""
-        return sum(f[0].params["mean"] for f in self.fits.values()) + self.overhead.held
+        """Mean time a worker is held per request (components, held overhead and the
+        wake-up times the fraction of requests that paid it)."""
+        cost = self.overhead
+        components = sum(f[0].params["mean"] for f in self.fits.values())
+        return components + cost.held + cost.wake * cost.woken
 
     @property
     def utilisation(self) -> float:
@@ -57,7 +60,9 @@ class Calibration:
     ----------
     levels
         One row per load level: requests, rate, dispersion index (and whether Poisson),
-        held and outside overhead, mean service and utilisation.
+        held and outside overhead, the wake-up (its time, standard error, the idle time
+        after which it is paid and the fraction of requests that paid it), mean service
+        and utilisation.
     fits
         One row per (level, component, family, parameter): value, interval, AIC, KS
         distance and p-value, and whether the family was chosen.
@@ -157,14 +162,18 @@ def _level(load: float, rows: pd.DataFrame, confidence: float) -> Level:
 
 def scenario_fragment(level: Level, requests: int = 100_000) -> dict[str, Any]:
     """The scenario that level's fits describe: Poisson arrivals at its rate into one app
-    server whose workers hold each component's fitted time and the held overhead; the
-    outside overhead is a delay in a ``client`` front that holds nothing."""
+    server whose workers hold each component's fitted time and the held overhead (and a
+    ``wake_up`` when one was found); the outside overhead is a delay in a ``client``
+    front that holds nothing."""
     steps: list[dict[str, Any]] = []
     for fit in level.fits.values():
         steps += [{"cpu": dist} for dist in fit[0].steps()]
     if level.overhead.held > 0:
         steps.append({"cpu": {"dist": "constant", "value": _ms(level.overhead.held)}})
-    app = {"kind": "app_server", "cores": level.workers, "workers": level.workers}
+    app: dict[str, Any] = {"kind": "app_server", "cores": level.workers, "workers": level.workers}
+    if level.overhead.wake > 0:
+        wake = {"dist": "constant", "value": _ms(level.overhead.wake)}
+        app["wake_up"] = {"time": wake, "after": _ms(level.overhead.wake_after)}
     components: dict[str, Any] = {"app": {**app, "endpoints": {"serve": steps}}}
     entry = "app"
     if level.overhead.outside > 0:
@@ -281,6 +290,10 @@ def _levels_frame(levels: list[Level]) -> pd.DataFrame:
             "poisson": lv.arrivals.poisson,
             "held": lv.overhead.held,
             "outside": lv.overhead.outside,
+            "wake": lv.overhead.wake,
+            "wake_se": lv.overhead.wake_se,
+            "wake_after": lv.overhead.wake_after,
+            "woken": lv.overhead.woken,
             "overhead_method": lv.overhead.method,
             "service": lv.service,
             "utilisation": lv.utilisation,

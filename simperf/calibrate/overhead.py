@@ -18,7 +18,7 @@ formula (an M/G/1 queue, so single-worker servers only).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import pandas as pd
@@ -43,6 +43,13 @@ class Overhead:
         Added outside the worker per request, and its standard error.
     method
         ``server times`` (measured) or ``mean latency`` (solved from P-K).
+    wake, wake_se, wake_after
+        The wake-up: extra time before the handler starts, paid by a request that
+        reaches a worker idle for at least ``wake_after`` (sent that long, less the
+        outside time, after the worker's last request ended); 0, NaN, NaN when none is
+        found (see :func:`wake_up`).
+    woken
+        Fraction of the level's requests that paid it.
     """
 
     held: float
@@ -50,6 +57,10 @@ class Overhead:
     outside: float
     outside_se: float
     method: str
+    wake: float = 0.0
+    wake_se: float = float("nan")
+    wake_after: float = float("nan")
+    woken: float = 0.0
 
     @property
     def total(self) -> float:
@@ -82,6 +93,11 @@ def overhead(level: pd.DataFrame, components: np.ndarray, rate: float) -> Overhe
         in_handler = np.clip(end - start - ordered["_c"].to_numpy(), 0, None)
         idle = np.concatenate([[True], ~same | (sent[1:] >= end[:-1])])
         beyond = (ordered["latency"].to_numpy() - (end - start))[idle]
+        # how long each idle arrival's worker had been idle (the first: for ever)
+        slept = np.concatenate([[np.inf], np.where(same, sent[1:] - end[:-1], np.inf)])[idle]
+        wake = wake_up(slept, beyond)
+        # the outside time is that of the idle arrivals that did not pay a wake-up
+        unwoken = beyond if wake is None else beyond[slept < wake[2]]
         # A request sent just before its predecessor ended may reach the server after it
         # (the outside time): only those sent earlier than that surely waited. The
         # outside time depends on the gaps, so two passes.
@@ -91,12 +107,63 @@ def overhead(level: pd.DataFrame, components: np.ndarray, rate: float) -> Overhe
             gaps = np.clip(start[1:] - end[:-1], 0, None)[waiting]
             if gaps.size < MIN_GAPS:
                 break
-            outside = max(float(beyond.mean() - gaps.mean()), 0.0)
+            outside = max(float(unwoken.mean() - gaps.mean()), 0.0)
         else:
             held = float(in_handler.mean() + gaps.mean())
             held_se = float(np.hypot(_se(in_handler), _se(gaps)))
-            return Overhead(held, held_se, outside, _se(beyond), "server times")
+            cost = Overhead(held, held_se, outside, _se(unwoken), "server times")
+            if wake is None:
+                return cost
+            woken = float(np.sum(slept >= wake[2]) / len(level))
+            # the worker's idle time when the request reaches it: the outside time later
+            after = wake[2] + outside
+            return replace(cost, wake=wake[0], wake_se=wake[1], wake_after=after, woken=woken)
     return _from_mean_latency(latency, components, rate)
+
+
+def wake_up(slept: np.ndarray, beyond: np.ndarray) -> tuple[float, float, float] | None:
+    """The wake-up cost in the latency of requests that found their worker idle.
+
+    A worker that sleeps while idle takes longer to start a request the longer it has
+    slept, up to a limit (the real stack: docs/calibration.md). The latency outside
+    the handler of the idle arrivals is fitted by a step in the time the worker had
+    slept, ``beyond = outside + wake x (slept >= after)``, by least squares over every
+    split of the arrivals sorted by that time (each side at least ``MIN_GAPS``).
+
+    Parameters
+    ----------
+    slept
+        Time each idle arrival's worker had been idle (``inf``: never busy before).
+    beyond
+        Its latency outside the handler (seconds), aligned with ``slept``.
+
+    Returns
+    -------
+    tuple or None
+        ``(wake, standard error, after)``; None when the step is not larger than twice
+        its standard error (no wake-up seen) or too few arrivals are on either side.
+    """
+    order = np.argsort(slept, kind="stable")
+    d, b = slept[order], beyond[order]
+    n = b.size
+    if n < 2 * MIN_GAPS:
+        return None
+    first, second = np.cumsum(b), np.cumsum(b * b)
+    k = np.arange(MIN_GAPS, n - MIN_GAPS + 1)  # the first k do not pay
+    # a split between two arrivals that slept equally long is no split
+    k = k[d[k - 1] < d[np.minimum(k, n - 1)]]
+    if k.size == 0:
+        return None
+    rest = first[-1] - first[k - 1]
+    sse = second[-1] - first[k - 1] ** 2 / k - rest**2 / (n - k)
+    split = int(k[np.argmin(sse)])
+    free, paid = b[:split], b[split:]
+    wake = float(paid.mean() - free.mean())
+    se = float(np.hypot(_se(free), _se(paid)))
+    if not wake > 2 * se:
+        return None
+    after = d[split - 1] + (d[split] - d[split - 1]) / 2 if np.isfinite(d[split]) else d[split - 1]
+    return wake, se, float(after)
 
 
 def _from_mean_latency(latency: np.ndarray, components: np.ndarray, rate: float) -> Overhead:

@@ -30,6 +30,12 @@ def summary(cal: Calibration) -> str:
             f"{'yes' if row.poisson else 'no':>7} {_ms(row.held):>10} {_ms(row.outside):>10} "
             f"{row.utilisation:>5.2f}"
         )
+    for row in cal.levels.itertuples():
+        if row.wake > 0:
+            lines.append(
+                f"  {row.load:>8g} wake-up {_ms(row.wake)} ± {_ms(row.wake_se)} after "
+                f"{_ms(row.wake_after)} idle, paid by {row.woken:.0%} of requests"
+            )
     intercept, slope, slope_se = cal.overhead_trend
     if math.isfinite(slope):
         se = f" ± {slope_se * 1e3:.3f}" if math.isfinite(slope_se) else ""

@@ -8,6 +8,7 @@ that runs them, for requests and for a session's re-authentication alike.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from typing import Any, NoReturn
 
@@ -115,6 +116,16 @@ class AppInstance(Server):
             if not self.memory_waits:
                 self.oom_code = ctx.recorder.cause("out_of_memory")
             self.handle = self._handle_with_memory  # type: ignore[method-assign]
+        wake = spec.wake_up
+        if wake is not None:
+            # chosen here, not checked per request: without it the plain handle runs
+            self._wake_draw = ctx.sampler(wake.time, server.name, f"wake_up:{index}")
+            self._woken: dict[int, list[Step]] = {}
+            self._wake_inner = self.handle
+            self._wake_after = wake.after
+            self._idle_since = -math.inf
+            waking = self._handle_waking_after if wake.after > 0 else self._handle_waking
+            self.handle = waking  # type: ignore[method-assign]
         self.ordered = False  # set by _admission: workers wait in ordered queues
         self.shed_limit = 0  # requests shed by the concurrency limit
         if spec.queue is not None or spec.concurrency_limit is not None or server.ranks:
@@ -182,6 +193,37 @@ class AppInstance(Server):
         finally:
             memory.release()
             self.memory_level.change(-1, env.now)
+
+    def _handle_waking(self, request: Request, steps: list[Step]) -> Process:
+        """:meth:`handle` on an instance with a ``wake_up`` cost: a request arriving at
+        an idle instance (none in service or waiting) holds its worker for a wake-up
+        draw before its first step (after a tracked endpoint's registration)."""
+        if self.active == 0 and not self.workers.waiting:
+            steps = self._woken_steps(steps)
+        return self._wake_inner(request, steps)
+
+    def _handle_waking_after(self, request: Request, steps: list[Step]) -> Process:
+        """:meth:`_handle_waking` when only an instance idle for ``after`` pays: the
+        request that leaves it idle notes when."""
+        if (
+            self.active == 0
+            and not self.workers.waiting
+            and self.env.now - self._idle_since >= self._wake_after
+        ):
+            steps = self._woken_steps(steps)
+        try:
+            yield from self._wake_inner(request, steps)
+        finally:
+            if self.active == 0 and not self.workers.waiting:
+                self._idle_since = self.env.now
+
+    def _woken_steps(self, steps: list[Step]) -> list[Step]:
+        woken = self._woken.get(id(steps))
+        if woken is None:
+            wake = (DELAY, self._wake_draw)
+            head = 1 if steps and steps[0] == (RUN, _register) else 0
+            woken = self._woken[id(steps)] = [*steps[:head], wake, *steps[head:]]
+        return woken
 
     def _handle_limited(self, request: Request, steps: list[Step]) -> Process:
         """:meth:`handle` under an adaptive concurrency limit: shed at once beyond it."""
@@ -648,6 +690,8 @@ def compile_cpu(server: AppServer, step: CpuStep, purpose: str) -> Step:
     way it is a runner: the interpreter's inline ``CPU`` code stays the plain one.
     """
     draw = server.ctx.sampler(step.cpu, server.name, purpose, 1.0 / server.spec.speed)
+    if server.ctx.profiler is not None:  # run.profile: count the step's draws
+        draw = server.ctx.profiler.counted(server.name, purpose, draw)
     if server.spec.cpu_discipline == "ps":
 
         def shared(request: Request, instance: AppInstance) -> Process:

@@ -75,6 +75,7 @@ class Context:
 
     scenario: Any = None
     tracer: Any = None  # the run's Tracer (simperf.components.tracing) with run.trace
+    profiler: Any = None  # the run's Profiler (simperf.components.profiling), run.profile
 
     def __init__(
         self,

@@ -70,9 +70,17 @@ def compile_read(server: AppServer, step: ReadStep, purpose: str) -> StepRunner:
     assert isinstance(cache, Cache)
     env = server.env
     backing = backing_runner(server, spec.backing, f"{purpose}:backing")
+    tracer = server.ctx.tracer
+    if tracer is not None:  # run.trace: the read and its backing read as spans
+        where = spec.backing.split(".")[0] if isinstance(spec.backing, str) else cache.name
+        backing = tracer.backing(backing, where)
     load = _loader(env, cache, backing, read_through=spec.mode == "read_through")
     miss = _single_flight(env, cache.keyspace, load) if cache.spec.coalesce else load
-    return _reader(env, cache, miss, _down_path(cache, backing))
+    down = _down_path(cache, backing)
+    if tracer is None:
+        return _reader(env, cache, miss, down)
+    miss, down = tracer.cache_missed(miss, "miss"), tracer.cache_missed(down, "down")
+    return tracer.cache_read(_reader(env, cache, miss, down), cache.name)
 
 
 def _loader(env: simpy.Environment, cache: Cache, backing: Backing, *, read_through: bool) -> Miss:

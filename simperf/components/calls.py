@@ -89,14 +89,16 @@ def connect(
         if network is not None:
             handle = network.handler(source, network.region_of[target.name], handle)
     client_cpu = 0.0 if background else target.client_cpu(route)
-    if not background and needs_guard(step, server.spec.breakers, target.name):
-        pools = [instance.pools[target.name] for instance in server.instances] if pooled else None
-        call = _runner(handle, route, pools, client_cpu, repeat)
-        return RUN, guard(server, target.name, call, step, purpose)
-    if not pooled and client_cpu == 0 and repeat == 1:
+    guarded = not background and needs_guard(step, server.spec.breakers, target.name)
+    if not guarded and not pooled and client_cpu == 0 and repeat == 1:
         return CALL, (handle, route)
-    pools = [instance.pools[target.name] for instance in server.instances] if pooled else None
-    return RUN, _runner(handle, route, pools, client_cpu, repeat)
+    pools = None
+    if pooled:
+        pools = [instance.pools[target.name] for instance in server.instances]
+        if server.ctx.tracer is not None:  # run.trace: waits for a connection as spans
+            pools = server.ctx.tracer.pools(pools, target.name)
+    call = _runner(handle, route, pools, client_cpu, repeat)
+    return RUN, guard(server, target.name, call, step, purpose) if guarded else call
 
 
 def runner(server: AppServer, component: str, endpoint: str, **options: Any) -> Runner:

@@ -11,11 +11,11 @@ per ``cpu`` or ``delay`` step.
 
 The runner is chosen at build time, per request class, by :func:`flat_starter`: only when
 everything on the class's route is plain (no faults, network, autoscaling, admission,
-memory, sessions, processor sharing, guarded calls, client timeouts) and every step is
-``cpu``, ``delay``, a bare ``call`` to another such app server or a pooled ``query``
-(:mod:`simperf.components.flat_db`); anything else
-runs as a process, as before. Both kinds of request can share an instance: a visit waits
-in the same FIFO queue as a process's grant event and answers the same ``succeed()``.
+memory, sessions, a wake-up, processor sharing, guarded calls, client timeouts) and every
+step is ``cpu``, ``delay``, a bare ``call`` to another such app server or a pooled
+``query`` (:mod:`simperf.components.flat_db`); anything else runs as a process, as
+before. Both kinds of request can share an instance: a visit waits in the same FIFO queue
+as a process's grant event and answers the same ``succeed()``.
 
 A visit updates the instance's counters and monitors exactly where
 :meth:`~simperf.components.app_server.AppInstance.steps` does, in the same order and with

@@ -332,6 +332,25 @@ def guard(
         yield first | env.timeout(limit)
         return first.value if first.triggered else timeout_code
 
+    def untimed(request: Request, instance: AppInstance) -> Process:
+        try:
+            yield from call(request, instance)
+        except RequestFailed as failure:
+            return failure.code
+        return 0
+
+    def attempt(
+        request: Request, instance: AppInstance, limit: float | None, tries: int
+    ) -> Process:
+        """One try of the call, returning 0 or its failure code (``tries``: its number,
+        for spans); a plain function, so that a try costs no generator of its own."""
+        if limit is None and after is None:
+            return untimed(request, instance)
+        return timed(request, instance, limit)
+
+    if ctx.tracer is not None:  # run.trace: each try and each backoff as a span
+        attempt = ctx.tracer.attempts(attempt, server.name, target)
+
     def guarded(request: Request, instance: AppInstance) -> Process:
         route.calls += 1
         if budget is not None:
@@ -357,14 +376,7 @@ def guard(
                         limit = left
                 route.attempts += 1
                 started = env.now
-                if limit is None and after is None:
-                    try:
-                        yield from call(request, instance)
-                        code = 0
-                    except RequestFailed as failure:
-                        code = failure.code
-                else:
-                    code = yield from timed(request, instance, limit)
+                code = yield from attempt(request, instance, limit, tries)
                 if code == timeout_code:
                     route.timeouts += 1
                 if breaker is not None:

@@ -9,8 +9,12 @@ the wrappers schedule no event: the same seed gives the same results traced or n
 
 A traced request is a tree of spans: the ``request`` itself (the client's view), a
 ``hop`` per component (and app instance) it visits, a ``network`` span per crossing
-between regions and a ``queue`` span per wait for a slot. Time in a span not covered
-by its children is the span's own: service in a hop, travel in a network span.
+between regions, a ``queue`` span per wait for a slot, a ``pool_wait`` per wait for a
+pooled database connection, a ``cache`` span per cache read (``detail`` hit, miss or
+down) with its ``backing`` read on a miss, and, on calls with ``retry``, an ``attempt``
+span per try (``detail`` its number and outcome) and a ``backoff`` span per wait between
+tries. Time in a span not covered by its children is the span's own: service in a hop,
+travel in a network span.
 
 Spans are found by the request (hops) or by the SimPy process running it (queue waits,
 whose servers do not see the request). A process a traced request starts (a parallel
@@ -30,8 +34,8 @@ from simperf.components.base import Component, Context, Process, Request
 from simperf.rng import batched
 from simperf.spec.run import TraceSpec
 
-Span = tuple[int, int, str, str, str, float, float]
-"""(span_id, parent (-1: none), component, instance, kind, start, end)."""
+Span = tuple[int, int, str, str, str, float, float, str]
+"""(span_id, parent (-1: none), component, instance, kind, start, end, detail)."""
 TRACER = "trace"  # stream owner name of the sampling decisions
 
 
@@ -183,7 +187,7 @@ class Tracer:
             yield from serve(request, component, route)
         finally:
             trace.end = self.env.now
-            trace.spans.append((0, -1, entry, "", "request", trace.start, trace.end))
+            trace.spans.append((0, -1, entry, "", "request", trace.start, trace.end, ""))
             outcomes = self.ctx.recorder.outcome
             trace.outcome = int(outcomes[-1]) if len(outcomes) else 0
             del self._open[request]
@@ -205,7 +209,13 @@ class Tracer:
         return traced
 
     def _span(
-        self, trace: Trace, inner: Process, component: str, instance: str, kind: str
+        self,
+        trace: Trace,
+        inner: Process,
+        component: str,
+        instance: str,
+        kind: str,
+        detail: str = "",
     ) -> Process:
         env = self.env
         process = env.active_process
@@ -220,13 +230,148 @@ class Tracer:
         parent = stack[-1]
         stack.append(span_id)
         start = env.now
-        trace.spans.append((span_id, parent, component, instance, kind, start, start))
+        trace.spans.append((span_id, parent, component, instance, kind, start, start, detail))
         index = len(trace.spans) - 1
         try:
             return (yield from inner)
         finally:
             stack.remove(span_id)
-            trace.spans[index] = (span_id, parent, component, instance, kind, start, env.now)
+            # the detail as it is now: a cache read learns on the way whether it missed
+            trace.spans[index] = (*trace.spans[index][:6], env.now, trace.spans[index][7])
+
+    def _traced_process(self) -> tuple[Trace, list[int]] | None:
+        """The trace and open spans of the running process (None: not a traced one)."""
+        return self._procs.get(self.env.active_process)
+
+    def _record(
+        self,
+        entry: tuple[Trace, list[int]],
+        component: str,
+        instance: str,
+        kind: str,
+        start: float,
+        detail: str = "",
+    ) -> None:
+        """Add a finished span (ending now) under the process's open span."""
+        trace, stack = entry
+        span_id = len(trace.spans) + 1
+        trace.spans.append(
+            (span_id, stack[-1], component, instance, kind, start, self.env.now, detail)
+        )
+
+    # -- spans of steps (compiled with run.trace only) --------------------------------------
+    def pools(self, pools: list[Any], database: str) -> list[Any]:
+        """Connection pools whose waits of traced requests are ``pool_wait`` spans."""
+        return [_TracedPool(self, pool, database) for pool in pools]
+
+    def _pool_wait(
+        self, entry: tuple[Trace, list[int]], inner: Process, pool: Any, database: str
+    ) -> Process:
+        start = self.env.now
+        try:
+            yield from inner
+        finally:  # a timed-out wait too
+            self._record(entry, pool.component, pool.owner, "pool_wait", start, database)
+
+    def cache_read(self, read: Callable[..., Process], cache: str) -> Callable[..., Process]:
+        """A cache ``read`` step with a ``cache`` span (detail ``hit`` until it misses)."""
+        opened = self._open
+
+        def traced(request: Request, instance: Any) -> Process:
+            trace = opened.get(request)
+            if trace is None:
+                return read(request, instance)
+            return self._span(trace, read(request, instance), cache, "", "cache", "hit")
+
+        return traced
+
+    def cache_missed(self, miss: Callable[..., Process], detail: str) -> Callable[..., Process]:
+        """A read's ``miss`` (or ``down``) path, marking the open ``cache`` span ``detail``."""
+
+        def traced(request: Request, instance: Any, node: Any, key: int) -> Process:
+            entry = self._traced_process()
+            if entry is not None:
+                trace, stack = entry
+                index = stack[-1] - 1  # the read's span: span ids are list indices + 1
+                span = trace.spans[index]
+                trace.spans[index] = (*span[:7], detail)
+            return miss(request, instance, node, key)
+
+        return traced
+
+    def backing(self, backing: Callable[..., Process], component: str) -> Callable[..., Process]:
+        """A cache's backing read or write with a ``backing`` span around it."""
+        opened = self._open
+
+        def traced(request: Request, instance: Any) -> Process:
+            trace = opened.get(request)
+            if trace is None:
+                return backing(request, instance)
+            return self._span(trace, backing(request, instance), component, "", "backing")
+
+        return traced
+
+    def attempts(
+        self, attempt: Callable[..., Process], caller: str, target: str
+    ) -> Callable[..., Process]:
+        """A guarded call's ``attempt(request, instance, limit, tries)`` with an
+        ``attempt`` span (detail ``#n outcome``) and, before a retry, a ``backoff`` span
+        from the previous attempt's end."""
+        opened = self._open
+        causes = self.ctx.recorder.causes
+
+        def traced(request: Request, instance: Any, limit: float | None, tries: int) -> Process:
+            trace = opened.get(request)
+            if trace is None:
+                return attempt(request, instance, limit, tries)
+            return self._attempt(
+                trace,
+                attempt(request, instance, limit, tries),
+                caller,
+                target,
+                instance.name,
+                tries,
+                causes,
+            )
+
+        return traced
+
+    def _attempt(
+        self,
+        trace: Trace,
+        inner: Process,
+        caller: str,
+        target: str,
+        instance: str,
+        tries: int,
+        causes: list[str],
+    ) -> Process:
+        entry = self._procs.get(self.env.active_process)
+        if tries > 1 and entry is not None and entry[0] is trace:
+            # the time since this call's previous attempt ended is its backoff
+            parent = entry[1][-1]
+            last = next(
+                (s for s in reversed(trace.spans) if s[4] == "attempt" and s[1] == parent), None
+            )
+            if last is not None and last[6] < self.env.now:
+                trace.spans.append(
+                    (
+                        len(trace.spans) + 1,
+                        parent,
+                        caller,
+                        instance,
+                        "backoff",
+                        last[6],
+                        self.env.now,
+                        f"before #{tries}",
+                    )
+                )
+        where = f"{instance}->{target}"
+        index = len(trace.spans)  # the attempt's span, appended as it starts
+        code = yield from self._span(trace, inner, caller, where, "attempt", f"#{tries}")
+        outcome = causes[code] if code else "ok"
+        trace.spans[index] = (*trace.spans[index][:7], f"#{tries} {outcome}")
+        return code
 
     def _queue(self, queue_for: Callable[..., Process], component: str, instance: str) -> Any:
         procs = self._procs
@@ -247,8 +392,36 @@ class Tracer:
         start = self.env.now
         waited = yield from inner
         span_id = len(trace.spans) + 1
-        trace.spans.append((span_id, stack[-1], component, instance, "queue", start, self.env.now))
+        trace.spans.append(
+            (span_id, stack[-1], component, instance, "queue", start, self.env.now, "")
+        )
         return waited
+
+
+class _TracedPool:
+    """A connection pool whose waits of traced requests are ``pool_wait`` spans."""
+
+    __slots__ = ("_pool", "acquire", "database", "release")
+
+    def __init__(self, tracer: Tracer, pool: Any, database: str) -> None:
+        self._pool = pool
+        self.database = database
+        self.release = pool.release
+        plain = pool.acquire
+
+        def acquire() -> Process | None:
+            waiting = plain()
+            if waiting is None:  # a free connection: no wait to record
+                return None
+            entry = tracer._traced_process()
+            if entry is None:
+                return waiting
+            return tracer._pool_wait(entry, waiting, pool, database)
+
+        self.acquire = acquire
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._pool, name)
 
 
 def unwrapped(handle: Any) -> Any:

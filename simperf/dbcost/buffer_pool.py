@@ -31,8 +31,8 @@ import numpy as np
 
 from simperf.dbcost.query_cost import Layout
 from simperf.keys import popularity_probabilities
-from simperf.spec.database import TableSpec
 from simperf.spec.keyspace import KeyspaceSpec
+from simperf.spec.tables import TableSpec
 
 _MASK64 = (1 << 64) - 1
 _GOLDEN = 0x9E3779B97F4A7C15

@@ -51,10 +51,10 @@ def query_rates(scenario: Scenario) -> dict[str, dict[Variant, float]]:
             """A miss rate where the route is taken on misses only."""
             if f.via == BACKING:
                 assert f.cache is not None
-                return _cache_miss_rate(scenario, f.cache)
+                return _store_miss_rate(scenario, scenario.components[f.cache])
             if f.via == ORIGIN:  # classes the CDN does not cache pass through, every one
                 cdn = scenario.components[source]
-                return _cdn_miss_rate(scenario, cdn) if klass in cdn.cacheable else 1.0
+                return _store_miss_rate(scenario, cdn) if klass in cdn.cacheable else 1.0
             return 1.0
 
         share = request_class.weight / total
@@ -102,25 +102,14 @@ def _modelled_miss_rate(keyspace: str, capacity: int, eviction: str) -> float:
     return 1.0 - HIT_RATE[eviction](p, capacity)
 
 
-def _cache_miss_rate(scenario: Scenario, name: str) -> float:
-    cache = scenario.components[name]
+def _store_miss_rate(scenario: Scenario, store: Any) -> float:
+    """Misses of a cache (its nodes together) or of a CDN's edges (each sees the whole key
+    popularity; a shield in front of the origin is taken to miss too, an upper bound)."""
     return miss_rate(
-        scenario.keyspaces[cache.keyspace],
-        capacity=cache.capacity,
-        eviction=cache.eviction,
-        nodes=cache.nodes,
-        ttl=cache.ttl,
-        capacity_bytes=cache.capacity_bytes,
-    )
-
-
-def _cdn_miss_rate(scenario: Scenario, cdn: Any) -> float:
-    """Misses of the edges (each sees the whole key popularity); a shield in front of
-    the origin is taken to miss too (an upper bound)."""
-    return miss_rate(
-        scenario.keyspaces[cdn.keyspace],
-        capacity=cdn.capacity,
-        eviction=cdn.eviction,
-        ttl=cdn.ttl,
-        capacity_bytes=cdn.capacity_bytes,
+        scenario.keyspaces[store.keyspace],
+        capacity=store.capacity,
+        eviction=store.eviction,
+        nodes=getattr(store, "nodes", 1),
+        ttl=store.ttl,
+        capacity_bytes=store.capacity_bytes,
     )

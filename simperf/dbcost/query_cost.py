@@ -48,14 +48,8 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from simperf.spec.database import (
-    AnyDatabaseSpec,
-    DbInstanceSpec,
-    QueryCpuSpec,
-    QuerySpec,
-    StorageSpec,
-    TableSpec,
-)
+from simperf.spec.database import AnyDatabaseSpec, DbInstanceSpec, QueryCpuSpec, StorageSpec
+from simperf.spec.tables import QuerySpec, TableSpec
 
 PRIMARY = "PRIMARY"
 """Name under which the primary-key index is reported."""

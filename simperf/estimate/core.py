@@ -18,8 +18,8 @@ import numpy as np
 import pandas as pd
 
 from simperf.analysis.networks import mva
-from simperf.estimate.routes import Routes, Time
-from simperf.estimate.stations import Station
+from simperf.estimate.routes import Routes
+from simperf.estimate.stations import Station, Time
 from simperf.presentation.estimate_text import render
 from simperf.presentation.tables import estimate_html
 from simperf.spec.scenario import Scenario

@@ -14,40 +14,20 @@ from __future__ import annotations
 
 import math
 from collections import defaultdict
-from typing import Any, NamedTuple
+from typing import Any
 
-from simperf.analysis.forkjoin import fork_join_bounds
-from simperf.analysis.spillover import spill_over
-from simperf.dbcost.explain import hit_ratios, plan_variant, pool_models
 from simperf.dbcost.mix import Variant, miss_rate
-from simperf.dbcost.query_cost import expected_times, storage_times
-from simperf.estimate.stations import Station
+from simperf.estimate.queries import QueryRoutes, _variant
+from simperf.estimate.regions import RegionRoutes
+from simperf.estimate.stations import Station, Time
 from simperf.spec.cache import BackingDelay
-from simperf.spec.kind import Forward
 from simperf.spec.scenario import Scenario
 
 
-class Time(NamedTuple):
-    """Mean time of a route: ``queued`` at stations (service and wait), ``fixed`` delays."""
-
-    queued: float = 0.0
-    fixed: float = 0.0
-
-    def __add__(self, other: Any) -> Time:  # type: ignore[override]
-        return Time(self.queued + other.queued, self.fixed + other.fixed)
-
-    def scaled(self, factor: float) -> Time:
-        """The time of ``factor`` such routes per call (a miss ratio, a repeat)."""
-        return Time(self.queued * factor, self.fixed * factor)
-
-    @property
-    def total(self) -> float:
-        """Mean time in all."""
-        return self.queued + self.fixed
-
-
-class Routes:
-    """The stations of a scenario and its classes' routes through them.
+class Routes(QueryRoutes, RegionRoutes):
+    """The stations of a scenario and its classes' routes through them (databases in
+    :class:`~simperf.estimate.queries.QueryRoutes`, regions in
+    :class:`~simperf.estimate.regions.RegionRoutes`).
 
     Parameters
     ----------
@@ -93,25 +73,6 @@ class Routes:
         if key in self.waits:
             return self.waits[key]
         return station.wait()
-
-    # -- regions --------------------------------------------------------------------
-    def located(self, component: str, region: int) -> int:
-        """The region ``component`` runs in when called from ``region``."""
-        if not self.regions:
-            return 0
-        where = self.components[component].location(self.regions)
-        return region if where is None else where
-
-    def hop(self, source: int, target: int) -> float:
-        """Mean round trip between two regions: the latency both ways, plus jitter."""
-        network = self.scenario.network
-        if network is None or source == target:
-            return 0.0
-        a, b = self.regions[source], self.regions[target]
-        jitter = network.jitter.mean if network.jitter is not None else 0.0
-        if network.link_between(a, b) is not None or network.link_between(b, a) is not None:
-            self.note("network", "link transfer times and their queueing are not estimated")
-        return network.latency_between(a, b) + network.latency_between(b, a) + 2 * jitter
 
     # -- pass 1: load ---------------------------------------------------------------
     def load(self, component: str, endpoint: str, rate: float, region: int, klass: str) -> None:
@@ -253,152 +214,6 @@ class Routes:
         keyspace = self.scenario.keyspaces[spec.keyspace]
         return miss_rate(keyspace, capacity=spec.capacity, eviction=spec.eviction)
 
-    def _backends(self, spec: Any, endpoint: str, region: int) -> list[Forward]:
-        forwards = spec.forwards(self.scenario, endpoint)
-        if spec.policy != "geographic" or not self.regions:
-            return forwards
-        name = next(n for n, s in self.components.items() if s is spec)
-        shares = self._shares.get((name, endpoint))
-        groups = self._groups(forwards)
-        if shares is None or groups is None:
-            self.note(name, "geographic: each client served in its own region (no spill-over)")
-            local = [f for f in forwards if self.located(f.component, region) == region]
-            return [f._replace(weight=1.0 / len(local)) for f in local] if local else forwards
-        result = []
-        for g, members in enumerate(groups.values()):
-            total = sum(f.weight for f in members)
-            result += [f._replace(weight=shares[region][g] * f.weight / total) for f in members]
-        return [f for f in result if f.weight > 0]
-
-    def _groups(self, forwards: list[Forward]) -> dict[int, list[Forward]] | None:
-        """A geographic balancer's backends by region (None: one has no region)."""
-        groups: dict[int, list[Forward]] = {}
-        for f in forwards:
-            where = self.components[f.component].location(self.regions)
-            if where is None or self.components[f.component].kind != "app_server":
-                return None
-            groups.setdefault(where, []).append(f)
-        return groups
-
-    def spill(self) -> None:
-        """Split the held-back traffic of geographic balancers and load their backends.
-
-        Each region's group of backends is an Erlang loss system of ``spill_over`` times
-        its workers (:func:`simperf.analysis.spillover.spill_over`), a request staying in
-        progress there for the round trip from its client's region and the endpoint's
-        holding time without queueing; what it refuses tries the next nearest group.
-        """
-        while self._pending:
-            (name, endpoint), rates = next(iter(self._pending.items()))
-            del self._pending[(name, endpoint)]
-            spec = self.components[name]
-            forwards = spec.forwards(self.scenario, endpoint)
-            groups = self._groups(forwards)
-            if self.scenario.workload.users is not None:  # the load is not known yet
-                self.note(name, "geographic: spill-over of a closed workload not estimated")
-            elif groups is not None:
-                self._shares[(name, endpoint)] = self._solve_spill(spec, groups, rates)
-                self.note(
-                    name,
-                    "geographic: spill-over as Erlang loss per region's group (overflow "
-                    "taken as Poisson; holding times without queueing)",
-                )
-            for region, rate in rates.items():
-                for f in self._backends(spec, endpoint, region):
-                    self.load(f.component, f.endpoint, rate * f.weight, region, "")
-        self.reset()
-
-    def _solve_spill(
-        self, spec: Any, groups: dict[int, list[Forward]], rates: dict[int, float]
-    ) -> list[list[float]]:
-        idle, self.idle = self.idle, True
-        self.reset()
-        where = list(groups)
-        holds, capacities = [], []
-        for members in groups.values():
-            total = sum(f.weight for f in members)
-            holds.append(
-                sum(self.hold(f.component, f.endpoint).total * f.weight for f in members) / total
-            )
-            capacities.append(
-                spec.spill_over
-                * sum(
-                    self.components[f.component].worker_count
-                    * self.components[f.component].replicas
-                    for f in members
-                )
-            )
-        self.idle = idle
-        self.reset()
-        network = self.scenario.network
-        assert network is not None
-        sources = range(len(self.regions))
-
-        def distance(r: int, g: int) -> tuple[float, int]:
-            a, b = self.regions[r], self.regions[where[g]]
-            return network.latency_between(a, b) + network.latency_between(b, a), g
-
-        orders = [sorted(range(len(where)), key=lambda g, r=r: distance(r, g)) for r in sources]
-        times = [[self.hop(r, where[g]) + holds[g] for g in range(len(where))] for r in sources]
-        return spill_over([rates.get(r, 0.0) for r in sources], orders, times, capacities)
-
-    # -- databases ------------------------------------------------------------------
-    def _query(self, database: str, variant: Variant) -> tuple[Any, dict[str, float], bool]:
-        """(plan, expected times on the primary, whether it runs on every shard)."""
-        spec = self.components[database]
-        if database not in self._db:
-            self._db[database] = pool_models(self.scenario, database)[0][0]
-            if getattr(spec, "read_replicas", 0):
-                self.note(database, "reads spread evenly over the replicas")
-            self.note(database, "connection-pool queueing not estimated")
-        p = plan_variant(spec, variant)
-        hit, join_hit = hit_ratios(self._db[database], p)
-        times = expected_times(p, spec, spec.primary, hit, join_hit)
-        times["visit"], times["io_variance"] = _io_moments(p, spec, hit, join_hit)
-        return p, times, not spec.single_shard(variant.query)
-
-    def _storage_station(self, database: str, write: bool) -> Station:
-        """The storage of the servers a query runs on: ``io_depth`` slots each."""
-        spec = self.components[database]
-        cpu = self._db_station(database, write)
-        instance = spec.primary if cpu.resource == "cpu" else spec.replica_spec
-        depth = storage_times(instance.storage)[0]
-        resource = "storage" if cpu.resource == "cpu" else "replica storage"
-        return self.station(database, resource, depth, cpu.instances)
-
-    def _db_station(self, database: str, write: bool) -> Station:
-        spec = self.components[database]
-        shards = spec.shard_count
-        replicas = getattr(spec, "read_replicas", 0)
-        if write or not replicas or spec.read_policy == "primary":
-            return self.station(database, "cpu", spec.primary.cores, shards)
-        return self.station(database, "replica cpu", spec.replica_spec.cores, shards * replicas)
-
-    def _load_query(
-        self, database: str, variant: Variant, rate: float, caller: Station | None = None
-    ) -> None:
-        spec = self.components[database]
-        p, times, fans = self._query(database, variant)
-        visits = rate * (spec.shard_count if fans else 1)
-        if fans:
-            self.note(
-                database,
-                "scatter-gather: the slowest shard's waits by Nelson-Tantawi's fork-join "
-                "approximation (service taken as equal on every shard)",
-            )
-        self.calls[(database, variant.query)] += rate
-        self._db_station(database, p.is_write).add(visits, times["cpu"], times["cpu"] ** 2)
-        if times["visit"] > 0:  # a query's page I/O holds one storage slot, all at once
-            share = times["visit"]
-            mean = times["io"] / share
-            second = (times["io_variance"] + times["io"] ** 2) / share
-            station = self._storage_station(database, p.is_write)
-            station.add(visits * share, mean, max(second - mean * mean, 0.0))
-        per_row = getattr(spec, "client_cpu_per_row", 0.0)
-        if caller is not None and per_row and p.rows_returned:
-            rows = p.rows_returned * (spec.shard_count if fans else 1)
-            caller.add(rate, rows * per_row, 0.0)
-
     # -- pass 2: time ---------------------------------------------------------------
     def response(self, component: str, endpoint: str, region: int, klass: str) -> Time:
         """Mean time of a call of ``component.endpoint`` from ``region``, hop included."""
@@ -522,28 +337,6 @@ class Routes:
         trip = spec.network.mean + self.hop(region, there)
         return Time(spec.latency.mean + self.wait(node), trip)
 
-    def _query_time(self, database: str, variant: Variant) -> Time:
-        p, times, fans = self._query(database, variant)
-        station = self._db_station(database, p.is_write)
-        shards = self.components[database].shard_count if fans else 1
-        waits = _slowest(self.wait(station), station, shards)
-        if times["visit"] > 0:
-            storage = self._storage_station(database, p.is_write)
-            waits += times["visit"] * _slowest(self.wait(storage), storage, shards)
-        queued = times["cpu"] + times["io"] + waits
-        return Time(queued, times["round_trip"] - times["cpu"] - times["io"])
-
-    def _rows_cpu(
-        self, spec: Any, database: str, variant: Variant, core_wait: float, repeat: int
-    ) -> Time:
-        db = self.components[database]
-        per_row = getattr(db, "client_cpu_per_row", 0.0)
-        p, _, fans = self._query(database, variant)
-        if not per_row or not p.rows_returned:
-            return Time()
-        rows = p.rows_returned * (db.shard_count if fans else 1)
-        return Time((rows * per_row / spec.speed + core_wait) * repeat, 0.0)
-
     def _cdn(self, spec: Any, endpoint: str, region: int, klass: str) -> Time:
         edge = spec.edges.get(self.regions[region]) if self.regions else None
         trip = 2 * edge.latency if edge is not None else 0.0
@@ -588,45 +381,6 @@ def _session_store(spec: Any, endpoint: str) -> str | None:
         return None
     used = endpoint in sessions.endpoints if sessions.endpoints else endpoint != sessions.reauth
     return sessions.store.cache if used else None
-
-
-def _slowest(wait: float, station: Station, shards: int) -> float:
-    """The wait of the slowest of ``shards`` shards a scatter-gather waits for.
-
-    Each shard's wait is scaled as the mean response of a fork-join over ``shards``
-    M/M/1 queues at the station's utilisation is to one queue's (Nelson and Tantawi's
-    approximation, :func:`simperf.analysis.forkjoin.fork_join_bounds`); the service
-    itself is taken as the same on every shard.
-    """
-    rho = station.utilization
-    if shards <= 1 or wait <= 0 or not math.isfinite(wait) or rho >= 1.0:
-        return wait
-    bounds = fork_join_bounds(rho, 1.0, shards)
-    return wait * bounds.nelson_tantawi / bounds.lower
-
-
-def _io_moments(p: Any, spec: Any, hit: float, join_hit: float) -> tuple[float, float]:
-    """(probability that a query does any page I/O, variance of its I/O time).
-
-    The simulated server holds one storage slot for all of a query's I/O at once: its
-    pages missing the buffer pool (binomial, each independently) times the read time,
-    and its pages written times the write time. That batch is one visit of random
-    length, which waits longer than as many separate constant page reads would.
-    """
-    _, read, write = storage_times(spec.primary.storage)
-    groups = [(p.heap_pages, 1.0 - hit), (p.join_heap_pages, 1.0 - join_hit)]
-    groups = [(n, min(max(q, 0.0), 1.0)) for n, q in groups if n > 0]
-    variance = sum(n * q * (1.0 - q) for n, q in groups) * read * read
-    if p.pages_written > 0 and write > 0:
-        return 1.0, variance
-    if read <= 0:
-        return 0.0, 0.0
-    idle = math.prod((1.0 - q) ** n for n, q in groups)
-    return 1.0 - idle, variance
-
-
-def _variant(step: Any) -> Variant:
-    return Variant(step.query, step.limit, step.offset, step.pagination)
 
 
 def finite(value: float) -> float | None:

@@ -1,4 +1,5 @@
-"""Stations of the closed-form estimate: the queues a request visits, and their solution.
+"""Stations of the closed-form estimate: the queues a request visits, their solution, and
+the mean time of a route through them (:class:`Time`).
 
 A station is one resource of one component (an app server's cores or workers, a cache
 node's cores, a database server's CPU), ``instances`` identical copies of it sharing its
@@ -15,6 +16,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from typing import Any, NamedTuple
 
 from simperf.analysis.queueing import mmc
 
@@ -88,3 +90,22 @@ class Station:
     def label(self) -> str:
         """``component cores``: how the estimate names it."""
         return f"{self.component} {self.resource}"
+
+
+class Time(NamedTuple):
+    """Mean time of a route: ``queued`` at stations (service and wait), ``fixed`` delays."""
+
+    queued: float = 0.0
+    fixed: float = 0.0
+
+    def __add__(self, other: Any) -> Time:  # type: ignore[override]
+        return Time(self.queued + other.queued, self.fixed + other.fixed)
+
+    def scaled(self, factor: float) -> Time:
+        """The time of ``factor`` such routes per call (a miss ratio, a repeat)."""
+        return Time(self.queued * factor, self.fixed * factor)
+
+    @property
+    def total(self) -> float:
+        """Mean time in all."""
+        return self.queued + self.fixed

@@ -95,6 +95,8 @@ def plan(model: Any) -> Chain:
     klass = workload.classes[0]
     if klass.timeout is not None:
         raise Refused("workload.classes.0.timeout: clients that give up")
+    if scenario.run.profile:
+        raise Refused("run.profile: CPU counted per step (the event engine counts it)")
     builder = _Builder(model)
     builder.visit(klass.entry, klass.endpoint, f"components.{klass.entry}.endpoints")
     return Chain(builder.stages, builder.stations)
@@ -108,6 +110,7 @@ def _component_problem(spec: Any) -> str | None:
         (spec.queue is not None, "an ordered queue"),
         (spec.concurrency_limit is not None, "a concurrency limit"),
         (spec.memory is not None, "memory"),
+        (spec.wake_up is not None, "a wake-up cost"),
         (spec.sessions is not None, "sessions"),
         (bool(spec.pools), "connection pools"),
         (spec.cpu_discipline != "fifo", "processor sharing"),

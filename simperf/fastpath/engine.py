@@ -20,6 +20,7 @@ from simperf.fastpath.levels import (
     ahead_of_each,
     cumulative_at,
     levels_at,
+    never_above,
     window_peaks,
 )
 from simperf.fastpath.recursions import fifo_starts
@@ -49,9 +50,9 @@ def execute(model: Model) -> Model:
     end = _route(chain, arrivals, sorts)
     limit = math.inf if horizon is None else horizon
     ends = sorts.sorted(end)
-    crowd = _Crowd(arrivals[arrivals < limit], ends)
+    arrived = arrivals[: np.searchsorted(arrivals, limit, "left")]
     for station in chain.stations:
-        _check_capacity(station, limit, crowd, sorts)
+        _check_capacity(station, limit, arrived, ends, sorts)
     model.end = float(horizon if horizon is not None else (end.max() if end.size else 0.0))
     _snapshots(model, chain, arrivals, ends, sorts)
     _records(model, arrivals, end, limit, sorts)
@@ -108,6 +109,7 @@ class _Sorts:
 
     def __init__(self) -> None:
         self._orders: dict[int, tuple[np.ndarray, np.ndarray | None]] = {}
+        self._sorted: dict[int, tuple[np.ndarray, np.ndarray]] = {}
 
     def order(self, times: np.ndarray) -> np.ndarray | None:
         """The stable order that sorts ``times`` (None: already sorted)."""
@@ -119,8 +121,15 @@ class _Sorts:
         return cached[1]
 
     def sorted(self, times: np.ndarray) -> np.ndarray:
+        """``times`` sorted (itself when already sorted)."""
         order = self.order(times)
-        return times if order is None else times[order]
+        if order is None:
+            return times
+        cached = self._sorted.get(id(times))
+        if cached is None or cached[0] is not times:
+            cached = (times, times[order])
+            self._sorted[id(times)] = cached
+        return cached[1]
 
 
 def _route(chain: Chain, arrivals: np.ndarray, sorts: _Sorts) -> np.ndarray:
@@ -136,18 +145,28 @@ def _route(chain: Chain, arrivals: np.ndarray, sorts: _Sorts) -> np.ndarray:
             arrays["exit"] = t
             continue
         order = sorts.order(t)
-        reach = t if order is None else t[order]
+        reach = sorts.sorted(t)
         values = _variates(stage.draw, t.size)
         if stage.op == "delay":
             done = reach + values
         else:  # a FIFO station: draws go to requests in the order they start
             starts = fifo_starts(reach, values, station.servers)
             done = starts + values
-            arrays["reach"], arrays["start"], arrays["done"] = reach, starts, done
-            arrays["ahead"] = ahead_of_each(reach, starts)
+            arrays["start"] = starts
+            # those who queued (FIFO: in the order they got a slot) and the queue's
+            # length as each joined (those who did not queue had no one ahead)
+            waited = starts > reach
+            queued, dequeued = reach[waited], starts[waited]
+            arrays["queued"], arrays["dequeued"] = queued, dequeued
+            risen = arrays["risen"] = ahead_of_each(queued, dequeued)
+            risen += 1
             wait = starts - reach
             arrays["wait"] = wait if order is None else _unsorted(wait, order)
         t = done if order is None else _unsorted(done, order)
+        if stage.op == "cpu":
+            # in request order: sorted (values only, ties alike) for the next station's
+            # arrivals or the ends anyway, so busy time shares that sort
+            arrays["done"] = t
     return t
 
 
@@ -164,39 +183,25 @@ def _held(station: Station, sorts: _Sorts) -> tuple[np.ndarray, np.ndarray]:
     return sorts.sorted(taken), sorts.sorted(arrays["exit"])
 
 
-class _Crowd:
-    """The most requests in the whole system at once (it peaks at arrivals), computed
-    when first asked: no instance can hold more, which settles most capacity checks."""
+def _check_capacity(
+    station: Station, limit: float, arrivals: np.ndarray, ends: np.ndarray, sorts: _Sorts
+) -> None:
+    """Refuse a run in which a worker pool fills (cores queue) or a queue limit is met.
 
-    def __init__(self, arrivals: np.ndarray, ends: np.ndarray) -> None:
-        self.arrivals, self.ends = arrivals, ends
-        self._most: int | None = None
-
-    def at_most(self, capacity: int) -> bool:
-        """Whether the system never held more than ``capacity`` requests."""
-        if self.arrivals.size <= capacity:
-            return True
-        if self._most is None:
-            inside = np.arange(1, self.arrivals.size + 1)
-            inside -= np.searchsorted(self.ends, self.arrivals, "right")
-            self._most = int(inside.max())
-        return self._most <= capacity
-
-
-def _check_capacity(station: Station, limit: float, crowd: _Crowd, sorts: _Sorts) -> None:
-    """Refuse a run in which a worker pool fills (cores queue) or a queue limit is met."""
+    ``arrivals`` (those before ``limit``) and ``ends`` bound every instance's crowd by
+    the whole system's, which settles most checks without sorting anything more.
+    """
     name = station.runtime.name
     if station.workers_queue:
-        reach, ahead = station.arrays["reach"], station.arrays["ahead"]
-        ahead = ahead[: np.searchsorted(reach, limit, "left")]
-        if ahead.size and int(ahead.max()) >= station.limit:
+        queued, risen = station.arrays["queued"], station.arrays["risen"]
+        risen = risen[: np.searchsorted(queued, limit, "left")]
+        if risen.size and int(risen.max()) > station.limit:
             raise Refused(f"{name}: {station.limit} requests waited for a worker (queue limit)")
         return
-    if crowd.at_most(station.workers):
+    if never_above(arrivals, ends, station.workers):
         return
     taken, given = _held(station, sorts)
-    taken = taken[taken < limit]
-    if taken.size and int(levels_at(taken, given, taken).max()) > station.workers:
+    if not never_above(taken[taken < limit], given, station.workers):
         raise Refused(f"{name}: all {station.workers} workers were busy (they would queue)")
 
 
@@ -267,38 +272,36 @@ def _counters(station: Station, areas: WindowAreas, sorts: _Sorts) -> dict[str, 
     count = times.size
     counters: dict[str, np.ndarray] = {}
     if "start" in arrays:
-        reach, starts, done = arrays["reach"], arrays["start"], arrays["done"]
-        waited = starts > reach
-        queued, dequeued = reach[waited], starts[waited]
+        starts, done = arrays["start"], arrays["done"]
+        queued, dequeued, risen = arrays["queued"], arrays["dequeued"], arrays["risen"]
         counters["busy_area"] = areas(starts, sorts.sorted(done))
         counters["queue_area"] = areas(queued, dequeued)
-        risen = arrays["ahead"][waited] + 1  # the queue's length as each one joins
         counters["queue_peak"] = window_peaks(queued, dequeued, risen, edges)
         counters["queue_now"] = levels_at(queued, dequeued, times)
         wait = arrays["wait"]
-        # the waits of those who queued, in the order they got a slot, as the event
-        # engine appends them (for P(wait) and the wait percentiles)
-        order = np.argsort(dequeued, kind="stable")
+        # in the order they got a slot, as the event engine appends them (for P(wait)
+        # and the wait percentiles)
         waits = array("d")
-        waits.frombytes(np.ascontiguousarray((dequeued - queued)[order], dtype=float).tobytes())
+        waits.frombytes(np.subtract(dequeued, queued).view(np.uint8))  # no bytes copy
         station.runtime.waits = waits
-        counters["waited"] = np.searchsorted(dequeued[order], times, side="right")
+        counters["waited"] = np.searchsorted(dequeued, times, side="right")
     else:  # calls and delays only: never queues
         zeros = np.zeros(count)
         counters.update(busy_area=zeros, queue_area=zeros, queue_peak=zeros, queue_now=zeros)
         counters["waited"] = np.zeros(count, dtype=int)
-        wait = np.zeros(arrays["enter"].size)
+        wait = None
     leave = arrays["exit"]
-    order = sorts.order(leave)
-    sorted_leave = leave if order is None else leave[order]
-    sorted_wait = wait if order is None else wait[order]
-    service = leave - arrays["enter"] - wait
-    counters["served"] = np.searchsorted(sorted_leave, times, side="right")
+    service = leave - arrays["enter"]
+    if wait is not None:
+        service -= wait
+    order = sorts.order(leave)  # the run's ends: sorted once for the records anyway
+    if order is not None:
+        leave, service = sorts.sorted(leave), service[order]
+        wait = None if wait is None else wait[order]
+    counters["served"] = np.searchsorted(leave, times, side="right")
     counters["rejected"] = np.zeros(count, dtype=int)
-    counters["wait_sum"] = cumulative_at(sorted_leave, sorted_wait, times)
-    counters["service_sum"] = cumulative_at(
-        sorted_leave, service if order is None else service[order], times
-    )
+    counters["wait_sum"] = np.zeros(count) if wait is None else cumulative_at(leave, wait, times)
+    counters["service_sum"] = cumulative_at(leave, service, times)
     taken, given = _held(station, sorts)
     counters["worker_area"] = areas(taken, given)
     counters["workers"] = np.full(count, station.workers)
@@ -310,12 +313,14 @@ def _records(
 ) -> None:
     """The requests finished by ``limit``, in the order they finished, in the recorder."""
     order = sorts.order(end)
-    ends = end if order is None else end[order]
+    ends = sorts.sorted(end)
     starts = arrivals if order is None else arrivals[order]
     finished = int(np.searchsorted(ends, limit, side="left"))
     recorder = model.ctx.recorder
     recorder.generated = arrivals.size
-    recorder.start = array("d", starts[:finished].tobytes())
-    recorder.end = array("d", ends[:finished].tobytes())
+    recorder.start, recorder.end = array("d"), array("d")
+    # as bytes views: no intermediate bytes object
+    recorder.start.frombytes(np.ascontiguousarray(starts[:finished]).view(np.uint8))
+    recorder.end.frombytes(np.ascontiguousarray(ends[:finished]).view(np.uint8))
     recorder.klass = array("i", bytes(4 * finished))
     recorder.outcome = array("i", bytes(4 * finished))

@@ -27,9 +27,11 @@ def pending_integrals(times: np.ndarray, edges: np.ndarray) -> np.ndarray:
     if last == first:
         return later
     inside = np.diff(counts)
-    # each time's offset into its own window, summed per window
-    offsets = times[first:last] - np.repeat(edges[:-1], inside)
-    return later + segment_sums(offsets, counts[:-1] - first, inside)
+    # the times' offsets into their own window, summed per window: their sum less the
+    # window's start once per time (a window's sum is small enough to keep the rounding
+    # at the size of its area, and no offset array is built)
+    sums = segment_sums(times[first:last], counts[:-1] - first, inside)
+    return later + (sums - inside * edges[:-1])
 
 
 def segment_sums(
@@ -79,6 +81,19 @@ def levels_at(begin: np.ndarray, end: np.ndarray, times: np.ndarray) -> np.ndarr
     return np.searchsorted(begin, times, side="right") - np.searchsorted(end, times, side="right")
 
 
+def never_above(begin: np.ndarray, end: np.ndarray, capacity: int) -> bool:
+    """Whether the level ``#(begin <= t) - #(end <= t)`` (both sorted, ``end`` at least
+    as long) never exceeds ``capacity``.
+
+    The level peaks at a ``begin``; at the ``i``-th it is above ``capacity`` exactly
+    when fewer than ``i + 1 - capacity`` intervals have ended, that is when
+    ``end[i - capacity] > begin[i]``: one comparison per interval, no search.
+    """
+    if begin.size <= capacity:
+        return True
+    return not bool(np.any(end[: begin.size - capacity] > begin[capacity:]))
+
+
 def window_peaks(
     begin: np.ndarray, end: np.ndarray, risen: np.ndarray, edges: np.ndarray
 ) -> np.ndarray:
@@ -101,10 +116,29 @@ def ahead_of_each(reach: np.ndarray, starts: np.ndarray) -> np.ndarray:
     """How many requests wait ahead of each one as it joins a FIFO queue.
 
     ``reach`` (sorted) is when each joins, ``starts`` (sorted: FIFO) when each leaves
-    it; the earlier requests not yet started are the ones ahead.
+    it; the earlier requests not yet started are the ones ahead. Both sorted, so a
+    stable merge of the two (starts first on ties) ranks every join: cheaper than a
+    binary search per request. Merged ``MERGE`` joins at a time, with the starts that
+    can fall among them, so that the temporaries stay small.
     """
-    ahead = np.arange(reach.size) - np.searchsorted(starts, reach, side="right")
+    count = reach.size
+    ahead = np.empty(count, dtype=np.intp)
+    for lo in range(0, count, MERGE):
+        hi = min(lo + MERGE, count)
+        joins = reach[lo:hi]
+        # the starts up to the first join are before all of them; those past the last
+        # are after all of them
+        first, last = np.searchsorted(starts, joins[[0, -1]], side="right")
+        merged = np.argsort(np.concatenate((starts[first:last], joins)), kind="stable")
+        # the k-th join's place in the merge counts k joins and the starts before it:
+        # ahead = (lo + k) - (first + place - k)
+        place = np.flatnonzero(merged >= last - first)
+        ahead[lo:hi] = np.arange(lo - first, lo - first + 2 * (hi - lo), 2) - place
     return np.maximum(ahead, 0, out=ahead)
+
+
+MERGE = 1 << 16
+"""Joins merged with their starts at once in :func:`ahead_of_each`."""
 
 
 def cumulative_at(times: np.ndarray, values: np.ndarray, at: np.ndarray) -> np.ndarray:

@@ -167,7 +167,9 @@ class Result:
 
         Columns: trace_id (the request's id), class, span_id, parent (-1: the request's
         own span), component, instance, kind (``request``, ``hop``, ``queue``,
-        ``network``), start, end, duration (simulated seconds), outcome, measured.
+        ``network``, ``pool_wait``, ``cache``, ``backing``, ``attempt``, ``backoff``),
+        start, end, duration (simulated seconds), detail (a cache read's hit or miss, an
+        attempt's number and outcome, a pool wait's database), outcome, measured.
         See :mod:`simperf.metrics.traces`.
         """
         from simperf.metrics.traces import COLUMNS
@@ -193,6 +195,18 @@ class Result:
         from simperf.metrics.traces import breakdown
 
         return breakdown(self.traces, quantile)
+
+    def cpu_profile(self) -> pd.DataFrame:
+        """CPU per app server, endpoint and ``cpu`` step over the measured period
+        (``run.profile``; exact counts, empty without it).
+
+        Columns: component, endpoint, step (its index in the endpoint), calls,
+        cpu_seconds (core-seconds), mean (per call), cores (busy on average), share (of
+        all the profiled CPU). See :func:`simperf.metrics.cpu_profile.profile_frame`.
+        """
+        from simperf.metrics.cpu_profile import profile_frame
+
+        return profile_frame(self.data.get("cpu_profile", {}), self.data["measured_time"])
 
     def to_otel(self) -> dict[str, Any]:
         """The traced requests as OpenTelemetry JSON (``resourceSpans`` ... ``spans``)."""

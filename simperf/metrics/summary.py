@@ -191,9 +191,15 @@ class Summary:
         completed_in_window = data["end"] >= self.warmup
         # requests shed by an app server's queue or concurrency limit, where one can shed
         shed_code = self.causes.index("shed") if "shed" in self.causes else None
+        single: dict[str, Any] | None = None  # one class: "all" is the same records
         for index, name in enumerate([*self.classes, "all"]):
             mine = np.True_ if name == "all" else data["klass"] == index
-            stats: dict[str, Any] = stats_of(data, ok & mine)
+            if name == "all" and single is not None:
+                stats: dict[str, Any] = dict(single)
+            else:
+                stats = stats_of(data, ok & mine)
+                if len(self.classes) == 1:
+                    single = dict(stats)
             if self.relative_error is not None:
                 stats["exact"] = False  # percentiles from the folded buckets
                 stats["relative_error"] = self.relative_error
@@ -294,12 +300,15 @@ class Summary:
                         "mean_service": clean(sum(r["service_total"] for r in mine) / served)
                         if served
                         else None,
-                        **wait_percentiles(
-                            mine[0]["waits"]
+                        # one instance: its own (the same waits, served and sketch)
+                        **(
+                            {k: mine[0][k] for k in ("p_wait", *WAIT_PERCENTILES)}
                             if len(mine) == 1
-                            else np.concatenate([r["waits"] for r in mine]),
-                            served,
-                            _merged([r["folded_waits"] for r in mine]),
+                            else wait_percentiles(
+                                np.concatenate([r["waits"] for r in mine]),
+                                served,
+                                _merged([r["folded_waits"] for r in mine]),
+                            )
                         ),
                         "served": served,
                         "rejected": sum(r["rejected"] for r in mine),

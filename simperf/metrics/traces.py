@@ -25,11 +25,23 @@ COLUMNS = [
     "start",
     "end",
     "duration",
+    "detail",
     "outcome",
     "measured",
 ]
-PART = {"request": "other", "hop": "service", "queue": "wait", "network": "network"}
-"""Which part of latency a span kind's own time is."""
+PART = {
+    "request": "other",
+    "hop": "service",
+    "queue": "wait",
+    "network": "network",
+    "pool_wait": "pool_wait",
+    "cache": "service",
+    "backing": "service",
+    "attempt": "service",
+    "backoff": "backoff",
+}
+"""Which part of latency a span kind's own time is (a cache read's own time is the
+cache's command; an attempt's and a backing read's, the caller's client CPU)."""
 
 
 def spans_frame(
@@ -50,7 +62,9 @@ def spans_frame(
     -------
     pandas.DataFrame
         Columns :data:`COLUMNS`: times in simulated seconds, ``parent`` -1 for the
-        request's own span (``kind`` ``request``), ``outcome`` ``ok`` or the error cause.
+        request's own span (``kind`` ``request``), ``detail`` what the kind tells
+        (a cache read's ``hit``/``miss``/``down``, an attempt's ``#n outcome``, the
+        database of a ``pool_wait``; else empty), ``outcome`` ``ok`` or the error cause.
     """
     # Many small tuples at once: the cyclic collector would scan the run's whole heap
     # again and again meanwhile (tuples of numbers make no cycles).
@@ -76,15 +90,44 @@ def spans_frame(
 
 
 def own_times(spans: pd.DataFrame) -> pd.DataFrame:
-    """``spans`` with ``own`` (duration less the direct children's) and ``part`` columns."""
-    children = spans[spans["parent"] >= 0].groupby(["trace_id", "parent"])["duration"].sum()
+    """``spans`` with ``own`` (duration less the direct children's) and ``part`` columns.
+
+    Each span counts only while its parent is open: work a caller abandoned (an attempt
+    that timed out, the slower copy of a hedge) goes on past it, but is not the
+    request's latency.
+    """
     key = pd.MultiIndex.from_arrays([spans["trace_id"], spans["span_id"]])
+    duration = _within_parents(spans, key)
+    clipped = spans.assign(duration=duration)
+    children = clipped[clipped["parent"] >= 0].groupby(["trace_id", "parent"])["duration"].sum()
     covered = children.reindex(key).fillna(0.0).to_numpy()
-    out = spans.assign(own=spans["duration"].to_numpy() - covered)
+    out = spans.assign(own=duration - covered)
     out["part"] = out["kind"].map(PART).fillna("other")
     # a request's own time is the client's; a crossing's is the network's
     out.loc[out["kind"] == "request", "component"] = "client"
     return out
+
+
+def _within_parents(spans: pd.DataFrame, key: pd.MultiIndex) -> np.ndarray:
+    """Each span's duration within its parent's, and its parent's, ... (level by level)."""
+    start = spans["start"].to_numpy(dtype=float).copy()
+    end = spans["end"].to_numpy(dtype=float).copy()
+    parent_key = pd.MultiIndex.from_arrays([spans["trace_id"], spans["parent"]])
+    parent = key.get_indexer(parent_key)  # row of each span's parent, -1 for the request
+    depth = np.where(parent < 0, 0, -1)
+    level = 0
+    while (depth < 0).any():
+        below = (depth < 0) & (parent >= 0)
+        below &= depth[np.maximum(parent, 0)] == level
+        if not below.any():  # a parent not in the frame (cut from it): take it as is
+            depth[depth < 0] = level + 1
+            break
+        level += 1
+        depth[below] = level
+        up = parent[below]
+        start[below] = np.maximum(start[below], start[up])
+        end[below] = np.minimum(end[below], end[up])
+    return np.maximum(end - start, 0.0)
 
 
 def breakdown(spans: pd.DataFrame, quantile: float = 0.99) -> pd.DataFrame:
@@ -168,6 +211,32 @@ def breakdown_dict(frame: pd.DataFrame) -> dict[str, Any]:
     return out
 
 
+WAITS = ("queue", "pool_wait")
+"""Span kinds that are a wait for a slot (a worker, core, connection ...)."""
+
+
+def waited(spans: pd.DataFrame) -> dict[str, dict[str, float]]:
+    """Per class, the share of requests that waited at least once, at each component and
+    anywhere (``any``): the probability of waiting per request, not per queue visit.
+
+    Over the measured ``ok`` traced requests, as :func:`breakdown`.
+    """
+    spans = spans[spans["measured"] & (spans["outcome"] == "ok")]
+    roots = spans[spans["kind"] == "request"]
+    waits = spans[spans["kind"].isin(WAITS) & (spans["duration"] > 0)]
+    out: dict[str, dict[str, float]] = {}
+    for name in [*sorted(roots["class"].astype(str).unique()), "all"]:
+        mine = roots if name == "all" else roots[roots["class"].astype(str) == name]
+        if mine.empty:
+            continue
+        ids = mine["trace_id"]
+        shares = {"any": float(ids.isin(waits["trace_id"]).mean())}
+        for component, rows in waits.groupby("component", sort=True):
+            shares[str(component)] = float(ids.isin(rows["trace_id"]).mean())
+        out[name] = shares
+    return out
+
+
 def slowest(spans: pd.DataFrame, count: int) -> pd.DataFrame:
     """The spans of the ``count`` slowest traced requests, slowest first.
 
@@ -197,13 +266,16 @@ def to_otel(spans: pd.DataFrame, scenario: str) -> dict[str, Any]:
             "spanId": _span_id(r.trace_id, r.span_id),
             "parentSpanId": "" if r.parent < 0 else _span_id(r.trace_id, r.parent),
             "name": r.kind if not r.instance else f"{r.kind} {r.instance}",
-            "kind": 2 if r.kind in ("request", "hop") else 1,  # SERVER, else INTERNAL
+            "kind": {"request": 2, "hop": 2, "attempt": 3}.get(
+                r.kind, 1
+            ),  # SERVER, CLIENT, INTERNAL
             "startTimeUnixNano": str(round(r.start * 1e9)),
             "endTimeUnixNano": str(round(r.end * 1e9)),
             "attributes": [
                 {"key": "simperf.kind", "value": {"stringValue": r.kind}},
                 {"key": "simperf.instance", "value": {"stringValue": r.instance}},
                 {"key": "simperf.class", "value": {"stringValue": str(r.klass)}},
+                *_detail_attributes(r.kind, r.detail),
             ],
             "status": {"code": 1 if r.outcome == "ok" else 2},
         }
@@ -224,6 +296,24 @@ def to_otel(spans: pd.DataFrame, scenario: str) -> dict[str, Any]:
     }
 
 
+def _detail_attributes(kind: str, detail: str) -> list[dict[str, Any]]:
+    """A span's ``detail`` as OTel attributes: a cache read's hit, an attempt's number and
+    outcome, a pool wait's database."""
+    if not detail:
+        return []
+    out = [{"key": "simperf.detail", "value": {"stringValue": detail}}]
+    if kind == "cache":
+        out.append({"key": "cache.hit", "value": {"boolValue": detail == "hit"}})
+    elif kind == "attempt":
+        number, _, outcome = detail.partition(" ")
+        out.append({"key": "simperf.attempt", "value": {"intValue": number.lstrip("#")}})
+        if outcome:
+            out.append({"key": "simperf.outcome", "value": {"stringValue": outcome}})
+    elif kind == "pool_wait":
+        out.append({"key": "db.name", "value": {"stringValue": detail}})
+    return out
+
+
 def _span_id(trace_id: int, span_id: int) -> str:
     return f"{int(trace_id) & 0xFFFFFFFF:08x}{int(span_id) + 1:08x}"
 
@@ -237,6 +327,7 @@ def section(spans: pd.DataFrame, sample: float, count: int) -> dict[str, Any]:
         "traced": len(roots),
         "measured": int(roots["measured"].sum()),
         "breakdown": breakdown_dict(breakdown(spans)),
+        "p_wait": waited(spans),
         "slowest": [
             {
                 "trace_id": int(r.trace_id),

@@ -13,12 +13,13 @@ from simperf.plots.components import topology, utilization, utilization_heatmap
 from simperf.plots.database import database_load
 from simperf.plots.experiments import band, cost_frontier, percentiles_vs_load, sweep_lines
 from simperf.plots.requests import latency_cdf, latency_histogram, latency_percentiles, timeseries
-from simperf.plots.traces import latency_icicle
+from simperf.plots.traces import cpu_icicle, latency_icicle
 
 __all__ = [
     "band",
     "cache_hit_rate",
     "cost_frontier",
+    "cpu_icicle",
     "database_load",
     "fit_quantiles",
     "hit_rate_vs_size",

@@ -36,11 +36,21 @@ def title(text: str, scenario: str) -> str:
     return f"{text}: {scenario}"
 
 
-def window_series(
-    fig: go.Figure, rows: Any, colours: dict[str, str], *, mode: str, by_component: bool
-) -> None:
-    """One line per ``component`` of time-series ``rows`` (value at each window's end),
-    coloured as its component (``by_component``: the rows name instances)."""
+def window_figure(
+    result: Any,
+    rows: Any,
+    heading: str,
+    y_title: str,
+    y_max: float,
+    *,
+    mode: str,
+    by_component: bool,
+) -> go.Figure:
+    """One line per ``component`` of time-series ``rows`` (value at each window's end)
+    against simulated time, coloured as its component (``by_component``: the rows name
+    instances), from 0 to ``y_max``."""
+    colours = component_colours(result.scenario)
+    fig = go.Figure()
     for name, group in rows.groupby("component", sort=False):
         owner = component_of(str(name)) if by_component else str(name)
         fig.add_scatter(
@@ -50,3 +60,10 @@ def window_series(
             name=str(name),
             line={"color": colours.get(owner)},
         )
+    fig.update_layout(
+        title=title(heading, result.data["scenario"]),
+        xaxis_title="simulated time (s)",
+        yaxis_title=y_title,
+        yaxis_range=[0, y_max],
+    )
+    return fig

@@ -6,24 +6,23 @@ import pandas as pd
 import plotly.graph_objects as go
 
 from simperf.metrics.result import Result
-from simperf.plots._style import component_colours, title, window_series
+from simperf.plots._style import window_figure
 from simperf.plots.experiments import band
 
 
 def cache_hit_rate(result: Result) -> go.Figure:
     """Hit rate of each cache per time-series window (a cold cache warming shows here)."""
-    colours = component_colours(result.scenario)
     ts = result.timeseries
     rows = ts[ts.metric == "hit_rate"]
-    fig = go.Figure()
-    window_series(fig, rows, colours, mode="lines+markers", by_component=False)
-    fig.update_layout(
-        title=title("Cache hit rate over time", result.data["scenario"]),
-        xaxis_title="simulated time (s)",
-        yaxis_title="hit rate (fraction of reads)",
-        yaxis_range=[0, 1.02],
+    return window_figure(
+        result,
+        rows,
+        "Cache hit rate over time",
+        "hit rate (fraction of reads)",
+        1.02,
+        mode="lines+markers",
+        by_component=False,
     )
-    return fig
 
 
 def hit_rate_vs_size(

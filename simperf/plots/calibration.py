@@ -65,24 +65,13 @@ def predicted_vs_measured(accuracy: pd.DataFrame, x: str = "load") -> go.Figure:
     fig = go.Figure()
     for i, (percentile, rows) in enumerate(accuracy.groupby("percentile", sort=False)):
         c = _COLOURS[i % len(_COLOURS)]
-        fig.add_trace(
-            go.Scatter(
-                x=rows[x],
-                y=rows["measured"] * MS,
-                mode="markers",
-                name=f"{percentile} measured",
-                marker={"color": c, "size": 9},
+        for column, style in (
+            ("measured", {"mode": "markers", "marker": {"color": c, "size": 9}}),
+            ("predicted", {"mode": "lines", "line": {"color": c}}),
+        ):
+            fig.add_trace(
+                go.Scatter(x=rows[x], y=rows[column] * MS, name=f"{percentile} {column}", **style)
             )
-        )
-        fig.add_trace(
-            go.Scatter(
-                x=rows[x],
-                y=rows["predicted"] * MS,
-                mode="lines",
-                name=f"{percentile} predicted",
-                line={"color": c},
-            )
-        )
     fig.update_layout(
         title="Calibrated from the lowest load: predicted against measured latency",
         xaxis_title=x,

@@ -7,7 +7,7 @@ from typing import Any
 import plotly.graph_objects as go
 
 from simperf.metrics.result import Result
-from simperf.plots._style import component_colours, title, window_series
+from simperf.plots._style import title, window_figure
 
 _REFERENCE_KEYS = ("backends", "origin", "cache", "database", "call", "backing")
 """Spec fields that name another component (``call`` and ``backing`` as ``name.endpoint``)."""
@@ -20,17 +20,15 @@ def _instance_rows(result: Result, metric: str) -> Any:
 
 def utilization(result: Result) -> go.Figure:
     """Utilisation of each instance over time, in its component's colour."""
-    colours = component_colours(result.scenario)
-    fig = go.Figure()
-    rows = _instance_rows(result, "utilization")
-    window_series(fig, rows, colours, mode="lines", by_component=True)
-    fig.update_layout(
-        title=title("Utilisation per instance", result.data["scenario"]),
-        xaxis_title="simulated time (s)",
-        yaxis_title="utilisation (busy fraction)",
-        yaxis_range=[0, 1.05],
+    return window_figure(
+        result,
+        _instance_rows(result, "utilization"),
+        "Utilisation per instance",
+        "utilisation (busy fraction)",
+        1.05,
+        mode="lines",
+        by_component=True,
     )
-    return fig
 
 
 def utilization_heatmap(result: Result, metric: str = "utilization") -> go.Figure:

@@ -58,3 +58,52 @@ def latency_icicle(result: Result, tail: bool = False) -> go.Figure:
     which = "p99 requests' mean" if tail else "mean"
     fig.update_layout(title=title(f"Where the {which} latency goes (ms)", result.data["scenario"]))
     return fig
+
+
+def cpu_icicle(result: Result) -> go.Figure:
+    """The flame-graph view of CPU: app server, then endpoint, then ``cpu`` step.
+
+    Parameters
+    ----------
+    result
+        A run with ``run.profile``.
+
+    Returns
+    -------
+    plotly.graph_objects.Figure
+        One ``go.Icicle`` whose leaves are the rows of :meth:`Result.cpu_profile` in
+        core-seconds over the measured period (exact counts), each box the sum of
+        those below it; empty without a profile.
+    """
+    table = result.cpu_profile()
+    ids, labels, parents, values = [], [], [], []
+    for component, endpoints in table.groupby("component", sort=False):
+        ids.append(str(component))
+        labels.append(str(component))
+        parents.append("")
+        values.append(float(endpoints["cpu_seconds"].sum()))
+        for endpoint, steps in endpoints.groupby("endpoint", sort=False):
+            node = f"{component}/{endpoint}"
+            ids.append(node)
+            labels.append(str(endpoint))
+            parents.append(str(component))
+            values.append(float(steps["cpu_seconds"].sum()))
+            for row in steps.itertuples():
+                ids.append(f"{node}/{row.step}")
+                labels.append(f"step {row.step}")
+                parents.append(node)
+                values.append(float(row.cpu_seconds))
+    fig = go.Figure(
+        go.Icicle(
+            ids=ids,
+            labels=labels,
+            parents=parents,
+            values=values,
+            branchvalues="total",
+            hovertemplate="%{id}: %{value:.4g} core-s (%{percentRoot:.1%})<extra></extra>",
+        )
+    )
+    fig.update_layout(
+        title=title("CPU per endpoint and step (core-seconds)", result.data["scenario"])
+    )
+    return fig

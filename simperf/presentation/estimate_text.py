@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from simperf.presentation.cells import pct
 from simperf.units import format_time
 
 
@@ -27,7 +28,7 @@ def render(d: dict[str, Any]) -> str:
     lines += ["", f"{'component':<16}{'binding':<14}{'util':>8}{'headroom':>10}"]
     for name, comp in d["components"].items():
         lines.append(
-            f"{name:<16}{comp['resource']:<14}{_pct(comp['utilization']):>8}"
+            f"{name:<16}{comp['resource']:<14}{pct(comp['utilization']):>8}"
             f"{_times(comp['headroom']):>10}"
         )
     neck = d["bottleneck"]
@@ -43,10 +44,6 @@ def render(d: dict[str, Any]) -> str:
         lines += [f"approximate {name}: {text}" for name, texts in notes.items() for text in texts]
     lines.append(d["p99_method"])
     return "\n".join(lines)
-
-
-def _pct(value: float | None) -> str:
-    return "-" if value is None else f"{value:.1%}"
 
 
 def _times(value: float | None) -> str:

@@ -7,7 +7,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from simperf.spec.alerts import LATENCY_METRICS
+from simperf.presentation.cells import Column, table_header, table_row
+from simperf.presentation.summary_failures import alerts, calls, faults
+from simperf.presentation.summary_stores import caches, cdns, databases, state
 from simperf.units import format_time
 
 SHORT_RUN_RELAXATIONS = 100
@@ -28,6 +30,7 @@ def render(d: dict[str, Any], perf: dict[str, Any] | None = None) -> str:
         components,
         waits,
         breakdown,
+        cpu_profile,
         autoscaling,
         databases,
         caches,
@@ -123,61 +126,18 @@ def headroom(d: dict[str, Any]) -> list[str]:
     return [line]
 
 
-FAULT_LINES = 8
-"""Occurrences listed in the summary (the JSON lists them all)."""
-
-
-def faults(d: dict[str, Any]) -> list[str]:
-    """Availability by requests and by time, and what each fault did."""
-    section = d.get("faults")
-    if not section:
-        return []
-    avail = section["availability"]
-    by_class = "  ".join(f"{k} {_pct(v)}" for k, v in avail["requests"].items() if k != "all")
-    lines = [
-        f"faults    {section['count']} occurrence(s), {section['failed']} requests failed "
-        f"during them; availability {_pct(avail['requests']['all'])} of requests"
-        + (f" ({by_class})" if by_class else "")
-    ]
-    for name, comp in avail["time"]["components"].items():
-        lines.append(
-            f"          {name} up: mean {_pct(comp['mean_up'])} per instance, all "
-            f"{comp['instances']} up {_pct(comp['all_up'])}, none up "
-            f"{_pct(1 - comp['any_up'])} of the time"
-        )
-    detect = section["mean_time_to_detect"]
-    if detect is not None:
-        lines.append(
-            f"          mean time to detect {format_time(detect)}; "
-            f"{section['undetected']} never detected"
-        )
-    for occ in section["occurrences"][:FAULT_LINES]:
-        parts = [f"{occ['target']} {occ['kind']} at {format_time(occ['start'])}"]
-        if occ["time_to_recover"] is not None:
-            parts.append(f"for {format_time(occ['time_to_recover'])}")
-        if occ["time_to_detect"] is not None:
-            parts.append(f"detected after {format_time(occ['time_to_detect'])}")
-        parts.append(f"{occ['failed']} failed")
-        lines.append("          " + ", ".join(parts))
-    if section["count"] > FAULT_LINES:
-        lines.append(f"          ... and {section['count'] - FAULT_LINES} more (see JSON)")
-    return lines
-
-
 def latency(d: dict[str, Any]) -> list[str]:
     """Latency percentiles per request class, and the closed-form estimate of the mean."""
-    lines: list[str] = []
-    lines.append("")
     estimated = (d.get("estimate") or {}).get("classes")
-    header = f"{'class':<16}{'count':>9}{'mean':>11}{'p50':>11}{'p95':>11}{'p99':>11}{'max':>11}"
-    lines.append(header + (f"{'est mean':>11}" if estimated else ""))
-    for name, row in d["latency"].items():
-        line = f"{name:<16}{row['count']:>9}" + "".join(
-            f"{format_time(row[k]):>11}" for k in ("mean", "p50", "p95", "p99", "max")
-        )
+    stats = ("mean", "p50", "p95", "p99", "max")
+    columns: list[Column] = [("class", -16, ""), ("count", 9, "")]
+    columns += [(k, 11, "") for k in stats] + ([("est mean", 11, "")] if estimated else [])
+    lines = ["", table_header(columns)]
+    for name, measured in d["latency"].items():
+        values = [name, measured["count"], *(format_time(measured[k]) for k in stats)]
         if estimated:
-            line += f"{format_time((estimated.get(name) or {}).get('mean')):>11}"
-        lines.append(line)
+            values.append(format_time((estimated.get(name) or {}).get("mean")))
+        lines.append(table_row(columns, values))
     error = d["latency"]["all"].get("relative_error")
     if error is not None:
         kept = d["requests"].get("records_kept", 0)
@@ -208,36 +168,34 @@ def shedding(d: dict[str, Any]) -> list[str]:
 
 def components(d: dict[str, Any]) -> list[str]:
     """One row per component: utilisation, queue, wait, served."""
-    lines: list[str] = []
-    lines.append("")
     estimated = (d.get("estimate") or {}).get("components")
     spare = (d.get("headroom") or {}).get("components")
-    lines.append(
-        f"{'component':<16}{'kind':<15}{'util':>7}{'workers':>8}{'pool':>7}{'queue':>9}"
-        f"{'wait':>11}{'served':>10}"
-        + (f"{'est util':>9}" if estimated is not None else "")
-        + (f"{'headroom':>9}" if spare is not None else "")
-    )
+    columns: list[Column] = [
+        ("component", -16, ""),
+        ("kind", -15, ""),
+        ("util", 7, ".1%"),
+        ("workers", 8, ".1%"),
+        ("pool", 7, ".1%"),
+        ("queue", 9, ".3g"),
+        ("wait", 11, ""),
+        ("served", 10, ""),
+    ]
+    if estimated is not None:
+        columns.append(("est util", 9, ".1%"))
+    if spare is not None:
+        columns.append(("headroom", 9, ""))
+    lines = ["", table_header(columns)]
     for name, comp in d["components"].items():
-        queue = comp.get("mean_queue_length")
-        extra = ""
+        values = [name, comp["kind"]]
+        values += [comp.get(k) for k in ("utilization", "worker_occupancy", "pool_occupancy")]
+        values += [comp.get("mean_queue_length"), format_time(comp.get("mean_wait"))]
+        values.append(comp.get("served", comp.get("dispatched", "-")))
         if estimated is not None:
-            util = _estimated_utilization(estimated.get(name))
-            extra += f"{util:>9.1%}" if util is not None else f"{'-':>9}"
+            values.append(_estimated_utilization(estimated.get(name)))
         if spare is not None:
             room = (spare.get(name) or {}).get("headroom")
-            extra += f"{room:>8.3g}x" if room is not None else f"{'-':>9}"
-        lines.append(
-            f"{name:<16}{comp['kind']:<15}"
-            + "".join(
-                f"{comp[k]:>{w}.1%}" if comp.get(k) is not None else f"{'-':>{w}}"
-                for k, w in (("utilization", 7), ("worker_occupancy", 8), ("pool_occupancy", 7))
-            )
-            + (f"{queue:>9.3g}" if queue is not None else f"{'-':>9}")
-            + f"{format_time(comp.get('mean_wait')):>11}"
-            + f"{comp.get('served', comp.get('dispatched', '-')):>10}"
-            + extra
-        )
+            values.append(None if room is None else f"{room:.3g}x")
+        lines.append(table_row(columns, values))
     return lines
 
 
@@ -246,14 +204,17 @@ def waits(d: dict[str, Any]) -> list[str]:
     rows = {n: c for n, c in d["components"].items() if c.get("p_wait")}
     if not rows:
         return []
-    lines = ["", f"{'waiting':<16}{'P(wait)':>9}{'p50':>11}{'p95':>11}{'p99':>11}"]
+    columns: list[Column] = [
+        ("waiting", -16, ""),
+        ("P(wait)", 9, ".1%"),
+        ("p50", 11, ""),
+        ("p95", 11, ""),
+        ("p99", 11, ""),
+    ]
+    lines = ["", table_header(columns)]
     for name, comp in rows.items():
-        lines.append(
-            f"{name:<16}{comp['p_wait']:>9.1%}"
-            + "".join(
-                f"{format_time(comp.get(k)):>11}" for k in ("wait_p50", "wait_p95", "wait_p99")
-            )
-        )
+        times = [format_time(comp.get(k)) for k in ("wait_p50", "wait_p95", "wait_p99")]
+        lines.append(table_row(columns, [name, comp["p_wait"], *times]))
     return lines
 
 
@@ -263,21 +224,33 @@ def breakdown(d: dict[str, Any]) -> list[str]:
     traces = d.get("traces")
     if not traces or not traces["breakdown"]:
         return []
+    columns: list[Column] = [
+        ("class", -12, ""),
+        ("where", -28, ""),
+        ("mean", 11, ""),
+        ("share", 8, ".1%"),
+        ("p99 share", 10, ".1%"),
+    ]
     lines = [
         "",
         f"latency breakdown (traced {traces['measured']} measured requests, "
         f"sample {traces['sample']:.3g})",
-        f"{'class':<12}{'where':<28}{'mean':>11}{'share':>8}{'p99 share':>10}",
+        table_header(columns),
     ]
     for klass, entry in traces["breakdown"].items():
         parts = sorted(entry["parts"].items(), key=lambda item: -(item[1]["share"] or 0.0))
         for where, part in parts:
-            share, tail = part["share"], part["tail_share"]
+            mean = format_time(part["mean"])
             lines.append(
-                f"{klass:<12}{where:<28}{format_time(part['mean']):>11}"
-                + (f"{share:>8.1%}" if share is not None else f"{'-':>8}")
-                + (f"{tail:>10.1%}" if tail is not None else f"{'-':>10}")
+                table_row(columns, [klass, where, mean, part["share"], part["tail_share"]])
             )
+    shares = traces.get("p_wait", {}).get("all")
+    if shares:
+        where = ", ".join(f"{c} {v:.1%}" for c, v in shares.items() if c != "any")
+        lines.append(
+            f"waited    {shares['any']:.1%} of requests at least once"
+            + (f" ({where})" if where else "")
+        )
     slow = traces["slowest"]
     if slow:
         worst = slow[0]
@@ -288,79 +261,33 @@ def breakdown(d: dict[str, Any]) -> list[str]:
     return lines
 
 
-def calls(d: dict[str, Any]) -> list[str]:
-    """Guarded calls per route (attempts per call, retries, timeouts, breaker) and the
-    requests per class a fallback stood in for (none without guarded calls)."""
-    if not d.get("calls"):
+def cpu_profile(d: dict[str, Any]) -> list[str]:
+    """CPU per app server, endpoint and ``cpu`` step (none without ``run.profile``)."""
+    section = d.get("cpu_profile")
+    if not section:
         return []
-    lines = [
-        "",
-        f"{'calls':<24}{'calls':>9}{'attempts':>10}{'per call':>9}{'retries':>9}"
-        f"{'timeouts':>9}{'failed':>8}{'fast':>7}{'opens':>7}{'degraded':>9}",
+    steps = [
+        (f"{server}.{endpoint}.{index}", step["calls"], step["cpu_seconds"])
+        for server, endpoints in section.items()
+        for endpoint, indexed in endpoints.items()
+        for index, step in indexed.items()
     ]
-    for name, route in d["calls"].items():
-        per_call = route["amplification"]
-        lines.append(
-            f"{name:<24}{route['calls']:>9}{route['attempts']:>10}"
-            + (f"{per_call:>9.3f}" if per_call is not None else f"{'-':>9}")
-            + f"{route['retries']:>9}{route['timeouts']:>9}{route['failed']:>8}"
-            + f"{route['fail_fast']:>7}{route.get('breaker_opens', 0):>7}{route['degraded']:>9}"
-        )
-    degraded = {k: row.get("degraded", 0) for k, row in d["latency"].items() if k != "all"}
-    if any(degraded.values()):
-        lines.append("degraded  " + "  ".join(f"{k} {v}" for k, v in degraded.items()))
-    return lines
-
-
-def caches(d: dict[str, Any]) -> list[str]:
-    """Hit rate and counters per cache (none without caches)."""
-    if not d.get("caches"):
-        return []
-    lines: list[str] = []
-    lines.append("")
-    lines.append(
-        f"{'cache':<16}{'hit rate':>9}{'hits':>10}{'misses':>10}{'evictions':>11}"
-        f"{'expired':>9}{'stale':>8}{'lost writes':>13}"
-    )
-    for name, cache in d["caches"].items():
-        rate = cache["hit_rate"]
-        lines.append(
-            f"{name:<16}"
-            + (f"{rate:>9.1%}" if rate is not None else f"{'-':>9}")
-            + f"{cache['hits']:>10}{cache['misses']:>10}{cache['evictions']:>11}"
-            + f"{cache['expirations']:>9}{cache['stale_reads']:>8}"
-            + f"{cache['lost_writes']:>13}"
-        )
-    return lines
-
-
-def cdns(d: dict[str, Any]) -> list[str]:
-    """Hit rate and offload per CDN, its edges and shield (none without CDNs)."""
-    if not d.get("cdns"):
-        return []
-    lines: list[str] = []
-    lines.append("")
-    lines.append(f"{'cdn':<16}{'hit rate':>9}{'offload':>9}{'bytes off':>11}{'origin':>10}")
-    for name, cdn in d["cdns"].items():
-        parts = [(name, cdn)]
-        parts += [(f"  edge {r}", e) for r, e in cdn["edges"].items()]
-        if "shield" in cdn:
-            parts.append(("  shield", cdn["shield"]))
-        for label, m in parts:
-            lines.append(
-                f"{label:<16}"
-                + "".join(
-                    f"{m[k]:>{w}.1%}" if m[k] is not None else f"{'-':>{w}}"
-                    for k, w in (("hit_rate", 9), ("offload", 9), ("byte_offload", 11))
-                )
-                + f"{m['origin_requests']:>10}"
-            )
-        for region, edge in cdn["edges"].items():
-            if edge.get("bypassed"):
-                lines.append(
-                    f"edge {region} of {name} down: {edge['bypassed']} requests went around "
-                    f"it, {edge['bypassed_origin_requests']} of them to the origin"
-                )
+    total = sum(seconds for _, _, seconds in steps)
+    span = d["measured_time"]
+    columns: list[Column] = [
+        ("step", -32, ""),
+        ("calls", 9, ""),
+        ("mean", 11, ""),
+        ("cores", 8, ".3f"),
+        ("share", 8, ".1%"),
+    ]
+    lines = ["", f"cpu profile (every cpu step, {total:.6g} core-s measured)"]
+    lines.append(table_header(columns))
+    for name, count, seconds in sorted(steps, key=lambda step: -step[2]):
+        mean = format_time(seconds / count if count else None)
+        cores = seconds / span if span > 0 else None
+        share = seconds / total if total > 0 else None
+        lines.append(table_row(columns, [name, count, mean, cores, share]))
     return lines
 
 
@@ -382,127 +309,6 @@ def performance(perf: dict[str, Any]) -> list[str]:
     if "fast_path_refused" in perf:
         lines.append(f"event engine: the fast path is not exact here ({perf['fast_path_refused']})")
     return lines
-
-
-def state(d: dict[str, Any]) -> list[str]:
-    """Sessions, rate limiters and leaderboards (none if absent)."""
-    lines: list[str] = []
-    for name, report in (d.get("sessions") or {}).items():
-        lines.append(
-            f"sessions {name} ({report['store']}): active {report['active']}  "
-            f"created {report['created']}  lost {report['lost']}  "
-            f"reauthentications {report['reauthentications']}"
-        )
-    for name, report in (d.get("rate_limits") or {}).items():
-        lines.append(
-            f"rate limit {name}: admitted {report['admitted']}  rejected {report['rejected']}"
-        )
-    for name, report in (d.get("leaderboards") or {}).items():
-        lines.append(f"leaderboard {name}: members {report['members']}  ops {report['ops']}")
-    return ["", *lines] if lines else []
-
-
-def alerts(d: dict[str, Any]) -> list[str]:
-    """One line per alert (none without alerts)."""
-    if not d.get("alerts"):
-        return []
-    lines = [""]
-    for name, a in d["alerts"].items():
-        head = f"alert {name} ({a['metric']} of {a['target']} {a['condition']} "
-        head += f"{_format(a['metric'], a['threshold'])}"
-        head += f" for {format_time(a['for'])})" if a["for"] else ")"
-        if not a["firings"]:
-            lines.append(f"{head}: never fired")
-            continue
-        spans = ", ".join(
-            f"{format_time(i['start'])} to {format_time(i['end'])}" for i in a["intervals"][:3]
-        )
-        more = f" and {a['firings'] - 3} more" if a["firings"] > 3 else ""
-        lines.append(
-            f"{head}: fired {a['firings']}x, {format_time(a['time_firing'])} in all ({spans}{more})"
-        )
-    return lines
-
-
-def _format(metric: str, value: float) -> str:
-    if metric in LATENCY_METRICS:
-        return format_time(value)
-    if metric == "throughput":
-        return f"{value:.6g}/s"
-    if metric in ("error_rate", "utilization"):
-        return f"{value * 100:.4g}%"
-    return f"{value:.6g}"
-
-
-def databases(d: dict[str, Any]) -> list[str]:
-    """Each database server, and pools, the queries by server time, shards."""
-    databases = d.get("databases")
-    if not databases:
-        return []
-    lines = ["", f"{'database server':<28}{'cpu':>7}{'storage':>9}{'qps':>9}{'hit':>7}{'stale':>7}"]
-    for name, db in databases.items():
-        for server, row in db["instances"].items():
-            hit = row["buffer_pool"]["hit_ratio"]
-            lines.append(
-                f"{server:<28}{_pct(row['cpu_utilization']):>7}"
-                f"{_pct(row['storage_utilization']):>9}{row['qps'] or 0:>9.4g}"
-                f"{_pct(hit):>7}{row['stale_reads']:>7}"
-            )
-        for app, pool in db["pools"].items():
-            wait = pool["wait"]
-            lines.append(
-                f"pool {app}->{name}: {pool['size']} x {pool['instances']}, "
-                f"wait mean {format_time(wait['mean'])} p99 {format_time(wait['p99'])}, "
-                f"timeouts {pool['timeouts']}, refused {pool['refused']}"
-            )
-        lines.extend(_query_lines(name, db))
-        if "shards" in db:
-            shards = db["shards"]
-            imbalance = shards["imbalance"]
-            lines.append(
-                f"shards of {name}: {shards['count']} by {shards['routing']}, max/mean load "
-                + (f"{imbalance:.2f}" if imbalance is not None else "-")
-            )
-        lines.extend(_failover_lines(name, db.get("failover")))
-    return lines
-
-
-def _failover_lines(name: str, failover: dict[str, Any] | None) -> list[str]:
-    """Each outage of a primary of ``name``: how long writes failed, what was lost."""
-    lines = []
-    for e in (failover or {}).get("events", []):
-        if e["promoted"] is not None:
-            how = f"{e['promoted']} promoted at {format_time(e['promoted_at'])}"
-        elif e["recovered_at"] is not None:
-            how = f"back at {format_time(e['recovered_at'])}"
-        else:
-            how = "not replaced by the end"
-        lines.append(
-            f"{e['server']} down at {format_time(e['failed_at'])}, {how}: writes unavailable "
-            f"{format_time(e['write_unavailable'])}, {e['lost_writes']} writes lost"
-        )
-    return lines
-
-
-def _query_lines(name: str, db: dict[str, Any]) -> list[str]:
-    """The queries of one database by total server time (the first to optimise first)."""
-    threshold = format_time(db["slow_queries"]["threshold"])
-    called = [(q, s) for q, s in db["queries"].items() if s["calls"]]
-    called.sort(key=lambda item: -item[1]["calls"] * item[1]["mean"])
-    lines = [
-        f"{'queries of ' + name:<28}{'calls':>9}{'mean':>11}{'p99':>11}"
-        f"{'> ' + threshold:>12}{'share':>8}"
-    ]
-    for query, s in called:
-        lines.append(
-            f"{'  ' + query:<28}{s['calls']:>9}{format_time(s['mean']):>11}"
-            f"{format_time(s['p99']):>11}{s['slow']:>12}{_pct(s['slow_share']):>8}"
-        )
-    return lines if called else []
-
-
-def _pct(value: float | None) -> str:
-    return "-" if value is None else f"{value:.1%}"
 
 
 def _estimated_utilization(component: dict[str, Any] | None) -> float | None:

@@ -4,12 +4,11 @@ from __future__ import annotations
 
 from typing import Annotated, Any, ClassVar, Literal
 
-from pydantic import Discriminator, Field, Tag, model_validator
+from pydantic import Field, model_validator
 
 from simperf.spec.admission import ConcurrencyLimitSpec, QueueSpec
 from simperf.spec.autoscaling import AutoscalingSpec
 from simperf.spec.base import (
-    CALL_TARGET,
     IDENTIFIER,
     MAX_COUNT,
     MAX_SIZE,
@@ -17,113 +16,24 @@ from simperf.spec.base import (
     Size,
     SpecModel,
     Time,
+    tagged_union,
 )
-from simperf.spec.cache import ReadStep, WriteStep, cache_reference_problems
-from simperf.spec.cache_ops import LeaderboardStep, RateLimitStep
+from simperf.spec.cache import cache_reference_problems
 from simperf.spec.cost import CostSpec
 from simperf.spec.database import PoolSpec, QueryStep
 from simperf.spec.distributions import Distribution
-from simperf.spec.instances import TYPE_NAME, type_problems
-from simperf.spec.kind import CALL, PARALLEL, ComponentKind, Forward, StepKind
-from simperf.spec.resilience import (
-    BreakerSpec,
-    FallbackSpec,
-    HedgeSpec,
-    RetrySpec,
-    call_problems,
-)
+from simperf.spec.instances import TypeName, type_problems
+from simperf.spec.kind import ComponentKind, Forward
+from simperf.spec.resilience import BreakerSpec, call_problems
 from simperf.spec.scaling import ScalingSpec
 from simperf.spec.sessions import SessionsSpec
 
-
-class CpuStep(StepKind):
-    """Hold one core for a sampled time divided by the instance's ``speed``."""
-
-    cpu: Distribution = Field(description="CPU time at speed 1")
-
-
-class DelayStep(StepKind):
-    """Wait without holding a core (an external call, a sleep, I/O not modelled elsewhere)."""
-
-    delay: Distribution = Field(description="time to wait")
-
-
-class CallStep(StepKind):
-    """Call another component's endpoint and wait for it, written ``component.endpoint``."""
-
-    call: str = Field(pattern=CALL_TARGET, description="target as component.endpoint")
-    timeout: Time | None = Field(
-        None, gt=0, le=MAX_TIME, description="give up an attempt after this long (default: never)"
-    )
-    retry: RetrySpec | None = Field(None, description="attempts, backoff, budget (default: none)")
-    hedge: HedgeSpec | None = Field(None, description="send a second copy after a delay")
-    fallback: FallbackSpec | None = Field(
-        None, description="on failure: skip the call or serve a default (request ends degraded)"
-    )
-
-    def forwards(self) -> list[Forward]:
-        """The endpoint called."""
-        component, endpoint = self.call.split(".")
-        return [Forward(component, endpoint, CALL)]
-
-
-class ParallelStep(StepKind):
-    """Call several endpoints at once and wait for all of them (scatter-gather)."""
-
-    parallel: list[Annotated[str, Field(pattern=CALL_TARGET)]] = Field(
-        min_length=1, max_length=1000, description="targets as component.endpoint"
-    )
-    timeout: Time | None = Field(
-        None, gt=0, le=MAX_TIME, description="give up each arm after this long (default: never)"
-    )
-
-    def forwards(self) -> list[Forward]:
-        """Every arm's endpoint."""
-        return [Forward(*call.split("."), PARALLEL) for call in self.parallel]  # type: ignore[misc]
-
-
-def _step_tag(value: Any) -> str | None:
-    if isinstance(value, dict):
-        keys = set(value) & set(STEP_TYPES)
-        return keys.pop() if len(keys) == 1 else None
-    for tag, cls in STEP_TYPES.items():
-        if isinstance(value, cls):
-            return tag
-    return None
-
-
-STEP_TYPES: dict[str, type[SpecModel]] = {
-    "cpu": CpuStep,
-    "delay": DelayStep,
-    "call": CallStep,
-    "parallel": ParallelStep,
-    "query": QueryStep,
-    "read": ReadStep,
-    "write": WriteStep,
-    "rate_limit": RateLimitStep,
-    "leaderboard": LeaderboardStep,
-}
-
-Step = Annotated[
-    Annotated[CpuStep, Tag("cpu")]
-    | Annotated[DelayStep, Tag("delay")]
-    | Annotated[CallStep, Tag("call")]
-    | Annotated[ParallelStep, Tag("parallel")]
-    | Annotated[QueryStep, Tag("query")]
-    | Annotated[ReadStep, Tag("read")]
-    | Annotated[WriteStep, Tag("write")]
-    | Annotated[RateLimitStep, Tag("rate_limit")]
-    | Annotated[LeaderboardStep, Tag("leaderboard")],
-    Discriminator(
-        _step_tag,
-        custom_error_type="step",
-        custom_error_message=(
-            "expected exactly one of cpu, delay, call, parallel, query, read, write, "
-            "rate_limit or leaderboard"
-        ),
-    ),
-]
-STEP_TAGS = frozenset(STEP_TYPES)
+# The steps lived here: the runtime still imports them from this module.
+from simperf.spec.steps import CallStep as CallStep
+from simperf.spec.steps import CpuStep as CpuStep
+from simperf.spec.steps import DelayStep as DelayStep
+from simperf.spec.steps import ParallelStep as ParallelStep
+from simperf.spec.steps import Step
 
 
 class MemorySpec(SpecModel):
@@ -164,11 +74,21 @@ def _pool_tag(value: Any) -> str:
     return "pool_list" if isinstance(value, list) else "single_pool"
 
 
-Pools = Annotated[
-    Annotated[PoolSpec, Tag("single_pool")] | Annotated[list[PoolSpec], Tag("pool_list")],
-    Discriminator(_pool_tag),
-]
+Pools = tagged_union({"single_pool": PoolSpec, "pool_list": list[PoolSpec]}, _pool_tag)
 POOL_TAGS = frozenset({"single_pool", "pool_list"})
+
+
+class WakeUpSpec(SpecModel):
+    """The cost of waking an idle instance: a request that arrives when the instance has
+    had no request in service or waiting for at least ``after`` holds its worker for a
+    draw of ``time`` before its first step (once per busy period at most). A worker
+    that sleeps while idle (a CPU's idle states, a process blocked in ``select``) pays it;
+    one that goes from request to request does not (docs/calibration.md)."""
+
+    time: Distribution = Field(description="extra time held by the request that wakes it")
+    after: Time = Field(
+        0.0, ge=0, le=MAX_TIME, description="idle this long before a wake-up costs (default: 0)"
+    )
 
 
 class AppServerSpec(ComponentKind):
@@ -184,10 +104,8 @@ class AppServerSpec(ComponentKind):
     kind: Literal["app_server"] = Field("app_server", description="component kind")
     replicas: int = Field(1, ge=1, le=MAX_COUNT, description="number of identical instances")
     cores: int = Field(1, ge=1, le=1024, description="CPU cores per instance")
-    instance_type: str | None = Field(
+    instance_type: TypeName | None = Field(
         None,
-        pattern=TYPE_NAME,
-        max_length=64,
         description="instance type of the catalogue (m.4xlarge): sets cores, "
         "memory.capacity and the price",
     )
@@ -244,6 +162,11 @@ class AppServerSpec(ComponentKind):
     )
     concurrency_limit: ConcurrencyLimitSpec | None = Field(
         None, description="adaptive limit on requests admitted at once (AIMD on latency)"
+    )
+    wake_up: WakeUpSpec | None = Field(
+        None,
+        description="{time, after}: extra time a request holds its worker, before its "
+        "first step, when it arrives at an instance idle for at least `after` (default: none)",
     )
     cpu_discipline: Literal["fifo", "ps"] = Field(
         "fifo",

@@ -3,12 +3,23 @@
 from __future__ import annotations
 
 import difflib
+import functools
 import math
+import operator
 import typing
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Annotated, Any
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, GetJsonSchemaHandler, model_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Discriminator,
+    GetJsonSchemaHandler,
+    Tag,
+    model_validator,
+)
 from pydantic.json_schema import JsonSchemaValue
 from pydantic_core import CoreSchema
 
@@ -86,31 +97,25 @@ def _annotation_kind(model: type[BaseModel], field: str) -> tuple[bool, bool]:
     return _KINDS[key]
 
 
-def _contains_bool(value: Any) -> bool:
+def _leaves(value: Any) -> Iterator[Any]:
+    """Every value inside nested lists, tuples and dicts (a dict's values), depth first."""
     stack = [value]
     while stack:
         item = stack.pop()
-        if isinstance(item, bool):
-            return True
         if isinstance(item, list | tuple):
             stack.extend(item)
         elif isinstance(item, dict):
             stack.extend(item.values())
-    return False
+        else:
+            yield item
+
+
+def _contains_bool(value: Any) -> bool:
+    return any(isinstance(item, bool) for item in _leaves(value))
 
 
 def _all_finite(value: Any) -> bool:
-    stack = [value]
-    while stack:
-        item = stack.pop()
-        if isinstance(item, float):
-            if not math.isfinite(item):
-                return False
-        elif isinstance(item, list | tuple):
-            stack.extend(item)
-        elif isinstance(item, dict):
-            stack.extend(item.values())
-    return True
+    return all(math.isfinite(item) for item in _leaves(value) if isinstance(item, float))
 
 
 @dataclass(frozen=True)
@@ -141,46 +146,75 @@ class UnitString:
         }
 
 
-Time = Annotated[
-    float,
-    BeforeValidator(parse_time),
-    UnitString(TIME_PATTERN, "seconds, or a string with a unit: 250us, 5ms, 2s, 3min"),
-]
+def unit_number(kind: type, parse: Callable[[Any], Any], pattern: str, description: str) -> Any:
+    """A number field type that also accepts a string with a unit.
+
+    Parameters
+    ----------
+    kind
+        ``float`` or ``int``: the type of the parsed value.
+    parse
+        The parser of numbers and strings (a :mod:`simperf.units` parser).
+    pattern, description
+        The JSON Schema of its strings (see :class:`UnitString`).
+    """
+    return Annotated[kind, BeforeValidator(parse), UnitString(pattern, description)]
+
+
+def tagged_union(
+    members: dict[str, Any],
+    tag_of: Callable[[Any], str | None],
+    error_type: str | None = None,
+    message: str | None = None,
+) -> Any:
+    """A union discriminated by ``tag_of``, which names the member a value is meant for.
+
+    Parameters
+    ----------
+    members
+        Each tag and its type, in the order of the union (and of its JSON Schema).
+    tag_of
+        The tag of a raw value or a validated model (None: no member fits).
+    error_type, message
+        The error reported when ``tag_of`` finds no member.
+    """
+    union = functools.reduce(operator.or_, [Annotated[t, Tag(tag)] for tag, t in members.items()])
+    return Annotated[
+        union, Discriminator(tag_of, custom_error_type=error_type, custom_error_message=message)
+    ]
+
+
+Time = unit_number(
+    float, parse_time, TIME_PATTERN, "seconds, or a string with a unit: 250us, 5ms, 2s, 3min"
+)
 """A time in seconds; accepts a number or a string with a unit."""
 
-Rate = Annotated[
-    float,
-    BeforeValidator(parse_rate),
-    UnitString(RATE_PATTERN, "per second, or a string with a unit: 2000/s, 10k/s, 120/min"),
-]
+Rate = unit_number(
+    float, parse_rate, RATE_PATTERN, "per second, or a string with a unit: 2000/s, 10k/s, 120/min"
+)
 """A rate per second; accepts a number or a string such as ``2000/s``."""
 
-Size = Annotated[
-    float,
-    BeforeValidator(parse_size),
-    UnitString(SIZE_PATTERN, "bytes, or a string with a unit: 512B, 4KiB, 1.5MB, 8GiB"),
-]
+Size = unit_number(
+    float, parse_size, SIZE_PATTERN, "bytes, or a string with a unit: 512B, 4KiB, 1.5MB, 8GiB"
+)
 """A size in bytes; accepts a number or a string such as ``4KiB`` or ``1.5MB``."""
 
-Bandwidth = Annotated[
+Bandwidth = unit_number(
     float,
-    BeforeValidator(parse_bandwidth),
-    UnitString(BANDWIDTH_PATTERN, "bytes per second, or a string: 100Mbit/s, 1Gbps, 10MB/s"),
-]
+    parse_bandwidth,
+    BANDWIDTH_PATTERN,
+    "bytes per second, or a string: 100Mbit/s, 1Gbps, 10MB/s",
+)
 """A bandwidth in bytes per second; accepts a number or a string such as ``1Gbit/s``."""
 
-Price = Annotated[
-    float,
-    BeforeValidator(parse_price),
-    UnitString(PRICE_PATTERN, "money per hour, or a string: 0.20/h, 4.8/day, 146/month"),
-]
+Price = unit_number(
+    float, parse_price, PRICE_PATTERN, "money per hour, or a string: 0.20/h, 4.8/day, 146/month"
+)
 """A price rate per hour (currency-neutral); accepts a number or a string such as ``0.20/h``."""
 
-Count = Annotated[
-    int,
-    BeforeValidator(parse_count),
-    UnitString(COUNT_PATTERN, "a whole number, or with an SI suffix: 2k, 1.5M, 1G"),
-]
+Count = unit_number(
+    int, parse_count, COUNT_PATTERN, "a whole number, or with an SI suffix: 2k, 1.5M, 1G"
+)
 """A whole count; accepts a number or a string such as ``2k`` (as rates accept ``10k/s``)."""
 
 IDENTIFIER = r"^[A-Za-z_][A-Za-z0-9_]*$"

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Literal
 
-from pydantic import Discriminator, Field, Tag, model_validator
+from pydantic import Field, model_validator
 
 from simperf.spec.base import (
     CALL_TARGET,
@@ -31,6 +31,7 @@ from simperf.spec.base import (
     Size,
     SpecModel,
     Time,
+    tagged_union,
 )
 from simperf.spec.cost import CostSpec
 from simperf.spec.distributions import Constant, Distribution
@@ -187,15 +188,12 @@ def _backing_tag(value: Any) -> str | None:
     return None
 
 
-Backing = Annotated[
-    Annotated[Annotated[str, Field(pattern=CALL_TARGET)], Tag("call")]
-    | Annotated[BackingDelay, Tag("delay")],
-    Discriminator(
-        _backing_tag,
-        custom_error_type="backing",
-        custom_error_message="expected component.endpoint or {delay: DIST}",
-    ),
-]
+Backing = tagged_union(
+    {"call": Annotated[str, Field(pattern=CALL_TARGET)], "delay": BackingDelay},
+    _backing_tag,
+    "backing",
+    "expected component.endpoint or {delay: DIST}",
+)
 """The backing store's operation: a call ``component.endpoint`` or ``{delay: DIST}``."""
 
 
@@ -221,11 +219,7 @@ class ReadStep(StepKind):
 
     def forwards(self) -> list[Forward]:
         """The backing read (made on a miss of the cache), unless it is a delay."""
-        backing = self.read.backing
-        if not isinstance(backing, str):
-            return []
-        component, endpoint = backing.split(".")
-        return [Forward(component, endpoint, BACKING, cache=self.read.cache)]
+        return _backing_forwards(self.read.backing, BACKING, self.read.cache)
 
     def problems(self, scenario: Scenario, path: str) -> list[str]:
         """Its cache exists and is a cache."""
@@ -252,11 +246,7 @@ class WriteStep(StepKind):
 
     def forwards(self) -> list[Forward]:
         """The backing write, unless it is a delay."""
-        backing = self.write.backing
-        if not isinstance(backing, str):
-            return []
-        component, endpoint = backing.split(".")
-        return [Forward(component, endpoint, WRITE, cache=self.write.cache)]
+        return _backing_forwards(self.write.backing, WRITE, self.write.cache)
 
     def problems(self, scenario: Scenario, path: str) -> list[str]:
         """It writes somewhere: to a cache that exists, with the backing store its write
@@ -292,6 +282,14 @@ __all__ = [
     "WriteSpec",
     "WriteStep",
 ]
+
+
+def _backing_forwards(backing: Any, via: str, cache: str | None) -> list[Forward]:
+    """The call to a backing store ``component.endpoint`` (none for a delay or no store)."""
+    if not isinstance(backing, str):
+        return []
+    component, endpoint = backing.split(".")
+    return [Forward(component, endpoint, via, cache=cache)]
 
 
 def cache_reference_problems(scenario: Scenario, cache: str, path: str) -> list[str]:

@@ -12,9 +12,9 @@ import math
 from typing import Annotated, Any, Literal
 
 import numpy as np
-from pydantic import AfterValidator, Discriminator, Field, Tag, model_validator
+from pydantic import AfterValidator, Field, model_validator
 
-from simperf.spec.base import MAX_TIME, SpecModel, Time
+from simperf.spec.base import MAX_TIME, SpecModel, Time, tagged_union
 from simperf.units import format_time, parse_size, parse_time
 
 _Z99 = 2.3263478740408408  # standard normal 0.99 quantile
@@ -365,30 +365,50 @@ def _distribution_tag(value: Any) -> str | None:
     return None
 
 
-def _scalar_to_constant(value: float) -> Constant:
-    return Constant(value=value)
+def distribution_union(
+    families: dict[str, type[SpecModel]], scalar: Any, what: str, after: str = ""
+) -> Any:
+    """The tagged union of distribution ``families`` (``dist`` -> class, ``constant``
+    first) and a bare ``scalar``, validated into the constant family.
 
+    Parameters
+    ----------
+    families
+        Each ``dist`` tag and its spec class, in the order the error message lists them.
+    scalar
+        The type of a bare value (a time, a size) with its bounds.
+    what
+        The error message's start: what a bare value is (``"a time (constant)"``).
+    after
+        The error message's end (units, say).
+    """
+    constant = families["constant"]
 
-Distribution = Annotated[
-    Annotated[Constant, Tag("constant")]
-    | Annotated[Exponential, Tag("exponential")]
-    | Annotated[Uniform, Tag("uniform")]
-    | Annotated[Lognormal, Tag("lognormal")]
-    | Annotated[Gamma, Tag("gamma")]
-    | Annotated[Empirical, Tag("empirical")]
-    | Annotated[ScipyDistribution, Tag("scipy")]
-    | Annotated[Time, Field(ge=0, le=MAX_TIME), AfterValidator(_scalar_to_constant), Tag("scalar")],
-    Discriminator(
+    def to_constant(value: float) -> SpecModel:
+        return constant(value=value)
+
+    scalar_member = Annotated[scalar, AfterValidator(to_constant)]
+    return tagged_union(
+        {**families, "scalar": scalar_member},
         _distribution_tag,
-        custom_error_type="distribution",
-        custom_error_message=(
-            "expected a time (constant) or {dist: constant|exponential|uniform|lognormal|"
-            "gamma|empirical|scipy, ...}"
-        ),
-    ),
-]
+        "distribution",
+        f"expected {what} or {{dist: {'|'.join(families)}, ...}}{after}",
+    )
+
+
+FAMILIES: dict[str, type[SpecModel]] = {
+    "constant": Constant,
+    "exponential": Exponential,
+    "uniform": Uniform,
+    "lognormal": Lognormal,
+    "gamma": Gamma,
+    "empirical": Empirical,
+    "scipy": ScipyDistribution,
+}
+
+Distribution = distribution_union(
+    FAMILIES, Annotated[Time, Field(ge=0, le=MAX_TIME)], "a time (constant)"
+)
 """A distribution spec; a bare time is validated into a :class:`Constant`."""
 
-DISTRIBUTION_TAGS = frozenset(
-    {"constant", "exponential", "uniform", "lognormal", "gamma", "empirical", "scipy", "scalar"}
-)
+DISTRIBUTION_TAGS = frozenset({*FAMILIES, "scalar"})

@@ -35,6 +35,7 @@ BUFFER_POOL_SHARE = 0.75
 """Share of a database server's memory its buffer pool gets from an instance type."""
 
 TYPE_NAME = r"^[A-Za-z0-9][A-Za-z0-9._-]*$"
+TypeName = Annotated[str, Field(pattern=TYPE_NAME, max_length=64)]
 """An instance type's name: ``m.4xlarge``, ``n2-standard-8``."""
 
 
@@ -49,7 +50,7 @@ class InstanceType(SpecModel):
 class Catalogue(SpecModel):
     """A catalogue file: ``types: {name: {cores, memory, per_hour}}``."""
 
-    types: dict[Annotated[str, Field(pattern=TYPE_NAME, max_length=64)], InstanceType] = Field(
+    types: dict[TypeName, InstanceType] = Field(
         min_length=1, max_length=10_000, description="type name -> type"
     )
 

@@ -13,10 +13,10 @@ from __future__ import annotations
 import math
 from typing import Annotated, Any, Literal
 
-from pydantic import BeforeValidator, Discriminator, Field, Tag, model_validator
+from pydantic import BeforeValidator, Field, model_validator
 from typing_extensions import TypedDict
 
-from simperf.spec.base import Count, SpecModel
+from simperf.spec.base import Count, SpecModel, tagged_union
 
 MAX_KEYS = 1_000_000_000
 """Upper bound on the number of distinct keys of a key space."""
@@ -102,19 +102,17 @@ def _popularity_shorthand(value: Any) -> Any:
 
 
 Popularity = Annotated[
-    Annotated[
-        Annotated[ZipfPopularity, Tag("zipf")]
-        | Annotated[UniformPopularity, Tag("uniform")]
-        | Annotated[HotsetPopularity, Tag("hotset")]
-        | Annotated[TracePopularity, Tag("trace")],
-        Discriminator(
-            _popularity_tag,
-            custom_error_type="popularity",
-            custom_error_message=(
-                "expected uniform, {zipf: ALPHA} or {model: zipf|uniform|hotset|trace, ...}"
-            ),
-        ),
-    ],
+    tagged_union(
+        {
+            "zipf": ZipfPopularity,
+            "uniform": UniformPopularity,
+            "hotset": HotsetPopularity,
+            "trace": TracePopularity,
+        },
+        _popularity_tag,
+        "popularity",
+        "expected uniform, {zipf: ALPHA} or {model: zipf|uniform|hotset|trace, ...}",
+    ),
     BeforeValidator(
         _popularity_shorthand,
         json_schema_input_type=(

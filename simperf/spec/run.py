@@ -161,6 +161,14 @@ class RunSettings(SpecModel):
         ),
     )
 
+    profile: bool = Field(
+        False,
+        description=(
+            "count the CPU of every cpu step, per app server, endpoint and step: "
+            "result.cpu_profile() (exact; on the event engine)"
+        ),
+    )
+
     @model_validator(mode="after")
     def _horizon(self) -> RunSettings:
         if self.duration is not None and self.requests is not None:

@@ -14,9 +14,9 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import Discriminator, Field, Tag
+from pydantic import Field
 
-from simperf.spec.base import IDENTIFIER, MAX_TIME, SpecModel, Time
+from simperf.spec.base import IDENTIFIER, MAX_TIME, SpecModel, Time, tagged_union
 
 
 class SharedSessionStore(SpecModel):
@@ -33,14 +33,12 @@ def _store_tag(value: Any) -> str | None:
     return None
 
 
-SessionStore = Annotated[
-    Annotated[Literal["local"], Tag("local")] | Annotated[SharedSessionStore, Tag("shared")],
-    Discriminator(
-        _store_tag,
-        custom_error_type="session_store",
-        custom_error_message="expected local or {cache: NAME}",
-    ),
-]
+SessionStore = tagged_union(
+    {"local": Literal["local"], "shared": SharedSessionStore},
+    _store_tag,
+    "session_store",
+    "expected local or {cache: NAME}",
+)
 """Where sessions live: ``local`` (each instance) or ``{cache: NAME}`` (shared)."""
 SESSION_STORE_TAGS = frozenset({"local", "shared"})
 

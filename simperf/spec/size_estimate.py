@@ -14,13 +14,14 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from simperf.errors import SpecError
-from simperf.spec.app_server import AppServerSpec, CallStep, CpuStep, DelayStep, ParallelStep
+from simperf.spec.app_server import AppServerSpec
 from simperf.spec.cache import CacheSpec
 from simperf.spec.cdn import CdnSpec
 from simperf.spec.faults import FaultSpec
 from simperf.spec.load_balancer import LoadBalancerSpec
 from simperf.spec.run import DEFAULT_WINDOWS
 from simperf.spec.scenario import Scenario
+from simperf.spec.steps import CallStep, CpuStep, DelayStep, ParallelStep
 
 EVENTS_PER_REQUEST = 1
 """The arrival. A request on plain FIFO endpoints takes no other event than its steps'

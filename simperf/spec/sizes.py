@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from pydantic import AfterValidator, Discriminator, Field, Tag
+from pydantic import Field
 
 from simperf.spec.base import MAX_SIZE, Size
 from simperf.spec.distributions import (
@@ -21,7 +21,7 @@ from simperf.spec.distributions import (
     Lognormal,
     ScipyDistribution,
     Uniform,
-    _distribution_tag,
+    distribution_union,
 )
 
 
@@ -66,26 +66,18 @@ class EmpiricalSize(Empirical):
     )
 
 
-def _scalar_to_constant(value: float) -> ConstantSize:
-    return ConstantSize(value=value)
-
-
-SizeDistribution = Annotated[
-    Annotated[ConstantSize, Tag("constant")]
-    | Annotated[ExponentialSize, Tag("exponential")]
-    | Annotated[UniformSize, Tag("uniform")]
-    | Annotated[LognormalSize, Tag("lognormal")]
-    | Annotated[GammaSize, Tag("gamma")]
-    | Annotated[EmpiricalSize, Tag("empirical")]
-    | Annotated[ScipyDistribution, Tag("scipy")]
-    | Annotated[Size, Field(ge=0, le=MAX_SIZE), AfterValidator(_scalar_to_constant), Tag("scalar")],
-    Discriminator(
-        _distribution_tag,
-        custom_error_type="distribution",
-        custom_error_message=(
-            "expected a size (constant) or {dist: constant|exponential|uniform|lognormal|"
-            "gamma|empirical|scipy, ...} with sizes in bytes or units such as 4KiB"
-        ),
-    ),
-]
+SizeDistribution = distribution_union(
+    {
+        "constant": ConstantSize,
+        "exponential": ExponentialSize,
+        "uniform": UniformSize,
+        "lognormal": LognormalSize,
+        "gamma": GammaSize,
+        "empirical": EmpiricalSize,
+        "scipy": ScipyDistribution,
+    },
+    Annotated[Size, Field(ge=0, le=MAX_SIZE)],
+    "a size (constant)",
+    " with sizes in bytes or units such as 4KiB",
+)
 """A size distribution in bytes; a bare size is validated into a :class:`ConstantSize`."""

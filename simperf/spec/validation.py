@@ -17,13 +17,14 @@ from typing import Any, TypeVar
 from pydantic import BaseModel, Tag, ValidationError
 
 from simperf.errors import SpecError
-from simperf.spec.app_server import POOL_TAGS, STEP_TAGS
+from simperf.spec.app_server import POOL_TAGS
 from simperf.spec.base import suggest
 from simperf.spec.components import COMPONENT_TAGS
 from simperf.spec.distributions import DISTRIBUTION_TAGS
 from simperf.spec.hints import warn_bare_seconds
 from simperf.spec.keyspace import POPULARITY_TAGS
 from simperf.spec.sessions import SESSION_STORE_TAGS
+from simperf.spec.steps import STEP_TAGS
 from simperf.spec.workload import ARRIVAL_TAGS
 
 M = TypeVar("M", bound=BaseModel)

@@ -19,16 +19,23 @@ def single_server(
     seed: int,
     held: float = 0.0,
     outside: float = 0.0,
+    wake: float = 0.0,
+    after: float = 0.0,
 ) -> tuple[dict[str, Any], pd.DataFrame]:
     """Simulate Poisson ``rate`` into one single-core server with ``service`` then a
     constant ``held`` step, behind a constant ``outside`` delay; return the spec and the
-    log (``time_app`` is the service step alone, as an instrumented handler would log it)."""
+    log (``time_app`` is the service step alone, as an instrumented handler would log it).
+    A ``wake`` is the server's constant ``wake_up`` after ``after`` idle, before the
+    handler starts."""
     steps: list[dict[str, Any]] = [{"cpu": service}]
     if held:
         steps.append({"cpu": {"dist": "constant", "value": f"{held * 1e3}ms"}})
     components: dict[str, Any] = {
         "app": {"kind": "app_server", "cores": 1, "workers": 1, "endpoints": {"s": steps}}
     }
+    if wake:
+        wake_up = {"time": f"{wake * 1e3}ms", "after": f"{after * 1e3}ms"}
+        components["app"]["wake_up"] = wake_up
     entry = "app"
     if outside:
         delay = {"delay": {"dist": "constant", "value": f"{outside * 1e3}ms"}}
@@ -51,7 +58,8 @@ def single_server(
     start, end = frame["start"].to_numpy(), frame["end"].to_numpy()
     at_server = start + outside
     previous_end = np.concatenate([[-np.inf], end[:-1]])
-    server_start = np.maximum(at_server, previous_end)
+    woken = at_server - previous_end >= after if wake else np.zeros(len(frame), bool)
+    server_start = np.maximum(at_server, previous_end) + np.where(woken, wake, 0.0)
     log = pd.DataFrame(
         {
             "timestamp": start,

@@ -8,6 +8,7 @@ import pytest
 from scipy import stats
 from simulated_logs import single_server
 
+from simperf.analysis import mg1_setup
 from simperf.calibrate import calibrate
 from simperf.calibrate.core import PERCENTILES, predict
 
@@ -46,6 +47,31 @@ def test_held_and_outside_overhead_are_recovered_exactly() -> None:
     # may or may not have waited, and is left out of the gaps
     assert level["held"] == pytest.approx(0.002, abs=1e-6)
     assert level["outside"] == pytest.approx(0.0015, abs=1e-6)
+
+
+def test_a_wake_up_is_recovered_exactly() -> None:
+    """A constant 1.5 ms wake-up after 5 ms idle: the idle arrivals' latency outside
+    the handler steps up by it; held and outside stay what they were."""
+    kwargs = {"held": 0.002, "outside": 0.001, "wake": 0.0015, "after": 0.005}
+    _, log = single_server(40, GAMMA, requests=4000, seed=6, **kwargs)
+    cal = calibrate(log, predict_requests=None)
+    level = cal.levels.iloc[0]
+    assert level["wake"] == pytest.approx(0.0015, abs=1e-6)
+    assert level["held"] == pytest.approx(0.002, abs=1e-6)
+    assert level["outside"] == pytest.approx(0.001, abs=1e-6)
+    # between the two idle times either side of 5 ms: well within a millisecond
+    assert level["wake_after"] == pytest.approx(0.005, abs=1e-3)
+    # Welch: a fraction exp(-40 x 5 ms) of the arrivals that find the server idle pay
+    theory = mg1_setup(40, 0.010, 0.004**2, 0.0015, after=0.005)
+    assert level["woken"] == pytest.approx(theory.idle * np.exp(-0.2), abs=0.03)
+    wake_up = cal.fragment["components"]["app"]["wake_up"]
+    assert wake_up["time"] == {"dist": "constant", "value": "1.5ms"}
+
+
+def test_no_wake_up_is_found_where_there_is_none() -> None:
+    _, log = single_server(40, GAMMA, requests=4000, seed=6, held=0.002, outside=0.001)
+    level = calibrate(log, predict_requests=None).levels.iloc[0]
+    assert level["wake"] == 0 and level["woken"] == 0
 
 
 @pytest.mark.parametrize(

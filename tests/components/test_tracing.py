@@ -8,7 +8,7 @@ import pytest
 
 import simperf
 
-from conftest import two_tier
+from conftest import pooled_cached_retried, two_tier
 
 
 def regions(trace: dict[str, Any] | None) -> dict[str, Any]:
@@ -29,8 +29,9 @@ POISSON = {"kind": "poisson", "rate": "200/s"}
     [
         lambda trace: two_tier(POISSON, trace, requests=2000),
         regions,
+        pooled_cached_retried,
     ],
-    ids=["two_tier", "regions"],
+    ids=["two_tier", "regions", "pooled_cached_retried"],
 )
 def test_tracing_on_or_off_gives_identical_results(make: Any) -> None:
     off = simperf.run(simperf.from_dict(make(None))).to_dict()
@@ -99,3 +100,90 @@ def test_untraced_requests_stay_on_flat_runners_and_traced_ones_get_spans() -> N
     assert on.perf["events"] < 1.15 * off.perf["events"]
     assert on.metric("latency.all.p99") == off.metric("latency.all.p99")
     assert set(on.traces["kind"]) >= {"request", "hop"}
+
+
+def children(spans: Any, of: Any) -> Any:
+    """The spans whose parent is one of the spans ``of`` (same trace)."""
+    keys = set(zip(of["trace_id"], of["span_id"], strict=True))
+    mine = [k in keys for k in zip(spans["trace_id"], spans["parent"], strict=True)]
+    return spans[mine]
+
+
+def test_pool_waits_are_spans_of_their_own_adding_up_to_the_pools_total() -> None:
+    result = simperf.run(simperf.from_dict(pooled_cached_retried({"sample": 1.0})))
+    spans = result.traces
+    waits = spans[spans["kind"] == "pool_wait"]
+    assert len(waits) > 20  # one connection at 300/s x 45% misses x 2.5 ms: many wait
+    assert set(waits["component"]) == {"app"} and set(waits["detail"]) == {"db"}
+    assert set(waits["instance"]) == {"app[0]"}
+    # every request traced, no warm-up: the spans hold every wait the pool counted
+    app = result.data["components"]["app"]
+    acquired = len(spans[(spans["kind"] == "hop") & (spans["component"] == "db")])
+    assert waits["duration"].sum() == pytest.approx(app["pool_wait"] * acquired, rel=1e-9)
+    # the wait comes before its query, inside the cache's backing read
+    backing = spans[spans["kind"] == "backing"]
+    assert len(children(waits, backing)) == len(waits)
+
+
+def test_cache_reads_are_hit_or_miss_spans_with_the_backing_read_under_a_miss() -> None:
+    result = simperf.run(simperf.from_dict(pooled_cached_retried({"sample": 1.0})))
+    spans = result.traces
+    reads = spans[spans["kind"] == "cache"]
+    counted = result.data["caches"]["cache"]
+    assert (reads["detail"] == "hit").sum() == counted["hits"] > 0
+    assert (reads["detail"] == "miss").sum() == counted["misses"] > 0
+    assert set(reads["component"]) == {"cache"}
+    backing = spans[spans["kind"] == "backing"]
+    assert set(backing["component"]) == {"db"}
+    under = children(backing, reads)
+    assert len(under) == len(backing) == counted["misses"]
+    missed = reads[reads["detail"] == "miss"]
+    assert len(children(backing, missed)) == len(missed)
+    db_hops = spans[(spans["kind"] == "hop") & (spans["component"] == "db")]
+    assert len(children(db_hops, backing)) == len(backing)
+
+
+def test_each_retry_attempt_and_backoff_is_a_span_with_its_number_and_outcome() -> None:
+    # back takes 50 ms, the call waits 30 ms: 3 attempts time out, 10 then 20 ms apart
+    spec = {
+        "name": "retried",
+        "workload": {
+            "arrival": {"kind": "deterministic", "rate": 10},
+            "classes": [{"name": "req", "entry": "front", "endpoint": "get"}],
+        },
+        "components": {
+            "front": {
+                "kind": "app_server",
+                "workers": 1000,
+                "endpoints": {
+                    "get": [
+                        {
+                            "call": "back.get",
+                            "timeout": "30ms",
+                            "retry": {
+                                "attempts": 3,
+                                "backoff": {"base": "10ms", "jitter": "none"},
+                            },
+                        }
+                    ]
+                },
+            },
+            "back": {"kind": "app_server", "cores": 100, "endpoints": {"get": [{"cpu": 0.05}]}},
+        },
+        "run": {"requests": 20, "warmup": 0, "trace": {"sample": 1.0}},
+    }
+    spans = simperf.run(simperf.from_dict(spec)).traces
+    for _, trace in spans.groupby("trace_id"):
+        tries = trace[trace["kind"] == "attempt"]
+        assert tries["detail"].tolist() == ["#1 timeout", "#2 timeout", "#3 timeout"]
+        assert tries["duration"].to_numpy() == pytest.approx([0.03] * 3)
+        assert set(tries["instance"]) == {"front[0]->back"}
+        waits = trace[trace["kind"] == "backoff"]
+        assert waits["duration"].to_numpy() == pytest.approx([0.01, 0.02])
+        assert waits["detail"].tolist() == ["before #2", "before #3"]
+        # each attempt's callee is its child, going on past the timeout (the last
+        # request's last one is still running when the run ends with that request)
+        hops = children(trace[trace["component"] == "back"], tries)
+        assert len(hops) == 3
+        if trace["trace_id"].iloc[0] < spans["trace_id"].max():
+            assert hops["duration"].to_numpy() == pytest.approx([0.05] * 3)

@@ -12,7 +12,7 @@ import simperf
 from simperf.analysis.networks import jackson, mva, tandem
 from simperf.analysis.queueing import erlang_b, mg1, mm1, mmc
 from simperf.estimate import estimate
-from simperf.estimate.routes import _slowest
+from simperf.estimate.queries import _slowest
 from simperf.estimate.stations import Station
 from tests.conftest import MINIMAL, MODELS
 

@@ -3,8 +3,16 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
-from simperf.fastpath.levels import cumulative_at, levels_at, window_areas, window_peaks
+from simperf.fastpath.levels import (
+    ahead_of_each,
+    cumulative_at,
+    levels_at,
+    never_above,
+    window_areas,
+    window_peaks,
+)
 from simperf.metrics.monitor import LevelMonitor
 
 
@@ -36,3 +44,24 @@ def test_cumulative_sums_at_times() -> None:
     values = np.array([1.0, 10.0, 100.0, 1000.0])
     at = np.array([0.5, 2.0, 3.0, 5.0])
     assert cumulative_at(times, values, at).tolist() == [0.0, 111.0, 111.0, 1111.0]
+
+
+@pytest.mark.parametrize("merge", [1, 3, 1 << 16])
+def test_requests_ahead_at_each_join_in_blocks_of_any_size(
+    monkeypatch: pytest.MonkeyPatch, merge: int
+) -> None:
+    rng = np.random.default_rng(5)
+    reach = np.sort(rng.integers(0, 40, 200).astype(float))  # ties on purpose
+    starts = np.maximum.accumulate(reach + rng.integers(0, 6, reach.size))
+    brute = [sum(1 for j in range(i) if starts[j] > reach[i]) for i in range(reach.size)]
+    monkeypatch.setattr("simperf.fastpath.levels.MERGE", merge)
+    assert ahead_of_each(reach, starts).tolist() == brute
+
+
+def test_never_above_is_the_highest_level_at_most_the_capacity() -> None:
+    rng = np.random.default_rng(6)
+    begin = np.sort(rng.integers(0, 50, 300).astype(float))
+    end = np.sort(begin + rng.integers(0, 8, begin.size))
+    highest = int(levels_at(begin, end, begin).max())
+    for capacity in range(highest - 2, highest + 3):
+        assert never_above(begin, end, capacity) == (highest <= capacity)

@@ -1,0 +1,140 @@
+"""The databases on the estimate's routes: the load a query puts on a database's CPU and
+storage stations, and its mean time (scatter-gather over shards, rows read by the caller)."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from simperf.analysis.forkjoin import fork_join_bounds
+from simperf.dbcost.explain import hit_ratios, plan_variant, pool_models
+from simperf.dbcost.mix import Variant
+from simperf.dbcost.query_cost import expected_times, storage_times
+from simperf.estimate.stations import Station, Time
+
+
+class QueryRoutes:
+    """The database part of :class:`simperf.estimate.routes.Routes` (a mixin: it uses the
+    routes' components, stations, calls, notes and waits)."""
+
+    components: Any
+    scenario: Any
+    calls: dict[tuple[str, str], float]
+    _db: dict[str, Any]
+
+    def _query(self, database: str, variant: Variant) -> tuple[Any, dict[str, float], bool]:
+        """(plan, expected times on the primary, whether it runs on every shard)."""
+        spec = self.components[database]
+        if database not in self._db:
+            self._db[database] = pool_models(self.scenario, database)[0][0]
+            if getattr(spec, "read_replicas", 0):
+                self.note(database, "reads spread evenly over the replicas")
+            self.note(database, "connection-pool queueing not estimated")
+        p = plan_variant(spec, variant)
+        hit, join_hit = hit_ratios(self._db[database], p)
+        times = expected_times(p, spec, spec.primary, hit, join_hit)
+        times["visit"], times["io_variance"] = _io_moments(p, spec, hit, join_hit)
+        return p, times, not spec.single_shard(variant.query)
+
+    def _storage_station(self, database: str, write: bool) -> Station:
+        """The storage of the servers a query runs on: ``io_depth`` slots each."""
+        spec = self.components[database]
+        cpu = self._db_station(database, write)
+        instance = spec.primary if cpu.resource == "cpu" else spec.replica_spec
+        depth = storage_times(instance.storage)[0]
+        resource = "storage" if cpu.resource == "cpu" else "replica storage"
+        return self.station(database, resource, depth, cpu.instances)
+
+    def _db_station(self, database: str, write: bool) -> Station:
+        spec = self.components[database]
+        shards = spec.shard_count
+        replicas = getattr(spec, "read_replicas", 0)
+        if write or not replicas or spec.read_policy == "primary":
+            return self.station(database, "cpu", spec.primary.cores, shards)
+        return self.station(database, "replica cpu", spec.replica_spec.cores, shards * replicas)
+
+    def _load_query(
+        self, database: str, variant: Variant, rate: float, caller: Station | None = None
+    ) -> None:
+        spec = self.components[database]
+        p, times, fans = self._query(database, variant)
+        visits = rate * (spec.shard_count if fans else 1)
+        if fans:
+            self.note(
+                database,
+                "scatter-gather: the slowest shard's waits by Nelson-Tantawi's fork-join "
+                "approximation (service taken as equal on every shard)",
+            )
+        self.calls[(database, variant.query)] += rate
+        self._db_station(database, p.is_write).add(visits, times["cpu"], times["cpu"] ** 2)
+        if times["visit"] > 0:  # a query's page I/O holds one storage slot, all at once
+            share = times["visit"]
+            mean = times["io"] / share
+            second = (times["io_variance"] + times["io"] ** 2) / share
+            station = self._storage_station(database, p.is_write)
+            station.add(visits * share, mean, max(second - mean * mean, 0.0))
+        per_row = getattr(spec, "client_cpu_per_row", 0.0)
+        if caller is not None and per_row and p.rows_returned:
+            rows = p.rows_returned * (spec.shard_count if fans else 1)
+            caller.add(rate, rows * per_row, 0.0)
+
+    def _query_time(self, database: str, variant: Variant) -> Time:
+        p, times, fans = self._query(database, variant)
+        station = self._db_station(database, p.is_write)
+        shards = self.components[database].shard_count if fans else 1
+        waits = _slowest(self.wait(station), station, shards)
+        if times["visit"] > 0:
+            storage = self._storage_station(database, p.is_write)
+            waits += times["visit"] * _slowest(self.wait(storage), storage, shards)
+        queued = times["cpu"] + times["io"] + waits
+        return Time(queued, times["round_trip"] - times["cpu"] - times["io"])
+
+    def _rows_cpu(
+        self, spec: Any, database: str, variant: Variant, core_wait: float, repeat: int
+    ) -> Time:
+        db = self.components[database]
+        per_row = getattr(db, "client_cpu_per_row", 0.0)
+        p, _, fans = self._query(database, variant)
+        if not per_row or not p.rows_returned:
+            return Time()
+        rows = p.rows_returned * (db.shard_count if fans else 1)
+        return Time((rows * per_row / spec.speed + core_wait) * repeat, 0.0)
+
+
+def _slowest(wait: float, station: Station, shards: int) -> float:
+    """The wait of the slowest of ``shards`` shards a scatter-gather waits for.
+
+    Each shard's wait is scaled as the mean response of a fork-join over ``shards``
+    M/M/1 queues at the station's utilisation is to one queue's (Nelson and Tantawi's
+    approximation, :func:`simperf.analysis.forkjoin.fork_join_bounds`); the service
+    itself is taken as the same on every shard.
+    """
+    rho = station.utilization
+    if shards <= 1 or wait <= 0 or not math.isfinite(wait) or rho >= 1.0:
+        return wait
+    bounds = fork_join_bounds(rho, 1.0, shards)
+    return wait * bounds.nelson_tantawi / bounds.lower
+
+
+def _io_moments(p: Any, spec: Any, hit: float, join_hit: float) -> tuple[float, float]:
+    """(probability that a query does any page I/O, variance of its I/O time).
+
+    The simulated server holds one storage slot for all of a query's I/O at once: its
+    pages missing the buffer pool (binomial, each independently) times the read time,
+    and its pages written times the write time. That batch is one visit of random
+    length, which waits longer than as many separate constant page reads would.
+    """
+    _, read, write = storage_times(spec.primary.storage)
+    groups = [(p.heap_pages, 1.0 - hit), (p.join_heap_pages, 1.0 - join_hit)]
+    groups = [(n, min(max(q, 0.0), 1.0)) for n, q in groups if n > 0]
+    variance = sum(n * q * (1.0 - q) for n, q in groups) * read * read
+    if p.pages_written > 0 and write > 0:
+        return 1.0, variance
+    if read <= 0:
+        return 0.0, 0.0
+    idle = math.prod((1.0 - q) ** n for n, q in groups)
+    return 1.0 - idle, variance
+
+
+def _variant(step: Any) -> Variant:
+    return Variant(step.query, step.limit, step.offset, step.pagination)

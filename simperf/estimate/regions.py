@@ -1,0 +1,128 @@
+"""Regions on the estimate's routes: where a component runs, the round trips between
+regions, and how geographic balancers split their clients' traffic (spill-over)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from simperf.analysis.spillover import spill_over
+from simperf.spec.kind import Forward
+
+
+class RegionRoutes:
+    """The geographic part of :class:`simperf.estimate.routes.Routes` (a mixin: it uses the
+    routes' components, notes, loads and holding times)."""
+
+    components: Any
+    scenario: Any
+    regions: list[str]
+    idle: bool
+    _pending: dict[tuple[str, str], dict[int, float]]
+    _shares: dict[tuple[str, str], list[list[float]]]
+
+    def located(self, component: str, region: int) -> int:
+        """The region ``component`` runs in when called from ``region``."""
+        if not self.regions:
+            return 0
+        where = self.components[component].location(self.regions)
+        return region if where is None else where
+
+    def hop(self, source: int, target: int) -> float:
+        """Mean round trip between two regions: the latency both ways, plus jitter."""
+        network = self.scenario.network
+        if network is None or source == target:
+            return 0.0
+        a, b = self.regions[source], self.regions[target]
+        jitter = network.jitter.mean if network.jitter is not None else 0.0
+        if network.link_between(a, b) is not None or network.link_between(b, a) is not None:
+            self.note("network", "link transfer times and their queueing are not estimated")
+        return network.latency_between(a, b) + network.latency_between(b, a) + 2 * jitter
+
+    def _backends(self, spec: Any, endpoint: str, region: int) -> list[Forward]:
+        forwards = spec.forwards(self.scenario, endpoint)
+        if spec.policy != "geographic" or not self.regions:
+            return forwards
+        name = next(n for n, s in self.components.items() if s is spec)
+        shares = self._shares.get((name, endpoint))
+        groups = self._groups(forwards)
+        if shares is None or groups is None:
+            self.note(name, "geographic: each client served in its own region (no spill-over)")
+            local = [f for f in forwards if self.located(f.component, region) == region]
+            return [f._replace(weight=1.0 / len(local)) for f in local] if local else forwards
+        result = []
+        for g, members in enumerate(groups.values()):
+            total = sum(f.weight for f in members)
+            result += [f._replace(weight=shares[region][g] * f.weight / total) for f in members]
+        return [f for f in result if f.weight > 0]
+
+    def _groups(self, forwards: list[Forward]) -> dict[int, list[Forward]] | None:
+        """A geographic balancer's backends by region (None: one has no region)."""
+        groups: dict[int, list[Forward]] = {}
+        for f in forwards:
+            where = self.components[f.component].location(self.regions)
+            if where is None or self.components[f.component].kind != "app_server":
+                return None
+            groups.setdefault(where, []).append(f)
+        return groups
+
+    def spill(self) -> None:
+        """Split the held-back traffic of geographic balancers and load their backends.
+
+        Each region's group of backends is an Erlang loss system of ``spill_over`` times
+        its workers (:func:`simperf.analysis.spillover.spill_over`), a request staying in
+        progress there for the round trip from its client's region and the endpoint's
+        holding time without queueing; what it refuses tries the next nearest group.
+        """
+        while self._pending:
+            (name, endpoint), rates = next(iter(self._pending.items()))
+            del self._pending[(name, endpoint)]
+            spec = self.components[name]
+            forwards = spec.forwards(self.scenario, endpoint)
+            groups = self._groups(forwards)
+            if self.scenario.workload.users is not None:  # the load is not known yet
+                self.note(name, "geographic: spill-over of a closed workload not estimated")
+            elif groups is not None:
+                self._shares[(name, endpoint)] = self._solve_spill(spec, groups, rates)
+                self.note(
+                    name,
+                    "geographic: spill-over as Erlang loss per region's group (overflow "
+                    "taken as Poisson; holding times without queueing)",
+                )
+            for region, rate in rates.items():
+                for f in self._backends(spec, endpoint, region):
+                    self.load(f.component, f.endpoint, rate * f.weight, region, "")
+        self.reset()
+
+    def _solve_spill(
+        self, spec: Any, groups: dict[int, list[Forward]], rates: dict[int, float]
+    ) -> list[list[float]]:
+        idle, self.idle = self.idle, True
+        self.reset()
+        where = list(groups)
+        holds, capacities = [], []
+        for members in groups.values():
+            total = sum(f.weight for f in members)
+            holds.append(
+                sum(self.hold(f.component, f.endpoint).total * f.weight for f in members) / total
+            )
+            capacities.append(
+                spec.spill_over
+                * sum(
+                    self.components[f.component].worker_count
+                    * self.components[f.component].replicas
+                    for f in members
+                )
+            )
+        self.idle = idle
+        self.reset()
+        network = self.scenario.network
+        assert network is not None
+        sources = range(len(self.regions))
+
+        def distance(r: int, g: int) -> tuple[float, int]:
+            a, b = self.regions[r], self.regions[where[g]]
+            return network.latency_between(a, b) + network.latency_between(b, a), g
+
+        orders = [sorted(range(len(where)), key=lambda g, r=r: distance(r, g)) for r in sources]
+        times = [[self.hop(r, where[g]) + holds[g] for g in range(len(where))] for r in sources]
+        return spill_over([rates.get(r, 0.0) for r in sources], orders, times, capacities)

@@ -1,0 +1,111 @@
+"""Sections of the text summary about failure: faults, alerts and guarded calls."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from simperf.presentation.cells import Column, pct, table_header, table_row
+from simperf.spec.alerts import LATENCY_METRICS
+from simperf.units import format_time
+
+FAULT_LINES = 8
+"""Occurrences listed in the summary (the JSON lists them all)."""
+
+
+def faults(d: dict[str, Any]) -> list[str]:
+    """Availability by requests and by time, and what each fault did."""
+    section = d.get("faults")
+    if not section:
+        return []
+    avail = section["availability"]
+    by_class = "  ".join(f"{k} {pct(v)}" for k, v in avail["requests"].items() if k != "all")
+    lines = [
+        f"faults    {section['count']} occurrence(s), {section['failed']} requests failed "
+        f"during them; availability {pct(avail['requests']['all'])} of requests"
+        + (f" ({by_class})" if by_class else "")
+    ]
+    for name, comp in avail["time"]["components"].items():
+        lines.append(
+            f"          {name} up: mean {pct(comp['mean_up'])} per instance, all "
+            f"{comp['instances']} up {pct(comp['all_up'])}, none up "
+            f"{pct(1 - comp['any_up'])} of the time"
+        )
+    detect = section["mean_time_to_detect"]
+    if detect is not None:
+        lines.append(
+            f"          mean time to detect {format_time(detect)}; "
+            f"{section['undetected']} never detected"
+        )
+    for occ in section["occurrences"][:FAULT_LINES]:
+        parts = [f"{occ['target']} {occ['kind']} at {format_time(occ['start'])}"]
+        if occ["time_to_recover"] is not None:
+            parts.append(f"for {format_time(occ['time_to_recover'])}")
+        if occ["time_to_detect"] is not None:
+            parts.append(f"detected after {format_time(occ['time_to_detect'])}")
+        parts.append(f"{occ['failed']} failed")
+        lines.append("          " + ", ".join(parts))
+    if section["count"] > FAULT_LINES:
+        lines.append(f"          ... and {section['count'] - FAULT_LINES} more (see JSON)")
+    return lines
+
+
+def alerts(d: dict[str, Any]) -> list[str]:
+    """One line per alert (none without alerts)."""
+    if not d.get("alerts"):
+        return []
+    lines = [""]
+    for name, a in d["alerts"].items():
+        head = f"alert {name} ({a['metric']} of {a['target']} {a['condition']} "
+        head += f"{_format(a['metric'], a['threshold'])}"
+        head += f" for {format_time(a['for'])})" if a["for"] else ")"
+        if not a["firings"]:
+            lines.append(f"{head}: never fired")
+            continue
+        spans = ", ".join(
+            f"{format_time(i['start'])} to {format_time(i['end'])}" for i in a["intervals"][:3]
+        )
+        more = f" and {a['firings'] - 3} more" if a["firings"] > 3 else ""
+        lines.append(
+            f"{head}: fired {a['firings']}x, {format_time(a['time_firing'])} in all ({spans}{more})"
+        )
+    return lines
+
+
+def _format(metric: str, value: float) -> str:
+    if metric in LATENCY_METRICS:
+        return format_time(value)
+    if metric == "throughput":
+        return f"{value:.6g}/s"
+    if metric in ("error_rate", "utilization"):
+        return f"{value * 100:.4g}%"
+    return f"{value:.6g}"
+
+
+def calls(d: dict[str, Any]) -> list[str]:
+    """Guarded calls per route (attempts per call, retries, timeouts, breaker) and the
+    requests per class a fallback stood in for (none without guarded calls)."""
+    if not d.get("calls"):
+        return []
+    columns: list[Column] = [
+        ("calls", -24, ""),
+        ("calls", 9, ""),
+        ("attempts", 10, ""),
+        ("per call", 9, ".3f"),
+        ("retries", 9, ""),
+        ("timeouts", 9, ""),
+        ("failed", 8, ""),
+        ("fast", 7, ""),
+        ("opens", 7, ""),
+        ("degraded", 9, ""),
+    ]
+    lines = ["", table_header(columns)]
+    for name, route in d["calls"].items():
+        counts = [route[k] for k in ("retries", "timeouts", "failed", "fail_fast")]
+        values = [name, route["calls"], route["attempts"], route["amplification"], *counts]
+        lines.append(
+            table_row(columns, [*values, route.get("breaker_opens", 0), route["degraded"]])
+        )
+    degraded = {k: row.get("degraded", 0) for k, row in d["latency"].items() if k != "all"}
+    if any(degraded.values()):
+        lines.append("degraded  " + "  ".join(f"{k} {v}" for k, v in degraded.items()))
+    return lines
