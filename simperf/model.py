@@ -128,6 +128,11 @@ class Model:
         recorder = self.ctx.recorder
         # an automatic warm-up is found after the run, so its waits must all stay
         fold_waits = None if self.scenario.run.auto_warmup else waits.fold_waits
+        folds = [
+            fold
+            for component in self.components.values()
+            if (fold := getattr(component, "fold_samples", None)) is not None
+        ]
         while True:
             self._take_snapshot()
             if len(snapshots) > limit:
@@ -137,6 +142,8 @@ class Model:
             recorder.compact(snapshots)  # bounded records: folds past run.keep_requests
             if fold_waits is not None:
                 fold_waits(self.instances, recorder.keep, recorder.fold_size, snapshots[0])
+                for fold in folds:  # the databases' samples (query times, pool waits, lags)
+                    fold(recorder.keep, recorder.fold_size, snapshots[0])
             yield self.env.timeout(window)
 
     def _take_snapshot(self) -> None:

@@ -466,7 +466,7 @@ class AppInstance(Server):
         return {
             "pool_area": sum(p.in_use.area_at(now) for p in pools),
             "pool_size": sum(p.size for p in pools),
-            "pool_acquired": sum(len(p.waits) for p in pools),
+            "pool_acquired": sum(p.wait_samples.count for p in pools),
             "pool_wait_sum": sum(p.wait_sum for p in pools),
             "pool_timeouts": sum(p.timeouts for p in pools),
         }

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Generator
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 import simpy
@@ -13,6 +13,7 @@ from simperf.rng import batched, stream
 from simperf.spec.distributions import Constant
 
 Process = Generator[simpy.Event, Any, Any]
+R = TypeVar("R", bound="Component")
 
 
 class Request:
@@ -106,6 +107,18 @@ class Context:
         self.faults: Any = None
         # Step spec type -> compiler of an app server's endpoint step (set by the builder).
         self.step_compilers: dict[type, Any] = {}
+
+    def reporter(self, key: str, kind: type[R], make: Callable[[], R]) -> R:
+        """The reporter under ``key`` in :attr:`reporters`, made by ``make()`` the first time.
+
+        Steps that share state (every step of a rate limiter, a leaderboard, a route)
+        find the one reporter by its key.
+        """
+        found = self.reporters.get(key)
+        if found is None:
+            found = self.reporters[key] = make()
+        assert isinstance(found, kind)
+        return found
 
     def rng(self, component: str, purpose: str) -> np.random.Generator:
         """An independent stream for one purpose of one component."""

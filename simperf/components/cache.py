@@ -109,6 +109,15 @@ class CacheNode(Server):
         self.fallthrough_reads = self.fallthrough_writes = self.down_errors = 0
         self.flush_errors = 0
 
+    def fail_when_down(self) -> None:
+        """For a request that finds this node down: fail it when the cache's ``on_down``
+        is ``fail`` (counted in ``down_errors``); otherwise return, and the caller falls
+        through (to the backing store, or skips the command)."""
+        cache = self.cache
+        if cache.spec.on_down == "fail":
+            self.down_errors += 1
+            raise RequestFailed(cache.down_code)
+
     def command(self, extra: Callable[[], float] | None = None) -> Process:
         """One command: the network round trip, then a core for one service time.
 

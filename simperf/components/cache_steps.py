@@ -160,13 +160,9 @@ def _single_flight(env: simpy.Environment, keyspace: KeyspaceState, load: Miss) 
 def _down_path(cache: Cache, backing: Backing) -> Miss:
     """A read whose node is down: fail, or fall through to the backing store."""
     latest, durable = cache.keyspace.latest, cache.keyspace.durable
-    fail_when_down = cache.spec.on_down == "fail"
-    down_code = cache.down_code
 
     def down(request: Request, instance: Any, node: CacheNode, key: int) -> Process:
-        if fail_when_down:
-            node.down_errors += 1
-            raise RequestFailed(down_code)
+        node.fail_when_down()
         node.fallthrough_reads += 1
         node.store_reads += 1
         if durable.get(key, 0) < latest.get(key, 0):
@@ -224,8 +220,6 @@ def compile_write(server: AppServer, step: WriteStep, purpose: str) -> StepRunne
     keyspace = cache.keyspace
     node_of = cache.node_of
     policy = cache.spec.write_policy
-    fail_when_down = cache.spec.on_down == "fail"
-    down_code = cache.down_code
     ttl = cache.ttl
     size_of = cache.size_of
     if policy == "write_back":
@@ -235,9 +229,7 @@ def compile_write(server: AppServer, step: WriteStep, purpose: str) -> StepRunne
         cache.flusher.attach(flush)
 
     def down(request: Request, instance: Any, node: CacheNode, key: int) -> Process:
-        if fail_when_down:
-            node.down_errors += 1
-            raise RequestFailed(down_code)
+        node.fail_when_down()
         node.fallthrough_writes += 1
         node.store_writes += 1
         yield from backing(request, instance)  # type: ignore[misc]

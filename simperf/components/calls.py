@@ -142,6 +142,8 @@ def _runner(
             if client_cpu > 0:
                 yield from instance.cpu(client_cpu)
 
+    # what a flat runner needs to run this call without a process (components/flat_db.py)
+    pooled.flat_call = (handle, route, pools, client_cpu, repeat)  # type: ignore[attr-defined]
     return pooled
 
 

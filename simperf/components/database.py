@@ -36,6 +36,7 @@ from simperf.dbcost.explain import hit_ratios, layout_of, plan_variant, pool_mod
 from simperf.dbcost.mix import Variant
 from simperf.dbcost.query_cost import cpu_time
 from simperf.keys import key_sampler
+from simperf.metrics.samples import Samples
 from simperf.rng import batched
 from simperf.spec.database import AnyDatabaseSpec, QueryStep
 from simperf.spec.distributions import Constant
@@ -48,10 +49,12 @@ class QueryStats:
     log (executions above ``slow_query_threshold``) are computed from them at the end.
     """
 
-    __slots__ = ("times",)
+    __slots__ = ("samples", "times")
 
-    def __init__(self) -> None:
+    def __init__(self, slow: float) -> None:
         self.times = array("d")
+        # bounded past run.keep_requests; the executions above ``slow`` counted exactly
+        self.samples = Samples(self.times, over=slow)
 
 
 def _zero() -> int:
@@ -291,7 +294,8 @@ class Database(Component):
         self.last_write: dict[int, float] = {}
         self.ryw_reads = 0
         self.lags = array("d")
-        self.stats = {q: QueryStats() for q in spec.queries}
+        self.lag_samples = Samples(self.lags)
+        self.stats = {q: QueryStats(spec.slow_query_threshold) for q in spec.queries}
         self.cores = self._make_cores()
         self.servers = [inst for core in self.cores for inst in core.instances]
         self.down_code = 0
@@ -394,6 +398,16 @@ class Database(Component):
         assert self.failover is not None
         for inst in self.servers if instance is None else [self.servers[instance]]:
             self.failover.recover(inst)
+
+    def fold_samples(self, keep: int, batch: int, first: Any) -> None:
+        """Fold query times, pool waits and lags past ``keep`` (see
+        :mod:`simperf.metrics.samples`); ``first`` is the run's first snapshot."""
+        warm = first.components[self.name]
+        for name, stats in self.stats.items():
+            stats.samples.fold(keep, batch, warm["queries"][name])
+        for pool in self.pools:
+            pool.wait_samples.fold(keep, batch, warm["pools"][pool.owner]["waits"])
+        self.lag_samples.fold(keep, batch, warm["lags"])
 
     def snapshot(self, now: float) -> dict[str, Any]:
         return db_report.snapshot(self, now)

@@ -15,6 +15,7 @@ from typing import Any, NoReturn
 from simperf.components.base import Process, RequestFailed
 from simperf.components.slots import Slots
 from simperf.metrics.monitor import LevelMonitor
+from simperf.metrics.samples import Samples
 
 
 class Pool:
@@ -33,6 +34,7 @@ class Pool:
         "timeout_code",
         "timeouts",
         "usable",
+        "wait_samples",
         "wait_sum",
         "waits",
     )
@@ -59,6 +61,7 @@ class Pool:
         self.timeout_code = timeout_code
         self.refused_code = refused_code
         self.waits = array("d")
+        self.wait_samples = Samples(self.waits, over=0.0)  # bounded past run.keep_requests
         self.wait_sum = 0.0  # of granted acquisitions, kept so snapshots need no array sum
         self.timeouts = 0
         self.refused = 0
@@ -117,7 +120,7 @@ class Pool:
     def counters(self, now: float) -> dict[str, float]:
         """Cumulative counters at ``now``."""
         return {
-            "waits": len(self.waits),
+            "waits": self.wait_samples.count,
             "timeouts": self.timeouts,
             "refused": self.refused,
             "in_use_area": self.in_use.area_at(now),

@@ -28,36 +28,22 @@ from __future__ import annotations
 
 from typing import Any
 
-import numpy as np
-
 from simperf.components.db_instance import ROLES
 from simperf.dbcost.query_cost import PRIMARY
+from simperf.metrics.samples import distribution
 
 
 def snapshot(db: Any, now: float) -> dict[str, Any]:
     """Cumulative counters of a database component at ``now``."""
     return {
         "instances": {inst.name: inst.counters(now) for inst in db.servers},
-        "queries": {name: len(s.times) for name, s in db.stats.items()},
+        "queries": {name: s.samples.count for name, s in db.stats.items()},
         "routes": [[q.calls for q in route.queries] for route in db.routes.values()],
         "pools": {pool.owner: pool.counters(now) for pool in db.pools},
-        "lags": len(db.lags),
+        "lags": db.lag_samples.count,
         "ryw_reads": db.ryw_reads,
         "fanouts": getattr(db, "fanouts", 0),
         "time": now,
-    }
-
-
-def _dist(values: np.ndarray) -> dict[str, float | None]:
-    if values.size == 0:
-        return {"count": 0, "mean": None, "p50": None, "p99": None, "max": None}
-    p50, p99 = np.percentile(values, [50, 99])
-    return {
-        "count": int(values.size),
-        "mean": float(values.mean()),
-        "p50": float(p50),
-        "p99": float(p99),
-        "max": float(values.max()),
     }
 
 
@@ -169,11 +155,9 @@ def _queries(db: Any, first: dict[str, Any], last: dict[str, Any]) -> dict[str, 
     slow: dict[str, int] = {}
     threshold = db.spec.slow_query_threshold
     for name, stats in db.stats.items():
-        n0, n1 = first["queries"][name], last["queries"][name]
-        times = np.frombuffer(stats.times, dtype=float)[n0:n1] if n1 else np.empty(0)
-        dist = _dist(times)
+        dist = stats.samples.distribution(first["queries"][name], last["queries"][name])
         calls = dist.pop("count")
-        slow_calls = int(np.count_nonzero(times > threshold))
+        slow_calls = dist.pop("over")
         queries[name] = {
             "calls": calls,
             **dist,
@@ -209,19 +193,20 @@ def _pools(db: Any, first: dict[str, Any], last: dict[str, Any], span: float) ->
         area = 0.0
         for pool in pools:
             a, b = first["pools"][pool.owner], last["pools"][pool.owner]
-            waits.append(np.frombuffer(pool.waits, dtype=float)[a["waits"] : b["waits"]])
+            waits.append((pool.wait_samples, a["waits"], b["waits"]))
             timeouts += b["timeouts"] - a["timeouts"]
             refused += b["refused"] - a["refused"]
             area += b["in_use_area"] - a["in_use_area"]
-        wait = np.concatenate(waits) if waits else np.empty(0)
+        wait = distribution(waits)
+        waited = wait.pop("over")
         size = pools[0].size
         out[app] = {
             "size": size,
             "instances": len(pools),
             "usable": [p.usable for p in pools],
-            "acquisitions": int(wait.size),
-            "wait": _dist(wait),
-            "waited": int(np.count_nonzero(wait > 0)),
+            "acquisitions": wait["count"],
+            "wait": wait,
+            "waited": waited,
             "timeouts": int(timeouts),
             "refused": int(refused),
             "utilization": _ratio(area, size * len(pools) * span),
@@ -232,12 +217,15 @@ def _pools(db: Any, first: dict[str, Any], last: dict[str, Any], span: float) ->
 def _replication(
     db: Any, first: dict[str, Any], last: dict[str, Any], instances: dict[str, Any]
 ) -> dict[str, Any]:
-    lags = np.frombuffer(db.lags, dtype=float)[first["lags"] : last["lags"]] if db.lags else []
     replica_reads = sum(i["queries"] for i in instances.values() if i["role"] == "replica")
     stale = sum(i["stale_reads"] for i in instances.values())
     return {
         "replicas": db.spec.read_replicas,
-        "lag": _dist(np.asarray(lags, dtype=float)),
+        "lag": {
+            k: v
+            for k, v in db.lag_samples.distribution(first["lags"], last["lags"]).items()
+            if k != "over"
+        },
         "replica_reads": replica_reads,
         "stale_reads": stale,
         "stale_read_rate": _ratio(stale, replica_reads),

@@ -11,11 +11,11 @@ per ``cpu`` or ``delay`` step.
 
 The runner is chosen at build time, per request class, by :func:`flat_starter`: only when
 everything on the class's route is plain (no faults, network, autoscaling, admission,
-memory, sessions, a wake-up, processor sharing, guarded or pooled calls, client
-timeouts) and every step is ``cpu``, ``delay`` or a bare ``call`` to another such app
-server; anything else runs as a process, as before. Both kinds of request can share an
-instance: a visit waits in the same FIFO queue as a process's grant event and answers the
-same ``succeed()``.
+memory, sessions, a wake-up, processor sharing, guarded calls, client timeouts) and every
+step is ``cpu``, ``delay``, a bare ``call`` to another such app server or a pooled
+``query`` (:mod:`simperf.components.flat_db`); anything else runs as a process, as
+before. Both kinds of request can share an instance: a visit waits in the same FIFO queue
+as a process's grant event and answers the same ``succeed()``.
 
 A visit updates the instance's counters and monitors exactly where
 :meth:`~simperf.components.app_server.AppInstance.steps` does, in the same order and with
@@ -32,12 +32,15 @@ from simpy.events import Timeout
 
 from simperf.components.app_server import AppInstance, AppServer
 from simperf.components.base import Component, Context, Request, RequestFailed
-from simperf.components.calls import CALL, CPU, DELAY
+from simperf.components.calls import CALL, CPU, DELAY, RUN
+from simperf.components.flat_db import flat_query
 from simperf.components.tracing import unwrapped
 
 _HOOKS = frozenset({"handle", "steps", "work", "cpu", "wait_core", "wait_worker", "full"})
 """Instance methods that a feature replaces at build (or fault) time: any one of them set
 on the instance means it does not run the plain code a visit stands in for."""
+FLAT = -1
+"""Opcode of a step with a flat runner of its own (a pooled query): ``arg(visit, now)``."""
 Finish = Callable[[Request, int], None]
 """Records how a request ended: ``finish(request, outcome)`` (0: ok)."""
 Starter = Callable[[Request], None]
@@ -162,10 +165,13 @@ class Visit:
         elif op == DELAY:
             self.pc += 1
             Timeout(self.instance.env, arg()).callbacks.append(self._resume)
-        else:
+        elif op == CALL:
             self.pc += 1
             target, target_steps = arg
             Visit(self.request, target(), target_steps, self, self.finish).start()
+        else:  # FLAT: a step with a flat runner of its own, which resumes this visit
+            self.pc += 1
+            arg(self, now)
 
     def _cpu(self, now: float) -> None:
         busy = self.instance.busy
@@ -216,6 +222,11 @@ class Visit:
         else:
             workers.free += 1
         inst.active -= 1
+
+    def fail(self, outcome: int, now: float) -> None:
+        """A step failed (``outcome``): the request fails, giving the worker back now."""
+        self._leave(now)
+        self._return(outcome, now)
 
     def _return(self, outcome: int, now: float) -> None:
         parent = self.parent
@@ -292,6 +303,9 @@ def _program(
     for op, arg in route:
         if op in (CPU, DELAY):
             steps.append((op, arg))
+            continue
+        if op == RUN and (flat := flat_query(arg)) is not None:
+            steps.append((FLAT, flat))
             continue
         if op != CALL:
             return _drop(programs, key)

@@ -15,7 +15,7 @@ import math
 from typing import Any
 
 from simperf.components.app_server import AppServer, StepRunner
-from simperf.components.base import Component, Context, Process, Request, RequestFailed
+from simperf.components.base import Component, Context, Process, Request
 from simperf.components.cache import Cache
 from simperf.rng import stable_hash
 from simperf.spec.cache_ops import LeaderboardStep
@@ -75,11 +75,7 @@ def compile_leaderboard(server: AppServer, step: LeaderboardStep, purpose: str) 
     cache = server.component(spec.cache)
     assert isinstance(cache, Cache)
     ctx = server.ctx
-    key = f"leaderboards.{spec.board}"
-    board = ctx.reporters.get(key)
-    if board is None:
-        board = ctx.reporters[key] = Board(ctx, spec.board, cache)
-    assert isinstance(board, Board)
+    board = ctx.reporter(f"leaderboards.{spec.board}", Board, lambda: Board(ctx, spec.board, cache))
     node = board.node
     members = board.members
     counts = board.counts
@@ -87,8 +83,6 @@ def compile_leaderboard(server: AppServer, step: LeaderboardStep, purpose: str) 
     inserts = op in ("add", "incr")
     log_cost = spec.log_cost
     fixed = spec.item_cost * spec.count if op == "top" else 0.0
-    fail_when_down = cache.spec.on_down == "fail"
-    down_code = cache.down_code
 
     def cost() -> float:
         return fixed + log_cost * math.log2(len(members) + 1)
@@ -104,9 +98,7 @@ def compile_leaderboard(server: AppServer, step: LeaderboardStep, purpose: str) 
                     if len(members) > board.peak:
                         board.peak = len(members)
                 return
-        if fail_when_down:
-            node.down_errors += 1
-            raise RequestFailed(down_code)
+        node.fail_when_down()
         board.skipped += 1
 
     return leaderboard

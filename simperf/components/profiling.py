@@ -59,11 +59,10 @@ class Profiler:
 
     def counted(self, server: str, purpose: str, draw: Callable[[], float]) -> Callable[[], float]:
         """``draw`` adding each value to the counters of step ``purpose`` (``endpoint:i``)."""
-        key = f"{SECTION}.{server}"
-        counters = self.ctx.reporters.get(key)
-        if counters is None:
-            counters = self.ctx.reporters[key] = StepCounters(self.ctx, server)
-        assert isinstance(counters, StepCounters)
+        ctx = self.ctx
+        counters = ctx.reporter(
+            f"{SECTION}.{server}", StepCounters, lambda: StepCounters(ctx, server)
+        )
         acc = counters.steps.setdefault(purpose, [0, 0.0])
 
         def counting() -> float:

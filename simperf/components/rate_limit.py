@@ -143,11 +143,9 @@ def compile_rate_limit(server: AppServer, step: RateLimitStep, purpose: str) -> 
     cache = server.component(spec.cache)
     assert isinstance(cache, Cache)
     ctx = server.ctx
-    key = f"rate_limits.{name}"
-    limiter = ctx.reporters.get(key)
-    if limiter is None:
-        limiter = ctx.reporters[key] = RateLimiter(ctx, name, cache, spec)
-    assert isinstance(limiter, RateLimiter)
+    limiter = ctx.reporter(
+        f"rate_limits.{name}", RateLimiter, lambda: RateLimiter(ctx, name, cache, spec)
+    )
     env = server.env
     nodes = cache.nodes
     count = len(nodes)
@@ -155,8 +153,6 @@ def compile_rate_limit(server: AppServer, step: RateLimitStep, purpose: str) -> 
     global_node = stable_hash(f"rate_limit:{name}") % count
     buckets = limiter.buckets
     limited = ctx.recorder.cause("rate_limited")
-    fail_when_down = cache.spec.on_down == "fail"
-    down_code = cache.down_code
 
     def rate_limit(request: Request, instance: Any) -> Process:
         if per_client:
@@ -173,9 +169,7 @@ def compile_rate_limit(server: AppServer, step: RateLimitStep, purpose: str) -> 
                     return
                 limiter.rejected += 1
                 raise RequestFailed(limited)
-        if fail_when_down:
-            node.down_errors += 1
-            raise RequestFailed(down_code)
+        node.fail_when_down()
         limiter.unchecked += 1
 
     return rate_limit

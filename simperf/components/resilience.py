@@ -224,14 +224,10 @@ class Route(Component):
 def route_of(server: AppServer, target: str) -> Route:
     """The route from ``server`` to ``target``, made once (shared by all its calls)."""
     ctx = server.ctx
-    key = f"calls.{server.name}->{target}"
-    route = ctx.reporters.get(key)
-    if route is None:
-        route = ctx.reporters[key] = Route(
-            ctx, f"{server.name}->{target}", server.spec.breakers.get(target)
-        )
-    assert isinstance(route, Route)
-    return route
+    name = f"{server.name}->{target}"
+    return ctx.reporter(
+        f"calls.{name}", Route, lambda: Route(ctx, name, server.spec.breakers.get(target))
+    )
 
 
 def backoff_sampler(

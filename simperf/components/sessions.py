@@ -26,7 +26,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from simperf.components.base import Process, Request, RequestFailed
+from simperf.components.base import Process, Request
 from simperf.components.cache import Cache, node_index
 from simperf.spec.sessions import SessionsSpec
 
@@ -165,8 +165,6 @@ class Sessions:
         assert cache is not None
         nodes = cache.nodes
         count = len(nodes)
-        fail_when_down = cache.spec.on_down == "fail"
-        down_code = cache.down_code
 
         def session(request: Request, instance: AppInstance) -> Process:
             address: int = request.client  # type: ignore[assignment]
@@ -182,9 +180,8 @@ class Sessions:
                     table[address] = seen[address] = now
                     self.hits += 1
                     return
-            elif fail_when_down:
-                node.down_errors += 1
-                raise RequestFailed(down_code)
+            else:
+                node.fail_when_down()
             yield from self._begin(request, instance, address, now, reauth)
             if node.up:
                 yield from node.command()  # write the new session

@@ -197,15 +197,27 @@ class Tracer:
 
     def hop(self, handle: Callable[..., Process], component: str, instance: str, kind: str) -> Any:
         """``handle`` with a span around each traced request's visit."""
+        traced = self._around(handle, component, instance, kind)
+        traced.__wrapped__ = handle  # type: ignore[attr-defined]
+        return traced
+
+    def _around(
+        self,
+        step: Callable[[Request, Any], Process],
+        component: str,
+        instance: str,
+        kind: str,
+        detail: str = "",
+    ) -> Callable[[Request, Any], Process]:
+        """``step(request, arg)`` inside a span for traced requests, bare for the others."""
         opened = self._open
 
-        def traced(request: Request, route: Any) -> Process:
+        def traced(request: Request, arg: Any) -> Process:
             trace = opened.get(request)
             if trace is None:
-                return handle(request, route)
-            return self._span(trace, handle(request, route), component, instance, kind)
+                return step(request, arg)
+            return self._span(trace, step(request, arg), component, instance, kind, detail)
 
-        traced.__wrapped__ = handle  # type: ignore[attr-defined]
         return traced
 
     def _span(
@@ -275,15 +287,7 @@ class Tracer:
 
     def cache_read(self, read: Callable[..., Process], cache: str) -> Callable[..., Process]:
         """A cache ``read`` step with a ``cache`` span (detail ``hit`` until it misses)."""
-        opened = self._open
-
-        def traced(request: Request, instance: Any) -> Process:
-            trace = opened.get(request)
-            if trace is None:
-                return read(request, instance)
-            return self._span(trace, read(request, instance), cache, "", "cache", "hit")
-
-        return traced
+        return self._around(read, cache, "", "cache", "hit")
 
     def cache_missed(self, miss: Callable[..., Process], detail: str) -> Callable[..., Process]:
         """A read's ``miss`` (or ``down``) path, marking the open ``cache`` span ``detail``."""
@@ -301,15 +305,7 @@ class Tracer:
 
     def backing(self, backing: Callable[..., Process], component: str) -> Callable[..., Process]:
         """A cache's backing read or write with a ``backing`` span around it."""
-        opened = self._open
-
-        def traced(request: Request, instance: Any) -> Process:
-            trace = opened.get(request)
-            if trace is None:
-                return backing(request, instance)
-            return self._span(trace, backing(request, instance), component, "", "backing")
-
-        return traced
+        return self._around(backing, component, "", "backing")
 
     def attempts(
         self, attempt: Callable[..., Process], caller: str, target: str

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import math
 from collections.abc import Hashable, Iterator
+from dataclasses import dataclass
 
 import numpy as np
 
 _INF = math.inf
 
 
+@dataclass(slots=True, eq=False)  # eq=False: entries compare by identity
 class Entry:
     """One cached object.
 
@@ -29,29 +31,12 @@ class Entry:
         Simulation time of the ``set`` that stored it.
     """
 
-    __slots__ = ("dirty", "expires_at", "key", "size", "stored_at", "version")
-
-    def __init__(
-        self,
-        key: Hashable,
-        size: float = 1,
-        expires_at: float = _INF,
-        version: int = 0,
-        dirty: bool = False,
-        stored_at: float = 0.0,
-    ) -> None:
-        self.key = key
-        self.size = size
-        self.expires_at = expires_at
-        self.version = version
-        self.dirty = dirty
-        self.stored_at = stored_at
-
-    def __repr__(self) -> str:
-        return (
-            f"Entry(key={self.key!r}, size={self.size}, expires_at={self.expires_at}, "
-            f"version={self.version}, dirty={self.dirty}, stored_at={self.stored_at})"
-        )
+    key: Hashable
+    size: float = 1
+    expires_at: float = _INF
+    version: int = 0
+    dirty: bool = False
+    stored_at: float = 0.0
 
 
 class CacheStore:
@@ -101,6 +86,7 @@ class CacheStore:
         self.evictions = 0
         self.expirations = 0
         self.rejections = 0
+        self._on_clear()  # the policy's own structures start as a cleared store's
 
     # -- policy hooks ------------------------------------------------------------------
 
@@ -128,7 +114,7 @@ class CacheStore:
         return self._drop(self._victim())
 
     def _on_clear(self) -> None:
-        """Reset policy state on :meth:`clear`."""
+        """Set the policy's structures up empty (at creation and on :meth:`clear`)."""
 
     # -- operations --------------------------------------------------------------------
 

@@ -5,8 +5,6 @@ from __future__ import annotations
 import heapq
 from collections.abc import Hashable
 
-import numpy as np
-
 from simperf.components.cache_store.base import CacheStore, Entry
 
 
@@ -31,18 +29,7 @@ class LFUStore(CacheStore):
     policy = "lfu"
     _admission = True
     _plain_insert = False
-
-    def __init__(
-        self,
-        capacity_items: int | None,
-        capacity_bytes: float | None = None,
-        rng: np.random.Generator | None = None,
-    ) -> None:
-        super().__init__(capacity_items, capacity_bytes, rng)
-        self.counts: dict[Hashable, int] = {}
-        self._tick: dict[Hashable, int] = {}  # cached key -> tick of its live heap item
-        self._heap: list[tuple[int, int, Hashable]] = []
-        self._clock = 0
+    _clock = 0  # ticks go on counting across a clear: only their order matters
 
     def get(self, key: Hashable, now: float) -> Entry | None:
         counts = self.counts
@@ -105,6 +92,6 @@ class LFUStore(CacheStore):
         heapq.heapify(self._heap)
 
     def _on_clear(self) -> None:
-        self.counts = {}
-        self._tick = {}
-        self._heap = []
+        self.counts: dict[Hashable, int] = {}
+        self._tick: dict[Hashable, int] = {}  # cached key -> tick of its live heap item
+        self._heap: list[tuple[int, int, Hashable]] = []

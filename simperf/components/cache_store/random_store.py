@@ -31,8 +31,6 @@ class RandomStore(CacheStore):
         self._rng = rng if rng is not None else np.random.default_rng(0)
         draw = self._rng.random
         self._uniform = chain.from_iterable(map(lambda n: draw(n).tolist(), repeat(batch)))
-        self._keys: list[Hashable] = []  # dense array of keys, for O(1) random choice
-        self._pos: dict[Hashable, int] = {}
 
     def _insert(self, entry: Entry) -> None:
         key = entry.key
@@ -69,5 +67,5 @@ class RandomStore(CacheStore):
         return entry
 
     def _on_clear(self) -> None:
-        self._keys = []
-        self._pos = {}
+        self._keys: list[Hashable] = []  # dense array of keys, for O(1) random choice
+        self._pos: dict[Hashable, int] = {}

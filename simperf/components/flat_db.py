@@ -1,0 +1,465 @@
+"""Flat runners for pooled ``query`` steps: a query as callbacks, without a process.
+
+A ``query`` step on a database the app server has a ``pool`` for runs, on the process
+path, as three generators deep (the pooled call, the database's dispatch, the server's
+:meth:`~simperf.components.db_instance.DbInstance.query`), and a scatter-gather query
+as a process per shard joined by a condition event. For a request on a flat runner
+(:mod:`simperf.components.flat`), :func:`flat_query` compiles the same step into a
+:class:`QueryStep`: a :class:`PooledQuery` takes the connection, runs the query as a
+:class:`DbQuery` per server it goes to (one, or one per shard), gives the connection
+back and spends the caller's CPU on the rows, ``repeat`` times, each wait a timeout's
+callback and each queue the same FIFO deque the process path's grant events sit in.
+
+Chosen at build time, only where nothing but the plain code can run: a ``database`` or
+``sharded_database`` without failover (no fault names it), its servers' CPU linear, a
+pool that no server refused a connection of, no guard on the call and no network.
+Counters, monitors, samples and random draws are those of the process path, in the
+same order. A free connection, core or storage slot is taken inline; a wait, though,
+keeps the process path's events (a grant, the pool's condition, a shard's process start
+and end, the scatter's join), so that a query resumes exactly where among simultaneous
+events the process would: with constant times (a query's fixed CPU, the round trip)
+events coincide, and an earlier resumption would change who finds a core free. Results
+are identical to the process path's.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from simpy.events import URGENT, Event, Timeout
+
+from simperf.components.database import Database
+from simperf.components.sharding import ShardedDatabase
+from simperf.components.tracing import unwrapped
+from simperf.dbcost.buffer_pool import shard_of
+
+if TYPE_CHECKING:  # pragma: no cover
+    from simperf.components.db_instance import DbInstance
+    from simperf.components.flat import Visit
+
+
+class QueryStep:
+    """A pooled ``query`` step compiled for flat runners (the step's argument)."""
+
+    __slots__ = ("client_cpu", "db", "pools", "repeat", "route", "routing", "sharded", "space")
+
+    def __init__(
+        self, db: Database, route: Any, pools: list[Any], client_cpu: float, repeat: int
+    ) -> None:
+        self.db = db
+        self.route = route
+        self.pools = pools
+        self.client_cpu = client_cpu
+        self.repeat = repeat
+        self.sharded = isinstance(db, ShardedDatabase)
+        self.routing = getattr(db, "routing", "hash")
+        self.space = route.space
+
+    def __call__(self, visit: Visit, now: float) -> None:
+        PooledQuery(visit, self).acquire(now)
+
+
+def flat_query(runner: Any) -> QueryStep | None:
+    """The flat form of a compiled ``(RUN, runner)`` step, or None (process path only)."""
+    call = getattr(runner, "flat_call", None)
+    if call is None:
+        return None
+    handle, route, pools, client_cpu, repeat = call
+    handle = unwrapped(handle)  # spans wrap it for traced requests only
+    db = getattr(handle, "__self__", None)
+    if (
+        pools is None
+        or type(db) not in (Database, ShardedDatabase)
+        or getattr(handle, "__func__", None) is not Database.handle_pooled
+        or db.failover is not None
+        or any(not s.linear or "work" in vars(s) for s in db.servers)
+        or any(pool.usable < pool.size for pool in pools)  # refused connections
+    ):
+        return None
+    return QueryStep(db, route, pools, client_cpu, repeat)
+
+
+class _PoolWait:
+    """A query waiting for a connection, as ``Pool._wait``'s process: the grant (or
+    ``max_wait``) triggers a condition, whose event resumes the query."""
+
+    __slots__ = ("fired", "grant", "query", "started")
+
+    def __init__(self, query: PooledQuery, grant: Event, started: float) -> None:
+        self.query = query
+        self.grant = grant
+        self.started = started
+        self.fired = False
+        grant.callbacks.append(self.check)  # type: ignore[union-attr]
+
+    def check(self, _: Any) -> None:
+        if self.fired:
+            return
+        self.fired = True
+        _after(self.grant.env, self.resume)
+
+    def resume(self, _: Any) -> None:
+        query = self.query
+        if self.grant.triggered:
+            query.granted(self.started)
+        else:
+            query.timed_out(self.grant)
+
+
+def _after(env: Any, callback: Any) -> None:
+    """Call ``callback`` after the events already due now (one event, as a process's)."""
+    event = Event(env)
+    event.callbacks.append(callback)  # type: ignore[union-attr]
+    event.succeed()
+
+
+class PooledQuery:
+    """One visit's pooled ``query`` step: connection, query, client CPU, ``repeat`` times."""
+
+    __slots__ = ("left", "pending", "pool", "queued", "step", "visit")
+
+    def __init__(self, visit: Visit, step: QueryStep) -> None:
+        self.visit = visit
+        self.step = step
+        self.left = step.repeat
+        self.pool = step.pools[visit.instance.index]
+
+    def acquire(self, now: float) -> None:
+        """Take a connection (Pool.acquire, inlined), or wait at most ``max_wait``."""
+        pool = self.pool
+        slots = pool.slots
+        if slots.free:
+            slots.free -= 1
+            pool.waits.append(0.0)
+            in_use = pool.in_use  # LevelMonitor.change inlined, as in flat.Visit
+            in_use.area += in_use.level * (now - in_use.last)
+            in_use.last = now
+            in_use.level += 1
+            if in_use.level > in_use.peak:
+                in_use.peak = in_use.level
+            self.dispatch(now)
+            return
+        grant = Event(pool.env)
+        slots.waiting.append(grant)
+        wait = _PoolWait(self, grant, now)
+        Timeout(pool.env, pool.max_wait).callbacks.append(wait.check)
+
+    def _in_use(self, now: float) -> None:
+        in_use = self.pool.in_use
+        in_use.area += in_use.level * (now - in_use.last)
+        in_use.last = now
+        in_use.level += 1
+        if in_use.level > in_use.peak:
+            in_use.peak = in_use.level
+
+    def granted(self, started: float) -> None:
+        pool = self.pool
+        now = pool.env.now
+        waited = now - started
+        pool.waits.append(waited)
+        pool.wait_sum += waited
+        self._in_use(now)
+        self.dispatch(now)
+
+    def timed_out(self, grant: Event) -> None:
+        pool = self.pool
+        pool.slots.waiting.remove(grant)
+        pool.timeouts += 1
+        self.visit.fail(pool.timeout_code, pool.env.now)
+
+    def dispatch(self, now: float) -> None:
+        """Database.dispatch: the key, the shard(s), the server(s), as the process path."""
+        step = self.step
+        route = step.route
+        request = self.visit.request
+        key = request.key if request.key is not None else route.key()
+        cores = step.db.cores
+        if not step.sharded or route.single:
+            shard = shard_of(key, len(cores), step.routing, step.space) if step.sharded else 0
+            core = cores[shard]
+            q = route.queries[shard]
+            inst = core.primary if q.write else core._read_target(request, q)
+            DbQuery(self, core, q, key, request, inst).start(now)
+        else:  # scatter-gather: every shard's server is chosen, then the arms start
+            step.db.fanouts += 1  # type: ignore[attr-defined]
+            self.pending = len(cores)
+            env = step.db.env
+            for core, q in zip(cores, route.queries, strict=True):
+                inst = core.primary if q.write else core._read_target(request, q)
+                arm = DbQuery(self, core, q, key, request, inst)
+                arm.shard = True
+                start = Event(env)  # as a process's start: urgent, in order
+                start.callbacks.append(arm.begin)  # type: ignore[union-attr]
+                start._ok = True
+                start._value = None
+                env.schedule(start, URGENT)
+
+    def arm_ended(self, _: Any) -> None:
+        """A shard's answer (its process's end); the last one's join resumes the query."""
+        self.pending -= 1
+        if not self.pending:
+            _after(self.pool.env, self.joined)
+
+    def joined(self, _: Any) -> None:
+        self.answered(self.pool.env.now)
+
+    def answered(self, now: float) -> None:
+        """The server answered: give the connection back, then spend the rows' CPU."""
+        pool = self.pool
+        in_use = pool.in_use
+        in_use.area += in_use.level * (now - in_use.last)
+        in_use.last = now
+        in_use.level -= 1
+        pool.slots.release()
+        if self.step.client_cpu > 0:
+            inst = self.visit.instance
+            cores = inst.cores
+            if cores is not None:
+                if cores.free:
+                    cores.free -= 1
+                else:  # AppInstance.cpu: queued (a wait of the instance, service of the visit)
+                    queue = inst.queue
+                    queue.area += queue.level * (now - queue.last)
+                    queue.last = now
+                    queue.level += 1
+                    if queue.level > queue.peak:
+                        queue.peak = queue.level
+                    self.queued = now
+                    grant = Event(inst.env)
+                    grant.callbacks.append(self._core_granted)  # type: ignore[union-attr]
+                    cores.waiting.append(grant)
+                    return
+            self._client_cpu(now)
+            return
+        self._next(now)
+
+    def _core_granted(self, _: Any) -> None:
+        """Granted a core of the calling instance for the rows' CPU."""
+        inst = self.visit.instance
+        now = inst.env.now
+        queue = inst.queue
+        queue.area += queue.level * (now - queue.last)
+        queue.last = now
+        queue.level -= 1
+        inst.waits.append(now - self.queued)
+        self._client_cpu(now)
+
+    def _client_cpu(self, now: float) -> None:
+        inst = self.visit.instance
+        busy = inst.busy
+        busy.area += busy.level * (now - busy.last)
+        busy.last = now
+        busy.level += 1
+        if busy.level > busy.peak:
+            busy.peak = busy.level
+        Timeout(inst.env, self.step.client_cpu).callbacks.append(self._client_cpu_done)
+
+    def _client_cpu_done(self, _: Any) -> None:
+        inst = self.visit.instance
+        now = inst.env.now
+        busy = inst.busy
+        busy.area += busy.level * (now - busy.last)
+        busy.last = now
+        busy.level -= 1
+        cores = inst.cores
+        if cores is not None:
+            cores.release()
+        self._next(now)
+
+    def _next(self, now: float) -> None:
+        """The next of the step's ``repeat`` queries, or the visit's next step."""
+        self.left -= 1
+        if self.left:
+            self.acquire(now)
+        else:
+            self.visit.run(now)
+
+
+class DbQuery:
+    """One query on one database server: :meth:`DbInstance.query` as callbacks."""
+
+    __slots__ = (
+        "arrived",
+        "core",
+        "inst",
+        "io",
+        "key",
+        "misses",
+        "parent",
+        "q",
+        "queued",
+        "request",
+        "shard",
+        "waited",
+    )
+
+    def __init__(
+        self, parent: PooledQuery, core: Any, q: Any, key: int, request: Any, inst: DbInstance
+    ) -> None:
+        self.parent = parent
+        self.core = core
+        self.q = q
+        self.key = key
+        self.request = request
+        self.inst = inst
+        self.shard = False  # one arm of a scatter-gather
+
+    def begin(self, _: Any) -> None:
+        """Start as a scatter's arm (its process's start)."""
+        self.start(self.inst.env.now)
+
+    def start(self, now: float) -> None:
+        inst = self.inst
+        q = self.q
+        self.arrived = now
+        if inst.role and inst.pending[q.table_index].get(self.key, -1.0) > now:  # a replica
+            self.request.stale = True
+            inst.stale_reads += 1
+        inst.active += 1
+        cores = inst.cores
+        self.waited = 0.0
+        if cores.free:
+            cores.free -= 1
+            busy = inst.busy  # _cpu inlined: most queries find a core free
+            busy.area += busy.level * (now - busy.last)
+            busy.last = now
+            busy.level += 1
+            if busy.level > busy.peak:
+                busy.peak = busy.level
+            Timeout(inst.env, q.cpu()).callbacks.append(self._cpu_done)
+            return
+        self._queue(inst, now)
+        grant = Event(inst.env)
+        grant.callbacks.append(self._core_granted)  # type: ignore[union-attr]
+        cores.waiting.append(grant)
+
+    def _queue(self, server: Any, now: float) -> None:
+        queue = server.queue
+        queue.area += queue.level * (now - queue.last)
+        queue.last = now
+        queue.level += 1
+        if queue.level > queue.peak:
+            queue.peak = queue.level
+        self.queued = now
+
+    def _dequeue(self, server: Any, now: float) -> float:
+        queue = server.queue
+        queue.area += queue.level * (now - queue.last)
+        queue.last = now
+        queue.level -= 1
+        waited = now - self.queued
+        server.waits.append(waited)
+        return waited
+
+    def _core_granted(self, _: Any) -> None:
+        inst = self.inst
+        now = inst.env.now
+        self.waited = self._dequeue(inst, now)
+        self._cpu(now)
+
+    def _storage_granted(self, _: Any) -> None:
+        inst = self.inst
+        now = inst.env.now
+        waited = self._dequeue(inst.storage, now)
+        queue = inst.queue  # storage waits are the server's waits too (within)
+        queue.area += queue.level * (now - queue.last)
+        queue.last = now
+        queue.level -= 1
+        self._io(waited, now)
+
+    def _cpu(self, now: float) -> None:
+        busy = self.inst.busy
+        busy.area += busy.level * (now - busy.last)
+        busy.last = now
+        busy.level += 1
+        if busy.level > busy.peak:
+            busy.peak = busy.level
+        Timeout(self.inst.env, self.q.cpu()).callbacks.append(self._cpu_done)
+
+    def _cpu_done(self, _: Any) -> None:
+        inst = self.inst
+        now = inst.env.now
+        busy = inst.busy
+        busy.area += busy.level * (now - busy.last)
+        busy.last = now
+        busy.level -= 1
+        inst.cores.release()
+        q = self.q
+        misses = self.misses = q.misses[inst.role]()
+        io = misses * inst.read_latency + q.pages_written * inst.write_latency
+        if io > 0:
+            self.io = io
+            storage = inst.storage
+            slots = storage.slots
+            if slots.free:
+                slots.free -= 1
+                self._io(0.0, now)
+                return
+            self._queue(storage, now)
+            queue = inst.queue
+            queue.area += queue.level * (now - queue.last)
+            queue.last = now
+            queue.level += 1
+            if queue.level > queue.peak:
+                queue.peak = queue.level
+            grant = Event(inst.env)
+            grant.callbacks.append(self._storage_granted)  # type: ignore[union-attr]
+            slots.waiting.append(grant)
+            return
+        self._answered(now)
+
+    def _io(self, queued: float, now: float) -> None:
+        storage = self.inst.storage
+        busy = storage.busy
+        busy.area += busy.level * (now - busy.last)
+        busy.last = now
+        busy.level += 1
+        if busy.level > busy.peak:
+            busy.peak = busy.level
+        self.queued = queued  # the storage wait, added to the server's at the end
+        Timeout(storage.env, self.io).callbacks.append(self._io_done)
+
+    def _io_done(self, _: Any) -> None:
+        inst = self.inst
+        storage = inst.storage
+        now = inst.env.now
+        busy = storage.busy
+        busy.area += busy.level * (now - busy.last)
+        busy.last = now
+        busy.level -= 1
+        storage.slots.release()
+        queued = self.queued
+        storage.served += 1
+        storage.wait_sum += queued
+        storage.service_sum += self.io
+        self.waited += queued
+        self._answered(now)
+
+    def _answered(self, now: float) -> None:
+        inst = self.inst
+        q = self.q
+        misses = self.misses
+        waited = self.waited
+        inst.active -= 1
+        inst.served += 1
+        inst.wait_sum += waited
+        inst.service_sum += now - self.arrived - waited
+        inst.rows_examined += q.rows_examined
+        inst.pages_read += q.pages_read
+        inst.pool_pages += q.pool_pages
+        inst.page_misses += misses
+        inst.pages_written += q.pages_written
+        q.calls += 1
+        q.stats.times.append(now - self.arrived)
+        if q.write:
+            self.core._replicate(self.request, q, self.key)
+        if q.transfer > 0:
+            Timeout(inst.env, q.transfer).callbacks.append(self._returned)
+            return
+        self._returned(None)
+
+    def _returned(self, _: Any) -> None:
+        if self.shard:  # the arm's process ends: an event the join waits for
+            _after(self.inst.env, self.parent.arm_ended)
+            return
+        self.parent.answered(self.inst.env.now)
