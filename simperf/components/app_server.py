@@ -247,7 +247,7 @@ class AppInstance(Server):
         hung request waits for an answer that never comes.
         """
         env = self.env
-        code = yield env.process(self._serve_tracked(request, steps))
+        code = yield self.ctx.spawn(self._serve_tracked(request, steps))
         if code == HANG:
             yield env.event()
         if code:
@@ -436,9 +436,9 @@ class AppInstance(Server):
             cores.release()
 
     def _parallel(self, request: Request, calls: list[Step]) -> Process:
-        env = self.env
-        branches = [env.process(parallel_arm(op, arg, request, self)) for op, arg in calls]
-        yield env.all_of(branches)
+        spawn = self.ctx.spawn
+        branches = [spawn(parallel_arm(op, arg, request, self)) for op, arg in calls]
+        yield self.env.all_of(branches)
         for branch in branches:
             if branch.value:
                 raise RequestFailed(branch.value)
@@ -666,11 +666,11 @@ def _detached(server: AppServer, op: int, arg: Any) -> Step:
     """
     if op == DELAY:
         return op, arg
-    env = server.env
+    ctx = server.ctx
     one: list[Step] = [(op, arg)]  # one list, so the slow-step cache keys it stably
 
     def detached(request: Request, instance: AppInstance) -> Process:
-        code = yield env.process(outcome_of(instance.steps(request, one)))
+        code = yield ctx.spawn(outcome_of(instance.steps(request, one)))
         if code:
             raise RequestFailed(code)
 

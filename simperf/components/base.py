@@ -107,6 +107,10 @@ class Context:
         self.faults: Any = None
         # Step spec type -> compiler of an app server's endpoint step (set by the builder).
         self.step_compilers: dict[type, Any] = {}
+        # Starts a process on behalf of the running request (a parallel arm, a timed or
+        # hedged attempt, the client's deadline wrapper): ``env.process``, or with
+        # run.trace the tracer's, which hands a traced request's open span to the process.
+        self.spawn: Callable[[Process], simpy.Process] = env.process
 
     def reporter(self, key: str, kind: type[R], make: Callable[[], R]) -> R:
         """The reporter under ``key`` in :attr:`reporters`, made by ``make()`` the first time.

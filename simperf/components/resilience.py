@@ -308,14 +308,14 @@ def guard(
         )
 
     def timed(request: Request, instance: AppInstance, limit: float | None) -> Process:
-        first = env.process(outcome_of(call(request, instance)))
+        first = ctx.spawn(outcome_of(call(request, instance)))
         if after is not None and (limit is None or after < limit):
             yield first | env.timeout(after)
             if first.triggered:
                 return first.value
             route.hedges += 1
             route.attempts += 1
-            second = env.process(outcome_of(call(request, instance)))
+            second = ctx.spawn(outcome_of(call(request, instance)))
             if limit is None:
                 yield first | second
             else:

@@ -39,9 +39,10 @@ class ShardedDatabase(Database):
 
     def _scatter(self, request: Request, route: QueryRoute, key: int, pooled: bool) -> Process:
         env = self.env
+        spawn = self.ctx.spawn
         self.fanouts += 1
         arms = [
-            env.process(outcome_of(core.run(request, q, key, pooled)))
+            spawn(outcome_of(core.run(request, q, key, pooled)))
             for core, q in zip(self.cores, route.queries, strict=True)
         ]
         yield env.all_of(arms)

@@ -17,11 +17,11 @@ tries. Time in a span not covered by its children is the span's own: service in 
 travel in a network span.
 
 Spans are found by the request (hops) or by the SimPy process running it (queue waits,
-whose servers do not see the request). A process a traced request starts (a parallel
-arm, a client's timed attempt) joins its trace at its first hop, as a child of the
-span open where the request began; waits inside an app instance whose crash fails
-requests in service, and waits in ordered (priority) queues, have no span of their own
-and count as the instance's service.
+whose servers do not see the request). A process a traced request starts through
+``ctx.spawn`` (a parallel arm, a timed or hedged attempt, a shard of a scatter, the
+client's deadline wrapper) joins its trace as it is started: its first span's parent is
+the span open in the process that started it at that moment. Waits in ordered
+(priority) queues have no span of their own and count as the instance's service.
 """
 
 from __future__ import annotations
@@ -92,6 +92,8 @@ class Tracer:
         # process -> (trace, its stack of open span ids); dropped when the trace ends
         self._procs: dict[Any, tuple[Trace, list[int]]] = {}
         self._owned: dict[int, list[Any]] = {}  # trace id -> its processes (to forget)
+        self._process = ctx.env.process
+        ctx.spawn = self.spawn  # only a run with run.trace pays for the look-up
 
     # -- installing (build time) ----------------------------------------------------------
     def install(self, components: dict[str, Component]) -> None:
@@ -195,6 +197,17 @@ class Tracer:
                 self._procs.pop(proc, None)
             self.traces.append(trace)
 
+    def spawn(self, generator: Process) -> Any:
+        """``env.process(generator)``; started by a traced request's process, the new one
+        belongs to its trace, under the span open in the starter now (``ctx.spawn``)."""
+        process = self._process(generator)
+        entry = self._procs.get(self.env.active_process)
+        if entry is not None:
+            trace, stack = entry
+            self._procs[process] = (trace, [stack[-1]])
+            self._owned[trace.id].append(process)
+        return process
+
     def hop(self, handle: Callable[..., Process], component: str, instance: str, kind: str) -> Any:
         """``handle`` with a span around each traced request's visit."""
         traced = self._around(handle, component, instance, kind)
@@ -232,7 +245,9 @@ class Tracer:
         env = self.env
         process = env.active_process
         entry = self._procs.get(process)
-        if entry is None or entry[0] is not trace:  # a process the request started
+        if entry is None or entry[0] is not trace:
+            # a process started without ctx.spawn (every start on a request's way goes
+            # through it): under the span open where the request began
             stack = [trace.stack[-1]]
             self._procs[process] = (trace, stack)
             self._owned[trace.id].append(process)

@@ -332,7 +332,7 @@ class Clients:
             return
         env = self.env
         request.deadline = request.start + timeout
-        answer = env.process(outcome_of(component.handle(request, route)))
+        answer = self.ctx.spawn(outcome_of(component.handle(request, route)))
         yield answer | env.timeout(request.deadline - env.now)
         self._finish(request, answer.value if answer.triggered else self._timeout_code)
 
