@@ -165,73 +165,23 @@ def critical_path(spans: pd.DataFrame) -> np.ndarray:
     parents = spans["parent"].to_numpy()[order]
     starts = spans["start"].to_numpy(dtype=float)[order]
     ends = spans["end"].to_numpy(dtype=float)[order]
-    kinds = spans["kind"].to_numpy()[order]
-    components = spans["component"].astype(str).to_numpy()[order]
-    instances = spans["instance"].astype(str).to_numpy()[order]
     own = np.zeros(len(spans))
     bounds = np.flatnonzero(np.r_[True, ids[1:] != ids[:-1], True])
     for first, stop in itertools.pairwise(bounds):
         row = {int(s): first + k for k, s in enumerate(span_ids[first:stop])}
-        up = _reattached(
-            range(first, stop), row, parents, starts, ends, kinds, components, instances
-        )
         kids: dict[int, list[int]] = {}
+        roots = []
         for r in range(first, stop):
-            if up[r] is not None:
-                kids.setdefault(up[r], []).append(r)
-        for r in range(first, stop):
-            if up[r] is None:
-                _walk(r, starts[r], ends[r], starts, ends, kids, own)
+            up = row.get(int(parents[r]))
+            if up is None:
+                roots.append(r)
+            else:
+                kids.setdefault(up, []).append(r)
+        for r in roots:
+            _walk(r, starts[r], ends[r], starts, ends, kids, own)
     out = np.empty_like(own)
     out[order] = own
     return out
-
-
-def _reattached(
-    rows: range,
-    row: dict[int, int],
-    parents: np.ndarray,
-    starts: np.ndarray,
-    ends: np.ndarray,
-    kinds: np.ndarray,
-    components: np.ndarray,
-    instances: np.ndarray,
-) -> dict[int, int | None]:
-    """The parent row of each of one request's ``rows`` (None: a root).
-
-    The tracer records the first span of a process the request starts (a parallel arm,
-    a timed or hedged attempt) under the span open in the request's first process, an
-    ancestor of the span that started it (the request itself when a class deadline runs
-    the request in a process of its own). A ``hop`` goes back under the latest opened
-    ``attempt`` at its component still open when it started, an ``attempt`` under its
-    caller's latest opened ``hop`` still open, when that span is below the recorded one.
-    """
-    up: dict[int, int | None] = {r: row.get(int(parents[r])) for r in rows}
-    for r in rows:
-        if kinds[r] == "hop":
-            target = "->" + components[r]
-            fits = [d for d in range(rows.start, r) if kinds[d] == "attempt"]
-            fits = [d for d in fits if instances[d].endswith(target)]
-        elif kinds[r] == "attempt":
-            caller = instances[r].rpartition("->")[0]
-            fits = [d for d in range(rows.start, r) if kinds[d] == "hop" and instances[d] == caller]
-        else:
-            continue
-        recorded = up[r]
-        if recorded is None or recorded in fits:
-            continue
-        fits = [d for d in fits if starts[d] <= starts[r] < ends[d] and _below(d, recorded, up)]
-        if fits:
-            up[r] = fits[-1]
-    return up
-
-
-def _below(span: int, ancestor: int, up: dict[int, int | None]) -> bool:
-    """Whether ``ancestor`` is ``span`` or above it."""
-    at: int | None = span
-    while at is not None and at != ancestor:
-        at = up[at]
-    return at == ancestor
 
 
 def _walk(

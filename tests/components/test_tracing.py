@@ -187,3 +187,72 @@ def test_each_retry_attempt_and_backoff_is_a_span_with_its_number_and_outcome() 
         assert len(hops) == 3
         if trace["trace_id"].iloc[0] < spans["trace_id"].max():
             assert hops["duration"].to_numpy() == pytest.approx([0.05] * 3)
+
+
+def arms(timeout: str | None, trace: dict[str, Any] | None) -> dict[str, Any]:
+    """front (1 ms) calls mid and back in parallel, each arm timed; mid (2 ms) makes a
+    timed, hedged call to back (3 ms, hedged after 1 ms). No queueing: one request per
+    100 ms, four cores each."""
+    klass: dict[str, Any] = {"name": "get", "entry": "front", "endpoint": "get"}
+    if timeout is not None:
+        klass["timeout"] = timeout  # the request runs in a process of its own
+    steps = {
+        "front": [{"cpu": "1ms"}, {"parallel": ["mid.get", "back.get"], "timeout": "100ms"}],
+        "mid": [
+            {"cpu": "2ms"},
+            {"call": "back.get", "timeout": "100ms", "hedge": {"after": "1ms"}},
+        ],
+        "back": [{"cpu": "3ms"}],
+    }
+    return {
+        "name": "arms",
+        "workload": {"arrival": {"kind": "deterministic", "rate": "10/s"}, "classes": [klass]},
+        "components": {
+            name: {"kind": "app_server", "cores": 4, "endpoints": {"get": endpoint}}
+            for name, endpoint in steps.items()
+        },
+        "run": {"requests": 5, "warmup": 0, **({"trace": trace} if trace is not None else {})},
+    }
+
+
+@pytest.mark.parametrize("timeout", [None, "1s"], ids=["no_deadline", "class_timeout"])
+def test_a_started_process_s_spans_hang_under_the_span_that_started_it(
+    timeout: str | None,
+) -> None:
+    result = simperf.run(simperf.from_dict(arms(timeout, {"sample": 1.0})))
+    off = simperf.run(simperf.from_dict(arms(timeout, None))).to_dict()
+    on = result.to_dict()
+    assert on.pop("traces")["traced"] == 5
+    assert on == off
+    spans = result.traces
+    name = {
+        (r.trace_id, r.span_id): f"{r.kind} {r.instance}".strip()
+        for r in spans.itertuples(index=False)
+    }
+    for trace_id, trace in spans.groupby("trace_id"):
+        tree = sorted(
+            (name[(trace_id, r.span_id)], name.get((trace_id, r.parent), ""))
+            for r in trace.itertuples(index=False)
+        )
+        assert tree == [
+            ("attempt front[0]->back", "hop front[0]"),  # the arms, under the gateway hop
+            ("attempt front[0]->mid", "hop front[0]"),
+            ("attempt mid[0]->back", "hop mid[0]"),  # mid's call, in the arm
+            ("hop back[0]", "attempt front[0]->back"),  # each arm's callee: its attempt's
+            ("hop back[0]", "attempt mid[0]->back"),  # the timed copy and the hedged one
+            ("hop back[0]", "attempt mid[0]->back"),
+            ("hop front[0]", "request"),
+            ("hop mid[0]", "attempt front[0]->mid"),
+            ("request", ""),
+        ]
+    # the OTel export links each span to the same parent
+    otel = result.to_otel()
+    exported = [s for r in otel["resourceSpans"] for ss in r["scopeSpans"] for s in ss["spans"]]
+    by_id = {s["spanId"]: s["name"] for s in exported}
+    links = sorted((s["name"], by_id.get(s["parentSpanId"], "")) for s in exported)
+    expected = sorted(
+        (name[(r.trace_id, r.span_id)], name.get((r.trace_id, r.parent), ""))
+        for r in spans.itertuples(index=False)
+    )
+    assert links == expected
+    assert ("hop mid[0]", "attempt front[0]->mid") in links
