@@ -256,3 +256,33 @@ def test_a_started_process_s_spans_hang_under_the_span_that_started_it(
     )
     assert links == expected
     assert ("hop mid[0]", "attempt front[0]->mid") in links
+
+
+def test_waits_inside_an_app_whose_crash_fails_requests_in_service_are_queue_spans() -> None:
+    # one worker, 150 ms each, one request per 100 ms: from the second on, each waits
+    # 50 ms more than the one before; the crash at 0.52 s fails those in service
+    spec = {
+        "name": "crash_waits",
+        "workload": {
+            "arrival": {"kind": "deterministic", "rate": 10},
+            "classes": [{"name": "req", "entry": "app", "endpoint": "serve"}],
+        },
+        "components": {
+            "app": {
+                "kind": "app_server",
+                "workers": 1,
+                "endpoints": {"serve": [{"cpu": "150ms"}]},
+            }
+        },
+        "faults": [
+            {"component": "app", "instance": 0, "at": 0.52, "for": 0.3, "in_service": "fail"}
+        ],
+        "run": {"requests": 10, "warmup": 0, "trace": {"sample": 1.0}},
+    }
+    spans = simperf.run(simperf.from_dict(spec)).traces
+    ok = spans[spans["outcome"] == "ok"]
+    hops = ok[ok["kind"] == "hop"]
+    waits = children(ok[ok["kind"] == "queue"], hops)
+    assert len(waits) == len(ok[ok["kind"] == "queue"]) >= 2  # each under its hop
+    waited = waits.groupby("trace_id")["duration"].sum().reindex(hops["trace_id"], fill_value=0)
+    assert waited.to_numpy() == pytest.approx(hops["duration"].to_numpy() - 0.15, abs=1e-12)
