@@ -8,7 +8,7 @@ import pytest
 
 import simperf
 
-from conftest import pooled_cached_retried, two_tier
+from conftest import MODELS, pooled_cached_retried, two_tier
 
 
 def regions(trace: dict[str, Any] | None) -> dict[str, Any]:
@@ -286,3 +286,21 @@ def test_waits_inside_an_app_whose_crash_fails_requests_in_service_are_queue_spa
     assert len(waits) == len(ok[ok["kind"] == "queue"]) >= 2  # each under its hop
     waited = waits.groupby("trace_id")["duration"].sum().reindex(hops["trace_id"], fill_value=0)
     assert waited.to_numpy() == pytest.approx(hops["duration"].to_numpy() - 0.15, abs=1e-12)
+
+
+def test_the_shards_of_a_scatter_query_are_under_its_database_hop() -> None:
+    # by_country asks all 8 shards at once; their waits for a core are queue spans under
+    # the store's hop, and the request's parts still add up to its latency
+    scenario = simperf.load(MODELS / "sharded_store.yaml").with_overrides(
+        {"run.duration": 0.5, "run.warmup": 0, "run.trace": {"sample": 1.0}}
+    )
+    result = simperf.run(scenario)
+    spans = result.traces
+    scatter = spans[spans["class"] == "by_country"]
+    hops = scatter[(scatter["kind"] == "hop") & (scatter["component"] == "store")]
+    waits = scatter[scatter["kind"] == "queue"]
+    assert len(waits) > len(hops) > 20
+    assert len(children(waits, hops)) == len(waits)
+    table = result.breakdown().set_index(["class", "component", "part"]).loc["by_country"]
+    assert table.loc[("store", "wait"), "mean"] > 0
+    assert table["share"].sum() == pytest.approx(1.0, abs=1e-9)
