@@ -54,9 +54,17 @@ def _same_timeseries(full: pd.DataFrame, capped: pd.DataFrame) -> None:
     assert np.all(np.abs(b[held] - a[held]) <= ERROR * (1 + 1e-9) * a[held])
 
 
-def test_mm1_past_the_cap_counts_exactly_and_keeps_percentiles_within_their_error() -> None:
+# both engines: with run.engine auto, a run past the cap would go to the event engine
+# and a run within it to the fast path, and the two agree only to rounding
+ENGINES = pytest.mark.parametrize("engine", ["events", "fast"])
+
+
+@ENGINES
+def test_mm1_past_the_cap_counts_exactly_and_keeps_percentiles_within_their_error(
+    engine: str,
+) -> None:
     scenario = simperf.load(MODELS / "mm1.yaml").with_overrides(
-        {"run.duration": 120, "run.warmup": 10}
+        {"run.duration": 120, "run.warmup": 10, "run.engine": engine}
     )
     full, capped = _both(scenario)
     requests = dict(capped.data["requests"])
@@ -87,9 +95,10 @@ def test_the_records_past_the_cap_are_folded_during_the_run() -> None:
     assert recorder.finished == recorder.generated - recorder.in_flight
 
 
-def test_an_automatic_warmup_cuts_the_same_requests_past_the_cap() -> None:
+@ENGINES
+def test_an_automatic_warmup_cuts_the_same_requests_past_the_cap(engine: str) -> None:
     scenario = simperf.load(MODELS / "mm1.yaml").with_overrides(
-        {"run.duration": 60, "run.warmup": "auto"}
+        {"run.duration": 60, "run.warmup": "auto", "run.engine": engine}
     )
     full, capped = _both(scenario)
     assert capped.data["warmup_auto"] == full.data["warmup_auto"]
