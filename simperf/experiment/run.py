@@ -13,8 +13,9 @@ from simperf.estimate import estimate
 from simperf.metrics import alerts, traces
 from simperf.metrics.availability import faults_section
 from simperf.metrics.headroom import headroom
+from simperf.metrics.request_stats import clean
 from simperf.metrics.result import Result
-from simperf.metrics.summary import Summary, clean
+from simperf.metrics.summary import Summary
 from simperf.spec.cost import scenario_cost, with_autoscaling
 from simperf.spec.scenario import Scenario
 from simperf.spec.size_estimate import check_size

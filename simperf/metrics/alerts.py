@@ -22,6 +22,7 @@ from typing import Any
 import numpy as np
 
 from simperf.errors import SpecError
+from simperf.metrics.request_stats import stats_of, tally
 from simperf.spec.alerts import INSTANCE_METRICS, LATENCY_METRICS, AlertSpec
 
 _EPS = 1e-9
@@ -122,8 +123,6 @@ def _request_value(
 ) -> float | None:
     """A request metric over the records ``picked`` (those finished in one window), as
     the time series computes it."""
-    from simperf.metrics.summary import stats_of, tally
-
     outcome = data["outcome"][picked]
     weights = {"weight": data["weight"][picked]} if "weight" in data else {}
     failed = tally(weights, outcome != 0)

@@ -19,7 +19,7 @@ from typing import Any
 
 import numpy as np
 
-from simperf.metrics.summary import tally
+from simperf.metrics.request_stats import tally
 
 MAX_LISTED = 1000
 """Occurrences listed one by one (random faults over a long run can repeat many times;

@@ -3,88 +3,22 @@
 from __future__ import annotations
 
 import itertools
-import math
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from simperf.metrics.quantiles import StreamingQuantiles, weighted_percentiles
+from simperf.metrics import instance_stats
+from simperf.metrics.request_stats import (
+    clean,
+    request_series,
+    stats_of,
+    tally,
+)
 from simperf.metrics.stability import verdict
 from simperf.metrics.waits import measured_waits
 from simperf.metrics.warmup import detect_warmup, warmup_report
 from simperf.model import DEFAULT_WINDOWS, Model, Snapshot
-
-PERCENTILES = {"p50": 50.0, "p90": 90.0, "p95": 95.0, "p99": 99.0, "p999": 99.9}
-
-
-def clean(value: float | None) -> float | None:
-    """A JSON-safe float: NaN and infinities become None."""
-    if value is None:
-        return None
-    value = float(value)
-    return value if math.isfinite(value) else None
-
-
-def latency_stats(latencies: np.ndarray, *, owned: bool = False) -> dict[str, float | None]:
-    """Mean, percentiles and max of a latency sample (None where there are no samples).
-
-    Parameters
-    ----------
-    latencies
-        The sample, in seconds.
-    owned
-        True when the caller gives up the array (a fresh copy from a mask): the
-        percentiles then partition it in place instead of copying it once more.
-    """
-    if latencies.size == 0:
-        return {"count": 0, "mean": None, **dict.fromkeys(PERCENTILES), "max": None}
-    mean, largest = float(latencies.mean()), float(latencies.max())
-    values = np.percentile(latencies, list(PERCENTILES.values()), overwrite_input=owned)
-    return {
-        "count": int(latencies.size),
-        "mean": mean,
-        **{k: float(v) for k, v in zip(PERCENTILES, values, strict=True)},
-        "max": largest,
-    }
-
-
-def folded_latency_stats(
-    latency: np.ndarray, weights: np.ndarray, sums: np.ndarray, largest: np.ndarray
-) -> dict[str, float | None]:
-    """:func:`latency_stats` of folded records (see :mod:`simperf.metrics.folded`).
-
-    Count, mean and max are exact; percentiles are within the buckets' relative error.
-    """
-    count = int(weights.sum())
-    if count == 0:
-        return latency_stats(np.empty(0))
-    values = weighted_percentiles(latency, weights, list(PERCENTILES.values()))
-    return {
-        "count": count,
-        "mean": float(sums.sum() / count),
-        **{k: float(v) for k, v in zip(PERCENTILES, values, strict=True)},
-        "max": float(largest.max()),
-    }
-
-
-def stats_of(data: dict[str, np.ndarray], select: Any) -> dict[str, float | None]:
-    """Latency statistics of the records ``select`` picks (a mask or indices: a copy)."""
-    weights = data.get("weight")
-    if weights is None:
-        return latency_stats(data["latency"][select], owned=True)
-    return folded_latency_stats(
-        data["latency"][select],
-        weights[select],
-        data["latency_sum"][select],
-        data["latency_max"][select],
-    )
-
-
-def tally(data: dict[str, np.ndarray], mask: np.ndarray, weights: str = "weight") -> int:
-    """How many requests the records ``mask`` picks stand for (folded records count many)."""
-    counts = data.get(weights)
-    return int(np.count_nonzero(mask)) if counts is None else int(counts[mask].sum())
 
 
 class Summary:
@@ -234,7 +168,7 @@ class Summary:
             a, b = first.instances[inst.name], last.instances[inst.name]
             served = b["served"] - a["served"]
             peaks = [s.instances[inst.name]["queue_peak"] for s in self.snapshots[1:]]
-            exposure = _exposure(a, b, span)
+            exposure = instance_stats.exposure(a, b, span)
             waits, folded = measured_waits(inst, a, b)
             rows.append(
                 {
@@ -257,7 +191,7 @@ class Summary:
                     "mean_service": clean((b["service_sum"] - a["service_sum"]) / served)
                     if served
                     else None,
-                    **wait_percentiles(waits, served, folded),
+                    **instance_stats.wait_percentiles(waits, served, folded),
                     "waits": waits,  # for the component's percentiles; not a column
                     "folded_waits": folded,
                     "served": int(served),
@@ -265,8 +199,8 @@ class Summary:
                     "busy_area": b["busy_area"] - a["busy_area"],
                     "wait_total": b["wait_sum"] - a["wait_sum"],
                     "service_total": b["service_sum"] - a["service_sum"],
-                    **_memory(a, b, span),
-                    **_occupancy(a, b, exposure),
+                    **instance_stats.memory(a, b, span),
+                    **instance_stats.occupancy(a, b, exposure),
                     **({"provisioned_time": exposure} if "provisioned_area" in b else {}),
                     **({"shed": int(b["shed"] - a["shed"])} if "shed" in b else {}),
                 }
@@ -292,8 +226,12 @@ class Summary:
                         "utilization": clean(sum(r["busy_area"] for r in mine) / capacity)
                         if capacity > 0
                         else None,
-                        "mean_queue_length": _sum_or_none(r["mean_queue_length"] for r in mine),
-                        "max_queue_length": _max_or_none(r["max_queue_length"] for r in mine),
+                        "mean_queue_length": instance_stats.sum_or_none(
+                            r["mean_queue_length"] for r in mine
+                        ),
+                        "max_queue_length": instance_stats.max_or_none(
+                            r["max_queue_length"] for r in mine
+                        ),
                         "mean_wait": clean(sum(r["wait_total"] for r in mine) / served)
                         if served
                         else None,
@@ -302,31 +240,32 @@ class Summary:
                         else None,
                         # one instance: its own (the same waits, served and sketch)
                         **(
-                            {k: mine[0][k] for k in ("p_wait", *WAIT_PERCENTILES)}
+                            {k: mine[0][k] for k in ("p_wait", *instance_stats.WAIT_PERCENTILES)}
                             if len(mine) == 1
-                            else wait_percentiles(
+                            else instance_stats.wait_percentiles(
                                 np.concatenate([r["waits"] for r in mine]),
                                 served,
-                                _merged([r["folded_waits"] for r in mine]),
+                                instance_stats.merged([r["folded_waits"] for r in mine]),
                             )
                         ),
                         "served": served,
                         "rejected": sum(r["rejected"] for r in mine),
-                        "imbalance": _imbalance([r["served"] for r in mine]),
+                        "imbalance": instance_stats.imbalance([r["served"] for r in mine]),
                         "per_instance": {
-                            r["instance"]: {k: r[k] for k in _INSTANCE_KEYS if k in r} for r in mine
+                            r["instance"]: {k: r[k] for k in instance_stats.INSTANCE_KEYS if k in r}
+                            for r in mine
                         },
                     }
                 )
                 if any("shed" in r for r in mine):
                     entry["shed"] = sum(r.get("shed", 0) for r in mine)
                 if any("memory_area" in r for r in mine):
-                    entry.update(_memory_total(mine, span))
-                entry.update(_occupancy_total(mine, span))
+                    entry.update(instance_stats.memory_total(mine, span))
+                entry.update(instance_stats.occupancy_total(mine, span))
             dispatched = self._dispatched(name, component)
             if dispatched is not None:
                 entry["dispatched"] = int(sum(dispatched))
-                entry["imbalance"] = _imbalance(dispatched)
+                entry["imbalance"] = instance_stats.imbalance(dispatched)
                 entry["per_instance"] = {
                     inst.name: {"dispatched": count}
                     for inst, count in zip(component.instances, dispatched, strict=True)  # type: ignore[attr-defined]
@@ -414,7 +353,7 @@ class Summary:
             lo, hi = np.searchsorted(ends, [a.time, b.time], side="left")
             window_outcome = outcome[lo:hi]
             window_data = data if weights is None else {"weight": weights[lo:hi]}
-            records.extend(_request_series(a.time, b.time, "all", data, np.arange(lo, hi)))
+            records.extend(request_series(a.time, b.time, "all", data, np.arange(lo, hi)))
             if shed_code is not None:
                 shed = float(tally(window_data, window_outcome == shed_code))
                 records.append((a.time, b.time, "all", "shed", shed))
@@ -423,7 +362,7 @@ class Summary:
                 records.append((a.time, b.time, "all", f"errors:{self.causes[code]}", count))
             for name, (c_ends, c_picked) in by_class.items():
                 c_lo, c_hi = np.searchsorted(c_ends, [a.time, b.time], side="left")
-                records.extend(_request_series(a.time, b.time, name, data, c_picked[c_lo:c_hi]))
+                records.extend(request_series(a.time, b.time, name, data, c_picked[c_lo:c_hi]))
             records.append(
                 (a.time, b.time, "all", "in_system", (b.in_system_area - a.in_system_area) / span)
             )
@@ -431,7 +370,7 @@ class Summary:
             scaled: dict[str, list[float]] = {}  # autoscaled: busy and core-seconds
             for inst in self.model.instances:
                 sa, sb = a.instances[inst.name], b.instances[inst.name]
-                exposure = _exposure(sa, sb, span)
+                exposure = instance_stats.exposure(sa, sb, span)
                 area = sb["busy_area"] - sa["busy_area"]
                 # an instance not provisioned in the window has no utilisation there
                 busy = area / (inst.capacity * exposure) if exposure > 0 else None
@@ -463,16 +402,18 @@ class Summary:
             for component, (area, seconds) in scaled.items():
                 value = area / seconds if seconds > 0 else None
                 records.append((a.time, b.time, component, "utilization", value))
-            records.extend(_instance_counts(a, b, span))
+            records.extend(instance_stats.instance_counts(a, b, span))
             for name, nodes in b.components.items():
                 kind = self.model.components[name].kind
                 if kind == "cache":
-                    records.append((a.time, b.time, name, "hit_rate", _hit_rate(a, nodes, name)))
+                    records.append(
+                        (a.time, b.time, name, "hit_rate", instance_stats.hit_rate(a, nodes, name))
+                    )
                     # what reaches the store behind it: the load a lost node sends there
-                    reads = _count(a, nodes, name, "store_reads")
+                    reads = instance_stats.count(a, nodes, name, "store_reads")
                     records.append((a.time, b.time, name, "store_reads_per_second", reads / span))
                 elif kind == "route":
-                    records.extend(_route_series(a, b, name, span))
+                    records.extend(instance_stats.route_series(a, b, name, span))
             if degraded_ends.size:
                 lo, hi = np.searchsorted(degraded_ends, [a.time, b.time], side="left")
                 count = hi - lo
@@ -499,253 +440,3 @@ class Summary:
             "arrival_rate": clean(arrivals / span),
             "mean_time_in_system": clean(total / count) if count else None,
         }
-
-
-_INSTANCE_KEYS = (
-    "utilization",
-    "mean_queue_length",
-    "max_queue_length",
-    "mean_wait",
-    "mean_service",
-    "p_wait",
-    "wait_p50",
-    "wait_p95",
-    "wait_p99",
-    "served",
-    "rejected",
-    "shed",
-    "memory_utilization",
-    "out_of_memory",
-    "worker_occupancy",
-    "pool_occupancy",
-    "pool_wait",
-    "pool_timeouts",
-)
-
-
-def _request_series(
-    start: float, end: float, name: str, data: dict[str, np.ndarray], picked: np.ndarray
-) -> list[tuple[float, float, str, str, float | None]]:
-    """Throughput, errors, error rate and p50/p95/p99 of the records ``picked`` (indices
-    of those finished in a window; folded records count as the requests they stand for)."""
-    span = end - start
-    outcome = data["outcome"][picked]
-    weights = {"weight": data["weight"][picked]} if "weight" in data else {}
-    failed = tally(weights, outcome != 0)
-    finished = tally(weights, np.ones(outcome.size, dtype=bool))
-    stats = stats_of(data, picked[outcome == 0])
-    return [
-        (start, end, name, "throughput", (finished - failed) / span),
-        (start, end, name, "errors", float(failed)),
-        (start, end, name, "error_rate", failed / finished if finished else None),
-        *((start, end, name, key, stats[key]) for key in ("p50", "p95", "p99")),
-    ]
-
-
-def _occupancy(a: dict[str, float], b: dict[str, float], span: float) -> dict[str, Any]:
-    """Worker and connection-pool occupancy (time-weighted in use / size), where held.
-
-    ``pool_wait`` is the mean wait of the acquisitions granted in the span.
-    """
-    out: dict[str, Any] = {}
-    if "worker_area" in b:
-        area = b["worker_area"] - a["worker_area"]
-        out["workers"] = int(b["workers"])
-        out["worker_occupancy"] = clean(area / (b["workers"] * span)) if span > 0 else None
-        out["worker_area"] = area
-    if "pool_area" in b:
-        area = b["pool_area"] - a["pool_area"]
-        acquired = int(b["pool_acquired"] - a["pool_acquired"])
-        wait_total = b["pool_wait_sum"] - a["pool_wait_sum"]
-        out["pool_size"] = int(b["pool_size"])
-        out["pool_occupancy"] = clean(area / (b["pool_size"] * span)) if span > 0 else None
-        out["pool_wait"] = clean(wait_total / acquired) if acquired else None
-        out["pool_acquired"] = acquired
-        out["pool_timeouts"] = int(b["pool_timeouts"] - a["pool_timeouts"])
-        out["pool_area"] = area
-        out["pool_wait_total"] = wait_total
-    return out
-
-
-def _occupancy_total(rows: list[dict[str, Any]], span: float) -> dict[str, Any]:
-    """A component's worker and pool occupancy over its instances (none if not held)."""
-    out: dict[str, Any] = {}
-    held = [r for r in rows if "worker_area" in r]
-    if held:
-        workers = sum(r["workers"] * r.get("provisioned_time", span) for r in held)
-        area = sum(r["worker_area"] for r in held)
-        out["worker_occupancy"] = clean(area / workers) if workers > 0 else None
-    pooled = [r for r in rows if "pool_area" in r]
-    if pooled:
-        size = sum(r["pool_size"] for r in pooled)
-        acquired = sum(r["pool_acquired"] for r in pooled)
-        area = sum(r["pool_area"] for r in pooled)
-        out["pool_occupancy"] = clean(area / (size * span)) if span > 0 else None
-        out["pool_wait"] = (
-            clean(sum(r["pool_wait_total"] for r in pooled) / acquired) if acquired else None
-        )
-        out["pool_timeouts"] = sum(r["pool_timeouts"] for r in pooled)
-    return out
-
-
-def _instance_counts(a: Snapshot, b: Snapshot, span: float) -> list[tuple[Any, ...]]:
-    """Autoscaled servers' mean instances provisioned (``instances``) and in service
-    (``serving``) in the window from ``a`` to ``b``."""
-    records: list[tuple[Any, ...]] = []
-    for key, counters in b.components.items():
-        if not key.startswith("autoscaling.") or key not in a.components:
-            continue
-        before = a.components[key]
-        name = key.removeprefix("autoscaling.")
-        for metric, area in (("instances", "provisioned_area"), ("serving", "serving_area")):
-            records.append((a.time, b.time, name, metric, (counters[area] - before[area]) / span))
-    return records
-
-
-def _merged(sketches: list[StreamingQuantiles | None]) -> StreamingQuantiles | None:
-    """One sketch of the folded waits of several instances (None if none folded)."""
-    held = [s for s in sketches if s is not None]
-    if not held:
-        return None
-    out = StreamingQuantiles()
-    for sketch in held:
-        out.merge(sketch)
-    return out
-
-
-def wait_percentiles(
-    waits: np.ndarray, served: int, folded: StreamingQuantiles | None = None
-) -> dict[str, Any]:
-    """P(wait) and percentiles of the waiting time of ``served`` requests.
-
-    Parameters
-    ----------
-    waits
-        The waits of the requests that found no free slot (a wait of 0 still counts:
-        the request queued for a slot freed at the same instant).
-    served
-        Requests served over the same period, waiting or not.
-    folded
-        A sketch of further waits (those folded past ``run.keep_requests``, see
-        :mod:`simperf.metrics.waits`): percentiles are then within its stated relative
-        error; None: every wait is in ``waits``.
-
-    Returns
-    -------
-    dict
-        ``p_wait`` (waits / served, Erlang C's probability of waiting on an M/M/c) and
-        ``wait_p50``, ``wait_p95``, ``wait_p99`` of the waiting time of every served
-        request (0 for those that found a free slot); None without requests served.
-    """
-    if served <= 0:
-        return {"p_wait": None, **dict.fromkeys(WAIT_PERCENTILES)}
-    count = int(waits.size) + (folded.count if folded is not None else 0)
-    waited = min(count, served)
-    p_wait = waited / served
-    out: dict[str, Any] = dict.fromkeys(WAIT_PERCENTILES, 0.0)
-    out["p_wait"] = p_wait
-    # the q-quantile of a sample that is 0 for the (1 - p_wait) that did not wait is the
-    # waits' own quantile at rank 1 - (1 - q) / p_wait, where that is above 0
-    ranks = {
-        name: (1.0 - (1.0 - q / 100.0) / p_wait) * 100.0
-        for name, q in WAIT_PERCENTILES.items()
-        if waited and 1.0 - q / 100.0 < p_wait
-    }
-    if ranks and folded is not None:
-        sketch = folded
-        if waits.size:
-            sketch = StreamingQuantiles(folded.buckets)
-            sketch.merge(folded)
-            sketch.add(waits)
-        values = sketch.percentiles(list(ranks.values()))
-        out.update({name: float(v) for name, v in zip(ranks, values, strict=True)})
-    elif ranks:  # one partitioned copy of the waits for all of them
-        values = np.percentile(waits, list(ranks.values()))
-        out.update({name: float(v) for name, v in zip(ranks, values, strict=True)})
-    return out
-
-
-WAIT_PERCENTILES = {"wait_p50": 50.0, "wait_p95": 95.0, "wait_p99": 99.0}
-
-
-def _exposure(a: dict[str, float], b: dict[str, float], span: float) -> float:
-    """The time an instance was provisioned between snapshots ``a`` and ``b`` (an
-    autoscaled one's provisioned time; any other's whole ``span``)."""
-    if "provisioned_area" in b:
-        return b["provisioned_area"] - a["provisioned_area"]
-    return span
-
-
-def _count(a: Snapshot, nodes: dict[str, dict[str, Any]], name: str, counter: str) -> int:
-    """A cache's ``counter`` summed over its nodes, from snapshot ``a`` to ``nodes``."""
-    before = a.components.get(name, {})
-    return sum(c[counter] - before.get(n, {}).get(counter, 0) for n, c in nodes.items())
-
-
-def _route_series(
-    a: Snapshot, b: Snapshot, name: str, span: float
-) -> list[tuple[float, float, str, str, float | None]]:
-    """A call route's rates over one window: calls and attempts per second, timeouts,
-    fail-fasts and retries, and the share of the window its breaker was not closed."""
-    before, after = a.components.get(name, {}), b.components[name]
-    out: list[tuple[float, float, str, str, float | None]] = []
-    for metric, counter in (
-        ("call_rate", "calls"),
-        ("attempt_rate", "attempts"),
-        ("retry_rate", "retries"),
-        ("timeout_rate", "timeouts"),
-        ("fail_fast_rate", "fail_fast"),
-    ):
-        out.append((a.time, b.time, name, metric, (after[counter] - before.get(counter, 0)) / span))
-    if "breaker_open_area" in after:
-        area = after["breaker_open_area"] - before.get("breaker_open_area", 0.0)
-        out.append((a.time, b.time, name, "breaker_open", area / span))
-    return out
-
-
-def _hit_rate(a: Snapshot, nodes: dict[str, dict[str, Any]], name: str) -> float | None:
-    """A cache's hit rate from snapshot ``a`` to the counters ``nodes`` (None: no reads)."""
-    hits = _count(a, nodes, name, "hits")
-    misses = _count(a, nodes, name, "misses")
-    return hits / (hits + misses) if hits + misses else None
-
-
-def _memory(a: dict[str, float], b: dict[str, float], span: float) -> dict[str, Any]:
-    """Time-weighted memory utilisation and out-of-memory failures, where modelled."""
-    if "memory_area" not in b:
-        return {}
-    area = b["memory_area"] - a["memory_area"]
-    return {
-        "memory_utilization": clean(area / (b["memory_capacity"] * span)) if span > 0 else None,
-        "out_of_memory": int(b["out_of_memory"] - a["out_of_memory"]),
-        "memory_area": area,
-        "memory_capacity_total": b["memory_capacity"],
-    }
-
-
-def _memory_total(rows: list[dict[str, Any]], span: float) -> dict[str, Any]:
-    """A component's memory utilisation over the instances that model memory."""
-    mine = [r for r in rows if "memory_area" in r]
-    capacity = sum(r["memory_capacity_total"] for r in mine)
-    return {
-        "memory_utilization": clean(sum(r["memory_area"] for r in mine) / (capacity * span))
-        if span > 0
-        else None,
-        "out_of_memory": sum(r["out_of_memory"] for r in mine),
-    }
-
-
-def _imbalance(loads: list[float]) -> float | None:
-    if not loads or sum(loads) == 0:
-        return None
-    return float(max(loads) / (sum(loads) / len(loads)))
-
-
-def _sum_or_none(values: Any) -> float | None:
-    values = [v for v in values if v is not None]
-    return float(sum(values)) if values else None
-
-
-def _max_or_none(values: Any) -> float | None:
-    values = [v for v in values if v is not None]
-    return max(values) if values else None

@@ -12,7 +12,7 @@ import pytest
 import simperf
 from simperf.build import build
 from simperf.metrics.folded import FoldedRecords
-from simperf.metrics.summary import PERCENTILES
+from simperf.metrics.request_stats import PERCENTILES
 
 from conftest import MODELS
 
