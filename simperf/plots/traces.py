@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
+import pandas as pd
 import plotly.graph_objects as go
 
 from simperf.metrics.result import Result
@@ -28,32 +32,13 @@ def latency_icicle(result: Result, tail: bool = False) -> go.Figure:
     table = result.breakdown()
     table = table[table["class"] != "all"]
     column = "tail_mean" if tail else "mean"
-    ids, labels, parents, values = [], [], [], []
-    for klass, rows in table.groupby("class", sort=False):
-        ids.append(str(klass))
-        labels.append(str(klass))
-        parents.append("")
-        values.append(float(rows[column].sum()) * MS)
-        for component, parts in rows.groupby("component", sort=False):
-            node = f"{klass}/{component}"
-            ids.append(node)
-            labels.append(str(component))
-            parents.append(str(klass))
-            values.append(float(parts[column].sum()) * MS)
-            for row in parts.itertuples():
-                ids.append(f"{node}/{row.part}")
-                labels.append(str(row.part))
-                parents.append(node)
-                values.append(float(getattr(row, column)) * MS)
-    fig = go.Figure(
-        go.Icicle(
-            ids=ids,
-            labels=labels,
-            parents=parents,
-            values=values,
-            branchvalues="total",
-            hovertemplate="%{id}: %{value:.3g} ms<extra></extra>",
-        )
+    fig = _icicle(
+        table,
+        ("class", "component", "part"),
+        column,
+        label=str,
+        scale=MS,
+        hover="%{id}: %{value:.3g} ms<extra></extra>",
     )
     which = "p99 requests' mean" if tail else "mean"
     fig.update_layout(title=title(f"Where the {which} latency goes (ms)", result.data["scenario"]))
@@ -76,34 +61,58 @@ def cpu_icicle(result: Result) -> go.Figure:
         those below it; empty without a profile.
     """
     table = result.cpu_profile()
-    ids, labels, parents, values = [], [], [], []
-    for component, endpoints in table.groupby("component", sort=False):
-        ids.append(str(component))
-        labels.append(str(component))
-        parents.append("")
-        values.append(float(endpoints["cpu_seconds"].sum()))
-        for endpoint, steps in endpoints.groupby("endpoint", sort=False):
-            node = f"{component}/{endpoint}"
-            ids.append(node)
-            labels.append(str(endpoint))
-            parents.append(str(component))
-            values.append(float(steps["cpu_seconds"].sum()))
-            for row in steps.itertuples():
-                ids.append(f"{node}/{row.step}")
-                labels.append(f"step {row.step}")
-                parents.append(node)
-                values.append(float(row.cpu_seconds))
-    fig = go.Figure(
+    fig = _icicle(
+        table,
+        ("component", "endpoint", "step"),
+        "cpu_seconds",
+        label=lambda step: f"step {step}",
+        scale=1.0,
+        hover="%{id}: %{value:.4g} core-s (%{percentRoot:.1%})<extra></extra>",
+    )
+    fig.update_layout(
+        title=title("CPU per endpoint and step (core-seconds)", result.data["scenario"])
+    )
+    return fig
+
+
+def _icicle(
+    table: pd.DataFrame,
+    levels: tuple[str, str, str],
+    value: str,
+    *,
+    label: Callable[[Any], str],
+    scale: float,
+    hover: str,
+) -> go.Figure:
+    """A three-level icicle of ``table``: a box per value of ``levels[0]``, then of
+    ``levels[1]`` within it, then a leaf per row (named by ``label`` of its
+    ``levels[2]``), each box the sum of the ``value`` column below it, times ``scale``."""
+    top, middle, leaf = levels
+    ids: list[str] = []
+    labels: list[str] = []
+    parents: list[str] = []
+    values: list[float] = []
+
+    def add(node: str, text: str, parent: str, amount: float) -> None:
+        ids.append(node)
+        labels.append(text)
+        parents.append(parent)
+        values.append(float(amount) * scale)
+
+    for first, upper in table.groupby(top, sort=False):
+        add(str(first), str(first), "", upper[value].sum())
+        for second, lower in upper.groupby(middle, sort=False):
+            node = f"{first}/{second}"
+            add(node, str(second), str(first), lower[value].sum())
+            for name, amount in zip(lower[leaf], lower[value], strict=True):
+                add(f"{node}/{name}", label(name), node, amount)
+    return go.Figure(
         go.Icicle(
             ids=ids,
             labels=labels,
             parents=parents,
             values=values,
             branchvalues="total",
-            hovertemplate="%{id}: %{value:.4g} core-s (%{percentRoot:.1%})<extra></extra>",
+            hovertemplate=hover,
         )
     )
-    fig.update_layout(
-        title=title("CPU per endpoint and step (core-seconds)", result.data["scenario"])
-    )
-    return fig
