@@ -131,12 +131,7 @@ class PooledQuery:
         if slots.free:
             slots.free -= 1
             pool.waits.append(0.0)
-            in_use = pool.in_use  # LevelMonitor.change inlined, as in flat.Visit
-            in_use.area += in_use.level * (now - in_use.last)
-            in_use.last = now
-            in_use.level += 1
-            if in_use.level > in_use.peak:
-                in_use.peak = in_use.level
+            self._in_use(now)
             self.dispatch(now)
             return
         grant = Event(pool.env)
@@ -145,6 +140,7 @@ class PooledQuery:
         Timeout(pool.env, pool.max_wait).callbacks.append(wait.check)
 
     def _in_use(self, now: float) -> None:
+        """One more connection in use (LevelMonitor.change inlined, as in flat.Visit)."""
         in_use = self.pool.in_use
         in_use.area += in_use.level * (now - in_use.last)
         in_use.last = now
