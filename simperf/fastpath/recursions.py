@@ -14,7 +14,12 @@ from bisect import insort
 import numpy as np
 
 
-def fifo_starts(arrivals: np.ndarray, services: np.ndarray, servers: int) -> np.ndarray:
+def fifo_starts(
+    arrivals: np.ndarray,
+    services: np.ndarray,
+    servers: int,
+    free: np.ndarray | None = None,
+) -> np.ndarray:
     """When each request starts service at a FIFO station of ``servers`` servers.
 
     Parameters
@@ -25,6 +30,10 @@ def fifo_starts(arrivals: np.ndarray, services: np.ndarray, servers: int) -> np.
         Their service times, in the same order.
     servers
         Servers at the station (>= 1).
+    free
+        When each server frees, sorted (``servers`` values; ``-inf`` for an idle one),
+        before the first of these requests: the state an earlier round left
+        (:func:`free_after`). None: all idle.
 
     Returns
     -------
@@ -41,26 +50,48 @@ def fifo_starts(arrivals: np.ndarray, services: np.ndarray, servers: int) -> np.
     if arrivals.size == 0:
         return arrivals.copy()
     if servers == 1:
-        return lindley_starts(arrivals, services)
-    return kiefer_wolfowitz_starts(arrivals, services, servers)
+        return lindley_starts(arrivals, services, -np.inf if free is None else float(free[0]))
+    return kiefer_wolfowitz_starts(arrivals, services, servers, free)
 
 
-def lindley_starts(arrivals: np.ndarray, services: np.ndarray) -> np.ndarray:
-    """Start times at one FIFO server (vectorised Lindley recursion)."""
+def free_after(free: np.ndarray | None, done: np.ndarray, servers: int) -> np.ndarray:
+    """The sorted free times of ``servers`` FIFO servers after requests that left at
+    ``done``, from ``free`` before them (None: idle).
+
+    A server's free time is its last departure, and a request takes the server that
+    frees first, so no departure overwritten later exceeds a server's last one: the
+    state is the ``servers`` latest of the departures and the earlier free times.
+    """
+    before = np.full(servers, -np.inf) if free is None else free
+    both = np.concatenate((before, done))
+    if both.size > servers:
+        both = np.partition(both, both.size - servers)[both.size - servers :]
+    return np.sort(both)
+
+
+def lindley_starts(arrivals: np.ndarray, services: np.ndarray, free: float = -np.inf) -> np.ndarray:
+    """Start times at one FIFO server (vectorised Lindley recursion), free from ``free``."""
     total = np.cumsum(services)
     # the same operations in place (each fresh array costs its pages' first touch)
     departures = np.subtract(total, services)  # work that arrived before each request
     np.subtract(arrivals, departures, out=departures)
+    if departures[0] < free:  # the server is busy until ``free`` when the first arrives
+        departures[0] = free
     np.maximum.accumulate(departures, out=departures)
     departures += total
     starts = arrivals.copy()
     # the previous departure, where it is later than the arrival (the request waited)
     np.maximum(starts[1:], departures[:-1], out=starts[1:])
+    if starts[0] < free:
+        starts[0] = free
     return starts
 
 
-def kiefer_wolfowitz_starts(arrivals: np.ndarray, services: np.ndarray, servers: int) -> np.ndarray:
-    """Start times at ``servers`` FIFO servers: each request takes the earliest free one.
+def kiefer_wolfowitz_starts(
+    arrivals: np.ndarray, services: np.ndarray, servers: int, free: np.ndarray | None = None
+) -> np.ndarray:
+    """Start times at ``servers`` FIFO servers: each request takes the earliest free one
+    (the servers free at the sorted times ``free`` at first; None: idle).
 
     The recursion on the sorted free times of the servers is run for about ``sqrt(n) / 2``
     blocks of the requests at once, each block from an empty station (numpy, one
@@ -79,7 +110,7 @@ def kiefer_wolfowitz_starts(arrivals: np.ndarray, services: np.ndarray, servers:
     # position-major: row j holds the j-th request of every block (padding never starts)
     a = np.concatenate((arrivals, np.full(pad, np.inf))).reshape(blocks, length).T.copy()
     s = np.concatenate((services, np.zeros(pad))).reshape(blocks, length).T.copy()
-    starts, saved, final = _first_pass(a, s, servers)
+    starts, saved, final = _first_pass(a, s, servers, free)
     _carry(starts, saved, final, a, s)
     return starts.T.reshape(-1)[:count]
 
@@ -89,12 +120,16 @@ CHECK = 16
 
 
 def _first_pass(
-    a: np.ndarray, s: np.ndarray, servers: int
+    a: np.ndarray, s: np.ndarray, servers: int, initial: np.ndarray | None = None
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Every block from idle servers: the starts, the sorted free times before every
-    CHECK-th request ``[server, position // CHECK, block]`` and after the last."""
+    """Every block from idle servers (the first from ``initial``, its true state): the
+    starts, the sorted free times before every CHECK-th request
+    ``[server, position // CHECK, block]`` and after the last."""
     length, blocks = a.shape
     free = [np.full(blocks, -np.inf) for _ in range(servers)]
+    if initial is not None:
+        for k in range(servers):
+            free[k][0] = initial[k]
     saved = np.empty((servers, -(-length // CHECK), blocks))
     starts = np.empty((length, blocks))
     low, high = np.minimum, np.maximum
