@@ -26,6 +26,7 @@ import numpy as np
 from simperf.arrivals.homogeneous import poisson_batches
 from simperf.components.workload import WORKLOAD, arrival_times
 from simperf.fastpath.chain import Chain, Refused, Station, plan
+from simperf.fastpath.levels import segment_sums
 from simperf.fastpath.recursions import fifo_starts, free_after
 from simperf.metrics.recorder import RequestRecorder
 from simperf.metrics.waits import fold_waits
@@ -125,31 +126,40 @@ class _Draws:
         return taken
 
 
-class _Pending:
-    """Timed items (with values) not yet final: pushed in any order, taken in time order
-    once they are before a round's end."""
+class _Events:
+    """Timed events not final yet, with columns of values: pushed a round at a time in
+    any order, taken in time order once they are before a round's end. Every stream
+    reading the same times (a station's exits, the run's ends...) reads one of these,
+    so that each is sorted once."""
 
     def __init__(self) -> None:
-        self.times: list[np.ndarray] = []
-        self.values: list[np.ndarray] = []
+        self.held: Columns = {}  # those at or after the last round's end, sorted
+        self.new: list[Columns] = []
+        self.taken: Columns = {"t": np.empty(0)}
 
-    def push(self, times: np.ndarray, values: np.ndarray | None = None) -> None:
-        self.times.append(times)
-        if values is not None:
-            self.values.append(values)
+    def push(self, times: np.ndarray) -> None:
+        self.new.append({"t": times})
 
-    def pop(self, w: float) -> tuple[np.ndarray, np.ndarray | None]:
-        """The items before ``w``, sorted by time (stable: earlier pushes first)."""
-        times = _joined(self.times)
-        values = _joined(self.values) if self.values else None
-        if times.size > 1 and not bool(np.all(times[1:] >= times[:-1])):
-            order = np.argsort(times, kind="stable")
-            times = times[order]
-            values = None if values is None else values[order]
-        cut = times.size if w == math.inf else int(np.searchsorted(times, w, "left"))
-        self.times = [times[cut:]] if cut < times.size else []
-        self.values = [values[cut:]] if values is not None and cut < times.size else []
-        return times[:cut], None if values is None else values[:cut]
+    def add(self, **columns: np.ndarray) -> None:
+        """Values for the times pushed last (this round's)."""
+        self.new[-1].update(columns)
+
+    def take(self, w: float) -> None:
+        """Make :attr:`taken` the events before ``w``, sorted (stable: earlier first)."""
+        parts = ([self.held] if self.held else []) + self.new
+        self.new = []
+        if not parts:
+            self.taken = {"t": np.empty(0)}
+            return
+        columns = {key: _joined([part[key] for part in parts]) for key in parts[-1]}
+        t = columns["t"]
+        if t.size > 1 and not bool(np.all(t[1:] >= t[:-1])):
+            order = np.argsort(t, kind="stable")
+            columns = {key: value[order] for key, value in columns.items()}
+            t = columns["t"]
+        cut = t.size if w == math.inf else int(np.searchsorted(t, w, "left"))
+        self.held = {key: value[cut:] for key, value in columns.items()} if cut < t.size else {}
+        self.taken = {key: value[:cut] for key, value in columns.items()}
 
 
 def _joined(parts: list[np.ndarray]) -> np.ndarray:
@@ -158,39 +168,44 @@ def _joined(parts: list[np.ndarray]) -> np.ndarray:
     return parts[0] if len(parts) == 1 else np.concatenate(parts)
 
 
-def _windows(points: np.ndarray, times: np.ndarray) -> np.ndarray:
-    """The window ``(points[k - 1], points[k]]`` of each time: ``k`` (``points.size`` past
-    the last: the open window)."""
-    return np.searchsorted(points, times, side="left")
+def _segments(times: np.ndarray, points: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Where each window ``(points[k - 1], points[k]]`` starts in ``times`` (sorted) and
+    how many it holds; the last of the ``points.size + 1`` is the open window."""
+    bounds = np.concatenate(([0], np.searchsorted(times, points, side="right"), [times.size]))
+    return bounds[:-1], np.diff(bounds)
+
+
+def _risen(up: np.ndarray, down: np.ndarray, level: int) -> np.ndarray:
+    """The level just after each rise, from ``level`` before them all (both sorted; a
+    fall at the time of a rise comes first). A stable merge of the two ranks every rise:
+    cheaper than a search per rise."""
+    merged = np.argsort(np.concatenate((down, up)), kind="stable")
+    place = np.flatnonzero(merged >= down.size)  # the j-th rise has place - j falls before
+    return level + 1 + 2 * np.arange(up.size) - place
 
 
 class _Tally:
     """How many timed items (and the sum of their values) fall in each snapshot window."""
 
-    def __init__(self, values: bool = False) -> None:
-        self.pending = _Pending()
-        self.values = values
+    def __init__(self) -> None:
         self.open = (0, 0.0)  # the window not closed yet
         self.counts: list[np.ndarray] = []
         self.sums: list[np.ndarray] = []
 
-    def advance(self, w: float, points: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
-        """Take the items before ``w``; close the windows up to ``points`` (all before
-        ``w``). Returns the items taken, sorted."""
-        times, values = self.pending.pop(w)
-        k = _windows(points, times)
-        counts = np.bincount(k, minlength=points.size + 1)
+    def advance(self, times: np.ndarray, values: np.ndarray | None, points: np.ndarray) -> None:
+        """Count ``times`` (sorted, all final) into the windows, closing those up to
+        ``points``."""
+        starts, sizes = _segments(times, points)
+        counts = sizes.copy()
         counts[0] += self.open[0]
         self.counts.append(counts[:-1])
-        if self.values:
-            assert values is not None
-            sums = np.bincount(k, weights=values, minlength=points.size + 1)
-            sums[0] += self.open[1]
-            self.sums.append(sums[:-1])
-            self.open = (int(counts[-1]), float(sums[-1]))
-        else:
+        if values is None:
             self.open = (int(counts[-1]), 0.0)
-        return times, values
+            return
+        sums = segment_sums(values, starts, sizes)
+        sums[0] += self.open[1]
+        self.sums.append(sums[:-1])
+        self.open = (int(counts[-1]), float(sums[-1]))
 
     def count_at(self) -> np.ndarray:
         """Items up to each snapshot (cumulative)."""
@@ -203,44 +218,43 @@ class _Tally:
 class _Level:
     """A level that rises at one kind of times and falls at another (busy cores, the
     queue, workers held, requests in system): its integral over each snapshot window,
-    its value at each snapshot and its highest in each window (a monitor's peak)."""
+    its value at each snapshot and, with ``peaks``, its highest in each window (a
+    monitor's peak)."""
 
-    def __init__(self, limit: float) -> None:
-        self.up, self.down = _Pending(), _Pending()
+    def __init__(self, limit: float, peaks: bool = False) -> None:
         self.limit = limit
+        self.with_peaks = peaks
         self.level = 0  # at the last snapshot
-        self.ups = self.downs = 0  # rises and falls taken so far
+        self.ups = self.downs = 0  # rises and falls counted so far
         self.previous = 0.0  # the last snapshot (the run's areas start at 0)
         self.open = np.zeros(5)  # the open window: rises, their sum, falls, their sum, peak
-        self.highest = 0  # the highest level reached before ``limit``
+        self.highest = 0  # the highest level reached before ``limit`` (when checked)
         self.areas: list[np.ndarray] = []
         self.levels: list[np.ndarray] = []
         self.peaks: list[np.ndarray] = []
 
-    def advance(self, w: float, points: np.ndarray) -> None:
-        up, _ = self.up.pop(w)
-        down, _ = self.down.pop(w)
-        # the level just after each rise: every fall at or before it is taken already
-        risen = np.arange(self.ups + 1, self.ups + 1 + up.size) - (
-            self.downs + np.searchsorted(down, up, side="right")
-        )
-        if up.size:
+    def advance(
+        self, up: np.ndarray, down: np.ndarray, points: np.ndarray, check: bool = False
+    ) -> None:
+        """Count the rises and falls (each sorted, all final) into the windows, closing
+        those up to ``points``; ``check``: track the highest level too."""
+        risen = None
+        if (check or self.with_peaks) and up.size:
+            risen = _risen(up, down, self.ups - self.downs)
             before = int(np.searchsorted(up, self.limit, "left"))
-            if before:
+            if check and before:
                 self.highest = max(self.highest, int(risen[:before].max()))
         self.ups += up.size
         self.downs += down.size
         m = points.size
-        ku, kd = _windows(points, up), _windows(points, down)
-        rises = np.bincount(ku, minlength=m + 1).astype(float)
-        rise_sum = np.bincount(ku, weights=up, minlength=m + 1)
-        falls = np.bincount(kd, minlength=m + 1).astype(float)
-        fall_sum = np.bincount(kd, weights=down, minlength=m + 1)
+        up_starts, rises = _segments(up, points)
+        down_starts, falls = _segments(down, points)
+        rise_sum = segment_sums(up, up_starts, rises)
+        fall_sum = segment_sums(down, down_starts, falls)
         peak = np.zeros(m + 1)
-        if up.size:
-            firsts = np.searchsorted(ku, np.arange(m + 1), "left")
-            filled = np.bincount(ku, minlength=m + 1) > 0
-            peak[filled] = np.maximum.reduceat(risen, firsts[filled])
+        if risen is not None and self.with_peaks:
+            peak = segment_sums(risen, up_starts, rises, np.maximum).astype(float)
+        rises, falls = rises.astype(float), falls.astype(float)
         rises[0] += self.open[0]
         rise_sum[0] += self.open[1]
         falls[0] += self.open[2]
@@ -249,21 +263,20 @@ class _Level:
         self.open = np.array([rises[m], rise_sum[m], falls[m], fall_sum[m], peak[m]])
         if m == 0:
             return
-        ends = points
-        net = (rises[:m] - falls[:m]).astype(np.int64)
-        at = self.level + np.cumsum(net)
+        at = self.level + np.cumsum((rises[:m] - falls[:m]).astype(np.int64))
         starts_level = np.concatenate(([self.level], at[:-1]))
-        lengths = np.diff(np.concatenate(([self.previous], ends)))
+        lengths = np.diff(np.concatenate(([self.previous], points)))
         # each rise adds (window end - rise), each fall takes (window end - fall) off
         self.areas.append(
             starts_level * lengths
-            + (rises[:m] * ends - rise_sum[:m])
-            - (falls[:m] * ends - fall_sum[:m])
+            + (rises[:m] * points - rise_sum[:m])
+            - (falls[:m] * points - fall_sum[:m])
         )
         self.levels.append(at)
-        self.peaks.append(np.maximum(starts_level, peak[:m]))
+        if self.with_peaks:
+            self.peaks.append(np.maximum(starts_level, peak[:m]))
         self.level = int(at[-1])
-        self.previous = float(ends[-1])
+        self.previous = float(points[-1])
         # the open window's peak is at least its level at its start
         self.open[4] = max(self.open[4], self.level)
 
@@ -304,19 +317,22 @@ class _Grid:
 
 
 class _StationState:
-    """One station's carried state and its streams of events."""
+    """One station's carried state and its counters, and which events it reads."""
 
-    def __init__(self, station: Station, limit: float) -> None:
+    def __init__(self, index: int, station: Station, limit: float) -> None:
+        self.index = index
         self.station = station
         self.free: np.ndarray | None = None  # its servers' free times (None: idle)
         self.cpu = False
+        self.enter = ""  # the events it is entered at
+        self.exit = ""  # the events it is left at (with service{k}, wait{k})
+        self.done = ""  # the events its cpu step ends at
         self.busy = _Level(limit)
-        self.queue = _Level(limit)
+        self.queue = _Level(limit, peaks=True)
         self.workers = _Level(limit)
-        self.waited = _Tally()  # dequeued times, with the waits, in the order they end
-        self.waits = _Pending()
-        self.served = _Tally(values=True)  # exits, with the service time
-        self.wait_sum = _Tally(values=True)  # exits, with the wait
+        self.waited = _Tally()  # dequeued times
+        self.served = _Tally()  # exits, with the service time
+        self.wait_sum = _Tally()  # exits, with the wait
         # what :func:`fold_waits` reads and the instance gets at the end
         self.holder = SimpleNamespace(
             name=station.runtime.name,
@@ -325,6 +341,10 @@ class _StationState:
             waits_folded=0,
             waits_keep=0,
         )
+
+
+ARRIVALS = "s-1"
+"""The events at the run's arrivals; ``s{i}``: at the end of order-dependent stage i."""
 
 
 class _Run:
@@ -341,20 +361,31 @@ class _Run:
         self.recorder = RequestRecorder(original.class_names, original.keep)
         self.recorder.causes = list(original.causes)
         self.grid = _Grid(model, self.recorder)
-        self.fold_waits = (
-            not run.auto_warmup
-        )  # as the event engine (an auto warm-up reads them all)
-        self.stations = [_StationState(s, self.limit) for s in chain.stations]
-        for stage in chain.stages:
-            if stage.op == "cpu":
-                self.stations[stage.instance].cpu = True
-        self.draws = [
-            _Draws(stage.draw) if stage.draw is not None else None for stage in chain.stages
-        ]
+        self.fold_waits = not run.auto_warmup  # an auto warm-up reads them all
+        self.stations = [_StationState(k, s, self.limit) for k, s in enumerate(chain.stations)]
+        self.events: dict[str, _Events] = {ARRIVALS: _Events()}
+        label = ARRIVALS  # the events at the times entering each stage
+        self.inputs: list[str] = []
+        for i, stage in enumerate(chain.stages):
+            self.inputs.append(label)
+            state = self.stations[stage.instance]
+            if stage.op == "enter":
+                state.enter = label
+            elif stage.op == "exit":
+                state.exit = label
+            else:
+                label = f"s{i}"
+                self.events[label] = _Events()
+                if stage.op == "cpu":
+                    state.cpu, state.done = True, label
+                    for kind in ("start", "queued", "dequeued"):
+                        self.events[f"{kind}{stage.instance}"] = _Events()
+        self.ends = label
+        self.crowd = any(not s.workers_queue for s in chain.stations)
+        self.draws = [_Draws(st.draw) if st.draw is not None else None for st in chain.stages]
         self.pending: list[Columns | None] = [None] * len(chain.stages)
         self.system = _Level(self.limit)
         self.generated = _Tally()
-        self.records = _Pending()  # ends, with the arrivals
         self.arrived = 0
         self.last_end = -math.inf
         self.first: Any = None  # the first snapshot's waited counts, once taken
@@ -362,16 +393,14 @@ class _Run:
     def round(self, arrivals: np.ndarray, w: float) -> None:
         """Move the round's arrivals through the route; take every event before ``w``."""
         self.arrived += arrivals.size
-        self.system.up.push(arrivals)
-        self.generated.pending.push(arrivals)
+        self.events[ARRIVALS].push(arrivals)
         columns: Columns = {"t": arrivals, "a": arrivals}
         for index, stage in enumerate(self.chain.stages):
             columns = self._stage(index, stage, columns, w)
         ends = columns["t"]
         if ends.size:
             self.last_end = max(self.last_end, float(ends.max()))
-        self.system.down.push(ends)
-        self.records.push(ends, columns["a"])
+        self.events[self.ends].add(a=columns["a"])
         if w == math.inf:
             end = self.horizon if self.horizon is not None else max(self.last_end, 0.0)
             self.model.end = float(end)
@@ -390,17 +419,14 @@ class _Run:
         k = stage.instance
         if stage.op == "enter":
             columns[f"enter{k}"] = t
-            if not state.station.workers_queue:
-                state.workers.up.push(t)
             return columns
         if stage.op == "exit":
-            wait = columns.get(f"wait{k}")
             service = t - columns[f"enter{k}"]
-            if wait is not None:
-                service -= wait
-                state.wait_sum.pending.push(t, wait)
-            state.served.pending.push(t, service)
-            state.workers.down.push(t)
+            values = {f"service{k}": service}
+            if f"wait{k}" in columns:
+                service -= columns[f"wait{k}"]
+                values[f"wait{k}"] = columns[f"wait{k}"]
+            self.events[self.inputs[index]].add(**values)
             return columns
         # order-dependent: requests take their draws (and a server) in the order they
         # reach the stage, so those held from earlier rounds go first, and those that
@@ -414,16 +440,18 @@ class _Run:
             columns = {key: value[order] for key, value in columns.items()}
             t = columns["t"]
         cut = t.size if w == math.inf else int(np.searchsorted(t, w, "left"))
-        self.pending[index] = (
-            {key: value[cut:] for key, value in columns.items()} if cut < t.size else None
-        )
-        columns = {key: value[:cut] for key, value in columns.items()}
+        if cut < t.size:
+            self.pending[index] = {key: value[cut:] for key, value in columns.items()}
+            columns = {key: value[:cut] for key, value in columns.items()}
+        else:
+            self.pending[index] = None
         reach = columns["t"]
         draws = self.draws[index]
         assert draws is not None
         values = draws.take(reach.size)
         if stage.op == "delay":
             columns["t"] = reach + values
+            self.events[f"s{index}"].push(columns["t"])
             return columns
         station = state.station
         starts = fifo_starts(reach, values, station.servers, state.free)
@@ -432,44 +460,60 @@ class _Run:
             state.free = free_after(state.free, done, station.servers)
         columns[f"wait{k}"] = starts - reach
         columns["t"] = done
-        state.busy.up.push(starts)
-        state.busy.down.push(done)
+        self.events[f"s{index}"].push(done)
+        self.events[f"start{k}"].push(starts)
         waited = starts > reach
         queued, dequeued = reach[waited], starts[waited]
-        state.queue.up.push(queued)
-        state.queue.down.push(dequeued)
-        state.waited.pending.push(dequeued)
-        state.waits.push(dequeued, dequeued - queued)
-        if station.workers_queue:
-            state.workers.up.push(starts)
+        self.events[f"queued{k}"].push(queued)
+        self.events[f"dequeued{k}"].push(dequeued)
+        self.events[f"dequeued{k}"].add(wait=dequeued - queued)
         return columns
 
     def _take(self, w: float, points: np.ndarray, end: float | None) -> None:
         """Every stream's events before ``w`` into the windows up to ``points``."""
-        self.system.advance(w, points)
-        self.generated.advance(w, points)
+        for events in self.events.values():
+            events.take(w)
+        arrivals = self.events[ARRIVALS].taken["t"]
+        ends = self.events[self.ends].taken
+        self.system.advance(arrivals, ends["t"], points, check=self.crowd)
+        self.generated.advance(arrivals, None, points)
         for state in self.stations:
-            for level in (state.busy, state.queue, state.workers):
-                level.advance(w, points)
+            k, station = state.index, state.station
+            exits = self.events[state.exit].taken
+            if state.cpu:
+                starts = self.events[f"start{k}"].taken["t"]
+                state.busy.advance(starts, self.events[state.done].taken["t"], points)
+                dequeued = self.events[f"dequeued{k}"].taken
+                state.queue.advance(
+                    self.events[f"queued{k}"].taken["t"], dequeued["t"], points, check=True
+                )
+                state.waited.advance(dequeued["t"], None, points)
+                state.wait_sum.advance(exits["t"], exits.get(f"wait{k}"), points)
+                waits = dequeued.get("wait", np.empty(0))
+                if end is not None:
+                    waits = waits[: np.searchsorted(dequeued["t"], end, "right")]
+                state.holder.waits.frombytes(np.ascontiguousarray(waits).view(np.uint8))
+            if station.workers_queue:
+                taken = self.events[f"start{k}"].taken["t"]
+            else:
+                taken = self.events[state.enter].taken["t"]
+            # the system's crowd bounds every instance's: check the workers only past it
+            check = not station.workers_queue and self.system.highest > station.workers
+            state.workers.advance(taken, exits["t"], points, check=check)
+            state.served.advance(exits["t"], exits.get(f"service{k}"), points)
             self._check(state)
-            state.waited.advance(w, points)
-            state.served.advance(w, points)
-            state.wait_sum.advance(w, points)
-            dequeued, waits = state.waits.pop(w)
-            if end is not None:
-                waits = waits[: np.searchsorted(dequeued, end, "right")]
-            assert waits is not None
-            state.holder.waits.frombytes(np.ascontiguousarray(waits).view(np.uint8))
         if self.first is None and self.grid.times:
             # the first snapshot's waited counts: the waits of the warm-up, not kept
             self.first = SimpleNamespace(
                 instances={
-                    s.holder.name: {"waited": int(s.waited.count_at()[0])} for s in self.stations
+                    s.holder.name: {"waited": int(s.waited.count_at()[0])}
+                    for s in self.stations
+                    if s.cpu
                 }
             )
-        self._record(w)
+        self._record(ends)
         if self.fold_waits and self.first is not None:
-            holders = [s.holder for s in self.stations]
+            holders = [s.holder for s in self.stations if s.cpu]
             batch = 1 if end is not None else self.recorder.fold_size
             fold_waits(holders, self.recorder.keep, batch, self.first)
 
@@ -483,10 +527,9 @@ class _Run:
         elif state.workers.highest > station.workers:
             raise Refused(f"{name}: all {station.workers} workers were busy (they would queue)")
 
-    def _record(self, w: float) -> None:
-        """The requests finished before ``w`` (and the horizon), in the order they finished."""
-        ends, starts = self.records.pop(w)
-        assert starts is not None
+    def _record(self, taken: Columns) -> None:
+        """The requests finished (by the horizon) among ``taken``, in the order they did."""
+        ends, starts = taken["t"], taken.get("a", np.empty(0))
         finished = int(np.searchsorted(ends, self.limit, side="left"))
         recorder = self.recorder
         recorder.start.frombytes(np.ascontiguousarray(starts[:finished]).view(np.uint8))
