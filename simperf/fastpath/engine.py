@@ -26,7 +26,7 @@ import numpy as np
 from simperf.arrivals.homogeneous import poisson_batches
 from simperf.components.workload import WORKLOAD, arrival_times
 from simperf.fastpath.chain import Chain, Refused, Station, plan
-from simperf.fastpath.levels import segment_sums
+from simperf.fastpath.levels import Level, Tally
 from simperf.fastpath.recursions import fifo_starts, free_after
 from simperf.metrics.recorder import RequestRecorder
 from simperf.metrics.waits import fold_waits
@@ -168,122 +168,6 @@ def _joined(parts: list[np.ndarray]) -> np.ndarray:
     return parts[0] if len(parts) == 1 else np.concatenate(parts)
 
 
-def _segments(times: np.ndarray, points: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Where each window ``(points[k - 1], points[k]]`` starts in ``times`` (sorted) and
-    how many it holds; the last of the ``points.size + 1`` is the open window."""
-    bounds = np.concatenate(([0], np.searchsorted(times, points, side="right"), [times.size]))
-    return bounds[:-1], np.diff(bounds)
-
-
-def _risen(up: np.ndarray, down: np.ndarray, level: int) -> np.ndarray:
-    """The level just after each rise, from ``level`` before them all (both sorted; a
-    fall at the time of a rise comes first). A stable merge of the two ranks every rise:
-    cheaper than a search per rise."""
-    merged = np.argsort(np.concatenate((down, up)), kind="stable")
-    place = np.flatnonzero(merged >= down.size)  # the j-th rise has place - j falls before
-    return level + 1 + 2 * np.arange(up.size) - place
-
-
-class _Tally:
-    """How many timed items (and the sum of their values) fall in each snapshot window."""
-
-    def __init__(self) -> None:
-        self.open = (0, 0.0)  # the window not closed yet
-        self.counts: list[np.ndarray] = []
-        self.sums: list[np.ndarray] = []
-
-    def advance(self, times: np.ndarray, values: np.ndarray | None, points: np.ndarray) -> None:
-        """Count ``times`` (sorted, all final) into the windows, closing those up to
-        ``points``."""
-        starts, sizes = _segments(times, points)
-        counts = sizes.copy()
-        counts[0] += self.open[0]
-        self.counts.append(counts[:-1])
-        if values is None:
-            self.open = (int(counts[-1]), 0.0)
-            return
-        sums = segment_sums(values, starts, sizes)
-        sums[0] += self.open[1]
-        self.sums.append(sums[:-1])
-        self.open = (int(counts[-1]), float(sums[-1]))
-
-    def count_at(self) -> np.ndarray:
-        """Items up to each snapshot (cumulative)."""
-        return np.cumsum(np.concatenate(self.counts))
-
-    def sum_at(self) -> np.ndarray:
-        return np.cumsum(np.concatenate(self.sums))
-
-
-class _Level:
-    """A level that rises at one kind of times and falls at another (busy cores, the
-    queue, workers held, requests in system): its integral over each snapshot window,
-    its value at each snapshot and, with ``peaks``, its highest in each window (a
-    monitor's peak)."""
-
-    def __init__(self, limit: float, peaks: bool = False) -> None:
-        self.limit = limit
-        self.with_peaks = peaks
-        self.level = 0  # at the last snapshot
-        self.ups = self.downs = 0  # rises and falls counted so far
-        self.previous = 0.0  # the last snapshot (the run's areas start at 0)
-        self.open = np.zeros(5)  # the open window: rises, their sum, falls, their sum, peak
-        self.highest = 0  # the highest level reached before ``limit`` (when checked)
-        self.areas: list[np.ndarray] = []
-        self.levels: list[np.ndarray] = []
-        self.peaks: list[np.ndarray] = []
-
-    def advance(
-        self, up: np.ndarray, down: np.ndarray, points: np.ndarray, check: bool = False
-    ) -> None:
-        """Count the rises and falls (each sorted, all final) into the windows, closing
-        those up to ``points``; ``check``: track the highest level too."""
-        risen = None
-        if (check or self.with_peaks) and up.size:
-            risen = _risen(up, down, self.ups - self.downs)
-            before = int(np.searchsorted(up, self.limit, "left"))
-            if check and before:
-                self.highest = max(self.highest, int(risen[:before].max()))
-        self.ups += up.size
-        self.downs += down.size
-        m = points.size
-        up_starts, rises = _segments(up, points)
-        down_starts, falls = _segments(down, points)
-        rise_sum = segment_sums(up, up_starts, rises)
-        fall_sum = segment_sums(down, down_starts, falls)
-        peak = np.zeros(m + 1)
-        if risen is not None and self.with_peaks:
-            peak = segment_sums(risen, up_starts, rises, np.maximum).astype(float)
-        rises, falls = rises.astype(float), falls.astype(float)
-        rises[0] += self.open[0]
-        rise_sum[0] += self.open[1]
-        falls[0] += self.open[2]
-        fall_sum[0] += self.open[3]
-        peak[0] = max(peak[0], self.open[4])
-        self.open = np.array([rises[m], rise_sum[m], falls[m], fall_sum[m], peak[m]])
-        if m == 0:
-            return
-        at = self.level + np.cumsum((rises[:m] - falls[:m]).astype(np.int64))
-        starts_level = np.concatenate(([self.level], at[:-1]))
-        lengths = np.diff(np.concatenate(([self.previous], points)))
-        # each rise adds (window end - rise), each fall takes (window end - fall) off
-        self.areas.append(
-            starts_level * lengths
-            + (rises[:m] * points - rise_sum[:m])
-            - (falls[:m] * points - fall_sum[:m])
-        )
-        self.levels.append(at)
-        if self.with_peaks:
-            self.peaks.append(np.maximum(starts_level, peak[:m]))
-        self.level = int(at[-1])
-        self.previous = float(points[-1])
-        # the open window's peak is at least its level at its start
-        self.open[4] = max(self.open[4], self.level)
-
-    def area_at(self) -> np.ndarray:
-        return np.cumsum(np.concatenate(self.areas))
-
-
 class _Grid:
     """The snapshot times, as :meth:`Model._snapshots` takes them (the same float
     additions), generated as the rounds reach them; merging windows in pairs past the
@@ -327,12 +211,12 @@ class _StationState:
         self.enter = ""  # the events it is entered at
         self.exit = ""  # the events it is left at (with service{k}, wait{k})
         self.done = ""  # the events its cpu step ends at
-        self.busy = _Level(limit)
-        self.queue = _Level(limit, peaks=True)
-        self.workers = _Level(limit)
-        self.waited = _Tally()  # dequeued times
-        self.served = _Tally()  # exits, with the service time
-        self.wait_sum = _Tally()  # exits, with the wait
+        self.busy = Level(limit)
+        self.queue = Level(limit, peaks=True)
+        self.workers = Level(limit)
+        self.waited = Tally()  # dequeued times
+        self.served = Tally()  # exits, with the service time
+        self.wait_sum = Tally()  # exits, with the wait
         # what :func:`fold_waits` reads and the instance gets at the end
         self.holder = SimpleNamespace(
             name=station.runtime.name,
@@ -384,8 +268,8 @@ class _Run:
         self.crowd = any(not s.workers_queue for s in chain.stations)
         self.draws = [_Draws(st.draw) if st.draw is not None else None for st in chain.stages]
         self.pending: list[Columns | None] = [None] * len(chain.stages)
-        self.system = _Level(self.limit)
-        self.generated = _Tally()
+        self.system = Level(self.limit)
+        self.generated = Tally()
         self.arrived = 0
         self.last_end = -math.inf
         self.first: Any = None  # the first snapshot's waited counts, once taken
