@@ -27,7 +27,7 @@ from simperf.arrivals.homogeneous import poisson_batches
 from simperf.components.workload import WORKLOAD, arrival_times
 from simperf.fastpath.chain import Chain, Refused, Station, plan
 from simperf.fastpath.levels import Level, Tally
-from simperf.fastpath.recursions import fifo_starts, free_after
+from simperf.fastpath.recursions import Carry, fifo_starts
 from simperf.metrics.recorder import RequestRecorder
 from simperf.metrics.waits import fold_waits
 from simperf.model import Model, Snapshot
@@ -206,7 +206,7 @@ class _StationState:
     def __init__(self, index: int, station: Station, limit: float) -> None:
         self.index = index
         self.station = station
-        self.free: np.ndarray | None = None  # its servers' free times (None: idle)
+        self.carry = Carry()  # its servers' state between rounds
         self.cpu = False
         self.enter = ""  # the events it is entered at
         self.exit = ""  # the events it is left at (with service{k}, wait{k})
@@ -338,10 +338,8 @@ class _Run:
             self.events[f"s{index}"].push(columns["t"])
             return columns
         station = state.station
-        starts = fifo_starts(reach, values, station.servers, state.free)
+        starts = fifo_starts(reach, values, station.servers, state.carry)
         done = starts + values
-        if done.size:
-            state.free = free_after(state.free, done, station.servers)
         columns[f"wait{k}"] = starts - reach
         columns["t"] = done
         self.events[f"s{index}"].push(done)

@@ -10,15 +10,31 @@ from __future__ import annotations
 
 import math
 from bisect import insort
+from dataclasses import dataclass
 
 import numpy as np
+
+
+@dataclass
+class Carry:
+    """What a FIFO station carries from one round of requests to the next, so that the
+    rounds give one pass's starts to the last bit."""
+
+    free: np.ndarray | None = None
+    """Kiefer-Wolfowitz: when each server frees, sorted (None: all idle)."""
+    total: float = 0.0
+    """Lindley: the service times so far, summed in order (the one pass's cumsum)."""
+    peak: float = -math.inf
+    """Lindley: the highest ``arrival - work arrived before it`` so far."""
+    departure: float = -math.inf
+    """Lindley: the last departure (as the closed form computes it)."""
 
 
 def fifo_starts(
     arrivals: np.ndarray,
     services: np.ndarray,
     servers: int,
-    free: np.ndarray | None = None,
+    carry: Carry | None = None,
 ) -> np.ndarray:
     """When each request starts service at a FIFO station of ``servers`` servers.
 
@@ -30,10 +46,9 @@ def fifo_starts(
         Their service times, in the same order.
     servers
         Servers at the station (>= 1).
-    free
-        When each server frees, sorted (``servers`` values; ``-inf`` for an idle one),
-        before the first of these requests: the state an earlier round left
-        (:func:`free_after`). None: all idle.
+    carry
+        The station's state after earlier requests (updated in place for later ones);
+        None: idle, and nothing carried.
 
     Returns
     -------
@@ -50,8 +65,13 @@ def fifo_starts(
     if arrivals.size == 0:
         return arrivals.copy()
     if servers == 1:
-        return lindley_starts(arrivals, services, -np.inf if free is None else float(free[0]))
-    return kiefer_wolfowitz_starts(arrivals, services, servers, free)
+        return lindley_starts(arrivals, services, carry)
+    starts = kiefer_wolfowitz_starts(
+        arrivals, services, servers, None if carry is None else carry.free
+    )
+    if carry is not None:
+        carry.free = free_after(carry.free, starts + services, servers)
+    return starts
 
 
 def free_after(free: np.ndarray | None, done: np.ndarray, servers: int) -> np.ndarray:
@@ -69,21 +89,31 @@ def free_after(free: np.ndarray | None, done: np.ndarray, servers: int) -> np.nd
     return np.sort(both)
 
 
-def lindley_starts(arrivals: np.ndarray, services: np.ndarray, free: float = -np.inf) -> np.ndarray:
-    """Start times at one FIFO server (vectorised Lindley recursion), free from ``free``."""
-    total = np.cumsum(services)
+def lindley_starts(
+    arrivals: np.ndarray, services: np.ndarray, carry: Carry | None = None
+) -> np.ndarray:
+    """Start times at one FIFO server (vectorised Lindley recursion), after the requests
+    ``carry`` sums up (updated in place)."""
+    if carry is None:
+        total = np.cumsum(services)
+    else:  # the one pass's running sum, continued: the same additions in the same order
+        total = np.cumsum(np.concatenate(([carry.total], services)))[1:]
     # the same operations in place (each fresh array costs its pages' first touch)
     departures = np.subtract(total, services)  # work that arrived before each request
     np.subtract(arrivals, departures, out=departures)
-    if departures[0] < free:  # the server is busy until ``free`` when the first arrives
-        departures[0] = free
+    if carry is not None and departures[0] < carry.peak:
+        departures[0] = carry.peak
     np.maximum.accumulate(departures, out=departures)
+    if carry is not None:
+        carry.total, carry.peak = float(total[-1]), float(departures[-1])
     departures += total
     starts = arrivals.copy()
     # the previous departure, where it is later than the arrival (the request waited)
     np.maximum(starts[1:], departures[:-1], out=starts[1:])
-    if starts[0] < free:
-        starts[0] = free
+    if carry is not None:
+        if starts[0] < carry.departure:
+            starts[0] = carry.departure
+        carry.departure = float(departures[-1])
     return starts
 
 
