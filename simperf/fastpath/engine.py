@@ -273,6 +273,7 @@ class _Run:
         self.arrived = 0
         self.last_end = -math.inf
         self.first: Any = None  # the first snapshot's waited counts, once taken
+        self.end = 0.0  # the run's end, once the last round is in
 
     def round(self, arrivals: np.ndarray, w: float) -> None:
         """Move the round's arrivals through the route; take every event before ``w``."""
@@ -287,7 +288,7 @@ class _Run:
         self.events[self.ends].add(a=columns["a"])
         if w == math.inf:
             end = self.horizon if self.horizon is not None else max(self.last_end, 0.0)
-            self.model.end = float(end)
+            self.end = float(end)
             points = self.grid.until(end)
             if not self.grid.times or self.grid.times[-1] < end:
                 self.grid.kept.append(len(self.grid.times))
@@ -423,6 +424,7 @@ class _Run:
     def commit(self) -> None:
         """Leave on the model what the event engine would have."""
         model = self.model
+        model.end = self.end
         recorder = self.recorder
         recorder.generated = self.arrived
         original = model.ctx.recorder
