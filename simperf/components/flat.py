@@ -17,6 +17,9 @@ step is ``cpu``, ``delay``, a bare ``call`` to another such app server or a pool
 before. Both kinds of request can share an instance: a visit waits in the same FIFO queue
 as a process's grant event and answers the same ``succeed()``.
 
+A step's wait is a light calendar entry (:mod:`simperf.components.flat_calendar`): the
+visit's continuation itself in SimPy's heap, where the ``Timeout`` would have been.
+
 A visit updates the instance's counters and monitors exactly where
 :meth:`~simperf.components.app_server.AppInstance.steps` does, in the same order and with
 the same arithmetic, and draws each step's variate when the step starts, so results are
@@ -26,13 +29,13 @@ identical to the process-driven run's (up to the order of simultaneous events).
 from __future__ import annotations
 
 from collections.abc import Callable
+from heapq import heappush
 from typing import Any
-
-from simpy.events import Timeout
 
 from simperf.components.app_server import AppInstance, AppServer
 from simperf.components.base import Component, Context, Request, RequestFailed
 from simperf.components.calls import CALL, CPU, DELAY, RUN
+from simperf.components.flat_calendar import NORMAL
 from simperf.components.flat_db import flat_query
 from simperf.components.tracing import unwrapped
 
@@ -164,7 +167,8 @@ class Visit:
             self._cpu(now)
         elif op == DELAY:
             self.pc += 1
-            Timeout(self.instance.env, arg()).callbacks.append(self._resume)
+            env = self.instance.env  # flat_calendar.later, inlined: a light entry
+            heappush(env._queue, (env._now + arg(), NORMAL, next(env._eid), self._resume))
         elif op == CALL:
             self.pc += 1
             target, target_steps = arg
@@ -180,9 +184,11 @@ class Visit:
         busy.level += 1
         if busy.level > busy.peak:
             busy.peak = busy.level
-        Timeout(self.instance.env, self.steps[self.pc][1]()).callbacks.append(self._cpu_done)
+        env = self.instance.env  # flat_calendar.later, inlined
+        delay = self.steps[self.pc][1]()
+        heappush(env._queue, (env._now + delay, NORMAL, next(env._eid), self._cpu_done))
 
-    def _cpu_done(self, _: Any) -> None:
+    def _cpu_done(self) -> None:
         inst = self.instance
         now = inst.env.now
         busy = inst.busy
@@ -198,7 +204,7 @@ class Visit:
         self.pc += 1
         self.run(now)
 
-    def _resume(self, _: Any) -> None:
+    def _resume(self) -> None:
         self.run(self.instance.env.now)
 
     def _done(self, now: float) -> None:

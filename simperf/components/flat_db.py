@@ -24,11 +24,13 @@ are identical to the process path's.
 
 from __future__ import annotations
 
+from heapq import heappush
 from typing import TYPE_CHECKING, Any
 
-from simpy.events import URGENT, Event, Timeout
+from simpy.events import Event
 
 from simperf.components.database import Database
+from simperf.components.flat_calendar import NORMAL, URGENT, later, soon
 from simperf.components.sharding import ShardedDatabase
 from simperf.components.tracing import unwrapped
 from simperf.dbcost.buffer_pool import shard_of
@@ -96,21 +98,18 @@ class _PoolWait:
         if self.fired:
             return
         self.fired = True
-        _after(self.grant.env, self.resume)
+        soon(self.grant.env, self.resume)
 
-    def resume(self, _: Any) -> None:
+    def expire(self) -> None:
+        """``max_wait`` is up (a light entry, where the process's timeout fired)."""
+        self.check(None)
+
+    def resume(self) -> None:
         query = self.query
         if self.grant.triggered:
             query.granted(self.started)
         else:
             query.timed_out(self.grant)
-
-
-def _after(env: Any, callback: Any) -> None:
-    """Call ``callback`` after the events already due now (one event, as a process's)."""
-    event = Event(env)
-    event.callbacks.append(callback)  # type: ignore[union-attr]
-    event.succeed()
 
 
 class PooledQuery:
@@ -137,7 +136,7 @@ class PooledQuery:
         grant = Event(pool.env)
         slots.waiting.append(grant)
         wait = _PoolWait(self, grant, now)
-        Timeout(pool.env, pool.max_wait).callbacks.append(wait.check)
+        later(pool.env, pool.max_wait, wait.expire)
 
     def _in_use(self, now: float) -> None:
         """One more connection in use (LevelMonitor.change inlined, as in flat.Visit)."""
@@ -184,19 +183,15 @@ class PooledQuery:
                 inst = core.primary if q.write else core._read_target(request, q)
                 arm = DbQuery(self, core, q, key, request, inst)
                 arm.shard = True
-                start = Event(env)  # as a process's start: urgent, in order
-                start.callbacks.append(arm.begin)  # type: ignore[union-attr]
-                start._ok = True
-                start._value = None
-                env.schedule(start, URGENT)
+                soon(env, arm.begin, URGENT)  # as a process's start: urgent, in order
 
-    def arm_ended(self, _: Any) -> None:
+    def arm_ended(self) -> None:
         """A shard's answer (its process's end); the last one's join resumes the query."""
         self.pending -= 1
         if not self.pending:
-            _after(self.pool.env, self.joined)
+            soon(self.pool.env, self.joined)
 
-    def joined(self, _: Any) -> None:
+    def joined(self) -> None:
         self.answered(self.pool.env.now)
 
     def answered(self, now: float) -> None:
@@ -248,9 +243,9 @@ class PooledQuery:
         busy.level += 1
         if busy.level > busy.peak:
             busy.peak = busy.level
-        Timeout(inst.env, self.step.client_cpu).callbacks.append(self._client_cpu_done)
+        later(inst.env, self.step.client_cpu, self._client_cpu_done)
 
-    def _client_cpu_done(self, _: Any) -> None:
+    def _client_cpu_done(self) -> None:
         inst = self.visit.instance
         now = inst.env.now
         busy = inst.busy
@@ -300,7 +295,7 @@ class DbQuery:
         self.inst = inst
         self.shard = False  # one arm of a scatter-gather
 
-    def begin(self, _: Any) -> None:
+    def begin(self) -> None:
         """Start as a scatter's arm (its process's start)."""
         self.start(self.inst.env.now)
 
@@ -322,7 +317,8 @@ class DbQuery:
             busy.level += 1
             if busy.level > busy.peak:
                 busy.peak = busy.level
-            Timeout(inst.env, q.cpu()).callbacks.append(self._cpu_done)
+            env = inst.env  # flat_calendar.later, inlined
+            heappush(env._queue, (now + q.cpu(), NORMAL, next(env._eid), self._cpu_done))
             return
         self._queue(inst, now)
         grant = Event(inst.env)
@@ -370,9 +366,9 @@ class DbQuery:
         busy.level += 1
         if busy.level > busy.peak:
             busy.peak = busy.level
-        Timeout(self.inst.env, self.q.cpu()).callbacks.append(self._cpu_done)
+        later(self.inst.env, self.q.cpu(), self._cpu_done)
 
-    def _cpu_done(self, _: Any) -> None:
+    def _cpu_done(self) -> None:
         inst = self.inst
         now = inst.env.now
         busy = inst.busy
@@ -413,9 +409,9 @@ class DbQuery:
         if busy.level > busy.peak:
             busy.peak = busy.level
         self.queued = queued  # the storage wait, added to the server's at the end
-        Timeout(storage.env, self.io).callbacks.append(self._io_done)
+        later(storage.env, self.io, self._io_done)
 
-    def _io_done(self, _: Any) -> None:
+    def _io_done(self) -> None:
         inst = self.inst
         storage = inst.storage
         now = inst.env.now
@@ -450,12 +446,12 @@ class DbQuery:
         if q.write:
             self.core._replicate(self.request, q, self.key)
         if q.transfer > 0:
-            Timeout(inst.env, q.transfer).callbacks.append(self._returned)
+            later(inst.env, q.transfer, self._returned)
             return
-        self._returned(None)
+        self._returned()
 
-    def _returned(self, _: Any) -> None:
+    def _returned(self) -> None:
         if self.shard:  # the arm's process ends: an event the join waits for
-            _after(self.inst.env, self.parent.arm_ended)
+            soon(self.inst.env, self.parent.arm_ended)
             return
         self.parent.answered(self.inst.env.now)
