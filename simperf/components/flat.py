@@ -20,6 +20,8 @@ as a process's grant event and answers the same ``succeed()``.
 A step's wait is a light calendar entry (:mod:`simperf.components.flat_calendar`): the
 visit's continuation itself in SimPy's heap, where the ``Timeout`` would have been.
 
+``env._now`` is read rather than the ``env.now`` property: a call saved per callback.
+
 A visit updates the instance's counters and monitors exactly where
 :meth:`~simperf.components.app_server.AppInstance.steps` does, in the same order and with
 the same arithmetic, and draws each step's variate when the step starts, so results are
@@ -90,7 +92,7 @@ class Visit:
     def start(self) -> None:
         """Arrive at the instance: take a worker, queue for one, or be rejected."""
         inst = self.instance
-        now = inst.env.now
+        now = inst.env._now
         self.arrived = now
         self.waited = 0.0
         workers = inst.workers
@@ -128,7 +130,7 @@ class Visit:
     def succeed(self) -> None:
         """Granted the worker or core this visit queued for (by the slots' release)."""
         inst = self.instance
-        now = inst.env.now
+        now = inst.env._now
         queue = inst.queue
         queue.area += queue.level * (now - queue.last)
         queue.last = now
@@ -190,7 +192,7 @@ class Visit:
 
     def _cpu_done(self) -> None:
         inst = self.instance
-        now = inst.env.now
+        now = inst.env._now
         busy = inst.busy
         busy.area += busy.level * (now - busy.last)
         busy.last = now
@@ -205,7 +207,7 @@ class Visit:
         self.run(now)
 
     def _resume(self) -> None:
-        self.run(self.instance.env.now)
+        self.run(self.instance.env._now)
 
     def _done(self, now: float) -> None:
         inst = self.instance

@@ -149,7 +149,7 @@ class PooledQuery:
 
     def granted(self, started: float) -> None:
         pool = self.pool
-        now = pool.env.now
+        now = pool.env._now
         waited = now - started
         pool.waits.append(waited)
         pool.wait_sum += waited
@@ -160,7 +160,7 @@ class PooledQuery:
         pool = self.pool
         pool.slots.waiting.remove(grant)
         pool.timeouts += 1
-        self.visit.fail(pool.timeout_code, pool.env.now)
+        self.visit.fail(pool.timeout_code, pool.env._now)
 
     def dispatch(self, now: float) -> None:
         """Database.dispatch: the key, the shard(s), the server(s), as the process path."""
@@ -192,7 +192,7 @@ class PooledQuery:
             soon(self.pool.env, self.joined)
 
     def joined(self) -> None:
-        self.answered(self.pool.env.now)
+        self.answered(self.pool.env._now)
 
     def answered(self, now: float) -> None:
         """The server answered: give the connection back, then spend the rows' CPU."""
@@ -227,7 +227,7 @@ class PooledQuery:
     def _core_granted(self, _: Any) -> None:
         """Granted a core of the calling instance for the rows' CPU."""
         inst = self.visit.instance
-        now = inst.env.now
+        now = inst.env._now
         queue = inst.queue
         queue.area += queue.level * (now - queue.last)
         queue.last = now
@@ -243,11 +243,14 @@ class PooledQuery:
         busy.level += 1
         if busy.level > busy.peak:
             busy.peak = busy.level
-        later(inst.env, self.step.client_cpu, self._client_cpu_done)
+        env = inst.env  # flat_calendar.later, inlined (as the hot waits below)
+        heappush(
+            env._queue, (now + self.step.client_cpu, NORMAL, next(env._eid), self._client_cpu_done)
+        )
 
     def _client_cpu_done(self) -> None:
         inst = self.visit.instance
-        now = inst.env.now
+        now = inst.env._now
         busy = inst.busy
         busy.area += busy.level * (now - busy.last)
         busy.last = now
@@ -297,7 +300,7 @@ class DbQuery:
 
     def begin(self) -> None:
         """Start as a scatter's arm (its process's start)."""
-        self.start(self.inst.env.now)
+        self.start(self.inst.env._now)
 
     def start(self, now: float) -> None:
         inst = self.inst
@@ -345,13 +348,13 @@ class DbQuery:
 
     def _core_granted(self, _: Any) -> None:
         inst = self.inst
-        now = inst.env.now
+        now = inst.env._now
         self.waited = self._dequeue(inst, now)
         self._cpu(now)
 
     def _storage_granted(self, _: Any) -> None:
         inst = self.inst
-        now = inst.env.now
+        now = inst.env._now
         waited = self._dequeue(inst.storage, now)
         queue = inst.queue  # storage waits are the server's waits too (within)
         queue.area += queue.level * (now - queue.last)
@@ -366,11 +369,12 @@ class DbQuery:
         busy.level += 1
         if busy.level > busy.peak:
             busy.peak = busy.level
-        later(self.inst.env, self.q.cpu(), self._cpu_done)
+        env = self.inst.env
+        heappush(env._queue, (now + self.q.cpu(), NORMAL, next(env._eid), self._cpu_done))
 
     def _cpu_done(self) -> None:
         inst = self.inst
-        now = inst.env.now
+        now = inst.env._now
         busy = inst.busy
         busy.area += busy.level * (now - busy.last)
         busy.last = now
@@ -409,12 +413,13 @@ class DbQuery:
         if busy.level > busy.peak:
             busy.peak = busy.level
         self.queued = queued  # the storage wait, added to the server's at the end
-        later(storage.env, self.io, self._io_done)
+        env = storage.env
+        heappush(env._queue, (now + self.io, NORMAL, next(env._eid), self._io_done))
 
     def _io_done(self) -> None:
         inst = self.inst
         storage = inst.storage
-        now = inst.env.now
+        now = inst.env._now
         busy = storage.busy
         busy.area += busy.level * (now - busy.last)
         busy.last = now
@@ -454,4 +459,4 @@ class DbQuery:
         if self.shard:  # the arm's process ends: an event the join waits for
             soon(self.inst.env, self.parent.arm_ended)
             return
-        self.parent.answered(self.inst.env.now)
+        self.parent.answered(self.inst.env._now)
