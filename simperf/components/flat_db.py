@@ -15,11 +15,12 @@ Chosen at build time, only where nothing but the plain code can run: a ``databas
 pool that no server refused a connection of, no guard on the call and no network.
 Counters, monitors, samples and random draws are those of the process path, in the
 same order. A free connection, core or storage slot is taken inline; a wait, though,
-keeps the process path's events (a grant, the pool's condition, a shard's process start
-and end, the scatter's join), so that a query resumes exactly where among simultaneous
-events the process would: with constant times (a query's fixed CPU, the round trip)
-events coincide, and an earlier resumption would change who finds a core free. Results
-are identical to the process path's.
+keeps the process path's calendar entries (a grant, the pool's condition, a shard's
+process start and end, the scatter's join), so that a query resumes exactly where among
+simultaneous events the process would: with constant times (a query's fixed CPU, the
+round trip) events coincide, and an earlier resumption would change who finds a core
+free. Those that only resume the query, like every timeout, are light calendar entries
+(:mod:`simperf.components.flat_calendar`). Results are identical to the process path's.
 """
 
 from __future__ import annotations
