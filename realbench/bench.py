@@ -9,8 +9,13 @@ started is stopped at the end, also on failure or Ctrl-C.
 
 Usage::
 
-    python -m realbench.bench [--loads 0.2,0.4,0.6,0.75] [--seconds 60] [--out DIR]
+    python -m realbench.bench [--loads 0.2,0.4,0.6,0.75] [--seconds 100] [--rounds 6]
+                              [--no-pin] [--out DIR]
     python -m realbench.bench --from-log DIR/requests.csv   # calibrate a saved log again
+
+The levels run in interleaved blocks; blocks that the rule of :mod:`realbench.blocks`
+finds disturbed are left out, and each measured percentile's spread is a bootstrap over
+the level's blocks.
 """
 
 from __future__ import annotations
