@@ -10,7 +10,7 @@ started is stopped at the end, also on failure or Ctrl-C.
 Usage::
 
     python -m realbench.bench [--loads 0.2,0.4,0.6,0.75] [--seconds 100] [--rounds 6]
-                              [--no-pin] [--out DIR]
+                              [--no-pin] [--no-realtime] [--out DIR]
     python -m realbench.bench --from-log DIR/requests.csv   # calibrate a saved log again
 
 The levels run in interleaved blocks; blocks that the rule of :mod:`realbench.blocks`
@@ -21,10 +21,12 @@ the level's blocks.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import signal
 import sys
 import time
+from collections.abc import Iterator
 from dataclasses import asdict
 from pathlib import Path
 
@@ -45,15 +47,35 @@ SETTLE = 2.0
 TIME_COLUMNS = ("timestamp", "sent", "server_start", "server_end")
 
 
-def _pin(pin: bool) -> int | None:
-    """Keep this process (and the servers it starts) off the last CPU and give that CPU
-    to the worker; the worker's CPU, or None when not pinning (one CPU, or ``--no-pin``)."""
+SERVERS_PRIORITY = 20
+"""Real-time (``SCHED_FIFO``) priority of the servers with ``--realtime``."""
+GENERATOR_PRIORITY = 10
+"""And of the load generator: below the servers, which share its CPU (a same-priority
+FIFO task would hold the CPU through its spin before each send)."""
+
+
+@contextlib.contextmanager
+def _isolated(pin: bool, realtime: bool) -> Iterator[int | None]:
+    """Keep this process (and the servers it starts) off the last CPU, which is left to
+    the worker, and with ``realtime`` run it at real-time priority (inherited by the
+    servers), so that other jobs on a shared machine take CPU from neither. Yields the
+    worker's CPU (None when not pinning: one CPU, or ``--no-pin``); this process's CPUs
+    and scheduling are restored on exit."""
     cpus = os.sched_getaffinity(0)
-    if not pin or len(cpus) < 2:
-        return None
-    worker = max(cpus)
-    os.sched_setaffinity(0, cpus - {worker})
-    return worker
+    policy, param = os.sched_getscheduler(0), os.sched_getparam(0)
+    worker = max(cpus) if pin and len(cpus) > 1 else None
+    try:
+        if worker is not None:
+            os.sched_setaffinity(0, cpus - {worker})
+        if realtime:
+            try:
+                os.sched_setscheduler(0, os.SCHED_FIFO, os.sched_param(SERVERS_PRIORITY))
+            except OSError as exc:
+                print(f"realbench: no real-time priority ({exc})", file=sys.stderr)
+        yield worker
+    finally:
+        os.sched_setscheduler(0, policy, param)
+        os.sched_setaffinity(0, cpus)
 
 
 def measure(args: argparse.Namespace) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -67,14 +89,16 @@ def measure(args: argparse.Namespace) -> tuple[pd.DataFrame, pd.DataFrame]:
     levels differ in their load only. Each block records what disturbed it
     (:mod:`realbench.blocks`).
     """
-    worker_cpu = _pin(args.pin)
     parts: dict[float, list[pd.DataFrame]] = {load: [] for load in args.loads}
     rows: list[dict[str, float]] = []
     count = max(args.requests // args.rounds, 1)
     seconds = args.seconds / args.rounds
-    with servers.stack(
-        args.server_python, args.cpu_ms, workers=1, worker_cpu=worker_cpu
-    ) as running:
+    with (
+        _isolated(args.pin, args.realtime) as worker_cpu,
+        servers.stack(args.server_python, args.cpu_ms, workers=1, worker_cpu=worker_cpu) as running,
+    ):
+        if os.sched_getscheduler(0) == os.SCHED_FIFO:
+            os.sched_setscheduler(0, os.SCHED_FIFO, os.sched_param(GENERATOR_PRIORITY))
         warm = loadgen.sequential(running.port, args.warmup)
         service = float(np.mean([r.latency for r in warm[args.warmup // 2 :]]))
         pid = warm[-1].worker
@@ -102,15 +126,18 @@ def measure(args: argparse.Namespace) -> tuple[pd.DataFrame, pd.DataFrame]:
                     "rate": rate,
                     "requests": len(frame),
                     "late": loadgen.late(records) / max(len(records), 1),
-                    "foreign": float("nan")
-                    if before is None or after is None
-                    else blocks.foreign_share(before, after),
+                    "waited": float("nan"),
+                    "foreign": float("nan"),
                 }
+                if before is not None and after is not None:
+                    row["waited"] = blocks.waited_share(before, after)
+                    row["foreign"] = blocks.foreign_share(before, after)
                 rows.append(row)
                 print(
                     f"realbench: round {round_ + 1}/{args.rounds}, load {load:g} at "
                     f"{rate:.1f} req/s: {len(frame)} requests, {row['late']:.1%} sent late, "
-                    f"{row['foreign']:.1%} of the worker's CPU on other work",
+                    f"worker waited for its CPU {row['waited']:.2%} of the time, "
+                    f"its CPU on other work {row['foreign']:.1%}",
                     file=sys.stderr,
                 )
                 parts[load].append(_as_log(frame.assign(load=load, block=round_)))
@@ -199,12 +226,14 @@ def _blocks_text(block_rows: pd.DataFrame) -> str:
     out = block_rows.loc[block_rows["disturbed"]]
     lines = [
         f"Blocks: {len(block_rows)}; late sends {block_rows['late'].min():.1%}-"
-        f"{block_rows['late'].max():.1%}, the worker's CPU on other work "
-        f"{block_rows['foreign'].min():.1%}-{block_rows['foreign'].max():.1%}; left out "
-        f"(foreign > {blocks.FOREIGN_MAX:.0%} or late > {blocks.LATE_MAX:.0%}): {len(out)}"
+        f"{block_rows['late'].max():.1%}, worker waiting for its CPU "
+        f"{block_rows['waited'].min():.2%}-{block_rows['waited'].max():.2%}, its CPU on "
+        f"other work {block_rows['foreign'].min():.1%}-{block_rows['foreign'].max():.1%}; "
+        f"left out (waited > {blocks.WAITED_MAX:.0%} or late > {blocks.LATE_MAX:.0%}): "
+        f"{len(out)}"
     ]
     lines += [
-        f"  load {r.load:g}, round {r.round + 1}: late {r.late:.1%}, foreign {r.foreign:.1%}"
+        f"  load {r.load:g}, round {r.round + 1}: late {r.late:.1%}, waited {r.waited:.2%}"
         for r in out.itertuples()
     ]
     return "\n".join(lines)
@@ -232,6 +261,12 @@ def main(argv: list[str] | None = None) -> int:
         default=True,
         help="the worker on a CPU of its own, everything else on the others",
     )
+    parser.add_argument(
+        "--realtime",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="servers and generator at real-time priority, above other jobs",
+    )
     args = parser.parse_args(argv)
     # `kill` (SIGTERM) would end Python without running the servers' clean-up: make it an
     # exit that unwinds through it, as Ctrl-C does
@@ -242,6 +277,10 @@ def main(argv: list[str] | None = None) -> int:
         raw = pd.read_csv(args.from_log)
         saved = args.from_log.parent / "blocks.csv"
         block_rows = pd.read_csv(saved) if saved.exists() else None
+        if block_rows is not None:  # an older run's blocks: no run-queue wait measured
+            block_rows = block_rows.reindex(
+                columns=[*block_rows.columns.drop("waited", errors="ignore"), "waited"]
+            )
     else:
         try:
             raw, block_rows = measure(args)

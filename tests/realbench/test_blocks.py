@@ -13,15 +13,16 @@ from realbench import bench, blocks, loadgen
 
 
 def test_foreign_share_is_the_cpu_busy_time_not_the_workers() -> None:
-    before = blocks.CpuSample(wall=100.0, busy=50.0, worker=10.0)
-    after = blocks.CpuSample(wall=110.0, busy=55.0, worker=14.0)
+    before = blocks.CpuSample(wall=100.0, busy=50.0, worker=10.0, waited=1.0)
+    after = blocks.CpuSample(wall=110.0, busy=55.0, worker=14.0, waited=1.2)
     assert blocks.foreign_share(before, after) == pytest.approx(0.1)
+    assert blocks.waited_share(before, after) == pytest.approx(0.02)
 
 
 def test_cpu_sample_reads_this_machine() -> None:
     cpu = min(os.sched_getaffinity(0))
     sample = blocks.cpu_sample(cpu, os.getpid())
-    assert sample.busy > 0 and sample.worker >= 0
+    assert sample.busy > 0 and sample.worker >= 0 and sample.waited >= 0
 
 
 def test_disturbed_blocks_by_the_rule_but_never_most_of_a_level() -> None:
@@ -29,14 +30,14 @@ def test_disturbed_blocks_by_the_rule_but_never_most_of_a_level() -> None:
         {
             "load": [0.2, 0.2, 0.2, 0.6, 0.6, 0.6],
             "round": [0, 1, 2, 0, 1, 2],
-            "foreign": [0.01, 0.20, 0.01, 0.30, 0.40, 0.01],
+            "waited": [0.001, 0.20, 0.001, 0.30, 0.40, 0.001],
             "late": [0.0, 0.0, 0.05, 0.0, 0.0, 0.0],
         }
     )
-    # 0.2: rounds 2 (foreign) and 3 (late) out, but that leaves one: all kept
+    # 0.2: rounds 2 (waited) and 3 (late) out, but that leaves one: all kept
     # 0.6: rounds 1 and 2 out would leave one: all kept
     assert not blocks.disturbed(rows).any()
-    rows.loc[len(rows)] = {"load": 0.6, "round": 3, "foreign": 0.02, "late": 0.0}
+    rows.loc[len(rows)] = {"load": 0.6, "round": 3, "waited": 0.002, "late": 0.0}
     assert blocks.disturbed(rows).tolist() == [False] * 3 + [True, True, False, False]
 
 
@@ -64,7 +65,7 @@ def test_block_spread_sees_blocks_that_differ() -> None:
 def test_prepare_leaves_disturbed_blocks_out_and_joins_the_rest() -> None:
     log = _log([0.01] * 4)
     rows = pd.DataFrame(
-        {"load": 0.2, "round": range(4), "foreign": [0.0, 0.5, 0.0, 0.0], "late": 0.0}
+        {"load": 0.2, "round": range(4), "waited": [0.0, 0.5, 0.0, 0.0], "late": 0.0}
     )
     joined = bench.prepare(log, rows)
     assert sorted(joined["block"].unique()) == [0, 2, 3]
