@@ -16,7 +16,7 @@ RB_STAMP := $(RB_VENV)/.installed
 $(STAMP): pyproject.toml $(CONSTRAINTS)
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -c $(CONSTRAINTS) -e ".[dev,dask]"
+	$(PY) -m pip install --quiet -c $(CONSTRAINTS) -e ".[dev,dask,fast]"
 	@touch $(STAMP)
 
 run: $(STAMP)  ## run the flagship stack, print its summary and write its HTML report
@@ -58,7 +58,7 @@ lock:  ## re-pin constraints.txt to the newest releases (then run `make test` an
 	rm -rf .venv-lock
 	$(PYTHON) -m venv .venv-lock
 	.venv-lock/bin/python -m pip install --quiet --upgrade pip
-	.venv-lock/bin/python -m pip install --quiet ".[dev,dask]"
+	.venv-lock/bin/python -m pip install --quiet ".[dev,dask,fast]"
 	{ echo "# Tested versions installed by make; refresh with make lock."; \
 	  .venv-lock/bin/python -m pip freeze --exclude simperf; } > $(CONSTRAINTS)
 	rm -rf .venv-lock
@@ -66,7 +66,7 @@ lock:  ## re-pin constraints.txt to the newest releases (then run `make test` an
 test-latest:  ## the suite on the newest releases of every dependency (no constraints)
 	@test -x $(LATEST_VENV)/bin/python || $(PYTHON) -m venv $(LATEST_VENV)
 	$(LATEST_VENV)/bin/python -m pip install --quiet --upgrade pip
-	$(LATEST_VENV)/bin/python -m pip install --quiet --upgrade --upgrade-strategy eager -e ".[dev,dask]"
+	$(LATEST_VENV)/bin/python -m pip install --quiet --upgrade --upgrade-strategy eager -e ".[dev,dask,fast]"
 	$(LATEST_VENV)/bin/python -m pytest -n $(JOBS) -q
 
 clean:

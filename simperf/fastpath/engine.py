@@ -27,7 +27,7 @@ from simperf.arrivals.homogeneous import poisson_batches
 from simperf.components.workload import WORKLOAD, arrival_times
 from simperf.fastpath.chain import Chain, Refused, Station, plan
 from simperf.fastpath.levels import Level, Tally
-from simperf.fastpath.recursions import Carry, fifo_starts
+from simperf.fastpath.recursions import Carry, fifo_run
 from simperf.metrics.recorder import RequestRecorder
 from simperf.metrics.waits import fold_waits
 from simperf.model import Model, Snapshot
@@ -339,17 +339,20 @@ class _Run:
             self.events[f"s{index}"].push(columns["t"])
             return columns
         station = state.station
-        starts = fifo_starts(reach, values, station.servers, state.carry)
-        done = starts + values
+        starts, order = fifo_run(reach, values, station.servers, state.carry)
         columns[f"wait{k}"] = starts - reach
-        columns["t"] = done
-        self.events[f"s{index}"].push(done)
+        columns["t"] = starts + values
         self.events[f"start{k}"].push(starts)
         waited = starts > reach
         queued, dequeued = reach[waited], starts[waited]
         self.events[f"queued{k}"].push(queued)
         self.events[f"dequeued{k}"].push(dequeued)
         self.events[f"dequeued{k}"].add(wait=dequeued - queued)
+        if order is not None:
+            # in the order they leave (a stable sort's): every later sort of the
+            # departures, here and at the next stage, then finds them in order
+            columns = {key: value[order] for key, value in columns.items()}
+        self.events[f"s{index}"].push(columns["t"])
         return columns
 
     def _take(self, w: float, points: np.ndarray, end: float | None) -> None:

@@ -4,15 +4,45 @@ One server: the Lindley recursion ``d[i] = max(a[i], d[i-1]) + s[i]`` has the cl
 form ``d = maximum.accumulate(a - S + s) + S`` with ``S = cumsum(s)``, one numpy pass.
 ``c`` servers: the Kiefer-Wolfowitz recursion, as the earliest free time of ``c``
 servers kept in a heap (a FIFO request takes the server that frees first).
+
+With numba installed (the extra ``fast``), both run as compiled loops
+(:mod:`simperf.fastpath.kernels`) that give the same bits; ``SIMPERF_NUMBA=0`` in the
+environment, or :data:`USE_NUMBA` set False, keeps the numpy versions.
 """
 
 from __future__ import annotations
 
 import math
+import os
 from bisect import insort
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
+
+from simperf.fastpath import kernels
+
+USE_NUMBA = True
+"""Whether the compiled kernels run when numba imports (False: always numpy)."""
+
+_kernels: object = None  # the kernels module once imported, False when numba is absent
+
+
+def compiled() -> object | None:
+    """The compiled kernels (:func:`simperf.fastpath.kernels.compile_all`), or None when
+    numba is not installed or is switched off (:data:`USE_NUMBA`, ``SIMPERF_NUMBA=0``).
+
+    Imported on the first call, so that ``import simperf`` never loads numba.
+    """
+    global _kernels
+    if not USE_NUMBA or os.environ.get("SIMPERF_NUMBA", "1") == "0":
+        return None
+    if _kernels is None:
+        try:
+            _kernels = kernels.compile_all()
+        except ImportError:
+            _kernels = False
+    return _kernels or None
 
 
 @dataclass
@@ -62,16 +92,55 @@ def fifo_starts(
     >>> fifo_starts(np.array([0.0, 1.0, 1.5]), np.array([2.0, 2.0, 1.0]), 2).tolist()
     [0.0, 1.0, 2.0]
     """
+    return fifo_run(arrivals, services, servers, carry)[0]
+
+
+def fifo_run(
+    arrivals: np.ndarray,
+    services: np.ndarray,
+    servers: int,
+    carry: Carry | None = None,
+) -> tuple[np.ndarray, np.ndarray | None]:
+    """:func:`fifo_starts`, and the order in which the requests leave.
+
+    Returns
+    -------
+    starts : numpy.ndarray
+        Start times, as :func:`fifo_starts`.
+    order : numpy.ndarray or None
+        ``servers`` > 1: the requests' indices by departure (``starts + services``),
+        equal departures by arrival (a stable sort's order); None for one server, whose
+        departures come nearly in order (the closed form rounds them apart by an ulp).
+
+    Examples
+    --------
+    >>> starts, order = fifo_run(np.array([0.0, 1.0, 1.5]), np.array([3.0, 0.5, 1.0]), 2)
+    >>> starts.tolist(), order.tolist()
+    ([0.0, 1.0, 1.5], [1, 2, 0])
+    """
     if arrivals.size == 0:
-        return arrivals.copy()
+        return arrivals.copy(), None if servers == 1 else np.empty(0, dtype=np.int64)
+    kernels: Any = compiled()
     if servers == 1:
-        return lindley_starts(arrivals, services, carry)
-    starts = kiefer_wolfowitz_starts(
-        arrivals, services, servers, None if carry is None else carry.free
-    )
+        if kernels is None:
+            return lindley_starts(arrivals, services, carry), None
+        state = Carry() if carry is None else carry
+        starts, state.total, state.peak, state.departure = kernels.lindley(
+            arrivals, services, state.total, state.peak, state.departure
+        )
+        return starts, None
+    before = None if carry is None else carry.free
+    if kernels is not None:
+        free = np.full(servers, -np.inf) if before is None else before.copy()
+        starts, order = kernels.kiefer_wolfowitz(arrivals, services, free)
+        if carry is not None:
+            carry.free = free
+        return starts, order
+    starts = kiefer_wolfowitz_starts(arrivals, services, servers, before)
+    done = starts + services
     if carry is not None:
-        carry.free = free_after(carry.free, starts + services, servers)
-    return starts
+        carry.free = free_after(before, done, servers)
+    return starts, np.argsort(done, kind="stable")
 
 
 def free_after(free: np.ndarray | None, done: np.ndarray, servers: int) -> np.ndarray:

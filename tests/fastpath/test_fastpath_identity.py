@@ -65,6 +65,7 @@ def assert_same_run(events: simperf.Result, fast: simperf.Result) -> None:
     )
 
 
+@pytest.mark.usefixtures("recursion_mode")
 @pytest.mark.parametrize("model", ["mm1", "mmc", "tandem"])
 def test_request_budget_runs_are_identical(model: str) -> None:
     scenario = simperf.load(MODELS / f"{model}.yaml").with_overrides(
@@ -105,6 +106,7 @@ def test_automatic_warmup_cuts_at_the_same_snapshot() -> None:
     assert fast.to_dict()["warmup"] == events.to_dict()["warmup"]
 
 
+@pytest.mark.usefixtures("recursion_mode")
 def test_chain_with_delays_speed_and_idle_workers_is_identical() -> None:
     spec: dict[str, Any] = copy.deepcopy(MINIMAL)
     spec["workload"]["arrival"] = {"kind": "poisson", "rate": 120}

@@ -22,6 +22,7 @@ def _budget(model: str, requests: int = 3000, **more: Any) -> simperf.Scenario:
     )
 
 
+@pytest.mark.usefixtures("recursion_mode")
 @pytest.mark.parametrize("model", ["mm1", "mmc", "tandem"])
 def test_small_rounds_give_the_one_round_run_and_the_event_engine(
     model: str, monkeypatch: pytest.MonkeyPatch
@@ -34,6 +35,7 @@ def test_small_rounds_give_the_one_round_run_and_the_event_engine(
     assert_same_run(whole, chunked)
 
 
+@pytest.mark.usefixtures("recursion_mode")
 def test_small_rounds_with_delays_a_horizon_and_in_flight_requests(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
@@ -70,6 +72,7 @@ def test_records_and_waits_past_the_cap_fold_as_the_event_engine_folds(
     np.testing.assert_allclose(events.requests["latency"], fast.requests["latency"], atol=1e-9)
 
 
+@pytest.mark.usefixtures("recursion_mode")
 @pytest.mark.parametrize("servers", [1, 2, 5])
 def test_a_recursion_resumed_from_its_state_is_the_whole_one(servers: int) -> None:
     rng = np.random.default_rng(servers)

@@ -1,0 +1,95 @@
+"""The FIFO recursions as loops for numba (the optional extra ``fast``) to compile.
+
+Plain Python here (this module does not import numba): :func:`compile_all`, called by
+:func:`simperf.fastpath.recursions.compiled` when the fast path runs, compiles them.
+Each kernel does the float operations of the numpy version it
+replaces, in the same order and without fastmath, so that the two give the same bits:
+
+- :func:`lindley` runs the closed form ``d = maximum.accumulate(a - S + s) + S`` (``S``
+  the running sum of the services) one request at a time, not ``max(a, d) + s``, which
+  rounds differently.
+- :func:`kiefer_wolfowitz` runs the recursion itself (``start = max(a, free[0])``,
+  ``free`` kept sorted), which the numpy version's blocks reproduce to the last bit.
+
+``cache=True``: the first call ever compiles (seconds) and writes the machine code next
+to this file (``__pycache__``); later processes load it.
+"""
+
+from __future__ import annotations
+
+from types import SimpleNamespace
+
+import numpy as np
+
+
+def compile_all() -> SimpleNamespace:
+    """The kernels compiled by numba (``njit(cache=True)``, no fastmath).
+
+    Raises
+    ------
+    ImportError
+        When numba is not installed.
+    """
+    import numba
+
+    jit = numba.njit(cache=True)
+    return SimpleNamespace(lindley=jit(lindley), kiefer_wolfowitz=jit(kiefer_wolfowitz))
+
+
+def lindley(
+    arrivals: np.ndarray, services: np.ndarray, total: float, peak: float, departure: float
+) -> tuple[np.ndarray, float, float, float]:
+    """Start times at one FIFO server and the carried ``(total, peak, departure)``."""
+    count = arrivals.size
+    starts = np.empty(count)
+    for i in range(count):
+        arrival = arrivals[i]
+        service = services[i]
+        total = total + service
+        behind = arrival - (total - service)  # arrival - work that arrived before it
+        if behind > peak:
+            peak = behind
+        starts[i] = arrival if arrival > departure else departure
+        departure = peak + total
+    return starts, total, peak, departure
+
+
+def kiefer_wolfowitz(
+    arrivals: np.ndarray, services: np.ndarray, free: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Start times at ``free.size`` FIFO servers freeing at the sorted times ``free``
+    (updated in place), and the requests in the order they leave (stable: by departure,
+    then by arrival).
+
+    A request's departure is never before the free time it takes, so the free times
+    leave the sorted list in non-decreasing order, equal ones first in first out: the
+    order they leave it in, then the ones left, is the departures' stable order.
+    """
+    count = arrivals.size
+    servers = free.size
+    who = np.full(servers, -1, dtype=np.int64)  # the request each free time is, -1: before
+    starts = np.empty(count)
+    order = np.empty(count, dtype=np.int64)
+    left = 0
+    for i in range(count):
+        arrival = arrivals[i]
+        first = free[0]
+        start = arrival if arrival > first else first
+        starts[i] = start
+        done = start + services[i]
+        if who[0] >= 0:
+            order[left] = who[0]
+            left += 1
+        # insert after equal times (first in, first out), shifting the earlier ones down
+        k = 1
+        while k < servers and free[k] <= done:
+            free[k - 1] = free[k]
+            who[k - 1] = who[k]
+            k += 1
+        free[k - 1] = done
+        who[k - 1] = i
+    for k in range(servers):
+        if who[k] >= 0:
+            order[left] = who[k]
+            left += 1
+    return starts, order

@@ -1,0 +1,90 @@
+"""The compiled kernels against the numpy recursions on the same inputs: the same bits."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from simperf.fastpath import recursions
+from simperf.fastpath.recursions import Carry, fifo_run
+from tests.fastpath.conftest import HAS_NUMBA
+
+needs_numba = pytest.mark.skipif(not HAS_NUMBA, reason="numba is not installed (extra 'fast')")
+
+
+def run_both(
+    monkeypatch: pytest.MonkeyPatch, arrivals: np.ndarray, services: np.ndarray, servers: int
+) -> tuple[tuple[np.ndarray, np.ndarray | None, Carry], ...]:
+    """Each way, in two rounds with its state carried: starts, order, the state left."""
+    monkeypatch.delenv("SIMPERF_NUMBA", raising=False)
+    out = []
+    for compiled in (True, False):
+        monkeypatch.setattr(recursions, "USE_NUMBA", compiled)
+        assert (recursions.compiled() is not None) == compiled
+        carry, starts, orders = Carry(), [], []
+        half = arrivals.size // 2
+        for lo, hi in ((0, half), (half, arrivals.size)):
+            start, order = fifo_run(arrivals[lo:hi], services[lo:hi], servers, carry)
+            starts.append(start)
+            orders.append(order)
+        order = None if orders[0] is None else np.concatenate(orders)
+        out.append((np.concatenate(starts), order, carry))
+    return tuple(out)
+
+
+@needs_numba
+@pytest.mark.parametrize("servers", [1, 2, 4, 7])
+@pytest.mark.parametrize("load", [0.5, 0.99, 1.3])
+def test_kernels_give_the_numpy_recursions_bits(
+    monkeypatch: pytest.MonkeyPatch, servers: int, load: float
+) -> None:
+    rng = np.random.default_rng(servers * 100 + int(load * 10))
+    count = 30_001
+    arrivals = np.cumsum(rng.exponential(1.0 / (load * servers), count))
+    services = rng.exponential(1.0, count)
+    services[::97] = 0.0  # departures equal to starts
+    arrivals[500:520] = arrivals[500]  # equal arrivals (and so equal departures)
+    (a_starts, a_order, a_carry), (b_starts, b_order, b_carry) = run_both(
+        monkeypatch, arrivals, services, servers
+    )
+    np.testing.assert_array_equal(a_starts, b_starts)
+    assert a_starts.tobytes() == b_starts.tobytes()
+    if servers == 1:
+        assert a_order is None and b_order is None
+        assert (a_carry.total, a_carry.peak, a_carry.departure) == (
+            b_carry.total,
+            b_carry.peak,
+            b_carry.departure,
+        )
+    else:
+        assert a_order is not None and b_order is not None
+        np.testing.assert_array_equal(a_order, b_order)  # each round's stable order
+        np.testing.assert_array_equal(a_carry.free, b_carry.free)
+
+
+@needs_numba
+def test_equal_departures_leave_first_in_first_out(monkeypatch: pytest.MonkeyPatch) -> None:
+    arrivals = np.array([0.0, 0.0, 0.0, 1.0, 1.0])
+    services = np.array([2.0, 1.0, 1.0, 0.0, 1.0])
+    (starts, order, _), (b_starts, b_order, _) = run_both(monkeypatch, arrivals, services, 2)
+    assert starts.tolist() == b_starts.tolist() == [0.0, 0.0, 1.0, 2.0, 2.0]
+    # departures 2, 1 | 2, 2, 3 per round: the equal ones in arrival order
+    assert order is not None and b_order is not None
+    assert order.tolist() == b_order.tolist() == [1, 0, 0, 1, 2]
+
+
+def test_the_environment_switches_the_kernels_off(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(recursions, "USE_NUMBA", True)
+    monkeypatch.setenv("SIMPERF_NUMBA", "0")
+    assert recursions.compiled() is None
+    monkeypatch.delenv("SIMPERF_NUMBA")
+    assert (recursions.compiled() is not None) == HAS_NUMBA
+
+
+def test_importing_simperf_does_not_import_numba() -> None:
+    code = "import sys, simperf; print('numba' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert out.stdout.strip() == "False", out.stderr
