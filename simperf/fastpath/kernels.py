@@ -10,6 +10,7 @@ replaces, in the same order and without fastmath, so that the two give the same 
   rounds differently.
 - :func:`kiefer_wolfowitz` runs the recursion itself (``start = max(a, free[0])``,
   ``free`` kept sorted), which the numpy version's blocks reproduce to the last bit.
+- :func:`falls_before` merges two sorted streams of times, counting (no float result).
 
 ``cache=True``: the first call ever compiles (seconds) and writes the machine code next
 to this file (``__pycache__``); later processes load it.
@@ -33,7 +34,11 @@ def compile_all() -> SimpleNamespace:
     import numba
 
     jit = numba.njit(cache=True)
-    return SimpleNamespace(lindley=jit(lindley), kiefer_wolfowitz=jit(kiefer_wolfowitz))
+    return SimpleNamespace(
+        lindley=jit(lindley),
+        kiefer_wolfowitz=jit(kiefer_wolfowitz),
+        falls_before=jit(falls_before),
+    )
 
 
 def lindley(
@@ -93,3 +98,16 @@ def kiefer_wolfowitz(
             order[left] = who[k]
             left += 1
     return starts, order
+
+
+def falls_before(up: np.ndarray, down: np.ndarray) -> np.ndarray:
+    """For each rise in ``up`` (sorted), how many falls of ``down`` (sorted) come at or
+    before it (a stable merge's rank, as :func:`simperf.fastpath.levels._risen` takes it)."""
+    counts = np.empty(up.size, dtype=np.int64)
+    i = 0
+    for j in range(up.size):
+        rise = up[j]
+        while i < down.size and down[i] <= rise:
+            i += 1
+        counts[j] = i
+    return counts

@@ -8,7 +8,7 @@ import sys
 import numpy as np
 import pytest
 
-from simperf.fastpath import recursions
+from simperf.fastpath import levels, recursions
 from simperf.fastpath.recursions import Carry, fifo_run
 from tests.fastpath.conftest import HAS_NUMBA
 
@@ -88,3 +88,18 @@ def test_importing_simperf_does_not_import_numba() -> None:
     code = "import sys, simperf; print('numba' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert out.stdout.strip() == "False", out.stderr
+
+
+@needs_numba
+def test_rises_count_their_falls_alike(monkeypatch: pytest.MonkeyPatch) -> None:
+    rng = np.random.default_rng(5)
+    up = np.sort(rng.integers(0, 50, 400).astype(float))  # many equal times
+    down = np.sort(rng.integers(0, 50, 350).astype(float))
+    out = []
+    for compiled in (True, False):
+        monkeypatch.setattr(recursions, "USE_NUMBA", compiled)
+        out.append(levels._risen(up, down, 3))
+    np.testing.assert_array_equal(out[0], out[1])
+    assert out[0].dtype == out[1].dtype
+    expected = 3 + 1 + np.arange(up.size) - np.searchsorted(down, up, side="right")
+    np.testing.assert_array_equal(out[0], expected)
