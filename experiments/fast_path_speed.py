@@ -8,7 +8,9 @@ engine's CPU time for the simulation (not the summary, which both share) and for
 whole ``simperf.run`` (build, simulation, summary), the speed-ups,
 and the largest difference between the two runs' per-request latencies (matched by
 arrival time) and between their p99s. The fast path draws the event engine's random
-numbers in the event engine's order, so the differences are rounding only.
+numbers in the event engine's order, so the differences are rounding only. With numba
+installed (the extra ``fast``) its recursions run compiled (``compiled`` in the table;
+``SIMPERF_NUMBA=0`` runs the numpy ones); the best of the repeats is warm.
 
 Usage: ``python experiments/fast_path_speed.py [--quick] [--out results] [--seed 1]``
 """
@@ -27,6 +29,7 @@ from db_study import arguments, conclude, save
 import simperf
 from simperf import fastpath
 from simperf.build import build
+from simperf.fastpath.recursions import compiled
 
 MODELS = Path(__file__).resolve().parent.parent / "models"
 CASES = ("mm1", "mmc", "tandem")
@@ -76,6 +79,7 @@ def measure(name: str, requests: int, seed: int, repeats: int) -> dict[str, Any]
     return {
         "model": name,
         "requests": requests,
+        "compiled": compiled() is not None,
         "events_cpu": min(cpu["events"]),
         "fast_cpu": min(cpu["fast"]),
         "speedup": min(cpu["events"]) / min(cpu["fast"]),
