@@ -68,6 +68,8 @@ def measure(name: str, requests: int, seed: int, repeats: int) -> dict[str, Any]
     wall: dict[str, list[float]] = {"events": [], "fast": []}
     run: dict[str, list[float]] = {"events": [], "fast": []}
     records: dict[str, Any] = {}
+    # warm: numba's kernels are loaded from its cache (or compiled) on their first call
+    simulate(scenario.with_overrides({"run.requests": 1000}), "fast", seed)
     for _ in range(repeats):  # interleaved so that machine noise hits both alike
         for engine in cpu:
             seconds, elapsed, records[engine] = simulate(scenario, engine, seed)
