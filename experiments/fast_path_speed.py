@@ -10,7 +10,8 @@ and the largest difference between the two runs' per-request latencies (matched 
 arrival time) and between their p99s. The fast path draws the event engine's random
 numbers in the event engine's order, so the differences are rounding only. With numba
 installed (the extra ``fast``) its recursions run compiled (``compiled`` in the table;
-``SIMPERF_NUMBA=0`` runs the numpy ones); the best of the repeats is warm.
+loaded before timing, as any run past ``recursions.LOAD_FROM`` requests loads them;
+``SIMPERF_NUMBA=0`` runs the numpy ones).
 
 Usage: ``python experiments/fast_path_speed.py [--quick] [--out results] [--seed 1]``
 """
@@ -29,7 +30,7 @@ from db_study import arguments, conclude, save
 import simperf
 from simperf import fastpath
 from simperf.build import build
-from simperf.fastpath.recursions import compiled
+from simperf.fastpath.recursions import compiled, load
 
 MODELS = Path(__file__).resolve().parent.parent / "models"
 CASES = ("mm1", "mmc", "tandem")
@@ -68,7 +69,7 @@ def measure(name: str, requests: int, seed: int, repeats: int) -> dict[str, Any]
     wall: dict[str, list[float]] = {"events": [], "fast": []}
     run: dict[str, list[float]] = {"events": [], "fast": []}
     records: dict[str, Any] = {}
-    # warm: numba's kernels are loaded from its cache (or compiled) on their first call
+    load()  # numba's kernels, from its cache (or compiled): not timed
     simulate(scenario.with_overrides({"run.requests": 1000}), "fast", seed)
     for _ in range(repeats):  # interleaved so that machine noise hits both alike
         for engine in cpu:

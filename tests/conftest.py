@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import importlib.util
 from pathlib import Path
 from typing import Any
 
@@ -126,3 +127,22 @@ def pooled_cached_retried(trace: dict[str, Any] | None, requests: int = 400) -> 
         },
         "run": {"requests": requests, "warmup": 0, **({"trace": trace} if trace else {})},
     }
+
+
+HAS_NUMBA = importlib.util.find_spec("numba") is not None
+"""Whether the fast path's compiled kernels (the extra ``fast``) can run here."""
+
+
+@pytest.fixture(params=["numba", "numpy"])
+def recursion_mode(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Runs a test once with the fast path's compiled kernels loaded (skipped without
+    numba), once with its numpy recursions."""
+    from simperf.fastpath import recursions
+
+    if request.param == "numba" and not HAS_NUMBA:
+        pytest.skip("numba is not installed (the extra 'fast')")
+    monkeypatch.setattr(recursions, "USE_NUMBA", request.param == "numba")
+    monkeypatch.delenv("SIMPERF_NUMBA", raising=False)
+    recursions.load()
+    assert (recursions.compiled() is not None) == (request.param == "numba")
+    return request.param

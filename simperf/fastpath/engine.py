@@ -25,6 +25,7 @@ import numpy as np
 
 from simperf.arrivals.homogeneous import poisson_batches
 from simperf.components.workload import WORKLOAD, arrival_times
+from simperf.fastpath import recursions
 from simperf.fastpath.chain import Chain, Refused, Station, plan
 from simperf.fastpath.levels import Level, Tally
 from simperf.fastpath.recursions import Carry, fifo_run
@@ -278,6 +279,8 @@ class _Run:
     def round(self, arrivals: np.ndarray, w: float) -> None:
         """Move the round's arrivals through the route; take every event before ``w``."""
         self.arrived += arrivals.size
+        if self.arrived >= recursions.LOAD_FROM:  # long enough for numba to pay
+            recursions.load()
         self.events[ARRIVALS].push(arrivals)
         columns: Columns = {"t": arrivals, "a": arrivals}
         for index, stage in enumerate(self.chain.stages):

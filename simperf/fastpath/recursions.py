@@ -6,8 +6,9 @@ form ``d = maximum.accumulate(a - S + s) + S`` with ``S = cumsum(s)``, one numpy
 servers kept in a heap (a FIFO request takes the server that frees first).
 
 With numba installed (the extra ``fast``), both run as compiled loops
-(:mod:`simperf.fastpath.kernels`) that give the same bits; ``SIMPERF_NUMBA=0`` in the
-environment, or :data:`USE_NUMBA` set False, keeps the numpy versions.
+(:mod:`simperf.fastpath.kernels`) that give the same bits, once a run has loaded them
+(:data:`LOAD_FROM`); ``SIMPERF_NUMBA=0`` in the environment, or :data:`USE_NUMBA` set
+False, keeps the numpy versions.
 """
 
 from __future__ import annotations
@@ -25,23 +26,44 @@ from simperf.fastpath import kernels
 USE_NUMBA = True
 """Whether the compiled kernels run when numba imports (False: always numpy)."""
 
-_kernels: object = None  # the kernels module once imported, False when numba is absent
+LOAD_FROM = 4_000_000
+"""A run loads the kernels once it has sent this many requests. Importing numba and
+reading its cache cost some 0.5 s of CPU a process, which the kernels win back only over
+millions of requests (0.03 s a million on M/M/1, 0.17 s on the tandem); once loaded,
+every later run in the process uses them from its first request. Both give the same bits,
+so where the switch falls changes no result."""
+
+_kernels: object = None  # the compiled kernels once loaded, False when numba is absent
 
 
-def compiled() -> object | None:
-    """The compiled kernels (:func:`simperf.fastpath.kernels.compile_all`), or None when
-    numba is not installed or is switched off (:data:`USE_NUMBA`, ``SIMPERF_NUMBA=0``).
+def _switched_off() -> bool:
+    return not USE_NUMBA or os.environ.get("SIMPERF_NUMBA", "1") == "0"
 
-    Imported on the first call, so that ``import simperf`` never loads numba.
-    """
+
+def load() -> object | None:
+    """Load the compiled kernels (:func:`simperf.fastpath.kernels.compile_all`: numba's
+    import, then its cache, or a compilation the first time ever) and return them; None
+    when numba is not installed or is switched off (:data:`USE_NUMBA`,
+    ``SIMPERF_NUMBA=0``)."""
     global _kernels
-    if not USE_NUMBA or os.environ.get("SIMPERF_NUMBA", "1") == "0":
+    if _switched_off():
         return None
     if _kernels is None:
         try:
             _kernels = kernels.compile_all()
         except ImportError:
             _kernels = False
+    return _kernels or None
+
+
+def compiled() -> object | None:
+    """The compiled kernels if :func:`load` has loaded them in this process and they are
+    not switched off, else None: the recursions then run in numpy.
+
+    Never loads them itself, so that ``import simperf`` and short runs never import numba.
+    """
+    if _switched_off():
+        return None
     return _kernels or None
 
 

@@ -8,9 +8,10 @@ import sys
 import numpy as np
 import pytest
 
-from simperf.fastpath import levels, recursions
+import simperf
+from simperf.fastpath import engine, levels, recursions
 from simperf.fastpath.recursions import Carry, fifo_run
-from tests.fastpath.conftest import HAS_NUMBA
+from tests.conftest import HAS_NUMBA, MODELS
 
 needs_numba = pytest.mark.skipif(not HAS_NUMBA, reason="numba is not installed (extra 'fast')")
 
@@ -20,6 +21,7 @@ def run_both(
 ) -> tuple[tuple[np.ndarray, np.ndarray | None, Carry], ...]:
     """Each way, in two rounds with its state carried: starts, order, the state left."""
     monkeypatch.delenv("SIMPERF_NUMBA", raising=False)
+    recursions.load()
     out = []
     for compiled in (True, False):
         monkeypatch.setattr(recursions, "USE_NUMBA", compiled)
@@ -81,7 +83,35 @@ def test_the_environment_switches_the_kernels_off(monkeypatch: pytest.MonkeyPatc
     monkeypatch.setenv("SIMPERF_NUMBA", "0")
     assert recursions.compiled() is None
     monkeypatch.delenv("SIMPERF_NUMBA")
+    assert (recursions.load() is not None) == HAS_NUMBA
     assert (recursions.compiled() is not None) == HAS_NUMBA
+
+
+@needs_numba
+@pytest.mark.parametrize("load_from", [1000, 10_000])
+def test_a_run_loads_the_kernels_once_it_is_long_enough(
+    monkeypatch: pytest.MonkeyPatch, load_from: int
+) -> None:
+    monkeypatch.setattr(recursions, "_kernels", None)  # as in a fresh process
+    monkeypatch.setattr(recursions, "USE_NUMBA", True)
+    monkeypatch.delenv("SIMPERF_NUMBA", raising=False)
+    monkeypatch.setattr(recursions, "LOAD_FROM", load_from)
+    monkeypatch.setattr(engine, "ROUND", 500)
+    scenario = simperf.load(MODELS / "mmc.yaml").with_overrides(
+        {"run.duration": None, "run.warmup": 0, "run.requests": 3000, "run.engine": "fast"}
+    )
+    loaded = []
+    real = recursions.fifo_run
+
+    def spy(*args: object, **kwargs: object) -> object:
+        loaded.append(recursions.compiled() is not None)
+        return real(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(engine, "fifo_run", spy)
+    simperf.run(scenario, seed=1)
+    # numpy until the run has sent load_from requests, compiled from then on
+    assert loaded[0] is False
+    assert loaded[-1] is (load_from <= 3000)
 
 
 def test_importing_simperf_does_not_import_numba() -> None:
@@ -95,6 +125,7 @@ def test_rises_count_their_falls_alike(monkeypatch: pytest.MonkeyPatch) -> None:
     rng = np.random.default_rng(5)
     up = np.sort(rng.integers(0, 50, 400).astype(float))  # many equal times
     down = np.sort(rng.integers(0, 50, 350).astype(float))
+    recursions.load()
     out = []
     for compiled in (True, False):
         monkeypatch.setattr(recursions, "USE_NUMBA", compiled)
