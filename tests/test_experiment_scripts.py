@@ -63,6 +63,9 @@ def test_engine_speed_times_richer_models_against_mm1() -> None:
     assert models[1]["fraction_of_mm1"] == pytest.approx(
         models[1]["simperf_req_per_s"] / models[0]["simperf_req_per_s"]
     )
+    # mm1's request: its arrival and its CPU step; a read_replicas request pays for more
+    assert models[0]["events_per_request"] == pytest.approx(2.0, abs=0.1)
+    assert models[1]["events_per_request"] > 4 and models[1]["us_per_request"] > 0
 
 
 def _this_checkout() -> dict[str, str]:
