@@ -75,7 +75,7 @@ class Tracer:
         # requests from one traced to the next: geometric, as independent coin flips
         # would give. Each gap is gap - 1 untraced requests then a traced one, handed out
         # by C iterators: an untraced request runs no Python code here (a Python
-        # countdown cost some 1,300 instructions a request, 2.5% of mm1's).
+        # countdown cost 1,300 instructions a request, 2.5% of mm1's, with none sampled).
         gaps = batched(lambda n: rng.geometric(spec.sample, n))
         decisions = chain.from_iterable(map(_traced_after, iter(gaps, None)))
         self.sampled: Callable[[], bool] = decisions.__next__
