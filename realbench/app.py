@@ -1,7 +1,11 @@
 """The WSGI service under test: a Redis GET and SET, a PostgreSQL query, then CPU work.
 
-Each request's CPU demand is exponential with mean ``REALBENCH_CPU_MS`` milliseconds of
-the worker's own CPU time (so a preempted worker still does the same work). The
+Each request's CPU demand is the ``cpu`` query parameter (seconds; the load generator
+draws it, so every load level can run the same sequence) or, without one, exponential
+with mean ``REALBENCH_CPU_MS`` milliseconds; either way it is the worker's own CPU time
+(so a preempted worker still does the same work). With ``REALBENCH_WORKER_CPU`` set,
+each worker pins itself to that CPU on its first request (the load generator, the
+gunicorn master and the databases keep the others). The
 response carries the server-side times the calibration needs, in one header::
 
     X-Timing: <pid> <start> <end> <redis> <postgres> <cpu>
@@ -17,6 +21,7 @@ import random
 import time
 from collections.abc import Callable, Iterable
 from typing import Any
+from urllib.parse import parse_qs
 
 import psycopg
 import redis
@@ -30,6 +35,9 @@ _state: dict[str, Any] = {}
 def _connections() -> tuple[Any, Any, random.Random]:
     # one connection of each per worker process, opened on its first request (after fork)
     if "pid" not in _state or _state["pid"] != os.getpid():
+        cpu = os.environ.get("REALBENCH_WORKER_CPU")
+        if cpu:
+            os.sched_setaffinity(0, {int(cpu)})
         _state.update(
             pid=os.getpid(),
             redis=redis.Redis(host="127.0.0.1", port=int(os.environ["REALBENCH_REDIS_PORT"])),
@@ -54,6 +62,12 @@ def burn(seconds: float) -> None:
             x += 1
 
 
+def demand(environ: dict[str, Any], rng: random.Random) -> float:
+    """The request's CPU demand (s): its ``cpu`` query parameter, else a random draw."""
+    given = parse_qs(environ.get("QUERY_STRING", "")).get("cpu")
+    return float(given[0]) if given else rng.expovariate(1 / CPU_MEAN)
+
+
 def app(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
     """Serve one request (any path)."""
     started = time.time()
@@ -67,7 +81,7 @@ def app(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable
         cur.execute("SELECT value FROM items WHERE id = %s", (key,))
         cur.fetchone()
     t2 = time.perf_counter()
-    burn(rng.expovariate(1 / CPU_MEAN))
+    burn(demand(environ, rng))
     t3 = time.perf_counter()
     ended = time.time()
     timing = f"{os.getpid()} {started:.6f} {ended:.6f} {t1 - t0:.7f} {t2 - t1:.7f} {t3 - t2:.7f}"

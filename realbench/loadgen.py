@@ -3,9 +3,12 @@
 Send times are drawn in advance; each request is started at its time whether or not
 earlier ones have finished, and its latency runs from the *scheduled* time to the last
 byte of the response, so a late sender or a full backlog is charged to the latency
-instead of hidden (no coordinated omission). Bounded: at most ``count`` requests, none
-scheduled after ``max_seconds``, at most ``max_outstanding`` in flight (beyond that the
-run stops as overloaded).
+instead of hidden (no coordinated omission). The sender sleeps until ``SPIN`` before a
+send time and spins to it, so requests leave on time (the actual send time is logged as
+``sent``; a late one shows there). Each request can carry its CPU demand (``?cpu=``
+seconds), so every load level can run the same demand sequence. Bounded: at most
+``count`` requests, none scheduled after ``max_seconds``, at most ``max_outstanding`` in
+flight (beyond that the run stops as overloaded).
 """
 
 from __future__ import annotations
@@ -17,7 +20,12 @@ from dataclasses import dataclass
 import numpy as np
 
 HOST = "127.0.0.1"
-REQUEST = b"GET / HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n"
+REQUEST = "GET /{query} HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n"
+SPIN = 0.002
+"""The sender sleeps until this long before a send time, then spins (s): an asyncio
+sleep alone wakes up to a millisecond or more late."""
+LATE = 0.001
+"""A request sent more than this after its scheduled time counts as late (s)."""
 
 
 @dataclass
@@ -27,6 +35,7 @@ class Record:
     timestamp: float
     latency: float
     status: int
+    sent: float = float("nan")
     worker: int = 0
     server_start: float = float("nan")
     server_end: float = float("nan")
@@ -39,12 +48,16 @@ class Overloaded(RuntimeError):
     """More requests in flight than the generator allows: the server cannot keep up."""
 
 
-async def _one(port: int, scheduled: float, records: list[Record]) -> None:
+async def _one(
+    port: int, scheduled: float, records: list[Record], demand: float | None = None
+) -> None:
     status = 0
     timing: list[str] = []
+    sent = time.time()
+    query = "" if demand is None else f"?cpu={demand:.7f}"
     try:
         reader, writer = await asyncio.open_connection(HOST, port)
-        writer.write(REQUEST)
+        writer.write(REQUEST.format(query=query).encode())
         response = await reader.read()
         writer.close()
         head = response.split(b"\r\n\r\n", 1)[0].decode("latin-1").split("\r\n")
@@ -56,7 +69,7 @@ async def _one(port: int, scheduled: float, records: list[Record]) -> None:
     except (OSError, ValueError, IndexError):
         status = 599
     latency = time.time() - scheduled
-    record = Record(scheduled, latency, status)
+    record = Record(scheduled, latency, status, sent)
     if len(timing) == 6:
         record.worker = int(timing[0])
         record.server_start, record.server_end = float(timing[1]), float(timing[2])
@@ -64,20 +77,27 @@ async def _one(port: int, scheduled: float, records: list[Record]) -> None:
     records.append(record)
 
 
-async def _run(port: int, times: np.ndarray, max_outstanding: int) -> list[Record]:
+async def _run(
+    port: int, times: np.ndarray, demands: np.ndarray | None, max_outstanding: int
+) -> list[Record]:
     records: list[Record] = []
     tasks: set[asyncio.Task[None]] = set()
     start = time.time() + 0.05
-    for offset in times.tolist():
+    for index, offset in enumerate(times.tolist()):
         scheduled = start + offset
-        delay = scheduled - time.time()
+        delay = scheduled - time.time() - SPIN
         if delay > 0:
             await asyncio.sleep(delay)
+        # let the responses due meanwhile be read, then spin to the send time
+        await asyncio.sleep(0)
+        while time.time() < scheduled:
+            pass
         if len(tasks) >= max_outstanding:
             for task in tasks:
                 task.cancel()
             raise Overloaded(f"more than {max_outstanding} requests in flight")
-        task = asyncio.create_task(_one(port, scheduled, records))
+        demand = None if demands is None else float(demands[index])
+        task = asyncio.create_task(_one(port, scheduled, records, demand))
         tasks.add(task)
         task.add_done_callback(tasks.discard)
     if tasks:
@@ -99,11 +119,28 @@ def generate(
     max_seconds: float,
     *,
     seed: int = 1,
+    demands: np.ndarray | None = None,
     max_outstanding: int = 500,
 ) -> list[Record]:
-    """Send up to ``count`` requests at Poisson ``rate`` to 127.0.0.1:``port``."""
+    """Send up to ``count`` requests at Poisson ``rate`` to 127.0.0.1:``port``.
+
+    ``demands`` (seconds of CPU, at least as many as requests sent) is passed one per
+    request, in order; without it the app draws its own. The same ``seed`` at another
+    rate gives the same send times scaled by the rates' ratio.
+    """
     times = poisson_times(rate, count, max_seconds, seed)
-    return asyncio.run(_run(port, times, max_outstanding))
+    return asyncio.run(_run(port, times, demands, max_outstanding))
+
+
+def cpu_demands(mean: float, count: int, seed: int) -> np.ndarray:
+    """``count`` exponential CPU demands of ``mean`` seconds (one level's sequence: the
+    same ``seed`` gives every level the same demands)."""
+    return np.random.default_rng([seed, 7]).exponential(mean, count)
+
+
+def late(records: list[Record], after: float = LATE) -> int:
+    """How many requests left more than ``after`` seconds after their scheduled time."""
+    return sum(1 for r in records if r.sent - r.timestamp > after)
 
 
 def sequential(port: int, count: int) -> list[Record]:

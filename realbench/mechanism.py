@@ -8,7 +8,9 @@ Usage::
 Per load level it prints the latency outside the handler of the requests that found
 their worker idle, by how long the worker had slept; the gap between a worker's
 consecutive requests when the next was already waiting, by the request's place in its
-busy period; and the components' times of idle arrivals against waiting ones.
+busy period; the same gap by whether the request before it had found the worker idle,
+with its plain and stratified means (:func:`simperf.calibrate.overhead.stratified_mean`);
+and the components' times of idle arrivals against waiting ones.
 """
 
 from __future__ import annotations
@@ -17,6 +19,8 @@ import sys
 
 import numpy as np
 import pandas as pd
+
+from simperf.calibrate.overhead import stratified_mean
 
 SLEPT_MS = (0, 2, 5, 8, 20, np.inf)
 """Bins of the worker's idle time before an idle arrival (ms)."""
@@ -29,8 +33,9 @@ def per_request(level: pd.DataFrame) -> pd.DataFrame:
     """One level's requests in the worker's order, with ``slept`` (ms the worker had been
     idle when an idle arrival was sent; NaN for the others), ``beyond`` (ms of latency
     outside the handler), ``gap`` (ms from the previous end to this start, for requests
-    that surely waited; NaN otherwise) and ``place`` (1 for the first waiting request
-    after an idle arrival, 2 for the next...; 0 for idle arrivals)."""
+    that surely waited; NaN otherwise), ``place`` (1 for the first waiting request
+    after an idle arrival, 2 for the next...; 0 for idle arrivals) and ``after_idle``
+    (the worker's previous request had found it idle)."""
     if "worker" not in level:
         level = level.assign(worker=0)
     frame = level.sort_values(["worker", "server_start"]).reset_index(drop=True)
@@ -52,12 +57,32 @@ def per_request(level: pd.DataFrame) -> pd.DataFrame:
         beyond=(frame["latency"] - (end - start)).to_numpy() * ms,
         gap=np.where(waited, (start - previous) * ms, np.nan),
         place=place,
+        after_idle=np.concatenate([[False], idle[:-1]]) & same,
     )
 
 
+def by_idle(rows: pd.DataFrame) -> dict[str, float]:
+    """The gap before a waiting request (ms) by whether the request before it had found
+    the worker idle: each kind's mean and count, the share of all requests that found it
+    idle, and the gap's plain mean against its mean stratified by that share."""
+    waiting = rows[rows["gap"].notna()]
+    after = waiting["after_idle"].to_numpy()
+    gaps = waiting["gap"].to_numpy()
+    stratified, _ = stratified_mean(gaps, after, rows["idle"].to_numpy())
+    return {
+        "after idle: mean": float(gaps[after].mean()) if after.any() else np.nan,
+        "n": int(after.sum()),
+        "after waited: mean": float(gaps[~after].mean()) if (~after).any() else np.nan,
+        "n ": int((~after).sum()),
+        "idle share": float(rows["idle"].mean()),
+        "plain mean": float(gaps.mean()) if gaps.size else np.nan,
+        "stratified mean": stratified,
+    }
+
+
 def tables(log: pd.DataFrame) -> dict[str, pd.DataFrame]:
-    """The three tables, one row per load level (mean ms; counts in ``n`` columns)."""
-    slept, gaps, parts = [], [], []
+    """The four tables, one row per load level (mean ms; counts in ``n`` columns)."""
+    slept, gaps, idle_gaps, parts = [], [], [], []
     components = [c for c in log.columns if c.startswith("time_")]
     for load, level in log.groupby("load"):
         rows = per_request(level)
@@ -74,6 +99,7 @@ def tables(log: pd.DataFrame) -> dict[str, pd.DataFrame]:
                 "n": len(waiting),
             }
         )
+        idle_gaps.append({"load": load, **by_idle(rows)})
         for label, chosen in (("idle", rows["idle"]), ("waited", rows["gap"].notna())):
             means = rows.loc[chosen, components].mean() * 1e3
             parts.append(
@@ -82,6 +108,7 @@ def tables(log: pd.DataFrame) -> dict[str, pd.DataFrame]:
     return {
         "outside the handler, idle arrivals, by the worker's sleep (ms)": pd.DataFrame(slept),
         "gap before a waiting request, by its place in the busy period (ms)": pd.DataFrame(gaps),
+        "gap before a waiting request, by the request before it (ms)": pd.DataFrame(idle_gaps),
         "components, idle against waiting arrivals (ms)": pd.DataFrame(parts),
     }
 

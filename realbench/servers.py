@@ -100,9 +100,12 @@ class Stack:
 
 
 @contextlib.contextmanager
-def stack(server_python: str, cpu_ms: float, workers: int = 1) -> Iterator[Stack]:
+def stack(
+    server_python: str, cpu_ms: float, workers: int = 1, worker_cpu: int | None = None
+) -> Iterator[Stack]:
     """PostgreSQL (a table of ``ROWS`` rows), Redis and ``workers`` gunicorn sync workers
-    serving :mod:`realbench.app`; everything is stopped and removed on exit."""
+    serving :mod:`realbench.app`, the workers pinned to ``worker_cpu`` if given;
+    everything is stopped and removed on exit."""
     check_installed(server_python)
     directory = Path(tempfile.mkdtemp(prefix="simperf-realbench-"))
     os.chmod(directory, 0o777)  # the postgres user writes its data directory here
@@ -187,6 +190,7 @@ def stack(server_python: str, cpu_ms: float, workers: int = 1) -> Iterator[Stack
             "REALBENCH_PG_PORT": str(pg_port),
             "REALBENCH_REDIS_PORT": str(redis_port),
             "REALBENCH_CPU_MS": str(cpu_ms),
+            "REALBENCH_WORKER_CPU": "" if worker_cpu is None else str(worker_cpu),
             "PYTHONPATH": str(Path(__file__).resolve().parent.parent),
         }
         gunicorn = subprocess.Popen(

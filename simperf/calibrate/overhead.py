@@ -10,7 +10,13 @@ The overhead is split in two, because they act differently under load:
 
 With the handler's start and end times in the log, *held* is measured directly: the
 handler's time not in components, plus the gap between a worker finishing one request
-and starting the next when that next one was already waiting. *Outside* is what is left
+and starting the next when that next one was already waiting. That gap is seen only
+after requests whose successor waited, and which those are depends on the load: at low
+load mostly long requests that found the worker idle, at high load nearly all. The gap
+is therefore averaged per stratum of the preceding request (found the worker idle or
+not, by tercile of its handler time) and the strata weighted by their share of all
+the level's requests (:func:`stratified_mean`), so that the held overhead is the mean
+over every request at any load. *Outside* is what is left
 of the latency of requests that found their worker idle. Without them, the whole
 overhead is taken as held and found from the mean latency by the Pollaczek-Khinchine
 formula (an M/G/1 queue, so single-worker servers only).
@@ -29,6 +35,11 @@ from simperf.analysis.queueing import mg1
 # Fewer waiting successors than this and the gap between requests is not measured well
 # enough; the held overhead then comes from the mean latency instead.
 MIN_GAPS = 20
+# A stratum with fewer gaps than this is left out of the stratified mean (its weight
+# goes to the others).
+MIN_STRATUM = 5
+# Strata of the preceding request's handler time (quantile bins over the level).
+DURATION_BINS = 3
 
 
 @dataclass(frozen=True)
@@ -100,17 +111,22 @@ def overhead(level: pd.DataFrame, components: np.ndarray, rate: float) -> Overhe
         unwoken = beyond if wake is None else beyond[slept < wake[2]]
         # A request sent just before its predecessor ended may reach the server after it
         # (the outside time): only those sent earlier than that surely waited. The
-        # outside time depends on the gaps, so two passes.
+        # outside time depends on the gaps, so two passes. Each gap belongs to the
+        # request before it, and is stratified by that request.
+        strata = _strata(idle, end - start)
         outside = 0.0
         for _ in range(2):
             waiting = same & (sent[1:] + outside < end[:-1])
             gaps = np.clip(start[1:] - end[:-1], 0, None)[waiting]
             if gaps.size < MIN_GAPS:
                 break
-            outside = max(float(unwoken.mean() - gaps.mean()), 0.0)
+            gap, gap_se = stratified_mean(gaps, strata[:-1][waiting], strata)
+            if not np.isfinite(gap):  # no stratum had enough gaps
+                gap, gap_se = float(gaps.mean()), _se(gaps)
+            outside = max(float(unwoken.mean() - gap), 0.0)
         else:
-            held = float(in_handler.mean() + gaps.mean())
-            held_se = float(np.hypot(_se(in_handler), _se(gaps)))
+            held = float(in_handler.mean() + gap)
+            held_se = float(np.hypot(_se(in_handler), gap_se))
             cost = Overhead(held, held_se, outside, _se(unwoken), "server times")
             if wake is None:
                 return cost
@@ -119,6 +135,52 @@ def overhead(level: pd.DataFrame, components: np.ndarray, rate: float) -> Overhe
             after = wake[2] + outside
             return replace(cost, wake=wake[0], wake_se=wake[1], wake_after=after, woken=woken)
     return _from_mean_latency(latency, components, rate)
+
+
+def stratified_mean(
+    values: np.ndarray, strata: np.ndarray, population: np.ndarray
+) -> tuple[float, float]:
+    """The mean of ``values`` over a population they over- or under-sample.
+
+    Each stratum's mean of ``values`` is weighted by the stratum's share of
+    ``population``; strata with fewer than ``MIN_STRATUM`` values are left out and the
+    weights of the others renormalised.
+
+    Parameters
+    ----------
+    values
+        The observations.
+    strata
+        Each observation's stratum label, aligned with ``values``.
+    population
+        The stratum label of every member of the population (the observed and the rest).
+
+    Returns
+    -------
+    tuple
+        ``(mean, standard error)``; ``(nan, nan)`` when no stratum has enough values.
+    """
+    labels, counts = np.unique(population, return_counts=True)
+    share = dict(zip(labels.tolist(), (counts / counts.sum()).tolist(), strict=True))
+    means, variances, weights = [], [], []
+    for label in np.unique(strata):
+        chosen = values[strata == label]
+        if chosen.size < MIN_STRATUM or label not in share:
+            continue
+        means.append(chosen.mean())
+        variances.append(chosen.var(ddof=1) / chosen.size)
+        weights.append(share[label])
+    if not weights:
+        return float("nan"), float("nan")
+    w = np.array(weights) / np.sum(weights)
+    return float(w @ np.array(means)), float(np.sqrt(w**2 @ np.array(variances)))
+
+
+def _strata(idle: np.ndarray, handler: np.ndarray) -> np.ndarray:
+    """Each request's stratum: found its worker idle or not, by its handler time's
+    quantile bin."""
+    edges = np.quantile(handler, np.linspace(0, 1, DURATION_BINS + 1)[1:-1])
+    return idle.astype(int) * DURATION_BINS + np.searchsorted(edges, handler, side="right")
 
 
 def wake_up(slept: np.ndarray, beyond: np.ndarray) -> tuple[float, float, float] | None:

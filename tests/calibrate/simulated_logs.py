@@ -71,3 +71,31 @@ def single_server(
         }
     )
     return spec, log
+
+
+def held_after_idle(rate: float, seed: int, requests: int = 4000) -> tuple[pd.DataFrame, float]:
+    """One worker, exponential 5 ms handler; after a request that found it idle the
+    worker is held 2 ms more, after one that waited 0.5 ms (1 ms outside, each way
+    half). Returns the log and the mean held gap over all requests."""
+    rng = np.random.default_rng(seed)
+    sent = np.cumsum(rng.exponential(1 / rate, requests))
+    handler = rng.exponential(0.005, requests)
+    start, end, gaps = np.empty(requests), np.empty(requests), np.empty(requests)
+    free = -np.inf
+    for i in range(requests):
+        arrive = sent[i] + 0.0005
+        idle = arrive >= free
+        start[i] = max(arrive, free)
+        end[i] = start[i] + handler[i]
+        gaps[i] = 0.002 if idle else 0.0005
+        free = end[i] + gaps[i]
+    log = pd.DataFrame(
+        {
+            "timestamp": sent,
+            "latency": end + 0.0005 - sent,
+            "server_start": start,
+            "server_end": end,
+            "worker": 0,
+        }
+    )
+    return log, float(gaps.mean())
