@@ -7,7 +7,8 @@ second and the ratio simperf / hand-written. With Ciw installed, Ciw runs the M/
 
 With ``--models``, a second table gives the rate of richer models (databases with replicas,
 shards, a cache) as a fraction of ``models/mm1.yaml``'s, measured in the same run with the
-same request budget: what a request of each costs against the plainest queue.
+same request budget: what a request of each costs against the plainest queue, in wall
+microseconds and in events (calendar entries) per request.
 
 Usage: ``python experiments/engine_speed.py [--requests N] [--repeats R] [--json]
 [--models [NAME ...]]``
@@ -82,11 +83,17 @@ def ciw_mm1(rate: float, mean: float, requests: int, seed: int) -> float | None:
     return time.perf_counter() - started
 
 
-def simperf_time(name: str, requests: int, seed: int) -> float:
+def simperf_run(name: str, requests: int, seed: int) -> tuple[float, int]:
+    """Wall time and calendar entries (events) of ``requests`` requests of ``name``."""
     scenario = simperf.load(MODELS / f"{name}.yaml").with_overrides(
         {"run.duration": None, "run.warmup": 0, "run.requests": requests, "run.engine": "events"}
     )
-    return simperf.run(scenario, seed=seed).perf["wall_time"]
+    perf = simperf.run(scenario, seed=seed).perf
+    return perf["wall_time"], perf["events"]
+
+
+def simperf_time(name: str, requests: int, seed: int) -> float:
+    return simperf_run(name, requests, seed)[0]
 
 
 def measure(requests: int, repeats: int) -> list[dict[str, object]]:
@@ -126,9 +133,11 @@ def relative(models: list[str], requests: int, repeats: int) -> list[dict[str, o
     """
     names = ["mm1", *(m for m in models if m != "mm1")]
     walls: dict[str, list[float]] = {name: [] for name in names}
+    events: dict[str, int] = {}
     for r in range(repeats):
         for name in names:
-            walls[name].append(simperf_time(name, requests, seed=r))
+            wall, events[name] = simperf_run(name, requests, seed=r)
+            walls[name].append(wall)
     floor = requests / min(walls["mm1"])
     return [
         {
@@ -136,6 +145,8 @@ def relative(models: list[str], requests: int, repeats: int) -> list[dict[str, o
             "requests": requests,
             "simperf_req_per_s": requests / min(walls[name]),
             "fraction_of_mm1": requests / min(walls[name]) / floor,
+            "us_per_request": min(walls[name]) / requests * 1e6,
+            "events_per_request": events[name] / requests,
         }
         for name in names
     ]
@@ -172,10 +183,11 @@ def main() -> None:
             + (f"{ciw_rate:>12,.0f}" if ciw_rate else f"{'-':>12}")
         )
     if models is not None:
-        print(f"\n{'model':<16}{'simperf req/s':>16}{'x mm1':>8}")
+        print(f"\n{'model':<16}{'simperf req/s':>16}{'x mm1':>8}{'us/req':>9}{'events/req':>12}")
         for row in models:
             print(
                 f"{row['model']:<16}{row['simperf_req_per_s']:>16,.0f}{row['fraction_of_mm1']:>8.2f}"
+                f"{row['us_per_request']:>9.2f}{row['events_per_request']:>12.2f}"
             )
 
 

@@ -4,7 +4,8 @@ Runs ``models/mm1.yaml`` (one server), ``models/mmc.yaml`` (M/M/4) and
 ``models/tandem.yaml`` (three 2-core tiers in a chain) with a budget of requests (1M; 5k
 with ``--quick``), once with ``run.engine: events`` and once with ``run.engine: fast``,
 at the same seed, interleaved so that machine noise hits both alike. Measured: each
-engine's CPU time for the simulation (not the summary, which both share), the speed-up,
+engine's CPU time for the simulation (not the summary, which both share) and for the
+whole ``simperf.run`` (build, simulation, summary), the speed-ups,
 and the largest difference between the two runs' per-request latencies (matched by
 arrival time) and between their p99s. The fast path draws the event engine's random
 numbers in the event engine's order, so the differences are rounding only.
@@ -47,6 +48,14 @@ def simulate(scenario: Any, engine: str, seed: int) -> tuple[float, float, dict[
     return cpu, wall, model.ctx.recorder.arrays()
 
 
+def whole_run(scenario: Any, engine: str, seed: int) -> float:
+    """CPU seconds of a whole ``simperf.run`` on ``engine``."""
+    cpu = time.process_time()
+    result = simperf.run(scenario.with_overrides({"run.engine": engine}), seed=seed)
+    assert result.perf["engine"] == engine
+    return time.process_time() - cpu
+
+
 def measure(name: str, requests: int, seed: int, repeats: int) -> dict[str, Any]:
     """Both engines on one model: best times of ``repeats`` and the differences."""
     scenario = simperf.load(MODELS / f"{name}.yaml").with_overrides(
@@ -54,12 +63,14 @@ def measure(name: str, requests: int, seed: int, repeats: int) -> dict[str, Any]
     )
     cpu: dict[str, list[float]] = {"events": [], "fast": []}
     wall: dict[str, list[float]] = {"events": [], "fast": []}
+    run: dict[str, list[float]] = {"events": [], "fast": []}
     records: dict[str, Any] = {}
     for _ in range(repeats):  # interleaved so that machine noise hits both alike
         for engine in cpu:
             seconds, elapsed, records[engine] = simulate(scenario, engine, seed)
             cpu[engine].append(seconds)
             wall[engine].append(elapsed)
+            run[engine].append(whole_run(scenario, engine, seed))
     a, b = records["events"], records["fast"]
     ia, ib = np.argsort(a["start"], kind="stable"), np.argsort(b["start"], kind="stable")
     return {
@@ -68,6 +79,9 @@ def measure(name: str, requests: int, seed: int, repeats: int) -> dict[str, Any]
         "events_cpu": min(cpu["events"]),
         "fast_cpu": min(cpu["fast"]),
         "speedup": min(cpu["events"]) / min(cpu["fast"]),
+        "events_run_cpu": min(run["events"]),
+        "fast_run_cpu": min(run["fast"]),
+        "run_speedup": min(run["events"]) / min(run["fast"]),
         "events_wall": min(wall["events"]),
         "fast_wall": min(wall["fast"]),
         "max_latency_difference": float(np.abs(a["latency"][ia] - b["latency"][ib]).max()),
@@ -110,6 +124,14 @@ def main() -> None:
                 round(row.events_cpu, 3),
                 round(row.fast_cpu, 4),
                 f"{row.speedup:.0f}x",
+            )
+            for row in frame.itertuples()
+        }
+        | {
+            f"{row.model}: whole run, events / fast CPU time (s)": (
+                round(row.events_run_cpu, 3),
+                round(row.fast_run_cpu, 4),
+                f"{row.run_speedup:.1f}x",
             )
             for row in frame.itertuples()
         }

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import importlib
 import json
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 import pytest
@@ -60,6 +63,9 @@ def test_engine_speed_times_richer_models_against_mm1() -> None:
     assert models[1]["fraction_of_mm1"] == pytest.approx(
         models[1]["simperf_req_per_s"] / models[0]["simperf_req_per_s"]
     )
+    # mm1's request: its arrival and its CPU step; a read_replicas request pays for more
+    assert models[0]["events_per_request"] == pytest.approx(2.0, abs=0.1)
+    assert models[1]["events_per_request"] > 4 and models[1]["us_per_request"] > 0
 
 
 def _this_checkout() -> dict[str, str]:
@@ -358,3 +364,44 @@ def test_tracing_cost_runs_quick(tmp_path: Path) -> None:
     assert (frame[frame["trace"] == "off"]["overhead"] == 0).all()
     assert (tmp_path / "tracing_cost.html").stat().st_size > 1_000
     assert "mm1 1%" in proc.stdout and "tandem profile" in proc.stdout
+
+
+def _tracing_cost(monkeypatch: pytest.MonkeyPatch) -> Any:
+    """``experiments/tracing_cost.py`` as a module."""
+    monkeypatch.syspath_prepend(str(ROOT / "experiments"))
+    return importlib.import_module("tracing_cost")
+
+
+def test_tracing_cost_instructions_are_per_request_and_of_the_whole_run(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # callgrind itself takes a minute a process (imports alone): here its counts are
+    # made up, a start-up, a fixed cost of the run and a cost per request per setting
+    tracing_cost = _tracing_cost(monkeypatch)
+    per = {"off": 100, "1%": 103, "100%": 400, "profile": 101}
+
+    def counted(
+        model: str, requests: int, setting: dict[str, Any], seed: int, run: bool = True
+    ) -> int:
+        name = next(n for n, s in tracing_cost.SETTINGS.items() if s == setting)
+        scale = 1 if model == "mm1" else 3
+        return 5_000 + (70 + requests * per[name] * scale if run else 0)
+
+    monkeypatch.setattr(tracing_cost, "instructions", counted)
+    frame, repeat = tracing_cost.count(10, 30, seed=1, jobs=2)
+    assert list(frame["model"]) == ["mm1"] * 4 + ["tandem"] * 4
+    mm1 = frame[frame["model"] == "mm1"].set_index("trace")
+    assert mm1["per_request"].to_dict() == per
+    assert mm1.loc["off", "whole_run"] == 70 + 30 * 100
+    assert mm1.loc["1%", "per_request_overhead"] == pytest.approx(0.03)
+    assert repeat["counts"] == [5_070 + 10 * 103] * 2 and repeat["difference"] == 0
+
+
+@pytest.mark.validate
+@pytest.mark.skipif(shutil.which("valgrind") is None, reason="valgrind is not installed")
+def test_tracing_cost_instruction_counts_repeat(monkeypatch: pytest.MonkeyPatch) -> None:
+    tracing_cost = _tracing_cost(monkeypatch)
+    # a count does not move with the machine's load: two runs agree to < 0.5%
+    traced = tracing_cost.SETTINGS["1%"]
+    first, again = (tracing_cost.instructions("mm1", 200, traced, seed=1) for _ in range(2))
+    assert abs(again / first - 1) < 0.005

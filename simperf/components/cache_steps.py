@@ -78,7 +78,10 @@ def compile_read(server: AppServer, step: ReadStep, purpose: str) -> StepRunner:
     miss = _single_flight(env, cache.keyspace, load) if cache.spec.coalesce else load
     down = _down_path(cache, backing)
     if tracer is None:
-        return _reader(env, cache, miss, down)
+        read = _reader(env, cache, miss, down)
+        if not cache.spec.coalesce:  # what a flat runner needs (components/flat_cache.py)
+            read.flat_read = (cache, backing, spec.mode == "read_through")  # type: ignore[attr-defined]
+        return read
     miss, down = tracer.cache_missed(miss, "miss"), tracer.cache_missed(down, "down")
     return tracer.cache_read(_reader(env, cache, miss, down), cache.name)
 

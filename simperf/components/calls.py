@@ -111,6 +111,7 @@ def runner(server: AppServer, component: str, endpoint: str, **options: Any) -> 
     def call(request: Request, instance: AppInstance) -> Process:
         return handle(request, route)
 
+    call.flat_hop = (handle, route)  # type: ignore[attr-defined] # for flat runners (flat.py)
     return call
 
 

@@ -12,10 +12,16 @@ per ``cpu`` or ``delay`` step.
 The runner is chosen at build time, per request class, by :func:`flat_starter`: only when
 everything on the class's route is plain (no faults, network, autoscaling, admission,
 memory, sessions, a wake-up, processor sharing, guarded calls, client timeouts) and every
-step is ``cpu``, ``delay``, a bare ``call`` to another such app server or a pooled
-``query`` (:mod:`simperf.components.flat_db`); anything else runs as a process, as
+step is ``cpu``, ``delay``, a bare ``call`` to another such app server, a pooled
+``query`` (:mod:`simperf.components.flat_db`) or a cache-aside ``read``
+(:mod:`simperf.components.flat_cache`); anything else runs as a process, as
 before. Both kinds of request can share an instance: a visit waits in the same FIFO queue
 as a process's grant event and answers the same ``succeed()``.
+
+A step's wait is a light calendar entry (:mod:`simperf.components.flat_calendar`): the
+visit's continuation itself in SimPy's heap, where the ``Timeout`` would have been.
+
+``env._now`` is read rather than the ``env.now`` property: a call saved per callback.
 
 A visit updates the instance's counters and monitors exactly where
 :meth:`~simperf.components.app_server.AppInstance.steps` does, in the same order and with
@@ -26,13 +32,14 @@ identical to the process-driven run's (up to the order of simultaneous events).
 from __future__ import annotations
 
 from collections.abc import Callable
+from heapq import heappush
 from typing import Any
-
-from simpy.events import Timeout
 
 from simperf.components.app_server import AppInstance, AppServer
 from simperf.components.base import Component, Context, Request, RequestFailed
 from simperf.components.calls import CALL, CPU, DELAY, RUN
+from simperf.components.flat_cache import ReadStep, flat_read
+from simperf.components.flat_calendar import NORMAL
 from simperf.components.flat_db import flat_query
 from simperf.components.tracing import unwrapped
 
@@ -40,7 +47,8 @@ _HOOKS = frozenset({"handle", "steps", "work", "cpu", "wait_core", "wait_worker"
 """Instance methods that a feature replaces at build (or fault) time: any one of them set
 on the instance means it does not run the plain code a visit stands in for."""
 FLAT = -1
-"""Opcode of a step with a flat runner of its own (a pooled query): ``arg(visit, now)``."""
+"""Opcode of a step with a flat runner of its own (a pooled query, a cache read):
+``arg(visit, now)``."""
 Finish = Callable[[Request, int], None]
 """Records how a request ended: ``finish(request, outcome)`` (0: ok)."""
 Starter = Callable[[Request], None]
@@ -87,7 +95,7 @@ class Visit:
     def start(self) -> None:
         """Arrive at the instance: take a worker, queue for one, or be rejected."""
         inst = self.instance
-        now = inst.env.now
+        now = inst.env._now
         self.arrived = now
         self.waited = 0.0
         workers = inst.workers
@@ -125,7 +133,7 @@ class Visit:
     def succeed(self) -> None:
         """Granted the worker or core this visit queued for (by the slots' release)."""
         inst = self.instance
-        now = inst.env.now
+        now = inst.env._now
         queue = inst.queue
         queue.area += queue.level * (now - queue.last)
         queue.last = now
@@ -164,7 +172,8 @@ class Visit:
             self._cpu(now)
         elif op == DELAY:
             self.pc += 1
-            Timeout(self.instance.env, arg()).callbacks.append(self._resume)
+            env = self.instance.env  # flat_calendar.later, inlined: a light entry
+            heappush(env._queue, (env._now + arg(), NORMAL, next(env._eid), self._resume))
         elif op == CALL:
             self.pc += 1
             target, target_steps = arg
@@ -180,11 +189,13 @@ class Visit:
         busy.level += 1
         if busy.level > busy.peak:
             busy.peak = busy.level
-        Timeout(self.instance.env, self.steps[self.pc][1]()).callbacks.append(self._cpu_done)
+        env = self.instance.env  # flat_calendar.later, inlined
+        delay = self.steps[self.pc][1]()
+        heappush(env._queue, (env._now + delay, NORMAL, next(env._eid), self._cpu_done))
 
-    def _cpu_done(self, _: Any) -> None:
+    def _cpu_done(self) -> None:
         inst = self.instance
-        now = inst.env.now
+        now = inst.env._now
         busy = inst.busy
         busy.area += busy.level * (now - busy.last)
         busy.last = now
@@ -198,8 +209,8 @@ class Visit:
         self.pc += 1
         self.run(now)
 
-    def _resume(self, _: Any) -> None:
-        self.run(self.instance.env.now)
+    def _resume(self) -> None:
+        self.run(self.instance.env._now)
 
     def _done(self, now: float) -> None:
         inst = self.instance
@@ -304,7 +315,7 @@ def _program(
         if op in (CPU, DELAY):
             steps.append((op, arg))
             continue
-        if op == RUN and (flat := flat_query(arg)) is not None:
+        if op == RUN and (flat := flat_query(arg) or _cache_read(arg, owners, programs)):
             steps.append((FLAT, flat))
             continue
         if op != CALL:
@@ -314,6 +325,27 @@ def _program(
             return _drop(programs, key)
         steps.append((CALL, (_picker(target), programs[(id(target), id(arg[1]))])))
     return steps
+
+
+def _cache_read(
+    runner: Any, owners: dict[int, AppServer], programs: dict[tuple[int, int], list[Any]]
+) -> ReadStep | None:
+    """The flat form of a cache ``read`` step whose backing is a delay or a bare call to
+    an endpoint with a flat program, or None."""
+    read = flat_read(runner)
+    if read is None:
+        return None
+    cache, backing, read_through = read
+    delay = getattr(backing, "sample", None)
+    if delay is not None:
+        return ReadStep(cache, None, delay, read_through, Visit)
+    hop = getattr(backing, "flat_hop", None)
+    if hop is None or (target := _server_of(hop[0], owners)) is None:
+        return None
+    if _program(target, hop[1], owners, programs) is None:
+        return None
+    call = (_picker(target), programs[(id(target), id(hop[1]))])
+    return ReadStep(cache, call, None, read_through, Visit)
 
 
 def _drop(programs: dict[tuple[int, int], list[Any]], key: tuple[int, int]) -> None:

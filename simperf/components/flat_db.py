@@ -15,20 +15,23 @@ Chosen at build time, only where nothing but the plain code can run: a ``databas
 pool that no server refused a connection of, no guard on the call and no network.
 Counters, monitors, samples and random draws are those of the process path, in the
 same order. A free connection, core or storage slot is taken inline; a wait, though,
-keeps the process path's events (a grant, the pool's condition, a shard's process start
-and end, the scatter's join), so that a query resumes exactly where among simultaneous
-events the process would: with constant times (a query's fixed CPU, the round trip)
-events coincide, and an earlier resumption would change who finds a core free. Results
-are identical to the process path's.
+keeps the process path's calendar entries (a grant, the pool's condition, a shard's
+process start and end, the scatter's join), so that a query resumes exactly where among
+simultaneous events the process would: with constant times (a query's fixed CPU, the
+round trip) events coincide, and an earlier resumption would change who finds a core
+free. Those that only resume the query, like every timeout, are light calendar entries
+(:mod:`simperf.components.flat_calendar`). Results are identical to the process path's.
 """
 
 from __future__ import annotations
 
+from heapq import heappush
 from typing import TYPE_CHECKING, Any
 
-from simpy.events import URGENT, Event, Timeout
+from simpy.events import Event
 
 from simperf.components.database import Database
+from simperf.components.flat_calendar import NORMAL, URGENT, later, soon
 from simperf.components.sharding import ShardedDatabase
 from simperf.components.tracing import unwrapped
 from simperf.dbcost.buffer_pool import shard_of
@@ -96,21 +99,18 @@ class _PoolWait:
         if self.fired:
             return
         self.fired = True
-        _after(self.grant.env, self.resume)
+        soon(self.grant.env, self.resume)
 
-    def resume(self, _: Any) -> None:
+    def expire(self) -> None:
+        """``max_wait`` is up (a light entry, where the process's timeout fired)."""
+        self.check(None)
+
+    def resume(self) -> None:
         query = self.query
         if self.grant.triggered:
             query.granted(self.started)
         else:
             query.timed_out(self.grant)
-
-
-def _after(env: Any, callback: Any) -> None:
-    """Call ``callback`` after the events already due now (one event, as a process's)."""
-    event = Event(env)
-    event.callbacks.append(callback)  # type: ignore[union-attr]
-    event.succeed()
 
 
 class PooledQuery:
@@ -137,7 +137,7 @@ class PooledQuery:
         grant = Event(pool.env)
         slots.waiting.append(grant)
         wait = _PoolWait(self, grant, now)
-        Timeout(pool.env, pool.max_wait).callbacks.append(wait.check)
+        later(pool.env, pool.max_wait, wait.expire)
 
     def _in_use(self, now: float) -> None:
         """One more connection in use (LevelMonitor.change inlined, as in flat.Visit)."""
@@ -150,7 +150,7 @@ class PooledQuery:
 
     def granted(self, started: float) -> None:
         pool = self.pool
-        now = pool.env.now
+        now = pool.env._now
         waited = now - started
         pool.waits.append(waited)
         pool.wait_sum += waited
@@ -161,7 +161,7 @@ class PooledQuery:
         pool = self.pool
         pool.slots.waiting.remove(grant)
         pool.timeouts += 1
-        self.visit.fail(pool.timeout_code, pool.env.now)
+        self.visit.fail(pool.timeout_code, pool.env._now)
 
     def dispatch(self, now: float) -> None:
         """Database.dispatch: the key, the shard(s), the server(s), as the process path."""
@@ -184,20 +184,16 @@ class PooledQuery:
                 inst = core.primary if q.write else core._read_target(request, q)
                 arm = DbQuery(self, core, q, key, request, inst)
                 arm.shard = True
-                start = Event(env)  # as a process's start: urgent, in order
-                start.callbacks.append(arm.begin)  # type: ignore[union-attr]
-                start._ok = True
-                start._value = None
-                env.schedule(start, URGENT)
+                soon(env, arm.begin, URGENT)  # as a process's start: urgent, in order
 
-    def arm_ended(self, _: Any) -> None:
+    def arm_ended(self) -> None:
         """A shard's answer (its process's end); the last one's join resumes the query."""
         self.pending -= 1
         if not self.pending:
-            _after(self.pool.env, self.joined)
+            soon(self.pool.env, self.joined)
 
-    def joined(self, _: Any) -> None:
-        self.answered(self.pool.env.now)
+    def joined(self) -> None:
+        self.answered(self.pool.env._now)
 
     def answered(self, now: float) -> None:
         """The server answered: give the connection back, then spend the rows' CPU."""
@@ -232,7 +228,7 @@ class PooledQuery:
     def _core_granted(self, _: Any) -> None:
         """Granted a core of the calling instance for the rows' CPU."""
         inst = self.visit.instance
-        now = inst.env.now
+        now = inst.env._now
         queue = inst.queue
         queue.area += queue.level * (now - queue.last)
         queue.last = now
@@ -248,11 +244,14 @@ class PooledQuery:
         busy.level += 1
         if busy.level > busy.peak:
             busy.peak = busy.level
-        Timeout(inst.env, self.step.client_cpu).callbacks.append(self._client_cpu_done)
+        env = inst.env  # flat_calendar.later, inlined (as the hot waits below)
+        heappush(
+            env._queue, (now + self.step.client_cpu, NORMAL, next(env._eid), self._client_cpu_done)
+        )
 
-    def _client_cpu_done(self, _: Any) -> None:
+    def _client_cpu_done(self) -> None:
         inst = self.visit.instance
-        now = inst.env.now
+        now = inst.env._now
         busy = inst.busy
         busy.area += busy.level * (now - busy.last)
         busy.last = now
@@ -300,9 +299,9 @@ class DbQuery:
         self.inst = inst
         self.shard = False  # one arm of a scatter-gather
 
-    def begin(self, _: Any) -> None:
+    def begin(self) -> None:
         """Start as a scatter's arm (its process's start)."""
-        self.start(self.inst.env.now)
+        self.start(self.inst.env._now)
 
     def start(self, now: float) -> None:
         inst = self.inst
@@ -322,7 +321,8 @@ class DbQuery:
             busy.level += 1
             if busy.level > busy.peak:
                 busy.peak = busy.level
-            Timeout(inst.env, q.cpu()).callbacks.append(self._cpu_done)
+            env = inst.env  # flat_calendar.later, inlined
+            heappush(env._queue, (now + q.cpu(), NORMAL, next(env._eid), self._cpu_done))
             return
         self._queue(inst, now)
         grant = Event(inst.env)
@@ -349,13 +349,13 @@ class DbQuery:
 
     def _core_granted(self, _: Any) -> None:
         inst = self.inst
-        now = inst.env.now
+        now = inst.env._now
         self.waited = self._dequeue(inst, now)
         self._cpu(now)
 
     def _storage_granted(self, _: Any) -> None:
         inst = self.inst
-        now = inst.env.now
+        now = inst.env._now
         waited = self._dequeue(inst.storage, now)
         queue = inst.queue  # storage waits are the server's waits too (within)
         queue.area += queue.level * (now - queue.last)
@@ -370,11 +370,12 @@ class DbQuery:
         busy.level += 1
         if busy.level > busy.peak:
             busy.peak = busy.level
-        Timeout(self.inst.env, self.q.cpu()).callbacks.append(self._cpu_done)
+        env = self.inst.env
+        heappush(env._queue, (now + self.q.cpu(), NORMAL, next(env._eid), self._cpu_done))
 
-    def _cpu_done(self, _: Any) -> None:
+    def _cpu_done(self) -> None:
         inst = self.inst
-        now = inst.env.now
+        now = inst.env._now
         busy = inst.busy
         busy.area += busy.level * (now - busy.last)
         busy.last = now
@@ -413,12 +414,13 @@ class DbQuery:
         if busy.level > busy.peak:
             busy.peak = busy.level
         self.queued = queued  # the storage wait, added to the server's at the end
-        Timeout(storage.env, self.io).callbacks.append(self._io_done)
+        env = storage.env
+        heappush(env._queue, (now + self.io, NORMAL, next(env._eid), self._io_done))
 
-    def _io_done(self, _: Any) -> None:
+    def _io_done(self) -> None:
         inst = self.inst
         storage = inst.storage
-        now = inst.env.now
+        now = inst.env._now
         busy = storage.busy
         busy.area += busy.level * (now - busy.last)
         busy.last = now
@@ -450,12 +452,13 @@ class DbQuery:
         if q.write:
             self.core._replicate(self.request, q, self.key)
         if q.transfer > 0:
-            Timeout(inst.env, q.transfer).callbacks.append(self._returned)
+            env = inst.env  # flat_calendar.later, inlined: every query returns rows
+            heappush(env._queue, (now + q.transfer, NORMAL, next(env._eid), self._returned))
             return
-        self._returned(None)
+        self._returned()
 
-    def _returned(self, _: Any) -> None:
+    def _returned(self) -> None:
         if self.shard:  # the arm's process ends: an event the join waits for
-            _after(self.inst.env, self.parent.arm_ended)
+            soon(self.inst.env, self.parent.arm_ended)
             return
-        self.parent.answered(self.inst.env.now)
+        self.parent.answered(self.inst.env._now)

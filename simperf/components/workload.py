@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from heapq import heappush
 from typing import Any
 
 import numpy as np
@@ -17,6 +18,7 @@ from simperf.components.base import (
     RequestFailed,
     outcome_of,
 )
+from simperf.components.flat_calendar import NORMAL, URGENT, soon
 from simperf.keys import key_sampler, trace_times
 from simperf.rng import batched
 from simperf.spec.workload import (
@@ -231,51 +233,11 @@ class Clients:
         elif arrival is not None:
             rng = self.ctx.rng(WORKLOAD, "arrival")
             times = arrival_times(arrival, rng, self.horizon)
-            self.env.process(self._open_loop(times))
+            soon(self.env, _OpenLoop(self, times).begin, URGENT)  # where a process starts
         else:
             think = self.ctx.sampler(self.spec.think, WORKLOAD, "think")
             for _ in range(self.spec.users or 0):
                 self.env.process(self._user(think))
-
-    def _open_loop(self, times: Iterator[float]) -> Process:
-        env = self.env
-        recorder = self.ctx.recorder
-        budget = self.budget
-        choose = self._choose_class
-        entries = self.entries
-        serve = self._serve
-        tag = self._tag
-        keys = self._keys
-        flat = self._flat
-        traced, root = self._traced, self._trace_root
-        request = None  # a flat request waits to start until the next arrival is scheduled
-        for t in times:
-            arrival = env.timeout(t - env.now)
-            if request is not None:
-                flat[request.klass](request)  # type: ignore[misc]
-                request = None
-            yield arrival
-            klass = choose()
-            new = Request(recorder.arrive(t), klass, t)
-            if tag is not None:
-                tag(new)
-            if keys is not None and (draw := keys[klass]) is not None:
-                new.key = draw()
-            last = budget is not None and recorder.generated >= budget
-            if flat[klass] is None:
-                component, route = entries[klass]
-                env.process(serve(new, component, route))
-            elif traced is not None and traced():
-                component, route = entries[klass]
-                env.process(root(new, component, route))  # type: ignore[misc]
-            elif last:
-                flat[klass](new)  # type: ignore[misc]
-            else:
-                request = new
-            if last:
-                return
-        if request is not None:
-            flat[request.klass](request)  # type: ignore[misc]
 
     def _trace_loop(self, keyspace: Any) -> Process:
         """Replay a trace: row i arrives at its timestamp minus the first row's."""
@@ -377,3 +339,90 @@ def _first_region() -> int:
 
 def _nothing() -> None:
     return None
+
+
+class _OpenLoop:
+    """An open workload's arrivals, each a light calendar entry
+    (:mod:`simperf.components.flat_calendar`) where a generator's timeout would be.
+
+    A flat request waits to start until the next arrival is scheduled, as it did in the
+    generator this replaces: the order of events (and so every result) is unchanged,
+    less an event object and a generator resumption per request.
+    """
+
+    __slots__ = (
+        "budget",
+        "choose",
+        "clients",
+        "entries",
+        "env",
+        "flat",
+        "keys",
+        "recorder",
+        "request",
+        "root",
+        "serve",
+        "t",
+        "tag",
+        "times",
+        "traced",
+    )
+
+    def __init__(self, clients: Clients, times: Iterator[float]) -> None:
+        self.env = clients.env
+        self.times = times
+        self.request: Request | None = None
+        self.t = 0.0
+        self.clients = clients
+
+    def begin(self) -> None:
+        """Start (as the process did: the clients' set-up is read now, not at creation)."""
+        clients = self.clients
+        self.recorder = clients.ctx.recorder
+        self.budget = clients.budget
+        self.choose = clients._choose_class
+        self.entries = clients.entries
+        self.serve = clients._serve
+        self.tag = clients._tag
+        self.keys = clients._keys
+        self.flat = clients._flat
+        self.traced, self.root = clients._traced, clients._trace_root
+        self._schedule()
+
+    def _schedule(self) -> None:
+        """The next arrival (as ``env.timeout(t - now)``), then the held flat request."""
+        t = next(self.times, None)
+        request = self.request
+        if t is not None:
+            self.t = t
+            env = self.env
+            now = env._now
+            heappush(env._queue, (now + (t - now), NORMAL, next(env._eid), self.arrive))
+        if request is not None:
+            self.request = None
+            self.flat[request.klass](request)  # type: ignore[misc]
+
+    def arrive(self) -> None:
+        t = self.t
+        klass = self.choose()
+        new = Request(self.recorder.arrive(t), klass, t)
+        if self.tag is not None:
+            self.tag(new)
+        keys = self.keys
+        if keys is not None and (draw := keys[klass]) is not None:
+            new.key = draw()
+        budget = self.budget
+        last = budget is not None and self.recorder.generated >= budget
+        flat = self.flat[klass]
+        if flat is None:
+            component, route = self.entries[klass]
+            self.env.process(self.serve(new, component, route))
+        elif self.traced is not None and self.traced():
+            component, route = self.entries[klass]
+            self.env.process(self.root(new, component, route))  # type: ignore[misc]
+        elif last:
+            flat(new)
+        else:
+            self.request = new
+        if not last:
+            self._schedule()

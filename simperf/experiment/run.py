@@ -64,15 +64,14 @@ def run(
     alerts.check_targets(model)
     engine = scenario.run.engine
     refused = None
-    declined = fastpath.too_long(scenario) if engine == "auto" else None
-    if engine == "fast" or (engine == "auto" and declined is None):
+    if engine in ("fast", "auto"):
         try:
             return summarise(fastpath.execute(model), engine="fast")
         except fastpath.Refused as reason:
             if engine == "fast":
                 raise SpecError(f"run.engine: fast is not exact here: {reason}") from None
             refused = str(reason)
-    return summarise(model.execute(), refused=refused, declined=declined)
+    return summarise(model.execute(), refused=refused)
 
 
 def summarise(
@@ -80,14 +79,11 @@ def summarise(
     *,
     engine: str = "events",
     refused: str | None = None,
-    declined: str | None = None,
 ) -> Result:
     """Turn an executed model into a :class:`Result`.
 
     ``engine`` ran it (``perf.engine``); ``refused`` is why the fast path was not exact
-    (``perf.fast_path_refused``) and ``declined`` why ``auto`` did not try it although
-    it may be (``perf.fast_path_declined``: a run too long for its memory), when
-    ``run.engine`` was ``auto``.
+    (``perf.fast_path_refused``), when ``run.engine`` was ``auto``.
     """
     summary = Summary(model)
     rows = summary.instance_rows()
@@ -164,8 +160,6 @@ def summarise(
     }
     if refused is not None:
         perf["fast_path_refused"] = refused
-    if declined is not None:
-        perf["fast_path_declined"] = declined
     result = Result(
         scenario=model.scenario,
         seed=model.ctx.seed,

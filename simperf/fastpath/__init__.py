@@ -9,7 +9,7 @@ same summary code. Chosen by ``run.engine`` (see :func:`simperf.experiment.run.r
 
 from __future__ import annotations
 
-from simperf.fastpath.chain import Refused, plan, too_long
+from simperf.fastpath.chain import Refused, plan
 from simperf.fastpath.engine import execute
 
-__all__ = ["Refused", "execute", "plan", "too_long"]
+__all__ = ["Refused", "execute", "plan"]

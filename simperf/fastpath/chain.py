@@ -11,14 +11,12 @@ processor sharing, autoscaling...) is refused, with the reason, by :func:`plan`.
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field
 from typing import Any
 
 from simperf.components.app_server import AppInstance, AppServer
 from simperf.components.calls import CALL, CPU, DELAY
 from simperf.spec.app_server import CallStep, CpuStep, DelayStep
-from simperf.spec.size_estimate import mean_arrival_rate
 from simperf.spec.workload import DeterministicArrival, TraceArrival
 
 
@@ -102,27 +100,6 @@ def plan(model: Any) -> Chain:
     builder = _Builder(model)
     builder.visit(klass.entry, klass.endpoint, f"components.{klass.entry}.endpoints")
     return Chain(builder.stages, builder.stations)
-
-
-def too_long(scenario: Any) -> str | None:
-    """Why ``run.engine: auto`` leaves a run the fast path could compute to the event
-    engine: it holds every request's times in memory, so a run expected to send more
-    requests than ``run.keep_requests`` would outgrow the bounded memory the event engine
-    keeps (which folds requests past the cap). None when the run is short enough.
-    """
-    run = scenario.run
-    expected = (
-        math.inf if run.horizon is None else (mean_arrival_rate(scenario) or 0.0) * run.horizon
-    )
-    if run.requests is not None:
-        expected = min(expected, run.requests)
-    if expected <= run.keep_requests:
-        return None
-    return (
-        f"about {expected:.2g} requests, over run.keep_requests ({run.keep_requests:,}): "
-        "the fast path holds every request in memory, the event engine folds them past "
-        "the cap"
-    )
 
 
 def _component_problem(spec: Any) -> str | None:

@@ -1,5 +1,15 @@
-"""Run a built model on the fast path: every request's times at once, then the records
-and snapshots the event engine would have left, for the same summary code to read."""
+"""Run a built model on the fast path, in rounds of ``ROUND`` arrivals, leaving the
+records and snapshots the event engine would have left, for the same summary code.
+
+Each round's requests go through the stations with their state carried from the round
+before (Lindley: the last departure; Kiefer-Wolfowitz: the sorted free times of the
+servers), so the times are one big pass's. A round ends at the next round's first
+arrival ``w``: no later request does anything before ``w``, so every event before it is
+final, and the counters, records and waits are taken up to there and the rest kept for
+the next round. Memory thus holds a round and the requests in flight, the kept records
+and waits (``run.keep_requests``, the rest folded as the event engine folds them) and
+one value per snapshot window: it does not grow with the run.
+"""
 
 from __future__ import annotations
 
@@ -8,6 +18,7 @@ import time
 from array import array
 from collections.abc import Iterator
 from itertools import islice
+from types import SimpleNamespace
 from typing import Any
 
 import numpy as np
@@ -15,26 +26,27 @@ import numpy as np
 from simperf.arrivals.homogeneous import poisson_batches
 from simperf.components.workload import WORKLOAD, arrival_times
 from simperf.fastpath.chain import Chain, Refused, Station, plan
-from simperf.fastpath.levels import (
-    WindowAreas,
-    ahead_of_each,
-    cumulative_at,
-    levels_at,
-    never_above,
-    window_peaks,
-)
-from simperf.fastpath.recursions import fifo_starts
+from simperf.fastpath.levels import Level, Tally
+from simperf.fastpath.recursions import Carry, fifo_starts
+from simperf.metrics.recorder import RequestRecorder
 from simperf.metrics.waits import fold_waits
 from simperf.model import Model, Snapshot
 from simperf.rng import BATCH
 from simperf.spec.workload import PoissonArrival
+
+ROUND = 1 << 18
+"""Arrivals simulated at once: large enough for numpy to pay, small enough to keep a
+round's arrays a few MiB."""
+
+Columns = dict[str, np.ndarray]
 
 
 def execute(model: Model) -> Model:
     """Compute ``model``'s run exactly, without the event engine.
 
     The model (built, never run) gets what :meth:`Model.execute` leaves: finished
-    requests in its recorder, snapshots, end time and wall time.
+    requests in its recorder (past ``run.keep_requests`` folded), each instance's
+    waits, snapshots, end time and wall time.
 
     Raises
     ------
@@ -43,51 +55,37 @@ def execute(model: Model) -> Model:
         out not to be (a worker pool or a queue limit reached); the model is untouched.
     """
     started = time.perf_counter()
-    chain = plan(model)
-    horizon = model.horizon
-    arrivals = _arrivals(model, model.scenario.run.requests, horizon)
-    sorts = _Sorts()
-    end = _route(chain, arrivals, sorts)
-    limit = math.inf if horizon is None else horizon
-    ends = sorts.sorted(end)
-    arrived = arrivals[: np.searchsorted(arrivals, limit, "left")]
-    for station in chain.stations:
-        _check_capacity(station, limit, arrived, ends, sorts)
-    model.end = float(horizon if horizon is not None else (end.max() if end.size else 0.0))
-    _snapshots(model, chain, arrivals, ends, sorts)
-    _records(model, arrivals, end, limit, sorts)
-    if model.snapshots and not model.scenario.run.auto_warmup:
-        # the waits past the cap, as the event engine folds them (the arrays above are
-        # the run's in full: its peak memory grows with its length all the same)
-        first, last = model.snapshots[0], model.snapshots[-1]
-        fold_waits(model.instances, model.ctx.recorder.keep, 1, first, last)
+    run = _Run(model, plan(model))
+    for arrivals, w in _rounds(_arrivals(model), ROUND):
+        run.round(arrivals, w)
+    run.commit()
     model.events = 0
     model.wall_time = time.perf_counter() - started
     return model
 
 
-def _arrivals(model: Model, budget: int | None, horizon: float | None) -> np.ndarray:
-    """The open loop's arrival times, from the stream the event engine reads them from."""
+def _arrivals(model: Model) -> Iterator[np.ndarray]:
+    """The open loop's arrival times in chunks, from the stream the event engine reads
+    them from, cut at ``run.requests`` and at the horizon."""
     arrival = model.scenario.workload.arrival
+    budget, horizon = model.scenario.run.requests, model.horizon
     rng = model.ctx.rng(WORKLOAD, "arrival")
     if isinstance(arrival, PoissonArrival) and arrival.rate > 0:
         batches: Any = poisson_batches(arrival.rate, rng, BATCH)
     else:
         batches = _chunks(arrival_times(arrival, rng, horizon))
-    chunks: list[np.ndarray] = []
     count = 0
     for chunk in batches:
         if chunk.size == 0:
-            break
+            return
         if budget is not None and count + chunk.size >= budget:
-            chunks.append(chunk[: budget - count])
-            break
+            yield chunk[: budget - count]
+            return
         if horizon is not None and chunk[-1] >= horizon:
-            chunks.append(chunk[: np.searchsorted(chunk, horizon, side="left")])
-            break
-        chunks.append(chunk)
+            yield chunk[: np.searchsorted(chunk, horizon, side="left")]
+            return
         count += chunk.size
-    return np.concatenate(chunks) if chunks else np.empty(0)
+        yield chunk
 
 
 def _chunks(times: Iterator[float]) -> Iterator[np.ndarray]:
@@ -96,231 +94,398 @@ def _chunks(times: Iterator[float]) -> Iterator[np.ndarray]:
         yield chunk
 
 
-def _variates(draw: Any, count: int) -> np.ndarray:
-    """``count`` variates drawn ``BATCH`` at a time, as the event engine's samplers do."""
-    if count == 0:
-        return np.empty(0)
-    return np.concatenate([draw(BATCH) for _ in range(-(-count // BATCH))])[:count]
+def _rounds(chunks: Iterator[np.ndarray], size: int) -> Iterator[tuple[np.ndarray, float]]:
+    """Rounds of ``size`` arrivals, each with the next round's first arrival (inf after
+    the last)."""
+    held: list[np.ndarray] = []
+    count = 0
+    for chunk in chunks:
+        held.append(chunk)
+        count += chunk.size
+        while count > size:  # one more than a round: the next one's first is known
+            joined = np.concatenate(held)
+            yield joined[:size], float(joined[size])
+            held, count = [joined[size:]], count - size
+    joined = np.concatenate(held) if held else np.empty(0)
+    yield joined, math.inf
 
 
-class _Sorts:
-    """Sorting orders and sorted copies, each computed once per array of one run
-    (a station's departures are also the next step's arrivals, the ends, the exits)."""
+class _Draws:
+    """A stage's variates in the order requests reach it, drawn ``BATCH`` at a time as
+    the event engine's samplers draw them (the draws left over wait for the next round)."""
+
+    def __init__(self, draw: Any) -> None:
+        self.draw = draw
+        self.left = np.empty(0)
+
+    def take(self, count: int) -> np.ndarray:
+        if count > self.left.size:
+            more = [self.draw(BATCH) for _ in range(-(-(count - self.left.size) // BATCH))]
+            self.left = np.concatenate((self.left, *more))
+        taken, self.left = self.left[:count], self.left[count:]
+        return taken
+
+
+class _Events:
+    """Timed events not final yet, with columns of values: pushed a round at a time in
+    any order, taken in time order once they are before a round's end. Every stream
+    reading the same times (a station's exits, the run's ends...) reads one of these,
+    so that each is sorted once."""
 
     def __init__(self) -> None:
-        self._orders: dict[int, tuple[np.ndarray, np.ndarray | None]] = {}
-        self._sorted: dict[int, tuple[np.ndarray, np.ndarray]] = {}
+        self.held: Columns = {}  # those at or after the last round's end, sorted
+        self.new: list[Columns] = []
+        self.taken: Columns = {"t": np.empty(0)}
 
-    def order(self, times: np.ndarray) -> np.ndarray | None:
-        """The stable order that sorts ``times`` (None: already sorted)."""
-        cached = self._orders.get(id(times))
-        if cached is None or cached[0] is not times:
-            ordered = times.size < 2 or bool(np.all(times[1:] >= times[:-1]))
-            cached = (times, None if ordered else np.argsort(times, kind="stable"))
-            self._orders[id(times)] = cached
-        return cached[1]
+    def push(self, times: np.ndarray) -> None:
+        self.new.append({"t": times})
 
-    def sorted(self, times: np.ndarray) -> np.ndarray:
-        """``times`` sorted (itself when already sorted)."""
-        order = self.order(times)
-        if order is None:
-            return times
-        cached = self._sorted.get(id(times))
-        if cached is None or cached[0] is not times:
-            cached = (times, times[order])
-            self._sorted[id(times)] = cached
-        return cached[1]
+    def add(self, **columns: np.ndarray) -> None:
+        """Values for the times pushed last (this round's)."""
+        self.new[-1].update(columns)
 
-
-def _route(chain: Chain, arrivals: np.ndarray, sorts: _Sorts) -> np.ndarray:
-    """Move every request through the stages; returns each one's end time."""
-    t = arrivals
-    for stage in chain.stages:
-        station = chain.stations[stage.instance]
-        arrays = station.arrays
-        if stage.op == "enter":
-            arrays["enter"] = t
-            continue
-        if stage.op == "exit":
-            arrays["exit"] = t
-            continue
-        order = sorts.order(t)
-        reach = sorts.sorted(t)
-        values = _variates(stage.draw, t.size)
-        if stage.op == "delay":
-            done = reach + values
-        else:  # a FIFO station: draws go to requests in the order they start
-            starts = fifo_starts(reach, values, station.servers)
-            done = starts + values
-            arrays["start"] = starts
-            # those who queued (FIFO: in the order they got a slot) and the queue's
-            # length as each joined (those who did not queue had no one ahead)
-            waited = starts > reach
-            queued, dequeued = reach[waited], starts[waited]
-            arrays["queued"], arrays["dequeued"] = queued, dequeued
-            risen = arrays["risen"] = ahead_of_each(queued, dequeued)
-            risen += 1
-            wait = starts - reach
-            arrays["wait"] = wait if order is None else _unsorted(wait, order)
-        t = done if order is None else _unsorted(done, order)
-        if stage.op == "cpu":
-            # in request order: sorted (values only, ties alike) for the next station's
-            # arrivals or the ends anyway, so busy time shares that sort
-            arrays["done"] = t
-    return t
+    def take(self, w: float) -> None:
+        """Make :attr:`taken` the events before ``w``, sorted (stable: earlier first)."""
+        parts = ([self.held] if self.held else []) + self.new
+        self.new = []
+        if not parts:
+            self.taken = {"t": np.empty(0)}
+            return
+        columns = {key: _joined([part[key] for part in parts]) for key in parts[-1]}
+        t = columns["t"]
+        if t.size > 1 and not bool(np.all(t[1:] >= t[:-1])):
+            order = np.argsort(t, kind="stable")
+            columns = {key: value[order] for key, value in columns.items()}
+            t = columns["t"]
+        cut = t.size if w == math.inf else int(np.searchsorted(t, w, "left"))
+        self.held = {key: value[cut:] for key, value in columns.items()} if cut < t.size else {}
+        self.taken = {key: value[:cut] for key, value in columns.items()}
 
 
-def _unsorted(values: np.ndarray, order: np.ndarray) -> np.ndarray:
-    out = np.empty_like(values)
-    out[order] = values
-    return out
+def _joined(parts: list[np.ndarray]) -> np.ndarray:
+    if not parts:
+        return np.empty(0)
+    return parts[0] if len(parts) == 1 else np.concatenate(parts)
 
 
-def _held(station: Station, sorts: _Sorts) -> tuple[np.ndarray, np.ndarray]:
-    """When each request takes and gives back its worker (sorted separately)."""
-    arrays = station.arrays
-    taken = arrays["start"] if station.workers_queue else arrays["enter"]
-    return sorts.sorted(taken), sorts.sorted(arrays["exit"])
+class _Grid:
+    """The snapshot times, as :meth:`Model._snapshots` takes them (the same float
+    additions), generated as the rounds reach them; merging windows in pairs past the
+    model's limit, and telling the recorder so."""
+
+    def __init__(self, model: Model, recorder: RequestRecorder) -> None:
+        run = model.scenario.run
+        self.window = model.window()
+        self.limit = model.window_limit(self.window)
+        self.now = 0.0 + run.fixed_warmup
+        self.times: list[float] = []
+        self.kept: list[int] = []
+        self.recorder = recorder
+
+    def until(self, bound: float) -> np.ndarray:
+        """The snapshot times before ``bound`` not given yet."""
+        first = len(self.times)
+        while self.now < bound:
+            self.kept.append(len(self.times))
+            self.times.append(self.now)
+            if len(self.kept) > self.limit:
+                del self.kept[1::2]
+                self.window *= 2
+                self.recorder.merge_windows()
+            self.now = self.now + self.window
+        return np.array(self.times[first:])
+
+    def kept_times(self) -> np.ndarray:
+        times = self.times
+        return np.array([times[k] for k in self.kept])
 
 
-def _check_capacity(
-    station: Station, limit: float, arrivals: np.ndarray, ends: np.ndarray, sorts: _Sorts
-) -> None:
-    """Refuse a run in which a worker pool fills (cores queue) or a queue limit is met.
+class _StationState:
+    """One station's carried state and its counters, and which events it reads."""
 
-    ``arrivals`` (those before ``limit``) and ``ends`` bound every instance's crowd by
-    the whole system's, which settles most checks without sorting anything more.
-    """
-    name = station.runtime.name
-    if station.workers_queue:
-        queued, risen = station.arrays["queued"], station.arrays["risen"]
-        risen = risen[: np.searchsorted(queued, limit, "left")]
-        if risen.size and int(risen.max()) > station.limit:
-            raise Refused(f"{name}: {station.limit} requests waited for a worker (queue limit)")
-        return
-    if never_above(arrivals, ends, station.workers):
-        return
-    taken, given = _held(station, sorts)
-    if not never_above(taken[taken < limit], given, station.workers):
-        raise Refused(f"{name}: all {station.workers} workers were busy (they would queue)")
-
-
-def snapshot_times(model: Model) -> tuple[np.ndarray, list[int]]:
-    """Every time the run loop takes a snapshot, and the indices of those it keeps.
-
-    The same loop as :meth:`Model._snapshots` on the same float additions, so that the
-    times are the event engine's to the last bit.
-    """
-    run = model.scenario.run
-    window = model.window()
-    limit = model.window_limit(window)
-    end = model.end
-    times: list[float] = []
-    kept: list[int] = []
-    now = 0.0 + run.fixed_warmup
-    while now < end:
-        kept.append(len(times))
-        times.append(now)
-        if len(kept) > limit:
-            del kept[1::2]
-            window *= 2
-        now = now + window
-    if not times or times[-1] < end:
-        kept.append(len(times))
-        times.append(end)
-    return np.array(times), kept
-
-
-def _snapshots(
-    model: Model, chain: Chain, arrivals: np.ndarray, ends: np.ndarray, sorts: _Sorts
-) -> None:
-    times, kept = snapshot_times(model)
-    edges = np.concatenate(([0.0], times))
-    areas = WindowAreas(edges)
-    instances: dict[str, dict[str, np.ndarray]] = {}
-    for station in chain.stations:
-        instances[station.runtime.name] = _counters(station, areas, sorts)
-    for runtime in model.instances:  # instances off the route: idle all run
-        if runtime.name not in instances:
-            idle = runtime.snapshot(0.0)
-            instances[runtime.name] = {k: np.full(times.size, v) for k, v in idle.items()}
-    in_system = areas(arrivals, ends)
-    generated = np.searchsorted(arrivals, times, side="right")
-    model.snapshots = [
-        Snapshot(
-            time=float(times[k]),
-            instances={
-                name: {key: _scalar(values[k]) for key, values in counters.items()}
-                for name, counters in instances.items()
-            },
-            in_system_area=float(in_system[k]),
-            generated=int(generated[k]),
+    def __init__(self, index: int, station: Station, limit: float) -> None:
+        self.index = index
+        self.station = station
+        self.carry = Carry()  # its servers' state between rounds
+        self.cpu = False
+        self.enter = ""  # the events it is entered at
+        self.exit = ""  # the events it is left at (with service{k}, wait{k})
+        self.done = ""  # the events its cpu step ends at
+        self.busy = Level(limit)
+        self.queue = Level(limit, peaks=True)
+        self.workers = Level(limit)
+        self.waited = Tally()  # dequeued times
+        self.served = Tally()  # exits, with the service time
+        self.wait_sum = Tally()  # exits, with the wait
+        # what :func:`fold_waits` reads and the instance gets at the end
+        self.holder = SimpleNamespace(
+            name=station.runtime.name,
+            waits=array("d"),
+            folded_waits=None,
+            waits_folded=0,
+            waits_keep=0,
         )
-        for k in kept
-    ]
+
+
+ARRIVALS = "s-1"
+"""The events at the run's arrivals; ``s{i}``: at the end of order-dependent stage i."""
+
+
+class _Run:
+    """The state carried from round to round."""
+
+    def __init__(self, model: Model, chain: Chain) -> None:
+        self.model = model
+        self.chain = chain
+        run = model.scenario.run
+        self.horizon = model.horizon
+        self.limit = math.inf if self.horizon is None else self.horizon
+        original = model.ctx.recorder
+        # a recorder of its own until the run is known to be exact (the model untouched)
+        self.recorder = RequestRecorder(original.class_names, original.keep)
+        self.recorder.causes = list(original.causes)
+        self.grid = _Grid(model, self.recorder)
+        self.fold_waits = not run.auto_warmup  # an auto warm-up reads them all
+        self.stations = [_StationState(k, s, self.limit) for k, s in enumerate(chain.stations)]
+        self.events: dict[str, _Events] = {ARRIVALS: _Events()}
+        label = ARRIVALS  # the events at the times entering each stage
+        self.inputs: list[str] = []
+        for i, stage in enumerate(chain.stages):
+            self.inputs.append(label)
+            state = self.stations[stage.instance]
+            if stage.op == "enter":
+                state.enter = label
+            elif stage.op == "exit":
+                state.exit = label
+            else:
+                label = f"s{i}"
+                self.events[label] = _Events()
+                if stage.op == "cpu":
+                    state.cpu, state.done = True, label
+                    for kind in ("start", "queued", "dequeued"):
+                        self.events[f"{kind}{stage.instance}"] = _Events()
+        self.ends = label
+        self.crowd = any(not s.workers_queue for s in chain.stations)
+        self.draws = [_Draws(st.draw) if st.draw is not None else None for st in chain.stages]
+        self.pending: list[Columns | None] = [None] * len(chain.stages)
+        self.system = Level(self.limit)
+        self.generated = Tally()
+        self.arrived = 0
+        self.last_end = -math.inf
+        self.first: Any = None  # the first snapshot's waited counts, once taken
+        self.end = 0.0  # the run's end, once the last round is in
+
+    def round(self, arrivals: np.ndarray, w: float) -> None:
+        """Move the round's arrivals through the route; take every event before ``w``."""
+        self.arrived += arrivals.size
+        self.events[ARRIVALS].push(arrivals)
+        columns: Columns = {"t": arrivals, "a": arrivals}
+        for index, stage in enumerate(self.chain.stages):
+            columns = self._stage(index, stage, columns, w)
+        ends = columns["t"]
+        if ends.size:
+            self.last_end = max(self.last_end, float(ends.max()))
+        self.events[self.ends].add(a=columns["a"])
+        if w == math.inf:
+            end = self.horizon if self.horizon is not None else max(self.last_end, 0.0)
+            self.end = float(end)
+            points = self.grid.until(end)
+            if not self.grid.times or self.grid.times[-1] < end:
+                self.grid.kept.append(len(self.grid.times))
+                self.grid.times.append(end)
+                points = np.append(points, end)
+            self._take(w, points, end)
+        else:
+            self._take(w, self.grid.until(w), None)
+
+    def _stage(self, index: int, stage: Any, columns: Columns, w: float) -> Columns:
+        state = self.stations[stage.instance]
+        t = columns["t"]
+        k = stage.instance
+        if stage.op == "enter":
+            columns[f"enter{k}"] = t
+            return columns
+        if stage.op == "exit":
+            service = t - columns[f"enter{k}"]
+            values = {f"service{k}": service}
+            if f"wait{k}" in columns:
+                service -= columns[f"wait{k}"]
+                values[f"wait{k}"] = columns[f"wait{k}"]
+            self.events[self.inputs[index]].add(**values)
+            return columns
+        # order-dependent: requests take their draws (and a server) in the order they
+        # reach the stage, so those held from earlier rounds go first, and those that
+        # reach it at or after ``w`` wait for the next round (a later one may be earlier)
+        held = self.pending[index]
+        if held is not None:
+            columns = {key: np.concatenate((held[key], columns[key])) for key in held}
+            t = columns["t"]
+        if t.size > 1 and not bool(np.all(t[1:] >= t[:-1])):
+            order = np.argsort(t, kind="stable")
+            columns = {key: value[order] for key, value in columns.items()}
+            t = columns["t"]
+        cut = t.size if w == math.inf else int(np.searchsorted(t, w, "left"))
+        if cut < t.size:
+            self.pending[index] = {key: value[cut:] for key, value in columns.items()}
+            columns = {key: value[:cut] for key, value in columns.items()}
+        else:
+            self.pending[index] = None
+        reach = columns["t"]
+        draws = self.draws[index]
+        assert draws is not None
+        values = draws.take(reach.size)
+        if stage.op == "delay":
+            columns["t"] = reach + values
+            self.events[f"s{index}"].push(columns["t"])
+            return columns
+        station = state.station
+        starts = fifo_starts(reach, values, station.servers, state.carry)
+        done = starts + values
+        columns[f"wait{k}"] = starts - reach
+        columns["t"] = done
+        self.events[f"s{index}"].push(done)
+        self.events[f"start{k}"].push(starts)
+        waited = starts > reach
+        queued, dequeued = reach[waited], starts[waited]
+        self.events[f"queued{k}"].push(queued)
+        self.events[f"dequeued{k}"].push(dequeued)
+        self.events[f"dequeued{k}"].add(wait=dequeued - queued)
+        return columns
+
+    def _take(self, w: float, points: np.ndarray, end: float | None) -> None:
+        """Every stream's events before ``w`` into the windows up to ``points``."""
+        for events in self.events.values():
+            events.take(w)
+        arrivals = self.events[ARRIVALS].taken["t"]
+        ends = self.events[self.ends].taken
+        self.system.advance(arrivals, ends["t"], points, check=self.crowd)
+        self.generated.advance(arrivals, None, points)
+        for state in self.stations:
+            k, station = state.index, state.station
+            exits = self.events[state.exit].taken
+            if state.cpu:
+                starts = self.events[f"start{k}"].taken["t"]
+                state.busy.advance(starts, self.events[state.done].taken["t"], points)
+                dequeued = self.events[f"dequeued{k}"].taken
+                state.queue.advance(
+                    self.events[f"queued{k}"].taken["t"], dequeued["t"], points, check=True
+                )
+                state.waited.advance(dequeued["t"], None, points)
+                state.wait_sum.advance(exits["t"], exits.get(f"wait{k}"), points)
+                waits = dequeued.get("wait", np.empty(0))
+                if end is not None:
+                    waits = waits[: np.searchsorted(dequeued["t"], end, "right")]
+                state.holder.waits.frombytes(np.ascontiguousarray(waits).view(np.uint8))
+            if station.workers_queue:
+                taken = self.events[f"start{k}"].taken["t"]
+            else:
+                taken = self.events[state.enter].taken["t"]
+            # the system's crowd bounds every instance's: check the workers only past it
+            check = not station.workers_queue and self.system.highest > station.workers
+            state.workers.advance(taken, exits["t"], points, check=check)
+            state.served.advance(exits["t"], exits.get(f"service{k}"), points)
+            self._check(state)
+        if self.first is None and self.grid.times:
+            # the first snapshot's waited counts: the waits of the warm-up, not kept
+            self.first = SimpleNamespace(
+                instances={
+                    s.holder.name: {"waited": int(s.waited.count_at()[0])}
+                    for s in self.stations
+                    if s.cpu
+                }
+            )
+        self._record(ends)
+        if self.fold_waits and self.first is not None:
+            holders = [s.holder for s in self.stations if s.cpu]
+            batch = 1 if end is not None else self.recorder.fold_size
+            fold_waits(holders, self.recorder.keep, batch, self.first)
+
+    def _check(self, state: _StationState) -> None:
+        """Refuse a run in which a worker pool fills (cores queue) or a queue limit is met."""
+        station = state.station
+        name = station.runtime.name
+        if station.workers_queue:
+            if state.queue.highest > station.limit:
+                raise Refused(f"{name}: {station.limit} requests waited for a worker (queue limit)")
+        elif state.workers.highest > station.workers:
+            raise Refused(f"{name}: all {station.workers} workers were busy (they would queue)")
+
+    def _record(self, taken: Columns) -> None:
+        """The requests finished (by the horizon) among ``taken``, in the order they did."""
+        ends, starts = taken["t"], taken.get("a", np.empty(0))
+        finished = int(np.searchsorted(ends, self.limit, side="left"))
+        recorder = self.recorder
+        recorder.start.frombytes(np.ascontiguousarray(starts[:finished]).view(np.uint8))
+        recorder.end.frombytes(np.ascontiguousarray(ends[:finished]).view(np.uint8))
+        recorder.klass.frombytes(bytes(4 * finished))
+        recorder.outcome.frombytes(bytes(4 * finished))
+        recorder.fold_records(self.grid.kept_times())
+
+    def commit(self) -> None:
+        """Leave on the model what the event engine would have."""
+        model = self.model
+        model.end = self.end
+        recorder = self.recorder
+        recorder.generated = self.arrived
+        original = model.ctx.recorder
+        for key in ("generated", "start", "end", "klass", "outcome", "folded", "folded_count"):
+            setattr(original, key, getattr(recorder, key))
+        for state in self.stations:
+            runtime, holder = state.station.runtime, state.holder
+            runtime.waits = holder.waits
+            runtime.folded_waits = holder.folded_waits
+            runtime.waits_folded = holder.waits_folded
+            runtime.waits_keep = holder.waits_keep
+        self._snapshots()
+
+    def _snapshots(self) -> None:
+        model, grid = self.model, self.grid
+        times = np.array(grid.times)
+        count = times.size
+        instances: dict[str, dict[str, np.ndarray]] = {}
+        for state in self.stations:
+            instances[state.station.runtime.name] = self._counters(state, count)
+        for runtime in model.instances:  # instances off the route: idle all run
+            if runtime.name not in instances:
+                idle = runtime.snapshot(0.0)
+                instances[runtime.name] = {k: np.full(count, v) for k, v in idle.items()}
+        in_system = self.system.area_at()
+        generated = self.generated.count_at()
+        model.snapshots = [
+            Snapshot(
+                time=float(times[k]),
+                instances={
+                    name: {key: _scalar(values[k]) for key, values in counters.items()}
+                    for name, counters in instances.items()
+                },
+                in_system_area=float(in_system[k]),
+                generated=int(generated[k]),
+            )
+            for k in grid.kept
+        ]
+
+    def _counters(self, state: _StationState, count: int) -> dict[str, np.ndarray]:
+        """:meth:`AppInstance.snapshot` at every snapshot time."""
+        counters: dict[str, np.ndarray] = {}
+        if state.cpu:
+            counters["busy_area"] = state.busy.area_at()
+            counters["queue_area"] = state.queue.area_at()
+            counters["queue_peak"] = np.concatenate(state.queue.peaks).astype(float)
+            counters["queue_now"] = np.concatenate(state.queue.levels)
+            counters["waited"] = state.waited.count_at()
+            counters["wait_sum"] = state.wait_sum.sum_at()
+        else:  # calls and delays only: never queues
+            zeros = np.zeros(count)
+            counters.update(busy_area=zeros, queue_area=zeros, queue_peak=zeros, queue_now=zeros)
+            counters["waited"] = np.zeros(count, dtype=int)
+            counters["wait_sum"] = zeros
+        counters["served"] = state.served.count_at()
+        counters["rejected"] = np.zeros(count, dtype=int)
+        counters["service_sum"] = state.served.sum_at()
+        counters["worker_area"] = state.workers.area_at()
+        counters["workers"] = np.full(count, state.station.workers)
+        return counters
 
 
 def _scalar(value: Any) -> float | int:
     return value.item() if hasattr(value, "item") else value
-
-
-def _counters(station: Station, areas: WindowAreas, sorts: _Sorts) -> dict[str, np.ndarray]:
-    """:meth:`AppInstance.snapshot` at every snapshot time, from the station's arrays."""
-    arrays = station.arrays
-    edges = areas.edges
-    times = edges[1:]
-    count = times.size
-    counters: dict[str, np.ndarray] = {}
-    if "start" in arrays:
-        starts, done = arrays["start"], arrays["done"]
-        queued, dequeued, risen = arrays["queued"], arrays["dequeued"], arrays["risen"]
-        counters["busy_area"] = areas(starts, sorts.sorted(done))
-        counters["queue_area"] = areas(queued, dequeued)
-        counters["queue_peak"] = window_peaks(queued, dequeued, risen, edges)
-        counters["queue_now"] = levels_at(queued, dequeued, times)
-        wait = arrays["wait"]
-        # in the order they got a slot, as the event engine appends them (for P(wait)
-        # and the wait percentiles)
-        waits = array("d")
-        waits.frombytes(np.subtract(dequeued, queued).view(np.uint8))  # no bytes copy
-        station.runtime.waits = waits
-        counters["waited"] = np.searchsorted(dequeued, times, side="right")
-    else:  # calls and delays only: never queues
-        zeros = np.zeros(count)
-        counters.update(busy_area=zeros, queue_area=zeros, queue_peak=zeros, queue_now=zeros)
-        counters["waited"] = np.zeros(count, dtype=int)
-        wait = None
-    leave = arrays["exit"]
-    service = leave - arrays["enter"]
-    if wait is not None:
-        service -= wait
-    order = sorts.order(leave)  # the run's ends: sorted once for the records anyway
-    if order is not None:
-        leave, service = sorts.sorted(leave), service[order]
-        wait = None if wait is None else wait[order]
-    counters["served"] = np.searchsorted(leave, times, side="right")
-    counters["rejected"] = np.zeros(count, dtype=int)
-    counters["wait_sum"] = np.zeros(count) if wait is None else cumulative_at(leave, wait, times)
-    counters["service_sum"] = cumulative_at(leave, service, times)
-    taken, given = _held(station, sorts)
-    counters["worker_area"] = areas(taken, given)
-    counters["workers"] = np.full(count, station.workers)
-    return counters
-
-
-def _records(
-    model: Model, arrivals: np.ndarray, end: np.ndarray, limit: float, sorts: _Sorts
-) -> None:
-    """The requests finished by ``limit``, in the order they finished, in the recorder."""
-    order = sorts.order(end)
-    ends = sorts.sorted(end)
-    starts = arrivals if order is None else arrivals[order]
-    finished = int(np.searchsorted(ends, limit, side="left"))
-    recorder = model.ctx.recorder
-    recorder.generated = arrivals.size
-    recorder.start, recorder.end = array("d"), array("d")
-    # as bytes views: no intermediate bytes object
-    recorder.start.frombytes(np.ascontiguousarray(starts[:finished]).view(np.uint8))
-    recorder.end.frombytes(np.ascontiguousarray(ends[:finished]).view(np.uint8))
-    recorder.klass = array("i", bytes(4 * finished))
-    recorder.outcome = array("i", bytes(4 * finished))

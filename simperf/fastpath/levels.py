@@ -1,37 +1,18 @@
-"""The counters a monitored instance would hold at each snapshot, from interval arrays.
+"""The counters a monitored instance holds at each snapshot, from event times given a
+round at a time.
 
 The event engine integrates levels (busy cores, queue length, requests in system) as
-they change; the fast path knows every interval at once, so the integral of a level over
-a snapshot window is ``sum over intervals of their overlap with it``, computed per
-window (:func:`window_areas`) to keep the rounding at the size of one window's area.
+they change; the fast path gets their rises and falls a round at a time, each sorted and
+final (no later event comes before them), and closes the snapshot windows they reach:
+the integral of a level over a window is ``level at its start x its length + sum over
+rises of (window end - rise) - sum over falls of (window end - fall)``, summed per window
+to keep the rounding at the size of one window's area. A window a round ends inside
+stays open, its partial sums carried to the next round.
 """
 
 from __future__ import annotations
 
 import numpy as np
-
-
-def pending_integrals(times: np.ndarray, edges: np.ndarray) -> np.ndarray:
-    """``integral of #(times > t) dt`` over each window ``(edges[k], edges[k + 1]]``.
-
-    Parameters
-    ----------
-    times
-        Sorted times.
-    edges
-        Increasing window bounds, the first at or before every time.
-    """
-    counts = np.searchsorted(times, edges, side="right")
-    later = (times.size - counts[1:]) * np.diff(edges)
-    first, last = int(counts[0]), int(counts[-1])
-    if last == first:
-        return later
-    inside = np.diff(counts)
-    # the times' offsets into their own window, summed per window: their sum less the
-    # window's start once per time (a window's sum is small enough to keep the rounding
-    # at the size of its area, and no offset array is built)
-    sums = segment_sums(times[first:last], counts[:-1] - first, inside)
-    return later + (sums - inside * edges[:-1])
 
 
 def segment_sums(
@@ -46,103 +27,117 @@ def segment_sums(
     return out
 
 
-class WindowAreas:
-    """:func:`window_areas` that integrates each array once (busy cores, workers held
-    and requests in system often share their start or end times)."""
-
-    def __init__(self, edges: np.ndarray) -> None:
-        self.edges = edges
-        self._pending: dict[int, tuple[np.ndarray, np.ndarray]] = {}
-
-    def pending(self, times: np.ndarray) -> np.ndarray:
-        cached = self._pending.get(id(times))
-        if cached is None or cached[0] is not times:
-            cached = (times, pending_integrals(times, self.edges))
-            self._pending[id(times)] = cached
-        return cached[1]
-
-    def __call__(self, begin: np.ndarray, end: np.ndarray) -> np.ndarray:
-        """The cumulative integral of ``#(begin <= t) - #(end <= t)`` (both sorted)."""
-        return np.cumsum(self.pending(end) - self.pending(begin))
+def _segments(times: np.ndarray, points: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Where each window ``(points[k - 1], points[k]]`` starts in ``times`` (sorted) and
+    how many it holds; the last of the ``points.size + 1`` is the open window."""
+    bounds = np.concatenate(([0], np.searchsorted(times, points, side="right"), [times.size]))
+    return bounds[:-1], np.diff(bounds)
 
 
-def window_areas(begin: np.ndarray, end: np.ndarray, edges: np.ndarray) -> np.ndarray:
-    """The integral of the level ``#(begin <= t) - #(end <= t)`` from ``edges[0]`` to
-    each later edge (cumulative: ``len(edges) - 1`` values).
-
-    ``begin`` and ``end`` are sorted separately: only the level matters, not which
-    interval is which.
-    """
-    return WindowAreas(edges)(begin, end)
-
-
-def levels_at(begin: np.ndarray, end: np.ndarray, times: np.ndarray) -> np.ndarray:
-    """The level ``#(begin <= t) - #(end <= t)`` at each of ``times`` (both sorted)."""
-    return np.searchsorted(begin, times, side="right") - np.searchsorted(end, times, side="right")
+def _risen(up: np.ndarray, down: np.ndarray, level: int) -> np.ndarray:
+    """The level just after each rise, from ``level`` before them all (both sorted; a
+    fall at the time of a rise comes first). A stable merge of the two ranks every rise:
+    cheaper than a search per rise."""
+    merged = np.argsort(np.concatenate((down, up)), kind="stable")
+    place = np.flatnonzero(merged >= down.size)  # the j-th rise has place - j falls before
+    return level + 1 + 2 * np.arange(up.size) - place
 
 
-def never_above(begin: np.ndarray, end: np.ndarray, capacity: int) -> bool:
-    """Whether the level ``#(begin <= t) - #(end <= t)`` (both sorted, ``end`` at least
-    as long) never exceeds ``capacity``.
+class Tally:
+    """How many timed items (and the sum of their values) fall in each snapshot window."""
 
-    The level peaks at a ``begin``; at the ``i``-th it is above ``capacity`` exactly
-    when fewer than ``i + 1 - capacity`` intervals have ended, that is when
-    ``end[i - capacity] > begin[i]``: one comparison per interval, no search.
-    """
-    if begin.size <= capacity:
-        return True
-    return not bool(np.any(end[: begin.size - capacity] > begin[capacity:]))
+    def __init__(self) -> None:
+        self.open = (0, 0.0)  # the window not closed yet
+        self.counts: list[np.ndarray] = []
+        self.sums: list[np.ndarray] = []
 
+    def advance(self, times: np.ndarray, values: np.ndarray | None, points: np.ndarray) -> None:
+        """Count ``times`` (sorted, all final) into the windows, closing those up to
+        ``points``."""
+        starts, sizes = _segments(times, points)
+        counts = sizes.copy()
+        counts[0] += self.open[0]
+        self.counts.append(counts[:-1])
+        if values is None:
+            self.open = (int(counts[-1]), 0.0)
+            return
+        sums = segment_sums(values, starts, sizes)
+        sums[0] += self.open[1]
+        self.sums.append(sums[:-1])
+        self.open = (int(counts[-1]), float(sums[-1]))
 
-def window_peaks(
-    begin: np.ndarray, end: np.ndarray, risen: np.ndarray, edges: np.ndarray
-) -> np.ndarray:
-    """Highest level in each window ``(edges[k], edges[k + 1]]``, from its level at
-    ``edges[k]`` (a monitor's peak, reset at each snapshot).
+    def count_at(self) -> np.ndarray:
+        """Items up to each snapshot (cumulative)."""
+        return np.cumsum(np.concatenate(self.counts))
 
-    The level only rises at a ``begin``, so its peaks are ``risen``, its values there.
-    """
-    start_levels = levels_at(begin, end, edges[:-1])
-    counts = np.searchsorted(begin, edges, side="right")
-    first, last = int(counts[0]), int(counts[-1])
-    if last == first:
-        return start_levels
-    inside = np.diff(counts)
-    highs = segment_sums(risen[first:last], counts[:-1] - first, inside, np.maximum)
-    return np.maximum(start_levels, highs)
-
-
-def ahead_of_each(reach: np.ndarray, starts: np.ndarray) -> np.ndarray:
-    """How many requests wait ahead of each one as it joins a FIFO queue.
-
-    ``reach`` (sorted) is when each joins, ``starts`` (sorted: FIFO) when each leaves
-    it; the earlier requests not yet started are the ones ahead. Both sorted, so a
-    stable merge of the two (starts first on ties) ranks every join: cheaper than a
-    binary search per request. Merged ``MERGE`` joins at a time, with the starts that
-    can fall among them, so that the temporaries stay small.
-    """
-    count = reach.size
-    ahead = np.empty(count, dtype=np.intp)
-    for lo in range(0, count, MERGE):
-        hi = min(lo + MERGE, count)
-        joins = reach[lo:hi]
-        # the starts up to the first join are before all of them; those past the last
-        # are after all of them
-        first, last = np.searchsorted(starts, joins[[0, -1]], side="right")
-        merged = np.argsort(np.concatenate((starts[first:last], joins)), kind="stable")
-        # the k-th join's place in the merge counts k joins and the starts before it:
-        # ahead = (lo + k) - (first + place - k)
-        place = np.flatnonzero(merged >= last - first)
-        ahead[lo:hi] = np.arange(lo - first, lo - first + 2 * (hi - lo), 2) - place
-    return np.maximum(ahead, 0, out=ahead)
+    def sum_at(self) -> np.ndarray:
+        return np.cumsum(np.concatenate(self.sums))
 
 
-MERGE = 1 << 16
-"""Joins merged with their starts at once in :func:`ahead_of_each`."""
+class Level:
+    """A level that rises at one kind of times and falls at another (busy cores, the
+    queue, workers held, requests in system): its integral over each snapshot window,
+    its value at each snapshot and, with ``peaks``, its highest in each window (a
+    monitor's peak)."""
 
+    def __init__(self, limit: float, peaks: bool = False) -> None:
+        self.limit = limit
+        self.with_peaks = peaks
+        self.level = 0  # at the last snapshot
+        self.ups = self.downs = 0  # rises and falls counted so far
+        self.previous = 0.0  # the last snapshot (the run's areas start at 0)
+        self.open = np.zeros(5)  # the open window: rises, their sum, falls, their sum, peak
+        self.highest = 0  # the highest level reached before ``limit`` (when checked)
+        self.areas: list[np.ndarray] = []
+        self.levels: list[np.ndarray] = []
+        self.peaks: list[np.ndarray] = []
 
-def cumulative_at(times: np.ndarray, values: np.ndarray, at: np.ndarray) -> np.ndarray:
-    """Sum of ``values`` whose ``times`` (sorted) are at or before each of ``at``."""
-    counts = np.searchsorted(times, at, side="right")
-    starts = np.concatenate(([0], counts[:-1]))
-    return np.cumsum(segment_sums(values[: counts[-1]], starts, counts - starts))
+    def advance(
+        self, up: np.ndarray, down: np.ndarray, points: np.ndarray, check: bool = False
+    ) -> None:
+        """Count the rises and falls (each sorted, all final) into the windows, closing
+        those up to ``points``; ``check``: track the highest level too."""
+        risen = None
+        if (check or self.with_peaks) and up.size:
+            risen = _risen(up, down, self.ups - self.downs)
+            before = int(np.searchsorted(up, self.limit, "left"))
+            if check and before:
+                self.highest = max(self.highest, int(risen[:before].max()))
+        self.ups += up.size
+        self.downs += down.size
+        m = points.size
+        up_starts, rises = _segments(up, points)
+        down_starts, falls = _segments(down, points)
+        rise_sum = segment_sums(up, up_starts, rises)
+        fall_sum = segment_sums(down, down_starts, falls)
+        peak = np.zeros(m + 1)
+        if risen is not None and self.with_peaks:
+            peak = segment_sums(risen, up_starts, rises, np.maximum).astype(float)
+        rises, falls = rises.astype(float), falls.astype(float)
+        rises[0] += self.open[0]
+        rise_sum[0] += self.open[1]
+        falls[0] += self.open[2]
+        fall_sum[0] += self.open[3]
+        peak[0] = max(peak[0], self.open[4])
+        self.open = np.array([rises[m], rise_sum[m], falls[m], fall_sum[m], peak[m]])
+        if m == 0:
+            return
+        at = self.level + np.cumsum((rises[:m] - falls[:m]).astype(np.int64))
+        starts_level = np.concatenate(([self.level], at[:-1]))
+        lengths = np.diff(np.concatenate(([self.previous], points)))
+        # each rise adds (window end - rise), each fall takes (window end - fall) off
+        self.areas.append(
+            starts_level * lengths
+            + (rises[:m] * points - rise_sum[:m])
+            - (falls[:m] * points - fall_sum[:m])
+        )
+        self.levels.append(at)
+        if self.with_peaks:
+            self.peaks.append(np.maximum(starts_level, peak[:m]))
+        self.level = int(at[-1])
+        self.previous = float(points[-1])
+        # the open window's peak is at least its level at its start
+        self.open[4] = max(self.open[4], self.level)
+
+    def area_at(self) -> np.ndarray:
+        return np.cumsum(np.concatenate(self.areas))

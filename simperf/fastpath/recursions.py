@@ -10,11 +10,32 @@ from __future__ import annotations
 
 import math
 from bisect import insort
+from dataclasses import dataclass
 
 import numpy as np
 
 
-def fifo_starts(arrivals: np.ndarray, services: np.ndarray, servers: int) -> np.ndarray:
+@dataclass
+class Carry:
+    """What a FIFO station carries from one round of requests to the next, so that the
+    rounds give one pass's starts to the last bit."""
+
+    free: np.ndarray | None = None
+    """Kiefer-Wolfowitz: when each server frees, sorted (None: all idle)."""
+    total: float = 0.0
+    """Lindley: the service times so far, summed in order (the one pass's cumsum)."""
+    peak: float = -math.inf
+    """Lindley: the highest ``arrival - work arrived before it`` so far."""
+    departure: float = -math.inf
+    """Lindley: the last departure (as the closed form computes it)."""
+
+
+def fifo_starts(
+    arrivals: np.ndarray,
+    services: np.ndarray,
+    servers: int,
+    carry: Carry | None = None,
+) -> np.ndarray:
     """When each request starts service at a FIFO station of ``servers`` servers.
 
     Parameters
@@ -25,6 +46,9 @@ def fifo_starts(arrivals: np.ndarray, services: np.ndarray, servers: int) -> np.
         Their service times, in the same order.
     servers
         Servers at the station (>= 1).
+    carry
+        The station's state after earlier requests (updated in place for later ones);
+        None: idle, and nothing carried.
 
     Returns
     -------
@@ -41,26 +65,63 @@ def fifo_starts(arrivals: np.ndarray, services: np.ndarray, servers: int) -> np.
     if arrivals.size == 0:
         return arrivals.copy()
     if servers == 1:
-        return lindley_starts(arrivals, services)
-    return kiefer_wolfowitz_starts(arrivals, services, servers)
+        return lindley_starts(arrivals, services, carry)
+    starts = kiefer_wolfowitz_starts(
+        arrivals, services, servers, None if carry is None else carry.free
+    )
+    if carry is not None:
+        carry.free = free_after(carry.free, starts + services, servers)
+    return starts
 
 
-def lindley_starts(arrivals: np.ndarray, services: np.ndarray) -> np.ndarray:
-    """Start times at one FIFO server (vectorised Lindley recursion)."""
-    total = np.cumsum(services)
+def free_after(free: np.ndarray | None, done: np.ndarray, servers: int) -> np.ndarray:
+    """The sorted free times of ``servers`` FIFO servers after requests that left at
+    ``done``, from ``free`` before them (None: idle).
+
+    A server's free time is its last departure, and a request takes the server that
+    frees first, so no departure overwritten later exceeds a server's last one: the
+    state is the ``servers`` latest of the departures and the earlier free times.
+    """
+    before = np.full(servers, -np.inf) if free is None else free
+    both = np.concatenate((before, done))
+    if both.size > servers:
+        both = np.partition(both, both.size - servers)[both.size - servers :]
+    return np.sort(both)
+
+
+def lindley_starts(
+    arrivals: np.ndarray, services: np.ndarray, carry: Carry | None = None
+) -> np.ndarray:
+    """Start times at one FIFO server (vectorised Lindley recursion), after the requests
+    ``carry`` sums up (updated in place)."""
+    if carry is None:
+        total = np.cumsum(services)
+    else:  # the one pass's running sum, continued: the same additions in the same order
+        total = np.cumsum(np.concatenate(([carry.total], services)))[1:]
     # the same operations in place (each fresh array costs its pages' first touch)
     departures = np.subtract(total, services)  # work that arrived before each request
     np.subtract(arrivals, departures, out=departures)
+    if carry is not None and departures[0] < carry.peak:
+        departures[0] = carry.peak
     np.maximum.accumulate(departures, out=departures)
+    if carry is not None:
+        carry.total, carry.peak = float(total[-1]), float(departures[-1])
     departures += total
     starts = arrivals.copy()
     # the previous departure, where it is later than the arrival (the request waited)
     np.maximum(starts[1:], departures[:-1], out=starts[1:])
+    if carry is not None:
+        if starts[0] < carry.departure:
+            starts[0] = carry.departure
+        carry.departure = float(departures[-1])
     return starts
 
 
-def kiefer_wolfowitz_starts(arrivals: np.ndarray, services: np.ndarray, servers: int) -> np.ndarray:
-    """Start times at ``servers`` FIFO servers: each request takes the earliest free one.
+def kiefer_wolfowitz_starts(
+    arrivals: np.ndarray, services: np.ndarray, servers: int, free: np.ndarray | None = None
+) -> np.ndarray:
+    """Start times at ``servers`` FIFO servers: each request takes the earliest free one
+    (the servers free at the sorted times ``free`` at first; None: idle).
 
     The recursion on the sorted free times of the servers is run for about ``sqrt(n) / 2``
     blocks of the requests at once, each block from an empty station (numpy, one
@@ -79,7 +140,7 @@ def kiefer_wolfowitz_starts(arrivals: np.ndarray, services: np.ndarray, servers:
     # position-major: row j holds the j-th request of every block (padding never starts)
     a = np.concatenate((arrivals, np.full(pad, np.inf))).reshape(blocks, length).T.copy()
     s = np.concatenate((services, np.zeros(pad))).reshape(blocks, length).T.copy()
-    starts, saved, final = _first_pass(a, s, servers)
+    starts, saved, final = _first_pass(a, s, servers, free)
     _carry(starts, saved, final, a, s)
     return starts.T.reshape(-1)[:count]
 
@@ -89,12 +150,16 @@ CHECK = 16
 
 
 def _first_pass(
-    a: np.ndarray, s: np.ndarray, servers: int
+    a: np.ndarray, s: np.ndarray, servers: int, initial: np.ndarray | None = None
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Every block from idle servers: the starts, the sorted free times before every
-    CHECK-th request ``[server, position // CHECK, block]`` and after the last."""
+    """Every block from idle servers (the first from ``initial``, its true state): the
+    starts, the sorted free times before every CHECK-th request
+    ``[server, position // CHECK, block]`` and after the last."""
     length, blocks = a.shape
     free = [np.full(blocks, -np.inf) for _ in range(servers)]
+    if initial is not None:
+        for k in range(servers):
+            free[k][0] = initial[k]
     saved = np.empty((servers, -(-length // CHECK), blocks))
     starts = np.empty((length, blocks))
     low, high = np.minimum, np.maximum

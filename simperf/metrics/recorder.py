@@ -105,11 +105,19 @@ class RequestRecorder:
         Called by the model after each snapshot, never per request; ``snapshots`` are
         the model's (their times bound the windows requests are counted in).
         """
+        if self._due():
+            times = np.fromiter((s.time for s in snapshots), dtype=float, count=len(snapshots))
+            self._fold(self._folds(), times)
+
+    def fold_records(self, times: np.ndarray) -> None:
+        """:meth:`compact` given the snapshot times taken so far (the fast path's)."""
+        if self._due():
+            self._fold(self._folds(), times)
+
+    def _due(self) -> bool:
+        """Whether enough records past the cap have gathered to fold them."""
         batch = self._batch
-        if len(self.end) - self.keep < batch and len(self.degraded_end) - self.keep < batch:
-            return
-        times = np.fromiter((s.time for s in snapshots), dtype=float, count=len(snapshots))
-        self._fold(self._folds(), times)
+        return len(self.end) - self.keep >= batch or len(self.degraded_end) - self.keep >= batch
 
     def merge_windows(self) -> None:
         """The model merged its snapshot windows in pairs: so do the folded counts."""

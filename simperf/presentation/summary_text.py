@@ -308,8 +308,6 @@ def performance(perf: dict[str, Any]) -> list[str]:
     )
     if "fast_path_refused" in perf:
         lines.append(f"event engine: the fast path is not exact here ({perf['fast_path_refused']})")
-    if "fast_path_declined" in perf:
-        lines.append(f"event engine: the run is long ({perf['fast_path_declined']})")
     return lines
 
 

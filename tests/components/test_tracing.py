@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import sys
+from collections import Counter
+from types import FrameType
 from typing import Any
 
 import pytest
 
 import simperf
+from simperf.components import tracing
+from simperf.metrics import traces
 
 from conftest import MODELS, pooled_cached_retried, two_tier
 
@@ -85,6 +90,40 @@ def test_a_spec_without_trace_builds_no_tracer() -> None:
     result = simperf.run(simperf.from_dict(two_tier(POISSON, None, requests=200)))
     assert "traces" not in result.to_dict()
     assert result.traces.empty and result.breakdown().empty
+
+
+def tracer_calls(spec: dict[str, Any]) -> Counter[str]:
+    """Calls (and generator resumptions) of each function of the tracer and of the
+    traces' tables during ``simperf.run`` of ``spec``."""
+    files = {tracing.__file__, traces.__file__}
+    calls: Counter[str] = Counter()
+
+    def profile(frame: FrameType, event: str, arg: Any) -> None:
+        if event == "call" and frame.f_code.co_filename in files:
+            calls[frame.f_code.co_name] += 1
+
+    scenario = simperf.from_dict(spec)
+    sys.setprofile(profile)
+    try:
+        simperf.run(scenario)
+    finally:
+        sys.setprofile(None)
+    return calls
+
+
+@pytest.mark.parametrize(
+    "make",
+    [lambda trace: two_tier(POISSON, trace, requests=1000), regions, pooled_cached_retried],
+    ids=["two_tier", "regions", "pooled_cached_retried"],
+)
+def test_tracing_off_calls_nothing_of_the_tracer(make: Any) -> None:
+    # "Nothing when off": no call into the tracer or the traces' tables, so the off path
+    # costs what a build without tracing would. Traced, the same hook sees them.
+    off = tracer_calls(make(None))
+    # only the build's look through a (here absent) span wrapper, once per route compiled
+    assert set(off) <= {"unwrapped"} and off["unwrapped"] <= 3
+    on = tracer_calls(make({"sample": 0.1}))
+    assert on["_root"] > 0 and on["spans_frame"] == 1
 
 
 def test_untraced_requests_stay_on_flat_runners_and_traced_ones_get_spans() -> None:

@@ -1,0 +1,83 @@
+"""The fast path in rounds: the state each station carries from round to round makes
+a run in small rounds the one-round run (1e-9) and the event engine's, and past
+``run.keep_requests`` it folds what the event engine folds."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pytest
+
+import simperf
+from simperf.fastpath import engine
+from simperf.fastpath.recursions import Carry, fifo_starts
+from tests.conftest import MODELS
+from tests.fastpath.test_fastpath_identity import assert_close, assert_same_run, both
+
+
+def _budget(model: str, requests: int = 3000, **more: Any) -> simperf.Scenario:
+    return simperf.load(MODELS / f"{model}.yaml").with_overrides(
+        {"run.duration": None, "run.warmup": 1, "run.requests": requests, **more}
+    )
+
+
+@pytest.mark.parametrize("model", ["mm1", "mmc", "tandem"])
+def test_small_rounds_give_the_one_round_run_and_the_event_engine(
+    model: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    scenario = _budget(model)
+    events, whole = both(scenario)
+    monkeypatch.setattr(engine, "ROUND", 257)  # 12 rounds, none on a window's edge
+    chunked = simperf.run(scenario.with_overrides({"run.engine": "fast"}), seed=3)
+    assert_same_run(events, chunked)
+    assert_same_run(whole, chunked)
+
+
+def test_small_rounds_with_delays_a_horizon_and_in_flight_requests(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # a delay after the cpu step reorders requests between the stations
+    scenario = simperf.load(MODELS / "tandem.yaml").with_overrides(
+        {
+            "run.duration": 12,
+            "run.warmup": 2,
+            "run.window": 0.5,
+            "components.api.endpoints.serve": [
+                {"cpu": {"dist": "exponential", "mean": "10ms"}},
+                {"delay": {"dist": "exponential", "mean": "30ms"}},
+                {"call": "store.serve"},
+            ],
+        }
+    )
+    monkeypatch.setattr(engine, "ROUND", 100)
+    events, fast = both(scenario, seed=5)
+    assert_same_run(events, fast)
+    assert fast.to_dict()["requests"]["in_flight"] == events.to_dict()["requests"]["in_flight"]
+
+
+def test_records_and_waits_past_the_cap_fold_as_the_event_engine_folds(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    scenario = simperf.load(MODELS / "mmc.yaml").with_overrides(
+        {"run.duration": 40, "run.warmup": 5, "run.window": 1, "run.keep_requests": 1000}
+    )
+    monkeypatch.setattr(engine, "ROUND", 700)
+    events, fast = both(scenario)
+    assert fast.data["requests"]["records_kept"] == 1000
+    assert fast.data["components"]["app"]["wait_p99"] is not None
+    assert_close(events.to_dict(), fast.to_dict())
+    np.testing.assert_allclose(events.requests["latency"], fast.requests["latency"], atol=1e-9)
+
+
+@pytest.mark.parametrize("servers", [1, 2, 5])
+def test_a_recursion_resumed_from_its_state_is_the_whole_one(servers: int) -> None:
+    rng = np.random.default_rng(servers)
+    arrivals = np.cumsum(rng.exponential(1.0, 5000))
+    services = rng.exponential(0.95 * servers, 5000)
+    whole = fifo_starts(arrivals, services, servers)
+    parts, carry = [], Carry()
+    for lo in range(0, 5000, 613):
+        parts.append(fifo_starts(arrivals[lo : lo + 613], services[lo : lo + 613], servers, carry))
+    # the same float operations as one pass: the same starts to the last bit
+    np.testing.assert_array_equal(np.concatenate(parts), whole)
