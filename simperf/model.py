@@ -171,8 +171,8 @@ def run_until(env: simpy.Environment, until: simpy.Event) -> int:
     the heap is called with no argument, anything else is an event whose callbacks run
     as SimPy runs them. The count is of entries processed (events whose callbacks ran,
     light entries, ``until`` included), read off SimPy's id counter (every entry took
-    one id when scheduled) less what is still in the heap: a count per step would cost
-    a tenth of the loop.
+    one id when scheduled) less what is still in the heap, so counting costs nothing
+    per entry.
     """
     if until.callbacks is None:  # already processed
         return 0

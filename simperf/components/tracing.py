@@ -26,7 +26,8 @@ the span open in the process that started it at that moment. Waits in ordered
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from itertools import chain, repeat
 from types import SimpleNamespace
 from typing import Any
 
@@ -72,20 +73,13 @@ class Tracer:
         self.spec = spec
         rng = ctx.rng(TRACER, "sample")
         # requests from one traced to the next: geometric, as independent coin flips
-        # would give, at one counter step per request
+        # would give. Each gap is gap - 1 untraced requests then a traced one, handed out
+        # by C iterators: an untraced request runs no Python code here (a Python
+        # countdown cost 1,300 instructions a request, 2.5% of mm1's, with none sampled).
         gaps = batched(lambda n: rng.geometric(spec.sample, n))
-        left = gaps()
-
-        def sampled() -> bool:
-            """Whether the next request is traced (one counter step per request)."""
-            nonlocal left
-            left -= 1
-            if left:
-                return False
-            left = gaps()
-            return True
-
-        self.sampled: Callable[[], bool] = sampled
+        decisions = chain.from_iterable(map(_traced_after, iter(gaps, None)))
+        self.sampled: Callable[[], bool] = decisions.__next__
+        """Whether the next request is traced."""
         self.root: Callable[..., Process] | None = None  # set by serve()
         self.traces: list[Trace] = []
         self._open: dict[Request, Trace] = {}
@@ -433,6 +427,11 @@ class _TracedPool:
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._pool, name)
+
+
+def _traced_after(gap: int) -> Iterator[bool]:
+    """``gap - 1`` untraced requests, then a traced one."""
+    return chain(repeat(False, gap - 1), (True,))
 
 
 def unwrapped(handle: Any) -> Any:

@@ -97,6 +97,8 @@ def plan(model: Any) -> Chain:
         raise Refused("workload.classes.0.timeout: clients that give up")
     if scenario.run.profile:
         raise Refused("run.profile: CPU counted per step (the event engine counts it)")
+    if scenario.run.trace is not None:
+        raise Refused("run.trace: spans recorded per request (the event engine records them)")
     builder = _Builder(model)
     builder.visit(klass.entry, klass.endpoint, f"components.{klass.entry}.endpoints")
     return Chain(builder.stages, builder.stations)

@@ -403,7 +403,8 @@ def _span_id(trace_id: int, span_id: int) -> str:
 def section(spans: pd.DataFrame, sample: float, count: int) -> dict[str, Any]:
     """The result's ``traces`` section: the sample, the breakdown and the slow-request log."""
     roots = spans[spans["kind"] == "request"]
-    slow = roots.nlargest(count, "duration", keep="first")
+    # no request sampled: the frame's columns have no type to rank by
+    slow = roots.nlargest(count, "duration", keep="first") if len(roots) else roots
     return {
         "sample": sample,
         "traced": len(roots),

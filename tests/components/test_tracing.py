@@ -343,3 +343,15 @@ def test_the_shards_of_a_scatter_query_are_under_its_database_hop() -> None:
     table = result.breakdown().set_index(["class", "component", "part"]).loc["by_country"]
     assert table.loc[("store", "wait"), "mean"] > 0
     assert table["share"].sum() == pytest.approx(1.0, abs=1e-9)
+
+
+def test_a_traced_run_that_samples_no_request_has_an_empty_traces_section() -> None:
+    spec = two_tier(POISSON, None, requests=200)
+    off = simperf.run(simperf.from_dict(spec)).to_dict()
+    spec["run"]["trace"] = {"sample": 1e-9}
+    result = simperf.run(simperf.from_dict(spec))
+    on = result.to_dict()
+    section = on.pop("traces")
+    assert section["traced"] == 0 and section["slowest"] == []
+    assert on == off
+    assert result.traces.empty

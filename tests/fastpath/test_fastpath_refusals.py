@@ -95,6 +95,8 @@ CALLED = {
             changed(components__app__endpoints={"serve": [{"cpu": "1ms"}, {"cpu": "2ms"}]}),
             "single cpu step",
         ),
+        (changed(run__profile=True), "run.profile"),
+        (changed(run__trace={"sample": 0.5}), "run.trace"),
     ],
 )
 def test_refused_specs_name_the_reason(spec: dict[str, Any], expected: str) -> None:
@@ -185,3 +187,19 @@ def test_auto_keeps_a_run_longer_than_keep_requests_on_the_fast_path() -> None:
     assert result.data["requests"]["records_kept"] == 300
     events = simperf.run(simperf.from_dict(long).with_overrides({"run.engine": "events"}))
     assert result.data["requests"] == events.data["requests"]
+
+
+@pytest.mark.parametrize("model", ["mm1", "tandem"])
+def test_a_traced_run_on_auto_takes_the_event_engine_and_records_spans(model: str) -> None:
+    scenario = simperf.load(MODELS / f"{model}.yaml").with_overrides(
+        {
+            "run.duration": None,
+            "run.warmup": 0,
+            "run.requests": 2_000,
+            "run.trace": {"sample": 0.05},
+        }
+    )
+    result = simperf.run(scenario, seed=1)
+    assert result.perf["engine"] == "events"
+    assert "run.trace" in result.perf["fast_path_refused"]
+    assert result.traces["trace_id"].nunique() > 50
