@@ -1,9 +1,9 @@
 """The FIFO recursions as loops for numba (the optional extra ``fast``) to compile.
 
 Plain Python here (this module does not import numba): :func:`compile_all`, called by
-:func:`simperf.fastpath.recursions.compiled` when the fast path runs, compiles them.
-Each kernel does the float operations of the numpy version it
-replaces, in the same order and without fastmath, so that the two give the same bits:
+:func:`simperf.fastpath.recursions.load` once a fast run is long enough, compiles them.
+Each kernel does the float operations of the numpy version it replaces, in the same
+order and without fastmath, so that the two give the same bits:
 
 - :func:`lindley` runs the closed form ``d = maximum.accumulate(a - S + s) + S`` (``S``
   the running sum of the services) one request at a time, not ``max(a, d) + s``, which
