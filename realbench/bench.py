@@ -3,8 +3,9 @@ lowest, predict the others, print predicted against measured p50/p95/p99.
 
 Loads are fractions of the bottleneck's (the single gunicorn worker's) capacity, taken
 as the inverse of the mean latency of sequential warm-up requests that each burn the mean
-CPU demand; the utilisation each level really reached is what the calibration reports. Everything goes to 127.0.0.1 and every server
-started is stopped at the end, also on failure or Ctrl-C.
+CPU demand; the utilisation each level really reached is what the calibration reports.
+Everything goes to 127.0.0.1 and every server started is stopped at the end, also on
+failure or Ctrl-C.
 
 Usage::
 
