@@ -41,7 +41,7 @@ $(RB_STAMP): pyproject.toml $(CONSTRAINTS)
 	$(RB_VENV)/bin/python -m pip install --quiet -c $(CONSTRAINTS) -e ".[realbench]"
 	@touch $(RB_STAMP)
 
-realbench: $(RB_STAMP)  ## measure gunicorn+Redis+PostgreSQL on loopback, calibrate, predict (~6 min)
+realbench: $(RB_STAMP)  ## measure gunicorn+Redis+PostgreSQL on loopback, calibrate, predict (~11 min)
 	@command -v redis-server >/dev/null && ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 \
 	  || { echo "realbench needs PostgreSQL and Redis: apt-get install -y postgresql redis-server"; exit 2; }
 	$(RB_VENV)/bin/python -m realbench.bench $(REALBENCH_ARGS)

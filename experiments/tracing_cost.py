@@ -183,31 +183,14 @@ def count(small: int, large: int, seed: int, jobs: int) -> tuple[pd.DataFrame, d
     return frame, repeat
 
 
-def figure(frame: pd.DataFrame) -> go.Figure:
+def figure(frame: pd.DataFrame, column: str, title: str, axis: str) -> go.Figure:
+    """One bar per model and setting of ``column`` (rates or instruction counts)."""
     fig = go.Figure()
     for name in SETTINGS:
         rows = frame[frame["trace"] == name]
         label = name if name in ("off", "profile") else f"trace {name}"
-        fig.add_bar(x=rows["model"], y=rows["requests_per_second"], name=label)
-    fig.update_layout(
-        title="Simulated requests per CPU second: tracing off, 1%, 100%; the CPU profile",
-        yaxis_title="requests per second",
-        barmode="group",
-    )
-    return fig
-
-
-def instruction_figure(frame: pd.DataFrame) -> go.Figure:
-    fig = go.Figure()
-    for name in SETTINGS:
-        rows = frame[frame["trace"] == name]
-        label = name if name in ("off", "profile") else f"trace {name}"
-        fig.add_bar(x=rows["model"], y=rows["per_request"], name=label)
-    fig.update_layout(
-        title="Instructions per simulated request (callgrind): tracing off, 1%, 100%; profile",
-        yaxis_title="instructions per request",
-        barmode="group",
-    )
+        fig.add_bar(x=rows["model"], y=rows[column], name=label)
+    fig.update_layout(title=title, yaxis_title=axis, barmode="group")
     return fig
 
 
@@ -233,7 +216,17 @@ def main() -> None:
     if args.instructions:
         small, large = (200, 600) if args.quick else (10_000, 30_000)
         frame, repeat = count(small, large, args.seed, args.jobs)
-        save("tracing_instructions", frame, instruction_figure(frame), args)
+        save(
+            "tracing_instructions",
+            frame,
+            figure(
+                frame,
+                "per_request",
+                "Instructions per simulated request (callgrind): tracing off, 1%, 100%; profile",
+                "instructions per request",
+            ),
+            args,
+        )
         conclude(
             "tracing_instructions",
             {
@@ -254,7 +247,17 @@ def main() -> None:
         return
     requests, repeats = (2_000, 1) if args.quick else (200_000, 5)
     frame = measure(requests, repeats, args.seed)
-    save("tracing_cost", frame, figure(frame), args)
+    save(
+        "tracing_cost",
+        frame,
+        figure(
+            frame,
+            "requests_per_second",
+            "Simulated requests per CPU second: tracing off, 1%, 100%; the CPU profile",
+            "requests per second",
+        ),
+        args,
+    )
     conclude(
         "tracing_cost",
         {

@@ -143,13 +143,14 @@ def late(records: list[Record], after: float = LATE) -> int:
     return sum(1 for r in records if r.sent - r.timestamp > after)
 
 
-def sequential(port: int, count: int) -> list[Record]:
-    """``count`` requests one after another (a warm-up, and the service time alone)."""
+def sequential(port: int, count: int, demand: float | None = None) -> list[Record]:
+    """``count`` requests one after another (a warm-up, and the service time alone),
+    each with CPU demand ``demand`` seconds (None: the app draws one)."""
 
     async def run() -> list[Record]:
         records: list[Record] = []
         for _ in range(count):
-            await _one(port, time.time(), records)
+            await _one(port, time.time(), records, demand)
         return records
 
     return asyncio.run(run())
