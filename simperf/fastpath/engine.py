@@ -153,14 +153,25 @@ class _Events:
             self.taken = {"t": np.empty(0)}
             return
         columns = {key: _joined([part[key] for part in parts]) for key in parts[-1]}
+        self.taken, later = _split_at(columns, w)
+        self.held = later or {}
+
+
+def _split_at(columns: Columns, w: float) -> tuple[Columns, Columns | None]:
+    """``columns`` sorted by ``t`` (stable: earlier rows first among equal times) and cut
+    at ``w``: the rows before it, and those at or after it (None when there are none)."""
+    t = columns["t"]
+    if t.size > 1 and not bool(np.all(t[1:] >= t[:-1])):
+        order = np.argsort(t, kind="stable")
+        columns = {key: value[order] for key, value in columns.items()}
         t = columns["t"]
-        if t.size > 1 and not bool(np.all(t[1:] >= t[:-1])):
-            order = np.argsort(t, kind="stable")
-            columns = {key: value[order] for key, value in columns.items()}
-            t = columns["t"]
-        cut = t.size if w == math.inf else int(np.searchsorted(t, w, "left"))
-        self.held = {key: value[cut:] for key, value in columns.items()} if cut < t.size else {}
-        self.taken = {key: value[:cut] for key, value in columns.items()}
+    cut = t.size if w == math.inf else int(np.searchsorted(t, w, "left"))
+    if cut == t.size:
+        return columns, None
+    return (
+        {key: value[:cut] for key, value in columns.items()},
+        {key: value[cut:] for key, value in columns.items()},
+    )
 
 
 def _joined(parts: list[np.ndarray]) -> np.ndarray:
@@ -322,17 +333,7 @@ class _Run:
         held = self.pending[index]
         if held is not None:
             columns = {key: np.concatenate((held[key], columns[key])) for key in held}
-            t = columns["t"]
-        if t.size > 1 and not bool(np.all(t[1:] >= t[:-1])):
-            order = np.argsort(t, kind="stable")
-            columns = {key: value[order] for key, value in columns.items()}
-            t = columns["t"]
-        cut = t.size if w == math.inf else int(np.searchsorted(t, w, "left"))
-        if cut < t.size:
-            self.pending[index] = {key: value[cut:] for key, value in columns.items()}
-            columns = {key: value[:cut] for key, value in columns.items()}
-        else:
-            self.pending[index] = None
+        columns, self.pending[index] = _split_at(columns, w)
         reach = columns["t"]
         draws = self.draws[index]
         assert draws is not None
