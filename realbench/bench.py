@@ -1,9 +1,10 @@
 """``make realbench``: measure the real stack at several loads, calibrate simperf from the
 lowest, predict the others, print predicted against measured p50/p95/p99.
 
-Loads are fractions of the bottleneck's (the single gunicorn worker's) capacity, taken
-as the inverse of the mean latency of sequential warm-up requests that each burn the mean
-CPU demand; the utilisation each level really reached is what the calibration reports.
+Loads are fractions of the bottleneck's (the single gunicorn worker's) capacity: the
+inverse of its time per request kept busy by three closed-loop clients, each request
+burning the mean CPU demand; the utilisation each level really reached is what the
+calibration reports.
 Everything goes to 127.0.0.1 and every server started is stopped at the end, also on
 failure or Ctrl-C.
 
@@ -99,22 +100,25 @@ def measure(args: argparse.Namespace) -> tuple[pd.DataFrame, pd.DataFrame]:
     ):
         if os.sched_getscheduler(0) == os.SCHED_FIFO:
             os.sched_setscheduler(0, os.SCHED_FIFO, os.sched_param(GENERATOR_PRIORITY))
-        # the mean demand, not a random one: 200 exponential demands put the mean
-        # latency anywhere within +-7% (5.96 and 7.04 ms in two runs)
-        warm = loadgen.sequential(running.port, args.warmup, demand=args.cpu_ms / 1e3)
-        service = float(np.mean([r.latency for r in warm[args.warmup // 2 :]]))
+        demand = args.cpu_ms / 1e3
+        warm = loadgen.sequential(running.port, args.warmup // 2, demand=demand)
+        # the capacity from the worker kept busy (the gaps between its successive ends),
+        # each request burning the mean demand: a sequential request's latency read 5.96
+        # to 7.78 ms in four runs (idle wake-ups, the client's part, random demands) and
+        # put the level named 0.75 anywhere from 0.66 to 0.87 of the worker's capacity
+        busy = loadgen.saturated(running.port, args.warmup, demand=demand)
+        ends = np.sort([r.server_end for r in busy if r.status == 200])[args.warmup // 2 :]
+        service = float(np.mean(np.diff(ends)))
         pid = warm[-1].worker
         print(
-            f"realbench: sequential service time {service * 1e3:.2f} ms; worker "
+            f"realbench: the worker's time per request kept busy {service * 1e3:.2f} ms "
+            f"(sequential latency {np.mean([r.latency for r in warm]) * 1e3:.2f} ms); worker "
             + (f"pinned to CPU {worker_cpu}" if worker_cpu is not None else "not pinned"),
             file=sys.stderr,
         )
         for round_ in range(args.rounds):
             demands = loadgen.cpu_demands(args.cpu_ms / 1e3, count, seed=round_)
             for load in args.loads:
-                # every rate from the sequential time: a first block's calibrated service
-                # time (a few hundred requests) read 8.2 ms against 7.2 ms over the whole
-                # level, and left the level named 0.75 at 0.65 of the worker's capacity
                 rate = load / service
                 before = None if worker_cpu is None else blocks.cpu_sample(worker_cpu, pid)
                 records = loadgen.generate(
@@ -243,7 +247,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rounds", type=int, default=6, help="interleaved rounds of loads")
     parser.add_argument("--requests", type=int, default=9000, help="requests per load")
     parser.add_argument("--cpu-ms", type=float, default=5.0, help="mean CPU demand (exp.)")
-    parser.add_argument("--warmup", type=int, default=400, help="sequential warm-up requests")
+    parser.add_argument(
+        "--warmup", type=int, default=400, help="warm-up requests (half sequential)"
+    )
     parser.add_argument("--server-python", default=sys.executable, help="python with gunicorn")
     parser.add_argument("--out", type=Path, default=Path("results/realbench"))
     parser.add_argument("--from-log", type=Path, help="calibrate this saved log, run nothing")

@@ -143,6 +143,25 @@ def late(records: list[Record], after: float = LATE) -> int:
     return sum(1 for r in records if r.sent - r.timestamp > after)
 
 
+def saturated(port: int, count: int, demand: float, clients: int = 3) -> list[Record]:
+    """``count`` requests from ``clients`` closed-loop clients, each sending its next
+    request as soon as its last returns: the single worker always finds one waiting, so
+    the gaps between its successive ends are its time per request, idle time left out."""
+
+    async def client(records: list[Record], left: list[int]) -> None:
+        while left[0] > 0:
+            left[0] -= 1
+            await _one(port, time.time(), records, demand)
+
+    async def run() -> list[Record]:
+        records: list[Record] = []
+        left = [count]
+        await asyncio.gather(*(client(records, left) for _ in range(clients)))
+        return records
+
+    return asyncio.run(run())
+
+
 def sequential(port: int, count: int, demand: float | None = None) -> list[Record]:
     """``count`` requests one after another (a warm-up, and the service time alone),
     each with CPU demand ``demand`` seconds (None: the app draws one)."""
