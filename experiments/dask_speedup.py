@@ -75,7 +75,7 @@ def executor(name: str, workers: int, quick: bool) -> Iterator[Any]:
 
     with (
         LocalCluster(
-            processes=False, n_workers=workers, threads_per_worker=1, dashboard_address=None
+            processes=False, n_workers=workers, threads_per_worker=1, dashboard_address=":0"
         ) as cluster,
         Client(cluster) as client,
     ):

@@ -154,7 +154,7 @@ def _dask_executor(address: str, *, workers: int | None) -> Iterator[Executor]:
             threads_per_worker=1,
             processes=True,
             host="127.0.0.1",
-            dashboard_address=None,
+            dashboard_address=":0",  # None means the default :8787, which may be taken
         )
         try:
             with Client(cluster) as client:

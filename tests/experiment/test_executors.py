@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
+import warnings
 from pathlib import Path
 
 import pytest
@@ -87,3 +89,21 @@ def test_serial_executor_runs_in_this_process() -> None:
     with executor_for("serial") as pool:
         assert isinstance(pool, SerialExecutor)
         assert pool.submit(os.getpid).result() == os.getpid()
+
+
+def test_dask_local_takes_any_free_port_for_its_dashboard() -> None:
+    """A taken :8787 (another cluster, a parallel test) must not warn or fail."""
+    pytest.importorskip("distributed")
+    blocker = socket.socket()
+    try:
+        blocker.bind(("0.0.0.0", 8787))
+        blocker.listen()
+    except OSError:
+        pass  # taken already: the case under test anyway
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            with executor_for("dask:local", workers=1) as pool:
+                assert pool.submit(sum, [1, 2]).result() == 3
+    finally:
+        blocker.close()
