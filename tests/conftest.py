@@ -33,6 +33,19 @@ MINIMAL: dict[str, Any] = {
 }
 
 
+def edited(spec: dict[str, Any], **changes: Any) -> dict[str, Any]:
+    """A deep copy of ``spec`` with dotted paths set: ``components__app__cores=2``; a
+    number indexes a list (``workload__classes__0__timeout``), a missing mapping is made."""
+    data = copy.deepcopy(spec)
+    for path, value in changes.items():
+        *parents, last = path.split("__")
+        node: Any = data
+        for part in parents:
+            node = node[int(part)] if isinstance(node, list) else node.setdefault(part, {})
+        node[int(last) if isinstance(node, list) else last] = value
+    return data
+
+
 @pytest.fixture
 def minimal_spec() -> dict[str, Any]:
     """A fresh deep copy of a minimal valid scenario dict."""

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import copy
 from typing import Any
 
 import pytest
@@ -10,6 +9,7 @@ import pytest
 import simperf
 import simperf.components.flat
 from simperf.build import build
+from tests.conftest import edited
 
 GAMMA = {"dist": "gamma", "mean": "1ms", "cv": 0.5}
 # A small cache on one slow single-threaded node and a backing endpoint with a short
@@ -62,14 +62,7 @@ ASIDE: dict[str, Any] = {
 
 
 def _variant(**changes: Any) -> dict[str, Any]:
-    spec = copy.deepcopy(ASIDE)
-    for path, value in changes.items():
-        node = spec
-        *parents, last = path.split("__")
-        for part in parents:
-            node = node[part]
-        node[last] = value
-    return spec
+    return edited(ASIDE, **changes)
 
 
 def _result(spec: dict[str, Any]) -> dict[str, Any]:

@@ -6,7 +6,6 @@ is a spec error (exit 2 from the CLI) naming the reason.
 
 from __future__ import annotations
 
-import copy
 from typing import Any
 
 import pytest
@@ -15,19 +14,12 @@ import simperf
 from simperf.build import build
 from simperf.errors import SpecError
 from simperf.fastpath import Refused, plan
-from tests.conftest import MINIMAL, MODELS
+from tests.conftest import MINIMAL, MODELS, edited
 
 
 def changed(**edits: Any) -> dict[str, Any]:
     """The minimal scenario with dotted paths set (``components__app__cores=2``)."""
-    spec = copy.deepcopy(MINIMAL)
-    for path, value in edits.items():
-        *parents, last = path.split("__")
-        node = spec
-        for key in parents:
-            node = node[int(key)] if isinstance(node, list) else node.setdefault(key, {})
-        node[last] = value
-    return spec
+    return edited(MINIMAL, **edits)
 
 
 def reason(spec: dict[str, Any] | simperf.Scenario) -> str:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import copy
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +20,7 @@ from simperf.spec.cache import (
 from simperf.spec.distributions import Constant, Exponential
 from simperf.spec.sizes import ConstantSize, LognormalSize
 from simperf.units import parse_size
+from tests.conftest import edited
 
 SPEC: dict[str, Any] = {
     "name": "cached",
@@ -51,14 +51,7 @@ SPEC: dict[str, Any] = {
 
 
 def spec(**changes: Any) -> dict[str, Any]:
-    data = copy.deepcopy(SPEC)
-    for path, value in changes.items():
-        node = data
-        *parents, last = path.split("__")
-        for part in parents:
-            node = node[int(part)] if part.isdigit() else node[part]
-        node[int(last) if last.isdigit() else last] = value
-    return data
+    return edited(SPEC, **changes)
 
 
 def error_of(data: dict[str, Any]) -> str:
