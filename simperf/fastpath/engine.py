@@ -23,7 +23,6 @@ from typing import Any
 
 import numpy as np
 
-from simperf.arrivals.homogeneous import poisson_batches
 from simperf.components.workload import WORKLOAD, arrival_times
 from simperf.fastpath import recursions
 from simperf.fastpath.chain import Chain, Refused, Station, plan
@@ -72,7 +71,7 @@ def _arrivals(model: Model) -> Iterator[np.ndarray]:
     budget, horizon = model.scenario.run.requests, model.horizon
     rng = model.ctx.rng(WORKLOAD, "arrival")
     if isinstance(arrival, PoissonArrival) and arrival.rate > 0:
-        batches: Any = poisson_batches(arrival.rate, rng, BATCH)
+        batches: Any = poisson_chunks(arrival.rate, rng, max(1, ROUND // BATCH))
     else:
         batches = _chunks(arrival_times(arrival, rng, horizon))
     count = 0
@@ -89,6 +88,28 @@ def _arrivals(model: Model) -> Iterator[np.ndarray]:
         yield chunk
 
 
+def poisson_chunks(rate: float, rng: np.random.Generator, most: int) -> Iterator[np.ndarray]:
+    """:func:`~simperf.arrivals.homogeneous.poisson_batches`'s times, several batches of
+    ``BATCH`` at a time: 1, 1, 2, 4... up to ``most`` (a short run draws little more than
+    it needs, and a power of two of batches ends a chunk).
+
+    Each batch is still offset from the last time of the one before, as that generator
+    does it (the same float additions, so the same times), but with one draw and one
+    cumulative sum per chunk, not per batch.
+    """
+    scale, t, batches, drawn = 1.0 / rate, 0.0, 1, 0
+    while True:
+        times = rng.exponential(scale, batches * BATCH).reshape(batches, BATCH)
+        np.cumsum(times, axis=1, out=times)
+        # each batch's offset: the last time of the one before (t + its cumsum's last)
+        offsets = np.add.accumulate(np.concatenate(([t], times[:-1, -1])))
+        times += offsets[:, None]
+        t = float(times[-1, -1])
+        yield times.reshape(-1)
+        drawn += batches
+        batches = min(drawn, most)
+
+
 def _chunks(times: Iterator[float]) -> Iterator[np.ndarray]:
     """An arrival iterator's times, ``BATCH`` at a time, until it runs out."""
     while (chunk := np.fromiter(islice(times, BATCH), dtype=float)).size:
@@ -97,32 +118,44 @@ def _chunks(times: Iterator[float]) -> Iterator[np.ndarray]:
 
 def _rounds(chunks: Iterator[np.ndarray], size: int) -> Iterator[tuple[np.ndarray, float]]:
     """Rounds of ``size`` arrivals, each with the next round's first arrival (inf after
-    the last)."""
+    the last): slices of the chunks, copied only where a round spans several."""
     held: list[np.ndarray] = []
     count = 0
     for chunk in chunks:
         held.append(chunk)
         count += chunk.size
         while count > size:  # one more than a round: the next one's first is known
-            joined = np.concatenate(held)
-            yield joined[:size], float(joined[size])
-            held, count = [joined[size:]], count - size
-    joined = np.concatenate(held) if held else np.empty(0)
-    yield joined, math.inf
+            if held[0].size < size:  # join the chunks the round spans
+                parts, total = 0, 0
+                while total < size:
+                    total += held[parts].size
+                    parts += 1
+                held = [np.concatenate(held[:parts]), *held[parts:]]
+            first = held[0]
+            yield first[:size], float(first[size] if first.size > size else held[1][0])
+            held = ([first[size:]] if first.size > size else []) + held[1:]
+            count -= size
+    yield _joined(held), math.inf
 
 
 class _Draws:
     """A stage's variates in the order requests reach it, drawn ``BATCH`` at a time as
-    the event engine's samplers draw them (the draws left over wait for the next round)."""
+    the event engine's samplers draw them (the draws left over wait for the next round);
+    ``whole``: the batches a round needs in one call (the same values)."""
 
-    def __init__(self, draw: Any) -> None:
+    def __init__(self, draw: Any, whole: bool) -> None:
         self.draw = draw
+        self.whole = whole
         self.left = np.empty(0)
 
     def take(self, count: int) -> np.ndarray:
         if count > self.left.size:
-            more = [self.draw(BATCH) for _ in range(-(-(count - self.left.size) // BATCH))]
-            self.left = np.concatenate((self.left, *more))
+            batches = -(-(count - self.left.size) // BATCH)
+            if self.whole:
+                more = [self.draw(batches * BATCH)]
+            else:
+                more = [self.draw(BATCH) for _ in range(batches)]
+            self.left = _joined([self.left, *more] if self.left.size else more)
         taken, self.left = self.left[:count], self.left[count:]
         return taken
 
@@ -278,7 +311,9 @@ class _Run:
                         self.events[f"{kind}{stage.instance}"] = _Events()
         self.ends = label
         self.crowd = any(not s.workers_queue for s in chain.stations)
-        self.draws = [_Draws(st.draw) if st.draw is not None else None for st in chain.stages]
+        self.draws = [
+            _Draws(st.draw, st.whole) if st.draw is not None else None for st in chain.stages
+        ]
         self.pending: list[Columns | None] = [None] * len(chain.stages)
         self.system = Level(self.limit)
         self.generated = Tally()
