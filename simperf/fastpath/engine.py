@@ -185,19 +185,31 @@ class _Events:
         if not parts:
             self.taken = {"t": np.empty(0)}
             return
-        columns = {key: _joined([part[key] for part in parts]) for key in parts[-1]}
-        self.taken, later = _split_at(columns, w)
+        self.taken, later = _split_at(parts, w)
         self.held = later or {}
 
 
-def _split_at(columns: Columns, w: float) -> tuple[Columns, Columns | None]:
-    """``columns`` sorted by ``t`` (stable: earlier rows first among equal times) and cut
-    at ``w``: the rows before it, and those at or after it (None when there are none)."""
+MERGE = 64
+"""Most rows held from the round before that are merged into a round's sorted rows one
+by one; past it (or when the round's are not sorted) they are sorted together."""
+
+
+def _split_at(parts: list[Columns], w: float) -> tuple[Columns, Columns | None]:
+    """The rows of ``parts`` sorted by ``t`` (stable: earlier parts' rows first among
+    equal times) and cut at ``w``: the rows before it, and those at or after it (None
+    when there are none)."""
+    if len(parts) == 2 and _few_before_sorted(parts[0]["t"], parts[1]["t"]):
+        # the usual case: a few rows held from the round before, and the round's sorted
+        # (departures in order): a merge, not a sort and a gather of every column
+        head, body = parts
+        at = np.searchsorted(body["t"], head["t"], "left").tolist()  # before equal times
+        columns = {key: _inserted(body[key], at, head[key]) for key in body}
+    else:
+        columns = {key: _joined([part[key] for part in parts]) for key in parts[-1]}
+        if not _ascending(columns["t"]):
+            order = np.argsort(columns["t"], kind="stable")
+            columns = {key: value[order] for key, value in columns.items()}
     t = columns["t"]
-    if t.size > 1 and not bool(np.all(t[1:] >= t[:-1])):
-        order = np.argsort(t, kind="stable")
-        columns = {key: value[order] for key, value in columns.items()}
-        t = columns["t"]
     cut = t.size if w == math.inf else int(np.searchsorted(t, w, "left"))
     if cut == t.size:
         return columns, None
@@ -205,6 +217,27 @@ def _split_at(columns: Columns, w: float) -> tuple[Columns, Columns | None]:
         {key: value[:cut] for key, value in columns.items()},
         {key: value[cut:] for key, value in columns.items()},
     )
+
+
+def _ascending(t: np.ndarray) -> bool:
+    return t.size < 2 or bool(np.all(t[1:] >= t[:-1]))
+
+
+def _few_before_sorted(head: np.ndarray, body: np.ndarray) -> bool:
+    return head.size <= MERGE and _ascending(head) and _ascending(body)
+
+
+def _inserted(body: np.ndarray, at: list[int], head: np.ndarray) -> np.ndarray:
+    """``body`` with ``head[j]`` inserted before ``body[at[j]]`` (``at`` sorted; equal
+    places keep ``head``'s order): slices copied, no mask or gather."""
+    out = np.empty(body.size + head.size, dtype=np.result_type(body, head))
+    done = 0
+    for j, place in enumerate(at):
+        out[done + j : place + j] = body[done:place]
+        out[place + j] = head[j]
+        done = place
+    out[done + len(at) :] = body[done:]
+    return out
 
 
 def _joined(parts: list[np.ndarray]) -> np.ndarray:
@@ -366,9 +399,8 @@ class _Run:
         # reach the stage, so those held from earlier rounds go first, and those that
         # reach it at or after ``w`` wait for the next round (a later one may be earlier)
         held = self.pending[index]
-        if held is not None:
-            columns = {key: np.concatenate((held[key], columns[key])) for key in held}
-        columns, self.pending[index] = _split_at(columns, w)
+        parts = [columns] if held is None else [held, columns]
+        columns, self.pending[index] = _split_at(parts, w)
         reach = columns["t"]
         draws = self.draws[index]
         assert draws is not None

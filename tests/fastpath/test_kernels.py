@@ -134,3 +134,15 @@ def test_rises_count_their_falls_alike(monkeypatch: pytest.MonkeyPatch) -> None:
     assert out[0].dtype == out[1].dtype
     expected = 3 + 1 + np.arange(up.size) - np.searchsorted(down, up, side="right")
     np.testing.assert_array_equal(out[0], expected)
+
+
+@needs_numba
+@pytest.mark.parametrize(
+    ("up", "down"),
+    [([], [1.0]), ([1.0, 2.0], []), ([1.0, 2.0], [5.0, 6.0]), ([5.0, 6.0], [1.0, 2.0, 5.0])],
+)
+def test_rises_count_their_falls_at_the_edges(up: list[float], down: list[float]) -> None:
+    kernels = recursions.load()
+    assert kernels is not None
+    counts = kernels.falls_before(np.array(up), np.array(down))  # type: ignore[attr-defined]
+    np.testing.assert_array_equal(counts, np.searchsorted(down, up, side="right"))

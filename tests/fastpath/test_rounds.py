@@ -129,3 +129,18 @@ def test_one_draw_for_several_batches_is_the_batches_draws(dist: dict[str, Any])
     rng = np.random.default_rng(7)
     batches = np.concatenate([spec.sample_batch(rng, BATCH) for _ in range(5)])
     np.testing.assert_array_equal(one, batches)
+
+
+@pytest.mark.parametrize("held", [0, 1, 5, engine.MERGE + 1])
+def test_rows_held_from_a_round_merge_as_a_stable_sort_would_order_them(held: int) -> None:
+    rng = np.random.default_rng(held)
+    head = {"t": np.sort(rng.integers(0, 20, held).astype(float)), "v": np.arange(held) + 0.5}
+    body = {"t": np.sort(rng.integers(0, 20, 300).astype(float)), "v": np.arange(300.0)}
+    taken, later = engine._split_at([head, body], 12.0)
+    both = {key: np.concatenate((head[key], body[key])) for key in head}
+    order = np.argsort(both["t"], kind="stable")  # equal times: the held rows first
+    cut = int(np.searchsorted(both["t"][order], 12.0))
+    for key in both:
+        np.testing.assert_array_equal(taken[key], both[key][order][:cut])
+        assert later is not None
+        np.testing.assert_array_equal(later[key], both[key][order][cut:])
