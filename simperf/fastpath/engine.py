@@ -16,7 +16,7 @@ from __future__ import annotations
 import math
 import time
 from array import array
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from itertools import islice
 from types import SimpleNamespace
 from typing import Any
@@ -203,12 +203,12 @@ def _split_at(parts: list[Columns], w: float) -> tuple[Columns, Columns | None]:
         # (departures in order): a merge, not a sort and a gather of every column
         head, body = parts
         at = np.searchsorted(body["t"], head["t"], "left").tolist()  # before equal times
-        columns = {key: _inserted(body[key], at, head[key]) for key in body}
+        columns = _each(body, lambda key: _inserted(body[key], at, head[key]), head)
     else:
         columns = {key: _joined([part[key] for part in parts]) for key in parts[-1]}
         if not _ascending(columns["t"]):
             order = np.argsort(columns["t"], kind="stable")
-            columns = {key: value[order] for key, value in columns.items()}
+            columns = _each(columns, lambda key: columns[key][order])
     t = columns["t"]
     cut = t.size if w == math.inf else int(np.searchsorted(t, w, "left"))
     if cut == t.size:
@@ -217,6 +217,22 @@ def _split_at(parts: list[Columns], w: float) -> tuple[Columns, Columns | None]:
         {key: value[:cut] for key, value in columns.items()},
         {key: value[cut:] for key, value in columns.items()},
     )
+
+
+def _each(
+    columns: Columns, change: Callable[[str], np.ndarray], other: Columns | None = None
+) -> Columns:
+    """``change(key)`` for every key of ``columns``, once per distinct array (in both
+    ``columns`` and ``other``): columns may be one array (a request's arrival is its
+    entry to the first instance), which is then moved once."""
+    done: dict[tuple[int, int], np.ndarray] = {}
+    out: Columns = {}
+    for key, value in columns.items():
+        same = (id(value), id(other[key]) if other is not None else 0)
+        if same not in done:
+            done[same] = change(key)
+        out[key] = done[same]
+    return out
 
 
 def _ascending(t: np.ndarray) -> bool:
@@ -411,18 +427,17 @@ class _Run:
             return columns
         station = state.station
         starts, order = fifo_run(reach, values, station.servers, state.carry)
-        columns[f"wait{k}"] = starts - reach
+        columns[f"wait{k}"] = wait = starts - reach
         columns["t"] = starts + values
         self.events[f"start{k}"].push(starts)
-        waited = starts > reach
-        queued, dequeued = reach[waited], starts[waited]
-        self.events[f"queued{k}"].push(queued)
-        self.events[f"dequeued{k}"].push(dequeued)
-        self.events[f"dequeued{k}"].add(wait=dequeued - queued)
+        waited = wait > 0  # starts > reach: a difference of unequal floats is never 0
+        self.events[f"queued{k}"].push(reach[waited])
+        self.events[f"dequeued{k}"].push(starts[waited])
+        self.events[f"dequeued{k}"].add(wait=wait[waited])
         if order is not None:
             # in the order they leave (a stable sort's): every later sort of the
             # departures, here and at the next stage, then finds them in order
-            columns = {key: value[order] for key, value in columns.items()}
+            columns = _each(columns, lambda key: columns[key][order])
         self.events[f"s{index}"].push(columns["t"])
         return columns
 
