@@ -27,7 +27,7 @@ from simperf.components.workload import WORKLOAD, arrival_times
 from simperf.fastpath import recursions
 from simperf.fastpath.chain import Chain, Refused, Station, plan
 from simperf.fastpath.levels import Level, Tally
-from simperf.fastpath.recursions import Carry, fifo_run
+from simperf.fastpath.recursions import Carry, fifo_pass
 from simperf.metrics.recorder import RequestRecorder
 from simperf.metrics.waits import fold_waits
 from simperf.model import Model, Snapshot
@@ -426,15 +426,14 @@ class _Run:
             self.events[f"s{index}"].push(columns["t"])
             return columns
         station = state.station
-        starts, order = fifo_run(reach, values, station.servers, state.carry)
-        columns[f"wait{k}"] = wait = starts - reach
-        columns["t"] = starts + values
-        self.events[f"start{k}"].push(starts)
-        waited = wait > 0  # starts > reach: a difference of unequal floats is never 0
-        self.events[f"queued{k}"].push(reach[waited])
-        self.events[f"dequeued{k}"].push(starts[waited])
-        self.events[f"dequeued{k}"].add(wait=wait[waited])
-        if order is not None:
+        passage = fifo_pass(reach, values, station.servers, state.carry)
+        columns[f"wait{k}"] = passage.waits
+        columns["t"] = passage.departures
+        self.events[f"start{k}"].push(passage.starts)
+        self.events[f"queued{k}"].push(passage.queued)
+        self.events[f"dequeued{k}"].push(passage.dequeued)
+        self.events[f"dequeued{k}"].add(wait=passage.queue_waits)
+        if (order := passage.order) is not None:
             # in the order they leave (a stable sort's): every later sort of the
             # departures, here and at the next stage, then finds them in order
             columns = _each(columns, lambda key: columns[key][order])

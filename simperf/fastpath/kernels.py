@@ -43,10 +43,14 @@ def compile_all() -> SimpleNamespace:
 
 def lindley(
     arrivals: np.ndarray, services: np.ndarray, total: float, peak: float, departure: float
-) -> tuple[np.ndarray, float, float, float]:
-    """Start times at one FIFO server and the carried ``(total, peak, departure)``."""
+) -> tuple[np.ndarray, ...]:
+    """A FIFO server's pass (:class:`simperf.fastpath.recursions.Passage`: starts,
+    waits, departures, and the joins, starts and waits of those that waited), then the
+    carried ``(total, peak, departure)``."""
     count = arrivals.size
-    starts = np.empty(count)
+    starts, waits, done = np.empty(count), np.empty(count), np.empty(count)
+    queued, dequeued, queue_waits = np.empty(count), np.empty(count), np.empty(count)
+    waited = 0
     for i in range(count):
         arrival = arrivals[i]
         service = services[i]
@@ -54,17 +58,34 @@ def lindley(
         behind = arrival - (total - service)  # arrival - work that arrived before it
         if behind > peak:
             peak = behind
-        starts[i] = arrival if arrival > departure else departure
+        start = arrival if arrival > departure else departure
         departure = peak + total
-    return starts, total, peak, departure
+        starts[i] = start
+        wait = start - arrival
+        waits[i] = wait
+        done[i] = start + service
+        if wait > 0:
+            queued[waited], dequeued[waited], queue_waits[waited] = arrival, start, wait
+            waited += 1
+    return (
+        starts,
+        waits,
+        done,
+        queued[:waited],
+        dequeued[:waited],
+        queue_waits[:waited],
+        total,
+        peak,
+        departure,
+    )
 
 
 def kiefer_wolfowitz(
     arrivals: np.ndarray, services: np.ndarray, free: np.ndarray
-) -> tuple[np.ndarray, np.ndarray]:
-    """Start times at ``free.size`` FIFO servers freeing at the sorted times ``free``
-    (updated in place), and the requests in the order they leave (stable: by departure,
-    then by arrival).
+) -> tuple[np.ndarray, ...]:
+    """The pass of ``free.size`` FIFO servers freeing at the sorted times ``free``
+    (updated in place), as :func:`lindley`'s, then the requests in the order they leave
+    (stable: by departure, then by arrival).
 
     A request's departure is never before the free time it takes, so the free times
     leave the sorted list in non-decreasing order, equal ones first in first out: the
@@ -73,7 +94,9 @@ def kiefer_wolfowitz(
     count = arrivals.size
     servers = free.size
     who = np.full(servers, -1, dtype=np.int64)  # the request each free time is, -1: before
-    starts = np.empty(count)
+    starts, waits, departures = np.empty(count), np.empty(count), np.empty(count)
+    queued, dequeued, queue_waits = np.empty(count), np.empty(count), np.empty(count)
+    waited = 0
     order = np.empty(count, dtype=np.int64)
     left = 0
     for i in range(count):
@@ -81,7 +104,13 @@ def kiefer_wolfowitz(
         first = free[0]
         start = arrival if arrival > first else first
         starts[i] = start
+        wait = start - arrival
+        waits[i] = wait
+        if wait > 0:
+            queued[waited], dequeued[waited], queue_waits[waited] = arrival, start, wait
+            waited += 1
         done = start + services[i]
+        departures[i] = done
         if who[0] >= 0:
             order[left] = who[0]
             left += 1
@@ -97,7 +126,15 @@ def kiefer_wolfowitz(
         if who[k] >= 0:
             order[left] = who[k]
             left += 1
-    return starts, order
+    return (
+        starts,
+        waits,
+        departures,
+        queued[:waited],
+        dequeued[:waited],
+        queue_waits[:waited],
+        order,
+    )
 
 
 def falls_before(up: np.ndarray, down: np.ndarray) -> np.ndarray:

@@ -17,7 +17,7 @@ import math
 import os
 from bisect import insort
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -140,29 +140,74 @@ def fifo_run(
     >>> starts.tolist(), order.tolist()
     ([0.0, 1.0, 1.5], [1, 2, 0])
     """
+    passage = fifo_pass(arrivals, services, servers, carry)
+    return passage.starts, passage.order
+
+
+class Passage(NamedTuple):
+    """How requests went through a FIFO station (each array in arrival order)."""
+
+    starts: np.ndarray
+    waits: np.ndarray
+    """``starts - arrivals``."""
+    departures: np.ndarray
+    """``starts + services``."""
+    queued: np.ndarray
+    """The arrivals of the requests that waited (``waits > 0``)."""
+    dequeued: np.ndarray
+    """Their starts."""
+    queue_waits: np.ndarray
+    """Their waits."""
+    order: np.ndarray | None
+    """As :func:`fifo_run`'s."""
+
+
+def fifo_pass(
+    arrivals: np.ndarray,
+    services: np.ndarray,
+    servers: int,
+    carry: Carry | None = None,
+) -> Passage:
+    """:func:`fifo_run` with what a station's counters read of it, in one pass where
+    the kernels are loaded (the same float operations as the numpy passes).
+
+    Examples
+    --------
+    >>> passage = fifo_pass(np.array([0.0, 1.0, 1.5]), np.array([2.0, 2.0, 1.0]), 1)
+    >>> passage.waits.tolist(), passage.departures.tolist(), passage.dequeued.tolist()
+    ([0.0, 1.0, 2.5], [2.0, 4.0, 5.0], [2.0, 4.0])
+    """
     if arrivals.size == 0:
-        return arrivals.copy(), None if servers == 1 else np.empty(0, dtype=np.int64)
+        empty = np.empty(0)
+        order = None if servers == 1 else np.empty(0, dtype=np.int64)
+        return Passage(arrivals.copy(), empty, empty, empty, empty, empty, order)
     kernels: Any = compiled()
-    if servers == 1:
-        if kernels is None:
-            return lindley_starts(arrivals, services, carry), None
-        state = Carry() if carry is None else carry
-        starts, state.total, state.peak, state.departure = kernels.lindley(
-            arrivals, services, state.total, state.peak, state.departure
-        )
-        return starts, None
-    before = None if carry is None else carry.free
     if kernels is not None:
+        if servers == 1:
+            state = Carry() if carry is None else carry
+            *passage, state.total, state.peak, state.departure = kernels.lindley(
+                arrivals, services, state.total, state.peak, state.departure
+            )
+            return Passage(*passage, None)
+        before = None if carry is None else carry.free
         free = np.full(servers, -np.inf) if before is None else before.copy()
-        starts, order = kernels.kiefer_wolfowitz(arrivals, services, free)
+        passage = Passage(*kernels.kiefer_wolfowitz(arrivals, services, free))
         if carry is not None:
             carry.free = free
-        return starts, order
-    starts = kiefer_wolfowitz_starts(arrivals, services, servers, before)
-    done = starts + services
-    if carry is not None:
-        carry.free = free_after(before, done, servers)
-    return starts, np.argsort(done, kind="stable")
+        return passage
+    if servers == 1:
+        starts = lindley_starts(arrivals, services, carry)
+        done, order = starts + services, None
+    else:
+        before = None if carry is None else carry.free
+        starts = kiefer_wolfowitz_starts(arrivals, services, servers, before)
+        done = starts + services
+        if carry is not None:
+            carry.free = free_after(before, done, servers)
+        order = np.argsort(done, kind="stable")
+    waits = starts - arrivals
+    waited = waits > 0  # starts > arrivals: a difference of unequal floats is never 0
+    return Passage(starts, waits, done, arrivals[waited], starts[waited], waits[waited], order)
 
 
 def free_after(free: np.ndarray | None, done: np.ndarray, servers: int) -> np.ndarray:
