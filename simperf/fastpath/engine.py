@@ -208,7 +208,7 @@ def _split_at(parts: list[Columns], w: float) -> tuple[Columns, Columns | None]:
         columns = {key: _joined([part[key] for part in parts]) for key in parts[-1]}
         if not _ascending(columns["t"]):
             order = np.argsort(columns["t"], kind="stable")
-            columns = _each(columns, lambda key: columns[key][order])
+            columns = _each(columns, lambda key: np.take(columns[key], order))
     t = columns["t"]
     cut = t.size if w == math.inf else int(np.searchsorted(t, w, "left"))
     if cut == t.size:
@@ -435,8 +435,9 @@ class _Run:
         self.events[f"dequeued{k}"].add(wait=passage.queue_waits)
         if (order := passage.order) is not None:
             # in the order they leave (a stable sort's): every later sort of the
-            # departures, here and at the next stage, then finds them in order
-            columns = _each(columns, lambda key: columns[key][order])
+            # departures, here and at the next stage, then finds them in order (np.take:
+            # a third faster than indexing, 0.15 against 0.21 ms for 262,144 rows)
+            columns = _each(columns, lambda key: np.take(columns[key], order))
         self.events[f"s{index}"].push(columns["t"])
         return columns
 
