@@ -10,7 +10,7 @@ order and without fastmath, so that the two give the same bits:
   rounds differently.
 - :func:`kiefer_wolfowitz` runs the recursion itself (``start = max(a, free[0])``,
   ``free`` kept sorted), which the numpy version's blocks reproduce to the last bit.
-- :func:`falls_before` merges two sorted streams of times, counting (no float result).
+- :func:`risen` merges two sorted streams of times, counting (no float result).
 
 ``cache=True``: the first call ever compiles (seconds) and writes the machine code next
 to this file (``__pycache__``); later processes load it.
@@ -37,7 +37,7 @@ def compile_all() -> SimpleNamespace:
     return SimpleNamespace(
         lindley=jit(lindley),
         kiefer_wolfowitz=jit(kiefer_wolfowitz),
-        falls_before=jit(falls_before),
+        risen=jit(risen),
     )
 
 
@@ -137,22 +137,23 @@ def kiefer_wolfowitz(
     )
 
 
-def falls_before(up: np.ndarray, down: np.ndarray) -> np.ndarray:
-    """For each rise in ``up`` (sorted), how many falls of ``down`` (sorted) come at or
-    before it (a stable merge's rank, as :func:`simperf.fastpath.levels._risen` takes it).
+def risen(up: np.ndarray, down: np.ndarray, level: int) -> np.ndarray:
+    """The level just after each rise in ``up`` (sorted), from ``level`` before them all,
+    the falls ``down`` (sorted) at or before a rise coming first: the numpy merge of
+    :func:`simperf.fastpath.levels._risen`, counted.
 
     One step per rise or fall, chosen by a comparison added as a number, not branched
     on (a merge's branches are unpredictable): 1.9 ms against 2.6 ms for 262,144 of each.
     """
-    counts = np.empty(up.size, dtype=np.int64)
-    i = 0
-    j = 0
+    levels = np.empty(up.size, dtype=np.int64)
+    i = 0  # falls so far
+    j = 0  # rises so far
     while j < up.size and i < down.size:
         fell = down[i] <= up[j]
-        counts[j] = i  # final once the fall is later (a rise's step)
+        levels[j] = level + 1 + j - i  # final once the fall is later (a rise's step)
         i += fell
         j += 1 - fell
     while j < up.size:
-        counts[j] = i
+        levels[j] = level + 1 + j - i
         j += 1
-    return counts
+    return levels

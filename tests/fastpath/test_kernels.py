@@ -142,9 +142,10 @@ def test_rises_count_their_falls_alike(monkeypatch: pytest.MonkeyPatch) -> None:
     [([], [1.0]), ([1.0, 2.0], []), ([1.0, 2.0], [5.0, 6.0]), ([5.0, 6.0], [1.0, 2.0, 5.0])],
 )
 def test_rises_count_their_falls_at_the_edges(up: list[float], down: list[float]) -> None:
-    falls_before = kernels.compile_all().falls_before  # whatever SIMPERF_NUMBA says
-    counts = falls_before(np.array(up), np.array(down))
-    np.testing.assert_array_equal(counts, np.searchsorted(down, up, side="right"))
+    risen = kernels.compile_all().risen  # whatever SIMPERF_NUMBA says
+    levels = risen(np.array(up), np.array(down), 2)
+    expected = 2 + 1 + np.arange(len(up)) - np.searchsorted(down, up, side="right")
+    np.testing.assert_array_equal(levels, expected)
 
 
 @needs_numba
