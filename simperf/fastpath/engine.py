@@ -27,7 +27,7 @@ from simperf.components.workload import WORKLOAD, arrival_times
 from simperf.fastpath import recursions
 from simperf.fastpath.chain import Chain, Refused, Station, plan
 from simperf.fastpath.levels import Level, Tally
-from simperf.fastpath.recursions import Carry, fifo_pass
+from simperf.fastpath.recursions import Buffers, Carry, fifo_pass
 from simperf.metrics.recorder import RequestRecorder
 from simperf.metrics.waits import fold_waits
 from simperf.model import Model, Snapshot
@@ -225,9 +225,11 @@ def _split_at(
     cut = t.size if w == math.inf else int(np.searchsorted(t, w, "left"))
     if cut == t.size:
         return columns, None
+    # the rows kept for the next round copied: they may be views of a station's buffers,
+    # which its next pass overwrites
     return (
         {key: value[:cut] for key, value in columns.items()},
-        {key: value[cut:] for key, value in columns.items()},
+        _each(columns, lambda key: columns[key][cut:].copy()),
     )
 
 
@@ -309,6 +311,7 @@ class _StationState:
         self.index = index
         self.station = station
         self.carry = Carry()  # its servers' state between rounds
+        self.buffers = Buffers()  # what its passes write, reused round after round
         self.cpu = False
         self.enter = ""  # the events it is entered at
         self.exit = ""  # the events it is left at (with service{k}, wait{k})
@@ -434,7 +437,7 @@ class _Run:
             self.events[f"s{index}"].push(columns["t"])
             return columns
         station = state.station
-        passage = fifo_pass(reach, values, station.servers, state.carry)
+        passage = fifo_pass(reach, values, station.servers, state.carry, state.buffers)
         columns[f"wait{k}"] = passage.waits
         columns["t"] = passage.departures
         # FIFO: requests start in the order they arrive (the first free server frees later

@@ -42,16 +42,19 @@ def compile_all() -> SimpleNamespace:
 
 
 def lindley(
-    arrivals: np.ndarray, services: np.ndarray, total: float, peak: float, departure: float
-) -> tuple[np.ndarray, ...]:
-    """A FIFO server's pass (:class:`simperf.fastpath.recursions.Passage`: starts,
-    waits, departures, and the joins, starts and waits of those that waited), then the
+    arrivals: np.ndarray,
+    services: np.ndarray,
+    total: float,
+    peak: float,
+    departure: float,
+    out: np.ndarray,
+) -> tuple[int, float, float, float]:
+    """A FIFO server's pass into the rows of ``out`` (at least ``arrivals.size`` long):
+    starts, waits, departures, and the joins, starts and waits of those that waited
+    (:class:`simperf.fastpath.recursions.Passage`). Returns how many waited and the
     carried ``(total, peak, departure)``."""
-    count = arrivals.size
-    starts, waits, done = np.empty(count), np.empty(count), np.empty(count)
-    queued, dequeued, queue_waits = np.empty(count), np.empty(count), np.empty(count)
     waited = 0
-    for i in range(count):
+    for i in range(arrivals.size):
         arrival = arrivals[i]
         service = services[i]
         total = total + service
@@ -60,57 +63,40 @@ def lindley(
             peak = behind
         start = arrival if arrival > departure else departure
         departure = peak + total
-        starts[i] = start
         wait = start - arrival
-        waits[i] = wait
-        done[i] = start + service
+        out[0, i], out[1, i], out[2, i] = start, wait, start + service
         if wait > 0:
-            queued[waited], dequeued[waited], queue_waits[waited] = arrival, start, wait
+            out[3, waited], out[4, waited], out[5, waited] = arrival, start, wait
             waited += 1
-    return (
-        starts,
-        waits,
-        done,
-        queued[:waited],
-        dequeued[:waited],
-        queue_waits[:waited],
-        total,
-        peak,
-        departure,
-    )
+    return waited, total, peak, departure
 
 
 def kiefer_wolfowitz(
-    arrivals: np.ndarray, services: np.ndarray, free: np.ndarray
-) -> tuple[np.ndarray, ...]:
+    arrivals: np.ndarray, services: np.ndarray, free: np.ndarray, out: np.ndarray, order: np.ndarray
+) -> int:
     """The pass of ``free.size`` FIFO servers freeing at the sorted times ``free``
-    (updated in place), as :func:`lindley`'s, then the requests in the order they leave
-    (stable: by departure, then by arrival).
+    (updated in place) into ``out``, as :func:`lindley`'s, and into ``order`` the
+    requests in the order they leave (stable: by departure, then by arrival). Returns
+    how many waited.
 
     A request's departure is never before the free time it takes, so the free times
     leave the sorted list in non-decreasing order, equal ones first in first out: the
     order they leave it in, then the ones left, is the departures' stable order.
     """
-    count = arrivals.size
     servers = free.size
     who = np.full(servers, -1, dtype=np.int64)  # the request each free time is, -1: before
-    starts, waits, departures = np.empty(count), np.empty(count), np.empty(count)
-    queued, dequeued, queue_waits = np.empty(count), np.empty(count), np.empty(count)
     waited = 0
-    order = np.empty(count, dtype=np.int64)
     left = 0
-    for i in range(count):
+    for i in range(arrivals.size):
         arrival = arrivals[i]
         first = free[0]
         start = arrival if arrival > first else first
-        starts[i] = start
         wait = start - arrival
-        waits[i] = wait
-        if wait > 0:
-            queued[waited], dequeued[waited], queue_waits[waited] = arrival, start, wait
-            waited += 1
         done = start + services[i]
-        departures[i] = done
+        out[0, i], out[1, i], out[2, i] = start, wait, done
+        if wait > 0:
+            out[3, waited], out[4, waited], out[5, waited] = arrival, start, wait
+            waited += 1
         if who[0] >= 0:
             order[left] = who[0]
             left += 1
@@ -126,15 +112,7 @@ def kiefer_wolfowitz(
         if who[k] >= 0:
             order[left] = who[k]
             left += 1
-    return (
-        starts,
-        waits,
-        departures,
-        queued[:waited],
-        dequeued[:waited],
-        queue_waits[:waited],
-        order,
-    )
+    return waited
 
 
 def risen(up: np.ndarray, down: np.ndarray, level: int) -> np.ndarray:
