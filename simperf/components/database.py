@@ -230,6 +230,9 @@ class DatabaseCore:
         if self.policy == "round_robin":
             return replicas[start]
         best = replicas[start]
+        if n == 2:  # the loop below, unrolled: most databases have two replicas
+            other = replicas[1 - start]
+            return other if other.active < best.active else best
         for offset in range(1, n):
             candidate = replicas[(start + offset) % n]
             if candidate.active < best.active:

@@ -56,6 +56,7 @@ class QueryStep:
         "sharded",
         "shards",
         "space",
+        "table",
     )
 
     def __init__(
@@ -72,6 +73,9 @@ class QueryStep:
         self.shards = len(db.cores)
         self.routing = getattr(db, "routing", "hash")
         self.space = route.space
+        # each key's shard, looked up (b"": computed by shard_of)
+        table = db.shard_table(route.space) if isinstance(db, ShardedDatabase) else None
+        self.table = table if table is not None else b""
 
     def __call__(self, visit: Visit, now: float) -> None:
         PooledQuery(visit, self).acquire(now)
@@ -394,7 +398,11 @@ class PooledQuery(DbQuery):
             core = step.core
             q = route.queries[0]
         elif route.single:
-            shard = shard_of(key, step.shards, step.routing, step.space)
+            table = step.table
+            if 0 <= key < len(table):
+                shard = table[key]
+            else:
+                shard = shard_of(key, step.shards, step.routing, step.space)
             core = step.cores[shard]
             q = route.queries[shard]
         else:  # scatter-gather: every shard's server is chosen, then the arms start
@@ -404,7 +412,8 @@ class PooledQuery(DbQuery):
             for core, q in zip(step.cores, route.queries, strict=True):
                 inst = core.primary if q.write else core._read_target(request, q)
                 arm = ArmQuery(self, core, q, key, request, inst)
-                soon(env, arm.begin, URGENT)  # as a process's start: urgent, in order
+                # flat_calendar.soon, inlined: as a process's start, urgent, in order
+                heappush(env._queue, (now, URGENT, next(env._eid), arm.begin))
             return
         self.core = core
         self.q = q
