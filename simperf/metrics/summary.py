@@ -338,31 +338,31 @@ class Summary:
         shed_code = self.causes.index("shed") if "shed" in self.causes else None
         # Errors by cause, for the causes this run produced (a run without failures adds
         # no rows).
-        codes = [int(c) for c in np.unique(outcome) if c != 0]
+        codes = [int(c) for c in np.unique(np.compress(outcome != 0, outcome))]
+        grid = self._grid()
+        edges = np.array([s.time for s in grid], dtype=float)
+        series = {"all": request_series(edges, data)}
         # Each class's own request series, where there is more than one class (masks keep
         # the records' order of ends).
-        by_class: dict[str, tuple[np.ndarray, np.ndarray]] = {}
         if len(self.classes) > 1:
             for index, name in enumerate(self.classes):
-                mine = np.flatnonzero(data["klass"] == index)
-                by_class[name] = (ends[mine], mine)
-        for a, b in itertools.pairwise(self._grid()):
+                series[name] = request_series(edges, data, np.flatnonzero(data["klass"] == index))
+        for i, (a, b) in enumerate(itertools.pairwise(grid)):
             span = b.time - a.time
             if span <= 0:
                 continue
             lo, hi = np.searchsorted(ends, [a.time, b.time], side="left")
             window_outcome = outcome[lo:hi]
             window_data = data if weights is None else {"weight": weights[lo:hi]}
-            records.extend(request_series(a.time, b.time, "all", data, np.arange(lo, hi)))
+            records.extend((a.time, b.time, "all", *row) for row in series["all"][i])
             if shed_code is not None:
                 shed = float(tally(window_data, window_outcome == shed_code))
                 records.append((a.time, b.time, "all", "shed", shed))
             for code in codes:
                 count = float(tally(window_data, window_outcome == code))
                 records.append((a.time, b.time, "all", f"errors:{self.causes[code]}", count))
-            for name, (c_ends, c_picked) in by_class.items():
-                c_lo, c_hi = np.searchsorted(c_ends, [a.time, b.time], side="left")
-                records.extend(request_series(a.time, b.time, name, data, c_picked[c_lo:c_hi]))
+            for name in self.classes if len(self.classes) > 1 else ():
+                records.extend((a.time, b.time, name, *row) for row in series[name][i])
             records.append(
                 (a.time, b.time, "all", "in_system", (b.in_system_area - a.in_system_area) / span)
             )
