@@ -18,7 +18,7 @@ import numpy as np
 
 LARGE = 1 << 16
 """Samples at least this large are bracketed; smaller ones are partitioned whole."""
-SAMPLE = 8192
+SAMPLE = 2048
 """About how many values the bracket is drawn from."""
 MARGIN = 4.5
 """A bracket's half-width, in standard deviations of a rank in the sample."""
@@ -26,16 +26,21 @@ MERGE = 1 / 32
 """Brackets closer than this share of the sample are picked in one pass."""
 
 
-def percentiles(values: np.ndarray, q: Sequence[float]) -> np.ndarray:
+def percentiles(
+    values: np.ndarray, q: Sequence[float], *, overwrite_input: bool = False
+) -> np.ndarray:
     """``numpy.percentile(values, q)`` (method ``linear``), to the last bit.
 
     Parameters
     ----------
     values
-        A one-dimensional sample; it is not modified. Anything but finite and NaN-free
-        float64 values goes to :func:`numpy.percentile` itself.
+        A one-dimensional sample. Anything but NaN-free float64 values goes to
+        :func:`numpy.percentile` itself.
     q
         Percentiles, in ``[0, 100]``.
+    overwrite_input
+        True lets a small sample be partitioned in place instead of in a copy (as
+        numpy's own option); False leaves ``values`` as they are.
 
     Returns
     -------
@@ -61,7 +66,8 @@ def percentiles(values: np.ndarray, q: Sequence[float]) -> np.ndarray:
         or not np.all((fractions >= 0) & (fractions <= 1))
         or np.isnan(values.max())
     ):
-        return np.percentile(values, q)  # numpy's own errors, dtypes and NaN handling
+        # numpy's own errors, dtypes and NaN handling
+        return np.percentile(values, q, overwrite_input=overwrite_input)
     # numpy's indices and weights: rank (n - 1) q between its floor and the next rank,
     # both the last rank at or past it (where numpy's weight counts from index -1)
     virtual = (n - 1) * fractions
@@ -72,7 +78,7 @@ def percentiles(values: np.ndarray, q: Sequence[float]) -> np.ndarray:
     low_rank = np.where(last, n - 1, below).astype(np.intp)
     high_rank = np.where(last, n - 1, below + 1).astype(np.intp)
     wanted = np.unique(np.concatenate([low_rank, high_rank]))
-    found = order_statistics(values, wanted)
+    found = order_statistics(values, wanted, overwrite_input=overwrite_input)
     low = found[np.searchsorted(wanted, low_rank)]
     high = found[np.searchsorted(wanted, high_rank)]
     # numpy's lerp, operation for operation
@@ -82,16 +88,22 @@ def percentiles(values: np.ndarray, q: Sequence[float]) -> np.ndarray:
     return out
 
 
-def order_statistics(values: np.ndarray, ranks: np.ndarray) -> np.ndarray:
+def order_statistics(
+    values: np.ndarray, ranks: np.ndarray, *, overwrite_input: bool = False
+) -> np.ndarray:
     """The values at sorted, distinct 0-based ``ranks`` of the sorted ``values``.
 
-    ``values`` must hold no NaN; it is not modified.
+    ``values`` must hold no NaN; they are partitioned in place where
+    ``overwrite_input`` allows it, else left as they are.
     """
     if values.size >= LARGE:
         found = _bracketed(values, ranks)
         if found is not None:
             return found
-    return np.partition(values, ranks)[ranks]
+    if not overwrite_input:
+        values = values.copy()
+    values.partition(ranks)
+    return values[ranks]
 
 
 def _bracketed(values: np.ndarray, ranks: np.ndarray) -> np.ndarray | None:
@@ -128,6 +140,9 @@ def _bracketed(values: np.ndarray, ranks: np.ndarray) -> np.ndarray | None:
         mine = ranks[members] - count_below
         if mine[0] < 0 or mine[-1] >= inside.size:
             return None
-        inside.partition(mine)
-        out[members] = inside[mine]
+        if inside.size * 2 <= n:  # bracketed in turn, when large, from a sample of its own
+            out[members] = order_statistics(inside, mine, overwrite_input=True)
+        else:
+            inside.partition(mine)
+            out[members] = inside[mine]
     return out

@@ -22,18 +22,21 @@ def clean(value: float | None) -> float | None:
     return value if math.isfinite(value) else None
 
 
-def latency_stats(latencies: np.ndarray) -> dict[str, float | None]:
+def latency_stats(latencies: np.ndarray, *, owned: bool = False) -> dict[str, float | None]:
     """Mean, percentiles and max of a latency sample (None where there are no samples).
 
     Parameters
     ----------
     latencies
-        The sample, in seconds; it is not modified.
+        The sample, in seconds.
+    owned
+        True when the caller gives up the array (a scratch copy): the percentiles may
+        then partition it in place instead of copying it once more.
     """
     if latencies.size == 0:
         return {"count": 0, "mean": None, **dict.fromkeys(PERCENTILES), "max": None}
     mean, largest = float(latencies.mean()), float(latencies.max())
-    values = percentiles(latencies, list(PERCENTILES.values()))
+    values = percentiles(latencies, list(PERCENTILES.values()), overwrite_input=owned)
     return {
         "count": int(latencies.size),
         "mean": mean,
@@ -65,16 +68,16 @@ def stats_of(data: dict[str, np.ndarray], select: Any) -> dict[str, float | None
     """Latency statistics of the records ``select`` picks (a mask or indices)."""
     weights = data.get("weight")
     if weights is None:
-        return latency_stats(_pick(data["latency"], select))
+        return latency_stats(pick(data["latency"], select))
     return folded_latency_stats(
-        _pick(data["latency"], select),
-        _pick(weights, select),
-        _pick(data["latency_sum"], select),
-        _pick(data["latency_max"], select),
+        pick(data["latency"], select),
+        pick(weights, select),
+        pick(data["latency_sum"], select),
+        pick(data["latency_max"], select),
     )
 
 
-def _pick(values: np.ndarray, select: Any) -> np.ndarray:
+def pick(values: np.ndarray, select: Any) -> np.ndarray:
     """``values[select]`` (not to be modified); a mask through np.compress, several times
     faster."""
     if isinstance(select, np.ndarray) and select.dtype == bool:
@@ -89,7 +92,7 @@ def tally(data: dict[str, np.ndarray], mask: np.ndarray, weights: str = "weight"
     return int(np.count_nonzero(mask)) if counts is None else int(counts[mask].sum())
 
 
-SERIES = ("p50", "p95", "p99")
+SERIES = {"p50": 50.0, "p95": 95.0, "p99": 99.0}
 """The latency percentiles of a request series."""
 
 
@@ -113,12 +116,17 @@ def request_series(
     list
         Per window, its ``(metric, value)`` pairs; empty for a window of no length.
     """
-    end, outcome = data["end"], data["outcome"]
+    end, outcome, latency = data["end"], data["outcome"], data["latency"]
     if picked is not None:
-        end, outcome = end[picked], outcome[picked]
+        end, outcome, latency = end[picked], outcome[picked], latency[picked]
     bounds = np.searchsorted(end, edges, side="left")
     weights = data.get("weight")
-    index = picked if picked is not None or weights is None else np.arange(end.size)
+    index = picked
+    if index is None and weights is not None:
+        index = np.arange(end.size)
+    # one scratch array for every window's ok latencies: fresh ones would cost page
+    # faults each (a window's are past malloc's threshold for a mapping of its own)
+    scratch = np.empty(int(np.diff(bounds).max(initial=0)))
     out: list[list[tuple[str, float | None]]] = []
     for i in range(edges.size - 1):
         span = float(edges[i + 1] - edges[i])
@@ -127,13 +135,15 @@ def request_series(
             continue
         lo, hi = int(bounds[i]), int(bounds[i + 1])
         ok = outcome[lo:hi] == 0
-        if weights is None:  # slices, not index arrays: no copy but the ok latencies
+        if weights is None:
             finished = hi - lo
             failed = finished - int(np.count_nonzero(ok))
-            latency = data["latency"]
-            window = latency_stats(
-                np.compress(ok, latency[lo:hi] if index is None else latency[index[lo:hi]])
-            )
+            mine = scratch[: finished - failed]
+            np.compress(ok, latency[lo:hi], out=mine)
+            window = {}
+            if mine.size:
+                values = percentiles(mine, list(SERIES.values()), overwrite_input=True)
+                window = dict(zip(SERIES, map(float, values), strict=True))
         else:
             assert index is not None
             counts = weights[index[lo:hi]]
@@ -144,7 +154,7 @@ def request_series(
                 ("throughput", (finished - failed) / span),
                 ("errors", float(failed)),
                 ("error_rate", failed / finished if finished else None),
-                *((key, window[key]) for key in SERIES),
+                *((key, window.get(key)) for key in SERIES),
             ]
         )
     return out
