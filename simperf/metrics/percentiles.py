@@ -12,14 +12,17 @@ misses its rank (a sample unlike the whole), the whole sample is partitioned ins
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 
 import numpy as np
 
-LARGE = 1 << 16
+LARGE = 1 << 13
 """Samples at least this large are bracketed; smaller ones are partitioned whole."""
 SAMPLE = 2048
-"""About how many values the bracket is drawn from."""
+"""At most about how many values the bracket is drawn from."""
+STEP = 32
+"""At least how far apart the values drawn are."""
 MARGIN = 4.5
 """A bracket's half-width, in standard deviations of a rank in the sample."""
 MERGE = 1 / 32
@@ -59,17 +62,33 @@ def percentiles(
     True
     """
     n = values.size
-    fractions = np.true_divide(np.asarray(q, dtype=float), 100)
-    if (
-        n == 0
-        or values.dtype != np.float64
-        or not np.all((fractions >= 0) & (fractions <= 1))
-        or np.isnan(values.max())
-    ):
+    plan = _plan(n, tuple(q))
+    if plan is None or values.dtype != np.float64 or np.isnan(values.max()):
         # numpy's own errors, dtypes and NaN handling
         return np.percentile(values, q, overwrite_input=overwrite_input)
-    # numpy's indices and weights: rank (n - 1) q between its floor and the next rank,
-    # both the last rank at or past it (where numpy's weight counts from index -1)
+    wanted, low_at, high_at, gamma = plan
+    found = order_statistics(values, wanted, overwrite_input=overwrite_input)
+    low, high = found[low_at], found[high_at]
+    # numpy's lerp, operation for operation
+    diff = high - low
+    out = np.add(low, diff * gamma)
+    np.subtract(high, diff * (1 - gamma), out=out, where=gamma >= 0.5)
+    return out
+
+
+@functools.lru_cache(maxsize=1024)
+def _plan(n: int, q: tuple[float, ...]) -> tuple[np.ndarray, ...] | None:
+    """For ``n`` values and percentiles ``q``: the ranks to find (sorted, distinct), where
+    each percentile's two ranks are among them, and its interpolation weight, as numpy
+    computes them; None for no values or a percentile outside ``[0, 100]``.
+
+    Shared by every window of the same size (a run's windows are a few sizes).
+    """
+    fractions = np.true_divide(np.asarray(q, dtype=float), 100)
+    if n == 0 or not np.all((fractions >= 0) & (fractions <= 1)):
+        return None
+    # rank (n - 1) q between its floor and the next rank, both the last rank at or past
+    # it (where numpy's weight counts from index -1)
     virtual = (n - 1) * fractions
     below = np.floor(virtual)
     last = virtual >= n - 1
@@ -78,14 +97,15 @@ def percentiles(
     low_rank = np.where(last, n - 1, below).astype(np.intp)
     high_rank = np.where(last, n - 1, below + 1).astype(np.intp)
     wanted = np.unique(np.concatenate([low_rank, high_rank]))
-    found = order_statistics(values, wanted, overwrite_input=overwrite_input)
-    low = found[np.searchsorted(wanted, low_rank)]
-    high = found[np.searchsorted(wanted, high_rank)]
-    # numpy's lerp, operation for operation
-    diff = high - low
-    out = np.add(low, diff * gamma)
-    np.subtract(high, diff * (1 - gamma), out=out, where=gamma >= 0.5)
-    return out
+    plan = (
+        wanted,
+        np.searchsorted(wanted, low_rank),
+        np.searchsorted(wanted, high_rank),
+        gamma,
+    )
+    for array in plan:
+        array.flags.writeable = False  # shared between calls
+    return plan
 
 
 def order_statistics(
@@ -110,7 +130,7 @@ def _bracketed(values: np.ndarray, ranks: np.ndarray) -> np.ndarray | None:
     """:func:`order_statistics` from brackets drawn from a strided sample; None where a
     bracket misses its rank (or would hold everything)."""
     n = values.size
-    step = n // SAMPLE
+    step = max(n // SAMPLE, STEP)
     sample = np.sort(values[::step])
     size = sample.size
     share = ranks / n
