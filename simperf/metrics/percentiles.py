@@ -130,39 +130,52 @@ def _bracketed(values: np.ndarray, ranks: np.ndarray) -> np.ndarray | None:
     """:func:`order_statistics` from brackets drawn from a strided sample; None where a
     bracket misses its rank (or would hold everything)."""
     n = values.size
-    step = max(n // SAMPLE, STEP)
+    step, groups = _brackets(n, tuple(ranks.tolist()))
+    if not groups:
+        return None
     sample = np.sort(values[::step])
-    size = sample.size
-    share = ranks / n
-    spread = MARGIN * np.sqrt(size * share * (1.0 - share)) + 2.0
-    first = np.floor(ranks / step - spread).astype(np.intp)
-    last = np.ceil(ranks / step + spread).astype(np.intp)
-    groups: list[tuple[int, int, list[int]]] = []
-    gap = int(size * MERGE)
-    for i in range(ranks.size):
-        if groups and first[i] <= groups[-1][1] + gap:
-            groups[-1] = (groups[-1][0], int(last[i]), [*groups[-1][2], i])
-        else:
-            groups.append((int(first[i]), int(last[i]), [i]))
+    last = sample.size - 1
     out = np.empty(ranks.size)
-    for lo, hi, members in groups:
-        if lo <= 0 and hi >= size - 1:
-            return None
+    for lo, hi, first, stop in groups:
         # np.compress: several times faster than boolean indexing on a sparse mask
         if lo <= 0:
             inside, count_below = np.compress(values <= sample[hi], values), 0
-        elif hi >= size - 1:
+        elif hi >= last:
             inside = np.compress(values >= sample[lo], values)
             count_below = n - inside.size
         else:
             inside = np.compress((values >= sample[lo]) & (values <= sample[hi]), values)
             count_below = int(np.count_nonzero(values < sample[lo]))
-        mine = ranks[members] - count_below
+        mine = ranks[first:stop] - count_below
         if mine[0] < 0 or mine[-1] >= inside.size:
             return None
         if inside.size * 2 <= n:  # bracketed in turn, when large, from a sample of its own
-            out[members] = order_statistics(inside, mine, overwrite_input=True)
+            out[first:stop] = order_statistics(inside, mine, overwrite_input=True)
         else:
             inside.partition(mine)
-            out[members] = inside[mine]
+            out[first:stop] = inside[mine]
     return out
+
+
+@functools.lru_cache(maxsize=1024)
+def _brackets(n: int, ranks: tuple[int, ...]) -> tuple[int, list[tuple[int, int, int, int]]]:
+    """How :func:`_bracketed` draws its sample from ``n`` values (every ``step``-th) and
+    brackets ``ranks``: per bracket, its bounds' places in the sorted sample and the
+    ``ranks[first:stop]`` it holds. No bracket but one holding everything."""
+    step = max(n // SAMPLE, STEP)
+    size = -(-n // step)  # values[::step].size
+    wanted = np.asarray(ranks, dtype=float)
+    share = wanted / n
+    spread = MARGIN * np.sqrt(size * share * (1.0 - share)) + 2.0
+    lows = np.floor(wanted / step - spread).astype(np.intp).tolist()
+    highs = np.ceil(wanted / step + spread).astype(np.intp).tolist()
+    gap = int(size * MERGE)
+    groups: list[tuple[int, int, int, int]] = []
+    for i, (lo, hi) in enumerate(zip(lows, highs, strict=True)):
+        if groups and lo <= groups[-1][1] + gap:
+            groups[-1] = (groups[-1][0], hi, groups[-1][2], i + 1)
+        else:
+            groups.append((lo, hi, i, i + 1))
+    if len(groups) == 1 and groups[0][0] <= 0 and groups[0][1] >= size - 1:
+        groups = []  # a bracket of everything: the caller partitions the whole
+    return step, groups

@@ -138,11 +138,12 @@ def request_series(
         if weights is None:
             finished = hi - lo
             failed = finished - int(np.count_nonzero(ok))
-            mine = scratch[: finished - failed]
-            np.compress(ok, latency[lo:hi], out=mine)
+            mine = latency[lo:hi]  # every one ok: a view, which percentiles leave as is
+            if failed:
+                mine = np.compress(ok, mine, out=scratch[: finished - failed])
             window = {}
             if mine.size:
-                values = percentiles(mine, list(SERIES.values()), overwrite_input=True)
+                values = percentiles(mine, list(SERIES.values()), overwrite_input=bool(failed))
                 window = dict(zip(SERIES, map(float, values), strict=True))
         else:
             assert index is not None

@@ -8,7 +8,13 @@ import pytest
 from simperf.metrics import percentiles as module
 from simperf.metrics.percentiles import order_statistics, percentiles
 
-QS = ([50, 90, 95, 99, 99.9], [50.0, 95.0, 99.0], [0, 100], [97.31234, 12.5, 12.5])
+QS = (
+    [50, 90, 95, 99, 99.9],
+    [50.0, 95.0, 99.0],
+    [0, 100],
+    [97.31234, 12.5, 12.5],
+    list(range(0, 101, 10)),  # brackets that merge into one of everything
+)
 
 
 def samples(n: int) -> dict[str, np.ndarray]:
