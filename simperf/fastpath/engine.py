@@ -27,7 +27,7 @@ from simperf.components.workload import WORKLOAD, arrival_times
 from simperf.fastpath import recursions
 from simperf.fastpath.chain import Chain, Refused, Station, plan
 from simperf.fastpath.levels import Level, Tally
-from simperf.fastpath.recursions import Carry, fifo_run
+from simperf.fastpath.recursions import Buffers, Carry, fifo_pass
 from simperf.metrics.recorder import RequestRecorder
 from simperf.metrics.waits import fold_waits
 from simperf.model import Model, Snapshot
@@ -169,10 +169,13 @@ class _Events:
     def __init__(self) -> None:
         self.held: Columns = {}  # those at or after the last round's end, sorted
         self.new: list[Columns] = []
+        self.ordered: list[bool] = []  # whether each new part is known to be sorted
         self.taken: Columns = {"t": np.empty(0)}
 
-    def push(self, times: np.ndarray) -> None:
+    def push(self, times: np.ndarray, ordered: bool = False) -> None:
+        """This round's times; ``ordered``: sorted by construction (not checked)."""
         self.new.append({"t": times})
+        self.ordered.append(ordered)
 
     def add(self, **columns: np.ndarray) -> None:
         """Values for the times pushed last (this round's)."""
@@ -181,11 +184,12 @@ class _Events:
     def take(self, w: float) -> None:
         """Make :attr:`taken` the events before ``w``, sorted (stable: earlier first)."""
         parts = ([self.held] if self.held else []) + self.new
-        self.new = []
+        ordered = ([True] if self.held else []) + self.ordered
+        self.new, self.ordered = [], []
         if not parts:
             self.taken = {"t": np.empty(0)}
             return
-        self.taken, later = _split_at(parts, w)
+        self.taken, later = _split_at(parts, w, ordered)
         self.held = later or {}
 
 
@@ -194,11 +198,19 @@ MERGE = 64
 by one; past it (or when the round's are not sorted) they are sorted together."""
 
 
-def _split_at(parts: list[Columns], w: float) -> tuple[Columns, Columns | None]:
+def _split_at(
+    parts: list[Columns], w: float, ordered: list[bool] | None = None
+) -> tuple[Columns, Columns | None]:
     """The rows of ``parts`` sorted by ``t`` (stable: earlier parts' rows first among
     equal times) and cut at ``w``: the rows before it, and those at or after it (None
-    when there are none)."""
-    if len(parts) == 2 and _few_before_sorted(parts[0]["t"], parts[1]["t"]):
+    when there are none). ``ordered``: which parts are known to be sorted (the others
+    are checked)."""
+    known = ordered or [False] * len(parts)
+
+    def ascending(k: int) -> bool:
+        return known[k] or _ascending(parts[k]["t"])
+
+    if len(parts) == 2 and parts[0]["t"].size <= MERGE and ascending(0) and ascending(1):
         # the usual case: a few rows held from the round before, and the round's sorted
         # (departures in order): a merge, not a sort and a gather of every column
         head, body = parts
@@ -206,16 +218,18 @@ def _split_at(parts: list[Columns], w: float) -> tuple[Columns, Columns | None]:
         columns = _each(body, lambda key: _inserted(body[key], at, head[key]), head)
     else:
         columns = {key: _joined([part[key] for part in parts]) for key in parts[-1]}
-        if not _ascending(columns["t"]):
+        if not (len(parts) == 1 and known[0]) and not _ascending(columns["t"]):
             order = np.argsort(columns["t"], kind="stable")
-            columns = _each(columns, lambda key: columns[key][order])
+            columns = _each(columns, lambda key: np.take(columns[key], order))
     t = columns["t"]
     cut = t.size if w == math.inf else int(np.searchsorted(t, w, "left"))
     if cut == t.size:
         return columns, None
+    # the rows kept for the next round copied: they may be views of a station's buffers,
+    # which its next pass overwrites
     return (
         {key: value[:cut] for key, value in columns.items()},
-        {key: value[cut:] for key, value in columns.items()},
+        _each(columns, lambda key: columns[key][cut:].copy()),
     )
 
 
@@ -237,10 +251,6 @@ def _each(
 
 def _ascending(t: np.ndarray) -> bool:
     return t.size < 2 or bool(np.all(t[1:] >= t[:-1]))
-
-
-def _few_before_sorted(head: np.ndarray, body: np.ndarray) -> bool:
-    return head.size <= MERGE and _ascending(head) and _ascending(body)
 
 
 def _inserted(body: np.ndarray, at: list[int], head: np.ndarray) -> np.ndarray:
@@ -301,6 +311,7 @@ class _StationState:
         self.index = index
         self.station = station
         self.carry = Carry()  # its servers' state between rounds
+        self.buffers = Buffers()  # what its passes write, reused round after round
         self.cpu = False
         self.enter = ""  # the events it is entered at
         self.exit = ""  # the events it is left at (with service{k}, wait{k})
@@ -376,7 +387,7 @@ class _Run:
         self.arrived += arrivals.size
         if self.arrived >= recursions.LOAD_FROM:  # long enough for numba to pay
             recursions.load()
-        self.events[ARRIVALS].push(arrivals)
+        self.events[ARRIVALS].push(arrivals, ordered=True)
         columns: Columns = {"t": arrivals, "a": arrivals}
         for index, stage in enumerate(self.chain.stages):
             columns = self._stage(index, stage, columns, w)
@@ -426,19 +437,21 @@ class _Run:
             self.events[f"s{index}"].push(columns["t"])
             return columns
         station = state.station
-        starts, order = fifo_run(reach, values, station.servers, state.carry)
-        columns[f"wait{k}"] = wait = starts - reach
-        columns["t"] = starts + values
-        self.events[f"start{k}"].push(starts)
-        waited = wait > 0  # starts > reach: a difference of unequal floats is never 0
-        self.events[f"queued{k}"].push(reach[waited])
-        self.events[f"dequeued{k}"].push(starts[waited])
-        self.events[f"dequeued{k}"].add(wait=wait[waited])
-        if order is not None:
+        passage = fifo_pass(reach, values, station.servers, state.carry, state.buffers)
+        columns[f"wait{k}"] = passage.waits
+        columns["t"] = passage.departures
+        # FIFO: requests start in the order they arrive (the first free server frees later
+        # and later), so the starts, and the joins and starts of those that wait, are sorted
+        self.events[f"start{k}"].push(passage.starts, ordered=True)
+        self.events[f"queued{k}"].push(passage.queued, ordered=True)
+        self.events[f"dequeued{k}"].push(passage.dequeued, ordered=True)
+        self.events[f"dequeued{k}"].add(wait=passage.queue_waits)
+        if (order := passage.order) is not None:
             # in the order they leave (a stable sort's): every later sort of the
-            # departures, here and at the next stage, then finds them in order
-            columns = _each(columns, lambda key: columns[key][order])
-        self.events[f"s{index}"].push(columns["t"])
+            # departures, here and at the next stage, then finds them in order (np.take:
+            # a third faster than indexing, 0.15 against 0.21 ms for 262,144 rows)
+            columns = _each(columns, lambda key: np.take(columns[key], order))
+        self.events[f"s{index}"].push(columns["t"], ordered=order is not None)
         return columns
 
     def _take(self, w: float, points: np.ndarray, end: float | None) -> None:
