@@ -39,6 +39,8 @@ from simperf.components.sharding import ShardedDatabase
 from simperf.components.tracing import unwrapped
 from simperf.dbcost.buffer_pool import shard_of
 
+_new = object.__new__
+
 if TYPE_CHECKING:  # pragma: no cover
     from simperf.components.db_instance import DbInstance
     from simperf.components.flat import Visit
@@ -81,7 +83,13 @@ class QueryStep:
         self.table = table if table is not None else b""
 
     def __call__(self, visit: Visit, now: float) -> None:
-        PooledQuery(visit, self).acquire(now)
+        query = _new(PooledQuery)  # its fields set here: no __init__ call per query
+        query.visit = visit
+        query.step = self
+        query.left = self.repeat
+        query.pool = self.pools[visit.instance.index]
+        query.request = visit.request
+        query.acquire(now)
 
 
 def flat_query(runner: Any) -> QueryStep | None:
@@ -340,13 +348,6 @@ class PooledQuery(DbQuery):
 
     __slots__ = ("left", "pending", "pool", "step", "visit")
 
-    def __init__(self, visit: Visit, step: QueryStep) -> None:
-        self.visit = visit
-        self.step = step
-        self.left = step.repeat
-        self.pool = step.pools[visit.instance.index]
-        self.request = visit.request
-
     def acquire(self, now: float) -> None:
         """Take a connection (Pool.acquire, inlined), or wait at most ``max_wait``."""
         pool = self.pool
@@ -442,7 +443,8 @@ class PooledQuery(DbQuery):
             slots.waiting.popleft().succeed()
         else:
             slots.free += 1
-        if self.step.client_cpu > 0:
+        client_cpu = self.step.client_cpu
+        if client_cpu > 0:
             inst = self.visit.instance
             cores = inst.cores
             if cores is not None:
@@ -460,7 +462,14 @@ class PooledQuery(DbQuery):
                     grant.callbacks.append(self._app_core_granted)  # type: ignore[union-attr]
                     cores.waiting.append(grant)
                     return
-            self._client_cpu(now)
+            busy = inst.busy  # _client_cpu inlined
+            busy.area += busy.level * (now - busy.last)
+            busy.last = now
+            busy.level += 1
+            if busy.level > busy.peak:
+                busy.peak = busy.level
+            env = inst.env
+            heappush(env._queue, (now + client_cpu, NORMAL, next(env._eid), self._client_cpu_done))
             return
         self._next(now)
 
@@ -501,7 +510,11 @@ class PooledQuery(DbQuery):
                 cores.waiting.popleft().succeed()
             else:
                 cores.free += 1
-        self._next(now)
+        self.left -= 1  # _next inlined
+        if self.left:
+            self.acquire(now)
+        else:
+            self.visit.run(now)
 
     def _next(self, now: float) -> None:
         """The next of the step's ``repeat`` queries, or the visit's next step."""
