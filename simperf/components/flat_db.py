@@ -5,10 +5,11 @@ path, as three generators deep (the pooled call, the database's dispatch, the se
 :meth:`~simperf.components.db_instance.DbInstance.query`), and a scatter-gather query
 as a process per shard joined by a condition event. For a request on a flat runner
 (:mod:`simperf.components.flat`), :func:`flat_query` compiles the same step into a
-:class:`QueryStep`: a :class:`PooledQuery` takes the connection, runs the query as a
-:class:`DbQuery` per server it goes to (one, or one per shard), gives the connection
-back and spends the caller's CPU on the rows, ``repeat`` times, each wait a timeout's
-callback and each queue the same FIFO deque the process path's grant events sit in.
+:class:`QueryStep`: a :class:`PooledQuery` takes the connection, runs the query on the
+server it goes to itself (a scatter-gather as an :class:`ArmQuery` per shard), gives
+the connection back and spends the caller's CPU on the rows, ``repeat`` times, each
+wait a timeout's callback and each queue the same FIFO deque the process path's grant
+events sit in. A write's replay on each replica is a :class:`ReplicaApply`.
 
 Chosen at build time, only where nothing but the plain code can run: a ``database`` or
 ``sharded_database`` without failover (no fault names it), its servers' CPU linear, a
@@ -16,11 +17,13 @@ pool that no server refused a connection of, no guard on the call and no network
 Counters, monitors, samples and random draws are those of the process path, in the
 same order. A free connection, core or storage slot is taken inline; a wait, though,
 keeps the process path's calendar entries (a grant, the pool's condition, a shard's
-process start and end, the scatter's join), so that a query resumes exactly where among
-simultaneous events the process would: with constant times (a query's fixed CPU, the
-round trip) events coincide, and an earlier resumption would change who finds a core
-free. Those that only resume the query, like every timeout, are light calendar entries
-(:mod:`simperf.components.flat_calendar`). Results are identical to the process path's.
+process start, the last shard's end, the scatter's join, a replay's start), so that a
+query resumes exactly where among simultaneous events the process would: with constant
+times (a query's fixed CPU, the round trip) events coincide, and an earlier resumption
+would change who finds a core free. Those that only resume the query, like every
+timeout, are light calendar entries (:mod:`simperf.components.flat_calendar`); events
+that nothing observes (an earlier shard's end, a replay's end) are left out, which moves
+no other entry. Results are identical to the process path's.
 """
 
 from __future__ import annotations
@@ -35,6 +38,8 @@ from simperf.components.flat_calendar import NORMAL, URGENT, later, soon
 from simperf.components.sharding import ShardedDatabase
 from simperf.components.tracing import unwrapped
 from simperf.dbcost.buffer_pool import shard_of
+
+_new = object.__new__
 
 if TYPE_CHECKING:  # pragma: no cover
     from simperf.components.db_instance import DbInstance
@@ -78,7 +83,13 @@ class QueryStep:
         self.table = table if table is not None else b""
 
     def __call__(self, visit: Visit, now: float) -> None:
-        PooledQuery(visit, self).acquire(now)
+        query = _new(PooledQuery)  # its fields set here: no __init__ call per query
+        query.visit = visit
+        query.step = self
+        query.left = self.repeat
+        query.pool = self.pools[visit.instance.index]
+        query.request = visit.request
+        query.acquire(now)
 
 
 def flat_query(runner: Any) -> QueryStep | None:
@@ -337,13 +348,6 @@ class PooledQuery(DbQuery):
 
     __slots__ = ("left", "pending", "pool", "step", "visit")
 
-    def __init__(self, visit: Visit, step: QueryStep) -> None:
-        self.visit = visit
-        self.step = step
-        self.left = step.repeat
-        self.pool = step.pools[visit.instance.index]
-        self.request = visit.request
-
     def acquire(self, now: float) -> None:
         """Take a connection (Pool.acquire, inlined), or wait at most ``max_wait``."""
         pool = self.pool
@@ -421,11 +425,9 @@ class PooledQuery(DbQuery):
         self.inst = core.primary if q.write else core._read_target(request, q)
         self.start(now)
 
-    def arm_ended(self) -> None:
-        """A shard's answer (its process's end); the last one's join resumes the query."""
-        self.pending -= 1
-        if not self.pending:
-            soon(self.pool.env, self._returned)
+    def arms_ended(self) -> None:
+        """The last arm's process has ended: the join resumes the query."""
+        soon(self.pool.env, self._returned)
 
     def _returned(self) -> None:
         """The server answered (or the scatter joined): give the connection back, then
@@ -441,7 +443,8 @@ class PooledQuery(DbQuery):
             slots.waiting.popleft().succeed()
         else:
             slots.free += 1
-        if self.step.client_cpu > 0:
+        client_cpu = self.step.client_cpu
+        if client_cpu > 0:
             inst = self.visit.instance
             cores = inst.cores
             if cores is not None:
@@ -459,7 +462,14 @@ class PooledQuery(DbQuery):
                     grant.callbacks.append(self._app_core_granted)  # type: ignore[union-attr]
                     cores.waiting.append(grant)
                     return
-            self._client_cpu(now)
+            busy = inst.busy  # _client_cpu inlined
+            busy.area += busy.level * (now - busy.last)
+            busy.last = now
+            busy.level += 1
+            if busy.level > busy.peak:
+                busy.peak = busy.level
+            env = inst.env
+            heappush(env._queue, (now + client_cpu, NORMAL, next(env._eid), self._client_cpu_done))
             return
         self._next(now)
 
@@ -500,7 +510,11 @@ class PooledQuery(DbQuery):
                 cores.waiting.popleft().succeed()
             else:
                 cores.free += 1
-        self._next(now)
+        self.left -= 1  # _next inlined
+        if self.left:
+            self.acquire(now)
+        else:
+            self.visit.run(now)
 
     def _next(self, now: float) -> None:
         """The next of the step's ``repeat`` queries, or the visit's next step."""
@@ -531,8 +545,13 @@ class ArmQuery(DbQuery):
         self.start(self.inst.env._now)
 
     def _returned(self) -> None:
-        """The arm's process ends: an event the join waits for."""
-        soon(self.inst.env, self.parent.arm_ended)
+        """The arm's process ends. Only the last arm's end event counts: the join waits
+        for it (an earlier arm's end, when processed, would only count down, so it is
+        counted now and needs no calendar entry; the others keep their order)."""
+        parent = self.parent
+        parent.pending -= 1
+        if not parent.pending:
+            soon(self.inst.env, parent.arms_ended)
 
 
 class ReplicaApply:
