@@ -66,7 +66,7 @@ class CompiledQuery:
 
     __slots__ = (
         "apply_cpu",
-        "calls",
+        "counts",
         "cpu",
         "misses",
         "pages_read",
@@ -106,8 +106,19 @@ class CompiledQuery:
             for role in (PRIMARY, REPLICA)
         ]
         self.transfer = spec.rtt + p.bytes_returned / spec.bandwidth
-        self.calls = 0
+        # executions per server of the shard (by DbInstance.slot): each server's rows
+        # examined, pages read and written are these counts times the plan's, summed at
+        # snapshot time (DbInstance.counters) rather than added up per query
+        servers = db.cores[shard].instances
+        self.counts = [0] * len(servers)
+        for server in servers:
+            server.compiled.append(self)
         self.rotation = 0  # the replica this query goes to next (round robin)
+
+    @property
+    def calls(self) -> int:
+        """Executions on every server of the shard."""
+        return sum(self.counts)
 
     @staticmethod
     def _miss_sampler(db: Database, p: Any, model: Any, purpose: str) -> Any:
@@ -191,6 +202,8 @@ class DatabaseCore:
             for i in range(spec.read_replicas)
         ]
         self.instances = [self.primary, *self.replicas]
+        for slot, inst in enumerate(self.instances):
+            inst.slot = slot
         for i, replica in enumerate(self.replicas):
             replica.lag = db.ctx.sampler(spec.replication_lag, db.name, f"lag:{prefix}{i}")
         self.policy = spec.read_policy
@@ -202,7 +215,8 @@ class DatabaseCore:
         if db.ryw > 0:
             client = request.client if request.client is not None else request.id
             written = db.last_write.get(client)
-            if written is not None and self.env.now < written + db.ryw and self.primary is not None:
+            now = self.env._now  # not the property: every read pays for this
+            if written is not None and now < written + db.ryw and self.primary is not None:
                 db.ryw_reads += 1
                 return self.primary
         replicas = self.replicas
@@ -216,6 +230,9 @@ class DatabaseCore:
         if self.policy == "round_robin":
             return replicas[start]
         best = replicas[start]
+        if n == 2:  # the loop below, unrolled: most databases have two replicas
+            other = replicas[1 - start]
+            return other if other.active < best.active else best
         for offset in range(1, n):
             candidate = replicas[(start + offset) % n]
             if candidate.active < best.active:
@@ -264,6 +281,14 @@ class DatabaseCore:
             inst.open -= 1
 
     def _replicate(self, request: Request, q: CompiledQuery, key: int) -> None:
+        for replica in self.log_write(request, q, key):
+            self.env.process(replica.apply(q))
+
+    def log_write(self, request: Request, q: CompiledQuery, key: int) -> list[DbInstance]:
+        """Record a write of ``key`` done now: when each replica will show it (its lag).
+
+        Returns the replicas that then replay it (each an ``apply``, started in order).
+        """
         db = self.db
         now = self.env.now
         if db.ryw > 0:
@@ -273,7 +298,7 @@ class DatabaseCore:
             replica.last_apply = visible
             replica.pending[q.table_index][key] = visible
             db.lags.append(visible - now)
-            self.env.process(replica.apply(q))
+        return self.replicas
 
 
 class Database(Component):

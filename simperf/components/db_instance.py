@@ -64,11 +64,11 @@ class DbInstance(Server):
         self.open_peak = 0
         self.opened = 0
         self.active = 0
-        self.rows_examined = 0
-        self.pages_read = 0
-        self.pool_pages = 0
+        # queries run here: counts per compiled query (CompiledQuery.counts[slot])
+        self.slot = 0  # this server's index in its shard (set by DatabaseCore)
+        self.compiled: list[Any] = []
         self.page_misses = 0
-        self.pages_written = 0
+        self.pages_written = 0  # by replayed writes (a query's are counted by compiled)
         self.writes_applied = 0
         self.stale_reads = 0
         # replica state: per table, key -> time its latest write becomes visible here
@@ -133,12 +133,8 @@ class DbInstance(Server):
         self.served += 1
         self.wait_sum += waited
         self.service_sum += now - arrived - waited
-        self.rows_examined += q.rows_examined
-        self.pages_read += q.pages_read
-        self.pool_pages += q.pool_pages
         self.page_misses += misses
-        self.pages_written += q.pages_written
-        q.calls += 1
+        q.counts[self.slot] += 1
         q.stats.times.append(now - arrived)  # queueing included; the slow log is derived later
         if q.write:
             core._replicate(request, q, key)
@@ -163,15 +159,17 @@ class DbInstance(Server):
 
     def counters(self, now: float) -> dict[str, float]:
         """Database-specific cumulative counters at ``now``."""
+        slot = self.slot
+        runs = [(q.counts[slot], q) for q in self.compiled]  # integers: sums are exact
         return {
             "busy_area": self.busy.area_at(now),
             "io_area": self.storage.busy.area_at(now),
             "queries": self.served,
-            "rows_examined": self.rows_examined,
-            "pages_read": self.pages_read,
-            "pool_pages": self.pool_pages,
+            "rows_examined": sum(n * q.rows_examined for n, q in runs),
+            "pages_read": sum(n * q.pages_read for n, q in runs),
+            "pool_pages": sum(n * q.pool_pages for n, q in runs),
             "page_misses": self.page_misses,
-            "pages_written": self.pages_written,
+            "pages_written": self.pages_written + sum(n * q.pages_written for n, q in runs),
             "writes_applied": self.writes_applied,
             "opened": self.opened,
             "refused": self.rejected,

@@ -5,10 +5,11 @@ path, as three generators deep (the pooled call, the database's dispatch, the se
 :meth:`~simperf.components.db_instance.DbInstance.query`), and a scatter-gather query
 as a process per shard joined by a condition event. For a request on a flat runner
 (:mod:`simperf.components.flat`), :func:`flat_query` compiles the same step into a
-:class:`QueryStep`: a :class:`PooledQuery` takes the connection, runs the query as a
-:class:`DbQuery` per server it goes to (one, or one per shard), gives the connection
-back and spends the caller's CPU on the rows, ``repeat`` times, each wait a timeout's
-callback and each queue the same FIFO deque the process path's grant events sit in.
+:class:`QueryStep`: a :class:`PooledQuery` takes the connection, runs the query on the
+server it goes to itself (a scatter-gather as an :class:`ArmQuery` per shard), gives
+the connection back and spends the caller's CPU on the rows, ``repeat`` times, each
+wait a timeout's callback and each queue the same FIFO deque the process path's grant
+events sit in. A write's replay on each replica is a :class:`ReplicaApply`.
 
 Chosen at build time, only where nothing but the plain code can run: a ``database`` or
 ``sharded_database`` without failover (no fault names it), its servers' CPU linear, a
@@ -16,11 +17,13 @@ pool that no server refused a connection of, no guard on the call and no network
 Counters, monitors, samples and random draws are those of the process path, in the
 same order. A free connection, core or storage slot is taken inline; a wait, though,
 keeps the process path's calendar entries (a grant, the pool's condition, a shard's
-process start and end, the scatter's join), so that a query resumes exactly where among
-simultaneous events the process would: with constant times (a query's fixed CPU, the
-round trip) events coincide, and an earlier resumption would change who finds a core
-free. Those that only resume the query, like every timeout, are light calendar entries
-(:mod:`simperf.components.flat_calendar`). Results are identical to the process path's.
+process start, the last shard's end, the scatter's join, a replay's start), so that a
+query resumes exactly where among simultaneous events the process would: with constant
+times (a query's fixed CPU, the round trip) events coincide, and an earlier resumption
+would change who finds a core free. Those that only resume the query, like every
+timeout, are light calendar entries (:mod:`simperf.components.flat_calendar`); events
+that nothing observes (an earlier shard's end, a replay's end) are left out, which moves
+no other entry. Results are identical to the process path's.
 """
 
 from __future__ import annotations
@@ -36,6 +39,8 @@ from simperf.components.sharding import ShardedDatabase
 from simperf.components.tracing import unwrapped
 from simperf.dbcost.buffer_pool import shard_of
 
+_new = object.__new__
+
 if TYPE_CHECKING:  # pragma: no cover
     from simperf.components.db_instance import DbInstance
     from simperf.components.flat import Visit
@@ -44,7 +49,20 @@ if TYPE_CHECKING:  # pragma: no cover
 class QueryStep:
     """A pooled ``query`` step compiled for flat runners (the step's argument)."""
 
-    __slots__ = ("client_cpu", "db", "pools", "repeat", "route", "routing", "sharded", "space")
+    __slots__ = (
+        "client_cpu",
+        "core",
+        "cores",
+        "db",
+        "pools",
+        "repeat",
+        "route",
+        "routing",
+        "sharded",
+        "shards",
+        "space",
+        "table",
+    )
 
     def __init__(
         self, db: Database, route: Any, pools: list[Any], client_cpu: float, repeat: int
@@ -55,11 +73,23 @@ class QueryStep:
         self.client_cpu = client_cpu
         self.repeat = repeat
         self.sharded = isinstance(db, ShardedDatabase)
+        self.cores = db.cores  # fixed: a database with failover has no flat runner
+        self.core = db.cores[0]
+        self.shards = len(db.cores)
         self.routing = getattr(db, "routing", "hash")
         self.space = route.space
+        # each key's shard, looked up (b"": computed by shard_of)
+        table = db.shard_table(route.space) if isinstance(db, ShardedDatabase) else None
+        self.table = table if table is not None else b""
 
     def __call__(self, visit: Visit, now: float) -> None:
-        PooledQuery(visit, self).acquire(now)
+        query = _new(PooledQuery)  # its fields set here: no __init__ call per query
+        query.visit = visit
+        query.step = self
+        query.left = self.repeat
+        query.pool = self.pools[visit.instance.index]
+        query.request = visit.request
+        query.acquire(now)
 
 
 def flat_query(runner: Any) -> QueryStep | None:
@@ -113,165 +143,13 @@ class _PoolWait:
             query.timed_out(self.grant)
 
 
-class PooledQuery:
-    """One visit's pooled ``query`` step: connection, query, client CPU, ``repeat`` times."""
-
-    __slots__ = ("left", "pending", "pool", "queued", "step", "visit")
-
-    def __init__(self, visit: Visit, step: QueryStep) -> None:
-        self.visit = visit
-        self.step = step
-        self.left = step.repeat
-        self.pool = step.pools[visit.instance.index]
-
-    def acquire(self, now: float) -> None:
-        """Take a connection (Pool.acquire, inlined), or wait at most ``max_wait``."""
-        pool = self.pool
-        slots = pool.slots
-        if slots.free:
-            slots.free -= 1
-            pool.waits.append(0.0)
-            self._in_use(now)
-            self.dispatch(now)
-            return
-        grant = Event(pool.env)
-        slots.waiting.append(grant)
-        wait = _PoolWait(self, grant, now)
-        later(pool.env, pool.max_wait, wait.expire)
-
-    def _in_use(self, now: float) -> None:
-        """One more connection in use (LevelMonitor.change inlined, as in flat.Visit)."""
-        in_use = self.pool.in_use
-        in_use.area += in_use.level * (now - in_use.last)
-        in_use.last = now
-        in_use.level += 1
-        if in_use.level > in_use.peak:
-            in_use.peak = in_use.level
-
-    def granted(self, started: float) -> None:
-        pool = self.pool
-        now = pool.env._now
-        waited = now - started
-        pool.waits.append(waited)
-        pool.wait_sum += waited
-        self._in_use(now)
-        self.dispatch(now)
-
-    def timed_out(self, grant: Event) -> None:
-        pool = self.pool
-        pool.slots.waiting.remove(grant)
-        pool.timeouts += 1
-        self.visit.fail(pool.timeout_code, pool.env._now)
-
-    def dispatch(self, now: float) -> None:
-        """Database.dispatch: the key, the shard(s), the server(s), as the process path."""
-        step = self.step
-        route = step.route
-        request = self.visit.request
-        key = request.key if request.key is not None else route.key()
-        cores = step.db.cores
-        if not step.sharded or route.single:
-            shard = shard_of(key, len(cores), step.routing, step.space) if step.sharded else 0
-            core = cores[shard]
-            q = route.queries[shard]
-            inst = core.primary if q.write else core._read_target(request, q)
-            DbQuery(self, core, q, key, request, inst).start(now)
-        else:  # scatter-gather: every shard's server is chosen, then the arms start
-            step.db.fanouts += 1  # type: ignore[attr-defined]
-            self.pending = len(cores)
-            env = step.db.env
-            for core, q in zip(cores, route.queries, strict=True):
-                inst = core.primary if q.write else core._read_target(request, q)
-                arm = DbQuery(self, core, q, key, request, inst)
-                arm.shard = True
-                soon(env, arm.begin, URGENT)  # as a process's start: urgent, in order
-
-    def arm_ended(self) -> None:
-        """A shard's answer (its process's end); the last one's join resumes the query."""
-        self.pending -= 1
-        if not self.pending:
-            soon(self.pool.env, self.joined)
-
-    def joined(self) -> None:
-        self.answered(self.pool.env._now)
-
-    def answered(self, now: float) -> None:
-        """The server answered: give the connection back, then spend the rows' CPU."""
-        pool = self.pool
-        in_use = pool.in_use
-        in_use.area += in_use.level * (now - in_use.last)
-        in_use.last = now
-        in_use.level -= 1
-        pool.slots.release()
-        if self.step.client_cpu > 0:
-            inst = self.visit.instance
-            cores = inst.cores
-            if cores is not None:
-                if cores.free:
-                    cores.free -= 1
-                else:  # AppInstance.cpu: queued (a wait of the instance, service of the visit)
-                    queue = inst.queue
-                    queue.area += queue.level * (now - queue.last)
-                    queue.last = now
-                    queue.level += 1
-                    if queue.level > queue.peak:
-                        queue.peak = queue.level
-                    self.queued = now
-                    grant = Event(inst.env)
-                    grant.callbacks.append(self._core_granted)  # type: ignore[union-attr]
-                    cores.waiting.append(grant)
-                    return
-            self._client_cpu(now)
-            return
-        self._next(now)
-
-    def _core_granted(self, _: Any) -> None:
-        """Granted a core of the calling instance for the rows' CPU."""
-        inst = self.visit.instance
-        now = inst.env._now
-        queue = inst.queue
-        queue.area += queue.level * (now - queue.last)
-        queue.last = now
-        queue.level -= 1
-        inst.waits.append(now - self.queued)
-        self._client_cpu(now)
-
-    def _client_cpu(self, now: float) -> None:
-        inst = self.visit.instance
-        busy = inst.busy
-        busy.area += busy.level * (now - busy.last)
-        busy.last = now
-        busy.level += 1
-        if busy.level > busy.peak:
-            busy.peak = busy.level
-        env = inst.env  # flat_calendar.later, inlined (as the hot waits below)
-        heappush(
-            env._queue, (now + self.step.client_cpu, NORMAL, next(env._eid), self._client_cpu_done)
-        )
-
-    def _client_cpu_done(self) -> None:
-        inst = self.visit.instance
-        now = inst.env._now
-        busy = inst.busy
-        busy.area += busy.level * (now - busy.last)
-        busy.last = now
-        busy.level -= 1
-        cores = inst.cores
-        if cores is not None:
-            cores.release()
-        self._next(now)
-
-    def _next(self, now: float) -> None:
-        """The next of the step's ``repeat`` queries, or the visit's next step."""
-        self.left -= 1
-        if self.left:
-            self.acquire(now)
-        else:
-            self.visit.run(now)
-
-
 class DbQuery:
-    """One query on one database server: :meth:`DbInstance.query` as callbacks."""
+    """One query on one database server: :meth:`DbInstance.query` as callbacks.
+
+    A subclass says where the answer goes (``_returned``, called once the rows are back):
+    a :class:`PooledQuery` runs its single-server query itself, a scatter-gather runs an
+    :class:`ArmQuery` per shard.
+    """
 
     __slots__ = (
         "arrived",
@@ -280,30 +158,17 @@ class DbQuery:
         "io",
         "key",
         "misses",
-        "parent",
         "q",
         "queued",
         "request",
-        "shard",
         "waited",
     )
 
-    def __init__(
-        self, parent: PooledQuery, core: Any, q: Any, key: int, request: Any, inst: DbInstance
-    ) -> None:
-        self.parent = parent
-        self.core = core
-        self.q = q
-        self.key = key
-        self.request = request
-        self.inst = inst
-        self.shard = False  # one arm of a scatter-gather
-
-    def begin(self) -> None:
-        """Start as a scatter's arm (its process's start)."""
-        self.start(self.inst.env._now)
+    # Slots.release and LevelMonitor.change are inlined below (same arithmetic): every
+    # query pays for them, and a call each was a tenth of a query's cost.
 
     def start(self, now: float) -> None:
+        """Arrive at the server (``core``, ``q``, ``key``, ``request`` and ``inst`` set)."""
         inst = self.inst
         q = self.q
         self.arrived = now
@@ -375,12 +240,17 @@ class DbQuery:
 
     def _cpu_done(self) -> None:
         inst = self.inst
-        now = inst.env._now
+        env = inst.env
+        now = env._now
         busy = inst.busy
         busy.area += busy.level * (now - busy.last)
         busy.last = now
         busy.level -= 1
-        inst.cores.release()
+        waiting = inst.cores.waiting
+        if waiting:
+            waiting.popleft().succeed()
+        else:
+            inst.cores.free += 1
         q = self.q
         misses = self.misses = q.misses[inst.role]()
         io = misses * inst.read_latency + q.pages_written * inst.write_latency
@@ -390,7 +260,14 @@ class DbQuery:
             slots = storage.slots
             if slots.free:
                 slots.free -= 1
-                self._io(0.0, now)
+                busy = storage.busy  # _io inlined
+                busy.area += busy.level * (now - busy.last)
+                busy.last = now
+                busy.level += 1
+                if busy.level > busy.peak:
+                    busy.peak = busy.level
+                self.queued = 0.0
+                heappush(env._queue, (now + io, NORMAL, next(env._eid), self._io_done))
                 return
             self._queue(storage, now)
             queue = inst.queue
@@ -399,7 +276,7 @@ class DbQuery:
             queue.level += 1
             if queue.level > queue.peak:
                 queue.peak = queue.level
-            grant = Event(inst.env)
+            grant = Event(env)
             grant.callbacks.append(self._storage_granted)  # type: ignore[union-attr]
             slots.waiting.append(grant)
             return
@@ -425,7 +302,11 @@ class DbQuery:
         busy.area += busy.level * (now - busy.last)
         busy.last = now
         busy.level -= 1
-        storage.slots.release()
+        waiting = storage.slots.waiting
+        if waiting:
+            waiting.popleft().succeed()
+        else:
+            storage.slots.free += 1
         queued = self.queued
         storage.served += 1
         storage.wait_sum += queued
@@ -436,29 +317,307 @@ class DbQuery:
     def _answered(self, now: float) -> None:
         inst = self.inst
         q = self.q
-        misses = self.misses
         waited = self.waited
         inst.active -= 1
         inst.served += 1
         inst.wait_sum += waited
         inst.service_sum += now - self.arrived - waited
-        inst.rows_examined += q.rows_examined
-        inst.pages_read += q.pages_read
-        inst.pool_pages += q.pool_pages
-        inst.page_misses += misses
-        inst.pages_written += q.pages_written
-        q.calls += 1
+        inst.page_misses += self.misses
+        q.counts[inst.slot] += 1
         q.stats.times.append(now - self.arrived)
-        if q.write:
-            self.core._replicate(self.request, q, self.key)
+        if q.write:  # DatabaseCore._replicate, each replica's replay a ReplicaApply
+            env = inst.env
+            for replica in self.core.log_write(self.request, q, self.key):
+                soon(env, ReplicaApply(replica, q).begin, URGENT)  # as its process's start
         if q.transfer > 0:
             env = inst.env  # flat_calendar.later, inlined: every query returns rows
             heappush(env._queue, (now + q.transfer, NORMAL, next(env._eid), self._returned))
             return
         self._returned()
 
-    def _returned(self) -> None:
-        if self.shard:  # the arm's process ends: an event the join waits for
-            soon(self.inst.env, self.parent.arm_ended)
+    def _returned(self) -> None:  # pragma: no cover - every subclass has its own
+        raise NotImplementedError
+
+
+class PooledQuery(DbQuery):
+    """One visit's pooled ``query`` step: connection, query, client CPU, ``repeat`` times.
+
+    A query on one server runs on this object itself (no second object per query); a
+    scatter-gather runs an :class:`ArmQuery` per shard and joins them.
+    """
+
+    __slots__ = ("left", "pending", "pool", "step", "visit")
+
+    def acquire(self, now: float) -> None:
+        """Take a connection (Pool.acquire, inlined), or wait at most ``max_wait``."""
+        pool = self.pool
+        slots = pool.slots
+        if slots.free:
+            slots.free -= 1
+            pool.waits.append(0.0)
+            in_use = pool.in_use  # _in_use inlined: most queries find a connection
+            in_use.area += in_use.level * (now - in_use.last)
+            in_use.last = now
+            in_use.level += 1
+            if in_use.level > in_use.peak:
+                in_use.peak = in_use.level
+            self.dispatch(now)
             return
-        self.parent.answered(self.inst.env._now)
+        grant = Event(pool.env)
+        slots.waiting.append(grant)
+        wait = _PoolWait(self, grant, now)
+        later(pool.env, pool.max_wait, wait.expire)
+
+    def _in_use(self, now: float) -> None:
+        """One more connection in use (LevelMonitor.change inlined, as in flat.Visit)."""
+        in_use = self.pool.in_use
+        in_use.area += in_use.level * (now - in_use.last)
+        in_use.last = now
+        in_use.level += 1
+        if in_use.level > in_use.peak:
+            in_use.peak = in_use.level
+
+    def granted(self, started: float) -> None:
+        pool = self.pool
+        now = pool.env._now
+        waited = now - started
+        pool.waits.append(waited)
+        pool.wait_sum += waited
+        self._in_use(now)
+        self.dispatch(now)
+
+    def timed_out(self, grant: Event) -> None:
+        pool = self.pool
+        pool.slots.waiting.remove(grant)
+        pool.timeouts += 1
+        self.visit.fail(pool.timeout_code, pool.env._now)
+
+    def dispatch(self, now: float) -> None:
+        """Database.dispatch: the key, the shard(s), the server(s), as the process path."""
+        step = self.step
+        route = step.route
+        request = self.request
+        key = request.key if request.key is not None else route.key()
+        if not step.sharded:
+            core = step.core
+            q = route.queries[0]
+        elif route.single:
+            table = step.table
+            if 0 <= key < len(table):
+                shard = table[key]
+            else:
+                shard = shard_of(key, step.shards, step.routing, step.space)
+            core = step.cores[shard]
+            q = route.queries[shard]
+        else:  # scatter-gather: every shard's server is chosen, then the arms start
+            step.db.fanouts += 1  # type: ignore[attr-defined]
+            self.pending = step.shards
+            env = step.db.env
+            for core, q in zip(step.cores, route.queries, strict=True):
+                inst = core.primary if q.write else core._read_target(request, q)
+                arm = ArmQuery(self, core, q, key, request, inst)
+                # flat_calendar.soon, inlined: as a process's start, urgent, in order
+                heappush(env._queue, (now, URGENT, next(env._eid), arm.begin))
+            return
+        self.core = core
+        self.q = q
+        self.key = key
+        self.inst = core.primary if q.write else core._read_target(request, q)
+        self.start(now)
+
+    def arms_ended(self) -> None:
+        """The last arm's process has ended: the join resumes the query."""
+        soon(self.pool.env, self._returned)
+
+    def _returned(self) -> None:
+        """The server answered (or the scatter joined): give the connection back, then
+        spend the rows' CPU."""
+        pool = self.pool
+        now = pool.env._now
+        in_use = pool.in_use
+        in_use.area += in_use.level * (now - in_use.last)
+        in_use.last = now
+        in_use.level -= 1
+        slots = pool.slots
+        if slots.waiting:
+            slots.waiting.popleft().succeed()
+        else:
+            slots.free += 1
+        client_cpu = self.step.client_cpu
+        if client_cpu > 0:
+            inst = self.visit.instance
+            cores = inst.cores
+            if cores is not None:
+                if cores.free:
+                    cores.free -= 1
+                else:  # AppInstance.cpu: queued (a wait of the instance, service of the visit)
+                    queue = inst.queue
+                    queue.area += queue.level * (now - queue.last)
+                    queue.last = now
+                    queue.level += 1
+                    if queue.level > queue.peak:
+                        queue.peak = queue.level
+                    self.queued = now
+                    grant = Event(inst.env)
+                    grant.callbacks.append(self._app_core_granted)  # type: ignore[union-attr]
+                    cores.waiting.append(grant)
+                    return
+            busy = inst.busy  # _client_cpu inlined
+            busy.area += busy.level * (now - busy.last)
+            busy.last = now
+            busy.level += 1
+            if busy.level > busy.peak:
+                busy.peak = busy.level
+            env = inst.env
+            heappush(env._queue, (now + client_cpu, NORMAL, next(env._eid), self._client_cpu_done))
+            return
+        self._next(now)
+
+    def _app_core_granted(self, _: Any) -> None:
+        """Granted a core of the calling instance for the rows' CPU."""
+        inst = self.visit.instance
+        now = inst.env._now
+        queue = inst.queue
+        queue.area += queue.level * (now - queue.last)
+        queue.last = now
+        queue.level -= 1
+        inst.waits.append(now - self.queued)
+        self._client_cpu(now)
+
+    def _client_cpu(self, now: float) -> None:
+        inst = self.visit.instance
+        busy = inst.busy
+        busy.area += busy.level * (now - busy.last)
+        busy.last = now
+        busy.level += 1
+        if busy.level > busy.peak:
+            busy.peak = busy.level
+        env = inst.env  # flat_calendar.later, inlined (as the hot waits below)
+        heappush(
+            env._queue, (now + self.step.client_cpu, NORMAL, next(env._eid), self._client_cpu_done)
+        )
+
+    def _client_cpu_done(self) -> None:
+        inst = self.visit.instance
+        now = inst.env._now
+        busy = inst.busy
+        busy.area += busy.level * (now - busy.last)
+        busy.last = now
+        busy.level -= 1
+        cores = inst.cores
+        if cores is not None:
+            if cores.waiting:
+                cores.waiting.popleft().succeed()
+            else:
+                cores.free += 1
+        self.left -= 1  # _next inlined
+        if self.left:
+            self.acquire(now)
+        else:
+            self.visit.run(now)
+
+    def _next(self, now: float) -> None:
+        """The next of the step's ``repeat`` queries, or the visit's next step."""
+        self.left -= 1
+        if self.left:
+            self.acquire(now)
+        else:
+            self.visit.run(now)
+
+
+class ArmQuery(DbQuery):
+    """One shard's query of a scatter-gather (its process, on the process path)."""
+
+    __slots__ = ("parent",)
+
+    def __init__(
+        self, parent: PooledQuery, core: Any, q: Any, key: int, request: Any, inst: DbInstance
+    ) -> None:
+        self.parent = parent
+        self.core = core
+        self.q = q
+        self.key = key
+        self.request = request
+        self.inst = inst
+
+    def begin(self) -> None:
+        """Start (its process's start)."""
+        self.start(self.inst.env._now)
+
+    def _returned(self) -> None:
+        """The arm's process ends. Only the last arm's end event counts: the join waits
+        for it (an earlier arm's end, when processed, would only count down, so it is
+        counted now and needs no calendar entry; the others keep their order)."""
+        parent = self.parent
+        parent.pending -= 1
+        if not parent.pending:
+            soon(self.inst.env, parent.arms_ended)
+
+
+class ReplicaApply:
+    """A replica replaying a write: :meth:`DbInstance.apply`'s process as callbacks.
+
+    A core (when ``apply_cpu``), then a storage slot (when the write has pages), each
+    taken at once or in FIFO order by a grant event, held for a light calendar entry.
+    Nothing waits for the replay's end, so that event of the process is left out.
+    """
+
+    __slots__ = ("q", "replica")
+
+    def __init__(self, replica: DbInstance, q: Any) -> None:
+        self.replica = replica
+        self.q = q
+
+    def begin(self) -> None:
+        """The process's start: Server.occupy of a core, or straight to the storage."""
+        replica = self.replica
+        if self.q.apply_cpu > 0:
+            self._take(replica.slots, self._cpu)
+        else:
+            self._storage()
+
+    @staticmethod
+    def _take(slots: Any, then: Any) -> None:
+        """Slots.acquire: run ``then`` now if a slot is free, else when granted one."""
+        if slots.free:
+            slots.free -= 1
+            then()
+            return
+        grant = Event(slots.env)
+        slots.waiting.append(grant)
+        grant.callbacks.append(lambda _: then())  # type: ignore[union-attr]
+
+    def _cpu(self) -> None:
+        replica = self.replica
+        env = replica.env
+        replica.busy.change(1, env._now)
+        later(env, self.q.apply_cpu, self._cpu_done)
+
+    def _cpu_done(self) -> None:
+        replica = self.replica
+        replica.busy.change(-1, replica.env._now)
+        replica.slots.release()
+        self._storage()
+
+    def _storage(self) -> None:
+        if self.q.pages_written * self.replica.write_latency > 0:
+            self._take(self.replica.storage.slots, self._io)
+            return
+        self._applied()
+
+    def _io(self) -> None:
+        storage = self.replica.storage
+        env = storage.env
+        storage.busy.change(1, env._now)
+        later(env, self.q.pages_written * self.replica.write_latency, self._io_done)
+
+    def _io_done(self) -> None:
+        storage = self.replica.storage
+        storage.busy.change(-1, storage.env._now)
+        storage.slots.release()
+        self._applied()
+
+    def _applied(self) -> None:
+        replica = self.replica
+        replica.pages_written += self.q.pages_written
+        replica.writes_applied += 1

@@ -10,10 +10,16 @@ shard examining its share of the rows (``rows / shards``).
 
 from __future__ import annotations
 
+import numpy as np
+
 from simperf.components.base import Context, Process, Request, RequestFailed, outcome_of
 from simperf.components.database import Database, DatabaseCore, QueryRoute
-from simperf.dbcost.buffer_pool import shard_of
+from simperf.dbcost.buffer_pool import shard_of, shards_of
 from simperf.spec.database import ShardedDatabaseSpec
+
+SHARD_TABLE_KEYS = 1 << 24
+"""Largest key space whose keys' shards are tabulated (a byte a key) by
+:meth:`ShardedDatabase.shard_table`."""
 
 
 class ShardedDatabase(Database):
@@ -25,10 +31,26 @@ class ShardedDatabase(Database):
         self.shard_count = spec.shards
         self.routing = spec.routing
         self.fanouts = 0
+        self._tables: dict[int, bytes | None] = {}
         super().__init__(ctx, name, spec)
 
     def _make_cores(self) -> list[DatabaseCore]:
         return [DatabaseCore(self, shard) for shard in range(self.shard_count)]
+
+    def shard_table(self, space: int) -> bytes | None:
+        """The shard of every key of a ``space``-key space (``shard_of``'s, looked up by
+        key instead of computed per query), or None when the space is too large or
+        there are more than 256 shards. Built once per key space."""
+        if space not in self._tables:
+            fits = space <= SHARD_TABLE_KEYS and self.shard_count <= 256
+            self._tables[space] = (
+                shards_of(np.arange(space), self.shard_count, self.routing, space)
+                .astype(np.uint8)
+                .tobytes()
+                if fits
+                else None
+            )
+        return self._tables[space]
 
     def dispatch(self, request: Request, route: QueryRoute, pooled: bool) -> Process:
         key = request.key if request.key is not None else route.key()
