@@ -155,15 +155,16 @@ class Buffers:
         self._order = np.empty(0, dtype=np.int64)
 
     def rows(self, count: int) -> np.ndarray:
-        """Six rows of at least ``count``."""
+        """Six rows of at least ``count`` (a little more: a round's requests are a round's
+        arrivals and the few held from the round before)."""
         if self._rows.shape[1] < count:
-            self._rows = np.empty((6, count + count // 4))
+            self._rows = np.empty((6, count + count // 64))
         return self._rows
 
     def order(self, count: int) -> np.ndarray:
         """``count`` indices."""
         if self._order.size < count:
-            self._order = np.empty(count + count // 4, dtype=np.int64)
+            self._order = np.empty(count + count // 64, dtype=np.int64)
         return self._order[:count]
 
 
