@@ -356,6 +356,14 @@ def test_fast_path_speed_runs_quick(tmp_path: Path) -> None:
     assert "largest |latency difference|" in proc.stdout
 
 
+def test_summary_cost_runs_quick(tmp_path: Path) -> None:
+    proc = run_quick("summary_cost", tmp_path)
+    frame = pd.read_csv(tmp_path / "summary_cost.csv")
+    assert len(frame) == 6 and (frame["summary_cpu"] > 0).all()
+    assert set(frame["engine"]) == {"fast", "events"}
+    assert "mm1 events" in proc.stdout
+
+
 def test_tracing_cost_runs_quick(tmp_path: Path) -> None:
     proc = run_quick("tracing_cost", tmp_path)
     frame = pd.read_csv(tmp_path / "tracing_cost.csv")

@@ -17,6 +17,7 @@ from typing import Any
 from simperf.components.app_server import AppInstance, AppServer
 from simperf.components.calls import CALL, CPU, DELAY
 from simperf.spec.app_server import CallStep, CpuStep, DelayStep
+from simperf.spec.distributions import Constant, Exponential, Gamma, Lognormal, Uniform
 from simperf.spec.workload import DeterministicArrival, TraceArrival
 
 
@@ -29,12 +30,21 @@ class Stage:
     """One step of the route: enter or leave an instance, a ``cpu`` or a ``delay`` step.
 
     ``draw`` (``n -> n`` variates, from the stream the event engine draws from) is set
-    for ``cpu`` and ``delay`` stages.
+    for ``cpu`` and ``delay`` stages; ``whole``: one call for ``k`` batches gives the
+    ``k`` calls' variates (see :data:`WHOLE`).
     """
 
     op: str
     instance: int = -1
     draw: Any = None
+    whole: bool = False
+
+
+WHOLE = (Constant, Exponential, Gamma, Lognormal, Uniform)
+"""Distributions whose ``sample_batch`` draws each variate from the generator alone, in
+turn: one call for ``n`` values gives the values of calls for any split of ``n``. Not
+:class:`~simperf.spec.distributions.Empirical` (numpy's bounded integers keep a half-used
+word within a call), nor scipy's (unknown)."""
 
 
 @dataclass
@@ -168,10 +178,10 @@ class _Builder:
                 if cpu_steps > 1:
                     raise Refused(f"{where}.{i}: a second cpu step on the same cores")
                 draw = self.ctx.batch_draw(step.cpu, component, purpose, 1.0 / spec.speed)
-                self.stages.append(Stage("cpu", index, draw))
+                self.stages.append(Stage("cpu", index, draw, isinstance(step.cpu, WHOLE)))
             elif isinstance(step, DelayStep) and op == DELAY:
                 draw = self.ctx.batch_draw(step.delay, component, purpose)
-                self.stages.append(Stage("delay", index, draw))
+                self.stages.append(Stage("delay", index, draw, isinstance(step.delay, WHOLE)))
             elif isinstance(step, CallStep) and op == CALL:
                 target, target_endpoint = step.call.split(".")
                 self.visit(target, target_endpoint, where)

@@ -43,8 +43,8 @@ def _risen(up: np.ndarray, down: np.ndarray, level: int) -> np.ndarray:
     fall at the time of a rise comes first). A stable merge of the two ranks every rise:
     cheaper than a search per rise."""
     kernels: Any = compiled()
-    if kernels is not None:  # the same merge, compiled: the falls at or before each rise
-        return level + 1 + np.arange(up.size) - kernels.falls_before(up, down)
+    if kernels is not None:  # the same merge, compiled
+        return kernels.risen(up, down, level)
     merged = np.argsort(np.concatenate((down, up)), kind="stable")
     place = np.flatnonzero(merged >= down.size)  # the j-th rise has place - j falls before
     return level + 1 + 2 * np.arange(up.size) - place

@@ -17,7 +17,7 @@ import math
 import os
 from bisect import insort
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -140,29 +140,104 @@ def fifo_run(
     >>> starts.tolist(), order.tolist()
     ([0.0, 1.0, 1.5], [1, 2, 0])
     """
+    passage = fifo_pass(arrivals, services, servers, carry)
+    return passage.starts, passage.order
+
+
+class Buffers:
+    """The arrays a station's compiled passes write into, reused from round to round: a
+    fresh array of a few MiB costs its pages' first touch, some 6 ms for the six arrays
+    of a 262,144-request pass against under 1 ms for the pass itself."""
+
+    def __init__(self) -> None:
+        self._rows = np.empty((6, 0))
+        self._order = np.empty(0, dtype=np.int64)
+
+    def rows(self, count: int) -> np.ndarray:
+        """Six rows of at least ``count``."""
+        if self._rows.shape[1] < count:
+            self._rows = np.empty((6, count + count // 4))
+        return self._rows
+
+    def order(self, count: int) -> np.ndarray:
+        """``count`` indices."""
+        if self._order.size < count:
+            self._order = np.empty(count + count // 4, dtype=np.int64)
+        return self._order[:count]
+
+
+class Passage(NamedTuple):
+    """How requests went through a FIFO station (each array in arrival order)."""
+
+    starts: np.ndarray
+    waits: np.ndarray
+    """``starts - arrivals``."""
+    departures: np.ndarray
+    """``starts + services``."""
+    queued: np.ndarray
+    """The arrivals of the requests that waited (``waits > 0``)."""
+    dequeued: np.ndarray
+    """Their starts."""
+    queue_waits: np.ndarray
+    """Their waits."""
+    order: np.ndarray | None
+    """As :func:`fifo_run`'s."""
+
+
+def fifo_pass(
+    arrivals: np.ndarray,
+    services: np.ndarray,
+    servers: int,
+    carry: Carry | None = None,
+    buffers: Buffers | None = None,
+) -> Passage:
+    """:func:`fifo_run` with what a station's counters read of it, in one pass where
+    the kernels are loaded (the same float operations as the numpy passes), written
+    into ``buffers`` when given (the arrays returned are then views of them, good until
+    the next pass with the same buffers).
+
+    Examples
+    --------
+    >>> passage = fifo_pass(np.array([0.0, 1.0, 1.5]), np.array([2.0, 2.0, 1.0]), 1)
+    >>> passage.waits.tolist(), passage.departures.tolist(), passage.dequeued.tolist()
+    ([0.0, 1.0, 2.5], [2.0, 4.0, 5.0], [2.0, 4.0])
+    """
     if arrivals.size == 0:
-        return arrivals.copy(), None if servers == 1 else np.empty(0, dtype=np.int64)
+        empty = np.empty(0)
+        order = None if servers == 1 else np.empty(0, dtype=np.int64)
+        return Passage(arrivals.copy(), empty, empty, empty, empty, empty, order)
     kernels: Any = compiled()
-    if servers == 1:
-        if kernels is None:
-            return lindley_starts(arrivals, services, carry), None
-        state = Carry() if carry is None else carry
-        starts, state.total, state.peak, state.departure = kernels.lindley(
-            arrivals, services, state.total, state.peak, state.departure
-        )
-        return starts, None
-    before = None if carry is None else carry.free
     if kernels is not None:
-        free = np.full(servers, -np.inf) if before is None else before.copy()
-        starts, order = kernels.kiefer_wolfowitz(arrivals, services, free)
+        count = arrivals.size
+        rows = np.empty((6, count)) if buffers is None else buffers.rows(count)
+        if servers == 1:
+            state = Carry() if carry is None else carry
+            waited, state.total, state.peak, state.departure = kernels.lindley(
+                arrivals, services, state.total, state.peak, state.departure, rows
+            )
+            order = None
+        else:
+            before = None if carry is None else carry.free
+            free = np.full(servers, -np.inf) if before is None else before.copy()
+            order = np.empty(count, dtype=np.int64) if buffers is None else buffers.order(count)
+            waited = kernels.kiefer_wolfowitz(arrivals, services, free, rows, order)
+            if carry is not None:
+                carry.free = free
+        whole, some = rows[:3, :count], rows[3:, :waited]
+        return Passage(*whole, *some, order)
+    if servers == 1:
+        starts = lindley_starts(arrivals, services, carry)
+        done, order = starts + services, None
+    else:
+        before = None if carry is None else carry.free
+        starts = kiefer_wolfowitz_starts(arrivals, services, servers, before)
+        done = starts + services
         if carry is not None:
-            carry.free = free
-        return starts, order
-    starts = kiefer_wolfowitz_starts(arrivals, services, servers, before)
-    done = starts + services
-    if carry is not None:
-        carry.free = free_after(before, done, servers)
-    return starts, np.argsort(done, kind="stable")
+            carry.free = free_after(before, done, servers)
+        order = np.argsort(done, kind="stable")
+    waits = starts - arrivals
+    waited = waits > 0  # starts > arrivals: a difference of unequal floats is never 0
+    return Passage(starts, waits, done, arrivals[waited], starts[waited], waits[waited], order)
 
 
 def free_after(free: np.ndarray | None, done: np.ndarray, servers: int) -> np.ndarray:

@@ -7,6 +7,7 @@ from typing import Any
 
 import numpy as np
 
+from simperf.metrics.percentiles import percentiles
 from simperf.metrics.quantiles import StreamingQuantiles
 from simperf.metrics.request_stats import clean
 from simperf.model import Snapshot
@@ -150,8 +151,8 @@ def wait_percentiles(
             sketch.add(waits)
         values = sketch.percentiles(list(ranks.values()))
         out.update({name: float(v) for name, v in zip(ranks, values, strict=True)})
-    elif ranks:  # one partitioned copy of the waits for all of them
-        values = np.percentile(waits, list(ranks.values()))
+    elif ranks:  # exact, as numpy.percentile, without partitioning all the waits
+        values = percentiles(waits, list(ranks.values()))
         out.update({name: float(v) for name, v in zip(ranks, values, strict=True)})
     return out
 

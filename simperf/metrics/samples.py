@@ -19,6 +19,7 @@ from typing import Any
 
 import numpy as np
 
+from simperf.metrics.percentiles import percentiles
 from simperf.metrics.quantiles import StreamingQuantiles
 from simperf.metrics.waits import CHUNK
 
@@ -154,13 +155,15 @@ def distribution(ranges: list[tuple[Samples, int, int]]) -> dict[str, Any]:
 
 
 def _exact(values: np.ndarray) -> dict[str, Any]:
+    """Count, mean, p50, p99 and max of ``values`` (a scratch copy: partitioned)."""
     if values.size == 0:
         return {"count": 0, "mean": None, "p50": None, "p99": None, "max": None}
-    p50, p99 = np.percentile(values, [50, 99])
+    mean, largest = float(values.mean()), float(values.max())
+    p50, p99 = percentiles(values, [50, 99], overwrite_input=True)
     return {
         "count": int(values.size),
-        "mean": float(values.mean()),
+        "mean": mean,
         "p50": float(p50),
         "p99": float(p99),
-        "max": float(values.max()),
+        "max": largest,
     }

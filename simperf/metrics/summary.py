@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+from functools import cached_property
 from typing import Any
 
 import numpy as np
@@ -11,6 +12,7 @@ import pandas as pd
 from simperf.metrics import instance_stats
 from simperf.metrics.request_stats import (
     clean,
+    pick,
     request_series,
     stats_of,
     tally,
@@ -91,23 +93,41 @@ class Summary:
         return times, sums[: times.size], counts[: times.size]
 
     # -- requests ---------------------------------------------------------------------
-    def requests(self) -> dict[str, Any]:
-        recorder = self.model.ctx.recorder
-        outcome = self.data["outcome"]
+    @cached_property
+    def _ok(self) -> np.ndarray:
+        """Which records are of requests that succeeded (one mask for every table)."""
+        return self.data["outcome"] == 0
+
+    @cached_property
+    def _measured(self) -> np.ndarray:
+        """Which records are of requests that arrived after the warm-up."""
+        return self.data["start"] >= self.warmup
+
+    def _by_cause(self, mask: np.ndarray | None = None) -> dict[str, int]:
+        """Failed requests by cause, of the records ``mask`` picks (None: all).
+
+        Counted over the failed records alone, usually few.
+        """
         data = self.data
-        errors = {
-            cause: tally(data, outcome == code)
+        failed = ~self._ok if mask is None else mask & ~self._ok
+        outcome = np.compress(failed, data["outcome"])
+        weights = {"weight": np.compress(failed, data["weight"])} if "weight" in data else {}
+        return {
+            cause: tally(weights, outcome == code)
             for code, cause in enumerate(self.causes)
             if code > 0
         }
-        ok = tally(data, outcome == 0)
-        measured = tally(data, data["start"] >= self.warmup)
+
+    def requests(self) -> dict[str, Any]:
+        recorder = self.model.ctx.recorder
+        data = self.data
+        errors = self._by_cause()
         out = {
             "generated": recorder.generated,
-            "ok": ok,
+            "ok": tally(data, self._ok),
             "failed": sum(errors.values()),
             "in_flight": recorder.in_flight,
-            "measured": measured,
+            "measured": tally(data, self._measured),
             "errors": errors,
             "stale": recorder.stale,
             "degraded": tally(data, data["degraded_start"] >= self.warmup, "degraded_weight"),
@@ -118,33 +138,40 @@ class Summary:
 
     def latency(self) -> dict[str, dict[str, Any]]:
         data = self.data
-        measured = data["start"] >= self.warmup
-        ok = measured & (data["outcome"] == 0)
+        measured = self._measured
+        ok = measured & self._ok
+        completed_ok = (data["end"] >= self.warmup) & self._ok
         rows: dict[str, dict[str, Any]] = {}
         span = self.measured_time
-        completed_in_window = data["end"] >= self.warmup
         # requests shed by an app server's queue or concurrency limit, where one can shed
-        shed_code = self.causes.index("shed") if "shed" in self.causes else None
+        shed = None
+        if "shed" in self.causes:
+            shed = measured & (data["outcome"] == self.causes.index("shed"))
         single: dict[str, Any] | None = None  # one class: "all" is the same records
         for index, name in enumerate([*self.classes, "all"]):
-            mine = np.True_ if name == "all" else data["klass"] == index
+            mine = None if name == "all" else data["klass"] == index
+            if mine is not None and mine.all():
+                mine = None  # every record: no mask to apply
+
+            def of(mask: np.ndarray, mine: np.ndarray | None = mine) -> np.ndarray:
+                return mask if mine is None else mask & mine
+
             if name == "all" and single is not None:
                 stats: dict[str, Any] = dict(single)
             else:
-                stats = stats_of(data, ok & mine)
+                stats = stats_of(data, of(ok))
                 if len(self.classes) == 1:
                     single = dict(stats)
             if self.relative_error is not None:
                 stats["exact"] = False  # percentiles from the folded buckets
                 stats["relative_error"] = self.relative_error
-            finished = tally(data, measured & mine)
-            failed = tally(data, measured & mine & (data["outcome"] != 0))
-            throughput_count = tally(data, completed_in_window & mine & (data["outcome"] == 0))
-            stats["throughput"] = throughput_count / span if span > 0 else None
+            finished = tally(data, of(measured))
+            failed = finished - tally(data, of(ok))
+            stats["throughput"] = tally(data, of(completed_ok)) / span if span > 0 else None
             stats["errors"] = failed
             stats["error_rate"] = failed / finished if finished else None
-            if shed_code is not None:
-                stats["shed"] = tally(data, measured & mine & (data["outcome"] == shed_code))
+            if shed is not None:
+                stats["shed"] = tally(data, of(shed))
             stats["degraded"] = self._degraded(None if name == "all" else index)
             rows[name] = stats
         return rows
@@ -300,21 +327,15 @@ class Summary:
     # -- stability --------------------------------------------------------------------
     def stability(self, rows: list[dict[str, Any]]) -> dict[str, Any]:
         """The verdict: see :func:`simperf.metrics.stability.verdict`."""
-        data = self.data
-        measured = data["start"] >= self.warmup
-        outcome = data["outcome"]
-        errors = {
-            cause: tally(data, measured & (outcome == code))
-            for code, cause in enumerate(self.causes)
-            if code > 0
-        }
+        measured = self._measured
+        errors = self._by_cause(measured)
         return verdict(
             self.model,
             self.snapshots,
             self._grid(),
             rows,
             errors=errors,
-            measured=tally(data, measured),
+            measured=tally(self.data, measured),
         )
 
     # -- time series ------------------------------------------------------------------
@@ -338,31 +359,31 @@ class Summary:
         shed_code = self.causes.index("shed") if "shed" in self.causes else None
         # Errors by cause, for the causes this run produced (a run without failures adds
         # no rows).
-        codes = [int(c) for c in np.unique(outcome) if c != 0]
+        codes = [int(c) for c in np.unique(np.compress(outcome != 0, outcome))]
+        grid = self._grid()
+        edges = np.array([s.time for s in grid], dtype=float)
+        series = {"all": request_series(edges, data)}
         # Each class's own request series, where there is more than one class (masks keep
         # the records' order of ends).
-        by_class: dict[str, tuple[np.ndarray, np.ndarray]] = {}
         if len(self.classes) > 1:
             for index, name in enumerate(self.classes):
-                mine = np.flatnonzero(data["klass"] == index)
-                by_class[name] = (ends[mine], mine)
-        for a, b in itertools.pairwise(self._grid()):
+                series[name] = request_series(edges, data, np.flatnonzero(data["klass"] == index))
+        for i, (a, b) in enumerate(itertools.pairwise(grid)):
             span = b.time - a.time
             if span <= 0:
                 continue
             lo, hi = np.searchsorted(ends, [a.time, b.time], side="left")
             window_outcome = outcome[lo:hi]
             window_data = data if weights is None else {"weight": weights[lo:hi]}
-            records.extend(request_series(a.time, b.time, "all", data, np.arange(lo, hi)))
+            records.extend((a.time, b.time, "all", *row) for row in series["all"][i])
             if shed_code is not None:
                 shed = float(tally(window_data, window_outcome == shed_code))
                 records.append((a.time, b.time, "all", "shed", shed))
             for code in codes:
                 count = float(tally(window_data, window_outcome == code))
                 records.append((a.time, b.time, "all", f"errors:{self.causes[code]}", count))
-            for name, (c_ends, c_picked) in by_class.items():
-                c_lo, c_hi = np.searchsorted(c_ends, [a.time, b.time], side="left")
-                records.extend(request_series(a.time, b.time, name, data, c_picked[c_lo:c_hi]))
+            for name in self.classes if len(self.classes) > 1 else ():
+                records.extend((a.time, b.time, name, *row) for row in series[name][i])
             records.append(
                 (a.time, b.time, "all", "in_system", (b.in_system_area - a.in_system_area) / span)
             )
@@ -431,10 +452,10 @@ class Summary:
         first, last = self.snapshots[0], self.snapshots[-1]
         span = last.time - first.time
         data = self.data
-        measured = data["start"] >= self.warmup
+        measured = self._measured
         arrivals = last.generated - first.generated
         count = tally(data, measured)
-        total = data.get("latency_sum", data["latency"])[measured].sum()
+        total = pick(data.get("latency_sum", data["latency"]), measured).sum()
         return {
             "mean_in_system": clean((last.in_system_area - first.in_system_area) / span),
             "arrival_rate": clean(arrivals / span),

@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 
 import simperf
-from simperf.fastpath import engine, levels, recursions
-from simperf.fastpath.recursions import Carry, fifo_run
+from simperf.fastpath import engine, kernels, levels, recursions
+from simperf.fastpath.recursions import Carry, Passage, fifo_pass, fifo_run
 from tests.conftest import HAS_NUMBA, MODELS
 
 needs_numba = pytest.mark.skipif(not HAS_NUMBA, reason="numba is not installed (extra 'fast')")
@@ -101,13 +101,13 @@ def test_a_run_loads_the_kernels_once_it_is_long_enough(
         {"run.duration": None, "run.warmup": 0, "run.requests": 3000, "run.engine": "fast"}
     )
     loaded = []
-    real = recursions.fifo_run
+    real = recursions.fifo_pass
 
     def spy(*args: object, **kwargs: object) -> object:
         loaded.append(recursions.compiled() is not None)
         return real(*args, **kwargs)  # type: ignore[arg-type]
 
-    monkeypatch.setattr(engine, "fifo_run", spy)
+    monkeypatch.setattr(engine, "fifo_pass", spy)
     simperf.run(scenario, seed=1)
     # numpy until the run has sent load_from requests, compiled from then on
     assert loaded[0] is False
@@ -134,3 +134,42 @@ def test_rises_count_their_falls_alike(monkeypatch: pytest.MonkeyPatch) -> None:
     assert out[0].dtype == out[1].dtype
     expected = 3 + 1 + np.arange(up.size) - np.searchsorted(down, up, side="right")
     np.testing.assert_array_equal(out[0], expected)
+
+
+@needs_numba
+@pytest.mark.parametrize(
+    ("up", "down"),
+    [([], [1.0]), ([1.0, 2.0], []), ([1.0, 2.0], [5.0, 6.0]), ([5.0, 6.0], [1.0, 2.0, 5.0])],
+)
+def test_rises_count_their_falls_at_the_edges(up: list[float], down: list[float]) -> None:
+    risen = kernels.compile_all().risen  # whatever SIMPERF_NUMBA says
+    levels = risen(np.array(up), np.array(down), 2)
+    expected = 2 + 1 + np.arange(len(up)) - np.searchsorted(down, up, side="right")
+    np.testing.assert_array_equal(levels, expected)
+
+
+@needs_numba
+@pytest.mark.parametrize("servers", [1, 3])
+def test_a_compiled_pass_gives_the_numpy_pass_bits(
+    monkeypatch: pytest.MonkeyPatch, servers: int
+) -> None:
+    rng = np.random.default_rng(servers)
+    arrivals = np.cumsum(rng.exponential(1.0 / (0.9 * servers), 20_000))
+    services = rng.exponential(1.0, 20_000)
+    monkeypatch.delenv("SIMPERF_NUMBA", raising=False)
+    recursions.load()
+    passes = []
+    for compiled in (True, False):
+        monkeypatch.setattr(recursions, "USE_NUMBA", compiled)
+        carry = Carry()
+        halves = ((0, 10_000), (10_000, 20_000))  # two rounds, the state carried
+        passes.append(
+            [fifo_pass(arrivals[lo:hi], services[lo:hi], servers, carry) for lo, hi in halves]
+        )
+    for a, b in zip(*passes, strict=True):
+        assert a.queued.size > 1000  # some waited, some did not
+        for field in Passage._fields:
+            one, other = getattr(a, field), getattr(b, field)
+            assert (one is None) == (other is None) == (field == "order" and servers == 1)
+            if one is not None:
+                assert one.tobytes() == other.tobytes(), field
