@@ -79,7 +79,8 @@ class QueryStep:
         self.routing = getattr(db, "routing", "hash")
         self.space = route.space
         # each key's shard, looked up (b"": computed by shard_of)
-        table = db.shard_table(route.space) if isinstance(db, ShardedDatabase) else None
+        single = self.sharded and route.single
+        table = db.shard_table(route.space) if single else None  # type: ignore[attr-defined]
         self.table = table if table is not None else b""
 
     def __call__(self, visit: Visit, now: float) -> None:

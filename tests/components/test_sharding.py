@@ -1,10 +1,11 @@
-"""Sharded databases: the shard table agrees with the shard function."""
+"""Sharded databases: the shard table agrees with the shard function; keys past it too."""
 
 from __future__ import annotations
 
 import pytest
 
 import simperf
+import simperf.components.flat
 import simperf.components.sharding
 from simperf.build import build
 from simperf.dbcost.buffer_pool import shard_of
@@ -50,3 +51,29 @@ def test_no_shard_table_for_a_key_space_too_large(monkeypatch: pytest.MonkeyPatc
     db = build(simperf.from_dict(SPEC)).components["store"]
     assert db.shard_table(5000) is None
     assert db.shard_table(4999) is not None
+
+
+def test_keys_beyond_the_table_are_routed_by_the_shard_function(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # the requests carry keys of a key space four times the table's: most are past the
+    # shard table, and the flat path must route them as the process path does
+    spec = {
+        **SPEC,
+        "keyspaces": {**SPEC["keyspaces"], "visitors": {"keys": 20000, "popularity": "uniform"}},
+    }
+    spec["workload"] = {
+        **SPEC["workload"],
+        "classes": [
+            {"name": "get", "weight": 1, "entry": "api", "endpoint": "get", "keyspace": "visitors"}
+        ],
+    }
+    scenario = simperf.from_dict(spec)
+    assert all(f is not None for f in build(scenario).clients._flat)
+    flat = simperf.run(scenario, seed=3).to_dict()
+    monkeypatch.setattr(simperf.components.flat, "flat_query", lambda _: None)
+    assert build(scenario).clients._flat == [None]
+    processes = simperf.run(scenario, seed=3).to_dict()
+    flat.pop("perf", None)
+    processes.pop("perf", None)
+    assert flat == processes
