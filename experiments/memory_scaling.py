@@ -13,8 +13,11 @@ exact one (its records kept): it must lie within the stated 1%.
 
 With ``--fast`` the same ladder runs on the exact fast path (``run.engine: fast``): 1M
 and 10M requests with 1M records kept, and 10M with all kept for the exact p99 (2k, 20k
-and 20k with ``--quick``). It simulates in rounds and folds records and waits past the
-cap as the event engine does, so the 10M run should hold about what the 1M one does.
+and 20k with ``--quick``), with numba's kernels (the extra ``fast``) loaded before each run
+alike: a run past ``recursions.LOAD_FROM`` requests loads them itself, a one-off cost of the
+library (``rss_before_run_mib``), not of the run's length. It simulates in rounds and
+folds records and waits past the cap as the event engine does, so the 10M run should hold
+about what the 1M one does.
 
 Usage: ``python experiments/memory_scaling.py [--quick] [--fast] [--out results] [--seed 1]``
 """
@@ -54,6 +57,14 @@ def child(
             "run.engine": engine,
         }
     )
+    if engine == "fast":
+        # numba's kernels, loaded in every fast run alike: a run past LOAD_FROM requests
+        # loads them itself, so the 10M run alone would count the library's one-off
+        # memory as growth with the run's length
+        from simperf.fastpath.recursions import load
+
+        load()
+    libraries = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / MIB
     if traced:
         tracemalloc.start()
     started = time.perf_counter()
@@ -66,6 +77,8 @@ def child(
         "traced": traced,
         "engine": engine,
         "peak_rss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / MIB,
+        "rss_before_run_mib": libraries,
+        "numba_loaded": engine == "fast" and numba_loaded(),
         "tracemalloc_peak_mib": tracemalloc.get_traced_memory()[1] / 2**20 if traced else None,
         "wall_time": wall,
         "exact": row.get("exact", True),
@@ -73,6 +86,13 @@ def child(
         "mean": row["mean"],
         "records_kept": len(result.requests),
     }
+
+
+def numba_loaded() -> bool:
+    """Whether the fast path's compiled kernels are loaded in this process."""
+    from simperf.fastpath.recursions import compiled
+
+    return compiled() is not None
 
 
 def measure(
