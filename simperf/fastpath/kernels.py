@@ -37,6 +37,7 @@ def compile_all() -> SimpleNamespace:
     return SimpleNamespace(
         lindley=jit(lindley),
         kiefer_wolfowitz=jit(kiefer_wolfowitz),
+        two_servers=jit(two_servers),
         risen=jit(risen),
     )
 
@@ -94,9 +95,9 @@ def kiefer_wolfowitz(
         wait = start - arrival
         done = start + services[i]
         out[0, i], out[1, i], out[2, i] = start, wait, done
-        if wait > 0:
-            out[3, waited], out[4, waited], out[5, waited] = arrival, start, wait
-            waited += 1
+        # written whether or not it waited, kept only if it did: no branch to mispredict
+        out[3, waited], out[4, waited], out[5, waited] = arrival, start, wait
+        waited += wait > 0
         if who[0] >= 0:
             order[left] = who[0]
             left += 1
@@ -112,6 +113,38 @@ def kiefer_wolfowitz(
         if who[k] >= 0:
             order[left] = who[k]
             left += 1
+    return waited
+
+
+def two_servers(
+    arrivals: np.ndarray, services: np.ndarray, free: np.ndarray, out: np.ndarray, order: np.ndarray
+) -> int:
+    """:func:`kiefer_wolfowitz` for two servers, their free times in two variables (not
+    an array read back at every request): the same operations, the same results."""
+    low, high = free[0], free[1]
+    low_who, high_who = -1, -1
+    waited = 0
+    left = 0
+    for i in range(arrivals.size):
+        arrival = arrivals[i]
+        start = arrival if arrival > low else low
+        wait = start - arrival
+        done = start + services[i]
+        out[0, i], out[1, i], out[2, i] = start, wait, done
+        out[3, waited], out[4, waited], out[5, waited] = arrival, start, wait
+        waited += wait > 0
+        if low_who >= 0:
+            order[left] = low_who
+            left += 1
+        if high <= done:  # ``done`` after ``high`` (after it too when equal: FIFO)
+            low, low_who, high, high_who = high, high_who, done, i
+        else:
+            low, low_who = done, i
+    for who in (low_who, high_who):
+        if who >= 0:
+            order[left] = who
+            left += 1
+    free[0], free[1] = low, high
     return waited
 
 

@@ -173,3 +173,23 @@ def test_a_compiled_pass_gives_the_numpy_pass_bits(
             assert (one is None) == (other is None) == (field == "order" and servers == 1)
             if one is not None:
                 assert one.tobytes() == other.tobytes(), field
+
+
+@needs_numba
+@pytest.mark.parametrize("load", [0.5, 1.3])
+def test_two_servers_gives_the_general_kernels_bits(load: float) -> None:
+    compiled = kernels.compile_all()
+    rng = np.random.default_rng(int(load * 10))
+    count = 20_000
+    arrivals = np.cumsum(rng.exponential(1.0 / (2 * load), count))
+    services = rng.exponential(1.0, count)
+    services[::50] = 0.0
+    arrivals[100:120] = arrivals[100]  # equal arrivals, and so equal departures
+    outs = []
+    for kernel in (compiled.kiefer_wolfowitz, compiled.two_servers):
+        free, rows = np.array([-np.inf, 3.0]), np.zeros((6, count))
+        order = np.empty(count, dtype=np.int64)
+        waited = kernel(arrivals, services, free, rows, order)
+        some = rows[3:, :waited]
+        outs.append((waited, free.tobytes(), rows[:3].tobytes(), some.tobytes(), order.tobytes()))
+    assert outs[0] == outs[1]
