@@ -284,14 +284,15 @@ def _inserted(
 def _gathered(columns: Columns, order: np.ndarray) -> Columns:
     """Every column reordered by ``order`` (as ``np.take``), the float ones into the
     rows of one array: numpy asks the kernel for huge pages for an array of 4 MiB and
-    more, whose first touch then costs one fault, not one a 4 KiB page ("clip": "raise"
-    would copy each row once more; the indices are all in range, so both give the same
-    values)."""
+    more, whose first touch costs one fault for 2 MiB where it gets them, not 512 (a 1M
+    tandem run after an event-engine run: 13,700 faults against 28,000). "wrap": "raise"
+    would copy each row once more, "clip" checks more; the indices are all in range, so
+    all three give the same values."""
     distinct = {id(value): value for value in columns.values()}
     floats = [key for key, value in distinct.items() if value.dtype == np.float64]
     rows = np.empty((len(floats), order.size))
     moved = {
-        key: np.take(distinct[key], order, out=row, mode="clip")
+        key: np.take(distinct[key], order, out=row, mode="wrap")
         for key, row in zip(floats, rows, strict=True)
     }
     return {
