@@ -247,11 +247,7 @@ class DbQuery:
         busy.area += busy.level * (now - busy.last)
         busy.last = now
         busy.level -= 1
-        waiting = inst.cores.waiting
-        if waiting:
-            waiting.popleft().succeed()
-        else:
-            inst.cores.free += 1
+        inst.cores.release()
         q = self.q
         misses = self.misses = q.misses[inst.role]()
         io = misses * inst.read_latency + q.pages_written * inst.write_latency
@@ -261,14 +257,7 @@ class DbQuery:
             slots = storage.slots
             if slots.free:
                 slots.free -= 1
-                busy = storage.busy  # _io inlined
-                busy.area += busy.level * (now - busy.last)
-                busy.last = now
-                busy.level += 1
-                if busy.level > busy.peak:
-                    busy.peak = busy.level
-                self.queued = 0.0
-                heappush(env._queue, (now + io, NORMAL, next(env._eid), self._io_done))
+                self._io(0.0, now)
                 return
             self._queue(storage, now)
             queue = inst.queue
@@ -303,11 +292,7 @@ class DbQuery:
         busy.area += busy.level * (now - busy.last)
         busy.last = now
         busy.level -= 1
-        waiting = storage.slots.waiting
-        if waiting:
-            waiting.popleft().succeed()
-        else:
-            storage.slots.free += 1
+        storage.slots.release()
         queued = self.queued
         storage.served += 1
         storage.wait_sum += queued
@@ -356,12 +341,7 @@ class PooledQuery(DbQuery):
         if slots.free:
             slots.free -= 1
             pool.waits.append(0.0)
-            in_use = pool.in_use  # _in_use inlined: most queries find a connection
-            in_use.area += in_use.level * (now - in_use.last)
-            in_use.last = now
-            in_use.level += 1
-            if in_use.level > in_use.peak:
-                in_use.peak = in_use.level
+            self._in_use(now)
             self.dispatch(now)
             return
         grant = Event(pool.env)
@@ -439,11 +419,7 @@ class PooledQuery(DbQuery):
         in_use.area += in_use.level * (now - in_use.last)
         in_use.last = now
         in_use.level -= 1
-        slots = pool.slots
-        if slots.waiting:
-            slots.waiting.popleft().succeed()
-        else:
-            slots.free += 1
+        pool.slots.release()
         client_cpu = self.step.client_cpu
         if client_cpu > 0:
             inst = self.visit.instance
@@ -507,15 +483,8 @@ class PooledQuery(DbQuery):
         busy.level -= 1
         cores = inst.cores
         if cores is not None:
-            if cores.waiting:
-                cores.waiting.popleft().succeed()
-            else:
-                cores.free += 1
-        self.left -= 1  # _next inlined
-        if self.left:
-            self.acquire(now)
-        else:
-            self.visit.run(now)
+            cores.release()
+        self._next(now)
 
     def _next(self, now: float) -> None:
         """The next of the step's ``repeat`` queries, or the visit's next step."""
