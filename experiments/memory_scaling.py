@@ -21,9 +21,9 @@ about what the 1M one does.
 
 With ``--model NAME`` the event engine's ladder runs on ``models/NAME.yaml`` instead (a
 database model, say ``read_replicas``: its per-client and per-key state must not grow
-with the run either), five times shorter (a database model runs several times slower than
-M/M/1): 200k and 2M requests with 200k kept, traced 20k and 200k with 20k kept; no run
-keeps all its records and there is no fast path (``results/memory_scaling_NAME.*``).
+with the run either): the same 1M and 10M requests with 1M kept, and the same traced
+ladder, but no run keeping all 10M records and no fast path
+(``results/memory_scaling_NAME.*``).
 
 Usage: ``python experiments/memory_scaling.py [--quick] [--fast | --model NAME] [--out results]
 [--seed 1]``
@@ -163,7 +163,7 @@ def main() -> None:
     if args.quick:  # two small traced runs, the longer one past its cap
         runs = [(2_000, 2_000, True), (20_000, 2_000, True)]
     else:
-        short, long = (1_000_000, 10_000_000) if default else (200_000, 2_000_000)
+        short, long = 1_000_000, 10_000_000
         runs = [(short, short, False), (long, short, False)]
         runs += [(long, long, False)] if default else []
         runs += [(short // 10, short // 10, True), (short, short // 10, True)]
