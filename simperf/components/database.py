@@ -292,18 +292,12 @@ class DatabaseCore:
         """
         db = self.db
         now = self.env.now
-        if db.ryw > 0:
-            written = db.last_write
-            written[request.client if request.client is not None else request.id] = now
-            if len(written) > written.bound:  # an open workload's clients never come back
-                written.sweep(now)
+        if db.ryw > 0:  # swept: an open workload's clients (request ids) never come back
+            db.written.put(request.client if request.client is not None else request.id, now, now)
         for replica in self.replicas:
             visible = max(replica.last_apply, now + replica.lag())
             replica.last_apply = visible
-            pending = replica.pending[q.table_index]
-            pending[key] = visible
-            if len(pending) > pending.bound:
-                pending.sweep(now)
+            replica.expiring[q.table_index].put(key, visible, now)
             db.lags.append(visible - now)
         return self.replicas
 
@@ -324,7 +318,8 @@ class Database(Component):
         self.startup = ctx.sampler(spec.connection.startup, name, "startup")
         self.ryw = spec.read_your_writes
         # client (or request id, without one) -> time of its last write, while it matters
-        self.last_write = Expiring(self.ryw)
+        self.written = Expiring(self.ryw)
+        self.last_write = self.written.table
         self.ryw_reads = 0
         self.lags = array("d")
         self.lag_samples = Samples(self.lags)
