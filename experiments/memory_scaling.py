@@ -62,6 +62,8 @@ def child(
             "run.keep_requests": keep,
             "run.warmup": WARMUP,
             "run.engine": engine,
+            # a database model's 10M requests pass the default run-size guard (1e8 events)
+            "run.max_events": 1e9,
         }
     )
     if engine == "fast":
