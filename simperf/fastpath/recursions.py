@@ -146,26 +146,56 @@ def fifo_run(
 
 
 class Buffers:
-    """The arrays a station's compiled passes write into, reused from round to round: a
-    fresh array of a few MiB costs its pages' first touch, some 6 ms for the six arrays
-    of a 262,144-request pass against under 1 ms for the pass itself."""
+    """Arrays written round after round (a station's passes, a stream's merges...),
+    reused: a fresh array of a few MiB costs its pages' first touch, some 6 ms for the
+    six arrays of a 262,144-request pass against under 1 ms for the pass itself (more
+    where the kernel first tries to find huge pages for it)."""
 
     def __init__(self) -> None:
-        self._rows = np.empty((6, 0))
+        self._rows = np.empty((0, 0))
         self._order = np.empty(0, dtype=np.int64)
 
-    def rows(self, count: int) -> np.ndarray:
-        """Six rows of at least ``count`` (a little more: a round's requests are a round's
-        arrivals and the few held from the round before)."""
-        if self._rows.shape[1] < count:
-            self._rows = np.empty((6, count + count // 64))
-        return self._rows
+    def rows(self, count: int, height: int = 6) -> np.ndarray:
+        """``height`` rows of at least ``count`` (a little more: a round's requests are a
+        round's arrivals and the few held from the round before)."""
+        rows, columns = self._rows.shape
+        if rows < height or columns < count:
+            self._rows = np.empty((max(rows, height), max(columns, count + count // 64)))
+        return self._rows[:height]
 
     def order(self, count: int) -> np.ndarray:
         """``count`` indices."""
         if self._order.size < count:
             self._order = np.empty(count + count // 64, dtype=np.int64)
         return self._order[:count]
+
+    @property
+    def nbytes(self) -> int:
+        return self._rows.nbytes + self._order.nbytes
+
+
+SPARE_BYTES = 256 << 20
+"""Most bytes of finished runs' :class:`Buffers` kept for the next run in the process
+(a capacity search, a sweep, replications): 130 MiB for the tandem's at 262,144
+requests a round, whose first touches cost more than its compiled passes."""
+
+_spare: list[Buffers] = []
+
+
+def borrow() -> Buffers:
+    """Buffers for a run: a finished run's (pages touched already) while there are."""
+    return _spare.pop() if _spare else Buffers()
+
+
+def give_back(used: list[Buffers]) -> None:
+    """Keep a finished run's ``used`` buffers (borrowed in that order) for the next run,
+    which then borrows each for the same use, up to :data:`SPARE_BYTES` in all."""
+    kept, fits = sum(buffers.nbytes for buffers in _spare), []
+    for buffers in used:  # the first borrowed first: the next run borrows in that order
+        if kept + buffers.nbytes <= SPARE_BYTES:
+            fits.append(buffers)
+            kept += buffers.nbytes
+    _spare.extend(reversed(fits))
 
 
 class Passage(NamedTuple):
