@@ -651,4 +651,3 @@ class _Run:
         counters["worker_area"] = state.workers.area_at()
         counters["workers"] = np.full(count, state.station.workers)
         return counters
-
