@@ -27,7 +27,7 @@ from simperf.components.workload import WORKLOAD, arrival_times
 from simperf.fastpath import recursions
 from simperf.fastpath.chain import Chain, Refused, Station, plan
 from simperf.fastpath.levels import Level, Tally
-from simperf.fastpath.recursions import Buffers, Carry, borrow, fifo_pass, give_back
+from simperf.fastpath.recursions import Buffers, Carry, fifo_pass
 from simperf.metrics.recorder import RequestRecorder
 from simperf.metrics.waits import fold_waits
 from simperf.model import Model, Snapshot
@@ -56,12 +56,9 @@ def execute(model: Model) -> Model:
     """
     started = time.perf_counter()
     run = _Run(model, plan(model))
-    try:
-        for arrivals, w in _rounds(_arrivals(model), ROUND):
-            run.round(arrivals, w)
-        run.commit()
-    finally:
-        give_back(run.borrowed)  # no view of them is left on the model
+    for arrivals, w in _rounds(_arrivals(model), ROUND):
+        run.round(arrivals, w)
+    run.commit()
     model.events = 0
     model.wall_time = time.perf_counter() - started
     return model
@@ -169,12 +166,12 @@ class _Events:
     reading the same times (a station's exits, the run's ends...) reads one of these,
     so that each is sorted once."""
 
-    def __init__(self, buffers: Buffers) -> None:
+    def __init__(self) -> None:
         self.held: Columns = {}  # those at or after the last round's end, sorted
         self.new: list[Columns] = []
         self.ordered: list[bool] = []  # whether each new part is known to be sorted
         self.taken: Columns = {"t": np.empty(0)}
-        self.buffers = buffers  # what its merges write, reused round after round
+        self.buffers = Buffers()  # what its merges write, reused round after round
 
     def push(self, times: np.ndarray, ordered: bool = False) -> None:
         """This round's times; ``ordered``: sorted by construction (not checked)."""
@@ -351,14 +348,12 @@ class _Grid:
 class _StationState:
     """One station's carried state and its counters, and which events it reads."""
 
-    def __init__(
-        self, index: int, station: Station, limit: float, buffers: Buffers, gathers: Buffers
-    ) -> None:
+    def __init__(self, index: int, station: Station, limit: float) -> None:
         self.index = index
         self.station = station
         self.carry = Carry()  # its servers' state between rounds
-        self.buffers = buffers  # what its passes write, reused round after round
-        self.gathers = gathers  # the columns reordered after its pass, likewise
+        self.buffers = Buffers()  # what its passes write, reused round after round
+        self.gathers = Buffers()  # the columns reordered after its pass, likewise
         self.cpu = False
         self.enter = ""  # the events it is entered at
         self.exit = ""  # the events it is left at (with service{k}, wait{k})
@@ -398,14 +393,8 @@ class _Run:
         self.recorder.causes = list(original.causes)
         self.grid = _Grid(model, self.recorder)
         self.fold_waits = not run.auto_warmup  # an auto warm-up reads them all
-        # every array written round after round, borrowed from the runs before (see
-        # :func:`~simperf.fastpath.recursions.borrow`) in the order they are made here
-        self.borrowed: list[Buffers] = []
-        self.stations = [
-            _StationState(k, s, self.limit, self._borrow(), self._borrow())
-            for k, s in enumerate(chain.stations)
-        ]
-        self.events: dict[str, _Events] = {ARRIVALS: _Events(self._borrow())}
+        self.stations = [_StationState(k, s, self.limit) for k, s in enumerate(chain.stations)]
+        self.events: dict[str, _Events] = {ARRIVALS: _Events()}
         label = ARRIVALS  # the events at the times entering each stage
         self.inputs: list[str] = []
         for i, stage in enumerate(chain.stages):
@@ -417,29 +406,24 @@ class _Run:
                 state.exit = label
             else:
                 label = f"s{i}"
-                self.events[label] = _Events(self._borrow())
+                self.events[label] = _Events()
                 if stage.op == "cpu":
                     state.cpu, state.done = True, label
                     for kind in ("start", "queued", "dequeued"):
-                        self.events[f"{kind}{stage.instance}"] = _Events(self._borrow())
+                        self.events[f"{kind}{stage.instance}"] = _Events()
         self.ends = label
         self.crowd = any(not s.workers_queue for s in chain.stations)
         self.draws = [
             _Draws(st.draw, st.whole) if st.draw is not None else None for st in chain.stages
         ]
         self.pending: list[Columns | None] = [None] * len(chain.stages)
-        self.merges = [self._borrow() for _ in chain.stages]  # each stage's held rows merged in
+        self.merges = [Buffers() for _ in chain.stages]  # each stage's held rows merged in
         self.system = Level(self.limit)
         self.generated = Tally()
         self.arrived = 0
         self.last_end = -math.inf
         self.first: Any = None  # the first snapshot's waited counts, once taken
         self.end = 0.0  # the run's end, once the last round is in
-
-    def _borrow(self) -> Buffers:
-        buffers = borrow()
-        self.borrowed.append(buffers)
-        return buffers
 
     def round(self, arrivals: np.ndarray, w: float) -> None:
         """Move the round's arrivals through the route; take every event before ``w``."""

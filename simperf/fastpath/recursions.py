@@ -169,34 +169,6 @@ class Buffers:
             self._order = np.empty(count + count // 64, dtype=np.int64)
         return self._order[:count]
 
-    @property
-    def nbytes(self) -> int:
-        return self._rows.nbytes + self._order.nbytes
-
-
-SPARE_BYTES = 256 << 20
-"""Most bytes of finished runs' :class:`Buffers` kept for the next run in the process
-(a capacity search, a sweep, replications): 130 MiB for the tandem's at 262,144
-requests a round, whose first touches cost more than its compiled passes."""
-
-_spare: list[Buffers] = []
-
-
-def borrow() -> Buffers:
-    """Buffers for a run: a finished run's (pages touched already) while there are."""
-    return _spare.pop() if _spare else Buffers()
-
-
-def give_back(used: list[Buffers]) -> None:
-    """Keep a finished run's ``used`` buffers (borrowed in that order) for the next run,
-    which then borrows each for the same use, up to :data:`SPARE_BYTES` in all."""
-    kept, fits = sum(buffers.nbytes for buffers in _spare), []
-    for buffers in used:  # the first borrowed first: the next run borrows in that order
-        if kept + buffers.nbytes <= SPARE_BYTES:
-            fits.append(buffers)
-            kept += buffers.nbytes
-    _spare.extend(reversed(fits))
-
 
 class Passage(NamedTuple):
     """How requests went through a FIFO station (each array in arrival order)."""

@@ -14,7 +14,7 @@ from pydantic import TypeAdapter
 
 import simperf
 from simperf.arrivals.homogeneous import poisson_batches
-from simperf.fastpath import engine, recursions
+from simperf.fastpath import engine
 from simperf.fastpath.chain import WHOLE
 from simperf.fastpath.recursions import Carry, fifo_starts
 from simperf.rng import BATCH
@@ -144,36 +144,3 @@ def test_rows_held_from_a_round_merge_as_a_stable_sort_would_order_them(held: in
         np.testing.assert_array_equal(taken[key], both[key][order][:cut])
         assert later is not None
         np.testing.assert_array_equal(later[key], both[key][order][cut:])
-
-
-@pytest.mark.usefixtures("recursion_mode")
-def test_a_runs_buffers_serve_the_next_run_and_leave_nothing_on_its_result(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    monkeypatch.setattr(engine, "ROUND", 257)  # merges and gathers in every round
-    monkeypatch.setattr(recursions, "_spare", [])
-    tandem = _budget("tandem", **{"run.engine": "fast"})
-    first = simperf.run(tandem, seed=3)
-    kept = {key: value.copy() for key, value in first._arrays.items()}
-    summary = first.to_dict()
-    assert recursions._spare  # its buffers, kept for the next run
-    # another model (other sizes) writes into them, then the same one again
-    simperf.run(_budget("mmc", 2000, **{"run.engine": "fast"}), seed=4)
-    again = simperf.run(tandem, seed=3)
-    for key, value in kept.items():
-        np.testing.assert_array_equal(first._arrays[key], value)
-    assert first.to_dict() == summary == again.to_dict()
-    assert_same_run(first, again)
-
-
-def test_the_buffers_kept_between_runs_stay_under_their_cap(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    monkeypatch.setattr(recursions, "_spare", [])
-    monkeypatch.setattr(recursions, "SPARE_BYTES", 100_000)
-    used = [recursions.borrow() for _ in range(4)]
-    for buffers in used:
-        buffers.rows(3000, 2)  # 48,736 bytes each: two fit
-    recursions.give_back(used)
-    assert sum(b.nbytes for b in recursions._spare) <= 100_000
-    assert [recursions.borrow() for _ in range(2)] == used[:2]  # each for the same use
