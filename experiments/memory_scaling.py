@@ -19,7 +19,14 @@ library (``rss_before_run_mib``), not of the run's length. It simulates in round
 folds records and waits past the cap as the event engine does, so the 10M run should hold
 about what the 1M one does.
 
-Usage: ``python experiments/memory_scaling.py [--quick] [--fast] [--out results] [--seed 1]``
+With ``--model NAME`` the event engine's ladder runs on ``models/NAME.yaml`` instead (a
+database model, say ``read_replicas``: its per-client and per-key state must not grow
+with the run either): the same 1M and 10M requests with 1M kept, and the same traced
+ladder, but no run keeping all 10M records and no fast path
+(``results/memory_scaling_NAME.*``).
+
+Usage: ``python experiments/memory_scaling.py [--quick] [--fast | --model NAME] [--out results]
+[--seed 1]``
 """
 
 from __future__ import annotations
@@ -38,23 +45,25 @@ import pandas as pd
 import simperf
 
 ROOT = Path(__file__).resolve().parent.parent
-MODEL = ROOT / "models" / "mm1.yaml"
+MODEL = "mm1"  # models/<MODEL>.yaml, unless --model names another
 TARGET = 1.2  # the longer run's peak memory, at most this times the shorter one's
 MIB = 1024.0  # ru_maxrss is in KiB on Linux
 WARMUP = 5.0  # seconds: the quick runs are shorter than the model's 50 s
 
 
 def child(
-    requests: int, keep: int, traced: bool, seed: int, engine: str = "events"
+    requests: int, keep: int, traced: bool, seed: int, engine: str = "events", model: str = MODEL
 ) -> dict[str, Any]:
     """One run, measured in this process (called with ``--child``)."""
-    scenario = simperf.load(MODEL).with_overrides(
+    scenario = simperf.load(ROOT / "models" / f"{model}.yaml").with_overrides(
         {
             "run.duration": None,
             "run.requests": requests,
             "run.keep_requests": keep,
             "run.warmup": WARMUP,
             "run.engine": engine,
+            # a database model's 10M requests pass the default run-size guard (1e8 events)
+            "run.max_events": 1e9,
         }
     )
     if engine == "fast":
@@ -72,6 +81,7 @@ def child(
     wall = time.perf_counter() - started
     row = result.data["latency"]["all"]
     return {
+        "model": model,
         "requests": requests,
         "keep_requests": keep,
         "traced": traced,
@@ -96,16 +106,16 @@ def numba_loaded() -> bool:
 
 
 def measure(
-    requests: int, keep: int, traced: bool, seed: int, engine: str = "events"
+    requests: int, keep: int, traced: bool, seed: int, engine: str = "events", model: str = MODEL
 ) -> dict[str, Any]:
     """:func:`child` in a fresh interpreter, so that peaks are the run's own."""
     command = [sys.executable, __file__, "--child", str(requests), str(keep), str(int(traced))]
     proc = subprocess.run(
-        [*command, str(seed), engine], capture_output=True, text=True, check=True, cwd=ROOT
+        [*command, str(seed), engine, model], capture_output=True, text=True, check=True, cwd=ROOT
     )
     row = json.loads(proc.stdout.strip().splitlines()[-1])
     print(
-        f"  {engine}: {requests:>10,} requests, {keep:>10,} kept"
+        f"  {model}, {engine}: {requests:>10,} requests, {keep:>10,} kept"
         f"{' (traced)' if traced else ''}: "
         f"rss {row['peak_rss_mib']:.1f} MiB, traced {row['tracemalloc_peak_mib']}, "
         f"{row['wall_time']:.1f} s",
@@ -114,7 +124,7 @@ def measure(
     return row
 
 
-def figure(frame: pd.DataFrame) -> Any:
+def figure(frame: pd.DataFrame, model: str = MODEL) -> Any:
     """Peak memory against requests: resident (left), Python allocations (right)."""
     from plotly.subplots import make_subplots  # not in the measured child processes
 
@@ -130,34 +140,44 @@ def figure(frame: pd.DataFrame) -> Any:
         )  # fmt: skip
     fig.update_xaxes(type="log", title_text="requests in the run")
     fig.update_yaxes(rangemode="tozero")
-    fig.update_layout(title="Memory against run length: mm1, records past the cap folded")
+    fig.update_layout(title=f"Memory against run length: {model}, records past the cap folded")
     return fig
 
 
 def main() -> None:
     from db_study import arguments, conclude, save
 
+    # options of this script only: the shared parser does not know them
     fast_only = "--fast" in sys.argv
-    if fast_only:  # an option of this script only: the shared parser does not know it
+    if fast_only:
         sys.argv.remove("--fast")
+    model = MODEL
+    if "--model" in sys.argv:
+        at = sys.argv.index("--model")
+        model = sys.argv[at + 1]
+        del sys.argv[at : at + 2]
     args = arguments(__doc__.splitlines()[0])
     if fast_only:
         fast_ladder(args, save, conclude)
         return
+    # every record of 10M kept and the fast path: the default model's measures only
+    default = model == MODEL
     if args.quick:  # two small traced runs, the longer one past its cap
         runs = [(2_000, 2_000, True), (20_000, 2_000, True)]
     else:
         short, long = 1_000_000, 10_000_000
-        runs = [(short, short, False), (long, short, False), (long, long, False)]
+        runs = [(short, short, False), (long, short, False)]
+        runs += [(long, long, False)] if default else []
         runs += [(short // 10, short // 10, True), (short, short // 10, True)]
-    rows = [measure(n, k, t, args.seed) for n, k, t in runs]
+    rows = [measure(n, k, t, args.seed, model=model) for n, k, t in runs]
     fast = (
         []
-        if args.quick
+        if args.quick or not default
         else [measure(n, 1_000_000, False, args.seed, "fast") for n in (1_000_000, 10_000_000)]
     )
     frame = pd.DataFrame(rows + fast)
-    save("memory_scaling", frame, figure(frame), args)
+    name = "memory_scaling" if default else f"memory_scaling_{model}"
+    save(name, frame, figure(frame, model), args)
     plain = [r for r in rows if not r["traced"]] or rows[:2]
     traced = [r for r in rows if r["traced"]]
     short, capped = plain[0], plain[1]
@@ -168,7 +188,7 @@ def main() -> None:
         "tracemalloc_peak_mib": [r["tracemalloc_peak_mib"] for r in traced],
         "tracemalloc_ratio": traced[1]["tracemalloc_peak_mib"] / traced[0]["tracemalloc_peak_mib"],
     }
-    if not args.quick:
+    if not args.quick and default:
         boundaries["rss_ratio_all_records_kept"] = plain[2]["peak_rss_mib"] / short["peak_rss_mib"]
         boundaries["fast_path_peak_rss_mib"] = [r["peak_rss_mib"] for r in fast]
         boundaries["fast_path_rss_ratio"] = fast[1]["peak_rss_mib"] / fast[0]["peak_rss_mib"]
@@ -181,7 +201,7 @@ def main() -> None:
             for key in ("p99", "mean"):
                 error = abs(capped_row[key] - exact_row[key]) / exact_row[key]
                 boundaries[f"{key}_relative_error_at_{n}"] = error
-    conclude("memory_scaling", boundaries, args)
+    conclude(name, boundaries, args)
 
 
 def fast_ladder(args: Any, save: Any, conclude: Any) -> None:
@@ -211,6 +231,6 @@ def fast_ladder(args: Any, save: Any, conclude: Any) -> None:
 if __name__ == "__main__":
     if len(sys.argv) > 1 and sys.argv[1] == "--child":
         n, k, t, seed = (int(v) for v in sys.argv[2:6])
-        print(json.dumps(child(n, k, bool(t), seed, sys.argv[6])))
+        print(json.dumps(child(n, k, bool(t), seed, *sys.argv[6:8])))
     else:
         main()

@@ -336,6 +336,22 @@ def test_memory_scaling_runs_quick(tmp_path: Path) -> None:
     assert "rss_ratio_long_over_short" in proc.stdout
 
 
+def test_memory_scaling_measures_another_model(tmp_path: Path) -> None:
+    # one child run of --model read_replicas: the model's name reaches the run
+    script = str(ROOT / "experiments" / "memory_scaling.py")
+    command = [sys.executable, script, "--child", "3000", "1000", "0", "1", "events"]
+    proc = subprocess.run(
+        [*command, "read_replicas"],
+        capture_output=True,
+        text=True,
+        check=True,
+        env=_this_checkout(),
+    )
+    row = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert row["model"] == "read_replicas" and row["records_kept"] == 1000
+    assert not row["exact"] and row["peak_rss_mib"] > 0
+
+
 def test_dask_speedup_runs_quick(tmp_path: Path) -> None:
     pytest.importorskip("distributed")
     proc = run_quick("dask_speedup", tmp_path)

@@ -32,6 +32,7 @@ from simperf.components.calls import connect
 from simperf.components.db_failover import Failover
 from simperf.components.db_instance import PRIMARY, REPLICA, DbInstance
 from simperf.components.db_pool import Pool
+from simperf.components.expiring import Expiring
 from simperf.dbcost.explain import hit_ratios, layout_of, plan_variant, pool_models
 from simperf.dbcost.mix import Variant
 from simperf.dbcost.query_cost import cpu_time
@@ -291,12 +292,12 @@ class DatabaseCore:
         """
         db = self.db
         now = self.env.now
-        if db.ryw > 0:
-            db.last_write[request.client if request.client is not None else request.id] = now
+        if db.ryw > 0:  # swept: an open workload's clients (request ids) never come back
+            db.written.put(request.client if request.client is not None else request.id, now, now)
         for replica in self.replicas:
             visible = max(replica.last_apply, now + replica.lag())
             replica.last_apply = visible
-            replica.pending[q.table_index][key] = visible
+            replica.expiring[q.table_index].put(key, visible, now)
             db.lags.append(visible - now)
         return self.replicas
 
@@ -316,7 +317,9 @@ class Database(Component):
         self.handshake = ctx.sampler(spec.connection.handshake, name, "handshake")
         self.startup = ctx.sampler(spec.connection.startup, name, "startup")
         self.ryw = spec.read_your_writes
-        self.last_write: dict[int, float] = {}
+        # client (or request id, without one) -> time of its last write, while it matters
+        self.written = Expiring(self.ryw)
+        self.last_write = self.written.table
         self.ryw_reads = 0
         self.lags = array("d")
         self.lag_samples = Samples(self.lags)

@@ -124,9 +124,8 @@ class Failover:
             if getattr(inst, "lag", None) is None:
                 db = self.db
                 inst.lag = db.ctx.sampler(db.spec.replication_lag, db.name, f"lag:{inst.name}")
-        inst.pending = [{} for _ in inst.pending]
+        inst.forget_pending()
         inst.last_apply = self.env.now
-        inst.recent.clear()
         core.replicas.append(inst)
 
     def _promote(
@@ -152,8 +151,7 @@ class Failover:
         best = min(candidates, key=lambda r: behind.get(r, 0))
         core.replicas.remove(best)
         best.role = PRIMARY
-        best.pending = [{} for _ in best.pending]
-        best.recent.clear()
+        best.forget_pending()
         core.primary = best
         self.failed_primary[core] = None
         lost = behind.get(best, 0)

@@ -15,6 +15,7 @@ from collections import deque
 from typing import Any
 
 from simperf.components.base import Process
+from simperf.components.expiring import Expiring
 from simperf.components.server import Server
 from simperf.components.shared_cpu import usl_cores
 from simperf.dbcost.query_cost import storage_times
@@ -71,14 +72,23 @@ class DbInstance(Server):
         self.pages_written = 0  # by replayed writes (a query's are counted by compiled)
         self.writes_applied = 0
         self.stale_reads = 0
-        # replica state: per table, key -> time its latest write becomes visible here
-        self.pending: list[dict[int, float]] = [{} for _ in range(tables)]
         self.last_apply = 0.0
         self.lag: Any = None  # a replica's replication-lag sampler
         # the fault timeline (simperf.components.db_failover)
         self.up = True
         self.outages = 0
         self.recent: deque[float] = deque()  # visibility times of writes pending here
+        # replica state: per table, key -> time its latest write becomes visible here
+        # (until then: an entry past it is swept, as if the key had never been written)
+        self.expiring: list[Expiring] = [Expiring() for _ in range(tables)]
+        self.pending: list[dict[int, float]] = []
+        self.forget_pending()
+
+    def forget_pending(self) -> None:
+        """Drop the writes pending here: this server starts following a new primary."""
+        self.expiring = [Expiring() for _ in self.expiring]
+        self.pending = [times.table for times in self.expiring]  # read by every query
+        self.recent.clear()
 
     def query(self, core: Any, request: Any, q: Any, key: int) -> Process:
         """Run one compiled query for ``request`` on this server, as one generator.

@@ -9,6 +9,8 @@ import numpy as np
 import pytest
 
 import simperf
+from simperf.build import build
+from simperf.components.expiring import FLOOR
 from simperf.dbcost.buffer_pool import shards_of
 from simperf.errors import SimperfWarning
 
@@ -388,3 +390,23 @@ def test_pool_occupancy_and_wait_per_app_instance() -> None:
     pools = result.to_dict()["databases"]["db"]["pools"]["app"]
     assert app["pool_occupancy"] == pytest.approx(pools["utilization"], abs=EXACT)
     assert app["pool_wait"] == pytest.approx(pools["wait"]["mean"], abs=EXACT)
+
+
+def written_clients(requests: int) -> int:
+    """Entries of ``last_write`` after ``requests`` writes of an open workload (each
+    request its own client), each then reading its write 5 ms later."""
+    db = database(read_replicas=1, replication_lag="1ms", read_your_writes="10ms", rtt=0)
+    steps = [
+        {"query": "put", "database": "db"},
+        {"delay": "5ms"},
+        {"query": "get", "database": "db"},
+    ]
+    s = scenario(steps, db=db, pool={"size": 8}, rate=1000.0, requests=requests)
+    model = build(s, seed=1).execute()
+    assert model.components["db"].ryw_reads == requests  # every read within 10 ms
+    return len(model.components["db"].last_write)
+
+
+def test_read_your_writes_forgets_writes_older_than_its_window() -> None:
+    # one entry per request ever written, before: 2,000 then 8,000
+    assert written_clients(8000) <= written_clients(2000) + FLOOR
