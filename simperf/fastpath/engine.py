@@ -171,6 +171,7 @@ class _Events:
         self.new: list[Columns] = []
         self.ordered: list[bool] = []  # whether each new part is known to be sorted
         self.taken: Columns = {"t": np.empty(0)}
+        self.buffers = Buffers()  # what its merges write, reused round after round
 
     def push(self, times: np.ndarray, ordered: bool = False) -> None:
         """This round's times; ``ordered``: sorted by construction (not checked)."""
@@ -189,7 +190,7 @@ class _Events:
         if not parts:
             self.taken = {"t": np.empty(0)}
             return
-        self.taken, later = _split_at(parts, w, ordered)
+        self.taken, later = _split_at(parts, w, ordered, self.buffers)
         self.held = later or {}
 
 
@@ -199,12 +200,16 @@ by one; past it (or when the round's are not sorted) they are sorted together.""
 
 
 def _split_at(
-    parts: list[Columns], w: float, ordered: list[bool] | None = None
+    parts: list[Columns],
+    w: float,
+    ordered: list[bool] | None = None,
+    buffers: Buffers | None = None,
 ) -> tuple[Columns, Columns | None]:
     """The rows of ``parts`` sorted by ``t`` (stable: earlier parts' rows first among
     equal times) and cut at ``w``: the rows before it, and those at or after it (None
     when there are none). ``ordered``: which parts are known to be sorted (the others
-    are checked)."""
+    are checked); ``buffers``: where a merge writes (the rows before ``w`` are then
+    views of them, good until the next merge into them)."""
     known = ordered or [False] * len(parts)
 
     def ascending(k: int) -> bool:
@@ -215,7 +220,7 @@ def _split_at(
         # (departures in order): a merge, not a sort and a gather of every column
         head, body = parts
         at = np.searchsorted(body["t"], head["t"], "left").tolist()  # before equal times
-        rows = iter(_rows(body, head))  # one array for all: see _gathered
+        rows = iter(_rows(body, head, buffers))
         columns = _each(body, lambda key: _inserted(body[key], at, head[key], next(rows)), head)
     else:
         columns = {key: _joined([part[key] for part in parts]) for key in parts[-1]}
@@ -254,13 +259,16 @@ def _ascending(t: np.ndarray) -> bool:
     return t.size < 2 or bool(np.all(t[1:] >= t[:-1]))
 
 
-def _rows(body: Columns, head: Columns) -> list[np.ndarray | None]:
+def _rows(body: Columns, head: Columns, buffers: Buffers | None) -> list[np.ndarray | None]:
     """Rows to merge ``head``'s columns into ``body``'s, one for each distinct pair of
-    arrays, all in one array when all are floats (else None: each its own)."""
+    arrays, all in one array (of ``buffers`` when given) when all are floats (else None:
+    each its own)."""
     pairs = {(id(body[key]), id(head[key])): body[key].dtype for key in body}
     if all(dtype == np.float64 for dtype in pairs.values()):
         size = body["t"].size + head["t"].size
-        return list(np.empty((len(pairs), size)))
+        if buffers is None:
+            return list(np.empty((len(pairs), size)))
+        return list(buffers.rows(size, len(pairs))[:, :size])
     return [None] * len(pairs)
 
 
@@ -281,16 +289,14 @@ def _inserted(
     return out
 
 
-def _gathered(columns: Columns, order: np.ndarray) -> Columns:
-    """Every column reordered by ``order`` (as ``np.take``), the float ones into the
-    rows of one array: numpy asks the kernel for huge pages for an array of 4 MiB and
-    more, whose first touch costs one fault for 2 MiB where it gets them, not 512 (a 1M
-    tandem run after an event-engine run: 13,700 faults against 28,000). "wrap": "raise"
-    would copy each row once more, "clip" checks more; the indices are all in range, so
-    all three give the same values."""
+def _gathered(columns: Columns, order: np.ndarray, buffers: Buffers) -> Columns:
+    """Every column reordered by ``order`` (as ``np.take``), the float ones into rows of
+    ``buffers`` (views, good until the next gather into them). "wrap": "raise" would
+    copy each row once more, "clip" checks more; the indices are all in range, so all
+    three give the same values."""
     distinct = {id(value): value for value in columns.values()}
     floats = [key for key, value in distinct.items() if value.dtype == np.float64]
-    rows = np.empty((len(floats), order.size))
+    rows = buffers.rows(order.size, len(floats))[:, : order.size]
     moved = {
         key: np.take(distinct[key], order, out=row, mode="wrap")
         for key, row in zip(floats, rows, strict=True)
@@ -347,6 +353,7 @@ class _StationState:
         self.station = station
         self.carry = Carry()  # its servers' state between rounds
         self.buffers = Buffers()  # what its passes write, reused round after round
+        self.gathers = Buffers()  # the columns reordered after its pass, likewise
         self.cpu = False
         self.enter = ""  # the events it is entered at
         self.exit = ""  # the events it is left at (with service{k}, wait{k})
@@ -410,6 +417,7 @@ class _Run:
             _Draws(st.draw, st.whole) if st.draw is not None else None for st in chain.stages
         ]
         self.pending: list[Columns | None] = [None] * len(chain.stages)
+        self.merges = [Buffers() for _ in chain.stages]  # each stage's held rows merged in
         self.system = Level(self.limit)
         self.generated = Tally()
         self.arrived = 0
@@ -462,7 +470,7 @@ class _Run:
         # reach it at or after ``w`` wait for the next round (a later one may be earlier)
         held = self.pending[index]
         parts = [columns] if held is None else [held, columns]
-        columns, self.pending[index] = _split_at(parts, w)
+        columns, self.pending[index] = _split_at(parts, w, None, self.merges[index])
         reach = columns["t"]
         draws = self.draws[index]
         assert draws is not None
@@ -485,7 +493,7 @@ class _Run:
             # in the order they leave (a stable sort's): every later sort of the
             # departures, here and at the next stage, then finds them in order (np.take:
             # a third faster than indexing, 0.15 against 0.21 ms for 262,144 rows)
-            columns = _gathered(columns, order)
+            columns = _gathered(columns, order, state.gathers)
         self.events[f"s{index}"].push(columns["t"], ordered=order is not None)
         return columns
 
@@ -577,8 +585,8 @@ class _Run:
 
     def _snapshots(self) -> None:
         model, grid = self.model, self.grid
-        times = np.array(grid.times)
-        count = times.size
+        times = grid.times
+        count = len(times)
         instances: dict[str, dict[str, np.ndarray]] = {}
         for state in self.stations:
             instances[state.station.runtime.name] = self._counters(state, count)
@@ -586,17 +594,22 @@ class _Run:
             if runtime.name not in instances:
                 idle = runtime.snapshot(0.0)
                 instances[runtime.name] = {k: np.full(count, v) for k, v in idle.items()}
-        in_system = self.system.area_at()
-        generated = self.generated.count_at()
+        # Python numbers, as the event engine's snapshots hold: one tolist a counter
+        listed = {
+            name: {key: values.tolist() for key, values in counters.items()}
+            for name, counters in instances.items()
+        }
+        in_system = self.system.area_at().tolist()
+        generated = self.generated.count_at().tolist()
         model.snapshots = [
             Snapshot(
-                time=float(times[k]),
+                time=times[k],
                 instances={
-                    name: {key: _scalar(values[k]) for key, values in counters.items()}
-                    for name, counters in instances.items()
+                    name: {key: values[k] for key, values in counters.items()}
+                    for name, counters in listed.items()
                 },
-                in_system_area=float(in_system[k]),
-                generated=int(generated[k]),
+                in_system_area=in_system[k],
+                generated=generated[k],
             )
             for k in grid.kept
         ]
@@ -622,7 +635,3 @@ class _Run:
         counters["worker_area"] = state.workers.area_at()
         counters["workers"] = np.full(count, state.station.workers)
         return counters
-
-
-def _scalar(value: Any) -> float | int:
-    return value.item() if hasattr(value, "item") else value

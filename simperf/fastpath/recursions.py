@@ -146,20 +146,22 @@ def fifo_run(
 
 
 class Buffers:
-    """The arrays a station's compiled passes write into, reused from round to round: a
-    fresh array of a few MiB costs its pages' first touch, some 6 ms for the six arrays
-    of a 262,144-request pass against under 1 ms for the pass itself."""
+    """Arrays written round after round (a station's passes, a stream's merges...),
+    reused: a fresh array of a few MiB costs its pages' first touch, some 6 ms for the
+    six arrays of a 262,144-request pass against under 1 ms for the pass itself (more
+    where the kernel first tries to find huge pages for it)."""
 
     def __init__(self) -> None:
-        self._rows = np.empty((6, 0))
+        self._rows = np.empty((0, 0))
         self._order = np.empty(0, dtype=np.int64)
 
-    def rows(self, count: int) -> np.ndarray:
-        """Six rows of at least ``count`` (a little more: a round's requests are a round's
-        arrivals and the few held from the round before)."""
-        if self._rows.shape[1] < count:
-            self._rows = np.empty((6, count + count // 64))
-        return self._rows
+    def rows(self, count: int, height: int = 6) -> np.ndarray:
+        """``height`` rows of at least ``count`` (a little more: a round's requests are a
+        round's arrivals and the few held from the round before)."""
+        rows, columns = self._rows.shape
+        if rows < height or columns < count:
+            self._rows = np.empty((max(rows, height), max(columns, count + count // 64)))
+        return self._rows[:height]
 
     def order(self, count: int) -> np.ndarray:
         """``count`` indices."""
