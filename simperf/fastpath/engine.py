@@ -470,7 +470,7 @@ class _Run:
         # reach it at or after ``w`` wait for the next round (a later one may be earlier)
         held = self.pending[index]
         parts = [columns] if held is None else [held, columns]
-        columns, self.pending[index] = _split_at(parts, w, None, self.merges[index])
+        columns, self.pending[index] = _split_at(parts, w, buffers=self.merges[index])
         reach = columns["t"]
         draws = self.draws[index]
         assert draws is not None
