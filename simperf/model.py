@@ -5,6 +5,7 @@ from __future__ import annotations
 import gc
 import math
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from heapq import heappop
 from typing import Any
@@ -18,7 +19,7 @@ from simperf.errors import SimulationError
 from simperf.metrics import waits
 from simperf.spec.run import DEFAULT_WINDOWS, MAX_WINDOWS, readable_window
 from simperf.spec.scenario import Scenario
-from simperf.spec.size_estimate import expected_duration
+from simperf.spec.size_estimate import shortest_duration
 
 __all__ = ["AUTO_WARMUP_GRID", "DEFAULT_WINDOWS", "Model", "Snapshot", "run_until"]
 
@@ -62,7 +63,8 @@ class Model:
         """Interval between snapshots (a time-series window, or finer with auto warm-up).
 
         Without ``run.window``, about :data:`DEFAULT_WINDOWS` readable windows over the
-        expected measured period (with ``run.requests``, the period the arrival rate gives).
+        expected measured period (with ``run.requests``, the period the arrival process
+        gives, erring short: see :meth:`expected_duration`).
         """
         run = self.scenario.run
         if run.auto_warmup:
@@ -76,10 +78,15 @@ class Model:
         return readable_window(max(self.expected_duration() - run.fixed_warmup, 1e-9))
 
     def expected_duration(self) -> float:
-        """The simulated end time: the horizon (a trace's span), or the budget's expected time."""
+        """The simulated end time: the horizon (a trace's span), or the budget's expected time.
+
+        The budget's time errs short (:func:`~simperf.spec.size_estimate.shortest_duration`):
+        windows sized for a run that goes on longer are merged in pairs (see
+        :meth:`window_limit`), but windows sized for a longer run than happens stay few.
+        """
         if self.horizon is not None:
             return self.horizon
-        return expected_duration(self.scenario)
+        return shortest_duration(self.scenario)
 
     def window_limit(self, window: float) -> int:
         """Most windows kept before merging them in pairs: twice the expected count (even)."""
@@ -98,7 +105,10 @@ class Model:
         # Scheduled first, the horizon comes before every other event due then.
         until = env.timeout(self.horizon) if bounded else self.clients.done  # type: ignore[arg-type]
         window = self.window()
-        env.process(self._snapshots(run.fixed_warmup, window, self.window_limit(window)))
+        fold = self._folding()
+        # between snapshots too: the records' count says when, whatever the windows
+        self.ctx.recorder.when_full = fold
+        env.process(self._snapshots(run.fixed_warmup, window, self.window_limit(window), fold))
         self.clients.start()
         gc_was_enabled = gc.isenabled()
         gc.disable()  # SimPy allocates many short-lived cycles-free objects; GC pauses cost 20-40%
@@ -114,18 +124,44 @@ class Model:
             self._take_snapshot()
         return self
 
-    def _snapshots(self, warmup: float, window: float, limit: int) -> Any:
+    def _snapshots(
+        self, warmup: float, window: float, limit: int, fold: Callable[[float], None]
+    ) -> Any:
         """Snapshot every ``window``; past ``limit`` windows, merge pairs and double it.
 
         Snapshots are cumulative, so dropping every other one merges neighbouring windows
         exactly; ``limit`` is even, so the latest snapshot is kept. A run that goes on far
         past its expected length thus keeps between ``limit / 2`` and ``limit`` windows.
-        The recorder folds its records past the cap here, between snapshots, so that
-        no request pays for it.
+        After each snapshot, ``fold`` folds what is past the cap (see :meth:`_folding`).
         """
         yield self.env.timeout(warmup)
         snapshots = self.snapshots
         recorder = self.ctx.recorder
+        while True:
+            self._take_snapshot()
+            if len(snapshots) > limit:
+                del snapshots[1::2]
+                window *= 2
+                recorder.merge_windows()
+            fold(math.inf)
+            yield self.env.timeout(window)
+
+    def _folding(self) -> Callable[[float], None]:
+        """What folds the records, waits and samples past ``run.keep_requests``.
+
+        ``fold(before)`` folds the records ending before ``before`` (infinity right after
+        a snapshot; the current time when the recorder's count calls it, since a
+        snapshot due then may not be taken yet) once a batch is past the cap, and each
+        instance's waits and each database's samples likewise (from the first snapshot
+        on: it holds the warm-up's counts). Records fold in batches as they pile up
+        (:attr:`RequestRecorder.when_full`), so they stay within the cap and one batch
+        whatever the windows; waits and samples fold at the same times and at each
+        snapshot, so they stay within the cap, one batch and what one batch of requests
+        adds.
+        """
+        snapshots = self.snapshots
+        recorder = self.ctx.recorder
+        instances = self.instances
         # an automatic warm-up is found after the run, so its waits must all stay
         fold_waits = None if self.scenario.run.auto_warmup else waits.fold_waits
         folds = [
@@ -133,18 +169,16 @@ class Model:
             for component in self.components.values()
             if (fold := getattr(component, "fold_samples", None)) is not None
         ]
-        while True:
-            self._take_snapshot()
-            if len(snapshots) > limit:
-                del snapshots[1::2]
-                window *= 2
-                recorder.merge_windows()
-            recorder.compact(snapshots)  # bounded records: folds past run.keep_requests
-            if fold_waits is not None:
-                fold_waits(self.instances, recorder.keep, recorder.fold_size, snapshots[0])
-                for fold in folds:  # the databases' samples (query times, pool waits, lags)
-                    fold(recorder.keep, recorder.fold_size, snapshots[0])
-            yield self.env.timeout(window)
+
+        def fold(before: float) -> None:
+            recorder.compact(snapshots, before)  # bounded records: folds past the cap
+            if fold_waits is not None and snapshots:
+                keep, batch, first = recorder.keep, recorder.fold_size, snapshots[0]
+                fold_waits(instances, keep, batch, first)
+                for fold_samples in folds:  # the databases' query times, pool waits, lags
+                    fold_samples(keep, batch, first)
+
+        return fold
 
     def _take_snapshot(self) -> None:
         now = self.env.now

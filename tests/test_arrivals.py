@@ -15,6 +15,7 @@ import numpy as np
 import pytest
 from scipy import integrate, stats
 
+from simperf import arrivals
 from simperf.arrivals import (
     deterministic_times,
     diurnal_times,
@@ -237,6 +238,20 @@ def test_diurnal_delivers_the_integrated_rate_in_every_window(amplitude: float) 
     for i in (0, 7, 13):
         assert expected[i] == pytest.approx(integrate.quad(rate, edges[i], edges[i + 1])[0])
     assert_windows_consistent(times, edges, expected)
+
+
+def test_the_packaged_diurnal_integral_is_the_closed_form_and_keeps_its_digits() -> None:
+    mean, amplitude, period, peak = 300.0, 0.8, 100.0, 30.0
+    t = np.array([0.0, 0.5, 17.0, 99.0, 1234.5])
+    expected = diurnal_cumulative(t, mean, amplitude, period, peak)
+    got = [arrivals.diurnal_cumulative(x, mean, amplitude, period, peak) for x in t]
+    assert got == pytest.approx(expected, rel=1e-12)
+    # a year of seconds in: whole periods add exactly the mean's count
+    year = 365 * 86400.0
+    at = arrivals.diurnal_cumulative(year + 1800, 10.0, 0.6, 86400.0, 72000.0)
+    assert at - 10.0 * year == pytest.approx(
+        arrivals.diurnal_cumulative(1800, 10.0, 0.6, 86400.0, 72000.0), rel=1e-9
+    )
 
 
 # --------------------------------------------------------------------------- MMPP-2

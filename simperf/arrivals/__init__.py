@@ -32,7 +32,7 @@ load multiplies every rate of the profile by ``target / current_mean``:
 
 from __future__ import annotations
 
-from simperf.arrivals.diurnal import diurnal_times
+from simperf.arrivals.diurnal import diurnal_cumulative, diurnal_times
 from simperf.arrivals.homogeneous import deterministic_times, poisson_times
 from simperf.arrivals.mmpp import mmpp2_index_of_dispersion, mmpp2_mean_rate, mmpp2_times
 from simperf.arrivals.piecewise import (
@@ -44,6 +44,7 @@ from simperf.arrivals.piecewise import (
 
 __all__ = [
     "deterministic_times",
+    "diurnal_cumulative",
     "diurnal_times",
     "mmpp2_index_of_dispersion",
     "mmpp2_mean_rate",

@@ -69,6 +69,39 @@ def diurnal_times(
     return _diurnal(mean_rate, amplitude, period, peak_time, rng, batch)
 
 
+def diurnal_cumulative(
+    t: float, mean_rate: float, amplitude: float, period: float, peak_time: float
+) -> float:
+    """Integrated rate (expected number of arrivals in ``[0, t]``) of a diurnal profile.
+
+    Parameters
+    ----------
+    t
+        Time in seconds (>= 0).
+    mean_rate, amplitude, period, peak_time
+        The profile, as in :func:`diurnal_times`.
+
+    Returns
+    -------
+    float
+        ``mean_rate * t`` plus the cosine's integral, which is zero over whole periods.
+
+    Examples
+    --------
+    >>> diurnal_cumulative(60.0, 100.0, 0.5, 60.0, 15.0)
+    6000.0
+    >>> round(diurnal_cumulative(30.0, 100.0, 0.5, 60.0, 0.0), 6)
+    3000.0
+    >>> round(diurnal_cumulative(15.0, 100.0, 0.5, 60.0, 0.0), 3)  # 1500 + 50 * 60 / (2 pi)
+    1977.465
+    """
+    t = nonnegative("t", t)
+    scale = 2.0 * math.pi / period
+    # sin of the phase reduced modulo the period first: sin of a huge argument loses digits
+    swing = math.sin(math.fmod(t - peak_time, period) * scale) + math.sin(peak_time * scale)
+    return mean_rate * (t + amplitude * swing / scale)
+
+
 def _diurnal(
     mean_rate: float,
     amplitude: float,

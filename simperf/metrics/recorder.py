@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from array import array
-from collections.abc import Sequence
+from bisect import bisect_left
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
@@ -25,10 +26,12 @@ class RequestRecorder:
     Outcome codes: 0 is ``ok``; every error cause a component can produce is registered
     before the run with :meth:`cause`, which returns its code.
 
-    Past ``keep`` records, the model's snapshots call :meth:`compact`, which folds the
-    records beyond the first ``keep`` into :class:`~simperf.metrics.folded.FoldedRecords`
-    once there are :attr:`fold_batch` of them (or a quarter of ``keep``), so that memory
-    stays bounded while :meth:`finish` stays the same few appends.
+    Past ``keep`` records, the records beyond the first ``keep`` are folded into
+    :class:`~simperf.metrics.folded.FoldedRecords` as soon as :attr:`fold_size` of them
+    have piled up: :meth:`finish` then calls :attr:`when_full`, which the model sets to
+    fold them (and the instances' waits) with the snapshot times taken so far. The bound
+    (``keep`` plus one batch) thus holds whatever the snapshot windows, and the batches
+    are the same whatever they are; :meth:`finish` pays one comparison for it.
     """
 
     fold_batch = 1 << 15
@@ -54,6 +57,10 @@ class RequestRecorder:
         self._batch = max(1, min(self.fold_batch, keep // 4))
         self.folded: FoldedRecords | None = None
         self.folded_count = 0  # finished requests folded (not kept as records)
+        self._fold_at = keep + self._batch  # records held when the next fold is due
+        self.when_full: Callable[[float], None] | None = None
+        """Called with the current time when :attr:`fold_size` records are past the cap:
+        the model's fold (see :meth:`compact`); None: records fold only on compact."""
 
     @property
     def fold_size(self) -> int:
@@ -76,9 +83,25 @@ class RequestRecorder:
         """Record a finished request (``ok`` or an error)."""
         self.in_system.change(-1, now)
         self.start.append(start)
-        self.end.append(now)
+        end = self.end
+        end.append(now)
         self.klass.append(klass)
         self.outcome.append(outcome)
+        if len(end) >= self._fold_at:
+            self._full(now)
+
+    def _full(self, now: float) -> None:
+        """A batch of records is past the cap: have them folded, then set the next mark.
+
+        Records ending at ``now`` may stay (a snapshot due now may not be taken yet); if
+        they alone make a batch, the mark moves a batch on, so none is checked again
+        before another batch has come.
+        """
+        if self.when_full is not None:
+            self.when_full(now)
+        held = len(self.end)
+        due = self.keep + self._batch
+        self._fold_at = due if held < due else held + self._batch
 
     def degraded(self, klass: int, start: float, now: float) -> None:
         """Flag the ``ok`` request just recorded as degraded."""
@@ -99,15 +122,18 @@ class RequestRecorder:
         """True when more requests finished than records are kept."""
         return self.finished > self.keep or len(self.degraded_end) > self.keep
 
-    def compact(self, snapshots: Sequence[Any]) -> None:
+    def compact(self, snapshots: Sequence[Any], before: float = np.inf) -> None:
         """Fold the records past the first ``keep`` when there are enough of them.
 
-        Called by the model after each snapshot, never per request; ``snapshots`` are
-        the model's (their times bound the windows requests are counted in).
+        Called by the model after each snapshot and from :attr:`when_full`;
+        ``snapshots`` are the model's (their times bound the windows requests are
+        counted in). Only records ending before ``before`` are folded: between
+        snapshots, ``before`` is the current time, at which a snapshot may be due and
+        not yet taken (a record ending then belongs to the window it opens).
         """
         if self._due():
             times = np.fromiter((s.time for s in snapshots), dtype=float, count=len(snapshots))
-            self._fold(self._folds(), times)
+            self._fold(self._folds(), times, before)
 
     def fold_records(self, times: np.ndarray) -> None:
         """:meth:`compact` given the snapshot times taken so far (the fast path's)."""
@@ -129,21 +155,29 @@ class RequestRecorder:
             self.folded = FoldedRecords(len(self.class_names))
         return self.folded
 
-    def _fold(self, into: FoldedRecords, times: np.ndarray) -> None:
-        """Move the records past the first ``keep`` into ``into``."""
+    def _fold(self, into: FoldedRecords, times: np.ndarray, before: float = np.inf) -> None:
+        """Move the records past the first ``keep`` (ending before ``before``) into ``into``."""
         keep = self.keep
-        if len(self.end) > keep:
+        # records are in end order: those ending before ``before`` come first
+        stop = bisect_left(self.end, before, keep) if before < np.inf else len(self.end)
+        if stop > keep:
+            columns = (self.start, self.end, self.klass, self.outcome)
             # copies: a numpy view would stop the arrays from shrinking
-            tail = [np.array(a[keep:]) for a in (self.start, self.end, self.klass, self.outcome)]
-            for a in (self.start, self.end, self.klass, self.outcome):
-                del a[keep:]
+            tail = [np.array(a[keep:stop]) for a in columns]
+            for a in columns:
+                del a[keep:stop]
             into.add(*tail, times)
             self.folded_count += tail[0].size
-        if len(self.degraded_end) > keep:
+        d_stop = (
+            bisect_left(self.degraded_end, before, keep)
+            if before < np.inf
+            else len(self.degraded_end)
+        )
+        if d_stop > keep:
             columns = (self.degraded_start, self.degraded_end, self.degraded_klass)
-            tail = [np.array(a[keep:]) for a in columns]
+            tail = [np.array(a[keep:d_stop]) for a in columns]
             for a in columns:
-                del a[keep:]
+                del a[keep:d_stop]
             into.add_degraded(*tail, times)
 
     def arrays(self) -> dict[str, np.ndarray]:

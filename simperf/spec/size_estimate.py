@@ -13,6 +13,7 @@ import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from simperf import arrivals
 from simperf.errors import SpecError
 from simperf.spec.app_server import AppServerSpec
 from simperf.spec.cache import CacheSpec
@@ -22,6 +23,7 @@ from simperf.spec.load_balancer import LoadBalancerSpec
 from simperf.spec.run import DEFAULT_WINDOWS
 from simperf.spec.scenario import Scenario
 from simperf.spec.steps import CallStep, CpuStep, DelayStep, ParallelStep
+from simperf.spec.workload import DiurnalArrival, MmppArrival, PiecewiseArrival
 
 EVENTS_PER_REQUEST = 1
 """The arrival. A request on plain FIFO endpoints takes no other event than its steps'
@@ -48,6 +50,9 @@ StepCost = Callable[[object], float]
 UNKNOWN_RATE_DURATION = 1.0
 """Stand-in for the run's length when no arrival rate can be read from the spec (a trace):
 short, so that windows start fine and are merged if the run goes on."""
+MMPP_CYCLES = 10
+"""Mean on/off cycles a request budget must span for an MMPP's mean rate to say when it
+ends; over fewer, the state it starts in (drawn) decides, so windows assume the busier."""
 
 
 @dataclass
@@ -92,13 +97,81 @@ def mean_arrival_rate(scenario: Scenario) -> float | None:
 
 
 def expected_duration(scenario: Scenario) -> float:
-    """The run's simulated length: its horizon, or its requests at the mean arrival rate."""
+    """The run's simulated length: its horizon, or when its requests have arrived.
+
+    A diurnal or periodic piecewise profile's budget ends where the integrated rate
+    from ``t = 0`` reaches it (a run that starts at the peak ends early); any other
+    arrival process's at its mean rate.
+    """
     run = scenario.run
     if run.horizon is not None:
         return run.horizon
-    rate = mean_arrival_rate(scenario)
     requests = run.requests or 0
+    arrival = scenario.workload.arrival
+    if isinstance(arrival, DiurnalArrival) and requests:
+        a = arrival
+        return _time_to_reach(
+            requests,
+            lambda t: arrivals.diurnal_cumulative(t, a.rate, a.amplitude, a.period, a.peak),
+            a.period,
+        )
+    if isinstance(arrival, PiecewiseArrival) and arrival.period is not None and requests:
+        starts = [start for start, _ in arrival.profile]
+        rates = arrivals.scaled_profile(
+            starts, [rate for _, rate in arrival.profile], arrival.rate, arrival.period
+        )
+        period = arrival.period
+        return _time_to_reach(
+            requests,
+            lambda t: float(arrivals.piecewise_cumulative(t, starts, rates, period)),
+            period,
+        )
+    rate = mean_arrival_rate(scenario)
     return requests / rate if rate else UNKNOWN_RATE_DURATION
+
+
+def shortest_duration(scenario: Scenario) -> float:
+    """The run's simulated length as time-series windows are sized for it: erring short.
+
+    :func:`expected_duration`, except for a request budget on MMPP arrivals spanning
+    fewer than :data:`MMPP_CYCLES` on/off cycles: the budget at the busier state's rate,
+    since the state the run starts in is drawn. Windows too short are merged in pairs as
+    the run goes on (:meth:`simperf.model.Model.window_limit`); windows too long cannot
+    be split, and a run far shorter than its windows would have too few of them.
+    """
+    duration = expected_duration(scenario)
+    arrival = scenario.workload.arrival
+    requests = scenario.run.requests
+    if (
+        requests is None
+        or scenario.run.horizon is not None
+        or not isinstance(arrival, MmppArrival)
+        or duration >= MMPP_CYCLES * sum(arrival.mean_sojourns)
+    ):
+        return duration
+    shape = arrival.relative_rates
+    busiest = max(shape) * arrival.rate / arrivals.mmpp2_mean_rate(shape, arrival.mean_sojourns)
+    return requests / busiest
+
+
+def _time_to_reach(count: float, cumulative: Callable[[float], float], period: float) -> float:
+    """The first time at which a periodic ``cumulative`` count reaches ``count``.
+
+    Whole periods first (each adds ``cumulative(period)``), then bisection within one.
+    """
+    per_period = cumulative(period)
+    cycles = math.floor(count / per_period)
+    rest = count - cycles * per_period
+    if rest <= 0:
+        return cycles * period
+    lo, hi = 0.0, period
+    for _ in range(64):  # to the float's resolution within a period
+        mid = 0.5 * (lo + hi)
+        if cumulative(mid) < rest:
+            lo = mid
+        else:
+            hi = mid
+    return cycles * period + hi
 
 
 def estimate(scenario: Scenario) -> SizeEstimate:

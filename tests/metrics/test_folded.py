@@ -12,7 +12,9 @@ import pytest
 import simperf
 from simperf.build import build
 from simperf.metrics.folded import FoldedRecords
+from simperf.metrics.recorder import RequestRecorder
 from simperf.metrics.request_stats import PERCENTILES
+from simperf.spec.run import DEFAULT_WINDOWS
 
 from conftest import MODELS
 
@@ -180,3 +182,80 @@ def test_folded_windows_merge_as_the_model_merges_its_snapshots() -> None:
         assert np.allclose(a[key], b[key], rtol=1e-12), key
     assert a["weight"].sum() == start.size and a["degraded_weight"].sum() == 50
     assert np.all(a["start"][np.isfinite(a["start"])] >= 10.0)
+
+
+def _held_at_most(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """The most records a recorder holds at once during the run (watched per request)."""
+    most = [0]
+    finish = RequestRecorder.finish
+
+    def watched(self: RequestRecorder, *args: Any) -> None:
+        finish(self, *args)
+        most[0] = max(most[0], len(self.end))
+
+    monkeypatch.setattr(RequestRecorder, "finish", watched)
+    return most
+
+
+def test_a_budget_ending_within_its_first_window_holds_the_cap_and_one_batch(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # the day's one-hour windows, asked for explicitly: 20,000 requests end in 26 minutes
+    scenario = simperf.load(MODELS / "diurnal.yaml").with_overrides(
+        {"run.duration": None, "run.requests": 20_000, "run.keep_requests": KEEP}
+    )
+    most = _held_at_most(monkeypatch)
+    model = build(scenario).execute()
+    recorder = model.ctx.recorder
+    assert model.end < 3600 and len(model.snapshots) == 2
+    assert most[0] < KEEP + recorder.fold_size  # folded as the batch fills, not per window
+    assert recorder.folded_count + len(recorder.end) == 20_000
+
+
+PROFILES = {
+    # a burst of 10 minutes an hour at 4.8x the mean: 20,000 requests end in 417 s
+    "piecewise": {"kind": "piecewise", "rate": 10, "period": 3600, "profile": [[0, 20], [600, 1]]},
+    # starting at the daily peak, twice the mean
+    "diurnal": {"kind": "diurnal", "rate": 10, "amplitude": 1.0, "period": "24h", "peak": 0},
+}
+
+
+@pytest.mark.parametrize("profile", PROFILES)
+def test_a_budget_that_ends_early_in_its_profile_gets_the_usual_windows(
+    profile: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    scenario = simperf.load(MODELS / "mm1.yaml").with_overrides(
+        {
+            "run.duration": None,
+            "run.requests": 20_000,
+            "run.keep_requests": KEEP,
+            "run.engine": "events",
+            "workload.arrival": PROFILES[profile],
+        }
+    )
+    most = _held_at_most(monkeypatch)
+    model = build(scenario).execute()
+    # about 60 windows over the run (sized from when the profile's integral reaches the
+    # budget), not the few that the mean rate's 2,000 s would give
+    assert 0.6 * DEFAULT_WINDOWS <= len(model.snapshots) <= 2 * DEFAULT_WINDOWS + 1
+    assert most[0] < KEEP + model.ctx.recorder.fold_size
+
+
+def test_records_folded_between_snapshots_keep_those_ending_on_one_in_its_window() -> None:
+    # every other request ends on a snapshot's time (a whole second), before the snapshot
+    # due then is taken (its end was scheduled first); folded then, as a batch fills, it
+    # must still count in the window that snapshot opens
+    scenario = simperf.load(MODELS / "mm1.yaml").with_overrides(
+        {
+            "workload.arrival": {"kind": "deterministic", "rate": 2},
+            "components.app.cores": 4,
+            "components.app.endpoints.serve": [{"cpu": {"dist": "constant", "value": "1.5s"}}],
+            "run.duration": 60,
+            "run.window": 1,
+            "run.engine": "events",
+        }
+    )
+    full = simperf.run(scenario)
+    capped = simperf.run(scenario, overrides={"run.keep_requests": 20})
+    _same_timeseries(full.timeseries, capped.timeseries)
+    assert capped.data["requests"]["records_kept"] == 20

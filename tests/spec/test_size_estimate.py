@@ -7,6 +7,7 @@ import time
 import pytest
 
 import simperf
+from simperf import arrivals
 from simperf.errors import SpecError
 from simperf.spec.run import DEFAULT_MAX_EVENTS
 from simperf.spec.size_estimate import (
@@ -17,6 +18,7 @@ from simperf.spec.size_estimate import (
     estimate,
     expected_duration,
     mean_arrival_rate,
+    shortest_duration,
 )
 
 from conftest import MODELS
@@ -30,6 +32,35 @@ def test_expected_duration_of_a_request_budget_follows_the_arrival_rate() -> Non
     s = mm1(**{"workload.arrival.rate": "0.001/s", "run.requests": 2000, "run.duration": None})
     assert mean_arrival_rate(s) == pytest.approx(0.001)
     assert expected_duration(s) == pytest.approx(2000 / 0.001)
+
+
+def budget(arrival: dict[str, object], requests: int = 80_000) -> simperf.Scenario:
+    return mm1(**{"workload.arrival": arrival, "run.requests": requests, "run.duration": None})
+
+
+def test_a_budget_on_a_profile_ends_where_the_profile_integral_reaches_it() -> None:
+    # 10 minutes an hour at 48/s, the rest at 2.4/s (mean 10/s): 36,000 an hour, so
+    # 80,000 take two hours and 8,000 / 48 s
+    piecewise = {"kind": "piecewise", "rate": 10, "period": 3600, "profile": [[0, 20], [600, 1]]}
+    assert expected_duration(budget(piecewise)) == pytest.approx(7200 + 8000 / 48, rel=1e-12)
+    # the day starting at its peak: 80,000 arrive before the mean rate's 8,000 s
+    diurnal = {"kind": "diurnal", "rate": 10, "amplitude": 0.6, "period": "24h", "peak": 0}
+    end = expected_duration(budget(diurnal))
+    assert end < 8000 * 0.7
+    assert arrivals.diurnal_cumulative(end, 10, 0.6, 86400, 0) == pytest.approx(80_000)
+    # whole periods: a day of 10/s is 864,000
+    assert expected_duration(budget(diurnal, 864_000)) == pytest.approx(86400)
+    # a constant rate's budget stays requests / rate
+    assert expected_duration(budget({"kind": "poisson", "rate": 10})) == 8000
+
+
+def test_windows_assume_an_mmpp_budget_starts_busy_unless_it_spans_many_cycles() -> None:
+    # mean 10/s: 5.5/s for 100 minutes, 55/s for 10; 8,000 s is 1.2 cycles
+    short = {"kind": "mmpp", "rate": 10, "relative_rates": [1, 10], "mean_sojourns": [6000, 600]}
+    assert expected_duration(budget(short)) == pytest.approx(8000)
+    assert shortest_duration(budget(short)) == pytest.approx(80_000 / 55)
+    many = {**short, "mean_sojourns": [60, 6]}  # 8,000 s is some 120 cycles
+    assert shortest_duration(budget(many)) == expected_duration(budget(many)) == 8000
 
 
 def test_closed_workload_rate_is_users_over_think_plus_service() -> None:
