@@ -2,8 +2,9 @@
 
 A database records a value per query (its time on the server), per connection taken
 (the pool wait) and per write a replica receives (the replication lag), appended to an
-``array("d")`` on the hot path. Past ``run.keep_requests``, the model's snapshots move
-the values beyond the first ``keep`` into a
+``array("d")`` on the hot path. Past ``run.keep_requests``, the model's folds (after each
+snapshot and as each batch of request records fills) move the values beyond the first
+``keep`` into a
 :class:`~simperf.metrics.quantiles.StreamingQuantiles` (as :mod:`simperf.metrics.waits`
 does with the instances' waits), keeping their count, sum, largest value and how many
 exceed a threshold exactly: the count, mean, maximum and the count above the threshold

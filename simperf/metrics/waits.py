@@ -1,8 +1,9 @@
 """Bounded wait records: an instance's waits past ``run.keep_requests`` in a sketch.
 
 A :class:`~simperf.components.server.Server` appends the wait of every request that
-queued (8 bytes each). Past the cap, the model's snapshots move the waits beyond the
-first ``keep`` into a per-instance :class:`~simperf.metrics.quantiles.StreamingQuantiles`
+queued (8 bytes each). Past the cap, the model's folds (after each snapshot and as each
+batch of request records fills) move the waits beyond the first ``keep`` into a
+per-instance :class:`~simperf.metrics.quantiles.StreamingQuantiles`
 (``Server.folded_waits``), counting them in ``Server.waits_folded`` so that the
 snapshots' ``waited`` count, and P(wait), stay exact; the wait percentiles are then
 within the sketch's stated relative error. Waits before the first snapshot (the
@@ -25,7 +26,7 @@ def fold_waits(
 
     ``first`` is the run's first snapshot (its ``waited`` counts are the warm-up's
     waits); ``last``, when given, its last (waits after it are dropped: the fast path
-    computes some past the end). Called between snapshots, never per request.
+    computes some past the end). Called by the model's folds, never per request.
     """
     for inst in instances:
         waits = getattr(inst, "waits", None)

@@ -62,7 +62,8 @@ class SizeEstimate:
     Attributes
     ----------
     duration
-        Expected simulated time (seconds): the horizon, or requests / mean arrival rate.
+        Expected simulated time (seconds): the horizon, or when the request budget has
+        arrived (:func:`expected_duration`).
     parts
         Contributor -> estimated events (arrivals, health checks, timers, time series).
     """
