@@ -31,7 +31,7 @@ from simperf.fastpath.recursions import Buffers, Carry, fifo_pass
 from simperf.metrics.recorder import RequestRecorder
 from simperf.metrics.waits import fold_waits
 from simperf.model import Model, Snapshot
-from simperf.rng import BATCH
+from simperf.rng import BATCH, exponential
 from simperf.spec.workload import PoissonArrival
 
 ROUND = 1 << 18
@@ -99,7 +99,7 @@ def poisson_chunks(rate: float, rng: np.random.Generator, most: int) -> Iterator
     """
     scale, t, batches, drawn = 1.0 / rate, 0.0, 1, 0
     while True:
-        times = rng.exponential(scale, batches * BATCH).reshape(batches, BATCH)
+        times = exponential(rng, scale, batches * BATCH).reshape(batches, BATCH)
         np.cumsum(times, axis=1, out=times)
         # each batch's offset: the last time of the one before (t + its cumsum's last)
         offsets = np.add.accumulate(np.concatenate(([t], times[:-1, -1])))
