@@ -8,6 +8,7 @@ from typing import Any
 
 import numpy as np
 
+from simperf.metrics.columns import cut
 from simperf.metrics.folded import FoldedRecords
 from simperf.metrics.monitor import LevelMonitor
 from simperf.spec.run import DEFAULT_KEEP_REQUESTS
@@ -19,7 +20,8 @@ class RequestRecorder:
     """Collects one record per finished request and counts outcomes.
 
     Records go to ``array`` buffers (8 bytes per float) so that memory stays small and
-    appends stay cheap; they become numpy arrays once, at the end of the run. A record
+    appends stay cheap; they become numpy arrays once, at the end of the run. (The fast
+    path leaves numpy views there instead: :class:`simperf.metrics.columns.Column`.) A record
     is appended when its request finishes, at the current time, so ``end`` is in time order.
 
     Outcome codes: 0 is ``ok``; every error cause a component can produce is registered
@@ -133,18 +135,12 @@ class RequestRecorder:
         """Move the records past the first ``keep`` into ``into``."""
         keep = self.keep
         if len(self.end) > keep:
-            # copies: a numpy view would stop the arrays from shrinking
-            tail = [np.array(a[keep:]) for a in (self.start, self.end, self.klass, self.outcome)]
-            for a in (self.start, self.end, self.klass, self.outcome):
-                del a[keep:]
+            tail = [cut(self, name, keep) for name in ("start", "end", "klass", "outcome")]
             into.add(*tail, times)
             self.folded_count += tail[0].size
         if len(self.degraded_end) > keep:
-            columns = (self.degraded_start, self.degraded_end, self.degraded_klass)
-            tail = [np.array(a[keep:]) for a in columns]
-            for a in columns:
-                del a[keep:]
-            into.add_degraded(*tail, times)
+            columns = ("degraded_start", "degraded_end", "degraded_klass")
+            into.add_degraded(*(cut(self, name, keep) for name in columns), times)
 
     def arrays(self) -> dict[str, np.ndarray]:
         """The kept records as numpy arrays: start, end, latency, klass, outcome.

@@ -144,3 +144,24 @@ def test_rows_held_from_a_round_merge_as_a_stable_sort_would_order_them(held: in
         np.testing.assert_array_equal(taken[key], both[key][order][:cut])
         assert later is not None
         np.testing.assert_array_equal(later[key], both[key][order][cut:])
+
+
+def test_a_run_asks_for_no_huge_pages_and_restores_the_request(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    hint = pytest.importorskip("numpy._core.multiarray")._set_madvise_hugepage
+    during: list[bool] = []
+    real = engine.fifo_pass
+
+    def spy(*args: Any, **kwargs: Any) -> Any:
+        during.append(hint(False))  # reads the state (and leaves it off)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(engine, "fifo_pass", spy)
+    before = hint(True)
+    try:
+        simperf.run(_budget("mm1", 500, **{"run.engine": "fast"}), seed=1)
+        assert during and not any(during)
+        assert hint(True) is True  # the request is back as it was
+    finally:
+        hint(before)
