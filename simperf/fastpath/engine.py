@@ -455,6 +455,9 @@ class _Run:
                         self.events[f"{kind}{stage.instance}"] = _Events()
         self.ends = label
         self.crowd = any(not s.workers_queue for s in chain.stations)
+        # the fewest workers a station without a queue for them has: the system's crowd
+        # need only be known exactly past it
+        self.fewest = min((s.workers for s in chain.stations if not s.workers_queue), default=0)
         self.draws = [
             _Draws(st.draw, st.whole) if st.draw is not None else None for st in chain.stages
         ]
@@ -545,7 +548,7 @@ class _Run:
             events.take(w)
         arrivals = self.events[ARRIVALS].taken["t"]
         ends = self.events[self.ends].taken
-        self.system.advance(arrivals, ends["t"], points, check=self.crowd)
+        self.system.advance(arrivals, ends["t"], points, check=self.crowd, ceiling=self.fewest)
         self.generated.advance(arrivals, None, points)
         for state in self.stations:
             k, station = state.index, state.station
@@ -569,7 +572,7 @@ class _Run:
                 taken = self.events[state.enter].taken["t"]
             # the system's crowd bounds every instance's: check the workers only past it
             check = not station.workers_queue and self.system.highest > station.workers
-            state.workers.advance(taken, exits["t"], points, check=check)
+            state.workers.advance(taken, exits["t"], points, check=check, ceiling=station.workers)
             state.served.advance(exits["t"], exits.get(f"service{k}"), points)
             self._check(state)
         if self.first is None and self.grid.times:
