@@ -126,13 +126,19 @@ def poisson_chunks(rate: float, rng: np.random.Generator, most: int) -> Iterator
     """
     scale, t, batches, drawn = 1.0 / rate, 0.0, 1, 0
     while True:
-        times = exponential(rng, scale, batches * BATCH).reshape(batches, BATCH)
-        np.cumsum(times, axis=1, out=times)
-        # each batch's offset: the last time of the one before (t + its cumsum's last)
-        offsets = np.add.accumulate(np.concatenate(([t], times[:-1, -1])))
-        times += offsets[:, None]
-        t = float(times[-1, -1])
-        yield times.reshape(-1)
+        times = exponential(rng, scale, batches * BATCH)
+        kernels: Any = recursions.compiled()
+        if kernels is not None:  # the same sums, in one compiled pass
+            t = kernels.poisson_times(times, BATCH, t)
+        else:
+            times = times.reshape(batches, BATCH)
+            np.cumsum(times, axis=1, out=times)
+            # each batch's offset: the last time of the one before (t + its cumsum's last)
+            offsets = np.add.accumulate(np.concatenate(([t], times[:-1, -1])))
+            times += offsets[:, None]
+            t = float(times[-1, -1])
+            times = times.reshape(-1)
+        yield times
         drawn += batches
         batches = min(drawn, most)
 

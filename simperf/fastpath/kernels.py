@@ -11,6 +11,9 @@ order and without fastmath, so that the two give the same bits:
 - :func:`kiefer_wolfowitz` runs the recursion itself (``start = max(a, free[0])``,
   ``free`` kept sorted), which the numpy version's blocks reproduce to the last bit.
 - :func:`risen` merges two sorted streams of times, counting (no float result).
+- :func:`poisson_times` sums the gaps between arrivals as numpy's ``cumsum`` does (one
+  after the other) and offsets each batch from the one before, as the event engine's
+  generator does.
 
 ``cache=True``: the first call ever compiles (seconds) and writes the machine code next
 to this file (``__pycache__``); later processes load it.
@@ -39,6 +42,7 @@ def compile_all() -> SimpleNamespace:
         kiefer_wolfowitz=jit(kiefer_wolfowitz),
         two_servers=jit(two_servers),
         risen=jit(risen),
+        poisson_times=jit(poisson_times),
     )
 
 
@@ -197,3 +201,19 @@ def risen(up: np.ndarray, down: np.ndarray, level: int) -> np.ndarray:
             levels[j] = base + j - i
             i, j = i + fell, j + 1 - fell
     return levels
+
+
+def poisson_times(gaps: np.ndarray, batch: int, offset: float) -> float:
+    """The arrival times of ``gaps`` (consecutive batches of ``batch``), in place: each
+    batch's running sum plus the last time of the batch before (``offset`` before the
+    first), as :func:`simperf.fastpath.engine.poisson_chunks` computes them in numpy.
+    Returns the last time. One pass, not a cumulative sum and an addition (1.14 against
+    4.06 ms for 2^20 gaps)."""
+    for first in range(0, gaps.size, batch):
+        total = gaps[first]
+        gaps[first] = offset + total
+        for i in range(first + 1, first + batch):
+            total = total + gaps[i]
+            gaps[i] = offset + total
+        offset = offset + total
+    return offset
