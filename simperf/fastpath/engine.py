@@ -26,7 +26,7 @@ import numpy as np
 from simperf.components.workload import WORKLOAD, arrival_times
 from simperf.fastpath import recursions
 from simperf.fastpath.chain import Chain, Refused, Station, plan
-from simperf.fastpath.levels import Level, Tally
+from simperf.fastpath.levels import Level, Sums, Tally
 from simperf.fastpath.recursions import Buffers, Carry, fifo_pass
 from simperf.metrics.columns import Column
 from simperf.metrics.recorder import RequestRecorder
@@ -552,22 +552,24 @@ class _Run:
         """Every stream's events before ``w`` into the windows up to ``points``."""
         for events in self.events.values():
             events.take(w)
+        sums = Sums()  # each stream's window sums, once a round
         arrivals = self.events[ARRIVALS].taken["t"]
         ends = self.events[self.ends].taken
-        self.system.advance(arrivals, ends["t"], points, check=self.crowd, ceiling=self.fewest)
-        self.generated.advance(arrivals, None, points)
+        self.system.advance(
+            arrivals, ends["t"], points, check=self.crowd, ceiling=self.fewest, sums=sums
+        )
+        self.generated.advance(arrivals, None, points, sums)
         for state in self.stations:
             k, station = state.index, state.station
             exits = self.events[state.exit].taken
             if state.cpu:
                 starts = self.events[f"start{k}"].taken["t"]
-                state.busy.advance(starts, self.events[state.done].taken["t"], points)
+                state.busy.advance(starts, self.events[state.done].taken["t"], points, sums=sums)
                 dequeued = self.events[f"dequeued{k}"].taken
-                state.queue.advance(
-                    self.events[f"queued{k}"].taken["t"], dequeued["t"], points, check=True
-                )
-                state.waited.advance(dequeued["t"], None, points)
-                state.wait_sum.advance(exits["t"], exits.get(f"wait{k}"), points)
+                queued = self.events[f"queued{k}"].taken["t"]
+                state.queue.advance(queued, dequeued["t"], points, check=True, sums=sums)
+                state.waited.advance(dequeued["t"], None, points, sums)
+                state.wait_sum.advance(exits["t"], exits.get(f"wait{k}"), points, sums)
                 waits = dequeued.get("wait", np.empty(0))
                 if end is not None:
                     waits = waits[: np.searchsorted(dequeued["t"], end, "right")]
@@ -578,8 +580,10 @@ class _Run:
                 taken = self.events[state.enter].taken["t"]
             # the system's crowd bounds every instance's: check the workers only past it
             check = not station.workers_queue and self.system.highest > station.workers
-            state.workers.advance(taken, exits["t"], points, check=check, ceiling=station.workers)
-            state.served.advance(exits["t"], exits.get(f"service{k}"), points)
+            state.workers.advance(
+                taken, exits["t"], points, check=check, ceiling=station.workers, sums=sums
+            )
+            state.served.advance(exits["t"], exits.get(f"service{k}"), points, sums)
             self._check(state)
         if self.first is None and self.grid.times:
             # the first snapshot's waited counts: the waits of the warm-up, not kept

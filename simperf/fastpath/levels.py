@@ -65,6 +65,25 @@ def _highest_bound(up: np.ndarray, down: np.ndarray, level: int) -> int:
     return level + 1 + int((lasts - np.searchsorted(down, up[firsts], side="right")).max())
 
 
+class Sums:
+    """Each stream's windows and sums for one round, computed once per array: streams
+    are shared (a station's exits are the system's ends, its workers' falls and its
+    tallies' times; the next station's entries are its departures)."""
+
+    def __init__(self) -> None:
+        self._memo: dict[int, tuple[np.ndarray, ...]] = {}
+
+    def of(self, times: np.ndarray, points: np.ndarray) -> tuple[np.ndarray, ...]:
+        """Where each window starts in ``times``, how many it holds, and their sum (not
+        to be changed: shared)."""
+        key = id(times)
+        if key not in self._memo:
+            starts, sizes = _segments(times, points)
+            # the array kept with its figures: its id stays its own for the round
+            self._memo[key] = (starts, sizes, segment_sums(times, starts, sizes), times)
+        return self._memo[key][:3]
+
+
 class Tally:
     """How many timed items (and the sum of their values) fall in each snapshot window."""
 
@@ -73,20 +92,26 @@ class Tally:
         self.counts: list[np.ndarray] = []
         self.sums: list[np.ndarray] = []
 
-    def advance(self, times: np.ndarray, values: np.ndarray | None, points: np.ndarray) -> None:
+    def advance(
+        self,
+        times: np.ndarray,
+        values: np.ndarray | None,
+        points: np.ndarray,
+        sums: Sums | None = None,
+    ) -> None:
         """Count ``times`` (sorted, all final) into the windows, closing those up to
-        ``points``."""
-        starts, sizes = _segments(times, points)
+        ``points``; ``sums``: the round's, shared."""
+        starts, sizes = (sums or Sums()).of(times, points)[:2]
         counts = sizes.copy()
         counts[0] += self.open[0]
         self.counts.append(counts[:-1])
         if values is None:
             self.open = (int(counts[-1]), 0.0)
             return
-        sums = segment_sums(values, starts, sizes)
-        sums[0] += self.open[1]
-        self.sums.append(sums[:-1])
-        self.open = (int(counts[-1]), float(sums[-1]))
+        total = segment_sums(values, starts, sizes)
+        total[0] += self.open[1]
+        self.sums.append(total[:-1])
+        self.open = (int(counts[-1]), float(total[-1]))
 
     def count_at(self) -> np.ndarray:
         """Items up to each snapshot (cumulative)."""
@@ -121,11 +146,13 @@ class Level:
         points: np.ndarray,
         check: bool = False,
         ceiling: float = -math.inf,
+        sums: Sums | None = None,
     ) -> None:
         """Count the rises and falls (each sorted, all final) into the windows, closing
         those up to ``points``; ``check``: track the highest level too, exactly once it
         passes ``ceiling`` (at or under it, :attr:`highest` may be a bound: a check that
-        only asks whether the level passed ``ceiling`` then skips the merge)."""
+        only asks whether the level passed ``ceiling`` then skips the merge); ``sums``:
+        the round's, shared."""
         risen = None
         before = int(np.searchsorted(up, self.limit, "left")) if check else 0
         level = self.ups - self.downs
@@ -141,10 +168,10 @@ class Level:
         self.ups += up.size
         self.downs += down.size
         m = points.size
-        up_starts, rises = _segments(up, points)
-        down_starts, falls = _segments(down, points)
-        rise_sum = segment_sums(up, up_starts, rises)
-        fall_sum = segment_sums(down, down_starts, falls)
+        sums = sums or Sums()
+        up_starts, rises, rise_sum = sums.of(up, points)
+        falls, fall_sum = sums.of(down, points)[1:]
+        rise_sum, fall_sum = rise_sum.copy(), fall_sum.copy()  # changed below
         peak = np.zeros(m + 1)
         if risen is not None and self.with_peaks:
             peak = segment_sums(risen, up_starts, rises, np.maximum).astype(float)

@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from simperf.fastpath.levels import Level, Tally, _highest_bound, _risen
+from simperf.fastpath.levels import Level, Sums, Tally, _highest_bound, _risen
 from simperf.metrics.monitor import LevelMonitor
 
 EDGES = np.array([0.5, 0.5, 2.0, 2.05, 7.0, 12.0, 13.0])
@@ -85,3 +85,19 @@ def test_a_checked_level_is_exact_once_past_its_ceiling() -> None:
             assert exact <= level.highest <= ceiling
         else:
             assert level.highest == highest
+
+
+def test_levels_sharing_a_rounds_sums_count_as_alone() -> None:
+    rng = np.random.default_rng(8)
+    arrivals = np.sort(rng.uniform(0, 10, 300))
+    ends = np.sort(arrivals + rng.exponential(0.2, 300))
+    points = np.array([2.0, 5.0, 9.0])
+    alone = [Level(np.inf, peaks=True), Level(np.inf)]
+    shared = [Level(np.inf, peaks=True), Level(np.inf)]
+    sums = Sums()
+    for a, b in zip(alone, shared, strict=True):  # the same streams: one sum each
+        a.advance(arrivals, ends, points, check=True)
+        b.advance(arrivals, ends, points, check=True, sums=sums)
+        assert np.array_equal(a.areas[0], b.areas[0]) and a.highest == b.highest
+    assert alone[0].peaks[0].tolist() == shared[0].peaks[0].tolist()
+    assert sums.of(ends, points)[2] is sums.of(ends, points)[2]
