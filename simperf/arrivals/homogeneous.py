@@ -8,7 +8,7 @@ import numpy as np
 
 from simperf.arrivals._checks import _check_batch
 from simperf.checks import nonnegative
-from simperf.rng import BATCH
+from simperf.rng import BATCH, exponential
 
 
 def poisson_times(rate: float, rng: np.random.Generator, *, batch: int = BATCH) -> Iterator[float]:
@@ -57,7 +57,7 @@ def poisson_batches(rate: float, rng: np.random.Generator, batch: int) -> Iterat
     t = 0.0
     while True:
         # Offsetting a within-batch cumsum keeps the times monotone under rounding.
-        times = t + np.cumsum(rng.exponential(1.0 / rate, batch))
+        times = t + np.cumsum(exponential(rng, 1.0 / rate, batch))
         t = float(times[-1])
         yield times
 

@@ -11,6 +11,9 @@ order and without fastmath, so that the two give the same bits:
 - :func:`kiefer_wolfowitz` runs the recursion itself (``start = max(a, free[0])``,
   ``free`` kept sorted), which the numpy version's blocks reproduce to the last bit.
 - :func:`risen` merges two sorted streams of times, counting (no float result).
+- :func:`poisson_times` sums the gaps between arrivals as numpy's ``cumsum`` does (one
+  after the other) and offsets each batch from the one before, as the event engine's
+  generator does.
 
 ``cache=True``: the first call ever compiles (seconds) and writes the machine code next
 to this file (``__pycache__``); later processes load it.
@@ -39,6 +42,7 @@ def compile_all() -> SimpleNamespace:
         kiefer_wolfowitz=jit(kiefer_wolfowitz),
         two_servers=jit(two_servers),
         risen=jit(risen),
+        poisson_times=jit(poisson_times),
     )
 
 
@@ -60,15 +64,14 @@ def lindley(
         service = services[i]
         total = total + service
         behind = arrival - (total - service)  # arrival - work that arrived before it
-        if behind > peak:
-            peak = behind
-        start = arrival if arrival > departure else departure
+        peak = max(peak, behind)
+        start = max(arrival, departure)
         departure = peak + total
         wait = start - arrival
         out[0, i], out[1, i], out[2, i] = start, wait, start + service
-        if wait > 0:
-            out[3, waited], out[4, waited], out[5, waited] = arrival, start, wait
-            waited += 1
+        # written whether or not it waited, kept only if it did (see the module notes)
+        out[3, waited], out[4, waited], out[5, waited] = arrival, start, wait
+        waited += wait > 0
     return waited, total, peak, departure
 
 
@@ -85,30 +88,34 @@ def kiefer_wolfowitz(
     order they leave it in, then the ones left, is the departures' stable order.
     """
     servers = free.size
+    top = servers - 1
     who = np.full(servers, -1, dtype=np.int64)  # the request each free time is, -1: before
     waited = 0
     left = 0
     for i in range(arrivals.size):
         arrival = arrivals[i]
-        first = free[0]
-        start = arrival if arrival > first else first
+        start = max(arrival, free[0])
         wait = start - arrival
         done = start + services[i]
         out[0, i], out[1, i], out[2, i] = start, wait, done
-        # written whether or not it waited, kept only if it did: no branch to mispredict
         out[3, waited], out[4, waited], out[5, waited] = arrival, start, wait
         waited += wait > 0
-        if who[0] >= 0:
-            order[left] = who[0]
-            left += 1
-        # insert after equal times (first in, first out), shifting the earlier ones down
-        k = 1
-        while k < servers and free[k] <= done:
-            free[k - 1] = free[k]
-            who[k - 1] = who[k]
-            k += 1
-        free[k - 1] = done
-        who[k - 1] = i
+        leaving = who[0]
+        order[left] = leaving  # overwritten by the next one unless it was a request
+        left += leaving >= 0
+        # ``done`` into free[1:] (``later``) after the equal times (first in, first out),
+        # every place rewritten: place m gets min(later[m], max(later[m - 1], done)) and
+        # its request likewise, selected by arithmetic, not branched on
+        below, below_who, below_done = -np.inf, -1, True  # later[m - 1], <= done
+        for m in range(top):
+            value, value_who = free[m + 1], who[m + 1]
+            early = value <= done
+            free[m] = min(value, max(below, done))
+            chosen = below_who + (i - below_who) * below_done
+            who[m] = chosen + (value_who - chosen) * early
+            below, below_who, below_done = value, value_who, early
+        free[top] = max(below, done)
+        who[top] = below_who + (i - below_who) * below_done
     for k in range(servers):
         if who[k] >= 0:
             order[left] = who[k]
@@ -127,19 +134,17 @@ def two_servers(
     left = 0
     for i in range(arrivals.size):
         arrival = arrivals[i]
-        start = arrival if arrival > low else low
+        start = max(arrival, low)
         wait = start - arrival
         done = start + services[i]
         out[0, i], out[1, i], out[2, i] = start, wait, done
         out[3, waited], out[4, waited], out[5, waited] = arrival, start, wait
         waited += wait > 0
-        if low_who >= 0:
-            order[left] = low_who
-            left += 1
-        if high <= done:  # ``done`` after ``high`` (after it too when equal: FIFO)
-            low, low_who, high, high_who = high, high_who, done, i
-        else:
-            low, low_who = done, i
+        order[left] = low_who
+        left += low_who >= 0
+        later = high <= done  # ``done`` after ``high`` (after it too when equal: FIFO)
+        low, high = min(high, done), max(high, done)
+        low_who, high_who = (high_who, i) if later else (i, high_who)
     for who in (low_who, high_who):
         if who >= 0:
             order[left] = who
@@ -153,18 +158,62 @@ def risen(up: np.ndarray, down: np.ndarray, level: int) -> np.ndarray:
     the falls ``down`` (sorted) at or before a rise coming first: the numpy merge of
     :func:`simperf.fastpath.levels._risen`, counted.
 
-    One step per rise or fall, chosen by a comparison added as a number, not branched
-    on (a merge's branches are unpredictable): 1.9 ms against 2.6 ms for 262,144 of each.
+    The level after rise ``j`` is ``level + 1 + j - (falls at or before it)``: a merge,
+    one step per rise or fall, chosen by a comparison added as a number (a merge's
+    branches are unpredictable). A step waits on the one before (a load, a compare), so
+    the rises go in four parts merged side by side, each from the falls before its first
+    rise (a binary search): 0.67 against 1.5 ms for an M/M/1 queue's 210,543 joins.
     """
-    levels = np.empty(up.size, dtype=np.int64)
-    i = 0  # falls so far
-    j = 0  # rises so far
-    while j < up.size and i < down.size:
-        fell = down[i] <= up[j]
-        levels[j] = level + 1 + j - i  # final once the fall is later (a rise's step)
-        i += fell
-        j += 1 - fell
-    while j < up.size:
-        levels[j] = level + 1 + j - i
-        j += 1
+    rises, falls = up.size, down.size
+    levels = np.empty(rises, dtype=np.int64)
+    if rises == 0:
+        return levels
+    padded = np.empty(falls + 1)
+    padded[:falls] = down
+    padded[falls] = np.nan  # after the last fall: never at or before a rise
+    base = level + 1
+    part = rises // 4
+    ends = np.array([part, 2 * part, 3 * part, rises])
+    rise = np.array([0, part, 2 * part, 3 * part])
+    fall = np.searchsorted(down, up[np.minimum(rise, rises - 1)], side="right")
+    j0, j1, j2, j3 = rise[0], rise[1], rise[2], rise[3]
+    i0, i1, i2, i3 = fall[0], fall[1], fall[2], fall[3]
+    e0, e1, e2, e3 = ends[0], ends[1], ends[2], ends[3]
+    while j0 < e0 and j1 < e1 and j2 < e2 and j3 < e3:
+        f0 = padded[i0] <= up[j0]
+        f1 = padded[i1] <= up[j1]
+        f2 = padded[i2] <= up[j2]
+        f3 = padded[i3] <= up[j3]
+        levels[j0] = base + j0 - i0  # final once the fall is later (a rise's step)
+        levels[j1] = base + j1 - i1
+        levels[j2] = base + j2 - i2
+        levels[j3] = base + j3 - i3
+        i0, j0 = i0 + f0, j0 + 1 - f0
+        i1, j1 = i1 + f1, j1 + 1 - f1
+        i2, j2 = i2 + f2, j2 + 1 - f2
+        i3, j3 = i3 + f3, j3 + 1 - f3
+    rise[0], rise[1], rise[2], rise[3] = j0, j1, j2, j3
+    fall[0], fall[1], fall[2], fall[3] = i0, i1, i2, i3
+    for p in range(4):  # what is left of each part, one at a time
+        j, i = rise[p], fall[p]
+        while j < ends[p]:
+            fell = padded[i] <= up[j]
+            levels[j] = base + j - i
+            i, j = i + fell, j + 1 - fell
     return levels
+
+
+def poisson_times(gaps: np.ndarray, batch: int, offset: float) -> float:
+    """The arrival times of ``gaps`` (consecutive batches of ``batch``), in place: each
+    batch's running sum plus the last time of the batch before (``offset`` before the
+    first), as :func:`simperf.fastpath.engine.poisson_chunks` computes them in numpy.
+    Returns the last time. One pass, not a cumulative sum and an addition (1.14 against
+    4.06 ms for 2^20 gaps)."""
+    for first in range(0, gaps.size, batch):
+        total = gaps[first]
+        gaps[first] = offset + total
+        for i in range(first + 1, first + batch):
+            total = total + gaps[i]
+            gaps[i] = offset + total
+        offset = offset + total
+    return offset

@@ -9,6 +9,7 @@ from typing import Any
 
 import numpy as np
 
+from simperf.metrics.columns import cut
 from simperf.metrics.folded import FoldedRecords
 from simperf.metrics.monitor import LevelMonitor
 from simperf.spec.run import DEFAULT_KEEP_REQUESTS
@@ -20,7 +21,8 @@ class RequestRecorder:
     """Collects one record per finished request and counts outcomes.
 
     Records go to ``array`` buffers (8 bytes per float) so that memory stays small and
-    appends stay cheap; they become numpy arrays once, at the end of the run. A record
+    appends stay cheap; they become numpy arrays once, at the end of the run. (The fast
+    path leaves numpy views there instead: :class:`simperf.metrics.columns.Column`.) A record
     is appended when its request finishes, at the current time, so ``end`` is in time order.
 
     Outcome codes: 0 is ``ok``; every error cause a component can produce is registered
@@ -161,24 +163,15 @@ class RequestRecorder:
         # records are in end order: those ending before ``before`` come first
         stop = bisect_left(self.end, before, keep) if before < np.inf else len(self.end)
         if stop > keep:
-            columns = (self.start, self.end, self.klass, self.outcome)
-            # copies: a numpy view would stop the arrays from shrinking
-            tail = [np.array(a[keep:stop]) for a in columns]
-            for a in columns:
-                del a[keep:stop]
+            names = ("start", "end", "klass", "outcome")
+            tail = [cut(self, name, keep, stop) for name in names]
             into.add(*tail, times)
             self.folded_count += tail[0].size
-        d_stop = (
-            bisect_left(self.degraded_end, before, keep)
-            if before < np.inf
-            else len(self.degraded_end)
-        )
+        degraded = self.degraded_end
+        d_stop = bisect_left(degraded, before, keep) if before < np.inf else len(degraded)
         if d_stop > keep:
-            columns = (self.degraded_start, self.degraded_end, self.degraded_klass)
-            tail = [np.array(a[keep:d_stop]) for a in columns]
-            for a in columns:
-                del a[keep:d_stop]
-            into.add_degraded(*tail, times)
+            names = ("degraded_start", "degraded_end", "degraded_klass")
+            into.add_degraded(*(cut(self, name, keep, d_stop) for name in names), times)
 
     def arrays(self) -> dict[str, np.ndarray]:
         """The kept records as numpy arrays: start, end, latency, klass, outcome.

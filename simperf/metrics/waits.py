@@ -16,6 +16,7 @@ from typing import Any
 
 import numpy as np
 
+from simperf.metrics.columns import cut
 from simperf.metrics.quantiles import StreamingQuantiles
 
 
@@ -32,8 +33,7 @@ def fold_waits(
         waits = getattr(inst, "waits", None)
         if waits is None or not hasattr(inst, "waits_folded") or len(waits) - keep < batch:
             continue
-        tail = np.array(waits[keep:])  # a copy: a view would stop the array shrinking
-        del waits[keep:]
+        tail = cut(inst, "waits", keep)
         # the global index of tail[0] is keep + the waits folded before it
         start = keep + inst.waits_folded
         warm = int(first.instances[inst.name].get("waited", 0))

@@ -14,6 +14,7 @@ from typing import Annotated, Any, Literal
 import numpy as np
 from pydantic import AfterValidator, Field, model_validator
 
+from simperf.rng import exponential
 from simperf.spec.base import MAX_TIME, SpecModel, Time, tagged_union
 from simperf.units import format_time, parse_size, parse_time
 
@@ -139,7 +140,7 @@ class Exponential(_Distribution):
         return self.mean_**2
 
     def sample_batch(self, rng: np.random.Generator, n: int) -> np.ndarray:
-        return rng.exponential(self.mean_, n)
+        return exponential(rng, self.mean_, n)
 
 
 class Uniform(_Distribution):

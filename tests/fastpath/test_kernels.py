@@ -38,7 +38,7 @@ def run_both(
 
 
 @needs_numba
-@pytest.mark.parametrize("servers", [1, 2, 4, 7])
+@pytest.mark.parametrize("servers", [1, 2, 4, 7, 16])
 @pytest.mark.parametrize("load", [0.5, 0.99, 1.3])
 def test_kernels_give_the_numpy_recursions_bits(
     monkeypatch: pytest.MonkeyPatch, servers: int, load: float
@@ -145,6 +145,29 @@ def test_rises_count_their_falls_at_the_edges(up: list[float], down: list[float]
     risen = kernels.compile_all().risen  # whatever SIMPERF_NUMBA says
     levels = risen(np.array(up), np.array(down), 2)
     expected = 2 + 1 + np.arange(len(up)) - np.searchsorted(down, up, side="right")
+    np.testing.assert_array_equal(levels, expected)
+
+
+@needs_numba
+@pytest.mark.parametrize(
+    "shape", ["falls first", "falls last", "falls in one part", "few rises", "ties"]
+)
+def test_rises_merged_in_parts_count_every_fall(shape: str) -> None:
+    # the merge runs in four parts side by side: falls bunched in one part, or all
+    # before or after the rises, must count as in one merge
+    rng = np.random.default_rng(7)
+    up = np.sort(rng.random(1001)) + 1.0
+    down = {
+        "falls first": np.sort(rng.random(900)),
+        "falls last": np.sort(rng.random(900)) + 2.0,
+        "falls in one part": np.sort(rng.uniform(up[300], up[400], 900)),
+        "few rises": np.sort(rng.random(900)) + 1.0,
+        "ties": np.sort(np.concatenate([up[::3], up[::5]])),
+    }[shape]
+    if shape == "few rises":
+        up = up[:5]
+    levels = kernels.compile_all().risen(up, down, 4)
+    expected = 4 + 1 + np.arange(up.size) - np.searchsorted(down, up, side="right")
     np.testing.assert_array_equal(levels, expected)
 
 

@@ -93,12 +93,14 @@ def test_a_recursion_resumed_from_its_state_is_the_whole_one(servers: int) -> No
     np.testing.assert_array_equal(np.concatenate(parts), whole)
 
 
+@pytest.mark.usefixtures("recursion_mode")
 def test_arrivals_drawn_in_chunks_are_the_batches_the_event_engine_reads() -> None:
     chunks = islice(engine.poisson_chunks(90.0, np.random.default_rng(4), 8), 12)
     drawn = np.concatenate(list(chunks))
     assert drawn.size == (1 + 1 + 2 + 4 + 8 * 8) * BATCH
     batches = poisson_batches(90.0, np.random.default_rng(4), BATCH)
-    np.testing.assert_array_equal(drawn, np.concatenate(list(islice(batches, 72))))
+    expected = np.concatenate(list(islice(batches, 72)))
+    assert drawn.tobytes() == expected.tobytes()  # to the last bit
 
 
 @pytest.mark.parametrize("sizes", [[5, 3, 9, 1, 7, 20], [4, 4, 4, 4], [12], [1], []])
@@ -144,3 +146,24 @@ def test_rows_held_from_a_round_merge_as_a_stable_sort_would_order_them(held: in
         np.testing.assert_array_equal(taken[key], both[key][order][:cut])
         assert later is not None
         np.testing.assert_array_equal(later[key], both[key][order][cut:])
+
+
+def test_a_run_asks_for_no_huge_pages_and_restores_the_request(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    hint = pytest.importorskip("numpy._core.multiarray")._set_madvise_hugepage
+    during: list[bool] = []
+    real = engine.fifo_pass
+
+    def spy(*args: Any, **kwargs: Any) -> Any:
+        during.append(hint(False))  # reads the state (and leaves it off)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(engine, "fifo_pass", spy)
+    before = hint(True)
+    try:
+        simperf.run(_budget("mm1", 500, **{"run.engine": "fast"}), seed=1)
+        assert during and not any(during)
+        assert hint(True) is True  # the request is back as it was
+    finally:
+        hint(before)
