@@ -45,3 +45,14 @@ def test_a_zeros_column_writes_nothing_and_grows_zeroed() -> None:
     held = column.extended(held, 5)
     assert held.dtype == np.int32
     assert held.tolist() == [0] * 8
+
+
+def test_a_cut_to_a_stop_leaves_an_array_its_values_past_it_and_refuses_a_column() -> None:
+    # the event engine folds the records ending before now; those ending now stay
+    owner = SimpleNamespace(values=array("d", [0.0, 1.0, 2.0, 3.0, 4.0]))
+    assert cut(owner, "values", 1, 3).tolist() == [1.0, 2.0]
+    assert owner.values.tolist() == [0.0, 3.0, 4.0]
+    column = SimpleNamespace(values=Column(float, 4, 16).extended(np.empty(0), np.arange(5.0)))
+    assert cut(column, "values", 1, 5).tolist() == [1.0, 2.0, 3.0, 4.0]  # to its end: whole
+    with pytest.raises(ValueError, match="cut past keep whole"):
+        cut(column, "values", 0, 0)
