@@ -92,22 +92,30 @@ def kiefer_wolfowitz(
     who = np.full(servers, -1, dtype=np.int64)  # the request each free time is, -1: before
     waited = 0
     left = 0
+    first, first_who = free[0], -1  # free[0] and who[0], carried in registers
     for i in range(arrivals.size):
         arrival = arrivals[i]
-        start = max(arrival, free[0])
+        start = max(arrival, first)
         wait = start - arrival
         done = start + services[i]
         out[0, i], out[1, i], out[2, i] = start, wait, done
         out[3, waited], out[4, waited], out[5, waited] = arrival, start, wait
         waited += wait > 0
-        leaving = who[0]
-        order[left] = leaving  # overwritten by the next one unless it was a request
-        left += leaving >= 0
+        order[left] = first_who  # overwritten by the next one unless it was a request
+        left += first_who >= 0
+        if top == 0:
+            first, first_who = done, i
+            continue
         # ``done`` into free[1:] (``later``) after the equal times (first in, first out),
         # every place rewritten: place m gets min(later[m], max(later[m - 1], done)) and
-        # its request likewise, selected by arithmetic, not branched on
-        below, below_who, below_done = -np.inf, -1, True  # later[m - 1], <= done
-        for m in range(top):
+        # its request likewise, selected by arithmetic, not branched on; place 0 (the next
+        # request's server) straight from registers, not read back from the array
+        below, below_who = free[1], who[1]
+        below_done = below <= done  # later[m - 1] <= done
+        first = min(below, done)
+        first_who = i + (below_who - i) * below_done
+        free[0], who[0] = first, first_who
+        for m in range(1, top):
             value, value_who = free[m + 1], who[m + 1]
             early = value <= done
             free[m] = min(value, max(below, done))
@@ -116,6 +124,8 @@ def kiefer_wolfowitz(
             below, below_who, below_done = value, value_who, early
         free[top] = max(below, done)
         who[top] = below_who + (i - below_who) * below_done
+    if top == 0:
+        free[0], who[0] = first, first_who
     for k in range(servers):
         if who[k] >= 0:
             order[left] = who[k]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from bisect import insort
 
 import numpy as np
 import pytest
@@ -216,3 +217,26 @@ def test_two_servers_gives_the_general_kernels_bits(load: float) -> None:
         some = rows[3:, :waited]
         outs.append((waited, free.tobytes(), rows[:3].tobytes(), some.tobytes(), order.tobytes()))
     assert outs[0] == outs[1]
+
+
+@needs_numba
+@pytest.mark.parametrize("servers", [1, 3, 5])
+def test_the_general_kernel_is_the_recursion_for_any_number_of_servers(servers: int) -> None:
+    # one server included (runs route it to Lindley): the plain recursion, value for value
+    rng = np.random.default_rng(servers + 40)
+    count = 5000
+    arrivals = np.cumsum(rng.exponential(1.0 / (0.95 * servers), count))
+    services = rng.exponential(1.0, count)
+    services[::41] = 0.0
+    initial = np.sort(rng.uniform(0.0, 3.0, servers))
+    free, rows = initial.copy(), np.zeros((6, count))
+    order = np.empty(count, dtype=np.int64)
+    kernels.compile_all().kiefer_wolfowitz(arrivals, services, free, rows, order)
+    times = initial.tolist()
+    starts = []
+    for arrival, service in zip(arrivals.tolist(), services.tolist(), strict=True):
+        starts.append(max(arrival, times.pop(0)))
+        insort(times, starts[-1] + service)  # after equal times: first in, first out
+    assert rows[0].tolist() == starts
+    assert free.tolist() == times
+    np.testing.assert_array_equal(order, np.argsort(rows[2], kind="stable"))
