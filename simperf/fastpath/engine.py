@@ -74,10 +74,10 @@ def _small_pages() -> Iterator[None]:
     Where the kernel grants huge pages on request only and compacts memory to find them
     (transparent huge pages "madvise", the usual default), a machine whose memory a run
     before has fragmented stalls at the first touch of each: a fast run's fresh arrays
-    (the rounds' buffers, the records) then cost more to touch than to compute. Six
-    fast runs, each after an event-engine run, in processes alternated with ones that
-    keep the request (4 December 2026, 21:10-21:25): medians 0.054 against 0.085 s on
-    M/M/1 (16 runs each), 0.136 against 0.159 s on the tandem (12 and 8).
+    (the rounds' buffers, the records) then cost more to touch than to compute. Fast
+    runs, each after an event-engine run, in processes alternated with ones that keep
+    the request (4 December 2026, 21:10-21:25): medians 0.054 against 0.085 s on M/M/1
+    (16 runs each), 0.136 against 0.159 s on the tandem (12 and 8).
     """
     try:
         from numpy._core.multiarray import _set_madvise_hugepage
