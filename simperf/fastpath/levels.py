@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from simperf.fastpath.recursions import compiled
+from simperf.fastpath.recursions import Buffers, compiled
 
 
 def segment_sums(
@@ -39,13 +39,18 @@ def _segments(times: np.ndarray, points: np.ndarray) -> tuple[np.ndarray, np.nda
     return bounds[:-1], np.diff(bounds)
 
 
-def _risen(up: np.ndarray, down: np.ndarray, level: int) -> np.ndarray:
+def _risen(
+    up: np.ndarray, down: np.ndarray, level: int, buffers: Buffers | None = None
+) -> np.ndarray:
     """The level just after each rise, from ``level`` before them all (both sorted; a
     fall at the time of a rise comes first). A stable merge of the two ranks every rise:
-    cheaper than a search per rise."""
+    cheaper than a search per rise. ``buffers``: where the compiled merge writes (the
+    result is then a view, good until the next merge into them)."""
     kernels: Any = compiled()
     if kernels is not None:  # the same merge, compiled
-        return kernels.risen(up, down, level)
+        buffers = buffers or Buffers()
+        padded = buffers.rows(down.size + 1, 1)[0]
+        return kernels.risen(up, down, level, padded, buffers.order(up.size))
     merged = np.argsort(np.concatenate((down, up)), kind="stable")
     place = np.flatnonzero(merged >= down.size)  # the j-th rise has place - j falls before
     return level + 1 + 2 * np.arange(up.size) - place
@@ -135,6 +140,7 @@ class Level:
         self.previous = 0.0  # the last snapshot (the run's areas start at 0)
         self.open = np.zeros(5)  # the open window: rises, their sum, falls, their sum, peak
         self.highest = 0  # the highest level reached before ``limit`` (when checked; see advance)
+        self.buffers = Buffers()  # what its merges write, reused round after round
         self.areas: list[np.ndarray] = []
         self.levels: list[np.ndarray] = []
         self.peaks: list[np.ndarray] = []
@@ -162,7 +168,7 @@ class Level:
                 self.highest = max(self.highest, bound)
                 before = 0  # checked
         if (before or self.with_peaks) and up.size:
-            risen = _risen(up, down, level)
+            risen = _risen(up, down, level, self.buffers)
             if before:
                 self.highest = max(self.highest, int(risen[:before].max()))
         self.ups += up.size

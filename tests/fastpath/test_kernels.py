@@ -144,7 +144,8 @@ def test_rises_count_their_falls_alike(monkeypatch: pytest.MonkeyPatch) -> None:
 )
 def test_rises_count_their_falls_at_the_edges(up: list[float], down: list[float]) -> None:
     risen = kernels.compile_all().risen  # whatever SIMPERF_NUMBA says
-    levels = risen(np.array(up), np.array(down), 2)
+    scratch = np.full(len(down) + 1, 7.0), np.full(len(up) + 3, 9, dtype=np.int64)
+    levels = risen(np.array(up), np.array(down), 2, *scratch)
     expected = 2 + 1 + np.arange(len(up)) - np.searchsorted(down, up, side="right")
     np.testing.assert_array_equal(levels, expected)
 
@@ -167,7 +168,8 @@ def test_rises_merged_in_parts_count_every_fall(shape: str) -> None:
     }[shape]
     if shape == "few rises":
         up = up[:5]
-    levels = kernels.compile_all().risen(up, down, 4)
+    scratch = np.full(down.size + 5, 7.0), np.full(up.size, 9, dtype=np.int64)
+    levels = kernels.compile_all().risen(up, down, 4, *scratch)
     expected = 4 + 1 + np.arange(up.size) - np.searchsorted(down, up, side="right")
     np.testing.assert_array_equal(levels, expected)
 
