@@ -52,13 +52,18 @@ def test_saturated_clients_keep_the_worker_busy_so_its_gaps_are_its_service_time
     busy_idle = _idle(sorted(busy, key=lambda r: r.server_start)[60:])
     # a waiting request was always there: the worker only accepts and reads it
     assert busy_idle < SERVICE / 4
-    # one after another, the worker also waits out the client's round trip
-    assert _idle(sequential) > 1.5 * busy_idle
+    # one after another, the worker also waits out the client's round trip: compared on
+    # the least disturbed gaps (20th percentiles), as with the machine busy the client
+    # threads hold the interpreter for the worker's accepts too and the medians meet
+    # (0.95-3.6x in six runs beside three CPU-bound loops; 20th percentiles 4.2-5.2x)
+    busy_least = _idle(sorted(busy, key=lambda r: r.server_start)[60:], 20)
+    assert _idle(sequential, 20) > 1.5 * busy_least
 
 
-def _idle(records: list[loadgen.Record]) -> float:
-    """Median time the worker sat idle between successive requests, in seconds."""
+def _idle(records: list[loadgen.Record], percentile: float = 50) -> float:
+    """A percentile (default the median) of the time the worker sat idle between
+    successive requests, in seconds."""
     ordered = sorted(records, key=lambda r: r.server_start)
     starts = np.array([r.server_start for r in ordered])
     ends = np.array([r.server_end for r in ordered])
-    return float(np.median(starts[1:] - ends[:-1]))
+    return float(np.percentile(starts[1:] - ends[:-1], percentile))
