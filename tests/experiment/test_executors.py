@@ -47,7 +47,9 @@ def test_pool_workers_die_with_a_killed_sweep() -> None:
         "--grid",
         "components.app.cores=4,5,6,7,8,9",
         "--duration",
-        "400s",
+        "4000s",
+        "--set",
+        "run.engine=events",  # long enough to kill (some 20 s): the fast path takes 1.5 s
         "--workers",
         "2",
         "--quiet",
