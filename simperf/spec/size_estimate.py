@@ -23,7 +23,12 @@ from simperf.spec.load_balancer import LoadBalancerSpec
 from simperf.spec.run import DEFAULT_WINDOWS
 from simperf.spec.scenario import Scenario
 from simperf.spec.steps import CallStep, CpuStep, DelayStep, ParallelStep
-from simperf.spec.workload import DiurnalArrival, MmppArrival, PiecewiseArrival
+from simperf.spec.workload import (
+    TIME_VARYING_ARRIVALS,
+    DiurnalArrival,
+    MmppArrival,
+    PiecewiseArrival,
+)
 
 EVENTS_PER_REQUEST = 1
 """The arrival. A request on plain FIFO endpoints takes no other event than its steps'
@@ -108,27 +113,46 @@ def expected_duration(scenario: Scenario) -> float:
     if run.horizon is not None:
         return run.horizon
     requests = run.requests or 0
+    profile = arrival_profile(scenario)
+    if profile is not None and requests:
+        return _time_to_reach(requests, *profile)
+    rate = mean_arrival_rate(scenario)
+    return requests / rate if rate else UNKNOWN_RATE_DURATION
+
+
+def arrival_profile(scenario: Scenario) -> tuple[Callable[[float], float], float] | None:
+    """A diurnal or periodic piecewise workload's expected arrivals by time ``t`` (its
+    integrated rate from ``t = 0``) and its period; None for any other workload."""
     arrival = scenario.workload.arrival
-    if isinstance(arrival, DiurnalArrival) and requests:
+    if isinstance(arrival, DiurnalArrival):
         a = arrival
-        return _time_to_reach(
-            requests,
+        return (
             lambda t: arrivals.diurnal_cumulative(t, a.rate, a.amplitude, a.period, a.peak),
             a.period,
         )
-    if isinstance(arrival, PiecewiseArrival) and arrival.period is not None and requests:
+    if isinstance(arrival, PiecewiseArrival) and arrival.period is not None:
         starts = [start for start, _ in arrival.profile]
         rates = arrivals.scaled_profile(
             starts, [rate for _, rate in arrival.profile], arrival.rate, arrival.period
         )
         period = arrival.period
-        return _time_to_reach(
-            requests,
-            lambda t: float(arrivals.piecewise_cumulative(t, starts, rates, period)),
-            period,
-        )
-    rate = mean_arrival_rate(scenario)
-    return requests / rate if rate else UNKNOWN_RATE_DURATION
+        return lambda t: float(arrivals.piecewise_cumulative(t, starts, rates, period)), period
+    return None
+
+
+def expected_arrivals(scenario: Scenario, t: float) -> float | None:
+    """Requests an open workload is expected to have sent by time ``t``: its integrated
+    profile (diurnal, periodic piecewise) or its constant rate times ``t``; None for
+    MMPP, trace, non-periodic piecewise and closed workloads."""
+    profile = arrival_profile(scenario)
+    if profile is not None:
+        cumulative, period = profile
+        cycles = math.floor(t / period)
+        return cycles * cumulative(period) + cumulative(t - cycles * period)
+    arrival = scenario.workload.arrival
+    if arrival is None or arrival.kind in TIME_VARYING_ARRIVALS:
+        return None
+    return float(arrival.rate) * t  # type: ignore[union-attr]
 
 
 def shortest_duration(scenario: Scenario) -> float:

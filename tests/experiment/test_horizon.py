@@ -37,3 +37,33 @@ def test_unknown_lengths_are_left_to_the_run(minimal_spec: dict[str, Any]) -> No
 def test_measured_nothing() -> None:
     assert measured_nothing({"measured_time": 0.0})
     assert not measured_nothing({"measured_time": 0.5})
+
+
+def _with_arrival(spec: dict[str, Any], arrival: dict[str, Any], **run: Any):
+    spec["workload"] = {**spec["workload"], "arrival": arrival}
+    return _scenario(spec, **run)
+
+
+def test_a_profiles_budget_inside_the_warmup_is_refused(minimal_spec: dict[str, Any]) -> None:
+    # 20/s for the first 600 s of each hour, then 1/s: 8,000 requests arrive by 400 s,
+    # which the mean rate (10/s) would have put at 800 s, after a 500 s warm-up
+    piecewise = {"kind": "piecewise", "rate": 10, "period": 3600, "profile": [[0, 20], [600, 1]]}
+    scale = 10 / ((600 * 20 + 3000 * 1) / 3600)  # the profile is scaled to the mean rate
+    expected = 8000 / (20 * scale)
+    assert expected_arrival_time(
+        _with_arrival(minimal_spec, piecewise, requests=8000)
+    ) == pytest.approx(expected)
+    with pytest.raises(SpecError, match=r"8000 requests on the piecewise profile \(mean 10/s\)"):
+        check_horizon(_with_arrival(minimal_spec, piecewise, requests=8000, warmup=500))
+    enough = 20 * scale * 500
+    check_horizon(_with_arrival(minimal_spec, piecewise, requests=round(enough) + 1, warmup=500))
+    diurnal = {"kind": "diurnal", "rate": 10, "amplitude": 0.6, "period": "1h", "peak": 0}
+    with pytest.raises(SpecError, match=r"ask for more than 864000 requests"):
+        # a day's warm-up on an hourly profile: 24 periods of 36,000 requests
+        check_horizon(_with_arrival(minimal_spec, diurnal, requests=800_000, warmup="24h"))
+
+
+def test_an_mmpps_length_is_left_to_the_run(minimal_spec: dict[str, Any]) -> None:
+    mmpp = {"kind": "mmpp", "rate": 10, "relative_rates": [1, 9], "mean_sojourns": ["9s", "1s"]}
+    assert expected_arrival_time(_with_arrival(minimal_spec, mmpp, requests=5)) is None
+    check_horizon(_with_arrival(minimal_spec, mmpp, requests=5, warmup=10))
