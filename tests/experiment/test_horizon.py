@@ -45,8 +45,9 @@ def _with_arrival(spec: dict[str, Any], arrival: dict[str, Any], **run: Any):
 
 
 def test_a_profiles_budget_inside_the_warmup_is_refused(minimal_spec: dict[str, Any]) -> None:
-    # 20/s for the first 600 s of each hour, then 1/s: 8,000 requests arrive by 400 s,
-    # which the mean rate (10/s) would have put at 800 s, after a 500 s warm-up
+    # scaled to a mean of 10/s, the profile sends 48/s for the first 600 s of each hour,
+    # then 2.4/s: 8,000 requests arrive by 167 s, which the mean rate would have put at
+    # 800 s, after a 500 s warm-up
     piecewise = {"kind": "piecewise", "rate": 10, "period": 3600, "profile": [[0, 20], [600, 1]]}
     scale = 10 / ((600 * 20 + 3000 * 1) / 3600)  # the profile is scaled to the mean rate
     expected = 8000 / (20 * scale)
