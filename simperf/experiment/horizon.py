@@ -24,6 +24,7 @@ def expected_arrival_time(scenario: Scenario) -> float | None:
     """Expected time of the last arrival of a request-bounded open workload at a constant
     rate or on a diurnal or periodic piecewise profile, else None (not known before the
     run)."""
+    # expected_arrivals is None where the arrivals' pace is not known before the run
     if scenario.run.requests is None or expected_arrivals(scenario, 0.0) is None:
         return None
     return expected_duration(scenario)

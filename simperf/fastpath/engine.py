@@ -56,8 +56,9 @@ def execute(model: Model) -> Model:
         out not to be (a worker pool or a queue limit reached); the model is untouched.
     """
     started = time.perf_counter()
-    run = _Run(model, plan(model))
-    with _small_pages():
+    chain = plan(model)
+    with _small_pages():  # the record buffers the run sets up included
+        run = _Run(model, chain)
         for arrivals, w in _rounds(_arrivals(model), ROUND):
             run.round(arrivals, w)
         run.commit()
@@ -427,7 +428,7 @@ class _Run:
         self.recorder.causes = list(original.causes)
         # the records' columns: numpy buffers the rounds fill (the recorder holds views)
         most = original.keep + self.recorder.fold_size + 2 * ROUND
-        size = most if run.requests is None else min(run.requests, most)
+        size = 0 if run.requests is None else min(run.requests, most)  # else: grown
         self.columns = {
             "start": Column(float, size, most),
             "end": Column(float, size, most),
