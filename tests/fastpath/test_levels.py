@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from simperf.fastpath.levels import Level, Sums, Tally, _highest_bound, _risen
+from simperf.fastpath.levels import BLOCK, Level, Sums, Tally, _highest_bound, _risen
 from simperf.metrics.monitor import LevelMonitor
 
 EDGES = np.array([0.5, 0.5, 2.0, 2.05, 7.0, 12.0, 13.0])
@@ -68,7 +68,9 @@ def test_the_highest_bound_is_never_under_the_highest_level(seed: int) -> None:
     down = np.sort(rng.integers(0, 400, rng.integers(0, 700)).astype(float))
     bound = _highest_bound(up, down, 5)
     highest = int(_risen(up, down, 5).max())
-    assert highest <= bound <= highest + 2 * 64  # a block's rises and falls at most
+    # the bound's block has the level after its first rise at most ``highest``, and its
+    # bound is that level plus the block's other rises
+    assert highest <= bound <= highest + BLOCK - 1
 
 
 def test_a_checked_level_is_exact_once_past_its_ceiling() -> None:
