@@ -26,7 +26,9 @@ the span open in the process that started it at that moment. Waits in ordered
 
 from __future__ import annotations
 
+from array import array
 from collections.abc import Callable, Iterator
+from heapq import heappush, heapreplace
 from itertools import chain, repeat
 from types import SimpleNamespace
 from typing import Any
@@ -82,6 +84,15 @@ class Tracer:
         """Whether the next request is traced."""
         self.root: Callable[..., Process] | None = None  # set by serve()
         self.traces: list[Trace] = []
+        """The finished traces kept: all of them up to ``run.trace.keep``, then a uniform
+        sample of that many (reservoir sampling: the n-th finished replaces a random kept
+        one with probability keep / n), so that memory stays bounded."""
+        self.starts = array("d")  # every finished trace's start: what counts as measured
+        self.slow: list[tuple[float, int, Trace]] = []
+        """The ``run.trace.slowest`` slowest finished traces, of all of them: a heap of
+        (latency, -id, trace), the fastest of them first (equal latencies: the later
+        request is the faster, as the log ranks them)."""
+        self._slot: Callable[[int], int] | None = None  # the reservoir's draws, once past keep
         self._open: dict[Request, Trace] = {}
         # process -> (trace, its stack of open span ids); dropped when the trace ends
         self._procs: dict[Any, tuple[Trace, list[int]]] = {}
@@ -189,7 +200,33 @@ class Tracer:
             del self._open[request]
             for proc in self._owned.pop(trace.id):
                 self._procs.pop(proc, None)
+            self._finished(trace)
+
+    def _finished(self, trace: Trace) -> None:
+        """Count a finished trace, log it if among the slowest, and keep it (or not)."""
+        seen = len(self.starts)
+        self.starts.append(trace.start)
+        if self.spec.slowest:
+            entry = (trace.end - trace.start, -trace.id, trace)
+            if len(self.slow) < self.spec.slowest:
+                heappush(self.slow, entry)
+            elif entry[:2] > self.slow[0][:2]:
+                heapreplace(self.slow, entry)
+        keep = self.spec.keep
+        if seen < keep:
             self.traces.append(trace)
+            return
+        if self._slot is None:  # a stream of its own: a run under the cap draws nothing
+            rng = self.ctx.rng(TRACER, "keep")
+            self._slot = lambda seen: int(rng.integers(0, seen + 1))
+        slot = self._slot(seen)  # uniform over the seen + 1 traces so far
+        if slot < keep:
+            self.traces[slot] = trace
+
+    @property
+    def slowest(self) -> list[Trace]:
+        """The slowest finished traces (``run.trace.slowest`` of them), in trace order."""
+        return sorted((entry[2] for entry in self.slow), key=lambda trace: trace.id)
 
     def spawn(self, generator: Process) -> Any:
         """``env.process(generator)``; started by a traced request's process, the new one

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from simperf import fastpath
@@ -144,11 +145,21 @@ def summarise(
         if rows
         else pd.DataFrame(component_rows)
     )
-    spans = None
+    spans = slow = None
     tracer = model.ctx.tracer
     if tracer is not None:
-        spans = traces.spans_frame(tracer.traces, summary.classes, summary.causes, summary.warmup)
-        data["traces"] = traces.section(spans, tracer.spec.sample, tracer.spec.slowest)
+        frame = (summary.classes, summary.causes, summary.warmup)
+        spans = traces.spans_frame(tracer.traces, *frame)
+        slow = traces.spans_frame(tracer.slowest, *frame)
+        starts = np.frombuffer(tracer.starts, dtype=float)
+        data["traces"] = traces.section(
+            spans,
+            slow,
+            tracer.spec.sample,
+            tracer.spec.slowest,
+            traced=starts.size,
+            measured=int((starts >= summary.warmup).sum()),
+        )
     perf: dict[str, Any] = {
         "wall_time": model.wall_time,
         "events": model.events,
@@ -172,7 +183,7 @@ def summarise(
     )
     result._arrays = summary.records  # per-request records (the first kept), for tests and plots
     if spans is not None:
-        result._spans = spans
+        result._spans, result._slow_spans = spans, slow
     if summary.windows is not None:
         result._arrival_windows = summary.windows
     return result

@@ -163,7 +163,8 @@ class Result:
 
     @property
     def traces(self) -> pd.DataFrame:
-        """One row per span of the traced requests (``run.trace``); empty without it.
+        """One row per span of the traced requests kept (``run.trace``: all of them up to
+        ``run.trace.keep``, past it a uniform sample of that many); empty without it.
 
         Columns: trace_id (the request's id), class, span_id, parent (-1: the request's
         own span), component, instance, kind (``request``, ``hop``, ``queue``,
@@ -179,12 +180,15 @@ class Result:
 
     @property
     def slowest(self) -> pd.DataFrame:
-        """The spans of the slowest traced requests (``run.trace.slowest``), slowest first."""
+        """The spans of the slowest traced requests (``run.trace.slowest``, of every traced
+        request, kept or not), slowest first."""
         from simperf.metrics.traces import slowest
 
-        spans = self.traces
+        spans = getattr(self, "_slow_spans", None)
+        if spans is None or not len(spans):
+            return self.traces.iloc[:0]
         count = self.data.get("traces", {}).get("slowest", [])
-        return slowest(spans, len(count)) if len(spans) else spans
+        return slowest(spans, len(count))
 
     def breakdown(self, quantile: float = 0.99) -> pd.DataFrame:
         """Per class, the share of mean and of tail latency in each component and part.

@@ -400,15 +400,26 @@ def _span_id(trace_id: int, span_id: int) -> str:
     return f"{int(trace_id) & 0xFFFFFFFF:08x}{int(span_id) + 1:08x}"
 
 
-def section(spans: pd.DataFrame, sample: float, count: int) -> dict[str, Any]:
-    """The result's ``traces`` section: the sample, the breakdown and the slow-request log."""
-    roots = spans[spans["kind"] == "request"]
+def section(
+    spans: pd.DataFrame,
+    slow: pd.DataFrame,
+    sample: float,
+    count: int,
+    traced: int,
+    measured: int,
+) -> dict[str, Any]:
+    """The result's ``traces`` section: the sample and the counts of every traced request
+    (``traced``, of which ``measured`` after the warm-up), the breakdown of those kept
+    (``spans``: all of them up to ``run.trace.keep``, else a uniform sample) and the
+    slow-request log (``slow``: the spans of the ``count`` slowest of all)."""
+    roots = slow[slow["kind"] == "request"]
     # no request sampled: the frame's columns have no type to rank by
-    slow = roots.nlargest(count, "duration", keep="first") if len(roots) else roots
+    ranked = roots.nlargest(count, "duration", keep="first") if len(roots) else roots
     return {
         "sample": sample,
-        "traced": len(roots),
-        "measured": int(roots["measured"].sum()),
+        "traced": traced,
+        "measured": measured,
+        "kept": int((spans["kind"] == "request").sum()),
         "breakdown": breakdown_dict(breakdown(spans)),
         "p_wait": waited(spans),
         "slowest": [
@@ -419,6 +430,6 @@ def section(spans: pd.DataFrame, sample: float, count: int) -> dict[str, Any]:
                 "latency": float(r.duration),
                 "outcome": str(r.outcome),
             }
-            for r in slow.rename(columns={"class": "klass"}).itertuples(index=False)
+            for r in ranked.rename(columns={"class": "klass"}).itertuples(index=False)
         ],
     }

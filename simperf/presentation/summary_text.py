@@ -231,10 +231,12 @@ def breakdown(d: dict[str, Any]) -> list[str]:
         ("share", 8, ".1%"),
         ("p99 share", 10, ".1%"),
     ]
+    traced, kept = traces["traced"], traces.get("kept", traces["traced"])
+    of = f"a uniform {kept} of them kept, " if kept < traced else ""
     lines = [
         "",
         f"latency breakdown (traced {traces['measured']} measured requests, "
-        f"sample {traces['sample']:.3g})",
+        f"{of}sample {traces['sample']:.3g})",
         table_header(columns),
     ]
     for klass, entry in traces["breakdown"].items():

@@ -72,7 +72,20 @@ class TraceSpec(SpecModel):
         ),
     )
     slowest: int = Field(
-        20, ge=0, le=10_000, description="traced requests kept in the slow-request log"
+        20,
+        ge=0,
+        le=10_000,
+        description="traced requests kept in the slow-request log (the slowest of all traced)",
+    )
+    keep: int = Field(
+        20_000,
+        ge=1,
+        le=MAX_REQUESTS,
+        description=(
+            "traced requests kept span by span (result.traces, the breakdown); past it a "
+            "uniform sample of them, drawn from a stream of its own, so memory stays "
+            "bounded; the counts and the slow-request log still cover every traced request"
+        ),
     )
 
 

@@ -8,6 +8,7 @@ from types import FrameType
 from typing import Any
 
 import pytest
+from scipy import stats
 
 import simperf
 from simperf.components import tracing
@@ -86,6 +87,55 @@ def test_the_slow_request_log_holds_the_truly_slowest() -> None:
     assert slow.groupby("trace_id", sort=False)["latency"].first().tolist() == pytest.approx(logged)
 
 
+def test_past_keep_the_traces_kept_are_a_uniform_sample_and_the_counts_cover_all() -> None:
+    # Every traced request used to be kept: 2.4 KB each on web_stack, 638 MiB at 200k
+    # requests traced. Past run.trace.keep a reservoir keeps a uniform sample instead.
+    spec = two_tier(POISSON, {"sample": 1.0, "keep": 500, "slowest": 5}, requests=4000)
+    spec["run"]["warmup"] = 2.0
+    result = simperf.run(simperf.from_dict(spec))
+    section = result.to_dict()["traces"]
+    requests = result.requests
+    kept = result.traces.query("kind == 'request'")
+    assert len(kept) == section["kept"] == 500
+    assert section["traced"] == 4000
+    measured = requests[requests["start"] >= 2.0]
+    assert section["measured"] == len(measured) < 4000
+    # the kept ids are a sample without replacement of 0..3999: their mean is within 5
+    # standard errors of the middle, and their spread passes Kolmogorov-Smirnov
+    n, k = 4000, 500
+    error = ((n * n - 1) / 12 / k * (n - k) / (n - 1)) ** 0.5
+    assert abs(kept["trace_id"].mean() - (n - 1) / 2) < 5 * error
+    assert stats.kstest(kept["trace_id"], stats.uniform(0, n).cdf).pvalue > 1e-3
+    # the slow-request log still ranks every traced request
+    true = requests.nlargest(5, "latency")["latency"].to_numpy()
+    logged = [r["latency"] for r in section["slowest"]]
+    assert logged == pytest.approx(true.tolist())
+    slow = result.slowest
+    assert slow.groupby("trace_id", sort=False)["latency"].first().tolist() == pytest.approx(logged)
+    assert f"traced {len(measured)} measured requests, a uniform 500 of them kept" in (
+        result.summary()
+    )
+
+
+def test_the_sample_kept_is_the_seeds_and_changes_nothing_else() -> None:
+    def make(keep: int) -> simperf.Result:
+        spec = two_tier(POISSON, {"sample": 1.0, "keep": keep}, requests=3000)
+        return simperf.run(simperf.from_dict(spec), seed=7)
+
+    small, again, whole = make(100), make(100), make(20_000)
+    assert small.traces.equals(again.traces)
+    assert small.traces["trace_id"].nunique() == 100
+    assert whole.traces["trace_id"].nunique() == 3000
+    a, b = small.to_dict(), whole.to_dict()
+    ta, tb = a.pop("traces"), b.pop("traces")
+    assert a == b  # the reservoir's draws come from a stream of their own
+    assert (ta["traced"], ta["measured"], ta["slowest"]) == (
+        tb["traced"],
+        tb["measured"],
+        tb["slowest"],
+    )
+
+
 def test_a_spec_without_trace_builds_no_tracer() -> None:
     result = simperf.run(simperf.from_dict(two_tier(POISSON, None, requests=200)))
     assert "traces" not in result.to_dict()
@@ -123,7 +173,7 @@ def test_tracing_off_calls_nothing_of_the_tracer(make: Any) -> None:
     # only the build's look through a (here absent) span wrapper, once per route compiled
     assert set(off) <= {"unwrapped"} and off["unwrapped"] <= 3
     on = tracer_calls(make({"sample": 0.1}))
-    assert on["_root"] > 0 and on["spans_frame"] == 1
+    assert on["_root"] > 0 and on["spans_frame"] == 2  # the kept traces, the slowest
 
 
 def test_untraced_requests_stay_on_flat_runners_and_traced_ones_get_spans() -> None:
