@@ -41,6 +41,7 @@ def compile_all() -> SimpleNamespace:
         lindley=jit(lindley),
         kiefer_wolfowitz=jit(kiefer_wolfowitz),
         two_servers=jit(two_servers),
+        four_servers=jit(four_servers),
         risen=jit(risen),
         poisson_times=jit(poisson_times),
     )
@@ -160,6 +161,54 @@ def two_servers(
             order[left] = who
             left += 1
     free[0], free[1] = low, high
+    return waited
+
+
+def four_servers(
+    arrivals: np.ndarray, services: np.ndarray, free: np.ndarray, out: np.ndarray, order: np.ndarray
+) -> int:
+    """:func:`kiefer_wolfowitz` for three or four servers, their free times in four
+    variables (three servers: the fourth frees at ``inf``, never taken, and its request
+    ``-1``, never one): the same operations (a min or max with ``inf`` is exact), the
+    same results, in 0.67 against 1.25 ms for 262,144 requests at four servers."""
+    f0, f1, f2 = free[0], free[1], free[2]
+    f3 = free[3] if free.size > 3 else np.inf
+    w0, w1, w2, w3 = -1, -1, -1, -1
+    waited = 0
+    left = 0
+    for i in range(arrivals.size):
+        arrival = arrivals[i]
+        start = max(arrival, f0)
+        wait = start - arrival
+        done = start + services[i]
+        out[0, i], out[1, i], out[2, i] = start, wait, done
+        out[3, waited], out[4, waited], out[5, waited] = arrival, start, wait
+        waited += wait > 0
+        order[left] = w0
+        left += w0 >= 0
+        # ``done`` into (f1, f2, f3) after the equal times, as kiefer_wolfowitz places it
+        e1, e2, e3 = f1 <= done, f2 <= done, f3 <= done
+        f0, f1, f2, f3 = (
+            min(f1, done),
+            min(f2, max(f1, done)),
+            min(f3, max(f2, done)),
+            max(f3, done),
+        )
+        c1 = w1 + (i - w1) * e1
+        c2 = w2 + (i - w2) * e2
+        w0, w1, w2, w3 = (
+            i + (w1 - i) * e1,
+            c1 + (w2 - c1) * e2,
+            c2 + (w3 - c2) * e3,
+            w3 + (i - w3) * e3,
+        )
+    for who in (w0, w1, w2, w3):
+        if who >= 0:
+            order[left] = who
+            left += 1
+    free[0], free[1], free[2] = f0, f1, f2
+    if free.size > 3:
+        free[3] = f3
     return waited
 
 

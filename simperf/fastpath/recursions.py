@@ -224,7 +224,13 @@ def fifo_pass(
             before = None if carry is None else carry.free
             free = np.full(servers, -np.inf) if before is None else before.copy()
             order = np.empty(count, dtype=np.int64) if buffers is None else buffers.order(count)
-            kiefer_wolfowitz = kernels.two_servers if servers == 2 else kernels.kiefer_wolfowitz
+            kiefer_wolfowitz = (
+                kernels.two_servers
+                if servers == 2
+                else kernels.four_servers
+                if servers <= 4
+                else kernels.kiefer_wolfowitz
+            )
             waited = kiefer_wolfowitz(arrivals, services, free, rows, order)
             if carry is not None:
                 carry.free = free

@@ -203,21 +203,37 @@ def test_a_compiled_pass_gives_the_numpy_pass_bits(
 
 @needs_numba
 @pytest.mark.parametrize("load", [0.5, 1.3])
-def test_two_servers_gives_the_general_kernels_bits(load: float) -> None:
+@pytest.mark.parametrize(
+    ("kernel", "initial"),
+    [
+        ("two_servers", [-np.inf, 3.0]),
+        ("four_servers", [-np.inf, 1.0, 3.0]),
+        ("four_servers", [-np.inf, 1.0, 1.0, 3.0]),
+    ],
+)
+def test_the_register_kernels_give_the_general_kernels_bits(
+    load: float, kernel: str, initial: list[float]
+) -> None:
     compiled = kernels.compile_all()
-    rng = np.random.default_rng(int(load * 10))
+    servers = len(initial)
+    rng = np.random.default_rng(int(load * 10) + servers)
     count = 20_000
-    arrivals = np.cumsum(rng.exponential(1.0 / (2 * load), count))
+    arrivals = np.cumsum(rng.exponential(1.0 / (servers * load), count))
     services = rng.exponential(1.0, count)
     services[::50] = 0.0
     arrivals[100:120] = arrivals[100]  # equal arrivals, and so equal departures
+    # on a grid of quarters from the middle on: departures meet free times exactly
+    half = count // 2
+    arrivals[half:] = np.maximum.accumulate(np.round(arrivals[half:] * 4) / 4)
+    services[half:] = np.round(services[half:] * 4) / 4
     outs = []
-    for kernel in (compiled.kiefer_wolfowitz, compiled.two_servers):
-        free, rows = np.array([-np.inf, 3.0]), np.zeros((6, count))
+    for run in (compiled.kiefer_wolfowitz, getattr(compiled, kernel)):
+        free, rows = np.array(initial), np.zeros((6, count))
         order = np.empty(count, dtype=np.int64)
-        waited = kernel(arrivals, services, free, rows, order)
+        waited = run(arrivals, services, free, rows, order)
         some = rows[3:, :waited]
         outs.append((waited, free.tobytes(), rows[:3].tobytes(), some.tobytes(), order.tobytes()))
+    assert 0 < outs[0][0] < count  # some waited, some did not
     assert outs[0] == outs[1]
 
 
