@@ -232,11 +232,12 @@ def breakdown(d: dict[str, Any]) -> list[str]:
         ("p99 share", 10, ".1%"),
     ]
     traced, kept = traces["traced"], traces.get("kept", traces["traced"])
-    of = f"a uniform {kept} of them kept, " if kept < traced else ""
+    # past run.trace.keep the breakdown reads a uniform sample of the traced requests
+    sampled = f"; from a uniform {kept} of the {traced} traced" if kept < traced else ""
     lines = [
         "",
         f"latency breakdown (traced {traces['measured']} measured requests, "
-        f"{of}sample {traces['sample']:.3g})",
+        f"sample {traces['sample']:.3g}{sampled})",
         table_header(columns),
     ]
     for klass, entry in traces["breakdown"].items():
