@@ -88,7 +88,7 @@ def test_the_slow_request_log_holds_the_truly_slowest() -> None:
 
 
 def test_past_keep_the_traces_kept_are_a_uniform_sample_and_the_counts_cover_all() -> None:
-    # Every traced request used to be kept: 2.4 KB each on web_stack, 638-645 MiB at 200k
+    # Every traced request used to be kept: 2.5 KB each on web_stack, 638-645 MiB at 200k
     # requests traced. Past run.trace.keep a reservoir keeps a uniform sample instead.
     spec = two_tier(POISSON, {"sample": 1.0, "keep": 500, "slowest": 5}, requests=4000)
     spec["run"]["warmup"] = 2.0
