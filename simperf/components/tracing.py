@@ -92,7 +92,7 @@ class Tracer:
         """The ``run.trace.slowest`` slowest finished traces, of all of them: a heap of
         (latency, -id, trace), the fastest of them first (equal latencies: the later
         request is the faster, as the log ranks them)."""
-        self._slot: Callable[[int], int] | None = None  # the reservoir's draws, once past keep
+        self._keep_rng: Any = None  # the reservoir's stream, once past keep
         self._open: dict[Request, Trace] = {}
         # process -> (trace, its stack of open span ids); dropped when the trace ends
         self._procs: dict[Any, tuple[Trace, list[int]]] = {}
@@ -216,10 +216,9 @@ class Tracer:
         if seen < keep:
             self.traces.append(trace)
             return
-        if self._slot is None:  # a stream of its own: a run under the cap draws nothing
-            rng = self.ctx.rng(TRACER, "keep")
-            self._slot = lambda seen: int(rng.integers(0, seen + 1))
-        slot = self._slot(seen)  # uniform over the seen + 1 traces so far
+        if self._keep_rng is None:  # a stream of its own: a run under the cap draws nothing
+            self._keep_rng = self.ctx.rng(TRACER, "keep")
+        slot = int(self._keep_rng.integers(0, seen + 1))  # uniform over the traces so far
         if slot < keep:
             self.traces[slot] = trace
 
