@@ -13,7 +13,7 @@ import json
 import sys
 import warnings
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from simperf import (
     __version__,
@@ -41,16 +41,19 @@ from simperf.errors import (
     SpecFileError,
     StoreError,
 )
-from simperf.experiment.horizon import NOTHING_MEASURED, measured_nothing
-from simperf.experiment.metrics import check_metric
-from simperf.experiment.run import run
-from simperf.spec.io import json_schema
-from simperf.spec.scenario import Scenario
+
+if TYPE_CHECKING:  # pragma: no cover
+    from simperf.spec.scenario import Scenario
+
+# Each command imports what it runs when it runs (see cli_common): the parser is cheap.
 
 Command = Callable[[argparse.Namespace], int]
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
+    from simperf.experiment.horizon import NOTHING_MEASURED, measured_nothing
+    from simperf.experiment.run import run
+
     engine = {"run.engine": args.engine} if args.engine else None
     scenario = scenario_from_args(args, extra=engine)
     result = run(scenario, seed=args.seed)
@@ -68,6 +71,10 @@ def _cmd_run(args: argparse.Namespace) -> int:
 def check_references_to_metrics(scenario: Scenario) -> None:
     """Check that every metric the spec names (SLOs, precision) is one a run reports,
     with the same check ``capacity`` and ``replicate`` apply before they run."""
+    if not scenario.slo and scenario.run.precision is None:
+        return  # nothing named: no dry run, no engine to load
+    from simperf.experiment.metrics import check_metric
+
     for index, slo in enumerate(scenario.slo):
         check_metric(scenario, slo.metric, what=f"slo.{index}.metric")
     if scenario.run.precision is not None:
@@ -99,6 +106,8 @@ def _cmd_validate(args: argparse.Namespace) -> int:
 
 
 def _cmd_schema(args: argparse.Namespace) -> int:
+    from simperf.spec.io import json_schema
+
     print(json.dumps(json_schema(), indent=2 if not args.compact else None))
     return 0
 

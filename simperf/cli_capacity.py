@@ -20,10 +20,6 @@ from simperf.cli_common import (
     scenario_from_args,
 )
 from simperf.errors import SpecError
-from simperf.experiment.capacity import capacity
-from simperf.experiment.cheapest import cheapest
-from simperf.experiment.growth import growth
-from simperf.spec.io import parse_assignment
 from simperf.units import parse_fraction
 
 
@@ -50,6 +46,7 @@ def _search_options(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def _cmd_capacity(args: argparse.Namespace) -> int:
+    from simperf.experiment.capacity import capacity
 
     require_out_for_resume(args)
     scenario = scenario_from_args(args)
@@ -82,6 +79,8 @@ def _design(text: str) -> tuple[str, str, float | None, float | None]:
 def _designs(args: argparse.Namespace, designs: list[str]) -> dict[str, Any]:
     """Name -> (scenario, knob, low, high) of each ``--design``, with its ``--set-design``
     overrides; a design given as ``NAME`` alone (growth) is the scenario as it is."""
+    from simperf.spec.io import parse_assignment
+
     base = scenario_from_args(args)
     overrides: dict[str, dict[str, Any]] = {}
     for item in args.set_design:
@@ -108,6 +107,7 @@ def _designs(args: argparse.Namespace, designs: list[str]) -> dict[str, Any]:
 
 
 def _cmd_cheapest(args: argparse.Namespace) -> int:
+    from simperf.experiment.cheapest import cheapest
 
     if not args.design:
         raise SpecError("cheapest: give at least two --design NAME=KNOB[:LOW:HIGH]")
@@ -135,6 +135,7 @@ def _cmd_cheapest(args: argparse.Namespace) -> int:
 
 
 def _cmd_growth(args: argparse.Namespace) -> int:
+    from simperf.experiment.growth import growth
 
     try:
         rate = parse_fraction(args.rate)

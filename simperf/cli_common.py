@@ -8,13 +8,18 @@ from __future__ import annotations
 import argparse
 import math
 import re
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from simperf.errors import SimperfError
-from simperf.experiment.horizon import check_horizon
-from simperf.spec.io import load, parse_assignment
-from simperf.spec.scenario import Scenario
 from simperf.units import parse_rate, parse_time
+
+if TYPE_CHECKING:  # pragma: no cover
+    from simperf.spec.scenario import Scenario
+
+# The parser is built before every command, so this module and the commands' modules
+# import the spec layer and the engine only inside the functions that use them: `--help`,
+# `--version` and a wrong argument answer without loading pydantic, numpy, SimPy, pandas
+# or scipy.
 
 JSON_HELP = (
     "print one JSON object; an error is printed on stdout too, as "
@@ -202,6 +207,8 @@ def add_scenario_arguments(parser: argparse.ArgumentParser) -> None:
 
 def shared_overrides(args: argparse.Namespace) -> dict[str, Any]:
     """The overrides of --set, --requests and --duration, as ``{path: value}``."""
+    from simperf.spec.io import parse_assignment
+
     overrides: dict[str, Any] = dict(parse_assignment(item) for item in args.overrides)
     if getattr(args, "requests", None) is not None:
         overrides.update({"run.requests": args.requests, "run.duration": None})
@@ -217,6 +224,9 @@ def scenario_from_args(
 
     A run that would end inside its warm-up is refused here, before anything runs.
     """
+    from simperf.experiment.horizon import check_horizon
+    from simperf.spec.io import load
+
     scenario = load(args.spec if spec is None else spec)
     overrides = {**shared_overrides(args), **(extra or {})}
     if overrides:

@@ -7,11 +7,11 @@ import json
 from typing import Any
 
 from simperf.cli_common import add_spec_arguments, shared_overrides
-from simperf.dbcost.explain import explain, explain_text
-from simperf.spec.io import load
 
 
 def _cmd_explain(args: argparse.Namespace) -> int:
+    from simperf.dbcost.explain import explain, explain_text
+    from simperf.spec.io import load
 
     scenario = load(args.spec)
     overrides = shared_overrides(args)

@@ -7,11 +7,12 @@ import json
 from typing import Any
 
 from simperf.cli_common import add_json, add_spec_arguments, shared_overrides
-from simperf.estimate import estimate
-from simperf.spec.io import load
 
 
 def _cmd_estimate(args: argparse.Namespace) -> int:
+    from simperf.estimate import estimate
+    from simperf.spec.io import load
+
     scenario = load(args.spec)
     overrides = shared_overrides(args)
     if overrides:

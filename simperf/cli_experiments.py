@@ -8,8 +8,6 @@ import math
 import sys
 from typing import Any
 
-from pydantic import ValidationError
-
 from simperf.cli_common import (
     _positive_int,
     add_confidence,
@@ -23,12 +21,6 @@ from simperf.cli_common import (
     scenario_from_args,
 )
 from simperf.errors import SpecError
-from simperf.experiment.compare import compare
-from simperf.experiment.replicate import replicate
-from simperf.experiment.sweep import sweep
-from simperf.spec.io import parse_assignment, parse_text
-from simperf.spec.run import PrecisionSpec
-from simperf.spec.validation import format_validation_error
 from simperf.units import format_time
 
 HEADLINE = ("latency.all.mean", "latency.all.p95", "latency.all.p99", "throughput", "error_rate")
@@ -43,6 +35,7 @@ def _fmt(metric: str, value: float | None) -> str:
 
 
 def _cmd_replicate(args: argparse.Namespace) -> int:
+    from simperf.experiment.replicate import replicate
 
     scenario = scenario_from_args(args)
     precision = _precision(args) if args.precision else None
@@ -90,6 +83,10 @@ def _cmd_replicate(args: argparse.Namespace) -> int:
 
 def _precision(args: argparse.Namespace) -> dict[str, Any]:
     """--precision METRIC:RELATIVE (and --max-replications) as a checked PrecisionSpec dict."""
+    from pydantic import ValidationError
+
+    from simperf.spec.run import PrecisionSpec
+    from simperf.spec.validation import format_validation_error
 
     metric, _, text = args.precision.rpartition(":")
     try:
@@ -114,9 +111,10 @@ def _precision(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def _cmd_compare(args: argparse.Namespace) -> int:
-
     # --set, --requests, --duration and --seed are shared: both sides run as asked, so
     # that only what differs between the two files (and --set-a/--set-b) is compared.
+    from simperf.experiment.compare import compare
+
     a = scenario_from_args(args, args.spec, _assignments(args.overrides_a))
     b = scenario_from_args(args, args.other, _assignments(args.overrides_b))
     result = compare(
@@ -157,10 +155,14 @@ def _cmd_compare(args: argparse.Namespace) -> int:
 
 
 def _assignments(items: list[str]) -> dict[str, Any]:
+    from simperf.spec.io import parse_assignment
+
     return dict(parse_assignment(item) for item in items)
 
 
 def _cmd_sweep(args: argparse.Namespace) -> int:
+    from simperf.experiment.sweep import sweep
+    from simperf.spec.io import parse_assignment, parse_text
 
     require_out_for_resume(args)
     scenario = scenario_from_args(args)

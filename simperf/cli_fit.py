@@ -8,7 +8,6 @@ import math
 from typing import Any
 
 from simperf.cli_common import UsageError
-from simperf.metrics.usl_fit import fit_usl
 
 
 def _point(text: str) -> tuple[float, float]:
@@ -24,6 +23,8 @@ def _point(text: str) -> tuple[float, float]:
 
 
 def _cmd_fit_usl(args: argparse.Namespace) -> int:
+    from simperf.metrics.usl_fit import fit_usl
+
     try:
         fit = fit_usl(args.points)
     except ValueError as exc:

@@ -9,11 +9,10 @@ from typing import Any
 
 from simperf.cli_common import add_scenario_arguments, scenario_from_args
 from simperf.errors import SimperfError
-from simperf.experiment.run import run
 
 
 def _cmd_report(args: argparse.Namespace) -> int:
-    # imported here: the report pulls in plotly, which only this command needs at start-up
+    from simperf.experiment.run import run
     from simperf.presentation.report import render
 
     out = Path(args.output) if args.output else Path(f"{Path(args.spec).stem}.html")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 
@@ -38,3 +39,31 @@ def test_public_names_resolve_on_first_use_and_are_listed() -> None:
 def test_an_unknown_name_is_an_attribute_error() -> None:
     with pytest.raises(AttributeError, match="has no attribute 'nothing'"):
         simperf.nothing  # noqa: B018
+
+
+def _loaded_after(code: str) -> list[str]:
+    """The heavy modules (and numpy, pydantic, SimPy) a fresh interpreter holds after ``code``."""
+    heavy = (*HEAVY, "numpy", "pydantic", "simpy", "simperf.experiment.run")
+    loaded = f"[m for m in {heavy!r} if m in sys.modules]"
+    probe = f"import json, sys\n{code}\nprint(json.dumps({loaded}))"
+    out = subprocess.run(
+        [sys.executable, "-c", probe], cwd=ROOT, capture_output=True, text=True, check=True
+    )
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def test_the_cli_parser_and_help_load_no_library() -> None:
+    # every command's module is imported to build the parser: none may import the engine,
+    # the spec layer or a library at its top, or --help and --version pay for all of them
+    code = (
+        "from simperf.cli import build_parser, main\n"
+        "build_parser()\n"
+        "try:\n    main(['run', '--help'])\nexcept SystemExit:\n    pass"
+    )
+    assert _loaded_after(code) == []
+
+
+def test_validate_loads_the_spec_layer_only() -> None:
+    # a spec without SLOs or precision needs no dry run: no engine, pandas or scipy
+    code = "from simperf.cli import main\nassert main(['validate', 'models/mm1.yaml']) == 0"
+    assert _loaded_after(code) == ["numpy", "pydantic"]

@@ -337,7 +337,9 @@ def _as_file(directory: Path, i: int, form: str, spec: Any) -> Path | None:
 # process, without paying the package's import (seconds) per file.
 _FORKED_CLI = """
 import json, os, runpy, sys, traceback
-import simperf.cli  # the expensive part (what the CLI imports), shared by the forked children
+import simperf.cli
+# the expensive part, shared by the forked children: what validate imports when it runs
+import simperf.experiment.horizon, simperf.experiment.metrics, simperf.spec.io
 codes = []
 for path in sys.argv[1:]:
     pid = os.fork()
