@@ -46,6 +46,7 @@ from pydantic import Field, model_validator
 
 from simperf.spec.base import MAX_COUNT, MAX_TIME, SpecModel, Time
 from simperf.spec.distributions import Distribution
+from simperf.units import format_time
 
 if TYPE_CHECKING:  # pragma: no cover
     from simperf.spec.scenario import Scenario
@@ -233,6 +234,7 @@ def fault_problems(scenario: Scenario) -> list[str]:
                 if region not in regions:
                     problems.append(f"{path}.between[{j}]: {_unknown_region(region, regions)}")
     problems += _overlap_problems(scenario)
+    problems += _late_problems(scenario)
     return problems
 
 
@@ -299,6 +301,19 @@ def _unknown_region(region: str, regions: list[str]) -> str:
     if not regions:
         return f"unknown region {region!r} (the scenario has no network regions)"
     return f"unknown region {region!r} (regions: {', '.join(regions)})"
+
+
+def _late_problems(scenario: Scenario) -> list[str]:
+    """A scheduled fault must start before a fixed duration ends, or it never happens."""
+    duration = scenario.run.duration
+    if duration is None:  # a request budget or a trace: the end is known only after the run
+        return []
+    return [
+        f"faults[{i}].at: {format_time(fault.at)} is not before the end of the run "
+        f"(run.duration {format_time(duration)}): the fault would never happen"
+        for i, fault in enumerate(scenario.faults)
+        if fault.at is not None and fault.at >= duration
+    ]
 
 
 def _overlap_problems(scenario: Scenario) -> list[str]:

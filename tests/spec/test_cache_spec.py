@@ -252,7 +252,7 @@ def test_bad_specs_exit_2_on_the_command_line(
 
 
 def test_round_trip_and_schema_descriptions() -> None:
-    scenario = simperf.from_dict(spec(faults=[{"component": "cache", "at": "10s", "for": "5s"}]))
+    scenario = simperf.from_dict(spec(faults=[{"component": "cache", "at": "2s", "for": "5s"}]))
     again = simperf.from_dict(scenario.model_dump(mode="json", by_alias=True))
     assert again == scenario
     assert again.faults[0].for_ == 5.0

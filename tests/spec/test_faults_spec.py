@@ -124,6 +124,17 @@ BAD = {
         [{"component": "lb", "connect_timeout": "1s", **AT}],
         "faults[0].connect_timeout: a load_balancer does not model connection attempts",
     ),
+    "starts as the run ends": (
+        [{"component": "app", "at": 10, "for": 1}],
+        "faults[0].at: 10 s is not before the end of the run (run.duration 10 s)",
+    ),
+    "starts long after the run": (
+        [
+            {"component": "app", "instance": 0, **AT},
+            {"component": "app", "instance": 1, "at": "2h", "for": 1},
+        ],
+        "faults[1].at: 2 h is not before the end of the run (run.duration 10 s)",
+    ),
 }
 
 
