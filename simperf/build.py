@@ -31,12 +31,14 @@ from simperf.components.rate_limit import compile_rate_limit
 from simperf.components.tracing import Tracer
 from simperf.components.workload import Clients
 from simperf.errors import BuildError
+from simperf.keys import check_trace
 from simperf.metrics.recorder import RequestRecorder
 from simperf.model import Model
 from simperf.spec.app_server import CallStep, CpuStep, DelayStep, ParallelStep
 from simperf.spec.cache import ReadStep, WriteStep
 from simperf.spec.cache_ops import LeaderboardStep, RateLimitStep
 from simperf.spec.database import QueryStep
+from simperf.spec.keyspace import TracePopularity
 from simperf.spec.scenario import Scenario
 from simperf.spec.topology import locate
 
@@ -98,6 +100,7 @@ def build(scenario: Scenario, *, seed: int | None = None, replication: int = 0) 
     replication
         Replication index; each one gets independent random streams.
     """
+    _read_traces(scenario)
     run = scenario.run
     env = simpy.Environment()
     recorder = RequestRecorder([c.name for c in scenario.workload.classes], run.keep_requests)
@@ -161,6 +164,20 @@ def build(scenario: Scenario, *, seed: int | None = None, replication: int = 0) 
     if ctx.tracer is not None:  # traced requests take the process path, with their spans
         clients.trace_with(ctx.tracer.sampled, ctx.tracer.root)
     return Model(scenario, ctx, components, clients, instances, _horizon(scenario, clients))
+
+
+def _read_traces(scenario: Scenario) -> None:
+    """Read every trace key space before anything is built (components reuse the read).
+
+    A file that cannot be used is then refused with the key space's dotted path, where a
+    component reading it would only know the ``popularity`` field.
+    """
+    for name, keyspace in scenario.keyspaces.items():
+        if isinstance(keyspace.popularity, TracePopularity):
+            try:
+                check_trace(keyspace)
+            except BuildError as exc:
+                raise BuildError(f"keyspaces.{name}.{exc}") from None
 
 
 def _horizon(scenario: Scenario, clients: Clients) -> float | None:

@@ -121,6 +121,17 @@ def trace_times(spec: KeyspaceSpec) -> np.ndarray | None:
     return _load_trace(spec).times
 
 
+def check_trace(spec: KeyspaceSpec) -> None:
+    """Read and check a trace key space's file now (later samplers reuse the read).
+
+    Raises
+    ------
+    BuildError
+        If the file cannot be read or its rows are unusable, naming the field.
+    """
+    _load_trace(spec)
+
+
 def popularity_probabilities(
     spec: KeyspaceSpec, max_keys: int = MAX_PROBABILITY_KEYS
 ) -> np.ndarray:
@@ -359,8 +370,9 @@ def _parse_times(raw: object, path: str, column: str) -> np.ndarray:
         try:
             stamps = pd.to_datetime(series, format="ISO8601")
         except (ValueError, TypeError) as exc:
+            reason = str(exc).splitlines()[0]  # pandas appends lines of advice on format=
             raise BuildError(
-                f"{where} holds neither numbers (seconds) nor ISO 8601 date-times: {exc}"
+                f"{where} holds neither numbers (seconds) nor ISO 8601 date-times: {reason}"
             ) from None
         times = (stamps - stamps.iloc[0]).dt.total_seconds().to_numpy(dtype=np.float64)
     if not np.isfinite(times).all():

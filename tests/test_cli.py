@@ -337,3 +337,34 @@ def test_run_engine_flag(capsys: pytest.CaptureFixture[str]) -> None:
     err = capsys.readouterr().err
     assert "run.engine: fast is not exact here: workload: a closed loop" in err
     assert "Traceback" not in err
+
+
+@pytest.mark.parametrize(
+    ("rows", "expected"),
+    [
+        (None, "keyspaces.tr.popularity.path: cannot read trace"),
+        ("key,t\n", "keyspaces.tr.popularity.path: the trace"),
+        ("key,t\n1,2\n2,1\n", "keyspaces.tr.popularity.time_column: 't' in"),
+        ("key,t\n1,0\n2,x\n", "keyspaces.tr.popularity.time_column: 't' in"),
+    ],
+)
+def test_an_unusable_trace_names_its_key_space(
+    tmp_path: Path, rows: str | None, expected: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    trace = tmp_path / "trace.csv"
+    if rows is not None:
+        trace.write_text(rows)
+    popularity = {"model": "trace", "path": str(trace), "time_column": "t"}
+    spec = {
+        "name": "trace",
+        "keyspaces": {"tr": {"keys": 10, "popularity": popularity}},
+        "workload": {
+            "arrival": {"kind": "trace", "keyspace": "tr"},
+            "classes": [{"name": "r", "entry": "app", "endpoint": "e", "keyspace": "tr"}],
+        },
+        "components": {"app": {"kind": "app_server", "endpoints": {"e": [{"cpu": "1ms"}]}}},
+    }
+    assert main(["run", write(tmp_path, spec)]) == 2
+    err = capsys.readouterr().err
+    assert expected in err
+    assert len(err.strip().splitlines()) == 1  # one line, not a pandas essay
