@@ -217,6 +217,10 @@ def estimate(scenario: Scenario) -> SizeEstimate:
     requests = run.requests if run.requests is not None else (rate or 0.0) * duration
     result = SizeEstimate(duration=duration)
     result.parts["arrivals"] = requests * _route_mean(scenario, _events)
+    # Retries without a budget against a dead or slow backend multiply its calls.
+    result.parts["retries"] = (
+        requests * _route_mean(scenario, _events, retried=True) - result.parts["arrivals"]
+    )
     probes = 0.0
     flushes = 0.0
     for spec in scenario.components.values():
@@ -313,12 +317,29 @@ def _windows(scenario: Scenario, duration: float) -> float:
     return math.ceil(span / run.window) + 1
 
 
-def _route_mean(scenario: Scenario, cost: StepCost) -> float:
-    """A per-request quantity averaged over the request classes by weight."""
+def _route_mean(scenario: Scenario, cost: StepCost, *, retried: bool = False) -> float:
+    """A per-request quantity averaged over the request classes by weight (``retried``:
+    with every call attempted as often as its retries and hedges allow)."""
     classes = scenario.workload.classes
     total = sum(c.weight for c in classes)
-    weighted = sum(c.weight * _endpoint(scenario, c.entry, c.endpoint, cost) for c in classes)
+    weighted = sum(
+        c.weight * _endpoint(scenario, c.entry, c.endpoint, cost, retried=retried) for c in classes
+    )
     return weighted / total
+
+
+def _attempts(step: CallStep | ParallelStep) -> float:
+    """Most attempts of one call: all its retries unless a budget caps their ratio, and a
+    hedge's second copy of each."""
+    if isinstance(step, ParallelStep):
+        return 1.0
+    attempts = 1.0
+    if step.retry is not None:
+        budget = step.retry.budget
+        attempts = (
+            step.retry.attempts if budget is None else min(step.retry.attempts, 1 + budget.ratio)
+        )
+    return attempts * (2.0 if step.hedge is not None else 1.0)
 
 
 def _events(step: object) -> float:
@@ -343,11 +364,14 @@ def _endpoint(
     endpoint: str,
     cost: StepCost,
     seen: frozenset[str] = frozenset(),
+    *,
+    retried: bool = False,
 ) -> float:
     """``cost`` summed over the steps a call to ``name.endpoint`` goes through.
 
     A balancer costs its most expensive backend, a CDN its origin (as if every request
-    missed). ``seen`` stops recursion on a call cycle (which validation rejects anyway).
+    missed); with ``retried``, a call costs its most attempts (as if every one failed).
+    ``seen`` stops recursion on a call cycle (which validation rejects anyway).
     """
     key = f"{name}.{endpoint}"
     spec = scenario.components.get(name)
@@ -358,20 +382,23 @@ def _endpoint(
     seen = seen | {key}
     if isinstance(spec, LoadBalancerSpec):
         return base + max(
-            (_endpoint(scenario, b, endpoint, cost, seen) for b in spec.backends), default=0.0
+            (_endpoint(scenario, b, endpoint, cost, seen, retried=retried) for b in spec.backends),
+            default=0.0,
         )
     if isinstance(spec, CdnSpec):
         hop = EVENTS_PER_STEP if is_events else 0.0
-        return base + hop + _endpoint(scenario, spec.origin, endpoint, cost, seen)
+        return base + hop + _endpoint(scenario, spec.origin, endpoint, cost, seen, retried=retried)
     if not isinstance(spec, AppServerSpec):
         return base + (2 * EVENTS_PER_STEP if is_events else 0.0)
     total = base
     for step in spec.endpoints.get(endpoint, []):
         if isinstance(step, CallStep | ParallelStep):
+            attempts = _attempts(step) if retried else 1.0
             for target in step.calls():
                 component, _, called = target.partition(".")
-                total += (EVENTS_PER_STEP if is_events else 0.0) + _endpoint(
-                    scenario, component, called, cost, seen
+                total += attempts * (
+                    (EVENTS_PER_STEP if is_events else 0.0)
+                    + _endpoint(scenario, component, called, cost, seen, retried=retried)
                 )
         else:
             total += cost(step)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 
 import pytest
+import yaml
 
 import simperf
 from simperf import arrivals
@@ -140,3 +141,32 @@ def test_cli_exits_2_without_traceback(capsys: pytest.CaptureFixture[str]) -> No
     err = capsys.readouterr().err
     assert "run: the run would take about" in err
     assert "Traceback" not in err
+
+
+def retrying(retry: dict[str, object], duration: float) -> simperf.Scenario:
+    """mm1's server dead the whole run behind a front end that retries its call."""
+    data = yaml.safe_load((MODELS / "mm1.yaml").read_text())
+    call = {"call": "app.serve", "timeout": "50ms", "retry": retry}
+    data["components"]["front"] = {"kind": "app_server", "endpoints": {"go": [call]}}
+    data["workload"]["classes"] = [{"name": "request", "entry": "front", "endpoint": "go"}]
+    data["faults"] = [{"component": "app", "at": 0, "for": duration}]
+    data["run"] = {"duration": duration, "warmup": 0}
+    return simperf.from_dict(data)
+
+
+DEAD_RETRY = {"attempts": 100, "when": ["instance_down"]}
+
+
+def test_retries_without_a_budget_count_every_attempt() -> None:
+    s = retrying(DEAD_RETRY, 10)
+    size = estimate(s)
+    measured = simperf.run(s, seed=1).perf["events"]  # every call attempted 100 times
+    assert size.largest(1)[0][0] == "retries"
+    assert 0.5 < size.events / measured < 2
+
+
+def test_a_runaway_of_retries_is_refused_unless_a_budget_caps_them() -> None:
+    with pytest.raises(SpecError, match=r"^run: .*\(retries "):
+        check_size(retrying(DEAD_RETRY, 21600))
+    budgeted = {**DEAD_RETRY, "budget": {"ratio": 0.1}}
+    assert check_size(retrying(budgeted, 21600)).parts["retries"] > 0
