@@ -368,3 +368,21 @@ def test_an_unusable_trace_names_its_key_space(
     err = capsys.readouterr().err
     assert expected in err
     assert len(err.strip().splitlines()) == 1  # one line, not a pandas essay
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["replicate", "-n", "1e9"],
+        ["compare", str(MODELS / "mm1.yaml"), "-n", "1e9"],
+        ["sweep", "--grid", "components.app.cores=1,2", "--replications", "1e9"],
+        ["capacity", "--knob", "components.app.cores", "--replications", "1e9"],
+    ],
+)
+def test_a_billion_replications_are_refused_before_any_runs(
+    args: list[str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    # each used to build a task list of a billion entries and die of MemoryError
+    command, *rest = args
+    assert main([command, str(MODELS / "mm1.yaml"), *rest, "--serial"]) == 2
+    assert "replications: at most 100,000, got 1,000,000,000" in capsys.readouterr().err

@@ -29,6 +29,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from simperf import checks
 from simperf.errors import SimperfWarning, SpecError
 from simperf.experiment.bracket import bracket as estimate_bracket
 from simperf.experiment.bracket import search_from
@@ -299,6 +300,8 @@ def capacity(
     """
     if replications < 2:
         raise SpecError(f"replications: judging an SLO needs at least 2, got {replications}")
+    checks.replications("replications", replications)
+    checks.replications("max_replications", max_replications)
     slos, integer = check_search(scenario, knob, slo, low, high)
     seed = scenario.run.seed if seed is None else seed
     max_replications = max(max_replications, replications)

@@ -8,6 +8,7 @@ from typing import Any
 
 import pandas as pd
 
+from simperf import checks
 from simperf.errors import SpecError
 from simperf.experiment.executors import executor_for
 from simperf.experiment.progress import bar as progress_bar
@@ -93,6 +94,7 @@ def compare(
     """
     if n < 2:
         raise SpecError(f"replications: a comparison needs at least 2, got {n}")
+    checks.replications("replications", n)
     seed = a.run.seed if seed is None else seed
     with (
         executor_for(executor, workers=workers, jobs=2 * n) as pool,

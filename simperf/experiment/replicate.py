@@ -9,6 +9,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from simperf import checks
 from simperf.errors import SpecError
 from simperf.experiment.executors import completed, executor_for
 from simperf.experiment.metrics import check_metric
@@ -208,6 +209,7 @@ def replicate(
     precision = precision or scenario.run.precision
     if n is not None and n < 1:
         raise SpecError(f"replications: must be >= 1, got {n}")
+    checks.replications("replications", n or 1)
     if precision is not None:
         check_metric(scenario, precision.metric, what="precision.metric")
         n = min(max(n or 5, 2), precision.max_replications)

@@ -10,6 +10,7 @@ from typing import Any
 
 import pandas as pd
 
+from simperf import checks
 from simperf.errors import SpecError
 from simperf.experiment.executors import completed, executor_for
 from simperf.experiment.horizon import NOTHING_MEASURED, check_horizon, measured_nothing
@@ -82,6 +83,7 @@ def sweep(
     """
     if replications < 1:
         raise SpecError(f"replications: must be >= 1, got {replications}")
+    checks.replications("replications", replications)
     seed = scenario.run.seed if seed is None else seed
     points = grid_points(grid, zipped=zipped)
     jobs: list[tuple[int, str, dict[str, Any], dict[str, Any]]] = []

@@ -7,6 +7,7 @@ from typing import Annotated, Literal
 
 from pydantic import Field, model_validator
 
+from simperf.checks import MAX_REPLICATIONS
 from simperf.spec.base import MAX_TIME, Count, SpecModel, Time
 
 MAX_REQUESTS = 100_000_000
@@ -55,7 +56,7 @@ class PrecisionSpec(SpecModel):
     )
     confidence: float = Field(0.95, ge=0.5, le=0.9999, description="confidence level")
     max_replications: int = Field(
-        100, ge=2, le=100_000, description="budget: never run more replications than this"
+        100, ge=2, le=MAX_REPLICATIONS, description="budget: never run more replications than this"
     )
 
 
