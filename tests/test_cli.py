@@ -386,3 +386,16 @@ def test_a_billion_replications_are_refused_before_any_runs(
     command, *rest = args
     assert main([command, str(MODELS / "mm1.yaml"), *rest, "--serial"]) == 2
     assert "replications: at most 100,000, got 1,000,000,000" in capsys.readouterr().err
+
+
+def test_users_who_never_think_against_a_dead_server_stop_with_the_field(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # refused at once while the server is down, they used to loop at t = 100 s forever
+    spec = yaml.safe_load((MODELS / "closed.yaml").read_text())
+    spec["workload"]["think_time"] = "0s"
+    spec["faults"] = [{"component": "app", "at": "100s", "for": "10s"}]
+    assert main(["run", write(tmp_path, spec), "--duration", "200s"]) == 2
+    err = capsys.readouterr().err
+    assert "workload.think_time: at 100 s requests end at once" in err
+    assert "Traceback" not in err

@@ -19,6 +19,7 @@ from simperf.components.base import (
     outcome_of,
 )
 from simperf.components.flat_calendar import NORMAL, URGENT, soon
+from simperf.errors import SpecError
 from simperf.keys import key_sampler, trace_times
 from simperf.rng import batched
 from simperf.spec.workload import (
@@ -30,8 +31,11 @@ from simperf.spec.workload import (
     TraceArrival,
     Workload,
 )
+from simperf.units import format_time
 
 WORKLOAD = "workload"  # stream owner name for arrivals, class choices and think times
+ZERO_TIME_LOOPS = 10_000
+"""Requests one closed-loop user may send at one instant before the run is stopped."""
 
 
 def profile_rates(arrival: PiecewiseArrival, horizon: float | None) -> list[float]:
@@ -318,7 +322,20 @@ class Clients:
         env = self.env
         recorder = self.ctx.recorder
         budget = self.budget
+        # With no think time, requests that end at once (refused by a dead server, a full
+        # queue) would loop at one instant forever: stop, naming the field to change.
+        thoughtless = self.spec.think.mean == 0
+        instant, since = 0, -1.0
         while budget is None or recorder.generated < budget:
+            if thoughtless:
+                instant = instant + 1 if env.now == since else 0
+                since = env.now
+                if instant >= ZERO_TIME_LOOPS:
+                    raise SpecError(
+                        f"workload.think_time: at {format_time(env.now)} requests end at "
+                        f"once and users with no think time would send them at that instant "
+                        "forever; give think_time"
+                    )
             yield env.timeout(think())
             if budget is not None and recorder.generated >= budget:
                 return
