@@ -108,10 +108,14 @@ class SloSpec(SpecModel):
     def _check(self) -> SloSpec:
         if (self.above is None) == (self.below is None):
             raise ValueError("give below or above (one of them)")
+        parser = unit_parser(self.metric)
         try:
-            unit_parser(self.metric)(self.bound_value)
+            target = parser(self.bound_value)
         except ValueError as exc:
             raise ValueError(f"{self.side}: {exc}") from None
+        if self.below is not None and target <= 0 and parser is not _number:
+            # times, rates, prices and fractions are never negative: no run could meet it
+            raise ValueError(f"below: must be > 0 ({self.metric} is never below 0)")
         return self
 
     @property

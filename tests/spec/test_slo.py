@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from simperf.spec.slo import SloSpec, as_slos, parse_slo
@@ -34,3 +36,12 @@ def test_bad_slos() -> None:
 def test_as_slos_accepts_dicts_specs_and_strings() -> None:
     slos = as_slos(["error_rate<1%", {"metric": "latency.all.p99", "below": "1s"}])
     assert [s.describe() for s in as_slos(slos)] == ["error_rate < 0.01", "latency.all.p99 < 1 s"]
+
+
+@pytest.mark.parametrize(
+    "target", ["latency.all.p99<0ms", "error_rate<0%", "throughput<0/s", "cost.total_per_hour<0/h"]
+)
+def test_a_target_below_zero_that_no_run_could_meet_is_refused(target: str) -> None:
+    metric = target.split("<")[0]
+    with pytest.raises(ValueError, match=rf"below: must be > 0 \({re.escape(metric)} is never"):
+        as_slos([target])
