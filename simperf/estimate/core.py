@@ -282,11 +282,14 @@ def _solve_closed(
             servers.append(s.servers * (s.instances if pooled else 1))
             owner.append(s)
     delay = max(idle - sum(s.work for s in stations), 0.0)
-    solution = mva(users, workload.think.mean + delay, demands, servers)
-    throughput = solution.throughput
     residence: dict[int, float] = {}
-    for s, r in zip(owner, solution.residence_times, strict=True):
-        residence[id(s)] = residence.get(id(s), 0.0) + float(r)
+    if demands:
+        solution = mva(users, workload.think.mean + delay, demands, servers)
+        throughput = solution.throughput
+        for s, r in zip(owner, solution.residence_times, strict=True):
+            residence[id(s)] = residence.get(id(s), 0.0) + float(r)
+    else:  # nothing queues: each user cycles through its think time and delays alone
+        throughput = users / (workload.think.mean + delay)
     for s in list(routes.stations.values()):
         s.rate, s.work, s.second = s.rate * throughput, s.work * throughput, s.second * throughput
     routes.calls.update({k: v * throughput for k, v in routes.calls.items()})

@@ -11,6 +11,7 @@ from simperf.spec.alerts import AlertSpec, alert_problems
 from simperf.spec.base import IDENTIFIER, SpecModel
 from simperf.spec.cache_checks import cache_problems, class_key_problems
 from simperf.spec.cache_ops_checks import cache_ops_problems
+from simperf.spec.closed_loop import closed_loop_problems
 from simperf.spec.components import ComponentSpec
 from simperf.spec.faults import FaultSpec, fault_problems
 from simperf.spec.keyspace import KeyspaceSpec
@@ -160,6 +161,7 @@ def _check_references(scenario: Scenario) -> list[str]:
                     f"components.{chain[0].replace('.', '.endpoints.', 1)}: calls nest "
                     f"{len(chain)} deep ({shown}); at most {MAX_CALL_DEPTH} are allowed"
                 )
+            problems += closed_loop_problems(scenario)
     return problems
 
 

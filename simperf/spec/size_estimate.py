@@ -278,7 +278,6 @@ def check_size(scenario: Scenario) -> SizeEstimate:
         max_events 1.0e+08 -- shorten run.duration or raise run.max_events``.
     """
     _check_instances(scenario)
-    _check_closed_loop_takes_time(scenario)
     size = estimate(scenario)
     limit = scenario.run.max_events
     if size.events > limit:
@@ -289,47 +288,6 @@ def check_size(scenario: Scenario) -> SizeEstimate:
             f"max_events {limit:.1e} -- shorten {shorten} or raise run.max_events"
         )
     return size
-
-
-def _check_closed_loop_takes_time(scenario: Scenario) -> None:
-    """Refuse users who never think and whose requests take no time: simulated time would
-    never pass, and the run would send requests at one instant forever."""
-    workload = scenario.workload
-    if workload.users is None or workload.think.mean > 0 or scenario.network is not None:
-        return
-    if all(_takes_no_time(scenario, c.entry, c.endpoint) for c in workload.classes):
-        raise SpecError(
-            f"workload.think_time: {workload.users} users with no think time, and requests "
-            "that take no time, would loop at one instant forever; give think_time, or "
-            "steps that take time"
-        )
-
-
-def _takes_no_time(
-    scenario: Scenario, name: str, endpoint: str, seen: frozenset[str] = frozenset()
-) -> bool:
-    """Whether every way through ``name.endpoint`` surely takes zero time: CPU and delay
-    steps of mean 0, and calls to such endpoints only (any other step or component, a
-    cache or a database, is taken to take some time)."""
-    key = f"{name}.{endpoint}"
-    spec = scenario.components.get(name)
-    if key in seen:
-        return False
-    seen = seen | {key}
-    if isinstance(spec, LoadBalancerSpec):
-        return spec.overhead.mean == 0 and all(
-            _takes_no_time(scenario, b, endpoint, seen) for b in spec.backends
-        )
-    if not isinstance(spec, AppServerSpec):
-        return False
-    for step in spec.endpoints.get(endpoint, []):
-        if isinstance(step, CallStep | ParallelStep):
-            targets = (target.partition(".") for target in step.calls())
-            if not all(_takes_no_time(scenario, c, e, seen) for c, _, e in targets):
-                return False
-        elif not isinstance(step, CpuStep | DelayStep) or _service_time(step) > 0:
-            return False
-    return True
 
 
 def _check_instances(scenario: Scenario) -> None:

@@ -170,17 +170,3 @@ def test_a_runaway_of_retries_is_refused_unless_a_budget_caps_them() -> None:
         check_size(retrying(DEAD_RETRY, 21600))
     budgeted = {**DEAD_RETRY, "budget": {"ratio": 0.1}}
     assert check_size(retrying(budgeted, 21600)).parts["retries"] > 0
-
-
-def closed(think: object, cpu: object) -> simperf.Scenario:
-    return simperf.load(MODELS / "closed.yaml").with_overrides(
-        {"workload.think_time": think, "components.app.endpoints.serve": [{"cpu": cpu}]}
-    )
-
-
-def test_users_who_never_think_on_requests_that_take_no_time_are_refused() -> None:
-    # simulated time would never pass: the run used to loop at t = 0 forever
-    with pytest.raises(SpecError, match=r"^workload\.think_time: 20 users with no think"):
-        check_size(closed("0s", "0s"))
-    check_size(closed("0s", "10ms"))  # no think time is fine when requests take time
-    check_size(closed("1s", "0s"))
