@@ -19,7 +19,7 @@ from simperf.spec.load_balancer import LoadBalancerSpec
 from simperf.spec.network import NetworkSpec
 from simperf.spec.overrides import apply_overrides
 from simperf.spec.run import RunSettings
-from simperf.spec.slo import SloSpec
+from simperf.spec.slo import SloSpec, slo_problems
 from simperf.spec.workload import PiecewiseArrival, Workload
 
 RESERVED_NAMES = frozenset({"all"})
@@ -147,6 +147,7 @@ def _check_references(scenario: Scenario) -> list[str]:
     problems += cache_ops_problems(scenario)
     problems += fault_problems(scenario)
     problems += alert_problems(scenario)
+    problems += slo_problems(scenario)
     if not problems:
         problems += class_key_problems(scenario)
     if not problems:

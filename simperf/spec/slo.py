@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from pydantic import Field, WithJsonSchema, model_validator
 
@@ -34,6 +34,9 @@ from simperf.units import (
     parse_rate,
     parse_time,
 )
+
+if TYPE_CHECKING:  # pragma: no cover
+    from simperf.spec.scenario import Scenario
 
 ERROR_RATE = "error_rate"
 """The metric of the error budget: the share of requests that ended in an error."""
@@ -190,3 +193,18 @@ def with_error_budget(slos: list[SloSpec]) -> list[SloSpec]:
     if any(s.metric == ERROR_RATE for s in slos):
         return list(slos)
     return [*slos, SloSpec(metric=ERROR_RATE, below=DEFAULT_MAX_ERROR_RATE)]
+
+
+def slo_problems(scenario: Scenario) -> list[str]:
+    """SLOs on the latency of a request class the workload does not have, each as
+    ``path: message`` (other metric names are checked against a dry run's result)."""
+    classes = [c.name for c in scenario.workload.classes]
+    problems = []
+    for i, slo in enumerate(scenario.slo):
+        parts = slo.metric.split(".")
+        if len(parts) > 2 and parts[0] == "latency" and parts[1] not in ("all", *classes):
+            problems.append(
+                f"slo[{i}].metric: unknown request class {parts[1]!r} "
+                f"(classes: all, {', '.join(classes)})"
+            )
+    return problems

@@ -3,8 +3,13 @@ from __future__ import annotations
 import re
 
 import pytest
+import yaml
 
+import simperf
+from simperf.errors import SpecError
 from simperf.spec.slo import SloSpec, as_slos, parse_slo
+
+from conftest import MODELS
 
 
 @pytest.mark.parametrize(
@@ -45,3 +50,15 @@ def test_a_target_below_zero_that_no_run_could_meet_is_refused(target: str) -> N
     metric = target.split("<")[0]
     with pytest.raises(ValueError, match=rf"below: must be > 0 \({re.escape(metric)} is never"):
         as_slos([target])
+
+
+def test_an_slo_on_a_class_the_workload_lacks_is_refused_with_its_path() -> None:
+    # run used to accept it (only validate's dry run looked at metric names)
+    data = yaml.safe_load((MODELS / "mm1.yaml").read_text())
+    data["slo"] = [{"metric": "latency.all.p99", "below": "1s"}]
+    data["slo"].append({"metric": "latency.reqest.p99", "below": "1s"})
+    with pytest.raises(SpecError) as raised:
+        simperf.from_dict(data)
+    assert "slo[1].metric: unknown request class 'reqest' (classes: all, request)" in str(
+        raised.value
+    )
