@@ -39,11 +39,13 @@ edges, in the order of ``edges``; a down edge's clients go to the shield or the 
 from __future__ import annotations
 
 import re
+import warnings
 from itertools import combinations
 from typing import TYPE_CHECKING, Literal
 
 from pydantic import Field, model_validator
 
+from simperf.errors import SimperfWarning
 from simperf.spec.base import MAX_COUNT, MAX_TIME, SpecModel, Time
 from simperf.spec.distributions import Distribution
 from simperf.units import format_time
@@ -234,7 +236,6 @@ def fault_problems(scenario: Scenario) -> list[str]:
                 if region not in regions:
                     problems.append(f"{path}.between[{j}]: {_unknown_region(region, regions)}")
     problems += _overlap_problems(scenario)
-    problems += _late_problems(scenario)
     return problems
 
 
@@ -303,17 +304,21 @@ def _unknown_region(region: str, regions: list[str]) -> str:
     return f"unknown region {region!r} (regions: {', '.join(regions)})"
 
 
-def _late_problems(scenario: Scenario) -> list[str]:
-    """A scheduled fault must start before a fixed duration ends, or it never happens."""
+def warn_about_late(scenario: Scenario) -> None:
+    """Issue a :class:`SimperfWarning` for each scheduled fault that starts at or after the
+    end of a fixed ``run.duration``: it never happens (a run shortened with ``--duration``
+    may cut it off on purpose, so it is not refused)."""
     duration = scenario.run.duration
     if duration is None:  # a request budget or a trace: the end is known only after the run
-        return []
-    return [
-        f"faults[{i}].at: {format_time(fault.at)} is not before the end of the run "
-        f"(run.duration {format_time(duration)}): the fault would never happen"
-        for i, fault in enumerate(scenario.faults)
-        if fault.at is not None and fault.at >= duration
-    ]
+        return
+    for i, fault in enumerate(scenario.faults):
+        if fault.at is not None and fault.at >= duration:
+            warnings.warn(
+                f"faults[{i}].at: {format_time(fault.at)} is not before the end of the run "
+                f"(run.duration {format_time(duration)}): the fault never happens",
+                SimperfWarning,
+                stacklevel=2,
+            )
 
 
 def _overlap_problems(scenario: Scenario) -> list[str]:

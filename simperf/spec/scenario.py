@@ -13,7 +13,7 @@ from simperf.spec.cache_checks import cache_problems, class_key_problems
 from simperf.spec.cache_ops_checks import cache_ops_problems
 from simperf.spec.closed_loop import closed_loop_problems
 from simperf.spec.components import ComponentSpec
-from simperf.spec.faults import FaultSpec, fault_problems
+from simperf.spec.faults import FaultSpec, fault_problems, warn_about_late
 from simperf.spec.keyspace import KeyspaceSpec
 from simperf.spec.load_balancer import LoadBalancerSpec
 from simperf.spec.network import NetworkSpec
@@ -96,6 +96,7 @@ class Scenario(SpecModel):
         if problems:
             raise ValueError("\n".join(problems))
         database_refs.warn_about(self)
+        warn_about_late(self)
         return self
 
     def with_overrides(self, overrides: dict[str, Any]) -> Scenario:

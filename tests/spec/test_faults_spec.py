@@ -124,17 +124,6 @@ BAD = {
         [{"component": "lb", "connect_timeout": "1s", **AT}],
         "faults[0].connect_timeout: a load_balancer does not model connection attempts",
     ),
-    "starts as the run ends": (
-        [{"component": "app", "at": 10, "for": 1}],
-        "faults[0].at: 10 s is not before the end of the run (run.duration 10 s)",
-    ),
-    "starts long after the run": (
-        [
-            {"component": "app", "instance": 0, **AT},
-            {"component": "app", "instance": 1, "at": "2h", "for": 1},
-        ],
-        "faults[1].at: 2 h is not before the end of the run (run.duration 10 s)",
-    ),
 }
 
 
@@ -207,3 +196,23 @@ def test_in_service_on_a_region_names_what_else_is_located_there() -> None:
         in (str(raised.value))
     )
     simperf.from_dict(spec([{"region": "us", "in_service": "hang", **AT}], network=True))
+
+
+@pytest.mark.parametrize(
+    ("faults", "expected"),
+    [
+        ([{"component": "app", "at": 10, "for": 1}], "faults[0].at: 10 s is not before"),
+        (
+            [{"component": "app", "instance": 0, **AT}, {"component": "app", "at": "2h", "for": 1}],
+            "faults[1].at: 2 h is not before the end of the run (run.duration 10 s)",
+        ),
+    ],
+)
+def test_a_fault_after_the_run_is_named_in_a_warning(
+    faults: list[dict[str, Any]], expected: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # it was accepted in silence and never happened
+    assert main(["validate", write(tmp_path, spec(faults))]) == 0
+    assert f"simperf: warning: {expected}" in capsys.readouterr().err
+    with pytest.warns(simperf.SimperfWarning, match="the fault never happens"):
+        simperf.from_dict(spec(faults))
