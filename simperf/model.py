@@ -117,6 +117,8 @@ class Model:
             self.events = run_until(env, until)
         finally:
             self.wall_time = time.perf_counter() - started
+            for instance in self.instances:  # see AppInstance.ended
+                instance.ended = True
             if gc_was_enabled:
                 gc.enable()
         self.end = env.now

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import json
 import re
+from pathlib import Path
 
+import pytest
 import yaml
 
 import simperf
+from simperf.cli import main
 from simperf.spec.reference import markdown, section
 
 from conftest import ROOT
@@ -81,3 +85,22 @@ def test_tour_explains_the_worker_trap_it_avoids() -> None:
     quoted = f"`{stab['status']} ({stab['component']}: {stab['reason']})`"
     assert quoted in " ".join(README.split())
     assert f"{trap.to_dict()['error_rate']:.0%} of requests are rejected upstream" in README
+
+
+def test_tour_error_is_what_the_cli_prints(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    shown = re.search(r"```\n\$ (simperf run shop.yaml [^\n]*)\n(.*?)```", README, re.S)
+    assert shown, "the tour's invalid-spec example is missing"
+    block = re.search(r"```yaml\n# shop.yaml\n(.*?)```", README, re.S)
+    assert block
+    (tmp_path / "shop.yaml").write_text(block.group(1), encoding="utf-8")
+    monkeypatch.chdir(tmp_path)
+    argv = shown.group(1).split()[1:]
+    assert main(argv) == 2
+    assert capsys.readouterr().err == shown.group(2)
+    assert main([*argv, "--json"]) == 2
+    error = json.loads(capsys.readouterr().out)
+    quoted = re.search(r"`(\{\"error\": .*?\}\})`", " ".join(README.split()))
+    assert quoted, "the tour's JSON error is missing"
+    assert error == json.loads(quoted.group(1))

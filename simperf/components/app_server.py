@@ -101,6 +101,9 @@ class AppInstance(Server):
         self.reject_code = ctx.recorder.cause("safety_cap" if self.capped else "rejected")
         self.held = LevelMonitor()
         self.active = 0
+        # set when the run is over: a process closed after it (its generator collected)
+        # still releases its worker, which then must not resume a waiting flat visit
+        self.ended = False
         # database name -> this instance's connection pool (opened by AppServer.wire)
         self.pools: dict[str, Any] = {}
         memory = spec.memory

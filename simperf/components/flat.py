@@ -133,6 +133,8 @@ class Visit:
     def succeed(self) -> None:
         """Granted the worker or core this visit queued for (by the slots' release)."""
         inst = self.instance
+        if inst.ended:  # a release at teardown, after the run: nothing happens any more
+            return
         now = inst.env._now
         queue = inst.queue
         queue.area += queue.level * (now - queue.last)

@@ -75,8 +75,9 @@ class Estimate:
     @property
     def components(self) -> pd.DataFrame:
         """One row per component: its binding station's ``resource``, ``utilization``,
-        ``headroom`` (the load multiplier at which it saturates, ``1 / utilization``),
-        and ``notes``."""
+        ``headroom`` (the load multiplier at which it saturates, ``1 / utilization``;
+        NaN for workers held without end by a saturated station downstream), and
+        ``notes``."""
         rows = []
         frame = self.stations
         for name in dict.fromkeys(frame["component"]):
@@ -100,6 +101,9 @@ class Estimate:
         busy = self.stations[self.stations["utilization"] > 0]
         if busy.empty:
             return None
+        bounded = busy[np.isfinite(busy["utilization"])]
+        if not bounded.empty:  # a worker held without end waits on one of these
+            busy = bounded
         top = busy.loc[busy["utilization"].idxmax()]
         headroom = float(top["headroom"])
         return {
@@ -319,6 +323,9 @@ def _result(
     stations = []
     for s in routes.stations.values():
         rho = s.utilization
+        # A worker held without end waits on a station saturated downstream: it cannot be
+        # the first to saturate, and no load multiplier of its own says when it would.
+        headroom = math.nan if math.isinf(rho) else 1.0 / rho if rho > 0 else math.inf
         stations.append(
             {
                 "component": s.component,
@@ -330,10 +337,16 @@ def _result(
                 "scv": s.scv,
                 "utilization": rho,
                 "mean_wait": routes.wait(s),
-                "headroom": 1.0 / rho if rho > 0 else math.inf,
+                "headroom": headroom,
             }
         )
-        if rho >= 1.0:
+        if math.isinf(rho):
+            routes.note(
+                s.component,
+                f"{s.resource} held without end (a station it waits on downstream is "
+                "saturated): headroom not estimated",
+            )
+        elif rho >= 1.0:
             routes.note(s.component, f"{s.resource} saturated: utilisation {rho:.2f} >= 1")
     return Estimate(
         scenario=scenario,

@@ -11,6 +11,8 @@ import simperf
 import simperf.build
 from simperf.build import build
 
+from conftest import MODELS
+
 EXP = {"dist": "exponential", "mean": "4ms"}
 
 MIXED: dict[str, Any] = {
@@ -100,3 +102,51 @@ def test_a_flat_request_costs_its_arrival_and_one_event_per_step(
     assert 4 * 500 <= _events(spec) <= 4 * 500 + 10
     monkeypatch.setattr(simperf.build, "flat_starter", lambda *_: None)
     assert _events(spec) > 6 * 500  # as processes: start, end and grants besides
+
+
+def test_a_slot_released_after_the_run_does_not_resume_a_waiting_visit() -> None:
+    # Overloaded: when the run ends, flat visits wait for workers and cores that
+    # processes hold. Collecting those processes' generators later runs their releases;
+    # a visit must not run again then (it would draw, schedule and record in a finished run).
+    from simperf.components.flat import Visit
+
+    spec = copy.deepcopy(MIXED)
+    spec["workload"]["arrival"]["rate"] = 600
+    spec["run"] = {"duration": 3, "warmup": 0}
+    model = build(simperf.from_dict(spec), seed=3).execute()
+    waiting = [
+        (inst, slots)
+        for inst in model.instances
+        for slots in (inst.workers, inst.cores)
+        if slots is not None and any(isinstance(w, Visit) for w in slots.waiting)
+    ]
+    assert waiting
+    queue = model.env._queue
+    for inst, slots in waiting:
+        scheduled, level, queued = len(queue), inst.queue.level, len(slots.waiting)
+        while slots.waiting and not isinstance(slots.waiting[0], Visit):
+            slots.waiting.popleft()
+        slots.release()  # as a collected process's ``finally`` does
+        assert (len(queue), inst.queue.level) == (scheduled, level)
+        assert len(slots.waiting) < queued
+
+
+def test_the_cli_prints_no_ignored_exception_after_an_overloaded_run(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # A user's report: this run (a one-entry cache, the database overloaded) ended with
+    # "Exception ignored ... generator raised StopIteration" once per request left, as
+    # their collected processes resumed visits whose samplers were collected already.
+    import gc
+    import sys
+
+    ignored: list[Any] = []
+    monkeypatch.setattr(sys, "unraisablehook", ignored.append)
+    scenario = simperf.load(MODELS / "cache_aside.yaml").with_overrides(
+        {"components.cache.capacity": 1, "run.duration": "30s"}
+    )
+    result = simperf.run(scenario, seed=1)
+    assert result.to_dict()["requests"]["in_flight"] > 0
+    del result
+    gc.collect()
+    assert [str(u.exc_value) for u in ignored] == []

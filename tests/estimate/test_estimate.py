@@ -130,6 +130,30 @@ def test_saturated_station_has_no_mean_and_is_named() -> None:
     assert e.bottleneck is not None and e.bottleneck["headroom"] < 1
 
 
+def test_a_saturated_callee_is_the_bottleneck_not_the_callers_held_workers() -> None:
+    # The caller's workers are held through the callee's (unbounded) wait, so their
+    # utilisation is infinite: before, the estimate named them first to saturate "at 0x
+    # the load (0 req/s)", for a callee that saturates at 1 / its utilisation.
+    spec = copy.deepcopy(MINIMAL)
+    spec["workload"]["arrival"]["rate"] = "100/s"
+    spec["components"] = {
+        "app": {
+            "kind": "app_server",
+            "workers": 8,
+            "endpoints": {"serve": [{"cpu": "1ms"}, {"call": "pay.charge"}]},
+        },
+        "pay": {"kind": "app_server", "endpoints": {"charge": [{"delay": "20ms"}]}},
+    }
+    e = estimate(simperf.from_dict(spec))
+    neck = e.bottleneck
+    assert neck is not None
+    assert (neck["component"], neck["resource"]) == ("pay", "workers")
+    assert neck["headroom"] == pytest.approx(1 / (100 * 0.020), rel=EXACT)  # one worker
+    app = e.to_dict()["components"]["app"]
+    assert (app["resource"], app["utilization"], app["headroom"]) == ("workers", None, None)
+    assert any("held without end" in n for n in e.notes["app"])
+
+
 def test_what_has_no_closed_form_is_noted() -> None:
     e = estimate(simperf.load(MODELS / "sessions.yaml"))
     notes = e.to_dict()["notes"]
