@@ -77,6 +77,13 @@ def test_balancer_with_unknown_backend(minimal_spec: dict[str, Any]) -> None:
     assert error_of(minimal_spec).startswith("components.lb.backends[0]: unknown component 'ghost'")
 
 
+def test_an_entry_balancer_over_no_app_server_is_named_once(minimal_spec: dict[str, Any]) -> None:
+    # its classes used to add "'lb' has no endpoint 'serve' (it has: none)" each
+    minimal_spec["components"]["lb"] = {"kind": "load_balancer", "backends": ["lb"]}
+    minimal_spec["workload"]["classes"][0]["entry"] = "lb"
+    assert error_of(minimal_spec) == "components.lb.backends[0]: 'lb' is not an app_server"
+
+
 def test_call_to_missing_endpoint(minimal_spec: dict[str, Any]) -> None:
     minimal_spec["components"]["db"] = {
         "kind": "app_server",
