@@ -370,7 +370,8 @@ def _parse_times(raw: object, path: str, column: str) -> np.ndarray:
         try:
             stamps = pd.to_datetime(series, format="ISO8601")
         except (ValueError, TypeError) as exc:
-            reason = str(exc).splitlines()[0]  # pandas appends lines of advice on format=
+            # pandas follows its reason with advice on format= ("You might want to try:")
+            reason = str(exc).splitlines()[0].split(" You might")[0]
             raise BuildError(
                 f"{where} holds neither numbers (seconds) nor ISO 8601 date-times: {reason}"
             ) from None

@@ -368,6 +368,7 @@ def test_an_unusable_trace_names_its_key_space(
     err = capsys.readouterr().err
     assert expected in err
     assert len(err.strip().splitlines()) == 1  # one line, not a pandas essay
+    assert "want to try" not in err
 
 
 @pytest.mark.parametrize(
