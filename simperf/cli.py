@@ -76,16 +76,19 @@ def check_references_to_metrics(scenario: Scenario) -> None:
     from simperf.experiment.metrics import check_metric
 
     for index, slo in enumerate(scenario.slo):
-        check_metric(scenario, slo.metric, what=f"slo.{index}.metric")
+        check_metric(scenario, slo.metric, what=f"slo[{index}].metric")
     if scenario.run.precision is not None:
         check_metric(scenario, scenario.run.precision.metric, what="run.precision.metric")
 
 
 def _cmd_validate(args: argparse.Namespace) -> int:
+    from simperf.spec.size_estimate import check_size
+
     reports: list[dict[str, Any]] = []
     for spec in args.specs:
         try:
             scenario = scenario_from_args(args, spec)
+            check_size(scenario)  # as run refuses it, before anything runs
             check_references_to_metrics(scenario)
         except SimperfError as exc:
             reports.append({"path": spec, "valid": False, "error": _error_object(exc, spec)})

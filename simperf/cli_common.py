@@ -21,6 +21,9 @@ if TYPE_CHECKING:  # pragma: no cover
 # `--version` and a wrong argument answer without loading pydantic, numpy, SimPy, pandas
 # or scipy.
 
+MAX_SEED = 2**63 - 1
+"""The largest seed, as ``run.seed`` allows (numpy seeds streams with it and the hashes)."""
+
 JSON_HELP = (
     "print one JSON object; an error is printed on stdout too, as "
     '{"error": {"kind": "spec"|"file"|"store"|"arguments"|"error", "message": ..., "path": ...}}'
@@ -88,8 +91,8 @@ def _seed(text: str) -> int:
         value = int(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"must be >= 0, got {value}")
+    if not 0 <= value <= MAX_SEED:
+        raise argparse.ArgumentTypeError(f"must be from 0 to 2**63 - 1, got {value}")
     return value
 
 

@@ -301,7 +301,25 @@ def test_validate_rejects_an_slo_on_an_unknown_metric(
 ) -> None:
     minimal_spec["slo"] = [{"metric": "latency.all.p98", "below": "200ms"}]
     assert main(["validate", write(tmp_path, minimal_spec)]) == 2
-    assert "slo.0.metric: unknown metric 'latency.all.p98'" in capsys.readouterr().err
+    assert "slo[0].metric: unknown metric 'latency.all.p98'" in capsys.readouterr().err
+
+
+def test_validate_refuses_a_run_too_large_to_simulate(
+    tmp_path: Path, minimal_spec: dict[str, Any], capsys: pytest.CaptureFixture[str]
+) -> None:
+    # run refuses it before it starts; validate called it valid
+    minimal_spec["workload"]["arrival"]["rate"] = "1e7/s"
+    minimal_spec["run"] = {"duration": "60s"}
+    assert main(["validate", write(tmp_path, minimal_spec)]) == 2
+    assert "run: the run would take about" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("seed", ["-1", str(2**63)])
+def test_a_seed_out_of_range_is_an_argument_error(
+    seed: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["run", str(MODELS / "mm1.yaml"), "--seed", seed]) == 2
+    assert "argument --seed: must be from 0 to 2**63 - 1" in capsys.readouterr().err
 
 
 @pytest.mark.parametrize(
