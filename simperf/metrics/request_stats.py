@@ -50,17 +50,20 @@ def folded_latency_stats(
 ) -> dict[str, float | None]:
     """:func:`latency_stats` of folded records (see :mod:`simperf.metrics.folded`).
 
-    Count, mean and max are exact; percentiles are within the buckets' relative error.
+    Count, mean and max are exact; percentiles are within the buckets' relative error,
+    and never above the max (a bucket's representative may be: the max is exact, so the
+    percentile it bounds only comes nearer).
     """
     count = int(weights.sum())
     if count == 0:
         return latency_stats(np.empty(0))
-    values = weighted_percentiles(latency, weights, list(PERCENTILES.values()))
+    most = float(largest.max())
+    values = np.minimum(weighted_percentiles(latency, weights, list(PERCENTILES.values())), most)
     return {
         "count": count,
         "mean": float(sums.sum() / count),
         **{k: float(v) for k, v in zip(PERCENTILES, values, strict=True)},
-        "max": float(largest.max()),
+        "max": most,
     }
 
 
