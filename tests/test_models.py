@@ -19,6 +19,8 @@ def test_there_are_models() -> None:
     }
 
 
+# cut to 30 s, a model may lose a fault scheduled later (failover's second): warned of
+@pytest.mark.filterwarnings("ignore:.*the fault never happens:simperf.errors.SimperfWarning")
 @pytest.mark.parametrize("path", MODEL_FILES, ids=lambda p: p.stem)
 def test_model_runs(path: Path) -> None:
     text = path.read_text()
