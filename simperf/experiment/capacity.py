@@ -134,10 +134,12 @@ class Capacity:
         lines[0] += ", stable in every replication"
         if self.bracket is not None:
             floor, start = self.bracket
-            lines.append(
-                f"  estimate: saturated below {self.knob}={_value(floor)} (not run), "
-                f"SLOs met from {_value(start)} (searched from there)"
+            below = (
+                f"saturated below {self.knob}={_value(floor)} (not run), "
+                if floor > self.low
+                else ""  # nothing below the range searched
             )
+            lines.append(f"  estimate: {below}SLOs met from {_value(start)} (searched from there)")
         for p in self.probes:
             parts = "  ".join(
                 f"{s['metric']} {_fmt(s['metric'], s['mean'])}"
@@ -176,10 +178,17 @@ def _is_integer_knob(scenario: Scenario, knob: str) -> bool:
     return isinstance(node, int) and not isinstance(node, bool)
 
 
+LOAD_KNOBS = ("workload.arrival.rate", "workload.users")
+"""Knobs of the load itself: a search for the smallest value meeting the SLOs is void."""
+
+
 def check_search(
-    scenario: Scenario, knob: str, slo: Any, low: float, high: float
+    scenario: Scenario, knob: str, slo: Any, low: float, high: float, searched: bool = True
 ) -> tuple[list[SloSpec], bool]:
     """Validate a search before any run: SLOs, metrics, the knob at both ends, the range.
+
+    ``searched`` False: ``knob`` is only scaled (growth's arrival rate), not searched, so
+    a knob of the load itself is allowed.
 
     Returns
     -------
@@ -201,6 +210,12 @@ def check_search(
     slos = with_error_budget(slos)
     if low > high:
         raise SpecError(f"low ({low}) is above high ({high})")
+    if searched and knob in LOAD_KNOBS:
+        raise SpecError(
+            f"knob {knob}: more of it only makes the SLOs harder to meet, and the search "
+            f"finds the smallest value that meets them (it would answer {low}); for the "
+            "most load a design carries, project it with growth or sweep the rate"
+        )
     for end in (low, high):
         try:
             scenario.with_overrides({knob: end})

@@ -222,7 +222,7 @@ def _plan(
             "(a closed workload or a replayed trace)"
         )
     try:
-        slos, _ = check_search(scenario, knob or LOAD, slo, low, high)
+        slos, _ = check_search(scenario, knob or LOAD, slo, low, high, searched=bool(knob))
     except SpecError as exc:
         raise SpecError(f"design {name!r}: {exc}") from None
     return scenario, knob, low, high, slos

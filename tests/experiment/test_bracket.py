@@ -58,3 +58,23 @@ def test_bracketed_capacity_search_runs_only_around_the_answer() -> None:
     assert [p.value for p in found.probes] == [5, 4]
     assert "estimate: saturated below components.app.cores=4" in found.summary()
     assert found.to_dict()["bracket"] == {"floor": 4, "start": 5}
+
+
+def test_a_bracket_at_the_bottom_of_the_range_claims_nothing_below_it() -> None:
+    # "estimate: saturated below components.app.cores=1 (not run)" was printed for a
+    # floor at low: nothing below the range was ever considered
+    from simperf.experiment.capacity import Capacity
+
+    mmc = simperf.load(MODELS / "mmc.yaml")
+    slos = as_slos(["latency.all.mean<15ms"])
+    found = Capacity(mmc, "components.app.cores", slos, 4, 8, 1, [], None, None, bracket=(4, 5))
+    assert "  estimate: SLOs met from 5 (searched from there)" in found.summary()
+    assert "saturated below" not in found.summary()
+
+
+@pytest.mark.parametrize("knob", ["workload.arrival.rate", "workload.users"])
+def test_a_search_over_the_load_itself_is_refused(knob: str) -> None:
+    # the smallest load that meets the SLOs is the lowest one: it answered 1
+    mm1 = simperf.load(MODELS / "mm1.yaml")
+    with pytest.raises(simperf.SpecError, match=f"knob {knob}: more of it only makes"):
+        simperf.capacity(mm1, knob, ["latency.all.p99<200ms"], executor="serial")
