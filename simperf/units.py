@@ -269,6 +269,9 @@ def format_time(seconds: float | None) -> str:
     """
     if seconds is None:
         return "-"
+    # rounded to the 3 digits shown before the unit is chosen: 0.9996 ms is "1 ms",
+    # not "1e+03 µs"
+    seconds = float(f"{seconds:.3g}")
     magnitude = abs(seconds)
     if magnitude < 1e-9:
         return "0 s"

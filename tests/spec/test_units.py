@@ -73,6 +73,15 @@ def test_format_time() -> None:
     assert format_time(3 * 86400) == "3 d"
 
 
+@pytest.mark.parametrize(
+    ("seconds", "shown"),
+    [(0.0009996, "1 ms"), (0.99951, "1 s"), (-0.0009996, "-1 ms"), (9.996e-7, "1 µs")],
+)
+def test_a_time_rounding_up_to_the_next_unit_is_shown_in_it(seconds: float, shown: str) -> None:
+    # a run's p50 of 0.9996 ms was printed "1e+03 µs"
+    assert format_time(seconds) == shown
+
+
 def test_format_time_shows_float_noise_below_a_nanosecond_as_zero() -> None:
     # a wait of 2.0 - 1.9999999999999998 s: printed as "2.22e-10 µs" it overran its column
     assert format_time(2.0 - 1.9999999999999998) == "0 s"
