@@ -7,14 +7,17 @@ from typing import Any
 
 
 def pct(value: float | None) -> str:
-    """A share as a percentage with one decimal, ``-`` for none.
+    """A share as a percentage with one decimal, ``-`` for none; from 10,000% (an
+    estimate far past saturation) in two significant digits, to fit its column.
 
     Examples
     --------
-    >>> pct(0.1234), pct(None)
-    ('12.3%', '-')
+    >>> pct(0.1234), pct(None), pct(3.492), pct(9e8)
+    ('12.3%', '-', '349.2%', '9e+10%')
     """
-    return "-" if value is None else f"{value:.1%}"
+    if value is None:
+        return "-"
+    return f"{value:.1%}" if abs(value) < 100 else f"{value * 100:.2g}%"
 
 
 def cell(value: float | None, width: int, fmt: str = "") -> str:
