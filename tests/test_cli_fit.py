@@ -32,3 +32,17 @@ def test_bad_points_exit_2(
 ) -> None:
     assert main(["fit-usl", *points]) == 2
     assert message in capsys.readouterr().err
+
+
+def test_throughputs_that_overflow_the_fit_are_one_error_line(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    # numpy's and scipy's RuntimeWarnings were printed above the error
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # any warning fails the test
+        assert main(["fit-usl", "1:1e308", "2:1e308", "4:1e308", "8:1e308"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("simperf: error: fit-usl: points: the fit failed")
+    assert len(err.splitlines()) == 1

@@ -98,9 +98,18 @@ def fit_usl(points: Iterable[tuple[float, float]]) -> UslFit:
 
     with warnings.catch_warnings():  # three points: no covariance, reported as inf
         warnings.simplefilter("ignore", OptimizeWarning)
-        params, covariance = curve_fit(
-            model, n, x, p0=start, bounds=([0.0, 0.0, 0.0], [np.inf, 1.0, 1.0]), maxfev=20_000
-        )
+        try:  # throughputs near the float limit overflow the model: said once, below
+            with np.errstate(over="ignore", invalid="ignore"):
+                params, covariance = curve_fit(
+                    model,
+                    n,
+                    x,
+                    p0=start,
+                    bounds=([0.0, 0.0, 0.0], [np.inf, 1.0, 1.0]),
+                    maxfev=20_000,
+                )
+        except ValueError as exc:  # scipy: "Residuals are not finite in the initial point"
+            raise ValueError(f"points: the fit failed ({exc})") from None
     with np.errstate(invalid="ignore"):
         errors = np.sqrt(np.diag(covariance))
     errors = [float(e) if math.isfinite(e) else math.inf for e in errors]
