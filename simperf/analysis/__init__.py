@@ -5,7 +5,8 @@ Queueing models, re-exported here: single queues (:mod:`.queueing`: M/M/1, M/M/c
 :mod:`.finite_capacity`: M/M/c/K; :mod:`.gim1`: E_k/M/1), networks (:mod:`.networks`:
 Jackson, MVA), scatter-gather (:mod:`.forkjoin`), balancing (:mod:`.power_of_d`;
 :mod:`.spillover`: overflow between groups of loss systems) and
-scaling with cores (:mod:`.usl`: the Universal Scalability Law).
+scaling with cores (:mod:`.usl`: the Universal Scalability Law) and calls under failure
+(:mod:`.resilience`: client timeouts, retried and hedged calls).
 Cache models live in :mod:`.caching`.
 """
 
@@ -35,6 +36,16 @@ if TYPE_CHECKING:  # pragma: no cover
         mm1,
         mmc,
     )
+    from simperf.analysis.resilience import (
+        ClientTimeout,
+        HedgedExponential,
+        RetriedCall,
+        backoff_mean,
+        client_timeout,
+        exponential_below,
+        hedged_exponential,
+        retried_call,
+    )
     from simperf.analysis.scheduling import PSResult, mg1_ps, priority_mg1
     from simperf.analysis.setup import SetupResult, mg1_setup
     from simperf.analysis.spillover import spill_over
@@ -63,6 +74,16 @@ lazy_exports(
             "mm1",
             "mmc",
         ],
+        "simperf.analysis.resilience": [
+            "ClientTimeout",
+            "HedgedExponential",
+            "RetriedCall",
+            "backoff_mean",
+            "client_timeout",
+            "exponential_below",
+            "hedged_exponential",
+            "retried_call",
+        ],
         "simperf.analysis.scheduling": ["PSResult", "mg1_ps", "priority_mg1"],
         "simperf.analysis.setup": ["SetupResult", "mg1_setup"],
         "simperf.analysis.spillover": ["spill_over"],
@@ -71,8 +92,10 @@ lazy_exports(
 )
 
 __all__ = [
+    "ClientTimeout",
     "ForkJoinBounds",
     "GIM1Result",
+    "HedgedExponential",
     "JacksonResult",
     "MG1Result",
     "MMCKResult",
@@ -80,12 +103,17 @@ __all__ = [
     "PSResult",
     "PowerOfDResult",
     "QueueResult",
+    "RetriedCall",
     "SetupResult",
+    "backoff_mean",
+    "client_timeout",
     "erlang_b",
     "erlang_c",
     "erlang_m1",
+    "exponential_below",
     "fork_join_bounds",
     "fork_join_two",
+    "hedged_exponential",
     "independent_max_quantile",
     "jackson",
     "mg1",
@@ -97,6 +125,7 @@ __all__ = [
     "mva",
     "power_of_two",
     "priority_mg1",
+    "retried_call",
     "spill_over",
     "tandem",
     "usl_mmc",
