@@ -385,10 +385,12 @@ def guard(
             if budget is not None and not budget.take():
                 route.budget_denied += 1
                 break
-            route.retries += 1
             if wait is not None:
                 waited = wait(tries, waited)
                 yield env.timeout(waited)
+            # counted as it is made, with its try: a backoff across the start or end of
+            # the measured period must not count a retry without its attempt
+            route.retries += 1
         route.failed += 1
         if fallback is None:
             raise RequestFailed(code)

@@ -155,6 +155,19 @@ def test_a_hedge_sends_a_second_copy_and_the_first_answer_wins() -> None:
     conserved(result)
 
 
+def test_a_retry_still_in_its_backoff_at_the_end_is_not_counted_yet() -> None:
+    # every call times out at 30 ms and waits 10 s before its retry, past the end of the
+    # run: the retries were decided but not made, so the route has made none of them
+    call = {
+        "timeout": "30ms",
+        "retry": {"attempts": 2, "backoff": {"base": "10s", "cap": "10s", "jitter": "none"}},
+    }
+    result = simperf.run(scenario(call, run={"duration": "1s", "warmup": 0}))
+    r = route(result)
+    assert r["calls"] == r["attempts"] == 9 and r["retries"] == 0
+    conserved(result)
+
+
 def test_a_budget_caps_retries_at_its_ratio() -> None:
     result = simperf.run(
         scenario(
