@@ -1,0 +1,205 @@
+"""Calls under failure against closed forms (:mod:`simperf.analysis.resilience`).
+
+Client timeouts over M/M/1 and M/M/c (abandoned work goes on, so the queue is the same
+queue), a timed call retried with backoff and a hedged call against a callee that never
+queues (attempts then take independent exponential times), injected errors over M/M/1,
+a slow instance behind a random balancer (independent M/M/1 queues), and a breaker
+against a callee that always fails (a renewal cycle). Each check runs on a tenth of its
+horizon in ``make test`` (intervals about three times wider) and in full under
+``make validate``; every one also holds conservation of requests and of tries, and
+Little's law."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from simperf import analysis
+from simperf.analysis import resilience
+from simperf.experiment.replicate import Replications
+
+from agreement import (
+    MEAN_WIDTH,
+    TAIL_WIDTH,
+    agrees,
+    conserved_and_little,
+    open_spec,
+    replications,
+    server,
+    width,
+)
+
+MU = 100.0  # exponential service of mean 10 ms
+ANSWER = 0.01  # the no-queue callee's mean exponential delay
+SHARES = [
+    pytest.param(0.1, id="short"),
+    pytest.param(1.0, id="full", marks=pytest.mark.validate),
+]
+ROUTE = "calls.front->back"
+
+
+def tries_conserved(reps: Replications) -> None:
+    """Every try of a call is an attempt, a fail-fast or expired, in every replication."""
+    for run in reps.runs:
+        r = run["calls"]["front->back"]
+        assert r["attempts"] + r["fail_fast"] + r["expired"] == (
+            r["calls"] + r["retries"] + r["hedges"]
+        ), r
+
+
+def front_and_back(call: dict[str, Any], back: list[dict[str, Any]] | None = None) -> dict:
+    """A front whose one step is ``call`` to a back of ample workers whose ``get`` is an
+    exponential delay of mean ``ANSWER`` (or ``back``): nothing waits anywhere."""
+    ample = {"kind": "app_server", "cores": 1, "workers": 100_000}
+    delay = [{"delay": {"dist": "exponential", "mean": ANSWER}}]
+    return {
+        "front": {**ample, "endpoints": {"serve": [{"call": "back.get", **call}]}},
+        "back": {**ample, "endpoints": {"get": back or delay}},
+    }
+
+
+def whole_run(component: str, kind: str, **fields: Any) -> list[dict[str, Any]]:
+    """One fault of ``kind`` from the start to past the end of any run here."""
+    return [{"component": component, "kind": kind, "at": 0, "for": 100_000, **fields}]
+
+
+@pytest.mark.parametrize(
+    ("servers", "lam", "timeout", "duration"),
+    [pytest.param(1, 70.0, 0.03, 400, id="M/M/1"), pytest.param(4, 280.0, 0.02, 200, id="M/M/4")],
+)
+@pytest.mark.parametrize("share", SHARES)
+def test_client_timeout_is_the_sojourn_tail(
+    share: float, servers: int, lam: float, timeout: float, duration: float
+) -> None:
+    """The share recorded ``timeout`` is P(S > tau), the ok latency E[S | S <= tau], the
+    client's time in system E[min(S, tau)], and the utilisation still lambda / (c mu)."""
+    spec = open_spec(
+        "client_timeout",
+        lam,
+        {"app": server(cores=servers)},
+        duration=duration * share,
+        warmup=5,
+    )
+    spec["workload"]["classes"][0]["timeout"] = timeout
+    reps = replications(spec, 20)
+    queue = analysis.mmc(lam, MU, servers)
+    theory = resilience.client_timeout(queue, timeout)
+    mean_width = width(MEAN_WIDTH, share)
+    agrees(reps, "error_rate", theory.timeout_share, max_width=mean_width)
+    agrees(reps, "latency.all.mean", theory.mean_ok_latency, max_width=mean_width)
+    client = (1 - theory.timeout_share) * theory.mean_ok_latency + theory.timeout_share * timeout
+    agrees(reps, "checks.mean_time_in_system", client, max_width=mean_width)
+    agrees(reps, "components.app.utilization", queue.utilization, max_width=mean_width)
+    conserved_and_little(reps)
+
+
+@pytest.mark.parametrize("share", SHARES)
+def test_timed_call_with_retries_and_backoff(share: float) -> None:
+    """Attempts time out with p = exp(-tau / m); 3 attempts, full jitter capped at the
+    second retry: attempts per call (1 - p^3) / (1 - p), p^3 failed, and the mean latency
+    of ok calls and of all calls, timeouts and backoffs included."""
+    tau, attempts, base, cap = 0.01, 3, 0.005, 0.008
+    backoff = {"base": base, "cap": cap, "jitter": "full"}
+    call = {"timeout": tau, "retry": {"attempts": attempts, "backoff": backoff}}
+    spec = open_spec(
+        "retried", 200, front_and_back(call), entry="front", duration=100 * share, warmup=1
+    )
+    reps = replications(spec, 20)
+    p, below = resilience.exponential_below(ANSWER, tau)
+    waits = [resilience.backoff_mean(n, base, cap, "full") for n in range(1, attempts)]
+    theory = resilience.retried_call(tau, attempts, p, below, waits)
+    mean_width = width(MEAN_WIDTH, share)
+    agrees(reps, "error_rate", theory.failed_share, max_width=mean_width)
+    agrees(reps, f"{ROUTE}.amplification", theory.attempts_per_call, max_width=mean_width)
+    agrees(reps, "latency.all.mean", theory.mean_ok_latency, max_width=mean_width)
+    agrees(reps, "checks.mean_time_in_system", theory.mean_latency, max_width=mean_width)
+    tries_conserved(reps)
+    conserved_and_little(reps)
+
+
+@pytest.mark.parametrize("share", SHARES)
+def test_hedged_call_is_the_earlier_of_two_copies(share: float) -> None:
+    """Latency min(X1, d + X2): mean m (1 - e^{-d/m} / 2), median and p99 from its tail,
+    and e^{-d/m} second copies per call."""
+    after = 0.01
+    spec = open_spec(
+        "hedged",
+        200,
+        front_and_back({"hedge": {"after": after}}),
+        entry="front",
+        duration=50 * share,
+        warmup=1,
+    )
+    reps = replications(spec, 20)
+    theory = resilience.hedged_exponential(ANSWER, after)
+    mean_width, tail_width = width(MEAN_WIDTH, share), width(TAIL_WIDTH, share)
+    agrees(reps, f"{ROUTE}.amplification", 1 + theory.hedge_rate, max_width=mean_width)
+    agrees(reps, "latency.all.mean", theory.mean, max_width=mean_width)
+    # a tenth of the horizon leaves each run some 20 answers beyond its p99, too few for
+    # a t interval over its skewed estimate: p99 is checked on the full horizon only
+    for level in (50, 95, 99) if share == 1.0 else (50, 95):
+        theory_level = theory.quantile(level / 100)
+        agrees(reps, f"latency.all.p{level}", theory_level, max_width=tail_width)
+    tries_conserved(reps)
+    conserved_and_little(reps)
+
+
+@pytest.mark.parametrize("share", SHARES)
+def test_injected_errors_thin_an_mm1_queue(share: float) -> None:
+    """A fraction p of requests fail fast before they queue: the error rate is p and the
+    rest see an M/M/1 queue at (1 - p) lambda, here 0.7 of a load that would saturate."""
+    lam, fraction = 100.0, 0.3
+    spec = open_spec("errors", lam, {"app": server()}, duration=1000 * share, warmup=10)
+    spec["faults"] = whole_run("app", "errors", fraction=fraction)
+    reps = replications(spec, 20)
+    queue = analysis.mm1(lam * (1 - fraction), MU)
+    mean_width, tail_width = width(MEAN_WIDTH, share), width(TAIL_WIDTH, share)
+    agrees(reps, "error_rate", fraction, max_width=mean_width)
+    agrees(reps, "latency.all.mean", queue.mean_sojourn, max_width=mean_width)
+    agrees(reps, "latency.all.p99", queue.sojourn_quantile(0.99), max_width=tail_width)
+    agrees(reps, "components.app.utilization", queue.utilization, max_width=mean_width)
+    conserved_and_little(reps)
+
+
+@pytest.mark.parametrize("share", SHARES)
+def test_slow_instance_behind_a_random_balancer(share: float) -> None:
+    """One of three instances slowed 1.5 times for the whole run: random balancing makes
+    each an independent M/M/1 at lambda / 3, so the mean is sum_i (1/3) / (mu_i - lambda/3)
+    and the slow instance is busy lambda / 3 x 1.5 / mu of the time."""
+    lam, n, factor = 120.0, 3, 1.5
+    components = {
+        "lb": {"kind": "load_balancer", "policy": "random", "backends": "app"},
+        "app": server(replicas=n),
+    }
+    spec = open_spec("slow", lam, components, entry="lb", duration=400 * share, warmup=10)
+    spec["faults"] = whole_run("app", "slow", instance=0, factor=factor)
+    reps = replications(spec, 20)
+    rates = [MU / factor] + [MU] * (n - 1)
+    mean = sum(analysis.mm1(lam / n, mu).mean_sojourn for mu in rates) / n
+    mean_width = width(MEAN_WIDTH, share)
+    agrees(reps, "latency.all.mean", mean, max_width=mean_width)
+    slow = "components.app.per_instance.app[0].utilization"
+    agrees(reps, slow, lam / n * factor / MU, max_width=mean_width)
+    conserved_and_little(reps)
+
+
+@pytest.mark.parametrize("share", SHARES)
+def test_breaker_against_a_callee_that_always_fails(share: float) -> None:
+    """Every attempt fails fast: the breaker opens, fails calls fast for ``wait``, lets the
+    next call through as its probe, which fails and opens it again. A cycle is ``wait``
+    plus the wait for the next Poisson arrival, 1 / lambda, with lambda wait + 1 calls
+    and one attempt: attempts per call 1 / (lambda wait + 1) (renewal reward)."""
+    lam, wait = 100.0, 0.2
+    components = front_and_back({})
+    components["front"]["breakers"] = {"back": {"window": 20, "min_calls": 10, "wait": wait}}
+    spec = open_spec("breaker", lam, components, entry="front", duration=100 * share, warmup=5)
+    spec["faults"] = whole_run("back", "errors", fraction=1.0)
+    reps = replications(spec, 20)
+    mean_width = width(MEAN_WIDTH, share)
+    agrees(reps, f"{ROUTE}.amplification", 1 / (lam * wait + 1), max_width=mean_width)
+    for run in reps.runs:
+        assert run["error_rate"] == 1.0
+        assert run["calls"]["front->back"]["breaker_open_share"] == pytest.approx(1.0)
+    tries_conserved(reps)
+    conserved_and_little(reps)
