@@ -100,3 +100,11 @@ def test_hedged_exponential_matches_a_monte_carlo() -> None:
         assert h.sf(h.quantile(q)) == pytest.approx(1 - q, rel=1e-12)
         assert abs((latency > h.quantile(q)).mean() - (1 - q)) <= 4 * math.sqrt(q * (1 - q) / N)
     assert integrate.quad(h.sf, 0, 1, points=[d])[0] == pytest.approx(h.mean, rel=1e-9)
+
+
+def test_a_retried_fail_fast_error_costs_only_its_backoffs() -> None:
+    # two attempts, p = 1/2, a 10 ms wait: ok at once 1/2, after the wait 1/4
+    r = retried_call(0.0, 2, 0.5, 0.004, [0.01])
+    assert (r.attempts_per_call, r.failed_share) == (1.5, 0.25)
+    assert r.mean_ok_latency == pytest.approx(0.004 + 0.01 / 3)
+    assert r.mean_latency == pytest.approx(0.5 * 0.004 + 0.25 * 0.014 + 0.25 * 0.01)
