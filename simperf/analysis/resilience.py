@@ -1,10 +1,11 @@
-"""Calls under failure: client timeouts over a queue, timed calls with retries and
-backoff, and hedged calls, each where an exact closed form exists.
+"""Calls under failure: client timeouts over a queue, calls retried with backoff, and
+hedged calls, each where an exact closed form exists.
 
 The models assume what :mod:`simperf.components.resilience` does: abandoned work goes
 on (a timeout or a losing hedge copy does not take work off the callee), so a queue under
 a client timeout is the same queue; and attempts to a callee with no queueing take
-independent times, so their timeouts are independent Bernoulli trials.
+independent times, so their timeouts are independent Bernoulli trials (as are injected
+errors, drawn per attempt).
 
 Times are seconds.
 """
@@ -105,12 +106,12 @@ def backoff_mean(retry: int, base: float, cap: float, jitter: Jitter) -> float:
 
 @dataclass(frozen=True)
 class RetriedCall:
-    """A timed call retried on timeout, each attempt timing out independently.
+    """A call retried on failure, each attempt failing independently.
 
     Attributes
     ----------
-    timeout_probability
-        ``p``: the chance that one attempt times out.
+    failure_probability
+        ``p``: the chance that one attempt fails (times out, or fails fast).
     attempts
         ``n``: the most attempts a call makes, the first included.
     attempts_per_call
@@ -118,16 +119,16 @@ class RetriedCall:
     retries_per_call
         ``attempts_per_call - 1``.
     failed_share
-        ``p^n``: calls that time out on every attempt.
+        ``p^n``: calls whose every attempt fails.
     mean_ok_latency
-        Mean latency of the calls that succeed: the timed-out attempts, the backoffs
+        Mean latency of the calls that succeed: the failed attempts, the backoffs
         before the retries and the answer, given it came within the timeout.
     mean_latency
-        Mean latency over all calls, failed ones (``n`` timeouts and ``n - 1``
+        Mean latency over all calls, failed ones (``n`` failed attempts and ``n - 1``
         backoffs) included.
     """
 
-    timeout_probability: float
+    failure_probability: float
     attempts: int
     attempts_per_call: float
     retries_per_call: float
@@ -137,24 +138,25 @@ class RetriedCall:
 
 
 def retried_call(
-    timeout: float,
+    fail_after: float,
     attempts: int,
-    timeout_probability: float,
+    failure_probability: float,
     mean_answer_below: float,
     backoff_means: Sequence[float] = (),
 ) -> RetriedCall:
-    """Attempts, failures and mean latency of a call retried on timeout.
+    """Attempts, failures and mean latency of a call retried on failure.
 
     Parameters
     ----------
-    timeout
-        Each attempt's timeout ``tau``, seconds.
+    fail_after
+        How long a failed attempt takes, seconds: its timeout ``tau``, or 0 for an error
+        that fails fast.
     attempts
         ``n >= 1``, the first attempt included.
-    timeout_probability
-        ``p = P(X > tau)`` for an attempt's answer time ``X``.
+    failure_probability
+        ``p``, the chance that an attempt fails: ``P(X > tau)`` for an answer time ``X``.
     mean_answer_below
-        ``E[X | X <= tau]``.
+        Mean time of a successful attempt: ``E[X | X <= tau]``.
     backoff_means
         Mean wait before retry 1, 2, ... (at least ``n - 1`` values; none: no backoff).
 
@@ -162,7 +164,7 @@ def retried_call(
     -------
     RetriedCall
         The call succeeds at attempt ``k`` with probability ``p^(k-1) (1 - p)``, after
-        ``k - 1`` timeouts and backoffs.
+        ``k - 1`` failed attempts and backoffs.
 
     Examples
     --------
@@ -170,13 +172,13 @@ def retried_call(
     >>> r.attempts_per_call, r.failed_share
     (1.75, 0.125)
     """
-    tau = positive("timeout", timeout)
+    tau = nonnegative("fail_after", fail_after)
     n = _integer("attempts", attempts, 1)
-    p = _probability(timeout_probability)
+    p = _probability(failure_probability)
     waits = list(backoff_means) or [0.0] * (n - 1)
     if len(waits) < n - 1:
         raise ValueError(f"backoff_means: need {n - 1} values, got {len(waits)}")
-    before = [0.0]  # mean time spent before attempt k: k - 1 timeouts and backoffs
+    before = [0.0]  # mean time spent before attempt k: k - 1 failed attempts and backoffs
     for k in range(1, n):
         before.append(before[-1] + tau + waits[k - 1])
     ok = [p ** (k - 1) * (1.0 - p) for k in range(1, n + 1)]
@@ -186,7 +188,7 @@ def retried_call(
     failed_time = before[-1] + tau
     per_call = sum(p**k for k in range(n))
     return RetriedCall(
-        timeout_probability=p,
+        failure_probability=p,
         attempts=n,
         attempts_per_call=per_call,
         retries_per_call=per_call - 1.0,

@@ -29,6 +29,7 @@ Cause = Literal[
     "rate_limited",
     "cache_down",
     "safety_cap",
+    "injected_error",
 ]
 """Error causes a retry may be made on (the outcome codes the recorder knows)."""
 

@@ -168,6 +168,17 @@ def test_a_retry_still_in_its_backoff_at_the_end_is_not_counted_yet() -> None:
     conserved(result)
 
 
+def test_injected_errors_can_be_retried() -> None:
+    # an errors fault is a server's 5xx: the commonest cause a client retries on
+    call = {"retry": {"attempts": 3, "when": ["injected_error"]}}
+    fault = {"component": "back", "kind": "errors", "fraction": 1.0, "at": 0, "for": "100s"}
+    result = simperf.run(scenario(call).with_overrides({"faults": [fault]}))
+    r = route(result)
+    assert (r["calls"], r["attempts"], r["retries"], r["failed"]) == (20, 60, 40, 20)
+    assert result.data["requests"]["errors"]["injected_error"] == 20
+    conserved(result)
+
+
 def test_a_budget_caps_retries_at_its_ratio() -> None:
     result = simperf.run(
         scenario(

@@ -163,6 +163,33 @@ def test_injected_errors_thin_an_mm1_queue(share: float) -> None:
 
 
 @pytest.mark.parametrize("share", SHARES)
+def test_injected_errors_retried_over_mm1(share: float) -> None:
+    """Half the attempts to an M/M/1 back fail fast, before its queue; 3 attempts, 5 and
+    10 ms apart: 1 - 1/8 of calls succeed after (1 - p^3) / (1 - p) = 1.75 attempts. The
+    successful attempts are the arrivals each delayed by its own backoffs, still Poisson
+    (displacement), at (1 - p^3) lambda: an M/M/1 queue at 0.7, plus the mean backoff."""
+    lam, fraction, attempts, base = 80.0, 0.5, 3, 0.005
+    backoff = {"base": base, "cap": 1.0, "jitter": "none"}
+    call = {"retry": {"attempts": attempts, "when": ["injected_error"], "backoff": backoff}}
+    components = front_and_back(call, [{"cpu": {"dist": "exponential", "mean": 1 / MU}}])
+    spec = open_spec(
+        "retried_errors", lam, components, entry="front", duration=600 * share, warmup=10
+    )
+    spec["faults"] = whole_run("back", "errors", fraction=fraction)
+    reps = replications(spec, 20)
+    queue = analysis.mm1(lam * (1 - fraction**attempts), MU)
+    waits = [resilience.backoff_mean(n, base, 1.0, "none") for n in range(1, attempts)]
+    theory = resilience.retried_call(0.0, attempts, fraction, queue.mean_sojourn, waits)
+    mean_width = width(MEAN_WIDTH, share)
+    agrees(reps, "error_rate", theory.failed_share, max_width=mean_width)
+    agrees(reps, f"{ROUTE}.amplification", theory.attempts_per_call, max_width=mean_width)
+    agrees(reps, "components.back.utilization", queue.utilization, max_width=mean_width)
+    agrees(reps, "latency.all.mean", theory.mean_ok_latency, max_width=mean_width)
+    tries_conserved(reps)
+    conserved_and_little(reps)
+
+
+@pytest.mark.parametrize("share", SHARES)
 def test_slow_instance_behind_a_random_balancer(share: float) -> None:
     """One of three instances slowed 1.5 times for the whole run: random balancing makes
     each an independent M/M/1 at lambda / 3, so the mean is sum_i (1/3) / (mu_i - lambda/3)
