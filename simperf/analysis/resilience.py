@@ -242,6 +242,27 @@ class HedgedExponential:
             return math.exp(-max(t, 0.0) / m)
         return math.exp(-(2.0 * t - d) / m)
 
+    def mean_below(self, timeout: float) -> float:
+        """``E[L | L <= timeout]``: the mean latency of hedged calls that also have a
+        ``timeout`` (``int_0^t P(L > u) du - t P(L > t)``, over ``P(L <= t)``).
+
+        Examples
+        --------
+        >>> h = hedged_exponential(0.01, 0.01)
+        >>> round(h.mean_below(1.0), 12) == round(h.mean, 12)
+        True
+        """
+        t = positive("timeout", timeout)
+        m, d = self.mean_answer, self.after
+        if t <= d:
+            area = m * -math.expm1(-t / m)
+        else:
+            area = m * -math.expm1(-d / m) + 0.5 * m * math.exp(d / m) * (
+                math.exp(-2.0 * d / m) - math.exp(-2.0 * t / m)
+            )
+        tail = self.sf(t)
+        return (area - t * tail) / (1.0 - tail)
+
     def quantile(self, q: float) -> float:
         """The ``q``-quantile of the latency.
 

@@ -108,3 +108,11 @@ def test_a_retried_fail_fast_error_costs_only_its_backoffs() -> None:
     assert (r.attempts_per_call, r.failed_share) == (1.5, 0.25)
     assert r.mean_ok_latency == pytest.approx(0.004 + 0.01 / 3)
     assert r.mean_latency == pytest.approx(0.5 * 0.004 + 0.25 * 0.014 + 0.25 * 0.01)
+
+
+@pytest.mark.parametrize("timeout", [0.004, 0.006, 0.02])
+def test_hedged_mean_below_a_timeout_matches_its_tail_integral(timeout: float) -> None:
+    h = hedged_exponential(0.01, 0.006)
+    area, _ = integrate.quad(h.sf, 0.0, timeout, points=[0.006] if timeout > 0.006 else None)
+    below = (area - timeout * h.sf(timeout)) / (1.0 - h.sf(timeout))
+    assert h.mean_below(timeout) == pytest.approx(below, rel=1e-10)

@@ -1,13 +1,14 @@
 """Calls under failure against closed forms (:mod:`simperf.analysis.resilience`).
 
 Client timeouts over M/M/1 and M/M/c (abandoned work goes on, so the queue is the same
-queue), a timed call retried with backoff and a hedged call against a callee that never
-queues (attempts then take independent exponential times), injected errors over M/M/1,
-a slow instance behind a random balancer (independent M/M/1 queues), and a breaker
-against a callee that always fails (a renewal cycle). Each check runs on a tenth of its
-horizon in ``make test`` (intervals about three times wider) and in full under
-``make validate``; every one also holds conservation of requests and of tries, and
-Little's law."""
+queue); a timed call retried with backoff and a hedged call, untimed and timed, against a
+callee that never queues (attempts then take independent exponential times); injected
+errors over M/M/1, and retried over M/M/1 (the successful attempts, each delayed by its
+backoffs, are still Poisson); a slow instance behind a random balancer (independent
+M/M/1 queues); a breaker against a callee that always fails (a renewal cycle). Each
+check runs on a tenth of its horizon in ``make test`` (intervals about three times
+wider) and in full under ``make validate``; every one also holds conservation of
+requests and of tries, and Little's law."""
 
 from __future__ import annotations
 
@@ -72,8 +73,9 @@ def whole_run(component: str, kind: str, **fields: Any) -> list[dict[str, Any]]:
 def test_client_timeout_is_the_sojourn_tail(
     share: float, servers: int, lam: float, timeout: float, duration: float
 ) -> None:
-    """The share recorded ``timeout`` is P(S > tau), the ok latency E[S | S <= tau], the
-    client's time in system E[min(S, tau)], and the utilisation still lambda / (c mu)."""
+    """The share recorded ``timeout`` is P(S > tau), the ok latency S given S <= tau (its
+    mean, and its p95 the sojourn's 0.95 P(S <= tau) quantile), the client's time in
+    system E[min(S, tau)], and the utilisation still lambda / (c mu)."""
     spec = open_spec(
         "client_timeout",
         lam,
@@ -88,6 +90,8 @@ def test_client_timeout_is_the_sojourn_tail(
     mean_width = width(MEAN_WIDTH, share)
     agrees(reps, "error_rate", theory.timeout_share, max_width=mean_width)
     agrees(reps, "latency.all.mean", theory.mean_ok_latency, max_width=mean_width)
+    p95 = queue.sojourn_quantile(0.95 * (1 - theory.timeout_share))
+    agrees(reps, "latency.all.p95", p95, max_width=width(TAIL_WIDTH, share))
     client = (1 - theory.timeout_share) * theory.mean_ok_latency + theory.timeout_share * timeout
     agrees(reps, "checks.mean_time_in_system", client, max_width=mean_width)
     agrees(reps, "components.app.utilization", queue.utilization, max_width=mean_width)
@@ -118,28 +122,34 @@ def test_timed_call_with_retries_and_backoff(share: float) -> None:
     conserved_and_little(reps)
 
 
+@pytest.mark.parametrize("timeout", [None, 0.015], ids=["untimed", "timed"])
 @pytest.mark.parametrize("share", SHARES)
-def test_hedged_call_is_the_earlier_of_two_copies(share: float) -> None:
-    """Latency min(X1, d + X2): mean m (1 - e^{-d/m} / 2), median and p99 from its tail,
-    and e^{-d/m} second copies per call."""
+def test_hedged_call_is_the_earlier_of_two_copies(share: float, timeout: float | None) -> None:
+    """Latency L = min(X1, d + X2): mean m (1 - e^{-d/m} / 2), median and p99 from its
+    tail, and e^{-d/m} second copies per call. With a timeout tau on the call as well,
+    P(L > tau) of calls time out and the ok ones are L given L <= tau."""
     after = 0.01
+    call: dict[str, Any] = {"hedge": {"after": after}}
+    if timeout is not None:
+        call["timeout"] = timeout
     spec = open_spec(
-        "hedged",
-        200,
-        front_and_back({"hedge": {"after": after}}),
-        entry="front",
-        duration=50 * share,
-        warmup=1,
+        "hedged", 200, front_and_back(call), entry="front", duration=50 * share, warmup=1
     )
     reps = replications(spec, 20)
     theory = resilience.hedged_exponential(ANSWER, after)
     mean_width, tail_width = width(MEAN_WIDTH, share), width(TAIL_WIDTH, share)
     agrees(reps, f"{ROUTE}.amplification", 1 + theory.hedge_rate, max_width=mean_width)
-    agrees(reps, "latency.all.mean", theory.mean, max_width=mean_width)
+    ok = 1.0
+    if timeout is None:
+        agrees(reps, "latency.all.mean", theory.mean, max_width=mean_width)
+    else:
+        ok = 1.0 - theory.sf(timeout)
+        agrees(reps, "error_rate", 1.0 - ok, max_width=mean_width)
+        agrees(reps, "latency.all.mean", theory.mean_below(timeout), max_width=mean_width)
     # a tenth of the horizon leaves each run some 20 answers beyond its p99, too few for
     # a t interval over its skewed estimate: p99 is checked on the full horizon only
     for level in (50, 95, 99) if share == 1.0 else (50, 95):
-        theory_level = theory.quantile(level / 100)
+        theory_level = theory.quantile(level / 100 * ok)
         agrees(reps, f"latency.all.p{level}", theory_level, max_width=tail_width)
     tries_conserved(reps)
     conserved_and_little(reps)
