@@ -191,6 +191,8 @@ def erlang_b(servers: int, offered_load: float) -> float:
     b = 1.0
     for k in range(1, c + 1):
         b = a * b / (k + a * b)
+        if b == 0.0:  # underflowed, and 0 stays 0: far more servers than load end here
+            break
     return b
 
 
