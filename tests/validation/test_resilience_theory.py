@@ -33,6 +33,7 @@ from agreement import (
 
 MU = 100.0  # exponential service of mean 10 ms
 ANSWER = 0.01  # the no-queue callee's mean exponential delay
+EXP_CPU = {"dist": "exponential", "mean": 1 / MU}
 SHARES = [
     pytest.param(0.1, id="short"),
     pytest.param(1.0, id="full", marks=pytest.mark.validate),
@@ -65,11 +66,17 @@ def whole_run(component: str, kind: str, **fields: Any) -> list[dict[str, Any]]:
     return [{"component": component, "kind": kind, "at": 0, "for": 100_000, **fields}]
 
 
+MM1, MM4 = (1, 70.0, 0.03, 400), (4, 280.0, 0.02, 200)  # servers, lambda, tau, duration
+
+
 @pytest.mark.parametrize(
-    ("servers", "lam", "timeout", "duration"),
-    [pytest.param(1, 70.0, 0.03, 400, id="M/M/1"), pytest.param(4, 280.0, 0.02, 200, id="M/M/4")],
+    ("share", "servers", "lam", "timeout", "duration"),
+    [  # make test runs the M/M/c case alone: the same code, the harder closed form
+        pytest.param(0.1, *MM4, id="short-M/M/4"),
+        pytest.param(1.0, *MM1, id="full-M/M/1", marks=pytest.mark.validate),
+        pytest.param(1.0, *MM4, id="full-M/M/4", marks=pytest.mark.validate),
+    ],
 )
-@pytest.mark.parametrize("share", SHARES)
 def test_client_timeout_is_the_sojourn_tail(
     share: float, servers: int, lam: float, timeout: float, duration: float
 ) -> None:
@@ -119,6 +126,52 @@ def test_timed_call_with_retries_and_backoff(share: float) -> None:
     agrees(reps, "latency.all.mean", theory.mean_ok_latency, max_width=mean_width)
     agrees(reps, "checks.mean_time_in_system", theory.mean_latency, max_width=mean_width)
     tries_conserved(reps)
+    conserved_and_little(reps)
+
+
+@pytest.mark.parametrize("share", SHARES)
+def test_immediate_retries_of_a_rejection_meet_the_same_full_queue(share: float) -> None:
+    """A retry with no backoff is made at the instant of its rejection, when the back's
+    M/M/1/K queue is still full: every attempt of a blocked call is rejected, so the
+    error rate is the Erlang blocking probability B and attempts per call 1 + (n - 1) B;
+    the calls let in see M/M/1/K."""
+    lam, limit, attempts = 100.0, 2, 3  # K = 3 at load 1: B = 1 / (K + 1)
+    back = {**server(queue_limit=limit), "endpoints": {"get": [{"cpu": EXP_CPU}]}}
+    components = {**front_and_back({"retry": {"attempts": attempts}}), "back": back}
+    spec = open_spec("rejected", lam, components, entry="front", duration=200 * share, warmup=5)
+    reps = replications(spec, 20)
+    queue = analysis.mmck(lam, MU, 1, 1 + limit)
+    blocked = queue.blocking_probability
+    mean_width = width(MEAN_WIDTH, share)
+    agrees(reps, "error_rate", blocked, max_width=mean_width)
+    agrees(reps, f"{ROUTE}.amplification", 1 + (attempts - 1) * blocked, max_width=mean_width)
+    agrees(reps, "latency.all.mean", queue.mean_sojourn, max_width=mean_width)
+    tries_conserved(reps)
+    conserved_and_little(reps)
+
+
+@pytest.mark.parametrize("share", SHARES)
+def test_parallel_arms_each_timed(share: float) -> None:
+    """Two exponential arms, each with a timeout tau, and the step waits for both: it
+    fails with probability 1 - F(tau)^2 and then takes tau; ok, it takes the larger of two
+    draws truncated at tau, mean tau - int_0^tau F(t)^2 dt / F(tau)^2."""
+    timeout = 0.015
+    arms = {"kind": "app_server", "cores": 1, "workers": 100_000}
+    arms["endpoints"] = {"get": [{"delay": {"dist": "exponential", "mean": ANSWER}}]}
+    front = {**arms, "endpoints": {"serve": [{"parallel": ["a.get", "b.get"], "timeout": timeout}]}}
+    components = {"front": front, "a": arms, "b": arms}
+    spec = open_spec("arms", 200, components, entry="front", duration=25 * share, warmup=1)
+    reps = replications(spec, 20)
+    p, _ = resilience.exponential_below(ANSWER, timeout)
+    both = (1 - p) ** 2
+    # int_0^tau (1 - e^{-t/m})^2 dt
+    square = timeout - 2 * ANSWER * (1 - p) + ANSWER / 2 * (1 - p**2)
+    ok_mean = timeout - square / both
+    mean_width = width(MEAN_WIDTH, share)
+    agrees(reps, "error_rate", 1 - both, max_width=mean_width)
+    agrees(reps, "latency.all.mean", ok_mean, max_width=mean_width)
+    client = both * ok_mean + (1 - both) * timeout
+    agrees(reps, "checks.mean_time_in_system", client, max_width=mean_width)
     conserved_and_little(reps)
 
 
@@ -181,7 +234,7 @@ def test_injected_errors_retried_over_mm1(share: float) -> None:
     lam, fraction, attempts, base = 80.0, 0.5, 3, 0.005
     backoff = {"base": base, "cap": 1.0, "jitter": "none"}
     call = {"retry": {"attempts": attempts, "when": ["injected_error"], "backoff": backoff}}
-    components = front_and_back(call, [{"cpu": {"dist": "exponential", "mean": 1 / MU}}])
+    components = front_and_back(call, [{"cpu": EXP_CPU}])
     spec = open_spec(
         "retried_errors", lam, components, entry="front", duration=600 * share, warmup=10
     )
@@ -230,7 +283,7 @@ def test_breaker_against_a_callee_that_always_fails(share: float) -> None:
     lam, wait = 100.0, 0.2
     components = front_and_back({})
     components["front"]["breakers"] = {"back": {"window": 20, "min_calls": 10, "wait": wait}}
-    spec = open_spec("breaker", lam, components, entry="front", duration=100 * share, warmup=5)
+    spec = open_spec("breaker", lam, components, entry="front", duration=50 * share, warmup=1)
     spec["faults"] = whole_run("back", "errors", fraction=1.0)
     reps = replications(spec, 20)
     mean_width = width(MEAN_WIDTH, share)
