@@ -1,8 +1,10 @@
 """Calls under failure against closed forms (:mod:`simperf.analysis.resilience`).
 
 Client timeouts over M/M/1 and M/M/c (abandoned work goes on, so the queue is the same
-queue); a timed call retried with backoff and a hedged call, untimed and timed, against a
-callee that never queues (attempts then take independent exponential times); injected
+queue); a timed call retried with backoff, retries cut by the client's deadline, a hedged
+call, untimed and timed, and parallel arms each timed, against callees that never queue
+(attempts then take independent exponential times); immediate retries of a rejection
+from M/M/1/K (they meet the same full queue); injected
 errors over M/M/1, and retried over M/M/1 (the successful attempts, each delayed by its
 backoffs, are still Poisson); a slow instance behind a random balancer (independent
 M/M/1 queues); a breaker against a callee that always fails (a renewal cycle). Each
@@ -12,6 +14,7 @@ requests and of tries, and Little's law."""
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import pytest
@@ -125,6 +128,29 @@ def test_timed_call_with_retries_and_backoff(share: float) -> None:
     agrees(reps, f"{ROUTE}.amplification", theory.attempts_per_call, max_width=mean_width)
     agrees(reps, "latency.all.mean", theory.mean_ok_latency, max_width=mean_width)
     agrees(reps, "checks.mean_time_in_system", theory.mean_latency, max_width=mean_width)
+    tries_conserved(reps)
+    conserved_and_little(reps)
+
+
+@pytest.mark.parametrize("share", SHARES)
+def test_retries_cut_by_the_client_deadline(share: float) -> None:
+    """Five attempts of tau = m, no backoff, under a client deadline D = 2.5 tau: two
+    whole attempts, a third cut to the 0.5 tau left, and the retry after it finds the
+    deadline passed (expired). Failed e^{-2} e^{-0.5}, attempts per call 1 + p + p^2."""
+    tau, attempts, deadline = ANSWER, 5, 2.5 * ANSWER
+    call = {"timeout": tau, "retry": {"attempts": attempts}}
+    spec = open_spec(
+        "deadline", 200, front_and_back(call), entry="front", duration=150 * share, warmup=1
+    )
+    spec["workload"]["classes"][0]["timeout"] = deadline
+    reps = replications(spec, 20)
+    p = math.exp(-tau / ANSWER)
+    mean_width = width(MEAN_WIDTH, share)
+    failed = p * p * math.exp(-(deadline - 2 * tau) / ANSWER)
+    agrees(reps, "error_rate", failed, max_width=mean_width)
+    agrees(reps, f"{ROUTE}.amplification", 1 + p + p * p, max_width=mean_width)
+    for run in reps.runs:  # every failed call ran out of time, none out of attempts
+        assert run["calls"]["front->back"]["expired"] == run["calls"]["front->back"]["failed"]
     tries_conserved(reps)
     conserved_and_little(reps)
 
