@@ -4,13 +4,12 @@ Client timeouts over M/M/1 and M/M/c (abandoned work goes on, so the queue is th
 queue); a timed call retried with backoff, retries cut by the client's deadline, a hedged
 call, untimed and timed, and parallel arms each timed, against callees that never queue
 (attempts then take independent exponential times); immediate retries of a rejection
-from M/M/1/K (they meet the same full queue); injected
-errors over M/M/1, and retried over M/M/1 (the successful attempts, each delayed by its
-backoffs, are still Poisson); a slow instance behind a random balancer (independent
-M/M/1 queues); a breaker against a callee that always fails (a renewal cycle). Each
-check runs on a tenth of its horizon in ``make test`` (intervals about three times
-wider) and in full under ``make validate``; every one also holds conservation of
-requests and of tries, and Little's law."""
+from M/M/1/K (they meet the same full queue); injected errors over M/M/1, and retried
+over M/M/1 (the successful attempts, each delayed by its backoffs, are still Poisson); a
+slow instance behind a random balancer (independent M/M/1 queues); a breaker against a
+callee that always fails (a renewal cycle). Each check runs on a tenth of its horizon in
+``make test`` (intervals about three times wider) and in full under ``make validate``;
+every one also holds conservation of requests and of tries, and Little's law."""
 
 from __future__ import annotations
 
