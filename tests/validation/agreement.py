@@ -20,12 +20,18 @@ TAIL_WIDTH = 0.05  # and 5% for p95/p99
 SHORT_SHARE = 0.25
 """Share of the full horizon that ``make test`` runs of a long agreement check."""
 
-HORIZONS = [
-    pytest.param(SHORT_SHARE, id="short"),
-    pytest.param(1.0, id="full", marks=pytest.mark.validate),
-]
-"""Parametrize a long check over these: ``make test`` runs it on a quarter of its
-horizon, ``make validate`` on the whole of it, with the same assertions."""
+
+def horizons(short: float = SHORT_SHARE) -> list[Any]:
+    """Parametrize a long check over these: ``make test`` runs it on ``short`` of its
+    horizon, ``make validate`` on the whole of it, with the same assertions."""
+    return [
+        pytest.param(short, id="short"),
+        pytest.param(1.0, id="full", marks=pytest.mark.validate),
+    ]
+
+
+HORIZONS = horizons()
+"""A quarter of the horizon in ``make test``, all of it in ``make validate``."""
 
 
 def width(full: float, share: float) -> float:

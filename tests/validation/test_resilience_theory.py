@@ -27,6 +27,7 @@ from agreement import (
     TAIL_WIDTH,
     agrees,
     conserved_and_little,
+    horizons,
     open_spec,
     replications,
     server,
@@ -36,10 +37,7 @@ from agreement import (
 MU = 100.0  # exponential service of mean 10 ms
 ANSWER = 0.01  # the no-queue callee's mean exponential delay
 EXP_CPU = {"dist": "exponential", "mean": 1 / MU}
-SHARES = [
-    pytest.param(0.1, id="short"),
-    pytest.param(1.0, id="full", marks=pytest.mark.validate),
-]
+SHARES = horizons(0.1)  # a tenth: the make test variants together ~12 CPU-s
 ROUTE = "calls.front->back"
 
 
@@ -52,9 +50,12 @@ def tries_conserved(reps: Replications) -> None:
         ), r
 
 
-def front_and_back(call: dict[str, Any], back: list[dict[str, Any]] | None = None) -> dict:
+def front_and_back(
+    call: dict[str, Any], back: list[dict[str, Any]] | None = None
+) -> dict[str, Any]:
     """A front whose one step is ``call`` to a back of ample workers whose ``get`` is an
-    exponential delay of mean ``ANSWER`` (or ``back``): nothing waits anywhere."""
+    exponential delay of mean ``ANSWER`` (nothing waits anywhere), or the steps ``back``
+    (on its one core)."""
     ample = {"kind": "app_server", "cores": 1, "workers": 100_000}
     delay = [{"delay": {"dist": "exponential", "mean": ANSWER}}]
     return {

@@ -10,14 +10,20 @@ import pytest
 
 from simperf import analysis
 
-from agreement import MEAN_WIDTH, TAIL_WIDTH, agrees, open_spec, replications, server, width
+from agreement import (
+    MEAN_WIDTH,
+    TAIL_WIDTH,
+    agrees,
+    horizons,
+    open_spec,
+    replications,
+    server,
+    width,
+)
 
 MU = 100.0  # exponential service of mean 10 ms
 LAM, C = 150.0, 2  # utilisation 0.75: C = 0.643, so the median arrival waits too
-SHARES = [
-    pytest.param(0.1, id="short"),  # a few CPU-seconds in make test, intervals 3x wider
-    pytest.param(1.0, id="full", marks=pytest.mark.validate),
-]
+SHARES = horizons(0.1)  # a few CPU-seconds in make test, intervals 3x wider
 
 
 @pytest.mark.parametrize("share", SHARES)
