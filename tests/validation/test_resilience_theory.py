@@ -305,15 +305,18 @@ def test_breaker_against_a_callee_that_always_fails(share: float) -> None:
     """Every attempt fails fast: the breaker opens, fails calls fast for ``wait``, lets the
     next call through as its probe, which fails and opens it again. A cycle is ``wait``
     plus the wait for the next Poisson arrival, 1 / lambda, with lambda wait + 1 calls
-    and one attempt: attempts per call 1 / (lambda wait + 1) (renewal reward)."""
-    lam, wait = 100.0, 0.2
+    and one attempt: attempts per call 1 / (lambda wait + 1) (renewal reward), and
+    the breaker opens once a cycle."""
+    lam, wait, duration, warmup = 100.0, 0.2, 50 * share, 1.0
     components = front_and_back({})
     components["front"]["breakers"] = {"back": {"window": 20, "min_calls": 10, "wait": wait}}
-    spec = open_spec("breaker", lam, components, entry="front", duration=50 * share, warmup=1)
+    spec = open_spec("breaker", lam, components, entry="front", duration=duration, warmup=warmup)
     spec["faults"] = whole_run("back", "errors", fraction=1.0)
     reps = replications(spec, 20)
     mean_width = width(MEAN_WIDTH, share)
     agrees(reps, f"{ROUTE}.amplification", 1 / (lam * wait + 1), max_width=mean_width)
+    cycles = (duration - warmup) / (wait + 1 / lam)
+    agrees(reps, f"{ROUTE}.breaker_opens", cycles, max_width=mean_width)
     for run in reps.runs:
         assert run["error_rate"] == 1.0
         assert run["calls"]["front->back"]["breaker_open_share"] == pytest.approx(1.0)
