@@ -30,8 +30,13 @@ Cause = Literal[
     "cache_down",
     "safety_cap",
     "injected_error",
+    "partitioned",
+    "balancer_down",
+    "primary_down",
+    "shed",
 ]
-"""Error causes a retry may be made on (the outcome codes the recorder knows)."""
+"""Error causes a retry may be made on: every outcome code the runtime records
+(``tests/spec/test_resilience_spec.py`` holds the two lists equal)."""
 
 
 class BackoffSpec(SpecModel):

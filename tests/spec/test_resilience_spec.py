@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
-from typing import Any
+from typing import Any, get_args
 
 import pytest
 import yaml
 
+import simperf
 from simperf import SpecError, from_dict
 from simperf.cli import main
+from simperf.spec.resilience import Cause
 
 
 def spec(call: dict[str, Any], **app: Any) -> dict[str, Any]:
@@ -139,3 +142,14 @@ def test_bad_call_options_exit_2_with_the_path(
     assert "components.app.endpoints.serve[0].timeout: 2 s is longer" in err
     assert "components.app.breakers.nowhere: 'app' never calls 'nowhere'" in err
     assert "Traceback" not in err
+
+
+def test_every_cause_the_runtime_records_can_be_retried() -> None:
+    # retry.when names outcome codes; one the runtime records but `when` refuses cannot be
+    # retried at all (an errors fault's injected_error, a partition, a load shed)
+    recorded: set[str] = set()
+    for source in Path(simperf.__file__).parent.rglob("*.py"):
+        for args in re.findall(r"\.cause\(([^)]*)\)", source.read_text(encoding="utf-8")):
+            recorded.update(re.findall(r'"([a-z_]+)"', args))
+    assert "injected_error" in recorded and "safety_cap" in recorded  # the scan works
+    assert recorded == set(get_args(Cause)), sorted(recorded ^ set(get_args(Cause)))
