@@ -2,15 +2,16 @@
 
 Availability is measured two ways over the measured period: by requests (the share that
 succeeded, per class and overall) and by time (the share of the period each instance
-was up, and, per component, the share with at least k of its n instances up). Only
+was up, and, per component, the share with at least k of its n instances up; a
+database's instances are its servers, not their storage). Only
 ``crash`` faults take an instance down; ``slow`` and ``errors`` leave it up, which is
 what makes them gray.
 
 Per occurrence: when it started and ended, the time to detect it (until a balancer
-first took one of its instances out of rotation, by health check or outlier ejection),
-the time to recover (its repair time) and to restore (from the repair until a balancer
-sent traffic to it again), and the requests that failed, whatever the cause, while it
-lasted or was still out of rotation.
+first took one of its instances out of rotation, by health check or outlier ejection, or
+a database's failover noticed its primary down), the time to recover (its repair time)
+and to restore (from the repair until a balancer sent traffic to it again), and the
+requests that failed, whatever the cause, while it lasted or was still out of rotation.
 """
 
 from __future__ import annotations
@@ -149,7 +150,12 @@ def _time_availability(
     instances: dict[str, float | None] = {}
     components: dict[str, Any] = {}
     for name, component in model.components.items():
-        own = [i.name for i in getattr(component, "instances", []) if i.component == name]
+        # a part of an instance (a database server's storage) is up when its server is
+        own = [
+            i.name
+            for i in getattr(component, "instances", [])
+            if i.component == name and getattr(i, "within", None) is None
+        ]
         names = own or [name]
         if not touched.intersection(names):
             continue
