@@ -54,11 +54,20 @@ class QueryRoutes:
         return self.station(database, "replica cpu", spec.replica_spec.cores, shards * replicas)
 
     def _load_query(
-        self, database: str, variant: Variant, rate: float, caller: Station | None = None
+        self,
+        database: str,
+        variant: Variant,
+        rate: float,
+        caller: Station | None = None,
+        pooled: bool = False,
     ) -> None:
         spec = self.components[database]
         p, times, fans = self._query(database, variant)
         visits = rate * (spec.shard_count if fans else 1)
+        if not pooled:  # a connection opened per query: its session start-up takes a core
+            startup = spec.connection.startup
+            station = self._db_station(database, p.is_write)
+            station.add(visits, startup.mean, startup.variance)
         if fans:
             self.note(
                 database,
@@ -78,16 +87,27 @@ class QueryRoutes:
             rows = p.rows_returned * (spec.shard_count if fans else 1)
             caller.add(rate, rows * per_row, 0.0)
 
-    def _query_time(self, database: str, variant: Variant) -> Time:
+    def _query_time(self, database: str, variant: Variant, pooled: bool = False) -> Time:
         p, times, fans = self._query(database, variant)
         station = self._db_station(database, p.is_write)
         shards = self.components[database].shard_count if fans else 1
-        waits = _slowest(self.wait(station), station, shards)
+        wait = _slowest(self.wait(station), station, shards)
+        waits = wait
         if times["visit"] > 0:
             storage = self._storage_station(database, p.is_write)
             waits += times["visit"] * _slowest(self.wait(storage), storage, shards)
         queued = times["cpu"] + times["io"] + waits
-        return Time(queued, times["round_trip"] - times["cpu"] - times["io"])
+        delay = times["round_trip"] - times["cpu"] - times["io"]
+        if not pooled:  # the handshake, then the start-up, which queues for a core too
+            connection = self.components[database].connection
+            queued += connection.startup.mean + wait
+            delay += connection.handshake.mean
+        return Time(queued, delay)
+
+    @staticmethod
+    def _pooled(caller: Any, database: str) -> bool:
+        """Whether ``caller`` (an app server's spec) holds a pool for ``database``."""
+        return any(pool.database == database for pool in caller.pools)
 
     def _rows_cpu(
         self, spec: Any, database: str, variant: Variant, core_wait: float, repeat: int

@@ -149,7 +149,13 @@ class Routes(QueryRoutes, RegionRoutes):
             for f in step.forwards():
                 self.load(f.component, f.endpoint, rate, region, "")
         elif tag == "QueryStep":
-            self._load_query(step.database, _variant(step), rate * step.repeat, caller=cores)
+            self._load_query(
+                step.database,
+                _variant(step),
+                rate * step.repeat,
+                caller=cores,
+                pooled=self._pooled(spec, step.database),
+            )
         elif tag == "ReadStep":
             read = step.read
             miss = self._cache_miss(read.cache)
@@ -183,7 +189,8 @@ class Routes(QueryRoutes, RegionRoutes):
             return
         component, endpoint = backing.split(".") if isinstance(backing, str) else backing
         if self.components[component].is_database:
-            self._load_query(component, Variant(endpoint), rate, caller=cores)
+            pooled = self._pooled(self.components[name], component)
+            self._load_query(component, Variant(endpoint), rate, caller=cores, pooled=pooled)
         else:
             self.load(component, endpoint, rate, region, "")
 
@@ -288,7 +295,7 @@ class Routes(QueryRoutes, RegionRoutes):
         if tag == "QueryStep":
             there = self.located(step.database, region)
             one = Time(0.0, self.hop(region, there)) + self._query_time(
-                step.database, _variant(step)
+                step.database, _variant(step), self._pooled(spec, step.database)
             )
             return one.scaled(step.repeat) + self._rows_cpu(
                 spec, step.database, _variant(step), core_wait, step.repeat
@@ -325,7 +332,7 @@ class Routes(QueryRoutes, RegionRoutes):
             variant = Variant(endpoint)
             return (
                 Time(0.0, self.hop(region, there))
-                + self._query_time(component, variant)
+                + self._query_time(component, variant, self._pooled(spec, component))
                 + self._rows_cpu(spec, component, variant, core_wait, 1)
             )
         return self.response(component, endpoint, region, "")

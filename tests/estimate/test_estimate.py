@@ -264,3 +264,45 @@ def test_a_kind_the_estimate_does_not_model_passes_its_load_on() -> None:
     e = estimate(scenario)
     assert e.mean() == pytest.approx(2 * mm1(90, 100).mean_sojourn, rel=EXACT)
     assert "its own time not estimated" in e.notes["relay"][0]
+
+
+def _one_query(pool: bool) -> dict[str, Any]:
+    """Reads of one row, one every 100 ms, from an app server with or without a pool."""
+    app: dict[str, Any] = {
+        "kind": "app_server",
+        "workers": 16,  # no wait for a worker: the difference is the set-up alone
+        "endpoints": {"r": [{"query": "q", "database": "db"}]},
+    }
+    if pool:
+        app["pool"] = {"database": "db", "size": 4}
+    return {
+        "name": "one_query",
+        "workload": {
+            "arrival": {"kind": "deterministic", "rate": 10},
+            "classes": [{"name": "r", "entry": "app", "endpoint": "r"}],
+        },
+        "components": {
+            "app": app,
+            "db": {
+                "kind": "database",
+                "tables": {"t": {"rows": 100, "row_size": 100}},
+                "queries": {"q": {"table": "t", "where": ["id"]}},
+            },
+        },
+        "run": {"requests": 200, "warmup": 0},
+    }
+
+
+def test_a_query_without_a_pool_pays_the_connection_set_up() -> None:
+    unpooled = simperf.from_dict(_one_query(pool=False))
+    pooled = estimate(simperf.from_dict(_one_query(pool=True)))
+    e = estimate(unpooled)
+    set_up = 1.5e-3 + 1e-3  # the default handshake (a wait) and session start-up (CPU)
+    assert e.mean() - pooled.mean() == pytest.approx(set_up, rel=1e-3)
+    # with constant times and no queueing, the simulated mean is the same
+    assert e.mean() == pytest.approx(
+        simperf.run(unpooled, seed=1).to_dict()["latency"]["all"]["mean"], rel=1e-3
+    )
+    util = e.components.set_index("component")["utilization"]
+    db = pooled.components.set_index("component")["utilization"]["db"]
+    assert util["db"] == pytest.approx(db + 10 * 1e-3 / 4, rel=1e-6)  # 10/s x 1 ms on 4 cores
