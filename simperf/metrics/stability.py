@@ -6,8 +6,9 @@ them, a ``delay`` or a call downstream included), and its queue limit (rejection
 
 An instance is *unstable* when requests hit the safety cap waiting at it, or when one of
 its resources is >= 97% busy and its queue grew from the first quarter of the run to the
-last; *saturated* when >= 1% of its requests were rejected or of its connection requests
-timed out, or a resource was >= 95% busy. When the arrival rate varies in time, an
+last; *saturated* when >= 1% of its requests were rejected or shed (``queue`` shedding,
+a concurrency limit) or of its connection requests timed out, or a resource was >= 95%
+busy. When the arrival rate varies in time, an
 instance is also judged in its busiest time-series window, since the run's average hides
 the peak; a window shorter than half the nominal one (the run's last, cut by the horizon)
 is not judged alone, as a few microseconds of a busy core read as 100%.
@@ -183,7 +184,8 @@ def _judge(
                 load,
                 (f"queue at {name} grew from {first:.1f} to {last:.1f} with {_describe(row)}"),
             )
-    offered = row["served"] + row["rejected"]
+    shed = row.get("shed") or 0
+    offered = row["served"] + row["rejected"] + shed
     if row["rejected"] and offered and row["rejected"] / offered >= SATURATED_REJECTION:
         return (
             "saturated",
@@ -193,6 +195,13 @@ def _judge(
                 f"queue limit: {row['rejected'] / offered:.1%} of requests rejected at "
                 f"{name} ({_describe(row)})"
             ),
+        )
+    if shed and shed / offered >= SATURATED_REJECTION:  # overload dropped, not queued
+        return (
+            "saturated",
+            "shed",
+            load,
+            f"shedding: {shed / offered:.1%} of requests shed at {name} ({_describe(row)})",
         )
     timeouts = row.get("pool_timeouts") or 0
     asked = (row.get("pool_acquired") or 0) + timeouts

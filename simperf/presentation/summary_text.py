@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from simperf.presentation.cells import Column, table_header, table_row
+from simperf.presentation.cells import Column, table_header, table_row, verdict_reason
 from simperf.presentation.summary_failures import alerts, calls, faults
 from simperf.presentation.summary_stores import caches, cdns, databases, state
 from simperf.units import format_time
@@ -74,10 +74,8 @@ def overview(d: dict[str, Any]) -> list[str]:
     if any(req["errors"].values()):
         lines.append("errors    " + "  ".join(f"{k} {v}" for k, v in req["errors"].items() if v))
     stab = d["stability"]
-    lines.append(
-        f"stability {stab['status']}"
-        + (f" ({stab['component']}: {stab['reason']})" if stab["reason"] else "")
-    )
+    reason = verdict_reason(stab)
+    lines.append(f"stability {stab['status']}" + (f" ({reason})" if reason else ""))
     lines.extend(f"warning   {w}" for w in stab.get("warnings", []))
     lines.extend(headroom(d))
     cost = d.get("cost")

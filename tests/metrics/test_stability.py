@@ -154,3 +154,17 @@ def test_a_sliver_of_a_last_window_does_not_read_saturated() -> None:
         stab = result.to_dict()["stability"]
         assert stab["status"] == "stable", (seed, stab)
         assert stab["peak"]["end"] - stab["peak"]["start"] >= SHORT_WINDOW * spans.max()
+
+
+def test_shedding_saturates_the_shedding_server() -> None:
+    # 90 req/s held 10 ms (exponential) by one worker that sheds waits over 50 ms: about
+    # a tenth is shed, which keeps the worker under 95% busy; the server is overloaded.
+    s = spec({"app": delay_server(1, 0.01, queue={"shed_after": "50ms"})}, rate=90, duration=21)
+    result = simperf.run(simperf.from_dict(s), seed=1).to_dict()
+    shed = result["errors"]["shed"] / result["requests"]["measured"]
+    assert 0.05 < shed and result["components"]["app"]["worker_occupancy"] < SATURATED_UTILIZATION
+    stab = result["stability"]
+    assert (stab["status"], stab["instance"], stab["resource"]) == ("saturated", "app[0]", "shed")
+    assert (
+        stab["reason"].startswith("shedding: ") and "of requests shed at app[0]" in stab["reason"]
+    )
