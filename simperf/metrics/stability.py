@@ -18,7 +18,8 @@ component judged saturated or worse (a caller blocked on a saturated callee fill
 own workers too; the callee is the cause). A run whose resources are all fine is
 *failing* when more than 1% of its measured requests failed (a fault, a refused
 connection: a user would not call that stable), and *degraded* when an instance was down
-during the measured period though requests went around it; ``warnings`` lists every
+during the measured period though requests went around it, or when more than 1% of the
+measured requests were answered by a fallback; ``warnings`` lists every
 outage in the measured period whatever the verdict.
 """
 
@@ -55,6 +56,7 @@ def verdict(
     rows: list[dict[str, Any]],
     errors: dict[str, int] | None = None,
     measured: int = 0,
+    degraded: int = 0,
 ) -> dict[str, Any]:
     """The verdict, naming the bottleneck instance, the resource and why.
 
@@ -78,6 +80,8 @@ def verdict(
         Failed measured requests by cause.
     measured
         Requests that arrived in the measured period.
+    degraded
+        Measured requests that ended ``ok`` because a fallback stood in for a call.
 
     Returns
     -------
@@ -130,7 +134,7 @@ def verdict(
         result["status"] = max((f[2]["status"] for f in findings), key=SEVERITY.__getitem__)
     outages = _outages(model, snapshots)
     if result["status"] == "stable":
-        result.update(_failing(errors or {}, measured, outages))
+        result.update(_failing(errors or {}, measured, outages, degraded))
     result["peak"] = max(peaks.values(), key=lambda p: p["utilization"], default=None)
     result["safety_cap_hits"] = model.ctx.safety_cap_hits
     result["warnings"] = [o["text"] for o in outages]
@@ -321,7 +325,7 @@ def _outages(model: Model, snapshots: list[Snapshot]) -> list[dict[str, Any]]:
 
 
 def _failing(
-    errors: dict[str, int], measured: int, outages: list[dict[str, Any]]
+    errors: dict[str, int], measured: int, outages: list[dict[str, Any]], degraded: int = 0
 ) -> dict[str, Any]:
     """The verdict of a run no resource limits: failing, degraded, or nothing to add."""
     failed = sum(errors.values())
@@ -334,6 +338,13 @@ def _failing(
             component = worst["component"]
             reason += f"; {worst['text']}"
         return {"status": "failing", "component": component, "reason": reason}
+    # answers a fallback made up are not the real ones: not failed, not stable either
+    fallback = None
+    if measured and degraded / measured > FAILING_ERROR_RATE:
+        fallback = (
+            f"{degraded / measured:.1%} of requests degraded (a fallback answered for a "
+            "failed call)"
+        )
     if outages:
         worst = max(outages, key=lambda o: o["share"])
         return {
@@ -341,8 +352,10 @@ def _failing(
             "component": worst["component"],
             "instance": worst["instance"],
             "resource": "instance",
-            "reason": worst["text"],
+            "reason": worst["text"] + (f"; {fallback}" if fallback else ""),
         }
+    if fallback:
+        return {"status": "degraded", "component": None, "reason": fallback}
     return {}
 
 

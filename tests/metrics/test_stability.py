@@ -168,3 +168,27 @@ def test_shedding_saturates_the_shedding_server() -> None:
     assert (
         stab["reason"].startswith("shedding: ") and "of requests shed at app[0]" in stab["reason"]
     )
+
+
+def test_requests_a_fallback_answered_are_degraded_not_stable() -> None:
+    # Every call to the back (50 ms) times out (10 ms); a fallback answers each request,
+    # so nothing fails, no resource is busy and no fault ran, but no answer is the real one.
+    call = {"call": "back.get", "timeout": "10ms", "fallback": {"cpu": "1ms"}}
+    s = spec(
+        {
+            "app": {"kind": "app_server", "workers": 16, "endpoints": {"serve": [call]}},
+            "back": {
+                "kind": "app_server",
+                "workers": 16,
+                "endpoints": {"get": [{"delay": "50ms"}]},
+            },
+        },
+        rate=50,
+        duration=11,
+    )
+    result = simperf.run(simperf.from_dict(s), seed=1).to_dict()
+    assert result["requests"]["failed"] == 0
+    assert result["requests"]["degraded"] == result["requests"]["measured"]
+    stab = result["stability"]
+    assert stab["status"] == "degraded"
+    assert stab["reason"] == "100.0% of requests degraded (a fallback answered for a failed call)"
