@@ -306,3 +306,34 @@ def test_a_query_without_a_pool_pays_the_connection_set_up() -> None:
     util = e.components.set_index("component")["utilization"]
     db = pooled.components.set_index("component")["utilization"]["db"]
     assert util["db"] == pytest.approx(db + 10 * 1e-3 / 4, rel=1e-6)  # 10/s x 1 ms on 4 cores
+
+
+def test_a_replayed_trace_is_estimated_at_its_mean_rate(tmp_path: Any) -> None:
+    # 10 requests a second for 20 s, replayed over a 10 s run: 10/s, not 0 with two
+    # notes saying both that it was estimated at its mean rate and that it had none.
+    path = tmp_path / "trace.csv"
+    path.write_text("key,t\n" + "".join(f"k,{i / 10}\n" for i in range(200)))
+    scenario = simperf.from_dict(
+        {
+            "name": "replayed",
+            "keyspaces": {
+                "items": {
+                    "keys": 1,
+                    "popularity": {"model": "trace", "path": str(path), "time_column": "t"},
+                }
+            },
+            "workload": {
+                "arrival": {"kind": "trace", "keyspace": "items"},
+                "classes": [
+                    {"name": "r", "entry": "app", "endpoint": "serve", "keyspace": "items"}
+                ],
+            },
+            "components": {"app": _app("10ms")},
+            "run": {"duration": 10, "warmup": 0},
+        }
+    )
+    e = estimate(scenario)
+    assert e.rate == pytest.approx(10.0, rel=EXACT)
+    util = e.components.set_index("component")["utilization"]["app"]
+    assert util == pytest.approx(0.1, rel=EXACT)
+    assert e.notes["workload"] == ["trace arrivals: estimated at the mean rate"]
