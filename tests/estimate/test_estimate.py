@@ -337,3 +337,15 @@ def test_a_replayed_trace_is_estimated_at_its_mean_rate(tmp_path: Any) -> None:
     util = e.components.set_index("component")["utilization"]["app"]
     assert util == pytest.approx(0.1, rel=EXACT)
     assert e.notes["workload"] == ["trace arrivals: estimated at the mean rate"]
+
+
+def test_an_autoscaled_server_is_estimated_at_the_fleet_it_starts_with() -> None:
+    # replicas left out, autoscaling.min 2: the run starts with 2 instances, not 1
+    app = _app("10ms", autoscaling={"min": 2, "max": 6, "target": "60%"})
+    spec = copy.deepcopy(MINIMAL)
+    spec["workload"]["arrival"]["rate"] = 150
+    spec["components"] = {"app": app}
+    e = estimate(simperf.from_dict(spec))
+    util = e.components.set_index("component")["utilization"]["app"]
+    assert util == pytest.approx(150 * 0.01 / 2, rel=EXACT)
+    assert e.notes["app"] == ["autoscaling: estimated at the 2 instance(s) it starts with"]
