@@ -29,7 +29,12 @@ class QueryRoutes:
             self._db[database] = pool_models(self.scenario, database)[0][0]
             if getattr(spec, "read_replicas", 0):
                 self.note(database, "reads spread evenly over the replicas")
-            self.note(database, "connection-pool queueing not estimated")
+            if any(
+                self._pooled(c, database)
+                for c in self.components.values()
+                if c.kind == "app_server"
+            ):
+                self.note(database, "connection-pool queueing not estimated")
         p = plan_variant(spec, variant)
         hit, join_hit = hit_ratios(self._db[database], p)
         times = expected_times(p, spec, spec.primary, hit, join_hit)

@@ -306,6 +306,9 @@ def test_a_query_without_a_pool_pays_the_connection_set_up() -> None:
     util = e.components.set_index("component")["utilization"]
     db = pooled.components.set_index("component")["utilization"]["db"]
     assert util["db"] == pytest.approx(db + 10 * 1e-3 / 4, rel=1e-6)  # 10/s x 1 ms on 4 cores
+    # a pool's queueing is left out where there is a pool, and only there
+    assert pooled.notes["db"] == ["connection-pool queueing not estimated"]
+    assert "db" not in e.notes
 
 
 def test_a_replayed_trace_is_estimated_at_its_mean_rate(tmp_path: Any) -> None:
