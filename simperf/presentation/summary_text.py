@@ -51,7 +51,9 @@ def overview(d: dict[str, Any]) -> list[str]:
         f"scenario {d['scenario']}  seed {d['seed']}  "
         f"measured {d['measured_time']:.6g} s after {d['warmup']:.6g} s warm-up",
         f"requests  generated {req['generated']}  ok {req['ok']}  failed {req['failed']}  "
-        f"in flight {req['in_flight']}",
+        f"in flight {req['in_flight']}"
+        # these count the warm-up too, the error rate and the tables below do not
+        + (f"  (whole run; {req['measured']} measured)" if _cut(d) else ""),
         "throughput "
         + (f"{d['throughput']:.6g} req/s" if d["throughput"] is not None else "-")
         + "   error rate "
@@ -72,7 +74,11 @@ def overview(d: dict[str, Any]) -> list[str]:
                 "relaxation times long: its mean is noisy; run longer or replicate"
             )
     if any(req["errors"].values()):
-        lines.append("errors    " + "  ".join(f"{k} {v}" for k, v in req["errors"].items() if v))
+        lines.append(
+            "errors    "
+            + "  ".join(f"{k} {v}" for k, v in req["errors"].items() if v)
+            + ("  (whole run)" if _cut(d) else "")
+        )
     stab = d["stability"]
     reason = verdict_reason(stab)
     lines.append(f"stability {stab['status']}" + (f" ({reason})" if reason else ""))
@@ -85,6 +91,11 @@ def overview(d: dict[str, Any]) -> list[str]:
         note = f"; {', '.join(scaled)} as autoscaled, mean instances" if scaled else ""
         lines.append(f"cost      {cost['total_per_hour']:.4g} per hour ({parts}{note})")
     return lines
+
+
+def _cut(d: dict[str, Any]) -> bool:
+    """Whether a warm-up left requests out of the measured ones."""
+    return bool(d["warmup"]) and d["requests"].get("measured") is not None
 
 
 def autoscaling(d: dict[str, Any]) -> list[str]:
