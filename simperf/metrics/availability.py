@@ -71,6 +71,25 @@ def faults_section(summary: Any) -> dict[str, Any] | None:
     }
 
 
+def target_name(occurrence: dict[str, Any]) -> str:
+    """What a fault occurrence hit, in words: the instance's own name when the fault
+    named one by number (``db[1]`` is ``db[replica0]``, the name every table uses), else
+    its target as written (a component, a group, a region, a path).
+
+    Examples
+    --------
+    >>> target_name({"target": "db[1]", "instances": ["db[replica0]"]})
+    'db[replica0]'
+    >>> target_name({"target": "app", "instances": ["app[0]", "app[1]"]})
+    'app'
+    """
+    names = occurrence["instances"]
+    target = occurrence["target"]
+    if len(names) == 1 and target.endswith("]"):
+        return names[0]
+    return target
+
+
 def _minus(a: float | None, b: float | None) -> float | None:
     return None if a is None or b is None else a - b
 

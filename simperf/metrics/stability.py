@@ -29,6 +29,7 @@ import itertools
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
+from simperf.metrics.availability import target_name
 from simperf.spec.workload import TIME_VARYING_ARRIVALS
 from simperf.units import format_time
 
@@ -305,10 +306,10 @@ def _outages(model: Model, snapshots: list[Snapshot]) -> list[dict[str, Any]]:
         down = min(end, stop) - max(start, occurrence["start"])
         if down <= 0:
             continue
-        key = (occurrence["target"], occurrence["kind"])
+        key = (target_name(occurrence), occurrence["kind"])
         totals[key] = totals.get(key, 0.0) + down
         fault = model.scenario.faults[occurrence["fault"]]
-        components[key] = fault.component or occurrence["target"]
+        components[key] = fault.component or key[0]
     out = []
     for (who, kind), down in totals.items():
         share = down / (end - start)

@@ -136,3 +136,12 @@ def test_a_database_failover_detects_the_primary_crash() -> None:
     assert occurrence["detected"] == pytest.approx(3.0)  # the crash + failover.detection
     assert faults["undetected"] == 0
     assert faults["mean_time_to_detect"] == pytest.approx(1.0)
+
+
+def test_a_database_server_named_by_number_is_reported_by_its_name() -> None:
+    # faults[0] names db[0]: the tables call that server db[primary]; so must the words
+    result = simperf.run(simperf.from_dict(primary_crash()), seed=1)
+    d = result.to_dict()
+    assert d["faults"]["occurrences"][0]["target"] == "db[0]"  # as written, in the JSON
+    assert d["stability"]["warnings"] == ["db[primary] down 4 s (40% of the measured period)"]
+    assert "          db[primary] crash at 2 s, for 4 s" in result.summary()
