@@ -7,7 +7,7 @@ import math
 from typing import Any
 
 from simperf.analysis.forkjoin import fork_join_bounds
-from simperf.dbcost.explain import hit_ratios, plan_variant, pool_models
+from simperf.dbcost.explain import has_pool, hit_ratios, plan_variant, pool_models
 from simperf.dbcost.mix import Variant
 from simperf.dbcost.query_cost import expected_times, storage_times
 from simperf.estimate.stations import Station, Time
@@ -109,10 +109,7 @@ class QueryRoutes:
             delay += connection.handshake.mean
         return Time(queued, delay)
 
-    @staticmethod
-    def _pooled(caller: Any, database: str) -> bool:
-        """Whether ``caller`` (an app server's spec) holds a pool for ``database``."""
-        return any(pool.database == database for pool in caller.pools)
+    _pooled = staticmethod(has_pool)
 
     def _rows_cpu(
         self, spec: Any, database: str, variant: Variant, core_wait: float, repeat: int
