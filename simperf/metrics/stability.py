@@ -197,8 +197,9 @@ def _judge(
             "queue_limit",
             load,
             (
-                f"queue limit: {row['rejected'] / offered:.1%} of requests rejected at "
-                f"{name} ({_describe(row)})"
+                f"queue limit: {row['rejected'] / offered:.1%} of requests rejected "
+                + (f"and {shed / offered:.1%} shed " if shed else "")
+                + f"at {name} ({_describe(row)})"
             ),
         )
     if shed and shed / offered >= SATURATED_REJECTION:  # overload dropped, not queued

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import copy
+import re
 from typing import Any
+
+import pytest
 
 import simperf
 from simperf.metrics.stability import FAILING_ERROR_RATE, SATURATED_UTILIZATION, SHORT_WINDOW
@@ -192,3 +195,33 @@ def test_requests_a_fallback_answered_are_degraded_not_stable() -> None:
     stab = result["stability"]
     assert stab["status"] == "degraded"
     assert stab["reason"] == "100.0% of requests degraded (a fallback answered for a failed call)"
+
+
+def test_a_full_priority_queue_names_what_it_rejected_and_what_it_shed() -> None:
+    # 200 req/s of 10 ms at one worker, a queue of 10 by priority: checkouts (a quarter)
+    # push browses out (shed), browses find it full (rejected); half is dropped in all.
+    s = spec(
+        {
+            "app": {
+                "kind": "app_server",
+                "workers": 1,
+                "queue_limit": 10,
+                "queue": {"discipline": "priority"},
+                "endpoints": {"serve": [{"cpu": "10ms"}]},
+            }
+        },
+        rate=200,
+        duration=21,
+    )
+    s["workload"]["arrival"]["kind"] = "deterministic"
+    s["workload"]["classes"] = [
+        {"name": "checkout", "entry": "app", "endpoint": "serve", "weight": 1, "priority": 10},
+        {"name": "browse", "entry": "app", "endpoint": "serve", "weight": 3},
+    ]
+    stab = stability(s)
+    assert (stab["status"], stab["resource"]) == ("saturated", "queue_limit")
+    rejected, shed = (float(x) for x in re.findall(r"([\d.]+)% ", stab["reason"])[:2])
+    assert stab["reason"].startswith(
+        f"queue limit: {rejected}% of requests rejected and {shed}% shed"
+    )
+    assert rejected + shed == pytest.approx(50, abs=0.2)
