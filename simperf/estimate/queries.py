@@ -29,11 +29,7 @@ class QueryRoutes:
             self._db[database] = pool_models(self.scenario, database)[0][0]
             if getattr(spec, "read_replicas", 0):
                 self.note(database, "reads spread evenly over the replicas")
-            if any(
-                self._pooled(c, database)
-                for c in self.components.values()
-                if c.kind == "app_server"
-            ):
+            if any(has_pool(c, database) for c in self.components.values()):
                 self.note(database, "connection-pool queueing not estimated")
         p = plan_variant(spec, variant)
         hit, join_hit = hit_ratios(self._db[database], p)
@@ -108,8 +104,6 @@ class QueryRoutes:
             queued += connection.startup.mean + wait
             delay += connection.handshake.mean
         return Time(queued, delay)
-
-    _pooled = staticmethod(has_pool)
 
     def _rows_cpu(
         self, spec: Any, database: str, variant: Variant, core_wait: float, repeat: int

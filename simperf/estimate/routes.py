@@ -16,6 +16,7 @@ import math
 from collections import defaultdict
 from typing import Any
 
+from simperf.dbcost.explain import has_pool
 from simperf.dbcost.mix import Variant, miss_rate
 from simperf.estimate.queries import QueryRoutes, _variant
 from simperf.estimate.regions import RegionRoutes
@@ -157,7 +158,7 @@ class Routes(QueryRoutes, RegionRoutes):
                 _variant(step),
                 rate * step.repeat,
                 caller=cores,
-                pooled=self._pooled(spec, step.database),
+                pooled=has_pool(spec, step.database),
             )
         elif tag == "ReadStep":
             read = step.read
@@ -192,7 +193,7 @@ class Routes(QueryRoutes, RegionRoutes):
             return
         component, endpoint = backing.split(".") if isinstance(backing, str) else backing
         if self.components[component].is_database:
-            pooled = self._pooled(self.components[name], component)
+            pooled = has_pool(self.components[name], component)
             self._load_query(component, Variant(endpoint), rate, caller=cores, pooled=pooled)
         else:
             self.load(component, endpoint, rate, region, "")
@@ -298,7 +299,7 @@ class Routes(QueryRoutes, RegionRoutes):
         if tag == "QueryStep":
             there = self.located(step.database, region)
             one = Time(0.0, self.hop(region, there)) + self._query_time(
-                step.database, _variant(step), self._pooled(spec, step.database)
+                step.database, _variant(step), has_pool(spec, step.database)
             )
             return one.scaled(step.repeat) + self._rows_cpu(
                 spec, step.database, _variant(step), core_wait, step.repeat
@@ -335,7 +336,7 @@ class Routes(QueryRoutes, RegionRoutes):
             variant = Variant(endpoint)
             return (
                 Time(0.0, self.hop(region, there))
-                + self._query_time(component, variant, self._pooled(spec, component))
+                + self._query_time(component, variant, has_pool(spec, component))
                 + self._rows_cpu(spec, component, variant, core_wait, 1)
             )
         return self.response(component, endpoint, region, "")
