@@ -24,12 +24,14 @@ from simperf.errors import SpecError
 from simperf.units import format_time
 
 HEADLINE = ("latency.all.mean", "latency.all.p95", "latency.all.p99", "throughput", "error_rate")
+FAULTS = ("faults.availability.requests.all", "faults.failed", "faults.mean_time_to_detect")
+"""Shown too when the runs have faults: what a planner replicates a bad day for."""
 
 
 def _fmt(metric: str, value: float | None) -> str:
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return "-"
-    if metric.startswith("latency."):
+    if metric.startswith("latency.") or metric == "faults.mean_time_to_detect":
         return format_time(value)
     return f"{value:.6g}"
 
@@ -70,6 +72,7 @@ def _cmd_replicate(args: argparse.Namespace) -> int:
         )
     summary = reps.summary(
         list(HEADLINE)
+        + [m for m in FAULTS if m in reps.metrics]
         + [m for m in reps.metrics if m.endswith(".utilization") and m.count(".") == 2]
     )
     print(f"\n{'metric':<36}{'mean':>12}{'± half-width':>15}")
@@ -136,10 +139,10 @@ def _cmd_compare(args: argparse.Namespace) -> int:
         f"{'change':>9}  significant"
     )
     frame = result.frame
-    shown = frame[frame.metric.isin(HEADLINE) | frame.metric.str.endswith(".utilization")]
+    shown = frame[frame.metric.isin(HEADLINE + FAULTS) | frame.metric.str.endswith(".utilization")]
     for row in shown.to_dict("records"):
         m = row["metric"]
-        if m.count(".") > 2:
+        if m.count(".") > 2 and m not in FAULTS:
             continue
         rel = (
             f"{row['relative']:+.1%}"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 
@@ -242,3 +243,30 @@ def test_malformed_dask_address_exits_2(capsys: pytest.CaptureFixture[str]) -> N
     args = ["replicate", MMC, "-n", "2", "--duration", "40s", "--quiet", "--dask", "a::b::"]
     assert main(args) == 2
     assert "dask scheduler 'a::b::': cannot connect" in capsys.readouterr().err
+
+
+def test_replicating_a_bad_day_shows_its_faults(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # One of two instances behind health checks dies: what was lost and when it was
+    # noticed are the numbers replicated, beside latency and throughput.
+    spec = tmp_path / "crash.yaml"
+    spec.write_text(
+        "name: crash\n"
+        "workload:\n"
+        "  arrival: {kind: poisson, rate: 100/s}\n"
+        "  classes: [{name: get, entry: lb, endpoint: get}]\n"
+        "components:\n"
+        "  lb: {kind: load_balancer, backends: app, health_check: {interval: 1s, timeout: 100ms}}\n"
+        "  app: {kind: app_server, replicas: 2, endpoints: {get: [{cpu: 1ms}]}}\n"
+        "faults: [{component: app, instance: 0, at: 2s, for: 4s}]\n"
+        "run: {duration: 8s, warmup: 0s}\n"
+    )
+    assert main(["replicate", str(spec), "-n", "2", "--serial", "--quiet"]) == 0
+    out = capsys.readouterr().out
+    for metric in (
+        "faults.availability.requests.all",
+        "faults.failed",
+        "faults.mean_time_to_detect",
+    ):
+        assert f"\n{metric} " in out

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import importlib.util
 import json
 import os
@@ -209,3 +210,33 @@ def test_make_run_writes_the_flagship_report(
     assert main([*argv, "--duration", "5s", "--set", "run.warmup=1"]) == 0
     assert capsys.readouterr().out.rstrip().endswith(f"report written to {out}")
     assert out.stat().st_size > 1_000_000  # plotly inlined
+
+
+def test_a_bad_day_has_its_failures_section() -> None:
+    # A breaker in front of a callee that fails every call, and a fallback: the summary
+    # has the faults and the calls; the report must have them too.
+    scenario = simperf.from_dict(
+        {
+            "name": "bad_day",
+            "workload": {
+                "arrival": {"kind": "deterministic", "rate": 50},
+                "classes": [{"name": "get", "entry": "gw", "endpoint": "get"}],
+            },
+            "components": {
+                "gw": {
+                    "kind": "app_server",
+                    "breakers": {"api": {"window": 20, "min_calls": 10, "wait": "2s"}},
+                    "endpoints": {"get": [{"call": "api.get", "fallback": {"cpu": "1ms"}}]},
+                },
+                "api": {"kind": "app_server", "endpoints": {"get": [{"cpu": "1ms"}]}},
+            },
+            "faults": [{"component": "api", "kind": "errors", "fraction": 1.0, "at": 1, "for": 3}],
+            "run": {"duration": 5, "warmup": 0},
+        }
+    )
+    result = simperf.run(scenario, seed=1)
+    page = render(result)
+    assert '<section id="failures"><h2>Failures</h2>' in page
+    faults = [line for line in result.summary().splitlines() if line.startswith("faults")]
+    assert faults and html.escape(faults[0]) in page  # the summary's words
+    assert "gw-&gt;api" in page and "breaker_opens" in page  # the calls table

@@ -142,6 +142,8 @@ class Failover:
         if core.primary is not None or self.failed_primary[core] is not failed:
             return  # it came back before anyone noticed
         event["detected_at"] = env.now
+        if self.db.ctx.faults is not None:  # the fault's detection, as a balancer's would be
+            self.db.ctx.faults.detected(failed.name, env.now)
         yield env.timeout(spec.promotion)
         if core.primary is not None or self.failed_primary[core] is not failed:
             return

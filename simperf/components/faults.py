@@ -26,7 +26,8 @@ class FaultLog:
     An occurrence is a dict: ``fault`` (its index in ``faults``), ``kind``, ``target``
     (as written), ``instances`` (instance names it hit), ``start``, ``end`` (None while
     it lasts), ``detected`` (when a balancer first took one of its instances out of
-    rotation, by health check or outlier ejection; None if none did) and ``restored``
+    rotation, by health check or outlier ejection, or a database's failover noticed its
+    primary down; None if none did) and ``restored``
     (when a balancer put it back after the repair).
     """
 

@@ -172,6 +172,24 @@ def unused_indexes(scenario: Scenario, name: str) -> list[str]:
     ]
 
 
+def has_pool(caller: Any, database: str) -> bool:
+    """Whether ``caller`` (a component's spec) holds a connection pool for ``database``."""
+    return any(pool.database == database for pool in getattr(caller, "pools", ()))
+
+
+def unpooled_callers(scenario: Scenario, name: str) -> list[str]:
+    """App servers reaching database ``name`` without a pool for it: each of their queries
+    opens a connection (``connection.handshake``, then ``startup`` on a database core)."""
+    out = []
+    for caller, spec in scenario.components.items():
+        if spec.kind != "app_server" or has_pool(spec, name):
+            continue
+        endpoints = spec.endpoint_names(scenario)
+        if any(f.component == name for e in endpoints for f in spec.forwards(scenario, e)):
+            out.append(caller)
+    return out
+
+
 def explain_text(scenario: Scenario) -> str:
     """EXPLAIN as an aligned text table, with each database's unused indexes."""
     frame = explain(scenario)
@@ -201,5 +219,13 @@ def explain_text(scenario: Scenario) -> str:
             )
         unused = unused_indexes(scenario, str(name))
         lines.append(f"  unused indexes: {', '.join(unused) if unused else 'none'}")
+        unpooled = unpooled_callers(scenario, str(name))
+        if unpooled:
+            connection = scenario.components[str(name)].connection
+            lines.append(
+                f"  no pool at {', '.join(unpooled)}: each query also opens a connection, "
+                f"{format_time(connection.handshake.mean)} handshake + "
+                f"{format_time(connection.startup.mean)} start-up on a database core"
+            )
         lines.append("")
     return "\n".join(lines).rstrip()

@@ -20,6 +20,7 @@ import pandas as pd
 from simperf.analysis.networks import mva
 from simperf.estimate.routes import Routes
 from simperf.estimate.stations import Station, Time
+from simperf.keys import trace_times
 from simperf.presentation.estimate_text import render
 from simperf.presentation.tables import estimate_html
 from simperf.spec.scenario import Scenario
@@ -212,7 +213,9 @@ def _open_rate(scenario: Scenario, routes: Routes) -> float:
     arrival = scenario.workload.arrival
     assert arrival is not None
     rate = getattr(arrival, "rate", None)
-    if arrival.kind in TIME_VARYING_ARRIVALS:
+    if arrival.kind == "trace":
+        rate = _trace_rate(scenario)
+    if arrival.kind in TIME_VARYING_ARRIVALS and rate is not None:
         routes.note("workload", f"{arrival.kind} arrivals: estimated at the mean rate")
     if arrival.kind == "deterministic":
         routes.note("workload", "deterministic arrivals: taken as Poisson (an upper bound)")
@@ -220,6 +223,22 @@ def _open_rate(scenario: Scenario, routes: Routes) -> float:
         routes.note("workload", f"{arrival.kind} arrivals: no rate to estimate at")
         return 0.0
     return float(rate)
+
+
+def _trace_rate(scenario: Scenario) -> float | None:
+    """A replayed trace's mean rate over the run (its rows before the horizon, per
+    second; without a horizon, over the trace), or None for an empty or instant one."""
+    arrival = scenario.workload.arrival
+    times = trace_times(scenario.keyspaces[arrival.keyspace])  # type: ignore[union-attr]
+    if times is None or times.size == 0:
+        return None
+    offsets = times - times[0]  # replayed from t = 0
+    horizon = scenario.run.horizon
+    if horizon is None:
+        horizon = float(offsets[-1])
+    if horizon <= 0:
+        return None
+    return float(np.count_nonzero(offsets < horizon)) / horizon
 
 
 def _entries(scenario: Scenario, routes: Routes) -> list[tuple[Any, float, int]]:

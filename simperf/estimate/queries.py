@@ -7,7 +7,7 @@ import math
 from typing import Any
 
 from simperf.analysis.forkjoin import fork_join_bounds
-from simperf.dbcost.explain import hit_ratios, plan_variant, pool_models
+from simperf.dbcost.explain import has_pool, hit_ratios, plan_variant, pool_models
 from simperf.dbcost.mix import Variant
 from simperf.dbcost.query_cost import expected_times, storage_times
 from simperf.estimate.stations import Station, Time
@@ -29,7 +29,8 @@ class QueryRoutes:
             self._db[database] = pool_models(self.scenario, database)[0][0]
             if getattr(spec, "read_replicas", 0):
                 self.note(database, "reads spread evenly over the replicas")
-            self.note(database, "connection-pool queueing not estimated")
+            if any(has_pool(c, database) for c in self.components.values()):
+                self.note(database, "connection-pool queueing not estimated")
         p = plan_variant(spec, variant)
         hit, join_hit = hit_ratios(self._db[database], p)
         times = expected_times(p, spec, spec.primary, hit, join_hit)
@@ -54,11 +55,20 @@ class QueryRoutes:
         return self.station(database, "replica cpu", spec.replica_spec.cores, shards * replicas)
 
     def _load_query(
-        self, database: str, variant: Variant, rate: float, caller: Station | None = None
+        self,
+        database: str,
+        variant: Variant,
+        rate: float,
+        caller: Station | None = None,
+        pooled: bool = False,
     ) -> None:
         spec = self.components[database]
         p, times, fans = self._query(database, variant)
         visits = rate * (spec.shard_count if fans else 1)
+        if not pooled:  # a connection opened per query: its session start-up takes a core
+            startup = spec.connection.startup
+            station = self._db_station(database, p.is_write)
+            station.add(visits, startup.mean, startup.variance)
         if fans:
             self.note(
                 database,
@@ -78,16 +88,22 @@ class QueryRoutes:
             rows = p.rows_returned * (spec.shard_count if fans else 1)
             caller.add(rate, rows * per_row, 0.0)
 
-    def _query_time(self, database: str, variant: Variant) -> Time:
+    def _query_time(self, database: str, variant: Variant, pooled: bool = False) -> Time:
         p, times, fans = self._query(database, variant)
         station = self._db_station(database, p.is_write)
         shards = self.components[database].shard_count if fans else 1
-        waits = _slowest(self.wait(station), station, shards)
+        wait = _slowest(self.wait(station), station, shards)
+        waits = wait
         if times["visit"] > 0:
             storage = self._storage_station(database, p.is_write)
             waits += times["visit"] * _slowest(self.wait(storage), storage, shards)
         queued = times["cpu"] + times["io"] + waits
-        return Time(queued, times["round_trip"] - times["cpu"] - times["io"])
+        delay = times["round_trip"] - times["cpu"] - times["io"]
+        if not pooled:  # the handshake, then the start-up, which queues for a core too
+            connection = self.components[database].connection
+            queued += connection.startup.mean + wait
+            delay += connection.handshake.mean
+        return Time(queued, delay)
 
     def _rows_cpu(
         self, spec: Any, database: str, variant: Variant, core_wait: float, repeat: int

@@ -16,6 +16,7 @@ import math
 from collections import defaultdict
 from typing import Any
 
+from simperf.dbcost.explain import has_pool
 from simperf.dbcost.mix import Variant, miss_rate
 from simperf.estimate.queries import QueryRoutes, _variant
 from simperf.estimate.regions import RegionRoutes
@@ -114,9 +115,12 @@ class Routes(QueryRoutes, RegionRoutes):
     def app_stations(self, name: str) -> tuple[Station, Station]:
         """An app server's cores and workers stations."""
         spec = self.components[name]
+        fleet = spec.initial_replicas
+        if spec.autoscaling is not None:
+            self.note(name, f"autoscaling: estimated at the {fleet} instance(s) it starts with")
         return (
-            self.station(name, "cores", spec.cores, spec.replicas),
-            self.station(name, "workers", spec.worker_count, spec.replicas),
+            self.station(name, "cores", spec.cores, fleet),
+            self.station(name, "workers", spec.worker_count, fleet),
         )
 
     def cache_station(self, name: str) -> Station:
@@ -149,7 +153,13 @@ class Routes(QueryRoutes, RegionRoutes):
             for f in step.forwards():
                 self.load(f.component, f.endpoint, rate, region, "")
         elif tag == "QueryStep":
-            self._load_query(step.database, _variant(step), rate * step.repeat, caller=cores)
+            self._load_query(
+                step.database,
+                _variant(step),
+                rate * step.repeat,
+                caller=cores,
+                pooled=has_pool(spec, step.database),
+            )
         elif tag == "ReadStep":
             read = step.read
             miss = self._cache_miss(read.cache)
@@ -183,7 +193,8 @@ class Routes(QueryRoutes, RegionRoutes):
             return
         component, endpoint = backing.split(".") if isinstance(backing, str) else backing
         if self.components[component].is_database:
-            self._load_query(component, Variant(endpoint), rate, caller=cores)
+            pooled = has_pool(self.components[name], component)
+            self._load_query(component, Variant(endpoint), rate, caller=cores, pooled=pooled)
         else:
             self.load(component, endpoint, rate, region, "")
 
@@ -288,7 +299,7 @@ class Routes(QueryRoutes, RegionRoutes):
         if tag == "QueryStep":
             there = self.located(step.database, region)
             one = Time(0.0, self.hop(region, there)) + self._query_time(
-                step.database, _variant(step)
+                step.database, _variant(step), has_pool(spec, step.database)
             )
             return one.scaled(step.repeat) + self._rows_cpu(
                 spec, step.database, _variant(step), core_wait, step.repeat
@@ -325,7 +336,7 @@ class Routes(QueryRoutes, RegionRoutes):
             variant = Variant(endpoint)
             return (
                 Time(0.0, self.hop(region, there))
-                + self._query_time(component, variant)
+                + self._query_time(component, variant, has_pool(spec, component))
                 + self._rows_cpu(spec, component, variant, core_wait, 1)
             )
         return self.response(component, endpoint, region, "")

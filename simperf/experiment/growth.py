@@ -75,16 +75,27 @@ class Growth:
         }
 
     def summary(self) -> str:
-        """One line per design: the month its SLOs stop holding and its cost."""
+        """One line per design: the month its SLOs stop holding, its cost and, resized,
+        the knob's answers from the first month to the last held."""
         lines = [f"growth {self.rate:.1%} a month, compounding, over {self.months} months"]
         for row in self.designs.itertuples(index=False):
-            breach = (
-                f"SLOs hold all {self.months} months, cost {row.cost_over_horizon:.6g}"
-                if pd.isna(row.breach_month)
-                else f"SLOs stop holding in month {int(row.breach_month)}, cost until then "
-                f"{row.cost_until_breach:.6g}"
-            )
-            lines.append(f"  {row.design}: {breach}")
+            held = self.frame[(self.frame.design == row.design) & self.frame.met.astype(bool)]
+            holds = pd.isna(row.breach_month)
+            cost = row.cost_over_horizon if holds else row.cost_until_breach
+            priced = held.empty or bool((held.cost_per_hour > 0).any())
+            if holds:
+                line = f"SLOs hold all {self.months} months"
+                line += f", cost {cost:.6g}" if priced else ""
+            else:
+                line = f"SLOs stop holding in month {int(row.breach_month)}"
+                line += f", cost until then {cost:.6g}" if priced else ""
+            knob = held.knob.dropna()
+            if not knob.empty:
+                sizes = held["size"].tolist()
+                line += f"; {knob.iloc[0]} {sizes[0]:.6g} to {sizes[-1]:.6g}"
+            if not priced:  # a spec that prices nothing costs 0: not a free design
+                line += " (no prices in the spec)"
+            lines.append(f"  {row.design}: {line}")
         return "\n".join(lines)
 
 

@@ -2,15 +2,16 @@
 
 Availability is measured two ways over the measured period: by requests (the share that
 succeeded, per class and overall) and by time (the share of the period each instance
-was up, and, per component, the share with at least k of its n instances up). Only
+was up, and, per component, the share with at least k of its n instances up; a
+database's instances are its servers, not their storage). Only
 ``crash`` faults take an instance down; ``slow`` and ``errors`` leave it up, which is
 what makes them gray.
 
 Per occurrence: when it started and ended, the time to detect it (until a balancer
-first took one of its instances out of rotation, by health check or outlier ejection),
-the time to recover (its repair time) and to restore (from the repair until a balancer
-sent traffic to it again), and the requests that failed, whatever the cause, while it
-lasted or was still out of rotation.
+first took one of its instances out of rotation, by health check or outlier ejection, or
+a database's failover noticed its primary down), the time to recover (its repair time)
+and to restore (from the repair until a balancer sent traffic to it again), and the
+requests that failed, whatever the cause, while it lasted or was still out of rotation.
 """
 
 from __future__ import annotations
@@ -68,6 +69,25 @@ def faults_section(summary: Any) -> dict[str, Any] | None:
         },
         "occurrences": occurrences[:MAX_LISTED],
     }
+
+
+def target_name(occurrence: dict[str, Any]) -> str:
+    """What a fault occurrence hit, in words: the instance's own name when the fault
+    named one by number (``db[1]`` is ``db[replica0]``, the name every table uses), else
+    its target as written (a component, a group, a region, a path).
+
+    Examples
+    --------
+    >>> target_name({"target": "db[1]", "instances": ["db[replica0]"]})
+    'db[replica0]'
+    >>> target_name({"target": "app", "instances": ["app[0]", "app[1]"]})
+    'app'
+    """
+    names = occurrence["instances"]
+    target = occurrence["target"]
+    if len(names) == 1 and target.endswith("]"):
+        return names[0]
+    return target
 
 
 def _minus(a: float | None, b: float | None) -> float | None:
@@ -149,7 +169,12 @@ def _time_availability(
     instances: dict[str, float | None] = {}
     components: dict[str, Any] = {}
     for name, component in model.components.items():
-        own = [i.name for i in getattr(component, "instances", []) if i.component == name]
+        # a part of an instance (a database server's storage) is up when its server is
+        own = [
+            i.name
+            for i in getattr(component, "instances", [])
+            if i.component == name and getattr(i, "within", None) is None
+        ]
         names = own or [name]
         if not touched.intersection(names):
             continue

@@ -9,6 +9,12 @@ its busiest instance (an uneven balancer saturates that one first), and the firs
 saturate is the component of least headroom. For workers and pools the holding time
 includes waits downstream, which grow with the load, so ``1 / occupancy`` is an upper
 bound there; for cores it is exact as long as the demand per request does not change.
+
+An instance that turns requests away (rejected at its queue limit, shed) measures the
+demand of the requests it served only: the load offered to it would keep it
+``offered / served`` times busier, so its headroom is ``served / (offered U)``, below 1
+when it is already past saturation (a queue limit rejecting half the requests at 100%
+busy saturates at 0.5 times the load, not at 1).
 """
 
 from __future__ import annotations
@@ -42,7 +48,8 @@ def headroom(rows: list[dict[str, Any]]) -> dict[str, Any]:
     -------
     dict
         ``components``: component -> ``instance``, ``resource``, ``utilization`` (the
-        binding level) and ``headroom`` (``1 / utilization``, None when idle);
+        binding level) and ``headroom`` (``1 / utilization``, times the share of the
+        requests offered it served; None when idle);
         ``first``: the component of least headroom, with the same keys (None when
         nothing was busy).
     """
@@ -53,13 +60,17 @@ def headroom(rows: list[dict[str, Any]]) -> dict[str, Any]:
             continue
         resource, level = found
         component = row["component"]
-        if component in best and best[component]["utilization"] >= level:
+        served = row.get("served") or 0
+        offered = served + (row.get("rejected") or 0) + (row.get("shed") or 0)
+        share = served / offered if served else 1.0  # of the offered load it kept
+        room = share / level if level > 0 and math.isfinite(level) else None
+        if component in best and _tighter(best[component]["headroom"], room):
             continue
         best[component] = {
             "instance": row["instance"],
             "resource": resource,
             "utilization": level,
-            "headroom": 1.0 / level if level > 0 and math.isfinite(level) else None,
+            "headroom": room,
         }
     busy = [(name, b) for name, b in best.items() if b["headroom"] is not None]
     first = None
@@ -67,3 +78,10 @@ def headroom(rows: list[dict[str, Any]]) -> dict[str, Any]:
         name, b = min(busy, key=lambda item: item[1]["headroom"])
         first = {"component": name, **b}
     return {"components": best, "first": first}
+
+
+def _tighter(kept: float | None, new: float | None) -> bool:
+    """Whether the headroom kept is at most the new one (None: an idle instance)."""
+    if new is None:
+        return True
+    return kept is not None and kept <= new

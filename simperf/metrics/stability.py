@@ -6,8 +6,9 @@ them, a ``delay`` or a call downstream included), and its queue limit (rejection
 
 An instance is *unstable* when requests hit the safety cap waiting at it, or when one of
 its resources is >= 97% busy and its queue grew from the first quarter of the run to the
-last; *saturated* when >= 1% of its requests were rejected or of its connection requests
-timed out, or a resource was >= 95% busy. When the arrival rate varies in time, an
+last; *saturated* when >= 1% of its requests were rejected or shed (``queue`` shedding,
+a concurrency limit) or of its connection requests timed out, or a resource was >= 95%
+busy. When the arrival rate varies in time, an
 instance is also judged in its busiest time-series window, since the run's average hides
 the peak; a window shorter than half the nominal one (the run's last, cut by the horizon)
 is not judged alone, as a few microseconds of a busy core read as 100%.
@@ -17,7 +18,8 @@ component judged saturated or worse (a caller blocked on a saturated callee fill
 own workers too; the callee is the cause). A run whose resources are all fine is
 *failing* when more than 1% of its measured requests failed (a fault, a refused
 connection: a user would not call that stable), and *degraded* when an instance was down
-during the measured period though requests went around it; ``warnings`` lists every
+during the measured period though requests went around it, or when more than 1% of the
+measured requests were answered by a fallback; ``warnings`` lists every
 outage in the measured period whatever the verdict.
 """
 
@@ -27,6 +29,7 @@ import itertools
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
+from simperf.metrics.availability import target_name
 from simperf.spec.workload import TIME_VARYING_ARRIVALS
 from simperf.units import format_time
 
@@ -54,6 +57,7 @@ def verdict(
     rows: list[dict[str, Any]],
     errors: dict[str, int] | None = None,
     measured: int = 0,
+    degraded: int = 0,
 ) -> dict[str, Any]:
     """The verdict, naming the bottleneck instance, the resource and why.
 
@@ -77,6 +81,8 @@ def verdict(
         Failed measured requests by cause.
     measured
         Requests that arrived in the measured period.
+    degraded
+        Measured requests that ended ``ok`` because a fallback stood in for a call.
 
     Returns
     -------
@@ -129,7 +135,7 @@ def verdict(
         result["status"] = max((f[2]["status"] for f in findings), key=SEVERITY.__getitem__)
     outages = _outages(model, snapshots)
     if result["status"] == "stable":
-        result.update(_failing(errors or {}, measured, outages))
+        result.update(_failing(errors or {}, measured, outages, degraded))
     result["peak"] = max(peaks.values(), key=lambda p: p["utilization"], default=None)
     result["safety_cap_hits"] = model.ctx.safety_cap_hits
     result["warnings"] = [o["text"] for o in outages]
@@ -183,16 +189,25 @@ def _judge(
                 load,
                 (f"queue at {name} grew from {first:.1f} to {last:.1f} with {_describe(row)}"),
             )
-    offered = row["served"] + row["rejected"]
+    shed = row.get("shed") or 0
+    offered = row["served"] + row["rejected"] + shed
     if row["rejected"] and offered and row["rejected"] / offered >= SATURATED_REJECTION:
         return (
             "saturated",
             "queue_limit",
             load,
             (
-                f"queue limit: {row['rejected'] / offered:.1%} of requests rejected at "
-                f"{name} ({_describe(row)})"
+                f"queue limit: {row['rejected'] / offered:.1%} of requests rejected "
+                + (f"and {shed / offered:.1%} shed " if shed else "")
+                + f"at {name} ({_describe(row)})"
             ),
+        )
+    if shed and shed / offered >= SATURATED_REJECTION:  # overload dropped, not queued
+        return (
+            "saturated",
+            "shed",
+            load,
+            f"shedding: {shed / offered:.1%} of requests shed at {name} ({_describe(row)})",
         )
     timeouts = row.get("pool_timeouts") or 0
     asked = (row.get("pool_acquired") or 0) + timeouts
@@ -292,10 +307,10 @@ def _outages(model: Model, snapshots: list[Snapshot]) -> list[dict[str, Any]]:
         down = min(end, stop) - max(start, occurrence["start"])
         if down <= 0:
             continue
-        key = (occurrence["target"], occurrence["kind"])
+        key = (target_name(occurrence), occurrence["kind"])
         totals[key] = totals.get(key, 0.0) + down
         fault = model.scenario.faults[occurrence["fault"]]
-        components[key] = fault.component or occurrence["target"]
+        components[key] = fault.component or key[0]
     out = []
     for (who, kind), down in totals.items():
         share = down / (end - start)
@@ -312,7 +327,7 @@ def _outages(model: Model, snapshots: list[Snapshot]) -> list[dict[str, Any]]:
 
 
 def _failing(
-    errors: dict[str, int], measured: int, outages: list[dict[str, Any]]
+    errors: dict[str, int], measured: int, outages: list[dict[str, Any]], degraded: int = 0
 ) -> dict[str, Any]:
     """The verdict of a run no resource limits: failing, degraded, or nothing to add."""
     failed = sum(errors.values())
@@ -325,6 +340,13 @@ def _failing(
             component = worst["component"]
             reason += f"; {worst['text']}"
         return {"status": "failing", "component": component, "reason": reason}
+    # answers a fallback made up are not the real ones: not failed, not stable either
+    fallback = None
+    if measured and degraded / measured > FAILING_ERROR_RATE:
+        fallback = (
+            f"{degraded / measured:.1%} of requests degraded (a fallback answered for a "
+            "failed call)"
+        )
     if outages:
         worst = max(outages, key=lambda o: o["share"])
         return {
@@ -332,8 +354,10 @@ def _failing(
             "component": worst["component"],
             "instance": worst["instance"],
             "resource": "instance",
-            "reason": worst["text"],
+            "reason": worst["text"] + (f"; {fallback}" if fallback else ""),
         }
+    if fallback:
+        return {"status": "degraded", "component": None, "reason": fallback}
     return {}
 
 

@@ -336,6 +336,7 @@ class Summary:
             rows,
             errors=errors,
             measured=tally(self.data, measured),
+            degraded=self._degraded(None),
         )
 
     # -- time series ------------------------------------------------------------------

@@ -7,6 +7,7 @@ from typing import Any
 import numpy as np
 import plotly.graph_objects as go
 
+from simperf.metrics.availability import target_name
 from simperf.metrics.result import Result
 from simperf.plots._style import MS, class_colours, title
 
@@ -147,7 +148,7 @@ def event_windows(result: Result) -> list[tuple[float, float, str, str]]:
     end = result.data["end_time"]
     for occ in result.data.get("faults", {}).get("occurrences", []):
         stop = end if occ["end"] is None else min(occ["end"], end)
-        label = f"fault: {occ['target']}" + ("" if occ["kind"] == "crash" else f" {occ['kind']}")
+        label = f"fault: {target_name(occ)}" + ("" if occ["kind"] == "crash" else f" {occ['kind']}")
         windows.append((occ["start"], stop, label, "red"))
     for row in result.alerts.itertuples(index=False):
         windows.append((float(row.start), float(row.end), f"alert: {row.alert}", "orange"))

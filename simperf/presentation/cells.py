@@ -58,3 +58,20 @@ def table_row(columns: list[Column], values: list[Any]) -> str:
         f"{v:<{-w}}" if w < 0 else cell(v, w, f)
         for (_, w, f), v in zip(columns, values, strict=True)
     )
+
+
+def verdict_reason(stability: dict[str, Any]) -> str | None:
+    """The reason of a stability verdict after the component it blames, if it blames one
+    (a run failing with no fault and no saturated resource blames none); None without one.
+
+    Examples
+    --------
+    >>> verdict_reason({"component": "app", "reason": "cores 99% busy"})
+    'app: cores 99% busy'
+    >>> verdict_reason({"component": None, "reason": "2% of requests failed"})
+    '2% of requests failed'
+    """
+    reason = stability.get("reason")
+    if not reason:
+        return None
+    return f"{stability['component']}: {reason}" if stability.get("component") else reason

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from simperf.metrics.paths import flatten
+from simperf.presentation.cells import verdict_reason
 from simperf.spec.slo import unit_parser
 from simperf.units import format_time, parse_time
 
@@ -59,7 +60,8 @@ def warnings(result: Result) -> list[tuple[str, str]]:
     stab = result.data["stability"]
     if stab["status"] != "stable":
         level = "error" if stab["status"] == "unstable" else "warning"
-        out.append((level, f"{stab['status']}: {stab['component']}: {stab['reason']}"))
+        reason = verdict_reason(stab)
+        out.append((level, f"{stab['status']}: {reason}" if reason else stab["status"]))
     out.extend(("warning", text) for text in slo_misses(result))
     errors = {k: v for k, v in result.data["requests"]["errors"].items() if v}
     if errors:

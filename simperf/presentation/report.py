@@ -1,8 +1,9 @@
 """The HTML report of one run: one self-contained file that works offline.
 
 Plotly's JavaScript is inlined once and every figure is a ``div`` drawn by it, so the
-file needs no network. Sections appear only when the run has something for them (caches,
-databases, alerts). Text from the spec is escaped.
+file needs no network. Sections appear only when the run has something for them
+(failures: faults, guarded calls and balancers; caches, databases, alerts). Text from
+the spec is escaped.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from simperf import plots
 from simperf.metrics.result import Result
 from simperf.presentation import tables
 from simperf.presentation.findings import warnings
+from simperf.presentation.summary_failures import faults
 
 _PAGE_STYLE = """<style>
 body{font:14px/1.45 system-ui,sans-serif;max-width:1180px;margin:0 auto;padding:16px 24px}
@@ -81,7 +83,8 @@ def render(result: Result) -> str:
         A complete HTML page: summary, warnings (unstable or saturated components, SLO
         misses, failed requests, the bottleneck), the topology, latency tables and
         figures per class, the time series with fault and alert windows, utilisation
-        per instance, component, cache, CDN and database tables, alerts, and the spec.
+        per instance, component tables, faults and availability, guarded calls and
+        balancers, cache, CDN and database tables, alerts, and the spec.
     """
     scenario = result.scenario
     name = html.escape(result.data["scenario"])
@@ -115,6 +118,9 @@ def render(result: Result) -> str:
             + tables.component_table(result, instances=True),
         ),
     ]
+    failures = _failures(result)
+    if failures:
+        sections.append(("failures", "Failures", failures))
     for key, title in (("caches", "Caches"), ("cdns", "CDN"), ("databases", "Databases")):
         table = tables.section_table(result, key)
         if table or figs.get(key):
@@ -135,6 +141,18 @@ def render(result: Result) -> str:
         f'<body class="simperf"><h1>simperf report: {name}</h1>'
         f'<p class="description">{description}</p><nav>{nav}</nav>{body}</body></html>\n'
     )
+
+
+def _failures(result: Result) -> str:
+    """Faults (the text summary's lines: availability, each occurrence), guarded calls
+    and balancers ('' when the run has none of them)."""
+    lines = faults(result.data)
+    parts = [f"<pre>{html.escape(chr(10).join(lines))}</pre>"] if lines else []
+    for key, title in (("calls", "Calls"), ("load_balancers", "Load balancers")):
+        table = tables.section_table(result, key)
+        if table:
+            parts.append(f"<h3>{title}</h3>{table}")
+    return "".join(parts)
 
 
 def _summary(result: Result) -> str:

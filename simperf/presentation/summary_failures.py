@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from simperf.metrics.availability import target_name
 from simperf.presentation.cells import Column, pct, table_header, table_row
 from simperf.spec.alerts import LATENCY_METRICS
 from simperf.units import format_time
@@ -37,7 +38,7 @@ def faults(d: dict[str, Any]) -> list[str]:
             f"{section['undetected']} never detected"
         )
     for occ in section["occurrences"][:FAULT_LINES]:
-        parts = [f"{occ['target']} {occ['kind']} at {format_time(occ['start'])}"]
+        parts = [f"{target_name(occ)} {occ['kind']} at {format_time(occ['start'])}"]
         if occ["time_to_recover"] is not None:
             parts.append(f"for {format_time(occ['time_to_recover'])}")
         if occ["time_to_detect"] is not None:

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from simperf.presentation.cells import Column, table_header, table_row
+from simperf.presentation.cells import Column, table_header, table_row, verdict_reason
 from simperf.presentation.summary_failures import alerts, calls, faults
 from simperf.presentation.summary_stores import caches, cdns, databases, state
 from simperf.units import format_time
@@ -51,7 +51,9 @@ def overview(d: dict[str, Any]) -> list[str]:
         f"scenario {d['scenario']}  seed {d['seed']}  "
         f"measured {d['measured_time']:.6g} s after {d['warmup']:.6g} s warm-up",
         f"requests  generated {req['generated']}  ok {req['ok']}  failed {req['failed']}  "
-        f"in flight {req['in_flight']}",
+        f"in flight {req['in_flight']}"
+        # these count the warm-up too, the error rate and the tables below do not
+        + (f"  (whole run; {req['measured']} measured)" if _cut(d) else ""),
         "throughput "
         + (f"{d['throughput']:.6g} req/s" if d["throughput"] is not None else "-")
         + "   error rate "
@@ -72,12 +74,14 @@ def overview(d: dict[str, Any]) -> list[str]:
                 "relaxation times long: its mean is noisy; run longer or replicate"
             )
     if any(req["errors"].values()):
-        lines.append("errors    " + "  ".join(f"{k} {v}" for k, v in req["errors"].items() if v))
+        lines.append(
+            "errors    "
+            + "  ".join(f"{k} {v}" for k, v in req["errors"].items() if v)
+            + ("  (whole run)" if _cut(d) else "")
+        )
     stab = d["stability"]
-    lines.append(
-        f"stability {stab['status']}"
-        + (f" ({stab['component']}: {stab['reason']})" if stab["reason"] else "")
-    )
+    reason = verdict_reason(stab)
+    lines.append(f"stability {stab['status']}" + (f" ({reason})" if reason else ""))
     lines.extend(f"warning   {w}" for w in stab.get("warnings", []))
     lines.extend(headroom(d))
     cost = d.get("cost")
@@ -87,6 +91,11 @@ def overview(d: dict[str, Any]) -> list[str]:
         note = f"; {', '.join(scaled)} as autoscaled, mean instances" if scaled else ""
         lines.append(f"cost      {cost['total_per_hour']:.4g} per hour ({parts}{note})")
     return lines
+
+
+def _cut(d: dict[str, Any]) -> bool:
+    """Whether a warm-up left requests out of the measured ones."""
+    return bool(d["warmup"]) and d["requests"].get("measured") is not None
 
 
 def autoscaling(d: dict[str, Any]) -> list[str]:

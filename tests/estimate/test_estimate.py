@@ -264,3 +264,91 @@ def test_a_kind_the_estimate_does_not_model_passes_its_load_on() -> None:
     e = estimate(scenario)
     assert e.mean() == pytest.approx(2 * mm1(90, 100).mean_sojourn, rel=EXACT)
     assert "its own time not estimated" in e.notes["relay"][0]
+
+
+def _one_query(pool: bool) -> dict[str, Any]:
+    """Reads of one row, one every 100 ms, from an app server with or without a pool."""
+    app: dict[str, Any] = {
+        "kind": "app_server",
+        "workers": 16,  # no wait for a worker: the difference is the set-up alone
+        "endpoints": {"r": [{"query": "q", "database": "db"}]},
+    }
+    if pool:
+        app["pool"] = {"database": "db", "size": 4}
+    return {
+        "name": "one_query",
+        "workload": {
+            "arrival": {"kind": "deterministic", "rate": 10},
+            "classes": [{"name": "r", "entry": "app", "endpoint": "r"}],
+        },
+        "components": {
+            "app": app,
+            "db": {
+                "kind": "database",
+                "tables": {"t": {"rows": 100, "row_size": 100}},
+                "queries": {"q": {"table": "t", "where": ["id"]}},
+            },
+        },
+        "run": {"requests": 200, "warmup": 0},
+    }
+
+
+def test_a_query_without_a_pool_pays_the_connection_set_up() -> None:
+    unpooled = simperf.from_dict(_one_query(pool=False))
+    pooled = estimate(simperf.from_dict(_one_query(pool=True)))
+    e = estimate(unpooled)
+    set_up = 1.5e-3 + 1e-3  # the default handshake (a wait) and session start-up (CPU)
+    assert e.mean() - pooled.mean() == pytest.approx(set_up, rel=1e-3)
+    # with constant times and no queueing, the simulated mean is the same
+    assert e.mean() == pytest.approx(
+        simperf.run(unpooled, seed=1).to_dict()["latency"]["all"]["mean"], rel=1e-3
+    )
+    util = e.components.set_index("component")["utilization"]
+    db = pooled.components.set_index("component")["utilization"]["db"]
+    assert util["db"] == pytest.approx(db + 10 * 1e-3 / 4, rel=1e-6)  # 10/s x 1 ms on 4 cores
+    # a pool's queueing is left out where there is a pool, and only there
+    assert pooled.notes["db"] == ["connection-pool queueing not estimated"]
+    assert "db" not in e.notes
+
+
+def test_a_replayed_trace_is_estimated_at_its_mean_rate(tmp_path: Any) -> None:
+    # 10 requests a second for 20 s, replayed over a 10 s run: 10/s, not 0 with two
+    # notes saying both that it was estimated at its mean rate and that it had none.
+    path = tmp_path / "trace.csv"
+    path.write_text("key,t\n" + "".join(f"k,{i / 10}\n" for i in range(200)))
+    scenario = simperf.from_dict(
+        {
+            "name": "replayed",
+            "keyspaces": {
+                "items": {
+                    "keys": 1,
+                    "popularity": {"model": "trace", "path": str(path), "time_column": "t"},
+                }
+            },
+            "workload": {
+                "arrival": {"kind": "trace", "keyspace": "items"},
+                "classes": [
+                    {"name": "r", "entry": "app", "endpoint": "serve", "keyspace": "items"}
+                ],
+            },
+            "components": {"app": _app("10ms")},
+            "run": {"duration": 10, "warmup": 0},
+        }
+    )
+    e = estimate(scenario)
+    assert e.rate == pytest.approx(10.0, rel=EXACT)
+    util = e.components.set_index("component")["utilization"]["app"]
+    assert util == pytest.approx(0.1, rel=EXACT)
+    assert e.notes["workload"] == ["trace arrivals: estimated at the mean rate"]
+
+
+def test_an_autoscaled_server_is_estimated_at_the_fleet_it_starts_with() -> None:
+    # replicas left out, autoscaling.min 2: the run starts with 2 instances, not 1
+    app = _app("10ms", autoscaling={"min": 2, "max": 6, "target": "60%"})
+    spec = copy.deepcopy(MINIMAL)
+    spec["workload"]["arrival"]["rate"] = 150
+    spec["components"] = {"app": app}
+    e = estimate(simperf.from_dict(spec))
+    util = e.components.set_index("component")["utilization"]["app"]
+    assert util == pytest.approx(150 * 0.01 / 2, rel=EXACT)
+    assert e.notes["app"] == ["autoscaling: estimated at the 2 instance(s) it starts with"]

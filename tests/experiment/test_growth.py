@@ -16,6 +16,7 @@ import pytest
 
 import simperf
 from simperf.errors import SpecError
+from simperf.experiment.growth import Growth
 
 MODELS = Path(__file__).resolve().parents[2] / "models"
 RATE, SERVICE, LIMIT = 320.0, 0.01, 0.9
@@ -70,3 +71,33 @@ def test_a_closed_workload_cannot_grow(base: simperf.Scenario) -> None:
         simperf.growth({"closed": closed}, ["latency.all.mean<1s"], rate=0.1)
     with pytest.raises(SpecError, match="above -100%"):
         simperf.growth({"fixed": base}, ["latency.all.mean<1s"], rate=-1)
+
+
+def test_the_summary_gives_the_sizes_and_does_not_price_an_unpriced_spec() -> None:
+    frame = pd.DataFrame(
+        {
+            "design": ["fixed", "fixed", "up", "up", "up"],
+            "month": [0, 1, 0, 1, 2],
+            "met": [True, False, True, True, True],
+            "knob": [
+                None,
+                None,
+                "components.app.cores",
+                "components.app.cores",
+                "components.app.cores",
+            ],
+            "size": [None, None, 4.0, 5.0, 7.0],
+            "cost_per_hour": [0.0, None, 0.0, 0.0, 0.0],
+        }
+    )
+    designs = pd.DataFrame(
+        {
+            "design": ["fixed", "up"],
+            "breach_month": [1, None],
+            "cost_until_breach": [0.0, 0.0],
+            "cost_over_horizon": [None, 0.0],
+        }
+    )
+    text = Growth(0.1, 3, frame, designs).summary()
+    assert "fixed: SLOs stop holding in month 1 (no prices in the spec)" in text
+    assert "up: SLOs hold all 3 months; components.app.cores 4 to 7 (no prices in the spec)" in text

@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 from validation.agreement import agrees, conserved_and_little, replications
 
+import simperf
 from simperf.metrics.availability import at_least_up, down_intervals
 
 
@@ -90,3 +91,57 @@ def binomial_at_least(n: int, p: float) -> dict[int, float]:
         k: sum(comb(n, j) * p**j * (1 - p) ** (n - j) for j in range(k, n + 1))
         for k in range(1, n + 1)
     }
+
+
+def primary_crash() -> dict[str, Any]:
+    """One write a second to a database of a primary and two replicas; the primary is
+    down from 2 s to 6 s of a 10 s run, and failover notices it 1 s after the crash."""
+    return {
+        "name": "primary_crash",
+        "workload": {
+            "arrival": {"kind": "deterministic", "rate": 1},
+            "classes": [{"name": "w", "entry": "app", "endpoint": "w"}],
+        },
+        "components": {
+            "app": {"kind": "app_server", "endpoints": {"w": [{"query": "upd", "database": "db"}]}},
+            "db": {
+                "kind": "database",
+                "read_replicas": 2,
+                "replication_lag": "10ms",
+                "failover": {"detection": "1s", "promotion": "500ms"},
+                "tables": {"t": {"rows": 100, "row_size": 100, "columns": {"v": 10}}},
+                "queries": {
+                    "upd": {"table": "t", "op": "update", "where": ["id"], "updates": ["v"]}
+                },
+            },
+        },
+        "faults": [{"component": "db", "instance": 0, "at": "2s", "for": "4s"}],
+        "run": {"duration": 10, "warmup": 0},
+    }
+
+
+def test_a_database_counts_its_servers_not_their_storage_devices() -> None:
+    faults = simperf.run(simperf.from_dict(primary_crash()), seed=1).to_dict()["faults"]
+    time = faults["availability"]["time"]
+    assert sorted(time["instances"]) == ["db[primary]", "db[replica0]", "db[replica1]"]
+    db = time["components"]["db"]
+    assert db["instances"] == 3
+    assert db["mean_up"] == pytest.approx((0.6 + 1 + 1) / 3)
+    assert db["all_up"] == pytest.approx(0.6)
+
+
+def test_a_database_failover_detects_the_primary_crash() -> None:
+    faults = simperf.run(simperf.from_dict(primary_crash()), seed=1).to_dict()["faults"]
+    (occurrence,) = faults["occurrences"]
+    assert occurrence["detected"] == pytest.approx(3.0)  # the crash + failover.detection
+    assert faults["undetected"] == 0
+    assert faults["mean_time_to_detect"] == pytest.approx(1.0)
+
+
+def test_a_database_server_named_by_number_is_reported_by_its_name() -> None:
+    # faults[0] names db[0]: the tables call that server db[primary]; so must the words
+    result = simperf.run(simperf.from_dict(primary_crash()), seed=1)
+    d = result.to_dict()
+    assert d["faults"]["occurrences"][0]["target"] == "db[0]"  # as written, in the JSON
+    assert d["stability"]["warnings"] == ["db[primary] down 4 s (40% of the measured period)"]
+    assert "          db[primary] crash at 2 s, for 4 s" in result.summary()

@@ -81,3 +81,31 @@ def test_the_named_bottleneck_is_the_first_to_saturate_when_load_rises() -> None
     assert past["status"] in ("saturated", "unstable") and past["component"] == "db"
     below = simperf.run(two_tier(100 * first["headroom"] * 0.9), seed=1).to_dict()["stability"]
     assert below["status"] == "stable"
+
+
+def test_a_server_rejecting_half_its_load_saturates_at_half_of_it() -> None:
+    # 200 req/s of exactly 10 ms at one worker with a queue limit: it serves 100/s at
+    # 100% busy and rejects the rest; the load it saturates at is half the offered one.
+    scenario = simperf.from_dict(
+        {
+            "name": "twice",
+            "workload": {
+                "arrival": {"kind": "deterministic", "rate": 200},
+                "classes": [{"name": "r", "entry": "app", "endpoint": "r"}],
+            },
+            "components": {
+                "app": {
+                    "kind": "app_server",
+                    "workers": 1,
+                    "queue_limit": 10,
+                    "endpoints": {"r": [{"cpu": "10ms"}]},
+                }
+            },
+            "run": {"duration": 20, "warmup": 1},
+        }
+    )
+    d = simperf.run(scenario, seed=1).to_dict()
+    first = d["headroom"]["first"]
+    assert first["utilization"] == pytest.approx(1.0, rel=1e-9)
+    assert first["headroom"] == pytest.approx(0.5, rel=2e-3)
+    assert first["headroom"] == pytest.approx(d["estimate"]["bottleneck"]["headroom"], rel=2e-3)

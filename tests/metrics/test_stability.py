@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import copy
+import re
 from typing import Any
+
+import pytest
 
 import simperf
 from simperf.metrics.stability import FAILING_ERROR_RATE, SATURATED_UTILIZATION, SHORT_WINDOW
@@ -154,3 +157,71 @@ def test_a_sliver_of_a_last_window_does_not_read_saturated() -> None:
         stab = result.to_dict()["stability"]
         assert stab["status"] == "stable", (seed, stab)
         assert stab["peak"]["end"] - stab["peak"]["start"] >= SHORT_WINDOW * spans.max()
+
+
+def test_shedding_saturates_the_shedding_server() -> None:
+    # 90 req/s held 10 ms (exponential) by one worker that sheds waits over 50 ms: about
+    # a tenth is shed, which keeps the worker under 95% busy; the server is overloaded.
+    s = spec({"app": delay_server(1, 0.01, queue={"shed_after": "50ms"})}, rate=90, duration=21)
+    result = simperf.run(simperf.from_dict(s), seed=1).to_dict()
+    shed = result["errors"]["shed"] / result["requests"]["measured"]
+    assert 0.05 < shed and result["components"]["app"]["worker_occupancy"] < SATURATED_UTILIZATION
+    stab = result["stability"]
+    assert (stab["status"], stab["instance"], stab["resource"]) == ("saturated", "app[0]", "shed")
+    assert (
+        stab["reason"].startswith("shedding: ") and "of requests shed at app[0]" in stab["reason"]
+    )
+
+
+def test_requests_a_fallback_answered_are_degraded_not_stable() -> None:
+    # Every call to the back (50 ms) times out (10 ms); a fallback answers each request,
+    # so nothing fails, no resource is busy and no fault ran, but no answer is the real one.
+    call = {"call": "back.get", "timeout": "10ms", "fallback": {"cpu": "1ms"}}
+    s = spec(
+        {
+            "app": {"kind": "app_server", "workers": 16, "endpoints": {"serve": [call]}},
+            "back": {
+                "kind": "app_server",
+                "workers": 16,
+                "endpoints": {"get": [{"delay": "50ms"}]},
+            },
+        },
+        rate=50,
+        duration=11,
+    )
+    result = simperf.run(simperf.from_dict(s), seed=1).to_dict()
+    assert result["requests"]["failed"] == 0
+    assert result["requests"]["degraded"] == result["requests"]["measured"]
+    stab = result["stability"]
+    assert stab["status"] == "degraded"
+    assert stab["reason"] == "100.0% of requests degraded (a fallback answered for a failed call)"
+
+
+def test_a_full_priority_queue_names_what_it_rejected_and_what_it_shed() -> None:
+    # 200 req/s of 10 ms at one worker, a queue of 10 by priority: checkouts (a quarter)
+    # push browses out (shed), browses find it full (rejected); half is dropped in all.
+    s = spec(
+        {
+            "app": {
+                "kind": "app_server",
+                "workers": 1,
+                "queue_limit": 10,
+                "queue": {"discipline": "priority"},
+                "endpoints": {"serve": [{"cpu": "10ms"}]},
+            }
+        },
+        rate=200,
+        duration=21,
+    )
+    s["workload"]["arrival"]["kind"] = "deterministic"
+    s["workload"]["classes"] = [
+        {"name": "checkout", "entry": "app", "endpoint": "serve", "weight": 1, "priority": 10},
+        {"name": "browse", "entry": "app", "endpoint": "serve", "weight": 3},
+    ]
+    stab = stability(s)
+    assert (stab["status"], stab["resource"]) == ("saturated", "queue_limit")
+    rejected, shed = (float(x) for x in re.findall(r"([\d.]+)% ", stab["reason"])[:2])
+    assert stab["reason"].startswith(
+        f"queue limit: {rejected}% of requests rejected and {shed}% shed"
+    )
+    assert rejected + shed == pytest.approx(50, abs=0.2)

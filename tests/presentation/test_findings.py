@@ -46,3 +46,25 @@ def test_slos_met_at_nominal_load() -> None:
     )
     verdicts = slo_verdicts(simperf.run(scenario, seed=1))
     assert [met for met, _ in verdicts] == [True, True]
+
+
+def test_a_verdict_with_no_component_names_none() -> None:
+    # Requests time out at the client (5 ms) at a lightly loaded server: failing, no
+    # resource and no fault to blame.
+    scenario = simperf.from_dict(
+        {
+            "name": "impatient",
+            "workload": {
+                "arrival": {"kind": "poisson", "rate": 10},
+                "classes": [{"name": "r", "entry": "app", "endpoint": "r", "timeout": "5ms"}],
+            },
+            "components": {"app": {"kind": "app_server", "endpoints": {"r": [{"delay": "10ms"}]}}},
+            "run": {"duration": 10, "warmup": 0},
+        }
+    )
+    result = simperf.run(scenario, seed=1)
+    stab = result.to_dict()["stability"]
+    assert (stab["status"], stab["component"]) == ("failing", None)
+    line = next(text for _, text in warnings(result) if text.startswith("failing"))
+    assert line == f"failing: {stab['reason']}"
+    assert f"stability failing ({stab['reason']})" in result.summary()
