@@ -2,34 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import simperf
 from simperf.dbcost.explain import explain_text, unpooled_callers
-
-
-def one_query(pool: bool) -> dict[str, Any]:
-    app: dict[str, Any] = {
-        "kind": "app_server",
-        "endpoints": {"r": [{"query": "q", "database": "db"}]},
-    }
-    if pool:
-        app["pool"] = {"database": "db", "size": 4}
-    return {
-        "name": "one_query",
-        "workload": {
-            "arrival": {"kind": "poisson", "rate": 10},
-            "classes": [{"name": "r", "entry": "app", "endpoint": "r"}],
-        },
-        "components": {
-            "app": app,
-            "db": {
-                "kind": "database",
-                "tables": {"t": {"rows": 100, "row_size": 100}},
-                "queries": {"q": {"table": "t", "where": ["id"]}},
-            },
-        },
-    }
+from tests.estimate.test_estimate import one_query
 
 
 def test_a_caller_without_a_pool_is_told_it_pays_a_connection_per_query() -> None:

@@ -266,7 +266,7 @@ def test_a_kind_the_estimate_does_not_model_passes_its_load_on() -> None:
     assert "its own time not estimated" in e.notes["relay"][0]
 
 
-def _one_query(pool: bool) -> dict[str, Any]:
+def one_query(pool: bool) -> dict[str, Any]:
     """Reads of one row, one every 100 ms, from an app server with or without a pool."""
     app: dict[str, Any] = {
         "kind": "app_server",
@@ -294,8 +294,8 @@ def _one_query(pool: bool) -> dict[str, Any]:
 
 
 def test_a_query_without_a_pool_pays_the_connection_set_up() -> None:
-    unpooled = simperf.from_dict(_one_query(pool=False))
-    pooled = estimate(simperf.from_dict(_one_query(pool=True)))
+    unpooled = simperf.from_dict(one_query(pool=False))
+    pooled = estimate(simperf.from_dict(one_query(pool=True)))
     e = estimate(unpooled)
     set_up = 1.5e-3 + 1e-3  # the default handshake (a wait) and session start-up (CPU)
     assert e.mean() - pooled.mean() == pytest.approx(set_up, rel=1e-3)

@@ -11,6 +11,7 @@ import pytest
 import simperf
 from simperf.metrics.headroom import headroom
 from tests.conftest import MODELS
+from tests.presentation.test_summary_text import twice_capacity
 
 
 def test_headroom_on_an_mmc_is_one_over_rho() -> None:
@@ -86,24 +87,8 @@ def test_the_named_bottleneck_is_the_first_to_saturate_when_load_rises() -> None
 def test_a_server_rejecting_half_its_load_saturates_at_half_of_it() -> None:
     # 200 req/s of exactly 10 ms at one worker with a queue limit: it serves 100/s at
     # 100% busy and rejects the rest; the load it saturates at is half the offered one.
-    scenario = simperf.from_dict(
-        {
-            "name": "twice",
-            "workload": {
-                "arrival": {"kind": "deterministic", "rate": 200},
-                "classes": [{"name": "r", "entry": "app", "endpoint": "r"}],
-            },
-            "components": {
-                "app": {
-                    "kind": "app_server",
-                    "workers": 1,
-                    "queue_limit": 10,
-                    "endpoints": {"r": [{"cpu": "10ms"}]},
-                }
-            },
-            "run": {"duration": 20, "warmup": 1},
-        }
-    )
+    spec = {**twice_capacity(1.0), "run": {"duration": 20, "warmup": 1}}
+    scenario = simperf.from_dict(spec)
     d = simperf.run(scenario, seed=1).to_dict()
     first = d["headroom"]["first"]
     assert first["utilization"] == pytest.approx(1.0, rel=1e-9)
