@@ -216,7 +216,8 @@ class Route(Component):
         values: dict[str, Any] = {key: last[key] - first[key] for key in last}
         area = values.pop("breaker_open_area", None)
         if area is not None:
-            values["breaker_open_share"] = area / span if span > 0 else None
+            # An area summed over many spans can pass the span by a rounding error.
+            values["breaker_open_share"] = min(max(area / span, 0.0), 1.0) if span > 0 else None
         values["amplification"] = values["attempts"] / values["calls"] if values["calls"] else None
         return "calls", values
 

@@ -15,6 +15,7 @@ from simperf.components.resilience import (
     OPEN,
     Breaker,
     RetryBudget,
+    Route,
     backoff_sampler,
 )
 from simperf.rng import batched
@@ -298,3 +299,13 @@ def test_attempts_and_outcomes_add_up_over_random_settings() -> None:
         assert r["degraded"] == req["degraded"]
         assert r["degraded"] <= r["failed"]
         assert r["calls"] <= req["generated"]
+
+
+def test_the_breaker_open_share_stays_within_zero_and_one() -> None:
+    # An area summed over many open spans can pass the span by a rounding error.
+    route = Route.__new__(Route)
+    counters = {c: 0 for c in ("attempts", "calls")}
+    first = {**counters, "breaker_open_area": 1.0}
+    last = {**counters, "breaker_open_area": 1.0 + 49.000000000000014}
+    _, values = route.report(first, last, 49.0)
+    assert values["breaker_open_share"] == 1.0
