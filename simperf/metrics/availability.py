@@ -11,7 +11,8 @@ Per occurrence: when it started and ended, the time to detect it (until a balanc
 first took one of its instances out of rotation, by health check or outlier ejection, or
 a database's failover noticed its primary down), the time to recover (its repair time)
 and to restore (from the repair until a balancer sent traffic to it again), and the
-requests that failed, whatever the cause, while it lasted or was still out of rotation.
+requests in flight while it lasted or was still out of rotation that failed, whatever
+the cause and whenever (a connect timeout fails a request after the fault has ended).
 """
 
 from __future__ import annotations
@@ -36,25 +37,31 @@ def faults_section(summary: Any) -> dict[str, Any] | None:
     t0, t1 = summary.warmup, summary.end
     data = summary.data
     failed = data["outcome"] != 0
-    order = np.argsort(data["end"][failed], kind="stable")
-    failed_ends = data["end"][failed][order]
-    # failed requests up to each end (a folded record stands for several, at its window)
-    weights = data["weight"][failed][order] if "weight" in data else np.ones(order.size)
-    failed_before = np.concatenate([[0], np.cumsum(weights)])
+    # A request the fault touched was in flight while it lasted: it started before the
+    # fault's end and failed after its start (a connect timeout fails it after the end).
+    # Those are all failures less the ones ended before it and the ones started after.
+    weights = data["weight"][failed] if "weight" in data else np.ones(int(failed.sum()))
+    ends, starts = data["end"][failed], data["start"][failed]
+    by_end, by_start = np.argsort(ends, kind="stable"), np.argsort(starts, kind="stable")
+    ends, starts = ends[by_end], starts[by_start]
+    ended_before = np.concatenate([[0], np.cumsum(weights[by_end])])
+    started_before = np.concatenate([[0], np.cumsum(weights[by_start])])
+    total = started_before[-1]
     occurrences = []
     for occ in log.occurrences:
         end = t1 if occ["end"] is None else occ["end"]
         if end < t0 or occ["start"] > t1:
             continue
         until = max(end, occ["restored"] if occ["restored"] is not None else end)
-        lo, hi = np.searchsorted(failed_ends, [occ["start"], until], side="left")
+        ended = ended_before[np.searchsorted(ends, occ["start"], side="left")]
+        started_after = total - started_before[np.searchsorted(starts, until, side="left")]
         occurrences.append(
             {
                 **occ,
                 "time_to_detect": _minus(occ["detected"], occ["start"]),
                 "time_to_recover": _minus(occ["end"], occ["start"]),
                 "time_to_restore": _minus(occ["restored"], occ["end"]),
-                "failed": int(failed_before[hi] - failed_before[lo]),
+                "failed": int(total - ended - started_after),
             }
         )
     return {

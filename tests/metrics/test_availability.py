@@ -145,3 +145,24 @@ def test_a_database_server_named_by_number_is_reported_by_its_name() -> None:
     assert d["faults"]["occurrences"][0]["target"] == "db[0]"  # as written, in the JSON
     assert d["stability"]["warnings"] == ["db[primary] down 4 s (40% of the measured period)"]
     assert "          db[primary] crash at 2 s, for 4 s" in result.summary()
+
+
+def test_a_request_failed_after_the_fault_ended_is_counted_to_it() -> None:
+    # 100 req/s; the only instance is down from 2 s to 3 s and every request sent then
+    # fails after a 2 s connect timeout, at 4-5 s, after the fault has ended.
+    spec = {
+        "name": "late_failures",
+        "workload": {
+            "arrival": {"kind": "deterministic", "rate": 100},
+            "classes": [{"name": "r", "entry": "app", "endpoint": "r"}],
+        },
+        "components": {
+            "app": {"kind": "app_server", "workers": 16, "endpoints": {"r": [{"cpu": "1ms"}]}}
+        },
+        "faults": [{"component": "app", "at": 2, "for": 1, "connect_timeout": 2}],
+        "run": {"duration": 10, "warmup": 0},
+    }
+    d = simperf.run(simperf.from_dict(spec), seed=1).to_dict()
+    assert d["requests"]["errors"]["instance_down"] == 100
+    assert d["faults"]["occurrences"][0]["failed"] == 100
+    assert d["faults"]["failed"] == 100
