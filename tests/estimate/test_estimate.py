@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import math
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -14,6 +15,7 @@ from simperf.analysis.queueing import erlang_b, mg1, mm1, mmc
 from simperf.estimate import estimate
 from simperf.estimate.queries import _slowest
 from simperf.estimate.stations import Station
+from tests.components.test_workload import SERVICE, trace_scenario
 from tests.conftest import MINIMAL, MODELS
 
 EXACT = 1e-9
@@ -311,34 +313,13 @@ def test_a_query_without_a_pool_pays_the_connection_set_up() -> None:
     assert "db" not in e.notes
 
 
-def test_a_replayed_trace_is_estimated_at_its_mean_rate(tmp_path: Any) -> None:
-    # 10 requests a second for 20 s, replayed over a 10 s run: 10/s, not 0 with two
+def test_a_replayed_trace_is_estimated_at_its_mean_rate(tmp_path: Path) -> None:
+    # 256 requests a second for 30 s, replayed over a 10 s run: 256/s, not 0 with two
     # notes saying both that it was estimated at its mean rate and that it had none.
-    path = tmp_path / "trace.csv"
-    path.write_text("key,t\n" + "".join(f"k,{i / 10}\n" for i in range(200)))
-    scenario = simperf.from_dict(
-        {
-            "name": "replayed",
-            "keyspaces": {
-                "items": {
-                    "keys": 1,
-                    "popularity": {"model": "trace", "path": str(path), "time_column": "t"},
-                }
-            },
-            "workload": {
-                "arrival": {"kind": "trace", "keyspace": "items"},
-                "classes": [
-                    {"name": "r", "entry": "app", "endpoint": "serve", "keyspace": "items"}
-                ],
-            },
-            "components": {"app": _app("10ms")},
-            "run": {"duration": 10, "warmup": 0},
-        }
-    )
-    e = estimate(scenario)
-    assert e.rate == pytest.approx(10.0, rel=EXACT)
+    e = estimate(trace_scenario(tmp_path, {"duration": 10, "warmup": 0}))
+    assert e.rate == pytest.approx(256.0, rel=EXACT)
     util = e.components.set_index("component")["utilization"]["app"]
-    assert util == pytest.approx(0.1, rel=EXACT)
+    assert util == pytest.approx(256 * SERVICE, rel=EXACT)
     assert e.notes["workload"] == ["trace arrivals: estimated at the mean rate"]
 
 
