@@ -125,11 +125,12 @@ def _cmd_cheapest(args: argparse.Namespace) -> int:
         return 0
     for search in ranking.searches.values():
         print(search.summary(), end="\n\n")
-    print(f"{'design':<16}{'knob':<32}{'answer':>10}{'cost/h':>10}")
+    print(f"{'design':<16}{'knob':<32}{'answer':>10}{'cost/h':>10}  certain")
     for row in ranking.frame.to_dict("records"):
         answer = f"{row['answer']:.6g}" if row["met"] else "none"
         cost = f"{row['cost_per_hour']:.4g}" if row["met"] else "-"
-        print(f"{row['design']:<16}{row['knob']:<32}{answer:>10}{cost:>10}")
+        certain = "yes" if row["certain"] else "no"  # a probe below it stayed undecided
+        print(f"{row['design']:<16}{row['knob']:<32}{answer:>10}{cost:>10}  {certain}")
     print(f"cheapest: {ranking.best or 'no design meets the SLOs'}")
     return 0
 

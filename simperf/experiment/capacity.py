@@ -37,6 +37,7 @@ from simperf.experiment.executors import executor_for
 from simperf.experiment.metrics import check_metric
 from simperf.experiment.probe import Probe, Prober
 from simperf.experiment.progress import wanted
+from simperf.experiment.slo_verdict import MISSED, UNDECIDED
 from simperf.experiment.store import ResultStore, canonical_hash
 from simperf.presentation.tables import capacity_html
 from simperf.spec.cost import free_cores, scenario_cost
@@ -68,6 +69,13 @@ class Capacity:
         ``(floor, start)`` from the closed-form estimate (:mod:`simperf.experiment.bracket`):
         values below ``floor`` were taken as misses unrun, the probes began at ``start``;
         None when the search did not use it.
+    integer
+        Whether the knob takes whole values (searched exactly) or real ones (to the
+        search's tolerance).
+
+    A probe left undecided counts as a miss, so the answer is the smallest value *shown*
+    to meet the SLOs; :attr:`certain`, :attr:`undecided` and :attr:`answer_range` say
+    how far below it the smallest value that meets them may lie.
     """
 
     scenario: Scenario
@@ -81,6 +89,7 @@ class Capacity:
     cost: float | None
     warnings: list[str] = field(default_factory=list)
     bracket: tuple[float, float] | None = None
+    integer: bool = True
     frame: pd.DataFrame = field(init=False)
 
     def __post_init__(self) -> None:
@@ -104,6 +113,53 @@ class Capacity:
         """Whether any probed value (so ``high`` at least) met every SLO."""
         return self.answer is not None
 
+    @property
+    def _lowest(self) -> float:
+        """The smallest value not shown to miss: at least ``low`` and the estimate's
+        floor, above every missed probe below the answer (a real knob's largest miss
+        itself, exclusive: no value is probed twice)."""
+        top = self.answer if self.answer is not None else float("inf")
+        lowest = max(self.low, self.bracket[0]) if self.bracket is not None else self.low
+        missed = [p.value for p in self.probes if p.verdict == MISSED and p.value < top]
+        if missed:
+            lowest = max(lowest, max(missed) + 1 if self.integer else max(missed))
+        return lowest
+
+    @property
+    def undecided(self) -> list[float]:
+        """Probed values, below the answer (or anywhere without one) and above every
+        value shown to miss, whose SLOs stayed undecided: the SLOs may be met there."""
+        top = self.answer if self.answer is not None else float("inf")
+        lowest = self._lowest
+        return sorted(
+            p.value for p in self.probes if p.verdict == UNDECIDED and lowest <= p.value < top
+        )
+
+    @property
+    def certain(self) -> bool:
+        """Whether every probe between the answer and the values shown to miss was
+        decided (for a real knob, to the search's tolerance)."""
+        return not self.undecided
+
+    @property
+    def answer_range(self) -> tuple[float, float] | None:
+        """``(lowest, answer)``: the smallest value meeting the SLOs lies between the
+        first value not shown to miss and the answer (for a real knob the largest value
+        shown to miss, exclusive); ``(answer, answer)`` when :attr:`certain`, None
+        without an answer."""
+        if self.answer is None:
+            return None
+        return (self.answer if self.certain else self._lowest, self.answer)
+
+    def _doubt(self) -> str:
+        """Why the answer (or its absence) is not certain: the undecided probes."""
+        by_value = {p.value: p for p in self.probes}
+        parts = []
+        for value in self.undecided:
+            runs = len(by_value[value].runs)
+            parts.append(f"{self.knob}={_value(value)} undecided after {runs} runs")
+        return "; ".join(parts)
+
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready: the question, the answer and every probe."""
         frame = self.frame.astype(object).where(self.frame.notna(), None)
@@ -117,6 +173,9 @@ class Capacity:
             "answer": self.answer,
             "cost_per_hour": self.cost,
             "met": self.met_at_high,
+            "certain": self.certain,
+            "undecided": self.undecided,
+            "answer_range": list(self.answer_range) if self.answer_range else None,
             "warnings": self.warnings,
             "bracket": dict(zip(("floor", "start"), self.bracket, strict=True))
             if self.bracket
@@ -151,10 +210,24 @@ class Capacity:
                 f"  {self.knob}={_value(p.value)}: {p.verdict:<9} ({runs}, "
                 f"{p.stability}, cost {p.cost:.4g}/h)  {parts}"
             )
-        if self.answer is None:
+        if self.answer is None and self.certain:
             lines.append(f"no value up to {self.knob}={_value(self.high)} meets the SLOs")
+        elif self.answer is None:
+            lines.append(
+                f"no value up to {self.knob}={_value(self.high)} was shown to meet the SLOs, "
+                f"but it may: {self._doubt()} (more replications may decide)"
+            )
         else:
-            lines.append(f"answer {self.knob}={_value(self.answer)}  cost {self.cost:.4g} per hour")
+            line = f"answer {self.knob}={_value(self.answer)}  cost {self.cost:.4g} per hour"
+            if not self.certain:
+                lowest = self._lowest
+                missed = any(p.value == lowest and p.verdict == MISSED for p in self.probes)
+                where = f"{'anywhere above' if missed else 'as low as'} {_value(lowest)}"
+                line += (
+                    f", not certain: {self._doubt()}; the smallest value meeting the SLOs "
+                    f"may be {where} (more replications may decide)"
+                )
+            lines.append(line)
         lines.extend(f"warning: {w}" for w in self.warnings)
         return "\n".join(lines)
 
@@ -366,9 +439,9 @@ def capacity(
         notes = free_cores(probed)
     for note in notes:
         warnings.warn(note, SimperfWarning, stacklevel=2)
-    found_at = Capacity(scenario, knob, slos, low, high, seed, prober.probes, answer, cost, notes)
-    found_at.bracket = found
-    return found_at
+    return Capacity(
+        scenario, knob, slos, low, high, seed, prober.probes, answer, cost, notes, found, integer
+    )
 
 
 def _search(met: Any, low: float, high: float, integer: bool, tolerance: float) -> float | None:

@@ -34,7 +34,9 @@ class Ranking:
     frame
         One row per design, cheapest first (designs that meet the SLO nowhere in their
         range last): ``design``, ``knob``, ``answer``, ``cost_per_hour``, ``met``,
-        ``probes``, ``replications`` (runs in all).
+        ``certain`` (no probe below the answer left undecided:
+        :attr:`~simperf.experiment.capacity.Capacity.certain`), ``probes``,
+        ``replications`` (runs in all).
     searches
         The :class:`~simperf.experiment.capacity.Capacity` of each design by name.
     warnings
@@ -123,6 +125,7 @@ def cheapest(
             "answer": c.answer,
             "cost_per_hour": c.cost,
             "met": c.met_at_high,
+            "certain": c.certain,
             "probes": len(c.probes),
             "replications": sum(len(p.runs) for p in c.probes),
         }

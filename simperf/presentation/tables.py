@@ -184,6 +184,9 @@ def capacity_html(found: Capacity) -> str:
         answer = f"no {found.knob} up to {found.high:g} meets {slos}"
     else:
         answer = f"{found.knob} = {found.answer:g} meets {slos} at {found.cost:.4g} per hour"
+    if not found.certain:
+        lowest = found.answer_range[0] if found.answer_range else found.high
+        answer += f" (not certain: the SLOs may be met from {found.knob} = {lowest:g})"
     body = f"<p><b>{html.escape(answer)}</b></p>" + frame_html(found.frame)
     return _wrap(f"Capacity of {found.scenario.name}", body)
 

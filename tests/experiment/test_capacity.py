@@ -217,3 +217,63 @@ def test_dask_local_runs_the_probes_and_finds_what_serial_finds() -> None:
     # every replication of every probe ran on the cluster's workers
     ran = [t for t in tasks.data if t["key"].startswith("run_to_dict")]
     assert len(ran) == sum(len(p.runs) for p in dask.probes) > len(dask.probes)
+
+
+def test_an_answer_above_an_undecided_probe_is_not_reported_as_certain() -> None:
+    """500/s of 10 ms on c cores, p95 below 42.5 ms: Erlang C gives 42.47 ms at 6 cores
+    and 32.67 ms at 7, so 6 stays undecided and the answer 7 may in truth be 6."""
+    assert mmc(500, 100, 6).sojourn_quantile(0.95) == pytest.approx(0.04247, abs=1e-5)
+    assert mmc(500, 100, 7).sojourn_quantile(0.95) < 0.034
+    boundary = simperf.load(MODELS / "mmc.yaml").with_overrides(
+        {"workload.arrival.rate": "500/s", "run.duration": 20, "run.warmup": 2}
+    )
+    found = simperf.capacity(
+        boundary,
+        "components.app.cores",
+        ["latency.all.p95<42.5ms"],
+        high=8,
+        replications=2,
+        max_replications=4,
+        executor="serial",
+    )
+    assert found.answer == 7
+    assert not found.certain and found.undecided == [6]
+    assert found.answer_range == (6, 7)  # below 6 the estimate finds the cores saturated
+    data = found.to_dict()
+    assert data["certain"] is False and data["undecided"] == [6]
+    assert data["answer_range"] == [6, 7]
+    last = found.summary().splitlines()[-1]
+    assert "not certain" in last and "components.app.cores=6 undecided" in last
+    # a clear miss below the answer leaves no doubt
+    clear = simperf.capacity(
+        boundary,
+        "components.app.cores",
+        ["latency.all.p95<36ms"],
+        high=8,
+        replications=2,
+        max_replications=4,
+        executor="serial",
+    )
+    assert clear.answer == 7 and clear.certain and clear.undecided == []
+    assert clear.answer_range == (7, 7)
+    assert "not certain" not in clear.summary()
+
+
+def test_an_undecided_high_is_not_reported_as_missing() -> None:
+    """At high itself undecided, the SLOs may be met there: no certain 'none'."""
+    boundary = simperf.load(MODELS / "mmc.yaml").with_overrides(
+        {"workload.arrival.rate": "500/s", "run.duration": 20, "run.warmup": 2}
+    )
+    found = simperf.capacity(
+        boundary,
+        "components.app.cores",
+        ["latency.all.p95<42.5ms"],
+        low=6,
+        high=6,
+        replications=2,
+        max_replications=4,
+        executor="serial",
+    )
+    assert found.answer is None and not found.certain and found.undecided == [6]
+    assert found.to_dict()["certain"] is False
+    assert "undecided" in found.summary().splitlines()[-1]

@@ -53,3 +53,21 @@ def test_priced_cores_give_no_warning() -> None:
     frame = ranking.frame.set_index("design")
     assert frame.loc["up", "cost_per_hour"] == 1 + 4 * 0.5
     assert frame.loc["out", "cost_per_hour"] == 4 * (1 + 0.5)
+
+
+def test_a_ranking_says_which_answers_are_not_certain() -> None:
+    """p95 below 42.5 ms at 500/s: 6 cores (42.47 ms by Erlang C) stay undecided, so
+    the answer 7 of the design searched over cores is not certain."""
+    base = simperf.load(MODELS / "mmc.yaml").with_overrides(
+        {"workload.arrival.rate": "500/s", "run.duration": 20, "run.warmup": 2}
+    )
+    ranking = simperf.cheapest(
+        {"up": (base, "components.app.cores", 1, 8)},
+        ["latency.all.p95<42.5ms"],
+        replications=2,
+        max_replications=4,
+        executor="serial",
+    )
+    row = ranking.frame.set_index("design").loc["up"]
+    assert row["answer"] == 7 and not row["certain"]
+    assert ranking.to_dict()["ranking"][0]["certain"] is False
