@@ -109,3 +109,16 @@ def test_dask_local_takes_any_free_port_for_its_dashboard() -> None:
                 assert pool.submit(sum, [1, 2]).result() == 3
     finally:
         blocker.close()
+
+
+def test_an_interrupted_pool_stops_at_once() -> None:
+    """Ctrl-C (or any error) inside the pool's block ends its runs then and there: the
+    results of the runs in progress and queued would never be read, and waiting for
+    them kept an interrupted sweep going for as long as they took."""
+    started = time.monotonic()
+    with pytest.raises(KeyboardInterrupt), executor_for("processes", workers=2) as pool:
+        futures = [pool.submit(time.sleep, 10) for _ in range(6)]
+        time.sleep(1)  # both workers are sleeping now, more calls queued behind them
+        raise KeyboardInterrupt
+    assert time.monotonic() - started < 5  # 30 s before: the 2 calls running, 3 queued
+    assert all(f.cancelled() or f.done() for f in futures)
