@@ -39,16 +39,22 @@ def _fmt(metric: str, value: float | None) -> str:
 def _cmd_replicate(args: argparse.Namespace) -> int:
     from simperf.experiment.replicate import replicate
 
+    require_out_for_resume(args)
     scenario = scenario_from_args(args)
     precision = _precision(args) if args.precision else None
-    reps = replicate(
-        scenario,
-        args.n,
-        confidence=args.confidence,
-        progress=progress_wanted(args),
-        **run_options(args),
-        precision=precision,
-    )
+    try:
+        reps = replicate(
+            scenario,
+            args.n,
+            confidence=args.confidence,
+            progress=progress_wanted(args),
+            **run_options(args),
+            precision=precision,
+            store=args.out,
+            resume=args.resume,
+        )
+    except KeyboardInterrupt:
+        return _interrupted("replicate", args)
     if args.json:
         print(json.dumps(reps.to_dict()))
         return 0
@@ -191,9 +197,7 @@ def _cmd_sweep(args: argparse.Namespace) -> int:
             **run_options(args),
         )
     except KeyboardInterrupt:
-        where = f"; rerun with --resume --out {args.out} to continue" if args.out else ""
-        print(f"simperf: sweep interrupted{where}", file=sys.stderr)
-        return 130
+        return _interrupted("sweep", args)
     if args.json:
         print(frame.astype(object).where(frame.notna(), None).to_json(orient="records"))
         return 0
@@ -219,6 +223,13 @@ def _cmd_sweep(args: argparse.Namespace) -> int:
     return 0
 
 
+def _interrupted(command: str, args: argparse.Namespace) -> int:
+    """Ctrl-C: say how to continue from the results store, if there is one; status 130."""
+    where = f"; rerun with --resume --out {args.out} to continue" if args.out else ""
+    print(f"simperf: {command} interrupted{where}", file=sys.stderr)
+    return 130
+
+
 def register(commands: Any) -> None:
     """Add replicate, compare and sweep to the ``simperf`` parser."""
     replicate = commands.add_parser(
@@ -241,6 +252,7 @@ def register(commands: Any) -> None:
         "--max-replications", type=_positive_int, help="budget for --precision (default 100)"
     )
     add_confidence(replicate)
+    add_store(replicate, resume="reuse the runs stored in --out")
     add_executor(replicate)
     replicate.set_defaults(handler=_cmd_replicate)
 

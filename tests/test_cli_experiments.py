@@ -138,9 +138,10 @@ def test_precision_budget_below_two_exits_2(capsys: pytest.CaptureFixture[str]) 
     assert "max_replications: must be >= 2" in capsys.readouterr().err
 
 
-@pytest.mark.parametrize("command", ["sweep", "capacity"])
+@pytest.mark.parametrize("command", ["sweep", "capacity", "replicate"])
 def test_resume_without_out_exits_2(command: str, capsys: pytest.CaptureFixture[str]) -> None:
-    extra = ["--grid", "components.app.cores=4"] if command == "sweep" else ["--knob", "x"]
+    extra = {"sweep": ["--grid", "components.app.cores=4"], "capacity": ["--knob", "x"]}
+    extra = extra.get(command, [])
     assert main([command, MMC, *extra, *SHORT, "--resume"]) == 2
     assert "--resume needs --out" in capsys.readouterr().err
 
@@ -220,6 +221,34 @@ def test_interrupted_sweep_keeps_finished_runs_and_resumes(
     rows = json.loads(capsys.readouterr().out)
     assert [r["components.app.cores"] for r in rows] == [4, 5, 6, 7]
     assert len(calls) == 2  # the two runs that finished before the interrupt are reused
+
+
+def test_interrupted_replicate_keeps_finished_runs_and_resumes(
+    tmp_path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from simperf.experiment import replicate as replicate_module
+
+    real = replicate_module.run_to_dict
+
+    def interrupted_third(data, seed, replication):  # type: ignore[no-untyped-def]
+        if replication == 2:
+            raise KeyboardInterrupt
+        return real(data, seed, replication)
+
+    monkeypatch.setattr(replicate_module, "run_to_dict", interrupted_third)
+    out = str(tmp_path / "r.db")
+    args = ["replicate", MMC, "-n", "4", *SHORT, "--json"]
+    assert main([*args, "--out", out]) == 130
+    assert "rerun with --resume --out" in capsys.readouterr().err
+    ran: list[int] = []
+    monkeypatch.setattr(
+        replicate_module, "run_to_dict", lambda d, s, r: ran.append(r) or real(d, s, r)
+    )
+    assert main([*args, "--out", out, "--resume"]) == 0
+    resumed = capsys.readouterr().out
+    assert ran == [2, 3]  # the two runs that finished before the interrupt are reused
+    assert main(args) == 0
+    assert capsys.readouterr().out == resumed
 
 
 def test_unreachable_dask_scheduler_exits_2_quickly(capsys: pytest.CaptureFixture[str]) -> None:

@@ -27,9 +27,9 @@ from concurrent.futures import Executor
 from dataclasses import dataclass
 from typing import Any
 
-from simperf.experiment.replicate import _run_all, replicate
+from simperf.experiment.replicate import StoredRuns, replicate
 from simperf.experiment.slo_verdict import MET, MISSED, UNDECIDED, judge, more_needed
-from simperf.experiment.store import ResultStore, canonical_hash
+from simperf.experiment.store import ResultStore
 from simperf.metrics.paths import flatten
 from simperf.metrics.stability import SEVERITY
 from simperf.spec.cost import scenario_cost
@@ -71,14 +71,7 @@ class Prober:
         self.confidence, self.pool, self.progress = confidence, pool, progress
         self.probes: list[Probe] = []
         self._done: dict[float, Probe] = {}
-        self.store = store
-        self._stored: dict[tuple[str, int], dict[str, Any]] = {}
-        if store is not None:
-            self._stored = {
-                (row["point_key"], row["replication"]): row["result"]
-                for row in store.rows()
-                if row["status"] == "ok"
-            }
+        self._stored = StoredRuns(pool, seed, store)
 
     def met(self, value: float) -> bool:
         if value not in self._done:
@@ -112,17 +105,9 @@ class Prober:
         return self._report(Probe(value, runs, rows, verdict, _worst(runs), cost))
 
     def _runs(self, value: float, variant: Scenario, replications: range) -> list[dict[str, Any]]:
-        """Replications of one probe: from the store when it has them, else run (and stored)."""
-        point = {self.knob: value}
-        key = canonical_hash(point)
-        missing = [r for r in replications if (key, r) not in self._stored]
-        if missing:
-            fresh = _run_all(self.pool, variant, self.seed, range(missing[0], missing[-1] + 1))
-            for r, run in zip(range(missing[0], missing[-1] + 1), fresh, strict=True):
-                if (key, r) not in self._stored and self.store is not None:
-                    self.store.save(key, r, point, result=run)
-                self._stored.setdefault((key, r), run)
-        return [self._stored[(key, r)] for r in replications]
+        """Replications of one probe: from the store when it has them, else run (and stored
+        as each finishes)."""
+        return self._stored.get(variant, {self.knob: value}, replications)
 
     def _judge(self, runs: list[dict[str, Any]]) -> list[dict[str, Any]]:
         flat = [flatten(r) for r in runs]

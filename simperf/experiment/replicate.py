@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from concurrent.futures import Executor
+from contextlib import nullcontext
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -15,6 +17,7 @@ from simperf.experiment.executors import completed, executor_for
 from simperf.experiment.metrics import check_metric
 from simperf.experiment.progress import bar as progress_bar
 from simperf.experiment.run import run
+from simperf.experiment.store import ResultStore, canonical_hash
 from simperf.metrics.paths import flatten
 from simperf.metrics.stats import Interval, replications_needed, t_interval
 from simperf.metrics.warmup import detect_warmup, warmup_report
@@ -168,6 +171,8 @@ def replicate(
     confidence: float = 0.95,
     precision: PrecisionSpec | dict[str, Any] | None = None,
     progress: bool | None = None,
+    store: str | Path | None = None,
+    resume: bool = False,
 ) -> Replications:
     """Run independent replications and summarise every metric.
 
@@ -197,6 +202,11 @@ def replicate(
     progress
         A progress bar on stderr: None (default) shows it when stderr is a terminal or
         in a notebook, True always, False never.
+    store, resume
+        A results store (SQLite, as :func:`~simperf.experiment.sweep.sweep` writes) that
+        keeps every run as it finishes; ``resume=True`` reuses the runs it holds (and
+        refuses a store written for another spec or seed), so an interrupted call
+        rerun runs only what is missing.
 
     Examples
     --------
@@ -216,15 +226,23 @@ def replicate(
     n = n or 1
     seed = scenario.run.seed if seed is None else seed
     warmup: dict[str, Any] | None = None
+    spec_hash = canonical_hash(
+        {"spec": scenario.model_dump(mode="json", by_alias=True), "seed": seed}
+    )
+    db = ResultStore(store, spec_hash, resume=resume) if store is not None else None
+    point: dict[str, Any] = {}  # the spec itself, as a sweep's store keys it
     with (
+        db if db is not None else nullcontext(),  # the store closed at the end
         executor_for(executor, workers=workers, jobs=n) as pool,
         progress_bar(n, f"replicate {scenario.name}", progress) as ticks,
     ):
+        stored = StoredRuns(pool, seed, db)
         if scenario.run.auto_warmup:
-            pilots = _run_all(pool, scenario, seed, range(min(n, PILOT_REPLICATIONS)))
+            pilots = stored.get(scenario, point, range(min(n, PILOT_REPLICATIONS)))
             warmup = ensemble_warmup(pilots)
-            scenario = scenario.with_overrides({"run.warmup": warmup["cut_time"]})
-        runs = _run_all(pool, scenario, seed, range(n), ticks)
+            point = {"run.warmup": warmup["cut_time"]}
+            scenario = scenario.with_overrides(point)
+        runs = stored.get(scenario, point, range(n), ticks)
         reached = None
         while precision is not None:
             values = [flatten(r).get(precision.metric, float("nan")) for r in runs]
@@ -235,7 +253,7 @@ def replicate(
             wanted = replications_needed(values, precision.relative, precision.confidence)
             extra = min(max(wanted - len(runs), 1), precision.max_replications - len(runs))
             ticks.total = len(runs) + extra
-            runs += _run_all(pool, scenario, seed, range(len(runs), len(runs) + extra), ticks)
+            runs += stored.get(scenario, point, range(len(runs), len(runs) + extra), ticks)
     reps = Replications(scenario, seed, runs, confidence)
     reps.warmup = warmup
     if precision is not None:
@@ -258,15 +276,52 @@ def _precise_enough(values: list[float], precision: PrecisionSpec) -> bool:
     return iv.half_width is not None and iv.half_width <= precision.relative * abs(iv.mean)
 
 
+class StoredRuns:
+    """Replications of one spec and seed: read from a results store where it holds them,
+    else run on ``pool`` and written to the store as each one finishes, so that Ctrl-C
+    or a crash loses only the runs in progress.
+
+    A run is keyed by its point, the overrides that made its variant of the spec the
+    store was opened for (``{}``: the spec itself), as a sweep keys its points.
+    """
+
+    def __init__(self, pool: Executor, seed: int, store: ResultStore | None = None) -> None:
+        self.pool, self.seed, self.store = pool, seed, store
+        self._held: dict[tuple[str, int], dict[str, Any]] = {}
+        if store is not None:
+            self._held = {
+                (row["point_key"], row["replication"]): row["result"]
+                for row in store.rows()
+                if row["status"] == "ok"
+            }
+
+    def get(
+        self,
+        variant: Scenario,
+        point: dict[str, Any],
+        replications: range,
+        ticks: Any = None,
+    ) -> list[dict[str, Any]]:
+        """The runs of ``replications`` of ``variant``, in order; ``ticks`` (a progress
+        bar) counts each, stored ones included."""
+        key = canonical_hash(point)
+        missing = [r for r in replications if (key, r) not in self._held]
+        if ticks is not None and len(missing) < len(replications):
+            ticks.update(len(replications) - len(missing))
+        data = variant.model_dump(mode="json", by_alias=True)
+        tasks = [(r, (data, self.seed, r)) for r in missing]
+        for r, future in completed(self.pool, run_to_dict, tasks):
+            run = future.result()
+            if self.store is not None:
+                self.store.save(key, r, point, result=run)
+            self._held[(key, r)] = run
+            if ticks is not None:
+                ticks.update(1)
+        return [self._held[(key, r)] for r in replications]
+
+
 def _run_all(
     pool: Executor, scenario: Scenario, seed: int, replications: range, ticks: Any = None
 ) -> list[dict[str, Any]]:
     """Run the replications on ``pool``, in order; ``ticks`` (a progress bar) counts them."""
-    data = scenario.model_dump(mode="json", by_alias=True)
-    tasks = [(r, (data, seed, r)) for r in replications]
-    runs: dict[int, dict[str, Any]] = {}
-    for r, future in completed(pool, run_to_dict, tasks):
-        runs[r] = future.result()
-        if ticks is not None:
-            ticks.update(1)
-    return [runs[r] for r in replications]
+    return StoredRuns(pool, seed).get(scenario, {}, replications, ticks)

@@ -9,7 +9,7 @@ import pytest
 
 import simperf
 from simperf.analysis.finite_capacity import mmck
-from simperf.experiment import probe
+from simperf.experiment import replicate
 from simperf.experiment.executors import SerialExecutor
 from simperf.experiment.probe import Prober
 from simperf.experiment.slo_verdict import MET, MISSED
@@ -115,10 +115,10 @@ def test_one_replication_not_stable_misses_the_probe(
     """
     statuses = ["stable", "stable", late, "stable", "stable"]
 
-    def fake_runs(pool: Any, scenario: Any, seed: int, replications: range) -> list[Any]:
-        return [canned(statuses[r]) for r in replications]
+    def fake_run(data: Any, seed: int, replication: int) -> dict[str, Any]:
+        return canned(statuses[replication])
 
-    monkeypatch.setattr(probe, "_run_all", fake_runs)
+    monkeypatch.setattr(replicate, "run_to_dict", fake_run)
     prober = Prober(
         bounded_queue(5),
         "components.app.cores",

@@ -136,3 +136,69 @@ def test_interval_coverage_of_the_mean_sojourn() -> None:
     # 95% nominal; a 60 s run's mean is very slightly biased, so 93-97% is the target
     print(f"coverage: {covered} of 1000")
     assert 930 <= covered <= 970, covered
+
+
+def _interrupted_at(replication: int):
+    """A run_to_dict that is interrupted (Ctrl-C) when it reaches ``replication``."""
+    from simperf.experiment import replicate as module
+
+    real = module.run_to_dict
+
+    def run(data, seed, rep):  # type: ignore[no-untyped-def]
+        if rep == replication:
+            raise KeyboardInterrupt
+        return real(data, seed, rep)
+
+    return run
+
+
+def test_an_interrupted_replicate_resumes_from_its_store(tmp_path, monkeypatch) -> None:
+    """Replications are written to the store as each finishes: after Ctrl-C the rerun
+    runs only what is missing and ends with the uninterrupted intervals."""
+    from simperf.experiment import replicate as module
+
+    scenario = short_mm1(**{"run.duration": 20, "run.warmup": 2})
+    out = tmp_path / "reps.db"
+    real = module.run_to_dict
+    monkeypatch.setattr(module, "run_to_dict", _interrupted_at(3))
+    with pytest.raises(KeyboardInterrupt):
+        simperf.replicate(scenario, 5, executor="serial", store=out)
+    ran: list[int] = []
+
+    def counted(data, seed, rep):  # type: ignore[no-untyped-def]
+        ran.append(rep)
+        return real(data, seed, rep)
+
+    monkeypatch.setattr(module, "run_to_dict", counted)
+    resumed = simperf.replicate(scenario, 5, executor="serial", store=out, resume=True)
+    assert ran == [3, 4]  # 0, 1 and 2 came from the store
+    monkeypatch.setattr(module, "run_to_dict", real)
+    straight = simperf.replicate(scenario, 5, executor="serial")
+    assert resumed.to_dict() == straight.to_dict()
+
+
+def test_an_interrupted_probe_keeps_the_runs_it_finished(tmp_path, monkeypatch) -> None:
+    """A capacity search stores each replication as it finishes, not once its batch is
+    done: Ctrl-C in a probe's third run keeps the first two."""
+    from simperf.experiment import replicate as module
+    from simperf.experiment.store import ResultStore, canonical_hash
+
+    scenario = short_mm1(**{"run.duration": 20, "run.warmup": 2})
+    out = tmp_path / "cap.db"
+    monkeypatch.setattr(module, "run_to_dict", _interrupted_at(2))
+    with pytest.raises(KeyboardInterrupt):
+        simperf.capacity(
+            scenario,
+            "components.app.cores",
+            ["latency.all.mean<1s"],
+            low=1,
+            high=1,
+            replications=4,
+            executor="serial",
+            store=out,
+        )
+    spec_hash = canonical_hash(
+        {"spec": scenario.model_dump(mode="json", by_alias=True), "seed": scenario.run.seed}
+    )
+    with ResultStore(out, spec_hash, resume=True) as db:
+        assert db.finished() == {(canonical_hash({"components.app.cores": 1}), r) for r in (0, 1)}
