@@ -87,13 +87,21 @@ class _NoEstimate(Exception):
     """The estimate failed at some knob value: no bracket."""
 
 
+def predicted(slos: list[SloSpec]) -> list[SloSpec]:
+    """The SLOs the estimate predicts: a class's latency mean or p99."""
+    found = []
+    for slo in slos:
+        parts = slo.metric.split(".")
+        if len(parts) == 3 and parts[0] == "latency" and parts[2] in PREDICTED:
+            found.append(slo)
+    return found
+
+
 def _predicted_met(found: Estimate, slos: list[SloSpec]) -> bool:
     """Whether every SLO the estimate predicts is met (those it cannot are left out)."""
     classes = found.classes.set_index("class")
-    for slo in slos:
+    for slo in predicted(slos):
         parts = slo.metric.split(".")
-        if len(parts) != 3 or parts[0] != "latency" or parts[2] not in PREDICTED:
-            continue
         if parts[1] not in classes.index:
             continue
         value = float(classes.loc[parts[1], PREDICTED[parts[2]]])

@@ -32,7 +32,7 @@ import pandas as pd
 from simperf import checks
 from simperf.errors import SimperfWarning, SpecError
 from simperf.experiment.bracket import bracket as estimate_bracket
-from simperf.experiment.bracket import search_from
+from simperf.experiment.bracket import predicted, search_from
 from simperf.experiment.executors import executor_for
 from simperf.experiment.metrics import check_metric
 from simperf.experiment.probe import Probe, Prober
@@ -198,7 +198,10 @@ class Capacity:
                 if floor > self.low
                 else ""  # nothing below the range searched
             )
-            lines.append(f"  estimate: {below}SLOs met from {_value(start)} (searched from there)")
+            named = ", ".join(s.describe() for s in predicted(self.slo))
+            # the estimate judges latency means and p99s only: name what it judged
+            met = f"{named} met from" if named else "it predicts none of the SLOs; stable from"
+            lines.append(f"  estimate: {below}{met} {_value(start)} (searched from there)")
         for p in self.probes:
             parts = "  ".join(
                 f"{s['metric']} {_fmt(s['metric'], s['mean'])}"

@@ -68,7 +68,9 @@ def test_a_bracket_at_the_bottom_of_the_range_claims_nothing_below_it() -> None:
     mmc = simperf.load(MODELS / "mmc.yaml")
     slos = as_slos(["latency.all.mean<15ms"])
     found = Capacity(mmc, "components.app.cores", slos, 4, 8, 1, [], None, None, bracket=(4, 5))
-    assert "  estimate: SLOs met from 5 (searched from there)" in found.summary()
+    assert "  estimate: latency.all.mean < 15 ms met from 5 (searched from there)" in (
+        found.summary()
+    )
     assert "saturated below" not in found.summary()
 
 

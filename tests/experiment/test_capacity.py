@@ -237,6 +237,8 @@ def test_an_answer_above_an_undecided_probe_is_not_reported_as_certain() -> None
         executor="serial",
     )
     assert found.answer == 7
+    # the estimate predicts means and p99s, not a p95: it must not claim the SLO met
+    assert "(not run), it predicts none of the SLOs; stable from 6" in found.summary()
     assert not found.certain and found.undecided == [6]
     assert found.answer_range == (6, 7)  # below 6 the estimate finds the cores saturated
     data = found.to_dict()
