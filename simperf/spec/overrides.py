@@ -27,10 +27,11 @@ def apply_overrides(scenario: S, overrides: dict[str, Any]) -> S:
     """
     data = scenario.model_dump(mode="json", by_alias=True)
     labels: dict[str, str] = {}
+    started: list[list[str]] = []
     for path, value in overrides.items():
         label = f"--set {path}={value}"
         parts = _split_path(path)
-        where = join_path([int(p) if p.isdigit() else p for p in parts]) or "spec"
+        where = _where(parts)
         if isinstance(value, str) and value.strip():
             try:
                 value = parse_text(value, source=label)
@@ -43,10 +44,10 @@ def apply_overrides(scenario: S, overrides: dict[str, Any]) -> S:
                 parent = _node(data, parts[:-1])
                 if isinstance(parent, dict):
                     instances.implied_fields(parent)
-            _set_path(data, parts, value)
+            written = _set_path(data, parts, value, started)
         except SpecError as exc:
             raise SpecError(f"{label}: {exc}") from None
-        labels[where] = label
+        labels[_where(written)] = label
 
     def locate(path: str) -> str | None:
         for where, label in labels.items():
@@ -78,7 +79,13 @@ def _node(data: Any, parts: list[str]) -> Any:
     return node
 
 
-def _set_path(data: dict[str, Any], parts: list[str], value: Any) -> None:
+def _set_path(
+    data: dict[str, Any], parts: list[str], value: Any, started: list[list[str]]
+) -> list[str]:
+    """Set ``parts`` to ``value``; returns the path written, which problems found by
+    validation are blamed on: a new section's where one is started (a section the spec
+    left out, such as ``cost``, is started by setting a field in it, and ``started``
+    keeps it open to the next overrides' fields)."""
     node: Any = data
     walked: list[Any] = []
     for i, part in enumerate(parts):
@@ -89,7 +96,8 @@ def _set_path(data: dict[str, Any], parts: list[str], value: Any) -> None:
                 raise SpecError(f"{where}: has no item {part!r} (it has {len(node)})")
             key: Any = int(part)
         elif isinstance(node, dict):
-            if part not in node:
+            opened = any(len(s) <= i and parts[: len(s)] == s for s in started)
+            if part not in node and not opened:
                 hint = (
                     suggest(part, node) or f" (allowed here: {', '.join(sorted(map(str, node)))})"
                 )
@@ -99,9 +107,27 @@ def _set_path(data: dict[str, Any], parts: list[str], value: Any) -> None:
             raise SpecError(f"{where}: is a value, not a section")
         if last:
             node[key] = value
-        else:
-            node = node[key]
+            return parts
+        if isinstance(node, dict) and node.get(key) is None:  # left out: the section starts here
+            node[key] = _nested(parts[i + 1 :], value)
+            started.append(parts[: i + 1])
+            return parts[: i + 1]
+        node = node[key]
         walked.append(key)
+    return parts
+
+
+def _nested(parts: list[str], value: Any) -> dict[str, Any]:
+    """``{a: {b: value}}`` for ``[a, b]``: a new section, which validation then checks."""
+    section: Any = value
+    for part in reversed(parts):
+        section = {part: section}
+    return section
+
+
+def _where(parts: list[str]) -> str:
+    """A path's name in messages (``components.app.endpoints.get[0]``)."""
+    return join_path([int(p) if p.isdigit() else p for p in parts]) or "spec"
 
 
 def _split_path(path: str) -> list[str]:

@@ -131,3 +131,21 @@ def test_per_core_left_out_is_free_and_flagged_when_instance_sizes_differ() -> N
     assert free_cores({"up": up.with_overrides(priced), "out": out.with_overrides(priced)}) == []
     (partial,) = free_cores({"up": up.with_overrides(priced), "out": out})
     assert "no per_core price in out " in partial
+
+
+def test_a_price_is_set_by_path_on_a_component_priced_nowhere() -> None:
+    """--set components.app.cost.per_instance=... (or --set-design, --grid) on a spec
+    without a cost block starts one: it used to fail with 'components.app.cost: is a
+    value, not a section'."""
+    from pathlib import Path
+
+    mmc = simperf.load(Path(__file__).resolve().parents[2] / "models" / "mmc.yaml")
+    assert mmc.components["app"].cost is None
+    priced = mmc.with_overrides(
+        {"components.app.cost.per_instance": "0.1/h", "components.app.cost.per_core": "0.05/h"}
+    )
+    assert scenario_cost(priced)["total_per_hour"] == pytest.approx(0.1 + 4 * 0.05)
+    with pytest.raises(SpecError, match="did you mean 'per_instance'"):
+        mmc.with_overrides({"components.app.cost.per_instanse": "0.1/h"})
+    with pytest.raises(SpecError, match="--set components.app.autoscaling.min=2: .*max"):
+        mmc.with_overrides({"components.app.autoscaling.min": 2})  # checked as a section
