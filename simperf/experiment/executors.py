@@ -7,6 +7,7 @@ dump) so any executor that can pickle a dict can run it.
 
 from __future__ import annotations
 
+import logging
 import os
 import threading
 import time
@@ -173,13 +174,17 @@ def _dask_executor(address: str, *, workers: int | None) -> Iterator[Executor]:
     except ImportError as exc:  # pragma: no cover - depends on the extra
         raise ImportError("Dask execution needs the extra: pip install 'simperf[dask]'") from exc
     if address == "local":
-        cluster = LocalCluster(
-            n_workers=workers or default_workers(),
-            threads_per_worker=1,
-            processes=True,
-            host="127.0.0.1",
-            dashboard_address=":0",  # None means the default :8787, which may be taken
-        )
+        with _sigint_ignored():
+            cluster = LocalCluster(
+                n_workers=workers or default_workers(),
+                threads_per_worker=1,
+                processes=True,
+                host="127.0.0.1",
+                dashboard_address=":0",  # None means the default :8787, which may be taken
+                # its own private cluster: a run's error reaches its future, and a closing
+                # cluster's workers, still busy in a run, log heartbeats failing in pages
+                silence_logs=logging.CRITICAL,
+            )
         try:
             with Client(cluster) as client:
                 yield client.get_executor()
@@ -189,6 +194,26 @@ def _dask_executor(address: str, *, workers: int | None) -> Iterator[Executor]:
         client = _connect(Client, address)
         with client:
             yield client.get_executor()
+
+
+@contextmanager
+def _sigint_ignored() -> Iterator[None]:
+    """SIGINT ignored while a LocalCluster starts its processes, which keep it ignored.
+
+    Ctrl-C reaches the terminal's whole process group: each worker and nanny then died
+    with pages of tracebacks before the command could close the cluster itself, as it
+    does on the KeyboardInterrupt that this process still gets.
+    """
+    import signal
+
+    if threading.current_thread() is not threading.main_thread():
+        yield  # only the main thread may set handlers
+        return
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
 
 
 def _connect(client_class: Any, address: str) -> Any:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import signal
 import socket
@@ -107,8 +108,32 @@ def test_dask_local_takes_any_free_port_for_its_dashboard() -> None:
             warnings.simplefilter("error")
             with executor_for("dask:local", workers=1) as pool:
                 assert pool.submit(sum, [1, 2]).result() == 3
+                # Ctrl-C reaches the whole process group: the cluster's processes ignore
+                # it and leave the closing to this one, and they log nothing on the way
+                # (pages of tracebacks before, from workers still busy in a run)
+                processes = _descendants(os.getpid())
+                assert processes and all(_ignores_sigint(pid) for pid in processes)
+                handlers = pool.submit(
+                    lambda: [h.level for h in logging.getLogger("distributed").handlers]
+                ).result()
+                assert handlers and set(handlers) == {logging.CRITICAL}
     finally:
         blocker.close()
+
+
+def _descendants(pid: int) -> set[int]:
+    found = set()
+    for child in _children(pid):
+        found |= {child} | _descendants(child)
+    return found
+
+
+def _ignores_sigint(pid: int) -> bool:
+    """Whether ``pid`` ignores SIGINT (SigIgn in /proc/PID/status, bit 2 - 1)."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("SigIgn:"):
+            return bool(int(line.split()[1], 16) & (1 << (signal.SIGINT - 1)))
+    return False
 
 
 def test_an_interrupted_pool_stops_at_once() -> None:
