@@ -251,7 +251,11 @@ def replicate(
             if reached or len(runs) >= precision.max_replications:
                 break
             wanted = replications_needed(values, precision.relative, precision.confidence)
-            extra = min(max(wanted - len(runs), 1), precision.max_replications - len(runs))
+            # at most double: a few replications' interval is a noisy guide (t of few
+            # degrees of freedom, a spread from few values) and overshot threefold
+            extra = min(
+                max(wanted - len(runs), 1), len(runs), precision.max_replications - len(runs)
+            )
             ticks.total = len(runs) + extra
             runs += stored.get(scenario, point, range(len(runs), len(runs) + extra), ticks)
     reps = Replications(scenario, seed, runs, confidence)
