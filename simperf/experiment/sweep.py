@@ -19,6 +19,7 @@ from simperf.experiment.replicate import run_to_dict
 from simperf.experiment.store import ResultStore, canonical_hash
 from simperf.metrics.paths import flatten
 from simperf.spec.scenario import Scenario
+from simperf.spec.size_estimate import check_size
 
 
 def grid_points(
@@ -91,6 +92,7 @@ def sweep(
         try:
             variant = scenario.with_overrides(point)
             check_horizon(variant)
+            check_size(variant)  # as the run would refuse it, but before any point runs
         except SpecError as exc:
             raise SpecError(f"grid point {_describe(point)}:\n{exc}") from None
         jobs.append(

@@ -64,6 +64,21 @@ def test_grid_on_a_missing_path_fails_before_running() -> None:
         sweep(mmc(), {"components.app.corez": [4]}, executor="serial", progress=False)
 
 
+def test_a_point_too_large_to_run_fails_before_any_runs(monkeypatch) -> None:
+    """A point over run.max_events is refused as the run would refuse it, before the
+    sweep runs anything: it used to run the other points and leave an error row."""
+    from simperf.experiment import sweep as sweep_module
+
+    ran: list[object] = []
+    monkeypatch.setattr(sweep_module, "run_to_dict", lambda *a: ran.append(a))
+    grid = {"workload.arrival.rate": [320, "1e7/s"]}
+    with pytest.raises(
+        simperf.SpecError, match=r"grid point workload\.arrival\.rate=1e7/s:\n.*max_events"
+    ):
+        sweep(mmc(20), grid, executor="serial", progress=False)  # 2e8 arrivals
+    assert ran == []
+
+
 def test_failing_point_is_recorded_and_the_others_go_on(tmp_path: Path, monkeypatch) -> None:
     from simperf.experiment import sweep as sweep_module
 
