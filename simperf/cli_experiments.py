@@ -199,7 +199,10 @@ def _cmd_sweep(args: argparse.Namespace) -> int:
     except KeyboardInterrupt:
         return _interrupted("sweep", args)
     if args.json:
-        print(frame.astype(object).where(frame.notna(), None).to_json(orient="records"))
+        # json, not DataFrame.to_json: that rounds every number to 10 decimal places;
+        # NaN and infinities are null, as to_json wrote them
+        finite = frame.notna() & ~frame.isin([math.inf, -math.inf])
+        print(json.dumps(frame.astype(object).where(finite, None).to_dict("records")))
         return 0
     columns = [c for c in grid] + ["stability"] + [m for m in HEADLINE if m in frame]
     means = frame[frame.status == "ok"].groupby(list(grid), sort=False, dropna=False)

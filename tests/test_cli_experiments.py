@@ -299,3 +299,19 @@ def test_replicating_a_bad_day_shows_its_faults(
         "faults.mean_time_to_detect",
     ):
         assert f"\n{metric} " in out
+
+
+def test_sweep_json_keeps_every_digit(capsys: pytest.CaptureFixture[str]) -> None:
+    """--json gave each number to 10 decimal places (pandas' to_json): a mean of
+    0.012402028872965992 s came out as 0.0124020289, and anything under 5e-11 as 0."""
+    import simperf
+    from simperf.experiment.sweep import sweep
+
+    args = ["sweep", MMC, "--grid", "components.app.cores=4", *SHORT, "--json"]
+    assert main(args) == 0
+    (row,) = json.loads(capsys.readouterr().out)
+    scenario = simperf.load(MMC).with_overrides({"run.duration": 40})
+    frame = sweep(scenario, {"components.app.cores": [4]}, executor="serial", progress=False)
+    expected = frame.iloc[0]
+    for metric in ("latency.all.mean", "components.app.mean_wait", "throughput"):
+        assert row[metric] == expected[metric]
