@@ -178,6 +178,8 @@ def _cmd_sweep(args: argparse.Namespace) -> int:
     grid: dict[str, list[Any]] = {}
     for item in args.grid:
         path, values = parse_assignment(item)
+        if path in grid:  # the second list would silently replace the first
+            raise SpecError(f"--grid {path}: given twice; give all its values once, {path}=A,B,C")
         grid[path] = [
             parse_text(v.strip(), source=f"--grid {path}") for v in values.split(",") if v.strip()
         ]

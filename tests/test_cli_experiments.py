@@ -315,3 +315,11 @@ def test_sweep_json_keeps_every_digit(capsys: pytest.CaptureFixture[str]) -> Non
     expected = frame.iloc[0]
     for metric in ("latency.all.mean", "components.app.mean_wait", "throughput"):
         assert row[metric] == expected[metric]
+
+
+def test_a_grid_path_given_twice_exits_2(capsys: pytest.CaptureFixture[str]) -> None:
+    """The second list replaced the first: cores=4,5 then cores=6 swept 6 alone."""
+    grid = ["--grid", "components.app.cores=4,5", "--grid", "components.app.cores=6"]
+    assert main(["sweep", MMC, *grid, *SHORT]) == 2
+    err = capsys.readouterr().err
+    assert "--grid components.app.cores: given twice" in err and "Traceback" not in err
