@@ -90,6 +90,9 @@ def _designs(args: argparse.Namespace, designs: list[str]) -> dict[str, Any]:
     out: dict[str, Any] = {}
     low, high = _number(args.low, "--low"), _number(args.high, "--high")
     for text in designs:
+        name = text.partition("=")[0]
+        if name in out:  # the second would silently replace the first
+            raise SpecError(f"--design {name}: given twice; give each design its own name")
         if "=" not in text:
             out[text] = base.with_overrides(overrides.pop(text, {}))
             continue

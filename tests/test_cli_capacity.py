@@ -137,3 +137,10 @@ def test_growth_json_and_bad_rate(capsys: pytest.CaptureFixture[str]) -> None:
     assert data["designs"][0]["breach_month"] == 2
     assert main([*args[:3], "--rate", "lots", *WAIT]) == 2
     assert "--rate" in capsys.readouterr().err
+
+
+def test_a_design_name_given_twice_exits_2(capsys: pytest.CaptureFixture[str]) -> None:
+    """The second replaced the first: two --design up=... ranked one design."""
+    designs = ["--design", "up=components.app.cores", "--design", "up=components.app.replicas"]
+    assert main(["cheapest", MMC, *designs, "--slo", "latency.all.mean<1s", *SHORT]) == 2
+    assert "--design up: given twice" in capsys.readouterr().err
