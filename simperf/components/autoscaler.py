@@ -22,6 +22,7 @@ from typing import Any
 from simperf.components.base import Component, Process
 from simperf.metrics.monitor import LevelMonitor
 from simperf.spec.autoscaling import AutoscalingSpec
+from simperf.spec.cost import group_price
 
 OFF, WARMING, SERVING, DRAINING = "off", "warming", "serving", "draining"
 _EPS = 1e-9  # a metric at its target is not above it (float noise in busy areas)
@@ -222,8 +223,11 @@ class Autoscaler(Component):
         start, end = first["time"], last["time"]
         events = [e for e in self.events if start <= e[0] <= end]
         hours = (last["provisioned_area"] - first["provisioned_area"]) / 3600.0
-        cost = self.server.spec.cost
-        per_instance_hour = None if cost is None else cost.per_hour([(1, self.server.spec.cores)])
+        spec = self.server.spec
+        # an instance type's price counts, as in the scenario's cost
+        per_instance_hour = group_price(
+            self.ctx.scenario, spec.cost, 1, spec.cores, spec.instance_type
+        )
         return "autoscaling", {
             "min": self.spec.min,
             "max": self.spec.max,

@@ -138,6 +138,26 @@ def test_instance_hours_cost_and_conservation(tracking: simperf.Result) -> None:
     assert "autoscaling app: 2..5 instances" in tracking.summary()
 
 
+@pytest.mark.parametrize(("extra", "price"), [(None, 0.096), ({"per_instance": 0.04}, 0.136)])
+def test_an_instance_type_prices_the_autoscaled_instances(
+    tmp_path: Path, extra: dict[str, Any] | None, price: float
+) -> None:
+    # m.large: 2 cores at 0.096/h (plus cost.per_instance when given). 10/s and 14/s of
+    # 100 ms keep 2 instances at most 35% busy, so the fleet stays at min 2 all along.
+    spec = scenario(tmp_path, TRACKING, instance_type="m.large", cores=2)
+    spec["components"]["app"]["cost"] = extra
+    if extra is None:
+        del spec["components"]["app"]["cost"]
+    d = simperf.run(simperf.from_dict(spec), seed=1).to_dict()
+    report = d["autoscaling"]["app"]
+    assert report["events"] == []
+    assert report["instance_hours"] == pytest.approx(2 * HORIZON / 3600)
+    assert report["per_instance_hour"] == pytest.approx(price)
+    assert report["cost"] == pytest.approx(2 * HORIZON / 3600 * price)
+    assert d["cost"]["components"]["app"] == pytest.approx(2 * price)
+    assert d["cost"]["total_per_hour"] == pytest.approx(2 * price)
+
+
 def test_step_policy_respects_cooldown_and_max(tmp_path: Path) -> None:
     steps = {
         **TRACKING,
