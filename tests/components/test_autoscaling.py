@@ -25,23 +25,32 @@ SEGMENTS = ((0.0, 10), (100.0, 14), (200.0, 6))  # (from, requests per second)
 HORIZON = 300.0
 
 
-def trace(tmp_path: Path) -> Path:
+def trace(tmp_path: Path, segments: tuple[tuple[float, int], ...] = SEGMENTS) -> Path:
     times = []
-    bounds = [*(start for start, _ in SEGMENTS[1:]), HORIZON]
-    for (start, rate), end in zip(SEGMENTS, bounds, strict=True):
+    bounds = [*(start for start, _ in segments[1:]), HORIZON]
+    for (start, rate), end in zip(segments, bounds, strict=True):
         times += [start + i / rate for i in range(round((end - start) * rate))]
     path = tmp_path / "trace.csv"
     path.write_text("key,t\n" + "".join(f"k,{t!r}\n" for t in times))
     return path
 
 
-def scenario(tmp_path: Path, scaling: dict[str, Any], **app: Any) -> dict[str, Any]:
+def scenario(
+    tmp_path: Path,
+    scaling: dict[str, Any],
+    segments: tuple[tuple[float, int], ...] = SEGMENTS,
+    **app: Any,
+) -> dict[str, Any]:
     return {
         "name": "step_load",
         "keyspaces": {
             "items": {
                 "keys": 1,
-                "popularity": {"model": "trace", "path": str(trace(tmp_path)), "time_column": "t"},
+                "popularity": {
+                    "model": "trace",
+                    "path": str(trace(tmp_path, segments)),
+                    "time_column": "t",
+                },
             }
         },
         "workload": {
@@ -156,6 +165,30 @@ def test_an_instance_type_prices_the_autoscaled_instances(
     assert report["cost"] == pytest.approx(2 * HORIZON / 3600 * price)
     assert d["cost"]["components"]["app"] == pytest.approx(2 * price)
     assert d["cost"]["total_per_hour"] == pytest.approx(2 * price)
+
+
+def test_cooldown_counts_from_the_last_scale_out_only(tmp_path: Path) -> None:
+    # 10/s on 2 instances, 2/s from 60 s, 14/s from 100 s; 10 s periods, no lag or warm-up.
+    # [60, 70] is 10% busy: 2 -> 1 at 70 (no scale-in cooldown). [100, 110] saturates the
+    # one left: 1 -> 2 at 110, 40 s after the scale-in (the 60 s cooldown follows
+    # scale-outs only); then 14/s on 2 is 70% busy, ceil(1.4 / 0.6) = 3, held by that
+    # cooldown until 170.
+    scaling = {
+        **TRACKING,
+        "min": 1,
+        "metric_lag": 0,
+        "warmup": 0,
+        "cooldown": "60s",
+        "scale_in_cooldown": 0,
+    }
+    segments = ((0.0, 10), (60.0, 2), (100.0, 14))
+    spec = scenario(tmp_path, scaling, segments, replicas=2)
+    events = simperf.run(simperf.from_dict(spec), seed=1).scaling_events
+    assert list(zip(events["time"], events["from"], events["to"], strict=True)) == [
+        (70.0, 2, 1),
+        (110.0, 1, 2),
+        (170.0, 2, 3),
+    ]
 
 
 def test_step_policy_respects_cooldown_and_max(tmp_path: Path) -> None:
