@@ -288,6 +288,25 @@ def format_time(seconds: float | None) -> str:
     return f"{seconds / 86400:.3g} d"
 
 
+def format_clock(seconds: float) -> str:
+    """Format a time on the run's clock as ``h:mm:ss`` (``235.2`` -> ``'0:03:55.2'``).
+
+    For instants in a list (when a fleet changed): one unit for all, and to the tenth
+    of a second however long the run, where :func:`format_time` keeps 3 digits (an
+    action at 20:17:15 would read ``20.3 h``).
+
+    Examples
+    --------
+    >>> format_clock(115.0), format_clock(235.25), format_clock(73035.0)
+    ('0:01:55', '0:03:55.2', '20:17:15')
+    """
+    tenths = round(seconds * 10)
+    minutes, tenth_seconds = divmod(tenths, 600)
+    hours, minutes = divmod(minutes, 60)
+    whole, tenth = divmod(tenth_seconds, 10)
+    return f"{hours}:{minutes:02d}:{whole:02d}" + (f".{tenth}" if tenth else "")
+
+
 # --------------------------------------------------------------------------- sizes
 
 _SIZE_UNITS = {

@@ -65,6 +65,8 @@ class Autoscaler(Component):
         for monitor in (self.provisioned, self.serving, self.working):
             monitor.change(start, 0.0)
         self.events: list[tuple[float, int, int, str]] = []
+        # (time, instances wanted) of every decision that wanted more than max
+        self.capped: list[tuple[float, int]] = []
         self.last_out = -math.inf
         self.last_in = -math.inf
         self.poll = min(1.0, spec.evaluation_period)
@@ -133,8 +135,11 @@ class Autoscaler(Component):
                 _, level, change = min(below, key=lambda s: s[1])
                 desired = fleet + change
                 reason = f"{spec.metric} {value:.4g} below {level:.4g}"
-        desired = min(max(desired, spec.min), spec.max)
         now = self.env.now
+        if desired > spec.max:
+            self.capped.append((now, desired))
+            reason += f"; wanted {desired}, capped at max {spec.max}"
+        desired = min(max(desired, spec.min), spec.max)
         if desired > fleet and now - self.last_out >= spec.cooldown:
             self._scale_out(desired - fleet, reason)
         elif (
@@ -222,6 +227,10 @@ class Autoscaler(Component):
         """The ``autoscaling.<server>`` section over the measured period."""
         start, end = first["time"], last["time"]
         events = [e for e in self.events if start <= e[0] <= end]
+        capped = [wanted for t, wanted in self.capped if start <= t <= end]
+        before = [e for e in self.events if e[0] < start]
+        fleet = [before[-1][2] if before else self.server.spec.initial_replicas]
+        fleet += [e[2] for e in events]
         hours = (last["provisioned_area"] - first["provisioned_area"]) / 3600.0
         spec = self.server.spec
         # an instance type's price counts, as in the scenario's cost
@@ -238,11 +247,15 @@ class Autoscaler(Component):
             if span > 0
             else None,
             "instances_at_end": last["provisioned"],
+            "fewest_instances": min(fleet),
+            "most_instances": max(fleet),
             "instance_hours": hours,
             "cost": None if per_instance_hour is None else hours * per_instance_hour,
             "per_instance_hour": per_instance_hour,
             "scale_outs": sum(1 for e in events if e[2] > e[1]),
             "scale_ins": sum(1 for e in events if e[2] < e[1]),
+            "capped_at_max": len(capped),
+            "most_wanted": max(capped, default=None),
             "events": [
                 {"time": t, "from": a, "to": b, "reason": reason} for t, a, b, reason in events
             ],

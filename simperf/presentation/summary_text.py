@@ -10,7 +10,7 @@ from typing import Any
 from simperf.presentation.cells import Column, table_header, table_row, verdict_reason
 from simperf.presentation.summary_failures import alerts, calls, faults
 from simperf.presentation.summary_stores import caches, cdns, databases, state
-from simperf.units import format_time
+from simperf.units import format_clock, format_time
 
 SHORT_RUN_RELAXATIONS = 100
 """A measured period shorter than this many relaxation times gets a warning: an interval
@@ -107,13 +107,19 @@ def autoscaling(d: dict[str, Any]) -> list[str]:
         mean = a["mean_instances"]
         cost = f", cost {a['cost']:.4g}" if a["cost"] is not None else ""
         lines.append(
-            f"autoscaling {name}: {a['min']}..{a['max']} instances, mean "
+            f"autoscaling {name}: {a['min']}..{a['max']} instances, "
+            f"{a['fewest_instances']} to {a['most_instances']} in the run, mean "
             + (f"{mean:.3g}" if mean is not None else "-")
             + f", {a['instances_at_end']} at the end; {a['instance_hours']:.4g} "
             f"instance-hours{cost}; {a['scale_outs']} scale-outs, {a['scale_ins']} scale-ins"
         )
+        if a.get("capped_at_max"):
+            lines.append(
+                f"  max {a['max']} too few: {a['capped_at_max']} decisions wanted more, "
+                f"up to {a['most_wanted']} instances"
+            )
         for e in a["events"][:5]:
-            lines.append(f"  {format_time(e['time'])}: {e['from']} -> {e['to']} ({e['reason']})")
+            lines.append(f"  {format_clock(e['time'])}: {e['from']} -> {e['to']} ({e['reason']})")
         if len(a["events"]) > 5:
             lines.append(f"  ... and {len(a['events']) - 5} more (Result.scaling_events)")
     return lines

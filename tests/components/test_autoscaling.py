@@ -110,6 +110,7 @@ def test_target_tracking_follows_the_step_with_the_configured_delays(
     assert list(zip(events["from"], events["to"], strict=True)) == [(2, 3), (3, 2)]
     # 0.7 less the last request of the period, which finishes 0.029 s after it.
     assert events["reason"][0] == "cpu_utilization 0.6986 vs target 0.6"
+    assert tracking.to_dict()["autoscaling"]["app"]["capped_at_max"] == 0
     instances = series(tracking, "app", "instances")
     serving = series(tracking, "app", "serving")
     # Provisioned (billed) from the decision at 115; taking traffic 30 s later, at 145.
@@ -144,7 +145,10 @@ def test_instance_hours_cost_and_conservation(tracking: simperf.Result) -> None:
         d["components"]["app"]["served"] * SERVICE / (hours * 3600)
     )
     assert d["stability"]["status"] == "stable"  # scaled-in instances are no outage
-    assert "autoscaling app: 2..5 instances" in tracking.summary()
+    text = tracking.summary()
+    assert "autoscaling app: 2..5 instances, 2 to 3 in the run, mean 2.4" in text
+    # instants on the run's clock, to the second: 3.92 min was 235 s
+    assert "  0:01:55: 2 -> 3 (" in text and "  0:03:55: 3 -> 2 (" in text
 
 
 @pytest.mark.parametrize(("extra", "price"), [(None, 0.096), ({"per_instance": 0.04}, 0.136)])
@@ -189,6 +193,16 @@ def test_cooldown_counts_from_the_last_scale_out_only(tmp_path: Path) -> None:
         (110.0, 1, 2),
         (170.0, 2, 3),
     ]
+    # Measured after a 100 s warm-up: 1 instance to 110, 2 to 170, 3 to 300.
+    spec["run"]["warmup"] = 100
+    result = simperf.run(simperf.from_dict(spec), seed=1)
+    report = result.to_dict()["autoscaling"]["app"]
+    seconds = 10 + 2 * 60 + 3 * 130
+    assert report["instance_hours"] == pytest.approx(seconds / 3600)
+    assert report["mean_instances"] == pytest.approx(seconds / 200)
+    assert (report["scale_outs"], report["scale_ins"]) == (2, 0)
+    assert (report["fewest_instances"], report["most_instances"]) == (1, 3)
+    assert "1..5 instances, 1 to 3 in the run" in result.summary()
 
 
 def test_step_policy_respects_cooldown_and_max(tmp_path: Path) -> None:
@@ -209,6 +223,11 @@ def test_step_policy_respects_cooldown_and_max(tmp_path: Path) -> None:
     # 6/s on 4 instances is 0.15 < 0.25: -5 is clipped to min 2.
     assert list(events["to"])[-1] == 2
     assert series(result, "app", "instances").min() >= 2
+    # At max 4, +1 is wanted 13 times: 3 instances measured in [50, 80] (the 4th warming
+    # until 85) are 33% busy, and 14/s on 4 is 35% busy in the ten periods of [100, 200].
+    report = result.to_dict()["autoscaling"]["app"]
+    assert (report["capped_at_max"], report["most_wanted"]) == (13, 5)
+    assert "max 4 too few: 13 decisions wanted more, up to 5 instances" in result.summary()
 
 
 def test_without_autoscaling_nothing_changes(tmp_path: Path) -> None:
