@@ -37,7 +37,10 @@ from simperf.experiment.executors import executor_for
 from simperf.experiment.metrics import check_metric
 from simperf.experiment.probe import Probe, Prober
 from simperf.experiment.progress import wanted
+from simperf.experiment.slo_verdict import MET
 from simperf.experiment.store import ResultStore, canonical_hash
+from simperf.metrics.stability import SEVERITY
+from simperf.presentation.cells import verdict_reason
 from simperf.presentation.tables import capacity_html
 from simperf.spec.cost import free_cores, scenario_cost
 from simperf.spec.scenario import Scenario
@@ -161,6 +164,28 @@ class Capacity:
 
 def _value(v: float) -> str:
     return f"{v:.6g}"
+
+
+def missed_because(probe: Probe) -> str:
+    """Why a probe did not meet its SLOs: a replication's stability verdict (saturated,
+    failing, unstable) with its reason, else each SLO not met with its interval.
+
+    ``'latency.all.p99 1.23 s ±41 ms missed, target < 1 s'``
+    """
+    if SEVERITY[probe.stability] >= SEVERITY["saturated"]:
+        worst = next(
+            r["stability"] for r in probe.runs if r["stability"]["status"] == probe.stability
+        )
+        reason = verdict_reason(worst)
+        return probe.stability + (f" ({reason})" if reason else "")
+    return "; ".join(
+        f"{s['metric']} {_fmt(s['metric'], s['mean'])}"
+        + (f" ±{_fmt(s['metric'], s['half_width'])}" if s["half_width"] else "")
+        + f" {s['slo_verdict']}, target {'<' if s['side'] == 'below' else '>'} "
+        + _fmt(s["metric"], s["target"])
+        for s in probe.slos
+        if s["slo_verdict"] != MET
+    )
 
 
 def _fmt(metric: str, value: float | None) -> str:

@@ -61,6 +61,13 @@ def test_breach_month_and_cost_follow_the_closed_form(base: simperf.Scenario) ->
     assert designs.loc["cores", "breach_month"] == len(held) == 4
     assert designs.loc["cores", "cost_until_breach"] == sum((1 + 0.5 * n) * 730 for n in held)
     assert "cores: SLOs stop holding in month 4" in projection.summary()
+    # Why: 387.2/s on 4 cores is 96.8% busy, saturated; 468.5/s on 5 cores 93.7% busy.
+    why = frame.groupby("design").why.last()
+    assert why["fixed"].startswith("saturated (app: cores 96.8% busy")
+    assert why["cores"] == (
+        "components.app.cores=5: components.app.utilization 0.937 missed, target < 0.9"
+    )
+    assert f"at 468.512 req/s {why['cores']}" in projection.summary()
     assert projection.to_dict()["designs"][0]["breach_month"] == 2
     assert "Growth of 10.0% a month" in projection._repr_html_()
 
