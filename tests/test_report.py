@@ -240,3 +240,34 @@ def test_a_bad_day_has_its_failures_section() -> None:
     faults = [line for line in result.summary().splitlines() if line.startswith("faults")]
     assert faults and html.escape(faults[0]) in page  # the summary's words
     assert "gw-&gt;api" in page and "breaker_opens" in page  # the calls table
+
+
+def test_an_autoscaled_run_has_its_autoscaling_section() -> None:
+    # The load triples at 20 s: the fleet grows, and the report shows when, why and at
+    # what cost (the summary's lines), every action, and the instances over time.
+    scenario = simperf.from_dict(
+        {
+            "name": "surge",
+            "workload": {
+                "arrival": {"kind": "piecewise", "rate": 25, "profile": [[0, 1], [20, 3]]},
+                "classes": [{"name": "get", "entry": "app", "endpoint": "get"}],
+            },
+            "components": {
+                "app": {
+                    "kind": "app_server",
+                    "cost": {"per_instance": "0.1/h"},
+                    "autoscaling": {"min": 1, "max": 6, "target": 0.6, "evaluation_period": 5},
+                    "endpoints": {"get": [{"cpu": "50ms"}]},
+                }
+            },
+            "run": {"duration": 60, "warmup": 0},
+        }
+    )
+    result = simperf.run(scenario, seed=1)
+    assert result.to_dict()["autoscaling"]["app"]["scale_outs"] >= 1
+    page = render(result)
+    assert '<section id="autoscaling"><h2>Autoscaling</h2>' in page
+    line = next(ln for ln in result.summary().splitlines() if ln.startswith("autoscaling app"))
+    assert html.escape(line) in page
+    assert html.escape(result.scaling_events["reason"].iat[-1]) in page  # every action
+    assert "Instances over time" in page

@@ -7,7 +7,7 @@ from typing import Any
 import plotly.graph_objects as go
 
 from simperf.metrics.result import Result
-from simperf.plots._style import title, window_figure
+from simperf.plots._style import component_colours, title, window_figure
 
 _REFERENCE_KEYS = ("backends", "origin", "cache", "database", "call", "backing")
 """Spec fields that name another component (``call`` and ``backing`` as ``name.endpoint``)."""
@@ -64,6 +64,44 @@ def utilization_heatmap(result: Result, metric: str = "utilization") -> go.Figur
         xaxis_title="simulated time (s)",
         yaxis_title="instance",
         yaxis_autorange="reversed",
+    )
+    return fig
+
+
+def fleet(result: Result) -> go.Figure:
+    """Instances of each autoscaled server per time-series window: provisioned (what is
+    billed, warming and draining included; solid) and serving (dotted), each action
+    marked where it was taken."""
+    ts = result.timeseries
+    colours = component_colours(result.scenario)
+    fig = go.Figure()
+    most = 1.0
+    for name, report in (result.data.get("autoscaling") or {}).items():
+        for metric, dash in (("instances", "solid"), ("serving", "dot")):
+            rows = ts[(ts.component == name) & (ts.metric == metric)]
+            fig.add_scatter(
+                x=rows["end"],
+                y=rows["value"],
+                mode="lines+markers",
+                name=f"{name} {metric}",
+                line={"color": colours.get(name), "dash": dash},
+            )
+        events = report["events"]
+        fig.add_scatter(
+            x=[e["time"] for e in events],
+            y=[e["to"] for e in events],
+            mode="markers",
+            name=f"{name} actions",
+            marker={"color": colours.get(name), "symbol": "diamond", "size": 9},
+            text=[f"{e['from']} -> {e['to']}: {e['reason']}" for e in events],
+            hoverinfo="x+text",
+        )
+        most = max(most, float(report["max"]))
+    fig.update_layout(
+        title=title("Instances over time", result.data["scenario"]),
+        xaxis_title="simulated time (s)",
+        yaxis_title="instances",
+        yaxis_range=[0, most + 0.5],
     )
     return fig
 

@@ -20,6 +20,7 @@ from simperf.metrics.result import Result
 from simperf.presentation import tables
 from simperf.presentation.findings import warnings
 from simperf.presentation.summary_failures import faults
+from simperf.presentation.summary_text import autoscaling
 
 _PAGE_STYLE = """<style>
 body{font:14px/1.45 system-ui,sans-serif;max-width:1180px;margin:0 auto;padding:16px 24px}
@@ -53,6 +54,8 @@ def figures(result: Result) -> dict[str, list[go.Figure]]:
         out["time"].append(plots.utilization_heatmap(result, "worker_occupancy"))
     if (ts.metric == "hit_rate").any():
         out["caches"] = [plots.cache_hit_rate(result)]
+    if result.data.get("autoscaling"):
+        out["autoscaling"] = [plots.fleet(result)]
     if any(db.get("queries") for db in (result.data.get("databases") or {}).values()):
         out["databases"] = [plots.database_load(result)]
     return out
@@ -83,7 +86,8 @@ def render(result: Result) -> str:
         A complete HTML page: summary, warnings (unstable or saturated components, SLO
         misses, failed requests, the bottleneck), the topology, latency tables and
         figures per class, the time series with fault and alert windows, utilisation
-        per instance, component tables, faults and availability, guarded calls and
+        per instance, component tables, autoscaled servers (their actions and instances
+        over time), faults and availability, guarded calls and
         balancers, cache, CDN and database tables, alerts, and the spec.
     """
     scenario = result.scenario
@@ -118,6 +122,18 @@ def render(result: Result) -> str:
             + tables.component_table(result, instances=True),
         ),
     ]
+    if result.data.get("autoscaling"):
+        # the summary's lines (instances, instance-hours, cost), then every action
+        lines = "\n".join(autoscaling(result.data)).strip("\n")
+        sections.append(
+            (
+                "autoscaling",
+                "Autoscaling",
+                f"<pre>{html.escape(lines)}</pre>"
+                + tables.frame_html(result.scaling_events)
+                + draw("autoscaling"),
+            )
+        )
     failures = _failures(result)
     if failures:
         sections.append(("failures", "Failures", failures))
