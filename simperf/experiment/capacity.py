@@ -57,7 +57,8 @@ class Capacity:
     answer
         The smallest knob value that meets every SLO, or None when even ``high`` does not.
     cost
-        ``cost.total_per_hour`` of the scenario at the answer (None without an answer).
+        ``cost.total_per_hour`` of the scenario at the answer (None without an answer);
+        an autoscaled server's at the fleet its runs measured, averaged.
     frame
         Tidy: one row per (probe, SLO) in probing order: ``probe``, the knob's value,
         ``replications``, ``stability``, ``cost_per_hour``, ``metric``, ``side``,
@@ -376,11 +377,8 @@ def capacity(
     finally:
         if db is not None:
             db.close()
-    cost = (
-        scenario_cost(scenario.with_overrides({knob: answer}))["total_per_hour"]
-        if answer is not None
-        else None
-    )
+    # the answer's probe prices it (an autoscaled fleet as its runs measured it)
+    cost = next((p.cost for p in prober.probes if p.value == answer), None)
     notes = []
     if scenario_cost(scenario)["components"]:  # unpriced cores matter only once prices do
         label = knob.rsplit(".", 1)[-1]

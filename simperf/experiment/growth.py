@@ -20,7 +20,6 @@ from concurrent.futures import Executor
 from dataclasses import dataclass
 from typing import Any
 
-import numpy as np
 import pandas as pd
 
 from simperf.errors import SpecError
@@ -199,8 +198,7 @@ def growth(
                 why = None
                 if knob is None:
                     met = prober.met(base * factor)
-                    runs = prober.probes[-1].runs
-                    price = float(np.mean([r["cost"]["total_per_hour"] for r in runs]))
+                    price = prober.probes[-1].cost
                     if not met:
                         why = missed_because(prober.probes[-1])
                 else:
