@@ -88,9 +88,12 @@ class Growth:
                 line += f", cost {cost:.6g}" if priced else ""
             else:
                 month = int(row.breach_month)
-                line = f"SLOs stop holding in month {month}"
-                line += f", cost until then {cost:.6g}" if priced else ""
                 miss = self.frame[(self.frame.design == row.design) & (self.frame.month == month)]
+                if held.empty:  # nothing held, nothing priced
+                    line = f"SLOs do not hold even in month {month}"
+                else:
+                    line = f"SLOs stop holding in month {month}"
+                    line += f", cost until then {cost:.6g}" if priced else ""
             knob = held.knob.dropna()
             if not knob.empty:
                 sizes = held["size"].tolist()

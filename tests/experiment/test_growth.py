@@ -108,3 +108,18 @@ def test_the_summary_gives_the_sizes_and_does_not_price_an_unpriced_spec() -> No
     text = Growth(0.1, 3, frame, designs).summary()
     assert "fixed: SLOs stop holding in month 1 (no prices in the spec)" in text
     assert "up: SLOs hold all 3 months; components.app.cores 4 to 7 (no prices in the spec)" in text
+
+
+def test_a_design_that_misses_in_month_0_says_so(base: simperf.Scenario) -> None:
+    # 320/s of 10 ms on 4 cores is 80% busy from the start: utilization < 0.5 never holds.
+    projection = simperf.growth(
+        {"fixed": base}, ["components.app.utilization<0.5"], rate=0.1, months=3, replications=2
+    )
+    designs = projection.designs.set_index("design")
+    assert designs.loc["fixed", "breach_month"] == 0
+    assert designs.loc["fixed", "months_held"] == 0
+    assert designs.loc["fixed", "cost_until_breach"] is None
+    assert projection.summary().splitlines()[1] == (
+        "  fixed: SLOs do not hold even in month 0; at 320 req/s "
+        "components.app.utilization 0.8 missed, target < 0.5"
+    )
