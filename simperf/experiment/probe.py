@@ -148,7 +148,7 @@ class Prober:
 def probe_cost(variant: Scenario, runs: list[dict[str, Any]]) -> float:
     """The price per hour of a probe: its configuration's, or, where a server autoscales,
     the mean over its runs of the fleet they measured (``replicas`` says little then)."""
-    if any(r["cost"].get("autoscaled") for r in runs):
+    if any((r.get("cost") or {}).get("autoscaled") for r in runs):
         return float(np.mean([r["cost"]["total_per_hour"] for r in runs]))
     return scenario_cost(variant)["total_per_hour"]
 
