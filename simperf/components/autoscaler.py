@@ -70,6 +70,11 @@ class Autoscaler(Component):
         self.last_out = -math.inf
         self.last_in = -math.inf
         self.poll = min(1.0, spec.evaluation_period)
+        # an instance type's price counts, as in the scenario's cost
+        sized = server.spec
+        self.per_instance_hour = group_price(
+            server.ctx.scenario, sized.cost, 1, sized.cores, sized.instance_type
+        )
         env.process(self._evaluate())
 
     # -- counts -----------------------------------------------------------------------
@@ -219,6 +224,7 @@ class Autoscaler(Component):
             "provisioned": self.provisioned.level,
             "serving": self.serving.level,
             "actions": len(self.events),
+            "per_instance_hour": self.per_instance_hour,
         }
 
     def report(
@@ -232,11 +238,7 @@ class Autoscaler(Component):
         fleet = [before[-1][2] if before else self.server.spec.initial_replicas]
         fleet += [e[2] for e in events]
         hours = (last["provisioned_area"] - first["provisioned_area"]) / 3600.0
-        spec = self.server.spec
-        # an instance type's price counts, as in the scenario's cost
-        per_instance_hour = group_price(
-            self.ctx.scenario, spec.cost, 1, spec.cores, spec.instance_type
-        )
+        per_instance_hour = self.per_instance_hour
         return "autoscaling", {
             "min": self.spec.min,
             "max": self.spec.max,

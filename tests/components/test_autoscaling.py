@@ -133,6 +133,10 @@ def test_instance_hours_cost_and_conservation(tracking: simperf.Result) -> None:
     # 2 instances all along, a third from 115 to its release in [235, 236].
     assert 2 * HORIZON + 120 <= hours * 3600 <= 2 * HORIZON + 121
     assert report["cost"] == pytest.approx(hours * 0.36)
+    # cost over time: each window's instances at 0.36/h, summing to the run's cost
+    spend = series(tracking, "app", "cost_per_hour")
+    assert spend[110.0] == pytest.approx(2 * 0.36) and spend[115.0] == pytest.approx(3 * 0.36)
+    assert (spend * 5).sum() / 3600 == pytest.approx(report["cost"])
     assert d["cost"]["components"]["app"] == pytest.approx(report["mean_instances"] * 0.36)
     requests = d["requests"]
     assert requests["failed"] == 0
