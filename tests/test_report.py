@@ -14,6 +14,7 @@ import pytest
 import simperf
 from simperf.cli import main
 from simperf.presentation.report import figures, render
+from simperf.units import format_clock
 
 from conftest import MODELS, ROOT
 
@@ -270,4 +271,6 @@ def test_an_autoscaled_run_has_its_autoscaling_section() -> None:
     line = next(ln for ln in result.summary().splitlines() if ln.startswith("autoscaling app"))
     assert html.escape(line) in page
     assert html.escape(result.scaling_events["reason"].iat[-1]) in page  # every action
+    first = result.scaling_events["time"].iat[0]
+    assert f"<td>{format_clock(first)}</td>" in page  # on the run's clock
     assert "Instances over time" in page

@@ -11,6 +11,7 @@ from __future__ import annotations
 import html
 from typing import Any
 
+import pandas as pd
 import plotly.graph_objects as go
 import yaml
 from plotly.offline import get_plotlyjs
@@ -21,6 +22,7 @@ from simperf.presentation import tables
 from simperf.presentation.findings import warnings
 from simperf.presentation.summary_failures import faults
 from simperf.presentation.summary_text import autoscaling
+from simperf.units import format_clock
 
 _PAGE_STYLE = """<style>
 body{font:14px/1.45 system-ui,sans-serif;max-width:1180px;margin:0 auto;padding:16px 24px}
@@ -130,7 +132,7 @@ def render(result: Result) -> str:
                 "autoscaling",
                 "Autoscaling",
                 f"<pre>{html.escape(lines)}</pre>"
-                + tables.frame_html(result.scaling_events)
+                + tables.frame_html(_on_the_clock(result.scaling_events))
                 + draw("autoscaling"),
             )
         )
@@ -157,6 +159,11 @@ def render(result: Result) -> str:
         f'<body class="simperf"><h1>simperf report: {name}</h1>'
         f'<p class="description">{description}</p><nav>{nav}</nav>{body}</body></html>\n'
     )
+
+
+def _on_the_clock(events: pd.DataFrame) -> pd.DataFrame:
+    """Scaling events with their times as h:mm:ss (a day's 73035 s would read 7.304e+04)."""
+    return events.assign(time=[format_clock(t) for t in events["time"]])
 
 
 def _failures(result: Result) -> str:
