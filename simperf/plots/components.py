@@ -69,9 +69,9 @@ def utilization_heatmap(result: Result, metric: str = "utilization") -> go.Figur
 
 
 def fleet(result: Result) -> go.Figure:
-    """Instances of each autoscaled server per time-series window: provisioned (what is
-    billed, warming and draining included; solid) and serving (dotted), each action
-    marked where it was taken."""
+    """Instances of each autoscaled server per time-series window (its mean, at the
+    window's middle): provisioned (what is billed, warming and draining included; solid)
+    and serving (dotted), each action marked where it was taken, at the fleet it set."""
     ts = result.timeseries
     colours = component_colours(result.scenario)
     fig = go.Figure()
@@ -80,7 +80,7 @@ def fleet(result: Result) -> go.Figure:
         for metric, dash in (("instances", "solid"), ("serving", "dot")):
             rows = ts[(ts.component == name) & (ts.metric == metric)]
             fig.add_scatter(
-                x=rows["end"],
+                x=(rows["start"] + rows["end"]) / 2,  # a window's mean, at its middle
                 y=rows["value"],
                 mode="lines+markers",
                 name=f"{name} {metric}",
@@ -95,6 +95,12 @@ def fleet(result: Result) -> go.Figure:
             marker={"color": colours.get(name), "symbol": "diamond", "size": 9},
             text=[f"{e['from']} -> {e['to']}: {e['reason']}" for e in events],
             hoverinfo="x+text",
+        )
+        fig.add_hline(
+            y=report["max"],
+            line={"color": colours.get(name), "dash": "dash", "width": 1},
+            annotation_text=f"{name} max {report['max']}",
+            annotation_position="bottom right",
         )
         most = max(most, float(report["max"]))
     fig.update_layout(
