@@ -120,8 +120,10 @@ def autoscaling(d: dict[str, Any]) -> list[str]:
 
 
 def headroom(d: dict[str, Any]) -> list[str]:
-    """The first component to saturate as load grows, measured and estimated."""
-    first = (d.get("headroom") or {}).get("first")
+    """The first component to saturate as load grows, measured and estimated; the same
+    while the worst fault lasted, and the load breakers kept from their callees."""
+    section = d.get("headroom") or {}
+    first = section.get("first")
     if first is None:
         return []
     line = (
@@ -132,7 +134,25 @@ def headroom(d: dict[str, Any]) -> list[str]:
     neck = (d.get("estimate") or {}).get("bottleneck")
     if neck is not None:
         line += f"; estimate: {neck['component']} {neck['resource']} at {neck['headroom']:.3g}x"
-    return [line]
+    lines = [line]
+    fault = section.get("fault")
+    if fault is not None:
+        spells = f", {fault['occurrences']} times" if fault["occurrences"] > 1 else ""
+        lines.append(
+            f"          while {fault['target']} {fault['kind']} lasted "
+            f"({format_time(fault['start'])} to {format_time(fault['end'])}{spells}): "
+            f"{fault['component']} {fault['resource']} at {fault['headroom']:.3g}x "
+            f"({fault['utilization']:.1%} busy at {fault['instance']})"
+        )
+    for name, comp in section["components"].items():
+        if comp.get("stopped") and comp["headroom"] is not None:
+            served = comp["served_headroom"]
+            lines.append(
+                f"          {name} at {comp['headroom']:.3g}x of the load offered it, counting "
+                f"the {comp['stopped']:,.0f} calls a breaker failed fast"
+                + (f" ({served:.3g}x on the calls it served)" if served is not None else "")
+            )
+    return lines
 
 
 def latency(d: dict[str, Any]) -> list[str]:
@@ -193,6 +213,9 @@ def components(d: dict[str, Any]) -> list[str]:
         columns.append(("est util", 9, ".1%"))
     if spare is not None:
         columns.append(("headroom", 9, ""))
+    in_fault = _fault_headroom((d.get("headroom") or {}).get("faults") or [])
+    if in_fault:
+        columns.append(("in fault", 9, ""))
     lines = ["", table_header(columns)]
     for name, comp in d["components"].items():
         values = [name, comp["kind"]]
@@ -204,8 +227,22 @@ def components(d: dict[str, Any]) -> list[str]:
         if spare is not None:
             room = (spare.get(name) or {}).get("headroom")
             values.append(None if room is None else f"{room:.3g}x")
+        if in_fault:
+            room = in_fault.get(name)
+            values.append(None if room is None else f"{room:.3g}x")
         lines.append(table_row(columns, values))
     return lines
+
+
+def _fault_headroom(units: list[dict[str, Any]]) -> dict[str, float]:
+    """Each component's least headroom while a fault lasted (over every fault)."""
+    out: dict[str, float] = {}
+    for unit in units:
+        for name, comp in unit["components"].items():
+            room = comp["headroom"]
+            if room is not None and (name not in out or room < out[name]):
+                out[name] = room
+    return out
 
 
 def waits(d: dict[str, Any]) -> list[str]:

@@ -63,3 +63,19 @@ def test_errors_by_cause_over_time_add_up_to_the_errors(result: simperf.Result) 
 def test_the_time_series_plot_shades_every_occurrence(result: simperf.Result) -> None:
     labels = [w[2] for w in event_windows(result)]
     assert labels == ["fault: app[1]", "fault: app errors"]
+
+
+def test_the_summary_gives_the_headroom_while_the_worst_fault_lasted(
+    result: simperf.Result,
+) -> None:
+    text = result.summary()
+    fault = result.to_dict()["headroom"]["fault"]
+    assert fault["target"] == "app[1]"  # the crash, not the errors (which left both up)
+    assert (
+        f"          while app[1] crash lasted (2 s to 6 s): app cores at "
+        f"{fault['headroom']:.3g}x ({fault['utilization']:.1%} busy at app[0])"
+    ) in text
+    header = next(line for line in text.splitlines() if line.startswith("component "))
+    assert header.endswith("headroom in fault")
+    row = next(line for line in text.splitlines() if line.startswith("app "))
+    assert row.endswith(f"{fault['headroom']:.3g}x")
