@@ -81,11 +81,12 @@ def headroom(rows: list[dict[str, Any]], stopped: dict[str, float] | None = None
         nothing was busy).
     """
     stopped = stopped or {}
-    served_by_component: dict[str, float] = {}
+    # the requests each component behind a breaker served (a database's storage serves
+    # I/Os of those, not requests of its own)
+    served_by_component = dict.fromkeys(stopped, 0)
     for row in rows:
-        if row["component"] in stopped:
-            name = row["component"]
-            served_by_component[name] = served_by_component.get(name, 0) + (row.get("served") or 0)
+        if row["component"] in stopped and row.get("kind") != "storage":
+            served_by_component[row["component"]] += row.get("served") or 0
     best: dict[str, dict[str, Any]] = {}
     for row in rows:
         found = binding(row)
@@ -99,7 +100,8 @@ def headroom(rows: list[dict[str, Any]], stopped: dict[str, float] | None = None
         room = share / level if level > 0 and math.isfinite(level) else None
         extra: dict[str, Any] = {}
         if component in stopped:
-            # the stopped calls as the instances shared what they served
+            # the stopped calls as the instances shared what they served (for storage,
+            # the I/Os they would have made, in proportion)
             total = served_by_component[component]
             mine = stopped[component] * served / total if total else 0.0
             kept = served / (offered + mine) if served else 1.0

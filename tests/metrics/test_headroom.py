@@ -175,3 +175,55 @@ def test_a_callee_behind_a_breaker_has_the_headroom_of_the_load_offered_it() -> 
     assert api["served_headroom"] == pytest.approx(1 / api["utilization"], rel=1e-12)
     assert d["headroom"]["first"]["component"] == "api"
     assert "gateway" not in {k for k, v in d["headroom"]["components"].items() if "stopped" in v}
+
+
+def test_a_database_behind_a_breaker_scales_its_storage_by_the_queries_stopped() -> None:
+    # Each query reads storage (5 ms at 300 IOPS); a breaker on slow queries (over 2 ms:
+    # all) holds the database's route open. Its storage serves I/Os, not queries: the
+    # stopped queries add I/Os in the proportion served, so the storage's headroom against
+    # the offered load is its headroom on what it served times queries served / offered.
+    d = simperf.run(
+        simperf.from_dict(
+            {
+                "name": "db_breaker",
+                "workload": {
+                    "arrival": {"kind": "poisson", "rate": 200},
+                    "classes": [{"name": "get", "entry": "app", "endpoint": "get"}],
+                },
+                "components": {
+                    "app": {
+                        "kind": "app_server",
+                        "workers": 200,
+                        "pool": {"database": "db", "size": 50},
+                        "breakers": {
+                            "db": {
+                                "window": 20,
+                                "min_calls": 10,
+                                "slow_call": "2ms",
+                                "slow_ratio": 0.5,
+                                "wait": "1s",
+                                "probes": 2,
+                            }
+                        },
+                        "endpoints": {"get": [{"query": "by_id", "database": "db"}]},
+                    },
+                    "db": {
+                        "kind": "database",
+                        "primary": {
+                            "memory": "64MiB",
+                            "storage": {"read_latency": "5ms", "iops": "300/s"},
+                        },
+                        "tables": {"t": {"rows": 10_000_000, "row_size": 800}},
+                        "queries": {"by_id": {"table": "t", "where": ["id"]}},
+                    },
+                },
+                "run": {"duration": 10, "warmup": 0},
+            }
+        ),
+        seed=1,
+    ).to_dict()
+    db = d["headroom"]["components"]["db"]
+    served = d["components"]["db"]["per_instance"]["db[primary]"]["served"]
+    assert db["resource"] == "storage" and db["stopped"] == d["calls"]["app->db"]["fail_fast"]
+    offered = served + db["stopped"]
+    assert db["headroom"] == pytest.approx(db["served_headroom"] * served / offered, rel=1e-9)
