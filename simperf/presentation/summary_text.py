@@ -198,7 +198,7 @@ def shedding(d: dict[str, Any]) -> list[str]:
 def components(d: dict[str, Any]) -> list[str]:
     """One row per component: utilisation, queue, wait, served."""
     estimated = (d.get("estimate") or {}).get("components")
-    spare = (d.get("headroom") or {}).get("components")
+    spare, in_fault = component_headroom(d)
     columns: list[Column] = [
         ("component", -16, ""),
         ("kind", -15, ""),
@@ -213,7 +213,6 @@ def components(d: dict[str, Any]) -> list[str]:
         columns.append(("est util", 9, ".1%"))
     if spare is not None:
         columns.append(("headroom", 9, ""))
-    in_fault = _fault_headroom((d.get("headroom") or {}).get("faults") or [])
     if in_fault:
         columns.append(("in fault", 9, ""))
     lines = ["", table_header(columns)]
@@ -234,15 +233,17 @@ def components(d: dict[str, Any]) -> list[str]:
     return lines
 
 
-def _fault_headroom(units: list[dict[str, Any]]) -> dict[str, float]:
-    """Each component's least headroom while a fault lasted (over every fault)."""
+def component_headroom(d: dict[str, Any]) -> tuple[dict[str, Any] | None, dict[str, float]]:
+    """The run's ``headroom.components`` (None without it), and each component's least
+    headroom while a fault lasted (over every fault; empty without faults)."""
+    section = d.get("headroom") or {}
     out: dict[str, float] = {}
-    for unit in units:
+    for unit in section.get("faults") or []:
         for name, comp in unit["components"].items():
             room = comp["headroom"]
             if room is not None and (name not in out or room < out[name]):
                 out[name] = room
-    return out
+    return section.get("components"), out
 
 
 def waits(d: dict[str, Any]) -> list[str]:

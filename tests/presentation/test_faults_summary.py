@@ -79,3 +79,27 @@ def test_the_summary_gives_the_headroom_while_the_worst_fault_lasted(
     assert header.endswith("headroom in fault")
     row = next(line for line in text.splitlines() if line.startswith("app "))
     assert row.endswith(f"{fault['headroom']:.3g}x")
+
+
+def test_the_report_gives_the_headroom_as_the_summary_does(result: simperf.Result) -> None:
+    # The report's summary and components table had no headroom at all.
+    from simperf.presentation.report import render
+
+    page = render(result)
+    lines = [line for line in result.summary().splitlines() if "saturates first" in line]
+    fault_line = next(line for line in result.summary().splitlines() if "lasted" in line)
+    summary = page[page.index('<section id="summary">') : page.index('<section id="topology">')]
+    assert f"<th>headroom</th><td>{lines[0].removeprefix('headroom').strip()}<br>" in summary
+    assert fault_line.strip() in summary
+    table = page[page.index('<section id="components">') :]
+    table = table[: table.index("</table>")]
+    assert "<th>headroom</th>" in table and "<th>headroom_in_fault</th>" in table
+    room = result.to_dict()["headroom"]
+    assert f"<td>{room['components']['app']['headroom']:.3g}x</td>" in table
+    assert f"<td>{room['fault']['headroom']:.3g}x</td>" in table
+
+
+def test_a_notebook_shows_the_headroom(result: simperf.Result) -> None:
+    page = result._repr_html_()
+    assert "headroom app cores saturates first" in page and "while app[1] crash lasted" in page
+    assert "<th>headroom</th>" in page
