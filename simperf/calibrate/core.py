@@ -153,6 +153,11 @@ def _level(load: float, rows: pd.DataFrame, confidence: float) -> Level:
     parts = _components(rows)
     fits = {name: fit_families(x, confidence) for name, x in parts.items()}
     traffic = arrivals(rows["timestamp"].to_numpy(), confidence)
+    if not math.isfinite(traffic.rate):  # no rate: nothing queues, nothing to predict
+        raise LogError(
+            f"log: load level {load:g} needs requests at two distinct times at least "
+            f"(found {len(rows)} request(s), all sent at {rows['timestamp'].iloc[0]:g} s)"
+        )
     total = np.sum(list(parts.values()), axis=0)
     workers = int(rows["worker"].nunique())
     cost = overhead(rows, total, traffic.rate / workers)
@@ -260,8 +265,6 @@ def calibrate(
         raise LogError(f"log: load level {base:g} not in the log (levels: {loads})")
     levels = [_level(float(v), data[data["load"] == v], confidence) for v in loads]
     calibrated = next(lv for lv in levels if lv.load == base)
-    if not math.isfinite(calibrated.arrivals.rate):
-        raise LogError(f"log: load level {base:g} needs requests at two distinct times at least")
     fragment = scenario_fragment(calibrated, predict_requests or 100_000)
     trend = load_dependence(
         np.array([lv.utilisation for lv in levels]), np.array([lv.overhead.held for lv in levels])
