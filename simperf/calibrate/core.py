@@ -59,10 +59,11 @@ class Calibration:
     Attributes
     ----------
     levels
-        One row per load level: requests, rate, dispersion index (and whether Poisson),
-        held and outside overhead, the wake-up (its time, standard error, the idle time
-        after which it is paid and the fraction of requests that paid it), mean service
-        and utilisation.
+        One row per load level: requests, rate and its interval (``rate_low``,
+        ``rate_high``), dispersion index and its interval (and whether Poisson), held and
+        outside overhead with their standard errors, the wake-up (its time, standard
+        error, the idle time after which it is paid and the fraction of requests that
+        paid it), mean service and utilisation.
     fits
         One row per (level, component, family, parameter): value, interval, AIC, KS
         distance and p-value, and whether the family was chosen.
@@ -90,6 +91,8 @@ class Calibration:
     """The base level's component times (seconds), for goodness-of-fit figures."""
     candidates: dict[str, list[FamilyFit]] = field(default_factory=dict, repr=False)
     """The base level's fits of each component, the chosen one first."""
+    confidence: float = 0.95
+    """The level of every interval in ``levels`` and ``fits``."""
 
     def to_yaml(self) -> str:
         """The calibrated scenario as YAML."""
@@ -108,6 +111,7 @@ class Calibration:
         intercept, slope, slope_se = self.overhead_trend
         return {
             "base": self.base,
+            "confidence": self.confidence,
             "failed": self.failed,
             "levels": records(self.levels),
             "fits": records(self.fits),
@@ -280,6 +284,7 @@ def calibrate(
         int(data.attrs.get("failed", 0)),
         calibrated.samples,
         calibrated.fits,
+        confidence,
     )
 
 
@@ -289,10 +294,16 @@ def _levels_frame(levels: list[Level]) -> pd.DataFrame:
             "load": lv.load,
             "requests": lv.requests,
             "rate": lv.arrivals.rate,
+            "rate_low": lv.arrivals.rate_ci[0],
+            "rate_high": lv.arrivals.rate_ci[1],
             "dispersion": lv.arrivals.dispersion,
+            "dispersion_low": lv.arrivals.dispersion_ci[0],
+            "dispersion_high": lv.arrivals.dispersion_ci[1],
             "poisson": lv.arrivals.poisson,
             "held": lv.overhead.held,
+            "held_se": lv.overhead.held_se,
             "outside": lv.overhead.outside,
+            "outside_se": lv.overhead.outside_se,
             "wake": lv.overhead.wake,
             "wake_se": lv.overhead.wake_se,
             "wake_after": lv.overhead.wake_after,
