@@ -252,6 +252,9 @@ def test_latency_icicle_boxes_add_up_to_each_class_mean() -> None:
         children = [v for i, v in values.items() if i.count("/") == 1 and i.startswith(klass + "/")]
         assert sum(children) == pytest.approx(mean, rel=1e-9)
     assert "put/front" not in values  # put enters at back
+    # the boxes carry their milliseconds: a pasted image has no hover
+    texts = dict(zip(icicle.ids, icicle.text, strict=True))
+    assert texts["get"] == f"get<br>{values['get']:.3g} ms" and icicle.textinfo == "text"
 
 
 def test_cpu_icicle_boxes_are_the_exact_step_counts() -> None:
@@ -303,3 +306,15 @@ def test_timeseries_says_what_it_shows_with_an_axis_per_unit(result: simperf.Res
     rate = rate[(rate.component == "all") & (rate.metric == "error_rate")]["value"]
     assert np.allclose(mixed.data[1].y, rate.to_numpy() * 100, equal_nan=True)
     assert mixed.data[1].yaxis == "y2"
+
+
+@pytest.mark.parametrize("figure", [plots.latency_cdf, plots.latency_histogram])
+def test_log_latency_axes_label_their_ticks_in_ms(result: simperf.Result, figure) -> None:
+    # plotly's own log ticks labelled 0.4 ms "4" (and 1 ms "1"), read as 4 ms in a pasted
+    # figure: every tick now reads as the value it marks
+    axis = figure(result).layout.xaxis
+    ok = result.requests
+    latency = ok.loc[ok.measured & (ok.outcome == "ok"), "latency"] * 1000
+    assert len(axis.tickvals) >= 4
+    assert [float(t) for t in axis.ticktext] == pytest.approx(list(axis.tickvals), rel=1e-9)
+    assert latency.min() <= min(axis.tickvals) and max(axis.tickvals) <= latency.max()

@@ -10,7 +10,7 @@ from plotly.subplots import make_subplots
 
 from simperf.metrics.availability import target_name
 from simperf.metrics.result import Result
-from simperf.plots._style import MS, class_colours, title
+from simperf.plots._style import MS, class_colours, log_ticks, title
 from simperf.units import format_time
 
 CDF_POINTS = 400
@@ -58,6 +58,8 @@ def latency_cdf(result: Result) -> go.Figure:
     # is the table's p99 (the even grid alone steps 1/399 and interpolates between)
     probabilities = np.union1d(np.linspace(0.0, 1.0, CDF_POINTS), REPORTED)
     fig = go.Figure()
+    positive = ok["latency"].to_numpy()
+    positive = positive[positive > 0]
     for name in _classes(result):
         values = ok.loc[ok["class"] == name, "latency"].to_numpy()
         if values.size == 0:
@@ -76,6 +78,8 @@ def latency_cdf(result: Result) -> go.Figure:
         xaxis_type="log",
         yaxis_range=[0, 1.02],
     )
+    if positive.size:
+        fig.update_xaxes(**log_ticks(positive.min() * MS, positive.max() * MS))
     return fig
 
 
@@ -114,6 +118,8 @@ def latency_histogram(result: Result, bins: int = 60) -> go.Figure:
         xaxis_type="log",
         barmode="overlay",
     )
+    if positive.size:
+        fig.update_xaxes(**log_ticks(positive.min() * MS, positive.max() * MS))
     return fig
 
 
