@@ -104,6 +104,7 @@ def read_log(source: str | Path | pd.DataFrame) -> pd.DataFrame:
         if (log[column] < 0).any():
             raise LogError(f"{name}: {column}: durations must be >= 0")
     _check_units(name, log)
+    _check_clocks(name, log)
     if log.empty:
         raise LogError(f"{name}: no successful request to calibrate from ({failed} failed)")
     if "load" not in log.columns:
@@ -158,4 +159,28 @@ def _check_units(name: str, log: pd.DataFrame) -> None:
             f"{name}: {what} exceed the latency in {int(over.sum())} of {len(log)} rows "
             f"(row {label + 1}: {part.iloc[first]:g} s against {log['latency'].iloc[first]:g} s): "
             "every time must be in seconds"
+        )
+
+
+# Times are compared to the microsecond: finer is float rounding (an end computed as
+# timestamp + latency), not a clock.
+CLOCK_RESOLUTION = 1e-6
+
+
+def _check_clocks(name: str, log: pd.DataFrame) -> None:
+    """Refuse server times on another clock than ``timestamp``: on one clock a handler
+    starts after its request was sent and ends before its response is in, so a log in
+    which most handlers do not is skewed, and its split of the overhead (which compares
+    send times with handler ends) would be wrong without a word."""
+    if not has_server_times(log) or log.empty:
+        return
+    early = (log["timestamp"] - log["server_start"]).to_numpy()
+    late = (log["server_end"] - log["timestamp"] - log["latency"]).to_numpy()
+    off = (early > CLOCK_RESOLUTION) | (late > CLOCK_RESOLUTION)
+    if off.sum() * 2 > len(log):
+        by = float(np.median(np.maximum(early, late)[off]))
+        raise LogError(
+            f"{name}: server_start before timestamp or server_end after timestamp + latency "
+            f"in {int(off.sum())} of {len(log)} rows (by {by * 1e3:.3g} ms, median): "
+            "server times must be on the clock of timestamp"
         )

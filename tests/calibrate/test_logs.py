@@ -90,3 +90,14 @@ def test_a_level_sent_at_one_instant_is_refused(timestamps: list[float]) -> None
     log = pd.DataFrame({"timestamp": timestamps, "latency": [0.01] * n, "time_app": [0.005] * n})
     with pytest.raises(LogError, match="load level 0 needs requests at two distinct times"):
         calibrate(log, predict_requests=None)
+
+
+@pytest.mark.parametrize("skew", [-0.005, 0.005])
+def test_server_times_on_another_clock_are_refused(skew: float) -> None:
+    # a server clock 5 ms ahead made held 0.912 ms of a true 0.5 (utilisation 0.719 for
+    # 0.686), without a word; on one clock each handler runs between send and response
+    log = _log(server_start=[0.002, 0.102, 0.202], server_end=[0.009, 0.118, 0.209])
+    assert len(read_log(log)) == 3
+    skewed = log.assign(server_start=log.server_start + skew, server_end=log.server_end + skew)
+    with pytest.raises(LogError, match=r"in 3 of 3 rows \(by \d.* ms, median\): server times"):
+        read_log(skewed)
