@@ -295,7 +295,7 @@ def test_latency_cdf_passes_through_the_reported_percentiles(result: simperf.Res
 
 def test_timeseries_says_what_it_shows_with_an_axis_per_unit(result: simperf.Result) -> None:
     fig = plots.timeseries(result)
-    assert fig.layout.title.text.startswith("p50, p95, p99 of all requests per ")
+    assert fig.layout.title.text.startswith("p50, p95, p99 per ")
     assert fig.layout.yaxis.title.text == "latency (ms)"
     # throughput (hundreds per second) and error rate (a fraction) shared one axis
     # titled "value", where the error rate was a flat line at 0
@@ -315,6 +315,6 @@ def test_log_latency_axes_label_their_ticks_in_ms(result: simperf.Result, figure
     axis = figure(result).layout.xaxis
     ok = result.requests
     latency = ok.loc[ok.measured & (ok.outcome == "ok"), "latency"] * 1000
-    assert len(axis.tickvals) >= 4
+    assert len(axis.tickvals) >= 3
     assert [float(t) for t in axis.ticktext] == pytest.approx(list(axis.tickvals), rel=1e-9)
     assert latency.min() <= min(axis.tickvals) and max(axis.tickvals) <= latency.max()

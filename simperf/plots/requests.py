@@ -160,7 +160,7 @@ def timeseries(
     window = all_rows["end"].iloc[0] - all_rows["start"].iloc[0] if len(all_rows) else 0.0
     fig.update_layout(
         title=title(
-            f"{', '.join(metrics)} of all requests per {format_time(window)} window",
+            f"{', '.join(metrics)} per {format_time(window)} window",
             result.data["scenario"],
         )
     )
