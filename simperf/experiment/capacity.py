@@ -45,7 +45,7 @@ from simperf.spec.slo import SloSpec, as_slos, unit_parser, with_error_budget
 from simperf.units import format_time, parse_time
 
 
-@dataclass
+@dataclass(repr=False)
 class Capacity:
     """The outcome of :func:`capacity`.
 
@@ -126,6 +126,15 @@ class Capacity:
 
     def _repr_html_(self) -> str:
         return capacity_html(self)
+
+    def _repr_pretty_(self, printer: Any, cycle: bool) -> None:
+        printer.text(self.summary())
+
+    def __repr__(self) -> str:  # the scenario and every run would fill a screen
+        return (
+            f"Capacity(scenario={self.scenario.name!r}, knob={self.knob!r}, "
+            f"answer={self.answer!r}, cost={self.cost!r}, probes={len(self.probes)})"
+        )
 
     def summary(self) -> str:
         """Readable lines: one per probe, then the answer."""

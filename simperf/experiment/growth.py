@@ -40,7 +40,7 @@ GrowthDesign = Scenario | tuple[Scenario, str] | tuple[Scenario, str, float, flo
 """A scenario (fixed), or (scenario, knob) / (scenario, knob, low, high) (resized)."""
 
 
-@dataclass
+@dataclass(repr=False)
 class Growth:
     """The outcome of :func:`growth`.
 
@@ -64,6 +64,15 @@ class Growth:
 
     def _repr_html_(self) -> str:
         return growth_html(self)
+
+    def _repr_pretty_(self, printer: Any, cycle: bool) -> None:
+        printer.text(self.summary())
+
+    def __repr__(self) -> str:  # the frames would fill a screen
+        return (
+            f"Growth(rate={self.rate!r}, months={self.months}, "
+            f"designs={self.designs['design'].tolist()!r})"
+        )
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready: the growth, each design's summary and every month judged."""
