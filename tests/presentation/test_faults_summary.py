@@ -103,3 +103,14 @@ def test_a_notebook_shows_the_headroom(result: simperf.Result) -> None:
     page = result._repr_html_()
     assert "headroom app cores saturates first" in page and "while app[1] crash lasted" in page
     assert "<th>headroom</th>" in page
+
+
+def test_an_alert_interval_is_written_in_one_unit() -> None:
+    # an alert from 100 s to 160 s read "(100 s to 2.67 min)"
+    from simperf.presentation.summary_failures import alerts
+
+    firing = {"start": 100.0, "end": 160.0, "peak": 1.0}
+    report = {"metric": "error_rate", "target": "all", "condition": "above"}
+    report |= {"threshold": 0.5, "for": 0.0, "firings": 1, "time_firing": 60.0}
+    (line,) = alerts({"alerts": {"errors": {**report, "intervals": [firing]}}})[1:]
+    assert line.endswith("fired 1x, 60 s in all (1.67 min to 2.67 min)")
