@@ -43,7 +43,7 @@ def faults(d: dict[str, Any]) -> list[str]:
             parts.append(f"for {format_time(occ['time_to_recover'])}")
         if occ["time_to_detect"] is not None:
             parts.append(f"detected after {format_time(occ['time_to_detect'])}")
-        parts.append(f"{occ['failed']} failed")
+        parts.append(f"{occ['failed']} failed while it lasted")  # not all caused by it
         lines.append("          " + ", ".join(parts))
     if section["count"] > FAULT_LINES:
         lines.append(f"          ... and {section['count'] - FAULT_LINES} more (see JSON)")
