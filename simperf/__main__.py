@@ -1,4 +1,4 @@
-"""``python -m simperf``: the ``simperf`` command, where the console script is not on PATH."""
+"""``python -m simperf``: the ``simperf`` command, for environments without the script on PATH."""
 
 from __future__ import annotations
 

@@ -416,3 +416,20 @@ def parse_bandwidth(value: object) -> float:
             f"expected a bandwidth (bytes per second or string such as 1Gbit/s), got {value!r}"
         )
     return _finite(result, "bandwidth")
+
+
+def format_interval(start: float, end: float) -> str:
+    """``start to end`` in one unit, the one :func:`format_time` gives ``end`` (an
+    alert from 100 s to 160 s read "100 s to 2.67 min").
+
+    Examples
+    --------
+    >>> format_interval(100.0, 160.0)
+    '1.67 min to 2.67 min'
+    >>> format_interval(64800.0, 82800.0)
+    '18 h to 23 h'
+    """
+    text = format_time(max(abs(start), abs(end)))
+    unit = text.split(" ", 1)[1] if " " in text else "s"
+    scale = {"µs": 1e-6, "ms": 1e-3, "s": 1.0, "min": 60.0, "h": 3600.0, "d": 86400.0}[unit]
+    return f"{start / scale:.3g} {unit} to {end / scale:.3g} {unit}"

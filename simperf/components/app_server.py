@@ -446,9 +446,9 @@ class AppInstance(Server):
             if branch.value:
                 raise RequestFailed(branch.value)
 
-    def snapshot(self, now: float) -> dict[str, float]:
+    def snapshot(self, now: float, *, window: bool = True) -> dict[str, float]:
         """Server counters at ``now``, worker use, and memory use when memory is modelled."""
-        counters = super().snapshot(now)
+        counters = super().snapshot(now, window=window)
         counters["worker_area"] = self.held.area_at(now)
         counters["workers"] = self.workers.capacity
         if self.provisioned is not None:

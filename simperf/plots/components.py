@@ -45,11 +45,14 @@ def utilization_heatmap(result: Result, metric: str = "utilization") -> go.Figur
     """
     rows = _instance_rows(result, metric)
     table = rows.pivot_table(index="component", columns="end", values="value", sort=False)
+    # a cell is centred on its x: the window's middle, so that it spans the window
+    # (at its end it was drawn half a window late)
+    starts = rows.groupby("end")["start"].first().reindex(table.columns).to_numpy()
     bounded = metric in ("utilization", "worker_occupancy")
     fig = go.Figure(
         go.Heatmap(
             z=table.to_numpy(),
-            x=table.columns.to_numpy(),
+            x=(starts + table.columns.to_numpy()) / 2,
             y=[str(i) for i in table.index],
             zmin=0.0 if bounded else None,
             zmax=1.0 if bounded else None,

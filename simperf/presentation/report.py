@@ -21,7 +21,7 @@ from simperf.metrics.result import Result
 from simperf.presentation import tables
 from simperf.presentation.findings import warnings
 from simperf.presentation.summary_failures import faults
-from simperf.presentation.summary_text import autoscaling
+from simperf.presentation.summary_text import autoscaling, headroom
 from simperf.units import format_clock
 
 _PAGE_STYLE = """<style>
@@ -190,10 +190,14 @@ def _summary(result: Result) -> str:
         ("measured", f"{d['measured_time']:.6g} s after {d['warmup']:.6g} s warm-up"),
         ("seed", d["seed"]),
     ]
+    spare = [line.removeprefix("headroom").strip() for line in headroom(d)]
+    if spare:  # the text summary's lines: measured, estimated, during the worst fault
+        rows.append(("headroom", "\n".join(spare)))
     cost = d.get("cost")
     if cost and cost.get("components"):
         rows.append(("cost", f"{cost['total_per_hour']:.4g} per hour"))
     table = "".join(
-        f"<tr><th>{html.escape(k)}</th><td>{html.escape(str(v))}</td></tr>" for k, v in rows
+        f"<tr><th>{html.escape(k)}</th><td>{html.escape(str(v)).replace(chr(10), '<br>')}</td></tr>"
+        for k, v in rows
     )
     return f"<table>{table}</table><h3>Warnings</h3>{tables.warning_list(warnings(result))}"
