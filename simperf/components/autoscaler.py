@@ -23,6 +23,7 @@ from simperf.components.base import Component, Process
 from simperf.metrics.monitor import LevelMonitor
 from simperf.spec.autoscaling import AutoscalingSpec
 from simperf.spec.cost import group_price
+from simperf.units import format_clock
 
 OFF, WARMING, SERVING, DRAINING = "off", "warming", "serving", "draining"
 _EPS = 1e-9  # a metric at its target is not above it (float noise in busy areas)
@@ -67,6 +68,8 @@ class Autoscaler(Component):
         self.events: list[tuple[float, int, int, str]] = []
         # (time, instances wanted) of every decision that wanted more than max
         self.capped: list[tuple[float, int]] = []
+        # a change wanted but held: (scale-out?, first wanted at, what held it last)
+        self.held: tuple[bool, float, str] | None = None
         self.last_out = -math.inf
         self.last_in = -math.inf
         self.poll = min(1.0, spec.evaluation_period)
@@ -145,14 +148,31 @@ class Autoscaler(Component):
             self.capped.append((now, desired))
             reason += f"; wanted {desired}, capped at max {spec.max}"
         desired = min(max(desired, spec.min), spec.max)
-        if desired > fleet and now - self.last_out >= spec.cooldown:
+        if desired > fleet:
+            held = "the cooldown" if now - self.last_out < spec.cooldown else None
+        elif desired < fleet and spec.scale_in:
+            held = (
+                "instances warming"
+                if WARMING in self.state
+                else "the scale-in cooldown"
+                if now - max(self.last_out, self.last_in) < spec.in_cooldown
+                else None
+            )
+        else:  # nothing wanted: a change held before is wanted no more
+            self.held = None
+            return
+        side = desired > fleet
+        if held is not None:
+            # when the change was first wanted, and what held it last, for its reason
+            since = self.held[1] if self.held is not None and self.held[0] == side else now
+            self.held = (side, since, held)
+            return
+        if self.held is not None and self.held[0] == side:
+            reason += f"; wanted from {format_clock(self.held[1])}, held by {self.held[2]}"
+        self.held = None
+        if side:
             self._scale_out(desired - fleet, reason)
-        elif (
-            desired < fleet
-            and spec.scale_in
-            and WARMING not in self.state
-            and now - max(self.last_out, self.last_in) >= spec.in_cooldown
-        ):
+        else:
             self._scale_in(fleet - desired, reason)
 
     def _record(self, before: int, reason: str) -> None:

@@ -110,6 +110,10 @@ def test_target_tracking_follows_the_step_with_the_configured_delays(
     assert list(zip(events["from"], events["to"], strict=True)) == [(2, 3), (3, 2)]
     # 0.7 less the last request of the period, which finishes 0.029 s after it.
     assert events["reason"][0] == "cpu_utilization 0.6986 vs target 0.6"
+    # why 235 and not 215: the reason says when it was first wanted and what held it
+    assert events["reason"][1] == (
+        "cpu_utilization 0.2 vs target 0.6; wanted from 0:03:35, held by the scale-in cooldown"
+    )
     assert tracking.to_dict()["autoscaling"]["app"]["capped_at_max"] == 0
     instances = series(tracking, "app", "instances")
     serving = series(tracking, "app", "serving")
@@ -222,6 +226,7 @@ def test_step_policy_respects_cooldown_and_max(tmp_path: Path) -> None:
     events = result.scaling_events
     # 0.5 > 0.3 from the first period on: +1 at 15, then +1 each 40 s cooldown until max.
     assert list(events["time"])[:2] == [15.0, 55.0]
+    assert events["reason"][1].endswith("; wanted from 0:00:25, held by the cooldown")
     assert list(events["to"])[:2] == [3, 4]
     assert series(result, "app", "instances").max() <= 4
     # 6/s on 4 instances is 0.15 < 0.25: -5 is clipped to min 2.
