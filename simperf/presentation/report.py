@@ -144,7 +144,7 @@ def render(result: Result) -> str:
         if table or figs.get(key):
             sections.append((key, title, table + draw(key)))
     if result.data.get("alerts"):
-        sections.append(("alerts", "Alerts", tables.frame_html(result.alerts)))
+        sections.append(("alerts", "Alerts", tables.frame_html(result.alerts, tables.ALERT_TIMES)))
     sections.append(("spec", "Spec", f"<pre>{html.escape(_spec_yaml(result))}</pre>"))
     nav = "".join(f'<a href="#{key}">{html.escape(title)}</a>' for key, title, _ in sections)
     body = "".join(

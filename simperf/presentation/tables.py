@@ -25,11 +25,16 @@ if TYPE_CHECKING:  # pragma: no cover
     from simperf.experiment.replicate import Replications
     from simperf.metrics.result import Result
 
-TIME_COLUMNS = {"mean", "p50", "p90", "p95", "p99", "p999", "max", "mean_wait", "mean_service"}
+TIME_COLUMNS = {
+    "mean", "p50", "p90", "p95", "p99", "p999", "max", "mean_wait", "mean_service", "threshold",
+}  # fmt: skip
 SHARE_COLUMNS = {
     "utilization", "worker_occupancy", "pool_occupancy", "error_rate", "hit_rate", "offload",
-    "byte_offload", "imbalance",
+    "byte_offload", "imbalance", "cpu_utilization", "storage_utilization", "slow_share", "share",
+    "stale_read_rate", "store_read_reduction", "stale_rate",
 }  # fmt: skip
+ALERT_TIMES = ("start", "end", "duration")
+"""Columns of ``Result.alerts`` in time units (``peak`` is in the metric's own)."""
 KEY_METRICS = ("latency.all.mean", "latency.all.p50", "latency.all.p99", "throughput", "error_rate")
 """Metrics a comparison always shows, significant or not."""
 
