@@ -556,6 +556,8 @@ class AppServer(Component):
         for inst in self._chosen(instance):
             inst.down_code = code
             inst.outages += 1
+            if self.autoscaler is not None:
+                self.autoscaler.crash(inst.index)
             if inst.up:
                 inst.up = False
                 inst.down_since = self.env.now
@@ -572,6 +574,8 @@ class AppServer(Component):
         """Bring one instance (or all) back, holding no sessions."""
         for inst in self._chosen(instance):
             inst.outages -= 1
+            if inst.outages == 0 and self.autoscaler is not None:
+                self.autoscaler.recover(inst.index)
             if inst.outages == 0 and inst.in_service:
                 inst.up = True
                 inst._rewire()

@@ -9,7 +9,11 @@ an instance was provisioned.
 An instance is ``off``, ``warming`` (provisioned, not yet taking traffic), ``serving`` or
 ``draining`` (provisioned, taking no new requests, finishing those it holds). Every
 ``evaluation_period`` the metric of the period just ended is computed per instance
-working (serving or draining) and acted on ``metric_lag`` later. A draining instance is
+working (serving or draining, and not crashed) and acted on ``metric_lag`` later. A
+crashed instance (a ``crash`` fault) reports no metric and adds no capacity, as a cloud
+autoscaler's health checks see it: the fleet it is compared with leaves it out, so its
+capacity is replaced, and the replacement is scaled in once it recovers (it stays
+provisioned, and billed, while down). A draining instance is
 released at the first check (every second, or every evaluation period if shorter) that
 finds it holding no request; it then loses the sessions it kept locally.
 """
@@ -71,6 +75,7 @@ class Autoscaler(Component):
         # a change wanted but held: (scale-out?, first wanted at, what held it last)
         self.held: tuple[bool, float, str] | None = None
         self.last_out = -math.inf
+        self.crashed: set[int] = set()  # instances down by a crash fault
         self.last_in = -math.inf
         self.poll = min(1.0, spec.evaluation_period)
         # an instance type's price counts, as in the scenario's cost
@@ -85,6 +90,35 @@ class Autoscaler(Component):
     def fleet(self) -> int:
         """Instances provisioned and not draining (warming or serving)."""
         return sum(1 for s in self.state if s in (WARMING, SERVING))
+
+    @property
+    def live(self) -> int:
+        """The fleet less its crashed instances: what decisions compare the wanted count with."""
+        return sum(
+            1 for i, s in enumerate(self.state) if s in (WARMING, SERVING) and i not in self.crashed
+        )
+
+    def _work(self, index: int, change: int, now: float) -> None:
+        """A working instance more or less, unless it is crashed (counted out already)."""
+        if index not in self.crashed:
+            self.working.change(change, now)
+
+    # -- crashes (from the server's fail and recover) -------------------------------------
+    def crash(self, index: int) -> None:
+        """Instance ``index`` went down: it no longer counts in the metric or the fleet."""
+        if index in self.crashed:
+            return
+        if self.state[index] in (SERVING, DRAINING):
+            self.working.change(-1, self.env.now)
+        self.crashed.add(index)
+
+    def recover(self, index: int) -> None:
+        """Instance ``index`` is back up."""
+        if index not in self.crashed:
+            return
+        self.crashed.discard(index)
+        if self.state[index] in (SERVING, DRAINING):
+            self.working.change(1, self.env.now)
 
     def _totals(self) -> tuple[float, ...]:
         """Cumulative (numerator of the metric, working instance-seconds) at now."""
@@ -127,7 +161,7 @@ class Autoscaler(Component):
     def _decide(self, value: float, measured: float) -> None:
         """Act on a period's metric ``value`` (per working instance, ``measured`` of them)."""
         spec = self.spec
-        fleet = self.fleet
+        fleet = self.live
         if self.target is not None:
             desired = math.ceil(measured * value / self.target - _EPS)
             reason = f"{spec.metric} {value:.4g} vs target {self.target:.4g}"
@@ -144,10 +178,13 @@ class Autoscaler(Component):
                 desired = fleet + change
                 reason = f"{spec.metric} {value:.4g} below {level:.4g}"
         now = self.env.now
-        if desired > spec.max:
+        down = self.fleet - fleet  # crashed, still provisioned: they count against max
+        if desired > spec.max - down:
             self.capped.append((now, desired))
             reason += f"; wanted {desired}, capped at max {spec.max}"
-        desired = min(max(desired, spec.min), spec.max)
+            if down:
+                reason += f" ({down} crashed)"
+        desired = min(max(desired, spec.min), spec.max - down)
         if desired > fleet:
             held = "the cooldown" if now - self.last_out < spec.cooldown else None
         elif desired < fleet and spec.scale_in:
@@ -189,7 +226,7 @@ class Autoscaler(Component):
                 self.server.instances[index].provisioned.change(1, now)
                 self.provisioned.change(1, now)
             else:
-                self.working.change(-1, now)
+                self._work(index, -1, now)
             self.state[index] = WARMING
             self.env.timeout(self.spec.warmup).callbacks.append(
                 lambda _, i=index: self._in_service(i)
@@ -205,7 +242,7 @@ class Autoscaler(Component):
         if inst.outages == 0:
             inst.up = True
         self.serving.change(1, now)
-        self.working.change(1, now)
+        self._work(index, 1, now)
 
     def _scale_in(self, count: int, reason: str) -> None:
         before = self.fleet
@@ -230,7 +267,7 @@ class Autoscaler(Component):
         self.state[index] = OFF
         inst.provisioned.change(-1, now)
         self.provisioned.change(-1, now)
-        self.working.change(-1, now)
+        self._work(index, -1, now)
         sessions = self.server.sessions
         if sessions is not None and sessions.local:
             sessions.lose(index)  # a new instance in its place starts with none

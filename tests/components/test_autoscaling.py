@@ -308,3 +308,32 @@ def test_autoscaling_on_a_database_exits_2(
     err = capsys.readouterr().err
     assert "components.db.autoscaling: only app servers autoscale" in err
     assert "Traceback" not in err
+
+
+def test_a_crashed_instance_is_replaced_not_averaged_in(tmp_path: Path) -> None:
+    # 10/s of 100 ms on min 2 one-core instances at a 60% target: each 50% busy. app[1]
+    # crashes from 52 s to 152 s and round robin sends everything to app[0], 100% busy.
+    # The fleet counted the crashed instance and the metric averaged it in (1.0 / 2 =
+    # 0.5: nothing to do), so it was never replaced. Now the decision at 55 (on [40, 50],
+    # 0.5 busy on 2: ceil(2 x 0.5 / 0.6) = 2 wanted) finds 1 live and adds one, serving
+    # from 85; later periods are measured over the live instances only.
+    spec = scenario(tmp_path, TRACKING, segments=((0.0, 10),), replicas=2)
+    spec["faults"] = [{"component": "app", "instance": 1, "at": 52, "for": 100}]
+    result = simperf.run(simperf.from_dict(spec), seed=1)
+    events = result.scaling_events
+    assert list(events["time"]) == [55.0, 175.0]
+    assert list(zip(events["from"], events["to"], strict=True)) == [(3 - 1, 3), (3, 2)]
+    assert events["reason"][0] == "cpu_utilization 0.5 vs target 0.6"
+    busy = series(result, "app[0]", "utilization")
+    assert busy[80.0] == pytest.approx(1.0) and busy[85.0] == pytest.approx(0.5)
+    # app[1] is back at 152: three live, 0.333 busy, where two are wanted; the scale-in
+    # cooldown (120 s after 55) holds the scale-in until 175
+    assert events["reason"][1] == (
+        "cpu_utilization 0.3333 vs target 0.6; wanted from 0:02:35, held by the scale-in cooldown"
+    )
+    # At max 2 the crashed instance still counts against max: nothing can be added, and
+    # the summary says the cap held
+    spec["components"]["app"]["autoscaling"] = {**TRACKING, "max": 2}
+    capped = simperf.run(simperf.from_dict(spec), seed=1)
+    assert capped.scaling_events.empty
+    assert capped.to_dict()["autoscaling"]["app"]["capped_at_max"] > 0
