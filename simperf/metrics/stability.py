@@ -31,7 +31,7 @@ from typing import TYPE_CHECKING, Any
 
 from simperf.metrics.availability import target_name
 from simperf.spec.workload import TIME_VARYING_ARRIVALS
-from simperf.units import format_time
+from simperf.units import format_interval, format_time
 
 if TYPE_CHECKING:  # pragma: no cover
     from simperf.model import Model, Snapshot
@@ -114,7 +114,7 @@ def verdict(
             whole = row.get(_KEY[resource]) or 0.0
             reason = (
                 f"{resource} {peak['utilization']:.1%} busy at {row['instance']} from "
-                f"{format_time(peak['start'])} to {format_time(peak['end'])} (busiest "
+                f"{format_interval(peak['start'], peak['end'])} (busiest "
                 f"window; {whole:.1%} over the run)"
             )
         if SEVERITY[status] > 0:

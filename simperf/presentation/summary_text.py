@@ -10,7 +10,7 @@ from typing import Any
 from simperf.presentation.cells import Column, table_header, table_row, verdict_reason
 from simperf.presentation.summary_failures import alerts, calls, faults
 from simperf.presentation.summary_stores import caches, cdns, databases, state
-from simperf.units import format_clock, format_time
+from simperf.units import format_clock, format_interval, format_time
 
 SHORT_RUN_RELAXATIONS = 100
 """A measured period shorter than this many relaxation times gets a warning: an interval
@@ -146,7 +146,7 @@ def headroom(d: dict[str, Any]) -> list[str]:
         spells = f", {fault['occurrences']} times" if fault["occurrences"] > 1 else ""
         lines.append(
             f"          while {fault['target']} {fault['kind']} lasted "
-            f"({format_time(fault['start'])} to {format_time(fault['end'])}{spells}): "
+            f"({format_interval(fault['start'], fault['end'])}{spells}): "
             f"{fault['component']} {fault['resource']} at {fault['headroom']:.3g}x "
             f"({fault['utilization']:.1%} busy at {fault['instance']})"
         )

@@ -91,3 +91,16 @@ def test_a_callee_behind_a_breaker_reads_against_the_load_offered_it() -> None:
     ) in text
     row = next(line for line in text.splitlines() if line.startswith("api "))
     assert row.endswith(" 2x")
+
+
+def test_the_fault_headroom_interval_is_in_one_unit() -> None:
+    # "while app[1] crash lasted (52 s to 2.53 min)" mixed units, as alerts did
+    from simperf.presentation.summary_text import headroom
+
+    first = {"component": "app", "resource": "cores", "headroom": 2.0}
+    first |= {"utilization": 0.5, "instance": "app[0]"}
+    fault = {"target": "app[1]", "kind": "crash", "start": 52.0, "end": 152.0}
+    fault |= {"occurrences": 1, "component": "app", "resource": "cores", "headroom": 1.5}
+    fault |= {"utilization": 0.665, "instance": "app[0]"}
+    d = {"headroom": {"first": first, "fault": fault, "components": {}}}
+    assert "while app[1] crash lasted (0.867 min to 2.53 min): " in headroom(d)[1]
