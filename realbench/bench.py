@@ -301,7 +301,9 @@ def main(argv: list[str] | None = None) -> int:
         print(f"  {row.load:>8g} {row.percentile:>4} ±{row.spread:.1%}")
     result.to_csv(args.out / "accuracy.csv", index=False)
     (args.out / "calibrated.yaml").write_text(cal.to_yaml())
-    predicted_vs_measured(result, x="utilisation").write_html(args.out / "accuracy.html")
+    predicted_vs_measured(result, x="utilisation", base=cal.base).write_html(
+        args.out / "accuracy.html"
+    )
     fit_quantiles(cal).write_html(args.out / "fits.html")
     worst = result.loc[result["load"] != cal.base, "error"].abs().max()
     print(f"\nworst error above the calibration load: {worst:.1%}; written to {args.out}/")

@@ -157,7 +157,7 @@ def build(scenario: Scenario, *, seed: int | None = None, replication: int = 0) 
     clients = Clients(ctx, scenario.workload, entries, budget=run.requests, horizon=run.horizon)
     if ctx.tracer is not None:
         clients._serve = ctx.tracer.serve(clients._serve, entries, entry_names)  # type: ignore[method-assign]
-    schedule_faults(ctx, components, scenario.faults)
+    schedule_faults(ctx, components, scenario.faults, instances)
     clients.use_flat(
         lambda component, route, finish: flat_starter(ctx, components, component, route, finish)
     )

@@ -288,6 +288,25 @@ def format_time(seconds: float | None) -> str:
     return f"{seconds / 86400:.3g} d"
 
 
+def format_clock(seconds: float) -> str:
+    """Format a time on the run's clock as ``h:mm:ss`` (``235.2`` -> ``'0:03:55.2'``).
+
+    For instants in a list (when a fleet changed): one unit for all, and to the tenth
+    of a second however long the run, where :func:`format_time` keeps 3 digits (an
+    action at 20:17:15 would read ``20.3 h``).
+
+    Examples
+    --------
+    >>> format_clock(115.0), format_clock(235.25), format_clock(73035.0)
+    ('0:01:55', '0:03:55.2', '20:17:15')
+    """
+    tenths = round(seconds * 10)
+    minutes, tenth_seconds = divmod(tenths, 600)
+    hours, minutes = divmod(minutes, 60)
+    whole, tenth = divmod(tenth_seconds, 10)
+    return f"{hours}:{minutes:02d}:{whole:02d}" + (f".{tenth}" if tenth else "")
+
+
 # --------------------------------------------------------------------------- sizes
 
 _SIZE_UNITS = {
@@ -397,3 +416,20 @@ def parse_bandwidth(value: object) -> float:
             f"expected a bandwidth (bytes per second or string such as 1Gbit/s), got {value!r}"
         )
     return _finite(result, "bandwidth")
+
+
+def format_interval(start: float, end: float) -> str:
+    """``start to end`` in one unit, the one :func:`format_time` gives ``end`` (an
+    alert from 100 s to 160 s read "100 s to 2.67 min").
+
+    Examples
+    --------
+    >>> format_interval(100.0, 160.0)
+    '1.67 min to 2.67 min'
+    >>> format_interval(64800.0, 82800.0)
+    '18 h to 23 h'
+    """
+    text = format_time(max(abs(start), abs(end)))
+    unit = text.split(" ", 1)[1] if " " in text else "s"
+    scale = {"µs": 1e-6, "ms": 1e-3, "s": 1.0, "min": 60.0, "h": 3600.0, "d": 86400.0}[unit]
+    return f"{start / scale:.3g} {unit} to {end / scale:.3g} {unit}"

@@ -205,6 +205,19 @@ def test_console_script_has_no_traceback(tmp_path: Path, minimal_spec: dict[str,
     assert "Traceback" not in proc.stderr
 
 
+def test_python_m_simperf_is_the_command() -> None:
+    # `python -m simperf` failed: "No module named simperf.__main__"
+    proc = subprocess.run(
+        [sys.executable, "-m", "simperf", "--version"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.startswith("simperf ")
+
+
 def test_python_warning_is_shown_once_and_the_cli_exits(tmp_path: Path) -> None:
     # A non-simperf warning used to be re-recorded while being shown: the CLI looped
     # at exit until MemoryError. The handler is replaced in a child process.

@@ -252,6 +252,9 @@ def test_latency_icicle_boxes_add_up_to_each_class_mean() -> None:
         children = [v for i, v in values.items() if i.count("/") == 1 and i.startswith(klass + "/")]
         assert sum(children) == pytest.approx(mean, rel=1e-9)
     assert "put/front" not in values  # put enters at back
+    # the boxes carry their milliseconds: a pasted image has no hover
+    texts = dict(zip(icicle.ids, icicle.text, strict=True))
+    assert texts["get"] == f"get<br>{values['get']:.3g} ms" and icicle.textinfo == "text"
 
 
 def test_cpu_icicle_boxes_are_the_exact_step_counts() -> None:
@@ -269,3 +272,49 @@ def test_cpu_icicle_boxes_are_the_exact_step_counts() -> None:
         simperf.from_dict(two_tier({"kind": "poisson", "rate": 50}, None, requests=20))
     )
     assert not plots.cpu_icicle(plain).data[0].ids  # no run.profile: nothing drawn
+
+
+def test_heatmap_cells_span_their_windows(result: simperf.Result) -> None:
+    # a cell is centred on its x: drawn at the window's end, each hour of a diurnal
+    # run was shaded from half past to half past the next
+    (heat,) = plots.utilization_heatmap(result).data
+    ts = result.timeseries
+    rows = ts[(ts.metric == "utilization") & (ts.component == "app[1]")]
+    assert np.allclose(heat.x, (rows["start"] + rows["end"]).to_numpy() / 2)
+
+
+def test_latency_cdf_passes_through_the_reported_percentiles(result: simperf.Result) -> None:
+    fig = plots.latency_cdf(result)
+    latency = result.latency.set_index("class")
+    for trace in fig.data:
+        for p in ("p50", "p90", "p95", "p99", "p999"):
+            q = float(p[1:]) / (1000 if p == "p999" else 100)
+            drawn = np.interp(q, trace.y, trace.x)
+            assert drawn == pytest.approx(latency.loc[trace.name, p] * 1000, rel=1e-12)
+
+
+def test_timeseries_says_what_it_shows_with_an_axis_per_unit(result: simperf.Result) -> None:
+    fig = plots.timeseries(result)
+    assert fig.layout.title.text.startswith("p50, p95, p99 per ")
+    assert fig.layout.yaxis.title.text == "latency (ms)"
+    # throughput (hundreds per second) and error rate (a fraction) shared one axis
+    # titled "value", where the error rate was a flat line at 0
+    mixed = plots.timeseries(result, ("throughput", "error_rate"))
+    assert mixed.layout.yaxis.title.text == "throughput (req/s)"
+    assert mixed.layout.yaxis2.title.text == "error rate (%)"
+    rate = result.timeseries
+    rate = rate[(rate.component == "all") & (rate.metric == "error_rate")]["value"]
+    assert np.allclose(mixed.data[1].y, rate.to_numpy() * 100, equal_nan=True)
+    assert mixed.data[1].yaxis == "y2"
+
+
+@pytest.mark.parametrize("figure", [plots.latency_cdf, plots.latency_histogram])
+def test_log_latency_axes_label_their_ticks_in_ms(result: simperf.Result, figure) -> None:
+    # plotly's own log ticks labelled 0.4 ms "4" (and 1 ms "1"), read as 4 ms in a pasted
+    # figure: every tick now reads as the value it marks
+    axis = figure(result).layout.xaxis
+    ok = result.requests
+    latency = ok.loc[ok.measured & (ok.outcome == "ok"), "latency"] * 1000
+    assert len(axis.tickvals) >= 3
+    assert [float(t) for t in axis.ticktext] == pytest.approx(list(axis.tickvals), rel=1e-9)
+    assert latency.min() <= min(axis.tickvals) and max(axis.tickvals) <= latency.max()

@@ -42,3 +42,8 @@ def test_predicted_vs_measured_has_both_per_percentile() -> None:
         "p99 predicted",
     ]
     assert list(fig.data[1].y) == [11.0, 21.0]
+
+    # the title named "the lowest load" even when --base calibrated from another
+    assert "lowest" not in fig.layout.title.text
+    titled = predicted_vs_measured(frame, base=0.6).layout.title.text
+    assert titled == "Calibrated at load 0.6: predicted against measured latency"

@@ -14,6 +14,7 @@ import pytest
 import simperf
 from simperf.cli import main
 from simperf.presentation.report import figures, render
+from simperf.units import format_clock, format_time
 
 from conftest import MODELS, ROOT
 
@@ -240,3 +241,60 @@ def test_a_bad_day_has_its_failures_section() -> None:
     faults = [line for line in result.summary().splitlines() if line.startswith("faults")]
     assert faults and html.escape(faults[0]) in page  # the summary's words
     assert "gw-&gt;api" in page and "breaker_opens" in page  # the calls table
+
+
+def test_report_tables_give_units(page: str, result: simperf.Result) -> None:
+    # The databases table showed CPU utilisation as raw fractions (0.0004611), the
+    # alerts table start, end and duration as bare numbers.
+    databases = page[page.index('<section id="databases">') :]
+    databases = databases[: databases.index("</section>")]
+    frame = result.frame("databases").dropna(subset=["cpu_utilization"])
+    for value in frame["cpu_utilization"]:
+        assert f"<td>{value:.1%}</td>" in databases
+    scenario = simperf.load(MODELS / "mm1.yaml").with_overrides(
+        {
+            "run.duration": 6,
+            "run.warmup": 1,
+            "alerts": [{"name": "busy", "metric": "utilization", "component": "app",
+                        "above": 0.01, "for": "1s"}],
+        }
+    )  # fmt: skip
+    alerted = simperf.run(scenario, seed=1)
+    row = alerted.alerts.iloc[0]
+    alerts = render(alerted)
+    alerts = alerts[alerts.index('<section id="alerts">') :]
+    assert f"<td>{format_time(row['start'])}</td>" in alerts
+    assert f"<td>{format_time(row['duration'])}</td>" in alerts
+
+
+def test_an_autoscaled_run_has_its_autoscaling_section() -> None:
+    # The load triples at 20 s: the fleet grows, and the report shows when, why and at
+    # what cost (the summary's lines), every action, and the instances over time.
+    scenario = simperf.from_dict(
+        {
+            "name": "surge",
+            "workload": {
+                "arrival": {"kind": "piecewise", "rate": 25, "profile": [[0, 1], [20, 3]]},
+                "classes": [{"name": "get", "entry": "app", "endpoint": "get"}],
+            },
+            "components": {
+                "app": {
+                    "kind": "app_server",
+                    "cost": {"per_instance": "0.1/h"},
+                    "autoscaling": {"min": 1, "max": 6, "target": 0.6, "evaluation_period": 5},
+                    "endpoints": {"get": [{"cpu": "50ms"}]},
+                }
+            },
+            "run": {"duration": 60, "warmup": 0},
+        }
+    )
+    result = simperf.run(scenario, seed=1)
+    assert result.to_dict()["autoscaling"]["app"]["scale_outs"] >= 1
+    page = render(result)
+    assert '<section id="autoscaling"><h2>Autoscaling</h2>' in page
+    line = next(ln for ln in result.summary().splitlines() if ln.startswith("autoscaling app"))
+    assert html.escape(line) in page
+    assert html.escape(result.scaling_events["reason"].iat[-1]) in page  # every action
+    first = result.scaling_events["time"].iat[0]
+    assert f"<td>{format_clock(first)}</td>" in page  # on the run's clock
+    assert "Instances over time" in page

@@ -59,10 +59,11 @@ class Calibration:
     Attributes
     ----------
     levels
-        One row per load level: requests, rate, dispersion index (and whether Poisson),
-        held and outside overhead, the wake-up (its time, standard error, the idle time
-        after which it is paid and the fraction of requests that paid it), mean service
-        and utilisation.
+        One row per load level: requests, rate and its interval (``rate_low``,
+        ``rate_high``), dispersion index and its interval (and whether Poisson), held and
+        outside overhead with their standard errors, the wake-up (its time, standard
+        error, the idle time after which it is paid and the fraction of requests that
+        paid it), mean service and utilisation.
     fits
         One row per (level, component, family, parameter): value, interval, AIC, KS
         distance and p-value, and whether the family was chosen.
@@ -90,6 +91,8 @@ class Calibration:
     """The base level's component times (seconds), for goodness-of-fit figures."""
     candidates: dict[str, list[FamilyFit]] = field(default_factory=dict, repr=False)
     """The base level's fits of each component, the chosen one first."""
+    confidence: float = 0.95
+    """The level of every interval in ``levels`` and ``fits``."""
 
     def to_yaml(self) -> str:
         """The calibrated scenario as YAML."""
@@ -108,6 +111,7 @@ class Calibration:
         intercept, slope, slope_se = self.overhead_trend
         return {
             "base": self.base,
+            "confidence": self.confidence,
             "failed": self.failed,
             "levels": records(self.levels),
             "fits": records(self.fits),
@@ -153,6 +157,11 @@ def _level(load: float, rows: pd.DataFrame, confidence: float) -> Level:
     parts = _components(rows)
     fits = {name: fit_families(x, confidence) for name, x in parts.items()}
     traffic = arrivals(rows["timestamp"].to_numpy(), confidence)
+    if not math.isfinite(traffic.rate):  # no rate: nothing queues, nothing to predict
+        raise LogError(
+            f"log: load level {load:g} needs requests at two distinct times at least "
+            f"(found {len(rows)} request(s), all sent at {rows['timestamp'].iloc[0]:g} s)"
+        )
     total = np.sum(list(parts.values()), axis=0)
     workers = int(rows["worker"].nunique())
     cost = overhead(rows, total, traffic.rate / workers)
@@ -260,8 +269,6 @@ def calibrate(
         raise LogError(f"log: load level {base:g} not in the log (levels: {loads})")
     levels = [_level(float(v), data[data["load"] == v], confidence) for v in loads]
     calibrated = next(lv for lv in levels if lv.load == base)
-    if not math.isfinite(calibrated.arrivals.rate):
-        raise LogError(f"log: load level {base:g} needs requests at two distinct times at least")
     fragment = scenario_fragment(calibrated, predict_requests or 100_000)
     trend = load_dependence(
         np.array([lv.utilisation for lv in levels]), np.array([lv.overhead.held for lv in levels])
@@ -277,6 +284,7 @@ def calibrate(
         int(data.attrs.get("failed", 0)),
         calibrated.samples,
         calibrated.fits,
+        confidence,
     )
 
 
@@ -286,10 +294,16 @@ def _levels_frame(levels: list[Level]) -> pd.DataFrame:
             "load": lv.load,
             "requests": lv.requests,
             "rate": lv.arrivals.rate,
+            "rate_low": lv.arrivals.rate_ci[0],
+            "rate_high": lv.arrivals.rate_ci[1],
             "dispersion": lv.arrivals.dispersion,
+            "dispersion_low": lv.arrivals.dispersion_ci[0],
+            "dispersion_high": lv.arrivals.dispersion_ci[1],
             "poisson": lv.arrivals.poisson,
             "held": lv.overhead.held,
+            "held_se": lv.overhead.held_se,
             "outside": lv.overhead.outside,
+            "outside_se": lv.overhead.outside_se,
             "wake": lv.overhead.wake,
             "wake_se": lv.overhead.wake_se,
             "wake_after": lv.overhead.wake_after,

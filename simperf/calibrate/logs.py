@@ -86,6 +86,9 @@ def read_log(source: str | Path | pd.DataFrame) -> pd.DataFrame:
             f"{name}: missing column(s) {', '.join(missing)} "
             f"(found: {', '.join(map(str, log.columns)) or 'none'})"
         )
+    # rows are numbered as in the file (1 = the first after the header), whatever
+    # is left out before a bad value is found
+    log = log.reset_index(drop=True)
     failed = 0
     if "status" in log.columns:
         status = log["status"].astype(str).str.strip().str.lower()
@@ -95,16 +98,13 @@ def read_log(source: str | Path | pd.DataFrame) -> pd.DataFrame:
     numeric = [*REQUIRED, *component_columns(log)]
     numeric += [c for c in ("load", "server_start", "server_end") if c in log.columns]
     for column in numeric:
-        values = pd.to_numeric(log[column], errors="coerce")
-        bad = ~np.isfinite(values.to_numpy(dtype=float))
-        if bad.any():
-            row = int(np.flatnonzero(bad)[0])
-            raise LogError(f"{name}: {column}: row {row + 1} is not a finite number")
-        log[column] = values.astype(float)
+        log[column] = _numbers(name, column, log[column])
     durations = ["latency", *component_columns(log)]
     for column in durations:
         if (log[column] < 0).any():
             raise LogError(f"{name}: {column}: durations must be >= 0")
+    _check_units(name, log)
+    _check_clocks(name, log)
     if log.empty:
         raise LogError(f"{name}: no successful request to calibrate from ({failed} failed)")
     if "load" not in log.columns:
@@ -114,3 +114,73 @@ def read_log(source: str | Path | pd.DataFrame) -> pd.DataFrame:
     log = log.sort_values("timestamp", kind="stable").reset_index(drop=True)
     log.attrs["failed"] = failed
     return log
+
+
+def _numbers(name: str, column: str, raw: pd.Series) -> pd.Series:
+    """``raw`` as floats, or a LogError naming the first row that is not a usable number
+    (not a number, not finite, or so large that its square overflows a float)."""
+    what = {"load": "a number", "timestamp": "seconds, such as Unix time"}.get(column, "seconds")
+    values = pd.to_numeric(raw, errors="coerce").astype(float)
+    x = values.to_numpy()
+    bad = ~np.isfinite(x)
+    if bad.any():
+        label = raw.index[int(np.flatnonzero(bad)[0])]
+        value = "empty" if pd.isna(raw[label]) else repr(raw[label])
+        raise LogError(
+            f"{name}: {column}: row {label + 1} is not a finite number ({value}; expected {what})"
+        )
+    with np.errstate(over="ignore"):
+        huge = ~np.isfinite(x * x)
+    if huge.any():
+        label = raw.index[int(np.flatnonzero(huge)[0])]
+        raise LogError(
+            f"{name}: {column}: row {label + 1} is {values[label]:g}, too large to compute "
+            f"with (expected {what})"
+        )
+    return values
+
+
+def _check_units(name: str, log: pd.DataFrame) -> None:
+    """Refuse a log whose server-side times exceed the latency in most rows: a part
+    longer than its whole is a time in another unit (milliseconds among seconds). A
+    few such rows are clock rounding and are let through."""
+    columns = component_columns(log)
+    if columns:
+        part, what = log[columns].sum(axis=1), " + ".join(columns)
+    elif has_server_times(log):
+        part, what = log["server_end"] - log["server_start"], "server_end - server_start"
+    else:
+        return
+    over = (part > log["latency"]).to_numpy()
+    if over.sum() * 2 > len(log):
+        first = int(np.flatnonzero(over)[0])
+        label = log.index[first]
+        raise LogError(
+            f"{name}: {what} exceed the latency in {int(over.sum())} of {len(log)} rows "
+            f"(row {label + 1}: {part.iloc[first]:g} s against {log['latency'].iloc[first]:g} s): "
+            "every time must be in seconds"
+        )
+
+
+# Times are compared to the microsecond: finer is float rounding (an end computed as
+# timestamp + latency), not a clock.
+CLOCK_RESOLUTION = 1e-6
+
+
+def _check_clocks(name: str, log: pd.DataFrame) -> None:
+    """Refuse server times on another clock than ``timestamp``: on one clock a handler
+    starts after its request was sent and ends before its response is in, so a log in
+    which most handlers do not is skewed, and its split of the overhead (which compares
+    send times with handler ends) would be wrong without a word."""
+    if not has_server_times(log) or log.empty:
+        return
+    early = (log["timestamp"] - log["server_start"]).to_numpy()
+    late = (log["server_end"] - log["timestamp"] - log["latency"]).to_numpy()
+    off = (early > CLOCK_RESOLUTION) | (late > CLOCK_RESOLUTION)
+    if off.sum() * 2 > len(log):
+        by = float(np.median(np.maximum(early, late)[off]))
+        raise LogError(
+            f"{name}: server_start before timestamp or server_end after timestamp + latency "
+            f"in {int(off.sum())} of {len(log)} rows (by {by * 1e3:.3g} ms, median): "
+            "server times must be on the clock of timestamp"
+        )

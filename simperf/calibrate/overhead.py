@@ -236,7 +236,9 @@ def _from_mean_latency(latency: np.ndarray, components: np.ndarray, rate: float)
 
     def excess(h: float) -> float:
         mean = c1 + h
-        return mg1(rate, mean, c2 + 2 * h * c1 + h * h - mean * mean).mean_sojourn - target
+        # Var[C + h] = Var[C]: 0 for constant times, where rounding gives -1e-21
+        variance = max(c2 + 2 * h * c1 + h * h - mean * mean, 0.0)
+        return mg1(rate, mean, variance).mean_sojourn - target
 
     top = (1 - 1e-9) / rate - c1 if rate > 0 else target
     if top <= 0 or excess(0.0) >= 0:

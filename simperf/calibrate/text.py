@@ -43,7 +43,8 @@ def summary(cal: Calibration) -> str:
             f"  held overhead = {intercept * 1e3:.3f} ms {'+' if slope >= 0 else '-'} "
             f"{abs(slope) * 1e3:.3f}{se} ms x utilisation"
         )
-    lines += ["", f"Service times at load {cal.base:g} (chosen family by AIC; 95% intervals)"]
+    level = f"{cal.confidence * 100:g}%"
+    lines += ["", f"Service times at load {cal.base:g} (chosen family by AIC; {level} intervals)"]
     base = cal.fits[(cal.fits["load"] == cal.base) & cal.fits["chosen"]]
     for component, rows in base.groupby("component", sort=False):
         first = rows.iloc[0]

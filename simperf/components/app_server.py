@@ -446,9 +446,9 @@ class AppInstance(Server):
             if branch.value:
                 raise RequestFailed(branch.value)
 
-    def snapshot(self, now: float) -> dict[str, float]:
+    def snapshot(self, now: float, *, window: bool = True) -> dict[str, float]:
         """Server counters at ``now``, worker use, and memory use when memory is modelled."""
-        counters = super().snapshot(now)
+        counters = super().snapshot(now, window=window)
         counters["worker_area"] = self.held.area_at(now)
         counters["workers"] = self.workers.capacity
         if self.provisioned is not None:
@@ -556,6 +556,8 @@ class AppServer(Component):
         for inst in self._chosen(instance):
             inst.down_code = code
             inst.outages += 1
+            if self.autoscaler is not None:
+                self.autoscaler.crash(inst.index)
             if inst.up:
                 inst.up = False
                 inst.down_since = self.env.now
@@ -572,6 +574,8 @@ class AppServer(Component):
         """Bring one instance (or all) back, holding no sessions."""
         for inst in self._chosen(instance):
             inst.outages -= 1
+            if inst.outages == 0 and self.autoscaler is not None:
+                self.autoscaler.recover(inst.index)
             if inst.outages == 0 and inst.in_service:
                 inst.up = True
                 inst._rewire()

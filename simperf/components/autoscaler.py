@@ -9,7 +9,11 @@ an instance was provisioned.
 An instance is ``off``, ``warming`` (provisioned, not yet taking traffic), ``serving`` or
 ``draining`` (provisioned, taking no new requests, finishing those it holds). Every
 ``evaluation_period`` the metric of the period just ended is computed per instance
-working (serving or draining) and acted on ``metric_lag`` later. A draining instance is
+working (serving or draining, and not crashed) and acted on ``metric_lag`` later. A
+crashed instance (a ``crash`` fault) reports no metric and adds no capacity, as a cloud
+autoscaler's health checks see it: the fleet it is compared with leaves it out, so its
+capacity is replaced, and the replacement is scaled in once it recovers (it stays
+provisioned, and billed, while down). A draining instance is
 released at the first check (every second, or every evaluation period if shorter) that
 finds it holding no request; it then loses the sessions it kept locally.
 """
@@ -22,6 +26,8 @@ from typing import Any
 from simperf.components.base import Component, Process
 from simperf.metrics.monitor import LevelMonitor
 from simperf.spec.autoscaling import AutoscalingSpec
+from simperf.spec.cost import group_price
+from simperf.units import format_clock
 
 OFF, WARMING, SERVING, DRAINING = "off", "warming", "serving", "draining"
 _EPS = 1e-9  # a metric at its target is not above it (float noise in busy areas)
@@ -64,9 +70,19 @@ class Autoscaler(Component):
         for monitor in (self.provisioned, self.serving, self.working):
             monitor.change(start, 0.0)
         self.events: list[tuple[float, int, int, str]] = []
+        # (time, instances wanted) of every decision that wanted more than max
+        self.capped: list[tuple[float, int]] = []
+        # a change wanted but held: (scale-out?, first wanted at, what held it last)
+        self.held: tuple[bool, float, str] | None = None
         self.last_out = -math.inf
+        self.crashed: set[int] = set()  # instances down by a crash fault
         self.last_in = -math.inf
         self.poll = min(1.0, spec.evaluation_period)
+        # an instance type's price counts, as in the scenario's cost
+        sized = server.spec
+        self.per_instance_hour = group_price(
+            server.ctx.scenario, sized.cost, 1, sized.cores, sized.instance_type
+        )
         env.process(self._evaluate())
 
     # -- counts -----------------------------------------------------------------------
@@ -74,6 +90,35 @@ class Autoscaler(Component):
     def fleet(self) -> int:
         """Instances provisioned and not draining (warming or serving)."""
         return sum(1 for s in self.state if s in (WARMING, SERVING))
+
+    @property
+    def live(self) -> int:
+        """The fleet less its crashed instances: what decisions compare the wanted count with."""
+        return sum(
+            1 for i, s in enumerate(self.state) if s in (WARMING, SERVING) and i not in self.crashed
+        )
+
+    def _work(self, index: int, change: int, now: float) -> None:
+        """A working instance more or less, unless it is crashed (counted out already)."""
+        if index not in self.crashed:
+            self.working.change(change, now)
+
+    # -- crashes (from the server's fail and recover) -------------------------------------
+    def crash(self, index: int) -> None:
+        """Instance ``index`` went down: it no longer counts in the metric or the fleet."""
+        if index in self.crashed:
+            return
+        if self.state[index] in (SERVING, DRAINING):
+            self.working.change(-1, self.env.now)
+        self.crashed.add(index)
+
+    def recover(self, index: int) -> None:
+        """Instance ``index`` is back up."""
+        if index not in self.crashed:
+            return
+        self.crashed.discard(index)
+        if self.state[index] in (SERVING, DRAINING):
+            self.working.change(1, self.env.now)
 
     def _totals(self) -> tuple[float, ...]:
         """Cumulative (numerator of the metric, working instance-seconds) at now."""
@@ -116,7 +161,7 @@ class Autoscaler(Component):
     def _decide(self, value: float, measured: float) -> None:
         """Act on a period's metric ``value`` (per working instance, ``measured`` of them)."""
         spec = self.spec
-        fleet = self.fleet
+        fleet = self.live
         if self.target is not None:
             desired = math.ceil(measured * value / self.target - _EPS)
             reason = f"{spec.metric} {value:.4g} vs target {self.target:.4g}"
@@ -132,16 +177,39 @@ class Autoscaler(Component):
                 _, level, change = min(below, key=lambda s: s[1])
                 desired = fleet + change
                 reason = f"{spec.metric} {value:.4g} below {level:.4g}"
-        desired = min(max(desired, spec.min), spec.max)
         now = self.env.now
-        if desired > fleet and now - self.last_out >= spec.cooldown:
+        down = self.fleet - fleet  # crashed, still provisioned: they count against max
+        if desired > spec.max - down:
+            self.capped.append((now, desired))
+            reason += f"; wanted {desired}, capped at max {spec.max}"
+            if down:
+                reason += f" ({down} crashed)"
+        desired = min(max(desired, spec.min), spec.max - down)
+        if desired > fleet:
+            held = "the cooldown" if now - self.last_out < spec.cooldown else None
+        elif desired < fleet and spec.scale_in:
+            held = (
+                "instances warming"
+                if WARMING in self.state
+                else "the scale-in cooldown"
+                if now - max(self.last_out, self.last_in) < spec.in_cooldown
+                else None
+            )
+        else:  # nothing wanted: a change held before is wanted no more
+            self.held = None
+            return
+        side = desired > fleet
+        if held is not None:
+            # when the change was first wanted, and what held it last, for its reason
+            since = self.held[1] if self.held is not None and self.held[0] == side else now
+            self.held = (side, since, held)
+            return
+        if self.held is not None and self.held[0] == side:
+            reason += f"; wanted from {format_clock(self.held[1])}, held by {self.held[2]}"
+        self.held = None
+        if side:
             self._scale_out(desired - fleet, reason)
-        elif (
-            desired < fleet
-            and spec.scale_in
-            and WARMING not in self.state
-            and now - max(self.last_out, self.last_in) >= spec.in_cooldown
-        ):
+        else:
             self._scale_in(fleet - desired, reason)
 
     def _record(self, before: int, reason: str) -> None:
@@ -158,7 +226,7 @@ class Autoscaler(Component):
                 self.server.instances[index].provisioned.change(1, now)
                 self.provisioned.change(1, now)
             else:
-                self.working.change(-1, now)
+                self._work(index, -1, now)
             self.state[index] = WARMING
             self.env.timeout(self.spec.warmup).callbacks.append(
                 lambda _, i=index: self._in_service(i)
@@ -174,7 +242,7 @@ class Autoscaler(Component):
         if inst.outages == 0:
             inst.up = True
         self.serving.change(1, now)
-        self.working.change(1, now)
+        self._work(index, 1, now)
 
     def _scale_in(self, count: int, reason: str) -> None:
         before = self.fleet
@@ -199,7 +267,7 @@ class Autoscaler(Component):
         self.state[index] = OFF
         inst.provisioned.change(-1, now)
         self.provisioned.change(-1, now)
-        self.working.change(-1, now)
+        self._work(index, -1, now)
         sessions = self.server.sessions
         if sessions is not None and sessions.local:
             sessions.lose(index)  # a new instance in its place starts with none
@@ -213,6 +281,7 @@ class Autoscaler(Component):
             "provisioned": self.provisioned.level,
             "serving": self.serving.level,
             "actions": len(self.events),
+            "per_instance_hour": self.per_instance_hour,
         }
 
     def report(
@@ -221,9 +290,12 @@ class Autoscaler(Component):
         """The ``autoscaling.<server>`` section over the measured period."""
         start, end = first["time"], last["time"]
         events = [e for e in self.events if start <= e[0] <= end]
+        capped = [wanted for t, wanted in self.capped if start <= t <= end]
+        before = [e for e in self.events if e[0] < start]
+        fleet = [before[-1][2] if before else self.server.spec.initial_replicas]
+        fleet += [e[2] for e in events]
         hours = (last["provisioned_area"] - first["provisioned_area"]) / 3600.0
-        cost = self.server.spec.cost
-        per_instance_hour = None if cost is None else cost.per_hour([(1, self.server.spec.cores)])
+        per_instance_hour = self.per_instance_hour
         return "autoscaling", {
             "min": self.spec.min,
             "max": self.spec.max,
@@ -234,11 +306,15 @@ class Autoscaler(Component):
             if span > 0
             else None,
             "instances_at_end": last["provisioned"],
+            "fewest_instances": min(fleet),
+            "most_instances": max(fleet),
             "instance_hours": hours,
             "cost": None if per_instance_hour is None else hours * per_instance_hour,
             "per_instance_hour": per_instance_hour,
             "scale_outs": sum(1 for e in events if e[2] > e[1]),
             "scale_ins": sum(1 for e in events if e[2] < e[1]),
+            "capped_at_max": len(capped),
+            "most_wanted": max(capped, default=None),
             "events": [
                 {"time": t, "from": a, "to": b, "reason": reason} for t, a, b, reason in events
             ],

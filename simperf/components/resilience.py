@@ -195,8 +195,11 @@ class Route(Component):
     kind = "route"
     listed = False
 
-    def __init__(self, ctx: Context, name: str, breaker: BreakerSpec | None) -> None:
+    def __init__(
+        self, ctx: Context, name: str, breaker: BreakerSpec | None, target: str = ""
+    ) -> None:
         super().__init__(ctx, name)
+        self.target = target  # the component called (a balancer: the one in front)
         for counter in COUNTERS:
             setattr(self, counter, 0)
         self.breaker = None if breaker is None else Breaker(breaker)
@@ -227,7 +230,7 @@ def route_of(server: AppServer, target: str) -> Route:
     ctx = server.ctx
     name = f"{server.name}->{target}"
     return ctx.reporter(
-        f"calls.{name}", Route, lambda: Route(ctx, name, server.spec.breakers.get(target))
+        f"calls.{name}", Route, lambda: Route(ctx, name, server.spec.breakers.get(target), target)
     )
 
 

@@ -143,12 +143,17 @@ class Server:
         finally:
             self.slots.release()
 
-    def snapshot(self, now: float) -> dict[str, Any]:
-        """Cumulative counters and areas at ``now`` (differences give window metrics)."""
+    def snapshot(self, now: float, *, window: bool = True) -> dict[str, Any]:
+        """Cumulative counters and areas at ``now`` (differences give window metrics).
+
+        ``window``: whether the snapshot closes a time-series window, which starts the
+        queue's next peak; a fault's mark of the counters (see
+        :class:`~simperf.components.faults.FaultLog`) leaves the peak as it is.
+        """
         return {
             "busy_area": self.busy.area_at(now),
             "queue_area": self.queue.area_at(now),
-            "queue_peak": self.queue.reset_peak(),
+            "queue_peak": self.queue.reset_peak() if window else self.queue.peak,
             "queue_now": self.queue.level,
             "served": self.served,
             "rejected": self.rejected,

@@ -12,7 +12,9 @@ values (milliseconds each, bisected on the knob):
 
 Only the floor is taken as an answer about the knob; the start only decides where the
 probes begin. Both rest on the same monotonicity the search assumes already, and on
-the estimate's demands (exact for cores, approximate where its notes say so).
+the estimate's demands (exact for cores, approximate where its notes say so). A
+scenario with an autoscaled server is not bracketed: the estimate takes the fleet it
+starts with, which the run does not keep.
 """
 
 from __future__ import annotations
@@ -49,9 +51,13 @@ def bracket(
     Returns
     -------
     (float, float) or None
-        ``low <= floor <= start <= high``; None when the estimate fails on the spec or
-        every value in range is estimated saturated (the search then runs as without).
+        ``low <= floor <= start <= high``; None when the estimate fails on the spec,
+        every value in range is estimated saturated, or a server autoscales (the
+        search then runs as without).
     """
+    if any(getattr(c, "autoscaling", None) is not None for c in scenario.components.values()):
+        # estimated at its starting fleet: a fleet that grows would be called saturated
+        return None
     cache: dict[float, Estimate | None] = {}
 
     def at(value: float) -> Estimate | None:

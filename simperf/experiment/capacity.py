@@ -37,8 +37,10 @@ from simperf.experiment.executors import executor_for
 from simperf.experiment.metrics import check_metric
 from simperf.experiment.probe import Probe, Prober
 from simperf.experiment.progress import wanted
-from simperf.experiment.slo_verdict import MISSED, UNDECIDED
+from simperf.experiment.slo_verdict import MET, MISSED, UNDECIDED
 from simperf.experiment.store import ResultStore, canonical_hash
+from simperf.metrics.stability import SEVERITY
+from simperf.presentation.cells import verdict_reason
 from simperf.presentation.tables import capacity_html
 from simperf.spec.cost import free_cores, scenario_cost
 from simperf.spec.scenario import Scenario
@@ -46,7 +48,7 @@ from simperf.spec.slo import SloSpec, as_slos, unit_parser, with_error_budget
 from simperf.units import format_time, parse_time
 
 
-@dataclass
+@dataclass(repr=False)
 class Capacity:
     """The outcome of :func:`capacity`.
 
@@ -55,7 +57,8 @@ class Capacity:
     answer
         The smallest knob value that meets every SLO, or None when even ``high`` does not.
     cost
-        ``cost.total_per_hour`` of the scenario at the answer (None without an answer).
+        ``cost.total_per_hour`` of the scenario at the answer (None without an answer);
+        an autoscaled server's at the fleet its runs measured, averaged.
     frame
         Tidy: one row per (probe, SLO) in probing order: ``probe``, the knob's value,
         ``replications``, ``stability``, ``cost_per_hour``, ``metric``, ``side``,
@@ -186,6 +189,15 @@ class Capacity:
     def _repr_html_(self) -> str:
         return capacity_html(self)
 
+    def _repr_pretty_(self, printer: Any, cycle: bool) -> None:
+        printer.text(self.summary())
+
+    def __repr__(self) -> str:  # the scenario and every run would fill a screen
+        return (
+            f"Capacity(scenario={self.scenario.name!r}, knob={self.knob!r}, "
+            f"answer={self.answer!r}, cost={self.cost!r}, probes={len(self.probes)})"
+        )
+
     def summary(self) -> str:
         """Readable lines: one per probe, then the answer."""
         lines = [f"capacity of {self.scenario.name}: smallest {self.knob} in [{self.low}, "]
@@ -237,6 +249,28 @@ class Capacity:
 
 def _value(v: float) -> str:
     return f"{v:.6g}"
+
+
+def missed_because(probe: Probe) -> str:
+    """Why a probe did not meet its SLOs: a replication's stability verdict (saturated,
+    failing, unstable) with its reason, else each SLO not met with its interval.
+
+    ``'latency.all.p99 1.23 s ±41 ms missed, target < 1 s'``
+    """
+    if SEVERITY[probe.stability] >= SEVERITY["saturated"]:
+        worst = next(
+            r["stability"] for r in probe.runs if r["stability"]["status"] == probe.stability
+        )
+        reason = verdict_reason(worst)
+        return probe.stability + (f" ({reason})" if reason else "")
+    return "; ".join(
+        f"{s['metric']} {_fmt(s['metric'], s['mean'])}"
+        + (f" ±{_fmt(s['metric'], s['half_width'])}" if s["half_width"] else "")
+        + f" {s['slo_verdict']}, target {'<' if s['side'] == 'below' else '>'} "
+        + _fmt(s["metric"], s["target"])
+        for s in probe.slos
+        if s["slo_verdict"] != MET
+    )
 
 
 def _fmt(metric: str, value: float | None) -> str:
@@ -427,11 +461,8 @@ def capacity(
     finally:
         if db is not None:
             db.close()
-    cost = (
-        scenario_cost(scenario.with_overrides({knob: answer}))["total_per_hour"]
-        if answer is not None
-        else None
-    )
+    # the answer's probe prices it (an autoscaled fleet as its runs measured it)
+    cost = next((p.cost for p in prober.probes if p.value == answer), None)
     notes = []
     if scenario_cost(scenario)["components"]:  # unpriced cores matter only once prices do
         label = knob.rsplit(".", 1)[-1]

@@ -25,7 +25,7 @@ Design = tuple[Scenario, str] | tuple[Scenario, str, float, float]
 """(scenario, knob) or (scenario, knob, low, high)."""
 
 
-@dataclass
+@dataclass(repr=False)
 class Ranking:
     """The designs ranked by their cost at the SLO.
 
@@ -57,6 +57,9 @@ class Ranking:
 
     def _repr_html_(self) -> str:
         return ranking_html(self)
+
+    def __repr__(self) -> str:  # each search's scenario and runs would fill a screen
+        return f"Ranking(best={self.best!r}, designs={self.frame['design'].tolist()!r})"
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready: the ranking and each design's search."""

@@ -19,7 +19,7 @@ from simperf.presentation.tables import comparison_html
 from simperf.spec.scenario import Scenario
 
 
-@dataclass
+@dataclass(repr=False)
 class Comparison:
     """Paired differences (B - A) of every metric both scenarios report.
 
@@ -44,6 +44,13 @@ class Comparison:
 
     def _repr_html_(self) -> str:
         return comparison_html(self)
+
+    def __repr__(self) -> str:  # both sides' runs would fill a screen
+        significant = int(self.frame["significant"].fillna(False).astype(bool).sum())
+        return (
+            f"Comparison(a={self.a.scenario.name!r}, b={self.b.scenario.name!r}, "
+            f"replications={self.a.n}, significant={significant} of {len(self.frame)} metrics)"
+        )
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready: the two scenarios and one entry per metric."""

@@ -20,13 +20,12 @@ from concurrent.futures import Executor
 from dataclasses import dataclass
 from typing import Any
 
-import numpy as np
 import pandas as pd
 
 from simperf.errors import SpecError
-from simperf.experiment.capacity import capacity, check_search
+from simperf.experiment.capacity import capacity, check_search, missed_because
 from simperf.experiment.executors import executor_for
-from simperf.experiment.probe import Prober
+from simperf.experiment.probe import Probe, Prober
 from simperf.presentation.tables import growth_html
 from simperf.spec.scenario import Scenario
 
@@ -40,7 +39,7 @@ GrowthDesign = Scenario | tuple[Scenario, str] | tuple[Scenario, str, float, flo
 """A scenario (fixed), or (scenario, knob) / (scenario, knob, low, high) (resized)."""
 
 
-@dataclass
+@dataclass(repr=False)
 class Growth:
     """The outcome of :func:`growth`.
 
@@ -49,8 +48,9 @@ class Growth:
     frame
         Tidy: one row per (design, month) judged: ``design``, ``month``, ``load``
         (the growth factor), ``rate`` (requests per second), ``knob`` and ``size``
-        (the knob's answer; None for a fixed design), ``met``, ``cost_per_hour``
-        and ``cost`` (of the month). Judging stops at a design's first miss.
+        (the knob's answer; None for a fixed design), ``met``, ``cost_per_hour``,
+        ``cost`` (of the month) and ``why`` (a miss: the verdict or the SLOs that failed,
+        at ``high`` for a resized design). Judging stops at a design's first miss.
     designs
         One row per design: ``design``, ``breach_month`` (the first month its SLOs do
         not hold; None if they hold over the horizon), ``months_held``,
@@ -64,6 +64,15 @@ class Growth:
 
     def _repr_html_(self) -> str:
         return growth_html(self)
+
+    def _repr_pretty_(self, printer: Any, cycle: bool) -> None:
+        printer.text(self.summary())
+
+    def __repr__(self) -> str:  # the frames would fill a screen
+        return (
+            f"Growth(rate={self.rate!r}, months={self.months}, "
+            f"designs={self.designs['design'].tolist()!r})"
+        )
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready: the growth, each design's summary and every month judged."""
@@ -87,14 +96,21 @@ class Growth:
                 line = f"SLOs hold all {self.months} months"
                 line += f", cost {cost:.6g}" if priced else ""
             else:
-                line = f"SLOs stop holding in month {int(row.breach_month)}"
-                line += f", cost until then {cost:.6g}" if priced else ""
+                month = int(row.breach_month)
+                miss = self.frame[(self.frame.design == row.design) & (self.frame.month == month)]
+                if held.empty:  # nothing held, nothing priced
+                    line = f"SLOs do not hold even in month {month}"
+                else:
+                    line = f"SLOs stop holding in month {month}"
+                    line += f", cost until then {cost:.6g}" if priced else ""
             knob = held.knob.dropna()
             if not knob.empty:
                 sizes = held["size"].tolist()
                 line += f"; {knob.iloc[0]} {sizes[0]:.6g} to {sizes[-1]:.6g}"
             if not priced:  # a spec that prices nothing costs 0: not a free design
                 line += " (no prices in the spec)"
+            if not holds and "why" in miss and miss.why.notna().any():
+                line += f"; at {miss.rate.iat[0]:.6g} req/s {miss.why.iat[0]}"
             lines.append(f"  {row.design}: {line}")
         return "\n".join(lines)
 
@@ -191,10 +207,12 @@ def growth(
                     "knob": knob,
                     "size": None,
                 }
+                why = None
                 if knob is None:
                     met = prober.met(base * factor)
-                    runs = prober.probes[-1].runs
-                    price = float(np.mean([r["cost"]["total_per_hour"] for r in runs]))
+                    price = prober.probes[-1].cost
+                    if not met:
+                        why = missed_because(prober.probes[-1])
                 else:
                     grown = scenario.with_overrides({LOAD: base * factor})
                     found = capacity(
@@ -205,16 +223,27 @@ def growth(
                     price = found.cost if met else None
                     if met:
                         low = found.answer  # more traffic never needs less
+                    else:
+                        why = _resized_miss(knob, high, found.probes)
                 row.update(
                     met=met,
                     cost_per_hour=price if met else None,
                     cost=price * HOURS_PER_MONTH if met and price is not None else None,
+                    why=why,
                 )
                 rows.append(row)
                 if not met:
                     break
     frame = pd.DataFrame(rows)
     return Growth(rate, months, frame, _designs(frame, list(designs), months))
+
+
+def _resized_miss(knob: str, high: float, probes: list[Probe]) -> str:
+    """Why even the largest size missed: its probe, or the estimate that skipped it."""
+    largest = max(probes, key=lambda p: p.value, default=None)
+    if largest is None or largest.value < high:
+        return f"{knob}={high:.6g} estimated saturated (not run)"
+    return f"{knob}={high:.6g}: {missed_because(largest)}"
 
 
 def _plan(

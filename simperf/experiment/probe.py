@@ -27,6 +27,8 @@ from concurrent.futures import Executor
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
+
 from simperf.experiment.replicate import StoredRuns, replicate
 from simperf.experiment.slo_verdict import MET, MISSED, UNDECIDED, judge, more_needed
 from simperf.experiment.store import ResultStore
@@ -81,10 +83,10 @@ class Prober:
 
     def _probe(self, value: float) -> Probe:
         variant = self.scenario.with_overrides({self.knob: value})
-        cost = scenario_cost(variant)["total_per_hour"]
         runs = self._runs(value, variant, range(1))
         if not _stable(runs):
             rows = [{**row, "slo_verdict": MISSED} for row in self._judge(runs)]
+            cost = probe_cost(variant, runs)
             return self._report(Probe(value, runs, rows, MISSED, _worst(runs), cost))
         if variant.run.auto_warmup:  # the warm-up is detected on the replications together
             reps = replicate(variant, self.n, seed=self.seed, executor=self.pool)
@@ -102,6 +104,7 @@ class Prober:
         verdict = (
             MISSED if not stable or MISSED in verdicts else MET if verdicts == {MET} else UNDECIDED
         )
+        cost = probe_cost(variant, runs)
         return self._report(Probe(value, runs, rows, verdict, _worst(runs), cost))
 
     def _runs(self, value: float, variant: Scenario, replications: range) -> list[dict[str, Any]]:
@@ -125,6 +128,14 @@ class Prober:
                 flush=True,
             )
         return probe
+
+
+def probe_cost(variant: Scenario, runs: list[dict[str, Any]]) -> float:
+    """The price per hour of a probe: its configuration's, or, where a server autoscales,
+    the mean over its runs of the fleet they measured (``replicas`` says little then)."""
+    if any((r.get("cost") or {}).get("autoscaled") for r in runs):
+        return float(np.mean([r["cost"]["total_per_hour"] for r in runs]))
+    return scenario_cost(variant)["total_per_hour"]
 
 
 def _stable(runs: list[dict[str, Any]]) -> bool:

@@ -58,7 +58,7 @@ def ensemble_warmup(runs: list[dict[str, Any]]) -> dict[str, Any]:
     return report
 
 
-@dataclass
+@dataclass(repr=False)
 class Replications:
     """The runs of one scenario and their statistics.
 
@@ -135,6 +135,12 @@ class Replications:
 
     def _repr_html_(self) -> str:
         return replications_html(self)
+
+    def __repr__(self) -> str:  # every run's metrics would fill a screen
+        return (
+            f"Replications(scenario={self.scenario.name!r}, seed={self.seed}, n={self.n}, "
+            f"confidence={self.confidence})"
+        )
 
     def to_dict(self) -> dict[str, Any]:
         """Per-metric intervals as JSON-ready data."""

@@ -13,7 +13,7 @@ from simperf.errors import SpecError
 from simperf.estimate import estimate
 from simperf.metrics import alerts, traces
 from simperf.metrics.availability import faults_section
-from simperf.metrics.headroom import headroom
+from simperf.metrics.headroom import MAX_UNITS, during_faults, headroom, stopped_calls, worst
 from simperf.metrics.request_stats import clean
 from simperf.metrics.result import Result
 from simperf.metrics.summary import Summary
@@ -91,6 +91,7 @@ def summarise(
     latency = summary.latency()
     requests = summary.requests()
     components = summary.components(rows)
+    reports = summary.component_reports()
     all_stats = latency["all"]
     data: dict[str, Any] = {
         "scenario": model.scenario.name,
@@ -109,11 +110,12 @@ def summarise(
         "stability": summary.stability(rows),
         "checks": summary.checks(),
         "cost": scenario_cost(model.scenario),
-        "headroom": headroom(rows),
+        "headroom": None,
         "estimate": beside(model.scenario),
     }
-    for section, name, metrics in summary.component_reports():
+    for section, name, metrics in reports:
         data.setdefault(section, {})[name] = metrics
+    data["headroom"] = _headroom(model, summary, rows, data.get("calls", {}))
     if "autoscaling" in data:
         data["cost"] = with_autoscaling(data["cost"], data["autoscaling"])
     if model.scenario.alerts:
@@ -187,6 +189,21 @@ def summarise(
     if summary.windows is not None:
         result._arrival_windows = summary.windows
     return result
+
+
+def _headroom(
+    model: Any, summary: Summary, rows: list[dict[str, Any]], calls: dict[str, Any]
+) -> dict[str, Any]:
+    """The ``headroom`` section: against the load offered (breakers' fail-fasts counted)
+    and, in a run with faults, while each fault lasted."""
+    routes = [c for c in model.components.values() if c.kind == "route"]
+    stopped = stopped_calls(model.scenario, routes, calls) if calls else None
+    section = headroom(rows, stopped)
+    if model.scenario.faults and summary.snapshots:
+        units = during_faults(model.ctx.faults, summary.snapshots[0], summary.snapshots[-1], rows)
+        section["faults"] = units[:MAX_UNITS]
+        section["fault"] = worst(units)
+    return section
 
 
 def _json_safe(value: Any) -> Any:

@@ -117,8 +117,9 @@ def plan(model: Any) -> Chain:
 def _component_problem(spec: Any) -> str | None:
     """Why one app server spec is not a FIFO station the fast path computes exactly."""
     checks = [
-        (spec.replicas != 1, "replicas > 1 (instances share one stream of CPU draws)"),
+        # autoscaling first: an autoscaled server's replicas are only its starting fleet
         (spec.autoscaling is not None, "autoscaling"),
+        (spec.replicas != 1, "replicas > 1 (instances share one stream of CPU draws)"),
         (spec.queue is not None, "an ordered queue"),
         (spec.concurrency_limit is not None, "a concurrency limit"),
         (spec.memory is not None, "memory"),

@@ -47,6 +47,10 @@ def faults_section(summary: Any) -> dict[str, Any] | None:
     ended_before = np.concatenate([[0], np.cumsum(weights[by_end])])
     started_before = np.concatenate([[0], np.cumsum(weights[by_start])])
     total = started_before[-1]
+    # a failed request in flight during several occurrences counts to each, once to
+    # the total (sorted by start: started before ``until``, ended at or after ``start``)
+    end_by_start = data["end"][failed][by_start]
+    touched = np.zeros(ends.size, dtype=bool)
     occurrences = []
     for occ in log.occurrences:
         end = t1 if occ["end"] is None else occ["end"]
@@ -54,7 +58,9 @@ def faults_section(summary: Any) -> dict[str, Any] | None:
             continue
         until = max(end, occ["restored"] if occ["restored"] is not None else end)
         ended = ended_before[np.searchsorted(ends, occ["start"], side="left")]
-        started_after = total - started_before[np.searchsorted(starts, until, side="left")]
+        before = np.searchsorted(starts, until, side="left")
+        started_after = total - started_before[before]
+        touched[:before] |= end_by_start[:before] >= occ["start"]
         occurrences.append(
             {
                 **occ,
@@ -69,7 +75,7 @@ def faults_section(summary: Any) -> dict[str, Any] | None:
         "mean_time_to_detect": _mean(o["time_to_detect"] for o in occurrences),
         "mean_time_to_recover": _mean(o["time_to_recover"] for o in occurrences),
         "undetected": sum(o["detected"] is None for o in occurrences),
-        "failed": sum(o["failed"] for o in occurrences),
+        "failed": int(weights[by_start][touched].sum()),
         "availability": {
             "requests": _request_availability(summary),
             "time": _time_availability(model, log.occurrences, t0, t1),

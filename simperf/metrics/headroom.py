@@ -14,15 +14,36 @@ An instance that turns requests away (rejected at its queue limit, shed) measure
 demand of the requests it served only: the load offered to it would keep it
 ``offered / served`` times busier, so its headroom is ``served / (offered U)``, below 1
 when it is already past saturation (a queue limit rejecting half the requests at 100%
-busy saturates at 0.5 times the load, not at 1).
+busy saturates at 0.5 times the load, not at 1). Calls a circuit breaker failed fast
+were offered too: a callee behind a breaker counts them as load it would have served
+(spread over its instances as it spread what it served), so that it does not look
+comfortable only because the breaker refused work (:func:`stopped_calls`).
+
+While a fault lasts the load shifts: the survivors of a crashed instance carry its share,
+a slowed one is busier. :func:`during_faults` gives the same figures over each fault's
+own time, from the counters the fault log marked as it started and ended (busy-time
+integrals, exact at those instants), clipped to the measured period.
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from typing import Any
 
+import numpy as np
+
+from simperf.components.faults import MARKED, FaultLog, marked
+from simperf.metrics.availability import target_name
+from simperf.metrics.request_stats import clean
 from simperf.metrics.stability import RESOURCES
+from simperf.model import Snapshot
+from simperf.spec.scenario import Scenario
+from simperf.spec.topology import served_by
+
+MAX_UNITS = 1000
+"""Faults (per target) listed under ``headroom.faults``: random faults on a large fleet
+can make many; the worst, ``headroom.fault``, is over them all."""
 
 
 def binding(row: dict[str, Any]) -> tuple[str, float] | None:
@@ -36,23 +57,36 @@ def binding(row: dict[str, Any]) -> tuple[str, float] | None:
     return name, float(level)
 
 
-def headroom(rows: list[dict[str, Any]]) -> dict[str, Any]:
+def headroom(rows: list[dict[str, Any]], stopped: dict[str, float] | None = None) -> dict[str, Any]:
     """Each component's binding resource and headroom, and the first to saturate.
 
     Parameters
     ----------
     rows
         The instance rows of the run's component table (utilisation, occupancies).
+    stopped
+        Component -> the calls to it that circuit breakers failed fast (see
+        :func:`stopped_calls`), counted as offered to it; only components behind a
+        breaker are named.
 
     Returns
     -------
     dict
         ``components``: component -> ``instance``, ``resource``, ``utilization`` (the
         binding level) and ``headroom`` (``1 / utilization``, times the share of the
-        requests offered it served; None when idle);
+        requests offered it served; None when idle); behind a breaker also ``stopped``
+        (the calls it failed fast) and ``served_headroom`` (the headroom on the
+        requests served alone, what the breaker let through);
         ``first``: the component of least headroom, with the same keys (None when
         nothing was busy).
     """
+    stopped = stopped or {}
+    # the requests each component behind a breaker served (a database's storage serves
+    # I/Os of those, not requests of its own)
+    served_by_component = dict.fromkeys(stopped, 0)
+    for row in rows:
+        if row["component"] in stopped and row.get("kind") != "storage":
+            served_by_component[row["component"]] += row.get("served") or 0
     best: dict[str, dict[str, Any]] = {}
     for row in rows:
         found = binding(row)
@@ -64,6 +98,18 @@ def headroom(rows: list[dict[str, Any]]) -> dict[str, Any]:
         offered = served + (row.get("rejected") or 0) + (row.get("shed") or 0)
         share = served / offered if served else 1.0  # of the offered load it kept
         room = share / level if level > 0 and math.isfinite(level) else None
+        extra: dict[str, Any] = {}
+        if component in stopped:
+            # the stopped calls as the instances shared what they served (for storage,
+            # the I/Os they would have made, in proportion)
+            total = served_by_component[component]
+            mine = stopped[component] * served / total if total else 0.0
+            kept = served / (offered + mine) if served else 1.0
+            extra = {
+                "stopped": stopped[component],
+                "served_headroom": room,
+            }
+            room = kept / level if level > 0 and math.isfinite(level) else None
         if component in best and _tighter(best[component]["headroom"], room):
             continue
         best[component] = {
@@ -71,6 +117,7 @@ def headroom(rows: list[dict[str, Any]]) -> dict[str, Any]:
             "resource": resource,
             "utilization": level,
             "headroom": room,
+            **extra,
         }
     busy = [(name, b) for name, b in best.items() if b["headroom"] is not None]
     first = None
@@ -85,3 +132,150 @@ def _tighter(kept: float | None, new: float | None) -> bool:
     if new is None:
         return True
     return kept is not None and kept <= new
+
+
+def stopped_calls(
+    scenario: Scenario, routes: Sequence[Any], calls: dict[str, dict[str, Any]]
+) -> dict[str, float]:
+    """The calls circuit breakers failed fast, by the component that would have served them.
+
+    Parameters
+    ----------
+    scenario
+        The scenario run (a balancer called is resolved to its backends).
+    routes
+        The run's call routes (:class:`~simperf.components.resilience.Route`): those with
+        a breaker count.
+    calls
+        The ``calls`` section of the result: ``fail_fast`` per route over the measured
+        period.
+
+    Returns
+    -------
+    dict
+        Component -> calls stopped before reaching it (a balancer's backends share its
+        fail-fasts as it shares its traffic, by their instances), for every component
+        behind a breaker, 0 where the breaker never stopped a call.
+    """
+    out: dict[str, float] = {}
+    for route in routes:
+        if route.breaker is None or route.name not in calls:
+            continue
+        group = served_by(scenario, route.target)
+        sizes = {name: scenario.components[name].instance_count for name in group}
+        for name, size in sizes.items():  # a balancer spreads calls by instances
+            share = size / sum(sizes.values())
+            out[name] = out.get(name, 0.0) + calls[route.name]["fail_fast"] * share
+    return out
+
+
+def during_faults(
+    log: FaultLog | None, first: Snapshot, last: Snapshot, rows: list[dict[str, Any]]
+) -> list[dict[str, Any]]:
+    """Headroom while each fault lasted, over the measured period.
+
+    Occurrences of one fault on one target (a random fault's spells on one instance) are
+    taken together: each instance's busy time, worker and connection time, and requests
+    served, rejected and shed over all of them, divided by their time, make the rows
+    :func:`headroom` reads.
+
+    Parameters
+    ----------
+    log
+        The run's fault log, with its marks (None: no faults).
+    first, last
+        The snapshots that bound the measured period (a fault under way there is cut).
+    rows
+        The run's instance rows, in the log's order of instances (names, kinds,
+        capacities and sizes).
+
+    Returns
+    -------
+    list of dict
+        Per fault and target, in order of first occurrence: ``fault`` (its index),
+        ``target``, ``kind``, ``occurrences``, ``start`` and ``end`` (of the first and
+        last, clipped), ``time`` (measured time under the fault), ``components`` and
+        ``first`` as :func:`headroom` gives them.
+    """
+    if log is None or not log.occurrences or not rows:
+        return []
+    t0, t1 = first.time, last.time
+    at_start = _as_marks(first, rows)
+    at_end = _as_marks(last, rows)
+    units: dict[tuple[int, str], dict[str, Any]] = {}
+    for occ, (a, b) in zip(log.occurrences, log.marks, strict=True):
+        start, end = occ["start"], t1 if occ["end"] is None else min(occ["end"], t1)
+        if start < t0:
+            start, a = t0, at_start
+        if b is None or occ["end"] is None or occ["end"] > t1:
+            b = at_end
+        if end <= start or a is None:
+            continue
+        unit = units.setdefault(
+            (occ["fault"], occ["target"]),
+            {
+                "fault": occ["fault"],
+                "target": target_name(occ),
+                "kind": occ["kind"],
+                "occurrences": 0,
+                "start": start,
+                "end": end,
+                "time": 0.0,
+                "_sums": np.zeros_like(a),
+            },
+        )
+        unit["occurrences"] += 1
+        unit["end"] = end
+        unit["time"] += end - start
+        unit["_sums"] += np.nan_to_num(b - a)  # NaN: counters an instance does not keep
+    out = []
+    for unit in units.values():
+        found = headroom(_interval_rows(rows, unit.pop("_sums"), unit["time"]))
+        out.append({**unit, **found})
+    return out
+
+
+def worst(units: list[dict[str, Any]]) -> dict[str, Any] | None:
+    """The fault whose first component to saturate had the least headroom, with it."""
+    busy = [u for u in units if u["first"] is not None]
+    if not busy:
+        return None
+    unit = min(busy, key=lambda u: u["first"]["headroom"])
+    keys = ("fault", "target", "kind", "occurrences", "start", "end", "time")
+    return {**{k: unit[k] for k in keys}, **unit["first"]}
+
+
+def _as_marks(snapshot: Snapshot, rows: list[dict[str, Any]]) -> np.ndarray:
+    """A snapshot's :data:`MARKED` counters, one row per instance as the log marks them."""
+    return np.array([marked(snapshot.instances[r["instance"]]) for r in rows], dtype=float)
+
+
+def _interval_rows(
+    rows: list[dict[str, Any]], sums: np.ndarray, time: float
+) -> list[dict[str, Any]]:
+    """The rows :func:`headroom` reads, from counters summed over a fault's time."""
+    col = {key: i for i, key in enumerate(MARKED)}
+    out = []
+    for row, counts in zip(rows, sums, strict=True):
+        # an autoscaled instance is exposed only while provisioned
+        exposure = counts[col["provisioned_area"]] if "provisioned_time" in row else time
+        busy = counts[col["busy_area"]] / (row["capacity"] * exposure) if exposure > 0 else None
+        out_row: dict[str, Any] = {
+            "component": row["component"],
+            "instance": row["instance"],
+            "kind": row["kind"],
+            "utilization": clean(busy),
+            "served": int(counts[col["served"]]),
+            "rejected": int(counts[col["rejected"]]),
+            "shed": int(counts[col["shed"]]),
+        }
+        if "workers" in row and exposure > 0:
+            out_row["worker_occupancy"] = clean(
+                counts[col["worker_area"]] / (row["workers"] * exposure)
+            )
+        if "pool_size" in row and exposure > 0:
+            out_row["pool_occupancy"] = clean(
+                counts[col["pool_area"]] / (row["pool_size"] * exposure)
+            )
+        out.append(out_row)
+    return out

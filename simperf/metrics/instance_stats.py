@@ -82,7 +82,8 @@ def occupancy_total(rows: list[dict[str, Any]], span: float) -> dict[str, Any]:
 
 def instance_counts(a: Snapshot, b: Snapshot, span: float) -> list[tuple[Any, ...]]:
     """Autoscaled servers' mean instances provisioned (``instances``) and in service
-    (``serving``) in the window from ``a`` to ``b``."""
+    (``serving``) in the window from ``a`` to ``b``, and what the instances provisioned
+    cost per hour there (``cost_per_hour``, where an instance has a price)."""
     records: list[tuple[Any, ...]] = []
     for key, counters in b.components.items():
         if not key.startswith("autoscaling.") or key not in a.components:
@@ -91,6 +92,10 @@ def instance_counts(a: Snapshot, b: Snapshot, span: float) -> list[tuple[Any, ..
         name = key.removeprefix("autoscaling.")
         for metric, area in (("instances", "provisioned_area"), ("serving", "serving_area")):
             records.append((a.time, b.time, name, metric, (counters[area] - before[area]) / span))
+        price = counters.get("per_instance_hour")
+        if price is not None:
+            mean = (counters["provisioned_area"] - before["provisioned_area"]) / span
+            records.append((a.time, b.time, name, "cost_per_hour", mean * price))
     return records
 
 

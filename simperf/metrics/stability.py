@@ -31,7 +31,7 @@ from typing import TYPE_CHECKING, Any
 
 from simperf.metrics.availability import target_name
 from simperf.spec.workload import TIME_VARYING_ARRIVALS
-from simperf.units import format_time
+from simperf.units import format_interval, format_time
 
 if TYPE_CHECKING:  # pragma: no cover
     from simperf.model import Model, Snapshot
@@ -114,7 +114,7 @@ def verdict(
             whole = row.get(_KEY[resource]) or 0.0
             reason = (
                 f"{resource} {peak['utilization']:.1%} busy at {row['instance']} from "
-                f"{format_time(peak['start'])} to {format_time(peak['end'])} (busiest "
+                f"{format_interval(peak['start'], peak['end'])} (busiest "
                 f"window; {whole:.1%} over the run)"
             )
         if SEVERITY[status] > 0:
@@ -293,6 +293,17 @@ FAULT_WORDS = {
 }
 """How the verdict says what a fault kind did to its target."""
 
+CAUSE_FAULTS: dict[str, tuple[set[str], set[str] | None]] = {
+    "primary_down": ({"crash"}, {"database", "sharded_database"}),
+    "cache_down": ({"crash"}, {"cache"}),
+    "balancer_down": ({"crash"}, {"load_balancer"}),
+    "instance_down": ({"crash"}, {"app_server"}),
+    "injected_error": ({"errors"}, None),
+    "partitioned": ({"partition"}, None),
+}
+"""Error cause -> the fault kinds (and component kinds, None: any) that fail requests
+with it: a failing run is blamed on such an outage before a longer, unrelated one."""
+
 
 def _outages(model: Model, snapshots: list[Snapshot]) -> list[dict[str, Any]]:
     """Faults overlapping the measured period, by target, with their share of it."""
@@ -302,6 +313,7 @@ def _outages(model: Model, snapshots: list[Snapshot]) -> list[dict[str, Any]]:
     start, end = snapshots[0].time, snapshots[-1].time
     totals: dict[tuple[str, str], float] = {}
     components: dict[tuple[str, str], str] = {}
+    kinds: dict[tuple[str, str], str | None] = {}
     for occurrence in log.occurrences:
         stop = end if occurrence["end"] is None else occurrence["end"]
         down = min(end, stop) - max(start, occurrence["start"])
@@ -311,12 +323,16 @@ def _outages(model: Model, snapshots: list[Snapshot]) -> list[dict[str, Any]]:
         totals[key] = totals.get(key, 0.0) + down
         fault = model.scenario.faults[occurrence["fault"]]
         components[key] = fault.component or key[0]
+        spec = model.scenario.components.get(fault.component or "")
+        kinds[key] = None if spec is None else spec.kind
     out = []
     for (who, kind), down in totals.items():
         share = down / (end - start)
         out.append(
             {
                 "component": components[who, kind],
+                "component_kind": kinds[who, kind],
+                "fault": kind,
                 "instance": who,
                 "share": share,
                 "text": f"{who} {FAULT_WORDS[kind]} {format_time(down)} "
@@ -336,7 +352,15 @@ def _failing(
         reason = f"{failed / measured:.1%} of requests failed, {count / measured:.1%} as {cause}"
         component = None
         if outages:
-            worst = max(outages, key=lambda o: o["share"])
+            faults, kinds = CAUSE_FAULTS.get(cause, (None, None))
+            related = [
+                o
+                for o in outages
+                if faults is not None
+                and o["fault"] in faults
+                and (kinds is None or o["component_kind"] in kinds)
+            ]
+            worst = max(related or outages, key=lambda o: o["share"])
             component = worst["component"]
             reason += f"; {worst['text']}"
         return {"status": "failing", "component": component, "reason": reason}

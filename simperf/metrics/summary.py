@@ -388,6 +388,10 @@ class Summary:
             records.append(
                 (a.time, b.time, "all", "in_system", (b.in_system_area - a.in_system_area) / span)
             )
+            # the offered load, beside the throughput finished: they part under overload
+            records.append(
+                (a.time, b.time, "all", "arrival_rate", (b.generated - a.generated) / span)
+            )
             by_component: dict[str, list[float]] = {}
             scaled: dict[str, list[float]] = {}  # autoscaled: busy and core-seconds
             for inst in self.model.instances:

@@ -90,6 +90,11 @@ def fit_usl(points: Iterable[tuple[float, float]]) -> UslFit:
         raise ValueError("points: N must be >= 1 and throughputs positive and finite")
     if len(np.unique(n)) < MIN_POINTS:
         raise ValueError(f"points: a fit needs at least {MIN_POINTS} distinct N")
+    # The fit is of the curve's shape: throughputs are divided by their largest, so that
+    # their unit (requests per second or per hour) and their scale (1e-300 or 1e308)
+    # neither stall the optimiser at its start nor overflow it.
+    scale = float(x.max())
+    x = x / scale
     first = int(np.argmin(n))
     start = (x[first] / n[first], 0.01, 0.0001)
 
@@ -98,7 +103,7 @@ def fit_usl(points: Iterable[tuple[float, float]]) -> UslFit:
 
     with warnings.catch_warnings():  # three points: no covariance, reported as inf
         warnings.simplefilter("ignore", OptimizeWarning)
-        try:  # throughputs near the float limit overflow the model: said once, below
+        try:
             with np.errstate(over="ignore", invalid="ignore"):
                 params, covariance = curve_fit(
                     model,
@@ -108,10 +113,13 @@ def fit_usl(points: Iterable[tuple[float, float]]) -> UslFit:
                     bounds=([0.0, 0.0, 0.0], [np.inf, 1.0, 1.0]),
                     maxfev=20_000,
                 )
-        except ValueError as exc:  # scipy: "Residuals are not finite in the initial point"
+        except (ValueError, RuntimeError) as exc:  # no finite residuals, or no convergence
             raise ValueError(f"points: the fit failed ({exc})") from None
-    with np.errstate(invalid="ignore"):
-        errors = np.sqrt(np.diag(covariance))
+    with np.errstate(invalid="ignore", over="ignore"):
+        errors = np.sqrt(np.diag(covariance)) * np.array([scale, 1.0, 1.0])
+        rate = float(params[0] * scale)
+    if not math.isfinite(rate):
+        raise ValueError("points: the fitted throughput of one overflows a float")
     errors = [float(e) if math.isfinite(e) else math.inf for e in errors]
-    rate, alpha, beta = (float(p) for p in params)
+    alpha, beta = float(params[1]), float(params[2])
     return UslFit(rate, alpha, beta, *errors, points=len(data))

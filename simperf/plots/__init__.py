@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from simperf.plots.caching import cache_hit_rate, hit_rate_vs_size
 from simperf.plots.calibration import fit_quantiles, predicted_vs_measured
-from simperf.plots.components import topology, utilization, utilization_heatmap
+from simperf.plots.components import fleet, topology, utilization, utilization_heatmap
 from simperf.plots.database import database_load
 from simperf.plots.experiments import band, cost_frontier, percentiles_vs_load, sweep_lines
 from simperf.plots.requests import latency_cdf, latency_histogram, latency_percentiles, timeseries
@@ -22,6 +22,7 @@ __all__ = [
     "cpu_icicle",
     "database_load",
     "fit_quantiles",
+    "fleet",
     "hit_rate_vs_size",
     "latency_cdf",
     "latency_histogram",

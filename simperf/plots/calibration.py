@@ -60,8 +60,20 @@ def fit_quantiles(cal: Calibration, points: int = 99) -> go.Figure:
     return fig
 
 
-def predicted_vs_measured(accuracy: pd.DataFrame, x: str = "load") -> go.Figure:
-    """Measured (markers) and predicted (lines) p50, p95, p99 against load."""
+def predicted_vs_measured(
+    accuracy: pd.DataFrame, x: str = "load", base: float | None = None
+) -> go.Figure:
+    """Measured (markers) and predicted (lines) p50, p95, p99 against load.
+
+    Parameters
+    ----------
+    accuracy
+        ``Calibration.accuracy`` (or a frame with its columns and ``x``).
+    x
+        The column drawn across.
+    base
+        The load calibrated from (``Calibration.base``), named in the title.
+    """
     fig = go.Figure()
     for i, (percentile, rows) in enumerate(accuracy.groupby("percentile", sort=False)):
         c = _COLOURS[i % len(_COLOURS)]
@@ -73,7 +85,9 @@ def predicted_vs_measured(accuracy: pd.DataFrame, x: str = "load") -> go.Figure:
                 go.Scatter(x=rows[x], y=rows[column] * MS, name=f"{percentile} {column}", **style)
             )
     fig.update_layout(
-        title="Calibrated from the lowest load: predicted against measured latency",
+        # --base calibrates from any level: the title said "the lowest" whatever it was
+        title=("Calibrated model" if base is None else f"Calibrated at load {base:g}")
+        + ": predicted against measured latency",
         xaxis_title=x,
         yaxis_title="latency (ms)",
         template="plotly_white",

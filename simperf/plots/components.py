@@ -7,7 +7,7 @@ from typing import Any
 import plotly.graph_objects as go
 
 from simperf.metrics.result import Result
-from simperf.plots._style import title, window_figure
+from simperf.plots._style import component_colours, title, window_figure
 
 _REFERENCE_KEYS = ("backends", "origin", "cache", "database", "call", "backing")
 """Spec fields that name another component (``call`` and ``backing`` as ``name.endpoint``)."""
@@ -45,11 +45,14 @@ def utilization_heatmap(result: Result, metric: str = "utilization") -> go.Figur
     """
     rows = _instance_rows(result, metric)
     table = rows.pivot_table(index="component", columns="end", values="value", sort=False)
+    # a cell is centred on its x: the window's middle, so that it spans the window
+    # (at its end it was drawn half a window late)
+    starts = rows.groupby("end")["start"].first().reindex(table.columns).to_numpy()
     bounded = metric in ("utilization", "worker_occupancy")
     fig = go.Figure(
         go.Heatmap(
             z=table.to_numpy(),
-            x=table.columns.to_numpy(),
+            x=(starts + table.columns.to_numpy()) / 2,
             y=[str(i) for i in table.index],
             zmin=0.0 if bounded else None,
             zmax=1.0 if bounded else None,
@@ -64,6 +67,50 @@ def utilization_heatmap(result: Result, metric: str = "utilization") -> go.Figur
         xaxis_title="simulated time (s)",
         yaxis_title="instance",
         yaxis_autorange="reversed",
+    )
+    return fig
+
+
+def fleet(result: Result) -> go.Figure:
+    """Instances of each autoscaled server per time-series window (its mean, at the
+    window's middle): provisioned (what is billed, warming and draining included; solid)
+    and serving (dotted), each action marked where it was taken, at the fleet it set."""
+    ts = result.timeseries
+    colours = component_colours(result.scenario)
+    fig = go.Figure()
+    most = 1.0
+    for name, report in (result.data.get("autoscaling") or {}).items():
+        for metric, dash in (("instances", "solid"), ("serving", "dot")):
+            rows = ts[(ts.component == name) & (ts.metric == metric)]
+            fig.add_scatter(
+                x=(rows["start"] + rows["end"]) / 2,  # a window's mean, at its middle
+                y=rows["value"],
+                mode="lines+markers",
+                name=f"{name} {metric}",
+                line={"color": colours.get(name), "dash": dash},
+            )
+        events = report["events"]
+        fig.add_scatter(
+            x=[e["time"] for e in events],
+            y=[e["to"] for e in events],
+            mode="markers",
+            name=f"{name} actions",
+            marker={"color": colours.get(name), "symbol": "diamond", "size": 9},
+            text=[f"{e['from']} -> {e['to']}: {e['reason']}" for e in events],
+            hoverinfo="x+text",
+        )
+        fig.add_hline(
+            y=report["max"],
+            line={"color": colours.get(name), "dash": "dash", "width": 1},
+            annotation_text=f"{name} max {report['max']}",
+            annotation_position="bottom right",
+        )
+        most = max(most, float(report["max"]))
+    fig.update_layout(
+        title=title("Instances over time", result.data["scenario"]),
+        xaxis_title="simulated time (s)",
+        yaxis_title="instances",
+        yaxis_range=[0, most + 0.5],
     )
     return fig
 

@@ -6,13 +6,20 @@ from typing import Any
 
 import numpy as np
 import plotly.graph_objects as go
+from plotly.subplots import make_subplots
 
 from simperf.metrics.availability import target_name
 from simperf.metrics.result import Result
-from simperf.plots._style import MS, class_colours, title
+from simperf.plots._style import MS, class_colours, log_ticks, title
+from simperf.units import format_time
 
 CDF_POINTS = 400
 """Quantiles drawn per class: enough for a smooth curve, small enough for a report."""
+REPORTED = (0.5, 0.9, 0.95, 0.99, 0.999)
+"""The percentiles ``Result.latency`` reports, drawn exactly on the CDF."""
+UNITS = {"throughput": ("throughput (req/s)", 1.0), "errors": ("failed requests", 1.0)}
+UNITS |= {"error_rate": ("error rate (%)", 100.0), "in_system": ("requests in system", 1.0)}
+"""Axis title and scale of the request metrics that are not latencies (in ms)."""
 
 
 def _measured_ok(result: Result) -> Any:
@@ -47,8 +54,12 @@ def latency_cdf(result: Result) -> go.Figure:
     """
     ok = _measured_ok(result)
     colours = class_colours(_classes(result))
-    probabilities = np.linspace(0.0, 1.0, CDF_POINTS)
+    # the percentiles the result reports are drawn points, so the curve read at 0.99
+    # is the table's p99 (the even grid alone steps 1/399 and interpolates between)
+    probabilities = np.union1d(np.linspace(0.0, 1.0, CDF_POINTS), REPORTED)
     fig = go.Figure()
+    positive = ok["latency"].to_numpy()
+    positive = positive[positive > 0]
     for name in _classes(result):
         values = ok.loc[ok["class"] == name, "latency"].to_numpy()
         if values.size == 0:
@@ -67,6 +78,8 @@ def latency_cdf(result: Result) -> go.Figure:
         xaxis_type="log",
         yaxis_range=[0, 1.02],
     )
+    if positive.size:
+        fig.update_xaxes(**log_ticks(positive.min() * MS, positive.max() * MS))
     return fig
 
 
@@ -105,41 +118,76 @@ def latency_histogram(result: Result, bins: int = 60) -> go.Figure:
         xaxis_type="log",
         barmode="overlay",
     )
+    if positive.size:
+        fig.update_xaxes(**log_ticks(positive.min() * MS, positive.max() * MS))
     return fig
 
 
 def timeseries(
     result: Result, metrics: tuple[str, ...] = ("p50", "p95", "p99"), events: bool = True
 ) -> go.Figure:
-    """Request-level metrics over time, one line per metric (latencies in milliseconds).
+    """Request-level metrics of all requests over time, one line per metric, each point
+    the metric over one time-series window drawn at the window's end.
 
-    With ``events``, fault windows of the spec are shaded red and alert firings orange,
-    each labelled, so a spike can be read against what caused it.
+    Metrics of one unit share an axis (latencies in milliseconds, throughput in
+    requests per second, the error rate in percent); metrics of several units get a
+    panel each, over one time axis. With ``events``, fault windows of the spec are
+    shaded red and alert firings orange, each labelled once (faults at the top, alerts
+    at the bottom, so that one starting as the other does stays readable).
     """
     ts = result.timeseries
-    fig = go.Figure()
+    all_rows = ts[ts.component == "all"]
+    units: dict[str, list[str]] = {}
     for metric in metrics:
-        rows = ts[(ts.component == "all") & (ts.metric == metric)]
-        scale = MS if metric.startswith("p") else 1.0
-        fig.add_scatter(x=rows["end"], y=rows["value"] * scale, mode="lines+markers", name=metric)
-    latency = all(m.startswith("p") for m in metrics)
+        units.setdefault(_unit(metric)[0], []).append(metric)
+    panels = list(units)
+    if len(panels) > 1:
+        fig = make_subplots(rows=len(panels), cols=1, shared_xaxes=True, vertical_spacing=0.06)
+    else:
+        fig = go.Figure()
+    for row, unit in enumerate(panels, start=1):
+        for metric in units[unit]:
+            rows = all_rows[all_rows.metric == metric]
+            scale = _unit(metric)[1]
+            trace = go.Scatter(
+                x=rows["end"], y=rows["value"] * scale, mode="lines+markers", name=metric
+            )
+            if len(panels) > 1:
+                fig.add_trace(trace, row=row, col=1)
+                fig.update_yaxes(title_text=unit, row=row, col=1)
+            else:
+                fig.add_trace(trace)
+    window = all_rows["end"].iloc[0] - all_rows["start"].iloc[0] if len(all_rows) else 0.0
     fig.update_layout(
-        title=title("Over time", result.data["scenario"]),
-        xaxis_title="simulated time (s)",
-        yaxis_title="latency (ms)" if latency else "value",
+        title=title(
+            f"{', '.join(metrics)} per {format_time(window)} window",
+            result.data["scenario"],
+        )
     )
+    fig.update_xaxes(title_text="simulated time (s)", row=len(panels) if len(panels) > 1 else None)
+    if len(panels) == 1:
+        fig.update_layout(yaxis_title=panels[0])
     if events:
         for start, end, label, colour in event_windows(result):
-            fig.add_vrect(
-                x0=start,
-                x1=end,
-                fillcolor=colour,
-                opacity=0.15,
-                line_width=0,
-                annotation_text=label,
-                annotation_position="top left",
-            )
+            position = "top left" if colour == "red" else "bottom left"
+            for row in range(1, len(panels) + 1):
+                where = {"row": row, "col": 1} if len(panels) > 1 else {}
+                text = {"annotation_text": label, "annotation_position": position}
+                fig.add_vrect(
+                    x0=start,
+                    x1=end,
+                    fillcolor=colour,
+                    opacity=0.15,
+                    line_width=0,
+                    **(text if row == 1 else {}),
+                    **where,
+                )
     return fig
+
+
+def _unit(metric: str) -> tuple[str, float]:
+    """Axis title and scale of a request metric (latencies: mean, max, pNN in ms)."""
+    return UNITS.get(metric, ("latency (ms)", MS))
 
 
 def event_windows(result: Result) -> list[tuple[float, float, str, str]]:

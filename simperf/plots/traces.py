@@ -39,6 +39,7 @@ def latency_icicle(result: Result, tail: bool = False) -> go.Figure:
         label=str,
         scale=MS,
         hover="%{id}: %{value:.3g} ms<extra></extra>",
+        text=lambda text, value: f"{text}<br>{value:.3g} ms",
     )
     which = "p99 requests' mean" if tail else "mean"
     fig.update_layout(title=title(f"Where the {which} latency goes (ms)", result.data["scenario"]))
@@ -68,6 +69,7 @@ def cpu_icicle(result: Result) -> go.Figure:
         label=lambda step: f"step {step}",
         scale=1.0,
         hover="%{id}: %{value:.4g} core-s (%{percentRoot:.1%})<extra></extra>",
+        text=lambda text, value: f"{text}<br>{value:.4g} core-s",
     )
     fig.update_layout(
         title=title("CPU per endpoint and step (core-seconds)", result.data["scenario"])
@@ -83,10 +85,12 @@ def _icicle(
     label: Callable[[Any], str],
     scale: float,
     hover: str,
+    text: Callable[[str, float], str],
 ) -> go.Figure:
     """A three-level icicle of ``table``: a box per value of ``levels[0]``, then of
     ``levels[1]`` within it, then a leaf per row (named by ``label`` of its
-    ``levels[2]``), each box the sum of the ``value`` column below it, times ``scale``."""
+    ``levels[2]``), each box the sum of the ``value`` column below it, times ``scale``;
+    ``hover`` is the template of its hover, ``text`` makes a box's text of its label and value."""
     top, middle, leaf = levels
     ids: list[str] = []
     labels: list[str] = []
@@ -114,5 +118,10 @@ def _icicle(
             values=values,
             branchvalues="total",
             hovertemplate=hover,
+            # the numbers on the boxes too: a figure pasted as an image has no hover
+            # (as text of each box, so that plotly's unnamed root above several
+            # top boxes shows none)
+            text=[text(t, v) for t, v in zip(labels, values, strict=True)],
+            textinfo="text",
         )
     )

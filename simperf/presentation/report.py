@@ -11,6 +11,7 @@ from __future__ import annotations
 import html
 from typing import Any
 
+import pandas as pd
 import plotly.graph_objects as go
 import yaml
 from plotly.offline import get_plotlyjs
@@ -20,6 +21,8 @@ from simperf.metrics.result import Result
 from simperf.presentation import tables
 from simperf.presentation.findings import warnings
 from simperf.presentation.summary_failures import faults
+from simperf.presentation.summary_text import autoscaling, headroom
+from simperf.units import format_clock
 
 _PAGE_STYLE = """<style>
 body{font:14px/1.45 system-ui,sans-serif;max-width:1180px;margin:0 auto;padding:16px 24px}
@@ -53,6 +56,8 @@ def figures(result: Result) -> dict[str, list[go.Figure]]:
         out["time"].append(plots.utilization_heatmap(result, "worker_occupancy"))
     if (ts.metric == "hit_rate").any():
         out["caches"] = [plots.cache_hit_rate(result)]
+    if result.data.get("autoscaling"):
+        out["autoscaling"] = [plots.fleet(result)]
     if any(db.get("queries") for db in (result.data.get("databases") or {}).values()):
         out["databases"] = [plots.database_load(result)]
     return out
@@ -83,7 +88,8 @@ def render(result: Result) -> str:
         A complete HTML page: summary, warnings (unstable or saturated components, SLO
         misses, failed requests, the bottleneck), the topology, latency tables and
         figures per class, the time series with fault and alert windows, utilisation
-        per instance, component tables, faults and availability, guarded calls and
+        per instance, component tables, autoscaled servers (their actions and instances
+        over time), faults and availability, guarded calls and
         balancers, cache, CDN and database tables, alerts, and the spec.
     """
     scenario = result.scenario
@@ -118,6 +124,18 @@ def render(result: Result) -> str:
             + tables.component_table(result, instances=True),
         ),
     ]
+    if result.data.get("autoscaling"):
+        # the summary's lines (instances, instance-hours, cost), then every action
+        lines = "\n".join(autoscaling(result.data)).strip("\n")
+        sections.append(
+            (
+                "autoscaling",
+                "Autoscaling",
+                f"<pre>{html.escape(lines)}</pre>"
+                + tables.frame_html(_on_the_clock(result.scaling_events))
+                + draw("autoscaling"),
+            )
+        )
     failures = _failures(result)
     if failures:
         sections.append(("failures", "Failures", failures))
@@ -126,7 +144,7 @@ def render(result: Result) -> str:
         if table or figs.get(key):
             sections.append((key, title, table + draw(key)))
     if result.data.get("alerts"):
-        sections.append(("alerts", "Alerts", tables.frame_html(result.alerts)))
+        sections.append(("alerts", "Alerts", tables.frame_html(result.alerts, tables.ALERT_TIMES)))
     sections.append(("spec", "Spec", f"<pre>{html.escape(_spec_yaml(result))}</pre>"))
     nav = "".join(f'<a href="#{key}">{html.escape(title)}</a>' for key, title, _ in sections)
     body = "".join(
@@ -141,6 +159,11 @@ def render(result: Result) -> str:
         f'<body class="simperf"><h1>simperf report: {name}</h1>'
         f'<p class="description">{description}</p><nav>{nav}</nav>{body}</body></html>\n'
     )
+
+
+def _on_the_clock(events: pd.DataFrame) -> pd.DataFrame:
+    """Scaling events with their times as h:mm:ss (a day's 73035 s would read 7.304e+04)."""
+    return events.assign(time=[format_clock(t) for t in events["time"]])
 
 
 def _failures(result: Result) -> str:
@@ -167,10 +190,14 @@ def _summary(result: Result) -> str:
         ("measured", f"{d['measured_time']:.6g} s after {d['warmup']:.6g} s warm-up"),
         ("seed", d["seed"]),
     ]
+    spare = [line.removeprefix("headroom").strip() for line in headroom(d)]
+    if spare:  # the text summary's lines: measured, estimated, during the worst fault
+        rows.append(("headroom", "\n".join(spare)))
     cost = d.get("cost")
     if cost and cost.get("components"):
         rows.append(("cost", f"{cost['total_per_hour']:.4g} per hour"))
     table = "".join(
-        f"<tr><th>{html.escape(k)}</th><td>{html.escape(str(v))}</td></tr>" for k, v in rows
+        f"<tr><th>{html.escape(k)}</th><td>{html.escape(str(v)).replace(chr(10), '<br>')}</td></tr>"
+        for k, v in rows
     )
     return f"<table>{table}</table><h3>Warnings</h3>{tables.warning_list(warnings(result))}"

@@ -7,7 +7,7 @@ from typing import Any
 from simperf.metrics.availability import target_name
 from simperf.presentation.cells import Column, pct, table_header, table_row
 from simperf.spec.alerts import LATENCY_METRICS
-from simperf.units import format_time
+from simperf.units import format_interval, format_time
 
 FAULT_LINES = 8
 """Occurrences listed in the summary (the JSON lists them all)."""
@@ -43,7 +43,7 @@ def faults(d: dict[str, Any]) -> list[str]:
             parts.append(f"for {format_time(occ['time_to_recover'])}")
         if occ["time_to_detect"] is not None:
             parts.append(f"detected after {format_time(occ['time_to_detect'])}")
-        parts.append(f"{occ['failed']} failed")
+        parts.append(f"{occ['failed']} failed while it lasted")  # not all caused by it
         lines.append("          " + ", ".join(parts))
     if section["count"] > FAULT_LINES:
         lines.append(f"          ... and {section['count'] - FAULT_LINES} more (see JSON)")
@@ -62,9 +62,7 @@ def alerts(d: dict[str, Any]) -> list[str]:
         if not a["firings"]:
             lines.append(f"{head}: never fired")
             continue
-        spans = ", ".join(
-            f"{format_time(i['start'])} to {format_time(i['end'])}" for i in a["intervals"][:3]
-        )
+        spans = ", ".join(format_interval(i["start"], i["end"]) for i in a["intervals"][:3])
         more = f" and {a['firings'] - 3} more" if a["firings"] > 3 else ""
         lines.append(
             f"{head}: fired {a['firings']}x, {format_time(a['time_firing'])} in all ({spans}{more})"

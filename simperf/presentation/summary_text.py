@@ -10,7 +10,7 @@ from typing import Any
 from simperf.presentation.cells import Column, table_header, table_row, verdict_reason
 from simperf.presentation.summary_failures import alerts, calls, faults
 from simperf.presentation.summary_stores import caches, cdns, databases, state
-from simperf.units import format_time
+from simperf.units import format_clock, format_interval, format_time
 
 SHORT_RUN_RELAXATIONS = 100
 """A measured period shorter than this many relaxation times gets a warning: an interval
@@ -107,21 +107,29 @@ def autoscaling(d: dict[str, Any]) -> list[str]:
         mean = a["mean_instances"]
         cost = f", cost {a['cost']:.4g}" if a["cost"] is not None else ""
         lines.append(
-            f"autoscaling {name}: {a['min']}..{a['max']} instances, mean "
+            f"autoscaling {name}: {a['min']}..{a['max']} instances, "
+            f"{a['fewest_instances']} to {a['most_instances']} in the run, mean "
             + (f"{mean:.3g}" if mean is not None else "-")
             + f", {a['instances_at_end']} at the end; {a['instance_hours']:.4g} "
             f"instance-hours{cost}; {a['scale_outs']} scale-outs, {a['scale_ins']} scale-ins"
         )
+        if a.get("capped_at_max"):
+            lines.append(
+                f"  max {a['max']} too few: {a['capped_at_max']} decisions wanted more, "
+                f"up to {a['most_wanted']} instances"
+            )
         for e in a["events"][:5]:
-            lines.append(f"  {format_time(e['time'])}: {e['from']} -> {e['to']} ({e['reason']})")
+            lines.append(f"  {format_clock(e['time'])}: {e['from']} -> {e['to']} ({e['reason']})")
         if len(a["events"]) > 5:
             lines.append(f"  ... and {len(a['events']) - 5} more (Result.scaling_events)")
     return lines
 
 
 def headroom(d: dict[str, Any]) -> list[str]:
-    """The first component to saturate as load grows, measured and estimated."""
-    first = (d.get("headroom") or {}).get("first")
+    """The first component to saturate as load grows, measured and estimated; the same
+    while the worst fault lasted, and the load breakers kept from their callees."""
+    section = d.get("headroom") or {}
+    first = section.get("first")
     if first is None:
         return []
     line = (
@@ -132,7 +140,25 @@ def headroom(d: dict[str, Any]) -> list[str]:
     neck = (d.get("estimate") or {}).get("bottleneck")
     if neck is not None:
         line += f"; estimate: {neck['component']} {neck['resource']} at {neck['headroom']:.3g}x"
-    return [line]
+    lines = [line]
+    fault = section.get("fault")
+    if fault is not None:
+        spells = f", {fault['occurrences']} times" if fault["occurrences"] > 1 else ""
+        lines.append(
+            f"          while {fault['target']} {fault['kind']} lasted "
+            f"({format_interval(fault['start'], fault['end'])}{spells}): "
+            f"{fault['component']} {fault['resource']} at {fault['headroom']:.3g}x "
+            f"({fault['utilization']:.1%} busy at {fault['instance']})"
+        )
+    for name, comp in section["components"].items():
+        if comp.get("stopped") and comp["headroom"] is not None:
+            served = comp["served_headroom"]
+            lines.append(
+                f"          {name} at {comp['headroom']:.3g}x of the load offered it, counting "
+                f"the {comp['stopped']:,.0f} calls a breaker failed fast"
+                + (f" ({served:.3g}x on the calls it served)" if served is not None else "")
+            )
+    return lines
 
 
 def latency(d: dict[str, Any]) -> list[str]:
@@ -178,7 +204,7 @@ def shedding(d: dict[str, Any]) -> list[str]:
 def components(d: dict[str, Any]) -> list[str]:
     """One row per component: utilisation, queue, wait, served."""
     estimated = (d.get("estimate") or {}).get("components")
-    spare = (d.get("headroom") or {}).get("components")
+    spare, in_fault = component_headroom(d)
     columns: list[Column] = [
         ("component", -16, ""),
         ("kind", -15, ""),
@@ -193,6 +219,8 @@ def components(d: dict[str, Any]) -> list[str]:
         columns.append(("est util", 9, ".1%"))
     if spare is not None:
         columns.append(("headroom", 9, ""))
+    if in_fault:
+        columns.append(("in fault", 9, ""))
     lines = ["", table_header(columns)]
     for name, comp in d["components"].items():
         values = [name, comp["kind"]]
@@ -204,8 +232,24 @@ def components(d: dict[str, Any]) -> list[str]:
         if spare is not None:
             room = (spare.get(name) or {}).get("headroom")
             values.append(None if room is None else f"{room:.3g}x")
+        if in_fault:
+            room = in_fault.get(name)
+            values.append(None if room is None else f"{room:.3g}x")
         lines.append(table_row(columns, values))
     return lines
+
+
+def component_headroom(d: dict[str, Any]) -> tuple[dict[str, Any] | None, dict[str, float]]:
+    """The run's ``headroom.components`` (None without it), and each component's least
+    headroom while a fault lasted (over every fault; empty without faults)."""
+    section = d.get("headroom") or {}
+    out: dict[str, float] = {}
+    for unit in section.get("faults") or []:
+        for name, comp in unit["components"].items():
+            room = comp["headroom"]
+            if room is not None and (name not in out or room < out[name]):
+                out[name] = room
+    return section.get("components"), out
 
 
 def waits(d: dict[str, Any]) -> list[str]:

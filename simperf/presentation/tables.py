@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 
 from simperf.presentation.findings import warnings
+from simperf.presentation.summary_text import component_headroom, headroom
 from simperf.units import format_time
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -24,11 +25,16 @@ if TYPE_CHECKING:  # pragma: no cover
     from simperf.experiment.replicate import Replications
     from simperf.metrics.result import Result
 
-TIME_COLUMNS = {"mean", "p50", "p90", "p95", "p99", "p999", "max", "mean_wait", "mean_service"}
+TIME_COLUMNS = {
+    "mean", "p50", "p90", "p95", "p99", "p999", "max", "mean_wait", "mean_service", "threshold",
+}  # fmt: skip
 SHARE_COLUMNS = {
     "utilization", "worker_occupancy", "pool_occupancy", "error_rate", "hit_rate", "offload",
-    "byte_offload", "imbalance",
+    "byte_offload", "imbalance", "cpu_utilization", "storage_utilization", "slow_share", "share",
+    "stale_read_rate", "store_read_reduction", "stale_rate",
 }  # fmt: skip
+ALERT_TIMES = ("start", "end", "duration")
+"""Columns of ``Result.alerts`` in time units (``peak`` is in the metric's own)."""
 KEY_METRICS = ("latency.all.mean", "latency.all.p50", "latency.all.p99", "throughput", "error_rate")
 """Metrics a comparison always shows, significant or not."""
 
@@ -111,7 +117,20 @@ def component_table(result: Result, instances: bool = False) -> str:
     frame = frame[[c for c in columns if c in frame]]
     if not instances:
         frame = frame.drop(columns="instance")
+        spare, in_fault = component_headroom(result.data)
+        if spare is not None:  # as the text summary: over the run, and while a fault lasted
+            frame = frame.assign(
+                headroom=[_times((spare.get(n) or {}).get("headroom")) for n in frame["component"]]
+            )
+        if in_fault:
+            frame = frame.assign(
+                headroom_in_fault=[_times(in_fault.get(n)) for n in frame["component"]]
+            )
     return frame_html(frame, TIME_COLUMNS, SHARE_COLUMNS)
+
+
+def _times(multiple: float | None) -> str:
+    return "-" if multiple is None else f"{multiple:.3g}x"
 
 
 def section_table(result: Result, section: str) -> str:
@@ -143,7 +162,11 @@ def headline(result: Result) -> str:
 
 def result_html(result: Result) -> str:
     """What a notebook shows for a :class:`~simperf.metrics.result.Result`."""
-    parts = [f"<p>{headline(result)}</p>", warning_list(warnings(result))]
+    parts = [f"<p>{headline(result)}</p>"]
+    spare = [html.escape(" ".join(line.split())) for line in headroom(result.data)]
+    if spare:  # the text summary's lines: measured, estimated, during the worst fault
+        parts.append(f"<p>{'<br>'.join(spare)}</p>")
+    parts.append(warning_list(warnings(result)))
     parts += ["<h4>Latency by class</h4>", latency_table(result)]
     parts += ["<h4>Components</h4>", component_table(result)]
     for section in ("caches", "cdns", "databases"):

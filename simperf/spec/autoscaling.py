@@ -10,8 +10,9 @@ target)``, n the instances measured) or *steps* (``steps: [{above: 80%, change: 
 {below: 30%, change: -1}]``). An instance added takes traffic ``warmup`` after the
 decision (launch, boot, registration) and starts cold: no sessions, no requests in
 progress. An instance removed takes no new requests and is released once the requests
-it holds have finished (drain). After an action, no other is taken for ``cooldown``
-(``scale_in_cooldown`` for removals, by default the same).
+it holds have finished (drain). No scale-out is taken within ``cooldown`` of the last
+scale-out, and no scale-in within ``scale_in_cooldown`` (by default ``cooldown``) of any
+action: a scale-in never delays the scale-out a rise in load needs.
 """
 
 from __future__ import annotations
@@ -98,7 +99,7 @@ class AutoscalingSpec(SpecModel):
         0.0, ge=0, le=MAX_TIME, description="from a decision to add to the instance taking traffic"
     )
     cooldown: Time = Field(
-        0.0, ge=0, le=MAX_TIME, description="after an action, no scale-out for this long"
+        0.0, ge=0, le=MAX_TIME, description="after a scale-out, no other scale-out for this long"
     )
     scale_in_cooldown: Time | None = Field(
         None,

@@ -68,6 +68,20 @@ def size(component: Any) -> list[tuple[int, int]]:
     return [(count, cores) for count, cores, _ in component.priced_groups]
 
 
+def group_price(
+    scenario: Any, cost: CostSpec | None, count: int, cores: int, instance_type: str | None
+) -> float | None:
+    """The price per hour of ``count`` instances of ``cores`` (or of ``instance_type``).
+
+    An instance of a type costs the type's price plus ``cost.per_instance``; one without
+    costs what ``cost`` says; None when neither prices it.
+    """
+    if instance_type is not None:
+        extra = 0.0 if cost is None else cost.per_instance
+        return count * (instances.price_per_hour(scenario, instance_type) + extra)
+    return None if cost is None else cost.per_hour([(count, cores)])
+
+
 def scenario_cost(scenario: Any) -> dict[str, Any]:
     """The price per hour of a scenario's components that declare a ``cost``.
 
@@ -80,19 +94,12 @@ def scenario_cost(scenario: Any) -> dict[str, Any]:
     components: dict[str, float] = {}
     for name, component in scenario.components.items():
         cost = getattr(component, "cost", None)
-        groups = typed_groups(component)
-        if any(t is not None for _, t in groups):
-            # instances of a type cost the type's price (and cost.per_instance on top)
-            extra = 0.0 if cost is None else cost.per_instance
-            price = 0.0
-            for (count, t), sized in zip(groups, size(component), strict=True):
-                if t is not None:
-                    price += count * (instances.price_per_hour(scenario, t) + extra)
-                elif cost is not None:
-                    price += cost.per_hour([sized])
-            components[name] = price
-        elif cost is not None:
-            components[name] = cost.per_hour(size(component))
+        prices = [
+            group_price(scenario, cost, count, cores, type_)
+            for count, cores, type_ in component.priced_groups
+        ]
+        if any(price is not None for price in prices):
+            components[name] = float(sum(price or 0.0 for price in prices))
     return {"total_per_hour": float(sum(components.values())), "components": components}
 
 

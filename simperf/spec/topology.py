@@ -65,6 +65,12 @@ def call_graph(scenario: Scenario) -> dict[str, list[str]]:
     return graph
 
 
+def served_by(scenario: Scenario, component: str) -> list[str]:
+    """The components that serve what is sent to ``component``: itself, or a balancer's
+    backends (through balancers in front of balancers)."""
+    return [f.component for f in _through_balancers(scenario, Forward(component, ""))]
+
+
 def _through_balancers(scenario: Scenario, f: Forward) -> Iterator[Forward]:
     target = scenario.components[f.component]
     if target.kind == "load_balancer":

@@ -80,3 +80,16 @@ def test_fit_recovers_parameters_with_standard_errors_from_noisy_points() -> Non
 def test_fit_refuses_too_few_or_bad_points(points: list[tuple[float, float]], message: str) -> None:
     with pytest.raises(ValueError, match=message):
         simperf.fit_usl(points)
+
+
+@pytest.mark.parametrize("unit", [1e-300, 1e-6, 3600.0, 1e300])
+def test_fit_does_not_depend_on_the_throughputs_unit(unit: float) -> None:
+    # the same curve in requests per second, per hour, or at the float's ends: alpha and
+    # beta are the curve's shape and must not move (1e-300 returned the optimiser's
+    # start, alpha 0.01 and beta 1e-4; 1e300 failed)
+    n = np.array([1, 2, 4, 8, 16, 32])
+    truth = usl_throughput(n, 100.0, 0.05, 0.002)
+    fit = simperf.fit_usl(zip(n, truth * unit / 100.0, strict=True))
+    assert fit.alpha == pytest.approx(0.05, rel=1e-6)
+    assert fit.beta == pytest.approx(0.002, rel=1e-6)
+    assert fit.rate == pytest.approx(unit, rel=1e-6)

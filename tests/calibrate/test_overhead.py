@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 import pytest
 from simulated_logs import held_after_idle
 
@@ -34,3 +35,18 @@ def test_held_gap_is_the_mean_over_every_request_at_any_load(rate: float) -> Non
     assert abs(plain - truth) > 0.1 * truth
     # ...the stratified one is not
     assert cost.held == pytest.approx(truth, rel=0.05)
+
+
+def test_constant_component_times_without_server_times() -> None:
+    # a log whose handler always took 3 ms (times logged to the millisecond): the M/G/1
+    # variance of C + h came out -7e-21 from rounding and the fit crashed (ValueError)
+    from simperf.calibrate import calibrate
+
+    t = np.arange(50.0)
+    log = pd.DataFrame({"timestamp": t, "latency": 0.004, "time_app": 0.003})
+    cal = calibrate(log, predict_requests=None)
+    # the 1 ms beyond the handler is held, less the wait P-K gives a deterministic 4 ms
+    # service at 1/s: h + (0.003 + h)^2 / (2 (1 - (0.003 + h))) = 1 ms, h = 0.992 ms
+    h = cal.levels["held"].iloc[0]
+    assert h + (0.003 + h) ** 2 / (2 * (1 - (0.003 + h))) == pytest.approx(0.001, rel=1e-6)
+    assert h == pytest.approx(0.000992, rel=1e-4)

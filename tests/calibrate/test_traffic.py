@@ -18,3 +18,25 @@ def test_poisson_paced_and_bursty() -> None:
     assert not bursty.poisson and bursty.dispersion > 5
     low, high = poisson.rate_ci
     assert low < 100 < high
+
+
+def test_the_levels_report_the_intervals_at_the_level_asked_for() -> None:
+    # the rate's Garwood interval and the dispersion index's were computed and dropped,
+    # and the summary said "95% intervals" whatever the confidence
+    import pandas as pd
+
+    from simperf.calibrate import calibrate
+
+    rng = np.random.default_rng(5)
+    t = np.cumsum(rng.exponential(0.02, 2000))
+    work = rng.exponential(0.003, t.size)
+    log = pd.DataFrame({"timestamp": t, "latency": work + 0.001, "time_app": work})
+    for confidence in (0.9, 0.99):
+        cal = calibrate(log, confidence=confidence, predict_requests=None)
+        expected = arrivals(t, confidence)
+        row = cal.levels.iloc[0]
+        assert (row["rate_low"], row["rate_high"]) == expected.rate_ci
+        assert (row["dispersion_low"], row["dispersion_high"]) == expected.dispersion_ci
+        assert row["rate_low"] < 50 < row["rate_high"]
+        assert f"{confidence:.0%} intervals" in cal.summary()
+        assert "95% intervals" not in cal.summary()

@@ -25,23 +25,32 @@ SEGMENTS = ((0.0, 10), (100.0, 14), (200.0, 6))  # (from, requests per second)
 HORIZON = 300.0
 
 
-def trace(tmp_path: Path) -> Path:
+def trace(tmp_path: Path, segments: tuple[tuple[float, int], ...] = SEGMENTS) -> Path:
     times = []
-    bounds = [*(start for start, _ in SEGMENTS[1:]), HORIZON]
-    for (start, rate), end in zip(SEGMENTS, bounds, strict=True):
+    bounds = [*(start for start, _ in segments[1:]), HORIZON]
+    for (start, rate), end in zip(segments, bounds, strict=True):
         times += [start + i / rate for i in range(round((end - start) * rate))]
     path = tmp_path / "trace.csv"
     path.write_text("key,t\n" + "".join(f"k,{t!r}\n" for t in times))
     return path
 
 
-def scenario(tmp_path: Path, scaling: dict[str, Any], **app: Any) -> dict[str, Any]:
+def scenario(
+    tmp_path: Path,
+    scaling: dict[str, Any],
+    segments: tuple[tuple[float, int], ...] = SEGMENTS,
+    **app: Any,
+) -> dict[str, Any]:
     return {
         "name": "step_load",
         "keyspaces": {
             "items": {
                 "keys": 1,
-                "popularity": {"model": "trace", "path": str(trace(tmp_path)), "time_column": "t"},
+                "popularity": {
+                    "model": "trace",
+                    "path": str(trace(tmp_path, segments)),
+                    "time_column": "t",
+                },
             }
         },
         "workload": {
@@ -101,6 +110,11 @@ def test_target_tracking_follows_the_step_with_the_configured_delays(
     assert list(zip(events["from"], events["to"], strict=True)) == [(2, 3), (3, 2)]
     # 0.7 less the last request of the period, which finishes 0.029 s after it.
     assert events["reason"][0] == "cpu_utilization 0.6986 vs target 0.6"
+    # why 235 and not 215: the reason says when it was first wanted and what held it
+    assert events["reason"][1] == (
+        "cpu_utilization 0.2 vs target 0.6; wanted from 0:03:35, held by the scale-in cooldown"
+    )
+    assert tracking.to_dict()["autoscaling"]["app"]["capped_at_max"] == 0
     instances = series(tracking, "app", "instances")
     serving = series(tracking, "app", "serving")
     # Provisioned (billed) from the decision at 115; taking traffic 30 s later, at 145.
@@ -123,6 +137,10 @@ def test_instance_hours_cost_and_conservation(tracking: simperf.Result) -> None:
     # 2 instances all along, a third from 115 to its release in [235, 236].
     assert 2 * HORIZON + 120 <= hours * 3600 <= 2 * HORIZON + 121
     assert report["cost"] == pytest.approx(hours * 0.36)
+    # cost over time: each window's instances at 0.36/h, summing to the run's cost
+    spend = series(tracking, "app", "cost_per_hour")
+    assert spend[110.0] == pytest.approx(2 * 0.36) and spend[115.0] == pytest.approx(3 * 0.36)
+    assert (spend * 5).sum() / 3600 == pytest.approx(report["cost"])
     assert d["cost"]["components"]["app"] == pytest.approx(report["mean_instances"] * 0.36)
     requests = d["requests"]
     assert requests["failed"] == 0
@@ -135,7 +153,64 @@ def test_instance_hours_cost_and_conservation(tracking: simperf.Result) -> None:
         d["components"]["app"]["served"] * SERVICE / (hours * 3600)
     )
     assert d["stability"]["status"] == "stable"  # scaled-in instances are no outage
-    assert "autoscaling app: 2..5 instances" in tracking.summary()
+    text = tracking.summary()
+    assert "autoscaling app: 2..5 instances, 2 to 3 in the run, mean 2.4" in text
+    # instants on the run's clock, to the second: 3.92 min was 235 s
+    assert "  0:01:55: 2 -> 3 (" in text and "  0:03:55: 3 -> 2 (" in text
+
+
+@pytest.mark.parametrize(("extra", "price"), [(None, 0.096), ({"per_instance": 0.04}, 0.136)])
+def test_an_instance_type_prices_the_autoscaled_instances(
+    tmp_path: Path, extra: dict[str, Any] | None, price: float
+) -> None:
+    # m.large: 2 cores at 0.096/h (plus cost.per_instance when given). 10/s and 14/s of
+    # 100 ms keep 2 instances at most 35% busy, so the fleet stays at min 2 all along.
+    spec = scenario(tmp_path, TRACKING, instance_type="m.large", cores=2)
+    spec["components"]["app"]["cost"] = extra
+    if extra is None:
+        del spec["components"]["app"]["cost"]
+    d = simperf.run(simperf.from_dict(spec), seed=1).to_dict()
+    report = d["autoscaling"]["app"]
+    assert report["events"] == []
+    assert report["instance_hours"] == pytest.approx(2 * HORIZON / 3600)
+    assert report["per_instance_hour"] == pytest.approx(price)
+    assert report["cost"] == pytest.approx(2 * HORIZON / 3600 * price)
+    assert d["cost"]["components"]["app"] == pytest.approx(2 * price)
+    assert d["cost"]["total_per_hour"] == pytest.approx(2 * price)
+
+
+def test_cooldown_counts_from_the_last_scale_out_only(tmp_path: Path) -> None:
+    # 10/s on 2 instances, 2/s from 60 s, 14/s from 100 s; 10 s periods, no lag or warm-up.
+    # [60, 70] is 10% busy: 2 -> 1 at 70 (no scale-in cooldown). [100, 110] saturates the
+    # one left: 1 -> 2 at 110, 40 s after the scale-in (the 60 s cooldown follows
+    # scale-outs only); then 14/s on 2 is 70% busy, ceil(1.4 / 0.6) = 3, held by that
+    # cooldown until 170.
+    scaling = {
+        **TRACKING,
+        "min": 1,
+        "metric_lag": 0,
+        "warmup": 0,
+        "cooldown": "60s",
+        "scale_in_cooldown": 0,
+    }
+    segments = ((0.0, 10), (60.0, 2), (100.0, 14))
+    spec = scenario(tmp_path, scaling, segments, replicas=2)
+    events = simperf.run(simperf.from_dict(spec), seed=1).scaling_events
+    assert list(zip(events["time"], events["from"], events["to"], strict=True)) == [
+        (70.0, 2, 1),
+        (110.0, 1, 2),
+        (170.0, 2, 3),
+    ]
+    # Measured after a 100 s warm-up: 1 instance to 110, 2 to 170, 3 to 300.
+    spec["run"]["warmup"] = 100
+    result = simperf.run(simperf.from_dict(spec), seed=1)
+    report = result.to_dict()["autoscaling"]["app"]
+    seconds = 10 + 2 * 60 + 3 * 130
+    assert report["instance_hours"] == pytest.approx(seconds / 3600)
+    assert report["mean_instances"] == pytest.approx(seconds / 200)
+    assert (report["scale_outs"], report["scale_ins"]) == (2, 0)
+    assert (report["fewest_instances"], report["most_instances"]) == (1, 3)
+    assert "1..5 instances, 1 to 3 in the run" in result.summary()
 
 
 def test_step_policy_respects_cooldown_and_max(tmp_path: Path) -> None:
@@ -151,11 +226,17 @@ def test_step_policy_respects_cooldown_and_max(tmp_path: Path) -> None:
     events = result.scaling_events
     # 0.5 > 0.3 from the first period on: +1 at 15, then +1 each 40 s cooldown until max.
     assert list(events["time"])[:2] == [15.0, 55.0]
+    assert events["reason"][1].endswith("; wanted from 0:00:25, held by the cooldown")
     assert list(events["to"])[:2] == [3, 4]
     assert series(result, "app", "instances").max() <= 4
     # 6/s on 4 instances is 0.15 < 0.25: -5 is clipped to min 2.
     assert list(events["to"])[-1] == 2
     assert series(result, "app", "instances").min() >= 2
+    # At max 4, +1 is wanted 13 times: 3 instances measured in [50, 80] (the 4th warming
+    # until 85) are 33% busy, and 14/s on 4 is 35% busy in the ten periods of [100, 200].
+    report = result.to_dict()["autoscaling"]["app"]
+    assert (report["capped_at_max"], report["most_wanted"]) == (13, 5)
+    assert "max 4 too few: 13 decisions wanted more, up to 5 instances" in result.summary()
 
 
 def test_without_autoscaling_nothing_changes(tmp_path: Path) -> None:
@@ -227,3 +308,32 @@ def test_autoscaling_on_a_database_exits_2(
     err = capsys.readouterr().err
     assert "components.db.autoscaling: only app servers autoscale" in err
     assert "Traceback" not in err
+
+
+def test_a_crashed_instance_is_replaced_not_averaged_in(tmp_path: Path) -> None:
+    # 10/s of 100 ms on min 2 one-core instances at a 60% target: each 50% busy. app[1]
+    # crashes from 52 s to 152 s and round robin sends everything to app[0], 100% busy.
+    # The fleet counted the crashed instance and the metric averaged it in (1.0 / 2 =
+    # 0.5: nothing to do), so it was never replaced. Now the decision at 55 (on [40, 50],
+    # 0.5 busy on 2: ceil(2 x 0.5 / 0.6) = 2 wanted) finds 1 live and adds one, serving
+    # from 85; later periods are measured over the live instances only.
+    spec = scenario(tmp_path, TRACKING, segments=((0.0, 10),), replicas=2)
+    spec["faults"] = [{"component": "app", "instance": 1, "at": 52, "for": 100}]
+    result = simperf.run(simperf.from_dict(spec), seed=1)
+    events = result.scaling_events
+    assert list(events["time"]) == [55.0, 175.0]
+    assert list(zip(events["from"], events["to"], strict=True)) == [(3 - 1, 3), (3, 2)]
+    assert events["reason"][0] == "cpu_utilization 0.5 vs target 0.6"
+    busy = series(result, "app[0]", "utilization")
+    assert busy[80.0] == pytest.approx(1.0) and busy[85.0] == pytest.approx(0.5)
+    # app[1] is back at 152: three live, 0.333 busy, where two are wanted; the scale-in
+    # cooldown (120 s after 55) holds the scale-in until 175
+    assert events["reason"][1] == (
+        "cpu_utilization 0.3333 vs target 0.6; wanted from 0:02:35, held by the scale-in cooldown"
+    )
+    # At max 2 the crashed instance still counts against max: nothing can be added, and
+    # the summary says the cap held
+    spec["components"]["app"]["autoscaling"] = {**TRACKING, "max": 2}
+    capped = simperf.run(simperf.from_dict(spec), seed=1)
+    assert capped.scaling_events.empty
+    assert capped.to_dict()["autoscaling"]["app"]["capped_at_max"] > 0

@@ -80,3 +80,33 @@ def test_a_search_over_the_load_itself_is_refused(knob: str) -> None:
     mm1 = simperf.load(MODELS / "mm1.yaml")
     with pytest.raises(simperf.SpecError, match=f"knob {knob}: more of it only makes"):
         simperf.capacity(mm1, knob, ["latency.all.p99<200ms"], executor="serial")
+
+
+def test_an_autoscaled_fleet_is_not_bracketed_by_its_starting_size() -> None:
+    # 30/s of exactly 100 ms is 3 cores of work: one instance to start with is
+    # saturated, but target tracking at 60% grows the fleet to 5 within 20 s, so min 1
+    # meets the SLO after the warm-up. The estimate, at the starting fleet, took min 1
+    # to 3 as saturated misses (not run) and answered 4.
+    scenario = simperf.from_dict(
+        {
+            "name": "fleet",
+            "workload": {
+                "arrival": {"kind": "deterministic", "rate": 30},
+                "classes": [{"name": "r", "entry": "app", "endpoint": "s"}],
+            },
+            "components": {
+                "app": {
+                    "kind": "app_server",
+                    "autoscaling": {"min": 1, "max": 8, "target": 0.6, "evaluation_period": 5},
+                    "endpoints": {"s": [{"cpu": {"dist": "constant", "value": 0.1}}]},
+                }
+            },
+            "run": {"duration": 100, "warmup": 60},
+        }
+    )
+    slos = as_slos(["latency.all.p99<1s"])
+    assert bracket(scenario, "components.app.autoscaling.min", slos, 1, 8, True, 0.02) is None
+    found = simperf.capacity(
+        scenario, "components.app.autoscaling.min", slos, low=1, high=8, replications=2
+    )
+    assert found.answer == 1 and found.bracket is None

@@ -117,6 +117,47 @@ def test_cheapest_ranks_by_cost() -> None:
     assert ranking.warnings == []  # every core is priced (at 0 on purpose in out)
 
 
+def test_an_autoscaled_design_costs_its_measured_fleet() -> None:
+    # 30/s of exactly 100 ms: 3 cores of work. Fixed 1-core instances at 0.36/h need 4
+    # to stay below 90% busy (1.44/h). The autoscaled design keeps min 5 instances (60%
+    # busy: target tracking at 60% never moves) whatever its replicas (1) say, so it
+    # costs 5 x 0.36 = 1.8/h and is the dearer one.
+    base = simperf.from_dict(
+        {
+            "name": "fleet",
+            "workload": {
+                "arrival": {"kind": "deterministic", "rate": 30},
+                "classes": [{"name": "r", "entry": "app", "endpoint": "s"}],
+            },
+            "components": {
+                "app": {
+                    "kind": "app_server",
+                    "cost": {"per_instance": "0.36/h"},
+                    "endpoints": {"s": [{"cpu": {"dist": "constant", "value": 0.1}}]},
+                }
+            },
+            "run": {"duration": 10, "warmup": 0},
+        }
+    )
+    scaled = base.with_overrides(
+        {"components.app.autoscaling": {"min": 5, "max": 8, "target": 0.6}}
+    )
+    ranking = simperf.cheapest(
+        {
+            "fixed": (base, "components.app.replicas", 1, 8),
+            "auto": (scaled, "components.app.autoscaling.max", 5, 8),
+        },
+        ["components.app.utilization<0.9"],
+        replications=2,
+        executor="serial",
+    )
+    frame = ranking.frame.set_index("design")
+    assert frame.loc["fixed", "answer"] == 4 and frame.loc["fixed", "cost_per_hour"] == 1.44
+    assert frame.loc["auto", "answer"] == 5
+    assert frame.loc["auto", "cost_per_hour"] == pytest.approx(1.8)
+    assert ranking.best == "fixed"
+
+
 @pytest.mark.parametrize(
     ("knob", "slo", "low", "high", "message"),
     [

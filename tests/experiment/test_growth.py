@@ -61,6 +61,13 @@ def test_breach_month_and_cost_follow_the_closed_form(base: simperf.Scenario) ->
     assert designs.loc["cores", "breach_month"] == len(held) == 4
     assert designs.loc["cores", "cost_until_breach"] == sum((1 + 0.5 * n) * 730 for n in held)
     assert "cores: SLOs stop holding in month 4" in projection.summary()
+    # Why: 387.2/s on 4 cores is 96.8% busy, saturated; 468.5/s on 5 cores 93.7% busy.
+    why = frame.groupby("design").why.last()
+    assert why["fixed"].startswith("saturated (app: cores 96.8% busy")
+    assert why["cores"] == (
+        "components.app.cores=5: components.app.utilization 0.937 missed, target < 0.9"
+    )
+    assert f"at 468.512 req/s {why['cores']}" in projection.summary()
     assert projection.to_dict()["designs"][0]["breach_month"] == 2
     assert "Growth of 10.0% a month" in projection._repr_html_()
 
@@ -101,3 +108,18 @@ def test_the_summary_gives_the_sizes_and_does_not_price_an_unpriced_spec() -> No
     text = Growth(0.1, 3, frame, designs).summary()
     assert "fixed: SLOs stop holding in month 1 (no prices in the spec)" in text
     assert "up: SLOs hold all 3 months; components.app.cores 4 to 7 (no prices in the spec)" in text
+
+
+def test_a_design_that_misses_in_month_0_says_so(base: simperf.Scenario) -> None:
+    # 320/s of 10 ms on 4 cores is 80% busy from the start: utilization < 0.5 never holds.
+    projection = simperf.growth(
+        {"fixed": base}, ["components.app.utilization<0.5"], rate=0.1, months=3, replications=2
+    )
+    designs = projection.designs.set_index("design")
+    assert designs.loc["fixed", "breach_month"] == 0
+    assert designs.loc["fixed", "months_held"] == 0
+    assert designs.loc["fixed", "cost_until_breach"] is None
+    assert projection.summary().splitlines()[1] == (
+        "  fixed: SLOs do not hold even in month 0; at 320 req/s "
+        "components.app.utilization 0.8 missed, target < 0.5"
+    )

@@ -210,3 +210,14 @@ def test_summary_adds_less_than_one_copy_of_the_records() -> None:
     finally:
         tracemalloc.stop()
     assert peak / n < 24 + 8, peak / n  # measured 58.8 B before, see the README
+
+
+def test_the_busiest_window_is_written_in_one_unit() -> None:
+    # 98/s from 90 s to 120 s, 25/s around it: the window [90, 120] read "90 s to 2 min"
+    profile = {"kind": "piecewise", "rate": 39.6, "profile": [[0, 25], [90, 98], [120, 25]]}
+    base = simperf.load(MODELS / "mm1.yaml").with_overrides(
+        {"run.duration": 150, "run.window": 30, "run.warmup": 0, "workload.arrival": profile}
+    )
+    stability = simperf.run(base, seed=2).to_dict()["stability"]
+    assert stability["status"] == "saturated"
+    assert "from 1.5 min to 2 min (busiest window" in stability["reason"]

@@ -63,6 +63,13 @@ CALLED = {
             changed(components__app__autoscaling={"min": 1, "max": 3, "target": 0.6}),
             "autoscaling",
         ),
+        (  # it was refused as "replicas > 1", which the fleet only starts with
+            changed(
+                components__app__replicas=2,
+                components__app__autoscaling={"min": 1, "max": 3, "target": 0.6},
+            ),
+            "autoscaling",
+        ),
         (
             changed(faults=[{"component": "app", "at": 5, "for": 2}]),
             "faults",

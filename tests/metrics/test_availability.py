@@ -166,3 +166,29 @@ def test_a_request_failed_after_the_fault_ended_is_counted_to_it() -> None:
     assert d["requests"]["errors"]["instance_down"] == 100
     assert d["faults"]["occurrences"][0]["failed"] == 100
     assert d["faults"]["failed"] == 100
+
+
+def test_requests_failed_during_overlapping_faults_are_counted_once() -> None:
+    # app's instance down 2-3 s fails 100 requests; a spare nobody calls is down 1-4 s,
+    # so the same 100 were in flight during both: each occurrence counts them, the total
+    # said "200 requests failed during them" of 100 failed in all
+    spec = {
+        "name": "overlap",
+        "workload": {
+            "arrival": {"kind": "deterministic", "rate": 100},
+            "classes": [{"name": "r", "entry": "app", "endpoint": "r"}],
+        },
+        "components": {
+            "app": {"kind": "app_server", "workers": 16, "endpoints": {"r": [{"cpu": "1ms"}]}},
+            "spare": {"kind": "app_server", "endpoints": {"r": [{"cpu": "1ms"}]}},
+        },
+        "faults": [
+            {"component": "app", "at": 2, "for": 1},
+            {"component": "spare", "at": 1, "for": 3},
+        ],
+        "run": {"duration": 10, "warmup": 0},
+    }
+    d = simperf.run(simperf.from_dict(spec), seed=1).to_dict()
+    assert d["requests"]["failed"] == 100
+    assert [o["failed"] for o in d["faults"]["occurrences"]] == [100, 100]
+    assert d["faults"]["failed"] == 100

@@ -11,7 +11,8 @@ import pytest
 import simperf
 from simperf.metrics.headroom import headroom
 from tests.conftest import MODELS
-from tests.presentation.test_summary_text import twice_capacity
+from tests.presentation.test_summary_text import behind_a_breaker, twice_capacity
+from tests.validation.agreement import HORIZONS, MEAN_WIDTH, agrees, replications, width
 
 
 def test_headroom_on_an_mmc_is_one_over_rho() -> None:
@@ -94,3 +95,135 @@ def test_a_server_rejecting_half_its_load_saturates_at_half_of_it() -> None:
     assert first["utilization"] == pytest.approx(1.0, rel=1e-9)
     assert first["headroom"] == pytest.approx(0.5, rel=2e-3)
     assert first["headroom"] == pytest.approx(d["estimate"]["bottleneck"]["headroom"], rel=2e-3)
+
+
+def one_down(
+    replicas: int, arrival: str, cpu: Any, at: float, down: float, duration: float
+) -> simperf.Scenario:
+    """``replicas`` one-core instances behind a round-robin balancer, instance 0 down
+    from ``at`` for ``down`` (no health check: the balancer knows at once)."""
+    return simperf.from_dict(
+        {
+            "name": "one_down",
+            "workload": {
+                "arrival": {"kind": arrival, "rate": 100},
+                "classes": [{"name": "req", "entry": "lb", "endpoint": "serve"}],
+            },
+            "components": {
+                "lb": {"kind": "load_balancer", "backends": "app", "policy": "round_robin"},
+                "app": {
+                    "kind": "app_server",
+                    "replicas": replicas,
+                    "workers": 100,
+                    "endpoints": {"serve": [{"cpu": cpu}]},
+                },
+            },
+            "faults": [{"component": "app", "instance": 0, "at": at, "for": down}],
+            "run": {"duration": duration, "warmup": 0},
+        }
+    )
+
+
+def test_headroom_while_an_instance_is_down_is_that_of_the_survivors() -> None:
+    # 100 req/s, one every 10 ms, of exactly 4 ms over 3 instances: each serves a third,
+    # 0.4 / 3 busy. From 10.005 s to 16.005 s app[0] is down: round robin's every third
+    # pick goes to the usable instance with the fewest in progress, ties alternating, so
+    # app[1] and app[2] serve 300 of the 600 arrivals each: 300 x 4 ms / 6 s = 0.2 busy,
+    # headroom 5x. Over the 30 s run the busiest survivor is (24 s x 0.4/3 + 6 s x 0.2)
+    # / 30 s = 0.14667 busy: 6.82x, which a planner would read as spare during the fault.
+    d = simperf.run(one_down(3, "deterministic", "4ms", 10.005, 6.0, 30), seed=1).to_dict()
+    room = d["headroom"]
+    assert room["first"]["headroom"] == pytest.approx(30 / 4.4, rel=1e-9)
+    fault = room["fault"]
+    assert (fault["target"], fault["kind"], fault["component"]) == ("app[0]", "crash", "app")
+    assert (fault["start"], fault["end"]) == pytest.approx((10.005, 16.005), abs=1e-12)
+    assert fault["utilization"] == pytest.approx(0.2, rel=1e-9)
+    assert fault["headroom"] == pytest.approx(5.0, rel=1e-9)
+    assert fault["instance"] in ("app[1]", "app[2]")
+    [unit] = room["faults"]
+    assert unit["components"]["app"]["headroom"] == fault["headroom"]
+
+
+@pytest.mark.parametrize("share", HORIZONS)
+def test_the_survivor_of_two_carries_the_whole_load_while_the_other_is_down(
+    share: float,
+) -> None:
+    # Poisson 100/s of exponential 5 ms over two instances, app[0] down from 10 s for
+    # 160 s x share: app[1] then serves all of it, busy lambda S = 0.5, headroom 2x (the
+    # whole run's, at 0.25 busy before, shows more).
+    down = 160 * share
+    scenario = one_down(2, "poisson", {"dist": "exponential", "mean": "5ms"}, 10, down, 10 + down)
+    reps = replications(scenario, 10)
+    agrees(reps, "headroom.fault.utilization", 0.5, max_width=width(MEAN_WIDTH, share))
+    assert all(run["headroom"]["fault"]["instance"] == "app[1]" for run in reps.runs)
+
+
+def test_a_callee_behind_a_breaker_has_the_headroom_of_the_load_offered_it() -> None:
+    # The API serves the n calls the breaker lets through, busy n x 10 ms / T; the
+    # calls made are n + the fail-fasts, so against the load offered its headroom is
+    # (n / calls) / (n x 10 ms / T) = T / (calls x 10 ms): 20 s / 9.99 s = 2.002x, the
+    # estimate's 1 / (50/s x 10 ms) = 2x (999 calls in 20 s: the first at 20 ms).
+    d = simperf.run(behind_a_breaker(), seed=1).to_dict()
+    route = d["calls"]["gateway->api"]
+    api = d["headroom"]["components"]["api"]
+    assert route["fail_fast"] > 0.9 * route["calls"]  # held open most of the run
+    assert api["stopped"] == route["fail_fast"]
+    assert api["headroom"] == pytest.approx(20 / (route["calls"] * 0.010), rel=1e-9)
+    estimated = d["estimate"]["components"]["api"]["headroom"]
+    assert api["headroom"] == pytest.approx(estimated, rel=2e-3)
+    # what it served alone: 1 / its utilisation, some 69x
+    assert api["served_headroom"] == pytest.approx(1 / api["utilization"], rel=1e-12)
+    assert d["headroom"]["first"]["component"] == "api"
+    assert "gateway" not in {k for k, v in d["headroom"]["components"].items() if "stopped" in v}
+
+
+def test_a_database_behind_a_breaker_scales_its_storage_by_the_queries_stopped() -> None:
+    # Each query reads storage (5 ms at 300 IOPS); a breaker on slow queries (over 2 ms:
+    # all) holds the database's route open. Its storage serves I/Os, not queries: the
+    # stopped queries add I/Os in the proportion served, so the storage's headroom against
+    # the offered load is its headroom on what it served times queries served / offered.
+    d = simperf.run(
+        simperf.from_dict(
+            {
+                "name": "db_breaker",
+                "workload": {
+                    "arrival": {"kind": "poisson", "rate": 200},
+                    "classes": [{"name": "get", "entry": "app", "endpoint": "get"}],
+                },
+                "components": {
+                    "app": {
+                        "kind": "app_server",
+                        "workers": 200,
+                        "pool": {"database": "db", "size": 50},
+                        "breakers": {
+                            "db": {
+                                "window": 20,
+                                "min_calls": 10,
+                                "slow_call": "2ms",
+                                "slow_ratio": 0.5,
+                                "wait": "1s",
+                                "probes": 2,
+                            }
+                        },
+                        "endpoints": {"get": [{"query": "by_id", "database": "db"}]},
+                    },
+                    "db": {
+                        "kind": "database",
+                        "primary": {
+                            "memory": "64MiB",
+                            "storage": {"read_latency": "5ms", "iops": "300/s"},
+                        },
+                        "tables": {"t": {"rows": 10_000_000, "row_size": 800}},
+                        "queries": {"by_id": {"table": "t", "where": ["id"]}},
+                    },
+                },
+                "run": {"duration": 10, "warmup": 0},
+            }
+        ),
+        seed=1,
+    ).to_dict()
+    db = d["headroom"]["components"]["db"]
+    served = d["components"]["db"]["per_instance"]["db[primary]"]["served"]
+    assert db["resource"] == "storage" and db["stopped"] == d["calls"]["app->db"]["fail_fast"]
+    offered = served + db["stopped"]
+    assert db["headroom"] == pytest.approx(db["served_headroom"] * served / offered, rel=1e-9)

@@ -11,6 +11,8 @@ import pytest
 import simperf
 from simperf.metrics.stability import FAILING_ERROR_RATE, SATURATED_UTILIZATION, SHORT_WINDOW
 
+from conftest import MODELS
+
 
 def spec(components: dict[str, Any], *, rate: float, duration: float, **run: Any) -> dict[str, Any]:
     return {
@@ -107,6 +109,22 @@ def test_an_instance_down_all_run_is_failing() -> None:
     assert (stab["status"], stab["component"]) == ("failing", "app")
     assert "instance_down" in stab["reason"]
     assert stab["warnings"] == ["app down 20 s (100% of the measured period)"]
+
+
+def test_a_failing_run_is_blamed_on_the_outage_that_fails_its_requests() -> None:
+    # models/failover.yaml: a cache node down 40 s (misses go to the database, nothing
+    # fails), then the primary down 20 s (updates fail as primary_down). The verdict
+    # blamed the longer outage: "failing (cache: ... primary_down; cache[1] down 40 s".
+    scenario = simperf.load(MODELS / "failover.yaml").with_overrides({"run.duration": 45})
+    result = simperf.run(scenario, seed=1)
+    stab = result.to_dict()["stability"]
+    errors = result.to_dict()["requests"]["errors"]
+    assert {cause for cause, count in errors.items() if count} == {"primary_down"}
+    assert (stab["status"], stab["component"]) == ("failing", "catalog")
+    assert stab["reason"].endswith("; catalog[primary] down 15 s (38% of the measured period)")
+    assert "cache[1] down 25 s (62% of the measured period)" in stab["warnings"]
+    # each occurrence's count is of the requests failed while it lasted, whatever failed them
+    assert "          cache[1] crash at 20 s, 332 failed while it lasted" in result.summary()
 
 
 def test_an_outage_routed_around_is_degraded_not_stable() -> None:

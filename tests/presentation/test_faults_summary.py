@@ -63,3 +63,54 @@ def test_errors_by_cause_over_time_add_up_to_the_errors(result: simperf.Result) 
 def test_the_time_series_plot_shades_every_occurrence(result: simperf.Result) -> None:
     labels = [w[2] for w in event_windows(result)]
     assert labels == ["fault: app[1]", "fault: app errors"]
+
+
+def test_the_summary_gives_the_headroom_while_the_worst_fault_lasted(
+    result: simperf.Result,
+) -> None:
+    text = result.summary()
+    fault = result.to_dict()["headroom"]["fault"]
+    assert fault["target"] == "app[1]"  # the crash, not the errors (which left both up)
+    assert (
+        f"          while app[1] crash lasted (2 s to 6 s): app cores at "
+        f"{fault['headroom']:.3g}x ({fault['utilization']:.1%} busy at app[0])"
+    ) in text
+    header = next(line for line in text.splitlines() if line.startswith("component "))
+    assert header.endswith("headroom in fault")
+    row = next(line for line in text.splitlines() if line.startswith("app "))
+    assert row.endswith(f"{fault['headroom']:.3g}x")
+
+
+def test_the_report_gives_the_headroom_as_the_summary_does(result: simperf.Result) -> None:
+    # The report's summary and components table had no headroom at all.
+    from simperf.presentation.report import render
+
+    page = render(result)
+    lines = [line for line in result.summary().splitlines() if "saturates first" in line]
+    fault_line = next(line for line in result.summary().splitlines() if "lasted" in line)
+    summary = page[page.index('<section id="summary">') : page.index('<section id="topology">')]
+    assert f"<th>headroom</th><td>{lines[0].removeprefix('headroom').strip()}<br>" in summary
+    assert fault_line.strip() in summary
+    table = page[page.index('<section id="components">') :]
+    table = table[: table.index("</table>")]
+    assert "<th>headroom</th>" in table and "<th>headroom_in_fault</th>" in table
+    room = result.to_dict()["headroom"]
+    assert f"<td>{room['components']['app']['headroom']:.3g}x</td>" in table
+    assert f"<td>{room['fault']['headroom']:.3g}x</td>" in table
+
+
+def test_a_notebook_shows_the_headroom(result: simperf.Result) -> None:
+    page = result._repr_html_()
+    assert "headroom app cores saturates first" in page and "while app[1] crash lasted" in page
+    assert "<th>headroom</th>" in page
+
+
+def test_an_alert_interval_is_written_in_one_unit() -> None:
+    # an alert from 100 s to 160 s read "(100 s to 2.67 min)"
+    from simperf.presentation.summary_failures import alerts
+
+    firing = {"start": 100.0, "end": 160.0, "peak": 1.0}
+    report = {"metric": "error_rate", "target": "all", "condition": "above"}
+    report |= {"threshold": 0.5, "for": 0.0, "firings": 1, "time_firing": 60.0}
+    (line,) = alerts({"alerts": {"errors": {**report, "intervals": [firing]}}})[1:]
+    assert line.endswith("fired 1x, 60 s in all (1.67 min to 2.67 min)")

@@ -27,6 +27,43 @@ def twice_capacity(warmup: float) -> dict[str, Any]:
     }
 
 
+def behind_a_breaker() -> simperf.Scenario:
+    """A gateway calling a one-core API of exactly 10 ms at 50 calls/s (half busy), through
+    a breaker that opens on slow calls (over 5 ms: all of them) and stays open 1 s."""
+    breaker = {
+        "window": 10,
+        "min_calls": 10,
+        "failure_ratio": 0.5,
+        "slow_call": "5ms",
+        "slow_ratio": 0.5,
+        "wait": "1s",
+        "probes": 2,
+    }
+    return simperf.from_dict(
+        {
+            "name": "behind_a_breaker",
+            "workload": {
+                "arrival": {"kind": "deterministic", "rate": 50},
+                "classes": [{"name": "get", "entry": "gateway", "endpoint": "get"}],
+            },
+            "components": {
+                "gateway": {
+                    "kind": "app_server",
+                    "workers": 1000,
+                    "breakers": {"api": breaker},
+                    "endpoints": {"get": [{"call": "api.get"}]},
+                },
+                "api": {
+                    "kind": "app_server",
+                    "workers": 10,
+                    "endpoints": {"get": [{"cpu": "10ms"}]},
+                },
+            },
+            "run": {"duration": 20, "warmup": 0},
+        }
+    )
+
+
 def test_counts_that_include_the_warm_up_say_so() -> None:
     result = simperf.run(simperf.from_dict(twice_capacity(1.0)), seed=1)
     d = result.to_dict()
@@ -42,3 +79,28 @@ def test_counts_that_include_the_warm_up_say_so() -> None:
 def test_without_a_warm_up_the_counts_are_plain() -> None:
     lines = simperf.run(simperf.from_dict(twice_capacity(0.0)), seed=1).summary().splitlines()
     assert not any("whole run" in line for line in lines)
+
+
+def test_a_callee_behind_a_breaker_reads_against_the_load_offered_it() -> None:
+    result = simperf.run(behind_a_breaker(), seed=1)
+    api = result.to_dict()["headroom"]["components"]["api"]
+    text = result.summary()
+    assert (
+        f"          api at 2x of the load offered it, counting the {api['stopped']:,.0f} calls "
+        f"a breaker failed fast ({api['served_headroom']:.3g}x on the calls it served)"
+    ) in text
+    row = next(line for line in text.splitlines() if line.startswith("api "))
+    assert row.endswith(" 2x")
+
+
+def test_the_fault_headroom_interval_is_in_one_unit() -> None:
+    # "while app[1] crash lasted (52 s to 2.53 min)" mixed units, as alerts did
+    from simperf.presentation.summary_text import headroom
+
+    first = {"component": "app", "resource": "cores", "headroom": 2.0}
+    first |= {"utilization": 0.5, "instance": "app[0]"}
+    fault = {"target": "app[1]", "kind": "crash", "start": 52.0, "end": 152.0}
+    fault |= {"occurrences": 1, "component": "app", "resource": "cores", "headroom": 1.5}
+    fault |= {"utilization": 0.665, "instance": "app[0]"}
+    d = {"headroom": {"first": first, "fault": fault, "components": {}}}
+    assert "while app[1] crash lasted (0.867 min to 2.53 min): " in headroom(d)[1]
