@@ -16,8 +16,10 @@ is undecided, up to the budget; a later replication that is not stable misses it
 
 With a results store (the sweep's, :mod:`simperf.experiment.store`), every run is
 written as it finishes under the point ``{knob: value}`` and read back on a rerun, so an
-interrupted search resumes where it stopped (probes with ``run.warmup: auto`` are not
-stored: their warm-up is detected on the replications together).
+interrupted search resumes where it stopped. With ``run.warmup: auto`` the warm-up is
+detected on the probe's first replications together (the first, run alone, among them)
+and the probe's runs are those with it cut, stored under ``{knob: value, "run.warmup":
+cut}``.
 """
 
 from __future__ import annotations
@@ -29,7 +31,7 @@ from typing import Any
 
 import numpy as np
 
-from simperf.experiment.replicate import StoredRuns, replicate
+from simperf.experiment.replicate import StoredRuns, warmed_up
 from simperf.experiment.slo_verdict import MET, MISSED, UNDECIDED, judge, more_needed
 from simperf.experiment.store import ResultStore
 from simperf.metrics.paths import flatten
@@ -82,17 +84,18 @@ class Prober:
         return self._done[value].verdict == MET
 
     def _probe(self, value: float) -> Probe:
-        variant = self.scenario.with_overrides({self.knob: value})
-        runs = self._runs(value, variant, range(1))
+        point: dict[str, Any] = {self.knob: value}
+        variant = self.scenario.with_overrides(point)
+        runs = self._stored.get(variant, point, range(1))
         if not _stable(runs):
             rows = [{**row, "slo_verdict": MISSED} for row in self._judge(runs)]
             cost = probe_cost(variant, runs)
             return self._report(Probe(value, runs, rows, MISSED, _worst(runs), cost))
-        if variant.run.auto_warmup:  # the warm-up is detected on the replications together
-            reps = replicate(variant, self.n, seed=self.seed, executor=self.pool)
-            variant, runs = reps.scenario, reps.runs
+        if variant.run.auto_warmup:  # detected on the replications together, this one a pilot
+            variant, point, _ = warmed_up(self._stored, variant, point, self.n)
+            runs = self._stored.get(variant, point, range(self.n))
         else:
-            runs += self._runs(value, variant, range(1, self.n))
+            runs += self._stored.get(variant, point, range(1, self.n))
         while True:
             rows = self._judge(runs)
             verdicts = {r["slo_verdict"] for r in rows}
@@ -100,17 +103,12 @@ class Prober:
             if not stable or MISSED in verdicts or verdicts == {MET} or len(runs) >= self.budget:
                 break
             wanted = min(more_needed(rows, len(runs), self.confidence), self.budget)
-            runs += self._runs(value, variant, range(len(runs), wanted))
+            runs += self._stored.get(variant, point, range(len(runs), wanted))
         verdict = (
             MISSED if not stable or MISSED in verdicts else MET if verdicts == {MET} else UNDECIDED
         )
         cost = probe_cost(variant, runs)
         return self._report(Probe(value, runs, rows, verdict, _worst(runs), cost))
-
-    def _runs(self, value: float, variant: Scenario, replications: range) -> list[dict[str, Any]]:
-        """Replications of one probe: from the store when it has them, else run (and stored
-        as each finishes)."""
-        return self._stored.get(variant, {self.knob: value}, replications)
 
     def _judge(self, runs: list[dict[str, Any]]) -> list[dict[str, Any]]:
         flat = [flatten(r) for r in runs]

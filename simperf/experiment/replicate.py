@@ -243,11 +243,7 @@ def replicate(
         progress_bar(n, f"replicate {scenario.name}", progress) as ticks,
     ):
         stored = StoredRuns(pool, seed, db)
-        if scenario.run.auto_warmup:
-            pilots = stored.get(scenario, point, range(min(n, PILOT_REPLICATIONS)))
-            warmup = ensemble_warmup(pilots)
-            point = {"run.warmup": warmup["cut_time"]}
-            scenario = scenario.with_overrides(point)
+        scenario, point, warmup = warmed_up(stored, scenario, point, n)
         runs = stored.get(scenario, point, range(n), ticks)
         reached = None
         while precision is not None:
@@ -284,6 +280,22 @@ def _precise_enough(values: list[float], precision: PrecisionSpec) -> bool:
         return False
     iv = t_interval(values, precision.confidence)
     return iv.half_width is not None and iv.half_width <= precision.relative * abs(iv.mean)
+
+
+def warmed_up(
+    stored: StoredRuns, scenario: Scenario, point: dict[str, Any], n: int
+) -> tuple[Scenario, dict[str, Any], dict[str, Any] | None]:
+    """With ``run.warmup: auto``, the scenario with the warm-up detected on up to
+    :data:`PILOT_REPLICATIONS` of its first ``n`` replications cut (:func:`ensemble_warmup`),
+    its point with the cut, and the warm-up report; without, all three as they were (and
+    None). The pilots are the scenario's own replications, read from or kept in
+    ``stored`` like any other."""
+    if not scenario.run.auto_warmup:
+        return scenario, point, None
+    pilots = stored.get(scenario, point, range(min(n, PILOT_REPLICATIONS)))
+    warmup = ensemble_warmup(pilots)
+    cut = {"run.warmup": warmup["cut_time"]}
+    return scenario.with_overrides(cut), {**point, **cut}, warmup
 
 
 class StoredRuns:

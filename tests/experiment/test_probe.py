@@ -134,3 +134,31 @@ def test_one_replication_not_stable_misses_the_probe(
     (probed,) = prober.probes
     assert probed.verdict == verdict and probed.stability == late
     assert {row["slo_verdict"] for row in probed.slos} == {MET}  # the metrics alone would pass
+
+
+def test_a_probe_with_auto_warmup_runs_each_replication_once(monkeypatch) -> None:
+    """The first replication, run alone, is the first pilot of the warm-up too: it ran
+    twice (5 runs for 2 replications: 1, then 2 pilots, then 2 cut)."""
+    real = replicate.run_to_dict
+    ran: list[tuple[int, Any]] = []
+
+    def counted(data: Any, seed: int, replication: int) -> dict[str, Any]:
+        ran.append((replication, data["run"]["warmup"]))
+        return real(data, seed, replication)
+
+    monkeypatch.setattr(replicate, "run_to_dict", counted)
+    scenario = simperf.load(MODELS / "mm1.yaml").with_overrides(
+        {"run.duration": 20, "run.warmup": "auto", "workload.arrival.rate": 50}
+    )
+    found = simperf.capacity(
+        scenario,
+        "components.app.cores",
+        ["latency.all.mean<1s"],
+        low=1,
+        high=1,
+        replications=2,
+        max_replications=2,
+        executor="serial",
+    )
+    assert found.answer == 1
+    assert len(ran) == len(set(ran)) == 4  # pilots 0 and 1, then 0 and 1 with the cut
