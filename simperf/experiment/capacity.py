@@ -427,6 +427,10 @@ def capacity(
         raise SpecError(f"replications: judging an SLO needs at least 2, got {replications}")
     checks.replications("replications", replications)
     checks.replications("max_replications", max_replications)
+    try:  # at 0 or below the bisection of a real knob never ends; NaN ends it at once
+        checks.positive("tolerance", tolerance)
+    except ValueError as exc:
+        raise SpecError(str(exc)) from None
     slos, integer = check_search(scenario, knob, slo, low, high)
     seed = scenario.run.seed if seed is None else seed
     max_replications = max(max_replications, replications)

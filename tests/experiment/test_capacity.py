@@ -320,3 +320,17 @@ def test_an_undecided_high_is_not_reported_as_missing() -> None:
     assert found.answer is None and not found.certain and found.undecided == [6]
     assert found.to_dict()["certain"] is False
     assert "undecided" in found.summary().splitlines()[-1]
+
+
+@pytest.mark.parametrize("tolerance", [0, -1, float("nan")])
+def test_a_tolerance_that_cannot_end_the_bisection_is_refused(tolerance: float) -> None:
+    """0 or below bisected a real knob forever (the probes cached, no progress: a hang);
+    NaN stopped it at once, at the doubling's resolution."""
+    with pytest.raises(SpecError, match="tolerance"):
+        simperf.capacity(
+            short("mm1.yaml", 60),
+            "components.app.speed",
+            ["latency.all.mean<50ms"],
+            tolerance=tolerance,
+            executor="serial",
+        )
