@@ -11,10 +11,11 @@ from __future__ import annotations
 import hashlib
 import json
 import sqlite3
+import warnings
 from pathlib import Path
 from typing import Any
 
-from simperf.errors import StoreError
+from simperf.errors import SimperfWarning, StoreError
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -99,9 +100,9 @@ class ResultStore:
         return row is not None
 
     def finished(self) -> set[tuple[str, int]]:
-        """(point_key, replication) of every stored run that succeeded."""
-        rows = self._db.execute("SELECT point_key, replication FROM runs WHERE status = 'ok'")
-        return {(key, int(rep)) for key, rep in rows}
+        """(point_key, replication) of every stored run that succeeded (a damaged one left
+        out, as :meth:`rows` leaves it out, so that it is run again)."""
+        return {(r["point_key"], r["replication"]) for r in self.rows() if r["status"] == "ok"}
 
     def save(
         self,
@@ -139,21 +140,40 @@ class ResultStore:
         )
 
     def rows(self) -> list[dict[str, Any]]:
-        """Every stored run: point_key, replication, point, status, result, error."""
+        """Every stored run: point_key, replication, point, status, result, error.
+
+        A run whose point or result no longer parses (a file cut short or badly copied)
+        is left out, with a :class:`~simperf.errors.SimperfWarning`, so that a resumed
+        sweep or search runs it again and writes it anew.
+        """
         cursor = self._db.execute(
             "SELECT point_key, replication, point, status, result, error FROM runs"
         )
-        return [
-            {
-                "point_key": key,
-                "replication": int(rep),
-                "point": json.loads(point),
-                "status": status,
-                "result": json.loads(result) if result else None,
-                "error": error,
-            }
-            for key, rep, point, status, result, error in cursor
-        ]
+        rows, damaged = [], 0
+        for key, rep, point, status, result, error in cursor:
+            try:
+                row = {
+                    "point_key": key,
+                    "replication": int(rep),
+                    "point": json.loads(point),
+                    "status": status,
+                    "result": json.loads(result) if result else None,
+                    "error": error,
+                }
+            except (TypeError, ValueError):  # JSONDecodeError is a ValueError
+                damaged += 1
+                continue
+            if status == "ok" and not isinstance(row["result"], dict):
+                damaged += 1
+                continue
+            rows.append(row)
+        if damaged:
+            warnings.warn(
+                f"{self.path}: {damaged} damaged run(s) left out, to be run again",
+                SimperfWarning,
+                stacklevel=2,
+            )
+        return rows
 
     def close(self) -> None:
         self._db.close()

@@ -6,6 +6,7 @@ import os
 import sqlite3
 from pathlib import Path
 
+import pandas.testing
 import pytest
 
 from simperf.errors import StoreError
@@ -66,3 +67,28 @@ def test_other_spec_is_refused(tmp_path: Path) -> None:
     ResultStore(path, "one").close()
     with pytest.raises(StoreError, match="different spec or seed"):
         ResultStore(path, "two", resume=True)
+
+
+def test_a_damaged_run_is_run_again(tmp_path: Path) -> None:
+    """A result that no longer parses (a file cut short, a bad copy) made --resume end in
+    json's traceback; the run is now left out with a warning and run again."""
+    import simperf
+    from simperf.errors import SimperfWarning
+    from simperf.experiment.sweep import sweep
+
+    from conftest import MODELS
+
+    scenario = simperf.load(MODELS / "mmc.yaml").with_overrides(
+        {"run.duration": 10, "run.warmup": 1}
+    )
+    grid = {"components.app.cores": [4, 5]}
+    path = tmp_path / "r.db"
+    fresh = sweep(scenario, grid, executor="serial", progress=False, store=path)
+    with sqlite3.connect(path) as db:
+        db.execute("UPDATE runs SET result = substr(result, 1, 100) WHERE point LIKE '%5%'")
+    with pytest.warns(SimperfWarning, match="1 damaged run"):
+        resumed = sweep(scenario, grid, executor="serial", progress=False, store=path, resume=True)
+    pandas.testing.assert_frame_equal(resumed, fresh)
+    with sqlite3.connect(path) as db:
+        (length,) = db.execute("SELECT length(result) FROM runs WHERE point LIKE '%5%'").fetchone()
+    assert length > 100  # written anew
