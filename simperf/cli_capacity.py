@@ -14,6 +14,7 @@ from simperf.cli_common import (
     add_repeated,
     add_scenario_arguments,
     add_store,
+    interrupted,
     progress_wanted,
     require_out_for_resume,
     run_options,
@@ -50,18 +51,21 @@ def _cmd_capacity(args: argparse.Namespace) -> int:
 
     require_out_for_resume(args)
     scenario = scenario_from_args(args)
-    found = capacity(
-        scenario,
-        args.knob,
-        _slos(args),
-        low=_number(args.low, "--low"),
-        high=_number(args.high, "--high"),
-        store=args.out,
-        resume=args.resume,
-        bracket=not args.no_bracket,
-        progress=progress_wanted(args),
-        **_search_options(args),
-    )
+    try:
+        found = capacity(
+            scenario,
+            args.knob,
+            _slos(args),
+            low=_number(args.low, "--low"),
+            high=_number(args.high, "--high"),
+            store=args.out,
+            resume=args.resume,
+            bracket=not args.no_bracket,
+            progress=progress_wanted(args),
+            **_search_options(args),
+        )
+    except KeyboardInterrupt:
+        return interrupted("capacity", args)
     print(json.dumps(found.to_dict()) if args.json else found.summary())
     return 0
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 import argparse
 import math
 import re
+import sys
 from typing import TYPE_CHECKING, Any
 
 from simperf.errors import SimperfError
@@ -182,6 +183,13 @@ def executor_choice(args: argparse.Namespace) -> str | None:
 def run_options(args: argparse.Namespace) -> dict[str, Any]:
     """Where replicated runs go and from which seed: seed, executor, workers."""
     return {"seed": args.seed, "executor": executor_choice(args), "workers": args.workers}
+
+
+def interrupted(command: str, args: argparse.Namespace) -> int:
+    """Ctrl-C: say how to continue from the results store, if there is one; status 130."""
+    where = f"; rerun with --resume --out {args.out} to continue" if args.out else ""
+    print(f"simperf: {command} interrupted{where}", file=sys.stderr)
+    return 130
 
 
 def require_out_for_resume(args: argparse.Namespace) -> None:

@@ -15,6 +15,7 @@ from simperf.cli_common import (
     add_repeated,
     add_scenario_arguments,
     add_store,
+    interrupted,
     progress_wanted,
     require_out_for_resume,
     run_options,
@@ -54,7 +55,7 @@ def _cmd_replicate(args: argparse.Namespace) -> int:
             resume=args.resume,
         )
     except KeyboardInterrupt:
-        return _interrupted("replicate", args)
+        return interrupted("replicate", args)
     if args.json:
         print(json.dumps(reps.to_dict()))
         return 0
@@ -199,7 +200,7 @@ def _cmd_sweep(args: argparse.Namespace) -> int:
             **run_options(args),
         )
     except KeyboardInterrupt:
-        return _interrupted("sweep", args)
+        return interrupted("sweep", args)
     if args.json:
         # json, not DataFrame.to_json: that rounds every number to 10 decimal places;
         # NaN and infinities are null, as to_json wrote them
@@ -226,13 +227,6 @@ def _cmd_sweep(args: argparse.Namespace) -> int:
     if not errors.empty:
         print(f"\n{len(errors)} run(s) failed; first: {errors['error'].iat[0]}", file=sys.stderr)
     return 0
-
-
-def _interrupted(command: str, args: argparse.Namespace) -> int:
-    """Ctrl-C: say how to continue from the results store, if there is one; status 130."""
-    where = f"; rerun with --resume --out {args.out} to continue" if args.out else ""
-    print(f"simperf: {command} interrupted{where}", file=sys.stderr)
-    return 130
 
 
 def register(commands: Any) -> None:

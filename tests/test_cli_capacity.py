@@ -144,3 +144,22 @@ def test_a_design_name_given_twice_exits_2(capsys: pytest.CaptureFixture[str]) -
     designs = ["--design", "up=components.app.cores", "--design", "up=components.app.replicas"]
     assert main(["cheapest", MMC, *designs, "--slo", "latency.all.mean<1s", *SHORT]) == 2
     assert "--design up: given twice" in capsys.readouterr().err
+
+
+def test_an_interrupted_search_says_how_to_resume(
+    tmp_path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from simperf.experiment import replicate as replicate_module
+
+    real = replicate_module.run_to_dict
+
+    def interrupted_second(data, seed, replication):  # type: ignore[no-untyped-def]
+        if replication == 1:
+            raise KeyboardInterrupt
+        return real(data, seed, replication)
+
+    monkeypatch.setattr(replicate_module, "run_to_dict", interrupted_second)
+    out = str(tmp_path / "cap.db")
+    args = ["capacity", MMC, "--knob", "components.app.cores", *WAIT, *SHORT, "--out", out]
+    assert main(args) == 130
+    assert f"capacity interrupted; rerun with --resume --out {out}" in capsys.readouterr().err
