@@ -29,6 +29,13 @@ FAULTS = ("faults.availability.requests.all", "faults.failed", "faults.mean_time
 """Shown too when the runs have faults: what a planner replicates a bad day for."""
 
 
+def _component_utilization(metric: str) -> bool:
+    """``components.NAME.utilization``: shown with the headline metrics. Not the estimate's
+    (a closed form, the same in every run), the busiest window's or the headroom's."""
+    parts = metric.split(".")
+    return len(parts) == 3 and parts[0] == "components" and parts[2] == "utilization"
+
+
 def _fmt(metric: str, value: float | None) -> str:
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return "-"
@@ -80,7 +87,7 @@ def _cmd_replicate(args: argparse.Namespace) -> int:
     summary = reps.summary(
         list(HEADLINE)
         + [m for m in FAULTS if m in reps.metrics]
-        + [m for m in reps.metrics if m.endswith(".utilization") and m.count(".") == 2]
+        + [m for m in reps.metrics if _component_utilization(m)]
     )
     print(f"\n{'metric':<36}{'mean':>12}{'± half-width':>15}")
     for row in summary.to_dict("records"):
@@ -146,7 +153,7 @@ def _cmd_compare(args: argparse.Namespace) -> int:
         f"{'change':>9}  significant"
     )
     frame = result.frame
-    shown = frame[frame.metric.isin(HEADLINE + FAULTS) | frame.metric.str.endswith(".utilization")]
+    shown = frame[frame.metric.isin(HEADLINE + FAULTS) | frame.metric.map(_component_utilization)]
     for row in shown.to_dict("records"):
         m = row["metric"]
         if m.count(".") > 2 and m not in FAULTS:

@@ -323,3 +323,18 @@ def test_a_grid_path_given_twice_exits_2(capsys: pytest.CaptureFixture[str]) -> 
     assert main(["sweep", MMC, *grid, *SHORT]) == 2
     err = capsys.readouterr().err
     assert "--grid components.app.cores: given twice" in err and "Traceback" not in err
+
+
+def test_replicate_and_compare_text_show_the_components_utilization_only(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """The closed-form estimate's utilization (0.8 +- 0 in every run, 'significant' in a
+    comparison) and the headroom's copy of the measured one were listed as results."""
+    assert main(["replicate", MMC, "-n", "2", *SHORT]) == 0
+    text = capsys.readouterr().out
+    assert "components.app.utilization" in text
+    assert "estimate.bottleneck.utilization" not in text
+    assert "headroom.first.utilization" not in text
+    assert main(["compare", MMC, MMC, "--set-b", "components.app.cores=5", "-n", "2", *SHORT]) == 0
+    text = capsys.readouterr().out
+    assert "components.app.utilization" in text and "estimate." not in text
