@@ -29,6 +29,16 @@ FAULTS = ("faults.availability.requests.all", "faults.failed", "faults.mean_time
 """Shown too when the runs have faults: what a planner replicates a bad day for."""
 
 
+def _worst_stability(verdicts: list[str]) -> str:
+    """The worst verdict of a point's replications, with how many had it when not all:
+    one saturated replication in four shows the design can saturate at that load."""
+    from simperf.metrics.stability import SEVERITY
+
+    worst = max(verdicts, key=SEVERITY.__getitem__)
+    count = verdicts.count(worst)
+    return worst if count == len(verdicts) else f"{worst} {count}/{len(verdicts)}"
+
+
 def _component_utilization(metric: str) -> bool:
     """``components.NAME.utilization``: shown with the headline metrics. Not the estimate's
     (a closed form, the same in every run), the busiest window's or the headroom's."""
@@ -216,13 +226,15 @@ def _cmd_sweep(args: argparse.Namespace) -> int:
         return 0
     columns = [c for c in grid] + ["stability"] + [m for m in HEADLINE if m in frame]
     means = frame[frame.status == "ok"].groupby(list(grid), sort=False, dropna=False)
-    widths = [max(len(c), 10) for c in columns]
-    print("  ".join(f"{c:>{w}}" for c, w in zip(columns, widths, strict=True)))
+    rows = []
     for key, group in means:
         key = key if isinstance(key, tuple) else (key,)
         cells = [str(k) for k in key]
-        cells.append(group["stability"].mode().iat[0])
+        cells.append(_worst_stability(group["stability"].tolist()))
         cells += [_fmt(m, group[m].mean()) for m in HEADLINE if m in frame]
+        rows.append(cells)
+    widths = [max([len(c), 10] + [len(r[i]) for r in rows]) for i, c in enumerate(columns)]
+    for cells in [columns, *rows]:
         print("  ".join(f"{c:>{w}}" for c, w in zip(cells, widths, strict=True)))
     if "warning" in frame and frame["warning"].notna().any():
         flagged = frame[frame["warning"].notna()]

@@ -338,3 +338,15 @@ def test_replicate_and_compare_text_show_the_components_utilization_only(
     assert main(["compare", MMC, MMC, "--set-b", "components.app.cores=5", "-n", "2", *SHORT]) == 0
     text = capsys.readouterr().out
     assert "components.app.utilization" in text and "estimate." not in text
+
+
+def test_sweep_text_shows_the_worst_stability_of_a_point(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """M/M/1 at 0.93: one replication of four saturated. The table showed the commonest
+    verdict, 'stable', where one replication shows the design can saturate."""
+    args = ["sweep", str(MODELS / "mm1.yaml"), "--grid", "workload.arrival.rate=93/s"]
+    args += ["--replications", "4", "--duration", "100s", "--set", "run.warmup=10s"]
+    assert main([*args, "--serial", "--quiet"]) == 0
+    (row,) = capsys.readouterr().out.splitlines()[1:]
+    assert row.split()[:3] == ["93/s", "saturated", "1/4"]
