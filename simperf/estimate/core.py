@@ -202,6 +202,7 @@ def estimate(scenario: Scenario) -> Estimate:
     for klass, share, region in entries:
         routes.load(klass.entry, klass.endpoint, rate * share, region, klass.name)
     routes.spill()
+    _autoscale(scenario, routes, closed)
     if closed:
         rate = _solve_closed(scenario, routes, entries)
     else:
@@ -250,6 +251,36 @@ def _entries(scenario: Scenario, routes: Routes) -> list[tuple[Any, float, int]]
     if clients is not None and clients.regions and routes.regions:
         regions = {routes.regions.index(r): s for r, s in clients.regions.items()}
     return [(c, c.weight / total * s, r) for c in workload.classes for r, s in regions.items()]
+
+
+def _autoscale(scenario: Scenario, routes: Routes, closed: bool) -> None:
+    """Put each autoscaled app server at the fleet its target settles at under the load:
+    the fewest instances (within ``min`` and ``max``) whose mean CPU utilisation is at
+    most a ``cpu_utilization`` target. Other metrics, step policies and closed workloads
+    are estimated at the fleet the run starts with, noted."""
+    for name, spec in scenario.components.items():
+        scaling = getattr(spec, "autoscaling", None)
+        if scaling is None:
+            continue
+        start = spec.initial_replicas
+        cores = routes.stations.get((name, "cores"))
+        target = scaling.target_level
+        if closed or cores is None or target is None or scaling.metric != "cpu_utilization":
+            routes.note(name, f"autoscaling: estimated at the {start} instance(s) it starts with")
+            continue
+        wanted = math.ceil(cores.work / (cores.servers * target) - 1e-9)
+        fleet = min(max(wanted, scaling.min), scaling.max)
+        for resource in ("cores", "workers"):
+            station = routes.stations.get((name, resource))
+            if station is not None:
+                station.instances = fleet
+        text = (
+            f"autoscaling: estimated at the {fleet} instance(s) a {target:.4g} "
+            f"cpu_utilization target settles at (the run starts with {start})"
+        )
+        if wanted > scaling.max:
+            text += f"; it would want {wanted}, capped at max {scaling.max}"
+        routes.note(name, text)
 
 
 def _settle(routes: Routes) -> None:

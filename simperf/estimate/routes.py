@@ -115,9 +115,7 @@ class Routes(QueryRoutes, RegionRoutes):
     def app_stations(self, name: str) -> tuple[Station, Station]:
         """An app server's cores and workers stations."""
         spec = self.components[name]
-        fleet = spec.initial_replicas
-        if spec.autoscaling is not None:
-            self.note(name, f"autoscaling: estimated at the {fleet} instance(s) it starts with")
+        fleet = spec.initial_replicas  # an autoscaled one's: see estimate.core._autoscale
         return (
             self.station(name, "cores", spec.cores, fleet),
             self.station(name, "workers", spec.worker_count, fleet),

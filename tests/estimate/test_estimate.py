@@ -323,13 +323,30 @@ def test_a_replayed_trace_is_estimated_at_its_mean_rate(tmp_path: Path) -> None:
     assert e.notes["workload"] == ["trace arrivals: estimated at the mean rate"]
 
 
-def test_an_autoscaled_server_is_estimated_at_the_fleet_it_starts_with() -> None:
-    # replicas left out, autoscaling.min 2: the run starts with 2 instances, not 1
+def test_an_autoscaled_server_is_estimated_at_the_fleet_its_target_settles_at() -> None:
+    # 150/s of 10 ms on 1-core instances is 1.5 cores: at a 60% CPU target target tracking
+    # settles at ceil(1.5 / 0.6) = 3 instances, 50% busy. The estimate took the 2 the
+    # run starts with (75% busy), a fleet the run leaves within one evaluation period.
     app = _app("10ms", autoscaling={"min": 2, "max": 6, "target": "60%"})
     spec = copy.deepcopy(MINIMAL)
     spec["workload"]["arrival"]["rate"] = 150
     spec["components"] = {"app": app}
     e = estimate(simperf.from_dict(spec))
     util = e.components.set_index("component")["utilization"]["app"]
-    assert util == pytest.approx(150 * 0.01 / 2, rel=EXACT)
-    assert e.notes["app"] == ["autoscaling: estimated at the 2 instance(s) it starts with"]
+    assert util == pytest.approx(150 * 0.01 / 3, rel=EXACT)
+    assert e.notes["app"] == [
+        "autoscaling: estimated at the 3 instance(s) a 0.6 cpu_utilization target "
+        "settles at (the run starts with 2)"
+    ]
+    # below min, at min; above max, at max and said so
+    spec["workload"]["arrival"]["rate"] = 50
+    util = estimate(simperf.from_dict(spec)).components.set_index("component")["utilization"]
+    assert util["app"] == pytest.approx(50 * 0.01 / 2, rel=EXACT)
+    spec["workload"]["arrival"]["rate"] = 500
+    e = estimate(simperf.from_dict(spec))
+    assert e.components.set_index("component")["utilization"]["app"] == pytest.approx(5 / 6)
+    assert e.notes["app"][0].endswith("; it would want 9, capped at max 6")
+    # another metric: the fleet it starts with, noted
+    app["autoscaling"] = {"min": 2, "max": 6, "metric": "request_rate", "target": 40}
+    e = estimate(simperf.from_dict(spec))
+    assert e.notes["app"][0] == "autoscaling: estimated at the 2 instance(s) it starts with"
