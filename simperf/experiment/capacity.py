@@ -474,12 +474,39 @@ def capacity(
             f"{label}={_value(p.value)}": scenario.with_overrides({knob: p.value})
             for p in prober.probes
         }
-        notes = free_cores(probed)
+        notes = free_cores(probed) + unpriced_knob(
+            scenario, knob, low, high, [p.cost for p in prober.probes]
+        )
     for note in notes:
         warnings.warn(note, SimperfWarning, stacklevel=2)
     return Capacity(
         scenario, knob, slos, low, high, seed, prober.probes, answer, cost, notes, found, integer
     )
+
+
+UNPRICED_KNOB = "changes no price"
+"""Marks the note of :func:`unpriced_knob` (cheapest carries it into its ranking)."""
+
+
+def unpriced_knob(
+    scenario: Scenario, knob: str, low: float, high: float, probed: list[float]
+) -> list[str]:
+    """A note when a priced scenario costs the same at every value of the knob searched
+    (``components.app.speed`` under a per-instance price): a ranking by cost then takes
+    more of it as free. ``probed`` are the probes' costs (an autoscaled fleet's as its
+    runs measured it), which must agree too."""
+    at = {end: scenario.with_overrides({knob: end}) for end in (low, high)}
+    ends = {scenario_cost(variant)["total_per_hour"] for variant in at.values()}
+    if low == high or len(ends | set(probed)) > 1:
+        return []
+    if free_cores({str(end): variant for end, variant in at.items()}):
+        return []  # unpriced cores, which free_cores names where the answers differ
+    (price,) = ends
+    return [
+        f"{knob} {UNPRICED_KNOB}: the scenario costs {price:.4g}/h at every value from "
+        f"{_value(low)} to {_value(high)}, so more of it counts as free; price it (a "
+        "cost.per_instance that grows with it, or an instance_type)"
+    ]
 
 
 def _search(met: Any, low: float, high: float, integer: bool, tolerance: float) -> float | None:

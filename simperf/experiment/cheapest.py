@@ -15,7 +15,7 @@ from typing import Any
 import pandas as pd
 
 from simperf.errors import SimperfWarning
-from simperf.experiment.capacity import Capacity, capacity, check_search
+from simperf.experiment.capacity import UNPRICED_KNOB, Capacity, capacity, check_search
 from simperf.experiment.executors import executor_for
 from simperf.presentation.tables import ranking_html
 from simperf.spec.cost import free_cores
@@ -146,4 +146,11 @@ def cheapest(
     notes = free_cores(answers)
     for note in notes:
         warnings.warn(note, SimperfWarning, stacklevel=2)
+    # each search warned already; the ranking names the design it makes doubtful
+    notes += [
+        f"{name}: {note}"
+        for name, c in searches.items()
+        for note in c.warnings
+        if UNPRICED_KNOB in note
+    ]
     return Ranking(frame, searches, notes)

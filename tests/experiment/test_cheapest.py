@@ -71,3 +71,21 @@ def test_a_ranking_says_which_answers_are_not_certain() -> None:
     row = ranking.frame.set_index("design").loc["up"]
     assert row["answer"] == 7 and not row["certain"]
     assert ranking.to_dict()["ranking"][0]["certain"] is False
+
+
+def test_a_knob_that_changes_no_price_is_flagged() -> None:
+    """Scaling up by speed on a per-instance price costs the same at any speed, so the
+    ranking of cheapest's own example found speed cheaper than replicas without a word."""
+    base = simperf.load(MODELS / "mmc.yaml").with_overrides(
+        {"run.duration": 10, "run.warmup": 1, "components.app.cost": {"per_instance": "1/h"}}
+    )
+    with pytest.warns(SimperfWarning, match="components.app.speed changes no price"):
+        ranking = simperf.cheapest(
+            {"up": (base, "components.app.speed", 1, 4), "out": (base, "components.app.replicas")},
+            ["latency.all.mean<14ms"],
+            replications=2,
+            executor="serial",
+        )
+    assert ranking.best == "up"  # at 1/h, against 2/h for two instances
+    (note,) = [w for w in ranking.warnings if "changes no price" in w]
+    assert note.startswith("up: ") and "1/h" in note
