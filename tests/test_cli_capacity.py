@@ -137,3 +137,13 @@ def test_growth_json_and_bad_rate(capsys: pytest.CaptureFixture[str]) -> None:
     assert data["designs"][0]["breach_month"] == 2
     assert main([*args[:3], "--rate", "lots", *WAIT]) == 2
     assert "--rate" in capsys.readouterr().err
+
+
+def test_a_declining_growth_rate_needs_no_equals_sign(capsys: pytest.CaptureFixture[str]) -> None:
+    # "--rate -5%" was refused ("expected one argument"): only "--rate=-5%" worked
+    args = ["growth", MMC, "--rate", "-5%", "--months", "2", "-n", "2", "--serial", "--quiet"]
+    args += ["--duration", "3s", "--set", "run.warmup=0.5", "--json"]
+    assert main([*args, "--slo", "components.app.utilization<0.9"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert data["rate"] == -0.05
+    assert [round(m["rate"], 6) for m in data["months_judged"]] == [320.0, 304.0]
