@@ -172,7 +172,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``simperf`` console script."""
-    argv = list(sys.argv[1:] if argv is None else argv)
+    argv = _negative_values(list(sys.argv[1:] if argv is None else argv))
     parser = build_parser()
     try:
         args = parser.parse_args(argv)
@@ -191,6 +191,31 @@ def main(argv: Sequence[str] | None = None) -> int:
         # Shown after catch_warnings has put showwarning back: inside it, showwarning
         # would append to the very list being shown, forever.
         _print_warnings(caught)
+
+
+def _negative_values(argv: list[str]) -> list[str]:
+    """``--rate -5%`` as ``--rate=-5%``: argparse takes a value starting with ``-`` for an
+    option unless it is a plain number, and no simperf option is a dash and a digit.
+
+    Examples
+    --------
+    >>> _negative_values(["growth", "x.yaml", "--rate", "-5%", "--months", "3"])
+    ['growth', 'x.yaml', '--rate=-5%', '--months', '3']
+    """
+    out: list[str] = []
+    for token in argv:
+        previous = out[-1] if out else ""
+        if (
+            token[:1] == "-"
+            and token[1:2].isdigit()
+            and previous.startswith("--")
+            and "=" not in previous
+            and previous != "--"
+        ):
+            out[-1] = f"{previous}={token}"
+        else:
+            out.append(token)
+    return out
 
 
 def _print_warnings(caught: list[warnings.WarningMessage]) -> None:

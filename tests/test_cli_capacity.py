@@ -163,3 +163,13 @@ def test_an_interrupted_search_says_how_to_resume(
     args = ["capacity", MMC, "--knob", "components.app.cores", *WAIT, *SHORT, "--out", out]
     assert main(args) == 130
     assert f"capacity interrupted; rerun with --resume --out {out}" in capsys.readouterr().err
+
+
+def test_a_declining_growth_rate_needs_no_equals_sign(capsys: pytest.CaptureFixture[str]) -> None:
+    # "--rate -5%" was refused ("expected one argument"): only "--rate=-5%" worked
+    args = ["growth", MMC, "--rate", "-5%", "--months", "2", "-n", "2", "--serial", "--quiet"]
+    args += ["--duration", "3s", "--set", "run.warmup=0.5", "--json"]
+    assert main([*args, "--slo", "components.app.utilization<0.9"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert data["rate"] == -0.05
+    assert [round(m["rate"], 6) for m in data["months_judged"]] == [320.0, 304.0]
