@@ -228,7 +228,8 @@ def components(d: dict[str, Any]) -> list[str]:
         values += [comp.get("mean_queue_length"), format_time(comp.get("mean_wait"))]
         values.append(comp.get("served", comp.get("dispatched", "-")))
         if estimated is not None:
-            values.append(_estimated_utilization(estimated.get(name)))
+            database = d.get("databases", {}).get(name)
+            values.append(_estimated_utilization(estimated.get(name), database))
         if spare is not None:
             room = (spare.get(name) or {}).get("headroom")
             values.append(None if room is None else f"{room:.3g}x")
@@ -367,12 +368,28 @@ def performance(perf: dict[str, Any]) -> list[str]:
     return lines
 
 
-def _estimated_utilization(component: dict[str, Any] | None) -> float | None:
-    """The estimate's figure beside the ``util`` column: its cores (a database's CPU)."""
+DATABASE_CPUS = ("cpu", "replica cpu")
+"""The estimate's stations of a database's cores: its primaries' and its replicas'."""
+
+
+def _estimated_utilization(
+    component: dict[str, Any] | None, database: dict[str, Any] | None = None
+) -> float | None:
+    """The estimate's figure beside the ``util`` column: its cores (a database's CPU).
+
+    A database's ``util`` pools the cores of all its servers (``database``, its section
+    of the result), so its estimate is the busy cores of its primaries and replicas over
+    all their cores: a server the estimate sends nothing to counts as idle.
+    """
     if component is None:
         return None
     stations = component.get("stations", {})
-    for resource in ("cores", "cpu"):
-        if resource in stations:
-            return stations[resource]["utilization"]
+    if "cores" in stations:
+        return stations["cores"]["utilization"]
+    cpus = [stations[name] for name in DATABASE_CPUS if name in stations]
+    if cpus and database is not None:
+        busy = sum(s["utilization"] * s["servers"] * s["instances"] for s in cpus)
+        return busy / sum(server["cores"] for server in database["instances"].values())
+    if "cpu" in stations:
+        return stations["cpu"]["utilization"]
     return component.get("utilization")

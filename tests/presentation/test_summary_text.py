@@ -4,7 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
+
 import simperf
+from simperf.presentation import summary_text
 
 
 def twice_capacity(warmup: float) -> dict[str, Any]:
@@ -104,3 +107,34 @@ def test_the_fault_headroom_interval_is_in_one_unit() -> None:
     fault |= {"utilization": 0.665, "instance": "app[0]"}
     d = {"headroom": {"first": first, "fault": fault, "components": {}}}
     assert "while app[1] crash lasted (0.867 min to 2.53 min): " in headroom(d)[1]
+
+
+def test_a_database_with_replicas_estimates_the_utilisation_of_all_its_servers() -> None:
+    # 200 reads/s of exactly 2 ms on the one replica's 2 cores (20% busy) and none on the
+    # primary: the component's util pools both servers' cores (10%), and so must the
+    # estimate beside it (it showed the busiest server kind's alone, 20.0%).
+    scenario = simperf.from_dict(
+        {
+            "name": "replicated",
+            "workload": {
+                "arrival": {"kind": "poisson", "rate": 200},
+                "classes": [{"name": "r", "entry": "db", "endpoint": "by_id"}],
+            },
+            "components": {
+                "db": {
+                    "kind": "database",
+                    "primary": {"cores": 2, "storage": {"read_latency": 0, "write_latency": 0}},
+                    "read_replicas": 1,
+                    "cpu": {"per_query": "2ms", "per_row": 0, "per_page": 0},
+                    "connection": {"handshake": 0, "startup": 0},
+                    "tables": {"t": {"rows": 1000, "row_size": 100}},
+                    "queries": {"by_id": {"table": "t", "where": ["id"]}},
+                }
+            },
+            "run": {"duration": 20, "warmup": 1},
+        }
+    )
+    d = simperf.run(scenario, seed=1).to_dict()
+    assert d["components"]["db"]["utilization"] == pytest.approx(0.1, abs=0.01)
+    row = next(line for line in summary_text.components(d) if line.startswith("db "))
+    assert row.split()[-2] == "10.0%", row
