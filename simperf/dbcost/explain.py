@@ -11,14 +11,17 @@ from __future__ import annotations
 from collections import defaultdict
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
-from simperf.dbcost.buffer_pool import PoolModel, pool_model
+from simperf.dbcost.buffer_pool import PoolModel, pool_model, shards_of
 from simperf.dbcost.mix import Variant, query_rates
 from simperf.dbcost.query_cost import Layout, Plan, expected_times, plan
+from simperf.keys import popularity_probabilities
 from simperf.spec.database import AnyDatabaseSpec
 from simperf.spec.database_refs import is_database
 from simperf.spec.scenario import Scenario
+from simperf.spec.tables import TableSpec
 from simperf.units import format_time
 
 
@@ -63,23 +66,60 @@ def pool_models(scenario: Scenario, name: str) -> list[tuple[PoolModel, PoolMode
     """(primary, replica) buffer-pool models of each shard of database ``name``."""
     spec = scenario.components[name]
     assert is_database(spec)
-    rates: dict[tuple[str, str], float] = defaultdict(float)
+    shards = shard_count(spec)
+    routing = getattr(spec, "routing", "hash")
+    # Page reads per request: of queries every shard runs (None), and of queries routed
+    # to one shard by a key of a table, which each shard gets its keys' share of.
+    reads: dict[str | None, dict[tuple[str, str], float]] = defaultdict(lambda: defaultdict(float))
     for variant, rate in variants_of(scenario, name).items():
         p = plan_variant(spec, variant)
+        query = spec.queries[variant.query]
+        rates = reads[query.table if shards > 1 and spec.single_shard(variant.query) else None]
         if p.heap_pages:
             rates[(p.table, p.pattern)] += rate * p.heap_pages
         if p.join_table is not None and p.join_heap_pages:
             rates[(p.join_table, p.join_pattern)] += rate * p.join_heap_pages
-    shards = shard_count(spec)
-    routing = getattr(spec, "routing", "hash")
+    shares = {
+        table: key_shares(spec.tables[table], scenario, shards, routing)
+        for table in reads
+        if table is not None
+    }
     models = []
     for shard in range(shards):
+        mine: dict[tuple[str, str], float] = defaultdict(float, reads.get(None, {}))
+        for table, routed in reads.items():
+            if table is not None:
+                for where, value in routed.items():
+                    mine[where] += value * shares[table][shard]
         args = (spec.tables, scenario.keyspaces, layout_of(spec))
         kw: dict[str, Any] = {"shard": shard, "shards": shards, "routing": routing}
-        primary = pool_model(*args, spec.primary.memory, dict(rates), **kw)
-        replica = pool_model(*args, spec.replica_spec.memory, dict(rates), **kw)
+        primary = pool_model(*args, spec.primary.memory, dict(mine), **kw)
+        replica = pool_model(*args, spec.replica_spec.memory, dict(mine), **kw)
         models.append((primary, replica))
     return models
+
+
+UNIFORM_KEYS_LISTED = 1 << 22
+"""Largest uniform key space whose keys are each hashed to find the shares of the shards
+(past it, the multiplicative hash spreads them evenly to within a few keys in a million)."""
+
+
+def key_shares(table: TableSpec, scenario: Scenario, shards: int, routing: str) -> np.ndarray:
+    """The share of a table's key draws (its key space's, else uniform over its rows)
+    that each shard owns: the share of the queries routed by that key it receives."""
+    if table.keyspace:
+        keyspace = scenario.keyspaces[table.keyspace]
+        weights = popularity_probabilities(keyspace)
+        owner = shards_of(np.arange(keyspace.keys), shards, routing, keyspace.keys)
+        return np.bincount(owner, weights=weights, minlength=shards)
+    space = table.rows  # keys uniform over the rows, which may be too many to list
+    if routing == "range":  # shard i owns the keys k with floor(k N / K) = i
+        starts = -(-np.arange(shards + 1) * space // shards)
+        return np.diff(np.minimum(starts, space)) / space
+    if space > UNIFORM_KEYS_LISTED:
+        return np.full(shards, 1.0 / shards)
+    owner = shards_of(np.arange(space), shards, routing, space)
+    return np.bincount(owner, minlength=shards) / space
 
 
 def hit_ratios(model: PoolModel, p: Plan) -> tuple[float, float]:
