@@ -7,7 +7,7 @@ import math
 from typing import Any
 
 from simperf.analysis.forkjoin import fork_join_bounds
-from simperf.dbcost.explain import has_pool, hit_ratios, plan_variant, pool_models
+from simperf.dbcost.explain import has_pool, hit_ratios, key_shares, plan_variant, pool_models
 from simperf.dbcost.mix import Variant
 from simperf.dbcost.query_cost import expected_times, storage_times
 from simperf.estimate.stations import Station, Time
@@ -65,10 +65,11 @@ class QueryRoutes:
         spec = self.components[database]
         p, times, fans = self._query(database, variant)
         visits = rate * (spec.shard_count if fans else 1)
+        shares = self._routed_shares(database, variant, p.is_write)
         if not pooled:  # a connection opened per query: its session start-up takes a core
             startup = spec.connection.startup
             station = self._db_station(database, p.is_write)
-            station.add(visits, startup.mean, startup.variance)
+            station.add(visits, startup.mean, startup.variance, shares)
         if fans:
             self.note(
                 database,
@@ -76,17 +77,36 @@ class QueryRoutes:
                 "approximation (service taken as equal on every shard)",
             )
         self.calls[(database, variant.query)] += rate
-        self._db_station(database, p.is_write).add(visits, times["cpu"], times["cpu"] ** 2)
+        self._db_station(database, p.is_write).add(visits, times["cpu"], times["cpu"] ** 2, shares)
         if times["visit"] > 0:  # a query's page I/O holds one storage slot, all at once
             share = times["visit"]
             mean = times["io"] / share
             second = (times["io_variance"] + times["io"] ** 2) / share
             station = self._storage_station(database, p.is_write)
-            station.add(visits * share, mean, max(second - mean * mean, 0.0))
+            station.add(visits * share, mean, max(second - mean * mean, 0.0), shares)
         per_row = getattr(spec, "client_cpu_per_row", 0.0)
         if caller is not None and per_row and p.rows_returned:
             rows = p.rows_returned * (spec.shard_count if fans else 1)
             caller.add(rate, rows * per_row, 0.0)
+
+    def _routed_shares(self, database: str, variant: Variant, write: bool) -> list[float] | None:
+        """Each CPU instance's share of a query routed by key on a sharded database (each
+        shard's replicas splitting its share evenly); None where the load is even."""
+        spec = self.components[database]
+        shards = spec.shard_count
+        if shards <= 1 or not spec.single_shard(variant.query):
+            return None
+        table = spec.queries[variant.query].table
+        shares = key_shares(spec.tables[table], self.scenario, shards, spec.routing)
+        busiest = float(shares.max()) * shards
+        if busiest > 1.01:
+            self.note(
+                database,
+                f"{table}: its busiest shard gets {busiest:.3g}x the mean shard's share of "
+                "the queries routed by key, and sets the shards' waits",
+            )
+        copies = self._db_station(database, write).instances // shards
+        return [float(share) / copies for share in shares for _ in range(copies)]
 
     def _query_time(self, database: str, variant: Variant, pooled: bool = False) -> Time:
         p, times, fans = self._query(database, variant)

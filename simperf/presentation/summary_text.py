@@ -379,7 +379,8 @@ def _estimated_utilization(
 
     A database's ``util`` pools the cores of all its servers (``database``, its section
     of the result), so its estimate is the busy cores of its primaries and replicas over
-    all their cores: a server the estimate sends nothing to counts as idle.
+    all their cores (not a station's ``utilization``, its busiest shard's): a server the
+    estimate sends nothing to counts as idle.
     """
     if component is None:
         return None
@@ -388,7 +389,7 @@ def _estimated_utilization(
         return stations["cores"]["utilization"]
     cpus = [stations[name] for name in DATABASE_CPUS if name in stations]
     if cpus and database is not None:
-        busy = sum(s["utilization"] * s["servers"] * s["instances"] for s in cpus)
+        busy = sum(s["visit_rate"] * s["mean_service"] for s in cpus)  # cores busy
         return busy / sum(server["cores"] for server in database["instances"].values())
     if "cpu" in stations:
         return stations["cpu"]["utilization"]

@@ -7,11 +7,13 @@ import math
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
 
 import simperf
 from simperf.analysis.networks import jackson, mva, tandem
 from simperf.analysis.queueing import erlang_b, mg1, mm1, mmc
+from simperf.dbcost.buffer_pool import shards_of
 from simperf.estimate import estimate
 from simperf.estimate.queries import _slowest
 from simperf.estimate.stations import Station
@@ -214,11 +216,15 @@ def sharded() -> Any:
     return estimate(simperf.load(MODELS / "sharded_store.yaml"))
 
 
-def test_a_querys_page_io_is_one_storage_visit_of_random_length(sharded: Any) -> None:
+def test_a_querys_page_io_is_one_storage_visit_of_random_length() -> None:
     # the server holds one storage slot for all of a query's misses (binomial) at once:
     # one visit per query that does any I/O, of random length, so the single I/O slot
-    # of each shard is exactly M/G/1 (Pollaczek-Khinchine), not M/D/1 per page
-    row = sharded.stations.set_index(["component", "resource"]).loc[("store", "storage")]
+    # of each shard is exactly M/G/1 (Pollaczek-Khinchine), not M/D/1 per page (with
+    # uniform keys in ranges, every shard gets exactly its eighth of the key reads)
+    even = simperf.load(MODELS / "sharded_store.yaml").with_overrides(
+        {"keyspaces.users.popularity": "uniform", "components.store.routing": "range"}
+    )
+    row = estimate(even).stations.set_index(["component", "resource"]).loc[("store", "storage")]
     assert row["servers"] == 1
     assert row["scv"] > 0.1
     # updates and every shard's part of a scatter-gather always do I/O; profile reads
@@ -350,3 +356,42 @@ def test_an_autoscaled_server_is_estimated_at_the_fleet_its_target_settles_at() 
     app["autoscaling"] = {"min": 2, "max": 6, "metric": "request_rate", "target": 40}
     e = estimate(simperf.from_dict(spec))
     assert e.notes["app"][0] == "autoscaling: estimated at the 2 instance(s) it starts with"
+
+
+def test_a_hot_shard_under_range_routing_is_what_saturates_first() -> None:
+    # 100 reads/s of 2 ms on two one-core shards, Zipf(1) over 1,000 keys: range routing
+    # sends the hot half's share of them (0.906) to shard 0, 18.1% busy, which saturates at
+    # 5.5x the load; the estimate spread them evenly (10%, 10x). Hash routing spreads them
+    # as the keys hash: its busiest shard's share is the largest of the shards' masses.
+    spec: dict[str, Any] = {
+        "name": "hot_shard",
+        "keyspaces": {"k": {"keys": 1000, "popularity": {"zipf": 1.0}}},
+        "workload": {
+            "arrival": {"kind": "poisson", "rate": 100},
+            "classes": [{"name": "r", "entry": "db", "endpoint": "q"}],
+        },
+        "components": {
+            "db": {
+                "kind": "sharded_database",
+                "shards": 2,
+                "routing": "range",
+                "primary": {"cores": 1, "storage": {"read_latency": 0, "write_latency": 0}},
+                "cpu": {"per_query": "2ms", "per_row": 0, "per_page": 0},
+                "connection": {"handshake": 0, "startup": 0},
+                "tables": {"t": {"rows": 1000, "row_size": 100, "keyspace": "k"}},
+                "queries": {"q": {"table": "t", "where": ["id"]}},
+            }
+        },
+    }
+    p = 1 / np.arange(1, 1001)
+    p /= p.sum()
+    hot = float(p[:500].sum())
+    cpu = estimate(simperf.from_dict(spec)).stations.set_index("resource").loc["cpu"]
+    assert cpu["utilization"] == pytest.approx(100 * hot * 2e-3, rel=1e-9)
+    # its wait is shard 0's, an M/M/1's (the estimate takes a query's CPU as exponential)
+    assert cpu["mean_wait"] == pytest.approx(hot * 0.2 * 2e-3 / (1 - hot * 0.2), rel=1e-6)
+    spec["components"]["db"]["routing"] = "hash"
+    owner = shards_of(np.arange(1000), 2, "hash", 1000)
+    busiest = max(float(p[owner == s].sum()) for s in range(2))
+    cpu = estimate(simperf.from_dict(spec)).stations.set_index("resource").loc["cpu"]
+    assert cpu["utilization"] == pytest.approx(100 * busiest * 2e-3, rel=1e-9)
