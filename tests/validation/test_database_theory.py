@@ -12,6 +12,8 @@ from __future__ import annotations
 import math
 from typing import Any
 
+import pytest
+
 from agreement import MEAN_WIDTH, agrees, conserved_and_little, replications
 
 MU = 100.0  # exponential query time of mean 10 ms
@@ -116,3 +118,60 @@ def test_scatter_gather_tail_lies_between_one_shard_and_independent_maxima() -> 
     independent = -math.log(1 - 0.99 ** (1 / n)) / (MU - lam)  # p99 of 8 independent ones
     assert single < p99.low, (single, p99)
     assert p99.mean < independent, (p99, independent)
+
+
+def pool_timeout_share(lam: float, mu: float, k: int, patience: float) -> tuple[float, float]:
+    """M/M/k with a constant patience (a pool's ``max_wait``): the share of queries that
+    time out, and the mean wait of those served.
+
+    The offered wait ``V`` has, with ``p_n = a^n / n!`` (``n < k``, unnormalised), the
+    density ``lam p_{k-1} exp(-(k mu - lam) x)`` below the patience and
+    ``lam p_{k-1} exp(-(k mu - lam) patience) exp(-k mu (x - patience))`` above it (those
+    who would wait longer leave and change nothing); a query times out when
+    ``V > patience``.
+    """
+    a = lam / mu
+    p = [a**n / math.factorial(n) for n in range(k)]
+    c = lam * p[-1]
+    r = k * mu - lam
+    tail = c * math.exp(-r * patience) / (k * mu)
+    z = sum(p) + c * (1 - math.exp(-r * patience)) / r + tail
+    waited = c * (1 - math.exp(-r * patience) * (1 + r * patience)) / r**2
+    share = tail / z
+    return share, waited / z / (1 - share)
+
+
+@pytest.mark.validate
+def test_a_pool_with_max_wait_is_mmk_with_constant_patience() -> None:
+    # 360 queries/s of exponential 10 ms on a pool of 4 (offered 0.9), max_wait 10 ms
+    lam, k, patience = 360.0, 4, 0.01
+    app = {
+        "kind": "app_server",
+        "cores": 1,
+        "workers": 100_000,
+        "pool": {"database": "db", "size": k, "max_wait": patience},
+        "endpoints": {"serve": [{"query": "by_id", "database": "db"}]},
+    }
+    reps = replications(spec(lam, {"app": app, "db": fifo_database(64)}, "app", "serve", 200), 10)
+    share, wait = pool_timeout_share(lam, MU, k, patience)  # 0.1006, 2.568 ms
+    agrees(reps, "error_rate", share, max_width=0.05)
+    agrees(reps, "databases.db.pools.app.wait.mean", wait)
+    agrees(reps, "databases.db.pools.app.utilization", (1 - share) * lam / (k * MU))
+
+
+@pytest.mark.validate
+def test_stale_replica_reads_under_a_constant_lag_are_one_minus_exp() -> None:
+    # 200 writes/s and 800 reads/s of uniform keys among 100, a replica 50 ms behind: a
+    # read is stale when its key was written within the lag, 1 - exp(-w L / K)
+    db = fifo_database(64, read_replicas=1, replication_lag=0.05)
+    db["cpu"]["per_query"] = 1e-4
+    db["tables"]["t"] = {"rows": 100, "row_size": 100, "keyspace": "k"}
+    db["queries"]["upd"] = {"table": "t", "op": "update", "where": ["id"]}
+    scenario = spec(1000.0, {"db": db}, "db", "by_id", 100)
+    scenario["keyspaces"] = {"k": {"keys": 100, "popularity": "uniform"}}
+    scenario["workload"]["classes"] = [
+        {"name": "read", "weight": 0.8, "entry": "db", "endpoint": "by_id"},
+        {"name": "write", "weight": 0.2, "entry": "db", "endpoint": "upd"},
+    ]
+    reps = replications(scenario, 6)
+    agrees(reps, "databases.db.replication.stale_read_rate", 1 - math.exp(-200 * 0.05 / 100))
