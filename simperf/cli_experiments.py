@@ -195,7 +195,7 @@ def _cmd_sweep(args: argparse.Namespace) -> int:
     scenario = scenario_from_args(args)
     grid: dict[str, list[Any]] = {}
     for item in args.grid:
-        path, values = parse_assignment(item)
+        path, values = parse_assignment(item, flag="--grid", expected="PATH=V1,V2,...")
         if path in grid:  # the second list would silently replace the first
             raise SpecError(f"--grid {path}: given twice; give all its values once, {path}=A,B,C")
         grid[path] = [

@@ -350,3 +350,20 @@ def test_sweep_text_shows_the_worst_stability_of_a_point(
     assert main([*args, "--serial", "--quiet"]) == 0
     (row,) = capsys.readouterr().out.splitlines()[1:]
     assert row.split()[:3] == ["93/s", "saturated", "1/4"]
+
+
+@pytest.mark.parametrize(
+    ("grid", "message"),
+    [
+        ("components.app.cores", "--grid components.app.cores: expected PATH=V1,V2,..."),
+        ("=4,5", "--grid =4,5: expected PATH=V1,V2,..."),
+        ("components.app.cores=0,2", "--grid components.app.cores=0: components.app.cores"),
+        ("components.app.corez=4", "--grid components.app.corez=4: components.app.corez"),
+    ],
+)
+def test_grid_errors_name_grid_not_set(
+    grid: str, message: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["sweep", MMC, "--grid", grid, *SHORT]) == 2
+    err = capsys.readouterr().err
+    assert message in err and "--set" not in err

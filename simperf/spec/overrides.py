@@ -18,18 +18,19 @@ S = TypeVar("S", bound="Scenario")
 _PARSED_ALONE = re.compile(r"^(:\d+)*: (spec: )?")
 
 
-def apply_overrides(scenario: S, overrides: dict[str, Any]) -> S:
+def apply_overrides(scenario: S, overrides: dict[str, Any], *, flag: str = "--set") -> S:
     """Apply dotted-path overrides to a scenario and validate the result.
 
     Values may be given as strings (as on the command line); they are parsed as YAML
     scalars, so ``"8"`` is an int and ``"5ms"`` stays a string for the unit parser.
-    Problems caused by an override are reported as coming from ``--set PATH=VALUE``.
+    Problems caused by an override are reported as coming from ``FLAG PATH=VALUE``
+    (``flag``: the option that gave it, ``--set`` unless a sweep's ``--grid``).
     """
     data = scenario.model_dump(mode="json", by_alias=True)
     labels: dict[str, str] = {}
     started: list[list[str]] = []
     for path, value in overrides.items():
-        label = f"--set {path}={value}"
+        label = f"{flag} {path}={value}"
         parts = _split_path(path)
         where = _where(parts)
         if isinstance(value, str) and value.strip():
@@ -58,11 +59,14 @@ def apply_overrides(scenario: S, overrides: dict[str, Any]) -> S:
     return validate(type(scenario), data, locate, only=set(labels))
 
 
-def parse_assignment(text: str) -> tuple[str, str]:
-    """Split ``PATH=VALUE`` from the command line."""
+def parse_assignment(
+    text: str, *, flag: str = "--set", expected: str = "PATH=VALUE, e.g. components.app.replicas=8"
+) -> tuple[str, str]:
+    """Split ``PATH=VALUE`` from the command line; an error names ``flag``, the option
+    that gave it, and what it ``expected``."""
     path, sep, value = text.partition("=")
     if not sep or not path.strip():
-        raise SpecError(f"--set {text}: expected PATH=VALUE, e.g. components.app.replicas=8")
+        raise SpecError(f"{flag} {text}: expected {expected}")
     return path.strip(), value.strip()
 
 

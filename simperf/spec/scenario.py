@@ -99,20 +99,22 @@ class Scenario(SpecModel):
         warn_about_late(self)
         return self
 
-    def with_overrides(self, overrides: dict[str, Any]) -> Scenario:
+    def with_overrides(self, overrides: dict[str, Any], *, flag: str = "--set") -> Scenario:
         """A new validated scenario with dotted-path overrides applied.
 
         Parameters
         ----------
         overrides
             ``{"components.app.replicas": 8, "workload.arrival.rate": "5000/s"}``.
+        flag
+            The option named in errors as having given an override (``--grid``).
 
         Raises
         ------
         SpecError
             If a path does not exist or the result is invalid.
         """
-        return apply_overrides(self, overrides)
+        return apply_overrides(self, overrides, flag=flag)
 
     def endpoints_of(self, component: str) -> set[str]:
         """Endpoint names a component answers (a balancer answers its backends' common ones)."""
