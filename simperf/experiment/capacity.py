@@ -44,6 +44,7 @@ from simperf.presentation.cells import verdict_reason
 from simperf.presentation.tables import capacity_html
 from simperf.spec.cost import free_cores, scenario_cost
 from simperf.spec.scenario import Scenario
+from simperf.spec.size_estimate import check_size
 from simperf.spec.slo import SloSpec, as_slos, unit_parser, with_error_budget
 from simperf.units import format_time, parse_time
 
@@ -298,7 +299,9 @@ def check_search(
     """Validate a search before any run: SLOs, metrics, the knob at both ends, the range.
 
     ``searched`` False: ``knob`` is only scaled (growth's arrival rate), not searched, so
-    a knob of the load itself is allowed.
+    a knob of the load itself is allowed. A searched knob's run at either end must fit
+    ``run.max_events`` (:func:`~simperf.spec.size_estimate.check_size`): a probe at
+    ``high`` would otherwise be refused only once the search reached it.
 
     Returns
     -------
@@ -328,7 +331,9 @@ def check_search(
         )
     for end in (low, high):
         try:
-            scenario.with_overrides({knob: end})
+            variant = scenario.with_overrides({knob: end})
+            if searched:  # as a probe's run would refuse it, but before any probe runs
+                check_size(variant)
         except SpecError as exc:
             raise SpecError(f"knob {knob}={end}:\n{exc}") from None
     integer = _is_integer_knob(scenario, knob)
@@ -412,8 +417,8 @@ def capacity(
     Raises
     ------
     SpecError
-        Before any run, for an unknown knob or metric, a value out of bounds or
-        ``low > high``.
+        Before any run, for an unknown knob or metric, a value out of bounds,
+        ``low > high``, or a run at ``low`` or ``high`` over ``run.max_events``.
 
     Examples
     --------
