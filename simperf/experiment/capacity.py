@@ -155,8 +155,9 @@ class Capacity:
             return None
         return (self.answer if self.certain else self._lowest, self.answer)
 
-    def _doubt(self) -> str:
-        """Why the answer (or its absence) is not certain: the undecided probes."""
+    def doubt(self) -> str:
+        """Why the answer (or its absence) is not certain: the undecided probes
+        (``'components.app.cores=6 undecided after 20 runs'``; ``''`` when certain)."""
         by_value = {p.value: p for p in self.probes}
         parts = []
         for value in self.undecided:
@@ -231,7 +232,7 @@ class Capacity:
         elif self.answer is None:
             lines.append(
                 f"no value up to {self.knob}={_value(self.high)} was shown to meet the SLOs, "
-                f"but it may: {self._doubt()} (more replications may decide)"
+                f"but it may: {self.doubt()} (more replications may decide)"
             )
         else:
             line = f"answer {self.knob}={_value(self.answer)}  cost {self.cost:.4g} per hour"
@@ -240,7 +241,7 @@ class Capacity:
                 missed = any(p.value == lowest and p.verdict == MISSED for p in self.probes)
                 where = f"{'anywhere above' if missed else 'as low as'} {_value(lowest)}"
                 line += (
-                    f", not certain: {self._doubt()}; the smallest value meeting the SLOs "
+                    f", not certain: {self.doubt()}; the smallest value meeting the SLOs "
                     f"may be {where} (more replications may decide)"
                 )
             lines.append(line)

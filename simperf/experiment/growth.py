@@ -26,6 +26,7 @@ from simperf.errors import SpecError
 from simperf.experiment.capacity import capacity, check_search, missed_because
 from simperf.experiment.executors import executor_for
 from simperf.experiment.probe import Probe, Prober
+from simperf.experiment.slo_verdict import UNDECIDED
 from simperf.presentation.tables import growth_html
 from simperf.spec.scenario import Scenario
 
@@ -48,13 +49,18 @@ class Growth:
     frame
         Tidy: one row per (design, month) judged: ``design``, ``month``, ``load``
         (the growth factor), ``rate`` (requests per second), ``knob`` and ``size``
-        (the knob's answer; None for a fixed design), ``met``, ``cost_per_hour``,
+        (the knob's answer; None for a fixed design), ``size_range`` (where the smallest
+        size meeting the SLOs lies: :attr:`~simperf.experiment.capacity.Capacity.answer_range`),
+        ``met``, ``certain`` (False when a probe that decides the month stayed undecided:
+        below the size, at ``high`` of a resized design that found none, or a fixed
+        design's month counted as a miss), ``doubt`` (those probes), ``cost_per_hour``,
         ``cost`` (of the month) and ``why`` (a miss: the verdict or the SLOs that failed,
         at ``high`` for a resized design). Judging stops at a design's first miss.
     designs
         One row per design: ``design``, ``breach_month`` (the first month its SLOs do
         not hold; None if they hold over the horizon), ``months_held``,
-        ``cost_until_breach`` and ``cost_over_horizon`` (None when it breaches).
+        ``cost_until_breach``, ``cost_over_horizon`` (None when it breaches) and
+        ``certain`` (every month judged was).
     """
 
     rate: float
@@ -87,6 +93,8 @@ class Growth:
         """One line per design: the month its SLOs stop holding, its cost and, resized,
         the knob's answers from the first month to the last held."""
         lines = [f"growth {self.rate:.1%} a month, compounding, over {self.months} months"]
+        # a frame built without the column (by hand, say) is taken as certain throughout
+        sure = self.frame.get("certain", pd.Series(True, index=self.frame.index)).astype(bool)
         for row in self.designs.itertuples(index=False):
             held = self.frame[(self.frame.design == row.design) & self.frame.met.astype(bool)]
             holds = pd.isna(row.breach_month)
@@ -98,10 +106,14 @@ class Growth:
             else:
                 month = int(row.breach_month)
                 miss = self.frame[(self.frame.design == row.design) & (self.frame.month == month)]
+                # an undecided probe is counted as a miss: the SLOs may hold after all
+                decided = bool(sure[miss.index].all())
                 if held.empty:  # nothing held, nothing priced
-                    line = f"SLOs do not hold even in month {month}"
+                    line = f"SLOs {'do not hold' if decided else 'not shown to hold'} even in "
+                    line += f"month {month}"
                 else:
-                    line = f"SLOs stop holding in month {month}"
+                    line = f"SLOs {'stop holding' if decided else 'not shown to hold'} in month "
+                    line += str(month)
                     line += f", cost until then {cost:.6g}" if priced else ""
             knob = held.knob.dropna()
             if not knob.empty:
@@ -111,8 +123,42 @@ class Growth:
                 line += " (no prices in the spec)"
             if not holds and "why" in miss and miss.why.notna().any():
                 line += f"; at {miss.rate.iat[0]:.6g} req/s {miss.why.iat[0]}"
+            doubtful = self.frame[(self.frame.design == row.design) & ~sure]
+            if not doubtful.empty:
+                # the months with the same doubt are named once: 'months 3-5 ...'
+                said: dict[str, list[int]] = {}
+                for m in doubtful.itertuples(index=False):
+                    said.setdefault(_doubtful_month(m), []).append(int(m.month))
+                line += "; not certain: " + ", ".join(
+                    f"{_months(months)} {text}" for text, months in said.items()
+                )
+                line += " (more replications may decide)"
             lines.append(f"  {row.design}: {line}")
         return "\n".join(lines)
+
+
+def _doubtful_month(month: Any) -> str:
+    """What is not certain in a month: its size's range and the undecided probes."""
+    if pd.isna(month.knob):
+        return str(month.doubt)
+    if month.met:
+        low, high = month.size_range
+        where = f"{month.knob} {low:.6g} to {high:.6g}"
+    else:
+        where = "no size shown to meet the SLOs, but one may"
+    return f"{where} ({month.doubt})"
+
+
+def _months(months: list[int]) -> str:
+    """``month 3``, ``months 3-5`` or ``months 1, 3-5``: the months, runs in a row joined."""
+    runs: list[list[int]] = []
+    for m in months:
+        if runs and m == runs[-1][-1] + 1:
+            runs[-1].append(m)
+        else:
+            runs.append([m])
+    spans = ", ".join(str(r[0]) if len(r) == 1 else f"{r[0]}-{r[-1]}" for r in runs)
+    return f"month{'s' if len(months) > 1 else ''} {spans}"
 
 
 def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
@@ -206,13 +252,19 @@ def growth(
                     "rate": base * factor,
                     "knob": knob,
                     "size": None,
+                    "size_range": None,
+                    "certain": True,
+                    "doubt": None,
                 }
                 why = None
                 if knob is None:
                     met = prober.met(base * factor)
-                    price = prober.probes[-1].cost
+                    probe = prober.probes[-1]
+                    price = probe.cost
                     if not met:
-                        why = missed_because(prober.probes[-1])
+                        why = missed_because(probe)
+                    if probe.verdict == UNDECIDED:  # counted as a miss, the SLOs may hold
+                        row.update(certain=False, doubt=f"undecided after {len(probe.runs)} runs")
                 else:
                     grown = scenario.with_overrides({LOAD: base * factor})
                     found = capacity(
@@ -220,9 +272,16 @@ def growth(
                     )
                     met = found.answer is not None
                     row["size"] = found.answer
+                    row.update(
+                        certain=found.certain,
+                        size_range=list(found.answer_range) if found.answer_range else None,
+                        doubt=found.doubt() or None,
+                    )
                     price = found.cost if met else None
                     if met:
-                        low = found.answer  # more traffic never needs less
+                        # more traffic never needs less than the smallest size not shown
+                        # to miss (the answer, unless a probe below it stayed undecided)
+                        low = found.answer_range[0]  # type: ignore[index]
                     else:
                         why = _resized_miss(knob, high, found.probes)
                 row.update(
@@ -283,6 +342,7 @@ def _designs(frame: pd.DataFrame, names: list[str], months: int) -> pd.DataFrame
                 "months_held": len(held),
                 "cost_until_breach": until,
                 "cost_over_horizon": until if breach is None else None,
+                "certain": bool(mine.certain.astype(bool).all()),
             }
         )
     out = pd.DataFrame(rows)
