@@ -142,16 +142,22 @@ def _cmd_compare(args: argparse.Namespace) -> int:
     # that only what differs between the two files (and --set-a/--set-b) is compared.
     from simperf.experiment.compare import compare
 
+    require_out_for_resume(args)
     a = scenario_from_args(args, args.spec, _assignments(args.overrides_a))
     b = scenario_from_args(args, args.other, _assignments(args.overrides_b))
-    result = compare(
-        a,
-        b,
-        args.n,
-        confidence=args.confidence,
-        progress=progress_wanted(args),
-        **run_options(args),
-    )
+    try:
+        result = compare(
+            a,
+            b,
+            args.n,
+            confidence=args.confidence,
+            progress=progress_wanted(args),
+            store=args.out,
+            resume=args.resume,
+            **run_options(args),
+        )
+    except KeyboardInterrupt:
+        return interrupted("compare", args)
     if args.json:
         print(json.dumps(result.to_dict()))
         return 0
@@ -306,6 +312,7 @@ def register(commands: Any) -> None:
         help="paired replications (default 5)",
     )
     add_confidence(compare)
+    add_store(compare, resume="reuse the runs stored in --out")
     add_executor(compare)
     compare.set_defaults(handler=_cmd_compare)
 
