@@ -151,7 +151,14 @@ def _cmd_growth(args: argparse.Namespace) -> int:
         raise SpecError(f"--rate: {exc}") from None
     designs = _designs(args, args.design or ["as_is"])
     options = _search_options(args)
-    projection = growth(designs, _slos(args), rate=rate, months=args.months, **options)
+    projection = growth(
+        designs,
+        _slos(args),
+        rate=rate,
+        months=args.months,
+        progress=progress_wanted(args),
+        **options,
+    )
     print(json.dumps(projection.to_dict()) if args.json else projection.summary())
     return 0
 

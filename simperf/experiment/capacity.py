@@ -400,8 +400,9 @@ def capacity(
     executor, workers
         See :func:`simperf.experiment.executors.executor_for`.
     progress
-        A line per probe on stderr: None (default) when stderr is a terminal or in a
-        notebook, True always, False never.
+        A bar of each probe's runs as they end, then a line with its verdict, on stderr:
+        None (default) when stderr is a terminal or in a notebook, True always, False
+        never.
     store, resume
         A results store (SQLite, as :func:`~simperf.experiment.sweep.sweep` writes) that
         keeps every run as it finishes; ``resume=True`` reuses the runs it holds (and

@@ -182,6 +182,7 @@ def growth(
     confidence: float = 0.95,
     executor: Executor | str | None = None,
     workers: int | None = None,
+    progress: bool | None = None,
     **options: Any,
 ) -> Growth:
     """Project each design over ``months`` of traffic growing by ``rate`` a month.
@@ -203,6 +204,10 @@ def growth(
         As for :func:`~simperf.experiment.capacity.capacity`.
     executor, workers
         One executor serves every design.
+    progress
+        Resized designs' capacity searches: a bar per probe and a line per verdict on
+        stderr; None (default) when stderr is a terminal or in a notebook, True always,
+        False never (``--json``, ``--quiet``).
     **options
         Passed to :func:`~simperf.experiment.capacity.capacity` for resized designs
         (``tolerance``).
@@ -268,7 +273,15 @@ def growth(
                 else:
                     grown = scenario.with_overrides({LOAD: base * factor})
                     found = capacity(
-                        grown, knob, slos, low=low, high=high, executor=pool, **settings, **options
+                        grown,
+                        knob,
+                        slos,
+                        low=low,
+                        high=high,
+                        executor=pool,
+                        progress=progress,
+                        **settings,
+                        **options,
                     )
                     met = found.answer is not None
                     row["size"] = found.answer
