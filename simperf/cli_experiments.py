@@ -143,8 +143,8 @@ def _cmd_compare(args: argparse.Namespace) -> int:
     from simperf.experiment.compare import compare
 
     require_out_for_resume(args)
-    a = scenario_from_args(args, args.spec, _assignments(args.overrides_a))
-    b = scenario_from_args(args, args.other, _assignments(args.overrides_b))
+    a = scenario_from_args(args, args.spec, _assignments(args.overrides_a, "--set-a"), "--set-a")
+    b = scenario_from_args(args, args.other, _assignments(args.overrides_b, "--set-b"), "--set-b")
     try:
         result = compare(
             a,
@@ -187,10 +187,10 @@ def _cmd_compare(args: argparse.Namespace) -> int:
     return 0
 
 
-def _assignments(items: list[str]) -> dict[str, Any]:
+def _assignments(items: list[str], flag: str) -> dict[str, Any]:
     from simperf.spec.io import parse_assignment
 
-    return dict(parse_assignment(item) for item in items)
+    return dict(parse_assignment(item, flag=flag) for item in items)
 
 
 def _cmd_sweep(args: argparse.Namespace) -> int:

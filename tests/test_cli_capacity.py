@@ -205,3 +205,20 @@ def test_capacity_refuses_a_high_over_max_events_before_any_run(
     assert main(args) == 2
     err = capsys.readouterr().err
     assert "knob components.app.replicas=64" in err and "max_events" in err
+
+
+@pytest.mark.parametrize(
+    ("assignment", "message"),
+    [
+        ("a:cores", "--set-design a:cores: expected PATH=VALUE"),
+        ("components.app.cores=3", "--set-design components.app.cores=3: expected NAME:PATH"),
+        ("a:components.app.cores=0", "--set-design a:components.app.cores=0: components"),
+    ],
+)
+def test_set_design_errors_name_their_option(
+    assignment: str, message: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    args = ["cheapest", MMC, "--design", "a=components.app.cores", "--set-design", assignment]
+    assert main([*args, *WAIT, *SHORT]) == 2
+    err = capsys.readouterr().err
+    assert message in err and "--set " not in err

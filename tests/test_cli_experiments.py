@@ -405,3 +405,19 @@ def test_interrupted_compare_keeps_finished_runs_and_resumes(
     assert calls == [] and capsys.readouterr().out == resumed
     assert main([*args, "--json"]) == 0  # the same as an uninterrupted comparison
     assert capsys.readouterr().out == resumed
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--set-b", "cores"], "--set-b cores: expected PATH=VALUE"),
+        (["--set-a", "components.app.cores=0"], "--set-a components.app.cores=0: components"),
+        (["--set-b", "components.app.corez=4"], "--set-b components.app.corez=4: components"),
+    ],
+)
+def test_set_a_and_set_b_errors_name_their_option(
+    args: list[str], message: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["compare", MMC, MMC, *args, *SHORT]) == 2
+    err = capsys.readouterr().err
+    assert message in err and "--set " not in err

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from pydantic import Field, model_validator
@@ -99,7 +100,9 @@ class Scenario(SpecModel):
         warn_about_late(self)
         return self
 
-    def with_overrides(self, overrides: dict[str, Any], *, flag: str = "--set") -> Scenario:
+    def with_overrides(
+        self, overrides: dict[str, Any], *, flag: str | Mapping[str, str] = "--set"
+    ) -> Scenario:
         """A new validated scenario with dotted-path overrides applied.
 
         Parameters
@@ -107,7 +110,8 @@ class Scenario(SpecModel):
         overrides
             ``{"components.app.replicas": 8, "workload.arrival.rate": "5000/s"}``.
         flag
-            The option named in errors as having given an override (``--grid``).
+            The option named in errors as having given an override (``--grid``), or a
+            mapping of paths to theirs (:func:`~simperf.spec.overrides.apply_overrides`).
 
         Raises
         ------
