@@ -29,6 +29,7 @@ from simperf.experiment.probe import Probe, Prober
 from simperf.experiment.slo_verdict import UNDECIDED
 from simperf.presentation.tables import growth_html
 from simperf.spec.scenario import Scenario
+from simperf.spec.size_estimate import check_size
 
 HOURS_PER_MONTH = 730.0
 """Hours in an average month (8760 / 12)."""
@@ -220,7 +221,8 @@ def growth(
     ------
     SpecError
         Before any run: a workload without an arrival rate, a bad knob or SLO, a
-        growth rate not above -100%, or no month.
+        growth rate not above -100%, no month, or a busiest month (at ``high`` for a
+        resized design) whose run would exceed ``run.max_events``.
 
     Examples
     --------
@@ -236,6 +238,8 @@ def growth(
     if months < 1:
         raise SpecError(f"months: the horizon needs at least 1 month, got {months}")
     plans = {name: _plan(name, design, slo) for name, design in designs.items()}
+    for name, (scenario, knob, _, high, _) in plans.items():
+        _check_largest_month(name, scenario, knob, high, rate, months)
     rows: list[dict[str, Any]] = []
     with executor_for(executor, workers=workers) as pool:
         for name, (scenario, knob, low, high, slos) in plans.items():
@@ -316,6 +320,26 @@ def _resized_miss(knob: str, high: float, probes: list[Probe]) -> str:
     if largest is None or largest.value < high:
         return f"{knob}={high:.6g} estimated saturated (not run)"
     return f"{knob}={high:.6g}: {missed_because(largest)}"
+
+
+def _check_largest_month(
+    name: str, scenario: Scenario, knob: str | None, high: float, rate: float, months: int
+) -> None:
+    """Refuse, before any run, a projection whose busiest month (at ``high`` for a
+    resized design) would exceed ``run.max_events``: its run would be refused only when
+    the projection reached it, every month before it lost."""
+    month = months - 1 if rate > 0 else 0
+    base = float(scenario.workload.arrival.rate)  # type: ignore[union-attr]
+    grown: dict[str, Any] = {LOAD: base * load_factor(rate, month)}
+    if knob is not None:
+        grown[knob] = high
+    try:
+        check_size(scenario.with_overrides(grown))
+    except SpecError as exc:
+        at = ", ".join(f"{path}={value:.6g}" for path, value in grown.items())
+        raise SpecError(
+            f"design {name!r}: month {month} ({at}):\n{exc}, or project fewer months"
+        ) from None
 
 
 def _plan(

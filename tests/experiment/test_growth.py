@@ -162,3 +162,22 @@ def test_a_month_whose_size_is_not_certain_says_so() -> None:
     assert "not certain: months 0-1 components.app.cores 6 to 7" in up_line
     assert "components.app.cores=6 undecided after 4 runs" in up_line
     assert "SLOs not shown to hold even in month 0" in six_line
+
+
+@pytest.mark.parametrize("design", ["fixed", "resized"])
+def test_a_busiest_month_over_max_events_is_refused_before_any_run(
+    base: simperf.Scenario, design: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """At 50% a month, month 5 brings 7.6x the arrivals: over max_events where month 0
+    fits. Before, the projection ran until that month and then failed, losing the rest."""
+
+    def no_run(*args: object) -> None:
+        raise AssertionError("a month ran")
+
+    monkeypatch.setattr("simperf.experiment.replicate.run_to_dict", no_run)
+    small = base.with_overrides({"run.max_events": 5000})  # month 0: about 1.3k arrivals
+    plan = small if design == "fixed" else (small, "components.app.cores", 1, 8)
+    with pytest.raises(SpecError, match=r"design 'd': month 5 \(workload\.arrival\.rate=2430"):
+        simperf.growth(
+            {"d": plan}, ["components.app.utilization<0.9"], rate=0.5, months=6, executor="serial"
+        )
