@@ -364,3 +364,27 @@ def test_heatmap_shows_autoscaled_instances_not_provisioned(minimal_spec: dict) 
     assert np.array_equal(np.array(covered), absent)
     assert sum(s.showlegend for s in shapes) == 1
     assert not [s for s in fig.layout.shapes if s.name == "down (crash)"]
+
+
+def test_fault_labels_starting_close_together_do_not_overlap(minimal_spec: dict) -> None:
+    # three crashes 1 s apart on a 20 s run: each label is some 80 px wide, about 3 s
+    # of a report's 480 px half-width figure, and all three were drawn on one line
+    minimal_spec["components"]["app"]["replicas"] = 3
+    minimal_spec["components"]["lb"] = {"kind": "load_balancer", "backends": ["app"]}
+    minimal_spec["workload"]["classes"][0]["entry"] = "lb"
+    minimal_spec["faults"] = [
+        {"component": "app", "instance": i, "at": 5 + i, "for": 2} for i in range(3)
+    ] + [{"component": "app", "instance": 0, "at": 15, "for": 1}]
+    r = simperf.run(simperf.from_dict(minimal_spec), seed=1)
+    fig = plots.timeseries(r)
+    labels = [a for a in fig.layout.annotations if a.text.startswith("fault")]
+    assert len(labels) == 4
+    shifts = [a.yshift or 0 for a in labels]
+    assert len(set(shifts[:3])) == 3  # one row each, from the top down
+    assert shifts[3] == 0  # alone at 15 s: back in the first row
+    span = r.data["end_time"] - r.data["warmup"]
+    per_pixel = span / plots.requests.PLOT_WIDTH
+    for a in labels:
+        for b in labels:
+            if a is not b and (a.yshift or 0) == (b.yshift or 0) and a.x <= b.x:
+                assert a.x + len(a.text) * plots.requests.LABEL_CHAR * per_pixel <= b.x
