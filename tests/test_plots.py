@@ -383,8 +383,8 @@ def test_fault_labels_starting_close_together_do_not_overlap(minimal_spec: dict)
     assert len(set(shifts[:3])) == 3  # one row each, from the top down
     assert shifts[3] == 0  # alone at 15 s: back in the first row
     span = r.data["end_time"] - r.data["warmup"]
-    per_pixel = span / plots.requests.PLOT_WIDTH
+    per_pixel = span / plots._style.PLOT_WIDTH
     for a in labels:
         for b in labels:
             if a is not b and (a.yshift or 0) == (b.yshift or 0) and a.x <= b.x:
-                assert a.x + len(a.text) * plots.requests.LABEL_CHAR * per_pixel <= b.x
+                assert a.x + len(a.text) * plots._style.LABEL_CHAR * per_pixel <= b.x

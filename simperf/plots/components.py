@@ -8,7 +8,14 @@ import plotly.graph_objects as go
 
 from simperf.metrics.availability import down_intervals
 from simperf.metrics.result import Result
-from simperf.plots._style import component_colours, component_of, title, window_figure
+from simperf.plots._style import (
+    LABEL_CHAR,
+    PLOT_WIDTH,
+    component_colours,
+    component_of,
+    title,
+    window_figure,
+)
 
 _REFERENCE_KEYS = ("backends", "origin", "cache", "database", "call", "backing")
 """Spec fields that name another component (``call`` and ``backing`` as ``name.endpoint``)."""
@@ -74,10 +81,12 @@ def utilization_heatmap(result: Result, metric: str = "utilization") -> go.Figur
             (result.data.get("faults") or {}).get("occurrences", []), starts.min(), ends.max()
         )
         scaled = set(result.data.get("autoscaling") or {})
+        # a box narrower than its label is left unlabelled (its legend entry says it)
+        room = len(DOWN["label"]) * LABEL_CHAR * (ends.max() - starts.min()) / PLOT_WIDTH
         for row, name in enumerate(names):
             # a part of an instance (a database server's storage) is down with its server
             for a, b in down.get(name, down.get(name.split("/", 1)[0], [])):
-                _mark(fig, row, a, b, DOWN)
+                _mark(fig, row, a, b, DOWN, labelled=b - a >= room)
             if component_of(name) in scaled:
                 absent = table.iloc[row].isna().to_numpy()
                 for first, last in _runs(absent):
@@ -100,7 +109,14 @@ NOT_PROVISIONED = {"name": "not provisioned", "fillcolor": "#d1d5db", "label": "
 """How a window an autoscaled instance did not exist is drawn: grey, not the idle yellow."""
 
 
-def _mark(fig: go.Figure, row: int, x0: float, x1: float, style: dict[str, str]) -> None:
+def _mark(
+    fig: go.Figure,
+    row: int,
+    x0: float,
+    x1: float,
+    style: dict[str, str],
+    labelled: bool = True,
+) -> None:
     """Cover ``[x0, x1]`` of heatmap row ``row`` (a category: rows are 1 apart), with one
     legend entry per style."""
     first = not any(shape.name == style["name"] for shape in fig.layout.shapes)
@@ -118,7 +134,7 @@ def _mark(fig: go.Figure, row: int, x0: float, x1: float, style: dict[str, str])
         name=style["name"],
         legendgroup=style["name"],
         showlegend=first,
-        label={"text": style["label"], "font": {"color": "white", "size": 10}},
+        label={"text": style["label"] if labelled else "", "font": {"color": "white", "size": 10}},
     )
 
 

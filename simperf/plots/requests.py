@@ -10,7 +10,7 @@ from plotly.subplots import make_subplots
 
 from simperf.metrics.availability import target_name
 from simperf.metrics.result import Result
-from simperf.plots._style import MS, class_colours, log_ticks, title
+from simperf.plots._style import LABEL_CHAR, MS, PLOT_WIDTH, class_colours, log_ticks, title
 from simperf.units import format_time
 
 CDF_POINTS = 400
@@ -198,11 +198,6 @@ def timeseries(
 
 LABEL_ROW = 14.0
 """Pixels between two rows of event labels (a 12 px font and its leading)."""
-LABEL_CHAR = 7.0
-"""Pixels per character of an event label, a little over the 12 px font's average."""
-PLOT_WIDTH = 480.0
-"""Pixels of a figure's plotting area assumed when labels are laid out: the report's
-half-width figures (the narrowest it draws); a wider figure only spaces them more."""
 
 
 def label_levels(windows: list[tuple[float, float, str, str]], span: float) -> list[int]:
