@@ -88,8 +88,10 @@ def _designs(args: argparse.Namespace, designs: list[str]) -> dict[str, Any]:
     base = scenario_from_args(args)
     overrides: dict[str, dict[str, Any]] = {}
     for item in args.set_design:
-        name, _, assignment = item.partition(":")
-        path, value = parse_assignment(assignment)
+        name, sep, assignment = item.partition(":")
+        if not sep or not name:
+            raise SpecError(f"--set-design {item}: expected NAME:PATH=VALUE")
+        path, value = parse_assignment(assignment, flag=f"--set-design {name}:")
         overrides.setdefault(name, {})[path] = value
     out: dict[str, Any] = {}
     low, high = _number(args.low, "--low"), _number(args.high, "--high")
@@ -98,10 +100,10 @@ def _designs(args: argparse.Namespace, designs: list[str]) -> dict[str, Any]:
         if name in out:  # the second would silently replace the first
             raise SpecError(f"--design {name}: given twice; give each design its own name")
         if "=" not in text:
-            out[text] = base.with_overrides(overrides.pop(text, {}))
+            out[text] = base.with_overrides(overrides.pop(text, {}), flag=f"--set-design {text}:")
             continue
         name, knob, lo, hi = _design(text)
-        scenario = base.with_overrides(overrides.pop(name, {}))
+        scenario = base.with_overrides(overrides.pop(name, {}), flag=f"--set-design {name}:")
         out[name] = (
             scenario,
             knob,
@@ -151,7 +153,14 @@ def _cmd_growth(args: argparse.Namespace) -> int:
         raise SpecError(f"--rate: {exc}") from None
     designs = _designs(args, args.design or ["as_is"])
     options = _search_options(args)
-    projection = growth(designs, _slos(args), rate=rate, months=args.months, **options)
+    projection = growth(
+        designs,
+        _slos(args),
+        rate=rate,
+        months=args.months,
+        progress=progress_wanted(args),
+        **options,
+    )
     print(json.dumps(projection.to_dict()) if args.json else projection.summary())
     return 0
 

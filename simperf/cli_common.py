@@ -229,9 +229,13 @@ def shared_overrides(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def scenario_from_args(
-    args: argparse.Namespace, spec: str | None = None, extra: dict[str, Any] | None = None
+    args: argparse.Namespace,
+    spec: str | None = None,
+    extra: dict[str, Any] | None = None,
+    extra_flag: str = "--set",
 ) -> Scenario:
-    """Load SPEC (or ``spec``), apply --set, --requests, --duration, then ``extra``.
+    """Load SPEC (or ``spec``), apply --set, --requests, --duration, then ``extra``
+    (given by the option ``extra_flag``, which its errors name: ``--set-b``).
 
     A run that would end inside its warm-up is refused here, before anything runs.
     """
@@ -241,6 +245,6 @@ def scenario_from_args(
     scenario = load(args.spec if spec is None else spec)
     overrides = {**shared_overrides(args), **(extra or {})}
     if overrides:
-        scenario = scenario.with_overrides(overrides)
+        scenario = scenario.with_overrides(overrides, flag=dict.fromkeys(extra or {}, extra_flag))
     check_horizon(scenario)
     return scenario

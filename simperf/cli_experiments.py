@@ -142,16 +142,22 @@ def _cmd_compare(args: argparse.Namespace) -> int:
     # that only what differs between the two files (and --set-a/--set-b) is compared.
     from simperf.experiment.compare import compare
 
-    a = scenario_from_args(args, args.spec, _assignments(args.overrides_a))
-    b = scenario_from_args(args, args.other, _assignments(args.overrides_b))
-    result = compare(
-        a,
-        b,
-        args.n,
-        confidence=args.confidence,
-        progress=progress_wanted(args),
-        **run_options(args),
-    )
+    require_out_for_resume(args)
+    a = scenario_from_args(args, args.spec, _assignments(args.overrides_a, "--set-a"), "--set-a")
+    b = scenario_from_args(args, args.other, _assignments(args.overrides_b, "--set-b"), "--set-b")
+    try:
+        result = compare(
+            a,
+            b,
+            args.n,
+            confidence=args.confidence,
+            progress=progress_wanted(args),
+            store=args.out,
+            resume=args.resume,
+            **run_options(args),
+        )
+    except KeyboardInterrupt:
+        return interrupted("compare", args)
     if args.json:
         print(json.dumps(result.to_dict()))
         return 0
@@ -181,10 +187,10 @@ def _cmd_compare(args: argparse.Namespace) -> int:
     return 0
 
 
-def _assignments(items: list[str]) -> dict[str, Any]:
+def _assignments(items: list[str], flag: str) -> dict[str, Any]:
     from simperf.spec.io import parse_assignment
 
-    return dict(parse_assignment(item) for item in items)
+    return dict(parse_assignment(item, flag=flag) for item in items)
 
 
 def _cmd_sweep(args: argparse.Namespace) -> int:
@@ -195,7 +201,7 @@ def _cmd_sweep(args: argparse.Namespace) -> int:
     scenario = scenario_from_args(args)
     grid: dict[str, list[Any]] = {}
     for item in args.grid:
-        path, values = parse_assignment(item)
+        path, values = parse_assignment(item, flag="--grid", expected="PATH=V1,V2,...")
         if path in grid:  # the second list would silently replace the first
             raise SpecError(f"--grid {path}: given twice; give all its values once, {path}=A,B,C")
         grid[path] = [
@@ -306,6 +312,7 @@ def register(commands: Any) -> None:
         help="paired replications (default 5)",
     )
     add_confidence(compare)
+    add_store(compare, resume="reuse the runs stored in --out")
     add_executor(compare)
     compare.set_defaults(handler=_cmd_compare)
 

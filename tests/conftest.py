@@ -59,6 +59,26 @@ def minimal_scenario(minimal_spec: dict[str, Any]):
     return from_dict(minimal_spec)
 
 
+def fleet(app: dict[str, Any], **run: Any) -> dict[str, Any]:
+    """30 requests a second, exactly 100 ms of one core each (3 cores of work), into the
+    app server ``app`` (its kind and endpoint added); ``run`` as given."""
+    return {
+        "name": "fleet",
+        "workload": {
+            "arrival": {"kind": "deterministic", "rate": 30},
+            "classes": [{"name": "r", "entry": "app", "endpoint": "s"}],
+        },
+        "components": {
+            "app": {
+                "kind": "app_server",
+                **app,
+                "endpoints": {"s": [{"cpu": {"dist": "constant", "value": 0.1}}]},
+            }
+        },
+        "run": run,
+    }
+
+
 def two_tier(arrival: dict[str, Any], trace: dict[str, Any] | None, **run: Any) -> dict[str, Any]:
     """front (1 ms CPU, a call to back, 1 ms CPU) -> back (3 ms CPU), one core each."""
     return {

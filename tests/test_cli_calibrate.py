@@ -62,3 +62,21 @@ def test_bad_log_exits_2(
     error = json.loads(capsys.readouterr().out)["error"]
     assert error["path"] == str(path)
     assert message in error["message"]
+
+
+def test_a_saturated_base_level_is_refused_and_others_flagged(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # 120 req/s into one 10 ms worker: no held overhead can be fitted from its mean
+    # latency (it had read 0 ms, the components alone past capacity, without a word)
+    _, flooded = single_server(120, {"dist": "exponential", "mean": "10ms"}, requests=600, seed=2)
+    path = tmp_path / "flooded.csv"
+    flooded.drop(columns=["server_start", "server_end"]).to_csv(path, index=False)
+    assert main(["calibrate", str(path), "--no-predict"]) == 2
+    assert "load level 0 is saturated" in capsys.readouterr().err
+    # with server times its overhead is measured: calibrated, and the level flagged
+    flooded.to_csv(path, index=False)
+    assert main(["calibrate", str(path), "--no-predict", "--json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert data["levels"][0]["saturated"] is True
+    assert data["warnings"][0].startswith("load 0: saturated")

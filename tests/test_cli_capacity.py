@@ -173,3 +173,52 @@ def test_a_declining_growth_rate_needs_no_equals_sign(capsys: pytest.CaptureFixt
     data = json.loads(capsys.readouterr().out)
     assert data["rate"] == -0.05
     assert [round(m["rate"], 6) for m in data["months_judged"]] == [320.0, 304.0]
+
+
+def test_capacity_refuses_a_high_over_max_events_before_any_run(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # health checks and time series grow with the replicas: 64 of them probed every
+    # 10 ms for 2 s take about 1e5 events, over the 20k allowed, where 1 replica fits
+    def no_run(*args: object) -> None:
+        raise AssertionError("a probe ran")
+
+    monkeypatch.setattr("simperf.experiment.replicate.run_to_dict", no_run)
+    args = [
+        "capacity",
+        str(MODELS / "web_tier.yaml"),
+        "--knob",
+        "components.app.replicas",
+        "--slo",
+        "latency.all.p99<1s",
+        "--set",
+        "components.lb.health_check={interval: 10ms, timeout: 5ms}",
+        "--set",
+        "run.max_events=20000",
+        "--duration",
+        "2s",
+        "--set",
+        "run.warmup=0",
+        "--serial",
+        "--quiet",
+    ]
+    assert main(args) == 2
+    err = capsys.readouterr().err
+    assert "knob components.app.replicas=64" in err and "max_events" in err
+
+
+@pytest.mark.parametrize(
+    ("assignment", "message"),
+    [
+        ("a:cores", "--set-design a:cores: expected PATH=VALUE"),
+        ("components.app.cores=3", "--set-design components.app.cores=3: expected NAME:PATH"),
+        ("a:components.app.cores=0", "--set-design a:components.app.cores=0: components"),
+    ],
+)
+def test_set_design_errors_name_their_option(
+    assignment: str, message: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    args = ["cheapest", MMC, "--design", "a=components.app.cores", "--set-design", assignment]
+    assert main([*args, *WAIT, *SHORT]) == 2
+    err = capsys.readouterr().err
+    assert message in err and "--set " not in err

@@ -138,9 +138,13 @@ def test_precision_budget_below_two_exits_2(capsys: pytest.CaptureFixture[str]) 
     assert "max_replications: must be >= 2" in capsys.readouterr().err
 
 
-@pytest.mark.parametrize("command", ["sweep", "capacity", "replicate"])
+@pytest.mark.parametrize("command", ["sweep", "capacity", "replicate", "compare"])
 def test_resume_without_out_exits_2(command: str, capsys: pytest.CaptureFixture[str]) -> None:
-    extra = {"sweep": ["--grid", "components.app.cores=4"], "capacity": ["--knob", "x"]}
+    extra = {
+        "sweep": ["--grid", "components.app.cores=4"],
+        "capacity": ["--knob", "x"],
+        "compare": [MMC],
+    }
     extra = extra.get(command, [])
     assert main([command, MMC, *extra, *SHORT, "--resume"]) == 2
     assert "--resume needs --out" in capsys.readouterr().err
@@ -350,3 +354,70 @@ def test_sweep_text_shows_the_worst_stability_of_a_point(
     assert main([*args, "--serial", "--quiet"]) == 0
     (row,) = capsys.readouterr().out.splitlines()[1:]
     assert row.split()[:3] == ["93/s", "saturated", "1/4"]
+
+
+@pytest.mark.parametrize(
+    ("grid", "message"),
+    [
+        ("components.app.cores", "--grid components.app.cores: expected PATH=V1,V2,..."),
+        ("=4,5", "--grid =4,5: expected PATH=V1,V2,..."),
+        ("components.app.cores=0,2", "--grid components.app.cores=0: components.app.cores"),
+        ("components.app.corez=4", "--grid components.app.corez=4: components.app.corez"),
+    ],
+)
+def test_grid_errors_name_grid_not_set(
+    grid: str, message: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["sweep", MMC, "--grid", grid, *SHORT]) == 2
+    err = capsys.readouterr().err
+    assert message in err and "--set" not in err
+
+
+def test_interrupted_compare_keeps_finished_runs_and_resumes(
+    tmp_path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from simperf.experiment import replicate as replicate_module
+
+    real = replicate_module.run_to_dict
+    calls: list[tuple[int, int]] = []  # (cores, replication) of each run
+
+    def interrupted_b(data, seed, replication):  # type: ignore[no-untyped-def]
+        if data["components"]["app"]["cores"] == 5 and replication == 1:
+            raise KeyboardInterrupt  # A's three runs and B's first have finished
+        return real(data, seed, replication)
+
+    monkeypatch.setattr(replicate_module, "run_to_dict", interrupted_b)
+    out = str(tmp_path / "c.db")
+    args = ["compare", MMC, MMC, "--set-b", "components.app.cores=5", "-n", "3", *SHORT]
+    assert main([*args, "--out", out, "--json"]) == 130
+    assert "simperf: compare interrupted; rerun with --resume --out" in capsys.readouterr().err
+
+    def counted(data, seed, replication):  # type: ignore[no-untyped-def]
+        calls.append((data["components"]["app"]["cores"], replication))
+        return real(data, seed, replication)
+
+    monkeypatch.setattr(replicate_module, "run_to_dict", counted)
+    assert main([*args, "--out", out, "--resume", "--json"]) == 0
+    resumed = capsys.readouterr().out
+    assert calls == [(5, 1), (5, 2)]  # only B's last two runs were missing
+    calls.clear()
+    assert main([*args, "--out", out, "--resume", "--json"]) == 0  # all stored: none runs
+    assert calls == [] and capsys.readouterr().out == resumed
+    assert main([*args, "--json"]) == 0  # the same as an uninterrupted comparison
+    assert capsys.readouterr().out == resumed
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--set-b", "cores"], "--set-b cores: expected PATH=VALUE"),
+        (["--set-a", "components.app.cores=0"], "--set-a components.app.cores=0: components"),
+        (["--set-b", "components.app.corez=4"], "--set-b components.app.corez=4: components"),
+    ],
+)
+def test_set_a_and_set_b_errors_name_their_option(
+    args: list[str], message: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["compare", MMC, MMC, *args, *SHORT]) == 2
+    err = capsys.readouterr().err
+    assert message in err and "--set " not in err

@@ -318,3 +318,73 @@ def test_log_latency_axes_label_their_ticks_in_ms(result: simperf.Result, figure
     assert len(axis.tickvals) >= 3
     assert [float(t) for t in axis.ticktext] == pytest.approx(list(axis.tickvals), rel=1e-9)
     assert latency.min() <= min(axis.tickvals) and max(axis.tickvals) <= latency.max()
+
+
+def test_heatmap_tells_a_crashed_instance_from_an_idle_one(minimal_spec: dict) -> None:
+    # app[1] crashed from 5 s to 9 s: its cells read 0 busy, as an idle instance's do,
+    # and nothing in the figure said which it was
+    minimal_spec["components"]["app"]["replicas"] = 2
+    minimal_spec["components"]["lb"] = {"kind": "load_balancer", "backends": ["app"]}
+    minimal_spec["workload"]["classes"][0]["entry"] = "lb"
+    minimal_spec["faults"] = [{"component": "app", "instance": 1, "at": 5, "for": 4}]
+    minimal_spec["run"] |= {"duration": 12, "window": 1}
+    result = simperf.run(simperf.from_dict(minimal_spec), seed=1)
+    fig = plots.utilization_heatmap(result)
+    (heat,) = fig.data
+    row = list(heat.y).index("app[1]")
+    (down,) = fig.layout.shapes
+    assert (down.x0, down.x1) == (5.0, 9.0)
+    assert down.y0 < row < down.y1 and abs(down.y1 - down.y0) == 1  # that row alone
+    assert down.label.text == "down" and down.showlegend and down.name == "down (crash)"
+    # the data are what they were: 0 busy while down
+    assert np.all(heat.z[row][(heat.x > 5) & (heat.x < 9)] == 0)
+
+
+def test_heatmap_shows_autoscaled_instances_not_provisioned(minimal_spec: dict) -> None:
+    # One instance 50% busy against a 30% target: a second is added later; before
+    # that its cells had no value, drawn as the background, neither down nor idle.
+    minimal_spec["components"]["app"]["autoscaling"] = {
+        "min": 1,
+        "max": 2,
+        "metric": "cpu_utilization",
+        "target": "30%",
+        "evaluation_period": "2s",
+        "warmup": "1s",
+    }
+    minimal_spec["run"] |= {"duration": 12, "window": 1, "warmup": 0}
+    result = simperf.run(simperf.from_dict(minimal_spec), seed=1)
+    fig = plots.utilization_heatmap(result)
+    (heat,) = fig.data
+    row = list(heat.y).index("app[1]")
+    absent = np.isnan(np.asarray(heat.z[row], dtype=float))
+    assert absent.any() and not absent.all()
+    shapes = [s for s in fig.layout.shapes if s.name == "not provisioned"]
+    assert shapes and all(s.y0 < row < s.y1 for s in shapes)
+    covered = [(s.x0 <= x <= s.x1) for x in heat.x for s in shapes[:1]]
+    assert np.array_equal(np.array(covered), absent)
+    assert sum(s.showlegend for s in shapes) == 1
+    assert not [s for s in fig.layout.shapes if s.name == "down (crash)"]
+
+
+def test_fault_labels_starting_close_together_do_not_overlap(minimal_spec: dict) -> None:
+    # three crashes 1 s apart on a 20 s run: each label is some 80 px wide, about 3 s
+    # of a report's 480 px half-width figure, and all three were drawn on one line
+    minimal_spec["components"]["app"]["replicas"] = 3
+    minimal_spec["components"]["lb"] = {"kind": "load_balancer", "backends": ["app"]}
+    minimal_spec["workload"]["classes"][0]["entry"] = "lb"
+    minimal_spec["faults"] = [
+        {"component": "app", "instance": i, "at": 5 + i, "for": 2} for i in range(3)
+    ] + [{"component": "app", "instance": 0, "at": 15, "for": 1}]
+    r = simperf.run(simperf.from_dict(minimal_spec), seed=1)
+    fig = plots.timeseries(r)
+    labels = [a for a in fig.layout.annotations if a.text.startswith("fault")]
+    assert len(labels) == 4
+    shifts = [a.yshift or 0 for a in labels]
+    assert len(set(shifts[:3])) == 3  # one row each, from the top down
+    assert shifts[3] == 0  # alone at 15 s: back in the first row
+    span = r.data["end_time"] - r.data["warmup"]
+    per_pixel = span / plots._style.PLOT_WIDTH
+    for a in labels:
+        for b in labels:
+            if a is not b and (a.yshift or 0) == (b.yshift or 0) and a.x <= b.x:
+                assert a.x + len(a.text) * plots._style.LABEL_CHAR * per_pixel <= b.x

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
+from scipy import stats
 
 from simperf.calibrate.families import FamilyFit, fit_families
 from simperf.calibrate.logs import (
@@ -24,6 +25,11 @@ from simperf.calibrate.traffic import Arrivals, arrivals
 PERCENTILES = (50, 95, 99)
 # The client front only delays: enough workers that nobody ever waits for one.
 CLIENT_WORKERS = 100_000
+# A level's latency trend is read off this many consecutive batches of its requests
+# (their means are close to independent where a request's latency is not), and only
+# with at least MIN_TREND requests.
+BATCHES = 10
+MIN_TREND = 400
 
 
 @dataclass
@@ -38,6 +44,13 @@ class Level:
     workers: int
     latency: np.ndarray = field(repr=False)
     samples: dict[str, np.ndarray] = field(repr=False, default_factory=dict)
+    growth: float = math.nan
+    """Latency gained per second over the level when it grows (a backlog), else NaN."""
+
+    @property
+    def saturated(self) -> bool:
+        """The backlog grows over the level, or its service demand reaches its workers."""
+        return math.isfinite(self.growth) or self.utilisation >= 1
 
     @property
     def service(self) -> float:
@@ -93,6 +106,9 @@ class Calibration:
     """The base level's fits of each component, the chosen one first."""
     confidence: float = 0.95
     """The level of every interval in ``levels`` and ``fits``."""
+    warnings: list[str] = field(default_factory=list)
+    """What makes a number above less than it seems: saturated levels, timed-out
+    requests left out."""
 
     def to_yaml(self) -> str:
         """The calibrated scenario as YAML."""
@@ -121,6 +137,7 @@ class Calibration:
                 "slope": _json(slope),
                 "slope_se": _json(slope_se),
             },
+            "warnings": self.warnings,
             "fragment": self.fragment,
         }
 
@@ -166,7 +183,67 @@ def _level(load: float, rows: pd.DataFrame, confidence: float) -> Level:
     workers = int(rows["worker"].nunique())
     cost = overhead(rows, total, traffic.rate / workers)
     latency = rows["latency"].to_numpy()
-    return Level(load, len(rows), traffic, fits, cost, workers, latency, parts)
+    growth = backlog_growth(
+        rows["timestamp"].to_numpy(), latency, rows["worker"].to_numpy(), confidence
+    )
+    if math.isfinite(growth) and cost.method == "mean latency":
+        # the mean latency holds a growing backlog: Pollaczek-Khinchine would fit the
+        # held time that puts the utilisation just under 1, whatever the real one
+        cost = replace(cost, held=math.nan, held_se=math.nan, method="not fitted: saturated")
+    return Level(load, len(rows), traffic, fits, cost, workers, latency, parts, growth)
+
+
+def backlog_growth(
+    timestamp: np.ndarray, latency: np.ndarray, worker: np.ndarray, confidence: float
+) -> float:
+    """The latency gained per second over a level whose backlog grows, else NaN.
+
+    Over a saturated level the queue, and so the latency, grows by ``rho - 1`` seconds
+    per second (``rho`` the offered load over the capacity) and, once it has built up,
+    no request finds its worker idle; over a stable one it only fluctuates, and requests
+    find their worker idle throughout (a share ``1 - rho`` of them for Poisson arrivals
+    into one worker). A level grows when all three hold:
+
+    * no request of its second half found its worker idle (sent after every earlier
+      request of that worker had its response);
+    * the means of :data:`BATCHES` consecutive batches of its latencies, regressed on
+      their mean send times, rise with a slope positive at ``confidence`` (one-sided,
+      Student's t on the batch means);
+    * the latency gained over the level is more than its mean latency (a backlog built
+      from empty gains twice its mean).
+
+    The first alone would call a long busy period near saturation growth; the second
+    alone, the slow swings of a stable queue's latency at high load (its batch means
+    are correlated, so the t test is optimistic).
+
+    Parameters
+    ----------
+    timestamp, latency, worker
+        The level's send times and latencies (seconds), and each request's worker, in
+        send order.
+    confidence
+        Level of the one-sided test.
+    """
+    n = latency.size
+    if n < MIN_TREND:
+        return math.nan
+    done = pd.Series(timestamp + latency)
+    # every earlier response of the same worker in: the running maximum of their ends
+    previous = done.groupby(worker).transform(lambda e: e.cummax().shift()).to_numpy()
+    idle = ~(timestamp < previous)  # NaN (a worker's first request): idle
+    if idle[n // 2 :].any():
+        return math.nan
+    cuts = np.array_split(np.arange(n), BATCHES)
+    x = np.array([timestamp[c].mean() for c in cuts])
+    y = np.array([latency[c].mean() for c in cuts])
+    if np.ptp(x) == 0:
+        return math.nan
+    slope, intercept = np.polyfit(x, y, 1)
+    residual = y - (intercept + slope * x)
+    se = math.sqrt(float(residual @ residual) / (BATCHES - 2) / float(((x - x.mean()) ** 2).sum()))
+    significant = slope > stats.t.ppf(confidence, BATCHES - 2) * se
+    large = slope * float(timestamp[-1] - timestamp[0]) > float(latency.mean())
+    return float(slope) if significant and large else math.nan
 
 
 def scenario_fragment(level: Level, requests: int = 100_000) -> dict[str, Any]:
@@ -269,9 +346,22 @@ def calibrate(
         raise LogError(f"log: load level {base:g} not in the log (levels: {loads})")
     levels = [_level(float(v), data[data["load"] == v], confidence) for v in loads]
     calibrated = next(lv for lv in levels if lv.load == base)
+    if not math.isfinite(calibrated.service):
+        raise LogError(
+            f"log: load level {base:g} is saturated (its latency grows by "
+            f"{calibrated.growth * 1e3:.3g} ms a second): no overhead can be fitted from its "
+            "mean latency; calibrate from a level below saturation (--base)"
+        )
     fragment = scenario_fragment(calibrated, predict_requests or 100_000)
-    trend = load_dependence(
-        np.array([lv.utilisation for lv in levels]), np.array([lv.overhead.held for lv in levels])
+    # a saturated level's held overhead, when fitted at all, is not a steady state's
+    steady = [lv for lv in levels if not lv.saturated]
+    trend = (
+        load_dependence(
+            np.array([lv.utilisation for lv in steady]),
+            np.array([lv.overhead.held for lv in steady]),
+        )
+        if steady
+        else (math.nan, math.nan, math.nan)
     )
     accuracy = _accuracy(levels if predict_requests else [], calibrated, fragment, seed)
     return Calibration(
@@ -285,7 +375,33 @@ def calibrate(
         calibrated.samples,
         calibrated.fits,
         confidence,
+        _warnings(levels, data.attrs.get("timed_out", {})),
     )
+
+
+def _warnings(levels: list[Level], timed_out: dict[float, int]) -> list[str]:
+    """A line per saturated level and per level with timed-out requests left out."""
+    out = []
+    for lv in levels:
+        if lv.saturated:
+            why = (
+                f"its latency grows by {lv.growth * 1e3:.3g} ms a second (a backlog)"
+                if math.isfinite(lv.growth)
+                else f"its utilisation is {lv.utilisation:.2f}"
+            )
+            unfitted = "" if math.isfinite(lv.overhead.held) else ", nor fitted from its mean"
+            out.append(
+                f"load {lv.load:g}: saturated: {why}; its latencies are no steady state's, "
+                f"so nothing is predicted there and its overhead is left out of the trend{unfitted}"
+            )
+        lost = timed_out.get(lv.load, 0)
+        if lost:
+            out.append(
+                f"load {lv.load:g}: {lost} of {lost + lv.requests} requests "
+                f"({lost / (lost + lv.requests):.1%}) timed out and are left out: the slowest "
+                "are missing, so its fitted service times and percentiles are biased low"
+            )
+    return out
 
 
 def _levels_frame(levels: list[Level]) -> pd.DataFrame:
@@ -311,6 +427,8 @@ def _levels_frame(levels: list[Level]) -> pd.DataFrame:
             "overhead_method": lv.overhead.method,
             "service": lv.service,
             "utilisation": lv.utilisation,
+            "growth": lv.growth,
+            "saturated": lv.saturated,
         }
         for lv in levels
     ]
@@ -351,9 +469,10 @@ def _accuracy(
         measured = np.percentile(lv.latency, PERCENTILES)
         # the calibrated model's utilisation at this level's rate: past 1 it has no
         # steady state to predict
+        # and a saturated level's percentiles are a growing backlog's, no steady state's
         predicted = (
             predict(fragment, lv.arrivals.rate, seed)
-            if lv.arrivals.rate * calibrated.service / calibrated.workers < 1
+            if lv.arrivals.rate * calibrated.service / calibrated.workers < 1 and not lv.saturated
             else np.full(len(PERCENTILES), np.nan)
         )
         for p, m, s in zip(PERCENTILES, measured, predicted, strict=True):

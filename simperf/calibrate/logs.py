@@ -8,6 +8,9 @@ The format (times in seconds, one row per request):
     measured from ``timestamp`` to the last byte of the response; required.
 ``status``
     optional; rows whose status is neither 2xx nor ``ok`` are counted and left out.
+    Those that timed out (``timeout``, 408 or 504) are counted apart: they are the
+    slowest requests, so leaving them out biases every fitted time low (a warning says
+    by how large a share).
 ``load``
     optional load-level label (a number: offered rate or utilisation); each level is
     fitted on its own, the lowest is the one the model is calibrated from.
@@ -31,6 +34,9 @@ from simperf.errors import SimperfError
 
 REQUIRED = ("timestamp", "latency")
 COMPONENT_PREFIX = "time_"
+TIMED_OUT = r"^(timeout|timed[ _]out|408|504)(\.0)?$"
+"""Statuses of a request the client gave up on (or a gateway did): its time is only
+known to exceed the timeout."""
 
 
 class LogError(SimperfError):
@@ -60,7 +66,8 @@ def read_log(source: str | Path | pd.DataFrame) -> pd.DataFrame:
     pandas.DataFrame
         The successful rows sorted by ``timestamp``, with a ``load`` column (0.0 when the
         log had none) and a ``worker`` column (0 when it had none); ``attrs["failed"]``
-        counts the rows left out for their status.
+        counts the rows left out for their status, ``attrs["timed_out"]`` those of them
+        that timed out, by load level.
 
     Raises
     ------
@@ -90,10 +97,20 @@ def read_log(source: str | Path | pd.DataFrame) -> pd.DataFrame:
     # is left out before a bad value is found
     log = log.reset_index(drop=True)
     failed = 0
+    by_load: dict[float, int] = {}
     if "status" in log.columns:
         status = log["status"].astype(str).str.strip().str.lower()
         ok = status.str.match(r"^2\d\d(\.0)?$") | (status == "ok")
         failed = int((~ok).sum())
+        timed_out = log[status.str.match(TIMED_OUT)]
+        if not timed_out.empty:
+            load = (
+                pd.to_numeric(timed_out["load"], errors="coerce").fillna(0.0)
+                if "load" in log.columns
+                else pd.Series(0.0, index=timed_out.index)
+            )
+            counts = load.value_counts()
+            by_load = {float(k): int(v) for k, v in counts.items()}
         log = log[ok]
     numeric = [*REQUIRED, *component_columns(log)]
     numeric += [c for c in ("load", "server_start", "server_end") if c in log.columns]
@@ -113,6 +130,7 @@ def read_log(source: str | Path | pd.DataFrame) -> pd.DataFrame:
         log["worker"] = 0
     log = log.sort_values("timestamp", kind="stable").reset_index(drop=True)
     log.attrs["failed"] = failed
+    log.attrs["timed_out"] = by_load
     return log
 
 

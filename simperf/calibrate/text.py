@@ -19,6 +19,8 @@ def summary(cal: Calibration) -> str:
     lines = [f"Calibrated from load level {cal.base:g}"]
     if cal.failed:
         lines.append(f"  ({cal.failed} failed requests left out)")
+    if cal.warnings:
+        lines += ["", "Warnings", *(f"  {w}" for w in cal.warnings)]
     lines += ["", "Traffic and overhead per load level"]
     lines.append(
         f"  {'load':>8} {'requests':>8} {'rate/s':>9} {'dispersion':>10} {'poisson':>7} "
@@ -28,7 +30,7 @@ def summary(cal: Calibration) -> str:
         lines.append(
             f"  {row.load:>8g} {row.requests:>8d} {row.rate:>9.2f} {row.dispersion:>10.3f} "
             f"{'yes' if row.poisson else 'no':>7} {_ms(row.held):>10} {_ms(row.outside):>10} "
-            f"{row.utilisation:>5.2f}"
+            f"{_util(row.utilisation, row.saturated):>5}"
         )
     for row in cal.levels.itertuples():
         if row.wake > 0:
@@ -66,6 +68,13 @@ def summary(cal: Calibration) -> str:
                 f"{_ms(row.predicted):>12} {error:>7}"
             )
     return "\n".join(lines)
+
+
+def _util(utilisation: float, saturated: bool) -> str:
+    """The utilisation, ``sat`` for a saturated level whose overhead was not fitted."""
+    if not math.isfinite(utilisation):
+        return "sat" if saturated else "-"
+    return f"{utilisation:.2f}" + ("!" if saturated else "")
 
 
 def _value(parameter: str, value: float) -> str:

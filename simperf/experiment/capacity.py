@@ -44,6 +44,7 @@ from simperf.presentation.cells import verdict_reason
 from simperf.presentation.tables import capacity_html
 from simperf.spec.cost import free_cores, scenario_cost
 from simperf.spec.scenario import Scenario
+from simperf.spec.size_estimate import check_size
 from simperf.spec.slo import SloSpec, as_slos, unit_parser, with_error_budget
 from simperf.units import format_time, parse_time
 
@@ -154,8 +155,9 @@ class Capacity:
             return None
         return (self.answer if self.certain else self._lowest, self.answer)
 
-    def _doubt(self) -> str:
-        """Why the answer (or its absence) is not certain: the undecided probes."""
+    def doubt(self) -> str:
+        """Why the answer (or its absence) is not certain: the undecided probes
+        (``'components.app.cores=6 undecided after 20 runs'``; ``''`` when certain)."""
         by_value = {p.value: p for p in self.probes}
         parts = []
         for value in self.undecided:
@@ -230,7 +232,7 @@ class Capacity:
         elif self.answer is None:
             lines.append(
                 f"no value up to {self.knob}={_value(self.high)} was shown to meet the SLOs, "
-                f"but it may: {self._doubt()} (more replications may decide)"
+                f"but it may: {self.doubt()} (more replications may decide)"
             )
         else:
             line = f"answer {self.knob}={_value(self.answer)}  cost {self.cost:.4g} per hour"
@@ -239,7 +241,7 @@ class Capacity:
                 missed = any(p.value == lowest and p.verdict == MISSED for p in self.probes)
                 where = f"{'anywhere above' if missed else 'as low as'} {_value(lowest)}"
                 line += (
-                    f", not certain: {self._doubt()}; the smallest value meeting the SLOs "
+                    f", not certain: {self.doubt()}; the smallest value meeting the SLOs "
                     f"may be {where} (more replications may decide)"
                 )
             lines.append(line)
@@ -298,7 +300,9 @@ def check_search(
     """Validate a search before any run: SLOs, metrics, the knob at both ends, the range.
 
     ``searched`` False: ``knob`` is only scaled (growth's arrival rate), not searched, so
-    a knob of the load itself is allowed.
+    a knob of the load itself is allowed. A searched knob's run at either end must fit
+    ``run.max_events`` (:func:`~simperf.spec.size_estimate.check_size`): a probe at
+    ``high`` would otherwise be refused only once the search reached it.
 
     Returns
     -------
@@ -328,7 +332,9 @@ def check_search(
         )
     for end in (low, high):
         try:
-            scenario.with_overrides({knob: end})
+            variant = scenario.with_overrides({knob: end})
+            if searched:  # as a probe's run would refuse it, but before any probe runs
+                check_size(variant)
         except SpecError as exc:
             raise SpecError(f"knob {knob}={end}:\n{exc}") from None
     integer = _is_integer_knob(scenario, knob)
@@ -394,8 +400,9 @@ def capacity(
     executor, workers
         See :func:`simperf.experiment.executors.executor_for`.
     progress
-        A line per probe on stderr: None (default) when stderr is a terminal or in a
-        notebook, True always, False never.
+        A bar of each probe's runs as they end, then a line with its verdict, on stderr:
+        None (default) when stderr is a terminal or in a notebook, True always, False
+        never.
     store, resume
         A results store (SQLite, as :func:`~simperf.experiment.sweep.sweep` writes) that
         keeps every run as it finishes; ``resume=True`` reuses the runs it holds (and
@@ -412,8 +419,8 @@ def capacity(
     Raises
     ------
     SpecError
-        Before any run, for an unknown knob or metric, a value out of bounds or
-        ``low > high``.
+        Before any run, for an unknown knob or metric, a value out of bounds,
+        ``low > high``, or a run at ``low`` or ``high`` over ``run.max_events``.
 
     Examples
     --------

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from concurrent.futures import Executor
+from contextlib import nullcontext
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import pandas as pd
@@ -12,7 +14,8 @@ from simperf import checks
 from simperf.errors import SpecError
 from simperf.experiment.executors import executor_for
 from simperf.experiment.progress import bar as progress_bar
-from simperf.experiment.replicate import Replications, _run_all
+from simperf.experiment.replicate import Replications, StoredRuns
+from simperf.experiment.store import ResultStore, canonical_hash
 from simperf.metrics.paths import flatten
 from simperf.metrics.stats import paired_difference
 from simperf.presentation.tables import comparison_html
@@ -80,6 +83,8 @@ def compare(
     workers: int | None = None,
     confidence: float = 0.95,
     progress: bool | None = None,
+    store: str | Path | None = None,
+    resume: bool = False,
 ) -> Comparison:
     """Run A and B on the same seeds and replications and difference every metric.
 
@@ -89,6 +94,12 @@ def compare(
     intervals would need dozens for. A scenario compared with itself differs by exactly
     zero. ``progress`` is a bar on stderr: None (default) shows it when stderr is a
     terminal or in a notebook, True always, False never.
+
+    With ``store`` (a results store, SQLite, as :func:`~simperf.experiment.sweep.sweep`
+    writes) every run is kept as it finishes, A's under the point ``{"compare": "a"}``
+    and B's under ``{"compare": "b"}``; ``resume=True`` reuses the runs it holds (and
+    refuses a store written for another pair of specs or seed), so an interrupted
+    comparison rerun runs only what is missing.
 
     Examples
     --------
@@ -103,12 +114,22 @@ def compare(
         raise SpecError(f"replications: a comparison needs at least 2, got {n}")
     checks.replications("replications", n)
     seed = a.run.seed if seed is None else seed
+    spec_hash = canonical_hash(
+        {
+            "a": a.model_dump(mode="json", by_alias=True),
+            "b": b.model_dump(mode="json", by_alias=True),
+            "seed": seed,
+        }
+    )
+    db = ResultStore(store, spec_hash, resume=resume) if store is not None else None
     with (
+        db if db is not None else nullcontext(),  # the store closed at the end
         executor_for(executor, workers=workers, jobs=2 * n) as pool,
         progress_bar(2 * n, f"compare {a.name} / {b.name}", progress) as ticks,
     ):
-        runs_a = _run_all(pool, a, seed, range(n), ticks)
-        runs_b = _run_all(pool, b, seed, range(n), ticks)
+        stored = StoredRuns(pool, seed, db)
+        runs_a = stored.get(a, {"compare": "a"}, range(n), ticks)
+        runs_b = stored.get(b, {"compare": "b"}, range(n), ticks)
     reps_a = Replications(a, seed, runs_a, confidence)
     reps_b = Replications(b, seed, runs_b, confidence)
     flat_a = [flatten(r) for r in runs_a]

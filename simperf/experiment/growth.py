@@ -26,8 +26,10 @@ from simperf.errors import SpecError
 from simperf.experiment.capacity import capacity, check_search, missed_because
 from simperf.experiment.executors import executor_for
 from simperf.experiment.probe import Probe, Prober
+from simperf.experiment.slo_verdict import UNDECIDED
 from simperf.presentation.tables import growth_html
 from simperf.spec.scenario import Scenario
+from simperf.spec.size_estimate import check_size
 
 HOURS_PER_MONTH = 730.0
 """Hours in an average month (8760 / 12)."""
@@ -48,13 +50,18 @@ class Growth:
     frame
         Tidy: one row per (design, month) judged: ``design``, ``month``, ``load``
         (the growth factor), ``rate`` (requests per second), ``knob`` and ``size``
-        (the knob's answer; None for a fixed design), ``met``, ``cost_per_hour``,
+        (the knob's answer; None for a fixed design), ``size_range`` (where the smallest
+        size meeting the SLOs lies: :attr:`~simperf.experiment.capacity.Capacity.answer_range`),
+        ``met``, ``certain`` (False when a probe that decides the month stayed undecided:
+        below the size, at ``high`` of a resized design that found none, or a fixed
+        design's month counted as a miss), ``doubt`` (those probes), ``cost_per_hour``,
         ``cost`` (of the month) and ``why`` (a miss: the verdict or the SLOs that failed,
         at ``high`` for a resized design). Judging stops at a design's first miss.
     designs
         One row per design: ``design``, ``breach_month`` (the first month its SLOs do
         not hold; None if they hold over the horizon), ``months_held``,
-        ``cost_until_breach`` and ``cost_over_horizon`` (None when it breaches).
+        ``cost_until_breach``, ``cost_over_horizon`` (None when it breaches) and
+        ``certain`` (every month judged was).
     """
 
     rate: float
@@ -87,6 +94,8 @@ class Growth:
         """One line per design: the month its SLOs stop holding, its cost and, resized,
         the knob's answers from the first month to the last held."""
         lines = [f"growth {self.rate:.1%} a month, compounding, over {self.months} months"]
+        # a frame built without the column (by hand, say) is taken as certain throughout
+        sure = self.frame.get("certain", pd.Series(True, index=self.frame.index)).astype(bool)
         for row in self.designs.itertuples(index=False):
             held = self.frame[(self.frame.design == row.design) & self.frame.met.astype(bool)]
             holds = pd.isna(row.breach_month)
@@ -98,10 +107,14 @@ class Growth:
             else:
                 month = int(row.breach_month)
                 miss = self.frame[(self.frame.design == row.design) & (self.frame.month == month)]
+                # an undecided probe is counted as a miss: the SLOs may hold after all
+                decided = bool(sure[miss.index].all())
                 if held.empty:  # nothing held, nothing priced
-                    line = f"SLOs do not hold even in month {month}"
+                    line = f"SLOs {'do not hold' if decided else 'not shown to hold'} even in "
+                    line += f"month {month}"
                 else:
-                    line = f"SLOs stop holding in month {month}"
+                    line = f"SLOs {'stop holding' if decided else 'not shown to hold'} in month "
+                    line += str(month)
                     line += f", cost until then {cost:.6g}" if priced else ""
             knob = held.knob.dropna()
             if not knob.empty:
@@ -111,8 +124,42 @@ class Growth:
                 line += " (no prices in the spec)"
             if not holds and "why" in miss and miss.why.notna().any():
                 line += f"; at {miss.rate.iat[0]:.6g} req/s {miss.why.iat[0]}"
+            doubtful = self.frame[(self.frame.design == row.design) & ~sure]
+            if not doubtful.empty:
+                # the months with the same doubt are named once: 'months 3-5 ...'
+                said: dict[str, list[int]] = {}
+                for m in doubtful.itertuples(index=False):
+                    said.setdefault(_doubtful_month(m), []).append(int(m.month))
+                line += "; not certain: " + ", ".join(
+                    f"{_months(months)} {text}" for text, months in said.items()
+                )
+                line += " (more replications may decide)"
             lines.append(f"  {row.design}: {line}")
         return "\n".join(lines)
+
+
+def _doubtful_month(month: Any) -> str:
+    """What is not certain in a month: its size's range and the undecided probes."""
+    if pd.isna(month.knob):
+        return str(month.doubt)
+    if month.met:
+        low, high = month.size_range
+        where = f"{month.knob} {low:.6g} to {high:.6g}"
+    else:
+        where = "no size shown to meet the SLOs, but one may"
+    return f"{where} ({month.doubt})"
+
+
+def _months(months: list[int]) -> str:
+    """``month 3``, ``months 3-5`` or ``months 1, 3-5``: the months, runs in a row joined."""
+    runs: list[list[int]] = []
+    for m in months:
+        if runs and m == runs[-1][-1] + 1:
+            runs[-1].append(m)
+        else:
+            runs.append([m])
+    spans = ", ".join(str(r[0]) if len(r) == 1 else f"{r[0]}-{r[-1]}" for r in runs)
+    return f"month{'s' if len(months) > 1 else ''} {spans}"
 
 
 def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
@@ -136,6 +183,7 @@ def growth(
     confidence: float = 0.95,
     executor: Executor | str | None = None,
     workers: int | None = None,
+    progress: bool | None = None,
     **options: Any,
 ) -> Growth:
     """Project each design over ``months`` of traffic growing by ``rate`` a month.
@@ -157,6 +205,10 @@ def growth(
         As for :func:`~simperf.experiment.capacity.capacity`.
     executor, workers
         One executor serves every design.
+    progress
+        Resized designs' capacity searches: a bar per probe and a line per verdict on
+        stderr; None (default) when stderr is a terminal or in a notebook, True always,
+        False never (``--json``, ``--quiet``).
     **options
         Passed to :func:`~simperf.experiment.capacity.capacity` for resized designs
         (``tolerance``).
@@ -169,7 +221,8 @@ def growth(
     ------
     SpecError
         Before any run: a workload without an arrival rate, a bad knob or SLO, a
-        growth rate not above -100%, or no month.
+        growth rate not above -100%, no month, or a busiest month (at ``high`` for a
+        resized design) whose run would exceed ``run.max_events``.
 
     Examples
     --------
@@ -185,6 +238,8 @@ def growth(
     if months < 1:
         raise SpecError(f"months: the horizon needs at least 1 month, got {months}")
     plans = {name: _plan(name, design, slo) for name, design in designs.items()}
+    for name, (scenario, knob, _, high, _) in plans.items():
+        _check_largest_month(name, scenario, knob, high, rate, months)
     rows: list[dict[str, Any]] = []
     with executor_for(executor, workers=workers) as pool:
         for name, (scenario, knob, low, high, slos) in plans.items():
@@ -206,23 +261,44 @@ def growth(
                     "rate": base * factor,
                     "knob": knob,
                     "size": None,
+                    "size_range": None,
+                    "certain": True,
+                    "doubt": None,
                 }
                 why = None
                 if knob is None:
                     met = prober.met(base * factor)
-                    price = prober.probes[-1].cost
+                    probe = prober.probes[-1]
+                    price = probe.cost
                     if not met:
-                        why = missed_because(prober.probes[-1])
+                        why = missed_because(probe)
+                    if probe.verdict == UNDECIDED:  # counted as a miss, the SLOs may hold
+                        row.update(certain=False, doubt=f"undecided after {len(probe.runs)} runs")
                 else:
                     grown = scenario.with_overrides({LOAD: base * factor})
                     found = capacity(
-                        grown, knob, slos, low=low, high=high, executor=pool, **settings, **options
+                        grown,
+                        knob,
+                        slos,
+                        low=low,
+                        high=high,
+                        executor=pool,
+                        progress=progress,
+                        **settings,
+                        **options,
                     )
                     met = found.answer is not None
                     row["size"] = found.answer
+                    row.update(
+                        certain=found.certain,
+                        size_range=list(found.answer_range) if found.answer_range else None,
+                        doubt=found.doubt() or None,
+                    )
                     price = found.cost if met else None
                     if met:
-                        low = found.answer  # more traffic never needs less
+                        # more traffic never needs less than the smallest size not shown
+                        # to miss (the answer, unless a probe below it stayed undecided)
+                        low = found.answer_range[0]  # type: ignore[index]
                     else:
                         why = _resized_miss(knob, high, found.probes)
                 row.update(
@@ -244,6 +320,26 @@ def _resized_miss(knob: str, high: float, probes: list[Probe]) -> str:
     if largest is None or largest.value < high:
         return f"{knob}={high:.6g} estimated saturated (not run)"
     return f"{knob}={high:.6g}: {missed_because(largest)}"
+
+
+def _check_largest_month(
+    name: str, scenario: Scenario, knob: str | None, high: float, rate: float, months: int
+) -> None:
+    """Refuse, before any run, a projection whose busiest month (at ``high`` for a
+    resized design) would exceed ``run.max_events``: its run would be refused only when
+    the projection reached it, every month before it lost."""
+    month = months - 1 if rate > 0 else 0
+    base = float(scenario.workload.arrival.rate)  # type: ignore[union-attr]
+    grown: dict[str, Any] = {LOAD: base * load_factor(rate, month)}
+    if knob is not None:
+        grown[knob] = high
+    try:
+        check_size(scenario.with_overrides(grown))
+    except SpecError as exc:
+        at = ", ".join(f"{path}={value:.6g}" for path, value in grown.items())
+        raise SpecError(
+            f"design {name!r}: month {month} ({at}):\n{exc}, or project fewer months"
+        ) from None
 
 
 def _plan(
@@ -283,6 +379,7 @@ def _designs(frame: pd.DataFrame, names: list[str], months: int) -> pd.DataFrame
                 "months_held": len(held),
                 "cost_until_breach": until,
                 "cost_over_horizon": until if breach is None else None,
+                "certain": bool(mine.certain.astype(bool).all()),
             }
         )
     out = pd.DataFrame(rows)

@@ -31,6 +31,7 @@ from typing import Any
 
 import numpy as np
 
+from simperf.experiment.progress import bar as progress_bar
 from simperf.experiment.replicate import StoredRuns, warmed_up
 from simperf.experiment.slo_verdict import MET, MISSED, UNDECIDED, judge, more_needed
 from simperf.experiment.store import ResultStore
@@ -84,18 +85,26 @@ class Prober:
         return self._done[value].verdict == MET
 
     def _probe(self, value: float) -> Probe:
+        # a bar of the probe's runs, as replicate and sweep show theirs: a probe of 20
+        # long replications would otherwise show nothing for minutes
+        with progress_bar(self.n, f"capacity {self.knob}={value:.6g}", self.progress) as ticks:
+            probe = self._run_probe(value, ticks)
+        return self._report(probe)
+
+    def _run_probe(self, value: float, ticks: Any) -> Probe:
         point: dict[str, Any] = {self.knob: value}
         variant = self.scenario.with_overrides(point)
-        runs = self._stored.get(variant, point, range(1))
+        runs = self._stored.get(variant, point, range(1), ticks)
         if not _stable(runs):
             rows = [{**row, "slo_verdict": MISSED} for row in self._judge(runs)]
             cost = probe_cost(variant, runs)
-            return self._report(Probe(value, runs, rows, MISSED, _worst(runs), cost))
+            return Probe(value, runs, rows, MISSED, _worst(runs), cost)
         if variant.run.auto_warmup:  # detected on the replications together, this one a pilot
             variant, point, _ = warmed_up(self._stored, variant, point, self.n)
-            runs = self._stored.get(variant, point, range(self.n))
+            ticks.reset(total=self.n)  # the runs with the warm-up cut, counted anew
+            runs = self._stored.get(variant, point, range(self.n), ticks)
         else:
-            runs += self._stored.get(variant, point, range(1, self.n))
+            runs += self._stored.get(variant, point, range(1, self.n), ticks)
         while True:
             rows = self._judge(runs)
             verdicts = {r["slo_verdict"] for r in rows}
@@ -103,12 +112,13 @@ class Prober:
             if not stable or MISSED in verdicts or verdicts == {MET} or len(runs) >= self.budget:
                 break
             wanted = min(more_needed(rows, len(runs), self.confidence), self.budget)
-            runs += self._stored.get(variant, point, range(len(runs), wanted))
+            ticks.total = wanted
+            runs += self._stored.get(variant, point, range(len(runs), wanted), ticks)
         verdict = (
             MISSED if not stable or MISSED in verdicts else MET if verdicts == {MET} else UNDECIDED
         )
         cost = probe_cost(variant, runs)
-        return self._report(Probe(value, runs, rows, verdict, _worst(runs), cost))
+        return Probe(value, runs, rows, verdict, _worst(runs), cost)
 
     def _judge(self, runs: list[dict[str, Any]]) -> list[dict[str, Any]]:
         flat = [flatten(r) for r in runs]

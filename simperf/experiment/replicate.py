@@ -340,10 +340,3 @@ class StoredRuns:
             if ticks is not None:
                 ticks.update(1)
         return [self._held[(key, r)] for r in replications]
-
-
-def _run_all(
-    pool: Executor, scenario: Scenario, seed: int, replications: range, ticks: Any = None
-) -> list[dict[str, Any]]:
-    """Run the replications on ``pool``, in order; ``ticks`` (a progress bar) counts them."""
-    return StoredRuns(pool, seed).get(scenario, {}, replications, ticks)

@@ -90,7 +90,7 @@ def sweep(
     jobs: list[tuple[int, str, dict[str, Any], dict[str, Any]]] = []
     for index, point in enumerate(points):
         try:
-            variant = scenario.with_overrides(point)
+            variant = scenario.with_overrides(point, flag="--grid")
             check_horizon(variant)
             check_size(variant)  # as the run would refuse it, but before any point runs
         except SpecError as exc:

@@ -11,6 +11,12 @@ import plotly.graph_objects as go
 MS = 1000.0
 """Seconds to milliseconds: latencies are drawn in ms."""
 
+LABEL_CHAR = 7.0
+"""Pixels per character of a 12 px label, a little over the font's average."""
+PLOT_WIDTH = 480.0
+"""Pixels of a figure's plotting area assumed when labels are laid out: the report's
+half-width figures (the narrowest it draws); a wider figure only spaces them more."""
+
 _COMPONENT_PALETTE = px.colors.qualitative.D3
 _CLASS_PALETTE = px.colors.qualitative.Set2
 

@@ -6,8 +6,16 @@ from typing import Any
 
 import plotly.graph_objects as go
 
+from simperf.metrics.availability import down_intervals
 from simperf.metrics.result import Result
-from simperf.plots._style import component_colours, title, window_figure
+from simperf.plots._style import (
+    LABEL_CHAR,
+    PLOT_WIDTH,
+    component_colours,
+    component_of,
+    title,
+    window_figure,
+)
 
 _REFERENCE_KEYS = ("backends", "origin", "cache", "database", "call", "backing")
 """Spec fields that name another component (``call`` and ``backing`` as ``name.endpoint``)."""
@@ -34,6 +42,12 @@ def utilization(result: Result) -> go.Figure:
 def utilization_heatmap(result: Result, metric: str = "utilization") -> go.Figure:
     """A heatmap of one per-instance metric: instances by row, time windows by column.
 
+    An instance down (a crash fault, from the result's fault occurrences) is covered
+    from when it went down to when it came back by a dark box labelled ``down``; the
+    windows of an autoscaled instance not provisioned are grey. Both have a legend
+    entry, so that a pasted figure tells an outage and an unbuilt instance from an idle
+    one (each is 0 busy or has no value).
+
     Parameters
     ----------
     result
@@ -48,18 +62,35 @@ def utilization_heatmap(result: Result, metric: str = "utilization") -> go.Figur
     # a cell is centred on its x: the window's middle, so that it spans the window
     # (at its end it was drawn half a window late)
     starts = rows.groupby("end")["start"].first().reindex(table.columns).to_numpy()
+    ends = table.columns.to_numpy()
     bounded = metric in ("utilization", "worker_occupancy")
+    names = [str(i) for i in table.index]
     fig = go.Figure(
         go.Heatmap(
             z=table.to_numpy(),
-            x=(starts + table.columns.to_numpy()) / 2,
-            y=[str(i) for i in table.index],
+            x=(starts + ends) / 2,
+            y=names,
             zmin=0.0 if bounded else None,
             zmax=1.0 if bounded else None,
             colorscale="YlOrRd",
             colorbar={"title": {"text": "busy" if bounded else metric}},
         )
     )
+    if len(ends):
+        down = down_intervals(
+            (result.data.get("faults") or {}).get("occurrences", []), starts.min(), ends.max()
+        )
+        scaled = set(result.data.get("autoscaling") or {})
+        # a box narrower than its label is left unlabelled (its legend entry says it)
+        room = len(DOWN["label"]) * LABEL_CHAR * (ends.max() - starts.min()) / PLOT_WIDTH
+        for row, name in enumerate(names):
+            # a part of an instance (a database server's storage) is down with its server
+            for a, b in down.get(name, down.get(name.split("/", 1)[0], [])):
+                _mark(fig, row, a, b, DOWN, labelled=b - a >= room)
+            if component_of(name) in scaled:
+                absent = table.iloc[row].isna().to_numpy()
+                for first, last in _runs(absent):
+                    _mark(fig, row, starts[first], ends[last], NOT_PROVISIONED)
     fig.update_layout(
         title=title(
             f"{metric.replace('_', ' ').capitalize()} per instance", result.data["scenario"]
@@ -67,8 +98,55 @@ def utilization_heatmap(result: Result, metric: str = "utilization") -> go.Figur
         xaxis_title="simulated time (s)",
         yaxis_title="instance",
         yaxis_autorange="reversed",
+        legend={"orientation": "h", "yanchor": "top", "y": -0.2, "x": 0},
     )
     return fig
+
+
+DOWN = {"name": "down (crash)", "fillcolor": "#1f2937", "label": "down"}
+"""How a window an instance was down is drawn: dark, labelled, far from any busy colour."""
+NOT_PROVISIONED = {"name": "not provisioned", "fillcolor": "#d1d5db", "label": ""}
+"""How a window an autoscaled instance did not exist is drawn: grey, not the idle yellow."""
+
+
+def _mark(
+    fig: go.Figure,
+    row: int,
+    x0: float,
+    x1: float,
+    style: dict[str, str],
+    labelled: bool = True,
+) -> None:
+    """Cover ``[x0, x1]`` of heatmap row ``row`` (a category: rows are 1 apart), with one
+    legend entry per style."""
+    first = not any(shape.name == style["name"] for shape in fig.layout.shapes)
+    fig.add_shape(
+        type="rect",
+        x0=x0,
+        x1=x1,
+        y0=row - 0.5,
+        y1=row + 0.5,
+        xref="x",
+        yref="y",
+        fillcolor=style["fillcolor"],
+        line_width=0,
+        opacity=0.9,
+        name=style["name"],
+        legendgroup=style["name"],
+        showlegend=first,
+        label={"text": style["label"] if labelled else "", "font": {"color": "white", "size": 10}},
+    )
+
+
+def _runs(flags: Any) -> list[tuple[int, int]]:
+    """(first, last) indices of each run of True in ``flags``."""
+    runs: list[tuple[int, int]] = []
+    for i, flag in enumerate(flags):
+        if flag and runs and runs[-1][1] == i - 1:
+            runs[-1] = (runs[-1][0], i)
+        elif flag:
+            runs.append((i, i))
+    return runs
 
 
 def fleet(result: Result) -> go.Figure:

@@ -10,7 +10,7 @@ from plotly.subplots import make_subplots
 
 from simperf.metrics.availability import target_name
 from simperf.metrics.result import Result
-from simperf.plots._style import MS, class_colours, log_ticks, title
+from simperf.plots._style import LABEL_CHAR, MS, PLOT_WIDTH, class_colours, log_ticks, title
 from simperf.units import format_time
 
 CDF_POINTS = 400
@@ -133,7 +133,9 @@ def timeseries(
     requests per second, the error rate in percent); metrics of several units get a
     panel each, over one time axis. With ``events``, fault windows of the spec are
     shaded red and alert firings orange, each labelled once (faults at the top, alerts
-    at the bottom, so that one starting as the other does stays readable).
+    at the bottom, so that one starting as the other does stays readable; labels that
+    would overlap, such as faults starting a few seconds apart, go one row further in:
+    :func:`label_levels`).
     """
     ts = result.timeseries
     all_rows = ts[ts.component == "all"]
@@ -168,11 +170,20 @@ def timeseries(
     if len(panels) == 1:
         fig.update_layout(yaxis_title=panels[0])
     if events:
-        for start, end, label, colour in event_windows(result):
-            position = "top left" if colour == "red" else "bottom left"
+        windows = event_windows(result)
+        span = (all_rows["end"].max() - all_rows["start"].min()) if len(all_rows) else 0.0
+        levels = label_levels(windows, span)
+        for (start, end, label, colour), level in zip(windows, levels, strict=True):
+            # faults hang from the top, alerts stand on the bottom, a row per level
+            fault = colour == "red"
+            shift = -LABEL_ROW * level if fault else LABEL_ROW * level
             for row in range(1, len(panels) + 1):
                 where = {"row": row, "col": 1} if len(panels) > 1 else {}
-                text = {"annotation_text": label, "annotation_position": position}
+                text = {
+                    "annotation_text": label,
+                    "annotation_position": "top left" if fault else "bottom left",
+                    "annotation": {"yshift": shift},
+                }
                 fig.add_vrect(
                     x0=start,
                     x1=end,
@@ -183,6 +194,30 @@ def timeseries(
                     **where,
                 )
     return fig
+
+
+LABEL_ROW = 14.0
+"""Pixels between two rows of event labels (a 12 px font and its leading)."""
+
+
+def label_levels(windows: list[tuple[float, float, str, str]], span: float) -> list[int]:
+    """The row of each event label (0 the first), so that no two labels in one row
+    overlap: faults and alerts are laid out apart (they hang from opposite edges), each
+    label in the first row whose last label ends before it starts, its width estimated
+    from its length at :data:`LABEL_CHAR` pixels a character over :data:`PLOT_WIDTH`
+    pixels for ``span`` seconds."""
+    per_pixel = span / PLOT_WIDTH if span > 0 else 0.0
+    levels = [0] * len(windows)
+    for colour in {w[3] for w in windows}:
+        rows: list[float] = []  # where each row's last label ends
+        mine = sorted((w[0], i) for i, w in enumerate(windows) if w[3] == colour)
+        for start, i in mine:
+            level = next((r for r, end in enumerate(rows) if end <= start), len(rows))
+            if level == len(rows):
+                rows.append(0.0)
+            rows[level] = start + len(windows[i][2]) * LABEL_CHAR * per_pixel
+            levels[i] = level
+    return levels
 
 
 def _unit(metric: str) -> tuple[str, float]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from simperf.errors import SpecError
@@ -18,18 +19,22 @@ S = TypeVar("S", bound="Scenario")
 _PARSED_ALONE = re.compile(r"^(:\d+)*: (spec: )?")
 
 
-def apply_overrides(scenario: S, overrides: dict[str, Any]) -> S:
+def apply_overrides(
+    scenario: S, overrides: dict[str, Any], *, flag: str | Mapping[str, str] = "--set"
+) -> S:
     """Apply dotted-path overrides to a scenario and validate the result.
 
     Values may be given as strings (as on the command line); they are parsed as YAML
     scalars, so ``"8"`` is an int and ``"5ms"`` stays a string for the unit parser.
-    Problems caused by an override are reported as coming from ``--set PATH=VALUE``.
+    Problems caused by an override are reported as coming from ``FLAG PATH=VALUE``:
+    ``flag`` is the option that gave it (``--grid``, ``--set-b``; ``--set`` by
+    default), or a mapping of paths to theirs (``--set`` where it names none).
     """
     data = scenario.model_dump(mode="json", by_alias=True)
     labels: dict[str, str] = {}
     started: list[list[str]] = []
     for path, value in overrides.items():
-        label = f"--set {path}={value}"
+        label = f"{override_label(flag, path)}={value}"
         parts = _split_path(path)
         where = _where(parts)
         if isinstance(value, str) and value.strip():
@@ -58,11 +63,21 @@ def apply_overrides(scenario: S, overrides: dict[str, Any]) -> S:
     return validate(type(scenario), data, locate, only=set(labels))
 
 
-def parse_assignment(text: str) -> tuple[str, str]:
-    """Split ``PATH=VALUE`` from the command line."""
+def override_label(flag: str | Mapping[str, str], path: str) -> str:
+    """``--set PATH`` as the user wrote it: ``flag`` (or the mapping's flag of ``path``),
+    joined without a space where it ends in a colon (``--set-design up:PATH``)."""
+    name = flag if isinstance(flag, str) else flag.get(path, "--set")
+    return f"{name}{'' if name.endswith(':') else ' '}{path}"
+
+
+def parse_assignment(
+    text: str, *, flag: str = "--set", expected: str = "PATH=VALUE, e.g. components.app.replicas=8"
+) -> tuple[str, str]:
+    """Split ``PATH=VALUE`` from the command line; an error names ``flag``, the option
+    that gave it (:func:`override_label`), and what it ``expected``."""
     path, sep, value = text.partition("=")
     if not sep or not path.strip():
-        raise SpecError(f"--set {text}: expected PATH=VALUE, e.g. components.app.replicas=8")
+        raise SpecError(f"{override_label(flag, text)}: expected {expected}")
     return path.strip(), value.strip()
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from pydantic import Field, model_validator
@@ -99,20 +100,25 @@ class Scenario(SpecModel):
         warn_about_late(self)
         return self
 
-    def with_overrides(self, overrides: dict[str, Any]) -> Scenario:
+    def with_overrides(
+        self, overrides: dict[str, Any], *, flag: str | Mapping[str, str] = "--set"
+    ) -> Scenario:
         """A new validated scenario with dotted-path overrides applied.
 
         Parameters
         ----------
         overrides
             ``{"components.app.replicas": 8, "workload.arrival.rate": "5000/s"}``.
+        flag
+            The option named in errors as having given an override (``--grid``), or a
+            mapping of paths to theirs (:func:`~simperf.spec.overrides.apply_overrides`).
 
         Raises
         ------
         SpecError
             If a path does not exist or the result is invalid.
         """
-        return apply_overrides(self, overrides)
+        return apply_overrides(self, overrides, flag=flag)
 
     def endpoints_of(self, component: str) -> set[str]:
         """Endpoint names a component answers (a balancer answers its backends' common ones)."""

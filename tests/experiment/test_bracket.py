@@ -8,7 +8,7 @@ import simperf
 from simperf.experiment.bracket import bracket, search_from
 from simperf.experiment.capacity import _search
 from simperf.spec.slo import as_slos
-from tests.conftest import MODELS
+from tests.conftest import MODELS, fleet
 
 
 def test_floor_is_the_first_unsaturated_value_and_start_meets_the_estimate() -> None:
@@ -87,23 +87,8 @@ def test_an_autoscaled_fleet_is_not_bracketed_by_its_starting_size() -> None:
     # saturated, but target tracking at 60% grows the fleet to 5 within 20 s, so min 1
     # meets the SLO after the warm-up. The estimate, at the starting fleet, took min 1
     # to 3 as saturated misses (not run) and answered 4.
-    scenario = simperf.from_dict(
-        {
-            "name": "fleet",
-            "workload": {
-                "arrival": {"kind": "deterministic", "rate": 30},
-                "classes": [{"name": "r", "entry": "app", "endpoint": "s"}],
-            },
-            "components": {
-                "app": {
-                    "kind": "app_server",
-                    "autoscaling": {"min": 1, "max": 8, "target": 0.6, "evaluation_period": 5},
-                    "endpoints": {"s": [{"cpu": {"dist": "constant", "value": 0.1}}]},
-                }
-            },
-            "run": {"duration": 100, "warmup": 60},
-        }
-    )
+    scaling = {"min": 1, "max": 8, "target": 0.6, "evaluation_period": 5}
+    scenario = simperf.from_dict(fleet({"autoscaling": scaling}, duration=100, warmup=60))
     slos = as_slos(["latency.all.p99<1s"])
     assert bracket(scenario, "components.app.autoscaling.min", slos, 1, 8, True, 0.02) is None
     found = simperf.capacity(

@@ -7,11 +7,11 @@ import pytest
 import simperf
 from simperf.analysis.queueing import mm1, mmc
 from simperf.errors import SpecError
-from simperf.experiment.capacity import _search
+from simperf.experiment.capacity import Capacity, _search
 from simperf.experiment.slo_verdict import MET, MISSED, UNDECIDED, judge
 from simperf.spec.slo import parse_slo
 
-MODELS = Path(__file__).resolve().parents[2] / "models"
+from conftest import MODELS, fleet
 
 
 def short(name: str, duration: float) -> simperf.Scenario:
@@ -122,23 +122,7 @@ def test_an_autoscaled_design_costs_its_measured_fleet() -> None:
     # to stay below 90% busy (1.44/h). The autoscaled design keeps min 5 instances (60%
     # busy: target tracking at 60% never moves) whatever its replicas (1) say, so it
     # costs 5 x 0.36 = 1.8/h and is the dearer one.
-    base = simperf.from_dict(
-        {
-            "name": "fleet",
-            "workload": {
-                "arrival": {"kind": "deterministic", "rate": 30},
-                "classes": [{"name": "r", "entry": "app", "endpoint": "s"}],
-            },
-            "components": {
-                "app": {
-                    "kind": "app_server",
-                    "cost": {"per_instance": "0.36/h"},
-                    "endpoints": {"s": [{"cpu": {"dist": "constant", "value": 0.1}}]},
-                }
-            },
-            "run": {"duration": 10, "warmup": 0},
-        }
-    )
+    base = simperf.from_dict(fleet({"cost": {"per_instance": "0.36/h"}}, duration=10, warmup=0))
     scaled = base.with_overrides(
         {"components.app.autoscaling": {"min": 5, "max": 8, "target": 0.6}}
     )
@@ -260,23 +244,28 @@ def test_dask_local_runs_the_probes_and_finds_what_serial_finds() -> None:
     assert len(ran) == sum(len(p.runs) for p in dask.probes) > len(dask.probes)
 
 
+def near_the_boundary(slo: str, **limits: float) -> Capacity:
+    """Cores for ``slo`` at 500/s of 10 ms (mmc.yaml), 2 to 4 replications of 20 s."""
+    boundary = simperf.load(MODELS / "mmc.yaml").with_overrides(
+        {"workload.arrival.rate": "500/s", "run.duration": 20, "run.warmup": 2}
+    )
+    return simperf.capacity(
+        boundary,
+        "components.app.cores",
+        [slo],
+        replications=2,
+        max_replications=4,
+        executor="serial",
+        **limits,
+    )
+
+
 def test_an_answer_above_an_undecided_probe_is_not_reported_as_certain() -> None:
     """500/s of 10 ms on c cores, p95 below 42.5 ms: Erlang C gives 42.47 ms at 6 cores
     and 32.67 ms at 7, so 6 stays undecided and the answer 7 may in truth be 6."""
     assert mmc(500, 100, 6).sojourn_quantile(0.95) == pytest.approx(0.04247, abs=1e-5)
     assert mmc(500, 100, 7).sojourn_quantile(0.95) < 0.034
-    boundary = simperf.load(MODELS / "mmc.yaml").with_overrides(
-        {"workload.arrival.rate": "500/s", "run.duration": 20, "run.warmup": 2}
-    )
-    found = simperf.capacity(
-        boundary,
-        "components.app.cores",
-        ["latency.all.p95<42.5ms"],
-        high=8,
-        replications=2,
-        max_replications=4,
-        executor="serial",
-    )
+    found = near_the_boundary("latency.all.p95<42.5ms", high=8)
     assert found.answer == 7
     # the estimate predicts means and p99s, not a p95: it must not claim the SLO met
     assert "(not run), it predicts none of the SLOs; stable from 6" in found.summary()
@@ -288,15 +277,7 @@ def test_an_answer_above_an_undecided_probe_is_not_reported_as_certain() -> None
     last = found.summary().splitlines()[-1]
     assert "not certain" in last and "components.app.cores=6 undecided" in last
     # a clear miss below the answer leaves no doubt
-    clear = simperf.capacity(
-        boundary,
-        "components.app.cores",
-        ["latency.all.p95<36ms"],
-        high=8,
-        replications=2,
-        max_replications=4,
-        executor="serial",
-    )
+    clear = near_the_boundary("latency.all.p95<36ms", high=8)
     assert clear.answer == 7 and clear.certain and clear.undecided == []
     assert clear.answer_range == (7, 7)
     assert "not certain" not in clear.summary()
@@ -304,19 +285,7 @@ def test_an_answer_above_an_undecided_probe_is_not_reported_as_certain() -> None
 
 def test_an_undecided_high_is_not_reported_as_missing() -> None:
     """At high itself undecided, the SLOs may be met there: no certain 'none'."""
-    boundary = simperf.load(MODELS / "mmc.yaml").with_overrides(
-        {"workload.arrival.rate": "500/s", "run.duration": 20, "run.warmup": 2}
-    )
-    found = simperf.capacity(
-        boundary,
-        "components.app.cores",
-        ["latency.all.p95<42.5ms"],
-        low=6,
-        high=6,
-        replications=2,
-        max_replications=4,
-        executor="serial",
-    )
+    found = near_the_boundary("latency.all.p95<42.5ms", low=6, high=6)
     assert found.answer is None and not found.certain and found.undecided == [6]
     assert found.to_dict()["certain"] is False
     assert "undecided" in found.summary().splitlines()[-1]

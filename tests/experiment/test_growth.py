@@ -123,3 +123,61 @@ def test_a_design_that_misses_in_month_0_says_so(base: simperf.Scenario) -> None
         "  fixed: SLOs do not hold even in month 0; at 320 req/s "
         "components.app.utilization 0.8 missed, target < 0.5"
     )
+
+
+def test_a_month_whose_size_is_not_certain_says_so() -> None:
+    """500/s of 10 ms, p95 below 42.5 ms: Erlang C gives 42.47 ms at 6 cores, so 6 stays
+    undecided and each month's 7 cores may in truth be 6 (the capacity search's doubt).
+    The next month searches from 6, the smallest size not shown to miss, not from 7,
+    which would hide that doubt; a fixed design at 6 cores breaches, but not certainly."""
+    boundary = simperf.load(MODELS / "mmc.yaml").with_overrides(
+        {"workload.arrival.rate": "500/s", "run.duration": 20, "run.warmup": 2}
+    )
+    projection = simperf.growth(
+        {
+            "up": (boundary, "components.app.cores", 1, 8),
+            "six": boundary.with_overrides({"components.app.cores": 6}),
+        },
+        ["latency.all.p95<42.5ms"],
+        rate=0.0,
+        months=2,
+        replications=2,
+        max_replications=4,
+        executor="serial",
+    )
+    frame = projection.frame
+    up = frame[frame.design == "up"]
+    assert up["size"].tolist() == [7, 7]
+    assert up["certain"].tolist() == [False, False]
+    assert up["size_range"].tolist() == [[6, 7], [6, 7]]
+    assert up["doubt"].tolist() == ["components.app.cores=6 undecided after 4 runs"] * 2
+    six = frame[frame.design == "six"].iloc[0]
+    assert not six["met"] and not six["certain"]
+    designs = projection.designs.set_index("design")
+    assert not designs.loc["up", "certain"] and not designs.loc["six", "certain"]
+    data = projection.to_dict()
+    assert [m["size_range"] for m in data["months_judged"][:2]] == [[6, 7], [6, 7]]
+    assert data["designs"][0]["certain"] is False
+    up_line, six_line = projection.summary().splitlines()[1:]
+    assert "not certain: months 0-1 components.app.cores 6 to 7" in up_line
+    assert "components.app.cores=6 undecided after 4 runs" in up_line
+    assert "SLOs not shown to hold even in month 0" in six_line
+
+
+@pytest.mark.parametrize("design", ["fixed", "resized"])
+def test_a_busiest_month_over_max_events_is_refused_before_any_run(
+    base: simperf.Scenario, design: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """At 50% a month, month 5 brings 7.6x the arrivals: over max_events where month 0
+    fits. Before, the projection ran until that month and then failed, losing the rest."""
+
+    def no_run(*args: object) -> None:
+        raise AssertionError("a month ran")
+
+    monkeypatch.setattr("simperf.experiment.replicate.run_to_dict", no_run)
+    small = base.with_overrides({"run.max_events": 5000})  # month 0: about 1.3k arrivals
+    plan = small if design == "fixed" else (small, "components.app.cores", 1, 8)
+    with pytest.raises(SpecError, match=r"design 'd': month 5 \(workload\.arrival\.rate=2430"):
+        simperf.growth(
+            {"d": plan}, ["components.app.utilization<0.9"], rate=0.5, months=6, executor="serial"
+        )

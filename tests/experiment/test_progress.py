@@ -81,3 +81,45 @@ def test_cli_quiet_and_json_never_show_progress(
     assert main(["replicate", spec, "-n", "2", *common]) == 0
     assert "2/2" in sys.stderr.getvalue()
     capsys.readouterr()
+
+
+def test_capacity_counts_a_probes_runs_as_they_end(capsys: pytest.CaptureFixture[str]) -> None:
+    """A bar within each probe, as replicate shows: before, only a line once a probe of
+    up to max_replications runs had ended."""
+    from conftest import MODELS
+
+    mmc = simperf.load(MODELS / "mmc.yaml").with_overrides({"run.duration": 10, "run.warmup": 1})
+    simperf.capacity(
+        mmc,
+        "components.app.cores",
+        ["components.app.mean_wait<4ms"],
+        low=5,
+        high=5,
+        replications=3,
+        executor="serial",
+        progress=True,
+    )
+    out, err = capsys.readouterr()
+    assert out == ""
+    assert "capacity components.app.cores=5: 100%" in err and "3/3" in err
+    assert "capacity: components.app.cores=5 " in err  # then its verdict
+
+
+def test_cli_growth_json_and_quiet_show_no_progress(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """growth's capacity searches showed their probes on a terminal despite --json."""
+    from simperf.cli import main
+
+    from conftest import MODELS
+
+    monkeypatch.setattr(sys, "stderr", _Terminal())
+    args = ["growth", str(MODELS / "mmc.yaml"), "--rate", "10%", "--months", "1"]
+    args += ["--design", "up=components.app.cores:5:5", "--slo", "components.app.mean_wait<4ms"]
+    args += ["-n", "2", "--duration", "10s", "--set", "run.warmup=1", "--serial"]
+    for flag in ("--json", "--quiet"):
+        assert main([*args, flag]) == 0
+        assert sys.stderr.getvalue() == ""
+    assert main(args) == 0
+    assert "capacity components.app.cores=5: 100%" in sys.stderr.getvalue()
+    capsys.readouterr()
