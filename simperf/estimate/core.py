@@ -330,9 +330,8 @@ def _solve_closed(
         routes.note("workload", "replicated multi-server stations pooled into one for MVA")
     demands, servers, owner = [], [], []
     for s in stations:
-        copies = 1 if pooled else s.instances
-        for _ in range(copies):
-            demands.append(s.work / copies)
+        for work in [s.work] if pooled else s.instance_work():
+            demands.append(work)
             servers.append(s.servers * (s.instances if pooled else 1))
             owner.append(s)
     delay = max(idle - sum(s.work for s in stations), 0.0)
@@ -345,7 +344,7 @@ def _solve_closed(
     else:  # nothing queues: each user cycles through its think time and delays alone
         throughput = users / (workload.think.mean + delay)
     for s in list(routes.stations.values()):
-        s.rate, s.work, s.second = s.rate * throughput, s.work * throughput, s.second * throughput
+        s.scale(throughput)
     routes.calls.update({k: v * throughput for k, v in routes.calls.items()})
     routes.idle = False
     for s in stations:

@@ -69,6 +69,24 @@ class Station:
                 for k in range(3):
                     sums[k] += moments[k] * share
 
+    def scale(self, factor: float) -> None:
+        """Multiply its traffic by ``factor`` (a closed workload's throughput)."""
+        self.rate, self.work, self.second = (
+            self.rate * factor,
+            self.work * factor,
+            self.second * factor,
+        )
+        if self.routed is not None:
+            self.routed = [[value * factor for value in sums] for sums in self.routed]
+
+    def instance_work(self) -> list[float]:
+        """Work per second of each instance."""
+        n = self.instances
+        if self.routed is None:
+            return [self.work / n] * n
+        even = (self.work - sum(sums[1] for sums in self.routed)) / n
+        return [even + sums[1] for sums in self.routed]
+
     def _busiest(self) -> tuple[float, float, float]:
         """Visits, work and second moment per second of the busiest instance."""
         n = self.instances
