@@ -61,14 +61,16 @@ class QueryRoutes:
         rate: float,
         caller: Station | None = None,
         pooled: bool = False,
+        after_write: bool = False,
     ) -> None:
         spec = self.components[database]
         p, times, fans = self._query(database, variant)
         visits = rate * (spec.shard_count if fans else 1)
-        shares = self._routed_shares(database, variant, p.is_write)
+        primary = self._on_primary(database, p.is_write, after_write)
+        shares = self._routed_shares(database, variant, primary)
         if not pooled:  # a connection opened per query: its session start-up takes a core
             startup = spec.connection.startup
-            station = self._db_station(database, p.is_write)
+            station = self._db_station(database, primary)
             station.add(visits, startup.mean, startup.variance, shares)
         if fans:
             self.note(
@@ -77,12 +79,12 @@ class QueryRoutes:
                 "approximation (service taken as equal on every shard)",
             )
         self.calls[(database, variant.query)] += rate
-        self._db_station(database, p.is_write).add(visits, times["cpu"], times["cpu"] ** 2, shares)
+        self._db_station(database, primary).add(visits, times["cpu"], times["cpu"] ** 2, shares)
         if times["visit"] > 0:  # a query's page I/O holds one storage slot, all at once
             share = times["visit"]
             mean = times["io"] / share
             second = (times["io_variance"] + times["io"] ** 2) / share
-            station = self._storage_station(database, p.is_write)
+            station = self._storage_station(database, primary)
             station.add(visits * share, mean, max(second - mean * mean, 0.0), shares)
         per_row = getattr(spec, "client_cpu_per_row", 0.0)
         if caller is not None and per_row and p.rows_returned:
@@ -108,14 +110,30 @@ class QueryRoutes:
         copies = self._db_station(database, write).instances // shards
         return [float(share) / copies for share in shares for _ in range(copies)]
 
-    def _query_time(self, database: str, variant: Variant, pooled: bool = False) -> Time:
+    def _on_primary(self, database: str, write: bool, after_write: bool) -> bool:
+        """Whether a query runs on the primary: a write, or a read that follows its
+        request's own write within ``read_your_writes`` (noted where that applies)."""
+        spec = self.components[database]
+        if write or not after_write or not getattr(spec, "read_your_writes", 0):
+            return write
+        self.note(
+            database,
+            "read_your_writes: a request's reads after its own write in the same endpoint "
+            "run on the primary; a client's later requests are not followed",
+        )
+        return True
+
+    def _query_time(
+        self, database: str, variant: Variant, pooled: bool = False, after_write: bool = False
+    ) -> Time:
         p, times, fans = self._query(database, variant)
-        station = self._db_station(database, p.is_write)
+        primary = self._on_primary(database, p.is_write, after_write)
+        station = self._db_station(database, primary)
         shards = self.components[database].shard_count if fans else 1
         wait = _slowest(self.wait(station), station, shards)
         waits = wait
         if times["visit"] > 0:
-            storage = self._storage_station(database, p.is_write)
+            storage = self._storage_station(database, primary)
             waits += times["visit"] * _slowest(self.wait(storage), storage, shards)
         queued = times["cpu"] + times["io"] + waits
         delay = times["round_trip"] - times["cpu"] - times["io"]

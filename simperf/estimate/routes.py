@@ -137,11 +137,19 @@ class Routes(QueryRoutes, RegionRoutes):
             self.note(name, "memory limits not estimated")
         if spec.queue_limit is not None:
             self.note(name, "queue_limit: rejections not estimated (queue taken as unlimited)")
+        written: set[str] = set()  # databases this endpoint's queries wrote so far
         for step in spec.steps(endpoint):
-            self._load_step(name, spec, cores, step, rate, region)
+            self._load_step(name, spec, cores, step, rate, region, written)
 
     def _load_step(
-        self, name: str, spec: Any, cores: Station, step: Any, rate: float, region: int
+        self,
+        name: str,
+        spec: Any,
+        cores: Station,
+        step: Any,
+        rate: float,
+        region: int,
+        written: set[str],
     ) -> None:
         tag = type(step).__name__
         if tag == "CpuStep":
@@ -157,7 +165,9 @@ class Routes(QueryRoutes, RegionRoutes):
                 rate * step.repeat,
                 caller=cores,
                 pooled=has_pool(spec, step.database),
+                after_write=step.database in written,
             )
+            self._wrote(step, written)
         elif tag == "ReadStep":
             read = step.read
             miss = self._cache_miss(read.cache)
@@ -276,12 +286,20 @@ class Routes(QueryRoutes, RegionRoutes):
         store = _session_store(spec, endpoint)
         if store is not None:
             total = total + self._command_time(store, region)
+        written: set[str] = set()  # databases this endpoint's queries wrote so far
         for step in spec.steps(endpoint):
-            total = total + self._step(component, spec, step, core_wait, region)
+            total = total + self._step(component, spec, step, core_wait, region, written)
         self._memo[key] = total
         return total
 
-    def _step(self, name: str, spec: Any, step: Any, core_wait: float, region: int) -> Time:
+    def _wrote(self, step: Any, written: set[str]) -> None:
+        """Remember that a query step wrote its database (read-your-writes follows it)."""
+        if self._query(step.database, _variant(step))[0].is_write:
+            written.add(step.database)
+
+    def _step(
+        self, name: str, spec: Any, step: Any, core_wait: float, region: int, written: set[str]
+    ) -> Time:
         tag = type(step).__name__
         if tag == "CpuStep":
             return Time(step.cpu.mean / spec.speed + core_wait, 0.0)
@@ -297,8 +315,12 @@ class Routes(QueryRoutes, RegionRoutes):
         if tag == "QueryStep":
             there = self.located(step.database, region)
             one = Time(0.0, self.hop(region, there)) + self._query_time(
-                step.database, _variant(step), has_pool(spec, step.database)
+                step.database,
+                _variant(step),
+                has_pool(spec, step.database),
+                after_write=step.database in written,
             )
+            self._wrote(step, written)
             return one.scaled(step.repeat) + self._rows_cpu(
                 spec, step.database, _variant(step), core_wait, step.repeat
             )

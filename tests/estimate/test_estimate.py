@@ -434,3 +434,15 @@ def test_a_closed_loop_on_a_hot_shard_is_mva_on_each_shard() -> None:
     found = estimate(simperf.from_dict(spec))
     # (the estimate adds the transfer of each 100-byte row, under a microsecond)
     assert found.rate == pytest.approx(exact.throughput, rel=1e-4)
+
+
+def test_a_read_after_its_requests_own_write_runs_on_the_primary() -> None:
+    # read_replicas' restock (75/s) updates a product, then reads it: read_your_writes
+    # sends that read to the primary (the run's primary_reads_after_write), which thus
+    # takes 150 queries/s, not the 75 writes alone
+    found = estimate(simperf.load(MODELS / "read_replicas.yaml"))
+    cpu = found.stations.set_index(["component", "resource"]).loc[("catalog", "cpu")]
+    assert cpu["visit_rate"] == pytest.approx(150)
+    assert any("read_your_writes" in n for n in found.notes["catalog"])
+    replicas = found.stations.set_index(["component", "resource"]).loc[("catalog", "replica cpu")]
+    assert replicas["visit_rate"] == pytest.approx(1500 * (0.85 * 2 + 0.10))
