@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import functools
 from collections import defaultdict
+from collections.abc import Iterator
 from typing import Any, NamedTuple
 
 from simperf.analysis.caching import che_fifo, che_lru, che_random, lfu_static
@@ -39,9 +40,9 @@ class Variant(NamedTuple):
     pagination: str = "offset"
 
 
-def query_rates(scenario: Scenario) -> dict[str, dict[Variant, float]]:
-    """database -> variant -> expected executions per request of the workload."""
-    rates: dict[str, dict[Variant, float]] = defaultdict(lambda: defaultdict(float))
+def _walk_classes(scenario: Scenario) -> Iterator[tuple[str, str, float, Forward | None]]:
+    """Every (component, endpoint, calls per request, forward reaching it) of every
+    request class, a route taken on misses only counting at the miss rate."""
     classes = scenario.workload.classes
     total = sum(c.weight for c in classes)
     for request_class in classes:
@@ -58,13 +59,32 @@ def query_rates(scenario: Scenario) -> dict[str, dict[Variant, float]]:
             return 1.0
 
         share = request_class.weight / total
-        for component, endpoint, weight, via in walk(
-            scenario, request_class.entry, request_class.endpoint, share, scale
-        ):
-            if is_database(scenario.components[component]):
-                options = via.variant if via is not None else ()
-                rates[component][Variant(endpoint, *options)] += weight
+        yield from walk(scenario, request_class.entry, request_class.endpoint, share, scale)
+
+
+def query_rates(scenario: Scenario) -> dict[str, dict[Variant, float]]:
+    """database -> variant -> expected executions per request of the workload."""
+    rates: dict[str, dict[Variant, float]] = defaultdict(lambda: defaultdict(float))
+    for component, endpoint, weight, via in _walk_classes(scenario):
+        if is_database(scenario.components[component]):
+            options = via.variant if via is not None else ()
+            rates[component][Variant(endpoint, *options)] += weight
     return {db: dict(variants) for db, variants in rates.items()}
+
+
+def cache_read_rates(scenario: Scenario) -> dict[str, float]:
+    """cache -> reads (``read`` steps) per request of the workload (a cache reached
+    behind another cache's misses counted at that cache's modelled miss rate)."""
+    rates: dict[str, float] = defaultdict(float)
+    for component, endpoint, weight, _ in _walk_classes(scenario):
+        spec = scenario.components[component]
+        if spec.kind != "app_server":
+            continue
+        for step in spec.steps(endpoint):
+            read = getattr(step, "read", None)
+            if read is not None:
+                rates[read.cache] += weight
+    return dict(rates)
 
 
 def miss_rate(

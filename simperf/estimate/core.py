@@ -196,6 +196,7 @@ def estimate(scenario: Scenario) -> Estimate:
     workload = scenario.workload
     closed = workload.users is not None
     rate = 1.0 if closed else _open_rate(scenario, routes)
+    routes.rate = None if closed else rate
     entries = _entries(scenario, routes)
     if scenario.faults:
         routes.note("workload", "faults: outages not estimated (every instance up)")

@@ -16,11 +16,13 @@ import math
 from collections import defaultdict
 from typing import Any
 
+from simperf.analysis.caching import ttl_hit_rate
 from simperf.dbcost.explain import has_pool
-from simperf.dbcost.mix import Variant, miss_rate
+from simperf.dbcost.mix import Variant, cache_read_rates, miss_rate
 from simperf.estimate.queries import QueryRoutes, _variant
 from simperf.estimate.regions import RegionRoutes
 from simperf.estimate.stations import Station, Time
+from simperf.keys import MAX_PROBABILITY_KEYS, popularity_probabilities
 from simperf.spec.cache import BackingDelay
 from simperf.spec.scenario import Scenario
 
@@ -52,6 +54,8 @@ class Routes(QueryRoutes, RegionRoutes):
         # loaded (spill-over depends on all of them), then the shares each group serves
         self._pending: dict[tuple[str, str], dict[int, float]] = {}
         self._shares: dict[tuple[str, str], list[list[float]]] = {}
+        self.rate: float | None = None  # requests per second of an open workload
+        self._read_rates: dict[str, float] = {}  # cache -> reads per request
 
     # -- notes and stations ---------------------------------------------------------
     def note(self, component: str, text: str) -> None:
@@ -211,8 +215,12 @@ class Routes(QueryRoutes, RegionRoutes):
         self.cache_station(cache).add(rate, spec.latency.mean, spec.latency.variance)
 
     def _cache_miss(self, cache: str) -> float:
-        """Miss ratio of a cache's reads: Che's approximation on its item capacity."""
+        """Miss ratio of a cache's reads: Che's approximation on its item capacity, or,
+        for a cache with a ttl and no limit, the ttl's closed form at its read rate."""
         spec = self.components[cache]
+        ttl_only = spec.ttl is not None and spec.capacity is None and spec.capacity_bytes is None
+        if ttl_only and self.rate is not None:
+            return self._ttl_miss(cache)
         if spec.ttl is not None or spec.capacity_bytes is not None:
             self.note(
                 cache,
@@ -220,6 +228,27 @@ class Routes(QueryRoutes, RegionRoutes):
             )
         keyspace = self.scenario.keyspaces[spec.keyspace]
         return miss_rate(keyspace, capacity=spec.capacity, eviction=spec.eviction, nodes=spec.nodes)
+
+    def _ttl_miss(self, cache: str) -> float:
+        """Misses of a ttl-only cache: each key's reads Poisson at its share of the
+        cache's read rate, an entry living ``ttl`` from the set after a miss
+        (``lambda T / (1 + lambda T)`` of reads hit, for any ttl distribution) or from its
+        last hit (``1 - exp(-lambda T)`` at the mean ttl)."""
+        if cache not in self._read_rates:
+            self._read_rates = cache_read_rates(self.scenario)
+        spec = self.components[cache]
+        rate = (self.rate or 0.0) * self._read_rates.get(cache, 0.0)
+        keyspace = self.scenario.keyspaces[spec.keyspace]
+        if rate <= 0 or keyspace.keys > MAX_PROBABILITY_KEYS:
+            return 1.0
+        self.note(
+            cache,
+            "hit rate of a ttl-only cache at its read rate per key (the time from a miss "
+            "to its set not counted"
+            + ("; ttl refreshed by hits: at the mean ttl)" if spec.ttl_refresh else ")"),
+        )
+        p = popularity_probabilities(keyspace)
+        return 1.0 - ttl_hit_rate(p, rate, spec.ttl.mean, reset_on_hit=spec.ttl_refresh)
 
     def _cdn_miss(self, spec: Any, klass: str) -> float:
         if klass not in spec.cacheable:
