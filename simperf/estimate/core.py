@@ -198,6 +198,7 @@ def estimate(scenario: Scenario) -> Estimate:
     rate = 1.0 if closed else _open_rate(scenario, routes)
     routes.rate = None if closed else rate
     entries = _entries(scenario, routes)
+    routes.entries = entries
     if scenario.faults:
         routes.note("workload", "faults: outages not estimated (every instance up)")
     for klass, share, region in entries:

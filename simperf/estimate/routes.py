@@ -56,6 +56,7 @@ class Routes(QueryRoutes, RegionRoutes):
         self._shares: dict[tuple[str, str], list[list[float]]] = {}
         self.rate: float | None = None  # requests per second of an open workload
         self._read_rates: dict[str, float] = {}  # cache -> reads per request
+        self.entries: list[tuple[Any, float, int]] = []  # (class, share, client region)
 
     # -- notes and stations ---------------------------------------------------------
     def note(self, component: str, text: str) -> None:
@@ -107,7 +108,7 @@ class Routes(QueryRoutes, RegionRoutes):
             for f in self._backends(spec, endpoint, region):
                 self.load(f.component, f.endpoint, rate * f.weight, region, klass)
         elif kind == "cdn":
-            miss = self._cdn_miss(spec, klass)
+            miss = self._cdn_miss(spec, klass, region)
             self.load(spec.origin, endpoint, rate * miss, region, klass)
         elif spec.is_database:
             self._load_query(component, Variant(endpoint), rate)
@@ -250,10 +251,27 @@ class Routes(QueryRoutes, RegionRoutes):
         p = popularity_probabilities(keyspace)
         return 1.0 - ttl_hit_rate(p, rate, spec.ttl.mean, reset_on_hit=spec.ttl_refresh)
 
-    def _cdn_miss(self, spec: Any, klass: str) -> float:
+    def _cdn_miss(self, spec: Any, klass: str, region: int) -> float:
         if klass not in spec.cacheable:
             return 1.0
         name = next(n for n, s in self.components.items() if s is spec)
+        ttl_only = spec.ttl is not None and spec.capacity is None and spec.capacity_bytes is None
+        if ttl_only and self.rate is not None and spec.shield is None:
+            # each edge stores an object for its ttl after the miss that brought it
+            rate = self.rate * sum(
+                share
+                for k, share, there in self.entries
+                if k.entry == name and k.name in spec.cacheable and there == region
+            )
+            keyspace = self.scenario.keyspaces[spec.keyspace]
+            if rate > 0 and keyspace.keys <= MAX_PROBABILITY_KEYS:
+                self.note(
+                    name,
+                    "edge hit rate of a ttl-only CDN at each edge's cacheable request rate "
+                    "per object (the time from a miss to its store not counted)",
+                )
+                p = popularity_probabilities(keyspace)
+                return 1.0 - ttl_hit_rate(p, rate, spec.ttl.mean, reset_on_hit=False)
         self.note(
             name,
             "edge hit rate from the item capacity alone (Che); ttl, byte limits and the "
@@ -400,7 +418,7 @@ class Routes(QueryRoutes, RegionRoutes):
     def _cdn(self, spec: Any, endpoint: str, region: int, klass: str) -> Time:
         edge = spec.edges.get(self.regions[region]) if self.regions else None
         trip = 2 * edge.latency if edge is not None else 0.0
-        miss = self._cdn_miss(spec, klass)
+        miss = self._cdn_miss(spec, klass, region)
         origin = self.response(spec.origin, endpoint, region, klass)
         return Time(0.0, trip) + origin.scaled(miss)
 

@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 
 import simperf
+from simperf.analysis.caching import ttl_hit_rate
 from simperf.analysis.networks import jackson, mva, tandem
 from simperf.analysis.queueing import erlang_b, mg1, mm1, mmc
 from simperf.dbcost.buffer_pool import shards_of
@@ -487,3 +488,50 @@ def test_a_ttl_only_cache_misses_as_its_closed_form_says() -> None:
     spec["components"]["cache"]["ttl_refresh"] = True  # 1 - exp(-lambda T) at the mean
     util = estimate(simperf.from_dict(spec)).components.set_index("component")["utilization"]
     assert util["db"] == pytest.approx(1000 * math.exp(-1) * 0.005 / 8, rel=1e-9)
+
+
+def test_a_ttl_only_cdn_edge_misses_as_its_closed_form_says() -> None:
+    # 800 cacheable requests/s from eu over 1,000 Zipf(0.8) objects, edge with a 1 s ttl
+    # and no item limit: an object's requests hit for lambda T / (1 + lambda T); a hit
+    # costs the 10 ms trip to the edge both ways, a miss also the 40 ms to the us origin
+    # both ways and its 1 ms (the estimate took the edge as never missing: 20 ms)
+    spec: dict[str, Any] = {
+        "name": "cdn_ttl",
+        "keyspaces": {"objects": {"keys": 1000, "popularity": {"zipf": 0.8}}},
+        "network": {"regions": ["us", "eu"], "latency": {"us": {"eu": 0.04}}},
+        "workload": {
+            "arrival": {"kind": "poisson", "rate": 1000},
+            "clients": {"regions": {"eu": 1.0}},
+            "classes": [
+                {
+                    "name": "static",
+                    "weight": 0.8,
+                    "entry": "cdn",
+                    "endpoint": "object",
+                    "keyspace": "objects",
+                },
+                {"name": "api", "weight": 0.2, "entry": "cdn", "endpoint": "api"},
+            ],
+        },
+        "components": {
+            "cdn": {
+                "kind": "cdn",
+                "origin": "web",
+                "keyspace": "objects",
+                "cacheable": ["static"],
+                "edges": {"eu": {"latency": 0.01}},
+                "capacity": None,
+                "ttl": 1.0,
+            },
+            "web": {
+                "kind": "app_server",
+                "region": "us",
+                "cores": 64,
+                "endpoints": {"object": [{"cpu": 0.001}], "api": [{"cpu": 0.001}]},
+            },
+        },
+    }
+    p = 1 / np.arange(1, 1001) ** 0.8
+    hit = ttl_hit_rate(p, 800, 1.0, reset_on_hit=False)  # 0.595
+    found = estimate(simperf.from_dict(spec)).classes.set_index("class")["mean"]
+    assert found["static"] == pytest.approx(0.02 + (1 - hit) * (0.08 + 0.001), rel=1e-6)
