@@ -31,6 +31,20 @@ def cell(value: float | None, width: int, fmt: str = "") -> str:
     return f"{'-':>{width}}" if value is None else f"{value:>{width}{fmt}}"
 
 
+def multiple(value: float | None) -> str:
+    """A load multiple (a headroom) in three significant digits and whole from 1,000 up,
+    ``-`` for none.
+
+    Examples
+    --------
+    >>> multiple(2.4871), multiple(3910.4), multiple(2.5e7), multiple(None)
+    ('2.49x', '3,910x', '25,000,000x', '-')
+    """
+    if value is None:
+        return "-"
+    return f"{value:.3g}x" if value < 1000 else f"{value:,.0f}x"
+
+
 Column = tuple[str, int, str]
 """A table column: its heading, its width (negative: left-aligned) and its values' format."""
 
@@ -54,10 +68,13 @@ def table_row(columns: list[Column], values: list[Any]) -> str:
     >>> table_row([("cache", -8, ""), ("hit rate", 9, ".1%")], ["redis", 0.5])
     'redis       50.0%'
     """
-    return "".join(
-        f"{v:<{-w}}" if w < 0 else cell(v, w, f)
-        for (_, w, f), v in zip(columns, values, strict=True)
-    )
+    out = ""
+    for (_, w, f), v in zip(columns, values, strict=True):
+        text = f"{v:<{-w}}" if w < 0 else cell(v, w, f)
+        if out and not out.endswith(" ") and not text.startswith(" "):
+            text = " " + text  # wider than its column: still apart from the one before
+        out += text
+    return out
 
 
 def verdict_reason(stability: dict[str, Any]) -> str | None:

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from simperf.presentation.cells import pct
+from simperf.presentation.cells import multiple, pct
 from simperf.units import format_time
 
 
@@ -29,14 +29,14 @@ def render(d: dict[str, Any]) -> str:
     for name, comp in d["components"].items():
         lines.append(
             f"{name:<16}{comp['resource']:<14}{pct(comp['utilization']):>8}"
-            f"{_times(comp['headroom']):>10}"
+            f"{multiple(comp['headroom']):>10}"
         )
     neck = d["bottleneck"]
     if neck is not None:
         lines += [
             "",
             f"first to saturate: {neck['component']} {neck['resource']} at "
-            f"{neck['headroom']:.3g}x the load ({neck['saturation_rate']:.4g} req/s)",
+            f"{multiple(neck['headroom'])} the load ({neck['saturation_rate']:.4g} req/s)",
         ]
     notes = d["notes"]
     if notes:
@@ -44,7 +44,3 @@ def render(d: dict[str, Any]) -> str:
         lines += [f"approximate {name}: {text}" for name, texts in notes.items() for text in texts]
     lines.append(d["p99_method"])
     return "\n".join(lines)
-
-
-def _times(value: float | None) -> str:
-    return "-" if value is None else f"{value:.3g}x"

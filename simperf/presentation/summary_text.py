@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from simperf.presentation.cells import Column, table_header, table_row, verdict_reason
+from simperf.presentation.cells import Column, multiple, table_header, table_row, verdict_reason
 from simperf.presentation.summary_failures import alerts, calls, faults
 from simperf.presentation.summary_stores import caches, cdns, databases, state
 from simperf.units import format_clock, format_interval, format_time
@@ -134,12 +134,14 @@ def headroom(d: dict[str, Any]) -> list[str]:
         return []
     line = (
         f"headroom  {first['component']} {first['resource']} saturates first, at "
-        f"{first['headroom']:.3g}x this load "
+        f"{multiple(first['headroom'])} this load "
         f"({first['utilization']:.1%} busy at {first['instance']})"
     )
     neck = (d.get("estimate") or {}).get("bottleneck")
     if neck is not None:
-        line += f"; estimate: {neck['component']} {neck['resource']} at {neck['headroom']:.3g}x"
+        line += (
+            f"; estimate: {neck['component']} {neck['resource']} at {multiple(neck['headroom'])}"
+        )
     lines = [line]
     fault = section.get("fault")
     if fault is not None:
@@ -147,16 +149,16 @@ def headroom(d: dict[str, Any]) -> list[str]:
         lines.append(
             f"          while {fault['target']} {fault['kind']} lasted "
             f"({format_interval(fault['start'], fault['end'])}{spells}): "
-            f"{fault['component']} {fault['resource']} at {fault['headroom']:.3g}x "
+            f"{fault['component']} {fault['resource']} at {multiple(fault['headroom'])} "
             f"({fault['utilization']:.1%} busy at {fault['instance']})"
         )
     for name, comp in section["components"].items():
         if comp.get("stopped") and comp["headroom"] is not None:
             served = comp["served_headroom"]
             lines.append(
-                f"          {name} at {comp['headroom']:.3g}x of the load offered it, counting "
-                f"the {comp['stopped']:,.0f} calls a breaker failed fast"
-                + (f" ({served:.3g}x on the calls it served)" if served is not None else "")
+                f"          {name} at {multiple(comp['headroom'])} of the load offered it, "
+                f"counting the {comp['stopped']:,.0f} calls a breaker failed fast"
+                + (f" ({multiple(served)} on the calls it served)" if served is not None else "")
             )
     return lines
 
@@ -232,10 +234,10 @@ def components(d: dict[str, Any]) -> list[str]:
             values.append(_estimated_utilization(estimated.get(name), database))
         if spare is not None:
             room = (spare.get(name) or {}).get("headroom")
-            values.append(None if room is None else f"{room:.3g}x")
+            values.append(multiple(room))
         if in_fault:
             room = in_fault.get(name)
-            values.append(None if room is None else f"{room:.3g}x")
+            values.append(multiple(room))
         lines.append(table_row(columns, values))
     return lines
 

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
+from simperf.presentation.cells import multiple
 from simperf.presentation.findings import warnings
 from simperf.presentation.summary_text import component_headroom, headroom
 from simperf.units import format_time
@@ -120,17 +121,15 @@ def component_table(result: Result, instances: bool = False) -> str:
         spare, in_fault = component_headroom(result.data)
         if spare is not None:  # as the text summary: over the run, and while a fault lasted
             frame = frame.assign(
-                headroom=[_times((spare.get(n) or {}).get("headroom")) for n in frame["component"]]
+                headroom=[
+                    multiple((spare.get(n) or {}).get("headroom")) for n in frame["component"]
+                ]
             )
         if in_fault:
             frame = frame.assign(
-                headroom_in_fault=[_times(in_fault.get(n)) for n in frame["component"]]
+                headroom_in_fault=[multiple(in_fault.get(n)) for n in frame["component"]]
             )
     return frame_html(frame, TIME_COLUMNS, SHARE_COLUMNS)
-
-
-def _times(multiple: float | None) -> str:
-    return "-" if multiple is None else f"{multiple:.3g}x"
 
 
 def section_table(result: Result, section: str) -> str:
@@ -235,7 +234,7 @@ def estimate_html(found: Estimate) -> str:
     neck = found.bottleneck
     line = (
         f"first to saturate: {neck['component']} {neck['resource']} at "
-        f"{neck['headroom']:.3g}x the load"
+        f"{multiple(neck['headroom'])} the load"
         if neck
         else "no station is loaded"
     )

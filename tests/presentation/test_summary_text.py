@@ -138,3 +138,18 @@ def test_a_database_with_replicas_estimates_the_utilisation_of_all_its_servers()
     assert d["components"]["db"]["utilization"] == pytest.approx(0.1, abs=0.01)
     row = next(line for line in summary_text.components(d) if line.startswith("db "))
     assert row.split()[-2] == "10.0%", row
+
+
+def test_a_large_headroom_is_whole_and_apart_from_est_util() -> None:
+    # an idle server's headroom printed "3.91e+03x" against est util: "0.0%3.91e+03x"
+    from conftest import MODELS
+
+    idle = simperf.load(MODELS / "mm1.yaml").with_overrides(
+        {"workload.arrival.rate": 0.05, "run.duration": 600, "run.warmup": 0}
+    )
+    result = simperf.run(idle, seed=1)
+    room = result.to_dict()["headroom"]["components"]["app"]["headroom"]
+    assert room > 1000
+    row = next(line for line in result.summary().splitlines() if line.startswith("app "))
+    assert row.endswith(f" {room:,.0f}x") and "e+" not in row
+    assert f"at {room:,.0f}x this load" in result.summary()
