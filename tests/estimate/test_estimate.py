@@ -359,41 +359,47 @@ def test_an_autoscaled_server_is_estimated_at_the_fleet_its_target_settles_at() 
     assert e.notes["app"][0] == "autoscaling: estimated at the 2 instance(s) it starts with"
 
 
-def test_a_hot_shard_under_range_routing_is_what_saturates_first() -> None:
-    # 100 reads/s of 2 ms on two one-core shards, Zipf(1) over 1,000 keys: range routing
-    # sends the hot half's share of them (0.906) to shard 0, 18.1% busy, which saturates at
-    # 5.5x the load; the estimate spread them evenly (10%, 10x). Hash routing spreads them
-    # as the keys hash: its busiest shard's share is the largest of the shards' masses.
-    spec: dict[str, Any] = {
+ZIPF = 1 / np.arange(1, 1001) / (1 / np.arange(1, 1001)).sum()
+"""Zipf(1) masses of 1,000 keys; the hot half's (shard 0's under range routing): 0.906."""
+HOT = float(ZIPF[:500].sum())
+
+
+def hot_shards(workload: dict[str, Any], per_query: Any, **db: Any) -> dict[str, Any]:
+    """Two one-core range shards of a 1,000-key Zipf(1) table, each query ``per_query``
+    of CPU and nothing else (no storage, connection set-up or rows' CPU)."""
+    return {
         "name": "hot_shard",
         "keyspaces": {"k": {"keys": 1000, "popularity": {"zipf": 1.0}}},
-        "workload": {
-            "arrival": {"kind": "poisson", "rate": 100},
-            "classes": [{"name": "r", "entry": "db", "endpoint": "q"}],
-        },
+        "workload": {**workload, "classes": [{"name": "r", "entry": "db", "endpoint": "q"}]},
         "components": {
             "db": {
                 "kind": "sharded_database",
                 "shards": 2,
                 "routing": "range",
                 "primary": {"cores": 1, "storage": {"read_latency": 0, "write_latency": 0}},
-                "cpu": {"per_query": "2ms", "per_row": 0, "per_page": 0},
+                "cpu": {"per_query": per_query, "per_row": 0, "per_page": 0},
                 "connection": {"handshake": 0, "startup": 0},
+                **db,
                 "tables": {"t": {"rows": 1000, "row_size": 100, "keyspace": "k"}},
                 "queries": {"q": {"table": "t", "where": ["id"]}},
             }
         },
     }
-    p = 1 / np.arange(1, 1001)
-    p /= p.sum()
-    hot = float(p[:500].sum())
+
+
+def test_a_hot_shard_under_range_routing_is_what_saturates_first() -> None:
+    # 100 reads/s of 2 ms on two one-core shards, Zipf(1) over 1,000 keys: range routing
+    # sends the hot half's share of them (0.906) to shard 0, 18.1% busy, which saturates at
+    # 5.5x the load; the estimate spread them evenly (10%, 10x). Hash routing spreads them
+    # as the keys hash: its busiest shard's share is the largest of the shards' masses.
+    spec = hot_shards({"arrival": {"kind": "poisson", "rate": 100}}, "2ms")
     cpu = estimate(simperf.from_dict(spec)).stations.set_index("resource").loc["cpu"]
-    assert cpu["utilization"] == pytest.approx(100 * hot * 2e-3, rel=1e-9)
+    assert cpu["utilization"] == pytest.approx(100 * HOT * 2e-3, rel=1e-9)
     # its wait is shard 0's, an M/M/1's (the estimate takes a query's CPU as exponential)
-    assert cpu["mean_wait"] == pytest.approx(hot * 0.2 * 2e-3 / (1 - hot * 0.2), rel=1e-6)
+    assert cpu["mean_wait"] == pytest.approx(HOT * 0.2 * 2e-3 / (1 - HOT * 0.2), rel=1e-6)
     spec["components"]["db"]["routing"] = "hash"
     owner = shards_of(np.arange(1000), 2, "hash", 1000)
-    busiest = max(float(p[owner == s].sum()) for s in range(2))
+    busiest = max(float(ZIPF[owner == s].sum()) for s in range(2))
     cpu = estimate(simperf.from_dict(spec)).stations.set_index("resource").loc["cpu"]
     assert cpu["utilization"] == pytest.approx(100 * busiest * 2e-3, rel=1e-9)
 
@@ -402,36 +408,9 @@ def test_a_closed_loop_on_a_hot_shard_is_mva_on_each_shard() -> None:
     # 8 users thinking 10 ms on the same two range shards with exponential 2 ms queries:
     # exact MVA with one queue per shard, shard 0 taking the hot half's share of the
     # demand (the estimate gave both the mean's: 580 req/s, simulated 495)
-    p = 1 / np.arange(1, 1001)
-    p /= p.sum()
-    hot = float(p[:500].sum())
-    spec: dict[str, Any] = {
-        "name": "hot_shard_closed",
-        "keyspaces": {"k": {"keys": 1000, "popularity": {"zipf": 1.0}}},
-        "workload": {
-            "users": 8,
-            "think_time": {"dist": "exponential", "mean": 0.01},
-            "classes": [{"name": "r", "entry": "db", "endpoint": "q"}],
-        },
-        "components": {
-            "db": {
-                "kind": "sharded_database",
-                "shards": 2,
-                "routing": "range",
-                "primary": {"cores": 1, "storage": {"read_latency": 0, "write_latency": 0}},
-                "cpu": {
-                    "per_query": {"dist": "exponential", "mean": "2ms"},
-                    "per_row": 0,
-                    "per_page": 0,
-                },
-                "connection": {"handshake": 0, "startup": 0},
-                "rtt": 0,
-                "tables": {"t": {"rows": 1000, "row_size": 100, "keyspace": "k"}},
-                "queries": {"q": {"table": "t", "where": ["id"]}},
-            }
-        },
-    }
-    exact = mva(8, 0.01, [hot * 2e-3, (1 - hot) * 2e-3], [1, 1])
+    users = {"users": 8, "think_time": {"dist": "exponential", "mean": 0.01}}
+    spec = hot_shards(users, {"dist": "exponential", "mean": "2ms"}, rtt=0)
+    exact = mva(8, 0.01, [HOT * 2e-3, (1 - HOT) * 2e-3], [1, 1])
     found = estimate(simperf.from_dict(spec))
     # (the estimate adds the transfer of each 100-byte row, under a microsecond)
     assert found.rate == pytest.approx(exact.throughput, rel=1e-4)
