@@ -38,6 +38,12 @@ class RegionRoutes:
             self.note("network", "link transfer times and their queueing are not estimated")
         return network.latency_between(a, b) + network.latency_between(b, a) + 2 * jitter
 
+    @property
+    def spilled(self) -> bool:
+        """Whether a geographic balancer's spill-over was solved: its groups' loads do not
+        grow in proportion to the offered load."""
+        return bool(self._shares)
+
     def _backends(self, spec: Any, endpoint: str, region: int) -> list[Forward]:
         forwards = spec.forwards(self.scenario, endpoint)
         if spec.policy != "geographic" or not self.regions:

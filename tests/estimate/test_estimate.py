@@ -514,3 +514,27 @@ def test_a_ttl_only_cdn_edge_misses_as_its_closed_form_says() -> None:
     hit = ttl_hit_rate(p, 800, 1.0, reset_on_hit=False)  # 0.595
     found = estimate(simperf.from_dict(spec)).classes.set_index("class")["mean"]
     assert found["static"] == pytest.approx(0.02 + (1 - hit) * (0.08 + 0.001), rel=1e-6)
+
+
+def test_a_spilling_groups_headroom_is_the_load_at_which_it_saturates() -> None:
+    # models/multi_region.yaml: web_ap admits while fewer than 13 requests are in
+    # progress and spills the rest to us, so its workers' occupancy does not grow in
+    # proportion to the load (1 / 0.696 = 1.44x would be linear). The headroom is the
+    # load multiplier at which the estimate, solved again there, has the station at 1.
+    scenario = simperf.load(MODELS / "multi_region.yaml")
+    e = estimate(scenario)
+    neck = e.bottleneck
+    assert neck is not None
+    assert (neck["component"], neck["resource"]) == ("web_ap", "workers")
+    assert 1.8 < neck["headroom"] < 2.0
+    assert neck["saturation_rate"] == pytest.approx(400 * neck["headroom"], rel=EXACT)
+
+    def utilization(scale: float) -> Any:
+        rate = f"{400 * scale!r}/s"
+        at = estimate(scenario.with_overrides({"workload.arrival.rate": rate}))
+        return at.stations.set_index(["component", "resource"])["utilization"]
+
+    for row in e.stations.to_dict("records"):
+        key = (row["component"], row["resource"])
+        assert utilization(row["headroom"])[key] == pytest.approx(1.0, rel=1e-4), key
+    assert utilization(neck["headroom"] * 0.999).max() < 1.0
