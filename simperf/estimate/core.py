@@ -86,7 +86,8 @@ class Estimate:
         rows = []
         frame = self.stations
         for name in dict.fromkeys(frame["component"]):
-            top = _first_to_saturate(frame[frame["component"] == name])
+            mine = frame[frame["component"] == name]
+            top = mine.loc[mine["utilization"].idxmax()]
             rows.append(
                 {
                     "component": name,
@@ -470,12 +471,15 @@ def _result(
 
 
 def _first_to_saturate(stations: pd.DataFrame) -> Any:
-    """The row of least headroom (the busiest, while loads grow in proportion; a
-    spilling group's is solved for, see :func:`_spilled_headroom`); the busiest when a
-    headroom is unknown (a worker held without end)."""
-    if stations["headroom"].isna().any():
-        return stations.loc[stations["utilization"].idxmax()]
-    return stations.loc[stations["headroom"].idxmin()]
+    """Of each component's busiest station, the row of least headroom: the busiest while
+    loads grow in proportion (a spilling group's headroom is solved for, see
+    :func:`_spilled_headroom`). Only components' busiest stations compete: the workers
+    in front of a component's cores fill with the queue for them, but its throughput
+    is the cores'."""
+    busiest = stations.loc[stations.groupby("component", sort=False)["utilization"].idxmax()]
+    if busiest["headroom"].isna().any():
+        return busiest.loc[busiest["utilization"].idxmax()]
+    return busiest.loc[busiest["headroom"].idxmin()]
 
 
 def _class_row(name: str, rate: float, parts: list[tuple[float, Time]]) -> dict[str, Any]:
