@@ -268,10 +268,13 @@ def _saturating_scale(level: Any, guess: float) -> float:
             return math.inf
         low, high = high, high * 2
         value = level(high)
-    # a worker held without end (infinite utilisation) counts as saturated
-    return float(
-        optimize.brentq(lambda s: min(level(s), 2.0) - 1.0, low, high, rtol=1e-6, xtol=1e-9)
-    )
+
+    def excess(scale: float) -> float:
+        value = level(scale)
+        # a worker held without end (infinite utilisation) counts as saturated
+        return (value if value < 2.0 else 2.0) - 1.0
+
+    return float(optimize.brentq(excess, low, high, rtol=1e-6, xtol=1e-9))
 
 
 def _open_rate(scenario: Scenario, routes: Routes) -> float:
