@@ -55,8 +55,10 @@ def summary(cal: Calibration) -> str:
             f"[{_value(r.parameter, r.low)}, {_value(r.parameter, r.high)}]"
             for r in rows.itertuples()
         )
+        censored = f", {first.censored} censored" if first.censored else ""
         lines.append(
-            f"  {component}: {first.family} {params}  (KS {first.ks:.3f}, p {first.ks_p:.2g})"
+            f"  {component}: {first.family} {params}  "
+            f"(KS {first.ks:.3f}, p {first.ks_p:.2g}{censored})"
         )
     if not cal.accuracy.empty:
         lines += ["", "Predicted against measured latency"]
