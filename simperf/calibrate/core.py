@@ -430,10 +430,16 @@ def calibrate(
     ]
     calibrated = next(lv for lv in levels if lv.load == base)
     if not math.isfinite(calibrated.service):
+        steady_loads = [f"--base {lv.load:g}" for lv in levels if not lv.saturated]
+        instead = (
+            f" ({' or '.join(steady_loads)})"
+            if steady_loads
+            else " (every level of this log is saturated: measure below its lowest rate)"
+        )
         raise LogError(
             f"log: load level {base:g} is saturated (its latency grows by "
             f"{calibrated.growth * 1e3:.3g} ms a second): no overhead can be fitted from its "
-            "mean latency; calibrate from a level below saturation (--base)"
+            f"mean latency; calibrate from a level below saturation{instead}"
         )
     fragment = scenario_fragment(calibrated, predict_requests or 100_000)
     # a saturated level's held overhead, when fitted at all, is not a steady state's
@@ -463,9 +469,10 @@ def calibrate(
 
 
 def _warnings(levels: list[Level], calibrated: Level) -> list[str]:
-    """A line per saturated level, saying what to do, and per level with timed-out
-    requests, saying how they were fitted."""
+    """A line per saturated level, saying what to do, per level the calibrated model
+    saturates at, and per level with timed-out requests, saying how they were fitted."""
     out = []
+    capacity = calibrated.workers / calibrated.service
     for lv in levels:
         if lv.saturated:
             why = (
@@ -477,7 +484,18 @@ def _warnings(levels: list[Level], calibrated: Level) -> list[str]:
             out.append(
                 f"load {lv.load:g}: saturated: {why}; its latencies are no steady state's, "
                 f"so nothing is predicted there and its overhead is left out of the trend"
-                f"{unfitted}"
+                f"{unfitted}. It offered {lv.arrivals.rate:.4g} req/s and the model "
+                f"calibrated at load {calibrated.load:g} serves at most {capacity:.4g} "
+                f"req/s: leave load {lv.load:g} out of the log (nothing else is fitted from "
+                f"it), or measure it again below {capacity:.4g} req/s to have it predicted"
+            )
+        elif lv.arrivals.rate / capacity >= 1:
+            out.append(
+                f"load {lv.load:g}: not saturated in the log, but the model calibrated at "
+                f"load {calibrated.load:g} serves at most {capacity:.4g} req/s and it offered "
+                f"{lv.arrivals.rate:.4g}: nothing is predicted there; the worker's time per "
+                f"request was shorter at this load ({lv.service * 1e3:.3f} ms against "
+                f"{calibrated.service * 1e3:.3f} ms; see the held overhead's trend)"
             )
         if lv.timed_out:
             total = lv.timed_out + lv.requests

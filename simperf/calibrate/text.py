@@ -32,6 +32,11 @@ def summary(cal: Calibration) -> str:
             f"{'yes' if row.poisson else 'no':>7} {_ms(row.held):>10} {_ms(row.outside):>10} "
             f"{_util(row.utilisation, row.saturated):>5}"
         )
+    if cal.levels["saturated"].any():
+        lines.append(
+            "  sat: saturated (a growing backlog), its held overhead not fitted; ! after a "
+            "utilisation: saturated. Either is not predicted: see Warnings"
+        )
     for row in cal.levels.itertuples():
         if row.wake > 0:
             lines.append(

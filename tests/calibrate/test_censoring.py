@@ -104,3 +104,43 @@ def test_a_saturated_level_is_flagged_not_fitted() -> None:
         line.split()[:1] == ["120"] and line.endswith(" sat") for line in cal.summary().splitlines()
     )
     assert json.loads(json.dumps(cal.to_dict()))["levels"][1]["saturated"] is True
+
+
+def test_a_saturated_level_says_what_it_means_and_what_to_do() -> None:
+    # before: the table read "sat" with no word on it, and the warning named no way
+    # out; --base 120 said "calibrate from a level below saturation" without naming one
+    import pytest
+
+    from simperf.calibrate import LogError
+
+    _, steady = single_server(50, EXPONENTIAL, requests=1500, seed=2)
+    _, flooded = single_server(120, EXPONENTIAL, requests=1500, seed=2)
+    later = flooded.assign(load=120, timestamp=flooded["timestamp"] + 100)
+    log = pd.concat([steady.assign(load=50), later]).drop(columns=["server_start", "server_end"])
+    cal = calibrate(log, predict_requests=None)
+    levels = cal.levels.set_index("load")
+    capacity = 1 / levels.loc[50, "service"]  # one worker
+    (warning,) = cal.warnings
+    assert f"It offered {levels.loc[120, 'rate']:.4g} req/s" in warning
+    assert f"serves at most {capacity:.4g} req/s" in warning
+    assert "leave load 120 out of the log" in warning
+    assert f"measure it again below {capacity:.4g} req/s" in warning
+    legend = [line for line in cal.summary().splitlines() if line.strip().startswith("sat:")]
+    assert len(legend) == 1 and "not predicted" in legend[0]
+    with pytest.raises(LogError, match=r"--base 50\b"):
+        calibrate(log, base=120, predict_requests=None)
+
+
+def test_a_level_the_model_saturates_at_is_said_not_predicted() -> None:
+    # before: its predictions read "-" without a word; the worker served it (5 ms a
+    # request at 110/s, rho 0.55) but the model calibrated at 50/s holds it 10 ms
+    _, base = single_server(50, EXPONENTIAL, requests=1500, seed=2)
+    _, faster = single_server(110, {"dist": "exponential", "mean": "5ms"}, requests=1500, seed=3)
+    later = faster.assign(load=110, timestamp=faster["timestamp"] + 100)
+    log = pd.concat([base.assign(load=50), later]).drop(columns=["server_start", "server_end"])
+    cal = calibrate(log, predict_requests=500)
+    assert not cal.levels["saturated"].any()
+    assert cal.accuracy.set_index("load").loc[110, "predicted"].isna().all()
+    (warning,) = cal.warnings
+    assert warning.startswith("load 110: not saturated in the log, but the model calibrated at")
+    assert "nothing is predicted there" in warning
