@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -198,6 +199,13 @@ def _level(load: float, rows: pd.DataFrame, late: pd.DataFrame, confidence: floa
         name: fit_families(np.concatenate([x, complete[name]]), confidence, censored[name])
         for name, x in parts.items()
     }
+    if any(c.size for c in censored.values()):
+        # again, with the waits behind timed-out requests from the first fit's times
+        complete, censored, unfitted = censoring(late, rows, parts, cost, fits)
+        fits = {
+            name: fit_families(np.concatenate([x, complete[name]]), confidence, censored[name])
+            for name, x in parts.items()
+        }
     latency = rows["latency"].to_numpy()
     growth = backlog_growth(
         rows["timestamp"].to_numpy(), latency, rows["worker"].to_numpy(), confidence
@@ -224,18 +232,31 @@ def _level(load: float, rows: pd.DataFrame, late: pd.DataFrame, confidence: floa
 
 
 def censoring(
-    late: pd.DataFrame, rows: pd.DataFrame, parts: dict[str, np.ndarray], cost: Overhead
+    late: pd.DataFrame,
+    rows: pd.DataFrame,
+    parts: dict[str, np.ndarray],
+    cost: Overhead,
+    fits: dict[str, list[FamilyFit]] | None = None,
 ) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray], int]:
     """What a level's timed-out requests tell of each component's time.
 
     A timed-out request took longer than its latency ``t`` (the timeout; without one,
-    longer than every completed request of the level, as one timeout applies to all):
-    ``t < outside + wait + held + the components``. A component time it logged is a
-    complete value; when exactly one is missing, that one exceeded ``t`` less the
-    outside and held overhead, the other components and the wait (``server_start`` less
-    the send time and the outside time, when logged; else none, exact where requests
-    rarely wait), and is right-censored there. With several missing, none is bounded
-    alone: the request is left out of the fits.
+    longer than every completed request of the level, as one timeout applies to all).
+    A component time it logged is a complete value. When exactly one is missing, that
+    one exceeded ``t`` less the time from the send to the handler's start, the held
+    overhead, the other components and the time from the handler's end to the
+    response, and is right-censored there. The time to the handler's start is
+    ``server_start`` less the send time when logged; otherwise the later of the outside
+    time before the handler and the end of every earlier request of its worker (FIFO:
+    it waited for them). Those ends are ``server_end`` (or the send time plus the
+    latency) for completed requests; for timed-out ones without ``server_end``, their
+    start and known times plus their censored time's expected value under ``fits``
+    (the first pass's) or, without them, its censoring point (a lower bound, which
+    would put the next request's point high). The time after the handler is the
+    completed requests' mean of the send time plus the latency less ``server_end``
+    (none without server times). With several components missing, none is bounded
+    alone: the request is left out of the fits. A point at or below zero says nothing
+    (the request had waited longer than its timeout) and is dropped.
 
     Returns
     -------
@@ -247,23 +268,78 @@ def censoring(
     censored = {name: np.empty(0) for name in parts}
     if late.empty:
         return complete, censored, 0
+    names = list(parts)
     times = _components(late) if component_columns(late) else _handler(late)
-    known = np.column_stack([times[name] for name in parts])
+    known = np.column_stack([times[name] for name in names])
     finite = np.isfinite(known)
-    ceiling = float(rows["latency"].max())
-    bound = late["latency"].fillna(ceiling).to_numpy()
+    missing = (~finite).sum(axis=1)
+    others = np.where(finite, known, 0.0).sum(axis=1)
+    bound = late["latency"].fillna(float(rows["latency"].max())).to_numpy()
+    served = has_server_times(rows)
+    sent, latency = rows["timestamp"].to_numpy(), rows["latency"].to_numpy()
+    back = float(np.mean(sent + latency - rows["server_end"].to_numpy())) if served else 0.0
+    back = max(back, 0.0)
     outside = cost.outside if math.isfinite(cost.outside) else 0.0
     held = cost.held if math.isfinite(cost.held) else 0.0
-    wait = np.zeros(len(late))
-    if "server_start" in late.columns:
-        started = (late["server_start"] - late["timestamp"] - outside).to_numpy()
-        wait = np.where(np.isfinite(started), np.clip(started, 0, None), 0.0)
-    point = bound - outside - held - wait - np.where(finite, known, 0.0).sum(axis=1)
-    one = (~finite).sum(axis=1) == 1
-    for k, name in enumerate(parts):
+    arrive = max(outside - back, 0.0)
+    column = {
+        c: late[c].to_numpy() if c in late.columns else np.full(len(late), np.nan)
+        for c in ("server_start", "server_end")
+    }
+    ends = rows["server_end"].to_numpy() if served else sent + latency
+    # every request in send order (completed first at a tie), per worker
+    order = np.lexsort(
+        (
+            np.arange(len(rows) + len(late)),
+            np.concatenate([sent, late["timestamp"].to_numpy()]),
+        )
+    )
+    workers = np.concatenate([rows["worker"].to_numpy(), late["worker"].to_numpy()])
+    free: dict[Any, float] = {}
+    point = np.empty(len(late))
+    lives = {name: _residual_life(fit[0]) for name, fit in (fits or {}).items()}
+    for index in order:
+        worker = workers[index]
+        if index < len(rows):
+            free[worker] = max(free.get(worker, -math.inf), ends[index])
+            continue
+        i = index - len(rows)
+        ts = float(late["timestamp"].iat[i])
+        before = max(arrive, free.get(worker, -math.inf) - ts)
+        if math.isfinite(column["server_start"][i]):
+            before = max(float(column["server_start"][i]) - ts, 0.0)
+        point[i] = bound[i] - before - held - back - others[i]
+        end = column["server_end"][i]
+        if not math.isfinite(end):
+            rest = point[i]
+            if fits is not None and missing[i] == 1 and point[i] > 0:
+                rest += lives[names[int(np.flatnonzero(~finite[i])[0])]](point[i])
+            end = ts + before + others[i] + held + max(rest, 0.0)
+        free[worker] = max(free.get(worker, -math.inf), float(end))
+    for k, name in enumerate(names):
         complete[name] = known[finite[:, k], k]
-        censored[name] = np.clip(point[one & ~finite[:, k]], 0, None)
-    return complete, censored, int(((~finite).sum(axis=1) > 1).sum())
+        points = point[(missing == 1) & ~finite[:, k]]
+        censored[name] = points[points > 0]
+    return complete, censored, int((missing > 1).sum())
+
+
+def _residual_life(fit: FamilyFit) -> Callable[[float], float]:
+    """The mean time past a point of a value known to exceed it, under ``fit``: the
+    area under its survival function past the point over the survival there
+    (trapezoids on 4,097 points up to its 1e-9 quantile from the top)."""
+    if fit.frozen is None:
+        return lambda point: 0.0
+    grid = np.linspace(0.0, float(fit.frozen.isf(1e-9)), 4097)
+    survival = fit.frozen.sf(grid)
+    # the area from each grid point to the top
+    area = np.concatenate([np.cumsum((survival[1:] + survival[:-1])[::-1] / 2)[::-1], [0.0]])
+    area *= grid[1]
+
+    def life(point: float) -> float:
+        there = float(fit.frozen.sf(point))
+        return float(np.interp(point, grid, area)) / there if there > 0 else 0.0
+
+    return life
 
 
 def _handler(late: pd.DataFrame) -> dict[str, np.ndarray]:

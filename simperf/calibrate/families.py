@@ -13,6 +13,7 @@ the likelihood by their survival terms (:func:`fit_censored`).
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -298,30 +299,46 @@ def fit_censored(x: np.ndarray, c: np.ndarray, confidence: float = 0.95) -> list
     information of (log mean, log cv); the shifted exponential's shift is the smallest
     value less the rest's mean over the count, as :func:`fit_shifted_exponential`'s.
 
-    Below the smallest censoring point ``c0`` every value is observed, so the checks are
-    made there: the KS distance is the largest gap between the fitted CDF and the
-    sample's below ``c0`` (its p-value the full KS's, so conservative), and a family is
-    plausible when that passes (p at least ``REJECT``) and its mean of ``min(S, c0)`` is
-    within the sample's 99.9% interval. The empirical resampling is not offered (the
-    tail past the timeout is what is unknown); with no family plausible, the lowest AIC
-    goes first.
+    The checks compare each fit with the Kaplan-Meier estimate of the distribution up
+    to the median censoring point ``tau`` (with one timeout and no waits, the sample's
+    own CDF below it): the KS distance is the largest gap between the two there (its
+    p-value the uncensored KS's of the whole sample, an indication), and a family is
+    plausible when that passes (p at least ``REJECT``) and its mean of ``min(S, tau)``
+    is within the estimate's at 99.9% (the spread of the values cut at ``tau`` as the
+    error). The empirical resampling is not offered (the tail past the timeout is what
+    is unknown); with no family plausible, the lowest AIC goes first.
     """
-    fits: list[FamilyFit] = [_censored_exponential(x, c, confidence)]
+    tau = float(np.median(c))
+    steps, cdf = _kaplan_meier(x, c)
+    below = steps <= tau
+    steps, cdf = steps[below], cdf[below]
+    n = x.size + c.size
+
+    def ks(dist: Any) -> tuple[float, float]:
+        # the estimate is a step function: compare the fit with it on both sides of
+        # each step, and at tau
+        fitted = dist.cdf(np.concatenate([steps, [tau]]))
+        after = np.concatenate([cdf, cdf[-1:] if cdf.size else [0.0]])
+        before = np.concatenate([[0.0], cdf])
+        distance = float(np.max(np.maximum(np.abs(after - fitted), np.abs(before - fitted))))
+        return distance, float(stats.kstwo.sf(distance, n))
+
+    fits: list[FamilyFit] = [_censored_exponential(x, c, confidence, ks)]
     if x.min() > 0:
-        fits += [_censored_two(family, x, c, confidence) for family in ("gamma", "lognormal")]
-    shifted = _censored_shifted(x, c, confidence)
+        fits += [_censored_two(family, x, c, confidence, ks) for family in ("gamma", "lognormal")]
+    shifted = _censored_shifted(x, c, confidence, ks)
     if shifted is not None:
         fits.append(shifted)
-    c0 = float(c.min())
-    observed = np.minimum(np.concatenate([x, c]), c0)
-    half = stats.t.ppf(0.9995, observed.size - 1) * observed.std(ddof=1) / math.sqrt(observed.size)
+    # the estimate's mean of min(S, tau): the area under its survival curve up to tau
+    edges = np.concatenate([[0.0], steps, [tau]])
+    rmst = float(np.sum((1 - np.concatenate([[0.0], cdf])) * np.diff(edges)))
+    cut = np.minimum(np.concatenate([x, c]), tau)
+    half = stats.t.ppf(0.9995, n - 1) * cut.std(ddof=1) / math.sqrt(n)
 
     def restricted(f: FamilyFit) -> float:
-        return float(integrate.quad(f.frozen.sf, 0.0, c0, limit=200)[0]) if c0 > 0 else 0.0
+        return float(integrate.quad(f.frozen.sf, 0.0, tau, limit=200)[0])
 
-    plausible = [
-        f for f in fits if f.ks_p >= REJECT and abs(restricted(f) - observed.mean()) <= half
-    ]
+    plausible = [f for f in fits if f.ks_p >= REJECT and abs(restricted(f) - rmst) <= half]
     if not plausible:
         return sorted(fits, key=lambda f: f.aic)
     best = min(f.aic for f in plausible)
@@ -336,6 +353,18 @@ def fit_censored(x: np.ndarray, c: np.ndarray, confidence: float = 0.95) -> list
     )
 
 
+def _kaplan_meier(x: np.ndarray, c: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The Kaplan-Meier estimate of the CDF from complete ``x`` and right-censored
+    ``c``: the complete values in order, and the estimate at each."""
+    values = np.concatenate([x, c])
+    event = np.concatenate([np.ones(x.size), np.zeros(c.size)])
+    # at a tie a complete value comes first: the censored one was still at risk
+    order = np.lexsort((1 - event, values))
+    at_risk = values.size - np.arange(values.size)
+    survival = np.cumprod(1 - event[order] / at_risk)
+    return values[order][event[order] == 1], 1 - survival[event[order] == 1]
+
+
 def _censored_fit(
     family: str,
     params: dict[str, float],
@@ -344,35 +373,25 @@ def _censored_fit(
     x: np.ndarray,
     c: np.ndarray,
     dist: Any,
+    ks: Callable[[Any], tuple[float, float]],
 ) -> FamilyFit:
     loglik = float(dist.logpdf(x).sum() + dist.logsf(c).sum())
-    ks, ks_p = _censored_ks(x, c, dist)
+    distance, p = ks(dist)
     return FamilyFit(
-        family, params, ci, loglik, 2 * k - 2 * loglik, ks, ks_p, x.size, dist, censored=c.size
+        family, params, ci, loglik, 2 * k - 2 * loglik, distance, p, x.size, dist, censored=c.size
     )
 
 
-def _censored_ks(x: np.ndarray, c: np.ndarray, dist: Any) -> tuple[float, float]:
-    """KS distance below the smallest censoring point, where every value is seen."""
-    n, c0 = x.size + c.size, float(c.min())
-    below = np.sort(x[x < c0])
-    ranks = np.arange(1, below.size + 1)
-    cdf = dist.cdf(below)
-    gaps = [abs(below.size / n - float(dist.cdf(c0)))]
-    if below.size:
-        gaps += [float(np.max(ranks / n - cdf)), float(np.max(cdf - (ranks - 1) / n))]
-    distance = max(gaps)
-    return distance, float(stats.kstwo.sf(distance, n))
-
-
-def _censored_exponential(x: np.ndarray, c: np.ndarray, confidence: float) -> FamilyFit:
+def _censored_exponential(
+    x: np.ndarray, c: np.ndarray, confidence: float, ks: Callable[[Any], tuple[float, float]]
+) -> FamilyFit:
     d, total = x.size, float(x.sum() + c.sum())
     mean = total / d
     a = 1 - confidence
     low = 2 * total / stats.chi2.ppf(1 - a / 2, 2 * d)
     high = 2 * total / stats.chi2.ppf(a / 2, 2 * d)
     dist = stats.expon(scale=mean)
-    return _censored_fit("exponential", {"mean": mean}, {"mean": (low, high)}, 1, x, c, dist)
+    return _censored_fit("exponential", {"mean": mean}, {"mean": (low, high)}, 1, x, c, dist, ks)
 
 
 def _two(family: str, mean: float, cv: float) -> Any:
@@ -383,7 +402,13 @@ def _two(family: str, mean: float, cv: float) -> Any:
     return stats.lognorm(math.sqrt(sigma2), scale=mean * math.exp(-sigma2 / 2))
 
 
-def _censored_two(family: str, x: np.ndarray, c: np.ndarray, confidence: float) -> FamilyFit:
+def _censored_two(
+    family: str,
+    x: np.ndarray,
+    c: np.ndarray,
+    confidence: float,
+    ks: Callable[[Any], tuple[float, float]],
+) -> FamilyFit:
     """Gamma or lognormal by censored maximum likelihood, Wald intervals on the logs of
     mean and cv from the observed information (a central-difference Hessian)."""
     data = stats.CensoredData(uncensored=x, right=c)
@@ -421,10 +446,12 @@ def _censored_two(family: str, x: np.ndarray, c: np.ndarray, confidence: float) 
         "cv": (cv * math.exp(-z * se[1]), cv * math.exp(z * se[1])),
     }
     params = {"mean": float(mean), "cv": float(cv)}
-    return _censored_fit(family, params, ci, 2, x, c, _two(family, mean, cv))
+    return _censored_fit(family, params, ci, 2, x, c, _two(family, mean, cv), ks)
 
 
-def _censored_shifted(x: np.ndarray, c: np.ndarray, confidence: float) -> FamilyFit | None:
+def _censored_shifted(
+    x: np.ndarray, c: np.ndarray, confidence: float, ks: Callable[[Any], tuple[float, float]]
+) -> FamilyFit | None:
     n, d = x.size + c.size, x.size
     low_value = float(x.min())
     # the minimum of n exponentials exceeds the shift by Exp(rest / n): take it off
@@ -442,4 +469,4 @@ def _censored_shifted(x: np.ndarray, c: np.ndarray, confidence: float) -> Family
     dist = stats.expon(loc=shift, scale=rest)
     params = {"mean": shift + rest, "shift": shift}
     ci = {"mean": (shift + low, shift + high), "shift": (lo_shift, hi_shift)}
-    return _censored_fit("shifted_exponential", params, ci, 2, x, c, dist)
+    return _censored_fit("shifted_exponential", params, ci, 2, x, c, dist, ks)
