@@ -201,6 +201,7 @@ def test_a_detected_crash_has_the_headroom_before_and_after_its_detection() -> N
     assert f"app cores at {multiple(fault['headroom'])} " in text
     room = multiple(before["first"]["headroom"])
     assert f"before detection ({format_time(before['time'])}): app cores at {room}" in text
+    assert f"before detection ({format_time(before['time'])})" in result._repr_html_()
 
 
 def test_failover_yaml_splits_the_primary_crash_at_the_failover_s_detection() -> None:
