@@ -495,11 +495,12 @@ class AppServer(Component):
         self.spec = spec
         # a crash fault that fails or hangs requests in service names this server
         self.tracked = _fails_in_service(ctx.scenario, name)
-        # each class's priority rank (0 first), for queues that order by priority
+        # each class's priority rank (0 first), for queues that order by priority, and
+        # last (index -1: a health probe's class) the rank of the default priority, 0
         self.ranks: list[int] = []
         queue = spec.queue
         if queue is not None and queue.discipline == "priority" and ctx.scenario is not None:
-            self.ranks = class_ranks([c.priority for c in ctx.scenario.workload.classes])
+            self.ranks = class_ranks([*(c.priority for c in ctx.scenario.workload.classes), 0])
         self.instances = [AppInstance(self, i) for i in range(spec.most_replicas)]
         self.sessions = None if spec.sessions is None else Sessions(self, spec.sessions)
         self.autoscaler: Autoscaler | None = None
