@@ -86,10 +86,30 @@ class RetrySpec(SpecModel):
 
 
 class HedgeSpec(SpecModel):
-    """Send a second copy of a call that has not answered after ``after``; the first
-    answer wins and the other copy is abandoned (its work goes on)."""
+    """Send another copy of a call that has not answered, one every ``after`` (at
+    ``after``, ``2 after``, ...), up to ``max_copies`` in all, as gRPC's hedging policy
+    (``hedgingDelay``, ``maxAttempts``) does; the first answer wins and the other copies
+    are abandoned (their work goes on)."""
 
-    after: Time = Field(gt=0, le=MAX_TIME, description="wait before the second copy, e.g. 20ms")
+    after: Time = Field(gt=0, le=MAX_TIME, description="wait before each further copy, e.g. 20ms")
+    max_copies: int = Field(
+        2, ge=2, le=100, description="copies in all, the first included (default 2)"
+    )
+
+    def copies(self, limit: float | None) -> int:
+        """Copies sent when none answers within ``limit`` (None: no limit): copy ``k``
+        (1, 2, ...) after the first goes at ``k after`` if that is before ``limit``.
+
+        Examples
+        --------
+        >>> HedgeSpec(after=0.01, max_copies=5).copies(0.03)  # at 0, 10 ms, 20 ms
+        3
+        >>> HedgeSpec(after=0.01).copies(None), HedgeSpec(after=0.01).copies(0.01)
+        (2, 1)
+        """
+        if limit is None:
+            return self.max_copies
+        return 1 + sum(1 for k in range(1, self.max_copies) if k * self.after < limit)
 
 
 class FallbackSpec(SpecModel):
