@@ -158,11 +158,18 @@ def call_problems(scenario: Any, name: str, server: Any) -> list[str]:
 
     Checked: a retry that can only happen on a timeout has a timeout; a call's timeout
     is shorter than the deadline of every request class that reaches it; every breaker
-    is on a component the server calls.
+    is on a component the server calls; a queue that drops expired requests is reached
+    by a class with a deadline.
     """
     path = f"components.{name}"
     problems: list[str] = []
     deadlines = _deadlines(scenario, name)
+    queue = getattr(server, "queue", None)
+    if queue is not None and queue.drop_expired and not deadlines:
+        problems.append(
+            f"{path}.queue.drop_expired: no request class with a timeout reaches {name!r}, "
+            "so no request it queues has a deadline to pass"
+        )
     for endpoint, steps in server.endpoints.items():
         for k, step in enumerate(steps):
             spath = f"{path}.endpoints.{endpoint}[{k}]"
