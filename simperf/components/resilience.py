@@ -7,8 +7,9 @@ it, so an unguarded call stays a bare hop and pays nothing (DESIGN.md section 10
 * A **timed** attempt runs the callee as its own process and waits for it or for the
   time left (the smaller of the call's ``timeout`` and the request's deadline). The
   abandoned callee goes on and keeps its worker, cores and connections; its answer is
-  thrown away (there is no cancellation). Only the client records a request, so
-  abandoned work can never complete it a second time.
+  thrown away (work under way is never cancelled; a queue with ``drop_expired`` drops
+  a request not yet started once its client's deadline has passed). Only the client
+  records a request, so abandoned work can never complete it a second time.
 * **Retries** are attempts of the same request, made on the listed causes while the
   deadline allows, after a backoff drawn from the caller's own stream, if the route's
   retry budget (a token bucket refilled by first attempts) has a token.
