@@ -15,7 +15,8 @@ autoscaler's health checks see it: the fleet it is compared with leaves it out, 
 capacity is replaced, and the replacement is scaled in once it recovers (it stays
 provisioned, and billed, while down). A draining instance is
 released at the first check (every second, or every evaluation period if shorter) that
-finds it holding no request; it then loses the sessions it kept locally.
+finds it holding no request; it then loses the sessions it kept locally. A scale-out
+takes draining instances back before off ones: they serve again at once, warm.
 """
 
 from __future__ import annotations
@@ -218,15 +219,16 @@ class Autoscaler(Component):
     def _scale_out(self, count: int, reason: str) -> None:
         before = self.fleet
         now = self.env.now
-        # Off instances first, then draining ones (which are still provisioned).
-        order = [i for i, s in enumerate(self.state) if s == OFF]
-        order += [i for i, s in enumerate(self.state) if s == DRAINING]
+        # Draining instances first: they never stopped, so they take traffic again at
+        # once, warm (and are billed already); then off ones, which warm up.
+        order = [i for i, s in enumerate(self.state) if s == DRAINING]
+        order += [i for i, s in enumerate(self.state) if s == OFF]
         for index in order[:count]:
-            if self.state[index] == OFF:
-                self.server.instances[index].provisioned.change(1, now)
-                self.provisioned.change(1, now)
-            else:
-                self._work(index, -1, now)
+            if self.state[index] == DRAINING:
+                self._in_service(index, draining=True)
+                continue
+            self.server.instances[index].provisioned.change(1, now)
+            self.provisioned.change(1, now)
             self.state[index] = WARMING
             self.env.timeout(self.spec.warmup).callbacks.append(
                 lambda _, i=index: self._in_service(i)
@@ -234,7 +236,9 @@ class Autoscaler(Component):
         self.last_out = now
         self._record(before, reason)
 
-    def _in_service(self, index: int) -> None:
+    def _in_service(self, index: int, draining: bool = False) -> None:
+        """Instance ``index`` takes traffic: warmed up, or ``draining`` and taken back
+        (already counted as working)."""
         now = self.env.now
         inst = self.server.instances[index]
         self.state[index] = SERVING
@@ -242,7 +246,8 @@ class Autoscaler(Component):
         if inst.outages == 0:
             inst.up = True
         self.serving.change(1, now)
-        self._work(index, 1, now)
+        if not draining:
+            self._work(index, 1, now)
 
     def _scale_in(self, count: int, reason: str) -> None:
         before = self.fleet

@@ -337,3 +337,31 @@ def test_a_crashed_instance_is_replaced_not_averaged_in(tmp_path: Path) -> None:
     capped = simperf.run(simperf.from_dict(spec), seed=1)
     assert capped.scaling_events.empty
     assert capped.to_dict()["autoscaling"]["app"]["capped_at_max"] > 0
+
+
+def test_a_draining_instance_taken_back_serves_at_once(tmp_path: Path) -> None:
+    # The cooldown test's load (10/s on 2, 2/s from 60 s, 14/s from 100 s; 10 s periods,
+    # no lag) with a 30 s warm-up, and each request holding its worker 45 s after its CPU,
+    # so app[1], scaled in at 70 s, still drains at 110 s (its last request ends at 115.1)
+    # when [100, 110] (app[0] 100% busy) wants 2 again. It never stopped: it is taken
+    # back, warm, serving at 110 with no new instance billed. Before, an off instance
+    # was provisioned instead and served from 140, 30 s of one instance at 14/s.
+    scaling = {**TRACKING, "min": 1, "metric_lag": 0, "cooldown": "60s", "scale_in_cooldown": 0}
+    segments = ((0.0, 10), (60.0, 2), (100.0, 14))
+    spec = scenario(tmp_path, scaling, segments, replicas=2, workers=1000)
+    spec["components"]["app"]["endpoints"]["get"].append(
+        {"delay": {"dist": "constant", "value": "45s"}}
+    )
+    spec["run"]["duration"] = 160
+    result = simperf.run(simperf.from_dict(spec), seed=1)
+    events = result.scaling_events
+    assert list(zip(events["time"], events["from"], events["to"], strict=True))[:2] == [
+        (70.0, 2, 1),
+        (110.0, 1, 2),
+    ]
+    serving = series(result, "app", "serving")
+    instances = series(result, "app", "instances")
+    assert serving[105.0] == pytest.approx(1.0) and serving[110.0] == pytest.approx(2.0)
+    # still provisioned all along: billed as two from 0 to 160 s, never three
+    assert instances.max() == pytest.approx(2.0)
+    assert series(result, "app[1]", "utilization")[110.0] == pytest.approx(0.7)
