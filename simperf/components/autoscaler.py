@@ -79,12 +79,27 @@ class Autoscaler(Component):
         self.crashed: set[int] = set()  # instances down by a crash fault
         self.last_in = -math.inf
         self.poll = min(1.0, spec.evaluation_period)
+        # request_rate tracks the load offered: requests sent to an instance, counted
+        # as they arrive (an overloaded one finishes fewer, its queue growing)
+        self.arrived = 0
+        if spec.metric == "request_rate":
+            for inst in server.instances:
+                inst.handle = self._counted(inst.handle)
         # an instance type's price counts, as in the scenario's cost
         sized = server.spec
         self.per_instance_hour = group_price(
             server.ctx.scenario, sized.cost, 1, sized.cores, sized.instance_type
         )
         env.process(self._evaluate())
+
+    def _counted(self, handle: Any) -> Any:
+        """``handle`` counting each request it is given (no extra generator frame)."""
+
+        def counted(request: Any, steps: Any) -> Process:
+            self.arrived += 1
+            return handle(request, steps)
+
+        return counted
 
     # -- counts -----------------------------------------------------------------------
     @property
@@ -135,7 +150,7 @@ class Autoscaler(Component):
         elif metric == "queue_length":
             value = sum(i.queue.area_at(now) for i in instances)
         else:
-            value = float(sum(i.served + i.rejected for i in instances))
+            value = float(self.arrived)
         return value, self.working.area_at(now)
 
     # -- the loop ---------------------------------------------------------------------

@@ -82,7 +82,8 @@ class AutoscalingSpec(SpecModel):
     metric: Metric = Field(
         "cpu_utilization",
         description="per instance in service: cpu_utilization (busy cores / cores), "
-        "worker_occupancy, queue_length (requests waiting) or request_rate (served per second)",
+        "worker_occupancy, queue_length (requests waiting) or request_rate "
+        "(requests sent per second: the load offered)",
     )
     target: float | str | None = Field(
         None, description="target tracking: the metric's level to keep (60%, 50/s, 4)"

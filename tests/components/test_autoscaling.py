@@ -365,3 +365,24 @@ def test_a_draining_instance_taken_back_serves_at_once(tmp_path: Path) -> None:
     # still provisioned all along: billed as two from 0 to 160 s, never three
     assert instances.max() == pytest.approx(2.0)
     assert series(result, "app[1]", "utilization")[110.0] == pytest.approx(0.7)
+
+
+def test_request_rate_counts_the_requests_offered_not_finished(tmp_path: Path) -> None:
+    # 30/s on 2 one-core instances of 100 ms: each is offered 15/s and finishes 10/s at
+    # most, its queue growing. A request_rate target of 8/s must see the 15/s offered:
+    # [0, 20] wants ceil(2 x 15 / 8) = 4 at once. Counting the requests finished read
+    # the fleet's capacity, 10/s, and wanted ceil(2 x 10 / 8) = 3, too few, exactly
+    # when it mattered.
+    scaling = {
+        **TRACKING,
+        "max": 6,
+        "metric": "request_rate",
+        "target": "8/s",
+        "evaluation_period": "20s",
+        "metric_lag": 0,
+    }
+    spec = scenario(tmp_path, scaling, ((0.0, 30),), replicas=2)
+    spec["run"]["duration"] = 30
+    events = simperf.run(simperf.from_dict(spec), seed=1).scaling_events
+    assert list(zip(events["time"], events["from"], events["to"], strict=True)) == [(20.0, 2, 4)]
+    assert events["reason"][0] == "request_rate 15 vs target 8"
