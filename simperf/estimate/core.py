@@ -256,33 +256,47 @@ def _entries(scenario: Scenario, routes: Routes) -> list[tuple[Any, float, int]]
 
 
 def _autoscale(scenario: Scenario, routes: Routes, closed: bool) -> None:
-    """Put each autoscaled app server at the fleet its target settles at under the load:
-    the fewest instances (within ``min`` and ``max``) whose mean CPU utilisation is at
-    most a ``cpu_utilization`` target. Other metrics, step policies and closed workloads
-    are estimated at the fleet the run starts with, noted."""
+    """Put each autoscaled app server at the fleet its target settles at under the load,
+    within ``min`` and ``max``: for a ``cpu_utilization`` target the fewest instances at
+    most that busy, ``ceil(work / (cores x target))``; for a ``request_rate`` target
+    ``ceil(rate / target)``, the rate the requests sent to it (what the run's policy
+    counts). Other metrics (their level depends on the fleet through its waits), step
+    policies and closed workloads are estimated at the fleet the run starts with, noted."""
     for name, spec in scenario.components.items():
         scaling = getattr(spec, "autoscaling", None)
         if scaling is None:
             continue
         start = spec.initial_replicas
-        cores = routes.stations.get((name, "cores"))
         target = scaling.target_level
-        if closed or cores is None or target is None or scaling.metric != "cpu_utilization":
+        load = None if closed or target is None else _tracked_load(routes, name, scaling.metric)
+        if load is None:
             routes.note(name, f"autoscaling: estimated at the {start} instance(s) it starts with")
             continue
-        wanted = math.ceil(cores.work / (cores.servers * target) - 1e-9)
+        wanted = math.ceil(load / target - 1e-9)
         fleet = min(max(wanted, scaling.min), scaling.max)
         for resource in ("cores", "workers"):
             station = routes.stations.get((name, resource))
             if station is not None:
                 station.instances = fleet
+        level = f"{target:.4g}/s" if scaling.metric == "request_rate" else f"{target:.4g}"
         text = (
-            f"autoscaling: estimated at the {fleet} instance(s) a {target:.4g} "
-            f"cpu_utilization target settles at (the run starts with {start})"
+            f"autoscaling: estimated at the {fleet} instance(s) a {level} "
+            f"{scaling.metric} target settles at (the run starts with {start})"
         )
         if wanted > scaling.max:
             text += f"; it would want {wanted}, capped at max {scaling.max}"
         routes.note(name, text)
+
+
+def _tracked_load(routes: Routes, name: str, metric: str) -> float | None:
+    """What a target on ``metric`` divides into the fleet wanted: the busy cores, or the
+    requests per second sent to ``name``; None for a metric without such a closed form."""
+    if metric == "cpu_utilization":
+        cores = routes.stations.get((name, "cores"))
+        return None if cores is None else cores.work / cores.servers
+    if metric == "request_rate":
+        return sum(rate for (component, _), rate in routes.calls.items() if component == name)
+    return None
 
 
 def _settle(routes: Routes) -> None:

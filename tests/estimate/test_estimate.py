@@ -353,10 +353,64 @@ def test_an_autoscaled_server_is_estimated_at_the_fleet_its_target_settles_at() 
     e = estimate(simperf.from_dict(spec))
     assert e.components.set_index("component")["utilization"]["app"] == pytest.approx(5 / 6)
     assert e.notes["app"][0].endswith("; it would want 9, capped at max 6")
-    # another metric: the fleet it starts with, noted
-    app["autoscaling"] = {"min": 2, "max": 6, "metric": "request_rate", "target": 40}
+    # a step policy: the fleet it starts with, noted
+    app["autoscaling"] = {"min": 2, "max": 6, "steps": [{"above": "60%", "change": 1}]}
     e = estimate(simperf.from_dict(spec))
     assert e.notes["app"][0] == "autoscaling: estimated at the 2 instance(s) it starts with"
+
+
+def request_rate_fleet(rate: float, target: str, **scaling: Any) -> dict[str, Any]:
+    """``rate`` requests/s of 10 ms, two thirds to serve and one to other, on 1-core
+    instances tracking a request_rate ``target``."""
+    spec = copy.deepcopy(MINIMAL)
+    spec["workload"]["arrival"]["rate"] = rate
+    spec["workload"]["classes"] = [
+        {"name": "a", "entry": "app", "endpoint": "serve", "weight": 2},
+        {"name": "b", "entry": "app", "endpoint": "other", "weight": 1},
+    ]
+    cpu = {"dist": "exponential", "mean": "10ms"}
+    autoscaling = {"min": 2, "max": 6, "metric": "request_rate", "target": target, **scaling}
+    spec["components"] = {
+        "app": {
+            "kind": "app_server",
+            "endpoints": {"serve": [{"cpu": cpu}], "other": [{"cpu": cpu}]},
+            "autoscaling": autoscaling,
+        }
+    }
+    return spec
+
+
+def test_a_request_rate_target_settles_at_the_rate_over_the_target() -> None:
+    # 150/s offered (100/s + 50/s over two endpoints) at 40/s an instance: target
+    # tracking settles at ceil(150 / 40) = 4 instances, 37.5/s and 15% busy each. The
+    # estimate took the 2 the run starts with (75% busy).
+    e = estimate(simperf.from_dict(request_rate_fleet(150, "40/s")))
+    util = e.components.set_index("component")["utilization"]["app"]
+    assert util == pytest.approx(150 * 0.01 / 4, rel=EXACT)
+    assert e.notes["app"] == [
+        "autoscaling: estimated at the 4 instance(s) a 40/s request_rate target "
+        "settles at (the run starts with 2)"
+    ]
+    # ceil(50 / 40) = 2 is min; ceil(500 / 40) = 13 is capped at max 6
+    e = estimate(simperf.from_dict(request_rate_fleet(50, "40/s")))
+    assert e.components.set_index("component")["utilization"]["app"] == pytest.approx(0.25)
+    e = estimate(simperf.from_dict(request_rate_fleet(500, "40/s")))
+    assert e.components.set_index("component")["utilization"]["app"] == pytest.approx(5 / 6)
+    assert e.notes["app"][0].endswith("; it would want 13, capped at max 6")
+
+
+def test_the_request_rate_fleet_estimated_is_the_one_the_run_settles_at() -> None:
+    # 100/s at 28/s an instance: ceil(3.57) = 4. Over 20 s periods the rate measured is
+    # 100 +- 2.2/s (Poisson), 3.57 +- 0.08 instances' worth: 4 is 5 standard deviations
+    # from 3 and from 5. From 1 instance (100% busy), the first decision, at 20 s, wants
+    # 4 (the requests sent, not the 1 instance's capacity), and the fleet stays there.
+    spec = request_rate_fleet(100, "28/s", min=1, evaluation_period="20s")
+    spec["run"] = {"duration": "200s", "warmup": "30s"}
+    scenario = simperf.from_dict(spec)
+    fleet = int(estimate(scenario).notes["app"][0].split(" at the ")[1].split(" ")[0])
+    assert fleet == 4
+    report = simperf.run(scenario, seed=1).to_dict()["autoscaling"]["app"]
+    assert report["fewest_instances"] == report["most_instances"] == fleet
 
 
 ZIPF = 1 / np.arange(1, 1001) / (1 / np.arange(1, 1001)).sum()
