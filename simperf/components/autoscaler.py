@@ -78,7 +78,7 @@ class Autoscaler(Component):
         self.held: tuple[bool, float, str] | None = None
         self.last_out = -math.inf
         self.crashed: set[int] = set()  # provisioned instances down by a crash fault
-        self.terminated: list[tuple[float, int]] = []  # (time, crashed instances terminated)
+        self.replaced: list[tuple[float, int]] = []  # (time, crashed instances replaced)
         self.launches = [0] * len(server.instances)  # per slot: instances provisioned there
         self.last_in = -math.inf
         self.poll = min(1.0, spec.evaluation_period)
@@ -189,10 +189,12 @@ class Autoscaler(Component):
         lost = sum(1 for i in crashed if self.state[i] in (WARMING, SERVING))
         for index in crashed:
             self._terminate(index, now)
-        self.terminated.append((now, len(crashed)))
+        self.replaced.append((now, lost))
         self._add(lost, now)
         names = ", ".join(self.server.instances[i].name for i in crashed)
-        self._record(before, f"{names} crashed: terminated and replaced")
+        # a draining one was leaving the fleet: terminated, not replaced
+        done = "terminated and replaced" if lost else "terminated"
+        self._record(before, f"{names} crashed: {done}")
 
     def _terminate(self, index: int, now: float) -> None:
         """Release crashed instance ``index``: its slot is off and free of the crash."""
@@ -387,7 +389,7 @@ class Autoscaler(Component):
             "per_instance_hour": per_instance_hour,
             "scale_outs": sum(1 for e in events if e[2] > e[1]),
             "scale_ins": sum(1 for e in events if e[2] < e[1]),
-            "replaced": sum(n for t, n in self.terminated if start <= t <= end),
+            "replaced": sum(n for t, n in self.replaced if start <= t <= end),
             "capped_at_max": len(capped),
             "most_wanted": max(capped, default=None),
             "events": [

@@ -403,3 +403,26 @@ def test_request_rate_counts_the_requests_offered_not_finished(tmp_path: Path) -
     events = simperf.run(simperf.from_dict(spec), seed=1).scaling_events
     assert list(zip(events["time"], events["from"], events["to"], strict=True)) == [(20.0, 2, 4)]
     assert events["reason"][0] == "request_rate 15 vs target 8"
+
+
+def test_a_crashed_draining_instance_is_terminated_not_replaced(tmp_path: Path) -> None:
+    # As above, app[1] scaled in at 70 s drains 45 s; it crashes at 80 s. The decision
+    # at 80 terminates it (billing stops) and adds none: it was leaving the fleet.
+    scaling = {**TRACKING, "min": 1, "metric_lag": 0, "cooldown": "60s", "scale_in_cooldown": 0}
+    segments = ((0.0, 10), (60.0, 2), (100.0, 14))
+    spec = scenario(tmp_path, scaling, segments, replicas=2, workers=1000)
+    spec["components"]["app"]["endpoints"]["get"].append(
+        {"delay": {"dist": "constant", "value": "45s"}}
+    )
+    spec["run"]["duration"] = 100
+    spec["faults"] = [{"component": "app", "instance": 1, "at": 75, "for": 100}]
+    result = simperf.run(simperf.from_dict(spec), seed=1)
+    events = result.scaling_events
+    assert list(zip(events["time"], events["from"], events["to"], strict=True)) == [
+        (70.0, 2, 1),
+        (80.0, 1, 1),
+    ]
+    assert events["reason"][1] == "app[1] crashed: terminated"
+    report = result.to_dict()["autoscaling"]["app"]
+    assert report["replaced"] == 0
+    assert report["instance_hours"] * 3600 == pytest.approx(100 + 80)
