@@ -290,6 +290,7 @@ def _autoscale_held(scenario: Scenario, routes: Routes, names: list[str]) -> Non
     """Settle the ``worker_occupancy`` targets :func:`_autoscale` left: each fleet from
     its workers' busy total (rate x hold), then the holds again, until no fleet changes
     (a caller's hold includes its autoscaled callees' waits)."""
+
     def fleets() -> list[int | None]:
         stations = [routes.stations.get((n, "workers")) for n in names]
         return [None if s is None else s.instances for s in stations]
