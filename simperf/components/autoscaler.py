@@ -15,9 +15,9 @@ autoscaler's health checks see it; the next decision terminates it (billed until
 as a cloud bills a crashed VM until it is terminated) and replaces it one for one,
 whatever the cooldowns. The end of its fault brings nothing back: an instance
 provisioned later in its slot is a new one. A draining instance is released at the
-first check (every second, or every evaluation period if shorter) that
-finds it holding no request; it then loses the sessions it kept locally. A scale-out
-takes draining instances back before off ones: they serve again at once, warm.
+first check (every second, or every evaluation period if shorter) that finds it holding
+no request; it then loses the sessions it kept locally. A scale-out takes draining
+instances back before off ones: they serve again at once, warm.
 """
 
 from __future__ import annotations
