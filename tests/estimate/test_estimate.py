@@ -14,6 +14,7 @@ import simperf
 from simperf.analysis.caching import ttl_hit_rate
 from simperf.analysis.networks import jackson, mva, tandem
 from simperf.analysis.queueing import erlang_b, mg1, mm1, mmc
+from simperf.analysis.resilience import hedged_copies
 from simperf.dbcost.buffer_pool import shards_of
 from simperf.estimate import estimate
 from simperf.estimate.queries import _slowest
@@ -613,3 +614,38 @@ def test_the_worker_occupancy_fleet_estimated_is_the_one_the_run_settles_at() ->
     assert fleet == 8
     report = simperf.run(scenario, seed=1).to_dict()["autoscaling"]["app"]
     assert report["fewest_instances"] == report["most_instances"] == fleet
+
+
+@pytest.mark.parametrize(("max_copies", "timeout"), [(2, None), (3, None), (3, "15ms")])
+def test_a_hedged_call_loads_its_callee_with_the_copies_it_sends(
+    max_copies: int, timeout: str | None
+) -> None:
+    # the back answers in 10 ms (exponential); a copy every 5 ms while none has answered:
+    # copy k goes with P(no answer by 5k ms) = e^{-(1 + ... + k) 5 / 10} (15 ms timeout:
+    # the third copy, at 10 ms, is still sent)
+    call: dict[str, Any] = {
+        "call": "back.serve",
+        "hedge": {"after": "5ms", "max_copies": max_copies},
+    }
+    if timeout is not None:
+        call["timeout"] = timeout
+    spec = {
+        "name": "hedged",
+        "workload": {
+            "arrival": {"kind": "poisson", "rate": 100},
+            "classes": [{"name": "get", "entry": "front", "endpoint": "serve"}],
+        },
+        "components": {
+            "front": {"kind": "app_server", "workers": 1000, "endpoints": {"serve": [call]}},
+            "back": _app({"dist": "exponential", "mean": "10ms"}, cores=4),
+        },
+        "run": {"duration": "10s"},
+    }
+    e = estimate(simperf.from_dict(spec))
+    copies = sum(math.exp(-0.5 * k * (k + 1) / 2) for k in range(max_copies))
+    util = e.components.set_index("component")["utilization"]
+    assert util["back"] == pytest.approx(100 * copies * 0.01 / 4, rel=EXACT)
+    back = e.to_dict()["components"]["back"]["stations"]["workers"]
+    answer = back["mean_service"] + back["mean_wait"]
+    assert e.mean() == pytest.approx(hedged_copies(answer, 0.005, max_copies).mean, rel=EXACT)
+    assert any("hedge" in note for note in e.notes["front"])
