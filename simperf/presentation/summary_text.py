@@ -112,6 +112,7 @@ def autoscaling(d: dict[str, Any]) -> list[str]:
             + (f"{mean:.3g}" if mean is not None else "-")
             + f", {a['instances_at_end']} at the end; {a['instance_hours']:.4g} "
             f"instance-hours{cost}; {a['scale_outs']} scale-outs, {a['scale_ins']} scale-ins"
+            + (f", {a['replaced']} crashed replaced" if a.get("replaced") else "")
         )
         if a.get("capped_at_max"):
             lines.append(
