@@ -401,8 +401,11 @@ def test_a_hot_shard_under_range_routing_is_what_saturates_first() -> None:
     spec["components"]["db"]["routing"] = "hash"
     owner = shards_of(np.arange(1000), 2, "hash", 1000)
     busiest = max(float(ZIPF[owner == s].sum()) for s in range(2))
-    cpu = estimate(simperf.from_dict(spec)).stations.set_index("resource").loc["cpu"]
+    found = estimate(simperf.from_dict(spec))
+    cpu = found.stations.set_index("resource").loc["cpu"]
     assert cpu["utilization"] == pytest.approx(100 * busiest * 2e-3, rel=1e-9)
+    # the note says how much of that no routing can split: the hottest key's own share
+    assert f"(its hottest key alone {2 * ZIPF[0]:.3g}x)" in " ".join(found.notes["db"])
 
 
 def test_a_closed_loop_on_a_hot_shard_is_mva_on_each_shard() -> None:
