@@ -38,11 +38,13 @@ if TYPE_CHECKING:  # pragma: no cover
     )
     from simperf.analysis.resilience import (
         ClientTimeout,
+        HedgedCopies,
         HedgedExponential,
         RetriedCall,
         backoff_mean,
         client_timeout,
         exponential_below,
+        hedged_copies,
         hedged_exponential,
         retried_call,
     )
@@ -76,11 +78,13 @@ lazy_exports(
         ],
         "simperf.analysis.resilience": [
             "ClientTimeout",
+            "HedgedCopies",
             "HedgedExponential",
             "RetriedCall",
             "backoff_mean",
             "client_timeout",
             "exponential_below",
+            "hedged_copies",
             "hedged_exponential",
             "retried_call",
         ],
@@ -95,6 +99,7 @@ __all__ = [
     "ClientTimeout",
     "ForkJoinBounds",
     "GIM1Result",
+    "HedgedCopies",
     "HedgedExponential",
     "JacksonResult",
     "MG1Result",
@@ -113,6 +118,7 @@ __all__ = [
     "exponential_below",
     "fork_join_bounds",
     "fork_join_two",
+    "hedged_copies",
     "hedged_exponential",
     "independent_max_quantile",
     "jackson",

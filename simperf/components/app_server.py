@@ -157,7 +157,12 @@ class AppInstance(Server):
         ranks = server.ranks
         self.ranks = ranks or [0] * len(self.ctx.recorder.class_names)
         levels = max(self.ranks) + 1
-        self.workers = queue_slots(self.env, self.workers.capacity, spec.queue, levels, shed)
+        # a request dropped past its client's deadline fails as what its client recorded
+        drops = spec.queue is not None and spec.queue.drop_expired
+        expired = self.ctx.recorder.cause("timeout") if drops else 0
+        self.workers = queue_slots(
+            self.env, self.workers.capacity, spec.queue, levels, shed, expired
+        )
         self.wait_worker = self._wait_ordered  # type: ignore[method-assign]
         self.ordered = True
         self.full = self._full_ordered  # type: ignore[method-assign]
@@ -287,8 +292,10 @@ class AppInstance(Server):
     def _wait_ordered(self, request: Request) -> Process:
         workers = self.workers
         try:
-            waited = yield from ordered_wait(self, workers, self.ranks[request.klass])
-        except Shed:  # picked, found stale: it gives the worker to the next waiter
+            waited = yield from ordered_wait(
+                self, workers, self.ranks[request.klass], getattr(request, "deadline", math.inf)
+            )
+        except Shed:  # picked, found stale or expired: it gives the worker to the next waiter
             workers.release()
             raise
         if self.outages:
@@ -456,6 +463,8 @@ class AppInstance(Server):
         shed = getattr(self.workers, "shed", None)
         if shed is not None or self.shed_limit:
             counters["shed"] = (shed or 0) + self.shed_limit
+        if getattr(self.workers, "drop_expired", False):
+            counters["expired"] = self.workers.expired  # type: ignore[attr-defined]
         if self.pools:
             counters.update(self._pool_snapshot(now))
         if self.memory is not None:

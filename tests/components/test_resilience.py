@@ -156,6 +156,31 @@ def test_a_hedge_sends_a_second_copy_and_the_first_answer_wins() -> None:
     conserved(result)
 
 
+@pytest.mark.parametrize(
+    ("hedge", "timeout", "copies", "max_latency"),
+    [
+        ({"after": "20ms", "max_copies": 3}, None, 3, 0.05),  # at 0, 20, 40 ms
+        ({"after": "20ms", "max_copies": 4}, None, 3, 0.05),  # the first answers at 50 < 60
+        ({"after": "10ms", "max_copies": 4}, None, 4, 0.05),  # at 0, 10, 20, 30 ms
+        ({"after": "20ms", "max_copies": 5}, "30ms", 2, None),  # 40 ms is past the limit
+    ],
+)
+def test_a_hedge_sends_a_copy_every_after_up_to_max_copies(
+    hedge: dict[str, Any], timeout: str | None, copies: int, max_latency: float | None
+) -> None:
+    call: dict[str, Any] = {"hedge": hedge}
+    if timeout is not None:
+        call["timeout"] = timeout
+    result = simperf.run(scenario(call, cores=10))
+    r = route(result)
+    assert (r["calls"], r["attempts"], r["hedges"]) == (20, 20 * copies, 20 * (copies - 1))
+    if max_latency is None:  # no copy answers within the timeout
+        assert result.data["requests"]["errors"]["timeout"] == r["timeouts"] == 20
+    else:
+        assert result.data["latency"]["all"]["max"] == pytest.approx(max_latency)
+    conserved(result)
+
+
 def test_a_retry_still_in_its_backoff_at_the_end_is_not_counted_yet() -> None:
     # every call times out at 30 ms and waits 10 s before its retry, past the end of the
     # run: the retries were decided but not made, so the route has made none of them

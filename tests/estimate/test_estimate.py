@@ -14,6 +14,7 @@ import simperf
 from simperf.analysis.caching import che_invalidated, ttl_hit_rate
 from simperf.analysis.networks import jackson, mva, tandem
 from simperf.analysis.queueing import erlang_b, mg1, mm1, mmc
+from simperf.analysis.resilience import hedged_copies
 from simperf.dbcost.buffer_pool import shards_of
 from simperf.estimate import estimate
 from simperf.estimate.queries import _slowest
@@ -570,3 +571,38 @@ def test_a_ttl_only_cdn_edge_misses_as_its_closed_form_says() -> None:
     hit = ttl_hit_rate(p, 800, 1.0, reset_on_hit=False)  # 0.595
     found = estimate(simperf.from_dict(spec)).classes.set_index("class")["mean"]
     assert found["static"] == pytest.approx(0.02 + (1 - hit) * (0.08 + 0.001), rel=1e-6)
+
+
+@pytest.mark.parametrize(("max_copies", "timeout"), [(2, None), (3, None), (3, "15ms")])
+def test_a_hedged_call_loads_its_callee_with_the_copies_it_sends(
+    max_copies: int, timeout: str | None
+) -> None:
+    # the back answers in 10 ms (exponential); a copy every 5 ms while none has answered:
+    # copy k goes with P(no answer by 5k ms) = e^{-(1 + ... + k) 5 / 10} (15 ms timeout:
+    # the third copy, at 10 ms, is still sent)
+    call: dict[str, Any] = {
+        "call": "back.serve",
+        "hedge": {"after": "5ms", "max_copies": max_copies},
+    }
+    if timeout is not None:
+        call["timeout"] = timeout
+    spec = {
+        "name": "hedged",
+        "workload": {
+            "arrival": {"kind": "poisson", "rate": 100},
+            "classes": [{"name": "get", "entry": "front", "endpoint": "serve"}],
+        },
+        "components": {
+            "front": {"kind": "app_server", "workers": 1000, "endpoints": {"serve": [call]}},
+            "back": _app({"dist": "exponential", "mean": "10ms"}, cores=4),
+        },
+        "run": {"duration": "10s"},
+    }
+    e = estimate(simperf.from_dict(spec))
+    copies = sum(math.exp(-0.5 * k * (k + 1) / 2) for k in range(max_copies))
+    util = e.components.set_index("component")["utilization"]
+    assert util["back"] == pytest.approx(100 * copies * 0.01 / 4, rel=EXACT)
+    back = e.to_dict()["components"]["back"]["stations"]["workers"]
+    answer = back["mean_service"] + back["mean_wait"]
+    assert e.mean() == pytest.approx(hedged_copies(answer, 0.005, max_copies).mean, rel=EXACT)
+    assert any("hedge" in note for note in e.notes["front"])
