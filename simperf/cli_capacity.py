@@ -122,13 +122,19 @@ def _cmd_cheapest(args: argparse.Namespace) -> int:
         raise SpecError("cheapest: give at least two --design NAME=KNOB[:LOW:HIGH]")
     for text in args.design:
         _design(text)  # a knob is required here
+    require_out_for_resume(args)
     designs = _designs(args, args.design)
-    ranking = cheapest(
-        designs,
-        _slos(args),
-        progress=progress_wanted(args),
-        **_search_options(args),
-    )
+    try:
+        ranking = cheapest(
+            designs,
+            _slos(args),
+            progress=progress_wanted(args),
+            store=args.out,
+            resume=args.resume,
+            **_search_options(args),
+        )
+    except KeyboardInterrupt:
+        return interrupted("cheapest", args)
     if args.json:
         print(json.dumps(ranking.to_dict()))
         return 0
@@ -151,16 +157,21 @@ def _cmd_growth(args: argparse.Namespace) -> int:
         rate = parse_fraction(args.rate)
     except ValueError as exc:
         raise SpecError(f"--rate: {exc}") from None
+    require_out_for_resume(args)
     designs = _designs(args, args.design or ["as_is"])
-    options = _search_options(args)
-    projection = growth(
-        designs,
-        _slos(args),
-        rate=rate,
-        months=args.months,
-        progress=progress_wanted(args),
-        **options,
-    )
+    try:
+        projection = growth(
+            designs,
+            _slos(args),
+            rate=rate,
+            months=args.months,
+            progress=progress_wanted(args),
+            store=args.out,
+            resume=args.resume,
+            **_search_options(args),
+        )
+    except KeyboardInterrupt:
+        return interrupted("growth", args)
     print(json.dumps(projection.to_dict()) if args.json else projection.summary())
     return 0
 
@@ -237,6 +248,7 @@ def register(commands: Any) -> None:
         "a design: the knob it scales (repeatable)",
         "override a field of one design only (its price, say)",
     )
+    add_store(cheapest, resume="reuse the runs stored in --out")
     cheapest.set_defaults(handler=_cmd_cheapest)
 
     grow = commands.add_parser(
@@ -256,4 +268,5 @@ def register(commands: Any) -> None:
         "default: the spec as it is)",
         "override a field of one design only",
     )
+    add_store(grow, resume="reuse the runs stored in --out")
     grow.set_defaults(handler=_cmd_growth)

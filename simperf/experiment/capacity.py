@@ -362,9 +362,10 @@ def capacity(
     executor: Executor | str | None = None,
     workers: int | None = None,
     progress: bool | None = None,
-    store: str | Path | None = None,
+    store: str | Path | ResultStore | None = None,
     resume: bool = False,
     bracket: bool = True,
+    scope: dict[str, Any] | None = None,
 ) -> Capacity:
     """The smallest value of ``knob`` in ``[low, high]`` that meets every SLO.
 
@@ -406,11 +407,18 @@ def capacity(
     store, resume
         A results store (SQLite, as :func:`~simperf.experiment.sweep.sweep` writes) that
         keeps every run as it finishes; ``resume=True`` reuses the runs it holds (and
-        refuses a store written for another spec or seed).
+        refuses a store written for another spec or seed). An open
+        :class:`~simperf.experiment.store.ResultStore` is used as it is (``resume``
+        ignored) and left open: the store that :func:`~simperf.experiment.cheapest.cheapest`
+        and :func:`~simperf.experiment.growth.growth` share among their searches.
     bracket
         Begin where the closed-form estimate meets the SLOs, and take values it
         estimates saturated as misses without running them
         (:mod:`simperf.experiment.bracket`); False: search from ``low`` by doubling.
+    scope
+        Keys added to the point under which each run is stored (``{knob: value}``
+        alone by default), so that searches sharing a store never read each other's
+        runs: ``{"cheapest": design}``, say.
 
     Returns
     -------
@@ -444,7 +452,12 @@ def capacity(
     spec_hash = canonical_hash(
         {"spec": scenario.model_dump(mode="json", by_alias=True), "seed": seed}
     )
-    db = ResultStore(store, spec_hash, resume=resume) if store is not None else None
+    shared = isinstance(store, ResultStore)  # a caller's, which closes it
+    db = (
+        store
+        if isinstance(store, ResultStore) or store is None
+        else ResultStore(store, spec_hash, resume=resume)
+    )
     try:
         with executor_for(executor, workers=workers) as pool:
             prober = Prober(
@@ -458,6 +471,7 @@ def capacity(
                 pool=pool,
                 progress=wanted(progress),
                 store=db,
+                scope=scope,
             )
             found = (
                 estimate_bracket(scenario, knob, slos, low, high, integer, tolerance)
@@ -470,7 +484,7 @@ def capacity(
             else:
                 answer = _search(prober.met, low, high, integer, tolerance)
     finally:
-        if db is not None:
+        if db is not None and not shared:
             db.close()
     # the answer's probe prices it (an autoscaled fleet as its runs measured it)
     cost = next((p.cost for p in prober.probes if p.value == answer), None)

@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import warnings
 from concurrent.futures import Executor
+from contextlib import nullcontext
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import pandas as pd
@@ -17,6 +19,7 @@ import pandas as pd
 from simperf.errors import SimperfWarning
 from simperf.experiment.capacity import UNPRICED_KNOB, Capacity, capacity, check_search
 from simperf.experiment.executors import executor_for
+from simperf.experiment.store import ResultStore, canonical_hash
 from simperf.presentation.tables import ranking_html
 from simperf.spec.cost import free_cores
 from simperf.spec.scenario import Scenario
@@ -80,6 +83,8 @@ def cheapest(
     high: float = 64,
     executor: Executor | str | None = None,
     workers: int | None = None,
+    store: str | Path | None = None,
+    resume: bool = False,
     **options: Any,
 ) -> Ranking:
     """Find each design's smallest setting meeting the SLOs and rank them by cost.
@@ -96,6 +101,12 @@ def cheapest(
         The range of designs given without one.
     executor, workers
         One executor serves every search.
+    store, resume
+        One results store (SQLite, as :func:`~simperf.experiment.sweep.sweep` writes)
+        for every search, each run written as it finishes under the point
+        ``{"cheapest": design, knob: value}``; ``resume=True`` reuses the runs it holds,
+        so an interrupted ranking rerun runs only what is missing (and a store written
+        for other designs or another seed is refused).
     **options
         Passed to :func:`~simperf.experiment.capacity.capacity` (``replications``,
         ``seed``, ``tolerance`` ...).
@@ -115,11 +126,35 @@ def cheapest(
         lo, hi = bounds if bounds else (low, high)
         check_search(scenario, knob, slo, lo, hi)  # every design is checked before any run
         ranges[name] = (scenario, knob, lo, hi)
+    seed = options.get("seed")
+    spec_hash = canonical_hash(
+        {
+            "cheapest": {
+                name: {
+                    "spec": scenario.model_dump(mode="json", by_alias=True),
+                    "seed": scenario.run.seed if seed is None else seed,
+                }
+                for name, (scenario, *_) in ranges.items()
+            }
+        }
+    )
+    db = ResultStore(store, spec_hash, resume=resume) if store is not None else None
     searches: dict[str, Capacity] = {}
-    with executor_for(executor, workers=workers) as pool:
+    with (
+        db if db is not None else nullcontext(),  # the store closed at the end
+        executor_for(executor, workers=workers) as pool,
+    ):
         for name, (scenario, knob, lo, hi) in ranges.items():
             searches[name] = capacity(
-                scenario, knob, slo, low=lo, high=hi, executor=pool, **options
+                scenario,
+                knob,
+                slo,
+                low=lo,
+                high=hi,
+                executor=pool,
+                store=db,
+                scope={"cheapest": name},
+                **options,
             )
     rows = [
         {

@@ -17,7 +17,9 @@ fleet's cost follows its load), the price at the answer for a resized one.
 from __future__ import annotations
 
 from concurrent.futures import Executor
+from contextlib import nullcontext
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import pandas as pd
@@ -27,6 +29,7 @@ from simperf.experiment.capacity import capacity, check_search, missed_because
 from simperf.experiment.executors import executor_for
 from simperf.experiment.probe import Probe, Prober
 from simperf.experiment.slo_verdict import UNDECIDED
+from simperf.experiment.store import ResultStore, canonical_hash
 from simperf.presentation.tables import growth_html
 from simperf.spec.scenario import Scenario
 from simperf.spec.size_estimate import check_size
@@ -184,6 +187,8 @@ def growth(
     executor: Executor | str | None = None,
     workers: int | None = None,
     progress: bool | None = None,
+    store: str | Path | None = None,
+    resume: bool = False,
     **options: Any,
 ) -> Growth:
     """Project each design over ``months`` of traffic growing by ``rate`` a month.
@@ -209,6 +214,14 @@ def growth(
         Resized designs' capacity searches: a bar per probe and a line per verdict on
         stderr; None (default) when stderr is a terminal or in a notebook, True always,
         False never (``--json``, ``--quiet``).
+    store, resume
+        One results store (SQLite, as :func:`~simperf.experiment.sweep.sweep` writes)
+        for every design and month, each run written as it finishes under the point
+        ``{"growth": design, "workload.arrival.rate": rate}`` (a fixed design's month)
+        or that point with the knob's value (a probe of a resized design's month);
+        ``resume=True`` reuses the runs it holds, so an interrupted projection rerun
+        runs only what is missing (and a store written for other designs or another
+        seed is refused).
     **options
         Passed to :func:`~simperf.experiment.capacity.capacity` for resized designs
         (``tolerance``).
@@ -240,18 +253,42 @@ def growth(
     plans = {name: _plan(name, design, slo) for name, design in designs.items()}
     for name, (scenario, knob, _, high, _) in plans.items():
         _check_largest_month(name, scenario, knob, high, rate, months)
+    seeds = {
+        name: scenario.run.seed if seed is None else seed for name, (scenario, *_) in plans.items()
+    }
+    spec_hash = canonical_hash(
+        {
+            "growth": {
+                name: {"spec": scenario.model_dump(mode="json", by_alias=True), "seed": seeds[name]}
+                for name, (scenario, *_) in plans.items()
+            }
+        }
+    )
+    db = ResultStore(store, spec_hash, resume=resume) if store is not None else None
     rows: list[dict[str, Any]] = []
-    with executor_for(executor, workers=workers) as pool:
+    with (
+        db if db is not None else nullcontext(),  # the store closed at the end
+        executor_for(executor, workers=workers) as pool,
+    ):
         for name, (scenario, knob, low, high, slos) in plans.items():
             base = float(scenario.workload.arrival.rate)  # type: ignore[union-attr]
             settings = dict(
                 replications=replications,
                 max_replications=max_replications,
-                seed=scenario.run.seed if seed is None else seed,
+                seed=seeds[name],
                 confidence=confidence,
             )
             if knob is None:
-                prober = Prober(scenario, LOAD, slos, pool=pool, progress=False, **settings)
+                prober = Prober(
+                    scenario,
+                    LOAD,
+                    slos,
+                    pool=pool,
+                    progress=False,
+                    store=db,
+                    scope={"growth": name},
+                    **settings,
+                )
             for month in range(months):
                 factor = load_factor(rate, month)
                 row: dict[str, Any] = {
@@ -284,6 +321,8 @@ def growth(
                         high=high,
                         executor=pool,
                         progress=progress,
+                        store=db,
+                        scope={"growth": name, LOAD: base * factor},
                         **settings,
                         **options,
                     )
