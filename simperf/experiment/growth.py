@@ -5,7 +5,8 @@ Traffic grows by ``rate`` a month, compounding: in month ``m`` the arrival rate 
 A design is either *fixed* (a scenario as it is: its SLOs are judged month after month
 until one misses) or *resized* (``(scenario, knob, low, high)``: each month its smallest
 setting of the knob meeting the SLOs, found by :func:`~simperf.experiment.capacity.capacity`
-from the previous month's answer up, until even ``high`` misses). Judging is the capacity
+from the previous month's answer up (from ``low`` while traffic shrinks, which may need
+less), until even ``high`` misses). Judging is the capacity
 search's: every replication stable, every SLO met on the interval of its mean
 (:mod:`simperf.experiment.probe`).
 
@@ -334,11 +335,12 @@ def growth(
                         doubt=found.doubt() or None,
                     )
                     price = found.cost if met else None
-                    if met:
+                    if met and rate >= 0:
                         # more traffic never needs less than the smallest size not shown
-                        # to miss (the answer, unless a probe below it stayed undecided)
+                        # to miss (the answer, unless a probe below it stayed undecided);
+                        # less traffic may need less, so a shrinking one searches from low
                         low = found.answer_range[0]  # type: ignore[index]
-                    else:
+                    elif not met:
                         why = _resized_miss(knob, high, found.probes)
                 row.update(
                     met=met,
