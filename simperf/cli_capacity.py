@@ -117,6 +117,7 @@ def _designs(args: argparse.Namespace, designs: list[str]) -> dict[str, Any]:
 
 def _cmd_cheapest(args: argparse.Namespace) -> int:
     from simperf.experiment.cheapest import cheapest
+    from simperf.presentation.tables import cheapest_designs
 
     if not args.design:
         raise SpecError("cheapest: give at least two --design NAME=KNOB[:LOW:HIGH]")
@@ -146,7 +147,7 @@ def _cmd_cheapest(args: argparse.Namespace) -> int:
         cost = f"{row['cost_per_hour']:.4g}" if row["met"] else "-"
         certain = "yes" if row["certain"] else "no"  # a probe below it stayed undecided
         print(f"{row['design']:<16}{row['knob']:<32}{answer:>10}{cost:>10}  {certain}")
-    print(f"cheapest: {ranking.best or 'no design meets the SLOs'}")
+    print(f"cheapest: {cheapest_designs(ranking) or 'no design meets the SLOs'}")
     return 0
 
 

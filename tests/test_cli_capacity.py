@@ -294,3 +294,18 @@ def test_an_interrupted_what_if_resumes_from_its_store(
     changed = [*args, "--set", "components.app.speed=2", "--out", out, "--resume"]
     assert main(changed) == 2
     assert json.loads(capsys.readouterr().out)["error"]["kind"] == "store"  # a different spec
+
+
+def test_designs_that_cost_the_same_are_named_as_tied(capsys: pytest.CaptureFixture[str]) -> None:
+    """3.2 Erlangs under 90% busy: one 4-core m.xlarge or two 2-core m.large, 0.192/h
+    either way; 'cheapest: four' named the design given first alone."""
+    args = ["cheapest", MMC, "--slo", "components.app.utilization<0.9", "-n", "2", *SHORT]
+    for name, kind in (("four", "m.xlarge"), ("two", "m.large")):
+        args += ["--design", f"{name}=components.app.replicas:1:4"]
+        args += ["--set-design", f"{name}:components.app.instance_type={kind}"]
+    assert main(args) == 0
+    assert "cheapest: four and two, tied at 0.192 per hour\n" in capsys.readouterr().out
+    assert main([*args, "--json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert [(r["design"], r["answer"]) for r in data["ranking"]] == [("four", 1), ("two", 2)]
+    assert data["best"] == "four" and data["tied"] == ["four", "two"]

@@ -7,6 +7,7 @@ and the ranking says so (:func:`simperf.spec.cost.free_cores`).
 
 from __future__ import annotations
 
+import math
 import warnings
 from concurrent.futures import Executor
 from contextlib import nullcontext
@@ -58,6 +59,22 @@ class Ranking:
         met = self.frame[self.frame.met]
         return None if met.empty else str(met["design"].iat[0])
 
+    @property
+    def tied(self) -> list[str]:
+        """Every design meeting the SLO at the cheapest one's cost, in ranking order:
+        :attr:`best` alone, or several when they cost the same (``best`` is then only
+        the first given); empty if none meets the SLO."""
+        met = self.frame[self.frame.met]
+        if met.empty:
+            return []
+        lowest = float(met["cost_per_hour"].iat[0])
+        return [
+            str(name)
+            for name, cost in zip(met["design"], met["cost_per_hour"], strict=True)
+            # prices summed in another order may differ in the last bits
+            if math.isclose(float(cost), lowest, rel_tol=1e-9, abs_tol=1e-12)
+        ]
+
     def _repr_html_(self) -> str:
         return ranking_html(self)
 
@@ -69,6 +86,7 @@ class Ranking:
         frame = self.frame.astype(object).where(self.frame.notna(), None)
         return {
             "best": self.best,
+            "tied": self.tied,
             "warnings": self.warnings,
             "ranking": frame.to_dict("records"),
             "searches": {name: c.to_dict() for name, c in self.searches.items()},
