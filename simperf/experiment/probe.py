@@ -84,7 +84,7 @@ class Prober:
         self.confidence, self.pool, self.progress = confidence, pool, progress
         self.probes: list[Probe] = []
         self._done: dict[float, Probe] = {}
-        self._stored = StoredRuns(pool, seed, store)
+        self._stored = StoredRuns(pool, seed, store, self.scope)
 
     def met(self, value: float) -> bool:
         if value not in self._done:
