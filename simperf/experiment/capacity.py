@@ -452,12 +452,10 @@ def capacity(
     spec_hash = canonical_hash(
         {"spec": scenario.model_dump(mode="json", by_alias=True), "seed": seed}
     )
-    shared = isinstance(store, ResultStore)  # a caller's, which closes it
-    db = (
-        store
-        if isinstance(store, ResultStore) or store is None
-        else ResultStore(store, spec_hash, resume=resume)
-    )
+    if store is None or isinstance(store, ResultStore):  # none, or a caller's to close
+        db, owned = store, False
+    else:
+        db, owned = ResultStore(store, spec_hash, resume=resume), True
     try:
         with executor_for(executor, workers=workers) as pool:
             prober = Prober(
@@ -484,7 +482,7 @@ def capacity(
             else:
                 answer = _search(prober.met, low, high, integer, tolerance)
     finally:
-        if db is not None and not shared:
+        if db is not None and owned:
             db.close()
     # the answer's probe prices it (an autoscaled fleet as its runs measured it)
     cost = next((p.cost for p in prober.probes if p.value == answer), None)
@@ -503,6 +501,25 @@ def capacity(
     return Capacity(
         scenario, knob, slos, low, high, seed, prober.probes, answer, cost, notes, found, integer
     )
+
+
+def shared_store(
+    store: str | Path | None, resume: bool, what: str, designs: dict[str, tuple[Scenario, int]]
+) -> ResultStore | None:
+    """The results store that the searches of several designs share (``what``:
+    ``"cheapest"`` or ``"growth"``), keyed by every design's spec and seed (name ->
+    ``(scenario, seed)``): a store of other designs is refused. None without ``store``."""
+    if store is None:
+        return None
+    spec_hash = canonical_hash(
+        {
+            what: {
+                name: {"spec": scenario.model_dump(mode="json", by_alias=True), "seed": seed}
+                for name, (scenario, seed) in designs.items()
+            }
+        }
+    )
+    return ResultStore(store, spec_hash, resume=resume)
 
 
 UNPRICED_KNOB = "changes no price"

@@ -18,9 +18,14 @@ from typing import Any
 import pandas as pd
 
 from simperf.errors import SimperfWarning
-from simperf.experiment.capacity import UNPRICED_KNOB, Capacity, capacity, check_search
+from simperf.experiment.capacity import (
+    UNPRICED_KNOB,
+    Capacity,
+    capacity,
+    check_search,
+    shared_store,
+)
 from simperf.experiment.executors import executor_for
-from simperf.experiment.store import ResultStore, canonical_hash
 from simperf.presentation.tables import ranking_html
 from simperf.spec.cost import free_cores
 from simperf.spec.scenario import Scenario
@@ -145,18 +150,11 @@ def cheapest(
         check_search(scenario, knob, slo, lo, hi)  # every design is checked before any run
         ranges[name] = (scenario, knob, lo, hi)
     seed = options.get("seed")
-    spec_hash = canonical_hash(
-        {
-            "cheapest": {
-                name: {
-                    "spec": scenario.model_dump(mode="json", by_alias=True),
-                    "seed": scenario.run.seed if seed is None else seed,
-                }
-                for name, (scenario, *_) in ranges.items()
-            }
-        }
-    )
-    db = ResultStore(store, spec_hash, resume=resume) if store is not None else None
+    seeds = {
+        name: (scenario, scenario.run.seed if seed is None else seed)
+        for name, (scenario, *_) in ranges.items()
+    }
+    db = shared_store(store, resume, "cheapest", seeds)
     searches: dict[str, Capacity] = {}
     with (
         db if db is not None else nullcontext(),  # the store closed at the end

@@ -26,11 +26,10 @@ from typing import Any
 import pandas as pd
 
 from simperf.errors import SpecError
-from simperf.experiment.capacity import capacity, check_search, missed_because
+from simperf.experiment.capacity import capacity, check_search, missed_because, shared_store
 from simperf.experiment.executors import executor_for
 from simperf.experiment.probe import Probe, Prober
 from simperf.experiment.slo_verdict import UNDECIDED
-from simperf.experiment.store import ResultStore, canonical_hash
 from simperf.presentation.tables import growth_html
 from simperf.spec.scenario import Scenario
 from simperf.spec.size_estimate import check_size
@@ -257,15 +256,9 @@ def growth(
     seeds = {
         name: scenario.run.seed if seed is None else seed for name, (scenario, *_) in plans.items()
     }
-    spec_hash = canonical_hash(
-        {
-            "growth": {
-                name: {"spec": scenario.model_dump(mode="json", by_alias=True), "seed": seeds[name]}
-                for name, (scenario, *_) in plans.items()
-            }
-        }
+    db = shared_store(
+        store, resume, "growth", {name: (plan[0], seeds[name]) for name, plan in plans.items()}
     )
-    db = ResultStore(store, spec_hash, resume=resume) if store is not None else None
     rows: list[dict[str, Any]] = []
     with (
         db if db is not None else nullcontext(),  # the store closed at the end
