@@ -17,6 +17,7 @@ from collections import defaultdict
 from typing import Any
 
 from simperf.analysis.caching import ttl_hit_rate
+from simperf.analysis.resilience import HedgedCopies, hedged_copies
 from simperf.dbcost.explain import has_pool
 from simperf.dbcost.mix import Variant, cache_read_rates, miss_rate
 from simperf.estimate.queries import QueryRoutes, _variant
@@ -161,8 +162,11 @@ class Routes(QueryRoutes, RegionRoutes):
             speed = spec.speed
             cores.add(rate, step.cpu.mean / speed, step.cpu.variance / speed**2)
         elif tag in ("CallStep", "ParallelStep"):
+            copies = 1.0
+            if tag == "CallStep" and step.hedge is not None:
+                copies = self._hedged(name, step, region, idle=True).copies_per_call
             for f in step.forwards():
-                self.load(f.component, f.endpoint, rate, region, "")
+                self.load(f.component, f.endpoint, rate * copies, region, "")
         elif tag == "QueryStep":
             self._load_query(
                 step.database,
@@ -354,7 +358,10 @@ class Routes(QueryRoutes, RegionRoutes):
             return Time(0.0, step.delay.mean)
         if tag == "CallStep":
             f = step.forwards()[0]
-            return self.response(f.component, f.endpoint, region, "")
+            answer = self.response(f.component, f.endpoint, region, "")
+            if step.hedge is None or answer.total <= 0:
+                return answer
+            return answer.scaled(self._hedged(name, step, region).mean / answer.total)
         if tag == "ParallelStep":
             self.note(name, "parallel calls: the slowest arm's mean, not the mean of the slowest")
             arms = [self.response(f.component, f.endpoint, region, "") for f in step.forwards()]
@@ -393,6 +400,30 @@ class Routes(QueryRoutes, RegionRoutes):
         if tag == "LeaderboardStep":
             return self._command_time(step.leaderboard.cache, region)
         return Time()  # pragma: no cover - every step type is listed
+
+    def _hedged(self, name: str, step: Any, region: int, *, idle: bool = False) -> HedgedCopies:
+        """A hedged call's copies per call and answer time, its callee's time taken as
+        exponential of its mean (``idle``: with no waits, for the load pass, whose waits
+        are not known yet), each copy independent: the copies its ``timeout`` allows."""
+        self.note(
+            name,
+            "hedge: copies per call and the answer time from the callee's mean time "
+            "taken as exponential (copies independent, copies' load at no waits)",
+        )
+        f = step.forwards()[0]
+        if idle:
+            before, self.idle = self.idle, True
+            self.reset()
+            answer = self.response(f.component, f.endpoint, region, "").total
+            self.idle = before
+            self.reset()
+        else:
+            answer = self.response(f.component, f.endpoint, region, "").total
+        hedge = step.hedge
+        copies = hedge.copies(step.timeout)
+        if answer <= 0:  # answered at once: no further copy is ever sent
+            return HedgedCopies(0.0, 0.0, hedge.after, 1, 1.0, 0.0)
+        return hedged_copies(answer, hedge.after, copies)
 
     def _backing_time(self, spec: Any, backing: Any, region: int, core_wait: float) -> Time:
         if isinstance(backing, BackingDelay):
