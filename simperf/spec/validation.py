@@ -65,6 +65,15 @@ _FIELD_PREFIX = re.compile(r"^([A-Za-z_][A-Za-z0-9_]*): (.+)$", re.S)
 
 
 _PATH_PREFIX = re.compile(r"^([A-Za-z_][\w.\[\]-]*): ")
+# What a YAML or JSON document that is no mapping holds, in words.
+_KINDS_OF_DATA = {
+    type(None): "nothing",
+    list: "a list",
+    str: "a string",
+    int: "a number",
+    float: "a number",
+    bool: "a boolean",
+}
 
 
 def validate(
@@ -75,7 +84,14 @@ def validate(
     Bare numbers of seconds are warned about everywhere, or only under the paths ``only``.
     """
     if not isinstance(data, dict):
-        raise SpecError(f"spec: expected a mapping at the top level, got {type(data).__name__}")
+        where = locate("spec")
+        got = _KINDS_OF_DATA.get(type(data), f"a {type(data).__name__}")
+        if data is None and where:
+            got += " (the file is empty)"
+        raise SpecError(
+            f"{where + ': ' if where else ''}spec: expected a mapping of the spec's fields "
+            f"(name, workload, components, ...) at the top level, got {got}"
+        )
     try:
         scenario = model.model_validate(data)
     except ValidationError as exc:

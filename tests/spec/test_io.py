@@ -253,3 +253,33 @@ def test_a_file_missing_required_top_level_keys_is_refused_not_hung(tmp_path: Pa
     with pytest.raises(SpecError) as info:
         load(path)
     assert "workload" in str(info.value)
+
+
+def test_a_problem_without_a_line_still_names_the_file(tmp_path: Path) -> None:
+    """A field the file leaves out has no line; the file is named all the same (compare
+    reads two specs, and 'workload: required field is missing' did not say which)."""
+    path = tmp_path / "partial.yaml"
+    path.write_text("name: partial\n")
+    with pytest.raises(SpecError) as info:
+        load(path)
+    lines = str(info.value).splitlines()
+    assert lines == [
+        f"{path}: workload: required field is missing",
+        f"{path}: components: required field is missing",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("text", "got"),
+    [("", "nothing (the file is empty)"), ("# only a comment\n", "nothing (the file is empty)"),
+     ("[1, 2]\n", "a list"), ("just words\n", "a string")],
+)  # fmt: skip
+def test_a_file_that_is_no_mapping_says_what_it_holds(tmp_path: Path, text: str, got: str) -> None:
+    path = tmp_path / "odd.yaml"
+    path.write_text(text)
+    with pytest.raises(SpecError) as info:
+        load(path)
+    assert str(info.value) == (
+        f"{path}: spec: expected a mapping of the spec's fields (name, workload, components, "
+        f"...) at the top level, got {got}"
+    )
