@@ -61,6 +61,8 @@ _FIXED = {
         "must be a name of letters, digits and _ (or component.endpoint for calls)"
     ),
 }
+# The tags a union's own message lists: "{dist: constant|exponential|..., ...}".
+_TAG_CHOICES = re.compile(r"\{(\w+): ([\w|]+), \.\.\.\}")
 _FIELD_PREFIX = re.compile(r"^([A-Za-z_][A-Za-z0-9_]*): (.+)$", re.S)
 
 
@@ -238,6 +240,13 @@ def _message(error: Any) -> str:
     if kind == "too_long":
         return f"must have at most {ctx.get('max_length')} item(s)"
     message = str(error["msg"])
+    tagged = _TAG_CHOICES.search(message) if isinstance(value, dict) else None
+    if tagged and isinstance(value.get(tagged.group(1)), str):
+        # a union told by a tag of its own (dist, model): name the unknown tag, as kind's
+        field, choices = tagged.group(1), tagged.group(2).split("|")
+        if value[field] not in choices:
+            hint = suggest(value[field], choices)
+            return f"unknown {field} {value[field]!r}{hint}; {message}"
     if kind == "literal_error":
         return message + suggest(error.get("input"), re.findall(r"'([^']*)'", ctx["expected"]))
     for prefix in ("Value error, ", "Assertion failed, "):

@@ -283,3 +283,23 @@ def test_a_file_that_is_no_mapping_says_what_it_holds(tmp_path: Path, text: str,
         f"{path}: spec: expected a mapping of the spec's fields (name, workload, components, "
         f"...) at the top level, got {got}"
     )
+
+
+def test_misspelt_dist_and_popularity_model_get_suggestions(
+    minimal_spec: dict[str, Any],
+) -> None:
+    """As a misspelt kind does: the tag is named, with the closest one (it read only
+    'expected a time (constant) or {dist: constant|exponential|...}')."""
+    minimal_spec["components"]["app"]["endpoints"]["serve"][0]["cpu"]["dist"] = "exponental"
+    with pytest.raises(SpecError) as info:
+        from_dict(minimal_spec)
+    assert str(info.value) == (
+        "components.app.endpoints.serve[0].cpu: unknown dist 'exponental' (did you mean "
+        "'exponential'?); expected a time (constant) or {dist: constant|exponential|uniform|"
+        "lognormal|gamma|empirical|scipy, ...}"
+    )
+    minimal_spec["components"]["app"]["endpoints"]["serve"][0]["cpu"]["dist"] = "exponential"
+    minimal_spec["keyspaces"] = {"k": {"keys": 10, "popularity": {"model": "zipff", "alpha": 1}}}
+    with pytest.raises(SpecError, match=r"keyspaces\.k\.popularity: unknown model 'zipff' "
+                       r"\(did you mean 'zipf'\?\); expected uniform"):  # fmt: skip
+        from_dict(minimal_spec)
