@@ -170,6 +170,23 @@ def test_override_errors_say_which_set_caused_them(minimal_scenario) -> None:
         minimal_scenario.with_overrides({"run.seed": "010"})
 
 
+def test_an_override_refused_at_its_parent_is_named(minimal_scenario) -> None:
+    """A misspelt kind or dist is refused at the component or distribution holding it:
+    the override is named all the same (it read 'components.app: unknown kind ...')."""
+    with pytest.raises(SpecError) as info:
+        minimal_scenario.with_overrides({"components.app.kind": "app_sever"})
+    assert str(info.value).startswith(
+        "--set components.app.kind=app_sever: components.app: unknown kind 'app_sever' "
+        "(did you mean 'app_server'?)"
+    )
+    dist = "components.app.endpoints.serve[0].cpu.dist"
+    with pytest.raises(SpecError) as info:
+        minimal_scenario.with_overrides({"run.seed": "3", dist: "gama"})
+    assert str(info.value).startswith(
+        f"--set {dist}=gama: components.app.endpoints.serve[0].cpu: unknown dist 'gama'"
+    )
+
+
 # -- silently accepted before, refused now ----------------------------------------------
 
 
