@@ -271,6 +271,22 @@ def test_retry_storm_runs_quick(tmp_path: Path) -> None:
     assert all(key in proc.stdout for key in boundaries)
 
 
+def test_deadline_drop_runs_quick(tmp_path: Path) -> None:
+    proc = run_quick("deadline_drop", tmp_path)
+    frame = pd.read_csv(tmp_path / "deadline_drop.csv").set_index("policy")
+    served_all, dropping = frame.loc["fifo, serve all"], frame.loc["fifo + drop_expired"]
+    # serving the backlog of given-up requests keeps goodput down after the surge
+    assert served_all["recovery"] > 0 and dropping["recovery"] < served_all["recovery"]
+    assert dropping["goodput_10T_after"] > served_all["goodput_10T_after"]
+    assert dropping["wasted"] < served_all["wasted"]
+    assert served_all["expired"] == 0 and dropping["expired"] > 0
+    assert (tmp_path / "deadline_drop.html").stat().st_size > 5_000
+    drawn = pd.read_csv(tmp_path / "deadline_drop_series.csv")
+    assert set(drawn["policy"]) == set(frame.index)
+    boundaries = json.loads((tmp_path / "deadline_drop.json").read_text())
+    assert all(key in proc.stdout for key in boundaries)
+
+
 def test_timeouts_tail_runs_quick(tmp_path: Path) -> None:
     proc = run_quick("timeouts_tail", tmp_path)
     frame = pd.read_csv(tmp_path / "timeouts_tail.csv").set_index(["policy", "utilisation"])

@@ -37,11 +37,14 @@ def class_ranks(classes: list[int]) -> list[int]:
 class OrderedSlots(Slots):
     """Slots whose waiters are served by rank, then FIFO or LIFO, and shed when stale.
 
-    A waiter is ``(event, arrived)`` in the deque of its rank (0 first). When a slot is
-    released, the next waiter (lowest rank; oldest, or newest for LIFO or while more
-    than ``lifo_over`` wait) gets it; if it waited longer than the bound (``shed_after``,
-    or the CoDel bound) it is handed the slot with a :class:`RequestFailed` instead, so
-    that it fails as ``shed`` and gives the slot straight back to the next waiter.
+    A waiter is ``(event, arrived, deadline)`` in the deque of its rank (0 first). When a
+    slot is released, the next waiter (lowest rank; oldest, or newest for LIFO or while
+    more than ``lifo_over`` wait) gets it; if it waited longer than the bound
+    (``shed_after``, or the CoDel bound) it is handed the slot with a :class:`Shed`
+    failure instead, so that it fails as ``shed`` and gives the slot straight back to the
+    next waiter. With ``drop_expired``, a waiter whose client deadline has passed is
+    handed the slot the same way, failing as ``timeout`` (what its client recorded) and
+    counted in ``expired``.
 
     Examples
     --------
@@ -58,6 +61,9 @@ class OrderedSlots(Slots):
         "bound",
         "codel",
         "count",
+        "drop_expired",
+        "expired",
+        "expired_code",
         "interval",
         "last_empty",
         "levels",
@@ -79,9 +85,11 @@ class OrderedSlots(Slots):
         shed_after: float | None = None,
         codel: tuple[float, float] | None = None,
         shed_code: int = 0,
+        drop_expired: bool = False,
+        expired_code: int = 0,
     ) -> None:
         super().__init__(env, capacity)
-        self.levels: list[deque[tuple[Event, float]]] = [deque() for _ in range(ranks)]
+        self.levels: list[deque[tuple[Event, float, float]]] = [deque() for _ in range(ranks)]
         self.waiting = self  # type: ignore[assignment]  # len(slots.waiting): the waiters
         self.count = 0
         self.lifo = lifo
@@ -92,6 +100,9 @@ class OrderedSlots(Slots):
         self.last_empty = 0.0  # when the queue last became non-empty
         self.shed_code = shed_code
         self.shed = 0
+        self.drop_expired = drop_expired
+        self.expired_code = expired_code
+        self.expired = 0  # dropped on dequeue, their client's deadline past
 
     def __len__(self) -> int:
         return self.count
@@ -103,12 +114,15 @@ class OrderedSlots(Slots):
             return None
         return self.wait(len(self.levels) - 1)
 
-    def wait(self, rank: int) -> Event:
-        """Queue at ``rank`` for a slot (none is free): an event fired when granted."""
+    def wait(self, rank: int, deadline: float = math.inf) -> Event:
+        """Queue at ``rank`` for a slot (none is free): an event fired when granted.
+
+        ``deadline``: when the request's client gives up (dropped on dequeue after it,
+        with ``drop_expired``)."""
         event = Event(self.env)
         if not self.count:
             self.last_empty = self.env.now
-        self.levels[rank].append((event, self.env.now))
+        self.levels[rank].append((event, self.env.now, deadline))
         self.count += 1
         return event
 
@@ -116,7 +130,7 @@ class OrderedSlots(Slots):
         """Shed the oldest waiter of the lowest rank below ``rank``; False if none waits."""
         for level in reversed(self.levels[rank + 1 :]):
             if level:
-                event, _ = level.popleft()
+                event, _, _ = level.popleft()
                 self.count -= 1
                 self.shed += 1
                 # it holds no slot: its failure must not give one back (see AppInstance)
@@ -132,7 +146,7 @@ class OrderedSlots(Slots):
         newest = self.lifo or self.count > self.lifo_over
         for level in self.levels:
             if level:
-                event, arrived = level.pop() if newest else level.popleft()
+                event, arrived, deadline = level.pop() if newest else level.popleft()
                 break
         self.count -= 1
         now = self.env.now
@@ -142,6 +156,10 @@ class OrderedSlots(Slots):
         if now - arrived > bound:
             self.shed += 1
             event.fail(Shed(self.shed_code))
+        elif self.drop_expired and now >= deadline:
+            # its client has recorded it as timed out: serving it would be wasted work
+            self.expired += 1
+            event.fail(Shed(self.expired_code))
         else:
             event.succeed()
 
@@ -152,17 +170,20 @@ class Shed(RequestFailed):
     __slots__ = ()
 
 
-def ordered_wait(server: Server, slots: OrderedSlots, rank: int) -> Process:
+def ordered_wait(
+    server: Server, slots: OrderedSlots, rank: int, deadline: float = math.inf
+) -> Process:
     """:meth:`Server.queue_for` at a priority ``rank``: wait (monitored); returns the wait.
 
-    Raises :class:`RequestFailed` when shed: holding the slot if the request was shed as
-    it was picked (:class:`Shed`), holding none if it was pushed out of a full queue.
+    Raises :class:`RequestFailed` when shed: holding the slot if the request was shed (or
+    dropped past its ``deadline``) as it was picked (:class:`Shed`), holding none if it
+    was pushed out of a full queue.
     """
     env = server.env
     arrived = env.now
     server.queue.change(1, arrived)
     try:
-        yield slots.wait(rank)
+        yield slots.wait(rank, deadline)
     finally:
         server.queue.change(-1, env.now)
     waited = env.now - arrived
@@ -206,8 +227,10 @@ def queue_slots(
     spec: QueueSpec | None,
     ranks: int,
     shed_code: int,
+    expired_code: int = 0,
 ) -> OrderedSlots:
-    """The ordered worker slots of an instance with a ``queue`` (or priorities only)."""
+    """The ordered worker slots of an instance with a ``queue`` (or priorities only);
+    ``expired_code`` is the cause a request dropped past its deadline fails with."""
     if spec is None:
         return OrderedSlots(env, capacity, ranks=ranks, lifo=False, lifo_over=None)
     codel = (spec.codel.target, spec.codel.interval) if spec.codel is not None else None
@@ -220,4 +243,6 @@ def queue_slots(
         shed_after=spec.shed_after,
         codel=codel,
         shed_code=shed_code,
+        drop_expired=spec.drop_expired,
+        expired_code=expired_code,
     )

@@ -83,6 +83,9 @@ class AppInstance(Server):
         self.provisioned: LevelMonitor | None = None  # 0/1 over time, when autoscaled
         self.down_since = 0.0  # when it last went down
         self.outages = 0
+        # outages of the slot that hit no instance of it (an autoscaled slot off at the
+        # crash, or its instance terminated since): their ends bring nothing back
+        self.absorbed = 0
         self.down_code = 0  # registered at the first failure (most runs never fail)
         # Gray failures and connect timeouts, set by the fault timeline; any of them
         # swaps in :meth:`_degraded_steps` (see :meth:`_rewire`), so that an instance
@@ -157,7 +160,12 @@ class AppInstance(Server):
         ranks = server.ranks
         self.ranks = ranks or [0] * len(self.ctx.recorder.class_names)
         levels = max(self.ranks) + 1
-        self.workers = queue_slots(self.env, self.workers.capacity, spec.queue, levels, shed)
+        # a request dropped past its client's deadline fails as what its client recorded
+        drops = spec.queue is not None and spec.queue.drop_expired
+        expired = self.ctx.recorder.cause("timeout") if drops else 0
+        self.workers = queue_slots(
+            self.env, self.workers.capacity, spec.queue, levels, shed, expired
+        )
         self.wait_worker = self._wait_ordered  # type: ignore[method-assign]
         self.ordered = True
         self.full = self._full_ordered  # type: ignore[method-assign]
@@ -287,8 +295,10 @@ class AppInstance(Server):
     def _wait_ordered(self, request: Request) -> Process:
         workers = self.workers
         try:
-            waited = yield from ordered_wait(self, workers, self.ranks[request.klass])
-        except Shed:  # picked, found stale: it gives the worker to the next waiter
+            waited = yield from ordered_wait(
+                self, workers, self.ranks[request.klass], getattr(request, "deadline", math.inf)
+            )
+        except Shed:  # picked, found stale or expired: it gives the worker to the next waiter
             workers.release()
             raise
         if self.outages:
@@ -456,6 +466,8 @@ class AppInstance(Server):
         shed = getattr(self.workers, "shed", None)
         if shed is not None or self.shed_limit:
             counters["shed"] = (shed or 0) + self.shed_limit
+        if getattr(self.workers, "drop_expired", False):
+            counters["expired"] = self.workers.expired  # type: ignore[attr-defined]
         if self.pools:
             counters.update(self._pool_snapshot(now))
         if self.memory is not None:
@@ -495,11 +507,12 @@ class AppServer(Component):
         self.spec = spec
         # a crash fault that fails or hangs requests in service names this server
         self.tracked = _fails_in_service(ctx.scenario, name)
-        # each class's priority rank (0 first), for queues that order by priority
+        # each class's priority rank (0 first), for queues that order by priority, and
+        # last (index -1: a health probe's class) the rank of the default priority, 0
         self.ranks: list[int] = []
         queue = spec.queue
         if queue is not None and queue.discipline == "priority" and ctx.scenario is not None:
-            self.ranks = class_ranks([c.priority for c in ctx.scenario.workload.classes])
+            self.ranks = class_ranks([*(c.priority for c in ctx.scenario.workload.classes), 0])
         self.instances = [AppInstance(self, i) for i in range(spec.most_replicas)]
         self.sessions = None if spec.sessions is None else Sessions(self, spec.sessions)
         self.autoscaler: Autoscaler | None = None
@@ -554,10 +567,11 @@ class AppServer(Component):
         """
         code = self.ctx.recorder.cause("instance_down")
         for inst in self._chosen(instance):
+            if self.autoscaler is not None and not self.autoscaler.crash(inst.index):
+                inst.absorbed += 1
+                continue
             inst.down_code = code
             inst.outages += 1
-            if self.autoscaler is not None:
-                self.autoscaler.crash(inst.index)
             if inst.up:
                 inst.up = False
                 inst.down_since = self.env.now
@@ -573,6 +587,9 @@ class AppServer(Component):
     def recover(self, instance: int | None) -> None:
         """Bring one instance (or all) back, holding no sessions."""
         for inst in self._chosen(instance):
+            if inst.absorbed:
+                inst.absorbed -= 1
+                continue
             inst.outages -= 1
             if inst.outages == 0 and self.autoscaler is not None:
                 self.autoscaler.recover(inst.index)

@@ -7,12 +7,14 @@ it, so an unguarded call stays a bare hop and pays nothing (DESIGN.md section 10
 * A **timed** attempt runs the callee as its own process and waits for it or for the
   time left (the smaller of the call's ``timeout`` and the request's deadline). The
   abandoned callee goes on and keeps its worker, cores and connections; its answer is
-  thrown away (there is no cancellation). Only the client records a request, so
-  abandoned work can never complete it a second time.
+  thrown away (work under way is never cancelled; a queue with ``drop_expired`` drops
+  a request not yet started once its client's deadline has passed). Only the client
+  records a request, so abandoned work can never complete it a second time.
 * **Retries** are attempts of the same request, made on the listed causes while the
   deadline allows, after a backoff drawn from the caller's own stream, if the route's
   retry budget (a token bucket refilled by first attempts) has a token.
-* A **hedged** attempt sends a second copy after ``hedge.after``; the first answer wins.
+* A **hedged** attempt sends another copy every ``hedge.after`` while none has answered,
+  up to ``hedge.max_copies`` in all and within its time limit; the first answer wins.
 * The route's **breaker** fails calls fast (``breaker_open``) while open.
 * A **fallback** turns a call that still failed into a skipped call or a default
   response costing the caller's CPU; the request then ends ``ok`` flagged degraded.
@@ -129,6 +131,13 @@ class Breaker:
             self.probing += 1
             return self.generation
         return None
+
+    def unused(self, generation: int) -> None:
+        """An allowed attempt was not made (the request's deadline had passed): a probe
+        gives its place back, or the half-open breaker would wait for its outcome forever
+        and fail every call fast."""
+        if generation == self.generation and self.state == HALF_OPEN:
+            self.probing -= 1
 
     def record(self, generation: int, now: float, failed: bool, slow: bool) -> None:
         """One attempt's outcome (a timeout is a failure)."""
@@ -301,6 +310,7 @@ def guard(
             rng = ctx.rng(server.name, f"{purpose}:backoff")
             wait = backoff_sampler(retry.backoff, batched(lambda n: rng.random(n)))
     after = None if hedge is None else hedge.after
+    max_copies = 2 if hedge is None else hedge.max_copies
     slow_call = None
     if breaker is not None:
         slow_call = server.spec.breakers[target].slow_call
@@ -314,17 +324,27 @@ def guard(
     def timed(request: Request, instance: AppInstance, limit: float | None) -> Process:
         first = ctx.spawn(outcome_of(call(request, instance)))
         if after is not None and (limit is None or after < limit):
-            yield first | env.timeout(after)
-            if first.triggered:
-                return first.value
-            route.hedges += 1
-            route.attempts += 1
-            second = ctx.spawn(outcome_of(call(request, instance)))
+            # copy k (1, 2, ...) after the first goes at k x after, while none has
+            # answered, fewer than max_copies are out and k x after is within the limit
+            # (HedgeSpec.copies, which the size estimate counts with)
+            copies = [first]
+            k = 0
+            while True:
+                yield env.any_of([*copies, env.timeout(after)])
+                for copy in copies:
+                    if copy.triggered:
+                        return copy.value
+                route.hedges += 1
+                route.attempts += 1
+                copies.append(ctx.spawn(outcome_of(call(request, instance))))
+                k += 1
+                if k + 1 >= max_copies or (limit is not None and (k + 1) * after >= limit):
+                    break
             if limit is None:
-                yield first | second
+                yield env.any_of(copies)
             else:
-                yield env.any_of([first, second, env.timeout(limit - after)])
-            for copy in (first, second):
+                yield env.any_of([*copies, env.timeout(limit - k * after)])
+            for copy in copies:
                 if copy.triggered:
                     return copy.value
             return timeout_code
@@ -369,6 +389,8 @@ def guard(
                 if deadline is not None:
                     left = deadline - env.now
                     if left <= 0:  # the client has given up: nothing is sent
+                        if breaker is not None:
+                            breaker.unused(generation)
                         route.expired += 1
                         code = timeout_code
                         break

@@ -204,11 +204,12 @@ def estimate(scenario: Scenario) -> Estimate:
     for klass, share, region in entries:
         routes.load(klass.entry, klass.endpoint, rate * share, region, klass.name)
     routes.spill()
-    _autoscale(scenario, routes, closed)
+    held = _autoscale(scenario, routes, closed)
     if closed:
         rate = _solve_closed(scenario, routes, entries)
     else:
         _settle(routes)
+        _autoscale_held(scenario, routes, held)
     return _result(scenario, routes, entries, rate)
 
 
@@ -255,34 +256,95 @@ def _entries(scenario: Scenario, routes: Routes) -> list[tuple[Any, float, int]]
     return [(c, c.weight / total * s, r) for c in workload.classes for r, s in regions.items()]
 
 
-def _autoscale(scenario: Scenario, routes: Routes, closed: bool) -> None:
-    """Put each autoscaled app server at the fleet its target settles at under the load:
-    the fewest instances (within ``min`` and ``max``) whose mean CPU utilisation is at
-    most a ``cpu_utilization`` target. Other metrics, step policies and closed workloads
+def _autoscale(scenario: Scenario, routes: Routes, closed: bool) -> list[str]:
+    """Put each autoscaled app server at the fleet its target settles at under the load,
+    within ``min`` and ``max``: for a ``cpu_utilization`` target the fewest instances at
+    most that busy, ``ceil(work / (cores x target))``; for a ``request_rate`` target
+    ``ceil(rate / target)``, the rate the requests sent to it (what the run's policy
+    counts). A ``worker_occupancy`` target on a server with no more workers than cores
+    (a worker never waits for a core, so its holding time does not depend on the fleet)
+    settles at ``ceil(rate x hold / (workers x target))`` once the holding times are
+    known: those servers are returned, for :func:`_autoscale_held`. Other metrics (their
+    level depends on the fleet through its waits), step policies and closed workloads
     are estimated at the fleet the run starts with, noted."""
+    held = []
     for name, spec in scenario.components.items():
         scaling = getattr(spec, "autoscaling", None)
         if scaling is None:
             continue
-        start = spec.initial_replicas
-        cores = routes.stations.get((name, "cores"))
         target = scaling.target_level
-        if closed or cores is None or target is None or scaling.metric != "cpu_utilization":
-            routes.note(name, f"autoscaling: estimated at the {start} instance(s) it starts with")
+        if (
+            not closed
+            and target is not None
+            and scaling.metric == "worker_occupancy"
+            and spec.worker_count <= spec.cores
+        ):
+            held.append(name)
             continue
-        wanted = math.ceil(cores.work / (cores.servers * target) - 1e-9)
-        fleet = min(max(wanted, scaling.min), scaling.max)
-        for resource in ("cores", "workers"):
-            station = routes.stations.get((name, resource))
-            if station is not None:
-                station.instances = fleet
-        text = (
-            f"autoscaling: estimated at the {fleet} instance(s) a {target:.4g} "
-            f"cpu_utilization target settles at (the run starts with {start})"
-        )
-        if wanted > scaling.max:
-            text += f"; it would want {wanted}, capped at max {scaling.max}"
-        routes.note(name, text)
+        load = None if closed or target is None else _tracked_load(routes, name, scaling.metric)
+        _place(routes, name, spec, load)
+    return held
+
+
+def _autoscale_held(scenario: Scenario, routes: Routes, names: list[str]) -> None:
+    """Settle the ``worker_occupancy`` targets :func:`_autoscale` left: each fleet from
+    its workers' busy total (rate x hold), then the holds again, until no fleet changes
+    (a caller's hold includes its autoscaled callees' waits)."""
+
+    def fleets() -> list[int | None]:
+        stations = [routes.stations.get((n, "workers")) for n in names]
+        return [None if s is None else s.instances for s in stations]
+
+    for _ in range(len(names) + 1):
+        before = fleets()
+        for name in names:
+            workers = routes.stations.get((name, "workers"))
+            load = None if workers is None else workers.work / workers.servers
+            _place(routes, name, scenario.components[name], load)
+        if before == fleets():
+            return
+        _settle(routes)
+
+
+def _place(routes: Routes, name: str, spec: Any, load: float | None) -> None:
+    """Set ``name``'s fleet to ``ceil(load / target)`` within min and max (with no
+    ``load``, the fleet it starts with), and note it."""
+    scaling = spec.autoscaling
+    start = spec.initial_replicas
+    if load is None:
+        routes.note(name, f"autoscaling: estimated at the {start} instance(s) it starts with")
+        return
+    target = scaling.target_level
+    # an infinite load: a hold through a callee saturated (so far) wants every instance
+    wanted = math.ceil(load / target - 1e-9) if math.isfinite(load) else math.inf
+    fleet = int(min(max(wanted, scaling.min), scaling.max))
+    for resource in ("cores", "workers"):
+        station = routes.stations.get((name, resource))
+        if station is not None:
+            station.instances = fleet
+    level = f"{target:.4g}/s" if scaling.metric == "request_rate" else f"{target:.4g}"
+    text = (
+        f"autoscaling: estimated at the {fleet} instance(s) a {level} "
+        f"{scaling.metric} target settles at (the run starts with {start})"
+    )
+    if wanted > scaling.max:
+        more = wanted if math.isfinite(wanted) else "more (its hold is unbounded)"
+        text += f"; it would want {more}, capped at max {scaling.max}"
+    # a fleet settled again replaces its note
+    notes = routes.notes[name]
+    notes[:] = [n for n in notes if not n.startswith("autoscaling: ")]
+    routes.note(name, text)
+
+
+def _tracked_load(routes: Routes, name: str, metric: str) -> float | None:
+    """What a target on ``metric`` divides into the fleet wanted: the busy cores, or the
+    requests per second sent to ``name``; None for a metric without such a closed form."""
+    if metric == "cpu_utilization":
+        cores = routes.stations.get((name, "cores"))
+        return None if cores is None else cores.work / cores.servers
+    if metric == "request_rate":
+        return sum(rate for (component, _), rate in routes.calls.items() if component == name)
+    return None
 
 
 def _settle(routes: Routes) -> None:

@@ -17,8 +17,9 @@ from collections import defaultdict
 from typing import Any
 
 from simperf.analysis.caching import ttl_hit_rate
+from simperf.analysis.resilience import HedgedCopies, hedged_copies
 from simperf.dbcost.explain import has_pool
-from simperf.dbcost.mix import Variant, cache_read_rates, miss_rate
+from simperf.dbcost.mix import Variant, cache_read_rates, cache_step_rates, miss_rate
 from simperf.estimate.queries import QueryRoutes, _variant
 from simperf.estimate.regions import RegionRoutes
 from simperf.estimate.stations import Station, Time
@@ -56,6 +57,7 @@ class Routes(QueryRoutes, RegionRoutes):
         self._shares: dict[tuple[str, str], list[list[float]]] = {}
         self.rate: float | None = None  # requests per second of an open workload
         self._read_rates: dict[str, float] = {}  # cache -> reads per request
+        self._deletes: dict[str, float] | None = None  # cache -> write-around writes per request
         self.entries: list[tuple[Any, float, int]] = []  # (class, share, client region)
 
     # -- notes and stations ---------------------------------------------------------
@@ -161,8 +163,11 @@ class Routes(QueryRoutes, RegionRoutes):
             speed = spec.speed
             cores.add(rate, step.cpu.mean / speed, step.cpu.variance / speed**2)
         elif tag in ("CallStep", "ParallelStep"):
+            copies = 1.0
+            if tag == "CallStep" and step.hedge is not None:
+                copies = self._hedged(name, step, region, idle=True).copies_per_call
             for f in step.forwards():
-                self.load(f.component, f.endpoint, rate, region, "")
+                self.load(f.component, f.endpoint, rate * copies, region, "")
         elif tag == "QueryStep":
             self._load_query(
                 step.database,
@@ -216,19 +221,48 @@ class Routes(QueryRoutes, RegionRoutes):
         self.cache_station(cache).add(rate, spec.latency.mean, spec.latency.variance)
 
     def _cache_miss(self, cache: str) -> float:
-        """Miss ratio of a cache's reads: Che's approximation on its item capacity, or,
-        for a cache with a ttl and no limit, the ttl's closed form at its read rate."""
+        """Miss ratio of a cache's reads: Che's approximation on its item capacity (with
+        the keys its write-around writes delete), or, for a cache with a ttl and no
+        limit, the ttl's closed form at its read rate."""
         spec = self.components[cache]
         ttl_only = spec.ttl is not None and spec.capacity is None and spec.capacity_bytes is None
+        deletes = self._writes_per_read(cache)
         if ttl_only and self.rate is not None:
+            if deletes:
+                self.note(cache, "ttl-only hit rate: keys deleted by writes not counted")
             return self._ttl_miss(cache)
         if spec.ttl is not None or spec.capacity_bytes is not None:
             self.note(
                 cache,
                 "hit rate from the item capacity alone (Che); ttl and byte limits lower it",
             )
+        if deletes:
+            self.note(
+                cache,
+                f"write_around: {deletes:.3g} writes per read delete their key"
+                + (
+                    " (not counted by LFU's top keys)"
+                    if spec.eviction == "lfu"
+                    else ", a read hits if read within the characteristic time and not "
+                    "written since (reads and writes taken as independent Poisson)"
+                ),
+            )
         keyspace = self.scenario.keyspaces[spec.keyspace]
-        return miss_rate(keyspace, capacity=spec.capacity, eviction=spec.eviction, nodes=spec.nodes)
+        return miss_rate(
+            keyspace,
+            capacity=spec.capacity,
+            eviction=spec.eviction,
+            nodes=spec.nodes,
+            writes=deletes,
+        )
+
+    def _writes_per_read(self, cache: str) -> float:
+        """Writes through ``cache`` that delete their key (write-around), per read of it."""
+        if self._deletes is None:
+            self._read_rates, self._deletes = cache_step_rates(self.scenario)
+        reads = self._read_rates.get(cache, 0.0)
+        deletes = self._deletes.get(cache, 0.0)
+        return deletes / reads if reads > 0 and deletes > 0 else 0.0
 
     def _ttl_miss(self, cache: str) -> float:
         """Misses of a ttl-only cache: each key's reads Poisson at its share of the
@@ -354,7 +388,10 @@ class Routes(QueryRoutes, RegionRoutes):
             return Time(0.0, step.delay.mean)
         if tag == "CallStep":
             f = step.forwards()[0]
-            return self.response(f.component, f.endpoint, region, "")
+            answer = self.response(f.component, f.endpoint, region, "")
+            if step.hedge is None or answer.total <= 0:
+                return answer
+            return answer.scaled(self._hedged(name, step, region).mean / answer.total)
         if tag == "ParallelStep":
             self.note(name, "parallel calls: the slowest arm's mean, not the mean of the slowest")
             arms = [self.response(f.component, f.endpoint, region, "") for f in step.forwards()]
@@ -393,6 +430,30 @@ class Routes(QueryRoutes, RegionRoutes):
         if tag == "LeaderboardStep":
             return self._command_time(step.leaderboard.cache, region)
         return Time()  # pragma: no cover - every step type is listed
+
+    def _hedged(self, name: str, step: Any, region: int, *, idle: bool = False) -> HedgedCopies:
+        """A hedged call's copies per call and answer time, its callee's time taken as
+        exponential of its mean (``idle``: with no waits, for the load pass, whose waits
+        are not known yet), each copy independent: the copies its ``timeout`` allows."""
+        self.note(
+            name,
+            "hedge: copies per call and the answer time from the callee's mean time "
+            "taken as exponential (copies independent, copies' load at no waits)",
+        )
+        f = step.forwards()[0]
+        if idle:
+            before, self.idle = self.idle, True
+            self.reset()
+            answer = self.response(f.component, f.endpoint, region, "").total
+            self.idle = before
+            self.reset()
+        else:
+            answer = self.response(f.component, f.endpoint, region, "").total
+        hedge = step.hedge
+        copies = hedge.copies(step.timeout)
+        if answer <= 0:  # answered at once: no further copy is ever sent
+            return HedgedCopies(0.0, 0.0, hedge.after, 1, 1.0, 0.0)
+        return hedged_copies(answer, hedge.after, copies)
 
     def _backing_time(self, spec: Any, backing: Any, region: int, core_wait: float) -> Time:
         if isinstance(backing, BackingDelay):

@@ -25,6 +25,7 @@ INSTANCE_KEYS = (
     "served",
     "rejected",
     "shed",
+    "expired",
     "memory_utilization",
     "out_of_memory",
     "worker_occupancy",

@@ -129,7 +129,8 @@ class Summary:
             "in_flight": recorder.in_flight,
             "measured": tally(data, self._measured),
             "errors": errors,
-            "stale": recorder.stale,
+            # by the time they end, as the caches' and databases' stale_reads count
+            "stale": recorder.stale - (self.snapshots[0].stale if self.snapshots else 0),
             "degraded": tally(data, data["degraded_start"] >= self.warmup, "degraded_weight"),
         }
         if self.relative_error is not None:
@@ -230,6 +231,7 @@ class Summary:
                     **instance_stats.occupancy(a, b, exposure),
                     **({"provisioned_time": exposure} if "provisioned_area" in b else {}),
                     **({"shed": int(b["shed"] - a["shed"])} if "shed" in b else {}),
+                    **({"expired": int(b["expired"] - a["expired"])} if "expired" in b else {}),
                 }
             )
         return rows
@@ -286,6 +288,8 @@ class Summary:
                 )
                 if any("shed" in r for r in mine):
                     entry["shed"] = sum(r.get("shed", 0) for r in mine)
+                if any("expired" in r for r in mine):  # queue.drop_expired
+                    entry["expired"] = sum(r.get("expired", 0) for r in mine)
                 if any("memory_area" in r for r in mine):
                     entry.update(instance_stats.memory_total(mine, span))
                 entry.update(instance_stats.occupancy_total(mine, span))

@@ -48,7 +48,9 @@ class QueueSpec(SpecModel):
 
     A request's wait is checked when a worker frees up and picks it: one that waited
     longer than ``shed_after`` (or the CoDel bound) is shed there, as servers that check
-    a request's queue time on dequeue do, and the worker takes the next one.
+    a request's queue time on dequeue do, and the worker takes the next one. With
+    ``drop_expired``, one whose client has given up (its class ``timeout`` has passed,
+    gRPC's propagated deadline) is dropped there too, counted as ``expired``.
     """
 
     discipline: Literal["fifo", "lifo", "priority"] = Field(
@@ -71,6 +73,13 @@ class QueueSpec(SpecModel):
     )
     codel: CodelSpec | None = Field(
         None, description="controlled-delay shedding: {target, interval} (instead of shed_after)"
+    )
+    drop_expired: bool = Field(
+        False,
+        description=(
+            "drop a request whose client deadline (its class timeout) has passed when a "
+            "worker would pick it (counted as expired; default: serve it)"
+        ),
     )
 
     @model_validator(mode="after")

@@ -86,10 +86,30 @@ class RetrySpec(SpecModel):
 
 
 class HedgeSpec(SpecModel):
-    """Send a second copy of a call that has not answered after ``after``; the first
-    answer wins and the other copy is abandoned (its work goes on)."""
+    """Send another copy of a call that has not answered, one every ``after`` (at
+    ``after``, ``2 after``, ...), up to ``max_copies`` in all, as gRPC's hedging policy
+    (``hedgingDelay``, ``maxAttempts``) does; the first answer wins and the other copies
+    are abandoned (their work goes on)."""
 
-    after: Time = Field(gt=0, le=MAX_TIME, description="wait before the second copy, e.g. 20ms")
+    after: Time = Field(gt=0, le=MAX_TIME, description="wait before each further copy, e.g. 20ms")
+    max_copies: int = Field(
+        2, ge=2, le=100, description="copies in all, the first included (default 2)"
+    )
+
+    def copies(self, limit: float | None) -> int:
+        """Copies sent when none answers within ``limit`` (None: no limit): copy ``k``
+        (1, 2, ...) after the first goes at ``k after`` if that is before ``limit``.
+
+        Examples
+        --------
+        >>> HedgeSpec(after=0.01, max_copies=5).copies(0.03)  # at 0, 10 ms, 20 ms
+        3
+        >>> HedgeSpec(after=0.01).copies(None), HedgeSpec(after=0.01).copies(0.01)
+        (2, 1)
+        """
+        if limit is None:
+            return self.max_copies
+        return 1 + sum(1 for k in range(1, self.max_copies) if k * self.after < limit)
 
 
 class FallbackSpec(SpecModel):
@@ -138,11 +158,18 @@ def call_problems(scenario: Any, name: str, server: Any) -> list[str]:
 
     Checked: a retry that can only happen on a timeout has a timeout; a call's timeout
     is shorter than the deadline of every request class that reaches it; every breaker
-    is on a component the server calls.
+    is on a component the server calls; a queue that drops expired requests is reached
+    by a class with a deadline.
     """
     path = f"components.{name}"
     problems: list[str] = []
     deadlines = _deadlines(scenario, name)
+    queue = getattr(server, "queue", None)
+    if queue is not None and queue.drop_expired and not deadlines:
+        problems.append(
+            f"{path}.queue.drop_expired: no request class with a timeout reaches {name!r}, "
+            "so no request it queues has a deadline to pass"
+        )
     for endpoint, steps in server.endpoints.items():
         for k, step in enumerate(steps):
             spath = f"{path}.endpoints.{endpoint}[{k}]"

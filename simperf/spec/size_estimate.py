@@ -329,8 +329,8 @@ def _route_mean(scenario: Scenario, cost: StepCost, *, retried: bool = False) ->
 
 
 def _attempts(step: CallStep | ParallelStep) -> float:
-    """Most attempts of one call: all its retries unless a budget caps their ratio, and a
-    hedge's second copy of each."""
+    """Most attempts of one call: all its retries unless a budget caps their ratio, and
+    each with every copy its hedge sends within the call's timeout."""
     if isinstance(step, ParallelStep):
         return 1.0
     attempts = 1.0
@@ -339,7 +339,7 @@ def _attempts(step: CallStep | ParallelStep) -> float:
         attempts = (
             step.retry.attempts if budget is None else min(step.retry.attempts, 1 + budget.ratio)
         )
-    return attempts * (2.0 if step.hedge is not None else 1.0)
+    return attempts * (1.0 if step.hedge is None else float(step.hedge.copies(step.timeout)))
 
 
 def _events(step: object) -> float:

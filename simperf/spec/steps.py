@@ -37,7 +37,9 @@ class CallStep(StepKind):
         None, gt=0, le=MAX_TIME, description="give up an attempt after this long (default: never)"
     )
     retry: RetrySpec | None = Field(None, description="attempts, backoff, budget (default: none)")
-    hedge: HedgeSpec | None = Field(None, description="send a second copy after a delay")
+    hedge: HedgeSpec | None = Field(
+        None, description="send further copies, one every delay, until one answers"
+    )
     fallback: FallbackSpec | None = Field(
         None, description="on failure: skip the call or serve a default (request ends degraded)"
     )

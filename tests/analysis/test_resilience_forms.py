@@ -13,6 +13,7 @@ from simperf.analysis import (
     backoff_mean,
     client_timeout,
     exponential_below,
+    hedged_copies,
     hedged_exponential,
     mm1,
     mmc,
@@ -100,6 +101,34 @@ def test_hedged_exponential_matches_a_monte_carlo() -> None:
         assert h.sf(h.quantile(q)) == pytest.approx(1 - q, rel=1e-12)
         assert abs((latency > h.quantile(q)).mean() - (1 - q)) <= 4 * math.sqrt(q * (1 - q) / N)
     assert integrate.quad(h.sf, 0, 1, points=[d])[0] == pytest.approx(h.mean, rel=1e-9)
+
+
+@pytest.mark.parametrize(("copies", "shift"), [(3, 0.0), (4, 0.002)], ids=["exp", "shifted"])
+def test_hedged_copies_match_a_monte_carlo(copies: int, shift: float) -> None:
+    # copy k goes at k d only if none has answered, but a copy not sent could not have
+    # won: the latency is the minimum over all n, and copy k is sent with P(L > k d)
+    rng = np.random.default_rng(12)
+    m, d = 0.01, 0.004
+    answer = shift + rng.exponential(m, (N, copies))
+    sent_at = d * np.arange(copies)
+    latency = (sent_at + answer).min(axis=1)
+    h = hedged_copies(m, d, copies, shift)
+    assert abs(h.mean - latency.mean()) <= 4 * latency.std() / math.sqrt(N)
+    sent = (latency[:, None] > sent_at).sum(axis=1)
+    assert abs(h.copies_per_call - sent.mean()) <= 4 * sent.std() / math.sqrt(N)
+    for q in (0.3, 0.5, 0.9, 0.99):
+        assert h.sf(h.quantile(q)) == pytest.approx(1 - q, rel=1e-12)
+        assert abs((latency > h.quantile(q)).mean() - (1 - q)) <= 4 * math.sqrt(q * (1 - q) / N)
+    points = list(shift + sent_at)
+    assert integrate.quad(h.sf, 0, 1, points=points)[0] == pytest.approx(h.mean, rel=1e-9)
+
+
+def test_two_hedged_copies_are_the_hedged_exponential() -> None:
+    two, one = hedged_copies(0.01, 0.006), hedged_exponential(0.01, 0.006)
+    assert two.mean == pytest.approx(one.mean, rel=1e-12)
+    assert two.copies_per_call == pytest.approx(1 + one.hedge_rate, rel=1e-12)
+    for q in (0.1, 0.5, 0.99):
+        assert two.quantile(q) == pytest.approx(one.quantile(q), rel=1e-12)
 
 
 def test_a_retried_fail_fast_error_costs_only_its_backoffs() -> None:

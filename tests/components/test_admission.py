@@ -173,3 +173,114 @@ def test_aimd_backs_off_on_slow_requests() -> None:
     for _ in range(30):
         limit.sample(0.01, in_flight=20)
     assert limit.limit == 20  # capped at the workers
+
+
+def probed(priority: int, order: tuple[str, ...] = ("req",)) -> simperf.Scenario:
+    """150 requests/s of 10 ms at one worker (a queue grows by 50 a second), ordered by
+    priority, behind a balancer probing ``health`` (1 ms) every second with a 50 ms
+    timeout; classes in ``order``: ``req`` at ``priority``, ``other`` at 0."""
+    classes = {
+        "req": {"name": "req", "entry": "lb", "endpoint": "serve", "priority": priority},
+        "other": {"name": "other", "entry": "lb", "endpoint": "serve"},
+    }
+    return simperf.from_dict(
+        {
+            "name": "probed",
+            "workload": {
+                "arrival": {"kind": "deterministic", "rate": 150},
+                "classes": [classes[name] for name in order],
+            },
+            "components": {
+                "lb": {
+                    "kind": "load_balancer",
+                    "backends": "app",
+                    "health_check": {"interval": "1s", "timeout": "50ms", "endpoint": "health"},
+                },
+                "app": {
+                    "kind": "app_server",
+                    "queue": {"discipline": "priority"},
+                    "endpoints": {"serve": [{"cpu": "10ms"}], "health": [{"cpu": "1ms"}]},
+                },
+            },
+            "run": {"duration": 10, "warmup": 0},
+        }
+    )
+
+
+def deadline_scenario(drop: bool, *, via_front: bool = False) -> simperf.Scenario:
+    """A request every 50 ms (from 50 ms) at one worker busy 100 ms, clients giving up
+    after 120 ms, for 0.5 s; with ``via_front``, through a front whose call is timed."""
+    components: dict[str, Any] = {
+        "app": {
+            "kind": "app_server",
+            "workers": 1,
+            "queue": {"drop_expired": drop},
+            "endpoints": {"serve": [{"cpu": "100ms"}]},
+        }
+    }
+    entry = "app"
+    if via_front:
+        entry = "front"
+        call = {"call": "app.serve", "timeout": "100ms", "retry": {"attempts": 2}}
+        components["front"] = {
+            "kind": "app_server",
+            "workers": 1000,
+            "endpoints": {"serve": [call]},
+        }
+    return simperf.from_dict(
+        {
+            "name": "deadlines",
+            "workload": {
+                "arrival": {"kind": "deterministic", "rate": 20},
+                "classes": [
+                    {"name": "req", "entry": entry, "endpoint": "serve", "timeout": "120ms"}
+                ],
+            },
+            "components": components,
+            "run": {"duration": "0.5s", "warmup": 0},
+        }
+    )
+
+
+def test_a_health_probe_queues_at_the_default_priority_whatever_the_classes() -> None:
+    # A probe belongs to no class: it ranks as priority 0, the default, however the
+    # classes are listed. Below classes at -5 and 0 it is picked first, within the 10 ms
+    # in service + its 1 ms: every probe passes. Above a class at 5 it waits behind that
+    # class's queue: probes time out, the instance is taken out, drains, comes back and
+    # is taken out again (8 of 10 fail). It used to take the rank of the class listed
+    # last: -5 listed last made every probe fail, 5 listed last every probe pass.
+    for priority, failed in ((-5, 0), (5, 8)):
+        for order in (("req",), ("req", "other"), ("other", "req")):
+            d = simperf.run(probed(priority, order), seed=1).to_dict()
+            checks = d["load_balancers"]["lb"]["health_checks"]
+            assert (checks["probes"], checks["failed_probes"]) == (10, failed), (priority, order)
+
+
+def test_drop_expired_drops_a_request_whose_client_gave_up_as_a_worker_picks_it() -> None:
+    # requests at 50, 100, ... ms, each given up 120 ms after. Served in turn: 50-150,
+    # 100 (picked at 150, before its 220 deadline) to 250, 150 to 350; the request of
+    # 200 ms is picked at 350, past its 320 deadline: served to 450 when dropping is off,
+    # dropped when on (and that of 250 served instead); that of 300 ms, picked at 450
+    # past its 420 deadline, is dropped too.
+    kept = simperf.run(deadline_scenario(False)).data
+    dropped = simperf.run(deadline_scenario(True)).data
+    for data in (kept, dropped):  # the client records each request once, as timeout
+        req = data["requests"]
+        assert (req["ok"], req["errors"]["timeout"], req["in_flight"]) == (1, 6, 2)
+        assert req["generated"] == req["ok"] + req["failed"] + req["in_flight"]
+    app_kept, app_dropped = kept["components"]["app"], dropped["components"]["app"]
+    assert "expired" not in app_kept and app_dropped["expired"] == 2
+    assert app_dropped["per_instance"]["app[0]"]["expired"] == 2
+    assert app_kept["served"] == app_dropped["served"] == 4
+    # waits of the requests served: 0, 50, 100 and 150 ms when kept (150 > the 120 ms
+    # the client waits), 0, 50, 100, 100 ms when dropped
+    assert app_kept["mean_wait"] == pytest.approx(0.075, abs=1e-12)
+    assert app_dropped["mean_wait"] == pytest.approx(0.0625, abs=1e-12)
+
+
+def test_drop_expired_behind_a_timed_call_keeps_every_count_once() -> None:
+    result = simperf.run(deadline_scenario(True, via_front=True)).data
+    req, r = result["requests"], result["calls"]["front->app"]
+    assert req["generated"] == req["ok"] + req["failed"] + req["in_flight"]
+    assert r["attempts"] + r["fail_fast"] + r["expired"] == r["calls"] + r["retries"] + r["hedges"]
+    assert result["components"]["app"]["expired"] > 0

@@ -156,6 +156,31 @@ def test_a_hedge_sends_a_second_copy_and_the_first_answer_wins() -> None:
     conserved(result)
 
 
+@pytest.mark.parametrize(
+    ("hedge", "timeout", "copies", "max_latency"),
+    [
+        ({"after": "20ms", "max_copies": 3}, None, 3, 0.05),  # at 0, 20, 40 ms
+        ({"after": "20ms", "max_copies": 4}, None, 3, 0.05),  # the first answers at 50 < 60
+        ({"after": "10ms", "max_copies": 4}, None, 4, 0.05),  # at 0, 10, 20, 30 ms
+        ({"after": "20ms", "max_copies": 5}, "30ms", 2, None),  # 40 ms is past the limit
+    ],
+)
+def test_a_hedge_sends_a_copy_every_after_up_to_max_copies(
+    hedge: dict[str, Any], timeout: str | None, copies: int, max_latency: float | None
+) -> None:
+    call: dict[str, Any] = {"hedge": hedge}
+    if timeout is not None:
+        call["timeout"] = timeout
+    result = simperf.run(scenario(call, cores=10))
+    r = route(result)
+    assert (r["calls"], r["attempts"], r["hedges"]) == (20, 20 * copies, 20 * (copies - 1))
+    if max_latency is None:  # no copy answers within the timeout
+        assert result.data["requests"]["errors"]["timeout"] == r["timeouts"] == 20
+    else:
+        assert result.data["latency"]["all"]["max"] == pytest.approx(max_latency)
+    conserved(result)
+
+
 def test_a_retry_still_in_its_backoff_at_the_end_is_not_counted_yet() -> None:
     # every call times out at 30 ms and waits 10 s before its retry, past the end of the
     # run: the retries were decided but not made, so the route has made none of them
@@ -212,6 +237,35 @@ def test_a_breaker_fails_fast_while_open() -> None:
     assert result.data["requests"]["errors"]["breaker_open"] == r["fail_fast"]
     series = result.timeseries
     assert series[series.metric == "breaker_open"]["value"].max() > 0.5
+    conserved(result)
+
+
+def test_a_probe_whose_deadline_passed_leaves_the_breaker_free_to_close() -> None:
+    # Requests every 100 ms with a 100 ms deadline; the callee fails them all until
+    # 0.95 s; a failure is retried 150 ms later, past its deadline. The breaker (window
+    # 2, wait 120 ms, one probe) opens at 0.2 s, until 0.32 s. At 0.35 s the retry of
+    # 0.2's request finds it past its wait: the breaker lets it through as its probe,
+    # but the deadline has passed and nothing is sent (expired). The probe at 0.4 s
+    # fails (open until 0.52), and so at 0.6 and 0.8, each followed by an expired retry
+    # at x.x5; the fail-fasts are 0.25 (a retry), 0.3, 0.5, 0.7 and 0.9. The probe at
+    # 1.0 s passes and closes it: the 40 requests from 1.0 s on end ok. The expired
+    # probe used to keep its place: the breaker stayed half-open and failed every call
+    # fast to the end (0 ok).
+    fault = {"component": "back", "kind": "errors", "fraction": 1.0, "at": 0, "for": "950ms"}
+    backoff = {"base": "150ms", "cap": "150ms", "jitter": "none"}
+    result = simperf.run(
+        scenario(
+            {"retry": {"attempts": 2, "when": ["injected_error"], "backoff": backoff}},
+            cpu=0.005,
+            cores=100,
+            klass={"timeout": "100ms"},
+            breakers={"back": {"window": 2, "min_calls": 2, "wait": "120ms", "probes": 1}},
+            run={"duration": "5s", "warmup": 0},
+        ).with_overrides({"faults": [fault]})
+    )
+    r = route(result)
+    assert result.data["requests"]["ok"] == 40
+    assert (r["breaker_opens"], r["expired"], r["fail_fast"], r["failed"]) == (4, 4, 5, 9)
     conserved(result)
 
 

@@ -122,6 +122,18 @@ def test_a_call_timeout_longer_than_the_class_deadline_is_refused() -> None:
     from_dict(data)
 
 
+def test_dropping_expired_requests_needs_a_class_deadline_that_reaches_the_queue() -> None:
+    data = spec({}, queue={"drop_expired": True})
+    with pytest.raises(SpecError) as info:
+        from_dict(data)
+    assert (
+        "components.app.queue.drop_expired: no request class with a timeout reaches 'app', "
+        "so no request it queues has a deadline to pass"
+    ) in str(info.value)
+    data["workload"]["classes"][0]["timeout"] = "1s"
+    assert from_dict(data).components["app"].queue.drop_expired
+
+
 def test_a_breaker_on_a_route_that_does_not_exist_is_refused() -> None:
     with pytest.raises(SpecError) as info:
         from_dict(spec({}, breakers={"other": {}}))

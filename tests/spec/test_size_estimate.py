@@ -170,3 +170,21 @@ def test_a_runaway_of_retries_is_refused_unless_a_budget_caps_them() -> None:
         check_size(retrying(DEAD_RETRY, 21600))
     budgeted = {**DEAD_RETRY, "budget": {"ratio": 0.1}}
     assert check_size(retrying(budgeted, 21600)).parts["retries"] > 0
+
+
+def hedged(hedge: dict[str, object], timeout: str) -> float:
+    """The events a hedged call from a front end to mm1's server adds at most."""
+    data = yaml.safe_load((MODELS / "mm1.yaml").read_text())
+    call = {"call": "app.serve", "timeout": timeout, "hedge": hedge}
+    data["components"]["front"] = {"kind": "app_server", "endpoints": {"go": [call]}}
+    data["workload"]["classes"] = [{"name": "request", "entry": "front", "endpoint": "go"}]
+    return estimate(simperf.from_dict(data)).parts["retries"]
+
+
+def test_a_hedge_counts_each_copy_it_may_send_within_the_timeout() -> None:
+    one_more = hedged({"after": "10ms"}, "50ms")  # two copies
+    assert one_more > 0
+    assert hedged({"after": "10ms", "max_copies": 4}, "50ms") == pytest.approx(3 * one_more)
+    # at 0, 10 and 20 ms: the fourth, at 30 ms, would be past the 25 ms timeout
+    assert hedged({"after": "10ms", "max_copies": 4}, "25ms") == pytest.approx(2 * one_more)
+    assert hedged({"after": "60ms"}, "50ms") == 0  # no copy before the timeout

@@ -201,6 +201,32 @@ def test_parallel_arms_each_timed(share: float) -> None:
     conserved_and_little(reps)
 
 
+@pytest.mark.parametrize(
+    ("copies", "shift"), [(3, 0.0), (4, 0.002)], ids=["3-exponential", "4-shifted"]
+)
+@pytest.mark.parametrize("share", SHARES)
+def test_hedged_call_is_the_earliest_of_its_copies(share: float, copies: int, shift: float) -> None:
+    """``max_copies`` n, a copy every d: L = min over k < n of (k d + X_k) against a callee
+    answering in c + an exponential (no queueing); copy k is sent with P(L > k d)."""
+    after = 0.005
+    call: dict[str, Any] = {"hedge": {"after": after, "max_copies": copies}}
+    answer = {"dist": "exponential", "mean": ANSWER}
+    back = [{"delay": shift}, {"delay": answer}] if shift else [{"delay": answer}]
+    spec = open_spec(
+        "hedged_copies", 200, front_and_back(call, back), entry="front",
+        duration=50 * share, warmup=1,
+    )  # fmt: skip
+    reps = replications(spec, 20)
+    theory = resilience.hedged_copies(ANSWER, after, copies, shift)
+    mean_width, tail_width = width(MEAN_WIDTH, share), width(TAIL_WIDTH, share)
+    agrees(reps, f"{ROUTE}.amplification", theory.copies_per_call, max_width=mean_width)
+    agrees(reps, "latency.all.mean", theory.mean, max_width=mean_width)
+    for level in (50, 95, 99) if share == 1.0 else (50, 95):  # p99: see the test below
+        agrees(reps, f"latency.all.p{level}", theory.quantile(level / 100), max_width=tail_width)
+    tries_conserved(reps)
+    conserved_and_little(reps)
+
+
 @pytest.mark.parametrize("timeout", [None, 0.015], ids=["untimed", "timed"])
 @pytest.mark.parametrize("share", SHARES)
 def test_hedged_call_is_the_earlier_of_two_copies(share: float, timeout: float | None) -> None:

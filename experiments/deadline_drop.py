@@ -1,0 +1,172 @@
+"""Dropping expired work: does skipping requests whose client gave up keep goodput in a surge?
+
+Clients send Poisson traffic at ``RATE`` to an API tier of ``CORES`` cores (a worker per
+core), exponential CPU of mean ``CPU`` (utilisation 0.75), and give up after
+``DEADLINE`` (a class ``timeout``). For ``T`` seconds from ``TRIGGER`` the arrival rate
+is ``SURGE`` times higher (utilisation 1.5: overload), then normal again for 12 T, as in
+``retry_storm.py``, whose goodput and recovery measures this reuses.
+
+Policies on the API's queue: FIFO serving everything (the abandoned work goes on); FIFO
+with ``drop_expired`` (a request whose client has given up is dropped when a worker
+would pick it); adaptive LIFO (newest first while more than ``LIFO_OVER`` wait); the
+same with ``drop_expired``. Measured, by arrival window: **goodput** (the share of the
+requests arriving in the window that end ``ok``) during the surge and over the 10 T
+after; the **recovery time**, from the end of the surge to the end of the last window
+below 95% (censored at the end of the run); the **wasted** share of the API's work
+(requests served whose client had given up by the time they ended), with t intervals
+over replications. Writes the goodput series the figure draws (first replication) to
+``deadline_drop_series.csv``.
+
+Usage: ``python experiments/deadline_drop.py [--quick] [--out results] [--seed 1]``
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import plotly.graph_objects as go
+from db_study import arguments, conclude, save
+from retry_storm import WINDOW, goodput, interval, recovery
+
+import simperf
+
+RATE, CORES, CPU = 300.0, 4, 0.01
+DEADLINE = "500ms"
+SURGE = 2.0
+TRIGGER, T, AFTER = 10.0, 5.0, 12.0
+LIFO_OVER = 50
+POLICIES: dict[str, dict[str, Any]] = {
+    "fifo, serve all": {},
+    "fifo + drop_expired": {"drop_expired": True},
+    "adaptive lifo": {"lifo_over": LIFO_OVER},
+    "adaptive lifo + drop_expired": {"lifo_over": LIFO_OVER, "drop_expired": True},
+}
+COLOURS = {
+    "fifo, serve all": "#d62728",
+    "fifo + drop_expired": "#2ca02c",
+    "adaptive lifo": "#ff7f0e",
+    "adaptive lifo + drop_expired": "#1f77b4",
+}
+
+
+def surge_scenario(policy: str, trigger_length: float, end: float) -> Any:
+    """Clients -> API with a surge of ``trigger_length`` from ``TRIGGER``."""
+    mean_rate = (RATE * (end - trigger_length) + SURGE * RATE * trigger_length) / end
+    return simperf.from_dict(
+        {
+            "name": "deadline_drop",
+            "workload": {
+                "arrival": {
+                    "kind": "piecewise",
+                    "rate": mean_rate,
+                    "profile": [
+                        [0, RATE],
+                        [TRIGGER, SURGE * RATE],
+                        [TRIGGER + trigger_length, RATE],
+                    ],
+                },
+                "classes": [
+                    {"name": "get", "entry": "api", "endpoint": "get", "timeout": DEADLINE}
+                ],
+            },
+            "components": {
+                "api": {
+                    "kind": "app_server",
+                    "cores": CORES,
+                    "queue": POLICIES[policy],
+                    "endpoints": {"get": [{"cpu": {"dist": "exponential", "mean": CPU}}]},
+                }
+            },
+            "run": {"duration": end, "warmup": 0},
+        }
+    )
+
+
+def replicate(policy: str, trigger_length: float, args: Any) -> list[dict[str, Any]]:
+    """One row per replication: goodput during and after the surge, recovery, waste."""
+    end = TRIGGER + trigger_length * (1 + AFTER)
+    scenario = surge_scenario(policy, trigger_length, end)
+    trigger_end = TRIGGER + trigger_length
+    rows = []
+    for r in range(args.replications):
+        result = simperf.run(scenario, seed=args.seed, replication=r)
+        series = goodput(result, end)
+        took, recovered = recovery(series, trigger_end, end)
+        span = max(10 * trigger_length, WINDOW)
+        during = series[(series["start"] >= TRIGGER) & (series["start"] < trigger_end)]
+        after = series[(series["start"] >= trigger_end) & (series["start"] < trigger_end + span)]
+        api = result.data["components"]["api"]
+        ok = result.data["requests"]["ok"]
+        rows.append(
+            {
+                "policy": policy,
+                "T": trigger_length,
+                "replication": r,
+                "goodput_during": float(during["goodput"].mean()),
+                "goodput_10T_after": float(after["goodput"].mean()),
+                "recovery": took,
+                "recovered": recovered,
+                "recovery_in_T": took / trigger_length,
+                "served": api["served"],
+                "expired": api.get("expired", 0),
+                "wasted": 1.0 - ok / api["served"] if api["served"] else np.nan,
+                "series": series,
+            }
+        )
+    return rows
+
+
+def figure(series: dict[str, pd.DataFrame], trigger_length: float) -> go.Figure:
+    """Goodput by arrival window per policy (first replication), surge shaded."""
+    fig = go.Figure()
+    for policy, frame in series.items():
+        fig.add_scatter(
+            x=frame["start"] + WINDOW / 2, y=frame["goodput"], mode="lines", name=policy,
+            line={"color": COLOURS[policy]},
+        )  # fmt: skip
+    fig.add_vrect(
+        x0=TRIGGER, x1=TRIGGER + trigger_length, fillcolor="grey", opacity=0.2, line_width=0,
+        annotation_text=f"surge x{SURGE:g} for {trigger_length:g} s",
+    )  # fmt: skip
+    fig.add_hline(y=0.95, line_dash="dot", line_color="black")
+    fig.update_xaxes(title_text="time (s)")
+    fig.update_yaxes(title_text="goodput (share of arrivals that end ok)", range=[0, 1.05])
+    fig.update_layout(
+        title=f"Clients giving up after {DEADLINE}: dropping their expired requests "
+        "on dequeue recovers at once",
+        template="plotly_white",
+    )
+    return fig
+
+
+def main() -> None:
+    args = arguments(__doc__.splitlines()[0])
+    length = 2.0 if args.quick else T
+    rows = [row for policy in POLICIES for row in replicate(policy, length, args)]
+    series = {row["policy"]: row["series"] for row in rows if row["replication"] == 0}
+    frame = pd.DataFrame([{k: v for k, v in row.items() if k != "series"} for row in rows])
+    save("deadline_drop", frame, figure(series, length), args)
+    pd.concat([s.assign(policy=p) for p, s in series.items()]).to_csv(
+        args.out / "deadline_drop_series.csv", index=False
+    )
+    summary: dict[str, Any] = {}
+    for policy, group in frame.groupby("policy", sort=False):
+        for column, label in (
+            ("goodput_during", "mean goodput during the surge"),
+            ("goodput_10T_after", "mean goodput over the 10 T after"),
+            ("recovery_in_T", "recovery / T"),
+            ("wasted", "share of the API's served requests wasted"),
+        ):
+            mean, half = interval(list(group[column]))
+            summary[f"{policy}: {label} (mean, 95% half-width)"] = (
+                round(mean, 3),
+                round(half, 3),
+            )
+        summary[f"{policy}: runs recovered"] = f"{int(group['recovered'].sum())}/{len(group)}"
+    conclude("deadline_drop", summary, args)
+
+
+if __name__ == "__main__":
+    main()
