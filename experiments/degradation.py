@@ -3,7 +3,7 @@
 One app tier (2 instances, 4 cores each, a worker per core) serves two classes from one
 Poisson stream: ``browse`` (90% of requests, 8 ms of CPU, exponential) and
 ``checkout`` (10%, 20 ms). At 300 requests/s the tier is 35% busy; from 60 s to 120 s
-the rate triples (105% offered load: overload) and then returns. Checkout's SLO: p99
+the rate triples (103.5% offered load: overload) and then returns. Checkout's SLO: p99
 under 250 ms, during the surge too.
 
 Compared, on the same arrivals (common random numbers): FIFO with no control; FIFO

@@ -117,18 +117,25 @@ def _designs(args: argparse.Namespace, designs: list[str]) -> dict[str, Any]:
 
 def _cmd_cheapest(args: argparse.Namespace) -> int:
     from simperf.experiment.cheapest import cheapest
+    from simperf.presentation.tables import cheapest_designs
 
     if not args.design:
         raise SpecError("cheapest: give at least two --design NAME=KNOB[:LOW:HIGH]")
     for text in args.design:
         _design(text)  # a knob is required here
+    require_out_for_resume(args)
     designs = _designs(args, args.design)
-    ranking = cheapest(
-        designs,
-        _slos(args),
-        progress=progress_wanted(args),
-        **_search_options(args),
-    )
+    try:
+        ranking = cheapest(
+            designs,
+            _slos(args),
+            progress=progress_wanted(args),
+            store=args.out,
+            resume=args.resume,
+            **_search_options(args),
+        )
+    except KeyboardInterrupt:
+        return interrupted("cheapest", args)
     if args.json:
         print(json.dumps(ranking.to_dict()))
         return 0
@@ -140,7 +147,7 @@ def _cmd_cheapest(args: argparse.Namespace) -> int:
         cost = f"{row['cost_per_hour']:.4g}" if row["met"] else "-"
         certain = "yes" if row["certain"] else "no"  # a probe below it stayed undecided
         print(f"{row['design']:<16}{row['knob']:<32}{answer:>10}{cost:>10}  {certain}")
-    print(f"cheapest: {ranking.best or 'no design meets the SLOs'}")
+    print(f"cheapest: {cheapest_designs(ranking) or 'no design meets the SLOs'}")
     return 0
 
 
@@ -151,16 +158,21 @@ def _cmd_growth(args: argparse.Namespace) -> int:
         rate = parse_fraction(args.rate)
     except ValueError as exc:
         raise SpecError(f"--rate: {exc}") from None
+    require_out_for_resume(args)
     designs = _designs(args, args.design or ["as_is"])
-    options = _search_options(args)
-    projection = growth(
-        designs,
-        _slos(args),
-        rate=rate,
-        months=args.months,
-        progress=progress_wanted(args),
-        **options,
-    )
+    try:
+        projection = growth(
+            designs,
+            _slos(args),
+            rate=rate,
+            months=args.months,
+            progress=progress_wanted(args),
+            store=args.out,
+            resume=args.resume,
+            **_search_options(args),
+        )
+    except KeyboardInterrupt:
+        return interrupted("growth", args)
     print(json.dumps(projection.to_dict()) if args.json else projection.summary())
     return 0
 
@@ -237,6 +249,7 @@ def register(commands: Any) -> None:
         "a design: the knob it scales (repeatable)",
         "override a field of one design only (its price, say)",
     )
+    add_store(cheapest, resume="reuse the runs stored in --out")
     cheapest.set_defaults(handler=_cmd_cheapest)
 
     grow = commands.add_parser(
@@ -256,4 +269,5 @@ def register(commands: Any) -> None:
         "default: the spec as it is)",
         "override a field of one design only",
     )
+    add_store(grow, resume="reuse the runs stored in --out")
     grow.set_defaults(handler=_cmd_growth)

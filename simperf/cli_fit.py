@@ -36,7 +36,7 @@ def _cmd_fit_usl(args: argparse.Namespace) -> int:
         # JSON has no infinity: an undetermined error or peak is null
         print(json.dumps({k: None if v == math.inf else v for k, v in data.items()}))
         return 0
-    print(f"rate   {fit.rate:.6g} ± {fit.rate_se:.3g}  (throughput of one)")
+    print(f"rate   {fit.rate:.6g} ± {fit.rate_se:.3g}  (throughput of one; ± standard errors)")
     print(f"alpha  {fit.alpha:.6g} ± {fit.alpha_se:.3g}  (contention)")
     print(f"beta   {fit.beta:.6g} ± {fit.beta_se:.3g}  (coherency)")
     peak = "none (beta = 0)" if math.isinf(fit.peak) else f"{fit.peak:.3g}"

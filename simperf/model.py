@@ -37,6 +37,8 @@ class Snapshot:
     in_system_area: float
     generated: int
     components: dict[str, dict[str, Any]] = field(default_factory=dict)
+    stale: int = 0
+    """Stale ``ok`` requests so far (``requests.stale`` is their count past the first)."""
 
 
 @dataclass
@@ -190,6 +192,7 @@ class Model:
                 instances={inst.name: inst.snapshot(now) for inst in self.instances},
                 in_system_area=self.ctx.recorder.in_system.area_at(now),
                 generated=self.ctx.recorder.generated,
+                stale=self.ctx.recorder.stale,
                 components={
                     name: snap
                     for name, component in self.components.items()

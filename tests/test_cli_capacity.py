@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import sqlite3
+from contextlib import closing
 
 import pytest
 
@@ -222,3 +224,88 @@ def test_set_design_errors_name_their_option(
     assert main([*args, *WAIT, *SHORT]) == 2
     err = capsys.readouterr().err
     assert message in err and "--set " not in err
+
+
+def _counted_runs(monkeypatch: pytest.MonkeyPatch, stop_at: int | None = None) -> list[str]:
+    """Each run's (spec, replication), in order, as it starts; ``stop_at``: Ctrl-C as the
+    run of that index starts (the runs before it have finished and been stored)."""
+    from simperf.experiment import replicate as replicate_module
+    from simperf.experiment.store import canonical_hash
+
+    monkeypatch.undo()  # the real run_to_dict, not the counter of a call before
+    real = replicate_module.run_to_dict
+    calls: list[str] = []
+
+    def counted(data, seed, replication):  # type: ignore[no-untyped-def]
+        if len(calls) == stop_at:
+            raise KeyboardInterrupt
+        calls.append(canonical_hash([data, seed, replication]))
+        return real(data, seed, replication)
+
+    monkeypatch.setattr(replicate_module, "run_to_dict", counted)
+    return calls
+
+
+GROWN = ["--rate", "10%", "--months", "3", "-n", "2", "--serial", "--quiet", "--duration", "3s"]
+GROWN += ["--set", "run.warmup=0.5", "--slo", "components.app.utilization<0.9"]
+RESUMABLE = {
+    # two searches, of replicas and of cores, each of a few probes
+    "cheapest": [
+        "--set",
+        "components.app.cost={per_instance: 1, per_core: 0.5}",
+        "--design",
+        "out=components.app.replicas:1:8",
+        "--set-design",
+        "out:components.app.cores=1",
+        "--design",
+        "up=components.app.cores:1:8",
+        *GROWN[4:],
+    ],
+    # a fixed design judged month by month, then a search of cores each month
+    "growth": ["--design", "fixed", "--design", "cores=components.app.cores:1:8", *GROWN],
+}
+
+
+@pytest.mark.parametrize("command", sorted(RESUMABLE))
+def test_an_interrupted_what_if_resumes_from_its_store(
+    command: str, tmp_path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """cheapest and growth kept no runs: Ctrl-C in the second design lost the first's."""
+    args = [command, MMC, *RESUMABLE[command], "--json"]
+    every = _counted_runs(monkeypatch)
+    assert main(args) == 0
+    uninterrupted = capsys.readouterr().out
+    out = str(tmp_path / f"{command}.db")
+    stop = len(every) // 2 + 1  # in the second design
+    finished = _counted_runs(monkeypatch, stop_at=stop)
+    assert main([*args, "--out", out]) == 130
+    assert f"{command} interrupted; rerun with --resume --out {out}" in capsys.readouterr().err
+    assert finished == every[:stop]
+    rest = _counted_runs(monkeypatch)
+    assert main([*args, "--out", out, "--resume"]) == 0
+    assert capsys.readouterr().out == uninterrupted  # byte for byte
+    assert rest == every[stop:]  # nothing stored runs again
+    assert main([*args, "--out", out, "--resume"]) == 0
+    assert rest == every[stop:] and capsys.readouterr().out == uninterrupted
+    with closing(sqlite3.connect(out)) as db:  # every run kept under its own key
+        points = [json.loads(p) for (p,) in db.execute("SELECT point FROM runs")]
+    assert len(points) == len(every)  # the same run in two designs is kept by each
+    assert all(command in point for point in points)
+    changed = [*args, "--set", "components.app.speed=2", "--out", out, "--resume"]
+    assert main(changed) == 2
+    assert json.loads(capsys.readouterr().out)["error"]["kind"] == "store"  # a different spec
+
+
+def test_designs_that_cost_the_same_are_named_as_tied(capsys: pytest.CaptureFixture[str]) -> None:
+    """3.2 Erlangs under 90% busy: one 4-core m.xlarge or two 2-core m.large, 0.192/h
+    either way; 'cheapest: four' named the design given first alone."""
+    args = ["cheapest", MMC, "--slo", "components.app.utilization<0.9", "-n", "2", *SHORT]
+    for name, kind in (("four", "m.xlarge"), ("two", "m.large")):
+        args += ["--design", f"{name}=components.app.replicas:1:4"]
+        args += ["--set-design", f"{name}:components.app.instance_type={kind}"]
+    assert main(args) == 0
+    assert "cheapest: four and two, tied at 0.192 per hour\n" in capsys.readouterr().out
+    assert main([*args, "--json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert [(r["design"], r["answer"]) for r in data["ranking"]] == [("four", 1), ("two", 2)]
+    assert data["best"] == "four" and data["tied"] == ["four", "two"]

@@ -138,12 +138,16 @@ def test_precision_budget_below_two_exits_2(capsys: pytest.CaptureFixture[str]) 
     assert "max_replications: must be >= 2" in capsys.readouterr().err
 
 
-@pytest.mark.parametrize("command", ["sweep", "capacity", "replicate", "compare"])
+@pytest.mark.parametrize(
+    "command", ["sweep", "capacity", "replicate", "compare", "cheapest", "growth"]
+)
 def test_resume_without_out_exits_2(command: str, capsys: pytest.CaptureFixture[str]) -> None:
     extra = {
         "sweep": ["--grid", "components.app.cores=4"],
         "capacity": ["--knob", "x"],
         "compare": [MMC],
+        "cheapest": ["--design", "up=components.app.cores"],
+        "growth": ["--rate", "10%"],
     }
     extra = extra.get(command, [])
     assert main([command, MMC, *extra, *SHORT, "--resume"]) == 2

@@ -2,8 +2,9 @@
 
 Queueing models, re-exported here: single queues (:mod:`.queueing`: M/M/1, M/M/c, M/G/1;
 :mod:`.scheduling`: M/G/1-PS, priority M/G/1; :mod:`.setup`: M/G/1 with a wake-up;
-:mod:`.finite_capacity`: M/M/c/K; :mod:`.gim1`: E_k/M/1), networks (:mod:`.networks`:
-Jackson, MVA), scatter-gather (:mod:`.forkjoin`), balancing (:mod:`.power_of_d`;
+:mod:`.finite_capacity`: M/M/c/K, M/M/1 with a bound on the wait; :mod:`.gim1`: E_k/M/1),
+networks (:mod:`.networks`: Jackson, MVA), scatter-gather (:mod:`.forkjoin`), balancing
+(:mod:`.power_of_d`;
 :mod:`.spillover`: overflow between groups of loss systems) and
 scaling with cores (:mod:`.usl`: the Universal Scalability Law) and calls under failure
 (:mod:`.resilience`: client timeouts, retried and hedged calls).
@@ -17,7 +18,12 @@ from typing import TYPE_CHECKING
 from simperf.lazy import lazy_exports
 
 if TYPE_CHECKING:  # pragma: no cover
-    from simperf.analysis.finite_capacity import MMCKResult, mmck
+    from simperf.analysis.finite_capacity import (
+        BoundedWaitResult,
+        MMCKResult,
+        mm1_bounded_wait,
+        mmck,
+    )
     from simperf.analysis.forkjoin import (
         ForkJoinBounds,
         fork_join_bounds,
@@ -57,7 +63,12 @@ if TYPE_CHECKING:  # pragma: no cover
 lazy_exports(
     __name__,
     {
-        "simperf.analysis.finite_capacity": ["MMCKResult", "mmck"],
+        "simperf.analysis.finite_capacity": [
+            "BoundedWaitResult",
+            "MMCKResult",
+            "mm1_bounded_wait",
+            "mmck",
+        ],
         "simperf.analysis.forkjoin": [
             "ForkJoinBounds",
             "fork_join_bounds",
@@ -96,6 +107,7 @@ lazy_exports(
 )
 
 __all__ = [
+    "BoundedWaitResult",
     "ClientTimeout",
     "ForkJoinBounds",
     "GIM1Result",
@@ -126,6 +138,7 @@ __all__ = [
     "mg1_ps",
     "mg1_setup",
     "mm1",
+    "mm1_bounded_wait",
     "mmc",
     "mmck",
     "mva",

@@ -16,6 +16,18 @@ Models
   in characteristic-time form (Martina, Garetto and Leonardi, "A unified approach to the
   performance analysis of caching systems", INFOCOM 2014): ``h_i = p_i T / (1 + p_i T)``
   with ``sum_i p_i T / (1 + p_i T) = C``.
+* Invalidation by writes (write-around: a write deletes the key) -- key i's reads and
+  writes Poisson at rates proportional to ``p_i`` and ``w_i`` (writes counted in reads'
+  units). Under LRU a read hits iff the previous read came within ``T`` and no write
+  since: the age ``X`` of that read is exponential of rate ``p_i``, and no write in it has
+  probability ``exp(-w_i X)``, so ``h_i = int_0^T p_i exp(-(p_i + w_i) x) dx =
+  p_i / (p_i + w_i) (1 - exp(-(p_i + w_i) T))``, which is also key i's occupancy (by
+  PASTA), so ``sum_i h_i = C`` fixes ``T``. Under FIFO (an entry lives ``T`` from its
+  set) and RANDOM (an exponential life of mean ``T``) each miss starts a stay that a
+  write cuts short, of mean ``m_i = (1 - exp(-w_i T)) / w_i`` and ``T / (1 + w_i T)``
+  respectively, and ``h_i = p_i m_i / (1 + p_i m_i)`` (renewal). Every form is Che's (or
+  Martina's) at ``w_i = 0``; with invalidation the cache may never fill (``sum_i h_i``
+  tends to ``sum_i p_i / (p_i + w_i)``, which may be below ``C``: then ``T`` is infinite).
 * LFU -- perfect LFU under IRM converges to the ``C`` most popular keys: the hit rate
   is the sum of the ``C`` largest probabilities.
 * TTL -- a cache without capacity limit whose entries expire ``ttl`` after being set,
@@ -41,6 +53,7 @@ from numpy.typing import ArrayLike
 __all__ = [
     "characteristic_time",
     "che_fifo",
+    "che_invalidated",
     "che_lru",
     "che_random",
     "lfu_static",
@@ -78,25 +91,100 @@ _OCCUPANCY: dict[str, Callable[[np.ndarray, float], np.ndarray]] = {
 }
 
 
+def _invalidated_lru(p: np.ndarray, w: np.ndarray, t: float) -> np.ndarray:
+    rate = p + w
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(rate > 0, p / np.where(rate > 0, rate, 1.0) * -np.expm1(-rate * t), 0.0)
+
+
+def _stay_fifo(w: np.ndarray, t: float) -> np.ndarray:
+    """Mean stay of an entry set at a miss: ``min(T, first write)``."""
+    x = w * t
+    # (1 - e^{-w T}) / w, accurate as w T -> 0 (where it tends to T)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(x > 1e-8, -np.expm1(-x) / np.where(w > 0, w, 1.0), t * (1.0 - x / 2))
+
+
+def _stay_random(w: np.ndarray, t: float) -> np.ndarray:
+    """Mean stay: the smaller of an exponential life of mean ``T`` and the first write."""
+    return t / (1.0 + w * t)
+
+
+def _renewal(stay: Callable[[np.ndarray, float], np.ndarray]) -> Callable[..., np.ndarray]:
+    def occupancy(p: np.ndarray, w: np.ndarray, t: float) -> np.ndarray:
+        x = p * stay(w, t)
+        return x / (1.0 + x)
+
+    return occupancy
+
+
+_INVALIDATED: dict[str, Callable[[np.ndarray, np.ndarray, float], np.ndarray]] = {
+    "lru": _invalidated_lru,
+    "fifo": _renewal(_stay_fifo),
+    "random": _renewal(_stay_random),
+}
+
+
+def _write_rates(p: np.ndarray, writes: float, write_p: ArrayLike | None) -> np.ndarray:
+    """Per-key write rates in reads' units: ``writes`` per read, spread as ``write_p``."""
+    if not np.isfinite(writes) or writes < 0:
+        raise ValueError("writes: must be finite and >= 0")
+    q = p if write_p is None else _probabilities(write_p)
+    if q.shape != p.shape:
+        raise ValueError("write_p: needs one probability per key, like p")
+    return writes * q
+
+
 def characteristic_time(
-    p: ArrayLike, capacity: float, policy: Literal["lru", "fifo", "random"] = "lru"
+    p: ArrayLike,
+    capacity: float,
+    policy: Literal["lru", "fifo", "random"] = "lru",
+    writes: float = 0.0,
+    write_p: ArrayLike | None = None,
 ) -> float:
     """Characteristic time ``T`` of a cache of ``capacity`` entries (in requests).
 
     Solves ``sum_i occupancy_i(T) = capacity`` with Brent's method, where occupancy is
-    ``1 - exp(-p_i T)`` for LRU and ``p_i T / (1 + p_i T)`` for FIFO and RANDOM. ``T``
-    is measured in requests (multiply by the mean inter-request time for seconds).
+    ``1 - exp(-p_i T)`` for LRU and ``p_i T / (1 + p_i T)`` for FIFO and RANDOM (with
+    writes that invalidate, the forms of :func:`che_invalidated`). ``T`` is measured in
+    requests (multiply by the mean inter-request time for seconds).
+
+    Parameters
+    ----------
+    p
+        Per-key read probabilities (normalised here).
+    capacity
+        Cache size in entries.
+    policy
+        Eviction policy.
+    writes
+        Writes that delete their key, per read (0: none).
+    write_p
+        Per-key write probabilities (default: ``p``).
 
     Returns
     -------
     float
-        ``T``; 0 if ``capacity <= 0``, ``inf`` if every requested key fits.
+        ``T``; 0 if ``capacity <= 0``, ``inf`` if the cache never fills (every requested
+        key fits, or writes keep the occupancy below ``capacity`` however long ``T``).
     """
     p = _probabilities(p)
-    occupancy = _OCCUPANCY[policy]
+    if writes > 0 or write_p is not None:
+        w = _write_rates(p, writes, write_p)
+        invalidated = _INVALIDATED[policy]
+
+        def occupancy(p: np.ndarray, t: float) -> np.ndarray:
+            return invalidated(p, w, t)
+
+        # as T -> inf every policy's occupancy tends to p_i / (p_i + w_i)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            ceiling = float(np.where(p > 0, p / (p + w), 0.0).sum())
+    else:
+        occupancy = _OCCUPANCY[policy]
+        ceiling = float(np.count_nonzero(p))
     if capacity <= 0:
         return 0.0
-    if capacity >= np.count_nonzero(p):
+    if capacity >= ceiling:
         return float("inf")
 
     def excess(t: float) -> float:
@@ -154,6 +242,51 @@ def che_fifo(p: ArrayLike, capacity: float) -> float:
 def che_random(p: ArrayLike, capacity: float) -> float:
     """Hit rate of a RANDOM-eviction cache: under IRM the same as FIFO (Gelenbe, 1973)."""
     return _che(p, capacity, "random")
+
+
+def che_invalidated(
+    p: ArrayLike,
+    capacity: float,
+    writes: float,
+    policy: Literal["lru", "fifo", "random"] = "lru",
+    write_p: ArrayLike | None = None,
+) -> float:
+    """Hit rate of a cache whose writes delete their key (write-around), by Che's method.
+
+    Reads of key i and writes to it are independent Poisson processes; each write drops
+    the key, so a read hits only if its key was read within the characteristic time and
+    not written since (see the module's notes for each policy's form).
+
+    Parameters
+    ----------
+    p
+        Per-key read probabilities (normalised here).
+    capacity
+        Cache size in entries.
+    writes
+        Invalidating writes per read (all keys together).
+    policy
+        Eviction policy: ``"lru"``, ``"fifo"`` or ``"random"``.
+    write_p
+        Per-key write probabilities (default: ``p``).
+
+    Returns
+    -------
+    float
+        ``sum_i p_i h_i``; for LRU ``h_i = p_i / (p_i + w_i) (1 - exp(-(p_i + w_i) T))``
+        with ``w_i = writes q_i`` and ``sum_i h_i = capacity`` (or ``T`` infinite when
+        the cache never fills). ``writes = 0`` gives :func:`che_lru` (:func:`che_fifo`,
+        :func:`che_random`).
+    """
+    p = _probabilities(p)
+    w = _write_rates(p, writes, write_p)
+    t = characteristic_time(p, capacity, policy, writes, write_p)
+    if t == 0.0:
+        return 0.0
+    if np.isinf(t):
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return float(np.dot(p, np.where(p > 0, p / (p + w), 0.0)))
+    return float(np.dot(p, _INVALIDATED[policy](p, w, t)))
 
 
 def lfu_static(p: ArrayLike, capacity: float) -> float:

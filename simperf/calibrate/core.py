@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -17,7 +18,7 @@ from simperf.calibrate.logs import (
     LogError,
     component_columns,
     has_server_times,
-    read_log,
+    read_requests,
 )
 from simperf.calibrate.overhead import Overhead, load_dependence, overhead
 from simperf.calibrate.traffic import Arrivals, arrivals
@@ -46,6 +47,13 @@ class Level:
     samples: dict[str, np.ndarray] = field(repr=False, default_factory=dict)
     growth: float = math.nan
     """Latency gained per second over the level when it grows (a backlog), else NaN."""
+    timed_out: int = 0
+    """Its timed-out requests (in the rate; their service times censored)."""
+    unfitted: int = 0
+    """Timed-out requests that miss more than one component's time: no single time is
+    bounded by their latency, so they are left out of the fits."""
+    beyond: np.ndarray = field(repr=False, default_factory=lambda: np.empty(0))
+    """The latency each timed-out request is known to exceed (seconds)."""
 
     @property
     def saturated(self) -> bool:
@@ -72,17 +80,20 @@ class Calibration:
     Attributes
     ----------
     levels
-        One row per load level: requests, rate and its interval (``rate_low``,
+        One row per load level: requests (completed; ``timed_out`` those that timed
+        out, counted in the rate), rate and its interval (``rate_low``,
         ``rate_high``), dispersion index and its interval (and whether Poisson), held and
         outside overhead with their standard errors, the wake-up (its time, standard
         error, the idle time after which it is paid and the fraction of requests that
         paid it), mean service and utilisation.
     fits
         One row per (level, component, family, parameter): value, interval, AIC, KS
-        distance and p-value, and whether the family was chosen.
+        distance and p-value, whether the family was chosen, and the complete (``n``)
+        and right-censored (``censored``: timed out) values fitted.
     accuracy
-        One row per (level, percentile): measured, predicted by the calibrated model
-        at the level's rate, and the relative error (empty if not predicted).
+        One row per (level, percentile): measured (NaN past the share of requests
+        that completed: only known to exceed the timeout), predicted by the calibrated
+        model at the level's rate, and the relative error (empty if not predicted).
     fragment
         The calibrated scenario (plain data, as YAML would hold it), at the base level's
         rate; change ``workload.arrival.rate`` to predict other loads.
@@ -108,7 +119,7 @@ class Calibration:
     """The level of every interval in ``levels`` and ``fits``."""
     warnings: list[str] = field(default_factory=list)
     """What makes a number above less than it seems: saturated levels, timed-out
-    requests left out."""
+    requests (censored, or left out)."""
 
     def to_yaml(self) -> str:
         """The calibrated scenario as YAML."""
@@ -170,10 +181,11 @@ def _components(level: pd.DataFrame) -> dict[str, np.ndarray]:
     )
 
 
-def _level(load: float, rows: pd.DataFrame, confidence: float) -> Level:
+def _level(load: float, rows: pd.DataFrame, late: pd.DataFrame, confidence: float) -> Level:
     parts = _components(rows)
-    fits = {name: fit_families(x, confidence) for name, x in parts.items()}
-    traffic = arrivals(rows["timestamp"].to_numpy(), confidence)
+    # a timed-out request was sent, and held its worker, like any other
+    sent = np.concatenate([rows["timestamp"].to_numpy(), late["timestamp"].to_numpy()])
+    traffic = arrivals(np.sort(sent), confidence)
     if not math.isfinite(traffic.rate):  # no rate: nothing queues, nothing to predict
         raise LogError(
             f"log: load level {load:g} needs requests at two distinct times at least "
@@ -182,6 +194,18 @@ def _level(load: float, rows: pd.DataFrame, confidence: float) -> Level:
     total = np.sum(list(parts.values()), axis=0)
     workers = int(rows["worker"].nunique())
     cost = overhead(rows, total, traffic.rate / workers)
+    complete, censored, unfitted = censoring(late, rows, parts, cost)
+    fits = {
+        name: fit_families(np.concatenate([x, complete[name]]), confidence, censored[name])
+        for name, x in parts.items()
+    }
+    if any(c.size for c in censored.values()):
+        # again, with the waits behind timed-out requests from the first fit's times
+        complete, censored, unfitted = censoring(late, rows, parts, cost, fits)
+        fits = {
+            name: fit_families(np.concatenate([x, complete[name]]), confidence, censored[name])
+            for name, x in parts.items()
+        }
     latency = rows["latency"].to_numpy()
     growth = backlog_growth(
         rows["timestamp"].to_numpy(), latency, rows["worker"].to_numpy(), confidence
@@ -190,7 +214,139 @@ def _level(load: float, rows: pd.DataFrame, confidence: float) -> Level:
         # the mean latency holds a growing backlog: Pollaczek-Khinchine would fit the
         # held time that puts the utilisation just under 1, whatever the real one
         cost = replace(cost, held=math.nan, held_se=math.nan, method="not fitted: saturated")
-    return Level(load, len(rows), traffic, fits, cost, workers, latency, parts, growth)
+    beyond = late["latency"].fillna(float(latency.max())).to_numpy()
+    return Level(
+        load,
+        len(rows),
+        traffic,
+        fits,
+        cost,
+        workers,
+        latency,
+        parts,
+        growth,
+        len(late),
+        unfitted,
+        beyond,
+    )
+
+
+def censoring(
+    late: pd.DataFrame,
+    rows: pd.DataFrame,
+    parts: dict[str, np.ndarray],
+    cost: Overhead,
+    fits: dict[str, list[FamilyFit]] | None = None,
+) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray], int]:
+    """What a level's timed-out requests tell of each component's time.
+
+    A timed-out request took longer than its latency ``t`` (the timeout; without one,
+    longer than every completed request of the level, as one timeout applies to all).
+    A component time it logged is a complete value. When exactly one is missing, that
+    one exceeded ``t`` less the time from the send to the handler's start, the held
+    overhead, the other components and the time from the handler's end to the
+    response, and is right-censored there. The time to the handler's start is
+    ``server_start`` less the send time when logged; otherwise the later of the outside
+    time before the handler and the end of every earlier request of its worker (FIFO:
+    it waited for them). Those ends are ``server_end`` (or the send time plus the
+    latency) for completed requests; for timed-out ones without ``server_end``, their
+    start and known times plus their censored time's expected value under ``fits``
+    (the first pass's) or, without them, its censoring point (a lower bound, which
+    would put the next request's point high). The time after the handler is the
+    completed requests' mean of the send time plus the latency less ``server_end``
+    (none without server times). With several components missing, none is bounded
+    alone: the request is left out of the fits. A point at or below zero says nothing
+    (the request had waited longer than its timeout) and is dropped.
+
+    Returns
+    -------
+    tuple
+        ``(complete values, censoring points)``, each by component, and how many
+        timed-out requests were left out.
+    """
+    complete = {name: np.empty(0) for name in parts}
+    censored = {name: np.empty(0) for name in parts}
+    if late.empty:
+        return complete, censored, 0
+    names = list(parts)
+    times = _components(late) if component_columns(late) else _handler(late)
+    known = np.column_stack([times[name] for name in names])
+    finite = np.isfinite(known)
+    missing = (~finite).sum(axis=1)
+    others = np.where(finite, known, 0.0).sum(axis=1)
+    bound = late["latency"].fillna(float(rows["latency"].max())).to_numpy()
+    served = has_server_times(rows)
+    sent, latency = rows["timestamp"].to_numpy(), rows["latency"].to_numpy()
+    back = float(np.mean(sent + latency - rows["server_end"].to_numpy())) if served else 0.0
+    back = max(back, 0.0)
+    outside = cost.outside if math.isfinite(cost.outside) else 0.0
+    held = cost.held if math.isfinite(cost.held) else 0.0
+    arrive = max(outside - back, 0.0)
+    column = {
+        c: late[c].to_numpy() if c in late.columns else np.full(len(late), np.nan)
+        for c in ("server_start", "server_end")
+    }
+    ends = rows["server_end"].to_numpy() if served else sent + latency
+    # every request in send order (completed first at a tie), per worker
+    order = np.lexsort(
+        (
+            np.arange(len(rows) + len(late)),
+            np.concatenate([sent, late["timestamp"].to_numpy()]),
+        )
+    )
+    workers = np.concatenate([rows["worker"].to_numpy(), late["worker"].to_numpy()])
+    free: dict[Any, float] = {}
+    point = np.empty(len(late))
+    lives = {name: _residual_life(fit[0]) for name, fit in (fits or {}).items()}
+    for index in order:
+        worker = workers[index]
+        if index < len(rows):
+            free[worker] = max(free.get(worker, -math.inf), ends[index])
+            continue
+        i = index - len(rows)
+        ts = float(late["timestamp"].iat[i])
+        before = max(arrive, free.get(worker, -math.inf) - ts)
+        if math.isfinite(column["server_start"][i]):
+            before = max(float(column["server_start"][i]) - ts, 0.0)
+        point[i] = bound[i] - before - held - back - others[i]
+        end = column["server_end"][i]
+        if not math.isfinite(end):
+            rest = point[i]
+            if fits is not None and missing[i] == 1 and point[i] > 0:
+                rest += lives[names[int(np.flatnonzero(~finite[i])[0])]](point[i])
+            end = ts + before + others[i] + held + max(rest, 0.0)
+        free[worker] = max(free.get(worker, -math.inf), float(end))
+    for k, name in enumerate(names):
+        complete[name] = known[finite[:, k], k]
+        points = point[(missing == 1) & ~finite[:, k]]
+        censored[name] = points[points > 0]
+    return complete, censored, int((missing > 1).sum())
+
+
+def _residual_life(fit: FamilyFit) -> Callable[[float], float]:
+    """The mean time past a point of a value known to exceed it, under ``fit``: the
+    area under its survival function past the point over the survival there
+    (trapezoids on 4,097 points up to its 1e-9 quantile from the top)."""
+    if fit.frozen is None:
+        return lambda point: 0.0
+    grid = np.linspace(0.0, float(fit.frozen.isf(1e-9)), 4097)
+    survival = fit.frozen.sf(grid)
+    # the area from each grid point to the top
+    area = np.concatenate([np.cumsum((survival[1:] + survival[:-1])[::-1] / 2)[::-1], [0.0]])
+    area *= grid[1]
+
+    def life(point: float) -> float:
+        there = float(fit.frozen.sf(point))
+        return float(np.interp(point, grid, area)) / there if there > 0 else 0.0
+
+    return life
+
+
+def _handler(late: pd.DataFrame) -> dict[str, np.ndarray]:
+    """A timed-out request's handler time: NaN when its start or end is not logged."""
+    if not has_server_times(late):
+        return {"handler": np.full(len(late), np.nan)}
+    return {"handler": (late["server_end"] - late["server_start"]).to_numpy()}
 
 
 def backlog_growth(
@@ -338,19 +494,28 @@ def calibrate(
     >>> cal = simperf.calibrate("requests.csv")  # doctest: +SKIP
     >>> print(cal.summary())  # doctest: +SKIP
     """
-    data = read_log(log)
+    data, late = read_requests(log)
     loads = sorted(data["load"].unique())
     if base is None:
         base = float(loads[0])
     elif base not in loads:
         raise LogError(f"log: load level {base:g} not in the log (levels: {loads})")
-    levels = [_level(float(v), data[data["load"] == v], confidence) for v in loads]
+    levels = [
+        _level(float(v), data[data["load"] == v], late[late["load"] == v], confidence)
+        for v in loads
+    ]
     calibrated = next(lv for lv in levels if lv.load == base)
     if not math.isfinite(calibrated.service):
+        steady_loads = [f"--base {lv.load:g}" for lv in levels if not lv.saturated]
+        instead = (
+            f" ({' or '.join(steady_loads)})"
+            if steady_loads
+            else " (every level of this log is saturated: measure below its lowest rate)"
+        )
         raise LogError(
             f"log: load level {base:g} is saturated (its latency grows by "
             f"{calibrated.growth * 1e3:.3g} ms a second): no overhead can be fitted from its "
-            "mean latency; calibrate from a level below saturation (--base)"
+            f"mean latency; calibrate from a level below saturation{instead}"
         )
     fragment = scenario_fragment(calibrated, predict_requests or 100_000)
     # a saturated level's held overhead, when fitted at all, is not a steady state's
@@ -375,13 +540,15 @@ def calibrate(
         calibrated.samples,
         calibrated.fits,
         confidence,
-        _warnings(levels, data.attrs.get("timed_out", {})),
+        _warnings(levels, calibrated),
     )
 
 
-def _warnings(levels: list[Level], timed_out: dict[float, int]) -> list[str]:
-    """A line per saturated level and per level with timed-out requests left out."""
+def _warnings(levels: list[Level], calibrated: Level) -> list[str]:
+    """A line per saturated level, saying what to do, per level the calibrated model
+    saturates at, and per level with timed-out requests, saying how they were fitted."""
     out = []
+    capacity = calibrated.workers / calibrated.service
     for lv in levels:
         if lv.saturated:
             why = (
@@ -392,14 +559,37 @@ def _warnings(levels: list[Level], timed_out: dict[float, int]) -> list[str]:
             unfitted = "" if math.isfinite(lv.overhead.held) else ", nor fitted from its mean"
             out.append(
                 f"load {lv.load:g}: saturated: {why}; its latencies are no steady state's, "
-                f"so nothing is predicted there and its overhead is left out of the trend{unfitted}"
+                f"so nothing is predicted there and its overhead is left out of the trend"
+                f"{unfitted}. It offered {lv.arrivals.rate:.4g} req/s and the model "
+                f"calibrated at load {calibrated.load:g} serves at most {capacity:.4g} "
+                f"req/s: leave load {lv.load:g} out of the log (nothing else is fitted from "
+                f"it), or measure it again below {capacity:.4g} req/s to have it predicted"
             )
-        lost = timed_out.get(lv.load, 0)
-        if lost:
+        elif lv.arrivals.rate / capacity >= 1:
             out.append(
-                f"load {lv.load:g}: {lost} of {lost + lv.requests} requests "
-                f"({lost / (lost + lv.requests):.1%}) timed out and are left out: the slowest "
-                "are missing, so its fitted service times and percentiles are biased low"
+                f"load {lv.load:g}: not saturated in the log, but the model calibrated at "
+                f"load {calibrated.load:g} serves at most {capacity:.4g} req/s and it offered "
+                f"{lv.arrivals.rate:.4g}: nothing is predicted there; the worker's time per "
+                f"request was shorter at this load ({lv.service * 1e3:.3f} ms against "
+                f"{calibrated.service * 1e3:.3f} ms; see the held overhead's trend)"
+            )
+        if lv.timed_out:
+            total = lv.timed_out + lv.requests
+            censored = sum(f[0].censored for f in lv.fits.values())
+            line = (
+                f"load {lv.load:g}: {lv.timed_out} of {total} requests "
+                f"({lv.timed_out / total:.1%}) timed out: each is counted in the rate and "
+                "its missing service time fitted as censored (longer than its latency less "
+                f"the rest of it; {censored} censored value(s))"
+            )
+            if lv.unfitted:
+                line += (
+                    f"; {lv.unfitted} missed several components' times and are left out, "
+                    "so the fitted times are biased low"
+                )
+            out.append(
+                line + "; its measured percentiles past the share that completed are "
+                "only known to exceed the timeout (-)"
             )
     return out
 
@@ -429,6 +619,7 @@ def _levels_frame(levels: list[Level]) -> pd.DataFrame:
             "utilisation": lv.utilisation,
             "growth": lv.growth,
             "saturated": lv.saturated,
+            "timed_out": lv.timed_out,
         }
         for lv in levels
     ]
@@ -456,9 +647,23 @@ def _fits_frame(levels: list[Level]) -> pd.DataFrame:
                             "ks": fit.ks,
                             "ks_p": fit.ks_p,
                             "n": fit.n,
+                            "censored": fit.censored,
                         }
                     )
     return pd.DataFrame(rows)
+
+
+def measured_percentiles(latency: np.ndarray, beyond: np.ndarray) -> np.ndarray:
+    """The latency percentiles (``PERCENTILES``) of completed requests and timed-out
+    ones known to exceed ``beyond``: NaN where a percentile reaches a timed-out one
+    (only known to exceed the timeout)."""
+    if beyond.size == 0:
+        return np.percentile(latency, PERCENTILES)
+    every = np.concatenate([latency, beyond])
+    values = np.percentile(every, PERCENTILES)
+    known = int(np.sum(latency < beyond.min()))
+    reach = np.ceil(np.array(PERCENTILES) / 100 * (every.size - 1))
+    return np.where(reach < known, values, np.nan)
 
 
 def _accuracy(
@@ -466,7 +671,7 @@ def _accuracy(
 ) -> pd.DataFrame:
     rows = []
     for lv in levels:
-        measured = np.percentile(lv.latency, PERCENTILES)
+        measured = measured_percentiles(lv.latency, lv.beyond)
         # the calibrated model's utilisation at this level's rate: past 1 it has no
         # steady state to predict
         # and a saturated level's percentiles are a growing backlog's, no steady state's

@@ -5,16 +5,20 @@ exponential's ``shift``), a confidence interval for each, the log-likelihood, AI
 Kolmogorov-Smirnov distance to the data. The KS p-value is computed as if the parameters
 were known, so it is optimistic (Lilliefors); it is a goodness-of-fit indication, the
 choice itself is by AIC.
+
+Right-censored values (a timed-out request's time, known only to exceed a point) enter
+the likelihood by their survival terms (:func:`fit_censored`).
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
-from scipy import special, stats
+from scipy import integrate, special, stats
 
 # Below this coefficient of variation a sample is called deterministic: a gamma with
 # cv 0.01 is indistinguishable from a constant in any latency percentile.
@@ -51,7 +55,9 @@ class FamilyFit:
     ks, ks_p
         Kolmogorov-Smirnov distance between the fit and the sample, and its p-value.
     n
-        Sample size.
+        Sample size (complete values).
+    censored
+        Right-censored values fitted besides them (their survival terms).
     """
 
     family: str
@@ -64,6 +70,7 @@ class FamilyFit:
     n: int
     frozen: Any = field(repr=False, compare=False, default=None)
     values: tuple[float, ...] = field(repr=False, default=())
+    censored: int = 0
 
     def steps(self) -> list[dict[str, Any]]:
         """The distribution(s) this fit becomes in a spec: a shifted exponential is a
@@ -231,14 +238,17 @@ def fit_constant(x: np.ndarray) -> FamilyFit:
     return FamilyFit("constant", {"mean": mean}, {"mean": (mean, mean)}, 0.0, 2.0, 0.0, 1.0, x.size)
 
 
-def fit_families(x: np.ndarray, confidence: float = 0.95) -> list[FamilyFit]:
+def fit_families(
+    x: np.ndarray, confidence: float = 0.95, censored: np.ndarray | None = None
+) -> list[FamilyFit]:
     """Every family that applies to ``x``, the chosen one first: the fewest parameters
     among the plausible ones within ``AIC_EQUIVALENT`` of their lowest AIC, then by AIC.
     Plausible is not rejected by its KS test (p below ``REJECT``) and with a mean inside
     the sample mean's 99.9% interval; when no family is, the empirical fit goes first.
 
     A sample with a coefficient of variation under ``CONSTANT_CV`` is a constant;
-    gamma and lognormal need every value positive.
+    gamma and lognormal need every value positive. With ``censored`` values (right-
+    censoring points, seconds), the fits are :func:`fit_censored`'s.
 
     Examples
     --------
@@ -247,6 +257,8 @@ def fit_families(x: np.ndarray, confidence: float = 0.95) -> list[FamilyFit]:
     'gamma'
     """
     x = np.asarray(x, dtype=float)
+    if censored is not None and len(censored) and x.size >= 2 and x.mean() > 0:
+        return fit_censored(x, np.asarray(censored, dtype=float), confidence)
     if x.size < 2 or x.mean() <= 0 or x.std() / x.mean() < CONSTANT_CV:
         return [fit_constant(x)]
     fits = [fit_exponential(x, confidence)]
@@ -274,3 +286,187 @@ def fit_families(x: np.ndarray, confidence: float = 0.95) -> list[FamilyFit]:
             f.aic,
         ),
     )
+
+
+def fit_censored(x: np.ndarray, c: np.ndarray, confidence: float = 0.95) -> list[FamilyFit]:
+    """Every family fitted to complete values ``x`` and values right-censored at ``c``
+    (each known only to exceed its point), the chosen one first.
+
+    Maximum likelihood with each censored value's survival term: the exponential's
+    mean is the total time over the complete count (its interval chi-square with twice
+    that count, exact for a fixed number of complete values); gamma and lognormal are
+    fitted on :class:`scipy.stats.CensoredData`, their intervals from the observed
+    information of (log mean, log cv); the shifted exponential's shift is the smallest
+    value less the rest's mean over the count, as :func:`fit_shifted_exponential`'s.
+
+    The checks compare each fit with the Kaplan-Meier estimate of the distribution up
+    to the median censoring point ``tau`` (with one timeout and no waits, the sample's
+    own CDF below it): the KS distance is the largest gap between the two there (its
+    p-value the uncensored KS's of the whole sample, an indication), and a family is
+    plausible when that passes (p at least ``REJECT``) and its mean of ``min(S, tau)``
+    is within the estimate's at 99.9% (the spread of the values cut at ``tau`` as the
+    error). The empirical resampling is not offered (the tail past the timeout is what
+    is unknown); with no family plausible, the lowest AIC goes first.
+    """
+    tau = float(np.median(c))
+    steps, cdf = _kaplan_meier(x, c)
+    below = steps <= tau
+    steps, cdf = steps[below], cdf[below]
+    n = x.size + c.size
+
+    def ks(dist: Any) -> tuple[float, float]:
+        # the estimate is a step function: compare the fit with it on both sides of
+        # each step, and at tau
+        fitted = dist.cdf(np.concatenate([steps, [tau]]))
+        after = np.concatenate([cdf, cdf[-1:] if cdf.size else [0.0]])
+        before = np.concatenate([[0.0], cdf])
+        distance = float(np.max(np.maximum(np.abs(after - fitted), np.abs(before - fitted))))
+        return distance, float(stats.kstwo.sf(distance, n))
+
+    fits: list[FamilyFit] = [_censored_exponential(x, c, confidence, ks)]
+    if x.min() > 0:
+        fits += [_censored_two(family, x, c, confidence, ks) for family in ("gamma", "lognormal")]
+    shifted = _censored_shifted(x, c, confidence, ks)
+    if shifted is not None:
+        fits.append(shifted)
+    # the estimate's mean of min(S, tau): the area under its survival curve up to tau
+    edges = np.concatenate([[0.0], steps, [tau]])
+    rmst = float(np.sum((1 - np.concatenate([[0.0], cdf])) * np.diff(edges)))
+    cut = np.minimum(np.concatenate([x, c]), tau)
+    half = stats.t.ppf(0.9995, n - 1) * cut.std(ddof=1) / math.sqrt(n)
+
+    def restricted(f: FamilyFit) -> float:
+        return float(integrate.quad(f.frozen.sf, 0.0, tau, limit=200)[0])
+
+    plausible = [f for f in fits if f.ks_p >= REJECT and abs(restricted(f) - rmst) <= half]
+    if not plausible:
+        return sorted(fits, key=lambda f: f.aic)
+    best = min(f.aic for f in plausible)
+    return sorted(
+        fits,
+        key=lambda f: (
+            f not in plausible,
+            f.aic > best + AIC_EQUIVALENT,
+            _PARAMETERS[f.family],
+            f.aic,
+        ),
+    )
+
+
+def _kaplan_meier(x: np.ndarray, c: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The Kaplan-Meier estimate of the CDF from complete ``x`` and right-censored
+    ``c``: the complete values in order, and the estimate at each."""
+    values = np.concatenate([x, c])
+    event = np.concatenate([np.ones(x.size), np.zeros(c.size)])
+    # at a tie a complete value comes first: the censored one was still at risk
+    order = np.lexsort((1 - event, values))
+    at_risk = values.size - np.arange(values.size)
+    survival = np.cumprod(1 - event[order] / at_risk)
+    return values[order][event[order] == 1], 1 - survival[event[order] == 1]
+
+
+def _censored_fit(
+    family: str,
+    params: dict[str, float],
+    ci: dict[str, tuple[float, float]],
+    k: int,
+    x: np.ndarray,
+    c: np.ndarray,
+    dist: Any,
+    ks: Callable[[Any], tuple[float, float]],
+) -> FamilyFit:
+    loglik = float(dist.logpdf(x).sum() + dist.logsf(c).sum())
+    distance, p = ks(dist)
+    return FamilyFit(
+        family, params, ci, loglik, 2 * k - 2 * loglik, distance, p, x.size, dist, censored=c.size
+    )
+
+
+def _censored_exponential(
+    x: np.ndarray, c: np.ndarray, confidence: float, ks: Callable[[Any], tuple[float, float]]
+) -> FamilyFit:
+    d, total = x.size, float(x.sum() + c.sum())
+    mean = total / d
+    a = 1 - confidence
+    low = 2 * total / stats.chi2.ppf(1 - a / 2, 2 * d)
+    high = 2 * total / stats.chi2.ppf(a / 2, 2 * d)
+    dist = stats.expon(scale=mean)
+    return _censored_fit("exponential", {"mean": mean}, {"mean": (low, high)}, 1, x, c, dist, ks)
+
+
+def _two(family: str, mean: float, cv: float) -> Any:
+    """The frozen gamma or lognormal of that mean and cv."""
+    if family == "gamma":
+        return stats.gamma(1 / cv**2, scale=mean * cv**2)
+    sigma2 = math.log1p(cv**2)
+    return stats.lognorm(math.sqrt(sigma2), scale=mean * math.exp(-sigma2 / 2))
+
+
+def _censored_two(
+    family: str,
+    x: np.ndarray,
+    c: np.ndarray,
+    confidence: float,
+    ks: Callable[[Any], tuple[float, float]],
+) -> FamilyFit:
+    """Gamma or lognormal by censored maximum likelihood, Wald intervals on the logs of
+    mean and cv from the observed information (a central-difference Hessian)."""
+    data = stats.CensoredData(uncensored=x, right=c)
+    if family == "gamma":
+        shape, _, scale = stats.gamma.fit(data, floc=0)
+        mean, cv = shape * scale, 1 / math.sqrt(shape)
+    else:
+        sigma, _, scale = stats.lognorm.fit(data, floc=0)
+        mean, cv = scale * math.exp(sigma**2 / 2), math.sqrt(math.expm1(sigma**2))
+
+    def loglik(theta: np.ndarray) -> float:
+        dist = _two(family, math.exp(theta[0]), math.exp(theta[1]))
+        return float(dist.logpdf(x).sum() + dist.logsf(c).sum())
+
+    theta = np.log([mean, cv])
+    h = 1e-4
+    hessian = np.empty((2, 2))
+    for i in range(2):
+        for j in range(2):
+            ei, ej = np.eye(2)[i] * h, np.eye(2)[j] * h
+            hessian[i, j] = (
+                loglik(theta + ei + ej)
+                - loglik(theta + ei - ej)
+                - loglik(theta - ei + ej)
+                + loglik(theta - ei - ej)
+            ) / (4 * h * h)
+    z = stats.norm.ppf(0.5 + confidence / 2)
+    try:
+        se = np.sqrt(np.diag(np.linalg.inv(-hessian)))
+    except np.linalg.LinAlgError:
+        se = np.full(2, math.inf)
+    se = np.where(np.isfinite(se), se, math.inf)
+    ci = {
+        "mean": (mean * math.exp(-z * se[0]), mean * math.exp(z * se[0])),
+        "cv": (cv * math.exp(-z * se[1]), cv * math.exp(z * se[1])),
+    }
+    params = {"mean": float(mean), "cv": float(cv)}
+    return _censored_fit(family, params, ci, 2, x, c, _two(family, mean, cv), ks)
+
+
+def _censored_shifted(
+    x: np.ndarray, c: np.ndarray, confidence: float, ks: Callable[[Any], tuple[float, float]]
+) -> FamilyFit | None:
+    n, d = x.size + c.size, x.size
+    low_value = float(x.min())
+    # the minimum of n exponentials exceeds the shift by Exp(rest / n): take it off
+    first = float((x - low_value).sum() + np.clip(c - low_value, 0, None).sum()) / d
+    shift = low_value - first / n
+    if shift <= 0:
+        return None
+    total = float((x - shift).sum() + np.clip(c - shift, 0, None).sum())
+    rest = total / d
+    a = 1 - confidence
+    low = 2 * total / stats.chi2.ppf(1 - a / 2, 2 * d)
+    high = 2 * total / stats.chi2.ppf(a / 2, 2 * d)
+    lo_shift = max(low_value - rest / n * math.log(2 / a), 0.0)
+    hi_shift = low_value - rest / n * math.log(1 / (1 - a / 2))
+    dist = stats.expon(loc=shift, scale=rest)
+    params = {"mean": shift + rest, "shift": shift}
+    ci = {"mean": (shift + low, shift + high), "shift": (lo_shift, hi_shift)}
+    return _censored_fit("shifted_exponential", params, ci, 2, x, c, dist, ks)

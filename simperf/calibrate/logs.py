@@ -8,9 +8,10 @@ The format (times in seconds, one row per request):
     measured from ``timestamp`` to the last byte of the response; required.
 ``status``
     optional; rows whose status is neither 2xx nor ``ok`` are counted and left out.
-    Those that timed out (``timeout``, 408 or 504) are counted apart: they are the
-    slowest requests, so leaving them out biases every fitted time low (a warning says
-    by how large a share).
+    Those that timed out (``timeout``, 408 or 504) are counted apart and kept
+    (:func:`read_requests`): they are the slowest requests, each known only to have
+    taken longer than its latency (the timeout; empty: longer than every completed
+    request of its level), so their service times are fitted as right-censored.
 ``load``
     optional load-level label (a number: offered rate or utilisation); each level is
     fitted on its own, the lowest is the one the model is calibrated from.
@@ -56,6 +57,8 @@ def has_server_times(log: pd.DataFrame) -> bool:
 def read_log(source: str | Path | pd.DataFrame) -> pd.DataFrame:
     """Read and check a request log; keep the successful requests.
 
+    The timed-out rows are :func:`read_requests`'s second frame.
+
     Parameters
     ----------
     source
@@ -74,6 +77,29 @@ def read_log(source: str | Path | pd.DataFrame) -> pd.DataFrame:
     LogError
         The file cannot be read, a required column is missing, a value is not a finite
         number (or is negative where a duration is expected), or no successful row is left.
+    """
+    return read_requests(source)[0]
+
+
+def read_requests(source: str | Path | pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Read and check a request log: its successful rows and its timed-out ones.
+
+    Parameters
+    ----------
+    source
+        A CSV path or a DataFrame with the columns described in this module.
+
+    Returns
+    -------
+    tuple of pandas.DataFrame
+        The successful rows, as :func:`read_log` returns them, and the timed-out rows
+        sorted by ``timestamp`` with the same ``load`` and ``worker`` columns; their
+        latency and other times are NaN where the log has none (or no usable one).
+
+    Raises
+    ------
+    LogError
+        As :func:`read_log`; a timed-out row must have its send time too.
     """
     name = "log" if isinstance(source, pd.DataFrame) else str(source)
     if isinstance(source, pd.DataFrame):
@@ -111,7 +137,10 @@ def read_log(source: str | Path | pd.DataFrame) -> pd.DataFrame:
             )
             counts = load.value_counts()
             by_load = {float(k): int(v) for k, v in counts.items()}
+        late = _timed_out(name, log[status.str.match(TIMED_OUT)])
         log = log[ok]
+    else:
+        late = _timed_out(name, log.iloc[:0])
     numeric = [*REQUIRED, *component_columns(log)]
     numeric += [c for c in ("load", "server_start", "server_end") if c in log.columns]
     for column in numeric:
@@ -131,7 +160,26 @@ def read_log(source: str | Path | pd.DataFrame) -> pd.DataFrame:
     log = log.sort_values("timestamp", kind="stable").reset_index(drop=True)
     log.attrs["failed"] = failed
     log.attrs["timed_out"] = by_load
-    return log
+    return log, late
+
+
+def _timed_out(name: str, rows: pd.DataFrame) -> pd.DataFrame:
+    """The timed-out rows: the send time checked as any row's, every other time a
+    number or NaN (a request given up on may have no latency or server time logged)."""
+    rows = rows.copy()
+    rows["timestamp"] = _numbers(name, "timestamp", rows["timestamp"])
+    durations = ["latency", *component_columns(rows)]
+    others = [c for c in ("load", "server_start", "server_end") if c in rows.columns]
+    for column in [*durations, *others]:
+        values = pd.to_numeric(rows[column], errors="coerce").astype(float)
+        usable = np.isfinite(values) & ((values >= 0) | (column not in durations))
+        rows[column] = values.where(usable)
+    if "load" not in rows.columns:
+        rows["load"] = 0.0
+    rows["load"] = rows["load"].fillna(0.0)
+    if "worker" not in rows.columns:
+        rows["worker"] = 0
+    return rows.sort_values("timestamp", kind="stable").reset_index(drop=True)
 
 
 def _numbers(name: str, column: str, raw: pd.Series) -> pd.Series:

@@ -32,6 +32,11 @@ def summary(cal: Calibration) -> str:
             f"{'yes' if row.poisson else 'no':>7} {_ms(row.held):>10} {_ms(row.outside):>10} "
             f"{_util(row.utilisation, row.saturated):>5}"
         )
+    if cal.levels["saturated"].any():
+        lines.append(
+            "  sat: saturated (a growing backlog), its held overhead not fitted; ! after a "
+            "utilisation: saturated. Either is not predicted: see Warnings"
+        )
     for row in cal.levels.itertuples():
         if row.wake > 0:
             lines.append(
@@ -55,8 +60,10 @@ def summary(cal: Calibration) -> str:
             f"[{_value(r.parameter, r.low)}, {_value(r.parameter, r.high)}]"
             for r in rows.itertuples()
         )
+        censored = f", {first.censored} censored" if first.censored else ""
         lines.append(
-            f"  {component}: {first.family} {params}  (KS {first.ks:.3f}, p {first.ks_p:.2g})"
+            f"  {component}: {first.family} {params}  "
+            f"(KS {first.ks:.3f}, p {first.ks_p:.2g}{censored})"
         )
     if not cal.accuracy.empty:
         lines += ["", "Predicted against measured latency"]

@@ -10,6 +10,10 @@ from scipy import stats
 # Windows long enough that about this many requests fall in each: the index's
 # chi-square approximation wants counts that are not tiny.
 COUNT_PER_WINDOW = 10
+# Over-dispersed traffic's rate interval is the batch means' of its window counts, in
+# this many batches: bursts make the count's variance larger than Poisson's, and over
+# longer times than one window.
+RATE_BATCHES = 10
 
 
 @dataclass(frozen=True)
@@ -19,7 +23,9 @@ class Arrivals:
     Attributes
     ----------
     rate, rate_ci
-        Requests per second and its confidence interval (the count is Poisson).
+        Requests per second and its confidence interval: Garwood's (the count is
+        Poisson), widened for bursty traffic (dispersion above 1 at ``confidence``) to
+        the batch means' interval of the window counts in ``RATE_BATCHES`` batches.
     dispersion, dispersion_ci
         Variance over mean of the counts in windows of ``window`` seconds (1 for
         Poisson, above 1 for bursty, below 1 for paced traffic), and its interval.
@@ -75,4 +81,11 @@ def arrivals(timestamps: np.ndarray, confidence: float = 0.95) -> Arrivals:
     poisson = bool(
         stats.chi2.ppf(a / 2, dof) / dof <= index <= stats.chi2.ppf(1 - a / 2, dof) / dof
     )
+    if index > stats.chi2.ppf(1 - a / 2, dof) / dof:
+        # bursts: Garwood's interval, a Poisson count's, covered the long-run rate of
+        # MMPP logs (dispersion 5.6) 11 times in 40 at 95%
+        from simperf.metrics.stats import batch_means
+
+        half = batch_means(counts, min(RATE_BATCHES, windows), confidence).half_width / window
+        rate_ci = (min(rate_ci[0], rate - half), max(rate_ci[1], rate + half))
     return Arrivals(rate, (float(rate_ci[0]), float(rate_ci[1])), index, ci, window, poisson)

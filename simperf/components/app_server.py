@@ -84,6 +84,9 @@ class AppInstance(Server):
         self.provisioned: LevelMonitor | None = None  # 0/1 over time, when autoscaled
         self.down_since = 0.0  # when it last went down
         self.outages = 0
+        # outages of the slot that hit no instance of it (an autoscaled slot off at the
+        # crash, or its instance terminated since): their ends bring nothing back
+        self.absorbed = 0
         self.down_code = 0  # registered at the first failure (most runs never fail)
         # Gray failures and connect timeouts, set by the fault timeline; any of them
         # swaps in :meth:`_degraded_steps` (see :meth:`_rewire`), so that an instance
@@ -510,11 +513,12 @@ class AppServer(Component):
         self.spec = spec
         # a crash fault that fails or hangs requests in service names this server
         self.tracked = _fails_in_service(ctx.scenario, name)
-        # each class's priority rank (0 first), for queues that order by priority
+        # each class's priority rank (0 first), for queues that order by priority, and
+        # last (index -1: a health probe's class) the rank of the default priority, 0
         self.ranks: list[int] = []
         queue = spec.queue
         if queue is not None and queue.discipline == "priority" and ctx.scenario is not None:
-            self.ranks = class_ranks([c.priority for c in ctx.scenario.workload.classes])
+            self.ranks = class_ranks([*(c.priority for c in ctx.scenario.workload.classes), 0])
         self.instances = [AppInstance(self, i) for i in range(spec.most_replicas)]
         self.sessions = None if spec.sessions is None else Sessions(self, spec.sessions)
         self.autoscaler: Autoscaler | None = None
@@ -569,10 +573,11 @@ class AppServer(Component):
         """
         code = self.ctx.recorder.cause("instance_down")
         for inst in self._chosen(instance):
+            if self.autoscaler is not None and not self.autoscaler.crash(inst.index):
+                inst.absorbed += 1
+                continue
             inst.down_code = code
             inst.outages += 1
-            if self.autoscaler is not None:
-                self.autoscaler.crash(inst.index)
             if inst.up:
                 inst.up = False
                 inst.down_since = self.env.now
@@ -588,6 +593,9 @@ class AppServer(Component):
     def recover(self, instance: int | None) -> None:
         """Bring one instance (or all) back, holding no sessions."""
         for inst in self._chosen(instance):
+            if inst.absorbed:
+                inst.absorbed -= 1
+                continue
             inst.outages -= 1
             if inst.outages == 0 and self.autoscaler is not None:
                 self.autoscaler.recover(inst.index)

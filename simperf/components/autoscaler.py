@@ -11,11 +11,13 @@ An instance is ``off``, ``warming`` (provisioned, not yet taking traffic), ``ser
 ``evaluation_period`` the metric of the period just ended is computed per instance
 working (serving or draining, and not crashed) and acted on ``metric_lag`` later. A
 crashed instance (a ``crash`` fault) reports no metric and adds no capacity, as a cloud
-autoscaler's health checks see it: the fleet it is compared with leaves it out, so its
-capacity is replaced, and the replacement is scaled in once it recovers (it stays
-provisioned, and billed, while down). A draining instance is
-released at the first check (every second, or every evaluation period if shorter) that
-finds it holding no request; it then loses the sessions it kept locally.
+autoscaler's health checks see it; the next decision terminates it (billed until then,
+as a cloud bills a crashed VM until it is terminated) and replaces it one for one,
+whatever the cooldowns. The end of its fault brings nothing back: an instance
+provisioned later in its slot is a new one. A draining instance is released at the
+first check (every second, or every evaluation period if shorter) that finds it holding
+no request; it then loses the sessions it kept locally. A scale-out takes draining
+instances back before off ones: they serve again at once, warm.
 """
 
 from __future__ import annotations
@@ -75,9 +77,17 @@ class Autoscaler(Component):
         # a change wanted but held: (scale-out?, first wanted at, what held it last)
         self.held: tuple[bool, float, str] | None = None
         self.last_out = -math.inf
-        self.crashed: set[int] = set()  # instances down by a crash fault
+        self.crashed: set[int] = set()  # provisioned instances down by a crash fault
+        self.replaced: list[tuple[float, int]] = []  # (time, crashed instances replaced)
+        self.launches = [0] * len(server.instances)  # per slot: instances provisioned there
         self.last_in = -math.inf
         self.poll = min(1.0, spec.evaluation_period)
+        # request_rate tracks the load offered: requests sent to an instance, counted
+        # as they arrive (an overloaded one finishes fewer, its queue growing)
+        self.arrived = 0
+        if spec.metric == "request_rate":
+            for inst in server.instances:
+                inst.handle = self._counted(inst.handle)
         # an instance type's price counts, as in the scenario's cost
         sized = server.spec
         self.per_instance_hour = group_price(
@@ -85,18 +95,20 @@ class Autoscaler(Component):
         )
         env.process(self._evaluate())
 
+    def _counted(self, handle: Any) -> Any:
+        """``handle`` counting each request it is given (no extra generator frame)."""
+
+        def counted(request: Any, steps: Any) -> Process:
+            self.arrived += 1
+            return handle(request, steps)
+
+        return counted
+
     # -- counts -----------------------------------------------------------------------
     @property
     def fleet(self) -> int:
         """Instances provisioned and not draining (warming or serving)."""
         return sum(1 for s in self.state if s in (WARMING, SERVING))
-
-    @property
-    def live(self) -> int:
-        """The fleet less its crashed instances: what decisions compare the wanted count with."""
-        return sum(
-            1 for i, s in enumerate(self.state) if s in (WARMING, SERVING) and i not in self.crashed
-        )
 
     def _work(self, index: int, change: int, now: float) -> None:
         """A working instance more or less, unless it is crashed (counted out already)."""
@@ -104,13 +116,20 @@ class Autoscaler(Component):
             self.working.change(change, now)
 
     # -- crashes (from the server's fail and recover) -------------------------------------
-    def crash(self, index: int) -> None:
-        """Instance ``index`` went down: it no longer counts in the metric or the fleet."""
-        if index in self.crashed:
-            return
-        if self.state[index] in (SERVING, DRAINING):
-            self.working.change(-1, self.env.now)
-        self.crashed.add(index)
+    def crash(self, index: int) -> bool:
+        """Instance ``index`` went down: it no longer counts in the metric.
+
+        Returns whether an instance was there to crash: an off slot holds none, so the
+        crash hits nothing (an instance provisioned there later is a new one).
+        """
+        state = self.state[index]
+        if state == OFF:
+            return False
+        if index not in self.crashed:
+            if state in (SERVING, DRAINING):
+                self.working.change(-1, self.env.now)
+            self.crashed.add(index)
+        return True
 
     def recover(self, index: int) -> None:
         """Instance ``index`` is back up."""
@@ -134,7 +153,7 @@ class Autoscaler(Component):
         elif metric == "queue_length":
             value = sum(i.queue.area_at(now) for i in instances)
         else:
-            value = float(sum(i.served + i.rejected for i in instances))
+            value = float(self.arrived)
         return value, self.working.area_at(now)
 
     # -- the loop ---------------------------------------------------------------------
@@ -158,10 +177,49 @@ class Autoscaler(Component):
                     self._decide(value, measured)
             before = after
 
+    def _replace_crashed(self) -> None:
+        """Terminate every crashed instance (billed until now) and replace those of the
+        fleet one for one, as a cloud's health checks do: no cooldown holds it, since
+        the fleet's size does not change."""
+        crashed = sorted(self.crashed)
+        if not crashed:
+            return
+        now = self.env.now
+        before = self.fleet
+        lost = sum(1 for i in crashed if self.state[i] in (WARMING, SERVING))
+        for index in crashed:
+            self._terminate(index, now)
+        self.replaced.append((now, lost))
+        self._add(lost, now)
+        names = ", ".join(self.server.instances[i].name for i in crashed)
+        # a draining one was leaving the fleet: terminated, not replaced
+        done = "terminated and replaced" if lost else "terminated"
+        self._record(before, f"{names} crashed: {done}")
+
+    def _terminate(self, index: int, now: float) -> None:
+        """Release crashed instance ``index``: its slot is off and free of the crash."""
+        state = self.state[index]
+        if state == SERVING:
+            self.serving.change(-1, now)
+        self.state[index] = OFF
+        self.launches[index] += 1  # a warm-up under way is void
+        self.crashed.discard(index)
+        inst = self.server.instances[index]
+        inst.in_service = False
+        inst.provisioned.change(-1, now)
+        self.provisioned.change(-1, now)
+        # the outage stays with the terminated instance: its end, on the fault timeline,
+        # brings nothing back, and an instance provisioned in the slot is a new one
+        inst.absorbed += inst.outages
+        inst.outages = 0
+        inst.connect_timeout = 0.0
+        inst._rewire()
+
     def _decide(self, value: float, measured: float) -> None:
         """Act on a period's metric ``value`` (per working instance, ``measured`` of them)."""
         spec = self.spec
-        fleet = self.live
+        self._replace_crashed()
+        fleet = self.fleet
         if self.target is not None:
             desired = math.ceil(measured * value / self.target - _EPS)
             reason = f"{spec.metric} {value:.4g} vs target {self.target:.4g}"
@@ -178,13 +236,10 @@ class Autoscaler(Component):
                 desired = fleet + change
                 reason = f"{spec.metric} {value:.4g} below {level:.4g}"
         now = self.env.now
-        down = self.fleet - fleet  # crashed, still provisioned: they count against max
-        if desired > spec.max - down:
+        if desired > spec.max:
             self.capped.append((now, desired))
             reason += f"; wanted {desired}, capped at max {spec.max}"
-            if down:
-                reason += f" ({down} crashed)"
-        desired = min(max(desired, spec.min), spec.max - down)
+        desired = min(max(desired, spec.min), spec.max)
         if desired > fleet:
             held = "the cooldown" if now - self.last_out < spec.cooldown else None
         elif desired < fleet and spec.scale_in:
@@ -218,31 +273,49 @@ class Autoscaler(Component):
     def _scale_out(self, count: int, reason: str) -> None:
         before = self.fleet
         now = self.env.now
-        # Off instances first, then draining ones (which are still provisioned).
-        order = [i for i, s in enumerate(self.state) if s == OFF]
-        order += [i for i, s in enumerate(self.state) if s == DRAINING]
-        for index in order[:count]:
-            if self.state[index] == OFF:
-                self.server.instances[index].provisioned.change(1, now)
-                self.provisioned.change(1, now)
-            else:
-                self._work(index, -1, now)
-            self.state[index] = WARMING
-            self.env.timeout(self.spec.warmup).callbacks.append(
-                lambda _, i=index: self._in_service(i)
-            )
+        self._add(count, now)
         self.last_out = now
         self._record(before, reason)
 
-    def _in_service(self, index: int) -> None:
+    def _add(self, count: int, now: float) -> None:
+        """Bring ``count`` instances into the fleet."""
+        # Draining instances first: they never stopped, so they take traffic again at
+        # once, warm (and are billed already); then off ones, which warm up, a slot
+        # whose terminated instance's fault still lasts last (its plots show it down).
+        order = [i for i, s in enumerate(self.state) if s == DRAINING and i not in self.crashed]
+        off = [i for i, s in enumerate(self.state) if s == OFF]
+        instances = self.server.instances
+        order += sorted(off, key=lambda i: instances[i].absorbed > 0)
+        for index in order[:count]:
+            if self.state[index] == DRAINING:
+                self._in_service(index, draining=True)
+                continue
+            self.server.instances[index].provisioned.change(1, now)
+            self.provisioned.change(1, now)
+            self.state[index] = WARMING
+            self.launches[index] += 1
+            self.env.timeout(self.spec.warmup).callbacks.append(
+                lambda _, i=index, n=self.launches[index]: self._warm(i, n)
+            )
+
+    def _warm(self, index: int, launch: int) -> None:
+        """Launch ``launch`` of slot ``index`` has warmed up (unless it was terminated)."""
+        if self.launches[index] == launch and self.state[index] == WARMING:
+            self._in_service(index)
+
+    def _in_service(self, index: int, draining: bool = False) -> None:
+        """Instance ``index`` takes traffic: warmed up, or ``draining`` and taken back
+        (already counted as working)."""
         now = self.env.now
         inst = self.server.instances[index]
         self.state[index] = SERVING
         inst.in_service = True
         if inst.outages == 0:
             inst.up = True
+            inst._rewire()
         self.serving.change(1, now)
-        self._work(index, 1, now)
+        if not draining:
+            self._work(index, 1, now)
 
     def _scale_in(self, count: int, reason: str) -> None:
         before = self.fleet
@@ -264,6 +337,9 @@ class Autoscaler(Component):
         if self.state[index] != DRAINING:  # taken back into the fleet meanwhile
             return
         now = self.env.now
+        if index in self.crashed:  # drained while down: gone, as if terminated
+            self._terminate(index, now)
+            return
         self.state[index] = OFF
         inst.provisioned.change(-1, now)
         self.provisioned.change(-1, now)
@@ -313,6 +389,7 @@ class Autoscaler(Component):
             "per_instance_hour": per_instance_hour,
             "scale_outs": sum(1 for e in events if e[2] > e[1]),
             "scale_ins": sum(1 for e in events if e[2] < e[1]),
+            "replaced": sum(n for t, n in self.replaced if start <= t <= end),
             "capped_at_max": len(capped),
             "most_wanted": max(capped, default=None),
             "events": [

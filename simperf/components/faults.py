@@ -44,8 +44,10 @@ class FaultLog:
     (when a balancer put it back after the repair).
 
     ``marks[i]`` holds occurrence ``i``'s counters of every instance (the rows of
-    ``instances``, the columns :data:`MARKED`) at its start and at its end (None while it
-    lasts): 56 bytes per instance and mark, taken without an event of their own.
+    ``instances``, the columns :data:`MARKED`) at its start, at its end (None while it
+    lasts) and at its detection (None until then): 56 bytes per instance and mark, taken
+    without an event of their own. The detection splits the fault's time in two stretches
+    that load the rest differently: before it, traffic still goes to the failed instance.
     """
 
     def __init__(self, instances: Sequence[Any] = ()) -> None:
@@ -70,7 +72,7 @@ class FaultLog:
         }
         self._index[id(occurrence)] = len(self.occurrences)
         self.occurrences.append(occurrence)
-        self.marks.append([self.mark(now), None])
+        self.marks.append([self.mark(now), None, None])
         for name in names:
             self._open.setdefault(name, []).append(occurrence)
         return occurrence
@@ -90,10 +92,13 @@ class FaultLog:
         ).reshape(len(self.instances), len(MARKED))
 
     def detected(self, instance: str, now: float) -> None:
-        """A balancer took ``instance`` out of rotation at ``now``."""
+        """A balancer took ``instance`` out of rotation at ``now`` (or a database's
+        failover noticed it down): the counters are marked where the first detection of
+        each open occurrence splits it."""
         for occurrence in self._open.get(instance, ()):
             if occurrence["detected"] is None:
                 occurrence["detected"] = now
+                self.marks[self._index[id(occurrence)]][2] = self.mark(now)
 
     def restored(self, instance: str, now: float) -> None:
         """A balancer put ``instance`` back into rotation at ``now``."""

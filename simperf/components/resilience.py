@@ -136,6 +136,13 @@ class Breaker:
             return self.generation
         return None
 
+    def unused(self, generation: int) -> None:
+        """An allowed attempt was not made (the request's deadline had passed): a probe
+        gives its place back, or the half-open breaker would wait for its outcome forever
+        and fail every call fast."""
+        if generation == self.generation and self.state == HALF_OPEN:
+            self.probing -= 1
+
     def record(self, generation: int, now: float, failed: bool, slow: bool) -> None:
         """One attempt's outcome (a timeout is a failure)."""
         if generation != self.generation:
@@ -471,6 +478,8 @@ def guard(
                 if deadline is not None:
                     left = deadline - env.now
                     if left <= 0:  # the client has given up: nothing is sent
+                        if breaker is not None:
+                            breaker.unused(generation)
                         route.expired += 1
                         code = timeout_code
                         break

@@ -1,9 +1,10 @@
 """Sharded databases: ``shards`` databases, each a primary with its read replicas.
 
 A query filtering on its table's shard key (and every insert) goes to the shard owning
-its key: ``hash`` routing mixes the key with a 64-bit multiplicative hash, ``range``
-routing gives shard ``i`` the keys ``[i K / N, (i + 1) K / N)`` of a key space of ``K``
-keys ranked by popularity (so range sharding puts the hottest keys together). Any other
+its key: ``hash`` routing takes the key, mixed by SplitMix64's 64-bit finaliser, modulo
+``shards`` (:func:`simperf.dbcost.buffer_pool.shard_of`), ``range`` routing gives shard
+``i`` the keys ``[i K / N, (i + 1) K / N)`` of a key space of ``K`` keys ranked by
+popularity (so range sharding puts the hottest keys together). Any other
 query fans out to every shard at once and waits for the slowest (scatter-gather), each
 shard examining its share of the rows (``rows / shards``).
 """

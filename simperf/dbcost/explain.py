@@ -101,7 +101,7 @@ def pool_models(scenario: Scenario, name: str) -> list[tuple[PoolModel, PoolMode
 
 UNIFORM_KEYS_LISTED = 1 << 22
 """Largest uniform key space whose keys are each hashed to find the shares of the shards
-(past it, the multiplicative hash spreads them evenly to within a few keys in a million)."""
+(past it, the hash spreads them evenly to within a few keys in a million)."""
 
 
 def key_shares(table: TableSpec, scenario: Scenario, shards: int, routing: str) -> np.ndarray:
@@ -120,6 +120,14 @@ def key_shares(table: TableSpec, scenario: Scenario, shards: int, routing: str) 
         return np.full(shards, 1.0 / shards)
     owner = shards_of(np.arange(space), shards, routing, space)
     return np.bincount(owner, minlength=shards) / space
+
+
+def hottest_share(table: TableSpec, scenario: Scenario) -> float:
+    """The share of a table's key draws that its most popular key takes (uniform over
+    its rows without a key space): what no routing can split."""
+    if table.keyspace:
+        return float(popularity_probabilities(scenario.keyspaces[table.keyspace]).max())
+    return 1.0 / table.rows
 
 
 def hit_ratios(model: PoolModel, p: Plan) -> tuple[float, float]:

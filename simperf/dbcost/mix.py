@@ -19,7 +19,7 @@ from collections import defaultdict
 from collections.abc import Iterator
 from typing import Any, NamedTuple
 
-from simperf.analysis.caching import che_fifo, che_lru, che_random, lfu_static
+from simperf.analysis.caching import che_fifo, che_invalidated, che_lru, che_random, lfu_static
 from simperf.keys import MAX_PROBABILITY_KEYS, popularity_probabilities
 from simperf.spec.database_refs import is_database
 from simperf.spec.keyspace import KeyspaceSpec
@@ -75,7 +75,15 @@ def query_rates(scenario: Scenario) -> dict[str, dict[Variant, float]]:
 def cache_read_rates(scenario: Scenario) -> dict[str, float]:
     """cache -> reads (``read`` steps) per request of the workload (a cache reached
     behind another cache's misses counted at that cache's modelled miss rate)."""
-    rates: dict[str, float] = defaultdict(float)
+    return cache_step_rates(scenario)[0]
+
+
+def cache_step_rates(scenario: Scenario) -> tuple[dict[str, float], dict[str, float]]:
+    """cache -> reads per request, and cache -> writes per request that delete their key
+    (``write`` steps through a ``write_around`` cache), counted as
+    :func:`cache_read_rates` counts."""
+    reads: dict[str, float] = defaultdict(float)
+    deletes: dict[str, float] = defaultdict(float)
     for component, endpoint, weight, _ in _walk_classes(scenario):
         spec = scenario.components[component]
         if spec.kind != "app_server":
@@ -83,8 +91,12 @@ def cache_read_rates(scenario: Scenario) -> dict[str, float]:
         for step in spec.steps(endpoint):
             read = getattr(step, "read", None)
             if read is not None:
-                rates[read.cache] += weight
-    return dict(rates)
+                reads[read.cache] += weight
+            write = getattr(step, "write", None)
+            if write is not None and write.cache is not None:
+                if scenario.components[write.cache].write_policy == "write_around":
+                    deletes[write.cache] += weight
+    return dict(reads), dict(deletes)
 
 
 def miss_rate(
@@ -95,6 +107,7 @@ def miss_rate(
     nodes: int = 1,
     ttl: Any = None,
     capacity_bytes: float | None = None,
+    writes: float = 0.0,
 ) -> float:
     """Estimated share of a cache's reads that miss, in steady state.
 
@@ -104,21 +117,27 @@ def miss_rate(
     approximation for LRU, FIFO and RANDOM, the top keys for LFU). A cache with neither
     an item limit nor a ttl ends up holding every key and misses nothing. Where no model
     applies (a ttl, a byte limit, or a key space too large for a probability vector)
-    every read is taken to miss: an upper bound on the backing store's load. Writes that
-    invalidate entries are not counted.
+    every read is taken to miss: an upper bound on the backing store's load. ``writes``
+    that delete their key (write-around), per read, spread over the keys as the reads
+    are, lower the hit rate (:func:`~simperf.analysis.caching.che_invalidated`; LFU's
+    top keys do not count them); the buffer pool's mix passes none.
     """
     if ttl is not None or capacity_bytes is not None or keyspace.keys > MAX_PROBABILITY_KEYS:
         return 1.0
-    if capacity is None:
+    if capacity is None and not writes:
         return 0.0
-    return _modelled_miss_rate(keyspace.model_dump_json(), capacity * nodes, eviction)
+    # no item limit: the cache never fills, and only writes make it miss
+    size = float(keyspace.keys) if capacity is None else float(capacity * nodes)
+    return _modelled_miss_rate(keyspace.model_dump_json(), size, eviction, writes)
 
 
 @functools.lru_cache(maxsize=64)
-def _modelled_miss_rate(keyspace: str, capacity: int, eviction: str) -> float:
+def _modelled_miss_rate(keyspace: str, capacity: float, eviction: str, writes: float) -> float:
     """:func:`miss_rate` of a modelled cache, kept per process: every build of a
     scenario with databases asks again, and a key space of millions takes seconds."""
     p = popularity_probabilities(KeyspaceSpec.model_validate_json(keyspace))
+    if writes > 0 and eviction != "lfu":
+        return 1.0 - che_invalidated(p, capacity, writes, eviction)
     return 1.0 - HIT_RATE[eviction](p, capacity)
 
 

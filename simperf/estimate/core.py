@@ -16,6 +16,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from scipy import optimize
 
 from simperf.analysis.networks import mva
 from simperf.estimate.routes import Routes
@@ -40,6 +41,8 @@ STATION_COLUMNS = (
     "mean_wait",
     "headroom",
 )
+MAX_SCALE = 1e6
+"""Largest load multiplier searched for a spilling station's saturation (beyond: none)."""
 MAX_MVA_STATIONS = 8
 """Multi-server stations MVA solves instance by instance; beyond this many, a replicated
 station is pooled into one with all its instances' servers (MVA's cost doubles with each)."""
@@ -76,8 +79,9 @@ class Estimate:
     @property
     def components(self) -> pd.DataFrame:
         """One row per component: its binding station's ``resource``, ``utilization``,
-        ``headroom`` (the load multiplier at which it saturates, ``1 / utilization``;
-        NaN for workers held without end by a saturated station downstream), and
+        ``headroom`` (the load multiplier at which it saturates: ``1 / utilization``, or
+        solved for behind a geographic balancer that spills; NaN for workers held
+        without end by a saturated station downstream), and
         ``notes``."""
         rows = []
         frame = self.stations
@@ -105,7 +109,7 @@ class Estimate:
         bounded = busy[np.isfinite(busy["utilization"])]
         if not bounded.empty:  # a worker held without end waits on one of these
             busy = bounded
-        top = busy.loc[busy["utilization"].idxmax()]
+        top = _first_to_saturate(busy)
         headroom = float(top["headroom"])
         return {
             "component": top["component"],
@@ -192,10 +196,20 @@ def estimate(scenario: Scenario) -> Estimate:
     >>> round(e.mean() * 1e3, 3), e.bottleneck["headroom"]  # Erlang C; 1 / 0.8
     (17.455, 1.25)
     """
+    routes, entries, rate = _solve(scenario, 1.0)
+    found = _result(scenario, routes, entries, rate)
+    if routes.spilled and rate > 0 and scenario.workload.users is None:
+        _spilled_headroom(scenario, found)
+    return found
+
+
+def _solve(scenario: Scenario, scale: float) -> tuple[Routes, list[tuple[Any, float, int]], float]:
+    """The routes loaded by ``scale`` times an open workload's rate (a closed workload's
+    own throughput), with their entries and the rate entering."""
     routes = Routes(scenario)
     workload = scenario.workload
     closed = workload.users is not None
-    rate = 1.0 if closed else _open_rate(scenario, routes)
+    rate = 1.0 if closed else _open_rate(scenario, routes) * scale
     routes.rate = None if closed else rate
     entries = _entries(scenario, routes)
     routes.entries = entries
@@ -204,12 +218,64 @@ def estimate(scenario: Scenario) -> Estimate:
     for klass, share, region in entries:
         routes.load(klass.entry, klass.endpoint, rate * share, region, klass.name)
     routes.spill()
-    _autoscale(scenario, routes, closed)
+    held = _autoscale(scenario, routes, closed)
     if closed:
         rate = _solve_closed(scenario, routes, entries)
     else:
         _settle(routes)
-    return _result(scenario, routes, entries, rate)
+        _autoscale_held(scenario, routes, held)
+    return routes, entries, rate
+
+
+def _spilled_headroom(scenario: Scenario, found: Estimate) -> None:
+    """Each station's headroom as the load multiplier at which it saturates, solved for.
+
+    A geographic balancer's groups spill what they cannot admit to the next, so a
+    group's load does not grow in proportion to the offered load (nor its neighbours'):
+    ``1 / utilisation`` is no saturation point. Each station's utilisation is found again
+    with the whole estimate at a scaled load, and the multiplier at which it reaches 1
+    is bracketed from ``1 / utilisation`` and solved by Brent's method (a station whose
+    load stays in proportion is found at once).
+    """
+    cache: dict[float, dict[tuple[str, str], float]] = {}
+
+    def levels(scale: float) -> dict[tuple[str, str], float]:
+        if scale not in cache:
+            routes = _solve(scenario, scale)[0]
+            cache[scale] = {
+                (s.component, s.resource): s.utilization for s in routes.stations.values()
+            }
+        return cache[scale]
+
+    rooms = []
+    for row in found.stations.to_dict("records"):
+        rho, key = row["utilization"], (row["component"], row["resource"])
+        room = row["headroom"]
+        if 0 < rho < 1:
+            room = _saturating_scale(lambda scale, key=key: levels(scale)[key], 1.0 / rho)
+        rooms.append(room)
+    found.stations["headroom"] = rooms
+
+
+def _saturating_scale(level: Any, guess: float) -> float:
+    """The load multiplier at which ``level(scale)`` (increasing, below 1 at 1) reaches 1;
+    infinite when it does not by ``MAX_SCALE``."""
+    low, high = 1.0, guess
+    value = level(high)
+    if abs(value - 1.0) <= 1e-9:  # the station's load grows in proportion
+        return high
+    while value < 1.0:
+        if high >= MAX_SCALE:
+            return math.inf
+        low, high = high, high * 2
+        value = level(high)
+
+    def excess(scale: float) -> float:
+        value = level(scale)
+        # a worker held without end (infinite utilisation) counts as saturated
+        return (value if value < 2.0 else 2.0) - 1.0
+
+    return float(optimize.brentq(excess, low, high, rtol=1e-6, xtol=1e-9))
 
 
 def _open_rate(scenario: Scenario, routes: Routes) -> float:
@@ -255,34 +321,95 @@ def _entries(scenario: Scenario, routes: Routes) -> list[tuple[Any, float, int]]
     return [(c, c.weight / total * s, r) for c in workload.classes for r, s in regions.items()]
 
 
-def _autoscale(scenario: Scenario, routes: Routes, closed: bool) -> None:
-    """Put each autoscaled app server at the fleet its target settles at under the load:
-    the fewest instances (within ``min`` and ``max``) whose mean CPU utilisation is at
-    most a ``cpu_utilization`` target. Other metrics, step policies and closed workloads
+def _autoscale(scenario: Scenario, routes: Routes, closed: bool) -> list[str]:
+    """Put each autoscaled app server at the fleet its target settles at under the load,
+    within ``min`` and ``max``: for a ``cpu_utilization`` target the fewest instances at
+    most that busy, ``ceil(work / (cores x target))``; for a ``request_rate`` target
+    ``ceil(rate / target)``, the rate the requests sent to it (what the run's policy
+    counts). A ``worker_occupancy`` target on a server with no more workers than cores
+    (a worker never waits for a core, so its holding time does not depend on the fleet)
+    settles at ``ceil(rate x hold / (workers x target))`` once the holding times are
+    known: those servers are returned, for :func:`_autoscale_held`. Other metrics (their
+    level depends on the fleet through its waits), step policies and closed workloads
     are estimated at the fleet the run starts with, noted."""
+    held = []
     for name, spec in scenario.components.items():
         scaling = getattr(spec, "autoscaling", None)
         if scaling is None:
             continue
-        start = spec.initial_replicas
-        cores = routes.stations.get((name, "cores"))
         target = scaling.target_level
-        if closed or cores is None or target is None or scaling.metric != "cpu_utilization":
-            routes.note(name, f"autoscaling: estimated at the {start} instance(s) it starts with")
+        if (
+            not closed
+            and target is not None
+            and scaling.metric == "worker_occupancy"
+            and spec.worker_count <= spec.cores
+        ):
+            held.append(name)
             continue
-        wanted = math.ceil(cores.work / (cores.servers * target) - 1e-9)
-        fleet = min(max(wanted, scaling.min), scaling.max)
-        for resource in ("cores", "workers"):
-            station = routes.stations.get((name, resource))
-            if station is not None:
-                station.instances = fleet
-        text = (
-            f"autoscaling: estimated at the {fleet} instance(s) a {target:.4g} "
-            f"cpu_utilization target settles at (the run starts with {start})"
-        )
-        if wanted > scaling.max:
-            text += f"; it would want {wanted}, capped at max {scaling.max}"
-        routes.note(name, text)
+        load = None if closed or target is None else _tracked_load(routes, name, scaling.metric)
+        _place(routes, name, spec, load)
+    return held
+
+
+def _autoscale_held(scenario: Scenario, routes: Routes, names: list[str]) -> None:
+    """Settle the ``worker_occupancy`` targets :func:`_autoscale` left: each fleet from
+    its workers' busy total (rate x hold), then the holds again, until no fleet changes
+    (a caller's hold includes its autoscaled callees' waits)."""
+
+    def fleets() -> list[int | None]:
+        stations = [routes.stations.get((n, "workers")) for n in names]
+        return [None if s is None else s.instances for s in stations]
+
+    for _ in range(len(names) + 1):
+        before = fleets()
+        for name in names:
+            workers = routes.stations.get((name, "workers"))
+            load = None if workers is None else workers.work / workers.servers
+            _place(routes, name, scenario.components[name], load)
+        if before == fleets():
+            return
+        _settle(routes)
+
+
+def _place(routes: Routes, name: str, spec: Any, load: float | None) -> None:
+    """Set ``name``'s fleet to ``ceil(load / target)`` within min and max (with no
+    ``load``, the fleet it starts with), and note it."""
+    scaling = spec.autoscaling
+    start = spec.initial_replicas
+    if load is None:
+        routes.note(name, f"autoscaling: estimated at the {start} instance(s) it starts with")
+        return
+    target = scaling.target_level
+    # an infinite load: a hold through a callee saturated (so far) wants every instance
+    wanted = math.ceil(load / target - 1e-9) if math.isfinite(load) else math.inf
+    fleet = int(min(max(wanted, scaling.min), scaling.max))
+    for resource in ("cores", "workers"):
+        station = routes.stations.get((name, resource))
+        if station is not None:
+            station.instances = fleet
+    level = f"{target:.4g}/s" if scaling.metric == "request_rate" else f"{target:.4g}"
+    text = (
+        f"autoscaling: estimated at the {fleet} instance(s) a {level} "
+        f"{scaling.metric} target settles at (the run starts with {start})"
+    )
+    if wanted > scaling.max:
+        more = wanted if math.isfinite(wanted) else "more (its hold is unbounded)"
+        text += f"; it would want {more}, capped at max {scaling.max}"
+    # a fleet settled again replaces its note
+    notes = routes.notes[name]
+    notes[:] = [n for n in notes if not n.startswith("autoscaling: ")]
+    routes.note(name, text)
+
+
+def _tracked_load(routes: Routes, name: str, metric: str) -> float | None:
+    """What a target on ``metric`` divides into the fleet wanted: the busy cores, or the
+    requests per second sent to ``name``; None for a metric without such a closed form."""
+    if metric == "cpu_utilization":
+        cores = routes.stations.get((name, "cores"))
+        return None if cores is None else cores.work / cores.servers
+    if metric == "request_rate":
+        return sum(rate for (component, _), rate in routes.calls.items() if component == name)
+    return None
 
 
 def _settle(routes: Routes) -> None:
@@ -406,6 +533,18 @@ def _result(
         stations=pd.DataFrame(stations),
         notes={k: list(v) for k, v in routes.notes.items()},
     )
+
+
+def _first_to_saturate(stations: pd.DataFrame) -> Any:
+    """Of each component's busiest station, the row of least headroom: the busiest while
+    loads grow in proportion (a spilling group's headroom is solved for, see
+    :func:`_spilled_headroom`). Only components' busiest stations compete: the workers
+    in front of a component's cores fill with the queue for them, but its throughput
+    is the cores'."""
+    busiest = stations.loc[stations.groupby("component", sort=False)["utilization"].idxmax()]
+    if busiest["headroom"].isna().any():
+        return busiest.loc[busiest["utilization"].idxmax()]
+    return busiest.loc[busiest["headroom"].idxmin()]
 
 
 def _class_row(name: str, rate: float, parts: list[tuple[float, Time]]) -> dict[str, Any]:

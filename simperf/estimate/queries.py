@@ -7,7 +7,14 @@ import math
 from typing import Any
 
 from simperf.analysis.forkjoin import fork_join_bounds
-from simperf.dbcost.explain import has_pool, hit_ratios, key_shares, plan_variant, pool_models
+from simperf.dbcost.explain import (
+    has_pool,
+    hit_ratios,
+    hottest_share,
+    key_shares,
+    plan_variant,
+    pool_models,
+)
 from simperf.dbcost.mix import Variant
 from simperf.dbcost.query_cost import expected_times, storage_times
 from simperf.estimate.stations import Station, Time
@@ -102,10 +109,12 @@ class QueryRoutes:
         shares = key_shares(spec.tables[table], self.scenario, shards, spec.routing)
         busiest = float(shares.max()) * shards
         if busiest > 1.01:
+            hottest = hottest_share(spec.tables[table], self.scenario) * shards
             self.note(
                 database,
                 f"{table}: its busiest shard gets {busiest:.3g}x the mean shard's share of "
-                "the queries routed by key, and sets the shards' waits",
+                f"the queries routed by key (its hottest key alone {hottest:.3g}x), and "
+                "sets the shards' waits",
             )
         copies = self._db_station(database, write).instances // shards
         return [float(share) / copies for share in shares for _ in range(copies)]

@@ -19,7 +19,7 @@ from typing import Any
 from simperf.analysis.caching import ttl_hit_rate
 from simperf.analysis.resilience import HedgedCopies, hedged_copies
 from simperf.dbcost.explain import has_pool
-from simperf.dbcost.mix import Variant, cache_read_rates, miss_rate
+from simperf.dbcost.mix import Variant, cache_read_rates, cache_step_rates, miss_rate
 from simperf.estimate.queries import QueryRoutes, _variant
 from simperf.estimate.regions import RegionRoutes
 from simperf.estimate.stations import Station, Time
@@ -55,8 +55,10 @@ class Routes(QueryRoutes, RegionRoutes):
         # loaded (spill-over depends on all of them), then the shares each group serves
         self._pending: dict[tuple[str, str], dict[int, float]] = {}
         self._shares: dict[tuple[str, str], list[list[float]]] = {}
+        self._capped: dict[str, tuple[float, float]] = {}
         self.rate: float | None = None  # requests per second of an open workload
         self._read_rates: dict[str, float] = {}  # cache -> reads per request
+        self._deletes: dict[str, float] | None = None  # cache -> write-around writes per request
         self.entries: list[tuple[Any, float, int]] = []  # (class, share, client region)
 
     # -- notes and stations ---------------------------------------------------------
@@ -79,6 +81,11 @@ class Routes(QueryRoutes, RegionRoutes):
         key = (station.component, station.resource)
         if key in self.waits:
             return self.waits[key]
+        if station.resource == "workers":
+            share = self.worker_wait_share(station.component)
+            if share < 1.0:
+                wait = station.wait()
+                return wait if math.isinf(wait) else wait * share
         return station.wait()
 
     # -- pass 1: load ---------------------------------------------------------------
@@ -220,19 +227,48 @@ class Routes(QueryRoutes, RegionRoutes):
         self.cache_station(cache).add(rate, spec.latency.mean, spec.latency.variance)
 
     def _cache_miss(self, cache: str) -> float:
-        """Miss ratio of a cache's reads: Che's approximation on its item capacity, or,
-        for a cache with a ttl and no limit, the ttl's closed form at its read rate."""
+        """Miss ratio of a cache's reads: Che's approximation on its item capacity (with
+        the keys its write-around writes delete), or, for a cache with a ttl and no
+        limit, the ttl's closed form at its read rate."""
         spec = self.components[cache]
         ttl_only = spec.ttl is not None and spec.capacity is None and spec.capacity_bytes is None
+        deletes = self._writes_per_read(cache)
         if ttl_only and self.rate is not None:
+            if deletes:
+                self.note(cache, "ttl-only hit rate: keys deleted by writes not counted")
             return self._ttl_miss(cache)
         if spec.ttl is not None or spec.capacity_bytes is not None:
             self.note(
                 cache,
                 "hit rate from the item capacity alone (Che); ttl and byte limits lower it",
             )
+        if deletes:
+            self.note(
+                cache,
+                f"write_around: {deletes:.3g} writes per read delete their key"
+                + (
+                    " (not counted by LFU's top keys)"
+                    if spec.eviction == "lfu"
+                    else ", a read hits if read within the characteristic time and not "
+                    "written since (reads and writes taken as independent Poisson)"
+                ),
+            )
         keyspace = self.scenario.keyspaces[spec.keyspace]
-        return miss_rate(keyspace, capacity=spec.capacity, eviction=spec.eviction, nodes=spec.nodes)
+        return miss_rate(
+            keyspace,
+            capacity=spec.capacity,
+            eviction=spec.eviction,
+            nodes=spec.nodes,
+            writes=deletes,
+        )
+
+    def _writes_per_read(self, cache: str) -> float:
+        """Writes through ``cache`` that delete their key (write-around), per read of it."""
+        if self._deletes is None:
+            self._read_rates, self._deletes = cache_step_rates(self.scenario)
+        reads = self._read_rates.get(cache, 0.0)
+        deletes = self._deletes.get(cache, 0.0)
+        return deletes / reads if reads > 0 and deletes > 0 else 0.0
 
     def _ttl_miss(self, cache: str) -> float:
         """Misses of a ttl-only cache: each key's reads Poisson at its share of the

@@ -362,9 +362,10 @@ def capacity(
     executor: Executor | str | None = None,
     workers: int | None = None,
     progress: bool | None = None,
-    store: str | Path | None = None,
+    store: str | Path | ResultStore | None = None,
     resume: bool = False,
     bracket: bool = True,
+    scope: dict[str, Any] | None = None,
 ) -> Capacity:
     """The smallest value of ``knob`` in ``[low, high]`` that meets every SLO.
 
@@ -406,11 +407,18 @@ def capacity(
     store, resume
         A results store (SQLite, as :func:`~simperf.experiment.sweep.sweep` writes) that
         keeps every run as it finishes; ``resume=True`` reuses the runs it holds (and
-        refuses a store written for another spec or seed).
+        refuses a store written for another spec or seed). An open
+        :class:`~simperf.experiment.store.ResultStore` is used as it is (``resume``
+        ignored) and left open: the store that :func:`~simperf.experiment.cheapest.cheapest`
+        and :func:`~simperf.experiment.growth.growth` share among their searches.
     bracket
         Begin where the closed-form estimate meets the SLOs, and take values it
         estimates saturated as misses without running them
         (:mod:`simperf.experiment.bracket`); False: search from ``low`` by doubling.
+    scope
+        Keys added to the point under which each run is stored (``{knob: value}``
+        alone by default), so that searches sharing a store never read each other's
+        runs: ``{"cheapest": design}``, say.
 
     Returns
     -------
@@ -444,7 +452,10 @@ def capacity(
     spec_hash = canonical_hash(
         {"spec": scenario.model_dump(mode="json", by_alias=True), "seed": seed}
     )
-    db = ResultStore(store, spec_hash, resume=resume) if store is not None else None
+    if store is None or isinstance(store, ResultStore):  # none, or a caller's to close
+        db, owned = store, False
+    else:
+        db, owned = ResultStore(store, spec_hash, resume=resume), True
     try:
         with executor_for(executor, workers=workers) as pool:
             prober = Prober(
@@ -458,6 +469,7 @@ def capacity(
                 pool=pool,
                 progress=wanted(progress),
                 store=db,
+                scope=scope,
             )
             found = (
                 estimate_bracket(scenario, knob, slos, low, high, integer, tolerance)
@@ -470,7 +482,7 @@ def capacity(
             else:
                 answer = _search(prober.met, low, high, integer, tolerance)
     finally:
-        if db is not None:
+        if db is not None and owned:
             db.close()
     # the answer's probe prices it (an autoscaled fleet as its runs measured it)
     cost = next((p.cost for p in prober.probes if p.value == answer), None)
@@ -489,6 +501,25 @@ def capacity(
     return Capacity(
         scenario, knob, slos, low, high, seed, prober.probes, answer, cost, notes, found, integer
     )
+
+
+def shared_store(
+    store: str | Path | None, resume: bool, what: str, designs: dict[str, tuple[Scenario, int]]
+) -> ResultStore | None:
+    """The results store that the searches of several designs share (``what``:
+    ``"cheapest"`` or ``"growth"``), keyed by every design's spec and seed (name ->
+    ``(scenario, seed)``): a store of other designs is refused. None without ``store``."""
+    if store is None:
+        return None
+    spec_hash = canonical_hash(
+        {
+            what: {
+                name: {"spec": scenario.model_dump(mode="json", by_alias=True), "seed": seed}
+                for name, (scenario, seed) in designs.items()
+            }
+        }
+    )
+    return ResultStore(store, spec_hash, resume=resume)
 
 
 UNPRICED_KNOB = "changes no price"

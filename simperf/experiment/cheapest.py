@@ -7,15 +7,24 @@ and the ranking says so (:func:`simperf.spec.cost.free_cores`).
 
 from __future__ import annotations
 
+import math
 import warnings
 from concurrent.futures import Executor
+from contextlib import nullcontext
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
 from simperf.errors import SimperfWarning
-from simperf.experiment.capacity import UNPRICED_KNOB, Capacity, capacity, check_search
+from simperf.experiment.capacity import (
+    UNPRICED_KNOB,
+    Capacity,
+    capacity,
+    check_search,
+    shared_store,
+)
 from simperf.experiment.executors import executor_for
 from simperf.presentation.tables import ranking_html
 from simperf.spec.cost import free_cores
@@ -55,6 +64,22 @@ class Ranking:
         met = self.frame[self.frame.met]
         return None if met.empty else str(met["design"].iat[0])
 
+    @property
+    def tied(self) -> list[str]:
+        """Every design meeting the SLO at the cheapest one's cost, in ranking order:
+        :attr:`best` alone, or several when they cost the same (``best`` is then only
+        the first given); empty if none meets the SLO."""
+        met = self.frame[self.frame.met]
+        if met.empty:
+            return []
+        lowest = float(met["cost_per_hour"].iat[0])
+        return [
+            str(name)
+            for name, cost in zip(met["design"], met["cost_per_hour"], strict=True)
+            # prices summed in another order may differ in the last bits
+            if math.isclose(float(cost), lowest, rel_tol=1e-9, abs_tol=1e-12)
+        ]
+
     def _repr_html_(self) -> str:
         return ranking_html(self)
 
@@ -66,6 +91,7 @@ class Ranking:
         frame = self.frame.astype(object).where(self.frame.notna(), None)
         return {
             "best": self.best,
+            "tied": self.tied,
             "warnings": self.warnings,
             "ranking": frame.to_dict("records"),
             "searches": {name: c.to_dict() for name, c in self.searches.items()},
@@ -80,6 +106,8 @@ def cheapest(
     high: float = 64,
     executor: Executor | str | None = None,
     workers: int | None = None,
+    store: str | Path | None = None,
+    resume: bool = False,
     **options: Any,
 ) -> Ranking:
     """Find each design's smallest setting meeting the SLOs and rank them by cost.
@@ -96,6 +124,12 @@ def cheapest(
         The range of designs given without one.
     executor, workers
         One executor serves every search.
+    store, resume
+        One results store (SQLite, as :func:`~simperf.experiment.sweep.sweep` writes)
+        for every search, each run written as it finishes under the point
+        ``{"cheapest": design, knob: value}``; ``resume=True`` reuses the runs it holds,
+        so an interrupted ranking rerun runs only what is missing (and a store written
+        for other designs or another seed is refused).
     **options
         Passed to :func:`~simperf.experiment.capacity.capacity` (``replications``,
         ``seed``, ``tolerance`` ...).
@@ -115,11 +149,28 @@ def cheapest(
         lo, hi = bounds if bounds else (low, high)
         check_search(scenario, knob, slo, lo, hi)  # every design is checked before any run
         ranges[name] = (scenario, knob, lo, hi)
+    seed = options.get("seed")
+    seeds = {
+        name: (scenario, scenario.run.seed if seed is None else seed)
+        for name, (scenario, *_) in ranges.items()
+    }
+    db = shared_store(store, resume, "cheapest", seeds)
     searches: dict[str, Capacity] = {}
-    with executor_for(executor, workers=workers) as pool:
+    with (
+        db if db is not None else nullcontext(),  # the store closed at the end
+        executor_for(executor, workers=workers) as pool,
+    ):
         for name, (scenario, knob, lo, hi) in ranges.items():
             searches[name] = capacity(
-                scenario, knob, slo, low=lo, high=hi, executor=pool, **options
+                scenario,
+                knob,
+                slo,
+                low=lo,
+                high=hi,
+                executor=pool,
+                store=db,
+                scope={"cheapest": name},
+                **options,
             )
     rows = [
         {

@@ -5,7 +5,8 @@ Traffic grows by ``rate`` a month, compounding: in month ``m`` the arrival rate 
 A design is either *fixed* (a scenario as it is: its SLOs are judged month after month
 until one misses) or *resized* (``(scenario, knob, low, high)``: each month its smallest
 setting of the knob meeting the SLOs, found by :func:`~simperf.experiment.capacity.capacity`
-from the previous month's answer up, until even ``high`` misses). Judging is the capacity
+from the previous month's answer up (from ``low`` while traffic shrinks, which may need
+less), until even ``high`` misses). Judging is the capacity
 search's: every replication stable, every SLO met on the interval of its mean
 (:mod:`simperf.experiment.probe`).
 
@@ -17,13 +18,15 @@ fleet's cost follows its load), the price at the answer for a resized one.
 from __future__ import annotations
 
 from concurrent.futures import Executor
+from contextlib import nullcontext
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
 from simperf.errors import SpecError
-from simperf.experiment.capacity import capacity, check_search, missed_because
+from simperf.experiment.capacity import capacity, check_search, missed_because, shared_store
 from simperf.experiment.executors import executor_for
 from simperf.experiment.probe import Probe, Prober
 from simperf.experiment.slo_verdict import UNDECIDED
@@ -184,6 +187,8 @@ def growth(
     executor: Executor | str | None = None,
     workers: int | None = None,
     progress: bool | None = None,
+    store: str | Path | None = None,
+    resume: bool = False,
     **options: Any,
 ) -> Growth:
     """Project each design over ``months`` of traffic growing by ``rate`` a month.
@@ -209,6 +214,14 @@ def growth(
         Resized designs' capacity searches: a bar per probe and a line per verdict on
         stderr; None (default) when stderr is a terminal or in a notebook, True always,
         False never (``--json``, ``--quiet``).
+    store, resume
+        One results store (SQLite, as :func:`~simperf.experiment.sweep.sweep` writes)
+        for every design and month, each run written as it finishes under the point
+        ``{"growth": design, "workload.arrival.rate": rate}`` (a fixed design's month)
+        or that point with the knob's value (a probe of a resized design's month);
+        ``resume=True`` reuses the runs it holds, so an interrupted projection rerun
+        runs only what is missing (and a store written for other designs or another
+        seed is refused).
     **options
         Passed to :func:`~simperf.experiment.capacity.capacity` for resized designs
         (``tolerance``).
@@ -240,18 +253,36 @@ def growth(
     plans = {name: _plan(name, design, slo) for name, design in designs.items()}
     for name, (scenario, knob, _, high, _) in plans.items():
         _check_largest_month(name, scenario, knob, high, rate, months)
+    seeds = {
+        name: scenario.run.seed if seed is None else seed for name, (scenario, *_) in plans.items()
+    }
+    db = shared_store(
+        store, resume, "growth", {name: (plan[0], seeds[name]) for name, plan in plans.items()}
+    )
     rows: list[dict[str, Any]] = []
-    with executor_for(executor, workers=workers) as pool:
+    with (
+        db if db is not None else nullcontext(),  # the store closed at the end
+        executor_for(executor, workers=workers) as pool,
+    ):
         for name, (scenario, knob, low, high, slos) in plans.items():
             base = float(scenario.workload.arrival.rate)  # type: ignore[union-attr]
             settings = dict(
                 replications=replications,
                 max_replications=max_replications,
-                seed=scenario.run.seed if seed is None else seed,
+                seed=seeds[name],
                 confidence=confidence,
             )
             if knob is None:
-                prober = Prober(scenario, LOAD, slos, pool=pool, progress=False, **settings)
+                prober = Prober(
+                    scenario,
+                    LOAD,
+                    slos,
+                    pool=pool,
+                    progress=False,
+                    store=db,
+                    scope={"growth": name},
+                    **settings,
+                )
             for month in range(months):
                 factor = load_factor(rate, month)
                 row: dict[str, Any] = {
@@ -284,6 +315,8 @@ def growth(
                         high=high,
                         executor=pool,
                         progress=progress,
+                        store=db,
+                        scope={"growth": name, LOAD: base * factor},
                         **settings,
                         **options,
                     )
@@ -295,11 +328,12 @@ def growth(
                         doubt=found.doubt() or None,
                     )
                     price = found.cost if met else None
-                    if met:
+                    if met and rate >= 0:
                         # more traffic never needs less than the smallest size not shown
-                        # to miss (the answer, unless a probe below it stayed undecided)
+                        # to miss (the answer, unless a probe below it stayed undecided);
+                        # less traffic may need less, so a shrinking one searches from low
                         low = found.answer_range[0]  # type: ignore[index]
-                    else:
+                    elif not met:
                         why = _resized_miss(knob, high, found.probes)
                 row.update(
                     met=met,

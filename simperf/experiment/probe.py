@@ -16,7 +16,9 @@ is undecided, up to the budget; a later replication that is not stable misses it
 
 With a results store (the sweep's, :mod:`simperf.experiment.store`), every run is
 written as it finishes under the point ``{knob: value}`` and read back on a rerun, so an
-interrupted search resumes where it stopped. With ``run.warmup: auto`` the warm-up is
+interrupted search resumes where it stopped; searches that share a store (cheapest's
+designs, growth's months) each add their own ``scope`` to the point, so that their runs
+never collide. With ``run.warmup: auto`` the warm-up is
 detected on the probe's first replications together (the first, run alone, among them)
 and the probe's runs are those with it cut, stored under ``{knob: value, "run.warmup":
 cut}``.
@@ -55,7 +57,11 @@ class Probe:
 
 
 class Prober:
-    """Runs and judges probes, each value once, on one executor."""
+    """Runs and judges probes, each value once, on one executor.
+
+    With a ``store``, each run is stored under the point ``{**scope, knob: value}``:
+    ``scope`` (default empty) tells apart the searches that share one store.
+    """
 
     def __init__(
         self,
@@ -70,13 +76,15 @@ class Prober:
         pool: Executor,
         progress: bool,
         store: ResultStore | None = None,
+        scope: dict[str, Any] | None = None,
     ) -> None:
         self.scenario, self.knob, self.slos = scenario, knob, slos
+        self.scope = dict(scope or {})
         self.n, self.budget, self.seed = replications, max_replications, seed
         self.confidence, self.pool, self.progress = confidence, pool, progress
         self.probes: list[Probe] = []
         self._done: dict[float, Probe] = {}
-        self._stored = StoredRuns(pool, seed, store)
+        self._stored = StoredRuns(pool, seed, store, self.scope)
 
     def met(self, value: float) -> bool:
         if value not in self._done:
@@ -92,8 +100,8 @@ class Prober:
         return self._report(probe)
 
     def _run_probe(self, value: float, ticks: Any) -> Probe:
-        point: dict[str, Any] = {self.knob: value}
-        variant = self.scenario.with_overrides(point)
+        variant = self.scenario.with_overrides({self.knob: value})
+        point: dict[str, Any] = {**self.scope, self.knob: value}  # where its runs are stored
         runs = self._stored.get(variant, point, range(1), ticks)
         if not _stable(runs):
             rows = [{**row, "slo_verdict": MISSED} for row in self._judge(runs)]

@@ -304,16 +304,24 @@ class StoredRuns:
     or a crash loses only the runs in progress.
 
     A run is keyed by its point, the overrides that made its variant of the spec the
-    store was opened for (``{}``: the spec itself), as a sweep keys its points.
+    store was opened for (``{}``: the spec itself), as a sweep keys its points. With
+    ``within``, only the stored runs whose point holds those items are read: the runs of
+    one search in a store that several share (cheapest's designs, growth's months).
     """
 
-    def __init__(self, pool: Executor, seed: int, store: ResultStore | None = None) -> None:
+    def __init__(
+        self,
+        pool: Executor,
+        seed: int,
+        store: ResultStore | None = None,
+        within: dict[str, Any] | None = None,
+    ) -> None:
         self.pool, self.seed, self.store = pool, seed, store
         self._held: dict[tuple[str, int], dict[str, Any]] = {}
         if store is not None:
             self._held = {
                 (row["point_key"], row["replication"]): row["result"]
-                for row in store.rows()
+                for row in store.rows(within)
                 if row["status"] == "ok"
             }
 

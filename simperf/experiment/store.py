@@ -139,8 +139,11 @@ class ResultStore:
             ),
         )
 
-    def rows(self) -> list[dict[str, Any]]:
+    def rows(self, within: dict[str, Any] | None = None) -> list[dict[str, Any]]:
         """Every stored run: point_key, replication, point, status, result, error.
+
+        ``within``: only the runs whose point holds these items (one search's of a store
+        that several share), the others' results not even parsed.
 
         A run whose point or result no longer parses (a file cut short or badly copied)
         is left out, with a :class:`~simperf.errors.SimperfWarning`, so that a resumed
@@ -152,15 +155,18 @@ class ResultStore:
         rows, damaged = [], 0
         for key, rep, point, status, result, error in cursor:
             try:
+                parsed = json.loads(point)
+                if within and any(item not in parsed.items() for item in within.items()):
+                    continue
                 row = {
                     "point_key": key,
                     "replication": int(rep),
-                    "point": json.loads(point),
+                    "point": parsed,
                     "status": status,
                     "result": json.loads(result) if result else None,
                     "error": error,
                 }
-            except (TypeError, ValueError):  # JSONDecodeError is a ValueError
+            except (TypeError, ValueError, AttributeError):  # JSONDecodeError: a ValueError
                 damaged += 1
                 continue
             if status == "ok" and not isinstance(row["result"], dict):

@@ -19,10 +19,11 @@ were offered too: a callee behind a breaker counts them as load it would have se
 (spread over its instances as it spread what it served), so that it does not look
 comfortable only because the breaker refused work (:func:`stopped_calls`).
 
-While a fault lasts the load shifts: the survivors of a crashed instance carry its share,
-a slowed one is busier. :func:`during_faults` gives the same figures over each fault's
-own time, from the counters the fault log marked as it started and ended (busy-time
-integrals, exact at those instants), clipped to the measured period.
+While a fault lasts the load shifts: the survivors of a crashed instance carry its share
+once it is detected, a slowed one is busier. :func:`during_faults` gives the same figures
+over each fault's own time, from the counters the fault log marked as it started, was
+detected and ended (busy-time integrals, exact at those instants), clipped to the
+measured period: before its detection and after it, and the worse of the two.
 """
 
 from __future__ import annotations
@@ -36,7 +37,7 @@ import numpy as np
 from simperf.components.faults import MARKED, FaultLog, marked
 from simperf.metrics.availability import target_name
 from simperf.metrics.request_stats import clean
-from simperf.metrics.stability import RESOURCES
+from simperf.metrics.stability import RESOURCES, busy_name
 from simperf.model import Snapshot
 from simperf.spec.scenario import Scenario
 from simperf.spec.topology import served_by
@@ -48,12 +49,15 @@ can make many; the worst, ``headroom.fault``, is over them all."""
 
 def binding(row: dict[str, Any]) -> tuple[str, float] | None:
     """(resource, level) of the busiest resource an instance row measures, or None."""
-    loads = [(name, row[key]) for key, name in RESOURCES if row.get(key) is not None]
+    busy = busy_name(row.get("kind"))
+    loads = [
+        (busy if key == "utilization" else name, row[key])
+        for key, name in RESOURCES
+        if row.get(key) is not None
+    ]
     if not loads:
         return None
     name, level = max(loads, key=lambda item: item[1])
-    if row.get("kind") == "storage" and name == "cores":
-        name = "storage"
     return name, float(level)
 
 
@@ -169,15 +173,26 @@ def stopped_calls(
     return out
 
 
+STRETCHES = ("before_detection", "after_detection")
+"""The two stretches of a detected fault: until a balancer took the instance out of
+rotation (or a database's failover noticed it down) traffic still went to it; after,
+the rest carried its share."""
+
+
 def during_faults(
     log: FaultLog | None, first: Snapshot, last: Snapshot, rows: list[dict[str, Any]]
 ) -> list[dict[str, Any]]:
-    """Headroom while each fault lasted, over the measured period.
+    """Headroom while each fault lasted, over the measured period, before and after its
+    detection.
 
     Occurrences of one fault on one target (a random fault's spells on one instance) are
     taken together: each instance's busy time, worker and connection time, and requests
     served, rejected and shed over all of them, divided by their time, make the rows
-    :func:`headroom` reads.
+    :func:`headroom` reads. Where a health check, an outlier ejection or a database's
+    failover detected the fault, the counters the log marked then split its time in two
+    stretches with figures of their own: before the detection the failed instance still
+    took its share of the traffic (refused, so the rest carried no more than before);
+    after it the rest carried that share. The fault's figures are the worse of the two.
 
     Parameters
     ----------
@@ -194,8 +209,14 @@ def during_faults(
     list of dict
         Per fault and target, in order of first occurrence: ``fault`` (its index),
         ``target``, ``kind``, ``occurrences``, ``start`` and ``end`` (of the first and
-        last, clipped), ``time`` (measured time under the fault), ``components`` and
-        ``first`` as :func:`headroom` gives them.
+        last, clipped), ``time`` (measured time under the fault), ``detected`` (how many
+        of its occurrences were detected), ``before_detection`` and ``after_detection``
+        (each ``time``, ``components`` and ``first`` as :func:`headroom` gives them over
+        that stretch, the spells of an occurrence never detected counted before; both
+        None when none was detected, one None when its stretch had no measured time),
+        and ``components`` and ``first``: each component's least headroom over the
+        stretches and the least of all, each naming its ``stretch`` (None when
+        undetected: over the whole time).
     """
     if log is None or not log.occurrences or not rows:
         return []
@@ -203,7 +224,7 @@ def during_faults(
     at_start = _as_marks(first, rows)
     at_end = _as_marks(last, rows)
     units: dict[tuple[int, str], dict[str, Any]] = {}
-    for occ, (a, b) in zip(log.occurrences, log.marks, strict=True):
+    for occ, (a, b, d) in zip(log.occurrences, log.marks, strict=True):
         start, end = occ["start"], t1 if occ["end"] is None else min(occ["end"], t1)
         if start < t0:
             start, a = t0, at_start
@@ -221,28 +242,87 @@ def during_faults(
                 "start": start,
                 "end": end,
                 "time": 0.0,
-                "_sums": np.zeros_like(a),
+                "detected": 0,
+                "_times": [0.0, 0.0],
+                "_sums": [np.zeros_like(a), np.zeros_like(a)],
             },
         )
         unit["occurrences"] += 1
         unit["end"] = end
         unit["time"] += end - start
-        unit["_sums"] += np.nan_to_num(b - a)  # NaN: counters an instance does not keep
+        # where the detection falls in the measured part: all of it is after one made in
+        # the warm-up, before one never made
+        found = occ["detected"]
+        split = end if found is None else min(max(found, start), end)
+        mark = a if split == start else b if split == end else d
+        unit["detected"] += found is not None
+        unit["_times"][0] += split - start
+        unit["_times"][1] += end - split
+        unit["_sums"][0] += np.nan_to_num(mark - a)  # NaN: counters an instance does not keep
+        unit["_sums"][1] += np.nan_to_num(b - mark)
     out = []
     for unit in units.values():
-        found = headroom(_interval_rows(rows, unit.pop("_sums"), unit["time"]))
-        out.append({**unit, **found})
+        times, sums = unit.pop("_times"), unit.pop("_sums")
+        if unit["detected"]:
+            stretches = {
+                name: {"time": time, **headroom(_interval_rows(rows, counts, time))}
+                if time > 0
+                else None
+                for name, time, counts in zip(STRETCHES, times, sums, strict=True)
+            }
+            found = _worse(stretches)
+        else:
+            stretches = dict.fromkeys(STRETCHES)
+            whole = headroom(_interval_rows(rows, sums[0] + sums[1], unit["time"]))
+            found = _named(whole, None)
+        out.append({**unit, **stretches, **found})
     return out
 
 
+def _named(found: dict[str, Any], stretch: str | None) -> dict[str, Any]:
+    """:func:`headroom`'s ``components`` and ``first``, each naming the stretch it is of."""
+    first = found["first"]
+    return {
+        "components": {n: {**c, "stretch": stretch} for n, c in found["components"].items()},
+        "first": None if first is None else {**first, "stretch": stretch},
+    }
+
+
+def _worse(stretches: dict[str, dict[str, Any] | None]) -> dict[str, Any]:
+    """Each component's least headroom over the stretches, and the first to saturate in
+    the stretch where that comes soonest."""
+    components: dict[str, dict[str, Any]] = {}
+    first = None
+    for name, stretch in stretches.items():
+        if stretch is None:
+            continue
+        found = _named(stretch, name)
+        for component, comp in found["components"].items():
+            kept = components.get(component)
+            if kept is None or not _tighter(kept["headroom"], comp["headroom"]):
+                components[component] = comp
+        new = found["first"]
+        if new is not None and (first is None or new["headroom"] < first["headroom"]):
+            first = new
+    return {"components": components, "first": first}
+
+
 def worst(units: list[dict[str, Any]]) -> dict[str, Any] | None:
-    """The fault whose first component to saturate had the least headroom, with it."""
+    """The fault whose first component to saturate had the least headroom, with it, and
+    the first to saturate in each stretch, before and after its detection (None when it
+    was not detected, or the stretch had no measured time)."""
     busy = [u for u in units if u["first"] is not None]
     if not busy:
         return None
     unit = min(busy, key=lambda u: u["first"]["headroom"])
-    keys = ("fault", "target", "kind", "occurrences", "start", "end", "time")
-    return {**{k: unit[k] for k in keys}, **unit["first"]}
+    keys = ("fault", "target", "kind", "occurrences", "start", "end", "time", "detected")
+    stretches = {
+        name: None
+        if unit[name] is None
+        else {"time": unit[name]["time"], **(unit[name]["first"] or {})}
+        for name in STRETCHES
+    }
+    return {**{k: unit[k] for k in keys}, **unit["first"], **stretches}
 
 
 def _as_marks(snapshot: Snapshot, rows: list[dict[str, Any]]) -> np.ndarray:

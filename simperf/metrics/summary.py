@@ -129,7 +129,8 @@ class Summary:
             "in_flight": recorder.in_flight,
             "measured": tally(data, self._measured),
             "errors": errors,
-            "stale": recorder.stale,
+            # by the time they end, as the caches' and databases' stale_reads count
+            "stale": recorder.stale - (self.snapshots[0].stale if self.snapshots else 0),
             "degraded": tally(data, data["degraded_start"] >= self.warmup, "degraded_weight"),
         }
         if self.relative_error is not None:

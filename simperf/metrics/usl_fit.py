@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import math
-import warnings
 from collections.abc import Iterable
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.optimize import OptimizeWarning, curve_fit
+from scipy.optimize import least_squares
 
 from simperf.analysis.usl import usl_peak, usl_throughput
 
@@ -98,28 +97,47 @@ def fit_usl(points: Iterable[tuple[float, float]]) -> UslFit:
     first = int(np.argmin(n))
     start = (x[first] / n[first], 0.01, 0.0001)
 
-    def model(n: np.ndarray, rate: float, alpha: float, beta: float) -> np.ndarray:
-        return rate * n / (1.0 + alpha * (n - 1.0) + beta * n * (n - 1.0))
+    def residuals(p: np.ndarray) -> np.ndarray:
+        return p[0] * n / (1.0 + p[1] * (n - 1.0) + p[2] * n * (n - 1.0)) - x
 
-    with warnings.catch_warnings():  # three points: no covariance, reported as inf
-        warnings.simplefilter("ignore", OptimizeWarning)
-        try:
-            with np.errstate(over="ignore", invalid="ignore"):
-                params, covariance = curve_fit(
-                    model,
-                    n,
-                    x,
-                    p0=start,
-                    bounds=([0.0, 0.0, 0.0], [np.inf, 1.0, 1.0]),
-                    maxfev=20_000,
-                )
-        except (ValueError, RuntimeError) as exc:  # no finite residuals, or no convergence
-            raise ValueError(f"points: the fit failed ({exc})") from None
-    with np.errstate(invalid="ignore", over="ignore"):
-        errors = np.sqrt(np.diag(covariance)) * np.array([scale, 1.0, 1.0])
+    try:
+        with np.errstate(over="ignore", invalid="ignore"):
+            fit = least_squares(
+                residuals,
+                start,
+                bounds=([0.0, 0.0, 0.0], [np.inf, 1.0, 1.0]),
+                method="trf",
+                max_nfev=20_000,
+            )
+    except ValueError as exc:  # no finite residuals
+        raise ValueError(f"points: the fit failed ({exc})") from None
+    if fit.status <= 0:
+        raise ValueError(f"points: the fit failed ({fit.message})")
+    # The optimiser stays strictly inside its bounds: a parameter it reports at its lower
+    # bound (alpha or beta 0: no contention, no coherency cost) ends a step short of
+    # it, 1e-15 or so, which would read as a peak at 1e+07 cores and a scaling to
+    # simulate. It is the bound.
+    params = np.where(fit.active_mask == -1, 0.0, fit.x)
+    with np.errstate(over="ignore"):
+        errors = _errors(fit.jac, 2 * fit.cost, len(data)) * np.array([scale, 1.0, 1.0])
         rate = float(params[0] * scale)
     if not math.isfinite(rate):
         raise ValueError("points: the fitted throughput of one overflows a float")
     errors = [float(e) if math.isfinite(e) else math.inf for e in errors]
     alpha, beta = float(params[1]), float(params[2])
     return UslFit(rate, alpha, beta, *errors, points=len(data))
+
+
+def _errors(jac: np.ndarray, sse: float, points: int) -> np.ndarray:
+    """Standard errors from the Jacobian at the fit, as ``scipy.optimize.curve_fit``
+    computes them (the Moore-Penrose inverse of its square, scaled by the residual
+    variance); ``inf`` with as many points as parameters (or where not a number)."""
+    _, s, vt = np.linalg.svd(jac, full_matrices=False)
+    threshold = np.finfo(float).eps * max(jac.shape) * s[0]
+    vt = vt[: int(np.sum(s > threshold))]
+    s = s[s > threshold]
+    covariance = (vt.T / s**2) @ vt
+    if points <= jac.shape[1] or np.isnan(covariance).any():
+        return np.full(jac.shape[1], math.inf)
+    with np.errstate(invalid="ignore"):
+        return np.sqrt(np.diag(covariance * (sse / (points - jac.shape[1]))))

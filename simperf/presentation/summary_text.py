@@ -112,6 +112,7 @@ def autoscaling(d: dict[str, Any]) -> list[str]:
             + (f"{mean:.3g}" if mean is not None else "-")
             + f", {a['instances_at_end']} at the end; {a['instance_hours']:.4g} "
             f"instance-hours{cost}; {a['scale_outs']} scale-outs, {a['scale_ins']} scale-ins"
+            + (f", {a['replaced']} crashed replaced" if a.get("replaced") else "")
         )
         if a.get("capped_at_max"):
             lines.append(
@@ -145,13 +146,7 @@ def headroom(d: dict[str, Any]) -> list[str]:
     lines = [line]
     fault = section.get("fault")
     if fault is not None:
-        spells = f", {fault['occurrences']} times" if fault["occurrences"] > 1 else ""
-        lines.append(
-            f"          while {fault['target']} {fault['kind']} lasted "
-            f"({format_interval(fault['start'], fault['end'])}{spells}): "
-            f"{fault['component']} {fault['resource']} at {multiple(fault['headroom'])} "
-            f"({fault['utilization']:.1%} busy at {fault['instance']})"
-        )
+        lines += _fault_headroom(fault)
     for name, comp in section["components"].items():
         if comp.get("stopped") and comp["headroom"] is not None:
             served = comp["served_headroom"]
@@ -161,6 +156,38 @@ def headroom(d: dict[str, Any]) -> list[str]:
                 + (f" ({multiple(served)} on the calls it served)" if served is not None else "")
             )
     return lines
+
+
+def _fault_headroom(fault: dict[str, Any]) -> list[str]:
+    """The worst fault's headroom, and that of its stretches before and after its
+    detection (the traffic went on to the failed instance until then), or why one figure
+    covers its whole time."""
+    spells = f", {fault['occurrences']} times" if fault["occurrences"] > 1 else ""
+    line = (
+        f"          while {fault['target']} {fault['kind']} lasted "
+        f"({format_interval(fault['start'], fault['end'])}{spells}): {_saturates(fault)}"
+    )
+    if not fault.get("detected"):
+        return [line + "; never detected (no health check or failover saw it): no split"]
+    stretches = []
+    for key, words in (("before_detection", "before detection"), ("after_detection", "after")):
+        stretch = fault.get(key)
+        if stretch is None:
+            stretches.append(f"{words}: not measured")
+        elif stretch.get("headroom") is None:
+            stretches.append(f"{words} ({format_time(stretch['time'])}): idle")
+        else:
+            stretches.append(f"{words} ({format_time(stretch['time'])}): {_saturates(stretch)}")
+    worse = "before" if fault.get("stretch") == "before_detection" else "after"
+    return [f"{line}, {worse} its detection", "            " + "; ".join(stretches)]
+
+
+def _saturates(first: dict[str, Any]) -> str:
+    """'app cores at 5x (20.0% busy at app[1])': a first to saturate, in words."""
+    return (
+        f"{first['component']} {first['resource']} at {multiple(first['headroom'])} "
+        f"({first['utilization']:.1%} busy at {first['instance']})"
+    )
 
 
 def latency(d: dict[str, Any]) -> list[str]:

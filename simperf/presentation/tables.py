@@ -213,9 +213,19 @@ def capacity_html(found: Capacity) -> str:
     return _wrap(f"Capacity of {found.scenario.name}", body)
 
 
+def cheapest_designs(ranking: Ranking) -> str | None:
+    """The cheapest design meeting the SLO, or the designs tied for it with their price
+    (``'up and out, tied at 0.384 per hour'``); None when no design meets it."""
+    tied = ranking.tied
+    if len(tied) < 2:
+        return tied[0] if tied else None
+    cost = ranking.frame["cost_per_hour"].iat[0]
+    return f"{', '.join(tied[:-1])} and {tied[-1]}, tied at {cost:.4g} per hour"
+
+
 def ranking_html(ranking: Ranking) -> str:
     """The designs, cheapest first."""
-    best = ranking.best
+    best = cheapest_designs(ranking)
     line = f"cheapest meeting the SLO: {best}" if best else "no design meets the SLO"
     return _wrap(
         "Cheapest design", f"<p><b>{html.escape(line)}</b></p>" + frame_html(ranking.frame)

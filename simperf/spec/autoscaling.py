@@ -10,7 +10,8 @@ target)``, n the instances measured) or *steps* (``steps: [{above: 80%, change: 
 {below: 30%, change: -1}]``). An instance added takes traffic ``warmup`` after the
 decision (launch, boot, registration) and starts cold: no sessions, no requests in
 progress. An instance removed takes no new requests and is released once the requests
-it holds have finished (drain). No scale-out is taken within ``cooldown`` of the last
+it holds have finished (drain); a scale-out takes draining instances back first, at
+once and warm. No scale-out is taken within ``cooldown`` of the last
 scale-out, and no scale-in within ``scale_in_cooldown`` (by default ``cooldown``) of any
 action: a scale-in never delays the scale-out a rise in load needs.
 """
@@ -81,7 +82,8 @@ class AutoscalingSpec(SpecModel):
     metric: Metric = Field(
         "cpu_utilization",
         description="per instance in service: cpu_utilization (busy cores / cores), "
-        "worker_occupancy, queue_length (requests waiting) or request_rate (served per second)",
+        "worker_occupancy, queue_length (requests waiting) or request_rate "
+        "(requests sent per second: the load offered)",
     )
     target: float | str | None = Field(
         None, description="target tracking: the metric's level to keep (60%, 50/s, 4)"

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import math
 from itertools import islice
+from typing import Literal
 
 import numpy as np
 import pytest
@@ -28,6 +29,7 @@ from scipy import stats
 from simperf.analysis.caching import (
     characteristic_time,
     che_fifo,
+    che_invalidated,
     che_lru,
     che_random,
     lfu_static,
@@ -99,6 +101,51 @@ def test_che_known_values() -> None:
     # FIFO/RANDOM: 0.8T/(1+0.8T) + 0.2T/(1+0.2T) = 1  =>  0.16 T^2 = 1  =>  T = 2.5.
     assert math.isclose(characteristic_time(p, 1, "fifo"), 2.5)
     assert math.isclose(che_fifo(p, 1), 0.8 * 2 / 3 + 0.2 * 1 / 3)
+
+
+def test_invalidation_known_values() -> None:
+    p = np.array([0.75, 0.25])
+    # LRU, capacity 1, half a write per read (w = 3/8, 1/8): h_i = 2/3 (1 - e^{-1.5 p_i T});
+    # their sum is 1 where y = e^{-3T/8} solves y^3 + y = 1/2 (Cardano).
+    root = math.sqrt(1 / 16 + 1 / 27)
+    y = math.cbrt(1 / 4 + root) + math.cbrt(1 / 4 - root)
+    assert math.isclose(y**3 + y, 0.5)
+    hit = 2 / 3 * (0.75 * (1 - y**3) + 0.25 * (1 - y))
+    assert math.isclose(che_invalidated(p, 1, 0.5), hit, rel_tol=1e-10)
+    assert math.isclose(characteristic_time(p, 1, "lru", 0.5), -8 / 3 * math.log(y), rel_tol=1e-10)
+    # RANDOM: a stay of mean T / (1 + w T), h_i = p_i T / (1 + (p_i + w_i) T); summing to 1
+    # gives 9 T^2 - 32 T - 64 = 0.
+    t = (32 + math.sqrt(32**2 + 4 * 9 * 64)) / 18
+    assert math.isclose(characteristic_time(p, 1, "random", 0.5), t, rel_tol=1e-10)
+    hit = 0.75 * 0.75 * t / (1 + 1.125 * t) + 0.25 * 0.25 * t / (1 + 0.375 * t)
+    assert math.isclose(che_invalidated(p, 1, 0.5, "random"), hit, rel_tol=1e-10)
+    # FIFO: a stay of mean (1 - e^{-w T}) / w, checked against its defining sum.
+    t = characteristic_time(p, 1, "fifo", 0.5)
+    stay = -np.expm1(-np.array([0.375, 0.125]) * t) / np.array([0.375, 0.125])
+    assert math.isclose((p * stay / (1 + p * stay)).sum(), 1.0, rel_tol=1e-10)
+
+
+@pytest.mark.parametrize("policy", ["lru", "fifo", "random"])
+def test_invalidation_limits(policy: Literal["lru", "fifo", "random"]) -> None:
+    che = {"lru": che_lru, "fifo": che_fifo, "random": che_random}[policy]
+    assert che_invalidated(P_ZIPF, 1000, 0.0, policy) == che(P_ZIPF, 1000)
+    tiny = che_invalidated(P_ZIPF, 1000, 1e-9, policy)
+    assert math.isclose(tiny, che(P_ZIPF, 1000), rel_tol=1e-6)
+    rates = [che_invalidated(P_ZIPF, 1000, w, policy) for w in (0.1, 0.5, 2.0)]
+    assert che(P_ZIPF, 1000) > rates[0] > rates[1] > rates[2] > 0
+    # Two equal keys, capacity 1, 3 writes per read: a key is held 1/4 of the time at most
+    # (the cache never fills), and a read hits iff no write came since the previous read.
+    assert math.isclose(che_invalidated([0.5, 0.5], 1, 3.0, policy), 0.25)
+    with pytest.raises(ValueError, match="writes"):
+        che_invalidated(P_ZIPF, 1000, -1.0, policy)
+
+
+def test_lru_invalidation_by_reads_popularity_is_che_of_a_larger_cache() -> None:
+    # With writes spread as reads are (w_i = r p_i), h_i = (1 - e^{-(1 + r) p_i T}) / (1 + r):
+    # Che's LRU of a cache (1 + r) times larger, its hit rate divided by (1 + r).
+    assert math.isclose(
+        che_invalidated(P_ZIPF, 1000, 0.5), che_lru(P_ZIPF, 1500) / 1.5, rel_tol=1e-9
+    )
 
 
 def test_lfu_static() -> None:

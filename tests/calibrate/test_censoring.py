@@ -1,9 +1,11 @@
-"""Requests left out of a calibration: timed out (censored) and saturated levels.
+"""Requests a calibration cannot take at face value: timed out (censored) and
+saturated levels.
 
-Timed out. Exponential service times of mean m at a load low enough that latency is
-the service time: a client timeout t = m ln 10 times out e^(-t/m) = 10% of requests,
-and those left out leave the kept ones' mean at E[S | S < t] = m - t e^(-t/m) /
-(1 - e^(-t/m)) = m (1 - ln 10 / 9) = 0.7442 m: 25.6% low.
+Timed out. Gamma service times of mean m = 10 ms and cv 0.5 at a load low enough that
+latency is the service time (rho 0.02), and a client timeout t at their 80th percentile:
+a fifth of the requests time out. Left out, they left the kept ones' mean at
+E[S | S < t] = 8.4 ms, 16% low (exponential at 10%: 25.6%); fitted as right-censored at
+t, the mean is m within its standard error.
 
 Saturated. Poisson arrivals at 1.2 times one worker's capacity: the backlog, and so
 the latency, grows by 0.2 s a second; the mean latency solved by Pollaczek-Khinchine
@@ -17,33 +19,72 @@ import math
 
 import numpy as np
 import pandas as pd
+import pytest
+from scipy import integrate, stats
 from simulated_logs import single_server
 
 from simperf.calibrate import calibrate
 
 MEAN = 0.010
 EXPONENTIAL = {"dist": "exponential", "mean": "10ms"}
+GAMMA = {"dist": "gamma", "mean": "10ms", "cv": 0.5}
 
 
-def test_timed_out_requests_are_counted_and_the_low_bias_said() -> None:
-    _, log = single_server(2, EXPONENTIAL, requests=2000, seed=5)
-    timeout = MEAN * math.log(10)
+def _timed_out(log: pd.DataFrame, timeout: float) -> tuple[pd.DataFrame, np.ndarray]:
+    """The log as a client with ``timeout`` records it: late requests at the timeout,
+    with no server-side time."""
     late = log["latency"].to_numpy() > timeout
     log = log.astype({"status": object})
     log.loc[late, ["status", "latency", "time_app"]] = ["timeout", timeout, np.nan]
-    log = log.drop(columns=["server_start", "server_end"])
-    cal = calibrate(log, confidence=0.99, predict_requests=None)
-    fits = cal.fits[(cal.fits.family == "exponential") & (cal.fits.parameter == "mean")]
-    fit = fits.iloc[0]
-    # the fit is the truncated mean, not the true one: the bias the warning names
-    assert fit["low"] <= MEAN * (1 - math.log(10) / 9) <= fit["high"] < MEAN
-    share = late.mean()
-    assert abs(share - 0.1) < 3 * math.sqrt(0.1 * 0.9 / late.size)
+    return log.drop(columns=["server_start", "server_end"]), late
+
+
+def test_timed_out_requests_are_fitted_as_censored_and_the_mean_is_unbiased() -> None:
+    # before: the 21.4% timed out were left out, no family fitted the rest and the
+    # empirical one's mean read 8.02 ms [7.77, 8.27] at 99.9% for a true 10 ms
+    true = stats.gamma(4.0, scale=MEAN / 4)
+    timeout = float(true.isf(0.2))
+    log, late = _timed_out(single_server(2, GAMMA, requests=2000, seed=5)[1], timeout)
+    cal = calibrate(log, confidence=0.999, predict_requests=None)
+    chosen = cal.fits[cal.fits.chosen].set_index("parameter")
+    assert chosen["family"].iloc[0] == "gamma"
+    mean = chosen.loc["mean"]
+    # the tolerance is the estimator's own 99.9% interval; its standard error is at
+    # least the uncensored sample's (MEAN cv / sqrt(n)) and censoring a fifth costs
+    # less than half again
+    se = (mean["high"] - mean["low"]) / 2 / stats.norm.ppf(0.9995)
+    complete_se = MEAN * 0.5 / math.sqrt(2000)
+    assert complete_se < se < 1.5 * complete_se
+    assert mean["low"] <= MEAN <= mean["high"]
+    truncated = integrate.quad(lambda s: s * true.pdf(s), 0, timeout)[0] / true.cdf(timeout)
+    assert truncated < mean["low"]  # the naive fit's answer is outside the interval
+    assert abs(late.mean() - 0.2) < 3 * math.sqrt(0.2 * 0.8 / late.size)
+    # the timed-out requests were sent: they count in the rate
+    sent = log["timestamp"]
+    assert cal.levels["rate"].iloc[0] == (len(log) - 1) / (sent.max() - sent.min())
     (warning,) = cal.warnings
+    share = late.mean()
     assert f"{late.sum()} of 2000 requests ({share:.1%}) timed out" in warning
-    assert "biased low" in warning
+    # all but the few that waited behind an earlier request longer than their timeout
+    censored = int(cal.fits[cal.fits.chosen]["censored"].iloc[0])
+    assert 0.98 * late.sum() <= censored <= late.sum()
+    assert f"; {censored} censored value(s))" in warning
+    assert cal.levels["timed_out"].iloc[0] == late.sum()
+    assert f"p {cal.fits.ks_p.iloc[0]:.2g}, {censored} censored)" in cal.summary()
     assert "Warnings" in cal.summary() and warning in cal.summary()
     assert json.loads(json.dumps(cal.to_dict()))["warnings"] == [warning]
+
+
+def test_percentiles_past_the_timed_out_share_are_not_measured() -> None:
+    # before: p95 and p99 were those of the requests that completed, all under the
+    # timeout, and p50 that of 80% of them
+    timeout = float(stats.gamma(4.0, scale=MEAN / 4).isf(0.1))
+    log, late = _timed_out(single_server(2, GAMMA, requests=1000, seed=3)[1], timeout)
+    cal = calibrate(log, predict_requests=500)
+    measured = cal.accuracy.set_index("percentile")["measured"]
+    assert measured["p50"] == np.percentile(np.where(late, timeout, log["latency"]), 50)
+    assert math.isnan(measured["p95"]) and math.isnan(measured["p99"])
+    assert "-" in cal.summary().splitlines()[-1]
 
 
 def test_a_saturated_level_is_flagged_not_fitted() -> None:
@@ -66,3 +107,66 @@ def test_a_saturated_level_is_flagged_not_fitted() -> None:
         line.split()[:1] == ["120"] and line.endswith(" sat") for line in cal.summary().splitlines()
     )
     assert json.loads(json.dumps(cal.to_dict()))["levels"][1]["saturated"] is True
+
+
+def test_a_saturated_level_says_what_it_means_and_what_to_do() -> None:
+    # before: the table read "sat" with no word on it, and the warning named no way
+    # out; --base 120 said "calibrate from a level below saturation" without naming one
+
+    from simperf.calibrate import LogError
+
+    _, steady = single_server(50, EXPONENTIAL, requests=1500, seed=2)
+    _, flooded = single_server(120, EXPONENTIAL, requests=1500, seed=2)
+    later = flooded.assign(load=120, timestamp=flooded["timestamp"] + 100)
+    log = pd.concat([steady.assign(load=50), later]).drop(columns=["server_start", "server_end"])
+    cal = calibrate(log, predict_requests=None)
+    levels = cal.levels.set_index("load")
+    capacity = 1 / levels.loc[50, "service"]  # one worker
+    (warning,) = cal.warnings
+    assert f"It offered {levels.loc[120, 'rate']:.4g} req/s" in warning
+    assert f"serves at most {capacity:.4g} req/s" in warning
+    assert "leave load 120 out of the log" in warning
+    assert f"measure it again below {capacity:.4g} req/s" in warning
+    legend = [line for line in cal.summary().splitlines() if line.strip().startswith("sat:")]
+    assert len(legend) == 1 and "not predicted" in legend[0]
+    with pytest.raises(LogError, match=r"--base 50\b"):
+        calibrate(log, base=120, predict_requests=None)
+
+
+def test_a_level_the_model_saturates_at_is_said_not_predicted() -> None:
+    # before: its predictions read "-" without a word; the worker served it (5 ms a
+    # request at 110/s, rho 0.55) but the model calibrated at 50/s holds it 10 ms
+    _, base = single_server(50, EXPONENTIAL, requests=1500, seed=2)
+    _, faster = single_server(110, {"dist": "exponential", "mean": "5ms"}, requests=1500, seed=3)
+    later = faster.assign(load=110, timestamp=faster["timestamp"] + 100)
+    log = pd.concat([base.assign(load=50), later]).drop(columns=["server_start", "server_end"])
+    cal = calibrate(log, predict_requests=500)
+    assert not cal.levels["saturated"].any()
+    assert cal.accuracy.set_index("load").loc[110, "predicted"].isna().all()
+    (warning,) = cal.warnings
+    assert warning.startswith("load 110: not saturated in the log, but the model calibrated at")
+    assert "nothing is predicted there" in warning
+
+
+def test_a_timed_out_request_is_censored_past_its_wait() -> None:
+    # one worker, no server times: a request ends at 1.010; one sent at 1.005 timed out
+    # after 30 ms, having waited 5 ms, so its service exceeded 25 ms (before: 30 ms,
+    # the wait counted as service); one sent at 2 waited for nothing (30 ms); one sent
+    # at 2.01 waited for that one, whose end is past 2.03 (its 30 ms and the expected
+    # rest of an exponential of mean 10 ms past it, 10 ms: 2.04), so exceeded 0 ms and
+    # is dropped
+    from simperf.calibrate.core import censoring
+    from simperf.calibrate.families import fit_exponential
+    from simperf.calibrate.overhead import Overhead
+
+    rows = pd.DataFrame({"timestamp": [1.0], "latency": [0.010], "worker": [0]})
+    late = pd.DataFrame(
+        {"timestamp": [1.005, 2.0, 2.01], "latency": [0.030] * 3, "worker": [0] * 3}
+    )
+    parts = {"handler": np.array([0.010])}
+    cost = Overhead(0.0, 0.0, 0.0, 0.0, "mean latency")
+    _, first, _ = censoring(late, rows, parts, cost)
+    assert first["handler"] == pytest.approx([0.025, 0.030, 0.010])
+    exponential = {"handler": [fit_exponential(np.array([0.01, 0.01]))]}
+    _, second, _ = censoring(late, rows, parts, cost, exponential)
+    assert second["handler"] == pytest.approx([0.025, 0.030])

@@ -175,6 +175,38 @@ def test_aimd_backs_off_on_slow_requests() -> None:
     assert limit.limit == 20  # capped at the workers
 
 
+def probed(priority: int, order: tuple[str, ...] = ("req",)) -> simperf.Scenario:
+    """150 requests/s of 10 ms at one worker (a queue grows by 50 a second), ordered by
+    priority, behind a balancer probing ``health`` (1 ms) every second with a 50 ms
+    timeout; classes in ``order``: ``req`` at ``priority``, ``other`` at 0."""
+    classes = {
+        "req": {"name": "req", "entry": "lb", "endpoint": "serve", "priority": priority},
+        "other": {"name": "other", "entry": "lb", "endpoint": "serve"},
+    }
+    return simperf.from_dict(
+        {
+            "name": "probed",
+            "workload": {
+                "arrival": {"kind": "deterministic", "rate": 150},
+                "classes": [classes[name] for name in order],
+            },
+            "components": {
+                "lb": {
+                    "kind": "load_balancer",
+                    "backends": "app",
+                    "health_check": {"interval": "1s", "timeout": "50ms", "endpoint": "health"},
+                },
+                "app": {
+                    "kind": "app_server",
+                    "queue": {"discipline": "priority"},
+                    "endpoints": {"serve": [{"cpu": "10ms"}], "health": [{"cpu": "1ms"}]},
+                },
+            },
+            "run": {"duration": 10, "warmup": 0},
+        }
+    )
+
+
 def deadline_scenario(drop: bool, *, via_front: bool = False) -> simperf.Scenario:
     """A request every 50 ms (from 50 ms) at one worker busy 100 ms, clients giving up
     after 120 ms, for 0.5 s; with ``via_front``, through a front whose call is timed."""
@@ -208,6 +240,20 @@ def deadline_scenario(drop: bool, *, via_front: bool = False) -> simperf.Scenari
             "run": {"duration": "0.5s", "warmup": 0},
         }
     )
+
+
+def test_a_health_probe_queues_at_the_default_priority_whatever_the_classes() -> None:
+    # A probe belongs to no class: it ranks as priority 0, the default, however the
+    # classes are listed. Below classes at -5 and 0 it is picked first, within the 10 ms
+    # in service + its 1 ms: every probe passes. Above a class at 5 it waits behind that
+    # class's queue: probes time out, the instance is taken out, drains, comes back and
+    # is taken out again (8 of 10 fail). It used to take the rank of the class listed
+    # last: -5 listed last made every probe fail, 5 listed last every probe pass.
+    for priority, failed in ((-5, 0), (5, 8)):
+        for order in (("req",), ("req", "other"), ("other", "req")):
+            d = simperf.run(probed(priority, order), seed=1).to_dict()
+            checks = d["load_balancers"]["lb"]["health_checks"]
+            assert (checks["probes"], checks["failed_probes"]) == (10, failed), (priority, order)
 
 
 def test_drop_expired_drops_a_request_whose_client_gave_up_as_a_worker_picks_it() -> None:

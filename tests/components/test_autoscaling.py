@@ -310,30 +310,119 @@ def test_autoscaling_on_a_database_exits_2(
     assert "Traceback" not in err
 
 
-def test_a_crashed_instance_is_replaced_not_averaged_in(tmp_path: Path) -> None:
+def test_a_crashed_instance_is_terminated_and_replaced(tmp_path: Path) -> None:
     # 10/s of 100 ms on min 2 one-core instances at a 60% target: each 50% busy. app[1]
     # crashes from 52 s to 152 s and round robin sends everything to app[0], 100% busy.
-    # The fleet counted the crashed instance and the metric averaged it in (1.0 / 2 =
-    # 0.5: nothing to do), so it was never replaced. Now the decision at 55 (on [40, 50],
-    # 0.5 busy on 2: ceil(2 x 0.5 / 0.6) = 2 wanted) finds 1 live and adds one, serving
-    # from 85; later periods are measured over the live instances only.
+    # The decision at 55 (on [40, 50], 0.5 busy on 2: 2 wanted) terminates app[1], as a
+    # cloud's health checks do, and replaces it: app[2] is billed from 55 and serves
+    # from 85 (30 s warm-up). app[1] was billed until 55 only; the end of its fault at
+    # 152 brings nothing back (it was terminated), so nothing is scaled in.
     spec = scenario(tmp_path, TRACKING, segments=((0.0, 10),), replicas=2)
     spec["faults"] = [{"component": "app", "instance": 1, "at": 52, "for": 100}]
     result = simperf.run(simperf.from_dict(spec), seed=1)
     events = result.scaling_events
-    assert list(events["time"]) == [55.0, 175.0]
-    assert list(zip(events["from"], events["to"], strict=True)) == [(3 - 1, 3), (3, 2)]
-    assert events["reason"][0] == "cpu_utilization 0.5 vs target 0.6"
+    assert list(zip(events["time"], events["from"], events["to"], strict=True)) == [(55.0, 2, 2)]
+    assert events["reason"][0] == "app[1] crashed: terminated and replaced"
     busy = series(result, "app[0]", "utilization")
     assert busy[80.0] == pytest.approx(1.0) and busy[85.0] == pytest.approx(0.5)
-    # app[1] is back at 152: three live, 0.333 busy, where two are wanted; the scale-in
-    # cooldown (120 s after 55) holds the scale-in until 175
-    assert events["reason"][1] == (
-        "cpu_utilization 0.3333 vs target 0.6; wanted from 0:02:35, held by the scale-in cooldown"
-    )
-    # At max 2 the crashed instance still counts against max: nothing can be added, and
-    # the summary says the cap held
+    assert series(result, "app[2]", "utilization")[85.0] == pytest.approx(0.5)
+    report = result.to_dict()["autoscaling"]["app"]
+    assert (report["scale_outs"], report["scale_ins"], report["replaced"]) == (0, 0, 1)
+    # app[0] 300 s, app[1] 55 s, app[2] from 55 to 300: two instances' worth all along
+    assert report["instance_hours"] == pytest.approx(2 * HORIZON / 3600)
+    assert "0 scale-ins, 1 crashed replaced" in result.summary()
+    # At max 2 the replacement takes the crashed one's slot: a new instance, healthy
+    # though the fault on app[1] lasts until 152 (it serves from 85)
     spec["components"]["app"]["autoscaling"] = {**TRACKING, "max": 2}
     capped = simperf.run(simperf.from_dict(spec), seed=1)
-    assert capped.scaling_events.empty
-    assert capped.to_dict()["autoscaling"]["app"]["capped_at_max"] > 0
+    assert list(capped.scaling_events["reason"]) == ["app[1] crashed: terminated and replaced"]
+    assert series(capped, "app[1]", "utilization")[85.0] == pytest.approx(0.5)
+    assert capped.to_dict()["autoscaling"]["app"]["capped_at_max"] == 0
+
+
+def test_a_crashed_instance_is_billed_until_its_replacement_not_to_the_end(
+    tmp_path: Path,
+) -> None:
+    # app[1] crashes at 52 s for good (to the end of the run, 300 s). It is billed until
+    # the decision at 55 that terminates and replaces it: 2 instances' worth in all
+    # (600 instance-seconds). It was billed to the end, 845 (2 x 300 + the third's 245).
+    spec = scenario(tmp_path, TRACKING, segments=((0.0, 10),), replicas=2)
+    spec["faults"] = [{"component": "app", "instance": 1, "at": 52, "for": HORIZON - 52}]
+    result = simperf.run(simperf.from_dict(spec), seed=1)
+    report = result.to_dict()["autoscaling"]["app"]
+    assert report["instance_hours"] * 3600 == pytest.approx(2 * HORIZON)
+    instances = series(result, "app", "instances")
+    assert instances[50.0] == pytest.approx(2.0) and instances[55.0] == pytest.approx(2.0)
+    assert instances.max() == pytest.approx(2.0)
+
+
+def test_a_draining_instance_taken_back_serves_at_once(tmp_path: Path) -> None:
+    # The cooldown test's load (10/s on 2, 2/s from 60 s, 14/s from 100 s; 10 s periods,
+    # no lag) with a 30 s warm-up, and each request holding its worker 45 s after its CPU,
+    # so app[1], scaled in at 70 s, still drains at 110 s (its last request ends at 115.1)
+    # when [100, 110] (app[0] 100% busy) wants 2 again. It never stopped: it is taken
+    # back, warm, serving at 110 with no new instance billed. Before, an off instance
+    # was provisioned instead and served from 140, 30 s of one instance at 14/s.
+    scaling = {**TRACKING, "min": 1, "metric_lag": 0, "cooldown": "60s", "scale_in_cooldown": 0}
+    segments = ((0.0, 10), (60.0, 2), (100.0, 14))
+    spec = scenario(tmp_path, scaling, segments, replicas=2, workers=1000)
+    spec["components"]["app"]["endpoints"]["get"].append(
+        {"delay": {"dist": "constant", "value": "45s"}}
+    )
+    spec["run"]["duration"] = 160
+    result = simperf.run(simperf.from_dict(spec), seed=1)
+    events = result.scaling_events
+    assert list(zip(events["time"], events["from"], events["to"], strict=True))[:2] == [
+        (70.0, 2, 1),
+        (110.0, 1, 2),
+    ]
+    serving = series(result, "app", "serving")
+    instances = series(result, "app", "instances")
+    assert serving[105.0] == pytest.approx(1.0) and serving[110.0] == pytest.approx(2.0)
+    # still provisioned all along: billed as two from 0 to 160 s, never three
+    assert instances.max() == pytest.approx(2.0)
+    assert series(result, "app[1]", "utilization")[110.0] == pytest.approx(0.7)
+
+
+def test_request_rate_counts_the_requests_offered_not_finished(tmp_path: Path) -> None:
+    # 30/s on 2 one-core instances of 100 ms: each is offered 15/s and finishes 10/s at
+    # most, its queue growing. A request_rate target of 8/s must see the 15/s offered:
+    # [0, 20] wants ceil(2 x 15 / 8) = 4 at once. Counting the requests finished read
+    # the fleet's capacity, 10/s, and wanted ceil(2 x 10 / 8) = 3, too few, exactly
+    # when it mattered.
+    scaling = {
+        **TRACKING,
+        "max": 6,
+        "metric": "request_rate",
+        "target": "8/s",
+        "evaluation_period": "20s",
+        "metric_lag": 0,
+    }
+    spec = scenario(tmp_path, scaling, ((0.0, 30),), replicas=2)
+    spec["run"]["duration"] = 30
+    events = simperf.run(simperf.from_dict(spec), seed=1).scaling_events
+    assert list(zip(events["time"], events["from"], events["to"], strict=True)) == [(20.0, 2, 4)]
+    assert events["reason"][0] == "request_rate 15 vs target 8"
+
+
+def test_a_crashed_draining_instance_is_terminated_not_replaced(tmp_path: Path) -> None:
+    # As above, app[1] scaled in at 70 s drains 45 s; it crashes at 80 s. The decision
+    # at 80 terminates it (billing stops) and adds none: it was leaving the fleet.
+    scaling = {**TRACKING, "min": 1, "metric_lag": 0, "cooldown": "60s", "scale_in_cooldown": 0}
+    segments = ((0.0, 10), (60.0, 2), (100.0, 14))
+    spec = scenario(tmp_path, scaling, segments, replicas=2, workers=1000)
+    spec["components"]["app"]["endpoints"]["get"].append(
+        {"delay": {"dist": "constant", "value": "45s"}}
+    )
+    spec["run"]["duration"] = 100
+    spec["faults"] = [{"component": "app", "instance": 1, "at": 75, "for": 100}]
+    result = simperf.run(simperf.from_dict(spec), seed=1)
+    events = result.scaling_events
+    assert list(zip(events["time"], events["from"], events["to"], strict=True)) == [
+        (70.0, 2, 1),
+        (80.0, 1, 1),
+    ]
+    assert events["reason"][1] == "app[1] crashed: terminated"
+    report = result.to_dict()["autoscaling"]["app"]
+    assert report["replaced"] == 0
+    assert report["instance_hours"] * 3600 == pytest.approx(100 + 80)

@@ -240,6 +240,35 @@ def test_a_breaker_fails_fast_while_open() -> None:
     conserved(result)
 
 
+def test_a_probe_whose_deadline_passed_leaves_the_breaker_free_to_close() -> None:
+    # Requests every 100 ms with a 100 ms deadline; the callee fails them all until
+    # 0.95 s; a failure is retried 150 ms later, past its deadline. The breaker (window
+    # 2, wait 120 ms, one probe) opens at 0.2 s, until 0.32 s. At 0.35 s the retry of
+    # 0.2's request finds it past its wait: the breaker lets it through as its probe,
+    # but the deadline has passed and nothing is sent (expired). The probe at 0.4 s
+    # fails (open until 0.52), and so at 0.6 and 0.8, each followed by an expired retry
+    # at x.x5; the fail-fasts are 0.25 (a retry), 0.3, 0.5, 0.7 and 0.9. The probe at
+    # 1.0 s passes and closes it: the 40 requests from 1.0 s on end ok. The expired
+    # probe used to keep its place: the breaker stayed half-open and failed every call
+    # fast to the end (0 ok).
+    fault = {"component": "back", "kind": "errors", "fraction": 1.0, "at": 0, "for": "950ms"}
+    backoff = {"base": "150ms", "cap": "150ms", "jitter": "none"}
+    result = simperf.run(
+        scenario(
+            {"retry": {"attempts": 2, "when": ["injected_error"], "backoff": backoff}},
+            cpu=0.005,
+            cores=100,
+            klass={"timeout": "100ms"},
+            breakers={"back": {"window": 2, "min_calls": 2, "wait": "120ms", "probes": 1}},
+            run={"duration": "5s", "warmup": 0},
+        ).with_overrides({"faults": [fault]})
+    )
+    r = route(result)
+    assert result.data["requests"]["ok"] == 40
+    assert (r["breaker_opens"], r["expired"], r["fail_fast"], r["failed"]) == (4, 4, 5, 9)
+    conserved(result)
+
+
 def test_breaker_schedule() -> None:
     breaker = Breaker(BreakerSpec(window=4, min_calls=2, failure_ratio=0.5, wait=1.0))
     g = breaker.allow(0.0)

@@ -6,6 +6,7 @@ import itertools
 
 import numpy as np
 import pytest
+from scipy import stats
 
 from simperf.analysis.caching import che_lru
 from simperf.dbcost.buffer_pool import point_popularity, pool_model, shard_of, shards_of
@@ -81,6 +82,26 @@ def test_point_popularity_is_a_distribution_over_pages() -> None:
     shard = point_popularity(table, ZIPF, LAYOUT, shard=3, shards=8, routing="hash")
     assert shard.pages == LAYOUT.pages(table, 6250)
     assert float(np.dot(shard.values, shard.counts)) == pytest.approx(1.0)
+
+
+@pytest.mark.parametrize("shards", [2, 3, 4, 5, 8, 12])
+def test_hash_routing_places_keys_as_independent_uniform_draws(shards: int) -> None:
+    # 20,000 keys drawn uniformly from a million: under a good hash each lands on each
+    # shard with probability 1/N, whatever its neighbours' shards, so the keys on each
+    # shard, and the keys whose neighbour k + 1 (k + 2) is on their shard, are each
+    # Binomial(20,000, 1/N): every count within its two-sided interval at 1 - 0.001 /
+    # checks. The multiplicative hash with a 32-bit fold used before put k + 2 on k's
+    # shard 0.55% of the time with 2 shards (not 50%), 0.3% with 8 (not 12.5%).
+    keys = np.random.default_rng(5).integers(0, 1_000_000, 20_000)
+    mine = shards_of(keys, shards, "hash", 1_000_000)
+    counts = np.bincount(mine, minlength=shards)
+    neighbours = [
+        int((shards_of(keys + d, shards, "hash", 1_000_000) == mine).sum()) for d in (1, 2)
+    ]
+    low, high = stats.binom.interval(1 - 0.001 / (shards + 2), keys.size, 1 / shards)
+    assert low <= counts.min() and counts.max() <= high, (counts, low, high)
+    assert all(low <= n <= high for n in neighbours), (neighbours, low, high)
+    assert shard_of(0, shards, "hash", 1) == 0  # the hottest key on shard 0, as explain says
 
 
 def test_shard_routing_scalar_and_vector_agree() -> None:

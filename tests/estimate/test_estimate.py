@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 import simperf
-from simperf.analysis.caching import ttl_hit_rate
+from simperf.analysis.caching import che_invalidated, ttl_hit_rate
 from simperf.analysis.networks import jackson, mva, tandem
 from simperf.analysis.queueing import erlang_b, mg1, mm1, mmc
 from simperf.analysis.resilience import hedged_copies
@@ -19,6 +19,7 @@ from simperf.dbcost.buffer_pool import shards_of
 from simperf.estimate import estimate
 from simperf.estimate.queries import _slowest
 from simperf.estimate.stations import Station
+from simperf.keys import popularity_probabilities
 from tests.components.test_workload import SERVICE, trace_scenario
 from tests.conftest import MINIMAL, MODELS
 
@@ -354,10 +355,64 @@ def test_an_autoscaled_server_is_estimated_at_the_fleet_its_target_settles_at() 
     e = estimate(simperf.from_dict(spec))
     assert e.components.set_index("component")["utilization"]["app"] == pytest.approx(5 / 6)
     assert e.notes["app"][0].endswith("; it would want 9, capped at max 6")
-    # another metric: the fleet it starts with, noted
-    app["autoscaling"] = {"min": 2, "max": 6, "metric": "request_rate", "target": 40}
+    # a step policy: the fleet it starts with, noted
+    app["autoscaling"] = {"min": 2, "max": 6, "steps": [{"above": "60%", "change": 1}]}
     e = estimate(simperf.from_dict(spec))
     assert e.notes["app"][0] == "autoscaling: estimated at the 2 instance(s) it starts with"
+
+
+def request_rate_fleet(rate: float, target: str, **scaling: Any) -> dict[str, Any]:
+    """``rate`` requests/s of 10 ms, two thirds to serve and one to other, on 1-core
+    instances tracking a request_rate ``target``."""
+    spec = copy.deepcopy(MINIMAL)
+    spec["workload"]["arrival"]["rate"] = rate
+    spec["workload"]["classes"] = [
+        {"name": "a", "entry": "app", "endpoint": "serve", "weight": 2},
+        {"name": "b", "entry": "app", "endpoint": "other", "weight": 1},
+    ]
+    cpu = {"dist": "exponential", "mean": "10ms"}
+    autoscaling = {"min": 2, "max": 6, "metric": "request_rate", "target": target, **scaling}
+    spec["components"] = {
+        "app": {
+            "kind": "app_server",
+            "endpoints": {"serve": [{"cpu": cpu}], "other": [{"cpu": cpu}]},
+            "autoscaling": autoscaling,
+        }
+    }
+    return spec
+
+
+def test_a_request_rate_target_settles_at_the_rate_over_the_target() -> None:
+    # 150/s offered (100/s + 50/s over two endpoints) at 40/s an instance: target
+    # tracking settles at ceil(150 / 40) = 4 instances, 37.5/s and 15% busy each. The
+    # estimate took the 2 the run starts with (75% busy).
+    e = estimate(simperf.from_dict(request_rate_fleet(150, "40/s")))
+    util = e.components.set_index("component")["utilization"]["app"]
+    assert util == pytest.approx(150 * 0.01 / 4, rel=EXACT)
+    assert e.notes["app"] == [
+        "autoscaling: estimated at the 4 instance(s) a 40/s request_rate target "
+        "settles at (the run starts with 2)"
+    ]
+    # ceil(50 / 40) = 2 is min; ceil(500 / 40) = 13 is capped at max 6
+    e = estimate(simperf.from_dict(request_rate_fleet(50, "40/s")))
+    assert e.components.set_index("component")["utilization"]["app"] == pytest.approx(0.25)
+    e = estimate(simperf.from_dict(request_rate_fleet(500, "40/s")))
+    assert e.components.set_index("component")["utilization"]["app"] == pytest.approx(5 / 6)
+    assert e.notes["app"][0].endswith("; it would want 13, capped at max 6")
+
+
+def test_the_request_rate_fleet_estimated_is_the_one_the_run_settles_at() -> None:
+    # 100/s at 28/s an instance: ceil(3.57) = 4. Over 20 s periods the rate measured is
+    # 100 +- 2.2/s (Poisson), 3.57 +- 0.08 instances' worth: 4 is 5 standard deviations
+    # from 3 and from 5. From 1 instance (100% busy), the first decision, at 20 s, wants
+    # 4 (the requests sent, not the 1 instance's capacity), and the fleet stays there.
+    spec = request_rate_fleet(100, "28/s", min=1, evaluation_period="20s")
+    spec["run"] = {"duration": "200s", "warmup": "30s"}
+    scenario = simperf.from_dict(spec)
+    fleet = int(estimate(scenario).notes["app"][0].split(" at the ")[1].split(" ")[0])
+    assert fleet == 4
+    report = simperf.run(scenario, seed=1).to_dict()["autoscaling"]["app"]
+    assert report["fewest_instances"] == report["most_instances"] == fleet
 
 
 ZIPF = 1 / np.arange(1, 1001) / (1 / np.arange(1, 1001)).sum()
@@ -401,8 +456,11 @@ def test_a_hot_shard_under_range_routing_is_what_saturates_first() -> None:
     spec["components"]["db"]["routing"] = "hash"
     owner = shards_of(np.arange(1000), 2, "hash", 1000)
     busiest = max(float(ZIPF[owner == s].sum()) for s in range(2))
-    cpu = estimate(simperf.from_dict(spec)).stations.set_index("resource").loc["cpu"]
+    found = estimate(simperf.from_dict(spec))
+    cpu = found.stations.set_index("resource").loc["cpu"]
     assert cpu["utilization"] == pytest.approx(100 * busiest * 2e-3, rel=1e-9)
+    # the note says how much of that no routing can split: the hottest key's own share
+    assert f"(its hottest key alone {2 * ZIPF[0]:.3g}x)" in " ".join(found.notes["db"])
 
 
 def test_a_closed_loop_on_a_hot_shard_is_mva_on_each_shard() -> None:
@@ -470,6 +528,58 @@ def test_a_ttl_only_cache_misses_as_its_closed_form_says() -> None:
     assert util["db"] == pytest.approx(1000 * math.exp(-1) * 0.005 / 8, rel=1e-9)
 
 
+def test_write_around_writes_lower_the_estimated_hit_rate() -> None:
+    # 800 reads/s and 200 write-around writes/s over 100 uniform keys, in a cache with no
+    # item limit: a read hits iff no write came since the key's previous read, 8/(8 + 2)
+    # of them, so the 8-core store of 5 ms reads is 1000 * 0.8 * 0.2 * 5 ms / 8 = 10% busy
+    # (the estimate took invalidation as absent: never a miss, 0%)
+    spec: dict[str, Any] = {
+        "name": "write_around",
+        "keyspaces": {"k": {"keys": 100, "popularity": "uniform"}},
+        "workload": {
+            "arrival": {"kind": "poisson", "rate": 1000},
+            "classes": [
+                {"name": "view", "weight": 0.8, "entry": "app", "endpoint": "get", "keyspace": "k"},
+                {"name": "edit", "weight": 0.2, "entry": "app", "endpoint": "put", "keyspace": "k"},
+            ],
+        },
+        "components": {
+            "app": {
+                "kind": "app_server",
+                "cores": 64,
+                "workers": 10_000,
+                "endpoints": {
+                    "get": [{"read": {"cache": "cache", "backing": "db.get"}}],
+                    "put": [{"write": {"cache": "cache", "backing": {"delay": 0}}}],
+                },
+            },
+            "cache": {
+                "kind": "cache",
+                "keyspace": "k",
+                "capacity": None,
+                "write_policy": "write_around",
+                "latency": 0,
+                "network": 0,
+            },
+            "db": {"kind": "app_server", "cores": 8, "endpoints": {"get": [{"cpu": 0.005}]}},
+        },
+    }
+    e = estimate(simperf.from_dict(spec))
+    util = e.components.set_index("component")["utilization"]
+    assert util["db"] == pytest.approx(1000 * 0.8 * 0.2 * 0.005 / 8, rel=1e-9)
+    assert any("write_around" in n for n in e.notes["cache"])
+    # models/cache_aside.yaml without its ttl: 1 write per 19 reads over Zipf(0.9) keys
+    # take Che's 0.605 down to 0.582 (one 60 s run at seed 1 measured 0.581)
+    scenario = simperf.load(MODELS / "cache_aside.yaml").with_overrides(
+        {"components.cache.ttl": None}
+    )
+    p = popularity_probabilities(scenario.keyspaces["products"])
+    hit = che_invalidated(p, 10_000, 1 / 19)
+    assert hit == pytest.approx(0.5817, abs=1e-4)
+    db = estimate(scenario).stations.set_index(["component", "resource"]).loc[("db", "cores")]
+    assert db["visit_rate"] == pytest.approx(950 * (1 - hit) + 50, rel=1e-9)
+
+
 def test_a_ttl_only_cdn_edge_misses_as_its_closed_form_says() -> None:
     # 800 cacheable requests/s from eu over 1,000 Zipf(0.8) objects, edge with a 1 s ttl
     # and no item limit: an object's requests hit for lambda T / (1 + lambda T); a hit
@@ -515,6 +625,97 @@ def test_a_ttl_only_cdn_edge_misses_as_its_closed_form_says() -> None:
     hit = ttl_hit_rate(p, 800, 1.0, reset_on_hit=False)  # 0.595
     found = estimate(simperf.from_dict(spec)).classes.set_index("class")["mean"]
     assert found["static"] == pytest.approx(0.02 + (1 - hit) * (0.08 + 0.001), rel=1e-6)
+
+
+def test_a_spilling_groups_headroom_is_the_load_at_which_it_saturates() -> None:
+    # models/multi_region.yaml: web_ap admits while fewer than 13 requests are in
+    # progress and spills the rest to us, so its workers' occupancy does not grow in
+    # proportion to the load (1 / 0.696 = 1.44x would be linear). The headroom is the
+    # load multiplier at which the estimate, solved again there, has the station at 1.
+    scenario = simperf.load(MODELS / "multi_region.yaml")
+    e = estimate(scenario)
+    neck = e.bottleneck
+    assert neck is not None
+    assert (neck["component"], neck["resource"]) == ("web_ap", "workers")
+    assert 1.8 < neck["headroom"] < 2.0
+    assert neck["saturation_rate"] == pytest.approx(400 * neck["headroom"], rel=EXACT)
+
+    def utilization(scale: float) -> Any:
+        rate = f"{400 * scale!r}/s"
+        at = estimate(scenario.with_overrides({"workload.arrival.rate": rate}))
+        return at.stations.set_index(["component", "resource"])["utilization"]
+
+    for row in e.stations.to_dict("records"):
+        key = (row["component"], row["resource"])
+        assert utilization(row["headroom"])[key] == pytest.approx(1.0, rel=1e-4), key
+    assert utilization(neck["headroom"] * 0.999).max() < 1.0
+
+
+def test_a_group_that_spills_before_its_workers_fill_never_queues_for_one() -> None:
+    # models/multi_region.yaml: web_ap admits at most ceil(0.8 x 16) = 13 requests in
+    # progress and spills the rest, so its 16 workers are never all held: no request
+    # waits for one (the run measures 0 s) while a nearer group has room
+    e = estimate(simperf.load(MODELS / "multi_region.yaml"))
+    waits = e.stations.set_index(["component", "resource"])["mean_wait"]
+    assert waits[("web_ap", "workers")] < 1e-6
+    # the mean by hand: eu at home (6 ms of CPU, the 80 + 2 x 2 ms trip to the db and
+    # its 2 ms), us at home (8 ms), ap at home or spilled to us by Erlang B (the trip
+    # there and back instead of the db's, and the 2 KB and 65.3 KB mean payloads over
+    # 200 Mbit/s are not estimated); waits for cores are microseconds
+    hop_us, hop_ap = 0.084, 0.184
+    b_eu, b_ap = erlang_b(26, 180 * (0.006 + hop_us + 0.002)), erlang_b(13, 80 * 0.192)
+    home_eu, home_us, home_ap = 0.006 + hop_us + 0.002, 0.008, 0.006 + hop_ap + 0.002
+    mean = (
+        180 * ((1 - b_eu) * home_eu + b_eu * (hop_us + home_us))
+        + 140 * home_us
+        + 80 * ((1 - b_ap) * home_ap + b_ap * (hop_ap + home_us))
+    ) / 400
+    assert e.mean() == pytest.approx(mean, rel=1e-3)
+
+
+def held_fleet(rate: float, **app: Any) -> dict[str, Any]:
+    """``rate`` requests/s each holding a worker of a 1-core, 1-worker instance for 10 ms
+    of CPU and 40 ms of delay (50 ms), tracking 60% worker occupancy."""
+    spec = copy.deepcopy(MINIMAL)
+    spec["workload"]["arrival"]["rate"] = rate
+    steps = [{"cpu": {"dist": "exponential", "mean": "10ms"}}, {"delay": "40ms"}]
+    autoscaling = {"min": 2, "max": 12, "metric": "worker_occupancy", "target": "60%"}
+    spec["components"] = {
+        "app": {"kind": "app_server", "endpoints": {"serve": steps}, "autoscaling": autoscaling}
+    }
+    spec["components"]["app"].update(app)
+    return spec
+
+
+def test_a_worker_occupancy_target_settles_at_the_workers_held_over_the_target() -> None:
+    # 90/s x 50 ms = 4.5 workers held: at 60% of 1 worker an instance target tracking
+    # settles at ceil(4.5 / 0.6) = 8 instances (the hold does not depend on the fleet:
+    # a worker never waits for a core). The estimate took the 2 it starts with.
+    e = estimate(simperf.from_dict(held_fleet(90)))
+    util = e.components.set_index("component")["utilization"]["app"]
+    assert util == pytest.approx(90 * 0.05 / 8, rel=EXACT)  # its workers, the busier
+    assert e.notes["app"] == [
+        "autoscaling: estimated at the 8 instance(s) a 0.6 worker_occupancy target "
+        "settles at (the run starts with 2)"
+    ]
+    # more workers than cores: a worker's hold includes its core waits, which depend on
+    # the fleet; no closed form, the fleet it starts with
+    e = estimate(simperf.from_dict(held_fleet(90, workers=4)))
+    assert e.notes["app"][0] == "autoscaling: estimated at the 2 instance(s) it starts with"
+
+
+def test_the_worker_occupancy_fleet_estimated_is_the_one_the_run_settles_at() -> None:
+    # From 10 instances the first 60 s period measures 4.5 workers held +- 1.4% (5,400
+    # requests): 7.5 +- 0.10 instances' worth, 4.8 standard deviations from 7 and 8;
+    # it scales in to 8 at 60 s and stays.
+    spec = held_fleet(90, replicas=10)
+    spec["components"]["app"]["autoscaling"]["evaluation_period"] = "60s"
+    spec["run"] = {"duration": "300s", "warmup": "90s"}
+    scenario = simperf.from_dict(spec)
+    fleet = int(estimate(scenario).notes["app"][0].split(" at the ")[1].split(" ")[0])
+    assert fleet == 8
+    report = simperf.run(scenario, seed=1).to_dict()["autoscaling"]["app"]
+    assert report["fewest_instances"] == report["most_instances"] == fleet
 
 
 @pytest.mark.parametrize(("max_copies", "timeout"), [(2, None), (3, None), (3, "15ms")])

@@ -72,6 +72,27 @@ def test_breach_month_and_cost_follow_the_closed_form(base: simperf.Scenario) ->
     assert "Growth of 10.0% a month" in projection._repr_html_()
 
 
+def test_shrinking_traffic_needs_fewer_cores(base: simperf.Scenario) -> None:
+    """Each month searched from the month before's answer up: at -20% a month the
+    projection kept 4 cores (cost 4 x 3 x 730 = 8,760) where 3 and then 2 keep
+    utilisation below 0.9."""
+    growth, months = -0.2, 4
+    projection = simperf.growth(
+        {"cores": (base, "components.app.cores", 1, 5)},
+        [f"components.app.utilization<{LIMIT}"],
+        rate=growth,
+        months=months,
+        replications=2,
+        executor="serial",
+    )
+    rates = [RATE * (1 + growth) ** m for m in range(months)]
+    need = [math.floor(r * SERVICE / LIMIT) + 1 for r in rates]
+    assert projection.frame["size"].tolist() == need == [4, 3, 3, 2]
+    cost = projection.designs.set_index("design").loc["cores", "cost_over_horizon"]
+    assert cost == sum((1 + 0.5 * n) * 730 for n in need) == 7300
+    assert "components.app.cores 4 to 2" in projection.summary()
+
+
 def test_a_closed_workload_cannot_grow(base: simperf.Scenario) -> None:
     closed = simperf.load(MODELS / "closed.yaml")
     with pytest.raises(SpecError, match=r"growth scales workload\.arrival\.rate"):

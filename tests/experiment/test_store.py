@@ -9,7 +9,7 @@ from pathlib import Path
 import pandas.testing
 import pytest
 
-from simperf.errors import StoreError
+from simperf.errors import SimperfWarning, StoreError
 from simperf.experiment.store import ResultStore
 
 
@@ -24,6 +24,22 @@ def test_round_trip(tmp_path: Path) -> None:
             "ok",
             "error",
         ]
+
+
+def test_rows_within_a_scope_read_only_that_search_runs(tmp_path: Path) -> None:
+    """A store shared by growth's months: each month's search reads its own runs, and a
+    damaged run of another month is not even parsed."""
+    rate = 320 * 1.1**3  # a float, matched exactly after its JSON round trip
+    with ResultStore(tmp_path / "r.db", "h") as store:
+        store.save("a", 0, {"growth": "up", "rate": rate, "cores": 4}, result={"x": 1.0})
+        store.save("b", 0, {"growth": "up", "rate": 320.0, "cores": 4}, result={"x": 2.0})
+        store.save("c", 0, {"growth": "out", "rate": rate, "cores": 4}, result={"x": 3.0})
+        store._db.execute("UPDATE runs SET result = '{cut' WHERE point_key = 'c'")
+        rows = store.rows({"growth": "up", "rate": rate})
+        assert [r["point_key"] for r in rows] == ["a"]
+        assert {r["point_key"] for r in store.rows({"growth": "up"})} == {"a", "b"}
+        with pytest.warns(SimperfWarning, match="1 damaged run"):
+            assert len(store.rows()) == 2
 
 
 def test_directory_is_refused(tmp_path: Path) -> None:

@@ -9,10 +9,20 @@ from typing import Any
 import pytest
 
 import simperf
-from simperf.metrics.headroom import headroom
+from simperf.analysis.queueing import mmc
+from simperf.metrics.headroom import STRETCHES, headroom
+from simperf.presentation.cells import multiple
+from simperf.units import format_time
 from tests.conftest import MODELS
 from tests.presentation.test_summary_text import behind_a_breaker, twice_capacity
-from tests.validation.agreement import HORIZONS, MEAN_WIDTH, agrees, replications, width
+from tests.validation.agreement import (
+    HORIZONS,
+    MEAN_WIDTH,
+    agrees,
+    replications,
+    values_agree,
+    width,
+)
 
 
 def test_headroom_on_an_mmc_is_one_over_rho() -> None:
@@ -131,7 +141,8 @@ def test_headroom_while_an_instance_is_down_is_that_of_the_survivors() -> None:
     # app[1] and app[2] serve 300 of the 600 arrivals each: 300 x 4 ms / 6 s = 0.2 busy,
     # headroom 5x. Over the 30 s run the busiest survivor is (24 s x 0.4/3 + 6 s x 0.2)
     # / 30 s = 0.14667 busy: 6.82x, which a planner would read as spare during the fault.
-    d = simperf.run(one_down(3, "deterministic", "4ms", 10.005, 6.0, 30), seed=1).to_dict()
+    result = simperf.run(one_down(3, "deterministic", "4ms", 10.005, 6.0, 30), seed=1)
+    d = result.to_dict()
     room = d["headroom"]
     assert room["first"]["headroom"] == pytest.approx(30 / 4.4, rel=1e-9)
     fault = room["fault"]
@@ -142,6 +153,103 @@ def test_headroom_while_an_instance_is_down_is_that_of_the_survivors() -> None:
     assert fault["instance"] in ("app[1]", "app[2]")
     [unit] = room["faults"]
     assert unit["components"]["app"]["headroom"] == fault["headroom"]
+    # no health check: the balancer knows at once, nothing detects it, one stretch
+    assert fault["detected"] == 0 and fault["stretch"] is None
+    assert unit["before_detection"] is None and unit["after_detection"] is None
+    assert (
+        "never detected (no health check or failover saw it): no split"
+        in simperf.run(one_down(3, "deterministic", "4ms", 10.005, 6.0, 30), seed=1).summary()
+    )
+
+
+def checked_fleet(interval: float) -> simperf.Scenario:
+    """:func:`one_down`'s three instances of exactly 4 ms at 100 req/s, app[0] down from
+    10.005 s for 20 s, behind a balancer that probes each every ``interval`` (100 ms
+    timeout, out after 2 failed probes)."""
+    scenario = one_down(3, "deterministic", "4ms", 10.005, 20.0, 40)
+    health = {"interval": interval, "timeout": "100ms", "unhealthy_threshold": 2}
+    return scenario.with_overrides({"components.lb.health_check": health})
+
+
+def test_a_detected_crash_has_the_headroom_before_and_after_its_detection() -> None:
+    # Until the health check takes app[0] out, round robin still sends it every third
+    # request (refused): app[1] and app[2] serve a third each, 100/3 x 4 ms = 0.133 busy
+    # (7.5x). After it they serve half each, 0.2 busy (5x), the fault's headroom. Their
+    # busy time follows a periodic pattern (3 arrivals of 10 ms before, 6 after, with
+    # 4 and 12 ms of app[1]'s work in them), so over a stretch of T it is within one
+    # period's work of the rate's: |U - theory| <= 4 ms / T before, 12 ms / T after.
+    # The one figure over the 20 s, (t x 0.133 + (20 - t) x 0.2) / 20, read 5.22x.
+    result = simperf.run(checked_fleet(2.0), seed=1)
+    d = result.to_dict()
+    [occ] = d["faults"]["occurrences"]
+    unit = d["headroom"]["faults"][0]
+    before, after = unit["before_detection"], unit["after_detection"]
+    assert unit["detected"] == 1
+    assert before["time"] == pytest.approx(occ["detected"] - 10.005, abs=1e-9)
+    assert after["time"] == pytest.approx(30.005 - occ["detected"], abs=1e-9)
+    third, half = mmc(100 / 3, 250, 1).utilization, mmc(100 / 2, 250, 1).utilization
+    for stretch, theory, work in ((before, third, 0.004), (after, half, 0.012)):
+        app = stretch["components"]["app"]
+        assert app["utilization"] == pytest.approx(theory, abs=work / stretch["time"])
+    fault = d["headroom"]["fault"]
+    assert fault["stretch"] == "after_detection"
+    assert fault["headroom"] == after["first"]["headroom"]
+    assert fault["before_detection"]["headroom"] == before["first"]["headroom"]
+    assert fault["after_detection"]["time"] == after["time"]
+    assert unit["components"]["app"]["headroom"] == fault["headroom"]  # the in-fault column
+    text = result.summary()
+    assert f"app cores at {multiple(fault['headroom'])} " in text
+    room = multiple(before["first"]["headroom"])
+    assert f"before detection ({format_time(before['time'])}): app cores at {room}" in text
+    assert f"before detection ({format_time(before['time'])})" in result._repr_html_()
+
+
+def test_failover_yaml_splits_the_primary_crash_at_the_failover_s_detection() -> None:
+    # The primary dies at 30 s and failover notices at 35 s (detection: 5s): 5 s before
+    # and 15 s after. The cache node lost at 20 s has no health check: no split.
+    d = simperf.run(simperf.load(MODELS / "failover.yaml"), seed=1).to_dict()
+    cache, primary = d["headroom"]["faults"]
+    assert (cache["target"], cache["detected"]) == ("cache[1]", 0)
+    assert cache["before_detection"] is None and cache["after_detection"] is None
+    assert cache["first"]["stretch"] is None
+    assert (primary["target"], primary["detected"]) == ("catalog[primary]", 1)
+    assert primary["before_detection"]["time"] == pytest.approx(5.0, abs=1e-12)
+    assert primary["after_detection"]["time"] == pytest.approx(15.0, abs=1e-12)
+    # app cores bind in both stretches (the fault leaves their demand as it was)
+    for name in STRETCHES:
+        assert primary[name]["first"]["component"] == "app"
+        assert primary[name]["first"]["resource"] == "cores"
+
+
+FAILOVER_APP = mmc(400 / 2, 1 / 0.00095, 4).utilization
+"""models/failover.yaml's app cores: round robin sends each of the two replicas 200/s of
+0.9 x 1 ms (view) + 0.1 x 0.5 ms (restock, whose CPU runs before its update fails)."""
+
+
+@pytest.mark.validate
+@pytest.mark.parametrize(
+    ("stretch", "time"), [("before_detection", 5.0), ("after_detection", 15.0)]
+)
+def test_failover_yaml_app_cores_in_each_stretch_are_the_utilisation_law(
+    stretch: str, time: float
+) -> None:
+    # Each replica's busy time over a stretch of T sums some 200 T services of variance
+    # 0.9 x 1.25 ms² + 0.1 x 0.25 ms² - 0.95² ms² = 0.2475 ms²; headroom reads the busier
+    # of the two, whose mean exceeds theirs by sd(X - Y) / sqrt(2 pi), sd(X - Y) =
+    # sqrt(2 x 200 T x 0.2475e-6) / (4 T): 0.93% of U over 5 s, 0.54% over 15 s.
+    reps = replications(simperf.load(MODELS / "failover.yaml"), 10)
+    values = [
+        run["headroom"]["faults"][1][stretch]["components"]["app"]["utilization"]
+        for run in reps.runs
+    ]
+    bias = math.sqrt(2 * 200 * time * 0.2475e-6) / (4 * time) / math.sqrt(2 * math.pi)
+    values_agree(
+        values,
+        f"app cores {stretch}",
+        FAILOVER_APP,
+        max_width=0.05,
+        approximation=bias / FAILOVER_APP,
+    )
 
 
 @pytest.mark.parametrize("share", HORIZONS)

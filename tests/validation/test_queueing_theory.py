@@ -67,6 +67,38 @@ def test_mmck_blocking_probability_via_queue_limit(share: float) -> None:
 
 
 @pytest.mark.parametrize("share", HORIZONS)
+def test_shed_after_is_an_mm1_with_a_bound_on_the_wait(share: float) -> None:
+    # 1.5 times the load one worker serves, FIFO, shed when picked after 50 ms: a third
+    # of the requests shed, the busy share 0.981, the rest served in 43.5 ms.
+    lam = 150.0
+    app = server(workers=1, queue={"shed_after": "50ms"})
+    spec = open_spec("shed", lam, {"app": app}, duration=200 * share, warmup=5)
+    reps = replications(spec, 10)
+    theory = analysis.mm1_bounded_wait(lam, MU, 0.05)
+    mean_width = width(MEAN_WIDTH, share)
+    agrees(reps, "error_rate", theory.shed_probability, max_width=mean_width)
+    agrees(reps, "latency.all.mean", theory.mean_sojourn, max_width=mean_width)
+    agrees(reps, "components.app.utilization", theory.utilization, max_width=mean_width)
+    agrees(reps, "components.app.p_wait", theory.p_wait, max_width=mean_width)
+
+
+@pytest.mark.parametrize("share", HORIZONS)
+def test_a_fixed_concurrency_limit_is_an_mm1k(share: float) -> None:
+    # A limit held at 3 (min = max) sheds a request that finds 3 admitted: M/M/1/3 at
+    # rho = 1, a quarter shed, the rest in 20 ms.
+    lam, limit = 100.0, 3
+    fixed = {"latency_target": "1h", "initial": limit, "min": limit, "max": limit}
+    app = server(workers=10, concurrency_limit=fixed)
+    spec = open_spec("limited", lam, {"app": app}, duration=200 * share, warmup=5)
+    reps = replications(spec, 10)
+    theory = analysis.mmck(lam, MU, 1, limit)
+    mean_width = width(MEAN_WIDTH, share)
+    agrees(reps, "error_rate", theory.blocking_probability, max_width=mean_width)
+    agrees(reps, "latency.all.mean", theory.mean_sojourn, max_width=mean_width)
+    agrees(reps, "components.app.utilization", theory.utilization, max_width=mean_width)
+
+
+@pytest.mark.parametrize("share", HORIZONS)
 def test_mg1_pollaczek_khinchine_with_lognormal_service(share: float) -> None:
     lam = 50.0
     service = {"dist": "lognormal", "mean": 0.01, "cv": 1.0}
