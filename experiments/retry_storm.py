@@ -4,10 +4,10 @@ Clients send Poisson traffic at ``RATE`` through a gateway (many workers, no CPU
 own) to an API tier of ``CORES`` cores, exponential CPU of mean ``CPU`` (utilisation
 ``RATE x CPU / CORES`` = 0.75). The gateway's call to the API has a ``TIMEOUT``; for
 ``T`` seconds from ``TRIGGER`` the arrival rate is ``SURGE`` times higher (the trigger),
-then back to normal. The abandoned work of a timed-out attempt goes on (no cancellation),
-so every retry adds load the API must still serve, unless its queue drops the attempts
-the gateway has given up on (``queue.drop_expired``: each attempt carries the end of its
-timeout as its deadline).
+then back to normal for ``AFTER`` T (``MIN_AFTER`` at least). The abandoned work of a
+timed-out attempt goes on (no cancellation), so every retry adds load the API must still
+serve, unless its queue drops the attempts the gateway has given up on
+(``queue.drop_expired``: each attempt carries the end of its timeout as its deadline).
 
 Policies on the gateway's call: no retry; naive retries (3 attempts, no backoff); the
 same with a 10% retry budget; with exponential backoff and full jitter; with a circuit
@@ -43,6 +43,9 @@ TIMEOUT = "100ms"
 SURGE = 1.5
 TRIGGER, T, AFTER = 10.0, 5.0, 12.0  # trigger at 10 s for T; the run goes on 12 T after it
 WINDOW = 1.0
+MIN_AFTER = 12 * WINDOW
+"""The shortest run after the trigger: 12 T of a short trigger is a window or less, too
+few to tell a storm that lasts from a backlog still draining."""
 POLICIES: dict[str, dict[str, Any]] = {
     "no retry": {},
     "naive retries": {"retry": {"attempts": 3}},
@@ -149,9 +152,14 @@ def recovery(series: pd.DataFrame, trigger_end: float, end: float) -> tuple[floa
     return last - trigger_end, last < end - WINDOW
 
 
+def horizon(trigger_length: float) -> float:
+    """End of the run: 12 T after the trigger, and ``MIN_AFTER`` at least."""
+    return TRIGGER + trigger_length + max(AFTER * trigger_length, MIN_AFTER)
+
+
 def replicate(policy: str, trigger_length: float, args: Any) -> list[dict[str, Any]]:
     """One row per replication: recovery time and mean goodput over the 10 T after."""
-    end = TRIGGER + trigger_length * (1 + AFTER)
+    end = horizon(trigger_length)
     scenario = storm_scenario(policy, trigger_length, end)
     rows = []
     for r in range(args.replications):
