@@ -78,6 +78,9 @@ class Autoscaler(Component):
         self.held: tuple[bool, float, str] | None = None
         self.last_out = -math.inf
         self.crashed: set[int] = set()  # provisioned instances down by a crash fault
+        # per slot: [start, end] of each time it held a crashed instance and no other in
+        # service in its place (end None while it lasts): the heatmap's down boxes
+        self.outages: dict[int, list[list[float | None]]] = {}
         self.replaced: list[tuple[float, int]] = []  # (time, crashed instances replaced)
         self.launches = [0] * len(server.instances)  # per slot: instances provisioned there
         self.last_in = -math.inf
@@ -129,13 +132,27 @@ class Autoscaler(Component):
             if state in (SERVING, DRAINING):
                 self.working.change(-1, self.env.now)
             self.crashed.add(index)
+            self._outage_from(index)
         return True
+
+    def _outage_from(self, index: int) -> None:
+        """Slot ``index`` has no instance in service from now (unless it had none)."""
+        spans = self.outages.setdefault(index, [])
+        if not spans or spans[-1][1] is not None:
+            spans.append([self.env.now, None])
+
+    def _outage_to(self, index: int) -> None:
+        """Slot ``index`` has an instance in service again from now."""
+        spans = self.outages.get(index)
+        if spans and spans[-1][1] is None:
+            spans[-1][1] = self.env.now
 
     def recover(self, index: int) -> None:
         """Instance ``index`` is back up."""
         if index not in self.crashed:
             return
         self.crashed.discard(index)
+        self._outage_to(index)
         if self.state[index] in (SERVING, DRAINING):
             self.working.change(1, self.env.now)
 
@@ -313,6 +330,7 @@ class Autoscaler(Component):
         if inst.outages == 0:
             inst.up = True
             inst._rewire()
+            self._outage_to(index)  # a new instance in a crashed one's slot
         self.serving.change(1, now)
         if not draining:
             self._work(index, 1, now)
@@ -395,4 +413,17 @@ class Autoscaler(Component):
             "events": [
                 {"time": t, "from": a, "to": b, "reason": reason} for t, a, b, reason in events
             ],
+            # only in a run with faults: every other run's section is as it was
+            **({"down": self._down(start, end)} if self.server.ctx.scenario.faults else {}),
         }
+
+    def _down(self, start: float, end: float) -> dict[str, list[list[float | None]]]:
+        """Instance name -> the spans its slot had a crashed instance and none in service
+        in its place, overlapping ``[start, end]`` (an end None: to the fault's end, as
+        the fault log has it; a terminated instance's fault goes on without it)."""
+        out: dict[str, list[list[float | None]]] = {}
+        for index, spans in sorted(self.outages.items()):
+            kept = [[a, b] for a, b in spans if a <= end and (b is None or b >= start)]
+            if kept:
+                out[self.server.instances[index].name] = kept
+        return out
