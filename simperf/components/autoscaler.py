@@ -131,6 +131,8 @@ class Autoscaler(Component):
         if index not in self.crashed:
             if state in (SERVING, DRAINING):
                 self.working.change(-1, self.env.now)
+            if state == SERVING:  # in service no more: it serves nothing
+                self.serving.change(-1, self.env.now)
             self.crashed.add(index)
             self._outage_from(index)
         return True
@@ -155,6 +157,8 @@ class Autoscaler(Component):
         self._outage_to(index)
         if self.state[index] in (SERVING, DRAINING):
             self.working.change(1, self.env.now)
+        if self.state[index] == SERVING:
+            self.serving.change(1, self.env.now)
 
     def _totals(self) -> tuple[float, ...]:
         """Cumulative (numerator of the metric, working instance-seconds) at now."""
@@ -215,9 +219,7 @@ class Autoscaler(Component):
 
     def _terminate(self, index: int, now: float) -> None:
         """Release crashed instance ``index``: its slot is off and free of the crash."""
-        state = self.state[index]
-        if state == SERVING:
-            self.serving.change(-1, now)
+        # crashed: counted out of serving already (crash)
         self.state[index] = OFF
         self.launches[index] += 1  # a warm-up under way is void
         self.crashed.discard(index)
@@ -331,7 +333,8 @@ class Autoscaler(Component):
             inst.up = True
             inst._rewire()
             self._outage_to(index)  # a new instance in a crashed one's slot
-        self.serving.change(1, now)
+        if index not in self.crashed:  # crashed while warming: serves nothing
+            self.serving.change(1, now)
         if not draining:
             self._work(index, 1, now)
 
@@ -343,7 +346,8 @@ class Autoscaler(Component):
             inst = self.server.instances[index]
             self.state[index] = DRAINING
             inst.in_service = inst.up = False
-            self.serving.change(-1, now)
+            if index not in self.crashed:  # none is: the decision terminated them first
+                self.serving.change(-1, now)
             self.env.process(self._drain(index))
         self.last_in = now
         self._record(before, reason)
