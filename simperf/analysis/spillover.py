@@ -55,6 +55,26 @@ def spill_over(
     >>> [[round(s, 6) for s in row] for row in spill_over([1.0], [[0, 1]], [[1.0, 1.0]], [2, 99])]
     [[0.8, 0.2]]
     """
+    return spill_over_full(rates, orders, times, capacities, iterations)[0]
+
+
+def spill_over_full(
+    rates: Sequence[float],
+    orders: Sequence[Sequence[int]],
+    times: Sequence[Sequence[float]],
+    capacities: Sequence[float],
+    iterations: int = 200,
+) -> tuple[list[list[float]], list[float]]:
+    """:func:`spill_over`'s shares, and for each source the fraction of its requests that
+    found every group full (the first group takes them over its limit).
+
+    Examples
+    --------
+    One group of two slots at 1 Erlang, no other: Erlang B(2, 1) = 0.2 find it full.
+
+    >>> spill_over_full([1.0], [[0]], [[1.0]], [2])
+    ([[1.0]], [0.2])
+    """
     groups = len(capacities)
     blocking = [0.0] * groups
     share = [[0.0] * groups for _ in rates]
@@ -73,10 +93,12 @@ def spill_over(
             blocking = new
             break
         blocking = new
+    full = [0.0] * len(rates)
     for r in range(len(rates)):
         reaching = 1.0
         for g in orders[r]:
             share[r][g] += reaching * (1.0 - blocking[g])
             reaching *= blocking[g]
         share[r][orders[r][0]] += reaching  # every group full: the nearest takes it
-    return share
+        full[r] = reaching
+    return share, full

@@ -282,9 +282,13 @@ class Geographic:
     """The client's own region first, else the nearest group with headroom.
 
     ``groups[g]`` lists the instance indices of group ``g``; ``orders[r]`` the groups by
-    distance from client region ``r``; ``limits[g]`` the requests in progress at which
-    group ``g`` is full. When every group is full the nearest takes the request. Within a
-    group the instance with the fewest requests in progress wins (rotating tie-break).
+    distance from client region ``r``; ``room[i]`` the requests in progress that instance
+    ``i`` adds to its group's limit (``spill_over`` times its workers) while
+    ``usable(i)``: a group is full when its requests in progress reach the room of its
+    usable instances, so an instance down (or out of rotation) takes its workers out of
+    the limit and the group spills sooner. When every group is full the nearest takes
+    the request. Within a group the instance with the fewest requests in progress wins
+    (rotating tie-break).
     """
 
     def __init__(
@@ -292,20 +296,33 @@ class Geographic:
         open_: list[int],
         groups: list[list[int]],
         orders: list[list[int]],
-        limits: list[float],
+        room: list[float],
+        usable: Callable[[int], bool],
     ) -> None:
         self.open = open_
         self.groups = groups
         self.orders = orders
-        self.limits = limits
+        self.room = room
+        self.usable = usable
         self.next = [0] * len(groups)
+
+    def _has_room(self, g: int) -> bool:
+        """Whether group ``g`` has fewer requests in progress than its usable room."""
+        open_, room, usable = self.open, self.room, self.usable
+        held = 0
+        limit = 0.0
+        for i in self.groups[g]:
+            held += open_[i]
+            if usable(i):
+                limit += room[i]
+        return held < limit
 
     def choose(self, request: Request) -> int:
         open_ = self.open
         order = self.orders[request.region]  # type: ignore[index]
         chosen = order[0]
         for g in order:
-            if sum(open_[i] for i in self.groups[g]) < self.limits[g]:
+            if self._has_room(g):
                 chosen = g
                 break
         members = self.groups[chosen]
@@ -333,7 +350,7 @@ class Geographic:
             members = [i for i in self.groups[g] if usable(i)]
             if not members:
                 continue
-            if sum(open_[i] for i in self.groups[g]) < self.limits[g]:
+            if self._has_room(g):
                 return min(members, key=lambda i: open_[i])
             if not fallback:
                 fallback = members

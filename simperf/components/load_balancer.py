@@ -138,10 +138,7 @@ class LoadBalancer(Component):
         regions = [network.region_of[inst.component] for inst in self.instances]
         group_regions = list(dict.fromkeys(regions))
         groups = [[i for i, r in enumerate(regions) if r == g] for g in group_regions]
-        limits = [
-            self.spec.spill_over * sum(self.instances[i].workers.capacity for i in members)
-            for members in groups
-        ]
+        room = [self.spec.spill_over * inst.workers.capacity for inst in self.instances]
         latency = network.latency
 
         def distance(client: int, g: int) -> tuple[float, int]:
@@ -152,7 +149,7 @@ class LoadBalancer(Component):
             sorted(range(len(groups)), key=lambda g, c=client: distance(c, g))
             for client in range(len(network.regions))
         ]
-        return Geographic(self.open, groups, orders, limits)
+        return Geographic(self.open, groups, orders, room, self._usable)
 
     def resolve(self, endpoint: str) -> Route:
         """The endpoint on every instance, reached from the balancer's own region."""

@@ -16,6 +16,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from scipy import optimize
 
 from simperf.analysis.networks import mva
 from simperf.estimate.routes import Routes
@@ -40,6 +41,8 @@ STATION_COLUMNS = (
     "mean_wait",
     "headroom",
 )
+MAX_SCALE = 1e6
+"""Largest load multiplier searched for a spilling station's saturation (beyond: none)."""
 MAX_MVA_STATIONS = 8
 """Multi-server stations MVA solves instance by instance; beyond this many, a replicated
 station is pooled into one with all its instances' servers (MVA's cost doubles with each)."""
@@ -76,8 +79,9 @@ class Estimate:
     @property
     def components(self) -> pd.DataFrame:
         """One row per component: its binding station's ``resource``, ``utilization``,
-        ``headroom`` (the load multiplier at which it saturates, ``1 / utilization``;
-        NaN for workers held without end by a saturated station downstream), and
+        ``headroom`` (the load multiplier at which it saturates: ``1 / utilization``, or
+        solved for behind a geographic balancer that spills; NaN for workers held
+        without end by a saturated station downstream), and
         ``notes``."""
         rows = []
         frame = self.stations
@@ -105,7 +109,7 @@ class Estimate:
         bounded = busy[np.isfinite(busy["utilization"])]
         if not bounded.empty:  # a worker held without end waits on one of these
             busy = bounded
-        top = busy.loc[busy["utilization"].idxmax()]
+        top = _first_to_saturate(busy)
         headroom = float(top["headroom"])
         return {
             "component": top["component"],
@@ -192,10 +196,20 @@ def estimate(scenario: Scenario) -> Estimate:
     >>> round(e.mean() * 1e3, 3), e.bottleneck["headroom"]  # Erlang C; 1 / 0.8
     (17.455, 1.25)
     """
+    routes, entries, rate = _solve(scenario, 1.0)
+    found = _result(scenario, routes, entries, rate)
+    if routes.spilled and rate > 0 and scenario.workload.users is None:
+        _spilled_headroom(scenario, found)
+    return found
+
+
+def _solve(scenario: Scenario, scale: float) -> tuple[Routes, list[tuple[Any, float, int]], float]:
+    """The routes loaded by ``scale`` times an open workload's rate (a closed workload's
+    own throughput), with their entries and the rate entering."""
     routes = Routes(scenario)
     workload = scenario.workload
     closed = workload.users is not None
-    rate = 1.0 if closed else _open_rate(scenario, routes)
+    rate = 1.0 if closed else _open_rate(scenario, routes) * scale
     routes.rate = None if closed else rate
     entries = _entries(scenario, routes)
     routes.entries = entries
@@ -210,7 +224,58 @@ def estimate(scenario: Scenario) -> Estimate:
     else:
         _settle(routes)
         _autoscale_held(scenario, routes, held)
-    return _result(scenario, routes, entries, rate)
+    return routes, entries, rate
+
+
+def _spilled_headroom(scenario: Scenario, found: Estimate) -> None:
+    """Each station's headroom as the load multiplier at which it saturates, solved for.
+
+    A geographic balancer's groups spill what they cannot admit to the next, so a
+    group's load does not grow in proportion to the offered load (nor its neighbours'):
+    ``1 / utilisation`` is no saturation point. Each station's utilisation is found again
+    with the whole estimate at a scaled load, and the multiplier at which it reaches 1
+    is bracketed from ``1 / utilisation`` and solved by Brent's method (a station whose
+    load stays in proportion is found at once).
+    """
+    cache: dict[float, dict[tuple[str, str], float]] = {}
+
+    def levels(scale: float) -> dict[tuple[str, str], float]:
+        if scale not in cache:
+            routes = _solve(scenario, scale)[0]
+            cache[scale] = {
+                (s.component, s.resource): s.utilization for s in routes.stations.values()
+            }
+        return cache[scale]
+
+    rooms = []
+    for row in found.stations.to_dict("records"):
+        rho, key = row["utilization"], (row["component"], row["resource"])
+        room = row["headroom"]
+        if 0 < rho < 1:
+            room = _saturating_scale(lambda scale, key=key: levels(scale)[key], 1.0 / rho)
+        rooms.append(room)
+    found.stations["headroom"] = rooms
+
+
+def _saturating_scale(level: Any, guess: float) -> float:
+    """The load multiplier at which ``level(scale)`` (increasing, below 1 at 1) reaches 1;
+    infinite when it does not by ``MAX_SCALE``."""
+    low, high = 1.0, guess
+    value = level(high)
+    if abs(value - 1.0) <= 1e-9:  # the station's load grows in proportion
+        return high
+    while value < 1.0:
+        if high >= MAX_SCALE:
+            return math.inf
+        low, high = high, high * 2
+        value = level(high)
+
+    def excess(scale: float) -> float:
+        value = level(scale)
+        # a worker held without end (infinite utilisation) counts as saturated
+        return (value if value < 2.0 else 2.0) - 1.0
+
+    return float(optimize.brentq(excess, low, high, rtol=1e-6, xtol=1e-9))
 
 
 def _open_rate(scenario: Scenario, routes: Routes) -> float:
@@ -468,6 +533,18 @@ def _result(
         stations=pd.DataFrame(stations),
         notes={k: list(v) for k, v in routes.notes.items()},
     )
+
+
+def _first_to_saturate(stations: pd.DataFrame) -> Any:
+    """Of each component's busiest station, the row of least headroom: the busiest while
+    loads grow in proportion (a spilling group's headroom is solved for, see
+    :func:`_spilled_headroom`). Only components' busiest stations compete: the workers
+    in front of a component's cores fill with the queue for them, but its throughput
+    is the cores'."""
+    busiest = stations.loc[stations.groupby("component", sort=False)["utilization"].idxmax()]
+    if busiest["headroom"].isna().any():
+        return busiest.loc[busiest["utilization"].idxmax()]
+    return busiest.loc[busiest["headroom"].idxmin()]
 
 
 def _class_row(name: str, rate: float, parts: list[tuple[float, Time]]) -> dict[str, Any]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from simperf.analysis.spillover import spill_over
+from simperf.analysis.spillover import spill_over_full
 from simperf.spec.kind import Forward
 
 
@@ -19,6 +19,10 @@ class RegionRoutes:
     idle: bool
     _pending: dict[tuple[str, str], dict[int, float]]
     _shares: dict[tuple[str, str], list[list[float]]]
+    # an app server behind a spilling balancer whose limit is within its workers: the
+    # calls per second the balancer sends it, and the share of them sent over the limit
+    _capped: dict[str, tuple[float, float]]
+    calls: dict[tuple[str, str], float]
 
     def located(self, component: str, region: int) -> int:
         """The region ``component`` runs in when called from ``region``."""
@@ -37,6 +41,12 @@ class RegionRoutes:
         if network.link_between(a, b) is not None or network.link_between(b, a) is not None:
             self.note("network", "link transfer times and their queueing are not estimated")
         return network.latency_between(a, b) + network.latency_between(b, a) + 2 * jitter
+
+    @property
+    def spilled(self) -> bool:
+        """Whether a geographic balancer's spill-over was solved: its groups' loads do not
+        grow in proportion to the offered load."""
+        return bool(self._shares)
 
     def _backends(self, spec: Any, endpoint: str, region: int) -> list[Forward]:
         forwards = spec.forwards(self.scenario, endpoint)
@@ -82,7 +92,10 @@ class RegionRoutes:
             if self.scenario.workload.users is not None:  # the load is not known yet
                 self.note(name, "geographic: spill-over of a closed workload not estimated")
             elif groups is not None:
-                self._shares[(name, endpoint)] = self._solve_spill(spec, groups, rates)
+                shares, over = self._solve_spill(spec, groups, rates)
+                self._shares[(name, endpoint)] = shares
+                if spec.spill_over <= 1.0:
+                    self._cap(groups, rates, shares, over)
                 self.note(
                     name,
                     "geographic: spill-over as Erlang loss per region's group (overflow "
@@ -93,9 +106,42 @@ class RegionRoutes:
                     self.load(f.component, f.endpoint, rate * f.weight, region, "")
         self.reset()
 
+    def _cap(
+        self,
+        groups: dict[int, list[Forward]],
+        rates: dict[int, float],
+        shares: list[list[float]],
+        over: list[float],
+    ) -> None:
+        """Note the groups' members as capped: the requests a group admits within its
+        limit (at most its workers) find a worker free; only those it takes when every
+        group is full (``over``) may queue for one."""
+        for g, members in enumerate(groups.values()):
+            taken = sum(rate * shares[r][g] for r, rate in rates.items())
+            extra = sum(rate * over[r][g] for r, rate in rates.items())
+            total = sum(f.weight for f in members)
+            for f in members:
+                sent, beyond = self._capped.get(f.component, (0.0, 0.0))
+                self._capped[f.component] = (
+                    sent + taken * f.weight / total,
+                    beyond + extra * f.weight / total,
+                )
+
+    def worker_wait_share(self, component: str) -> float:
+        """The share of an app server's worker wait its requests pay: 1, but behind a
+        spilling geographic balancer that sends it every call (see :meth:`_cap`)."""
+        capped = self._capped.get(component)
+        if capped is None:
+            return 1.0
+        sent, beyond = capped
+        calls = sum(rate for (c, _), rate in self.calls.items() if c == component)
+        if sent <= 0 or calls > sent * (1 + 1e-9):  # called from elsewhere too
+            return 1.0
+        return beyond / sent
+
     def _solve_spill(
         self, spec: Any, groups: dict[int, list[Forward]], rates: dict[int, float]
-    ) -> list[list[float]]:
+    ) -> tuple[list[list[float]], list[list[float]]]:
         idle, self.idle = self.idle, True
         self.reset()
         where = list(groups)
@@ -125,4 +171,9 @@ class RegionRoutes:
 
         orders = [sorted(range(len(where)), key=lambda g, r=r: distance(r, g)) for r in sources]
         times = [[self.hop(r, where[g]) + holds[g] for g in range(len(where))] for r in sources]
-        return spill_over([rates.get(r, 0.0) for r in sources], orders, times, capacities)
+        shares, full = spill_over_full(
+            [rates.get(r, 0.0) for r in sources], orders, times, capacities
+        )
+        # per source and group, the share taken over the limit: every group full
+        over = [[full[r] if g == orders[r][0] else 0.0 for g in range(len(where))] for r in sources]
+        return shares, over

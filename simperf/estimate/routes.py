@@ -55,6 +55,7 @@ class Routes(QueryRoutes, RegionRoutes):
         # loaded (spill-over depends on all of them), then the shares each group serves
         self._pending: dict[tuple[str, str], dict[int, float]] = {}
         self._shares: dict[tuple[str, str], list[list[float]]] = {}
+        self._capped: dict[str, tuple[float, float]] = {}
         self.rate: float | None = None  # requests per second of an open workload
         self._read_rates: dict[str, float] = {}  # cache -> reads per request
         self._deletes: dict[str, float] | None = None  # cache -> write-around writes per request
@@ -80,6 +81,11 @@ class Routes(QueryRoutes, RegionRoutes):
         key = (station.component, station.resource)
         if key in self.waits:
             return self.waits[key]
+        if station.resource == "workers":
+            share = self.worker_wait_share(station.component)
+            if share < 1.0:
+                wait = station.wait()
+                return wait if math.isinf(wait) else wait * share
         return station.wait()
 
     # -- pass 1: load ---------------------------------------------------------------

@@ -37,7 +37,7 @@ import numpy as np
 from simperf.components.faults import MARKED, FaultLog, marked
 from simperf.metrics.availability import target_name
 from simperf.metrics.request_stats import clean
-from simperf.metrics.stability import RESOURCES
+from simperf.metrics.stability import RESOURCES, busy_name
 from simperf.model import Snapshot
 from simperf.spec.scenario import Scenario
 from simperf.spec.topology import served_by
@@ -49,12 +49,15 @@ can make many; the worst, ``headroom.fault``, is over them all."""
 
 def binding(row: dict[str, Any]) -> tuple[str, float] | None:
     """(resource, level) of the busiest resource an instance row measures, or None."""
-    loads = [(name, row[key]) for key, name in RESOURCES if row.get(key) is not None]
+    busy = busy_name(row.get("kind"))
+    loads = [
+        (busy if key == "utilization" else name, row[key])
+        for key, name in RESOURCES
+        if row.get(key) is not None
+    ]
     if not loads:
         return None
     name, level = max(loads, key=lambda item: item[1])
-    if row.get("kind") == "storage" and name == "cores":
-        name = "storage"
     return name, float(level)
 
 

@@ -48,6 +48,15 @@ SHORT_WINDOW = 0.5
 
 # (row key, resource name in verdicts), in the order a tie names them.
 RESOURCES = (("utilization", "cores"), ("worker_occupancy", "workers"), ("pool_occupancy", "pool"))
+BUSY_NAMES = {"storage": "storage", "link": "bandwidth"}
+"""What an instance's utilisation is of where it has no cores (by its kind): a database
+server's storage (its I/O slots), a shared link direction's bandwidth."""
+
+
+def busy_name(kind: str | None) -> str:
+    """The resource an instance of ``kind``'s ``utilization`` measures: ``cores`` but for
+    :data:`BUSY_NAMES`."""
+    return BUSY_NAMES.get(kind or "", "cores")
 
 
 def verdict(
@@ -147,7 +156,12 @@ _KEY = {name: key for key, name in RESOURCES}
 
 def _loads(row: dict[str, Any]) -> list[tuple[float, str]]:
     """(level, resource) of each resource the row measures, busiest first."""
-    loads = [(row[key] or 0.0, name) for key, name in RESOURCES if key in row]
+    busy = busy_name(row.get("kind"))
+    loads = [
+        (row[key] or 0.0, busy if key == "utilization" else name)
+        for key, name in RESOURCES
+        if key in row
+    ]
     return sorted(loads, key=lambda item: -item[0])
 
 
@@ -240,7 +254,8 @@ def _busiest_windows(model: Model, grid: list[Snapshot]) -> dict[str, dict[str, 
             continue
         for inst in model.instances:
             sa, sb = a.instances[inst.name], b.instances[inst.name]
-            levels = [((sb["busy_area"] - sa["busy_area"]) / (inst.capacity * span), "cores")]
+            busy = busy_name(inst.kind)
+            levels = [((sb["busy_area"] - sa["busy_area"]) / (inst.capacity * span), busy)]
             if "worker_area" in sb:
                 held = (sb["worker_area"] - sa["worker_area"]) / (sb["workers"] * span)
                 levels.append((held, "workers"))

@@ -119,7 +119,8 @@ class LoadBalancerSpec(ComponentKind):
       the addresses;
     - ``geographic``: backends grouped by region; a request goes to the group of its
       client's region, or the nearest group with headroom, where a group has headroom
-      while its requests in progress are below ``spill_over`` times its workers.
+      while its requests in progress are below ``spill_over`` times the workers of its
+      instances in rotation (one down takes its workers out).
     """
 
     fault_kinds: ClassVar[frozenset[str]] = frozenset({"crash", "errors"})
@@ -157,7 +158,8 @@ class LoadBalancerSpec(ComponentKind):
         1.0,
         gt=0,
         le=1000,
-        description="geographic: a group is full at this many requests in progress per worker",
+        description="geographic: a group is full at this many requests in progress per worker "
+        "of its instances in rotation",
     )
 
     health_check: HealthCheckSpec | None = Field(

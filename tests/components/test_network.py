@@ -165,6 +165,30 @@ def test_a_shared_link_is_reported_like_an_instance() -> None:
     assert there["mean_wait"] == 0.0
 
 
+def test_a_saturated_link_is_named_by_its_bandwidth_not_cores() -> None:
+    # a 15 ms transfer every 10 ms: the link is saturated and its queue grows; a link
+    # has no cores, so neither the verdict nor the headroom may call its load that
+    spec = network_spec(
+        network={"links": {"edge": {"dc": {"bandwidth": "1MB/s", "shared": True}}}},
+        request_class={"request_size": "15kB"},
+        app={"endpoints": {"serve": [{"delay": 0}]}},
+        rate=100,
+        requests=600,
+    )
+    result = simperf.run(simperf.from_dict(spec), seed=1)
+    data = result.to_dict()
+    first = data["headroom"]["first"]
+    assert (first["component"], first["resource"]) == ("edge->dc", "bandwidth")
+    # busy 600 x 15 ms from the first arrival (10 ms) to the end of the run
+    assert first["headroom"] == pytest.approx(9.01 / 9.0, rel=1e-9)
+    stability = data["stability"]
+    assert (stability["status"], stability["resource"]) == ("saturated", "bandwidth")
+    assert stability["reason"] == "bandwidth 99.9% busy at edge->dc"
+    assert stability["peak"]["resource"] == "bandwidth"
+    assert "edge->dc cores" not in result.summary()
+    assert "edge->dc bandwidth saturates first" in result.summary()
+
+
 def test_no_network_means_no_hops() -> None:
     plain = build(simperf.from_dict(network_spec()).model_copy(update={"network": None}))
     assert plain.ctx.network is None

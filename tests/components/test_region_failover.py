@@ -69,3 +69,23 @@ def test_one_instance_down_keeps_the_region_home() -> None:
     )
     components = result.to_dict()["components"]
     assert [components[c]["served"] for c in ("app_eu", "app_us", "app_ap")] == [10, 0, 0]
+
+
+def test_a_group_is_full_at_the_workers_of_its_instances_up() -> None:
+    """eu has 2 instances of 1 worker (spill_over 1: full at 2 in progress) and eu[0] is
+    down throughout: its worker is not there to take requests, so the group is full at 1.
+    A request every 50 ms holds eu[1]'s worker 90 ms: every second one finds it busy and
+    goes to us, instead of queueing behind it at home."""
+    scenario = spec([{"component": "app_eu", "instance": 0, "at": 0.01, "for": 10}]).with_overrides(
+        {
+            "components.app_eu.workers": 1,
+            "components.app_eu.endpoints.serve": [{"delay": "90ms"}],
+        }
+    )
+    result = simperf.run(scenario, seed=1)
+    data = result._arrays  # type: ignore[attr-defined]
+    latencies = data["latency"][np.argsort(data["start"])]
+    home, away = 0.090, 0.010 + 0.040 + 0.030
+    assert latencies == pytest.approx([home, away] * 5, abs=1e-12)
+    components = result.to_dict()["components"]
+    assert [components[c]["served"] for c in ("app_eu", "app_us", "app_ap")] == [5, 5, 0]

@@ -627,6 +627,52 @@ def test_a_ttl_only_cdn_edge_misses_as_its_closed_form_says() -> None:
     assert found["static"] == pytest.approx(0.02 + (1 - hit) * (0.08 + 0.001), rel=1e-6)
 
 
+def test_a_spilling_groups_headroom_is_the_load_at_which_it_saturates() -> None:
+    # models/multi_region.yaml: web_ap admits while fewer than 13 requests are in
+    # progress and spills the rest to us, so its workers' occupancy does not grow in
+    # proportion to the load (1 / 0.696 = 1.44x would be linear). The headroom is the
+    # load multiplier at which the estimate, solved again there, has the station at 1.
+    scenario = simperf.load(MODELS / "multi_region.yaml")
+    e = estimate(scenario)
+    neck = e.bottleneck
+    assert neck is not None
+    assert (neck["component"], neck["resource"]) == ("web_ap", "workers")
+    assert 1.8 < neck["headroom"] < 2.0
+    assert neck["saturation_rate"] == pytest.approx(400 * neck["headroom"], rel=EXACT)
+
+    def utilization(scale: float) -> Any:
+        rate = f"{400 * scale!r}/s"
+        at = estimate(scenario.with_overrides({"workload.arrival.rate": rate}))
+        return at.stations.set_index(["component", "resource"])["utilization"]
+
+    for row in e.stations.to_dict("records"):
+        key = (row["component"], row["resource"])
+        assert utilization(row["headroom"])[key] == pytest.approx(1.0, rel=1e-4), key
+    assert utilization(neck["headroom"] * 0.999).max() < 1.0
+
+
+def test_a_group_that_spills_before_its_workers_fill_never_queues_for_one() -> None:
+    # models/multi_region.yaml: web_ap admits at most ceil(0.8 x 16) = 13 requests in
+    # progress and spills the rest, so its 16 workers are never all held: no request
+    # waits for one (the run measures 0 s) while a nearer group has room
+    e = estimate(simperf.load(MODELS / "multi_region.yaml"))
+    waits = e.stations.set_index(["component", "resource"])["mean_wait"]
+    assert waits[("web_ap", "workers")] < 1e-6
+    # the mean by hand: eu at home (6 ms of CPU, the 80 + 2 x 2 ms trip to the db and
+    # its 2 ms), us at home (8 ms), ap at home or spilled to us by Erlang B (the trip
+    # there and back instead of the db's, and the 2 KB and 65.3 KB mean payloads over
+    # 200 Mbit/s are not estimated); waits for cores are microseconds
+    hop_us, hop_ap = 0.084, 0.184
+    b_eu, b_ap = erlang_b(26, 180 * (0.006 + hop_us + 0.002)), erlang_b(13, 80 * 0.192)
+    home_eu, home_us, home_ap = 0.006 + hop_us + 0.002, 0.008, 0.006 + hop_ap + 0.002
+    mean = (
+        180 * ((1 - b_eu) * home_eu + b_eu * (hop_us + home_us))
+        + 140 * home_us
+        + 80 * ((1 - b_ap) * home_ap + b_ap * (hop_ap + home_us))
+    ) / 400
+    assert e.mean() == pytest.approx(mean, rel=1e-3)
+
+
 def held_fleet(rate: float, **app: Any) -> dict[str, Any]:
     """``rate`` requests/s each holding a worker of a 1-core, 1-worker instance for 10 ms
     of CPU and 40 ms of delay (50 ms), tracking 60% worker occupancy."""
