@@ -222,6 +222,7 @@ def test_set_design_errors_name_their_option(
     assignment: str, message: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
     args = ["cheapest", MMC, "--design", "a=components.app.cores", "--set-design", assignment]
+    args += ["--design", "b=components.app.replicas"]
     assert main([*args, *WAIT, *SHORT]) == 2
     err = capsys.readouterr().err
     assert message in err and "--set " not in err
