@@ -5,14 +5,19 @@ own) to an API tier of ``CORES`` cores, exponential CPU of mean ``CPU`` (utilisa
 ``RATE x CPU / CORES`` = 0.75). The gateway's call to the API has a ``TIMEOUT``; for
 ``T`` seconds from ``TRIGGER`` the arrival rate is ``SURGE`` times higher (the trigger),
 then back to normal. The abandoned work of a timed-out attempt goes on (no cancellation),
-so every retry adds load the API must still serve.
+so every retry adds load the API must still serve, unless its queue drops the attempts
+the gateway has given up on (``queue.drop_expired``: each attempt carries the end of its
+timeout as its deadline).
 
 Policies on the gateway's call: no retry; naive retries (3 attempts, no backoff); the
 same with a 10% retry budget; with exponential backoff and full jitter; with a circuit
-breaker. Measured, by arrival window: **goodput**, the share of the requests arriving in
+breaker. Policies on the API's queue, behind no retry or naive retries: ``drop_expired``;
+adaptive LIFO (newest first while more than ``LIFO_OVER`` wait), with and without
+``drop_expired``. Measured, by arrival window: **goodput**, the share of the requests arriving in
 the window that end ``ok``; the **recovery time**, from the end of the trigger to the end
 of the last window whose goodput is below 95% (censored at the end of the run if the
-system never recovers), with t intervals over replications. The boundary: the shortest
+system never recovers), with t intervals over replications; the **wasted** share of
+the attempts the API served (those that answered no request). The boundary: the shortest
 trigger that tips naive retries into a metastable state, over a grid of ``T``.
 Writes the per-run table, and the goodput series the figure draws (first replication of
 each policy, trigger ``T``) to ``retry_storm_series.csv``.
@@ -46,7 +51,21 @@ POLICIES: dict[str, dict[str, Any]] = {
         "retry": {"attempts": 3, "backoff": {"base": "50ms", "cap": "1s", "jitter": "full"}}
     },
     "breaker": {"retry": {"attempts": 3}},
+    "no retry + drop_expired": {},
+    "naive retries + drop_expired": {"retry": {"attempts": 3}},
+    "naive retries + adaptive lifo": {"retry": {"attempts": 3}},
+    "naive retries + adaptive lifo + drop_expired": {"retry": {"attempts": 3}},
 }
+LIFO_OVER = 20  # half the 100 ms timeout's worth of the API's 400/s
+API_QUEUE: dict[str, dict[str, Any]] = {
+    "no retry + drop_expired": {"drop_expired": True},
+    "naive retries + drop_expired": {"drop_expired": True},
+    "naive retries + adaptive lifo": {"lifo_over": LIFO_OVER},
+    "naive retries + adaptive lifo + drop_expired": {"lifo_over": LIFO_OVER, "drop_expired": True},
+}
+"""The API's queue by policy (default: FIFO, serving everything). With ``drop_expired``
+it drops an attempt the gateway has given up on (its timeout passed) when a worker would
+pick it; adaptive LIFO serves the newest first while more than ``LIFO_OVER`` wait."""
 BREAKER = {"window": 50, "min_calls": 20, "failure_ratio": 0.5, "wait": "2s", "probes": 5}
 COLOURS = {
     "no retry": "#7f7f7f",
@@ -54,6 +73,10 @@ COLOURS = {
     "retry budget 10%": "#2ca02c",
     "backoff + jitter": "#ff7f0e",
     "breaker": "#1f77b4",
+    "no retry + drop_expired": "#9467bd",
+    "naive retries + drop_expired": "#8c564b",
+    "naive retries + adaptive lifo": "#e377c2",
+    "naive retries + adaptive lifo + drop_expired": "#17becf",
 }
 
 
@@ -67,6 +90,13 @@ def storm_scenario(policy: str, trigger_length: float, end: float) -> Any:
     }
     if policy == "breaker":
         gateway["breakers"] = {"api": BREAKER}
+    api: dict[str, Any] = {
+        "kind": "app_server",
+        "cores": CORES,
+        "endpoints": {"get": [{"cpu": {"dist": "exponential", "mean": CPU}}]},
+    }
+    if policy in API_QUEUE:
+        api["queue"] = API_QUEUE[policy]
     return simperf.from_dict(
         {
             "name": "retry_storm",
@@ -84,11 +114,7 @@ def storm_scenario(policy: str, trigger_length: float, end: float) -> Any:
             },
             "components": {
                 "gateway": gateway,
-                "api": {
-                    "kind": "app_server",
-                    "cores": CORES,
-                    "endpoints": {"get": [{"cpu": {"dist": "exponential", "mean": CPU}}]},
-                },
+                "api": api,
             },
             "run": {"duration": end, "warmup": 0},
         }
@@ -136,7 +162,10 @@ def replicate(policy: str, trigger_length: float, args: Any) -> list[dict[str, A
         # the 10 T after the trigger (one window at least)
         span = max(10 * trigger_length, WINDOW)
         after = series[(series["start"] >= trigger_end) & (series["start"] < trigger_end + span)]
+        during = series[(series["start"] >= TRIGGER) & (series["start"] < trigger_end)]
         calls = result.data["calls"]["gateway->api"]
+        api = result.data["components"]["api"]
+        ok = result.data["requests"]["ok"]
         rows.append(
             {
                 "policy": policy,
@@ -145,10 +174,15 @@ def replicate(policy: str, trigger_length: float, args: Any) -> list[dict[str, A
                 "recovery": took,
                 "recovered": recovered,
                 "recovery_in_T": took / trigger_length,
+                "goodput_during": float(during["goodput"].mean()),
                 "goodput_10T_after": float(after["goodput"].mean()),
                 "max_goodput_10T_after": float(after["goodput"].max()),
                 "amplification": calls["amplification"],
                 "breaker_opens": calls.get("breaker_opens", 0),
+                "served": api["served"],
+                "expired": api.get("expired", 0),
+                # attempts the API served that answered no request (given up, or lost)
+                "wasted": 1.0 - ok / api["served"] if api["served"] else np.nan,
                 "series": series,
             }
         )
@@ -187,7 +221,11 @@ def interval(values: list[float]) -> tuple[float, float]:
 def main() -> None:
     args = arguments(__doc__.splitlines()[0])
     length = 1.0 if args.quick else T
-    policies = ["naive retries", "retry budget 10%"] if args.quick else list(POLICIES)
+    policies = (
+        ["naive retries", "retry budget 10%", "naive retries + drop_expired"]
+        if args.quick
+        else list(POLICIES)
+    )
     rows = [row for policy in policies for row in replicate(policy, length, args)]
     boundary = [0.25] if args.quick else [0.1, 0.25, 0.5, 1.0, 2.0]
     rows += [row for t in boundary for row in replicate("naive retries", t, args)]
@@ -211,11 +249,13 @@ def main() -> None:
             round(half, 2),
             f"{int(group['recovered'].sum())}/{len(group)}",
         )
-        g_mean, g_half = interval(list(group["goodput_10T_after"]))
-        summary[f"{policy}: mean goodput over the 10 T after (95% half-width)"] = (
-            round(g_mean, 3),
-            round(g_half, 3),
-        )
+        for column, label in (
+            ("goodput_during", "mean goodput during the surge"),
+            ("goodput_10T_after", "mean goodput over the 10 T after"),
+            ("wasted", "share of the API's served attempts wasted"),
+        ):
+            g_mean, g_half = interval(list(group[column]))
+            summary[f"{policy}: {label} (95% half-width)"] = (round(g_mean, 3), round(g_half, 3))
     naive = frame[frame["policy"] == "naive retries"]
     tipped = naive.groupby("T")["recovered"].mean()
     summary["naive retries: share of runs recovered, by trigger length T (s)"] = {

@@ -28,6 +28,7 @@ from simperf.components.load_balancer import LoadBalancer
 from simperf.components.network import Network
 from simperf.components.profiling import Profiler
 from simperf.components.rate_limit import compile_rate_limit
+from simperf.components.resilience import AttemptDeadlines
 from simperf.components.tracing import Tracer
 from simperf.components.workload import Clients
 from simperf.errors import BuildError
@@ -120,6 +121,11 @@ def build(scenario: Scenario, *, seed: int | None = None, replication: int = 0) 
         ctx.keyspaces[c.keyspace] if c.keyspace is not None else None
         for c in scenario.workload.classes
     ]
+    if any(
+        getattr(getattr(spec, "queue", None), "drop_expired", False)
+        for spec in scenario.components.values()
+    ):  # before anything is built: instances read it, timed calls narrow it
+        AttemptDeadlines(ctx)
     components: dict[str, Component] = {}
     for name, spec in scenario.components.items():
         factory = REGISTRY.get(spec.kind)

@@ -263,6 +263,11 @@ def test_retry_storm_runs_quick(tmp_path: Path) -> None:
     assert main.loc["naive retries", "goodput_10T_after"] < 0.5
     assert main.loc["retry budget 10%", "recovered"]
     assert main.loc["retry budget 10%", "recovery_in_T"] <= 2
+    # the API dropping the attempts the gateway gave up on serves less for nobody
+    naive, dropping = main.loc["naive retries"], main.loc["naive retries + drop_expired"]
+    assert naive["expired"] == 0 and dropping["expired"] > 0
+    assert dropping["wasted"] < naive["wasted"]
+    assert dropping["goodput_10T_after"] > naive["goodput_10T_after"]
     assert (tmp_path / "retry_storm.html").stat().st_size > 5_000
     # the figure's series, for experiments/render_figures.py
     drawn = pd.read_csv(tmp_path / "retry_storm_series.csv")

@@ -31,6 +31,7 @@ from simperf.components.base import (
     outcome_of,
 )
 from simperf.components.calls import CALL, CPU, DELAY, PARALLEL, RUN, connect, parallel_arm
+from simperf.components.resilience import AttemptDeadlines
 from simperf.components.server import Server
 from simperf.components.sessions import Sessions
 from simperf.components.shared_cpu import SharedCores, processor_sharing, usl_cores
@@ -163,6 +164,9 @@ class AppInstance(Server):
         # a request dropped past its client's deadline fails as what its client recorded
         drops = spec.queue is not None and spec.queue.drop_expired
         expired = self.ctx.recorder.cause("timeout") if drops else 0
+        # what the dequeue check compares: the deadline of the attempt queued (its
+        # caller's call timeout, or the client's)
+        self.deadlines: AttemptDeadlines | None = self.ctx.deadlines if drops else None
         self.workers = queue_slots(
             self.env, self.workers.capacity, spec.queue, levels, shed, expired
         )
@@ -294,10 +298,12 @@ class AppInstance(Server):
 
     def _wait_ordered(self, request: Request) -> Process:
         workers = self.workers
+        deadlines = self.deadlines
+        deadline = (
+            getattr(request, "deadline", math.inf) if deadlines is None else deadlines.of(request)
+        )
         try:
-            waited = yield from ordered_wait(
-                self, workers, self.ranks[request.klass], getattr(request, "deadline", math.inf)
-            )
+            waited = yield from ordered_wait(self, workers, self.ranks[request.klass], deadline)
         except Shed:  # picked, found stale or expired: it gives the worker to the next waiter
             workers.release()
             raise

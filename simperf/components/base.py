@@ -76,6 +76,9 @@ class Context:
 
     scenario: Any = None
     tracer: Any = None  # the run's Tracer (simperf.components.tracing) with run.trace
+    # the attempts' own deadlines (simperf.components.resilience.AttemptDeadlines), with a
+    # queue that drops expired requests
+    deadlines: Any = None
     profiler: Any = None  # the run's Profiler (simperf.components.profiling), run.profile
 
     def __init__(

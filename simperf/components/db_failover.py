@@ -73,7 +73,8 @@ class Failover:
             for replica in core.replicas:
                 recent = replica.recent
                 recent.append(replica.last_apply)  # visible from then on; never decreases
-                while recent[0] <= now:
+                # with no lag the write just appended is visible already: the list empties
+                while recent and recent[0] <= now:
                     recent.popleft()
 
         return replicate

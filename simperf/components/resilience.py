@@ -8,8 +8,9 @@ it, so an unguarded call stays a bare hop and pays nothing (DESIGN.md section 10
   time left (the smaller of the call's ``timeout`` and the request's deadline). The
   abandoned callee goes on and keeps its worker, cores and connections; its answer is
   thrown away (work under way is never cancelled; a queue with ``drop_expired`` drops
-  a request not yet started once its client's deadline has passed). Only the client
-  records a request, so abandoned work can never complete it a second time.
+  an attempt not yet started once its caller has given up on it: see
+  :class:`AttemptDeadlines`). Only the client records a request, so abandoned work can
+  never complete it a second time.
 * **Retries** are attempts of the same request, made on the listed causes while the
   deadline allows, after a backoff drawn from the caller's own stream, if the route's
   retry budget (a token bucket refilled by first attempts) has a token.
@@ -25,6 +26,7 @@ calls, attempts, retries, timeouts and fail-fasts and reports the ``calls`` sect
 
 from __future__ import annotations
 
+import math
 from collections import deque
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
@@ -35,6 +37,8 @@ from simperf.rng import batched
 from simperf.spec.resilience import BackoffSpec, BreakerSpec, BudgetSpec
 
 if TYPE_CHECKING:  # pragma: no cover
+    import simpy
+
     from simperf.components.app_server import AppInstance, AppServer
 
 Runner = Callable[[Request, "AppInstance"], Process]
@@ -195,6 +199,80 @@ call is an attempt, a fail-fast or expired (the request's deadline had passed, s
 was sent): ``attempts + fail_fast + expired == calls + retries + hedges``."""
 
 
+class AttemptDeadlines:
+    """The deadline each attempt carries, by the SimPy process running it.
+
+    Copies of one request (retries, hedged copies, parallel arms) share the request
+    object, so an attempt's own deadline cannot live on it: it lives with the process a
+    timed attempt runs as (:meth:`narrow`), and every process started on its behalf
+    through ``ctx.spawn`` (a parallel arm, a tracked or detached step, a shard, a nested
+    attempt) inherits it, as gRPC propagates a call's deadline to the calls made to
+    serve it. A queue with ``drop_expired`` reads it (:meth:`of`) when a worker would
+    pick the attempt. Installed by the builder only when some queue drops expired
+    requests, before anything is built: a run without one pays nothing.
+
+    Examples
+    --------
+    >>> import simpy
+    >>> from simperf.metrics.recorder import RequestRecorder
+    >>> env = simpy.Environment()
+    >>> ctx = Context(env, RequestRecorder(["a"], 10), seed=1, replication=0, safety_cap=10)
+    >>> deadlines = AttemptDeadlines(ctx)
+    >>> request = Request(0, 0, 0.0); request.deadline = 1.0
+    >>> seen = []
+    >>> def callee():
+    ...     seen.append(deadlines.of(request)); yield env.timeout(0)
+    >>> def attempt():
+    ...     yield ctx.spawn(callee())                 # inherits the attempt's deadline
+    >>> deadlines.narrow(ctx.spawn(attempt()), 0.05)  # the caller waits 50 ms at most
+    >>> env.run(); seen, deadlines.of(request)        # outside the attempt: the client's
+    ([0.05], 1.0)
+    >>> deadlines.carried                             # forgotten as the processes end
+    {}
+    """
+
+    __slots__ = ("_spawn", "carried", "env")
+
+    def __init__(self, ctx: Context) -> None:
+        self.env = ctx.env
+        # process -> the deadline it carries, dropped as the process ends
+        self.carried: dict[simpy.Process, float] = {}
+        self._spawn = ctx.spawn
+        ctx.spawn = self.spawn
+        ctx.deadlines = self
+
+    def spawn(self, generator: Process) -> simpy.Process:
+        """``ctx.spawn``: the new process carries the deadline of the one starting it."""
+        carried = self.carried.get(self.env.active_process)  # type: ignore[arg-type]
+        process = self._spawn(generator)
+        if carried is not None:
+            self._carry(process, carried)
+        return process
+
+    def narrow(self, process: simpy.Process, until: float) -> None:
+        """``process`` (a timed attempt) carries ``until`` if earlier than what it
+        inherited."""
+        carried = self.carried.get(process)
+        if carried is None:
+            self._carry(process, until)
+        elif until < carried:
+            self.carried[process] = until
+
+    def of(self, request: Request) -> float:
+        """The deadline of the attempt now running: the earlier of its own and the
+        request's (``math.inf``: none)."""
+        deadline: float = getattr(request, "deadline", math.inf)
+        carried = self.carried.get(self.env.active_process)  # type: ignore[arg-type]
+        return deadline if carried is None or deadline < carried else carried
+
+    def _carry(self, process: simpy.Process, deadline: float) -> None:
+        self.carried[process] = deadline
+        process.callbacks.append(self._forget)  # type: ignore[union-attr]
+
+    def _forget(self, process: Any) -> None:
+        del self.carried[process]
+
+
 class Route(Component):
     """The calls from one app server to one target: counters, retry budget, breaker.
 
@@ -321,8 +399,16 @@ def guard(
             fallback.cpu, server.name, f"{purpose}:fallback", 1.0 / server.spec.speed
         )
 
+    deadlines: AttemptDeadlines | None = ctx.deadlines
+
     def timed(request: Request, instance: AppInstance, limit: float | None) -> Process:
         first = ctx.spawn(outcome_of(call(request, instance)))
+        # every copy carries when its caller gives up on the attempt, for a callee's
+        # queue to drop it then (AttemptDeadlines): it inherited its starter's (this
+        # process's), narrowed to this attempt's limit as it is sent
+        until = None if deadlines is None or limit is None else env.now + limit
+        if deadlines is not None and until is not None:
+            deadlines.narrow(first, until)
         if after is not None and (limit is None or after < limit):
             # copy k (1, 2, ...) after the first goes at k x after, while none has
             # answered, fewer than max_copies are out and k x after is within the limit
@@ -336,7 +422,10 @@ def guard(
                         return copy.value
                 route.hedges += 1
                 route.attempts += 1
-                copies.append(ctx.spawn(outcome_of(call(request, instance))))
+                sent = ctx.spawn(outcome_of(call(request, instance)))
+                if deadlines is not None and until is not None:
+                    deadlines.narrow(sent, until)
+                copies.append(sent)
                 k += 1
                 if k + 1 >= max_copies or (limit is not None and (k + 1) * after >= limit):
                     break

@@ -97,7 +97,7 @@ class Tracer:
         # process -> (trace, its stack of open span ids); dropped when the trace ends
         self._procs: dict[Any, tuple[Trace, list[int]]] = {}
         self._owned: dict[int, list[Any]] = {}  # trace id -> its processes (to forget)
-        self._process = ctx.env.process
+        self._process = ctx.spawn  # env.process, or what a feature installed before
         ctx.spawn = self.spawn  # only a run with run.trace pays for the look-up
 
     # -- installing (build time) ----------------------------------------------------------

@@ -49,8 +49,10 @@ class QueueSpec(SpecModel):
     A request's wait is checked when a worker frees up and picks it: one that waited
     longer than ``shed_after`` (or the CoDel bound) is shed there, as servers that check
     a request's queue time on dequeue do, and the worker takes the next one. With
-    ``drop_expired``, one whose client has given up (its class ``timeout`` has passed,
-    gRPC's propagated deadline) is dropped there too, counted as ``expired``.
+    ``drop_expired``, one whose caller has given up is dropped there too, counted as
+    ``expired``: its deadline is the earlier of its client's (a class ``timeout``) and
+    that of the timed call it is an attempt of (the call's ``timeout``), as gRPC
+    propagates a call's deadline.
     """
 
     discipline: Literal["fifo", "lifo", "priority"] = Field(
@@ -77,8 +79,9 @@ class QueueSpec(SpecModel):
     drop_expired: bool = Field(
         False,
         description=(
-            "drop a request whose client deadline (its class timeout) has passed when a "
-            "worker would pick it (counted as expired; default: serve it)"
+            "drop a request whose deadline (its class timeout, or the timeout of the call "
+            "it is an attempt of) has passed when a worker would pick it (counted as "
+            "expired; default: serve it)"
         ),
     )
 

@@ -9,7 +9,7 @@ import operator
 import typing
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import (
     BaseModel,
@@ -17,7 +17,9 @@ from pydantic import (
     ConfigDict,
     Discriminator,
     GetJsonSchemaHandler,
+    PlainValidator,
     Tag,
+    WrapValidator,
     model_validator,
 )
 from pydantic.json_schema import JsonSchemaValue
@@ -42,9 +44,11 @@ from simperf.units import (
 class SpecModel(BaseModel):
     """Base of all spec models: immutable, and unknown fields are errors.
 
-    Numbers are strict in two ways pydantic is not by default: a boolean is not a number
+    Numbers are strict in three ways pydantic is not by default: a boolean is not a number
     (YAML reads ``yes``, ``no``, ``on`` and ``off`` as booleans, and ``cores: yes``
-    would be 1), and every number must be finite (``.nan``, ``.inf``, ``1e400``).
+    would be 1), a quoted number is not a number where the field takes no string (a unit,
+    a name: ``cores: "3"``, as the JSON Schema says), and every number must be finite
+    (``.nan``, ``.inf``, ``1e400``).
     """
 
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
@@ -58,7 +62,7 @@ class SpecModel(BaseModel):
             key = field.alias if field.alias in data else name
             if key not in data:
                 continue
-            opaque, takes_bool = _annotation_kind(cls, name)
+            opaque, takes_bool, numbers_only = _annotation_kind(cls, name)
             value = data[key]
             if not takes_bool and (
                 isinstance(value, bool) or (not opaque and _contains_bool(value))
@@ -67,6 +71,9 @@ class SpecModel(BaseModel):
                     f"{key}: expected a number, not a boolean (YAML reads yes/no/on/off "
                     "as true/false)"
                 )
+            if numbers_only and any(isinstance(item, str) for item in _leaves(value)):
+                text = next(item for item in _leaves(value) if isinstance(item, str))
+                raise ValueError(f"{key}: expected a number, not the string {text!r}")
         return data
 
     @model_validator(mode="after")
@@ -77,23 +84,36 @@ class SpecModel(BaseModel):
         return self
 
 
-_KINDS: dict[tuple[type, str], tuple[bool, bool]] = {}
+_KINDS: dict[tuple[type, str], tuple[bool, bool, bool]] = {}
+# Metadata of an annotation whose function may read a string into a number (a unit).
+_PARSERS = (BeforeValidator, PlainValidator, WrapValidator)
 
 
-def _annotation_kind(model: type[BaseModel], field: str) -> tuple[bool, bool]:
-    """(holds models or free-form data, accepts booleans) for a field, cached per class."""
+def _annotation_kind(model: type[BaseModel], field: str) -> tuple[bool, bool, bool]:
+    """(holds models or free-form data, accepts booleans, holds numbers and takes no
+    string) for a field, cached per class."""
     key = (model, field)
     if key not in _KINDS:
-        opaque = takes_bool = False
-        stack = [model.model_fields[field].annotation]
+        opaque = takes_bool = takes_str = numbers = False
+        # a validator of the model's own may read strings: the field is left to it
+        decorators = model.__pydantic_decorators__.field_validators.values()
+        takes_str = any(field in d.info.fields and d.info.mode != "after" for d in decorators)
+        stack = [model.model_fields[field].annotation, *model.model_fields[field].metadata]
         while stack:
             ann = stack.pop()
             if ann is bool or ann is Any:
-                takes_bool = True
+                takes_bool = takes_str = True
+            elif ann is str or isinstance(ann, _PARSERS) or typing.get_origin(ann) is Literal:
+                takes_str = True
+            elif ann is int or ann is float:
+                numbers = True
             elif isinstance(ann, type) and (issubclass(ann, BaseModel) or typing.is_typeddict(ann)):
                 opaque = True  # nested models check their own fields
-            stack.extend(a for a in typing.get_args(ann) if not isinstance(a, str))
-        _KINDS[key] = (opaque, takes_bool)
+            args = typing.get_args(ann)
+            if typing.get_origin(ann) is dict:
+                args = args[1:]  # a mapping's keys are names: only its values may be numbers
+            stack.extend(a for a in args if not isinstance(a, str))
+        _KINDS[key] = (opaque, takes_bool, numbers and not takes_str and not opaque)
     return _KINDS[key]
 
 

@@ -71,7 +71,8 @@ def from_dict(data: Any) -> Scenario:
 
 
 def _file_locator(text: str, source: str) -> Callable[[str], str | None]:
-    """``path -> "file:line"``; the file is scanned for lines only when an error needs one."""
+    """``path -> "file:line"``, or ``"file"`` where the file has no line for it (a field it
+    leaves out); the file is scanned for lines only when an error needs one."""
     lines: dict[str, int] | None = None
 
     def locate(path: str) -> str | None:
@@ -83,9 +84,9 @@ def _file_locator(text: str, source: str) -> Callable[[str], str | None]:
                 return f"{source}:{lines[path]}"
             parent = _PARENT.sub("", path)
             if parent == path:  # a top-level key the file does not have: no parent left
-                return None
+                break
             path = parent
-        return None
+        return source  # still named: compare reads two files
 
     return locate
 

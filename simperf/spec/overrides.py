@@ -58,6 +58,11 @@ def apply_overrides(
         for where, label in labels.items():
             if path == where or path.startswith((f"{where}.", f"{where}[")):
                 return label
+        # refused at a section above the field set (a misspelt kind or dist is refused at
+        # the component or distribution holding it): the field set is still the cause
+        for where, label in labels.items():
+            if path != "spec" and where.startswith((f"{path}.", f"{path}[")):
+                return label
         return None
 
     return validate(type(scenario), data, locate, only=set(labels))

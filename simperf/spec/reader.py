@@ -3,7 +3,8 @@
 Plain ``yaml.safe_load`` and ``json.loads`` accept things a spec must not mean silently:
 a key given twice (the last one wins), ``010`` (YAML 1.1 reads it as octal 8) or ``1:30``
 (base 60, i.e. 90), and they fail with tracebacks on very deep nesting or integers of
-thousands of digits. Everything here raises :class:`~simperf.errors.SpecError` (or
+thousands of digits, and aliases of aliases (a few hundred bytes that expand to a
+billion nodes). Everything here raises :class:`~simperf.errors.SpecError` (or
 :class:`~simperf.errors.SpecFileError` when the file itself cannot be read) naming the
 dotted path and, for YAML, the line.
 """
@@ -27,6 +28,9 @@ MAX_DEPTH = 64
 """Deepest nesting of mappings and lists accepted (real specs stay under 15 levels)."""
 MAX_INT_DIGITS = 4000
 """Longest integer literal accepted (below Python's 4,300-digit conversion limit)."""
+MAX_ALIASED_NODES = 100_000
+"""Most nodes that YAML aliases (``*name``) may repeat in all: an anchor used a few
+dozen times stays far below; nine lines of aliases of aliases would be 10**9 nodes."""
 
 # YAML 1.1 integers that do not mean what they look like: 010 is octal 8, 1:30 is 90.
 _SURPRISING_INT = re.compile(r"^[-+]?(0[0-9_]+|[0-9][0-9_]*(:[0-5]?[0-9])+)$")
@@ -100,6 +104,9 @@ class _StrictLoader(yaml.SafeLoader):
         super().__init__(text)
         self.source = source
         self.path: list[Any] = []
+        # nodes under each composed node, aliases expanded (by id: nodes are not hashable)
+        self.sizes: dict[int, int] = {}
+        self.aliased = 0
 
     def where(self, node_or_mark: Any) -> str:
         mark = getattr(node_or_mark, "start_mark", node_or_mark)
@@ -108,6 +115,11 @@ class _StrictLoader(yaml.SafeLoader):
     def compose_node(self, parent: Any, index: Any) -> Any:  # type: ignore[override]
         # Called with the key node (mapping values), the item number (sequence items),
         # or None (the document root, and mapping keys themselves).
+        if self.check_event(yaml.AliasEvent):
+            mark = self.peek_event().start_mark
+            node = super().compose_node(parent, index)
+            self._count_alias(node, mark, index)
+            return node
         if index is None:
             node = super().compose_node(parent, index)
             self._check(node)
@@ -131,7 +143,25 @@ class _StrictLoader(yaml.SafeLoader):
         finally:
             self.path.pop()
 
+    def _count_alias(self, node: Any, mark: Any, index: Any) -> None:
+        """Refuse an alias once the nodes that aliases repeat pass MAX_ALIASED_NODES."""
+        self.aliased += self.sizes.get(id(node), 1)
+        if self.aliased > MAX_ALIASED_NODES:
+            key = index.value if isinstance(index, yaml.ScalarNode) else index
+            path = [*self.path, key] if index is not None else self.path
+            raise SpecError(
+                f"{self.where(mark)}: {_shorten(path) or 'spec'}: aliases repeat more than "
+                f"{MAX_ALIASED_NODES:,} nodes (an anchor's alias counts every node under it)"
+            )
+
     def _check(self, node: Any) -> None:
+        if isinstance(node, yaml.MappingNode | yaml.SequenceNode):
+            children = (
+                [n for pair in node.value for n in pair]
+                if isinstance(node, yaml.MappingNode)
+                else node.value
+            )
+            self.sizes[id(node)] = 1 + sum(self.sizes.get(id(child), 1) for child in children)
         if isinstance(node, yaml.MappingNode):
             seen: dict[Any, Any] = {}
             for key, _ in node.value:

@@ -15,7 +15,7 @@ from pydantic import Field, model_validator
 
 from simperf.spec.base import MAX_COUNT, MAX_TIME, SpecModel, Time
 from simperf.spec.distributions import Distribution
-from simperf.spec.topology import reachable
+from simperf.spec.topology import all_steps, reachable
 from simperf.units import format_time
 
 Cause = Literal[
@@ -159,16 +159,16 @@ def call_problems(scenario: Any, name: str, server: Any) -> list[str]:
     Checked: a retry that can only happen on a timeout has a timeout; a call's timeout
     is shorter than the deadline of every request class that reaches it; every breaker
     is on a component the server calls; a queue that drops expired requests is reached
-    by a class with a deadline.
+    by a class or a call with a timeout (what makes a deadline).
     """
     path = f"components.{name}"
     problems: list[str] = []
     deadlines = _deadlines(scenario, name)
     queue = getattr(server, "queue", None)
-    if queue is not None and queue.drop_expired and not deadlines:
+    if queue is not None and queue.drop_expired and not deadlines and not _timed(scenario, name):
         problems.append(
-            f"{path}.queue.drop_expired: no request class with a timeout reaches {name!r}, "
-            "so no request it queues has a deadline to pass"
+            f"{path}.queue.drop_expired: no request class or call with a timeout reaches "
+            f"{name!r}, so no request it queues has a deadline to pass"
         )
     for endpoint, steps in server.endpoints.items():
         for k, step in enumerate(steps):
@@ -195,6 +195,17 @@ def call_problems(scenario: Any, name: str, server: Any) -> list[str]:
                 f"{path}.breakers.{target}: {name!r} never calls {target!r} (it calls: {calls})"
             )
     return problems
+
+
+def _timed(scenario: Any, name: str) -> bool:
+    """Whether a call with a ``timeout`` reaches ``name`` (its attempts carry a deadline)."""
+    return any(
+        component == name
+        for _, _, _, step in all_steps(scenario)
+        if getattr(step, "timeout", None) is not None
+        for f in step.forwards()
+        for component, _ in reachable(scenario, f.component, f.endpoint)
+    )
 
 
 def _deadlines(scenario: Any, name: str) -> list[tuple[str, float]]:

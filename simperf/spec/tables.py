@@ -31,7 +31,11 @@ Name = Annotated[str, Field(pattern=IDENTIFIER, max_length=64)]
 
 
 def _distinct(value: Any) -> Any:
-    return UNIQUE if value == "unique" else value
+    if isinstance(value, str):  # a quoted number is refused, as the JSON Schema does
+        if value != "unique":
+            raise ValueError(f"expected a whole number or 'unique', got {value!r}")
+        return UNIQUE
+    return value
 
 
 Distinct = Annotated[
@@ -41,15 +45,16 @@ Distinct = Annotated[
 ]
 
 
+Columns = Annotated[list[Name], Field(min_length=1, max_length=32)]
+
+
 class IndexSpec(SpecModel):
     """A B-tree index on one or more columns; a composite index serves any leading prefix.
 
     Written as a list of columns (``[category, created_at]``) or one column name.
     """
 
-    columns: list[Name] = Field(
-        min_length=1, max_length=32, description="indexed columns, most significant first"
-    )
+    columns: Columns = Field(description="indexed columns, most significant first")
 
 
 def _index_shorthand(value: Any) -> Any:
@@ -62,7 +67,8 @@ def _index_shorthand(value: Any) -> Any:
 
 Index = Annotated[
     IndexSpec,
-    BeforeValidator(_index_shorthand, json_schema_input_type=IndexSpec | list[str] | str),
+    # the shorthands' columns are checked as the spec's are, in the JSON Schema too
+    BeforeValidator(_index_shorthand, json_schema_input_type=IndexSpec | Columns | Name),
 ]
 
 

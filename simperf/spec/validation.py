@@ -61,10 +61,21 @@ _FIXED = {
         "must be a name of letters, digits and _ (or component.endpoint for calls)"
     ),
 }
+# The tags a union's own message lists: "{dist: constant|exponential|..., ...}".
+_TAG_CHOICES = re.compile(r"\{(\w+): ([\w|]+), \.\.\.\}")
 _FIELD_PREFIX = re.compile(r"^([A-Za-z_][A-Za-z0-9_]*): (.+)$", re.S)
 
 
 _PATH_PREFIX = re.compile(r"^([A-Za-z_][\w.\[\]-]*): ")
+# What a YAML or JSON document that is no mapping holds, in words.
+_KINDS_OF_DATA = {
+    type(None): "nothing",
+    list: "a list",
+    str: "a string",
+    int: "a number",
+    float: "a number",
+    bool: "a boolean",
+}
 
 
 def validate(
@@ -75,7 +86,14 @@ def validate(
     Bare numbers of seconds are warned about everywhere, or only under the paths ``only``.
     """
     if not isinstance(data, dict):
-        raise SpecError(f"spec: expected a mapping at the top level, got {type(data).__name__}")
+        where = locate("spec")
+        got = _KINDS_OF_DATA.get(type(data), f"a {type(data).__name__}")
+        if data is None and where:
+            got += " (the file is empty)"
+        raise SpecError(
+            f"{where + ': ' if where else ''}spec: expected a mapping of the spec's fields "
+            f"(name, workload, components, ...) at the top level, got {got}"
+        )
     try:
         scenario = model.model_validate(data)
     except ValidationError as exc:
@@ -222,6 +240,13 @@ def _message(error: Any) -> str:
     if kind == "too_long":
         return f"must have at most {ctx.get('max_length')} item(s)"
     message = str(error["msg"])
+    tagged = _TAG_CHOICES.search(message) if isinstance(value, dict) else None
+    if tagged and isinstance(value.get(tagged.group(1)), str):
+        # a union told by a tag of its own (dist, model): name the unknown tag, as kind's
+        field, choices = tagged.group(1), tagged.group(2).split("|")
+        if value[field] not in choices:
+            hint = suggest(value[field], choices)
+            return f"unknown {field} {value[field]!r}{hint}; {message}"
     if kind == "literal_error":
         return message + suggest(error.get("input"), re.findall(r"'([^']*)'", ctx["expected"]))
     for prefix in ("Value error, ", "Assertion failed, "):

@@ -284,3 +284,83 @@ def test_drop_expired_behind_a_timed_call_keeps_every_count_once() -> None:
     assert req["generated"] == req["ok"] + req["failed"] + req["in_flight"]
     assert r["attempts"] + r["fail_fast"] + r["expired"] == r["calls"] + r["retries"] + r["hedges"]
     assert result["components"]["app"]["expired"] > 0
+
+
+def retried_scenario(drop: bool, *, nested: bool = False, trace: bool = False) -> simperf.Scenario:
+    """A request every 62.5 ms (from 62.5 ms) through a front whose call to app times out
+    after 50 ms and is retried once at once; app has one worker busy 20 ms a request,
+    slowed 6x (120 ms) for what starts in its first 100 ms. No client gives up. With
+    ``nested``, the front's timed call goes to ``mid``, which calls app in a parallel
+    arm (a process of its own); ``trace``: every request traced."""
+    target = "mid" if nested else "app"
+    call = {"call": f"{target}.serve", "timeout": "50ms", "retry": {"attempts": 2}}
+    components: dict[str, Any] = {
+        "front": {"kind": "app_server", "workers": 1000, "endpoints": {"serve": [call]}},
+        "app": {
+            "kind": "app_server",
+            "workers": 1,
+            "queue": {"drop_expired": drop},
+            "endpoints": {"serve": [{"cpu": "20ms"}]},
+        },
+    }
+    if nested:
+        arm = {"parallel": ["app.serve"]}
+        components["mid"] = {"kind": "app_server", "workers": 1000, "endpoints": {"serve": [arm]}}
+    run: dict[str, Any] = {"duration": 0.29, "warmup": 0}
+    if trace:
+        run["trace"] = {"sample": 1.0}
+    return simperf.from_dict(
+        {
+            "name": "attempt_deadlines",
+            "workload": {
+                "arrival": {"kind": "deterministic", "rate": 16},
+                "classes": [{"name": "req", "entry": "front", "endpoint": "serve"}],
+            },
+            "components": components,
+            "faults": [{"component": "app", "kind": "slow", "factor": 6, "at": 0, "for": 0.1}],
+            "run": run,
+        }
+    )
+
+
+def test_drop_expired_drops_an_attempt_its_caller_gave_up_on() -> None:
+    # Requests R1..R4 at 62.5, 125, 187.5, 250 ms. R1's first attempt is served slowed,
+    # 62.5-182.5; the front gives it up at 112.5 and retries (deadline 162.5, queued);
+    # R2's first attempt queues at 125 (deadline 175), its retry at 175 (deadline 225).
+    # At 182.5 the worker picks, in order: R1's retry and R2's first attempt, both given
+    # up by their caller, then R2's retry.
+    served = simperf.run(retried_scenario(False)).data
+    dropped = simperf.run(retried_scenario(True)).data
+    # Dropping: R2's retry is served 182.5-202.5, within its 225, so R2 ends ok; R3
+    # (187.5) 202.5-222.5 and R4 250-270 on their first attempt.
+    req, app = dropped["requests"], dropped["components"]["app"]
+    assert (req["ok"], req["errors"]["timeout"], req["in_flight"]) == (3, 1, 0)
+    assert (app["served"], app["expired"]) == (4, 2)
+    route = dropped["calls"]["front->app"]
+    assert (route["calls"], route["attempts"], route["retries"], route["timeouts"]) == (4, 6, 2, 3)
+    # Serving everything: R1's retry 182.5-202.5 and R2's first attempt 202.5-222.5 for
+    # nobody; R2's retry 222.5-242.5 answers past its 225 (R2 fails); R3's first attempt,
+    # 242.5-262.5, past its 237.5, and its retry 262.5-282.5 (ok); R4's first attempt
+    # still in service at 290 ms.
+    req, app = served["requests"], served["components"]["app"]
+    assert (req["ok"], req["errors"]["timeout"], req["in_flight"]) == (1, 2, 1)
+    assert app["served"] == 6 and "expired" not in app
+    route = served["calls"]["front->app"]
+    assert (route["calls"], route["attempts"], route["retries"], route["timeouts"]) == (4, 7, 3, 5)
+    for data in (served, dropped):
+        req, route = data["requests"], data["calls"]["front->app"]
+        assert req["generated"] == req["ok"] + req["failed"] + req["in_flight"]
+        assert route["attempts"] + route["fail_fast"] + route["expired"] == (
+            route["calls"] + route["retries"] + route["hedges"]
+        )
+
+
+def test_an_attempts_deadline_reaches_the_processes_started_to_serve_it() -> None:
+    # the front's attempt runs mid, whose parallel arm to app is a process of its own:
+    # it carries the attempt's deadline, so app drops the same two attempts, traced or not
+    direct = simperf.run(retried_scenario(True)).data
+    for trace in (False, True):
+        data = simperf.run(retried_scenario(True, nested=True, trace=trace)).data
+        assert data["requests"] == direct["requests"]
+        assert data["calls"]["front->mid"] == direct["calls"]["front->app"]
+        assert data["components"]["app"]["expired"] == 2

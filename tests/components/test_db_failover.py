@@ -262,3 +262,14 @@ def test_conservation_is_exact_under_random_database_fault_schedules(seed: int) 
     result = run(spec)
     conserved(result)
     assert result["requests"]["generated"] > 1000
+
+
+def test_writes_with_no_replication_lag_lose_nothing_at_failover() -> None:
+    """A lag of 0 makes a write visible on the replicas as it commits: nothing is pending
+    when the primary fails, so nothing is lost (the pending list, emptied by the write
+    that had just entered it, raised IndexError)."""
+    db = db_spec(failover={"detection": 1, "promotion": 0.5}, replication_lag=0)
+    result = run(scenario("write", primary_fault(), db=db))
+    conserved(result)
+    assert result["requests"]["errors"]["primary_down"] == 150
+    assert result["databases"]["db"]["failover"]["lost_writes"] == 0

@@ -170,6 +170,23 @@ def test_override_errors_say_which_set_caused_them(minimal_scenario) -> None:
         minimal_scenario.with_overrides({"run.seed": "010"})
 
 
+def test_an_override_refused_at_its_parent_is_named(minimal_scenario) -> None:
+    """A misspelt kind or dist is refused at the component or distribution holding it:
+    the override is named all the same (it read 'components.app: unknown kind ...')."""
+    with pytest.raises(SpecError) as info:
+        minimal_scenario.with_overrides({"components.app.kind": "app_sever"})
+    assert str(info.value).startswith(
+        "--set components.app.kind=app_sever: components.app: unknown kind 'app_sever' "
+        "(did you mean 'app_server'?)"
+    )
+    dist = "components.app.endpoints.serve[0].cpu.dist"
+    with pytest.raises(SpecError) as info:
+        minimal_scenario.with_overrides({"run.seed": "3", dist: "gama"})
+    assert str(info.value).startswith(
+        f"--set {dist}=gama: components.app.endpoints.serve[0].cpu: unknown dist 'gama'"
+    )
+
+
 # -- silently accepted before, refused now ----------------------------------------------
 
 
@@ -253,3 +270,53 @@ def test_a_file_missing_required_top_level_keys_is_refused_not_hung(tmp_path: Pa
     with pytest.raises(SpecError) as info:
         load(path)
     assert "workload" in str(info.value)
+
+
+def test_a_problem_without_a_line_still_names_the_file(tmp_path: Path) -> None:
+    """A field the file leaves out has no line; the file is named all the same (compare
+    reads two specs, and 'workload: required field is missing' did not say which)."""
+    path = tmp_path / "partial.yaml"
+    path.write_text("name: partial\n")
+    with pytest.raises(SpecError) as info:
+        load(path)
+    lines = str(info.value).splitlines()
+    assert lines == [
+        f"{path}: workload: required field is missing",
+        f"{path}: components: required field is missing",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("text", "got"),
+    [("", "nothing (the file is empty)"), ("# only a comment\n", "nothing (the file is empty)"),
+     ("[1, 2]\n", "a list"), ("just words\n", "a string")],
+)  # fmt: skip
+def test_a_file_that_is_no_mapping_says_what_it_holds(tmp_path: Path, text: str, got: str) -> None:
+    path = tmp_path / "odd.yaml"
+    path.write_text(text)
+    with pytest.raises(SpecError) as info:
+        load(path)
+    assert str(info.value) == (
+        f"{path}: spec: expected a mapping of the spec's fields (name, workload, components, "
+        f"...) at the top level, got {got}"
+    )
+
+
+def test_misspelt_dist_and_popularity_model_get_suggestions(
+    minimal_spec: dict[str, Any],
+) -> None:
+    """As a misspelt kind does: the tag is named, with the closest one (it read only
+    'expected a time (constant) or {dist: constant|exponential|...}')."""
+    minimal_spec["components"]["app"]["endpoints"]["serve"][0]["cpu"]["dist"] = "exponental"
+    with pytest.raises(SpecError) as info:
+        from_dict(minimal_spec)
+    assert str(info.value) == (
+        "components.app.endpoints.serve[0].cpu: unknown dist 'exponental' (did you mean "
+        "'exponential'?); expected a time (constant) or {dist: constant|exponential|uniform|"
+        "lognormal|gamma|empirical|scipy, ...}"
+    )
+    minimal_spec["components"]["app"]["endpoints"]["serve"][0]["cpu"]["dist"] = "exponential"
+    minimal_spec["keyspaces"] = {"k": {"keys": 10, "popularity": {"model": "zipff", "alpha": 1}}}
+    with pytest.raises(SpecError, match=r"keyspaces\.k\.popularity: unknown model 'zipff' "
+                       r"\(did you mean 'zipf'\?\); expected uniform"):  # fmt: skip
+        from_dict(minimal_spec)

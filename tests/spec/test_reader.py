@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import time
 from pathlib import Path
 
 import pytest
@@ -15,6 +16,7 @@ from simperf.spec.reader import (
     check_depth,
     key_lines,
     parse_json,
+    parse_text,
     parse_yaml,
     read_spec_file,
 )
@@ -130,3 +132,30 @@ def test_key_lines_map_paths_to_lines() -> None:
     text = "a:\n  b: 1\n  c:\n    - x\n    - {d: 2}\n"
     assert key_lines(text) == {"a": 1, "a.b": 2, "a.c": 3, "a.c[0]": 4, "a.c[1]": 5, "a.c[1].d": 5}
     assert key_lines("a: [") == {}
+
+
+def _alias_bomb(levels: int) -> str:
+    """``levels`` anchors, each a list of ten aliases of the one before: 10**levels leaves
+    from a file of a few hundred bytes."""
+    lines = ['a0: &a0 ["x", "x", "x", "x", "x", "x", "x", "x", "x", "x"]']
+    for i in range(1, levels):
+        lines.append(f"a{i}: &a{i} [{', '.join([f'*a{i - 1}'] * 10)}]")
+    return "\n".join(lines) + "\n"
+
+
+@pytest.mark.parametrize("levels", [6, 9])
+def test_an_alias_bomb_is_refused_before_it_is_expanded(levels: int) -> None:
+    # 10**6 leaves took 16 s to read, 10**9 never finished; now refused at once
+    start = time.process_time()
+    with pytest.raises(
+        SpecError, match=r"bomb\.yaml:\d+: a\d\[\d+\]: aliases repeat more than 100,000 nodes"
+    ):
+        parse_text(_alias_bomb(levels), source="bomb.yaml")
+    assert time.process_time() - start < 1.0
+
+
+def test_anchors_within_the_limit_are_expanded() -> None:
+    shared = ", ".join(f"k{i}: {i}" for i in range(100))
+    text = f"base: &base {{{shared}}}\n" + "".join(f"c{i}: *base\n" for i in range(100))
+    data = parse_text(text, source="anchors.yaml")
+    assert data["c99"] == data["base"] and len(data) == 101

@@ -127,11 +127,30 @@ def test_dropping_expired_requests_needs_a_class_deadline_that_reaches_the_queue
     with pytest.raises(SpecError) as info:
         from_dict(data)
     assert (
-        "components.app.queue.drop_expired: no request class with a timeout reaches 'app', "
-        "so no request it queues has a deadline to pass"
+        "components.app.queue.drop_expired: no request class or call with a timeout "
+        "reaches 'app', so no request it queues has a deadline to pass"
     ) in str(info.value)
     data["workload"]["classes"][0]["timeout"] = "1s"
     assert from_dict(data).components["app"].queue.drop_expired
+
+
+def test_a_timed_call_gives_the_queues_it_reaches_a_deadline_to_drop_on() -> None:
+    data = spec({}, queue={"drop_expired": True})
+    data["components"]["back"]["queue"] = {"drop_expired": True}
+    data["components"]["back"]["endpoints"]["get"] = [{"call": "other.get"}]
+    with pytest.raises(SpecError) as info:
+        from_dict(data)
+    assert "components.back.queue.drop_expired: no request class or call" in str(info.value)
+    # app's timed call to back reaches back and, through back's call, other; not app
+    data["components"]["app"]["endpoints"]["serve"][0]["timeout"] = "50ms"
+    data["components"]["other"]["queue"] = {"drop_expired": True}
+    with pytest.raises(SpecError) as info:
+        from_dict(data)
+    problems = str(info.value)
+    assert "components.app.queue.drop_expired" in problems
+    assert "components.back.queue" not in problems and "components.other" not in problems
+    del data["components"]["app"]["queue"]
+    assert from_dict(data).components["other"].queue.drop_expired
 
 
 def test_a_breaker_on_a_route_that_does_not_exist_is_refused() -> None:

@@ -184,3 +184,96 @@ def test_defaults_from_factories_are_in_the_schema() -> None:
         == simperf.Scenario.model_fields["run"].get_default(call_default_factory=True).seed
     )
     assert SCHEMA["$defs"]["CostSpec"]["properties"]["per_core"]["default"] is None
+
+
+# -- the schema and the validator agree on the models' fields, mutated one at a time --
+
+UNIT_VALUE = re.compile(r"^([0-9.]+)\s*([a-zA-Z/%]+.*)$")
+TAGS = ("kind", "dist", "model")
+
+
+def _leaves(node: Any, path: tuple[Any, ...] = ()) -> list[tuple[tuple[Any, ...], Any]]:
+    found = [(path, node)]
+    items: Any = []
+    if isinstance(node, dict):
+        items = node.items()
+    elif isinstance(node, list):
+        items = enumerate(node)
+    for key, value in items:
+        found += _leaves(value, (*path, key))
+    return found
+
+
+def _mutations(spec: dict[str, Any]) -> list[tuple[str, tuple[Any, ...], Any]]:
+    """(what, path, new value or None to drop the key) for every field it applies to:
+    a unit string made negative and zero, a whole number quoted, a union's tag dropped."""
+    found: list[tuple[str, tuple[Any, ...], Any]] = []
+    for path, value in _leaves(spec):
+        if not path or path[0] in ("name", "description"):
+            continue
+        if isinstance(value, str) and (unit := UNIT_VALUE.match(value)):
+            number, symbol = unit.groups()
+            found += [("negative", path, f"-{number}{symbol}"), ("zero", path, f"0{symbol}")]
+        elif isinstance(value, int) and not isinstance(value, bool):
+            found.append(("quoted", path, str(value)))
+        elif isinstance(value, dict):
+            found += [("untagged", (*path, tag), None) for tag in TAGS if tag in value]
+    return found
+
+
+def _mutated(spec: dict[str, Any], path: tuple[Any, ...], value: Any) -> dict[str, Any]:
+    data = copy.deepcopy(spec)
+    node: Any = data
+    for key in path[:-1]:
+        node = node[key]
+    if value is None:
+        del node[path[-1]]
+    else:
+        node[path[-1]] = value
+    return data
+
+
+def _dotted(path: tuple[Any, ...]) -> str:
+    return "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in path).lstrip(".")
+
+
+def test_the_schema_refuses_what_the_validator_does_on_each_field_and_no_more() -> None:
+    """A spec the schema refuses never validates; a field the validator refuses for its
+    own bound, type or missing tag is refused by the schema too. (Rules between fields
+    or references to names are the validator's alone.)"""
+    drift = []
+    for path_of_model in MODEL_FILES:
+        spec = yaml.safe_load(path_of_model.read_text(encoding="utf-8"))
+        for what, path, value in _mutations(spec):
+            data = _mutated(spec, path, value)
+            refused_by_schema = bool(schema_errors(data))
+            field = _dotted(path[:-1] if what == "untagged" else path)
+            try:
+                simperf.from_dict(data)
+                message = ""
+            except SpecError as exc:
+                message = str(exc)
+            # a bound of the field's own (a number, not another field or the SLO's metric)
+            own_rule = re.search(
+                rf"(^|\n){re.escape(field)}(\.literal\['auto'\])?: (must be >=? [-0-9.e+]+$|"
+                r"expected a number|expected a whole number|missing field|expected a time|"
+                r"expected a size|expected uniform|unable to identify)",
+                message,
+                re.MULTILINE,
+            )
+            if refused_by_schema and not message:
+                drift.append(f"{path_of_model.name} {what} {field}: refused by the schema only")
+            elif own_rule and not refused_by_schema:
+                drift.append(
+                    f"{path_of_model.name} {what} {field}: {message[:120]!r}, not the schema"
+                )
+    assert drift == [], "\n".join(drift)
+
+
+@pytest.mark.parametrize("shorthand", ["rating!", ["product_id", ""], []])
+def test_an_index_shorthand_with_a_bad_column_name_is_refused_by_both(shorthand: Any) -> None:
+    data = yaml.safe_load((ROOT / "models" / "read_replicas.yaml").read_text(encoding="utf-8"))
+    data["components"]["catalog"]["tables"]["reviews"]["indexes"]["by_rating"] = shorthand
+    with pytest.raises(SpecError, match=r"indexes\.by_rating\.columns"):
+        simperf.from_dict(data)
+    assert schema_errors(data)  # at the component (the union of kinds) holding it
