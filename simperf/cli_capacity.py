@@ -119,15 +119,15 @@ def _cmd_cheapest(args: argparse.Namespace) -> int:
     from simperf.experiment.cheapest import cheapest
     from simperf.presentation.tables import cheapest_designs
 
-    if len(args.design) < 2:  # one design ranks nothing: that is a capacity search
-        raise SpecError(
-            f"cheapest: give at least two --design NAME=KNOB[:LOW:HIGH] (got "
-            f"{len(args.design)}); for one design, run simperf capacity --knob KNOB"
-        )
     for text in args.design:
         _design(text)  # a knob is required here
     require_out_for_resume(args)
-    designs = _designs(args, args.design)
+    designs = _designs(args, args.design)  # the spec's own errors first
+    if len(designs) < 2:  # one design ranks nothing: that is a capacity search
+        raise SpecError(
+            f"cheapest: give at least two --design NAME=KNOB[:LOW:HIGH] (got "
+            f"{len(designs)}); for one design, run simperf capacity --knob KNOB"
+        )
     try:
         ranking = cheapest(
             designs,
