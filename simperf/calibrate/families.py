@@ -365,6 +365,32 @@ def _kaplan_meier(x: np.ndarray, c: np.ndarray) -> tuple[np.ndarray, np.ndarray]
     return values[order][event[order] == 1], 1 - survival[event[order] == 1]
 
 
+def kaplan_meier_quantiles(x: np.ndarray, c: np.ndarray, q: np.ndarray) -> np.ndarray:
+    """Quantiles of the Kaplan-Meier estimate from complete ``x`` and right-censored
+    ``c`` (the estimate :func:`fit_censored` checks its fits against).
+
+    Parameters
+    ----------
+    x, c
+        Complete values and censoring points.
+    q
+        Probabilities in (0, 1).
+
+    Returns
+    -------
+    numpy.ndarray
+        The smallest complete value at which the estimated CDF reaches each ``q``; NaN
+        past the estimate's last step, where the values left are censored and their
+        quantiles unknown.
+    """
+    steps, cdf = _kaplan_meier(np.asarray(x, dtype=float), np.asarray(c, dtype=float))
+    q = np.asarray(q, dtype=float)
+    if not cdf.size:
+        return np.full(q.shape, np.nan)
+    at = np.searchsorted(cdf, q)  # the first step reaching q (the CDF never falls)
+    return np.where(at < cdf.size, steps[np.minimum(at, cdf.size - 1)], np.nan)
+
+
 def _censored_fit(
     family: str,
     params: dict[str, float],
