@@ -273,19 +273,7 @@ def fit_families(
     plausible = [f for f in fits if f.ks_p >= REJECT and abs(f.params["mean"] - x.mean()) <= half]
     if not plausible:
         return [fit_empirical(x, confidence), *sorted(fits, key=lambda f: f.aic)]
-    best = min(f.aic for f in plausible)
-    # Within AIC_EQUIVALENT of the best, models are equally supported: the one with fewer
-    # parameters is preferred (an exponential sample otherwise picks a gamma with cv 1
-    # or a shift of 0 about one time in four).
-    return sorted(
-        fits,
-        key=lambda f: (
-            f not in plausible,
-            f.aic > best + AIC_EQUIVALENT,
-            _PARAMETERS[f.family],
-            f.aic,
-        ),
-    )
+    return _ranked(fits, plausible)
 
 
 def fit_censored(x: np.ndarray, c: np.ndarray, confidence: float = 0.95) -> list[FamilyFit]:
@@ -341,6 +329,14 @@ def fit_censored(x: np.ndarray, c: np.ndarray, confidence: float = 0.95) -> list
     plausible = [f for f in fits if f.ks_p >= REJECT and abs(restricted(f) - rmst) <= half]
     if not plausible:
         return sorted(fits, key=lambda f: f.aic)
+    return _ranked(fits, plausible)
+
+
+def _ranked(fits: list[FamilyFit], plausible: list[FamilyFit]) -> list[FamilyFit]:
+    """``fits`` in order of preference: the plausible first; within AIC_EQUIVALENT of the
+    best plausible AIC models are equally supported, and the one with fewer parameters is
+    preferred (an exponential sample otherwise picks a gamma with cv 1 or a shift of 0
+    about one time in four); then by AIC."""
     best = min(f.aic for f in plausible)
     return sorted(
         fits,
