@@ -119,12 +119,15 @@ def _cmd_cheapest(args: argparse.Namespace) -> int:
     from simperf.experiment.cheapest import cheapest
     from simperf.presentation.tables import cheapest_designs
 
-    if not args.design:
-        raise SpecError("cheapest: give at least two --design NAME=KNOB[:LOW:HIGH]")
     for text in args.design:
         _design(text)  # a knob is required here
     require_out_for_resume(args)
-    designs = _designs(args, args.design)
+    designs = _designs(args, args.design)  # the spec's own errors first
+    if len(designs) < 2:  # one design ranks nothing: that is a capacity search
+        raise SpecError(
+            f"cheapest: give at least two --design NAME=KNOB[:LOW:HIGH] (got "
+            f"{len(designs)}); for one design, run simperf capacity --knob KNOB"
+        )
     try:
         ranking = cheapest(
             designs,
@@ -246,7 +249,8 @@ def register(commands: Any) -> None:
     _design_arguments(
         cheapest,
         "NAME=KNOB[:LOW:HIGH]",
-        "a design: the knob it scales (repeatable)",
+        "a design: the knob it scales (repeatable, at least twice; one design is "
+        "simperf capacity's search)",
         "override a field of one design only (its price, say)",
     )
     add_store(cheapest, resume="reuse the runs stored in --out")

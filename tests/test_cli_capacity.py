@@ -85,9 +85,9 @@ def test_bad_capacity_input_exits_2(
 
 
 def test_bad_design_exits_2(capsys: pytest.CaptureFixture[str]) -> None:
-    args = ["cheapest", MMC, "--design", "up", *WAIT, *SHORT]
-    assert main(args) == 2
-    assert "NAME=KNOB" in capsys.readouterr().err
+    args = ["cheapest", MMC, "--design", "up", "--design", "out=components.app.replicas"]
+    assert main([*args, *WAIT, *SHORT]) == 2
+    assert "--design up: expected NAME=KNOB" in capsys.readouterr().err
 
 
 def test_an_error_rate_slo_on_the_command_line_sets_the_threshold(
@@ -122,6 +122,7 @@ def test_designs_pick_instance_types(capsys: pytest.CaptureFixture[str]) -> None
 
 def test_an_unknown_instance_type_in_a_design_exits_2(capsys: pytest.CaptureFixture[str]) -> None:
     args = ["cheapest", MMC, "--design", "up=components.app.replicas", *WAIT, *SHORT]
+    args += ["--design", "out=components.app.cores"]
     assert main([*args, "--set-design", "up:components.app.instance_type=m.4xlage"]) == 2
     assert "did you mean 'm.4xlarge'" in capsys.readouterr().err
 
@@ -221,6 +222,7 @@ def test_set_design_errors_name_their_option(
     assignment: str, message: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
     args = ["cheapest", MMC, "--design", "a=components.app.cores", "--set-design", assignment]
+    args += ["--design", "b=components.app.replicas"]
     assert main([*args, *WAIT, *SHORT]) == 2
     err = capsys.readouterr().err
     assert message in err and "--set " not in err
@@ -309,3 +311,21 @@ def test_designs_that_cost_the_same_are_named_as_tied(capsys: pytest.CaptureFixt
     data = json.loads(capsys.readouterr().out)
     assert [(r["design"], r["answer"]) for r in data["ranking"]] == [("four", 1), ("two", 2)]
     assert data["best"] == "four" and data["tied"] == ["four", "two"]
+
+
+def test_cheapest_of_one_design_exits_2(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """It said "give at least two --design" for none, but ran a search for one: a ranking
+    of one design is `capacity`, which the message now names."""
+    from simperf.experiment import cheapest as cheapest_module
+
+    def ran(*args: object, **kwargs: object) -> None:
+        raise AssertionError("a search ran for one design")
+
+    monkeypatch.setattr(cheapest_module, "cheapest", ran)
+    for designs in ([], ["--design", "up=components.app.cores"]):
+        assert main(["cheapest", MMC, *designs, *WAIT, *SHORT]) == 2
+        err = capsys.readouterr().err
+        assert "give at least two --design NAME=KNOB" in err
+        assert "simperf capacity" in err and "Traceback" not in err

@@ -146,7 +146,7 @@ def test_resume_without_out_exits_2(command: str, capsys: pytest.CaptureFixture[
         "sweep": ["--grid", "components.app.cores=4"],
         "capacity": ["--knob", "x"],
         "compare": [MMC],
-        "cheapest": ["--design", "up=components.app.cores"],
+        "cheapest": ["--design", "up=components.app.cores", "--design", "out=components.app.cores"],
         "growth": ["--rate", "10%"],
     }
     extra = extra.get(command, [])

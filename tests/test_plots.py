@@ -12,7 +12,7 @@ from simperf import plots
 from simperf.metrics.stats import t_interval
 from simperf.plots._style import component_colours
 
-from conftest import MODELS, two_tier
+from conftest import MODELS, fleet, two_tier
 
 CLASSES = ["static", "product", "checkout"]
 
@@ -364,6 +364,50 @@ def test_heatmap_shows_autoscaled_instances_not_provisioned(minimal_spec: dict) 
     assert np.array_equal(np.array(covered), absent)
     assert sum(s.showlegend for s in shapes) == 1
     assert not [s for s in fig.layout.shapes if s.name == "down (crash)"]
+
+
+def _crash_and_replace(most: int, instance: int) -> simperf.Result:
+    """10/s of exactly 100 ms on 2 one-core instances tracking 60% CPU (10 s periods
+    acted on 5 s later, 30 s warm-up), at most ``most``; ``instance`` crashes from 52 s
+    to 152 s. The decision at 55 terminates a crashed instance and brings a new one in,
+    serving from 85."""
+    scaling = {
+        "min": 2,
+        "max": most,
+        "target": "60%",
+        "evaluation_period": "10s",
+        "metric_lag": "5s",
+        "warmup": "30s",
+    }
+    app = {"cores": 1, "replicas": 2, "autoscaling": scaling}
+    spec = fleet(app, duration=200, warmup=0, window=5)
+    spec["workload"]["arrival"]["rate"] = 10
+    spec["faults"] = [{"component": "app", "instance": instance, "at": 52, "for": 100}]
+    return simperf.run(simperf.from_dict(spec), seed=1)
+
+
+@pytest.mark.parametrize(
+    ("most", "instance", "boxes"),
+    [
+        (2, 1, [(52.0, 85.0)]),  # the new instance takes app[1]'s slot: down until it serves
+        (3, 1, [(52.0, 152.0)]),  # it goes to app[2]: app[1] has none all the fault long
+    ],
+)
+def test_heatmap_draws_a_slot_down_only_while_nothing_serves_in_it(
+    most: int, instance: int, boxes: list[tuple[float, float]]
+) -> None:
+    # At max 2 the replacement serves in the crashed slot from 85 s while the fault
+    # lasts to 152 s: the slot was drawn down to 152 over a healthy instance 50% busy.
+    result = _crash_and_replace(most, instance)
+    fig = plots.utilization_heatmap(result)
+    (heat,) = fig.data
+    row = list(heat.y).index(f"app[{instance}]")
+    down = [s for s in fig.layout.shapes if s.name == "down (crash)"]
+    assert [(s.x0, s.x1) for s in down] == boxes
+    assert all(s.y0 < row < s.y1 for s in down)
+    if most == 2:  # what the box no longer hides: the new instance at work
+        busy = np.asarray(heat.z[row], dtype=float)[(heat.x > 90) & (heat.x < 150)]
+        assert busy == pytest.approx(0.5)
 
 
 def test_fault_labels_starting_close_together_do_not_overlap(minimal_spec: dict) -> None:

@@ -54,6 +54,9 @@ class Level:
     bounded by their latency, so they are left out of the fits."""
     beyond: np.ndarray = field(repr=False, default_factory=lambda: np.empty(0))
     """The latency each timed-out request is known to exceed (seconds)."""
+    censored: dict[str, np.ndarray] = field(repr=False, default_factory=dict)
+    """Each component's right-censoring points (seconds): the times timed-out requests
+    missed, known only to exceed them; ``samples`` holds its complete values."""
 
     @property
     def saturated(self) -> bool:
@@ -112,7 +115,8 @@ class Calibration:
     overhead_trend: tuple[float, float, float]
     failed: int = 0
     samples: dict[str, np.ndarray] = field(default_factory=dict, repr=False)
-    """The base level's component times (seconds), for goodness-of-fit figures."""
+    """The base level's complete component times (seconds), those of timed-out requests
+    included, for goodness-of-fit figures."""
     candidates: dict[str, list[FamilyFit]] = field(default_factory=dict, repr=False)
     """The base level's fits of each component, the chosen one first."""
     confidence: float = 0.95
@@ -120,6 +124,9 @@ class Calibration:
     warnings: list[str] = field(default_factory=list)
     """What makes a number above less than it seems: saturated levels, timed-out
     requests (censored, or left out)."""
+    censored: dict[str, np.ndarray] = field(default_factory=dict, repr=False)
+    """The base level's right-censoring points of each component (seconds): the times
+    its timed-out requests missed, known only to exceed them (empty: none)."""
 
     def to_yaml(self) -> str:
         """The calibrated scenario as YAML."""
@@ -223,11 +230,12 @@ def _level(load: float, rows: pd.DataFrame, late: pd.DataFrame, confidence: floa
         cost,
         workers,
         latency,
-        parts,
+        {name: np.concatenate([x, complete[name]]) for name, x in parts.items()},
         growth,
         len(late),
         unfitted,
         beyond,
+        censored,
     )
 
 
@@ -541,6 +549,7 @@ def calibrate(
         calibrated.fits,
         confidence,
         _warnings(levels, calibrated),
+        calibrated.censored,
     )
 
 

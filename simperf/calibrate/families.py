@@ -273,19 +273,7 @@ def fit_families(
     plausible = [f for f in fits if f.ks_p >= REJECT and abs(f.params["mean"] - x.mean()) <= half]
     if not plausible:
         return [fit_empirical(x, confidence), *sorted(fits, key=lambda f: f.aic)]
-    best = min(f.aic for f in plausible)
-    # Within AIC_EQUIVALENT of the best, models are equally supported: the one with fewer
-    # parameters is preferred (an exponential sample otherwise picks a gamma with cv 1
-    # or a shift of 0 about one time in four).
-    return sorted(
-        fits,
-        key=lambda f: (
-            f not in plausible,
-            f.aic > best + AIC_EQUIVALENT,
-            _PARAMETERS[f.family],
-            f.aic,
-        ),
-    )
+    return _ranked(fits, plausible)
 
 
 def fit_censored(x: np.ndarray, c: np.ndarray, confidence: float = 0.95) -> list[FamilyFit]:
@@ -341,6 +329,14 @@ def fit_censored(x: np.ndarray, c: np.ndarray, confidence: float = 0.95) -> list
     plausible = [f for f in fits if f.ks_p >= REJECT and abs(restricted(f) - rmst) <= half]
     if not plausible:
         return sorted(fits, key=lambda f: f.aic)
+    return _ranked(fits, plausible)
+
+
+def _ranked(fits: list[FamilyFit], plausible: list[FamilyFit]) -> list[FamilyFit]:
+    """``fits`` in order of preference: the plausible first; within AIC_EQUIVALENT of the
+    best plausible AIC models are equally supported, and the one with fewer parameters is
+    preferred (an exponential sample otherwise picks a gamma with cv 1 or a shift of 0
+    about one time in four); then by AIC."""
     best = min(f.aic for f in plausible)
     return sorted(
         fits,
@@ -363,6 +359,32 @@ def _kaplan_meier(x: np.ndarray, c: np.ndarray) -> tuple[np.ndarray, np.ndarray]
     at_risk = values.size - np.arange(values.size)
     survival = np.cumprod(1 - event[order] / at_risk)
     return values[order][event[order] == 1], 1 - survival[event[order] == 1]
+
+
+def kaplan_meier_quantiles(x: np.ndarray, c: np.ndarray, q: np.ndarray) -> np.ndarray:
+    """Quantiles of the Kaplan-Meier estimate from complete ``x`` and right-censored
+    ``c`` (the estimate :func:`fit_censored` checks its fits against).
+
+    Parameters
+    ----------
+    x, c
+        Complete values and censoring points.
+    q
+        Probabilities in (0, 1).
+
+    Returns
+    -------
+    numpy.ndarray
+        The smallest complete value at which the estimated CDF reaches each ``q``; NaN
+        past the estimate's last step, where the values left are censored and their
+        quantiles unknown.
+    """
+    steps, cdf = _kaplan_meier(np.asarray(x, dtype=float), np.asarray(c, dtype=float))
+    q = np.asarray(q, dtype=float)
+    if not cdf.size:
+        return np.full(q.shape, np.nan)
+    at = np.searchsorted(cdf, q)  # the first step reaching q (the CDF never falls)
+    return np.where(at < cdf.size, steps[np.minimum(at, cdf.size - 1)], np.nan)
 
 
 def _censored_fit(

@@ -78,6 +78,9 @@ class Autoscaler(Component):
         self.held: tuple[bool, float, str] | None = None
         self.last_out = -math.inf
         self.crashed: set[int] = set()  # provisioned instances down by a crash fault
+        # per slot: [start, end] of each time it held a crashed instance and no other in
+        # service in its place (end None while it lasts): the heatmap's down boxes
+        self.outages: dict[int, list[list[float | None]]] = {}
         self.replaced: list[tuple[float, int]] = []  # (time, crashed instances replaced)
         self.launches = [0] * len(server.instances)  # per slot: instances provisioned there
         self.last_in = -math.inf
@@ -128,16 +131,34 @@ class Autoscaler(Component):
         if index not in self.crashed:
             if state in (SERVING, DRAINING):
                 self.working.change(-1, self.env.now)
+            if state == SERVING:  # in service no more: it serves nothing
+                self.serving.change(-1, self.env.now)
             self.crashed.add(index)
+            self._outage_from(index)
         return True
+
+    def _outage_from(self, index: int) -> None:
+        """Slot ``index`` has no instance in service from now (unless it had none)."""
+        spans = self.outages.setdefault(index, [])
+        if not spans or spans[-1][1] is not None:
+            spans.append([self.env.now, None])
+
+    def _outage_to(self, index: int) -> None:
+        """Slot ``index`` has an instance in service again from now."""
+        spans = self.outages.get(index)
+        if spans and spans[-1][1] is None:
+            spans[-1][1] = self.env.now
 
     def recover(self, index: int) -> None:
         """Instance ``index`` is back up."""
         if index not in self.crashed:
             return
         self.crashed.discard(index)
+        self._outage_to(index)
         if self.state[index] in (SERVING, DRAINING):
             self.working.change(1, self.env.now)
+        if self.state[index] == SERVING:
+            self.serving.change(1, self.env.now)
 
     def _totals(self) -> tuple[float, ...]:
         """Cumulative (numerator of the metric, working instance-seconds) at now."""
@@ -198,9 +219,7 @@ class Autoscaler(Component):
 
     def _terminate(self, index: int, now: float) -> None:
         """Release crashed instance ``index``: its slot is off and free of the crash."""
-        state = self.state[index]
-        if state == SERVING:
-            self.serving.change(-1, now)
+        # crashed: counted out of serving already (crash)
         self.state[index] = OFF
         self.launches[index] += 1  # a warm-up under way is void
         self.crashed.discard(index)
@@ -313,7 +332,9 @@ class Autoscaler(Component):
         if inst.outages == 0:
             inst.up = True
             inst._rewire()
-        self.serving.change(1, now)
+            self._outage_to(index)  # a new instance in a crashed one's slot
+        if index not in self.crashed:  # crashed while warming: serves nothing
+            self.serving.change(1, now)
         if not draining:
             self._work(index, 1, now)
 
@@ -325,7 +346,8 @@ class Autoscaler(Component):
             inst = self.server.instances[index]
             self.state[index] = DRAINING
             inst.in_service = inst.up = False
-            self.serving.change(-1, now)
+            if index not in self.crashed:  # none is: the decision terminated them first
+                self.serving.change(-1, now)
             self.env.process(self._drain(index))
         self.last_in = now
         self._record(before, reason)
@@ -395,4 +417,17 @@ class Autoscaler(Component):
             "events": [
                 {"time": t, "from": a, "to": b, "reason": reason} for t, a, b, reason in events
             ],
+            # only in a run with faults: every other run's section is as it was
+            **({"down": self._down(start, end)} if self.server.ctx.scenario.faults else {}),
         }
+
+    def _down(self, start: float, end: float) -> dict[str, list[list[float | None]]]:
+        """Instance name -> the spans its slot had a crashed instance and none in service
+        in its place, overlapping ``[start, end]`` (an end None: to the fault's end, as
+        the fault log has it; a terminated instance's fault goes on without it)."""
+        out: dict[str, list[list[float | None]]] = {}
+        for index, spans in sorted(self.outages.items()):
+            kept = [[a, b] for a, b in spans if a <= end and (b is None or b >= start)]
+            if kept:
+                out[self.server.instances[index].name] = kept
+        return out

@@ -11,7 +11,7 @@ M/M/1, whose sojourn is exponential) and delays and hops as constant at their me
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -68,6 +68,10 @@ class Estimate:
     notes
         Component (or ``workload``, ``network``) -> what its estimate approximates or
         leaves out.
+    unsettled
+        Autoscaled server -> why it was estimated at the fleet it starts with (a step
+        policy, a ``queue_length`` target, a closed workload...) rather than at the
+        fleet its target settles at; the servers whose fleet was settled are absent.
     """
 
     scenario: Scenario
@@ -75,6 +79,7 @@ class Estimate:
     classes: pd.DataFrame
     stations: pd.DataFrame
     notes: dict[str, list[str]]
+    unsettled: dict[str, str] = field(default_factory=dict)
 
     @property
     def components(self) -> pd.DataFrame:
@@ -347,8 +352,25 @@ def _autoscale(scenario: Scenario, routes: Routes, closed: bool) -> list[str]:
             held.append(name)
             continue
         load = None if closed or target is None else _tracked_load(routes, name, scaling.metric)
+        why = _unsettled_because(scaling, closed)
+        if why is not None:
+            routes.unsettled[name] = why
         _place(routes, name, spec, load)
     return held
+
+
+def _unsettled_because(scaling: Any, closed: bool) -> str | None:
+    """Why an autoscaled server's fleet has no closed form, in words; None where it has
+    one (a ``worker_occupancy`` target on no more workers than cores is settled apart)."""
+    if closed:
+        return "a closed workload"
+    if scaling.target_level is None:
+        return "a step policy"
+    if scaling.metric == "worker_occupancy":
+        return "a worker_occupancy target with more workers than cores"
+    if scaling.metric not in ("cpu_utilization", "request_rate"):
+        return f"a {scaling.metric} target"
+    return None
 
 
 def _autoscale_held(scenario: Scenario, routes: Routes, names: list[str]) -> None:
@@ -532,6 +554,7 @@ def _result(
         classes=pd.DataFrame(rows),
         stations=pd.DataFrame(stations),
         notes={k: list(v) for k, v in routes.notes.items()},
+        unsettled=dict(routes.unsettled),
     )
 
 

@@ -45,6 +45,8 @@ class Routes(QueryRoutes, RegionRoutes):
         self.stations: dict[tuple[str, str], Station] = {}
         self.calls: dict[tuple[str, str], float] = defaultdict(float)
         self.notes: dict[str, list[str]] = defaultdict(list)
+        # autoscaled servers estimated at their starting fleet -> why (estimate.core)
+        self.unsettled: dict[str, str] = {}
         self.idle = False  # True: every wait is 0 (the demands of a closed workload)
         self.waits: dict[tuple[str, str], float] = {}  # per visit, set by a closed solution
         network = scenario.network

@@ -12,9 +12,13 @@ values (milliseconds each, bisected on the knob):
 
 Only the floor is taken as an answer about the knob; the start only decides where the
 probes begin. Both rest on the same monotonicity the search assumes already, and on
-the estimate's demands (exact for cores, approximate where its notes say so). A
-scenario with an autoscaled server is not bracketed: the estimate takes the fleet it
-starts with, which the run does not keep.
+the estimate's demands (exact for cores, approximate where its notes say so). An
+autoscaled server is estimated at the fleet its target settles at, within ``min`` and
+``max`` (``cpu_utilization``, ``request_rate``, and ``worker_occupancy`` on no more
+workers than cores), which is as far as the run's fleet can grow: the bracket stands.
+Where the estimate cannot settle a fleet (a step policy, another metric, a closed
+workload) it takes the fleet the run starts with, which the run does not keep, and the
+search is not bracketed (:func:`bracket_noted` says why).
 """
 
 from __future__ import annotations
@@ -52,12 +56,32 @@ def bracket(
     -------
     (float, float) or None
         ``low <= floor <= start <= high``; None when the estimate fails on the spec,
-        every value in range is estimated saturated, or a server autoscales (the
-        search then runs as without).
+        every value in range is estimated saturated, or an autoscaled server's fleet
+        has no closed form (the search then runs as without).
     """
-    if any(getattr(c, "autoscaling", None) is not None for c in scenario.components.values()):
-        # estimated at its starting fleet: a fleet that grows would be called saturated
-        return None
+    return bracket_noted(scenario, knob, slos, low, high, integer, tolerance)[0]
+
+
+def bracket_noted(
+    scenario: Scenario,
+    knob: str,
+    slos: list[SloSpec],
+    low: float,
+    high: float,
+    integer: bool,
+    tolerance: float,
+) -> tuple[tuple[float, float] | None, str | None]:
+    """:func:`bracket`, and a note on autoscaled servers: at which fleet the estimate
+    took them, or why the search is not bracketed (None without autoscaling).
+
+    ``'app at the fleet its cpu_utilization target settles at'``; ``'not used: app
+    scales by a step policy, whose fleet the estimate cannot settle'``.
+    """
+    scaled = {
+        name: c.autoscaling
+        for name, c in scenario.components.items()
+        if getattr(c, "autoscaling", None) is not None
+    }
     cache: dict[float, Estimate | None] = {}
 
     def at(value: float) -> Estimate | None:
@@ -66,6 +90,11 @@ def bracket(
                 cache[value] = estimate(scenario.with_overrides({knob: value}))
             except (SimperfError, ValueError, ArithmeticError):
                 cache[value] = None
+            found = cache[value]
+            if found is not None and found.unsettled:
+                # estimated at its starting fleet: a fleet that grows would be called
+                # saturated (the knob may decide it: workers against cores)
+                raise _Unsettled(found.unsettled)
         return cache[value]
 
     def stable(value: float) -> bool:
@@ -81,16 +110,31 @@ def bracket(
 
     try:
         floor = _smallest(stable, low, high, integer, tolerance)
+        start = None if floor is None else _smallest(meets, floor, high, integer, tolerance)
     except _NoEstimate:
-        return None
+        return None, None
+    except _Unsettled as unsettled:
+        reasons = "; ".join(f"{name} scales by {why}" for name, why in unsettled.args[0].items())
+        return None, f"not used: {reasons}, whose fleet the estimate cannot settle"
+    note = (
+        ", ".join(
+            f"{name} at the fleet its {scaling.metric} target settles at"
+            for name, scaling in scaled.items()
+        )
+        if scaled
+        else None
+    )
     if floor is None:
-        return None
-    start = _smallest(meets, floor, high, integer, tolerance)
-    return floor, floor if start is None else start
+        return None, None
+    return (floor, floor if start is None else start), note
 
 
 class _NoEstimate(Exception):
     """The estimate failed at some knob value: no bracket."""
+
+
+class _Unsettled(Exception):
+    """An autoscaled server was estimated at its starting fleet: no bracket."""
 
 
 def predicted(slos: list[SloSpec]) -> list[SloSpec]:

@@ -20,6 +20,7 @@ smallest value *shown* to meet the SLOs.
 
 from __future__ import annotations
 
+import sys
 import warnings
 from concurrent.futures import Executor
 from dataclasses import dataclass, field
@@ -31,8 +32,7 @@ import pandas as pd
 
 from simperf import checks
 from simperf.errors import SimperfWarning, SpecError
-from simperf.experiment.bracket import bracket as estimate_bracket
-from simperf.experiment.bracket import predicted, search_from
+from simperf.experiment.bracket import bracket_noted, predicted, search_from
 from simperf.experiment.executors import executor_for
 from simperf.experiment.metrics import check_metric
 from simperf.experiment.probe import Probe, Prober
@@ -73,6 +73,10 @@ class Capacity:
         ``(floor, start)`` from the closed-form estimate (:mod:`simperf.experiment.bracket`):
         values below ``floor`` were taken as misses unrun, the probes began at ``start``;
         None when the search did not use it.
+    bracket_note
+        Where the scenario autoscales: at which fleet the estimate took each autoscaled
+        server (the fleet its target settles at), or why the bracket was not used (a
+        fleet the estimate cannot settle); None otherwise.
     integer
         Whether the knob takes whole values (searched exactly) or real ones (to the
         search's tolerance).
@@ -94,6 +98,7 @@ class Capacity:
     warnings: list[str] = field(default_factory=list)
     bracket: tuple[float, float] | None = None
     integer: bool = True
+    bracket_note: str | None = None
     frame: pd.DataFrame = field(init=False)
 
     def __post_init__(self) -> None:
@@ -185,6 +190,7 @@ class Capacity:
             "bracket": dict(zip(("floor", "start"), self.bracket, strict=True))
             if self.bracket
             else None,
+            "bracket_note": self.bracket_note,
             "probes": frame.to_dict("records"),
         }
 
@@ -215,7 +221,10 @@ class Capacity:
             named = ", ".join(s.describe() for s in predicted(self.slo))
             # the estimate judges latency means and p99s only: name what it judged
             met = f"{named} met from" if named else "it predicts none of the SLOs; stable from"
-            lines.append(f"  estimate: {below}{met} {_value(start)} (searched from there)")
+            at = f" ({self.bracket_note})" if self.bracket_note else ""
+            lines.append(f"  estimate{at}: {below}{met} {_value(start)} (searched from there)")
+        elif self.bracket_note:
+            lines.append(f"  estimate: {self.bracket_note} (searched from {_value(self.low)})")
         for p in self.probes:
             parts = "  ".join(
                 f"{s['metric']} {_fmt(s['metric'], s['mean'])}"
@@ -471,11 +480,13 @@ def capacity(
                 store=db,
                 scope=scope,
             )
-            found = (
-                estimate_bracket(scenario, knob, slos, low, high, integer, tolerance)
+            found, bracket_note = (
+                bracket_noted(scenario, knob, slos, low, high, integer, tolerance)
                 if bracket
-                else None
+                else (None, None)
             )
+            if bracket_note is not None and prober.progress:
+                print(f"capacity: estimate: {bracket_note}", file=sys.stderr, flush=True)
             if found is not None:
                 floor, start = found
                 answer = search_from(prober.met, floor, start, high, integer, tolerance, _search)
@@ -499,7 +510,19 @@ def capacity(
     for note in notes:
         warnings.warn(note, SimperfWarning, stacklevel=2)
     return Capacity(
-        scenario, knob, slos, low, high, seed, prober.probes, answer, cost, notes, found, integer
+        scenario,
+        knob,
+        slos,
+        low,
+        high,
+        seed,
+        prober.probes,
+        answer,
+        cost,
+        notes,
+        found,
+        integer,
+        bracket_note,
     )
 
 

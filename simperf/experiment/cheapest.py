@@ -17,7 +17,7 @@ from typing import Any
 
 import pandas as pd
 
-from simperf.errors import SimperfWarning
+from simperf.errors import SimperfWarning, SpecError
 from simperf.experiment.capacity import (
     UNPRICED_KNOB,
     Capacity,
@@ -143,6 +143,8 @@ def cheapest(
     ...     ["latency.all.p99<50ms"])
     >>> ranking.best  # doctest: +SKIP
     """
+    if not designs:
+        raise SpecError("designs: give at least one design (name -> (scenario, knob))")
     ranges = {}
     for name, design in designs.items():
         scenario, knob, *bounds = design

@@ -13,7 +13,15 @@ from simperf.errors import SpecError
 from simperf.estimate import estimate
 from simperf.metrics import alerts, traces
 from simperf.metrics.availability import faults_section
-from simperf.metrics.headroom import MAX_UNITS, during_faults, headroom, stopped_calls, worst
+from simperf.metrics.headroom import (
+    MAX_UNITS,
+    during_faults,
+    headroom,
+    mark_spills,
+    spilling,
+    stopped_calls,
+    worst,
+)
 from simperf.metrics.request_stats import clean
 from simperf.metrics.result import Result
 from simperf.metrics.summary import Summary
@@ -115,7 +123,7 @@ def summarise(
     }
     for section, name, metrics in reports:
         data.setdefault(section, {})[name] = metrics
-    data["headroom"] = _headroom(model, summary, rows, data.get("calls", {}))
+    data["headroom"] = _headroom(model, summary, rows, data.get("calls", {}), data["estimate"])
     if "autoscaling" in data:
         data["cost"] = with_autoscaling(data["cost"], data["autoscaling"])
     if model.scenario.alerts:
@@ -192,13 +200,18 @@ def summarise(
 
 
 def _headroom(
-    model: Any, summary: Summary, rows: list[dict[str, Any]], calls: dict[str, Any]
+    model: Any,
+    summary: Summary,
+    rows: list[dict[str, Any]],
+    calls: dict[str, Any],
+    estimated: dict[str, Any] | None,
 ) -> dict[str, Any]:
-    """The ``headroom`` section: against the load offered (breakers' fail-fasts counted)
-    and, in a run with faults, while each fault lasted."""
+    """The ``headroom`` section: against the load offered (breakers' fail-fasts counted),
+    the estimate's behind a spilling balancer and, in a run with faults, while each
+    fault lasted."""
     routes = [c for c in model.components.values() if c.kind == "route"]
     stopped = stopped_calls(model.scenario, routes, calls) if calls else None
-    section = headroom(rows, stopped)
+    section = mark_spills(headroom(rows, stopped), spilling(model.scenario), estimated)
     if model.scenario.faults and summary.snapshots:
         units = during_faults(model.ctx.faults, summary.snapshots[0], summary.snapshots[-1], rows)
         section["faults"] = units[:MAX_UNITS]

@@ -24,6 +24,13 @@ once it is detected, a slowed one is busier. :func:`during_faults` gives the sam
 over each fault's own time, from the counters the fault log marked as it started, was
 detected and ended (busy-time integrals, exact at those instants), clipped to the
 measured period: before its detection and after it, and the worse of the two.
+
+Behind a geographic balancer with groups in more than one region, a full group sends
+what it cannot admit to the next, so its load grows slower than the offered load and its
+neighbours' faster: ``1 / U`` is no saturation point there, in either direction.
+:func:`mark_spills` names those components and gives the estimate's headroom, solved
+with the spill-over at scaled loads, as the figure to read, and the first to saturate by
+it.
 """
 
 from __future__ import annotations
@@ -129,6 +136,82 @@ def headroom(rows: list[dict[str, Any]], stopped: dict[str, float] | None = None
         name, b = min(busy, key=lambda item: item[1]["headroom"])
         first = {"component": name, **b}
     return {"components": best, "first": first}
+
+
+def spilling(scenario: Scenario) -> dict[str, str]:
+    """Component -> the geographic balancer that spills its traffic to or from it.
+
+    A geographic balancer sends a request to the nearest group with room, so with
+    groups in more than one region every group's load depends on the others' (see
+    :class:`simperf.components.balancing.Geographic`); a balancer in front of balancers
+    reaches their backends.
+    """
+    network = scenario.network
+    regions = list(network.regions) if network is not None else []
+    out: dict[str, str] = {}
+    for name, spec in scenario.components.items():
+        if spec.kind != "load_balancer" or spec.policy != "geographic":
+            continue
+        backends = [b for b in served_by(scenario, name) if b != name]
+        located = {scenario.components[b].location(regions) for b in backends}
+        if len(located - {None}) > 1:
+            out.update(dict.fromkeys(backends, name))
+    return out
+
+
+def mark_spills(
+    section: dict[str, Any], spills: dict[str, str], estimate: dict[str, Any] | None
+) -> dict[str, Any]:
+    """:func:`headroom`'s section with the components behind a spilling balancer marked,
+    and the first to saturate read from the estimate for them.
+
+    Parameters
+    ----------
+    section
+        :func:`headroom`'s ``components`` and ``first`` (changed in place).
+    spills
+        :func:`spilling`: component -> its geographic balancer.
+    estimate
+        The estimate's ``to_dict`` beside the run (None, or one with ``error``: none). An
+        open workload's estimate solves each station's saturation with the spill-over;
+        a closed one's does not, and is not used.
+
+    Returns
+    -------
+    dict
+        ``section``, each marked component with ``spill`` (its balancer) and
+        ``estimated_resource`` and ``estimated_headroom`` (the estimate's binding
+        resource and headroom, both None without one); its ``headroom`` stays
+        ``1 / utilisation`` as measured, not where it saturates. ``first`` is the
+        component of least headroom, a marked one's being its estimated headroom where
+        there is one.
+    """
+    comps = section["components"]
+    marked = [name for name in comps if name in spills]
+    if not marked:
+        return section
+    solved = estimate is not None and "error" not in estimate and not estimate.get("closed")
+    found = (estimate or {}).get("components", {}) if solved else {}
+    for name in marked:
+        est = found.get(name) or {}
+        comps[name] |= {
+            "spill": spills[name],
+            "estimated_resource": est.get("resource") if est.get("headroom") else None,
+            "estimated_headroom": est.get("headroom") or None,
+        }
+    busy = [(name, c) for name, c in comps.items() if _answer(c) is not None]
+    first = None
+    if busy:
+        name, c = min(busy, key=lambda item: _answer(item[1]))  # type: ignore[arg-type,return-value]
+        first = {"component": name, **c}
+    section["first"] = first
+    return section
+
+
+def _answer(comp: dict[str, Any]) -> float | None:
+    """The load multiple at which a component saturates, as best known: the estimate's
+    behind a spilling balancer, where it has one."""
+    return comp.get("estimated_headroom") or comp["headroom"]
 
 
 def _tighter(kept: float | None, new: float | None) -> bool:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import plotly.graph_objects as go
@@ -43,7 +44,10 @@ def utilization_heatmap(result: Result, metric: str = "utilization") -> go.Figur
     """A heatmap of one per-instance metric: instances by row, time windows by column.
 
     An instance down (a crash fault, from the result's fault occurrences) is covered
-    from when it went down to when it came back by a dark box labelled ``down``; the
+    from when it went down to when it came back by a dark box labelled ``down``; for an
+    autoscaled server only while its slot had no instance in service (the autoscaler
+    terminates a crashed instance and may bring a new one into service in its slot
+    while the fault lasts; a crash on a slot with no instance hits nothing). The
     windows of an autoscaled instance not provisioned are grey. Both have a legend
     entry, so that a pasted figure tells an outage and an unbuilt instance from an idle
     one (each is 0 busy or has no value).
@@ -80,12 +84,16 @@ def utilization_heatmap(result: Result, metric: str = "utilization") -> go.Figur
         down = down_intervals(
             (result.data.get("faults") or {}).get("occurrences", []), starts.min(), ends.max()
         )
-        scaled = set(result.data.get("autoscaling") or {})
+        scaled = result.data.get("autoscaling") or {}
         # a box narrower than its label is left unlabelled (its legend entry says it)
         room = len(DOWN["label"]) * LABEL_CHAR * (ends.max() - starts.min()) / PLOT_WIDTH
         for row, name in enumerate(names):
             # a part of an instance (a database server's storage) is down with its server
-            for a, b in down.get(name, down.get(name.split("/", 1)[0], [])):
+            spans = down.get(name, down.get(name.split("/", 1)[0], []))
+            slots = (scaled.get(component_of(name)) or {}).get("down")
+            if slots is not None:  # a replacement in service in the slot ends its box
+                spans = _overlap(spans, slots.get(name, []))
+            for a, b in spans:
                 _mark(fig, row, a, b, DOWN, labelled=b - a >= room)
             if component_of(name) in scaled:
                 absent = table.iloc[row].isna().to_numpy()
@@ -136,6 +144,20 @@ def _mark(
         showlegend=first,
         label={"text": style["label"] if labelled else "", "font": {"color": "white", "size": 10}},
     )
+
+
+def _overlap(
+    spans: list[tuple[float, float]], slot: list[list[float | None]]
+) -> list[tuple[float, float]]:
+    """The parts of ``spans`` (a slot's crash faults) inside the autoscaler's spans of
+    ``slot`` with no instance in service (an end None: open)."""
+    out = []
+    for a, b in spans:
+        for c, d in slot:
+            lo, hi = max(a, c), min(b, math.inf if d is None else d)
+            if hi > lo:
+                out.append((lo, hi))
+    return out
 
 
 def _runs(flags: Any) -> list[tuple[int, int]]:

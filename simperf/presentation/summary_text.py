@@ -133,17 +133,13 @@ def headroom(d: dict[str, Any]) -> list[str]:
     first = section.get("first")
     if first is None:
         return []
-    line = (
-        f"headroom  {first['component']} {first['resource']} saturates first, at "
-        f"{multiple(first['headroom'])} this load "
-        f"({first['utilization']:.1%} busy at {first['instance']})"
-    )
+    line = _first(first)
     neck = (d.get("estimate") or {}).get("bottleneck")
-    if neck is not None:
+    if neck is not None and not _same(first, neck):
         line += (
             f"; estimate: {neck['component']} {neck['resource']} at {multiple(neck['headroom'])}"
         )
-    lines = [line]
+    lines = [line, *_spill_note(section["components"])]
     fault = section.get("fault")
     if fault is not None:
         lines += _fault_headroom(fault)
@@ -156,6 +152,74 @@ def headroom(d: dict[str, Any]) -> list[str]:
                 + (f" ({multiple(served)} on the calls it served)" if served is not None else "")
             )
     return lines
+
+
+def _first(first: dict[str, Any]) -> str:
+    """The headroom line's start: the first to saturate and at what load. Behind a
+    spilling balancer ``1 / utilisation`` is no saturation point: the estimate's figure
+    is given where there is one, else the measured one is said not to be it."""
+    busy = f"{first['utilization']:.1%} busy at {first['instance']}"
+    spill = first.get("spill")
+    if spill is None:
+        return (
+            f"headroom  {first['component']} {first['resource']} saturates first, at "
+            f"{multiple(first['headroom'])} this load ({busy})"
+        )
+    measured = f"{first['resource']} {busy}"
+    if first.get("estimated_headroom") is None:
+        return (
+            f"headroom  {first['component']} {first['resource']} first by 1/utilisation, "
+            f"{multiple(first['headroom'])} this load ({measured}), but {spill} spills: not "
+            "where it saturates, and no estimate solved it"
+        )
+    return (
+        f"headroom  {first['component']} {first['estimated_resource']} saturates first, at "
+        f"{multiple(first['estimated_headroom'])} this load by the estimate ({measured}; "
+        f"{spill} spills, so 1/utilisation, {multiple(first['headroom'])}, is no "
+        "saturation point)"
+    )
+
+
+def _same(first: dict[str, Any], neck: dict[str, Any]) -> bool:
+    """Whether the first to saturate already gives the estimate's bottleneck."""
+    return first.get("estimated_headroom") is not None and (
+        first["component"],
+        first["estimated_resource"],
+    ) == (neck["component"], neck["resource"])
+
+
+def _spill_note(components: dict[str, Any]) -> list[str]:
+    """Under the headroom line, per spilling balancer: its components' headroom cells are
+    the estimate's (marked ``*``), and their ``1 / utilisation``, which is not."""
+    behind: dict[str, list[str]] = {}
+    for name, comp in components.items():
+        if comp.get("spill") is not None:
+            none = " (no estimate)" if comp.get("estimated_headroom") is None else ""
+            behind.setdefault(comp["spill"], []).append(
+                f"{name} {multiple(comp['headroom'])}{none}"
+            )
+    return [
+        f"          behind {balancer}, which spills, headroom* is the estimate's; "
+        f"1/utilisation, no saturation point: {', '.join(parts)}"
+        for balancer, parts in behind.items()
+    ]
+
+
+def headroom_cell(comp: dict[str, Any] | None) -> str:
+    """A component's headroom cell: behind a spilling balancer the estimate's figure
+    marked ``*`` (``-*`` without one), else ``1 / utilisation`` as measured.
+
+    Examples
+    --------
+    >>> headroom_cell({"headroom": 2.0}), headroom_cell(None)
+    ('2x', '-')
+    >>> headroom_cell({"headroom": 1.44, "spill": "geo", "estimated_headroom": 1.89})
+    '1.89x*'
+    """
+    comp = comp or {}
+    if comp.get("spill") is None:
+        return multiple(comp.get("headroom"))
+    return multiple(comp.get("estimated_headroom")) + "*"
 
 
 def _fault_headroom(fault: dict[str, Any]) -> list[str]:
@@ -260,8 +324,7 @@ def components(d: dict[str, Any]) -> list[str]:
             database = d.get("databases", {}).get(name)
             values.append(_estimated_utilization(estimated.get(name), database))
         if spare is not None:
-            room = (spare.get(name) or {}).get("headroom")
-            values.append(multiple(room))
+            values.append(headroom_cell(spare.get(name)))
         if in_fault:
             room = in_fault.get(name)
             values.append(multiple(room))

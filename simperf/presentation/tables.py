@@ -14,7 +14,7 @@ import pandas as pd
 
 from simperf.presentation.cells import multiple
 from simperf.presentation.findings import warnings
-from simperf.presentation.summary_text import component_headroom, headroom
+from simperf.presentation.summary_text import component_headroom, headroom, headroom_cell
 from simperf.units import format_time
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -120,11 +120,7 @@ def component_table(result: Result, instances: bool = False) -> str:
         frame = frame.drop(columns="instance")
         spare, in_fault = component_headroom(result.data)
         if spare is not None:  # as the text summary: over the run, and while a fault lasted
-            frame = frame.assign(
-                headroom=[
-                    multiple((spare.get(n) or {}).get("headroom")) for n in frame["component"]
-                ]
-            )
+            frame = frame.assign(headroom=[headroom_cell(spare.get(n)) for n in frame["component"]])
         if in_fault:
             frame = frame.assign(
                 headroom_in_fault=[multiple(in_fault.get(n)) for n in frame["component"]]

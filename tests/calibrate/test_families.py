@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from simperf.calibrate.families import fit_families
+from simperf.calibrate.families import fit_families, kaplan_meier_quantiles
 from simperf.spec.distributions import Empirical, Gamma, Lognormal
 
 
@@ -54,3 +54,22 @@ def test_a_sample_no_family_fits_is_resampled() -> None:
     assert len(spec.values) == 500
     assert spec.mean == pytest.approx(x.mean(), rel=0.01)
     assert np.percentile(spec.values, 99) == pytest.approx(np.percentile(x, 99), rel=0.02)
+
+
+def test_kaplan_meier_quantiles_are_scipys_and_unknown_past_the_last_step() -> None:
+    """Censoring points spread among the values (waits before a timeout), ties rounded
+    in: the same quantiles as scipy.stats.ecdf's estimate, NaN where it stops short."""
+    from scipy import stats
+
+    rng = np.random.default_rng(2)
+    values = np.round(rng.exponential(1.0, 300), 2)
+    points = np.round(rng.uniform(0.5, 2.0, 300), 2)
+    x, c = values[values <= points], points[values > points]
+    km = stats.ecdf(stats.CensoredData(uncensored=x, right=c))
+    q = (np.arange(99) + 0.5) / 99
+    found = kaplan_meier_quantiles(x, c, q)
+    reached = q <= km.cdf.probabilities[-1]
+    assert 0 < reached.sum() < q.size
+    at = np.searchsorted(km.cdf.probabilities, q[reached])
+    np.testing.assert_array_equal(found[reached], km.cdf.quantiles[at])
+    assert np.isnan(found[~reached]).all()

@@ -340,6 +340,27 @@ def test_a_crashed_instance_is_terminated_and_replaced(tmp_path: Path) -> None:
     assert capped.to_dict()["autoscaling"]["app"]["capped_at_max"] == 0
 
 
+def test_a_crashed_instance_is_not_counted_serving(tmp_path: Path) -> None:
+    # As above: app[1] crashes at 52 s and is terminated at 55; its replacement serves
+    # from 85. In [50, 55] one instance served 5 s and app[1] 2 s: 1.4 serving. The
+    # crashed instance counted as serving until its termination: 2.0 there, and a mean
+    # of (300 + 55 + 215) / 300 = 1.9 over the run where 1.89 served.
+    spec = scenario(tmp_path, TRACKING, segments=((0.0, 10),), replicas=2)
+    spec["faults"] = [{"component": "app", "instance": 1, "at": 52, "for": 100}]
+    result = simperf.run(simperf.from_dict(spec), seed=1)
+    serving = series(result, "app", "serving")
+    assert serving[50.0] == pytest.approx(1.4) and serving[55.0] == pytest.approx(1.0)
+    assert serving[85.0] == pytest.approx(2.0)
+    report = result.to_dict()["autoscaling"]["app"]
+    assert report["mean_serving"] == pytest.approx((300 + 52 + 215) / 300)
+    assert report["mean_instances"] == pytest.approx(2.0)  # billed until terminated
+    # a crash that ends before the decision: serving again from the fault's end
+    spec["faults"] = [{"component": "app", "instance": 1, "at": 51, "for": 2}]
+    brief = simperf.run(simperf.from_dict(spec), seed=1)
+    assert series(brief, "app", "serving")[50.0] == pytest.approx((5 + 1 + 2) / 5)
+    assert brief.to_dict()["autoscaling"]["app"]["replaced"] == 0
+
+
 def test_a_crashed_instance_is_billed_until_its_replacement_not_to_the_end(
     tmp_path: Path,
 ) -> None:

@@ -6,7 +6,7 @@ import pytest
 
 import simperf
 from simperf.experiment.bracket import bracket, search_from
-from simperf.experiment.capacity import _search
+from simperf.experiment.capacity import Capacity, _search
 from simperf.spec.slo import as_slos
 from tests.conftest import MODELS, fleet
 
@@ -86,12 +86,61 @@ def test_an_autoscaled_fleet_is_not_bracketed_by_its_starting_size() -> None:
     # 30/s of exactly 100 ms is 3 cores of work: one instance to start with is
     # saturated, but target tracking at 60% grows the fleet to 5 within 20 s, so min 1
     # meets the SLO after the warm-up. The estimate, at the starting fleet, took min 1
-    # to 3 as saturated misses (not run) and answered 4.
+    # to 3 as saturated misses (not run) and answered 4; at the fleet the target
+    # settles at (5 whatever min up to 5) nothing is saturated from min 1.
     scaling = {"min": 1, "max": 8, "target": 0.6, "evaluation_period": 5}
     scenario = simperf.from_dict(fleet({"autoscaling": scaling}, duration=100, warmup=60))
     slos = as_slos(["latency.all.p99<1s"])
-    assert bracket(scenario, "components.app.autoscaling.min", slos, 1, 8, True, 0.02) is None
+    assert bracket(scenario, "components.app.autoscaling.min", slos, 1, 8, True, 0.02) == (1, 1)
     found = simperf.capacity(
         scenario, "components.app.autoscaling.min", slos, low=1, high=8, replications=2
     )
-    assert found.answer == 1 and found.bracket is None
+    assert found.answer == 1 and found.bracket == (1, 1)
+
+
+def _max_searched(scaling: dict[str, object], bracketed: bool) -> Capacity:
+    """``autoscaling.max`` searched from 1 for 30/s of 100 ms (3 cores of work)."""
+    scenario = simperf.from_dict(fleet({"autoscaling": scaling}, duration=100, warmup=60))
+    return simperf.capacity(
+        scenario,
+        "components.app.autoscaling.max",
+        ["latency.all.p99<1s"],
+        low=1,
+        high=16,
+        replications=2,
+        executor="serial",
+        bracket=bracketed,
+    )
+
+
+def test_a_settled_autoscaled_fleet_brackets_the_search_to_the_same_answer() -> None:
+    # Target tracking at 60% CPU settles at 5 instances, capped at max: max 3 is 100%
+    # busy (saturated, not run), max 4 the floor. Plain, the search probes max 1, 2
+    # (saturated), 4 (met) and 3 (saturated); bracketed, 5 and 4: the same answer in
+    # 2 probes and 4 runs instead of 4 probes and 5 runs. It skipped the bracket for
+    # every autoscaled design.
+    scaling = {"min": 1, "max": 8, "target": 0.6, "evaluation_period": 5}
+    plain, bracketed = _max_searched(scaling, False), _max_searched(scaling, True)
+    assert plain.answer == bracketed.answer == 4
+    assert [p.value for p in plain.probes] == [1, 2, 4, 3]
+    assert bracketed.bracket == (4, 5)
+    assert [p.value for p in bracketed.probes] == [5, 4]
+    assert "estimate (app at the fleet its cpu_utilization target settles at): " in (
+        bracketed.summary()
+    )
+    assert bracketed.to_dict()["bracket_note"] == (
+        "app at the fleet its cpu_utilization target settles at"
+    )
+
+
+def test_an_unsettled_autoscaled_fleet_is_searched_without_the_bracket_and_says_why() -> None:
+    # a step policy has no closed-form fleet: the estimate would take the 1 instance
+    # the run starts with and call every max saturated
+    steps = [{"above": 0.8, "change": 2}, {"below": 0.3, "change": -1}]
+    scaling = {"min": 1, "max": 8, "evaluation_period": 5, "steps": steps}
+    found = _max_searched(scaling, True)
+    assert found.bracket is None and found.answer == 4
+    assert [p.value for p in found.probes] == [1, 2, 4, 3]
+    note = "not used: app scales by a step policy, whose fleet the estimate cannot settle"
+    assert found.bracket_note == note
+    assert f"  estimate: {note} (searched from 1)" in found.summary()

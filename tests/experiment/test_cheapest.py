@@ -89,3 +89,9 @@ def test_a_knob_that_changes_no_price_is_flagged() -> None:
     assert ranking.best == "up"  # at 1/h, against 2/h for two instances
     (note,) = [w for w in ranking.warnings if "changes no price" in w]
     assert note.startswith("up: ") and "1/h" in note
+
+
+def test_no_design_is_refused_with_a_clear_error() -> None:
+    """``cheapest({})`` raised pandas' KeyError 'met' after ranking nothing."""
+    with pytest.raises(simperf.SpecError, match="give at least one design"):
+        simperf.cheapest({})

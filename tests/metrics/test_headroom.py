@@ -335,3 +335,40 @@ def test_a_database_behind_a_breaker_scales_its_storage_by_the_queries_stopped()
     assert db["resource"] == "storage" and db["stopped"] == d["calls"]["app->db"]["fail_fast"]
     offered = served + db["stopped"]
     assert db["headroom"] == pytest.approx(db["served_headroom"] * served / offered, rel=1e-9)
+
+
+def test_the_first_to_saturate_behind_a_spilling_balancer_is_read_from_the_estimate() -> None:
+    from simperf.metrics.headroom import mark_spills
+
+    def section() -> dict[str, Any]:
+        rows = {"web": (0.7, 1 / 0.7), "db": (0.6, 1 / 0.6)}
+        comps = {
+            n: {"instance": f"{n}[0]", "resource": "cores", "utilization": u, "headroom": h}
+            for n, (u, h) in rows.items()
+        }
+        return {"components": comps, "first": {"component": "web", **comps["web"]}}
+
+    estimate = {"closed": False, "components": {"web": {"resource": "workers", "headroom": 1.9}}}
+    found = mark_spills(section(), {"web": "geo"}, estimate)
+    web = found["components"]["web"]
+    assert (web["spill"], web["estimated_resource"], web["estimated_headroom"]) == (
+        "geo",
+        "workers",
+        1.9,
+    )
+    assert web["headroom"] == pytest.approx(1 / 0.7)  # as measured
+    assert found["first"]["component"] == "db"  # 1.67x before web's 1.9x
+    # a closed workload's estimate does not solve the spill-over: not used
+    closed = mark_spills(section(), {"web": "geo"}, {**estimate, "closed": True})
+    assert closed["components"]["web"]["estimated_headroom"] is None
+    assert closed["first"]["component"] == "web"
+    assert mark_spills(section(), {}, estimate) == section()
+
+
+def test_a_geographic_balancer_spills_only_between_regions() -> None:
+    from simperf.metrics.headroom import spilling
+
+    spec = simperf.load(MODELS / "multi_region.yaml")
+    assert spilling(spec) == dict.fromkeys(("web_eu", "web_us", "web_ap"), "geo")
+    one = spec.with_overrides({"components.web_eu.region": "us", "components.web_ap.region": "us"})
+    assert spilling(one) == {}

@@ -156,3 +156,48 @@ def test_a_large_headroom_is_whole_and_apart_from_est_util() -> None:
     row = next(line for line in result.summary().splitlines() if line.startswith("app "))
     assert row.endswith(f" {room:,.0f}x") and "e+" not in row
     assert f"at {room:,.0f}x this load" in result.summary()
+
+
+def test_a_spilling_groups_headroom_is_the_estimates_not_one_over_utilisation() -> None:
+    # multi_region printed "web_ap workers saturates first, at 1.44x this load ...;
+    # estimate: web_ap workers at 1.89x": web_ap spills what it cannot admit, so its
+    # occupancy grows slower than the load (the simulator saturates it past 1.89x)
+    from simperf.presentation.tables import component_table
+
+    from conftest import MODELS
+
+    short = simperf.load(MODELS / "multi_region.yaml").with_overrides({"run.duration": 20})
+    result = simperf.run(short, seed=1)
+    d = result.to_dict()
+    estimated = d["estimate"]["components"]
+    section = d["headroom"]
+    for name in ("web_eu", "web_us", "web_ap"):
+        comp = section["components"][name]
+        assert comp["spill"] == "geo"
+        assert comp["estimated_headroom"] == estimated[name]["headroom"]
+        assert comp["estimated_resource"] == estimated[name]["resource"]
+        assert comp["headroom"] == pytest.approx(1 / comp["utilization"])  # kept, as measured
+    assert "spill" not in section["components"]["db"]  # called by every group alike
+    first = section["first"]
+    assert first["component"] == "web_ap" and first["estimated_headroom"] > 1.8
+    assert first["headroom"] < 1.6
+    line = summary_text.headroom(d)[0]
+    room = summary_text.multiple(first["estimated_headroom"])
+    assert f"web_ap workers saturates first, at {room} this load by the estimate" in line
+    assert "; estimate:" not in line  # the same figure, said once
+    assert "headroom* is the estimate's" in summary_text.headroom(d)[1]
+    row = next(line for line in result.summary().splitlines() if line.startswith("web_ap "))
+    assert row.endswith(f" {room}*")
+    assert f"{room}*" in component_table(result)
+    assert f"at {room} this load by the estimate" in result._repr_html_()
+
+
+def test_without_an_estimate_a_spilling_groups_headroom_is_not_called_its_saturation() -> None:
+    comps = {"web": {"resource": "workers", "instance": "web[0]", "utilization": 0.5}}
+    comps["web"] |= {"headroom": 2.0, "spill": "geo"}
+    comps["web"] |= {"estimated_headroom": None, "estimated_resource": None}
+    d = {"headroom": {"components": comps, "first": {"component": "web", **comps["web"]}}}
+    line, note = summary_text.headroom(d)
+    assert "first by 1/utilisation, 2x this load" in line and "saturates first" not in line
+    assert "web 2x (no estimate)" in note
+    assert summary_text.headroom_cell(comps["web"]) == "-*"
