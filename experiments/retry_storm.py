@@ -83,9 +83,19 @@ COLOURS = {
 }
 
 
+def surge_arrival(surge: float, trigger_length: float, end: float) -> dict[str, Any]:
+    """Poisson arrivals at ``RATE``, ``surge`` times higher for ``trigger_length`` from
+    ``TRIGGER``, over a run of ``end`` (the spec's ``rate`` is the run's mean)."""
+    mean_rate = (RATE * (end - trigger_length) + surge * RATE * trigger_length) / end
+    return {
+        "kind": "piecewise",
+        "rate": mean_rate,
+        "profile": [[0, RATE], [TRIGGER, surge * RATE], [TRIGGER + trigger_length, RATE]],
+    }
+
+
 def storm_scenario(policy: str, trigger_length: float, end: float) -> Any:
     """The gateway -> API stack with a surge of ``trigger_length`` from ``TRIGGER``."""
-    mean_rate = (RATE * (end - trigger_length) + SURGE * RATE * trigger_length) / end
     gateway: dict[str, Any] = {
         "kind": "app_server",
         "workers": 100_000,
@@ -104,15 +114,7 @@ def storm_scenario(policy: str, trigger_length: float, end: float) -> Any:
         {
             "name": "retry_storm",
             "workload": {
-                "arrival": {
-                    "kind": "piecewise",
-                    "rate": mean_rate,
-                    "profile": [
-                        [0, RATE],
-                        [TRIGGER, SURGE * RATE],
-                        [TRIGGER + trigger_length, RATE],
-                    ],
-                },
+                "arrival": surge_arrival(SURGE, trigger_length, end),
                 "classes": [{"name": "get", "entry": "gateway", "endpoint": "get"}],
             },
             "components": {
@@ -164,37 +166,44 @@ def replicate(policy: str, trigger_length: float, args: Any) -> list[dict[str, A
     rows = []
     for r in range(args.replications):
         result = simperf.run(scenario, seed=args.seed, replication=r)
-        series = goodput(result, end)
-        trigger_end = TRIGGER + trigger_length
-        took, recovered = recovery(series, trigger_end, end)
-        # the 10 T after the trigger (one window at least)
-        span = max(10 * trigger_length, WINDOW)
-        after = series[(series["start"] >= trigger_end) & (series["start"] < trigger_end + span)]
-        during = series[(series["start"] >= TRIGGER) & (series["start"] < trigger_end)]
         calls = result.data["calls"]["gateway->api"]
-        api = result.data["components"]["api"]
-        ok = result.data["requests"]["ok"]
         rows.append(
             {
                 "policy": policy,
                 "T": trigger_length,
                 "replication": r,
-                "recovery": took,
-                "recovered": recovered,
-                "recovery_in_T": took / trigger_length,
-                "goodput_during": float(during["goodput"].mean()),
-                "goodput_10T_after": float(after["goodput"].mean()),
-                "max_goodput_10T_after": float(after["goodput"].max()),
+                **outcome(result, trigger_length, end),
                 "amplification": calls["amplification"],
                 "breaker_opens": calls.get("breaker_opens", 0),
-                "served": api["served"],
-                "expired": api.get("expired", 0),
-                # attempts the API served that answered no request (given up, or lost)
-                "wasted": 1.0 - ok / api["served"] if api["served"] else np.nan,
-                "series": series,
             }
         )
     return rows
+
+
+def outcome(result: simperf.Result, trigger_length: float, end: float) -> dict[str, Any]:
+    """A surge run's recovery, goodput during the surge and over the 10 T after (one
+    window at least), the API's served and expired counts and its wasted share (work
+    that answered no request: given up, or lost), and the goodput series."""
+    series = goodput(result, end)
+    trigger_end = TRIGGER + trigger_length
+    took, recovered = recovery(series, trigger_end, end)
+    span = max(10 * trigger_length, WINDOW)
+    after = series[(series["start"] >= trigger_end) & (series["start"] < trigger_end + span)]
+    during = series[(series["start"] >= TRIGGER) & (series["start"] < trigger_end)]
+    api = result.data["components"]["api"]
+    ok = result.data["requests"]["ok"]
+    return {
+        "recovery": took,
+        "recovered": recovered,
+        "recovery_in_T": took / trigger_length,
+        "goodput_during": float(during["goodput"].mean()),
+        "goodput_10T_after": float(after["goodput"].mean()),
+        "max_goodput_10T_after": float(after["goodput"].max()),
+        "served": api["served"],
+        "expired": api.get("expired", 0),
+        "wasted": 1.0 - ok / api["served"] if api["served"] else np.nan,
+        "series": series,
+    }
 
 
 def figure(series: dict[str, pd.DataFrame], trigger_length: float) -> go.Figure:
