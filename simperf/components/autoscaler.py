@@ -82,6 +82,12 @@ class Autoscaler(Component):
         # service in its place (end None while it lasts): the heatmap's down boxes
         self.outages: dict[int, list[list[float | None]]] = {}
         self.replaced: list[tuple[float, int]] = []  # (time, crashed instances replaced)
+        # per slot: [start, end, replaced] of each time its instance was crashed and the
+        # capacity it gave was not yet back in service, in the slot or in the slot of its
+        # replacement (end None while it lasts): availability and the verdict's "down"
+        self.unserved: dict[int, list[list[Any]]] = {}
+        # slot warming a replacement -> the crashed slots whose capacity it brings back
+        self.stands_in: dict[int, list[int]] = {}
         self.launches = [0] * len(server.instances)  # per slot: instances provisioned there
         self.last_in = -math.inf
         self.poll = min(1.0, spec.evaluation_period)
@@ -135,7 +141,17 @@ class Autoscaler(Component):
                 self.serving.change(-1, self.env.now)
             self.crashed.add(index)
             self._outage_from(index)
+            spans = self.unserved.setdefault(index, [])
+            if not spans or spans[-1][1] is not None:
+                spans.append([self.env.now, None, False])
         return True
+
+    def _served_again(self, index: int, replaced: bool = False) -> None:
+        """The capacity slot ``index`` lost to a crash is in service again from now."""
+        spans = self.unserved.get(index)
+        if spans and spans[-1][1] is None:
+            spans[-1][1] = self.env.now
+            spans[-1][2] = spans[-1][2] or replaced
 
     def _outage_from(self, index: int) -> None:
         """Slot ``index`` has no instance in service from now (unless it had none)."""
@@ -155,6 +171,7 @@ class Autoscaler(Component):
             return
         self.crashed.discard(index)
         self._outage_to(index)
+        self._served_again(index)
         if self.state[index] in (SERVING, DRAINING):
             self.working.change(1, self.env.now)
         if self.state[index] == SERVING:
@@ -207,11 +224,22 @@ class Autoscaler(Component):
             return
         now = self.env.now
         before = self.fleet
-        lost = sum(1 for i in crashed if self.state[i] in (WARMING, SERVING))
+        kept = [i for i in crashed if self.state[i] in (WARMING, SERVING)]
+        lost = len(kept)
         for index in crashed:
+            if index not in kept:  # draining: leaving the fleet, its capacity not missed
+                self._served_again(index)
             self._terminate(index, now)
         self.replaced.append((now, lost))
-        self._add(lost, now)
+        # each replacement brings back one crashed slot's capacity (and the slots that
+        # one stood in for, if it crashed while warming)
+        owed = [[i, *self.stands_in.pop(i, [])] for i in kept]
+        for index, slots in zip(self._add(lost, now), owed, strict=True):
+            if self.state[index] == SERVING:  # a draining one taken back: serving now
+                for slot in slots:
+                    self._served_again(slot, replaced=True)
+            else:
+                self.stands_in.setdefault(index, []).extend(slots)
         names = ", ".join(self.server.instances[i].name for i in crashed)
         # a draining one was leaving the fleet: terminated, not replaced
         done = "terminated and replaced" if lost else "terminated"
@@ -296,8 +324,8 @@ class Autoscaler(Component):
         self.last_out = now
         self._record(before, reason)
 
-    def _add(self, count: int, now: float) -> None:
-        """Bring ``count`` instances into the fleet."""
+    def _add(self, count: int, now: float) -> list[int]:
+        """Bring ``count`` instances into the fleet; returns their slots."""
         # Draining instances first: they never stopped, so they take traffic again at
         # once, warm (and are billed already); then off ones, which warm up, a slot
         # whose terminated instance's fault still lasts last (its plots show it down).
@@ -316,6 +344,7 @@ class Autoscaler(Component):
             self.env.timeout(self.spec.warmup).callbacks.append(
                 lambda _, i=index, n=self.launches[index]: self._warm(i, n)
             )
+        return order[:count]
 
     def _warm(self, index: int, launch: int) -> None:
         """Launch ``launch`` of slot ``index`` has warmed up (unless it was terminated)."""
@@ -335,6 +364,8 @@ class Autoscaler(Component):
             self._outage_to(index)  # a new instance in a crashed one's slot
         if index not in self.crashed:  # crashed while warming: serves nothing
             self.serving.change(1, now)
+            for slot in self.stands_in.pop(index, []):
+                self._served_again(slot, replaced=True)
         if not draining:
             self._work(index, 1, now)
 
@@ -389,9 +420,7 @@ class Autoscaler(Component):
         start, end = first["time"], last["time"]
         events = [e for e in self.events if start <= e[0] <= end]
         capped = [wanted for t, wanted in self.capped if start <= t <= end]
-        before = [e for e in self.events if e[0] < start]
-        fleet = [before[-1][2] if before else self.server.spec.initial_replicas]
-        fleet += [e[2] for e in events]
+        fleet = [n for _, _, n in self.fleet_spans(start, end)]
         hours = (last["provisioned_area"] - first["provisioned_area"]) / 3600.0
         per_instance_hour = self.per_instance_hour
         return "autoscaling", {
@@ -420,6 +449,45 @@ class Autoscaler(Component):
             # only in a run with faults: every other run's section is as it was
             **({"down": self._down(start, end)} if self.server.ctx.scenario.faults else {}),
         }
+
+    def fleet_spans(self, start: float, end: float) -> list[tuple[float, float, int]]:
+        """``(from, to, instances)`` of the fleet over ``[start, end]``, piecewise."""
+        before = [e for e in self.events if e[0] < start]
+        fleet = before[-1][2] if before else self.server.spec.initial_replicas
+        out: list[tuple[float, float, int]] = []
+        now = start
+        for t, _, after, _ in self.events:
+            if start <= t <= end:
+                out.append((now, t, fleet))
+                now, fleet = t, after
+        out.append((now, end, fleet))
+        return out
+
+    def unserved_between(
+        self, start: float, end: float
+    ) -> dict[str, list[tuple[float, float, bool]]]:
+        """Instance name -> ``(from, to, replaced)`` of each time its crash left the fleet
+        short of its capacity, clipped to ``[start, end]``: until it served again, or its
+        replacement (in its slot or another) did (``replaced`` True)."""
+        out: dict[str, list[tuple[float, float, bool]]] = {}
+        for index, spans in sorted(self.unserved.items()):
+            kept = [
+                (max(a, start), min(end if b is None else b, end), replaced)
+                for a, b, replaced in spans
+            ]
+            kept = [span for span in kept if span[1] > span[0]]
+            if kept:
+                out[self.server.instances[index].name] = kept
+        return out
+
+    def slots_used(self) -> list[str]:
+        """Names of the slots that held an instance at some time in the run."""
+        start = self.server.spec.initial_replicas
+        return [
+            inst.name
+            for i, inst in enumerate(self.server.instances)
+            if i < start or self.launches[i] > 0
+        ]
 
     def _down(self, start: float, end: float) -> dict[str, list[list[float | None]]]:
         """Instance name -> the spans its slot had a crashed instance and none in service

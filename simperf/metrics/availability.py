@@ -5,7 +5,8 @@ succeeded, per class and overall) and by time (the share of the period each inst
 was up, and, per component, the share with at least k of its n instances up; a
 database's instances are its servers, not their storage). Only
 ``crash`` faults take an instance down; ``slow`` and ``errors`` leave it up, which is
-what makes them gray.
+what makes them gray. An autoscaled server is counted over its fleet, not its ``max``
+slots: a crashed instance is down until it recovers or its replacement serves.
 
 Per occurrence: when it started and ended, the time to detect it (until a balancer
 first took one of its instances out of rotation, by health check or outlier ejection, or
@@ -151,10 +152,15 @@ def down_intervals(
 
 
 def at_least_up(
-    instances: list[str], down: dict[str, list[tuple[float, float]]], t0: float, t1: float
+    instances: list[str],
+    down: dict[str, list[tuple[float, float]]],
+    t0: float,
+    t1: float,
+    n: int | None = None,
 ) -> list[float]:
-    """Share of ``[t0, t1]`` with at least k of ``instances`` up, for k = 0 .. n."""
-    n = len(instances)
+    """Share of ``[t0, t1]`` with at least k of ``instances`` up, for k = 0 .. n
+    (``n``: of a fleet of that many, ``instances`` those of it that went down)."""
+    n = len(instances) if n is None else n
     span = t1 - t0
     events = sorted(
         (t, step)
@@ -165,9 +171,9 @@ def at_least_up(
     time_with = [0.0] * (n + 1)  # time with exactly j instances up
     now, downs = t0, 0
     for t, step in events:
-        time_with[n - downs] += t - now
+        time_with[max(n - downs, 0)] += t - now  # a fleet shrunk past its crashed ones
         now, downs = t, downs + step
-    time_with[n - downs] += t1 - now
+    time_with[max(n - downs, 0)] += t1 - now
     shares = [w / span for w in time_with] if span > 0 else [0.0] * (n + 1)
     return [float(sum(shares[k:])) for k in range(n + 1)]
 
@@ -191,6 +197,11 @@ def _time_availability(
         names = own or [name]
         if not touched.intersection(names):
             continue
+        scaler = getattr(component, "autoscaler", None)
+        if scaler is not None:
+            instances.update(_fleet_instances(scaler, t0, t1))
+            components[name] = _fleet_availability(scaler, t0, t1)
+            continue
         for inst in names:
             lost = sum(b - a for a, b in down.get(inst, []))
             instances[inst] = 1 - lost / span if span > 0 else None
@@ -203,3 +214,36 @@ def _time_availability(
             "at_least_up": {str(k): shares[k] for k in range(1, len(names) + 1)},
         }
     return {"instances": instances, "components": components}
+
+
+def _fleet_instances(scaler: Any, t0: float, t1: float) -> dict[str, float | None]:
+    """Up share of each slot of an autoscaled server that held an instance: down only
+    while a crash left the fleet short (not while the slot was empty)."""
+    span = t1 - t0
+    unserved = scaler.unserved_between(t0, t1)
+    return {
+        name: 1 - sum(b - a for a, b, _ in unserved.get(name, [])) / span if span > 0 else None
+        for name in scaler.slots_used()
+    }
+
+
+def _fleet_availability(scaler: Any, t0: float, t1: float) -> dict[str, Any]:
+    """An autoscaled server's availability over its fleet (the instances it wanted in
+    service), not over its ``max`` slots: k of n up while n - k of its crashed
+    instances had neither recovered nor a replacement in service, n its largest fleet."""
+    fleet = scaler.fleet_spans(t0, t1)
+    n = max(size for _, _, size in fleet)
+    wanted = sum((b - a) * size for a, b, size in fleet)
+    down = {
+        name: [(a, b) for a, b, _ in spans]
+        for name, spans in scaler.unserved_between(t0, t1).items()
+    }
+    lost = sum(b - a for spans in down.values() for a, b in spans)
+    shares = at_least_up(list(down), down, t0, t1, n)
+    return {
+        "instances": n,
+        "mean_up": 1 - lost / wanted if wanted > 0 else 0.0,
+        "all_up": shares[-1],
+        "any_up": shares[1] if n else 0.0,
+        "at_least_up": {str(k): shares[k] for k in range(1, n + 1)},
+    }

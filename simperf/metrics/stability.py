@@ -329,14 +329,23 @@ def _outages(model: Model, snapshots: list[Snapshot]) -> list[dict[str, Any]]:
     totals: dict[tuple[str, str], float] = {}
     components: dict[tuple[str, str], str] = {}
     kinds: dict[tuple[str, str], str | None] = {}
+    replaced: set[tuple[str, str]] = set()
     for occurrence in log.occurrences:
         stop = end if occurrence["end"] is None else occurrence["end"]
         down = min(end, stop) - max(start, occurrence["start"])
         if down <= 0:
             continue
         key = (target_name(occurrence), occurrence["kind"])
-        totals[key] = totals.get(key, 0.0) + down
         fault = model.scenario.faults[occurrence["fault"]]
+        scaler = getattr(model.components.get(fault.component or ""), "autoscaler", None)
+        if scaler is not None and occurrence["kind"] == "crash":
+            # an autoscaled instance is down until it, or its replacement, serves again
+            down, swapped = _unserved(scaler, occurrence, start, end, stop)
+            if down <= 0:  # it hit an empty slot, or ended before the period
+                continue
+            if swapped:
+                replaced.add(key)
+        totals[key] = totals.get(key, 0.0) + down
         components[key] = fault.component or key[0]
         spec = model.scenario.components.get(fault.component or "")
         kinds[key] = None if spec is None else spec.kind
@@ -350,11 +359,29 @@ def _outages(model: Model, snapshots: list[Snapshot]) -> list[dict[str, Any]]:
                 "fault": kind,
                 "instance": who,
                 "share": share,
-                "text": f"{who} {FAULT_WORDS[kind]} {format_time(down)} "
-                f"({share:.0%} of the measured period)",
+                "text": f"{who} {FAULT_WORDS[kind]} {format_time(down)}"
+                + (", replaced" if (who, kind) in replaced else "")
+                + f" ({share:.0%} of the measured period)",
             }
         )
     return out
+
+
+def _unserved(
+    scaler: Any, occurrence: dict[str, Any], start: float, end: float, stop: float
+) -> tuple[float, bool]:
+    """Time within ``[start, end]`` that a crash ``occurrence`` (lasting to ``stop``)
+    left its autoscaled instances' capacity out of service, and whether any was
+    replaced: it ends when the instance recovers or its replacement serves, in its slot
+    or another (a replacement may still be warming after the fault's end)."""
+    spans = scaler.unserved_between(start, end)
+    down, swapped = 0.0, False
+    for name in occurrence["instances"]:
+        for a, b, replaced in spans.get(name, []):
+            if occurrence["start"] <= a <= stop:  # a crash before ``start``: a == start
+                down += b - a
+                swapped = swapped or replaced
+    return down, swapped
 
 
 def _failing(

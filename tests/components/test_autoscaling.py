@@ -340,6 +340,40 @@ def test_a_crashed_instance_is_terminated_and_replaced(tmp_path: Path) -> None:
     assert capped.to_dict()["autoscaling"]["app"]["capped_at_max"] == 0
 
 
+@pytest.mark.parametrize("most", [2, 5])
+def test_availability_counts_the_fleet_not_its_empty_slots(tmp_path: Path, most: int) -> None:
+    # As above: 2 instances all along, app[1] crashes from 52 s to 152 s, is terminated
+    # at 55 and replaced (in its own slot at max 2, in app[2] at max 5), the replacement
+    # serving from 85: the fleet lacked one instance 33 s. Over 300 s: app[1] up
+    # 1 - 33/300 = 89%, the fleet's instances 1 - 33/600 = 94.5% of the time, both up
+    # 89%, none up never. Empty slots are no instances: not "all 5 up", not 100% each.
+    spec = scenario(tmp_path, {**TRACKING, "max": most}, segments=((0.0, 10),), replicas=2)
+    spec["faults"] = [{"component": "app", "instance": 1, "at": 52, "for": 100}]
+    result = simperf.run(simperf.from_dict(spec), seed=1)
+    time = result.to_dict()["faults"]["availability"]["time"]
+    app = time["components"]["app"]
+    assert app["instances"] == 2
+    assert app["mean_up"] == pytest.approx(1 - 33 / 600)
+    assert app["all_up"] == pytest.approx(1 - 33 / 300)
+    assert app["any_up"] == pytest.approx(1.0)
+    assert time["instances"]["app[1]"] == pytest.approx(1 - 33 / 300)
+    assert set(time["instances"]) == {"app[0]", "app[1]"} | ({"app[2]"} if most == 5 else set())
+    assert "app up: mean 94.5% per instance, all 2 up 89.0%, none up 0.0%" in result.summary()
+
+
+@pytest.mark.parametrize("most", [2, 5])
+def test_the_verdict_says_a_replaced_instance_was_down_until_its_replacement_served(
+    tmp_path: Path, most: int
+) -> None:
+    # As above: down 52 to 85 s (33 s, 11% of 300 s), not for the fault's 100 s
+    spec = scenario(tmp_path, {**TRACKING, "max": most}, segments=((0.0, 10),), replicas=2)
+    spec["faults"] = [{"component": "app", "instance": 1, "at": 52, "for": 100}]
+    result = simperf.run(simperf.from_dict(spec), seed=1)
+    assert result.to_dict()["stability"]["warnings"] == [
+        "app[1] down 33 s, replaced (11% of the measured period)"
+    ]
+
+
 def test_a_crashed_instance_is_not_counted_serving(tmp_path: Path) -> None:
     # As above: app[1] crashes at 52 s and is terminated at 55; its replacement serves
     # from 85. In [50, 55] one instance served 5 s and app[1] 2 s: 1.4 serving. The
