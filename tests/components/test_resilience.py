@@ -434,6 +434,17 @@ def test_a_hedged_call_fails_once_every_copy_it_may_send_has_failed(
     conserved_on(result)
 
 
+def test_a_hedged_call_whose_remaining_copy_is_late_times_out_at_its_limit() -> None:
+    # back[0] fails the first copy at once, the second goes to back[1] at once and would
+    # answer at 50 ms: the 30 ms limit ends the call first, as a timeout
+    hedge = {"after": "20ms", "non_fatal": ["injected_error"]}
+    result = simperf.run(failing_pool(hedge, instance=0, timeout="30ms"))
+    r = route_of(result)
+    assert result.data["requests"]["errors"]["timeout"] == r["timeouts"] == 20
+    assert (r["attempts"], r["hedges"]) == (40, 20)
+    conserved_on(result)
+
+
 def test_a_fatal_failure_of_a_hedged_copy_still_wins() -> None:
     # injected_error is not listed: the first answer wins, as without non_fatal
     hedge = {"after": "20ms", "non_fatal": ["rejected"]}
