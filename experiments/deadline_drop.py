@@ -1,10 +1,11 @@
 """Dropping expired work: does skipping requests whose client gave up keep goodput in a surge?
 
-Clients send Poisson traffic at ``RATE`` to an API tier of ``CORES`` cores (a worker per
-core), exponential CPU of mean ``CPU`` (utilisation 0.75), and give up after
-``DEADLINE`` (a class ``timeout``). For ``T`` seconds from ``TRIGGER`` the arrival rate
-is ``SURGE`` times higher (utilisation 1.5: overload), then normal again for 12 T, as in
-``retry_storm.py``, whose goodput and recovery measures this reuses.
+Clients send Poisson traffic at ``retry_storm.RATE`` (300/s) to an API tier of
+``CORES`` cores (a worker per core), exponential CPU of mean ``CPU`` (utilisation 0.75),
+and give up after ``DEADLINE`` (a class ``timeout``). For ``T`` seconds from
+``retry_storm.TRIGGER`` the arrival rate is ``SURGE`` times higher (utilisation 1.5:
+overload), then normal again for 12 T, as in ``retry_storm.py``, whose surge, goodput
+and recovery measures this reuses.
 
 Policies on the API's queue: FIFO serving everything (the abandoned work goes on); FIFO
 with ``drop_expired`` (a request whose client has given up is dropped when a worker
@@ -24,18 +25,17 @@ from __future__ import annotations
 
 from typing import Any
 
-import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 from db_study import arguments, conclude, save
-from retry_storm import WINDOW, goodput, interval, recovery
+from retry_storm import TRIGGER, WINDOW, horizon, interval, outcome, surge_arrival
 
 import simperf
 
-RATE, CORES, CPU = 300.0, 4, 0.01
+CORES, CPU = 4, 0.01
 DEADLINE = "500ms"
 SURGE = 2.0
-TRIGGER, T, AFTER = 10.0, 5.0, 12.0
+T = 5.0
 LIFO_OVER = 50
 POLICIES: dict[str, dict[str, Any]] = {
     "fifo, serve all": {},
@@ -53,20 +53,11 @@ COLOURS = {
 
 def surge_scenario(policy: str, trigger_length: float, end: float) -> Any:
     """Clients -> API with a surge of ``trigger_length`` from ``TRIGGER``."""
-    mean_rate = (RATE * (end - trigger_length) + SURGE * RATE * trigger_length) / end
     return simperf.from_dict(
         {
             "name": "deadline_drop",
             "workload": {
-                "arrival": {
-                    "kind": "piecewise",
-                    "rate": mean_rate,
-                    "profile": [
-                        [0, RATE],
-                        [TRIGGER, SURGE * RATE],
-                        [TRIGGER + trigger_length, RATE],
-                    ],
-                },
+                "arrival": surge_arrival(SURGE, trigger_length, end),
                 "classes": [
                     {"name": "get", "entry": "api", "endpoint": "get", "timeout": DEADLINE}
                 ],
@@ -86,36 +77,17 @@ def surge_scenario(policy: str, trigger_length: float, end: float) -> Any:
 
 def replicate(policy: str, trigger_length: float, args: Any) -> list[dict[str, Any]]:
     """One row per replication: goodput during and after the surge, recovery, waste."""
-    end = TRIGGER + trigger_length * (1 + AFTER)
+    end = horizon(trigger_length)
     scenario = surge_scenario(policy, trigger_length, end)
-    trigger_end = TRIGGER + trigger_length
-    rows = []
-    for r in range(args.replications):
-        result = simperf.run(scenario, seed=args.seed, replication=r)
-        series = goodput(result, end)
-        took, recovered = recovery(series, trigger_end, end)
-        span = max(10 * trigger_length, WINDOW)
-        during = series[(series["start"] >= TRIGGER) & (series["start"] < trigger_end)]
-        after = series[(series["start"] >= trigger_end) & (series["start"] < trigger_end + span)]
-        api = result.data["components"]["api"]
-        ok = result.data["requests"]["ok"]
-        rows.append(
-            {
-                "policy": policy,
-                "T": trigger_length,
-                "replication": r,
-                "goodput_during": float(during["goodput"].mean()),
-                "goodput_10T_after": float(after["goodput"].mean()),
-                "recovery": took,
-                "recovered": recovered,
-                "recovery_in_T": took / trigger_length,
-                "served": api["served"],
-                "expired": api.get("expired", 0),
-                "wasted": 1.0 - ok / api["served"] if api["served"] else np.nan,
-                "series": series,
-            }
-        )
-    return rows
+    return [
+        {
+            "policy": policy,
+            "T": trigger_length,
+            "replication": r,
+            **outcome(simperf.run(scenario, seed=args.seed, replication=r), trigger_length, end),
+        }
+        for r in range(args.replications)
+    ]
 
 
 def figure(series: dict[str, pd.DataFrame], trigger_length: float) -> go.Figure:

@@ -4,10 +4,10 @@ Clients send Poisson traffic at ``RATE`` through a gateway (many workers, no CPU
 own) to an API tier of ``CORES`` cores, exponential CPU of mean ``CPU`` (utilisation
 ``RATE x CPU / CORES`` = 0.75). The gateway's call to the API has a ``TIMEOUT``; for
 ``T`` seconds from ``TRIGGER`` the arrival rate is ``SURGE`` times higher (the trigger),
-then back to normal. The abandoned work of a timed-out attempt goes on (no cancellation),
-so every retry adds load the API must still serve, unless its queue drops the attempts
-the gateway has given up on (``queue.drop_expired``: each attempt carries the end of its
-timeout as its deadline).
+then back to normal for ``AFTER`` T (``MIN_AFTER`` at least). The abandoned work of a
+timed-out attempt goes on (no cancellation), so every retry adds load the API must still
+serve, unless its queue drops the attempts the gateway has given up on
+(``queue.drop_expired``: each attempt carries the end of its timeout as its deadline).
 
 Policies on the gateway's call: no retry; naive retries (3 attempts, no backoff); the
 same with a 10% retry budget; with exponential backoff and full jitter; with a circuit
@@ -43,6 +43,9 @@ TIMEOUT = "100ms"
 SURGE = 1.5
 TRIGGER, T, AFTER = 10.0, 5.0, 12.0  # trigger at 10 s for T; the run goes on 12 T after it
 WINDOW = 1.0
+MIN_AFTER = 12 * WINDOW
+"""The shortest run after the trigger: 12 T of a short trigger is a window or less, too
+few to tell a storm that lasts from a backlog still draining."""
 POLICIES: dict[str, dict[str, Any]] = {
     "no retry": {},
     "naive retries": {"retry": {"attempts": 3}},
@@ -80,9 +83,19 @@ COLOURS = {
 }
 
 
+def surge_arrival(surge: float, trigger_length: float, end: float) -> dict[str, Any]:
+    """Poisson arrivals at ``RATE``, ``surge`` times higher for ``trigger_length`` from
+    ``TRIGGER``, over a run of ``end`` (the spec's ``rate`` is the run's mean)."""
+    mean_rate = (RATE * (end - trigger_length) + surge * RATE * trigger_length) / end
+    return {
+        "kind": "piecewise",
+        "rate": mean_rate,
+        "profile": [[0, RATE], [TRIGGER, surge * RATE], [TRIGGER + trigger_length, RATE]],
+    }
+
+
 def storm_scenario(policy: str, trigger_length: float, end: float) -> Any:
     """The gateway -> API stack with a surge of ``trigger_length`` from ``TRIGGER``."""
-    mean_rate = (RATE * (end - trigger_length) + SURGE * RATE * trigger_length) / end
     gateway: dict[str, Any] = {
         "kind": "app_server",
         "workers": 100_000,
@@ -101,15 +114,7 @@ def storm_scenario(policy: str, trigger_length: float, end: float) -> Any:
         {
             "name": "retry_storm",
             "workload": {
-                "arrival": {
-                    "kind": "piecewise",
-                    "rate": mean_rate,
-                    "profile": [
-                        [0, RATE],
-                        [TRIGGER, SURGE * RATE],
-                        [TRIGGER + trigger_length, RATE],
-                    ],
-                },
+                "arrival": surge_arrival(SURGE, trigger_length, end),
                 "classes": [{"name": "get", "entry": "gateway", "endpoint": "get"}],
             },
             "components": {
@@ -149,44 +154,56 @@ def recovery(series: pd.DataFrame, trigger_end: float, end: float) -> tuple[floa
     return last - trigger_end, last < end - WINDOW
 
 
+def horizon(trigger_length: float) -> float:
+    """End of the run: 12 T after the trigger, and ``MIN_AFTER`` at least."""
+    return TRIGGER + trigger_length + max(AFTER * trigger_length, MIN_AFTER)
+
+
 def replicate(policy: str, trigger_length: float, args: Any) -> list[dict[str, Any]]:
     """One row per replication: recovery time and mean goodput over the 10 T after."""
-    end = TRIGGER + trigger_length * (1 + AFTER)
+    end = horizon(trigger_length)
     scenario = storm_scenario(policy, trigger_length, end)
     rows = []
     for r in range(args.replications):
         result = simperf.run(scenario, seed=args.seed, replication=r)
-        series = goodput(result, end)
-        trigger_end = TRIGGER + trigger_length
-        took, recovered = recovery(series, trigger_end, end)
-        # the 10 T after the trigger (one window at least)
-        span = max(10 * trigger_length, WINDOW)
-        after = series[(series["start"] >= trigger_end) & (series["start"] < trigger_end + span)]
-        during = series[(series["start"] >= TRIGGER) & (series["start"] < trigger_end)]
         calls = result.data["calls"]["gateway->api"]
-        api = result.data["components"]["api"]
-        ok = result.data["requests"]["ok"]
         rows.append(
             {
                 "policy": policy,
                 "T": trigger_length,
                 "replication": r,
-                "recovery": took,
-                "recovered": recovered,
-                "recovery_in_T": took / trigger_length,
-                "goodput_during": float(during["goodput"].mean()),
-                "goodput_10T_after": float(after["goodput"].mean()),
-                "max_goodput_10T_after": float(after["goodput"].max()),
+                **outcome(result, trigger_length, end),
                 "amplification": calls["amplification"],
                 "breaker_opens": calls.get("breaker_opens", 0),
-                "served": api["served"],
-                "expired": api.get("expired", 0),
-                # attempts the API served that answered no request (given up, or lost)
-                "wasted": 1.0 - ok / api["served"] if api["served"] else np.nan,
-                "series": series,
             }
         )
     return rows
+
+
+def outcome(result: simperf.Result, trigger_length: float, end: float) -> dict[str, Any]:
+    """A surge run's recovery, goodput during the surge and over the 10 T after (one
+    window at least), the API's served and expired counts and its wasted share (work
+    that answered no request: given up, or lost), and the goodput series."""
+    series = goodput(result, end)
+    trigger_end = TRIGGER + trigger_length
+    took, recovered = recovery(series, trigger_end, end)
+    span = max(10 * trigger_length, WINDOW)
+    after = series[(series["start"] >= trigger_end) & (series["start"] < trigger_end + span)]
+    during = series[(series["start"] >= TRIGGER) & (series["start"] < trigger_end)]
+    api = result.data["components"]["api"]
+    ok = result.data["requests"]["ok"]
+    return {
+        "recovery": took,
+        "recovered": recovered,
+        "recovery_in_T": took / trigger_length,
+        "goodput_during": float(during["goodput"].mean()),
+        "goodput_10T_after": float(after["goodput"].mean()),
+        "max_goodput_10T_after": float(after["goodput"].max()),
+        "served": api["served"],
+        "expired": api.get("expired", 0),
+        "wasted": 1.0 - ok / api["served"] if api["served"] else np.nan,
+        "series": series,
+    }
 
 
 def figure(series: dict[str, pd.DataFrame], trigger_length: float) -> go.Figure:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import importlib
 import json
 import os
@@ -274,6 +275,20 @@ def test_retry_storm_runs_quick(tmp_path: Path) -> None:
     assert set(drawn["policy"]) == set(main.index)
     boundaries = json.loads((tmp_path / "retry_storm.json").read_text())
     assert all(key in proc.stdout for key in boundaries)
+
+
+def test_retry_storm_judges_a_short_trigger_on_windows_after_it(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # 12 T of a 0.1 s trigger ended the run inside the window the trigger was in: with no
+    # window after it, every run read as recovered, whatever the queue did
+    monkeypatch.syspath_prepend(str(ROOT / "experiments"))
+    retry_storm = importlib.import_module("retry_storm")
+    args = argparse.Namespace(replications=1, seed=1)
+    (row,) = retry_storm.replicate("naive retries", 0.1, args)
+    series = row["series"]
+    after = series[series["start"] >= retry_storm.TRIGGER + 0.1]
+    assert len(after) >= 10
 
 
 def test_deadline_drop_runs_quick(tmp_path: Path) -> None:
