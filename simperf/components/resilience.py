@@ -389,6 +389,9 @@ def guard(
             wait = backoff_sampler(retry.backoff, batched(lambda n: rng.random(n)))
     after = None if hedge is None else hedge.after
     max_copies = 2 if hedge is None else hedge.max_copies
+    non_fatal = (
+        frozenset() if hedge is None else frozenset(ctx.recorder.cause(c) for c in hedge.non_fatal)
+    )
     slow_call = None
     if breaker is not None:
         slow_call = server.spec.breakers[target].slow_call
@@ -409,6 +412,8 @@ def guard(
         until = None if deadlines is None or limit is None else env.now + limit
         if deadlines is not None and until is not None:
             deadlines.narrow(first, until)
+        if after is not None and non_fatal and (limit is None or after < limit):
+            return (yield from hedged(request, instance, limit, first, until))
         if after is not None and (limit is None or after < limit):
             # copy k (1, 2, ...) after the first goes at k x after, while none has
             # answered, fewer than max_copies are out and k x after is within the limit
@@ -440,6 +445,59 @@ def guard(
         assert limit is not None
         yield first | env.timeout(limit)
         return first.value if first.triggered else timeout_code
+
+    def hedged(
+        request: Request,
+        instance: AppInstance,
+        limit: float | None,
+        first: simpy.Process,
+        until: float | None,
+    ) -> Process:
+        """The copies of a hedge with ``non_fatal`` causes: a copy failing with one of
+        them does not win while another may still answer, and brings the next copy
+        forward to now (gRPC's hedging on a non-fatal status)."""
+        assert after is not None
+        # the copies that may be sent: copy k (1, 2, ...) if k x after is within the
+        # limit, as without non_fatal (HedgeSpec.copies: the size estimate's count); a
+        # failure only sends one earlier, and the next is due after ``after`` from it
+        allowed = 1
+        while allowed < max_copies and (limit is None or allowed * after < limit):
+            allowed += 1
+        running = [first]
+        sent = 1
+        last = timeout_code
+        clock = env.timeout(after)
+        end = None if limit is None else env.timeout(limit)
+        while True:
+            waits: list[simpy.Event] = list(running)
+            if sent < allowed:
+                waits.append(clock)
+            if end is not None:
+                waits.append(end)
+            yield env.any_of(waits)
+            answered = [copy for copy in running if copy.triggered]
+            for copy in answered:
+                if copy.value == 0:
+                    return 0
+            for copy in answered:
+                if copy.value not in non_fatal:
+                    return copy.value
+            if end is not None and end.processed:
+                return timeout_code
+            if answered:
+                last = answered[-1].value
+                running = [copy for copy in running if not copy.triggered]
+            if sent < allowed and (answered or clock.processed):
+                route.hedges += 1
+                route.attempts += 1
+                copy = ctx.spawn(outcome_of(call(request, instance)))
+                if deadlines is not None and until is not None:
+                    deadlines.narrow(copy, until)
+                running.append(copy)
+                sent += 1
+                clock = env.timeout(after)
+            elif not running:  # every copy sent has failed, and none is left to send
+                return last
 
     def untimed(request: Request, instance: AppInstance) -> Process:
         try:

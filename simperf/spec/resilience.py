@@ -89,11 +89,21 @@ class HedgeSpec(SpecModel):
     """Send another copy of a call that has not answered, one every ``after`` (at
     ``after``, ``2 after``, ...), up to ``max_copies`` in all, as gRPC's hedging policy
     (``hedgingDelay``, ``maxAttempts``) does; the first answer wins and the other copies
-    are abandoned (their work goes on)."""
+    are abandoned (their work goes on). A copy failing with a cause in ``non_fatal``
+    (gRPC's ``nonFatalStatusCodes``) does not win while another copy is in flight or
+    still to be sent: the next copy is sent at once, and the call fails, with the last
+    failure's cause, only when every copy sent has failed (or on its time limit)."""
 
     after: Time = Field(gt=0, le=MAX_TIME, description="wait before each further copy, e.g. 20ms")
     max_copies: int = Field(
         2, ge=2, le=100, description="copies in all, the first included (default 2)"
+    )
+    non_fatal: list[Cause] = Field(
+        [],
+        max_length=len(get_args(Cause)),
+        description="failure causes of a copy that do not end the call while another copy "
+        "may still answer; the next copy is then sent at once (default: none, the first "
+        "answer wins)",
     )
 
     def copies(self, limit: float | None) -> int:

@@ -363,3 +363,100 @@ def test_the_breaker_open_share_stays_within_zero_and_one() -> None:
     last = {**counters, "breaker_open_area": 1.0 + 49.000000000000014}
     _, values = route.report(first, last, 49.0)
     assert values["breaker_open_share"] == 1.0
+
+
+def failing_pool(hedge: dict[str, Any], instance: int | None, timeout: str | None = None) -> Any:
+    """front -> round-robin balancer -> two back instances (50 ms, 10 cores), one of
+    which (``instance``; None: both) fails every request at once (an ``errors`` fault)."""
+    call: dict[str, Any] = {"call": "lb.get", "hedge": hedge}
+    if timeout is not None:
+        call["timeout"] = timeout
+    fault: dict[str, Any] = {"kind": "errors", "fraction": 1, "component": "back", "at": 0}
+    if instance is not None:
+        fault["instance"] = instance
+    return simperf.from_dict(
+        {
+            "name": "hedged_failures",
+            "workload": {
+                "arrival": {"kind": "deterministic", "rate": 10},
+                "classes": [{"name": "req", "entry": "front", "endpoint": "get"}],
+            },
+            "components": {
+                "front": {"kind": "app_server", "workers": 1000, "endpoints": {"get": [call]}},
+                "lb": {"kind": "load_balancer", "policy": "round_robin", "backends": "back"},
+                "back": {
+                    "kind": "app_server",
+                    "replicas": 2,
+                    "cores": 10,
+                    "endpoints": {"get": [{"cpu": 0.05}]},
+                },
+            },
+            "faults": [{**fault, "for": 1000}],
+            "run": {"requests": 20, "warmup": 0},
+        }
+    )
+
+
+def test_a_hedged_copy_failing_at_once_sends_the_next_and_does_not_win() -> None:
+    # Round robin sends each first copy to back[0], which fails it at once; with the
+    # failure non-fatal the second copy goes to back[1] at once (not 20 ms later) and
+    # answers at 50 ms: every request ok in 50 ms, two attempts each.
+    hedge = {"after": "20ms", "non_fatal": ["injected_error"]}
+    result = simperf.run(failing_pool(hedge, instance=0))
+    r = route_of(result)
+    assert result.data["requests"]["ok"] == 20
+    assert (r["calls"], r["attempts"], r["hedges"], r["failed"]) == (20, 40, 20, 0)
+    assert result.data["latency"]["all"]["max"] == pytest.approx(0.05)
+    conserved_on(result)
+    # without it the first answer wins, failure or not: request 1's copy fails at 0;
+    # each later one's first copy goes to back[1] and its copy at 20 ms to back[0],
+    # whose failure then wins: 20 failures in 1 + 19 x 2 attempts
+    plain = simperf.run(failing_pool({"after": "20ms"}, instance=0))
+    assert plain.data["requests"]["errors"]["injected_error"] == 20
+    assert route_of(plain)["attempts"] == 39
+    conserved_on(plain)
+
+
+@pytest.mark.parametrize(
+    ("hedge", "timeout", "copies"),
+    [
+        ({"after": "20ms", "max_copies": 3}, None, 3),  # all three at 0
+        ({"after": "20ms", "max_copies": 5}, "30ms", 2),  # 40 ms is past the limit
+    ],
+)
+def test_a_hedged_call_fails_once_every_copy_it_may_send_has_failed(
+    hedge: dict[str, Any], timeout: str | None, copies: int
+) -> None:
+    result = simperf.run(failing_pool({**hedge, "non_fatal": ["injected_error"]}, None, timeout))
+    r = route_of(result)
+    assert result.data["requests"]["errors"]["injected_error"] == r["failed"] == 20
+    assert (r["attempts"], r["hedges"], r["timeouts"]) == (20 * copies, 20 * (copies - 1), 0)
+    conserved_on(result)
+
+
+def test_a_hedged_call_whose_remaining_copy_is_late_times_out_at_its_limit() -> None:
+    # back[0] fails the first copy at once, the second goes to back[1] at once and would
+    # answer at 50 ms: the 30 ms limit ends the call first, as a timeout
+    hedge = {"after": "20ms", "non_fatal": ["injected_error"]}
+    result = simperf.run(failing_pool(hedge, instance=0, timeout="30ms"))
+    r = route_of(result)
+    assert result.data["requests"]["errors"]["timeout"] == r["timeouts"] == 20
+    assert (r["attempts"], r["hedges"]) == (40, 20)
+    conserved_on(result)
+
+
+def test_a_fatal_failure_of_a_hedged_copy_still_wins() -> None:
+    # injected_error is not listed: the first answer wins, as without non_fatal
+    hedge = {"after": "20ms", "non_fatal": ["rejected"]}
+    result = simperf.run(failing_pool(hedge, instance=0))
+    assert result.data["requests"]["errors"]["injected_error"] == 20
+    assert route_of(result)["attempts"] == 39
+
+
+def route_of(result: simperf.Result) -> dict[str, Any]:
+    return result.data["calls"]["front->lb"]
+
+
+def conserved_on(result: simperf.Result) -> None:
+    r = route_of(result)
+    assert r["attempts"] + r["fail_fast"] + r["expired"] == r["calls"] + r["retries"] + r["hedges"]
