@@ -221,7 +221,7 @@ def _solve(scenario: Scenario, scale: float) -> tuple[Routes, list[tuple[Any, fl
     if scenario.faults:
         routes.note("workload", "faults: outages not estimated (every instance up)")
     for klass, share, region in entries:
-        routes.load(klass.entry, klass.endpoint, rate * share, region, klass.name)
+        routes.load(klass.entry, klass.endpoint, rate * share, region, klass.name, True)
     routes.spill()
     held = _autoscale(scenario, routes, closed)
     if closed:
@@ -471,7 +471,7 @@ def _solve_closed(
     routes.idle = True
     _settle(routes)
     idle = sum(
-        (routes.response(k.entry, k.endpoint, r, k.name).scaled(s) for k, s, r in entries),
+        (routes.response(k.entry, k.endpoint, r, k.name, True).scaled(s) for k, s, r in entries),
         Time(),
     ).total
     stations = _queueing(routes)
@@ -512,7 +512,7 @@ def _result(
 ) -> Estimate:
     times: dict[str, list[tuple[float, Time]]] = {}
     for klass, share, region in entries:
-        t = routes.response(klass.entry, klass.endpoint, region, klass.name)
+        t = routes.response(klass.entry, klass.endpoint, region, klass.name, True)
         times.setdefault(klass.name, []).append((share, t))
     rows = []
     for name, parts in times.items():
