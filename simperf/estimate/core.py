@@ -448,12 +448,12 @@ def _settle(routes: Routes) -> None:
 
 def _queueing(routes: Routes) -> list[Station]:
     """The stations a closed workload's MVA solves: an app server's workers when it has
-    no more workers than cores (they hold its queue), else its cores; caches and
-    databases as they are."""
+    no more workers than cores (they hold its queue), else its cores; caches, databases
+    and link directions (named ``from->to``, no component) as they are."""
     chosen = []
     for (component, resource), station in routes.stations.items():
-        spec = routes.components[component]
-        if spec.kind == "app_server":
+        spec = routes.components.get(component)
+        if spec is not None and spec.kind == "app_server":
             bound = "workers" if spec.worker_count <= spec.cores else "cores"
             if resource != bound:
                 continue

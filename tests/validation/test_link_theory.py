@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 import simperf
+from simperf.analysis.networks import mva
 from simperf.analysis.queueing import mg1, mm1
 from simperf.estimate import estimate
 from tests.conftest import MODELS
@@ -81,6 +82,18 @@ def test_a_link_of_its_own_per_transfer_adds_the_transfer_alone() -> None:
     assert "link" not in set(e.stations["resource"])
     expected = 2 * LATENCY + HELD + (UP + DOWN) / BANDWIDTH
     assert e.mean() == pytest.approx(expected, rel=1e-12)
+
+
+def test_a_closed_workload_queues_at_the_links_by_mva() -> None:
+    # 20 users thinking 50 ms: the link directions are MVA's two single-server stations,
+    # the trips and the app's 1 ms its delay (the link stations were a KeyError before)
+    spec = two_regions()
+    del spec["workload"]["arrival"]
+    spec["workload"].update(users=20, think_time="50ms")
+    e = estimate(simperf.from_dict(spec))
+    theory = mva(20, 0.050 + 2 * LATENCY + HELD, [UP / BANDWIDTH, DOWN / BANDWIDTH], [1, 1])
+    assert e.rate == pytest.approx(theory.throughput, rel=1e-12)
+    assert e.mean() == pytest.approx(20 / theory.throughput - 0.050, rel=1e-12)
 
 
 @pytest.mark.validate
