@@ -162,6 +162,26 @@ def test_concurrency_limit_sheds_beyond_the_limit_and_adapts() -> None:
     assert records(result)["end"][2:] == pytest.approx([0.002, 0.003, 0.004], abs=1e-12)
 
 
+def test_aimd_counts_the_requests_in_flight_when_a_request_was_admitted() -> None:
+    # As concurrency-limits' limiter does, "at least half the limit in use" is judged on
+    # the requests in flight when the finished request was admitted (itself included).
+    # Arrivals at 0, 1, ... 11 ms, each in for 5.5 ms, limit 3 (max 10), all fast:
+    #   0-2 admitted (in flight 1, 2, 3); 3-5 find 3 in: shed
+    #   5.5: 0 ends (admitted with 1: 2 < 3)       limit 3
+    #   6: 6 admitted with 3 in
+    #   6.5: 1 ends (with 2: 4 >= 3)               limit 4
+    #   7: 7 admitted with 3;  7.5: 2 ends (3)     limit 5
+    #   8, 9, 10: 8-10 admitted with 3, 4, 5 in; 11 finds 5 = limit: shed
+    # Counted as the request ends (0 ends with 3 in), the limit reaches 6 by 7.5 ms and
+    # admits 11.
+    limit = {"latency_target": "50ms", "initial": 3}
+    s = scenario(endpoint=[{"delay": "5.5ms"}], workers=10, concurrency_limit=limit, requests=12)
+    result = simperf.run(s)
+    # the served end 5.5 ms after they arrive, the shed at once
+    served = records(result)["latency"] > 0.005
+    assert [i for i in range(12) if not served[i]] == [3, 4, 5, 11]
+
+
 def test_aimd_backs_off_on_slow_requests() -> None:
     from simperf.components.admission import AimdLimit
     from simperf.spec.admission import ConcurrencyLimitSpec
