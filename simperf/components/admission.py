@@ -221,6 +221,10 @@ class AimdLimit:
         elif 2 * in_flight >= self.limit:
             self.limit = min(self.highest, self.limit + 1)
 
+    def drop(self) -> None:
+        """Back off for a request that timed out (a drop), however long it took."""
+        self.limit = max(self.lowest, int(self.limit * self.backoff))
+
 
 def queue_slots(
     env: simpy.Environment,

@@ -251,10 +251,18 @@ class AppInstance(Server):
         # as concurrency-limits' limiter records them, not on those left when it ends
         in_flight = self.limited
         start = self.env.now
+        dropped = False
         try:
             yield from self._limited_inner(request, steps)
+        except RequestFailed as failure:
+            # a deadline exceeded is a drop, whatever its latency (the library's rule)
+            dropped = self.ctx.recorder.causes[failure.code] == "timeout"
+            raise
         finally:
-            limit.sample(self.env.now - start, in_flight)
+            if dropped:
+                limit.drop()
+            else:
+                limit.sample(self.env.now - start, in_flight)
             self.limited -= 1
 
     def _handle_tracked(self, request: Request, steps: list[Step]) -> Process:

@@ -16,9 +16,12 @@ def scenario(
     requests: int = 5,
     classes: list[dict[str, Any]] | None = None,
     endpoint: list[dict[str, Any]] | None = None,
+    others: dict[str, Any] | None = None,
     **app: Any,
 ) -> simperf.Scenario:
-    """Arrivals 1 ms apart at one worker busy 100 ms per request: a queue forms at once."""
+    """Arrivals 1 ms apart at one worker busy 100 ms per request: a queue forms at once.
+
+    ``others``: more components, for ``app`` to call."""
     if queue is not None:
         app["queue"] = queue
     return simperf.from_dict(
@@ -33,7 +36,8 @@ def scenario(
                     "kind": "app_server",
                     "endpoints": {"serve": endpoint or [{"cpu": "100ms"}]},
                     **app,
-                }
+                },
+                **(others or {}),
             },
             "run": {"requests": requests},
         }
@@ -180,6 +184,22 @@ def test_aimd_counts_the_requests_in_flight_when_a_request_was_admitted() -> Non
     # the served end 5.5 ms after they arrive, the shed at once
     served = records(result)["latency"] > 0.005
     assert [i for i in range(12) if not served[i]] == [3, 4, 5, 11]
+
+
+def test_aimd_backs_off_on_a_request_that_timed_out_however_fast() -> None:
+    # A timed-out request is a drop (concurrency-limits backs off on a deadline exceeded
+    # whatever its latency). Arrivals 1 ms apart at a front whose call gives up after
+    # 10.5 ms, limit 2: 0 and 1 admitted, 2-10 shed; at 10.5 ms 0 times out, fast
+    # (10.5 < 50 ms) but a drop: limit int(2 x 0.9) = 1, so 11 finds 1 in: shed. Taken
+    # as a fast success, it raised the limit to 3 and 11 was admitted (to time out).
+    call = {"call": "api.serve", "timeout": "10.5ms"}
+    limit = {"latency_target": "50ms", "initial": 2}
+    api = {"kind": "app_server", "workers": 100, "endpoints": {"serve": [{"delay": "100ms"}]}}
+    s = scenario(
+        endpoint=[call], others={"api": api}, workers=10, concurrency_limit=limit, requests=12
+    )
+    errors = simperf.run(s).to_dict()["errors"]
+    assert (errors["shed"], errors["timeout"]) == (10, 2)
 
 
 def test_aimd_backs_off_on_slow_requests() -> None:
