@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 import numpy as np
@@ -68,19 +69,34 @@ def run(
     """
     if overrides:
         scenario = scenario.with_overrides(overrides)
+    started = time.perf_counter()
     check_size(scenario)
     model = build(scenario, seed=seed, replication=replication)
     alerts.check_targets(model)
+    # perf.wall_time times the simulation alone: building thousands of instances can take
+    # longer than running them, so the time before it and after it is reported beside it
+    build_time = time.perf_counter() - started
     engine = scenario.run.engine
     refused = None
     if engine in ("fast", "auto"):
         try:
-            return summarise(fastpath.execute(model), engine="fast")
+            executed = fastpath.execute(model)
         except fastpath.Refused as reason:
             if engine == "fast":
                 raise SpecError(f"run.engine: fast is not exact here: {reason}") from None
             refused = str(reason)
-    return summarise(model.execute(), refused=refused)
+        else:
+            return _timed(executed, build_time, engine="fast")
+    return _timed(model.execute(), build_time, refused=refused)
+
+
+def _timed(model: Any, build_time: float, **how: Any) -> Result:
+    """:func:`summarise` ``model``, adding the build's and the summary's times to ``perf``."""
+    started = time.perf_counter()
+    result = summarise(model, **how)
+    result.perf["build_time"] = build_time
+    result.perf["summary_time"] = time.perf_counter() - started
+    return result
 
 
 def summarise(
