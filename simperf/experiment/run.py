@@ -73,9 +73,6 @@ def run(
     check_size(scenario)
     model = build(scenario, seed=seed, replication=replication)
     alerts.check_targets(model)
-    # perf.wall_time times the simulation alone: building thousands of instances can take
-    # longer than running them, so the time before it and after it is reported beside it
-    build_time = time.perf_counter() - started
     engine = scenario.run.engine
     refused = None
     if engine in ("fast", "auto"):
@@ -86,16 +83,22 @@ def run(
                 raise SpecError(f"run.engine: fast is not exact here: {reason}") from None
             refused = str(reason)
         else:
-            return _timed(executed, build_time, engine="fast")
-    return _timed(model.execute(), build_time, refused=refused)
+            return _timed(executed, started, engine="fast")
+    return _timed(model.execute(), started, refused=refused)
 
 
-def _timed(model: Any, build_time: float, **how: Any) -> Result:
-    """:func:`summarise` ``model``, adding the build's and the summary's times to ``perf``."""
-    started = time.perf_counter()
+def _timed(model: Any, started: float, **how: Any) -> Result:
+    """:func:`summarise` an executed ``model``, adding to ``perf`` the time before and after
+    its simulation (``perf.wall_time`` times the simulation alone).
+
+    Building thousands of instances can take longer than running them: ``build_time`` is
+    all of ``run`` before the simulation's clock started (the size check, the build, a
+    fast path tried and refused), ``summary_time`` all of it after.
+    """
+    executed = time.perf_counter()
     result = summarise(model, **how)
-    result.perf["build_time"] = build_time
-    result.perf["summary_time"] = time.perf_counter() - started
+    result.perf["build_time"] = max(executed - started - model.wall_time, 0.0)
+    result.perf["summary_time"] = time.perf_counter() - executed
     return result
 
 
