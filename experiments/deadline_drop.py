@@ -28,7 +28,7 @@ from typing import Any
 import pandas as pd
 import plotly.graph_objects as go
 from db_study import arguments, conclude, save
-from retry_storm import TRIGGER, WINDOW, horizon, interval, outcome, surge_arrival
+from retry_storm import goodput_figure, horizon, interval, outcome, surge_arrival
 
 import simperf
 
@@ -52,7 +52,7 @@ COLOURS = {
 
 
 def surge_scenario(policy: str, trigger_length: float, end: float) -> Any:
-    """Clients -> API with a surge of ``trigger_length`` from ``TRIGGER``."""
+    """Clients -> API with a surge of ``trigger_length`` from ``retry_storm.TRIGGER``."""
     return simperf.from_dict(
         {
             "name": "deadline_drop",
@@ -92,25 +92,14 @@ def replicate(policy: str, trigger_length: float, args: Any) -> list[dict[str, A
 
 def figure(series: dict[str, pd.DataFrame], trigger_length: float) -> go.Figure:
     """Goodput by arrival window per policy (first replication), surge shaded."""
-    fig = go.Figure()
-    for policy, frame in series.items():
-        fig.add_scatter(
-            x=frame["start"] + WINDOW / 2, y=frame["goodput"], mode="lines", name=policy,
-            line={"color": COLOURS[policy]},
-        )  # fmt: skip
-    fig.add_vrect(
-        x0=TRIGGER, x1=TRIGGER + trigger_length, fillcolor="grey", opacity=0.2, line_width=0,
-        annotation_text=f"surge x{SURGE:g} for {trigger_length:g} s",
-    )  # fmt: skip
-    fig.add_hline(y=0.95, line_dash="dot", line_color="black")
-    fig.update_xaxes(title_text="time (s)")
-    fig.update_yaxes(title_text="goodput (share of arrivals that end ok)", range=[0, 1.05])
-    fig.update_layout(
-        title=f"Clients giving up after {DEADLINE}: dropping their expired requests "
+    return goodput_figure(
+        series,
+        trigger_length,
+        SURGE,
+        COLOURS,
+        f"Clients giving up after {DEADLINE}: dropping their expired requests "
         "on dequeue recovers at once",
-        template="plotly_white",
     )
-    return fig
 
 
 def main() -> None:

@@ -33,7 +33,6 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 from db_study import arguments, conclude, save
-from plotly.subplots import make_subplots
 
 import simperf
 from simperf.metrics.stats import t_interval
@@ -208,24 +207,40 @@ def outcome(result: simperf.Result, trigger_length: float, end: float) -> dict[s
 
 def figure(series: dict[str, pd.DataFrame], trigger_length: float) -> go.Figure:
     """Goodput by arrival window per policy (first replication), trigger shaded."""
-    fig = make_subplots(rows=1, cols=1)
+    fig = goodput_figure(
+        series,
+        trigger_length,
+        SURGE,
+        COLOURS,
+        "Retry storm: naive retries stay down after the surge; a budget recovers",
+    )
+    fig.add_hline(y=0.5, line_dash="dot", line_color="grey")
+    return fig
+
+
+def goodput_figure(
+    series: dict[str, pd.DataFrame],
+    trigger_length: float,
+    surge: float,
+    colours: dict[str, str],
+    title: str,
+) -> go.Figure:
+    """Goodput by arrival window, a line per policy in ``colours``, the surge shaded and
+    the 95% recovery threshold dotted."""
+    fig = go.Figure()
     for policy, frame in series.items():
         fig.add_scatter(
             x=frame["start"] + WINDOW / 2, y=frame["goodput"], mode="lines", name=policy,
-            line={"color": COLOURS[policy]},
+            line={"color": colours[policy]},
         )  # fmt: skip
     fig.add_vrect(
         x0=TRIGGER, x1=TRIGGER + trigger_length, fillcolor="grey", opacity=0.2, line_width=0,
-        annotation_text=f"surge x{SURGE:g} for {trigger_length:g} s",
+        annotation_text=f"surge x{surge:g} for {trigger_length:g} s",
     )  # fmt: skip
     fig.add_hline(y=0.95, line_dash="dot", line_color="black")
-    fig.add_hline(y=0.5, line_dash="dot", line_color="grey")
     fig.update_xaxes(title_text="time (s)")
     fig.update_yaxes(title_text="goodput (share of arrivals that end ok)", range=[0, 1.05])
-    fig.update_layout(
-        title="Retry storm: naive retries stay down after the surge; a budget recovers",
-        template="plotly_white",
-    )
+    fig.update_layout(title=title, template="plotly_white")
     return fig
 
 

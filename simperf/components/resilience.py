@@ -456,13 +456,11 @@ def guard(
         """The copies of a hedge with ``non_fatal`` causes: a copy failing with one of
         them does not win while another may still answer, and brings the next copy
         forward to now (gRPC's hedging on a non-fatal status)."""
-        assert after is not None
+        assert hedge is not None and after is not None
         # the copies that may be sent: copy k (1, 2, ...) if k x after is within the
-        # limit, as without non_fatal (HedgeSpec.copies: the size estimate's count); a
-        # failure only sends one earlier, and the next is due after ``after`` from it
-        allowed = 1
-        while allowed < max_copies and (limit is None or allowed * after < limit):
-            allowed += 1
+        # limit, as without non_fatal (the size estimate's count); a failure only sends
+        # one earlier, and the next is due after ``after`` from it
+        allowed = hedge.copies(limit)
         running = [first]
         sent = 1
         last = timeout_code
