@@ -73,8 +73,8 @@ class AutoscalingSpec(SpecModel):
     """Instances added and removed with the load, between ``min`` and ``max``.
 
     Every ``evaluation_period`` the metric of the period just ended (per instance in
-    service) is acted on ``metric_lag`` later, by target tracking (``target``) or by
-    ``steps``; an instance added takes traffic ``warmup`` after the decision, one
+    service) is acted on ``metric_lag`` later, by target tracking (``target``, left
+    alone within ``tolerance`` of it) or by ``steps``; an instance added takes traffic ``warmup`` after the decision, one
     removed drains first. The fleet starts at ``replicas`` brought within ``min..max``.
     """
 
