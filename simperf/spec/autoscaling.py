@@ -75,7 +75,8 @@ class AutoscalingSpec(SpecModel):
     Every ``evaluation_period`` the metric of the period just ended (per instance in
     service) is acted on ``metric_lag`` later, by target tracking (``target``, left
     alone within ``tolerance`` of it) or by ``steps``; an instance added takes traffic
-    ``warmup`` after the decision, one removed drains first. The fleet starts at ``replicas`` brought within ``min..max``.
+    ``warmup`` after the decision, one removed drains first. The fleet starts at
+    ``replicas`` brought within ``min..max``.
     """
 
     min: int = Field(ge=1, le=MAX_COUNT, description="fewest instances provisioned")
