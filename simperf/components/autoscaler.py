@@ -268,7 +268,11 @@ class Autoscaler(Component):
         self._replace_crashed()
         fleet = self.fleet
         if self.target is not None:
-            desired = math.ceil(measured * value / self.target - _EPS)
+            # inside the dead band the fleet stays (measured may differ from it: warming)
+            if spec.tolerance > 0 and abs(value / self.target - 1) <= spec.tolerance + _EPS:
+                desired = fleet
+            else:
+                desired = math.ceil(measured * value / self.target - _EPS)
             reason = f"{spec.metric} {value:.4g} vs target {self.target:.4g}"
         else:
             desired, reason = fleet, ""

@@ -394,8 +394,9 @@ def _autoscale_held(scenario: Scenario, routes: Routes, names: list[str]) -> Non
 
 
 def _place(routes: Routes, name: str, spec: Any, load: float | None) -> None:
-    """Set ``name``'s fleet to ``ceil(load / target)`` within min and max (with no
-    ``load``, the fleet it starts with), and note it."""
+    """Set ``name``'s fleet to ``ceil(load / target)`` within min and max (with a
+    ``tolerance``, the fewest instances its dead band leaves alone; with no ``load``, the
+    fleet it starts with), and note it."""
     scaling = spec.autoscaling
     start = spec.initial_replicas
     if load is None:
@@ -404,7 +405,20 @@ def _place(routes: Routes, name: str, spec: Any, load: float | None) -> None:
     target = scaling.target_level
     # an infinite load: a hold through a callee saturated (so far) wants every instance
     wanted = math.ceil(load / target - 1e-9) if math.isfinite(load) else math.inf
-    fleet = int(min(max(wanted, scaling.min), scaling.max))
+    # A tolerance t leaves any fleet n alone whose metric is within t of the target:
+    # the fleet settles anywhere from ceil(load / (target (1 + t))) to the larger of
+    # `wanted` and floor(load / (target (1 - t))). The estimate takes the fewest, the
+    # busiest fleet the band allows (the conservative end for latency and the SLOs).
+    band = None
+    tolerance = scaling.tolerance
+    if tolerance > 0 and math.isfinite(load):
+        fewest = math.ceil(load / (target * (1 + tolerance)) - 1e-9)
+        most = max(wanted, math.floor(load / (target * (1 - tolerance)) + 1e-9))
+        band = (
+            int(min(max(fewest, scaling.min), scaling.max)),
+            int(min(max(most, scaling.min), scaling.max)),
+        )
+    fleet = int(min(max(wanted, scaling.min), scaling.max)) if band is None else band[0]
     for resource in ("cores", "workers"):
         station = routes.stations.get((name, resource))
         if station is not None:
@@ -414,6 +428,11 @@ def _place(routes: Routes, name: str, spec: Any, load: float | None) -> None:
         f"autoscaling: estimated at the {fleet} instance(s) a {level} "
         f"{scaling.metric} target settles at (the run starts with {start})"
     )
+    if band is not None and band[1] > band[0]:
+        text += (
+            f"; its tolerance of {tolerance:.4g} lets the run settle anywhere from "
+            f"{band[0]} to {band[1]}: the fewest taken"
+        )
     if wanted > scaling.max:
         more = wanted if math.isfinite(wanted) else "more (its hold is unbounded)"
         text += f"; it would want {more}, capped at max {scaling.max}"

@@ -6,7 +6,8 @@
 ``evaluation_period`` the metric is computed over the period just ended, per instance
 in service; it is acted on ``metric_lag`` later (a monitoring pipeline's delay). A
 policy is either *target tracking* (``target``: the fleet becomes ``ceil(n x metric /
-target)``, n the instances measured) or *steps* (``steps: [{above: 80%, change: 2},
+target)``, n the instances measured, except while ``|metric / target - 1|`` is within
+``tolerance``, when it stays) or *steps* (``steps: [{above: 80%, change: 2},
 {below: 30%, change: -1}]``). An instance added takes traffic ``warmup`` after the
 decision (launch, boot, registration) and starts cold: no sessions, no requests in
 progress. An instance removed takes no new requests and is released once the requests
@@ -72,9 +73,10 @@ class AutoscalingSpec(SpecModel):
     """Instances added and removed with the load, between ``min`` and ``max``.
 
     Every ``evaluation_period`` the metric of the period just ended (per instance in
-    service) is acted on ``metric_lag`` later, by target tracking (``target``) or by
-    ``steps``; an instance added takes traffic ``warmup`` after the decision, one
-    removed drains first. The fleet starts at ``replicas`` brought within ``min..max``.
+    service) is acted on ``metric_lag`` later, by target tracking (``target``, left
+    alone within ``tolerance`` of it) or by ``steps``; an instance added takes traffic
+    ``warmup`` after the decision, one removed drains first. The fleet starts at
+    ``replicas`` brought within ``min..max``.
     """
 
     min: int = Field(ge=1, le=MAX_COUNT, description="fewest instances provisioned")
@@ -110,6 +112,13 @@ class AutoscalingSpec(SpecModel):
         description="after an action, no scale-in for this long (default: cooldown)",
     )
     scale_in: bool = Field(True, description="false: instances are added but never removed")
+    tolerance: float = Field(
+        0.0,
+        ge=0,
+        lt=1,
+        description="target tracking: no action while |metric / target - 1| <= this "
+        "(a dead band, as Kubernetes' HPA tolerance; 0: none)",
+    )
 
     @field_validator("target", mode="before")
     @classmethod
@@ -124,6 +133,8 @@ class AutoscalingSpec(SpecModel):
             raise ValueError(f"min: {self.min} is more than max ({self.max})")
         if (self.target is None) == (self.steps is None):
             raise ValueError("give exactly one policy: target (target tracking) or steps")
+        if self.tolerance > 0 and self.target is None:
+            raise ValueError("tolerance: a dead band around a target: give target, not steps")
         if self.target is not None:
             level = self._level(self.target, "target")
             if level <= 0:

@@ -265,6 +265,17 @@ BAD = {
         {"autoscaling": {"min": 1, "max": 2, "steps": [{"above": 0.8, "change": -1}]}},
         "components.app.autoscaling.steps[0].change: must be > 0 with above",
     ),
+    "tolerance_on_steps": (
+        {
+            "autoscaling": {
+                "min": 1,
+                "max": 2,
+                "steps": [{"above": 0.8, "change": 1}],
+                "tolerance": 0.1,
+            }
+        },
+        "components.app.autoscaling.tolerance: a dead band around a target",
+    ),
     "health_checked": (
         {"autoscaling": {"min": 1, "max": 2, "target": 0.5}},
         "components.app.autoscaling: balancer 'lb' health-checks it",
@@ -481,3 +492,113 @@ def test_a_crashed_draining_instance_is_terminated_not_replaced(tmp_path: Path) 
     report = result.to_dict()["autoscaling"]["app"]
     assert report["replaced"] == 0
     assert report["instance_hours"] * 3600 == pytest.approx(100 + 80)
+
+
+@pytest.mark.parametrize(("tolerance", "times"), [(0.2, []), (0.15, [115.0, 235.0])])
+def test_a_tolerance_leaves_the_fleet_alone_inside_its_band(
+    tmp_path: Path, tolerance: float, times: list[float]
+) -> None:
+    # The period [100, 110] is 0.6986 busy on 2 instances: 0.6986 / 0.6 - 1 = 0.164 off
+    # the target. A band of 0.2 holds it (2 instances all run: 6/s after 200 s wants 1,
+    # below min); one of 0.15 does not, and the fleet acts as with none.
+    result = run(tmp_path, {**TRACKING, "tolerance": tolerance})
+    assert list(result.scaling_events["time"]) == times
+    if not times:
+        hours = result.to_dict()["autoscaling"]["app"]["instance_hours"]
+        assert hours * 3600 == pytest.approx(2 * HORIZON)
+
+
+def flips(tolerance: float) -> dict[str, Any]:
+    """Poisson 18/s of 100 ms exponential CPU on 1-core instances tracking 60%: exactly 3
+    instances' worth, 60 s periods, a 300 s scale-in cooldown, 2 h, seed 1."""
+    scaling = {
+        "min": 2,
+        "max": 6,
+        "target": "60%",
+        "evaluation_period": "60s",
+        "scale_in_cooldown": "300s",
+        "tolerance": tolerance,
+    }
+    spec = {
+        "name": "flips",
+        "workload": {
+            "arrival": {"kind": "poisson", "rate": 18},
+            "classes": [{"name": "r", "entry": "app", "endpoint": "e"}],
+        },
+        "components": {
+            "app": {
+                "kind": "app_server",
+                "cores": 1,
+                "replicas": 3,
+                "endpoints": {"e": [{"cpu": {"dist": "exponential", "mean": "100ms"}}]},
+                "autoscaling": scaling,
+            }
+        },
+        "run": {"duration": 7200, "warmup": 0},
+    }
+    return simperf.run(simperf.from_dict(spec), seed=1).to_dict()["autoscaling"]["app"]
+
+
+def test_a_tolerance_stops_the_flips_at_a_whole_fleets_worth() -> None:
+    # By hand: a 60 s period brings 3 instances Poisson(1080) requests of Exp(100 ms),
+    # work of variance 1080 x 2 x 0.1^2 = 21.6 s^2 on a mean of 108 s, so the period's
+    # metric / target has a standard deviation of about 4.65 / 108 = 0.043 around 1.
+    # With no band every period above 1 wants 4 and the next at 4 (0.75) wants 3 back;
+    # a band of 0.15 (3.5 sd: 2e-4 of the periods, 0.03 expected in 2 h) never acts,
+    # 0.10 (2.3 sd: 1% of the periods) acts rarely and only outside its band.
+    none = flips(0.0)
+    assert (none["scale_outs"], none["scale_ins"]) == (16, 16)
+    wide = flips(0.15)
+    assert (wide["scale_outs"], wide["scale_ins"]) == (0, 0)
+    assert wide["instance_hours"] == pytest.approx(3 * 2)
+    narrow = flips(0.10)
+    assert 0 < narrow["scale_outs"] < none["scale_outs"]
+    for event in narrow["events"]:
+        value = float(event["reason"].split()[1])
+        assert abs(value / 0.6 - 1) > 0.10
+
+
+def diurnal_day(tolerance: float) -> dict[str, Any]:
+    """A 2-hour day of 12/s +- 60% (peak at 1:30) of 250 ms of CPU (gamma, cv 0.5) on
+    1-core instances tracking 55% with experiments/autoscaling_diurnal.py's delays."""
+    scaling = {
+        "min": 1,
+        "max": 12,
+        "target": "55%",
+        "evaluation_period": "60s",
+        "metric_lag": "60s",
+        "warmup": "120s",
+        "cooldown": "60s",
+        "scale_in_cooldown": "300s",
+        "tolerance": tolerance,
+    }
+    spec = {
+        "name": "day",
+        "workload": {
+            "arrival": {
+                "kind": "diurnal", "rate": 12, "amplitude": 0.6, "period": 7200, "peak": 5400,
+            },
+            "classes": [{"name": "r", "entry": "app", "endpoint": "e"}],
+        },
+        "components": {
+            "app": {
+                "kind": "app_server",
+                "cores": 1,
+                "replicas": 6,
+                "endpoints": {"e": [{"cpu": {"dist": "gamma", "mean": "250ms", "cv": 0.5}}]},
+                "autoscaling": scaling,
+            }
+        },
+        "run": {"duration": 7200, "warmup": 0, "window": 300},
+    }  # fmt: skip
+    return simperf.run(simperf.from_dict(spec), seed=1).to_dict()["autoscaling"]["app"]
+
+
+def test_a_tolerance_cuts_a_days_actions_within_its_instance_hours_bound() -> None:
+    # Settled, a band t keeps the busy share per instance within target x [1 - t, 1 + t]
+    # where none keeps it in ((n - 1) / n x target, target]: the day's instance-hours
+    # stay within 1 / (1 + t) and 1 / (1 - t) of those with no band (0.91 to 1.11 at 0.1).
+    none, band = diurnal_day(0.0), diurnal_day(0.1)
+    assert len(band["events"]) < len(none["events"])
+    ratio = band["instance_hours"] / none["instance_hours"]
+    assert 1 / 1.1 <= ratio <= 1 / 0.9

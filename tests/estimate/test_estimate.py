@@ -361,6 +361,24 @@ def test_an_autoscaled_server_is_estimated_at_the_fleet_its_target_settles_at() 
     assert e.notes["app"][0] == "autoscaling: estimated at the 2 instance(s) it starts with"
 
 
+def test_a_tolerance_is_estimated_at_the_fewest_instances_of_its_band() -> None:
+    # 250/s of 10 ms is 2.5 cores: at 60% with no band, ceil(2.5 / 0.6) = 5 instances.
+    # A band of 0.2 leaves alone any fleet 48% to 72% busy: 4 (62.5%) and 5 (50%, where
+    # the run's ceil puts it); 3 is 83% busy and 6 42%. The estimate takes 4, the busiest.
+    app = _app("10ms", autoscaling={"min": 2, "max": 6, "target": "60%", "tolerance": 0.2})
+    spec = copy.deepcopy(MINIMAL)
+    spec["workload"]["arrival"]["rate"] = 250
+    spec["components"] = {"app": app}
+    e = estimate(simperf.from_dict(spec))
+    util = e.components.set_index("component")["utilization"]["app"]
+    assert util == pytest.approx(2.5 / 4, rel=EXACT)
+    assert e.notes["app"] == [
+        "autoscaling: estimated at the 4 instance(s) a 0.6 cpu_utilization target "
+        "settles at (the run starts with 2); its tolerance of 0.2 lets the run settle "
+        "anywhere from 4 to 5: the fewest taken"
+    ]
+
+
 def request_rate_fleet(rate: float, target: str, **scaling: Any) -> dict[str, Any]:
     """``rate`` requests/s of 10 ms, two thirds to serve and one to other, on 1-core
     instances tracking a request_rate ``target``."""
