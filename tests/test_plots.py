@@ -366,6 +366,27 @@ def test_heatmap_shows_autoscaled_instances_not_provisioned(minimal_spec: dict) 
     assert not [s for s in fig.layout.shapes if s.name == "down (crash)"]
 
 
+def test_topology_labels_an_autoscaled_server_with_the_fleet_it_ran(minimal_spec: dict) -> None:
+    # One instance 50% busy against a 30% target grows to three of at most five: the label
+    # said "app x5", the max, which never ran.
+    minimal_spec["components"]["app"]["autoscaling"] = {
+        "min": 1,
+        "max": 5,
+        "metric": "cpu_utilization",
+        "target": "30%",
+        "evaluation_period": "2s",
+        "warmup": "1s",
+    }
+    minimal_spec["run"] |= {"duration": 12, "window": 1, "warmup": 0}
+    result = simperf.run(simperf.from_dict(minimal_spec), seed=1)
+    scaled = result.to_dict()["autoscaling"]["app"]
+    low, high = scaled["fewest_instances"], scaled["most_instances"]
+    assert (low, high) == (1, 3)
+    (nodes,) = plots.topology(result).data
+    app = ["clients", *result.scenario.components].index("app")
+    assert nodes.text[app].startswith("<b>app</b> 1-3 of max 5<br>")
+
+
 def _crash_and_replace(most: int, instance: int) -> simperf.Result:
     """10/s of exactly 100 ms on 2 one-core instances tracking 60% CPU (10 s periods
     acted on 5 s later, 30 s warm-up), at most ``most``; ``instance`` crashes from 52 s

@@ -214,11 +214,16 @@ class AimdLimit:
         self.backoff = spec.backoff
 
     def sample(self, latency: float, in_flight: int) -> None:
-        """Adapt to one finished request's ``latency`` with ``in_flight`` admitted."""
+        """Adapt to one finished request's ``latency``; ``in_flight``: the requests
+        admitted when it was (itself included)."""
         if latency > self.target:
             self.limit = max(self.lowest, int(self.limit * self.backoff))
         elif 2 * in_flight >= self.limit:
             self.limit = min(self.highest, self.limit + 1)
+
+    def drop(self) -> None:
+        """Back off for a request that timed out (a drop), however long it took."""
+        self.limit = max(self.lowest, int(self.limit * self.backoff))
 
 
 def queue_slots(

@@ -247,11 +247,22 @@ class AppInstance(Server):
             self.shed_limit += 1
             raise RequestFailed(self.shed_code)
         self.limited += 1
+        # judged on the requests in flight as this one was admitted (itself included),
+        # as concurrency-limits' limiter records them, not on those left when it ends
+        in_flight = self.limited
         start = self.env.now
+        dropped = False
         try:
             yield from self._limited_inner(request, steps)
+        except RequestFailed as failure:
+            # a deadline exceeded is a drop, whatever its latency (the library's rule)
+            dropped = self.ctx.recorder.causes[failure.code] == "timeout"
+            raise
         finally:
-            limit.sample(self.env.now - start, self.limited)
+            if dropped:
+                limit.drop()
+            else:
+                limit.sample(self.env.now - start, in_flight)
             self.limited -= 1
 
     def _handle_tracked(self, request: Request, steps: list[Step]) -> Process:

@@ -221,7 +221,7 @@ def _solve(scenario: Scenario, scale: float) -> tuple[Routes, list[tuple[Any, fl
     if scenario.faults:
         routes.note("workload", "faults: outages not estimated (every instance up)")
     for klass, share, region in entries:
-        routes.load(klass.entry, klass.endpoint, rate * share, region, klass.name)
+        routes.load(klass.entry, klass.endpoint, rate * share, region, klass.name, True)
     routes.spill()
     held = _autoscale(scenario, routes, closed)
     if closed:
@@ -448,12 +448,12 @@ def _settle(routes: Routes) -> None:
 
 def _queueing(routes: Routes) -> list[Station]:
     """The stations a closed workload's MVA solves: an app server's workers when it has
-    no more workers than cores (they hold its queue), else its cores; caches and
-    databases as they are."""
+    no more workers than cores (they hold its queue), else its cores; caches, databases
+    and link directions (named ``from->to``, no component) as they are."""
     chosen = []
     for (component, resource), station in routes.stations.items():
-        spec = routes.components[component]
-        if spec.kind == "app_server":
+        spec = routes.components.get(component)
+        if spec is not None and spec.kind == "app_server":
             bound = "workers" if spec.worker_count <= spec.cores else "cores"
             if resource != bound:
                 continue
@@ -471,7 +471,7 @@ def _solve_closed(
     routes.idle = True
     _settle(routes)
     idle = sum(
-        (routes.response(k.entry, k.endpoint, r, k.name).scaled(s) for k, s, r in entries),
+        (routes.response(k.entry, k.endpoint, r, k.name, True).scaled(s) for k, s, r in entries),
         Time(),
     ).total
     stations = _queueing(routes)
@@ -512,7 +512,7 @@ def _result(
 ) -> Estimate:
     times: dict[str, list[tuple[float, Time]]] = {}
     for klass, share, region in entries:
-        t = routes.response(klass.entry, klass.endpoint, region, klass.name)
+        t = routes.response(klass.entry, klass.endpoint, region, klass.name, True)
         times.setdefault(klass.name, []).append((share, t))
     rows = []
     for name, parts in times.items():

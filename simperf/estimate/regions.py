@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from simperf.analysis.spillover import spill_over_full
+from simperf.estimate.stations import Time
 from simperf.spec.kind import Forward
 
 
@@ -23,6 +24,8 @@ class RegionRoutes:
     # calls per second the balancer sends it, and the share of them sent over the limit
     _capped: dict[str, tuple[float, float]]
     calls: dict[tuple[str, str], float]
+    # geographic balancers' held-back rates by region, then by (class, a client's call)
+    _pending_parts: dict[tuple[str, str], dict[int, dict[tuple[str, bool], float]]]
 
     def located(self, component: str, region: int) -> int:
         """The region ``component`` runs in when called from ``region``."""
@@ -38,9 +41,46 @@ class RegionRoutes:
             return 0.0
         a, b = self.regions[source], self.regions[target]
         jitter = network.jitter.mean if network.jitter is not None else 0.0
-        if network.link_between(a, b) is not None or network.link_between(b, a) is not None:
-            self.note("network", "link transfer times and their queueing are not estimated")
         return network.latency_between(a, b) + network.latency_between(b, a) + 2 * jitter
+
+    def transfers(self, source: int, target: int, klass: str) -> list[tuple[Any, Any, str]]:
+        """The payloads a client's call from ``source`` to a component in ``target``
+        carries over links, as the runtime's hop does: (link, size distribution, the
+        direction's name ``from->to``) for the request there and the response back, each
+        direction of a shared link its own single server (a failure's response, which
+        carries nothing back, is not counted)."""
+        network = self.scenario.network
+        if network is None or not klass:
+            return []
+        spec = next(c for c in self.scenario.workload.classes if c.name == klass)
+        a, b = self.regions[source], self.regions[target]
+        found = []
+        for there, back, size in ((a, b, spec.request_size), (b, a, spec.response_size)):
+            link = network.link_between(there, back)
+            if link is not None and size is not None:
+                found.append((link, size, f"{there}->{back}"))
+        return found
+
+    def load_links(self, source: int, target: int, klass: str, rate: float) -> None:
+        """Put ``rate`` client calls per second from ``source`` to ``target`` on the shared
+        links they cross: service ``size / bandwidth``."""
+        for link, size, name in self.transfers(source, target, klass):
+            if link.shared:
+                bandwidth = link.bandwidth
+                station = self.link_station(name)
+                station.add(rate, size.mean / bandwidth, size.variance / bandwidth**2)
+
+    def link_time(self, source: int, target: int, klass: str) -> Time:
+        """Mean transfer time of a client's call from ``source`` to ``target``: at a shared
+        link its M/G/1 wait and service, over a link of its own the transfer alone."""
+        total = Time()
+        for link, size, name in self.transfers(source, target, klass):
+            seconds = size.mean / link.bandwidth
+            if link.shared:
+                total = total + Time(seconds + self.wait(self.link_station(name)), 0.0)
+            else:
+                total = total + Time(0.0, seconds)
+        return total
 
     @property
     def spilled(self) -> bool:
@@ -86,13 +126,14 @@ class RegionRoutes:
         while self._pending:
             (name, endpoint), rates = next(iter(self._pending.items()))
             del self._pending[(name, endpoint)]
+            parts = self._pending_parts.pop((name, endpoint), {})
             spec = self.components[name]
             forwards = spec.forwards(self.scenario, endpoint)
             groups = self._groups(forwards)
             if self.scenario.workload.users is not None:  # the load is not known yet
                 self.note(name, "geographic: spill-over of a closed workload not estimated")
             elif groups is not None:
-                shares, over = self._solve_spill(spec, groups, rates)
+                shares, over = self._solve_spill(spec, groups, rates, parts)
                 self._shares[(name, endpoint)] = shares
                 if spec.spill_over <= 1.0:
                     self._cap(groups, rates, shares, over)
@@ -101,9 +142,11 @@ class RegionRoutes:
                     "geographic: spill-over as Erlang loss per region's group (overflow "
                     "taken as Poisson; holding times without queueing)",
                 )
-            for region, rate in rates.items():
+            for region in rates:
                 for f in self._backends(spec, endpoint, region):
-                    self.load(f.component, f.endpoint, rate * f.weight, region, "")
+                    # a client's own calls carry their class's payloads over links
+                    for (klass, client), part in parts[region].items():
+                        self.load(f.component, f.endpoint, part * f.weight, region, klass, client)
         self.reset()
 
     def _cap(
@@ -139,8 +182,27 @@ class RegionRoutes:
             return 1.0
         return beyond / sent
 
+    def _transfer(self, source: int, target: int, parts: dict[tuple[str, bool], float]) -> float:
+        """Mean payload transfer time, without waits, of the calls from ``source`` to a
+        group in ``target`` (their mix of classes), held like the round trip."""
+        total = sum(parts.values())
+        if total <= 0:
+            return 0.0
+        idle, self.idle = self.idle, True
+        seconds = sum(
+            rate * self.link_time(source, target, klass).total
+            for (klass, client), rate in parts.items()
+            if client
+        )
+        self.idle = idle
+        return seconds / total
+
     def _solve_spill(
-        self, spec: Any, groups: dict[int, list[Forward]], rates: dict[int, float]
+        self,
+        spec: Any,
+        groups: dict[int, list[Forward]],
+        rates: dict[int, float],
+        parts: dict[int, dict[tuple[str, bool], float]],
     ) -> tuple[list[list[float]], list[list[float]]]:
         idle, self.idle = self.idle, True
         self.reset()
@@ -170,7 +232,13 @@ class RegionRoutes:
             return network.latency_between(a, b) + network.latency_between(b, a), g
 
         orders = [sorted(range(len(where)), key=lambda g, r=r: distance(r, g)) for r in sources]
-        times = [[self.hop(r, where[g]) + holds[g] for g in range(len(where))] for r in sources]
+        times = [
+            [
+                self.hop(r, where[g]) + holds[g] + self._transfer(r, where[g], parts.get(r, {}))
+                for g in range(len(where))
+            ]
+            for r in sources
+        ]
         shares, full = spill_over_full(
             [rates.get(r, 0.0) for r in sources], orders, times, capacities
         )

@@ -56,6 +56,7 @@ class Routes(QueryRoutes, RegionRoutes):
         # geographic balancers: rates per client region held back until every class is
         # loaded (spill-over depends on all of them), then the shares each group serves
         self._pending: dict[tuple[str, str], dict[int, float]] = {}
+        self._pending_parts: dict[tuple[str, str], dict[int, dict[tuple[str, bool], float]]] = {}
         self._shares: dict[tuple[str, str], list[list[float]]] = {}
         self._capped: dict[str, tuple[float, float]] = {}
         self.rate: float | None = None  # requests per second of an open workload
@@ -76,6 +77,10 @@ class Routes(QueryRoutes, RegionRoutes):
             self.stations[key] = Station(component, resource, servers, instances)
         return self.stations[key]
 
+    def link_station(self, name: str) -> Station:
+        """One direction of a shared link (``from->to``): a single server."""
+        return self.station(name, "link", 1, 1)
+
     def wait(self, station: Station) -> float:
         """Mean wait per visit at ``station`` (0 when solving for demands)."""
         if self.idle:
@@ -91,12 +96,26 @@ class Routes(QueryRoutes, RegionRoutes):
         return station.wait()
 
     # -- pass 1: load ---------------------------------------------------------------
-    def load(self, component: str, endpoint: str, rate: float, region: int, klass: str) -> None:
-        """Add the visits of ``rate`` calls per second of ``component.endpoint``."""
+    def load(
+        self,
+        component: str,
+        endpoint: str,
+        rate: float,
+        region: int,
+        klass: str,
+        client: bool = False,
+    ) -> None:
+        """Add the visits of ``rate`` calls per second of ``component.endpoint``
+        (``client``: calls from the clients of ``klass`` in ``region``, whose payloads
+        cross the links to the component's region)."""
         if rate <= 0:
             return
-        region = self.located(component, region)
+        source, region = region, self.located(component, region)
         spec = self.components[component]
+        if client:
+            self.load_links(source, region, klass, rate)
+        # a balancer without a region sends its clients' calls straight to its backends
+        client = client and kind_without_region(spec, self.regions)
         self.calls[(component, endpoint)] += rate
         kind = spec.kind
         if kind == "app_server":
@@ -114,9 +133,13 @@ class Routes(QueryRoutes, RegionRoutes):
             elif policy == "geographic" and self.regions and not self.idle:
                 rates = self._pending.setdefault((component, endpoint), {})
                 rates[region] = rates.get(region, 0.0) + rate
+                parts = self._pending_parts.setdefault((component, endpoint), {})
+                part = (klass if client else "", client)
+                mine = parts.setdefault(region, {})
+                mine[part] = mine.get(part, 0.0) + rate
                 return
             for f in self._backends(spec, endpoint, region):
-                self.load(f.component, f.endpoint, rate * f.weight, region, klass)
+                self.load(f.component, f.endpoint, rate * f.weight, region, klass, client)
         elif kind == "cdn":
             miss = self._cdn_miss(spec, klass, region)
             self.load(spec.origin, endpoint, rate * miss, region, klass)
@@ -323,17 +346,25 @@ class Routes(QueryRoutes, RegionRoutes):
         return miss_rate(keyspace, capacity=spec.capacity, eviction=spec.eviction)
 
     # -- pass 2: time ---------------------------------------------------------------
-    def response(self, component: str, endpoint: str, region: int, klass: str) -> Time:
-        """Mean time of a call of ``component.endpoint`` from ``region``, hop included."""
-        key = (component, endpoint, region, klass)
+    def response(
+        self, component: str, endpoint: str, region: int, klass: str, client: bool = False
+    ) -> Time:
+        """Mean time of a call of ``component.endpoint`` from ``region``, hop included
+        (``client``: a call of ``klass``'s clients, its payloads' transfers included)."""
+        key = (component, endpoint, region, klass, client)
         if key not in self._memo:
-            self._memo[key] = self._response(component, endpoint, region, klass)
+            self._memo[key] = self._response(component, endpoint, region, klass, client)
         return self._memo[key]
 
-    def _response(self, component: str, endpoint: str, region: int, klass: str) -> Time:
+    def _response(
+        self, component: str, endpoint: str, region: int, klass: str, client: bool
+    ) -> Time:
         there = self.located(component, region)
         hop = Time(0.0, self.hop(region, there))
         spec = self.components[component]
+        if client:
+            hop = hop + self.link_time(region, there, klass)
+        client = client and kind_without_region(spec, self.regions)
         kind = spec.kind
         if kind == "app_server":
             _, workers = self.app_stations(component)
@@ -344,7 +375,7 @@ class Routes(QueryRoutes, RegionRoutes):
             forwards = self._backends(spec, endpoint, there)
             inner = sum(
                 (
-                    self.response(f.component, f.endpoint, there, klass).scaled(f.weight)
+                    self.response(f.component, f.endpoint, there, klass, client).scaled(f.weight)
                     for f in forwards
                 ),
                 Time(),
@@ -519,6 +550,12 @@ class Routes(QueryRoutes, RegionRoutes):
     def reset(self) -> None:
         """Forget the memoised times (after the waits changed)."""
         self._memo.clear()
+
+
+def kind_without_region(spec: Any, regions: list[str]) -> bool:
+    """Whether ``spec`` is a balancer without a region: its calls go from its caller's
+    region straight to the backend it picks (the runtime's ``resolve_from``)."""
+    return spec.kind == "load_balancer" and bool(regions) and spec.location(regions) is None
 
 
 def _session_store(spec: Any, endpoint: str) -> str | None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 import numpy as np
@@ -68,6 +69,7 @@ def run(
     """
     if overrides:
         scenario = scenario.with_overrides(overrides)
+    started = time.perf_counter()
     check_size(scenario)
     model = build(scenario, seed=seed, replication=replication)
     alerts.check_targets(model)
@@ -75,12 +77,29 @@ def run(
     refused = None
     if engine in ("fast", "auto"):
         try:
-            return summarise(fastpath.execute(model), engine="fast")
+            executed = fastpath.execute(model)
         except fastpath.Refused as reason:
             if engine == "fast":
                 raise SpecError(f"run.engine: fast is not exact here: {reason}") from None
             refused = str(reason)
-    return summarise(model.execute(), refused=refused)
+        else:
+            return _timed(executed, started, engine="fast")
+    return _timed(model.execute(), started, refused=refused)
+
+
+def _timed(model: Any, started: float, **how: Any) -> Result:
+    """:func:`summarise` an executed ``model``, adding to ``perf`` the time before and after
+    its simulation (``perf.wall_time`` times the simulation alone).
+
+    Building thousands of instances can take longer than running them: ``build_time`` is
+    all of ``run`` before the simulation's clock started (the size check, the build, a
+    fast path tried and refused), ``summary_time`` all of it after.
+    """
+    executed = time.perf_counter()
+    result = summarise(model, **how)
+    result.perf["build_time"] = max(executed - started - model.wall_time, 0.0)
+    result.perf["summary_time"] = time.perf_counter() - executed
+    return result
 
 
 def summarise(

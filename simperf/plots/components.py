@@ -252,7 +252,8 @@ def topology(result: Result) -> go.Figure:
 
     Clients sit on the left; arrows follow calls. A component's fill is its mean
     utilisation (grey where it has none, e.g. a CDN or a balancer without cores); its
-    label gives the utilisation and the number of instances.
+    label gives the utilisation and the number of instances (an autoscaled server's
+    fewest and most over the measured period, and its ``max``).
     """
     scenario = result.scenario
     edges = topology_edges(scenario)
@@ -277,10 +278,15 @@ def topology(result: Result) -> go.Figure:
     comps = result.data["components"]
     names = ["clients", *scenario.components]
     utils = [comps.get(n, {}).get("utilization") for n in names]
+    scaled = result.data.get("autoscaling", {})
     labels = []
     for n, u in zip(names, utils, strict=True):
         count = comps.get(n, {}).get("instances")
         extra = f" x{count}" if count and count > 1 else ""
+        if n in scaled:  # its instance count is the max: label the fleet it ran
+            low, high = scaled[n]["fewest_instances"], scaled[n]["most_instances"]
+            ran = f"{low}" if low == high else f"{low}-{high}"
+            extra = f" {ran} of max {scaled[n]['max']}"
         kind = scenario.components[n].kind if n in scenario.components else ""
         labels.append(f"<b>{n}</b>{extra}<br>" + (f"{u:.0%}" if u is not None else kind))
     fig.add_scatter(

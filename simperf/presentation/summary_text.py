@@ -445,16 +445,24 @@ def performance(perf: dict[str, Any]) -> list[str]:
     lines: list[str] = []
     lines.append("")
     if perf.get("engine") == "fast":
-        lines.append(
-            f"wall time {perf['wall_time']:.3g} s  "
-            f"({perf['requests_per_second']:,.0f} requests/s, exact fast path: no events)"
+        speed = f"({perf['requests_per_second']:,.0f} requests/s, exact fast path: no events)"
+    else:
+        speed = (
+            f"({perf['requests_per_second']:,.0f} requests/s, "
+            f"{perf['events_per_second']:,.0f} events/s)"
         )
+    if "build_time" in perf:
+        # the simulation alone can be a small part of the run: building many instances
+        total = perf["build_time"] + perf["wall_time"] + perf["summary_time"]
+        lines.append(
+            f"wall time {total:.3g} s: build {perf['build_time']:.3g} s, "
+            f"simulation {perf['wall_time']:.3g} s {speed}, "
+            f"summary {perf['summary_time']:.3g} s"
+        )
+    else:
+        lines.append(f"wall time {perf['wall_time']:.3g} s  {speed}")
+    if perf.get("engine") == "fast":
         return lines
-    lines.append(
-        f"wall time {perf['wall_time']:.3g} s  "
-        f"({perf['requests_per_second']:,.0f} requests/s, "
-        f"{perf['events_per_second']:,.0f} events/s)"
-    )
     if "fast_path_refused" in perf:
         lines.append(f"event engine: the fast path is not exact here ({perf['fast_path_refused']})")
     return lines

@@ -100,9 +100,11 @@ class ConcurrencyLimitSpec(SpecModel):
     Like Netflix's ``concurrency-limits`` AIMD limiter: a request that finds ``limit``
     requests admitted is shed at once; each admitted request's time in the instance
     (queueing for cores and downstream calls included) is measured when it ends, and
-    one longer than ``latency_target`` multiplies the limit by ``backoff``, while a fast
-    one raises it by 1 when at least half the limit was in use. The limit stays in
-    ``[min, max]`` (``max`` defaults to the instance's workers).
+    one longer than ``latency_target``, or one that failed as a ``timeout`` (a drop),
+    multiplies the limit by ``backoff`` (rounded down), while a fast one raises it by 1
+    when the requests admitted as it was admitted (itself included) were at least half
+    the limit. The limit stays in ``[min, max]`` (``max`` defaults to the instance's
+    workers).
     """
 
     algorithm: Literal["aimd"] = Field("aimd", description="how the limit adapts")

@@ -6,6 +6,7 @@ import difflib
 import functools
 import math
 import operator
+import types
 import typing
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -45,10 +46,11 @@ class SpecModel(BaseModel):
     """Base of all spec models: immutable, and unknown fields are errors.
 
     Numbers are strict in three ways pydantic is not by default: a boolean is not a number
-    (YAML reads ``yes``, ``no``, ``on`` and ``off`` as booleans, and ``cores: yes``
-    would be 1), a quoted number is not a number where the field takes no string (a unit,
-    a name: ``cores: "3"``, as the JSON Schema says), and every number must be finite
-    (``.nan``, ``.inf``, ``1e400``).
+    (``cores: true`` would be 1), a quoted number is not a number where the field takes no
+    string (a unit, a name: ``cores: "3"``, as the JSON Schema says), and every number must
+    be finite (``.nan``, ``.inf``, ``1e400``). A true/false field takes ``true`` or
+    ``false`` only, as the JSON Schema says: not ``"yes"``, ``"on"`` (strings: the reader
+    reads YAML's ``yes``, ``no``, ``on`` and ``off`` as such) or ``1``.
     """
 
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
@@ -64,13 +66,14 @@ class SpecModel(BaseModel):
                 continue
             opaque, takes_bool, numbers_only = _annotation_kind(cls, name)
             value = data[key]
+            if _bool_only(cls, name) and not isinstance(value, bool | None):
+                # pydantic would read "yes", "on", "1" or 1 as true; the JSON Schema does not
+                shown = f"the string {value!r}" if isinstance(value, str) else repr(value)
+                raise ValueError(f"{key}: expected true or false, not {shown}")
             if not takes_bool and (
                 isinstance(value, bool) or (not opaque and _contains_bool(value))
             ):
-                raise ValueError(
-                    f"{key}: expected a number, not a boolean (YAML reads yes/no/on/off "
-                    "as true/false)"
-                )
+                raise ValueError(f"{key}: expected a number, not a boolean")
             if numbers_only and any(isinstance(item, str) for item in _leaves(value)):
                 text = next(item for item in _leaves(value) if isinstance(item, str))
                 raise ValueError(f"{key}: expected a number, not the string {text!r}")
@@ -87,6 +90,16 @@ class SpecModel(BaseModel):
 _KINDS: dict[tuple[type, str], tuple[bool, bool, bool]] = {}
 # Metadata of an annotation whose function may read a string into a number (a unit).
 _PARSERS = (BeforeValidator, PlainValidator, WrapValidator)
+
+
+@functools.cache
+def _bool_only(model: type[BaseModel], field: str) -> bool:
+    """Whether a field takes a boolean and nothing else (``None`` aside)."""
+    ann = model.model_fields[field].annotation
+    return ann is bool or (
+        typing.get_origin(ann) in (typing.Union, types.UnionType)
+        and set(typing.get_args(ann)) == {bool, type(None)}
+    )
 
 
 def _annotation_kind(model: type[BaseModel], field: str) -> tuple[bool, bool, bool]:

@@ -2,10 +2,12 @@
 
 Plain ``yaml.safe_load`` and ``json.loads`` accept things a spec must not mean silently:
 a key given twice (the last one wins), ``010`` (YAML 1.1 reads it as octal 8) or ``1:30``
-(base 60, i.e. 90), and they fail with tracebacks on very deep nesting or integers of
-thousands of digits, and aliases of aliases (a few hundred bytes that expand to a
-billion nodes). Everything here raises :class:`~simperf.errors.SpecError` (or
-:class:`~simperf.errors.SpecFileError` when the file itself cannot be read) naming the
+(base 60, i.e. 90), ``yes``, ``no``, ``on`` and ``off`` as booleans (read here as the
+strings they are, as YAML 1.2 and the JSON Schema do), and they fail with tracebacks on
+very deep nesting or integers of thousands of digits, and aliases of aliases (a few
+hundred bytes that expand to a billion nodes). Everything here raises
+:class:`~simperf.errors.SpecError` (or :class:`~simperf.errors.SpecFileError` when the
+file itself cannot be read) naming the
 dotted path and, for YAML, the line.
 """
 
@@ -184,6 +186,19 @@ class _StrictLoader(yaml.SafeLoader):
                 )
             if _LONG_NUMBER.search(node.value):
                 raise SpecError(f"{where}: number too long (more than {MAX_INT_DIGITS} digits)")
+
+
+# YAML 1.1 reads yes/no/on/off (and y/n in some readers) as booleans; YAML 1.2, JSON and
+# the JSON Schema know only true and false. Read the others as the strings they are, for
+# the field to refuse ("scale_in: on") or take ("name: on") as the schema does.
+_BOOL_TAG = "tag:yaml.org,2002:bool"
+_StrictLoader.yaml_implicit_resolvers = {
+    first: [(tag, rx) for tag, rx in resolvers if tag != _BOOL_TAG]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+_StrictLoader.add_implicit_resolver(
+    _BOOL_TAG, re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"), list("tTfF")
+)
 
 
 def parse_yaml(text: str, source: str) -> Any:

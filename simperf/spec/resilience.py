@@ -69,7 +69,7 @@ class BudgetSpec(SpecModel):
 
 
 class RetrySpec(SpecModel):
-    """Attempt a failed call again, on the causes listed in ``when`` (not ``on``: YAML reads
+    """Attempt a failed call again, on the causes listed in ``when`` (not ``on``: YAML 1.1 reads
     a bare ``on`` key as true)."""
 
     attempts: int = Field(ge=2, le=100, description="attempts in all, the first included")

@@ -16,9 +16,12 @@ def scenario(
     requests: int = 5,
     classes: list[dict[str, Any]] | None = None,
     endpoint: list[dict[str, Any]] | None = None,
+    others: dict[str, Any] | None = None,
     **app: Any,
 ) -> simperf.Scenario:
-    """Arrivals 1 ms apart at one worker busy 100 ms per request: a queue forms at once."""
+    """Arrivals 1 ms apart at one worker busy 100 ms per request: a queue forms at once.
+
+    ``others``: more components, for ``app`` to call."""
     if queue is not None:
         app["queue"] = queue
     return simperf.from_dict(
@@ -33,7 +36,8 @@ def scenario(
                     "kind": "app_server",
                     "endpoints": {"serve": endpoint or [{"cpu": "100ms"}]},
                     **app,
-                }
+                },
+                **(others or {}),
             },
             "run": {"requests": requests},
         }
@@ -160,6 +164,42 @@ def test_concurrency_limit_sheds_beyond_the_limit_and_adapts() -> None:
     # 1 and 2 are admitted; 3-5 arrive while 2 are in: shed at once
     assert d["requests"]["ok"] == 2 and d["errors"]["shed"] == 3
     assert records(result)["end"][2:] == pytest.approx([0.002, 0.003, 0.004], abs=1e-12)
+
+
+def test_aimd_counts_the_requests_in_flight_when_a_request_was_admitted() -> None:
+    # As concurrency-limits' limiter does, "at least half the limit in use" is judged on
+    # the requests in flight when the finished request was admitted (itself included).
+    # Arrivals at 0, 1, ... 11 ms, each in for 5.5 ms, limit 3 (max 10), all fast:
+    #   0-2 admitted (in flight 1, 2, 3); 3-5 find 3 in: shed
+    #   5.5: 0 ends (admitted with 1: 2 < 3)       limit 3
+    #   6: 6 admitted with 3 in
+    #   6.5: 1 ends (with 2: 4 >= 3)               limit 4
+    #   7: 7 admitted with 3;  7.5: 2 ends (3)     limit 5
+    #   8, 9, 10: 8-10 admitted with 3, 4, 5 in; 11 finds 5 = limit: shed
+    # Counted as the request ends (0 ends with 3 in), the limit reaches 6 by 7.5 ms and
+    # admits 11.
+    limit = {"latency_target": "50ms", "initial": 3}
+    s = scenario(endpoint=[{"delay": "5.5ms"}], workers=10, concurrency_limit=limit, requests=12)
+    result = simperf.run(s)
+    # the served end 5.5 ms after they arrive, the shed at once
+    served = records(result)["latency"] > 0.005
+    assert [i for i in range(12) if not served[i]] == [3, 4, 5, 11]
+
+
+def test_aimd_backs_off_on_a_request_that_timed_out_however_fast() -> None:
+    # A timed-out request is a drop (concurrency-limits backs off on a deadline exceeded
+    # whatever its latency). Arrivals 1 ms apart at a front whose call gives up after
+    # 10.5 ms, limit 2: 0 and 1 admitted, 2-10 shed; at 10.5 ms 0 times out, fast
+    # (10.5 < 50 ms) but a drop: limit int(2 x 0.9) = 1, so 11 finds 1 in: shed. Taken
+    # as a fast success, it raised the limit to 3 and 11 was admitted (to time out).
+    call = {"call": "api.serve", "timeout": "10.5ms"}
+    limit = {"latency_target": "50ms", "initial": 2}
+    api = {"kind": "app_server", "workers": 100, "endpoints": {"serve": [{"delay": "100ms"}]}}
+    s = scenario(
+        endpoint=[call], others={"api": api}, workers=10, concurrency_limit=limit, requests=12
+    )
+    errors = simperf.run(s).to_dict()["errors"]
+    assert (errors["shed"], errors["timeout"]) == (10, 2)
 
 
 def test_aimd_backs_off_on_slow_requests() -> None:

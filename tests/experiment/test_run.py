@@ -14,6 +14,7 @@ import pytest
 import simperf
 from simperf.build import build
 from simperf.experiment.run import summarise
+from simperf.presentation.summary_text import performance
 from simperf.spec.run import DEFAULT_WINDOWS, readable_window
 
 from conftest import MODELS
@@ -221,3 +222,19 @@ def test_the_busiest_window_is_written_in_one_unit() -> None:
     stability = simperf.run(base, seed=2).to_dict()["stability"]
     assert stability["status"] == "saturated"
     assert "from 1.5 min to 2 min (busiest window" in stability["reason"]
+
+
+def test_wall_time_shows_the_build_beside_the_simulation() -> None:
+    # 2,000 replicas take longer to build than 2 s of traffic takes to run: the wall time
+    # the summary prints is the build's, the simulation's and the summary's together.
+    s = simperf.load(MODELS / "mm1.yaml").with_overrides(
+        {"components.app.replicas": 2000, "run.duration": 2, "run.warmup": 0}
+    )
+    perf = simperf.run(s, seed=1).perf
+    assert perf["build_time"] > 0 and perf["summary_time"] > 0 and perf["wall_time"] > 0
+    total = perf["build_time"] + perf["wall_time"] + perf["summary_time"]
+
+    (line,) = [line for line in performance(perf) if line.startswith("wall time")]
+    assert line.startswith(f"wall time {total:.3g} s: build {perf['build_time']:.3g} s, ")
+    assert f"simulation {perf['wall_time']:.3g} s (" in line
+    assert line.endswith(f"summary {perf['summary_time']:.3g} s")

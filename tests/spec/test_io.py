@@ -201,8 +201,28 @@ def test_duplicate_key_in_a_file_is_refused(tmp_path: Path) -> None:
 def test_booleans_are_not_numbers(tmp_path: Path, minimal_spec: dict[str, Any], word: str) -> None:
     path = tmp_path / "s.yaml"
     path.write_text(yaml.safe_dump(minimal_spec).replace("cores: 1", f"cores: {word}"))
-    with pytest.raises(SpecError, match=r"components.app.cores: expected a number, not a boolean"):
+    # yes/on/no are the strings they are (YAML 1.2), true a boolean: neither is a number
+    with pytest.raises(SpecError, match=r"components.app.cores: expected a number, not (a|the) "):
         load(path)
+
+
+@pytest.mark.parametrize("word", ["yes", "no", "on", "off", "'yes'", "1"])
+def test_a_true_false_field_takes_true_or_false_only(
+    tmp_path: Path, minimal_spec: dict[str, Any], word: str
+) -> None:
+    # YAML 1.1 read yes/no/on/off as booleans and pydantic took "yes" and 1 as true; the
+    # JSON Schema, like YAML 1.2, takes true and false only.
+    scaling = {"min": 1, "max": 2, "target": "60%", "scale_in": "WORD"}
+    minimal_spec["components"]["app"]["autoscaling"] = scaling
+    path = tmp_path / "s.yaml"
+    text = yaml.safe_dump(minimal_spec)
+    path.write_text(text.replace("WORD", word))
+    shown = "the string " if not word.isdigit() else ""
+    message = f"components.app.autoscaling.scale_in: expected true or false, not {shown}'?"
+    with pytest.raises(SpecError, match=message + word.strip("'")):
+        load(path)
+    path.write_text(text.replace("WORD", "false"))
+    assert load(path).components["app"].autoscaling.scale_in is False
 
 
 def test_booleans_inside_number_lists_are_refused(minimal_spec: dict[str, Any]) -> None:
