@@ -13,10 +13,12 @@ would pick it); adaptive LIFO (newest first while more than ``LIFO_OVER`` wait);
 same with ``drop_expired``. Measured, by arrival window: **goodput** (the share of the
 requests arriving in the window that end ``ok``) during the surge and over the 10 T
 after; the **recovery time**, from the end of the surge to the end of the last window
-below 95% (censored at the end of the run); the **wasted** share of the API's work
-(requests served whose client had given up by the time they ended), with t intervals
-over replications. Writes the goodput series the figure draws (first replication) to
-``deadline_drop_series.csv``.
+below 95%, judged on the windows ending ``DEADLINE`` or more before the run's end (the
+requests still in flight at the end arrived after them), recovered when the last of those
+is at 95% or more and censored at the end of the run otherwise (``retry_storm.recovery``);
+the **wasted** share of the API's work (requests served whose client had given up by the
+time they ended), with t intervals over replications. Writes the goodput series the figure
+draws (first replication) to ``deadline_drop_series.csv``.
 
 Usage: ``python experiments/deadline_drop.py [--quick] [--out results] [--seed 1]``
 """
@@ -31,6 +33,7 @@ from db_study import arguments, conclude, save
 from retry_storm import goodput_figure, horizon, interval, outcome, surge_arrival
 
 import simperf
+from simperf.units import parse_time
 
 CORES, CPU = 4, 0.01
 DEADLINE = "500ms"
@@ -84,7 +87,12 @@ def replicate(policy: str, trigger_length: float, args: Any) -> list[dict[str, A
             "policy": policy,
             "T": trigger_length,
             "replication": r,
-            **outcome(simperf.run(scenario, seed=args.seed, replication=r), trigger_length, end),
+            **outcome(
+                simperf.run(scenario, seed=args.seed, replication=r),
+                trigger_length,
+                end,
+                parse_time(DEADLINE),
+            ),
         }
         for r in range(args.replications)
     ]

@@ -15,8 +15,11 @@ breaker. Policies on the API's queue, behind no retry or naive retries: ``drop_e
 adaptive LIFO (newest first while more than ``LIFO_OVER`` wait), with and without
 ``drop_expired``. Measured, by arrival window: **goodput**, the share of the requests arriving in
 the window that end ``ok``; the **recovery time**, from the end of the trigger to the end
-of the last window whose goodput is below 95% (censored at the end of the run if the
-system never recovers), with t intervals over replications; the **wasted** share of
+of the last window whose goodput is below 95%, judged only on the windows that end the
+clients' give-up time (``give_up``: every attempt's timeout and backoff) or more before the
+run's end, so that the requests still in flight at the end pull none down; a run has
+recovered when the last of those windows is at 95% or more, and is censored at the end of
+the run otherwise (``recovery``); with t intervals over replications; the **wasted** share of
 the attempts the API served (those that answered no request). The boundary: the shortest
 trigger that tips naive retries into a metastable state, over a grid of ``T``.
 Writes the per-run table, and the goodput series the figure draws (first replication of
@@ -36,6 +39,7 @@ from db_study import arguments, conclude, save
 
 import simperf
 from simperf.metrics.stats import t_interval
+from simperf.units import parse_time
 
 RATE, CORES, CPU = 300.0, 4, 0.01
 TIMEOUT = "100ms"
@@ -126,7 +130,11 @@ def storm_scenario(policy: str, trigger_length: float, end: float) -> Any:
 
 
 def goodput(result: simperf.Result, end: float) -> pd.DataFrame:
-    """Share of the requests arriving in each window that end ``ok`` (in flight: not ok)."""
+    """Share of the requests arriving in each window that end ``ok``.
+
+    The requests still in flight at the end count as not ``ok`` in the window holding the
+    run's end (none when the windows stop short of it), since they arrived within their
+    clients' give-up time of it; ``recovery`` judges no window they may fall in."""
     requests = result.requests
     edges = np.arange(0.0, end + WINDOW / 2, WINDOW)
     arrived, _ = np.histogram(requests["start"], edges)
@@ -137,20 +145,58 @@ def goodput(result: simperf.Result, end: float) -> pd.DataFrame:
 
 
 def _in_flight_starts(result: simperf.Result) -> np.ndarray:
-    # requests still in flight at the end have no record: spread them over the last window
+    # requests still in flight at the end have no record: put them at the end, not half a
+    # window before it, which falls in a whole window when the end is not on a window edge
     missing = result.data["requests"]["in_flight"]
-    return np.full(missing, result.data["end_time"] - WINDOW / 2)
+    return np.full(missing, result.data["end_time"])
 
 
-def recovery(series: pd.DataFrame, trigger_end: float, end: float) -> tuple[float, bool]:
-    """Time from the trigger's end to the end of the last window below 95% goodput, and
-    whether the system recovered before the run's last window."""
-    after = series[series["start"] >= trigger_end]
-    low = after[after["goodput"] < 0.95]
+def recovery(
+    series: pd.DataFrame, trigger_end: float, end: float, give_up: float
+) -> tuple[float, bool]:
+    """Recovery judged on the windows whose arrivals have all had time to end.
+
+    A window is judged when it ends ``give_up`` (the longest a request can last before its
+    client gives up) or more before the run's ``end``: the requests still in flight at the
+    end arrived after that, so they pull no judged window down. The run has *recovered*
+    when the last judged window is at 95% goodput or more; the recovery time runs from
+    ``trigger_end`` to the end of the last judged window below 95% (0 when none is). A run
+    whose last judged window is below 95% is censored: its time is ``end - trigger_end``,
+    a lower bound.
+
+    Parameters
+    ----------
+    series : pandas.DataFrame
+        Goodput by arrival window (``goodput``'s frame).
+    trigger_end : float
+        End of the surge (s).
+    end : float
+        End of the run (s).
+    give_up : float
+        The longest a request can last (s): its client's give-up time.
+
+    Returns
+    -------
+    tuple of (float, bool)
+        The recovery time (s) and whether the run recovered.
+    """
+    judged = series[(series["start"] >= trigger_end) & (series["start"] + WINDOW <= end - give_up)]
+    if judged.empty or float(judged["goodput"].iloc[-1]) < 0.95:
+        return end - trigger_end, False
+    low = judged[judged["goodput"] < 0.95]
     if low.empty:
         return 0.0, True
-    last = float(low["start"].max()) + WINDOW
-    return last - trigger_end, last < end - WINDOW
+    return float(low["start"].max()) + WINDOW - trigger_end, True
+
+
+def give_up(policy: str) -> float:
+    """The longest a request can last under ``policy`` (s): every attempt timing out, and
+    each retry waiting the backoff's ``cap`` (a bound on any jitter)."""
+    retry = POLICIES[policy].get("retry", {})
+    attempts = retry.get("attempts", 1)
+    backoff = retry.get("backoff", {})
+    wait = parse_time(backoff["cap"]) if backoff else 0.0
+    return attempts * parse_time(TIMEOUT) + (attempts - 1) * wait
 
 
 def horizon(trigger_length: float) -> float:
@@ -171,7 +217,7 @@ def replicate(policy: str, trigger_length: float, args: Any) -> list[dict[str, A
                 "policy": policy,
                 "T": trigger_length,
                 "replication": r,
-                **outcome(result, trigger_length, end),
+                **outcome(result, trigger_length, end, give_up(policy)),
                 "amplification": calls["amplification"],
                 "breaker_opens": calls.get("breaker_opens", 0),
             }
@@ -179,13 +225,16 @@ def replicate(policy: str, trigger_length: float, args: Any) -> list[dict[str, A
     return rows
 
 
-def outcome(result: simperf.Result, trigger_length: float, end: float) -> dict[str, Any]:
-    """A surge run's recovery, goodput during the surge and over the 10 T after (one
-    window at least), the API's served and expired counts and its wasted share (work
-    that answered no request: given up, or lost), and the goodput series."""
+def outcome(
+    result: simperf.Result, trigger_length: float, end: float, give_up: float
+) -> dict[str, Any]:
+    """A surge run's recovery (``recovery``'s, clients giving up after ``give_up``), goodput
+    during the surge and over the 10 T after (one window at least), the API's served and
+    expired counts and its wasted share (work that answered no request: given up, or lost),
+    and the goodput series."""
     series = goodput(result, end)
     trigger_end = TRIGGER + trigger_length
-    took, recovered = recovery(series, trigger_end, end)
+    took, recovered = recovery(series, trigger_end, end, give_up)
     span = max(10 * trigger_length, WINDOW)
     after = series[(series["start"] >= trigger_end) & (series["start"] < trigger_end + span)]
     during = series[(series["start"] >= TRIGGER) & (series["start"] < trigger_end)]

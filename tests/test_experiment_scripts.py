@@ -12,6 +12,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -289,6 +290,54 @@ def test_retry_storm_judges_a_short_trigger_on_windows_after_it(
     series = row["series"]
     after = series[series["start"] >= retry_storm.TRIGGER + 0.1]
     assert len(after) >= 10
+
+
+def test_retry_storm_recovery_is_judged_on_windows_whose_requests_have_ended(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # the requests still in flight at the end count as not ok in the last window: that
+    # window alone under 95% read a recovered run as censored
+    monkeypatch.syspath_prepend(str(ROOT / "experiments"))
+    retry_storm = importlib.import_module("retry_storm")
+    trigger_end, end = 15.0, 75.0
+    starts = np.arange(0.0, end, retry_storm.WINDOW)
+    share = np.where((starts >= trigger_end) & (starts < 17.0), 0.5, 1.0)
+    share[-1] = 0.92  # 25 of ~300 arrivals still in flight at the end
+
+    def judged(give_up: float) -> tuple[float, bool]:
+        series = pd.DataFrame({"start": starts, "goodput": share})
+        return retry_storm.recovery(series, trigger_end, end, give_up)
+
+    assert judged(0.3) == (2.0, True)
+    # one judged window at 95% after the last low one is recovered
+    share[-3], share[-2] = 0.5, 0.97
+    assert judged(0.3) == (58.0, True)
+    # a last judged window under 95% is censored at the end of the run
+    share[-2] = 0.9
+    assert judged(0.3) == (60.0, False)
+    # a give-up time past a window leaves the windows it covers unjudged
+    assert judged(2.3) == (2.0, True)
+    assert retry_storm.give_up("naive retries") == pytest.approx(0.3)
+    assert retry_storm.give_up("backoff + jitter") == pytest.approx(2.3)
+
+
+def test_retry_storm_goodput_keeps_requests_in_flight_out_of_whole_windows(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # a run ending at 22.5 s has windows up to 22 s; its 29 requests in flight, which
+    # arrived after 22.2 s, were put at 22.0 s, in the last whole window, which read 0.908
+    monkeypatch.syspath_prepend(str(ROOT / "experiments"))
+    retry_storm = importlib.import_module("retry_storm")
+    starts = np.arange(0.0, 22.5, 1 / 300)
+    result = argparse.Namespace(
+        requests=pd.DataFrame({"start": starts, "outcome": "ok"}),
+        data={"requests": {"in_flight": 29}, "end_time": 22.5},
+    )
+    series = retry_storm.goodput(result, 22.5)
+    assert list(series["start"]) == list(np.arange(0.0, 22.0))
+    assert (series["goodput"] == 1.0).all()
+    assert retry_storm.recovery(series, 10.5, 22.5, 0.3) == (0.0, True)
+    assert retry_storm.give_up("backoff + jitter") == pytest.approx(2.3)
 
 
 def test_deadline_drop_runs_quick(tmp_path: Path) -> None:
