@@ -404,6 +404,16 @@ def guard(
 
     deadlines: AttemptDeadlines | None = ctx.deadlines
 
+    def hedge_copy(request: Request, instance: AppInstance, until: float | None) -> simpy.Process:
+        """Send one more copy of a hedged attempt (an attempt and a hedge), carrying the
+        attempt's deadline ``until``."""
+        route.hedges += 1
+        route.attempts += 1
+        copy = ctx.spawn(outcome_of(call(request, instance)))
+        if deadlines is not None and until is not None:
+            deadlines.narrow(copy, until)
+        return copy
+
     def timed(request: Request, instance: AppInstance, limit: float | None) -> Process:
         first = ctx.spawn(outcome_of(call(request, instance)))
         # every copy carries when its caller gives up on the attempt, for a callee's
@@ -425,12 +435,7 @@ def guard(
                 for copy in copies:
                     if copy.triggered:
                         return copy.value
-                route.hedges += 1
-                route.attempts += 1
-                sent = ctx.spawn(outcome_of(call(request, instance)))
-                if deadlines is not None and until is not None:
-                    deadlines.narrow(sent, until)
-                copies.append(sent)
+                copies.append(hedge_copy(request, instance, until))
                 k += 1
                 if k + 1 >= max_copies or (limit is not None and (k + 1) * after >= limit):
                     break
@@ -486,12 +491,7 @@ def guard(
                 last = answered[-1].value
                 running = [copy for copy in running if not copy.triggered]
             if sent < allowed and (answered or clock.processed):
-                route.hedges += 1
-                route.attempts += 1
-                copy = ctx.spawn(outcome_of(call(request, instance)))
-                if deadlines is not None and until is not None:
-                    deadlines.narrow(copy, until)
-                running.append(copy)
+                running.append(hedge_copy(request, instance, until))
                 sent += 1
                 clock = env.timeout(after)
             elif not running:  # every copy sent has failed, and none is left to send
