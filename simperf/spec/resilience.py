@@ -89,7 +89,8 @@ class HedgeSpec(SpecModel):
     """Send another copy of a call that has not answered, one every ``after`` (at
     ``after``, ``2 after``, ...), up to ``max_copies`` in all, as gRPC's hedging policy
     (``hedgingDelay``, ``maxAttempts``) does; the first answer wins and the other copies
-    are abandoned (their work goes on). A copy failing with a cause in ``non_fatal``
+    are cancelled: a callee whose queue has ``drop_expired`` drops those still waiting,
+    a copy in service runs to its end. A copy failing with a cause in ``non_fatal``
     (gRPC's ``nonFatalStatusCodes``) does not win while another copy is in flight or
     still to be sent: the next copy is sent at once, and the call fails, with the last
     failure's cause, only when every copy sent has failed (or on its time limit)."""

@@ -460,3 +460,66 @@ def route_of(result: simperf.Result) -> dict[str, Any]:
 def conserved_on(result: simperf.Result) -> None:
     r = route_of(result)
     assert r["attempts"] + r["fail_fast"] + r["expired"] == r["calls"] + r["retries"] + r["hedges"]
+
+
+def hedged_behind(*, nested: bool = False) -> simperf.Scenario:
+    """A request every 100 ms (from 100 ms) through a front hedging its call after 20 ms
+    to app: two instances in turn, one worker each, dropping expired requests, 30 ms of
+    CPU a request, 180 ms on app[1] (slowed 6x). With ``nested``, the front calls
+    ``mid``, which calls app in a parallel arm (a process of its own started by the
+    copy)."""
+    target = "mid" if nested else "app"
+    call = {"call": f"{target}.serve", "timeout": "200ms", "hedge": {"after": "20ms"}}
+    components: dict[str, Any] = {
+        "front": {"kind": "app_server", "workers": 1000, "endpoints": {"serve": [call]}},
+        "app": {
+            "kind": "app_server",
+            "replicas": 2,
+            "queue": {"drop_expired": True},
+            "endpoints": {"serve": [{"cpu": "30ms"}]},
+        },
+    }
+    if nested:
+        arm = {"parallel": ["app.serve"]}
+        components["mid"] = {"kind": "app_server", "workers": 1000, "endpoints": {"serve": [arm]}}
+    return simperf.from_dict(
+        {
+            "name": "hedge_cancel",
+            "workload": {
+                "arrival": {"kind": "deterministic", "rate": 10},
+                "classes": [{"name": "req", "entry": "front", "endpoint": "serve"}],
+            },
+            "components": components,
+            "faults": [
+                {"component": "app", "instance": 1, "kind": "slow", "factor": 6, "at": 0, "for": 2}
+            ],
+            "run": {"duration": "1.05s", "warmup": 0},
+        }
+    )
+
+
+@pytest.mark.parametrize("nested", [False, True])
+def test_a_losing_hedged_copy_still_queued_is_cancelled(nested: bool) -> None:
+    # Each request's first copy goes to app[0], served in 30 ms; its second, sent at 20
+    # ms, to app[1]. R1's (at 120 ms) is served there 120-300 ms, in service when the
+    # front cancels it at 130: it runs to its end. R2's (220) queues behind it and is
+    # cancelled at 230; app[1] drops it as it picks it at 300, and serves R3's second
+    # copy (320-500) in its place, and so on: 4 dropped, 4 served for nobody, R9's in
+    # service and R10's queued at the end. It used to serve every one, R2's 300-480, R3's
+    # 480-660, ... (5 served by the end). Through mid, the copy's parallel arm shares
+    # what the copy carries, so it is dropped all the same.
+    data = simperf.run(hedged_behind(nested=nested)).data
+    req, app = data["requests"], data["components"]["app"]
+    assert (req["generated"], req["ok"], req["in_flight"]) == (10, 10, 0)
+    assert req["generated"] == req["ok"] + req["failed"] + req["in_flight"]
+    assert data["latency"]["req"]["max"] == pytest.approx(0.030, abs=1e-9)
+    assert (app["served"], app.get("cancelled"), app["expired"]) == (14, 4, 0)
+    slow = app["per_instance"]["app[1]"]
+    assert (slow["served"], slow["cancelled"]) == (4, 4)
+    r = data["calls"][f"front->{target(nested)}"]
+    assert (r["calls"], r["attempts"], r["hedges"], r["expired"]) == (10, 20, 10, 0)
+    assert r["attempts"] + r["fail_fast"] + r["expired"] == r["calls"] + r["retries"] + r["hedges"]
+
+
+def target(nested: bool) -> str:
+    return "mid" if nested else "app"
