@@ -235,9 +235,10 @@ class AttemptDeadlines:
     on its behalf through ``ctx.spawn`` (a parallel arm, a tracked or detached step, a
     shard, a nested attempt) shares it, as gRPC propagates a call's deadline and its
     cancellation to the calls made to serve it. A queue with ``drop_expired`` reads it
-    (:meth:`ticket`) when a worker would pick the attempt. Installed by the builder only
-    when some queue drops expired requests, before anything is built: a run without one
-    pays nothing.
+    (:meth:`ticket`) when a worker would pick the attempt, and a nested caller before
+    each try (:meth:`of`). Installed by the builder only where a deadline is read
+    (:func:`simperf.spec.resilience.tracks_attempts`), before anything is built: any
+    other run pays nothing.
 
     Examples
     --------
@@ -603,6 +604,13 @@ def guard(
         deadline: float | None = getattr(request, "deadline", None)
         while True:
             tries += 1
+            if deadlines is not None:
+                # a nested caller's try looks at the deadline of the attempt it serves
+                # (its caller's limit, or a cancellation), not only at the request's:
+                # a retry its caller no longer waits for is not sent
+                deadline = deadlines.of(request)
+                if deadline == math.inf:
+                    deadline = None
             generation = 0 if breaker is None else breaker.allow(env.now)
             if generation is None:
                 route.fail_fast += 1

@@ -208,6 +208,34 @@ def call_problems(scenario: Any, name: str, server: Any) -> list[str]:
     return problems
 
 
+def tracks_attempts(scenario: Any) -> bool:
+    """Whether a run reads the deadlines of attempts (not only of requests): some queue
+    drops expired requests, or a server that a timed or hedged call reaches makes a call
+    with a timeout, a retry or a hedge of its own (a nested caller, whose tries look at
+    the deadline of the attempt it serves; see
+    :class:`simperf.components.resilience.AttemptDeadlines`)."""
+    if any(
+        getattr(getattr(spec, "queue", None), "drop_expired", False)
+        for spec in scenario.components.values()
+    ):
+        return True
+    options = ("timeout", "retry", "hedge")
+    callers = {
+        name
+        for _, name, _, step in all_steps(scenario)
+        if any(getattr(step, option, None) is not None for option in options)
+    }
+    if not callers:
+        return False
+    return any(
+        component in callers
+        for _, _, _, step in all_steps(scenario)
+        if getattr(step, "timeout", None) is not None or getattr(step, "hedge", None) is not None
+        for f in step.forwards()
+        for component, _ in reachable(scenario, f.component, f.endpoint)
+    )
+
+
 def _timed(scenario: Any, name: str) -> bool:
     """Whether a call with a ``timeout`` reaches ``name`` (its attempts carry a deadline)."""
     return any(

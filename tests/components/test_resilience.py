@@ -19,7 +19,7 @@ from simperf.components.resilience import (
     backoff_sampler,
 )
 from simperf.rng import batched
-from simperf.spec.resilience import BackoffSpec, BreakerSpec
+from simperf.spec.resilience import BackoffSpec, BreakerSpec, tracks_attempts
 
 
 def scenario(
@@ -523,3 +523,56 @@ def test_a_losing_hedged_copy_still_queued_is_cancelled(nested: bool) -> None:
 
 def target(nested: bool) -> str:
     return "mid" if nested else "app"
+
+
+def nested_retries() -> simperf.Scenario:
+    """A request every 250 ms (from 250 ms) to a front whose call to mid times out after
+    50 ms; mid's call to app (100 ms of CPU, never queued) times out after 20 ms and is
+    tried 3 times, 20 ms then 40 ms apart. No queue drops anything."""
+    retried = {
+        "call": "app.serve",
+        "timeout": "20ms",
+        "retry": {"attempts": 3, "backoff": {"base": "20ms", "cap": "1s", "jitter": "none"}},
+    }
+    return simperf.from_dict(
+        {
+            "name": "nested_retries",
+            "workload": {
+                "arrival": {"kind": "deterministic", "rate": 4},
+                "classes": [{"name": "req", "entry": "front", "endpoint": "serve"}],
+            },
+            "components": {
+                "front": {
+                    "kind": "app_server",
+                    "workers": 1000,
+                    "endpoints": {"serve": [{"call": "mid.serve", "timeout": "50ms"}]},
+                },
+                "mid": {"kind": "app_server", "workers": 1000, "endpoints": {"serve": [retried]}},
+                "app": {"kind": "app_server", "cores": 100, "endpoints": {"serve": [{"cpu": 0.1}]}},
+            },
+            "run": {"duration": "0.9s", "warmup": 0},
+        }
+    )
+
+
+def test_a_nested_callers_retries_stop_at_the_deadline_of_the_attempt_it_serves() -> None:
+    # Each front attempt is given up at 50 ms. mid tries at 0 (timed out at 20 ms) and,
+    # after 20 ms, at 40 ms: that try waits 10 ms, the front's time left, not its own
+    # 20; its retry, due at 90 ms, is not sent (expired), the front having given up at
+    # 50. It used to be sent: mid looked only at the request's deadline (none here).
+    data = simperf.run(nested_retries()).data
+    req, mid = data["requests"], data["calls"]["mid->app"]
+    assert (req["generated"], req["errors"]["timeout"]) == (3, 3)
+    assert (mid["calls"], mid["attempts"], mid["retries"], mid["expired"]) == (3, 6, 6, 3)
+    assert mid["timeouts"] == 6
+    assert mid["attempts"] + mid["fail_fast"] + mid["expired"] == (
+        mid["calls"] + mid["retries"] + mid["hedges"]
+    )
+    assert data["components"]["app"]["served"] == 6
+
+
+def test_attempt_deadlines_are_tracked_only_where_read() -> None:
+    # a nested caller reads them; a caller reached by no timed call, or a timed call to
+    # a server that calls nothing guarded, does not: such runs pay nothing
+    assert tracks_attempts(nested_retries())
+    assert not tracks_attempts(scenario({"timeout": "100ms", "retry": {"attempts": 2}}))
