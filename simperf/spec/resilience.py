@@ -170,7 +170,8 @@ def call_problems(scenario: Any, name: str, server: Any) -> list[str]:
     Checked: a retry that can only happen on a timeout has a timeout; a call's timeout
     is shorter than the deadline of every request class that reaches it; every breaker
     is on a component the server calls; a queue that drops expired requests is reached
-    by a class or a call with a timeout (what makes a deadline).
+    by a class or a call with a timeout (what makes a deadline) or a hedge (whose losing
+    copies are cancelled).
     """
     path = f"components.{name}"
     problems: list[str] = []
@@ -178,8 +179,9 @@ def call_problems(scenario: Any, name: str, server: Any) -> list[str]:
     queue = getattr(server, "queue", None)
     if queue is not None and queue.drop_expired and not deadlines and not _timed(scenario, name):
         problems.append(
-            f"{path}.queue.drop_expired: no request class or call with a timeout reaches "
-            f"{name!r}, so no request it queues has a deadline to pass"
+            f"{path}.queue.drop_expired: no request class or call with a timeout or a hedge "
+            f"reaches {name!r}, so no request it queues has a deadline to pass or a caller "
+            "to cancel it"
         )
     for endpoint, steps in server.endpoints.items():
         for k, step in enumerate(steps):
@@ -237,11 +239,12 @@ def tracks_attempts(scenario: Any) -> bool:
 
 
 def _timed(scenario: Any, name: str) -> bool:
-    """Whether a call with a ``timeout`` reaches ``name`` (its attempts carry a deadline)."""
+    """Whether a call with a ``timeout`` or a ``hedge`` reaches ``name`` (its attempts
+    carry a deadline, or may be cancelled)."""
     return any(
         component == name
         for _, _, _, step in all_steps(scenario)
-        if getattr(step, "timeout", None) is not None
+        if getattr(step, "timeout", None) is not None or getattr(step, "hedge", None) is not None
         for f in step.forwards()
         for component, _ in reachable(scenario, f.component, f.endpoint)
     )
