@@ -576,3 +576,35 @@ def test_attempt_deadlines_are_tracked_only_where_read() -> None:
     # a server that calls nothing guarded, does not: such runs pay nothing
     assert tracks_attempts(nested_retries())
     assert not tracks_attempts(scenario({"timeout": "100ms", "retry": {"attempts": 2}}))
+
+
+def test_cancelled_copies_keep_every_count_once_over_random_settings() -> None:
+    # hedged calls, some with retries, non-fatal causes or a client deadline, to a back
+    # of one core that drops what its caller gave up on or cancelled
+    draw = random.Random(3)
+    for _ in range(4):
+        call: dict[str, Any] = {"hedge": {"after": "4ms", "max_copies": draw.randint(2, 4)}}
+        if draw.random() < 0.5:
+            call["timeout"] = "30ms"
+            call["retry"] = {"attempts": 2}
+        if draw.random() < 0.5:
+            call["hedge"]["non_fatal"] = ["timeout"]
+        klass = {"timeout": "60ms"} if draw.random() < 0.5 else None
+        data = scenario(
+            call,
+            cpu={"dist": "exponential", "mean": "8ms"},
+            klass=klass,
+            rate=draw.choice([60, 90]),
+            run={"duration": "2s", "warmup": 0},
+            arrival="poisson",
+        ).model_dump(mode="json", exclude_unset=True, by_alias=True)
+        data["components"]["back"]["queue"] = {"drop_expired": True}
+        result = simperf.run(simperf.from_dict(data), seed=draw.randint(1, 1000))
+        conserved(result)
+        req, r, back = result.data["requests"], route(result), result.data["components"]["back"]
+        assert len(result.requests) == req["ok"] + req["failed"]
+        assert back["cancelled"] > 0
+        # every copy sent is served, dropped or rejected, or still at the back at the end
+        # (at most 1 in service and the queue): each once
+        ended = back["served"] + back["expired"] + back["cancelled"] + back["rejected"]
+        assert ended <= r["attempts"] <= ended + 1 + back["max_queue_length"]
