@@ -276,6 +276,15 @@ BAD = {
         },
         "components.app.autoscaling.tolerance: a dead band around a target",
     ),
+    "tolerance_word": (
+        {"autoscaling": {"min": 1, "max": 2, "target": 0.5, "tolerance": "ten"}},
+        "components.app.autoscaling.tolerance: expected a fraction such as 0.9 or a percentage "
+        "such as 1%, got 'ten'",
+    ),
+    "tolerance_whole_band": (
+        {"autoscaling": {"min": 1, "max": 2, "target": 0.5, "tolerance": "100%"}},
+        "components.app.autoscaling.tolerance: must be < 1",
+    ),
     "health_checked": (
         {"autoscaling": {"min": 1, "max": 2, "target": 0.5}},
         "components.app.autoscaling: balancer 'lb' health-checks it",
@@ -586,13 +595,14 @@ def test_a_draining_instance_taken_back_replaces_a_crashed_one(tmp_path: Path) -
     assert d["stability"]["warnings"] == ["app[0] down 5 s, replaced (5% of the measured period)"]
 
 
-@pytest.mark.parametrize(("tolerance", "times"), [(0.2, []), (0.15, [115.0, 235.0])])
+@pytest.mark.parametrize(("tolerance", "times"), [("20%", []), (0.15, [115.0, 235.0])])
 def test_a_tolerance_leaves_the_fleet_alone_inside_its_band(
-    tmp_path: Path, tolerance: float, times: list[float]
+    tmp_path: Path, tolerance: float | str, times: list[float]
 ) -> None:
     # The period [100, 110] is 0.6986 busy on 2 instances: 0.6986 / 0.6 - 1 = 0.164 off
-    # the target. A band of 0.2 holds it (2 instances all run: 6/s after 200 s wants 1,
-    # below min); one of 0.15 does not, and the fleet acts as with none.
+    # the target. A band of 20% (0.2: a percentage, as the target's 60%) holds it (2
+    # instances all run: 6/s after 200 s wants 1, below min); one of 0.15 does not, and
+    # the fleet acts as with none.
     result = run(tmp_path, {**TRACKING, "tolerance": tolerance})
     assert list(result.scaling_events["time"]) == times
     if not times:
