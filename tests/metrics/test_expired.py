@@ -56,7 +56,8 @@ def test_headroom_while_a_fault_lasts_counts_the_dropped_attempts_too() -> None:
 
 def test_a_server_dropping_1pct_of_its_attempts_past_their_deadline_is_saturated() -> None:
     # 10 s of the retried scenario: app 33% busy, its queue short; 2 of its 161 attempts
-    # dropped (1.2%), 1 request of 159 failed (0.6%): it read stable
+    # dropped (1.2%), 1 request of 159 failed (0.6%): it read degraded (blamed on its
+    # 100 ms slow fault), nothing saturated
     data = simperf.run(retried_scenario(True, duration=10)).data
     app = data["components"]["app"]
     assert (app["served"], app["expired"], data["requests"]["failed"]) == (159, 2, 1)
