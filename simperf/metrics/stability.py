@@ -331,6 +331,10 @@ CAUSE_FAULTS: dict[str, tuple[set[str], set[str] | None]] = {
 """Error cause -> the fault kinds (and component kinds, None: any) that fail requests
 with it: a failing run is blamed on such an outage before a longer, unrelated one."""
 
+NO_FAULT_CAUSES = frozenset({"rate_limited"})
+"""Error causes no fault produces: a rate limit refuses by rate alone, fault or none, so
+a run failing mostly with its refusals is blamed on no outage."""
+
 
 def _outages(model: Model, snapshots: list[Snapshot]) -> list[dict[str, Any]]:
     """Faults overlapping the measured period, by target, with their share of it."""
@@ -405,7 +409,7 @@ def _failing(
         cause, count = max(errors.items(), key=lambda item: item[1])
         reason = f"{failed / measured:.1%} of requests failed, {count / measured:.1%} as {cause}"
         component = None
-        if outages:
+        if outages and cause not in NO_FAULT_CAUSES:
             faults, kinds = CAUSE_FAULTS.get(cause, (None, None))
             related = [
                 o
