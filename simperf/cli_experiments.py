@@ -56,6 +56,7 @@ def _fmt(metric: str, value: float | None) -> str:
 
 def _cmd_replicate(args: argparse.Namespace) -> int:
     from simperf.experiment.replicate import replicate
+    from simperf.metrics.stats import same_in_every_replication
 
     require_out_for_resume(args)
     scenario = scenario_from_args(args)
@@ -101,10 +102,14 @@ def _cmd_replicate(args: argparse.Namespace) -> int:
     )
     print(f"\n{'metric':<36}{'mean':>12}{'± half-width':>15}")
     for row in summary.to_dict("records"):
-        print(
-            f"{row['metric']:<36}{_fmt(row['metric'], row['mean']):>12}"
-            f"{_fmt(row['metric'], row['half_width']):>15}"
+        # a zero half-width is no interval: the metric took one value in every run
+        values = [v for v in reps.values(row["metric"]) if v == v]
+        spread = (
+            "same in every replication"
+            if len(values) > 1 and same_in_every_replication(values)
+            else _fmt(row["metric"], row["half_width"])
         )
+        print(f"{row['metric']:<36}{_fmt(row['metric'], row['mean']):>12}  {spread:>13}")
     return 0
 
 
@@ -141,6 +146,7 @@ def _cmd_compare(args: argparse.Namespace) -> int:
     # --set, --requests, --duration and --seed are shared: both sides run as asked, so
     # that only what differs between the two files (and --set-a/--set-b) is compared.
     from simperf.experiment.compare import compare
+    from simperf.metrics.stats import SAME_IN_EVERY_REPLICATION
 
     require_out_for_resume(args)
     a = scenario_from_args(args, args.spec, _assignments(args.overrides_a, "--set-a"), "--set-a")
@@ -179,12 +185,19 @@ def _cmd_compare(args: argparse.Namespace) -> int:
             if row["relative"] is not None and row["relative"] == row["relative"]
             else "-"
         )
+        # a constant difference has no interval (a zero or rounding-sized half-width)
+        same = row["verdict"] == SAME_IN_EVERY_REPLICATION
+        half = "-" if same else _fmt(m, row["half_width"])
         print(
             f"{m:<30}{_fmt(m, row['mean_a']):>11}{_fmt(m, row['mean_b']):>11}"
-            f"{_fmt(m, row['difference']):>12}{_fmt(m, row['half_width']):>14}{rel:>9}  "
-            f"{'yes' if row['significant'] else 'no'}"
+            f"{_fmt(m, row['difference']):>12}{half:>14}{rel:>9}  "
+            f"{_VERDICT_WORDS.get(row['verdict'], row['verdict'])}"
         )
     return 0
+
+
+_VERDICT_WORDS = {"significant": "yes", "not significant": "no"}
+"""The significant column's words; ``same in every replication`` is printed as it is."""
 
 
 def _assignments(items: list[str], flag: str) -> dict[str, Any]:

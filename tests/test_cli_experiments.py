@@ -425,3 +425,23 @@ def test_set_a_and_set_b_errors_name_their_option(
     assert main(["compare", MMC, MMC, *args, *SHORT]) == 2
     err = capsys.readouterr().err
     assert message in err and "--set " not in err
+
+
+def test_replicate_and_compare_text_say_a_value_is_the_same_in_every_replication(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """No request fails in any run: replicate printed the error rate's half-width as 0 (an
+    interval of no width, as if known exactly) and compare's verdict on its difference
+    came from that zero-width interval, not from any spread."""
+    assert main(["replicate", MMC, "-n", "2", *SHORT]) == 0
+    (row,) = [r for r in capsys.readouterr().out.splitlines() if r.startswith("error_rate")]
+    assert row.split()[1:] == ["0", "same", "in", "every", "replication"]
+    args = ["compare", MMC, MMC, "--set-b", "components.app.cores=5", "-n", "2", *SHORT]
+    assert main(args) == 0
+    text = capsys.readouterr().out
+    (row,) = [r for r in text.splitlines() if r.startswith("error_rate")]
+    assert row.endswith("same in every replication")
+    (row,) = [r for r in text.splitlines() if r.startswith("throughput")]
+    assert row.endswith("same in every replication")  # 0.1/s more in both
+    (row,) = [r for r in text.splitlines() if r.startswith("components.app.utilization")]
+    assert row.endswith("yes")

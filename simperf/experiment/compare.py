@@ -30,7 +30,10 @@ class Comparison:
     ----------
     frame
         One row per metric: mean_a, mean_b, difference, half_width, low, high,
-        relative (difference / mean_a), significant (the interval excludes 0).
+        relative (difference / mean_a), significant (the interval excludes 0, the
+        differences having some spread), n, and verdict (``significant``, ``not
+        significant`` or ``same in every replication``: see
+        :class:`~simperf.metrics.stats.Difference`).
     """
 
     a: Replications
@@ -157,6 +160,7 @@ def compare(
                 "relative": diff.relative,
                 "significant": diff.significant,
                 "n": diff.n,
+                "verdict": diff.verdict,
             }
         )
     return Comparison(reps_a, reps_b, pd.DataFrame(rows), confidence)

@@ -21,16 +21,27 @@ import numpy as np
 import pandas as pd
 
 __all__ = [
+    "NOT_SIGNIFICANT",
+    "NO_INTERVAL",
+    "SAME_IN_EVERY_REPLICATION",
+    "SIGNIFICANT",
     "Difference",
     "Interval",
     "batch_means",
     "paired_difference",
     "replications_needed",
+    "same_in_every_replication",
     "summarise_replications",
     "t_interval",
 ]
 
 ArrayLike = Sequence[float] | np.ndarray | pd.Series
+
+SIGNIFICANT = "significant"
+NOT_SIGNIFICANT = "not significant"
+SAME_IN_EVERY_REPLICATION = "same in every replication"
+NO_INTERVAL = "no interval"
+"""The verdicts of :class:`Difference`."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,13 +90,21 @@ class Difference:
     relative
         ``mean / mean(a)``, the relative change from ``a``; ``None`` when ``mean(a) == 0``.
     significant
-        Whether the interval excludes 0 (always ``False`` when ``n == 1``).
+        Whether the interval excludes 0 with some spread among the differences: always
+        ``False`` when ``n == 1``, and when every replication differs by the same amount
+        (a zero-width interval tests nothing; see ``verdict``).
     n
         The number of pairs.
     mean_a, mean_b
         The means of ``a`` and of ``b``.
     confidence
         The confidence level, e.g. 0.95.
+    verdict
+        In words: ``"significant"`` or ``"not significant"`` (the interval excludes 0
+        or not), ``"same in every replication"`` (every pair differs by ``mean``, 0
+        included: common random numbers give such differences of counts, and a t
+        interval of no width is no evidence of a difference that other seeds would
+        keep), or ``"no interval"`` (one pair).
     """
 
     mean: float
@@ -98,6 +117,7 @@ class Difference:
     mean_a: float
     mean_b: float
     confidence: float = 0.95
+    verdict: str = NOT_SIGNIFICANT
 
     def to_dict(self) -> dict[str, float | int | bool | None]:
         """The fields as a JSON-ready dict."""
@@ -123,6 +143,35 @@ def _confidence(confidence: float) -> float:
     if not 0 < confidence < 1:
         raise ValueError(f"confidence must be in (0, 1), got {confidence}")
     return confidence
+
+
+ROUNDING = 64 * float(np.finfo(float).eps)
+"""Relative spread that floating-point rounding alone can leave among equal values: a
+count over the same measured time in every replication, or a difference of two such
+ratios, agree to ~1e-16 of their size, not exactly."""
+
+
+def same_in_every_replication(values: ArrayLike, scale: float | None = None) -> bool:
+    """Whether ``values`` are one value, up to floating-point rounding.
+
+    Parameters
+    ----------
+    values
+        One value per replication (finite, at least one).
+    scale
+        The size the rounding is relative to (default: the largest ``|value|``); for
+        differences ``b - a``, the largest ``|a|`` or ``|b|``.
+
+    Examples
+    --------
+    >>> same_in_every_replication([0.1, 0.1 + 3e-15], scale=319.5)
+    True
+    >>> same_in_every_replication([2.0, 2.5])
+    False
+    """
+    x = _values(values)
+    scale = float(np.max(np.abs(x))) if scale is None else abs(float(scale))
+    return float(np.ptp(x)) <= ROUNDING * scale
 
 
 def _mean(x: np.ndarray) -> float:
@@ -194,7 +243,9 @@ def paired_difference(a: ArrayLike, b: ArrayLike, confidence: float = 0.95) -> D
     Returns
     -------
     Difference
-        The t-interval of the mean difference ``b - a`` and whether it excludes 0.
+        The t-interval of the mean difference ``b - a`` (``n - 1`` degrees of freedom)
+        and whether it excludes 0; differences equal in every replication are said to be
+        so, not significant.
 
     Raises
     ------
@@ -208,6 +259,8 @@ def paired_difference(a: ArrayLike, b: ArrayLike, confidence: float = 0.95) -> D
     (-0.8333333333333334, True, -0.0758)
     >>> paired_difference([1.0, 2.0], [1.0, 2.0]).significant
     False
+    >>> paired_difference([6000.0, 6100.0], [5998.0, 6098.0]).verdict
+    'same in every replication'
     """
     x = _values(a, "a")
     y = _values(b, "b")
@@ -215,18 +268,25 @@ def paired_difference(a: ArrayLike, b: ArrayLike, confidence: float = 0.95) -> D
         raise ValueError(f"a and b must have the same length, got {x.size} and {y.size}")
     iv = t_interval(y - x, confidence)
     mean_a = _mean(x)
-    significant = iv.low is not None and iv.high is not None and (iv.low > 0 or iv.high < 0)
+    if iv.half_width is None:
+        verdict = NO_INTERVAL
+    elif same_in_every_replication(y - x, max(float(np.max(np.abs(x))), float(np.max(np.abs(y))))):
+        verdict = SAME_IN_EVERY_REPLICATION
+    else:
+        assert iv.low is not None and iv.high is not None
+        verdict = SIGNIFICANT if iv.low > 0 or iv.high < 0 else NOT_SIGNIFICANT
     return Difference(
         mean=iv.mean,
         half_width=iv.half_width,
         low=iv.low,
         high=iv.high,
         relative=iv.mean / mean_a if mean_a != 0 else None,
-        significant=bool(significant),
+        significant=verdict == SIGNIFICANT,
         n=iv.n,
         mean_a=mean_a,
         mean_b=_mean(y),
         confidence=iv.confidence,
+        verdict=verdict,
     )
 
 

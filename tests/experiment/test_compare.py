@@ -46,3 +46,21 @@ def test_common_random_numbers_beat_independent_intervals() -> None:
     # about 10-20% (the 5-core latency varies far less than the 4-core one, which limits
     # the correlation between the two to about 0.7).
     assert paired["half_width"] < independent
+
+
+def test_counts_the_same_in_every_replication_are_not_called_significant() -> None:
+    """B asks for 2 requests fewer: requests.ok is 2 lower in both replications. Their
+    t interval has zero width, and compare called it significant on no evidence."""
+    mm1 = simperf.load(MODELS / "mm1.yaml").with_overrides(
+        {"run.duration": None, "run.requests": 6000}
+    )
+    result = simperf.compare(
+        mm1, mm1.with_overrides({"run.requests": 5998}), 2, executor="serial", progress=False
+    )
+    row = result.difference("requests.ok")
+    assert (row["difference"], row["half_width"]) == (-2.0, 0.0)
+    assert not row["significant"]
+    assert row["verdict"] == "same in every replication"
+    assert result.to_dict()["metrics"]["requests.ok"]["verdict"] == "same in every replication"
+    # a latency that moved by other amounts in each replication keeps its t verdict
+    assert result.difference("latency.all.mean")["verdict"] in ("significant", "not significant")

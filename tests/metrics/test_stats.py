@@ -108,12 +108,46 @@ def test_paired_difference_detects_a_shift_hidden_by_common_noise() -> None:
     assert ia.high > ib.low
 
 
+@pytest.mark.parametrize("n", [2, 5])
+def test_a_difference_the_same_in_every_replication_is_not_called_significant(n: int) -> None:
+    """requests.ok 2 fewer in both replications (common random numbers give such
+    differences of counts): the t interval of two equal differences has zero width and
+    excluded 0, so `compare` called it significant on no evidence of any spread."""
+    a = np.arange(n, dtype=float) * 100 + 6000
+    d = paired_difference(a, a - 2)
+    assert (d.mean, d.half_width) == (-2.0, 0.0)
+    assert d.significant is False
+    assert d.verdict == "same in every replication"
+    # a difference with a spread is judged by its interval as before
+    d = paired_difference(a, a - 2 - 0.1 * np.arange(n))
+    assert d.significant and d.verdict == "significant"
+    d = paired_difference([1.0, 2.0], [1.5, 1.5])
+    assert not d.significant and d.verdict == "not significant"
+
+
+@pytest.mark.parametrize("n", [2, 5])
+def test_paired_difference_covers_the_true_difference_at_its_level(n: int) -> None:
+    """Common random numbers make A and B strongly correlated; the interval is of the
+    per-replication differences (n - 1 degrees of freedom), so it covers the true
+    difference at its level, two replications (the fewest compare allows) included."""
+    rng = np.random.default_rng(4)
+    common = rng.normal(100.0, 20.0, size=(2000, n))
+    a = common + rng.normal(0.0, 1.0, size=(2000, n))
+    b = 1.05 * common + rng.normal(0.0, 1.0, size=(2000, n))  # true difference 5
+    covered = sum(
+        d.low <= 5.0 <= d.high for d in (paired_difference(x, y) for x, y in zip(a, b, strict=True))
+    )
+    lo, hi = binomial_bounds(2000, 0.95)
+    assert lo <= covered <= hi
+
+
 def test_paired_difference_edge_cases() -> None:
     d = paired_difference([0.0, 0.0], [1.0, 1.0])  # constant shift from a zero baseline
-    assert (d.mean, d.half_width, d.significant, d.relative) == (1.0, 0.0, True, None)
+    assert (d.mean, d.half_width, d.significant, d.relative) == (1.0, 0.0, False, None)
+    assert d.verdict == "same in every replication"
     d = paired_difference([2.0], [3.0])
     assert (d.half_width, d.low, d.high, d.significant) == (None, None, None, False)
-    assert d.relative == 0.5
+    assert (d.relative, d.verdict) == (0.5, "no interval")
     with pytest.raises(ValueError):
         paired_difference([1.0, 2.0], [1.0, 2.0, 3.0])
 
