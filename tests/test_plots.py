@@ -205,6 +205,19 @@ def test_percentiles_vs_load_bands_are_t_intervals() -> None:
     assert band.y[-1] == pytest.approx(iv.low * 1000)
 
 
+def test_a_band_refuses_to_pool_the_points_of_another_swept_path() -> None:
+    """A sweep of load and cores: the band at each load was a t interval over both core
+    counts' replications together, an interval of no one design's mean, drawn as if it
+    were one."""
+    frame = pd.concat(
+        [_sweep_frame().assign(**{"components.app.cores": cores}) for cores in (4, 8)]
+    )
+    with pytest.raises(ValueError, match="replication 0 appears 2 times"):
+        plots.percentiles_vs_load(frame)
+    one = frame[frame["components.app.cores"] == 4]
+    assert len(plots.percentiles_vs_load(one).data) == 6
+
+
 def test_cost_frontier_keeps_the_undominated_designs() -> None:
     frame = pd.DataFrame(
         {

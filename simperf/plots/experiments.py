@@ -17,6 +17,15 @@ def _interval_frame(frame: pd.DataFrame, x: str, y: str, confidence: float) -> p
     ok = frame[frame["status"] == "ok"] if "status" in frame else frame
     rows = []
     for value, group in ok.groupby(x, sort=True):
+        if "replication" in group:
+            # one x, several points (another path swept too): their pooled replications
+            # would give an interval of no one design's mean
+            counts = group["replication"].value_counts()
+            if (counts > 1).any():
+                raise ValueError(
+                    f"{x}={value}: replication {counts.index[0]} appears {counts.iat[0]} "
+                    "times, so other paths were swept too; select one value of each first"
+                )
         samples = group[y].dropna().to_numpy(dtype=float)
         if samples.size == 0:
             continue

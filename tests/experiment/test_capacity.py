@@ -29,6 +29,25 @@ def test_judge_met_missed_undecided() -> None:
     assert judge([120.0, 121.0], above, 0.95)["slo_verdict"] == MET
 
 
+@pytest.mark.parametrize("n", [2, 3, 5])
+def test_judge_calls_a_mean_on_its_target_met_at_most_its_share_of_the_time(n: int) -> None:
+    """A mean exactly on the target is met (or missed) on a Student-t bound, one-sided at
+    (1 - confidence) / 2: 2.5% of replication sets at 95%, within the binomial spread of
+    2,000 sets (10^-4 two-sided). A normal quantile in place of t's n - 1 degrees of
+    freedom would say met in 6-15% of them."""
+    import numpy as np
+    from scipy import stats
+
+    slo = parse_slo("latency.all.p99<100ms")
+    rng = np.random.default_rng(5)
+    verdicts = [
+        judge(list(row), slo, 0.95)["slo_verdict"] for row in rng.normal(0.1, 0.01, (2000, n))
+    ]
+    lo, hi = stats.binom.ppf(5e-5, 2000, 0.025), stats.binom.isf(5e-5, 2000, 0.025)
+    assert lo <= verdicts.count(MET) <= hi
+    assert lo <= verdicts.count(MISSED) <= hi
+
+
 def test_search_finds_the_smallest_value_of_a_monotone_predicate() -> None:
     probed: list[float] = []
 
