@@ -80,6 +80,8 @@ class Capacity:
     integer
         Whether the knob takes whole values (searched exactly) or real ones (to the
         search's tolerance).
+    confidence
+        The level of the Student-t intervals the SLOs were judged on.
 
     A probe left undecided counts as a miss, so the answer is the smallest value *shown*
     to meet the SLOs; :attr:`certain`, :attr:`undecided` and :attr:`answer_range` say
@@ -99,6 +101,7 @@ class Capacity:
     bracket: tuple[float, float] | None = None
     integer: bool = True
     bracket_note: str | None = None
+    confidence: float = 0.95
     frame: pd.DataFrame = field(init=False)
 
     def __post_init__(self) -> None:
@@ -179,6 +182,7 @@ class Capacity:
             "low": self.low,
             "high": self.high,
             "seed": self.seed,
+            "confidence": self.confidence,
             "slo": [s.describe() for s in self.slo],
             "answer": self.answer,
             "cost_per_hour": self.cost,
@@ -210,7 +214,10 @@ class Capacity:
         """Readable lines: one per probe, then the answer."""
         lines = [f"capacity of {self.scenario.name}: smallest {self.knob} in [{self.low}, "]
         lines[0] += f"{self.high}] meeting " + ", ".join(s.describe() for s in self.slo)
-        lines[0] += ", stable in every replication"
+        lines[0] += (
+            f", stable in every replication (SLOs judged on {self.confidence:.0%} Student-t "
+            "intervals of their means over the replications)"
+        )
         if self.bracket is not None:
             floor, start = self.bracket
             below = (
@@ -523,6 +530,7 @@ def capacity(
         found,
         integer,
         bracket_note,
+        confidence,
     )
 
 

@@ -117,6 +117,22 @@ def test_high_that_misses_says_so() -> None:
     assert "no value up to" in found.summary()
 
 
+def test_the_search_states_the_confidence_of_its_intervals() -> None:
+    """Each probe's SLOs printed '±1.58 ms' with no level, and --json had none: a
+    --confidence 0.99 search read like a 95% one."""
+    found = simperf.capacity(
+        short("mmc.yaml", 5),
+        "components.app.cores",
+        ["latency.all.mean<1ms"],
+        low=1,
+        high=2,
+        executor="serial",
+        confidence=0.99,
+    )
+    assert found.to_dict()["confidence"] == 0.99
+    assert "99% Student-t intervals" in found.summary().splitlines()[0]
+
+
 def test_cheapest_ranks_by_cost() -> None:
     base = short("mmc.yaml", 10).with_overrides(
         {"components.app.cores": 1, "components.app.cost": {"per_instance": "1/h", "per_core": 0}}
