@@ -90,10 +90,14 @@ def _cmd_replicate(args: argparse.Namespace) -> int:
     if reps.precision:
         p = reps.precision
         state = "reached" if p["reached"] else f"NOT reached within {p['budget']} replications"
-        achieved = f"{p['achieved']:.2%}" if p["achieved"] is not None else "-"
+        values = [v for v in reps.values(p["metric"]) if v == v]
+        if len(values) > 1 and same_in_every_replication(values):
+            achieved = "same in every replication"
+        else:
+            achieved = "±" + (f"{p['achieved']:.2%}" if p["achieved"] is not None else "-")
         print(
             f"precision {p['metric']} ±{p['target']:.1%}: {state} "
-            f"(±{achieved} after {p['replications']})"
+            f"({achieved} after {p['replications']})"
         )
     summary = reps.summary(
         list(HEADLINE)

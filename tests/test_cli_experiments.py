@@ -445,3 +445,16 @@ def test_replicate_and_compare_text_say_a_value_is_the_same_in_every_replication
     assert row.endswith("same in every replication")  # 0.1/s more in both
     (row,) = [r for r in text.splitlines() if r.startswith("components.app.utilization")]
     assert row.endswith("yes")
+
+
+def test_a_precision_reached_by_a_value_the_same_in_every_replication_says_so(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """No request fails: the error rate's precision was reached with 'achieved' None, so
+    the line read 'reached (±- after 5)'."""
+    args = ["replicate", str(MODELS / "mm1.yaml"), "--duration", "200s", "--serial", "--quiet"]
+    assert main([*args, "--precision", "error_rate:0.05"]) == 0
+    line = capsys.readouterr().out.splitlines()[1]
+    assert line == "precision error_rate ±5.0%: reached (same in every replication after 5)"
+    assert main([*args, "--precision", "error_rate:0.05", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["precision"]["achieved"] == 0.0

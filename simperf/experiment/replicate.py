@@ -264,10 +264,16 @@ def replicate(
     reps.warmup = warmup
     if precision is not None:
         iv = reps.interval(precision.metric, precision.confidence)
+        if iv.half_width == 0:  # one value in every replication: nothing left to narrow
+            achieved: float | None = 0.0
+        elif iv.half_width is not None and iv.mean:
+            achieved = iv.half_width / abs(iv.mean)
+        else:  # one replication, or a spread about a mean of 0
+            achieved = None
         reps.precision = {
             "metric": precision.metric,
             "target": precision.relative,
-            "achieved": (iv.half_width / abs(iv.mean)) if iv.half_width and iv.mean else None,
+            "achieved": achieved,
             "reached": bool(reached),
             "replications": reps.n,
             "budget": precision.max_replications,
