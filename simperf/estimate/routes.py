@@ -61,7 +61,7 @@ class Routes(QueryRoutes, RegionRoutes):
         self._capped: dict[str, tuple[float, float]] = {}
         self.rate: float | None = None  # requests per second of an open workload
         self._read_rates: dict[str, float] = {}  # cache -> reads per request
-        self._deletes: dict[str, float] | None = None  # cache -> write-around writes per request
+        self._writes: dict[str, float] | None = None  # cache -> writes per request
         self.entries: list[tuple[Any, float, int]] = []  # (class, share, client region)
 
     # -- notes and stations ---------------------------------------------------------
@@ -289,10 +289,12 @@ class Routes(QueryRoutes, RegionRoutes):
 
     def _writes_per_read(self, cache: str) -> float:
         """Writes through ``cache`` that delete their key (write-around), per read of it."""
-        if self._deletes is None:
-            self._read_rates, self._deletes = cache_step_rates(self.scenario)
+        if self._writes is None:
+            self._read_rates, self._writes = cache_step_rates(self.scenario)
+        if self.components[cache].write_policy != "write_around":
+            return 0.0
         reads = self._read_rates.get(cache, 0.0)
-        deletes = self._deletes.get(cache, 0.0)
+        deletes = self._writes.get(cache, 0.0)
         return deletes / reads if reads > 0 and deletes > 0 else 0.0
 
     def _ttl_miss(self, cache: str) -> float:
