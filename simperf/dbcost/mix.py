@@ -22,7 +22,14 @@ from collections import defaultdict
 from collections.abc import Iterator
 from typing import Any, NamedTuple
 
-from simperf.analysis.caching import che_fifo, che_invalidated, che_lru, che_random, lfu_static
+from simperf.analysis.caching import (
+    che_fifo,
+    che_invalidated,
+    che_lru,
+    che_random,
+    che_written,
+    lfu_static,
+)
 from simperf.keys import MAX_PROBABILITY_KEYS, popularity_probabilities
 from simperf.spec.database_refs import is_database
 from simperf.spec.keyspace import KeyspaceSpec
@@ -139,6 +146,7 @@ def miss_rate(
     ttl: Any = None,
     capacity_bytes: float | None = None,
     writes: float = 0.0,
+    on_write: str = "delete",
 ) -> float:
     """Estimated share of a cache's reads that miss, in steady state.
 
@@ -149,34 +157,45 @@ def miss_rate(
     an item limit nor a ttl ends up holding every key and misses nothing. Where no model
     applies (a ttl, a byte limit, or a key space too large for a probability vector)
     every read is taken to miss: an upper bound on the backing store's load. ``writes``
-    that delete their key (write-around), per read, spread over the keys as the reads
-    are, lower the hit rate (:func:`~simperf.analysis.caching.che_invalidated`; LFU's
-    top keys do not count them).
+    per read, spread over the keys as the reads are, either delete their key
+    (``on_write="delete"``, write-around: :func:`~simperf.analysis.caching.che_invalidated`)
+    or set it (``"set"``, write-through and write-back: the writes count as references,
+    :func:`~simperf.analysis.caching.che_written`). LFU has no such form for deletes: its
+    hit rate is then LRU's (an approximation, which the estimate notes); writes that set
+    keys as popular as the reads leave its top keys as they are.
     """
     if ttl is not None or capacity_bytes is not None or keyspace.keys > MAX_PROBABILITY_KEYS:
         return 1.0
-    if capacity is None and not writes:
+    if capacity is None and not (writes and on_write == "delete"):
         return 0.0
-    # no item limit: the cache never fills, and only writes make it miss
+    # no item limit: the cache never fills, and only deleting writes make it miss
     size = float(keyspace.keys) if capacity is None else float(capacity * nodes)
-    return _modelled_miss_rate(keyspace.model_dump_json(), size, eviction, writes)
+    return _modelled_miss_rate(keyspace.model_dump_json(), size, eviction, writes, on_write)
 
 
 @functools.lru_cache(maxsize=64)
-def _modelled_miss_rate(keyspace: str, capacity: float, eviction: str, writes: float) -> float:
+def _modelled_miss_rate(
+    keyspace: str, capacity: float, eviction: str, writes: float, on_write: str
+) -> float:
     """:func:`miss_rate` of a modelled cache, kept per process: every build of a
     scenario with databases asks again, and a key space of millions takes seconds."""
     p = popularity_probabilities(KeyspaceSpec.model_validate_json(keyspace))
+    if writes > 0 and on_write == "delete":
+        policy = "lru" if eviction == "lfu" else eviction
+        return 1.0 - che_invalidated(p, capacity, writes, policy)  # type: ignore[arg-type]
     if writes > 0 and eviction != "lfu":
-        return 1.0 - che_invalidated(p, capacity, writes, eviction)
+        return 1.0 - che_written(p, capacity, writes, eviction)  # type: ignore[arg-type]
     return 1.0 - HIT_RATE[eviction](p, capacity)
+
+
+ON_WRITE = {"write_around": "delete", "write_through": "set", "write_back": "set"}
+"""A cache's write policy -> what its writes do to their key."""
 
 
 def _store_miss_rate(scenario: Scenario, store: Any, writes: float = 0.0) -> float:
     """Misses of a cache (its nodes together, ``writes`` per read through it) or of a
     CDN's edges (each sees the whole key popularity; a shield in front of the origin is
     taken to miss too, an upper bound)."""
-    deletes = writes if getattr(store, "write_policy", None) == "write_around" else 0.0
     return miss_rate(
         scenario.keyspaces[store.keyspace],
         capacity=store.capacity,
@@ -184,5 +203,6 @@ def _store_miss_rate(scenario: Scenario, store: Any, writes: float = 0.0) -> flo
         nodes=getattr(store, "nodes", 1),
         ttl=store.ttl,
         capacity_bytes=store.capacity_bytes,
-        writes=deletes,
+        writes=writes,
+        on_write=ON_WRITE.get(getattr(store, "write_policy", ""), "delete"),
     )
