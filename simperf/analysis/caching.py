@@ -69,6 +69,7 @@ __all__ = [
     "che_random",
     "che_written",
     "lfu_static",
+    "lru_ttl_hit_rate",
     "ttl_hit_rate",
     "ttl_hit_ratios",
     "ttl_stale_rate",
@@ -377,6 +378,55 @@ def che_written(
     if np.isinf(t):
         return 1.0
     return float(np.dot(p, _WRITTEN[policy](p, w, t)))
+
+
+def lru_ttl_hit_rate(
+    p: ArrayLike,
+    capacity: float,
+    rate: float,
+    ttl: float,
+    writes: float = 0.0,
+    write_p: ArrayLike | None = None,
+    on_write: Literal["delete", "set"] = "delete",
+) -> float:
+    """Read hit rate of an LRU cache whose entries also expire ``ttl`` after their last
+    request (the ttl restarted by every hit, Redis ``GETEX``), expiry being lazy.
+
+    An expired entry keeps its slot until it is requested (then dropped and stored
+    again: most recent, as a hit would make it) or evicted, so the slots are held as
+    without the ttl and the characteristic time ``T`` is Che's (with the writes, of
+    :func:`che_invalidated` or :func:`che_written`); a read hits iff its key's previous
+    reference came within ``min(T, rate x ttl)`` (and no write deleted it since): the
+    same forms at that time.
+
+    Parameters
+    ----------
+    p
+        Per-key read probabilities (normalised here).
+    capacity
+        Cache size in entries.
+    rate
+        Reads per second (all keys together).
+    ttl
+        Time to live (seconds), restarted by every hit.
+    writes, write_p, on_write
+        Writes per read, their popularity (default ``p``), and whether a write deletes
+        its key or sets it (with a fresh ttl).
+
+    Returns
+    -------
+    float
+        ``sum_i p_i h_i`` with ``h_i`` LRU's form at ``min(T, rate ttl)``.
+    """
+    if rate <= 0:
+        raise ValueError("rate: must be > 0")
+    if ttl < 0:
+        raise ValueError("ttl: must be >= 0")
+    p = _probabilities(p)
+    w = _write_rates(p, writes, write_p)
+    t = characteristic_time(p, capacity, "lru", writes, write_p, on_write)
+    t = min(t, rate * ttl)
+    return float(np.dot(p, _ON_WRITE[on_write]["lru"](p, w, t)))
 
 
 def lfu_static(p: ArrayLike, capacity: float) -> float:

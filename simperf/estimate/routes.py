@@ -16,7 +16,7 @@ import math
 from collections import defaultdict
 from typing import Any
 
-from simperf.analysis.caching import ttl_hit_rate
+from simperf.analysis.caching import lru_ttl_hit_rate, ttl_hit_rate
 from simperf.analysis.resilience import HedgedCopies, hedged_copies
 from simperf.dbcost.explain import has_pool
 from simperf.dbcost.mix import ON_WRITE, Variant, cache_read_rates, cache_step_rates, miss_rate
@@ -262,6 +262,9 @@ class Routes(QueryRoutes, RegionRoutes):
         on_write = ON_WRITE[spec.write_policy]
         if ttl_only and self.rate is not None:
             return self._ttl_miss(cache, writes, on_write)
+        lru_ttl = spec.eviction == "lru" and spec.ttl_refresh and spec.capacity_bytes is None
+        if lru_ttl and spec.capacity is not None and self.rate is not None:
+            return self._ttl_miss(cache, writes, on_write, spec.capacity * spec.nodes)
         if spec.ttl is not None or spec.capacity_bytes is not None:
             self.note(
                 cache,
@@ -303,12 +306,15 @@ class Routes(QueryRoutes, RegionRoutes):
         writes = self._writes.get(cache, 0.0)
         return writes / reads if reads > 0 and writes > 0 else 0.0
 
-    def _ttl_miss(self, cache: str, writes: float = 0.0, on_write: str = "delete") -> float:
+    def _ttl_miss(
+        self, cache: str, writes: float = 0.0, on_write: str = "delete", capacity: int = 0
+    ) -> float:
         """Misses of a ttl-only cache: each key's reads Poisson at its share of the
         cache's read rate, an entry living ``ttl`` from the set after a miss
         (``lambda T / (1 + lambda T)`` of reads hit, for any ttl distribution) or from its
         last hit (``1 - exp(-lambda T)`` at the mean ttl); ``writes`` per read delete
-        their key or set it with a fresh ttl (at the mean ttl)."""
+        their key or set it with a fresh ttl (at the mean ttl). With an LRU ``capacity``
+        (ttl refreshed by hits) the ttl's time is capped by Che's characteristic time."""
         if cache not in self._read_rates:
             self._read_rates = cache_read_rates(self.scenario)
         spec = self.components[cache]
@@ -323,22 +329,22 @@ class Routes(QueryRoutes, RegionRoutes):
             written = f"; {spec.write_policy}: {writes:.3g} writes per read {what}"
         self.note(
             cache,
-            "hit rate of a ttl-only cache at its read rate per key (the time from a miss "
-            "to its set not counted"
-            + ("; ttl refreshed by hits" if spec.ttl_refresh else "")
+            (
+                "lru with a ttl refreshed by hits: a read hits if its key's previous reference "
+                "came within the smaller of Che's characteristic time and the ttl, "
+                if capacity
+                else "hit rate of a ttl-only cache "
+            )
+            + "at its read rate per key (the time from a miss to its set not counted"
+            + ("; ttl refreshed by hits" if spec.ttl_refresh and not capacity else "")
             + written
             + ("; at the mean ttl)" if at_mean else ")"),
         )
         p = popularity_probabilities(keyspace)
-        hit = ttl_hit_rate(
-            p,
-            rate,
-            spec.ttl.mean,
-            spec.ttl_refresh,
-            writes,
-            on_write=on_write,  # type: ignore[arg-type]
-        )
-        return 1.0 - hit
+        mode: Any = on_write
+        if capacity:
+            return 1.0 - lru_ttl_hit_rate(p, capacity, rate, spec.ttl.mean, writes, on_write=mode)
+        return 1.0 - ttl_hit_rate(p, rate, spec.ttl.mean, spec.ttl_refresh, writes, on_write=mode)
 
     def _cdn_miss(self, spec: Any, klass: str, region: int) -> float:
         if klass not in spec.cacheable:

@@ -11,7 +11,13 @@ import numpy as np
 import pytest
 
 import simperf
-from simperf.analysis.caching import che_fifo, che_invalidated, che_written, ttl_hit_rate
+from simperf.analysis.caching import (
+    che_fifo,
+    che_invalidated,
+    che_written,
+    lru_ttl_hit_rate,
+    ttl_hit_rate,
+)
 from simperf.analysis.networks import jackson, mva, tandem
 from simperf.analysis.queueing import erlang_b, mg1, mm1, mmc
 from simperf.analysis.resilience import hedged_copies
@@ -667,6 +673,18 @@ def test_a_ttl_only_cache_counts_its_writes(policy: str, on_write: str) -> None:
     assert abs(hit - plain) > 0.03
     assert reads == pytest.approx(750 * (1 - hit), rel=EXACT)
     assert any(f"{policy}: 0.333 writes per read" in n for n in notes)
+
+
+def test_an_lru_cache_with_a_refreshed_ttl_hits_within_the_smaller_time() -> None:
+    # 100 items, a 0.05 s ttl restarted by hits, 750 reads/s and 250 deleting writes/s:
+    # Che's time is 0.19 s, so the ttl binds: 0.179 of the reads hit (Che on the capacity
+    # alone, as before, 0.325)
+    scenario = written_cache("write_around", capacity=100, ttl=0.05, ttl_refresh=True)
+    reads, notes = _db_reads(scenario)
+    hit = lru_ttl_hit_rate(P_WRITTEN, 100, 750, 0.05, 1 / 3)
+    assert hit < che_invalidated(P_WRITTEN, 100, 1 / 3) - 0.05
+    assert reads == pytest.approx(750 * (1 - hit), rel=EXACT)
+    assert any("lru with a ttl refreshed by hits" in n for n in notes)
 
 
 def test_a_ttl_only_cdn_edge_misses_as_its_closed_form_says() -> None:
