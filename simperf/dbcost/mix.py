@@ -28,6 +28,7 @@ from simperf.analysis.caching import (
     che_lru,
     che_random,
     che_written,
+    lfu_invalidated,
     lfu_static,
 )
 from simperf.keys import MAX_PROBABILITY_KEYS, popularity_probabilities
@@ -160,9 +161,10 @@ def miss_rate(
     per read, spread over the keys as the reads are, either delete their key
     (``on_write="delete"``, write-around: :func:`~simperf.analysis.caching.che_invalidated`)
     or set it (``"set"``, write-through and write-back: the writes count as references,
-    :func:`~simperf.analysis.caching.che_written`). LFU has no such form for deletes: its
-    hit rate is then LRU's (an approximation, which the estimate notes); writes that set
-    keys as popular as the reads leave its top keys as they are.
+    :func:`~simperf.analysis.caching.che_written`). Under LFU deletes leave its top keys
+    each hit unless written since their previous read (a lower bound,
+    :func:`~simperf.analysis.caching.lfu_invalidated`), and writes that set keys as
+    popular as the reads leave its top keys as they are.
     """
     if ttl is not None or capacity_bytes is not None or keyspace.keys > MAX_PROBABILITY_KEYS:
         return 1.0
@@ -181,8 +183,9 @@ def _modelled_miss_rate(
     scenario with databases asks again, and a key space of millions takes seconds."""
     p = popularity_probabilities(KeyspaceSpec.model_validate_json(keyspace))
     if writes > 0 and on_write == "delete":
-        policy = "lru" if eviction == "lfu" else eviction
-        return 1.0 - che_invalidated(p, capacity, writes, policy)  # type: ignore[arg-type]
+        if eviction == "lfu":
+            return 1.0 - lfu_invalidated(p, capacity, writes)
+        return 1.0 - che_invalidated(p, capacity, writes, eviction)  # type: ignore[arg-type]
     if writes > 0 and eviction != "lfu":
         return 1.0 - che_written(p, capacity, writes, eviction)  # type: ignore[arg-type]
     return 1.0 - HIT_RATE[eviction](p, capacity)

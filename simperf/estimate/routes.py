@@ -285,8 +285,8 @@ class Routes(QueryRoutes, RegionRoutes):
             if spec.eviction == "lfu" and on_write == "delete":
                 self.note(
                     cache,
-                    "lfu: no closed form with writes that delete keys; its hit rate is "
-                    "LRU's with the deletes (an approximation)",
+                    "lfu: its top keys, each a hit unless written since its previous read; "
+                    "a lower bound (the slots deletes free are lent to other keys meanwhile)",
                 )
         keyspace = self.scenario.keyspaces[spec.keyspace]
         return miss_rate(
