@@ -242,6 +242,11 @@ class Summary:
                     **({"provisioned_time": exposure} if "provisioned_area" in b else {}),
                     **({"shed": int(b["shed"] - a["shed"])} if "shed" in b else {}),
                     **({"expired": int(b["expired"] - a["expired"])} if "expired" in b else {}),
+                    **(
+                        {"cancelled": int(b["cancelled"] - a["cancelled"])}
+                        if "cancelled" in b
+                        else {}
+                    ),
                 }
             )
         return rows
@@ -300,6 +305,7 @@ class Summary:
                     entry["shed"] = sum(r.get("shed", 0) for r in mine)
                 if any("expired" in r for r in mine):  # queue.drop_expired
                     entry["expired"] = sum(r.get("expired", 0) for r in mine)
+                    entry["cancelled"] = sum(r.get("cancelled", 0) for r in mine)
                 if any("memory_area" in r for r in mine):
                     entry.update(instance_stats.memory_total(mine, span))
                 entry.update(instance_stats.occupancy_total(mine, span))
@@ -428,6 +434,9 @@ class Summary:
                 records.append((a.time, b.time, inst.name, "utilization", busy))
                 if "shed" in sb:
                     records.append((a.time, b.time, inst.name, "shed", sb["shed"] - sa["shed"]))
+                if "expired" in sb:  # queue.drop_expired: attempts dropped past their deadline
+                    dropped = sb["expired"] - sa["expired"]
+                    records.append((a.time, b.time, inst.name, "expired", dropped))
                 if "worker_area" in sb:
                     workers = sb["workers"] * exposure
                     held = (sb["worker_area"] - sa["worker_area"]) / workers if workers else None
