@@ -26,7 +26,7 @@ from simperf.analysis.queueing import QueueResult
 from simperf.checks import nonnegative, positive
 from simperf.lazy import lazy_module
 
-# imported on first use: only a slow instance behind a balancer solves a sparse system
+# imported on first use: only a retry budget's Markov chain solves a sparse system
 sparse = lazy_module("scipy.sparse")
 sparse_linalg = lazy_module("scipy.sparse.linalg")
 
