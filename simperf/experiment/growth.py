@@ -17,6 +17,7 @@ fleet's cost follows its load), the price at the answer for a resized one.
 
 from __future__ import annotations
 
+import warnings
 from concurrent.futures import Executor
 from contextlib import nullcontext
 from dataclasses import dataclass
@@ -25,8 +26,15 @@ from typing import Any
 
 import pandas as pd
 
-from simperf.errors import SpecError
-from simperf.experiment.capacity import capacity, check_search, missed_because, shared_store
+from simperf.errors import SimperfWarning, SpecError
+from simperf.experiment.capacity import (
+    capacity,
+    check_search,
+    coinciding,
+    coinciding_note,
+    missed_because,
+    shared_store,
+)
 from simperf.experiment.executors import executor_for
 from simperf.experiment.probe import Probe, Prober
 from simperf.experiment.slo_verdict import UNDECIDED
@@ -232,7 +240,9 @@ def growth(
         or that point with the knob's value (a probe of a resized design's month);
         ``resume=True`` reuses the runs it holds, so an interrupted projection rerun
         runs only what is missing (and a store written for other designs or another
-        seed is refused). Runs are kept by load, not by month, so a store resumed with
+        seed is refused). A design whose spec (overrides applied), seed and knob with
+        its range are an earlier design's is judged once, its months given for both
+        and a warning issued. Runs are kept by load, not by month, so a store resumed with
         another ``rate`` or ``months`` reuses the runs of the loads both share (month 0's
         at least): a run depends on its spec, seed, load and knob alone.
     **options
@@ -272,12 +282,23 @@ def growth(
     db = shared_store(
         store, resume, "growth", {name: (plan[0], seeds[name]) for name, plan in plans.items()}
     )
+    repeats = coinciding(
+        {
+            name: (scenario, seeds[name], None if knob is None else [knob, low, high])
+            for name, (scenario, knob, low, high, _) in plans.items()
+        }
+    )
+    for name, first in repeats.items():
+        warnings.warn(coinciding_note(name, first), SimperfWarning, stacklevel=2)
     rows: list[dict[str, Any]] = []
     with (
         db if db is not None else nullcontext(),  # the store closed at the end
         executor_for(executor, workers=workers) as pool,
     ):
         for name, (scenario, knob, low, high, slos) in plans.items():
+            if name in repeats:  # the same runs: the earlier design's months answer
+                rows += [{**r, "design": name} for r in rows if r["design"] == repeats[name]]
+                continue
             base = float(scenario.workload.arrival.rate)  # type: ignore[union-attr]
             settings = dict(
                 replications=replications,

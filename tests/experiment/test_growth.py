@@ -244,3 +244,23 @@ def test_another_rate_resumes_with_the_runs_of_the_loads_it_shares(
             json.loads(p)[LOAD] for (p,) in db.execute("SELECT DISTINCT point FROM runs")
         )
     assert loads == pytest.approx([RATE, RATE * 1.05, RATE * 1.1])  # month 0 once
+
+
+def test_designs_that_coincide_are_judged_once(base: simperf.Scenario, tmp_path: Path) -> None:
+    out = tmp_path / "g.db"
+    with pytest.warns(simperf.SimperfWarning, match="design 'again' is design 'fixed'"):
+        projection = simperf.growth(
+            {"fixed": base, "again": base.with_overrides({"components.app.cores": 4})},
+            [f"components.app.utilization<{LIMIT}"],
+            rate=0.1,
+            months=3,
+            replications=2,
+            executor="serial",
+            store=out,
+        )
+    frame = projection.frame
+    mine = frame[frame.design == "again"].drop(columns="design").reset_index(drop=True)
+    assert mine.equals(frame[frame.design == "fixed"].drop(columns="design").reset_index(drop=True))
+    with sqlite3.connect(out) as db:
+        (stored,) = db.execute("SELECT COUNT(*) FROM runs").fetchone()
+    assert stored == 2 + 2 + 1  # months 0 and 1 twice, saturated month 2 once: not again
