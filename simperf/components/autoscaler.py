@@ -438,7 +438,10 @@ class Autoscaler(Component):
             "mean_serving": (last["serving_area"] - first["serving_area"]) / span
             if span > 0
             else None,
-            "instances_at_end": last["provisioned"],
+            # the fleet as the policy left it, as the range counts it (a draining
+            # instance is billed, provisioned_at_end, but no longer of the fleet)
+            "instances_at_end": fleet[-1],
+            "provisioned_at_end": last["provisioned"],
             "fewest_instances": min(fleet),
             "most_instances": max(fleet),
             "instance_hours": hours,

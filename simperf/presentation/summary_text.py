@@ -110,7 +110,8 @@ def autoscaling(d: dict[str, Any]) -> list[str]:
             f"autoscaling {name}: {a['min']}..{a['max']} instances, "
             f"{a['fewest_instances']} to {a['most_instances']} in the run, mean "
             + (f"{mean:.3g}" if mean is not None else "-")
-            + f", {a['instances_at_end']} at the end; {a['instance_hours']:.4g} "
+            + f", {a['instances_at_end']} at the end{_billed_at_end(a)}; "
+            f"{a['instance_hours']:.4g} "
             f"instance-hours{cost}; {a['scale_outs']} scale-outs, {a['scale_ins']} scale-ins"
             + (f", {a['replaced']} crashed replaced" if a.get("replaced") else "")
         )
@@ -124,6 +125,15 @@ def autoscaling(d: dict[str, Any]) -> list[str]:
         if len(a["events"]) > 5:
             lines.append(f"  ... and {len(a['events']) - 5} more (Result.scaling_events)")
     return lines
+
+
+def _billed_at_end(a: dict[str, Any]) -> str:
+    """`` (3 billed, draining)`` where instances still draining at the end are billed
+    beyond the fleet; nothing otherwise."""
+    billed = a.get("provisioned_at_end")
+    if billed is None or billed == a["instances_at_end"]:
+        return ""
+    return f" ({billed} billed, draining)"
 
 
 def headroom(d: dict[str, Any]) -> list[str]:

@@ -461,6 +461,25 @@ def test_a_draining_instance_taken_back_serves_at_once(tmp_path: Path) -> None:
     assert series(result, "app[1]", "utilization")[110.0] == pytest.approx(0.7)
 
 
+def test_instances_at_end_count_the_fleet_as_its_range_does(tmp_path: Path) -> None:
+    """app[1], scaled in at 70 s, still drains at the end (100 s): it is billed but no
+    longer of the fleet, so the fleet at the end is 1, as the range beside it counts;
+    ``provisioned_at_end`` (2) is what is billed. Before, 'at the end' said 2."""
+    scaling = {**TRACKING, "min": 1, "metric_lag": 0, "cooldown": "60s", "scale_in_cooldown": 0}
+    segments = ((0.0, 10), (60.0, 2), (100.0, 14))
+    spec = scenario(tmp_path, scaling, segments, replicas=2, workers=1000)
+    spec["components"]["app"]["endpoints"]["get"].append(
+        {"delay": {"dist": "constant", "value": "45s"}}
+    )
+    spec["run"]["duration"] = 100
+    result = simperf.run(simperf.from_dict(spec), seed=1)
+    report = result.to_dict()["autoscaling"]["app"]
+    assert (report["fewest_instances"], report["most_instances"]) == (1, 2)
+    assert report["instances_at_end"] == 1
+    assert report["provisioned_at_end"] == 2
+    assert "1 to 2 in the run, mean 2, 1 at the end (2 billed, draining)" in result.summary()
+
+
 def test_request_rate_counts_the_requests_offered_not_finished(tmp_path: Path) -> None:
     # 30/s on 2 one-core instances of 100 ms: each is offered 15/s and finishes 10/s at
     # most, its queue growing. A request_rate target of 8/s must see the 15/s offered:
