@@ -16,6 +16,7 @@ from simperf.metrics import alerts, traces
 from simperf.metrics.availability import faults_section
 from simperf.metrics.headroom import (
     MAX_UNITS,
+    at_max,
     during_faults,
     headroom,
     mark_spills,
@@ -26,6 +27,7 @@ from simperf.metrics.headroom import (
 from simperf.metrics.request_stats import clean
 from simperf.metrics.result import Result
 from simperf.metrics.summary import Summary
+from simperf.spec.autoscaling import autoscaled
 from simperf.spec.cost import scenario_cost, with_autoscaling
 from simperf.spec.scenario import Scenario
 from simperf.spec.size_estimate import check_size
@@ -230,7 +232,10 @@ def _headroom(
     fault lasted."""
     routes = [c for c in model.components.values() if c.kind == "route"]
     stopped = stopped_calls(model.scenario, routes, calls) if calls else None
-    section = mark_spills(headroom(rows, stopped), spilling(model.scenario), estimated)
+    section = at_max(
+        headroom(rows, stopped), rows, autoscaled(model.scenario), summary.measured_time, stopped
+    )
+    section = mark_spills(section, spilling(model.scenario), estimated)
     if model.scenario.faults and summary.snapshots:
         units = during_faults(model.ctx.faults, summary.snapshots[0], summary.snapshots[-1], rows)
         section["faults"] = units[:MAX_UNITS]

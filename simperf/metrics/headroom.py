@@ -20,6 +20,10 @@ were offered too: a callee behind a breaker counts them as load it would have se
 (spread over its instances as it spread what it served), so that it does not look
 comfortable only because the breaker refused work (:func:`stopped_calls`).
 
+An autoscaled server's fleet grows with the load up to ``max``, so ``1 / U`` of the
+fleet it had tracks the scaling target; :func:`at_max` gives its headroom with the
+fleet at ``max`` instead, keeping the fleet's own.
+
 While a fault lasts the load shifts: the survivors of a crashed instance carry its share
 once it is detected, a slowed one is busier. :func:`during_faults` gives the same figures
 over each fault's own time, from the counters the fault log marked as it started, was
@@ -142,6 +146,84 @@ def headroom(rows: list[dict[str, Any]], stopped: dict[str, float] | None = None
         name, b = min(busy, key=lambda item: item[1]["headroom"])
         first = {"component": name, **b}
     return {"components": best, "first": first}
+
+
+AREAS = (("busy_area", "capacity"), ("worker_area", "workers"), ("pool_area", "pool_size"))
+"""Each resource's busy-time integral and its size per instance, as :data:`RESOURCES`."""
+
+
+def at_max(
+    section: dict[str, Any],
+    rows: list[dict[str, Any]],
+    fleets: dict[str, int],
+    span: float,
+    stopped: dict[str, float] | None = None,
+) -> dict[str, Any]:
+    """:func:`headroom`'s section with each autoscaled server's headroom at its fleet's
+    ``max``: how much more load before the fleet, grown to ``max``, saturates.
+
+    ``1 / utilisation`` of the fleet an autoscaler keeps tracks its target, not where
+    it saturates: the fleet grows with the load up to ``max``. The work the run measured
+    (busy core-, worker- and connection-seconds over every instance, per second of
+    ``span``) spread over ``max`` instances gives each resource's level at ``max``; its
+    headroom is the share of the offered load served over the busiest level.
+
+    Parameters
+    ----------
+    section
+        :func:`headroom`'s ``components`` and ``first`` (changed in place).
+    rows
+        The run's instance rows (areas over the measured period).
+    fleets
+        :func:`~simperf.spec.autoscaling.autoscaled`: server -> ``max``.
+    span
+        The measured time.
+    stopped
+        As for :func:`headroom`.
+
+    Returns
+    -------
+    dict
+        ``section``, each autoscaled server with ``max_instances``, ``headroom`` at
+        ``max`` (its ``resource`` the binding one there) and ``fleet_headroom`` (the
+        fleet's as it was, ``1 / utilisation`` of its busiest instance); ``first``
+        read with these.
+    """
+    comps = section["components"]
+    mine = [name for name in fleets if name in comps]
+    if not mine or span <= 0:
+        return section
+    for name in mine:  # app servers only: their utilisation is of cores
+        group = [r for r in rows if r["component"] == name]
+        levels = []
+        for (area, size), (_, resource) in zip(AREAS, RESOURCES, strict=True):
+            held = [r for r in group if area in r and r.get(size)]
+            if held:
+                total = sum(r[area] for r in held)
+                level = total / (held[0][size] * fleets[name] * span)
+                levels.append((resource, level))
+        if not levels:
+            continue
+        resource, level = max(levels, key=lambda item: item[1])
+        served = sum(r.get("served") or 0 for r in group)
+        offered = served + sum(r.get(k) or 0 for r in group for k in TURNED_AWAY)
+        offered += (stopped or {}).get(name, 0.0)
+        share = served / offered if served else 1.0
+        comp = comps[name]
+        comps[name] = comp | {
+            "resource": resource,
+            "headroom": share / level if level > 0 else None,
+            "max_instances": fleets[name],
+            "fleet_headroom": comp["headroom"],
+            "fleet_resource": comp["resource"],
+        }
+    busy = [(name, c) for name, c in comps.items() if _answer(c) is not None]
+    first = None
+    if busy:
+        name, c = min(busy, key=lambda item: _answer(item[1]))  # type: ignore[arg-type,return-value]
+        first = {"component": name, **c}
+    section["first"] = first
+    return section
 
 
 def spilling(scenario: Scenario) -> dict[str, str]:

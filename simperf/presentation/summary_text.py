@@ -170,6 +170,13 @@ def _first(first: dict[str, Any]) -> str:
     is given where there is one, else the measured one is said not to be it."""
     busy = f"{first['utilization']:.1%} busy at {first['instance']}"
     spill = first.get("spill")
+    fleet = first.get("max_instances")
+    if spill is None and fleet is not None:  # autoscaled: the fleet grows with the load
+        return (
+            f"headroom  {first['component']} {first['resource']} saturates first, at "
+            f"{multiple(first['headroom'])} this load with its fleet at max {fleet} ({busy} "
+            f"in the fleet it had, {multiple(first['fleet_headroom'])} at that size)"
+        )
     if spill is None:
         return (
             f"headroom  {first['component']} {first['resource']} saturates first, at "

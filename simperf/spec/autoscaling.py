@@ -173,3 +173,12 @@ class AutoscalingSpec(SpecModel):
     def in_cooldown(self) -> float:
         """The cooldown after any action before a scale-in."""
         return self.cooldown if self.scale_in_cooldown is None else self.scale_in_cooldown
+
+
+def autoscaled(scenario: Any) -> dict[str, int]:
+    """Each autoscaled server of a scenario -> its fleet's ``max``."""
+    return {
+        name: spec.autoscaling.max
+        for name, spec in scenario.components.items()
+        if getattr(spec, "autoscaling", None) is not None
+    }

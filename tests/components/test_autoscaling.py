@@ -723,3 +723,28 @@ def test_a_tolerance_cuts_a_days_actions_within_its_instance_hours_bound() -> No
     assert len(band["events"]) < len(none["events"])
     ratio = band["instance_hours"] / none["instance_hours"]
     assert 1 / 1.1 <= ratio <= 1 / 0.9
+
+
+def test_headroom_is_the_fleets_at_max(tracking: simperf.Result) -> None:
+    """3,000 requests of exactly 100 ms in 300 s are 1 core's work on average: spread
+    over max 5 one-core instances, 20% busy, so the fleet at max saturates at 5x this
+    load. The fleet it had (its busiest instance) says far less, since the autoscaler
+    keeps it near its 60% target; that figure is kept as ``fleet_headroom``."""
+    app = tracking.to_dict()["headroom"]["components"]["app"]
+    assert app["headroom"] == pytest.approx(5.0, rel=1e-12)
+    assert app["max_instances"] == 5 and app["resource"] == "cores"
+    assert app["fleet_headroom"] == pytest.approx(1 / app["utilization"])
+    assert app["fleet_headroom"] < 2.5
+    assert "saturates first, at 5x this load with its fleet at max 5 (" in tracking.summary()
+
+
+def test_the_estimates_headroom_is_the_fleets_at_max() -> None:
+    """models/diurnal.yaml (10/s of 60 ms, 0.6 cores' work) tracking 40% CPU settles at
+    2 instances, 30% busy; at max 4 the fleet is 15% busy: 6.67x, not 1 / 0.3 = 3.33x."""
+    spec = simperf.load(Path(__file__).resolve().parents[2] / "models" / "diurnal.yaml")
+    scaled = spec.with_overrides(
+        {"components.app.autoscaling": {"min": 1, "max": 4, "target": "40%"}}
+    )
+    found = simperf.estimate(scaled)
+    assert found.bottleneck["headroom"] == pytest.approx(4 / 0.6)
+    assert "headroom with its fleet at max 4 (it grows with the load)" in found.notes["app"]

@@ -345,7 +345,8 @@ def test_an_autoscaled_server_is_estimated_at_the_fleet_its_target_settles_at() 
     assert util == pytest.approx(150 * 0.01 / 3, rel=EXACT)
     assert e.notes["app"] == [
         "autoscaling: estimated at the 3 instance(s) a 0.6 cpu_utilization target "
-        "settles at (the run starts with 2)"
+        "settles at (the run starts with 2)",
+        "headroom with its fleet at max 6 (it grows with the load)",
     ]
     # below min, at min; above max, at max and said so
     spec["workload"]["arrival"]["rate"] = 50
@@ -375,7 +376,8 @@ def test_a_tolerance_is_estimated_at_the_fewest_instances_of_its_band() -> None:
     assert e.notes["app"] == [
         "autoscaling: estimated at the 4 instance(s) a 0.6 cpu_utilization target "
         "settles at (the run starts with 2); its tolerance of 0.2 lets the run settle "
-        "anywhere from 4 to 5: the fewest taken"
+        "anywhere from 4 to 5: the fewest taken",
+        "headroom with its fleet at max 6 (it grows with the load)",
     ]
 
 
@@ -409,7 +411,8 @@ def test_a_request_rate_target_settles_at_the_rate_over_the_target() -> None:
     assert util == pytest.approx(150 * 0.01 / 4, rel=EXACT)
     assert e.notes["app"] == [
         "autoscaling: estimated at the 4 instance(s) a 40/s request_rate target "
-        "settles at (the run starts with 2)"
+        "settles at (the run starts with 2)",
+        "headroom with its fleet at max 6 (it grows with the load)",
     ]
     # ceil(50 / 40) = 2 is min; ceil(500 / 40) = 13 is capped at max 6
     e = estimate(simperf.from_dict(request_rate_fleet(50, "40/s")))
@@ -726,7 +729,8 @@ def test_a_worker_occupancy_target_settles_at_the_workers_held_over_the_target()
     assert util == pytest.approx(90 * 0.05 / 8, rel=EXACT)  # its workers, the busier
     assert e.notes["app"] == [
         "autoscaling: estimated at the 8 instance(s) a 0.6 worker_occupancy target "
-        "settles at (the run starts with 2)"
+        "settles at (the run starts with 2)",
+        "headroom with its fleet at max 12 (it grows with the load)",
     ]
     # more workers than cores: a worker's hold includes its core waits, which depend on
     # the fleet; no closed form, the fleet it starts with
