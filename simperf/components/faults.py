@@ -57,11 +57,17 @@ class FaultLog:
     lasts) and at its detection (None until then): 64 bytes per instance and mark, taken
     without an event of their own. The detection splits the fault's time in two stretches
     that load the rest differently: before it, traffic still goes to the failed instance.
+    ``switches[i]`` holds ``(time, counters, out)`` each time occurrence ``i`` went out
+    of rotation (the first of its instances taken out) or back in (the last put back)
+    while it lasted: a balancer that readmits an instance still failing (an ejection run
+    its time, a health check passing) sends it traffic again until it is detected again.
     """
 
     def __init__(self, instances: Sequence[Any] = ()) -> None:
         self.instances = list(instances)
         self.marks: list[list[np.ndarray | None]] = []
+        self.switches: list[list[tuple[float, np.ndarray, bool]]] = []
+        self._out: dict[int, set[str]] = {}  # id(occurrence) -> its instances out of rotation
         self._index: dict[int, int] = {}  # id(occurrence) -> its index
         self.occurrences: list[dict[str, Any]] = []
         self._open: dict[str, list[dict[str, Any]]] = {}  # instance name -> open occurrences
@@ -82,6 +88,7 @@ class FaultLog:
         self._index[id(occurrence)] = len(self.occurrences)
         self.occurrences.append(occurrence)
         self.marks.append([self.mark(now), None, None])
+        self.switches.append([])
         for name in names:
             self._open.setdefault(name, []).append(occurrence)
         return occurrence
@@ -90,6 +97,7 @@ class FaultLog:
         """Record the repair of ``occurrence``."""
         occurrence["end"] = now
         self.marks[self._index[id(occurrence)]][1] = self.mark(now)
+        self._out.pop(id(occurrence), None)
         for name in occurrence["instances"]:
             self._open[name].remove(occurrence)
             self._ended[name] = occurrence
@@ -105,12 +113,24 @@ class FaultLog:
         failover noticed it down): the counters are marked where the first detection of
         each open occurrence splits it."""
         for occurrence in self._open.get(instance, ()):
+            index = self._index[id(occurrence)]
             if occurrence["detected"] is None:
                 occurrence["detected"] = now
-                self.marks[self._index[id(occurrence)]][2] = self.mark(now)
+                self.marks[index][2] = self.mark(now)
+            out = self._out.setdefault(id(occurrence), set())
+            if not out:  # out of rotation from now on
+                self.switches[index].append((now, self.mark(now), True))
+            out.add(instance)
 
     def restored(self, instance: str, now: float) -> None:
         """A balancer put ``instance`` back into rotation at ``now``."""
+        for occurrence in self._open.get(instance, ()):  # still failing: traffic again
+            out = self._out.get(id(occurrence))
+            if out and instance in out:
+                out.discard(instance)
+                if not out:
+                    index = self._index[id(occurrence)]
+                    self.switches[index].append((now, self.mark(now), False))
         occurrence = self._ended.get(instance)
         if (
             occurrence is not None

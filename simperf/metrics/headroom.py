@@ -363,7 +363,10 @@ def during_faults(
     database's failover detected the fault, the counters the log marked then split its
     time in two stretches with figures of their own: before the detection the failed
     instance still took its share of the traffic (refused, so the rest carried no more
-    than before); after it the rest carried that share. The fault's figures are the
+    than before); after it the rest carried that share. A balancer that puts the
+    instance back while the fault lasts sends it its share again until it is detected
+    again: every switch the log marked (:attr:`~simperf.components.faults.FaultLog.switches`)
+    moves the time after it to the stretch of its state. The fault's figures are the
     worse of the two.
 
     Parameters
@@ -396,7 +399,7 @@ def during_faults(
     at_start = _as_marks(first, rows)
     at_end = _as_marks(last, rows)
     units: dict[tuple[int, str], dict[str, Any]] = {}
-    for occ, (a, b, d) in zip(log.occurrences, log.marks, strict=True):
+    for occ, (a, b, _), switches in zip(log.occurrences, log.marks, log.switches, strict=True):
         start, end = occ["start"], t1 if occ["end"] is None else min(occ["end"], t1)
         if start < t0:
             start, a = t0, at_start
@@ -422,16 +425,19 @@ def during_faults(
         unit["occurrences"] += 1
         unit["end"] = end
         unit["time"] += end - start
-        # where the detection falls in the measured part: all of it is after one made in
-        # the warm-up, before one never made
-        found = occ["detected"]
-        split = end if found is None else min(max(found, start), end)
-        mark = a if split == start else b if split == end else d
-        unit["detected"] += found is not None
-        unit["_times"][0] += split - start
-        unit["_times"][1] += end - split
-        unit["_sums"][0] += np.nan_to_num(mark - a)  # NaN: counters an instance does not keep
-        unit["_sums"][1] += np.nan_to_num(b - mark)
+        unit["detected"] += occ["detected"] is not None
+        # in rotation (stretch 0) or out of it (1), switched at each detection and each
+        # readmission while the fault lasted; one in the warm-up sets the state at start
+        out, since, mark = False, start, a
+        for time, counters, taken_out in switches:
+            if time <= start:
+                out = taken_out
+                continue
+            if time >= end:
+                break
+            _add(unit, int(out), time - since, counters - mark)
+            out, since, mark = taken_out, time, counters
+        _add(unit, int(out), end - since, b - mark)
     out = []
     for unit in units.values():
         times, sums = unit.pop("_times"), unit.pop("_sums")
@@ -449,6 +455,12 @@ def during_faults(
             found = _named(whole, None)
         out.append({**unit, **stretches, **found})
     return out
+
+
+def _add(unit: dict[str, Any], stretch: int, time: float, counts: np.ndarray) -> None:
+    """Add a span of a fault's time and its counters to one of its stretches."""
+    unit["_times"][stretch] += time
+    unit["_sums"][stretch] += np.nan_to_num(counts)  # NaN: counters an instance does not keep
 
 
 def _named(found: dict[str, Any], stretch: str | None) -> dict[str, Any]:

@@ -204,6 +204,37 @@ def test_a_detected_crash_has_the_headroom_before_and_after_its_detection() -> N
     assert f"before detection ({format_time(before['time'])})" in result._repr_html_()
 
 
+def test_a_fault_readmitted_and_detected_again_is_split_at_every_switch() -> None:
+    # checked_fleet's load, app[0] failing 5% of its requests from 10.005 s for 20 s
+    # behind outlier ejection (1 error, 1 s): ejected, readmitted after 1 s, ejected again
+    # at its next error. In rotation it takes a third (survivors 0.133 busy); out, the
+    # survivors take half each (0.2 busy, 5x). The split at the first detection only
+    # counted every readmission as after it: 0.179 busy there (5.58x), 1.6 s before.
+    # Each switch cuts a period of the round robin, within 4 ms of app[1]'s work in
+    # rotation and 12 ms out of it, so each stretch is within that many of theory.
+    faults = [{"component": "app", "instance": 0, "at": 10.005, "for": 20.0}]
+    scenario = one_down(3, "deterministic", "4ms", 10.005, 20.0, 40).with_overrides(
+        {
+            "faults": [{**faults[0], "kind": "errors", "fraction": 0.05}],
+            "components.lb.outlier_detection": {
+                "consecutive_errors": 1,
+                "base_ejection_time": "1s",
+                "max_ejection_time": "1s",
+            },
+        }
+    )
+    d = simperf.run(scenario, seed=1).to_dict()
+    [occ] = d["faults"]["occurrences"]
+    [unit] = d["headroom"]["faults"]
+    before, after = unit["before_detection"], unit["after_detection"]
+    switches = 2 * d["load_balancers"]["lb"]["ejections"]
+    assert before["time"] + after["time"] == pytest.approx(20.0, abs=1e-9)
+    assert before["time"] > occ["detected"] - 10.005 + 1.0  # readmitted spells counted
+    for stretch, theory, work in ((before, 0.4 / 3, 0.004), (after, 0.2, 0.012)):
+        app = stretch["components"]["app"]
+        assert app["utilization"] == pytest.approx(theory, abs=switches * work / stretch["time"])
+
+
 def test_failover_yaml_splits_the_primary_crash_at_the_failover_s_detection() -> None:
     # The primary dies at 30 s and failover notices at 35 s (detection: 5s): 5 s before
     # and 15 s after. The cache node lost at 20 s has no health check: no split.
