@@ -19,6 +19,7 @@ from simperf.metrics.headroom import (
     at_max,
     during_faults,
     headroom,
+    mark_fault_spills,
     mark_spills,
     spilling,
     stopped_calls,
@@ -235,9 +236,11 @@ def _headroom(
     section = at_max(
         headroom(rows, stopped), rows, autoscaled(model.scenario), summary.measured_time, stopped
     )
-    section = mark_spills(section, spilling(model.scenario), estimated)
+    spills = spilling(model.scenario)
+    section = mark_spills(section, spills, estimated)
     if model.scenario.faults and summary.snapshots:
         units = during_faults(model.ctx.faults, summary.snapshots[0], summary.snapshots[-1], rows)
+        mark_fault_spills(units, spills)
         section["faults"] = units[:MAX_UNITS]
         section["fault"] = worst(units)
     return section

@@ -232,7 +232,9 @@ def spilling(scenario: Scenario) -> dict[str, str]:
     A geographic balancer sends a request to the nearest group with room, so with
     groups in more than one region every group's load depends on the others' (see
     :class:`simperf.components.balancing.Geographic`); a balancer in front of balancers
-    reaches their backends.
+    reaches their backends. A spill also moves traffic between regions: each shared
+    link direction (``"from->to"``, as the run names it) is named too, since what
+    crosses it depends on where the balancer sends.
     """
     network = scenario.network
     regions = list(network.regions) if network is not None else []
@@ -244,7 +246,30 @@ def spilling(scenario: Scenario) -> dict[str, str]:
         located = {scenario.components[b].location(regions) for b in backends}
         if len(located - {None}) > 1:
             out.update(dict.fromkeys(backends, name))
+            for a, ends in (network.links if network is not None else {}).items():
+                for b, link in ends.items():
+                    if link.shared:  # both directions, each a component of the run
+                        out.setdefault(f"{a}->{b}", name)
+                        out.setdefault(f"{b}->{a}", name)
     return out
+
+
+def mark_fault_spills(units: list[dict[str, Any]], spills: dict[str, str]) -> None:
+    """Mark, in :func:`during_faults`' units (in place), the components behind a
+    spilling balancer (``spill``: its name), in each unit's ``components`` and
+    ``first`` and in those of its stretches: their figures there stay ``1 /
+    utilisation``, which is no saturation point (:func:`mark_spills`), and no estimate
+    is solved for a fault's time."""
+    if not spills:
+        return
+    for unit in units:
+        for part in (unit, *(unit[name] for name in STRETCHES if unit.get(name))):
+            for name, comp in part["components"].items():
+                if name in spills:
+                    comp["spill"] = spills[name]
+            first = part.get("first")
+            if first is not None and first["component"] in spills:
+                first["spill"] = spills[first["component"]]
 
 
 def mark_spills(

@@ -149,7 +149,7 @@ def headroom(d: dict[str, Any]) -> list[str]:
         line += (
             f"; estimate: {neck['component']} {neck['resource']} at {multiple(neck['headroom'])}"
         )
-    lines = [line, *_spill_note(section["components"])]
+    lines = [line, *_spill_note(section["components"], bool(section.get("faults")))]
     fault = section.get("fault")
     if fault is not None:
         lines += _fault_headroom(fault)
@@ -205,7 +205,7 @@ def _same(first: dict[str, Any], neck: dict[str, Any]) -> bool:
     ) == (neck["component"], neck["resource"])
 
 
-def _spill_note(components: dict[str, Any]) -> list[str]:
+def _spill_note(components: dict[str, Any], faults: bool = False) -> list[str]:
     """Under the headroom line, per spilling balancer: its components' headroom cells are
     the estimate's (marked ``*``), and their ``1 / utilisation``, which is not."""
     behind: dict[str, list[str]] = {}
@@ -218,6 +218,7 @@ def _spill_note(components: dict[str, Any]) -> list[str]:
     return [
         f"          behind {balancer}, which spills, headroom* is the estimate's; "
         f"1/utilisation, no saturation point: {', '.join(parts)}"
+        + (" (so is 'in fault', marked ~)" if faults else "")
         for balancer, parts in behind.items()
     ]
 
@@ -264,10 +265,13 @@ def _fault_headroom(fault: dict[str, Any]) -> list[str]:
 
 
 def _saturates(first: dict[str, Any]) -> str:
-    """'app cores at 5x (20.0% busy at app[1])': a first to saturate, in words."""
+    """'app cores at 5x (20.0% busy at app[1])': a first to saturate, in words; behind a
+    spilling balancer its 1/utilisation, said to be no saturation point."""
+    spill = first.get("spill")
+    said = f"; {spill} spills: 1/utilisation, no saturation point" if spill else ""
     return (
         f"{first['component']} {first['resource']} at {multiple(first['headroom'])} "
-        f"({first['utilization']:.1%} busy at {first['instance']})"
+        f"({first['utilization']:.1%} busy at {first['instance']}{said})"
     )
 
 
@@ -357,7 +361,10 @@ def components(d: dict[str, Any]) -> list[str]:
             values.append(headroom_cell(spare.get(name)))
         if in_fault:
             room = in_fault.get(name)
-            values.append(multiple(room))
+            # behind a spilling balancer 1/utilisation in a fault is no saturation point
+            # either, and no estimate solves it: marked as the spill note says
+            spills = (spare or {}).get(name, {}).get("spill") is not None
+            values.append(multiple(room) + ("~" if spills and room is not None else ""))
         lines.append(table_row(columns, values))
     return lines
 

@@ -400,6 +400,35 @@ def test_a_geographic_balancer_spills_only_between_regions() -> None:
     from simperf.metrics.headroom import spilling
 
     spec = simperf.load(MODELS / "multi_region.yaml")
-    assert spilling(spec) == dict.fromkeys(("web_eu", "web_us", "web_ap"), "geo")
+    # the groups, and the shared us-ap link both ways: what crosses it (ap's clients
+    # served in us) grows with the spill, so its 1/utilisation (18.3x) is no saturation
+    # point either; it was not marked
+    assert spilling(spec) == dict.fromkeys(
+        ("web_eu", "web_us", "web_ap", "us->ap", "ap->us"), "geo"
+    )
     one = spec.with_overrides({"components.web_eu.region": "us", "components.web_ap.region": "us"})
     assert spilling(one) == {}
+
+
+def test_a_faults_headroom_behind_a_spilling_balancer_is_marked() -> None:
+    """While web_eu[0] is down, what web_eu and web_us carry depends on the spill too:
+    the fault's figures (1/utilisation, no estimate solved for a fault's time) are
+    marked ``spill``, in the JSON and the summary, as the run's are."""
+    spec = simperf.load(MODELS / "multi_region.yaml").with_overrides(
+        {
+            "run.duration": 6,
+            "run.warmup": 1,
+            "faults": [{"component": "web_eu", "instance": 0, "at": 2, "for": 3}],
+        }
+    )
+    result = simperf.run(spec, seed=1)
+    d = result.to_dict()
+    [unit] = d["headroom"]["faults"]
+    marked = {name for name, comp in unit["components"].items() if comp.get("spill") == "geo"}
+    assert marked == {"web_eu", "web_us", "web_ap", "us->ap", "ap->us"} & set(unit["components"])
+    assert "db" not in marked and "web_ap" in marked
+    fault = d["headroom"]["fault"]
+    assert fault["spill"] == "geo"
+    text = result.summary()
+    assert "geo spills: 1/utilisation, no saturation point)" in text
+    assert "(so is 'in fault', marked ~)" in text
