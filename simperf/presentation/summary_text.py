@@ -267,6 +267,8 @@ def _fault_headroom(fault: dict[str, Any]) -> list[str]:
 def _saturates(first: dict[str, Any]) -> str:
     """'app cores at 5x (20.0% busy at app[1])': a first to saturate, in words; behind a
     spilling balancer its 1/utilisation, said to be no saturation point."""
+    if first.get("down"):
+        return f"{first['component']} at 0x (no instance up: {first['instance']} down)"
     spill = first.get("spill")
     said = f"; {spill} spills: 1/utilisation, no saturation point" if spill else ""
     return (
