@@ -240,6 +240,14 @@ class DatabaseCore:
                 best = candidate
         return best
 
+    def fixed_reader(self) -> DbInstance | None:
+        """The server :meth:`_read_target` always returns while the route table stands,
+        when it has nothing to choose or count (no read-your-writes, and no replica or
+        the ``primary`` policy); None when it chooses per read."""
+        if self.db.ryw > 0 or (self.replicas and self.policy != "primary"):
+            return None
+        return self.primary
+
     def run(self, request: Request, q: CompiledQuery, key: int, pooled: bool) -> Process:
         """Run ``q`` on the instance it goes to (opening a connection unless pooled).
 
