@@ -23,7 +23,10 @@ times (a query's fixed CPU, the round trip) events coincide, and an earlier resu
 would change who finds a core free. Those that only resume the query, like every
 timeout, are light calendar entries (:mod:`simperf.components.flat_calendar`); events
 that nothing observes (an earlier shard's end, a replay's end) are left out, which moves
-no other entry. Results are identical to the process path's.
+no other entry, and the starts of a scatter's arms, or of a write's replays, which are
+pushed in a row (nothing can come between them), are one entry
+(:func:`~simperf.components.flat_calendar.soon_all`). Results are identical to the
+process path's.
 """
 
 from __future__ import annotations
