@@ -58,6 +58,7 @@ class QueryStep:
         "cores",
         "db",
         "pools",
+        "reader",
         "readers",
         "repeat",
         "route",
@@ -83,6 +84,7 @@ class QueryStep:
         self.routing = getattr(db, "routing", "hash")
         # per shard, the server every read goes to when there is nothing to choose
         self.readers = [core.fixed_reader() for core in db.cores]
+        self.reader = self.readers[0]
         self.space = route.space
         # each key's shard, looked up (b"": computed by shard_of)
         single = self.sharded and route.single
@@ -386,13 +388,18 @@ class PooledQuery(DbQuery):
         request = self.request
         key = request.key if request.key is not None else route.key()
         if not step.sharded:
-            shard = 0
+            core = step.core
+            q = route.queries[0]
+            reader = step.reader
         elif route.single:
             table = step.table
             if 0 <= key < len(table):
                 shard = table[key]
             else:
                 shard = shard_of(key, step.shards, step.routing, step.space)
+            core = step.cores[shard]
+            q = route.queries[shard]
+            reader = step.readers[shard]
         else:  # scatter-gather: every shard's server is chosen, then the arms start
             step.db.fanouts += 1  # type: ignore[attr-defined]
             self.pending = step.shards
@@ -408,15 +415,12 @@ class PooledQuery(DbQuery):
             # as the arms' processes start: urgent, in order, one entry for them all
             soon_all(step.db.env, arms, URGENT)
             return
-        core = step.cores[shard]
-        q = route.queries[shard]
         self.core = core
         self.q = q
         self.key = key
         if q.write:
             self.inst = core.primary
         else:
-            reader = step.readers[shard]
             self.inst = core._read_target(request, q) if reader is None else reader
         self.start(now)
 
