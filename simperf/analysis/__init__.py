@@ -7,7 +7,8 @@ networks (:mod:`.networks`: Jackson, MVA), scatter-gather (:mod:`.forkjoin`), ba
 (:mod:`.power_of_d`;
 :mod:`.spillover`: overflow between groups of loss systems) and
 scaling with cores (:mod:`.usl`: the Universal Scalability Law) and calls under failure
-(:mod:`.resilience`: client timeouts, retried and hedged calls).
+(:mod:`.resilience`: client timeouts, retried calls, decorrelated jitter, retry budgets,
+a slow instance behind a balancer, hedged calls).
 Cache models live in :mod:`.caching`.
 """
 
@@ -43,16 +44,22 @@ if TYPE_CHECKING:  # pragma: no cover
         mmc,
     )
     from simperf.analysis.resilience import (
+        BudgetedRetries,
         ClientTimeout,
+        DecorrelatedBackoff,
         HedgedCopies,
         HedgedExponential,
         RetriedCall,
+        SlowInstance,
         backoff_mean,
+        budgeted_retries,
         client_timeout,
+        decorrelated_backoff,
         exponential_below,
         hedged_copies,
         hedged_exponential,
         retried_call,
+        slow_instance,
     )
     from simperf.analysis.scheduling import PSResult, mg1_ps, priority_mg1
     from simperf.analysis.setup import SetupResult, mg1_setup
@@ -88,16 +95,22 @@ lazy_exports(
             "mmc",
         ],
         "simperf.analysis.resilience": [
+            "BudgetedRetries",
             "ClientTimeout",
+            "DecorrelatedBackoff",
             "HedgedCopies",
             "HedgedExponential",
             "RetriedCall",
+            "SlowInstance",
             "backoff_mean",
+            "budgeted_retries",
             "client_timeout",
+            "decorrelated_backoff",
             "exponential_below",
             "hedged_copies",
             "hedged_exponential",
             "retried_call",
+            "slow_instance",
         ],
         "simperf.analysis.scheduling": ["PSResult", "mg1_ps", "priority_mg1"],
         "simperf.analysis.setup": ["SetupResult", "mg1_setup"],
@@ -108,7 +121,9 @@ lazy_exports(
 
 __all__ = [
     "BoundedWaitResult",
+    "BudgetedRetries",
     "ClientTimeout",
+    "DecorrelatedBackoff",
     "ForkJoinBounds",
     "GIM1Result",
     "HedgedCopies",
@@ -122,8 +137,11 @@ __all__ = [
     "QueueResult",
     "RetriedCall",
     "SetupResult",
+    "SlowInstance",
     "backoff_mean",
+    "budgeted_retries",
     "client_timeout",
+    "decorrelated_backoff",
     "erlang_b",
     "erlang_c",
     "erlang_m1",
@@ -145,6 +163,7 @@ __all__ = [
     "power_of_two",
     "priority_mg1",
     "retried_call",
+    "slow_instance",
     "spill_over",
     "tandem",
     "usl_mmc",

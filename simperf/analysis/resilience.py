@@ -1,5 +1,6 @@
-"""Calls under failure: client timeouts over a queue, calls retried with backoff, and
-hedged calls, each where an exact closed form exists.
+"""Calls under failure: client timeouts over a queue, calls retried with backoff (its
+decorrelated jitter included), retries under a budget, a slow instance behind a
+balancer, and hedged calls, each where an exact form exists.
 
 The models assume what :mod:`simperf.components.resilience` does: abandoned work goes
 on (a timeout or a losing hedge copy does not take work off the callee), so a queue under
@@ -14,10 +15,15 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from fractions import Fraction
 from typing import Literal
 
-from simperf.analysis._common import _integer, _probability
+import numpy as np
+from scipy import sparse
+from scipy.sparse import linalg as sparse_linalg
+
+from simperf.analysis._common import FloatArray, _integer, _probability, _quantile_from_sf
 from simperf.analysis.queueing import QueueResult
 from simperf.checks import nonnegative, positive
 
@@ -88,20 +94,144 @@ def backoff_mean(retry: int, base: float, cap: float, jitter: Jitter) -> float:
 
     The ceiling is ``min(cap, base 2^(retry - 1))``; ``none`` waits it, ``full`` a uniform
     draw below it (mean half of it), ``equal`` half of it plus a uniform draw below the
-    other half (mean three quarters). ``decorrelated`` depends on the previous wait, a
-    chain with no closed form past the first retry, and is refused.
+    other half (mean three quarters). ``decorrelated`` depends on the previous wait: its
+    mean is :func:`decorrelated_backoff`'s.
 
     Examples
     --------
     >>> [backoff_mean(n, 0.01, 0.03, "full") for n in (1, 2, 3)]
     [0.005, 0.01, 0.015]
+    >>> [round(backoff_mean(n, 0.01, 1.0, "decorrelated"), 6) for n in (1, 2, 3)]
+    [0.02, 0.035, 0.0575]
     """
     n = _integer("retry", retry, 1)
+    if jitter == "decorrelated":
+        return decorrelated_backoff(n, base, cap).mean
     ceiling = min(nonnegative("cap", cap), nonnegative("base", base) * 2.0 ** (n - 1))
     share = {"none": 1.0, "full": 0.5, "equal": 0.75}.get(jitter)
     if share is None:
-        raise ValueError(f"jitter: no closed form for {jitter!r} (none, full or equal)")
+        raise ValueError(f"jitter: {jitter!r} is not one of none, full, equal, decorrelated")
     return share * ceiling
+
+
+_GRID = 1 << 14
+"""Intervals of the geometric grid over [base, cap] on which a decorrelated wait's density is
+carried from retry to retry (trapezoids, extrapolated from half as many: the mean within
+1e-7 of itself, relative, on a grid 16 times finer)."""
+
+
+@dataclass(frozen=True, eq=False)
+class DecorrelatedBackoff:
+    """The wait ``W_n`` before retry ``n`` with decorrelated jitter:
+    ``W_n = min(cap, U(base, 3 W_{n-1}))``, ``W_0 = base``, ``U`` uniform.
+
+    Attributes
+    ----------
+    retry, base, cap
+        ``n`` and the backoff's ``base`` and ``cap``, seconds.
+    mean
+        ``E[W_n]``.
+    at_cap
+        ``P(W_n = cap)``: the mass the cap holds.
+    """
+
+    retry: int
+    base: float
+    cap: float
+    mean: float
+    at_cap: float
+    _grid: FloatArray = field(repr=False)
+    _below: FloatArray = field(repr=False)  # P(W_n <= grid point), the cap's mass excluded
+
+    def cdf(self, x: float) -> float:
+        """``P(W_n <= x)``: continuous on ``[base, cap)``, a jump of :attr:`at_cap` at
+        ``cap``."""
+        if x >= self.cap:
+            return 1.0
+        if x < self.base:
+            return 0.0
+        return float(np.interp(x, self._grid, self._below))
+
+
+def decorrelated_backoff(retry: int, base: float, cap: float) -> DecorrelatedBackoff:
+    """The distribution of the wait before retry ``retry`` with decorrelated jitter.
+
+    Given ``W_{n-1} = w`` the wait is uniform on ``[b, 3w]`` cut at the cap ``c``, so on
+    ``[b, c)`` its density is ``f_n(x) = E[1{3 W_{n-1} >= x} / (3 W_{n-1} - b)]``, a
+    function of the previous wait's distribution alone: ``f_n(x) = G_{n-1}(max(b, x/3))``
+    with ``G(y) = int_y^c dF(w) / (3w - b)`` (the cap's mass included); what is left of the
+    unit mass sits at ``c``. ``W_1`` is uniform on ``[b, 3b]`` cut at ``c``, of mean ``2b``
+    (``c - (c - b)^2 / 4b`` below ``3b``) and with ``G_1`` a logarithm; from there the
+    density is carried on a geometric grid of ``2^14`` intervals (trapezoids, extrapolated by
+    Richardson's rule from ``2^13``). While the cap cannot bind (``3^n b <= c``) the mean
+    is also ``E[W_n] = b / 2 + 1.5 E[W_{n-1}] = 3b 1.5^(n-1) - b``, which is used then.
+
+    Parameters
+    ----------
+    retry
+        ``n >= 1``.
+    base, cap
+        ``b`` and ``c >= b``, seconds. With ``b = 0`` every wait is 0, as the runtime
+        draws it.
+
+    Examples
+    --------
+    >>> round(decorrelated_backoff(1, 0.01, 0.025).mean, 6)  # 0.025 - 0.015^2 / 0.04
+    0.019375
+    >>> round(decorrelated_backoff(3, 0.01, 1.0).mean, 6)  # uncapped: 0.03 x 2.25 - 0.01
+    0.0575
+    """
+    n = _integer("retry", retry, 1)
+    b, c = nonnegative("base", base), nonnegative("cap", cap)
+    if c < b:
+        raise ValueError(f"cap: must be >= base ({b!r}), got {cap!r}")
+    if b == 0.0 or b == c:  # every wait is the base: U(0, 0) draws 0, and b = c caps it
+        grid = np.array([b, b])
+        return DecorrelatedBackoff(n, b, c, b, float(b == c), grid, np.zeros(2))
+    x, density, at_cap, mean = _decorrelated(n, b, c, _GRID)
+    if n > 1:  # trapezoids err by O(h^2): Richardson's extrapolation from half the grid
+        coarse = _decorrelated(n, b, c, _GRID // 2)
+        mean, at_cap = (4.0 * mean - coarse[3]) / 3.0, (4.0 * at_cap - coarse[2]) / 3.0
+    if 3.0**n * b <= c:  # the cap never binds: the recursion's own closed form
+        mean, at_cap = 3.0 * b * 1.5 ** (n - 1) - b, 0.0
+    if n == 1:  # uniform up to ``min(3b, c)``: its jump there is not a trapezoid's
+        below = (np.minimum(x, 3.0 * b) - b) / (2.0 * b)
+    else:
+        below = np.concatenate([[0.0], np.cumsum(0.5 * np.diff(x) * (density[1:] + density[:-1]))])
+    return DecorrelatedBackoff(n, b, c, float(mean), float(at_cap), x, below)
+
+
+def _decorrelated(
+    n: int, b: float, c: float, intervals: int
+) -> tuple[FloatArray, FloatArray, float, float]:
+    """``(grid, density of W_n on it, P(W_n = c), E[W_n])`` for ``0 < b < c``."""
+    # geometric: the chain scales by 3 (f_n(x) reads G at x/3), and the waits near b,
+    # where 1 / (3w - b) varies fastest, need the points most
+    x = b * (c / b) ** np.linspace(0.0, 1.0, intervals + 1)
+    x[-1] = c
+    top = min(3.0 * b, c)  # W_1: uniform on [b, 3b], cut at c
+    density = np.where(x < top, 1.0 / (2.0 * b), 0.0)
+    at_cap = max(0.0, (3.0 * b - c) / (2.0 * b))
+    mean = 2.0 * b if c >= 3.0 * b else c - (c - b) ** 2 / (4.0 * b)
+    if n == 1:
+        return x, density, at_cap, mean
+    # f_2 = G_1(max(b, x/3)), G_1(y) = ln((3 top - b) / (3y - b)) / 6b + at_cap / (3c - b)
+    y = np.maximum(b, x / 3.0)
+    density = np.log((3.0 * top - b) / (3.0 * np.minimum(y, top) - b)) / (6.0 * b)
+    density += at_cap / (3.0 * c - b)
+    for _ in range(3, n + 1):
+        # G(y) = int_y^c f(w) / (3w - b) dw + P(W = c) / (3c - b); f_n(x) = G(max(b, x/3))
+        weighted = density / (3.0 * x - b)
+        slices = 0.5 * np.diff(x) * (weighted[1:] + weighted[:-1])
+        upper = np.concatenate([np.cumsum(slices[::-1])[::-1], [0.0]])
+        mass = 1.0 - _trapezoid(density, x)
+        density = np.interp(np.maximum(b, x / 3.0), x, upper) + mass / (3.0 * c - b)
+    at_cap = 1.0 - _trapezoid(density, x)
+    return x, density, at_cap, _trapezoid(density * x, x) + at_cap * c
+
+
+def _trapezoid(y: FloatArray, x: FloatArray) -> float:
+    return float(np.sum(0.5 * np.diff(x) * (y[1:] + y[:-1])))
 
 
 @dataclass(frozen=True)
@@ -210,6 +340,239 @@ def exponential_below(mean: float, timeout: float) -> tuple[float, float]:
     m, tau = positive("mean", mean), positive("timeout", timeout)
     p = math.exp(-tau / m)
     return p, m - tau * p / -math.expm1(-tau / m)
+
+
+# ---------------------------------------------------------------- retry budgets
+
+
+@dataclass(frozen=True)
+class BudgetedRetries:
+    """Calls retried on failure under a retry budget, each attempt failing independently.
+
+    Attributes
+    ----------
+    failure_probability, attempts, ratio, burst
+        ``p``, ``n`` (the first attempt included), and the budget's ``r`` and ``B``.
+    attempts_per_call
+        ``1 + E[R]``, ``R`` the retries a call makes.
+    retries_per_call
+        ``E[R]``; at most ``r``, and ``min(r, p (1 - p^(n-1)) / (1 - p))`` when the
+        bucket is far from empty or from full.
+    denied_share
+        Calls that wanted a retry and found no token (``budget_denied`` per call).
+    failed_share
+        Calls whose last attempt failed: ``1 - (1 - p) attempts_per_call``, since a call
+        stops at its one success.
+    """
+
+    failure_probability: float
+    attempts: int
+    ratio: float
+    burst: float
+    attempts_per_call: float
+    retries_per_call: float
+    denied_share: float
+    failed_share: float
+
+
+_MAX_TOKEN_STATES = 200_000
+"""Token levels past which :func:`budgeted_retries` refuses (the chain's size)."""
+
+
+def budgeted_retries(
+    failure_probability: float, attempts: int, ratio: float, burst: float = 10.0
+) -> BudgetedRetries:
+    """Attempts per call when a token bucket caps the retries, calls taking their turns.
+
+    Each call adds ``r`` tokens to the bucket (holding at most ``B``); each retry takes
+    one, and a call with no whole token left is not retried. Attempts fail independently
+    with probability ``p``. A call's retries ``R = min(F, n - 1, floor(T / 1))``, ``F``
+    its leading failures (``P(F >= j) = p^j``) and ``T`` the tokens after its deposit,
+    leave ``T - R`` for the next call: the bucket seen by successive calls is a Markov
+    chain on the multiples of ``1/q`` (``r = a/q`` in lowest terms), whose stationary
+    distribution is solved for exactly. Past the bucket's reach the answer is
+    ``1 + min(r, D)``, ``D = p (1 - p^(n-1)) / (1 - p)`` the retries an unlimited call
+    makes; near ``r = D`` the bucket empties and fills, and the chain's answer lies below.
+
+    Assumes calls take their turns: each call's retries are made before the next call's
+    first attempt (failures that fail fast, retried without backoff). Overlapping calls
+    share the tokens in another order; the long-run limits above still hold.
+
+    Parameters
+    ----------
+    failure_probability
+        ``p`` in ``[0, 1)``.
+    attempts
+        ``n >= 1``.
+    ratio, burst
+        ``r`` in ``(0, 1]`` (a fraction of denominator at most 10,000) and ``B >= 1``, with
+        ``B q`` whole.
+
+    Examples
+    --------
+    >>> b = budgeted_retries(0.5, 3, 0.25)  # wants 0.75 retries a call, allowed 0.25
+    >>> round(b.retries_per_call, 9), round(b.failed_share, 9)
+    (0.25, 0.375)
+    >>> round(budgeted_retries(0.5, 3, 1.0).attempts_per_call, 4)  # 1 + p + p^2, nearly
+    1.7498
+    """
+    p = _probability(failure_probability)
+    n = _integer("attempts", attempts, 1)
+    r = positive("ratio", ratio)
+    bucket = positive("burst", burst)
+    if r > 1.0 or bucket < 1.0:
+        raise ValueError(f"ratio must be in (0, 1] and burst >= 1, got {ratio!r}, {burst!r}")
+    share = Fraction(r).limit_denominator(10_000)
+    a, q = share.numerator, share.denominator
+    if not math.isclose(a / q, r, rel_tol=1e-12):
+        raise ValueError(f"ratio: {ratio!r} is not a fraction of denominator at most 10,000")
+    full = round(bucket * q)
+    if not math.isclose(full, bucket * q, rel_tol=1e-12) or full + 1 > _MAX_TOKEN_STATES:
+        raise ValueError(
+            f"burst: {burst!r} x {q} (the ratio's denominator) must be whole and below "
+            f"{_MAX_TOKEN_STATES:,}"
+        )
+    levels = np.arange(full + 1)
+    after = np.minimum(levels + a, full)  # tokens after the call's deposit, in 1/q
+    allowed = np.minimum(after // q, n - 1)  # retries the tokens allow
+    rows, cols, probs = [], [], []
+    for j in range(n):  # R = j: j leading failures then a success (or j = allowed)
+        taken = j < allowed
+        weight = np.where(taken, p**j * (1.0 - p), np.where(j == allowed, p**j, 0.0))
+        keep = weight > 0
+        rows.append(levels[keep])
+        cols.append(after[keep] - j * q)
+        probs.append(weight[keep])
+    step = sparse.csr_matrix(
+        (np.concatenate(probs), (np.concatenate(rows), np.concatenate(cols))),
+        shape=(full + 1, full + 1),
+    )
+    # pi (P - I) = 0 with sum(pi) = 1: the full bucket is reachable from every level
+    # (successes refill it), so there is one closed class and pi is unique
+    system = (step.T - sparse.identity(full + 1, format="csr")).tolil()
+    system[full, :] = 1.0
+    rhs = np.zeros(full + 1)
+    rhs[full] = 1.0
+    pi = sparse_linalg.spsolve(system.tocsc(), rhs)
+    j = np.arange(n)[:, None]
+    allowed_row = allowed[None, :]
+    # E[R | level] = sum over 1 <= j <= allowed of P(F >= j) = sum p^j
+    retries = float(pi @ np.sum(np.where((j >= 1) & (j <= allowed_row), p**j, 0.0), axis=0))
+    # denied: the call wanted another try (F > allowed, allowed < n - 1)
+    denied = float(pi @ np.where(allowed < n - 1, p ** (allowed + 1.0), 0.0))
+    per_call = 1.0 + retries
+    return BudgetedRetries(p, n, r, bucket, per_call, retries, denied, 1.0 - (1.0 - p) * per_call)
+
+
+# ------------------------------------------------------------------ slow instance
+
+
+@dataclass(frozen=True)
+class SlowInstance:
+    """A call timed at ``tau`` and retried, through a balancer that sends each attempt to
+    one of ``N`` instances at random, one of them ``s`` times slower; the instances answer
+    in exponential times (mean ``m``, ``s m`` on the slow one) and never queue.
+
+    Attributes
+    ----------
+    mean_answer, factor, instances, timeout
+        ``m``, ``s``, ``N`` and ``tau``.
+    slow_timeout, fast_timeout
+        ``P(X > tau)`` on the slow and on a fast instance: ``e^{-tau / (s m)}``, ``e^{-tau/m}``.
+    call
+        :class:`RetriedCall` at ``p = slow_timeout / N + (1 - 1/N) fast_timeout``.
+    waits
+        The backoff before each retry, seconds (fixed: ``jitter: none``).
+    """
+
+    mean_answer: float
+    factor: float
+    instances: int
+    timeout: float
+    slow_timeout: float
+    fast_timeout: float
+    call: RetriedCall
+    waits: tuple[float, ...]
+
+    def _answer_cdf(self, t: float) -> float:
+        """``P(X <= t)`` of one attempt's answer time, the instance drawn at random."""
+        if t <= 0.0:
+            return 0.0
+        m, s, k = self.mean_answer, self.factor, self.instances
+        return -(math.expm1(-t / (s * m)) + (k - 1) * math.expm1(-t / m)) / k
+
+    def sf(self, t: float) -> float:
+        """``P(L > t)`` of a successful call's latency ``L``: it succeeds at attempt ``k``
+        with probability ``p^(k-1) (1 - p) / (1 - p^n)``, after ``(k - 1) tau`` and the
+        waits before it, in an answer ``X`` given ``X <= tau``."""
+        t = float(t)
+        p, n, tau = self.call.failure_probability, self.call.attempts, self.timeout
+        ok = self._answer_cdf(tau)
+        total, before = 0.0, 0.0
+        for k in range(1, n + 1):
+            weight = p ** (k - 1) * (1.0 - p)
+            left = t - before
+            if left < tau:
+                total += weight * (1.0 if left < 0 else (ok - self._answer_cdf(left)) / ok)
+            if k < n:
+                before += tau + self.waits[k - 1]
+        return total / (1.0 - p**n)
+
+    def quantile(self, q: float) -> float:
+        """The ``q``-quantile of a successful call's latency (its tail inverted).
+
+        Examples
+        --------
+        >>> one = slow_instance(0.01, 1.0, 3, 1.0, 2)  # no slow one, no timeout to speak of
+        >>> round(one.quantile(0.99), 6) == round(-0.01 * math.log(0.01), 6)
+        True
+        """
+        return _quantile_from_sf(self.sf, q, self.timeout)  # type: ignore[arg-type]
+
+
+def slow_instance(
+    mean: float,
+    factor: float,
+    instances: int,
+    timeout: float,
+    attempts: int,
+    waits: Sequence[float] = (),
+) -> SlowInstance:
+    """One instance of ``instances`` slowed ``factor`` times, behind a random balancer,
+    under a per-call ``timeout`` retried up to ``attempts`` attempts in all.
+
+    Each attempt is a fresh draw of the instance and of its answer time, so attempts time
+    out independently with ``p = (e^{-tau/(s m)} + (N - 1) e^{-tau/m}) / N`` and
+    :func:`retried_call` gives the attempts per call, the failed share and the means; the
+    answer of a successful attempt is the mixture ``X`` given ``X <= tau``. The tail of a
+    successful call's latency is :meth:`SlowInstance.sf`.
+
+    Assumes a balancer that picks an instance at random for every attempt (``random``;
+    round robin would correlate an attempt with the one before) and instances that never
+    queue (ample workers and cores: a slowed queue's waits are not independent).
+
+    Examples
+    --------
+    >>> s = slow_instance(0.01, 4.0, 4, 0.02, 3)
+    >>> round(s.call.failure_probability, 6)  # (e^-0.5 + 3 e^-2) / 4
+    0.253134
+    >>> round(s.call.attempts_per_call, 6)  # 1 + p + p^2
+    1.317211
+    """
+    m, s = positive("mean", mean), positive("factor", factor)
+    k = _integer("instances", instances, 1)
+    tau = positive("timeout", timeout)
+    n = _integer("attempts", attempts, 1)
+    gaps = tuple(nonnegative("waits", w) for w in waits) or (0.0,) * (n - 1)
+    if len(gaps) < n - 1:
+        raise ValueError(f"waits: need {n - 1} values, got {len(gaps)}")
+    slow_p, slow_below = exponential_below(s * m, tau)
+    fast_p, fast_below = exponential_below(m, tau)
+    p = (slow_p + (k - 1) * fast_p) / k
+    # E[X | X <= tau] of the mixture: each part's truncated mean weighted by its mass below
+    below = ((1 - slow_p) * slow_below + (k - 1) * (1 - fast_p) * fast_below) / (k * (1 - p))
+    call = retried_call(tau, n, p, below, gaps)
+    return SlowInstance(m, s, k, tau, slow_p, fast_p, call, gaps)
 
 
 # ------------------------------------------------------------------------ hedging

@@ -14,6 +14,12 @@ a database's failover noticed its primary down), the time to recover (its repair
 and to restore (from the repair until a balancer sent traffic to it again), and the
 requests in flight while it lasted or was still out of rotation that failed, whatever
 the cause and whenever (a connect timeout fails a request after the fault has ended).
+
+A request one of the scenario's own rate limiters refused (``rate_limited``, an HTTP 429)
+counts neither way: the limiter admits by rate alone, whether or not a fault lasts, so
+its refusals are a deliberate policy, not an outage's symptom. They are left out of the
+requests failed during a fault and of availability by requests (as an SLI leaves out the
+requests that are not valid events), and counted apart (``rate_limited``).
 """
 
 from __future__ import annotations
@@ -37,7 +43,10 @@ def faults_section(summary: Any) -> dict[str, Any] | None:
         return None
     t0, t1 = summary.warmup, summary.end
     data = summary.data
+    refused = _refused(summary)
     failed = data["outcome"] != 0
+    if refused is not None:  # refused by our own limiter: no outage's doing
+        failed &= ~refused
     # A request the fault touched was in flight while it lasted: it started before the
     # fault's end and failed after its start (a connect timeout fails it after the end).
     # Those are all failures less the ones ended before it and the ones started after.
@@ -71,18 +80,28 @@ def faults_section(summary: Any) -> dict[str, Any] | None:
                 "failed": int(total - ended - started_after),
             }
         )
-    return {
+    section: dict[str, Any] = {
         "count": len(occurrences),
         "mean_time_to_detect": _mean(o["time_to_detect"] for o in occurrences),
         "mean_time_to_recover": _mean(o["time_to_recover"] for o in occurrences),
         "undetected": sum(o["detected"] is None for o in occurrences),
         "failed": int(weights[by_start][touched].sum()),
         "availability": {
-            "requests": _request_availability(summary),
+            "requests": _request_availability(summary, refused),
             "time": _time_availability(model, log.occurrences, t0, t1),
         },
         "occurrences": occurrences[:MAX_LISTED],
     }
+    if refused is not None:
+        section["rate_limited"] = int(tally(data, refused & (data["start"] >= t0)))
+    return section
+
+
+def _refused(summary: Any) -> np.ndarray | None:
+    """Which records a rate limiter of the scenario refused (None: the run has none)."""
+    if "rate_limited" not in summary.causes:
+        return None
+    return summary.data["outcome"] == summary.causes.index("rate_limited")
 
 
 def target_name(occurrence: dict[str, Any]) -> str:
@@ -113,10 +132,15 @@ def _mean(values: Any) -> float | None:
     return sum(known) / len(known) if known else None
 
 
-def _request_availability(summary: Any) -> dict[str, float | None]:
-    """Share of the measured requests that succeeded, per class and ``all``."""
+def _request_availability(
+    summary: Any, refused: np.ndarray | None = None
+) -> dict[str, float | None]:
+    """Share of the measured requests that succeeded, per class and ``all``, of those
+    not ``refused`` (by a rate limiter)."""
     data = summary.data
     measured = data["start"] >= summary.warmup
+    if refused is not None:
+        measured = measured & ~refused
     ok = data["outcome"] == 0
     out: dict[str, float | None] = {}
     for index, name in enumerate([*summary.classes, "all"]):

@@ -10,7 +10,8 @@ saturate is the component of least headroom. For workers and pools the holding t
 includes waits downstream, which grow with the load, so ``1 / occupancy`` is an upper
 bound there; for cores it is exact as long as the demand per request does not change.
 
-An instance that turns requests away (rejected at its queue limit, shed) measures the
+An instance that turns requests away (rejected at its queue limit, shed, dropped past
+their deadline by a queue with ``drop_expired``) measures the
 demand of the requests it served only: the load offered to it would keep it
 ``offered / served`` times busier, so its headroom is ``served / (offered U)``, below 1
 when it is already past saturation (a queue limit rejecting half the requests at 100%
@@ -48,6 +49,11 @@ from simperf.metrics.stability import RESOURCES, busy_name
 from simperf.model import Snapshot
 from simperf.spec.scenario import Scenario
 from simperf.spec.topology import served_by
+
+TURNED_AWAY = ("rejected", "shed", "expired")
+"""What an instance counts of the requests offered it and not served: rejected at its
+queue limit, shed, dropped past their deadline (``queue.drop_expired``). Each arrived and
+would have cost its demand had it been served, so each is load offered."""
 
 MAX_UNITS = 1000
 """Faults (per target) listed under ``headroom.faults``: random faults on a large fleet
@@ -106,7 +112,7 @@ def headroom(rows: list[dict[str, Any]], stopped: dict[str, float] | None = None
         resource, level = found
         component = row["component"]
         served = row.get("served") or 0
-        offered = served + (row.get("rejected") or 0) + (row.get("shed") or 0)
+        offered = served + sum(row.get(key) or 0 for key in TURNED_AWAY)
         share = served / offered if served else 1.0  # of the offered load it kept
         room = share / level if level > 0 and math.isfinite(level) else None
         extra: dict[str, Any] = {}
@@ -270,12 +276,13 @@ def during_faults(
 
     Occurrences of one fault on one target (a random fault's spells on one instance) are
     taken together: each instance's busy time, worker and connection time, and requests
-    served, rejected and shed over all of them, divided by their time, make the rows
-    :func:`headroom` reads. Where a health check, an outlier ejection or a database's
-    failover detected the fault, the counters the log marked then split its time in two
-    stretches with figures of their own: before the detection the failed instance still
-    took its share of the traffic (refused, so the rest carried no more than before);
-    after it the rest carried that share. The fault's figures are the worse of the two.
+    served, rejected, shed and dropped expired over all of them, divided by their time,
+    make the rows :func:`headroom` reads. Where a health check, an outlier ejection or a
+    database's failover detected the fault, the counters the log marked then split its
+    time in two stretches with figures of their own: before the detection the failed
+    instance still took its share of the traffic (refused, so the rest carried no more
+    than before); after it the rest carried that share. The fault's figures are the
+    worse of the two.
 
     Parameters
     ----------
@@ -431,6 +438,7 @@ def _interval_rows(
             "served": int(counts[col["served"]]),
             "rejected": int(counts[col["rejected"]]),
             "shed": int(counts[col["shed"]]),
+            "expired": int(counts[col["expired"]]),
         }
         if "workers" in row and exposure > 0:
             out_row["worker_occupancy"] = clean(

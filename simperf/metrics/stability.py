@@ -7,11 +7,12 @@ them, a ``delay`` or a call downstream included), and its queue limit (rejection
 An instance is *unstable* when requests hit the safety cap waiting at it, or when one of
 its resources is >= 97% busy and its queue grew from the first quarter of the run to the
 last; *saturated* when >= 1% of its requests were rejected or shed (``queue`` shedding,
-a concurrency limit) or of its connection requests timed out, or a resource was >= 95%
-busy. When the arrival rate varies in time, an
-instance is also judged in its busiest time-series window, since the run's average hides
-the peak; a window shorter than half the nominal one (the run's last, cut by the horizon)
-is not judged alone, as a few microseconds of a busy core read as 100%.
+a concurrency limit), or dropped past their deadline (``queue.drop_expired``: the queue
+stays short because the requests it cannot serve in time leave it), or of its connection
+requests timed out, or a resource was >= 95% busy. When the arrival rate varies in time,
+an instance is also judged in its busiest time-series window, since the run's average
+hides the peak; a window shorter than half the nominal one (the run's last, cut by the
+horizon) is not judged alone, as a few microseconds of a busy core read as 100%.
 
 The verdict names the bottleneck: the worst instance whose component calls no other
 component judged saturated or worse (a caller blocked on a saturated callee fills its
@@ -204,7 +205,8 @@ def _judge(
                 (f"queue at {name} grew from {first:.1f} to {last:.1f} with {_describe(row)}"),
             )
     shed = row.get("shed") or 0
-    offered = row["served"] + row["rejected"] + shed
+    expired = row.get("expired") or 0  # queue.drop_expired: arrived, dropped unserved
+    offered = row["served"] + row["rejected"] + shed + expired
     if row["rejected"] and offered and row["rejected"] / offered >= SATURATED_REJECTION:
         return (
             "saturated",
@@ -222,6 +224,16 @@ def _judge(
             "shed",
             load,
             f"shedding: {shed / offered:.1%} of requests shed at {name} ({_describe(row)})",
+        )
+    if expired and expired / offered >= SATURATED_REJECTION:  # queued past their deadline
+        return (
+            "saturated",
+            "expired",
+            load,
+            (
+                f"expired: {expired / offered:.1%} of requests dropped past their deadline "
+                f"at {name} ({_describe(row)})"
+            ),
         )
     timeouts = row.get("pool_timeouts") or 0
     asked = (row.get("pool_acquired") or 0) + timeouts
@@ -319,6 +331,10 @@ CAUSE_FAULTS: dict[str, tuple[set[str], set[str] | None]] = {
 """Error cause -> the fault kinds (and component kinds, None: any) that fail requests
 with it: a failing run is blamed on such an outage before a longer, unrelated one."""
 
+NO_FAULT_CAUSES = frozenset({"rate_limited"})
+"""Error causes no fault produces: a rate limit refuses by rate alone, fault or none, so
+a run failing mostly with its refusals is blamed on no outage."""
+
 
 def _outages(model: Model, snapshots: list[Snapshot]) -> list[dict[str, Any]]:
     """Faults overlapping the measured period, by target, with their share of it."""
@@ -393,7 +409,7 @@ def _failing(
         cause, count = max(errors.items(), key=lambda item: item[1])
         reason = f"{failed / measured:.1%} of requests failed, {count / measured:.1%} as {cause}"
         component = None
-        if outages:
+        if outages and cause not in NO_FAULT_CAUSES:
             faults, kinds = CAUSE_FAULTS.get(cause, (None, None))
             related = [
                 o

@@ -414,6 +414,9 @@ class Summary:
                 records.append((a.time, b.time, inst.name, "utilization", busy))
                 if "shed" in sb:
                     records.append((a.time, b.time, inst.name, "shed", sb["shed"] - sa["shed"]))
+                if "expired" in sb:  # queue.drop_expired: attempts dropped past their deadline
+                    dropped = sb["expired"] - sa["expired"]
+                    records.append((a.time, b.time, inst.name, "expired", dropped))
                 if "worker_area" in sb:
                     workers = sb["workers"] * exposure
                     held = (sb["worker_area"] - sa["worker_area"]) / workers if workers else None

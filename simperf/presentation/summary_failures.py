@@ -19,11 +19,14 @@ def faults(d: dict[str, Any]) -> list[str]:
     if not section:
         return []
     avail = section["availability"]
+    # refused by the scenario's own rate limiters: counted neither way
+    limited = section.get("rate_limited")
     by_class = "  ".join(f"{k} {pct(v)}" for k, v in avail["requests"].items() if k != "all")
     lines = [
         f"faults    {section['count']} occurrence(s), {section['failed']} requests failed "
         f"during them; availability {pct(avail['requests']['all'])} of requests"
         + (f" ({by_class})" if by_class else "")
+        + (f"; {limited} rate-limited left out" if limited is not None else "")
     ]
     for name, comp in avail["time"]["components"].items():
         lines.append(

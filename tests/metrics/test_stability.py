@@ -10,6 +10,7 @@ import pytest
 
 import simperf
 from simperf.metrics.stability import FAILING_ERROR_RATE, SATURATED_UTILIZATION, SHORT_WINDOW
+from tests.components.test_rate_limit import limited
 
 from conftest import MODELS
 
@@ -125,6 +126,19 @@ def test_a_failing_run_is_blamed_on_the_outage_that_fails_its_requests() -> None
     assert "cache[1] down 25 s (62% of the measured period)" in stab["warnings"]
     # each occurrence's count is of the requests failed while it lasted, whatever failed them
     assert "          cache[1] crash at 20 s, 332 failed while it lasted" in result.summary()
+
+
+def test_a_run_failing_mostly_by_its_own_rate_limit_is_blamed_on_no_outage() -> None:
+    # a global limit refusing half of 100 req/s, an errors fault failing a fifth for 1 s
+    # of 2: most failures are the limiter's, which no fault causes. The verdict blamed
+    # the fault for them: "failing (app: ... as rate_limited; app failing some requests".
+    fault = [{"component": "app", "kind": "errors", "fraction": 0.2, "at": 0.5, "for": 1}]
+    arrival = {"kind": "deterministic", "rate": 100}
+    data = simperf.run(limited(arrival, rate=50, burst=1, duration=2, faults=fault), seed=1).data
+    stab = data["stability"]
+    assert (stab["status"], stab["component"]) == ("failing", None)
+    assert re.fullmatch(r"[\d.]+% of requests failed, [\d.]+% as rate_limited", stab["reason"])
+    assert stab["warnings"] == ["app failing some requests 1 s (50% of the measured period)"]
 
 
 def test_an_outage_routed_around_is_degraded_not_stable() -> None:

@@ -5,9 +5,12 @@ queue); a timed call retried with backoff, retries cut by the client's deadline,
 call, untimed and timed, and parallel arms each timed, against callees that never queue
 (attempts then take independent exponential times); immediate retries of a rejection
 from M/M/1/K (they meet the same full queue); injected errors over M/M/1, and retried
-over M/M/1 (the successful attempts, each delayed by its backoffs, are still Poisson); a
-slow instance behind a random balancer (independent M/M/1 queues); a breaker against a
-callee that always fails (a renewal cycle). Each check runs on a tenth of its horizon in
+over M/M/1 (the successful attempts, each delayed by its backoffs, are still Poisson);
+retried errors waiting decorrelated backoffs (their means carried by the chain of
+waits); a retry budget under partial failure (the token level from call to call, a
+Markov chain); a slow instance behind a random balancer (independent M/M/1 queues), and
+behind one with timeouts and retries (attempts that time out independently); a breaker
+against a callee that always fails (a renewal cycle). Each check runs on a tenth of its horizon in
 ``make test`` (intervals about three times wider) and in full under ``make validate``;
 every one also holds conservation of requests and of tries, and Little's law."""
 
@@ -31,12 +34,14 @@ from agreement import (
     open_spec,
     replications,
     server,
+    values_agree,
     width,
 )
 
 MU = 100.0  # exponential service of mean 10 ms
 ANSWER = 0.01  # the no-queue callee's mean exponential delay
 EXP_CPU = {"dist": "exponential", "mean": 1 / MU}
+EXP_DELAY = {"dist": "exponential", "mean": ANSWER}
 SHARES = horizons(0.1)  # a tenth: the make test variants together ~12 CPU-s
 ROUTE = "calls.front->back"
 
@@ -323,6 +328,95 @@ def test_slow_instance_behind_a_random_balancer(share: float) -> None:
     agrees(reps, "latency.all.mean", mean, max_width=mean_width)
     slow = "components.app.per_instance.app[0].utilization"
     agrees(reps, slow, lam / n * factor / MU, max_width=mean_width)
+    conserved_and_little(reps)
+
+
+@pytest.mark.parametrize("share", SHARES)
+def test_decorrelated_backoff_between_retried_errors(share: float) -> None:
+    """Half the attempts fail fast; 3 attempts, decorrelated jitter from 4 ms capped at
+    20 ms (the cap binds from the second retry, 3^2 x 4 > 20): the ok latency is the
+    answer plus the mean waits before the successful attempt (linear in the waits, so their
+    means suffice, however correlated), the failed calls' time the sum of two waits."""
+    fraction, attempts, base, cap, answer = 0.5, 3, 0.004, 0.02, 0.001
+    backoff = {"base": base, "cap": cap, "jitter": "decorrelated"}
+    call = {"retry": {"attempts": attempts, "when": ["injected_error"], "backoff": backoff}}
+    components = front_and_back(call, [{"delay": answer}])
+    spec = open_spec("decorrelated", 200, components, entry="front", duration=100 * share, warmup=1)
+    spec["faults"] = whole_run("back", "errors", fraction=fraction)
+    reps = replications(spec, 20)
+    waits = [resilience.backoff_mean(n, base, cap, "decorrelated") for n in range(1, attempts)]
+    theory = resilience.retried_call(0.0, attempts, fraction, answer, waits)
+    mean_width = width(MEAN_WIDTH, share)
+    agrees(reps, "error_rate", theory.failed_share, max_width=mean_width)
+    agrees(reps, f"{ROUTE}.amplification", theory.attempts_per_call, max_width=mean_width)
+    agrees(reps, "latency.all.mean", theory.mean_ok_latency, max_width=mean_width)
+    agrees(reps, "checks.mean_time_in_system", theory.mean_latency, max_width=mean_width)
+    tries_conserved(reps)
+    conserved_and_little(reps)
+
+
+@pytest.mark.parametrize("share", SHARES)
+def test_retry_budget_under_partial_failure(share: float) -> None:
+    """Half the attempts fail fast, 3 attempts, a budget of 0.7 retries a call with a
+    burst of 2: unlimited calls would make 0.75 retries each, so the bucket empties and
+    fills, and the chain of its level from call to call (retries made at once, so calls
+    take their turns) gives the attempts, the calls denied a retry, and the failed share
+    1 - (1 - p) x attempts (a call stops at its one success)."""
+    fraction, attempts, ratio, burst = 0.5, 3, 0.7, 2.0
+    budget = {"ratio": ratio, "burst": burst}
+    call = {"retry": {"attempts": attempts, "when": ["injected_error"], "budget": budget}}
+    spec = open_spec(
+        "budget", 200, front_and_back(call), entry="front", duration=100 * share, warmup=1
+    )
+    spec["faults"] = whole_run("back", "errors", fraction=fraction)
+    reps = replications(spec, 20)
+    theory = resilience.budgeted_retries(fraction, attempts, ratio, burst)
+    mean_width = width(MEAN_WIDTH, share)
+    agrees(reps, "error_rate", theory.failed_share, max_width=mean_width)
+    agrees(reps, f"{ROUTE}.amplification", theory.attempts_per_call, max_width=mean_width)
+    denied = [r["calls"]["front->back"]["budget_denied"] / r["calls"]["front->back"]["calls"]
+              for r in reps.runs]  # fmt: skip
+    values_agree(denied, "denied per call", theory.denied_share, max_width=mean_width)
+    tries_conserved(reps)
+    conserved_and_little(reps)
+
+
+@pytest.mark.parametrize("share", SHARES)
+def test_slow_instance_behind_a_balancer_with_timeouts_and_retries(share: float) -> None:
+    """One of four instances answers four times slower (exponential, no queueing); a call
+    timed at 20 ms is retried 3 times in all, 5 then 10 ms apart, each attempt to an
+    instance drawn at random: attempts time out with p = (e^-0.5 + 3 e^-2) / 4, and the ok
+    latency is a mixture over the attempt that answered, whose tail has gaps (tau and a
+    wait) between attempts."""
+    mean, factor, n, timeout, attempts = ANSWER, 4.0, 4, 0.02, 3
+    backoff = {"base": 0.005, "cap": 1.0, "jitter": "none"}
+    call = {
+        "call": "lb.get",
+        "timeout": timeout,
+        "retry": {"attempts": attempts, "backoff": backoff},
+    }
+    ample = {"kind": "app_server", "cores": 1, "workers": 100_000}
+    components = {
+        "front": {**ample, "endpoints": {"serve": [call]}},
+        "lb": {"kind": "load_balancer", "policy": "random", "backends": "app"},
+        "app": {**ample, "replicas": n, "endpoints": {"get": [{"delay": EXP_DELAY}]}},
+    }
+    spec = open_spec("slow_retried", 200, components, entry="front", duration=100 * share, warmup=1)
+    spec["faults"] = whole_run("app", "slow", instance=0, factor=factor)
+    reps = replications(spec, 20)
+    waits = [resilience.backoff_mean(k, 0.005, 1.0, "none") for k in range(1, attempts)]
+    theory = resilience.slow_instance(mean, factor, n, timeout, attempts, waits)
+    mean_width, tail_width = width(MEAN_WIDTH, share), width(TAIL_WIDTH, share)
+    route = "calls.front->lb"
+    timed_out = [r["calls"]["front->lb"]["timeouts"] / r["calls"]["front->lb"]["attempts"]
+                 for r in reps.runs]  # fmt: skip
+    values_agree(timed_out, "timeouts per attempt", theory.call.failure_probability,
+                 max_width=mean_width)  # fmt: skip
+    agrees(reps, f"{route}.amplification", theory.call.attempts_per_call, max_width=mean_width)
+    agrees(reps, "latency.all.mean", theory.call.mean_ok_latency, max_width=mean_width)
+    agrees(reps, "checks.mean_time_in_system", theory.call.mean_latency, max_width=mean_width)
+    for level in (50, 90, 99) if share == 1.0 else (50, 90):
+        agrees(reps, f"latency.all.p{level}", theory.quantile(level / 100), max_width=tail_width)
     conserved_and_little(reps)
 
 
