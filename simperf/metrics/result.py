@@ -29,7 +29,8 @@ class Result:
         pool_occupancy (busy connections / pool size) and pool_wait, all time-weighted;
         queue lengths, mean wait and service time, served, rejected, and shed where
         the app server has a ``queue`` or ``concurrency_limit``; expired (attempts
-        dropped past their deadline) where its queue has ``drop_expired``.
+        dropped past their deadline) and cancelled (attempts their caller gave up on
+        first: a hedged call's losing copies) where its queue has ``drop_expired``.
     timeseries
         Long frame (start, end, component, metric, value) in fixed windows; ``shed``
         per window (``all``, and per instance) where an app server can shed, and
