@@ -23,8 +23,14 @@ _REFERENCE_KEYS = ("backends", "origin", "cache", "database", "call", "backing")
 
 
 def _instance_rows(result: Result, metric: str) -> Any:
+    """The time series' rows of ``metric`` per instance: those of ``result.components``'
+    instances (a shared link direction is one, named as its component, with no bracket)
+    and any other name with a bracket (an autoscaled slot never provisioned)."""
     ts = result.timeseries
-    return ts[(ts.metric == metric) & ts.component.str.contains(r"\[", regex=True)]
+    frame = result.components
+    named = frame.loc[frame["instance"] != "all", "instance"] if "instance" in frame else []
+    instance = ts.component.isin(set(named)) | ts.component.str.contains(r"\[", regex=True)
+    return ts[(ts.metric == metric) & instance]
 
 
 def utilization(result: Result) -> go.Figure:
