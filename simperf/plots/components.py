@@ -256,10 +256,13 @@ def _layers(scenario: Any, edges: list[tuple[str, str]]) -> dict[str, int]:
 def topology(result: Result) -> go.Figure:
     """The architecture as a left-to-right diagram, each component coloured by utilisation.
 
-    Clients sit on the left; arrows follow calls. A component's fill is its mean
-    utilisation (grey where it has none, e.g. a CDN or a balancer without cores); its
-    label gives the utilisation and the number of instances (an autoscaled server's
-    fewest and most over the measured period, and its ``max``).
+    Clients sit on the left; arrows follow calls. A component's fill is the utilisation
+    of its binding resource at its busiest instance, as its headroom gives it (cores,
+    workers, a pool, storage: a worker-bound server is not drawn idle because its cores
+    are), else its mean utilisation (grey where it has none, e.g. a CDN or a balancer
+    without cores); its label gives that figure, the resource where it is not cores,
+    and the number of instances (an autoscaled server's fewest and most over the
+    measured period, and its ``max``).
     """
     scenario = result.scenario
     edges = topology_edges(scenario)
@@ -282,8 +285,12 @@ def topology(result: Result) -> go.Figure:
             standoff=22, startstandoff=22, text="",
         )  # fmt: skip
     comps = result.data["components"]
+    binding = (result.data.get("headroom") or {}).get("components") or {}
     names = ["clients", *scenario.components]
-    utils = [comps.get(n, {}).get("utilization") for n in names]
+    utils = [
+        binding[n]["utilization"] if n in binding else comps.get(n, {}).get("utilization")
+        for n in names
+    ]
     scaled = result.data.get("autoscaling", {})
     labels = []
     for n, u in zip(names, utils, strict=True):
@@ -294,7 +301,9 @@ def topology(result: Result) -> go.Figure:
             ran = f"{low}" if low == high else f"{low}-{high}"
             extra = f" {ran} of max {scaled[n]['max']}"
         kind = scenario.components[n].kind if n in scenario.components else ""
-        labels.append(f"<b>{n}</b>{extra}<br>" + (f"{u:.0%}" if u is not None else kind))
+        resource = binding.get(n, {}).get("resource", "cores")
+        busy = kind if u is None else f"{u:.0%}" + ("" if resource == "cores" else f" {resource}")
+        labels.append(f"<b>{n}</b>{extra}<br>{busy}")
     fig.add_scatter(
         x=[pos[n][0] for n in names],
         y=[pos[n][1] for n in names],
