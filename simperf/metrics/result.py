@@ -106,7 +106,7 @@ class Result:
         frame = pd.DataFrame(rows)
         # a number not known yet (a cache never filled) is None in the JSON: a column of
         # nothing but numbers and None is numeric, None its NaN
-        for column in frame.select_dtypes(include="object").columns:
+        for column in [c for c in frame.columns if frame[c].dtype == "object"]:
             if frame[column].dropna().map(_is_number).all():
                 frame[column] = frame[column].astype(float)
         return frame
