@@ -119,6 +119,8 @@ def test_worker_occupancy_heatmap_is_held_workers_over_workers(minimal_spec: dic
     fig = plots.utilization_heatmap(result, "worker_occupancy")
     (heat,) = fig.data
     assert list(heat.y) == ["app[0]"] and heat.zmax == 1.0
+    # workers held on a delay are not busy: the scale read 'busy' (the cores are idle)
+    assert heat.colorbar.title.text == "held"
     assert np.allclose(heat.z[0], rows["value"].to_numpy())
 
 

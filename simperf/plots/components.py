@@ -83,7 +83,7 @@ def utilization_heatmap(result: Result, metric: str = "utilization") -> go.Figur
             zmin=0.0 if bounded else None,
             zmax=1.0 if bounded else None,
             colorscale="YlOrRd",
-            colorbar={"title": {"text": "busy" if bounded else metric}},
+            colorbar={"title": {"text": SCALES.get(metric, metric)}},
         )
     )
     if len(ends):
@@ -117,6 +117,9 @@ def utilization_heatmap(result: Result, metric: str = "utilization") -> go.Figur
     return fig
 
 
+SCALES = {"utilization": "busy", "worker_occupancy": "held"}
+"""The colour scale's title of a bounded metric: a worker waiting on a call is held, not
+busy (a server whose workers wait on a database reads 69% held at 9% busy)."""
 DOWN = {"name": "down (crash)", "fillcolor": "#1f2937", "label": "down"}
 """How a window an instance was down is drawn: dark, labelled, far from any busy colour."""
 NOT_PROVISIONED = {"name": "not provisioned", "fillcolor": "#d1d5db", "label": ""}
