@@ -10,6 +10,7 @@ import html
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
 import pandas as pd
 
 from simperf.presentation.cells import multiple
@@ -55,7 +56,7 @@ def _number(value: Any) -> str:
         return "-"
     if isinstance(value, bool):
         return "yes" if value else "no"
-    if isinstance(value, int):
+    if isinstance(value, int | np.integer):  # a count from an int64 column too
         return f"{value:,}"
     if isinstance(value, float):
         # Counts summed over instances arrive as floats: show them as counts.
