@@ -253,21 +253,45 @@ def _fleet_instances(scaler: Any, t0: float, t1: float) -> dict[str, float | Non
 
 def _fleet_availability(scaler: Any, t0: float, t1: float) -> dict[str, Any]:
     """An autoscaled server's availability over its fleet (the instances it wanted in
-    service), not over its ``max`` slots: k of n up while n - k of its crashed
-    instances had neither recovered nor a replacement in service, n its largest fleet."""
+    service), not over its ``max`` slots: at each instant, the fleet's instances less
+    its crashed ones that had neither recovered nor a replacement in service are up.
+    ``instances`` is its largest fleet n, ``all_up`` the share with none of the fleet
+    down (n or fewer up: the fleet may be smaller), ``at_least_up.<k>`` and ``any_up``
+    the shares with at least k (1) instances up, counted over the fleet of the time."""
     fleet = scaler.fleet_spans(t0, t1)
     n = max(size for _, _, size in fleet)
     wanted = sum((b - a) * size for a, b, size in fleet)
-    down = {
-        name: [(a, b) for a, b, _ in spans]
-        for name, spans in scaler.unserved_between(t0, t1).items()
-    }
-    lost = sum(b - a for spans in down.values() for a, b in spans)
-    shares = at_least_up(list(down), down, t0, t1, n)
+    spans = [(a, b) for runs in scaler.unserved_between(t0, t1).values() for a, b, _ in runs]
+    lost = sum(b - a for a, b in spans)
+    # the fleet's size and its instances down change at these instants; a change of
+    # size sorts before a crash at the same instant, an end of an outage before both
+    changes = sorted(
+        [(a, 1, size - before) for (a, _, size), before in _sizes(fleet)]
+        + [(a, 2, -1) for a, _ in spans]
+        + [(b, 0, 1) for _, b in spans]
+    )
+    time_with = [0.0] * (n + 1)  # time with exactly j instances up
+    clean = 0.0  # time with none down
+    now, up, down = t0, 0, 0
+    for t, kind, step in changes:
+        time_with[min(max(up, 0), n)] += t - now
+        clean += t - now if down == 0 else 0.0
+        now = t
+        up += step
+        down += 1 if kind == 2 else -1 if kind == 0 else 0
+    time_with[min(max(up, 0), n)] += t1 - now
+    clean += t1 - now if down == 0 else 0.0
+    span = t1 - t0
+    shares = [float(sum(time_with[k:])) / span if span > 0 else 0.0 for k in range(n + 1)]
     return {
         "instances": n,
         "mean_up": 1 - lost / wanted if wanted > 0 else 0.0,
-        "all_up": shares[-1],
+        "all_up": clean / span if span > 0 else 0.0,
         "any_up": shares[1] if n else 0.0,
         "at_least_up": {str(k): shares[k] for k in range(1, n + 1)},
     }
+
+
+def _sizes(fleet: list[tuple[float, float, int]]) -> list[tuple[tuple[float, float, int], int]]:
+    """Each span of ``fleet`` with the size before it (0 before the first)."""
+    return list(zip(fleet, [0, *(size for _, _, size in fleet[:-1])], strict=True))

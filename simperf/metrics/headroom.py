@@ -24,7 +24,9 @@ While a fault lasts the load shifts: the survivors of a crashed instance carry i
 once it is detected, a slowed one is busier. :func:`during_faults` gives the same figures
 over each fault's own time, from the counters the fault log marked as it started, was
 detected and ended (busy-time integrals, exact at those instants), clipped to the
-measured period: before its detection and after it, and the worse of the two.
+measured period: before its detection and after it, and the worse of the two. A crashed
+instance has no capacity while it is down, whatever it was finishing: a component none
+of whose instances was up has a headroom of 0 (``down``), not 1 / its residual busy time.
 
 Behind a geographic balancer with groups in more than one region, a full group sends
 what it cannot admit to the next, so its load grows slower than the offered load and its
@@ -80,7 +82,8 @@ def headroom(rows: list[dict[str, Any]], stopped: dict[str, float] | None = None
     Parameters
     ----------
     rows
-        The instance rows of the run's component table (utilisation, occupancies).
+        The instance rows of the run's component table (utilisation, occupancies); a
+        row with ``down`` (an instance crashed while a fault lasted) has no capacity.
     stopped
         Component -> the calls to it that circuit breakers failed fast (see
         :func:`stopped_calls`), counted as offered to it; only components behind a
@@ -91,7 +94,8 @@ def headroom(rows: list[dict[str, Any]], stopped: dict[str, float] | None = None
     dict
         ``components``: component -> ``instance``, ``resource``, ``utilization`` (the
         binding level) and ``headroom`` (``1 / utilization``, times the share of the
-        requests offered it served; None when idle); behind a breaker also ``stopped``
+        requests offered it served; None when idle; 0 with ``down`` and ``resource``
+        ``instances`` when every row of it is ``down``); behind a breaker also ``stopped``
         (the calls it failed fast) and ``served_headroom`` (the headroom on the
         requests served alone, what the breaker let through);
         ``first``: the component of least headroom, with the same keys (None when
@@ -106,11 +110,23 @@ def headroom(rows: list[dict[str, Any]], stopped: dict[str, float] | None = None
             served_by_component[row["component"]] += row.get("served") or 0
     best: dict[str, dict[str, Any]] = {}
     for row in rows:
+        component = row["component"]
+        if row.get("down"):
+            # a crashed instance has no capacity, whatever it was finishing: it stands for
+            # its component only when none of the component's instances was up
+            if component not in best:
+                best[component] = {
+                    "instance": row["instance"],
+                    "resource": "instances",
+                    "utilization": None,
+                    "headroom": 0.0,
+                    "down": True,
+                }
+            continue
         found = binding(row)
         if found is None:
             continue
         resource, level = found
-        component = row["component"]
         served = row.get("served") or 0
         offered = served + sum(row.get(key) or 0 for key in TURNED_AWAY)
         share = served / offered if served else 1.0  # of the offered load it kept
@@ -127,7 +143,8 @@ def headroom(rows: list[dict[str, Any]], stopped: dict[str, float] | None = None
                 "served_headroom": room,
             }
             room = kept / level if level > 0 and math.isfinite(level) else None
-        if component in best and _tighter(best[component]["headroom"], room):
+        kept = best.get(component)
+        if kept is not None and not kept.get("down") and _tighter(kept["headroom"], room):
             continue
         best[component] = {
             "instance": row["instance"],
@@ -335,6 +352,7 @@ def during_faults(
                 "detected": 0,
                 "_times": [0.0, 0.0],
                 "_sums": [np.zeros_like(a), np.zeros_like(a)],
+                "_down": set(occ["instances"]) if occ["kind"] == "crash" else set(),
             },
         )
         unit["occurrences"] += 1
@@ -352,10 +370,10 @@ def during_faults(
         unit["_sums"][1] += np.nan_to_num(b - mark)
     out = []
     for unit in units.values():
-        times, sums = unit.pop("_times"), unit.pop("_sums")
+        times, sums, down = unit.pop("_times"), unit.pop("_sums"), unit.pop("_down")
         if unit["detected"]:
             stretches = {
-                name: {"time": time, **headroom(_interval_rows(rows, counts, time))}
+                name: {"time": time, **headroom(_interval_rows(rows, counts, time, down))}
                 if time > 0
                 else None
                 for name, time, counts in zip(STRETCHES, times, sums, strict=True)
@@ -363,7 +381,7 @@ def during_faults(
             found = _worse(stretches)
         else:
             stretches = dict.fromkeys(STRETCHES)
-            whole = headroom(_interval_rows(rows, sums[0] + sums[1], unit["time"]))
+            whole = headroom(_interval_rows(rows, sums[0] + sums[1], unit["time"], down))
             found = _named(whole, None)
         out.append({**unit, **stretches, **found})
     return out
@@ -421,9 +439,10 @@ def _as_marks(snapshot: Snapshot, rows: list[dict[str, Any]]) -> np.ndarray:
 
 
 def _interval_rows(
-    rows: list[dict[str, Any]], sums: np.ndarray, time: float
+    rows: list[dict[str, Any]], sums: np.ndarray, time: float, down: set[str]
 ) -> list[dict[str, Any]]:
-    """The rows :func:`headroom` reads, from counters summed over a fault's time."""
+    """The rows :func:`headroom` reads, from counters summed over a fault's time; those
+    of the instances in ``down`` (a crash's) marked ``down``."""
     col = {key: i for i, key in enumerate(MARKED)}
     out = []
     for row, counts in zip(rows, sums, strict=True):
@@ -440,6 +459,8 @@ def _interval_rows(
             "shed": int(counts[col["shed"]]),
             "expired": int(counts[col["expired"]]),
         }
+        if row["instance"] in down:
+            out_row["down"] = True
         if "workers" in row and exposure > 0:
             out_row["worker_occupancy"] = clean(
                 counts[col["worker_area"]] / (row["workers"] * exposure)

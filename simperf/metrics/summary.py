@@ -232,6 +232,11 @@ class Summary:
                     **({"provisioned_time": exposure} if "provisioned_area" in b else {}),
                     **({"shed": int(b["shed"] - a["shed"])} if "shed" in b else {}),
                     **({"expired": int(b["expired"] - a["expired"])} if "expired" in b else {}),
+                    **(
+                        {"cancelled": int(b["cancelled"] - a["cancelled"])}
+                        if "cancelled" in b
+                        else {}
+                    ),
                 }
             )
         return rows
@@ -290,6 +295,7 @@ class Summary:
                     entry["shed"] = sum(r.get("shed", 0) for r in mine)
                 if any("expired" in r for r in mine):  # queue.drop_expired
                     entry["expired"] = sum(r.get("expired", 0) for r in mine)
+                    entry["cancelled"] = sum(r.get("cancelled", 0) for r in mine)
                 if any("memory_area" in r for r in mine):
                     entry.update(instance_stats.memory_total(mine, span))
                 entry.update(instance_stats.occupancy_total(mine, span))

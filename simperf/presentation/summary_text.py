@@ -248,6 +248,8 @@ def _fault_headroom(fault: dict[str, Any]) -> list[str]:
 
 def _saturates(first: dict[str, Any]) -> str:
     """'app cores at 5x (20.0% busy at app[1])': a first to saturate, in words."""
+    if first.get("down"):
+        return f"{first['component']} at 0x (no instance up: {first['instance']} down)"
     return (
         f"{first['component']} {first['resource']} at {multiple(first['headroom'])} "
         f"({first['utilization']:.1%} busy at {first['instance']})"
