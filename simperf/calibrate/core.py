@@ -57,6 +57,8 @@ class Level:
     censored: dict[str, np.ndarray] = field(repr=False, default_factory=dict)
     """Each component's right-censoring points (seconds): the times timed-out requests
     missed, known only to exceed them; ``samples`` holds its complete values."""
+    failed: int = 0
+    """Its other failed requests (in the rate; their latencies in no fit)."""
 
     @property
     def saturated(self) -> bool:
@@ -84,11 +86,11 @@ class Calibration:
     ----------
     levels
         One row per load level: requests (completed; ``timed_out`` those that timed
-        out, counted in the rate), rate and its interval (``rate_low``,
-        ``rate_high``), dispersion index and its interval (and whether Poisson), held and
-        outside overhead with their standard errors, the wake-up (its time, standard
-        error, the idle time after which it is paid and the fraction of requests that
-        paid it), mean service and utilisation.
+        out and ``failed`` the others that failed, both counted in the rate), rate and
+        its interval (``rate_low``, ``rate_high``), dispersion index and its interval
+        (and whether Poisson), held and outside overhead with their standard errors,
+        the wake-up (its time, standard error, the idle time after which it is paid and
+        the fraction of requests that paid it), mean service and utilisation.
     fits
         One row per (level, component, family, parameter): value, interval, AIC, KS
         distance and p-value, whether the family was chosen, and the complete (``n``)
@@ -188,10 +190,21 @@ def _components(level: pd.DataFrame) -> dict[str, np.ndarray]:
     )
 
 
-def _level(load: float, rows: pd.DataFrame, late: pd.DataFrame, confidence: float) -> Level:
+def _level(
+    load: float,
+    rows: pd.DataFrame,
+    late: pd.DataFrame,
+    confidence: float,
+    errors: pd.DataFrame | None = None,
+) -> Level:
     parts = _components(rows)
-    # a timed-out request was sent, and held its worker, like any other
-    sent = np.concatenate([rows["timestamp"].to_numpy(), late["timestamp"].to_numpy()])
+    errors = late.iloc[:0] if errors is None else errors
+    # a timed-out request was sent, and held its worker, like any other; a failed one
+    # was sent too: the offered rate counts it (its latency, a failure's, is no
+    # successful request's service time and stays out of the fits)
+    sent = np.concatenate(
+        [rows["timestamp"].to_numpy(), late["timestamp"].to_numpy(), errors["timestamp"].to_numpy()]
+    )
     traffic = arrivals(np.sort(sent), confidence)
     if not math.isfinite(traffic.rate):  # no rate: nothing queues, nothing to predict
         raise LogError(
@@ -236,6 +249,7 @@ def _level(load: float, rows: pd.DataFrame, late: pd.DataFrame, confidence: floa
         unfitted,
         beyond,
         censored,
+        len(errors),
     )
 
 
@@ -502,14 +516,20 @@ def calibrate(
     >>> cal = simperf.calibrate("requests.csv")  # doctest: +SKIP
     >>> print(cal.summary())  # doctest: +SKIP
     """
-    data, late = read_requests(log)
+    data, late, errors = read_requests(log)
     loads = sorted(data["load"].unique())
     if base is None:
         base = float(loads[0])
     elif base not in loads:
         raise LogError(f"log: load level {base:g} not in the log (levels: {loads})")
     levels = [
-        _level(float(v), data[data["load"] == v], late[late["load"] == v], confidence)
+        _level(
+            float(v),
+            data[data["load"] == v],
+            late[late["load"] == v],
+            confidence,
+            errors[errors["load"] == v],
+        )
         for v in loads
     ]
     calibrated = next(lv for lv in levels if lv.load == base)
@@ -629,6 +649,7 @@ def _levels_frame(levels: list[Level]) -> pd.DataFrame:
             "growth": lv.growth,
             "saturated": lv.saturated,
             "timed_out": lv.timed_out,
+            "failed": lv.failed,
         }
         for lv in levels
     ]

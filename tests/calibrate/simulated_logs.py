@@ -99,3 +99,14 @@ def held_after_idle(rate: float, seed: int, requests: int = 4000) -> tuple[pd.Da
         }
     )
     return log, float(gaps.mean())
+
+
+def with_failures(log: pd.DataFrame, share: float, seed: int) -> tuple[pd.DataFrame, np.ndarray]:
+    """``log`` with a random ``share`` of its rows answered 500 at the end of their
+    service (a backend's error, as a proxy reports it): sent and served like the others,
+    but with no server-side time logged. Returns the log and which rows failed."""
+    failed = np.random.default_rng(seed).random(len(log)) < share
+    log = log.astype({"status": object})
+    log.loc[failed, "status"] = 500
+    log.loc[failed, [c for c in log.columns if c.startswith("time_")]] = np.nan
+    return log, failed
