@@ -20,7 +20,7 @@ from simperf.calibrate.logs import (
     has_server_times,
     read_requests,
 )
-from simperf.calibrate.overhead import Overhead, load_dependence, overhead
+from simperf.calibrate.overhead import Overhead, _se, held_from_mean, load_dependence, overhead
 from simperf.calibrate.traffic import Arrivals, arrivals
 
 PERCENTILES = (50, 95, 99)
@@ -31,6 +31,11 @@ CLIENT_WORKERS = 100_000
 # with at least MIN_TREND requests.
 BATCHES = 10
 MIN_TREND = 400
+# Without server times and with timed-out requests, the held overhead and the censored
+# fits depend on each other: refitted at most this many times, or until the held
+# overhead moves less than SETTLED seconds.
+PASSES = 8
+SETTLED = 1e-6
 
 
 @dataclass
@@ -214,19 +219,32 @@ def _level(
     total = np.sum(list(parts.values()), axis=0)
     workers = int(rows["worker"].nunique())
     cost = overhead(rows, total, traffic.rate / workers)
-    complete, censored, unfitted = censoring(late, rows, parts, cost)
+    latency = rows["latency"].to_numpy()
+    # without server times the held overhead is solved from the mean latency, which
+    # the timed-out requests belong in, each at its expected latency under the fits
+    solved = cost.method == "mean latency" and not late.empty
+    complete, censored, unfitted, _ = censoring(late, rows, parts, cost)
     fits = {
         name: fit_families(np.concatenate([x, complete[name]]), confidence, censored[name])
         for name, x in parts.items()
     }
-    if any(c.size for c in censored.values()):
-        # again, with the waits behind timed-out requests from the first fit's times
-        complete, censored, unfitted = censoring(late, rows, parts, cost, fits)
+    for _ in range(PASSES if solved else 1):
+        if not solved and not any(c.size for c in censored.values()):
+            break
+        # again, with the waits behind timed-out requests from the last fit's times
+        complete, censored, unfitted, expected = censoring(late, rows, parts, cost, fits)
         fits = {
             name: fit_families(np.concatenate([x, complete[name]]), confidence, censored[name])
             for name, x in parts.items()
         }
-    latency = rows["latency"].to_numpy()
+        if not solved:
+            break
+        every = np.concatenate([latency, expected])
+        held = cost.held
+        moments = _moments(parts, complete, censored, fits)
+        cost = held_from_mean(float(every.mean()), _se(every), *moments, traffic.rate / workers)
+        if abs(cost.held - held) < SETTLED:
+            break
     growth = backlog_growth(
         rows["timestamp"].to_numpy(), latency, rows["worker"].to_numpy(), confidence
     )
@@ -253,13 +271,35 @@ def _level(
     )
 
 
+def _moments(
+    parts: dict[str, np.ndarray],
+    complete: dict[str, np.ndarray],
+    censored: dict[str, np.ndarray],
+    fits: dict[str, list[FamilyFit]],
+) -> tuple[float, float]:
+    """Mean and second moment of a request's summed component times, the components
+    taken as independent: a component with censored values from its chosen fit (its
+    complete values lack the slowest), any other from its complete values."""
+    mean = variance = 0.0
+    for name, x in parts.items():
+        fit = fits[name][0]
+        if censored[name].size and fit.frozen is not None:
+            mean += fit.params["mean"]
+            variance += float(fit.frozen.var())
+        else:
+            sample = np.concatenate([x, complete[name]])
+            mean += float(sample.mean())
+            variance += float(sample.var())
+    return mean, variance + mean * mean
+
+
 def censoring(
     late: pd.DataFrame,
     rows: pd.DataFrame,
     parts: dict[str, np.ndarray],
     cost: Overhead,
     fits: dict[str, list[FamilyFit]] | None = None,
-) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray], int]:
+) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray], int, np.ndarray]:
     """What a level's timed-out requests tell of each component's time.
 
     A timed-out request took longer than its latency ``t`` (the timeout; without one,
@@ -280,16 +320,23 @@ def censoring(
     alone: the request is left out of the fits. A point at or below zero says nothing
     (the request had waited longer than its timeout) and is dropped.
 
+    Each timed-out request's expected latency is its time to the handler, the held
+    overhead, the time after it and its known component times, plus the missing one's
+    censoring point (at least 0) and its expected time past it under ``fits`` (or the
+    fitted means of several missing ones); never less than the latency it exceeded, and
+    that latency itself without ``fits``.
+
     Returns
     -------
     tuple
-        ``(complete values, censoring points)``, each by component, and how many
-        timed-out requests were left out.
+        ``(complete values, censoring points)``, each by component, how many
+        timed-out requests were left out, and each timed-out request's expected latency
+        (seconds, in the order of ``late``).
     """
     complete = {name: np.empty(0) for name in parts}
     censored = {name: np.empty(0) for name in parts}
     if late.empty:
-        return complete, censored, 0
+        return complete, censored, 0, np.empty(0)
     names = list(parts)
     times = _components(late) if component_columns(late) else _handler(late)
     known = np.column_stack([times[name] for name in names])
@@ -319,6 +366,7 @@ def censoring(
     workers = np.concatenate([rows["worker"].to_numpy(), late["worker"].to_numpy()])
     free: dict[Any, float] = {}
     point = np.empty(len(late))
+    expected = bound.copy()
     lives = {name: _residual_life(fit[0]) for name, fit in (fits or {}).items()}
     for index in order:
         worker = workers[index]
@@ -331,6 +379,13 @@ def censoring(
         if math.isfinite(column["server_start"][i]):
             before = max(float(column["server_start"][i]) - ts, 0.0)
         point[i] = bound[i] - before - held - back - others[i]
+        if fits is not None:
+            if missing[i] == 1:
+                name = names[int(np.flatnonzero(~finite[i])[0])]
+                rest = max(point[i], 0.0) + lives[name](max(point[i], 0.0))
+            else:
+                rest = sum(fits[names[k]][0].params["mean"] for k in np.flatnonzero(~finite[i]))
+            expected[i] = max(bound[i], before + held + back + others[i] + rest)
         end = column["server_end"][i]
         if not math.isfinite(end):
             rest = point[i]
@@ -342,7 +397,7 @@ def censoring(
         complete[name] = known[finite[:, k], k]
         points = point[(missing == 1) & ~finite[:, k]]
         censored[name] = points[points > 0]
-    return complete, censored, int((missing > 1).sum())
+    return complete, censored, int((missing > 1).sum()), expected
 
 
 def _residual_life(fit: FamilyFit) -> Callable[[float], float]:

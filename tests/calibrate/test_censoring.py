@@ -28,6 +28,7 @@ from simperf.calibrate import calibrate
 MEAN = 0.010
 EXPONENTIAL = {"dist": "exponential", "mean": "10ms"}
 GAMMA = {"dist": "gamma", "mean": "10ms", "cv": 0.5}
+GAMMA_8MS = {"dist": "gamma", "mean": "8ms", "cv": 0.5}
 
 
 def _timed_out(log: pd.DataFrame, timeout: float) -> tuple[pd.DataFrame, np.ndarray]:
@@ -165,8 +166,24 @@ def test_a_timed_out_request_is_censored_past_its_wait() -> None:
     )
     parts = {"handler": np.array([0.010])}
     cost = Overhead(0.0, 0.0, 0.0, 0.0, "mean latency")
-    _, first, _ = censoring(late, rows, parts, cost)
+    _, first, _, _ = censoring(late, rows, parts, cost)
     assert first["handler"] == pytest.approx([0.025, 0.030, 0.010])
     exponential = {"handler": [fit_exponential(np.array([0.01, 0.01]))]}
-    _, second, _ = censoring(late, rows, parts, cost, exponential)
+    _, second, _, _ = censoring(late, rows, parts, cost, exponential)
     assert second["handler"] == pytest.approx([0.025, 0.030])
+
+
+def test_the_held_overhead_solved_from_the_mean_latency_counts_the_timed_out() -> None:
+    # gamma 8 ms then 2 ms held at 30/s (rho 0.3), no server times, the slowest 10%
+    # timed out. Before: the held overhead was solved from the completed requests' mean
+    # latency alone and read 1.466 ± 0.099 ms (four logs: 1.35 to 1.47); now each
+    # timed-out request counts at its expected latency under the censored fits, and the
+    # service's moments are the fits' (1.960 ± 0.138; four logs: 1.79 to 1.97)
+    _, log = single_server(30, GAMMA_8MS, requests=2000, seed=3, held=0.002)
+    log, late = _timed_out(log, float(np.quantile(log["latency"], 0.9)))
+    level = calibrate(log, confidence=0.999, predict_requests=None).levels.iloc[0]
+    assert level["overhead_method"] == "mean latency" and level["timed_out"] == late.sum()
+    # within its own 99.9% interval (the standard error of the mean latency it is
+    # solved from)
+    assert abs(level["held"] - 0.002) <= stats.norm.ppf(0.9995) * level["held_se"]
+    assert level["held_se"] < 0.1 * 0.002  # narrow enough to mean something
