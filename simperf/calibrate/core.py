@@ -55,8 +55,9 @@ class Level:
     timed_out: int = 0
     """Its timed-out requests (in the rate; their service times censored)."""
     unfitted: int = 0
-    """Timed-out requests that miss more than one component's time: no single time is
-    bounded by their latency, so they are left out of the fits."""
+    """Timed-out requests that miss more than one component's time in a log that does
+    not record each component as it ends (:func:`censoring`): no single time is bounded
+    by their latency, so their missing times are left out of the fits."""
     beyond: np.ndarray = field(repr=False, default_factory=lambda: np.empty(0))
     """The latency each timed-out request is known to exceed (seconds)."""
     censored: dict[str, np.ndarray] = field(repr=False, default_factory=dict)
@@ -317,21 +318,28 @@ def censoring(
     would put the next request's point high). The time after the handler is the
     completed requests' mean of the send time plus the latency less ``server_end``
     (none without server times). With several components missing, none is bounded
-    alone: the request is left out of the fits. A point at or below zero says nothing
-    (the request had waited longer than its timeout) and is dropped.
+    alone, unless the log records each component as it ends: every timed-out row
+    logged the first components in column order (the order of the calibrated steps)
+    and none after, and some row logged at least one. Then the first missing one was
+    running when the request was given up on and is censored there, the time to its
+    start being no more than the rest, and the later ones had not started: their
+    times, independent of the timeout, are left out without bias. Otherwise the
+    request's missing times are left out of the fits (its logged ones are complete
+    values) and counted. A point at or below zero says nothing (the request had waited
+    longer than its timeout) and is dropped.
 
     Each timed-out request's expected latency is its time to the handler, the held
-    overhead, the time after it and its known component times, plus the missing one's
-    censoring point (at least 0) and its expected time past it under ``fits`` (or the
-    fitted means of several missing ones); never less than the latency it exceeded, and
-    that latency itself without ``fits``.
+    overhead, the time after it and its known component times, plus the bounded missing
+    one's censoring point (at least 0) and its expected time past it under ``fits``,
+    and the fitted means of the other missing ones; never less than the latency it
+    exceeded, and that latency itself without ``fits``.
 
     Returns
     -------
     tuple
         ``(complete values, censoring points)``, each by component, how many
-        timed-out requests were left out, and each timed-out request's expected latency
-        (seconds, in the order of ``late``).
+        timed-out requests bounded none of their missing times, and each timed-out
+        request's expected latency (seconds, in the order of ``late``).
     """
     complete = {name: np.empty(0) for name in parts}
     censored = {name: np.empty(0) for name in parts}
@@ -343,6 +351,16 @@ def censoring(
     finite = np.isfinite(known)
     missing = (~finite).sum(axis=1)
     others = np.where(finite, known, 0.0).sum(axis=1)
+    # The one missing time a row bounds: its only one or, in a log that records each
+    # component as it ends (every timed-out row logged the first ones in column order
+    # and none after, some of them at least one), its first: that one was running when
+    # the request was given up on and the later ones had not started, so their missing
+    # times say nothing of them and are left out unbiased.
+    suffix = bool(np.all(finite[:, :-1] >= finite[:, 1:]))
+    partial = (missing > 0) & (missing < len(names))
+    sequential = len(names) > 1 and suffix and bool(partial.any())
+    bounded = (missing == 1) | (sequential & (missing > 0))
+    target = np.argmax(~finite, axis=1)  # the first missing one
     bound = late["latency"].fillna(float(rows["latency"].max())).to_numpy()
     served = has_server_times(rows)
     sent, latency = rows["timestamp"].to_numpy(), rows["latency"].to_numpy()
@@ -379,25 +397,27 @@ def censoring(
         if math.isfinite(column["server_start"][i]):
             before = max(float(column["server_start"][i]) - ts, 0.0)
         point[i] = bound[i] - before - held - back - others[i]
+        # the expected times of the missing components past the one bounded (all of
+        # them when none is)
+        unbounded = [k for k in np.flatnonzero(~finite[i]) if not (bounded[i] and k == target[i])]
+        later = sum(fits[names[k]][0].params["mean"] for k in unbounded) if fits else 0.0
         if fits is not None:
-            if missing[i] == 1:
-                name = names[int(np.flatnonzero(~finite[i])[0])]
-                rest = max(point[i], 0.0) + lives[name](max(point[i], 0.0))
-            else:
-                rest = sum(fits[names[k]][0].params["mean"] for k in np.flatnonzero(~finite[i]))
+            rest = later
+            if bounded[i]:
+                rest += max(point[i], 0.0) + lives[names[target[i]]](max(point[i], 0.0))
             expected[i] = max(bound[i], before + held + back + others[i] + rest)
         end = column["server_end"][i]
         if not math.isfinite(end):
             rest = point[i]
-            if fits is not None and missing[i] == 1 and point[i] > 0:
-                rest += lives[names[int(np.flatnonzero(~finite[i])[0])]](point[i])
+            if fits is not None and bounded[i] and point[i] > 0:
+                rest += lives[names[target[i]]](point[i]) + later
             end = ts + before + others[i] + held + max(rest, 0.0)
         free[worker] = max(free.get(worker, -math.inf), float(end))
     for k, name in enumerate(names):
         complete[name] = known[finite[:, k], k]
-        points = point[(missing == 1) & ~finite[:, k]]
+        points = point[bounded & (target == k)]
         censored[name] = points[points > 0]
-    return complete, censored, int((missing > 1).sum()), expected
+    return complete, censored, int(((missing > 1) & ~bounded).sum()), expected
 
 
 def _residual_life(fit: FamilyFit) -> Callable[[float], float]:
