@@ -127,7 +127,7 @@ def two_steps(
     for i in range(requests):
         start[i] = max(sent[i], free)
         free = start[i] + a[i] + b[i]
-    latency = start + a + b - sent
+    latency = (start - sent) + a + b  # so that no rounding makes a + b exceed it
     late = latency > timeout
     return pd.DataFrame(
         {
