@@ -10,7 +10,8 @@ diurnal curve of period 2 h, mean 40 requests/s, swinging 60%: 16/s at the troug
 - **Target tracking** on CPU utilisation at 40%, 55%, 70% and 85%, between 2 and 14
   instances: the metric over each 60 s period is acted on 60 s later (a monitoring
   pipeline's lag), an instance added takes traffic 120 s after the decision, no
-  scale-out within 60 s of an action and no scale-in within 300 s; at 55% also with a
+  scale-out within 60 s of the last scale-out and no scale-in within 300 s of any action
+  (a rise is thus served 3 to 4 minutes after it starts); at 55% also with a
   tolerance of 10% (no action while the metric is within 10% of the target).
 
 Prices: 0.10 per instance-hour. Measured per design, over replications with 95%

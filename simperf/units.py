@@ -126,6 +126,8 @@ def parse_rate(value: object) -> float:
 
 _COUNT_MULTIPLIERS = {"": 1.0, "k": 1e3, "K": 1e3, "M": 1e6, "G": 1e9}
 _COUNT_RE = re.compile(rf"^\s*({_NUMBER})\s*([kKMG]?)\s*$")
+FRACTION_PATTERN = r"^\s*[-+]?[0-9._]+([eE][-+]?[0-9]+)?\s*%?\s*$"
+"""The strings :func:`parse_fraction` accepts: a number, or a percentage such as 10%."""
 COUNT_PATTERN = r"^\s*[-+]?[0-9._]+([eE][-+]?[0-9]+)?\s*[kKMG]?\s*$"
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -40,3 +41,14 @@ def test_model_runs(path: Path) -> None:
     assert req["generated"] > 0
     assert req["generated"] == req["ok"] + sum(req["errors"].values()) + req["in_flight"]
     assert d["latency"]["all"]["count"] > 0
+
+
+@pytest.mark.parametrize("path", MODEL_FILES, ids=lambda p: p.stem)
+def test_header_states_the_rate_it_runs(path: Path) -> None:
+    # a reader sizes the model from its comment: the first "N req/s" there is the spec's
+    header = path.read_text().split("\nname:")[0]
+    stated = re.search(r"([\d,.]+) req/s", header)
+    arrival = simperf.load(path).workload.arrival
+    if stated is None or getattr(arrival, "kind", None) != "poisson":
+        pytest.skip("no Poisson rate stated in the header")
+    assert float(stated.group(1).replace(",", "")) == arrival.rate  # type: ignore[union-attr]

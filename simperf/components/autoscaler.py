@@ -140,7 +140,11 @@ class Autoscaler(Component):
             if state == SERVING:  # in service no more: it serves nothing
                 self.serving.change(-1, self.env.now)
             self.crashed.add(index)
+            if state == DRAINING:  # leaving the fleet: nothing of it is missed
+                return True
             self._outage_from(index)
+            if index in self.stands_in:  # a replacement warming: the slots it stands in
+                return True  # for are short already, and the fleet lacks no more
             spans = self.unserved.setdefault(index, [])
             if not spans or spans[-1][1] is not None:
                 spans.append([self.env.now, None, False])
@@ -227,8 +231,6 @@ class Autoscaler(Component):
         kept = [i for i in crashed if self.state[i] in (WARMING, SERVING)]
         lost = len(kept)
         for index in crashed:
-            if index not in kept:  # draining: leaving the fleet, its capacity not missed
-                self._served_again(index)
             self._terminate(index, now)
         self.replaced.append((now, lost))
         # each replacement brings back one crashed slot's capacity (and the slots that

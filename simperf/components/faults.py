@@ -22,7 +22,16 @@ from simperf.spec.faults import FaultSpec, parse_member
 
 Member = tuple[Component, int | None]
 
-MARKED = ("busy_area", "worker_area", "pool_area", "provisioned_area", "served", "rejected", "shed")
+MARKED = (
+    "busy_area",
+    "worker_area",
+    "pool_area",
+    "provisioned_area",
+    "served",
+    "rejected",
+    "shed",
+    "expired",
+)
 """The counters of every instance marked as a fault starts and ends (NaN where an
 instance has none): what its utilisation, occupancies and offered load while the fault
 lasted are differences of (see :mod:`simperf.metrics.headroom`)."""
@@ -45,7 +54,7 @@ class FaultLog:
 
     ``marks[i]`` holds occurrence ``i``'s counters of every instance (the rows of
     ``instances``, the columns :data:`MARKED`) at its start, at its end (None while it
-    lasts) and at its detection (None until then): 56 bytes per instance and mark, taken
+    lasts) and at its detection (None until then): 64 bytes per instance and mark, taken
     without an event of their own. The detection splits the fault's time in two stretches
     that load the rest differently: before it, traffic still goes to the failed instance.
     """

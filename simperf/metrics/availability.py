@@ -14,6 +14,12 @@ a database's failover noticed its primary down), the time to recover (its repair
 and to restore (from the repair until a balancer sent traffic to it again), and the
 requests in flight while it lasted or was still out of rotation that failed, whatever
 the cause and whenever (a connect timeout fails a request after the fault has ended).
+
+A request one of the scenario's own rate limiters refused (``rate_limited``, an HTTP 429)
+counts neither way: the limiter admits by rate alone, whether or not a fault lasts, so
+its refusals are a deliberate policy, not an outage's symptom. They are left out of the
+requests failed during a fault and of availability by requests (as an SLI leaves out the
+requests that are not valid events), and counted apart (``rate_limited``).
 """
 
 from __future__ import annotations
@@ -37,7 +43,10 @@ def faults_section(summary: Any) -> dict[str, Any] | None:
         return None
     t0, t1 = summary.warmup, summary.end
     data = summary.data
+    refused = _refused(summary)
     failed = data["outcome"] != 0
+    if refused is not None:  # refused by our own limiter: no outage's doing
+        failed &= ~refused
     # A request the fault touched was in flight while it lasted: it started before the
     # fault's end and failed after its start (a connect timeout fails it after the end).
     # Those are all failures less the ones ended before it and the ones started after.
@@ -71,18 +80,28 @@ def faults_section(summary: Any) -> dict[str, Any] | None:
                 "failed": int(total - ended - started_after),
             }
         )
-    return {
+    section: dict[str, Any] = {
         "count": len(occurrences),
         "mean_time_to_detect": _mean(o["time_to_detect"] for o in occurrences),
         "mean_time_to_recover": _mean(o["time_to_recover"] for o in occurrences),
         "undetected": sum(o["detected"] is None for o in occurrences),
         "failed": int(weights[by_start][touched].sum()),
         "availability": {
-            "requests": _request_availability(summary),
+            "requests": _request_availability(summary, refused),
             "time": _time_availability(model, log.occurrences, t0, t1),
         },
         "occurrences": occurrences[:MAX_LISTED],
     }
+    if refused is not None:
+        section["rate_limited"] = int(tally(data, refused & (data["start"] >= t0)))
+    return section
+
+
+def _refused(summary: Any) -> np.ndarray | None:
+    """Which records a rate limiter of the scenario refused (None: the run has none)."""
+    if "rate_limited" not in summary.causes:
+        return None
+    return summary.data["outcome"] == summary.causes.index("rate_limited")
 
 
 def target_name(occurrence: dict[str, Any]) -> str:
@@ -113,10 +132,15 @@ def _mean(values: Any) -> float | None:
     return sum(known) / len(known) if known else None
 
 
-def _request_availability(summary: Any) -> dict[str, float | None]:
-    """Share of the measured requests that succeeded, per class and ``all``."""
+def _request_availability(
+    summary: Any, refused: np.ndarray | None = None
+) -> dict[str, float | None]:
+    """Share of the measured requests that succeeded, per class and ``all``, of those
+    not ``refused`` (by a rate limiter)."""
     data = summary.data
     measured = data["start"] >= summary.warmup
+    if refused is not None:
+        measured = measured & ~refused
     ok = data["outcome"] == 0
     out: dict[str, float | None] = {}
     for index, name in enumerate([*summary.classes, "all"]):
@@ -229,21 +253,45 @@ def _fleet_instances(scaler: Any, t0: float, t1: float) -> dict[str, float | Non
 
 def _fleet_availability(scaler: Any, t0: float, t1: float) -> dict[str, Any]:
     """An autoscaled server's availability over its fleet (the instances it wanted in
-    service), not over its ``max`` slots: k of n up while n - k of its crashed
-    instances had neither recovered nor a replacement in service, n its largest fleet."""
+    service), not over its ``max`` slots: at each instant, the fleet's instances less
+    its crashed ones that had neither recovered nor a replacement in service are up.
+    ``instances`` is its largest fleet n, ``all_up`` the share with none of the fleet
+    down (n or fewer up: the fleet may be smaller), ``at_least_up.<k>`` and ``any_up``
+    the shares with at least k (1) instances up, counted over the fleet of the time."""
     fleet = scaler.fleet_spans(t0, t1)
     n = max(size for _, _, size in fleet)
     wanted = sum((b - a) * size for a, b, size in fleet)
-    down = {
-        name: [(a, b) for a, b, _ in spans]
-        for name, spans in scaler.unserved_between(t0, t1).items()
-    }
-    lost = sum(b - a for spans in down.values() for a, b in spans)
-    shares = at_least_up(list(down), down, t0, t1, n)
+    spans = [(a, b) for runs in scaler.unserved_between(t0, t1).values() for a, b, _ in runs]
+    lost = sum(b - a for a, b in spans)
+    # the fleet's size and its instances down change at these instants; a change of
+    # size sorts before a crash at the same instant, an end of an outage before both
+    changes = sorted(
+        [(a, 1, size - before) for (a, _, size), before in _sizes(fleet)]
+        + [(a, 2, -1) for a, _ in spans]
+        + [(b, 0, 1) for _, b in spans]
+    )
+    time_with = [0.0] * (n + 1)  # time with exactly j instances up
+    clean = 0.0  # time with none down
+    now, up, down = t0, 0, 0
+    for t, kind, step in changes:
+        time_with[min(max(up, 0), n)] += t - now
+        clean += t - now if down == 0 else 0.0
+        now = t
+        up += step
+        down += 1 if kind == 2 else -1 if kind == 0 else 0
+    time_with[min(max(up, 0), n)] += t1 - now
+    clean += t1 - now if down == 0 else 0.0
+    span = t1 - t0
+    shares = [float(sum(time_with[k:])) / span if span > 0 else 0.0 for k in range(n + 1)]
     return {
         "instances": n,
         "mean_up": 1 - lost / wanted if wanted > 0 else 0.0,
-        "all_up": shares[-1],
+        "all_up": clean / span if span > 0 else 0.0,
         "any_up": shares[1] if n else 0.0,
         "at_least_up": {str(k): shares[k] for k in range(1, n + 1)},
     }
+
+
+def _sizes(fleet: list[tuple[float, float, int]]) -> list[tuple[tuple[float, float, int], int]]:
+    """Each span of ``fleet`` with the size before it (0 before the first)."""
+    return list(zip(fleet, [0, *(size for _, _, size in fleet[:-1])], strict=True))

@@ -10,7 +10,8 @@ saturate is the component of least headroom. For workers and pools the holding t
 includes waits downstream, which grow with the load, so ``1 / occupancy`` is an upper
 bound there; for cores it is exact as long as the demand per request does not change.
 
-An instance that turns requests away (rejected at its queue limit, shed) measures the
+An instance that turns requests away (rejected at its queue limit, shed, dropped past
+their deadline by a queue with ``drop_expired``) measures the
 demand of the requests it served only: the load offered to it would keep it
 ``offered / served`` times busier, so its headroom is ``served / (offered U)``, below 1
 when it is already past saturation (a queue limit rejecting half the requests at 100%
@@ -23,7 +24,9 @@ While a fault lasts the load shifts: the survivors of a crashed instance carry i
 once it is detected, a slowed one is busier. :func:`during_faults` gives the same figures
 over each fault's own time, from the counters the fault log marked as it started, was
 detected and ended (busy-time integrals, exact at those instants), clipped to the
-measured period: before its detection and after it, and the worse of the two.
+measured period: before its detection and after it, and the worse of the two. A crashed
+instance has no capacity while it is down, whatever it was finishing: a component none
+of whose instances was up has a headroom of 0 (``down``), not 1 / its residual busy time.
 
 Behind a geographic balancer with groups in more than one region, a full group sends
 what it cannot admit to the next, so its load grows slower than the offered load and its
@@ -48,6 +51,11 @@ from simperf.metrics.stability import RESOURCES, busy_name
 from simperf.model import Snapshot
 from simperf.spec.scenario import Scenario
 from simperf.spec.topology import served_by
+
+TURNED_AWAY = ("rejected", "shed", "expired")
+"""What an instance counts of the requests offered it and not served: rejected at its
+queue limit, shed, dropped past their deadline (``queue.drop_expired``). Each arrived and
+would have cost its demand had it been served, so each is load offered."""
 
 MAX_UNITS = 1000
 """Faults (per target) listed under ``headroom.faults``: random faults on a large fleet
@@ -74,7 +82,8 @@ def headroom(rows: list[dict[str, Any]], stopped: dict[str, float] | None = None
     Parameters
     ----------
     rows
-        The instance rows of the run's component table (utilisation, occupancies).
+        The instance rows of the run's component table (utilisation, occupancies); a
+        row with ``down`` (an instance crashed while a fault lasted) has no capacity.
     stopped
         Component -> the calls to it that circuit breakers failed fast (see
         :func:`stopped_calls`), counted as offered to it; only components behind a
@@ -85,7 +94,8 @@ def headroom(rows: list[dict[str, Any]], stopped: dict[str, float] | None = None
     dict
         ``components``: component -> ``instance``, ``resource``, ``utilization`` (the
         binding level) and ``headroom`` (``1 / utilization``, times the share of the
-        requests offered it served; None when idle); behind a breaker also ``stopped``
+        requests offered it served; None when idle; 0 with ``down`` and ``resource``
+        ``instances`` when every row of it is ``down``); behind a breaker also ``stopped``
         (the calls it failed fast) and ``served_headroom`` (the headroom on the
         requests served alone, what the breaker let through);
         ``first``: the component of least headroom, with the same keys (None when
@@ -100,13 +110,25 @@ def headroom(rows: list[dict[str, Any]], stopped: dict[str, float] | None = None
             served_by_component[row["component"]] += row.get("served") or 0
     best: dict[str, dict[str, Any]] = {}
     for row in rows:
+        component = row["component"]
+        if row.get("down"):
+            # a crashed instance has no capacity, whatever it was finishing: it stands for
+            # its component only when none of the component's instances was up
+            if component not in best:
+                best[component] = {
+                    "instance": row["instance"],
+                    "resource": "instances",
+                    "utilization": None,
+                    "headroom": 0.0,
+                    "down": True,
+                }
+            continue
         found = binding(row)
         if found is None:
             continue
         resource, level = found
-        component = row["component"]
         served = row.get("served") or 0
-        offered = served + (row.get("rejected") or 0) + (row.get("shed") or 0)
+        offered = served + sum(row.get(key) or 0 for key in TURNED_AWAY)
         share = served / offered if served else 1.0  # of the offered load it kept
         room = share / level if level > 0 and math.isfinite(level) else None
         extra: dict[str, Any] = {}
@@ -121,7 +143,8 @@ def headroom(rows: list[dict[str, Any]], stopped: dict[str, float] | None = None
                 "served_headroom": room,
             }
             room = kept / level if level > 0 and math.isfinite(level) else None
-        if component in best and _tighter(best[component]["headroom"], room):
+        kept = best.get(component)
+        if kept is not None and not kept.get("down") and _tighter(kept["headroom"], room):
             continue
         best[component] = {
             "instance": row["instance"],
@@ -270,12 +293,13 @@ def during_faults(
 
     Occurrences of one fault on one target (a random fault's spells on one instance) are
     taken together: each instance's busy time, worker and connection time, and requests
-    served, rejected and shed over all of them, divided by their time, make the rows
-    :func:`headroom` reads. Where a health check, an outlier ejection or a database's
-    failover detected the fault, the counters the log marked then split its time in two
-    stretches with figures of their own: before the detection the failed instance still
-    took its share of the traffic (refused, so the rest carried no more than before);
-    after it the rest carried that share. The fault's figures are the worse of the two.
+    served, rejected, shed and dropped expired over all of them, divided by their time,
+    make the rows :func:`headroom` reads. Where a health check, an outlier ejection or a
+    database's failover detected the fault, the counters the log marked then split its
+    time in two stretches with figures of their own: before the detection the failed
+    instance still took its share of the traffic (refused, so the rest carried no more
+    than before); after it the rest carried that share. The fault's figures are the
+    worse of the two.
 
     Parameters
     ----------
@@ -328,6 +352,7 @@ def during_faults(
                 "detected": 0,
                 "_times": [0.0, 0.0],
                 "_sums": [np.zeros_like(a), np.zeros_like(a)],
+                "_down": set(occ["instances"]) if occ["kind"] == "crash" else set(),
             },
         )
         unit["occurrences"] += 1
@@ -345,10 +370,10 @@ def during_faults(
         unit["_sums"][1] += np.nan_to_num(b - mark)
     out = []
     for unit in units.values():
-        times, sums = unit.pop("_times"), unit.pop("_sums")
+        times, sums, down = unit.pop("_times"), unit.pop("_sums"), unit.pop("_down")
         if unit["detected"]:
             stretches = {
-                name: {"time": time, **headroom(_interval_rows(rows, counts, time))}
+                name: {"time": time, **headroom(_interval_rows(rows, counts, time, down))}
                 if time > 0
                 else None
                 for name, time, counts in zip(STRETCHES, times, sums, strict=True)
@@ -356,7 +381,7 @@ def during_faults(
             found = _worse(stretches)
         else:
             stretches = dict.fromkeys(STRETCHES)
-            whole = headroom(_interval_rows(rows, sums[0] + sums[1], unit["time"]))
+            whole = headroom(_interval_rows(rows, sums[0] + sums[1], unit["time"], down))
             found = _named(whole, None)
         out.append({**unit, **stretches, **found})
     return out
@@ -414,9 +439,10 @@ def _as_marks(snapshot: Snapshot, rows: list[dict[str, Any]]) -> np.ndarray:
 
 
 def _interval_rows(
-    rows: list[dict[str, Any]], sums: np.ndarray, time: float
+    rows: list[dict[str, Any]], sums: np.ndarray, time: float, down: set[str]
 ) -> list[dict[str, Any]]:
-    """The rows :func:`headroom` reads, from counters summed over a fault's time."""
+    """The rows :func:`headroom` reads, from counters summed over a fault's time; those
+    of the instances in ``down`` (a crash's) marked ``down``."""
     col = {key: i for i, key in enumerate(MARKED)}
     out = []
     for row, counts in zip(rows, sums, strict=True):
@@ -431,7 +457,10 @@ def _interval_rows(
             "served": int(counts[col["served"]]),
             "rejected": int(counts[col["rejected"]]),
             "shed": int(counts[col["shed"]]),
+            "expired": int(counts[col["expired"]]),
         }
+        if row["instance"] in down:
+            out_row["down"] = True
         if "workers" in row and exposure > 0:
             out_row["worker_occupancy"] = clean(
                 counts[col["worker_area"]] / (row["workers"] * exposure)

@@ -28,10 +28,12 @@ class Result:
         worker_occupancy (busy workers / workers) and, with a connection pool,
         pool_occupancy (busy connections / pool size) and pool_wait, all time-weighted;
         queue lengths, mean wait and service time, served, rejected, and shed where
-        the app server has a ``queue`` or ``concurrency_limit``.
+        the app server has a ``queue`` or ``concurrency_limit``; expired (attempts
+        dropped past their deadline) where its queue has ``drop_expired``.
     timeseries
         Long frame (start, end, component, metric, value) in fixed windows; ``shed``
-        per window (``all``, and per instance) where an app server can shed. With more
+        per window (``all``, and per instance) where an app server can shed, and
+        ``expired`` per instance where its queue drops expired attempts. With more
         than one request class, each class's throughput, errors, error_rate and
         p50/p95/p99 too (``component`` is the class name).
     perf

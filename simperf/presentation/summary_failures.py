@@ -19,17 +19,27 @@ def faults(d: dict[str, Any]) -> list[str]:
     if not section:
         return []
     avail = section["availability"]
+    # refused by the scenario's own rate limiters: counted neither way
+    limited = section.get("rate_limited")
     by_class = "  ".join(f"{k} {pct(v)}" for k, v in avail["requests"].items() if k != "all")
     lines = [
         f"faults    {section['count']} occurrence(s), {section['failed']} requests failed "
         f"during them; availability {pct(avail['requests']['all'])} of requests"
         + (f" ({by_class})" if by_class else "")
+        + (f"; {limited} rate-limited left out" if limited is not None else "")
     ]
+    scaled = d.get("autoscaling") or {}
     for name, comp in avail["time"]["components"].items():
+        # all_up is the share with no instance down: for a fleet, not that its largest
+        # size served (it may have been smaller then)
+        every = (
+            f"none of its fleet (at most {comp['instances']}) down"
+            if name in scaled
+            else f"all {comp['instances']} up"
+        )
         lines.append(
-            f"          {name} up: mean {pct(comp['mean_up'])} per instance, all "
-            f"{comp['instances']} up {pct(comp['all_up'])}, none up "
-            f"{pct(1 - comp['any_up'])} of the time"
+            f"          {name} up: mean {pct(comp['mean_up'])} per instance, {every} "
+            f"{pct(comp['all_up'])}, none up {pct(1 - comp['any_up'])} of the time"
         )
     detect = section["mean_time_to_detect"]
     if detect is not None:

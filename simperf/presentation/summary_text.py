@@ -248,6 +248,8 @@ def _fault_headroom(fault: dict[str, Any]) -> list[str]:
 
 def _saturates(first: dict[str, Any]) -> str:
     """'app cores at 5x (20.0% busy at app[1])': a first to saturate, in words."""
+    if first.get("down"):
+        return f"{first['component']} at 0x (no instance up: {first['instance']} down)"
     return (
         f"{first['component']} {first['resource']} at {multiple(first['headroom'])} "
         f"({first['utilization']:.1%} busy at {first['instance']})"
@@ -277,21 +279,34 @@ def latency(d: dict[str, Any]) -> list[str]:
 
 
 def shedding(d: dict[str, Any]) -> list[str]:
-    """Requests shed per class and per app server (none where nothing can shed)."""
+    """Requests shed per class and per app server, and the attempts each app server
+    dropped past their deadline (none where nothing can shed or drop)."""
+    lines: list[str] = []
     rows = {name: row for name, row in d["latency"].items() if "shed" in row}
-    if not rows:
-        return []
-    parts = []
-    for name, row in rows.items():
-        # the share of the class's measured requests that were shed
-        measured = row["count"] + row["errors"]
-        share = row["shed"] / measured if measured else 0.0
-        parts.append(f"{name} {row['shed']} ({share:.1%})")
-    lines = ["", "shed      " + "  ".join(parts)]
-    by = [f"{name} {comp['shed']}" for name, comp in d["components"].items() if "shed" in comp]
-    if by:
-        lines.append("shed by   " + "  ".join(by))
-    return lines
+    if rows:
+        parts = []
+        for name, row in rows.items():
+            # the share of the class's measured requests that were shed
+            measured = row["count"] + row["errors"]
+            share = row["shed"] / measured if measured else 0.0
+            parts.append(f"{name} {row['shed']} ({share:.1%})")
+        lines.append("shed      " + "  ".join(parts))
+        by = [f"{name} {comp['shed']}" for name, comp in d["components"].items() if "shed" in comp]
+        if by:
+            lines.append("shed by   " + "  ".join(by))
+    expired = [_expired(name, comp) for name, comp in d["components"].items() if "expired" in comp]
+    if expired:
+        lines.append("expired   " + "  ".join(expired))
+    return ["", *lines] if lines else []
+
+
+def _expired(name: str, comp: dict[str, Any]) -> str:
+    """'api 2 of 6 offered (33.3%)': the attempts a ``drop_expired`` queue dropped past
+    their deadline, of those offered to it (served, rejected, shed or dropped)."""
+    dropped = comp["expired"]
+    offered = comp["served"] + comp["rejected"] + comp.get("shed", 0) + dropped
+    share = dropped / offered if offered else 0.0
+    return f"{name} {dropped} of {offered} offered ({share:.1%})"
 
 
 def components(d: dict[str, Any]) -> list[str]:

@@ -111,8 +111,10 @@ def class_table(result: Result) -> str:
 def component_table(result: Result, instances: bool = False) -> str:
     columns = [
         "component", "instance", "kind", "utilization", "worker_occupancy", "pool_occupancy",
-        "mean_queue_length", "mean_wait", "mean_service", "served", "rejected",
+        "mean_queue_length", "mean_wait", "mean_service", "served", "rejected", "shed",
+        "expired",
     ]  # fmt: skip
+    # shed and expired only where a server can shed or drop (absent columns are skipped)
     frame = result.components
     frame = frame[(frame["instance"] == "all") != instances]
     frame = frame[[c for c in columns if c in frame]]

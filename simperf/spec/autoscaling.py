@@ -23,7 +23,7 @@ from typing import Any, Literal
 
 from pydantic import Field, field_validator, model_validator
 
-from simperf.spec.base import MAX_COUNT, MAX_TIME, SpecModel, Time
+from simperf.spec.base import MAX_COUNT, MAX_TIME, Fraction, SpecModel, Time
 from simperf.units import parse_fraction, parse_rate
 
 METRICS = ("cpu_utilization", "worker_occupancy", "queue_length", "request_rate")
@@ -112,12 +112,12 @@ class AutoscalingSpec(SpecModel):
         description="after an action, no scale-in for this long (default: cooldown)",
     )
     scale_in: bool = Field(True, description="false: instances are added but never removed")
-    tolerance: float = Field(
+    tolerance: Fraction = Field(
         0.0,
         ge=0,
         lt=1,
         description="target tracking: no action while |metric / target - 1| <= this "
-        "(a dead band, as Kubernetes' HPA tolerance; 0: none)",
+        "(a dead band, as Kubernetes' HPA tolerance; 0.1 or 10%; 0: none)",
     )
 
     @field_validator("target", mode="before")

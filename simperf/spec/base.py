@@ -29,12 +29,14 @@ from pydantic_core import CoreSchema
 from simperf.units import (
     BANDWIDTH_PATTERN,
     COUNT_PATTERN,
+    FRACTION_PATTERN,
     PRICE_PATTERN,
     RATE_PATTERN,
     SIZE_PATTERN,
     TIME_PATTERN,
     parse_bandwidth,
     parse_count,
+    parse_fraction,
     parse_price,
     parse_rate,
     parse_size,
@@ -249,6 +251,11 @@ Count = unit_number(
     int, parse_count, COUNT_PATTERN, "a whole number, or with an SI suffix: 2k, 1.5M, 1G"
 )
 """A whole count; accepts a number or a string such as ``2k`` (as rates accept ``10k/s``)."""
+
+Fraction = unit_number(
+    float, parse_fraction, FRACTION_PATTERN, "a fraction, or a percentage: 0.1, 10%, 2.5 %"
+)
+"""A fraction; accepts a number or a percentage string such as ``10%`` (as targets do)."""
 
 IDENTIFIER = r"^[A-Za-z_][A-Za-z0-9_]*$"
 """Component, class and endpoint names: letters, digits and underscores."""

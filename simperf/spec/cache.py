@@ -49,6 +49,25 @@ WritePolicy = Literal["write_through", "write_back", "write_around"]
 # -- the component ---------------------------------------------------------------------
 
 
+def zero_ttl(ttl: Distribution | None) -> str | None:
+    """Why ``ttl`` cannot be a time to live (None: it can): one that always draws 0.
+
+    Such an entry expires as it is stored, so every lookup misses: almost surely a
+    mistake for ``null`` (no expiry) or a missing unit.
+
+    Examples
+    --------
+    >>> zero_ttl(Constant(value=0.0)) is not None, zero_ttl(Constant(value=1.0))
+    (True, None)
+    """
+    if ttl is not None and ttl.mean == 0:
+        return (
+            "ttl: a ttl of 0 expires every entry as it is stored (every lookup would miss); "
+            "expected > 0, or null for entries that never expire"
+        )
+    return None
+
+
 class CacheSpec(ComponentKind):
     """A key-value cache (Redis- or Memcached-like) on ``nodes`` nodes.
 
@@ -150,6 +169,8 @@ class CacheSpec(ComponentKind):
             raise ValueError("object_size: required with capacity_bytes (how big is an object?)")
         if self.ttl_refresh and self.ttl is None:
             raise ValueError("ttl_refresh: needs a ttl")
+        if (problem := zero_ttl(self.ttl)) is not None:
+            raise ValueError(problem)
         return self
 
     @property
@@ -281,6 +302,7 @@ __all__ = [
     "ReadStep",
     "WriteSpec",
     "WriteStep",
+    "zero_ttl",
 ]
 
 

@@ -17,10 +17,10 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Annotated, ClassVar, Literal
 
-from pydantic import Field
+from pydantic import Field, model_validator
 
 from simperf.spec.base import IDENTIFIER, MAX_SIZE, MAX_TIME, Count, Size, SpecModel, Time
-from simperf.spec.cache import EvictionPolicy
+from simperf.spec.cache import EvictionPolicy, zero_ttl
 from simperf.spec.distributions import Distribution
 from simperf.spec.keyspace import MAX_KEYS
 from simperf.spec.kind import ORIGIN, ComponentKind, Forward
@@ -53,6 +53,12 @@ class ShieldSpec(SpecModel):
     ttl: Distribution | None = Field(
         None, description="time to live of an entry from its set; null: the CDN's ttl"
     )
+
+    @model_validator(mode="after")
+    def _live_entries(self) -> ShieldSpec:
+        if (problem := zero_ttl(self.ttl)) is not None:
+            raise ValueError(problem)
+        return self
 
 
 class CdnSpec(ComponentKind):
@@ -89,6 +95,12 @@ class CdnSpec(ComponentKind):
     shield: ShieldSpec | None = Field(
         None, description="shield tier the edges miss to (default: edges miss to the origin)"
     )
+
+    @model_validator(mode="after")
+    def _live_entries(self) -> CdnSpec:
+        if (problem := zero_ttl(self.ttl)) is not None:
+            raise ValueError(problem)
+        return self
 
     @property
     def fault_instances(self) -> int:

@@ -25,6 +25,7 @@ from pydantic import Field, WithJsonSchema, model_validator
 from simperf.spec.base import SpecModel
 from simperf.units import (
     COUNT_PATTERN,
+    FRACTION_PATTERN,
     PRICE_PATTERN,
     RATE_PATTERN,
     TIME_PATTERN,
@@ -72,7 +73,6 @@ def unit_parser(metric: str) -> Callable[[object], float]:
     return _number
 
 
-_FRACTION_PATTERN = r"^\s*[-+]?[0-9._]+([eE][-+]?[0-9]+)?\s*%?\s*$"
 TargetText = Annotated[
     str,
     WithJsonSchema(
@@ -85,7 +85,7 @@ TargetText = Annotated[
                     RATE_PATTERN,
                     PRICE_PATTERN,
                     COUNT_PATTERN,
-                    _FRACTION_PATTERN,
+                    FRACTION_PATTERN,
                 )
             ),
         }

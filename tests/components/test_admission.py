@@ -247,9 +247,12 @@ def probed(priority: int, order: tuple[str, ...] = ("req",)) -> simperf.Scenario
     )
 
 
-def deadline_scenario(drop: bool, *, via_front: bool = False) -> simperf.Scenario:
+def deadline_scenario(
+    drop: bool, *, via_front: bool = False, faults: list[dict[str, Any]] | None = None
+) -> simperf.Scenario:
     """A request every 50 ms (from 50 ms) at one worker busy 100 ms, clients giving up
-    after 120 ms, for 0.5 s; with ``via_front``, through a front whose call is timed."""
+    after 120 ms, for 0.5 s; with ``via_front``, through a front whose call is timed;
+    ``faults``: the scenario's."""
     components: dict[str, Any] = {
         "app": {
             "kind": "app_server",
@@ -277,6 +280,7 @@ def deadline_scenario(drop: bool, *, via_front: bool = False) -> simperf.Scenari
                 ],
             },
             "components": components,
+            "faults": faults or [],
             "run": {"duration": "0.5s", "warmup": 0},
         }
     )
@@ -326,12 +330,15 @@ def test_drop_expired_behind_a_timed_call_keeps_every_count_once() -> None:
     assert result["components"]["app"]["expired"] > 0
 
 
-def retried_scenario(drop: bool, *, nested: bool = False, trace: bool = False) -> simperf.Scenario:
+def retried_scenario(
+    drop: bool, *, nested: bool = False, trace: bool = False, duration: float = 0.29
+) -> simperf.Scenario:
     """A request every 62.5 ms (from 62.5 ms) through a front whose call to app times out
     after 50 ms and is retried once at once; app has one worker busy 20 ms a request,
     slowed 6x (120 ms) for what starts in its first 100 ms. No client gives up. With
     ``nested``, the front's timed call goes to ``mid``, which calls app in a parallel
-    arm (a process of its own); ``trace``: every request traced."""
+    arm (a process of its own); ``trace``: every request traced; ``duration``: the run's
+    (in seconds)."""
     target = "mid" if nested else "app"
     call = {"call": f"{target}.serve", "timeout": "50ms", "retry": {"attempts": 2}}
     components: dict[str, Any] = {
@@ -346,7 +353,7 @@ def retried_scenario(drop: bool, *, nested: bool = False, trace: bool = False) -
     if nested:
         arm = {"parallel": ["app.serve"]}
         components["mid"] = {"kind": "app_server", "workers": 1000, "endpoints": {"serve": [arm]}}
-    run: dict[str, Any] = {"duration": 0.29, "warmup": 0}
+    run: dict[str, Any] = {"duration": duration, "warmup": 0}
     if trace:
         run["trace"] = {"sample": 1.0}
     return simperf.from_dict(

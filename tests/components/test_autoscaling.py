@@ -276,6 +276,15 @@ BAD = {
         },
         "components.app.autoscaling.tolerance: a dead band around a target",
     ),
+    "tolerance_word": (
+        {"autoscaling": {"min": 1, "max": 2, "target": 0.5, "tolerance": "ten"}},
+        "components.app.autoscaling.tolerance: expected a fraction such as 0.9 or a percentage "
+        "such as 1%, got 'ten'",
+    ),
+    "tolerance_whole_band": (
+        {"autoscaling": {"min": 1, "max": 2, "target": 0.5, "tolerance": "100%"}},
+        "components.app.autoscaling.tolerance: must be < 1",
+    ),
     "health_checked": (
         {"autoscaling": {"min": 1, "max": 2, "target": 0.5}},
         "components.app.autoscaling: balancer 'lb' health-checks it",
@@ -369,7 +378,9 @@ def test_availability_counts_the_fleet_not_its_empty_slots(tmp_path: Path, most:
     assert app["any_up"] == pytest.approx(1.0)
     assert time["instances"]["app[1]"] == pytest.approx(1 - 33 / 300)
     assert set(time["instances"]) == {"app[0]", "app[1]"} | ({"app[2]"} if most == 5 else set())
-    assert "app up: mean 94.5% per instance, all 2 up 89.0%, none up 0.0%" in result.summary()
+    # "all 2 up" is the share with none of the fleet down, whatever its size then
+    text = "app up: mean 94.5% per instance, none of its fleet (at most 2) down 89.0%, none up"
+    assert text in result.summary()
 
 
 @pytest.mark.parametrize("most", [2, 5])
@@ -489,18 +500,109 @@ def test_a_crashed_draining_instance_is_terminated_not_replaced(tmp_path: Path) 
         (80.0, 1, 1),
     ]
     assert events["reason"][1] == "app[1] crashed: terminated"
-    report = result.to_dict()["autoscaling"]["app"]
+    d = result.to_dict()
+    report = d["autoscaling"]["app"]
     assert report["replaced"] == 0
     assert report["instance_hours"] * 3600 == pytest.approx(100 + 80)
+    # Leaving anyway, it is no outage: the fleet (app[0] from 70 s) lacked nothing. It
+    # counted as down from its crash to its termination: app[1] up 95%, the run degraded
+    # with "app[1] down 5 s", and a down box to the end of the fault.
+    time = d["faults"]["availability"]["time"]
+    assert time["instances"] == {"app[0]": 1.0, "app[1]": 1.0}
+    app = time["components"]["app"]
+    assert (app["mean_up"], app["all_up"], app["any_up"]) == (1.0, 1.0, 1.0)
+    assert (d["stability"]["status"], d["stability"]["warnings"]) == ("stable", [])
+    assert report["down"] == {}
 
 
-@pytest.mark.parametrize(("tolerance", "times"), [(0.2, []), (0.15, [115.0, 235.0])])
+def test_a_replacement_crashing_while_warming_is_replaced_in_turn(tmp_path: Path) -> None:
+    # 3 instances at 10/s are each 33% busy: 3 -> 2 at 15 s (app[2] released at 16).
+    # app[1] crashes at 52 and is replaced at 55 by app[2], warming until 85; app[2]
+    # crashes at 70, still warming, and the decision at 75 replaces it by app[3],
+    # serving from 105. The fleet of 2 lacked one instance from 52 to 105 (53 s), app[1]'s
+    # capacity: the replacement's crash took nothing more out of service. It counted as
+    # a second instance down from 70: app[2] "down 35 s" and 2 up only 88% of the time.
+    spec = scenario(tmp_path, TRACKING, segments=((0.0, 10),), replicas=3)
+    spec["faults"] = [
+        {"component": "app", "instance": 1, "at": 52, "for": 100},
+        {"component": "app", "instance": 2, "at": 70, "for": 100},
+    ]
+    result = simperf.run(simperf.from_dict(spec), seed=1)
+    events = result.scaling_events
+    rows = zip(events["time"], events["from"], events["to"], events["reason"], strict=True)
+    assert list(rows) == [
+        (15.0, 3, 2, "cpu_utilization 0.3333 vs target 0.6"),
+        (55.0, 2, 2, "app[1] crashed: terminated and replaced"),
+        (75.0, 2, 2, "app[2] crashed: terminated and replaced"),
+    ]
+    serving = series(result, "app", "serving")
+    assert serving[100.0] == pytest.approx(1.0) and serving[105.0] == pytest.approx(2.0)
+    assert series(result, "app[3]", "utilization")[105.0] == pytest.approx(0.5)
+    d = result.to_dict()
+    report = d["autoscaling"]["app"]
+    assert report["replaced"] == 2
+    # app[0] 300 s, app[1] 55, app[2] to its release at 16 and 55 to 75, app[3] from 75
+    assert report["instance_hours"] * 3600 == pytest.approx(300 + 55 + 16 + 20 + 225)
+    time = d["faults"]["availability"]["time"]
+    assert time["instances"]["app[1]"] == pytest.approx(1 - 53 / 300)
+    assert time["instances"]["app[2]"] == 1.0
+    app = time["components"]["app"]
+    wanted = 3 * 15 + 2 * 285  # the fleet's instance-seconds
+    assert app["instances"] == 3
+    assert app["mean_up"] == pytest.approx(1 - 53 / wanted)
+    assert app["all_up"] == pytest.approx(1 - 53 / 300)
+    assert app["any_up"] == 1.0
+    # at least 2 up: all but the 53 s where one of the 2 was missing
+    assert app["at_least_up"]["2"] == pytest.approx(1 - 53 / 300)
+    assert d["stability"]["warnings"] == ["app[1] down 53 s, replaced (18% of the measured period)"]
+
+
+def test_a_draining_instance_taken_back_replaces_a_crashed_one(tmp_path: Path) -> None:
+    # The drain test's load: app[1], scaled in at 70 s, drains until 115. app[0], the
+    # fleet's one instance, crashes at 75: nothing is up (app[1] takes no new requests)
+    # until the decision at 80 terminates app[0] and takes app[1] back in its place, at
+    # once and warm (no instance billed anew). For those 5 s none was up: the fleet's
+    # largest size (2, before 70) counted app[1] as up, "none up 0.0%".
+    scaling = {**TRACKING, "min": 1, "metric_lag": 0, "cooldown": "60s", "scale_in_cooldown": 0}
+    segments = ((0.0, 10), (60.0, 2), (100.0, 14))
+    spec = scenario(tmp_path, scaling, segments, replicas=2, workers=1000)
+    spec["components"]["app"]["endpoints"]["get"].append(
+        {"delay": {"dist": "constant", "value": "45s"}}
+    )
+    spec["run"]["duration"] = 100
+    spec["faults"] = [{"component": "app", "instance": 0, "at": 75, "for": 100}]
+    result = simperf.run(simperf.from_dict(spec), seed=1)
+    events = result.scaling_events
+    rows = zip(events["time"], events["from"], events["to"], events["reason"], strict=True)
+    assert list(rows) == [
+        (70.0, 2, 1, "cpu_utilization 0.1 vs target 0.6"),
+        (80.0, 1, 1, "app[0] crashed: terminated and replaced"),
+    ]
+    serving = series(result, "app", "serving")
+    assert serving[75.0] == 0.0 and serving[80.0] == pytest.approx(1.0)
+    assert series(result, "app", "instances").max() == pytest.approx(2.0)
+    d = result.to_dict()
+    report = d["autoscaling"]["app"]
+    assert report["replaced"] == 1
+    # app[0] to its termination at 80, app[1] all along: never a third billed
+    assert report["instance_hours"] * 3600 == pytest.approx(80 + 100)
+    assert d["requests"]["failed"] > 0  # sent to app[0] while it was down
+    app = d["faults"]["availability"]["time"]["components"]["app"]
+    assert app["mean_up"] == pytest.approx(1 - 5 / (2 * 70 + 30))
+    assert app["all_up"] == pytest.approx(0.95) and app["any_up"] == pytest.approx(0.95)
+    text = "app up: mean 97.1% per instance, none of its fleet (at most 2) down 95.0%, none up 5.0%"
+    assert text in result.summary()
+    assert d["stability"]["warnings"] == ["app[0] down 5 s, replaced (5% of the measured period)"]
+
+
+@pytest.mark.parametrize(("tolerance", "times"), [("20%", []), (0.15, [115.0, 235.0])])
 def test_a_tolerance_leaves_the_fleet_alone_inside_its_band(
-    tmp_path: Path, tolerance: float, times: list[float]
+    tmp_path: Path, tolerance: float | str, times: list[float]
 ) -> None:
     # The period [100, 110] is 0.6986 busy on 2 instances: 0.6986 / 0.6 - 1 = 0.164 off
-    # the target. A band of 0.2 holds it (2 instances all run: 6/s after 200 s wants 1,
-    # below min); one of 0.15 does not, and the fleet acts as with none.
+    # the target. A band of 20% (0.2: a percentage, as the target's 60%) holds it (2
+    # instances all run: 6/s after 200 s wants 1, below min); one of 0.15 does not, and
+    # the fleet acts as with none.
     result = run(tmp_path, {**TRACKING, "tolerance": tolerance})
     assert list(result.scaling_events["time"]) == times
     if not times:

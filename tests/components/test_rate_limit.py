@@ -102,7 +102,10 @@ def limited(
     requests: int | None = None,
     keyspaces: dict[str, Any] | None = None,
     warmup: float = 0,
+    faults: list[dict[str, Any]] | None = None,
 ) -> simperf.Scenario:
+    """Clients from 50 addresses at an app whose one step is a rate limit in ``redis``;
+    ``faults``: the scenario's."""
     run: dict[str, Any] = {"warmup": warmup}
     run.update({"duration": duration} if duration is not None else {"requests": requests})
     return simperf.from_dict(
@@ -138,6 +141,7 @@ def limited(
                     "latency": LATENCY,
                 },
             },
+            "faults": faults or [],
             "run": run,
         }
     )

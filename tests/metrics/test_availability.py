@@ -10,6 +10,7 @@ from validation.agreement import agrees, conserved_and_little, replications
 
 import simperf
 from simperf.metrics.availability import at_least_up, down_intervals
+from tests.components.test_rate_limit import limited
 
 
 def occurrence(kind: str, instances: list[str], start: float, end: float | None) -> dict[str, Any]:
@@ -192,3 +193,26 @@ def test_requests_failed_during_overlapping_faults_are_counted_once() -> None:
     assert d["requests"]["failed"] == 100
     assert [o["failed"] for o in d["faults"]["occurrences"]] == [100, 100]
     assert d["faults"]["failed"] == 100
+
+
+def test_requests_our_own_rate_limiter_refused_count_neither_way_in_the_faults_section() -> None:
+    # 100 req/s at a global limit of 50/s (burst 1): half are refused as rate_limited,
+    # fault or none; an errors fault fails a fifth of the requests for 1 s of the 2.
+    # Only those are the fault's: the refusals were counted as failed during it (57, of
+    # which 20 injected) and against availability (0.437; of the 107 requests admitted,
+    # 87 succeeded: 0.813)
+    fault = [{"component": "app", "kind": "errors", "fraction": 0.2, "at": 0.5, "for": 1}]
+    arrival = {"kind": "deterministic", "rate": 100}
+    result = simperf.run(limited(arrival, rate=50, burst=1, duration=2, faults=fault), seed=1)
+    req, section = result.data["requests"], result.data["faults"]
+    refused, injected = req["errors"]["rate_limited"], req["errors"]["injected_error"]
+    assert refused > 50 and injected > 0 and req["failed"] == refused + injected
+    assert section["failed"] == section["occurrences"][0]["failed"] == injected
+    available = section["availability"]["requests"]
+    assert (
+        available["all"]
+        == available["api"]
+        == pytest.approx(req["ok"] / (req["ok"] + injected), rel=1e-12)
+    )
+    assert section["rate_limited"] == refused
+    assert f"{refused} rate-limited left out" in result.summary()

@@ -162,6 +162,20 @@ def test_headroom_while_an_instance_is_down_is_that_of_the_survivors() -> None:
     )
 
 
+def test_a_tier_with_no_instance_up_has_no_headroom_while_it_lasts() -> None:
+    # One instance of 4 ms per 10 ms request, down from 10.005 s for 6 s: nothing is served
+    # then (every request fails as instance_down), so the load it can take is 0x, not
+    # 1 / the busy time of the request it was finishing (0.004 / 6 s: 1,500x).
+    d = simperf.run(one_down(1, "deterministic", "4ms", 10.005, 6.0, 30), seed=1).to_dict()
+    assert d["requests"]["errors"]["instance_down"] == 600
+    fault = d["headroom"]["fault"]
+    assert (fault["component"], fault["instance"], fault["headroom"]) == ("app", "app[0]", 0.0)
+    assert (fault["resource"], fault["utilization"], fault["down"]) == ("instances", None, True)
+    assert d["headroom"]["faults"][0]["components"]["app"]["headroom"] == 0.0
+    text = simperf.run(one_down(1, "deterministic", "4ms", 10.005, 6.0, 30), seed=1).summary()
+    assert "lasted (10 s to 16 s): app at 0x (no instance up: app[0] down)" in text
+
+
 def checked_fleet(interval: float) -> simperf.Scenario:
     """:func:`one_down`'s three instances of exactly 4 ms at 100 req/s, app[0] down from
     10.005 s for 20 s, behind a balancer that probes each every ``interval`` (100 ms

@@ -10,6 +10,7 @@ import pytest
 
 import simperf
 from simperf.metrics.stability import FAILING_ERROR_RATE, SATURATED_UTILIZATION, SHORT_WINDOW
+from tests.components.test_rate_limit import limited
 
 from conftest import MODELS
 
@@ -125,6 +126,19 @@ def test_a_failing_run_is_blamed_on_the_outage_that_fails_its_requests() -> None
     assert "cache[1] down 25 s (62% of the measured period)" in stab["warnings"]
     # each occurrence's count is of the requests failed while it lasted, whatever failed them
     assert "          cache[1] crash at 20 s, 332 failed while it lasted" in result.summary()
+
+
+def test_a_run_failing_mostly_by_its_own_rate_limit_is_blamed_on_no_outage() -> None:
+    # a global limit refusing half of 100 req/s, an errors fault failing a fifth for 1 s
+    # of 2: most failures are the limiter's, which no fault causes. The verdict blamed
+    # the fault for them: "failing (app: ... as rate_limited; app failing some requests".
+    fault = [{"component": "app", "kind": "errors", "fraction": 0.2, "at": 0.5, "for": 1}]
+    arrival = {"kind": "deterministic", "rate": 100}
+    data = simperf.run(limited(arrival, rate=50, burst=1, duration=2, faults=fault), seed=1).data
+    stab = data["stability"]
+    assert (stab["status"], stab["component"]) == ("failing", None)
+    assert re.fullmatch(r"[\d.]+% of requests failed, [\d.]+% as rate_limited", stab["reason"])
+    assert stab["warnings"] == ["app failing some requests 1 s (50% of the measured period)"]
 
 
 def test_an_outage_routed_around_is_degraded_not_stable() -> None:
@@ -243,3 +257,28 @@ def test_a_full_priority_queue_names_what_it_rejected_and_what_it_shed() -> None
         f"queue limit: {rejected}% of requests rejected and {shed}% shed"
     )
     assert rejected + shed == pytest.approx(50, abs=0.2)
+
+
+class _CountedFleet(list):  # type: ignore[type-arg]
+    """A model's instances, counting the passes over them."""
+
+    passes = 0
+
+    def __iter__(self) -> Any:
+        type(self).passes += 1
+        return super().__iter__()
+
+
+def test_the_verdict_passes_over_a_fleet_a_fixed_number_of_times() -> None:
+    # each row's safety-cap check scanned the fleet: 20,000 replicas took 4e8 steps
+    from simperf.build import build
+    from simperf.metrics.summary import Summary
+
+    s = spec({"app": delay_server(4, 0.01, replicas=60)}, rate=600, duration=2)
+    model = build(simperf.from_dict(s), seed=1).execute()
+    model.instances = _CountedFleet(model.instances)
+    summary = Summary(model)
+    rows = summary.instance_rows()
+    _CountedFleet.passes = 0
+    assert summary.stability(rows)["status"] == "stable"
+    assert _CountedFleet.passes <= 6  # 60 rows, 9 windows: 110 before

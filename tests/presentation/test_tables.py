@@ -55,3 +55,16 @@ def test_replications_comparison_capacity_and_ranking_show_tables(
         replications=2, executor="serial", progress=False,
     )  # fmt: skip
     assert "cheapest meeting the SLO: up" in ranking._repr_html_()
+
+
+def test_the_component_table_shows_what_a_server_shed_and_dropped_expired() -> None:
+    from simperf.presentation.tables import component_table
+    from tests.components.test_admission import deadline_scenario
+
+    html = component_table(simperf.run(deadline_scenario(True, via_front=True)))
+    header = re.findall(r"<th>(.*?)</th>", html)
+    after = header.index("rejected") + 1
+    assert header[after : after + 2] == ["shed", "expired"]
+    cells = _cells(html)
+    app, front = cells[: len(header)], cells[len(header) : 2 * len(header)]
+    assert app[header.index("expired")] == "7" and front[header.index("expired")] == "-"

@@ -186,6 +186,15 @@ BAD: dict[str, tuple[dict[str, Any], str]] = {
         {"components__cache": {"kind": "cache", "keyspace": "items"}},
         "components.cache.capacity: required field is missing",
     ),
+    "ttl of 0": (
+        {"components__cache__ttl": 0},
+        "components.cache.ttl: a ttl of 0 expires every entry as it is stored (every "
+        "lookup would miss); expected > 0, or null for entries that never expire",
+    ),
+    "ttl that always draws 0": (
+        {"components__cache__ttl": {"dist": "uniform", "low": 0, "high": 0}},
+        "components.cache.ttl: a ttl of 0 expires every entry",
+    ),
     "ttl_refresh without ttl": (
         {"components__cache__ttl_refresh": True},
         "ttl_refresh: needs a ttl",
@@ -236,6 +245,7 @@ def test_bad_specs_name_the_path(case: str) -> None:
     [
         "negative capacity",
         "ttl in the wrong unit",
+        "ttl of 0",
         "write-back without a backing store",
         "class keyed on a missing key space",
     ],

@@ -109,6 +109,15 @@ BAD: dict[str, tuple[Change, str]] = {
         _set("components.cdn.capacity", 0),
         "components.cdn.capacity: must be >= 1",
     ),
+    "zero ttl": (
+        _set("components.cdn.ttl", "0s"),
+        "components.cdn.ttl: a ttl of 0 expires every entry as it is stored (every lookup "
+        "would miss); expected > 0, or null for entries that never expire",
+    ),
+    "zero shield ttl": (
+        _set("components.cdn.shield.ttl", 0),
+        "components.cdn.shield.ttl: a ttl of 0 expires every entry",
+    ),
     "zero shield capacity": (
         _set("components.cdn.shield.capacity", 0),
         "components.cdn.shield.capacity: must be >= 1",
@@ -172,7 +181,7 @@ def test_bad_specs_fail_with_the_path(case: str) -> None:
 
 
 @pytest.mark.parametrize(
-    "case", ["edge in an unknown region", "shield without edges", "zero capacity"]
+    "case", ["edge in an unknown region", "shield without edges", "zero capacity", "zero ttl"]
 )
 def test_bad_specs_exit_2_on_the_command_line(
     case: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]

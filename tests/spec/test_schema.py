@@ -120,6 +120,8 @@ def with_change(path: str, value: Any) -> dict[str, Any]:
         ("run.trace", {"sample": 1.5}),
         ("run.trace", {"slowest": -1}),
         ("run.trace", {"rate": 0.1}),
+        ("components.app.autoscaling", {"min": 1, "max": 4, "target": 0.6, "tolerance": "ten"}),
+        ("components.app.autoscaling", {"min": 1, "max": 4, "target": 0.6, "tolerance": "-5%"}),
     ],
 )
 def test_invalid_specs_are_rejected_by_both(path: str, value: Any) -> None:
@@ -152,6 +154,9 @@ def test_invalid_specs_are_rejected_by_both(path: str, value: Any) -> None:
         ),
         ("slo", [{"metric": "cost.total_per_hour", "below": "2/h"}]),
         ("alerts", [{"name": "busy", "metric": "utilization", "component": "app", "above": "90%"}]),
+        # a dead band as a fraction or a percentage, as the target beside it
+        ("components.app.autoscaling", {"min": 1, "max": 4, "target": "60%", "tolerance": "10%"}),
+        ("components.app.autoscaling", {"min": 1, "max": 4, "target": 0.6, "tolerance": 0.1}),
     ],
 )
 def test_units_and_numbers_are_accepted_by_both(path: str, value: Any) -> None:
