@@ -103,7 +103,13 @@ class Result:
                         rows.append({"component": name, "part": part, **_scalars(sub_metrics)})
                 else:
                     rows.append({"component": name, "part": key, **_scalars(value)})
-        return pd.DataFrame(rows)
+        frame = pd.DataFrame(rows)
+        # a number not known yet (a cache never filled) is None in the JSON: a column of
+        # nothing but numbers and None is numeric, None its NaN
+        for column in [c for c in frame.columns if frame[c].dtype == "object"]:
+            if frame[column].dropna().map(_is_number).all():
+                frame[column] = frame[column].astype(float)
+        return frame
 
     @property
     def alerts(self) -> pd.DataFrame:
@@ -258,6 +264,10 @@ class Result:
             f"throughput={d['throughput']:.6g}, p99={d['latency']['all']['p99']}, "
             f"stability={d['stability']['status']!r})"
         )
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
 
 
 def _scalars(metrics: dict[str, Any]) -> dict[str, Any]:
