@@ -299,3 +299,14 @@ def test_offload_never_negative_when_a_window_cuts_a_trip_to_the_shield() -> Non
         assert report["bytes"] - report["origin_bytes"] == pytest.approx(served)
         for tier in (report, *report["edges"].values()):
             assert tier["offload"] >= 0 and tier["byte_offload"] >= -1e-12
+
+
+def test_the_components_table_shows_what_the_cdn_served(tmp_path: Path) -> None:
+    # the CDN's row printed `served -`: it answers every request entering its edges
+    spec = _two_edges_with_shield(_trace(tmp_path, _zipf_keys(200)), 200)
+    result = simperf.run(simperf.from_dict(spec), seed=1)
+    requests = result.metric("cdns.cdn.requests")
+    lines = result.summary().splitlines()
+    header = next(line.split() for line in lines if line.startswith("component "))
+    row = next(line.split() for line in lines if line.startswith("cdn  "))
+    assert row[header.index("served")] == str(requests) and requests == 200
