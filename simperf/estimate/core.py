@@ -223,6 +223,7 @@ def _solve(scenario: Scenario, scale: float) -> tuple[Routes, list[tuple[Any, fl
     for klass, share, region in entries:
         routes.load(klass.entry, klass.endpoint, rate * share, region, klass.name, True)
     routes.spill()
+    routes.load_sessions()
     held = _autoscale(scenario, routes, closed)
     if closed:
         rate = _solve_closed(scenario, routes, entries)
