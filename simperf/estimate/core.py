@@ -323,7 +323,9 @@ def _entries(scenario: Scenario, routes: Routes) -> list[tuple[Any, float, int]]
     clients = workload.clients
     regions: dict[int, float] = {0: 1.0}
     if clients is not None and clients.regions and routes.regions:
-        regions = {routes.regions.index(r): s for r, s in clients.regions.items()}
+        # weights, as the workload draws them: {eu: 2, us: 1} is two thirds in eu
+        weights = sum(clients.regions.values())
+        regions = {routes.regions.index(r): s / weights for r, s in clients.regions.items()}
     return [(c, c.weight / total * s, r) for c in workload.classes for r, s in regions.items()]
 
 

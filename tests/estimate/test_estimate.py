@@ -802,3 +802,27 @@ def test_local_sessions_behind_a_balancer_that_is_not_sticky_cost_reauthenticati
     sticky = estimate(scenario.with_overrides({**local, "components.lb.policy": "ip_hash"}))
     assert sticky.to_dict()["components"]["app"]["utilization"] == pytest.approx(plain)
     assert any("local, sticky): 0.0% of requests" in n for n in sticky.notes["app"])
+
+
+def test_client_region_weights_are_shares_of_the_requests() -> None:
+    # {near: 2, far: 1} sends two thirds from near, as the run draws them: the estimate
+    # took the weights as shares, 3 times the load (150 requests/s of classes at 50/s)
+    spec = {
+        "name": "regions",
+        "network": {"regions": ["near", "far"], "latency": {"near": {"far": "4ms"}}},
+        "workload": {
+            "arrival": {"kind": "poisson", "rate": 50},
+            "clients": {"regions": {"near": 2, "far": 1}},
+            "classes": [{"name": "get", "entry": "web", "endpoint": "get"}],
+        },
+        "components": {
+            "web": {"kind": "app_server", "region": "far", "endpoints": {"get": [{"cpu": "1ms"}]}}
+        },
+    }
+    weighted = estimate(simperf.from_dict(spec))
+    spec["workload"]["clients"]["regions"] = {"near": 2 / 3, "far": 1 / 3}
+    shares = estimate(simperf.from_dict(spec))
+    assert weighted.classes.set_index("class").loc["get", "rate"] == pytest.approx(50)
+    assert weighted.mean() == pytest.approx(shares.mean())
+    # M/D/1 at 5% busy, and the round trip from near
+    assert weighted.mean() == pytest.approx(1e-3 + 0.05e-3 / (2 * 0.95) + 2 / 3 * 8e-3)
