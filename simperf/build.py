@@ -40,6 +40,7 @@ from simperf.spec.cache import ReadStep, WriteStep
 from simperf.spec.cache_ops import LeaderboardStep, RateLimitStep
 from simperf.spec.database import QueryStep
 from simperf.spec.keyspace import TracePopularity
+from simperf.spec.resilience import tracks_attempts
 from simperf.spec.scenario import Scenario
 from simperf.spec.topology import locate
 
@@ -121,11 +122,8 @@ def build(scenario: Scenario, *, seed: int | None = None, replication: int = 0) 
         ctx.keyspaces[c.keyspace] if c.keyspace is not None else None
         for c in scenario.workload.classes
     ]
-    if any(
-        getattr(getattr(spec, "queue", None), "drop_expired", False)
-        for spec in scenario.components.values()
-    ):  # before anything is built: instances read it, timed calls narrow it
-        AttemptDeadlines(ctx)
+    if tracks_attempts(scenario):  # before anything is built: instances and nested
+        AttemptDeadlines(ctx)  # callers read it, timed calls narrow it
     components: dict[str, Component] = {}
     for name, spec in scenario.components.items():
         factory = REGISTRY.get(spec.kind)

@@ -364,6 +364,9 @@ def test_timeouts_tail_runs_quick(tmp_path: Path) -> None:
     assert frame.loc[("hedge after 5 ms", 0.2), "p99"] == pytest.approx(0.007, abs=1e-3)
     # at 0.7 the extra copies cost more than they save
     assert frame.loc[("hedge after 5 ms", 0.7), "p99"] > frame.loc[("plain", 0.7), "p99"]
+    # unless the back drops the losing copies still queued, which keeps it out of the storm
+    cancelled = "hedge after 5 ms, cancelled copies dropped"
+    assert frame.loc[(cancelled, 0.7), "p99"] < frame.loc[("hedge after 5 ms", 0.7), "p99"] / 10
     assert (tmp_path / "timeouts_tail.html").stat().st_size > 10_000
     boundaries = json.loads((tmp_path / "timeouts_tail.json").read_text())
     assert all(key in proc.stdout for key in boundaries)

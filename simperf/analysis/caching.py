@@ -28,15 +28,27 @@ Models
   respectively, and ``h_i = p_i m_i / (1 + p_i m_i)`` (renewal). Every form is Che's (or
   Martina's) at ``w_i = 0``; with invalidation the cache may never fill (``sum_i h_i``
   tends to ``sum_i p_i / (p_i + w_i)``, which may be below ``C``: then ``T`` is infinite).
+* Writes that set the key (write-through, write-back: the write stores the new value in
+  the cache) -- the key is referenced by its reads and its writes, at ``p_i + w_i``, and
+  a read hits iff the key is present (PASTA). Under LRU every reference makes the key most
+  recent: ``h_i = 1 - exp(-(p_i + w_i) T)``. Under FIFO a set re-inserts the key (its
+  stay starts again) and a hit does not: a stay lasts until ``T`` passes with no write,
+  of mean ``(exp(w_i T) - 1) / w_i`` (Wald), and any reference while it is absent stores
+  it. Under RANDOM a stay is an exponential life of mean ``T`` whatever the writes. Each
+  is Che's (Martina's) form at the rate ``p_i + w_i``; the hit rate is read-weighted.
 * LFU -- perfect LFU under IRM converges to the ``C`` most popular keys: the hit rate
-  is the sum of the ``C`` largest probabilities.
+  is the sum of the ``C`` largest probabilities. With writes that delete keys, those
+  keys each hit unless written since their previous read (:func:`lfu_invalidated`).
 * TTL -- a cache without capacity limit whose entries expire ``ttl`` after being set,
   requests for key i arriving as a Poisson process of rate ``lambda_i = rate * p_i``.
   Entry set on a miss and *not* refreshed on hits (Redis ``SET key value EX ttl`` on a
   miss): each miss starts a window of length ``ttl`` whose requests all hit, so
   ``h_i = lambda_i ttl / (1 + lambda_i ttl)`` (renewal argument). Expiry reset on every
   request: a request hits iff the previous one came less than ``ttl`` earlier, so
-  ``h_i = 1 - exp(-lambda_i ttl)``.
+  ``h_i = 1 - exp(-lambda_i ttl)``. These are the TTL caches of Fofack, Nain, Neglia and
+  Towsley ("Analysis of TTL-based cache networks", VALUETOOLS 2012) with a fixed timer:
+  the reset timer is LRU's form, the non-reset one FIFO's, at ``T = lambda ttl``, so
+  writes that delete or set the key take the same forms as above at that ``T``.
 
 The approximations are asymptotically exact as the cache and the key space grow; for
 caches of a thousand entries and more they are typically within a few thousandths.
@@ -56,7 +68,10 @@ __all__ = [
     "che_invalidated",
     "che_lru",
     "che_random",
+    "che_written",
+    "lfu_invalidated",
     "lfu_static",
+    "lru_ttl_hit_rate",
     "ttl_hit_rate",
     "ttl_hit_ratios",
     "ttl_stale_rate",
@@ -125,6 +140,33 @@ _INVALIDATED: dict[str, Callable[[np.ndarray, np.ndarray, float], np.ndarray]] =
 }
 
 
+def _written_lru(p: np.ndarray, w: np.ndarray, t: float) -> np.ndarray:
+    return -np.expm1(-(p + w) * t)
+
+
+def _written_fifo(p: np.ndarray, w: np.ndarray, t: float) -> np.ndarray:
+    """A stay lasts until ``T`` passes with no write: mean ``(e^{w T} - 1) / w``."""
+    x = w * t
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        stay = np.where(x > 1e-8, np.expm1(x) / np.where(w > 0, w, 1.0), t * (1.0 + x / 2))
+        y = (p + w) * stay
+        return np.where(np.isinf(y), 1.0, y / (1.0 + y))
+
+
+def _written_random(p: np.ndarray, w: np.ndarray, t: float) -> np.ndarray:
+    y = (p + w) * t
+    return y / (1.0 + y)
+
+
+_WRITTEN: dict[str, Callable[[np.ndarray, np.ndarray, float], np.ndarray]] = {
+    "lru": _written_lru,
+    "fifo": _written_fifo,
+    "random": _written_random,
+}
+
+_ON_WRITE = {"delete": _INVALIDATED, "set": _WRITTEN}
+
+
 def _write_rates(p: np.ndarray, writes: float, write_p: ArrayLike | None) -> np.ndarray:
     """Per-key write rates in reads' units: ``writes`` per read, spread as ``write_p``."""
     if not np.isfinite(writes) or writes < 0:
@@ -141,6 +183,7 @@ def characteristic_time(
     policy: Literal["lru", "fifo", "random"] = "lru",
     writes: float = 0.0,
     write_p: ArrayLike | None = None,
+    on_write: Literal["delete", "set"] = "delete",
 ) -> float:
     """Characteristic time ``T`` of a cache of ``capacity`` entries (in requests).
 
@@ -161,6 +204,10 @@ def characteristic_time(
         Writes that delete their key, per read (0: none).
     write_p
         Per-key write probabilities (default: ``p``).
+    on_write
+        What a write does to its key: ``"delete"`` it (write-around,
+        :func:`che_invalidated`) or ``"set"`` it (write-through, write-back:
+        :func:`che_written`).
 
     Returns
     -------
@@ -171,14 +218,17 @@ def characteristic_time(
     p = _probabilities(p)
     if writes > 0 or write_p is not None:
         w = _write_rates(p, writes, write_p)
-        invalidated = _INVALIDATED[policy]
+        written = _ON_WRITE[on_write][policy]
 
         def occupancy(p: np.ndarray, t: float) -> np.ndarray:
-            return invalidated(p, w, t)
+            return written(p, w, t)
 
-        # as T -> inf every policy's occupancy tends to p_i / (p_i + w_i)
+        # as T -> inf a deleted key's occupancy tends to p_i / (p_i + w_i), a set one's to 1
         with np.errstate(divide="ignore", invalid="ignore"):
-            ceiling = float(np.where(p > 0, p / (p + w), 0.0).sum())
+            if on_write == "delete":
+                ceiling = float(np.where(p > 0, p / (p + w), 0.0).sum())
+            else:
+                ceiling = float(np.count_nonzero(p + w))
     else:
         occupancy = _OCCUPANCY[policy]
         ceiling = float(np.count_nonzero(p))
@@ -289,6 +339,98 @@ def che_invalidated(
     return float(np.dot(p, _INVALIDATED[policy](p, w, t)))
 
 
+def che_written(
+    p: ArrayLike,
+    capacity: float,
+    writes: float,
+    policy: Literal["lru", "fifo", "random"] = "lru",
+    write_p: ArrayLike | None = None,
+) -> float:
+    """Read hit rate of a cache whose writes set their key (write-through, write-back).
+
+    A write stores the key, so it is referenced by its reads and its writes: Che's
+    approximation (Martina's for FIFO and RANDOM) at the rate ``p_i + w_i``, weighted by
+    the reads (see the module's notes for each policy's form).
+
+    Parameters
+    ----------
+    p
+        Per-key read probabilities (normalised here).
+    capacity
+        Cache size in entries.
+    writes
+        Writes per read (all keys together).
+    policy
+        Eviction policy: ``"lru"``, ``"fifo"`` or ``"random"``.
+    write_p
+        Per-key write probabilities (default: ``p``).
+
+    Returns
+    -------
+    float
+        ``sum_i p_i h_i``; for LRU ``h_i = 1 - exp(-(p_i + w_i) T)`` with
+        ``sum_i h_i = capacity``. ``writes = 0`` gives :func:`che_lru` (:func:`che_fifo`,
+        :func:`che_random`).
+    """
+    p = _probabilities(p)
+    w = _write_rates(p, writes, write_p)
+    t = characteristic_time(p, capacity, policy, writes, write_p, on_write="set")
+    if t == 0.0:
+        return 0.0
+    if np.isinf(t):
+        return 1.0
+    return float(np.dot(p, _WRITTEN[policy](p, w, t)))
+
+
+def lru_ttl_hit_rate(
+    p: ArrayLike,
+    capacity: float,
+    rate: float,
+    ttl: float,
+    writes: float = 0.0,
+    write_p: ArrayLike | None = None,
+    on_write: Literal["delete", "set"] = "delete",
+) -> float:
+    """Read hit rate of an LRU cache whose entries also expire ``ttl`` after their last
+    request (the ttl restarted by every hit, Redis ``GETEX``), expiry being lazy.
+
+    An expired entry keeps its slot until it is requested (then dropped and stored
+    again: most recent, as a hit would make it) or evicted, so the slots are held as
+    without the ttl and the characteristic time ``T`` is Che's (with the writes, of
+    :func:`che_invalidated` or :func:`che_written`); a read hits iff its key's previous
+    reference came within ``min(T, rate x ttl)`` (and no write deleted it since): the
+    same forms at that time.
+
+    Parameters
+    ----------
+    p
+        Per-key read probabilities (normalised here).
+    capacity
+        Cache size in entries.
+    rate
+        Reads per second (all keys together).
+    ttl
+        Time to live (seconds), restarted by every hit.
+    writes, write_p, on_write
+        Writes per read, their popularity (default ``p``), and whether a write deletes
+        its key or sets it (with a fresh ttl).
+
+    Returns
+    -------
+    float
+        ``sum_i p_i h_i`` with ``h_i`` LRU's form at ``min(T, rate ttl)``.
+    """
+    if rate <= 0:
+        raise ValueError("rate: must be > 0")
+    if ttl < 0:
+        raise ValueError("ttl: must be >= 0")
+    p = _probabilities(p)
+    w = _write_rates(p, writes, write_p)
+    t = characteristic_time(p, capacity, "lru", writes, write_p, on_write)
+    t = min(t, rate * ttl)
+    return float(np.dot(p, _ON_WRITE[on_write]["lru"](p, w, t)))
+
+
 def lfu_static(p: ArrayLike, capacity: float) -> float:
     """Hit rate of a cache holding the ``floor(capacity)`` most popular keys (perfect LFU).
 
@@ -304,7 +446,54 @@ def lfu_static(p: ArrayLike, capacity: float) -> float:
     return float(np.partition(p, p.size - k)[p.size - k :].sum())
 
 
-def ttl_hit_ratios(p: ArrayLike, rate: float, ttl: float, reset_on_hit: bool) -> np.ndarray:
+def lfu_invalidated(
+    p: ArrayLike, capacity: float, writes: float, write_p: ArrayLike | None = None
+) -> float:
+    """Hit rate of a perfect LFU cache whose writes delete their key (write-around).
+
+    LFU's counts are of reads and outlive a delete, so the cache still converges to the
+    ``floor(capacity)`` most read keys; a deleted one is stored again at its next read
+    (a miss), which is a hit only if no write fell since the read before: ``h_i = p_i /
+    (p_i + w_i)`` for those keys. The slot a delete frees is lent meanwhile to whatever
+    key misses next, whose hits this leaves out: a lower bound (0.399 against 0.413 ±
+    0.012 simulated with 30% writes, 1,000 of 10,000 Zipf 0.8 keys).
+
+    Parameters
+    ----------
+    p
+        Per-key read probabilities (normalised here).
+    capacity
+        Cache size in entries.
+    writes
+        Invalidating writes per read (all keys together).
+    write_p
+        Per-key write probabilities (default: ``p``).
+
+    Returns
+    -------
+    float
+        ``sum_i p_i p_i / (p_i + w_i)`` over the ``capacity`` most read keys.
+    """
+    p = _probabilities(p)
+    w = _write_rates(p, writes, write_p)
+    k = int(min(max(np.floor(capacity), 0), p.size))
+    if k == 0:
+        return 0.0
+    top = np.argpartition(p, p.size - k)[p.size - k :]
+    q, v = p[top], w[top]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return float(np.dot(q, np.where(q > 0, q / (q + v), 0.0)))
+
+
+def ttl_hit_ratios(
+    p: ArrayLike,
+    rate: float,
+    ttl: float,
+    reset_on_hit: bool,
+    writes: float = 0.0,
+    write_p: ArrayLike | None = None,
+    on_write: Literal["delete", "set"] = "delete",
+) -> np.ndarray:
     """Per-key hit probabilities of a TTL-only cache under Poisson requests.
 
     Parameters
@@ -314,11 +503,18 @@ def ttl_hit_ratios(p: ArrayLike, rate: float, ttl: float, reset_on_hit: bool) ->
     rate
         Total request rate (per second); key i is requested at ``rate * p_i``.
     ttl
-        Time to live (seconds).
+        Time to live (seconds), the same for every entry (with writes; without, the
+        form that does not reset holds for any ttl distribution of this mean).
     reset_on_hit
         False: the entry expires ``ttl`` after the miss that stored it (set on miss,
         hits do not refresh it), ``h_i = x / (1 + x)``. True: every request restarts the
         ttl, ``h_i = 1 - exp(-x)``. Here ``x = rate * p_i * ttl``.
+    writes
+        Writes per request (Poisson, spread as ``write_p``, default ``p``), each of
+        which deletes its key (``on_write="delete"``: write-around) or stores it with a
+        fresh ttl (``"set"``: write-through, write-back). The timer is then LRU's
+        (reset) or FIFO's (not reset) at ``T = rate * ttl`` requests
+        (:func:`che_invalidated`, :func:`che_written`).
 
     Returns
     -------
@@ -329,15 +525,28 @@ def ttl_hit_ratios(p: ArrayLike, rate: float, ttl: float, reset_on_hit: bool) ->
         raise ValueError("rate: must be > 0")
     if ttl < 0:
         raise ValueError("ttl: must be >= 0")
-    x = _probabilities(p) * (rate * ttl)
+    p = _probabilities(p)
+    if writes > 0 or write_p is not None:
+        w = _write_rates(p, writes, write_p)
+        return _ON_WRITE[on_write]["lru" if reset_on_hit else "fifo"](p, w, rate * ttl)
+    x = p * (rate * ttl)
     if reset_on_hit:
         return -np.expm1(-x)
     return x / (1.0 + x)
 
 
-def ttl_hit_rate(p: ArrayLike, rate: float, ttl: float, reset_on_hit: bool) -> float:
+def ttl_hit_rate(
+    p: ArrayLike,
+    rate: float,
+    ttl: float,
+    reset_on_hit: bool,
+    writes: float = 0.0,
+    write_p: ArrayLike | None = None,
+    on_write: Literal["delete", "set"] = "delete",
+) -> float:
     """Overall (request-weighted) hit rate of a TTL-only cache; see :func:`ttl_hit_ratios`."""
-    return float(np.dot(_probabilities(p), ttl_hit_ratios(p, rate, ttl, reset_on_hit)))
+    ratios = ttl_hit_ratios(p, rate, ttl, reset_on_hit, writes, write_p, on_write)
+    return float(np.dot(_probabilities(p), ratios))
 
 
 def ttl_stale_rate(

@@ -19,6 +19,7 @@ from simperf.components.slots import Slots
 from simperf.spec.admission import ConcurrencyLimitSpec, QueueSpec
 
 if TYPE_CHECKING:
+    from simperf.components.resilience import Carried
     from simperf.components.server import Server
 
 
@@ -37,14 +38,15 @@ def class_ranks(classes: list[int]) -> list[int]:
 class OrderedSlots(Slots):
     """Slots whose waiters are served by rank, then FIFO or LIFO, and shed when stale.
 
-    A waiter is ``(event, arrived, deadline)`` in the deque of its rank (0 first). When a
+    A waiter is ``(event, arrived, deadline, carried)`` in the deque of its rank (0 first). When a
     slot is released, the next waiter (lowest rank; oldest, or newest for LIFO or while
     more than ``lifo_over`` wait) gets it; if it waited longer than the bound
     (``shed_after``, or the CoDel bound) it is handed the slot with a :class:`Shed`
     failure instead, so that it fails as ``shed`` and gives the slot straight back to the
     next waiter. With ``drop_expired``, a waiter whose client deadline has passed is
     handed the slot the same way, failing as ``timeout`` (what its client recorded) and
-    counted in ``expired``.
+    counted in ``expired``; so is one whose caller cancelled it while it waited (a losing
+    copy of a hedged call, seen through what it ``carried``), counted in ``cancelled``.
 
     Examples
     --------
@@ -59,6 +61,7 @@ class OrderedSlots(Slots):
 
     __slots__ = (
         "bound",
+        "cancelled",
         "codel",
         "count",
         "drop_expired",
@@ -89,7 +92,9 @@ class OrderedSlots(Slots):
         expired_code: int = 0,
     ) -> None:
         super().__init__(env, capacity)
-        self.levels: list[deque[tuple[Event, float, float]]] = [deque() for _ in range(ranks)]
+        self.levels: list[deque[tuple[Event, float, float, Carried | None]]] = [
+            deque() for _ in range(ranks)
+        ]
         self.waiting = self  # type: ignore[assignment]  # len(slots.waiting): the waiters
         self.count = 0
         self.lifo = lifo
@@ -103,6 +108,7 @@ class OrderedSlots(Slots):
         self.drop_expired = drop_expired
         self.expired_code = expired_code
         self.expired = 0  # dropped on dequeue, their client's deadline past
+        self.cancelled = 0  # dropped on dequeue, cancelled by their caller before it
 
     def __len__(self) -> int:
         return self.count
@@ -114,15 +120,16 @@ class OrderedSlots(Slots):
             return None
         return self.wait(len(self.levels) - 1)
 
-    def wait(self, rank: int, deadline: float = math.inf) -> Event:
+    def wait(self, rank: int, deadline: float = math.inf, carried: Carried | None = None) -> Event:
         """Queue at ``rank`` for a slot (none is free): an event fired when granted.
 
-        ``deadline``: when the request's client gives up (dropped on dequeue after it,
-        with ``drop_expired``)."""
+        ``deadline``: when the request's caller gives up (dropped on dequeue after it,
+        with ``drop_expired``); ``carried``: the attempt's, whose caller may cancel it
+        meanwhile (dropped then too)."""
         event = Event(self.env)
         if not self.count:
             self.last_empty = self.env.now
-        self.levels[rank].append((event, self.env.now, deadline))
+        self.levels[rank].append((event, self.env.now, deadline, carried))
         self.count += 1
         return event
 
@@ -130,7 +137,7 @@ class OrderedSlots(Slots):
         """Shed the oldest waiter of the lowest rank below ``rank``; False if none waits."""
         for level in reversed(self.levels[rank + 1 :]):
             if level:
-                event, _, _ = level.popleft()
+                event = level.popleft()[0]
                 self.count -= 1
                 self.shed += 1
                 # it holds no slot: its failure must not give one back (see AppInstance)
@@ -146,7 +153,7 @@ class OrderedSlots(Slots):
         newest = self.lifo or self.count > self.lifo_over
         for level in self.levels:
             if level:
-                event, arrived, deadline = level.pop() if newest else level.popleft()
+                event, arrived, deadline, carried = level.pop() if newest else level.popleft()
                 break
         self.count -= 1
         now = self.env.now
@@ -160,6 +167,10 @@ class OrderedSlots(Slots):
             # its client has recorded it as timed out: serving it would be wasted work
             self.expired += 1
             event.fail(Shed(self.expired_code))
+        elif self.drop_expired and carried is not None and carried.given_up():
+            # its caller took another copy's answer: as wasted
+            self.cancelled += 1
+            event.fail(Shed(self.expired_code))
         else:
             event.succeed()
 
@@ -171,19 +182,23 @@ class Shed(RequestFailed):
 
 
 def ordered_wait(
-    server: Server, slots: OrderedSlots, rank: int, deadline: float = math.inf
+    server: Server,
+    slots: OrderedSlots,
+    rank: int,
+    deadline: float = math.inf,
+    carried: Carried | None = None,
 ) -> Process:
     """:meth:`Server.queue_for` at a priority ``rank``: wait (monitored); returns the wait.
 
     Raises :class:`RequestFailed` when shed: holding the slot if the request was shed (or
-    dropped past its ``deadline``) as it was picked (:class:`Shed`), holding none if it
-    was pushed out of a full queue.
+    dropped past its ``deadline`` or cancelled through ``carried``) as it was picked
+    (:class:`Shed`), holding none if it was pushed out of a full queue.
     """
     env = server.env
     arrived = env.now
     server.queue.change(1, arrived)
     try:
-        yield slots.wait(rank, deadline)
+        yield slots.wait(rank, deadline, carried)
     finally:
         server.queue.change(-1, env.now)
     waited = env.now - arrived

@@ -310,11 +310,14 @@ class AppInstance(Server):
     def _wait_ordered(self, request: Request) -> Process:
         workers = self.workers
         deadlines = self.deadlines
-        deadline = (
-            getattr(request, "deadline", math.inf) if deadlines is None else deadlines.of(request)
-        )
+        if deadlines is None:
+            deadline, carried = getattr(request, "deadline", math.inf), None
+        else:
+            deadline, carried = deadlines.ticket(request)
         try:
-            waited = yield from ordered_wait(self, workers, self.ranks[request.klass], deadline)
+            waited = yield from ordered_wait(
+                self, workers, self.ranks[request.klass], deadline, carried
+            )
         except Shed:  # picked, found stale or expired: it gives the worker to the next waiter
             workers.release()
             raise
@@ -485,6 +488,7 @@ class AppInstance(Server):
             counters["shed"] = (shed or 0) + self.shed_limit
         if getattr(self.workers, "drop_expired", False):
             counters["expired"] = self.workers.expired  # type: ignore[attr-defined]
+            counters["cancelled"] = self.workers.cancelled  # type: ignore[attr-defined]
         if self.pools:
             counters.update(self._pool_snapshot(now))
         if self.memory is not None:

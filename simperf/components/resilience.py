@@ -199,17 +199,46 @@ call is an attempt, a fail-fast or expired (the request's deadline had passed, s
 was sent): ``attempts + fail_fast + expired == calls + retries + hedges``."""
 
 
+class Carried:
+    """The deadline one attempt carries, shared by every process started on its behalf.
+
+    ``until`` is when its caller gives up on it (already the earlier of its own limit and
+    the one it inherited, ``parent``); ``cancelled`` is set when its caller no longer
+    waits for it before then (another copy of a hedged call answered). A cancellation
+    reaches every attempt made to serve it through ``parent``, as gRPC's cancellation
+    propagates with the call's context.
+    """
+
+    __slots__ = ("cancelled", "parent", "until")
+
+    def __init__(self, until: float, parent: Carried | None) -> None:
+        self.until = until
+        self.parent = parent
+        self.cancelled = False
+
+    def given_up(self) -> bool:
+        """Whether this attempt, or one it serves, was cancelled by its caller."""
+        cell: Carried | None = self
+        while cell is not None:
+            if cell.cancelled:
+                return True
+            cell = cell.parent
+        return False
+
+
 class AttemptDeadlines:
     """The deadline each attempt carries, by the SimPy process running it.
 
     Copies of one request (retries, hedged copies, parallel arms) share the request
     object, so an attempt's own deadline cannot live on it: it lives with the process a
-    timed attempt runs as (:meth:`narrow`), and every process started on its behalf
-    through ``ctx.spawn`` (a parallel arm, a tracked or detached step, a shard, a nested
-    attempt) inherits it, as gRPC propagates a call's deadline to the calls made to
-    serve it. A queue with ``drop_expired`` reads it (:meth:`of`) when a worker would
-    pick the attempt. Installed by the builder only when some queue drops expired
-    requests, before anything is built: a run without one pays nothing.
+    timed attempt runs as (:meth:`narrow`, a :class:`Carried`), and every process started
+    on its behalf through ``ctx.spawn`` (a parallel arm, a tracked or detached step, a
+    shard, a nested attempt) shares it, as gRPC propagates a call's deadline and its
+    cancellation to the calls made to serve it. A queue with ``drop_expired`` reads it
+    (:meth:`ticket`) when a worker would pick the attempt, and a nested caller before
+    each try (:meth:`of`). Installed by the builder only where a deadline is read
+    (:func:`simperf.spec.resilience.tracks_attempts`), before anything is built: any
+    other run pays nothing.
 
     Examples
     --------
@@ -221,12 +250,15 @@ class AttemptDeadlines:
     >>> request = Request(0, 0, 0.0); request.deadline = 1.0
     >>> seen = []
     >>> def callee():
-    ...     seen.append(deadlines.of(request)); yield env.timeout(0)
+    ...     seen.append(deadlines.of(request)); yield env.timeout(0.01)
+    ...     seen.append(deadlines.of(request))
     >>> def attempt():
     ...     yield ctx.spawn(callee())                 # inherits the attempt's deadline
-    >>> deadlines.narrow(ctx.spawn(attempt()), 0.05)  # the caller waits 50 ms at most
-    >>> env.run(); seen, deadlines.of(request)        # outside the attempt: the client's
-    ([0.05], 1.0)
+    >>> sent = ctx.spawn(attempt())
+    >>> deadlines.narrow(sent, 0.05)                  # the caller waits 50 ms at most
+    >>> _ = env.timeout(0.005, None).callbacks.append(lambda _: deadlines.cancel(sent))
+    >>> env.run(); seen, deadlines.of(request)        # cancelled at 5 ms; outside: the client's
+    ([0.05, -inf], 1.0)
     >>> deadlines.carried                             # forgotten as the processes end
     {}
     """
@@ -236,7 +268,7 @@ class AttemptDeadlines:
     def __init__(self, ctx: Context) -> None:
         self.env = ctx.env
         # process -> the deadline it carries, dropped as the process ends
-        self.carried: dict[simpy.Process, float] = {}
+        self.carried: dict[simpy.Process, Carried] = {}
         self._spawn = ctx.spawn
         ctx.spawn = self.spawn
         ctx.deadlines = self
@@ -250,23 +282,43 @@ class AttemptDeadlines:
         return process
 
     def narrow(self, process: simpy.Process, until: float) -> None:
-        """``process`` (a timed attempt) carries ``until`` if earlier than what it
-        inherited."""
+        """``process`` (an attempt just sent) carries ``until`` if earlier than what it
+        inherited, in a :class:`Carried` of its own that its caller may cancel."""
+        parent = self.carried.get(process)
+        if parent is None:
+            self._carry(process, Carried(until, None))
+        else:
+            self.carried[process] = Carried(min(until, parent.until), parent)
+
+    def cancel(self, process: simpy.Process) -> None:
+        """The caller of the attempt ``process`` no longer waits for it."""
         carried = self.carried.get(process)
-        if carried is None:
-            self._carry(process, until)
-        elif until < carried:
-            self.carried[process] = until
+        if carried is not None:
+            carried.cancelled = True
 
     def of(self, request: Request) -> float:
         """The deadline of the attempt now running: the earlier of its own and the
-        request's (``math.inf``: none)."""
+        request's (``math.inf``: none; ``-math.inf``: its caller cancelled it)."""
         deadline: float = getattr(request, "deadline", math.inf)
         carried = self.carried.get(self.env.active_process)  # type: ignore[arg-type]
-        return deadline if carried is None or deadline < carried else carried
+        if carried is None:
+            return deadline
+        if carried.given_up():
+            return -math.inf
+        return deadline if deadline < carried.until else carried.until
 
-    def _carry(self, process: simpy.Process, deadline: float) -> None:
-        self.carried[process] = deadline
+    def ticket(self, request: Request) -> tuple[float, Carried | None]:
+        """What a queue keeps of the attempt now running, to judge it when picked: its
+        deadline (the earlier of its own and the request's) and what it carries (to see
+        a cancellation that comes while it waits)."""
+        deadline: float = getattr(request, "deadline", math.inf)
+        carried = self.carried.get(self.env.active_process)  # type: ignore[arg-type]
+        if carried is not None and carried.until < deadline:
+            deadline = carried.until
+        return deadline, carried
+
+    def _carry(self, process: simpy.Process, carried: Carried) -> None:
+        self.carried[process] = carried
         process.callbacks.append(self._forget)  # type: ignore[union-attr]
 
     def _forget(self, process: Any) -> None:
@@ -410,9 +462,18 @@ def guard(
         route.hedges += 1
         route.attempts += 1
         copy = ctx.spawn(outcome_of(call(request, instance)))
-        if deadlines is not None and until is not None:
-            deadlines.narrow(copy, until)
+        if deadlines is not None:  # a copy of its own, for its caller to cancel
+            deadlines.narrow(copy, math.inf if until is None else until)
         return copy
+
+    def cancel(copies: list[simpy.Process]) -> None:
+        """The call is over: its copies still out are cancelled (gRPC cancels the other
+        hedged attempts once one commits; a queue with ``drop_expired`` drops those
+        still waiting, a copy in service runs to its end)."""
+        if deadlines is not None:
+            for copy in copies:
+                if not copy.triggered:
+                    deadlines.cancel(copy)
 
     def timed(request: Request, instance: AppInstance, limit: float | None) -> Process:
         first = ctx.spawn(outcome_of(call(request, instance)))
@@ -420,42 +481,58 @@ def guard(
         # queue to drop it then (AttemptDeadlines): it inherited its starter's (this
         # process's), narrowed to this attempt's limit as it is sent
         until = None if deadlines is None or limit is None else env.now + limit
-        if deadlines is not None and until is not None:
-            deadlines.narrow(first, until)
-        if after is not None and non_fatal and (limit is None or after < limit):
-            return (yield from hedged(request, instance, limit, first, until))
-        if after is not None and (limit is None or after < limit):
-            # copy k (1, 2, ...) after the first goes at k x after, while none has
-            # answered, fewer than max_copies are out and k x after is within the limit
-            # (HedgeSpec.copies, which the size estimate counts with)
+        hedging = after is not None and (limit is None or after < limit)
+        if deadlines is not None and (until is not None or hedging):
+            deadlines.narrow(first, math.inf if until is None else until)
+        if hedging:
             copies = [first]
-            k = 0
-            while True:
-                yield env.any_of([*copies, env.timeout(after)])
-                for copy in copies:
-                    if copy.triggered:
-                        return copy.value
-                copies.append(hedge_copy(request, instance, until))
-                k += 1
-                if k + 1 >= max_copies or (limit is not None and (k + 1) * after >= limit):
-                    break
-            if limit is None:
-                yield env.any_of(copies)
-            else:
-                yield env.any_of([*copies, env.timeout(limit - k * after)])
-            for copy in copies:
-                if copy.triggered:
-                    return copy.value
-            return timeout_code
+            try:
+                return (yield from hedge_loop(request, instance, limit, copies, until))
+            finally:
+                cancel(copies)
         assert limit is not None
         yield first | env.timeout(limit)
         return first.value if first.triggered else timeout_code
+
+    def hedge_loop(
+        request: Request,
+        instance: AppInstance,
+        limit: float | None,
+        copies: list[simpy.Process],
+        until: float | None,
+    ) -> Process:
+        """The copies of a hedged attempt, the first sent (``copies``, which gets every
+        copy sent); returns the call's outcome."""
+        assert after is not None
+        if non_fatal:
+            return (yield from hedged(request, instance, limit, copies, until))
+        # copy k (1, 2, ...) after the first goes at k x after, while none has
+        # answered, fewer than max_copies are out and k x after is within the limit
+        # (HedgeSpec.copies, which the size estimate counts with)
+        k = 0
+        while True:
+            yield env.any_of([*copies, env.timeout(after)])
+            for copy in copies:
+                if copy.triggered:
+                    return copy.value
+            copies.append(hedge_copy(request, instance, until))
+            k += 1
+            if k + 1 >= max_copies or (limit is not None and (k + 1) * after >= limit):
+                break
+        if limit is None:
+            yield env.any_of(copies)
+        else:
+            yield env.any_of([*copies, env.timeout(limit - k * after)])
+        for copy in copies:
+            if copy.triggered:
+                return copy.value
+        return timeout_code
 
     def hedged(
         request: Request,
         instance: AppInstance,
         limit: float | None,
-        first: simpy.Process,
+        copies: list[simpy.Process],
         until: float | None,
     ) -> Process:
         """The copies of a hedge with ``non_fatal`` causes: a copy failing with one of
@@ -466,7 +543,7 @@ def guard(
         # limit, as without non_fatal (the size estimate's count); a failure only sends
         # one earlier, and the next is due after ``after`` from it
         allowed = hedge.copies(limit)
-        running = [first]
+        running = list(copies)
         sent = 1
         last = timeout_code
         clock = env.timeout(after)
@@ -491,7 +568,9 @@ def guard(
                 last = answered[-1].value
                 running = [copy for copy in running if not copy.triggered]
             if sent < allowed and (answered or clock.processed):
-                running.append(hedge_copy(request, instance, until))
+                copy = hedge_copy(request, instance, until)
+                running.append(copy)
+                copies.append(copy)
                 sent += 1
                 clock = env.timeout(after)
             elif not running:  # every copy sent has failed, and none is left to send
@@ -525,6 +604,13 @@ def guard(
         deadline: float | None = getattr(request, "deadline", None)
         while True:
             tries += 1
+            if deadlines is not None:
+                # a nested caller's try looks at the deadline of the attempt it serves
+                # (its caller's limit, or a cancellation), not only at the request's:
+                # a retry its caller no longer waits for is not sent
+                deadline = deadlines.of(request)
+                if deadline == math.inf:
+                    deadline = None
             generation = 0 if breaker is None else breaker.allow(env.now)
             if generation is None:
                 route.fail_fast += 1

@@ -8,8 +8,11 @@ backing stores of cache reads and writes, and CDN origins; loops are impossible 
 scenario refuses call cycles).
 
 A cache read or a CDN reaches its backing store or origin on a miss only, so that route
-counts at the miss rate :func:`miss_rate` estimates; a write reaches its store once (a
-write-back cache that coalesces writes reaches it less often: an upper bound).
+counts at the miss rate :func:`miss_rate` estimates, with the cache's writes per read
+(a write-around write deletes its key, so the key's next read misses and reaches the
+store; a write-through or write-back write sets it); a write reaches its store once (a
+write-back cache that coalesces writes reaches it less often: an upper bound). The
+delete itself is a cache command, not a query.
 """
 
 from __future__ import annotations
@@ -19,7 +22,15 @@ from collections import defaultdict
 from collections.abc import Iterator
 from typing import Any, NamedTuple
 
-from simperf.analysis.caching import che_fifo, che_invalidated, che_lru, che_random, lfu_static
+from simperf.analysis.caching import (
+    che_fifo,
+    che_invalidated,
+    che_lru,
+    che_random,
+    che_written,
+    lfu_invalidated,
+    lfu_static,
+)
 from simperf.keys import MAX_PROBABILITY_KEYS, popularity_probabilities
 from simperf.spec.database_refs import is_database
 from simperf.spec.keyspace import KeyspaceSpec
@@ -40,9 +51,14 @@ class Variant(NamedTuple):
     pagination: str = "offset"
 
 
-def _walk_classes(scenario: Scenario) -> Iterator[tuple[str, str, float, Forward | None]]:
+def _walk_classes(
+    scenario: Scenario, written: dict[str, float] | None = None
+) -> Iterator[tuple[str, str, float, Forward | None]]:
     """Every (component, endpoint, calls per request, forward reaching it) of every
-    request class, a route taken on misses only counting at the miss rate."""
+    request class, a route taken on misses only counting at the miss rate (a cache's at
+    ``written``'s writes per read: :func:`writes_per_read` unless given)."""
+    if written is None:
+        written = writes_per_read(scenario)
     classes = scenario.workload.classes
     total = sum(c.weight for c in classes)
     for request_class in classes:
@@ -52,7 +68,8 @@ def _walk_classes(scenario: Scenario) -> Iterator[tuple[str, str, float, Forward
             """A miss rate where the route is taken on misses only."""
             if f.via == BACKING:
                 assert f.cache is not None
-                return _store_miss_rate(scenario, scenario.components[f.cache])
+                cache = scenario.components[f.cache]
+                return _store_miss_rate(scenario, cache, written.get(f.cache, 0.0))
             if f.via == ORIGIN:  # classes the CDN does not cache pass through, every one
                 cdn = scenario.components[source]
                 return _store_miss_rate(scenario, cdn) if klass in cdn.cacheable else 1.0
@@ -79,12 +96,35 @@ def cache_read_rates(scenario: Scenario) -> dict[str, float]:
 
 
 def cache_step_rates(scenario: Scenario) -> tuple[dict[str, float], dict[str, float]]:
-    """cache -> reads per request, and cache -> writes per request that delete their key
-    (``write`` steps through a ``write_around`` cache), counted as
-    :func:`cache_read_rates` counts."""
+    """cache -> reads per request, and cache -> writes per request (``write`` steps
+    through it, whatever its write policy), counted as :func:`cache_read_rates` counts."""
+    return _step_rates(scenario, writes_per_read(scenario))
+
+
+def writes_per_read(scenario: Scenario) -> dict[str, float]:
+    """cache -> its writes per read, for the caches that are both read and written.
+
+    A cache's reads may be reached behind another cache's misses, whose rate depends on
+    that cache's writes per read: solved from the caches nearest the clients inwards,
+    one pass per level of caches behind caches (the call graph has no cycles, so the
+    passes end, each pass's figures exact for one more level).
+    """
+    ratios: dict[str, float] = {}
+    for _ in range(sum(1 for c in scenario.components.values() if c.kind == "cache") + 1):
+        reads, writes = _step_rates(scenario, ratios)
+        found = {c: w / reads[c] for c, w in writes.items() if reads.get(c, 0.0) > 0}
+        if found == ratios:
+            break
+        ratios = found
+    return ratios
+
+
+def _step_rates(
+    scenario: Scenario, written: dict[str, float]
+) -> tuple[dict[str, float], dict[str, float]]:
     reads: dict[str, float] = defaultdict(float)
-    deletes: dict[str, float] = defaultdict(float)
-    for component, endpoint, weight, _ in _walk_classes(scenario):
+    writes: dict[str, float] = defaultdict(float)
+    for component, endpoint, weight, _ in _walk_classes(scenario, written):
         spec = scenario.components[component]
         if spec.kind != "app_server":
             continue
@@ -94,9 +134,8 @@ def cache_step_rates(scenario: Scenario) -> tuple[dict[str, float], dict[str, fl
                 reads[read.cache] += weight
             write = getattr(step, "write", None)
             if write is not None and write.cache is not None:
-                if scenario.components[write.cache].write_policy == "write_around":
-                    deletes[write.cache] += weight
-    return dict(reads), dict(deletes)
+                writes[write.cache] += weight
+    return dict(reads), dict(writes)
 
 
 def miss_rate(
@@ -108,6 +147,7 @@ def miss_rate(
     ttl: Any = None,
     capacity_bytes: float | None = None,
     writes: float = 0.0,
+    on_write: str = "delete",
 ) -> float:
     """Estimated share of a cache's reads that miss, in steady state.
 
@@ -118,32 +158,47 @@ def miss_rate(
     an item limit nor a ttl ends up holding every key and misses nothing. Where no model
     applies (a ttl, a byte limit, or a key space too large for a probability vector)
     every read is taken to miss: an upper bound on the backing store's load. ``writes``
-    that delete their key (write-around), per read, spread over the keys as the reads
-    are, lower the hit rate (:func:`~simperf.analysis.caching.che_invalidated`; LFU's
-    top keys do not count them); the buffer pool's mix passes none.
+    per read, spread over the keys as the reads are, either delete their key
+    (``on_write="delete"``, write-around: :func:`~simperf.analysis.caching.che_invalidated`)
+    or set it (``"set"``, write-through and write-back: the writes count as references,
+    :func:`~simperf.analysis.caching.che_written`). Under LFU deletes leave its top keys
+    each hit unless written since their previous read (a lower bound,
+    :func:`~simperf.analysis.caching.lfu_invalidated`), and writes that set keys as
+    popular as the reads leave its top keys as they are.
     """
     if ttl is not None or capacity_bytes is not None or keyspace.keys > MAX_PROBABILITY_KEYS:
         return 1.0
-    if capacity is None and not writes:
+    if capacity is None and not (writes and on_write == "delete"):
         return 0.0
-    # no item limit: the cache never fills, and only writes make it miss
+    # no item limit: the cache never fills, and only deleting writes make it miss
     size = float(keyspace.keys) if capacity is None else float(capacity * nodes)
-    return _modelled_miss_rate(keyspace.model_dump_json(), size, eviction, writes)
+    return _modelled_miss_rate(keyspace.model_dump_json(), size, eviction, writes, on_write)
 
 
 @functools.lru_cache(maxsize=64)
-def _modelled_miss_rate(keyspace: str, capacity: float, eviction: str, writes: float) -> float:
+def _modelled_miss_rate(
+    keyspace: str, capacity: float, eviction: str, writes: float, on_write: str
+) -> float:
     """:func:`miss_rate` of a modelled cache, kept per process: every build of a
     scenario with databases asks again, and a key space of millions takes seconds."""
     p = popularity_probabilities(KeyspaceSpec.model_validate_json(keyspace))
+    if writes > 0 and on_write == "delete":
+        if eviction == "lfu":
+            return 1.0 - lfu_invalidated(p, capacity, writes)
+        return 1.0 - che_invalidated(p, capacity, writes, eviction)  # type: ignore[arg-type]
     if writes > 0 and eviction != "lfu":
-        return 1.0 - che_invalidated(p, capacity, writes, eviction)
+        return 1.0 - che_written(p, capacity, writes, eviction)  # type: ignore[arg-type]
     return 1.0 - HIT_RATE[eviction](p, capacity)
 
 
-def _store_miss_rate(scenario: Scenario, store: Any) -> float:
-    """Misses of a cache (its nodes together) or of a CDN's edges (each sees the whole key
-    popularity; a shield in front of the origin is taken to miss too, an upper bound)."""
+ON_WRITE = {"write_around": "delete", "write_through": "set", "write_back": "set"}
+"""A cache's write policy -> what its writes do to their key."""
+
+
+def _store_miss_rate(scenario: Scenario, store: Any, writes: float = 0.0) -> float:
+    """Misses of a cache (its nodes together, ``writes`` per read through it) or of a
+    CDN's edges (each sees the whole key popularity; a shield in front of the origin is
+    taken to miss too, an upper bound)."""
     return miss_rate(
         scenario.keyspaces[store.keyspace],
         capacity=store.capacity,
@@ -151,4 +206,6 @@ def _store_miss_rate(scenario: Scenario, store: Any) -> float:
         nodes=getattr(store, "nodes", 1),
         ttl=store.ttl,
         capacity_bytes=store.capacity_bytes,
+        writes=writes,
+        on_write=ON_WRITE.get(getattr(store, "write_policy", ""), "delete"),
     )

@@ -19,11 +19,11 @@ from typing import Any
 
 import numpy as np
 
-from simperf.analysis.caching import ttl_hit_rate
+from simperf.analysis.caching import lru_ttl_hit_rate, ttl_hit_rate
 from simperf.analysis.resilience import HedgedCopies, hedged_copies
 from simperf.analysis.sessions import SessionShares, session_shares
 from simperf.dbcost.explain import has_pool
-from simperf.dbcost.mix import Variant, cache_read_rates, cache_step_rates, miss_rate
+from simperf.dbcost.mix import ON_WRITE, Variant, cache_read_rates, cache_step_rates, miss_rate
 from simperf.estimate.queries import QueryRoutes, _variant
 from simperf.estimate.regions import RegionRoutes
 from simperf.estimate.stations import Station, Time
@@ -65,7 +65,7 @@ class Routes(QueryRoutes, RegionRoutes):
         self._capped: dict[str, tuple[float, float]] = {}
         self.rate: float | None = None  # requests per second of an open workload
         self._read_rates: dict[str, float] = {}  # cache -> reads per request
-        self._deletes: dict[str, float] | None = None  # cache -> write-around writes per request
+        self._writes: dict[str, float] | None = None  # cache -> writes per request
         self.entries: list[tuple[Any, float, int]] = []  # (class, share, client region)
         # app servers keeping sessions -> what their requests' lookups find; rates each
         # server gets through ip_hash balancers (sticky)
@@ -328,53 +328,68 @@ class Routes(QueryRoutes, RegionRoutes):
 
     def _cache_miss(self, cache: str) -> float:
         """Miss ratio of a cache's reads: Che's approximation on its item capacity (with
-        the keys its write-around writes delete), or, for a cache with a ttl and no
-        limit, the ttl's closed form at its read rate."""
+        its writes per read: write-around's delete their key, write-through's and
+        write-back's set it), or, for a cache with a ttl and no limit, the ttl's closed
+        form at its read rate (with the same writes)."""
         spec = self.components[cache]
         ttl_only = spec.ttl is not None and spec.capacity is None and spec.capacity_bytes is None
-        deletes = self._writes_per_read(cache)
+        writes = self._writes_per_read(cache)
+        on_write = ON_WRITE[spec.write_policy]
         if ttl_only and self.rate is not None:
-            if deletes:
-                self.note(cache, "ttl-only hit rate: keys deleted by writes not counted")
-            return self._ttl_miss(cache)
+            return self._ttl_miss(cache, writes, on_write)
+        lru_ttl = spec.eviction == "lru" and spec.ttl_refresh and spec.capacity_bytes is None
+        if lru_ttl and spec.capacity is not None and self.rate is not None:
+            return self._ttl_miss(cache, writes, on_write, spec.capacity * spec.nodes)
         if spec.ttl is not None or spec.capacity_bytes is not None:
             self.note(
                 cache,
                 "hit rate from the item capacity alone (Che); ttl and byte limits lower it",
             )
-        if deletes:
+        if writes:
+            what = "delete their key" if on_write == "delete" else "set their key"
             self.note(
                 cache,
-                f"write_around: {deletes:.3g} writes per read delete their key"
+                f"{spec.write_policy}: {writes:.3g} writes per read {what}"
                 + (
-                    " (not counted by LFU's top keys)"
-                    if spec.eviction == "lfu"
-                    else ", a read hits if read within the characteristic time and not "
+                    ", a read hits if read within the characteristic time and not "
                     "written since (reads and writes taken as independent Poisson)"
+                    if on_write == "delete"
+                    else ", counted as references (reads and writes taken as independent Poisson)"
                 ),
             )
+            if spec.eviction == "lfu" and on_write == "delete":
+                self.note(
+                    cache,
+                    "lfu: its top keys, each a hit unless written since its previous read; "
+                    "a lower bound (the slots deletes free are lent to other keys meanwhile)",
+                )
         keyspace = self.scenario.keyspaces[spec.keyspace]
         return miss_rate(
             keyspace,
             capacity=spec.capacity,
             eviction=spec.eviction,
             nodes=spec.nodes,
-            writes=deletes,
+            writes=writes,
+            on_write=on_write,
         )
 
     def _writes_per_read(self, cache: str) -> float:
-        """Writes through ``cache`` that delete their key (write-around), per read of it."""
-        if self._deletes is None:
-            self._read_rates, self._deletes = cache_step_rates(self.scenario)
+        """Writes through ``cache``, per read of it."""
+        if self._writes is None:
+            self._read_rates, self._writes = cache_step_rates(self.scenario)
         reads = self._read_rates.get(cache, 0.0)
-        deletes = self._deletes.get(cache, 0.0)
-        return deletes / reads if reads > 0 and deletes > 0 else 0.0
+        writes = self._writes.get(cache, 0.0)
+        return writes / reads if reads > 0 and writes > 0 else 0.0
 
-    def _ttl_miss(self, cache: str) -> float:
+    def _ttl_miss(
+        self, cache: str, writes: float = 0.0, on_write: str = "delete", capacity: int = 0
+    ) -> float:
         """Misses of a ttl-only cache: each key's reads Poisson at its share of the
         cache's read rate, an entry living ``ttl`` from the set after a miss
         (``lambda T / (1 + lambda T)`` of reads hit, for any ttl distribution) or from its
-        last hit (``1 - exp(-lambda T)`` at the mean ttl)."""
+        last hit (``1 - exp(-lambda T)`` at the mean ttl); ``writes`` per read delete
+        their key or set it with a fresh ttl (at the mean ttl). With an LRU ``capacity``
+        (ttl refreshed by hits) the ttl's time is capped by Che's characteristic time."""
         if cache not in self._read_rates:
             self._read_rates = cache_read_rates(self.scenario)
         spec = self.components[cache]
@@ -382,14 +397,29 @@ class Routes(QueryRoutes, RegionRoutes):
         keyspace = self.scenario.keyspaces[spec.keyspace]
         if rate <= 0 or keyspace.keys > MAX_PROBABILITY_KEYS:
             return 1.0
+        at_mean = spec.ttl_refresh or writes > 0
+        written = ""
+        if writes:
+            what = "delete their key" if on_write == "delete" else "set it with a fresh ttl"
+            written = f"; {spec.write_policy}: {writes:.3g} writes per read {what}"
         self.note(
             cache,
-            "hit rate of a ttl-only cache at its read rate per key (the time from a miss "
-            "to its set not counted"
-            + ("; ttl refreshed by hits: at the mean ttl)" if spec.ttl_refresh else ")"),
+            (
+                "lru with a ttl refreshed by hits: a read hits if its key's previous reference "
+                "came within the smaller of Che's characteristic time and the ttl, "
+                if capacity
+                else "hit rate of a ttl-only cache "
+            )
+            + "at its read rate per key (the time from a miss to its set not counted"
+            + ("; ttl refreshed by hits" if spec.ttl_refresh and not capacity else "")
+            + written
+            + ("; at the mean ttl)" if at_mean else ")"),
         )
         p = popularity_probabilities(keyspace)
-        return 1.0 - ttl_hit_rate(p, rate, spec.ttl.mean, reset_on_hit=spec.ttl_refresh)
+        mode: Any = on_write
+        if capacity:
+            return 1.0 - lru_ttl_hit_rate(p, capacity, rate, spec.ttl.mean, writes, on_write=mode)
+        return 1.0 - ttl_hit_rate(p, rate, spec.ttl.mean, spec.ttl_refresh, writes, on_write=mode)
 
     def _cdn_miss(self, spec: Any, klass: str, region: int) -> float:
         if klass not in spec.cacheable:

@@ -26,6 +26,7 @@ INSTANCE_KEYS = (
     "rejected",
     "shed",
     "expired",
+    "cancelled",
     "memory_utilization",
     "out_of_memory",
     "worker_occupancy",

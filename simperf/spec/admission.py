@@ -52,7 +52,9 @@ class QueueSpec(SpecModel):
     ``drop_expired``, one whose caller has given up is dropped there too, counted as
     ``expired``: its deadline is the earlier of its client's (a class ``timeout``) and
     that of the timed call it is an attempt of (the call's ``timeout``), as gRPC
-    propagates a call's deadline.
+    propagates a call's deadline; and one its caller cancelled while it waited (a
+    hedged call's losing copy), counted as ``cancelled``, as a server that checks its
+    call's context on dequeue sees a deadline passed and a cancellation alike.
     """
 
     discipline: Literal["fifo", "lifo", "priority"] = Field(
@@ -81,7 +83,8 @@ class QueueSpec(SpecModel):
         description=(
             "drop a request whose deadline (its class timeout, or the timeout of the call "
             "it is an attempt of) has passed when a worker would pick it (counted as "
-            "expired; default: serve it)"
+            "expired), or that its caller cancelled (a hedged call's losing copy: "
+            "cancelled); default: serve it"
         ),
     )
 

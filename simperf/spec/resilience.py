@@ -89,7 +89,8 @@ class HedgeSpec(SpecModel):
     """Send another copy of a call that has not answered, one every ``after`` (at
     ``after``, ``2 after``, ...), up to ``max_copies`` in all, as gRPC's hedging policy
     (``hedgingDelay``, ``maxAttempts``) does; the first answer wins and the other copies
-    are abandoned (their work goes on). A copy failing with a cause in ``non_fatal``
+    are cancelled: a callee whose queue has ``drop_expired`` drops those still waiting,
+    a copy in service runs to its end. A copy failing with a cause in ``non_fatal``
     (gRPC's ``nonFatalStatusCodes``) does not win while another copy is in flight or
     still to be sent: the next copy is sent at once, and the call fails, with the last
     failure's cause, only when every copy sent has failed (or on its time limit)."""
@@ -169,7 +170,8 @@ def call_problems(scenario: Any, name: str, server: Any) -> list[str]:
     Checked: a retry that can only happen on a timeout has a timeout; a call's timeout
     is shorter than the deadline of every request class that reaches it; every breaker
     is on a component the server calls; a queue that drops expired requests is reached
-    by a class or a call with a timeout (what makes a deadline).
+    by a class or a call with a timeout (what makes a deadline) or a hedge (whose losing
+    copies are cancelled).
     """
     path = f"components.{name}"
     problems: list[str] = []
@@ -177,8 +179,9 @@ def call_problems(scenario: Any, name: str, server: Any) -> list[str]:
     queue = getattr(server, "queue", None)
     if queue is not None and queue.drop_expired and not deadlines and not _timed(scenario, name):
         problems.append(
-            f"{path}.queue.drop_expired: no request class or call with a timeout reaches "
-            f"{name!r}, so no request it queues has a deadline to pass"
+            f"{path}.queue.drop_expired: no request class or call with a timeout or a hedge "
+            f"reaches {name!r}, so no request it queues has a deadline to pass or a caller "
+            "to cancel it"
         )
     for endpoint, steps in server.endpoints.items():
         for k, step in enumerate(steps):
@@ -207,12 +210,41 @@ def call_problems(scenario: Any, name: str, server: Any) -> list[str]:
     return problems
 
 
+def tracks_attempts(scenario: Any) -> bool:
+    """Whether a run reads the deadlines of attempts (not only of requests): some queue
+    drops expired requests, or a server that a timed or hedged call reaches makes a call
+    with a timeout, a retry or a hedge of its own (a nested caller, whose tries look at
+    the deadline of the attempt it serves; see
+    :class:`simperf.components.resilience.AttemptDeadlines`)."""
+    if any(
+        getattr(getattr(spec, "queue", None), "drop_expired", False)
+        for spec in scenario.components.values()
+    ):
+        return True
+    options = ("timeout", "retry", "hedge")
+    callers = {
+        name
+        for _, name, _, step in all_steps(scenario)
+        if any(getattr(step, option, None) is not None for option in options)
+    }
+    if not callers:
+        return False
+    return any(
+        component in callers
+        for _, _, _, step in all_steps(scenario)
+        if getattr(step, "timeout", None) is not None or getattr(step, "hedge", None) is not None
+        for f in step.forwards()
+        for component, _ in reachable(scenario, f.component, f.endpoint)
+    )
+
+
 def _timed(scenario: Any, name: str) -> bool:
-    """Whether a call with a ``timeout`` reaches ``name`` (its attempts carry a deadline)."""
+    """Whether a call with a ``timeout`` or a ``hedge`` reaches ``name`` (its attempts
+    carry a deadline, or may be cancelled)."""
     return any(
         component == name
         for _, _, _, step in all_steps(scenario)
-        if getattr(step, "timeout", None) is not None
+        if getattr(step, "timeout", None) is not None or getattr(step, "hedge", None) is not None
         for f in step.forwards()
         for component, _ in reachable(scenario, f.component, f.endpoint)
     )

@@ -19,7 +19,7 @@ from simperf.components.resilience import (
     backoff_sampler,
 )
 from simperf.rng import batched
-from simperf.spec.resilience import BackoffSpec, BreakerSpec
+from simperf.spec.resilience import BackoffSpec, BreakerSpec, tracks_attempts
 
 
 def scenario(
@@ -460,3 +460,151 @@ def route_of(result: simperf.Result) -> dict[str, Any]:
 def conserved_on(result: simperf.Result) -> None:
     r = route_of(result)
     assert r["attempts"] + r["fail_fast"] + r["expired"] == r["calls"] + r["retries"] + r["hedges"]
+
+
+def hedged_behind(*, nested: bool = False) -> simperf.Scenario:
+    """A request every 100 ms (from 100 ms) through a front hedging its call after 20 ms
+    to app: two instances in turn, one worker each, dropping expired requests, 30 ms of
+    CPU a request, 180 ms on app[1] (slowed 6x). With ``nested``, the front calls
+    ``mid``, which calls app in a parallel arm (a process of its own started by the
+    copy)."""
+    target = "mid" if nested else "app"
+    call = {"call": f"{target}.serve", "timeout": "200ms", "hedge": {"after": "20ms"}}
+    components: dict[str, Any] = {
+        "front": {"kind": "app_server", "workers": 1000, "endpoints": {"serve": [call]}},
+        "app": {
+            "kind": "app_server",
+            "replicas": 2,
+            "queue": {"drop_expired": True},
+            "endpoints": {"serve": [{"cpu": "30ms"}]},
+        },
+    }
+    if nested:
+        arm = {"parallel": ["app.serve"]}
+        components["mid"] = {"kind": "app_server", "workers": 1000, "endpoints": {"serve": [arm]}}
+    return simperf.from_dict(
+        {
+            "name": "hedge_cancel",
+            "workload": {
+                "arrival": {"kind": "deterministic", "rate": 10},
+                "classes": [{"name": "req", "entry": "front", "endpoint": "serve"}],
+            },
+            "components": components,
+            "faults": [
+                {"component": "app", "instance": 1, "kind": "slow", "factor": 6, "at": 0, "for": 2}
+            ],
+            "run": {"duration": "1.05s", "warmup": 0},
+        }
+    )
+
+
+@pytest.mark.parametrize("nested", [False, True])
+def test_a_losing_hedged_copy_still_queued_is_cancelled(nested: bool) -> None:
+    # Each request's first copy goes to app[0], served in 30 ms; its second, sent at 20
+    # ms, to app[1]. R1's (at 120 ms) is served there 120-300 ms, in service when the
+    # front cancels it at 130: it runs to its end. R2's (220) queues behind it and is
+    # cancelled at 230; app[1] drops it as it picks it at 300, and serves R3's second
+    # copy (320-500) in its place, and so on: 4 dropped, 4 served for nobody, R9's in
+    # service and R10's queued at the end. It used to serve every one, R2's 300-480, R3's
+    # 480-660, ... (5 served by the end). Through mid, the copy's parallel arm shares
+    # what the copy carries, so it is dropped all the same.
+    data = simperf.run(hedged_behind(nested=nested)).data
+    req, app = data["requests"], data["components"]["app"]
+    assert (req["generated"], req["ok"], req["in_flight"]) == (10, 10, 0)
+    assert req["generated"] == req["ok"] + req["failed"] + req["in_flight"]
+    assert data["latency"]["req"]["max"] == pytest.approx(0.030, abs=1e-9)
+    assert (app["served"], app.get("cancelled"), app["expired"]) == (14, 4, 0)
+    slow = app["per_instance"]["app[1]"]
+    assert (slow["served"], slow["cancelled"]) == (4, 4)
+    r = data["calls"][f"front->{target(nested)}"]
+    assert (r["calls"], r["attempts"], r["hedges"], r["expired"]) == (10, 20, 10, 0)
+    assert r["attempts"] + r["fail_fast"] + r["expired"] == r["calls"] + r["retries"] + r["hedges"]
+
+
+def target(nested: bool) -> str:
+    return "mid" if nested else "app"
+
+
+def nested_retries() -> simperf.Scenario:
+    """A request every 250 ms (from 250 ms) to a front whose call to mid times out after
+    50 ms; mid's call to app (100 ms of CPU, never queued) times out after 20 ms and is
+    tried 3 times, 20 ms then 40 ms apart. No queue drops anything."""
+    retried = {
+        "call": "app.serve",
+        "timeout": "20ms",
+        "retry": {"attempts": 3, "backoff": {"base": "20ms", "cap": "1s", "jitter": "none"}},
+    }
+    return simperf.from_dict(
+        {
+            "name": "nested_retries",
+            "workload": {
+                "arrival": {"kind": "deterministic", "rate": 4},
+                "classes": [{"name": "req", "entry": "front", "endpoint": "serve"}],
+            },
+            "components": {
+                "front": {
+                    "kind": "app_server",
+                    "workers": 1000,
+                    "endpoints": {"serve": [{"call": "mid.serve", "timeout": "50ms"}]},
+                },
+                "mid": {"kind": "app_server", "workers": 1000, "endpoints": {"serve": [retried]}},
+                "app": {"kind": "app_server", "cores": 100, "endpoints": {"serve": [{"cpu": 0.1}]}},
+            },
+            "run": {"duration": "0.9s", "warmup": 0},
+        }
+    )
+
+
+def test_a_nested_callers_retries_stop_at_the_deadline_of_the_attempt_it_serves() -> None:
+    # Each front attempt is given up at 50 ms. mid tries at 0 (timed out at 20 ms) and,
+    # after 20 ms, at 40 ms: that try waits 10 ms, the front's time left, not its own
+    # 20; its retry, due at 90 ms, is not sent (expired), the front having given up at
+    # 50. It used to be sent: mid looked only at the request's deadline (none here).
+    data = simperf.run(nested_retries()).data
+    req, mid = data["requests"], data["calls"]["mid->app"]
+    assert (req["generated"], req["errors"]["timeout"]) == (3, 3)
+    assert (mid["calls"], mid["attempts"], mid["retries"], mid["expired"]) == (3, 6, 6, 3)
+    assert mid["timeouts"] == 6
+    assert mid["attempts"] + mid["fail_fast"] + mid["expired"] == (
+        mid["calls"] + mid["retries"] + mid["hedges"]
+    )
+    assert data["components"]["app"]["served"] == 6
+
+
+def test_attempt_deadlines_are_tracked_only_where_read() -> None:
+    # a nested caller reads them; a caller reached by no timed call, or a timed call to
+    # a server that calls nothing guarded, does not: such runs pay nothing
+    assert tracks_attempts(nested_retries())
+    assert not tracks_attempts(scenario({"timeout": "100ms", "retry": {"attempts": 2}}))
+
+
+def test_cancelled_copies_keep_every_count_once_over_random_settings() -> None:
+    # hedged calls, some with retries, non-fatal causes or a client deadline, to a back
+    # of one core that drops what its caller gave up on or cancelled
+    draw = random.Random(3)
+    for _ in range(4):
+        call: dict[str, Any] = {"hedge": {"after": "4ms", "max_copies": draw.randint(2, 4)}}
+        if draw.random() < 0.5:
+            call["timeout"] = "30ms"
+            call["retry"] = {"attempts": 2}
+        if draw.random() < 0.5:
+            call["hedge"]["non_fatal"] = ["timeout"]
+        klass = {"timeout": "60ms"} if draw.random() < 0.5 else None
+        data = scenario(
+            call,
+            cpu={"dist": "exponential", "mean": "8ms"},
+            klass=klass,
+            rate=draw.choice([60, 90]),
+            run={"duration": "2s", "warmup": 0},
+            arrival="poisson",
+        ).model_dump(mode="json", exclude_unset=True, by_alias=True)
+        data["components"]["back"]["queue"] = {"drop_expired": True}
+        result = simperf.run(simperf.from_dict(data), seed=draw.randint(1, 1000))
+        conserved(result)
+        req, r, back = result.data["requests"], route(result), result.data["components"]["back"]
+        assert len(result.requests) == req["ok"] + req["failed"]
+        assert back["cancelled"] > 0
+        # every copy sent is served, dropped or rejected, or still at the back at the end
+        # (at most 1 in service and the queue): each once
+        ended = back["served"] + back["expired"] + back["cancelled"] + back["rejected"]
+        assert ended <= r["attempts"] <= ended + 1 + back["max_queue_length"]

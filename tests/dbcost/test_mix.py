@@ -15,8 +15,10 @@ import pytest
 from scipy import stats
 
 import simperf
+from simperf.analysis.caching import che_invalidated, che_lru
 from simperf.dbcost.explain import variants_of
 from simperf.dbcost.mix import Variant, miss_rate, query_rates
+from simperf.keys import popularity_probabilities
 from simperf.spec.keyspace import KeyspaceSpec
 
 KEYS, CAPACITY, RATE = 1000, 100, 200.0
@@ -180,3 +182,73 @@ def test_a_query_reached_through_a_cache_backing_read_runs_once_per_miss(evictio
     rates = query_rates(mix_scenario(eviction))["db"]
     assert rates[Variant("get")] == pytest.approx(0.5 * MISS, rel=SOLVER)
     assert rates[Variant("other")] == 0.5
+
+
+def write_scenario(policy: str, eviction: str = "lru") -> dict[str, Any]:
+    """Reads through a cache backed by ``db.item`` and, at a third of the rate, writes of
+    ``db.put`` through it under ``policy``."""
+    return {
+        "name": f"writes_{policy}",
+        "workload": {
+            "arrival": {"kind": "poisson", "rate": RATE},
+            "classes": [
+                {
+                    "name": "get",
+                    "weight": 3,
+                    "entry": "app",
+                    "endpoint": "get",
+                    "keyspace": "items",
+                },
+                {
+                    "name": "put",
+                    "weight": 1,
+                    "entry": "app",
+                    "endpoint": "put",
+                    "keyspace": "items",
+                },
+            ],
+        },
+        "components": {
+            "app": {
+                "kind": "app_server",
+                "workers": 1000,
+                "endpoints": {
+                    "get": [{"read": {"cache": "cache", "backing": "db.item"}}],
+                    "put": [{"write": {"cache": "cache", "backing": "db.put"}}],
+                },
+            },
+            "cache": {
+                "kind": "cache",
+                "keyspace": "items",
+                "capacity": CAPACITY,
+                "eviction": eviction,
+                "write_policy": policy,
+            },
+            "db": {
+                **DATABASE,
+                "queries": {
+                    **DATABASE["queries"],
+                    "put": {"table": "items", "where": ["id"], "op": "update"},
+                },
+            },
+        },
+    }
+
+
+ZIPF = {"keys": KEYS, "popularity": {"model": "zipf", "alpha": 0.8}}
+
+
+def test_write_around_deletes_count_in_the_query_mix() -> None:
+    # Every write deletes its key, so the next read of it misses and reaches the database:
+    # one write per three reads gives che_invalidated's misses, not Che's (under uniform
+    # popularity both are 1 - C/N: a full cache holds C equally read keys either way).
+    spec = write_scenario("write_around")
+    spec["keyspaces"] = {"items": ZIPF}
+    scenario = simperf.from_dict({**spec, "run": {"requests": 10}})
+    p = popularity_probabilities(scenario.keyspaces["items"])
+    reads_only = 1 - che_lru(p, CAPACITY)
+    miss = 1 - che_invalidated(p, CAPACITY, 1 / 3)
+    rates = query_rates(scenario)["db"]
+    assert rates[Variant("item")] == pytest.approx(0.75 * miss, rel=SOLVER)
+    assert miss > reads_only + 0.05  # 0.82 against 0.73 of the reads
+    assert rates[Variant("put")] == 0.25  # the delete is a cache command, not a query

@@ -127,8 +127,9 @@ def test_dropping_expired_requests_needs_a_class_deadline_that_reaches_the_queue
     with pytest.raises(SpecError) as info:
         from_dict(data)
     assert (
-        "components.app.queue.drop_expired: no request class or call with a timeout "
-        "reaches 'app', so no request it queues has a deadline to pass"
+        "components.app.queue.drop_expired: no request class or call with a timeout or a "
+        "hedge reaches 'app', so no request it queues has a deadline to pass or a caller to "
+        "cancel it"
     ) in str(info.value)
     data["workload"]["classes"][0]["timeout"] = "1s"
     assert from_dict(data).components["app"].queue.drop_expired
@@ -151,6 +152,13 @@ def test_a_timed_call_gives_the_queues_it_reaches_a_deadline_to_drop_on() -> Non
     assert "components.back.queue" not in problems and "components.other" not in problems
     del data["components"]["app"]["queue"]
     assert from_dict(data).components["other"].queue.drop_expired
+
+
+def test_a_hedged_call_gives_the_queues_it_reaches_copies_to_cancel() -> None:
+    # no deadline, but the losing copies are cancelled: dropping them is what it is for
+    data = spec({"hedge": {"after": "10ms"}})
+    data["components"]["back"]["queue"] = {"drop_expired": True}
+    assert from_dict(data).components["back"].queue.drop_expired
 
 
 def test_a_breaker_on_a_route_that_does_not_exist_is_refused() -> None:
