@@ -405,6 +405,48 @@ def test_a_crashed_instance_is_terminated_and_replaced(tmp_path: Path) -> None:
     assert capped.to_dict()["autoscaling"]["app"]["capped_at_max"] == 0
 
 
+def test_a_fault_may_name_any_slot_below_max(tmp_path: Path) -> None:
+    # 2 replicas, max 5: the step at 115 s provisions app[2] (serving from 145). A crash
+    # of app[2] at 150 hits that instance: the decision at 155 replaces it (into app[3]).
+    # A crash of app[4] at 52 s finds its slot empty: it hits nothing, and says so.
+    # Before, both were refused: "faults[0].instance: 'app' has 2 instance(s)".
+    spec = scenario(tmp_path, TRACKING, replicas=2)
+    spec["faults"] = [
+        {"component": "app", "instance": 4, "at": 52, "for": 20},
+        {"component": "app", "instance": 2, "at": 150, "for": 20},
+    ]
+    result = simperf.run(simperf.from_dict(spec), seed=1)
+    events = result.scaling_events
+    assert list(zip(events["time"], events["from"], events["to"], strict=True))[:2] == [
+        (115.0, 2, 3),
+        (155.0, 3, 3),
+    ]
+    assert events["reason"][1] == "app[2] crashed: terminated and replaced"
+    d = result.to_dict()
+    empty, hit = d["faults"]["occurrences"]
+    assert (empty["instances"], empty["empty"]) == (["app[4]"], ["app[4]"])
+    assert (hit["instances"], "empty" in hit) == (["app[2]"], False)
+    assert empty["failed"] == 0
+    summary = result.summary()
+    assert "app[4] crash at 52 s, for 20 s, hit no instance (an empty slot)" in summary
+    assert "app[4]" not in d["faults"]["availability"]["time"]["instances"]
+
+
+def test_a_fault_past_max_is_refused_with_its_path(tmp_path: Path) -> None:
+    # replicas 6 lowered to max 4: slots app[0] to app[3]. app[5] passed the check
+    # (below replicas) and the run failed with an IndexError.
+    spec = scenario(tmp_path, {**TRACKING, "max": 4}, replicas=6)
+    spec["faults"] = [{"component": "app", "instance": 5, "at": 52, "for": 20}]
+    with pytest.raises(simperf.SpecError) as caught:
+        simperf.from_dict(spec)
+    assert "faults[0].instance: 'app' has at most 4 instances (autoscaling.max)" in str(
+        caught.value
+    )
+    spec["faults"] = [{"group": ["app[0]", "app[4]"], "at": 52, "for": 20}]
+    with pytest.raises(simperf.SpecError, match=r"faults\[0\]\.group\[1\]: 'app' has at most 4"):
+        simperf.from_dict(spec)
+
+
 @pytest.mark.parametrize("most", [2, 5])
 def test_availability_counts_the_fleet_not_its_empty_slots(tmp_path: Path, most: int) -> None:
     # As above: 2 instances all along, app[1] crashes from 52 s to 152 s, is terminated
