@@ -290,8 +290,11 @@ class Autoscaler(Component):
                 # larger step adds the difference), else each period until they serve
                 # and show in the metric adds another.
                 warming = sum(1 for s in self.state if s == WARMING)
-                desired = max(fleet, min(serving, fleet - warming) + change)
+                base = min(serving, fleet - warming)
+                desired = max(fleet, base + change)
                 reason = f"{spec.metric} {value:.4g} above {level:.4g}"
+                if base < fleet:  # why it adds less than its change
+                    reason += f"; {base} measured + {change}, {fleet - base} added already"
             elif below:
                 _, level, change = min(below, key=lambda s: s[1])
                 desired = fleet + change

@@ -272,6 +272,9 @@ def test_a_step_counts_the_instances_warming_as_capacity(tmp_path: Path) -> None
         (115.0, 2, 3),
         (135.0, 3, 5),
     ]
+    assert (
+        events["reason"][1] == "cpu_utilization 0.9491 above 0.9; 2 measured + 3, 1 added already"
+    )
 
 
 def test_target_tracking_counts_the_instances_warming_as_capacity(tmp_path: Path) -> None:
