@@ -709,7 +709,7 @@ def _detached(server: AppServer, op: int, arg: Any) -> Step:
 
     A crash interrupts the request where it waits for this process, never inside the
     instance's cores or a downstream queue; the abandoned step goes on to its end and
-    releases what it holds there (DESIGN.md section 10).
+    releases what it holds there (docs/architecture.md, "One call path").
     """
     if op == DELAY:
         return op, arg

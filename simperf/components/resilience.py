@@ -2,7 +2,7 @@
 
 :func:`guard` wraps one compiled call (a ``runner(request, instance)``) when its step
 or its route configures any of these; :func:`simperf.components.calls.connect` applies
-it, so an unguarded call stays a bare hop and pays nothing (DESIGN.md section 10).
+it, so an unguarded call stays a bare hop and pays nothing (docs/architecture.md, "One call path").
 
 * A **timed** attempt runs the callee as its own process and waits for it or for the
   time left (the smaller of the call's ``timeout`` and the request's deadline). The

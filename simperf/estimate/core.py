@@ -226,6 +226,7 @@ def _solve(scenario: Scenario, scale: float) -> tuple[Routes, list[tuple[Any, fl
     for klass, share, region in entries:
         routes.load(klass.entry, klass.endpoint, rate * share, region, klass.name, True)
     routes.spill()
+    routes.load_sessions()
     held = _autoscale(scenario, routes, closed)
     if closed:
         rate = _solve_closed(scenario, routes, entries)
@@ -325,7 +326,9 @@ def _entries(scenario: Scenario, routes: Routes) -> list[tuple[Any, float, int]]
     clients = workload.clients
     regions: dict[int, float] = {0: 1.0}
     if clients is not None and clients.regions and routes.regions:
-        regions = {routes.regions.index(r): s for r, s in clients.regions.items()}
+        # weights, as the workload draws them: {eu: 2, us: 1} is two thirds in eu
+        weights = sum(clients.regions.values())
+        regions = {routes.regions.index(r): s / weights for r, s in clients.regions.items()}
     return [(c, c.weight / total * s, r) for c in workload.classes for r, s in regions.items()]
 
 

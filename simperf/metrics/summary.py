@@ -424,7 +424,11 @@ class Summary:
                 area = sb["busy_area"] - sa["busy_area"]
                 # an instance not provisioned in the window has no utilisation there
                 busy = area / (inst.capacity * exposure) if exposure > 0 else None
-                if inst.kind == self.model.components[inst.component].kind:
+                # a shared link is one instance named as its component: its row is
+                # the component's, not to be recorded again as their mean
+                if inst.kind == self.model.components[inst.component].kind and (
+                    inst.name != inst.component
+                ):
                     if "provisioned_area" in sb:
                         totals = scaled.setdefault(inst.component, [0.0, 0.0])
                         totals[0] += area

@@ -334,7 +334,7 @@ def components(d: dict[str, Any]) -> list[str]:
         values = [name, comp["kind"]]
         values += [comp.get(k) for k in ("utilization", "worker_occupancy", "pool_occupancy")]
         values += [comp.get("mean_queue_length"), format_time(comp.get("mean_wait"))]
-        values.append(comp.get("served", comp.get("dispatched", "-")))
+        values.append(_served(name, comp, d))
         if estimated is not None:
             database = d.get("databases", {}).get(name)
             values.append(_estimated_utilization(estimated.get(name), database))
@@ -345,6 +345,15 @@ def components(d: dict[str, Any]) -> list[str]:
             values.append(multiple(room))
         lines.append(table_row(columns, values))
     return lines
+
+
+def _served(name: str, comp: dict[str, Any], d: dict[str, Any]) -> Any:
+    """A row's ``served``: a server's requests done, a balancer's dispatched, a CDN's
+    requests entering its edges (each answered, from a cache or through the origin; the
+    CDN table below says which)."""
+    if comp["kind"] == "cdn":
+        return (d.get("cdns") or {}).get(name, {}).get("requests", "-")
+    return comp.get("served", comp.get("dispatched", "-"))
 
 
 def component_headroom(d: dict[str, Any]) -> tuple[dict[str, Any] | None, dict[str, float]]:

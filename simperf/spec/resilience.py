@@ -1,5 +1,5 @@
 """How a call behaves under failure: timeouts, retries with backoff and a budget, hedging,
-circuit breakers and fallbacks (DESIGN.md section 10).
+circuit breakers and fallbacks (docs/architecture.md, "One call path").
 
 A ``call`` step takes ``timeout``, ``retry``, ``hedge`` and ``fallback``; an app server's
 ``breakers`` hold one circuit breaker per target component it calls (the route
