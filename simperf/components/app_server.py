@@ -589,7 +589,9 @@ class AppServer(Component):
         code = self.ctx.recorder.cause("instance_down")
         for inst in self._chosen(instance):
             if self.autoscaler is not None and not self.autoscaler.crash(inst.index):
-                inst.absorbed += 1
+                inst.absorbed += 1  # an empty slot: nothing crashes, and the log says so
+                if self.ctx.faults is not None:
+                    self.ctx.faults.empty(inst.name)
                 continue
             inst.down_code = code
             inst.outages += 1

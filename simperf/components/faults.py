@@ -50,7 +50,9 @@ class FaultLog:
     it lasts), ``detected`` (when a balancer first took one of its instances out of
     rotation, by health check or outlier ejection, or a database's failover noticed its
     primary down; None if none did) and ``restored``
-    (when a balancer put it back after the repair).
+    (when a balancer put it back after the repair); and ``empty``, only where a crash
+    found slots of an autoscaled server holding no instance: their names (it hit nothing
+    there).
 
     ``marks[i]`` holds occurrence ``i``'s counters of every instance (the rows of
     ``instances``, the columns :data:`MARKED`) at its start, at its end (None while it
@@ -72,6 +74,12 @@ class FaultLog:
         self.occurrences: list[dict[str, Any]] = []
         self._open: dict[str, list[dict[str, Any]]] = {}  # instance name -> open occurrences
         self._ended: dict[str, dict[str, Any]] = {}  # instance name -> last ended occurrence
+        self._empty: list[str] = []  # slots the fault starting now found empty
+
+    def empty(self, name: str) -> None:
+        """The fault starting now found slot ``name`` holding no instance (an autoscaled
+        server's slot off at that moment): :meth:`start` notes it on the occurrence."""
+        self._empty.append(name)
 
     def start(self, index: int, fault: FaultSpec, target: str, names: list[str], now: float) -> Any:
         """Record a fault starting now; returns the occurrence to :meth:`end`."""
@@ -85,6 +93,8 @@ class FaultLog:
             "detected": None,
             "restored": None,
         }
+        if self._empty:  # only then: every other occurrence reads as it did
+            occurrence["empty"], self._empty = self._empty, []
         self._index[id(occurrence)] = len(self.occurrences)
         self.occurrences.append(occurrence)
         self.marks.append([self.mark(now), None, None])

@@ -51,6 +51,13 @@ def faults(d: dict[str, Any]) -> list[str]:
         parts = [f"{target_name(occ)} {occ['kind']} at {format_time(occ['start'])}"]
         if occ["time_to_recover"] is not None:
             parts.append(f"for {format_time(occ['time_to_recover'])}")
+        empty = occ.get("empty")  # an autoscaled server's slots off at the crash
+        if empty and len(empty) == len(occ["instances"]):
+            parts.append(
+                "hit no instance (" + ("an empty slot)" if len(empty) == 1 else "empty slots)")
+            )
+        elif empty:
+            parts.append(f"{len(empty)} of its slots empty, hit nothing there")
         if occ["time_to_detect"] is not None:
             parts.append(f"detected after {format_time(occ['time_to_detect'])}")
         parts.append(f"{occ['failed']} failed while it lasted")  # not all caused by it
