@@ -456,6 +456,10 @@ def guard(
 
     deadlines: AttemptDeadlines | None = ctx.deadlines
 
+    def cancelled_code() -> int:
+        # registered at the first cancellation: most runs cancel nothing
+        return ctx.recorder.cause("cancelled")
+
     def hedge_copy(request: Request, instance: AppInstance, until: float | None) -> simpy.Process:
         """Send one more copy of a hedged attempt (an attempt and a hedge), carrying the
         attempt's deadline ``until``."""
@@ -623,7 +627,8 @@ def guard(
                         if breaker is not None:
                             breaker.unused(generation)
                         route.expired += 1
-                        code = timeout_code
+                        # gRPC: DEADLINE_EXCEEDED, or CANCELLED for a cancelled context
+                        code = timeout_code if deadline > -math.inf else cancelled_code()
                         break
                     if limit is None or left < limit:
                         limit = left
@@ -633,8 +638,13 @@ def guard(
                 if code == timeout_code:
                     route.timeouts += 1
                 if breaker is not None:
-                    slow = slow_call is not None and env.now - started > slow_call
-                    breaker.record(generation, env.now, code != 0, slow)
+                    if code and ctx.recorder.causes[code] == "cancelled":
+                        # dropped downstream because this call's own caller cancelled it:
+                        # the callee did not fail, and the outcome judges nothing
+                        breaker.unused(generation)
+                    else:
+                        slow = slow_call is not None and env.now - started > slow_call
+                        breaker.record(generation, env.now, code != 0, slow)
             if code == 0:
                 return
             if tries >= attempts or code not in retry_on:
@@ -649,7 +659,9 @@ def guard(
             # the measured period must not count a retry without its attempt
             route.retries += 1
         route.failed += 1
-        if fallback is None:
+        if fallback is None or ctx.recorder.causes[code] == "cancelled":
+            # a cancelled call has no one to answer: no default response, and the
+            # request (shared with the copy that won) is not flagged degraded
             raise RequestFailed(code)
         route.degraded += 1
         request.degraded = True

@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 import simperf
+from simperf.build import build
 from simperf.components.resilience import (
     CLOSED,
     HALF_OPEN,
@@ -462,12 +463,12 @@ def conserved_on(result: simperf.Result) -> None:
     assert r["attempts"] + r["fail_fast"] + r["expired"] == r["calls"] + r["retries"] + r["hedges"]
 
 
-def hedged_behind(*, nested: bool = False) -> simperf.Scenario:
+def hedged_behind(*, nested: bool = False, mid: dict[str, Any] | None = None) -> simperf.Scenario:
     """A request every 100 ms (from 100 ms) through a front hedging its call after 20 ms
     to app: two instances in turn, one worker each, dropping expired requests, 30 ms of
     CPU a request, 180 ms on app[1] (slowed 6x). With ``nested``, the front calls
     ``mid``, which calls app in a parallel arm (a process of its own started by the
-    copy)."""
+    copy); ``mid``: mid's spec instead."""
     target = "mid" if nested else "app"
     call = {"call": f"{target}.serve", "timeout": "200ms", "hedge": {"after": "20ms"}}
     components: dict[str, Any] = {
@@ -481,7 +482,11 @@ def hedged_behind(*, nested: bool = False) -> simperf.Scenario:
     }
     if nested:
         arm = {"parallel": ["app.serve"]}
-        components["mid"] = {"kind": "app_server", "workers": 1000, "endpoints": {"serve": [arm]}}
+        components["mid"] = mid or {
+            "kind": "app_server",
+            "workers": 1000,
+            "endpoints": {"serve": [arm]},
+        }
     return simperf.from_dict(
         {
             "name": "hedge_cancel",
@@ -608,3 +613,32 @@ def test_cancelled_copies_keep_every_count_once_over_random_settings() -> None:
         # (at most 1 in service and the queue): each once
         ended = back["served"] + back["expired"] + back["cancelled"] + back["rejected"]
         assert ended <= r["attempts"] <= ended + 1 + back["max_queue_length"]
+
+
+@pytest.mark.parametrize("guarded", [False, True])
+def test_a_cancelled_copy_dropped_downstream_is_no_congestion_signal(guarded: bool) -> None:
+    # As in hedged_behind(nested=True), but mid calls app (plainly, or timed with a
+    # breaker and a fallback) and holds an AIMD limit (10, a latency target no request
+    # misses, too few in flight to raise it): the 4 losing copies that app[1] drops fail
+    # at mid as cancelled, which concurrency-limits ignores (neither a drop nor a
+    # sample), a breaker does not judge and a fallback does not answer. They used to
+    # fail as `timeout`, a drop each: mid backed its limit off 10 -> 9 -> 8 -> 7 -> 6
+    # for calls nobody waited for.
+    call: dict[str, Any] = {"call": "app.serve"}
+    mid: dict[str, Any] = {
+        "kind": "app_server",
+        "workers": 10,
+        "concurrency_limit": {"latency_target": "1s", "initial": 10},
+        "endpoints": {"serve": [call]},
+    }
+    if guarded:
+        call.update(timeout="190ms", fallback={"skip": True})
+        mid["breakers"] = {"app": {"window": 4, "min_calls": 4, "failure_ratio": 0.5}}
+    model = build(hedged_behind(nested=True, mid=mid), seed=1)
+    model.execute()
+    assert model.components["app"].instances[1].workers.cancelled == 4
+    assert model.components["mid"].instances[0].limit_state.limit == 10
+    if guarded:
+        route = model.ctx.reporters["calls.mid->app"]
+        assert (route.failed, route.degraded, route.timeouts) == (4, 0, 0)
+        assert route.breaker.opens == 0 and not route.breaker.failures
