@@ -34,7 +34,7 @@ from typing import TYPE_CHECKING, Any
 from simperf.components.base import Component, Context, Process, Request, RequestFailed, outcome_of
 from simperf.metrics.monitor import LevelMonitor
 from simperf.rng import batched
-from simperf.spec.resilience import BackoffSpec, BreakerSpec, BudgetSpec
+from simperf.spec.resilience import BackoffSpec, BreakerSpec, BudgetSpec, deadline_reaches
 
 if TYPE_CHECKING:  # pragma: no cover
     import simpy
@@ -42,6 +42,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from simperf.components.app_server import AppInstance, AppServer
 
 Runner = Callable[[Request, "AppInstance"], Process]
+Handle = Callable[[Request, Any], Process]
 
 CLOSED, OPEN, HALF_OPEN = range(3)
 """Breaker states (the time series' ``breaker_state`` is the share of a window not closed)."""
@@ -675,6 +676,44 @@ def guard(
 def _budget(route: Route, spec: BudgetSpec) -> RetryBudget:
     route.budget = RetryBudget(spec.ratio, spec.burst)
     return route.budget
+
+
+def checked_send(server: AppServer, handle: Handle) -> Handle:
+    """``handle`` (a bare call from ``server``) behind the check a guarded call makes
+    before it sends a try: once the deadline of the attempt the caller serves (the
+    request's, or its own caller's limit) has passed, the call fails at once as
+    ``timeout``, and as ``cancelled`` once its caller cancelled it, sending nothing, as a
+    gRPC call made with an expired or cancelled context does. ``handle`` itself where no
+    deadline reaches ``server``: such a call pays nothing.
+    """
+    ctx = server.ctx
+    tracker: AttemptDeadlines | None = ctx.deadlines
+    reached: bool | None = getattr(server, "deadline_reached", None)
+    if reached is None:  # walked once per server, not per call step
+        reached = ctx.scenario is not None and deadline_reaches(
+            ctx.scenario, server.name, tracker is not None
+        )
+        server.deadline_reached = reached  # type: ignore[attr-defined]
+    if not reached:
+        return handle
+    env = ctx.env
+    timeout_code = ctx.recorder.cause("timeout")
+    inf = math.inf
+
+    def checked(request: Request, route: Any) -> Process:
+        if tracker is not None:
+            deadline = tracker.of(request)
+        else:
+            deadline = getattr(request, "deadline", inf)
+        if deadline <= env.now:
+            raise RequestFailed(
+                timeout_code if deadline > -inf else ctx.recorder.cause("cancelled")
+            )
+        return (yield from handle(request, route))
+
+    # flat runners (requests without deadlines) see the plain handle through it
+    checked.__wrapped__ = getattr(handle, "__wrapped__", handle)  # type: ignore[attr-defined]
+    return checked
 
 
 def needs_guard(step: Any, breakers: dict[str, Any], target: str) -> bool:

@@ -366,7 +366,7 @@ def test_the_breaker_open_share_stays_within_zero_and_one() -> None:
     assert values["breaker_open_share"] == 1.0
 
 
-def failing_pool(hedge: dict[str, Any], instance: int | None, timeout: str | None = None) -> Any:
+def failing_pool(hedge: dict[str, Any], instance: int | None, timeout: str | None = None) -> simperf.Scenario:
     """front -> round-robin balancer -> two back instances (50 ms, 10 cores), one of
     which (``instance``; None: both) fails every request at once (an ``errors`` fault)."""
     call: dict[str, Any] = {"call": "lb.get", "hedge": hedge}
@@ -642,3 +642,45 @@ def test_a_cancelled_copy_dropped_downstream_is_no_congestion_signal(guarded: bo
         route = model.ctx.reporters["calls.mid->app"]
         assert (route.failed, route.degraded, route.timeouts) == (4, 0, 0)
         assert route.breaker.opens == 0 and not route.breaker.failures
+
+
+def three_tiers(delay: str, *, timed: bool, mid_call: dict[str, Any] | None = None) -> simperf.Scenario:
+    """A request every 100 ms (from 100 ms) whose deadline passes 50 ms after it is
+    sent to mid: the front's call to mid times out then (``timed``), or the class's
+    client gives up then; mid waits ``delay``, then calls app (10 ms) with ``mid_call``."""
+    front_call: dict[str, Any] = {"call": "mid.serve"}
+    klass: dict[str, Any] = {"name": "req", "entry": "front", "endpoint": "serve"}
+    if timed:
+        front_call["timeout"] = "50ms"
+    else:
+        klass["timeout"] = "50ms"
+    mid_steps = [{"delay": delay}, {"call": "app.serve", **(mid_call or {})}]
+    return simperf.from_dict(
+        {
+            "name": "three_tiers",
+            "workload": {"arrival": {"kind": "deterministic", "rate": 10}, "classes": [klass]},
+            "components": {
+                "front": {"kind": "app_server", "endpoints": {"serve": [front_call]}},
+                "mid": {"kind": "app_server", "endpoints": {"serve": mid_steps}},
+                "app": {"kind": "app_server", "cores": 10, "endpoints": {"serve": [{"cpu": 0.01}]}},
+            },
+            "run": {"duration": "1s", "warmup": 0},
+        }
+    )
+
+
+@pytest.mark.parametrize("timed", [True, False])
+def test_a_bare_call_is_not_sent_past_the_deadline_of_the_attempt_it_serves(timed: bool) -> None:
+    # mid's call comes 60 ms after the request reached it, 10 ms past the deadline of
+    # the attempt it serves (the front's 50 ms call timeout, or the client's 50 ms):
+    # not sent, as a gRPC call with an expired context fails at once with
+    # DEADLINE_EXCEEDED, and as the same call guarded (a timeout of its own) already
+    # was (expired on its route). It used to be sent: app served each of them for
+    # nobody. At 40 ms the call is still in time and sent.
+    assert simperf.run(three_tiers("40ms", timed=timed)).data["components"]["app"]["served"] == 9
+    late = simperf.run(three_tiers("60ms", timed=timed)).data
+    assert late["components"]["app"]["served"] == 0
+    assert late["requests"]["errors"]["timeout"] == 9
+    guarded = simperf.run(three_tiers("60ms", timed=timed, mid_call={"timeout": "40ms"})).data
+    assert guarded["components"]["app"]["served"] == 0
+    assert guarded["calls"]["mid->app"]["expired"] == 9
