@@ -366,7 +366,9 @@ def test_the_breaker_open_share_stays_within_zero_and_one() -> None:
     assert values["breaker_open_share"] == 1.0
 
 
-def failing_pool(hedge: dict[str, Any], instance: int | None, timeout: str | None = None) -> simperf.Scenario:
+def failing_pool(
+    hedge: dict[str, Any], instance: int | None, timeout: str | None = None
+) -> simperf.Scenario:
     """front -> round-robin balancer -> two back instances (50 ms, 10 cores), one of
     which (``instance``; None: both) fails every request at once (an ``errors`` fault)."""
     call: dict[str, Any] = {"call": "lb.get", "hedge": hedge}
@@ -644,7 +646,9 @@ def test_a_cancelled_copy_dropped_downstream_is_no_congestion_signal(guarded: bo
         assert route.breaker.opens == 0 and not route.breaker.failures
 
 
-def three_tiers(delay: str, *, timed: bool, mid_call: dict[str, Any] | None = None) -> simperf.Scenario:
+def three_tiers(
+    delay: str, *, timed: bool, mid_call: dict[str, Any] | None = None
+) -> simperf.Scenario:
     """A request every 100 ms (from 100 ms) whose deadline passes 50 ms after it is
     sent to mid: the front's call to mid times out then (``timed``), or the class's
     client gives up then; mid waits ``delay``, then calls app (10 ms) with ``mid_call``."""
@@ -684,3 +688,20 @@ def test_a_bare_call_is_not_sent_past_the_deadline_of_the_attempt_it_serves(time
     guarded = simperf.run(three_tiers("60ms", timed=timed, mid_call={"timeout": "40ms"})).data
     assert guarded["components"]["app"]["served"] == 0
     assert guarded["calls"]["mid->app"]["expired"] == 9
+
+
+def test_a_routes_expired_tries_are_in_the_summary_and_the_time_series() -> None:
+    # nested_retries: mid's third try of each call is due after the front gave up (3 in
+    # all). They were in the JSON only: the calls table and the route's rates left
+    # them out. A run whose deadlines cut no try short has no column of zeros for it.
+    result = simperf.run(nested_retries())
+    header, mid = (
+        line for line in result.summary().splitlines() if line.startswith(("calls ", "mid->"))
+    )
+    assert header.split()[-4:] == ["fast", "expired", "opens", "degraded"]
+    assert mid.split()[-4:] == ["0", "3", "0", "0"]
+    series = result.timeseries
+    rates = series[(series.component == "calls.mid->app") & (series.metric == "expired_rate")]
+    assert ((rates.end - rates.start) * rates.value).sum() == pytest.approx(3)
+    plain = simperf.run(scenario({"timeout": "100ms"}))
+    assert "expired" not in plain.summary()
