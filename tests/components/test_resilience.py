@@ -705,3 +705,39 @@ def test_a_routes_expired_tries_are_in_the_summary_and_the_time_series() -> None
     assert ((rates.end - rates.start) * rates.value).sum() == pytest.approx(3)
     plain = simperf.run(scenario({"timeout": "100ms"}))
     assert "expired" not in plain.summary()
+
+
+def test_a_bare_call_of_a_cancelled_copy_is_not_sent() -> None:
+    # The front hedges its call to mid after 20 ms; mid waits 25 ms, then calls app (10
+    # ms). The first copy's call answers at 35 ms and the front cancels the second,
+    # whose call, due at 45 ms, is not sent: it fails as cancelled, which mid's AIMD
+    # limit ignores. It used to be sent: app served both copies' calls (18 for 9).
+    hedged = {"call": "mid.serve", "hedge": {"after": "20ms"}}
+    mid = [{"delay": "25ms"}, {"call": "app.serve"}]
+    limit = {"latency_target": "1s", "initial": 10}
+    spec = simperf.from_dict(
+        {
+            "name": "cancelled_bare_call",
+            "workload": {
+                "arrival": {"kind": "deterministic", "rate": 10},
+                "classes": [{"name": "req", "entry": "front", "endpoint": "serve"}],
+            },
+            "components": {
+                "front": {"kind": "app_server", "workers": 100, "endpoints": {"serve": [hedged]}},
+                "mid": {
+                    "kind": "app_server",
+                    "workers": 10,
+                    "concurrency_limit": limit,
+                    "endpoints": {"serve": mid},
+                },
+                "app": {"kind": "app_server", "cores": 10, "endpoints": {"serve": [{"cpu": 0.01}]}},
+            },
+            "run": {"duration": "1s", "warmup": 0},
+        }
+    )
+    model = build(spec, seed=1)
+    model.execute()
+    assert model.ctx.recorder.generated == 9
+    assert model.components["app"].instances[0].served == 9
+    assert model.components["mid"].instances[0].limit_state.limit == 10
+    assert model.ctx.reporters["calls.front->mid"].hedges == 9
