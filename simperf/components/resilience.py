@@ -697,7 +697,6 @@ def checked_send(server: AppServer, handle: Handle) -> Handle:
     if not reached:
         return handle
     env = ctx.env
-    timeout_code = ctx.recorder.cause("timeout")
     inf = math.inf
 
     def checked(request: Request, route: Any) -> Process:
@@ -705,10 +704,9 @@ def checked_send(server: AppServer, handle: Handle) -> Handle:
             deadline = tracker.of(request)
         else:
             deadline = getattr(request, "deadline", inf)
-        if deadline <= env.now:
-            raise RequestFailed(
-                timeout_code if deadline > -inf else ctx.recorder.cause("cancelled")
-            )
+        if deadline <= env.now:  # causes registered here: the order they had before
+            cause = "timeout" if deadline > -inf else "cancelled"
+            raise RequestFailed(ctx.recorder.cause(cause))
         return (yield from handle(request, route))
 
     # flat runners (requests without deadlines) see the plain handle through it
