@@ -660,9 +660,16 @@ def guard(
             # the measured period must not count a retry without its attempt
             route.retries += 1
         route.failed += 1
-        if fallback is None or ctx.recorder.causes[code] == "cancelled":
-            # a cancelled call has no one to answer: no default response, and the
-            # request (shared with the copy that won) is not flagged degraded
+        if fallback is None:
+            raise RequestFailed(code)
+        if deadlines is None:
+            over: float = getattr(request, "deadline", math.inf)
+        else:
+            over = deadlines.of(request)
+        if over <= env.now:
+            # the caller of the attempt served gave up on it or cancelled it: a default
+            # response would answer nobody, and the request (shared with the attempt or
+            # copy that does answer) must not be flagged degraded for it
             raise RequestFailed(code)
         route.degraded += 1
         request.degraded = True

@@ -741,3 +741,55 @@ def test_a_bare_call_of_a_cancelled_copy_is_not_sent() -> None:
     assert model.components["app"].instances[0].served == 9
     assert model.components["mid"].instances[0].limit_state.limit == 10
     assert model.ctx.reporters["calls.front->mid"].hedges == 9
+
+
+def test_a_fallback_does_not_answer_an_attempt_its_caller_gave_up_on() -> None:
+    # The front times its call to mid at 50 ms and retries once; mid's call to app has a
+    # fallback. app's two instances answer in turn, app[0] in 100 ms (slowed 10x), app[1]
+    # in 10 ms: each request's first attempt waits on app[0] until the front gives up,
+    # its retry is answered by app[1]. mid's call, cut at the front's 50 ms, used to fall
+    # back then, for nobody, flagging the request (shared with the retry) degraded: 9 ok
+    # requests read degraded, none is.
+    mid_call = {"call": "app.serve", "timeout": "100ms", "fallback": {"skip": True}}
+    spec = simperf.from_dict(
+        {
+            "name": "late_fallback",
+            "workload": {
+                "arrival": {"kind": "deterministic", "rate": 10},
+                "classes": [{"name": "req", "entry": "front", "endpoint": "serve"}],
+            },
+            "components": {
+                "front": {
+                    "kind": "app_server",
+                    "workers": 100,
+                    "endpoints": {
+                        "serve": [
+                            {"call": "mid.serve", "timeout": "50ms", "retry": {"attempts": 2}}
+                        ]
+                    },
+                },
+                "mid": {"kind": "app_server", "workers": 100, "endpoints": {"serve": [mid_call]}},
+                "app": {
+                    "kind": "app_server",
+                    "replicas": 2,
+                    "workers": 100,
+                    "endpoints": {"serve": [{"delay": "10ms"}]},
+                },
+            },
+            "faults": [
+                {
+                    "component": "app",
+                    "instance": 0,
+                    "kind": "slow",
+                    "factor": 10,
+                    "at": 0,
+                    "for": 10,
+                }
+            ],
+            "run": {"duration": "1s", "warmup": 0},
+        }
+    )
+    data = simperf.run(spec).data
+    req, mid = data["requests"], data["calls"]["mid->app"]
+    assert (req["generated"], req["ok"], req["degraded"]) == (9, 9, 0)
+    assert (mid["timeouts"], mid["failed"], mid["degraded"]) == (9, 9, 0)
