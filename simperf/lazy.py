@@ -2,7 +2,9 @@
 
 ``import simperf`` used to load pandas, scipy and the database model (about 1 s) before
 anything was asked of it; a package that re-exports its modules' names lists them here
-instead, and each module is imported when one of its names is first read.
+instead, and each module is imported when one of its names is first read. A module
+that needs a library only on some calls (scipy's root finders, special functions)
+names it with :func:`lazy_module`, so that a run which never calls them never loads it.
 """
 
 from __future__ import annotations
@@ -50,3 +52,36 @@ def lazy_exports(package: str, exports: dict[str, list[str]]) -> None:
             return sorted(set(self.__dict__) | set(where))
 
     module.__class__ = LazyPackage
+
+
+def lazy_module(name: str) -> ModuleType:
+    """Module ``name``, imported when one of its attributes is first read.
+
+    Parameters
+    ----------
+    name
+        The module's full name (``"scipy.optimize"``).
+
+    Returns
+    -------
+    ModuleType
+        The module itself if it is already imported, else a stand-in whose attributes
+        are the module's (each read once through the import, then a plain attribute).
+
+    Examples
+    --------
+    >>> special = lazy_module("scipy.special")  # imported at the first attribute read
+    >>> round(float(special.gammaln(5.0)), 6)
+    3.178054
+    """
+    loaded = sys.modules.get(name)
+    if loaded is not None:
+        return loaded
+
+    class LazyModule(ModuleType):
+        def __getattr__(self, attribute: str) -> Any:
+            value = getattr(import_module(name), attribute)
+            self.__dict__[attribute] = value  # imported once: a plain attribute from now on
+            return value
+
+    return LazyModule(name)

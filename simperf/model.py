@@ -189,7 +189,7 @@ class Model:
         self.snapshots.append(
             Snapshot(
                 time=now,
-                instances={inst.name: inst.snapshot(now) for inst in self.instances},
+                instances=self._instance_counters(now),
                 in_system_area=self.ctx.recorder.in_system.area_at(now),
                 generated=self.ctx.recorder.generated,
                 stale=self.ctx.recorder.stale,
@@ -200,6 +200,21 @@ class Model:
                 },
             )
         )
+
+    def _instance_counters(self, now: float) -> dict[str, dict[str, Any]]:
+        """Every instance's counters at ``now``; an instance's that are equal to its last
+        snapshot's are that snapshot's dict (read, never written), so that a big fleet
+        idle between snapshots keeps one dict an instance, not one a window."""
+        if not self.snapshots:
+            return {inst.name: inst.snapshot(now) for inst in self.instances}
+        last = self.snapshots[-1].instances
+        counters = {}
+        for inst in self.instances:
+            name = inst.name
+            state = inst.snapshot(now)
+            before = last.get(name)
+            counters[name] = before if state == before else state
+        return counters
 
 
 def run_until(env: simpy.Environment, until: simpy.Event) -> int:

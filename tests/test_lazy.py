@@ -67,3 +67,30 @@ def test_validate_loads_the_spec_layer_only() -> None:
     # a spec without SLOs or precision needs no dry run: no engine, pandas or scipy
     code = "from simperf.cli import main\nassert main(['validate', 'models/mm1.yaml']) == 0"
     assert _loaded_after(code) == ["numpy", "pydantic"]
+
+
+def test_a_run_loads_no_scipy_it_does_not_call() -> None:
+    # the estimate beside a run solves for a root or an Erlang tail only on some specs:
+    # scipy (some 0.4 s of the first run's start-up) is loaded when one is called
+    code = (
+        "import simperf\n"
+        "scenario = simperf.load('models/web_tier.yaml')\n"
+        "simperf.run(scenario.with_overrides({'run.duration': None, 'run.requests': 500}))"
+    )
+    loaded = _loaded_after(code)
+    assert "simperf.experiment.run" in loaded
+    assert "scipy" not in loaded and "plotly" not in loaded
+
+
+def test_a_lazy_module_imports_at_its_first_attribute() -> None:
+    from simperf.lazy import lazy_module
+
+    code = (
+        "from simperf.lazy import lazy_module\n"
+        "special = lazy_module('scipy.special')\n"
+        "assert 'scipy.special' not in sys.modules\n"
+        "assert special.gammaln(1.0) == 0.0 and 'scipy.special' in sys.modules"
+    )
+    assert "scipy" in _loaded_after(code)
+    # a module already imported is itself
+    assert lazy_module("json") is json

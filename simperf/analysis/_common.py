@@ -6,9 +6,11 @@ from collections.abc import Callable
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
-from scipy import special
 
 from simperf.checks import finite
+from simperf.lazy import lazy_module
+
+special = lazy_module("scipy.special")  # imported on first use: only Erlang tails need it
 
 FloatArray = NDArray[np.float64]
 

@@ -8,7 +8,6 @@ from dataclasses import dataclass
 
 import numpy as np
 from numpy.typing import ArrayLike
-from scipy import special
 
 from simperf.analysis._common import (
     FloatArray,
@@ -19,6 +18,10 @@ from simperf.analysis._common import (
     _quantile_from_sf,
 )
 from simperf.checks import nonnegative, positive
+from simperf.lazy import lazy_module
+
+# imported on first use: only M/M/c/K and bounded waits need it
+special = lazy_module("scipy.special")
 
 # -------------------------------------------------------------------------- M/M/c/K
 

@@ -8,7 +8,6 @@ from dataclasses import dataclass
 
 import numpy as np
 from numpy.typing import ArrayLike
-from scipy import optimize
 
 from simperf.analysis._common import (
     FloatArray,
@@ -19,6 +18,9 @@ from simperf.analysis._common import (
     _stable,
 )
 from simperf.checks import positive
+from simperf.lazy import lazy_module
+
+optimize = lazy_module("scipy.optimize")  # imported on first use: only E_k/M/1 needs it
 
 # --------------------------------------------------------------------------- E_k/M/1
 

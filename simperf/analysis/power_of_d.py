@@ -11,7 +11,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
-import scipy.sparse as sp
 from numpy.typing import ArrayLike, NDArray
 
 from simperf.analysis._common import (
@@ -24,6 +23,9 @@ from simperf.analysis._common import (
     _stable,
 )
 from simperf.checks import positive
+from simperf.lazy import lazy_module
+
+sp = lazy_module("scipy.sparse")  # imported on first use: only power of d needs it
 
 # -------------------------------------------------------------------- power of d
 

@@ -20,12 +20,15 @@ from fractions import Fraction
 from typing import Literal
 
 import numpy as np
-from scipy import sparse
-from scipy.sparse import linalg as sparse_linalg
 
 from simperf.analysis._common import FloatArray, _integer, _probability, _quantile_from_sf
 from simperf.analysis.queueing import QueueResult
 from simperf.checks import nonnegative, positive
+from simperf.lazy import lazy_module
+
+# imported on first use: only a retry budget's Markov chain solves a sparse system
+sparse = lazy_module("scipy.sparse")
+sparse_linalg = lazy_module("scipy.sparse.linalg")
 
 Jitter = Literal["none", "full", "equal", "decorrelated"]
 

@@ -16,16 +16,19 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy import optimize
 
 from simperf.analysis.networks import mva
 from simperf.estimate.routes import Routes
 from simperf.estimate.stations import Station, Time
 from simperf.keys import trace_times
+from simperf.lazy import lazy_module
 from simperf.presentation.estimate_text import render
 from simperf.presentation.tables import estimate_html
 from simperf.spec.scenario import Scenario
 from simperf.spec.workload import TIME_VARYING_ARRIVALS
+
+# imported on first use: only a spilling geographic balancer's headroom solves for a root
+optimize = lazy_module("scipy.optimize")
 
 P99_METHOD = (
     "p99: queueing time at stations taken as exponential with its mean, delays and "

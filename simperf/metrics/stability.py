@@ -30,6 +30,8 @@ import itertools
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
+
 from simperf.metrics.availability import target_name
 from simperf.spec.workload import TIME_VARYING_ARRIVALS
 from simperf.units import format_interval, format_time
@@ -111,8 +113,10 @@ def verdict(
     arrival = model.scenario.workload.arrival
     varying = arrival is not None and arrival.kind in TIME_VARYING_ARRIVALS
     findings: list[tuple[int, float, dict[str, Any]]] = []
+    # looked up by name once: a scan of the fleet per row made 20,000 instances 4e8 steps
+    capped = {inst.name for inst in model.instances if getattr(inst, "capped", False)}
     for row in rows:
-        status, resource, load, reason = _judge(model, snapshots, row)
+        status, resource, load, reason = _judge(model, snapshots, row, row["instance"] in capped)
         peak = peaks.get(row["instance"])
         if (
             varying
@@ -177,12 +181,12 @@ def _describe(row: dict[str, Any], where: str = "") -> str:
 
 
 def _judge(
-    model: Model, snapshots: list[Snapshot], row: dict[str, Any]
+    model: Model, snapshots: list[Snapshot], row: dict[str, Any], capped: bool
 ) -> tuple[str, str | None, float, str | None]:
-    """(status, resource, load, reason) of one instance over the measured period."""
+    """(status, resource, load, reason) of one instance over the measured period
+    (``capped``: its queue is bounded by the run's safety cap only)."""
     name = row["instance"]
-    inst_snaps = [s.instances[name] for s in snapshots]
-    capped_rejections = row["rejected"] if _is_capped(model, name) else 0
+    capped_rejections = row["rejected"] if capped else 0
     load, resource = _loads(row)[0] if _loads(row) else (0.0, "cores")
     if capped_rejections:
         return (
@@ -194,8 +198,12 @@ def _judge(
                 f"{model.ctx.safety_cap} waiting at {name} ({_describe(row)})"
             ),
         )
-    growth = _queue_growth(snapshots, inst_snaps)
-    if load >= UNSTABLE_UTILIZATION and growth is not None:
+    # the queue's growth only where the load could make it unstable: an instance's
+    # snapshots gathered for every row cost as much as the rest of the verdict
+    growth = None
+    if load >= UNSTABLE_UTILIZATION:
+        growth = _queue_growth(snapshots, [s.instances[name] for s in snapshots])
+    if growth is not None:
         first, last = growth
         if last > 2 * first + 5:
             return (
@@ -257,32 +265,71 @@ def _busiest_windows(model: Model, grid: list[Snapshot]) -> dict[str, dict[str, 
 
     Windows shorter than :data:`SHORT_WINDOW` of the longest are skipped: over a few
     microseconds one busy core is a 100% busy window, whatever the load.
+
+    Each window is judged over the whole fleet at once (numpy arrays, one entry an
+    instance): the same float operations, in the same order, as one instance at a time.
     """
     spans = [b.time - a.time for a, b in itertools.pairwise(grid)]
     shortest = SHORT_WINDOW * max(spans, default=0.0)
+    judged = [(i, span) for i, span in enumerate(spans) if not (span <= 0 or span < shortest)]
+    instances = model.instances
+    if not judged or not instances:
+        return {}
+    names = [inst.name for inst in instances]
+    capacity = np.array([inst.capacity for inst in instances], dtype=float)
+    # instances without workers: a level that never beats their cores'
+    held = np.array(["worker_area" in grid[-1].instances[name] for name in names])
+
+    def column(snapshot: Snapshot, key: str, where: np.ndarray | None = None) -> np.ndarray:
+        states = snapshot.instances
+        if where is None:
+            return np.array([states[name][key] for name in names], dtype=float)
+        return np.array(
+            [states[name][key] if has else 0.0 for name, has in zip(names, where, strict=True)],
+            dtype=float,
+        )
+
+    busy_areas = [column(snap, "busy_area") for snap in grid]
+    if held.any():
+        worker_areas = [column(snap, "worker_area", held) for snap in grid]
+        # a window's workers as at its end (an adaptive limit moves them)
+        workers = [column(snap, "workers", held) for snap in grid]
+    level = np.empty(len(names))
+    best = np.empty(len(names))
+    window = np.zeros(len(names), dtype=int)  # index into ``judged`` of each one's best
+    by_workers = np.zeros(len(names), dtype=bool)
+    found = np.zeros(len(names), dtype=bool)
+    for j, (i, span) in enumerate(judged):
+        with np.errstate(invalid="ignore", divide="ignore"):
+            busy = (busy_areas[i + 1] - busy_areas[i]) / (capacity * span)
+        workers_busier = np.zeros(len(names), dtype=bool)
+        if held.any():
+            with np.errstate(invalid="ignore", divide="ignore"):
+                occupancy = (worker_areas[i + 1] - worker_areas[i]) / (workers[i + 1] * span)
+            # max() of (cores, workers) keeps cores unless workers are strictly busier
+            workers_busier = held & (occupancy > busy)
+            level = np.where(workers_busier, occupancy, busy)
+        else:
+            level = busy
+        # busier by more than rounding: of equally busy windows (saturated ones at
+        # 100%), the first, whichever engine summed the areas
+        better = ~found | (level > best * (1 + 1e-9))
+        best = np.where(better, level, best)
+        window = np.where(better, j, window)
+        by_workers = np.where(better, workers_busier, by_workers)
+        found |= better
     peaks: dict[str, dict[str, Any]] = {}
-    for (a, b), span in zip(itertools.pairwise(grid), spans, strict=True):
-        if span <= 0 or span < shortest:
-            continue
-        for inst in model.instances:
-            sa, sb = a.instances[inst.name], b.instances[inst.name]
-            busy = busy_name(inst.kind)
-            levels = [((sb["busy_area"] - sa["busy_area"]) / (inst.capacity * span), busy)]
-            if "worker_area" in sb:
-                held = (sb["worker_area"] - sa["worker_area"]) / (sb["workers"] * span)
-                levels.append((held, "workers"))
-            level, resource = max(levels, key=lambda item: item[0])
-            best = peaks.get(inst.name)
-            # busier by more than rounding: of equally busy windows (saturated ones at
-            # 100%), the first, whichever engine summed the areas
-            if best is None or level > best["utilization"] * (1 + 1e-9):
-                peaks[inst.name] = {
-                    "instance": inst.name,
-                    "resource": resource,
-                    "utilization": level,
-                    "start": a.time,
-                    "end": b.time,
-                }
+    for inst, utilization, j, workers_won in zip(
+        instances, best.tolist(), window.tolist(), by_workers.tolist(), strict=True
+    ):
+        i = judged[j][0]
+        peaks[inst.name] = {
+            "instance": inst.name,
+            "resource": "workers" if workers_won else busy_name(inst.kind),
+            "utilization": utilization,
+            "start": grid[i].time,
+            "end": grid[i + 1].time,
+        }
     return peaks
 
 
@@ -441,13 +488,6 @@ def _failing(
     if fallback:
         return {"status": "degraded", "component": None, "reason": fallback}
     return {}
-
-
-def _is_capped(model: Model, instance_name: str) -> bool:
-    for inst in model.instances:
-        if inst.name == instance_name:
-            return bool(getattr(inst, "capped", False))
-    return False
 
 
 def _queue_growth(

@@ -22,6 +22,16 @@ from simperf.metrics.waits import measured_waits
 from simperf.metrics.warmup import detect_warmup, warmup_report
 from simperf.model import DEFAULT_WINDOWS, Model, Snapshot
 
+TIMESERIES_CHUNK = 1 << 16
+"""Time-series rows gathered as tuples before they become a frame: a fleet of 20,000
+instances has some 5M rows (one a metric, instance and window), whose tuples held all at
+once cost about 1 GB more than the frame they make."""
+SERIES_COLUMNS = ["start", "end", "component", "metric", "value"]
+
+
+def _series_frame(records: list[tuple[Any, ...]]) -> pd.DataFrame:
+    return pd.DataFrame(records, columns=SERIES_COLUMNS)
+
 
 class Summary:
     """Everything measured in one run, as plain data and tidy frames.
@@ -379,7 +389,11 @@ class Summary:
         if len(self.classes) > 1:
             for index, name in enumerate(self.classes):
                 series[name] = request_series(edges, data, np.flatnonzero(data["klass"] == index))
+        frames: list[pd.DataFrame] = []
         for i, (a, b) in enumerate(itertools.pairwise(grid)):
+            if len(records) >= TIMESERIES_CHUNK:  # a big fleet's rows: see TIMESERIES_CHUNK
+                frames.append(_series_frame(records))
+                records = []
             span = b.time - a.time
             if span <= 0:
                 continue
@@ -462,7 +476,9 @@ class Summary:
                 if degraded_before is not None:
                     count = degraded_before[hi] - degraded_before[lo]
                 records.append((a.time, b.time, "all", "degraded", float(count)))
-        frame = pd.DataFrame(records, columns=["start", "end", "component", "metric", "value"])
+        if records or not frames:
+            frames.append(_series_frame(records))
+        frame = frames[0] if len(frames) == 1 else pd.concat(frames, ignore_index=True)
         frame["value"] = frame["value"].astype(float)
         return frame
 

@@ -257,3 +257,28 @@ def test_a_full_priority_queue_names_what_it_rejected_and_what_it_shed() -> None
         f"queue limit: {rejected}% of requests rejected and {shed}% shed"
     )
     assert rejected + shed == pytest.approx(50, abs=0.2)
+
+
+class _CountedFleet(list):  # type: ignore[type-arg]
+    """A model's instances, counting the passes over them."""
+
+    passes = 0
+
+    def __iter__(self) -> Any:
+        type(self).passes += 1
+        return super().__iter__()
+
+
+def test_the_verdict_passes_over_a_fleet_a_fixed_number_of_times() -> None:
+    # each row's safety-cap check scanned the fleet: 20,000 replicas took 4e8 steps
+    from simperf.build import build
+    from simperf.metrics.summary import Summary
+
+    s = spec({"app": delay_server(4, 0.01, replicas=60)}, rate=600, duration=2)
+    model = build(simperf.from_dict(s), seed=1).execute()
+    model.instances = _CountedFleet(model.instances)
+    summary = Summary(model)
+    rows = summary.instance_rows()
+    _CountedFleet.passes = 0
+    assert summary.stability(rows)["status"] == "stable"
+    assert _CountedFleet.passes <= 6  # 60 rows, 9 windows: 110 before
