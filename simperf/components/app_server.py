@@ -167,8 +167,16 @@ class AppInstance(Server):
         # what the dequeue check compares: the deadline of the attempt queued (its
         # caller's call timeout, or the client's)
         self.deadlines: AttemptDeadlines | None = self.ctx.deadlines if drops else None
+        # a cancelled one as what it is (registered at the first: most runs cancel none)
+        recorder = self.ctx.recorder
         self.workers = queue_slots(
-            self.env, self.workers.capacity, spec.queue, levels, shed, expired
+            self.env,
+            self.workers.capacity,
+            spec.queue,
+            levels,
+            shed,
+            expired,
+            lambda: recorder.cause("cancelled"),
         )
         self.wait_worker = self._wait_ordered  # type: ignore[method-assign]
         self.ordered = True
@@ -251,17 +259,19 @@ class AppInstance(Server):
         # as concurrency-limits' limiter records them, not on those left when it ends
         in_flight = self.limited
         start = self.env.now
-        dropped = False
+        cause = "ok"
         try:
             yield from self._limited_inner(request, steps)
         except RequestFailed as failure:
-            # a deadline exceeded is a drop, whatever its latency (the library's rule)
-            dropped = self.ctx.recorder.causes[failure.code] == "timeout"
+            cause = self.ctx.recorder.causes[failure.code]
             raise
         finally:
-            if dropped:
+            # a deadline exceeded is a drop, whatever its latency (the library's rule);
+            # a cancellation (its caller took another copy's answer) is no congestion
+            # signal: ignored, as the library's onIgnore leaves the limit alone
+            if cause == "timeout":
                 limit.drop()
-            else:
+            elif cause != "cancelled":
                 limit.sample(self.env.now - start, in_flight)
             self.limited -= 1
 

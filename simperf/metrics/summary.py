@@ -441,6 +441,9 @@ class Summary:
                 if "expired" in sb:  # queue.drop_expired: attempts dropped past their deadline
                     dropped = sb["expired"] - sa["expired"]
                     records.append((a.time, b.time, inst.name, "expired", dropped))
+                    # and those dropped as their caller cancelled them (what alerts watch)
+                    cancelled = sb["cancelled"] - sa["cancelled"]
+                    records.append((a.time, b.time, inst.name, "cancelled", cancelled))
                 if "worker_area" in sb:
                     workers = sb["workers"] * exposure
                     held = (sb["worker_area"] - sa["worker_area"]) / workers if workers else None

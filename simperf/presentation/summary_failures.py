@@ -99,7 +99,8 @@ def _format(metric: str, value: float) -> str:
 
 def calls(d: dict[str, Any]) -> list[str]:
     """Guarded calls per route (attempts per call, retries, timeouts, breaker) and the
-    requests per class a fallback stood in for (none without guarded calls)."""
+    requests per class a fallback stood in for (none without guarded calls); the tries
+    not sent past their deadline (``expired``) where a route has any."""
     if not d.get("calls"):
         return []
     columns: list[Column] = [
@@ -114,9 +115,14 @@ def calls(d: dict[str, Any]) -> list[str]:
         ("opens", 7, ""),
         ("degraded", 9, ""),
     ]
+    counted = ["retries", "timeouts", "failed", "fail_fast"]
+    # a column of zeros in every run whose deadlines never cut a try short: left out
+    if any(route.get("expired") for route in d["calls"].values()):
+        columns.insert(8, ("expired", 8, ""))
+        counted.append("expired")
     lines = ["", table_header(columns)]
     for name, route in d["calls"].items():
-        counts = [route[k] for k in ("retries", "timeouts", "failed", "fail_fast")]
+        counts = [route[k] for k in counted]
         values = [name, route["calls"], route["attempts"], route["amplification"], *counts]
         lines.append(
             table_row(columns, [*values, route.get("breaker_opens", 0), route["degraded"]])
