@@ -234,12 +234,7 @@ def at_max(
             "fleet_headroom": comp["headroom"],
             "fleet_resource": comp["resource"],
         }
-    busy = [(name, c) for name, c in comps.items() if _answer(c) is not None]
-    first = None
-    if busy:
-        name, c = min(busy, key=lambda item: _answer(item[1]))  # type: ignore[arg-type,return-value]
-        first = {"component": name, **c}
-    section["first"] = first
+    section["first"] = _first(comps)
     return section
 
 
@@ -329,13 +324,17 @@ def mark_spills(
             "estimated_resource": est.get("resource") if est.get("headroom") else None,
             "estimated_headroom": est.get("headroom") or None,
         }
-    busy = [(name, c) for name, c in comps.items() if _answer(c) is not None]
-    first = None
-    if busy:
-        name, c = min(busy, key=lambda item: _answer(item[1]))  # type: ignore[arg-type,return-value]
-        first = {"component": name, **c}
-    section["first"] = first
+    section["first"] = _first(comps)
     return section
+
+
+def _first(comps: dict[str, dict[str, Any]]) -> dict[str, Any] | None:
+    """The component with the least headroom (by :func:`_answer`), named, or None."""
+    busy = [(name, c) for name, c in comps.items() if _answer(c) is not None]
+    if not busy:
+        return None
+    name, c = min(busy, key=lambda item: _answer(item[1]))  # type: ignore[arg-type,return-value]
+    return {"component": name, **c}
 
 
 def _answer(comp: dict[str, Any]) -> float | None:
