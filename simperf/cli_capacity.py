@@ -273,5 +273,9 @@ def register(commands: Any) -> None:
         "default: the spec as it is)",
         "override a field of one design only",
     )
-    add_store(grow, resume="reuse the runs stored in --out")
+    add_store(
+        grow,
+        resume="reuse the runs stored in --out; they are kept by design and load, not by "
+        "month, so another --rate or --months reuses those of the loads it shares",
+    )
     grow.set_defaults(handler=_cmd_growth)

@@ -9,10 +9,12 @@ import os
 import re
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
 import simperf
 from simperf.cli import main
+from simperf.presentation import tables
 from simperf.presentation.report import figures, render
 from simperf.units import format_clock, format_time
 
@@ -298,3 +300,49 @@ def test_an_autoscaled_run_has_its_autoscaling_section() -> None:
     first = result.scaling_events["time"].iat[0]
     assert f"<td>{format_clock(first)}</td>" in page  # on the run's clock
     assert "Instances over time" in page
+
+
+def _section(page: str, key: str) -> str:
+    part = page[page.index(f'<section id="{key}">') :]
+    return part[: part.index("</section>")]
+
+
+def test_report_sections_give_units_to_every_rate_and_time(
+    page: str, result: simperf.Result
+) -> None:
+    # the CDN table showed byte_hit_rate as a bare 0.859 beside hit_rate's 65.1%, and the
+    # cache table the time its cache filled as a bare 39.85
+    cdns = _section(page, "cdns")
+    for value in result.frame("cdns")["byte_hit_rate"]:
+        assert f"<td>{value:.1%}</td>" in cdns
+    frame = pd.DataFrame({"filled_at": [39.84762], "byte_hit_rate": [0.859026]})
+    cells = tables.frame_html(frame, tables.TIME_COLUMNS, tables.SHARE_COLUMNS)
+    assert f"<td>{format_time(39.84762)}</td>" in cells and "<td>85.9%</td>" in cells
+
+
+def test_report_counts_what_a_balancer_dispatched(page: str, result: simperf.Result) -> None:
+    # the text summary's components table gives a balancer's served as what it
+    # dispatched; the report's read '-' in every column of the balancer's row
+    dispatched = int(result.to_dict()["components"]["lb"]["dispatched"])
+    components = _section(page, "components")
+    row = components[components.index("<td>lb</td>") :]
+    row = row[: row.index("</tr>")]
+    assert f"<td>{dispatched:,}</td>" in row
+
+
+def test_report_names_every_alert_even_one_that_never_fired(
+    page: str, result: simperf.Result
+) -> None:
+    # an alert that never fired left an empty firings table: the section named no alert
+    alerts = _section(page, "alerts")
+    for line in result.summary().splitlines():
+        if line.startswith("alert "):
+            assert html.escape(line) in alerts
+    assert "never fired" in alerts
+
+
+def test_report_spec_shows_durations_as_given_not_float_noise(page: str) -> None:
+    # the spec's 100us read 9.999999999999999e-05, its 400us 0.00039999999999999996
+    spec = _section(page, "spec")
+    assert "9.999999999999999e-05" not in spec and "0.00039999999999999996" not in spec
+    assert "value: 0.0001\n" in spec and "write_latency: 0.0004\n" in spec

@@ -9,7 +9,7 @@ networks (:mod:`.networks`: Jackson, MVA), scatter-gather (:mod:`.forkjoin`), ba
 scaling with cores (:mod:`.usl`: the Universal Scalability Law) and calls under failure
 (:mod:`.resilience`: client timeouts, retried calls, decorrelated jitter, retry budgets,
 a slow instance behind a balancer, hedged calls).
-Cache models live in :mod:`.caching`.
+Cache models live in :mod:`.caching`, sessions found or re-authenticated in :mod:`.sessions`.
 """
 
 from __future__ import annotations

@@ -20,7 +20,7 @@ from simperf.calibrate.logs import (
     has_server_times,
     read_requests,
 )
-from simperf.calibrate.overhead import Overhead, load_dependence, overhead
+from simperf.calibrate.overhead import Overhead, _se, held_from_mean, load_dependence, overhead
 from simperf.calibrate.traffic import Arrivals, arrivals
 
 PERCENTILES = (50, 95, 99)
@@ -31,6 +31,11 @@ CLIENT_WORKERS = 100_000
 # with at least MIN_TREND requests.
 BATCHES = 10
 MIN_TREND = 400
+# Without server times and with timed-out requests, the held overhead and the censored
+# fits depend on each other: refitted at most this many times, or until the held
+# overhead moves less than SETTLED seconds.
+PASSES = 8
+SETTLED = 1e-6
 
 
 @dataclass
@@ -50,13 +55,16 @@ class Level:
     timed_out: int = 0
     """Its timed-out requests (in the rate; their service times censored)."""
     unfitted: int = 0
-    """Timed-out requests that miss more than one component's time: no single time is
-    bounded by their latency, so they are left out of the fits."""
+    """Timed-out requests that miss more than one component's time in a log that does
+    not record each component as it ends (:func:`censoring`): no single time is bounded
+    by their latency, so their missing times are left out of the fits."""
     beyond: np.ndarray = field(repr=False, default_factory=lambda: np.empty(0))
     """The latency each timed-out request is known to exceed (seconds)."""
     censored: dict[str, np.ndarray] = field(repr=False, default_factory=dict)
     """Each component's right-censoring points (seconds): the times timed-out requests
     missed, known only to exceed them; ``samples`` holds its complete values."""
+    failed: int = 0
+    """Its other failed requests (in the rate; their latencies in no fit)."""
 
     @property
     def saturated(self) -> bool:
@@ -84,11 +92,11 @@ class Calibration:
     ----------
     levels
         One row per load level: requests (completed; ``timed_out`` those that timed
-        out, counted in the rate), rate and its interval (``rate_low``,
-        ``rate_high``), dispersion index and its interval (and whether Poisson), held and
-        outside overhead with their standard errors, the wake-up (its time, standard
-        error, the idle time after which it is paid and the fraction of requests that
-        paid it), mean service and utilisation.
+        out and ``failed`` the others that failed, both counted in the rate), rate and
+        its interval (``rate_low``, ``rate_high``), dispersion index and its interval
+        (and whether Poisson), held and outside overhead with their standard errors,
+        the wake-up (its time, standard error, the idle time after which it is paid and
+        the fraction of requests that paid it), mean service and utilisation.
     fits
         One row per (level, component, family, parameter): value, interval, AIC, KS
         distance and p-value, whether the family was chosen, and the complete (``n``)
@@ -188,10 +196,21 @@ def _components(level: pd.DataFrame) -> dict[str, np.ndarray]:
     )
 
 
-def _level(load: float, rows: pd.DataFrame, late: pd.DataFrame, confidence: float) -> Level:
+def _level(
+    load: float,
+    rows: pd.DataFrame,
+    late: pd.DataFrame,
+    confidence: float,
+    errors: pd.DataFrame | None = None,
+) -> Level:
     parts = _components(rows)
-    # a timed-out request was sent, and held its worker, like any other
-    sent = np.concatenate([rows["timestamp"].to_numpy(), late["timestamp"].to_numpy()])
+    errors = late.iloc[:0] if errors is None else errors
+    # a timed-out request was sent, and held its worker, like any other; a failed one
+    # was sent too: the offered rate counts it (its latency, a failure's, is no
+    # successful request's service time and stays out of the fits)
+    sent = np.concatenate(
+        [rows["timestamp"].to_numpy(), late["timestamp"].to_numpy(), errors["timestamp"].to_numpy()]
+    )
     traffic = arrivals(np.sort(sent), confidence)
     if not math.isfinite(traffic.rate):  # no rate: nothing queues, nothing to predict
         raise LogError(
@@ -201,19 +220,32 @@ def _level(load: float, rows: pd.DataFrame, late: pd.DataFrame, confidence: floa
     total = np.sum(list(parts.values()), axis=0)
     workers = int(rows["worker"].nunique())
     cost = overhead(rows, total, traffic.rate / workers)
-    complete, censored, unfitted = censoring(late, rows, parts, cost)
+    latency = rows["latency"].to_numpy()
+    # without server times the held overhead is solved from the mean latency, which
+    # the timed-out requests belong in, each at its expected latency under the fits
+    solved = cost.method == "mean latency" and not late.empty
+    complete, censored, unfitted, _ = censoring(late, rows, parts, cost)
     fits = {
         name: fit_families(np.concatenate([x, complete[name]]), confidence, censored[name])
         for name, x in parts.items()
     }
-    if any(c.size for c in censored.values()):
-        # again, with the waits behind timed-out requests from the first fit's times
-        complete, censored, unfitted = censoring(late, rows, parts, cost, fits)
+    for _ in range(PASSES if solved else 1):
+        if not solved and not any(c.size for c in censored.values()):
+            break
+        # again, with the waits behind timed-out requests from the last fit's times
+        complete, censored, unfitted, expected = censoring(late, rows, parts, cost, fits)
         fits = {
             name: fit_families(np.concatenate([x, complete[name]]), confidence, censored[name])
             for name, x in parts.items()
         }
-    latency = rows["latency"].to_numpy()
+        if not solved:
+            break
+        every = np.concatenate([latency, expected])
+        held = cost.held
+        moments = _moments(parts, complete, censored, fits)
+        cost = held_from_mean(float(every.mean()), _se(every), *moments, traffic.rate / workers)
+        if abs(cost.held - held) < SETTLED:
+            break
     growth = backlog_growth(
         rows["timestamp"].to_numpy(), latency, rows["worker"].to_numpy(), confidence
     )
@@ -236,7 +268,30 @@ def _level(load: float, rows: pd.DataFrame, late: pd.DataFrame, confidence: floa
         unfitted,
         beyond,
         censored,
+        len(errors),
     )
+
+
+def _moments(
+    parts: dict[str, np.ndarray],
+    complete: dict[str, np.ndarray],
+    censored: dict[str, np.ndarray],
+    fits: dict[str, list[FamilyFit]],
+) -> tuple[float, float]:
+    """Mean and second moment of a request's summed component times, the components
+    taken as independent: a component with censored values from its chosen fit (its
+    complete values lack the slowest), any other from its complete values."""
+    mean = variance = 0.0
+    for name, x in parts.items():
+        fit = fits[name][0]
+        if censored[name].size and fit.frozen is not None:
+            mean += fit.params["mean"]
+            variance += float(fit.frozen.var())
+        else:
+            sample = np.concatenate([x, complete[name]])
+            mean += float(sample.mean())
+            variance += float(sample.var())
+    return mean, variance + mean * mean
 
 
 def censoring(
@@ -245,7 +300,7 @@ def censoring(
     parts: dict[str, np.ndarray],
     cost: Overhead,
     fits: dict[str, list[FamilyFit]] | None = None,
-) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray], int]:
+) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray], int, np.ndarray]:
     """What a level's timed-out requests tell of each component's time.
 
     A timed-out request took longer than its latency ``t`` (the timeout; without one,
@@ -263,25 +318,49 @@ def censoring(
     would put the next request's point high). The time after the handler is the
     completed requests' mean of the send time plus the latency less ``server_end``
     (none without server times). With several components missing, none is bounded
-    alone: the request is left out of the fits. A point at or below zero says nothing
-    (the request had waited longer than its timeout) and is dropped.
+    alone, unless the log records each component as it ends: every timed-out row
+    logged the first components in column order (the order of the calibrated steps)
+    and none after, and some row logged at least one. Then the first missing one was
+    running when the request was given up on and is censored there, the time to its
+    start being no more than the rest, and the later ones had not started: their
+    times, independent of the timeout, are left out without bias. Otherwise the
+    request's missing times are left out of the fits (its logged ones are complete
+    values) and counted. A point at or below zero says nothing (the request had waited
+    longer than its timeout) and is dropped.
+
+    Each timed-out request's expected latency is its time to the handler, the held
+    overhead, the time after it and its known component times, plus the bounded missing
+    one's censoring point (at least 0) and its expected time past it under ``fits``,
+    and the fitted means of the other missing ones; never less than the latency it
+    exceeded, and that latency itself without ``fits``.
 
     Returns
     -------
     tuple
-        ``(complete values, censoring points)``, each by component, and how many
-        timed-out requests were left out.
+        ``(complete values, censoring points)``, each by component, how many
+        timed-out requests bounded none of their missing times, and each timed-out
+        request's expected latency (seconds, in the order of ``late``).
     """
     complete = {name: np.empty(0) for name in parts}
     censored = {name: np.empty(0) for name in parts}
     if late.empty:
-        return complete, censored, 0
+        return complete, censored, 0, np.empty(0)
     names = list(parts)
     times = _components(late) if component_columns(late) else _handler(late)
     known = np.column_stack([times[name] for name in names])
     finite = np.isfinite(known)
     missing = (~finite).sum(axis=1)
     others = np.where(finite, known, 0.0).sum(axis=1)
+    # The one missing time a row bounds: its only one or, in a log that records each
+    # component as it ends (every timed-out row logged the first ones in column order
+    # and none after, some of them at least one), its first: that one was running when
+    # the request was given up on and the later ones had not started, so their missing
+    # times say nothing of them and are left out unbiased.
+    suffix = bool(np.all(finite[:, :-1] >= finite[:, 1:]))
+    partial = (missing > 0) & (missing < len(names))
+    sequential = len(names) > 1 and suffix and bool(partial.any())
+    bounded = (missing == 1) | (sequential & (missing > 0))
+    target = np.argmax(~finite, axis=1)  # the first missing one
     bound = late["latency"].fillna(float(rows["latency"].max())).to_numpy()
     served = has_server_times(rows)
     sent, latency = rows["timestamp"].to_numpy(), rows["latency"].to_numpy()
@@ -305,6 +384,7 @@ def censoring(
     workers = np.concatenate([rows["worker"].to_numpy(), late["worker"].to_numpy()])
     free: dict[Any, float] = {}
     point = np.empty(len(late))
+    expected = bound.copy()
     lives = {name: _residual_life(fit[0]) for name, fit in (fits or {}).items()}
     for index in order:
         worker = workers[index]
@@ -317,18 +397,27 @@ def censoring(
         if math.isfinite(column["server_start"][i]):
             before = max(float(column["server_start"][i]) - ts, 0.0)
         point[i] = bound[i] - before - held - back - others[i]
+        # the expected times of the missing components past the one bounded (all of
+        # them when none is)
+        unbounded = [k for k in np.flatnonzero(~finite[i]) if not (bounded[i] and k == target[i])]
+        later = sum(fits[names[k]][0].params["mean"] for k in unbounded) if fits else 0.0
+        if fits is not None:
+            rest = later
+            if bounded[i]:
+                rest += max(point[i], 0.0) + lives[names[target[i]]](max(point[i], 0.0))
+            expected[i] = max(bound[i], before + held + back + others[i] + rest)
         end = column["server_end"][i]
         if not math.isfinite(end):
             rest = point[i]
-            if fits is not None and missing[i] == 1 and point[i] > 0:
-                rest += lives[names[int(np.flatnonzero(~finite[i])[0])]](point[i])
+            if fits is not None and bounded[i] and point[i] > 0:
+                rest += lives[names[target[i]]](point[i]) + later
             end = ts + before + others[i] + held + max(rest, 0.0)
         free[worker] = max(free.get(worker, -math.inf), float(end))
     for k, name in enumerate(names):
         complete[name] = known[finite[:, k], k]
-        points = point[(missing == 1) & ~finite[:, k]]
+        points = point[bounded & (target == k)]
         censored[name] = points[points > 0]
-    return complete, censored, int((missing > 1).sum())
+    return complete, censored, int(((missing > 1) & ~bounded).sum()), expected
 
 
 def _residual_life(fit: FamilyFit) -> Callable[[float], float]:
@@ -502,14 +591,20 @@ def calibrate(
     >>> cal = simperf.calibrate("requests.csv")  # doctest: +SKIP
     >>> print(cal.summary())  # doctest: +SKIP
     """
-    data, late = read_requests(log)
+    data, late, errors = read_requests(log)
     loads = sorted(data["load"].unique())
     if base is None:
         base = float(loads[0])
     elif base not in loads:
         raise LogError(f"log: load level {base:g} not in the log (levels: {loads})")
     levels = [
-        _level(float(v), data[data["load"] == v], late[late["load"] == v], confidence)
+        _level(
+            float(v),
+            data[data["load"] == v],
+            late[late["load"] == v],
+            confidence,
+            errors[errors["load"] == v],
+        )
         for v in loads
     ]
     calibrated = next(lv for lv in levels if lv.load == base)
@@ -629,6 +724,7 @@ def _levels_frame(levels: list[Level]) -> pd.DataFrame:
             "growth": lv.growth,
             "saturated": lv.saturated,
             "timed_out": lv.timed_out,
+            "failed": lv.failed,
         }
         for lv in levels
     ]

@@ -7,8 +7,10 @@ The format (times in seconds, one row per request):
 ``latency``
     measured from ``timestamp`` to the last byte of the response; required.
 ``status``
-    optional; rows whose status is neither 2xx nor ``ok`` are counted and left out.
-    Those that timed out (``timeout``, 408 or 504) are counted apart and kept
+    optional; rows whose status is neither 2xx nor ``ok`` failed: they were sent, so
+    they count in the arrival rate (:func:`read_requests`' third frame), but their
+    latencies are no service times and are left out of the fits. Those that timed
+    out (``timeout``, 408 or 504) are counted apart and kept
     (:func:`read_requests`): they are the slowest requests, each known only to have
     taken longer than its latency (the timeout; empty: longer than every completed
     request of its level), so their service times are fitted as right-censored.
@@ -81,8 +83,11 @@ def read_log(source: str | Path | pd.DataFrame) -> pd.DataFrame:
     return read_requests(source)[0]
 
 
-def read_requests(source: str | Path | pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Read and check a request log: its successful rows and its timed-out ones.
+def read_requests(
+    source: str | Path | pd.DataFrame,
+) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """Read and check a request log: its successful rows, its timed-out ones and the
+    send times of the others that failed.
 
     Parameters
     ----------
@@ -92,14 +97,16 @@ def read_requests(source: str | Path | pd.DataFrame) -> tuple[pd.DataFrame, pd.D
     Returns
     -------
     tuple of pandas.DataFrame
-        The successful rows, as :func:`read_log` returns them, and the timed-out rows
-        sorted by ``timestamp`` with the same ``load`` and ``worker`` columns; their
-        latency and other times are NaN where the log has none (or no usable one).
+        The successful rows, as :func:`read_log` returns them; the timed-out rows
+        sorted by ``timestamp`` with the same ``load`` and ``worker`` columns, their
+        latency and other times NaN where the log has none (or no usable one); and the
+        other failed rows' ``timestamp``, ``load`` and ``worker`` (a failed request
+        arrived like any other: it counts in the offered rate).
 
     Raises
     ------
     LogError
-        As :func:`read_log`; a timed-out row must have its send time too.
+        As :func:`read_log`; a failed row must have its send time too.
     """
     name = "log" if isinstance(source, pd.DataFrame) else str(source)
     if isinstance(source, pd.DataFrame):
@@ -138,9 +145,11 @@ def read_requests(source: str | Path | pd.DataFrame) -> tuple[pd.DataFrame, pd.D
             counts = load.value_counts()
             by_load = {float(k): int(v) for k, v in counts.items()}
         late = _timed_out(name, log[status.str.match(TIMED_OUT)])
+        errors = _sent(name, log[~ok & ~status.str.match(TIMED_OUT)])
         log = log[ok]
     else:
         late = _timed_out(name, log.iloc[:0])
+        errors = _sent(name, log.iloc[:0])
     numeric = [*REQUIRED, *component_columns(log)]
     numeric += [c for c in ("load", "server_start", "server_end") if c in log.columns]
     for column in numeric:
@@ -160,7 +169,16 @@ def read_requests(source: str | Path | pd.DataFrame) -> tuple[pd.DataFrame, pd.D
     log = log.sort_values("timestamp", kind="stable").reset_index(drop=True)
     log.attrs["failed"] = failed
     log.attrs["timed_out"] = by_load
-    return log, late
+    return log, late, errors
+
+
+def _sent(name: str, rows: pd.DataFrame) -> pd.DataFrame:
+    """The failed rows' send times (checked as any row's), load levels and workers."""
+    frame = pd.DataFrame({"timestamp": _numbers(name, "timestamp", rows["timestamp"])})
+    load = rows["load"] if "load" in rows.columns else pd.Series(0.0, index=rows.index)
+    frame["load"] = pd.to_numeric(load, errors="coerce").astype(float).fillna(0.0)
+    frame["worker"] = rows["worker"] if "worker" in rows.columns else 0
+    return frame.sort_values("timestamp", kind="stable").reset_index(drop=True)
 
 
 def _timed_out(name: str, rows: pd.DataFrame) -> pd.DataFrame:

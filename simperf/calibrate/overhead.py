@@ -231,8 +231,14 @@ def wake_up(slept: np.ndarray, beyond: np.ndarray) -> tuple[float, float, float]
 def _from_mean_latency(latency: np.ndarray, components: np.ndarray, rate: float) -> Overhead:
     """The constant held time ``h`` for which an M/G/1 queue with service ``C + h`` has
     the measured mean latency (0 if the components alone already explain it)."""
-    target = float(latency.mean())
     c1, c2 = float(components.mean()), float(np.mean(components**2))
+    return held_from_mean(float(latency.mean()), _se(latency), c1, c2, rate)
+
+
+def held_from_mean(target: float, se: float, c1: float, c2: float, rate: float) -> Overhead:
+    """The held time ``h`` that gives an M/G/1 queue with service moments ``c1``, ``c2``
+    (seconds, seconds², before ``h``) and arrival ``rate`` the mean latency ``target``
+    (0 when the service alone reaches it); ``se`` is the target's standard error."""
 
     def excess(h: float) -> float:
         mean = c1 + h
@@ -245,7 +251,6 @@ def _from_mean_latency(latency: np.ndarray, components: np.ndarray, rate: float)
         held = 0.0
     else:
         held = float(optimize.brentq(excess, 0.0, top)) if excess(top) > 0 else top
-    se = _se(latency)
     return Overhead(held, se, 0.0, 0.0, "mean latency")
 
 

@@ -18,7 +18,10 @@ def summary(cal: Calibration) -> str:
     dependence on load, and predicted against measured percentiles."""
     lines = [f"Calibrated from load level {cal.base:g}"]
     if cal.failed:
-        lines.append(f"  ({cal.failed} failed requests left out)")
+        lines.append(
+            f"  ({cal.failed} failed requests: counted in the rate; their latencies are no "
+            "service times, fitted only as the timed-out ones' censored values)"
+        )
     if cal.warnings:
         lines += ["", "Warnings", *(f"  {w}" for w in cal.warnings)]
     lines += ["", "Traffic and overhead per load level"]

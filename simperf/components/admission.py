@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 from collections import deque
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 import simpy
@@ -46,7 +47,8 @@ class OrderedSlots(Slots):
     next waiter. With ``drop_expired``, a waiter whose client deadline has passed is
     handed the slot the same way, failing as ``timeout`` (what its client recorded) and
     counted in ``expired``; so is one whose caller cancelled it while it waited (a losing
-    copy of a hedged call, seen through what it ``carried``), counted in ``cancelled``.
+    copy of a hedged call, seen through what it ``carried``), failing as ``cancelled``
+    (``cancelled_code``, registered at the first) and counted in ``cancelled``.
 
     Examples
     --------
@@ -62,6 +64,7 @@ class OrderedSlots(Slots):
     __slots__ = (
         "bound",
         "cancelled",
+        "cancelled_code",
         "codel",
         "count",
         "drop_expired",
@@ -90,6 +93,7 @@ class OrderedSlots(Slots):
         shed_code: int = 0,
         drop_expired: bool = False,
         expired_code: int = 0,
+        cancelled_code: Callable[[], int] | None = None,
     ) -> None:
         super().__init__(env, capacity)
         self.levels: list[deque[tuple[Event, float, float, Carried | None]]] = [
@@ -109,6 +113,7 @@ class OrderedSlots(Slots):
         self.expired_code = expired_code
         self.expired = 0  # dropped on dequeue, their client's deadline past
         self.cancelled = 0  # dropped on dequeue, cancelled by their caller before it
+        self.cancelled_code = cancelled_code or (lambda: expired_code)
 
     def __len__(self) -> int:
         return self.count
@@ -168,9 +173,11 @@ class OrderedSlots(Slots):
             self.expired += 1
             event.fail(Shed(self.expired_code))
         elif self.drop_expired and carried is not None and carried.given_up():
-            # its caller took another copy's answer: as wasted
+            # its caller took another copy's answer: as wasted. It fails as cancelled,
+            # not timeout: no caller reads it, but a nested caller's concurrency limit
+            # must not take it for a congestion signal
             self.cancelled += 1
-            event.fail(Shed(self.expired_code))
+            event.fail(Shed(self.cancelled_code()))
         else:
             event.succeed()
 
@@ -248,9 +255,11 @@ def queue_slots(
     ranks: int,
     shed_code: int,
     expired_code: int = 0,
+    cancelled_code: Callable[[], int] | None = None,
 ) -> OrderedSlots:
     """The ordered worker slots of an instance with a ``queue`` (or priorities only);
-    ``expired_code`` is the cause a request dropped past its deadline fails with."""
+    ``expired_code`` is the cause a request dropped past its deadline fails with,
+    ``cancelled_code()`` the one of a request its caller cancelled."""
     if spec is None:
         return OrderedSlots(env, capacity, ranks=ranks, lifo=False, lifo_over=None)
     codel = (spec.codel.target, spec.codel.interval) if spec.codel is not None else None
@@ -265,4 +274,5 @@ def queue_slots(
         shed_code=shed_code,
         drop_expired=spec.drop_expired,
         expired_code=expired_code,
+        cancelled_code=cancelled_code,
     )

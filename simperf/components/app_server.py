@@ -167,8 +167,16 @@ class AppInstance(Server):
         # what the dequeue check compares: the deadline of the attempt queued (its
         # caller's call timeout, or the client's)
         self.deadlines: AttemptDeadlines | None = self.ctx.deadlines if drops else None
+        # a cancelled one as what it is (registered at the first: most runs cancel none)
+        recorder = self.ctx.recorder
         self.workers = queue_slots(
-            self.env, self.workers.capacity, spec.queue, levels, shed, expired
+            self.env,
+            self.workers.capacity,
+            spec.queue,
+            levels,
+            shed,
+            expired,
+            lambda: recorder.cause("cancelled"),
         )
         self.wait_worker = self._wait_ordered  # type: ignore[method-assign]
         self.ordered = True
@@ -251,17 +259,19 @@ class AppInstance(Server):
         # as concurrency-limits' limiter records them, not on those left when it ends
         in_flight = self.limited
         start = self.env.now
-        dropped = False
+        cause = "ok"
         try:
             yield from self._limited_inner(request, steps)
         except RequestFailed as failure:
-            # a deadline exceeded is a drop, whatever its latency (the library's rule)
-            dropped = self.ctx.recorder.causes[failure.code] == "timeout"
+            cause = self.ctx.recorder.causes[failure.code]
             raise
         finally:
-            if dropped:
+            # a deadline exceeded is a drop, whatever its latency (the library's rule);
+            # a cancellation (its caller took another copy's answer) is no congestion
+            # signal: ignored, as the library's onIgnore leaves the limit alone
+            if cause == "timeout":
                 limit.drop()
-            else:
+            elif cause != "cancelled":
                 limit.sample(self.env.now - start, in_flight)
             self.limited -= 1
 
@@ -589,7 +599,9 @@ class AppServer(Component):
         code = self.ctx.recorder.cause("instance_down")
         for inst in self._chosen(instance):
             if self.autoscaler is not None and not self.autoscaler.crash(inst.index):
-                inst.absorbed += 1
+                inst.absorbed += 1  # an empty slot: nothing crashes, and the log says so
+                if self.ctx.faults is not None:
+                    self.ctx.faults.empty(inst.name)
                 continue
             inst.down_code = code
             inst.outages += 1
@@ -707,7 +719,7 @@ def _detached(server: AppServer, op: int, arg: Any) -> Step:
 
     A crash interrupts the request where it waits for this process, never inside the
     instance's cores or a downstream queue; the abandoned step goes on to its end and
-    releases what it holds there (DESIGN.md section 10).
+    releases what it holds there (docs/architecture.md, "One call path").
     """
     if op == DELAY:
         return op, arg

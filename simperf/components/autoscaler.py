@@ -211,12 +211,13 @@ class Autoscaler(Component):
             if exposure > 0:
                 value = (after[0] - before[0]) / exposure
                 measured = exposure / period
+                serving = self.serving.level  # in service as the period ends
                 if lag > 0:
                     env.timeout(lag).callbacks.append(
-                        lambda _, v=value, n=measured: self._decide(v, n)
+                        lambda _, v=value, n=measured, s=serving: self._decide(v, n, s)
                     )
                 else:
-                    self._decide(value, measured)
+                    self._decide(value, measured, serving)
             before = after
 
     def _replace_crashed(self) -> None:
@@ -264,8 +265,9 @@ class Autoscaler(Component):
         inst.connect_timeout = 0.0
         inst._rewire()
 
-    def _decide(self, value: float, measured: float) -> None:
-        """Act on a period's metric ``value`` (per working instance, ``measured`` of them)."""
+    def _decide(self, value: float, measured: float, serving: int) -> None:
+        """Act on a period's metric ``value`` (per working instance, ``measured`` of them
+        on average, ``serving`` in service at the period's end)."""
         spec = self.spec
         self._replace_crashed()
         fleet = self.fleet
@@ -282,8 +284,17 @@ class Autoscaler(Component):
             below = [s for s in self.steps if s[0] == "below" and value < s[1] - _EPS]
             if above:
                 _, level, change = max(above, key=lambda s: s[1])
-                desired = fleet + change
+                # A step adds to the capacity the period measured, as AWS's step scaling
+                # adds to the instances past their warm-up: those warming, or in service
+                # only since the period ended, were added for this breach already (a
+                # larger step adds the difference), else each period until they serve
+                # and show in the metric adds another.
+                warming = sum(1 for s in self.state if s == WARMING)
+                base = min(serving, fleet - warming)
+                desired = max(fleet, base + change)
                 reason = f"{spec.metric} {value:.4g} above {level:.4g}"
+                if base < fleet:  # why it adds less than its change
+                    reason += f"; {base} measured + {change}, {fleet - base} added already"
             elif below:
                 _, level, change = min(below, key=lambda s: s[1])
                 desired = fleet + change
@@ -438,7 +449,10 @@ class Autoscaler(Component):
             "mean_serving": (last["serving_area"] - first["serving_area"]) / span
             if span > 0
             else None,
-            "instances_at_end": last["provisioned"],
+            # the fleet as the policy left it, as the range counts it (a draining
+            # instance is billed, provisioned_at_end, but no longer of the fleet)
+            "instances_at_end": fleet[-1],
+            "provisioned_at_end": last["provisioned"],
             "fewest_instances": min(fleet),
             "most_instances": max(fleet),
             "instance_hours": hours,

@@ -22,7 +22,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from simperf.components.base import Process, Request, outcome_of
-from simperf.components.resilience import guard, needs_guard
+from simperf.components.resilience import checked_send, guard, needs_guard
 
 if TYPE_CHECKING:  # pragma: no cover
     from simperf.components.app_server import AppInstance, AppServer
@@ -90,6 +90,8 @@ def connect(
             handle = network.handler(source, network.region_of[target.name], handle)
     client_cpu = 0.0 if background else target.client_cpu(route)
     guarded = not background and needs_guard(step, server.spec.breakers, target.name)
+    if not guarded and not background:  # a guarded call checks before each try itself
+        handle = checked_send(server, handle)
     if not guarded and not pooled and client_cpu == 0 and repeat == 1:
         return CALL, (handle, route)
     pools = None

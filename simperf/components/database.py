@@ -214,12 +214,14 @@ class DatabaseCore:
     def _read_target(self, request: Request, q: CompiledQuery) -> DbInstance:
         db = self.db
         if db.ryw > 0:
-            client = request.client if request.client is not None else request.id
-            written = db.last_write.get(client)
-            now = self.env._now  # not the property: every read pays for this
-            if written is not None and now < written + db.ryw and self.primary is not None:
-                db.ryw_reads += 1
-                return self.primary
+            client = request.client
+            written = db.last_write.get(request.id if client is None else client)
+            # env._now (not the property), read only for a client that wrote: every read pays
+            if written is not None and self.env._now < written + db.ryw:
+                primary = self.primary
+                if primary is not None:  # else: down, and not yet replaced
+                    db.ryw_reads += 1
+                    return primary
         replicas = self.replicas
         if not replicas or self.policy == "primary":
             return self.primary
@@ -239,6 +241,14 @@ class DatabaseCore:
             if candidate.active < best.active:
                 best = candidate
         return best
+
+    def fixed_reader(self) -> DbInstance | None:
+        """The server :meth:`_read_target` always returns while the route table stands,
+        when it has nothing to choose or count (no read-your-writes, and no replica or
+        the ``primary`` policy); None when it chooses per read."""
+        if self.db.ryw > 0 or (self.replicas and self.policy != "primary"):
+            return None
+        return self.primary
 
     def run(self, request: Request, q: CompiledQuery, key: int, pooled: bool) -> Process:
         """Run ``q`` on the instance it goes to (opening a connection unless pooled).

@@ -50,22 +50,36 @@ class FaultLog:
     it lasts), ``detected`` (when a balancer first took one of its instances out of
     rotation, by health check or outlier ejection, or a database's failover noticed its
     primary down; None if none did) and ``restored``
-    (when a balancer put it back after the repair).
+    (when a balancer put it back after the repair); and ``empty``, only where a crash
+    found slots of an autoscaled server holding no instance: their names (it hit nothing
+    there).
 
     ``marks[i]`` holds occurrence ``i``'s counters of every instance (the rows of
     ``instances``, the columns :data:`MARKED`) at its start, at its end (None while it
     lasts) and at its detection (None until then): 64 bytes per instance and mark, taken
     without an event of their own. The detection splits the fault's time in two stretches
     that load the rest differently: before it, traffic still goes to the failed instance.
+    ``switches[i]`` holds ``(time, counters, out)`` each time occurrence ``i`` went out
+    of rotation (the first of its instances taken out) or back in (the last put back)
+    while it lasted: a balancer that readmits an instance still failing (an ejection run
+    its time, a health check passing) sends it traffic again until it is detected again.
     """
 
     def __init__(self, instances: Sequence[Any] = ()) -> None:
         self.instances = list(instances)
         self.marks: list[list[np.ndarray | None]] = []
+        self.switches: list[list[tuple[float, np.ndarray, bool]]] = []
+        self._out: dict[int, set[str]] = {}  # id(occurrence) -> its instances out of rotation
         self._index: dict[int, int] = {}  # id(occurrence) -> its index
         self.occurrences: list[dict[str, Any]] = []
         self._open: dict[str, list[dict[str, Any]]] = {}  # instance name -> open occurrences
         self._ended: dict[str, dict[str, Any]] = {}  # instance name -> last ended occurrence
+        self._empty: list[str] = []  # slots the fault starting now found empty
+
+    def empty(self, name: str) -> None:
+        """The fault starting now found slot ``name`` holding no instance (an autoscaled
+        server's slot off at that moment): :meth:`start` notes it on the occurrence."""
+        self._empty.append(name)
 
     def start(self, index: int, fault: FaultSpec, target: str, names: list[str], now: float) -> Any:
         """Record a fault starting now; returns the occurrence to :meth:`end`."""
@@ -79,9 +93,12 @@ class FaultLog:
             "detected": None,
             "restored": None,
         }
+        if self._empty:  # only then: every other occurrence reads as it did
+            occurrence["empty"], self._empty = self._empty, []
         self._index[id(occurrence)] = len(self.occurrences)
         self.occurrences.append(occurrence)
         self.marks.append([self.mark(now), None, None])
+        self.switches.append([])
         for name in names:
             self._open.setdefault(name, []).append(occurrence)
         return occurrence
@@ -90,6 +107,7 @@ class FaultLog:
         """Record the repair of ``occurrence``."""
         occurrence["end"] = now
         self.marks[self._index[id(occurrence)]][1] = self.mark(now)
+        self._out.pop(id(occurrence), None)
         for name in occurrence["instances"]:
             self._open[name].remove(occurrence)
             self._ended[name] = occurrence
@@ -105,12 +123,24 @@ class FaultLog:
         failover noticed it down): the counters are marked where the first detection of
         each open occurrence splits it."""
         for occurrence in self._open.get(instance, ()):
+            index = self._index[id(occurrence)]
             if occurrence["detected"] is None:
                 occurrence["detected"] = now
-                self.marks[self._index[id(occurrence)]][2] = self.mark(now)
+                self.marks[index][2] = self.mark(now)
+            out = self._out.setdefault(id(occurrence), set())
+            if not out:  # out of rotation from now on
+                self.switches[index].append((now, self.mark(now), True))
+            out.add(instance)
 
     def restored(self, instance: str, now: float) -> None:
         """A balancer put ``instance`` back into rotation at ``now``."""
+        for occurrence in self._open.get(instance, ()):  # still failing: traffic again
+            out = self._out.get(id(occurrence))
+            if out and instance in out:
+                out.discard(instance)
+                if not out:
+                    index = self._index[id(occurrence)]
+                    self.switches[index].append((now, self.mark(now), False))
         occurrence = self._ended.get(instance)
         if (
             occurrence is not None

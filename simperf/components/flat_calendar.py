@@ -26,7 +26,7 @@ from typing import Any
 
 from simpy.events import NORMAL, URGENT
 
-__all__ = ["LIGHT", "NORMAL", "URGENT", "check_internals", "later", "soon"]
+__all__ = ["LIGHT", "NORMAL", "URGENT", "check_internals", "later", "soon", "soon_all"]
 
 LIGHT = MethodType
 """The type of a light entry in the heap (a bound method); events are never of it."""
@@ -45,6 +45,34 @@ def soon(env: Any, callback: Callable[[], None], priority: int = NORMAL) -> None
     """Call ``callback()`` after the events already due now, as a succeeded event's
     callback would run (``priority`` ``URGENT``: as a process's start)."""
     heappush(env._queue, (env._now, priority, next(env._eid), callback))
+
+
+def soon_all(env: Any, callbacks: list[Callable[[], None]], priority: int = NORMAL) -> None:
+    """:func:`soon` for each of ``callbacks`` in turn, as one calendar entry.
+
+    Entries pushed one after another, with nothing pushed between them, share their time
+    and priority and take consecutive ids: no other entry sorts between them, neither one
+    already in the heap nor one pushed later (its id is larger), so calling them all, in
+    order, where the first would have been called changes nothing but the count of
+    entries (the ids the others take keep their order).
+    """
+    if len(callbacks) == 1:
+        soon(env, callbacks[0], priority)
+    elif callbacks:
+        soon(env, _Together(callbacks).run, priority)
+
+
+class _Together:
+    """Callbacks due together (:func:`soon_all`): one light entry calls them in order."""
+
+    __slots__ = ("callbacks",)
+
+    def __init__(self, callbacks: list[Callable[[], None]]) -> None:
+        self.callbacks = callbacks
+
+    def run(self) -> None:
+        for callback in self.callbacks:
+            callback()
 
 
 def check_internals(env: Any) -> None:

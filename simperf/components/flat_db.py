@@ -23,7 +23,10 @@ times (a query's fixed CPU, the round trip) events coincide, and an earlier resu
 would change who finds a core free. Those that only resume the query, like every
 timeout, are light calendar entries (:mod:`simperf.components.flat_calendar`); events
 that nothing observes (an earlier shard's end, a replay's end) are left out, which moves
-no other entry. Results are identical to the process path's.
+no other entry, and the starts of a scatter's arms, or of a write's replays, which are
+pushed in a row (nothing can come between them), are one entry
+(:func:`~simperf.components.flat_calendar.soon_all`). Results are identical to the
+process path's.
 """
 
 from __future__ import annotations
@@ -34,7 +37,7 @@ from typing import TYPE_CHECKING, Any
 from simpy.events import Event
 
 from simperf.components.database import Database
-from simperf.components.flat_calendar import NORMAL, URGENT, later, soon
+from simperf.components.flat_calendar import NORMAL, URGENT, later, soon, soon_all
 from simperf.components.sharding import ShardedDatabase
 from simperf.components.tracing import unwrapped
 from simperf.dbcost.buffer_pool import shard_of
@@ -55,6 +58,8 @@ class QueryStep:
         "cores",
         "db",
         "pools",
+        "reader",
+        "readers",
         "repeat",
         "route",
         "routing",
@@ -77,6 +82,9 @@ class QueryStep:
         self.core = db.cores[0]
         self.shards = len(db.cores)
         self.routing = getattr(db, "routing", "hash")
+        # per shard, the server every read goes to when there is nothing to choose
+        self.readers = [core.fixed_reader() for core in db.cores]
+        self.reader = self.readers[0]
         self.space = route.space
         # each key's shard, looked up (b"": computed by shard_of)
         single = self.sharded and route.single
@@ -312,9 +320,9 @@ class DbQuery:
         q.counts[inst.slot] += 1
         q.stats.times.append(now - self.arrived)
         if q.write:  # DatabaseCore._replicate, each replica's replay a ReplicaApply
-            env = inst.env
-            for replica in self.core.log_write(self.request, q, self.key):
-                soon(env, ReplicaApply(replica, q).begin, URGENT)  # as its process's start
+            replicas = self.core.log_write(self.request, q, self.key)
+            # as their processes start: urgent, in order (one entry for them all)
+            soon_all(inst.env, [ReplicaApply(replica, q).begin for replica in replicas], URGENT)
         if q.transfer > 0:
             env = inst.env  # flat_calendar.later, inlined: every query returns rows
             heappush(env._queue, (now + q.transfer, NORMAL, next(env._eid), self._returned))
@@ -382,6 +390,7 @@ class PooledQuery(DbQuery):
         if not step.sharded:
             core = step.core
             q = route.queries[0]
+            reader = step.reader
         elif route.single:
             table = step.table
             if 0 <= key < len(table):
@@ -390,20 +399,29 @@ class PooledQuery(DbQuery):
                 shard = shard_of(key, step.shards, step.routing, step.space)
             core = step.cores[shard]
             q = route.queries[shard]
+            reader = step.readers[shard]
         else:  # scatter-gather: every shard's server is chosen, then the arms start
             step.db.fanouts += 1  # type: ignore[attr-defined]
             self.pending = step.shards
-            env = step.db.env
-            for core, q in zip(step.cores, route.queries, strict=True):
-                inst = core.primary if q.write else core._read_target(request, q)
-                arm = ArmQuery(self, core, q, key, request, inst)
-                # flat_calendar.soon, inlined: as a process's start, urgent, in order
-                heappush(env._queue, (now, URGENT, next(env._eid), arm.begin))
+            arms = []
+            for core, q, reader in zip(step.cores, route.queries, step.readers, strict=True):
+                if q.write:
+                    inst = core.primary
+                elif reader is None:
+                    inst = core._read_target(request, q)
+                else:
+                    inst = reader
+                arms.append(ArmQuery(self, core, q, key, request, inst).begin)
+            # as the arms' processes start: urgent, in order, one entry for them all
+            soon_all(step.db.env, arms, URGENT)
             return
         self.core = core
         self.q = q
         self.key = key
-        self.inst = core.primary if q.write else core._read_target(request, q)
+        if q.write:
+            self.inst = core.primary
+        else:
+            self.inst = core._read_target(request, q) if reader is None else reader
         self.start(now)
 
     def arms_ended(self) -> None:

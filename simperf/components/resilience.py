@@ -2,7 +2,7 @@
 
 :func:`guard` wraps one compiled call (a ``runner(request, instance)``) when its step
 or its route configures any of these; :func:`simperf.components.calls.connect` applies
-it, so an unguarded call stays a bare hop and pays nothing (DESIGN.md section 10).
+it, so an unguarded call stays a bare hop and pays nothing (docs/architecture.md, "One call path").
 
 * A **timed** attempt runs the callee as its own process and waits for it or for the
   time left (the smaller of the call's ``timeout`` and the request's deadline). The
@@ -34,7 +34,7 @@ from typing import TYPE_CHECKING, Any
 from simperf.components.base import Component, Context, Process, Request, RequestFailed, outcome_of
 from simperf.metrics.monitor import LevelMonitor
 from simperf.rng import batched
-from simperf.spec.resilience import BackoffSpec, BreakerSpec, BudgetSpec
+from simperf.spec.resilience import BackoffSpec, BreakerSpec, BudgetSpec, deadline_reaches
 
 if TYPE_CHECKING:  # pragma: no cover
     import simpy
@@ -42,6 +42,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from simperf.components.app_server import AppInstance, AppServer
 
 Runner = Callable[[Request, "AppInstance"], Process]
+Handle = Callable[[Request, Any], Process]
 
 CLOSED, OPEN, HALF_OPEN = range(3)
 """Breaker states (the time series' ``breaker_state`` is the share of a window not closed)."""
@@ -456,6 +457,10 @@ def guard(
 
     deadlines: AttemptDeadlines | None = ctx.deadlines
 
+    def cancelled_code() -> int:
+        # registered at the first cancellation: most runs cancel nothing
+        return ctx.recorder.cause("cancelled")
+
     def hedge_copy(request: Request, instance: AppInstance, until: float | None) -> simpy.Process:
         """Send one more copy of a hedged attempt (an attempt and a hedge), carrying the
         attempt's deadline ``until``."""
@@ -623,7 +628,8 @@ def guard(
                         if breaker is not None:
                             breaker.unused(generation)
                         route.expired += 1
-                        code = timeout_code
+                        # gRPC: DEADLINE_EXCEEDED, or CANCELLED for a cancelled context
+                        code = timeout_code if deadline > -math.inf else cancelled_code()
                         break
                     if limit is None or left < limit:
                         limit = left
@@ -633,8 +639,13 @@ def guard(
                 if code == timeout_code:
                     route.timeouts += 1
                 if breaker is not None:
-                    slow = slow_call is not None and env.now - started > slow_call
-                    breaker.record(generation, env.now, code != 0, slow)
+                    if code and ctx.recorder.causes[code] == "cancelled":
+                        # dropped downstream because this call's own caller cancelled it:
+                        # the callee did not fail, and the outcome judges nothing
+                        breaker.unused(generation)
+                    else:
+                        slow = slow_call is not None and env.now - started > slow_call
+                        breaker.record(generation, env.now, code != 0, slow)
             if code == 0:
                 return
             if tries >= attempts or code not in retry_on:
@@ -651,6 +662,15 @@ def guard(
         route.failed += 1
         if fallback is None:
             raise RequestFailed(code)
+        if deadlines is None:
+            over: float = getattr(request, "deadline", math.inf)
+        else:
+            over = deadlines.of(request)
+        if over <= env.now:
+            # the caller of the attempt served gave up on it or cancelled it: a default
+            # response would answer nobody, and the request (shared with the attempt or
+            # copy that does answer) must not be flagged degraded for it
+            raise RequestFailed(code)
         route.degraded += 1
         request.degraded = True
         if not skip:
@@ -663,6 +683,42 @@ def guard(
 def _budget(route: Route, spec: BudgetSpec) -> RetryBudget:
     route.budget = RetryBudget(spec.ratio, spec.burst)
     return route.budget
+
+
+def checked_send(server: AppServer, handle: Handle) -> Handle:
+    """``handle`` (a bare call from ``server``) behind the check a guarded call makes
+    before it sends a try: once the deadline of the attempt the caller serves (the
+    request's, or its own caller's limit) has passed, the call fails at once as
+    ``timeout``, and as ``cancelled`` once its caller cancelled it, sending nothing, as a
+    gRPC call made with an expired or cancelled context does. ``handle`` itself where no
+    deadline reaches ``server``: such a call pays nothing.
+    """
+    ctx = server.ctx
+    tracker: AttemptDeadlines | None = ctx.deadlines
+    reached: bool | None = getattr(server, "deadline_reached", None)
+    if reached is None:  # walked once per server, not per call step
+        reached = ctx.scenario is not None and deadline_reaches(
+            ctx.scenario, server.name, tracker is not None
+        )
+        server.deadline_reached = reached  # type: ignore[attr-defined]
+    if not reached:
+        return handle
+    env = ctx.env
+    inf = math.inf
+
+    def checked(request: Request, route: Any) -> Process:
+        if tracker is not None:
+            deadline = tracker.of(request)
+        else:
+            deadline = getattr(request, "deadline", inf)
+        if deadline <= env.now:  # causes registered here: the order they had before
+            cause = "timeout" if deadline > -inf else "cancelled"
+            raise RequestFailed(ctx.recorder.cause(cause))
+        return (yield from handle(request, route))
+
+    # flat runners (requests without deadlines) see the plain handle through it
+    checked.__wrapped__ = getattr(handle, "__wrapped__", handle)  # type: ignore[attr-defined]
+    return checked
 
 
 def needs_guard(step: Any, breakers: dict[str, Any], target: str) -> bool:

@@ -24,6 +24,7 @@ from simperf.keys import trace_times
 from simperf.lazy import lazy_module
 from simperf.presentation.estimate_text import render
 from simperf.presentation.tables import estimate_html
+from simperf.spec.autoscaling import autoscaled
 from simperf.spec.scenario import Scenario
 from simperf.spec.workload import TIME_VARYING_ARRIVALS
 
@@ -87,8 +88,9 @@ class Estimate:
     @property
     def components(self) -> pd.DataFrame:
         """One row per component: its binding station's ``resource``, ``utilization``,
-        ``headroom`` (the load multiplier at which it saturates: ``1 / utilization``, or
-        solved for behind a geographic balancer that spills; NaN for workers held
+        ``headroom`` (the load multiplier at which it saturates: ``1 / utilization``, an
+        autoscaled server's with its fleet at ``max``, or solved for behind a geographic
+        balancer that spills; NaN for workers held
         without end by a saturated station downstream), and
         ``notes``."""
         rows = []
@@ -226,6 +228,7 @@ def _solve(scenario: Scenario, scale: float) -> tuple[Routes, list[tuple[Any, fl
     for klass, share, region in entries:
         routes.load(klass.entry, klass.endpoint, rate * share, region, klass.name, True)
     routes.spill()
+    routes.load_sessions()
     held = _autoscale(scenario, routes, closed)
     if closed:
         rate = _solve_closed(scenario, routes, entries)
@@ -325,7 +328,9 @@ def _entries(scenario: Scenario, routes: Routes) -> list[tuple[Any, float, int]]
     clients = workload.clients
     regions: dict[int, float] = {0: 1.0}
     if clients is not None and clients.regions and routes.regions:
-        regions = {routes.regions.index(r): s for r, s in clients.regions.items()}
+        # weights, as the workload draws them: {eu: 2, us: 1} is two thirds in eu
+        weights = sum(clients.regions.values())
+        regions = {routes.regions.index(r): s / weights for r, s in clients.regions.items()}
     return [(c, c.weight / total * s, r) for c in workload.classes for r, s in regions.items()]
 
 
@@ -543,11 +548,19 @@ def _result(
     everything = [(s, t) for parts in times.values() for s, t in parts]
     rows.append(_class_row("all", rate, everything))
     stations = []
+    fleets = autoscaled(scenario)
     for s in routes.stations.values():
         rho = s.utilization
         # A worker held without end waits on a station saturated downstream: it cannot be
         # the first to saturate, and no load multiplier of its own says when it would.
         headroom = math.nan if math.isinf(rho) else 1.0 / rho if rho > 0 else math.inf
+        if s.component in fleets and math.isfinite(headroom):
+            # an autoscaled fleet grows with the load up to max: it saturates there
+            headroom *= fleets[s.component] / s.instances
+            routes.note(
+                s.component,
+                f"headroom with its fleet at max {fleets[s.component]} (it grows with the load)",
+            )
         stations.append(
             {
                 "component": s.component,

@@ -12,12 +12,16 @@ never guessed silently.
 
 from __future__ import annotations
 
+import functools
 import math
 from collections import defaultdict
 from typing import Any
 
+import numpy as np
+
 from simperf.analysis.caching import lru_ttl_hit_rate, ttl_hit_rate
 from simperf.analysis.resilience import HedgedCopies, hedged_copies
+from simperf.analysis.sessions import SessionShares, session_shares
 from simperf.dbcost.explain import has_pool
 from simperf.dbcost.mix import ON_WRITE, Variant, cache_read_rates, cache_step_rates, miss_rate
 from simperf.estimate.queries import QueryRoutes, _variant
@@ -63,6 +67,10 @@ class Routes(QueryRoutes, RegionRoutes):
         self._read_rates: dict[str, float] = {}  # cache -> reads per request
         self._writes: dict[str, float] | None = None  # cache -> writes per request
         self.entries: list[tuple[Any, float, int]] = []  # (class, share, client region)
+        # app servers keeping sessions -> what their requests' lookups find; rates each
+        # server gets through ip_hash balancers (sticky)
+        self.sessions: dict[str, SessionShares] = {}
+        self._sticky: dict[str, float] = defaultdict(float)
 
     # -- notes and stations ---------------------------------------------------------
     def note(self, component: str, text: str) -> None:
@@ -139,6 +147,8 @@ class Routes(QueryRoutes, RegionRoutes):
                 mine[part] = mine.get(part, 0.0) + rate
                 return
             for f in self._backends(spec, endpoint, region):
+                if policy == "ip_hash":
+                    self._sticky[f.component] += rate * f.weight
                 self.load(f.component, f.endpoint, rate * f.weight, region, klass, client)
         elif kind == "cdn":
             miss = self._cdn_miss(spec, klass, region)
@@ -167,8 +177,6 @@ class Routes(QueryRoutes, RegionRoutes):
     def _load_app(self, name: str, spec: Any, endpoint: str, rate: float, region: int) -> None:
         cores, _ = self.app_stations(name)
         store = _session_store(spec, endpoint)
-        if spec.sessions is not None:
-            self.note(name, "sessions: creation and re-authentication not estimated")
         if store is not None:
             self._command(store, rate)  # get the session and refresh its expiry
         if spec.memory is not None:
@@ -178,6 +186,73 @@ class Routes(QueryRoutes, RegionRoutes):
         written: set[str] = set()  # databases this endpoint's queries wrote so far
         for step in spec.steps(endpoint):
             self._load_step(name, spec, cores, step, rate, region, written)
+
+    def load_sessions(self) -> None:
+        """Each session-keeping app server's shares of requests that re-authenticate or
+        create a session, and the load of its ``reauth`` steps (and, in a shared store,
+        of the command that writes a new session).
+
+        Run once every class is loaded: a client's rate at a server is its share of the
+        server's whole session traffic (:func:`~simperf.analysis.sessions.session_shares`,
+        over the run's measured period from an empty start; a run bounded by a request
+        count at the steady state). A request finds its session on another instance
+        only through a balancer that is not sticky: traffic that reaches the server only
+        through ``ip_hash`` balancers, or a shared store, spreads over one.
+        """
+        run = self.scenario.run
+        for name, spec in self.components.items():
+            sessions = spec.sessions if spec.kind == "app_server" else None
+            if sessions is None:
+                continue
+            rate = sum(self.calls.get((name, e), 0.0) for e in spec.endpoints if _uses(spec, e))
+            if rate <= 0:
+                continue
+            if self.rate is None:
+                self.note(
+                    name, "sessions: creation and re-authentication not estimated (closed loop)"
+                )
+                continue
+            local = isinstance(sessions.store, str)
+            sticky = self._sticky.get(name, 0.0) >= rate * (1 - 1e-9)
+            spread = spec.initial_replicas if local and not sticky else 1
+            shares = session_shares(
+                _client_shares(self.scenario.workload.clients),
+                rate,
+                spread,
+                sessions.idle_timeout,
+                run.fixed_warmup,
+                run.horizon,
+            )
+            self.sessions[name] = shares
+            region = self.located(name, 0)
+            cores, _ = self.app_stations(name)
+            if sessions.reauth is not None:
+                written: set[str] = set()
+                for step in spec.steps(sessions.reauth):
+                    again = rate * shares.reauthenticated
+                    self._load_step(name, spec, cores, step, again, region, written)
+            if not local:
+                self._command(sessions.store.cache, rate * shares.created)
+            how = (
+                "a shared store"
+                if not local
+                else "local, sticky"
+                if spread == 1 and sticky
+                else f"local, {spread} instances not sticky"
+                if spread > 1
+                else "local, one instance"
+            )
+            period = (
+                "at the steady state"
+                if run.horizon is None
+                else f"over {run.fixed_warmup:g}-{run.horizon:g} s from no sessions"
+            )
+            self.note(
+                name,
+                f"sessions ({how}): {shares.reauthenticated:.1%} of requests re-authenticate, "
+                f"{shares.created:.1%} create one, clients taken as Poisson, {period}; "
+                "headroom at these shares (fewer re-authenticate at a higher load)",
+            )
 
     def _load_step(
         self,
@@ -436,10 +511,35 @@ class Routes(QueryRoutes, RegionRoutes):
         store = _session_store(spec, endpoint)
         if store is not None:
             total = total + self._command_time(store, region)
+        shares = self.sessions.get(component)
+        if shares is not None and _uses(spec, endpoint):
+            total = total + self._session_time(component, spec, shares, core_wait, region, store)
         written: set[str] = set()  # databases this endpoint's queries wrote so far
         for step in spec.steps(endpoint):
             total = total + self._step(component, spec, step, core_wait, region, written)
         self._memo[key] = total
+        return total
+
+    def _session_time(
+        self,
+        name: str,
+        spec: Any,
+        shares: SessionShares,
+        core_wait: float,
+        region: int,
+        store: str | None,
+    ) -> Time:
+        """A request's mean time spent re-authenticating (the ``reauth`` steps, run in
+        its worker) and writing a new session to a shared store."""
+        total = Time()
+        reauth = spec.sessions.reauth
+        if reauth is not None and shares.reauthenticated > 0:
+            written: set[str] = set()
+            for step in spec.steps(reauth):
+                total = total + self._step(name, spec, step, core_wait, region, written)
+            total = total.scaled(shares.reauthenticated)
+        if store is not None:
+            total = total + self._command_time(store, region).scaled(shares.created)
         return total
 
     def _wrote(self, step: Any, written: set[str]) -> None:
@@ -588,13 +688,36 @@ def kind_without_region(spec: Any, regions: list[str]) -> bool:
     return spec.kind == "load_balancer" and bool(regions) and spec.location(regions) is None
 
 
+def _uses(spec: Any, endpoint: str) -> bool:
+    """Whether an app server's ``endpoint`` carries a session (as ``Sessions.uses``)."""
+    sessions = spec.sessions
+    if sessions is None:
+        return False
+    return endpoint in sessions.endpoints if sessions.endpoints else endpoint != sessions.reauth
+
+
 def _session_store(spec: Any, endpoint: str) -> str | None:
     """The cache an app server's ``endpoint`` reads its sessions from (one command), if any."""
-    sessions = spec.sessions
-    if sessions is None or isinstance(sessions.store, str):
+    if not _uses(spec, endpoint) or isinstance(spec.sessions.store, str):
         return None
-    used = endpoint in sessions.endpoints if sessions.endpoints else endpoint != sessions.reauth
-    return sessions.store.cache if used else None
+    return spec.sessions.store.cache
+
+
+def _client_shares(clients: Any) -> np.ndarray:
+    """Each client address's share of requests, as the workload draws them (one address,
+    ``None``, when the workload names none)."""
+    if clients is None or clients.addresses is None:
+        return np.ones(1)
+    return _zipf_weights(clients.addresses, clients.skew)
+
+
+@functools.lru_cache(maxsize=4)
+def _zipf_weights(addresses: int, skew: float) -> np.ndarray:
+    """``1 / (i + 1)^skew`` per address, kept: a capacity search estimates many times, and
+    a workload may name ten million addresses."""
+    weights = np.arange(1, addresses + 1, dtype=float) ** -skew
+    weights.flags.writeable = False
+    return weights
 
 
 def finite(value: float) -> float | None:

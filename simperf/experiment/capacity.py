@@ -553,6 +553,36 @@ def shared_store(
     return ResultStore(store, spec_hash, resume=resume)
 
 
+def coinciding(designs: dict[str, tuple[Scenario, int, Any]]) -> dict[str, str]:
+    """Design -> the earlier design it repeats, for those whose spec (overrides
+    applied), seed and search (``(knob, low, high)``, or None for none) are those of an
+    earlier one: their runs would be the same, so they are run and stored once.
+
+    Parameters
+    ----------
+    designs
+        Name -> ``(scenario, seed, search)``, in the order given.
+    """
+    seen: dict[str, str] = {}
+    out: dict[str, str] = {}
+    for name, (scenario, seed, search) in designs.items():
+        spec = scenario.model_dump(mode="json", by_alias=True)
+        key = canonical_hash({"spec": spec, "seed": seed, "search": search})
+        if key in seen:
+            out[name] = seen[key]
+        else:
+            seen[key] = name
+    return out
+
+
+def coinciding_note(name: str, first: str) -> str:
+    """What a repeated design is told (:func:`coinciding`)."""
+    return (
+        f"design {name!r} is design {first!r} (the same spec, seed and search): run once, "
+        "its answer given for both"
+    )
+
+
 UNPRICED_KNOB = "changes no price"
 """Marks the note of :func:`unpriced_knob` (cheapest carries it into its ranking)."""
 

@@ -23,6 +23,8 @@ from simperf.experiment.capacity import (
     Capacity,
     capacity,
     check_search,
+    coinciding,
+    coinciding_note,
     shared_store,
 )
 from simperf.experiment.executors import executor_for
@@ -50,8 +52,9 @@ class Ranking:
         The :class:`~simperf.experiment.capacity.Capacity` of each design by name.
     warnings
         What makes the comparison doubtful: components whose cores per instance differ
-        between the designs' answers while no ``per_core`` price is given for them (also
-        issued as :class:`~simperf.errors.SimperfWarning`).
+        between the designs' answers while no ``per_core`` price is given for them, a
+        knob that changes no price, and designs that repeat an earlier one, searched
+        once (also issued as :class:`~simperf.errors.SimperfWarning`).
     """
 
     frame: pd.DataFrame
@@ -129,7 +132,9 @@ def cheapest(
         for every search, each run written as it finishes under the point
         ``{"cheapest": design, knob: value}``; ``resume=True`` reuses the runs it holds,
         so an interrupted ranking rerun runs only what is missing (and a store written
-        for other designs or another seed is refused).
+        for other designs or another seed is refused). A design whose spec (overrides
+        applied), seed, knob and range are an earlier design's is searched once, its
+        search given for both and a warning issued.
     **options
         Passed to :func:`~simperf.experiment.capacity.capacity` (``replications``,
         ``seed``, ``tolerance`` ...).
@@ -157,12 +162,24 @@ def cheapest(
         for name, (scenario, *_) in ranges.items()
     }
     db = shared_store(store, resume, "cheapest", seeds)
+    repeats = coinciding(
+        {
+            name: (scenario, seeds[name][1], [knob, lo, hi])
+            for name, (scenario, knob, lo, hi) in ranges.items()
+        }
+    )
+    repeated = [coinciding_note(name, first) for name, first in repeats.items()]
+    for note in repeated:
+        warnings.warn(note, SimperfWarning, stacklevel=2)
     searches: dict[str, Capacity] = {}
     with (
         db if db is not None else nullcontext(),  # the store closed at the end
         executor_for(executor, workers=workers) as pool,
     ):
         for name, (scenario, knob, lo, hi) in ranges.items():
+            if name in repeats:  # the same runs: the earlier design's search answers
+                searches[name] = searches[repeats[name]]
+                continue
             searches[name] = capacity(
                 scenario,
                 knob,
@@ -204,6 +221,6 @@ def cheapest(
         f"{name}: {note}"
         for name, c in searches.items()
         for note in c.warnings
-        if UNPRICED_KNOB in note
+        if UNPRICED_KNOB in note and name not in repeats
     ]
-    return Ranking(frame, searches, notes)
+    return Ranking(frame, searches, notes + repeated)

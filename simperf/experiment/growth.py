@@ -17,6 +17,7 @@ fleet's cost follows its load), the price at the answer for a resized one.
 
 from __future__ import annotations
 
+import warnings
 from concurrent.futures import Executor
 from contextlib import nullcontext
 from dataclasses import dataclass
@@ -25,8 +26,15 @@ from typing import Any
 
 import pandas as pd
 
-from simperf.errors import SpecError
-from simperf.experiment.capacity import capacity, check_search, missed_because, shared_store
+from simperf.errors import SimperfWarning, SpecError
+from simperf.experiment.capacity import (
+    capacity,
+    check_search,
+    coinciding,
+    coinciding_note,
+    missed_because,
+    shared_store,
+)
 from simperf.experiment.executors import executor_for
 from simperf.experiment.probe import Probe, Prober
 from simperf.experiment.slo_verdict import UNDECIDED
@@ -59,12 +67,17 @@ class Growth:
         below the size, at ``high`` of a resized design that found none, or a fixed
         design's month counted as a miss), ``doubt`` (those probes), ``cost_per_hour``,
         ``cost`` (of the month) and ``why`` (a miss: the verdict or the SLOs that failed,
-        at ``high`` for a resized design). Judging stops at a design's first miss.
+        at ``high`` for a resized design). Judging stops at a design's first miss
+        while traffic grows; while it falls every month is judged, since a design that
+        misses may hold once the load has fallen.
     designs
         One row per design: ``design``, ``breach_month`` (the first month its SLOs do
         not hold; None if they hold over the horizon), ``months_held``,
-        ``cost_until_breach``, ``cost_over_horizon`` (None when it breaches) and
-        ``certain`` (every month judged was).
+        ``cost_until_breach``, ``cost_over_horizon`` (None when it breaches),
+        ``holds_from`` (the first month from which the SLOs hold to the horizon's end:
+        0 when they always hold, later when falling traffic brings them back, None
+        when the last month judged misses), ``cost_once_held`` (the cost of those
+        months) and ``certain`` (every month judged was).
     """
 
     rate: float
@@ -112,7 +125,13 @@ class Growth:
                 miss = self.frame[(self.frame.design == row.design) & (self.frame.month == month)]
                 # an undecided probe is counted as a miss: the SLOs may hold after all
                 decided = bool(sure[miss.index].all())
-                if held.empty:  # nothing held, nothing priced
+                since = getattr(row, "holds_from", None)
+                if since is not None and not pd.isna(since) and since > month:
+                    # falling traffic brought them back: from when, and what it costs
+                    line = f"SLOs hold from month {int(since)} as traffic falls ("
+                    line += f"{'missed' if decided else 'not shown to hold'} in month {month})"
+                    line += f", cost from then {row.cost_once_held:.6g}" if priced else ""
+                elif held.empty:  # nothing held, nothing priced
                     line = f"SLOs {'do not hold' if decided else 'not shown to hold'} even in "
                     line += f"month {month}"
                 else:
@@ -221,7 +240,11 @@ def growth(
         or that point with the knob's value (a probe of a resized design's month);
         ``resume=True`` reuses the runs it holds, so an interrupted projection rerun
         runs only what is missing (and a store written for other designs or another
-        seed is refused).
+        seed is refused). A design whose spec (overrides applied), seed and knob with
+        its range are an earlier design's is judged once, its months given for both
+        and a warning issued. Runs are kept by load, not by month, so a store resumed with
+        another ``rate`` or ``months`` reuses the runs of the loads both share (month 0's
+        at least): a run depends on its spec, seed, load and knob alone.
     **options
         Passed to :func:`~simperf.experiment.capacity.capacity` for resized designs
         (``tolerance``).
@@ -259,12 +282,23 @@ def growth(
     db = shared_store(
         store, resume, "growth", {name: (plan[0], seeds[name]) for name, plan in plans.items()}
     )
+    repeats = coinciding(
+        {
+            name: (scenario, seeds[name], None if knob is None else [knob, low, high])
+            for name, (scenario, knob, low, high, _) in plans.items()
+        }
+    )
+    for name, first in repeats.items():
+        warnings.warn(coinciding_note(name, first), SimperfWarning, stacklevel=2)
     rows: list[dict[str, Any]] = []
     with (
         db if db is not None else nullcontext(),  # the store closed at the end
         executor_for(executor, workers=workers) as pool,
     ):
         for name, (scenario, knob, low, high, slos) in plans.items():
+            if name in repeats:  # the same runs: the earlier design's months answer
+                rows += [{**r, "design": name} for r in rows if r["design"] == repeats[name]]
+                continue
             base = float(scenario.workload.arrival.rate)  # type: ignore[union-attr]
             settings = dict(
                 replications=replications,
@@ -342,7 +376,8 @@ def growth(
                     why=why,
                 )
                 rows.append(row)
-                if not met:
+                if not met and rate >= 0:
+                    # more traffic does not bring the SLOs back; falling traffic may
                     break
     frame = pd.DataFrame(rows)
     return Growth(rate, months, frame, _designs(frame, list(designs), months))
@@ -405,7 +440,13 @@ def _designs(frame: pd.DataFrame, names: list[str], months: int) -> pd.DataFrame
         missed = mine[~mine.met.astype(bool)]
         breach = int(missed.month.iat[0]) if not missed.empty else None
         held = mine[mine.met.astype(bool)]
-        until = float(held.cost.sum()) if held.cost.notna().any() else None
+        before = held[held.month < breach] if breach is not None else held
+        until = float(before.cost.sum()) if before.cost.notna().any() else None
+        # the last months held in a row, up to the horizon (falling traffic judges them all)
+        since = None
+        if not mine.empty and bool(mine.met.iat[-1]) and int(mine.month.iat[-1]) == months - 1:
+            since = int(missed.month.iat[-1]) + 1 if not missed.empty else 0
+        tail = held[held.month >= since] if since is not None else held.iloc[:0]
         rows.append(
             {
                 "design": name,
@@ -413,9 +454,12 @@ def _designs(frame: pd.DataFrame, names: list[str], months: int) -> pd.DataFrame
                 "months_held": len(held),
                 "cost_until_breach": until,
                 "cost_over_horizon": until if breach is None else None,
+                "holds_from": since,
+                "cost_once_held": float(tail.cost.sum()) if tail.cost.notna().any() else None,
                 "certain": bool(mine.certain.astype(bool).all()),
             }
         )
     out = pd.DataFrame(rows)
     out["breach_month"] = out["breach_month"].astype("Int64")
+    out["holds_from"] = out["holds_from"].astype("Int64")
     return out

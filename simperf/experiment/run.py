@@ -16,8 +16,10 @@ from simperf.metrics import alerts, traces
 from simperf.metrics.availability import faults_section
 from simperf.metrics.headroom import (
     MAX_UNITS,
+    at_max,
     during_faults,
     headroom,
+    mark_fault_spills,
     mark_spills,
     spilling,
     stopped_calls,
@@ -26,6 +28,7 @@ from simperf.metrics.headroom import (
 from simperf.metrics.request_stats import clean
 from simperf.metrics.result import Result
 from simperf.metrics.summary import Summary
+from simperf.spec.autoscaling import autoscaled
 from simperf.spec.cost import scenario_cost, with_autoscaling
 from simperf.spec.scenario import Scenario
 from simperf.spec.size_estimate import check_size
@@ -230,9 +233,14 @@ def _headroom(
     fault lasted."""
     routes = [c for c in model.components.values() if c.kind == "route"]
     stopped = stopped_calls(model.scenario, routes, calls) if calls else None
-    section = mark_spills(headroom(rows, stopped), spilling(model.scenario), estimated)
+    section = at_max(
+        headroom(rows, stopped), rows, autoscaled(model.scenario), summary.measured_time, stopped
+    )
+    spills = spilling(model.scenario)
+    section = mark_spills(section, spills, estimated)
     if model.scenario.faults and summary.snapshots:
         units = during_faults(model.ctx.faults, summary.snapshots[0], summary.snapshots[-1], rows)
+        mark_fault_spills(units, spills)
         section["faults"] = units[:MAX_UNITS]
         section["fault"] = worst(units)
     return section

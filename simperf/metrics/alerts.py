@@ -23,7 +23,7 @@ import numpy as np
 
 from simperf.errors import SpecError
 from simperf.metrics.request_stats import stats_of, tally
-from simperf.spec.alerts import INSTANCE_METRICS, LATENCY_METRICS, AlertSpec
+from simperf.spec.alerts import COUNTER_METRICS, INSTANCE_METRICS, LATENCY_METRICS, AlertSpec
 
 _EPS = 1e-9
 """Relative tolerance on times: snapshot times are sums of window lengths."""
@@ -138,10 +138,15 @@ def _request_value(
 
 
 def _instance_value(metric: str, instances: list[Any], a: Any, b: Any) -> float | None:
-    """Mean utilisation, or total time-average queue length, of instances in one window."""
+    """Mean utilisation, total time-average queue length, or the total of a counter
+    (shed, expired, cancelled), of instances in one window."""
     span = b.time - a.time
     if span <= 0:
         return None
+    if metric in COUNTER_METRICS:
+        return float(
+            sum(b.instances[i.name][metric] - a.instances[i.name][metric] for i in instances)
+        )
     if metric == "utilization":
         busy = [
             (b.instances[i.name]["busy_area"] - a.instances[i.name]["busy_area"])

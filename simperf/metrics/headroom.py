@@ -20,6 +20,10 @@ were offered too: a callee behind a breaker counts them as load it would have se
 (spread over its instances as it spread what it served), so that it does not look
 comfortable only because the breaker refused work (:func:`stopped_calls`).
 
+An autoscaled server's fleet grows with the load up to ``max``, so ``1 / U`` of the
+fleet it had tracks the scaling target; :func:`at_max` gives its headroom with the
+fleet at ``max`` instead, keeping the fleet's own.
+
 While a fault lasts the load shifts: the survivors of a crashed instance carry its share
 once it is detected, a slowed one is busier. :func:`during_faults` gives the same figures
 over each fault's own time, from the counters the fault log marked as it started, was
@@ -161,13 +165,88 @@ def headroom(rows: list[dict[str, Any]], stopped: dict[str, float] | None = None
     return {"components": best, "first": first}
 
 
+AREAS = (("busy_area", "capacity"), ("worker_area", "workers"), ("pool_area", "pool_size"))
+"""Each resource's busy-time integral and its size per instance, as :data:`RESOURCES`."""
+
+
+def at_max(
+    section: dict[str, Any],
+    rows: list[dict[str, Any]],
+    fleets: dict[str, int],
+    span: float,
+    stopped: dict[str, float] | None = None,
+) -> dict[str, Any]:
+    """:func:`headroom`'s section with each autoscaled server's headroom at its fleet's
+    ``max``: how much more load before the fleet, grown to ``max``, saturates.
+
+    ``1 / utilisation`` of the fleet an autoscaler keeps tracks its target, not where
+    it saturates: the fleet grows with the load up to ``max``. The work the run measured
+    (busy core-, worker- and connection-seconds over every instance, per second of
+    ``span``) spread over ``max`` instances gives each resource's level at ``max``; its
+    headroom is the share of the offered load served over the busiest level.
+
+    Parameters
+    ----------
+    section
+        :func:`headroom`'s ``components`` and ``first`` (changed in place).
+    rows
+        The run's instance rows (areas over the measured period).
+    fleets
+        :func:`~simperf.spec.autoscaling.autoscaled`: server -> ``max``.
+    span
+        The measured time.
+    stopped
+        As for :func:`headroom`.
+
+    Returns
+    -------
+    dict
+        ``section``, each autoscaled server with ``max_instances``, ``headroom`` at
+        ``max`` (its ``resource`` the binding one there) and ``fleet_headroom`` (the
+        fleet's as it was, ``1 / utilisation`` of its busiest instance); ``first``
+        read with these.
+    """
+    comps = section["components"]
+    mine = [name for name in fleets if name in comps]
+    if not mine or span <= 0:
+        return section
+    for name in mine:  # app servers only: their utilisation is of cores
+        group = [r for r in rows if r["component"] == name]
+        levels = []
+        for (area, size), (_, resource) in zip(AREAS, RESOURCES, strict=True):
+            held = [r for r in group if area in r and r.get(size)]
+            if held:
+                total = sum(r[area] for r in held)
+                level = total / (held[0][size] * fleets[name] * span)
+                levels.append((resource, level))
+        if not levels:
+            continue
+        resource, level = max(levels, key=lambda item: item[1])
+        served = sum(r.get("served") or 0 for r in group)
+        offered = served + sum(r.get(k) or 0 for r in group for k in TURNED_AWAY)
+        offered += (stopped or {}).get(name, 0.0)
+        share = served / offered if served else 1.0
+        comp = comps[name]
+        comps[name] = comp | {
+            "resource": resource,
+            "headroom": share / level if level > 0 else None,
+            "max_instances": fleets[name],
+            "fleet_headroom": comp["headroom"],
+            "fleet_resource": comp["resource"],
+        }
+    section["first"] = _first(comps)
+    return section
+
+
 def spilling(scenario: Scenario) -> dict[str, str]:
     """Component -> the geographic balancer that spills its traffic to or from it.
 
     A geographic balancer sends a request to the nearest group with room, so with
     groups in more than one region every group's load depends on the others' (see
     :class:`simperf.components.balancing.Geographic`); a balancer in front of balancers
-    reaches their backends.
+    reaches their backends. A spill also moves traffic between regions: each shared
+    link direction (``"from->to"``, as the run names it) is named too, since what
+    crosses it depends on where the balancer sends.
     """
     network = scenario.network
     regions = list(network.regions) if network is not None else []
@@ -179,7 +258,30 @@ def spilling(scenario: Scenario) -> dict[str, str]:
         located = {scenario.components[b].location(regions) for b in backends}
         if len(located - {None}) > 1:
             out.update(dict.fromkeys(backends, name))
+            for a, ends in (network.links if network is not None else {}).items():
+                for b, link in ends.items():
+                    if link.shared:  # both directions, each a component of the run
+                        out.setdefault(f"{a}->{b}", name)
+                        out.setdefault(f"{b}->{a}", name)
     return out
+
+
+def mark_fault_spills(units: list[dict[str, Any]], spills: dict[str, str]) -> None:
+    """Mark, in :func:`during_faults`' units (in place), the components behind a
+    spilling balancer (``spill``: its name), in each unit's ``components`` and
+    ``first`` and in those of its stretches: their figures there stay ``1 /
+    utilisation``, which is no saturation point (:func:`mark_spills`), and no estimate
+    is solved for a fault's time."""
+    if not spills:
+        return
+    for unit in units:
+        for part in (unit, *(unit[name] for name in STRETCHES if unit.get(name))):
+            for name, comp in part["components"].items():
+                if name in spills:
+                    comp["spill"] = spills[name]
+            first = part.get("first")
+            if first is not None and first["component"] in spills:
+                first["spill"] = spills[first["component"]]
 
 
 def mark_spills(
@@ -222,13 +324,17 @@ def mark_spills(
             "estimated_resource": est.get("resource") if est.get("headroom") else None,
             "estimated_headroom": est.get("headroom") or None,
         }
-    busy = [(name, c) for name, c in comps.items() if _answer(c) is not None]
-    first = None
-    if busy:
-        name, c = min(busy, key=lambda item: _answer(item[1]))  # type: ignore[arg-type,return-value]
-        first = {"component": name, **c}
-    section["first"] = first
+    section["first"] = _first(comps)
     return section
+
+
+def _first(comps: dict[str, dict[str, Any]]) -> dict[str, Any] | None:
+    """The component with the least headroom (by :func:`_answer`), named, or None."""
+    busy = [(name, c) for name, c in comps.items() if _answer(c) is not None]
+    if not busy:
+        return None
+    name, c = min(busy, key=lambda item: _answer(item[1]))  # type: ignore[arg-type,return-value]
+    return {"component": name, **c}
 
 
 def _answer(comp: dict[str, Any]) -> float | None:
@@ -298,7 +404,10 @@ def during_faults(
     database's failover detected the fault, the counters the log marked then split its
     time in two stretches with figures of their own: before the detection the failed
     instance still took its share of the traffic (refused, so the rest carried no more
-    than before); after it the rest carried that share. The fault's figures are the
+    than before); after it the rest carried that share. A balancer that puts the
+    instance back while the fault lasts sends it its share again until it is detected
+    again: every switch the log marked (:attr:`~simperf.components.faults.FaultLog.switches`)
+    moves the time after it to the stretch of its state. The fault's figures are the
     worse of the two.
 
     Parameters
@@ -331,7 +440,7 @@ def during_faults(
     at_start = _as_marks(first, rows)
     at_end = _as_marks(last, rows)
     units: dict[tuple[int, str], dict[str, Any]] = {}
-    for occ, (a, b, d) in zip(log.occurrences, log.marks, strict=True):
+    for occ, (a, b, _), switches in zip(log.occurrences, log.marks, log.switches, strict=True):
         start, end = occ["start"], t1 if occ["end"] is None else min(occ["end"], t1)
         if start < t0:
             start, a = t0, at_start
@@ -358,16 +467,19 @@ def during_faults(
         unit["occurrences"] += 1
         unit["end"] = end
         unit["time"] += end - start
-        # where the detection falls in the measured part: all of it is after one made in
-        # the warm-up, before one never made
-        found = occ["detected"]
-        split = end if found is None else min(max(found, start), end)
-        mark = a if split == start else b if split == end else d
-        unit["detected"] += found is not None
-        unit["_times"][0] += split - start
-        unit["_times"][1] += end - split
-        unit["_sums"][0] += np.nan_to_num(mark - a)  # NaN: counters an instance does not keep
-        unit["_sums"][1] += np.nan_to_num(b - mark)
+        unit["detected"] += occ["detected"] is not None
+        # in rotation (stretch 0) or out of it (1), switched at each detection and each
+        # readmission while the fault lasted; one in the warm-up sets the state at start
+        out, since, mark = False, start, a
+        for time, counters, taken_out in switches:
+            if time <= start:
+                out = taken_out
+                continue
+            if time >= end:
+                break
+            _add(unit, int(out), time - since, counters - mark)
+            out, since, mark = taken_out, time, counters
+        _add(unit, int(out), end - since, b - mark)
     out = []
     for unit in units.values():
         times, sums, down = unit.pop("_times"), unit.pop("_sums"), unit.pop("_down")
@@ -385,6 +497,12 @@ def during_faults(
             found = _named(whole, None)
         out.append({**unit, **stretches, **found})
     return out
+
+
+def _add(unit: dict[str, Any], stretch: int, time: float, counts: np.ndarray) -> None:
+    """Add a span of a fault's time and its counters to one of its stretches."""
+    unit["_times"][stretch] += time
+    unit["_sums"][stretch] += np.nan_to_num(counts)  # NaN: counters an instance does not keep
 
 
 def _named(found: dict[str, Any], stretch: str | None) -> dict[str, Any]:

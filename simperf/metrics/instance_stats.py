@@ -185,7 +185,8 @@ def route_series(
     a: Snapshot, b: Snapshot, name: str, span: float
 ) -> list[tuple[float, float, str, str, float | None]]:
     """A call route's rates over one window: calls and attempts per second, timeouts,
-    fail-fasts and retries, and the share of the window its breaker was not closed."""
+    fail-fasts, tries not sent past their deadline (expired) and retries, and the share
+    of the window its breaker was not closed."""
     before, after = a.components.get(name, {}), b.components[name]
     out: list[tuple[float, float, str, str, float | None]] = []
     for metric, counter in (
@@ -194,6 +195,7 @@ def route_series(
         ("retry_rate", "retries"),
         ("timeout_rate", "timeouts"),
         ("fail_fast_rate", "fail_fast"),
+        ("expired_rate", "expired"),
     ):
         out.append((a.time, b.time, name, metric, (after[counter] - before.get(counter, 0)) / span))
     if "breaker_open_area" in after:

@@ -29,7 +29,8 @@ class Result:
         pool_occupancy (busy connections / pool size) and pool_wait, all time-weighted;
         queue lengths, mean wait and service time, served, rejected, and shed where
         the app server has a ``queue`` or ``concurrency_limit``; expired (attempts
-        dropped past their deadline) where its queue has ``drop_expired``.
+        dropped past their deadline) and cancelled (attempts their caller gave up on
+        first: a hedged call's losing copies) where its queue has ``drop_expired``.
     timeseries
         Long frame (start, end, component, metric, value) in fixed windows; ``shed``
         per window (``all``, and per instance) where an app server can shed, and
@@ -103,7 +104,13 @@ class Result:
                         rows.append({"component": name, "part": part, **_scalars(sub_metrics)})
                 else:
                     rows.append({"component": name, "part": key, **_scalars(value)})
-        return pd.DataFrame(rows)
+        frame = pd.DataFrame(rows)
+        # a number not known yet (a cache never filled) is None in the JSON: a column of
+        # nothing but numbers and None is numeric, None its NaN
+        for column in [c for c in frame.columns if frame[c].dtype == "object"]:
+            if frame[column].dropna().map(_is_number).all():
+                frame[column] = frame[column].astype(float)
+        return frame
 
     @property
     def alerts(self) -> pd.DataFrame:
@@ -258,6 +265,10 @@ class Result:
             f"throughput={d['throughput']:.6g}, p99={d['latency']['all']['p99']}, "
             f"stability={d['stability']['status']!r})"
         )
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
 
 
 def _scalars(metrics: dict[str, Any]) -> dict[str, Any]:

@@ -424,7 +424,11 @@ class Summary:
                 area = sb["busy_area"] - sa["busy_area"]
                 # an instance not provisioned in the window has no utilisation there
                 busy = area / (inst.capacity * exposure) if exposure > 0 else None
-                if inst.kind == self.model.components[inst.component].kind:
+                # a shared link is one instance named as its component: its row is
+                # the component's, not to be recorded again as their mean
+                if inst.kind == self.model.components[inst.component].kind and (
+                    inst.name != inst.component
+                ):
                     if "provisioned_area" in sb:
                         totals = scaled.setdefault(inst.component, [0.0, 0.0])
                         totals[0] += area
@@ -437,6 +441,9 @@ class Summary:
                 if "expired" in sb:  # queue.drop_expired: attempts dropped past their deadline
                     dropped = sb["expired"] - sa["expired"]
                     records.append((a.time, b.time, inst.name, "expired", dropped))
+                    # and those dropped as their caller cancelled them (what alerts watch)
+                    cancelled = sb["cancelled"] - sa["cancelled"]
+                    records.append((a.time, b.time, inst.name, "cancelled", cancelled))
                 if "worker_area" in sb:
                     workers = sb["workers"] * exposure
                     held = (sb["worker_area"] - sa["worker_area"]) / workers if workers else None

@@ -23,8 +23,14 @@ _REFERENCE_KEYS = ("backends", "origin", "cache", "database", "call", "backing")
 
 
 def _instance_rows(result: Result, metric: str) -> Any:
+    """The time series' rows of ``metric`` per instance: those of ``result.components``'
+    instances (a shared link direction is one, named as its component, with no bracket)
+    and any other name with a bracket (an autoscaled slot never provisioned)."""
     ts = result.timeseries
-    return ts[(ts.metric == metric) & ts.component.str.contains(r"\[", regex=True)]
+    frame = result.components
+    named = frame.loc[frame["instance"] != "all", "instance"] if "instance" in frame else []
+    instance = ts.component.isin(set(named)) | ts.component.str.contains(r"\[", regex=True)
+    return ts[(ts.metric == metric) & instance]
 
 
 def utilization(result: Result) -> go.Figure:
@@ -77,7 +83,7 @@ def utilization_heatmap(result: Result, metric: str = "utilization") -> go.Figur
             zmin=0.0 if bounded else None,
             zmax=1.0 if bounded else None,
             colorscale="YlOrRd",
-            colorbar={"title": {"text": "busy" if bounded else metric}},
+            colorbar={"title": {"text": SCALES.get(metric, metric)}},
         )
     )
     if len(ends):
@@ -111,6 +117,9 @@ def utilization_heatmap(result: Result, metric: str = "utilization") -> go.Figur
     return fig
 
 
+SCALES = {"utilization": "busy", "worker_occupancy": "held"}
+"""The colour scale's title of a bounded metric: a worker waiting on a call is held, not
+busy (a server whose workers wait on a database reads 69% held at 9% busy)."""
 DOWN = {"name": "down (crash)", "fillcolor": "#1f2937", "label": "down"}
 """How a window an instance was down is drawn: dark, labelled, far from any busy colour."""
 NOT_PROVISIONED = {"name": "not provisioned", "fillcolor": "#d1d5db", "label": ""}
@@ -250,10 +259,13 @@ def _layers(scenario: Any, edges: list[tuple[str, str]]) -> dict[str, int]:
 def topology(result: Result) -> go.Figure:
     """The architecture as a left-to-right diagram, each component coloured by utilisation.
 
-    Clients sit on the left; arrows follow calls. A component's fill is its mean
-    utilisation (grey where it has none, e.g. a CDN or a balancer without cores); its
-    label gives the utilisation and the number of instances (an autoscaled server's
-    fewest and most over the measured period, and its ``max``).
+    Clients sit on the left; arrows follow calls. A component's fill is the utilisation
+    of its binding resource at its busiest instance, as its headroom gives it (cores,
+    workers, a pool, storage: a worker-bound server is not drawn idle because its cores
+    are), else its mean utilisation (grey where it has none, e.g. a CDN or a balancer
+    without cores); its label gives that figure, the resource where it is not cores,
+    and the number of instances (an autoscaled server's fewest and most over the
+    measured period, and its ``max``).
     """
     scenario = result.scenario
     edges = topology_edges(scenario)
@@ -276,8 +288,12 @@ def topology(result: Result) -> go.Figure:
             standoff=22, startstandoff=22, text="",
         )  # fmt: skip
     comps = result.data["components"]
+    binding = (result.data.get("headroom") or {}).get("components") or {}
     names = ["clients", *scenario.components]
-    utils = [comps.get(n, {}).get("utilization") for n in names]
+    utils = [
+        binding[n]["utilization"] if n in binding else comps.get(n, {}).get("utilization")
+        for n in names
+    ]
     scaled = result.data.get("autoscaling", {})
     labels = []
     for n, u in zip(names, utils, strict=True):
@@ -288,7 +304,9 @@ def topology(result: Result) -> go.Figure:
             ran = f"{low}" if low == high else f"{low}-{high}"
             extra = f" {ran} of max {scaled[n]['max']}"
         kind = scenario.components[n].kind if n in scenario.components else ""
-        labels.append(f"<b>{n}</b>{extra}<br>" + (f"{u:.0%}" if u is not None else kind))
+        resource = binding.get(n, {}).get("resource", "cores")
+        busy = kind if u is None else f"{u:.0%}" + ("" if resource == "cores" else f" {resource}")
+        labels.append(f"<b>{n}</b>{extra}<br>{busy}")
     fig.add_scatter(
         x=[pos[n][0] for n in names],
         y=[pos[n][1] for n in names],

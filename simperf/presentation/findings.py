@@ -14,11 +14,23 @@ if TYPE_CHECKING:  # pragma: no cover
 
 
 def bottleneck(result: Result) -> dict[str, Any] | None:
-    """The busiest instance (``instance``, ``component``, ``utilization``), or None.
+    """The first to saturate as the load grows (``instance``, ``component``, ``resource``,
+    ``utilization``, ``estimated``), or None.
 
-    The instance with the highest utilisation is the one whose queue grows first as
-    the load rises, whatever its kind.
+    The headroom's ``first``: the binding resource (cores, workers, a pool, storage, a
+    link's bandwidth) of the component that saturates first, at its busiest instance,
+    chosen by the estimate behind a spilling balancer (``estimated``). Without it, the
+    instance with the busiest cores.
     """
+    first = (result.data.get("headroom") or {}).get("first")
+    if first and first.get("instance") and first.get("utilization") is not None:
+        return {
+            "instance": str(first["instance"]),
+            "component": str(first["component"]),
+            "resource": str(first["resource"]),
+            "utilization": float(first["utilization"]),
+            "estimated": first.get("estimated_headroom") is not None,
+        }
     frame = result.components
     if "instance" not in frame or "utilization" not in frame:
         return None
@@ -29,7 +41,9 @@ def bottleneck(result: Result) -> dict[str, Any] | None:
     return {
         "instance": str(top["instance"]),
         "component": str(top["component"]),
+        "resource": "cores",
         "utilization": float(top["utilization"]),
+        "estimated": False,
     }
 
 
@@ -72,11 +86,16 @@ def warnings(result: Result) -> list[tuple[str, str]]:
     out.extend(("info", text) for met, text in slo_verdicts(result) if met)
     top = bottleneck(result)
     if top is not None:
+        # a resource other than cores is named (the busiest cores may be elsewhere),
+        # unless the instance is that resource (a database server's storage)
+        named = top["resource"] == "cores" or top["instance"].endswith(f"/{top['resource']}")
+        resource = "" if named else f" {top['resource']}"
+        how = ", by the estimate" if top["estimated"] else ""
         out.append(
             (
                 "info",
-                f"bottleneck: {top['instance']} at {top['utilization']:.0%} busy "
-                "(the first to queue as load grows)",
+                f"bottleneck: {top['instance']}{resource} at {top['utilization']:.0%} busy "
+                f"(the first to queue as load grows{how})",
             )
         )
     return out

@@ -20,7 +20,7 @@ from simperf import plots
 from simperf.metrics.result import Result
 from simperf.presentation import tables
 from simperf.presentation.findings import warnings
-from simperf.presentation.summary_failures import faults
+from simperf.presentation.summary_failures import alerts, faults
 from simperf.presentation.summary_text import autoscaling, headroom
 from simperf.units import format_clock
 
@@ -71,7 +71,19 @@ def _figure_html(fig: go.Figure, div_id: str) -> str:
 
 def _spec_yaml(result: Result) -> str:
     data = result.scenario.model_dump(mode="json", by_alias=True, exclude_unset=True)
-    return yaml.safe_dump(data, sort_keys=False, width=100)
+    return yaml.safe_dump(_shortest(data), sort_keys=False, width=100)
+
+
+def _shortest(node: Any) -> Any:
+    """Floats to 15 significant digits: a unit's conversion leaves binary noise ("100us"
+    is 9.999999999999999e-05 s), which the spec shows as the 0.0001 it was given."""
+    if isinstance(node, dict):
+        return {key: _shortest(value) for key, value in node.items()}
+    if isinstance(node, list):
+        return [_shortest(value) for value in node]
+    if isinstance(node, float):
+        return float(f"{node:.15g}")
+    return node
 
 
 def render(result: Result) -> str:
@@ -144,7 +156,11 @@ def render(result: Result) -> str:
         if table or figs.get(key):
             sections.append((key, title, table + draw(key)))
     if result.data.get("alerts"):
-        sections.append(("alerts", "Alerts", tables.frame_html(result.alerts, tables.ALERT_TIMES)))
+        # the summary's line per alert (one that never fired too), then every firing
+        lines = "\n".join(alerts(result.data)).strip("\n")
+        firings = result.alerts
+        table = tables.frame_html(firings, tables.ALERT_TIMES) if len(firings) else ""
+        sections.append(("alerts", "Alerts", f"<pre>{html.escape(lines)}</pre>{table}"))
     sections.append(("spec", "Spec", f"<pre>{html.escape(_spec_yaml(result))}</pre>"))
     nav = "".join(f'<a href="#{key}">{html.escape(title)}</a>' for key, title, _ in sections)
     body = "".join(

@@ -51,6 +51,13 @@ def faults(d: dict[str, Any]) -> list[str]:
         parts = [f"{target_name(occ)} {occ['kind']} at {format_time(occ['start'])}"]
         if occ["time_to_recover"] is not None:
             parts.append(f"for {format_time(occ['time_to_recover'])}")
+        empty = occ.get("empty")  # an autoscaled server's slots off at the crash
+        if empty and len(empty) == len(occ["instances"]):
+            parts.append(
+                "hit no instance (" + ("an empty slot)" if len(empty) == 1 else "empty slots)")
+            )
+        elif empty:
+            parts.append(f"{len(empty)} of its slots empty, hit nothing there")
         if occ["time_to_detect"] is not None:
             parts.append(f"detected after {format_time(occ['time_to_detect'])}")
         parts.append(f"{occ['failed']} failed while it lasted")  # not all caused by it
@@ -92,7 +99,8 @@ def _format(metric: str, value: float) -> str:
 
 def calls(d: dict[str, Any]) -> list[str]:
     """Guarded calls per route (attempts per call, retries, timeouts, breaker) and the
-    requests per class a fallback stood in for (none without guarded calls)."""
+    requests per class a fallback stood in for (none without guarded calls); the tries
+    not sent past their deadline (``expired``) where a route has any."""
     if not d.get("calls"):
         return []
     columns: list[Column] = [
@@ -107,9 +115,14 @@ def calls(d: dict[str, Any]) -> list[str]:
         ("opens", 7, ""),
         ("degraded", 9, ""),
     ]
+    counted = ["retries", "timeouts", "failed", "fail_fast"]
+    # a column of zeros in every run whose deadlines never cut a try short: left out
+    if any(route.get("expired") for route in d["calls"].values()):
+        columns.insert(8, ("expired", 8, ""))
+        counted.append("expired")
     lines = ["", table_header(columns)]
     for name, route in d["calls"].items():
-        counts = [route[k] for k in ("retries", "timeouts", "failed", "fail_fast")]
+        counts = [route[k] for k in counted]
         values = [name, route["calls"], route["attempts"], route["amplification"], *counts]
         lines.append(
             table_row(columns, [*values, route.get("breaker_opens", 0), route["degraded"]])

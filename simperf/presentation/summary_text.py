@@ -110,7 +110,8 @@ def autoscaling(d: dict[str, Any]) -> list[str]:
             f"autoscaling {name}: {a['min']}..{a['max']} instances, "
             f"{a['fewest_instances']} to {a['most_instances']} in the run, mean "
             + (f"{mean:.3g}" if mean is not None else "-")
-            + f", {a['instances_at_end']} at the end; {a['instance_hours']:.4g} "
+            + f", {a['instances_at_end']} at the end{_billed_at_end(a)}; "
+            f"{a['instance_hours']:.4g} "
             f"instance-hours{cost}; {a['scale_outs']} scale-outs, {a['scale_ins']} scale-ins"
             + (f", {a['replaced']} crashed replaced" if a.get("replaced") else "")
         )
@@ -126,6 +127,15 @@ def autoscaling(d: dict[str, Any]) -> list[str]:
     return lines
 
 
+def _billed_at_end(a: dict[str, Any]) -> str:
+    """`` (3 billed, draining)`` where instances still draining at the end are billed
+    beyond the fleet; nothing otherwise."""
+    billed = a.get("provisioned_at_end")
+    if billed is None or billed == a["instances_at_end"]:
+        return ""
+    return f" ({billed} billed, draining)"
+
+
 def headroom(d: dict[str, Any]) -> list[str]:
     """The first component to saturate as load grows, measured and estimated; the same
     while the worst fault lasted, and the load breakers kept from their callees."""
@@ -139,7 +149,7 @@ def headroom(d: dict[str, Any]) -> list[str]:
         line += (
             f"; estimate: {neck['component']} {neck['resource']} at {multiple(neck['headroom'])}"
         )
-    lines = [line, *_spill_note(section["components"])]
+    lines = [line, *_spill_note(section["components"], bool(section.get("faults")))]
     fault = section.get("fault")
     if fault is not None:
         lines += _fault_headroom(fault)
@@ -160,6 +170,13 @@ def _first(first: dict[str, Any]) -> str:
     is given where there is one, else the measured one is said not to be it."""
     busy = f"{first['utilization']:.1%} busy at {first['instance']}"
     spill = first.get("spill")
+    fleet = first.get("max_instances")
+    if spill is None and fleet is not None:  # autoscaled: the fleet grows with the load
+        return (
+            f"headroom  {first['component']} {first['resource']} saturates first, at "
+            f"{multiple(first['headroom'])} this load with its fleet at max {fleet} ({busy} "
+            f"in the fleet it had, {multiple(first['fleet_headroom'])} at that size)"
+        )
     if spill is None:
         return (
             f"headroom  {first['component']} {first['resource']} saturates first, at "
@@ -188,7 +205,7 @@ def _same(first: dict[str, Any], neck: dict[str, Any]) -> bool:
     ) == (neck["component"], neck["resource"])
 
 
-def _spill_note(components: dict[str, Any]) -> list[str]:
+def _spill_note(components: dict[str, Any], faults: bool = False) -> list[str]:
     """Under the headroom line, per spilling balancer: its components' headroom cells are
     the estimate's (marked ``*``), and their ``1 / utilisation``, which is not."""
     behind: dict[str, list[str]] = {}
@@ -201,6 +218,7 @@ def _spill_note(components: dict[str, Any]) -> list[str]:
     return [
         f"          behind {balancer}, which spills, headroom* is the estimate's; "
         f"1/utilisation, no saturation point: {', '.join(parts)}"
+        + (" (so is 'in fault', marked ~)" if faults else "")
         for balancer, parts in behind.items()
     ]
 
@@ -247,12 +265,15 @@ def _fault_headroom(fault: dict[str, Any]) -> list[str]:
 
 
 def _saturates(first: dict[str, Any]) -> str:
-    """'app cores at 5x (20.0% busy at app[1])': a first to saturate, in words."""
+    """'app cores at 5x (20.0% busy at app[1])': a first to saturate, in words; behind a
+    spilling balancer its 1/utilisation, said to be no saturation point."""
     if first.get("down"):
         return f"{first['component']} at 0x (no instance up: {first['instance']} down)"
+    spill = first.get("spill")
+    said = f"; {spill} spills: 1/utilisation, no saturation point" if spill else ""
     return (
         f"{first['component']} {first['resource']} at {multiple(first['headroom'])} "
-        f"({first['utilization']:.1%} busy at {first['instance']})"
+        f"({first['utilization']:.1%} busy at {first['instance']}{said})"
     )
 
 
@@ -334,7 +355,7 @@ def components(d: dict[str, Any]) -> list[str]:
         values = [name, comp["kind"]]
         values += [comp.get(k) for k in ("utilization", "worker_occupancy", "pool_occupancy")]
         values += [comp.get("mean_queue_length"), format_time(comp.get("mean_wait"))]
-        values.append(comp.get("served", comp.get("dispatched", "-")))
+        values.append(_served(name, comp, d))
         if estimated is not None:
             database = d.get("databases", {}).get(name)
             values.append(_estimated_utilization(estimated.get(name), database))
@@ -342,9 +363,21 @@ def components(d: dict[str, Any]) -> list[str]:
             values.append(headroom_cell(spare.get(name)))
         if in_fault:
             room = in_fault.get(name)
-            values.append(multiple(room))
+            # behind a spilling balancer 1/utilisation in a fault is no saturation point
+            # either, and no estimate solves it: marked as the spill note says
+            spills = (spare or {}).get(name, {}).get("spill") is not None
+            values.append(multiple(room) + ("~" if spills and room is not None else ""))
         lines.append(table_row(columns, values))
     return lines
+
+
+def _served(name: str, comp: dict[str, Any], d: dict[str, Any]) -> Any:
+    """A row's ``served``: a server's requests done, a balancer's dispatched, a CDN's
+    requests entering its edges (each answered, from a cache or through the origin; the
+    CDN table below says which)."""
+    if comp["kind"] == "cdn":
+        return (d.get("cdns") or {}).get(name, {}).get("requests", "-")
+    return comp.get("served", comp.get("dispatched", "-"))
 
 
 def component_headroom(d: dict[str, Any]) -> tuple[dict[str, Any] | None, dict[str, float]]:

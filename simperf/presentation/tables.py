@@ -10,6 +10,7 @@ import html
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
 import pandas as pd
 
 from simperf.presentation.cells import multiple
@@ -28,11 +29,12 @@ if TYPE_CHECKING:  # pragma: no cover
 
 TIME_COLUMNS = {
     "mean", "p50", "p90", "p95", "p99", "p999", "max", "mean_wait", "mean_service", "threshold",
+    "filled_at",
 }  # fmt: skip
 SHARE_COLUMNS = {
     "utilization", "worker_occupancy", "pool_occupancy", "error_rate", "hit_rate", "offload",
-    "byte_offload", "imbalance", "cpu_utilization", "storage_utilization", "slow_share", "share",
-    "stale_read_rate", "store_read_reduction", "stale_rate",
+    "byte_hit_rate", "byte_offload", "imbalance", "cpu_utilization", "storage_utilization",
+    "slow_share", "share", "stale_read_rate", "store_read_reduction", "stale_rate",
 }  # fmt: skip
 ALERT_TIMES = ("start", "end", "duration")
 """Columns of ``Result.alerts`` in time units (``peak`` is in the metric's own)."""
@@ -54,7 +56,7 @@ def _number(value: Any) -> str:
         return "-"
     if isinstance(value, bool):
         return "yes" if value else "no"
-    if isinstance(value, int):
+    if isinstance(value, int | np.integer):  # a count from an int64 column too
         return f"{value:,}"
     if isinstance(value, float):
         # Counts summed over instances arrive as floats: show them as counts.
@@ -116,6 +118,9 @@ def component_table(result: Result, instances: bool = False) -> str:
     ]  # fmt: skip
     # shed and expired only where a server can shed or drop (absent columns are skipped)
     frame = result.components
+    if "dispatched" in frame and "served" in frame:
+        # a balancer serves nothing itself: what it dispatched, as the text summary gives
+        frame = frame.assign(served=frame["served"].fillna(frame["dispatched"]))
     frame = frame[(frame["instance"] == "all") != instances]
     frame = frame[[c for c in columns if c in frame]]
     if not instances:

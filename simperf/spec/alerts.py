@@ -4,15 +4,17 @@
 the requests finished in a time-series window stays above 2 s for two hours. Metric
 names are those of the time series (``Result.timeseries``): request metrics (latency
 percentiles, ``throughput``, ``errors``, ``error_rate``) of all requests or of one
-``class``, ``in_system``, and ``utilization`` or ``queue_length`` of a ``component``
-(or of one of its instances). The threshold takes the metric's unit: a time for
+``class``, ``in_system``, ``utilization`` or ``queue_length`` of a ``component`` (or
+of one of its instances), and the requests an app server (or one instance) ``shed``,
+dropped past their deadline (``expired``) or dropped as cancelled (``cancelled``) in a
+window. The threshold takes the metric's unit: a time for
 latencies (``200ms``), a rate for throughput (``50/s``), a fraction or a percentage
 for ratios (``0.9``, ``1%``), a number for counts.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import Field, model_validator
 
@@ -27,7 +29,11 @@ LATENCY_METRICS = ("mean", "p50", "p90", "p95", "p99", "p999", "max")
 """Latency statistics of the ok requests finished in a window (seconds)."""
 REQUEST_METRICS = frozenset({*LATENCY_METRICS, "throughput", "errors", "error_rate"})
 """Metrics of finished requests: of all of them, or of one request class."""
-INSTANCE_METRICS = frozenset({"utilization", "queue_length"})
+COUNTER_METRICS = {"shed": "sheds", "expired": "drops", "cancelled": "drops"}
+"""An app server's counts per window (its instances' together, or one's), and what the
+server must do for the count to exist: shed (a ``queue`` or a ``concurrency_limit``) or
+drop (``queue.drop_expired``)."""
+INSTANCE_METRICS = frozenset({"utilization", "queue_length", *COUNTER_METRICS})
 """Metrics of a component (its own instances together) or of one of its instances."""
 MEASURED_KINDS = frozenset({"app_server", "cache", "database", "sharded_database"})
 """Component kinds with instances whose utilisation and queue are measured."""
@@ -49,6 +55,9 @@ AlertMetric = Literal[
     "in_system",
     "utilization",
     "queue_length",
+    "shed",
+    "expired",
+    "cancelled",
 ]
 
 
@@ -60,6 +69,7 @@ _PARSERS = {
     "errors": parse_count,
     "in_system": parse_count,
     "queue_length": parse_count,
+    **dict.fromkeys(COUNTER_METRICS, parse_count),
 }
 
 
@@ -81,7 +91,9 @@ class AlertSpec(SpecModel):
         description="request class of a request metric (all: every request)",
     )
     component: str | None = Field(
-        None, max_length=64, description="component of utilization and queue_length"
+        None,
+        max_length=64,
+        description="component of utilization, queue_length, shed, expired and cancelled",
     )
     instance: int | None = Field(
         None,
@@ -124,7 +136,10 @@ class AlertSpec(SpecModel):
         if self.metric in INSTANCE_METRICS and self.component is None:
             raise ValueError(f"component: required for {self.metric}")
         if self.metric not in INSTANCE_METRICS and self.component is not None:
-            raise ValueError("component: only utilization and queue_length take a component")
+            raise ValueError(
+                "component: only utilization, queue_length, shed, expired and cancelled "
+                "take a component"
+            )
         if self.instance is not None and self.component is None:
             raise ValueError("instance: needs a component")
         if self.metric not in REQUEST_METRICS and self.request_class != "all":
@@ -176,6 +191,10 @@ def alert_problems(scenario: Scenario) -> list[str]:
                 f"{path}.component: {alert.component!r} ({spec.kind}) has no instances of its "
                 f"own to measure; {', '.join(sorted(MEASURED_KINDS))} components have"
             )
+        elif alert.metric in COUNTER_METRICS and (
+            problem := _counter_problem(alert.metric, alert.component, spec)
+        ):
+            problems.append(f"{path}.metric: {problem}")
         elif alert.instance is not None and spec.kind in COUNTED_KINDS:
             count = int(getattr(spec, COUNTED_KINDS[spec.kind]))
             if alert.instance >= count:
@@ -183,3 +202,16 @@ def alert_problems(scenario: Scenario) -> list[str]:
                     f"{path}.instance: {alert.component!r} has {count} instance(s), numbered from 0"
                 )
     return problems
+
+
+def _counter_problem(metric: str, name: str, spec: Any) -> str | None:
+    """Why ``name`` never counts ``metric`` (None: it may)."""
+    if spec.kind != "app_server":
+        return f"{metric} is counted by app servers; {name!r} is a {spec.kind}"
+    queue = getattr(spec, "queue", None)
+    if COUNTER_METRICS[metric] == "sheds":
+        if queue is None and spec.concurrency_limit is None:
+            return f"{name!r} sheds nothing (no queue or concurrency_limit)"
+    elif queue is None or not queue.drop_expired:
+        return f"{name!r} drops nothing {metric} (no queue.drop_expired)"
+    return None

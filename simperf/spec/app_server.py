@@ -218,6 +218,13 @@ class AppServerSpec(ComponentKind):
         """Instances it can ever have: ``autoscaling.max``, else ``replicas``."""
         return self.replicas if self.autoscaling is None else self.autoscaling.max
 
+    @property
+    def fault_instances(self) -> int:
+        """Slots a fault can name: every one it can ever have, ``autoscaling.max`` when
+        autoscaled (a slot only autoscaling fills included; a crash of a slot empty at
+        that moment hits nothing), else its replicas."""
+        return self.most_replicas
+
     def endpoint_names(self, scenario: Any, seen: frozenset[str] = frozenset()) -> set[str]:
         """Its endpoints."""
         return set(self.endpoints)

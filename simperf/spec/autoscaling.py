@@ -8,8 +8,10 @@ in service; it is acted on ``metric_lag`` later (a monitoring pipeline's delay).
 policy is either *target tracking* (``target``: the fleet becomes ``ceil(n x metric /
 target)``, n the instances measured, except while ``|metric / target - 1|`` is within
 ``tolerance``, when it stays) or *steps* (``steps: [{above: 80%, change: 2},
-{below: 30%, change: -1}]``). An instance added takes traffic ``warmup`` after the
-decision (launch, boot, registration) and starts cold: no sessions, no requests in
+{below: 30%, change: -1}]``: an ``above`` step adds to the instances the period measured, and
+acts only beyond the fleet, so that instances warming count as capacity added for the
+same rise, as AWS's step scaling counts them). An instance added takes traffic ``warmup``
+after the decision (launch, boot, registration) and starts cold: no sessions, no requests in
 progress. An instance removed takes no new requests and is released once the requests
 it holds have finished (drain); a scale-out takes draining instances back first, at
 once and warm. No scale-out is taken within ``cooldown`` of the last
@@ -173,3 +175,12 @@ class AutoscalingSpec(SpecModel):
     def in_cooldown(self) -> float:
         """The cooldown after any action before a scale-in."""
         return self.cooldown if self.scale_in_cooldown is None else self.scale_in_cooldown
+
+
+def autoscaled(scenario: Any) -> dict[str, int]:
+    """Each autoscaled server of a scenario -> its fleet's ``max``."""
+    return {
+        name: spec.autoscaling.max
+        for name, spec in scenario.components.items()
+        if getattr(spec, "autoscaling", None) is not None
+    }

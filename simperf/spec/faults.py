@@ -34,6 +34,10 @@ A database's servers are numbered per shard, its primary then its replicas; a fa
 replica's reads go to the others, a failed primary's writes fail until ``failover``
 promotes a replica (:mod:`simperf.components.db_failover`). A CDN's instances are its
 edges, in the order of ``edges``; a down edge's clients go to the shield or the origin.
+An autoscaled app server's instances are its slots, up to ``autoscaling.max`` (one only
+autoscaling fills included): a crash of a slot that holds no instance at that moment hits
+nothing (its occurrence lists the slot under ``empty``), and a ``slow`` or ``errors``
+fault acts on whatever instance the slot holds while it lasts.
 """
 
 from __future__ import annotations
@@ -269,7 +273,13 @@ def _member_problems(
     count = spec.fault_instances
     if instance is not None and instance >= count:
         where = path if grouped else f"{path}.instance"
-        return [f"{where}: {component!r} has {count} instance(s), numbered from 0"]
+        # an autoscaled server's slots: those it may provision, whatever it starts with
+        has = (
+            f"at most {count} instances (autoscaling.max)"
+            if getattr(spec, "autoscaling", None) is not None
+            else f"{count} instance(s)"
+        )
+        return [f"{where}: {component!r} has {has}, numbered from 0"]
     return []
 
 

@@ -1,5 +1,5 @@
 """How a call behaves under failure: timeouts, retries with backoff and a budget, hedging,
-circuit breakers and fallbacks (DESIGN.md section 10).
+circuit breakers and fallbacks (docs/architecture.md, "One call path").
 
 A ``call`` step takes ``timeout``, ``retry``, ``hedge`` and ``fallback``; an app server's
 ``breakers`` hold one circuit breaker per target component it calls (the route
@@ -212,21 +212,16 @@ def call_problems(scenario: Any, name: str, server: Any) -> list[str]:
 
 def tracks_attempts(scenario: Any) -> bool:
     """Whether a run reads the deadlines of attempts (not only of requests): some queue
-    drops expired requests, or a server that a timed or hedged call reaches makes a call
-    with a timeout, a retry or a hedge of its own (a nested caller, whose tries look at
-    the deadline of the attempt it serves; see
+    drops expired requests, or a server that a timed or hedged call reaches calls
+    something of its own (a nested caller, whose calls look at the deadline of the
+    attempt it serves before they are sent; see
     :class:`simperf.components.resilience.AttemptDeadlines`)."""
     if any(
         getattr(getattr(spec, "queue", None), "drop_expired", False)
         for spec in scenario.components.values()
     ):
         return True
-    options = ("timeout", "retry", "hedge")
-    callers = {
-        name
-        for _, name, _, step in all_steps(scenario)
-        if any(getattr(step, option, None) is not None for option in options)
-    }
+    callers = {name for _, name, _, step in all_steps(scenario) if step.forwards()}
     if not callers:
         return False
     return any(
@@ -236,6 +231,13 @@ def tracks_attempts(scenario: Any) -> bool:
         for f in step.forwards()
         for component, _ in reachable(scenario, f.component, f.endpoint)
     )
+
+
+def deadline_reaches(scenario: Any, name: str, tracked: bool) -> bool:
+    """Whether a request served by ``name`` may carry a deadline its calls must check:
+    a class with a ``timeout`` reaches it, or (in a run that ``tracked`` attempts'
+    deadlines) a call with a ``timeout`` or a ``hedge`` does."""
+    return bool(_deadlines(scenario, name)) or (tracked and _timed(scenario, name))
 
 
 def _timed(scenario: Any, name: str) -> bool:

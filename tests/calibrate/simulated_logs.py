@@ -99,3 +99,42 @@ def held_after_idle(rate: float, seed: int, requests: int = 4000) -> tuple[pd.Da
         }
     )
     return log, float(gaps.mean())
+
+
+def with_failures(log: pd.DataFrame, share: float, seed: int) -> tuple[pd.DataFrame, np.ndarray]:
+    """``log`` with a random ``share`` of its rows answered 500 at the end of their
+    service (a backend's error, as a proxy reports it): sent and served like the others,
+    but with no server-side time logged. Returns the log and which rows failed."""
+    failed = np.random.default_rng(seed).random(len(log)) < share
+    log = log.astype({"status": object})
+    log.loc[failed, "status"] = 500
+    log.loc[failed, [c for c in log.columns if c.startswith("time_")]] = np.nan
+    return log, failed
+
+
+def two_steps(
+    rate: float, first: Any, second: Any, *, requests: int, seed: int, timeout: float
+) -> pd.DataFrame:
+    """Poisson ``rate`` into one FIFO worker whose handler runs two steps, ``time_first``
+    then ``time_second`` (frozen scipy distributions), logged as each ends, by a client
+    that gives up after ``timeout``: a timed-out row has the latency ``timeout`` and only
+    the steps that ended before it (the worker still serves it to the end)."""
+    rng = np.random.default_rng(seed)
+    sent = np.cumsum(rng.exponential(1 / rate, requests))
+    a, b = first.rvs(requests, random_state=rng), second.rvs(requests, random_state=rng)
+    start = np.empty(requests)
+    free = -np.inf
+    for i in range(requests):
+        start[i] = max(sent[i], free)
+        free = start[i] + a[i] + b[i]
+    latency = (start - sent) + a + b  # so that no rounding makes a + b exceed it
+    late = latency > timeout
+    return pd.DataFrame(
+        {
+            "timestamp": sent,
+            "latency": np.where(late, timeout, latency),
+            "status": np.where(late, "timeout", "ok"),
+            "time_first": np.where(start + a <= sent + timeout, a, np.nan),
+            "time_second": np.where(late, np.nan, b),
+        }
+    )

@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 from scipy import stats
-from simulated_logs import single_server
+from simulated_logs import single_server, with_failures
 
 from simperf.analysis import mg1_setup
 from simperf.calibrate import calibrate
@@ -123,3 +123,23 @@ def test_intervals_cover_the_truth_at_their_level(service, family) -> None:
     assert chosen >= 36
     assert covered["mean"] >= 30, covered
     assert covered["cv"] >= 30, covered
+
+
+def test_failed_requests_count_in_the_rate_not_in_the_service_times() -> None:
+    # before: the 10% answered 500 were left out of the rate too: it read 44.8/s
+    # [42.4, 47.4] at 99.9% for the 50/s sent
+    _, log = single_server(50, GAMMA, requests=4000, seed=3)
+    log, failed = with_failures(log.drop(columns=["server_start", "server_end"]), 0.1, seed=1)
+    cal = calibrate(log, confidence=0.999, predict_requests=None)
+    level = cal.levels.iloc[0]
+    assert level["failed"] == failed.sum() and level["requests"] == len(log) - failed.sum()
+    assert level["rate_low"] <= 50 <= level["rate_high"]
+    sent = log["timestamp"]
+    assert level["rate"] == (len(log) - 1) / (sent.max() - sent.min())
+    assert cal.fragment["workload"]["arrival"]["rate"] == f"{level['rate']:.6g}/s"
+    # a failure logs no service time: the mean is the successful requests'
+    mean = _chosen(cal, "mean")
+    assert mean["n"] == len(log) - failed.sum()
+    assert mean["low"] <= 0.008 <= mean["high"]
+    assert level["utilisation"] == pytest.approx(level["rate"] * level["service"])
+    assert f"({failed.sum()} failed requests: counted in the rate" in cal.summary()

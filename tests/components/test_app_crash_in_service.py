@@ -100,7 +100,7 @@ def test_with_hang_and_no_timeout_they_stay_in_flight() -> None:
 @pytest.mark.parametrize("in_service", ["fail", "hang"])
 def test_the_crash_frees_the_workers_and_the_cpu_burst_runs_on(in_service: str) -> None:
     """The three requests would have held their workers 0.03 + 0.23 + 0.43 = 0.69 s more
-    (of 8 workers x 5 s); the CPU bursts under way run to their end (DESIGN.md section 10:
+    (of 8 workers x 5 s); the CPU bursts under way run to their end (docs/resilience.md:
     abandoned work goes on), so core use is unchanged, and they are not counted served."""
     per_instance = {
         mode: simperf.run(scenario(mode), seed=1).to_dict()["components"]["app"]["per_instance"][

@@ -220,11 +220,13 @@ def test_step_policy_respects_cooldown_and_max(tmp_path: Path) -> None:
         "steps": [{"above": 0.3, "change": 1}, {"below": 0.25, "change": -5}],
         "cooldown": "40s",
         "max": 4,
+        "warmup": 0,  # an instance warming would hold the step itself (see below)
     }
     del steps["target"]
     result = run(tmp_path, steps)
     events = result.scaling_events
-    # 0.5 > 0.3 from the first period on: +1 at 15, then +1 each 40 s cooldown until max.
+    # 0.5 > 0.3 from the first period on: +1 at 15, then +1 each 40 s cooldown until max
+    # ([10, 20] measures 3 from 15, 0.4 busy, and wants 4 from 25).
     assert list(events["time"])[:2] == [15.0, 55.0]
     assert events["reason"][1].endswith("; wanted from 0:00:25, held by the cooldown")
     assert list(events["to"])[:2] == [3, 4]
@@ -232,11 +234,57 @@ def test_step_policy_respects_cooldown_and_max(tmp_path: Path) -> None:
     # 6/s on 4 instances is 0.15 < 0.25: -5 is clipped to min 2.
     assert list(events["to"])[-1] == 2
     assert series(result, "app", "instances").min() >= 2
-    # At max 4, +1 is wanted 13 times: 3 instances measured in [50, 80] (the 4th warming
-    # until 85) are 33% busy, and 14/s on 4 is 35% busy in the ten periods of [100, 200].
+    # At max 4, +1 is wanted 10 times: 14/s on 4 is 35% busy in the ten periods of
+    # [100, 200].
     report = result.to_dict()["autoscaling"]["app"]
-    assert (report["capped_at_max"], report["most_wanted"]) == (13, 5)
-    assert "max 4 too few: 13 decisions wanted more, up to 5 instances" in result.summary()
+    assert (report["capped_at_max"], report["most_wanted"]) == (10, 5)
+    assert "max 4 too few: 10 decisions wanted more, up to 5 instances" in result.summary()
+
+
+WARMING = {**TRACKING, "max": 6, "cooldown": "10s", "scale_in_cooldown": "10s"}
+"""A warm-up (30 s) longer than the cooldown (10 s): only the instances warming can stop
+a second scale-out for the same rise."""
+STEPS = [{"above": 0.65, "change": 1}, {"above": 0.9, "change": 3}, {"below": 0.25, "change": -1}]
+
+
+def test_a_step_counts_the_instances_warming_as_capacity(tmp_path: Path) -> None:
+    # 14/s from 100 s on 2 instances is 0.7 busy each (0.6986 in [100, 110]): one step,
+    # +1, at 115, serving from 145; 14/s on 3 is 0.467, inside the steps. The periods
+    # [110, 140] still measure 2 instances at 0.7 while the third warms: the same
+    # breach, which AWS's step scaling meets with the same desired capacity (2 in
+    # service + 1 = 3, the fleet already). Stepping from the fleet, warming included,
+    # added one more at each period past the cooldown: 2 -> 3 -> 4 -> 5 -> 6 (max) for
+    # a rise that one instance answers. 6/s from 200 s on 3 is 0.2: -1 at 215.
+    policy = {**WARMING, "steps": STEPS}
+    del policy["target"]
+    events = run(tmp_path, policy).scaling_events
+    assert list(zip(events["time"], events["from"], events["to"], strict=True)) == [
+        (115.0, 2, 3),
+        (215.0, 3, 2),
+    ]
+    # A larger breach while it warms takes the larger step from the instances in
+    # service, adding the difference: 19/s from 120 s on the 2 serving is 0.95 > 0.9,
+    # +3 from 2 is 5, so 2 more at 135 (not 3 more, to 6).
+    segments = ((0.0, 10), (100.0, 14), (120.0, 19))
+    spec = scenario(tmp_path, policy, segments)
+    events = simperf.run(simperf.from_dict(spec), seed=1).scaling_events
+    assert list(zip(events["time"], events["from"], events["to"], strict=True)) == [
+        (115.0, 2, 3),
+        (135.0, 3, 5),
+    ]
+    assert (
+        events["reason"][1] == "cpu_utilization 0.9491 above 0.9; 2 measured + 3, 1 added already"
+    )
+
+
+def test_target_tracking_counts_the_instances_warming_as_capacity(tmp_path: Path) -> None:
+    # The same rise tracked at 60%: ceil(2 x 0.6986 / 0.6) = 3 at 115; the periods
+    # measured while the third warms want ceil(2 x 0.7 / 0.6) = 3, the fleet already.
+    events = run(tmp_path, WARMING).scaling_events
+    assert list(zip(events["time"], events["from"], events["to"], strict=True)) == [
+        (115.0, 2, 3),
+        (215.0, 3, 2),
+    ]
 
 
 def test_without_autoscaling_nothing_changes(tmp_path: Path) -> None:
@@ -360,6 +408,48 @@ def test_a_crashed_instance_is_terminated_and_replaced(tmp_path: Path) -> None:
     assert capped.to_dict()["autoscaling"]["app"]["capped_at_max"] == 0
 
 
+def test_a_fault_may_name_any_slot_below_max(tmp_path: Path) -> None:
+    # 2 replicas, max 5: the step at 115 s provisions app[2] (serving from 145). A crash
+    # of app[2] at 150 hits that instance: the decision at 155 replaces it (into app[3]).
+    # A crash of app[4] at 52 s finds its slot empty: it hits nothing, and says so.
+    # Before, both were refused: "faults[0].instance: 'app' has 2 instance(s)".
+    spec = scenario(tmp_path, TRACKING, replicas=2)
+    spec["faults"] = [
+        {"component": "app", "instance": 4, "at": 52, "for": 20},
+        {"component": "app", "instance": 2, "at": 150, "for": 20},
+    ]
+    result = simperf.run(simperf.from_dict(spec), seed=1)
+    events = result.scaling_events
+    assert list(zip(events["time"], events["from"], events["to"], strict=True))[:2] == [
+        (115.0, 2, 3),
+        (155.0, 3, 3),
+    ]
+    assert events["reason"][1] == "app[2] crashed: terminated and replaced"
+    d = result.to_dict()
+    empty, hit = d["faults"]["occurrences"]
+    assert (empty["instances"], empty["empty"]) == (["app[4]"], ["app[4]"])
+    assert (hit["instances"], "empty" in hit) == (["app[2]"], False)
+    assert empty["failed"] == 0
+    summary = result.summary()
+    assert "app[4] crash at 52 s, for 20 s, hit no instance (an empty slot)" in summary
+    assert "app[4]" not in d["faults"]["availability"]["time"]["instances"]
+
+
+def test_a_fault_past_max_is_refused_with_its_path(tmp_path: Path) -> None:
+    # replicas 6 lowered to max 4: slots app[0] to app[3]. app[5] passed the check
+    # (below replicas) and the run failed with an IndexError.
+    spec = scenario(tmp_path, {**TRACKING, "max": 4}, replicas=6)
+    spec["faults"] = [{"component": "app", "instance": 5, "at": 52, "for": 20}]
+    with pytest.raises(simperf.SpecError) as caught:
+        simperf.from_dict(spec)
+    assert "faults[0].instance: 'app' has at most 4 instances (autoscaling.max)" in str(
+        caught.value
+    )
+    spec["faults"] = [{"group": ["app[0]", "app[4]"], "at": 52, "for": 20}]
+    with pytest.raises(simperf.SpecError, match=r"faults\[0\]\.group\[1\]: 'app' has at most 4"):
+        simperf.from_dict(spec)
+
+
 @pytest.mark.parametrize("most", [2, 5])
 def test_availability_counts_the_fleet_not_its_empty_slots(tmp_path: Path, most: int) -> None:
     # As above: 2 instances all along, app[1] crashes from 52 s to 152 s, is terminated
@@ -459,6 +549,25 @@ def test_a_draining_instance_taken_back_serves_at_once(tmp_path: Path) -> None:
     # still provisioned all along: billed as two from 0 to 160 s, never three
     assert instances.max() == pytest.approx(2.0)
     assert series(result, "app[1]", "utilization")[110.0] == pytest.approx(0.7)
+
+
+def test_instances_at_end_count_the_fleet_as_its_range_does(tmp_path: Path) -> None:
+    """app[1], scaled in at 70 s, still drains at the end (100 s): it is billed but no
+    longer of the fleet, so the fleet at the end is 1, as the range beside it counts;
+    ``provisioned_at_end`` (2) is what is billed. Before, 'at the end' said 2."""
+    scaling = {**TRACKING, "min": 1, "metric_lag": 0, "cooldown": "60s", "scale_in_cooldown": 0}
+    segments = ((0.0, 10), (60.0, 2), (100.0, 14))
+    spec = scenario(tmp_path, scaling, segments, replicas=2, workers=1000)
+    spec["components"]["app"]["endpoints"]["get"].append(
+        {"delay": {"dist": "constant", "value": "45s"}}
+    )
+    spec["run"]["duration"] = 100
+    result = simperf.run(simperf.from_dict(spec), seed=1)
+    report = result.to_dict()["autoscaling"]["app"]
+    assert (report["fewest_instances"], report["most_instances"]) == (1, 2)
+    assert report["instances_at_end"] == 1
+    assert report["provisioned_at_end"] == 2
+    assert "1 to 2 in the run, mean 2, 1 at the end (2 billed, draining)" in result.summary()
 
 
 def test_request_rate_counts_the_requests_offered_not_finished(tmp_path: Path) -> None:
@@ -704,3 +813,28 @@ def test_a_tolerance_cuts_a_days_actions_within_its_instance_hours_bound() -> No
     assert len(band["events"]) < len(none["events"])
     ratio = band["instance_hours"] / none["instance_hours"]
     assert 1 / 1.1 <= ratio <= 1 / 0.9
+
+
+def test_headroom_is_the_fleets_at_max(tracking: simperf.Result) -> None:
+    """3,000 requests of exactly 100 ms in 300 s are 1 core's work on average: spread
+    over max 5 one-core instances, 20% busy, so the fleet at max saturates at 5x this
+    load. The fleet it had (its busiest instance) says far less, since the autoscaler
+    keeps it near its 60% target; that figure is kept as ``fleet_headroom``."""
+    app = tracking.to_dict()["headroom"]["components"]["app"]
+    assert app["headroom"] == pytest.approx(5.0, rel=1e-12)
+    assert app["max_instances"] == 5 and app["resource"] == "cores"
+    assert app["fleet_headroom"] == pytest.approx(1 / app["utilization"])
+    assert app["fleet_headroom"] < 2.5
+    assert "saturates first, at 5x this load with its fleet at max 5 (" in tracking.summary()
+
+
+def test_the_estimates_headroom_is_the_fleets_at_max() -> None:
+    """models/diurnal.yaml (10/s of 60 ms, 0.6 cores' work) tracking 40% CPU settles at
+    2 instances, 30% busy; at max 4 the fleet is 15% busy: 6.67x, not 1 / 0.3 = 3.33x."""
+    spec = simperf.load(Path(__file__).resolve().parents[2] / "models" / "diurnal.yaml")
+    scaled = spec.with_overrides(
+        {"components.app.autoscaling": {"min": 1, "max": 4, "target": "40%"}}
+    )
+    found = simperf.estimate(scaled)
+    assert found.bottleneck["headroom"] == pytest.approx(4 / 0.6)
+    assert "headroom with its fleet at max 4 (it grows with the load)" in found.notes["app"]

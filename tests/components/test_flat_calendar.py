@@ -9,7 +9,7 @@ import pytest
 import simpy
 from simpy.events import NORMAL, URGENT
 
-from simperf.components.flat_calendar import check_internals, later, soon
+from simperf.components.flat_calendar import check_internals, later, soon, soon_all
 from simperf.model import run_until
 
 
@@ -49,6 +49,39 @@ def test_a_light_entry_takes_the_place_a_timeout_made_then_would() -> None:
     stop = env.timeout(2)
     assert run_until(env, stop) == 8  # every entry, light or not, and the end
     assert order == ["urgent", "soon", "earlier", "timeout before", "light", "timeout after"]
+
+
+def test_entries_due_together_run_as_one_in_their_order() -> None:
+    # pushed in a row, nothing can come between them: neither an entry already due then
+    # nor one they push (a later id), whatever its priority
+    def run(together: bool) -> tuple[list[str], int]:
+        env = simpy.Environment()
+        order: list[str] = []
+
+        class Step:
+            def __init__(self, name: str) -> None:
+                self.name = name
+
+            def run(self) -> None:
+                order.append(self.name)
+                if self.name == "a":  # pushed by the first: after the last, as before
+                    soon(env, Step("pushed urgent").run, URGENT)
+
+        soon(env, Step("before").run, URGENT)
+        env.event().succeed()  # normal priority: after every urgent entry
+        steps = [Step(name).run for name in "abc"]
+        if together:
+            soon_all(env, steps, URGENT)
+        else:
+            for step in steps:
+                soon(env, step, URGENT)
+        soon_all(env, [Step("alone").run])  # one callback: its own entry
+        soon_all(env, [])
+        return order, run_until(env, env.timeout(1))
+
+    apart, entries = run(False)
+    assert apart == ["before", "a", "b", "c", "pushed urgent", "alone"]
+    assert run(True) == (apart, entries - 2)  # the same calls, two entries fewer
 
 
 def test_a_failed_event_nobody_defused_still_crashes_the_run() -> None:

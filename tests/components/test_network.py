@@ -241,3 +241,28 @@ def test_a_balancer_without_a_region_adds_no_stop() -> None:
 def test_a_balancer_in_a_region_is_a_stop_on_the_way() -> None:
     # edge -> hub (5 ms) -> dc (30 ms), 5 ms of service, and back the same way
     assert latencies(balancer_spec("hub")) == pytest.approx([0.075] * 4, abs=1e-12)
+
+
+def test_a_shared_link_has_one_utilisation_row_per_window_and_a_heatmap_row() -> None:
+    # a link is one instance named as its component: its utilisation was recorded twice
+    # per window (as the instance and as the component's mean), and the figures, which
+    # took instances to be the names with a bracket, left the link out
+    from simperf import plots
+
+    spec = network_spec(
+        network={"links": {"edge": {"dc": {"bandwidth": "1MB/s", "shared": True}}}},
+        request_class={"request_size": "5kB", "response_size": "2kB"},
+        rate=100,
+        requests=1000,
+    )
+    result = simperf.run(simperf.from_dict(spec), seed=1)
+    ts = result.timeseries
+    assert not ts.duplicated(["start", "end", "component", "metric"]).any()
+    there = ts[(ts.metric == "utilization") & (ts.component == "edge->dc")]
+    windows = ts[(ts.metric == "throughput") & (ts.component == "all")]
+    assert len(there) == len(windows)
+    (heat,) = plots.utilization_heatmap(result).data
+    assert list(heat.y) == ["app[0]", "edge->dc", "dc->edge"]
+    assert np.allclose(heat.z[1], there["value"].to_numpy())
+    lines = plots.utilization(result)
+    assert [t.name for t in lines.data] == ["app[0]", "edge->dc", "dc->edge"]

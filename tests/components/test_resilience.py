@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 import simperf
+from simperf.build import build
 from simperf.components.resilience import (
     CLOSED,
     HALF_OPEN,
@@ -365,7 +366,9 @@ def test_the_breaker_open_share_stays_within_zero_and_one() -> None:
     assert values["breaker_open_share"] == 1.0
 
 
-def failing_pool(hedge: dict[str, Any], instance: int | None, timeout: str | None = None) -> Any:
+def failing_pool(
+    hedge: dict[str, Any], instance: int | None, timeout: str | None = None
+) -> simperf.Scenario:
     """front -> round-robin balancer -> two back instances (50 ms, 10 cores), one of
     which (``instance``; None: both) fails every request at once (an ``errors`` fault)."""
     call: dict[str, Any] = {"call": "lb.get", "hedge": hedge}
@@ -462,12 +465,12 @@ def conserved_on(result: simperf.Result) -> None:
     assert r["attempts"] + r["fail_fast"] + r["expired"] == r["calls"] + r["retries"] + r["hedges"]
 
 
-def hedged_behind(*, nested: bool = False) -> simperf.Scenario:
+def hedged_behind(*, nested: bool = False, mid: dict[str, Any] | None = None) -> simperf.Scenario:
     """A request every 100 ms (from 100 ms) through a front hedging its call after 20 ms
     to app: two instances in turn, one worker each, dropping expired requests, 30 ms of
     CPU a request, 180 ms on app[1] (slowed 6x). With ``nested``, the front calls
     ``mid``, which calls app in a parallel arm (a process of its own started by the
-    copy)."""
+    copy); ``mid``: mid's spec instead."""
     target = "mid" if nested else "app"
     call = {"call": f"{target}.serve", "timeout": "200ms", "hedge": {"after": "20ms"}}
     components: dict[str, Any] = {
@@ -481,7 +484,11 @@ def hedged_behind(*, nested: bool = False) -> simperf.Scenario:
     }
     if nested:
         arm = {"parallel": ["app.serve"]}
-        components["mid"] = {"kind": "app_server", "workers": 1000, "endpoints": {"serve": [arm]}}
+        components["mid"] = mid or {
+            "kind": "app_server",
+            "workers": 1000,
+            "endpoints": {"serve": [arm]},
+        }
     return simperf.from_dict(
         {
             "name": "hedge_cancel",
@@ -608,3 +615,181 @@ def test_cancelled_copies_keep_every_count_once_over_random_settings() -> None:
         # (at most 1 in service and the queue): each once
         ended = back["served"] + back["expired"] + back["cancelled"] + back["rejected"]
         assert ended <= r["attempts"] <= ended + 1 + back["max_queue_length"]
+
+
+@pytest.mark.parametrize("guarded", [False, True])
+def test_a_cancelled_copy_dropped_downstream_is_no_congestion_signal(guarded: bool) -> None:
+    # As in hedged_behind(nested=True), but mid calls app (plainly, or timed with a
+    # breaker and a fallback) and holds an AIMD limit (10, a latency target no request
+    # misses, too few in flight to raise it): the 4 losing copies that app[1] drops fail
+    # at mid as cancelled, which concurrency-limits ignores (neither a drop nor a
+    # sample), a breaker does not judge and a fallback does not answer. They used to
+    # fail as `timeout`, a drop each: mid backed its limit off 10 -> 9 -> 8 -> 7 -> 6
+    # for calls nobody waited for.
+    call: dict[str, Any] = {"call": "app.serve"}
+    mid: dict[str, Any] = {
+        "kind": "app_server",
+        "workers": 10,
+        "concurrency_limit": {"latency_target": "1s", "initial": 10},
+        "endpoints": {"serve": [call]},
+    }
+    if guarded:
+        call.update(timeout="190ms", fallback={"skip": True})
+        mid["breakers"] = {"app": {"window": 4, "min_calls": 4, "failure_ratio": 0.5}}
+    model = build(hedged_behind(nested=True, mid=mid), seed=1)
+    model.execute()
+    assert model.components["app"].instances[1].workers.cancelled == 4
+    assert model.components["mid"].instances[0].limit_state.limit == 10
+    if guarded:
+        route = model.ctx.reporters["calls.mid->app"]
+        assert (route.failed, route.degraded, route.timeouts) == (4, 0, 0)
+        assert route.breaker.opens == 0 and not route.breaker.failures
+
+
+def three_tiers(
+    delay: str, *, timed: bool, mid_call: dict[str, Any] | None = None
+) -> simperf.Scenario:
+    """A request every 100 ms (from 100 ms) whose deadline passes 50 ms after it is
+    sent to mid: the front's call to mid times out then (``timed``), or the class's
+    client gives up then; mid waits ``delay``, then calls app (10 ms) with ``mid_call``."""
+    front_call: dict[str, Any] = {"call": "mid.serve"}
+    klass: dict[str, Any] = {"name": "req", "entry": "front", "endpoint": "serve"}
+    if timed:
+        front_call["timeout"] = "50ms"
+    else:
+        klass["timeout"] = "50ms"
+    mid_steps = [{"delay": delay}, {"call": "app.serve", **(mid_call or {})}]
+    return simperf.from_dict(
+        {
+            "name": "three_tiers",
+            "workload": {"arrival": {"kind": "deterministic", "rate": 10}, "classes": [klass]},
+            "components": {
+                "front": {"kind": "app_server", "endpoints": {"serve": [front_call]}},
+                "mid": {"kind": "app_server", "endpoints": {"serve": mid_steps}},
+                "app": {"kind": "app_server", "cores": 10, "endpoints": {"serve": [{"cpu": 0.01}]}},
+            },
+            "run": {"duration": "1s", "warmup": 0},
+        }
+    )
+
+
+@pytest.mark.parametrize("timed", [True, False])
+def test_a_bare_call_is_not_sent_past_the_deadline_of_the_attempt_it_serves(timed: bool) -> None:
+    # mid's call comes 60 ms after the request reached it, 10 ms past the deadline of
+    # the attempt it serves (the front's 50 ms call timeout, or the client's 50 ms):
+    # not sent, as a gRPC call with an expired context fails at once with
+    # DEADLINE_EXCEEDED, and as the same call guarded (a timeout of its own) already
+    # was (expired on its route). It used to be sent: app served each of them for
+    # nobody. At 40 ms the call is still in time and sent.
+    assert simperf.run(three_tiers("40ms", timed=timed)).data["components"]["app"]["served"] == 9
+    late = simperf.run(three_tiers("60ms", timed=timed)).data
+    assert late["components"]["app"]["served"] == 0
+    assert late["requests"]["errors"]["timeout"] == 9
+    guarded = simperf.run(three_tiers("60ms", timed=timed, mid_call={"timeout": "40ms"})).data
+    assert guarded["components"]["app"]["served"] == 0
+    assert guarded["calls"]["mid->app"]["expired"] == 9
+
+
+def test_a_routes_expired_tries_are_in_the_summary_and_the_time_series() -> None:
+    # nested_retries: mid's third try of each call is due after the front gave up (3 in
+    # all). They were in the JSON only: the calls table and the route's rates left
+    # them out. A run whose deadlines cut no try short has no column of zeros for it.
+    result = simperf.run(nested_retries())
+    header, mid = (
+        line for line in result.summary().splitlines() if line.startswith(("calls ", "mid->"))
+    )
+    assert header.split()[-4:] == ["fast", "expired", "opens", "degraded"]
+    assert mid.split()[-4:] == ["0", "3", "0", "0"]
+    series = result.timeseries
+    rates = series[(series.component == "calls.mid->app") & (series.metric == "expired_rate")]
+    assert ((rates.end - rates.start) * rates.value).sum() == pytest.approx(3)
+    plain = simperf.run(scenario({"timeout": "100ms"}))
+    assert "expired" not in plain.summary()
+
+
+def test_a_bare_call_of_a_cancelled_copy_is_not_sent() -> None:
+    # The front hedges its call to mid after 20 ms; mid waits 25 ms, then calls app (10
+    # ms). The first copy's call answers at 35 ms and the front cancels the second,
+    # whose call, due at 45 ms, is not sent: it fails as cancelled, which mid's AIMD
+    # limit ignores. It used to be sent: app served both copies' calls (18 for 9).
+    hedged = {"call": "mid.serve", "hedge": {"after": "20ms"}}
+    mid = [{"delay": "25ms"}, {"call": "app.serve"}]
+    limit = {"latency_target": "1s", "initial": 10}
+    spec = simperf.from_dict(
+        {
+            "name": "cancelled_bare_call",
+            "workload": {
+                "arrival": {"kind": "deterministic", "rate": 10},
+                "classes": [{"name": "req", "entry": "front", "endpoint": "serve"}],
+            },
+            "components": {
+                "front": {"kind": "app_server", "workers": 100, "endpoints": {"serve": [hedged]}},
+                "mid": {
+                    "kind": "app_server",
+                    "workers": 10,
+                    "concurrency_limit": limit,
+                    "endpoints": {"serve": mid},
+                },
+                "app": {"kind": "app_server", "cores": 10, "endpoints": {"serve": [{"cpu": 0.01}]}},
+            },
+            "run": {"duration": "1s", "warmup": 0},
+        }
+    )
+    model = build(spec, seed=1)
+    model.execute()
+    assert model.ctx.recorder.generated == 9
+    assert model.components["app"].instances[0].served == 9
+    assert model.components["mid"].instances[0].limit_state.limit == 10
+    assert model.ctx.reporters["calls.front->mid"].hedges == 9
+
+
+def test_a_fallback_does_not_answer_an_attempt_its_caller_gave_up_on() -> None:
+    # The front times its call to mid at 50 ms and retries once; mid's call to app has a
+    # fallback. app's two instances answer in turn, app[0] in 100 ms (slowed 10x), app[1]
+    # in 10 ms: each request's first attempt waits on app[0] until the front gives up,
+    # its retry is answered by app[1]. mid's call, cut at the front's 50 ms, used to fall
+    # back then, for nobody, flagging the request (shared with the retry) degraded: 9 ok
+    # requests read degraded, none is.
+    mid_call = {"call": "app.serve", "timeout": "100ms", "fallback": {"skip": True}}
+    spec = simperf.from_dict(
+        {
+            "name": "late_fallback",
+            "workload": {
+                "arrival": {"kind": "deterministic", "rate": 10},
+                "classes": [{"name": "req", "entry": "front", "endpoint": "serve"}],
+            },
+            "components": {
+                "front": {
+                    "kind": "app_server",
+                    "workers": 100,
+                    "endpoints": {
+                        "serve": [
+                            {"call": "mid.serve", "timeout": "50ms", "retry": {"attempts": 2}}
+                        ]
+                    },
+                },
+                "mid": {"kind": "app_server", "workers": 100, "endpoints": {"serve": [mid_call]}},
+                "app": {
+                    "kind": "app_server",
+                    "replicas": 2,
+                    "workers": 100,
+                    "endpoints": {"serve": [{"delay": "10ms"}]},
+                },
+            },
+            "faults": [
+                {
+                    "component": "app",
+                    "instance": 0,
+                    "kind": "slow",
+                    "factor": 10,
+                    "at": 0,
+                    "for": 10,
+                }
+            ],
+            "run": {"duration": "1s", "warmup": 0},
+        }
+    )
+    data = simperf.run(spec).data
+    req, mid = data["requests"], data["calls"]["mid->app"]
+    assert (req["generated"], req["ok"], req["degraded"]) == (9, 9, 0)
+    assert (mid["timeouts"], mid["failed"], mid["degraded"]) == (9, 9, 0)

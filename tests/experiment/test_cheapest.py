@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 from pathlib import Path
 
 import pytest
@@ -95,3 +96,24 @@ def test_no_design_is_refused_with_a_clear_error() -> None:
     """``cheapest({})`` raised pandas' KeyError 'met' after ranking nothing."""
     with pytest.raises(simperf.SpecError, match="give at least one design"):
         simperf.cheapest({})
+
+
+def test_designs_that_coincide_are_searched_once(tmp_path: Path) -> None:
+    """Two names for one spec, knob and range (an override that changes nothing): the
+    second repeats the first's runs, so it is given the first's search, not run again."""
+    up = designs({"per_instance": "1/h", "per_core": "0.5/h"})["up"]
+    same = (up[0].with_overrides({"components.app.cores": 4}), *up[1:])
+    out = tmp_path / "c.db"
+    with pytest.warns(SimperfWarning, match="design 'again' is design 'up'"):
+        ranking = simperf.cheapest(
+            {"up": up, "again": same},
+            ["components.app.utilization<0.9"],
+            replications=2,
+            executor="serial",
+            store=out,
+        )
+    assert ranking.searches["again"] is ranking.searches["up"]
+    assert ranking.tied == ["up", "again"]
+    with sqlite3.connect(out) as db:
+        (stored,) = db.execute("SELECT COUNT(*) FROM runs").fetchone()
+    assert stored == sum(len(p.runs) for p in ranking.searches["up"].probes)

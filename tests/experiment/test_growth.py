@@ -8,7 +8,9 @@ core count meeting it each month, follow from the growth alone.
 
 from __future__ import annotations
 
+import json
 import math
+import sqlite3
 from pathlib import Path
 
 import pandas as pd
@@ -16,7 +18,7 @@ import pytest
 
 import simperf
 from simperf.errors import SpecError
-from simperf.experiment.growth import Growth
+from simperf.experiment.growth import LOAD, Growth
 
 MODELS = Path(__file__).resolve().parents[2] / "models"
 RATE, SERVICE, LIMIT = 320.0, 0.01, 0.9
@@ -202,3 +204,63 @@ def test_a_busiest_month_over_max_events_is_refused_before_any_run(
         simperf.growth(
             {"d": plan}, ["components.app.utilization<0.9"], rate=0.5, months=6, executor="serial"
         )
+
+
+def test_falling_traffic_judges_a_design_that_misses_in_month_0_again(
+    base: simperf.Scenario,
+) -> None:
+    """At -20% a month, 4 cores are 80%, 64%, 51.2% and 41% busy: utilisation < 0.6
+    misses in months 0 and 1 and holds from month 2 on. Judging used to stop at month 0."""
+    projection = simperf.growth(
+        {"fixed": base}, ["components.app.utilization<0.6"], rate=-0.2, months=4, replications=2
+    )
+    frame = projection.frame
+    assert frame.met.tolist() == [False, False, True, True]
+    designs = projection.designs.set_index("design")
+    assert designs.loc["fixed", "breach_month"] == 0
+    assert designs.loc["fixed", "holds_from"] == 2
+    assert designs.loc["fixed", "months_held"] == 2
+    assert designs.loc["fixed", "cost_once_held"] == 2 * 3.0 * 730
+    line = projection.summary().splitlines()[1]
+    assert line.startswith(
+        "  fixed: SLOs hold from month 2 as traffic falls (missed in month 0), cost "
+    )
+    assert "at 320 req/s components.app.utilization 0.8 missed, target < 0.6" in line
+
+
+def test_another_rate_resumes_with_the_runs_of_the_loads_it_shares(
+    base: simperf.Scenario, tmp_path: Path
+) -> None:
+    """Runs are stored by load, not by month: a store resumed at another growth rate
+    reuses month 0 (the same load) and gives what a fresh projection at that rate does."""
+    slo, out = ["components.app.utilization<0.9"], tmp_path / "g.db"
+    kw = dict(months=2, replications=2, executor="serial")
+    simperf.growth({"fixed": base}, slo, rate=0.1, store=out, **kw)
+    resumed = simperf.growth({"fixed": base}, slo, rate=0.05, store=out, resume=True, **kw)
+    fresh = simperf.growth({"fixed": base}, slo, rate=0.05, **kw)
+    assert resumed.to_dict() == fresh.to_dict()
+    with sqlite3.connect(out) as db:
+        loads = sorted(
+            json.loads(p)[LOAD] for (p,) in db.execute("SELECT DISTINCT point FROM runs")
+        )
+    assert loads == pytest.approx([RATE, RATE * 1.05, RATE * 1.1])  # month 0 once
+
+
+def test_designs_that_coincide_are_judged_once(base: simperf.Scenario, tmp_path: Path) -> None:
+    out = tmp_path / "g.db"
+    with pytest.warns(simperf.SimperfWarning, match="design 'again' is design 'fixed'"):
+        projection = simperf.growth(
+            {"fixed": base, "again": base.with_overrides({"components.app.cores": 4})},
+            [f"components.app.utilization<{LIMIT}"],
+            rate=0.1,
+            months=3,
+            replications=2,
+            executor="serial",
+            store=out,
+        )
+    frame = projection.frame
+    mine = frame[frame.design == "again"].drop(columns="design").reset_index(drop=True)
+    assert mine.equals(frame[frame.design == "fixed"].drop(columns="design").reset_index(drop=True))
+    with sqlite3.connect(out) as db:
+        (stored,) = db.execute("SELECT COUNT(*) FROM runs").fetchone()
+    assert stored == 2 + 2 + 1  # months 0 and 1 twice, saturated month 2 once: not again

@@ -207,3 +207,80 @@ def test_no_alerts_no_section(minimal_scenario: simperf.Scenario) -> None:
     assert "alerts" not in result.to_dict()
     assert result.alerts.empty and result.frame("alerts").empty
     assert np.isfinite(result.to_dict()["throughput"])
+
+
+def dropping(queue: dict[str, Any], alerts: list[dict[str, Any]], **klass: Any) -> dict[str, Any]:
+    """A request every 100 ms to a front hedging its call to app after 20 ms: app's two
+    instances of one worker take 150 ms a request (app[1] six times that), so both queue;
+    app's ``queue`` sheds or drops."""
+    call = {"call": "app.serve", "hedge": {"after": "20ms"}}
+    slow = {"component": "app", "instance": 1, "kind": "slow", "factor": 6, "at": 0, "for": 10}
+    return {
+        "name": "dropping",
+        "workload": {
+            "arrival": {"kind": "deterministic", "rate": 10},
+            "classes": [{"name": "req", "entry": "front", "endpoint": "serve", **klass}],
+        },
+        "components": {
+            "front": {"kind": "app_server", "workers": 1000, "endpoints": {"serve": [call]}},
+            "app": {
+                "kind": "app_server",
+                "replicas": 2,
+                "queue": queue,
+                "endpoints": {"serve": [{"cpu": "150ms"}]},
+            },
+        },
+        "faults": [slow],
+        "run": {"duration": 6, "window": 0.5, "warmup": 0},
+        "alerts": alerts,
+    }
+
+
+@pytest.mark.parametrize(
+    ("metric", "queue", "klass"),
+    [
+        ("shed", {"shed_after": "100ms"}, {}),
+        ("expired", {"drop_expired": True}, {"timeout": "400ms"}),
+        ("cancelled", {"drop_expired": True}, {}),
+    ],
+)
+def test_an_app_servers_shed_expired_and_cancelled_can_be_watched(
+    metric: str, queue: dict[str, Any], klass: dict[str, Any]
+) -> None:
+    # counted per window as the time series counts them, for the server (its instances
+    # together) or one instance; alerts could watch none of them
+    alerts = [
+        {"name": "many", "metric": metric, "component": "app", "above": 1},
+        {"name": "slow", "metric": metric, "component": "app", "instance": 1, "above": 0},
+    ]
+    result = simperf.run(simperf.from_dict(dropping(queue, alerts, **klass)))
+    a, ts = result.to_dict()["alerts"], result.timeseries
+    assert result.to_dict()["components"]["app"][metric] > 0
+    assert a["slow"]["firings"] >= 1 and a["slow"]["target"] == "app[1]"
+    assert spans(a["slow"]) == pytest.approx(
+        [t for i in crossings(ts, "app[1]", metric, 0, 0) for t in i]
+    )
+    rows = ts[(ts.metric == metric) & ts.component.isin(["app[0]", "app[1]"])]
+    per_window = rows.groupby("end").value.sum()
+    assert a["many"]["time_firing"] == pytest.approx(0.5 * int((per_window > 1).sum()))
+    assert f"alert many ({metric} of app above 1)" in result.summary()
+
+
+def test_counter_alerts_name_a_server_that_counts_them() -> None:
+    def problem(metric: str, queue: dict[str, Any] | None) -> str:
+        data = dropping(
+            queue or {}, [{"name": "a", "metric": metric, "component": "app", "above": 0}]
+        )
+        if queue is None:
+            del data["components"]["app"]["queue"]
+        with pytest.raises(simperf.SpecError) as error:
+            simperf.from_dict(data)
+        return str(error.value)
+
+    assert "alerts[0].metric: 'app' sheds nothing (no queue or concurrency_limit)" in problem(
+        "shed", None
+    )
+    assert "'app' drops nothing expired (no queue.drop_expired)" in problem("expired", None)
+    assert "'app' drops nothing cancelled" in problem("cancelled", {"lifo_over": 5})
+    with pytest.raises(simperf.SpecError, match="component: required for shed"):
+        simperf.from_dict(dropping({}, [{"name": "a", "metric": "shed", "above": 0}]))

@@ -218,6 +218,37 @@ def test_a_detected_crash_has_the_headroom_before_and_after_its_detection() -> N
     assert f"before detection ({format_time(before['time'])})" in result._repr_html_()
 
 
+def test_a_fault_readmitted_and_detected_again_is_split_at_every_switch() -> None:
+    # checked_fleet's load, app[0] failing 5% of its requests from 10.005 s for 20 s
+    # behind outlier ejection (1 error, 1 s): ejected, readmitted after 1 s, ejected again
+    # at its next error. In rotation it takes a third (survivors 0.133 busy); out, the
+    # survivors take half each (0.2 busy, 5x). The split at the first detection only
+    # counted every readmission as after it: 0.179 busy there (5.58x), 1.6 s before.
+    # Each switch cuts a period of the round robin, within 4 ms of app[1]'s work in
+    # rotation and 12 ms out of it, so each stretch is within that many of theory.
+    faults = [{"component": "app", "instance": 0, "at": 10.005, "for": 20.0}]
+    scenario = one_down(3, "deterministic", "4ms", 10.005, 20.0, 40).with_overrides(
+        {
+            "faults": [{**faults[0], "kind": "errors", "fraction": 0.05}],
+            "components.lb.outlier_detection": {
+                "consecutive_errors": 1,
+                "base_ejection_time": "1s",
+                "max_ejection_time": "1s",
+            },
+        }
+    )
+    d = simperf.run(scenario, seed=1).to_dict()
+    [occ] = d["faults"]["occurrences"]
+    [unit] = d["headroom"]["faults"]
+    before, after = unit["before_detection"], unit["after_detection"]
+    switches = 2 * d["load_balancers"]["lb"]["ejections"]
+    assert before["time"] + after["time"] == pytest.approx(20.0, abs=1e-9)
+    assert before["time"] > occ["detected"] - 10.005 + 1.0  # readmitted spells counted
+    for stretch, theory, work in ((before, 0.4 / 3, 0.004), (after, 0.2, 0.012)):
+        app = stretch["components"]["app"]
+        assert app["utilization"] == pytest.approx(theory, abs=switches * work / stretch["time"])
+
+
 def test_failover_yaml_splits_the_primary_crash_at_the_failover_s_detection() -> None:
     # The primary dies at 30 s and failover notices at 35 s (detection: 5s): 5 s before
     # and 15 s after. The cache node lost at 20 s has no health check: no split.
@@ -383,6 +414,35 @@ def test_a_geographic_balancer_spills_only_between_regions() -> None:
     from simperf.metrics.headroom import spilling
 
     spec = simperf.load(MODELS / "multi_region.yaml")
-    assert spilling(spec) == dict.fromkeys(("web_eu", "web_us", "web_ap"), "geo")
+    # the groups, and the shared us-ap link both ways: what crosses it (ap's clients
+    # served in us) grows with the spill, so its 1/utilisation (18.3x) is no saturation
+    # point either; it was not marked
+    assert spilling(spec) == dict.fromkeys(
+        ("web_eu", "web_us", "web_ap", "us->ap", "ap->us"), "geo"
+    )
     one = spec.with_overrides({"components.web_eu.region": "us", "components.web_ap.region": "us"})
     assert spilling(one) == {}
+
+
+def test_a_faults_headroom_behind_a_spilling_balancer_is_marked() -> None:
+    """While web_eu[0] is down, what web_eu and web_us carry depends on the spill too:
+    the fault's figures (1/utilisation, no estimate solved for a fault's time) are
+    marked ``spill``, in the JSON and the summary, as the run's are."""
+    spec = simperf.load(MODELS / "multi_region.yaml").with_overrides(
+        {
+            "run.duration": 6,
+            "run.warmup": 1,
+            "faults": [{"component": "web_eu", "instance": 0, "at": 2, "for": 3}],
+        }
+    )
+    result = simperf.run(spec, seed=1)
+    d = result.to_dict()
+    [unit] = d["headroom"]["faults"]
+    marked = {name for name, comp in unit["components"].items() if comp.get("spill") == "geo"}
+    assert marked == {"web_eu", "web_us", "web_ap", "us->ap", "ap->us"} & set(unit["components"])
+    assert "db" not in marked and "web_ap" in marked
+    fault = d["headroom"]["fault"]
+    assert fault["spill"] == "geo"
+    text = result.summary()
+    assert "geo spills: 1/utilisation, no saturation point)" in text
+    assert "(so is 'in fault', marked ~)" in text

@@ -26,3 +26,16 @@ def test_a_missing_section_is_an_empty_frame() -> None:
         simperf.load(MODELS / "mm1.yaml").with_overrides({"run.duration": 2, "run.warmup": 0})
     )
     assert result.frame("cdns").empty
+
+
+def test_a_number_not_known_yet_is_nan_in_a_numeric_column() -> None:
+    # a cache that never filled has filled_at None in the JSON: the frame's column was of
+    # objects, showing None in a notebook, not the float NaN of a missing number
+    scenario = simperf.load(MODELS / "cache_aside.yaml").with_overrides(
+        {"run.duration": 2, "run.warmup": 0}
+    )
+    result = simperf.run(scenario, seed=1)
+    assert result.metric("caches.cache.filled_at") is None
+    frame = result.frame("caches")
+    assert frame["filled_at"].dtype == "float64" and frame["filled_at"].isna().all()
+    assert frame["part"].tolist() == ["all", "cache[0]"]  # names stay strings

@@ -68,3 +68,32 @@ def test_a_verdict_with_no_component_names_none() -> None:
     line = next(text for _, text in warnings(result) if text.startswith("failing"))
     assert line == f"failing: {stab['reason']}"
     assert f"stability failing ({stab['reason']})" in result.summary()
+
+
+def test_the_bottleneck_is_the_first_to_saturate_whatever_its_resource() -> None:
+    # web_ap's workers, held ~190 ms a request on the trip to the database, saturate
+    # first (the headroom line); the warning named web_eu[1] at 14% busy, the busiest
+    # CPUs, while web_ap's were 9% busy
+    scenario = simperf.load(MODELS / "multi_region.yaml").with_overrides(
+        {"run.duration": 10, "run.warmup": 2}
+    )
+    result = simperf.run(scenario, seed=1)
+    first = result.metric("headroom.first")
+    assert (first["instance"], first["resource"]) == ("web_ap[0]", "workers")
+    top = bottleneck(result)
+    assert top is not None
+    assert (top["instance"], top["resource"]) == ("web_ap[0]", "workers")
+    assert top["utilization"] == first["utilization"]
+    texts = [text for _, text in warnings(result)]
+    busy = f"{first['utilization']:.0%}"
+    said = f"bottleneck: web_ap[0] workers at {busy} busy"
+    assert f"{said} (the first to queue as load grows, by the estimate)" in texts
+
+
+def test_a_storage_bottleneck_is_named_once() -> None:
+    scenario = simperf.load(MODELS / "read_replicas.yaml").with_overrides(
+        {"run.duration": 3, "run.warmup": 1}
+    )
+    texts = [text for _, text in warnings(simperf.run(scenario, seed=1))]
+    (said,) = [text for text in texts if text.startswith("bottleneck")]
+    assert said.startswith("bottleneck: catalog[replica") and "/storage at " in said

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import re
 
+import numpy as np
+import pandas as pd
 import pytest
 
 import simperf
+from simperf.presentation.tables import frame_html
 
 
 @pytest.fixture(scope="module")
@@ -68,3 +71,11 @@ def test_the_component_table_shows_what_a_server_shed_and_dropped_expired() -> N
     cells = _cells(html)
     app, front = cells[: len(header)], cells[len(header) : 2 * len(header)]
     assert app[header.index("expired")] == "7" and front[header.index("expired")] == "-"
+
+
+def test_every_count_has_its_thousands_separated() -> None:
+    # counts in int64 columns (a cache's hits, a class's count) read 8281 beside the
+    # float columns' 29,412: numpy's integers are not Python's
+    frame = pd.DataFrame({"hits": np.array([8281], dtype=np.int64), "served": [29412.0]})
+    cells = _cells(frame_html(frame))
+    assert "8,281" in cells and "29,412" in cells

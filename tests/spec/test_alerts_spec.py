@@ -82,7 +82,8 @@ BAD_ALERTS: dict[str, tuple[dict[str, Any], str]] = {
     ),
     "component on a request metric": (
         {"metric": "p99", "component": "app", "above": 1},
-        "alerts[0].component: only utilization and queue_length take a component",
+        "alerts[0].component: only utilization, queue_length, shed, expired and cancelled "
+        "take a component",
     ),
     "class on utilization": (
         {"metric": "utilization", "component": "app", "class": "req", "above": 0.9},
