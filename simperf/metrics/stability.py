@@ -27,6 +27,7 @@ outage in the measured period whatever the verdict.
 from __future__ import annotations
 
 import itertools
+import math
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
@@ -436,14 +437,22 @@ def _unserved(
     """Time within ``[start, end]`` that a crash ``occurrence`` (lasting to ``stop``)
     left its autoscaled instances' capacity out of service, and whether any was
     replaced: it ends when the instance recovers or its replacement serves, in its slot
-    or another (a replacement may still be warming after the fault's end)."""
+    or another (a replacement may still be warming after the fault's end). A crash of
+    several instances counts the time any of them was out once (the union of their
+    spans), as a fixed fleet's crash counts its duration once."""
     spans = scaler.unserved_between(start, end)
-    down, swapped = 0.0, False
+    hit: list[tuple[float, float]] = []
+    swapped = False
     for name in occurrence["instances"]:
         for a, b, replaced in spans.get(name, []):
             if occurrence["start"] <= a <= stop:  # a crash before ``start``: a == start
-                down += b - a
+                hit.append((a, b))
                 swapped = swapped or replaced
+    down, reached = 0.0, -math.inf
+    for a, b in sorted(hit):
+        if b > reached:
+            down += b - max(a, reached)
+            reached = b
     return down, swapped
 
 

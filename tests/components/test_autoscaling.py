@@ -486,6 +486,21 @@ def test_the_verdict_says_a_replaced_instance_was_down_until_its_replacement_ser
     ]
 
 
+def test_a_crash_of_the_whole_fleet_is_down_once_not_once_per_instance(
+    tmp_path: Path,
+) -> None:
+    # Both instances crash at 52 s and are replaced, serving again from 85 s: the app
+    # was down 33 s (11% of 300 s, as availability's "none up" says), not 2 x 33 s
+    spec = scenario(tmp_path, {**TRACKING, "max": 2}, segments=((0.0, 10),), replicas=2)
+    spec["faults"] = [{"component": "app", "at": 52, "for": 5}]
+    result = simperf.run(simperf.from_dict(spec), seed=1)
+    data = result.to_dict()
+    assert data["faults"]["availability"]["time"]["components"]["app"]["any_up"] == (
+        pytest.approx(1 - 33 / 300)
+    )
+    assert data["stability"]["warnings"] == ["app down 33 s, replaced (11% of the measured period)"]
+
+
 def test_a_crashed_instance_is_not_counted_serving(tmp_path: Path) -> None:
     # As above: app[1] crashes at 52 s and is terminated at 55; its replacement serves
     # from 85. In [50, 55] one instance served 5 s and app[1] 2 s: 1.4 serving. The
