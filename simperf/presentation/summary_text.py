@@ -300,8 +300,9 @@ def latency(d: dict[str, Any]) -> list[str]:
 
 
 def shedding(d: dict[str, Any]) -> list[str]:
-    """Requests shed per class and per app server, and the attempts each app server
-    dropped past their deadline (none where nothing can shed or drop)."""
+    """Requests shed per class and per app server, the attempts each app server
+    dropped past their deadline (none where nothing can shed or drop), and the losing
+    hedged copies it dropped as cancelled (none where it dropped none)."""
     lines: list[str] = []
     rows = {name: row for name, row in d["latency"].items() if "shed" in row}
     if rows:
@@ -318,6 +319,13 @@ def shedding(d: dict[str, Any]) -> list[str]:
     expired = [_expired(name, comp) for name, comp in d["components"].items() if "expired" in comp]
     if expired:
         lines.append("expired   " + "  ".join(expired))
+    cancelled = [
+        f"{name} {comp['cancelled']}"
+        for name, comp in d["components"].items()
+        if comp.get("cancelled")
+    ]
+    if cancelled:  # what hedging would have wasted: shown only where it happened
+        lines.append("cancelled " + "  ".join(cancelled) + " (hedged copies dropped unserved)")
     return ["", *lines] if lines else []
 
 

@@ -515,8 +515,10 @@ def test_a_losing_hedged_copy_still_queued_is_cancelled(nested: bool) -> None:
     # service and R10's queued at the end. It used to serve every one, R2's 300-480, R3's
     # 480-660, ... (5 served by the end). Through mid, the copy's parallel arm shares
     # what the copy carries, so it is dropped all the same.
-    data = simperf.run(hedged_behind(nested=nested)).data
+    result = simperf.run(hedged_behind(nested=nested))
+    data = result.data
     req, app = data["requests"], data["components"]["app"]
+    assert "cancelled app 4 (hedged copies dropped unserved)" in result.summary()
     assert (req["generated"], req["ok"], req["in_flight"]) == (10, 10, 0)
     assert req["generated"] == req["ok"] + req["failed"] + req["in_flight"]
     assert data["latency"]["req"]["max"] == pytest.approx(0.030, abs=1e-9)
