@@ -71,6 +71,7 @@ class DbInstance(Server):
         self.page_misses = 0
         self.pages_written = 0  # by replayed writes (a query's are counted by compiled)
         self.writes_applied = 0
+        self.apply_io = 0.0  # storage seconds of the replicated writes applied here
         self.stale_reads = 0
         self.last_apply = 0.0
         self.lag: Any = None  # a replica's replication-lag sampler
@@ -164,6 +165,7 @@ class DbInstance(Server):
         io = q.pages_written * self.write_latency
         if io > 0:
             yield from self.storage.occupy(io)
+            self.apply_io += io
         self.pages_written += q.pages_written
         self.writes_applied += 1
 
@@ -174,6 +176,7 @@ class DbInstance(Server):
         return {
             "busy_area": self.busy.area_at(now),
             "io_area": self.storage.busy.area_at(now),
+            "apply_io": self.apply_io,
             "queries": self.served,
             "rows_examined": sum(n * q.rows_examined for n, q in runs),
             "pages_read": sum(n * q.pages_read for n, q in runs),

@@ -4,7 +4,9 @@ Computed beside the database, from its snapshots (as caches and CDNs report thei
 
 ``databases.<name>`` holds:
 
-* ``instances``: per server, CPU and storage utilisation, queries per second, rows
+* ``instances``: per server, CPU and storage utilisation (``storage_replication_utilization``:
+  the part of the storage's that applied the primary's writes, counted as each is applied,
+  so a replica's query I/O is the rest), queries per second, rows
   examined, pages read, page misses and writes, the buffer pool (its size in pages, the
   model's hit ratios and the hit ratio observed), connections opened and refused;
 * ``queries``: per query what ``pg_stat_statements`` shows (calls, mean, p50, p99 and
@@ -99,6 +101,8 @@ def _instances(db: Any, first: dict[str, Any], last: dict[str, Any], span: float
             "cores": inst.capacity,
             "cpu_utilization": _ratio(d["busy_area"], inst.capacity * span),
             "storage_utilization": _ratio(d["io_area"], inst.io_depth * span),
+            # the part of it applying the primary's writes (a replica's), not queries
+            "storage_replication_utilization": _ratio(d["apply_io"], inst.io_depth * span),
             "queries": int(d["queries"]),
             "qps": _ratio(d["queries"], span),
             "rows_examined": int(d["rows_examined"]),

@@ -600,9 +600,11 @@ class ReplicaApply:
         later(env, self.q.pages_written * self.replica.write_latency, self._io_done)
 
     def _io_done(self) -> None:
-        storage = self.replica.storage
+        replica = self.replica
+        storage = replica.storage
         storage.busy.change(-1, storage.env._now)
         storage.slots.release()
+        replica.apply_io += self.q.pages_written * replica.write_latency
         self._applied()
 
     def _applied(self) -> None:

@@ -6,7 +6,6 @@ import time
 from typing import Any
 
 import numpy as np
-import pandas as pd
 
 from simperf import fastpath
 from simperf.build import build
@@ -26,7 +25,7 @@ from simperf.metrics.headroom import (
     worst,
 )
 from simperf.metrics.request_stats import clean
-from simperf.metrics.result import Result
+from simperf.metrics.result import Result, typed_frame
 from simperf.metrics.summary import Summary
 from simperf.spec.autoscaling import autoscaled
 from simperf.spec.cost import scenario_cost, with_autoscaling
@@ -153,7 +152,7 @@ def summarise(
     faults = faults_section(summary)
     if faults is not None:
         data["faults"] = faults
-    latency_frame = pd.DataFrame([{"class": name, **row} for name, row in latency.items()])
+    latency_frame = typed_frame([{"class": name, **row} for name, row in latency.items()])
     component_rows = [
         {
             "component": name,
@@ -162,21 +161,15 @@ def summarise(
         }
         for name, comp in components.items()
     ]
-    instance_frame = pd.DataFrame(
-        [
-            {
-                k: v
-                for k, v in r.items()
-                if k not in ("waits", "folded_waits") and not k.endswith(("_area", "_total"))
-            }
-            for r in rows
-        ]
-    )
-    components_frame = (
-        pd.concat([pd.DataFrame(component_rows), instance_frame], ignore_index=True)
-        if rows
-        else pd.DataFrame(component_rows)
-    )
+    instance_rows = [
+        {
+            k: v
+            for k, v in r.items()
+            if k not in ("waits", "folded_waits") and not k.endswith(("_area", "_total"))
+        }
+        for r in rows
+    ]
+    components_frame = typed_frame(component_rows + instance_rows)
     spans = slow = None
     tracer = model.ctx.tracer
     if tracer is not None:

@@ -7,6 +7,7 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from simperf.presentation.summary_text import render
@@ -98,19 +99,21 @@ class Result:
             for key, value in metrics.items():
                 if not isinstance(value, dict):
                     continue
-                if value and all(isinstance(v, dict) for v in value.values()):
+                if key in TALLIES:  # {table: {index: uses}}: a row per entry, not a column per name
+                    rows += [
+                        {"component": name, "part": f"{key}.{group}.{entry}", TALLIES[key]: n}
+                        for group, entries in value.items()
+                        for entry, n in entries.items()
+                    ]
+                elif value and all(isinstance(v, dict) for v in value.values()):
                     for sub, sub_metrics in value.items():
                         part = sub if key == "nodes" else f"{key}.{sub}"
                         rows.append({"component": name, "part": part, **_scalars(sub_metrics)})
                 else:
                     rows.append({"component": name, "part": key, **_scalars(value)})
-        frame = pd.DataFrame(rows)
-        # a number not known yet (a cache never filled) is None in the JSON: a column of
-        # nothing but numbers and None is numeric, None its NaN
-        for column in [c for c in frame.columns if frame[c].dtype == "object"]:
-            if frame[column].dropna().map(_is_number).all():
-                frame[column] = frame[column].astype(float)
-        return frame
+        frame = typed_frame(rows)
+        first = [c for c in FIRST_COLUMNS if c in frame.columns]
+        return frame[first + [c for c in frame.columns if c not in first]]
 
     @property
     def alerts(self) -> pd.DataFrame:
@@ -267,8 +270,64 @@ class Result:
         )
 
 
+TALLIES = {"indexes": "uses"}
+"""Sections' maps of names to counts, framed as a row per name (``indexes.orders.PRIMARY``,
+``uses``), so that a table's index names never become columns."""
+
+FIRST_COLUMNS = (
+    # identity
+    "component", "part", "kind", "role", "shard",
+    # load
+    "queries", "qps", "calls", "acquisitions", "replica_reads", "cpu_utilization",
+    "storage_utilization", "storage_replication_utilization", "utilization",
+    # latency (seconds)
+    "mean", "p50", "p90", "p95", "p99", "p999", "max",
+)  # fmt: skip
+"""Columns a section's frame puts first, in this order (those it has); details follow in
+the order the section gives them."""
+
+
 def _is_number(value: Any) -> bool:
-    return isinstance(value, int | float) and not isinstance(value, bool)
+    return isinstance(value, int | float | np.integer | np.floating) and not isinstance(value, bool)
+
+
+def _is_count(value: Any) -> bool:
+    return isinstance(value, int | np.integer) and not isinstance(value, bool)
+
+
+def typed_frame(rows: list[dict[str, Any]], columns: list[str] | None = None) -> pd.DataFrame:
+    """``rows`` as a frame whose counts are integers.
+
+    A column whose values are all Python or numpy integers (None or absent aside) is a
+    count: ``int64``, or pandas' nullable ``Int64`` where some row has none (a
+    balancer's row of ``served``). A column of other numbers and None is ``float64``,
+    None its NaN. Built from the rows' own types, so a float that happens to be whole
+    (a utilisation of 0.0) stays a float.
+
+    Parameters
+    ----------
+    rows
+        One dict per row; a row may leave a column out.
+    columns
+        The columns in order (default: as they first appear in ``rows``).
+
+    Returns
+    -------
+    pandas.DataFrame
+    """
+    frame = pd.DataFrame(rows, columns=columns)
+    for column in frame.columns:
+        values = [row[column] for row in rows if row.get(column) is not None]
+        if not all(_is_number(v) for v in values):
+            continue
+        if values and all(_is_count(v) for v in values):
+            if len(values) == len(rows):
+                frame[column] = np.array([row[column] for row in rows], dtype=np.int64)
+            else:
+                frame[column] = pd.array([row.get(column) for row in rows], dtype="Int64")
+        elif frame[column].dtype == "object":
+            frame[column] = frame[column].astype(float)
+    return frame
 
 
 def _scalars(metrics: dict[str, Any]) -> dict[str, Any]:

@@ -35,6 +35,7 @@ SHARE_COLUMNS = {
     "utilization", "worker_occupancy", "pool_occupancy", "error_rate", "hit_rate", "offload",
     "byte_hit_rate", "byte_offload", "imbalance", "cpu_utilization", "storage_utilization",
     "slow_share", "share", "stale_read_rate", "store_read_reduction", "stale_rate",
+    "storage_replication_utilization",
 }  # fmt: skip
 ALERT_TIMES = ("start", "end", "duration")
 """Columns of ``Result.alerts`` in time units (``peak`` is in the metric's own)."""
@@ -51,8 +52,13 @@ STYLE = """<style>
 </style>"""
 
 
+def _missing(value: Any) -> bool:
+    """None, NaN or pandas' NA (a count column's missing value)."""
+    return value is None or value is pd.NA or (isinstance(value, float) and value != value)
+
+
 def _number(value: Any) -> str:
-    if value is None or (isinstance(value, float) and value != value):
+    if _missing(value):
         return "-"
     if isinstance(value, bool):
         return "yes" if value else "no"
@@ -65,11 +71,11 @@ def _number(value: Any) -> str:
 
 
 def _share(value: Any) -> str:
-    return "-" if value is None or value != value else f"{value:.1%}"
+    return "-" if _missing(value) else f"{value:.1%}"
 
 
 def _time(value: Any) -> str:
-    return "-" if value is None or value != value else format_time(value)
+    return "-" if _missing(value) else format_time(value)
 
 
 def frame_html(frame: pd.DataFrame, times: Iterable[str] = (), shares: Iterable[str] = ()) -> str:
@@ -77,7 +83,13 @@ def frame_html(frame: pd.DataFrame, times: Iterable[str] = (), shares: Iterable[
     formatters: dict[str, Callable[[Any], str]] = {c: _number for c in frame.columns}
     formatters.update({c: _time for c in times if c in frame.columns})
     formatters.update({c: _share for c in shares if c in frame.columns})
-    return frame.to_html(index=False, escape=True, border=0, formatters=formatters, na_rep="-")
+    # formatted here, not by to_html: its formatters never see a missing cell of a
+    # nullable count column (Int64), which it prints <NA> whatever na_rep says
+    cells = pd.DataFrame(
+        {c: [formatters[c](v) for v in frame[c].tolist()] for c in frame.columns},
+        columns=frame.columns,
+    )
+    return cells.to_html(index=False, escape=True, border=0)
 
 
 def _wrap(title: str, body: str) -> str:
