@@ -151,6 +151,7 @@ def _cmd_compare(args: argparse.Namespace) -> int:
     # that only what differs between the two files (and --set-a/--set-b) is compared.
     from simperf.experiment.compare import compare
     from simperf.metrics.stats import SAME_IN_EVERY_REPLICATION
+    from simperf.presentation.tables import comparison_sides
 
     require_out_for_resume(args)
     a = scenario_from_args(args, args.spec, _assignments(args.overrides_a, "--set-a"), "--set-a")
@@ -171,8 +172,10 @@ def _cmd_compare(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(result.to_dict()))
         return 0
+    name_a, name_b = comparison_sides(a, b)  # one spec with --set-a/--set-b: what differs
     print(
-        f"A = {a.name}  B = {b.name}  {args.n} paired replications, {args.confidence:.0%} intervals"
+        f"A = {name_a}  B = {name_b}  {args.n} paired replications, "
+        f"{args.confidence:.0%} intervals"
     )
     print(
         f"\n{'metric':<30}{'A':>11}{'B':>11}{'B - A':>12}{'± half-width':>14}"

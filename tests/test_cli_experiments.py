@@ -35,6 +35,10 @@ def test_compare_text(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(args) == 0
     out = capsys.readouterr().out
     assert "latency.all.mean" in out and "yes" in out
+    # one file on both sides: each named with its value of what --set-b changed
+    assert out.startswith(
+        "A = mmc (components.app.cores=4)  B = mmc (components.app.cores=5)  3 paired"
+    )
 
 
 def test_sweep_json(capsys: pytest.CaptureFixture[str]) -> None:

@@ -16,6 +16,7 @@ import pandas as pd
 from simperf.presentation.cells import multiple
 from simperf.presentation.findings import warnings
 from simperf.presentation.summary_text import component_headroom, headroom, headroom_cell
+from simperf.spec.overrides import differences
 from simperf.units import format_time
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -26,6 +27,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from simperf.experiment.growth import Growth
     from simperf.experiment.replicate import Replications
     from simperf.metrics.result import Result
+    from simperf.spec.scenario import Scenario
 
 TIME_COLUMNS = {
     "mean", "p50", "p90", "p95", "p99", "p999", "max", "mean_wait", "mean_service", "threshold",
@@ -211,7 +213,51 @@ def comparison_html(comparison: Comparison) -> str:
         f"intervals: {int(frame['significant'].sum())} of {len(frame)} metrics differ "
         "significantly (all in <code>.frame</code>)</p>" + frame_html(shown)
     )
-    return _wrap(f"{comparison.b.scenario.name} against {comparison.a.scenario.name}", body)
+    name_a, name_b = comparison_sides(comparison.a.scenario, comparison.b.scenario)
+    return _wrap(f"{name_b} against {name_a}", body)
+
+
+def comparison_sides(a: Scenario, b: Scenario, shown: int = 2) -> tuple[str, str]:
+    """What to call the two sides of a comparison: their scenarios' names, or, where
+    those are the same (one spec and its ``with_overrides``), each name with its own
+    values at the paths where the two differ, so that A and B read apart.
+
+    Parameters
+    ----------
+    a, b
+        The scenarios compared.
+    shown
+        Paths named at most; the rest are counted (``and 3 more``).
+
+    Returns
+    -------
+    tuple of str
+        A's and B's: ``read_replicas (components.catalog.read_replicas=2)`` and
+        ``read_replicas (components.catalog.read_replicas=0)``; ``(the same spec)`` on
+        both where nothing differs.
+    """
+    if a.name != b.name:
+        return a.name, b.name
+    changed = differences(a, b)
+    if not changed:
+        return f"{a.name} (the same spec)", f"{b.name} (the same spec)"
+    paths = list(changed)[:shown]
+    more = f", and {len(changed) - shown} more" if len(changed) > shown else ""
+
+    def side(index: int, name: str) -> str:
+        values = ", ".join(f"{p}={_spec_value(changed[p][index])}" for p in paths)
+        return f"{name} ({values}{more})"
+
+    return side(0, a.name), side(1, b.name)
+
+
+def _spec_value(value: Any) -> str:
+    """A spec value as ``--set`` would take it (``none`` where a side has nothing)."""
+    if value is None:
+        return "none"
+    if isinstance(value, bool):
+        return str(value).lower()
+    return f"{value:g}" if isinstance(value, float) else str(value)
 
 
 def capacity_html(found: Capacity) -> str:
