@@ -33,7 +33,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from simperf.metrics.availability import target_name
+from simperf.metrics.availability import CAUSE_FAULTS, target_name
 from simperf.spec.workload import TIME_VARYING_ARRIVALS
 from simperf.units import format_interval, format_time
 
@@ -367,17 +367,6 @@ FAULT_WORDS = {
     "partition": "partitioned",
 }
 """How the verdict says what a fault kind did to its target."""
-
-CAUSE_FAULTS: dict[str, tuple[set[str], set[str] | None]] = {
-    "primary_down": ({"crash"}, {"database", "sharded_database"}),
-    "cache_down": ({"crash"}, {"cache"}),
-    "balancer_down": ({"crash"}, {"load_balancer"}),
-    "instance_down": ({"crash"}, {"app_server"}),
-    "injected_error": ({"errors"}, None),
-    "partitioned": ({"partition"}, None),
-}
-"""Error cause -> the fault kinds (and component kinds, None: any) that fail requests
-with it: a failing run is blamed on such an outage before a longer, unrelated one."""
 
 NO_FAULT_CAUSES = frozenset({"rate_limited"})
 """Error causes no fault produces: a rate limit refuses by rate alone, fault or none, so
