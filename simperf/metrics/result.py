@@ -92,9 +92,26 @@ class Result:
             One row per component (``part`` ``"all"``) and one per part of it (a
             cache's nodes, a CDN's ``edges.<region>`` and ``shield``), with the numeric
             metrics as columns; empty when the run has no such section.
+            ``"headroom"`` gives its components' figures (``headroom.components``: the
+            binding resource at its busiest instance, its utilisation and headroom).
+
+        Raises
+        ------
+        ValueError
+            For a section that is not one entry per component (``faults``,
+            ``requests``, ``stability`` ...: read them with :meth:`to_dict`).
         """
+        entries = self.data.get(section, {})
+        if section == "headroom" and entries:  # its first, faults ...: not components
+            entries = entries["components"]
+        if not _per_component(entries):
+            frames = [n for n, v in self.data.items() if n == "headroom" or _per_component(v)]
+            raise ValueError(
+                f"frame({section!r}): that section is not one entry per component; read it "
+                f"with to_dict()[{section!r}]. This run's frames: {', '.join(frames)}"
+            )
         rows: list[dict[str, Any]] = []
-        for name, metrics in self.data.get(section, {}).items():
+        for name, metrics in entries.items():
             rows.append({"component": name, "part": "all", **_scalars(metrics)})
             for key, value in metrics.items():
                 if not isinstance(value, dict):
@@ -285,6 +302,11 @@ FIRST_COLUMNS = (
 )  # fmt: skip
 """Columns a section's frame puts first, in this order (those it has); details follow in
 the order the section gives them."""
+
+
+def _per_component(value: Any) -> bool:
+    """Whether a section of the result is one dict per component (or empty)."""
+    return isinstance(value, dict) and all(isinstance(v, dict) for v in value.values())
 
 
 def _is_number(value: Any) -> bool:

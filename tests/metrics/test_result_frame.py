@@ -119,7 +119,7 @@ def test_every_column_of_every_frame_is_documented(
             "alerts": result.alerts,
             "scaling_events": result.scaling_events,
         }
-        for section in ("caches", "cdns", "databases", "alerts"):
+        for section in ("caches", "cdns", "databases", "alerts", "headroom"):
             frames[f"frame({section})"] = result.frame(section)
         for name, frame in frames.items():
             missing |= {f"{name}: {c}" for c in frame.columns if f"`{c}`" not in docs}
@@ -148,3 +148,16 @@ def test_replica_storage_splits_queries_and_replication(read_replicas: simperf.R
         edge = 2 * storage["capacity"] * 0.0004 / (storage["capacity"] * span)
         assert abs(queries + applied - storage["utilization"]) <= edge
     assert "of it repl" in read_replicas.summary()
+
+
+def test_a_section_not_of_components_is_refused_by_name(web_stack: simperf.Result) -> None:
+    # frame("headroom") framed headroom.components and headroom.first as two components
+    # ("components", "app"); frame("requests") failed with AttributeError: 'int' object
+    # has no attribute 'items'
+    headroom = web_stack.frame("headroom")
+    assert headroom["component"].tolist() == list(web_stack.metric("headroom.components"))
+    app = headroom.set_index("component").loc["app"]
+    assert app["headroom"] == web_stack.metric("headroom.components.app.headroom")
+    with pytest.raises(ValueError, match=r"frame\('requests'\).*frames: latency, .*databases"):
+        web_stack.frame("requests")
+    assert web_stack.frame("sessions").empty  # a section this run has none of
