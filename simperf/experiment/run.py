@@ -25,7 +25,7 @@ from simperf.metrics.headroom import (
     worst,
 )
 from simperf.metrics.request_stats import clean
-from simperf.metrics.result import Result, typed_frame
+from simperf.metrics.result import COMPONENT_COLUMNS, Result, typed_frame
 from simperf.metrics.summary import Summary
 from simperf.spec.autoscaling import autoscaled
 from simperf.spec.cost import scenario_cost, with_autoscaling
@@ -169,7 +169,7 @@ def summarise(
         }
         for r in rows
     ]
-    components_frame = typed_frame(component_rows + instance_rows)
+    components_frame = typed_frame(component_rows + instance_rows, COMPONENT_COLUMNS)
     spans = slow = None
     tracer = model.ctx.tracer
     if tracer is not None:

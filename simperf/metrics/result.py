@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import json
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -128,9 +129,7 @@ class Result:
                         rows.append({"component": name, "part": part, **_scalars(sub_metrics)})
                 else:
                     rows.append({"component": name, "part": key, **_scalars(value)})
-        frame = typed_frame(rows)
-        first = [c for c in FIRST_COLUMNS if c in frame.columns]
-        return frame[first + [c for c in frame.columns if c not in first]]
+        return typed_frame(rows, FIRST_COLUMNS)
 
     @property
     def alerts(self) -> pd.DataFrame:
@@ -303,6 +302,18 @@ FIRST_COLUMNS = (
 """Columns a section's frame puts first, in this order (those it has); details follow in
 the order the section gives them."""
 
+COMPONENT_COLUMNS = (
+    # identity and size
+    "component", "instance", "kind", "instances", "capacity", "workers", "pool_size",
+    # load
+    "served", "dispatched", "rejected", "shed", "expired", "cancelled", "utilization",
+    "worker_occupancy", "pool_occupancy",
+    # waiting and service (seconds, but the queue lengths and p_wait)
+    "mean_queue_length", "max_queue_length", "mean_wait", "mean_service", "p_wait",
+    "wait_p50", "wait_p95", "wait_p99",
+)  # fmt: skip
+"""Columns ``Result.components`` puts first (identity, size, load, waits); details follow."""
+
 
 def _per_component(value: Any) -> bool:
     """Whether a section of the result is one dict per component (or empty)."""
@@ -317,7 +328,7 @@ def _is_count(value: Any) -> bool:
     return isinstance(value, int | np.integer) and not isinstance(value, bool)
 
 
-def typed_frame(rows: list[dict[str, Any]], columns: list[str] | None = None) -> pd.DataFrame:
+def typed_frame(rows: list[dict[str, Any]], first: Iterable[str] = ()) -> pd.DataFrame:
     """``rows`` as a frame whose counts are integers.
 
     A column whose values are all Python or numpy integers (None or absent aside) is a
@@ -330,13 +341,16 @@ def typed_frame(rows: list[dict[str, Any]], columns: list[str] | None = None) ->
     ----------
     rows
         One dict per row; a row may leave a column out.
-    columns
-        The columns in order (default: as they first appear in ``rows``).
+    first
+        Columns to put first, in this order (those the rows have); the rest follow as
+        they first appear in ``rows``.
 
     Returns
     -------
     pandas.DataFrame
     """
+    seen = dict.fromkeys(key for row in rows for key in row)
+    columns = [c for c in first if c in seen] + [c for c in seen if c not in first]
     frame = pd.DataFrame(rows, columns=columns)
     for column in frame.columns:
         values = [row[column] for row in rows if row.get(column) is not None]

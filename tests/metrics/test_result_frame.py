@@ -161,3 +161,14 @@ def test_a_section_not_of_components_is_refused_by_name(web_stack: simperf.Resul
     with pytest.raises(ValueError, match=r"frame\('requests'\).*frames: latency, .*databases"):
         web_stack.frame("requests")
     assert web_stack.frame("sessions").empty  # a section this run has none of
+
+
+def test_the_components_frame_reads_identity_size_load_then_waits(
+    web_stack: simperf.Result,
+) -> None:
+    # its columns came in the order the rows first gave them: dispatched and imbalance
+    # second, an instance's cores, workers and pool size last of 25
+    columns = list(web_stack.components.columns)
+    first = ["component", "instance", "kind", "instances", "capacity", "workers", "pool_size"]
+    assert columns[: len(first)] == first
+    assert columns.index("served") < columns.index("utilization") < columns.index("mean_wait")
