@@ -174,8 +174,7 @@ def _cmd_compare(args: argparse.Namespace) -> int:
         return 0
     name_a, name_b = comparison_sides(a, b)  # one spec with --set-a/--set-b: what differs
     print(
-        f"A = {name_a}  B = {name_b}  {args.n} paired replications, "
-        f"{args.confidence:.0%} intervals"
+        f"A = {name_a}  B = {name_b}  {args.n} paired replications, {args.confidence:.0%} intervals"
     )
     print(
         f"\n{'metric':<30}{'A':>11}{'B':>11}{'B - A':>12}{'± half-width':>14}"
