@@ -33,6 +33,8 @@ class Result:
         the app server has a ``queue`` or ``concurrency_limit``; expired (attempts
         dropped past their deadline) and cancelled (attempts their caller gave up on
         first: a hedged call's losing copies) where its queue has ``drop_expired``.
+        Counts are integers (``Int64`` where some rows have none); every column of
+        every frame is described in docs/results.md, "Frame columns".
     timeseries
         Long frame (start, end, component, metric, value) in fixed windows; ``shed``
         per window (``all``, and per instance) where an app server can shed, and
