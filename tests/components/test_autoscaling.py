@@ -853,3 +853,33 @@ def test_the_estimates_headroom_is_the_fleets_at_max() -> None:
     found = simperf.estimate(scaled)
     assert found.bottleneck["headroom"] == pytest.approx(4 / 0.6)
     assert "headroom with its fleet at max 4 (it grows with the load)" in found.notes["app"]
+
+
+def test_alerts_watch_any_slot_below_max_while_it_runs(tmp_path: Path) -> None:
+    """Slot 2 (``replicas`` 1, ``max`` 5) is provisioned at 115 s, warms until 145 s,
+    serves 14/s x 100 ms / 3 = 46.7% busy until the drop at 200 s and is released at
+    235 s; slot 4 never runs. An alert may name any slot below ``max`` (it was refused:
+    "'app' has 1 instance(s)"), and a slot is evaluated only while provisioned, as the
+    time series reads it: idle while warming, not evaluated while off. The server's
+    utilisation is over its provisioned instances (0.5, 0.7, then 46.7% on three until
+    200 s), not diluted by the empty slots (it was the mean over all 5: 28% at most)."""
+    alerts = [
+        {"name": "slot2_busy", "metric": "utilization", "component": "app", "instance": 2,
+         "above": "40%"},
+        {"name": "slot2_idle", "metric": "utilization", "component": "app", "instance": 2,
+         "below": "10%"},
+        {"name": "slot4_idle", "metric": "queue_length", "component": "app", "instance": 4,
+         "below": 1},
+        {"name": "busy", "metric": "utilization", "component": "app", "above": "45%"},
+    ]  # fmt: skip
+    spec = scenario(tmp_path, TRACKING) | {"alerts": alerts}
+    a = simperf.run(simperf.from_dict(spec), seed=1).to_dict()["alerts"]
+
+    def spans(name: str) -> list[float]:
+        return [t for i in a[name]["intervals"] for t in (i["start"], i["end"])]
+
+    assert spans("slot2_busy") == pytest.approx([145.0, 200.0])
+    assert spans("slot2_idle") == pytest.approx([115.0, 145.0])
+    assert a["slot4_idle"]["firings"] == 0
+    assert spans("busy") == pytest.approx([0.0, 200.0])
+    assert a["slot2_busy"]["target"] == "app[2]"
