@@ -114,7 +114,7 @@ def test_the_simulated_fleet_follows_the_hand_trajectory() -> None:
         assert run["headroom"]["load"] == "peak"
         assert run["headroom"]["peak"]["start"] in (PEAK - 3600, PEAK)
     # By hand: either hour next to the peak offers (arrived(20 h) - arrived(19 h)) / 1 h
-    # = 15.93/s of 60 ms, 0.956 cores, over max 4 one-core instances: 4.19x (6.67x at the
+    # = 15.93/s of 60 ms, 0.956 cores, over max 4 one-core instances: 4.18x (6.67x at the
     # mean, 0.6 cores). The busier of the two hours is taken, which biases the rate up by
     # some 0.56 of its 0.4% Poisson noise: 0.5% allowed for it.
     peak_rate = (arrived(PEAK) - arrived(PEAK - 3600)) / 3600
