@@ -29,6 +29,7 @@ __all__ = [
     "Interval",
     "batch_means",
     "paired_difference",
+    "replications_for",
     "replications_needed",
     "same_in_every_replication",
     "summarise_replications",
@@ -335,6 +336,60 @@ def replications_needed(samples: ArrayLike, relative: float, confidence: float =
     if target == 0:
         raise ValueError("the mean is 0, so a relative half-width cannot be reached")
     return max(2, math.ceil(iv.n * (iv.half_width / target) ** 2))
+
+
+def replications_for(std: float, half_width: float, confidence: float, at_least: int = 2) -> int:
+    """The fewest replications whose t interval would be at most ``half_width`` wide.
+
+    The smallest ``m >= at_least`` with ``t(m - 1) * std / sqrt(m) <= half_width``, the t
+    quantile taken at the ``m - 1`` degrees of freedom of the ``m`` replications asked
+    for: a normal quantile in its place asks for too few when few are enough (7 where it
+    gave 5, for a spread equal to the half-width wanted at 95%), and the t quantile of
+    the replications run so far asks for too many when many are needed.
+
+    Parameters
+    ----------
+    std
+        The standard deviation of one replication's value (``>= 0``).
+    half_width
+        The half-width wanted (``> 0``).
+    confidence
+        The confidence level, in ``(0, 1)``.
+    at_least
+        The fewest to return (``>= 2``).
+
+    Examples
+    --------
+    >>> replications_for(1.0, 1.0, 0.95)
+    7
+    >>> replications_for(0.0, 1.0, 0.95, at_least=4)
+    4
+    """
+    from scipy import stats  # imported here: a single run need not load it
+
+    confidence = _confidence(confidence)
+    if not (math.isfinite(std) and std >= 0):
+        raise ValueError(f"std must be finite and >= 0, got {std}")
+    if not half_width > 0:
+        raise ValueError(f"half_width must be > 0, got {half_width}")
+    at_least = max(int(at_least), 2)
+    q = 0.5 + confidence / 2
+
+    def enough(m: int) -> bool:
+        return float(stats.t.ppf(q, m - 1)) * std / math.sqrt(m) <= half_width
+
+    # t(m - 1) > z, so the normal quantile's count is a lower bound; the count that t
+    # at the lower bound's degrees of freedom asks for is enough (t falls with m)
+    low = max(at_least, math.ceil((float(stats.norm.ppf(q)) * std / half_width) ** 2))
+    if enough(low):
+        return low
+    high = max(low + 1, math.ceil((float(stats.t.ppf(q, low - 1)) * std / half_width) ** 2))
+    while not enough(high):  # only ceil's rounding could leave it short
+        high += 1
+    while high - low > 1:  # enough(high), not enough(low)
+        mid = (low + high) // 2
+        low, high = (low, mid) if enough(mid) else (mid, high)
+    return high
 
 
 # --------------------------------------------------------------------------- single run
