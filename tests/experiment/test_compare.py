@@ -64,3 +64,30 @@ def test_counts_the_same_in_every_replication_are_not_called_significant() -> No
     assert result.to_dict()["metrics"]["requests.ok"]["verdict"] == "same in every replication"
     # a latency that moved by other amounts in each replication keeps its t verdict
     assert result.difference("latency.all.mean")["verdict"] in ("significant", "not significant")
+
+
+def renamed(scenario: simperf.Scenario, old: str, new: str) -> simperf.Scenario:
+    """The scenario with component ``old`` called ``new`` (its metrics under that name)."""
+    data = scenario.model_dump(mode="json", by_alias=True)
+    data["components"] = {new if k == old else k: v for k, v in data["components"].items()}
+    for cls in data["workload"]["classes"]:
+        cls["entry"] = new if cls["entry"] == old else cls["entry"]
+    return simperf.from_dict(data)
+
+
+def test_a_metric_of_one_side_only_is_listed_as_absent_on_the_other() -> None:
+    """B's server is called web: its metrics were missing from the comparison, as if B
+    had nothing A lacks (a cache or a database only in B)."""
+    a = mmc(**{"run.duration": 10, "run.warmup": 1})
+    result = simperf.compare(a, renamed(a, "app", "web"), 2, executor="serial", progress=False)
+    only_b = result.difference("components.web.utilization")
+    assert only_b["verdict"] == "absent in A" and not only_b["significant"]
+    assert only_b["mean_a"] != only_b["mean_a"] and only_b["mean_b"] > 0.5  # NaN: none in A
+    assert only_b["n"] == 2
+    assert result.difference("components.app.utilization")["verdict"] == "absent in B"
+    # A's metrics come first, then B's own, in their order
+    metrics = result.frame["metric"].tolist()
+    assert metrics.index("components.app.utilization") < metrics.index("components.web.utilization")
+    assert result.to_dict()["metrics"]["components.web.utilization"]["mean_a"] is None
+    # what both report is paired as before
+    assert result.difference("latency.all.mean")["verdict"] in ("significant", "not significant")
