@@ -39,8 +39,9 @@ class Comparison:
         significant (the interval excludes 0, the differences having some spread), n,
         and verdict (``significant``, ``not significant`` or ``same in every
         replication``: see :class:`~simperf.metrics.stats.Difference`; ``absent in A``
-        or ``absent in B`` for a metric one side does not report, with the other's mean
-        and its replications with a value as ``n``, the rest NaN).
+        or ``absent in B`` for a metric one side does not report or has no value for in
+        any replication, with the other's mean and its replications with a value as
+        ``n``, the rest NaN; ``no interval`` for one pair of values).
     """
 
     a: Replications
@@ -147,11 +148,12 @@ def compare(
     rows = []
     # every metric either side reports in any replication: one only B has (a cache, a
     # database) is a row of its own, not left out
+    # (a metric with no value, NaN, in any replication of a side counts as absent there)
     metrics = dict.fromkeys(m for flat in (*flat_a, *flat_b) for m in flat)
-    in_a = {m for flat in flat_a for m in flat}
-    in_b = {m for flat in flat_b for m in flat}
+    in_a = {m for flat in flat_a for m, v in flat.items() if v == v}
+    in_b = {m for flat in flat_b for m, v in flat.items() if v == v}
     for metric in metrics:
-        if metric not in in_a or metric not in in_b:
+        if (metric in in_a) != (metric in in_b):
             rows.append(_one_sided(metric, flat_a if metric in in_a else flat_b, metric in in_a))
             continue
         pairs = [
@@ -159,7 +161,7 @@ def compare(
             for x, y in zip(flat_a, flat_b, strict=True)
         ]
         pairs = [(x, y) for x, y in pairs if x == x and y == y]
-        if len(pairs) < 2:
+        if not pairs:  # no value on either side, or never in the same replication
             continue
         diff = paired_difference([p[0] for p in pairs], [p[1] for p in pairs], confidence)
         rows.append(

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 import simperf
 
 from conftest import MODELS
@@ -91,3 +93,27 @@ def test_a_metric_of_one_side_only_is_listed_as_absent_on_the_other() -> None:
     assert result.to_dict()["metrics"]["components.web.utilization"]["mean_a"] is None
     # what both report is paired as before
     assert result.difference("latency.all.mean")["verdict"] in ("significant", "not significant")
+
+
+def test_a_metric_with_no_value_on_one_side_is_listed_too(monkeypatch) -> None:
+    """A reports a metric with no value in any replication (NaN: no sample, such as the
+    latency of a class it never served), B with one: the row was dropped, as was one
+    with a value in a single pair of replications."""
+    from simperf.experiment import replicate
+
+    def fake_run(data, seed, rep):
+        b = data["name"] == "b"
+        return {
+            "served": (0.02 + rep / 100) if b else float("nan"),  # no sample in A
+            "once": 1.0 if rep == 0 else float("nan"),  # one pair only
+            "both": float(rep + (2 if b else 0)),
+        }
+
+    monkeypatch.setattr(replicate, "run_to_dict", fake_run)
+    a = mmc(**{"name": "a"})
+    result = simperf.compare(a, a.with_overrides({"name": "b"}), 3, executor="serial")
+    served = result.difference("served")
+    assert (served["verdict"], served["n"]) == ("absent in A", 3)
+    assert served["mean_b"] == pytest.approx(0.03)
+    assert result.difference("once")["verdict"] == "no interval"
+    assert result.difference("both")["verdict"] == "same in every replication"
