@@ -462,3 +462,16 @@ def test_a_precision_reached_by_a_value_the_same_in_every_replication_says_so(
     assert line == "precision error_rate ±5.0%: reached (same in every replication after 5)"
     assert main([*args, "--precision", "error_rate:0.05", "--json"]) == 0
     assert json.loads(capsys.readouterr().out)["precision"]["achieved"] == 0.0
+
+
+def test_compare_text_shows_a_component_of_one_side_only(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """B's server is called web: its utilization was not printed at all."""
+    text = Path(MMC).read_text().replace("entry: app", "entry: web").replace("  app:", "  web:")
+    other = tmp_path / "web.yaml"
+    other.write_text(text)
+    assert main(["compare", MMC, str(other), "-n", "2", *SHORT]) == 0
+    lines = {line.split()[0]: line for line in capsys.readouterr().out.splitlines() if line}
+    assert lines["components.web.utilization"].endswith("absent in A")
+    assert lines["components.app.utilization"].endswith("absent in B")
