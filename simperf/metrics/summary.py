@@ -29,6 +29,19 @@ once cost about 1 GB more than the frame they make."""
 SERIES_COLUMNS = ["start", "end", "component", "metric", "value"]
 
 
+def _peer_imbalance(component: Any, rows: list[dict[str, Any]]) -> float | None:
+    """Max / mean of ``served`` over instances that share one load: a database's
+    servers of one role (its primary's writes are no share of its replicas' reads, so
+    over all of them a balanced pair of replicas read 1.42x), the worst such group;
+    every instance of any other component."""
+    roles = {s.name: s.role for s in getattr(component, "servers", ())}
+    groups: dict[Any, list[float]] = {}
+    for r in rows:
+        groups.setdefault(roles.get(r["instance"]), []).append(r["served"])
+    found = [v for g in groups.values() if (v := instance_stats.imbalance(g)) is not None]
+    return max(found) if found else None
+
+
 def _series_frame(records: list[tuple[Any, ...]]) -> pd.DataFrame:
     return pd.DataFrame(records, columns=SERIES_COLUMNS)
 
@@ -294,7 +307,7 @@ class Summary:
                         ),
                         "served": served,
                         "rejected": sum(r["rejected"] for r in mine),
-                        "imbalance": instance_stats.imbalance([r["served"] for r in mine]),
+                        "imbalance": _peer_imbalance(component, mine),
                         "per_instance": {
                             r["instance"]: {k: r[k] for k in instance_stats.INSTANCE_KEYS if k in r}
                             for r in mine

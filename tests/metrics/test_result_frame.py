@@ -172,3 +172,17 @@ def test_the_components_frame_reads_identity_size_load_then_waits(
     first = ["component", "instance", "kind", "instances", "capacity", "workers", "pool_size"]
     assert columns[: len(first)] == first
     assert columns.index("served") < columns.index("utilization") < columns.index("mean_wait")
+
+
+def test_a_databases_imbalance_compares_servers_of_one_role(
+    read_replicas: simperf.Result,
+) -> None:
+    # over the primary (its writes) and the replicas (the reads) a balanced pair of
+    # replicas read 1.42x imbalanced (read_replicas, seed 1, 55 s); among peers it is
+    # the replicas' max / mean, the worst role's
+    rows = read_replicas.components.set_index("instance")
+    replicas = rows.loc[["catalog[replica0]", "catalog[replica1]"], "served"]
+    expected = replicas.max() / replicas.mean()
+    catalog = rows.loc["all"].set_index("component").loc["catalog", "imbalance"]
+    assert catalog == pytest.approx(expected, rel=1e-12)
+    assert read_replicas.metric("components.catalog.imbalance") == catalog
