@@ -84,6 +84,24 @@ def test_bad_capacity_input_exits_2(
     assert message in capsys.readouterr().err
 
 
+@pytest.mark.parametrize(
+    ("slo", "message"),
+    [
+        ("latency.all.p99<0ms", "slo: latency.all.p99<0ms: below: must be > 0"),
+        ("latency.all.p99<fast", "slo: latency.all.p99<fast: below: expected a time such as"),
+    ],
+)
+def test_a_bad_slo_target_is_one_line_naming_it(
+    slo: str, message: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # it used to be pydantic's report: "1 validation error for SloSpec", the input
+    # dict, the error type and a link to pydantic's site
+    assert main(["capacity", MMC, "--knob", "components.app.cores", "--slo", slo, *SHORT]) == 2
+    err = capsys.readouterr().err
+    assert message in err
+    assert "validation error" not in err and "pydantic" not in err and "type=" not in err
+
+
 def test_bad_design_exits_2(capsys: pytest.CaptureFixture[str]) -> None:
     args = ["cheapest", MMC, "--design", "up", "--design", "out=components.app.replicas"]
     assert main([*args, *WAIT, *SHORT]) == 2

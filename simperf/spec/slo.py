@@ -163,7 +163,21 @@ def parse_slo(text: str) -> SloSpec:
         )
     metric, op, value = match.groups()
     side = "below" if op == "<" else "above"
-    return SloSpec.model_validate({"metric": metric, side: value})
+    return _validated({"metric": metric, side: value}, f"{text.strip()}: ")
+
+
+def _validated(data: Any, where: str = "") -> SloSpec:
+    """``data`` as an SLO; a problem as one ValueError line per problem (``where`` first),
+    not pydantic's report with its types, inputs and links."""
+    from pydantic import ValidationError
+
+    from simperf.spec.validation import format_validation_error
+
+    try:
+        return SloSpec.model_validate(data)
+    except ValidationError as exc:
+        lines = format_validation_error(exc, data, SloSpec).splitlines()
+        raise ValueError("\n".join(where + line for line in lines)) from None
 
 
 def as_slos(slo: Any) -> list[SloSpec]:
@@ -176,7 +190,7 @@ def as_slos(slo: Any) -> list[SloSpec]:
         elif isinstance(item, str):
             out.append(parse_slo(item))
         else:
-            out.append(SloSpec.model_validate(item))
+            out.append(_validated(item))
     return out
 
 
