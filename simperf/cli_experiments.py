@@ -16,6 +16,7 @@ from simperf.cli_common import (
     add_scenario_arguments,
     add_store,
     interrupted,
+    of_spec,
     progress_wanted,
     require_out_for_resume,
     run_options,
@@ -153,8 +154,14 @@ def _cmd_compare(args: argparse.Namespace) -> int:
     from simperf.metrics.stats import SAME_IN_EVERY_REPLICATION
 
     require_out_for_resume(args)
-    a = scenario_from_args(args, args.spec, _assignments(args.overrides_a, "--set-a"), "--set-a")
-    b = scenario_from_args(args, args.other, _assignments(args.overrides_b, "--set-b"), "--set-b")
+    with of_spec(args.spec):
+        a = scenario_from_args(
+            args, args.spec, _assignments(args.overrides_a, "--set-a"), "--set-a"
+        )
+    with of_spec(args.other):
+        b = scenario_from_args(
+            args, args.other, _assignments(args.overrides_b, "--set-b"), "--set-b"
+        )
     try:
         result = compare(
             a,

@@ -458,3 +458,16 @@ def test_a_precision_reached_by_a_value_the_same_in_every_replication_says_so(
     assert line == "precision error_rate ±5.0%: reached (same in every replication after 5)"
     assert main([*args, "--precision", "error_rate:0.05", "--json"]) == 0
     assert json.loads(capsys.readouterr().out)["precision"]["achieved"] == 0.0
+
+
+def test_compare_names_the_spec_at_fault(capsys: pytest.CaptureFixture[str]) -> None:
+    """B's 50 s warm-up is past --duration 30s: the message named no file and --json's
+    path named A, models/mmc.yaml, which is valid."""
+    mm1 = str(MODELS / "mm1.yaml")
+    args = ["compare", MMC, mm1, "--duration", "30s", "--serial", "--quiet"]
+    assert main(args) == 2
+    assert f"simperf: invalid spec {mm1}:\n  run.warmup:" in capsys.readouterr().err
+    assert main([*args, "--json"]) == 2
+    assert json.loads(capsys.readouterr().out)["error"]["path"] == mm1
+    assert main(["compare", mm1, MMC, "--duration", "30s", "--json"]) == 2
+    assert json.loads(capsys.readouterr().out)["error"]["path"] == mm1
