@@ -352,7 +352,12 @@ def register(commands: Any) -> None:
         "--zip", action="store_true", help="pair the grid lists instead of taking their product"
     )
     sweep.add_argument(
-        "--replications", type=_positive_int, default=1, help="replications per point"
+        "-n",  # as replicate, compare and capacity take it
+        "--replications",
+        dest="replications",
+        type=_positive_int,
+        default=1,
+        help="replications per point (default 1)",
     )
     add_store(sweep, resume="continue the sweep stored in --out")
     add_executor(sweep)

@@ -471,3 +471,12 @@ def test_compare_names_the_spec_at_fault(capsys: pytest.CaptureFixture[str]) -> 
     assert json.loads(capsys.readouterr().out)["error"]["path"] == mm1
     assert main(["compare", mm1, MMC, "--duration", "30s", "--json"]) == 2
     assert json.loads(capsys.readouterr().out)["error"]["path"] == mm1
+
+
+def test_sweep_takes_n_for_its_replications_as_the_other_commands_do(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """replicate, compare and capacity take -n; sweep refused it (only --replications)."""
+    args = ["sweep", MMC, "--grid", "components.app.cores=4", *SHORT, "--json"]
+    assert main([*args, "-n", "2"]) == 0
+    assert [r["replication"] for r in json.loads(capsys.readouterr().out)] == [0, 1]
