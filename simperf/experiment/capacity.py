@@ -361,7 +361,8 @@ def check_search(
         )
     for end in (low, high):
         try:
-            variant = scenario.with_overrides({knob: end})
+            # named as the option that set it: the user gave no --set
+            variant = scenario.with_overrides({knob: end}, flag="--knob")
             if searched:  # as a probe's run would refuse it, but before any probe runs
                 check_size(variant)
         except SpecError as exc:
