@@ -99,9 +99,9 @@ def _cmd_validate(args: argparse.Namespace) -> int:
             continue
         reports.append({"path": spec, "valid": True, "name": scenario.name})
         if not args.json:
-            print(
-                f"{spec}: valid scenario {scenario.name!r} ({len(scenario.components)} components)"
-            )
+            count = len(scenario.components)
+            noun = "component" if count == 1 else "components"
+            print(f"{spec}: valid scenario {scenario.name!r} ({count} {noun})")
     valid = all(r["valid"] for r in reports)
     if args.json:
         print(json.dumps({"valid": valid, "files": reports}))
