@@ -460,6 +460,19 @@ def test_a_precision_reached_by_a_value_the_same_in_every_replication_says_so(
     assert json.loads(capsys.readouterr().out)["precision"]["achieved"] == 0.0
 
 
+def test_compare_text_shows_a_component_of_one_side_only(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """B's server is called web: its utilization was not printed at all."""
+    text = Path(MMC).read_text().replace("entry: app", "entry: web").replace("  app:", "  web:")
+    other = tmp_path / "web.yaml"
+    other.write_text(text)
+    assert main(["compare", MMC, str(other), "-n", "2", *SHORT]) == 0
+    lines = {line.split()[0]: line for line in capsys.readouterr().out.splitlines() if line}
+    assert lines["components.web.utilization"].endswith("absent in A")
+    assert lines["components.app.utilization"].endswith("absent in B")
+
+
 def test_compare_names_the_spec_at_fault(capsys: pytest.CaptureFixture[str]) -> None:
     """B's 50 s warm-up is past --duration 30s: the message named no file and --json's
     path named A, models/mmc.yaml, which is valid."""

@@ -63,7 +63,8 @@ class Capacity:
     frame
         Tidy: one row per (probe, SLO) in probing order: ``probe``, the knob's value,
         ``replications``, ``stability``, ``cost_per_hour``, ``metric``, ``side``,
-        ``target``, ``mean``, ``low``, ``high``, ``slo_verdict`` (this SLO) and
+        ``target``, ``mean``, ``half_width``, ``std`` (over the replications with a
+        value), ``low``, ``high``, ``slo_verdict`` (this SLO) and
         ``verdict`` (the probe: met only when every SLO is and every replication is
         stable).
     warnings

@@ -54,7 +54,12 @@ class PrecisionSpec(SpecModel):
     relative: float = Field(
         gt=0, lt=1, description="target half-width as a fraction of the metric's mean"
     )
-    confidence: float = Field(0.95, ge=0.5, le=0.9999, description="confidence level")
+    confidence: float | None = Field(
+        None,
+        ge=0.5,
+        le=0.9999,
+        description="confidence level (default: the intervals', 95% unless asked otherwise)",
+    )
     max_replications: int = Field(
         100, ge=2, le=MAX_REPLICATIONS, description="budget: never run more replications than this"
     )
