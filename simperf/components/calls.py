@@ -135,7 +135,7 @@ def _runner(
     def pooled(request: Request, instance: AppInstance) -> Process:
         pool = pools[instance.index]
         for _ in range(repeat):
-            waiting = pool.acquire()  # None: a free connection, taken without a generator
+            waiting = pool.acquire(request)  # None: a free connection, taken without a generator
             if waiting is not None:
                 yield from waiting
             try:
