@@ -90,10 +90,15 @@ class Result:
         pandas.DataFrame
             One row per component (``part`` ``"all"``) and one per part of it (a
             cache's nodes, a CDN's ``edges.<region>`` and ``shield``), with the numeric
-            metrics as columns; empty when the run has no such section.
+            metrics as columns; empty when the run has no such section. A section of
+            numbers alone (``"errors"``: failed requests by cause) is one row of them.
         """
         rows: list[dict[str, Any]] = []
-        for name, metrics in self.data.get(section, {}).items():
+        found = self.data.get(section, {})
+        if found and not any(isinstance(v, dict) for v in found.values()):
+            # a section of numbers (``errors``: failed requests by cause): one row of them
+            return pd.DataFrame([found])
+        for name, metrics in found.items():
             rows.append({"component": name, "part": "all", **_scalars(metrics)})
             for key, value in metrics.items():
                 if not isinstance(value, dict):
@@ -156,7 +161,7 @@ class Result:
         """
         arrays = getattr(self, "_arrays", None)
         classes = [name for name in self.data["latency"] if name != "all"]
-        causes = ["ok", *self.data["requests"]["errors"]]
+        causes = getattr(self, "_causes", None) or ["ok", *self.data["requests"]["errors"]]
         if arrays is None:
             return pd.DataFrame(columns=["class", "start", "end", "latency", "outcome", "measured"])
         return pd.DataFrame(

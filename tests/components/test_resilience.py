@@ -795,3 +795,18 @@ def test_a_fallback_does_not_answer_an_attempt_its_caller_gave_up_on() -> None:
     req, mid = data["requests"], data["calls"]["mid->app"]
     assert (req["generated"], req["ok"], req["degraded"]) == (9, 9, 0)
     assert (mid["timeouts"], mid["failed"], mid["degraded"]) == (9, 9, 0)
+
+
+def test_cancelled_copies_are_no_request_errors() -> None:
+    # hedged_behind's 4 losing copies dropped as cancelled: every request is answered by
+    # its other copy, so none failed as cancelled, and the errors by cause no longer show
+    # a "cancelled 0" beside the 4 (in the JSON, the requests' errors and the errors
+    # frame, which used to fail on a section of numbers); the records' outcomes keep
+    # their causes
+    result = simperf.run(hedged_behind())
+    assert result.data["components"]["app"]["cancelled"] == 4
+    assert "cancelled" not in result.data["errors"]
+    assert "cancelled" not in result.data["requests"]["errors"]
+    assert list(result.frame("errors").columns) == list(result.data["errors"])
+    assert (result.requests["outcome"] == "ok").all()
+    assert "cancelled" in result.requests["outcome"].cat.categories
