@@ -480,7 +480,7 @@ class Summary:
                     # what reaches the store behind it: the load a lost node sends there
                     reads = instance_stats.count(a, nodes, name, "store_reads")
                     records.append((a.time, b.time, name, "store_reads_per_second", reads / span))
-                elif kind == "route":
+                elif kind == "route" and self.model.components[name].shown:
                     records.extend(instance_stats.route_series(a, b, name, span))
             if degraded_ends.size:
                 lo, hi = np.searchsorted(degraded_ends, [a.time, b.time], side="left")
