@@ -219,7 +219,7 @@ def drop_problems(scenario: Any, name: str, path: str) -> list[str]:
         return []
     return [
         f"{path}: no request class or call with a timeout or a hedge reaches {name!r}, "
-        f"so nothing it queues has a deadline to pass or a caller to cancel it"
+        "so no request it queues has a deadline to pass or a caller to cancel it"
     ]
 
 
