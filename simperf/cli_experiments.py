@@ -16,6 +16,7 @@ from simperf.cli_common import (
     add_scenario_arguments,
     add_store,
     interrupted,
+    of_spec,
     progress_wanted,
     require_out_for_resume,
     run_options,
@@ -153,8 +154,14 @@ def _cmd_compare(args: argparse.Namespace) -> int:
     from simperf.metrics.stats import SAME_IN_EVERY_REPLICATION
 
     require_out_for_resume(args)
-    a = scenario_from_args(args, args.spec, _assignments(args.overrides_a, "--set-a"), "--set-a")
-    b = scenario_from_args(args, args.other, _assignments(args.overrides_b, "--set-b"), "--set-b")
+    with of_spec(args.spec):
+        a = scenario_from_args(
+            args, args.spec, _assignments(args.overrides_a, "--set-a"), "--set-a"
+        )
+    with of_spec(args.other):
+        b = scenario_from_args(
+            args, args.other, _assignments(args.overrides_b, "--set-b"), "--set-b"
+        )
     try:
         result = compare(
             a,
@@ -345,7 +352,12 @@ def register(commands: Any) -> None:
         "--zip", action="store_true", help="pair the grid lists instead of taking their product"
     )
     sweep.add_argument(
-        "--replications", type=_positive_int, default=1, help="replications per point"
+        "-n",  # as replicate, compare and capacity take it
+        "--replications",
+        dest="replications",
+        type=_positive_int,
+        default=1,
+        help="replications per point (default 1)",
     )
     add_store(sweep, resume="continue the sweep stored in --out")
     add_executor(sweep)

@@ -17,6 +17,8 @@ from simperf.metrics.availability import faults_section
 from simperf.metrics.headroom import (
     MAX_UNITS,
     at_max,
+    at_peak,
+    busiest_window,
     during_faults,
     headroom,
     mark_fault_spills,
@@ -32,6 +34,7 @@ from simperf.spec.autoscaling import autoscaled
 from simperf.spec.cost import scenario_cost, with_autoscaling
 from simperf.spec.scenario import Scenario
 from simperf.spec.size_estimate import check_size
+from simperf.spec.workload import TIME_VARYING_ARRIVALS
 
 
 def run(
@@ -239,6 +242,19 @@ def _headroom(
     )
     spills = spilling(model.scenario)
     section = mark_spills(section, spills, estimated)
+    # a load varying in time saturates at its peak first: the headline is the busiest
+    # window's, the mean load's kept beside it
+    arrival = model.scenario.workload.arrival
+    grid = summary._grid()
+    window = busiest_window(grid) if arrival is not None else None
+    if arrival is not None and arrival.kind in TIME_VARYING_ARRIVALS and window is not None:
+        span = grid[-1].time - grid[0].time
+        mean_rate = (grid[-1].generated - grid[0].generated) / span if span > 0 else 0.0
+        section = at_peak(
+            section, window, rows, autoscaled(model.scenario), mean_rate, spills, estimated
+        )
+    else:
+        section["load"] = "mean"
     if model.scenario.faults and summary.snapshots:
         units = during_faults(model.ctx.faults, summary.snapshots[0], summary.snapshots[-1], rows)
         mark_fault_spills(units, spills)

@@ -261,6 +261,14 @@ def _judge(
     return "stable", None, load, None
 
 
+def judged_windows(grid: list[Snapshot]) -> list[tuple[int, float]]:
+    """``(index, span)`` of each time-series window judged alone: those at least
+    :data:`SHORT_WINDOW` of the longest (the run's last, cut by the horizon, may not be)."""
+    spans = [b.time - a.time for a, b in itertools.pairwise(grid)]
+    shortest = SHORT_WINDOW * max(spans, default=0.0)
+    return [(i, span) for i, span in enumerate(spans) if not (span <= 0 or span < shortest)]
+
+
 def _busiest_windows(model: Model, grid: list[Snapshot]) -> dict[str, dict[str, Any]]:
     """Each instance's time-series window of highest cores or workers level.
 
@@ -270,9 +278,7 @@ def _busiest_windows(model: Model, grid: list[Snapshot]) -> dict[str, dict[str, 
     Each window is judged over the whole fleet at once (numpy arrays, one entry an
     instance): the same float operations, in the same order, as one instance at a time.
     """
-    spans = [b.time - a.time for a, b in itertools.pairwise(grid)]
-    shortest = SHORT_WINDOW * max(spans, default=0.0)
-    judged = [(i, span) for i, span in enumerate(spans) if not (span <= 0 or span < shortest)]
+    judged = judged_windows(grid)
     instances = model.instances
     if not judged or not instances:
         return {}
