@@ -41,6 +41,7 @@ from simperf.metrics.samples import Samples
 from simperf.rng import batched
 from simperf.spec.database import AnyDatabaseSpec, QueryStep
 from simperf.spec.distributions import Constant
+from simperf.spec.resilience import drops_queries
 
 
 class QueryStats:
@@ -328,7 +329,8 @@ class Database(Component):
         self.timeout_code = ctx.recorder.cause("pool_timeout")
         # what a query dropped past its deadline (drop_expired) fails as: what its client
         # recorded; a cancelled one as what it is (registered at the first)
-        self.expired_code = ctx.recorder.cause("timeout") if self._drops(spec) else 0
+        drops = drops_queries(ctx.scenario, name)
+        self.expired_code = ctx.recorder.cause("timeout") if drops else 0
         self.handshake = ctx.sampler(spec.connection.handshake, name, "handshake")
         self.startup = ctx.sampler(spec.connection.startup, name, "startup")
         self.ryw = spec.read_your_writes
@@ -353,17 +355,6 @@ class Database(Component):
         self.routes: dict[Variant, QueryRoute] = {}
         self._models: list[Any] | None = None
         self._keys: dict[str, Any] = {}
-
-    def _drops(self, spec: AnyDatabaseSpec) -> bool:
-        """Whether this database or a pool for it drops work whose caller has gone."""
-        scenario = self.ctx.scenario
-        if spec.drop_expired:
-            return True
-        return scenario is not None and any(
-            pool.drop_expired and pool.database == self.name
-            for component in scenario.components.values()
-            for pool in getattr(component, "pools", ())
-        )
 
     def drops(self) -> tuple[Any, int, Any]:
         """What a :class:`~simperf.components.slots.DroppingSlots` of this database needs:

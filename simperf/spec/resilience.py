@@ -244,6 +244,17 @@ def drops_expired(spec: Any) -> bool:
     return any(pool.drop_expired for pool in getattr(spec, "pools", ()))
 
 
+def drops_queries(scenario: Any, database: str) -> bool:
+    """Whether queries to ``database`` may be dropped unserved: its cores drop them
+    (:func:`drops_expired`) or a pool for it does (``pool.drop_expired``)."""
+    components = scenario.components
+    return drops_expired(components[database]) or any(
+        pool.drop_expired and pool.database == database
+        for spec in components.values()
+        for pool in getattr(spec, "pools", ())
+    )
+
+
 def tracks_attempts(scenario: Any) -> bool:
     """Whether a run reads the deadlines of attempts (not only of requests): some queue,
     pool or database drops expired requests (:func:`drops_expired`), or a server that a
