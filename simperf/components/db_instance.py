@@ -201,6 +201,14 @@ class DbInstance(Server):
         self.pages_written += q.pages_written
         self.writes_applied += 1
 
+    def snapshot(self, now: float, *, window: bool = True) -> dict[str, Any]:
+        """The server counters (:meth:`Server.snapshot`), and with ``drop_expired`` the
+        queries dropped waiting for a core: as an app server's queue counts its drops, so
+        that the time series, alerts and headroom (dropped work was offered) read them."""
+        counters = super().snapshot(now, window=window)
+        counters.update(self.dropped())
+        return counters
+
     def counters(self, now: float) -> dict[str, float]:
         """Database-specific cumulative counters at ``now``."""
         slot = self.slot

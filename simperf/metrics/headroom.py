@@ -11,7 +11,8 @@ includes waits downstream, which grow with the load, so ``1 / occupancy`` is an 
 bound there; for cores it is exact as long as the demand per request does not change.
 
 An instance that turns requests away (rejected at its queue limit, shed, dropped past
-their deadline by a queue with ``drop_expired``) measures the
+their deadline by a queue with ``drop_expired``, or a database server's queries dropped
+so waiting for a core) measures the
 demand of the requests it served only: the load offered to it would keep it
 ``offered / served`` times busier, so its headroom is ``served / (offered U)``, below 1
 when it is already past saturation (a queue limit rejecting half the requests at 100%
@@ -58,7 +59,8 @@ from simperf.spec.topology import served_by
 
 TURNED_AWAY = ("rejected", "shed", "expired")
 """What an instance counts of the requests offered it and not served: rejected at its
-queue limit, shed, dropped past their deadline (``queue.drop_expired``). Each arrived and
+queue limit, shed, dropped past their deadline (``queue.drop_expired``; a database
+server's ``drop_expired`` at its cores). Each arrived and
 would have cost its demand had it been served, so each is load offered."""
 
 MAX_UNITS = 1000

@@ -181,6 +181,27 @@ def count(a: Snapshot, nodes: dict[str, dict[str, Any]], name: str, counter: str
     return sum(c[counter] - before.get(n, {}).get(counter, 0) for n, c in nodes.items())
 
 
+DROPS = ("expired", "cancelled")
+"""What a queue, a database's cores or a pool with ``drop_expired`` counts of the work it
+dropped unserved: past its deadline, or cancelled by its caller."""
+
+
+def dropped(a: Snapshot, b: Snapshot, name: str) -> dict[str, int] | None:
+    """The queries database ``name`` dropped between snapshots ``a`` and ``b``, waiting
+    for a core (its servers) or a connection (the pools for it), as
+    ``databases.<name>.expired`` and ``.cancelled`` count them; None where neither drops."""
+    before, after = a.components[name], b.components[name]
+    counters = [
+        (before[group][key], counts)
+        for group in ("instances", "pools")
+        for key, counts in after[group].items()
+        if "expired" in counts
+    ]
+    if not counters:
+        return None
+    return {drop: int(sum(c[drop] - p[drop] for p, c in counters)) for drop in DROPS}
+
+
 def route_series(
     a: Snapshot, b: Snapshot, name: str, span: float
 ) -> list[tuple[float, float, str, str, float | None]]:

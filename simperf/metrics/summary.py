@@ -21,6 +21,7 @@ from simperf.metrics.stability import verdict
 from simperf.metrics.waits import measured_waits
 from simperf.metrics.warmup import detect_warmup, warmup_report
 from simperf.model import DEFAULT_WINDOWS, Model, Snapshot
+from simperf.spec.database import DATABASE_KINDS
 
 TIMESERIES_CHUNK = 1 << 16
 """Time-series rows gathered as tuples before they become a frame: a fleet of 20,000
@@ -493,6 +494,12 @@ class Summary:
                     # what reaches the store behind it: the load a lost node sends there
                     reads = instance_stats.count(a, nodes, name, "store_reads")
                     records.append((a.time, b.time, name, "store_reads_per_second", reads / span))
+                elif (
+                    kind in DATABASE_KINDS
+                    and (drops := instance_stats.dropped(a, b, name)) is not None
+                ):
+                    # drop_expired: at its cores and its pools, as databases.<name> counts
+                    records.extend((a.time, b.time, name, k, float(v)) for k, v in drops.items())
                 elif kind == "route" and self.model.components[name].shown:
                     records.extend(instance_stats.route_series(a, b, name, span))
             if degraded_ends.size:

@@ -47,6 +47,9 @@ from simperf.spec.tables import (
 if TYPE_CHECKING:
     from simperf.spec.scenario import Scenario
 
+DATABASE_KINDS = frozenset({"database", "sharded_database"})
+"""The component kinds that are databases (their queries, servers, pools)."""
+
 
 class StorageSpec(SpecModel):
     """Block storage: per-page latencies and an IOPS limit beyond which I/O queues.
