@@ -121,3 +121,18 @@ def test_an_alert_on_drops_a_database_never_counts_is_refused() -> None:
         problem("pool", "expired", 0)
     )
     assert "shed is counted by app servers; 'db' is a database" in problem("db", "shed")
+
+
+def test_headroom_counts_the_queries_a_pool_dropped_as_offered_to_its_server() -> None:
+    # The pool of one connection is 1.5 times oversubscribed: the app saturates there at
+    # 0.67 times this load. A request whose query the pool dropped is not served by the
+    # app; it read ~1.0x (the pool just under 100% busy), now served / offered / U.
+    data = run("pool").data
+    dropped = data["databases"]["db"]["pools"]["app"]["expired"]
+    app = data["components"]["app"]
+    served, busy = app["served"], app["pool_occupancy"]
+    assert dropped > served / 4
+    room = data["headroom"]["components"]["app"]
+    assert room["resource"] == "pool"
+    assert room["headroom"] == pytest.approx(served / (served + dropped) / busy, rel=1e-12)
+    assert room["headroom"] < 0.8  # by hand 1 / (RATE x QUERY) = 0.67; it read 1.00
