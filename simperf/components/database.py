@@ -70,6 +70,7 @@ class CompiledQuery:
         "apply_cpu",
         "counts",
         "cpu",
+        "keyspace",
         "misses",
         "pages_read",
         "pages_written",
@@ -94,6 +95,12 @@ class CompiledQuery:
         self.stats = stats
         self.write = p.is_write
         self.table_index = list(spec.tables).index(p.table)
+        # a write of one row of a table keyed by a key space commits a new version of
+        # that key there, so that caches holding the key judge their copies stale
+        space = spec.tables[p.table].keyspace
+        self.keyspace = (
+            ctx.keyspaces.get(space) if space and p.is_write and p.pattern == "point" else None
+        )
         self.rows_examined = p.rows_examined
         self.pages_read = p.pages_read
         self.pool_pages = p.heap_pages + p.join_heap_pages
@@ -299,12 +306,15 @@ class DatabaseCore:
             self.env.process(replica.apply(q))
 
     def log_write(self, request: Request, q: CompiledQuery, key: int) -> list[DbInstance]:
-        """Record a write of ``key`` done now: when each replica will show it (its lag).
+        """Record a write of ``key`` done now: when each replica will show it (its lag),
+        and, for a row of a table with a key space, its new version there.
 
         Returns the replicas that then replay it (each an ``apply``, started in order).
         """
         db = self.db
         now = self.env.now
+        if q.keyspace is not None:
+            q.keyspace.commit(key)
         if db.ryw > 0:  # swept: an open workload's clients (request ids) never come back
             db.written.put(request.client if request.client is not None else request.id, now, now)
         for replica in self.replicas:
