@@ -38,6 +38,86 @@ PASSES = 8
 SETTLED = 1e-6
 
 
+@dataclass(frozen=True)
+class Failures:
+    """What one level's failed requests (other than timed out) tell of its service.
+
+    Attributes
+    ----------
+    served
+        Rows with every component's time logged: failed after their full service, their
+        times are service samples.
+    cut
+        Rows with some component times logged and some not (or only the handler's
+        span): an error cut their service short. Their logged times are samples; the
+        first missing one is censored where the row bounds it (:func:`censoring`).
+    censored_values
+        The censored values those gave.
+    spans
+        Rows whose handler's start and end are logged: counted in the worker's
+        occupancy when the overhead is measured.
+    untimed
+        Rows with no server-side time: in the rate only.
+    complete, censored
+        Each component's sample values and censoring points from them (seconds).
+    """
+
+    served: int
+    cut: int
+    censored_values: int
+    spans: int
+    untimed: int
+    complete: dict[str, np.ndarray] = field(repr=False)
+    censored: dict[str, np.ndarray] = field(repr=False)
+
+    @classmethod
+    def none(cls, parts: dict[str, np.ndarray], untimed: int = 0, spans: int = 0) -> Failures:
+        empty = {name: np.empty(0) for name in parts}
+        return cls(0, 0, 0, spans, untimed, empty, dict(empty))
+
+
+def failures(
+    errors: pd.DataFrame, rows: pd.DataFrame, parts: dict[str, np.ndarray], cost: Overhead
+) -> Failures:
+    """What a level's failed requests' server-side times tell of each component.
+
+    A failed request's logged component time is a complete value: the component ended,
+    its work done, whatever the status. A row with every component's time logged failed
+    after its full service: a service sample. A row with some logged and some missing
+    (or none logged but the handler's span) was cut short by its error: its first
+    missing time, the component that was running, is right-censored where the row
+    bounds it, as a timed-out request's (:func:`censoring`, its latency in place of a
+    timeout), and the later ones, never started, are left out without bias. Censoring
+    assumes the error came independently of how long the service still had to run.
+
+    A log with the handler's span alone (no ``time_<name>``) cannot tell a failure
+    after its full service from one cut short: those spans are no sample of the
+    handler's time, only of its occupancy (:func:`~simperf.calibrate.overhead.overhead`).
+    """
+    spans = 0
+    if has_server_times(errors):
+        span = errors[["server_start", "server_end"]].to_numpy()
+        spans = int(np.isfinite(span).all(axis=1).sum())
+    columns = component_columns(rows)
+    if errors.empty or not columns:
+        return Failures.none(parts, len(errors) - spans, spans)
+    known = np.isfinite(errors[columns].to_numpy(float))
+    served = known.all(axis=1)
+    span = np.zeros(len(errors), bool)
+    if has_server_times(errors):
+        span = np.isfinite(errors[["server_start", "server_end"]].to_numpy()).all(axis=1)
+    cut = ~served & (known.any(axis=1) | span) & np.isfinite(errors["latency"].to_numpy())
+    names = list(parts)
+    complete = {
+        name: errors[c].to_numpy(float)[served] for name, c in zip(names, columns, strict=True)
+    }
+    complete_cut, censored, _, _ = censoring(errors[cut], rows, parts, cost)
+    complete = {name: np.concatenate([complete[name], complete_cut[name]]) for name in names}
+    values = sum(c.size for c in censored.values())
+    untimed = len(errors) - int(served.sum()) - int(cut.sum())
+    return Failures(int(served.sum()), int(cut.sum()), values, spans, untimed, complete, censored)
+
+
 @dataclass
 class Level:
     """What was measured at one load level."""
@@ -65,6 +145,8 @@ class Level:
     missed, known only to exceed them; ``samples`` holds its complete values."""
     failed: int = 0
     """Its other failed requests (in the rate; their latencies in no fit)."""
+    failures: Failures = field(default_factory=lambda: Failures.none({}))
+    """What those failed requests' server-side times gave the fits and the overhead."""
 
     @property
     def saturated(self) -> bool:
@@ -219,30 +301,53 @@ def _level(
         )
     total = np.sum(list(parts.values()), axis=0)
     workers = int(rows["worker"].nunique())
-    cost = overhead(rows, total, traffic.rate / workers)
+    # failed and timed-out requests whose handler's span is logged held their worker:
+    # left out, a request waiting behind one looks idle and the gap across it looks held
+    handled = pd.concat([late, errors], ignore_index=True)
+    if has_server_times(handled):
+        spans = np.isfinite(handled[["server_start", "server_end"]].to_numpy()).all(axis=1)
+        handled = handled[spans]
+    else:
+        handled = handled.iloc[:0]
+    cost = overhead(rows, total, traffic.rate / workers, handled)
     latency = rows["latency"].to_numpy()
     # without server times the held overhead is solved from the mean latency, which
     # the timed-out requests belong in, each at its expected latency under the fits
     solved = cost.method == "mean latency" and not late.empty
+    failed = failures(errors, rows, parts, cost)
+
+    def fitted(
+        complete: dict[str, np.ndarray], censored: dict[str, np.ndarray]
+    ) -> dict[str, list[FamilyFit]]:
+        # the timed-out requests' values with the failed ones' (service samples, or
+        # censored where an error cut the service short)
+        return {
+            name: fit_families(
+                np.concatenate([x, complete[name], failed.complete[name]]),
+                confidence,
+                np.concatenate([censored[name], failed.censored[name]]),
+            )
+            for name, x in parts.items()
+        }
+
     complete, censored, unfitted, _ = censoring(late, rows, parts, cost)
-    fits = {
-        name: fit_families(np.concatenate([x, complete[name]]), confidence, censored[name])
-        for name, x in parts.items()
-    }
+    fits = fitted(complete, censored)
     for _ in range(PASSES if solved else 1):
         if not solved and not any(c.size for c in censored.values()):
             break
         # again, with the waits behind timed-out requests from the last fit's times
         complete, censored, unfitted, expected = censoring(late, rows, parts, cost, fits)
-        fits = {
-            name: fit_families(np.concatenate([x, complete[name]]), confidence, censored[name])
-            for name, x in parts.items()
-        }
+        fits = fitted(complete, censored)
         if not solved:
             break
         every = np.concatenate([latency, expected])
         held = cost.held
-        moments = _moments(parts, complete, censored, fits)
+        moments = _moments(
+            parts,
+            {k: np.concatenate([v, failed.complete[k]]) for k, v in complete.items()},
+            {k: np.concatenate([v, failed.censored[k]]) for k, v in censored.items()},
+            fits,
+        )
         cost = held_from_mean(float(every.mean()), _se(every), *moments, traffic.rate / workers)
         if abs(cost.held - held) < SETTLED:
             break
@@ -262,13 +367,17 @@ def _level(
         cost,
         workers,
         latency,
-        {name: np.concatenate([x, complete[name]]) for name, x in parts.items()},
+        {
+            name: np.concatenate([x, complete[name], failed.complete[name]])
+            for name, x in parts.items()
+        },
         growth,
         len(late),
         unfitted,
         beyond,
-        censored,
+        {name: np.concatenate([c, failed.censored[name]]) for name, c in censored.items()},
         len(errors),
+        failed,
     )
 
 
@@ -680,6 +789,7 @@ def _warnings(levels: list[Level], calibrated: Level) -> list[str]:
         if lv.timed_out:
             total = lv.timed_out + lv.requests
             censored = sum(f[0].censored for f in lv.fits.values())
+            censored -= lv.failures.censored_values
             line = (
                 f"load {lv.load:g}: {lv.timed_out} of {total} requests "
                 f"({lv.timed_out / total:.1%}) timed out: each is counted in the rate and "
@@ -725,6 +835,11 @@ def _levels_frame(levels: list[Level]) -> pd.DataFrame:
             "saturated": lv.saturated,
             "timed_out": lv.timed_out,
             "failed": lv.failed,
+            "failed_served": lv.failures.served,
+            "failed_cut": lv.failures.cut,
+            "failed_censored": lv.failures.censored_values,
+            "failed_spans": lv.failures.spans,
+            "failed_untimed": lv.failures.untimed,
         }
         for lv in levels
     ]
