@@ -22,6 +22,7 @@ from simperf.calibrate.logs import (
 )
 from simperf.calibrate.overhead import Overhead, _se, held_from_mean, load_dependence, overhead
 from simperf.calibrate.traffic import Arrivals, arrivals
+from simperf.spec.base import MAX_TIME
 
 PERCENTILES = (50, 95, 99)
 # The client front only delays: enough workers that nobody ever waits for one.
@@ -608,11 +609,28 @@ def backlog_growth(
     return float(slope) if significant and large else math.nan
 
 
-def scenario_fragment(level: Level, requests: int = 100_000) -> dict[str, Any]:
+def error_share(level: Level) -> float:
+    """The share of the level's requests that failed, the timed-out apart (those are
+    slow requests the calibrated model serves to their end)."""
+    return level.failed / (level.requests + level.timed_out + level.failed)
+
+
+def scenario_fragment(
+    level: Level, requests: int = 100_000, failures: bool = True
+) -> dict[str, Any]:
     """The scenario that level's fits describe: Poisson arrivals at its rate into one app
     server whose workers hold each component's fitted time and the held overhead (and a
     ``wake_up`` when one was found); the outside overhead is a delay in a ``client``
-    front that holds nothing."""
+    front that holds nothing.
+
+    With ``failures`` and failed requests in the level, the app's last step calls
+    ``failures``, a server that takes no time and holds nothing, with an ``errors``
+    fault that fails the level's share of the requests (:func:`error_share`) for the
+    whole run: a failed request held its worker for its service, as the calibration
+    counts it in the rate and the utilisation, and fails after it. Without
+    ``failures`` every request succeeds, with the same latency distribution (what
+    :func:`predict` simulates: the failure point changes no success's latency, and
+    a fault keeps the run off the fast path)."""
     steps: list[dict[str, Any]] = []
     for fit in level.fits.values():
         steps += [{"cpu": dist} for dist in fit[0].steps()]
@@ -622,7 +640,29 @@ def scenario_fragment(level: Level, requests: int = 100_000) -> dict[str, Any]:
     if level.overhead.wake > 0:
         wake = {"dist": "constant", "value": _ms(level.overhead.wake)}
         app["wake_up"] = {"time": wake, "after": _ms(level.overhead.wake_after)}
-    components: dict[str, Any] = {"app": {**app, "endpoints": {"serve": steps}}}
+    faults: list[dict[str, Any]] = []
+    errors: dict[str, Any] = {}
+    if failures and level.failed:
+        steps.append({"call": "failures.serve"})
+        nothing = {"delay": {"dist": "constant", "value": "0ms"}}
+        errors = {
+            "failures": {
+                "kind": "app_server",
+                "workers": CLIENT_WORKERS,
+                "endpoints": {"serve": [nothing]},
+            }
+        }
+        share = float(f"{error_share(level):.6g}")
+        faults.append(
+            {
+                "kind": "errors",
+                "component": "failures",
+                "fraction": share,
+                "at": "0s",
+                "for": f"{MAX_TIME:g}s",
+            }
+        )
+    components: dict[str, Any] = {"app": {**app, "endpoints": {"serve": steps}}, **errors}
     entry = "app"
     if level.overhead.outside > 0:
         delay = {"delay": {"dist": "constant", "value": _ms(level.overhead.outside)}}
@@ -643,6 +683,7 @@ def scenario_fragment(level: Level, requests: int = 100_000) -> dict[str, Any]:
             "classes": [{"name": "request", "entry": entry, "endpoint": "serve"}],
         },
         "components": components,
+        **({"faults": faults} if faults else {}),
         "run": {"requests": requests, "warmup": "auto"},
     }
 
@@ -740,7 +781,8 @@ def calibrate(
         if steady
         else (math.nan, math.nan, math.nan)
     )
-    accuracy = _accuracy(levels if predict_requests else [], calibrated, fragment, seed)
+    plain = scenario_fragment(calibrated, predict_requests or 100_000, failures=False)
+    accuracy = _accuracy(levels if predict_requests else [], calibrated, plain, seed)
     return Calibration(
         _levels_frame(levels),
         _fits_frame(levels),

@@ -19,6 +19,12 @@ def summary(cal: Calibration) -> str:
     lines = [f"Calibrated from load level {cal.base:g}"]
     if cal.levels["failed"].sum():
         lines.append(f"  ({_failures(cal)})")
+    for fault in cal.fragment.get("faults", []):
+        lines.append(
+            f"  (errors: the calibrated scenario fails {fault['fraction']:.2%} of its requests "
+            f"after their service, the share that failed at load {cal.base:g}: an errors "
+            f"fault on {fault['component']}; the predictions are of the successful ones)"
+        )
     if cal.warnings:
         lines += ["", "Warnings", *(f"  {w}" for w in cal.warnings)]
     lines += ["", "Traffic and overhead per load level"]

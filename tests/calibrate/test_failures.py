@@ -8,8 +8,9 @@ import numpy as np
 import pandas as pd
 import pytest
 from scipy import stats
-from simulated_logs import cut_short, single_server
+from simulated_logs import cut_short, single_server, with_failures
 
+import simperf
 from simperf.calibrate import calibrate
 
 GAMMA = {"dist": "gamma", "mean": "8ms", "cv": 0.5}
@@ -67,3 +68,22 @@ def test_a_handler_span_alone_is_the_workers_time_not_a_sample() -> None:
     assert _mean(cal)["n"] == len(log) - failed.sum()
     assert level["failed_spans"] == failed.sum() and level["failed_served"] == 0
     assert "alone (full or cut short, unknown): not fitted" in cal.summary()
+
+
+def test_the_calibrated_scenario_fails_the_share_the_log_did() -> None:
+    # before: every request of the calibrated scenario succeeded (no fault)
+    _, log = single_server(50, GAMMA, requests=2000, seed=2)
+    log, failed = with_failures(log.drop(columns=["server_start", "server_end"]), 0.1, 2)
+    cal = calibrate(log, predict_requests=None)
+    share = failed.sum() / len(log)
+    (fault,) = cal.fragment["faults"]
+    assert (fault["kind"], fault["fraction"]) == ("errors", pytest.approx(share))
+    assert f"fails {share:.2%} of its requests after their service" in cal.summary()
+    scenario = simperf.from_dict(cal.fragment).with_overrides({"run.requests": 5000})
+    result = simperf.run(scenario, seed=1)
+    requests = result.requests[result.requests["measured"]]
+    errors = (requests["outcome"] == "injected_error").mean()
+    # within 3.3 standard errors of a binomial share (99.9%)
+    assert abs(errors - share) <= 3.3 * np.sqrt(share * (1 - share) / len(requests))
+    # a failed request holds its worker for its service, as the calibration counts it
+    assert cal.fragment["components"]["app"]["endpoints"]["serve"][-1] == {"call": "failures.serve"}
