@@ -37,6 +37,11 @@ MIN_TREND = 400
 # overhead moves less than SETTLED seconds.
 PASSES = 8
 SETTLED = 1e-6
+# The held overhead solved from the mean latency: its standard error from this many
+# bootstrap replicates of this many blocks of consecutive requests (held_error).
+BOOTSTRAP = 200
+BLOCKS = 40
+BOOTSTRAP_SEED = 0
 
 
 @dataclass(frozen=True)
@@ -341,7 +346,7 @@ def _level(
         fits = fitted(complete, censored)
         if not solved:
             break
-        every = np.concatenate([latency, expected])
+        every = np.concatenate([latency, expected.latency])
         held = cost.held
         moments = _moments(
             parts,
@@ -352,6 +357,21 @@ def _level(
         cost = held_from_mean(float(every.mean()), _se(every), *moments, traffic.rate / workers)
         if abs(cost.held - held) < SETTLED:
             break
+    if cost.method == "mean latency":
+        sent = len(rows) + len(late) + len(errors)
+        cost = replace(
+            cost,
+            held_se=held_error(
+                np.concatenate([rows["timestamp"].to_numpy(), late["timestamp"].to_numpy()]),
+                latency,
+                total,
+                expected if solved else None,
+                fits,
+                traffic.rate / workers,
+                sent,
+                cost.held,
+            ),
+        )
     growth = backlog_growth(
         rows["timestamp"].to_numpy(), latency, rows["worker"].to_numpy(), confidence
     )
@@ -380,6 +400,73 @@ def _level(
         len(errors),
         failed,
     )
+
+
+def held_error(
+    sent: np.ndarray,
+    latency: np.ndarray,
+    service: np.ndarray,
+    imputed: Imputed | None,
+    fits: dict[str, list[FamilyFit]],
+    rate: float,
+    count: int,
+    centre: float = 0.0,
+) -> float:
+    """The standard error of a held overhead solved from the mean latency.
+
+    A bootstrap over blocks of consecutive requests (a queue correlates neighbours'
+    latencies): in each of :data:`BOOTSTRAP` replicates :data:`BLOCKS` blocks are
+    drawn with replacement, every timed-out request's missing time is drawn anew from
+    its chosen fit past its censoring point (:meth:`Imputed.draw`: its expected value
+    alone has no spread, and taken as observed it narrowed the error), the rate is
+    drawn from its Poisson count, and the held time is solved again
+    (:func:`~simperf.calibrate.overhead.held_from_mean`) from the replicate's mean
+    latency and service moments. Seeded: the same log gives the same error.
+
+    Parameters
+    ----------
+    sent
+        Send times of the completed requests, then of the timed-out ones.
+    latency, service
+        The completed requests' latencies and summed component times (seconds).
+    imputed
+        The timed-out requests' expected latencies (None: none timed out).
+    fits
+        Each component's fits, the chosen first.
+    rate, count
+        The rate per worker and the number of requests it was counted from.
+    centre
+        The held overhead the censoring points were found with.
+    """
+    rng = np.random.default_rng(BOOTSTRAP_SEED)
+    order = np.argsort(sent, kind="stable")
+    blocks = np.array_split(np.arange(sent.size), min(BLOCKS, sent.size))
+
+    def solve(chosen: np.ndarray, drawn: float, u: np.ndarray, change: float) -> float:
+        every, work = latency, service
+        if imputed is not None:
+            late, late_work = imputed.draw(fits, u, change)
+            every, work = np.concatenate([every, late]), np.concatenate([work, late_work])
+        x, c = every[chosen], work[chosen]
+        mean, second = float(c.mean()), float(np.mean(c * c))
+        return held_from_mean(float(x.mean()), math.nan, mean, second, drawn).held
+
+    late = 0 if imputed is None else imputed.latency.size
+    held = np.empty(BOOTSTRAP)
+    for b in range(BOOTSTRAP):
+        pick = np.concatenate([blocks[k] for k in rng.integers(len(blocks), size=len(blocks))])
+        drawn = rate * rng.poisson(count) / count
+        u = rng.random(late)
+        held[b] = solve(order[pick], drawn, u, 0.0)
+        # the censoring points depend on the held overhead, and the imputed latencies
+        # on them: solved again as the calibration does, until it settles
+        for _ in range(PASSES if imputed is not None else 0):
+            again = solve(order[pick], drawn, u, held[b] - centre)
+            settled = abs(again - held[b]) < SETTLED
+            held[b] = again
+            if settled:
+                break
+    return float(held.std(ddof=1))
 
 
 def _moments(
@@ -495,6 +582,8 @@ def censoring(
     free: dict[Any, float] = {}
     point = np.empty(len(late))
     expected = bound.copy()
+    service = np.zeros(len(late))
+    excess = np.zeros(len(late))
     lives = {name: _residual_life(fit[0]) for name, fit in (fits or {}).items()}
     for index in order:
         worker = workers[index]
@@ -514,8 +603,10 @@ def censoring(
         if fits is not None:
             rest = later
             if bounded[i]:
-                rest += max(point[i], 0.0) + lives[names[target[i]]](max(point[i], 0.0))
+                excess[i] = max(point[i], 0.0) + lives[names[target[i]]](max(point[i], 0.0))
+                rest += excess[i]
             expected[i] = max(bound[i], before + held + back + others[i] + rest)
+            service[i] = others[i] + rest
         end = column["server_end"][i]
         if not math.isfinite(end):
             rest = point[i]
@@ -527,7 +618,63 @@ def censoring(
         complete[name] = known[finite[:, k], k]
         points = point[bounded & (target == k)]
         censored[name] = points[points > 0]
-    return complete, censored, int(((missing > 1) & ~bounded).sum()), expected
+    imputed = Imputed(
+        expected,
+        service,
+        excess,
+        np.where(bounded, np.clip(point, 0.0, None), np.nan),
+        [names[target[i]] if bounded[i] else None for i in range(len(late))],
+        bound,
+    )
+    return complete, censored, int(((missing > 1) & ~bounded).sum()), imputed
+
+
+@dataclass(frozen=True)
+class Imputed:
+    """The timed-out requests' expected latencies and what they are made of (seconds,
+    in the order of the requests; :func:`censoring`).
+
+    Attributes
+    ----------
+    latency
+        The expected latency (at least ``floor``, the latency it exceeded).
+    service
+        The expected summed component time.
+    excess
+        The bounded missing time's expected value, in both (0: none bounded).
+    point, component
+        That time's censoring point (at least 0; NaN: none) and its component (None).
+    floor
+        The latency the request is known to have exceeded.
+    """
+
+    latency: np.ndarray
+    service: np.ndarray
+    excess: np.ndarray
+    point: np.ndarray
+    component: list[str | None]
+    floor: np.ndarray
+
+    def draw(
+        self, fits: dict[str, list[FamilyFit]], u: np.ndarray, held: float = 0.0
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """One stochastic imputation: each bounded missing time drawn (by inversion of
+        the uniforms ``u``) from its chosen fit past its censoring point instead of its
+        expected value, the points moved down by ``held``, a change of the held
+        overhead (the time before the missing one grows by it). Returns the latencies
+        and the summed component times."""
+        drawn = np.zeros(self.latency.size)
+        moved = np.zeros(self.latency.size)
+        for name in {c for c in self.component if c is not None}:
+            frozen = fits[name][0].frozen
+            if frozen is None:  # a constant or the empirical: no spread to draw
+                continue
+            rows = np.array([c == name for c in self.component])
+            point = np.clip(self.point[rows] - held, 0.0, None)
+            drawn[rows] = frozen.isf(u[rows] * frozen.sf(point)) - self.excess[rows]
+            moved[rows] = self.point[rows] - point
+        drawn = np.where(np.isfinite(drawn), drawn, 0.0)
+        return np.maximum(self.latency + drawn + moved, self.floor), self.service + drawn
 
 
 def _residual_life(fit: FamilyFit) -> Callable[[float], float]:
