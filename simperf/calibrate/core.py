@@ -184,11 +184,14 @@ class Calibration:
         its interval (``rate_low``, ``rate_high``), dispersion index and its interval
         (and whether Poisson), held and outside overhead with their standard errors,
         the wake-up (its time, standard error, the idle time after which it is paid and
-        the fraction of requests that paid it), mean service and utilisation.
+        the fraction of requests that paid it), mean service and utilisation, and how
+        the failed requests' server times were used (``failed_served``, ``failed_cut``,
+        ``failed_censored``, ``failed_spans``, ``failed_untimed``: :class:`Failures`).
     fits
         One row per (level, component, family, parameter): value, interval, AIC, KS
         distance and p-value, whether the family was chosen, and the complete (``n``)
-        and right-censored (``censored``: timed out) values fitted.
+        and right-censored (``censored``: timed out, or cut short by an error) values
+        fitted.
     accuracy
         One row per (level, percentile): measured (NaN past the share of requests
         that completed: only known to exceed the timeout), predicted by the calibrated
