@@ -759,6 +759,11 @@ def backlog_growth(
     return float(slope) if significant and large else math.nan
 
 
+NEGLIGIBLE = 1e-9
+"""A held overhead at or below this (seconds) is the residue of subtracting logged times,
+not a step of the handler: no log measures a nanosecond."""
+
+
 def error_share(level: Level) -> float:
     """The share of the level's requests that failed, the timed-out apart (those are
     slow requests the calibrated model serves to their end)."""
@@ -784,7 +789,7 @@ def scenario_fragment(
     steps: list[dict[str, Any]] = []
     for fit in level.fits.values():
         steps += [{"cpu": dist} for dist in fit[0].steps()]
-    if level.overhead.held > 0:
+    if level.overhead.held > NEGLIGIBLE:
         steps.append({"cpu": {"dist": "constant", "value": _ms(level.overhead.held)}})
     app: dict[str, Any] = {"kind": "app_server", "cores": level.workers, "workers": level.workers}
     if level.overhead.wake > 0:

@@ -205,6 +205,8 @@ class DatabaseCore:
         self.instances = [self.primary, *self.replicas]
         for slot, inst in enumerate(self.instances):
             inst.slot = slot
+            if spec.drop_expired:
+                inst.drop_gone(*db.drops())
         for i, replica in enumerate(self.replicas):
             replica.lag = db.ctx.sampler(spec.replication_lag, db.name, f"lag:{prefix}{i}")
         self.policy = spec.read_policy
@@ -324,6 +326,9 @@ class Database(Component):
         self.layout = layout_of(spec)
         self.refused_code = ctx.recorder.cause("connection_refused")
         self.timeout_code = ctx.recorder.cause("pool_timeout")
+        # what a query dropped past its deadline (drop_expired) fails as: what its client
+        # recorded; a cancelled one as what it is (registered at the first)
+        self.expired_code = ctx.recorder.cause("timeout") if self._drops(spec) else 0
         self.handshake = ctx.sampler(spec.connection.handshake, name, "handshake")
         self.startup = ctx.sampler(spec.connection.startup, name, "startup")
         self.ryw = spec.read_your_writes
@@ -348,6 +353,23 @@ class Database(Component):
         self.routes: dict[Variant, QueryRoute] = {}
         self._models: list[Any] | None = None
         self._keys: dict[str, Any] = {}
+
+    def _drops(self, spec: AnyDatabaseSpec) -> bool:
+        """Whether this database or a pool for it drops work whose caller has gone."""
+        scenario = self.ctx.scenario
+        if spec.drop_expired:
+            return True
+        return scenario is not None and any(
+            pool.drop_expired and pool.database == self.name
+            for component in scenario.components.values()
+            for pool in getattr(component, "pools", ())
+        )
+
+    def drops(self) -> tuple[Any, int, Any]:
+        """What a :class:`~simperf.components.slots.DroppingSlots` of this database needs:
+        the run's attempt deadlines, the cause of an expired query, that of a cancelled one."""
+        recorder = self.ctx.recorder
+        return self.ctx.deadlines, self.expired_code, lambda: recorder.cause("cancelled")
 
     def _make_cores(self) -> list[DatabaseCore]:
         return [DatabaseCore(self, None)]
@@ -395,6 +417,7 @@ class Database(Component):
             usable,
             timeout_code=self.timeout_code,
             refused_code=self.refused_code,
+            drops=self.drops() if spec.drop_expired else None,
         )
         self.pools.append(pool)
         return pool
