@@ -49,6 +49,12 @@ Models
   Towsley ("Analysis of TTL-based cache networks", VALUETOOLS 2012) with a fixed timer:
   the reset timer is LRU's form, the non-reset one FIFO's, at ``T = lambda ttl``, so
   writes that delete or set the key take the same forms as above at that ``T``.
+* An item limit and a TTL from the set, not refreshed by hits (Redis ``SET EX`` with
+  ``allkeys-lru``): under LRU a request hits iff within ``T`` (Che's, unchanged: an
+  expired entry keeps its slot until requested or evicted) of the key's previous request
+  and within ``ttl`` of the miss that set it; the mean requests of the cycle between two
+  misses is a renewal function with a closed form (:func:`fixed_ttl_hit_ratios`). Under
+  FIFO and RANDOM the stay ends at the earlier of Martina's eviction and the ttl.
 
 The approximations are asymptotically exact as the cache and the key space grow; for
 caches of a thousand entries and more they are typically within a few thousandths.
