@@ -368,6 +368,12 @@ class Routes(QueryRoutes, RegionRoutes):
                     "lfu: its top keys, each a hit unless written since its previous read; "
                     "a lower bound (the slots deletes free are lent to other keys meanwhile)",
                 )
+        if spec.eviction == "lfu" and spec.capacity is not None:
+            self.note(
+                cache,
+                "lfu: its most read keys, perfect LFU's limit once its counts since the start "
+                "separate them (high early in a run: see docs/caching.md)",
+            )
         keyspace = self.scenario.keyspaces[spec.keyspace]
         return miss_rate(
             keyspace,
