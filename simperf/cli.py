@@ -99,9 +99,9 @@ def _cmd_validate(args: argparse.Namespace) -> int:
             continue
         reports.append({"path": spec, "valid": True, "name": scenario.name})
         if not args.json:
-            print(
-                f"{spec}: valid scenario {scenario.name!r} ({len(scenario.components)} components)"
-            )
+            count = len(scenario.components)
+            noun = "component" if count == 1 else "components"
+            print(f"{spec}: valid scenario {scenario.name!r} ({count} {noun})")
     valid = all(r["valid"] for r in reports)
     if args.json:
         print(json.dumps({"valid": valid, "files": reports}))
@@ -256,10 +256,11 @@ def _dispatch(args: argparse.Namespace) -> int:
         return int(args.handler(args))
     except SimperfError as exc:
         if as_json:
-            _print_error_json(exc, _error_kind(exc), path)
+            _print_error_json(exc, _error_kind(exc), exc.spec_path or path)
         elif isinstance(exc, SpecError) and not isinstance(exc, SpecFileError):
             # a file that cannot be read is not an invalid spec: "simperf: error: ..."
-            print(f"simperf: invalid spec:\n{_indent(str(exc))}", file=sys.stderr)
+            of = f" {exc.spec_path}" if exc.spec_path else ""  # which of compare's two
+            print(f"simperf: invalid spec{of}:\n{_indent(str(exc))}", file=sys.stderr)
         else:
             print(f"simperf: error: {exc}", file=sys.stderr)
         return 2

@@ -9,6 +9,8 @@ import argparse
 import math
 import re
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
 from simperf.errors import SimperfError
@@ -226,6 +228,17 @@ def shared_overrides(args: argparse.Namespace) -> dict[str, Any]:
     if getattr(args, "duration", None) is not None:
         overrides.update({"run.duration": args.duration, "run.requests": None})
     return overrides
+
+
+@contextmanager
+def of_spec(path: str) -> Iterator[None]:
+    """Errors raised inside are of the spec file ``path``: where a command reads two,
+    its error message and ``--json``'s ``path`` name the one at fault."""
+    try:
+        yield
+    except SimperfError as exc:
+        exc.spec_path = path
+        raise
 
 
 def scenario_from_args(

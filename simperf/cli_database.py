@@ -32,5 +32,10 @@ def register(commands: Any) -> None:
         help="per database query: access path, index, rows examined, pages, expected time",
     )
     add_spec_arguments(explain)
-    explain.add_argument("--json", action="store_true", help="print one JSON list of rows")
+    explain.add_argument(
+        "--json",
+        action="store_true",
+        help="print one JSON list of rows; an error is printed on stdout too, as "
+        '{"error": {"kind", "message", "path"}}',
+    )
     explain.set_defaults(handler=_cmd_explain)

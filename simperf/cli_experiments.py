@@ -16,6 +16,7 @@ from simperf.cli_common import (
     add_scenario_arguments,
     add_store,
     interrupted,
+    of_spec,
     progress_wanted,
     require_out_for_resume,
     run_options,
@@ -151,10 +152,17 @@ def _cmd_compare(args: argparse.Namespace) -> int:
     # that only what differs between the two files (and --set-a/--set-b) is compared.
     from simperf.experiment.compare import compare
     from simperf.metrics.stats import SAME_IN_EVERY_REPLICATION
+    from simperf.presentation.tables import comparison_sides
 
     require_out_for_resume(args)
-    a = scenario_from_args(args, args.spec, _assignments(args.overrides_a, "--set-a"), "--set-a")
-    b = scenario_from_args(args, args.other, _assignments(args.overrides_b, "--set-b"), "--set-b")
+    with of_spec(args.spec):
+        a = scenario_from_args(
+            args, args.spec, _assignments(args.overrides_a, "--set-a"), "--set-a"
+        )
+    with of_spec(args.other):
+        b = scenario_from_args(
+            args, args.other, _assignments(args.overrides_b, "--set-b"), "--set-b"
+        )
     try:
         result = compare(
             a,
@@ -171,8 +179,9 @@ def _cmd_compare(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(result.to_dict()))
         return 0
+    name_a, name_b = comparison_sides(a, b)  # one spec with --set-a/--set-b: what differs
     print(
-        f"A = {a.name}  B = {b.name}  {args.n} paired replications, {args.confidence:.0%} intervals"
+        f"A = {name_a}  B = {name_b}  {args.n} paired replications, {args.confidence:.0%} intervals"
     )
     print(
         f"\n{'metric':<30}{'A':>11}{'B':>11}{'B - A':>12}{'± half-width':>14}"
@@ -345,7 +354,12 @@ def register(commands: Any) -> None:
         "--zip", action="store_true", help="pair the grid lists instead of taking their product"
     )
     sweep.add_argument(
-        "--replications", type=_positive_int, default=1, help="replications per point"
+        "-n",  # as replicate, compare and capacity take it
+        "--replications",
+        dest="replications",
+        type=_positive_int,
+        default=1,
+        help="replications per point (default 1)",
     )
     add_store(sweep, resume="continue the sweep stored in --out")
     add_executor(sweep)

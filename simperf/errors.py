@@ -10,6 +10,10 @@ from __future__ import annotations
 class SimperfError(Exception):
     """Base class of all errors raised by simperf on bad input or bad state."""
 
+    spec_path: str | None = None
+    """The spec file the error is of, where a command reads two (``compare``'s SPEC and
+    SPEC_B): set by the command line, which names it; None otherwise."""
+
 
 class SpecError(SimperfError, ValueError):
     """A scenario specification (file, dict or override) is invalid.

@@ -283,7 +283,7 @@ def test_validate_several_files(
     assert capsys.readouterr().out.count("valid scenario") == 2
     assert main(["validate", good, bad, str(tmp_path / "missing.yaml")]) == 2
     captured = capsys.readouterr()
-    assert f"{good}: valid scenario 'mm1'" in captured.out
+    assert f"{good}: valid scenario 'mm1' (1 component)\n" in captured.out  # not "components"
     line = Path(bad).read_text().splitlines().index("    cores: 0") + 1
     assert (
         f"{bad}: invalid spec:\n  {bad}:{line}: components.app.cores: must be >= 1" in captured.err

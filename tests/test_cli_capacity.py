@@ -84,6 +84,42 @@ def test_bad_capacity_input_exits_2(
     assert message in capsys.readouterr().err
 
 
+@pytest.mark.parametrize(
+    ("slo", "message"),
+    [
+        ("latency.all.p99<0ms", "slo: latency.all.p99<0ms: below: must be > 0"),
+        ("latency.all.p99<fast", "slo: latency.all.p99<fast: below: expected a time such as"),
+    ],
+)
+def test_a_bad_slo_target_is_one_line_naming_it(
+    slo: str, message: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # it used to be pydantic's report: "1 validation error for SloSpec", the input
+    # dict, the error type and a link to pydantic's site
+    assert main(["capacity", MMC, "--knob", "components.app.cores", "--slo", slo, *SHORT]) == 2
+    err = capsys.readouterr().err
+    assert message in err
+    assert "validation error" not in err and "pydantic" not in err and "type=" not in err
+
+
+def test_a_knob_value_out_of_bounds_names_the_knob_not_set(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    # "--set components.app.cores=0: ..." for a --low 0 and no --set at all
+    args = ["capacity", MMC, "--knob", "components.app.cores", *WAIT, "--low", "0", *SHORT]
+    assert main(args) == 2
+    err = capsys.readouterr().err
+    assert "--knob components.app.cores=0: components.app.cores: must be >= 1" in err
+    assert "--set" not in err
+
+
+def test_a_bad_design_range_names_the_design(capsys: pytest.CaptureFixture[str]) -> None:
+    # cheapest said "knob components.app.cores=0: ..." without naming which design
+    designs = ["--design", "up=components.app.cores:0:8", "--design", "out=components.app.replicas"]
+    assert main(["cheapest", MMC, *designs, *WAIT, *SHORT]) == 2
+    assert "design 'up': knob components.app.cores=0:" in capsys.readouterr().err
+
+
 def test_bad_design_exits_2(capsys: pytest.CaptureFixture[str]) -> None:
     args = ["cheapest", MMC, "--design", "up", "--design", "out=components.app.replicas"]
     assert main([*args, *WAIT, *SHORT]) == 2

@@ -35,6 +35,10 @@ def test_compare_text(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(args) == 0
     out = capsys.readouterr().out
     assert "latency.all.mean" in out and "yes" in out
+    # one file on both sides: each named with its value of what --set-b changed
+    assert out.startswith(
+        "A = mmc (components.app.cores=4)  B = mmc (components.app.cores=5)  3 paired"
+    )
 
 
 def test_sweep_json(capsys: pytest.CaptureFixture[str]) -> None:
@@ -458,3 +462,38 @@ def test_a_precision_reached_by_a_value_the_same_in_every_replication_says_so(
     assert line == "precision error_rate ±5.0%: reached (same in every replication after 5)"
     assert main([*args, "--precision", "error_rate:0.05", "--json"]) == 0
     assert json.loads(capsys.readouterr().out)["precision"]["achieved"] == 0.0
+
+
+def test_compare_text_shows_a_component_of_one_side_only(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """B's server is called web: its utilization was not printed at all."""
+    text = Path(MMC).read_text().replace("entry: app", "entry: web").replace("  app:", "  web:")
+    other = tmp_path / "web.yaml"
+    other.write_text(text)
+    assert main(["compare", MMC, str(other), "-n", "2", *SHORT]) == 0
+    lines = {line.split()[0]: line for line in capsys.readouterr().out.splitlines() if line}
+    assert lines["components.web.utilization"].endswith("absent in A")
+    assert lines["components.app.utilization"].endswith("absent in B")
+
+
+def test_compare_names_the_spec_at_fault(capsys: pytest.CaptureFixture[str]) -> None:
+    """B's 50 s warm-up is past --duration 30s: the message named no file and --json's
+    path named A, models/mmc.yaml, which is valid."""
+    mm1 = str(MODELS / "mm1.yaml")
+    args = ["compare", MMC, mm1, "--duration", "30s", "--serial", "--quiet"]
+    assert main(args) == 2
+    assert f"simperf: invalid spec {mm1}:\n  run.warmup:" in capsys.readouterr().err
+    assert main([*args, "--json"]) == 2
+    assert json.loads(capsys.readouterr().out)["error"]["path"] == mm1
+    assert main(["compare", mm1, MMC, "--duration", "30s", "--json"]) == 2
+    assert json.loads(capsys.readouterr().out)["error"]["path"] == mm1
+
+
+def test_sweep_takes_n_for_its_replications_as_the_other_commands_do(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """replicate, compare and capacity take -n; sweep refused it (only --replications)."""
+    args = ["sweep", MMC, "--grid", "components.app.cores=4", *SHORT, "--json"]
+    assert main([*args, "-n", "2"]) == 0
+    assert [r["replication"] for r in json.loads(capsys.readouterr().out)] == [0, 1]

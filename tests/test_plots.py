@@ -478,3 +478,64 @@ def test_fault_labels_starting_close_together_do_not_overlap(minimal_spec: dict)
         for b in labels:
             if a is not b and (a.yshift or 0) == (b.yshift or 0) and a.x <= b.x:
                 assert a.x + len(a.text) * plots._style.LABEL_CHAR * per_pixel <= b.x
+
+
+def _grid_frame() -> pd.DataFrame:
+    """A sweep's frame (its column order) of load x cores, 2 replications a point:
+    latency = load / cores / 1000 + the replication's noise."""
+    rows = []
+    points = [(rate, cores) for rate in (100, 200) for cores in (2, 8)]
+    for point, (rate, cores) in enumerate(points):
+        for rep, noise in enumerate((0.0, 0.002)):
+            rows.append(
+                {
+                    "point": point,
+                    "replication": rep,
+                    "workload.arrival.rate": rate,
+                    "components.app.cores": cores,
+                    "status": "ok",
+                    "error": None,
+                    "latency.all.p99": rate / cores / 1000 + noise,
+                    "cost.total_per_hour": cores / 10,
+                }
+            )
+    return pd.DataFrame(rows)
+
+
+def test_sweep_lines_draw_a_line_per_value_of_the_other_swept_paths() -> None:
+    """Latency against load of a load x cores sweep was one line, each point the mean of
+    the 2-core and 8-core designs (32 ms at 100/s for designs of 51 and 13.5 ms)."""
+    frame = _grid_frame()
+    fig = plots.sweep_lines(frame, "workload.arrival.rate", "latency.all.p99")
+    lines = {t.name: list(t.y) for t in fig.data}
+    assert lines == {
+        "components.app.cores=2": pytest.approx([0.051, 0.101]),
+        "components.app.cores=8": pytest.approx([0.0135, 0.026]),
+    }
+    coloured = plots.sweep_lines(
+        frame, "workload.arrival.rate", "latency.all.p99", "components.app.cores"
+    )
+    assert {t.name: list(t.y) for t in coloured.data} == lines
+    # one value of the other path selected: one line, named by the metric as before
+    one = frame[frame["components.app.cores"] == 2]
+    assert [
+        t.name for t in plots.sweep_lines(one, "workload.arrival.rate", "latency.all.p99").data
+    ] == ["latency.all.p99"]
+
+
+def test_sweep_lines_refuse_to_pool_paths_they_cannot_tell_apart() -> None:
+    """A frame without a sweep's columns, two designs at each x: refused, not averaged."""
+    frame = _grid_frame().drop(columns=["point", "status", "error"])
+    frame = frame.drop(columns=["components.app.cores"])
+    with pytest.raises(ValueError, match="replication 0 appears 2 times"):
+        plots.sweep_lines(frame, "workload.arrival.rate", "latency.all.p99")
+
+
+def test_cost_frontier_draws_each_point_of_a_sweep_over_other_paths() -> None:
+    """Designs by cores in a load x cores sweep: each design's latency was the mean over
+    both loads, a design at no load."""
+    fig = plots.cost_frontier(_grid_frame(), "components.app.cores")
+    designs = fig.data[0]
+    assert len(designs.x) == 4
+    assert sorted(designs.y) == pytest.approx([13.5, 26.0, 51.0, 101.0])
+    assert "2 (rate=100)" in designs.text

@@ -499,6 +499,11 @@ def backlog_growth(
     return float(slope) if significant and large else math.nan
 
 
+NEGLIGIBLE = 1e-9
+"""A held overhead at or below this (seconds) is the residue of subtracting logged times,
+not a step of the handler: no log measures a nanosecond."""
+
+
 def scenario_fragment(level: Level, requests: int = 100_000) -> dict[str, Any]:
     """The scenario that level's fits describe: Poisson arrivals at its rate into one app
     server whose workers hold each component's fitted time and the held overhead (and a
@@ -507,7 +512,7 @@ def scenario_fragment(level: Level, requests: int = 100_000) -> dict[str, Any]:
     steps: list[dict[str, Any]] = []
     for fit in level.fits.values():
         steps += [{"cpu": dist} for dist in fit[0].steps()]
-    if level.overhead.held > 0:
+    if level.overhead.held > NEGLIGIBLE:
         steps.append({"cpu": {"dist": "constant", "value": _ms(level.overhead.held)}})
     app: dict[str, Any] = {"kind": "app_server", "cores": level.workers, "workers": level.workers}
     if level.overhead.wake > 0:

@@ -10,7 +10,15 @@ if TYPE_CHECKING:
 
 
 def _ms(seconds: float) -> str:
-    return "-" if not math.isfinite(seconds) else f"{seconds * 1e3:.3f} ms"
+    """``1.500 ms``; ``-`` for none. A value that rounds to zero is ``0.000``, not
+    ``-0.000`` (a fitted overhead of -1e-15 s is none).
+
+    Examples
+    --------
+    >>> _ms(0.0015), _ms(-1e-15), _ms(float("nan"))
+    ('1.500 ms', '0.000 ms', '-')
+    """
+    return "-" if not math.isfinite(seconds) else f"{round(seconds * 1e3, 3) + 0.0:.3f} ms"
 
 
 def summary(cal: Calibration) -> str:
@@ -50,7 +58,7 @@ def summary(cal: Calibration) -> str:
     if math.isfinite(slope):
         se = f" ± {slope_se * 1e3:.3f}" if math.isfinite(slope_se) else ""
         lines.append(
-            f"  held overhead = {intercept * 1e3:.3f} ms {'+' if slope >= 0 else '-'} "
+            f"  held overhead = {_ms(intercept)} {'+' if slope >= 0 else '-'} "
             f"{abs(slope) * 1e3:.3f}{se} ms x utilisation"
         )
     level = f"{cal.confidence * 100:g}%"

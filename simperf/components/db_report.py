@@ -4,7 +4,9 @@ Computed beside the database, from its snapshots (as caches and CDNs report thei
 
 ``databases.<name>`` holds:
 
-* ``instances``: per server, CPU and storage utilisation, queries per second, rows
+* ``instances``: per server, CPU and storage utilisation (``storage_replication_utilization``:
+  the part of the storage's that applied the primary's writes, counted as each is applied,
+  so a replica's query I/O is the rest), queries per second, rows
   examined, pages read, page misses and writes, the buffer pool (its size in pages, the
   model's hit ratios and the hit ratio observed), connections opened and refused;
 * ``queries``: per query what ``pg_stat_statements`` shows (calls, mean, p50, p99 and
@@ -17,6 +19,10 @@ Computed beside the database, from its snapshots (as caches and CDNs report thei
   ``unused_indexes`` (``table.index``);
 * ``pools``: per app server, acquisitions, the wait distribution, timeouts, refusals and
   how busy its connections were;
+* ``expired`` and ``cancelled``, where the database or a pool for it has
+  ``drop_expired``: the queries dropped unserved because their deadline had passed or
+  their caller had cancelled them, waiting for a core (also per server, under
+  ``instances``) or a connection (per app server, under ``pools``);
 * ``connections`` (opened without a pool, refused), ``replication`` (lag, stale reads)
   and, for a sharded database, ``shards`` (queries per shard and max/mean imbalance);
 * ``failover``, for a database a fault names: its primaries' outages (``events``: when
@@ -69,6 +75,14 @@ def report(db: Any, first: dict[str, Any], last: dict[str, Any], span: float) ->
     refused = sum(i["connections"]["refused"] for i in out["instances"].values())
     refused += sum(p["refused"] for p in out["pools"].values())
     out["connections"] = {"opened": opened, "refused": refused}
+    # drop_expired: the queries dropped unserved, waiting for a core or a connection
+    dropping = [
+        *(i for i in out["instances"].values() if "expired" in i),
+        *(p for p in out["pools"].values() if "expired" in p),
+    ]
+    if dropping:
+        out["expired"] = sum(d["expired"] for d in dropping)
+        out["cancelled"] = sum(d["cancelled"] for d in dropping)
     out["replication"] = _replication(db, first, last, out["instances"])
     if db.failover is not None:
         out["failover"] = db.failover.report(last["time"] - span, last["time"])
@@ -99,6 +113,8 @@ def _instances(db: Any, first: dict[str, Any], last: dict[str, Any], span: float
             "cores": inst.capacity,
             "cpu_utilization": _ratio(d["busy_area"], inst.capacity * span),
             "storage_utilization": _ratio(d["io_area"], inst.io_depth * span),
+            # the part of it applying the primary's writes (a replica's), not queries
+            "storage_replication_utilization": _ratio(d["apply_io"], inst.io_depth * span),
             "queries": int(d["queries"]),
             "qps": _ratio(d["queries"], span),
             "rows_examined": int(d["rows_examined"]),
@@ -123,6 +139,9 @@ def _instances(db: Any, first: dict[str, Any], last: dict[str, Any], span: float
             },
             "stale_reads": int(d["stale_reads"]),
         }
+        if "expired" in d:  # drop_expired: dropped waiting for a core
+            rows[inst.name]["expired"] = int(d["expired"])
+            rows[inst.name]["cancelled"] = int(d["cancelled"])
     return rows
 
 
@@ -211,6 +230,14 @@ def _pools(db: Any, first: dict[str, Any], last: dict[str, Any], span: float) ->
             "refused": int(refused),
             "utilization": _ratio(area, size * len(pools) * span),
         }
+        if "expired" in first["pools"][pools[0].owner]:  # drop_expired: dropped waiting
+            for counter in ("expired", "cancelled"):
+                out[app][counter] = int(
+                    sum(
+                        last["pools"][p.owner][counter] - first["pools"][p.owner][counter]
+                        for p in pools
+                    )
+                )
     return out
 
 

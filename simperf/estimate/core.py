@@ -90,13 +90,18 @@ class Estimate:
         """One row per component: its binding station's ``resource``, ``utilization``,
         ``headroom`` (the load multiplier at which it saturates: ``1 / utilization``, an
         autoscaled server's with its fleet at ``max``, or solved for behind a geographic
-        balancer that spills; NaN for workers held
-        without end by a saturated station downstream), and
-        ``notes``."""
+        balancer that spills), and ``notes``. Workers held without end (utilization and
+        headroom NaN) bind where a saturated station downstream holds them; where the
+        component's own station is saturated (its cores), that station binds, as in
+        :attr:`bottleneck`."""
         rows = []
         frame = self.stations
         for name in dict.fromkeys(frame["component"]):
             mine = frame[frame["component"] == name]
+            bounded = mine[np.isfinite(mine["utilization"])]
+            if (bounded["utilization"] >= 1.0).any():
+                # its own saturated cores hold its workers without end: the cores bind
+                mine = bounded
             top = mine.loc[mine["utilization"].idxmax()]
             rows.append(
                 {

@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from typing import Any
+from typing import Any, NamedTuple
 
 from simperf.errors import SimperfError
 from simperf.estimate import Estimate, estimate
@@ -62,6 +62,19 @@ def bracket(
     return bracket_noted(scenario, knob, slos, low, high, integer, tolerance)[0]
 
 
+class Bracketed(NamedTuple):
+    """:func:`bracket_noted`'s answer."""
+
+    bracket: tuple[float, float] | None
+    """``(floor, start)`` as :func:`bracket` gives it."""
+    note: str | None
+    """On autoscaled servers: at which fleet the estimate took them, or why the search
+    is not bracketed (None without autoscaling)."""
+    met: bool = True
+    """Whether the estimate meets the SLOs it predicts at ``start``; False: nowhere up
+    to ``high``, and the probes begin at the floor."""
+
+
 def bracket_noted(
     scenario: Scenario,
     knob: str,
@@ -70,9 +83,10 @@ def bracket_noted(
     high: float,
     integer: bool,
     tolerance: float,
-) -> tuple[tuple[float, float] | None, str | None]:
-    """:func:`bracket`, and a note on autoscaled servers: at which fleet the estimate
-    took them, or why the search is not bracketed (None without autoscaling).
+) -> Bracketed:
+    """:func:`bracket`, a note on autoscaled servers (at which fleet the estimate took
+    them, or why the search is not bracketed; None without autoscaling), and whether
+    the estimate meets the SLOs it predicts anywhere in range.
 
     ``'app at the fleet its cpu_utilization target settles at'``; ``'not used: app
     scales by a step policy, whose fleet the estimate cannot settle'``.
@@ -112,10 +126,10 @@ def bracket_noted(
         floor = _smallest(stable, low, high, integer, tolerance)
         start = None if floor is None else _smallest(meets, floor, high, integer, tolerance)
     except _NoEstimate:
-        return None, None
+        return Bracketed(None, None)
     except _Unsettled as unsettled:
         reasons = "; ".join(f"{name} scales by {why}" for name, why in unsettled.args[0].items())
-        return None, f"not used: {reasons}, whose fleet the estimate cannot settle"
+        return Bracketed(None, f"not used: {reasons}, whose fleet the estimate cannot settle")
     note = (
         ", ".join(
             f"{name} at the fleet its {scaling.metric} target settles at"
@@ -125,8 +139,8 @@ def bracket_noted(
         else None
     )
     if floor is None:
-        return None, None
-    return (floor, floor if start is None else start), note
+        return Bracketed(None, None)
+    return Bracketed((floor, floor if start is None else start), note, start is not None)
 
 
 class _NoEstimate(Exception):

@@ -32,7 +32,7 @@ import pandas as pd
 
 from simperf import checks
 from simperf.errors import SimperfWarning, SpecError
-from simperf.experiment.bracket import bracket_noted, predicted, search_from
+from simperf.experiment.bracket import Bracketed, bracket_noted, predicted, search_from
 from simperf.experiment.executors import executor_for
 from simperf.experiment.metrics import check_metric
 from simperf.experiment.probe import Probe, Prober
@@ -63,7 +63,8 @@ class Capacity:
     frame
         Tidy: one row per (probe, SLO) in probing order: ``probe``, the knob's value,
         ``replications``, ``stability``, ``cost_per_hour``, ``metric``, ``side``,
-        ``target``, ``mean``, ``low``, ``high``, ``slo_verdict`` (this SLO) and
+        ``target``, ``mean``, ``half_width``, ``std`` (over the replications with a
+        value), ``low``, ``high``, ``slo_verdict`` (this SLO) and
         ``verdict`` (the probe: met only when every SLO is and every replication is
         stable).
     warnings
@@ -77,6 +78,9 @@ class Capacity:
         Where the scenario autoscales: at which fleet the estimate took each autoscaled
         server (the fleet its target settles at), or why the bracket was not used (a
         fleet the estimate cannot settle); None otherwise.
+    bracket_met
+        Whether the estimate meets the SLOs it predicts at ``bracket``'s start; False
+        when it meets them nowhere up to ``high`` (the probes then began at the floor).
     integer
         Whether the knob takes whole values (searched exactly) or real ones (to the
         search's tolerance).
@@ -102,6 +106,7 @@ class Capacity:
     integer: bool = True
     bracket_note: str | None = None
     confidence: float = 0.95
+    bracket_met: bool = True
     frame: pd.DataFrame = field(init=False)
 
     def __post_init__(self) -> None:
@@ -191,7 +196,10 @@ class Capacity:
             "undecided": self.undecided,
             "answer_range": list(self.answer_range) if self.answer_range else None,
             "warnings": self.warnings,
-            "bracket": dict(zip(("floor", "start"), self.bracket, strict=True))
+            "bracket": {
+                **dict(zip(("floor", "start"), self.bracket, strict=True)),
+                "met": self.bracket_met,
+            }
             if self.bracket
             else None,
             "bracket_note": self.bracket_note,
@@ -227,9 +235,15 @@ class Capacity:
             )
             named = ", ".join(s.describe() for s in predicted(self.slo))
             # the estimate judges latency means and p99s only: name what it judged
-            met = f"{named} met from" if named else "it predicts none of the SLOs; stable from"
+            if not named:
+                met = f"it predicts none of the SLOs; stable from {_value(start)}"
+            elif self.bracket_met:
+                met = f"{named} met from {_value(start)}"
+            else:  # the search still runs: the estimate is a closed form, not the answer
+                met = f"{named} met nowhere up to {self.knob}={_value(self.high)}"
             at = f" ({self.bracket_note})" if self.bracket_note else ""
-            lines.append(f"  estimate{at}: {below}{met} {_value(start)} (searched from there)")
+            searched = "there" if self.bracket_met else _value(start)
+            lines.append(f"  estimate{at}: {below}{met} (searched from {searched})")
         elif self.bracket_note:
             lines.append(f"  estimate: {self.bracket_note} (searched from {_value(self.low)})")
         for p in self.probes:
@@ -348,7 +362,8 @@ def check_search(
         )
     for end in (low, high):
         try:
-            variant = scenario.with_overrides({knob: end})
+            # named as the option that set it: the user gave no --set
+            variant = scenario.with_overrides({knob: end}, flag="--knob")
             if searched:  # as a probe's run would refuse it, but before any probe runs
                 check_size(variant)
         except SpecError as exc:
@@ -487,10 +502,10 @@ def capacity(
                 store=db,
                 scope=scope,
             )
-            found, bracket_note = (
+            found, bracket_note, bracket_met = (
                 bracket_noted(scenario, knob, slos, low, high, integer, tolerance)
                 if bracket
-                else (None, None)
+                else Bracketed(None, None)
             )
             if bracket_note is not None and prober.progress:
                 print(f"capacity: estimate: {bracket_note}", file=sys.stderr, flush=True)
@@ -531,6 +546,7 @@ def capacity(
         integer,
         bracket_note,
         confidence,
+        bracket_met,
     )
 
 

@@ -154,7 +154,10 @@ def cheapest(
     for name, design in designs.items():
         scenario, knob, *bounds = design
         lo, hi = bounds if bounds else (low, high)
-        check_search(scenario, knob, slo, lo, hi)  # every design is checked before any run
+        try:  # every design is checked before any run
+            check_search(scenario, knob, slo, lo, hi)
+        except SpecError as exc:  # as growth says it: which design of several
+            raise SpecError(f"design {name!r}: {exc}") from None
         ranges[name] = (scenario, knob, lo, hi)
     seed = options.get("seed")
     seeds = {

@@ -17,23 +17,31 @@ from simperf.experiment.progress import bar as progress_bar
 from simperf.experiment.replicate import Replications, StoredRuns
 from simperf.experiment.store import ResultStore, canonical_hash
 from simperf.metrics.paths import flatten
-from simperf.metrics.stats import paired_difference
+from simperf.metrics.stats import paired_difference, t_interval
 from simperf.presentation.tables import comparison_html
 from simperf.spec.scenario import Scenario
+
+ABSENT_IN_A, ABSENT_IN_B = "absent in A", "absent in B"
+"""The verdicts of a metric one side reports and the other does not (a cache or a
+database only in B): nothing to pair, so no difference."""
 
 
 @dataclass(repr=False)
 class Comparison:
-    """Paired differences (B - A) of every metric both scenarios report.
+    """Paired differences (B - A) of every metric both scenarios report, and the
+    metrics only one of them reports.
 
     Attributes
     ----------
     frame
-        One row per metric: mean_a, mean_b, difference, half_width, low, high,
-        relative (difference / mean_a), significant (the interval excludes 0, the
-        differences having some spread), n, and verdict (``significant``, ``not
-        significant`` or ``same in every replication``: see
-        :class:`~simperf.metrics.stats.Difference`).
+        One row per metric, A's in their order then those only B reports: mean_a,
+        mean_b, difference, half_width, low, high, relative (difference / mean_a),
+        significant (the interval excludes 0, the differences having some spread), n,
+        and verdict (``significant``, ``not significant`` or ``same in every
+        replication``: see :class:`~simperf.metrics.stats.Difference`; ``absent in A``
+        or ``absent in B`` for a metric one side does not report or has no value for in
+        any replication, with the other's mean and its replications with a value as
+        ``n``, the rest NaN; ``no interval`` for one pair of values).
     """
 
     a: Replications
@@ -138,14 +146,22 @@ def compare(
     flat_a = [flatten(r) for r in runs_a]
     flat_b = [flatten(r) for r in runs_b]
     rows = []
-    for metric in flat_a[0]:
-        if metric not in flat_b[0]:
+    # every metric either side reports in any replication: one only B has (a cache, a
+    # database) is a row of its own, not left out
+    # (a metric with no value, NaN, in any replication of a side counts as absent there)
+    metrics = dict.fromkeys(m for flat in (*flat_a, *flat_b) for m in flat)
+    in_a = {m for flat in flat_a for m, v in flat.items() if v == v}
+    in_b = {m for flat in flat_b for m, v in flat.items() if v == v}
+    for metric in metrics:
+        if (metric in in_a) != (metric in in_b):
+            rows.append(_one_sided(metric, flat_a if metric in in_a else flat_b, metric in in_a))
             continue
         pairs = [
-            (x[metric], y.get(metric, float("nan"))) for x, y in zip(flat_a, flat_b, strict=True)
+            (x.get(metric, float("nan")), y.get(metric, float("nan")))
+            for x, y in zip(flat_a, flat_b, strict=True)
         ]
         pairs = [(x, y) for x, y in pairs if x == x and y == y]
-        if len(pairs) < 2:
+        if not pairs:  # no value on either side, or never in the same replication
             continue
         diff = paired_difference([p[0] for p in pairs], [p[1] for p in pairs], confidence)
         rows.append(
@@ -164,3 +180,23 @@ def compare(
             }
         )
     return Comparison(reps_a, reps_b, pd.DataFrame(rows), confidence)
+
+
+def _one_sided(metric: str, flats: list[dict[str, Any]], in_a: bool) -> dict[str, Any]:
+    """The row of a metric only A (``in_a``) or only B reports: its mean there."""
+    values = [v for v in (flat.get(metric, float("nan")) for flat in flats) if v == v]
+    mean = t_interval(values).mean if values else float("nan")
+    nan = float("nan")
+    return {
+        "metric": metric,
+        "mean_a": mean if in_a else nan,
+        "mean_b": nan if in_a else mean,
+        "difference": nan,
+        "half_width": nan,
+        "low": nan,
+        "high": nan,
+        "relative": nan,
+        "significant": False,
+        "n": len(values),
+        "verdict": ABSENT_IN_B if in_a else ABSENT_IN_A,
+    }

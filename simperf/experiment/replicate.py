@@ -204,7 +204,8 @@ def replicate(
         Keep adding replications until ``precision.metric``'s interval half-width is at
         most ``precision.relative`` of its mean, or ``max_replications`` have run
         (default: the scenario's ``run.precision``). The result's ``precision`` says
-        whether the target was reached.
+        whether the target was reached. The interval is at ``precision.confidence``
+        where it names one, else at ``confidence``.
     progress
         A progress bar on stderr: None (default) shows it when stderr is a terminal or
         in a notebook, True always, False never.
@@ -223,6 +224,11 @@ def replicate(
     if isinstance(precision, dict):
         precision = PrecisionSpec.model_validate(precision)
     precision = precision or scenario.run.precision
+    # a precision naming no level of its own is judged at the intervals' (it stopped on a
+    # 95% interval under a 99% one printed wider than its target, 'reached' above it)
+    level = (
+        confidence if precision is None or precision.confidence is None else precision.confidence
+    )
     if n is not None and n < 1:
         raise SpecError(f"replications: must be >= 1, got {n}")
     checks.replications("replications", n or 1)
@@ -249,10 +255,10 @@ def replicate(
         while precision is not None:
             values = [flatten(r).get(precision.metric, float("nan")) for r in runs]
             values = [v for v in values if v == v]
-            reached = _precise_enough(values, precision)
+            reached = _precise_enough(values, precision.relative, level)
             if reached or len(runs) >= precision.max_replications:
                 break
-            wanted = replications_needed(values, precision.relative, precision.confidence)
+            wanted = replications_needed(values, precision.relative, level)
             # at most double: a few replications' interval is a noisy guide (t of few
             # degrees of freedom, a spread from few values) and overshot threefold
             extra = min(
@@ -263,7 +269,7 @@ def replicate(
     reps = Replications(scenario, seed, runs, confidence)
     reps.warmup = warmup
     if precision is not None:
-        iv = reps.interval(precision.metric, precision.confidence)
+        iv = reps.interval(precision.metric, level)
         if iv.half_width == 0:  # one value in every replication: nothing left to narrow
             achieved: float | None = 0.0
         elif iv.half_width is not None and iv.mean:
@@ -277,15 +283,16 @@ def replicate(
             "reached": bool(reached),
             "replications": reps.n,
             "budget": precision.max_replications,
+            "confidence": level,
         }
     return reps
 
 
-def _precise_enough(values: list[float], precision: PrecisionSpec) -> bool:
+def _precise_enough(values: list[float], relative: float, confidence: float) -> bool:
     if len(values) < 2:
         return False
-    iv = t_interval(values, precision.confidence)
-    return iv.half_width is not None and iv.half_width <= precision.relative * abs(iv.mean)
+    iv = t_interval(values, confidence)
+    return iv.half_width is not None and iv.half_width <= relative * abs(iv.mean)
 
 
 def warmed_up(

@@ -6,7 +6,6 @@ import time
 from typing import Any
 
 import numpy as np
-import pandas as pd
 
 from simperf import fastpath
 from simperf.build import build
@@ -17,6 +16,8 @@ from simperf.metrics.availability import faults_section
 from simperf.metrics.headroom import (
     MAX_UNITS,
     at_max,
+    at_peak,
+    busiest_window,
     during_faults,
     headroom,
     mark_fault_spills,
@@ -26,12 +27,13 @@ from simperf.metrics.headroom import (
     worst,
 )
 from simperf.metrics.request_stats import clean
-from simperf.metrics.result import Result
+from simperf.metrics.result import COMPONENT_COLUMNS, Result, typed_frame
 from simperf.metrics.summary import Summary
 from simperf.spec.autoscaling import autoscaled
 from simperf.spec.cost import scenario_cost, with_autoscaling
 from simperf.spec.scenario import Scenario
 from simperf.spec.size_estimate import check_size
+from simperf.spec.workload import TIME_VARYING_ARRIVALS
 
 
 def run(
@@ -153,7 +155,7 @@ def summarise(
     faults = faults_section(summary)
     if faults is not None:
         data["faults"] = faults
-    latency_frame = pd.DataFrame([{"class": name, **row} for name, row in latency.items()])
+    latency_frame = typed_frame([{"class": name, **row} for name, row in latency.items()])
     component_rows = [
         {
             "component": name,
@@ -162,21 +164,15 @@ def summarise(
         }
         for name, comp in components.items()
     ]
-    instance_frame = pd.DataFrame(
-        [
-            {
-                k: v
-                for k, v in r.items()
-                if k not in ("waits", "folded_waits") and not k.endswith(("_area", "_total"))
-            }
-            for r in rows
-        ]
-    )
-    components_frame = (
-        pd.concat([pd.DataFrame(component_rows), instance_frame], ignore_index=True)
-        if rows
-        else pd.DataFrame(component_rows)
-    )
+    instance_rows = [
+        {
+            k: v
+            for k, v in r.items()
+            if k not in ("waits", "folded_waits") and not k.endswith(("_area", "_total"))
+        }
+        for r in rows
+    ]
+    components_frame = typed_frame(component_rows + instance_rows, COMPONENT_COLUMNS)
     spans = slow = None
     tracer = model.ctx.tracer
     if tracer is not None:
@@ -214,6 +210,7 @@ def summarise(
         perf=perf,
     )
     result._arrays = summary.records  # per-request records (the first kept), for tests and plots
+    result._causes = summary.causes  # their outcome codes' causes (errors leave some out)
     if spans is not None:
         result._spans, result._slow_spans = spans, slow
     if summary.windows is not None:
@@ -238,6 +235,19 @@ def _headroom(
     )
     spills = spilling(model.scenario)
     section = mark_spills(section, spills, estimated)
+    # a load varying in time saturates at its peak first: the headline is the busiest
+    # window's, the mean load's kept beside it
+    arrival = model.scenario.workload.arrival
+    grid = summary._grid()
+    window = busiest_window(grid) if arrival is not None else None
+    if arrival is not None and arrival.kind in TIME_VARYING_ARRIVALS and window is not None:
+        span = grid[-1].time - grid[0].time
+        mean_rate = (grid[-1].generated - grid[0].generated) / span if span > 0 else 0.0
+        section = at_peak(
+            section, window, rows, autoscaled(model.scenario), mean_rate, spills, estimated
+        )
+    else:
+        section["load"] = "mean"
     if model.scenario.faults and summary.snapshots:
         units = during_faults(model.ctx.faults, summary.snapshots[0], summary.snapshots[-1], rows)
         mark_fault_spills(units, spills)

@@ -22,6 +22,7 @@ from typing import Any
 import numpy as np
 
 from simperf.errors import SpecError
+from simperf.metrics import instance_stats
 from simperf.metrics.request_stats import stats_of, tally
 from simperf.spec.alerts import COUNTER_METRICS, INSTANCE_METRICS, LATENCY_METRICS, AlertSpec
 
@@ -139,25 +140,30 @@ def _request_value(
 
 def _instance_value(metric: str, instances: list[Any], a: Any, b: Any) -> float | None:
     """Mean utilisation, total time-average queue length, or the total of a counter
-    (shed, expired, cancelled), of instances in one window."""
+    (shed, expired, cancelled), of instances in one window.
+
+    An autoscaled server's instances count only while provisioned, as the time series
+    counts them: its utilisation is busy time over the core-seconds provisioned (the
+    slots left off do not dilute it), and one slot provisioned at no time in the window
+    has no value there (it is not evaluated; warming, it is provisioned and idle).
+    """
     span = b.time - a.time
     if span <= 0:
         return None
+    states = [(i, a.instances[i.name], b.instances[i.name]) for i in instances]
+    exposures = [instance_stats.exposure(sa, sb, span) for _, sa, sb in states]
+    if len(states) == 1 and exposures[0] <= 0:
+        return None
     if metric in COUNTER_METRICS:
-        return float(
-            sum(b.instances[i.name][metric] - a.instances[i.name][metric] for i in instances)
-        )
+        return float(sum(sb[metric] - sa[metric] for _, sa, sb in states))
     if metric == "utilization":
-        busy = [
-            (b.instances[i.name]["busy_area"] - a.instances[i.name]["busy_area"])
-            / (i.capacity * span)
-            for i in instances
-        ]
+        if "provisioned_area" in states[0][2]:  # autoscaled: over the time provisioned
+            seconds = sum(i.capacity * e for (i, _, _), e in zip(states, exposures, strict=True))
+            area = sum(sb["busy_area"] - sa["busy_area"] for _, sa, sb in states)
+            return area / seconds if seconds > 0 else None
+        busy = [(sb["busy_area"] - sa["busy_area"]) / (i.capacity * span) for i, sa, sb in states]
         return float(np.mean(busy))
-    return sum(
-        (b.instances[i.name]["queue_area"] - a.instances[i.name]["queue_area"]) / span
-        for i in instances
-    )
+    return sum((sb["queue_area"] - sa["queue_area"]) / span for _, sa, sb in states)
 
 
 def _firings(alert: AlertSpec, times: np.ndarray, values: list[float | None]) -> dict[str, Any]:

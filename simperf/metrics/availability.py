@@ -14,6 +14,11 @@ a database's failover noticed its primary down), the time to recover (its repair
 and to restore (from the repair until a balancer sent traffic to it again), and the
 requests in flight while it lasted or was still out of rotation that failed, whatever
 the cause and whenever (a connect timeout fails a request after the fault has ended).
+A failed request in flight during several overlapping occurrences counts to one of them
+only, so that the occurrences' ``failed`` add up to the section's: to one whose fault
+fails requests with its error cause (``primary_down`` to a database's crash,
+``cache_down`` to a cache's: :data:`CAUSE_FAULTS`) where there is one, and among those
+(or, if none is, among all) to the one that started last before it failed.
 
 A request one of the scenario's own rate limiters refused (``rate_limited``, an HTTP 429)
 counts neither way: the limiter admits by rate alone, whether or not a fault lasts, so
@@ -49,43 +54,49 @@ def faults_section(summary: Any) -> dict[str, Any] | None:
         failed &= ~refused
     # A request the fault touched was in flight while it lasted: it started before the
     # fault's end and failed after its start (a connect timeout fails it after the end).
-    # Those are all failures less the ones ended before it and the ones started after.
     weights = data["weight"][failed] if "weight" in data else np.ones(int(failed.sum()))
-    ends, starts = data["end"][failed], data["start"][failed]
-    by_end, by_start = np.argsort(ends, kind="stable"), np.argsort(starts, kind="stable")
-    ends, starts = ends[by_end], starts[by_start]
-    ended_before = np.concatenate([[0], np.cumsum(weights[by_end])])
-    started_before = np.concatenate([[0], np.cumsum(weights[by_start])])
-    total = started_before[-1]
-    # a failed request in flight during several occurrences counts to each, once to
-    # the total (sorted by start: started before ``until``, ended at or after ``start``)
+    by_start = np.argsort(data["start"][failed], kind="stable")
+    starts, weights = data["start"][failed][by_start], weights[by_start]
     end_by_start = data["end"][failed][by_start]
-    touched = np.zeros(ends.size, dtype=bool)
+    codes = data["outcome"][failed][by_start]
+    # a failed request in flight during several occurrences counts once, to one of
+    # them: one whose fault gives its cause first, then the one started last
+    owner = np.full(starts.size, -1)
+    owner_related = np.zeros(starts.size, dtype=bool)
+    owner_start = np.full(starts.size, -np.inf)
     occurrences = []
     for occ in log.occurrences:
         end = t1 if occ["end"] is None else occ["end"]
         if end < t0 or occ["start"] > t1:
             continue
         until = max(end, occ["restored"] if occ["restored"] is not None else end)
-        ended = ended_before[np.searchsorted(ends, occ["start"], side="left")]
         before = np.searchsorted(starts, until, side="left")
-        started_after = total - started_before[before]
-        touched[:before] |= end_by_start[:before] >= occ["start"]
+        mine = np.zeros(starts.size, dtype=bool)
+        mine[:before] = end_by_start[:before] >= occ["start"]
+        related = mine & _gives(model, occ, summary.causes)[codes]
+        better = mine & (
+            (related & ~owner_related) | ((related == owner_related) & (occ["start"] > owner_start))
+        )
+        owner[better] = len(occurrences)
+        owner_related[better] = related[better]
+        owner_start[better] = occ["start"]
         occurrences.append(
             {
                 **occ,
                 "time_to_detect": _minus(occ["detected"], occ["start"]),
                 "time_to_recover": _minus(occ["end"], occ["start"]),
                 "time_to_restore": _minus(occ["restored"], occ["end"]),
-                "failed": int(total - ended - started_after),
             }
         )
+    counted = np.bincount(owner[owner >= 0], weights[owner >= 0], len(occurrences))
+    for occ, n in zip(occurrences, counted, strict=True):
+        occ["failed"] = round(float(n))
     section: dict[str, Any] = {
         "count": len(occurrences),
         "mean_time_to_detect": _mean(o["time_to_detect"] for o in occurrences),
         "mean_time_to_recover": _mean(o["time_to_recover"] for o in occurrences),
         "undetected": sum(o["detected"] is None for o in occurrences),
-        "failed": int(weights[by_start][touched].sum()),
+        "failed": int(weights[owner >= 0].sum()),
         "availability": {
             "requests": _request_availability(summary, refused),
             "time": _time_availability(model, log.occurrences, t0, t1),
@@ -95,6 +106,40 @@ def faults_section(summary: Any) -> dict[str, Any] | None:
     if refused is not None:
         section["rate_limited"] = int(tally(data, refused & (data["start"] >= t0)))
     return section
+
+
+CAUSE_FAULTS: dict[str, tuple[set[str], set[str] | None]] = {
+    "primary_down": ({"crash"}, {"database", "sharded_database"}),
+    "cache_down": ({"crash"}, {"cache"}),
+    "balancer_down": ({"crash"}, {"load_balancer"}),
+    "instance_down": ({"crash"}, {"app_server"}),
+    "injected_error": ({"errors"}, None),
+    "partitioned": ({"partition"}, None),
+}
+"""Error cause -> the fault kinds (and component kinds, None: any) that fail requests
+with it: a failing run is blamed on such an outage before a longer, unrelated one, and a
+request failed during overlapping faults is counted to such a one."""
+
+
+def gives(cause: str, fault_kind: str, component_kind: str | None) -> bool:
+    """Whether a fault of ``fault_kind`` on a ``component_kind`` fails requests as
+    ``cause`` (:data:`CAUSE_FAULTS`).
+
+    Examples
+    --------
+    >>> gives("primary_down", "crash", "database"), gives("primary_down", "crash", "cache")
+    (True, False)
+    """
+    faults, kinds = CAUSE_FAULTS.get(cause, (set(), None))
+    return fault_kind in faults and (kinds is None or component_kind in kinds)
+
+
+def _gives(model: Any, occurrence: dict[str, Any], causes: list[str]) -> np.ndarray:
+    """Per outcome code, whether ``occurrence``'s fault fails requests with that cause."""
+    fault = model.scenario.faults[occurrence["fault"]]
+    spec = model.scenario.components.get(fault.component or "")
+    kind = None if spec is None else spec.kind
+    return np.array([gives(c, occurrence["kind"], kind) for c in causes])
 
 
 def _refused(summary: Any) -> np.ndarray | None:

@@ -51,7 +51,7 @@ import numpy as np
 from simperf.components.faults import MARKED, FaultLog, marked
 from simperf.metrics.availability import target_name
 from simperf.metrics.request_stats import clean
-from simperf.metrics.stability import RESOURCES, busy_name
+from simperf.metrics.stability import RESOURCES, busy_name, judged_windows
 from simperf.model import Snapshot
 from simperf.spec.scenario import Scenario
 from simperf.spec.topology import served_by
@@ -238,6 +238,86 @@ def at_max(
     return section
 
 
+def busiest_window(grid: Sequence[Snapshot]) -> tuple[Snapshot, Snapshot] | None:
+    """The time-series window of most requests offered per second (the first of equals),
+    among those long enough to be judged alone; None without one."""
+    judged = judged_windows(list(grid))
+    if not judged:
+        return None
+    i, _ = max(judged, key=lambda w: (grid[w[0] + 1].generated - grid[w[0]].generated) / w[1])
+    return grid[i], grid[i + 1]
+
+
+def at_peak(
+    section: dict[str, Any],
+    window: tuple[Snapshot, Snapshot],
+    rows: list[dict[str, Any]],
+    fleets: dict[str, int],
+    mean_rate: float,
+    spills: dict[str, str] | None = None,
+    estimate: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """The headroom section at the peak offered load: each component's figures over the
+    busiest window, the run's mean-load ones kept beside them.
+
+    With a load that varies in time the mean hides the peak: a daily curve 1.6 times
+    its mean at the peak saturates a component at ``headroom / 1.6`` times the mean.
+    Over the window of most requests offered per second (:func:`busiest_window`) the
+    same laws give the multiple of that window's load before saturation: each
+    instance's levels from its counters' differences over the window, an autoscaled
+    server's with its fleet at ``max`` (:func:`at_max` over the window's work).
+
+    Parameters
+    ----------
+    section
+        The mean-load section (:func:`headroom`, :func:`at_max`, :func:`mark_spills`).
+    window
+        The busiest window's snapshots.
+    rows
+        The run's instance rows (names, kinds, sizes).
+    fleets
+        :func:`~simperf.spec.autoscaling.autoscaled`: server -> ``max``.
+    mean_rate
+        Requests offered per second over the measured period.
+    spills, estimate
+        As for :func:`mark_spills` (the estimate is of the mean rate, scaled to the
+        window's).
+
+    Returns
+    -------
+    dict
+        ``load`` ``"peak"``, ``components`` and ``first`` over the window (each
+        component with ``mean_headroom``, its figure at the mean load), ``mean_first``
+        (the first to saturate at the mean load) and ``peak``: the window's ``start``,
+        ``end``, ``arrival_rate`` and ``mean_arrival_rate``. Breakers' fail-fasts are
+        counted over the run only, so not in the window's figures.
+    """
+    a, b = window
+    span = b.time - a.time
+    counts = np.nan_to_num(_as_marks(b, rows) - _as_marks(a, rows))
+    window_rows = _interval_rows(rows, counts, span, set())
+    peak = at_max(headroom(window_rows), window_rows, fleets, span)
+    rate = (b.generated - a.generated) / span
+    scale = mean_rate / rate if rate > 0 else 1.0
+    peak = mark_spills(peak, spills or {}, estimate, scale)
+    comps = peak["components"]
+    for name, comp in section["components"].items():
+        if name in comps:
+            comps[name]["mean_headroom"] = _answer(comp)
+    return {
+        "load": "peak",
+        "components": comps,
+        "first": _first(comps),
+        "mean_first": section["first"],
+        "peak": {
+            "start": a.time,
+            "end": b.time,
+            "arrival_rate": rate,
+            "mean_arrival_rate": mean_rate,
+        },
+    }
+
+
 def spilling(scenario: Scenario) -> dict[str, str]:
     """Component -> the geographic balancer that spills its traffic to or from it.
 
@@ -285,7 +365,10 @@ def mark_fault_spills(units: list[dict[str, Any]], spills: dict[str, str]) -> No
 
 
 def mark_spills(
-    section: dict[str, Any], spills: dict[str, str], estimate: dict[str, Any] | None
+    section: dict[str, Any],
+    spills: dict[str, str],
+    estimate: dict[str, Any] | None,
+    scale: float = 1.0,
 ) -> dict[str, Any]:
     """:func:`headroom`'s section with the components behind a spilling balancer marked,
     and the first to saturate read from the estimate for them.
@@ -300,6 +383,10 @@ def mark_spills(
         The estimate's ``to_dict`` beside the run (None, or one with ``error``: none). An
         open workload's estimate solves each station's saturation with the spill-over;
         a closed one's does not, and is not used.
+    scale
+        The estimate's load over the load the section measures (the mean rate over
+        the busiest window's, :func:`at_peak`): a multiple of the one is ``scale``
+        times that multiple of the other.
 
     Returns
     -------
@@ -322,7 +409,7 @@ def mark_spills(
         comps[name] |= {
             "spill": spills[name],
             "estimated_resource": est.get("resource") if est.get("headroom") else None,
-            "estimated_headroom": est.get("headroom") or None,
+            "estimated_headroom": est["headroom"] * scale if est.get("headroom") else None,
         }
     section["first"] = _first(comps)
     return section
@@ -577,6 +664,11 @@ def _interval_rows(
             "shed": int(counts[col["shed"]]),
             "expired": int(counts[col["expired"]]),
         }
+        # the resources' busy-time integrals and sizes, for at_max
+        for area, size in AREAS:
+            if size in row:
+                out_row[area] = float(counts[col[area]])
+                out_row[size] = row[size]
         if row["instance"] in down:
             out_row["down"] = True
         if "workers" in row and exposure > 0:

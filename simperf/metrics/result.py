@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import copy
 import json
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from simperf.presentation.summary_text import render
@@ -31,6 +33,8 @@ class Result:
         the app server has a ``queue`` or ``concurrency_limit``; expired (attempts
         dropped past their deadline) and cancelled (attempts their caller gave up on
         first: a hedged call's losing copies) where its queue has ``drop_expired``.
+        Counts are integers (``Int64`` where some rows have none); every column of
+        every frame is described in docs/results.md, "Frame columns".
     timeseries
         Long frame (start, end, component, metric, value) in fixed windows; ``shed``
         per window (``all``, and per instance) where an app server can shed, and
@@ -90,27 +94,48 @@ class Result:
         pandas.DataFrame
             One row per component (``part`` ``"all"``) and one per part of it (a
             cache's nodes, a CDN's ``edges.<region>`` and ``shield``), with the numeric
-            metrics as columns; empty when the run has no such section.
+            metrics as columns; empty when the run has no such section. A section of
+            numbers alone (``"errors"``: failed requests by cause) is one row of them.
+            ``"headroom"`` gives its components' figures (``headroom.components``: the
+            binding resource at its busiest instance, its utilisation and headroom).
+
+        Raises
+        ------
+        ValueError
+            For a section that is not one entry per component (``faults``,
+            ``requests``, ``stability`` ...: read them with :meth:`to_dict`).
         """
+        entries = self.data.get(section, {})
+        if section == "headroom" and entries:  # its first, faults ...: not components
+            entries = entries["components"]
+        if entries and not any(isinstance(v, dict) for v in entries.values()):
+            # a section of numbers (``errors``: failed requests by cause): one row of them
+            return pd.DataFrame([entries])
+        if not _per_component(entries):
+            frames = [n for n, v in self.data.items() if n == "headroom" or _per_component(v)]
+            raise ValueError(
+                f"frame({section!r}): that section is not one entry per component; read it "
+                f"with to_dict()[{section!r}]. This run's frames: {', '.join(frames)}"
+            )
         rows: list[dict[str, Any]] = []
-        for name, metrics in self.data.get(section, {}).items():
+        for name, metrics in entries.items():
             rows.append({"component": name, "part": "all", **_scalars(metrics)})
             for key, value in metrics.items():
                 if not isinstance(value, dict):
                     continue
-                if value and all(isinstance(v, dict) for v in value.values()):
+                if key in TALLIES:  # {table: {index: uses}}: a row per entry, not a column per name
+                    rows += [
+                        {"component": name, "part": f"{key}.{group}.{entry}", TALLIES[key]: n}
+                        for group, entries in value.items()
+                        for entry, n in entries.items()
+                    ]
+                elif value and all(isinstance(v, dict) for v in value.values()):
                     for sub, sub_metrics in value.items():
                         part = sub if key == "nodes" else f"{key}.{sub}"
                         rows.append({"component": name, "part": part, **_scalars(sub_metrics)})
                 else:
                     rows.append({"component": name, "part": key, **_scalars(value)})
-        frame = pd.DataFrame(rows)
-        # a number not known yet (a cache never filled) is None in the JSON: a column of
-        # nothing but numbers and None is numeric, None its NaN
-        for column in [c for c in frame.columns if frame[c].dtype == "object"]:
-            if frame[column].dropna().map(_is_number).all():
-                frame[column] = frame[column].astype(float)
-        return frame
+        return typed_frame(rows, FIRST_COLUMNS)
 
     @property
     def alerts(self) -> pd.DataFrame:
@@ -156,7 +181,7 @@ class Result:
         """
         arrays = getattr(self, "_arrays", None)
         classes = [name for name in self.data["latency"] if name != "all"]
-        causes = ["ok", *self.data["requests"]["errors"]]
+        causes = getattr(self, "_causes", None) or ["ok", *self.data["requests"]["errors"]]
         if arrays is None:
             return pd.DataFrame(columns=["class", "start", "end", "latency", "outcome", "measured"])
         return pd.DataFrame(
@@ -267,8 +292,84 @@ class Result:
         )
 
 
+TALLIES = {"indexes": "uses"}
+"""Sections' maps of names to counts, framed as a row per name (``indexes.orders.PRIMARY``,
+``uses``), so that a table's index names never become columns."""
+
+FIRST_COLUMNS = (
+    # identity
+    "component", "part", "kind", "role", "shard",
+    # load
+    "queries", "qps", "calls", "acquisitions", "replica_reads", "cpu_utilization",
+    "storage_utilization", "storage_replication_utilization", "utilization",
+    # latency (seconds)
+    "mean", "p50", "p90", "p95", "p99", "p999", "max",
+)  # fmt: skip
+"""Columns a section's frame puts first, in this order (those it has); details follow in
+the order the section gives them."""
+
+COMPONENT_COLUMNS = (
+    # identity and size
+    "component", "instance", "kind", "instances", "capacity", "workers", "pool_size",
+    # load
+    "served", "dispatched", "rejected", "shed", "expired", "cancelled", "utilization",
+    "worker_occupancy", "pool_occupancy",
+    # waiting and service (seconds, but the queue lengths and p_wait)
+    "mean_queue_length", "max_queue_length", "mean_wait", "mean_service", "p_wait",
+    "wait_p50", "wait_p95", "wait_p99",
+)  # fmt: skip
+"""Columns ``Result.components`` puts first (identity, size, load, waits); details follow."""
+
+
+def _per_component(value: Any) -> bool:
+    """Whether a section of the result is one dict per component (or empty)."""
+    return isinstance(value, dict) and all(isinstance(v, dict) for v in value.values())
+
+
 def _is_number(value: Any) -> bool:
-    return isinstance(value, int | float) and not isinstance(value, bool)
+    return isinstance(value, int | float | np.integer | np.floating) and not isinstance(value, bool)
+
+
+def _is_count(value: Any) -> bool:
+    return isinstance(value, int | np.integer) and not isinstance(value, bool)
+
+
+def typed_frame(rows: list[dict[str, Any]], first: Iterable[str] = ()) -> pd.DataFrame:
+    """``rows`` as a frame whose counts are integers.
+
+    A column whose values are all Python or numpy integers (None or absent aside) is a
+    count: ``int64``, or pandas' nullable ``Int64`` where some row has none (a
+    balancer's row of ``served``). A column of other numbers and None is ``float64``,
+    None its NaN. Built from the rows' own types, so a float that happens to be whole
+    (a utilisation of 0.0) stays a float.
+
+    Parameters
+    ----------
+    rows
+        One dict per row; a row may leave a column out.
+    first
+        Columns to put first, in this order (those the rows have); the rest follow as
+        they first appear in ``rows``.
+
+    Returns
+    -------
+    pandas.DataFrame
+    """
+    seen = dict.fromkeys(key for row in rows for key in row)
+    columns = [c for c in first if c in seen] + [c for c in seen if c not in first]
+    frame = pd.DataFrame(rows, columns=columns)
+    for column in frame.columns:
+        values = [row[column] for row in rows if row.get(column) is not None]
+        if not all(_is_number(v) for v in values):
+            continue
+        if values and all(_is_count(v) for v in values):
+            if len(values) == len(rows):
+                frame[column] = np.array([row[column] for row in rows], dtype=np.int64)
+            else:
+                frame[column] = pd.array([row.get(column) for row in rows], dtype="Int64")
+        elif frame[column].dtype == "object":
+            frame[column] = frame[column].astype(float)
+    return frame
 
 
 def _scalars(metrics: dict[str, Any]) -> dict[str, Any]:

@@ -33,7 +33,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from simperf.metrics.availability import target_name
+from simperf.metrics.availability import CAUSE_FAULTS, target_name
 from simperf.spec.workload import TIME_VARYING_ARRIVALS
 from simperf.units import format_interval, format_time
 
@@ -261,6 +261,14 @@ def _judge(
     return "stable", None, load, None
 
 
+def judged_windows(grid: list[Snapshot]) -> list[tuple[int, float]]:
+    """``(index, span)`` of each time-series window judged alone: those at least
+    :data:`SHORT_WINDOW` of the longest (the run's last, cut by the horizon, may not be)."""
+    spans = [b.time - a.time for a, b in itertools.pairwise(grid)]
+    shortest = SHORT_WINDOW * max(spans, default=0.0)
+    return [(i, span) for i, span in enumerate(spans) if not (span <= 0 or span < shortest)]
+
+
 def _busiest_windows(model: Model, grid: list[Snapshot]) -> dict[str, dict[str, Any]]:
     """Each instance's time-series window of highest cores or workers level.
 
@@ -270,9 +278,7 @@ def _busiest_windows(model: Model, grid: list[Snapshot]) -> dict[str, dict[str, 
     Each window is judged over the whole fleet at once (numpy arrays, one entry an
     instance): the same float operations, in the same order, as one instance at a time.
     """
-    spans = [b.time - a.time for a, b in itertools.pairwise(grid)]
-    shortest = SHORT_WINDOW * max(spans, default=0.0)
-    judged = [(i, span) for i, span in enumerate(spans) if not (span <= 0 or span < shortest)]
+    judged = judged_windows(grid)
     instances = model.instances
     if not judged or not instances:
         return {}
@@ -367,17 +373,6 @@ FAULT_WORDS = {
     "partition": "partitioned",
 }
 """How the verdict says what a fault kind did to its target."""
-
-CAUSE_FAULTS: dict[str, tuple[set[str], set[str] | None]] = {
-    "primary_down": ({"crash"}, {"database", "sharded_database"}),
-    "cache_down": ({"crash"}, {"cache"}),
-    "balancer_down": ({"crash"}, {"load_balancer"}),
-    "instance_down": ({"crash"}, {"app_server"}),
-    "injected_error": ({"errors"}, None),
-    "partitioned": ({"partition"}, None),
-}
-"""Error cause -> the fault kinds (and component kinds, None: any) that fail requests
-with it: a failing run is blamed on such an outage before a longer, unrelated one."""
 
 NO_FAULT_CAUSES = frozenset({"rate_limited"})
 """Error causes no fault produces: a rate limit refuses by rate alone, fault or none, so

@@ -17,15 +17,7 @@ def _interval_frame(frame: pd.DataFrame, x: str, y: str, confidence: float) -> p
     ok = frame[frame["status"] == "ok"] if "status" in frame else frame
     rows = []
     for value, group in ok.groupby(x, sort=True):
-        if "replication" in group:
-            # one x, several points (another path swept too): their pooled replications
-            # would give an interval of no one design's mean
-            counts = group["replication"].value_counts()
-            if (counts > 1).any():
-                raise ValueError(
-                    f"{x}={value}: replication {counts.index[0]} appears {counts.iat[0]} "
-                    "times, so other paths were swept too; select one value of each first"
-                )
+        _one_design(group, f"{x}={value}")
         samples = group[y].dropna().to_numpy(dtype=float)
         if samples.size == 0:
             continue
@@ -34,6 +26,35 @@ def _interval_frame(frame: pd.DataFrame, x: str, y: str, confidence: float) -> p
         high = iv.high if iv.high is not None else iv.mean
         rows.append({"x": value, "mean": iv.mean, "low": low, "high": high})
     return pd.DataFrame(rows, columns=["x", "mean", "low", "high"])
+
+
+def _one_design(group: pd.DataFrame, where: str) -> None:
+    """Refuse a group holding several points of a sweep (another path swept too): their
+    pooled replications would give a mean, and an interval, of no one design."""
+    if "replication" not in group:
+        return
+    counts = group["replication"].value_counts()
+    if (counts > 1).any():
+        raise ValueError(
+            f"{where}: replication {counts.index[0]} appears {counts.iat[0]} "
+            "times, so other paths were swept too; select one value of each first"
+        )
+
+
+def swept_paths(frame: pd.DataFrame) -> list[str]:
+    """The paths a sweep's frame varies: its columns between ``replication`` and
+    ``status`` (:func:`simperf.sweep` puts them there) that take more than one value
+    among its ok runs; none in a frame not laid out so."""
+    columns = list(frame.columns)
+    if "replication" not in columns or "status" not in columns:
+        return []
+    paths = columns[columns.index("replication") + 1 : columns.index("status")]
+    ok = frame[frame["status"] == "ok"]
+    return [p for p in paths if ok[p].nunique(dropna=False) > 1]
+
+
+def _label(paths: Sequence[str], key: tuple[object, ...]) -> str:
+    return ", ".join(f"{path}={value}" for path, value in zip(paths, key, strict=True))
 
 
 def band(
@@ -114,7 +135,10 @@ def cost_frontier(
     """Cost against latency of every design of a sweep, and the frontier of the best.
 
     A design is on the frontier when no other is both cheaper and faster (means over
-    replications); those are the only ones worth choosing between.
+    replications); those are the only ones worth choosing between. Each point of the
+    sweep is a design: where other paths were swept too (the load), each combination is
+    drawn, labelled with their values (``4 (rate=200)``), never averaged over them; a
+    frame whose designs cannot be told apart (a replication twice in one) is refused.
 
     Parameters
     ----------
@@ -127,8 +151,19 @@ def cost_frontier(
         The columns drawn.
     """
     ok = frame[frame["status"] == "ok"] if "status" in frame else frame
-    means = ok.groupby(design, sort=True)[[cost, latency]].mean().reset_index()
-    means = means.sort_values([cost, latency])
+    # each point of the sweep is a design: averaging over another swept path (the load)
+    # would draw a design at no load it ran at
+    others = [p for p in swept_paths(frame) if p != design]
+    keys = [design, *others]
+    rows = []
+    for key, group in ok.groupby(keys, sort=True, dropna=False):
+        key = key if isinstance(key, tuple) else (key,)
+        _one_design(group, _label(keys, key))
+        text = str(key[0])
+        if others:
+            text += " (" + _label([p.rsplit(".", 1)[-1] for p in others], key[1:]) + ")"
+        rows.append({"text": text, cost: group[cost].mean(), latency: group[latency].mean()})
+    means = pd.DataFrame(rows, columns=["text", cost, latency]).sort_values([cost, latency])
     best = np.inf
     on_frontier = []
     for value in means[latency]:
@@ -140,7 +175,7 @@ def cost_frontier(
         x=means[cost],
         y=means[latency] * MS,
         mode="markers+text",
-        text=[str(v) for v in means[design]],
+        text=list(means["text"]),
         textposition="top center",
         marker={"size": 10, "color": ["#d62728" if f else "#999" for f in on_frontier]},
         name="designs",
@@ -158,13 +193,33 @@ def cost_frontier(
 
 
 def sweep_lines(frame: pd.DataFrame, x: str, y: str, color: str | None = None) -> go.Figure:
-    """Mean of ``y`` against ``x`` (one line per ``color`` value) from a tidy sweep frame."""
+    """Mean of ``y`` over replications against ``x``, from a tidy sweep frame.
+
+    One line per value of ``color`` and of every other path the sweep varied (a load x
+    cores sweep drawn against load: a line per core count), named by their values; a
+    line's points are each one design's mean, never averaged over another swept path.
+    A frame that is not a sweep's layout and holds several designs at one ``x`` (a
+    replication twice) is refused: select one value of each other path first.
+
+    Parameters
+    ----------
+    frame
+        The frame :func:`simperf.sweep` returns (its ok runs are drawn).
+    x, y
+        The swept path along the axis and the metric drawn.
+    color
+        A swept path (or any column) with a line per value.
+    """
+    ok = frame[frame["status"] == "ok"] if "status" in frame else frame
+    keys = ([color] if color else []) + [p for p in swept_paths(frame) if p not in (x, color)]
+    groups = ok.groupby(keys, sort=True, dropna=False) if keys else [((), ok)]
     fig = go.Figure()
-    groups = frame.groupby(color, sort=True) if color else [(None, frame)]
     for key, group in groups:
+        key = key if isinstance(key, tuple) else (key,)
+        for value, cell in group.groupby(x, sort=True):
+            _one_design(cell, _label([*keys, x], (*key, value)))
         agg = group.groupby(x, sort=True)[y].mean()
-        fig.add_scatter(
-            x=agg.index, y=agg.values, mode="lines+markers", name=str(key) if key is not None else y
-        )
+        name = _label(keys, key) if keys else y
+        fig.add_scatter(x=agg.index, y=agg.values, mode="lines+markers", name=name)
     fig.update_layout(xaxis_title=x, yaxis_title=y)
     return fig

@@ -60,7 +60,8 @@ def faults(d: dict[str, Any]) -> list[str]:
             parts.append(f"{len(empty)} of its slots empty, hit nothing there")
         if occ["time_to_detect"] is not None:
             parts.append(f"detected after {format_time(occ['time_to_detect'])}")
-        parts.append(f"{occ['failed']} failed while it lasted")  # not all caused by it
+        # each failed request counted to one fault however many it overlapped
+        parts.append(f"{occ['failed']} failed, counted to it")
         lines.append("          " + ", ".join(parts))
     if section["count"] > FAULT_LINES:
         lines.append(f"          ... and {section['count'] - FAULT_LINES} more (see JSON)")

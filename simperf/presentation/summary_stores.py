@@ -10,14 +10,23 @@ from simperf.units import format_time
 
 
 def databases(d: dict[str, Any]) -> list[str]:
-    """Each database server, and pools, the queries by server time, shards."""
+    """Each database server, and pools, the queries dropped unserved (where any was),
+    the queries by server time, shards."""
     databases = d.get("databases")
     if not databases:
         return []
+    # a replica's storage also applies the primary's writes: real work, but no query's,
+    # so its part of the storage column is shown beside it (query I/O is the rest)
+    replicated = any(
+        s.get("storage_replication_utilization")
+        for db in databases.values()
+        for s in db["instances"].values()
+    )
     columns: list[Column] = [
         ("database server", -28, ""),
         ("cpu", 7, ""),
         ("storage", 9, ""),
+        *([("of it repl", 12, "")] if replicated else []),
         ("qps", 9, ".4g"),
         ("hit", 7, ""),
         ("stale", 7, ""),
@@ -27,6 +36,9 @@ def databases(d: dict[str, Any]) -> list[str]:
         for server, s in db["instances"].items():
             hit = s["buffer_pool"]["hit_ratio"]
             values = [server, pct(s["cpu_utilization"]), pct(s["storage_utilization"])]
+            if replicated:
+                applied = s.get("storage_replication_utilization")
+                values.append(pct(applied) if s["role"] != "primary" else "-")
             lines.append(table_row(columns, [*values, s["qps"] or 0, pct(hit), s["stale_reads"]]))
         for app, pool in db["pools"].items():
             wait = pool["wait"]
@@ -34,6 +46,11 @@ def databases(d: dict[str, Any]) -> list[str]:
                 f"pool {app}->{name}: {pool['size']} x {pool['instances']}, "
                 f"wait mean {format_time(wait['mean'])} p99 {format_time(wait['p99'])}, "
                 f"timeouts {pool['timeouts']}, refused {pool['refused']}"
+            )
+        if db.get("expired") or db.get("cancelled"):  # drop_expired: shown where it dropped
+            lines.append(
+                f"dropped by {name}: expired {db['expired']}, cancelled {db['cancelled']} "
+                "(queries whose caller had gone, waiting for a core or a connection)"
             )
         lines.extend(_query_lines(name, db))
         if "shards" in db:

@@ -143,13 +143,18 @@ def headroom(d: dict[str, Any]) -> list[str]:
     first = section.get("first")
     if first is None:
         return []
-    line = _first(first)
+    peak = section.get("load") == "peak"
+    line = _first(first, "the peak load" if peak else "this load")
     neck = (d.get("estimate") or {}).get("bottleneck")
     if neck is not None and not _same(first, neck):
         line += (
-            f"; estimate: {neck['component']} {neck['resource']} at {multiple(neck['headroom'])}"
+            f"; estimate{' at the mean load' if peak else ''}: {neck['component']} "
+            f"{neck['resource']} at {multiple(neck['headroom'])}"
         )
-    lines = [line, *_spill_note(section["components"], bool(section.get("faults")))]
+    lines = [line]
+    if peak:
+        lines.append(_peak_note(section))
+    lines += _spill_note(section["components"], bool(section.get("faults")))
     fault = section.get("fault")
     if fault is not None:
         lines += _fault_headroom(fault)
@@ -164,34 +169,52 @@ def headroom(d: dict[str, Any]) -> list[str]:
     return lines
 
 
-def _first(first: dict[str, Any]) -> str:
-    """The headroom line's start: the first to saturate and at what load. Behind a
-    spilling balancer ``1 / utilisation`` is no saturation point: the estimate's figure
-    is given where there is one, else the measured one is said not to be it."""
+def _peak_note(section: dict[str, Any]) -> str:
+    """Under the headroom line of a load varying in time: which window is the peak, and
+    the first to saturate at the mean load."""
+    peak = section["peak"]
+    rate, mean = peak["arrival_rate"], peak["mean_arrival_rate"]
+    ratio = f", {rate / mean:.2f} times the mean {mean:.4g}/s" if mean > 0 else ""
+    line = (
+        f"          the peak: the busiest window's load, {rate:.4g} requests/s offered "
+        f"from {format_interval(peak['start'], peak['end'])}{ratio}"
+    )
+    mean_first = section.get("mean_first")
+    if mean_first is not None:
+        room = mean_first.get("estimated_headroom") or mean_first["headroom"]
+        line += f"; {mean_first['component']} at {multiple(room)} the mean load"
+    return line
+
+
+def _first(first: dict[str, Any], load: str = "this load") -> str:
+    """The headroom line's start: the first to saturate and at what multiple of
+    ``load`` (this load, or the peak load where it varies in time). Behind a spilling
+    balancer ``1 / utilisation`` is no saturation point: the estimate's figure is given
+    where there is one, else the measured one is said not to be it."""
     busy = f"{first['utilization']:.1%} busy at {first['instance']}"
     spill = first.get("spill")
     fleet = first.get("max_instances")
     if spill is None and fleet is not None:  # autoscaled: the fleet grows with the load
         return (
             f"headroom  {first['component']} {first['resource']} saturates first, at "
-            f"{multiple(first['headroom'])} this load with its fleet at max {fleet} ({busy} "
+            f"{multiple(first['headroom'])} {load} with its fleet at max {fleet} ({busy} "
             f"in the fleet it had, {multiple(first['fleet_headroom'])} at that size)"
         )
     if spill is None:
         return (
             f"headroom  {first['component']} {first['resource']} saturates first, at "
-            f"{multiple(first['headroom'])} this load ({busy})"
+            f"{multiple(first['headroom'])} {load} ({busy})"
         )
     measured = f"{first['resource']} {busy}"
     if first.get("estimated_headroom") is None:
         return (
             f"headroom  {first['component']} {first['resource']} first by 1/utilisation, "
-            f"{multiple(first['headroom'])} this load ({measured}), but {spill} spills: not "
+            f"{multiple(first['headroom'])} {load} ({measured}), but {spill} spills: not "
             "where it saturates, and no estimate solved it"
         )
     return (
         f"headroom  {first['component']} {first['estimated_resource']} saturates first, at "
-        f"{multiple(first['estimated_headroom'])} this load by the estimate ({measured}; "
+        f"{multiple(first['estimated_headroom'])} {load} by the estimate ({measured}; "
         f"{spill} spills, so 1/utilisation, {multiple(first['headroom'])}, is no "
         "saturation point)"
     )

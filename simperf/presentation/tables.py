@@ -16,6 +16,7 @@ import pandas as pd
 from simperf.presentation.cells import multiple
 from simperf.presentation.findings import warnings
 from simperf.presentation.summary_text import component_headroom, headroom, headroom_cell
+from simperf.spec.overrides import differences
 from simperf.units import format_time
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -26,6 +27,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from simperf.experiment.growth import Growth
     from simperf.experiment.replicate import Replications
     from simperf.metrics.result import Result
+    from simperf.spec.scenario import Scenario
 
 TIME_COLUMNS = {
     "mean", "p50", "p90", "p95", "p99", "p999", "max", "mean_wait", "mean_service", "threshold",
@@ -35,6 +37,7 @@ SHARE_COLUMNS = {
     "utilization", "worker_occupancy", "pool_occupancy", "error_rate", "hit_rate", "offload",
     "byte_hit_rate", "byte_offload", "imbalance", "cpu_utilization", "storage_utilization",
     "slow_share", "share", "stale_read_rate", "store_read_reduction", "stale_rate",
+    "storage_replication_utilization",
 }  # fmt: skip
 ALERT_TIMES = ("start", "end", "duration")
 """Columns of ``Result.alerts`` in time units (``peak`` is in the metric's own)."""
@@ -51,8 +54,13 @@ STYLE = """<style>
 </style>"""
 
 
+def _missing(value: Any) -> bool:
+    """None, NaN or pandas' NA (a count column's missing value)."""
+    return value is None or value is pd.NA or (isinstance(value, float) and value != value)
+
+
 def _number(value: Any) -> str:
-    if value is None or (isinstance(value, float) and value != value):
+    if _missing(value):
         return "-"
     if isinstance(value, bool):
         return "yes" if value else "no"
@@ -65,11 +73,11 @@ def _number(value: Any) -> str:
 
 
 def _share(value: Any) -> str:
-    return "-" if value is None or value != value else f"{value:.1%}"
+    return "-" if _missing(value) else f"{value:.1%}"
 
 
 def _time(value: Any) -> str:
-    return "-" if value is None or value != value else format_time(value)
+    return "-" if _missing(value) else format_time(value)
 
 
 def frame_html(frame: pd.DataFrame, times: Iterable[str] = (), shares: Iterable[str] = ()) -> str:
@@ -77,7 +85,13 @@ def frame_html(frame: pd.DataFrame, times: Iterable[str] = (), shares: Iterable[
     formatters: dict[str, Callable[[Any], str]] = {c: _number for c in frame.columns}
     formatters.update({c: _time for c in times if c in frame.columns})
     formatters.update({c: _share for c in shares if c in frame.columns})
-    return frame.to_html(index=False, escape=True, border=0, formatters=formatters, na_rep="-")
+    # formatted here, not by to_html: its formatters never see a missing cell of a
+    # nullable count column (Int64), which it prints <NA> whatever na_rep says
+    cells = pd.DataFrame(
+        {c: [formatters[c](v) for v in frame[c].tolist()] for c in frame.columns},
+        columns=frame.columns,
+    )
+    return cells.to_html(index=False, escape=True, border=0)
 
 
 def _wrap(title: str, body: str) -> str:
@@ -199,7 +213,51 @@ def comparison_html(comparison: Comparison) -> str:
         f"intervals: {int(frame['significant'].sum())} of {len(frame)} metrics differ "
         "significantly (all in <code>.frame</code>)</p>" + frame_html(shown)
     )
-    return _wrap(f"{comparison.b.scenario.name} against {comparison.a.scenario.name}", body)
+    name_a, name_b = comparison_sides(comparison.a.scenario, comparison.b.scenario)
+    return _wrap(f"{name_b} against {name_a}", body)
+
+
+def comparison_sides(a: Scenario, b: Scenario, shown: int = 2) -> tuple[str, str]:
+    """What to call the two sides of a comparison: their scenarios' names, or, where
+    those are the same (one spec and its ``with_overrides``), each name with its own
+    values at the paths where the two differ, so that A and B read apart.
+
+    Parameters
+    ----------
+    a, b
+        The scenarios compared.
+    shown
+        Paths named at most; the rest are counted (``and 3 more``).
+
+    Returns
+    -------
+    tuple of str
+        A's and B's: ``read_replicas (components.catalog.read_replicas=2)`` and
+        ``read_replicas (components.catalog.read_replicas=0)``; ``(the same spec)`` on
+        both where nothing differs.
+    """
+    if a.name != b.name:
+        return a.name, b.name
+    changed = differences(a, b)
+    if not changed:
+        return f"{a.name} (the same spec)", f"{b.name} (the same spec)"
+    paths = list(changed)[:shown]
+    more = f", and {len(changed) - shown} more" if len(changed) > shown else ""
+
+    def side(index: int, name: str) -> str:
+        values = ", ".join(f"{p}={_spec_value(changed[p][index])}" for p in paths)
+        return f"{name} ({values}{more})"
+
+    return side(0, a.name), side(1, b.name)
+
+
+def _spec_value(value: Any) -> str:
+    """A spec value as ``--set`` would take it (``none`` where a side has nothing)."""
+    if value is None:
+        return "none"
+    if isinstance(value, bool):
+        return str(value).lower()
+    return f"{value:g}" if isinstance(value, float) else str(value)
 
 
 def capacity_html(found: Capacity) -> str:

@@ -37,9 +37,10 @@ INSTANCE_METRICS = frozenset({"utilization", "queue_length", *COUNTER_METRICS})
 """Metrics of a component (its own instances together) or of one of its instances."""
 MEASURED_KINDS = frozenset({"app_server", "cache", "database", "sharded_database"})
 """Component kinds with instances whose utilisation and queue are measured."""
-COUNTED_KINDS = {"app_server": "replicas", "cache": "nodes"}
-"""Kinds whose instances are numbered by a field of the spec; a database's servers are
-checked against the built model, before the run."""
+COUNTED_KINDS = {"app_server": "most_replicas", "cache": "nodes"}
+"""Kinds whose instances are numbered by a field of the spec (an app server's slots: up to
+``autoscaling.max`` when autoscaled, else ``replicas``); a database's servers are checked
+against the built model, before the run."""
 
 AlertMetric = Literal[
     "mean",
@@ -99,7 +100,8 @@ class AlertSpec(SpecModel):
         None,
         ge=0,
         lt=MAX_COUNT,
-        description="index of one of the component's instances (default: all together)",
+        description="index of one of the component's instances (default: all together); "
+        "an autoscaled server's slot below its max, evaluated while provisioned",
     )
     above: float | TargetText | None = Field(
         None, description="fires above this value (unit of the metric: 200ms, 50/s, 1%, 0.9)"
@@ -198,8 +200,10 @@ def alert_problems(scenario: Scenario) -> list[str]:
         elif alert.instance is not None and spec.kind in COUNTED_KINDS:
             count = int(getattr(spec, COUNTED_KINDS[spec.kind]))
             if alert.instance >= count:
+                slots = " (autoscaling.max)" if getattr(spec, "autoscaling", None) else ""
                 problems.append(
-                    f"{path}.instance: {alert.component!r} has {count} instance(s), numbered from 0"
+                    f"{path}.instance: {alert.component!r} has {count} instance(s){slots}, "
+                    "numbered from 0"
                 )
     return problems
 

@@ -11,6 +11,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from simperf.errors import SpecError
 from simperf.spec.overrides import apply_overrides, parse_assignment
 from simperf.spec.reader import check_depth, key_lines, parse_text, read_spec_file
 from simperf.spec.scenario import Scenario
@@ -61,6 +62,14 @@ def load(path: str | Path) -> Scenario:
     text = read_spec_file(path)
     json_only = path.suffix.lower() == ".json"
     data = parse_text(text, source=str(path), json_only=json_only)
+    if isinstance(data, dict) and "types" in data and not {"workload", "components"} & set(data):
+        # models/instance_types.yaml beside the scenarios: "components: required field is
+        # missing" and "types: unknown field" would not say what the file is
+        raise SpecError(
+            f"{path}: an instance-type catalogue (types:), not a scenario; a scenario "
+            f"uses it by naming it in its catalogue: field (catalogue: {path}, relative "
+            "to the working directory)"
+        )
     return validate(Scenario, data, _file_locator(text, str(path)))
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from simperf.errors import SpecError
@@ -153,3 +153,35 @@ def _where(parts: list[str]) -> str:
 def _split_path(path: str) -> list[str]:
     # classes[0].weight and classes.0.weight are both accepted
     return [p for p in path.replace("[", ".").replace("]", "").split(".") if p]
+
+
+def differences(a: Scenario, b: Scenario) -> dict[str, tuple[Any, Any]]:
+    """The paths at which two scenarios differ, as ``--set`` names them, with A's and B's
+    values (None where one has nothing there), in the order of A's spec then B's.
+
+    Examples
+    --------
+    >>> import simperf
+    >>> base = simperf.load("models/mmc.yaml")  # doctest: +SKIP
+    >>> differences(base, base.with_overrides({"components.app.cores": 5}))  # doctest: +SKIP
+    {'components.app.cores': (4, 5)}
+    """
+    leaves_a = dict(_leaves(a.model_dump(mode="json", by_alias=True), []))
+    leaves_b = dict(_leaves(b.model_dump(mode="json", by_alias=True), []))
+    return {
+        path: (leaves_a.get(path), leaves_b.get(path))
+        for path in {**leaves_a, **leaves_b}
+        if leaves_a.get(path) != leaves_b.get(path)
+    }
+
+
+def _leaves(node: Any, parts: list[Any]) -> Iterator[tuple[str, Any]]:
+    """(path, value) of every scalar inside ``node`` (an empty dict or list is a value)."""
+    if isinstance(node, dict) and node:
+        for key, value in node.items():
+            yield from _leaves(value, [*parts, key])
+    elif isinstance(node, list) and node:
+        for index, value in enumerate(node):
+            yield from _leaves(value, [*parts, index])
+    else:
+        yield join_path(parts), node

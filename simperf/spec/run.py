@@ -54,7 +54,12 @@ class PrecisionSpec(SpecModel):
     relative: float = Field(
         gt=0, lt=1, description="target half-width as a fraction of the metric's mean"
     )
-    confidence: float = Field(0.95, ge=0.5, le=0.9999, description="confidence level")
+    confidence: float | None = Field(
+        None,
+        ge=0.5,
+        le=0.9999,
+        description="confidence level (default: the intervals', 95% unless asked otherwise)",
+    )
     max_replications: int = Field(
         100, ge=2, le=MAX_REPLICATIONS, description="budget: never run more replications than this"
     )
@@ -188,7 +193,13 @@ class RunSettings(SpecModel):
         if self.duration is not None and self.requests is not None:
             raise ValueError("give duration or requests, not both")
         if self.duration is not None and not self.auto_warmup and self.warmup >= self.duration:
-            raise ValueError("warmup: must be shorter than duration")
+            # the values, as run.requests' check gives them: a --duration or --set
+            # that made the run too short is named nowhere else in the message
+            raise ValueError(
+                f"warmup: must be shorter than duration (run.warmup = {self.warmup:g} s, "
+                f"run.duration = {self.duration:g} s): nothing would be measured; run "
+                "longer or shorten the warm-up"
+            )
         horizon = self.horizon
         if self.window is not None and horizon is not None:
             windows = math.ceil((horizon - self.fixed_warmup) / self.window)

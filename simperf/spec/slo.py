@@ -17,11 +17,13 @@ threshold.
 from __future__ import annotations
 
 import re
+import warnings
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from pydantic import Field, WithJsonSchema, model_validator
 
+from simperf.errors import SimperfWarning
 from simperf.spec.base import SpecModel
 from simperf.units import (
     COUNT_PATTERN,
@@ -57,6 +59,16 @@ def _number(value: object) -> float:
         return float(value)
     except ValueError:
         raise ValueError(f"expected a number, got {value!r}") from None
+
+
+def _bare_number(value: object) -> bool:
+    """A number written without a unit (``50``, ``"50"``, ``"1.5"``)."""
+    if isinstance(value, str):
+        return _BARE.match(value) is not None
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+_BARE = re.compile(r"^\s*[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?\s*$")
 
 
 def unit_parser(metric: str) -> Callable[[object], float]:
@@ -119,6 +131,16 @@ class SloSpec(SpecModel):
         if self.below is not None and target <= 0 and parser is not _number:
             # times, rates, prices and fractions are never negative: no run could meet it
             raise ValueError(f"below: must be > 0 ({self.metric} is never below 0)")
+        if parser is parse_time and target >= 1 and _bare_number(self.bound_value):
+            # as spec.hints warns of service times: "p99<50" is 50 s, rarely what is meant
+            shown = f"{target:g}"
+            warnings.warn(
+                f"slo {self.metric} {'<' if self.side == 'below' else '>'} {shown}: a bare "
+                f"number is seconds; write the unit (e.g. {shown}ms, or {shown}s if seconds "
+                "are meant)",
+                SimperfWarning,
+                stacklevel=2,
+            )
         return self
 
     @property
@@ -163,7 +185,21 @@ def parse_slo(text: str) -> SloSpec:
         )
     metric, op, value = match.groups()
     side = "below" if op == "<" else "above"
-    return SloSpec.model_validate({"metric": metric, side: value})
+    return _validated({"metric": metric, side: value}, f"{text.strip()}: ")
+
+
+def _validated(data: Any, where: str = "") -> SloSpec:
+    """``data`` as an SLO; a problem as one ValueError line per problem (``where`` first),
+    not pydantic's report with its types, inputs and links."""
+    from pydantic import ValidationError
+
+    from simperf.spec.validation import format_validation_error
+
+    try:
+        return SloSpec.model_validate(data)
+    except ValidationError as exc:
+        lines = format_validation_error(exc, data, SloSpec).splitlines()
+        raise ValueError("\n".join(where + line for line in lines)) from None
 
 
 def as_slos(slo: Any) -> list[SloSpec]:
@@ -176,7 +212,7 @@ def as_slos(slo: Any) -> list[SloSpec]:
         elif isinstance(item, str):
             out.append(parse_slo(item))
         else:
-            out.append(SloSpec.model_validate(item))
+            out.append(_validated(item))
     return out
 
 

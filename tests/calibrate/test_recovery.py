@@ -143,3 +143,15 @@ def test_failed_requests_count_in_the_rate_not_in_the_service_times() -> None:
     assert mean["low"] <= 0.008 <= mean["high"]
     assert level["utilisation"] == pytest.approx(level["rate"] * level["service"])
     assert f"({failed.sum()} failed requests: counted in the rate" in cal.summary()
+
+
+def test_a_held_overhead_of_float_residue_adds_no_step() -> None:
+    """Server times logged as start and end, and the handler's time as their difference
+    rounded apart: the held overhead is ~1e-15 s. The calibrated scenario held it as a
+    constant cpu step of 8e-13 ms, an event per request for nothing."""
+    _, log = single_server(50, GAMMA, requests=2000, seed=3)
+    log["time_app"] *= 1 - 1e-13
+    cal = calibrate(log, predict_requests=None)
+    assert 0 < cal.levels.iloc[0]["held"] < 1e-9
+    (step,) = cal.fragment["components"]["app"]["endpoints"]["serve"]
+    assert step["cpu"]["dist"] == "gamma"

@@ -954,3 +954,16 @@ def test_client_region_weights_are_shares_of_the_requests() -> None:
     assert weighted.mean() == pytest.approx(shares.mean())
     # M/D/1 at 5% busy, and the round trip from near
     assert weighted.mean() == pytest.approx(1e-3 + 0.05e-3 / (2 * 0.95) + 2 / 3 * 8e-3)
+
+
+def test_a_component_whose_own_cores_saturate_is_bound_by_its_cores() -> None:
+    # One 4-core app for 1500/s of 6.4 ms: its cores at 240%, its workers held without
+    # end queueing for them. The component row named the workers, util and headroom
+    # "-", while the first to saturate named "app cores at 0.417x the load".
+    scenario = simperf.load(MODELS / "web_tier.yaml")
+    e = estimate(scenario.with_overrides({"components.app.replicas": 1}))
+    app = e.to_dict()["components"]["app"]
+    assert app["resource"] == "cores"
+    assert app["utilization"] == pytest.approx(1500 * 0.0064 / 4, rel=EXACT)
+    assert app["headroom"] == pytest.approx(e.bottleneck["headroom"], rel=EXACT)
+    assert e.bottleneck["component"] == "app"

@@ -57,7 +57,7 @@ def test_bracketed_capacity_search_runs_only_around_the_answer() -> None:
     assert found.bracket == (4, 5)
     assert [p.value for p in found.probes] == [5, 4]
     assert "estimate: saturated below components.app.cores=4" in found.summary()
-    assert found.to_dict()["bracket"] == {"floor": 4, "start": 5}
+    assert found.to_dict()["bracket"] == {"floor": 4, "start": 5, "met": True}
 
 
 def test_a_bracket_at_the_bottom_of_the_range_claims_nothing_below_it() -> None:
@@ -72,6 +72,31 @@ def test_a_bracket_at_the_bottom_of_the_range_claims_nothing_below_it() -> None:
         found.summary()
     )
     assert "saturated below" not in found.summary()
+
+
+def test_an_slo_the_estimate_meets_nowhere_is_not_said_to_be_met() -> None:
+    # exponential 10 ms of service alone has a p99 of 46 ms: no core count brings the
+    # p99 below 5 ms. The summary said "latency.all.p99 < 5 ms met from 4".
+    scenario = simperf.load(MODELS / "mmc.yaml").with_overrides(
+        {"run.duration": "10s", "run.warmup": "1s"}
+    )
+    found = simperf.capacity(
+        scenario,
+        "components.app.cores",
+        ["latency.all.p99<5ms"],
+        low=1,
+        high=8,
+        replications=2,
+        executor="serial",
+    )
+    assert found.answer is None and found.bracket == (4, 4)
+    assert [p.value for p in found.probes] == [4, 8]
+    assert "met from" not in found.summary()
+    assert (
+        "  estimate: saturated below components.app.cores=4 (not run), latency.all.p99 < 5 ms "
+        "met nowhere up to components.app.cores=8 (searched from 4)"
+    ) in found.summary()
+    assert found.to_dict()["bracket"] == {"floor": 4, "start": 4, "met": False}
 
 
 @pytest.mark.parametrize("knob", ["workload.arrival.rate", "workload.users"])

@@ -338,3 +338,52 @@ def test_a_tolerance_that_cannot_end_the_bisection_is_refused(tolerance: float) 
             tolerance=tolerance,
             executor="serial",
         )
+
+
+def test_more_replications_are_estimated_with_student_t_of_the_count_asked_for() -> None:
+    """The hand computation: 3 replications of spread s = 10 ms about a mean 10 ms below
+    a 100 ms target. A normal quantile asked for 5 (1.96^2 x 1.1 = 4.2); 5 cannot clear it,
+    since t_{0.975, 4} 10 ms / sqrt(5) = 12.4 ms > 10 ms. The smallest m with
+    t_{0.975, m-1} s / sqrt(m) < 10 ms is 7: t_{0.975, 6} = 2.447 and 2.447 / sqrt(7) =
+    0.925, where 6 gives t_{0.975, 5} = 2.571 and 2.571 / sqrt(6) = 1.050."""
+    from scipy import stats
+
+    from simperf.experiment.slo_verdict import more_needed
+
+    n, std = 3, 0.010
+    half = float(stats.t.ppf(0.975, n - 1)) * std / n**0.5  # 24.8 ms: undecided
+    row = {"slo_verdict": UNDECIDED, "target": 0.1, "mean": 0.09, "half_width": half, "std": std}
+    assert more_needed([row], n, 0.95) == 7
+    # far from the target: one more; near it, many more (capped at ten times n)
+    assert more_needed([{**row, "mean": 0.080}], n, 0.95) == n + 1
+    assert more_needed([{**row, "mean": 0.0999}], n, 0.95) == 10 * n
+
+
+@pytest.mark.parametrize(
+    ("side", "value", "verdict"),
+    [
+        ("<", 0.05, MET),
+        ("<", 0.15, MISSED),
+        ("<", 0.10, MISSED),  # on the target: not below it, and more runs cannot change that
+        (">", 0.15, MET),
+        (">", 0.05, MISSED),
+        (">", 0.10, MISSED),
+    ],
+)
+def test_a_metric_the_same_in_every_replication_is_judged_on_its_value(
+    side: str, value: float, verdict: str
+) -> None:
+    """One value in every replication (a count, a price, an error rate of 0) leaves a t
+    interval of no width: the value itself is on one side of the target or on it, and
+    no replication more would move it. On the target it was undecided, and a search ran
+    the probe to its budget."""
+    from simperf.experiment.slo_verdict import more_needed
+
+    slo = parse_slo(f"error_rate{side}{0.10}")
+    row = judge([value] * 3, slo, 0.95)
+    assert row["slo_verdict"] == verdict
+    assert row["half_width"] == 0.0
+    # equal up to rounding (a ratio of the same count over the same time) is the same
+    rounded = judge([value, value * (1 + 4e-16), value], slo, 0.95)
+    assert rounded["slo_verdict"] == verdict
+    assert more_needed([row, rounded], 3, 0.95) == 4

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 import simperf
 
 from conftest import MODELS
@@ -64,3 +66,54 @@ def test_counts_the_same_in_every_replication_are_not_called_significant() -> No
     assert result.to_dict()["metrics"]["requests.ok"]["verdict"] == "same in every replication"
     # a latency that moved by other amounts in each replication keeps its t verdict
     assert result.difference("latency.all.mean")["verdict"] in ("significant", "not significant")
+
+
+def renamed(scenario: simperf.Scenario, old: str, new: str) -> simperf.Scenario:
+    """The scenario with component ``old`` called ``new`` (its metrics under that name)."""
+    data = scenario.model_dump(mode="json", by_alias=True)
+    data["components"] = {new if k == old else k: v for k, v in data["components"].items()}
+    for cls in data["workload"]["classes"]:
+        cls["entry"] = new if cls["entry"] == old else cls["entry"]
+    return simperf.from_dict(data)
+
+
+def test_a_metric_of_one_side_only_is_listed_as_absent_on_the_other() -> None:
+    """B's server is called web: its metrics were missing from the comparison, as if B
+    had nothing A lacks (a cache or a database only in B)."""
+    a = mmc(**{"run.duration": 10, "run.warmup": 1})
+    result = simperf.compare(a, renamed(a, "app", "web"), 2, executor="serial", progress=False)
+    only_b = result.difference("components.web.utilization")
+    assert only_b["verdict"] == "absent in A" and not only_b["significant"]
+    assert only_b["mean_a"] != only_b["mean_a"] and only_b["mean_b"] > 0.5  # NaN: none in A
+    assert only_b["n"] == 2
+    assert result.difference("components.app.utilization")["verdict"] == "absent in B"
+    # A's metrics come first, then B's own, in their order
+    metrics = result.frame["metric"].tolist()
+    assert metrics.index("components.app.utilization") < metrics.index("components.web.utilization")
+    assert result.to_dict()["metrics"]["components.web.utilization"]["mean_a"] is None
+    # what both report is paired as before
+    assert result.difference("latency.all.mean")["verdict"] in ("significant", "not significant")
+
+
+def test_a_metric_with_no_value_on_one_side_is_listed_too(monkeypatch) -> None:
+    """A reports a metric with no value in any replication (NaN: no sample, such as the
+    latency of a class it never served), B with one: the row was dropped, as was one
+    with a value in a single pair of replications."""
+    from simperf.experiment import replicate
+
+    def fake_run(data, seed, rep):
+        b = data["name"] == "b"
+        return {
+            "served": (0.02 + rep / 100) if b else float("nan"),  # no sample in A
+            "once": 1.0 if rep == 0 else float("nan"),  # one pair only
+            "both": float(rep + (2 if b else 0)),
+        }
+
+    monkeypatch.setattr(replicate, "run_to_dict", fake_run)
+    a = mmc(**{"name": "a"})
+    result = simperf.compare(a, a.with_overrides({"name": "b"}), 3, executor="serial")
+    served = result.difference("served")
+    assert (served["verdict"], served["n"]) == ("absent in A", 3)
+    assert served["mean_b"] == pytest.approx(0.03)
+    assert result.difference("once")["verdict"] == "no interval"
+    assert result.difference("both")["verdict"] == "same in every replication"

@@ -162,3 +162,34 @@ def test_a_probe_with_auto_warmup_runs_each_replication_once(monkeypatch) -> Non
     )
     assert found.answer == 1
     assert len(ran) == len(set(ran)) == 4  # pilots 0 and 1, then 0 and 1 with the cut
+
+
+@pytest.mark.parametrize(
+    ("slo", "verdict"),
+    [
+        ("latency.all.p99<10ms", MISSED),  # a maximum the value sits on
+        ("latency.all.p99<20ms", MET),
+        ("latency.all.p99<5ms", MISSED),  # a maximum it exceeds
+        ("error_rate>0", MISSED),  # a minimum it sits on
+    ],
+)
+def test_a_metric_the_same_in_every_replication_settles_the_probe(
+    monkeypatch: pytest.MonkeyPatch, slo: str, verdict: str
+) -> None:
+    """Every replication's p99 is 10 ms and its error rate 0: no interval, and none to
+    narrow. On its target the probe was undecided and ran its whole budget of 20."""
+    monkeypatch.setattr(replicate, "run_to_dict", lambda data, seed, rep: canned("stable"))
+    prober = Prober(
+        bounded_queue(5),
+        "components.app.cores",
+        as_slos([slo]),
+        replications=3,
+        max_replications=20,
+        seed=1,
+        confidence=0.95,
+        pool=SerialExecutor(),
+        progress=False,
+    )
+    prober.met(4)
+    (probed,) = prober.probes
+    assert (probed.verdict, len(probed.runs)) == (verdict, 3)

@@ -171,8 +171,8 @@ def test_a_request_failed_after_the_fault_ended_is_counted_to_it() -> None:
 
 def test_requests_failed_during_overlapping_faults_are_counted_once() -> None:
     # app's instance down 2-3 s fails 100 requests; a spare nobody calls is down 1-4 s,
-    # so the same 100 were in flight during both: each occurrence counts them, the total
-    # said "200 requests failed during them" of 100 failed in all
+    # so the same 100 were in flight during both: each occurrence counted them (100 and
+    # 100 of 100 failed in all); both crash app servers, so they go to the later one
     spec = {
         "name": "overlap",
         "workload": {
@@ -191,8 +191,41 @@ def test_requests_failed_during_overlapping_faults_are_counted_once() -> None:
     }
     d = simperf.run(simperf.from_dict(spec), seed=1).to_dict()
     assert d["requests"]["failed"] == 100
-    assert [o["failed"] for o in d["faults"]["occurrences"]] == [100, 100]
+    failed = {o["target"]: o["failed"] for o in d["faults"]["occurrences"]}
+    assert failed == {"app": 100, "spare": 0}
     assert d["faults"]["failed"] == 100
+
+
+def test_overlapping_faults_of_one_cause_split_their_shared_span() -> None:
+    # errors faults failing every request on app[0] 1-3 s and app[1] 2-4 s, behind a
+    # round-robin balancer: a failure in 2-3 s was in flight during both and was counted
+    # to each (150 and 150 of 200); it goes to the one started last, so each keeps its
+    # own span and the shared second is the later one's: 50 and 150, adding up
+    spec = {
+        "name": "overlap_errors",
+        "workload": {
+            "arrival": {"kind": "deterministic", "rate": 100},
+            "classes": [{"name": "r", "entry": "lb", "endpoint": "r"}],
+        },
+        "components": {
+            "lb": {"kind": "load_balancer", "backends": ["app"], "policy": "round_robin"},
+            "app": {
+                "kind": "app_server",
+                "replicas": 2,
+                "workers": 16,
+                "endpoints": {"r": [{"cpu": "1ms"}]},
+            },
+        },
+        "faults": [
+            {"component": "app", "instance": 0, "kind": "errors", "fraction": 1, "at": 1, "for": 2},
+            {"component": "app", "instance": 1, "kind": "errors", "fraction": 1, "at": 2, "for": 2},
+        ],
+        "run": {"duration": 5, "warmup": 0},
+    }
+    d = simperf.run(simperf.from_dict(spec), seed=1).to_dict()
+    assert d["requests"]["errors"]["injected_error"] == 200
+    assert [o["failed"] for o in d["faults"]["occurrences"]] == [50, 150]
+    assert d["faults"]["failed"] == 200
 
 
 def test_requests_our_own_rate_limiter_refused_count_neither_way_in_the_faults_section() -> None:

@@ -124,8 +124,12 @@ def test_a_failing_run_is_blamed_on_the_outage_that_fails_its_requests() -> None
     assert (stab["status"], stab["component"]) == ("failing", "catalog")
     assert stab["reason"].endswith("; catalog[primary] down 15 s (38% of the measured period)")
     assert "cache[1] down 25 s (62% of the measured period)" in stab["warnings"]
-    # each occurrence's count is of the requests failed while it lasted, whatever failed them
-    assert "          cache[1] crash at 20 s, 332 failed while it lasted" in result.summary()
+    # the 332 updates failed while both faults lasted: each occurrence counted all of
+    # them ("cache[1] crash at 20 s, 332 failed while it lasted", and the same for the
+    # primary, of 332 in all); they failed as primary_down, so the primary's crash has them
+    faults = result.to_dict()["faults"]
+    assert [o["failed"] for o in faults["occurrences"]] == [0, 332] and faults["failed"] == 332
+    assert "          cache[1] crash at 20 s, 0 failed, counted to it" in result.summary()
 
 
 def test_a_run_failing_mostly_by_its_own_rate_limit_is_blamed_on_no_outage() -> None:

@@ -79,3 +79,31 @@ def test_every_count_has_its_thousands_separated() -> None:
     frame = pd.DataFrame({"hits": np.array([8281], dtype=np.int64), "served": [29412.0]})
     cells = _cells(frame_html(frame))
     assert "8,281" in cells and "29,412" in cells
+
+
+def test_a_comparison_of_one_spec_with_an_override_names_its_sides_apart(
+    scenario: simperf.Scenario,
+) -> None:
+    # notebooks/03 compared read_replicas with itself less its replicas: the title read
+    # "read_replicas against read_replicas"; each side now says what it has that differs
+    short = scenario.with_overrides({"run.duration": 2})
+    two = short.with_overrides({"components.app.cores": 2})
+    cmp = simperf.compare(short, two, 2, executor="serial", progress=False)
+    title = re.search(r"<h4>(.*?)</h4>", cmp._repr_html_()).group(1)
+    assert title == "minimal (components.app.cores=2) against minimal (components.app.cores=1)"
+
+
+def test_comparison_sides() -> None:
+    from simperf import from_dict
+    from simperf.presentation.tables import comparison_sides
+
+    from conftest import MINIMAL
+
+    base = from_dict(MINIMAL)
+    assert comparison_sides(base, base) == ("minimal (the same spec)", "minimal (the same spec)")
+    other = base.model_copy(update={"name": "other"})
+    assert comparison_sides(base, other) == ("minimal", "other")
+    many = base.with_overrides({"run.seed": 3, "run.duration": 5, "components.app.cores": 2})
+    a, b = comparison_sides(base, many)
+    assert a.startswith("minimal (") and a.endswith(", and 1 more)")
+    assert "components.app.cores=2" in b or "run.seed=3" in b

@@ -151,3 +151,17 @@ def test_a_design_without_a_type_or_per_core_still_warns_that_cores_are_free() -
     untyped = simperf.from_dict(spec(cores=8, cost={"per_instance": 0.1}))
     (warning,) = free_cores({"typed": typed, "untyped": untyped})
     assert "cores are free" in warning and "in untyped" in warning
+
+
+def test_the_catalogue_read_as_a_scenario_says_what_it_is(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    # "simperf validate models/*.yaml" said of it "components: required field is missing"
+    # and "types: unknown field (allowed here: alerts, catalogue, ...)"
+    from simperf.cli import main
+
+    path = str(DEFAULT_CATALOGUE)
+    assert main(["validate", path]) == 2
+    err = capsys.readouterr().err
+    assert f"{path}: an instance-type catalogue (types:), not a scenario" in err
+    assert "required field" not in err

@@ -10,6 +10,8 @@ from simperf import SpecError, from_dict
 from simperf.spec.io import json_schema
 from simperf.spec.scenario import MAX_CALL_DEPTH
 
+from conftest import MODELS
+
 
 def error_of(spec: dict[str, Any]) -> str:
     with pytest.raises(SpecError) as info:
@@ -133,6 +135,17 @@ def test_duplicate_class_names(minimal_spec: dict[str, Any]) -> None:
 def test_warmup_longer_than_duration(minimal_spec: dict[str, Any]) -> None:
     minimal_spec["run"]["warmup"] = 30
     assert "warmup: must be shorter than duration" in error_of(minimal_spec)
+
+
+def test_a_run_shorter_than_its_warmup_names_both(capsys: pytest.CaptureFixture[str]) -> None:
+    # "simperf run models/mmc.yaml --duration 10s" said only "run.warmup: must be
+    # shorter than duration", naming neither the 20 s warm-up nor the 10 s asked for
+    from simperf.cli import main
+
+    assert main(["run", str(MODELS / "mmc.yaml"), "--duration", "10s"]) == 2
+    assert (
+        "run.warmup: must be shorter than duration (run.warmup = 20 s, run.duration = 10 s)"
+    ) in capsys.readouterr().err
 
 
 def test_several_problems_are_all_reported(minimal_spec: dict[str, Any]) -> None:

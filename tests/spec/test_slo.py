@@ -1,12 +1,13 @@
 from __future__ import annotations
 
 import re
+import warnings
 
 import pytest
 import yaml
 
 import simperf
-from simperf.errors import SpecError
+from simperf.errors import SimperfWarning, SpecError
 from simperf.spec.slo import SloSpec, as_slos, parse_slo
 
 from conftest import MODELS
@@ -62,3 +63,21 @@ def test_an_slo_on_a_class_the_workload_lacks_is_refused_with_its_path() -> None
     assert "slo[1].metric: unknown request class 'reqest' (classes: all, request)" in str(
         raised.value
     )
+
+
+@pytest.mark.parametrize("slo", ["latency.all.p99<50", {"metric": "latency.all.p99", "below": 50}])
+def test_a_bare_number_of_seconds_as_a_latency_target_is_warned_about(slo: object) -> None:
+    # "latency.all.p99<50" is a p99 below 50 s: it was taken so without a word, and a
+    # capacity search answered the smallest design whose p99 stays under 50 seconds
+    with pytest.warns(SimperfWarning, match=r"latency.all.p99 < 50: a bare number is seconds"):
+        (found,) = as_slos([slo])
+    assert found.target == 50.0
+
+
+@pytest.mark.parametrize(
+    "slo", ["latency.all.p99<50ms", "latency.all.p99<0.5", "components.app.served>10"]
+)
+def test_a_target_with_its_unit_or_below_a_second_is_not_warned_about(slo: str) -> None:
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", SimperfWarning)
+        as_slos([slo])
