@@ -27,6 +27,11 @@ if TYPE_CHECKING:  # pragma: no cover
 MAX_SEED = 2**63 - 1
 """The largest seed, as ``run.seed`` allows (numpy seeds streams with it and the hashes)."""
 
+NO_ANSWER = 3
+"""Exit status of a search that ran but found nothing meeting the SLOs (``capacity``,
+``cheapest``, ``growth``): 0 is an answer, 2 bad input, 1 an internal error, so a script
+tells "none in range" from both."""
+
 JSON_HELP = (
     "print one JSON object; an error is printed on stdout too, as "
     '{"error": {"kind": "spec"|"file"|"store"|"arguments"|"error", "message": ..., "path": ...}}'
