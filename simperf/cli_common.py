@@ -172,6 +172,11 @@ def add_executor(parser: argparse.ArgumentParser) -> None:
         help="run on a Dask cluster: a scheduler address, or 'local' for a LocalCluster",
     )
     parser.add_argument("--serial", action="store_true", help="run in this process, one at a time")
+    add_quiet(parser)
+
+
+def add_quiet(parser: argparse.ArgumentParser) -> None:
+    """--quiet: no progress bar (read by :func:`progress_wanted`)."""
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
 
 
