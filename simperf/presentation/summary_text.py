@@ -90,7 +90,23 @@ def overview(d: dict[str, Any]) -> list[str]:
         scaled = cost.get("autoscaled")
         note = f"; {', '.join(scaled)} as autoscaled, mean instances" if scaled else ""
         lines.append(f"cost      {cost['total_per_hour']:.4g} per hour ({parts}{note})")
+        if unpriced := unpriced_note(cost):
+            lines.append(f"          {unpriced}")
     return lines
+
+
+def unpriced_note(cost: dict[str, Any]) -> str:
+    """What a cost total leaves out: the components with no price ("" when none).
+
+    Parameters
+    ----------
+    cost
+        A result's ``cost`` section (``unpriced``: names of components with no price).
+    """
+    names = cost.get("unpriced") or []
+    if not names:
+        return ""
+    return f"not in the total, no price given: {', '.join(names)}"
 
 
 def _cut(d: dict[str, Any]) -> bool:
