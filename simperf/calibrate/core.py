@@ -22,6 +22,7 @@ from simperf.calibrate.logs import (
 )
 from simperf.calibrate.overhead import Overhead, _se, held_from_mean, load_dependence, overhead
 from simperf.calibrate.traffic import Arrivals, arrivals
+from simperf.spec.base import MAX_TIME
 
 PERCENTILES = (50, 95, 99)
 # The client front only delays: enough workers that nobody ever waits for one.
@@ -36,6 +37,91 @@ MIN_TREND = 400
 # overhead moves less than SETTLED seconds.
 PASSES = 8
 SETTLED = 1e-6
+# The held overhead solved from the mean latency: its standard error from this many
+# bootstrap replicates of this many blocks of consecutive requests (held_error).
+BOOTSTRAP = 200
+BLOCKS = 40
+BOOTSTRAP_SEED = 0
+
+
+@dataclass(frozen=True)
+class Failures:
+    """What one level's failed requests (other than timed out) tell of its service.
+
+    Attributes
+    ----------
+    served
+        Rows with every component's time logged: failed after their full service, their
+        times are service samples.
+    cut
+        Rows with some component times logged and some not (or only the handler's
+        span): an error cut their service short. Their logged times are samples; the
+        first missing one is censored where the row bounds it (:func:`censoring`).
+    censored_values
+        The censored values those gave.
+    spans
+        Rows whose handler's start and end are logged: counted in the worker's
+        occupancy when the overhead is measured.
+    untimed
+        Rows with no server-side time: in the rate only.
+    complete, censored
+        Each component's sample values and censoring points from them (seconds).
+    """
+
+    served: int
+    cut: int
+    censored_values: int
+    spans: int
+    untimed: int
+    complete: dict[str, np.ndarray] = field(repr=False)
+    censored: dict[str, np.ndarray] = field(repr=False)
+
+    @classmethod
+    def none(cls, parts: dict[str, np.ndarray], untimed: int = 0, spans: int = 0) -> Failures:
+        empty = {name: np.empty(0) for name in parts}
+        return cls(0, 0, 0, spans, untimed, empty, dict(empty))
+
+
+def failures(
+    errors: pd.DataFrame, rows: pd.DataFrame, parts: dict[str, np.ndarray], cost: Overhead
+) -> Failures:
+    """What a level's failed requests' server-side times tell of each component.
+
+    A failed request's logged component time is a complete value: the component ended,
+    its work done, whatever the status. A row with every component's time logged failed
+    after its full service: a service sample. A row with some logged and some missing
+    (or none logged but the handler's span) was cut short by its error: its first
+    missing time, the component that was running, is right-censored where the row
+    bounds it, as a timed-out request's (:func:`censoring`, its latency in place of a
+    timeout), and the later ones, never started, are left out without bias. Censoring
+    assumes the error came independently of how long the service still had to run.
+
+    A log with the handler's span alone (no ``time_<name>``) cannot tell a failure
+    after its full service from one cut short: those spans are no sample of the
+    handler's time, only of its occupancy (:func:`~simperf.calibrate.overhead.overhead`).
+    """
+    spans = 0
+    if has_server_times(errors):
+        span = errors[["server_start", "server_end"]].to_numpy()
+        spans = int(np.isfinite(span).all(axis=1).sum())
+    columns = component_columns(rows)
+    if errors.empty or not columns:
+        return Failures.none(parts, len(errors) - spans, spans)
+    known = np.isfinite(errors[columns].to_numpy(float))
+    served = known.all(axis=1)
+    span = np.zeros(len(errors), bool)
+    if has_server_times(errors):
+        span = np.isfinite(errors[["server_start", "server_end"]].to_numpy()).all(axis=1)
+    cut = ~served & (known.any(axis=1) | span) & np.isfinite(errors["latency"].to_numpy())
+    names = list(parts)
+    complete = {
+        name: errors[c].to_numpy(float)[served] for name, c in zip(names, columns, strict=True)
+    }
+    complete_cut, censored, _, _ = censoring(errors[cut], rows, parts, cost)
+    complete = {name: np.concatenate([complete[name], complete_cut[name]]) for name in names}
+    values = sum(c.size for c in censored.values())
+    untimed = len(errors) - int(served.sum()) - int(cut.sum())
+    return Failures(int(served.sum()), int(cut.sum()), values, spans, untimed, complete, censored)
 
 
 @dataclass
@@ -65,6 +151,8 @@ class Level:
     missed, known only to exceed them; ``samples`` holds its complete values."""
     failed: int = 0
     """Its other failed requests (in the rate; their latencies in no fit)."""
+    failures: Failures = field(default_factory=lambda: Failures.none({}))
+    """What those failed requests' server-side times gave the fits and the overhead."""
 
     @property
     def saturated(self) -> bool:
@@ -96,11 +184,14 @@ class Calibration:
         its interval (``rate_low``, ``rate_high``), dispersion index and its interval
         (and whether Poisson), held and outside overhead with their standard errors,
         the wake-up (its time, standard error, the idle time after which it is paid and
-        the fraction of requests that paid it), mean service and utilisation.
+        the fraction of requests that paid it), mean service and utilisation, and how
+        the failed requests' server times were used (``failed_served``, ``failed_cut``,
+        ``failed_censored``, ``failed_spans``, ``failed_untimed``: :class:`Failures`).
     fits
         One row per (level, component, family, parameter): value, interval, AIC, KS
         distance and p-value, whether the family was chosen, and the complete (``n``)
-        and right-censored (``censored``: timed out) values fitted.
+        and right-censored (``censored``: timed out, or cut short by an error) values
+        fitted.
     accuracy
         One row per (level, percentile): measured (NaN past the share of requests
         that completed: only known to exceed the timeout), predicted by the calibrated
@@ -219,33 +310,71 @@ def _level(
         )
     total = np.sum(list(parts.values()), axis=0)
     workers = int(rows["worker"].nunique())
-    cost = overhead(rows, total, traffic.rate / workers)
+    # failed and timed-out requests whose handler's span is logged held their worker:
+    # left out, a request waiting behind one looks idle and the gap across it looks held
+    handled = pd.concat([late, errors], ignore_index=True)
+    if has_server_times(handled):
+        spans = np.isfinite(handled[["server_start", "server_end"]].to_numpy()).all(axis=1)
+        handled = handled[spans]
+    else:
+        handled = handled.iloc[:0]
+    cost = overhead(rows, total, traffic.rate / workers, handled)
     latency = rows["latency"].to_numpy()
     # without server times the held overhead is solved from the mean latency, which
     # the timed-out requests belong in, each at its expected latency under the fits
     solved = cost.method == "mean latency" and not late.empty
+    failed = failures(errors, rows, parts, cost)
+
+    def fitted(
+        complete: dict[str, np.ndarray], censored: dict[str, np.ndarray]
+    ) -> dict[str, list[FamilyFit]]:
+        # the timed-out requests' values with the failed ones' (service samples, or
+        # censored where an error cut the service short)
+        return {
+            name: fit_families(
+                np.concatenate([x, complete[name], failed.complete[name]]),
+                confidence,
+                np.concatenate([censored[name], failed.censored[name]]),
+            )
+            for name, x in parts.items()
+        }
+
     complete, censored, unfitted, _ = censoring(late, rows, parts, cost)
-    fits = {
-        name: fit_families(np.concatenate([x, complete[name]]), confidence, censored[name])
-        for name, x in parts.items()
-    }
+    fits = fitted(complete, censored)
     for _ in range(PASSES if solved else 1):
         if not solved and not any(c.size for c in censored.values()):
             break
         # again, with the waits behind timed-out requests from the last fit's times
         complete, censored, unfitted, expected = censoring(late, rows, parts, cost, fits)
-        fits = {
-            name: fit_families(np.concatenate([x, complete[name]]), confidence, censored[name])
-            for name, x in parts.items()
-        }
+        fits = fitted(complete, censored)
         if not solved:
             break
-        every = np.concatenate([latency, expected])
+        every = np.concatenate([latency, expected.latency])
         held = cost.held
-        moments = _moments(parts, complete, censored, fits)
+        moments = _moments(
+            parts,
+            {k: np.concatenate([v, failed.complete[k]]) for k, v in complete.items()},
+            {k: np.concatenate([v, failed.censored[k]]) for k, v in censored.items()},
+            fits,
+        )
         cost = held_from_mean(float(every.mean()), _se(every), *moments, traffic.rate / workers)
         if abs(cost.held - held) < SETTLED:
             break
+    if cost.method == "mean latency":
+        sent = len(rows) + len(late) + len(errors)
+        cost = replace(
+            cost,
+            held_se=held_error(
+                np.concatenate([rows["timestamp"].to_numpy(), late["timestamp"].to_numpy()]),
+                latency,
+                total,
+                expected if solved else None,
+                fits,
+                traffic.rate / workers,
+                sent,
+                cost.held,
+            ),
+        )
     growth = backlog_growth(
         rows["timestamp"].to_numpy(), latency, rows["worker"].to_numpy(), confidence
     )
@@ -262,14 +391,85 @@ def _level(
         cost,
         workers,
         latency,
-        {name: np.concatenate([x, complete[name]]) for name, x in parts.items()},
+        {
+            name: np.concatenate([x, complete[name], failed.complete[name]])
+            for name, x in parts.items()
+        },
         growth,
         len(late),
         unfitted,
         beyond,
-        censored,
+        {name: np.concatenate([c, failed.censored[name]]) for name, c in censored.items()},
         len(errors),
+        failed,
     )
+
+
+def held_error(
+    sent: np.ndarray,
+    latency: np.ndarray,
+    service: np.ndarray,
+    imputed: Imputed | None,
+    fits: dict[str, list[FamilyFit]],
+    rate: float,
+    count: int,
+    centre: float = 0.0,
+) -> float:
+    """The standard error of a held overhead solved from the mean latency.
+
+    A bootstrap over blocks of consecutive requests (a queue correlates neighbours'
+    latencies): in each of :data:`BOOTSTRAP` replicates :data:`BLOCKS` blocks are
+    drawn with replacement, every timed-out request's missing time is drawn anew from
+    its chosen fit past its censoring point (:meth:`Imputed.draw`: its expected value
+    alone has no spread, and taken as observed it narrowed the error), the rate is
+    drawn from its Poisson count, and the held time is solved again
+    (:func:`~simperf.calibrate.overhead.held_from_mean`) from the replicate's mean
+    latency and service moments. Seeded: the same log gives the same error.
+
+    Parameters
+    ----------
+    sent
+        Send times of the completed requests, then of the timed-out ones.
+    latency, service
+        The completed requests' latencies and summed component times (seconds).
+    imputed
+        The timed-out requests' expected latencies (None: none timed out).
+    fits
+        Each component's fits, the chosen first.
+    rate, count
+        The rate per worker and the number of requests it was counted from.
+    centre
+        The held overhead the censoring points were found with.
+    """
+    rng = np.random.default_rng(BOOTSTRAP_SEED)
+    order = np.argsort(sent, kind="stable")
+    blocks = np.array_split(np.arange(sent.size), min(BLOCKS, sent.size))
+
+    def solve(chosen: np.ndarray, drawn: float, u: np.ndarray, change: float) -> float:
+        every, work = latency, service
+        if imputed is not None:
+            late, late_work = imputed.draw(fits, u, change)
+            every, work = np.concatenate([every, late]), np.concatenate([work, late_work])
+        x, c = every[chosen], work[chosen]
+        mean, second = float(c.mean()), float(np.mean(c * c))
+        return held_from_mean(float(x.mean()), math.nan, mean, second, drawn).held
+
+    late = 0 if imputed is None else imputed.latency.size
+    held = np.empty(BOOTSTRAP)
+    for b in range(BOOTSTRAP):
+        pick = np.concatenate([blocks[k] for k in rng.integers(len(blocks), size=len(blocks))])
+        drawn = rate * rng.poisson(count) / count
+        u = rng.random(late)
+        held[b] = solve(order[pick], drawn, u, 0.0)
+        # the censoring points depend on the held overhead, and the imputed latencies
+        # on them: solved again as the calibration does, until it settles
+        for _ in range(PASSES if imputed is not None else 0):
+            again = solve(order[pick], drawn, u, held[b] - centre)
+            settled = abs(again - held[b]) < SETTLED
+            held[b] = again
+            if settled:
+                break
+    return float(held.std(ddof=1))
 
 
 def _moments(
@@ -385,6 +585,8 @@ def censoring(
     free: dict[Any, float] = {}
     point = np.empty(len(late))
     expected = bound.copy()
+    service = np.zeros(len(late))
+    excess = np.zeros(len(late))
     lives = {name: _residual_life(fit[0]) for name, fit in (fits or {}).items()}
     for index in order:
         worker = workers[index]
@@ -404,8 +606,10 @@ def censoring(
         if fits is not None:
             rest = later
             if bounded[i]:
-                rest += max(point[i], 0.0) + lives[names[target[i]]](max(point[i], 0.0))
+                excess[i] = max(point[i], 0.0) + lives[names[target[i]]](max(point[i], 0.0))
+                rest += excess[i]
             expected[i] = max(bound[i], before + held + back + others[i] + rest)
+            service[i] = others[i] + rest
         end = column["server_end"][i]
         if not math.isfinite(end):
             rest = point[i]
@@ -417,7 +621,63 @@ def censoring(
         complete[name] = known[finite[:, k], k]
         points = point[bounded & (target == k)]
         censored[name] = points[points > 0]
-    return complete, censored, int(((missing > 1) & ~bounded).sum()), expected
+    imputed = Imputed(
+        expected,
+        service,
+        excess,
+        np.where(bounded, np.clip(point, 0.0, None), np.nan),
+        [names[target[i]] if bounded[i] else None for i in range(len(late))],
+        bound,
+    )
+    return complete, censored, int(((missing > 1) & ~bounded).sum()), imputed
+
+
+@dataclass(frozen=True)
+class Imputed:
+    """The timed-out requests' expected latencies and what they are made of (seconds,
+    in the order of the requests; :func:`censoring`).
+
+    Attributes
+    ----------
+    latency
+        The expected latency (at least ``floor``, the latency it exceeded).
+    service
+        The expected summed component time.
+    excess
+        The bounded missing time's expected value, in both (0: none bounded).
+    point, component
+        That time's censoring point (at least 0; NaN: none) and its component (None).
+    floor
+        The latency the request is known to have exceeded.
+    """
+
+    latency: np.ndarray
+    service: np.ndarray
+    excess: np.ndarray
+    point: np.ndarray
+    component: list[str | None]
+    floor: np.ndarray
+
+    def draw(
+        self, fits: dict[str, list[FamilyFit]], u: np.ndarray, held: float = 0.0
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """One stochastic imputation: each bounded missing time drawn (by inversion of
+        the uniforms ``u``) from its chosen fit past its censoring point instead of its
+        expected value, the points moved down by ``held``, a change of the held
+        overhead (the time before the missing one grows by it). Returns the latencies
+        and the summed component times."""
+        drawn = np.zeros(self.latency.size)
+        moved = np.zeros(self.latency.size)
+        for name in {c for c in self.component if c is not None}:
+            frozen = fits[name][0].frozen
+            if frozen is None:  # a constant or the empirical: no spread to draw
+                continue
+            rows = np.array([c == name for c in self.component])
+            point = np.clip(self.point[rows] - held, 0.0, None)
+            drawn[rows] = frozen.isf(u[rows] * frozen.sf(point)) - self.excess[rows]
+            moved[rows] = self.point[rows] - point
+        drawn = np.where(np.isfinite(drawn), drawn, 0.0)
+        return np.maximum(self.latency + drawn + moved, self.floor), self.service + drawn
 
 
 def _residual_life(fit: FamilyFit) -> Callable[[float], float]:
@@ -504,11 +764,28 @@ NEGLIGIBLE = 1e-9
 not a step of the handler: no log measures a nanosecond."""
 
 
-def scenario_fragment(level: Level, requests: int = 100_000) -> dict[str, Any]:
+def error_share(level: Level) -> float:
+    """The share of the level's requests that failed, the timed-out apart (those are
+    slow requests the calibrated model serves to their end)."""
+    return level.failed / (level.requests + level.timed_out + level.failed)
+
+
+def scenario_fragment(
+    level: Level, requests: int = 100_000, failures: bool = True
+) -> dict[str, Any]:
     """The scenario that level's fits describe: Poisson arrivals at its rate into one app
     server whose workers hold each component's fitted time and the held overhead (and a
     ``wake_up`` when one was found); the outside overhead is a delay in a ``client``
-    front that holds nothing."""
+    front that holds nothing.
+
+    With ``failures`` and failed requests in the level, the app's last step calls
+    ``failures``, a server that takes no time and holds nothing, with an ``errors``
+    fault that fails the level's share of the requests (:func:`error_share`) for the
+    whole run: a failed request held its worker for its service, as the calibration
+    counts it in the rate and the utilisation, and fails after it. Without
+    ``failures`` every request succeeds, with the same latency distribution (what
+    :func:`predict` simulates: the failure point changes no success's latency, and
+    a fault keeps the run off the fast path)."""
     steps: list[dict[str, Any]] = []
     for fit in level.fits.values():
         steps += [{"cpu": dist} for dist in fit[0].steps()]
@@ -518,7 +795,29 @@ def scenario_fragment(level: Level, requests: int = 100_000) -> dict[str, Any]:
     if level.overhead.wake > 0:
         wake = {"dist": "constant", "value": _ms(level.overhead.wake)}
         app["wake_up"] = {"time": wake, "after": _ms(level.overhead.wake_after)}
-    components: dict[str, Any] = {"app": {**app, "endpoints": {"serve": steps}}}
+    faults: list[dict[str, Any]] = []
+    errors: dict[str, Any] = {}
+    if failures and level.failed:
+        steps.append({"call": "failures.serve"})
+        nothing = {"delay": {"dist": "constant", "value": "0ms"}}
+        errors = {
+            "failures": {
+                "kind": "app_server",
+                "workers": CLIENT_WORKERS,
+                "endpoints": {"serve": [nothing]},
+            }
+        }
+        share = float(f"{error_share(level):.6g}")
+        faults.append(
+            {
+                "kind": "errors",
+                "component": "failures",
+                "fraction": share,
+                "at": "0s",
+                "for": f"{MAX_TIME:g}s",
+            }
+        )
+    components: dict[str, Any] = {"app": {**app, "endpoints": {"serve": steps}}, **errors}
     entry = "app"
     if level.overhead.outside > 0:
         delay = {"delay": {"dist": "constant", "value": _ms(level.overhead.outside)}}
@@ -539,6 +838,7 @@ def scenario_fragment(level: Level, requests: int = 100_000) -> dict[str, Any]:
             "classes": [{"name": "request", "entry": entry, "endpoint": "serve"}],
         },
         "components": components,
+        **({"faults": faults} if faults else {}),
         "run": {"requests": requests, "warmup": "auto"},
     }
 
@@ -636,7 +936,8 @@ def calibrate(
         if steady
         else (math.nan, math.nan, math.nan)
     )
-    accuracy = _accuracy(levels if predict_requests else [], calibrated, fragment, seed)
+    plain = scenario_fragment(calibrated, predict_requests or 100_000, failures=False)
+    accuracy = _accuracy(levels if predict_requests else [], calibrated, plain, seed)
     return Calibration(
         _levels_frame(levels),
         _fits_frame(levels),
@@ -685,6 +986,7 @@ def _warnings(levels: list[Level], calibrated: Level) -> list[str]:
         if lv.timed_out:
             total = lv.timed_out + lv.requests
             censored = sum(f[0].censored for f in lv.fits.values())
+            censored -= lv.failures.censored_values
             line = (
                 f"load {lv.load:g}: {lv.timed_out} of {total} requests "
                 f"({lv.timed_out / total:.1%}) timed out: each is counted in the rate and "
@@ -730,6 +1032,11 @@ def _levels_frame(levels: list[Level]) -> pd.DataFrame:
             "saturated": lv.saturated,
             "timed_out": lv.timed_out,
             "failed": lv.failed,
+            "failed_served": lv.failures.served,
+            "failed_cut": lv.failures.cut,
+            "failed_censored": lv.failures.censored_values,
+            "failed_spans": lv.failures.spans,
+            "failed_untimed": lv.failures.untimed,
         }
         for lv in levels
     ]

@@ -9,7 +9,8 @@ The format (times in seconds, one row per request):
 ``status``
     optional; rows whose status is neither 2xx nor ``ok`` failed: they were sent, so
     they count in the arrival rate (:func:`read_requests`' third frame), but their
-    latencies are no service times and are left out of the fits. Those that timed
+    latencies are no service times; the server-side times they logged are (see
+    :func:`simperf.calibrate.core.failures`). Those that timed
     out (``timeout``, 408 or 504) are counted apart and kept
     (:func:`read_requests`): they are the slowest requests, each known only to have
     taken longer than its latency (the timeout; empty: longer than every completed
@@ -100,8 +101,9 @@ def read_requests(
         The successful rows, as :func:`read_log` returns them; the timed-out rows
         sorted by ``timestamp`` with the same ``load`` and ``worker`` columns, their
         latency and other times NaN where the log has none (or no usable one); and the
-        other failed rows' ``timestamp``, ``load`` and ``worker`` (a failed request
-        arrived like any other: it counts in the offered rate).
+        other failed rows, as the timed-out ones (a failed request arrived like any
+        other: it counts in the offered rate; the server-side times it logged measure
+        its service).
 
     Raises
     ------
@@ -144,12 +146,12 @@ def read_requests(
             )
             counts = load.value_counts()
             by_load = {float(k): int(v) for k, v in counts.items()}
-        late = _timed_out(name, log[status.str.match(TIMED_OUT)])
-        errors = _sent(name, log[~ok & ~status.str.match(TIMED_OUT)])
+        late = _failed(name, log[status.str.match(TIMED_OUT)])
+        errors = _failed(name, log[~ok & ~status.str.match(TIMED_OUT)])
         log = log[ok]
     else:
-        late = _timed_out(name, log.iloc[:0])
-        errors = _sent(name, log.iloc[:0])
+        late = _failed(name, log.iloc[:0])
+        errors = _failed(name, log.iloc[:0])
     numeric = [*REQUIRED, *component_columns(log)]
     numeric += [c for c in ("load", "server_start", "server_end") if c in log.columns]
     for column in numeric:
@@ -172,18 +174,10 @@ def read_requests(
     return log, late, errors
 
 
-def _sent(name: str, rows: pd.DataFrame) -> pd.DataFrame:
-    """The failed rows' send times (checked as any row's), load levels and workers."""
-    frame = pd.DataFrame({"timestamp": _numbers(name, "timestamp", rows["timestamp"])})
-    load = rows["load"] if "load" in rows.columns else pd.Series(0.0, index=rows.index)
-    frame["load"] = pd.to_numeric(load, errors="coerce").astype(float).fillna(0.0)
-    frame["worker"] = rows["worker"] if "worker" in rows.columns else 0
-    return frame.sort_values("timestamp", kind="stable").reset_index(drop=True)
-
-
-def _timed_out(name: str, rows: pd.DataFrame) -> pd.DataFrame:
-    """The timed-out rows: the send time checked as any row's, every other time a
-    number or NaN (a request given up on may have no latency or server time logged)."""
+def _failed(name: str, rows: pd.DataFrame) -> pd.DataFrame:
+    """Failed (or timed-out) rows: the send time checked as any row's, every other time
+    a number or NaN (a request given up on, or cut short by an error, may have no
+    latency or server time logged)."""
     rows = rows.copy()
     rows["timestamp"] = _numbers(name, "timestamp", rows["timestamp"])
     durations = ["latency", *component_columns(rows)]

@@ -82,7 +82,12 @@ def _se(x: np.ndarray) -> float:
     return float(x.std(ddof=1) / np.sqrt(x.size)) if x.size > 1 else float("nan")
 
 
-def overhead(level: pd.DataFrame, components: np.ndarray, rate: float) -> Overhead:
+def overhead(
+    level: pd.DataFrame,
+    components: np.ndarray,
+    rate: float,
+    handled: pd.DataFrame | None = None,
+) -> Overhead:
     """The overhead of one load level's requests.
 
     Parameters
@@ -93,19 +98,32 @@ def overhead(level: pd.DataFrame, components: np.ndarray, rate: float) -> Overhe
         Each request's summed component time (seconds), aligned with ``level``.
     rate
         The level's arrival rate (for the Pollaczek-Khinchine fallback).
+    handled
+        The level's failed (or timed-out) requests whose handler's start and end are
+        logged (``timestamp``, ``worker``, ``server_start``, ``server_end``): they held
+        their worker too, so a request sent during one of them waited, and the gaps
+        before and after them are the worker's; their own latencies and handler times
+        (an error's) are no successful request's and are not measured.
     """
     latency = level["latency"].to_numpy()
     if {"server_start", "server_end"} <= set(level.columns):
-        ordered = level.assign(_c=components).sort_values(["worker", "server_start"])
+        frame = level.assign(_c=components, _ok=True)
+        if handled is not None and not handled.empty:
+            columns = ["timestamp", "latency", "worker", "server_start", "server_end"]
+            others = handled[columns].assign(_c=np.nan, _ok=False)
+            frame = pd.concat([frame, others], ignore_index=True)
+        ordered = frame.sort_values(["worker", "server_start"], kind="stable")
+        ok = ordered["_ok"].to_numpy(bool)
         start = ordered["server_start"].to_numpy()
         end = ordered["server_end"].to_numpy()
         sent = ordered["timestamp"].to_numpy()
         same = ordered["worker"].to_numpy()[1:] == ordered["worker"].to_numpy()[:-1]
-        in_handler = np.clip(end - start - ordered["_c"].to_numpy(), 0, None)
+        in_handler = np.clip(end - start - ordered["_c"].to_numpy(), 0, None)[ok]
         idle = np.concatenate([[True], ~same | (sent[1:] >= end[:-1])])
-        beyond = (ordered["latency"].to_numpy() - (end - start))[idle]
+        beyond = (ordered["latency"].to_numpy() - (end - start))[idle & ok]
         # how long each idle arrival's worker had been idle (the first: for ever)
-        slept = np.concatenate([[np.inf], np.where(same, sent[1:] - end[:-1], np.inf)])[idle]
+        slept = np.concatenate([[np.inf], np.where(same, sent[1:] - end[:-1], np.inf)])
+        slept = slept[idle & ok]
         wake = wake_up(slept, beyond)
         # the outside time is that of the idle arrivals that did not pay a wake-up
         unwoken = beyond if wake is None else beyond[slept < wake[2]]

@@ -25,10 +25,13 @@ def summary(cal: Calibration) -> str:
     """Traffic and overhead per level, the chosen fits at the base level, the overhead's
     dependence on load, and predicted against measured percentiles."""
     lines = [f"Calibrated from load level {cal.base:g}"]
-    if cal.failed:
+    if cal.levels["failed"].sum():
+        lines.append(f"  ({_failures(cal)})")
+    for fault in cal.fragment.get("faults", []):
         lines.append(
-            f"  ({cal.failed} failed requests: counted in the rate; their latencies are no "
-            "service times, fitted only as the timed-out ones' censored values)"
+            f"  (errors: the calibrated scenario fails {fault['fraction']:.2%} of its requests "
+            f"after their service, the share that failed at load {cal.base:g}: an errors "
+            f"fault on {fault['component']}; the predictions are of the successful ones)"
         )
     if cal.warnings:
         lines += ["", "Warnings", *(f"  {w}" for w in cal.warnings)]
@@ -86,6 +89,32 @@ def summary(cal: Calibration) -> str:
                 f"{_ms(row.predicted):>12} {error:>7}"
             )
     return "\n".join(lines)
+
+
+def _failures(cal: Calibration) -> str:
+    """How many failed requests were used, and how: their latencies in no fit, their
+    server-side times as measurements of their service or of their worker's time."""
+    n = {c: int(cal.levels[c].sum()) for c in cal.levels.columns if c.startswith("failed")}
+    fitted = n["failed_served"] + n["failed_cut"]
+    kinds = [
+        (n["failed_served"], "failed after their full service: service samples"),
+        (n["failed_cut"], f"cut short: {n['failed_censored']} censored value(s)"),
+        (
+            n["failed_spans"] if not fitted else 0,
+            "with the handler's span alone (full or cut short, unknown): not fitted",
+        ),
+        (n["failed_untimed"], "without server times: in the rate only"),
+    ]
+    used = "; ".join(f"{k} {what}" for k, what in kinds if k > 0)
+    spans = (
+        f"; the handler spans of {n['failed_spans']} counted in their worker's time"
+        if n["failed_spans"]
+        else ""
+    )
+    return (
+        f"{n['failed']} failed requests besides the timed out: counted in the rate, their "
+        f"latencies in no fit; {used}{spans}"
+    )
 
 
 def _util(utilisation: float, saturated: bool) -> str:

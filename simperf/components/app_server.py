@@ -509,13 +509,17 @@ class AppInstance(Server):
         # Over all of this instance's pools: connection-seconds held, and acquisitions,
         # their summed wait and timeouts (differences over a span give occupancy and waits).
         pools = list(self.pools.values())
-        return {
+        counters = {
             "pool_area": sum(p.in_use.area_at(now) for p in pools),
             "pool_size": sum(p.size for p in pools),
             "pool_acquired": sum(p.wait_samples.count for p in pools),
             "pool_wait_sum": sum(p.wait_sum for p in pools),
             "pool_timeouts": sum(p.timeouts for p in pools),
         }
+        dropping = [p for p in pools if p.deadlines is not None]  # pool.drop_expired
+        if dropping:  # queries dropped past their deadline: offered, not served (headroom)
+            counters["pool_expired"] = sum(p.slots.expired for p in dropping)
+        return counters
 
     def _memory_snapshot(self, now: float) -> dict[str, float]:
         # Byte-seconds in use since time 0: a difference over a span, divided by

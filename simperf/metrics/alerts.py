@@ -25,6 +25,7 @@ from simperf.errors import SpecError
 from simperf.metrics import instance_stats
 from simperf.metrics.request_stats import stats_of, tally
 from simperf.spec.alerts import COUNTER_METRICS, INSTANCE_METRICS, LATENCY_METRICS, AlertSpec
+from simperf.spec.database import DATABASE_KINDS
 
 _EPS = 1e-9
 """Relative tolerance on times: snapshot times are sums of window lengths."""
@@ -92,6 +93,15 @@ def _values(
     metric = alert.metric
     if metric in INSTANCE_METRICS:
         model = summary.model
+        name = alert.component
+        if (
+            alert.instance is None
+            and metric in COUNTER_METRICS
+            and model.components[name].kind in DATABASE_KINDS
+        ):
+            # a database's drops: at its cores and its pools, as the time series counts them
+            drops = [instance_stats.dropped(grid[a], grid[b], name) for a, b in bounds]
+            return name, [None if d is None else float(d[metric]) for d in drops]
         own = _own_instances(model, alert.component)
         if alert.instance is not None:
             own = [own[alert.instance]]

@@ -56,6 +56,8 @@ def occupancy(a: dict[str, float], b: dict[str, float], span: float) -> dict[str
         out["pool_wait"] = clean(wait_total / acquired) if acquired else None
         out["pool_acquired"] = acquired
         out["pool_timeouts"] = int(b["pool_timeouts"] - a["pool_timeouts"])
+        if "pool_expired" in b:  # pool.drop_expired
+            out["pool_expired"] = int(b["pool_expired"] - a["pool_expired"])
         out["pool_area"] = area
         out["pool_wait_total"] = wait_total
     return out
@@ -179,6 +181,27 @@ def count(a: Snapshot, nodes: dict[str, dict[str, Any]], name: str, counter: str
     """A cache's ``counter`` summed over its nodes, from snapshot ``a`` to ``nodes``."""
     before = a.components.get(name, {})
     return sum(c[counter] - before.get(n, {}).get(counter, 0) for n, c in nodes.items())
+
+
+DROPS = ("expired", "cancelled")
+"""What a queue, a database's cores or a pool with ``drop_expired`` counts of the work it
+dropped unserved: past its deadline, or cancelled by its caller."""
+
+
+def dropped(a: Snapshot, b: Snapshot, name: str) -> dict[str, int] | None:
+    """The queries database ``name`` dropped between snapshots ``a`` and ``b``, waiting
+    for a core (its servers) or a connection (the pools for it), as
+    ``databases.<name>.expired`` and ``.cancelled`` count them; None where neither drops."""
+    before, after = a.components[name], b.components[name]
+    counters = [
+        (before[group][key], counts)
+        for group in ("instances", "pools")
+        for key, counts in after[group].items()
+        if "expired" in counts
+    ]
+    if not counters:
+        return None
+    return {drop: int(sum(c[drop] - p[drop] for p, c in counters)) for drop in DROPS}
 
 
 def route_series(

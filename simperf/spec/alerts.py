@@ -5,9 +5,10 @@ the requests finished in a time-series window stays above 2 s for two hours. Met
 names are those of the time series (``Result.timeseries``): request metrics (latency
 percentiles, ``throughput``, ``errors``, ``error_rate``) of all requests or of one
 ``class``, ``in_system``, ``utilization`` or ``queue_length`` of a ``component`` (or
-of one of its instances), and the requests an app server (or one instance) ``shed``,
+of one of its instances), the requests an app server (or one instance) ``shed``,
 dropped past their deadline (``expired``) or dropped as cancelled (``cancelled``) in a
-window. The threshold takes the metric's unit: a time for
+window, and the queries a database dropped so (``expired``, ``cancelled``: at its cores
+and its pools, or at one server's cores). The threshold takes the metric's unit: a time for
 latencies (``200ms``), a rate for throughput (``50/s``), a fraction or a percentage
 for ratios (``0.9``, ``1%``), a number for counts.
 """
@@ -19,6 +20,8 @@ from typing import TYPE_CHECKING, Any, Literal
 from pydantic import Field, model_validator
 
 from simperf.spec.base import IDENTIFIER, MAX_COUNT, MAX_TIME, SpecModel, Time
+from simperf.spec.database import DATABASE_KINDS
+from simperf.spec.resilience import drops_queries
 from simperf.spec.slo import TargetText
 from simperf.units import parse_count, parse_fraction, parse_rate, parse_time
 
@@ -32,7 +35,8 @@ REQUEST_METRICS = frozenset({*LATENCY_METRICS, "throughput", "errors", "error_ra
 COUNTER_METRICS = {"shed": "sheds", "expired": "drops", "cancelled": "drops"}
 """An app server's counts per window (its instances' together, or one's), and what the
 server must do for the count to exist: shed (a ``queue`` or a ``concurrency_limit``) or
-drop (``queue.drop_expired``)."""
+drop (``queue.drop_expired``). A database counts the drops (``drop_expired``: its own,
+at its cores, or a pool's for it; one server's, at its cores, with ``instance``)."""
 INSTANCE_METRICS = frozenset({"utilization", "queue_length", *COUNTER_METRICS})
 """Metrics of a component (its own instances together) or of one of its instances."""
 MEASURED_KINDS = frozenset({"app_server", "cache", "database", "sharded_database"})
@@ -194,7 +198,7 @@ def alert_problems(scenario: Scenario) -> list[str]:
                 f"own to measure; {', '.join(sorted(MEASURED_KINDS))} components have"
             )
         elif alert.metric in COUNTER_METRICS and (
-            problem := _counter_problem(alert.metric, alert.component, spec)
+            problem := _counter_problem(scenario, alert, spec)
         ):
             problems.append(f"{path}.metric: {problem}")
         elif alert.instance is not None and spec.kind in COUNTED_KINDS:
@@ -208,10 +212,23 @@ def alert_problems(scenario: Scenario) -> list[str]:
     return problems
 
 
-def _counter_problem(metric: str, name: str, spec: Any) -> str | None:
-    """Why ``name`` never counts ``metric`` (None: it may)."""
+def _counter_problem(scenario: Scenario, alert: AlertSpec, spec: Any) -> str | None:
+    """Why the component the alert names never counts its metric (None: it may)."""
+    metric, name = alert.metric, str(alert.component)
+    if spec.kind in DATABASE_KINDS and COUNTER_METRICS[metric] == "drops":
+        if alert.instance is None:
+            if not drops_queries(scenario, name):
+                return f"{name!r} drops nothing {metric} (no drop_expired on it or a pool for it)"
+        elif not spec.drop_expired:
+            # a pool's drops are no server's: they never reach one
+            return (
+                f"{name!r}'s servers drop nothing {metric} (no drop_expired on it); "
+                "its pools' drops are counted for the database, without instance"
+            )
+        return None
     if spec.kind != "app_server":
-        return f"{metric} is counted by app servers; {name!r} is a {spec.kind}"
+        counted = "app servers" if metric == "shed" else "app servers and databases"
+        return f"{metric} is counted by {counted}; {name!r} is a {spec.kind}"
     queue = getattr(spec, "queue", None)
     if COUNTER_METRICS[metric] == "sheds":
         if queue is None and spec.concurrency_limit is None:

@@ -138,3 +138,34 @@ def two_steps(
             "time_second": np.where(late, np.nan, b),
         }
     )
+
+
+def cut_short(
+    rate: float, service: Any, hazard: float, *, requests: int, seed: int
+) -> pd.DataFrame:
+    """Poisson ``rate`` into one FIFO worker whose handler runs ``service`` (a frozen
+    scipy distribution), logged as ``time_app``, unless an error comes first: at a
+    constant ``hazard`` per second of service, independent of the service time. A
+    request the error cuts short answers 500 at once, its ``time_app`` empty and its
+    handler's span logged (the worker is free from then on)."""
+    rng = np.random.default_rng(seed)
+    sent = np.cumsum(rng.exponential(1 / rate, requests))
+    work = service.rvs(requests, random_state=rng)
+    error = rng.exponential(1 / hazard, requests)
+    failed = error < work
+    span = np.where(failed, error, work)
+    start = np.empty(requests)
+    free = -np.inf
+    for i in range(requests):
+        start[i] = max(sent[i], free)
+        free = start[i] + span[i]
+    return pd.DataFrame(
+        {
+            "timestamp": sent,
+            "latency": start + span - sent,
+            "status": np.where(failed, 500, 200),
+            "server_start": start,
+            "server_end": start + span,
+            "time_app": np.where(failed, np.nan, work),
+        }
+    )

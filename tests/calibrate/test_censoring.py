@@ -262,3 +262,40 @@ def test_several_missing_times_are_bounded_only_in_a_log_that_logs_each_as_it_en
     odd = one.assign(timestamp=3.0, time_a=np.nan, time_b=0.012)
     _, censored, unfitted, _ = censoring(pd.concat([both, one, odd]), rows, parts, cost)
     assert unfitted == 1 and censored["a"] == pytest.approx([0.018])
+
+
+def test_the_held_overheads_error_spreads_the_imputed_latencies() -> None:
+    # no server times, the slowest 10% timed out: the held overhead's standard error
+    # draws each timed-out request's missing time anew in every bootstrap replicate;
+    # its expected value taken as observed (no spread) gives a narrower error
+    from simperf.calibrate.core import Imputed, censoring, held_error
+    from simperf.calibrate.families import fit_families
+    from simperf.calibrate.logs import read_requests
+    from simperf.calibrate.overhead import Overhead
+
+    _, log = single_server(15, GAMMA_8MS, requests=600, seed=2, held=0.002)
+    timeout = float(np.quantile(log["latency"], 0.9))
+    late = log["latency"].to_numpy() > timeout
+    log = log.astype({"status": object})
+    log.loc[late, ["status", "latency", "time_app"]] = ["timeout", timeout, np.nan]
+    log = log.drop(columns=["server_start", "server_end"])
+    rows, timed_out, _ = read_requests(log)
+    parts = {"app": rows["time_app"].to_numpy()}
+    cost = Overhead(0.002, 0.0, 0.0, 0.0, "mean latency")
+    fits = {"app": fit_families(parts["app"])}
+    _, censored, _, imputed = censoring(timed_out, rows, parts, cost, fits)
+    assert 0 < censored["app"].size <= late.sum()
+    args = (rows["latency"].to_numpy(), parts["app"])
+    sent = np.concatenate([rows["timestamp"].to_numpy(), timed_out["timestamp"].to_numpy()])
+    spread = held_error(sent, *args, imputed, fits, 15.0, len(log), 0.002)
+    flat = Imputed(
+        imputed.latency,
+        imputed.service,
+        imputed.excess,
+        imputed.point,
+        [None] * len(imputed.component),
+        imputed.floor,
+    )
+    assert spread > held_error(sent, *args, flat, fits, 15.0, len(log), 0.002)
+    # the same log, the same error
+    assert spread == held_error(sent, *args, imputed, fits, 15.0, len(log), 0.002)

@@ -142,7 +142,11 @@ def test_failed_requests_count_in_the_rate_not_in_the_service_times() -> None:
     assert mean["n"] == len(log) - failed.sum()
     assert mean["low"] <= 0.008 <= mean["high"]
     assert level["utilisation"] == pytest.approx(level["rate"] * level["service"])
-    assert f"({failed.sum()} failed requests: counted in the rate" in cal.summary()
+    assert (
+        f"({failed.sum()} failed requests besides the timed out: counted in the rate"
+        in cal.summary()
+    )
+    assert f"{failed.sum()} without server times: in the rate only" in cal.summary()
 
 
 def test_a_held_overhead_of_float_residue_adds_no_step() -> None:

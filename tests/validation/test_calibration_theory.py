@@ -93,3 +93,22 @@ def test_timed_out_requests_round_trip_in_their_first_step(share: float) -> None
     cals = _logs(share, make)
     values_agree([_mean(c, "first") for c in cals], "first", 0.008, max_width=width(0.04, share))
     values_agree([_mean(c, "second") for c in cals], "second", 0.002, max_width=width(0.03, share))
+
+
+@pytest.mark.validate
+def test_the_held_overheads_error_covers_the_truth_when_requests_timed_out() -> None:
+    # gamma 8 ms then 2 ms held at 15/s, no server times, the slowest 10% timed out:
+    # over 40 logs the held overhead's 95% interval (its standard error drawn by
+    # bootstrap, the timed-out requests' missing times drawn anew) covers 2 ms as often
+    # as a binomial(40, 0.95) allows at 99.9%, and the errors' z-scores spread as a
+    # standard normal's (their variance within its chi-square 99.9% interval)
+    z = []
+    for seed in range(1, 41):
+        _, log = single_server(15, GAMMA, requests=REQUESTS, seed=seed, held=0.002)
+        level = calibrate(_timed_out(log, 0.1), predict_requests=None).levels.iloc[0]
+        z.append((level["held"] - 0.002) / level["held_se"])
+    z = np.array(z)
+    covered = int(np.sum(np.abs(z) <= stats.norm.ppf(0.975)))
+    assert covered >= stats.binom.ppf(0.0005, z.size, 0.95), z
+    low, high = stats.chi2.ppf([0.0005, 0.9995], z.size - 1) / (z.size - 1)
+    assert low <= z.var(ddof=1) <= high, z

@@ -1,0 +1,89 @@
+"""Failed requests (5xx, errors) that logged server-side times: their times measure
+their service (samples after a full service, censored where an error cut it short)
+and their handler's span is their worker's time."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from scipy import stats
+from simulated_logs import cut_short, single_server, with_failures
+
+import simperf
+from simperf.calibrate import calibrate
+
+GAMMA = {"dist": "gamma", "mean": "8ms", "cv": 0.5}
+
+
+def _mean(cal) -> pd.Series:
+    fits = cal.fits
+    return fits[fits["chosen"] & (fits["parameter"] == "mean")].iloc[0]
+
+
+def _failed_after_service(share: float, seed: int) -> tuple[pd.DataFrame, np.ndarray]:
+    """gamma 8 ms, 0.5 ms held, 1 ms outside at 50/s; a random ``share`` answered 500
+    after their full service, every server time logged."""
+    _, log = single_server(50, GAMMA, requests=4000, seed=seed, held=0.0005, outside=0.001)
+    failed = np.random.default_rng(seed).random(len(log)) < share
+    log = log.astype({"status": object})
+    log.loc[failed, "status"] = 500
+    return log, failed
+
+
+def test_failures_after_full_service_hold_their_worker_and_are_service_samples() -> None:
+    # before: the gap across a failed request's service was taken for held overhead
+    # (0.812 ms of a true 0.5) and its service time was in no fit
+    log, failed = _failed_after_service(0.1, seed=3)
+    cal = calibrate(log, predict_requests=None)
+    level = cal.levels.iloc[0]
+    assert level["held"] == pytest.approx(0.0005, abs=1e-6)
+    assert level["outside"] == pytest.approx(0.001, abs=1e-6)
+    assert level["failed_served"] == failed.sum() and level["failed_cut"] == 0
+    assert _mean(cal)["n"] == len(log)
+    assert f"{failed.sum()} failed after their full service: service samples" in cal.summary()
+
+
+def test_a_failure_that_cut_the_service_short_is_censored() -> None:
+    # gamma 8 ms (cv 0.5) at 60/s, errors at 25 per second of service cut 18% of the
+    # requests short: the long ones more often, so the completed ones' mean is low
+    # (before: 7.59 ms [7.41, 7.76] at 99%, and 0.26 ms of false held overhead)
+    log = cut_short(60, stats.gamma(4, scale=0.002), 25, requests=4000, seed=1)
+    cal = calibrate(log, confidence=0.99, predict_requests=None)
+    mean = _mean(cal)
+    assert mean["low"] <= 0.008 <= mean["high"]
+    cut = int((log["status"] == 500).sum())
+    assert mean["censored"] == cut
+    level = cal.levels.iloc[0]
+    assert level["held"] == pytest.approx(0, abs=1e-9)
+    assert (level["failed_cut"], level["failed_censored"], level["failed_spans"]) == (cut,) * 3
+    assert f"{cut} cut short: {cut} censored value(s)" in cal.summary()
+
+
+def test_a_handler_span_alone_is_the_workers_time_not_a_sample() -> None:
+    # no time_<name>: a failed row's span cannot tell a full service from one cut short
+    log, failed = _failed_after_service(0.1, seed=3)
+    cal = calibrate(log.drop(columns=["time_app"]), predict_requests=None)
+    level = cal.levels.iloc[0]
+    assert _mean(cal)["n"] == len(log) - failed.sum()
+    assert level["failed_spans"] == failed.sum() and level["failed_served"] == 0
+    assert "alone (full or cut short, unknown): not fitted" in cal.summary()
+
+
+def test_the_calibrated_scenario_fails_the_share_the_log_did() -> None:
+    # before: every request of the calibrated scenario succeeded (no fault)
+    _, log = single_server(50, GAMMA, requests=2000, seed=2)
+    log, failed = with_failures(log.drop(columns=["server_start", "server_end"]), 0.1, 2)
+    cal = calibrate(log, predict_requests=None)
+    share = failed.sum() / len(log)
+    (fault,) = cal.fragment["faults"]
+    assert (fault["kind"], fault["fraction"]) == ("errors", pytest.approx(share))
+    assert f"fails {share:.2%} of its requests after their service" in cal.summary()
+    scenario = simperf.from_dict(cal.fragment).with_overrides({"run.requests": 5000})
+    result = simperf.run(scenario, seed=1)
+    requests = result.requests[result.requests["measured"]]
+    errors = (requests["outcome"] == "injected_error").mean()
+    # within 3.3 standard errors of a binomial share (99.9%)
+    assert abs(errors - share) <= 3.3 * np.sqrt(share * (1 - share) / len(requests))
+    # a failed request holds its worker for its service, as the calibration counts it
+    assert cal.fragment["components"]["app"]["endpoints"]["serve"][-1] == {"call": "failures.serve"}

@@ -1,0 +1,138 @@
+"""Queries a database or a pool with ``drop_expired`` dropped, wherever a planner looks:
+the headroom (dropped queries were offered), the time series by window, and alerts."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+import simperf
+
+RATE, QUERY = 150, 0.010
+"""Arrivals per second and a query's CPU: 1.5 times what the database's one core serves."""
+
+
+def saturated(drops: str | None, alerts: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+    """An app querying a database through a pool; each request gives up after 50 ms.
+    ``drops``: ``db`` (one core, ``drop_expired``: 1.5 times saturated), ``pool`` (four
+    cores behind a pool of one connection with ``drop_expired``) or None (one core)."""
+    return {
+        "name": "saturated",
+        "workload": {
+            "arrival": {"kind": "poisson", "rate": RATE},
+            "classes": [{"name": "get", "entry": "app", "endpoint": "get", "timeout": "50ms"}],
+        },
+        "components": {
+            "app": {
+                "kind": "app_server",
+                "workers": 64,
+                "pool": {
+                    "database": "db",
+                    "size": 1 if drops == "pool" else 64,
+                    "drop_expired": drops == "pool",
+                },
+                "endpoints": {"get": [{"query": "by_id", "database": "db"}]},
+            },
+            "db": {
+                "kind": "database",
+                "drop_expired": drops == "db",
+                "primary": {"cores": 4 if drops == "pool" else 1},
+                "rtt": 0,
+                "cpu": {"per_query": f"{QUERY * 1000:g}ms", "per_row": 0, "per_page": 0},
+                "tables": {"items": {"rows": 1000, "row_size": 100}},
+                "queries": {"by_id": {"table": "items", "where": ["id"]}},
+            },
+        },
+        "run": {"duration": 6, "warmup": 1, "window": 1},
+        "alerts": alerts or [],
+    }
+
+
+def run(drops: str | None, alerts: list[dict[str, Any]] | None = None) -> simperf.Result:
+    return simperf.run(simperf.from_dict(saturated(drops, alerts)), seed=1)
+
+
+def test_headroom_counts_the_queries_a_database_dropped_as_offered_load() -> None:
+    # The core is 1.5 times oversubscribed: it saturates at 1 / 1.5 = 0.67 times this
+    # load. It dropped about a third of the queries unserved, so it read ~1.0x (its
+    # utilisation just under 1), room only the drops made; now served / offered / U.
+    data = run("db").data
+    server = data["databases"]["db"]["instances"]["db[primary]"]
+    served, dropped = server["queries"], server["expired"]
+    assert dropped > served / 4
+    busy = server["cpu_utilization"]
+    room = data["headroom"]["components"]["db"]
+    assert room["headroom"] == pytest.approx(served / (served + dropped) / busy, rel=1e-12)
+    assert room["headroom"] < 0.8  # by hand 1 / (RATE x QUERY) = 0.67; it read 1.02
+    assert data["components"]["db"]["expired"] == dropped
+
+
+@pytest.mark.parametrize("drops", ["db", "pool"])
+def test_the_time_series_counts_a_databases_drops_by_window(drops: str) -> None:
+    # per server (dropped at its cores) and per database (cores and pools together, as
+    # databases.<db>.expired counts them), as an app server's instances count theirs
+    result = run(drops)
+    db = result.data["databases"]["db"]
+    assert db["expired"] > 0
+    ts = result.timeseries
+    for metric in ("expired", "cancelled"):
+        rows = ts[ts.metric == metric]
+        total = rows[rows.component == "db"]
+        assert len(total) == 5 and total.value.sum() == db[metric]
+        server = rows[rows.component == "db[primary]"]
+        if drops == "db":
+            assert server.value.sum() == db["instances"]["db[primary]"][metric]
+        else:  # a pool's drops never reached a server
+            assert server.empty
+    assert not {"expired", "cancelled"} & set(run(None).timeseries.metric)
+
+
+@pytest.mark.parametrize(("drops", "instance"), [("db", None), ("db", 0), ("pool", None)])
+def test_an_alert_watches_a_databases_drops(drops: str, instance: int | None) -> None:
+    # it was refused: 'expired is counted by app servers; 'db' is a database'
+    alert = {"name": "drops", "metric": "expired", "component": "db", "above": 10}
+    if instance is not None:
+        alert["instance"] = instance
+    result = run(drops, [alert])
+    fired = result.data["alerts"]["drops"]
+    target = "db" if instance is None else "db[primary]"
+    assert fired["target"] == target
+    ts = result.timeseries
+    rows = ts[(ts.metric == "expired") & (ts.component == target)]
+    assert fired["time_firing"] == pytest.approx(float((rows.value > 10).sum()))
+    assert fired["firings"] >= 1
+
+
+def test_an_alert_on_drops_a_database_never_counts_is_refused() -> None:
+    def problem(drops: str | None, metric: str, instance: int | None = None) -> str:
+        alert: dict[str, Any] = {"name": "a", "metric": metric, "component": "db", "above": 0}
+        if instance is not None:
+            alert["instance"] = instance
+        with pytest.raises(simperf.SpecError) as error:
+            simperf.from_dict(saturated(drops, [alert]))
+        return str(error.value)
+
+    assert "alerts[0].metric: 'db' drops nothing expired (no drop_expired on it or a pool" in (
+        problem(None, "expired")
+    )
+    assert "'db' drops nothing cancelled" in problem(None, "cancelled")
+    assert "'db''s servers drop nothing expired (no drop_expired on it); its pools'" in (
+        problem("pool", "expired", 0)
+    )
+    assert "shed is counted by app servers; 'db' is a database" in problem("db", "shed")
+
+
+def test_headroom_counts_the_queries_a_pool_dropped_as_offered_to_its_server() -> None:
+    # The pool of one connection is 1.5 times oversubscribed: the app saturates there at
+    # 0.67 times this load. A request whose query the pool dropped is not served by the
+    # app; it read ~1.0x (the pool just under 100% busy), now served / offered / U.
+    data = run("pool").data
+    dropped = data["databases"]["db"]["pools"]["app"]["expired"]
+    app = data["components"]["app"]
+    served, busy = app["served"], app["pool_occupancy"]
+    assert dropped > served / 4
+    room = data["headroom"]["components"]["app"]
+    assert room["resource"] == "pool"
+    assert room["headroom"] == pytest.approx(served / (served + dropped) / busy, rel=1e-12)
+    assert room["headroom"] < 0.8  # by hand 1 / (RATE x QUERY) = 0.67; it read 1.00
