@@ -11,7 +11,8 @@ with ``servers`` servers. Open workloads solve each station alone
 for a service time of squared coefficient of variation ``cs^2`` (the Allen-Cunneen
 approximation for M/G/c with Poisson arrivals: exact for M/M/c, and for one server
 the Pollaczek-Khinchine formula of M/G/1). Closed workloads are solved by exact MVA
-(:func:`simperf.analysis.networks.mva`) on the stations' demands.
+(:func:`simperf.analysis.networks.mva`) on the stations' demands. A route's p99
+(:func:`quantile`) sums its visits' waits and services as independent phases.
 """
 
 from __future__ import annotations
