@@ -36,6 +36,10 @@ Models
   of mean ``(exp(w_i T) - 1) / w_i`` (Wald), and any reference while it is absent stores
   it. Under RANDOM a stay is an exponential life of mean ``T`` whatever the writes. Each
   is Che's (Martina's) form at the rate ``p_i + w_i``; the hit rate is read-weighted.
+* Writes behind an LRU cache (to the store alone: nothing deletes or sets the key) --
+  the cache holds what Che's form says; a hit is stale if its key was written since the
+  miss that set the copy, over the run of read gaps shorter than ``T`` since then
+  (:func:`lru_stale_rate`).
 * LFU -- perfect LFU under IRM converges to the ``C`` most popular keys: the hit rate
   is the sum of the ``C`` largest probabilities. With writes that delete keys, those
   keys each hit unless written since their previous read (:func:`lfu_invalidated`).
@@ -71,6 +75,7 @@ __all__ = [
     "che_written",
     "lfu_invalidated",
     "lfu_static",
+    "lru_stale_rate",
     "lru_ttl_hit_rate",
     "ttl_hit_rate",
     "ttl_hit_ratios",
@@ -599,3 +604,57 @@ def ttl_stale_rate(
         unseen = np.where(x > 1e-8, ttl - (-np.expm1(-x)) / np.where(w > 0, w, 1.0), x * ttl / 2)
     stale = lam * unseen / (1.0 + lam * ttl)
     return float(np.dot(p, stale))
+
+
+def lru_stale_rate(
+    p: ArrayLike,
+    capacity: float,
+    writes: float,
+    write_p: ArrayLike | None = None,
+) -> float:
+    """Fraction of reads served stale by an LRU cache whose store is written behind it.
+
+    Cache-aside reads under the IRM; writes go to the store only (a database update that
+    leaves the cache alone), so a cached copy is stale once its key has been written
+    since the miss that set it. Che's approximation: key i stays cached while its reads
+    come less than ``T`` apart (:func:`che_lru`'s ``T``; writes do not touch the cache).
+    A read hits after ``k >= 1`` such gaps since that miss, each exponential of rate
+    ``p_i``; it is fresh only if no write (rate ``w_i``) fell in them, so the fresh hits
+    are ``sum_k q_i g_i^k = q_i g_i / (1 - g_i)`` with ``q_i = exp(-p_i T)`` (the
+    gap before the miss exceeded ``T``) and ``g_i = E[exp(-w_i X); X < T] =
+    p_i / (p_i + w_i) (1 - exp(-(p_i + w_i) T))``.
+
+    Parameters
+    ----------
+    p
+        Per-key read probabilities (normalised here).
+    capacity
+        Cache size in entries.
+    writes
+        Writes per read (all keys together).
+    write_p
+        Per-key write probabilities (default: ``p``).
+
+    Returns
+    -------
+    float
+        ``sum_i p_i s_i`` with ``s_i = (1 - q_i) - q_i g_i / (1 - g_i)``: key i's hits
+        less its fresh hits. ``writes = 0`` gives 0.
+    """
+    p = _probabilities(p)
+    w = _write_rates(p, writes, write_p)
+    t = characteristic_time(p, capacity, "lru")
+    if t == 0.0:
+        return 0.0
+    if np.isinf(t):  # every key stays once read: every hit after a write is stale
+        return float(np.dot(p, np.where(w > 0, 1.0, 0.0)))
+    q = np.exp(-p * t)
+    hit = -np.expm1(-p * t)
+    stay = np.exp(-(p + w) * t)
+    # q g / (1 - g) with 1 - g = (w + p stay) / (p + w): no cancellation where g nears 1
+    # (hot keys); a key never written has every hit fresh
+    with np.errstate(divide="ignore", invalid="ignore"):
+        fresh = np.where(
+            w > 0, q * p * -np.expm1(-(p + w) * t) / np.where(w > 0, w + p * stay, 1.0), hit
+        )
+    return float(np.dot(p, np.clip(hit - fresh, 0.0, 1.0)))

@@ -59,6 +59,19 @@ def backing_runner(
     return delay
 
 
+def store_commits(server: AppServer, backing: Any) -> KeyspaceState | None:
+    """The key space whose version a backing write to ``database.query`` commits itself
+    (a database write of one row of a table with a key space: ``CompiledQuery.keyspace``),
+    or None: a step over it must not commit the write a second time."""
+    if not isinstance(backing, str):
+        return None
+    component, endpoint = backing.split(".")
+    target = server.component(component)
+    if getattr(target, "kind", None) not in ("database", "sharded_database"):
+        return None
+    return target.resolve(endpoint).queries[0].keyspace  # type: ignore[no-any-return]
+
+
 def compile_read(server: AppServer, step: ReadStep, purpose: str) -> StepRunner:
     """Compile ``{read: {cache, backing, mode}}``.
 
@@ -215,12 +228,15 @@ def compile_write(server: AppServer, step: WriteStep, purpose: str) -> StepRunne
     backing = (
         None if spec.backing is None else backing_runner(server, spec.backing, f"{purpose}:backing")
     )
+    committed = store_commits(server, spec.backing)
     if spec.cache is None:
         assert backing is not None
-        return _store_only(server.ctx.class_keyspaces, backing)
+        return _store_only(server.ctx.class_keyspaces, backing, committed)
     cache = server.component(spec.cache)
     assert isinstance(cache, Cache)
     keyspace = cache.keyspace
+    # the database committed the version already: the step takes it, not a new one
+    commit = keyspace.commit if committed is not keyspace else _latest(keyspace)
     node_of = cache.node_of
     policy = cache.spec.write_policy
     ttl = cache.ttl
@@ -236,7 +252,7 @@ def compile_write(server: AppServer, step: WriteStep, purpose: str) -> StepRunne
         node.fallthrough_writes += 1
         node.store_writes += 1
         yield from backing(request, instance)  # type: ignore[misc]
-        keyspace.commit(key)
+        commit(key)
 
     def write(request: Request, instance: Any) -> Process:
         key: int = request.key  # type: ignore[assignment]
@@ -261,7 +277,7 @@ def compile_write(server: AppServer, step: WriteStep, purpose: str) -> StepRunne
             return
         node.store_writes += 1
         yield from backing(request, instance)  # type: ignore[misc]
-        version = keyspace.commit(key)
+        version = commit(key)
         if not node.up:
             return
         yield from node.command()
@@ -277,13 +293,29 @@ def compile_write(server: AppServer, step: WriteStep, purpose: str) -> StepRunne
     return write
 
 
-def _store_only(class_keyspaces: list[KeyspaceState | None], backing: Backing) -> StepRunner:
-    """A write to the backing store alone: the caches in front of it are not told."""
+def _latest(keyspace: KeyspaceState) -> Callable[[int], int]:
+    """``commit`` for a write its store committed already: the key's latest version."""
+    latest = keyspace.latest
+
+    def committed(key: int) -> int:
+        return latest.get(key, 0)
+
+    return committed
+
+
+def _store_only(
+    class_keyspaces: list[KeyspaceState | None],
+    backing: Backing,
+    committed: KeyspaceState | None = None,
+) -> StepRunner:
+    """A write to the backing store alone: the caches in front of it are not told.
+    ``committed``: the key space the store commits the write to itself (not again)."""
 
     def write(request: Request, instance: Any) -> Process:
         yield from backing(request, instance)
         keyspace = class_keyspaces[request.klass]
         assert keyspace is not None  # checked by the spec
-        keyspace.commit(request.key)  # type: ignore[arg-type]
+        if keyspace is not committed:
+            keyspace.commit(request.key)  # type: ignore[arg-type]
 
     return write

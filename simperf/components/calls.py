@@ -91,7 +91,7 @@ def connect(
     client_cpu = 0.0 if background else target.client_cpu(route)
     guarded = not background and needs_guard(step, server.spec.breakers, target.name)
     if not guarded and not background:  # a guarded call checks before each try itself
-        handle = checked_send(server, handle)
+        handle = checked_send(server, handle, target.name)
     if not guarded and not pooled and client_cpu == 0 and repeat == 1:
         return CALL, (handle, route)
     pools = None
@@ -135,7 +135,7 @@ def _runner(
     def pooled(request: Request, instance: AppInstance) -> Process:
         pool = pools[instance.index]
         for _ in range(repeat):
-            waiting = pool.acquire()  # None: a free connection, taken without a generator
+            waiting = pool.acquire(request)  # None: a free connection, taken without a generator
             if waiting is not None:
                 yield from waiting
             try:

@@ -69,6 +69,7 @@ class CompiledQuery:
         "apply_cpu",
         "counts",
         "cpu",
+        "keyspace",
         "misses",
         "pages_read",
         "pages_written",
@@ -93,6 +94,12 @@ class CompiledQuery:
         self.stats = stats
         self.write = p.is_write
         self.table_index = list(spec.tables).index(p.table)
+        # a write of one row of a table keyed by a key space commits a new version of
+        # that key there, so that caches holding the key judge their copies stale
+        space = spec.tables[p.table].keyspace
+        self.keyspace = (
+            ctx.keyspaces.get(space) if space and p.is_write and p.pattern == "point" else None
+        )
         self.rows_examined = p.rows_examined
         self.pages_read = p.pages_read
         self.pool_pages = p.heap_pages + p.join_heap_pages
@@ -205,6 +212,8 @@ class DatabaseCore:
         self.instances = [self.primary, *self.replicas]
         for slot, inst in enumerate(self.instances):
             inst.slot = slot
+            if spec.drop_expired:
+                inst.drop_gone(*db.drops())
         for i, replica in enumerate(self.replicas):
             replica.lag = db.ctx.sampler(spec.replication_lag, db.name, f"lag:{prefix}{i}")
         self.policy = spec.read_policy
@@ -296,12 +305,15 @@ class DatabaseCore:
             self.env.process(replica.apply(q))
 
     def log_write(self, request: Request, q: CompiledQuery, key: int) -> list[DbInstance]:
-        """Record a write of ``key`` done now: when each replica will show it (its lag).
+        """Record a write of ``key`` done now: when each replica will show it (its lag),
+        and, for a row of a table with a key space, its new version there.
 
         Returns the replicas that then replay it (each an ``apply``, started in order).
         """
         db = self.db
         now = self.env.now
+        if q.keyspace is not None:
+            q.keyspace.commit(key)
         if db.ryw > 0:  # swept: an open workload's clients (request ids) never come back
             db.written.put(request.client if request.client is not None else request.id, now, now)
         for replica in self.replicas:
@@ -324,6 +336,9 @@ class Database(Component):
         self.layout = layout_of(spec)
         self.refused_code = ctx.recorder.cause("connection_refused")
         self.timeout_code = ctx.recorder.cause("pool_timeout")
+        # what a query dropped past its deadline (drop_expired) fails as: what its client
+        # recorded; a cancelled one as what it is (registered at the first)
+        self.expired_code = ctx.recorder.cause("timeout") if self._drops(spec) else 0
         self.handshake = ctx.sampler(spec.connection.handshake, name, "handshake")
         self.startup = ctx.sampler(spec.connection.startup, name, "startup")
         self.ryw = spec.read_your_writes
@@ -348,6 +363,23 @@ class Database(Component):
         self.routes: dict[Variant, QueryRoute] = {}
         self._models: list[Any] | None = None
         self._keys: dict[str, Any] = {}
+
+    def _drops(self, spec: AnyDatabaseSpec) -> bool:
+        """Whether this database or a pool for it drops work whose caller has gone."""
+        scenario = self.ctx.scenario
+        if spec.drop_expired:
+            return True
+        return scenario is not None and any(
+            pool.drop_expired and pool.database == self.name
+            for component in scenario.components.values()
+            for pool in getattr(component, "pools", ())
+        )
+
+    def drops(self) -> tuple[Any, int, Any]:
+        """What a :class:`~simperf.components.slots.DroppingSlots` of this database needs:
+        the run's attempt deadlines, the cause of an expired query, that of a cancelled one."""
+        recorder = self.ctx.recorder
+        return self.ctx.deadlines, self.expired_code, lambda: recorder.cause("cancelled")
 
     def _make_cores(self) -> list[DatabaseCore]:
         return [DatabaseCore(self, None)]
@@ -395,6 +427,7 @@ class Database(Component):
             usable,
             timeout_code=self.timeout_code,
             refused_code=self.refused_code,
+            drops=self.drops() if spec.drop_expired else None,
         )
         self.pools.append(pool)
         return pool

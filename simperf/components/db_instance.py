@@ -6,7 +6,10 @@ Storage has ``ceil(iops x read_latency)`` slots (see
 :func:`simperf.dbcost.query_cost.storage_times`), so it reads ``iops`` pages per second
 at most and queues beyond. Waiting for a core and for storage both count as queueing;
 only cores count towards utilisation in the components table (storage has its own
-utilisation in the ``databases`` section).
+utilisation in the ``databases`` section). A database with ``drop_expired`` drops a query
+waiting for a core whose caller has gone (its deadline passed, or its caller cancelled
+it) when a core would be granted to it (:class:`~simperf.components.slots.DroppingSlots`);
+the core goes to the next waiter.
 """
 
 from __future__ import annotations
@@ -14,10 +17,11 @@ from __future__ import annotations
 from collections import deque
 from typing import Any
 
-from simperf.components.base import Process
+from simperf.components.base import Process, RequestFailed
 from simperf.components.expiring import Expiring
 from simperf.components.server import Server
 from simperf.components.shared_cpu import usl_cores
+from simperf.components.slots import DroppingSlots
 from simperf.dbcost.query_cost import storage_times
 from simperf.spec.database import DbInstanceSpec
 
@@ -51,6 +55,7 @@ class DbInstance(Server):
         self.shard = shard
         self.spec = spec
         self.cores = self.slots
+        self.deadlines: Any = None  # with drop_expired, the run's attempt deadlines
         scaling = spec.scaling
         self.linear = scaling is None or scaling.linear
         if not self.linear:
@@ -85,6 +90,13 @@ class DbInstance(Server):
         self.pending: list[dict[int, float]] = []
         self.forget_pending()
 
+    def drop_gone(self, deadlines: Any, expired_code: int, cancelled_code: Any) -> None:
+        """Drop the queries waiting for a core whose caller has gone (``drop_expired``)."""
+        self.deadlines = deadlines
+        self.cores = self.slots = DroppingSlots(
+            self.env, self.capacity, expired_code=expired_code, cancelled_code=cancelled_code
+        )
+
     def forget_pending(self) -> None:
         """Drop the writes pending here: this server starts following a new primary."""
         self.expiring = [Expiring() for _ in self.expiring]
@@ -110,8 +122,10 @@ class DbInstance(Server):
         if cores.free:
             cores.free -= 1
             waited = 0.0
-        else:
+        elif self.deadlines is None:
             waited = yield from self.queue_for(cores)
+        else:
+            waited = yield from self._queue_unless_gone(cores, request)
         if self.linear:  # Server.work inlined
             busy = self.busy
             busy.change(1, env.now)
@@ -152,6 +166,24 @@ class DbInstance(Server):
         if q.transfer > 0:
             yield env.timeout(q.transfer)
 
+    def _queue_unless_gone(self, cores: DroppingSlots, request: Any) -> Process:
+        """:meth:`Server.queue_for` with the attempt's ticket: dropped (``RequestFailed``)
+        if its caller has gone when a core would be granted to it."""
+        env = self.env
+        arrived = env.now
+        self.queue.change(1, arrived)
+        try:
+            yield cores.wait(*self.deadlines.ticket(request))
+        except RequestFailed:
+            self.queue.change(-1, env.now)
+            self.active -= 1
+            raise
+        now = env.now
+        self.queue.change(-1, now)
+        waited = now - arrived
+        self.waits.append(waited)
+        return waited
+
     def startup(self, seconds: float) -> Process:
         """Start a session for a new connection: ``seconds`` of one core."""
         yield from self.take(self.cores)
@@ -187,4 +219,12 @@ class DbInstance(Server):
             "opened": self.opened,
             "refused": self.rejected,
             "stale_reads": self.stale_reads,
+            **self.dropped(),
         }
+
+    def dropped(self) -> dict[str, int]:
+        """With ``drop_expired``: the queries dropped waiting for a core (else none)."""
+        cores = self.cores
+        if not isinstance(cores, DroppingSlots):
+            return {}
+        return {"expired": cores.expired, "cancelled": cores.cancelled}

@@ -2,7 +2,10 @@
 
 A query takes a connection (at once if one is free, costing no event, else in FIFO
 order, failing as ``pool_timeout`` after ``max_wait``), holds it for the query, and gives
-it back. When the pools of all app instances want more connections than a server
+it back. A pool with ``drop_expired`` drops a waiting query whose caller has gone (its
+deadline passed, or its caller cancelled it) when a connection would be granted to it
+(:class:`~simperf.components.slots.DroppingSlots`), and the connection goes to the next
+waiter. When the pools of all app instances want more connections than a server
 accepts, the connections beyond ``max_connections`` were refused when the pool opened
 them: a query that would need one of them fails as ``connection_refused``.
 """
@@ -10,10 +13,11 @@ them: a query that would need one of them fails as ``connection_refused``.
 from __future__ import annotations
 
 from array import array
+from collections.abc import Callable
 from typing import Any, NoReturn
 
-from simperf.components.base import Process, RequestFailed
-from simperf.components.slots import Slots
+from simperf.components.base import Process, Request, RequestFailed
+from simperf.components.slots import DroppingSlots, Slots
 from simperf.metrics.monitor import LevelMonitor
 from simperf.metrics.samples import Samples
 
@@ -23,6 +27,7 @@ class Pool:
 
     __slots__ = (
         "component",
+        "deadlines",
         "env",
         "in_use",
         "max_wait",
@@ -50,12 +55,20 @@ class Pool:
         *,
         timeout_code: int,
         refused_code: int,
+        drops: tuple[Any, int, Callable[[], int]] | None = None,
     ) -> None:
         self.env = env
         self.owner = owner
         self.component = component
         self.size = size
-        self.slots = Slots(env, size)
+        # drops: (the run's AttemptDeadlines, the timeout and the cancelled cause) of a
+        # pool with drop_expired; any other pool keeps the plain FIFO and pays nothing
+        self.deadlines = None if drops is None else drops[0]
+        self.slots: Slots = (
+            Slots(env, size)
+            if drops is None
+            else DroppingSlots(env, size, expired_code=drops[1], cancelled_code=drops[2])
+        )
         self.max_wait = max_wait
         self.usable = usable
         self.timeout_code = timeout_code
@@ -67,12 +80,13 @@ class Pool:
         self.refused = 0
         self.in_use = LevelMonitor()
 
-    def acquire(self) -> Process | None:
-        """Take a connection: None when one was free (no event, no generator), else the
-        process that waits for one, at most ``max_wait``.
+    def acquire(self, request: Request | None = None) -> Process | None:
+        """Take a connection for ``request``: None when one was free (no event, no
+        generator), else the process that waits for one, at most ``max_wait``.
 
         Raises ``RequestFailed`` (at once, or from the waiting process) when the connection
-        was refused or the wait timed out.
+        was refused, the wait timed out or, with ``drop_expired``, the request's caller
+        had gone when it would have been granted one.
         """
         slots = self.slots
         if slots.free:
@@ -82,17 +96,24 @@ class Pool:
                 self._refuse()
             self.in_use.change(1, self.env.now)
             return None
-        return self._wait()
+        return self._wait(request)
 
-    def _wait(self) -> Process:
+    def _wait(self, request: Request | None) -> Process:
         env = self.env
         slots = self.slots
-        grant = slots.acquire()
-        assert grant is not None  # called only when no connection is free
+        deadlines = self.deadlines
+        if deadlines is None or request is None:
+            grant = slots.acquire()
+            assert grant is not None  # called only when no connection is free
+        else:  # the attempt's deadline and cancellation, judged when it would be granted
+            grant = slots.wait(*deadlines.ticket(request))  # type: ignore[attr-defined]
         started = env.now
-        yield grant | env.timeout(self.max_wait)
+        yield grant | env.timeout(self.max_wait)  # a drop fails the grant: raised here
         if not grant.triggered:
-            slots.waiting.remove(grant)
+            if deadlines is None:
+                slots.waiting.remove(grant)
+            else:
+                slots.forget(grant)  # type: ignore[attr-defined]
             self.timeouts += 1
             raise RequestFailed(self.timeout_code)
         waited = env.now - started
@@ -118,10 +139,15 @@ class Pool:
         self.slots.release()
 
     def counters(self, now: float) -> dict[str, float]:
-        """Cumulative counters at ``now``."""
-        return {
+        """Cumulative counters at ``now`` (with ``drop_expired``: the queries dropped)."""
+        counters = {
             "waits": self.wait_samples.count,
             "timeouts": self.timeouts,
             "refused": self.refused,
             "in_use_area": self.in_use.area_at(now),
         }
+        slots = self.slots
+        if isinstance(slots, DroppingSlots):
+            counters["expired"] = slots.expired
+            counters["cancelled"] = slots.cancelled
+        return counters

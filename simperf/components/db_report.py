@@ -19,6 +19,10 @@ Computed beside the database, from its snapshots (as caches and CDNs report thei
   ``unused_indexes`` (``table.index``);
 * ``pools``: per app server, acquisitions, the wait distribution, timeouts, refusals and
   how busy its connections were;
+* ``expired`` and ``cancelled``, where the database or a pool for it has
+  ``drop_expired``: the queries dropped unserved because their deadline had passed or
+  their caller had cancelled them, waiting for a core (also per server, under
+  ``instances``) or a connection (per app server, under ``pools``);
 * ``connections`` (opened without a pool, refused), ``replication`` (lag, stale reads)
   and, for a sharded database, ``shards`` (queries per shard and max/mean imbalance);
 * ``failover``, for a database a fault names: its primaries' outages (``events``: when
@@ -71,6 +75,14 @@ def report(db: Any, first: dict[str, Any], last: dict[str, Any], span: float) ->
     refused = sum(i["connections"]["refused"] for i in out["instances"].values())
     refused += sum(p["refused"] for p in out["pools"].values())
     out["connections"] = {"opened": opened, "refused": refused}
+    # drop_expired: the queries dropped unserved, waiting for a core or a connection
+    dropping = [
+        *(i for i in out["instances"].values() if "expired" in i),
+        *(p for p in out["pools"].values() if "expired" in p),
+    ]
+    if dropping:
+        out["expired"] = sum(d["expired"] for d in dropping)
+        out["cancelled"] = sum(d["cancelled"] for d in dropping)
     out["replication"] = _replication(db, first, last, out["instances"])
     if db.failover is not None:
         out["failover"] = db.failover.report(last["time"] - span, last["time"])
@@ -127,6 +139,9 @@ def _instances(db: Any, first: dict[str, Any], last: dict[str, Any], span: float
             },
             "stale_reads": int(d["stale_reads"]),
         }
+        if "expired" in d:  # drop_expired: dropped waiting for a core
+            rows[inst.name]["expired"] = int(d["expired"])
+            rows[inst.name]["cancelled"] = int(d["cancelled"])
     return rows
 
 
@@ -215,6 +230,14 @@ def _pools(db: Any, first: dict[str, Any], last: dict[str, Any], span: float) ->
             "refused": int(refused),
             "utilization": _ratio(area, size * len(pools) * span),
         }
+        if "expired" in first["pools"][pools[0].owner]:  # drop_expired: dropped waiting
+            for counter in ("expired", "cancelled"):
+                out[app][counter] = int(
+                    sum(
+                        last["pools"][p.owner][counter] - first["pools"][p.owner][counter]
+                        for p in pools
+                    )
+                )
     return out
 
 

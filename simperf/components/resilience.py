@@ -330,6 +330,9 @@ class Route(Component):
     """The calls from one app server to one target: counters, retry budget, breaker.
 
     Not a row of the component table; it reports the ``calls.<caller>-><target>`` section.
+    A guarded call counts every call it makes; a bare one (:func:`checked_send`) only
+    those it did not send past their deadline (in ``calls``, ``expired`` and ``failed``),
+    so a route of bare calls alone is reported only where some were (:attr:`shown`).
     """
 
     kind = "route"
@@ -344,6 +347,13 @@ class Route(Component):
             setattr(self, counter, 0)
         self.breaker = None if breaker is None else Breaker(breaker)
         self.budget: RetryBudget | None = None
+        self.guarded = False  # set by guard(): some call on it counts all it makes
+
+    @property
+    def shown(self) -> bool:
+        """Whether it is reported (in ``calls`` and the time series): a guarded call's
+        route, or a bare call's that did not send some (decided once the run is over)."""
+        return self.guarded or self.expired > 0
 
     def snapshot(self, now: float) -> dict[str, Any]:
         counters: dict[str, Any] = {c: getattr(self, c) for c in COUNTERS}
@@ -355,13 +365,16 @@ class Route(Component):
     def report(
         self, first: dict[str, Any], last: dict[str, Any], span: float
     ) -> tuple[str, dict[str, Any]]:
-        """The ``calls.<route>`` section over the measured period."""
+        """The ``calls.<route>`` section over the measured period (None: not :attr:`shown`)."""
+        if not self.shown:
+            return None
         values: dict[str, Any] = {key: last[key] - first[key] for key in last}
         area = values.pop("breaker_open_area", None)
         if area is not None:
             # An area summed over many spans can pass the span by a rounding error.
             values["breaker_open_share"] = min(max(area / span, 0.0), 1.0) if span > 0 else None
-        values["amplification"] = values["attempts"] / values["calls"] if values["calls"] else None
+        calls = values["calls"] if self.guarded else 0  # a bare call's attempts are not counted
+        values["amplification"] = values["attempts"] / calls if calls else None
         return "calls", values
 
 
@@ -423,6 +436,7 @@ def guard(
     ctx = server.ctx
     env = ctx.env
     route = route_of(server, target)
+    route.guarded = True
     breaker = route.breaker
     timeout: float | None = getattr(step, "timeout", None)
     retry = getattr(step, "retry", None)
@@ -685,13 +699,15 @@ def _budget(route: Route, spec: BudgetSpec) -> RetryBudget:
     return route.budget
 
 
-def checked_send(server: AppServer, handle: Handle) -> Handle:
-    """``handle`` (a bare call from ``server``) behind the check a guarded call makes
-    before it sends a try: once the deadline of the attempt the caller serves (the
-    request's, or its own caller's limit) has passed, the call fails at once as
+def checked_send(server: AppServer, handle: Handle, target: str) -> Handle:
+    """``handle`` (a bare call from ``server`` to ``target``) behind the check a guarded
+    call makes before it sends a try: once the deadline of the attempt the caller serves
+    (the request's, or its own caller's limit) has passed, the call fails at once as
     ``timeout``, and as ``cancelled`` once its caller cancelled it, sending nothing, as a
-    gRPC call made with an expired or cancelled context does. ``handle`` itself where no
-    deadline reaches ``server``: such a call pays nothing.
+    gRPC call made with an expired or cancelled context does, and counts in its route's
+    ``calls``, ``expired`` and ``failed`` (a call sent is not counted: flat runners send
+    theirs unchecked). ``handle`` itself where no deadline reaches ``server``: such a
+    call pays nothing.
     """
     ctx = server.ctx
     tracker: AttemptDeadlines | None = ctx.deadlines
@@ -705,6 +721,7 @@ def checked_send(server: AppServer, handle: Handle) -> Handle:
         return handle
     env = ctx.env
     inf = math.inf
+    counts = route_of(server, target)  # (``route`` is the callee's, below)
 
     def checked(request: Request, route: Any) -> Process:
         if tracker is not None:
@@ -713,6 +730,10 @@ def checked_send(server: AppServer, handle: Handle) -> Handle:
             deadline = getattr(request, "deadline", inf)
         if deadline <= env.now:  # causes registered here: the order they had before
             cause = "timeout" if deadline > -inf else "cancelled"
+            # as a guarded call's try not sent: the invariant of COUNTERS holds
+            counts.calls += 1
+            counts.expired += 1
+            counts.failed += 1
             raise RequestFailed(ctx.recorder.cause(cause))
         return (yield from handle(request, route))
 

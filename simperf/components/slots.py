@@ -8,10 +8,15 @@ in FIFO order when a holder releases).
 
 from __future__ import annotations
 
+import math
 from collections import deque
+from collections.abc import Callable
+from typing import Any
 
 import simpy
 from simpy.events import Event
+
+from simperf.components.base import RequestFailed
 
 
 class Slots:
@@ -57,3 +62,81 @@ class Slots:
     def in_use(self) -> int:
         """Slots currently held (granted waiters included)."""
         return self.capacity - self.free
+
+
+class DroppingSlots(Slots):
+    """Slots that drop a waiter whose caller has gone, when it would be granted one.
+
+    A waiter queued through :meth:`wait` keeps a ticket: the deadline of the attempt it
+    serves and what that attempt carries (a
+    :class:`~simperf.components.resilience.Carried`, whose caller may cancel it while it
+    waits). When a slot is released, a waiter whose deadline has passed is failed as
+    ``expired_code`` (counted in ``expired``) and one whose caller cancelled it as
+    ``cancelled_code()`` (in ``cancelled``), holding nothing, and the slot goes on to the
+    next waiter: what an app server's ``queue.drop_expired`` does to its workers
+    (:class:`~simperf.components.admission.OrderedSlots`), for a database's cores and a
+    pool's connections. A waiter queued through :meth:`acquire` (a flat runner's, with no
+    deadline) is never dropped.
+
+    Examples
+    --------
+    >>> env = simpy.Environment()
+    >>> cores = DroppingSlots(env, 1, expired_code=7, cancelled_code=lambda: 8)
+    >>> cores.acquire() is None
+    True
+    >>> late, plain = cores.wait(0.0, None), cores.acquire()
+    >>> cores.release(); late.ok, plain.triggered, cores.expired   # late: past its deadline
+    (False, True, 1)
+    """
+
+    __slots__ = ("cancelled", "cancelled_code", "expired", "expired_code", "tickets")
+
+    def __init__(
+        self,
+        env: simpy.Environment,
+        capacity: int,
+        *,
+        expired_code: int,
+        cancelled_code: Callable[[], int],
+    ) -> None:
+        super().__init__(env, capacity)
+        self.tickets: dict[Event, tuple[float, Any]] = {}
+        self.expired_code = expired_code
+        self.cancelled_code = cancelled_code  # registered at the first: most runs cancel none
+        self.expired = 0
+        self.cancelled = 0
+
+    def wait(self, deadline: float, carried: Any) -> Event:
+        """Queue for a slot (none is free) on behalf of an attempt due by ``deadline``
+        that carries ``carried`` (None: nothing its caller may cancel)."""
+        event = Event(self.env)
+        self.waiting.append(event)
+        if deadline < math.inf or carried is not None:
+            self.tickets[event] = (deadline, carried)
+        return event
+
+    def forget(self, event: Event) -> None:
+        """A waiter gave up (a pool's ``max_wait``): it leaves the queue."""
+        self.waiting.remove(event)
+        self.tickets.pop(event, None)
+
+    def release(self) -> None:
+        """Give a slot back: to the next waiter whose caller still waits for it."""
+        waiting = self.waiting
+        tickets = self.tickets
+        while waiting:
+            event = waiting.popleft()
+            ticket = tickets.pop(event, None) if tickets else None
+            if ticket is not None:
+                deadline, carried = ticket
+                if self.env.now >= deadline:
+                    self.expired += 1
+                    event.fail(RequestFailed(self.expired_code))
+                    continue
+                if carried is not None and carried.given_up():
+                    self.cancelled += 1
+                    event.fail(RequestFailed(self.cancelled_code()))
+                    continue
+            event.succeed()
+            return
+        self.free += 1

@@ -450,8 +450,8 @@ class _TracedPool:
         self.release = pool.release
         plain = pool.acquire
 
-        def acquire() -> Process | None:
-            waiting = plain()
+        def acquire(request: Any = None) -> Process | None:
+            waiting = plain(request)
             if waiting is None:  # a free connection: no wait to record
                 return None
             entry = tracer._traced_process()

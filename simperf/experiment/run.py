@@ -210,6 +210,7 @@ def summarise(
         perf=perf,
     )
     result._arrays = summary.records  # per-request records (the first kept), for tests and plots
+    result._causes = summary.causes  # their outcome codes' causes (errors leave some out)
     if spans is not None:
         result._spans, result._slow_spans = spans, slow
     if summary.windows is not None:

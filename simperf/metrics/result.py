@@ -94,7 +94,8 @@ class Result:
         pandas.DataFrame
             One row per component (``part`` ``"all"``) and one per part of it (a
             cache's nodes, a CDN's ``edges.<region>`` and ``shield``), with the numeric
-            metrics as columns; empty when the run has no such section.
+            metrics as columns; empty when the run has no such section. A section of
+            numbers alone (``"errors"``: failed requests by cause) is one row of them.
             ``"headroom"`` gives its components' figures (``headroom.components``: the
             binding resource at its busiest instance, its utilisation and headroom).
 
@@ -107,6 +108,9 @@ class Result:
         entries = self.data.get(section, {})
         if section == "headroom" and entries:  # its first, faults ...: not components
             entries = entries["components"]
+        if entries and not any(isinstance(v, dict) for v in entries.values()):
+            # a section of numbers (``errors``: failed requests by cause): one row of them
+            return pd.DataFrame([entries])
         if not _per_component(entries):
             frames = [n for n, v in self.data.items() if n == "headroom" or _per_component(v)]
             raise ValueError(
@@ -177,7 +181,7 @@ class Result:
         """
         arrays = getattr(self, "_arrays", None)
         classes = [name for name in self.data["latency"] if name != "all"]
-        causes = ["ok", *self.data["requests"]["errors"]]
+        causes = getattr(self, "_causes", None) or ["ok", *self.data["requests"]["errors"]]
         if arrays is None:
             return pd.DataFrame(columns=["class", "start", "end", "latency", "outcome", "measured"])
         return pd.DataFrame(

@@ -27,6 +27,12 @@ TIMESERIES_CHUNK = 1 << 16
 instances has some 5M rows (one a metric, instance and window), whose tuples held all at
 once cost about 1 GB more than the frame they make."""
 SERIES_COLUMNS = ["start", "end", "component", "metric", "value"]
+ATTEMPT_CAUSES = frozenset({"cancelled"})
+"""Causes an attempt fails with but no request ends with, left out of the errors by
+cause while none did: a ``cancelled`` copy is one its caller no longer waits for (a
+hedged call's losing copy, or the calls made for it), and a client never cancels its own
+request, whose outcome is its winning copy's. Where the copies were dropped is counted
+as ``cancelled`` by what dropped them (``components.<app>``, ``databases.<db>``)."""
 
 
 def _peer_imbalance(component: Any, rows: list[dict[str, Any]]) -> float | None:
@@ -127,7 +133,8 @@ class Summary:
         return self.data["start"] >= self.warmup
 
     def _by_cause(self, mask: np.ndarray | None = None) -> dict[str, int]:
-        """Failed requests by cause, of the records ``mask`` picks (None: all).
+        """Failed requests by cause, of the records ``mask`` picks (None: all); a cause
+        only attempts fail with (:data:`ATTEMPT_CAUSES`) where no request ended with it.
 
         Counted over the failed records alone, usually few.
         """
@@ -135,11 +142,12 @@ class Summary:
         failed = ~self._ok if mask is None else mask & ~self._ok
         outcome = np.compress(failed, data["outcome"])
         weights = {"weight": np.compress(failed, data["weight"])} if "weight" in data else {}
-        return {
+        counts = {
             cause: tally(weights, outcome == code)
             for code, cause in enumerate(self.causes)
             if code > 0
         }
+        return {cause: n for cause, n in counts.items() if n or cause not in ATTEMPT_CAUSES}
 
     def requests(self) -> dict[str, Any]:
         recorder = self.model.ctx.recorder
@@ -485,7 +493,7 @@ class Summary:
                     # what reaches the store behind it: the load a lost node sends there
                     reads = instance_stats.count(a, nodes, name, "store_reads")
                     records.append((a.time, b.time, name, "store_reads_per_second", reads / span))
-                elif kind == "route":
+                elif kind == "route" and self.model.components[name].shown:
                     records.extend(instance_stats.route_series(a, b, name, span))
             if degraded_ends.size:
                 lo, hi = np.searchsorted(degraded_ends, [a.time, b.time], side="left")

@@ -10,7 +10,8 @@ from simperf.units import format_time
 
 
 def databases(d: dict[str, Any]) -> list[str]:
-    """Each database server, and pools, the queries by server time, shards."""
+    """Each database server, and pools, the queries dropped unserved (where any was),
+    the queries by server time, shards."""
     databases = d.get("databases")
     if not databases:
         return []
@@ -45,6 +46,11 @@ def databases(d: dict[str, Any]) -> list[str]:
                 f"pool {app}->{name}: {pool['size']} x {pool['instances']}, "
                 f"wait mean {format_time(wait['mean'])} p99 {format_time(wait['p99'])}, "
                 f"timeouts {pool['timeouts']}, refused {pool['refused']}"
+            )
+        if db.get("expired") or db.get("cancelled"):  # drop_expired: shown where it dropped
+            lines.append(
+                f"dropped by {name}: expired {db['expired']}, cancelled {db['cancelled']} "
+                "(queries whose caller had gone, waiting for a core or a connection)"
             )
         lines.extend(_query_lines(name, db))
         if "shards" in db:

@@ -32,6 +32,7 @@ from simperf.spec.cost import CostSpec
 from simperf.spec.distributions import Constant, Distribution
 from simperf.spec.instances import TypeName, type_problems
 from simperf.spec.kind import QUERY, ComponentKind, Forward, StepKind
+from simperf.spec.resilience import drop_problems
 from simperf.spec.scaling import ScalingSpec
 from simperf.spec.tables import (
     MAX_BYTES,
@@ -123,6 +124,15 @@ class PoolSpec(SpecModel):
     size: int = Field(ge=1, le=MAX_COUNT, description="connections per app instance")
     max_wait: Time = Field(
         1.0, gt=0, le=MAX_TIME, description="longest wait for a connection before pool_timeout"
+    )
+    drop_expired: bool = Field(
+        False,
+        description=(
+            "drop a query whose deadline (its class timeout, or the timeout of the call it "
+            "serves) has passed when a connection would be granted to it (counted as "
+            "expired), or that its caller cancelled (a hedged call's losing copy: "
+            "cancelled); default: serve it"
+        ),
     )
 
 
@@ -218,6 +228,15 @@ class _DatabaseFields(ComponentKind):
     cost: CostSpec | None = Field(
         None, description="price per instance and per core per hour (cost.total_per_hour)"
     )
+    drop_expired: bool = Field(
+        False,
+        description=(
+            "drop a query whose deadline (its class timeout, or the timeout of the call it "
+            "serves) has passed when a core would be granted to it (counted as expired), "
+            "or that its caller cancelled (a hedged call's losing copy: cancelled); "
+            "default: serve it"
+        ),
+    )
 
     @property
     def replica_spec(self) -> DbInstanceSpec:
@@ -246,7 +265,8 @@ class _DatabaseFields(ComponentKind):
 
         Checked: a primary key not listed among the columns; each table's key space is
         defined and has no more keys than the table rows; indexes, filters, updates and
-        joins name columns and tables it has; ``failover`` has a replica to promote.
+        joins name columns and tables it has; ``failover`` has a replica to promote;
+        ``drop_expired`` has something to drop.
         """
         path = f"components.{name}"
         problems = self._table_problems(path, scenario.keyspaces) + self._query_problems(path)
@@ -259,6 +279,8 @@ class _DatabaseFields(ComponentKind):
                 problems += type_problems(
                     scenario, server.instance_type, f"{path}.{role}", server.cores, server.memory
                 )
+        if self.drop_expired:
+            problems += drop_problems(scenario, name, f"{path}.drop_expired")
         return problems
 
     def _table_problems(self, path: str, keyspaces: dict[str, Any]) -> list[str]:

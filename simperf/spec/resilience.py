@@ -177,12 +177,12 @@ def call_problems(scenario: Any, name: str, server: Any) -> list[str]:
     problems: list[str] = []
     deadlines = _deadlines(scenario, name)
     queue = getattr(server, "queue", None)
-    if queue is not None and queue.drop_expired and not deadlines and not _timed(scenario, name):
-        problems.append(
-            f"{path}.queue.drop_expired: no request class or call with a timeout or a hedge "
-            f"reaches {name!r}, so no request it queues has a deadline to pass or a caller "
-            "to cancel it"
-        )
+    if queue is not None and queue.drop_expired:
+        problems += drop_problems(scenario, name, f"{path}.queue.drop_expired")
+    for k, pool in enumerate(server.pools):
+        if pool.drop_expired and not _times_calls_to(scenario, name, pool.database):
+            at = f"{path}.pool" + (f"[{k}]" if isinstance(server.pool, list) else "")
+            problems += drop_problems(scenario, name, f"{at}.drop_expired")
     for endpoint, steps in server.endpoints.items():
         for k, step in enumerate(steps):
             spath = f"{path}.endpoints.{endpoint}[{k}]"
@@ -210,16 +210,47 @@ def call_problems(scenario: Any, name: str, server: Any) -> list[str]:
     return problems
 
 
+def drop_problems(scenario: Any, name: str, path: str) -> list[str]:
+    """The problem of a ``drop_expired`` at ``path`` of component ``name`` (its queue, a
+    pool of it, a database) that nothing can trigger: no request class or call with a
+    timeout (what makes a deadline) or a hedge (whose losing copies are cancelled)
+    reaches ``name`` (a pool's own server's timed calls through it are checked apart)."""
+    if _deadlines(scenario, name) or _timed(scenario, name):
+        return []
+    return [
+        f"{path}: no request class or call with a timeout or a hedge reaches {name!r}, "
+        "so no request it queues has a deadline to pass or a caller to cancel it"
+    ]
+
+
+def _times_calls_to(scenario: Any, name: str, target: str) -> bool:
+    """Whether a step of ``name`` calls ``target`` with a ``timeout`` or a ``hedge`` (its
+    attempts wait in ``name``'s pool for ``target`` with a deadline of their own)."""
+    return any(
+        component == name
+        and (getattr(step, "timeout", None) is not None or getattr(step, "hedge", None) is not None)
+        and any(f.component == target for f in step.forwards())
+        for _, component, _, step in all_steps(scenario)
+    )
+
+
+def drops_expired(spec: Any) -> bool:
+    """Whether a component spec drops work whose caller has gone somewhere: its queue
+    (an app server's), one of its pools, or its database cores (``drop_expired``)."""
+    if getattr(spec, "drop_expired", False):
+        return True
+    if getattr(getattr(spec, "queue", None), "drop_expired", False):
+        return True
+    return any(pool.drop_expired for pool in getattr(spec, "pools", ()))
+
+
 def tracks_attempts(scenario: Any) -> bool:
-    """Whether a run reads the deadlines of attempts (not only of requests): some queue
-    drops expired requests, or a server that a timed or hedged call reaches calls
-    something of its own (a nested caller, whose calls look at the deadline of the
-    attempt it serves before they are sent; see
+    """Whether a run reads the deadlines of attempts (not only of requests): some queue,
+    pool or database drops expired requests (:func:`drops_expired`), or a server that a
+    timed or hedged call reaches calls something of its own (a nested caller, whose
+    calls look at the deadline of the attempt it serves before they are sent; see
     :class:`simperf.components.resilience.AttemptDeadlines`)."""
-    if any(
-        getattr(getattr(spec, "queue", None), "drop_expired", False)
-        for spec in scenario.components.values()
-    ):
+    if any(drops_expired(spec) for spec in scenario.components.values()):
         return True
     callers = {name for _, name, _, step in all_steps(scenario) if step.forwards()}
     if not callers:

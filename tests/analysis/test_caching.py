@@ -19,6 +19,7 @@ the half-width bound scaled by the t-quantile and sample-size ratio.
 from __future__ import annotations
 
 import math
+from collections import OrderedDict
 from itertools import islice
 from typing import Literal
 
@@ -316,3 +317,60 @@ def test_ttl_stale_rate_formula() -> None:
     assert math.isclose(small, 10 * 1e-10 / 2 / 11, rel_tol=1e-6)
     with pytest.raises(ValueError, match="write_p"):
         ttl_stale_rate([0.5, 0.5], 1.0, 1.0, 1.0, write_p=[1.0])
+
+
+# -- stale reads of an LRU cache written behind ------------------------------------------
+
+
+def test_lru_stale_rate_limits() -> None:
+    from simperf.analysis.caching import lru_stale_rate
+
+    assert lru_stale_rate(P_ZIPF, 1000, 0.0) == 0.0  # never written: nothing stale
+    # Written far more often than read: every hit finds its key written since its miss.
+    assert math.isclose(lru_stale_rate(P_ZIPF, 1000, 1e9), che_lru(P_ZIPF, 1000), rel_tol=1e-6)
+    rates = [lru_stale_rate(P_ZIPF, 1000, w) for w in (0.01, 0.1, 1.0)]
+    assert rates == sorted(rates) and 0 < rates[0] and rates[-1] < che_lru(P_ZIPF, 1000)
+    # Keys never written (write_p 0) are never stale, whatever the other keys' writes.
+    half = np.where(np.arange(P_ZIPF.size) % 2 == 0, 1.0, 0.0)
+    assert 0 < lru_stale_rate(P_ZIPF, 1000, 1e9, write_p=half) < che_lru(P_ZIPF, 1000)
+
+
+def _lru_stale_share(p: np.ndarray, capacity: int, writes: float, seed: int, reads: int) -> float:
+    """Reads and behind-the-cache writes drawn from ``p``, replayed through a plain LRU:
+    the share of the reads after a warm-up that hit a copy older than the key's version."""
+    rng = np.random.default_rng([seed, 7])
+    warm = 2 * reads // 10
+    draws = int((reads + warm) * (1 + writes) * 1.2)
+    keys = rng.choice(p.size, size=draws, p=p).tolist()
+    written = (rng.random(draws) < writes / (1 + writes)).tolist()
+    cache: OrderedDict[int, int] = OrderedDict()
+    version: dict[int, int] = {}
+    seen = stale = 0
+    for key, write in zip(keys, written, strict=True):
+        if write:
+            version[key] = version.get(key, 0) + 1
+            continue
+        seen += 1
+        copy = cache.get(key)
+        if copy is None:
+            cache[key] = version.get(key, 0)
+            if len(cache) > capacity:
+                cache.popitem(last=False)
+        else:
+            cache.move_to_end(key)
+            stale += seen > warm and copy < version.get(key, 0)
+        if seen == reads + warm:
+            return stale / reads
+    raise AssertionError("too few draws")
+
+
+def test_lru_stale_rate_matches_a_replay() -> None:
+    from simperf.analysis.caching import lru_stale_rate
+
+    # Zipf(0.8) over 1,000 keys, 100 cached, 0.2 writes per read: 8 x 100,000 reads.
+    p = popularity_probabilities(KeyspaceSpec(keys=1000, popularity={"zipf": 0.8}))
+    values = [_lru_stale_share(p, 100, 0.2, seed, 100_000) for seed in range(8)]
+    mean, half_width = _mean_and_half_width(values)
+    theory = lru_stale_rate(p, 100, 0.2)
+    assert half_width <= 0.01
+    assert abs(mean - theory) <= half_width + MARGIN, (mean, theory, half_width)

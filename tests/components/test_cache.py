@@ -565,3 +565,49 @@ def test_simultaneous_commands_wait_their_turn_and_every_wait_counts(tmp_path: P
     node = run(s)["components"]["cache"]
     assert node["served"] == 2 * n
     assert node["mean_wait"] == pytest.approx(latency * (n - 1) / 4, rel=1e-9)
+
+
+def _database_behind(write: dict[str, Any]) -> simperf.Scenario:
+    """Five requests, 100 ms apart, each reading key 0 through the cache (cache-aside over
+    the database's ``by_id``) and then ``write``-ing it: a step on the database."""
+    return scenario(
+        {"keys": 1, "popularity": "uniform"},
+        {"capacity": 10, "write_policy": "write_through"},
+        endpoints={"rw": [{"read": {"cache": "cache", "backing": "db.by_id"}}, write]},
+        classes=[{"name": "rw", "entry": "app", "endpoint": "rw", "keyspace": "items"}],
+        rate=10,
+        requests=5,
+        extra_components={
+            "db": {
+                "kind": "database",
+                "primary": {"cores": 1, "memory": "1GiB"},
+                "tables": {
+                    "t": {"rows": 1, "row_size": 100, "keyspace": "items", "columns": {"v": 1}}
+                },
+                "queries": {
+                    "by_id": {"table": "t", "where": ["id"]},
+                    "bump": {"table": "t", "op": "update", "where": ["id"], "updates": ["v"]},
+                },
+            }
+        },
+    )
+
+
+def test_a_database_update_behind_the_cache_makes_its_copies_stale() -> None:
+    # A `query` step updating the row commits a new version of key 0: request 1 misses
+    # and caches version 0, then updates the row (version 1); requests 2-5 hit the
+    # copy of version 0, older than the row each time: 4 stale reads (none before
+    # database writes committed versions: the cache looked fresh for ever).
+    d = run(_database_behind({"query": "bump", "database": "db"}))
+    assert d["caches"]["cache"]["hits"] == 4
+    assert d["caches"]["cache"]["stale_reads"] == 4
+    assert d["requests"]["stale"] == 4
+
+
+def test_a_cached_write_to_the_database_commits_one_version() -> None:
+    # Through the cache, the write's version is the one its database query committed,
+    # not a second one: five writes, five versions, and every hit is of the latest.
+    model = build(_database_behind({"write": {"cache": "cache", "backing": "db.bump"}}), seed=1)
+    d = summarise(model.execute()).to_dict()
+    assert model.ctx.keyspaces["items"].latest == {0: 5}
+    assert d["caches"]["cache"]["hits"] == 4 and d["caches"]["cache"]["stale_reads"] == 0

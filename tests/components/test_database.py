@@ -410,3 +410,87 @@ def written_clients(requests: int) -> int:
 def test_read_your_writes_forgets_writes_older_than_its_window() -> None:
     # one entry per request ever written, before: 2,000 then 8,000
     assert written_clients(8000) <= written_clients(2000) + FLOOR
+
+
+def two_requests(front: list[dict[str, Any]], app: list[dict[str, Any]], drops: str | None):
+    """Two requests, at 1 and 2 ms: a front (``front``'s steps) in front of app (``app``'s),
+    which queries a database of one core (6 ms a query, no round trip) through a pool of
+    one connection; ``drops``: what has ``drop_expired`` (``db``, ``pool``, or None)."""
+    db = database(rtt=0, cpu={"per_query": "6ms"}, primary={"cores": 1})
+    db["drop_expired"] = drops == "db"
+    return simperf.from_dict(
+        {
+            "name": "two_requests",
+            "workload": {
+                "arrival": {"kind": "deterministic", "rate": 1000},
+                "classes": [{"name": "req", "entry": "front", "endpoint": "serve"}],
+            },
+            "components": {
+                "front": {"kind": "app_server", "workers": 10, "endpoints": {"serve": front}},
+                "app": {
+                    "kind": "app_server",
+                    "workers": 10,
+                    "pool": {"database": "db", "size": 1, "drop_expired": drops == "pool"},
+                    "endpoints": {"serve": app},
+                },
+                "db": db,
+            },
+            "run": {"requests": 2, "warmup": 0},
+        }
+    )
+
+
+def settled(scenario: simperf.Scenario) -> Any:
+    """The model of ``scenario`` run past its end, until every copy still out has ended."""
+    model = build(scenario, seed=1)
+    model.execute()
+    model.env.run(until=0.1)
+    return model
+
+
+@pytest.mark.parametrize("drops", [None, "db"])
+def test_a_losing_hedged_copy_waiting_for_a_database_core_is_dropped(drops: str | None) -> None:
+    # The front hedges after 4 ms; app calls the database bare (its pool is not the
+    # bottleneck here: a call to a database's query takes a connection, 8 of them). A's
+    # first copy holds the core 1-7 ms; B1 (2 ms), A2 (5) and B2 (6) queue for it in that
+    # order. At 7 B1 takes over and A1's answer cancels A2. At 13 A2 is next: dropped,
+    # counted as cancelled, and the core goes to B2 (already in service when B1's answer
+    # cancels it). Every copy used to be served: A2 13-19 and B2 19-25, the database
+    # busy 24 ms for 12 ms of answers, now 18.
+    scenario = two_requests(
+        [{"call": "app.serve", "hedge": {"after": "4ms"}}],
+        [{"query": "get", "database": "db"}],
+        drops,
+    ).with_overrides({"components.app.pool.size": 8})
+    model = settled(scenario)
+    server = model.components["db"].servers[0]
+    served = 3 if drops else 4
+    assert server.served == served
+    assert server.busy.area_at(0.1) == pytest.approx(served * 0.006, abs=EXACT)
+    if drops:
+        assert (server.cores.cancelled, server.cores.expired) == (1, 0)
+        assert len(server.cores.tickets) == 0  # no ticket outlives its waiter
+        summary = simperf.run(scenario, seed=1).summary()  # dropped at 13 ms: in the run
+        assert "dropped by db: expired 0, cancelled 1" in summary
+
+
+@pytest.mark.parametrize("drops", [None, "pool"])
+def test_a_timed_out_query_waiting_for_a_connection_is_dropped(drops: str | None) -> None:
+    # app's call to the database's query gives up after 4 ms. A's holds the one
+    # connection 1-7 ms; B's waits from 2 ms and times out at 6 (B fails as timeout).
+    # At 7 the pool drops it, counted as expired, instead of sending it: it used to take
+    # the connection and the core 7-13 ms for nobody.
+    scenario = two_requests([{"call": "app.serve"}], [{"call": "db.get", "timeout": "4ms"}], drops)
+    model = settled(scenario)
+    server = model.components["db"].servers[0]
+    pool = model.components["app"].instances[0].pools["db"]
+    assert server.served == (1 if drops else 2)
+    if drops:
+        assert (pool.slots.expired, pool.slots.cancelled) == (1, 0)
+    assert pool.wait_samples.count == (1 if drops else 2)  # a dropped wait is no acquisition
+
+
+@pytest.mark.parametrize(("drops", "path"), [("db", "db.drop_expired"), ("pool", "app.pool.")])
+def test_a_drop_expired_nothing_can_trigger_is_refused(drops: str, path: str) -> None:
+    with pytest.raises(simperf.SpecError, match=rf"components\.{path}.*no request class or call"):
+        two_requests([{"call": "app.serve"}], [{"query": "get", "database": "db"}], drops)

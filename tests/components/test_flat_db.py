@@ -133,3 +133,42 @@ def test_flat_queries_give_the_same_results_as_processes(
 def test_queries_beyond_the_plain_path_run_as_processes(change: dict[str, Any]) -> None:
     scenario = simperf.from_dict(REPLICAS).with_overrides(change)
     assert build(scenario).clients._flat == [None, None]
+
+
+def _dropping(spec: dict[str, Any]) -> dict[str, Any]:
+    """``spec`` with a third class, behind a front, whose calls to app are hedged (the
+    losing copies are cancelled) and time out after 20 ms, and a database and pools that
+    drop what nobody waits for."""
+    spec = copy.deepcopy(spec)
+    spec["name"] += "-dropping"
+    spec["workload"]["classes"].append(
+        {"name": "hedged", "weight": 0.3, "entry": "front", "endpoint": "view"}
+    )
+    spec["components"]["front"] = {
+        "kind": "app_server",
+        "workers": 64,
+        "endpoints": {"view": [{"call": "app.view", "hedge": {"after": "2ms"}, "timeout": "20ms"}]},
+    }
+    # connections enough, and query CPU, for queries to queue at the database's cores too
+    spec["components"]["app"]["pool"].update(size=6, drop_expired=True)
+    spec["components"]["db"]["cpu"] = {"per_query": {"dist": "exponential", "mean": "300us"}}
+    spec["components"]["db"]["drop_expired"] = True
+    return spec
+
+
+@pytest.mark.parametrize("spec", [REPLICAS, _sharded()], ids=["replicas", "shards"])
+def test_queries_of_a_database_or_pool_that_drops_run_as_processes(spec: dict[str, Any]) -> None:
+    # the plain classes run flat beside the hedged one's processes, until the database or
+    # the pool drops what nobody waits for: then every query is a process, so that one
+    # engine's order of hand-overs in an instant decides who is served (see flat_db.py)
+    spec = _dropping(spec)
+    for db, pool in [(False, False), (True, False), (False, True), (True, True)]:
+        spec["components"]["db"]["drop_expired"] = db
+        spec["components"]["app"]["pool"]["drop_expired"] = pool
+        flat = build(simperf.from_dict(spec)).clients._flat
+        assert (flat == [None, None, None]) == (db or pool)
+    result = _result(spec)["databases"]["db"]
+    pool = result["pools"]["app"]
+    assert pool["expired"] > 0
+    # some dropped at a core too
+    assert result["cancelled"] > pool["cancelled"] and result["expired"] > pool["expired"]

@@ -359,6 +359,7 @@ def test_attempts_and_outcomes_add_up_over_random_settings() -> None:
 def test_the_breaker_open_share_stays_within_zero_and_one() -> None:
     # An area summed over many open spans can pass the span by a rounding error.
     route = Route.__new__(Route)
+    route.guarded = True  # a guarded call's route
     counters = {c: 0 for c in ("attempts", "calls")}
     first = {**counters, "breaker_open_area": 1.0}
     last = {**counters, "breaker_open_area": 1.0 + 49.000000000000014}
@@ -692,6 +693,29 @@ def test_a_bare_call_is_not_sent_past_the_deadline_of_the_attempt_it_serves(time
     assert guarded["calls"]["mid->app"]["expired"] == 9
 
 
+@pytest.mark.parametrize("timed", [True, False])
+def test_a_bare_call_not_sent_is_counted_on_its_route(timed: bool) -> None:
+    # three_tiers' 9 bare calls from mid past their deadline: each not sent had no
+    # counter (no calls row, app served 0 and nothing said why). Each now counts in
+    # calls, expired and failed of calls.mid->app, as a guarded try not sent does
+    # (attempts + fail_fast + expired == calls + retries + hedges), in the summary's
+    # calls table and the time series; a route whose bare calls were all sent has no row.
+    late = simperf.run(three_tiers("60ms", timed=timed))
+    route = late.data["calls"]["mid->app"]
+    assert (route["calls"], route["expired"], route["failed"], route["attempts"]) == (9, 9, 9, 0)
+    assert route["amplification"] is None  # a bare call's attempts are not counted
+    header, mid = (
+        line for line in late.summary().splitlines() if line.startswith(("calls ", "mid->"))
+    )
+    assert "expired" in header.split() and mid.split()[1] == "9"
+    series = late.timeseries
+    rates = series[(series.component == "calls.mid->app") & (series.metric == "expired_rate")]
+    assert ((rates.end - rates.start) * rates.value).sum() == pytest.approx(9)
+    sent = simperf.run(three_tiers("40ms", timed=timed))
+    assert "mid->app" not in sent.data.get("calls", {})
+    assert not (sent.timeseries.component == "calls.mid->app").any()
+
+
 def test_a_routes_expired_tries_are_in_the_summary_and_the_time_series() -> None:
     # nested_retries: mid's third try of each call is due after the front gave up (3 in
     # all). They were in the JSON only: the calls table and the route's rates left
@@ -795,3 +819,18 @@ def test_a_fallback_does_not_answer_an_attempt_its_caller_gave_up_on() -> None:
     req, mid = data["requests"], data["calls"]["mid->app"]
     assert (req["generated"], req["ok"], req["degraded"]) == (9, 9, 0)
     assert (mid["timeouts"], mid["failed"], mid["degraded"]) == (9, 9, 0)
+
+
+def test_cancelled_copies_are_no_request_errors() -> None:
+    # hedged_behind's 4 losing copies dropped as cancelled: every request is answered by
+    # its other copy, so none failed as cancelled, and the errors by cause no longer show
+    # a "cancelled 0" beside the 4 (in the JSON, the requests' errors and the errors
+    # frame, which used to fail on a section of numbers); the records' outcomes keep
+    # their causes
+    result = simperf.run(hedged_behind())
+    assert result.data["components"]["app"]["cancelled"] == 4
+    assert "cancelled" not in result.data["errors"]
+    assert "cancelled" not in result.data["requests"]["errors"]
+    assert list(result.frame("errors").columns) == list(result.data["errors"])
+    assert (result.requests["outcome"] == "ok").all()
+    assert "cancelled" in result.requests["outcome"].cat.categories

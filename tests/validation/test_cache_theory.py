@@ -37,6 +37,7 @@ from simperf.analysis.caching import (
     che_written,
     lfu_invalidated,
     lfu_static,
+    lru_stale_rate,
     lru_ttl_hit_rate,
     ttl_hit_rate,
     ttl_stale_rate,
@@ -434,3 +435,70 @@ def test_single_threaded_cache_wait_matches_pollaczek_khinchine(
     print(agrees(reps, "components.cache.mean_wait", theory, max_width=mean_width))
     print(agrees(reps, "components.cache.utilization", rho, max_width=mean_width))
     conserved_and_little(reps)
+
+
+def behind_spec(writes: float, duration: float) -> simperf.Scenario:
+    """An LRU cache of 100 of 1,000 Zipf(0.8) keys read cache-aside over a database whose
+    rows a ``query`` step updates behind it (``writes`` of the traffic); the database's
+    query takes some 0.3 ms, brief against the seconds a key stays cached."""
+    return simperf.from_dict(
+        {
+            "name": "written_behind",
+            "keyspaces": {"k": {"keys": 1000, "popularity": {"zipf": 0.8}}},
+            "workload": {
+                "arrival": {"kind": "poisson", "rate": RATE},
+                "classes": [
+                    {
+                        "name": "read",
+                        "weight": 1 - writes,
+                        "entry": "app",
+                        "endpoint": "get",
+                        "keyspace": "k",
+                    },
+                    {
+                        "name": "write",
+                        "weight": writes,
+                        "entry": "app",
+                        "endpoint": "put",
+                        "keyspace": "k",
+                    },
+                ],
+            },
+            "components": {
+                "app": {
+                    "kind": "app_server",
+                    "workers": 10_000,
+                    "endpoints": {
+                        "get": [{"read": {"cache": "cache", "backing": "db.by_id"}}],
+                        "put": [{"query": "bump", "database": "db"}],
+                    },
+                },
+                "cache": {"kind": "cache", "keyspace": "k", "capacity": 100, "latency": 0},
+                "db": {
+                    "kind": "database",
+                    "primary": {"cores": 16, "memory": "1GiB"},
+                    "tables": {
+                        "t": {"rows": 1000, "row_size": 100, "keyspace": "k", "columns": {"v": 10}}
+                    },
+                    "queries": {
+                        "by_id": {"table": "t", "where": ["id"]},
+                        "bump": {"table": "t", "op": "update", "where": ["id"], "updates": ["v"]},
+                    },
+                },
+            },
+            "run": {"duration": 10 + duration, "warmup": 10},
+        }
+    )
+
+
+@pytest.mark.validate
+def test_database_writes_behind_an_lru_cache_match_its_stale_rate() -> None:
+    # 10% of the traffic updates rows behind the cache: a cached copy is stale once its
+    # key was updated since the miss that set it (lru_stale_rate, Che's T).
+    writes = 0.1
+    reps = replications(behind_spec(writes, duration=120), 10)
+    theory = lru_stale_rate(P_TTL, 100, writes / (1 - writes))
+    iv = reps.interval("caches.cache.stale_rate", CONFIDENCE)
+    print(f"stale behind lru: {iv.mean:.5f} ± {iv.half_width:.5f}, theory {theory:.5f}")
+    assert iv.half_width <= 0.01
+    assert abs(iv.mean - theory) <= iv.half_width + MARGIN, (iv.mean, theory, iv.half_width)
