@@ -17,7 +17,7 @@ from simperf.dbcost.explain import (
 )
 from simperf.dbcost.mix import Variant
 from simperf.dbcost.query_cost import expected_times, storage_times
-from simperf.estimate.stations import Station, Time
+from simperf.estimate.stations import Station, Time, served, waited
 
 
 class QueryRoutes:
@@ -135,22 +135,41 @@ class QueryRoutes:
     def _query_time(
         self, database: str, variant: Variant, pooled: bool = False, after_write: bool = False
     ) -> Time:
+        """A query's time as its parts: the wait for a core (none, or exponential, at the
+        server's Erlang C), its CPU (a gamma of its mean and variance), the wait for a
+        storage slot and its page I/O (both skipped by a query that misses nothing: an
+        atom), and the transfer of its rows (constant); without a pool, the handshake
+        (constant) and the session start-up, which waits for a core again."""
+        db = self.components[database]
         p, times, fans = self._query(database, variant)
         primary = self._on_primary(database, p.is_write, after_write)
         station = self._db_station(database, primary)
-        shards = self.components[database].shard_count if fans else 1
-        wait = _slowest(self.wait(station), station, shards)
-        waits = wait
-        if times["visit"] > 0:
+        shards = db.shard_count if fans else 1
+        core_wait = self._slowest_wait(station, shards)
+        cpu = served(times["cpu"], db.cpu.per_query.variance)
+        total = core_wait + cpu
+        visit = times["visit"]
+        if visit > 0:  # the wait and the I/O of the queries that miss a page (or write)
             storage = self._storage_station(database, primary)
-            waits += times["visit"] * _slowest(self.wait(storage), storage, shards)
-        queued = times["cpu"] + times["io"] + waits
-        delay = times["round_trip"] - times["cpu"] - times["io"]
+            mean = times["io"] / visit
+            second = (times["io_variance"] + times["io"] ** 2) / visit
+            io = served(mean, max(second - mean * mean, 0.0))
+            total = total + (self._slowest_wait(storage, shards) + io).scaled(visit)
+        total = total + Time(0.0, times["round_trip"] - times["cpu"] - times["io"])
         if not pooled:  # the handshake, then the start-up, which queues for a core too
-            connection = self.components[database].connection
-            queued += connection.startup.mean + wait
-            delay += connection.handshake.mean
-        return Time(queued, delay)
+            connection = db.connection
+            startup = served(connection.startup.mean, connection.startup.variance)
+            total = total + Time(0.0, connection.handshake.mean) + startup + core_wait
+        return total
+
+    def _slowest_wait(self, station: Station, shards: int) -> Time:
+        """The wait for ``station`` (:meth:`wait_time`: none, or exponential), its mean
+        the slowest shard's of ``shards``."""
+        wait = self.wait(station)
+        slowest = _slowest(wait, station, shards)
+        if slowest <= 0 or not math.isfinite(slowest):
+            return Time(slowest, 0.0)
+        return waited(slowest, station.prob_wait() or 1.0)
 
     def _rows_cpu(
         self, spec: Any, database: str, variant: Variant, core_wait: float, repeat: int
@@ -161,7 +180,11 @@ class QueryRoutes:
         if not per_row or not p.rows_returned:
             return Time()
         rows = p.rows_returned * (db.shard_count if fans else 1)
-        return Time((rows * per_row / spec.speed + core_wait) * repeat, 0.0)
+        cpu = served(rows * per_row / spec.speed, 0.0)  # a constant count of rows
+        if core_wait > 0:  # with more workers than cores, the caller queues for a core
+            name = next(n for n, s in self.components.items() if s is spec)
+            cpu = cpu + self.wait_time(self.app_stations(name)[0])
+        return cpu.scaled(repeat)
 
 
 def _slowest(wait: float, station: Station, shards: int) -> float:

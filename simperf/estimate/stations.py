@@ -181,7 +181,7 @@ class Time(NamedTuple):
     f`` occurrences are ``n`` independent ones and one more with probability ``f`` (a
     cache miss's visit, a balancer's share). Identical phases are one entry, so a
     request split over identical backends visits one. Queued time without phases (a
-    database query's, a hedged call's) is taken as one exponential of its mean.
+    hedged call's answer) is taken as one exponential of its mean.
     """
 
     queued: float = 0.0
