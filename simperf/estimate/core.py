@@ -548,8 +548,8 @@ def _result(
 ) -> Estimate:
     times: dict[str, list[tuple[float, Time]]] = {}
     for klass, share, region in entries:
-        t = routes.response(klass.entry, klass.endpoint, region, klass.name, True)
-        times.setdefault(klass.name, []).append((share, t))
+        for p, t in routes.branches(klass.entry, klass.endpoint, region, klass.name):
+            times.setdefault(klass.name, []).append((share * p, t))
     rows = []
     for name, parts in times.items():
         share = sum(s for s, _ in parts)

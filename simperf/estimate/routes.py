@@ -684,11 +684,31 @@ class Routes(QueryRoutes, RegionRoutes):
         return command + Time(0.0, trip)
 
     def _cdn(self, spec: Any, endpoint: str, region: int, klass: str) -> Time:
+        miss, trip, origin = self._cdn_parts(spec, endpoint, region, klass)
+        return trip + origin.scaled(miss)
+
+    def _cdn_parts(
+        self, spec: Any, endpoint: str, region: int, klass: str
+    ) -> tuple[float, Time, Time]:
+        """A CDN request's edge miss ratio, its trip to the edge and back, and the
+        origin's time on a miss."""
         edge = spec.edges.get(self.regions[region]) if self.regions else None
-        trip = 2 * edge.latency if edge is not None else 0.0
+        trip = Time(0.0, 2 * edge.latency if edge is not None else 0.0)
         miss = self._cdn_miss(spec, klass, region)
-        origin = self.response(spec.origin, endpoint, region, klass)
-        return Time(0.0, trip) + origin.scaled(miss)
+        return miss, trip, self.response(spec.origin, endpoint, region, klass)
+
+    def branches(
+        self, component: str, endpoint: str, region: int, klass: str
+    ) -> list[tuple[float, Time]]:
+        """A class's route from its entry as the outcomes it mixes, ``(probability,
+        time)``, for its quantiles: a CDN's edge hits and misses apart (a miss's trip to
+        the origin is all or nothing, not a share of every request's time), any other
+        entry one route. Their mean is :meth:`response`'s."""
+        spec = self.components[component]
+        if spec.kind == "cdn":
+            miss, trip, origin = self._cdn_parts(spec, endpoint, region, klass)
+            return [(p, t) for p, t in ((1.0 - miss, trip), (miss, trip + origin)) if p > 0]
+        return [(1.0, self.response(component, endpoint, region, klass, True))]
 
     # -- the stations' own holding times --------------------------------------------
     def fill_workers(self) -> None:
