@@ -323,10 +323,10 @@ class _Route:
                 delays += part
             else:
                 phased += part
-            if scv < 1e-9:  # a constant part shifts the route (mean-preserving if partial)
-                shift += part
-            else:
-                rows.append((mean, scv, atom, count))
+            if scv < 1e-9 and atom <= 0 and count == math.floor(count):
+                shift += part  # a constant part, always taken, shifts the route
+            else:  # a constant one taken only sometimes is a jump of its own
+                rows.append((mean, max(scv, 0.0), atom, count))
         rest = time.queued - phased
         if rest > 1e-12 * max(time.queued, 1e-300):
             rows.append((rest, 1.0, 0.0, 1.0))
@@ -339,13 +339,19 @@ class _Route:
         # every phase skipped: its atom to the power of its occurrences
         self.atom = float(np.prod(self.atoms**self.whole * (1.0 - self.part * (1.0 - self.atoms))))
         self.gated = self.atoms > 0
+        self.constant = self.scvs < 1e-9
         self.partial = self.part > 0
 
     def transform(self, s: np.ndarray) -> np.ndarray:
         """The queued time's Laplace-Stieltjes transform at ``s`` (any shape), summed in
         logarithms: one complex log per phase and node, no complex powers."""
         x = s[..., None]
-        logs = np.log1p(x * (self.means * self.scvs)) * (-1.0 / self.scvs)  # gamma's
+        if self.constant.any():  # a constant's transform is exp(-s d), a gamma's limit
+            scvs = np.where(self.constant, 1.0, self.scvs)
+            logs = np.log1p(x * (self.means * scvs)) * (-1.0 / scvs)  # gamma's
+            logs = np.where(self.constant, -x * self.means, logs)
+        else:
+            logs = np.log1p(x * (self.means * self.scvs)) * (-1.0 / self.scvs)  # gamma's
         if self.gated.any():  # an atom at zero: E[e^-sX] = atom + (1 - atom) gamma
             g = self.gated
             one = self.atoms[g] + (1.0 - self.atoms[g]) * np.exp(logs[..., g])

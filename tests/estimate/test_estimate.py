@@ -1211,3 +1211,17 @@ def test_web_stack_static_p99_is_its_eu_misses() -> None:
     # where every request taking the misses' mean share gave 48.8 ms.
     e = estimate(simperf.load(MODELS / "web_stack.yaml"))
     assert _p99(e, "static") == pytest.approx(0.1064, abs=0.5e-3)
+
+
+def test_a_constant_part_taken_sometimes_is_a_jump_not_its_mean_share() -> None:
+    # 1 ms always, 1 ms more with probability 0.3 (one page read by the queries that
+    # miss it), and an exponential of 2 ms: P(T > x) = 0.7 e^-(x-1)/2 + 0.3 e^-(x-2)/2
+    # (ms) past 2 ms. The partial 1 ms taken as a 0.3 ms shift gave 10.510 ms.
+    from simperf.estimate.stations import Time, quantile, served
+
+    t = Time(0.0, 1e-3) + served(1e-3, 0.0).scaled(0.3) + served(2e-3)
+    exact = _solve_tail(
+        lambda x: 0.7 * math.exp(-(x - 1e-3) / 2e-3) + 0.3 * math.exp(-(x - 2e-3) / 2e-3), 1.0
+    )
+    assert quantile([(1.0, t)]) == pytest.approx(exact, rel=1e-6)
+    assert exact == pytest.approx(10.566e-3, abs=1e-6)
