@@ -7,8 +7,10 @@ demands gives the throughput, and the waits it finds replace the open ones. The 
 approximate: each station's wait (none with the probability of not waiting, else
 exponential, as in M/M/c) and service (a gamma of its mean and cv) are summed along the
 route as independent (:func:`simperf.estimate.stations.quantile`; exact for a chain of
-M/M/1 stations, whose sojourns are independent), delay steps at their distribution and
-hops as constant at their means.
+M/M/1 stations, whose sojourns are independent), a query's waits and services at its
+database's cores and storage among them, delay steps at their distribution and hops as
+constant at their means; a class entering at a CDN mixes its edge hits and its misses
+as routes of their own.
 """
 
 from __future__ import annotations
@@ -36,8 +38,9 @@ optimize = lazy_module("scipy.optimize")
 
 P99_METHOD = (
     "p99: each station's wait (no wait, or exponential, as in M/M/c) and service (gamma of "
-    "its mean and cv) summed along the route as independent, delay steps at their "
-    "distribution, network hops constant (exact for M/M/c, and chains of M/M/1)"
+    "its mean and cv) summed along the route as independent, a database query's too, "
+    "delay steps at their distribution, network hops constant, a CDN's hits and misses "
+    "as routes apart (exact for M/M/c, and chains of M/M/1)"
 )
 STATION_COLUMNS = (
     "servers",
