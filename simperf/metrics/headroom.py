@@ -20,7 +20,11 @@ when it is already past saturation (a queue limit rejecting half the requests at
 busy saturates at 0.5 times the load, not at 1). Calls a circuit breaker failed fast
 were offered too: a callee behind a breaker counts them as load it would have served
 (spread over its instances as it spread what it served), so that it does not look
-comfortable only because the breaker refused work (:func:`stopped_calls`).
+comfortable only because the breaker refused work (:func:`stopped_calls`); not at the
+caller as well, which admitted them and whose capacity refused none (one shortfall,
+counted once). A rate limiter's refusals (``rate_limited``) are not offered load: a
+policy, not a lack of capacity, whose limit holds as the load grows, so the resources
+behind it are judged on the load it admits.
 
 An autoscaled server's fleet grows with the load up to ``max``, so ``1 / U`` of the
 fleet it had tracks the scaling target; :func:`at_max` gives its headroom with the
