@@ -20,7 +20,7 @@ $(STAMP): pyproject.toml $(CONSTRAINTS)
 	@touch $(STAMP)
 
 run: $(STAMP)  ## run the flagship stack, print its summary and write its HTML report
-	$(VENV)/bin/simperf report models/web_stack.yaml -o results/web_stack.html
+	$(VENV)/bin/simperf report models/web_stack.yaml --out results/web_stack.html
 	@echo "simperf is installed in $(VENV): run '. $(VENV)/bin/activate' to put it on PATH"
 
 test: $(STAMP)  ## the test suite (validation against theory included, short horizons)

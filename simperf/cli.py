@@ -1,7 +1,8 @@
 """The ``simperf`` command line.
 
 Exit status: 0 on success, 2 on bad input (spec, overrides, arguments, files), 1 on an
-unexpected internal error, 130 when interrupted. With ``--json`` an error is printed on
+unexpected internal error, 3 when a search (capacity, cheapest, growth) finds nothing that
+meets the SLOs, 130 when interrupted. With ``--json`` an error is printed on
 stdout as one JSON object, ``{"error": {"kind": ..., "message": ..., "path": ...}}``,
 never as text.
 """
@@ -120,7 +121,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(
         prog="simperf",
         description="Discrete-event performance simulator for backend architectures. "
-        "Exit status: 0 ok, 2 bad input, 1 internal error, 130 interrupted. With --json, "
+        "Exit status: 0 ok, 2 bad input, 1 internal error, 3 no value or design meets "
+        "the SLOs (capacity, cheapest, growth), 130 interrupted. With --json, "
         'errors too are printed on stdout as {"error": {"kind", "message", "path"}}.',
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")

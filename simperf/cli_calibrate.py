@@ -6,7 +6,14 @@ import argparse
 import json
 from typing import Any
 
-from simperf.cli_common import JSON_HELP, _positive_int, _probability, _seed
+from simperf.cli_common import (
+    JSON_HELP,
+    _positive_int,
+    _probability,
+    _seed,
+    add_quiet,
+    progress_wanted,
+)
 
 
 def _cmd_calibrate(args: argparse.Namespace) -> int:
@@ -18,6 +25,7 @@ def _cmd_calibrate(args: argparse.Namespace) -> int:
         confidence=args.confidence,
         predict_requests=None if args.no_predict else args.requests,
         seed=args.seed,
+        progress=progress_wanted(args),
     )
     if args.out:
         with open(args.out, "w", encoding="utf-8") as out:
@@ -40,7 +48,8 @@ def register(commands: Any) -> None:
         "load, time_<component>, server_start, server_end, worker; times in seconds): "
         "service-time families per component, the per-request overhead and its dependence "
         "on load, the arrival rate and dispersion. Calibrates from the lowest load level, "
-        "then simulates every level and compares p50, p95, p99 with the log's. "
+        "then simulates every level and compares p50, p95, p99 with the log's (a progress "
+        "bar on stderr when it is a terminal, none with --json or --quiet). "
         "Exit 2 if the log cannot be used.",
     )
     # dest "spec": the name under which the CLI reports the input file's path in errors
@@ -59,4 +68,5 @@ def register(commands: Any) -> None:
     cal.add_argument("--no-predict", action="store_true", help="fit only, simulate nothing")
     cal.add_argument("--seed", type=_seed, default=1, help="seed of the simulations")
     cal.add_argument("--json", action="store_true", help=JSON_HELP)
+    add_quiet(cal)
     cal.set_defaults(handler=_cmd_calibrate)

@@ -8,6 +8,7 @@ import json
 from typing import Any
 
 from simperf.cli_common import (
+    NO_ANSWER,
     _positive_int,
     add_confidence,
     add_executor,
@@ -67,7 +68,7 @@ def _cmd_capacity(args: argparse.Namespace) -> int:
     except KeyboardInterrupt:
         return interrupted("capacity", args)
     print(json.dumps(found.to_dict()) if args.json else found.summary())
-    return 0
+    return 0 if found.answer is not None else NO_ANSWER
 
 
 def _design(text: str) -> tuple[str, str, float | None, float | None]:
@@ -139,9 +140,10 @@ def _cmd_cheapest(args: argparse.Namespace) -> int:
         )
     except KeyboardInterrupt:
         return interrupted("cheapest", args)
+    status = 0 if ranking.best is not None else NO_ANSWER
     if args.json:
         print(json.dumps(ranking.to_dict()))
-        return 0
+        return status
     for search in ranking.searches.values():
         print(search.summary(), end="\n\n")
     print(f"{'design':<16}{'knob':<32}{'answer':>10}{'cost/h':>10}  certain")
@@ -151,7 +153,7 @@ def _cmd_cheapest(args: argparse.Namespace) -> int:
         certain = "yes" if row["certain"] else "no"  # a probe below it stayed undecided
         print(f"{row['design']:<16}{row['knob']:<32}{answer:>10}{cost:>10}  {certain}")
     print(f"cheapest: {cheapest_designs(ranking) or 'no design meets the SLOs'}")
-    return 0
+    return status
 
 
 def _cmd_growth(args: argparse.Namespace) -> int:
@@ -177,7 +179,8 @@ def _cmd_growth(args: argparse.Namespace) -> int:
     except KeyboardInterrupt:
         return interrupted("growth", args)
     print(json.dumps(projection.to_dict()) if args.json else projection.summary())
-    return 0
+    # an answer: some design holds its SLOs in some month judged (its breach month is one)
+    return 0 if bool(projection.frame["met"].astype(bool).any()) else NO_ANSWER
 
 
 def _search_arguments(parser: argparse.ArgumentParser) -> None:

@@ -27,6 +27,11 @@ if TYPE_CHECKING:  # pragma: no cover
 MAX_SEED = 2**63 - 1
 """The largest seed, as ``run.seed`` allows (numpy seeds streams with it and the hashes)."""
 
+NO_ANSWER = 3
+"""Exit status of a search that ran but found nothing meeting the SLOs (``capacity``,
+``cheapest``, ``growth``): 0 is an answer, 2 bad input, 1 an internal error, so a script
+tells "none in range" from both."""
+
 JSON_HELP = (
     "print one JSON object; an error is printed on stdout too, as "
     '{"error": {"kind": "spec"|"file"|"store"|"arguments"|"error", "message": ..., "path": ...}}'
@@ -167,6 +172,11 @@ def add_executor(parser: argparse.ArgumentParser) -> None:
         help="run on a Dask cluster: a scheduler address, or 'local' for a LocalCluster",
     )
     parser.add_argument("--serial", action="store_true", help="run in this process, one at a time")
+    add_quiet(parser)
+
+
+def add_quiet(parser: argparse.ArgumentParser) -> None:
+    """--quiet: no progress bar (read by :func:`progress_wanted`)."""
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
 
 

@@ -47,17 +47,10 @@ def _component_utilization(metric: str) -> bool:
     return len(parts) == 3 and parts[0] == "components" and parts[2] == "utilization"
 
 
-def _fmt(metric: str, value: float | None) -> str:
-    if value is None or (isinstance(value, float) and math.isnan(value)):
-        return "-"
-    if metric.startswith("latency.") or metric == "faults.mean_time_to_detect":
-        return format_time(value)
-    return f"{value:.6g}"
-
-
 def _cmd_replicate(args: argparse.Namespace) -> int:
     from simperf.experiment.replicate import replicate
     from simperf.metrics.stats import same_in_every_replication
+    from simperf.presentation.cells import metric_value
 
     require_out_for_resume(args)
     scenario = scenario_from_args(args)
@@ -85,7 +78,7 @@ def _cmd_replicate(args: argparse.Namespace) -> int:
     if reps.warmup:
         print(
             f"warm-up   {reps.warmup['cut_time']:.6g} s "
-            f"(relaxation time {_fmt('latency.', reps.warmup['relaxation_time'])}, decided by "
+            f"(relaxation time {format_time(reps.warmup['relaxation_time'])}, decided by "
             f"{reps.warmup['decided_by']}, over {reps.warmup['pilot_replications']} pilot runs)"
         )
     if reps.precision:
@@ -112,9 +105,9 @@ def _cmd_replicate(args: argparse.Namespace) -> int:
         spread = (
             "same in every replication"
             if len(values) > 1 and same_in_every_replication(values)
-            else _fmt(row["metric"], row["half_width"])
+            else metric_value(row["metric"], row["half_width"])
         )
-        print(f"{row['metric']:<36}{_fmt(row['metric'], row['mean']):>12}  {spread:>13}")
+        print(f"{row['metric']:<36}{metric_value(row['metric'], row['mean']):>12}  {spread:>13}")
     return 0
 
 
@@ -152,6 +145,7 @@ def _cmd_compare(args: argparse.Namespace) -> int:
     # that only what differs between the two files (and --set-a/--set-b) is compared.
     from simperf.experiment.compare import compare
     from simperf.metrics.stats import SAME_IN_EVERY_REPLICATION
+    from simperf.presentation.cells import metric_value
     from simperf.presentation.tables import comparison_sides
 
     require_out_for_resume(args)
@@ -200,10 +194,10 @@ def _cmd_compare(args: argparse.Namespace) -> int:
         )
         # a constant difference has no interval (a zero or rounding-sized half-width)
         same = row["verdict"] == SAME_IN_EVERY_REPLICATION
-        half = "-" if same else _fmt(m, row["half_width"])
+        half = "-" if same else metric_value(m, row["half_width"])
         print(
-            f"{m:<30}{_fmt(m, row['mean_a']):>11}{_fmt(m, row['mean_b']):>11}"
-            f"{_fmt(m, row['difference']):>12}{half:>14}{rel:>9}  "
+            f"{m:<30}{metric_value(m, row['mean_a']):>11}{metric_value(m, row['mean_b']):>11}"
+            f"{metric_value(m, row['difference']):>12}{half:>14}{rel:>9}  "
             f"{_VERDICT_WORDS.get(row['verdict'], row['verdict'])}"
         )
     return 0
@@ -221,6 +215,7 @@ def _assignments(items: list[str], flag: str) -> dict[str, Any]:
 
 def _cmd_sweep(args: argparse.Namespace) -> int:
     from simperf.experiment.sweep import sweep
+    from simperf.presentation.cells import metric_value
     from simperf.spec.io import parse_assignment, parse_text
 
     require_out_for_resume(args)
@@ -263,7 +258,7 @@ def _cmd_sweep(args: argparse.Namespace) -> int:
         key = key if isinstance(key, tuple) else (key,)
         cells = [str(k) for k in key]
         cells.append(_worst_stability(group["stability"].tolist()))
-        cells += [_fmt(m, group[m].mean()) for m in HEADLINE if m in frame]
+        cells += [metric_value(m, group[m].mean()) for m in HEADLINE if m in frame]
         rows.append(cells)
     widths = [max([len(c), 10] + [len(r[i]) for r in rows]) for i, c in enumerate(columns)]
     for cells in [columns, *rows]:

@@ -17,7 +17,7 @@ def _cmd_report(args: argparse.Namespace) -> int:
 
     out = Path(args.output) if args.output else Path(f"{Path(args.spec).stem}.html")
     if out.is_dir():
-        raise SimperfError(f"-o {out}: is a directory; give a file name, e.g. {out}/report.html")
+        raise SimperfError(f"--out {out}: is a directory; give a file name, e.g. {out}/report.html")
     scenario = scenario_from_args(args)
     result = run(scenario, seed=args.seed)
     page = render(result)
@@ -25,7 +25,7 @@ def _cmd_report(args: argparse.Namespace) -> int:
         out.parent.mkdir(parents=True, exist_ok=True)
         out.write_text(page, encoding="utf-8")
     except OSError as exc:
-        raise SimperfError(f"-o {out}: cannot write the report ({exc.strerror})") from None
+        raise SimperfError(f"--out {out}: cannot write the report ({exc.strerror})") from None
     if args.json:
         print(json.dumps({"report": str(out), "result": result.to_dict()}))
         return 0
@@ -46,10 +46,12 @@ def register(commands: Any) -> None:
     )
     add_scenario_arguments(parser)
     parser.add_argument(
-        "-o",
-        "--output",
+        "--out",
+        dest="output",
         metavar="FILE",
         help="where to write the report (default: SPEC's name with .html, here)",
     )
+    # -o and --output, taken before the writing commands agreed on --out, still work
+    parser.add_argument("-o", "--output", dest="output", help=argparse.SUPPRESS)
     parser.add_argument("--quiet", action="store_true", help="print only the report's path")
     parser.set_defaults(handler=_cmd_report)

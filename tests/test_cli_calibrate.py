@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 import sys
 from pathlib import Path
@@ -80,3 +81,23 @@ def test_a_saturated_base_level_is_refused_and_others_flagged(
     data = json.loads(capsys.readouterr().out)
     assert data["levels"][0]["saturated"] is True
     assert data["warnings"][0].startswith("load 0: saturated")
+
+
+class _Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def test_calibrate_shows_its_simulations_progress_where_someone_watches(
+    log_csv: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # It simulated every load level with no sign of life; a bar counts them, as replicate's
+    # does, on a terminal only and never with --json or --quiet.
+    monkeypatch.setattr(sys, "stderr", _Terminal())
+    args = ["calibrate", str(log_csv), "--requests", "2000"]
+    assert main([*args, "--json"]) == 0
+    assert main([*args, "--quiet"]) == 0
+    assert sys.stderr.getvalue() == ""
+    assert main(args) == 0
+    assert "calibrate: 100%" in sys.stderr.getvalue() and "1/1" in sys.stderr.getvalue()
+    assert "1/1" not in capsys.readouterr().out  # the bar is never on stdout

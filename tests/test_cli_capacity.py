@@ -1,4 +1,4 @@
-"""capacity and cheapest on the command line: answers, --json and exit status 2."""
+"""capacity and cheapest on the command line: answers, --json, exit status 2 and no answer."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from contextlib import closing
 import pytest
 
 from simperf.cli import main
+from simperf.cli_common import NO_ANSWER
 
 from conftest import MODELS
 
@@ -37,9 +38,24 @@ def test_capacity_resumes_from_its_store(tmp_path, capsys: pytest.CaptureFixture
 
 
 def test_capacity_text_when_high_misses(capsys: pytest.CaptureFixture[str]) -> None:
+    # No answer in range exits NO_ANSWER (it exited 0, as an answer does), text or JSON.
     args = ["capacity", MMC, "--knob", "components.app.cores", *WAIT, "--high", "3", *SHORT]
-    assert main(args) == 0
+    assert main(args) == NO_ANSWER == 3
     assert "no value up to components.app.cores=3" in capsys.readouterr().out
+    assert main([*args, "--json"]) == NO_ANSWER
+    assert json.loads(capsys.readouterr().out)["met"] is False
+
+
+def test_cheapest_with_no_design_meeting_the_slos_exits_no_answer(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    designs = ["--design", "up=components.app.cores:1:2", "--design", "out=components.app.replicas"]
+    one_core = ["--set", "components.app.cores=1"]  # 320/s of 10 ms: two cores are not enough
+    args = ["cheapest", MMC, *one_core, *designs, *WAIT, "--high", "2", "-n", "2", *SHORT]
+    assert main(args) == NO_ANSWER
+    assert "cheapest: no design meets the SLOs" in capsys.readouterr().out
+    assert main([*args, "--json"]) == NO_ANSWER
+    assert json.loads(capsys.readouterr().out)["best"] is None
 
 
 def test_cheapest_text(capsys: pytest.CaptureFixture[str]) -> None:
@@ -174,6 +190,10 @@ def test_growth_json_and_bad_rate(capsys: pytest.CaptureFixture[str]) -> None:
     data = json.loads(capsys.readouterr().out)
     assert data["designs"][0]["design"] == "fixed"
     assert data["designs"][0]["breach_month"] == 2
+    # the SLOs hold in no month judged, for no design: no answer, not 0
+    busy = ["--slo", "components.app.utilization<0.5", "--months", "1"]
+    assert main([*args, *deterministic, *busy, "--design", "fixed", "--json"]) == NO_ANSWER
+    assert json.loads(capsys.readouterr().out)["designs"][0]["breach_month"] == 0
     assert main([*args[:3], "--rate", "lots", *WAIT]) == 2
     assert "--rate" in capsys.readouterr().err
 

@@ -439,7 +439,7 @@ def test_replicate_and_compare_text_say_a_value_is_the_same_in_every_replication
     came from that zero-width interval, not from any spread."""
     assert main(["replicate", MMC, "-n", "2", *SHORT]) == 0
     (row,) = [r for r in capsys.readouterr().out.splitlines() if r.startswith("error_rate")]
-    assert row.split()[1:] == ["0", "same", "in", "every", "replication"]
+    assert row.split()[1:] == ["0.0%", "same", "in", "every", "replication"]
     args = ["compare", MMC, MMC, "--set-b", "components.app.cores=5", "-n", "2", *SHORT]
     assert main(args) == 0
     text = capsys.readouterr().out

@@ -71,7 +71,7 @@ def test_tour_output_is_what_the_run_prints() -> None:
 
 
 def test_flagship_output_is_what_the_run_prints() -> None:
-    command = "$ simperf report models/web_stack.yaml -o results/web_stack.html\n"
+    command = "$ simperf report models/web_stack.yaml --out results/web_stack.html\n"
     shown = re.search(re.escape(command) + r"(.*?)\nreport written to ", README, re.S)
     assert shown, "the flagship's output is missing"
     printed = simperf.run(simperf.load(ROOT / "models" / "web_stack.yaml")).summary()

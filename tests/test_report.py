@@ -105,7 +105,7 @@ def test_cli_report_prints_summary_and_path(
                 "60s",
                 "--set",
                 "run.warmup=5",
-                "-o",
+                "--out",  # as every other writing command; -o still works (below)
                 str(out),
             ]
         )
@@ -151,6 +151,8 @@ def test_cli_report_unwritable_output_exits_2(
     assert main(argv) == 2
     err = capsys.readouterr().err
     assert "is a directory" in err and "Traceback" not in err
+    assert main([*argv[:-2], "--output", str(tmp_path)]) == 2
+    assert f"--out {tmp_path}: is a directory" in capsys.readouterr().err
 
 
 _ERROR_TRAP = (
@@ -209,7 +211,7 @@ def test_make_run_writes_the_flagship_report(
     assert argv[1] == "models/web_stack.yaml"
     argv[1] = str(ROOT / argv[1])
     out = tmp_path / "results" / "web_stack.html"
-    argv[argv.index("-o") + 1] = str(out)
+    argv[argv.index("--out") + 1] = str(out)
     assert main([*argv, "--duration", "5s", "--set", "run.warmup=1"]) == 0
     assert capsys.readouterr().out.rstrip().endswith(f"report written to {out}")
     assert out.stat().st_size > 1_000_000  # plotly inlined
@@ -318,6 +320,19 @@ def test_report_sections_give_units_to_every_rate_and_time(
     frame = pd.DataFrame({"filled_at": [39.84762], "byte_hit_rate": [0.859026]})
     cells = tables.frame_html(frame, tables.TIME_COLUMNS, tables.SHARE_COLUMNS)
     assert f"<td>{format_time(39.84762)}</td>" in cells and "<td>85.9%</td>" in cells
+
+
+def test_report_shows_imbalance_as_a_multiple() -> None:
+    # imbalance is a max/mean ratio: a sharded database's 1.05 read "105.0%"
+    scenario = simperf.load(MODELS / "sharded_store.yaml")
+    sharded = simperf.run(scenario.with_overrides({"run.duration": 3, "run.warmup": 1}), seed=1)
+    values = sharded.frame("databases")["imbalance"].dropna()
+    assert not values.empty
+    databases = _section(render(sharded), "databases")
+    for value in values:
+        assert f"<td>{value:.3g}x</td>" in databases
+        assert f"<td>{value:.1%}</td>" not in databases
+    assert f"max/mean load {values.iloc[0]:.3g}x" in sharded.summary()  # and in the text
 
 
 def test_report_counts_what_a_balancer_dispatched(page: str, result: simperf.Result) -> None:

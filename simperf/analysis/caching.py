@@ -53,6 +53,12 @@ Models
   Towsley ("Analysis of TTL-based cache networks", VALUETOOLS 2012) with a fixed timer:
   the reset timer is LRU's form, the non-reset one FIFO's, at ``T = lambda ttl``, so
   writes that delete or set the key take the same forms as above at that ``T``.
+* An item limit and a TTL from the set, not refreshed by hits (Redis ``SET EX`` with
+  ``allkeys-lru``): under LRU a request hits iff within ``T`` (Che's, unchanged: an
+  expired entry keeps its slot until requested or evicted) of the key's previous request
+  and within ``ttl`` of the miss that set it; the mean requests of the cycle between two
+  misses is a renewal function with a closed form (:func:`fixed_ttl_hit_ratios`). Under
+  FIFO and RANDOM the stay ends at the earlier of Martina's eviction and the ttl.
 
 The approximations are asymptotically exact as the cache and the key space grow; for
 caches of a thousand entries and more they are typically within a few thousandths.
@@ -60,6 +66,7 @@ caches of a thousand entries and more they are typically within a few thousandth
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from typing import Literal
 
@@ -73,6 +80,8 @@ __all__ = [
     "che_lru",
     "che_random",
     "che_written",
+    "fixed_ttl_hit_rate",
+    "fixed_ttl_hit_ratios",
     "lfu_invalidated",
     "lfu_static",
     "lru_stale_rate",
@@ -237,6 +246,18 @@ def characteristic_time(
     else:
         occupancy = _OCCUPANCY[policy]
         ceiling = float(np.count_nonzero(p))
+    return _solve_time(p, capacity, occupancy, ceiling)
+
+
+def _solve_time(
+    p: np.ndarray,
+    capacity: float,
+    occupancy: Callable[[np.ndarray, float], np.ndarray],
+    ceiling: float,
+) -> float:
+    """``T`` with ``sum_i occupancy(p, T)_i = capacity``: 0 for no capacity, ``inf`` at
+    or past ``ceiling`` (the occupancy's limit as ``T`` grows). Every occupancy here is
+    at most ``p_i T``."""
     if capacity <= 0:
         return 0.0
     if capacity >= ceiling:
@@ -434,6 +455,164 @@ def lru_ttl_hit_rate(
     t = characteristic_time(p, capacity, "lru", writes, write_p, on_write)
     t = min(t, rate * ttl)
     return float(np.dot(p, _ON_WRITE[on_write]["lru"](p, w, t)))
+
+
+_SERIES_LIMIT = 15.0
+"""``a H`` up to which :func:`_lru_cycle_requests` sums its alternating series: its terms
+are at most ``e^(a H) (1 + x H)`` against a sum of at least ``e^x`` (some 9 digits kept);
+past it the series' tail beyond the dominant root is below ``e^(-H)``, ``H >= 40``."""
+_SERIES_TERMS = 80  # (a H)^k / k! at a H = 15 is below 1e-23 past k = 80
+
+
+def _lru_cycle_requests(x: np.ndarray, span: float) -> np.ndarray:
+    """Mean requests in a cycle of an LRU entry whose ttl runs from its set.
+
+    Times are in units of the characteristic time ``T``: ``x = p_i T`` is the key's
+    requests in ``T``, ``span = ttl / T``. A cycle starts with a miss; its later
+    requests hit while each comes within 1 of the one before and within ``span`` of the
+    miss, so the mean count is the renewal function ``U(span)`` of gaps drawn from
+    ``x e^(-x u)`` on ``u < 1`` (a defective law of mass ``1 - e^(-x)``). ``U`` solves
+    ``U'(u) = x (1 - e^(-x) U(u - 1))`` with ``U(u) = 1 + x u`` on ``[0, 1]``, whence
+    ``U(H) = sum_{k <= H} (-a (H - k))^k / k! (1 + x (H - k) / (k + 1))``, ``a = x e^(-x)``.
+    Where ``a H`` is large the terms cancel, and ``U`` is instead its limit ``e^x`` less
+    the residue at the slowest root ``-theta`` of ``s + a e^(-s) = 0``:
+    ``(x - theta) / (theta (1 - theta)) e^(-theta H)``, ``theta = -W_0(-a)`` (for
+    ``x <= 1`` that root is ``x`` itself, whose residue is 0).
+    """
+    c = np.exp(-x)
+    a = x * c
+    series = a * span <= _SERIES_LIMIT
+    out = np.empty_like(x)
+    xs, as_ = x[series], a[series]
+    total = np.zeros_like(xs)
+    for k in range(min(int(np.floor(span)), _SERIES_TERMS) + 1):
+        rest = span - k
+        if k == 0:
+            term = np.ones_like(xs)
+        else:
+            z = as_ * rest
+            with np.errstate(divide="ignore"):
+                term = np.where(
+                    z > 0, np.exp(k * np.log(np.where(z > 0, z, 1.0)) - math.lgamma(k + 1)), 0.0
+                )
+        total += (-1) ** k * term * (1.0 + xs * rest / (k + 1))
+    out[series] = total
+    far = ~series
+    if far.any():
+        from scipy.special import lambertw  # imported here, as brentq is
+
+        xf, af = x[far], a[far]
+        theta = -lambertw(-af, 0).real
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+            residue = (xf - theta) / (theta * (1.0 - theta)) * np.exp(-theta * span)
+        residue = np.where((xf > 1.0) & (1.0 - theta > 1e-6), residue, 0.0)
+        out[far] = np.exp(xf) - residue
+    return out
+
+
+def _fixed_ttl_fifo(p: np.ndarray, t: float, ell: float) -> tuple[np.ndarray, np.ndarray]:
+    """(hit, occupancy) per key under FIFO: a stay of ``T`` from the set, or the ttl."""
+    m = min(t, ell)
+    if ell >= t:
+        held = np.full_like(p, t)
+    else:  # expired, the entry keeps its slot until read again or evicted at T
+        with np.errstate(divide="ignore", invalid="ignore"):
+            held = ell + np.where(
+                p > 0, -np.expm1(-p * (t - ell)) / np.where(p > 0, p, 1.0), t - ell
+            )
+    return p * m / (1.0 + p * m), p * held / (1.0 + p * m)
+
+
+def _fixed_ttl_random(p: np.ndarray, t: float, ell: float) -> tuple[np.ndarray, np.ndarray]:
+    """(hit, occupancy) per key under RANDOM: an exponential stay of mean ``T``, or the ttl."""
+    alive = math.exp(-ell / t)  # the entry outlives its ttl
+    s = t * -math.expm1(-ell / t)  # E[min(stay, ttl)]
+    held = s + alive * t / (1.0 + p * t)  # then until the next read or the eviction
+    return p * s / (1.0 + p * s), p * held / (1.0 + p * s)
+
+
+_FIXED_TTL = {"fifo": _fixed_ttl_fifo, "random": _fixed_ttl_random}
+
+
+def fixed_ttl_hit_ratios(
+    p: ArrayLike,
+    capacity: float,
+    rate: float,
+    ttl: float,
+    policy: Literal["lru", "fifo", "random"] = "lru",
+) -> np.ndarray:
+    """Per-key hit probabilities of a cache of ``capacity`` items whose entries also
+    expire ``ttl`` after their set, hits leaving the expiry alone (Redis ``SET key value
+    EX ttl`` on a miss, with ``maxmemory-policy allkeys-lru``), expiry being lazy.
+
+    Requests for key i are Poisson at ``rate * p_i``; the cache evicts as Che's (LRU) or
+    Martina's (FIFO, RANDOM) characteristic time ``T`` says. A cycle of key i starts at
+    a miss (the set) and ends at the next miss; the hit probability is the cycle's mean
+    hits over its mean requests (renewal-reward).
+
+    * LRU: a request hits iff it comes within ``T`` of the key's previous request and
+      within ``ttl`` of the set. An expired entry keeps its slot until it is requested
+      (dropped and stored again: most recent, as a hit would make it) or evicted, so a
+      key is held iff requested within ``T``, as without the ttl: ``T`` is Che's. The
+      cycle's mean requests ``U`` is a renewal function (:func:`_lru_cycle_requests`),
+      ``h_i = 1 - 1 / U``: ``lambda ttl / (1 + lambda ttl)`` when ``ttl <= T`` (the
+      ttl-only form) and Che's ``1 - exp(-p_i T)`` as ``ttl / T`` grows.
+    * FIFO: an entry stays ``T`` from its set, or until its ttl: ``m = min(T, ttl)``,
+      ``h_i = lambda m / (1 + lambda m)``. An expired entry holds its slot until the next
+      request or ``T``, which sets the occupancy that fixes ``T``.
+    * RANDOM: the stay is exponential of mean ``T``: ``m = T (1 - exp(-ttl / T))`` in the
+      same form, the occupancy counting an expired entry's slot the same way.
+
+    Parameters
+    ----------
+    p
+        Per-key request probabilities (normalised here).
+    capacity
+        Cache size in entries.
+    rate
+        Requests per second (all keys together).
+    ttl
+        Time to live (seconds), counted from the set.
+    policy
+        Eviction policy: ``"lru"``, ``"fifo"`` or ``"random"``.
+
+    Returns
+    -------
+    numpy.ndarray
+        Hit probability of each key: the ttl-only form (:func:`ttl_hit_ratios`) where
+        the cache never fills.
+    """
+    if rate <= 0:
+        raise ValueError("rate: must be > 0")
+    if ttl < 0:
+        raise ValueError("ttl: must be >= 0")
+    p = _probabilities(p)
+    ell = rate * ttl  # the ttl in requests, as T is
+    if policy == "lru":
+        t = characteristic_time(p, capacity, "lru")
+    else:
+        forms = _FIXED_TTL[policy]
+        t = _solve_time(p, capacity, lambda p, t: forms(p, t, ell)[1], np.count_nonzero(p))
+    if t == 0.0:
+        return np.zeros_like(p)
+    if np.isinf(t):
+        return p * ell / (1.0 + p * ell)
+    if policy == "lru":
+        return 1.0 - 1.0 / _lru_cycle_requests(p * t, ell / t)
+    return _FIXED_TTL[policy](p, t, ell)[0]
+
+
+def fixed_ttl_hit_rate(
+    p: ArrayLike,
+    capacity: float,
+    rate: float,
+    ttl: float,
+    policy: Literal["lru", "fifo", "random"] = "lru",
+) -> float:
+    """Overall (request-weighted) hit rate of a cache with an item limit and a ttl that
+    hits do not refresh; see :func:`fixed_ttl_hit_ratios`."""
+    ratios = fixed_ttl_hit_ratios(p, capacity, rate, ttl, policy)
+    return float(np.dot(_probabilities(p), ratios))
 
 
 def lfu_static(p: ArrayLike, capacity: float) -> float:

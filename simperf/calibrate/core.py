@@ -22,6 +22,7 @@ from simperf.calibrate.logs import (
 )
 from simperf.calibrate.overhead import Overhead, _se, held_from_mean, load_dependence, overhead
 from simperf.calibrate.traffic import Arrivals, arrivals
+from simperf.experiment.progress import bar as progress_bar
 from simperf.spec.base import MAX_TIME
 
 PERCENTILES = (50, 95, 99)
@@ -865,6 +866,7 @@ def calibrate(
     confidence: float = 0.95,
     predict_requests: int | None = 100_000,
     seed: int = 1,
+    progress: bool | None = None,
 ) -> Calibration:
     """Fit a model's inputs to a request log and check it against the log.
 
@@ -880,6 +882,9 @@ def calibrate(
         Requests simulated per level to compare percentiles; ``None`` skips it.
     seed
         Seed of those simulations.
+    progress
+        A bar on stderr counting the levels simulated: None (default) shows it where
+        someone watches (a terminal, a notebook), True always, False never.
 
     Returns
     -------
@@ -937,7 +942,7 @@ def calibrate(
         else (math.nan, math.nan, math.nan)
     )
     plain = scenario_fragment(calibrated, predict_requests or 100_000, failures=False)
-    accuracy = _accuracy(levels if predict_requests else [], calibrated, plain, seed)
+    accuracy = _accuracy(levels if predict_requests else [], calibrated, plain, seed, progress)
     return Calibration(
         _levels_frame(levels),
         _fits_frame(levels),
@@ -1084,19 +1089,31 @@ def measured_percentiles(latency: np.ndarray, beyond: np.ndarray) -> np.ndarray:
 
 
 def _accuracy(
-    levels: list[Level], calibrated: Level, fragment: dict[str, Any], seed: int
+    levels: list[Level],
+    calibrated: Level,
+    fragment: dict[str, Any],
+    seed: int,
+    progress: bool | None = None,
 ) -> pd.DataFrame:
+    # the calibrated model's utilisation at a level's rate: past 1 it has no steady
+    # state to predict, and a saturated level's percentiles are a growing backlog's
+    simulated = [
+        lv.arrivals.rate * calibrated.service / calibrated.workers < 1 and not lv.saturated
+        for lv in levels
+    ]
     rows = []
-    for lv in levels:
+    predictions = []
+    shown = progress if any(simulated) else False  # nothing simulated: no empty bar
+    with progress_bar(sum(simulated), "calibrate", shown) as ticks:
+        for lv, simulate in zip(levels, simulated, strict=True):
+            if simulate:
+                ticks.set_postfix_str(f"load {lv.load:g}")  # which level runs now
+                predictions.append(predict(fragment, lv.arrivals.rate, seed))
+                ticks.update(1)
+            else:
+                predictions.append(np.full(len(PERCENTILES), np.nan))
+    for lv, predicted in zip(levels, predictions, strict=True):
         measured = measured_percentiles(lv.latency, lv.beyond)
-        # the calibrated model's utilisation at this level's rate: past 1 it has no
-        # steady state to predict
-        # and a saturated level's percentiles are a growing backlog's, no steady state's
-        predicted = (
-            predict(fragment, lv.arrivals.rate, seed)
-            if lv.arrivals.rate * calibrated.service / calibrated.workers < 1 and not lv.saturated
-            else np.full(len(PERCENTILES), np.nan)
-        )
         for p, m, s in zip(PERCENTILES, measured, predicted, strict=True):
             rows.append(
                 {

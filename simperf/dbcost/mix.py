@@ -28,8 +28,11 @@ from simperf.analysis.caching import (
     che_lru,
     che_random,
     che_written,
+    fixed_ttl_hit_rate,
     lfu_invalidated,
     lfu_static,
+    lru_ttl_hit_rate,
+    ttl_hit_rate,
 )
 from simperf.keys import MAX_PROBABILITY_KEYS, popularity_probabilities
 from simperf.spec.database_refs import is_database
@@ -51,14 +54,28 @@ class Variant(NamedTuple):
     pagination: str = "offset"
 
 
+def offered_rate(scenario: Scenario) -> float | None:
+    """Requests per second of an open workload with a rate (None: a closed workload, or
+    arrivals without one, such as a replayed trace)."""
+    workload = scenario.workload
+    if workload.users is not None or workload.arrival is None:
+        return None
+    rate = getattr(workload.arrival, "rate", None)
+    return None if rate is None else float(rate)
+
+
 def _walk_classes(
-    scenario: Scenario, written: dict[str, float] | None = None
+    scenario: Scenario,
+    written: dict[str, float] | None = None,
+    read: dict[str, float] | None = None,
 ) -> Iterator[tuple[str, str, float, Forward | None]]:
     """Every (component, endpoint, calls per request, forward reaching it) of every
     request class, a route taken on misses only counting at the miss rate (a cache's at
-    ``written``'s writes per read: :func:`writes_per_read` unless given)."""
-    if written is None:
-        written = writes_per_read(scenario)
+    ``written``'s writes per read and ``read``'s reads per request, which its ttl's
+    closed forms need: :func:`cache_loads` unless given)."""
+    if written is None or read is None:
+        written, read = cache_loads(scenario)
+    offered = offered_rate(scenario)
     classes = scenario.workload.classes
     total = sum(c.weight for c in classes)
     for request_class in classes:
@@ -69,7 +86,8 @@ def _walk_classes(
             if f.via == BACKING:
                 assert f.cache is not None
                 cache = scenario.components[f.cache]
-                return _store_miss_rate(scenario, cache, written.get(f.cache, 0.0))
+                rate = None if offered is None else offered * read.get(f.cache, 0.0)
+                return _store_miss_rate(scenario, cache, written.get(f.cache, 0.0), rate)
             if f.via == ORIGIN:  # classes the CDN does not cache pass through, every one
                 cdn = scenario.components[source]
                 return _store_miss_rate(scenario, cdn) if klass in cdn.cacheable else 1.0
@@ -98,33 +116,41 @@ def cache_read_rates(scenario: Scenario) -> dict[str, float]:
 def cache_step_rates(scenario: Scenario) -> tuple[dict[str, float], dict[str, float]]:
     """cache -> reads per request, and cache -> writes per request (``write`` steps
     through it, whatever its write policy), counted as :func:`cache_read_rates` counts."""
-    return _step_rates(scenario, writes_per_read(scenario))
+    return _step_rates(scenario, *cache_loads(scenario))
 
 
 def writes_per_read(scenario: Scenario) -> dict[str, float]:
-    """cache -> its writes per read, for the caches that are both read and written.
+    """cache -> its writes per read, for the caches that are both read and written."""
+    return cache_loads(scenario)[0]
+
+
+def cache_loads(scenario: Scenario) -> tuple[dict[str, float], dict[str, float]]:
+    """cache -> its writes per read (the caches both read and written), and cache -> its
+    reads per request.
 
     A cache's reads may be reached behind another cache's misses, whose rate depends on
-    that cache's writes per read: solved from the caches nearest the clients inwards,
-    one pass per level of caches behind caches (the call graph has no cycles, so the
-    passes end, each pass's figures exact for one more level).
+    that cache's writes per read and, with a ttl, its reads per second: solved from the
+    caches nearest the clients inwards, one pass per level of caches behind caches (the
+    call graph has no cycles, so the passes end, each pass's figures exact for one more
+    level).
     """
     ratios: dict[str, float] = {}
+    reads: dict[str, float] = {}
     for _ in range(sum(1 for c in scenario.components.values() if c.kind == "cache") + 1):
-        reads, writes = _step_rates(scenario, ratios)
-        found = {c: w / reads[c] for c, w in writes.items() if reads.get(c, 0.0) > 0}
-        if found == ratios:
+        found_reads, writes = _step_rates(scenario, ratios, reads)
+        found = {c: w / found_reads[c] for c, w in writes.items() if found_reads.get(c, 0.0) > 0}
+        if found == ratios and found_reads == reads:
             break
-        ratios = found
-    return ratios
+        ratios, reads = found, found_reads
+    return ratios, reads
 
 
 def _step_rates(
-    scenario: Scenario, written: dict[str, float]
+    scenario: Scenario, written: dict[str, float], read: dict[str, float]
 ) -> tuple[dict[str, float], dict[str, float]]:
     reads: dict[str, float] = defaultdict(float)
     writes: dict[str, float] = defaultdict(float)
-    for component, endpoint, weight, _ in _walk_classes(scenario, written):
+    for component, endpoint, weight, _ in _walk_classes(scenario, written, read):
         spec = scenario.components[component]
         if spec.kind != "app_server":
             continue
@@ -148,6 +174,8 @@ def miss_rate(
     capacity_bytes: float | None = None,
     writes: float = 0.0,
     on_write: str = "delete",
+    ttl_refresh: bool = False,
+    rate: float | None = None,
 ) -> float:
     """Estimated share of a cache's reads that miss, in steady state.
 
@@ -155,9 +183,11 @@ def miss_rate(
     and hashing spreads the keys evenly over ``nodes``, so the nodes together act as one
     cache of ``nodes x capacity`` items (:mod:`simperf.analysis.caching`: Che's
     approximation for LRU, FIFO and RANDOM, the top keys for LFU). A cache with neither
-    an item limit nor a ttl ends up holding every key and misses nothing. Where no model
-    applies (a ttl, a byte limit, or a key space too large for a probability vector)
-    every read is taken to miss: an upper bound on the backing store's load. ``writes``
+    an item limit nor a ttl ends up holding every key and misses nothing. A ttl (at its
+    mean, ``ttl_refresh`` if hits restart it) needs the cache's reads per second,
+    ``rate``, and a form of :func:`ttl_form`. Where no model applies (a ttl without
+    them, a byte limit, or a key space too large for a probability vector) every read
+    is taken to miss: an upper bound on the backing store's load. ``writes``
     per read, spread over the keys as the reads are, either delete their key
     (``on_write="delete"``, write-around: :func:`~simperf.analysis.caching.che_invalidated`)
     or set it (``"set"``, write-through and write-back: the writes count as references,
@@ -166,8 +196,15 @@ def miss_rate(
     :func:`~simperf.analysis.caching.lfu_invalidated`), and writes that set keys as
     popular as the reads leave its top keys as they are.
     """
-    if ttl is not None or capacity_bytes is not None or keyspace.keys > MAX_PROBABILITY_KEYS:
+    if capacity_bytes is not None or keyspace.keys > MAX_PROBABILITY_KEYS:
         return 1.0
+    if ttl is not None:
+        form = ttl_form(capacity, eviction, ttl_refresh, writes)
+        if form is None or rate is None or rate <= 0:
+            return 1.0
+        size = 0.0 if capacity is None else float(capacity * nodes)
+        args = (form, size, eviction, ttl_refresh, rate, ttl.mean, writes, on_write)
+        return _ttl_miss_rate(keyspace.model_dump_json(), *args)
     if capacity is None and not (writes and on_write == "delete"):
         return 0.0
     # no item limit: the cache never fills, and only deleting writes make it miss
@@ -191,14 +228,56 @@ def _modelled_miss_rate(
     return 1.0 - HIT_RATE[eviction](p, capacity)
 
 
+def ttl_form(capacity: int | None, eviction: str, ttl_refresh: bool, writes: float) -> str | None:
+    """Which closed form a cache with a ttl takes (None: none here).
+
+    ``"ttl"``: no item limit (:func:`~simperf.analysis.caching.ttl_hit_rate`, with the
+    writes); ``"refreshed"``: LRU whose hits restart the ttl
+    (:func:`~simperf.analysis.caching.lru_ttl_hit_rate`, with the writes); ``"fixed"``:
+    LRU, FIFO or RANDOM with the ttl counted from the set and no writes
+    (:func:`~simperf.analysis.caching.fixed_ttl_hit_rate`).
+    """
+    if capacity is None:
+        return "ttl"
+    if eviction == "lru" and ttl_refresh:
+        return "refreshed"
+    if eviction != "lfu" and not ttl_refresh and not writes:
+        return "fixed"
+    return None
+
+
+@functools.lru_cache(maxsize=64)
+def _ttl_miss_rate(
+    keyspace: str,
+    form: str,
+    capacity: float,
+    eviction: str,
+    ttl_refresh: bool,
+    rate: float,
+    ttl: float,
+    writes: float,
+    on_write: str,
+) -> float:
+    """:func:`miss_rate` of a cache with a ttl, by ``form`` (:func:`ttl_form`)."""
+    p = popularity_probabilities(KeyspaceSpec.model_validate_json(keyspace))
+    mode: Any = on_write
+    if form == "ttl":
+        return 1.0 - ttl_hit_rate(p, rate, ttl, ttl_refresh, writes, on_write=mode)
+    if form == "refreshed":
+        return 1.0 - lru_ttl_hit_rate(p, capacity, rate, ttl, writes, on_write=mode)
+    return 1.0 - fixed_ttl_hit_rate(p, capacity, rate, ttl, eviction)  # type: ignore[arg-type]
+
+
 ON_WRITE = {"write_around": "delete", "write_through": "set", "write_back": "set"}
 """A cache's write policy -> what its writes do to their key."""
 
 
-def _store_miss_rate(scenario: Scenario, store: Any, writes: float = 0.0) -> float:
-    """Misses of a cache (its nodes together, ``writes`` per read through it) or of a
-    CDN's edges (each sees the whole key popularity; a shield in front of the origin is
-    taken to miss too, an upper bound)."""
+def _store_miss_rate(
+    scenario: Scenario, store: Any, writes: float = 0.0, rate: float | None = None
+) -> float:
+    """Misses of a cache (its nodes together, ``writes`` per read through it, ``rate``
+    reads per second) or of a CDN's edges (each sees the whole key popularity; a shield
+    in front of the origin is taken to miss too, an upper bound; a ttl, every read)."""
     return miss_rate(
         scenario.keyspaces[store.keyspace],
         capacity=store.capacity,
@@ -208,4 +287,6 @@ def _store_miss_rate(scenario: Scenario, store: Any, writes: float = 0.0) -> flo
         capacity_bytes=store.capacity_bytes,
         writes=writes,
         on_write=ON_WRITE.get(getattr(store, "write_policy", ""), "delete"),
+        ttl_refresh=getattr(store, "ttl_refresh", False),
+        rate=rate if store.kind == "cache" else None,
     )

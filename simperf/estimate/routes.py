@@ -19,14 +19,21 @@ from typing import Any
 
 import numpy as np
 
-from simperf.analysis.caching import lru_ttl_hit_rate, ttl_hit_rate
+from simperf.analysis.caching import ttl_hit_rate
 from simperf.analysis.resilience import HedgedCopies, hedged_copies
 from simperf.analysis.sessions import SessionShares, session_shares
 from simperf.dbcost.explain import has_pool
-from simperf.dbcost.mix import ON_WRITE, Variant, cache_read_rates, cache_step_rates, miss_rate
+from simperf.dbcost.mix import (
+    ON_WRITE,
+    Variant,
+    cache_read_rates,
+    cache_step_rates,
+    miss_rate,
+    ttl_form,
+)
 from simperf.estimate.queries import QueryRoutes, _variant
 from simperf.estimate.regions import RegionRoutes
-from simperf.estimate.stations import Station, Time
+from simperf.estimate.stations import Station, Time, delayed, served, waited
 from simperf.keys import MAX_PROBABILITY_KEYS, popularity_probabilities
 from simperf.spec.cache import BackingDelay
 from simperf.spec.scenario import Scenario
@@ -102,6 +109,18 @@ class Routes(QueryRoutes, RegionRoutes):
                 wait = station.wait()
                 return wait if math.isinf(wait) else wait * share
         return station.wait()
+
+    def wait_time(self, station: Station) -> Time:
+        """The wait per visit at ``station`` as a :class:`Time`: its mean (:meth:`wait`),
+        waited with the station's Erlang C probability (only by the share of requests
+        taken over a spilling group's limit, for its workers), exponential when it is."""
+        wait = self.wait(station)
+        if wait <= 0 or not math.isfinite(wait):
+            return Time(wait, 0.0)
+        prob = station.prob_wait()
+        if station.resource == "workers" and (station.component, "workers") not in self.waits:
+            prob *= min(self.worker_wait_share(station.component), 1.0)
+        return waited(wait, prob if prob > 0 else 1.0)
 
     # -- pass 1: load ---------------------------------------------------------------
     def load(
@@ -329,17 +348,15 @@ class Routes(QueryRoutes, RegionRoutes):
     def _cache_miss(self, cache: str) -> float:
         """Miss ratio of a cache's reads: Che's approximation on its item capacity (with
         its writes per read: write-around's delete their key, write-through's and
-        write-back's set it), or, for a cache with a ttl and no limit, the ttl's closed
-        form at its read rate (with the same writes)."""
+        write-back's set it), or, for a cache with a ttl and a closed form for it
+        (:func:`~simperf.dbcost.mix.ttl_form`), that form at its read rate."""
         spec = self.components[cache]
-        ttl_only = spec.ttl is not None and spec.capacity is None and spec.capacity_bytes is None
         writes = self._writes_per_read(cache)
         on_write = ON_WRITE[spec.write_policy]
-        if ttl_only and self.rate is not None:
-            return self._ttl_miss(cache, writes, on_write)
-        lru_ttl = spec.eviction == "lru" and spec.ttl_refresh and spec.capacity_bytes is None
-        if lru_ttl and spec.capacity is not None and self.rate is not None:
-            return self._ttl_miss(cache, writes, on_write, spec.capacity * spec.nodes)
+        if spec.ttl is not None and spec.capacity_bytes is None and self.rate is not None:
+            form = ttl_form(spec.capacity, spec.eviction, spec.ttl_refresh, writes)
+            if form is not None:
+                return self._ttl_miss(cache, form, writes, on_write)
         if spec.ttl is not None or spec.capacity_bytes is not None:
             self.note(
                 cache,
@@ -363,6 +380,12 @@ class Routes(QueryRoutes, RegionRoutes):
                     "lfu: its top keys, each a hit unless written since its previous read; "
                     "a lower bound (the slots deletes free are lent to other keys meanwhile)",
                 )
+        if spec.eviction == "lfu" and spec.capacity is not None:
+            self.note(
+                cache,
+                "lfu: its most read keys, perfect LFU's limit once its counts since the start "
+                "separate them (high early in a run: see docs/caching.md)",
+            )
         keyspace = self.scenario.keyspaces[spec.keyspace]
         return miss_rate(
             keyspace,
@@ -381,15 +404,16 @@ class Routes(QueryRoutes, RegionRoutes):
         writes = self._writes.get(cache, 0.0)
         return writes / reads if reads > 0 and writes > 0 else 0.0
 
-    def _ttl_miss(
-        self, cache: str, writes: float = 0.0, on_write: str = "delete", capacity: int = 0
-    ) -> float:
-        """Misses of a ttl-only cache: each key's reads Poisson at its share of the
-        cache's read rate, an entry living ``ttl`` from the set after a miss
-        (``lambda T / (1 + lambda T)`` of reads hit, for any ttl distribution) or from its
-        last hit (``1 - exp(-lambda T)`` at the mean ttl); ``writes`` per read delete
-        their key or set it with a fresh ttl (at the mean ttl). With an LRU ``capacity``
-        (ttl refreshed by hits) the ttl's time is capped by Che's characteristic time."""
+    def _ttl_miss(self, cache: str, form: str, writes: float, on_write: str) -> float:
+        """Misses of a cache with a ttl by its closed form (``form``, of
+        :func:`~simperf.dbcost.mix.ttl_form`): each key's reads Poisson at its share of
+        the cache's read rate. Without an item limit an entry lives ``ttl`` from the set
+        after a miss (``lambda T / (1 + lambda T)`` of reads hit, for any ttl
+        distribution) or from its last hit (``1 - exp(-lambda T)`` at the mean ttl);
+        ``writes`` per read delete their key or set it with a fresh ttl (at the mean
+        ttl). With an LRU item limit and a ttl refreshed by hits the ttl's time is capped
+        by Che's characteristic time; with an item limit and a ttl from the set, a read
+        hits if within both (:func:`~simperf.analysis.caching.fixed_ttl_hit_rate`)."""
         if cache not in self._read_rates:
             self._read_rates = cache_read_rates(self.scenario)
         spec = self.components[cache]
@@ -397,29 +421,38 @@ class Routes(QueryRoutes, RegionRoutes):
         keyspace = self.scenario.keyspaces[spec.keyspace]
         if rate <= 0 or keyspace.keys > MAX_PROBABILITY_KEYS:
             return 1.0
-        at_mean = spec.ttl_refresh or writes > 0
+        at_mean = spec.ttl_refresh or writes > 0 or form == "fixed"
         written = ""
         if writes:
             what = "delete their key" if on_write == "delete" else "set it with a fresh ttl"
             written = f"; {spec.write_policy}: {writes:.3g} writes per read {what}"
+        lead = {
+            "refreshed": "lru with a ttl refreshed by hits: a read hits if its key's previous "
+            "reference came within the smaller of Che's characteristic time and the ttl, ",
+            "fixed": f"{spec.eviction} with a ttl from the set: a read hits if its key is "
+            "neither evicted (the characteristic time) nor expired since the miss that set "
+            "it, ",
+            "ttl": "hit rate of a ttl-only cache ",
+        }[form]
         self.note(
             cache,
-            (
-                "lru with a ttl refreshed by hits: a read hits if its key's previous reference "
-                "came within the smaller of Che's characteristic time and the ttl, "
-                if capacity
-                else "hit rate of a ttl-only cache "
-            )
+            lead
             + "at its read rate per key (the time from a miss to its set not counted"
-            + ("; ttl refreshed by hits" if spec.ttl_refresh and not capacity else "")
+            + ("; ttl refreshed by hits" if spec.ttl_refresh and form == "ttl" else "")
             + written
             + ("; at the mean ttl)" if at_mean else ")"),
         )
-        p = popularity_probabilities(keyspace)
-        mode: Any = on_write
-        if capacity:
-            return 1.0 - lru_ttl_hit_rate(p, capacity, rate, spec.ttl.mean, writes, on_write=mode)
-        return 1.0 - ttl_hit_rate(p, rate, spec.ttl.mean, spec.ttl_refresh, writes, on_write=mode)
+        return miss_rate(
+            keyspace,
+            capacity=spec.capacity,
+            eviction=spec.eviction,
+            nodes=spec.nodes,
+            ttl=spec.ttl,
+            writes=writes,
+            on_write=on_write,
+            ttl_refresh=spec.ttl_refresh,
+            rate=rate,
+        )
 
     def _cdn_miss(self, spec: Any, klass: str, region: int) -> float:
         if klass not in spec.cacheable:
@@ -473,8 +506,8 @@ class Routes(QueryRoutes, RegionRoutes):
         kind = spec.kind
         if kind == "app_server":
             _, workers = self.app_stations(component)
-            wait = self.wait(workers) if not self.idle else 0.0
-            return hop + Time(wait, 0.0) + self.hold(component, endpoint)
+            wait = self.wait_time(workers) if not self.idle else Time()
+            return hop + wait + self.hold(component, endpoint)
         if kind == "load_balancer":
             overhead = Time(0.0, spec.overhead.mean)
             forwards = self._backends(spec, endpoint, there)
@@ -552,15 +585,19 @@ class Routes(QueryRoutes, RegionRoutes):
     ) -> Time:
         tag = type(step).__name__
         if tag == "CpuStep":
-            return Time(step.cpu.mean / spec.speed + core_wait, 0.0)
+            cpu = served(step.cpu.mean / spec.speed, step.cpu.variance / spec.speed**2)
+            if core_wait > 0:  # with more workers than cores, the queue is for cores
+                return cpu + self.wait_time(self.app_stations(name)[0])
+            return cpu
         if tag == "DelayStep":
-            return Time(0.0, step.delay.mean)
+            return delayed(step.delay.mean, step.delay.variance)
         if tag == "CallStep":
             f = step.forwards()[0]
             answer = self.response(f.component, f.endpoint, region, "")
             if step.hedge is None or answer.total <= 0:
                 return answer
-            return answer.scaled(self._hedged(name, step, region).mean / answer.total)
+            # the earliest copy's answer: its queued time taken as one exponential
+            return answer.mean_only().scaled(self._hedged(name, step, region).mean / answer.total)
         if tag == "ParallelStep":
             self.note(name, "parallel calls: the slowest arm's mean, not the mean of the slowest")
             arms = [self.response(f.component, f.endpoint, region, "") for f in step.forwards()]
@@ -643,7 +680,8 @@ class Routes(QueryRoutes, RegionRoutes):
         node = self.cache_station(cache)
         there = self.located(cache, region)
         trip = spec.network.mean + self.hop(region, there)
-        return Time(spec.latency.mean + self.wait(node), trip)
+        command = served(spec.latency.mean, spec.latency.variance) + self.wait_time(node)
+        return command + Time(0.0, trip)
 
     def _cdn(self, spec: Any, endpoint: str, region: int, klass: str) -> Time:
         edge = spec.edges.get(self.regions[region]) if self.regions else None

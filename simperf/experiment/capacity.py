@@ -40,13 +40,12 @@ from simperf.experiment.progress import wanted
 from simperf.experiment.slo_verdict import MET, MISSED, UNDECIDED
 from simperf.experiment.store import ResultStore, canonical_hash
 from simperf.metrics.stability import SEVERITY
-from simperf.presentation.cells import verdict_reason
+from simperf.presentation.cells import metric_value, verdict_reason
 from simperf.presentation.tables import capacity_html
 from simperf.spec.cost import free_cores, scenario_cost
 from simperf.spec.scenario import Scenario
 from simperf.spec.size_estimate import check_size
-from simperf.spec.slo import SloSpec, as_slos, unit_parser, with_error_budget
-from simperf.units import format_time, parse_time
+from simperf.spec.slo import SloSpec, as_slos, with_error_budget
 
 
 @dataclass(repr=False)
@@ -248,8 +247,8 @@ class Capacity:
             lines.append(f"  estimate: {self.bracket_note} (searched from {_value(self.low)})")
         for p in self.probes:
             parts = "  ".join(
-                f"{s['metric']} {_fmt(s['metric'], s['mean'])}"
-                + (f" ±{_fmt(s['metric'], s['half_width'])}" if s["half_width"] else "")
+                f"{s['metric']} {metric_value(s['metric'], s['mean'])}"
+                + (f" ±{metric_value(s['metric'], s['half_width'])}" if s["half_width"] else "")
                 for s in p.slos
             )
             runs = f"{len(p.runs)} run{'s' if len(p.runs) > 1 else ''}"
@@ -296,19 +295,13 @@ def missed_because(probe: Probe) -> str:
         reason = verdict_reason(worst)
         return probe.stability + (f" ({reason})" if reason else "")
     return "; ".join(
-        f"{s['metric']} {_fmt(s['metric'], s['mean'])}"
-        + (f" ±{_fmt(s['metric'], s['half_width'])}" if s["half_width"] else "")
+        f"{s['metric']} {metric_value(s['metric'], s['mean'])}"
+        + (f" ±{metric_value(s['metric'], s['half_width'])}" if s["half_width"] else "")
         + f" {s['slo_verdict']}, target {'<' if s['side'] == 'below' else '>'} "
-        + _fmt(s["metric"], s["target"])
+        + metric_value(s["metric"], s["target"])
         for s in probe.slos
         if s["slo_verdict"] != MET
     )
-
-
-def _fmt(metric: str, value: float | None) -> str:
-    if value is None or value != value:
-        return "-"
-    return format_time(value) if unit_parser(metric) is parse_time else f"{value:.4g}"
 
 
 def _is_integer_knob(scenario: Scenario, knob: str) -> bool:

@@ -3,7 +3,22 @@ none, so that columns stay aligned."""
 
 from __future__ import annotations
 
-from typing import Any
+import math
+from typing import Any, Literal
+
+from simperf.spec.slo import unit_parser
+from simperf.units import format_time, parse_fraction, parse_price, parse_time
+
+MetricKind = Literal["time", "fraction", "rate", "price", "ratio", "count"]
+"""How a metric's value reads: the unit it is shown in (:func:`metric_value`)."""
+
+_RATE_LEAVES = frozenset(
+    {"throughput", "rate", "arrival_rate", "visit_rate", "saturation_rate", "qps"}
+)
+"""Leaves per second that :func:`~simperf.spec.slo.unit_parser` does not know as rates
+(``estimate.saturation_rate``: requests a second, not a share like ``error_rate``)."""
+_RATIO_LEAVES = frozenset({"imbalance", "headroom"})
+"""Leaves that are ratios of two loads (max/mean, capacity/load), read as ``1.12x``."""
 
 
 def pct(value: float | None) -> str:
@@ -92,3 +107,66 @@ def verdict_reason(stability: dict[str, Any]) -> str | None:
     if not reason:
         return None
     return f"{stability['component']}: {reason}" if stability.get("component") else reason
+
+
+def metric_kind(metric: str) -> MetricKind:
+    """The kind of a result's metric, from its dotted path.
+
+    Examples
+    --------
+    >>> [metric_kind(m) for m in ("latency.all.p99", "error_rate", "throughput")]
+    ['time', 'fraction', 'rate']
+    >>> [metric_kind(m) for m in ("components.db.imbalance", "cost.total_per_hour")]
+    ['ratio', 'price']
+    >>> metric_kind("faults.failed")
+    'count'
+    """
+    leaf = metric.rsplit(".", 1)[-1]
+    if leaf in _RATE_LEAVES or leaf.endswith("_per_second"):
+        return "rate"
+    if leaf in _RATIO_LEAVES:
+        return "ratio"
+    parser = unit_parser(metric)
+    if parser is parse_time:
+        return "time"
+    if parser is parse_fraction:
+        return "fraction"
+    if parser is parse_price:
+        return "price"
+    return "count"
+
+
+def metric_value(metric: str, value: float | None) -> str:
+    """A metric's value as every command's text shows it, ``-`` for none: a time in its
+    unit, a fraction in percent (two significant digits below 1%), a rate per second, a
+    price per hour, a ratio as a multiple, a count whole (to four significant digits
+    where a mean of counts is not).
+
+    Examples
+    --------
+    >>> metric_value("latency.all.p99", 0.0123), metric_value("components.app.utilization", 0.8012)
+    ('12.3 ms', '80.1%')
+    >>> metric_value("throughput", 1234.5678), metric_value("components.db.imbalance", 1.1234)
+    ('1234.57/s', '1.12x')
+    >>> metric_value("error_rate", 0.00123), metric_value("error_rate", 0.0)
+    ('0.12%', '0.0%')
+    >>> metric_value("faults.failed", 12.0), metric_value("faults.failed", 12.25)
+    ('12', '12.25')
+    >>> metric_value("cost.total_per_hour", 2.52), metric_value("error_rate", float("nan"))
+    ('2.52/h', '-')
+    """
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "-"
+    kind = metric_kind(metric)
+    if kind == "time":
+        return format_time(value)
+    if kind == "fraction":
+        # an error rate of 0.12% is not 0.1% (nor 0.012% 0.0%): two digits below 1%
+        return f"{value * 100:.2g}%" if 0 < abs(value) < 0.01 else pct(value)
+    if kind == "rate":
+        return f"{value:.6g}/s" if abs(value) < 1e6 else f"{value:,.0f}/s"
+    if kind == "price":
+        return f"{value:.4g}/h"
+    if kind == "ratio":
+        return multiple(value)
+    return f"{value:.0f}" if float(value).is_integer() else f"{value:.4g}"

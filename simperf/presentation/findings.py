@@ -5,9 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from simperf.metrics.paths import flatten
-from simperf.presentation.cells import verdict_reason
-from simperf.spec.slo import unit_parser
-from simperf.units import format_time, parse_time
+from simperf.presentation.cells import metric_value, verdict_reason
 
 if TYPE_CHECKING:  # pragma: no cover
     from simperf.metrics.result import Result
@@ -57,7 +55,7 @@ def slo_verdicts(result: Result) -> list[tuple[bool, str]]:
             out.append((False, f"SLO {slo.describe()}: this run has no value for {slo.metric}"))
             continue
         met = value < slo.target if slo.side == "below" else value > slo.target
-        shown = format_time(value) if unit_parser(slo.metric) is parse_time else f"{value:.4g}"
+        shown = metric_value(slo.metric, value)
         out.append((met, f"SLO {slo.describe()} {'met' if met else 'missed'}: {shown}"))
     return out
 

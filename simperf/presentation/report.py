@@ -21,7 +21,7 @@ from simperf.metrics.result import Result
 from simperf.presentation import tables
 from simperf.presentation.findings import warnings
 from simperf.presentation.summary_failures import alerts, faults
-from simperf.presentation.summary_text import autoscaling, headroom
+from simperf.presentation.summary_text import autoscaling, headroom, unpriced_note
 from simperf.units import format_clock
 
 _PAGE_STYLE = """<style>
@@ -211,7 +211,9 @@ def _summary(result: Result) -> str:
         rows.append(("headroom", "\n".join(spare)))
     cost = d.get("cost")
     if cost and cost.get("components"):
-        rows.append(("cost", f"{cost['total_per_hour']:.4g} per hour"))
+        total = f"{cost['total_per_hour']:.4g} per hour"
+        unpriced = unpriced_note(cost)  # the total is not the whole bill: say so
+        rows.append(("cost", f"{total}\n{unpriced}" if unpriced else total))
     table = "".join(
         f"<tr><th>{html.escape(k)}</th><td>{html.escape(str(v)).replace(chr(10), '<br>')}</td></tr>"
         for k, v in rows

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from simperf.presentation.cells import Column, pct, table_header, table_row
+from simperf.presentation.cells import Column, multiple, pct, table_header, table_row
 from simperf.units import format_time
 
 
@@ -55,10 +55,9 @@ def databases(d: dict[str, Any]) -> list[str]:
         lines.extend(_query_lines(name, db))
         if "shards" in db:
             shards = db["shards"]
-            imbalance = shards["imbalance"]
             lines.append(
                 f"shards of {name}: {shards['count']} by {shards['routing']}, max/mean load "
-                + (f"{imbalance:.2f}" if imbalance is not None else "-")
+                + multiple(shards["imbalance"])
             )
         lines.extend(_failover_lines(name, db.get("failover")))
     return lines

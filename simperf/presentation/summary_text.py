@@ -7,7 +7,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from simperf.presentation.cells import Column, multiple, table_header, table_row, verdict_reason
+from simperf.presentation.cells import (
+    Column,
+    metric_value,
+    multiple,
+    table_header,
+    table_row,
+    verdict_reason,
+)
 from simperf.presentation.summary_failures import alerts, calls, faults
 from simperf.presentation.summary_stores import caches, cdns, databases, state
 from simperf.units import format_clock, format_interval, format_time
@@ -54,10 +61,8 @@ def overview(d: dict[str, Any]) -> list[str]:
         f"in flight {req['in_flight']}"
         # these count the warm-up too, the error rate and the tables below do not
         + (f"  (whole run; {req['measured']} measured)" if _cut(d) else ""),
-        "throughput "
-        + (f"{d['throughput']:.6g} req/s" if d["throughput"] is not None else "-")
-        + "   error rate "
-        + (f"{d['error_rate']:.3%}" if d["error_rate"] is not None else "-"),
+        f"throughput {metric_value('throughput', d['throughput'])}   "
+        f"error rate {metric_value('error_rate', d['error_rate'])}",
     ]
     if d["measured_time"] <= 0:
         lines.append("warning   the run ended before the warm-up did: nothing was measured")
@@ -90,7 +95,23 @@ def overview(d: dict[str, Any]) -> list[str]:
         scaled = cost.get("autoscaled")
         note = f"; {', '.join(scaled)} as autoscaled, mean instances" if scaled else ""
         lines.append(f"cost      {cost['total_per_hour']:.4g} per hour ({parts}{note})")
+        if unpriced := unpriced_note(cost):
+            lines.append(f"          {unpriced}")
     return lines
+
+
+def unpriced_note(cost: dict[str, Any]) -> str:
+    """What a cost total leaves out: the components with no price ("" when none).
+
+    Parameters
+    ----------
+    cost
+        A result's ``cost`` section (``unpriced``: names of components with no price).
+    """
+    names = cost.get("unpriced") or []
+    if not names:
+        return ""
+    return f"not in the total, no price given: {', '.join(names)}"
 
 
 def _cut(d: dict[str, Any]) -> bool:

@@ -35,10 +35,12 @@ TIME_COLUMNS = {
 }  # fmt: skip
 SHARE_COLUMNS = {
     "utilization", "worker_occupancy", "pool_occupancy", "error_rate", "hit_rate", "offload",
-    "byte_hit_rate", "byte_offload", "imbalance", "cpu_utilization", "storage_utilization",
+    "byte_hit_rate", "byte_offload", "cpu_utilization", "storage_utilization",
     "slow_share", "share", "stale_read_rate", "store_read_reduction", "stale_rate",
     "storage_replication_utilization",
 }  # fmt: skip
+RATIO_COLUMNS = {"imbalance"}
+"""Columns that are ratios of two loads (max/mean), shown as multiples: ``1.12x``."""
 ALERT_TIMES = ("start", "end", "duration")
 """Columns of ``Result.alerts`` in time units (``peak`` is in the metric's own)."""
 KEY_METRICS = ("latency.all.mean", "latency.all.p50", "latency.all.p99", "throughput", "error_rate")
@@ -80,11 +82,17 @@ def _time(value: Any) -> str:
     return "-" if _missing(value) else format_time(value)
 
 
+def _ratio(value: Any) -> str:
+    return "-" if _missing(value) else multiple(value)
+
+
 def frame_html(frame: pd.DataFrame, times: Iterable[str] = (), shares: Iterable[str] = ()) -> str:
-    """A frame as an escaped HTML table; ``times`` in time units, ``shares`` in percent."""
+    """A frame as an escaped HTML table; ``times`` in time units, ``shares`` in percent,
+    ratios (:data:`RATIO_COLUMNS`) as multiples."""
     formatters: dict[str, Callable[[Any], str]] = {c: _number for c in frame.columns}
     formatters.update({c: _time for c in times if c in frame.columns})
     formatters.update({c: _share for c in shares if c in frame.columns})
+    formatters.update({c: _ratio for c in RATIO_COLUMNS if c in frame.columns})
     # formatted here, not by to_html: its formatters never see a missing cell of a
     # nullable count column (Int64), which it prints <NA> whatever na_rep says
     cells = pd.DataFrame(

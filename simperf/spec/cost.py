@@ -88,10 +88,14 @@ def scenario_cost(scenario: Any) -> dict[str, Any]:
     Returns
     -------
     dict
-        ``{"total_per_hour": float, "components": {name: price per hour}}``; a total of
-        0 when no component has a cost or an instance type.
+        ``{"total_per_hour": float, "components": {name: price per hour}, "unpriced":
+        [name, ...]}``; a total of 0 when no component has a cost or an instance type.
+        ``unpriced`` names the components that could carry a price (their kind has a
+        ``cost``) but have none, so the total leaves them out: a reader must not take it
+        for the whole bill. An explicit ``cost: {per_instance: 0}`` prices one at 0.
     """
     components: dict[str, float] = {}
+    unpriced: list[str] = []
     for name, component in scenario.components.items():
         cost = getattr(component, "cost", None)
         prices = [
@@ -100,7 +104,13 @@ def scenario_cost(scenario: Any) -> dict[str, Any]:
         ]
         if any(price is not None for price in prices):
             components[name] = float(sum(price or 0.0 for price in prices))
-    return {"total_per_hour": float(sum(components.values())), "components": components}
+        elif "cost" in type(component).model_fields:
+            unpriced.append(name)
+    return {
+        "total_per_hour": float(sum(components.values())),
+        "components": components,
+        "unpriced": unpriced,
+    }
 
 
 def with_autoscaling(cost: dict[str, Any], autoscaling: dict[str, Any]) -> dict[str, Any]:
@@ -119,6 +129,7 @@ def with_autoscaling(cost: dict[str, Any], autoscaling: dict[str, Any]) -> dict[
     return {
         "total_per_hour": float(sum(components.values())),
         "components": components,
+        "unpriced": cost.get("unpriced", []),
         "autoscaled": scaled,
     }
 

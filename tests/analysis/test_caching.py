@@ -33,6 +33,8 @@ from simperf.analysis.caching import (
     che_invalidated,
     che_lru,
     che_random,
+    fixed_ttl_hit_rate,
+    fixed_ttl_hit_ratios,
     lfu_static,
     ttl_hit_rate,
     ttl_hit_ratios,
@@ -167,6 +169,45 @@ def test_ttl_formulas() -> None:
     assert ttl_hit_rate(P_ZIPF, 1e4, 0.5, True) > ttl_hit_rate(P_ZIPF, 1e4, 0.5, False)
     assert ttl_hit_rate(P_ZIPF, 1e4, 0.0, False) == 0.0
     assert ttl_hit_rate(p, 1e4, 1e4, False) > 0.999
+
+
+def test_fixed_ttl_forms_and_their_limits() -> None:
+    # One key in units of T: x = 1 request per T, ttl 1.5 T: U = 1 + 1.5 - e^-1 (0.5 +
+    # 0.5^2 / 2), the mean requests of a cycle (the miss and its hits).
+    from simperf.analysis.caching import _lru_cycle_requests
+
+    u = _lru_cycle_requests(np.array([1.0]), 1.5)[0]
+    assert math.isclose(u, 2.5 - math.exp(-1) * 0.625, rel_tol=1e-14)
+    # Across the switch from the series to the dominant root, the value is continuous.
+    for x in (0.3, 1.0, 1.5, 3.0, 6.0):
+        span = 15.0 / (x * math.exp(-x))
+        below, above = _lru_cycle_requests(np.array([x, x]), span * (1 - 1e-9))
+        assert math.isclose(below, above, rel_tol=1e-8), (x, below, above)
+        assert _lru_cycle_requests(np.array([x]), 1e6 * span)[0] == math.exp(x)
+    p = popularity_probabilities(KeyspaceSpec(keys=10_000, popularity={"zipf": 0.8}))
+    plain = {"lru": che_lru, "fifo": che_fifo, "random": che_random}
+    for policy, form in plain.items():
+        t = characteristic_time(p, 1000, policy) / 1000.0  # seconds at 1,000 req/s
+        # a ttl far past T: the eviction alone, Che's (Martina's) figure, but for the
+        # hottest keys' one miss a ttl (the hottest: 54 requests a T, 540,000 a ttl)
+        far = fixed_ttl_hit_rate(p, 1000, 1000.0, 1e4 * t, policy)
+        assert math.isclose(far, form(p, 1000), rel_tol=1e-5)
+        # no room to fill: the ttl alone; no ttl, no hits
+        only = ttl_hit_ratios(p, 1000.0, t, reset_on_hit=False)
+        assert np.allclose(fixed_ttl_hit_ratios(p, 10_000, 1000.0, t, policy), only)
+        assert fixed_ttl_hit_rate(p, 1000, 1000.0, 0.0, policy) == 0.0
+        # between, below both (FIFO: at the smaller, its stay being min(T, ttl))
+        both = fixed_ttl_hit_rate(p, 1000, 1000.0, 2.5 * t, policy)
+        bound = min(form(p, 1000), ttl_hit_rate(p, 1000.0, 2.5 * t, False))
+        assert both == pytest.approx(bound) if policy == "fifo" else both < bound - 0.01
+    # LRU and FIFO: a ttl within T expires every entry before it could be evicted.
+    t = characteristic_time(p, 1000, "lru") / 1000.0
+    short = ttl_hit_rate(p, 1000.0, 0.9 * t, reset_on_hit=False)
+    assert math.isclose(fixed_ttl_hit_rate(p, 1000, 1000.0, 0.9 * t, "lru"), short)
+    with pytest.raises(ValueError, match="rate"):
+        fixed_ttl_hit_rate(p, 1000, 0.0, 1.0)
+    with pytest.raises(ValueError, match="ttl"):
+        fixed_ttl_hit_rate(p, 1000, 1.0, -1.0)
 
 
 def test_bad_inputs() -> None:
@@ -317,6 +358,59 @@ def test_ttl_stale_rate_formula() -> None:
     assert math.isclose(small, 10 * 1e-10 / 2 / 11, rel_tol=1e-6)
     with pytest.raises(ValueError, match="write_p"):
         ttl_stale_rate([0.5, 0.5], 1.0, 1.0, 1.0, write_p=[1.0])
+
+
+FIXED_TTL_LONG = (8, 200_000)
+P_TTL_ZIPF = popularity_probabilities(KeyspaceSpec(keys=10_000, popularity={"zipf": 0.8}))
+
+
+def _fixed_ttl_hit_ratio(policy: str, ttl: float, seed: int, requests: int) -> float:
+    """Redis ``SET key value EX ttl`` on each miss of a 1,000-item cache: Poisson
+    requests at 1,000/s for Zipf(0.8) keys over 10,000, replayed through the store, hits
+    counted after 10,000 requests (the cache fills after ~2,200; FIFO and RANDOM forget
+    the order of filling in some 5,000 more)."""
+    keyspace = KeyspaceSpec(keys=10_000, popularity={"zipf": 0.8})
+    rng = np.random.default_rng([seed, 2])
+    sampler = key_sampler(keyspace, np.random.default_rng([seed, 3]))
+    store = make_store(policy, 1000, rng=np.random.default_rng([seed, 1]))
+    get, put = store.get, store.set
+    warmup = 10_000
+    times = np.cumsum(rng.exponential(1e-3, warmup + requests)).tolist()
+    for i, now in enumerate(times):
+        if i == warmup:
+            store.reset_counters()
+        k = sampler()
+        if get(k, now) is None:
+            put(k, now, ttl)
+    return store.hits / requests
+
+
+@pytest.mark.parametrize(
+    "size",
+    [
+        pytest.param((6, 15_000), id="short"),
+        pytest.param(FIXED_TTL_LONG, id="long", marks=pytest.mark.validate),
+    ],
+)
+@pytest.mark.parametrize("ttl_over_t", [0.1, 2.5, 10.0])
+@pytest.mark.parametrize("policy", ["lru", "fifo", "random"])
+def test_store_with_a_fixed_ttl_matches_its_closed_form(
+    policy: Literal["lru", "fifo", "random"], ttl_over_t: float, size: tuple[int, int]
+) -> None:
+    # A ttl far below the characteristic time (the ttl-only form), near it, and far past
+    # it (Che's or Martina's form). Measured 5 December 2026, 8 x 200,000 requests: see
+    # docs/caching.md.
+    ttl = ttl_over_t * characteristic_time(P_TTL_ZIPF, 1000, policy) / 1000.0
+    replications, requests = size
+    values = [_fixed_ttl_hit_ratio(policy, ttl, 900 + i, requests) for i in range(replications)]
+    mean, half_width = _mean_and_half_width(values)
+    theory = fixed_ttl_hit_rate(P_TTL_ZIPF, 1000, 1000.0, ttl, policy)
+    print(f"{policy} ttl {ttl_over_t} T: {mean:.5f} ± {half_width:.5f}, theory {theory:.5f}")
+    # at most 3% of theory on the long run, scaled to the short one as t / sqrt(n) scales
+    (r_long, n_long), t_long = FIXED_TTL_LONG, stats.t.ppf(0.999, FIXED_TTL_LONG[0] - 1)
+    scale = stats.t.ppf(0.999, replications - 1) / t_long * math.sqrt(r_long * n_long)
+    assert half_width <= 0.03 * theory * scale / math.sqrt(replications * requests)
+    assert abs(mean - theory) <= half_width + MARGIN, (mean, theory, half_width)
 
 
 # -- stale reads of an LRU cache written behind ------------------------------------------

@@ -36,7 +36,9 @@ def test_bottleneck_is_the_busiest_instance(overloaded: simperf.Result) -> None:
     rows = overloaded.components
     rows = rows[rows.instance != "all"]
     assert top is not None
-    assert top["utilization"] == rows["utilization"].max()
+    # every app instance is saturated: the one of least headroom (served share over
+    # utilisation) is named, its cores busy to within rounding of the busiest's
+    assert top["utilization"] == pytest.approx(rows["utilization"].max(), rel=1e-12)
     assert top["component"] == "app"
 
 

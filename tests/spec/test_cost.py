@@ -4,6 +4,7 @@ import pytest
 
 import simperf
 from simperf.errors import SpecError
+from simperf.presentation.report import render
 from simperf.spec.cost import scenario_cost
 from simperf.units import parse_price
 
@@ -149,3 +150,35 @@ def test_a_price_is_set_by_path_on_a_component_priced_nowhere() -> None:
         mmc.with_overrides({"components.app.cost.per_instanse": "0.1/h"})
     with pytest.raises(SpecError, match=r"--set components\.app\.autoscaling\.min=2: .*max"):
         mmc.with_overrides({"components.app.autoscaling.min": 2})  # checked as a section
+
+
+def test_components_without_a_price_are_named_beside_the_total() -> None:
+    # A balancer and a callee with no price leave the total; the result says which, so
+    # that the total is not read as the whole bill. An explicit 0 is a price.
+    spec = {
+        **SPEC,
+        "workload": {
+            "arrival": {"kind": "poisson", "rate": 50},
+            "classes": [{"name": "r", "entry": "lb", "endpoint": "serve"}],
+        },
+        "components": {
+            "lb": {"kind": "load_balancer", "backends": "app"},
+            "app": {
+                **SPEC["components"]["app"],
+                "endpoints": {"serve": [{"cpu": "1ms"}, {"call": "search.query"}]},
+            },
+            "search": {"kind": "app_server", "endpoints": {"query": [{"cpu": "1ms"}]}},
+        },
+    }
+    scenario = simperf.from_dict(spec)
+    cost = scenario_cost(scenario)
+    assert cost["total_per_hour"] == pytest.approx(3 * 0.2 + 6 * 0.05)
+    assert cost["unpriced"] == ["lb", "search"]
+    free = scenario.with_overrides({"components.lb.cost": {"per_instance": 0}})
+    assert scenario_cost(free)["unpriced"] == ["search"]
+    result = simperf.run(scenario, seed=1)
+    assert result.to_dict()["cost"]["unpriced"] == ["lb", "search"]
+    lines = result.summary().splitlines()
+    at = next(i for i, line in enumerate(lines) if line.startswith("cost "))
+    assert lines[at + 1].strip() == "not in the total, no price given: lb, search"
+    assert "no price given: lb, search" in render(result)
