@@ -118,6 +118,19 @@ def test_a_bad_slo_target_is_one_line_naming_it(
     assert "validation error" not in err and "pydantic" not in err and "type=" not in err
 
 
+def test_an_slo_on_a_rate_per_second_takes_a_rate(capsys: pytest.CaptureFixture[str]) -> None:
+    """100/s a core: 5 cores saturate at 500/s, 4 at 400/s (it refused 450/s: "a fraction")."""
+    slo = ["--slo", "estimate.bottleneck.saturation_rate>450/s"]
+    args = ["capacity", MMC, "--knob", "components.app.cores", *slo, "-n", "2", *SHORT]
+    assert main([*args, "--json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert data["answer"] == 5 and data["slo"][0] == "estimate.bottleneck.saturation_rate > 450"
+    assert main([*args, "--slo", "error_rate<500/s"]) == 2
+    err = capsys.readouterr().err
+    assert "error_rate<500/s: below: expected a fraction" in err
+    assert "(error_rate is a share)" in err
+
+
 def test_a_knob_value_out_of_bounds_names_the_knob_not_set(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
