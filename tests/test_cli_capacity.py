@@ -423,8 +423,9 @@ def test_search_costs_name_the_components_they_leave_out(
     tandem += ["--duration", "3s", "--set", "run.warmup=0.5"]
     assert main(tandem) == 0
     out = capsys.readouterr().out
+    assert "over 1 month\n" in out  # not "1 months"
     assert (
-        "fixed: SLOs hold all 1 months, cost 730 (not in the total, no price given: api, store)"
+        "fixed: SLOs hold over the month, cost 730 (not in the total, no price given: api, store)"
         in out
     )
     assert main([*tandem, "--json"]) == 0

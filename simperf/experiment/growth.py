@@ -112,7 +112,8 @@ class Growth:
     def summary(self) -> str:
         """One line per design: the month its SLOs stop holding, its cost and, resized,
         the knob's answers from the first month to the last held."""
-        lines = [f"growth {self.rate:.1%} a month, compounding, over {self.months} months"]
+        span = f"{self.months} month{'s' if self.months != 1 else ''}"
+        lines = [f"growth {self.rate:.1%} a month, compounding, over {span}"]
         # a frame built without the column (by hand, say) is taken as certain throughout
         sure = self.frame.get("certain", pd.Series(True, index=self.frame.index)).astype(bool)
         for row in self.designs.itertuples(index=False):
@@ -121,7 +122,7 @@ class Growth:
             cost = row.cost_over_horizon if holds else row.cost_until_breach
             priced = held.empty or bool((held.cost_per_hour > 0).any())
             if holds:
-                line = f"SLOs hold all {self.months} months"
+                line = f"SLOs hold all {span}" if self.months != 1 else "SLOs hold over the month"
                 line += f", cost {cost:.6g}" if priced else ""
             else:
                 month = int(row.breach_month)
