@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 
 import numpy as np
@@ -138,3 +139,50 @@ def _quantile_from_sf(sf: Callable[[FloatArray], FloatArray], p: float, scale: f
     from scipy import optimize  # imported here: most runs never invert a tail
 
     return float(optimize.brentq(lambda t: tail(t) - target, lo, hi, xtol=1e-15 * hi))
+
+
+_EULER_TERMS = 15
+"""M of the Euler inversion: about 0.6 M significant digits (Abate and Whitt 2006),
+and a round-off of some 10^(M/3) units of the last place, so 15 gives about 1e-9."""
+
+
+def _euler_weights(m: int) -> tuple[NDArray[np.complex128], FloatArray, float]:
+    """Nodes ``beta_k``, weights ``eta_k`` and the factor ``10^(M/3)`` of the Euler
+    algorithm in Abate and Whitt's unified framework (INFORMS J. Computing 18, 2006)."""
+    xi = np.ones(2 * m + 1)
+    xi[0] = 0.5
+    xi[2 * m] = 2.0**-m
+    binomial = 1.0
+    for j in range(1, m):  # xi_{2M-j} = xi_{2M-j+1} + 2^-M C(M, j)
+        binomial = binomial * (m - j + 1) / j
+        xi[2 * m - j] = xi[2 * m - j + 1] + 2.0**-m * binomial
+    k = np.arange(2 * m + 1)
+    beta = m * math.log(10.0) / 3.0 + 1j * math.pi * k
+    eta = np.where(k % 2 == 0, 1.0, -1.0) * xi
+    return beta, eta, 10.0 ** (m / 3.0)
+
+
+_EULER = _euler_weights(_EULER_TERMS)
+
+
+def _cdf_from_transform(
+    transform: Callable[[NDArray[np.complex128]], NDArray[np.complex128]], t: ArrayLike
+) -> FloatArray:
+    """P(X <= t) of a non-negative random variable with no atom, from its
+    Laplace-Stieltjes transform ``E[exp(-s X)]``, by the Euler algorithm.
+
+    ``transform`` takes an array of complex ``s`` (any shape) and returns the transform
+    at each. The CDF's own transform is ``transform(s) / s``; it is inverted at every
+    ``t > 0`` at once (``t <= 0`` gives 0), with an absolute error near 1e-9 for a
+    continuous CDF (a jump, an atom away from 0, is smeared near it).
+    """
+    tt = np.atleast_1d(np.asarray(t, dtype=np.float64))
+    out = np.zeros(tt.shape)
+    positive = tt > 0
+    if positive.any():
+        beta, eta, scale = _EULER
+        x = tt[positive][:, None]
+        s = beta[None, :] / x
+        values = (transform(s) / s).real
+        out[positive] = scale * (values @ eta) / x[:, 0]
+    return np.clip(out, 0.0, 1.0)

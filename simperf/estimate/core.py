@@ -4,8 +4,11 @@ Open workloads: every station is solved alone at the load the routes put on it
 (:mod:`simperf.estimate.stations`), each class's mean is the sum of its route's mean
 service, waits, delays and network hops. Closed workloads: exact MVA on the stations'
 demands gives the throughput, and the waits it finds replace the open ones. The p99 is
-approximate: the time spent queueing at stations is taken as exponential (exact for
-M/M/1, whose sojourn is exponential) and delays and hops as constant at their means.
+approximate: each station's wait (none with the probability of not waiting, else
+exponential, as in M/M/c) and service (a gamma of its mean and cv) are summed along the
+route as independent (:func:`simperf.estimate.stations.quantile`; exact for a chain of
+M/M/1 stations, whose sojourns are independent), delay steps at their distribution and
+hops as constant at their means.
 """
 
 from __future__ import annotations
@@ -20,7 +23,7 @@ import pandas as pd
 from simperf.analysis.networks import mva
 from simperf.dbcost.mix import client_region_shares
 from simperf.estimate.routes import Routes
-from simperf.estimate.stations import Station, Time
+from simperf.estimate.stations import Station, Time, quantile
 from simperf.keys import trace_times
 from simperf.lazy import lazy_module
 from simperf.presentation.estimate_text import render
@@ -33,8 +36,9 @@ from simperf.spec.workload import TIME_VARYING_ARRIVALS
 optimize = lazy_module("scipy.optimize")
 
 P99_METHOD = (
-    "p99: queueing time at stations taken as exponential with its mean, delays and "
-    "network hops as constant (exact for M/M/1)"
+    "p99: each station's wait (no wait, or exponential, as in M/M/c) and service (gamma of "
+    "its mean and cv) summed along the route as independent, delay steps at their "
+    "distribution, network hops constant (exact for M/M/c, and chains of M/M/1)"
 )
 STATION_COLUMNS = (
     "servers",
@@ -611,27 +615,7 @@ def _class_row(name: str, rate: float, parts: list[tuple[float, Time]]) -> dict[
     mean = sum(s * t.total for s, t in parts)
     if not math.isfinite(mean):
         return {"class": name, "rate": rate, "mean": math.nan, "p99": math.nan}
-    return {"class": name, "rate": rate, "mean": mean, "p99": _p99(parts)}
-
-
-def _p99(parts: list[tuple[float, Time]]) -> float:
-    """The 0.99 quantile of a mixture of ``fixed + Exp(mean queued)`` (see P99_METHOD)."""
-
-    def tail(t: float) -> float:
-        total = 0.0
-        for share, time in parts:
-            if t < time.fixed:
-                total += share
-            elif time.queued > 0:
-                total += share * math.exp(-(t - time.fixed) / time.queued)
-        return total
-
-    high = max(t.fixed + t.queued * math.log(100.0) for _, t in parts)
-    low = 0.0
-    for _ in range(100):  # bisection: the tail is monotone
-        mid = (low + high) / 2
-        low, high = (mid, high) if tail(mid) > 0.01 else (low, mid)
-    return float(np.float64(high))
+    return {"class": name, "rate": rate, "mean": mean, "p99": quantile(parts, 0.99)}
 
 
 def _clean(value: Any) -> Any:

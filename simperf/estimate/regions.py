@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from simperf.analysis.spillover import spill_over_full
-from simperf.estimate.stations import Time
+from simperf.estimate.stations import Time, served
 from simperf.spec.kind import Forward
 
 
@@ -77,7 +77,8 @@ class RegionRoutes:
         for link, size, name in self.transfers(source, target, klass):
             seconds = size.mean / link.bandwidth
             if link.shared:
-                total = total + Time(seconds + self.wait(self.link_station(name)), 0.0)
+                transfer = served(seconds, size.variance / link.bandwidth**2)
+                total = total + (transfer + self.wait_time(self.link_station(name)))
             else:
                 total = total + Time(0.0, seconds)
         return total

@@ -34,7 +34,7 @@ from simperf.dbcost.mix import (
 )
 from simperf.estimate.queries import QueryRoutes, _variant
 from simperf.estimate.regions import RegionRoutes
-from simperf.estimate.stations import Station, Time
+from simperf.estimate.stations import Station, Time, delayed, served, waited
 from simperf.keys import MAX_PROBABILITY_KEYS
 from simperf.spec.cache import BackingDelay
 from simperf.spec.scenario import Scenario
@@ -110,6 +110,18 @@ class Routes(QueryRoutes, RegionRoutes):
                 wait = station.wait()
                 return wait if math.isinf(wait) else wait * share
         return station.wait()
+
+    def wait_time(self, station: Station) -> Time:
+        """The wait per visit at ``station`` as a :class:`Time`: its mean (:meth:`wait`),
+        waited with the station's Erlang C probability (only by the share of requests
+        taken over a spilling group's limit, for its workers), exponential when it is."""
+        wait = self.wait(station)
+        if wait <= 0 or not math.isfinite(wait):
+            return Time(wait, 0.0)
+        prob = station.prob_wait()
+        if station.resource == "workers" and (station.component, "workers") not in self.waits:
+            prob *= min(self.worker_wait_share(station.component), 1.0)
+        return waited(wait, prob if prob > 0 else 1.0)
 
     # -- pass 1: load ---------------------------------------------------------------
     def load(
@@ -495,8 +507,8 @@ class Routes(QueryRoutes, RegionRoutes):
         kind = spec.kind
         if kind == "app_server":
             _, workers = self.app_stations(component)
-            wait = self.wait(workers) if not self.idle else 0.0
-            return hop + Time(wait, 0.0) + self.hold(component, endpoint)
+            wait = self.wait_time(workers) if not self.idle else Time()
+            return hop + wait + self.hold(component, endpoint)
         if kind == "load_balancer":
             overhead = Time(0.0, spec.overhead.mean)
             forwards = self._backends(spec, endpoint, there)
@@ -574,15 +586,19 @@ class Routes(QueryRoutes, RegionRoutes):
     ) -> Time:
         tag = type(step).__name__
         if tag == "CpuStep":
-            return Time(step.cpu.mean / spec.speed + core_wait, 0.0)
+            cpu = served(step.cpu.mean / spec.speed, step.cpu.variance / spec.speed**2)
+            if core_wait > 0:  # with more workers than cores, the queue is for cores
+                return cpu + self.wait_time(self.app_stations(name)[0])
+            return cpu
         if tag == "DelayStep":
-            return Time(0.0, step.delay.mean)
+            return delayed(step.delay.mean, step.delay.variance)
         if tag == "CallStep":
             f = step.forwards()[0]
             answer = self.response(f.component, f.endpoint, region, "")
             if step.hedge is None or answer.total <= 0:
                 return answer
-            return answer.scaled(self._hedged(name, step, region).mean / answer.total)
+            # the earliest copy's answer: its queued time taken as one exponential
+            return answer.mean_only().scaled(self._hedged(name, step, region).mean / answer.total)
         if tag == "ParallelStep":
             self.note(name, "parallel calls: the slowest arm's mean, not the mean of the slowest")
             arms = [self.response(f.component, f.endpoint, region, "") for f in step.forwards()]
@@ -665,7 +681,8 @@ class Routes(QueryRoutes, RegionRoutes):
         node = self.cache_station(cache)
         there = self.located(cache, region)
         trip = spec.network.mean + self.hop(region, there)
-        return Time(spec.latency.mean + self.wait(node), trip)
+        command = served(spec.latency.mean, spec.latency.variance) + self.wait_time(node)
+        return command + Time(0.0, trip)
 
     def _cdn(self, spec: Any, endpoint: str, region: int, klass: str) -> Time:
         edge = spec.edges.get(self.regions[region]) if self.regions else None

@@ -11,7 +11,8 @@ with ``servers`` servers. Open workloads solve each station alone
 for a service time of squared coefficient of variation ``cs^2`` (the Allen-Cunneen
 approximation for M/G/c with Poisson arrivals: exact for M/M/c, and for one server
 the Pollaczek-Khinchine formula of M/G/1). Closed workloads are solved by exact MVA
-(:func:`simperf.analysis.networks.mva`) on the stations' demands.
+(:func:`simperf.analysis.networks.mva`) on the stations' demands. A route's p99
+(:func:`quantile`) sums its visits' waits and services as independent phases.
 """
 
 from __future__ import annotations
@@ -21,6 +22,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
+import numpy as np
+
+from simperf.analysis._common import _cdf_from_transform
 from simperf.analysis.queueing import mmc
 
 
@@ -136,6 +140,18 @@ class Station:
         queue = mmc(per_instance, 1.0 / mean, self.servers)
         return queue.mean_wait * (1.0 + _scv(rate, work, second)) / 2.0
 
+    def prob_wait(self, utilization: float | None = None) -> float:
+        """Probability that a visit waits at all (Erlang C at the busiest instance's
+        utilisation, or at ``utilization``; 0 with no traffic, 1 when saturated)."""
+        rate, work = self._busiest()[:2] if self.routed else (self.rate, self.work)
+        if rate <= 0 or work <= 0:
+            return 0.0
+        rho = self.utilization if utilization is None else utilization
+        if rho >= 1.0:
+            return 1.0
+        mean = work / rate
+        return mmc(rho * self.servers / mean, 1.0 / mean, self.servers).prob_wait
+
     @property
     def label(self) -> str:
         """``component cores``: how the estimate names it."""
@@ -150,20 +166,211 @@ def _scv(rate: float, work: float, second: float) -> float:
     return max(second / rate / (mean * mean) - 1.0, 0.0)
 
 
+Phase = tuple[float, float, float, bool]
+"""One part of a route's time: ``(mean, scv, atom, delay)``, taking no time with
+probability ``atom`` (a wait not waited) and otherwise a gamma time of that mean and
+squared coefficient of variation (exponential at 1; constant at 0); ``delay``: a
+delay step's, whose mean is counted in the route's ``fixed`` time, not in ``queued``."""
+
+
 class Time(NamedTuple):
-    """Mean time of a route: ``queued`` at stations (service and wait), ``fixed`` delays."""
+    """Mean time of a route: ``queued`` at stations (service and wait), ``fixed`` delays,
+    and the queued time's distribution as independent ``phases``.
+
+    ``phases`` pairs each :data:`Phase` with its expected occurrences per route: ``n +
+    f`` occurrences are ``n`` independent ones and one more with probability ``f`` (a
+    cache miss's visit, a balancer's share). Identical phases are one entry, so a
+    request split over identical backends visits one. Queued time without phases (a
+    database query's, a hedged call's) is taken as one exponential of its mean.
+    """
 
     queued: float = 0.0
     fixed: float = 0.0
+    phases: tuple[tuple[Phase, float], ...] = ()
 
     def __add__(self, other: Any) -> Time:  # type: ignore[override]
-        return Time(self.queued + other.queued, self.fixed + other.fixed)
+        phases = self.phases
+        if other.phases:
+            if phases:
+                merged = dict(phases)
+                for phase, count in other.phases:
+                    merged[phase] = merged.get(phase, 0.0) + count
+                phases = tuple(merged.items())
+            else:
+                phases = other.phases
+        return Time(self.queued + other.queued, self.fixed + other.fixed, phases)
 
     def scaled(self, factor: float) -> Time:
         """The time of ``factor`` such routes per call (a miss ratio, a repeat)."""
-        return Time(self.queued * factor, self.fixed * factor)
+        phases = tuple((phase, count * factor) for phase, count in self.phases)
+        return Time(self.queued * factor, self.fixed * factor, phases)
 
     @property
     def total(self) -> float:
         """Mean time in all."""
         return self.queued + self.fixed
+
+    def mean_only(self) -> Time:
+        """The same means with no phases: the queued time taken as one exponential."""
+        return Time(self.queued, self.fixed)
+
+
+def served(mean: float, variance: float | None = None) -> Time:
+    """A service of this mean and variance (exponential without one) as a :class:`Time`."""
+    if mean <= 0:
+        return Time(mean, 0.0)
+    scv = 1.0 if variance is None else max(variance, 0.0) / (mean * mean)
+    return Time(mean, 0.0, (((mean, scv, 0.0, False), 1.0),))
+
+
+def delayed(mean: float, variance: float) -> Time:
+    """A delay step of this mean and variance (its mean among the ``fixed`` delays)."""
+    if mean <= 0 or variance <= 0:
+        return Time(0.0, mean)
+    return Time(0.0, mean, (((mean, variance / (mean * mean), 0.0, True), 1.0),))
+
+
+def waited(mean: float, prob: float) -> Time:
+    """A wait of this mean, waited with probability ``prob``, exponential when it is
+    (M/M/c's: an atom at zero and an exponential tail), as a :class:`Time`."""
+    if mean <= 0 or not math.isfinite(mean) or prob <= 0:
+        return Time(mean, 0.0)
+    prob = min(prob, 1.0)
+    return Time(mean, 0.0, (((mean / prob, 1.0, 1.0 - prob, False), 1.0),))
+
+
+def quantile(parts: Sequence[tuple[float, Time]], p: float = 0.99) -> float:
+    """The ``p``-quantile of a mixture of routes ``(share, time)``.
+
+    Each route takes its ``fixed`` delays (a delay step's at its distribution) plus the
+    sum of its independent phases (and one exponential for queued time without
+    phases). Its queued time has an atom at zero (every phase skipped) and a
+    continuous rest, whose CDF comes from the product of the phases' Laplace
+    transforms by the Euler algorithm
+    (:func:`simperf.analysis._common._cdf_from_transform`, to about 1e-9). For a chain
+    of M/M/1 stations this is exact, their sojourns being independent (Jackson); the
+    sojourns at M/M/c stations in series are taken as independent. The mixture's
+    tail, bracketed by doubling, is solved in logarithms by regula falsi (Illinois),
+    bisecting where that stalls (at a jump: a route's start or its atom).
+    """
+    routes = [_Route(share, time) for share, time in parts if share > 0]
+    target = 1.0 - p
+
+    def excess(t: float) -> float:
+        # in logarithms: an exponential-like tail is nearly a line there, for the secant
+        at = np.array([t])
+        return math.log(max(float(sum(r.tail(at)[0] for r in routes)), 1e-300)) - log_target
+
+    log_target = math.log(target)
+
+    high = max((r.start + r.mean * math.log(1.0 / target) for r in routes), default=0.0)
+    if high <= 0:
+        return 0.0
+    low, f_low, f_high = 0.0, -log_target, excess(high)
+    for _ in range(200):  # a gamma phase of cv > 1 outlasts an exponential of its mean
+        if f_high <= 0:
+            break
+        low, f_low = high, f_high
+        high *= 2.0
+        f_high = excess(high)
+    side, steps, before = 0, 0, high - low
+    # the ends' excesses as the secant weighs them (Illinois halves a stale one)
+    w_low, w_high = f_low, f_high
+    for _ in range(200):
+        width = high - low
+        if width <= 1e-12 * high:
+            break
+        steps += 1
+        t = low + width / 2
+        if steps % 4 and w_low != w_high:
+            t = high - w_high * width / (w_high - w_low)
+            if not low < t < high:
+                t = low + width / 2
+        elif 2 * width < before:  # the bracket halved in three secant steps: go on
+            before = width
+            t = high - w_high * width / (w_high - w_low) if w_low != w_high else t
+            t = t if low < t < high else low + width / 2
+        else:  # stalled (a jump: a route's start, an atom): bisect
+            before = width / 2
+        f = excess(t)
+        if abs(f) <= 1e-11:  # below the inversion's own error
+            return float(t)
+        if f > 0:
+            low, w_low = t, f
+            if side == -1:  # the same end kept twice
+                w_high /= 2.0
+            side = -1
+        else:
+            high, w_high = t, f
+            if side == 1:
+                w_low /= 2.0
+            side = 1
+    return float(high)
+
+
+class _Route:
+    """One route of a mixture: its constant start, zero atom and phases' transform."""
+
+    def __init__(self, share: float, time: Time) -> None:
+        self.share = share
+        rows = []
+        shift = phased = delays = 0.0
+        for (mean, scv, atom, delay), count in time.phases:
+            if count <= 0 or mean <= 0:
+                continue
+            part = mean * (1.0 - atom) * count
+            if delay:
+                delays += part
+            else:
+                phased += part
+            if scv < 1e-9:  # a constant part shifts the route (mean-preserving if partial)
+                shift += part
+            else:
+                rows.append((mean, scv, atom, count))
+        rest = time.queued - phased
+        if rest > 1e-12 * max(time.queued, 1e-300):
+            rows.append((rest, 1.0, 0.0, 1.0))
+        self.start = max(time.fixed - delays, 0.0) + shift
+        self.mean = max(time.queued + delays - shift, 0.0)
+        table = np.array(rows, dtype=np.float64).reshape(-1, 4)
+        self.means, self.scvs, self.atoms, counts = table.T
+        self.whole = np.floor(counts + 1e-12)
+        self.part = np.clip(counts - self.whole, 0.0, 1.0)
+        # every phase skipped: its atom to the power of its occurrences
+        self.atom = float(np.prod(self.atoms**self.whole * (1.0 - self.part * (1.0 - self.atoms))))
+        self.gated = self.atoms > 0
+        self.partial = self.part > 0
+
+    def transform(self, s: np.ndarray) -> np.ndarray:
+        """The queued time's Laplace-Stieltjes transform at ``s`` (any shape), summed in
+        logarithms: one complex log per phase and node, no complex powers."""
+        x = s[..., None]
+        logs = np.log1p(x * (self.means * self.scvs)) * (-1.0 / self.scvs)  # gamma's
+        if self.gated.any():  # an atom at zero: E[e^-sX] = atom + (1 - atom) gamma
+            g = self.gated
+            one = self.atoms[g] + (1.0 - self.atoms[g]) * np.exp(logs[..., g])
+            logs[..., g] = np.log(one)
+        total = logs @ self.whole
+        if self.partial.any():  # one more occurrence with probability `part`
+            q = self.partial
+            one = np.exp(logs[..., q])
+            total = total + np.log1p(self.part[q] * (one - 1.0)).sum(axis=-1)
+        return np.exp(total)
+
+    def tail(self, t: np.ndarray) -> np.ndarray:
+        """``share x P(route time > t)``."""
+        out = np.full(t.shape, self.share)
+        after = t >= self.start
+        if not after.any():
+            return out
+        if self.atom >= 1.0 or not self.means.size:
+            out[after] = 0.0
+            return out
+        atom = self.atom
+
+        def continuous(s: np.ndarray) -> np.ndarray:
+            return (self.transform(s) - atom) / (1.0 - atom)
+
+        cdf = _cdf_from_transform(continuous, t[after] - self.start)
+        out[after] = self.share * (1.0 - atom) * (1.0 - cdf)
+        return out

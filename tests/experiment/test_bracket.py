@@ -141,15 +141,16 @@ def _max_searched(scaling: dict[str, object], bracketed: bool) -> Capacity:
 def test_a_settled_autoscaled_fleet_brackets_the_search_to_the_same_answer() -> None:
     # Target tracking at 60% CPU settles at 5 instances, capped at max: max 3 is 100%
     # busy (saturated, not run), max 4 the floor. Plain, the search probes max 1, 2
-    # (saturated), 4 (met) and 3 (saturated); bracketed, 5 and 4: the same answer in
-    # 2 probes and 4 runs instead of 4 probes and 5 runs. It skipped the bracket for
-    # every autoscaled design.
+    # (saturated), 4 (met) and 3 (saturated); bracketed, 4 alone: the estimate's p99 at
+    # max 4 (75% busy) is 100 ms + a wait of probability 0.75, 0.96 s, below the SLO.
+    # It skipped the bracket for every autoscaled design, and then started at 5, the
+    # whole queued time (250 ms) taken as one exponential putting the p99 at 1.15 s.
     scaling = {"min": 1, "max": 8, "target": 0.6, "evaluation_period": 5}
     plain, bracketed = _max_searched(scaling, False), _max_searched(scaling, True)
     assert plain.answer == bracketed.answer == 4
     assert [p.value for p in plain.probes] == [1, 2, 4, 3]
-    assert bracketed.bracket == (4, 5)
-    assert [p.value for p in bracketed.probes] == [5, 4]
+    assert bracketed.bracket == (4, 4)
+    assert [p.value for p in bracketed.probes] == [4]
     assert "estimate (app at the fleet its cpu_utilization target settles at): " in (
         bracketed.summary()
     )

@@ -124,6 +124,27 @@ def test_tandem_matches_jackson(share: float, engine: str) -> None:
     conserved_and_little(reps)
 
 
+@pytest.mark.validate
+@pytest.mark.parametrize("engine", ENGINES)
+def test_a_chain_of_mm1_stations_has_the_estimates_hypoexponential_p99(engine: str) -> None:
+    # Jackson: the sojourns of a request along a chain of M/M/1 stations are independent
+    # Exp(mu_i - lambda), so the estimate's p99 (their sum's) is exact: 308 ms here,
+    # where one exponential of the 86.7 ms mean put it at 399 ms
+    lam, means = 50.0, [0.010, 0.005, 0.015]
+    components = {}
+    for i, mean in enumerate(means):
+        app = server(service={"dist": "exponential", "mean": mean}, workers=1000)
+        if i + 1 < len(means):
+            app["endpoints"]["serve"].append({"call": f"t{i + 1}.serve"})
+        components[f"t{i}"] = app
+    spec = open_spec("chain", lam, components, entry="t0", duration=2000, warmup=10)
+    scenario = simperf.from_dict(spec)
+    p99 = float(simperf.estimate(scenario).classes.set_index("class").loc["all", "p99"])
+    reps = replications(scenario, 20, engine=engine)
+    agrees(reps, "latency.all.p99", p99, max_width=TAIL_WIDTH)
+    agrees(reps, "latency.all.mean", sum(1 / (1 / m - lam) for m in means))
+
+
 def test_closed_model_matches_exact_mva() -> None:
     scenario = simperf.load(MODELS / "closed.yaml").with_overrides({"run.duration": 2000})
     reps = replications(scenario, 20)
