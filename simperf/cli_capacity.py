@@ -152,6 +152,10 @@ def _cmd_cheapest(args: argparse.Namespace) -> int:
         cost = f"{row['cost_per_hour']:.4g}" if row["met"] else "-"
         certain = "yes" if row["certain"] else "no"  # a probe below it stayed undecided
         print(f"{row['design']:<16}{row['knob']:<32}{answer:>10}{cost:>10}  {certain}")
+    rows = ranking.frame.to_dict("records")
+    # a cost/h of 0 that leaves components out is not a free design: name them
+    if left_out := [f"{r['design']}: {', '.join(r['unpriced'])}" for r in rows if r["unpriced"]]:
+        print(f"cost/h leaves out, no price given: {'; '.join(left_out)}")
     print(f"cheapest: {cheapest_designs(ranking) or 'no design meets the SLOs'}")
     return status
 

@@ -118,6 +118,19 @@ def test_a_bad_slo_target_is_one_line_naming_it(
     assert "validation error" not in err and "pydantic" not in err and "type=" not in err
 
 
+def test_an_slo_on_a_rate_per_second_takes_a_rate(capsys: pytest.CaptureFixture[str]) -> None:
+    """100/s a core: 5 cores saturate at 500/s, 4 at 400/s (it refused 450/s: "a fraction")."""
+    slo = ["--slo", "estimate.bottleneck.saturation_rate>450/s"]
+    args = ["capacity", MMC, "--knob", "components.app.cores", *slo, "-n", "2", *SHORT]
+    assert main([*args, "--json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert data["answer"] == 5 and data["slo"][0] == "estimate.bottleneck.saturation_rate > 450"
+    assert main([*args, "--slo", "error_rate<500/s"]) == 2
+    err = capsys.readouterr().err
+    assert "error_rate<500/s: below: expected a fraction" in err
+    assert "(error_rate is a share)" in err
+
+
 def test_a_knob_value_out_of_bounds_names_the_knob_not_set(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
@@ -385,3 +398,35 @@ def test_cheapest_of_one_design_exits_2(
         err = capsys.readouterr().err
         assert "give at least two --design NAME=KNOB" in err
         assert "simperf capacity" in err and "Traceback" not in err
+
+
+def test_search_costs_name_the_components_they_leave_out(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """mmc prices nothing: its "cost 0/h" left app out without a word (a run's summary
+    names it, cost.unpriced); a priced app leaves nothing out."""
+    slo = ["--slo", "components.app.utilization<0.9", "-n", "2", *SHORT]
+    assert main(["capacity", MMC, "--knob", "components.app.cores", *slo]) == 0
+    assert "costs: not in the total, no price given: app" in capsys.readouterr().out
+    priced = ["--set", "components.app.cost={per_instance: 1}"]
+    assert main(["capacity", MMC, "--knob", "components.app.cores", *priced, *slo, "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["unpriced"] == []
+    designs = ["--design", "out=components.app.replicas", "--design", "up=components.app.cores"]
+    assert main(["cheapest", MMC, *designs, *slo]) == 0
+    assert "cost/h leaves out, no price given: out: app; up: app" in capsys.readouterr().out
+    assert main(["cheapest", MMC, *designs, *slo, "--json"]) == 0
+    assert [r["unpriced"] for r in json.loads(capsys.readouterr().out)["ranking"]] == [["app"]] * 2
+    # tandem: web priced at 1/h, api and store not; 150/s on 2 cores of 10 ms is 75% busy
+    tandem = ["growth", str(MODELS / "tandem.yaml"), "--rate", "10%", "--months", "1"]
+    tandem += ["--set", "components.web.cost={per_instance: 1}", "--design", "fixed"]
+    tandem += ["--slo", "components.web.utilization<0.95", "-n", "2", "--serial", "--quiet"]
+    tandem += ["--duration", "3s", "--set", "run.warmup=0.5"]
+    assert main(tandem) == 0
+    out = capsys.readouterr().out
+    assert "over 1 month\n" in out  # not "1 months"
+    assert (
+        "fixed: SLOs hold over the month, cost 730 (not in the total, no price given: api, store)"
+        in out
+    )
+    assert main([*tandem, "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["designs"][0]["unpriced"] == ["api", "store"]

@@ -41,6 +41,7 @@ from simperf.experiment.slo_verdict import MET, MISSED, UNDECIDED
 from simperf.experiment.store import ResultStore, canonical_hash
 from simperf.metrics.stability import SEVERITY
 from simperf.presentation.cells import metric_value, verdict_reason
+from simperf.presentation.summary_text import unpriced_note
 from simperf.presentation.tables import capacity_html
 from simperf.spec.cost import free_cores, scenario_cost
 from simperf.spec.scenario import Scenario
@@ -85,6 +86,9 @@ class Capacity:
         search's tolerance).
     confidence
         The level of the Student-t intervals the SLOs were judged on.
+    unpriced
+        The components the costs leave out, having no price (``cost.unpriced`` of a
+        run's result): a cost of 0/h is then not a free design.
 
     A probe left undecided counts as a miss, so the answer is the smallest value *shown*
     to meet the SLOs; :attr:`certain`, :attr:`undecided` and :attr:`answer_range` say
@@ -106,6 +110,7 @@ class Capacity:
     bracket_note: str | None = None
     confidence: float = 0.95
     bracket_met: bool = True
+    unpriced: list[str] = field(default_factory=list)
     frame: pd.DataFrame = field(init=False)
 
     def __post_init__(self) -> None:
@@ -190,6 +195,7 @@ class Capacity:
             "slo": [s.describe() for s in self.slo],
             "answer": self.answer,
             "cost_per_hour": self.cost,
+            "unpriced": self.unpriced,
             "met": self.met_at_high,
             "certain": self.certain,
             "undecided": self.undecided,
@@ -256,6 +262,8 @@ class Capacity:
                 f"  {self.knob}={_value(p.value)}: {p.verdict:<9} ({runs}, "
                 f"{p.stability}, cost {p.cost:.4g}/h)  {parts}"
             )
+        if self.unpriced:  # "cost 0/h" is not a free design; the answer's line stays last
+            lines.append(f"costs: {unpriced_note({'unpriced': self.unpriced})}")
         if self.answer is None and self.certain:
             lines.append(f"no value up to {self.knob}={_value(self.high)} meets the SLOs")
         elif self.answer is None:
@@ -540,6 +548,7 @@ def capacity(
         bracket_note,
         confidence,
         bracket_met,
+        scenario_cost(scenario)["unpriced"],  # the knob scales them, it does not price them
     )
 
 

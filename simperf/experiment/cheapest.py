@@ -47,7 +47,8 @@ class Ranking:
         range last): ``design``, ``knob``, ``answer``, ``cost_per_hour``, ``met``,
         ``certain`` (no probe below the answer left undecided:
         :attr:`~simperf.experiment.capacity.Capacity.certain`), ``probes``,
-        ``replications`` (runs in all).
+        ``replications`` (runs in all), ``unpriced`` (the components its cost leaves
+        out, having no price).
     searches
         The :class:`~simperf.experiment.capacity.Capacity` of each design by name.
     warnings
@@ -204,6 +205,7 @@ def cheapest(
             "certain": c.certain,
             "probes": len(c.probes),
             "replications": sum(len(p.runs) for p in c.probes),
+            "unpriced": c.unpriced,
         }
         for name, c in searches.items()
     ]

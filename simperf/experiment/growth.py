@@ -38,7 +38,9 @@ from simperf.experiment.capacity import (
 from simperf.experiment.executors import executor_for
 from simperf.experiment.probe import Probe, Prober
 from simperf.experiment.slo_verdict import UNDECIDED
+from simperf.presentation.summary_text import unpriced_note
 from simperf.presentation.tables import growth_html
+from simperf.spec.cost import scenario_cost
 from simperf.spec.scenario import Scenario
 from simperf.spec.size_estimate import check_size
 
@@ -77,7 +79,8 @@ class Growth:
         ``holds_from`` (the first month from which the SLOs hold to the horizon's end:
         0 when they always hold, later when falling traffic brings them back, None
         when the last month judged misses), ``cost_once_held`` (the cost of those
-        months) and ``certain`` (every month judged was).
+        months), ``certain`` (every month judged was) and ``unpriced`` (the components
+        its costs leave out, having no price).
     """
 
     rate: float
@@ -109,7 +112,8 @@ class Growth:
     def summary(self) -> str:
         """One line per design: the month its SLOs stop holding, its cost and, resized,
         the knob's answers from the first month to the last held."""
-        lines = [f"growth {self.rate:.1%} a month, compounding, over {self.months} months"]
+        span = f"{self.months} month{'s' if self.months != 1 else ''}"
+        lines = [f"growth {self.rate:.1%} a month, compounding, over {span}"]
         # a frame built without the column (by hand, say) is taken as certain throughout
         sure = self.frame.get("certain", pd.Series(True, index=self.frame.index)).astype(bool)
         for row in self.designs.itertuples(index=False):
@@ -118,7 +122,7 @@ class Growth:
             cost = row.cost_over_horizon if holds else row.cost_until_breach
             priced = held.empty or bool((held.cost_per_hour > 0).any())
             if holds:
-                line = f"SLOs hold all {self.months} months"
+                line = f"SLOs hold all {span}" if self.months != 1 else "SLOs hold over the month"
                 line += f", cost {cost:.6g}" if priced else ""
             else:
                 month = int(row.breach_month)
@@ -144,6 +148,8 @@ class Growth:
                 line += f"; {knob.iloc[0]} {sizes[0]:.6g} to {sizes[-1]:.6g}"
             if not priced:  # a spec that prices nothing costs 0: not a free design
                 line += " (no prices in the spec)"
+            elif getattr(row, "unpriced", None):  # a cost without them is not the bill
+                line += f" ({unpriced_note({'unpriced': row.unpriced})})"
             if not holds and "why" in miss and miss.why.notna().any():
                 line += f"; at {miss.rate.iat[0]:.6g} req/s {miss.why.iat[0]}"
             doubtful = self.frame[(self.frame.design == row.design) & ~sure]
@@ -380,7 +386,8 @@ def growth(
                     # more traffic does not bring the SLOs back; falling traffic may
                     break
     frame = pd.DataFrame(rows)
-    return Growth(rate, months, frame, _designs(frame, list(designs), months))
+    unpriced = {name: scenario_cost(plan[0])["unpriced"] for name, plan in plans.items()}
+    return Growth(rate, months, frame, _designs(frame, unpriced, months))
 
 
 def _resized_miss(knob: str, high: float, probes: list[Probe]) -> str:
@@ -433,9 +440,10 @@ def _plan(
     return scenario, knob, low, high, slos
 
 
-def _designs(frame: pd.DataFrame, names: list[str], months: int) -> pd.DataFrame:
+def _designs(frame: pd.DataFrame, unpriced: dict[str, list[str]], months: int) -> pd.DataFrame:
+    """One row per design (``unpriced``: its components with no price, by design)."""
     rows = []
-    for name in names:
+    for name, names in unpriced.items():
         mine = frame[frame.design == name]
         missed = mine[~mine.met.astype(bool)]
         breach = int(missed.month.iat[0]) if not missed.empty else None
@@ -457,6 +465,7 @@ def _designs(frame: pd.DataFrame, names: list[str], months: int) -> pd.DataFrame
                 "holds_from": since,
                 "cost_once_held": float(tail.cost.sum()) if tail.cost.notna().any() else None,
                 "certain": bool(mine.certain.astype(bool).all()),
+                "unpriced": names,
             }
         )
     out = pd.DataFrame(rows)

@@ -12,14 +12,19 @@ bound there; for cores it is exact as long as the demand per request does not ch
 
 An instance that turns requests away (rejected at its queue limit, shed, dropped past
 their deadline by a queue with ``drop_expired``, or a database server's queries dropped
-so waiting for a core, or an app server's waiting for a connection of its pool) measures the
+so waiting for a core, or an app server's dropped or timed out waiting for a connection
+of its pool) measures the
 demand of the requests it served only: the load offered to it would keep it
 ``offered / served`` times busier, so its headroom is ``served / (offered U)``, below 1
 when it is already past saturation (a queue limit rejecting half the requests at 100%
 busy saturates at 0.5 times the load, not at 1). Calls a circuit breaker failed fast
 were offered too: a callee behind a breaker counts them as load it would have served
 (spread over its instances as it spread what it served), so that it does not look
-comfortable only because the breaker refused work (:func:`stopped_calls`).
+comfortable only because the breaker refused work (:func:`stopped_calls`); not at the
+caller as well, which admitted them and whose capacity refused none (one shortfall,
+counted once). A rate limiter's refusals (``rate_limited``) are not offered load: a
+policy, not a lack of capacity, whose limit holds as the load grows, so the resources
+behind it are judged on the load it admits.
 
 An autoscaled server's fleet grows with the load up to ``max``, so ``1 / U`` of the
 fleet it had tracks the scaling target; :func:`at_max` gives its headroom with the
@@ -57,11 +62,11 @@ from simperf.model import Snapshot
 from simperf.spec.scenario import Scenario
 from simperf.spec.topology import served_by
 
-TURNED_AWAY = ("rejected", "shed", "expired", "pool_expired")
+TURNED_AWAY = ("rejected", "shed", "expired", "pool_expired", "pool_timeouts")
 """What an instance counts of the requests offered it and not served: rejected at its
 queue limit, shed, dropped past their deadline (``queue.drop_expired``; a database
 server's ``drop_expired`` at its cores; an app server's queries its pools dropped so,
-``pool.drop_expired``). Each arrived and
+``pool.drop_expired``, or failed after waiting ``max_wait`` for a connection). Each arrived and
 would have cost its demand had it been served, so each is load offered."""
 
 MAX_UNITS = 1000
@@ -667,6 +672,7 @@ def _interval_rows(
             "shed": int(counts[col["shed"]]),
             "expired": int(counts[col["expired"]]),
             "pool_expired": int(counts[col["pool_expired"]]),
+            "pool_timeouts": int(counts[col["pool_timeouts"]]),
         }
         # the resources' busy-time integrals and sizes, for at_max
         for area, size in AREAS:

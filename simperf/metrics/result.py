@@ -38,7 +38,8 @@ class Result:
     timeseries
         Long frame (start, end, component, metric, value) in fixed windows; ``shed``
         per window (``all``, and per instance) where an app server can shed, and
-        ``expired`` per instance where its queue drops expired attempts. With more
+        ``expired`` and ``cancelled`` per instance and per server (their sum) where its
+        queue drops expired attempts, and per database where it drops. With more
         than one request class, each class's throughput, errors, error_rate and
         p50/p95/p99 too (``component`` is the class name).
     perf

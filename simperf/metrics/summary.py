@@ -440,6 +440,7 @@ class Summary:
             )
             by_component: dict[str, list[float]] = {}
             scaled: dict[str, list[float]] = {}  # autoscaled: busy and core-seconds
+            drops: dict[str, list[float]] = {}  # app server -> its instances' DROPS summed
             for inst in self.model.instances:
                 sa, sb = a.instances[inst.name], b.instances[inst.name]
                 exposure = instance_stats.exposure(sa, sb, span)
@@ -466,6 +467,10 @@ class Summary:
                     # and those dropped as their caller cancelled them (what alerts watch)
                     cancelled = sb["cancelled"] - sa["cancelled"]
                     records.append((a.time, b.time, inst.name, "cancelled", cancelled))
+                    if inst.kind == "app_server":  # a database's own row: dropped() below
+                        total = drops.setdefault(inst.component, [0.0, 0.0])
+                        total[0] += dropped
+                        total[1] += cancelled
                 if "worker_area" in sb:
                     workers = sb["workers"] * exposure
                     held = (sb["worker_area"] - sa["worker_area"]) / workers if workers else None
@@ -484,6 +489,12 @@ class Summary:
             for component, (area, seconds) in scaled.items():
                 value = area / seconds if seconds > 0 else None
                 records.append((a.time, b.time, component, "utilization", value))
+            # the server's as a whole, as an alert on it (no instance) counts them
+            for component, totals in drops.items():
+                records.extend(
+                    (a.time, b.time, component, drop, value)
+                    for drop, value in zip(instance_stats.DROPS, totals, strict=True)
+                )
             records.extend(instance_stats.instance_counts(a, b, span))
             for name, nodes in b.components.items():
                 kind = self.model.components[name].kind

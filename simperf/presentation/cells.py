@@ -4,21 +4,10 @@ none, so that columns stay aligned."""
 from __future__ import annotations
 
 import math
-from typing import Any, Literal
+from typing import Any
 
-from simperf.spec.slo import unit_parser
-from simperf.units import format_time, parse_fraction, parse_price, parse_time
-
-MetricKind = Literal["time", "fraction", "rate", "price", "ratio", "count"]
-"""How a metric's value reads: the unit it is shown in (:func:`metric_value`)."""
-
-_RATE_LEAVES = frozenset(
-    {"throughput", "rate", "arrival_rate", "visit_rate", "saturation_rate", "qps"}
-)
-"""Leaves per second that :func:`~simperf.spec.slo.unit_parser` does not know as rates
-(``estimate.saturation_rate``: requests a second, not a share like ``error_rate``)."""
-_RATIO_LEAVES = frozenset({"imbalance", "headroom"})
-"""Leaves that are ratios of two loads (max/mean, capacity/load), read as ``1.12x``."""
+from simperf.spec.slo import metric_kind
+from simperf.units import format_time
 
 
 def pct(value: float | None) -> str:
@@ -107,33 +96,6 @@ def verdict_reason(stability: dict[str, Any]) -> str | None:
     if not reason:
         return None
     return f"{stability['component']}: {reason}" if stability.get("component") else reason
-
-
-def metric_kind(metric: str) -> MetricKind:
-    """The kind of a result's metric, from its dotted path.
-
-    Examples
-    --------
-    >>> [metric_kind(m) for m in ("latency.all.p99", "error_rate", "throughput")]
-    ['time', 'fraction', 'rate']
-    >>> [metric_kind(m) for m in ("components.db.imbalance", "cost.total_per_hour")]
-    ['ratio', 'price']
-    >>> metric_kind("faults.failed")
-    'count'
-    """
-    leaf = metric.rsplit(".", 1)[-1]
-    if leaf in _RATE_LEAVES or leaf.endswith("_per_second"):
-        return "rate"
-    if leaf in _RATIO_LEAVES:
-        return "ratio"
-    parser = unit_parser(metric)
-    if parser is parse_time:
-        return "time"
-    if parser is parse_fraction:
-        return "fraction"
-    if parser is parse_price:
-        return "price"
-    return "count"
 
 
 def metric_value(metric: str, value: float | None) -> str:

@@ -2,9 +2,11 @@
 
 ``slo: [{metric: latency.all.p99, below: 200ms}, {metric: error_rate, below: 0.1%}]``.
 The metric is any path of the result (:func:`simperf.experiment.metrics.flatten`), and
-the target takes its unit: a time for latencies and waits (``200ms``), a rate for
-throughputs (``50/s``), a fraction or percentage for rates, shares and utilisations
-(``0.1%``, ``0.8``), a price for costs (``2/h``), a plain number otherwise. An SLO is
+the target takes its unit (:func:`metric_kind`, which the text's values read too): a
+time for latencies and waits (``200ms``), a rate for throughputs and other per-second
+metrics (``50/s``: ``estimate.bottleneck.saturation_rate``, ``rate_limits.api.rate``), a
+fraction or percentage for error and hit rates, shares and utilisations (``0.1%``,
+``0.8``), a price for costs (``2/h``), a plain number otherwise. An SLO is
 judged over replications (:mod:`simperf.experiment.capacity`), never on one run.
 
 Fast answers that fail are no service: unless the SLOs bound ``error_rate`` themselves,
@@ -71,18 +73,73 @@ def _bare_number(value: object) -> bool:
 _BARE = re.compile(r"^\s*[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?\s*$")
 
 
-def unit_parser(metric: str) -> Callable[[object], float]:
-    """The parser of a target for ``metric``, chosen by the metric's path."""
+MetricKind = Literal["time", "fraction", "rate", "price", "ratio", "count"]
+"""How a metric's value reads: the unit its target is written in and its value shown in."""
+
+_RATE_LEAVES = frozenset(
+    {"throughput", "rate", "arrival_rate", "visit_rate", "saturation_rate", "qps"}
+)
+"""Leaves per second, though named like the shares ``error_rate`` and ``hit_rate``
+(``estimate.saturation_rate``, ``rate_limits.api.rate``: requests a second)."""
+_RATIO_LEAVES = frozenset({"imbalance", "headroom"})
+"""Leaves that are ratios of two loads (max/mean, capacity/load), read as ``1.12x``."""
+
+
+def metric_kind(metric: str) -> MetricKind:
+    """The kind of a result's metric, from its dotted path: the one classification that
+    both an SLO's target (:func:`unit_parser`) and the text's values read.
+
+    Examples
+    --------
+    >>> [metric_kind(m) for m in ("latency.all.p99", "error_rate", "throughput")]
+    ['time', 'fraction', 'rate']
+    >>> [metric_kind(m) for m in ("components.db.imbalance", "cost.total_per_hour")]
+    ['ratio', 'price']
+    >>> [metric_kind(m) for m in ("estimate.saturation_rate", "faults.failed")]
+    ['rate', 'count']
+    """
     leaf = metric.rsplit(".", 1)[-1]
+    if leaf in _RATE_LEAVES or leaf.endswith("_per_second"):
+        return "rate"
+    if leaf in _RATIO_LEAVES:
+        return "ratio"
     if metric.startswith("cost."):
-        return parse_price
-    if leaf == "throughput":
-        return parse_rate
+        return "price"
     if metric.startswith("latency.") or leaf in _TIME_LEAVES or "wait" in leaf or "time" in leaf:
-        return parse_time
+        return "time"
     if any(word in leaf for word in _FRACTION_WORDS):
-        return parse_fraction
-    return _number
+        return "fraction"
+    return "count"
+
+
+_KIND_PARSERS: dict[str, Callable[[object], float]] = {
+    "time": parse_time,
+    "fraction": parse_fraction,
+    "rate": parse_rate,
+    "price": parse_price,
+    "ratio": _number,
+    "count": _number,
+}
+_KIND_WORDS: dict[str, str] = {
+    "time": "a time",
+    "fraction": "a share",
+    "rate": "a rate per second",
+    "price": "a price",
+    "ratio": "a plain number",
+    "count": "a plain number",
+}
+"""How a refused target names its metric's kind, so that the unit it wants is plain."""
+
+
+def unit_parser(metric: str) -> Callable[[object], float]:
+    """The parser of a target for ``metric``, chosen by its kind (:func:`metric_kind`).
+
+    Examples
+    --------
+    >>> unit_parser("estimate.saturation_rate")("500/s"), unit_parser("error_rate")("0.1%")
+    (500.0, 0.001)
+    """
+    return _KIND_PARSERS[metric_kind(metric)]
 
 
 TargetText = Annotated[
@@ -127,7 +184,8 @@ class SloSpec(SpecModel):
         try:
             target = parser(self.bound_value)
         except ValueError as exc:
-            raise ValueError(f"{self.side}: {exc}") from None
+            kind = _KIND_WORDS[metric_kind(self.metric)]
+            raise ValueError(f"{self.side}: {exc} ({self.metric} is {kind})") from None
         if self.below is not None and target <= 0 and parser is not _number:
             # times, rates, prices and fractions are never negative: no run could meet it
             raise ValueError(f"below: must be > 0 ({self.metric} is never below 0)")

@@ -136,3 +136,35 @@ def test_headroom_counts_the_queries_a_pool_dropped_as_offered_to_its_server() -
     assert room["resource"] == "pool"
     assert room["headroom"] == pytest.approx(served / (served + dropped) / busy, rel=1e-12)
     assert room["headroom"] < 0.8  # by hand 1 / (RATE x QUERY) = 0.67; it read 1.00
+
+
+def pool_timing_out() -> dict[str, Any]:
+    """:func:`saturated`'s pool of one connection, without ``drop_expired`` or a client
+    timeout: a query waiting ``max_wait`` (50 ms) for the connection fails instead."""
+    spec = saturated(None)
+    spec["workload"]["classes"][0].pop("timeout")
+    spec["components"]["app"]["pool"] = {"database": "db", "size": 1, "max_wait": "50ms"}
+    spec["components"]["db"]["primary"]["cores"] = 4
+    return spec
+
+
+def test_headroom_counts_the_queries_a_pool_timed_out_as_offered_to_its_server() -> None:
+    # The connection is 1.5 times oversubscribed: the app saturates at 0.67 times this
+    # load. A request whose query timed out waiting for it (pool_timeouts) is not served
+    # by the app, as one a pool dropped is not; it read ~1.0x, now served / offered / U.
+    result = simperf.run(simperf.from_dict(pool_timing_out()), seed=1)
+    data = result.data
+    app = data["components"]["app"]
+    timed_out = data["databases"]["db"]["pools"]["app"]["timeouts"]
+    served, busy = app["served"], app["pool_occupancy"]
+    assert app["pool_timeouts"] == timed_out > served / 4
+    room = data["headroom"]["components"]["app"]
+    assert room["resource"] == "pool"
+    assert room["headroom"] == pytest.approx(served / (served + timed_out) / busy, rel=1e-12)
+    assert room["headroom"] < 0.8  # by hand 1 / (RATE x QUERY) = 0.67; it read 1.00
+    # the same over a fault's time (one covering the run; the app has no CPU to slow)
+    spec = pool_timing_out()
+    spec["faults"] = [{"component": "app", "kind": "slow", "factor": 2, "at": 0, "for": "1h"}]
+    fault = simperf.run(simperf.from_dict(spec), seed=1).data["headroom"]["fault"]
+    assert fault["component"] == "app" and fault["resource"] == "pool"
+    assert fault["headroom"] < 0.8  # it read 1.00

@@ -7,6 +7,7 @@ from __future__ import annotations
 import pytest
 
 import simperf
+from simperf.spec.alerts import AlertSpec
 from tests.components.test_admission import deadline_scenario, retried_scenario
 
 # deadline_scenario: served 4 (the app 90% busy over the 0.5 s), dropped 2, at 350 ms
@@ -17,13 +18,35 @@ SERVED, DROPPED, BUSY = 4, 2, 0.9
 def test_the_time_series_counts_each_instances_dropped_attempts_by_window() -> None:
     ts = simperf.run(deadline_scenario(True)).timeseries
     rows = ts[ts.metric == "expired"]
-    assert set(rows.component) == {"app[0]"} and rows.value.sum() == DROPPED
+    assert set(rows.component) == {"app[0]", "app"}  # the server's row: the same, one instance
+    rows = rows[rows.component == "app[0]"]
+    assert rows.value.sum() == DROPPED
     hit = rows[rows.value > 0]
     for drop, (start, end) in zip((0.35, 0.45), zip(hit.start, hit.end, strict=True), strict=True):
         assert start <= drop + 1e-9 and drop - 1e-9 <= end
     # a server that serves everything has no such rows
     kept = simperf.run(deadline_scenario(False)).timeseries
     assert "expired" not in set(kept.metric)
+
+
+def test_the_time_series_counts_a_servers_dropped_attempts_over_its_instances() -> None:
+    # as a database's row counts its servers' and pools' drops, and as an alert on the
+    # server (no instance) watches their sum: it had per-instance rows only
+    alert = {"name": "drops", "metric": "expired", "component": "app", "above": 0}
+    alerts = [AlertSpec.model_validate(alert)]
+    scenario = deadline_scenario(True).model_copy(update={"alerts": alerts})
+    overrides = {"components.app.replicas": 2, "workload.arrival.rate": 40}
+    result = simperf.run(scenario, overrides=overrides)
+    ts = result.timeseries
+    for metric in ("expired", "cancelled"):
+        rows = ts[ts.metric == metric].pivot(index="start", columns="component", values="value")
+        assert list(rows.columns) == ["app", "app[0]", "app[1]"]
+        assert (rows["app"] == rows["app[0]"] + rows["app[1]"]).all()
+    total = ts[(ts.metric == "expired") & (ts.component == "app")]
+    assert total.value.sum() == result.data["components"]["app"]["expired"] == 4
+    fired = result.data["alerts"]["drops"]
+    assert fired["target"] == "app"
+    assert fired["time_firing"] == pytest.approx(float((total.value > 0).sum()) * 0.01)
 
 
 def test_the_summary_says_how_many_attempts_each_server_dropped_of_those_offered() -> None:

@@ -328,6 +328,44 @@ def test_a_callee_behind_a_breaker_has_the_headroom_of_the_load_offered_it() -> 
     assert api["served_headroom"] == pytest.approx(1 / api["utilization"], rel=1e-12)
     assert d["headroom"]["first"]["component"] == "api"
     assert "gateway" not in {k for k, v in d["headroom"]["components"].items() if "stopped" in v}
+    # the gateway admitted the calls failed fast and ran them (quickly): not turned away
+    # by its own capacity, they are the API's offered load, not counted twice
+    gateway = d["headroom"]["components"]["gateway"]
+    assert gateway["headroom"] == pytest.approx(1 / gateway["utilization"], rel=1e-12)
+
+
+def test_a_rate_limiters_refusals_are_a_policy_not_load_offered() -> None:
+    # 100 requests/s at a global limit of 50/s, then 10 ms of CPU: the limiter refuses
+    # some 59% (rate_limited). Its limit holds however the load grows, so the app's cores
+    # see the admitted load only: 1 / utilisation of it, 2.4x, not 1.0x.
+    spec = {
+        "name": "limited",
+        "keyspaces": {"none": {"keys": 1, "popularity": {"model": "uniform"}}},
+        "workload": {
+            "arrival": {"kind": "deterministic", "rate": 100},
+            "classes": [{"name": "get", "entry": "app", "endpoint": "get"}],
+        },
+        "components": {
+            "app": {
+                "kind": "app_server",
+                "workers": 100,
+                "endpoints": {
+                    "get": [
+                        {"rate_limit": {"cache": "redis", "rate": 50, "burst": 1, "per": "global"}},
+                        {"cpu": "10ms"},
+                    ]
+                },
+            },
+            "redis": {"kind": "cache", "keyspace": "none", "capacity": 10, "latency": "100us"},
+        },
+        "run": {"duration": 10, "warmup": 0},
+    }
+    d = simperf.run(simperf.from_dict(spec), seed=1).to_dict()
+    assert d["rate_limits"]["app_get"]["rejected_share"] > 0.5
+    app = d["headroom"]["components"]["app"]
+    assert app["resource"] == "cores"
+    assert app["headroom"] == pytest.approx(1 / app["utilization"], rel=1e-12)
+    assert app["headroom"] > 2
 
 
 def test_a_database_behind_a_breaker_scales_its_storage_by_the_queries_stopped() -> None:

@@ -23,6 +23,14 @@ from conftest import MODELS
         ("components.app.mean_wait<4ms", 0.004, "below"),
         ("cost.total_per_hour<146/month", 0.2, "below"),
         ("components.app.served>10", 10.0, "above"),
+        # per second, though named like error_rate: they took only a share (0.5, 50%)
+        ("estimate.saturation_rate>500/s", 500.0, "above"),
+        ("estimate.rate>2k/s", 2000.0, "above"),
+        ("rate_limits.api.rate<120/min", 2.0, "below"),
+        # and these took only a plain number
+        ("components.app.arrivals_per_second>50/s", 50.0, "above"),
+        ("components.db.qps<1k/s", 1000.0, "below"),
+        ("components.cache.hit_rate>0.5", 0.5, "above"),
     ],
 )
 def test_targets_take_the_metric_unit(text: str, target: float, side: str) -> None:
@@ -37,6 +45,39 @@ def test_bad_slos() -> None:
         SloSpec.model_validate({"metric": "latency.all.p99", "below": "fast"})
     with pytest.raises(ValueError, match="one of them"):
         SloSpec.model_validate({"metric": "error_rate", "below": 0.1, "above": 0.0})
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("estimate.saturation_rate>50%", "expected a rate such as 2000/s"),
+        ("error_rate<500/s", "expected a fraction such as 0.9"),
+        ("latency.all.p99<500/s", "expected a time such as"),
+        ("components.app.served>5ms", "expected a number"),
+    ],
+)
+def test_a_target_in_another_kind_of_unit_is_refused_naming_the_kind(
+    text: str, message: str
+) -> None:
+    metric = re.split("[<>]", text)[0]
+    with pytest.raises(ValueError) as caught:
+        parse_slo(text)
+    (line,) = str(caught.value).splitlines()
+    assert message in line and f"({metric} is a" in line
+
+
+def test_parsing_and_display_read_one_kind() -> None:
+    from simperf.presentation.cells import metric_value
+    from simperf.spec.slo import metric_kind
+
+    for metric, shown in [
+        ("estimate.bottleneck.saturation_rate", "500/s"),
+        ("error_rate", "0.1%"),
+        ("latency.all.p99", "20 ms"),
+        ("cost.total_per_hour", "2/h"),
+    ]:
+        target = parse_slo(f"{metric}<{shown.replace(' ', '')}").target
+        assert metric_value(metric, target) == shown, metric_kind(metric)
 
 
 def test_as_slos_accepts_dicts_specs_and_strings() -> None:
