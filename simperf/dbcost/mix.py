@@ -8,7 +8,8 @@ backing stores of cache reads and writes, and CDN origins; loops are impossible 
 scenario refuses call cycles).
 
 A cache read or a CDN reaches its backing store or origin on a miss only, so that route
-counts at the miss rate :func:`miss_rate` estimates, with the cache's writes per read
+counts at the miss rate :func:`miss_rate` estimates (a CDN's at each edge's own request
+rate, :func:`cdn_miss_rate`, which the estimate takes too), with the cache's writes per read
 (a write-around write deletes its key, so the key's next read misses and reaches the
 store; a write-through or write-back write sets it); a write reaches its store once (a
 write-back cache that coalesces writes reaches it less often: an upper bound). The
@@ -76,6 +77,7 @@ def _walk_classes(
     if written is None or read is None:
         written, read = cache_loads(scenario)
     offered = offered_rate(scenario)
+    edges: dict[str, float] = {}  # CDN -> its cacheable requests' share reaching the origin
     classes = scenario.workload.classes
     total = sum(c.weight for c in classes)
     for request_class in classes:
@@ -89,8 +91,11 @@ def _walk_classes(
                 rate = None if offered is None else offered * read.get(f.cache, 0.0)
                 return _store_miss_rate(scenario, cache, written.get(f.cache, 0.0), rate)
             if f.via == ORIGIN:  # classes the CDN does not cache pass through, every one
-                cdn = scenario.components[source]
-                return _store_miss_rate(scenario, cdn) if klass in cdn.cacheable else 1.0
+                if klass not in scenario.components[source].cacheable:
+                    return 1.0
+                if source not in edges:
+                    edges[source] = _cdn_origin_share(scenario, source, offered)
+                return edges[source]
             return 1.0
 
         share = request_class.weight / total
@@ -276,17 +281,76 @@ def _store_miss_rate(
     scenario: Scenario, store: Any, writes: float = 0.0, rate: float | None = None
 ) -> float:
     """Misses of a cache (its nodes together, ``writes`` per read through it, ``rate``
-    reads per second) or of a CDN's edges (each sees the whole key popularity; a shield
-    in front of the origin is taken to miss too, an upper bound; a ttl, every read)."""
+    reads per second)."""
     return miss_rate(
         scenario.keyspaces[store.keyspace],
         capacity=store.capacity,
         eviction=store.eviction,
-        nodes=getattr(store, "nodes", 1),
+        nodes=store.nodes,
         ttl=store.ttl,
         capacity_bytes=store.capacity_bytes,
         writes=writes,
-        on_write=ON_WRITE.get(getattr(store, "write_policy", ""), "delete"),
-        ttl_refresh=getattr(store, "ttl_refresh", False),
-        rate=rate if store.kind == "cache" else None,
+        on_write=ON_WRITE[store.write_policy],
+        ttl_refresh=store.ttl_refresh,
+        rate=rate,
     )
+
+
+def client_region_shares(scenario: Scenario) -> dict[int, float]:
+    """Region index -> share of the requests whose clients are there, as the workload
+    draws them (``{eu: 2, us: 1}`` is two thirds in eu; without client regions, all in
+    the first region)."""
+    clients = scenario.workload.clients
+    network = scenario.network
+    if clients is None or not clients.regions or network is None:
+        return {0: 1.0}
+    regions = list(network.regions)
+    weights = sum(clients.regions.values())
+    return {regions.index(r): share / weights for r, share in clients.regions.items()}
+
+
+def cdn_edge_shares(scenario: Scenario, cdn: str) -> dict[int, float]:
+    """Region index -> share of all the requests that are ``cdn``'s cacheable requests
+    at the edge of that region (times the offered rate: the edge's lookups per second)."""
+    spec = scenario.components[cdn]
+    classes = scenario.workload.classes
+    total = sum(c.weight for c in classes)
+    mine = sum(c.weight for c in classes if c.entry == cdn and c.name in spec.cacheable) / total
+    return {region: share * mine for region, share in client_region_shares(scenario).items()}
+
+
+def cdn_miss_rate(scenario: Scenario, cdn: str, rate: float | None) -> float | None:
+    """Share of a CDN edge's cacheable lookups that miss, at ``rate`` lookups per second
+    (None: no closed form here).
+
+    Each edge sees the whole key popularity. Without a ttl: Che's approximation on its
+    item capacity; with one (from the set, hits leaving it alone), the form
+    :func:`ttl_form` names at the edge's rate (``"ttl"`` without an item limit,
+    ``"fixed"`` with one). None for a byte limit, a key space too large for a
+    probability vector, or a ttl without a rate or a form (LFU). A shield behind the
+    edges is not modelled: taking the origin to see every edge miss is an upper bound.
+    """
+    spec = scenario.components[cdn]
+    keyspace = scenario.keyspaces[spec.keyspace]
+    if spec.capacity_bytes is not None or keyspace.keys > MAX_PROBABILITY_KEYS:
+        return None
+    if spec.ttl is not None and (
+        rate is None or rate <= 0 or ttl_form(spec.capacity, spec.eviction, False, 0.0) is None
+    ):
+        return None
+    return miss_rate(
+        keyspace, capacity=spec.capacity, eviction=spec.eviction, ttl=spec.ttl, rate=rate
+    )
+
+
+def _cdn_origin_share(scenario: Scenario, cdn: str, offered: float | None) -> float:
+    """Share of ``cdn``'s cacheable requests that reach its origin: each edge's
+    :func:`cdn_miss_rate` at its own lookup rate, weighted by its clients' share (every
+    request where no form applies: an upper bound on the origin's load)."""
+    edges = cdn_edge_shares(scenario, cdn)
+    reached = 0.0
+    for region, share in client_region_shares(scenario).items():
+        rate = None if offered is None else offered * edges[region]
+        miss = cdn_miss_rate(scenario, cdn, rate)
+        reached += share * (1.0 if miss is None else miss)
+    return reached

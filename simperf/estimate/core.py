@@ -23,6 +23,7 @@ import numpy as np
 import pandas as pd
 
 from simperf.analysis.networks import mva
+from simperf.dbcost.mix import client_region_shares
 from simperf.estimate.routes import Routes
 from simperf.estimate.stations import Station, Time, quantile
 from simperf.keys import trace_times
@@ -337,12 +338,7 @@ def _entries(scenario: Scenario, routes: Routes) -> list[tuple[Any, float, int]]
     """(class, share of the requests, client region) of every entry point."""
     workload = scenario.workload
     total = sum(c.weight for c in workload.classes)
-    clients = workload.clients
-    regions: dict[int, float] = {0: 1.0}
-    if clients is not None and clients.regions and routes.regions:
-        # weights, as the workload draws them: {eu: 2, us: 1} is two thirds in eu
-        weights = sum(clients.regions.values())
-        regions = {routes.regions.index(r): s / weights for r, s in clients.regions.items()}
+    regions = client_region_shares(scenario)
     return [(c, c.weight / total * s, r) for c in workload.classes for r, s in regions.items()]
 
 

@@ -19,7 +19,6 @@ from typing import Any
 
 import numpy as np
 
-from simperf.analysis.caching import ttl_hit_rate
 from simperf.analysis.resilience import HedgedCopies, hedged_copies
 from simperf.analysis.sessions import SessionShares, session_shares
 from simperf.dbcost.explain import has_pool
@@ -28,13 +27,15 @@ from simperf.dbcost.mix import (
     Variant,
     cache_read_rates,
     cache_step_rates,
+    cdn_edge_shares,
+    cdn_miss_rate,
     miss_rate,
     ttl_form,
 )
 from simperf.estimate.queries import QueryRoutes, _variant
 from simperf.estimate.regions import RegionRoutes
 from simperf.estimate.stations import Station, Time, delayed, served, waited
-from simperf.keys import MAX_PROBABILITY_KEYS, popularity_probabilities
+from simperf.keys import MAX_PROBABILITY_KEYS
 from simperf.spec.cache import BackingDelay
 from simperf.spec.scenario import Scenario
 
@@ -455,26 +456,26 @@ class Routes(QueryRoutes, RegionRoutes):
         )
 
     def _cdn_miss(self, spec: Any, klass: str, region: int) -> float:
+        """Misses of the edge in ``region`` for ``klass``: its closed form at its
+        cacheable lookup rate (:func:`~simperf.dbcost.mix.cdn_miss_rate`, which the query
+        mix takes too), or Che's on its item capacity alone where none applies."""
         if klass not in spec.cacheable:
             return 1.0
         name = next(n for n, s in self.components.items() if s is spec)
-        ttl_only = spec.ttl is not None and spec.capacity is None and spec.capacity_bytes is None
-        if ttl_only and self.rate is not None and spec.shield is None:
-            # each edge stores an object for its ttl after the miss that brought it
-            rate = self.rate * sum(
-                share
-                for k, share, there in self.entries
-                if k.entry == name and k.name in spec.cacheable and there == region
+        rate = None
+        if self.rate is not None:
+            rate = self.rate * cdn_edge_shares(self.scenario, name).get(region, 0.0)
+        miss = cdn_miss_rate(self.scenario, name, rate)
+        if miss is not None and spec.ttl is not None:
+            self.note(
+                name,
+                "edge hit rate of a CDN with a ttl from the set at each edge's cacheable "
+                "request rate per object (the time from a miss to its store not counted)",
             )
-            keyspace = self.scenario.keyspaces[spec.keyspace]
-            if rate > 0 and keyspace.keys <= MAX_PROBABILITY_KEYS:
-                self.note(
-                    name,
-                    "edge hit rate of a ttl-only CDN at each edge's cacheable request rate "
-                    "per object (the time from a miss to its store not counted)",
-                )
-                p = popularity_probabilities(keyspace)
-                return 1.0 - ttl_hit_rate(p, rate, spec.ttl.mean, reset_on_hit=False)
+        if miss is not None and spec.shield is not None:
+            self.note(name, "the shield is not estimated: the origin sees every edge miss")
+        if miss is not None:
+            return miss
         self.note(
             name,
             "edge hit rate from the item capacity alone (Che); ttl, byte limits and the "
