@@ -37,7 +37,7 @@ class Result:
         every frame is described in docs/results.md, "Frame columns".
     timeseries
         Long frame (start, end, component, metric, value) in fixed windows; ``shed``
-        per window (``all``, and per instance) where an app server can shed, and
+        per window (``all``, per server and per instance) where an app server can shed, and
         ``expired`` and ``cancelled`` per instance and per server (their sum) where its
         queue drops expired attempts, and per database where it drops. With more
         than one request class, each class's throughput, errors, error_rate and

@@ -440,7 +440,8 @@ class Summary:
             )
             by_component: dict[str, list[float]] = {}
             scaled: dict[str, list[float]] = {}  # autoscaled: busy and core-seconds
-            drops: dict[str, list[float]] = {}  # app server -> its instances' DROPS summed
+            # app server -> its instances' shed and DROPS, summed
+            server_counts: dict[str, dict[str, float]] = {}
             for inst in self.model.instances:
                 sa, sb = a.instances[inst.name], b.instances[inst.name]
                 exposure = instance_stats.exposure(sa, sb, span)
@@ -459,8 +460,12 @@ class Summary:
                     else:
                         by_component.setdefault(inst.component, []).append(busy)
                 records.append((a.time, b.time, inst.name, "utilization", busy))
+                mine = server_counts.setdefault(inst.component, {})
                 if "shed" in sb:
-                    records.append((a.time, b.time, inst.name, "shed", sb["shed"] - sa["shed"]))
+                    shed = sb["shed"] - sa["shed"]
+                    records.append((a.time, b.time, inst.name, "shed", shed))
+                    if inst.kind == "app_server":
+                        mine["shed"] = mine.get("shed", 0.0) + shed
                 if "expired" in sb:  # queue.drop_expired: attempts dropped past their deadline
                     dropped = sb["expired"] - sa["expired"]
                     records.append((a.time, b.time, inst.name, "expired", dropped))
@@ -468,9 +473,8 @@ class Summary:
                     cancelled = sb["cancelled"] - sa["cancelled"]
                     records.append((a.time, b.time, inst.name, "cancelled", cancelled))
                     if inst.kind == "app_server":  # a database's own row: dropped() below
-                        total = drops.setdefault(inst.component, [0.0, 0.0])
-                        total[0] += dropped
-                        total[1] += cancelled
+                        mine["expired"] = mine.get("expired", 0.0) + dropped
+                        mine["cancelled"] = mine.get("cancelled", 0.0) + cancelled
                 if "worker_area" in sb:
                     workers = sb["workers"] * exposure
                     held = (sb["worker_area"] - sa["worker_area"]) / workers if workers else None
@@ -490,11 +494,8 @@ class Summary:
                 value = area / seconds if seconds > 0 else None
                 records.append((a.time, b.time, component, "utilization", value))
             # the server's as a whole, as an alert on it (no instance) counts them
-            for component, totals in drops.items():
-                records.extend(
-                    (a.time, b.time, component, drop, value)
-                    for drop, value in zip(instance_stats.DROPS, totals, strict=True)
-                )
+            for component, totals in server_counts.items():
+                records.extend((a.time, b.time, component, *total) for total in totals.items())
             records.extend(instance_stats.instance_counts(a, b, span))
             for name, nodes in b.components.items():
                 kind = self.model.components[name].kind

@@ -411,3 +411,14 @@ def test_an_attempts_deadline_reaches_the_processes_started_to_serve_it() -> Non
         assert data["requests"] == direct["requests"]
         assert data["calls"]["front->mid"] == direct["calls"]["front->app"]
         assert data["components"]["app"]["expired"] == 2
+
+
+def test_the_time_series_counts_a_servers_shed_requests_over_its_instances() -> None:
+    # as expired and cancelled: an app server had per-instance shed rows only, though an
+    # alert on the server (no instance) watches their sum
+    result = simperf.run(scenario({"shed_after": "150ms"}, requests=10, replicas=2))
+    ts = result.timeseries
+    rows = ts[ts.metric == "shed"].pivot(index="start", columns="component", values="value")
+    assert list(rows.columns) == ["all", "app", "app[0]", "app[1]"]
+    assert (rows["app"] == rows["app[0]"] + rows["app[1]"]).all()
+    assert rows["app"].sum() == result.data["components"]["app"]["shed"] > 0
