@@ -361,3 +361,22 @@ def test_report_spec_shows_durations_as_given_not_float_noise(page: str) -> None
     spec = _section(page, "spec")
     assert "9.999999999999999e-05" not in spec and "0.00039999999999999996" not in spec
     assert "value: 0.0001\n" in spec and "write_latency: 0.0004\n" in spec
+
+
+def test_report_and_notebook_headlines_read_as_the_text_summary(
+    page: str, result: simperf.Result
+) -> None:
+    # the report's summary and the notebook's headline said 51.83 req/s and error rate
+    # 0.1% where the text says 51.83/s and 0.12%: one formatter (metric_value) for all
+    from simperf.presentation.cells import metric_value
+
+    d = result.data
+    throughput = metric_value("throughput", d["throughput"])
+    error_rate = metric_value("error_rate", d["error_rate"])
+    text = result.summary()
+    assert f"throughput {throughput}   error rate {error_rate}" in text
+    summary = _section(page, "summary")
+    assert f"<th>throughput</th><td>{throughput}</td>" in summary
+    assert f"<th>error rate</th><td>{error_rate}</td>" in summary
+    assert f": {throughput}, error rate {error_rate}," in tables.headline(result)
+    assert "req/s" not in summary and "req/s" not in tables.headline(result)

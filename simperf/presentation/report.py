@@ -19,6 +19,7 @@ from plotly.offline import get_plotlyjs
 from simperf import plots
 from simperf.metrics.result import Result
 from simperf.presentation import tables
+from simperf.presentation.cells import metric_value
 from simperf.presentation.findings import warnings
 from simperf.presentation.summary_failures import alerts, faults
 from simperf.presentation.summary_text import autoscaling, headroom, unpriced_note
@@ -198,9 +199,10 @@ def _summary(result: Result) -> str:
     d = result.data
     req = d["requests"]
     rows: list[tuple[str, Any]] = [
-        ("throughput", f"{d['throughput']:.6g} req/s" if d["throughput"] is not None else "-"),
-        ("p99 latency (all)", tables._time(d["latency"]["all"]["p99"])),
-        ("error rate", tables._share(d["error_rate"])),
+        # as the text summary writes them: the same formatter, the same units
+        ("throughput", metric_value("throughput", d["throughput"])),
+        ("p99 latency (all)", metric_value("latency.all.p99", d["latency"]["all"]["p99"])),
+        ("error rate", metric_value("error_rate", d["error_rate"])),
         ("stability", d["stability"]["status"]),
         ("requests", f"{req['generated']:,} generated, {req['ok']:,} ok, {req['failed']:,} failed"),
         ("measured", f"{d['measured_time']:.6g} s after {d['warmup']:.6g} s warm-up"),

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from simperf.presentation.cells import multiple
+from simperf.presentation.cells import metric_value, multiple
 from simperf.presentation.findings import warnings
 from simperf.presentation.summary_text import component_headroom, headroom, headroom_cell
 from simperf.spec.overrides import differences
@@ -176,9 +176,11 @@ def warning_list(items: list[tuple[str, str]]) -> str:
 def headline(result: Result) -> str:
     """One line: scenario, seed, measured period, throughput, error rate, stability."""
     d = result.data
-    throughput = f"{d['throughput']:.6g} req/s" if d["throughput"] is not None else "-"
+    # as the text summary writes them (metric_value): 51.8/s, an error rate of 0.12%
+    throughput = metric_value("throughput", d["throughput"])
+    error_rate = metric_value("error_rate", d["error_rate"])
     return html.escape(
-        f"{d['scenario']}, seed {d['seed']}: {throughput}, error rate {_share(d['error_rate'])}, "
+        f"{d['scenario']}, seed {d['seed']}: {throughput}, error rate {error_rate}, "
         f"{d['stability']['status']}, measured {d['measured_time']:.6g} s after "
         f"{d['warmup']:.6g} s warm-up"
     )
