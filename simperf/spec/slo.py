@@ -48,8 +48,15 @@ ERROR_RATE = "error_rate"
 DEFAULT_MAX_ERROR_RATE = 0.001
 """The error rate a design must stay below when its SLOs do not bound ``error_rate``."""
 
-_TIME_LEAVES = frozenset({"mean", "p50", "p90", "p95", "p99", "p999", "max", "min"})
-_FRACTION_WORDS = ("rate", "utilization", "share", "offload", "ratio")
+_TIME_LEAVES = frozenset(
+    {"mean", "p50", "p90", "p95", "p99", "p999", "max", "min", "mean_service", "filled_at"}
+)
+_TIME_WORDS = frozenset({"wait", "time"})
+_FRACTION_WORDS = frozenset(
+    {"rate", "utilization", "share", "offload", "ratio", "occupancy", "reduction"}
+)
+"""Whole words of a leaf (split at ``_``): ``hit_ratio`` is a share, ``expirations`` and
+``generated`` are counts, ``pool_timeouts`` and ``waited`` are not times."""
 
 
 def _number(value: object) -> float:
@@ -97,6 +104,8 @@ def metric_kind(metric: str) -> MetricKind:
     ['ratio', 'price']
     >>> [metric_kind(m) for m in ("estimate.saturation_rate", "faults.failed")]
     ['rate', 'count']
+    >>> [metric_kind(m) for m in ("latency.all.count", "app.p_wait", "requests.generated")]
+    ['count', 'fraction', 'count']
     """
     leaf = metric.rsplit(".", 1)[-1]
     if leaf in _RATE_LEAVES or leaf.endswith("_per_second"):
@@ -105,10 +114,12 @@ def metric_kind(metric: str) -> MetricKind:
         return "ratio"
     if metric.startswith("cost."):
         return "price"
-    if metric.startswith("latency.") or leaf in _TIME_LEAVES or "wait" in leaf or "time" in leaf:
-        return "time"
-    if any(word in leaf for word in _FRACTION_WORDS):
+    words = set(leaf.split("_"))
+    # p_wait: the probability of waiting, not a wait
+    if words & _FRACTION_WORDS or leaf.startswith("p_"):
         return "fraction"
+    if leaf in _TIME_LEAVES or words & _TIME_WORDS:
+        return "time"
     return "count"
 
 

@@ -122,3 +122,28 @@ def test_a_target_with_its_unit_or_below_a_second_is_not_warned_about(slo: str) 
     with warnings.catch_warnings():
         warnings.simplefilter("error", SimperfWarning)
         as_slos([slo])
+
+
+def test_a_metrics_kind_reads_whole_words_of_its_leaf() -> None:
+    # 'generated' held 'rate' and 'expirations' 'ratio' (shares: 1200 read 120000.0%),
+    # every latency.* leaf was a time (a class's count read 1200 s, its error rate's
+    # target wanted one), p_wait (a probability) read 537 ms, the occupancies 0.5118
+    from simperf.presentation.cells import metric_value
+
+    for metric, value, shown in [
+        ("requests.generated", 1200.0, "1200"),
+        ("caches.c.expirations", 3.0, "3"),
+        ("latency.all.count", 1200.0, "1200"),
+        ("latency.checkout.error_rate", 0.5, "50.0%"),
+        ("errors.pool_timeout", 2.0, "2"),
+        ("databases.db.pools.app.waited", 4.0, "4"),
+        ("components.app.p_wait", 0.537, "53.7%"),
+        ("components.app.worker_occupancy", 0.5118, "51.2%"),
+        ("caches.c.store_read_reduction", 0.25, "25.0%"),
+        ("components.app.mean_service", 0.01, "10 ms"),
+        ("latency.all.p99", 0.02, "20 ms"),
+        ("components.app.wait_p99", 0.02, "20 ms"),
+        ("databases.db.instances.db[primary].buffer_pool.hit_ratio", 0.9, "90.0%"),
+    ]:
+        assert metric_value(metric, value) == shown, metric
+    assert parse_slo("latency.checkout.error_rate<1%").target == 0.01
