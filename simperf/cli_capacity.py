@@ -118,7 +118,7 @@ def _designs(args: argparse.Namespace, designs: list[str]) -> dict[str, Any]:
 
 def _cmd_cheapest(args: argparse.Namespace) -> int:
     from simperf.experiment.cheapest import cheapest
-    from simperf.presentation.tables import cheapest_designs
+    from simperf.presentation.tables import cheapest_designs, unpriced_designs
 
     for text in args.design:
         _design(text)  # a knob is required here
@@ -152,10 +152,9 @@ def _cmd_cheapest(args: argparse.Namespace) -> int:
         cost = f"{row['cost_per_hour']:.4g}" if row["met"] else "-"
         certain = "yes" if row["certain"] else "no"  # a probe below it stayed undecided
         print(f"{row['design']:<16}{row['knob']:<32}{answer:>10}{cost:>10}  {certain}")
-    rows = ranking.frame.to_dict("records")
     # a cost/h of 0 that leaves components out is not a free design: name them
-    if left_out := [f"{r['design']}: {', '.join(r['unpriced'])}" for r in rows if r["unpriced"]]:
-        print(f"cost/h leaves out, no price given: {'; '.join(left_out)}")
+    if left_out := unpriced_designs(ranking.frame):
+        print(f"cost/h leaves out, no price given: {left_out}")
     print(f"cheapest: {cheapest_designs(ranking) or 'no design meets the SLOs'}")
     return status
 

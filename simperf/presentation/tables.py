@@ -13,9 +13,15 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
+from simperf.metrics.stats import SAME_IN_EVERY_REPLICATION, same_in_every_replication
 from simperf.presentation.cells import metric_value, multiple
 from simperf.presentation.findings import warnings
-from simperf.presentation.summary_text import component_headroom, headroom, headroom_cell
+from simperf.presentation.summary_text import (
+    component_headroom,
+    headroom,
+    headroom_cell,
+    unpriced_note,
+)
 from simperf.spec.overrides import differences
 from simperf.units import format_time
 
@@ -66,12 +72,20 @@ def _number(value: Any) -> str:
         return "-"
     if isinstance(value, bool):
         return "yes" if value else "no"
+    if isinstance(value, list):  # names (a design's unpriced components), a size range
+        return ", ".join(_number(v) for v in value) or "-"
     if isinstance(value, int | np.integer):  # a count from an int64 column too
         return f"{value:,}"
     if isinstance(value, float):
         # Counts summed over instances arrive as floats: show them as counts.
         return f"{int(value):,}" if value.is_integer() and abs(value) < 1e15 else f"{value:.4g}"
     return str(value)
+
+
+def _same(values: list[float]) -> bool:
+    """Whether a metric took one value in every replication (those with a value)."""
+    values = [v for v in values if v == v]
+    return len(values) > 1 and same_in_every_replication(values)
 
 
 def _share(value: Any) -> str:
@@ -84,6 +98,26 @@ def _time(value: Any) -> str:
 
 def _ratio(value: Any) -> str:
     return "-" if _missing(value) else multiple(value)
+
+
+def by_metric(frame: pd.DataFrame, columns: Iterable[str]) -> pd.DataFrame:
+    """``frame`` (one metric a row, in its ``metric`` column) for display: ``columns``
+    as the text writes them, each value through :func:`metric_value` of its row's metric
+    (``80.2%``, ``12.3 ms``, ``51.8/s``), the frame itself left raw."""
+    shown = frame.copy()
+    if frame.empty:
+        return shown
+    metrics = frame["metric"].tolist()
+    for column in columns:
+        if column in frame:
+            values = frame[column].tolist()
+            shown[column] = [metric_value(m, v) for m, v in zip(metrics, values, strict=True)]
+    return shown
+
+
+def _price(value: Any) -> str:
+    """A cost per hour as the text writes it (``0.25/h``)."""
+    return metric_value("cost.total_per_hour", None if _missing(value) else value)
 
 
 def frame_html(frame: pd.DataFrame, times: Iterable[str] = (), shares: Iterable[str] = ()) -> str:
@@ -205,7 +239,10 @@ def result_html(result: Result) -> str:
 def replications_html(reps: Replications, metrics: list[str] | None = None) -> str:
     """Intervals of the headline metrics (all metrics are in ``reps.summary()``)."""
     wanted = metrics or [m for m in reps.metrics if m in KEY_METRICS or m.endswith(".utilization")]
-    frame = reps.summary(wanted or None)
+    frame = by_metric(reps.summary(wanted or None), ("mean", "std", "half_width", "low", "high"))
+    if not frame.empty:  # as the text: a metric that took one value has no interval
+        same = [_same(reps.values(m)) for m in frame["metric"]]
+        frame.loc[same, "half_width"] = SAME_IN_EVERY_REPLICATION
     body = (
         f"<p>{reps.n} replications, seed {reps.seed}, {reps.confidence:.0%} Student-t "
         f"intervals ({len(reps.metrics)} metrics in <code>.summary()</code>)</p>"
@@ -218,6 +255,12 @@ def comparison_html(comparison: Comparison) -> str:
     """The key metrics and every significant difference (B - A)."""
     frame = comparison.frame
     shown = frame[frame["metric"].isin(KEY_METRICS) | frame["significant"].astype(bool)]
+    shown = by_metric(shown, ("mean_a", "mean_b", "difference", "half_width", "low", "high"))
+    if not shown.empty:  # as the text: a constant difference has no interval
+        shown.loc[shown["verdict"] == SAME_IN_EVERY_REPLICATION, "half_width"] = "-"
+        shown["relative"] = [
+            "-" if _missing(r) else f"{r:+.1%}" for r in frame.loc[shown.index, "relative"]
+        ]
     body = (
         f"<p>B - A over {comparison.a.n} paired replications, {comparison.confidence:.0%} "
         f"intervals: {int(frame['significant'].sum())} of {len(frame)} metrics differ "
@@ -280,7 +323,12 @@ def capacity_html(found: Capacity) -> str:
     if not found.certain:
         lowest = found.answer_range[0] if found.answer_range else found.high
         answer += f" (not certain: the SLOs may be met from {found.knob} = {lowest:g})"
-    body = f"<p><b>{html.escape(answer)}</b></p>" + frame_html(found.frame)
+    frame = by_metric(found.frame, ("target", "mean", "half_width", "std", "low", "high"))
+    if "cost_per_hour" in frame:
+        frame["cost_per_hour"] = [_price(v) for v in found.frame["cost_per_hour"]]
+    body = f"<p><b>{html.escape(answer)}</b></p>" + frame_html(frame)
+    if found.unpriced:  # as the text: a cost of 0/h is not a free design
+        body += f"<p>costs: {html.escape(unpriced_note({'unpriced': found.unpriced}))}</p>"
     return _wrap(f"Capacity of {found.scenario.name}", body)
 
 
@@ -298,15 +346,36 @@ def ranking_html(ranking: Ranking) -> str:
     """The designs, cheapest first."""
     best = cheapest_designs(ranking)
     line = f"cheapest meeting the SLO: {best}" if best else "no design meets the SLO"
-    return _wrap(
-        "Cheapest design", f"<p><b>{html.escape(line)}</b></p>" + frame_html(ranking.frame)
-    )
+    frame = ranking.frame.copy()
+    if not frame.empty:  # as the text: a design meeting no SLO has no cost
+        rows = zip(frame["cost_per_hour"], frame["met"], strict=True)
+        frame["cost_per_hour"] = [_price(c) if met else "-" for c, met in rows]
+    body = f"<p><b>{html.escape(line)}</b></p>" + frame_html(frame)
+    if left_out := unpriced_designs(ranking.frame):
+        body += f"<p>cost/h leaves out, no price given: {html.escape(left_out)}</p>"
+    return _wrap("Cheapest design", body)
+
+
+def unpriced_designs(frame: pd.DataFrame) -> str:
+    """The components each design's cost leaves out, having no price: ``'up: lb, search;
+    out: lb'`` from the ``design`` and ``unpriced`` columns ('' where none is left out)."""
+    if frame.empty or "unpriced" not in frame:
+        return ""
+    rows = zip(frame["design"], frame["unpriced"], strict=True)
+    return "; ".join(f"{design}: {', '.join(names)}" for design, names in rows if names)
 
 
 def growth_html(projection: Growth) -> str:
     """Each design's breach month and cost, then every month judged."""
     title = f"Growth of {projection.rate:.1%} a month over {projection.months} months"
-    body = frame_html(projection.designs) + "<br>" + frame_html(projection.frame)
+    months = projection.frame.copy()
+    for column, shown in (("rate", "throughput"), ("cost_per_hour", "cost.total_per_hour")):
+        if column in months:  # as the text writes them: per second, per hour
+            months[column] = [metric_value(shown, v) for v in projection.frame[column]]
+    body = frame_html(projection.designs)
+    if left_out := unpriced_designs(projection.designs):  # as the text, after the costs
+        body += f"<p>not in the costs, no price given: {html.escape(left_out)}</p>"
+    body += "<br>" + frame_html(months)
     return _wrap(title, body)
 
 

@@ -107,3 +107,90 @@ def test_comparison_sides() -> None:
     a, b = comparison_sides(base, many)
     assert a.startswith("minimal (") and a.endswith(", and 1 more)")
     assert "components.app.cores=2" in b or "run.seed=3" in b
+
+
+def _row(html: str, metric: str) -> dict[str, str]:
+    """The cells of ``metric``'s row of an HTML table, by column."""
+    header = re.findall(r"<th>(.*?)</th>", html)
+    for row in re.findall(r"<tr>(.*?)</tr>", html, flags=re.S):
+        cells = re.findall(r"<td>(.*?)</td>", row)
+        if metric in cells:
+            return dict(zip(header, cells, strict=True))
+    raise KeyError(metric)
+
+
+def test_experiment_views_format_each_metric_as_the_text_does(
+    scenario: simperf.Scenario,
+) -> None:
+    # replications, comparisons and capacity searches showed raw means and half-widths
+    # (0.5118, 0.08979) where the text says 51.2% and 89.8 ms; the frames stay raw
+    from simperf.presentation.cells import metric_value
+
+    short = scenario.with_overrides({"run.duration": 3})
+    reps = simperf.replicate(short, 2, executor="serial", progress=False)
+    row = _row(reps._repr_html_(), "components.app.utilization")
+    raw = reps.summary(["components.app.utilization"]).iloc[0]
+    metric = "components.app.utilization"
+    assert row["mean"] == metric_value(metric, raw["mean"]) and row["mean"].endswith("%")
+    assert row["half_width"] == metric_value(metric, raw["half_width"])
+    assert _row(reps._repr_html_(), "estimate.bottleneck.utilization")["half_width"] == (
+        "same in every replication"
+    )
+    assert reps.summary()["mean"].dtype == float  # the frame itself is untouched
+    other = short.with_overrides({"components.app.cores": 2})
+    cmp = simperf.compare(short, other, 2, executor="serial", progress=False)
+    row = _row(cmp._repr_html_(), "latency.all.p99")
+    raw = cmp.difference("latency.all.p99")
+    assert row["mean_a"] == metric_value("latency.all.p99", raw["mean_a"])
+    assert row["difference"].endswith("ms") and row["relative"] == f"{raw['relative']:+.1%}"
+    found = simperf.capacity(
+        short, "components.app.cores", ["latency.all.p99 < 200ms"], low=2, high=2,
+        replications=2, executor="serial", progress=False,
+    )  # fmt: skip
+    html = found._repr_html_()
+    row = _row(html, "latency.all.p99")
+    assert row["target"] == "200 ms" and row["mean"] == metric_value(
+        "latency.all.p99", found.frame["mean"].iat[0]
+    )
+    assert row["cost_per_hour"] == "0/h"
+    # the search's text names the components its costs leave out: so does its view
+    assert found.unpriced == ["app"]
+    assert "costs: not in the total, no price given: app" in html
+
+
+def test_ranking_and_growth_views_name_what_their_costs_leave_out() -> None:
+    from simperf.experiment.cheapest import Ranking
+    from simperf.experiment.growth import Growth
+
+    ranking = Ranking(
+        pd.DataFrame(
+            [
+                {"design": "up", "knob": "components.app.cores", "answer": 2.0,
+                 "cost_per_hour": 0.25, "met": True, "certain": True, "probes": 2,
+                 "replications": 4, "unpriced": ["lb", "search"]},
+                {"design": "out", "knob": "components.app.replicas", "answer": None,
+                 "cost_per_hour": 0.5, "met": False, "certain": True, "probes": 1,
+                 "replications": 2, "unpriced": []},
+            ]
+        ),
+        {},
+    )  # fmt: skip
+    html = ranking._repr_html_()
+    assert "cost/h leaves out, no price given: up: lb, search" in html
+    assert _row(html, "up")["cost_per_hour"] == "0.25/h" and _row(html, "up")["unpriced"] == (
+        "lb, search"
+    )
+    assert _row(html, "out")["cost_per_hour"] == "-" and _row(html, "out")["unpriced"] == "-"
+    months = pd.DataFrame(
+        [{"design": "api", "month": 0, "load": 1.0, "rate": 320.0, "knob": None, "size": None,
+          "size_range": None, "certain": True, "doubt": None, "met": True,
+          "cost_per_hour": 1.5, "cost": 1095.0, "why": None}]
+    )  # fmt: skip
+    designs = pd.DataFrame(
+        [{"design": "api", "breach_month": None, "months_held": 1, "cost_until_breach": 1095.0,
+          "cost_over_horizon": 1095.0, "holds_from": 0, "cost_once_held": 1095.0,
+          "certain": True, "unpriced": ["store"]}]
+    )  # fmt: skip
+    html = Growth(0.1, 1, months, designs)._repr_html_()
+    assert "no price given: api: store" in html
+    assert "<td>320/s</td>" in html and "<td>1.5/h</td>" in html
