@@ -48,9 +48,10 @@ ERROR_RATE = "error_rate"
 DEFAULT_MAX_ERROR_RATE = 0.001
 """The error rate a design must stay below when its SLOs do not bound ``error_rate``."""
 
-_TIME_LEAVES = frozenset(
-    {"mean", "p50", "p90", "p95", "p99", "p999", "max", "min", "mean_service", "filled_at"}
-)
+_TIME_LEAVES = frozenset({"mean", "max", "min", "mean_service", "filled_at"})
+_PERCENTILE = re.compile(r"p\d+")
+"""A percentile's leaf (``p99``, ``p98``: an unknown one is still a time, and refused by
+name, not by its unit)."""
 _TIME_WORDS = frozenset({"wait", "time"})
 _FRACTION_WORDS = frozenset(
     {"rate", "utilization", "share", "offload", "ratio", "occupancy", "reduction"}
@@ -118,7 +119,7 @@ def metric_kind(metric: str) -> MetricKind:
     # p_wait: the probability of waiting, not a wait
     if words & _FRACTION_WORDS or leaf.startswith("p_"):
         return "fraction"
-    if leaf in _TIME_LEAVES or words & _TIME_WORDS:
+    if leaf in _TIME_LEAVES or _PERCENTILE.fullmatch(leaf) or words & _TIME_WORDS:
         return "time"
     return "count"
 

@@ -142,6 +142,7 @@ def test_a_metrics_kind_reads_whole_words_of_its_leaf() -> None:
         ("caches.c.store_read_reduction", 0.25, "25.0%"),
         ("components.app.mean_service", 0.01, "10 ms"),
         ("latency.all.p99", 0.02, "20 ms"),
+        ("latency.all.p98", 0.02, "20 ms"),
         ("components.app.wait_p99", 0.02, "20 ms"),
         ("databases.db.instances.db[primary].buffer_pool.hit_ratio", 0.9, "90.0%"),
     ]:
