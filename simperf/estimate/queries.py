@@ -17,7 +17,7 @@ from simperf.dbcost.explain import (
 )
 from simperf.dbcost.mix import Variant
 from simperf.dbcost.query_cost import expected_times, storage_times
-from simperf.estimate.stations import Station, Time, served, waited
+from simperf.estimate.stations import Station, Time, served, slowest, waited
 
 
 class QueryRoutes:
@@ -83,7 +83,8 @@ class QueryRoutes:
             self.note(
                 database,
                 "scatter-gather: the slowest shard's waits by Nelson-Tantawi's fork-join "
-                "approximation (service taken as equal on every shard)",
+                "approximation (service taken as equal on every shard); their p99 from the "
+                "longest of the shards' waits taken as independent",
             )
         self.calls[(database, variant.query)] += rate
         self._db_station(database, primary).add(visits, times["cpu"], times["cpu"] ** 2, shares)
@@ -163,13 +164,17 @@ class QueryRoutes:
         return total
 
     def _slowest_wait(self, station: Station, shards: int) -> Time:
-        """The wait for ``station`` (:meth:`wait_time`: none, or exponential), its mean
-        the slowest shard's of ``shards``."""
+        """The wait for ``station`` (:meth:`wait_time`: none, or exponential), the
+        slowest shard's of ``shards``: its mean Nelson and Tantawi's, its distribution
+        the longest of the shards' waits taken as independent (:func:`slowest`)."""
         wait = self.wait(station)
-        slowest = _slowest(wait, station, shards)
-        if slowest <= 0 or not math.isfinite(slowest):
-            return Time(slowest, 0.0)
-        return waited(slowest, station.prob_wait() or 1.0)
+        longest = _slowest(wait, station, shards)
+        if longest <= 0 or not math.isfinite(longest):
+            return Time(longest, 0.0)
+        prob = station.prob_wait() or 1.0
+        if shards <= 1:
+            return waited(longest, prob)
+        return slowest(wait, prob, shards, longest)
 
     def _rows_cpu(
         self, spec: Any, database: str, variant: Variant, core_wait: float, repeat: int

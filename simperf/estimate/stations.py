@@ -166,11 +166,49 @@ def _scv(rate: float, work: float, second: float) -> float:
     return max(second / rate / (mean * mean) - 1.0, 0.0)
 
 
-Phase = tuple[float, float, float, bool]
-"""One part of a route's time: ``(mean, scv, atom, delay)``, taking no time with
+Phase = tuple[float, float, float, bool, int]
+"""One part of a route's time: ``(mean, scv, atom, delay, arms)``, taking no time with
 probability ``atom`` (a wait not waited) and otherwise a gamma time of that mean and
 squared coefficient of variation (exponential at 1; constant at 0); ``delay``: a
-delay step's, whose mean is counted in the route's ``fixed`` time, not in ``queued``."""
+delay step's, whose mean is counted in the route's ``fixed`` time, not in ``queued``;
+``arms`` > 1: the longest of that many independent such times (exponential ones:
+:func:`slowest`)."""
+
+
+def _binomial(arms: int, prob: float) -> np.ndarray:
+    """P(K = j), j = 0..arms, of K ~ Binomial(arms, prob): how many arms wait."""
+    j = np.arange(arms + 1)
+    log_choose = np.array(
+        [math.lgamma(arms + 1) - math.lgamma(k + 1) - math.lgamma(arms - k + 1) for k in j]
+    )
+    with np.errstate(divide="ignore"):
+        logs = log_choose + j * np.log(prob) + (arms - j) * np.log1p(-prob)
+    return np.exp(np.where(np.isfinite(logs), logs, -np.inf))
+
+
+def _slowest_mean(mean: float, prob: float, arms: int) -> float:
+    """Mean of the longest of ``arms`` independent waits, each exponential of ``mean``
+    with probability ``prob`` (else none): ``mean`` times the expected harmonic number
+    of the arms that wait."""
+    harmonic = np.concatenate(([0.0], np.cumsum(1.0 / np.arange(1, arms + 1))))
+    return mean * float(_binomial(arms, prob) @ harmonic)
+
+
+def _slowest_transform(s: np.ndarray, mean: float, prob: float, arms: int) -> np.ndarray:
+    """Laplace-Stieltjes transform of :func:`_slowest_mean`'s time at ``s``.
+
+    Given that ``j`` arms wait, the longest of their exponentials is the sum of
+    exponentials of rates ``j/mean, (j-1)/mean, ..., 1/mean`` (Renyi's representation):
+    a mixture over ``j`` of positive terms, with no alternating sum to cancel.
+    """
+    weights = _binomial(arms, prob)
+    out = np.full(s.shape, weights[0], dtype=np.complex128)
+    term = np.ones(s.shape, dtype=np.complex128)
+    for j in range(1, arms + 1):
+        rate = j / mean
+        term = term * (rate / (s + rate))
+        out = out + weights[j] * term
+    return out
 
 
 class Time(NamedTuple):
@@ -220,14 +258,14 @@ def served(mean: float, variance: float | None = None) -> Time:
     if mean <= 0:
         return Time(mean, 0.0)
     scv = 1.0 if variance is None else max(variance, 0.0) / (mean * mean)
-    return Time(mean, 0.0, (((mean, scv, 0.0, False), 1.0),))
+    return Time(mean, 0.0, (((mean, scv, 0.0, False, 1), 1.0),))
 
 
 def delayed(mean: float, variance: float) -> Time:
     """A delay step of this mean and variance (its mean among the ``fixed`` delays)."""
     if mean <= 0 or variance <= 0:
         return Time(0.0, mean)
-    return Time(0.0, mean, (((mean, variance / (mean * mean), 0.0, True), 1.0),))
+    return Time(0.0, mean, (((mean, variance / (mean * mean), 0.0, True, 1), 1.0),))
 
 
 def waited(mean: float, prob: float) -> Time:
@@ -236,7 +274,27 @@ def waited(mean: float, prob: float) -> Time:
     if mean <= 0 or not math.isfinite(mean) or prob <= 0:
         return Time(mean, 0.0)
     prob = min(prob, 1.0)
-    return Time(mean, 0.0, (((mean / prob, 1.0, 1.0 - prob, False), 1.0),))
+    return Time(mean, 0.0, (((mean / prob, 1.0, 1.0 - prob, False, 1), 1.0),))
+
+
+def slowest(mean: float, prob: float, arms: int, queued: float) -> Time:
+    """The longest of ``arms`` waits, each of mean ``mean``, waited with probability
+    ``prob`` and exponential when it is (a scatter-gather's slowest shard), as a
+    :class:`Time` of mean ``queued``.
+
+    Its shape is the longest of independent arms', whose CDF is the product of the
+    arms' (:func:`quantile` inverts its transform, :func:`_slowest_transform`), scaled
+    to the mean ``queued`` (Nelson and Tantawi's): shards fed the same queries wait
+    together, so the independent arms' longest wait is longer than theirs, and
+    its mean is ``queued`` exactly when the arms are independent.
+    """
+    if arms <= 1:
+        return waited(mean, prob)
+    if mean <= 0 or not math.isfinite(mean) or prob <= 0:
+        return Time(queued, 0.0)
+    prob = min(prob, 1.0)
+    arm = mean / prob * queued / _slowest_mean(mean / prob, prob, arms)
+    return Time(queued, 0.0, (((arm, 1.0, 1.0 - prob, False, arms), 1.0),))
 
 
 def quantile(parts: Sequence[tuple[float, Time]], p: float = 0.99) -> float:
@@ -315,8 +373,14 @@ class _Route:
         self.share = share
         rows = []
         shift = phased = delays = 0.0
-        for (mean, scv, atom, delay), count in time.phases:
+        slow = []  # (row, mean, prob, arms) of the longest of independent waits
+        for (mean, scv, atom, delay, arms), count in time.phases:
             if count <= 0 or mean <= 0:
+                continue
+            if arms > 1:
+                slow.append((len(rows), mean, 1.0 - atom, arms))
+                phased += _slowest_mean(mean, 1.0 - atom, arms) * count
+                rows.append((mean, 1.0, atom**arms, count))
                 continue
             part = mean * (1.0 - atom) * count
             if delay:
@@ -331,14 +395,17 @@ class _Route:
         if rest > 1e-12 * max(time.queued, 1e-300):
             rows.append((rest, 1.0, 0.0, 1.0))
         self.start = max(time.fixed - delays, 0.0) + shift
-        self.mean = max(time.queued + delays - shift, 0.0)
+        self.mean = max(max(time.queued, phased) + delays - shift, 0.0)
         table = np.array(rows, dtype=np.float64).reshape(-1, 4)
         self.means, self.scvs, self.atoms, counts = table.T
         self.whole = np.floor(counts + 1e-12)
         self.part = np.clip(counts - self.whole, 0.0, 1.0)
         # every phase skipped: its atom to the power of its occurrences
         self.atom = float(np.prod(self.atoms**self.whole * (1.0 - self.part * (1.0 - self.atoms))))
+        self.slow = slow
         self.gated = self.atoms > 0
+        for row, *_ in slow:  # its transform is its own, atom included
+            self.gated[row] = False
         self.constant = self.scvs < 1e-9
         self.partial = self.part > 0
 
@@ -356,6 +423,8 @@ class _Route:
             g = self.gated
             one = self.atoms[g] + (1.0 - self.atoms[g]) * np.exp(logs[..., g])
             logs[..., g] = np.log(one)
+        for row, mean, prob, arms in self.slow:
+            logs[..., row] = np.log(_slowest_transform(x[..., 0], mean, prob, arms))
         total = logs @ self.whole
         if self.partial.any():  # one more occurrence with probability `part`
             q = self.partial
