@@ -181,9 +181,11 @@ def _binomial(arms: int, prob: float) -> np.ndarray:
     log_choose = np.array(
         [math.lgamma(arms + 1) - math.lgamma(k + 1) - math.lgamma(arms - k + 1) for k in j]
     )
-    with np.errstate(divide="ignore"):
-        logs = log_choose + j * np.log(prob) + (arms - j) * np.log1p(-prob)
-    return np.exp(np.where(np.isfinite(logs), logs, -np.inf))
+    # 0 x log(0) is 0 (prob 0: no arm waits; prob 1: every arm does), not NaN
+    with np.errstate(divide="ignore", invalid="ignore"):
+        waits = np.where(j > 0, j * np.log(prob), 0.0)
+        idles = np.where(j < arms, (arms - j) * np.log1p(-prob), 0.0)
+    return np.exp(log_choose + waits + idles)
 
 
 def _slowest_mean(mean: float, prob: float, arms: int) -> float:

@@ -1245,3 +1245,16 @@ def test_a_scatter_gather_p99_is_its_shards_slowest_wait(sharded: Any) -> None:
     # simulated (5 replications from seed 1), 24.5 ms when the slowest shard's wait was
     # one exponential of its mean; the longest of eight shards' waits gives 13.8 ms.
     assert _p99(sharded, "by_country") < 15.3e-3
+
+
+@pytest.mark.parametrize("prob", [0.0, 1.0])
+def test_the_slowest_wait_of_arms_that_never_or_always_wait(prob: float) -> None:
+    # 0 x log(0) made the weights NaN, then 0: with no arm waiting the slowest wait's
+    # mean came out 0 for the wrong reason, and with every arm waiting it was 0 too,
+    # where it is the mean times the harmonic number H_3 (Renyi).
+    from simperf.estimate.stations import _binomial, _slowest_mean
+
+    with np.errstate(all="raise"):
+        weights = _binomial(3, prob)
+    assert weights.sum() == pytest.approx(1.0)
+    assert _slowest_mean(2e-3, prob, 3) == pytest.approx(2e-3 * prob * (1 + 1 / 2 + 1 / 3))
