@@ -218,6 +218,19 @@ class Summary:
         return tally(data, measured, "degraded_weight")
 
     # -- components -------------------------------------------------------------------
+    @cached_property
+    def unlisted(self) -> frozenset[str]:
+        """Instances past ``run.per_instance`` of their component (and kind): counted in
+        their component's figures, never listed one by one (no time-series rows of
+        their own, no ``per_instance`` entry)."""
+        run = self.model.scenario.run
+        groups: dict[tuple[str, str], list[str]] = {}
+        for inst in self.model.instances:
+            groups.setdefault((inst.component, inst.kind), []).append(inst.name)
+        return frozenset(
+            name for names in groups.values() for name in names[run.listed(len(names)) :]
+        )
+
     def instance_rows(self) -> list[dict[str, Any]]:
         if len(self.snapshots) < 1:
             return []
@@ -320,9 +333,12 @@ class Summary:
                         "per_instance": {
                             r["instance"]: {k: r[k] for k in instance_stats.INSTANCE_KEYS if k in r}
                             for r in mine
+                            if r["instance"] not in self.unlisted
                         },
                     }
                 )
+                if len(entry["per_instance"]) < len(mine):  # past run.per_instance
+                    entry["per_instance_listed"] = len(entry["per_instance"])
                 if any("shed" in r for r in mine):
                     entry["shed"] = sum(r.get("shed", 0) for r in mine)
                 if any("expired" in r for r in mine):  # queue.drop_expired
@@ -335,10 +351,17 @@ class Summary:
             if dispatched is not None:
                 entry["dispatched"] = int(sum(dispatched))
                 entry["imbalance"] = instance_stats.imbalance(dispatched)
+                listed = self.model.scenario.run.listed(len(dispatched))
                 entry["per_instance"] = {
                     inst.name: {"dispatched": count}
-                    for inst, count in zip(component.instances, dispatched, strict=True)  # type: ignore[attr-defined]
+                    for inst, count in zip(
+                        component.instances[:listed],  # type: ignore[attr-defined]
+                        dispatched[:listed],
+                        strict=True,
+                    )
                 }
+                if listed < len(dispatched):  # past run.per_instance
+                    entry["per_instance_listed"] = listed
             out[name] = entry
         return out
 
@@ -412,6 +435,10 @@ class Summary:
             for index, name in enumerate(self.classes):
                 series[name] = request_series(edges, data, np.flatnonzero(data["klass"] == index))
         frames: list[pd.DataFrame] = []
+        unlisted = self.unlisted
+        kinds = {name: component.kind for name, component in self.model.components.items()}
+        # components not listed whole (run.per_instance): their queue and workers as a whole
+        partial = {i.component for i in self.model.instances if i.name in unlisted}
         for i, (a, b) in enumerate(itertools.pairwise(grid)):
             if len(records) >= TIMESERIES_CHUNK:  # a big fleet's rows: see TIMESERIES_CHUNK
                 frames.append(_series_frame(records))
@@ -442,8 +469,11 @@ class Summary:
             scaled: dict[str, list[float]] = {}  # autoscaled: busy and core-seconds
             # app server -> its instances' shed and DROPS, summed
             server_counts: dict[str, dict[str, float]] = {}
+            # a component not listed whole: its queue length and [held, workers] summed
+            wholes: dict[str, list[Any]] = {}
             for inst in self.model.instances:
                 sa, sb = a.instances[inst.name], b.instances[inst.name]
+                listed = inst.name not in unlisted
                 exposure = instance_stats.exposure(sa, sb, span)
                 area = sb["busy_area"] - sa["busy_area"]
                 # an instance not provisioned in the window has no utilisation there
@@ -459,35 +489,44 @@ class Summary:
                         totals[1] += inst.capacity * exposure
                     else:
                         by_component.setdefault(inst.component, []).append(busy)
-                records.append((a.time, b.time, inst.name, "utilization", busy))
+                if listed:
+                    records.append((a.time, b.time, inst.name, "utilization", busy))
                 mine = server_counts.setdefault(inst.component, {})
                 if "shed" in sb:
                     shed = sb["shed"] - sa["shed"]
-                    records.append((a.time, b.time, inst.name, "shed", shed))
+                    if listed:
+                        records.append((a.time, b.time, inst.name, "shed", shed))
                     if inst.kind == "app_server":
                         mine["shed"] = mine.get("shed", 0.0) + shed
                 if "expired" in sb:  # queue.drop_expired: attempts dropped past their deadline
                     dropped = sb["expired"] - sa["expired"]
-                    records.append((a.time, b.time, inst.name, "expired", dropped))
                     # and those dropped as their caller cancelled them (what alerts watch)
                     cancelled = sb["cancelled"] - sa["cancelled"]
-                    records.append((a.time, b.time, inst.name, "cancelled", cancelled))
+                    if listed:
+                        records.append((a.time, b.time, inst.name, "expired", dropped))
+                        records.append((a.time, b.time, inst.name, "cancelled", cancelled))
                     if inst.kind == "app_server":  # a database's own row: dropped() below
                         mine["expired"] = mine.get("expired", 0.0) + dropped
                         mine["cancelled"] = mine.get("cancelled", 0.0) + cancelled
+                queue = (sb["queue_area"] - sa["queue_area"]) / span
+                if inst.component in partial and inst.kind == kinds[inst.component]:
+                    whole = wholes.setdefault(inst.component, [0.0, None, 0.0])
+                    whole[0] += queue
+                    if "worker_area" in sb:
+                        whole[1] = (whole[1] or 0.0) + sb["worker_area"] - sa["worker_area"]
+                        whole[2] += sb["workers"] * exposure
+                if not listed:
+                    continue
                 if "worker_area" in sb:
                     workers = sb["workers"] * exposure
                     held = (sb["worker_area"] - sa["worker_area"]) / workers if workers else None
                     records.append((a.time, b.time, inst.name, "worker_occupancy", held))
-                records.append(
-                    (
-                        a.time,
-                        b.time,
-                        inst.name,
-                        "queue_length",
-                        (sb["queue_area"] - sa["queue_area"]) / span,
-                    )
-                )
+                records.append((a.time, b.time, inst.name, "queue_length", queue))
+            for component, (queue, held, workers) in wholes.items():
+                records.append((a.time, b.time, component, "queue_length", queue))
+                if held is not None:  # app servers: as an instance's, None while none ran
+                    occupancy = held / workers if workers > 0 else None
+                    records.append((a.time, b.time, component, "worker_occupancy", occupancy))
             for component, values in by_component.items():
                 records.append((a.time, b.time, component, "utilization", float(np.mean(values))))
             for component, (area, seconds) in scaled.items():

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import tracemalloc
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -11,6 +12,7 @@ import simperf
 from simperf.build import build
 from simperf.metrics import summary as summary_module
 from simperf.model import Model
+from simperf.spec.run import DEFAULT_PER_INSTANCE
 
 from conftest import MODELS
 
@@ -19,7 +21,12 @@ from conftest import MODELS
 def fleet() -> Model:
     # 200 replicas at 1,500 req/s: each serves a request every 0.13 s, about a window
     scenario = simperf.load(MODELS / "web_tier.yaml").with_overrides(
-        {"run.duration": None, "run.requests": 14000, "components.app.replicas": 200}
+        {
+            "run.duration": None,
+            "run.requests": 14000,
+            "components.app.replicas": 200,
+            "run.per_instance": "all",
+        }
     )
     return build(scenario, seed=1).execute()
 
@@ -61,3 +68,69 @@ def test_the_time_series_is_gathered_in_chunks(
     # every row's tuple held at once: 216 bytes a row at the peak; in chunks, 142
     assert len(chunked) > 6 * 4096
     assert peak / len(chunked) < 180
+
+
+@pytest.fixture(scope="module")
+def listed() -> tuple[simperf.Result, simperf.Result]:
+    """150 app replicas reported with the default run.per_instance (100), and in full."""
+    scenario = simperf.load(MODELS / "web_tier.yaml").with_overrides(
+        {
+            "run.duration": None,
+            "run.warmup": 0,
+            "run.requests": 1500,
+            "components.app.replicas": 150,
+        }
+    )
+    every = scenario.with_overrides({"run.per_instance": "all"})
+    return simperf.run(scenario, seed=1), simperf.run(every, seed=1)
+
+
+def test_a_fleet_past_run_per_instance_lists_its_first_instances(
+    listed: tuple[simperf.Result, simperf.Result],
+) -> None:
+    # 20,000 instances gave 6.5 MB of JSON and 3.7M time-series rows, nearly all per instance
+    capped, every = listed
+    first = [f"app[{i}]" for i in range(DEFAULT_PER_INSTANCE)]
+    app = capped.data["components"]["app"]
+    assert app["instances"] == 150
+    assert list(app["per_instance"]) == first
+    assert app["per_instance_listed"] == DEFAULT_PER_INSTANCE
+    lb = capped.data["components"]["lb"]  # the balancer's dispatched, per backend
+    assert list(lb["per_instance"]) == first and lb["per_instance_listed"] == 100
+    assert "per_instance_listed" not in every.data["components"]["app"]
+    assert len(every.data["components"]["app"]["per_instance"]) == 150
+    # the listing is all that differs: every figure still counts every instance
+    for name in ("lb", "app", "search"):
+        for result in (capped, every):
+            entry = result.data["components"][name]
+            entry.pop("per_instance")
+            entry.pop("per_instance_listed", None)
+    assert capped.to_dict() == every.to_dict()
+    instances = capped.components[capped.components["component"] == "app"]["instance"]
+    assert list(instances) == ["all", *first]
+
+
+def test_a_fleet_past_run_per_instance_keeps_its_whole_rows_in_the_time_series(
+    listed: tuple[simperf.Result, simperf.Result],
+) -> None:
+    capped, every = listed
+    ts, full = capped.timeseries, every.timeseries
+    named = set(ts["component"])
+    assert {f"app[{i}]" for i in range(100)} <= named
+    assert not {f"app[{i}]" for i in range(100, 150)} & named
+    # every row of the capped series is the full series' own
+    key = ["start", "end", "component", "metric"]
+    both = ts.merge(full, on=key, how="left", suffixes=("", "_full"), validate="1:1")
+    extra = (both["component"] == "app") & both["metric"].isin(["queue_length", "worker_occupancy"])
+    pd.testing.assert_series_equal(
+        both.loc[~extra, "value"], both.loc[~extra, "value_full"], check_names=False
+    )
+    # and the component's queue and workers as a whole: what its instances' rows add up to
+    app = full[full["component"].str.startswith("app[")]
+    queues = app[app["metric"] == "queue_length"].groupby("end")["value"].sum()
+    mine = ts[(ts["component"] == "app") & (ts["metric"] == "queue_length")]
+    assert np.allclose(mine.set_index("end")["value"].loc[queues.index], queues, rtol=1e-12)
+    held = ts[(ts["component"] == "app") & (ts["metric"] == "worker_occupancy")]["value"]
+    occupancy = app[app["metric"] == "worker_occupancy"].groupby("end")["value"].mean()
+    assert np.allclose(held.to_numpy(), occupancy.to_numpy(), rtol=1e-9)  # equal workers each
+    assert len(ts) < 0.75 * len(full)
