@@ -89,7 +89,8 @@ class Summary:
     def _detect_warmup(self) -> None:
         """Cut the initial transient (see :mod:`simperf.metrics.warmup`).
 
-        Requests are grouped by arrival into the snapshot windows (1/1000 of the run), so
+        Requests are grouped by arrival into the snapshot windows (1/1000 of the run, or
+        :meth:`~simperf.model.Model.auto_grid`'s coarser grid for a big fleet), so
         the cut falls on a snapshot and utilisation and queue lengths are measured over
         exactly the same period as latencies. The uncut windows stay in
         :attr:`windows` for detection over replications.

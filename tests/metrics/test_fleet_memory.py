@@ -11,7 +11,12 @@ import pytest
 import simperf
 from simperf.build import build
 from simperf.metrics import summary as summary_module
-from simperf.model import Model
+from simperf.model import (
+    AUTO_WARMUP_GRID,
+    AUTO_WARMUP_INSTANCE_SNAPSHOTS,
+    MIN_AUTO_WARMUP_GRID,
+    Model,
+)
 from simperf.spec.run import DEFAULT_PER_INSTANCE
 
 from conftest import MODELS
@@ -134,3 +139,20 @@ def test_a_fleet_past_run_per_instance_keeps_its_whole_rows_in_the_time_series(
     occupancy = app[app["metric"] == "worker_occupancy"].groupby("end")["value"].mean()
     assert np.allclose(held.to_numpy(), occupancy.to_numpy(), rtol=1e-9)  # equal workers each
     assert len(ts) < 0.75 * len(full)
+
+
+def test_auto_warmup_takes_fewer_windows_over_a_big_fleet() -> None:
+    # 1,000 windows over 2,000 instances: 2M snapshots, 90% of the run's time (the
+    # balancer is no instance: 4,998 app and 2 search replicas)
+    scenario = simperf.load(MODELS / "web_tier.yaml").with_overrides(
+        {"run.warmup": "auto", "components.app.replicas": 4998}
+    )
+    model = build(scenario, seed=1)
+    assert len(model.instances) == 5000
+    assert model.auto_grid() == AUTO_WARMUP_INSTANCE_SNAPSHOTS // 5000 == 200
+    assert model.window() == pytest.approx(60.0 / 200)
+    assert model.window_limit(model.window()) == 400  # merged in pairs past it, as before
+    small = build(scenario.with_overrides({"components.app.replicas": 6}), seed=1)
+    assert small.auto_grid() == AUTO_WARMUP_GRID and small.window() == pytest.approx(0.06)
+    huge = build(scenario.with_overrides({"components.app.replicas": 19997}), seed=1)
+    assert huge.auto_grid() == MIN_AUTO_WARMUP_GRID
