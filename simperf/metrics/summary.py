@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 from functools import cached_property
+from operator import itemgetter
 from typing import Any
 
 import numpy as np
@@ -28,6 +29,20 @@ TIMESERIES_CHUNK = 1 << 16
 instances has some 5M rows (one a metric, instance and window), whose tuples held all at
 once cost about 1 GB more than the frame they make."""
 SERIES_COLUMNS = ["start", "end", "component", "metric", "value"]
+SUMMED = frozenset(
+    {
+        "busy_area",
+        "queue_area",
+        "provisioned_area",
+        "shed",
+        "expired",
+        "cancelled",
+        "worker_area",
+        "workers",
+    }
+)
+"""The counters of an instance past ``run.per_instance`` that its component's
+time-series rows add up (:class:`_Unlisted`)."""
 ATTEMPT_CAUSES = frozenset({"cancelled"})
 """Causes an attempt fails with but no request ends with, left out of the errors by
 cause while none did: a ``cancelled`` copy is one its caller no longer waits for (a
@@ -51,6 +66,83 @@ def _peer_imbalance(component: Any, rows: list[dict[str, Any]]) -> float | None:
 
 def _series_frame(records: list[tuple[Any, ...]]) -> pd.DataFrame:
     return pd.DataFrame(records, columns=SERIES_COLUMNS)
+
+
+class _Unlisted:
+    """Consecutive instances past ``run.per_instance``, of one component and kind and with
+    the same counters, added into their component's time-series figures at once.
+
+    Each window's counters are read as one numpy column per counter, and added in the
+    instances' order with the same float operations as the time series' loop adds one
+    instance at a time, so a component's rows are the same whatever it lists.
+    """
+
+    def __init__(self, instances: list[Any], keys: frozenset[str], own: bool) -> None:
+        self.names = [inst.name for inst in instances]
+        self.component = instances[0].component
+        self.app = instances[0].kind == "app_server"
+        self.own = own  # of the component's own kind: in its utilisation
+        self.capacity = np.array([inst.capacity for inst in instances], dtype=float)
+        self.keys = keys & SUMMED  # what the component's rows read, nothing more
+        self.order = sorted(self.keys)  # busy_area and queue_area at least: tuples
+        self.get = itemgetter(*self.order)
+        self._last: tuple[Snapshot, dict[str, np.ndarray]] | None = None
+
+    def columns(self, snapshot: Snapshot) -> dict[str, np.ndarray]:
+        """The counters at ``snapshot``, one array each (the last ones read are kept)."""
+        if self._last is not None and self._last[0] is snapshot:
+            return self._last[1]
+        states = snapshot.instances
+        get = self.get
+        table = np.array([get(states[name]) for name in self.names], dtype=float)
+        columns = {key: table[:, j] for j, key in enumerate(self.order)}
+        self._last = (snapshot, columns)
+        return columns
+
+    def add(
+        self,
+        a: Snapshot,
+        b: Snapshot,
+        by_component: dict[str, list[float]],
+        scaled: dict[str, list[float]],
+        server_counts: dict[str, dict[str, float]],
+        whole: list[Any] | None,
+    ) -> None:
+        """Add the window from ``a`` to ``b`` into the component's sums (see
+        :meth:`Summary.timeseries`); ``whole``: its queue and workers, if it sums them."""
+        sa, sb = self.columns(a), self.columns(b)
+        span = b.time - a.time
+        area = sb["busy_area"] - sa["busy_area"]
+        provisioned = "provisioned_area" in self.keys
+        exposure = sb["provisioned_area"] - sa["provisioned_area"] if provisioned else span
+        if self.own and provisioned:
+            totals = scaled.setdefault(self.component, [0.0, 0.0])
+            for value in area.tolist():
+                totals[0] += value
+            for value in (self.capacity * exposure).tolist():
+                totals[1] += value
+        elif self.own:  # exposure is the span: never 0
+            by_component.setdefault(self.component, []).extend(
+                (area / (self.capacity * span)).tolist()
+            )
+        mine = server_counts.setdefault(self.component, {})
+        for key in ("shed", "expired", "cancelled"):
+            if self.app and key in self.keys:
+                total = mine.get(key, 0.0)
+                for value in (sb[key] - sa[key]).tolist():
+                    total += value
+                mine[key] = total
+        if whole is None:
+            return
+        for value in ((sb["queue_area"] - sa["queue_area"]) / span).tolist():
+            whole[0] += value
+        if "worker_area" in self.keys:
+            held = whole[1] or 0.0
+            for value in (sb["worker_area"] - sa["worker_area"]).tolist():
+                held += value
+            whole[1] = held
+            for value in (sb["workers"] * exposure).tolist():
+                whole[2] += value
 
 
 class Summary:
@@ -440,6 +532,7 @@ class Summary:
         kinds = {name: component.kind for name, component in self.model.components.items()}
         # components not listed whole (run.per_instance): their queue and workers as a whole
         partial = {i.component for i in self.model.instances if i.name in unlisted}
+        plan = self._series_plan(grid)
         for i, (a, b) in enumerate(itertools.pairwise(grid)):
             if len(records) >= TIMESERIES_CHUNK:  # a big fleet's rows: see TIMESERIES_CHUNK
                 frames.append(_series_frame(records))
@@ -472,7 +565,13 @@ class Summary:
             server_counts: dict[str, dict[str, float]] = {}
             # a component not listed whole: its queue length and [held, workers] summed
             wholes: dict[str, list[Any]] = {}
-            for inst in self.model.instances:
+            for inst in plan:
+                if isinstance(inst, _Unlisted):  # many at once, as the loop would add them
+                    whole = None
+                    if inst.component in partial and inst.own:
+                        whole = wholes.setdefault(inst.component, [0.0, None, 0.0])
+                    inst.add(a, b, by_component, scaled, server_counts, whole)
+                    continue
                 sa, sb = a.instances[inst.name], b.instances[inst.name]
                 listed = inst.name not in unlisted
                 exposure = instance_stats.exposure(sa, sb, span)
@@ -565,6 +664,37 @@ class Summary:
         frame = frames[0] if len(frames) == 1 else pd.concat(frames, ignore_index=True)
         frame["value"] = frame["value"].astype(float)
         return frame
+
+    def _series_plan(self, grid: list[Snapshot]) -> list[Any]:
+        """The instances in the time series' order: each listed one alone, those past
+        ``run.per_instance`` in runs of one component, kind and counters
+        (:class:`_Unlisted`), so that a big fleet's windows cost what is listed."""
+        unlisted = self.unlisted
+        kinds = {name: component.kind for name, component in self.model.components.items()}
+        plan: list[Any] = []
+        run: list[Any] = []
+        keys: frozenset[str] = frozenset()
+
+        def close() -> None:
+            if run:
+                own = run[0].kind == kinds[run[0].component]
+                plan.append(_Unlisted(list(run), keys, own))
+                run.clear()
+
+        last = grid[-1].instances if grid else {}
+        for inst in self.model.instances:
+            # a shared link is one instance named as its component: never summed here
+            if inst.name not in unlisted or inst.name == inst.component or not grid:
+                close()
+                plan.append(inst)
+                continue
+            mine = frozenset(last[inst.name])
+            if run and ((inst.component, inst.kind, mine) != (run[0].component, run[0].kind, keys)):
+                close()
+            keys = mine
+            run.append(inst)
+        close()
+        return plan
 
     def checks(self) -> dict[str, Any]:
         """Little's law over the measured period: L versus lambda x W."""

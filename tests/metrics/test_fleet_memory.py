@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import tracemalloc
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -18,6 +19,7 @@ from simperf.model import (
     Model,
 )
 from simperf.spec.run import DEFAULT_PER_INSTANCE
+from tests.components import test_autoscaling as autoscaling
 
 from conftest import MODELS
 
@@ -128,7 +130,10 @@ def test_a_fleet_past_run_per_instance_keeps_its_whole_rows_in_the_time_series(
     both = ts.merge(full, on=key, how="left", suffixes=("", "_full"), validate="1:1")
     extra = (both["component"] == "app") & both["metric"].isin(["queue_length", "worker_occupancy"])
     pd.testing.assert_series_equal(
-        both.loc[~extra, "value"], both.loc[~extra, "value_full"], check_names=False
+        both.loc[~extra, "value"],
+        both.loc[~extra, "value_full"],
+        check_names=False,
+        check_exact=True,
     )
     # and the component's queue and workers as a whole: what its instances' rows add up to
     app = full[full["component"].str.startswith("app[")]
@@ -156,3 +161,37 @@ def test_auto_warmup_takes_fewer_windows_over_a_big_fleet() -> None:
     assert small.auto_grid() == AUTO_WARMUP_GRID and small.window() == pytest.approx(0.06)
     huge = build(scenario.with_overrides({"components.app.replicas": 19997}), seed=1)
     assert huge.auto_grid() == MIN_AUTO_WARMUP_GRID
+
+
+def _whole_rows(result: simperf.Result) -> pd.DataFrame:
+    """The time series' rows of whole components, less those a partial listing adds."""
+    ts = result.timeseries
+    added = ts["metric"].isin(["queue_length", "worker_occupancy"])
+    return ts[~ts["component"].str.contains("[", regex=False) & ~added].reset_index(drop=True)
+
+
+def test_instances_not_listed_add_up_to_the_same_rows_as_listed_ones(tmp_path: Path) -> None:
+    # those past run.per_instance are added in runs, as numpy columns: the same floats
+    shedding = simperf.load(MODELS / "web_tier.yaml").with_overrides(
+        {
+            "run.duration": None,
+            "run.warmup": 0,
+            "run.requests": 3000,
+            "workload.arrival.rate": "3000/s",
+            "components.app.workers": 2,
+            "components.app.queue": {"shed_after": "20ms", "drop_expired": True},
+            "workload.classes": [
+                {"name": "page", "weight": 0.8, "entry": "lb", "endpoint": "page"},
+                {"name": "search", "entry": "lb", "endpoint": "search", "timeout": "30ms"},
+            ],
+        }
+    )
+    scaled = simperf.from_dict(autoscaling.scenario(tmp_path, autoscaling.TRACKING))
+    for scenario in (shedding, scaled):
+        one = simperf.run(scenario.with_overrides({"run.per_instance": 1}), seed=1)
+        every = simperf.run(scenario.with_overrides({"run.per_instance": "all"}), seed=1)
+        assert one.data["components"]["app"]["per_instance_listed"] == 1
+        whole = _whole_rows(one)
+        pd.testing.assert_frame_equal(whole, _whole_rows(every), check_exact=True)
+        counted = {"shed", "expired", "cancelled"} & set(whole["metric"])
+        assert counted == (set() if scenario is scaled else {"shed", "expired", "cancelled"})
