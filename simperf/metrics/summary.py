@@ -319,7 +319,8 @@ class Summary:
         run = self.model.scenario.run
         groups: dict[tuple[str, str], list[str]] = {}
         for inst in self.model.instances:
-            groups.setdefault((inst.component, inst.kind), []).append(inst.name)
+            if inst.name != inst.component:  # a shared link: its row is its component's
+                groups.setdefault((inst.component, inst.kind), []).append(inst.name)
         return frozenset(
             name for names in groups.values() for name in names[run.listed(len(names)) :]
         )

@@ -195,3 +195,18 @@ def test_instances_not_listed_add_up_to_the_same_rows_as_listed_ones(tmp_path: P
         pd.testing.assert_frame_equal(whole, _whole_rows(every), check_exact=True)
         counted = {"shed", "expired", "cancelled"} & set(whole["metric"])
         assert counted == (set() if scenario is scaled else {"shed", "expired", "cancelled"})
+
+
+def test_a_shared_link_is_listed_as_its_component_whatever_run_per_instance() -> None:
+    # its one instance is named as its component: its rows are the component's own
+    scenario = simperf.load(MODELS / "multi_region.yaml").with_overrides(
+        {"run.duration": "10s", "run.warmup": "1s"}
+    )
+    none = simperf.run(scenario.with_overrides({"run.per_instance": 0}), seed=1)
+    every = simperf.run(scenario.with_overrides({"run.per_instance": "all"}), seed=1)
+    pd.testing.assert_frame_equal(_whole_rows(none), _whole_rows(every), check_exact=True)
+    assert {"ap->us", "us->ap"} <= set(none.timeseries["component"])
+    components = none.data["components"]
+    assert components["web_us"]["per_instance"] == {}
+    assert components["web_us"]["per_instance_listed"] == 0
+    assert list(components["ap->us"]["per_instance"]) == ["ap->us"]
