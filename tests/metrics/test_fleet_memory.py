@@ -10,6 +10,7 @@ import pandas as pd
 import pytest
 
 import simperf
+from simperf import plots
 from simperf.build import build
 from simperf.metrics import summary as summary_module
 from simperf.model import (
@@ -144,6 +145,11 @@ def test_a_fleet_past_run_per_instance_keeps_its_whole_rows_in_the_time_series(
     occupancy = app[app["metric"] == "worker_occupancy"].groupby("end")["value"].mean()
     assert np.allclose(held.to_numpy(), occupancy.to_numpy(), rtol=1e-9)  # equal workers each
     assert len(ts) < 0.75 * len(full)
+    # a figure of instances says it shows the first ones
+    heatmap = plots.utilization_heatmap(capped)
+    assert list(heatmap.data[0].y[:2]) == ["app[0]", "app[1]"] and len(heatmap.data[0].y) == 102
+    assert "(the first 100 of each component: run.per_instance)" in heatmap.layout.title.text
+    assert "run.per_instance" not in plots.utilization_heatmap(every).layout.title.text
 
 
 def test_auto_warmup_takes_fewer_windows_over_a_big_fleet() -> None:
