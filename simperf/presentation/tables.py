@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 
 from simperf.metrics.stats import SAME_IN_EVERY_REPLICATION, same_in_every_replication
-from simperf.presentation.cells import metric_value, multiple
+from simperf.presentation.cells import metric_value, multiple, slo_text
 from simperf.presentation.findings import warnings
 from simperf.presentation.summary_text import (
     component_headroom,
@@ -315,7 +315,7 @@ def _spec_value(value: Any) -> str:
 
 def capacity_html(found: Capacity) -> str:
     """The answer, then one row per (probe, SLO)."""
-    slos = ", ".join(s.describe() for s in found.slo)
+    slos = ", ".join(slo_text(s) for s in found.slo)
     if found.answer is None:
         answer = f"no {found.knob} up to {found.high:g} meets {slos}"
     else:

@@ -33,7 +33,6 @@ from simperf.units import (
     PRICE_PATTERN,
     RATE_PATTERN,
     TIME_PATTERN,
-    format_time,
     parse_fraction,
     parse_price,
     parse_rate,
@@ -229,13 +228,6 @@ class SloSpec(SpecModel):
         """The target in the metric's base unit (seconds, per second, fraction ...)."""
         return unit_parser(self.metric)(self.bound_value)
 
-    def describe(self) -> str:
-        """``latency.all.p99 < 200 ms``."""
-        value = self.target
-        parser = unit_parser(self.metric)
-        shown = format_time(value) if parser is parse_time else f"{value:.6g}"
-        return f"{self.metric} {'<' if self.side == 'below' else '>'} {shown}"
-
 
 _SLO_TEXT = re.compile(r"^\s*([A-Za-z0-9_.\-]+)\s*(<|>)\s*(\S.*?)\s*$")
 
@@ -291,10 +283,10 @@ def with_error_budget(slos: list[SloSpec]) -> list[SloSpec]:
 
     Examples
     --------
-    >>> [s.describe() for s in with_error_budget(as_slos("latency.all.p99<200ms"))]
-    ['latency.all.p99 < 200 ms', 'error_rate < 0.001']
-    >>> [s.describe() for s in with_error_budget(as_slos("error_rate<1%"))]
-    ['error_rate < 0.01']
+    >>> [(s.metric, s.target) for s in with_error_budget(as_slos("latency.all.p99<200ms"))]
+    [('latency.all.p99', 0.2), ('error_rate', 0.001)]
+    >>> [(s.metric, s.target) for s in with_error_budget(as_slos("error_rate<1%"))]
+    [('error_rate', 0.01)]
     """
     if any(s.metric == ERROR_RATE for s in slos):
         return list(slos)

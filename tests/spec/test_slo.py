@@ -8,6 +8,7 @@ import yaml
 
 import simperf
 from simperf.errors import SimperfWarning, SpecError
+from simperf.presentation.cells import slo_text
 from simperf.spec.slo import SloSpec, as_slos, parse_slo
 
 from conftest import MODELS
@@ -82,7 +83,7 @@ def test_parsing_and_display_read_one_kind() -> None:
 
 def test_as_slos_accepts_dicts_specs_and_strings() -> None:
     slos = as_slos(["error_rate<1%", {"metric": "latency.all.p99", "below": "1s"}])
-    assert [s.describe() for s in as_slos(slos)] == ["error_rate < 0.01", "latency.all.p99 < 1 s"]
+    assert [slo_text(s) for s in as_slos(slos)] == ["error_rate < 1%", "latency.all.p99 < 1 s"]
 
 
 @pytest.mark.parametrize(
