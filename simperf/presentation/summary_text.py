@@ -11,6 +11,7 @@ from simperf.presentation.cells import (
     Column,
     metric_value,
     multiple,
+    per_second,
     table_header,
     table_row,
     verdict_reason,
@@ -195,9 +196,9 @@ def _peak_note(section: dict[str, Any]) -> str:
     the first to saturate at the mean load."""
     peak = section["peak"]
     rate, mean = peak["arrival_rate"], peak["mean_arrival_rate"]
-    ratio = f", {rate / mean:.2f} times the mean {mean:.4g}/s" if mean > 0 else ""
+    ratio = f", {rate / mean:.2f} times the mean {per_second(mean, '.4g')}" if mean > 0 else ""
     line = (
-        f"          the peak: the busiest window's load, {rate:.4g} requests/s offered "
+        f"          the peak: the busiest window's load, {per_second(rate, '.4g')} offered "
         f"from {format_interval(peak['start'], peak['end'])}{ratio}"
     )
     mean_first = section.get("mean_first")
