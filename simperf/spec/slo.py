@@ -84,10 +84,11 @@ MetricKind = Literal["time", "fraction", "rate", "price", "ratio", "count"]
 """How a metric's value reads: the unit its target is written in and its value shown in."""
 
 _RATE_LEAVES = frozenset(
-    {"throughput", "rate", "arrival_rate", "visit_rate", "saturation_rate", "qps"}
+    {"throughput", "rate", "arrival_rate", "visit_rate", "saturation_rate", "qps", "request_rate"}
 )
 """Leaves per second, though named like the shares ``error_rate`` and ``hit_rate``
-(``estimate.saturation_rate``, ``rate_limits.api.rate``: requests a second)."""
+(``estimate.saturation_rate``, ``rate_limits.api.rate``: requests a second; an
+autoscaling policy's ``request_rate``, which its actions' reasons name)."""
 _RATIO_LEAVES = frozenset({"imbalance", "headroom"})
 """Leaves that are ratios of two loads (max/mean, capacity/load), read as ``1.12x``."""
 
