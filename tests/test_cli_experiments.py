@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -311,6 +312,8 @@ def test_replicating_a_bad_day_shows_its_faults(
         "faults.mean_time_to_detect",
     ):
         assert f"\n{metric} " in out
+    # a share, in percent as the run's summary writes it (it read 0.9815, a count's)
+    assert re.search(r"\nfaults\.availability\.requests\.all +\d+\.\d%", out), out
 
 
 def test_sweep_json_keeps_every_digit(capsys: pytest.CaptureFixture[str]) -> None:

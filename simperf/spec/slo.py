@@ -93,6 +93,11 @@ _RATIO_LEAVES = frozenset({"imbalance", "headroom"})
 """Leaves that are ratios of two loads (max/mean, capacity/load), read as ``1.12x``."""
 
 
+_AVAILABILITY = "faults.availability."
+"""The faults section's availabilities: of requests (by class) and over time (by instance
+and component)."""
+
+
 def metric_kind(metric: str) -> MetricKind:
     """The kind of a result's metric, from its dotted path: the one classification that
     both an SLO's target (:func:`unit_parser`) and the text's values read.
@@ -107,8 +112,14 @@ def metric_kind(metric: str) -> MetricKind:
     ['rate', 'count']
     >>> [metric_kind(m) for m in ("latency.all.count", "app.p_wait", "requests.generated")]
     ['count', 'fraction', 'count']
+    >>> metric_kind("faults.availability.requests.all"), metric_kind("faults.availability.time.x")
+    ('fraction', 'fraction')
     """
     leaf = metric.rsplit(".", 1)[-1]
+    if metric.startswith(_AVAILABILITY):
+        # shares whose leaves are classes, instances and counts up (at_least_up.2), none
+        # a word of their kind; a component's number of instances is a count
+        return "count" if leaf == "instances" else "fraction"
     if leaf in _RATE_LEAVES or leaf.endswith("_per_second"):
         return "rate"
     if leaf in _RATIO_LEAVES:
