@@ -196,6 +196,34 @@ def test_requests_failed_during_overlapping_faults_are_counted_once() -> None:
     assert d["faults"]["failed"] == 100
 
 
+def test_a_group_crash_owns_the_failures_its_members_give_while_a_later_fault_lasts() -> None:
+    # app and a spare crash together (a group, a rack) 2-3 s: 100 requests fail as
+    # instance_down; an errors fault on another server nobody calls starts at 2.5 s. The group was
+    # taken for a fault of no component kind, so instance_down matched no fault and the
+    # failures after 2.5 s went to the later, unrelated fault: 50 and 50
+    spec = {
+        "name": "rack",
+        "workload": {
+            "arrival": {"kind": "deterministic", "rate": 100},
+            "classes": [{"name": "r", "entry": "app", "endpoint": "r"}],
+        },
+        "components": {
+            "app": {"kind": "app_server", "workers": 16, "endpoints": {"r": [{"cpu": "1ms"}]}},
+            "spare": {"kind": "app_server", "endpoints": {"r": [{"cpu": "1ms"}]}},
+            "other": {"kind": "app_server", "endpoints": {"r": [{"cpu": "1ms"}]}},
+        },
+        "faults": [
+            {"group": ["app", "spare"], "at": 2, "for": 1},
+            {"component": "other", "kind": "errors", "fraction": 1, "at": 2.5, "for": 1},
+        ],
+        "run": {"duration": 5, "warmup": 0},
+    }
+    d = simperf.run(simperf.from_dict(spec), seed=1).to_dict()
+    assert d["requests"]["failed"] == d["requests"]["errors"]["instance_down"] == 100
+    assert [o["failed"] for o in d["faults"]["occurrences"]] == [100, 0]
+    assert d["faults"]["failed"] == 100
+
+
 def test_overlapping_faults_of_one_cause_split_their_shared_span() -> None:
     # errors faults failing every request on app[0] 1-3 s and app[1] 2-4 s, behind a
     # round-robin balancer: a failure in 2-3 s was in flight during both and was counted
