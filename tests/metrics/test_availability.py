@@ -9,8 +9,11 @@ import pytest
 from validation.agreement import agrees, conserved_and_little, replications
 
 import simperf
-from simperf.metrics.availability import at_least_up, down_intervals
+from simperf.build import build
+from simperf.metrics.availability import at_least_up, down_intervals, fault_kinds
 from tests.components.test_rate_limit import limited
+
+from conftest import MODELS
 
 
 def occurrence(kind: str, instances: list[str], start: float, end: float | None) -> dict[str, Any]:
@@ -222,6 +225,20 @@ def test_a_group_crash_owns_the_failures_its_members_give_while_a_later_fault_la
     assert d["requests"]["failed"] == d["requests"]["errors"]["instance_down"] == 100
     assert [o["failed"] for o in d["faults"]["occurrences"]] == [100, 0]
     assert d["faults"]["failed"] == 100
+
+
+def test_a_fault_acts_on_the_kinds_of_its_members() -> None:
+    # a region's fault hits the components located there (web_us and db, app servers;
+    # not the unlocated balancer), a group its members, a network path no component
+    faults = [
+        {"region": "us", "at": 1, "for": 1},
+        {"group": ["geo", "web_eu[1]"], "at": 3, "for": 1},
+        {"between": ["us", "eu"], "kind": "partition", "at": 5, "for": 1},
+    ]
+    scenario = simperf.load(MODELS / "multi_region.yaml").with_overrides({"faults": faults})
+    model = build(scenario, seed=1)
+    kinds = [fault_kinds(model, fault) for fault in scenario.faults]
+    assert kinds == [{"app_server"}, {"load_balancer", "app_server"}, set()]
 
 
 def test_overlapping_faults_of_one_cause_split_their_shared_span() -> None:
