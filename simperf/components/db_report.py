@@ -297,9 +297,11 @@ def totals(report: dict[str, Any]) -> dict[str, Any]:
     (3, 0.3, 0.5, 0.3333333333333333)
     """
     servers = list(report["instances"].values())
-    out: dict[str, Any] = {
-        key: sum(s[key] for s in servers) for key in SERVER_TOTALS if servers and key in servers[0]
-    }
+    out: dict[str, Any] = {}
+    for key in SERVER_TOTALS:
+        values = [s[key] for s in servers if key in s]
+        if values:  # qps is None over a period of no time
+            out[key] = None if None in values else sum(values)
     called = [q for q in report["queries"].values() if q["calls"]]
     calls = sum(q["calls"] for q in report["queries"].values())
     rows = sum(q["rows"] for q in report["queries"].values())

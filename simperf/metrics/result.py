@@ -95,7 +95,12 @@ class Result:
         pandas.DataFrame
             One row per component (``part`` ``"all"``) and one per part of it (a
             cache's nodes, a CDN's ``edges.<region>`` and ``shield``), with the numeric
-            metrics as columns; empty when the run has no such section. A section of
+            metrics as columns; empty when the run has no such section. A database's
+            ``all`` row has its whole figures (servers' load and queries' calls summed,
+            their call-weighted mean time ...), its servers' buffer-pool hit ratio, its
+            pools' waits and its replication lag are columns of their rows
+            (``buffer_pool_hit_ratio``, ``wait_p99``, ``lag_p99`` ...), and counts of
+            bytes are whole (``int64``). A section of
             numbers alone (``"errors"``: failed requests by cause) is one row of them.
             ``"headroom"`` gives its components' figures (``headroom.components``: the
             binding resource at its busiest instance, its utilisation and headroom).
