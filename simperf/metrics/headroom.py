@@ -264,6 +264,7 @@ def at_peak(
     mean_rate: float,
     spills: dict[str, str] | None = None,
     estimate: dict[str, Any] | None = None,
+    stopped: dict[str, float] | None = None,
 ) -> dict[str, Any]:
     """The headroom section at the peak offered load: each component's figures over the
     busiest window, the run's mean-load ones kept beside them.
@@ -290,6 +291,9 @@ def at_peak(
     spills, estimate
         As for :func:`mark_spills` (the estimate is of the mean rate, scaled to the
         window's).
+    stopped
+        As for :func:`headroom`, the calls breakers failed fast in the window
+        (:func:`stopped_calls` of :func:`fail_fasts_between` its snapshots).
 
     Returns
     -------
@@ -297,14 +301,13 @@ def at_peak(
         ``load`` ``"peak"``, ``components`` and ``first`` over the window (each
         component with ``mean_headroom``, its figure at the mean load), ``mean_first``
         (the first to saturate at the mean load) and ``peak``: the window's ``start``,
-        ``end``, ``arrival_rate`` and ``mean_arrival_rate``. Breakers' fail-fasts are
-        counted over the run only, so not in the window's figures.
+        ``end``, ``arrival_rate`` and ``mean_arrival_rate``.
     """
     a, b = window
     span = b.time - a.time
     counts = np.nan_to_num(_as_marks(b, rows) - _as_marks(a, rows))
     window_rows = _interval_rows(rows, counts, span, set())
-    peak = at_max(headroom(window_rows), window_rows, fleets, span)
+    peak = at_max(headroom(window_rows, stopped), window_rows, fleets, span, stopped)
     rate = (b.generated - a.generated) / span
     scale = mean_rate / rate if rate > 0 else 1.0
     peak = mark_spills(peak, spills or {}, estimate, scale)
@@ -477,6 +480,28 @@ def stopped_calls(
         for name, size in sizes.items():  # a balancer spreads calls by instances
             share = size / sum(sizes.values())
             out[name] = out.get(name, 0.0) + calls[route.name]["fail_fast"] * share
+    return out
+
+
+def fail_fasts_between(
+    routes: dict[str, Any], a: Snapshot, b: Snapshot
+) -> dict[str, dict[str, Any]]:
+    """Each call route's ``fail_fast`` from snapshot ``a`` to ``b``, keyed as the ``calls``
+    section is (for :func:`stopped_calls` over a window).
+
+    Parameters
+    ----------
+    routes
+        The run's call routes by their key among the model's components (what the
+        snapshots are keyed by).
+    a, b
+        The snapshots bounding the window.
+    """
+    out: dict[str, dict[str, Any]] = {}
+    for key, route in routes.items():
+        if key in b.components:
+            before = a.components.get(key, {}).get("fail_fast", 0)
+            out[route.name] = {"fail_fast": b.components[key]["fail_fast"] - before}
     return out
 
 

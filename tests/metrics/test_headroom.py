@@ -334,6 +334,34 @@ def test_a_callee_behind_a_breaker_has_the_headroom_of_the_load_offered_it() -> 
     assert gateway["headroom"] == pytest.approx(1 / gateway["utilization"], rel=1e-12)
 
 
+def test_at_the_peak_a_callee_behind_a_breaker_counts_the_calls_failed_fast_there() -> None:
+    # The same gateway and API, at 20 calls/s for 10 s then 60/s (Poisson, mean 40/s,
+    # 5 s windows): the breaker holds open and the peak window's headroom is that of the
+    # load offered the API there, span / (its calls x 10 ms), 1 / 0.6 = 1.7x give or take
+    # the draws. It counted no fail-fast in the window: 1 / the utilisation of the calls
+    # let through, 62x, where the API saturates at 1.6x the window's load.
+    spec = behind_a_breaker().model_dump(mode="json", by_alias=True, exclude_none=True)
+    spec["workload"]["arrival"] = {"kind": "piecewise", "rate": 40, "profile": [[0, 20], [10, 60]]}
+    spec["run"]["window"] = 5
+    result = simperf.run(simperf.from_dict(spec), seed=1)
+    d = result.to_dict()
+    section = d["headroom"]
+    assert section["load"] == "peak"
+    start, end = section["peak"]["start"], section["peak"]["end"]
+    assert start >= 10
+    ts = result.timeseries.query("component == 'calls.gateway->api' and start == @start")
+    rate = ts.set_index("metric")["value"]
+    span = end - start
+    stopped, calls = rate["fail_fast_rate"] * span, rate["call_rate"] * span
+    api = section["components"]["api"]
+    assert stopped > 0.9 * calls  # held open most of the window
+    assert api["stopped"] == pytest.approx(stopped, rel=1e-9)
+    # the calls straddling the window's ends: one of 10 ms at most each side
+    assert api["headroom"] == pytest.approx(span / (calls * 0.010), rel=2 / calls)
+    assert api["served_headroom"] == pytest.approx(1 / api["utilization"], rel=1e-12)
+    assert section["first"]["component"] == "api"
+
+
 def test_a_rate_limiters_refusals_are_a_policy_not_load_offered() -> None:
     # 100 requests/s at a global limit of 50/s, then 10 ms of CPU: the limiter refuses
     # some 59% (rate_limited). Its limit holds however the load grows, so the app's cores
