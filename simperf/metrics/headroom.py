@@ -17,7 +17,9 @@ of its pool) measures the
 demand of the requests it served only: the load offered to it would keep it
 ``offered / served`` times busier, so its headroom is ``served / (offered U)``, below 1
 when it is already past saturation (a queue limit rejecting half the requests at 100%
-busy saturates at 0.5 times the load, not at 1). Calls a circuit breaker failed fast
+busy saturates at 0.5 times the load, not at 1). A pool's share is of queries, as its
+work is (:func:`kept`): a request failed waiting for a connection is offered it as every
+query of its step's ``repeat``. Calls a circuit breaker failed fast
 were offered too: a callee behind a breaker counts them as load it would have served
 (spread over its instances as it spread what it served), so that it does not look
 comfortable only because the breaker refused work (:func:`stopped_calls`); not at the
@@ -68,6 +70,34 @@ queue limit, shed, dropped past their deadline (``queue.drop_expired``; a databa
 server's ``drop_expired`` at its cores; an app server's queries its pools dropped so,
 ``pool.drop_expired``, or failed after waiting ``max_wait`` for a connection). Each arrived and
 would have cost its demand had it been served, so each is load offered."""
+
+AT_POOL = ("pool_timeouts", "pool_expired")
+"""Of :data:`TURNED_AWAY`, the queries a pool failed: one query each, the request's last."""
+
+
+def kept(rows: Sequence[dict[str, Any]], resource: str, stopped: float = 0.0) -> float:
+    """The share of the load offered ``rows`` (one instance, or a fleet's) that they
+    served, in the binding ``resource``'s units: requests, but queries for a pool;
+    ``stopped``: the calls to them breakers failed fast, offered too (requests).
+
+    A request whose query timed out or was dropped waiting for a connection (one of a
+    step's ``repeat``) is offered to the pool as all its queries, the unsent rest
+    (``pool_unsent``) with it, while the pool's work is per query made
+    (``pool_acquired``): of the requests offered, the share that reached the pool (those
+    served or failed there), times the share of the queries offered it that it took.
+    With nothing failed at the pool, the share of the requests served.
+    """
+    served = sum(r.get("served") or 0 for r in rows)
+    if not served:
+        return 1.0
+    offered = served + sum(r.get(key) or 0 for r in rows for key in TURNED_AWAY) + stopped
+    failed = sum(r.get(key) or 0 for r in rows for key in AT_POOL)
+    unsent = sum(r.get("pool_unsent") or 0 for r in rows)
+    taken = sum(r.get("pool_acquired") or 0 for r in rows)
+    if resource != "pool" or not (failed or unsent) or not taken:
+        return served / offered
+    return (served + failed) / offered * (taken / (taken + failed + unsent))
+
 
 MAX_UNITS = 1000
 """Faults (per target) listed under ``headroom.faults``: random faults on a large fleet
@@ -140,8 +170,7 @@ def headroom(rows: list[dict[str, Any]], stopped: dict[str, float] | None = None
             continue
         resource, level = found
         served = row.get("served") or 0
-        offered = served + sum(row.get(key) or 0 for key in TURNED_AWAY)
-        share = served / offered if served else 1.0  # of the offered load it kept
+        share = kept([row], resource)  # of the offered load it kept
         room = share / level if level > 0 and math.isfinite(level) else None
         extra: dict[str, Any] = {}
         if component in stopped:
@@ -149,14 +178,14 @@ def headroom(rows: list[dict[str, Any]], stopped: dict[str, float] | None = None
             # the I/Os they would have made, in proportion)
             total = served_by_component[component]
             mine = stopped[component] * served / total if total else 0.0
-            kept = served / (offered + mine) if served else 1.0
+            share = kept([row], resource, mine)
             extra = {
                 "stopped": stopped[component],
                 "served_headroom": room,
             }
-            room = kept / level if level > 0 and math.isfinite(level) else None
-        kept = best.get(component)
-        if kept is not None and not kept.get("down") and _tighter(kept["headroom"], room):
+            room = share / level if level > 0 and math.isfinite(level) else None
+        so_far = best.get(component)
+        if so_far is not None and not so_far.get("down") and _tighter(so_far["headroom"], room):
             continue
         best[component] = {
             "instance": row["instance"],
@@ -230,10 +259,7 @@ def at_max(
         if not levels:
             continue
         resource, level = max(levels, key=lambda item: item[1])
-        served = sum(r.get("served") or 0 for r in group)
-        offered = served + sum(r.get(k) or 0 for r in group for k in TURNED_AWAY)
-        offered += (stopped or {}).get(name, 0.0)
-        share = served / offered if served else 1.0
+        share = kept(group, resource, (stopped or {}).get(name, 0.0))
         comp = comps[name]
         comps[name] = comp | {
             "resource": resource,
@@ -698,6 +724,8 @@ def _interval_rows(
             "expired": int(counts[col["expired"]]),
             "pool_expired": int(counts[col["pool_expired"]]),
             "pool_timeouts": int(counts[col["pool_timeouts"]]),
+            "pool_acquired": int(counts[col["pool_acquired"]]),
+            "pool_unsent": int(counts[col["pool_unsent"]]),
         }
         # the resources' busy-time integrals and sizes, for at_max
         for area, size in AREAS:
