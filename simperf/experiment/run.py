@@ -260,7 +260,14 @@ def _headroom(
     else:
         section["load"] = "mean"
     if model.scenario.faults and summary.snapshots:
-        units = during_faults(model.ctx.faults, summary.snapshots[0], summary.snapshots[-1], rows)
+        # where the load varies in time, also at the busiest window within each fault
+        units = during_faults(
+            model.ctx.faults,
+            summary.snapshots[0],
+            summary.snapshots[-1],
+            rows,
+            grid if section["load"] == "peak" else None,
+        )
         mark_fault_spills(units, spills)
         section["faults"] = units[:MAX_UNITS]
         section["fault"] = worst(units)

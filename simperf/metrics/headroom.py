@@ -392,7 +392,8 @@ def mark_fault_spills(units: list[dict[str, Any]], spills: dict[str, str]) -> No
     if not spills:
         return
     for unit in units:
-        for part in (unit, *(unit[name] for name in STRETCHES if unit.get(name))):
+        parts = (*STRETCHES, "peak")
+        for part in (unit, *(unit[name] for name in parts if unit.get(name))):
             for name, comp in part["components"].items():
                 if name in spills:
                     comp["spill"] = spills[name]
@@ -538,7 +539,11 @@ the rest carried its share."""
 
 
 def during_faults(
-    log: FaultLog | None, first: Snapshot, last: Snapshot, rows: list[dict[str, Any]]
+    log: FaultLog | None,
+    first: Snapshot,
+    last: Snapshot,
+    rows: list[dict[str, Any]],
+    grid: Sequence[Snapshot] | None = None,
 ) -> list[dict[str, Any]]:
     """Headroom while each fault lasted, over the measured period, before and after its
     detection.
@@ -556,6 +561,12 @@ def during_faults(
     moves the time after it to the stretch of its state. The fault's figures are the
     worse of the two.
 
+    Where arrivals vary in time (``grid`` given) a fault's time averages its busy hours
+    with its quiet ones, while a planner needs the headroom left at its worst moment:
+    the busiest time-series window wholly within one of its occurrences (most requests
+    offered per second, among the windows the verdict judges alone) gives figures of
+    its own (``peak``), and the fault's are the worse of those and its stretches'.
+
     Parameters
     ----------
     log
@@ -565,6 +576,9 @@ def during_faults(
     rows
         The run's instance rows, in the log's order of instances (names, kinds,
         capacities and sizes).
+    grid
+        The time-series windows' snapshots, where arrivals vary in time (None: they do
+        not, and no unit has ``peak``).
 
     Returns
     -------
@@ -578,7 +592,9 @@ def during_faults(
         None when none was detected, one None when its stretch had no measured time),
         and ``components`` and ``first``: each component's least headroom over the
         stretches and the least of all, each naming its ``stretch`` (None when
-        undetected: over the whole time).
+        undetected: over the whole time; ``"peak"``: the busiest window). With ``grid``
+        also ``peak``: that window's ``start``, ``end``, ``time``, ``arrival_rate``,
+        ``components`` and ``first`` (None when no whole window lies within the fault).
     """
     if log is None or not log.occurrences or not rows:
         return []
@@ -608,8 +624,10 @@ def during_faults(
                 "_times": [0.0, 0.0],
                 "_sums": [np.zeros_like(a), np.zeros_like(a)],
                 "_down": set(occ["instances"]) if occ["kind"] == "crash" else set(),
+                "_spans": [],
             },
         )
+        unit["_spans"].append((start, end))
         unit["occurrences"] += 1
         unit["end"] = end
         unit["time"] += end - start
@@ -626,9 +644,11 @@ def during_faults(
             _add(unit, int(out), time - since, counters - mark)
             out, since, mark = taken_out, time, counters
         _add(unit, int(out), end - since, b - mark)
+    windows = judged_windows(list(grid)) if grid is not None else []
     out = []
     for unit in units.values():
         times, sums, down = unit.pop("_times"), unit.pop("_sums"), unit.pop("_down")
+        spans = unit.pop("_spans")
         if unit["detected"]:
             stretches = {
                 name: {"time": time, **headroom(_interval_rows(rows, counts, time, down))}
@@ -636,13 +656,48 @@ def during_faults(
                 else None
                 for name, time, counts in zip(STRETCHES, times, sums, strict=True)
             }
-            found = _worse(stretches)
+            parts: dict[str | None, dict[str, Any] | None] = dict(stretches)
         else:
             stretches = dict.fromkeys(STRETCHES)
             whole = headroom(_interval_rows(rows, sums[0] + sums[1], unit["time"], down))
-            found = _named(whole, None)
-        out.append({**unit, **stretches, **found})
+            parts = {None: whole}
+        if grid is None:
+            out.append({**unit, **stretches, **_worse(parts)})
+            continue
+        peak = _fault_peak(grid, windows, spans, rows, down)
+        out.append({**unit, **stretches, **_worse({**parts, "peak": peak}), "peak": peak})
     return out
+
+
+def _fault_peak(
+    grid: Sequence[Snapshot],
+    windows: list[tuple[int, float]],
+    spans: list[tuple[float, float]],
+    rows: list[dict[str, Any]],
+    down: set[str],
+) -> dict[str, Any] | None:
+    """:func:`headroom` over the busiest of the judged time-series ``windows`` wholly
+    within one of a fault's ``spans`` (None without one), as :func:`busiest_window`
+    chooses it among all."""
+
+    def within(i: int) -> bool:
+        a, b = grid[i].time, grid[i + 1].time
+        slack = 1e-9 * max(1.0, abs(b))  # window bounds are sums of window lengths
+        return any(s <= a + slack and b <= e + slack for s, e in spans)
+
+    inside = [(i, span) for i, span in windows if within(i)]
+    if not inside:
+        return None
+    i, span = max(inside, key=lambda w: (grid[w[0] + 1].generated - grid[w[0]].generated) / w[1])
+    a, b = grid[i], grid[i + 1]
+    counts = np.nan_to_num(_as_marks(b, rows) - _as_marks(a, rows))
+    return {
+        "start": a.time,
+        "end": b.time,
+        "time": span,
+        "arrival_rate": (b.generated - a.generated) / span,
+        **headroom(_interval_rows(rows, counts, span, down)),
+    }
 
 
 def _add(unit: dict[str, Any], stretch: int, time: float, counts: np.ndarray) -> None:
@@ -660,9 +715,9 @@ def _named(found: dict[str, Any], stretch: str | None) -> dict[str, Any]:
     }
 
 
-def _worse(stretches: dict[str, dict[str, Any] | None]) -> dict[str, Any]:
+def _worse(stretches: dict[str | None, dict[str, Any] | None]) -> dict[str, Any]:
     """Each component's least headroom over the stretches, and the first to saturate in
-    the stretch where that comes soonest."""
+    the stretch where that comes soonest (a stretch None: the fault's whole time)."""
     components: dict[str, dict[str, Any]] = {}
     first = None
     for name, stretch in stretches.items():
@@ -682,7 +737,9 @@ def _worse(stretches: dict[str, dict[str, Any] | None]) -> dict[str, Any]:
 def worst(units: list[dict[str, Any]]) -> dict[str, Any] | None:
     """The fault whose first component to saturate had the least headroom, with it, and
     the first to saturate in each stretch, before and after its detection (None when it
-    was not detected, or the stretch had no measured time)."""
+    was not detected, or the stretch had no measured time), and where arrivals vary in
+    time in its busiest window (``peak``: its ``start``, ``end``, ``time`` and
+    ``arrival_rate`` too; None without a whole window in it)."""
     busy = [u for u in units if u["first"] is not None]
     if not busy:
         return None
@@ -694,6 +751,12 @@ def worst(units: list[dict[str, Any]]) -> dict[str, Any] | None:
         else {"time": unit[name]["time"], **(unit[name]["first"] or {})}
         for name in STRETCHES
     }
+    if "peak" in unit:
+        peak = unit["peak"]
+        window = ("start", "end", "time", "arrival_rate")
+        stretches["peak"] = (
+            None if peak is None else {**{k: peak[k] for k in window}, **(peak["first"] or {})}
+        )
     return {**{k: unit[k] for k in keys}, **unit["first"], **stretches}
 
 

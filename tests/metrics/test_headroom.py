@@ -512,3 +512,47 @@ def test_a_faults_headroom_behind_a_spilling_balancer_is_marked() -> None:
     text = result.summary()
     assert "geo spills: 1/utilisation, no saturation point)" in text
     assert "(so is 'in fault', marked ~)" in text
+
+
+def test_a_fault_on_a_load_varying_in_time_has_the_headroom_of_its_busiest_window() -> None:
+    # Two one-core instances serving 10 ms at 20/s for 10 s, then 80/s (Poisson, 2 s
+    # windows); app[0] crashes from 4 s to 18 s and app[1] serves everything. Over the
+    # fault's 14 s app[1] is 55% busy (1.82x), which its quiet first 6 s flatter; a
+    # planner needs the room left at the fault's busiest moment: the window of most
+    # requests offered within it (12 s to 14 s, 86/s), app[1] 85% busy there, 1.18x.
+    spec = {
+        "name": "fault_at_peak",
+        "workload": {
+            "arrival": {"kind": "piecewise", "rate": 50, "profile": [[0, 20], [10, 80]]},
+            "classes": [{"name": "get", "entry": "app", "endpoint": "get"}],
+        },
+        "components": {
+            "app": {
+                "kind": "app_server",
+                "replicas": 2,
+                "cores": 1,
+                "workers": 8,
+                "endpoints": {"get": [{"cpu": "10ms"}]},
+            },
+        },
+        "faults": [{"component": "app", "instance": 0, "kind": "crash", "at": 4, "for": 14}],
+        "run": {"duration": 20, "warmup": 0, "window": 2},
+    }
+    result = simperf.run(simperf.from_dict(spec), seed=1)
+    fault = result.to_dict()["headroom"]["fault"]
+    ts = result.timeseries
+    busy = ts.query("component == 'app[1]' and metric == 'utilization'").set_index("start")
+    offered = ts.query("component == 'all' and metric == 'arrival_rate'").set_index("start")
+    inside = [t for t in busy.index if 4 <= t and t + 2 <= 18]
+    peak = fault["peak"]
+    assert peak["start"] == max(inside, key=lambda t: offered["value"][t])
+    assert peak["arrival_rate"] == pytest.approx(offered["value"][peak["start"]], rel=1e-12)
+    assert fault["stretch"] == "peak" and fault["instance"] == "app[1]"
+    assert fault["headroom"] == pytest.approx(1 / busy["value"][peak["start"]], rel=1e-9)
+    over_its_time = 1 / busy["value"][inside].mean()  # what it gave: 1.82x
+    assert fault["headroom"] < 0.7 * over_its_time
+    line = next(s for s in result.summary().splitlines() if "while app[0] crash" in s)
+    assert (
+        f"app cores at {multiple(fault['headroom'])} (85.0% busy at app[1]) at its busiest "
+        "window's load (86 requests/s offered from 12 s to 14 s)"
+    ) in line
