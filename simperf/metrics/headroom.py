@@ -645,6 +645,7 @@ def during_faults(
             out, since, mark = taken_out, time, counters
         _add(unit, int(out), end - since, b - mark)
     windows = judged_windows(list(grid)) if grid is not None else []
+    marks: dict[int, np.ndarray] = {}  # a window's counters, read once for every fault in it
     out = []
     for unit in units.values():
         times, sums, down = unit.pop("_times"), unit.pop("_sums"), unit.pop("_down")
@@ -664,7 +665,7 @@ def during_faults(
         if grid is None:
             out.append({**unit, **stretches, **_worse(parts)})
             continue
-        peak = _fault_peak(grid, windows, spans, rows, down)
+        peak = _fault_peak(grid, windows, spans, rows, down, marks)
         out.append({**unit, **stretches, **_worse({**parts, "peak": peak}), "peak": peak})
     return out
 
@@ -675,10 +676,11 @@ def _fault_peak(
     spans: list[tuple[float, float]],
     rows: list[dict[str, Any]],
     down: set[str],
+    marks: dict[int, np.ndarray],
 ) -> dict[str, Any] | None:
     """:func:`headroom` over the busiest of the judged time-series ``windows`` wholly
     within one of a fault's ``spans`` (None without one), as :func:`busiest_window`
-    chooses it among all."""
+    chooses it among all; ``marks`` keeps the snapshots' counters read so far."""
 
     def within(i: int) -> bool:
         a, b = grid[i].time, grid[i + 1].time
@@ -690,7 +692,10 @@ def _fault_peak(
         return None
     i, span = max(inside, key=lambda w: (grid[w[0] + 1].generated - grid[w[0]].generated) / w[1])
     a, b = grid[i], grid[i + 1]
-    counts = np.nan_to_num(_as_marks(b, rows) - _as_marks(a, rows))
+    for k in (i, i + 1):
+        if k not in marks:
+            marks[k] = _as_marks(grid[k], rows)
+    counts = np.nan_to_num(marks[i + 1] - marks[i])
     return {
         "start": a.time,
         "end": b.time,
