@@ -136,7 +136,7 @@ def summarise(
         "requests": requests,
         "throughput": all_stats["throughput"],
         "error_rate": all_stats["error_rate"],
-        "errors": dict(requests["errors"]),
+        "errors": dict(summary.measured_errors),  # the measured period's, as error_rate
         "latency": latency,
         "components": components,
         "stability": summary.stability(rows),
