@@ -320,7 +320,10 @@ def test_every_failure_count_covers_the_measured_period_alone(keep: int | None) 
     unavailable = 1 - faults["availability"]["requests"]["all"]
     assert faults["failed"] / req["measured"] == pytest.approx(unavailable)
     assert faults["failed"] / req["measured"] == pytest.approx(d["error_rate"])
-    # conservation: over the whole run, and over the measured period
+    # conservation: over the whole run, and in each period (none is in flight at the end)
     assert req["errors"]["instance_down"] == req["failed"] == 200
     assert req["generated"] == req["ok"] + req["failed"] + req["in_flight"]
-    assert req["measured"] == latency["count"] + latency["errors"] == 300
+    assert req["in_flight"] == 0
+    arrived = round(d["checks"]["arrival_rate"] * d["measured_time"])  # from the snapshots
+    assert arrived == req["measured"] == latency["count"] + latency["errors"] == 300
+    assert req["generated"] - arrived == req["ok"] + req["failed"] - req["measured"] == 199
