@@ -21,7 +21,7 @@ Computed beside the database, from its snapshots (as caches and CDNs report thei
   how busy its connections were;
 * ``expired`` and ``cancelled``, where the database or a pool for it has
   ``drop_expired``: the queries dropped unserved because their deadline had passed or
-  their caller had cancelled them, waiting for a core (also per server, under
+  their caller had cancelled them, waiting for a core or storage (also per server, under
   ``instances``) or a connection (per app server, under ``pools``);
 * ``connections`` (opened without a pool, refused), ``replication`` (lag, stale reads)
   and, for a sharded database, ``shards`` (queries per shard and max/mean imbalance);
@@ -75,7 +75,7 @@ def report(db: Any, first: dict[str, Any], last: dict[str, Any], span: float) ->
     refused = sum(i["connections"]["refused"] for i in out["instances"].values())
     refused += sum(p["refused"] for p in out["pools"].values())
     out["connections"] = {"opened": opened, "refused": refused}
-    # drop_expired: the queries dropped unserved, waiting for a core or a connection
+    # drop_expired: the queries dropped unserved, waiting for a core, storage or a connection
     dropping = [
         *(i for i in out["instances"].values() if "expired" in i),
         *(p for p in out["pools"].values() if "expired" in p),
@@ -139,7 +139,7 @@ def _instances(db: Any, first: dict[str, Any], last: dict[str, Any], span: float
             },
             "stale_reads": int(d["stale_reads"]),
         }
-        if "expired" in d:  # drop_expired: dropped waiting for a core
+        if "expired" in d:  # drop_expired: dropped waiting for a core or storage
             rows[inst.name]["expired"] = int(d["expired"])
             rows[inst.name]["cancelled"] = int(d["cancelled"])
     return rows
@@ -258,3 +258,68 @@ def _replication(
         "stale_read_rate": _ratio(stale, replica_reads),
         "primary_reads_after_write": last["ryw_reads"] - first["ryw_reads"],
     }
+
+
+SERVER_TOTALS = (
+    "queries",
+    "qps",
+    "rows_examined",
+    "pages_read",
+    "page_misses",
+    "pages_written",
+    "writes_applied",
+    "stale_reads",
+)
+"""A server's figures that add up over the servers to the whole database's."""
+
+
+def totals(report: dict[str, Any]) -> dict[str, Any]:
+    """The whole database's figures from its ``databases.<name>`` report, for the frame's
+    ``all`` row: its servers' load summed, its queries' calls, rows and slow executions
+    summed with their call-weighted mean time and the largest, its pools' acquisitions,
+    waits and timeouts, and the connections opened and refused. A server's utilisation, a
+    pool's, and percentiles over all queries (no sample is kept across them) have none.
+
+    Examples
+    --------
+    >>> report = {
+    ...     "instances": {"db[primary]": {"queries": 3, "qps": 1.5}},
+    ...     "queries": {
+    ...         "a": {"calls": 1, "mean": 0.1, "max": 0.1, "rows": 1, "slow": 0},
+    ...         "b": {"calls": 2, "mean": 0.4, "max": 0.5, "rows": 4, "slow": 1},
+    ...     },
+    ...     "pools": {},
+    ...     "connections": {"opened": 3, "refused": 0},
+    ...     "replication": {"replica_reads": 0},
+    ... }
+    >>> figures = totals(report)
+    >>> figures["calls"], round(figures["mean"], 12), figures["max"], figures["slow_share"]
+    (3, 0.3, 0.5, 0.3333333333333333)
+    """
+    servers = list(report["instances"].values())
+    out: dict[str, Any] = {}
+    for key in SERVER_TOTALS:
+        values = [s[key] for s in servers if key in s]
+        if values:  # qps is None over a period of no time
+            out[key] = None if None in values else sum(values)
+    called = [q for q in report["queries"].values() if q["calls"]]
+    calls = sum(q["calls"] for q in report["queries"].values())
+    rows = sum(q["rows"] for q in report["queries"].values())
+    slow = sum(q["slow"] for q in report["queries"].values())
+    out.update(
+        calls=calls,
+        mean=_ratio(sum(q["calls"] * q["mean"] for q in called), calls),
+        max=max((q["max"] for q in called), default=None),
+        rows=rows,
+        rows_per_call=_ratio(rows, calls),
+        slow=slow,
+        slow_share=_ratio(slow, calls),
+        replica_reads=report["replication"]["replica_reads"],
+        opened=report["connections"]["opened"],
+        refused=report["connections"]["refused"],
+    )
+    pools = list(report["pools"].values())
+    if pools:
+        for key in ("acquisitions", "waited", "timeouts"):
+            out[key] = sum(p[key] for p in pools)
+    return out
