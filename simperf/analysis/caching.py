@@ -59,6 +59,12 @@ Models
   and within ``ttl`` of the miss that set it; the mean requests of the cycle between two
   misses is a renewal function with a closed form (:func:`fixed_ttl_hit_ratios`). Under
   FIFO and RANDOM the stay ends at the earlier of Martina's eviction and the ttl.
+* An item limit and a TTL restarted by every hit (Redis ``GETEX``): under LRU a request
+  hits iff within ``min(T, ttl)`` of the previous one (:func:`lru_ttl_hit_rate`); under
+  RANDOM iff within ``ttl`` of it with no eviction since (memoryless, at Martina's
+  ``T``); under FIFO the cycle from a miss breaks at a gap past ``ttl`` or at ``T`` from
+  the set: the same renewal function with the two times exchanged
+  (:func:`refreshed_ttl_hit_ratios`).
 
 The approximations are asymptotically exact as the cache and the key space grow; for
 caches of a thousand entries and more they are typically within a few thousandths.
@@ -86,6 +92,8 @@ __all__ = [
     "lfu_static",
     "lru_stale_rate",
     "lru_ttl_hit_rate",
+    "refreshed_ttl_hit_rate",
+    "refreshed_ttl_hit_ratios",
     "ttl_hit_rate",
     "ttl_hit_ratios",
     "ttl_stale_rate",
@@ -471,20 +479,37 @@ def _lru_cycle_requests(x: np.ndarray, span: float) -> np.ndarray:
     requests in ``T``, ``span = ttl / T``. A cycle starts with a miss; its later
     requests hit while each comes within 1 of the one before and within ``span`` of the
     miss, so the mean count is the renewal function ``U(span)`` of gaps drawn from
-    ``x e^(-x u)`` on ``u < 1`` (a defective law of mass ``1 - e^(-x)``). ``U`` solves
-    ``U'(u) = x (1 - e^(-x) U(u - 1))`` with ``U(u) = 1 + x u`` on ``[0, 1]``, whence
-    ``U(H) = sum_{k <= H} (-a (H - k))^k / k! (1 + x (H - k) / (k + 1))``, ``a = x e^(-x)``.
-    Where ``a H`` is large the terms cancel, and ``U`` is instead its limit ``e^x`` less
-    the residue at the slowest root ``-theta`` of ``s + a e^(-s) = 0``:
-    ``(x - theta) / (theta (1 - theta)) e^(-theta H)``, ``theta = -W_0(-a)`` (for
-    ``x <= 1`` that root is ``x`` itself, whose residue is 0).
+    ``x e^(-x u)`` on ``u < 1`` (a defective law of mass ``1 - e^(-x)``); see
+    :func:`_unbroken`.
+    """
+    return _unbroken(x, span)[2]
+
+
+def _unbroken(x: np.ndarray, span: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``(q, Q, U)`` at ``span`` for Poisson requests of ``x`` per unit of time, a cycle
+    starting with a request at 0 and broken by the first gap of 1 or more.
+
+    ``q(u)`` is the chance that no gap completed by ``u`` was 1 or more, ``Q(u)`` its
+    integral from 0 (the mean time, up to ``u``, before the request that breaks the
+    cycle) and ``U = q + x Q`` the mean requests of the cycle cut at ``span`` (its
+    first request and those before ``span`` that do not break it). The cycle breaks at
+    ``u`` if no request came in ``(u - 1, u)`` and none broke it by ``u - 1``, so
+    ``q'(u) = -a q(u - 1)``, ``a = x e^(-x)``, with ``q = 1`` on ``[0, 1]``:
+    ``q(H) = sum_{k <= H} (-a (H - k))^k / k!``, ``Q(H) = sum_{k <= H} (-a)^k (H -
+    k)^(k + 1) / (k + 1)!``, whence ``U(H) = sum_{k <= H} (-a (H - k))^k / k! (1 + x (H -
+    k) / (k + 1))``. Where ``a H`` is large the terms cancel, and each is instead its
+    limit (``q`` 0, ``Q`` ``e^x / x``, ``U`` ``e^x``) less the residue of its Laplace
+    transform (``q``'s is ``1 / (s + a e^(-s))``) at the slowest root ``-theta`` of
+    ``s + a e^(-s) = 0``, ``theta = -W_0(-a)``: ``e^(-theta H) / (1 - theta)`` times 1,
+    ``-1 / theta`` and ``(theta - x) / theta`` (for ``x <= 1`` that root is ``x`` itself,
+    where ``U``'s residue is 0).
     """
     c = np.exp(-x)
     a = x * c
     series = a * span <= _SERIES_LIMIT
-    out = np.empty_like(x)
+    q, integral, cycle = np.empty_like(x), np.empty_like(x), np.empty_like(x)
     xs, as_ = x[series], a[series]
-    total = np.zeros_like(xs)
+    kept, held, total = np.zeros_like(xs), np.zeros_like(xs), np.zeros_like(xs)
     for k in range(min(int(np.floor(span)), _SERIES_TERMS) + 1):
         rest = span - k
         if k == 0:
@@ -495,19 +520,27 @@ def _lru_cycle_requests(x: np.ndarray, span: float) -> np.ndarray:
                 term = np.where(
                     z > 0, np.exp(k * np.log(np.where(z > 0, z, 1.0)) - math.lgamma(k + 1)), 0.0
                 )
-        total += (-1) ** k * term * (1.0 + xs * rest / (k + 1))
-    out[series] = total
+        signed = (-1) ** k * term
+        kept += signed
+        held += signed * (rest / (k + 1))
+        total += signed * (1.0 + xs * rest / (k + 1))
+    q[series], integral[series], cycle[series] = kept, held, total
     far = ~series
     if far.any():
         from scipy.special import lambertw  # imported here, as brentq is
 
         xf, af = x[far], a[far]
         theta = -lambertw(-af, 0).real
+        # a double root at x = 1, where the two slowest residues cancel: both left out
+        single = 1.0 - theta > 1e-6
         with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+            decay = np.where(single, np.exp(-theta * span) / (1.0 - theta), 0.0)
             residue = (xf - theta) / (theta * (1.0 - theta)) * np.exp(-theta * span)
-        residue = np.where((xf > 1.0) & (1.0 - theta > 1e-6), residue, 0.0)
-        out[far] = np.exp(xf) - residue
-    return out
+            q[far] = decay
+            integral[far] = np.exp(xf) / xf - decay / theta
+        residue = np.where((xf > 1.0) & single, residue, 0.0)
+        cycle[far] = np.exp(xf) - residue
+    return q, integral, cycle
 
 
 def _fixed_ttl_fifo(p: np.ndarray, t: float, ell: float) -> tuple[np.ndarray, np.ndarray]:
@@ -612,6 +645,114 @@ def fixed_ttl_hit_rate(
     """Overall (request-weighted) hit rate of a cache with an item limit and a ttl that
     hits do not refresh; see :func:`fixed_ttl_hit_ratios`."""
     ratios = fixed_ttl_hit_ratios(p, capacity, rate, ttl, policy)
+    return float(np.dot(_probabilities(p), ratios))
+
+
+def _refreshed_fifo(p: np.ndarray, t: float, ell: float) -> tuple[np.ndarray, np.ndarray]:
+    """(hit, occupancy) per key under FIFO with a ttl restarted by hits (times in
+    requests): a cycle from a miss breaks at the first request more than ``ell`` after
+    the one before or past the stay ``t`` (:func:`_unbroken` in units of ``ell``)."""
+    if ell <= 0:  # every read misses; a key is held for t after each
+        return np.zeros_like(p), -np.expm1(-p * t)
+    x = p * ell
+    _, held, cycle = _unbroken(x, t / ell)
+    return 1.0 - 1.0 / cycle, x * held / cycle
+
+
+def _refreshed_random(p: np.ndarray, t: float, ell: float) -> tuple[np.ndarray, np.ndarray]:
+    """(hit, occupancy) per key under RANDOM with a ttl restarted by hits: the stay is
+    memoryless, so a read hits iff its key's previous read came within ``ell`` and no
+    eviction fell since (a rate ``1 / t``); the occupancy is Martina's."""
+    x = p * t
+    present = x / (1.0 + x)
+    return x / (1.0 + x) * -np.expm1(-(p + 1.0 / t) * ell), present
+
+
+_REFRESHED = {"fifo": _refreshed_fifo, "random": _refreshed_random}
+
+
+def refreshed_ttl_hit_ratios(
+    p: ArrayLike,
+    capacity: float,
+    rate: float,
+    ttl: float,
+    policy: Literal["lru", "fifo", "random"] = "fifo",
+) -> np.ndarray:
+    """Per-key hit probabilities of a cache of ``capacity`` items whose entries also
+    expire ``ttl`` after their last request (every hit restarts the ttl, Redis
+    ``GETEX``), expiry being lazy; requests for key i Poisson at ``rate * p_i``.
+
+    A read hits iff its key's previous request came within ``ttl`` and the entry was not
+    evicted since. An expired entry keeps its slot until the key is requested (dropped
+    and stored again) or the entry is evicted.
+
+    * LRU: the slots are held as without the ttl: ``h_i = 1 - exp(-p_i min(T, rate ttl))``
+      with Che's ``T`` (:func:`lru_ttl_hit_rate`, which takes writes too).
+    * RANDOM: the stay is exponential of mean ``T`` (Martina, Garetto and Leonardi,
+      INFOCOM 2014), whatever the sets and hits, so ``T`` is Martina's and, the stay being
+      memoryless, ``h_i = x / (1 + x) (1 - exp(-(p_i + 1 / T) rate ttl))``, ``x = p_i T``
+      (the key present, its previous request within the ttl and no eviction since).
+    * FIFO: an entry stays ``T`` from its set. A cycle of key i starts at a miss and
+      breaks at the first request more than ``ttl`` after the one before (expired) or
+      more than ``T`` after the miss (evicted): in units of the ttl, with ``x = rate p_i
+      ttl`` and ``H = T / (rate ttl)``, the chance ``q`` that no gap so far was 1 or
+      more solves ``q'(u) = -x e^(-x) q(u - 1)``, ``q = 1`` on ``[0, 1]``, the renewal
+      argument of :func:`fixed_ttl_hit_ratios` with the roles of the ttl and ``T``
+      exchanged (:func:`_unbroken`). The cycle holds ``U = q(H) + x Q(H)`` requests,
+      ``Q`` the integral of ``q``, so ``h_i = 1 - 1 / U``, and holds the slot ``Q(H)`` of
+      its ``U / x`` (the key is re-set, still cached, if read after its expiry), which
+      fixes ``T``. At ``ttl >= T`` it is Martina's form; as ``ttl / T`` falls, the
+      ttl-only form ``1 - exp(-rate p_i ttl)``.
+
+    Parameters
+    ----------
+    p
+        Per-key request probabilities (normalised here).
+    capacity
+        Cache size in entries.
+    rate
+        Requests per second (all keys together).
+    ttl
+        Time to live (seconds), restarted by every hit.
+    policy
+        Eviction policy: ``"lru"``, ``"fifo"`` or ``"random"``.
+
+    Returns
+    -------
+    numpy.ndarray
+        Hit probability of each key: the ttl-only form (:func:`ttl_hit_ratios` with
+        ``reset_on_hit``) where the cache never fills.
+    """
+    if rate <= 0:
+        raise ValueError("rate: must be > 0")
+    if ttl < 0:
+        raise ValueError("ttl: must be >= 0")
+    p = _probabilities(p)
+    ell = rate * ttl  # the ttl in requests, as T is
+    if policy == "fifo":
+        occupancy = lambda p, t: _refreshed_fifo(p, t, ell)[1]  # noqa: E731
+        t = _solve_time(p, capacity, occupancy, np.count_nonzero(p))
+    else:
+        t = characteristic_time(p, capacity, policy)
+    if t == 0.0:
+        return np.zeros_like(p)
+    if np.isinf(t):
+        return -np.expm1(-p * ell)
+    if policy == "lru":
+        return -np.expm1(-p * min(t, ell))
+    return _REFRESHED[policy](p, t, ell)[0]
+
+
+def refreshed_ttl_hit_rate(
+    p: ArrayLike,
+    capacity: float,
+    rate: float,
+    ttl: float,
+    policy: Literal["lru", "fifo", "random"] = "fifo",
+) -> float:
+    """Overall (request-weighted) hit rate of a cache with an item limit and a ttl that
+    every hit restarts; see :func:`refreshed_ttl_hit_ratios`."""
+    ratios = refreshed_ttl_hit_ratios(p, capacity, rate, ttl, policy)
     return float(np.dot(_probabilities(p), ratios))
 
 

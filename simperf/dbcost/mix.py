@@ -33,6 +33,7 @@ from simperf.analysis.caching import (
     lfu_invalidated,
     lfu_static,
     lru_ttl_hit_rate,
+    refreshed_ttl_hit_rate,
     ttl_hit_rate,
 )
 from simperf.keys import MAX_PROBABILITY_KEYS, popularity_probabilities
@@ -238,15 +239,19 @@ def ttl_form(capacity: int | None, eviction: str, ttl_refresh: bool, writes: flo
 
     ``"ttl"``: no item limit (:func:`~simperf.analysis.caching.ttl_hit_rate`, with the
     writes); ``"refreshed"``: LRU whose hits restart the ttl
-    (:func:`~simperf.analysis.caching.lru_ttl_hit_rate`, with the writes); ``"fixed"``:
-    LRU, FIFO or RANDOM with the ttl counted from the set and no writes
+    (:func:`~simperf.analysis.caching.lru_ttl_hit_rate`, with the writes), or FIFO and
+    RANDOM whose hits restart it, without writes
+    (:func:`~simperf.analysis.caching.refreshed_ttl_hit_rate`); ``"fixed"``: LRU, FIFO
+    or RANDOM with the ttl counted from the set and no writes
     (:func:`~simperf.analysis.caching.fixed_ttl_hit_rate`).
     """
     if capacity is None:
         return "ttl"
-    if eviction == "lru" and ttl_refresh:
-        return "refreshed"
-    if eviction != "lfu" and not ttl_refresh and not writes:
+    if eviction == "lfu":
+        return None
+    if ttl_refresh:
+        return "refreshed" if eviction == "lru" or not writes else None
+    if not writes:
         return "fixed"
     return None
 
@@ -268,8 +273,10 @@ def _ttl_miss_rate(
     mode: Any = on_write
     if form == "ttl":
         return 1.0 - ttl_hit_rate(p, rate, ttl, ttl_refresh, writes, on_write=mode)
-    if form == "refreshed":
+    if form == "refreshed" and eviction == "lru":
         return 1.0 - lru_ttl_hit_rate(p, capacity, rate, ttl, writes, on_write=mode)
+    if form == "refreshed":
+        return 1.0 - refreshed_ttl_hit_rate(p, capacity, rate, ttl, eviction)  # type: ignore[arg-type]
     return 1.0 - fixed_ttl_hit_rate(p, capacity, rate, ttl, eviction)  # type: ignore[arg-type]
 
 

@@ -413,8 +413,11 @@ class Routes(QueryRoutes, RegionRoutes):
         distribution) or from its last hit (``1 - exp(-lambda T)`` at the mean ttl);
         ``writes`` per read delete their key or set it with a fresh ttl (at the mean
         ttl). With an LRU item limit and a ttl refreshed by hits the ttl's time is capped
-        by Che's characteristic time; with an item limit and a ttl from the set, a read
-        hits if within both (:func:`~simperf.analysis.caching.fixed_ttl_hit_rate`)."""
+        by Che's characteristic time (under FIFO and RANDOM a read hits if within the ttl
+        of the previous one and not evicted since:
+        :func:`~simperf.analysis.caching.refreshed_ttl_hit_rate`); with an item limit and
+        a ttl from the set, a read hits if within both
+        (:func:`~simperf.analysis.caching.fixed_ttl_hit_rate`)."""
         if cache not in self._read_rates:
             self._read_rates = cache_read_rates(self.scenario)
         spec = self.components[cache]
@@ -427,9 +430,15 @@ class Routes(QueryRoutes, RegionRoutes):
         if writes:
             what = "delete their key" if on_write == "delete" else "set it with a fresh ttl"
             written = f"; {spec.write_policy}: {writes:.3g} writes per read {what}"
+        refreshed = (
+            "lru with a ttl refreshed by hits: a read hits if its key's previous "
+            "reference came within the smaller of Che's characteristic time and the ttl, "
+            if spec.eviction == "lru"
+            else f"{spec.eviction} with a ttl refreshed by hits: a read hits if its key's "
+            "previous read came within the ttl and the entry was not evicted since, "
+        )
         lead = {
-            "refreshed": "lru with a ttl refreshed by hits: a read hits if its key's previous "
-            "reference came within the smaller of Che's characteristic time and the ttl, ",
+            "refreshed": refreshed,
             "fixed": f"{spec.eviction} with a ttl from the set: a read hits if its key is "
             "neither evicted (the characteristic time) nor expired since the miss that set "
             "it, ",

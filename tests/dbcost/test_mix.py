@@ -20,6 +20,7 @@ from simperf.analysis.caching import (
     che_lru,
     fixed_ttl_hit_rate,
     lru_ttl_hit_rate,
+    refreshed_ttl_hit_rate,
     ttl_hit_rate,
 )
 from simperf.dbcost.explain import variants_of
@@ -273,6 +274,8 @@ def test_a_query_reached_through_a_cache_backing_read_runs_once_per_miss(evictio
         ({"ttl": 20.0}, "fixed"),
         ({"ttl": 20.0, "eviction": "fifo"}, "fixed"),
         ({"ttl": 20.0, "ttl_refresh": True}, "refreshed"),
+        ({"ttl": 20.0, "ttl_refresh": True, "eviction": "fifo"}, "refreshed fifo"),
+        ({"ttl": 20.0, "ttl_refresh": True, "eviction": "random"}, "refreshed random"),
         ({"ttl": 20.0, "eviction": "lfu"}, None),
     ],
 )
@@ -292,6 +295,9 @@ def test_a_ttl_caches_reads_reach_the_database_at_its_closed_forms_misses(
         "ttl refreshed": lambda: ttl_hit_rate(p, 5.0, 1.0, True),
         "fixed": lambda: fixed_ttl_hit_rate(p, capacity, 5.0, 20.0, cache.get("eviction", "lru")),
         "refreshed": lambda: lru_ttl_hit_rate(p, capacity, 5.0, 20.0),
+        # FIFO and RANDOM whose hits restart the ttl: every read a miss before
+        "refreshed fifo": lambda: refreshed_ttl_hit_rate(p, capacity, 5.0, 20.0, "fifo"),
+        "refreshed random": lambda: refreshed_ttl_hit_rate(p, capacity, 5.0, 20.0, "random"),
         None: lambda: 0.0,  # no form for LFU with a ttl: every read, an upper bound
     }[form]()
     assert (form is None) == (hit == 0.0)
