@@ -274,8 +274,11 @@ def _solve_time(
     def excess(t: float) -> float:
         return float(occupancy(p, t).sum()) - capacity
 
-    # Occupancy of key i is at most p_i T, so the sum is at most T: T >= capacity.
+    # Occupancy of key i is at most p_i T, so the sum is at most T: T >= capacity
+    # (unless writes that set keys hold slots too: then lower)
     low = float(capacity)
+    while excess(low) > 0:
+        low /= 2.0
     high = 2.0 * low
     while excess(high) < 0:
         low, high = high, 2.0 * high
@@ -472,6 +475,13 @@ past it the series' tail beyond the dominant root is below ``e^(-H)``, ``H >= 40
 _SERIES_TERMS = 80  # (a H)^k / k! at a H = 15 is below 1e-23 past k = 80
 
 
+def _slowest_root(lambertw: Callable[..., np.ndarray], a: np.ndarray) -> np.ndarray:
+    """``theta = -W_0(-a)``, the slowest root of ``s + a e^(-s) = 0``; 1 at the branch
+    point ``a = 1 / e`` (``x = 1``), where scipy's ``lambertw`` gives NaN."""
+    theta = -lambertw(-a, 0).real
+    return np.where(np.isfinite(theta), theta, 1.0)
+
+
 def _lru_cycle_requests(x: np.ndarray, span: float) -> np.ndarray:
     """Mean requests in a cycle of an LRU entry whose ttl runs from its set.
 
@@ -530,7 +540,7 @@ def _unbroken(x: np.ndarray, span: float) -> tuple[np.ndarray, np.ndarray, np.nd
         from scipy.special import lambertw  # imported here, as brentq is
 
         xf, af = x[far], a[far]
-        theta = -lambertw(-af, 0).real
+        theta = _slowest_root(lambertw, af)
         # a double root at x = 1, where the two slowest residues cancel: both left out
         single = 1.0 - theta > 1e-6
         with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
@@ -567,12 +577,128 @@ def _fixed_ttl_random(p: np.ndarray, t: float, ell: float) -> tuple[np.ndarray, 
 _FIXED_TTL = {"fifo": _fixed_ttl_fifo, "random": _fixed_ttl_random}
 
 
+def _fixed_ttl_written(
+    policy: str, p: np.ndarray, w: np.ndarray, t: float, ell: float, on_write: str
+) -> tuple[np.ndarray, np.ndarray]:
+    """(hit, occupancy) per key under FIFO or RANDOM with a ttl from the set and writes
+    at ``w`` (times in requests) that delete the key or set it afresh.
+
+    From a set the entry is valid for ``m``, the mean of the smallest of its stay
+    (``T``, or exponential of mean ``T``), the ttl and the next write, and holds its
+    slot ``held = m + tail`` (an expired entry until the key is read again or evicted).
+    With deletes a cycle runs from a miss to the next, ``m + 1 / p`` long; with sets,
+    from a set (a miss or a write) to the next: ``m + (1 - w m) / (w + p)``, ``1 - w m``
+    being the chance the entry stopped being valid before a write came."""
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        if policy == "fifo":
+            m = _stay_fifo(w, min(t, ell))
+            tail = np.zeros_like(p)
+            if ell < t:  # expired, until read again or evicted at T
+                rate = p + w
+                rest = np.where(
+                    rate > 0, -np.expm1(-rate * (t - ell)) / np.where(rate > 0, rate, 1.0), t - ell
+                )
+                tail = np.exp(-w * ell) * rest
+        else:
+            r = 1.0 / t + w
+            m = _stay_fifo(r, ell)  # (1 - e^(-r ttl)) / r
+            tail = np.exp(-r * ell) / (r + p)
+        held = m + tail
+        if on_write == "delete":
+            return p * m / (1.0 + p * m), p * held / (1.0 + p * m)
+        cycle = m + np.where(p + w > 0, (1.0 - w * m) / np.where(p + w > 0, p + w, 1.0), np.inf)
+        return m / cycle, held / cycle
+
+
+def _ratio_of_gamma(k: int, z: np.ndarray) -> np.ndarray:
+    """``(k + 1)! P(k + 1, z) / z^(k + 1) = e^(-z) sum_m z^m / ((k + 2) ... (k + 1 + m))``,
+    ``P`` the regularised lower incomplete gamma function: the integral of ``e^(-z v)
+    v^k / k!`` over ``v < 1`` over its value at ``z = 0``."""
+    out = np.empty_like(z)
+    small = z < 1.0  # the series, whose ratio is below 1 / 2 (50 terms: 1e-15)
+    zs = z[small]
+    term = np.exp(-zs)
+    total = term.copy()
+    for m in range(1, 50):
+        term = term * zs / (k + 1 + m)
+        total += term
+    out[small] = total
+    zl = z[~small]  # P(k + 1, z) >= e^-1 / (k + 1)! there: no underflow
+    from scipy.special import gammainc  # imported here, as brentq is
+
+    out[~small] = np.exp(np.log(gammainc(k + 1, zl)) + math.lgamma(k + 2) - (k + 1) * np.log(zl))
+    return out
+
+
+def _unbroken_written(
+    x: np.ndarray, omega: np.ndarray, span: float
+) -> tuple[np.ndarray, np.ndarray]:
+    """``(e^(-omega H) q(H), int_0^H e^(-omega u) q(u) du)`` for :func:`_unbroken`'s
+    ``q``, at ``H = span``: its cycle also broken by a write, at ``omega`` per unit.
+
+    Term by term, ``e^(-omega u) (u - k)^k / k!`` integrates over ``(k, H)`` to ``e^(-omega
+    k) (H - k)^(k + 1) / (k + 1)!`` times :func:`_ratio_of_gamma` at ``omega (H - k)``.
+    Where ``a H`` is large, as in :func:`_unbroken`, each is its limit (0, and ``q``'s
+    Laplace transform ``1 / (omega + a e^(-omega))``) less the slowest root's residue,
+    ``e^(-(theta + omega) H) / (1 - theta)`` times 1 and ``1 / (theta + omega)``.
+    """
+    a = x * np.exp(-x)
+    series = a * span <= _SERIES_LIMIT
+    edge, integral = np.empty_like(x), np.empty_like(x)
+    as_, om = a[series], omega[series]
+    kept, held = np.zeros_like(as_), np.zeros_like(as_)
+    for k in range(min(int(np.floor(span)), _SERIES_TERMS) + 1):
+        rest = span - k
+        if k == 0:
+            term = np.ones_like(as_)
+        else:
+            z = as_ * rest
+            with np.errstate(divide="ignore"):
+                term = np.where(
+                    z > 0, np.exp(k * np.log(np.where(z > 0, z, 1.0)) - math.lgamma(k + 1)), 0.0
+                )
+        signed = (-1) ** k * term
+        kept += signed
+        held += signed * np.exp(-k * om) * (rest / (k + 1)) * _ratio_of_gamma(k, om * rest)
+    edge[series], integral[series] = kept * np.exp(-om * span), held
+    far = ~series
+    if far.any():
+        from scipy.special import lambertw  # imported here, as brentq is
+
+        af, of = a[far], omega[far]
+        theta = _slowest_root(lambertw, af)
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+            decay = np.where(1.0 - theta > 1e-6, np.exp(-(theta + of) * span) / (1.0 - theta), 0.0)
+            edge[far] = decay
+            integral[far] = 1.0 / (of + af * np.exp(-of)) - decay / (theta + of)
+    return edge, integral
+
+
+def _fixed_ttl_lru_written(
+    p: np.ndarray, w: np.ndarray, t: float, ell: float, on_write: str
+) -> np.ndarray:
+    """Hit per key under LRU with a ttl from the set and writes (times in requests): a
+    cycle from a set breaks at a gap of ``T`` or more, past the ttl, or at a write."""
+    x, omega = p * t, w * t
+    edge, integral = _unbroken_written(x, omega, ell / t)
+    cycle = edge + (x + omega) * integral  # the reads of a cycle from a miss
+    if on_write == "delete":
+        return 1.0 - 1.0 / cycle
+    # from a set to the next (a write, or a read that misses): hits over reads
+    with np.errstate(divide="ignore", invalid="ignore"):
+        between = integral + edge / np.where(x + omega > 0, x + omega, 1.0)
+        return np.where(x > 0, (cycle - 1.0) / np.where(x > 0, x * between, 1.0), 0.0)
+
+
 def fixed_ttl_hit_ratios(
     p: ArrayLike,
     capacity: float,
     rate: float,
     ttl: float,
     policy: Literal["lru", "fifo", "random"] = "lru",
+    writes: float = 0.0,
+    write_p: ArrayLike | None = None,
+    on_write: Literal["delete", "set"] = "delete",
 ) -> np.ndarray:
     """Per-key hit probabilities of a cache of ``capacity`` items whose entries also
     expire ``ttl`` after their set, hits leaving the expiry alone (Redis ``SET key value
@@ -596,6 +722,26 @@ def fixed_ttl_hit_ratios(
     * RANDOM: the stay is exponential of mean ``T``: ``m = T (1 - exp(-ttl / T))`` in the
       same form, the occupancy counting an expired entry's slot the same way.
 
+    Writes, Poisson at ``w_i`` (in reads' units), either delete their key (write-around)
+    or set it with a fresh ttl (write-through, write-back), ending the cycle or starting
+    a new one, and ``T`` is fixed with them (:func:`che_invalidated`, :func:`che_written`
+    for LRU):
+
+    * LRU: with ``x = p_i T``, ``omega = w_i T``, ``H = ttl / T``, a read ``u`` after the
+      set hits if no gap so far reached 1, ``u < H`` and no write fell since: the cycle
+      from a miss holds ``U = e^(-omega H) q(H) + (x + omega) int_0^H e^(-omega u) q(u)
+      du`` reads (:func:`_unbroken_written`), so with deletes ``h_i = 1 - 1 / U``; with
+      sets, the span from a set to the next (a write, or a read that misses) lasts
+      ``int_0^H e^(-omega u) q(u) du + e^(-omega H) q(H) / (x + omega)`` and holds ``U -
+      1`` hits among ``x`` times as many reads.
+    * FIFO and RANDOM: the entry is valid for the mean ``m`` of the smallest of its stay,
+      the ttl and the next write; with deletes ``h_i = p_i m / (1 + p_i m)``, with sets
+      ``h_i = m / (m + (1 - w_i m) / (p_i + w_i))`` (:func:`_fixed_ttl_written`).
+
+    Each is the form without writes at ``w_i = 0``, and :func:`che_invalidated`'s or
+    :func:`che_written`'s as the ttl grows. Write-back's dirty entries, which do not
+    expire until flushed, are taken as expiring.
+
     Parameters
     ----------
     p
@@ -608,6 +754,9 @@ def fixed_ttl_hit_ratios(
         Time to live (seconds), counted from the set.
     policy
         Eviction policy: ``"lru"``, ``"fifo"`` or ``"random"``.
+    writes, write_p, on_write
+        Writes per read, their popularity (default ``p``), and whether a write deletes
+        its key or sets it (with a fresh ttl).
 
     Returns
     -------
@@ -621,6 +770,8 @@ def fixed_ttl_hit_ratios(
         raise ValueError("ttl: must be >= 0")
     p = _probabilities(p)
     ell = rate * ttl  # the ttl in requests, as T is
+    if writes > 0 or write_p is not None:
+        return _fixed_ttl_with_writes(p, capacity, ell, policy, writes, write_p, on_write)
     if policy == "lru":
         t = characteristic_time(p, capacity, "lru")
     else:
@@ -635,16 +786,47 @@ def fixed_ttl_hit_ratios(
     return _FIXED_TTL[policy](p, t, ell)[0]
 
 
+def _fixed_ttl_with_writes(
+    p: np.ndarray,
+    capacity: float,
+    ell: float,
+    policy: str,
+    writes: float,
+    write_p: ArrayLike | None,
+    on_write: str,
+) -> np.ndarray:
+    """:func:`fixed_ttl_hit_ratios` with writes, the ttl ``ell`` in requests."""
+    w = _write_rates(p, writes, write_p)
+    if policy == "lru":
+        t = characteristic_time(p, capacity, "lru", writes, write_p, on_write)  # type: ignore[arg-type]
+    else:
+
+        def occupancy(p: np.ndarray, t: float) -> np.ndarray:
+            return _fixed_ttl_written(policy, p, w, t, ell, on_write)[1]
+
+        t = _solve_time(p, capacity, occupancy, float(occupancy(p, math.inf).sum()))
+    if t == 0.0:
+        return np.zeros_like(p)
+    if np.isinf(t):  # the ttl-only form with the writes: FIFO's timer at T = ttl
+        return _ON_WRITE[on_write]["fifo"](p, w, ell)
+    if policy == "lru":
+        return _fixed_ttl_lru_written(p, w, t, ell, on_write)
+    return _fixed_ttl_written(policy, p, w, t, ell, on_write)[0]
+
+
 def fixed_ttl_hit_rate(
     p: ArrayLike,
     capacity: float,
     rate: float,
     ttl: float,
     policy: Literal["lru", "fifo", "random"] = "lru",
+    writes: float = 0.0,
+    write_p: ArrayLike | None = None,
+    on_write: Literal["delete", "set"] = "delete",
 ) -> float:
-    """Overall (request-weighted) hit rate of a cache with an item limit and a ttl that
+    """Overall (read-weighted) hit rate of a cache with an item limit and a ttl that
     hits do not refresh; see :func:`fixed_ttl_hit_ratios`."""
-    ratios = fixed_ttl_hit_ratios(p, capacity, rate, ttl, policy)
+    ratios = fixed_ttl_hit_ratios(p, capacity, rate, ttl, policy, writes, write_p, on_write)
     return float(np.dot(_probabilities(p), ratios))
 
 

@@ -242,8 +242,9 @@ def ttl_form(capacity: int | None, eviction: str, ttl_refresh: bool, writes: flo
     (:func:`~simperf.analysis.caching.lru_ttl_hit_rate`, with the writes), or FIFO and
     RANDOM whose hits restart it, without writes
     (:func:`~simperf.analysis.caching.refreshed_ttl_hit_rate`); ``"fixed"``: LRU, FIFO
-    or RANDOM with the ttl counted from the set and no writes
-    (:func:`~simperf.analysis.caching.fixed_ttl_hit_rate`).
+    or RANDOM with the ttl counted from the set, with the writes
+    (:func:`~simperf.analysis.caching.fixed_ttl_hit_rate`). LFU with an item limit and a
+    ttl has none.
     """
     if capacity is None:
         return "ttl"
@@ -251,9 +252,7 @@ def ttl_form(capacity: int | None, eviction: str, ttl_refresh: bool, writes: flo
         return None
     if ttl_refresh:
         return "refreshed" if eviction == "lru" or not writes else None
-    if not writes:
-        return "fixed"
-    return None
+    return "fixed"
 
 
 @functools.lru_cache(maxsize=64)
@@ -277,7 +276,8 @@ def _ttl_miss_rate(
         return 1.0 - lru_ttl_hit_rate(p, capacity, rate, ttl, writes, on_write=mode)
     if form == "refreshed":
         return 1.0 - refreshed_ttl_hit_rate(p, capacity, rate, ttl, eviction)  # type: ignore[arg-type]
-    return 1.0 - fixed_ttl_hit_rate(p, capacity, rate, ttl, eviction)  # type: ignore[arg-type]
+    policy: Any = eviction
+    return 1.0 - fixed_ttl_hit_rate(p, capacity, rate, ttl, policy, writes, on_write=mode)
 
 
 ON_WRITE = {"write_around": "delete", "write_through": "set", "write_back": "set"}

@@ -33,6 +33,7 @@ from simperf.analysis.caching import (
     che_invalidated,
     che_lru,
     che_random,
+    che_written,
     fixed_ttl_hit_rate,
     fixed_ttl_hit_ratios,
     lfu_static,
@@ -254,6 +255,56 @@ def test_refreshed_ttl_forms_and_their_limits() -> None:
         refreshed_ttl_hit_rate(p, 1000, 1.0, -1.0)
 
 
+def test_fixed_ttl_forms_with_writes_and_their_limits() -> None:
+    from simperf.analysis.caching import _ratio_of_gamma, _unbroken, _unbroken_written
+
+    # the integral of e^(-z v) v^k / k! over v < 1, over 1 / (k + 1)!: both branches
+    z = np.array([0.0, 0.5, 1.0, 3.0])
+    assert np.allclose(_ratio_of_gamma(0, z)[1:], -np.expm1(-z[1:]) / z[1:], rtol=1e-14)
+    assert _ratio_of_gamma(0, z)[0] == 1.0
+    v = np.linspace(0.0, 1.0, 200_001)
+    for k in (1, 5, 40):
+        for zk in (0.999999, 1.0, 7.0):
+            exact = np.trapezoid(np.exp(-zk * v) * v**k, v) * (k + 1)
+            assert _ratio_of_gamma(k, np.array([zk]))[0] == pytest.approx(exact, rel=1e-6)
+    # no writes: _unbroken's q and Q, on both sides of the switch to the slowest root
+    x = np.array([0.01, 0.5, 1.0, 3.0, 8.0])
+    for span in (0.5, 2.5, 60.0):
+        q, big_q, _ = _unbroken(x, span)
+        edge, integral = _unbroken_written(x, np.zeros_like(x), span)
+        assert np.allclose(edge, q, atol=1e-8) and np.allclose(integral, big_q, rtol=1e-8)
+    p = popularity_probabilities(KeyspaceSpec(keys=10_000, popularity={"zipf": 0.8}))
+    invalidated = {"delete": che_invalidated, "set": che_written}
+    for on_write, plain in invalidated.items():
+        for policy in ("lru", "fifo", "random"):
+            mode: Literal["delete", "set"] = on_write  # type: ignore[assignment]
+            t = characteristic_time(p, 1000, policy, 0.4, on_write=mode) / 1000.0
+            # writes at a rate near 0: the form without them
+            near = fixed_ttl_hit_rate(p, 1000, 1000.0, 1.5 * t, policy, 1e-9, on_write=mode)
+            bare = fixed_ttl_hit_rate(p, 1000, 1000.0, 1.5 * t, policy)
+            assert near == pytest.approx(bare, rel=1e-6), (on_write, policy)
+            # a ttl far past T: the writes' form without a ttl
+            far = fixed_ttl_hit_rate(p, 1000, 1000.0, 1e4 * t, policy, 0.4, on_write=mode)
+            assert far == pytest.approx(plain(p, 1000, 0.4, policy), rel=1e-5), (on_write, policy)
+            # no room to fill: the ttl-only form with the writes
+            only = ttl_hit_ratios(p, 1000.0, t, False, 0.4, on_write=mode)
+            wide = fixed_ttl_hit_ratios(p, 20_000, 1000.0, t, policy, 0.4, on_write=mode)
+            assert np.allclose(wide, only)
+            # LRU and FIFO: a ttl within T expires every entry before it could be evicted
+            short = fixed_ttl_hit_rate(p, 1000, 1000.0, 0.9 * t, policy, 0.4, on_write=mode)
+            ttl_only = ttl_hit_rate(p, 1000.0, 0.9 * t, False, 0.4, on_write=mode)
+            if policy != "random":
+                assert short == pytest.approx(ttl_only, rel=1e-9), (on_write, policy)
+            # a ttl past T: below both (FIFO: its stay ends first, the writes' form)
+            both = fixed_ttl_hit_rate(p, 1000, 1000.0, 1.5 * t, policy, 0.4, on_write=mode)
+            ttl_only = ttl_hit_rate(p, 1000.0, 1.5 * t, False, 0.4, on_write=mode)
+            bound = min(plain(p, 1000, 0.4, policy), ttl_only)
+            if policy == "fifo":
+                assert both == pytest.approx(bound), on_write
+            else:
+                assert both < bound - 0.005, (on_write, policy)
+
+
 def test_bad_inputs() -> None:
     for bad in ([], [[0.5, 0.5]], [0.5, -0.1], [0.0, 0.0], [np.nan, 1.0]):
         with pytest.raises(ValueError, match="p:"):
@@ -409,13 +460,20 @@ P_TTL_ZIPF = popularity_probabilities(KeyspaceSpec(keys=10_000, popularity={"zip
 
 
 def _fixed_ttl_hit_ratio(
-    policy: str, ttl: float, seed: int, requests: int, refresh: bool = False
+    policy: str,
+    ttl: float,
+    seed: int,
+    requests: int,
+    refresh: bool = False,
+    writes: float = 0.0,
+    on_write: str = "delete",
 ) -> float:
     """Redis ``SET key value EX ttl`` on each miss of a 1,000-item cache: Poisson
     requests at 1,000/s for Zipf(0.8) keys over 10,000, replayed through the store, hits
     counted after 10,000 requests (the cache fills after ~2,200; FIFO and RANDOM forget
     the order of filling in some 5,000 more); with ``refresh``, each hit restarts the
-    ttl (Redis ``GETEX``)."""
+    ttl (Redis ``GETEX``); ``writes`` of the requests write their key instead, deleting
+    it or setting it with a fresh ttl (``on_write``), the hit ratio being the reads'."""
     keyspace = KeyspaceSpec(keys=10_000, popularity={"zipf": 0.8})
     rng = np.random.default_rng([seed, 2])
     sampler = key_sampler(keyspace, np.random.default_rng([seed, 3]))
@@ -423,16 +481,25 @@ def _fixed_ttl_hit_ratio(
     get, put = store.get, store.set
     warmup = 10_000
     times = np.cumsum(rng.exponential(1e-3, warmup + requests)).tolist()
+    written = (rng.random(warmup + requests) < writes).tolist() if writes else None
+    reads = 0
     for i, now in enumerate(times):
         if i == warmup:
             store.reset_counters()
         k = sampler()
+        if written is not None and written[i]:
+            if on_write == "delete":
+                store.delete(k)
+            else:
+                put(k, now, ttl)
+            continue
+        reads += i >= warmup
         entry = get(k, now)
         if entry is None:
             put(k, now, ttl)
         elif refresh:
             entry.expires_at = now + ttl
-    return store.hits / requests
+    return store.hits / (reads if written is not None else requests)
 
 
 @pytest.mark.parametrize(
@@ -494,6 +561,41 @@ def test_store_with_a_refreshed_ttl_matches_its_closed_form(
     if ttl_over_t == 0.5:  # at 0.1 T the ttl alone nearly is the form
         for other in (che_fifo(P_TTL_ZIPF, 1000), ttl_hit_rate(P_TTL_ZIPF, 1000.0, ttl, True)):
             assert abs(other - mean) > half_width + MARGIN, (other, mean)
+
+
+@pytest.mark.parametrize(
+    "size",
+    [
+        pytest.param((6, 15_000), id="short"),
+        pytest.param(FIXED_TTL_LONG, id="long", marks=pytest.mark.validate),
+    ],
+)
+@pytest.mark.parametrize("on_write", ["delete", "set"])
+@pytest.mark.parametrize("policy", ["lru", "fifo", "random"])
+def test_store_with_a_fixed_ttl_and_writes_matches_its_closed_form(
+    policy: Literal["lru", "fifo", "random"],
+    on_write: Literal["delete", "set"],
+    size: tuple[int, int],
+) -> None:
+    # 30% of the requests write their key (0.43 writes a read), deleting it or setting it
+    # with a fresh ttl; a ttl from the set of the characteristic time T (with the
+    # writes): below both the writes' form without a ttl and the ttl's without the item
+    # limit under LRU and RANDOM. Measured 5 December 2026, 8 x 200,000: docs/caching.md.
+    writes = 0.3 / 0.7
+    ttl = characteristic_time(P_TTL_ZIPF, 1000, policy, writes, on_write=on_write) / 700.0
+    replications, requests = size
+    values = [
+        _fixed_ttl_hit_ratio(policy, ttl, 900 + i, requests, writes=0.3, on_write=on_write)
+        for i in range(replications)
+    ]
+    mean, half_width = _mean_and_half_width(values)
+    theory = fixed_ttl_hit_rate(P_TTL_ZIPF, 1000, 700.0, ttl, policy, writes, on_write=on_write)
+    print(f"{policy} {on_write} ttl T: {mean:.5f} ± {half_width:.5f}, theory {theory:.5f}")
+    reads = 0.7 * replications * requests  # as many reads as the runs without writes
+    (r_long, n_long), t_long = FIXED_TTL_LONG, stats.t.ppf(0.999, FIXED_TTL_LONG[0] - 1)
+    scale = stats.t.ppf(0.999, replications - 1) / t_long * math.sqrt(r_long * n_long)
+    assert half_width <= 0.03 * theory * scale / math.sqrt(reads)
+    assert abs(mean - theory) <= half_width + MARGIN, (mean, theory, half_width)
 
 
 # -- stale reads of an LRU cache written behind ------------------------------------------

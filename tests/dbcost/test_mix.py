@@ -374,3 +374,24 @@ def test_write_around_deletes_count_in_the_query_mix() -> None:
     assert rates[Variant("item")] == pytest.approx(0.75 * miss, rel=SOLVER)
     assert miss > reads_only + 0.05  # 0.82 against 0.73 of the reads
     assert rates[Variant("put")] == 0.25  # the delete is a cache command, not a query
+
+
+@pytest.mark.parametrize("eviction", ["lru", "fifo", "random"])
+@pytest.mark.parametrize(
+    ("policy", "on_write"), [("write_around", "delete"), ("write_through", "set")]
+)
+def test_a_ttl_from_the_set_with_writes_reaches_the_database_at_its_closed_forms_misses(
+    eviction: str, policy: str, on_write: str
+) -> None:
+    # 150 reads/s and 50 writes/s of Zipf(0.8) keys, 100 of the 1,000 cached with a 0.5 s
+    # ttl from the set: the form with the writes (before, every read counted as a miss)
+    spec = write_scenario(policy, eviction)
+    spec["keyspaces"] = {"items": ZIPF}
+    spec["components"]["cache"]["ttl"] = 0.5
+    scenario = simperf.from_dict({**spec, "run": {"requests": 10}})
+    p = popularity_probabilities(scenario.keyspaces["items"])
+    mode: Any = on_write
+    hit = fixed_ttl_hit_rate(p, CAPACITY, 150.0, 0.5, eviction, 1 / 3, on_write=mode)  # type: ignore[arg-type]
+    assert hit > 0.15
+    rates = query_rates(scenario)["db"]
+    assert rates[Variant("item")] == pytest.approx(0.75 * (1 - hit), rel=SOLVER)
