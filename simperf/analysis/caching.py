@@ -43,6 +43,8 @@ Models
 * LFU -- perfect LFU under IRM converges to the ``C`` most popular keys: the hit rate
   is the sum of the ``C`` largest probabilities. With writes that delete keys, those
   keys each hit unless written since their previous read (:func:`lfu_invalidated`).
+  With a TTL (lazy expiry: an expired entry keeps its slot, its count its rank) those
+  keys each hit as in a TTL-only cache (:func:`lfu_ttl_hit_rate`).
 * TTL -- a cache without capacity limit whose entries expire ``ttl`` after being set,
   requests for key i arriving as a Poisson process of rate ``lambda_i = rate * p_i``.
   Entry set on a miss and *not* refreshed on hits (Redis ``SET key value EX ttl`` on a
@@ -90,6 +92,7 @@ __all__ = [
     "fixed_ttl_hit_ratios",
     "lfu_invalidated",
     "lfu_static",
+    "lfu_ttl_hit_rate",
     "lru_stale_rate",
     "lru_ttl_hit_rate",
     "refreshed_ttl_hit_rate",
@@ -983,13 +986,71 @@ def lfu_invalidated(
     """
     p = _probabilities(p)
     w = _write_rates(p, writes, write_p)
-    k = int(min(max(np.floor(capacity), 0), p.size))
-    if k == 0:
+    top = _top_keys(p, capacity)
+    if top.size == 0:
         return 0.0
-    top = np.argpartition(p, p.size - k)[p.size - k :]
     q, v = p[top], w[top]
     with np.errstate(divide="ignore", invalid="ignore"):
         return float(np.dot(q, np.where(q > 0, q / (q + v), 0.0)))
+
+
+def _top_keys(p: np.ndarray, capacity: float) -> np.ndarray:
+    """Indices of the ``floor(capacity)`` most requested keys (perfect LFU's contents)."""
+    k = int(min(max(np.floor(capacity), 0), p.size))
+    if k == 0:
+        return np.empty(0, dtype=np.intp)
+    return np.argpartition(p, p.size - k)[p.size - k :]
+
+
+def lfu_ttl_hit_rate(
+    p: ArrayLike,
+    capacity: float,
+    rate: float,
+    ttl: float,
+    reset_on_hit: bool = False,
+    writes: float = 0.0,
+    write_p: ArrayLike | None = None,
+    on_write: Literal["delete", "set"] = "delete",
+) -> float:
+    """Read hit rate of a perfect LFU cache of ``capacity`` items whose entries also
+    expire ``ttl`` after their set (or, ``reset_on_hit``, their last hit), expiry being
+    lazy; reads of key i Poisson at ``rate * p_i``.
+
+    LFU's counts are of reads and outlive an expiry, and an expired entry keeps its slot
+    until its key is read again (a miss, whose set stores it again) or it is evicted, so
+    under the IRM the cache converges to the ``floor(capacity)`` most read keys as without
+    the ttl (:func:`lfu_static`; its admission refuses the others once full). Each of
+    them hits as in a TTL-only cache (:func:`ttl_hit_ratios`: ``x / (1 + x)``, or ``1 -
+    exp(-x)`` if hits restart the ttl, ``x = rate p_i ttl``; with the writes' forms),
+    every other key never. The limit of perfect LFU, reached as its counts since the
+    start separate the keys near rank ``capacity``; with writes that delete keys, a lower
+    bound, the freed slots being lent to other keys meanwhile (as :func:`lfu_invalidated`).
+
+    Parameters
+    ----------
+    p
+        Per-key read probabilities (normalised here).
+    capacity
+        Cache size in entries.
+    rate
+        Reads per second (all keys together).
+    ttl
+        Time to live (seconds).
+    reset_on_hit
+        Whether every hit restarts the ttl.
+    writes, write_p, on_write
+        Writes per read, their popularity (default ``p``), and whether a write deletes
+        its key or sets it (with a fresh ttl; a key outside the top ones is refused).
+
+    Returns
+    -------
+    float
+        ``sum_i p_i h_i`` over the top keys, ``h_i`` of :func:`ttl_hit_ratios`.
+    """
+    ratios = ttl_hit_ratios(p, rate, ttl, reset_on_hit, writes, write_p, on_write)
+    p = _probabilities(p)
+    top = _top_keys(p, capacity)
+    return float(np.dot(p[top], ratios[top]))
 
 
 def ttl_hit_ratios(

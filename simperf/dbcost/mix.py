@@ -32,6 +32,7 @@ from simperf.analysis.caching import (
     fixed_ttl_hit_rate,
     lfu_invalidated,
     lfu_static,
+    lfu_ttl_hit_rate,
     lru_ttl_hit_rate,
     refreshed_ttl_hit_rate,
     ttl_hit_rate,
@@ -243,13 +244,14 @@ def ttl_form(capacity: int | None, eviction: str, ttl_refresh: bool, writes: flo
     RANDOM whose hits restart it, without writes
     (:func:`~simperf.analysis.caching.refreshed_ttl_hit_rate`); ``"fixed"``: LRU, FIFO
     or RANDOM with the ttl counted from the set, with the writes
-    (:func:`~simperf.analysis.caching.fixed_ttl_hit_rate`). LFU with an item limit and a
-    ttl has none.
+    (:func:`~simperf.analysis.caching.fixed_ttl_hit_rate`); ``"lfu"``: LFU with an item
+    limit, its top keys each a ttl-only cache, with the writes
+    (:func:`~simperf.analysis.caching.lfu_ttl_hit_rate`).
     """
     if capacity is None:
         return "ttl"
     if eviction == "lfu":
-        return None
+        return "lfu"
     if ttl_refresh:
         return "refreshed" if eviction == "lru" or not writes else None
     return "fixed"
@@ -272,6 +274,8 @@ def _ttl_miss_rate(
     mode: Any = on_write
     if form == "ttl":
         return 1.0 - ttl_hit_rate(p, rate, ttl, ttl_refresh, writes, on_write=mode)
+    if form == "lfu":
+        return 1.0 - lfu_ttl_hit_rate(p, capacity, rate, ttl, ttl_refresh, writes, on_write=mode)
     if form == "refreshed" and eviction == "lru":
         return 1.0 - lru_ttl_hit_rate(p, capacity, rate, ttl, writes, on_write=mode)
     if form == "refreshed":
@@ -333,8 +337,8 @@ def cdn_miss_rate(scenario: Scenario, cdn: str, rate: float | None) -> float | N
     Each edge sees the whole key popularity. Without a ttl: Che's approximation on its
     item capacity; with one (from the set, hits leaving it alone), the form
     :func:`ttl_form` names at the edge's rate (``"ttl"`` without an item limit,
-    ``"fixed"`` with one). None for a byte limit, a key space too large for a
-    probability vector, or a ttl without a rate or a form (LFU). A shield behind the
+    ``"fixed"`` with one, ``"lfu"`` under LFU). None for a byte limit, a key space too
+    large for a probability vector, or a ttl without a rate. A shield behind the
     edges is not modelled: taking the origin to see every edge miss is an upper bound.
     """
     spec = scenario.components[cdn]

@@ -443,6 +443,8 @@ class Routes(QueryRoutes, RegionRoutes):
             "neither evicted (the characteristic time) nor expired since the miss that set "
             "it, ",
             "ttl": "hit rate of a ttl-only cache ",
+            "lfu": "lfu with a ttl: its most read keys (perfect LFU's limit once its counts "
+            "separate them), each hit as in a ttl-only cache ",
         }[form]
         self.note(
             cache,
