@@ -856,12 +856,47 @@ def _refreshed_random(p: np.ndarray, t: float, ell: float) -> tuple[np.ndarray, 
 _REFRESHED = {"fifo": _refreshed_fifo, "random": _refreshed_random}
 
 
+def _refreshed_written(
+    policy: str, p: np.ndarray, w: np.ndarray, t: float, ell: float, on_write: str
+) -> tuple[np.ndarray, np.ndarray]:
+    """(hit, occupancy) per key under FIFO or RANDOM with a ttl restarted by hits and
+    writes at ``w`` (times in requests) that delete the key or set it afresh.
+
+    RANDOM: a read or a set write leaves the key cached with a fresh ttl; a read hits iff
+    the previous such reference came within the ttl with no eviction (rate ``1 / t``)
+    nor delete since: ``r / (r + k) (1 - e^(-(r + k) ttl))``, ``r`` the references' rate
+    (``p``, or ``p + w`` with sets), ``k`` the rate that ends a stay (``1 / t + w``, or
+    ``1 / t``); the occupancy is :func:`che_invalidated`'s or :func:`che_written`'s.
+    FIFO: :func:`_unbroken_written` in units of the ttl, the writes breaking the cycle
+    from a set too (as in :func:`_fixed_ttl_lru_written`, the ttl and ``T`` exchanged)."""
+    if policy == "random":
+        rate, end = (p, 1.0 / t + w) if on_write == "delete" else (p + w, 1.0 / t)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            share = np.where(rate > 0, rate / (rate + end), 0.0)
+        return share * -np.expm1(-(rate + end) * ell), share
+    if ell <= 0:  # every read misses; a key is held T from each set
+        return np.zeros_like(p), _ON_WRITE[on_write]["fifo"](p, w, t)
+    x, omega = p * ell, w * ell
+    edge, integral = _unbroken_written(x, omega, t / ell)
+    cycle = edge + (x + omega) * integral  # the reads of a cycle from a miss
+    with np.errstate(divide="ignore", invalid="ignore"):
+        if on_write == "delete":
+            return 1.0 - 1.0 / cycle, x * integral / cycle
+        # from a set to the next (a write, or a read that misses)
+        between = integral + edge / np.where(x + omega > 0, x + omega, 1.0)
+        hit = np.where(x > 0, (cycle - 1.0) / np.where(x > 0, x * between, 1.0), 0.0)
+        return hit, np.where(x + omega > 0, integral / between, 0.0)
+
+
 def refreshed_ttl_hit_ratios(
     p: ArrayLike,
     capacity: float,
     rate: float,
     ttl: float,
     policy: Literal["lru", "fifo", "random"] = "fifo",
+    writes: float = 0.0,
+    write_p: ArrayLike | None = None,
+    on_write: Literal["delete", "set"] = "delete",
 ) -> np.ndarray:
     """Per-key hit probabilities of a cache of ``capacity`` items whose entries also
     expire ``ttl`` after their last request (every hit restarts the ttl, Redis
@@ -889,6 +924,19 @@ def refreshed_ttl_hit_ratios(
       fixes ``T``. At ``ttl >= T`` it is Martina's form; as ``ttl / T`` falls, the
       ttl-only form ``1 - exp(-rate p_i ttl)``.
 
+    Writes, Poisson at ``w_i`` (in reads' units), delete their key or set it with a
+    fresh ttl, and ``T`` is fixed with them. LRU: :func:`lru_ttl_hit_rate`'s forms.
+    RANDOM: a read (or a write that sets) leaves the key cached and fresh, so a read hits
+    iff that previous reference came within the ttl, with no eviction nor delete since:
+    ``r / (r + k) (1 - exp(-(r + k) rate ttl))``, ``r`` the rate of those references
+    (``p_i``, or ``p_i + w_i`` with sets) and ``k`` that of what ends a stay (``1 / T +
+    w_i``, or ``1 / T``), at :func:`che_invalidated`'s (:func:`che_written`'s) ``T``.
+    FIFO: a write also breaks the cycle, so the cycle holds ``U = e^(-omega H) q(H) + (x
+    + omega) Q_omega(H)`` reads, ``omega = w_i rate ttl`` and ``Q_omega`` the integral of
+    ``e^(-omega u) q(u)`` (:func:`_unbroken_written`): with deletes ``h_i = 1 - 1 / U``;
+    with sets ``U - 1`` hits per span from a set to the next, of ``Q_omega(H) + e^(-omega
+    H) q(H) / (x + omega)``, as in :func:`fixed_ttl_hit_ratios`.
+
     Parameters
     ----------
     p
@@ -901,6 +949,9 @@ def refreshed_ttl_hit_ratios(
         Time to live (seconds), restarted by every hit.
     policy
         Eviction policy: ``"lru"``, ``"fifo"`` or ``"random"``.
+    writes, write_p, on_write
+        Writes per read, their popularity (default ``p``), and whether a write deletes
+        its key or sets it (with a fresh ttl).
 
     Returns
     -------
@@ -914,6 +965,8 @@ def refreshed_ttl_hit_ratios(
         raise ValueError("ttl: must be >= 0")
     p = _probabilities(p)
     ell = rate * ttl  # the ttl in requests, as T is
+    if writes > 0 or write_p is not None:
+        return _refreshed_with_writes(p, capacity, ell, policy, writes, write_p, on_write)
     if policy == "fifo":
         occupancy = lambda p, t: _refreshed_fifo(p, t, ell)[1]  # noqa: E731
         t = _solve_time(p, capacity, occupancy, np.count_nonzero(p))
@@ -928,16 +981,52 @@ def refreshed_ttl_hit_ratios(
     return _REFRESHED[policy](p, t, ell)[0]
 
 
+def _refreshed_with_writes(
+    p: np.ndarray,
+    capacity: float,
+    ell: float,
+    policy: str,
+    writes: float,
+    write_p: ArrayLike | None,
+    on_write: str,
+) -> np.ndarray:
+    """:func:`refreshed_ttl_hit_ratios` with writes, the ttl ``ell`` in requests."""
+    w = _write_rates(p, writes, write_p)
+    mode: Literal["delete", "set"] = "delete" if on_write == "delete" else "set"
+    if policy == "fifo":
+
+        def occupancy(p: np.ndarray, t: float) -> np.ndarray:
+            return _refreshed_written("fifo", p, w, t, ell, on_write)[1]
+
+        # as T grows a deleted key is held p / (p + w) of the time, a set one always
+        with np.errstate(divide="ignore", invalid="ignore"):
+            if on_write == "delete":
+                ceiling = float(np.where(p > 0, p / (p + w), 0.0).sum())
+            else:
+                ceiling = float(np.count_nonzero(p + w))
+        t = _solve_time(p, capacity, occupancy, ceiling)
+    else:
+        t = characteristic_time(p, capacity, policy, writes, write_p, mode)  # type: ignore[arg-type]
+    if t == 0.0:
+        return np.zeros_like(p)
+    if np.isinf(t) or policy == "lru":  # LRU's timer at the smaller time
+        return _ON_WRITE[on_write]["lru"](p, w, min(t, ell))
+    return _refreshed_written(policy, p, w, t, ell, on_write)[0]
+
+
 def refreshed_ttl_hit_rate(
     p: ArrayLike,
     capacity: float,
     rate: float,
     ttl: float,
     policy: Literal["lru", "fifo", "random"] = "fifo",
+    writes: float = 0.0,
+    write_p: ArrayLike | None = None,
+    on_write: Literal["delete", "set"] = "delete",
 ) -> float:
-    """Overall (request-weighted) hit rate of a cache with an item limit and a ttl that
+    """Overall (read-weighted) hit rate of a cache with an item limit and a ttl that
     every hit restarts; see :func:`refreshed_ttl_hit_ratios`."""
-    ratios = refreshed_ttl_hit_ratios(p, capacity, rate, ttl, policy)
+    ratios = refreshed_ttl_hit_ratios(p, capacity, rate, ttl, policy, writes, write_p, on_write)
     return float(np.dot(_probabilities(p), ratios))
 
 

@@ -192,8 +192,8 @@ def miss_rate(
     approximation for LRU, FIFO and RANDOM, the top keys for LFU). A cache with neither
     an item limit nor a ttl ends up holding every key and misses nothing. A ttl (at its
     mean, ``ttl_refresh`` if hits restart it) needs the cache's reads per second,
-    ``rate``, and a form of :func:`ttl_form`. Where no model applies (a ttl without
-    them, a byte limit, or a key space too large for a probability vector) every read
+    ``rate``, and takes the form :func:`ttl_form` names. Where no model applies (a ttl
+    without a rate, a byte limit, or a key space too large for a probability vector) every read
     is taken to miss: an upper bound on the backing store's load. ``writes``
     per read, spread over the keys as the reads are, either delete their key
     (``on_write="delete"``, write-around: :func:`~simperf.analysis.caching.che_invalidated`)
@@ -206,8 +206,8 @@ def miss_rate(
     if capacity_bytes is not None or keyspace.keys > MAX_PROBABILITY_KEYS:
         return 1.0
     if ttl is not None:
-        form = ttl_form(capacity, eviction, ttl_refresh, writes)
-        if form is None or rate is None or rate <= 0:
+        form = ttl_form(capacity, eviction, ttl_refresh)
+        if rate is None or rate <= 0:
             return 1.0
         size = 0.0 if capacity is None else float(capacity * nodes)
         args = (form, size, eviction, ttl_refresh, rate, ttl.mean, writes, on_write)
@@ -235,13 +235,13 @@ def _modelled_miss_rate(
     return 1.0 - HIT_RATE[eviction](p, capacity)
 
 
-def ttl_form(capacity: int | None, eviction: str, ttl_refresh: bool, writes: float) -> str | None:
-    """Which closed form a cache with a ttl takes (None: none here).
+def ttl_form(capacity: int | None, eviction: str, ttl_refresh: bool) -> str:
+    """Which closed form a cache with a ttl takes (each with the cache's writes).
 
     ``"ttl"``: no item limit (:func:`~simperf.analysis.caching.ttl_hit_rate`, with the
     writes); ``"refreshed"``: LRU whose hits restart the ttl
     (:func:`~simperf.analysis.caching.lru_ttl_hit_rate`, with the writes), or FIFO and
-    RANDOM whose hits restart it, without writes
+    RANDOM whose hits restart it, with the writes
     (:func:`~simperf.analysis.caching.refreshed_ttl_hit_rate`); ``"fixed"``: LRU, FIFO
     or RANDOM with the ttl counted from the set, with the writes
     (:func:`~simperf.analysis.caching.fixed_ttl_hit_rate`); ``"lfu"``: LFU with an item
@@ -252,9 +252,7 @@ def ttl_form(capacity: int | None, eviction: str, ttl_refresh: bool, writes: flo
         return "ttl"
     if eviction == "lfu":
         return "lfu"
-    if ttl_refresh:
-        return "refreshed" if eviction == "lru" or not writes else None
-    return "fixed"
+    return "refreshed" if ttl_refresh else "fixed"
 
 
 @functools.lru_cache(maxsize=64)
@@ -278,9 +276,9 @@ def _ttl_miss_rate(
         return 1.0 - lfu_ttl_hit_rate(p, capacity, rate, ttl, ttl_refresh, writes, on_write=mode)
     if form == "refreshed" and eviction == "lru":
         return 1.0 - lru_ttl_hit_rate(p, capacity, rate, ttl, writes, on_write=mode)
-    if form == "refreshed":
-        return 1.0 - refreshed_ttl_hit_rate(p, capacity, rate, ttl, eviction)  # type: ignore[arg-type]
     policy: Any = eviction
+    if form == "refreshed":
+        return 1.0 - refreshed_ttl_hit_rate(p, capacity, rate, ttl, policy, writes, on_write=mode)
     return 1.0 - fixed_ttl_hit_rate(p, capacity, rate, ttl, policy, writes, on_write=mode)
 
 
@@ -345,9 +343,7 @@ def cdn_miss_rate(scenario: Scenario, cdn: str, rate: float | None) -> float | N
     keyspace = scenario.keyspaces[spec.keyspace]
     if spec.capacity_bytes is not None or keyspace.keys > MAX_PROBABILITY_KEYS:
         return None
-    if spec.ttl is not None and (
-        rate is None or rate <= 0 or ttl_form(spec.capacity, spec.eviction, False, 0.0) is None
-    ):
+    if spec.ttl is not None and (rate is None or rate <= 0):
         return None
     return miss_rate(
         keyspace, capacity=spec.capacity, eviction=spec.eviction, ttl=spec.ttl, rate=rate

@@ -349,15 +349,14 @@ class Routes(QueryRoutes, RegionRoutes):
     def _cache_miss(self, cache: str) -> float:
         """Miss ratio of a cache's reads: Che's approximation on its item capacity (with
         its writes per read: write-around's delete their key, write-through's and
-        write-back's set it), or, for a cache with a ttl and a closed form for it
-        (:func:`~simperf.dbcost.mix.ttl_form`), that form at its read rate."""
+        write-back's set it), or, for a cache with a ttl under an open workload, the
+        closed form :func:`~simperf.dbcost.mix.ttl_form` names, at its read rate."""
         spec = self.components[cache]
         writes = self._writes_per_read(cache)
         on_write = ON_WRITE[spec.write_policy]
         if spec.ttl is not None and spec.capacity_bytes is None and self.rate is not None:
-            form = ttl_form(spec.capacity, spec.eviction, spec.ttl_refresh, writes)
-            if form is not None:
-                return self._ttl_miss(cache, form, writes, on_write)
+            form = ttl_form(spec.capacity, spec.eviction, spec.ttl_refresh)
+            return self._ttl_miss(cache, form, writes, on_write)
         if spec.ttl is not None or spec.capacity_bytes is not None:
             self.note(
                 cache,

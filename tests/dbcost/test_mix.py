@@ -380,22 +380,25 @@ def test_write_around_deletes_count_in_the_query_mix() -> None:
     assert rates[Variant("put")] == 0.25  # the delete is a cache command, not a query
 
 
+@pytest.mark.parametrize("refresh", [False, True])
 @pytest.mark.parametrize("eviction", ["lru", "fifo", "random"])
 @pytest.mark.parametrize(
     ("policy", "on_write"), [("write_around", "delete"), ("write_through", "set")]
 )
-def test_a_ttl_from_the_set_with_writes_reaches_the_database_at_its_closed_forms_misses(
-    eviction: str, policy: str, on_write: str
+def test_a_ttl_with_writes_reaches_the_database_at_its_closed_forms_misses(
+    eviction: str, policy: str, on_write: str, refresh: bool
 ) -> None:
     # 150 reads/s and 50 writes/s of Zipf(0.8) keys, 100 of the 1,000 cached with a 0.5 s
-    # ttl from the set: the form with the writes (before, every read counted as a miss)
+    # ttl from the set or restarted by hits: the form with the writes (before, every read
+    # counted as a miss, but under LRU with the ttl restarted)
     spec = write_scenario(policy, eviction)
     spec["keyspaces"] = {"items": ZIPF}
-    spec["components"]["cache"]["ttl"] = 0.5
+    spec["components"]["cache"].update(ttl=0.5, ttl_refresh=refresh)
     scenario = simperf.from_dict({**spec, "run": {"requests": 10}})
     p = popularity_probabilities(scenario.keyspaces["items"])
     mode: Any = on_write
-    hit = fixed_ttl_hit_rate(p, CAPACITY, 150.0, 0.5, eviction, 1 / 3, on_write=mode)  # type: ignore[arg-type]
+    form = refreshed_ttl_hit_rate if refresh else fixed_ttl_hit_rate
+    hit = form(p, CAPACITY, 150.0, 0.5, eviction, 1 / 3, on_write=mode)  # type: ignore[arg-type]
     assert hit > 0.15
     rates = query_rates(scenario)["db"]
     assert rates[Variant("item")] == pytest.approx(0.75 * (1 - hit), rel=SOLVER)

@@ -766,6 +766,22 @@ def test_an_lru_cache_with_a_ttl_from_the_set_counts_its_writes(policy: str, on_
     assert any("lru with a ttl from the set" in n and f"{policy}: 0.333" in n for n in notes)
 
 
+@pytest.mark.parametrize("eviction", ["fifo", "random"])
+def test_a_fifo_or_random_cache_with_a_refreshed_ttl_counts_its_writes(eviction: str) -> None:
+    # 750 reads/s and 250 write-through writes/s over Zipf(0.8) keys, 100 of the 1,000
+    # cached, a 0.05 s ttl restarted by hits: 0.236 (FIFO) and 0.210 (RANDOM) of the reads
+    # hit, where the estimate took the item capacity alone (with the writes: 0.350, 0.334)
+    scenario = written_cache(
+        "write_through", capacity=100, ttl=0.05, ttl_refresh=True, eviction=eviction
+    )
+    reads, notes = _db_reads(scenario)
+    mode: Any = eviction
+    hit = refreshed_ttl_hit_rate(P_WRITTEN, 100, 750, 0.05, mode, 1 / 3, on_write="set")
+    assert hit < che_written(P_WRITTEN, 100, 1 / 3, mode) - 0.05
+    assert reads == pytest.approx(750 * (1 - hit), rel=EXACT)
+    assert any(f"{eviction} with a ttl refreshed by hits" in n and "0.333" in n for n in notes)
+
+
 @pytest.mark.parametrize("refresh", [False, True])
 def test_an_lfu_cache_with_a_ttl_keeps_its_top_keys_each_a_ttl_only_cache(refresh: bool) -> None:
     # 1,000 reads/s over Zipf(0.8) keys, 100 of the 1,000 cached, a 0.05 s ttl: LFU keeps
