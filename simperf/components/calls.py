@@ -21,7 +21,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from simperf.components.base import Process, Request, outcome_of
+from simperf.components.base import Process, Request, RequestFailed, outcome_of
 from simperf.components.resilience import checked_send, guard, needs_guard
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -134,10 +134,14 @@ def _runner(
 
     def pooled(request: Request, instance: AppInstance) -> Process:
         pool = pools[instance.index]
-        for _ in range(repeat):
+        for i in range(repeat):
             waiting = pool.acquire(request)  # None: a free connection, taken without a generator
             if waiting is not None:
-                yield from waiting
+                try:
+                    yield from waiting
+                except RequestFailed as failed:  # the step's queries after it are not sent
+                    pool.left_unsent(failed.code, repeat - 1 - i)
+                    raise
             try:
                 yield from handle(request, route)
             finally:
