@@ -435,9 +435,8 @@ def _place(routes: Routes, name: str, spec: Any, load: float | None) -> None:
             int(min(max(most, scaling.min), scaling.max)),
         )
     fleet = int(min(max(wanted, scaling.min), scaling.max)) if band is None else band[0]
-    for resource in ("cores", "workers"):
-        station = routes.stations.get((name, resource))
-        if station is not None:
+    for (component, _), station in routes.stations.items():
+        if component == name:  # cores, workers and pools: each instance has its own
             station.instances = fleet
     level = f"{target:.4g}/s" if scaling.metric == "request_rate" else f"{target:.4g}"
     text = (
@@ -532,6 +531,8 @@ def _solve_closed(
     for s in list(routes.stations.values()):
         s.scale(throughput)
     routes.calls.update({k: v * throughput for k, v in routes.calls.items()})
+    for visits in routes.pooled.values():
+        visits.update({k: v * throughput for k, v in visits.items()})
     routes.idle = False
     for s in stations:
         visits = s.rate / throughput

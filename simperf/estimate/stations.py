@@ -196,6 +196,16 @@ def _slowest_mean(mean: float, prob: float, arms: int) -> float:
     return mean * float(_binomial(arms, prob) @ harmonic)
 
 
+def _slowest_second(mean: float, prob: float, arms: int) -> float:
+    """Second moment of :func:`_slowest_mean`'s time: given ``j`` arms wait, the longest
+    is a sum of independent exponentials of means ``mean / k``, ``k = 1..j`` (Renyi), so
+    its second moment is ``mean^2 (sum 1/k^2 + (sum 1/k)^2)``."""
+    k = np.arange(1, arms + 1)
+    harmonic = np.concatenate(([0.0], np.cumsum(1.0 / k)))
+    squares = np.concatenate(([0.0], np.cumsum(1.0 / k**2)))
+    return mean * mean * float(_binomial(arms, prob) @ (squares + harmonic**2))
+
+
 def _slowest_transform(s: np.ndarray, mean: float, prob: float, arms: int) -> np.ndarray:
     """Laplace-Stieltjes transform of :func:`_slowest_mean`'s time at ``s``.
 
@@ -249,6 +259,32 @@ class Time(NamedTuple):
     def total(self) -> float:
         """Mean time in all."""
         return self.queued + self.fixed
+
+    @property
+    def variance(self) -> float:
+        """Variance of the time in all: its phases' (independent, each occurrence a
+        gamma of its mean and cv after its atom; one more occurrence with probability
+        ``f``: that Bernoulli's), the queued time without phases taken as exponential,
+        the other delays constant."""
+        total = phased = 0.0
+        for (mean, scv, atom, delay, arms), count in self.phases:
+            if count <= 0 or mean <= 0:
+                continue
+            if arms > 1:
+                first = _slowest_mean(mean, 1.0 - atom, arms)
+                second = _slowest_second(mean, 1.0 - atom, arms)
+            else:
+                first = (1.0 - atom) * mean
+                second = (1.0 - atom) * mean * mean * (1.0 + scv)
+            whole = math.floor(count + 1e-12)
+            part = max(count - whole, 0.0)
+            total += whole * (second - first * first) + part * second - (part * first) ** 2
+            if not delay:
+                phased += first * count
+        rest = self.queued - phased
+        if rest > 1e-12 * max(self.queued, 1e-300):
+            total += rest * rest
+        return total
 
     def mean_only(self) -> Time:
         """The same means with no phases: the queued time taken as one exponential."""

@@ -329,9 +329,9 @@ def test_a_query_without_a_pool_pays_the_connection_set_up() -> None:
     util = e.components.set_index("component")["utilization"]
     db = pooled.components.set_index("component")["utilization"]["db"]
     assert util["db"] == pytest.approx(db + 10 * 1e-3 / 4, rel=1e-6)  # 10/s x 1 ms on 4 cores
-    # a pool's queueing is left out where there is a pool, and only there
-    assert pooled.notes["db"] == ["connection-pool queueing not estimated"]
-    assert "db" not in e.notes
+    # a pool is a station of its app server's, noted there, and only where there is one
+    assert pooled.notes["app"][0].startswith("pool: its connections an M/G/c station")
+    assert "db" not in pooled.notes and "db" not in e.notes and "app" not in e.notes
 
 
 def test_a_replayed_trace_is_estimated_at_its_mean_rate(tmp_path: Path) -> None:
@@ -1099,10 +1099,13 @@ def test_a_delay_step_is_taken_at_its_distribution() -> None:
     assert e.mean() == pytest.approx(1 / a + delay, rel=EXACT)
 
 
-def _pooled_query(rate: float, mean: float, cores: int) -> simperf.Scenario:
-    """Poisson ``rate`` of one-row reads through a pool to a database of ``cores`` cores,
-    each query's CPU exponential of ``mean`` (no rows' cost, no round trip, no page I/O:
-    the table fits the buffer pool)."""
+def _pooled_query(
+    rate: float, mean: float, cores: int, size: int = 50, repeat: int = 1
+) -> simperf.Scenario:
+    """Poisson ``rate`` of requests each reading one row ``repeat`` times through a pool
+    of ``size`` to a database of ``cores`` cores, each query's CPU exponential of
+    ``mean`` (no rows' cost, no round trip, no page I/O: the table fits the buffer
+    pool)."""
     return simperf.from_dict(
         {
             "name": "query",
@@ -1114,8 +1117,8 @@ def _pooled_query(rate: float, mean: float, cores: int) -> simperf.Scenario:
                 "app": {
                     "kind": "app_server",
                     "workers": 1000,
-                    "pool": {"database": "db", "size": 50},
-                    "endpoints": {"r": [{"query": "q", "database": "db"}]},
+                    "pool": {"database": "db", "size": size},
+                    "endpoints": {"r": [{"query": "q", "database": "db", "repeat": repeat}]},
                 },
                 "db": {
                     "kind": "database",
@@ -1144,6 +1147,24 @@ def test_a_query_is_its_servers_mmc_sojourn() -> None:
     transfer = e.mean() - q.mean_sojourn  # the row's bytes over the bandwidth: constant
     assert 0 < transfer < 1e-5
     assert _p99(e) == pytest.approx(q.sojourn_quantile(0.99) + transfer, rel=1e-6)
+
+
+def test_a_small_pool_is_an_mmc_station_of_its_connections() -> None:
+    # 75 requests/s of two queries each through 2 connections to a 64-core database: the
+    # pool is M/M/2 at 150 queries/s of 10 ms (75% busy), whose wait of 12.9 ms a query
+    # the estimate left out (20.0 ms a request, where M/M/2 makes it 45.7 ms). The row's
+    # transfer (5.5 us) holds the connection too: within 1e-3 of M/M/2's figures.
+    e = estimate(_pooled_query(75, 0.01, 64, size=2, repeat=2))
+    q = mmc(150, 100, 2)
+    assert e.mean() == pytest.approx(2 * q.mean_sojourn, rel=1e-3)
+    pool = e.stations.set_index(["component", "resource"]).loc[("app", "pool")]
+    assert pool["utilization"] == pytest.approx(0.75, rel=1e-3)
+    assert pool["visit_rate"] == 150  # a request's repeats are queries of their own
+    assert e.bottleneck is not None and e.bottleneck["resource"] == "pool"
+    assert e.bottleneck["headroom"] == pytest.approx(1 / 0.75, rel=1e-3)
+    # one query a request: the pool's M/M/2 sojourn quantile, the wait's atom included
+    one = estimate(_pooled_query(150, 0.01, 64, size=2))
+    assert _p99(one) == pytest.approx(q.sojourn_quantile(0.99), rel=1e-3)
 
 
 def test_read_replicas_p99_sums_each_querys_parts() -> None:
