@@ -531,8 +531,6 @@ def _solve_closed(
     for s in list(routes.stations.values()):
         s.scale(throughput)
     routes.calls.update({k: v * throughput for k, v in routes.calls.items()})
-    for visits in routes.pooled.values():
-        visits.update({k: v * throughput for k, v in visits.items()})
     routes.idle = False
     for s in stations:
         visits = s.rate / throughput

@@ -29,6 +29,7 @@ class QueryRoutes:
     calls: dict[tuple[str, str], float]
     stations: dict[tuple[str, str], Station]
     _db: dict[str, Any]
+    rate: float | None
     pooled: dict[tuple[str, str], dict[tuple[Variant, bool], float]]
     """(app server, database) -> (query variant, after a write) -> queries per second
     through that app's pool for the database."""
@@ -81,6 +82,12 @@ class QueryRoutes:
             startup = spec.connection.startup
             station = self._db_station(database, primary)
             station.add(visits, startup.mean, startup.variance, shares)
+        elif caller is not None and self.rate is None:
+            self.note(
+                caller.component,
+                "pool: the wait for a connection not estimated in a closed loop (MVA has no "
+                "station for a resource held across the database's)",
+            )
         elif caller is not None:  # each query holds one of the caller's connections
             self.pool_station(caller.component, database)
             visits_of = self.pooled.setdefault((caller.component, database), {})
@@ -140,10 +147,13 @@ class QueryRoutes:
 
     def _pool_wait(self, spec: Any, database: str) -> Time:
         """The wait for a connection of the caller's pool for ``database`` (none, or
-        exponential, at the pool's Erlang C); nothing without a pool."""
+        exponential, at the pool's Erlang C); nothing without a pool, or in a closed
+        loop."""
         if not has_pool(spec, database):
             return Time()
         name = next(n for n, s in self.components.items() if s is spec)
+        if (name, database) not in self.pooled:  # a closed loop's: not estimated
+            return Time()
         return self.wait_time(self.pool_station(name, database))
 
     def _routed_shares(self, database: str, variant: Variant, write: bool) -> list[float] | None:

@@ -1167,6 +1167,18 @@ def test_a_small_pool_is_an_mmc_station_of_its_connections() -> None:
     assert _p99(one) == pytest.approx(q.sojourn_quantile(0.99), rel=1e-3)
 
 
+def test_a_closed_loop_leaves_its_pool_out_and_says_so() -> None:
+    # MVA has no station for a resource held across the database's: the pool's M/G/c
+    # wait at MVA's throughput would call a pool saturated that the users cannot fill
+    scenario = _pooled_query(75, 0.01, 64, size=2).with_overrides(
+        {"workload.arrival": None, "workload.users": 4, "workload.think_time": "10ms"}
+    )
+    e = estimate(scenario)
+    assert "pool" not in set(e.stations["resource"])
+    assert math.isfinite(e.mean())
+    assert "not estimated in a closed loop" in e.notes["app"][0]
+
+
 def test_read_replicas_p99_sums_each_querys_parts() -> None:
     # models/read_replicas.yaml: one exponential per query put the p99 of all requests
     # at 11.8 ms; a seed-1 run measures 5.80 ms (product 5.55, search 7.08)
