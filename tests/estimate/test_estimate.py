@@ -28,7 +28,7 @@ from simperf.analysis.resilience import hedged_copies
 from simperf.dbcost.buffer_pool import shards_of
 from simperf.estimate import estimate
 from simperf.estimate.queries import _slowest
-from simperf.estimate.stations import Station
+from simperf.estimate.stations import Station, Time, served, slowest, waited
 from simperf.keys import popularity_probabilities
 from tests.components.test_workload import SERVICE, trace_scenario
 from tests.conftest import MINIMAL, MODELS
@@ -1165,6 +1165,19 @@ def test_a_small_pool_is_an_mmc_station_of_its_connections() -> None:
     # one query a request: the pool's M/M/2 sojourn quantile, the wait's atom included
     one = estimate(_pooled_query(150, 0.01, 64, size=2))
     assert _p99(one) == pytest.approx(q.sojourn_quantile(0.99), rel=1e-3)
+
+
+def test_a_times_variance_sums_its_parts() -> None:
+    # a pool's holding time takes its cv from the query's parts: a gamma CPU, a wait
+    # (none with probability 0.6, else exponential of 5 ms), a constant, and a storage
+    # visit made by a quarter of the queries (a Bernoulli of an exponential of 2 ms)
+    t = served(4e-3, 1e-6) + waited(2e-3, 0.4) + Time(0.0, 1e-3) + served(2e-3).scaled(0.25)
+    wait = 0.4 * 2 * 5e-3**2 - 2e-3**2
+    visit = 0.25 * 2 * 2e-3**2 - (0.25 * 2e-3) ** 2
+    assert t.variance == pytest.approx(1e-6 + wait + visit, rel=1e-12)
+    # the longest of two exponential waits of 3 ms (both waited): 1.5 x 3 ms, variance
+    # (1 + 1/4) x 3 ms squared
+    assert slowest(3e-3, 1.0, 2, 4.5e-3).variance == pytest.approx(1.25 * 3e-3**2, rel=1e-12)
 
 
 def test_a_closed_loop_leaves_its_pool_out_and_says_so() -> None:
