@@ -17,7 +17,7 @@ from simperf.dbcost.explain import (
 )
 from simperf.dbcost.mix import Variant
 from simperf.dbcost.query_cost import expected_times, storage_times
-from simperf.estimate.stations import Station, Time, served, slowest, waited
+from simperf.estimate.stations import Station, Time, queued, served, slowest, waited
 
 
 class QueryRoutes:
@@ -29,6 +29,7 @@ class QueryRoutes:
     calls: dict[tuple[str, str], float]
     stations: dict[tuple[str, str], Station]
     _db: dict[str, Any]
+    waits: dict[tuple[str, str], float]
     rate: float | None
     pooled: dict[tuple[str, str], dict[tuple[Variant, bool], float]]
     """(app server, database) -> (query variant, after a write) -> queries per second
@@ -130,7 +131,7 @@ class QueryRoutes:
         request's ``repeat`` queries offer that many), taken as Poisson."""
         for (name, database), visits in self.pooled.items():
             station = self.pool_station(name, database)
-            station.rate = station.work = station.second = 0.0
+            station.clear()
             there = self.located(database, self.located(name, 0))
             hop = Time(0.0, self.hop(self.located(name, 0), there))
             for (variant, after_write), rate in visits.items():
@@ -229,6 +230,9 @@ class QueryRoutes:
         if longest <= 0 or not math.isfinite(longest):
             return Time(longest, 0.0)
         prob = station.prob_wait() or 1.0
+        key = (station.component, station.resource)
+        if shards <= 1 and station.servers == 1 and key not in self.waits:
+            return queued(station)  # one server: Pollaczek-Khinchine's wait, whole
         if shards <= 1:
             return waited(longest, prob)
         return slowest(wait, prob, shards, longest)

@@ -731,7 +731,7 @@ class Routes(QueryRoutes, RegionRoutes):
         for (component, resource), station in list(self.stations.items()):
             if resource != "workers":
                 continue
-            station.rate = station.work = station.second = 0.0
+            station.clear()
             spec = self.components[component]
             for endpoint in spec.endpoints:
                 rate = self.calls.get((component, endpoint), 0.0)

@@ -1293,6 +1293,47 @@ def test_a_scatter_gather_p99_is_its_shards_slowest_wait(sharded: Any) -> None:
     assert _p99(sharded, "by_country") < 15.3e-3
 
 
+def _md1_wait_cdf(rate: float, d: float, t: float) -> float:
+    """M/D/1's waiting time distribution (Erlang's formula): ``(1 - rho) sum over k <=
+    t / d of (rate (k d - t))^k / k! exp(-rate (k d - t))``."""
+    rho = rate * d
+    return (1 - rho) * sum(
+        (rate * (k * d - t)) ** k / math.factorial(k) * math.exp(-rate * (k * d - t))
+        for k in range(int(t / d) + 1)
+    )
+
+
+def test_a_single_servers_wait_is_pollaczek_khinchines() -> None:
+    # one server of constant 10 ms at 80%: M/D/1's wait, whose p99 is Erlang's 103.6 ms
+    # (its mean 20 ms, Pollaczek-Khinchine's); one exponential of that mean after the
+    # atom, as a database's single storage slot was taken, gave 109.6 ms
+    from simperf.estimate.stations import quantile, queued
+
+    station = Station("db", "storage", 1)
+    station.add(80.0, 0.01, 0.0)
+    wait = queued(station)
+    exact = _solve_tail(lambda t: 1 - _md1_wait_cdf(80.0, 0.01, t), 0.2)
+    assert quantile([(1.0, wait)]) == pytest.approx(exact, rel=1e-6)
+    assert wait.total == pytest.approx(mg1(80.0, 0.01, 0.0).mean_wait, rel=EXACT)
+    # its variance by Takacs: 2 E[W]^2 + lambda E[S^3] / (3 (1 - rho))
+    assert wait.variance == pytest.approx(2 * 0.02**2 + 80 * 0.01**3 / 0.6 - 0.02**2)
+    # an exponential service: M/M/1's wait, exponential after its atom
+    station = Station("db", "storage", 1)
+    station.add(80.0, 0.01, 1e-4)
+    assert quantile([(1.0, queued(station))]) == pytest.approx(
+        mm1(80, 100).mean_sojourn * math.log(0.8 / 0.01), rel=1e-6
+    )
+
+
+def test_sharded_stores_single_shard_classes_wait_for_storage_as_mg1(sharded: Any) -> None:
+    # each shard's one storage slot serves a mixture: profile's rare page reads (0.1 ms)
+    # and update's near-constant 2.4 ms of I/O. Its wait as one exponential put the p99s
+    # at 5.77 and 8.08 ms; 5 replications from seed 1 simulate 5.29 +/- 0.21 and
+    # 6.97 +/- 0.35 ms. Pollaczek-Khinchine's wait of that mixture: 5.13 and 7.02 ms.
+    assert _p99(sharded, "profile") == pytest.approx(5.13e-3, abs=0.05e-3)
+    assert _p99(sharded, "update") == pytest.approx(7.02e-3, abs=0.05e-3)
+
+
 @pytest.mark.parametrize("prob", [0.0, 1.0])
 def test_the_slowest_wait_of_arms_that_never_or_always_wait(prob: float) -> None:
     # 0 x log(0) made the weights NaN, then 0: with no arm waiting the slowest wait's
