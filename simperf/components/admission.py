@@ -16,7 +16,7 @@ import simpy
 from simpy.events import Event
 
 from simperf.components.base import Process, RequestFailed
-from simperf.components.slots import Slots
+from simperf.components.slots import Slots, drop_abandoned
 from simperf.spec.admission import ConcurrencyLimitSpec, QueueSpec
 
 if TYPE_CHECKING:
@@ -48,7 +48,9 @@ class OrderedSlots(Slots):
     handed the slot the same way, failing as ``timeout`` (what its client recorded) and
     counted in ``expired``; so is one whose caller cancelled it while it waited (a losing
     copy of a hedged call, seen through what it ``carried``), failing as ``cancelled``
-    (``cancelled_code``, registered at the first) and counted in ``cancelled``.
+    (``cancelled_code``, registered at the first) and counted in ``cancelled``: the rule
+    of :func:`~simperf.components.slots.drop_abandoned`, which database cores and pool
+    connections drop by too.
 
     Examples
     --------
@@ -168,17 +170,11 @@ class OrderedSlots(Slots):
         if now - arrived > bound:
             self.shed += 1
             event.fail(Shed(self.shed_code))
-        elif self.drop_expired and now >= deadline:
-            # its client has recorded it as timed out: serving it would be wasted work
-            self.expired += 1
-            event.fail(Shed(self.expired_code))
-        elif self.drop_expired and carried is not None and carried.given_up():
-            # its caller took another copy's answer: as wasted. It fails as cancelled,
-            # not timeout: no caller reads it, but a nested caller's concurrency limit
-            # must not take it for a congestion signal
-            self.cancelled += 1
-            event.fail(Shed(self.cancelled_code()))
-        else:
+        elif not (self.drop_expired and drop_abandoned(self, event, now, deadline, carried, Shed)):
+            # (a dropped one's client recorded it as timed out, or its caller took another
+            # copy's answer: serving it would be wasted work. A cancelled one fails as
+            # cancelled, not timeout, so that a nested caller's concurrency limit does not
+            # take it for a congestion signal)
             event.succeed()
 
 

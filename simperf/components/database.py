@@ -296,7 +296,7 @@ class DatabaseCore:
                 yield self.env.timeout(handshake)
             startup = self.db.startup()
             if startup > 0:
-                yield from inst.startup(startup)
+                yield from inst.startup(request, startup)
             yield from inst.query(self, request, q, key)
         finally:
             inst.open -= 1

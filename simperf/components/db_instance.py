@@ -7,9 +7,10 @@ Storage has ``ceil(iops x read_latency)`` slots (see
 at most and queues beyond. Waiting for a core and for storage both count as queueing;
 only cores count towards utilisation in the components table (storage has its own
 utilisation in the ``databases`` section). A database with ``drop_expired`` drops a query
-waiting for a core whose caller has gone (its deadline passed, or its caller cancelled
-it) when a core would be granted to it (:class:`~simperf.components.slots.DroppingSlots`);
-the core goes to the next waiter.
+waiting for a core, for storage or (unpooled) to start its session, whose caller has gone
+(its deadline passed, or its caller cancelled it) when the core or storage slot would be
+granted to it (:class:`~simperf.components.slots.DroppingSlots`); the slot goes to the
+next waiter.
 """
 
 from __future__ import annotations
@@ -91,10 +92,16 @@ class DbInstance(Server):
         self.forget_pending()
 
     def drop_gone(self, deadlines: Any, expired_code: int, cancelled_code: Any) -> None:
-        """Drop the queries waiting for a core whose caller has gone (``drop_expired``)."""
+        """Drop the queries waiting for a core or for storage whose caller has gone
+        (``drop_expired``)."""
         self.deadlines = deadlines
+        env = self.env
         self.cores = self.slots = DroppingSlots(
-            self.env, self.capacity, expired_code=expired_code, cancelled_code=cancelled_code
+            env, self.capacity, expired_code=expired_code, cancelled_code=cancelled_code
+        )
+        # an abandoned query would hold storage as long as a served one
+        self.storage.slots = DroppingSlots(
+            env, self.io_depth, expired_code=expired_code, cancelled_code=cancelled_code
         )
 
     def forget_pending(self) -> None:
@@ -125,7 +132,11 @@ class DbInstance(Server):
         elif self.deadlines is None:
             waited = yield from self.queue_for(cores)
         else:
-            waited = yield from self._queue_unless_gone(cores, request)
+            try:
+                waited = yield from self._queue_unless_gone(self, cores, request)
+            except RequestFailed:
+                self.active -= 1
+                raise
         if self.linear:  # Server.work inlined
             busy = self.busy
             busy.change(1, env.now)
@@ -142,8 +153,14 @@ class DbInstance(Server):
             if slots.free:
                 slots.free -= 1
                 queued = 0.0
-            else:
+            elif self.deadlines is None:
                 queued = yield from storage.queue_for(slots)
+            else:
+                try:
+                    queued = yield from self._queue_unless_gone(storage, slots, request)
+                except RequestFailed:
+                    self.active -= 1
+                    raise
             busy = storage.busy
             busy.change(1, env.now)
             yield env.timeout(io)
@@ -166,29 +183,39 @@ class DbInstance(Server):
         if q.transfer > 0:
             yield env.timeout(q.transfer)
 
-    def _queue_unless_gone(self, cores: DroppingSlots, request: Any) -> Process:
-        """:meth:`Server.queue_for` with the attempt's ticket: dropped (``RequestFailed``)
-        if its caller has gone when a core would be granted to it."""
+    def _queue_unless_gone(self, server: Server, slots: DroppingSlots, request: Any) -> Process:
+        """``server.queue_for(slots)`` (this server's cores or its storage's slots) with the
+        attempt's ticket: dropped (``RequestFailed``) if its caller has gone when a slot
+        would be granted to it; a dropped wait is not one of the waits recorded."""
         env = self.env
         arrived = env.now
-        self.queue.change(1, arrived)
+        within = server.within
+        server.queue.change(1, arrived)
+        if within is not None:
+            within.queue.change(1, arrived)
         try:
-            yield cores.wait(*self.deadlines.ticket(request))
-        except RequestFailed:
-            self.queue.change(-1, env.now)
-            self.active -= 1
-            raise
-        now = env.now
-        self.queue.change(-1, now)
+            yield slots.wait(*self.deadlines.ticket(request))
+        finally:
+            now = env.now
+            server.queue.change(-1, now)
+            if within is not None:
+                within.queue.change(-1, now)
         waited = now - arrived
-        self.waits.append(waited)
+        server.waits.append(waited)
         return waited
 
-    def startup(self, seconds: float) -> Process:
-        """Start a session for a new connection: ``seconds`` of one core."""
-        yield from self.take(self.cores)
+    def startup(self, request: Any, seconds: float) -> Process:
+        """Start a session for a new connection: ``seconds`` of one core (with
+        ``drop_expired``, not for a ``request`` whose caller has gone meanwhile)."""
+        cores = self.cores
+        if cores.free:
+            cores.free -= 1
+        elif self.deadlines is None:
+            yield from self.queue_for(cores)
+        else:
+            yield from self._queue_unless_gone(self, cores, request)
         yield from self.work(seconds)
-        self.cores.release()
+        cores.release()
 
     def apply(self, q: Any) -> Process:
         """Replay a write from the primary: its write CPU and page writes, no queue record."""
@@ -203,7 +230,7 @@ class DbInstance(Server):
 
     def snapshot(self, now: float, *, window: bool = True) -> dict[str, Any]:
         """The server counters (:meth:`Server.snapshot`), and with ``drop_expired`` the
-        queries dropped waiting for a core: as an app server's queue counts its drops, so
+        queries dropped waiting for a core or storage: as an app server's queue counts its drops, so
         that the time series, alerts and headroom (dropped work was offered) read them."""
         counters = super().snapshot(now, window=window)
         counters.update(self.dropped())
@@ -231,8 +258,13 @@ class DbInstance(Server):
         }
 
     def dropped(self) -> dict[str, int]:
-        """With ``drop_expired``: the queries dropped waiting for a core (else none)."""
+        """With ``drop_expired``: the queries dropped waiting for a core (a session's
+        start-up's included) or for storage (else none)."""
         cores = self.cores
-        if not isinstance(cores, DroppingSlots):
+        storage = self.storage.slots
+        if not isinstance(cores, DroppingSlots) or not isinstance(storage, DroppingSlots):
             return {}
-        return {"expired": cores.expired, "cancelled": cores.cancelled}
+        return {
+            "expired": cores.expired + storage.expired,
+            "cancelled": cores.cancelled + storage.cancelled,
+        }

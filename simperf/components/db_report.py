@@ -21,7 +21,7 @@ Computed beside the database, from its snapshots (as caches and CDNs report thei
   how busy its connections were;
 * ``expired`` and ``cancelled``, where the database or a pool for it has
   ``drop_expired``: the queries dropped unserved because their deadline had passed or
-  their caller had cancelled them, waiting for a core (also per server, under
+  their caller had cancelled them, waiting for a core or storage (also per server, under
   ``instances``) or a connection (per app server, under ``pools``);
 * ``connections`` (opened without a pool, refused), ``replication`` (lag, stale reads)
   and, for a sharded database, ``shards`` (queries per shard and max/mean imbalance);
@@ -75,7 +75,7 @@ def report(db: Any, first: dict[str, Any], last: dict[str, Any], span: float) ->
     refused = sum(i["connections"]["refused"] for i in out["instances"].values())
     refused += sum(p["refused"] for p in out["pools"].values())
     out["connections"] = {"opened": opened, "refused": refused}
-    # drop_expired: the queries dropped unserved, waiting for a core or a connection
+    # drop_expired: the queries dropped unserved, waiting for a core, storage or a connection
     dropping = [
         *(i for i in out["instances"].values() if "expired" in i),
         *(p for p in out["pools"].values() if "expired" in p),
@@ -139,7 +139,7 @@ def _instances(db: Any, first: dict[str, Any], last: dict[str, Any], span: float
             },
             "stale_reads": int(d["stale_reads"]),
         }
-        if "expired" in d:  # drop_expired: dropped waiting for a core
+        if "expired" in d:  # drop_expired: dropped waiting for a core or storage
             rows[inst.name]["expired"] = int(d["expired"])
             rows[inst.name]["cancelled"] = int(d["cancelled"])
     return rows

@@ -11,7 +11,8 @@ per ``cpu`` or ``delay`` step.
 
 The runner is chosen at build time, per request class, by :func:`flat_starter`: only when
 everything on the class's route is plain (no faults, network, autoscaling, admission,
-memory, sessions, a wake-up, processor sharing, guarded calls, client timeouts) and every
+memory, sessions, a wake-up, processor sharing, guarded calls or bare ones on a guarded
+call's route, client timeouts) and every
 step is ``cpu``, ``delay``, a bare ``call`` to another such app server, a pooled
 ``query`` (:mod:`simperf.components.flat_db`) or a cache-aside ``read``
 (:mod:`simperf.components.flat_cache`); anything else runs as a process, as

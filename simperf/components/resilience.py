@@ -330,9 +330,11 @@ class Route(Component):
     """The calls from one app server to one target: counters, retry budget, breaker.
 
     Not a row of the component table; it reports the ``calls.<caller>-><target>`` section.
-    A guarded call counts every call it makes; a bare one (:func:`checked_send`) only
-    those it did not send past their deadline (in ``calls``, ``expired`` and ``failed``),
-    so a route of bare calls alone is reported only where some were (:attr:`shown`).
+    A guarded call counts every call it makes, and so does a bare one on a route that a
+    guarded call shares (:func:`checked_send`), so that ``amplification`` is the tries
+    sent per call made; a bare call elsewhere counts only those it did not send past
+    their deadline (in ``calls``, ``expired`` and ``failed``), so a route of bare calls
+    alone is reported only where some were (:attr:`shown`), without ``amplification``.
     """
 
     kind = "route"
@@ -705,9 +707,12 @@ def checked_send(server: AppServer, handle: Handle, target: str) -> Handle:
     (the request's, or its own caller's limit) has passed, the call fails at once as
     ``timeout``, and as ``cancelled`` once its caller cancelled it, sending nothing, as a
     gRPC call made with an expired or cancelled context does, and counts in its route's
-    ``calls``, ``expired`` and ``failed`` (a call sent is not counted: flat runners send
-    theirs unchecked). ``handle`` itself where no deadline reaches ``server``: such a
-    call pays nothing.
+    ``calls``, ``expired`` and ``failed``. A call sent is counted (in ``calls``,
+    ``attempts``, and ``failed`` if it fails) only on a route that a guarded call of
+    ``server`` shares (:func:`guarded_targets`), whose ``amplification`` reads it; the
+    requests of such a call run as processes (flat runners would send it uncounted).
+    ``handle`` itself where no deadline reaches ``server`` and no guarded call shares
+    the route: such a call pays nothing.
     """
     ctx = server.ctx
     tracker: AttemptDeadlines | None = ctx.deadlines
@@ -717,29 +722,58 @@ def checked_send(server: AppServer, handle: Handle, target: str) -> Handle:
             ctx.scenario, server.name, tracker is not None
         )
         server.deadline_reached = reached  # type: ignore[attr-defined]
-    if not reached:
+    counted = target in guarded_targets(server)
+    if not reached and not counted:
         return handle
     env = ctx.env
     inf = math.inf
     counts = route_of(server, target)  # (``route`` is the callee's, below)
 
     def checked(request: Request, route: Any) -> Process:
-        if tracker is not None:
-            deadline = tracker.of(request)
-        else:
-            deadline = getattr(request, "deadline", inf)
-        if deadline <= env.now:  # causes registered here: the order they had before
-            cause = "timeout" if deadline > -inf else "cancelled"
-            # as a guarded call's try not sent: the invariant of COUNTERS holds
-            counts.calls += 1
-            counts.expired += 1
+        if reached:
+            if tracker is not None:
+                deadline = tracker.of(request)
+            else:
+                deadline = getattr(request, "deadline", inf)
+            if deadline <= env.now:  # causes registered here: the order they had before
+                cause = "timeout" if deadline > -inf else "cancelled"
+                # as a guarded call's try not sent: the invariant of COUNTERS holds
+                counts.calls += 1
+                counts.expired += 1
+                counts.failed += 1
+                raise RequestFailed(ctx.recorder.cause(cause))
+        if not counted:
+            return (yield from handle(request, route))
+        # as a guarded call of one try: attempts + expired == calls still holds for it
+        counts.calls += 1
+        counts.attempts += 1
+        try:
+            return (yield from handle(request, route))
+        except RequestFailed:
             counts.failed += 1
-            raise RequestFailed(ctx.recorder.cause(cause))
-        return (yield from handle(request, route))
+            raise
 
-    # flat runners (requests without deadlines) see the plain handle through it
-    checked.__wrapped__ = getattr(handle, "__wrapped__", handle)  # type: ignore[attr-defined]
+    if not counted:
+        # flat runners (requests without deadlines) see the plain handle through it
+        checked.__wrapped__ = getattr(handle, "__wrapped__", handle)  # type: ignore[attr-defined]
     return checked
+
+
+def guarded_targets(server: AppServer) -> frozenset[str]:
+    """The components some call of ``server`` guards (:func:`needs_guard`): a bare call to
+    one of them shares a route that counts every call (walked once per server)."""
+    targets: frozenset[str] | None = getattr(server, "guarded_targets", None)
+    if targets is None:
+        breakers = server.spec.breakers
+        targets = frozenset(
+            f.component
+            for steps in server.spec.endpoint_steps().values()
+            for step in steps
+            for f in step.forwards()
+            if needs_guard(step, breakers, f.component)
+        )
+        server.guarded_targets = targets  # type: ignore[attr-defined]
+    return targets
 
 
 def needs_guard(step: Any, breakers: dict[str, Any], target: str) -> bool:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import math
 from collections import deque
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Protocol
 
 import simpy
 from simpy.events import Event
@@ -64,6 +64,44 @@ class Slots:
         return self.capacity - self.free
 
 
+class _Drops(Protocol):
+    """What :func:`drop_abandoned` counts on: the slots' drop counters and causes."""
+
+    expired: int
+    cancelled: int
+    expired_code: int
+    cancelled_code: Callable[[], int]
+
+
+def drop_abandoned(
+    slots: _Drops,
+    event: Event,
+    now: float,
+    deadline: float,
+    carried: Any,
+    failure: type[RequestFailed],
+) -> bool:
+    """The one drop rule of slots that drop abandoned waiters: fail ``event`` if nobody
+    waits for it any longer, and say whether it did.
+
+    A waiter whose attempt's ``deadline`` has passed at ``now`` fails as
+    ``slots.expired_code`` (counted in ``slots.expired``); one whose caller cancelled what
+    it ``carried`` (a :class:`~simperf.components.resilience.Carried`, or None) as
+    ``slots.cancelled_code()`` (in ``slots.cancelled``). ``failure`` is the exception it
+    fails with: :class:`RequestFailed` holds no slot; an app queue's
+    :class:`~simperf.components.admission.Shed` was handed one and gives it back.
+    """
+    if now >= deadline:
+        slots.expired += 1
+        event.fail(failure(slots.expired_code))
+        return True
+    if carried is not None and carried.given_up():
+        slots.cancelled += 1
+        event.fail(failure(slots.cancelled_code()))
+        return True
+    return False
+
+
 class DroppingSlots(Slots):
     """Slots that drop a waiter whose caller has gone, when it would be granted one.
 
@@ -72,11 +110,11 @@ class DroppingSlots(Slots):
     :class:`~simperf.components.resilience.Carried`, whose caller may cancel it while it
     waits). When a slot is released, a waiter whose deadline has passed is failed as
     ``expired_code`` (counted in ``expired``) and one whose caller cancelled it as
-    ``cancelled_code()`` (in ``cancelled``), holding nothing, and the slot goes on to the
-    next waiter: what an app server's ``queue.drop_expired`` does to its workers
-    (:class:`~simperf.components.admission.OrderedSlots`), for a database's cores and a
-    pool's connections. A waiter queued through :meth:`acquire` (a flat runner's, with no
-    deadline) is never dropped.
+    ``cancelled_code()`` (in ``cancelled``), holding nothing (:func:`drop_abandoned`), and
+    the slot goes on to the next waiter: what an app server's ``queue.drop_expired`` does
+    to its workers (:class:`~simperf.components.admission.OrderedSlots`, by the same
+    rule), for a database's cores and a pool's connections. A waiter queued through
+    :meth:`acquire` (a flat runner's, with no deadline) is never dropped.
 
     Examples
     --------
@@ -127,16 +165,10 @@ class DroppingSlots(Slots):
         while waiting:
             event = waiting.popleft()
             ticket = tickets.pop(event, None) if tickets else None
-            if ticket is not None:
-                deadline, carried = ticket
-                if self.env.now >= deadline:
-                    self.expired += 1
-                    event.fail(RequestFailed(self.expired_code))
-                    continue
-                if carried is not None and carried.given_up():
-                    self.cancelled += 1
-                    event.fail(RequestFailed(self.cancelled_code()))
-                    continue
+            if ticket is not None and drop_abandoned(
+                self, event, self.env.now, ticket[0], ticket[1], RequestFailed
+            ):
+                continue
             event.succeed()
             return
         self.free += 1

@@ -12,7 +12,7 @@ bound there; for cores it is exact as long as the demand per request does not ch
 
 An instance that turns requests away (rejected at its queue limit, shed, dropped past
 their deadline by a queue with ``drop_expired``, or a database server's queries dropped
-so waiting for a core, or an app server's dropped or timed out waiting for a connection
+so waiting for a core or storage, or an app server's dropped or timed out waiting for a connection
 of its pool) measures the
 demand of the requests it served only: the load offered to it would keep it
 ``offered / served`` times busier, so its headroom is ``served / (offered U)``, below 1
@@ -65,7 +65,7 @@ from simperf.spec.topology import served_by
 TURNED_AWAY = ("rejected", "shed", "expired", "pool_expired", "pool_timeouts")
 """What an instance counts of the requests offered it and not served: rejected at its
 queue limit, shed, dropped past their deadline (``queue.drop_expired``; a database
-server's ``drop_expired`` at its cores; an app server's queries its pools dropped so,
+server's ``drop_expired`` at its cores and storage; an app server's queries its pools dropped so,
 ``pool.drop_expired``, or failed after waiting ``max_wait`` for a connection). Each arrived and
 would have cost its demand had it been served, so each is load offered."""
 

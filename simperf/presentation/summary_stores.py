@@ -50,7 +50,7 @@ def databases(d: dict[str, Any]) -> list[str]:
         if db.get("expired") or db.get("cancelled"):  # drop_expired: shown where it dropped
             lines.append(
                 f"dropped by {name}: expired {db['expired']}, cancelled {db['cancelled']} "
-                "(queries whose caller had gone, waiting for a core or a connection)"
+                "(queries whose caller had gone, waiting for a core, storage or a connection)"
             )
         lines.extend(_query_lines(name, db))
         if "shards" in db:

@@ -7,10 +7,10 @@ percentiles, ``throughput``, ``errors``, ``error_rate``) of all requests or of o
 ``class``, ``in_system``, ``utilization`` or ``queue_length`` of a ``component`` (or
 of one of its instances), the requests an app server (or one instance) ``shed``,
 dropped past their deadline (``expired``) or dropped as cancelled (``cancelled``) in a
-window, and the queries a database dropped so (``expired``, ``cancelled``: at its cores
-and its pools, or at one server's cores). The threshold takes the metric's unit: a time for
-latencies (``200ms``), a rate for throughput (``50/s``), a fraction or a percentage
-for ratios (``0.9``, ``1%``), a number for counts.
+window, and the queries a database dropped so (``expired``, ``cancelled``: at its servers
+and its pools, or at one server's cores and storage). The threshold takes the metric's
+unit: a time for latencies (``200ms``), a rate for throughput (``50/s``), a fraction or a
+percentage for ratios (``0.9``, ``1%``), a number for counts.
 """
 
 from __future__ import annotations
@@ -36,7 +36,8 @@ COUNTER_METRICS = {"shed": "sheds", "expired": "drops", "cancelled": "drops"}
 """An app server's counts per window (its instances' together, or one's), and what the
 server must do for the count to exist: shed (a ``queue`` or a ``concurrency_limit``) or
 drop (``queue.drop_expired``). A database counts the drops (``drop_expired``: its own,
-at its cores, or a pool's for it; one server's, at its cores, with ``instance``)."""
+at its servers, or a pool's for it; one server's, at its cores and storage, with
+``instance``)."""
 INSTANCE_METRICS = frozenset({"utilization", "queue_length", *COUNTER_METRICS})
 """Metrics of a component (its own instances together) or of one of its instances."""
 MEASURED_KINDS = frozenset({"app_server", "cache", "database", "sharded_database"})

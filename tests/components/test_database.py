@@ -494,3 +494,68 @@ def test_a_timed_out_query_waiting_for_a_connection_is_dropped(drops: str | None
 def test_a_drop_expired_nothing_can_trigger_is_refused(drops: str, path: str) -> None:
     with pytest.raises(simperf.SpecError, match=rf"components\.{path}.*no request class or call"):
         two_requests([{"call": "app.serve"}], [{"query": "get", "database": "db"}], drops)
+
+
+SLOW_STORAGE = {
+    "components.db.cpu.per_query": "1ms",
+    "components.db.primary.cores": 8,
+    "components.db.primary.storage.write_latency": "5ms",
+    "components.db.primary.storage.iops": 200,  # one write at a time, 5 ms each
+}
+
+
+@pytest.mark.parametrize("drops", [None, "db"])
+@pytest.mark.parametrize("abandoned", ["timeout", "hedge"])
+def test_a_query_whose_caller_has_gone_is_dropped_waiting_for_storage(
+    drops: str | None, abandoned: str
+) -> None:
+    # Each write holds a core 1 ms, then the one storage slot 5 ms. timeout: app's call
+    # gives up after 4 ms; A writes 2-7 ms, B (at 2) waits for storage from 3 and times
+    # out at 6: at 7 it is dropped (expired), not written 7-12 for nobody. hedge: the
+    # front hedges after 4 ms, so A1 writes 2-7, then B1 7-12; A1's answer cancelled A2
+    # (queued at 6): at 12 it is dropped (cancelled) and B2 written 12-17. Storage used
+    # to serve every one: busy 10 → 5 ms, and 20 → 15.
+    if abandoned == "timeout":
+        front, app = [{"call": "app.serve"}], [{"call": "db.put", "timeout": "4ms"}]
+    else:
+        front = [{"call": "app.serve", "hedge": {"after": "4ms"}}]
+        app = [{"query": "put", "database": "db"}]
+    scenario = two_requests(front, app, drops).with_overrides(
+        {**SLOW_STORAGE, "components.app.pool.size": 8}
+    )
+    model = settled(scenario)
+    server = model.components["db"].servers[0]
+    sent = 2 if abandoned == "timeout" else 4  # queries that reached the database
+    written = sent - (1 if drops else 0)
+    assert (server.served, server.storage.served) == (written, written)
+    assert server.storage.busy.area_at(0.1) == pytest.approx(written * 0.005, abs=EXACT)
+    assert server.active == 0 and server.queue.level == server.storage.queue.level == 0
+    if drops:
+        dropped = {"expired": 1, "cancelled": 0}
+        if abandoned == "hedge":
+            dropped = {"expired": 0, "cancelled": 1}
+        assert server.dropped() == dropped  # the database's counters: cores' and storage's
+    if drops and abandoned == "hedge":  # (the timed-out one is dropped after the run)
+        summary = simperf.run(scenario, seed=1).summary()
+        line = f"dropped by db: expired {dropped['expired']}, cancelled {dropped['cancelled']}"
+        assert line in summary
+
+
+@pytest.mark.parametrize("drops", [None, "db"])
+def test_a_timed_out_query_waiting_to_start_its_session_is_dropped(drops: str | None) -> None:
+    # No pool: each query opens a connection, whose session start-up holds the one core
+    # 5 ms, then runs 6 ms on it. A starts up 1-6 ms; B (at 2) waits for the core and its
+    # call times out at 6: it is dropped then, and A runs 6-12. B used to start a session
+    # 6-11 for nobody (only its query was dropped, at 17), A running 11-17 behind it: the
+    # core busy 16 → 11 ms (22 without drop_expired).
+    scenario = two_requests([{"call": "app.serve"}], [{"call": "db.get", "timeout": "4ms"}], drops)
+    scenario = scenario.with_overrides(
+        {"components.db.connection.startup": "5ms", "components.app.pool": None}
+    )
+    model = settled(scenario)
+    server = model.components["db"].servers[0]
+    assert (server.opened, server.served) == (2, 1 if drops else 2)
+    assert server.busy.area_at(0.1) == pytest.approx((11 if drops else 22) * 0.001, abs=EXACT)
+    assert server.open == 0 and server.queue.level == 0
+    if drops:
+        assert server.dropped() == {"expired": 1, "cancelled": 0}

@@ -716,6 +716,42 @@ def test_a_bare_call_not_sent_is_counted_on_its_route(timed: bool) -> None:
     assert not (sent.timeseries.component == "calls.mid->app").any()
 
 
+@pytest.mark.parametrize("deadline", [True, False])
+def test_a_route_mixing_guarded_and_bare_calls_counts_every_call_and_every_try(
+    deadline: bool,
+) -> None:
+    # mid calls app three times a request (10 ms each): guarded (a 20 ms timeout, or a
+    # fallback only where no deadline reaches mid), then bare, then bare again 40 ms
+    # later, past the front's 50 ms deadline (not sent) or, without one, sent. The
+    # route's amplification is what a planner multiplies its calls by for the load on
+    # app: attempts sent per call made. It counted the guarded calls and the bare ones
+    # not sent, not the bare ones sent: calls 18, attempts 9, amplification 0.5 for 18
+    # queries app served (without a deadline: 9 and 9 for 27); now 27, 18 and 2/3
+    # (27, 27 and 1): every try sent is one app served.
+    guarded = {"timeout": "20ms"} if deadline else {"fallback": {"skip": True}}
+    steps = [
+        {"call": "app.serve", **guarded},
+        {"call": "app.serve"},
+        {"delay": "40ms"},
+        {"call": "app.serve"},
+    ]
+    scenario = three_tiers("0ms", timed=True).with_overrides(
+        {"components.mid.endpoints.serve": steps}
+    )
+    if not deadline:
+        scenario = scenario.with_overrides(
+            {"components.front.endpoints.serve": [{"call": "mid.serve"}]}
+        )
+    data = simperf.run(scenario).data
+    route = data["calls"]["mid->app"]
+    unsent = 9 if deadline else 0
+    assert (route["calls"], route["attempts"], route["expired"]) == (27, 27 - unsent, unsent)
+    assert route["attempts"] == data["components"]["app"]["served"]
+    assert route["amplification"] == pytest.approx((27 - unsent) / 27)
+    assert route["failed"] == unsent  # every call sent was answered
+    assert route["attempts"] + route["expired"] == route["calls"]  # no retry, no hedge
+
+
 def test_a_routes_expired_tries_are_in_the_summary_and_the_time_series() -> None:
     # nested_retries: mid's third try of each call is due after the front gave up (3 in
     # all). They were in the JSON only: the calls table and the route's rates left
