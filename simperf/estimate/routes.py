@@ -65,6 +65,7 @@ class Routes(QueryRoutes, RegionRoutes):
         self.regions = list(network.regions) if network is not None else []
         self._memo: dict[tuple[Any, ...], Time] = {}
         self._db: dict[str, Any] = {}
+        self.pooled: dict[tuple[str, str], dict[tuple[Variant, bool], float]] = {}
         # geographic balancers: rates per client region held back until every class is
         # loaded (spill-over depends on all of them), then the shares each group serves
         self._pending: dict[tuple[str, str], dict[int, float]] = {}
@@ -615,11 +616,16 @@ class Routes(QueryRoutes, RegionRoutes):
             return max(arms, key=lambda t: t.total)
         if tag == "QueryStep":
             there = self.located(step.database, region)
-            one = Time(0.0, self.hop(region, there)) + self._query_time(
-                step.database,
-                _variant(step),
-                has_pool(spec, step.database),
-                after_write=step.database in written,
+            # each query waits for a connection, then holds it for the hop and the query
+            one = (
+                self._pool_wait(spec, step.database)
+                + Time(0.0, self.hop(region, there))
+                + self._query_time(
+                    step.database,
+                    _variant(step),
+                    has_pool(spec, step.database),
+                    after_write=step.database in written,
+                )
             )
             self._wrote(step, written)
             return one.scaled(step.repeat) + self._rows_cpu(
@@ -680,7 +686,8 @@ class Routes(QueryRoutes, RegionRoutes):
             there = self.located(component, region)
             variant = Variant(endpoint)
             return (
-                Time(0.0, self.hop(region, there))
+                self._pool_wait(spec, component)
+                + Time(0.0, self.hop(region, there))
                 + self._query_time(component, variant, has_pool(spec, component))
                 + self._rows_cpu(spec, component, variant, core_wait, 1)
             )
@@ -727,12 +734,14 @@ class Routes(QueryRoutes, RegionRoutes):
 
         A worker is held for the whole endpoint, waits downstream included; an endpoint
         of one ``cpu`` step holds it for that step's time distribution, any other is
-        taken as exponential (its variance unknown).
+        taken as exponential (its variance unknown). The pools' holding times, which do
+        not depend on the workers' waits, are put first (:meth:`fill_pools`).
         """
+        self.fill_pools()
         for (component, resource), station in list(self.stations.items()):
             if resource != "workers":
                 continue
-            station.rate = station.work = station.second = 0.0
+            station.clear()
             spec = self.components[component]
             for endpoint in spec.endpoints:
                 rate = self.calls.get((component, endpoint), 0.0)
