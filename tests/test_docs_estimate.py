@@ -70,3 +70,19 @@ def test_accuracy_table_estimates_are_todays() -> None:
     for model, shown in rows:
         found = simperf.estimate(simperf.load(MODELS / f"{model}.yaml")).mean("all")
         assert f"{found * 1e3:.3g} ms" == shown, model
+
+
+def test_p99_tables_now_are_todays() -> None:
+    # the "p99 now" column of the tables of the p99's history, model by model
+    rows = re.findall(r"^\| (\w+)(?: \(.*?\))? ?(\w*) \| [\d.]+ ms \| ([\d.]+) ms \|", PAGE, re.M)
+    checked = 0
+    for model, klass, shown in rows:
+        if model not in SCENARIOS:
+            continue  # a hand-built chain
+        found = simperf.estimate(simperf.load(MODELS / f"{model}.yaml")).to_dict()["classes"]
+        decimals = len(shown.partition(".")[2])
+        assert found[klass or "all"]["p99"] * 1e3 == pytest.approx(
+            float(shown), abs=0.5 * 10**-decimals
+        ), f"{model} {klass}"
+        checked += 1
+    assert checked >= 15, "the p99 tables are missing"
