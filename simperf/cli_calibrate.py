@@ -12,13 +12,16 @@ from simperf.cli_common import (
     _probability,
     _seed,
     add_quiet,
+    output_file,
     progress_wanted,
+    write_output,
 )
 
 
 def _cmd_calibrate(args: argparse.Namespace) -> int:
     from simperf.calibrate import calibrate  # scipy and pandas only when asked for
 
+    out = output_file("--out", args.out, "calibrated.yaml") if args.out else None
     cal = calibrate(
         args.spec,
         base=args.base,
@@ -27,9 +30,8 @@ def _cmd_calibrate(args: argparse.Namespace) -> int:
         seed=args.seed,
         progress=progress_wanted(args),
     )
-    if args.out:
-        with open(args.out, "w", encoding="utf-8") as out:
-            out.write(cal.to_yaml())
+    if out is not None:
+        write_output("--out", out, cal.to_yaml())
     if args.json:
         print(json.dumps(cal.to_dict()))
     else:

@@ -15,9 +15,9 @@ from simperf.cli_common import (
     add_repeated,
     add_scenario_arguments,
     add_store,
+    check_store,
     interrupted,
     progress_wanted,
-    require_out_for_resume,
     run_options,
     scenario_from_args,
 )
@@ -50,7 +50,7 @@ def _search_options(args: argparse.Namespace) -> dict[str, Any]:
 def _cmd_capacity(args: argparse.Namespace) -> int:
     from simperf.experiment.capacity import capacity
 
-    require_out_for_resume(args)
+    check_store(args)
     scenario = scenario_from_args(args)
     try:
         found = capacity(
@@ -122,7 +122,7 @@ def _cmd_cheapest(args: argparse.Namespace) -> int:
 
     for text in args.design:
         _design(text)  # a knob is required here
-    require_out_for_resume(args)
+    check_store(args)
     designs = _designs(args, args.design)  # the spec's own errors first
     if len(designs) < 2:  # one design ranks nothing: that is a capacity search
         raise SpecError(
@@ -166,7 +166,7 @@ def _cmd_growth(args: argparse.Namespace) -> int:
         rate = parse_fraction(args.rate)
     except ValueError as exc:
         raise SpecError(f"--rate: {exc}") from None
-    require_out_for_resume(args)
+    check_store(args)
     designs = _designs(args, args.design or ["as_is"])
     try:
         projection = growth(

@@ -15,10 +15,10 @@ from simperf.cli_common import (
     add_repeated,
     add_scenario_arguments,
     add_store,
+    check_store,
     interrupted,
     of_spec,
     progress_wanted,
-    require_out_for_resume,
     run_options,
     scenario_from_args,
 )
@@ -52,7 +52,7 @@ def _cmd_replicate(args: argparse.Namespace) -> int:
     from simperf.metrics.stats import same_in_every_replication
     from simperf.presentation.cells import metric_value
 
-    require_out_for_resume(args)
+    check_store(args)
     scenario = scenario_from_args(args)
     precision = _precision(args) if args.precision else None
     try:
@@ -148,7 +148,7 @@ def _cmd_compare(args: argparse.Namespace) -> int:
     from simperf.presentation.cells import metric_value
     from simperf.presentation.tables import comparison_sides
 
-    require_out_for_resume(args)
+    check_store(args)
     with of_spec(args.spec):
         a = scenario_from_args(
             args, args.spec, _assignments(args.overrides_a, "--set-a"), "--set-a"
@@ -218,7 +218,7 @@ def _cmd_sweep(args: argparse.Namespace) -> int:
     from simperf.presentation.cells import metric_value
     from simperf.spec.io import parse_assignment, parse_text
 
-    require_out_for_resume(args)
+    check_store(args)
     scenario = scenario_from_args(args)
     grid: dict[str, list[Any]] = {}
     for item in args.grid:

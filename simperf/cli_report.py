@@ -7,25 +7,17 @@ import json
 from pathlib import Path
 from typing import Any
 
-from simperf.cli_common import add_scenario_arguments, scenario_from_args
-from simperf.errors import SimperfError
+from simperf.cli_common import add_scenario_arguments, output_file, scenario_from_args, write_output
 
 
 def _cmd_report(args: argparse.Namespace) -> int:
     from simperf.experiment.run import run
     from simperf.presentation.report import render
 
-    out = Path(args.output) if args.output else Path(f"{Path(args.spec).stem}.html")
-    if out.is_dir():
-        raise SimperfError(f"--out {out}: is a directory; give a file name, e.g. {out}/report.html")
+    out = output_file("--out", args.output or f"{Path(args.spec).stem}.html", "report.html")
     scenario = scenario_from_args(args)
     result = run(scenario, seed=args.seed)
-    page = render(result)
-    try:
-        out.parent.mkdir(parents=True, exist_ok=True)
-        out.write_text(page, encoding="utf-8")
-    except OSError as exc:
-        raise SimperfError(f"--out {out}: cannot write the report ({exc.strerror})") from None
+    write_output("--out", out, render(result))
     if args.json:
         print(json.dumps({"report": str(out), "result": result.to_dict()}))
         return 0

@@ -124,7 +124,7 @@ def test_an_slo_on_a_rate_per_second_takes_a_rate(capsys: pytest.CaptureFixture[
     args = ["capacity", MMC, "--knob", "components.app.cores", *slo, "-n", "2", *SHORT]
     assert main([*args, "--json"]) == 0
     data = json.loads(capsys.readouterr().out)
-    assert data["answer"] == 5 and data["slo"][0] == "estimate.bottleneck.saturation_rate > 450"
+    assert data["answer"] == 5 and data["slo"][0] == "estimate.bottleneck.saturation_rate > 450/s"
     assert main([*args, "--slo", "error_rate<500/s"]) == 2
     err = capsys.readouterr().err
     assert "error_rate<500/s: below: expected a fraction" in err
@@ -165,8 +165,8 @@ def test_an_error_rate_slo_on_the_command_line_sets_the_threshold(
     default = json.loads(capsys.readouterr().out)
     assert main([*args, "--slo", "error_rate<0.5%", "--json"]) == 0
     relaxed = json.loads(capsys.readouterr().out)
-    assert default["slo"][-1] == "error_rate < 0.001" and default["answer"] == 6
-    assert relaxed["slo"][-1] == "error_rate < 0.005" and relaxed["answer"] == 5
+    assert default["slo"][-1] == "error_rate < 0.1%" and default["answer"] == 6
+    assert relaxed["slo"][-1] == "error_rate < 0.5%" and relaxed["answer"] == 5
 
 
 def test_designs_pick_instance_types(capsys: pytest.CaptureFixture[str]) -> None:

@@ -16,7 +16,7 @@ def test_estimate_prints_classes_components_and_the_bottleneck(
     assert main(["estimate", str(MODELS / "web_tier.yaml")]) == 0
     out = capsys.readouterr().out
     assert "nothing simulated" in out
-    assert "first to saturate: app cores at 2.5x the load (3750 req/s)" in out
+    assert "first to saturate: app cores at 2.5x the load (3750/s)" in out
 
 
 def test_estimate_json_applies_set(capsys: pytest.CaptureFixture[str]) -> None:

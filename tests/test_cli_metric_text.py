@@ -57,14 +57,19 @@ def test_capacity_text(capsys: pytest.CaptureFixture[str]) -> None:
     args = ["capacity", MMC, "--knob", "components.app.cores", "--high", "6", "-n", "2"]
     assert main([*args, "--slo", "components.app.utilization<0.9", *EXACT]) == 0
     out = capsys.readouterr().out
-    assert "components.app.utilization 80.0%" in out, out
-    assert "error_rate 0.0%" in out
-    # the SLOs as given keep their machine values; --json its raw numbers
-    assert "components.app.utilization < 0.9" in out
+    # a value the same in every replication has no interval, and the text says so
+    assert "components.app.utilization 80.0% (same in every replication)" in out, out
+    assert "error_rate 0.0% (same in every replication)" in out
+    # the SLOs in their metrics' units: 'error_rate < 0.001' sat beside 'error_rate 0.0%'
+    assert "meeting components.app.utilization < 90%, error_rate < 0.1%, stable" in out
+    assert not RAW_FRACTION.search(out), out
     assert main([*args, "--slo", "components.app.utilization<0.9", *EXACT, "--json"]) == 0
     data = json.loads(capsys.readouterr().out)
+    # --json: the descriptions name their unit, the numbers stay raw
+    assert data["slo"] == ["components.app.utilization < 90%", "error_rate < 0.1%"]
     row = next(p for p in data["probes"] if p["components.app.cores"] == 4)
     assert row["mean"] == pytest.approx(0.8)
+    assert (row["target"], row["half_width"]) == (0.9, 0.0)
 
 
 def test_growth_text(capsys: pytest.CaptureFixture[str]) -> None:
@@ -72,7 +77,7 @@ def test_growth_text(capsys: pytest.CaptureFixture[str]) -> None:
     assert main([*args, "--slo", "throughput<350/s", *EXACT]) == 0
     out = capsys.readouterr().out
     # month 1: 352/s, past the SLO's 350/s
-    assert "throughput 352/s missed, target < 350/s" in out, out
+    assert "at 352/s throughput 352/s (same in every replication) missed, target < 350/s" in out
 
 
 def test_cheapest_text(capsys: pytest.CaptureFixture[str]) -> None:
@@ -80,7 +85,8 @@ def test_cheapest_text(capsys: pytest.CaptureFixture[str]) -> None:
     args = ["cheapest", MMC, *designs, "-n", "2", "--slo", "components.app.utilization<0.9"]
     assert main([*args, *EXACT]) == 0
     out = capsys.readouterr().out
-    assert "components.app.utilization 80.0%  error_rate 0.0%" in out, out
+    same = "(same in every replication)"
+    assert f"components.app.utilization 80.0% {same}  error_rate 0.0% {same}" in out, out
 
 
 def test_run_text_reads_as_the_others(capsys: pytest.CaptureFixture[str]) -> None:

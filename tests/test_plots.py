@@ -325,7 +325,7 @@ def test_timeseries_says_what_it_shows_with_an_axis_per_unit(result: simperf.Res
     # throughput (hundreds per second) and error rate (a fraction) shared one axis
     # titled "value", where the error rate was a flat line at 0
     mixed = plots.timeseries(result, ("throughput", "error_rate"))
-    assert mixed.layout.yaxis.title.text == "throughput (req/s)"
+    assert mixed.layout.yaxis.title.text == "throughput (requests/s)"
     assert mixed.layout.yaxis2.title.text == "error rate (%)"
     rate = result.timeseries
     rate = rate[(rate.component == "all") & (rate.metric == "error_rate")]["value"]

@@ -23,6 +23,7 @@ from simperf.calibrate.logs import (
 from simperf.calibrate.overhead import Overhead, _se, held_from_mean, load_dependence, overhead
 from simperf.calibrate.traffic import Arrivals, arrivals
 from simperf.experiment.progress import bar as progress_bar
+from simperf.presentation.cells import per_second
 from simperf.spec.base import MAX_TIME
 
 PERCENTILES = (50, 95, 99)
@@ -833,7 +834,7 @@ def scenario_fragment(
         entry = "client"
     return {
         "name": "calibrated",
-        "description": f"calibrated from a request log at {level.arrivals.rate:.4g} req/s",
+        "description": f"calibrated from a request log at {per_second(level.arrivals.rate, '.4g')}",
         "workload": {
             "arrival": {"kind": "poisson", "rate": f"{level.arrivals.rate:.6g}/s"},
             "classes": [{"name": "request", "entry": entry, "endpoint": "serve"}],
@@ -975,18 +976,20 @@ def _warnings(levels: list[Level], calibrated: Level) -> list[str]:
             out.append(
                 f"load {lv.load:g}: saturated: {why}; its latencies are no steady state's, "
                 f"so nothing is predicted there and its overhead is left out of the trend"
-                f"{unfitted}. It offered {lv.arrivals.rate:.4g} req/s and the model "
-                f"calibrated at load {calibrated.load:g} serves at most {capacity:.4g} "
-                f"req/s: leave load {lv.load:g} out of the log (nothing else is fitted from "
-                f"it), or measure it again below {capacity:.4g} req/s to have it predicted"
+                f"{unfitted}. It offered {per_second(lv.arrivals.rate, '.4g')} and the "
+                f"model calibrated at load {calibrated.load:g} serves at most "
+                f"{per_second(capacity, '.4g')}: leave load {lv.load:g} out of the log "
+                f"(nothing else is fitted from it), or measure it again below "
+                f"{per_second(capacity, '.4g')} to have it predicted"
             )
         elif lv.arrivals.rate / capacity >= 1:
             out.append(
                 f"load {lv.load:g}: not saturated in the log, but the model calibrated at "
-                f"load {calibrated.load:g} serves at most {capacity:.4g} req/s and it offered "
-                f"{lv.arrivals.rate:.4g}: nothing is predicted there; the worker's time per "
-                f"request was shorter at this load ({lv.service * 1e3:.3f} ms against "
-                f"{calibrated.service * 1e3:.3f} ms; see the held overhead's trend)"
+                f"load {calibrated.load:g} serves at most {per_second(capacity, '.4g')} and it "
+                f"offered {per_second(lv.arrivals.rate, '.4g')}: nothing is predicted there; "
+                f"the worker's time per request was shorter at this load "
+                f"({lv.service * 1e3:.3f} ms against {calibrated.service * 1e3:.3f} ms; see the "
+                "held overhead's trend)"
             )
         if lv.timed_out:
             total = lv.timed_out + lv.requests

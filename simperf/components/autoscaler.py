@@ -34,14 +34,21 @@ from simperf.units import format_clock
 OFF, WARMING, SERVING, DRAINING = "off", "warming", "serving", "draining"
 _EPS = 1e-9  # a metric at its target is not above it (float noise in busy areas)
 
+Measured = tuple[str, float, str, float]
+"""What a decision acted on: the metric, its value over the period (raw), how it was
+compared (``vs target``, ``above``, ``below``) and the level it was compared with."""
+
 
 class Autoscaler(Component):
     """Scales ``server`` (an :class:`~simperf.components.app_server.AppServer`) by ``spec``.
 
     Not a row of the component table; it reports the ``autoscaling.<server>`` section
     and the instance counts of the time series. ``events`` lists every action as
-    ``(time, from, to, reason)``, ``from`` and ``to`` counting provisioned instances
-    that are not draining (the fleet).
+    ``(time, from, to, reason, measured)``, ``from`` and ``to`` counting provisioned
+    instances that are not draining (the fleet); a decision of the policy's has its
+    ``measured`` (:data:`Measured`: the metric, its raw value, how it was compared and
+    the level), which its reason opens with up to the first ``;`` (the text shows it in
+    the metric's unit), a crash's replacement none.
     """
 
     kind = "autoscaling"
@@ -71,7 +78,7 @@ class Autoscaler(Component):
         self.working = LevelMonitor()
         for monitor in (self.provisioned, self.serving, self.working):
             monitor.change(start, 0.0)
-        self.events: list[tuple[float, int, int, str]] = []
+        self.events: list[tuple[float, int, int, str, Measured | None]] = []
         # (time, instances wanted) of every decision that wanted more than max
         self.capped: list[tuple[float, int]] = []
         # a change wanted but held: (scale-out?, first wanted at, what held it last)
@@ -271,15 +278,16 @@ class Autoscaler(Component):
         spec = self.spec
         self._replace_crashed()
         fleet = self.fleet
+        detail = ""
         if self.target is not None:
             # inside the dead band the fleet stays (measured may differ from it: warming)
             if spec.tolerance > 0 and abs(value / self.target - 1) <= spec.tolerance + _EPS:
                 desired = fleet
             else:
                 desired = math.ceil(measured * value / self.target - _EPS)
-            reason = f"{spec.metric} {value:.4g} vs target {self.target:.4g}"
+            why: Measured | None = (spec.metric, value, "vs target", self.target)
         else:
-            desired, reason = fleet, ""
+            desired, why = fleet, None
             above = [s for s in self.steps if s[0] == "above" and value > s[1] + _EPS]
             below = [s for s in self.steps if s[0] == "below" and value < s[1] - _EPS]
             if above:
@@ -292,13 +300,15 @@ class Autoscaler(Component):
                 warming = sum(1 for s in self.state if s == WARMING)
                 base = min(serving, fleet - warming)
                 desired = max(fleet, base + change)
-                reason = f"{spec.metric} {value:.4g} above {level:.4g}"
+                why = (spec.metric, value, "above", level)
                 if base < fleet:  # why it adds less than its change
-                    reason += f"; {base} measured + {change}, {fleet - base} added already"
+                    detail = f"; {base} measured + {change}, {fleet - base} added already"
             elif below:
                 _, level, change = min(below, key=lambda s: s[1])
                 desired = fleet + change
-                reason = f"{spec.metric} {value:.4g} below {level:.4g}"
+                why = (spec.metric, value, "below", level)
+        # the raw reason the result keeps; the text shows `why` in the metric's unit
+        reason = "" if why is None else f"{why[0]} {why[1]:.4g} {why[2]} {why[3]:.4g}{detail}"
         now = self.env.now
         if desired > spec.max:
             self.capped.append((now, desired))
@@ -327,19 +337,19 @@ class Autoscaler(Component):
             reason += f"; wanted from {format_clock(self.held[1])}, held by {self.held[2]}"
         self.held = None
         if side:
-            self._scale_out(desired - fleet, reason)
+            self._scale_out(desired - fleet, reason, why)
         else:
-            self._scale_in(fleet - desired, reason)
+            self._scale_in(fleet - desired, reason, why)
 
-    def _record(self, before: int, reason: str) -> None:
-        self.events.append((self.env.now, before, self.fleet, reason))
+    def _record(self, before: int, reason: str, measured: Measured | None = None) -> None:
+        self.events.append((self.env.now, before, self.fleet, reason, measured))
 
-    def _scale_out(self, count: int, reason: str) -> None:
+    def _scale_out(self, count: int, reason: str, measured: Measured | None) -> None:
         before = self.fleet
         now = self.env.now
         self._add(count, now)
         self.last_out = now
-        self._record(before, reason)
+        self._record(before, reason, measured)
 
     def _add(self, count: int, now: float) -> list[int]:
         """Bring ``count`` instances into the fleet; returns their slots."""
@@ -386,7 +396,7 @@ class Autoscaler(Component):
         if not draining:
             self._work(index, 1, now)
 
-    def _scale_in(self, count: int, reason: str) -> None:
+    def _scale_in(self, count: int, reason: str, measured: Measured | None) -> None:
         before = self.fleet
         now = self.env.now
         serving = [i for i, s in enumerate(self.state) if s == SERVING]
@@ -398,7 +408,7 @@ class Autoscaler(Component):
                 self.serving.change(-1, now)
             self.env.process(self._drain(index))
         self.last_in = now
-        self._record(before, reason)
+        self._record(before, reason, measured)
 
     def _drain(self, index: int) -> Process:
         inst = self.server.instances[index]
@@ -464,7 +474,16 @@ class Autoscaler(Component):
             "capped_at_max": len(capped),
             "most_wanted": max(capped, default=None),
             "events": [
-                {"time": t, "from": a, "to": b, "reason": reason} for t, a, b, reason in events
+                {
+                    "time": t,
+                    "from": a,
+                    "to": b,
+                    "reason": reason,
+                    "measured": None
+                    if measured is None
+                    else dict(zip(("metric", "value", "compared", "level"), measured, strict=True)),
+                }
+                for t, a, b, reason, measured in events
             ],
             # only in a run with faults: every other run's section is as it was
             **({"down": self._down(start, end)} if self.server.ctx.scenario.faults else {}),
@@ -476,7 +495,7 @@ class Autoscaler(Component):
         fleet = before[-1][2] if before else self.server.spec.initial_replicas
         out: list[tuple[float, float, int]] = []
         now = start
-        for t, _, after, _ in self.events:
+        for t, _, after, _, _ in self.events:
             if start <= t <= end:
                 out.append((now, t, fleet))
                 now, fleet = t, after

@@ -28,6 +28,7 @@ from simperf.estimate.routes import Routes
 from simperf.estimate.stations import Station, Time, quantile
 from simperf.keys import trace_times
 from simperf.lazy import lazy_module
+from simperf.presentation.cells import target_value
 from simperf.presentation.estimate_text import render
 from simperf.presentation.tables import estimate_html
 from simperf.spec.autoscaling import autoscaled
@@ -439,9 +440,9 @@ def _place(routes: Routes, name: str, spec: Any, load: float | None) -> None:
         station = routes.stations.get((name, resource))
         if station is not None:
             station.instances = fleet
-    level = f"{target:.4g}/s" if scaling.metric == "request_rate" else f"{target:.4g}"
-    text = (
-        f"autoscaling: estimated at the {fleet} instance(s) a {level} "
+    text = (  # the target in its metric's unit, as the run's actions read it
+        f"autoscaling: estimated at the {fleet} instance(s) a "
+        f"{target_value(scaling.metric, target)} "
         f"{scaling.metric} target settles at (the run starts with {start})"
     )
     if band is not None and band[1] > band[0]:

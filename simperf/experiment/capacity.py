@@ -39,8 +39,14 @@ from simperf.experiment.probe import Probe, Prober
 from simperf.experiment.progress import wanted
 from simperf.experiment.slo_verdict import MET, MISSED, UNDECIDED
 from simperf.experiment.store import ResultStore, canonical_hash
+from simperf.metrics.paths import flatten
 from simperf.metrics.stability import SEVERITY
-from simperf.presentation.cells import metric_value, verdict_reason
+from simperf.presentation.cells import (
+    slo_text,
+    target_value,
+    verdict_reason,
+    with_interval,
+)
 from simperf.presentation.summary_text import unpriced_note
 from simperf.presentation.tables import capacity_html
 from simperf.spec.cost import free_cores, scenario_cost
@@ -192,7 +198,7 @@ class Capacity:
             "high": self.high,
             "seed": self.seed,
             "confidence": self.confidence,
-            "slo": [s.describe() for s in self.slo],
+            "slo": [slo_text(s) for s in self.slo],  # the raw targets: each probe's
             "answer": self.answer,
             "cost_per_hour": self.cost,
             "unpriced": self.unpriced,
@@ -226,7 +232,7 @@ class Capacity:
     def summary(self) -> str:
         """Readable lines: one per probe, then the answer."""
         lines = [f"capacity of {self.scenario.name}: smallest {self.knob} in [{self.low}, "]
-        lines[0] += f"{self.high}] meeting " + ", ".join(s.describe() for s in self.slo)
+        lines[0] += f"{self.high}] meeting " + ", ".join(slo_text(s) for s in self.slo)
         lines[0] += (
             f", stable in every replication (SLOs judged on {self.confidence:.0%} Student-t "
             "intervals of their means over the replications)"
@@ -238,7 +244,7 @@ class Capacity:
                 if floor > self.low
                 else ""  # nothing below the range searched
             )
-            named = ", ".join(s.describe() for s in predicted(self.slo))
+            named = ", ".join(slo_text(s) for s in predicted(self.slo))
             # the estimate judges latency means and p99s only: name what it judged
             if not named:
                 met = f"it predicts none of the SLOs; stable from {_value(start)}"
@@ -252,11 +258,7 @@ class Capacity:
         elif self.bracket_note:
             lines.append(f"  estimate: {self.bracket_note} (searched from {_value(self.low)})")
         for p in self.probes:
-            parts = "  ".join(
-                f"{s['metric']} {metric_value(s['metric'], s['mean'])}"
-                + (f" ±{metric_value(s['metric'], s['half_width'])}" if s["half_width"] else "")
-                for s in p.slos
-            )
+            parts = "  ".join(f"{s['metric']} {_interval(p, s)}" for s in p.slos)
             runs = f"{len(p.runs)} run{'s' if len(p.runs) > 1 else ''}"
             lines.append(
                 f"  {self.knob}={_value(p.value)}: {p.verdict:<9} ({runs}, "
@@ -303,13 +305,18 @@ def missed_because(probe: Probe) -> str:
         reason = verdict_reason(worst)
         return probe.stability + (f" ({reason})" if reason else "")
     return "; ".join(
-        f"{s['metric']} {metric_value(s['metric'], s['mean'])}"
-        + (f" ±{metric_value(s['metric'], s['half_width'])}" if s["half_width"] else "")
-        + f" {s['slo_verdict']}, target {'<' if s['side'] == 'below' else '>'} "
-        + metric_value(s["metric"], s["target"])
+        f"{s['metric']} {_interval(probe, s)} {s['slo_verdict']}, target "
+        + f"{'<' if s['side'] == 'below' else '>'} {target_value(s['metric'], s['target'])}"
         for s in probe.slos
         if s["slo_verdict"] != MET
     )
+
+
+def _interval(probe: Probe, row: dict[str, Any]) -> str:
+    """An SLO's mean over the probe's replications with its interval, as the text shows
+    it (one value in every replication said so, not a bare mean)."""
+    values = [flatten(run).get(row["metric"], float("nan")) for run in probe.runs]
+    return with_interval(row["metric"], row["mean"], row["half_width"], values)
 
 
 def _is_integer_knob(scenario: Scenario, knob: str) -> bool:

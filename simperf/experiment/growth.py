@@ -38,6 +38,7 @@ from simperf.experiment.capacity import (
 from simperf.experiment.executors import executor_for
 from simperf.experiment.probe import Probe, Prober
 from simperf.experiment.slo_verdict import UNDECIDED
+from simperf.presentation.cells import per_second
 from simperf.presentation.summary_text import unpriced_note
 from simperf.presentation.tables import growth_html
 from simperf.spec.cost import scenario_cost
@@ -151,7 +152,7 @@ class Growth:
             elif getattr(row, "unpriced", None):  # a cost without them is not the bill
                 line += f" ({unpriced_note({'unpriced': row.unpriced})})"
             if not holds and "why" in miss and miss.why.notna().any():
-                line += f"; at {miss.rate.iat[0]:.6g} req/s {miss.why.iat[0]}"
+                line += f"; at {per_second(miss.rate.iat[0])} {miss.why.iat[0]}"
             doubtful = self.frame[(self.frame.design == row.design) & ~sure]
             if not doubtful.empty:
                 # the months with the same doubt are named once: 'months 3-5 ...'

@@ -10,6 +10,7 @@ import plotly.graph_objects as go
 
 from simperf.metrics.stats import t_interval
 from simperf.plots._style import MS
+from simperf.presentation.cells import rate_title
 
 
 def _interval_frame(frame: pd.DataFrame, x: str, y: str, confidence: float) -> pd.DataFrame:
@@ -120,7 +121,7 @@ def percentiles_vs_load(
     fig = band(frame, load, ys, confidence, scale=MS, names=list(percentiles))
     fig.update_layout(
         title=f"Latency of {request_class} against load",
-        xaxis_title="arrival rate (req/s)" if load.endswith("rate") else load,
+        xaxis_title=rate_title("arrival rate") if load.endswith("rate") else load,
         yaxis_title="latency (ms)",
     )
     return fig

@@ -4,10 +4,39 @@ none, so that columns stay aligned."""
 from __future__ import annotations
 
 import math
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from simperf.metrics.stats import SAME_IN_EVERY_REPLICATION, same_in_every_replication
 from simperf.spec.slo import metric_kind
 from simperf.units import format_time
+
+if TYPE_CHECKING:  # pragma: no cover
+    from simperf.spec.slo import SloSpec
+
+PER_SECOND = "/s"
+"""The unit of every rate the text, the HTML views and the figures show: ``51.8/s``."""
+
+
+def per_second(value: float, fmt: str = ".6g") -> str:
+    """A rate with its unit, in format ``fmt`` (``fmt`` with a ``,``: whole, grouped).
+
+    Examples
+    --------
+    >>> per_second(51.8), per_second(2500.0, ".4g"), per_second(1.5e6, ",.0f")
+    ('51.8/s', '2500/s', '1,500,000/s')
+    """
+    return f"{value:{fmt}}{PER_SECOND}"
+
+
+def rate_title(quantity: str) -> str:
+    """An axis or column title for a rate of requests: ``throughput (requests/s)``.
+
+    Examples
+    --------
+    >>> rate_title("arrival rate")
+    'arrival rate (requests/s)'
+    """
+    return f"{quantity} (requests{PER_SECOND})"
 
 
 def pct(value: float | None) -> str:
@@ -126,9 +155,75 @@ def metric_value(metric: str, value: float | None) -> str:
         # an error rate of 0.12% is not 0.1% (nor 0.012% 0.0%): two digits below 1%
         return f"{value * 100:.2g}%" if 0 < abs(value) < 0.01 else pct(value)
     if kind == "rate":
-        return f"{value:.6g}/s" if abs(value) < 1e6 else f"{value:,.0f}/s"
+        return per_second(value, ".6g" if abs(value) < 1e6 else ",.0f")
     if kind == "price":
         return f"{value:.4g}/h"
     if kind == "ratio":
         return multiple(value)
     return f"{value:.0f}" if float(value).is_integer() else f"{value:.4g}"
+
+
+def with_interval(
+    metric: str, mean: float | None, half_width: float | None, values: list[float]
+) -> str:
+    """A metric's mean over replications and its interval as the text shows them, in the
+    metric's unit: ``46.9 ms ±2.89 ms``; ``0.0% (same in every replication)`` where the
+    replications (``values``, NaN: none) gave one value, whose interval has no width
+    and no replication more would move (the HTML views say the same); the mean alone
+    without an interval (one replication).
+
+    Examples
+    --------
+    >>> with_interval("latency.all.p99", 0.0469, 0.00289, [0.045, 0.048])
+    '46.9 ms ±2.89 ms'
+    >>> with_interval("error_rate", 0.0, 0.0, [0.0, 0.0])
+    '0.0% (same in every replication)'
+    >>> with_interval("error_rate", 0.0, None, [0.0])
+    '0.0%'
+    """
+    shown = metric_value(metric, mean)
+    finite = [v for v in values if v == v]
+    if len(finite) > 1 and same_in_every_replication(finite):
+        return f"{shown} ({SAME_IN_EVERY_REPLICATION})"
+    return shown if half_width is None else f"{shown} ±{metric_value(metric, half_width)}"
+
+
+def target_value(metric: str, value: float) -> str:
+    """An SLO's target (or a threshold) in its metric's unit, as written: a time in its
+    unit, a fraction in percent, a rate per second, a price per hour, a ratio as a
+    multiple, to six significant digits (a value measured is rounded; a target is not,
+    so that ``99.95%`` does not read ``100.0%``).
+
+    Examples
+    --------
+    >>> target_value("error_rate", 0.001), target_value("components.app.utilization", 0.9995)
+    ('0.1%', '99.95%')
+    >>> target_value("throughput", 300.0), target_value("latency.all.p99", 0.2)
+    ('300/s', '200 ms')
+    >>> target_value("cost.total_per_hour", 2.5), target_value("faults.failed", 12.0)
+    ('2.5/h', '12')
+    """
+    kind = metric_kind(metric)
+    if kind == "time":
+        return format_time(value)
+    if kind == "fraction":
+        return f"{value * 100:.6g}%"
+    if kind == "rate":
+        return per_second(value)
+    if kind == "price":
+        return f"{value:.6g}/h"
+    return f"{value:.6g}x" if kind == "ratio" else f"{value:.6g}"
+
+
+def slo_text(slo: SloSpec) -> str:
+    """An SLO as every view writes it, its target in its metric's unit.
+
+    Examples
+    --------
+    >>> from simperf.spec.slo import as_slos
+    >>> slos = as_slos(["error_rate<0.001", "throughput>300/s", "latency.all.p99<200ms"])
+    >>> [slo_text(s) for s in slos]
+    ['error_rate < 0.1%', 'throughput > 300/s', 'latency.all.p99 < 200 ms']
+    """
+    side = "<" if slo.side == "below" else ">"
+    return f"{slo.metric} {side} {target_value(slo.metric, slo.target)}"

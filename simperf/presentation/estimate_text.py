@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from simperf.presentation.cells import multiple, pct
+from simperf.presentation.cells import PER_SECOND, multiple, pct, per_second
 from simperf.units import format_time
 
 
@@ -16,9 +16,9 @@ def render(d: dict[str, Any]) -> str:
     kind = "closed loop, MVA" if d["closed"] else "open loop"
     lines = [
         f"estimate of {d['scenario']} ({kind}, closed forms: nothing simulated)  "
-        f"rate {d['rate']:.4g} req/s",  # as the classes' table and the saturation rate
+        f"rate {per_second(d['rate'], '.4g')}",  # as the classes' table and the saturation rate
         "",
-        f"{'class':<16}{'rate':>10}{'mean':>11}{'p99~':>11}",
+        f"{'class':<16}{'rate' + PER_SECOND:>10}{'mean':>11}{'p99~':>11}",
     ]
     for name, row in d["classes"].items():
         lines.append(
@@ -36,7 +36,7 @@ def render(d: dict[str, Any]) -> str:
         lines += [
             "",
             f"first to saturate: {neck['component']} {neck['resource']} at "
-            f"{multiple(neck['headroom'])} the load ({neck['saturation_rate']:.4g} req/s)",
+            f"{multiple(neck['headroom'])} the load ({per_second(neck['saturation_rate'], '.4g')})",
         ]
     notes = d["notes"]
     if notes:

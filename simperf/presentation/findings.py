@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from simperf.metrics.paths import flatten
-from simperf.presentation.cells import metric_value, verdict_reason
+from simperf.presentation.cells import metric_value, slo_text, verdict_reason
 
 if TYPE_CHECKING:  # pragma: no cover
     from simperf.metrics.result import Result
@@ -52,11 +52,11 @@ def slo_verdicts(result: Result) -> list[tuple[bool, str]]:
     for slo in result.scenario.slo:
         value = flat.get(slo.metric, float("nan"))
         if value != value:
-            out.append((False, f"SLO {slo.describe()}: this run has no value for {slo.metric}"))
+            out.append((False, f"SLO {slo_text(slo)}: this run has no value for {slo.metric}"))
             continue
         met = value < slo.target if slo.side == "below" else value > slo.target
         shown = metric_value(slo.metric, value)
-        out.append((met, f"SLO {slo.describe()} {'met' if met else 'missed'}: {shown}"))
+        out.append((met, f"SLO {slo_text(slo)} {'met' if met else 'missed'}: {shown}"))
     return out
 
 

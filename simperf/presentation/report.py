@@ -22,7 +22,12 @@ from simperf.presentation import tables
 from simperf.presentation.cells import metric_value
 from simperf.presentation.findings import warnings
 from simperf.presentation.summary_failures import alerts, faults
-from simperf.presentation.summary_text import autoscaling, headroom, unpriced_note
+from simperf.presentation.summary_text import (
+    autoscaling,
+    headroom,
+    scaling_reason,
+    unpriced_note,
+)
 from simperf.units import format_clock
 
 _PAGE_STYLE = """<style>
@@ -145,7 +150,7 @@ def render(result: Result) -> str:
                 "autoscaling",
                 "Autoscaling",
                 f"<pre>{html.escape(lines)}</pre>"
-                + tables.frame_html(_on_the_clock(result.scaling_events))
+                + tables.frame_html(_on_the_clock(result))
                 + draw("autoscaling"),
             )
         )
@@ -178,9 +183,12 @@ def render(result: Result) -> str:
     )
 
 
-def _on_the_clock(events: pd.DataFrame) -> pd.DataFrame:
-    """Scaling events with their times as h:mm:ss (a day's 73035 s would read 7.304e+04)."""
-    return events.assign(time=[format_clock(t) for t in events["time"]])
+def _on_the_clock(result: Result) -> pd.DataFrame:
+    """Scaling events with their times as h:mm:ss (a day's 73035 s would read 7.304e+04)
+    and their reasons as the text writes them (the metric in its unit)."""
+    events = result.scaling_events
+    reasons = [scaling_reason(e) for a in result.data["autoscaling"].values() for e in a["events"]]
+    return events.assign(time=[format_clock(t) for t in events["time"]], reason=reasons)
 
 
 def _failures(result: Result) -> str:

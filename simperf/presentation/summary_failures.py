@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from simperf.metrics.availability import target_name
-from simperf.presentation.cells import Column, pct, table_header, table_row
+from simperf.presentation.cells import Column, pct, per_second, table_header, table_row
 from simperf.spec.alerts import LATENCY_METRICS
 from simperf.units import format_interval, format_time
 
@@ -92,7 +92,7 @@ def _format(metric: str, value: float) -> str:
     if metric in LATENCY_METRICS:
         return format_time(value)
     if metric == "throughput":
-        return f"{value:.6g}/s"
+        return per_second(value)
     if metric in ("error_rate", "utilization"):
         return f"{value * 100:.4g}%"
     return f"{value:.6g}"

@@ -11,8 +11,10 @@ from simperf.presentation.cells import (
     Column,
     metric_value,
     multiple,
+    per_second,
     table_header,
     table_row,
+    target_value,
     verdict_reason,
 )
 from simperf.presentation.summary_failures import alerts, calls, faults
@@ -142,10 +144,36 @@ def autoscaling(d: dict[str, Any]) -> list[str]:
                 f"up to {a['most_wanted']} instances"
             )
         for e in a["events"][:5]:
-            lines.append(f"  {format_clock(e['time'])}: {e['from']} -> {e['to']} ({e['reason']})")
+            lines.append(
+                f"  {format_clock(e['time'])}: {e['from']} -> {e['to']} ({scaling_reason(e)})"
+            )
         if len(a["events"]) > 5:
             lines.append(f"  ... and {len(a['events']) - 5} more (Result.scaling_events)")
     return lines
+
+
+def scaling_reason(event: dict[str, Any]) -> str:
+    """An autoscaling action's reason as the text shows it: what the policy measured in
+    its metric's unit, then the rest of the reason that the result keeps raw.
+
+    Examples
+    --------
+    >>> measured = {"metric": "cpu_utilization", "value": 0.9491, "compared": "above", "level": 0.9}
+    >>> reason = "cpu_utilization 0.9491 above 0.9; 2 measured + 3, 1 added already"
+    >>> scaling_reason({"reason": reason, "measured": measured})
+    'cpu_utilization 94.9% above 90%; 2 measured + 3, 1 added already'
+    >>> scaling_reason({"reason": "app[1] crashed: terminated", "measured": None})
+    'app[1] crashed: terminated'
+    """
+    measured = event.get("measured")
+    if not measured:
+        return str(event["reason"])
+    metric = measured["metric"]
+    _, sep, rest = event["reason"].partition(";")  # the measure runs to the first ';'
+    return (
+        f"{metric} {metric_value(metric, measured['value'])} {measured['compared']} "
+        f"{target_value(metric, measured['level'])}{sep}{rest}"
+    )
 
 
 def _billed_at_end(a: dict[str, Any]) -> str:
@@ -195,9 +223,9 @@ def _peak_note(section: dict[str, Any]) -> str:
     the first to saturate at the mean load."""
     peak = section["peak"]
     rate, mean = peak["arrival_rate"], peak["mean_arrival_rate"]
-    ratio = f", {rate / mean:.2f} times the mean {mean:.4g}/s" if mean > 0 else ""
+    ratio = f", {rate / mean:.2f} times the mean {per_second(mean, '.4g')}" if mean > 0 else ""
     line = (
-        f"          the peak: the busiest window's load, {rate:.4g} requests/s offered "
+        f"          the peak: the busiest window's load, {per_second(rate, '.4g')} offered "
         f"from {format_interval(peak['start'], peak['end'])}{ratio}"
     )
     mean_first = section.get("mean_first")

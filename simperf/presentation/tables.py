@@ -13,8 +13,9 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
+from simperf.metrics.paths import flatten
 from simperf.metrics.stats import SAME_IN_EVERY_REPLICATION, same_in_every_replication
-from simperf.presentation.cells import metric_value, multiple
+from simperf.presentation.cells import metric_value, multiple, slo_text
 from simperf.presentation.findings import warnings
 from simperf.presentation.summary_text import (
     component_headroom,
@@ -315,7 +316,7 @@ def _spec_value(value: Any) -> str:
 
 def capacity_html(found: Capacity) -> str:
     """The answer, then one row per (probe, SLO)."""
-    slos = ", ".join(s.describe() for s in found.slo)
+    slos = ", ".join(slo_text(s) for s in found.slo)
     if found.answer is None:
         answer = f"no {found.knob} up to {found.high:g} meets {slos}"
     else:
@@ -324,6 +325,14 @@ def capacity_html(found: Capacity) -> str:
         lowest = found.answer_range[0] if found.answer_range else found.high
         answer += f" (not certain: the SLOs may be met from {found.knob} = {lowest:g})"
     frame = by_metric(found.frame, ("target", "mean", "half_width", "std", "low", "high"))
+    if not frame.empty:  # as the text: a metric that took one value has no interval
+        flat = [[flatten(r) for r in p.runs] for p in found.probes]
+        same = [
+            _same([f.get(s["metric"], float("nan")) for f in runs])
+            for p, runs in zip(found.probes, flat, strict=True)
+            for s in p.slos
+        ]
+        frame.loc[same, "half_width"] = SAME_IN_EVERY_REPLICATION
     if "cost_per_hour" in frame:
         frame["cost_per_hour"] = [_price(v) for v in found.frame["cost_per_hour"]]
     body = f"<p><b>{html.escape(answer)}</b></p>" + frame_html(frame)

@@ -33,7 +33,6 @@ from simperf.units import (
     PRICE_PATTERN,
     RATE_PATTERN,
     TIME_PATTERN,
-    format_time,
     parse_fraction,
     parse_price,
     parse_rate,
@@ -85,12 +84,18 @@ MetricKind = Literal["time", "fraction", "rate", "price", "ratio", "count"]
 """How a metric's value reads: the unit its target is written in and its value shown in."""
 
 _RATE_LEAVES = frozenset(
-    {"throughput", "rate", "arrival_rate", "visit_rate", "saturation_rate", "qps"}
+    {"throughput", "rate", "arrival_rate", "visit_rate", "saturation_rate", "qps", "request_rate"}
 )
 """Leaves per second, though named like the shares ``error_rate`` and ``hit_rate``
-(``estimate.saturation_rate``, ``rate_limits.api.rate``: requests a second)."""
+(``estimate.saturation_rate``, ``rate_limits.api.rate``: requests a second; an
+autoscaling policy's ``request_rate``, which its actions' reasons name)."""
 _RATIO_LEAVES = frozenset({"imbalance", "headroom"})
 """Leaves that are ratios of two loads (max/mean, capacity/load), read as ``1.12x``."""
+
+
+_AVAILABILITY = "faults.availability."
+"""The faults section's availabilities: of requests (by class) and over time (by instance
+and component)."""
 
 
 def metric_kind(metric: str) -> MetricKind:
@@ -107,8 +112,14 @@ def metric_kind(metric: str) -> MetricKind:
     ['rate', 'count']
     >>> [metric_kind(m) for m in ("latency.all.count", "app.p_wait", "requests.generated")]
     ['count', 'fraction', 'count']
+    >>> metric_kind("faults.availability.requests.all"), metric_kind("faults.availability.time.x")
+    ('fraction', 'fraction')
     """
     leaf = metric.rsplit(".", 1)[-1]
+    if metric.startswith(_AVAILABILITY):
+        # shares whose leaves are classes, instances and counts up (at_least_up.2), none
+        # a word of their kind; a component's number of instances is a count
+        return "count" if leaf == "instances" else "fraction"
     if leaf in _RATE_LEAVES or leaf.endswith("_per_second"):
         return "rate"
     if leaf in _RATIO_LEAVES:
@@ -229,13 +240,6 @@ class SloSpec(SpecModel):
         """The target in the metric's base unit (seconds, per second, fraction ...)."""
         return unit_parser(self.metric)(self.bound_value)
 
-    def describe(self) -> str:
-        """``latency.all.p99 < 200 ms``."""
-        value = self.target
-        parser = unit_parser(self.metric)
-        shown = format_time(value) if parser is parse_time else f"{value:.6g}"
-        return f"{self.metric} {'<' if self.side == 'below' else '>'} {shown}"
-
 
 _SLO_TEXT = re.compile(r"^\s*([A-Za-z0-9_.\-]+)\s*(<|>)\s*(\S.*?)\s*$")
 
@@ -291,10 +295,10 @@ def with_error_budget(slos: list[SloSpec]) -> list[SloSpec]:
 
     Examples
     --------
-    >>> [s.describe() for s in with_error_budget(as_slos("latency.all.p99<200ms"))]
-    ['latency.all.p99 < 200 ms', 'error_rate < 0.001']
-    >>> [s.describe() for s in with_error_budget(as_slos("error_rate<1%"))]
-    ['error_rate < 0.01']
+    >>> [(s.metric, s.target) for s in with_error_budget(as_slos("latency.all.p99<200ms"))]
+    [('latency.all.p99', 0.2), ('error_rate', 0.001)]
+    >>> [(s.metric, s.target) for s in with_error_budget(as_slos("error_rate<1%"))]
+    [('error_rate', 0.01)]
     """
     if any(s.metric == ERROR_RATE for s in slos):
         return list(slos)

@@ -124,10 +124,10 @@ def test_a_saturated_level_says_what_it_means_and_what_to_do() -> None:
     levels = cal.levels.set_index("load")
     capacity = 1 / levels.loc[50, "service"]  # one worker
     (warning,) = cal.warnings
-    assert f"It offered {levels.loc[120, 'rate']:.4g} req/s" in warning
-    assert f"serves at most {capacity:.4g} req/s" in warning
+    assert f"It offered {levels.loc[120, 'rate']:.4g}/s" in warning
+    assert f"serves at most {capacity:.4g}/s" in warning
     assert "leave load 120 out of the log" in warning
-    assert f"measure it again below {capacity:.4g} req/s" in warning
+    assert f"measure it again below {capacity:.4g}/s" in warning
     legend = [line for line in cal.summary().splitlines() if line.strip().startswith("sat:")]
     assert len(legend) == 1 and "not predicted" in legend[0]
     with pytest.raises(LogError, match=r"--base 50\b"):

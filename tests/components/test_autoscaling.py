@@ -159,6 +159,25 @@ def test_instance_hours_cost_and_conservation(tracking: simperf.Result) -> None:
     assert "  0:01:55: 2 -> 3 (" in text and "  0:03:55: 3 -> 2 (" in text
 
 
+def test_a_decisions_reason_reads_in_the_metrics_unit(tracking: simperf.Result) -> None:
+    # the text said 'cpu_utilization 0.6986 vs target 0.6' beside '41.1%' busy
+    text = tracking.summary()
+    assert "  0:01:55: 2 -> 3 (cpu_utilization 69.9% vs target 60%)" in text
+    held = "; wanted from 0:03:35, held by the scale-in cooldown"
+    assert f"  0:03:55: 3 -> 2 (cpu_utilization 20.0% vs target 60%{held})" in text
+    assert "cpu_utilization 69.9% vs target 60%" in tracking.to_html()
+    # the result keeps the raw values: the reason as before, the measure beside it
+    event = tracking.to_dict()["autoscaling"]["app"]["events"][0]
+    assert event["reason"] == "cpu_utilization 0.6986 vs target 0.6"
+    measured = event["measured"]
+    assert (measured["metric"], measured["compared"], measured["level"]) == (
+        "cpu_utilization",
+        "vs target",
+        0.6,
+    )
+    assert f"{measured['value']:.4g}" == "0.6986"
+
+
 @pytest.mark.parametrize(("extra", "price"), [(None, 0.096), ({"per_instance": 0.04}, 0.136)])
 def test_an_instance_type_prices_the_autoscaled_instances(
     tmp_path: Path, extra: dict[str, Any] | None, price: float
@@ -601,9 +620,11 @@ def test_request_rate_counts_the_requests_offered_not_finished(tmp_path: Path) -
     }
     spec = scenario(tmp_path, scaling, ((0.0, 30),), replicas=2)
     spec["run"]["duration"] = 30
-    events = simperf.run(simperf.from_dict(spec), seed=1).scaling_events
+    result = simperf.run(simperf.from_dict(spec), seed=1)
+    events = result.scaling_events
     assert list(zip(events["time"], events["from"], events["to"], strict=True)) == [(20.0, 2, 4)]
     assert events["reason"][0] == "request_rate 15 vs target 8"
+    assert "(request_rate 15/s vs target 8/s)" in result.summary()
 
 
 def test_a_crashed_draining_instance_is_terminated_not_replaced(tmp_path: Path) -> None:

@@ -200,7 +200,7 @@ def test_slo_in_the_spec_is_the_default() -> None:
     )
     found = simperf.capacity(scenario, "components.app.cores", low=4, high=8, executor="serial")
     assert found.answer == 4
-    assert found.to_dict()["slo"] == ["error_rate < 0.01"]
+    assert found.to_dict()["slo"] == ["error_rate < 1%"]
 
 
 def test_store_keeps_runs_and_a_resumed_search_runs_nothing(tmp_path: Path) -> None:

@@ -55,7 +55,7 @@ def test_a_design_that_rejects_requests_does_not_meet_a_latency_slo() -> None:
         bracket=False,  # probe 2 cores, the fast design that rejects too much
     )
     assert found.answer == expected
-    assert found.to_dict()["slo"] == ["latency.all.p99 < 150 ms", "error_rate < 0.001"]
+    assert found.to_dict()["slo"] == ["latency.all.p99 < 150 ms", "error_rate < 0.1%"]
     rows = found.frame.set_index(["components.app.cores", "metric"])
     assert rows.loc[(fast, "latency.all.p99"), "mean"] < P99  # fast, and yet:
     assert rows.loc[(fast, "latency.all.p99"), "verdict"] == MISSED
@@ -80,7 +80,7 @@ def test_an_error_rate_slo_in_the_spec_sets_the_threshold() -> None:
     )
     found = simperf.capacity(scenario, "components.app.cores", low=4, high=8, executor="serial")
     assert found.answer == 5
-    assert found.to_dict()["slo"] == ["latency.all.p99 < 150 ms", "error_rate < 0.005"]
+    assert found.to_dict()["slo"] == ["latency.all.p99 < 150 ms", "error_rate < 0.5%"]
 
 
 def blocked_at(cores: int) -> float:

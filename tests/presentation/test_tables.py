@@ -153,6 +153,9 @@ def test_experiment_views_format_each_metric_as_the_text_does(
         "latency.all.p99", found.frame["mean"].iat[0]
     )
     assert row["cost_per_hour"] == "0/h"
+    # an error rate of 0 in every replication: no interval, said as the text says it
+    assert _row(html, "error_rate")["half_width"] == "same in every replication"
+    assert "meets latency.all.p99 &lt; 200 ms, error_rate &lt; 0.1% at" in html
     # the search's text names the components its costs leave out: so does its view
     assert found.unpriced == ["app"]
     assert "costs: not in the total, no price given: app" in html

@@ -8,6 +8,7 @@ import yaml
 
 import simperf
 from simperf.errors import SimperfWarning, SpecError
+from simperf.presentation.cells import slo_text
 from simperf.spec.slo import SloSpec, as_slos, parse_slo
 
 from conftest import MODELS
@@ -80,9 +81,27 @@ def test_parsing_and_display_read_one_kind() -> None:
         assert metric_value(metric, target) == shown, metric_kind(metric)
 
 
+def test_availability_is_a_share() -> None:
+    # replicate's fault lines printed faults.availability.requests.all as 0.9815 (a count)
+    # beside its '98.2%' in the run's summary; .time.* read as a time (0.9815 s)
+    from simperf.presentation.cells import metric_value
+    from simperf.spec.slo import metric_kind
+
+    for metric in (
+        "faults.availability.requests.all",
+        "faults.availability.time.instances.cache[1]",
+        "faults.availability.time.components.cache.at_least_up.2",
+    ):
+        assert metric_kind(metric) == "fraction", metric
+        assert metric_value(metric, 0.98150315) == "98.2%"
+        if "[" not in metric:  # --slo names no instance
+            assert parse_slo(f"{metric}>99.9%").target == pytest.approx(0.999)
+    assert metric_kind("faults.availability.time.components.cache.instances") == "count"
+
+
 def test_as_slos_accepts_dicts_specs_and_strings() -> None:
     slos = as_slos(["error_rate<1%", {"metric": "latency.all.p99", "below": "1s"}])
-    assert [s.describe() for s in as_slos(slos)] == ["error_rate < 0.01", "latency.all.p99 < 1 s"]
+    assert [slo_text(s) for s in as_slos(slos)] == ["error_rate < 1%", "latency.all.p99 < 1 s"]
 
 
 @pytest.mark.parametrize(

@@ -1,0 +1,57 @@
+"""Every rate a user reads is written one way (``presentation.cells.per_second``:
+``320/s``; a figure's axis ``rate_title``: ``throughput (requests/s)``): the run's text,
+the estimate's, growth's, the report and the figures, none in words of their own."""
+
+from __future__ import annotations
+
+import re
+
+import simperf
+from simperf import plots
+from simperf.presentation.cells import PER_SECOND, per_second, rate_title
+
+from conftest import MODELS
+
+OTHER_WORDING = re.compile(r"\breq/s\b|\d requests/s")
+"""``2000 req/s`` or ``16.01 requests/s`` where the rule writes ``2000/s``."""
+
+
+def _scanned(text: str) -> str:
+    # the simulator's own speed ('48,413 requests/s, 441,121 events/s') counts two
+    # things per second of wall time, not a rate of the model: named, as events are
+    return "\n".join(line for line in text.splitlines() if not line.startswith("wall time"))
+
+
+def peaked() -> simperf.Scenario:
+    """models/mmc.yaml at 100/s, then 300/s from 4 s: a load that varies in time."""
+    return simperf.load(MODELS / "mmc.yaml").with_overrides(
+        {
+            "workload.arrival": {"kind": "piecewise", "rate": 200, "profile": [[0, 0.5], [4, 1.5]]},
+            "description": "M/M/4 at a load that triples at 4 s",  # the report shows it
+            "run.duration": 6,
+            "run.warmup": 1,
+        }
+    )
+
+
+def test_the_run_the_estimate_and_the_figures_write_rates_one_way() -> None:
+    result = simperf.run(peaked())
+    text = result.summary()
+    peak = next(line for line in text.splitlines() if "the peak:" in line)
+    assert re.search(rf"load, \d+(\.\d+)?{PER_SECOND} offered", peak), peak
+    assert re.search(rf"times the mean \d+(\.\d+)?{PER_SECOND}", peak), peak
+    estimate = simperf.estimate(simperf.load(MODELS / "web_stack.yaml")).summary()
+    assert estimate.splitlines()[0].endswith(f"rate {per_second(2000)}")
+    assert "first to saturate: app cores at 2.47x the load (4950/s)" in estimate
+    for shown in (text, estimate, result.to_html()):
+        assert not OTHER_WORDING.search(_scanned(shown)), OTHER_WORDING.search(_scanned(shown))
+    figure = plots.timeseries(result, ("throughput", "error_rate"))
+    assert figure.layout.yaxis.title.text == rate_title("throughput")
+    sweep = simperf.sweep(
+        peaked().with_overrides({"workload.arrival": {"kind": "poisson", "rate": 100}}),
+        {"workload.arrival.rate": [100, 200]},
+        replications=2,
+        executor="serial",
+    )
+    axis = plots.percentiles_vs_load(sweep).layout.xaxis.title.text
+    assert axis == rate_title("arrival rate") == "arrival rate (requests/s)"
