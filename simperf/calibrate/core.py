@@ -341,13 +341,13 @@ def _level(
             for name, x in parts.items()
         }
 
-    complete, censored, unfitted, _ = censoring(late, rows, parts, cost)
+    complete, censored, unfitted, _ = censoring(late, rows, parts, cost, failed=errors)
     fits = fitted(complete, censored)
     for _ in range(PASSES if solved else 1):
         if not solved and not any(c.size for c in censored.values()):
             break
         # again, with the waits behind timed-out requests from the last fit's times
-        complete, censored, unfitted, expected = censoring(late, rows, parts, cost, fits)
+        complete, censored, unfitted, expected = censoring(late, rows, parts, cost, fits, errors)
         fits = fitted(complete, censored)
         if not solved:
             break
@@ -502,6 +502,7 @@ def censoring(
     parts: dict[str, np.ndarray],
     cost: Overhead,
     fits: dict[str, list[FamilyFit]] | None = None,
+    failed: pd.DataFrame | None = None,
 ) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray], int, np.ndarray]:
     """What a level's timed-out requests tell of each component's time.
 
@@ -514,7 +515,10 @@ def censoring(
     ``server_start`` less the send time when logged; otherwise the later of the outside
     time before the handler and the end of every earlier request of its worker (FIFO:
     it waited for them). Those ends are ``server_end`` (or the send time plus the
-    latency) for completed requests; for timed-out ones without ``server_end``, their
+    latency) for completed requests and for the ``failed`` ones (other than timed out:
+    they held their worker too; without ``server_end``, the send time plus the latency
+    less the time after the handler, none where their latency is not logged); for
+    timed-out ones without ``server_end``, their
     start and known times plus their censored time's expected value under ``fits``
     (the first pass's) or, without them, its censoring point (a lower bound, which
     would put the next request's point high). The time after the handler is the
@@ -576,14 +580,24 @@ def censoring(
         for c in ("server_start", "server_end")
     }
     ends = rows["server_end"].to_numpy() if served else sent + latency
-    # every request in send order (completed first at a tie), per worker
+    workers = rows["worker"].to_numpy()
+    if failed is not None and not failed.empty:
+        # a failed request held its worker until its handler ended: a request sent
+        # meanwhile waited for it (left out, that wait was taken for service)
+        end = failed["timestamp"].to_numpy() + failed["latency"].to_numpy() - back
+        if "server_end" in failed.columns:
+            logged = failed["server_end"].to_numpy(float)
+            end = np.where(np.isfinite(logged), logged, end)
+        held_by = np.isfinite(end)
+        sent = np.concatenate([sent, failed["timestamp"].to_numpy()[held_by]])
+        ends = np.concatenate([ends, end[held_by]])
+        workers = np.concatenate([workers, failed["worker"].to_numpy()[held_by]])
+    done = sent.size
+    # every request in send order (completed and failed first at a tie), per worker
     order = np.lexsort(
-        (
-            np.arange(len(rows) + len(late)),
-            np.concatenate([sent, late["timestamp"].to_numpy()]),
-        )
+        (np.arange(done + len(late)), np.concatenate([sent, late["timestamp"].to_numpy()]))
     )
-    workers = np.concatenate([rows["worker"].to_numpy(), late["worker"].to_numpy()])
+    workers = np.concatenate([workers, late["worker"].to_numpy()])
     free: dict[Any, float] = {}
     point = np.empty(len(late))
     expected = bound.copy()
@@ -592,10 +606,10 @@ def censoring(
     lives = {name: _residual_life(fit[0]) for name, fit in (fits or {}).items()}
     for index in order:
         worker = workers[index]
-        if index < len(rows):
+        if index < done:
             free[worker] = max(free.get(worker, -math.inf), ends[index])
             continue
-        i = index - len(rows)
+        i = index - done
         ts = float(late["timestamp"].iat[i])
         before = max(arrive, free.get(worker, -math.inf) - ts)
         if math.isfinite(column["server_start"][i]):
