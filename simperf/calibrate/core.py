@@ -188,7 +188,10 @@ class Calibration:
         the wake-up (its time, standard error, the idle time after which it is paid and
         the fraction of requests that paid it), mean service and utilisation, and how
         the failed requests' server times were used (``failed_served``, ``failed_cut``,
-        ``failed_censored``, ``failed_spans``, ``failed_untimed``: :class:`Failures`).
+        ``failed_censored``, ``failed_spans``, ``failed_untimed``: :class:`Failures`)
+        and ``error_share``, the failed share of every request sent (:func:`error_share`;
+        the calibrated scenario fails the base level's, and a warning names a level whose
+        share differs beyond chance).
     fits
         One row per (level, component, family, parameter): value, interval, AIC, KS
         distance and p-value, whether the family was chosen, and the complete (``n``)
@@ -969,14 +972,15 @@ def calibrate(
         calibrated.samples,
         calibrated.fits,
         confidence,
-        _warnings(levels, calibrated),
+        _warnings(levels, calibrated, confidence),
         calibrated.censored,
     )
 
 
-def _warnings(levels: list[Level], calibrated: Level) -> list[str]:
+def _warnings(levels: list[Level], calibrated: Level, confidence: float = 0.95) -> list[str]:
     """A line per saturated level, saying what to do, per level the calibrated model
-    saturates at, and per level with timed-out requests, saying how they were fitted."""
+    saturates at, per level with timed-out requests, saying how they were fitted, and
+    per level whose error share differs from the base level's (:func:`shares_differ`)."""
     out = []
     capacity = calibrated.workers / calibrated.service
     for lv in levels:
@@ -1024,7 +1028,38 @@ def _warnings(levels: list[Level], calibrated: Level) -> list[str]:
                 line + "; its measured percentiles past the share that completed are "
                 "only known to exceed the timeout (-)"
             )
+        if lv is not calibrated and shares_differ(lv, calibrated, confidence):
+            fraction = (
+                "set its errors fault's fraction to"
+                if calibrated.failed
+                else "add an errors fault failing a fraction"
+            )
+            out.append(
+                f"load {lv.load:g}: {error_share(lv):.2%} of its requests failed (besides "
+                f"the timed out) against {error_share(calibrated):.2%} at load "
+                f"{calibrated.load:g}, a difference beyond chance at {confidence:.0%}: the "
+                f"calibrated scenario fails {error_share(calibrated):.2%} at any rate; to "
+                f"model load {lv.load:g}, {fraction} {error_share(lv):.4g} (or calibrate "
+                f"with --base {lv.load:g})"
+            )
     return out
+
+
+def shares_differ(level: Level, base: Level, confidence: float) -> bool:
+    """Whether ``level``'s error share (:func:`error_share`) differs from ``base``'s
+    beyond chance: a two-sided two-proportion z-test at ``confidence`` (pooled share;
+    with none failed at both, no difference)."""
+    n, m = (
+        level.requests + level.timed_out + level.failed,
+        base.requests + base.timed_out + base.failed,
+    )
+    pooled = (level.failed + base.failed) / (n + m)
+    if pooled in (0.0, 1.0):
+        return False
+    z = (error_share(level) - error_share(base)) / math.sqrt(
+        pooled * (1 - pooled) * (1 / n + 1 / m)
+    )
+    return bool(abs(z) > stats.norm.ppf((1 + confidence) / 2))
 
 
 def _levels_frame(levels: list[Level]) -> pd.DataFrame:
@@ -1054,6 +1089,7 @@ def _levels_frame(levels: list[Level]) -> pd.DataFrame:
             "saturated": lv.saturated,
             "timed_out": lv.timed_out,
             "failed": lv.failed,
+            "error_share": error_share(lv),
             "failed_served": lv.failures.served,
             "failed_cut": lv.failures.cut,
             "failed_censored": lv.failures.censored_values,
