@@ -21,11 +21,26 @@ from simperf.spec.run import DEFAULT_WINDOWS, MAX_WINDOWS, readable_window
 from simperf.spec.scenario import Scenario
 from simperf.spec.size_estimate import shortest_duration
 
-__all__ = ["AUTO_WARMUP_GRID", "DEFAULT_WINDOWS", "Model", "Snapshot", "run_until"]
+__all__ = [
+    "AUTO_WARMUP_GRID",
+    "AUTO_WARMUP_INSTANCE_SNAPSHOTS",
+    "DEFAULT_WINDOWS",
+    "MIN_AUTO_WARMUP_GRID",
+    "Model",
+    "Snapshot",
+    "run_until",
+]
 
 AUTO_WARMUP_GRID = 1000
 """With ``warmup: auto``, snapshots every 1/1000 of the run, so that the detected
 warm-up can end on a snapshot (where utilisation and queue areas are known exactly)."""
+AUTO_WARMUP_INSTANCE_SNAPSHOTS = 1_000_000
+"""With ``warmup: auto``, at most this many instance snapshots (instances x windows) on
+the grid: a fleet of more than 1,000 instances gets fewer windows than
+:data:`AUTO_WARMUP_GRID` (2,000 instances took 2M snapshots, 90% of their run's time)."""
+MIN_AUTO_WARMUP_GRID = 100
+"""The coarsest grid ``warmup: auto`` takes, whatever the fleet: MSER-5 then chooses its
+cut among 10 batch means (of the first half), a hundredth of the run apart."""
 
 
 @dataclass
@@ -70,14 +85,23 @@ class Model:
         """
         run = self.scenario.run
         if run.auto_warmup:
+            grid = self.auto_grid()
             if self.horizon is not None:
-                return self.horizon / AUTO_WARMUP_GRID
+                return self.horizon / grid
             if run.window is not None:
                 return run.window / 10
-            return self.expected_duration() / AUTO_WARMUP_GRID
+            return self.expected_duration() / grid
         if run.window is not None:
             return run.window
         return readable_window(max(self.expected_duration() - run.fixed_warmup, 1e-9))
+
+    def auto_grid(self) -> int:
+        """Windows ``warmup: auto`` cuts the run into: :data:`AUTO_WARMUP_GRID`, fewer
+        for a fleet of more than 1,000 instances, so that a run takes at most
+        :data:`AUTO_WARMUP_INSTANCE_SNAPSHOTS` instance snapshots (at least
+        :data:`MIN_AUTO_WARMUP_GRID` windows)."""
+        fits = AUTO_WARMUP_INSTANCE_SNAPSHOTS // max(len(self.instances), 1)
+        return min(AUTO_WARMUP_GRID, max(MIN_AUTO_WARMUP_GRID, fits))
 
     def expected_duration(self) -> float:
         """The simulated end time: the horizon (a trace's span), or the budget's expected time.
@@ -93,7 +117,7 @@ class Model:
     def window_limit(self, window: float) -> int:
         """Most windows kept before merging them in pairs: twice the expected count (even)."""
         run = self.scenario.run
-        target = AUTO_WARMUP_GRID if run.auto_warmup else DEFAULT_WINDOWS
+        target = self.auto_grid() if run.auto_warmup else DEFAULT_WINDOWS
         span = max(self.expected_duration() - run.fixed_warmup, 0.0)
         expected = min(max(target, math.ceil(span / window)), MAX_WINDOWS)
         return 2 * expected

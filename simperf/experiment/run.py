@@ -171,6 +171,7 @@ def summarise(
             if k not in ("waits", "folded_waits") and not k.endswith(("_area", "_total"))
         }
         for r in rows
+        if r["instance"] not in summary.unlisted  # past run.per_instance
     ]
     components_frame = typed_frame(component_rows + instance_rows, COMPONENT_COLUMNS)
     spans = slow = None

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 from functools import cached_property
+from operator import itemgetter
 from typing import Any
 
 import numpy as np
@@ -28,6 +29,20 @@ TIMESERIES_CHUNK = 1 << 16
 instances has some 5M rows (one a metric, instance and window), whose tuples held all at
 once cost about 1 GB more than the frame they make."""
 SERIES_COLUMNS = ["start", "end", "component", "metric", "value"]
+SUMMED = frozenset(
+    {
+        "busy_area",
+        "queue_area",
+        "provisioned_area",
+        "shed",
+        "expired",
+        "cancelled",
+        "worker_area",
+        "workers",
+    }
+)
+"""The counters of an instance past ``run.per_instance`` that its component's
+time-series rows add up (:class:`_Unlisted`)."""
 ATTEMPT_CAUSES = frozenset({"cancelled"})
 """Causes an attempt fails with but no request ends with, left out of the errors by
 cause while none did: a ``cancelled`` copy is one its caller no longer waits for (a
@@ -51,6 +66,83 @@ def _peer_imbalance(component: Any, rows: list[dict[str, Any]]) -> float | None:
 
 def _series_frame(records: list[tuple[Any, ...]]) -> pd.DataFrame:
     return pd.DataFrame(records, columns=SERIES_COLUMNS)
+
+
+class _Unlisted:
+    """Consecutive instances past ``run.per_instance``, of one component and kind and with
+    the same counters, added into their component's time-series figures at once.
+
+    Each window's counters are read as one numpy column per counter, and added in the
+    instances' order with the same float operations as the time series' loop adds one
+    instance at a time, so a component's rows are the same whatever it lists.
+    """
+
+    def __init__(self, instances: list[Any], keys: frozenset[str], own: bool) -> None:
+        self.names = [inst.name for inst in instances]
+        self.component = instances[0].component
+        self.app = instances[0].kind == "app_server"
+        self.own = own  # of the component's own kind: in its utilisation
+        self.capacity = np.array([inst.capacity for inst in instances], dtype=float)
+        self.keys = keys & SUMMED  # what the component's rows read, nothing more
+        self.order = sorted(self.keys)  # busy_area and queue_area at least: tuples
+        self.get = itemgetter(*self.order)
+        self._last: tuple[Snapshot, dict[str, np.ndarray]] | None = None
+
+    def columns(self, snapshot: Snapshot) -> dict[str, np.ndarray]:
+        """The counters at ``snapshot``, one array each (the last ones read are kept)."""
+        if self._last is not None and self._last[0] is snapshot:
+            return self._last[1]
+        states = snapshot.instances
+        get = self.get
+        table = np.array([get(states[name]) for name in self.names], dtype=float)
+        columns = {key: table[:, j] for j, key in enumerate(self.order)}
+        self._last = (snapshot, columns)
+        return columns
+
+    def add(
+        self,
+        a: Snapshot,
+        b: Snapshot,
+        by_component: dict[str, list[float]],
+        scaled: dict[str, list[float]],
+        server_counts: dict[str, dict[str, float]],
+        whole: list[Any] | None,
+    ) -> None:
+        """Add the window from ``a`` to ``b`` into the component's sums (see
+        :meth:`Summary.timeseries`); ``whole``: its queue and workers, if it sums them."""
+        sa, sb = self.columns(a), self.columns(b)
+        span = b.time - a.time
+        area = sb["busy_area"] - sa["busy_area"]
+        provisioned = "provisioned_area" in self.keys
+        exposure = sb["provisioned_area"] - sa["provisioned_area"] if provisioned else span
+        if self.own and provisioned:
+            totals = scaled.setdefault(self.component, [0.0, 0.0])
+            for value in area.tolist():
+                totals[0] += value
+            for value in (self.capacity * exposure).tolist():
+                totals[1] += value
+        elif self.own:  # exposure is the span: never 0
+            by_component.setdefault(self.component, []).extend(
+                (area / (self.capacity * span)).tolist()
+            )
+        mine = server_counts.setdefault(self.component, {})
+        for key in ("shed", "expired", "cancelled"):
+            if self.app and key in self.keys:
+                total = mine.get(key, 0.0)
+                for value in (sb[key] - sa[key]).tolist():
+                    total += value
+                mine[key] = total
+        if whole is None:
+            return
+        for value in ((sb["queue_area"] - sa["queue_area"]) / span).tolist():
+            whole[0] += value
+        if "worker_area" in self.keys:
+            held = whole[1] or 0.0
+            for value in (sb["worker_area"] - sa["worker_area"]).tolist():
+                held += value
+            whole[1] = held
+            for value in (sb["workers"] * exposure).tolist():
+                whole[2] += value
 
 
 class Summary:
@@ -89,7 +181,8 @@ class Summary:
     def _detect_warmup(self) -> None:
         """Cut the initial transient (see :mod:`simperf.metrics.warmup`).
 
-        Requests are grouped by arrival into the snapshot windows (1/1000 of the run), so
+        Requests are grouped by arrival into the snapshot windows (1/1000 of the run, or
+        :meth:`~simperf.model.Model.auto_grid`'s coarser grid for a big fleet), so
         the cut falls on a snapshot and utilisation and queue lengths are measured over
         exactly the same period as latencies. The uncut windows stay in
         :attr:`windows` for detection over replications.
@@ -218,6 +311,20 @@ class Summary:
         return tally(data, measured, "degraded_weight")
 
     # -- components -------------------------------------------------------------------
+    @cached_property
+    def unlisted(self) -> frozenset[str]:
+        """Instances past ``run.per_instance`` of their component (and kind): counted in
+        their component's figures, never listed one by one (no time-series rows of
+        their own, no ``per_instance`` entry)."""
+        run = self.model.scenario.run
+        groups: dict[tuple[str, str], list[str]] = {}
+        for inst in self.model.instances:
+            if inst.name != inst.component:  # a shared link: its row is its component's
+                groups.setdefault((inst.component, inst.kind), []).append(inst.name)
+        return frozenset(
+            name for names in groups.values() for name in names[run.listed(len(names)) :]
+        )
+
     def instance_rows(self) -> list[dict[str, Any]]:
         if len(self.snapshots) < 1:
             return []
@@ -320,9 +427,12 @@ class Summary:
                         "per_instance": {
                             r["instance"]: {k: r[k] for k in instance_stats.INSTANCE_KEYS if k in r}
                             for r in mine
+                            if r["instance"] not in self.unlisted
                         },
                     }
                 )
+                if len(entry["per_instance"]) < len(mine):  # past run.per_instance
+                    entry["per_instance_listed"] = len(entry["per_instance"])
                 if any("shed" in r for r in mine):
                     entry["shed"] = sum(r.get("shed", 0) for r in mine)
                 if any("expired" in r for r in mine):  # queue.drop_expired
@@ -335,10 +445,17 @@ class Summary:
             if dispatched is not None:
                 entry["dispatched"] = int(sum(dispatched))
                 entry["imbalance"] = instance_stats.imbalance(dispatched)
+                listed = self.model.scenario.run.listed(len(dispatched))
                 entry["per_instance"] = {
                     inst.name: {"dispatched": count}
-                    for inst, count in zip(component.instances, dispatched, strict=True)  # type: ignore[attr-defined]
+                    for inst, count in zip(
+                        component.instances[:listed],  # type: ignore[attr-defined]
+                        dispatched[:listed],
+                        strict=True,
+                    )
                 }
+                if listed < len(dispatched):  # past run.per_instance
+                    entry["per_instance_listed"] = listed
             out[name] = entry
         return out
 
@@ -412,6 +529,11 @@ class Summary:
             for index, name in enumerate(self.classes):
                 series[name] = request_series(edges, data, np.flatnonzero(data["klass"] == index))
         frames: list[pd.DataFrame] = []
+        unlisted = self.unlisted
+        kinds = {name: component.kind for name, component in self.model.components.items()}
+        # components not listed whole (run.per_instance): their queue and workers as a whole
+        partial = {i.component for i in self.model.instances if i.name in unlisted}
+        plan = self._series_plan(grid)
         for i, (a, b) in enumerate(itertools.pairwise(grid)):
             if len(records) >= TIMESERIES_CHUNK:  # a big fleet's rows: see TIMESERIES_CHUNK
                 frames.append(_series_frame(records))
@@ -442,8 +564,17 @@ class Summary:
             scaled: dict[str, list[float]] = {}  # autoscaled: busy and core-seconds
             # app server -> its instances' shed and DROPS, summed
             server_counts: dict[str, dict[str, float]] = {}
-            for inst in self.model.instances:
+            # a component not listed whole: its queue length and [held, workers] summed
+            wholes: dict[str, list[Any]] = {}
+            for inst in plan:
+                if isinstance(inst, _Unlisted):  # many at once, as the loop would add them
+                    whole = None
+                    if inst.component in partial and inst.own:
+                        whole = wholes.setdefault(inst.component, [0.0, None, 0.0])
+                    inst.add(a, b, by_component, scaled, server_counts, whole)
+                    continue
                 sa, sb = a.instances[inst.name], b.instances[inst.name]
+                listed = inst.name not in unlisted
                 exposure = instance_stats.exposure(sa, sb, span)
                 area = sb["busy_area"] - sa["busy_area"]
                 # an instance not provisioned in the window has no utilisation there
@@ -459,35 +590,44 @@ class Summary:
                         totals[1] += inst.capacity * exposure
                     else:
                         by_component.setdefault(inst.component, []).append(busy)
-                records.append((a.time, b.time, inst.name, "utilization", busy))
+                if listed:
+                    records.append((a.time, b.time, inst.name, "utilization", busy))
                 mine = server_counts.setdefault(inst.component, {})
                 if "shed" in sb:
                     shed = sb["shed"] - sa["shed"]
-                    records.append((a.time, b.time, inst.name, "shed", shed))
+                    if listed:
+                        records.append((a.time, b.time, inst.name, "shed", shed))
                     if inst.kind == "app_server":
                         mine["shed"] = mine.get("shed", 0.0) + shed
                 if "expired" in sb:  # queue.drop_expired: attempts dropped past their deadline
                     dropped = sb["expired"] - sa["expired"]
-                    records.append((a.time, b.time, inst.name, "expired", dropped))
                     # and those dropped as their caller cancelled them (what alerts watch)
                     cancelled = sb["cancelled"] - sa["cancelled"]
-                    records.append((a.time, b.time, inst.name, "cancelled", cancelled))
+                    if listed:
+                        records.append((a.time, b.time, inst.name, "expired", dropped))
+                        records.append((a.time, b.time, inst.name, "cancelled", cancelled))
                     if inst.kind == "app_server":  # a database's own row: dropped() below
                         mine["expired"] = mine.get("expired", 0.0) + dropped
                         mine["cancelled"] = mine.get("cancelled", 0.0) + cancelled
+                queue = (sb["queue_area"] - sa["queue_area"]) / span
+                if inst.component in partial and inst.kind == kinds[inst.component]:
+                    whole = wholes.setdefault(inst.component, [0.0, None, 0.0])
+                    whole[0] += queue
+                    if "worker_area" in sb:
+                        whole[1] = (whole[1] or 0.0) + sb["worker_area"] - sa["worker_area"]
+                        whole[2] += sb["workers"] * exposure
+                if not listed:
+                    continue
                 if "worker_area" in sb:
                     workers = sb["workers"] * exposure
                     held = (sb["worker_area"] - sa["worker_area"]) / workers if workers else None
                     records.append((a.time, b.time, inst.name, "worker_occupancy", held))
-                records.append(
-                    (
-                        a.time,
-                        b.time,
-                        inst.name,
-                        "queue_length",
-                        (sb["queue_area"] - sa["queue_area"]) / span,
-                    )
-                )
+                records.append((a.time, b.time, inst.name, "queue_length", queue))
+            for component, (queue, held, workers) in wholes.items():
+                records.append((a.time, b.time, component, "queue_length", queue))
+                if held is not None:  # app servers: as an instance's, None while none ran
+                    occupancy = held / workers if workers > 0 else None
+                    records.append((a.time, b.time, component, "worker_occupancy", occupancy))
             for component, values in by_component.items():
                 records.append((a.time, b.time, component, "utilization", float(np.mean(values))))
             for component, (area, seconds) in scaled.items():
@@ -525,6 +665,37 @@ class Summary:
         frame = frames[0] if len(frames) == 1 else pd.concat(frames, ignore_index=True)
         frame["value"] = frame["value"].astype(float)
         return frame
+
+    def _series_plan(self, grid: list[Snapshot]) -> list[Any]:
+        """The instances in the time series' order: each listed one alone, those past
+        ``run.per_instance`` in runs of one component, kind and counters
+        (:class:`_Unlisted`), so that a big fleet's windows cost what is listed."""
+        unlisted = self.unlisted
+        kinds = {name: component.kind for name, component in self.model.components.items()}
+        plan: list[Any] = []
+        run: list[Any] = []
+        keys: frozenset[str] = frozenset()
+
+        def close() -> None:
+            if run:
+                own = run[0].kind == kinds[run[0].component]
+                plan.append(_Unlisted(list(run), keys, own))
+                run.clear()
+
+        last = grid[-1].instances if grid else {}
+        for inst in self.model.instances:
+            # a shared link is one instance named as its component: never summed here
+            if inst.name not in unlisted or inst.name == inst.component or not grid:
+                close()
+                plan.append(inst)
+                continue
+            mine = frozenset(last[inst.name])
+            if run and ((inst.component, inst.kind, mine) != (run[0].component, run[0].kind, keys)):
+                close()
+            keys = mine
+            run.append(inst)
+        close()
+        return plan
 
     def checks(self) -> dict[str, Any]:
         """Little's law over the measured period: L versus lambda x W."""

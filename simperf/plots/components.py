@@ -33,12 +33,24 @@ def _instance_rows(result: Result, metric: str) -> Any:
     return ts[(ts.metric == metric) & instance]
 
 
+def _listed(result: Result) -> str:
+    """What a figure of instances leaves out: those past ``run.per_instance``."""
+    listed = {
+        entry["per_instance_listed"]
+        for entry in result.data.get("components", {}).values()
+        if "per_instance_listed" in entry
+    }
+    if not listed:
+        return ""
+    return f" (the first {max(listed):,} of each component: run.per_instance)"
+
+
 def utilization(result: Result) -> go.Figure:
     """Utilisation of each instance over time, in its component's colour."""
     return window_figure(
         result,
         _instance_rows(result, "utilization"),
-        "Utilisation per instance",
+        "Utilisation per instance" + _listed(result),
         "utilisation (busy fraction)",
         1.05,
         mode="lines",
@@ -107,7 +119,8 @@ def utilization_heatmap(result: Result, metric: str = "utilization") -> go.Figur
                     _mark(fig, row, starts[first], ends[last], NOT_PROVISIONED)
     fig.update_layout(
         title=title(
-            f"{metric.replace('_', ' ').capitalize()} per instance", result.data["scenario"]
+            f"{metric.replace('_', ' ').capitalize()} per instance{_listed(result)}",
+            result.data["scenario"],
         ),
         xaxis_title="simulated time (s)",
         yaxis_title="instance",
