@@ -17,7 +17,9 @@ of its pool) measures the
 demand of the requests it served only: the load offered to it would keep it
 ``offered / served`` times busier, so its headroom is ``served / (offered U)``, below 1
 when it is already past saturation (a queue limit rejecting half the requests at 100%
-busy saturates at 0.5 times the load, not at 1). Calls a circuit breaker failed fast
+busy saturates at 0.5 times the load, not at 1). A query dropped waiting for a database
+server's storage had its CPU, in the cores' busy time: it is served there and offered,
+unserved, to the storage only (:func:`offered_load`). Calls a circuit breaker failed fast
 were offered too: a callee behind a breaker counts them as load it would have served
 (spread over its instances as it spread what it served), so that it does not look
 comfortable only because the breaker refused work (:func:`stopped_calls`); not at the
@@ -67,7 +69,27 @@ TURNED_AWAY = ("rejected", "shed", "expired", "pool_expired", "pool_timeouts")
 queue limit, shed, dropped past their deadline (``queue.drop_expired``; a database
 server's ``drop_expired`` at its cores and storage; an app server's queries its pools dropped so,
 ``pool.drop_expired``, or failed after waiting ``max_wait`` for a connection). Each arrived and
-would have cost its demand had it been served, so each is load offered."""
+would have cost its demand had it been served, so each is load offered (a database
+server's queries dropped waiting for storage once, at storage: :func:`offered_load`)."""
+
+
+def offered_load(row: dict[str, Any]) -> tuple[int, int]:
+    """(served, offered) of one instance row: what it served and what it was offered.
+
+    A database server's queries dropped waiting for its storage (``storage_expired``, of
+    its ``expired``) had their CPU: in its cores' busy time, they count as served there,
+    not as load offered at a query's full cost on top of it; its storage row counts them
+    as offered to it, unserved, once.
+    """
+    served = row.get("served") or 0
+    offered = served + sum(row.get(key) or 0 for key in TURNED_AWAY)
+    at_storage = row.get("storage_expired") or 0
+    if row.get("kind") == "storage":
+        offered += at_storage
+    else:
+        served += at_storage
+    return served, offered
+
 
 MAX_UNITS = 1000
 """Faults (per target) listed under ``headroom.faults``: random faults on a large fleet
@@ -139,8 +161,7 @@ def headroom(rows: list[dict[str, Any]], stopped: dict[str, float] | None = None
         if found is None:
             continue
         resource, level = found
-        served = row.get("served") or 0
-        offered = served + sum(row.get(key) or 0 for key in TURNED_AWAY)
+        served, offered = offered_load(row)
         share = served / offered if served else 1.0  # of the offered load it kept
         room = share / level if level > 0 and math.isfinite(level) else None
         extra: dict[str, Any] = {}
@@ -230,8 +251,9 @@ def at_max(
         if not levels:
             continue
         resource, level = max(levels, key=lambda item: item[1])
-        served = sum(r.get("served") or 0 for r in group)
-        offered = served + sum(r.get(k) or 0 for r in group for k in TURNED_AWAY)
+        loads = [offered_load(r) for r in group]
+        served = sum(kept for kept, _ in loads)
+        offered = sum(load for _, load in loads)
         offered += (stopped or {}).get(name, 0.0)
         share = served / offered if served else 1.0
         comp = comps[name]
@@ -671,6 +693,7 @@ def _interval_rows(
             "rejected": int(counts[col["rejected"]]),
             "shed": int(counts[col["shed"]]),
             "expired": int(counts[col["expired"]]),
+            "storage_expired": int(counts[col["storage_expired"]]),
             "pool_expired": int(counts[col["pool_expired"]]),
             "pool_timeouts": int(counts[col["pool_timeouts"]]),
         }
