@@ -258,3 +258,68 @@ def _replication(
         "stale_read_rate": _ratio(stale, replica_reads),
         "primary_reads_after_write": last["ryw_reads"] - first["ryw_reads"],
     }
+
+
+SERVER_TOTALS = (
+    "queries",
+    "qps",
+    "rows_examined",
+    "pages_read",
+    "page_misses",
+    "pages_written",
+    "writes_applied",
+    "stale_reads",
+)
+"""A server's figures that add up over the servers to the whole database's."""
+
+
+def totals(report: dict[str, Any]) -> dict[str, Any]:
+    """The whole database's figures from its ``databases.<name>`` report, for the frame's
+    ``all`` row: its servers' load summed, its queries' calls, rows and slow executions
+    summed with their call-weighted mean time and the largest, its pools' acquisitions,
+    waits and timeouts, and the connections opened and refused. A server's utilisation, a
+    pool's, and percentiles over all queries (no sample is kept across them) have none.
+
+    Examples
+    --------
+    >>> report = {
+    ...     "instances": {"db[primary]": {"queries": 3, "qps": 1.5}},
+    ...     "queries": {
+    ...         "a": {"calls": 1, "mean": 0.1, "max": 0.1, "rows": 1, "slow": 0},
+    ...         "b": {"calls": 2, "mean": 0.4, "max": 0.5, "rows": 4, "slow": 1},
+    ...     },
+    ...     "pools": {},
+    ...     "connections": {"opened": 3, "refused": 0},
+    ...     "replication": {"replica_reads": 0},
+    ... }
+    >>> figures = totals(report)
+    >>> figures["calls"], round(figures["mean"], 12), figures["max"], figures["slow_share"]
+    (3, 0.3, 0.5, 0.3333333333333333)
+    """
+    servers = list(report["instances"].values())
+    out: dict[str, Any] = {}
+    for key in SERVER_TOTALS:
+        values = [s[key] for s in servers if key in s]
+        if values:  # qps is None over a period of no time
+            out[key] = None if None in values else sum(values)
+    called = [q for q in report["queries"].values() if q["calls"]]
+    calls = sum(q["calls"] for q in report["queries"].values())
+    rows = sum(q["rows"] for q in report["queries"].values())
+    slow = sum(q["slow"] for q in report["queries"].values())
+    out.update(
+        calls=calls,
+        mean=_ratio(sum(q["calls"] * q["mean"] for q in called), calls),
+        max=max((q["max"] for q in called), default=None),
+        rows=rows,
+        rows_per_call=_ratio(rows, calls),
+        slow=slow,
+        slow_share=_ratio(slow, calls),
+        replica_reads=report["replication"]["replica_reads"],
+        opened=report["connections"]["opened"],
+        refused=report["connections"]["refused"],
+    )
+    pools = list(report["pools"].values())
+    if pools:
+        for key in ("acquisitions", "waited", "timeouts"):
+            out[key] = sum(p[key] for p in pools)
+    return out

@@ -17,8 +17,12 @@ the cause and whenever (a connect timeout fails a request after the fault has en
 A failed request in flight during several overlapping occurrences counts to one of them
 only, so that the occurrences' ``failed`` add up to the section's: to one whose fault
 fails requests with its error cause (``primary_down`` to a database's crash,
-``cache_down`` to a cache's: :data:`CAUSE_FAULTS`) where there is one, and among those
-(or, if none is, among all) to the one that started last before it failed.
+``cache_down`` to a cache's: :data:`CAUSE_FAULTS`; a group's or a region's crash to
+those of its members' kinds) where there is one, and among those (or, if none is, among
+all) to the one that started last before it failed. A cause no fault gives of itself
+(``timeout``, ``shed``, ``pool_timeout`` ...) is how a slow or crashed component shows
+further up: it is counted as a lone fault counts it, not left unattributed (a ``slow``
+fault, which gives no cause of its own, would lose its failures to any overlap).
 
 A request one of the scenario's own rate limiters refused (``rate_limited``, an HTTP 429)
 counts neither way: the limiter admits by rate alone, whether or not a fault lasts, so
@@ -29,11 +33,13 @@ requests that are not valid events), and counted apart (``rate_limited``).
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from typing import Any
 
 import numpy as np
 
 from simperf.metrics.request_stats import tally
+from simperf.spec.faults import parse_member
 
 MAX_LISTED = 1000
 """Occurrences listed one by one (random faults over a long run can repeat many times;
@@ -121,25 +127,44 @@ with it: a failing run is blamed on such an outage before a longer, unrelated on
 request failed during overlapping faults is counted to such a one."""
 
 
-def gives(cause: str, fault_kind: str, component_kind: str | None) -> bool:
-    """Whether a fault of ``fault_kind`` on a ``component_kind`` fails requests as
+def gives(cause: str, fault_kind: str, component_kinds: Collection[str]) -> bool:
+    """Whether a fault of ``fault_kind`` on components of ``component_kinds`` (a group's
+    or a region's may be of several; a network path's of none) fails requests as
     ``cause`` (:data:`CAUSE_FAULTS`).
 
     Examples
     --------
-    >>> gives("primary_down", "crash", "database"), gives("primary_down", "crash", "cache")
+    >>> gives("primary_down", "crash", {"database"}), gives("primary_down", "crash", {"cache"})
     (True, False)
+    >>> gives("cache_down", "crash", {"cache", "database"}), gives("partitioned", "partition", ())
+    (True, True)
     """
     faults, kinds = CAUSE_FAULTS.get(cause, (set(), None))
-    return fault_kind in faults and (kinds is None or component_kind in kinds)
+    return fault_kind in faults and (kinds is None or not kinds.isdisjoint(component_kinds))
+
+
+def fault_kinds(model: Any, fault: Any) -> set[str]:
+    """The kinds of the components ``fault`` acts on: its component's, its group's
+    members', those of the components located in its region (none for a network path),
+    as :func:`simperf.components.faults.schedule_faults` finds its members."""
+    specs = model.scenario.components
+    if fault.component is not None:
+        names = [fault.component]
+    elif fault.group is not None:
+        names = [m[0] for m in map(parse_member, fault.group) if m is not None]
+    elif fault.region is not None:
+        network = model.ctx.network
+        region = network.index[fault.region]
+        names = [name for name in specs if network.region_of.get(name) == region]
+    else:
+        names = []
+    return {specs[name].kind for name in names if name in specs}
 
 
 def _gives(model: Any, occurrence: dict[str, Any], causes: list[str]) -> np.ndarray:
     """Per outcome code, whether ``occurrence``'s fault fails requests with that cause."""
-    fault = model.scenario.faults[occurrence["fault"]]
-    spec = model.scenario.components.get(fault.component or "")
-    kind = None if spec is None else spec.kind
-    return np.array([gives(c, occurrence["kind"], kind) for c in causes])
+    kinds = fault_kinds(model, model.scenario.faults[occurrence["fault"]])
+    return np.array([gives(c, occurrence["kind"], kinds) for c in causes])
 
 
 def _refused(summary: Any) -> np.ndarray | None:

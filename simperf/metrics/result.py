@@ -95,7 +95,12 @@ class Result:
         pandas.DataFrame
             One row per component (``part`` ``"all"``) and one per part of it (a
             cache's nodes, a CDN's ``edges.<region>`` and ``shield``), with the numeric
-            metrics as columns; empty when the run has no such section. A section of
+            metrics as columns; empty when the run has no such section. A database's
+            ``all`` row has its whole figures (servers' load and queries' calls summed,
+            their call-weighted mean time ...), its servers' buffer-pool hit ratio, its
+            pools' waits and its replication lag are columns of their rows
+            (``buffer_pool_hit_ratio``, ``wait_p99``, ``lag_p99`` ...), and counts of
+            bytes are whole (``int64``). A section of
             numbers alone (``"errors"``: failed requests by cause) is one row of them.
             ``"headroom"`` gives its components' figures (``headroom.components``: the
             binding resource at its busiest instance, its utilisation and headroom).
@@ -118,9 +123,12 @@ class Result:
                 f"frame({section!r}): that section is not one entry per component; read it "
                 f"with to_dict()[{section!r}]. This run's frames: {', '.join(frames)}"
             )
+        nested = NESTED.get(section, {})
+        whole = WHOLE.get(section)
         rows: list[dict[str, Any]] = []
         for name, metrics in entries.items():
-            rows.append({"component": name, "part": "all", **_scalars(metrics)})
+            totals = {} if whole is None else whole(metrics)
+            rows.append({"component": name, "part": "all", **_scalars(metrics), **totals})
             for key, value in metrics.items():
                 if not isinstance(value, dict):
                     continue
@@ -133,9 +141,15 @@ class Result:
                 elif value and all(isinstance(v, dict) for v in value.values()):
                     for sub, sub_metrics in value.items():
                         part = sub if key == "nodes" else f"{key}.{sub}"
-                        rows.append({"component": name, "part": part, **_scalars(sub_metrics)})
+                        rows.append(
+                            {"component": name, "part": part, **_scalars(sub_metrics, nested)}
+                        )
                 else:
-                    rows.append({"component": name, "part": key, **_scalars(value)})
+                    rows.append({"component": name, "part": key, **_scalars(value, nested)})
+        for row in rows:  # sizes are drawn from continuous distributions: whole bytes
+            for key in BYTE_COUNTS.intersection(row):
+                if row[key] is not None:
+                    row[key] = round(row[key])
         return typed_frame(rows, FIRST_COLUMNS)
 
     @property
@@ -297,6 +311,32 @@ TALLIES = {"indexes": "uses"}
 """Sections' maps of names to counts, framed as a row per name (``indexes.orders.PRIMARY``,
 ``uses``), so that a table's index names never become columns."""
 
+NESTED: dict[str, dict[str, tuple[str, ...]]] = {
+    "databases": {
+        "buffer_pool": ("hit_ratio",),  # a server's, observed
+        "wait": ("mean", "p50", "p99", "max"),  # a pool's wait for a connection
+        "lag": ("mean", "p50", "p99", "max"),  # replication's
+    },
+}
+"""Per section, the dicts inside a row whose figures become columns of that row
+(``buffer_pool_hit_ratio``, ``wait_p99``, ``lag_p99``): what a planner reads of a server,
+a pool and replication."""
+
+BYTE_COUNTS = frozenset({"bytes", "cacheable_bytes", "hit_bytes", "origin_bytes", "used_bytes"})
+"""Counts of bytes, summed from drawn (continuous) sizes: rounded to whole bytes in the
+frames, integers as every other count (``to_dict()`` keeps the sums as they are)."""
+
+
+def _database_totals(report: dict[str, Any]) -> dict[str, Any]:
+    from simperf.components.db_report import totals
+
+    return totals(report)
+
+
+WHOLE: dict[str, Any] = {"databases": _database_totals}
+"""Per section, the function giving a component's ``all`` row the figures of the whole
+component that its report keeps only per part."""
+
 FIRST_COLUMNS = (
     # identity
     "component", "part", "kind", "role", "shard",
@@ -373,5 +413,14 @@ def typed_frame(rows: list[dict[str, Any]], first: Iterable[str] = ()) -> pd.Dat
     return frame
 
 
-def _scalars(metrics: dict[str, Any]) -> dict[str, Any]:
-    return {k: v for k, v in metrics.items() if not isinstance(v, dict | list)}
+def _scalars(
+    metrics: dict[str, Any], nested: dict[str, tuple[str, ...]] | None = None
+) -> dict[str, Any]:
+    """A row's numbers and names; of its dicts, the ``nested`` ones' figures as
+    ``<dict>_<figure>`` columns (``wait_p99``), the rest left out."""
+    row = {k: v for k, v in metrics.items() if not isinstance(v, dict | list)}
+    for key, figures in (nested or {}).items():
+        inner = metrics.get(key)
+        if isinstance(inner, dict):
+            row.update({f"{key}_{f}": inner[f] for f in figures if f in inner})
+    return row

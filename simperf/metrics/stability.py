@@ -33,7 +33,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from simperf.metrics.availability import CAUSE_FAULTS, target_name
+from simperf.metrics.availability import fault_kinds, gives, target_name
 from simperf.spec.workload import TIME_VARYING_ARRIVALS
 from simperf.units import format_interval, format_time
 
@@ -387,7 +387,7 @@ def _outages(model: Model, snapshots: list[Snapshot]) -> list[dict[str, Any]]:
     start, end = snapshots[0].time, snapshots[-1].time
     totals: dict[tuple[str, str], float] = {}
     components: dict[tuple[str, str], str] = {}
-    kinds: dict[tuple[str, str], str | None] = {}
+    kinds: dict[tuple[str, str], set[str]] = {}
     replaced: set[tuple[str, str]] = set()
     for occurrence in log.occurrences:
         stop = end if occurrence["end"] is None else occurrence["end"]
@@ -406,15 +406,14 @@ def _outages(model: Model, snapshots: list[Snapshot]) -> list[dict[str, Any]]:
                 replaced.add(key)
         totals[key] = totals.get(key, 0.0) + down
         components[key] = fault.component or key[0]
-        spec = model.scenario.components.get(fault.component or "")
-        kinds[key] = None if spec is None else spec.kind
+        kinds[key] = fault_kinds(model, fault)
     out = []
     for (who, kind), down in totals.items():
         share = down / (end - start)
         out.append(
             {
                 "component": components[who, kind],
-                "component_kind": kinds[who, kind],
+                "component_kinds": kinds[who, kind],
                 "fault": kind,
                 "instance": who,
                 "share": share,
@@ -461,14 +460,7 @@ def _failing(
         reason = f"{failed / measured:.1%} of requests failed, {count / measured:.1%} as {cause}"
         component = None
         if outages and cause not in NO_FAULT_CAUSES:
-            faults, kinds = CAUSE_FAULTS.get(cause, (None, None))
-            related = [
-                o
-                for o in outages
-                if faults is not None
-                and o["fault"] in faults
-                and (kinds is None or o["component_kind"] in kinds)
-            ]
+            related = [o for o in outages if gives(cause, o["fault"], o["component_kinds"])]
             worst = max(related or outages, key=lambda o: o["share"])
             component = worst["component"]
             reason += f"; {worst['text']}"

@@ -38,13 +38,14 @@ if TYPE_CHECKING:  # pragma: no cover
 
 TIME_COLUMNS = {
     "mean", "p50", "p90", "p95", "p99", "p999", "max", "mean_wait", "mean_service", "threshold",
-    "filled_at",
+    "filled_at", "wait_mean", "wait_p50", "wait_p99", "wait_max", "lag_mean", "lag_p50",
+    "lag_p99", "lag_max",
 }  # fmt: skip
 SHARE_COLUMNS = {
     "utilization", "worker_occupancy", "pool_occupancy", "error_rate", "hit_rate", "offload",
     "byte_hit_rate", "byte_offload", "cpu_utilization", "storage_utilization",
     "slow_share", "share", "stale_read_rate", "store_read_reduction", "stale_rate",
-    "storage_replication_utilization",
+    "storage_replication_utilization", "buffer_pool_hit_ratio",
 }  # fmt: skip
 RATIO_COLUMNS = {"imbalance"}
 """Columns that are ratios of two loads (max/mean), shown as multiples: ``1.12x``."""

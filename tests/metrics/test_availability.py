@@ -9,8 +9,11 @@ import pytest
 from validation.agreement import agrees, conserved_and_little, replications
 
 import simperf
-from simperf.metrics.availability import at_least_up, down_intervals
+from simperf.build import build
+from simperf.metrics.availability import at_least_up, down_intervals, fault_kinds
 from tests.components.test_rate_limit import limited
+
+from conftest import MODELS
 
 
 def occurrence(kind: str, instances: list[str], start: float, end: float | None) -> dict[str, Any]:
@@ -194,6 +197,48 @@ def test_requests_failed_during_overlapping_faults_are_counted_once() -> None:
     failed = {o["target"]: o["failed"] for o in d["faults"]["occurrences"]}
     assert failed == {"app": 100, "spare": 0}
     assert d["faults"]["failed"] == 100
+
+
+def test_a_group_crash_owns_the_failures_its_members_give_while_a_later_fault_lasts() -> None:
+    # app and a spare crash together (a group, a rack) 2-3 s: 100 requests fail as
+    # instance_down; an errors fault on another server nobody calls starts at 2.5 s. The group was
+    # taken for a fault of no component kind, so instance_down matched no fault and the
+    # failures after 2.5 s went to the later, unrelated fault: 50 and 50
+    spec = {
+        "name": "rack",
+        "workload": {
+            "arrival": {"kind": "deterministic", "rate": 100},
+            "classes": [{"name": "r", "entry": "app", "endpoint": "r"}],
+        },
+        "components": {
+            "app": {"kind": "app_server", "workers": 16, "endpoints": {"r": [{"cpu": "1ms"}]}},
+            "spare": {"kind": "app_server", "endpoints": {"r": [{"cpu": "1ms"}]}},
+            "other": {"kind": "app_server", "endpoints": {"r": [{"cpu": "1ms"}]}},
+        },
+        "faults": [
+            {"group": ["app", "spare"], "at": 2, "for": 1},
+            {"component": "other", "kind": "errors", "fraction": 1, "at": 2.5, "for": 1},
+        ],
+        "run": {"duration": 5, "warmup": 0},
+    }
+    d = simperf.run(simperf.from_dict(spec), seed=1).to_dict()
+    assert d["requests"]["failed"] == d["requests"]["errors"]["instance_down"] == 100
+    assert [o["failed"] for o in d["faults"]["occurrences"]] == [100, 0]
+    assert d["faults"]["failed"] == 100
+
+
+def test_a_fault_acts_on_the_kinds_of_its_members() -> None:
+    # a region's fault hits the components located there (web_us and db, app servers;
+    # not the unlocated balancer), a group its members, a network path no component
+    faults = [
+        {"region": "us", "at": 1, "for": 1},
+        {"group": ["geo", "web_eu[1]"], "at": 3, "for": 1},
+        {"between": ["us", "eu"], "kind": "partition", "at": 5, "for": 1},
+    ]
+    scenario = simperf.load(MODELS / "multi_region.yaml").with_overrides({"faults": faults})
+    model = build(scenario, seed=1)
+    kinds = [fault_kinds(model, fault) for fault in scenario.faults]
+    assert kinds == [{"app_server"}, {"load_balancer", "app_server"}, set()]
 
 
 def test_overlapping_faults_of_one_cause_split_their_shared_span() -> None:

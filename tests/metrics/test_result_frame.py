@@ -186,3 +186,55 @@ def test_a_databases_imbalance_compares_servers_of_one_role(
     catalog = rows.loc["all"].set_index("component").loc["catalog", "imbalance"]
     assert catalog == pytest.approx(expected, rel=1e-12)
     assert read_replicas.metric("components.catalog.imbalance") == catalog
+
+
+def test_a_servers_buffer_pool_a_pools_waits_and_the_lag_are_columns(
+    read_replicas: simperf.Result,
+) -> None:
+    # the buffer pool's hit ratio, a pool's wait percentiles and the replication lag were
+    # in to_dict() and the summary but not in the frame: nested dicts were dropped
+    frame = read_replicas.frame("databases").set_index("part")
+    catalog = read_replicas.metric("databases.catalog")
+    for server, figures in catalog["instances"].items():
+        hit = frame.loc[f"instances.{server}", "buffer_pool_hit_ratio"]
+        assert hit == figures["buffer_pool"]["hit_ratio"]
+    wait = catalog["pools"]["app"]["wait"]
+    for stat in ("mean", "p50", "p99", "max"):
+        assert frame.loc["pools.app", f"wait_{stat}"] == wait[stat]
+        assert frame.loc["replication", f"lag_{stat}"] == catalog["replication"]["lag"][stat]
+    assert frame["buffer_pool_hit_ratio"].notna().sum() == len(catalog["instances"])
+
+
+def test_the_databases_all_row_has_the_whole_databases_figures(
+    read_replicas: simperf.Result,
+) -> None:
+    # the all row carried only its kind: its totals and latency were left to be summed
+    # (and weighted) by hand from the server, query and pool rows
+    frame = read_replicas.frame("databases")
+    catalog = frame.set_index("part").loc["all"]
+    servers = frame[frame["part"].str.startswith("instances.")]
+    queries = frame[frame["part"].str.startswith("queries.")]
+    for column in ("queries", "qps", "rows_examined", "page_misses", "stale_reads"):
+        assert catalog[column] == pytest.approx(servers[column].sum(), rel=1e-12), column
+    assert catalog["calls"] == queries["calls"].sum() == catalog["queries"]
+    assert catalog["slow"] == read_replicas.metric("databases.catalog.slow_queries.count")
+    expected = (queries["calls"] * queries["mean"]).sum() / queries["calls"].sum()
+    assert catalog["mean"] == pytest.approx(expected, rel=1e-12)
+    assert catalog["max"] == queries["max"].max()
+    pools = read_replicas.metric("databases.catalog.pools")
+    assert catalog["acquisitions"] == pools["app"]["acquisitions"]
+    for column in ("queries", "calls", "rows_examined", "slow", "acquisitions"):
+        assert _integer(frame, column), column
+    # a server's own figures have no whole-database value here
+    for column in ("role", "cpu_utilization", "storage_utilization", "utilization", "p99"):
+        assert pd.isna(catalog[column]), column
+
+
+def test_a_cdns_byte_counts_are_integers(web_stack: simperf.Result) -> None:
+    # response sizes are drawn from continuous distributions, so the bytes summed in
+    # to_dict() carry fractions of a byte, and the frame's byte columns were float64
+    cdns = web_stack.frame("cdns")
+    name = cdns["component"].iloc[0]
+    for column in ("bytes", "cacheable_bytes", "hit_bytes", "origin_bytes", "used_bytes"):
+        assert cdns[column].dtype == "int64", column
+        assert cdns[column].iloc[0] == round(web_stack.metric(f"cdns.{name}.{column}"))

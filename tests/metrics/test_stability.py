@@ -132,6 +132,30 @@ def test_a_failing_run_is_blamed_on_the_outage_that_fails_its_requests() -> None
     assert "          cache[1] crash at 20 s, 0 failed, counted to it" in result.summary()
 
 
+def test_a_failing_run_is_blamed_on_the_group_crash_that_fails_its_requests() -> None:
+    # app and a spare crash together (a group) for 1 s of 5: 100 requests fail as
+    # instance_down; an errors fault on a server nobody calls lasts 4 s. A group's crash
+    # was of no component kind, so it gave no cause: the verdict blamed the longer,
+    # unrelated fault ("...; other failing some requests 4 s (80% ...)")
+    server = {"kind": "app_server", "workers": 16, "endpoints": {"r": [{"cpu": "1ms"}]}}
+    scenario = {
+        "name": "rack",
+        "workload": {
+            "arrival": {"kind": "deterministic", "rate": 100},
+            "classes": [{"name": "r", "entry": "app", "endpoint": "r"}],
+        },
+        "components": {"app": server, "spare": server, "other": server},
+        "faults": [
+            {"group": ["app", "spare"], "at": 1, "for": 1},
+            {"component": "other", "kind": "errors", "fraction": 1, "at": 0.5, "for": 4},
+        ],
+        "run": {"duration": 5, "warmup": 0},
+    }
+    stab = simperf.run(simperf.from_dict(scenario), seed=1).to_dict()["stability"]
+    assert stab["status"] == "failing"
+    assert stab["reason"].endswith("; group app+spare down 1 s (20% of the measured period)")
+
+
 def test_a_run_failing_mostly_by_its_own_rate_limit_is_blamed_on_no_outage() -> None:
     # a global limit refusing half of 100 req/s, an errors fault failing a fifth for 1 s
     # of 2: most failures are the limiter's, which no fault causes. The verdict blamed
