@@ -142,15 +142,16 @@ def _runner(
 
     def pooled(request: Request, instance: AppInstance) -> Process:
         pool = pools[instance.index]
-        for _ in range(repeat):
+        for i in range(repeat):
             try:
                 # None: a free connection, taken without a generator
                 waiting = pool.acquire(request)
                 if waiting is not None:
                     yield from waiting
-            except RequestFailed as failure:
+            except RequestFailed as failed:
+                pool.left_unsent(failed.code, repeat - 1 - i)  # the step's queries after it
                 if lost is not None:  # on a counted route: a try that failed before its handle
-                    lost(failure.code)
+                    lost(failed.code)
                 raise
             try:
                 yield from handle(request, route)
