@@ -169,7 +169,8 @@ def summarise(
         {
             k: v
             for k, v in r.items()
-            if k not in ("waits", "folded_waits") and not k.endswith(("_area", "_total"))
+            if k not in ("waits", "folded_waits", "storage_expired")
+            and not k.endswith(("_area", "_total"))
         }
         for r in rows
         if r["instance"] not in summary.unlisted  # past run.per_instance
