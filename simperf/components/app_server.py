@@ -515,6 +515,7 @@ class AppInstance(Server):
             "pool_acquired": sum(p.wait_samples.count for p in pools),
             "pool_wait_sum": sum(p.wait_sum for p in pools),
             "pool_timeouts": sum(p.timeouts for p in pools),
+            "pool_unsent": sum(p.unsent for p in pools),
         }
         dropping = [p for p in pools if p.deadlines is not None]  # pool.drop_expired
         if dropping:  # queries dropped past their deadline: offered, not served (headroom)

@@ -38,6 +38,7 @@ class Pool:
         "slots",
         "timeout_code",
         "timeouts",
+        "unsent",
         "usable",
         "wait_samples",
         "wait_sum",
@@ -77,6 +78,7 @@ class Pool:
         self.wait_samples = Samples(self.waits, over=0.0)  # bounded past run.keep_requests
         self.wait_sum = 0.0  # of granted acquisitions, kept so snapshots need no array sum
         self.timeouts = 0
+        self.unsent = 0
         self.refused = 0
         self.in_use = LevelMonitor()
 
@@ -132,6 +134,16 @@ class Pool:
         self.slots.release()
         self.refused += 1
         raise RequestFailed(self.refused_code)
+
+    def left_unsent(self, code: int, rest: int) -> None:
+        """Count the ``rest`` queries of a step's ``repeat`` that its query failing with
+        ``code`` left unsent, when it timed out or was dropped waiting for a connection:
+        they were offered to the pool as well (the headroom counts its load per query)."""
+        slots = self.slots
+        if code == self.timeout_code or (
+            isinstance(slots, DroppingSlots) and code == slots.expired_code
+        ):
+            self.unsent += rest
 
     def release(self) -> None:
         """Give the connection back (to the longest waiter, if any)."""

@@ -31,8 +31,11 @@ MARKED = (
     "rejected",
     "shed",
     "expired",
+    "storage_expired",
     "pool_expired",
     "pool_timeouts",
+    "pool_acquired",
+    "pool_unsent",
 )
 """The counters of every instance marked as a fault starts and ends (NaN where an
 instance has none): what its utilisation, occupancies and offered load while the fault
@@ -58,7 +61,7 @@ class FaultLog:
 
     ``marks[i]`` holds occurrence ``i``'s counters of every instance (the rows of
     ``instances``, the columns :data:`MARKED`) at its start, at its end (None while it
-    lasts) and at its detection (None until then): 80 bytes per instance and mark, taken
+    lasts) and at its detection (None until then): 96 bytes per instance and mark, taken
     without an event of their own. The detection splits the fault's time in two stretches
     that load the rest differently: before it, traffic still goes to the failed instance.
     ``switches[i]`` holds ``(time, counters, out)`` each time occurrence ``i`` went out

@@ -389,6 +389,7 @@ class PooledQuery(DbQuery):
         pool = self.pool
         pool.slots.waiting.remove(grant)
         pool.timeouts += 1
+        pool.unsent += self.left - 1  # the step's queries after it (Pool.left_unsent)
         self.visit.fail(pool.timeout_code, pool.env._now)
 
     def dispatch(self, now: float) -> None:

@@ -19,6 +19,7 @@ from simperf.metrics.headroom import (
     at_peak,
     busiest_window,
     during_faults,
+    fail_fasts_between,
     headroom,
     mark_fault_spills,
     mark_spills,
@@ -168,7 +169,8 @@ def summarise(
         {
             k: v
             for k, v in r.items()
-            if k not in ("waits", "folded_waits") and not k.endswith(("_area", "_total"))
+            if k not in ("waits", "folded_waits", "storage_expired")
+            and not k.endswith(("_area", "_total"))
         }
         for r in rows
         if r["instance"] not in summary.unlisted  # past run.per_instance
@@ -229,7 +231,8 @@ def _headroom(
     """The ``headroom`` section: against the load offered (breakers' fail-fasts counted),
     the estimate's behind a spilling balancer and, in a run with faults, while each
     fault lasted."""
-    routes = [c for c in model.components.values() if c.kind == "route"]
+    keyed = {key: c for key, c in model.components.items() if c.kind == "route"}
+    routes = list(keyed.values())
     stopped = stopped_calls(model.scenario, routes, calls) if calls else None
     section = at_max(
         headroom(rows, stopped), rows, autoscaled(model.scenario), summary.measured_time, stopped
@@ -244,13 +247,29 @@ def _headroom(
     if arrival is not None and arrival.kind in TIME_VARYING_ARRIVALS and window is not None:
         span = grid[-1].time - grid[0].time
         mean_rate = (grid[-1].generated - grid[0].generated) / span if span > 0 else 0.0
+        # the fail-fasts of the window itself: a breaker opens at the peak, not evenly
+        in_window = fail_fasts_between(keyed, *window)
         section = at_peak(
-            section, window, rows, autoscaled(model.scenario), mean_rate, spills, estimated
+            section,
+            window,
+            rows,
+            autoscaled(model.scenario),
+            mean_rate,
+            spills,
+            estimated,
+            stopped_calls(model.scenario, routes, in_window) if calls else None,
         )
     else:
         section["load"] = "mean"
     if model.scenario.faults and summary.snapshots:
-        units = during_faults(model.ctx.faults, summary.snapshots[0], summary.snapshots[-1], rows)
+        # where the load varies in time, also at the busiest window within each fault
+        units = during_faults(
+            model.ctx.faults,
+            summary.snapshots[0],
+            summary.snapshots[-1],
+            rows,
+            grid if section["load"] == "peak" else None,
+        )
         mark_fault_spills(units, spills)
         section["faults"] = units[:MAX_UNITS]
         section["fault"] = worst(units)

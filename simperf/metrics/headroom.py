@@ -17,7 +17,11 @@ of its pool) measures the
 demand of the requests it served only: the load offered to it would keep it
 ``offered / served`` times busier, so its headroom is ``served / (offered U)``, below 1
 when it is already past saturation (a queue limit rejecting half the requests at 100%
-busy saturates at 0.5 times the load, not at 1). Calls a circuit breaker failed fast
+busy saturates at 0.5 times the load, not at 1). A pool's share is of queries, as its
+work is (:func:`kept`): a request failed waiting for a connection is offered it as every
+query of its step's ``repeat``. A query dropped waiting for a database server's storage
+had its CPU, in the cores' busy time: it is served there and offered, unserved, to the
+storage only (:func:`kept` too). Calls a circuit breaker failed fast
 were offered too: a callee behind a breaker counts them as load it would have served
 (spread over its instances as it spread what it served), so that it does not look
 comfortable only because the breaker refused work (:func:`stopped_calls`); not at the
@@ -67,7 +71,48 @@ TURNED_AWAY = ("rejected", "shed", "expired", "pool_expired", "pool_timeouts")
 queue limit, shed, dropped past their deadline (``queue.drop_expired``; a database
 server's ``drop_expired`` at its cores and storage; an app server's queries its pools dropped so,
 ``pool.drop_expired``, or failed after waiting ``max_wait`` for a connection). Each arrived and
-would have cost its demand had it been served, so each is load offered."""
+would have cost its demand had it been served, so each is load offered (a database
+server's queries dropped waiting for storage once, at storage: :func:`kept`)."""
+
+
+AT_POOL = ("pool_timeouts", "pool_expired")
+"""Of :data:`TURNED_AWAY`, the queries a pool failed: one query each, the request's last."""
+
+
+def kept(rows: Sequence[dict[str, Any]], resource: str, stopped: float = 0.0) -> float:
+    """The share of the load offered ``rows`` (one instance, or a fleet's) that they
+    served, in the binding ``resource``'s units: requests, but queries for a pool;
+    ``stopped``: the calls to them breakers failed fast, offered too (requests).
+
+    A request whose query timed out or was dropped waiting for a connection (one of a
+    step's ``repeat``) is offered to the pool as all its queries, the unsent rest
+    (``pool_unsent``) with it, while the pool's work is per query made
+    (``pool_acquired``): of the requests offered, the share that reached the pool (those
+    served or failed there), times the share of the queries offered it that it took.
+    With nothing failed at the pool, the share of the requests served.
+
+    A database server's queries dropped waiting for its storage (``storage_expired``, of
+    its ``expired``) had their CPU: in its cores' busy time, they count as served there,
+    not as load offered at a query's full cost on top of it; its storage row counts them
+    as offered to it, unserved, once.
+    """
+    served = sum(r.get("served") or 0 for r in rows)
+    offered = served + sum(r.get(key) or 0 for r in rows for key in TURNED_AWAY) + stopped
+    for r in rows:
+        at_storage = r.get("storage_expired") or 0
+        if r.get("kind") == "storage":
+            offered += at_storage
+        else:
+            served += at_storage
+    if not served:
+        return 1.0
+    failed = sum(r.get(key) or 0 for r in rows for key in AT_POOL)
+    unsent = sum(r.get("pool_unsent") or 0 for r in rows)
+    taken = sum(r.get("pool_acquired") or 0 for r in rows)
+    if resource != "pool" or not (failed or unsent) or not taken:
+        return served / offered
+    return (served + failed) / offered * (taken / (taken + failed + unsent))
+
 
 MAX_UNITS = 1000
 """Faults (per target) listed under ``headroom.faults``: random faults on a large fleet
@@ -140,8 +185,7 @@ def headroom(rows: list[dict[str, Any]], stopped: dict[str, float] | None = None
             continue
         resource, level = found
         served = row.get("served") or 0
-        offered = served + sum(row.get(key) or 0 for key in TURNED_AWAY)
-        share = served / offered if served else 1.0  # of the offered load it kept
+        share = kept([row], resource)  # of the offered load it kept
         room = share / level if level > 0 and math.isfinite(level) else None
         extra: dict[str, Any] = {}
         if component in stopped:
@@ -149,14 +193,14 @@ def headroom(rows: list[dict[str, Any]], stopped: dict[str, float] | None = None
             # the I/Os they would have made, in proportion)
             total = served_by_component[component]
             mine = stopped[component] * served / total if total else 0.0
-            kept = served / (offered + mine) if served else 1.0
+            share = kept([row], resource, mine)
             extra = {
                 "stopped": stopped[component],
                 "served_headroom": room,
             }
-            room = kept / level if level > 0 and math.isfinite(level) else None
-        kept = best.get(component)
-        if kept is not None and not kept.get("down") and _tighter(kept["headroom"], room):
+            room = share / level if level > 0 and math.isfinite(level) else None
+        so_far = best.get(component)
+        if so_far is not None and not so_far.get("down") and _tighter(so_far["headroom"], room):
             continue
         best[component] = {
             "instance": row["instance"],
@@ -230,10 +274,7 @@ def at_max(
         if not levels:
             continue
         resource, level = max(levels, key=lambda item: item[1])
-        served = sum(r.get("served") or 0 for r in group)
-        offered = served + sum(r.get(k) or 0 for r in group for k in TURNED_AWAY)
-        offered += (stopped or {}).get(name, 0.0)
-        share = served / offered if served else 1.0
+        share = kept(group, resource, (stopped or {}).get(name, 0.0))
         comp = comps[name]
         comps[name] = comp | {
             "resource": resource,
@@ -264,6 +305,7 @@ def at_peak(
     mean_rate: float,
     spills: dict[str, str] | None = None,
     estimate: dict[str, Any] | None = None,
+    stopped: dict[str, float] | None = None,
 ) -> dict[str, Any]:
     """The headroom section at the peak offered load: each component's figures over the
     busiest window, the run's mean-load ones kept beside them.
@@ -290,6 +332,9 @@ def at_peak(
     spills, estimate
         As for :func:`mark_spills` (the estimate is of the mean rate, scaled to the
         window's).
+    stopped
+        As for :func:`headroom`, the calls breakers failed fast in the window
+        (:func:`stopped_calls` of :func:`fail_fasts_between` its snapshots).
 
     Returns
     -------
@@ -297,14 +342,13 @@ def at_peak(
         ``load`` ``"peak"``, ``components`` and ``first`` over the window (each
         component with ``mean_headroom``, its figure at the mean load), ``mean_first``
         (the first to saturate at the mean load) and ``peak``: the window's ``start``,
-        ``end``, ``arrival_rate`` and ``mean_arrival_rate``. Breakers' fail-fasts are
-        counted over the run only, so not in the window's figures.
+        ``end``, ``arrival_rate`` and ``mean_arrival_rate``.
     """
     a, b = window
     span = b.time - a.time
     counts = np.nan_to_num(_as_marks(b, rows) - _as_marks(a, rows))
     window_rows = _interval_rows(rows, counts, span, set())
-    peak = at_max(headroom(window_rows), window_rows, fleets, span)
+    peak = at_max(headroom(window_rows, stopped), window_rows, fleets, span, stopped)
     rate = (b.generated - a.generated) / span
     scale = mean_rate / rate if rate > 0 else 1.0
     peak = mark_spills(peak, spills or {}, estimate, scale)
@@ -363,7 +407,8 @@ def mark_fault_spills(units: list[dict[str, Any]], spills: dict[str, str]) -> No
     if not spills:
         return
     for unit in units:
-        for part in (unit, *(unit[name] for name in STRETCHES if unit.get(name))):
+        parts = (*STRETCHES, "peak")
+        for part in (unit, *(unit[name] for name in parts if unit.get(name))):
             for name, comp in part["components"].items():
                 if name in spills:
                     comp["spill"] = spills[name]
@@ -480,6 +525,28 @@ def stopped_calls(
     return out
 
 
+def fail_fasts_between(
+    routes: dict[str, Any], a: Snapshot, b: Snapshot
+) -> dict[str, dict[str, Any]]:
+    """Each call route's ``fail_fast`` from snapshot ``a`` to ``b``, keyed as the ``calls``
+    section is (for :func:`stopped_calls` over a window).
+
+    Parameters
+    ----------
+    routes
+        The run's call routes by their key among the model's components (what the
+        snapshots are keyed by).
+    a, b
+        The snapshots bounding the window.
+    """
+    out: dict[str, dict[str, Any]] = {}
+    for key, route in routes.items():
+        if key in b.components:
+            before = a.components.get(key, {}).get("fail_fast", 0)
+            out[route.name] = {"fail_fast": b.components[key]["fail_fast"] - before}
+    return out
+
+
 STRETCHES = ("before_detection", "after_detection")
 """The two stretches of a detected fault: until a balancer took the instance out of
 rotation (or a database's failover noticed it down) traffic still went to it; after,
@@ -487,7 +554,11 @@ the rest carried its share."""
 
 
 def during_faults(
-    log: FaultLog | None, first: Snapshot, last: Snapshot, rows: list[dict[str, Any]]
+    log: FaultLog | None,
+    first: Snapshot,
+    last: Snapshot,
+    rows: list[dict[str, Any]],
+    grid: Sequence[Snapshot] | None = None,
 ) -> list[dict[str, Any]]:
     """Headroom while each fault lasted, over the measured period, before and after its
     detection.
@@ -505,6 +576,12 @@ def during_faults(
     moves the time after it to the stretch of its state. The fault's figures are the
     worse of the two.
 
+    Where arrivals vary in time (``grid`` given) a fault's time averages its busy hours
+    with its quiet ones, while a planner needs the headroom left at its worst moment:
+    the busiest time-series window wholly within one of its occurrences (most requests
+    offered per second, among the windows the verdict judges alone) gives figures of
+    its own (``peak``), and the fault's are the worse of those and its stretches'.
+
     Parameters
     ----------
     log
@@ -514,6 +591,9 @@ def during_faults(
     rows
         The run's instance rows, in the log's order of instances (names, kinds,
         capacities and sizes).
+    grid
+        The time-series windows' snapshots, where arrivals vary in time (None: they do
+        not, and no unit has ``peak``).
 
     Returns
     -------
@@ -527,7 +607,9 @@ def during_faults(
         None when none was detected, one None when its stretch had no measured time),
         and ``components`` and ``first``: each component's least headroom over the
         stretches and the least of all, each naming its ``stretch`` (None when
-        undetected: over the whole time).
+        undetected: over the whole time; ``"peak"``: the busiest window). With ``grid``
+        also ``peak``: that window's ``start``, ``end``, ``time``, ``arrival_rate``,
+        ``components`` and ``first`` (None when no whole window lies within the fault).
     """
     if log is None or not log.occurrences or not rows:
         return []
@@ -557,8 +639,10 @@ def during_faults(
                 "_times": [0.0, 0.0],
                 "_sums": [np.zeros_like(a), np.zeros_like(a)],
                 "_down": set(occ["instances"]) if occ["kind"] == "crash" else set(),
+                "_spans": [],
             },
         )
+        unit["_spans"].append((start, end))
         unit["occurrences"] += 1
         unit["end"] = end
         unit["time"] += end - start
@@ -575,9 +659,12 @@ def during_faults(
             _add(unit, int(out), time - since, counters - mark)
             out, since, mark = taken_out, time, counters
         _add(unit, int(out), end - since, b - mark)
+    windows = judged_windows(list(grid)) if grid is not None else []
+    marks: dict[int, np.ndarray] = {}  # a window's counters, read once for every fault in it
     out = []
     for unit in units.values():
         times, sums, down = unit.pop("_times"), unit.pop("_sums"), unit.pop("_down")
+        spans = unit.pop("_spans")
         if unit["detected"]:
             stretches = {
                 name: {"time": time, **headroom(_interval_rows(rows, counts, time, down))}
@@ -585,13 +672,52 @@ def during_faults(
                 else None
                 for name, time, counts in zip(STRETCHES, times, sums, strict=True)
             }
-            found = _worse(stretches)
+            parts: dict[str | None, dict[str, Any] | None] = dict(stretches)
         else:
             stretches = dict.fromkeys(STRETCHES)
             whole = headroom(_interval_rows(rows, sums[0] + sums[1], unit["time"], down))
-            found = _named(whole, None)
-        out.append({**unit, **stretches, **found})
+            parts = {None: whole}
+        if grid is None:
+            out.append({**unit, **stretches, **_worse(parts)})
+            continue
+        peak = _fault_peak(grid, windows, spans, rows, down, marks)
+        out.append({**unit, **stretches, **_worse({**parts, "peak": peak}), "peak": peak})
     return out
+
+
+def _fault_peak(
+    grid: Sequence[Snapshot],
+    windows: list[tuple[int, float]],
+    spans: list[tuple[float, float]],
+    rows: list[dict[str, Any]],
+    down: set[str],
+    marks: dict[int, np.ndarray],
+) -> dict[str, Any] | None:
+    """:func:`headroom` over the busiest of the judged time-series ``windows`` wholly
+    within one of a fault's ``spans`` (None without one), as :func:`busiest_window`
+    chooses it among all; ``marks`` keeps the snapshots' counters read so far."""
+
+    def within(i: int) -> bool:
+        a, b = grid[i].time, grid[i + 1].time
+        slack = 1e-9 * max(1.0, abs(b))  # window bounds are sums of window lengths
+        return any(s <= a + slack and b <= e + slack for s, e in spans)
+
+    inside = [(i, span) for i, span in windows if within(i)]
+    if not inside:
+        return None
+    i, span = max(inside, key=lambda w: (grid[w[0] + 1].generated - grid[w[0]].generated) / w[1])
+    a, b = grid[i], grid[i + 1]
+    for k in (i, i + 1):
+        if k not in marks:
+            marks[k] = _as_marks(grid[k], rows)
+    counts = np.nan_to_num(marks[i + 1] - marks[i])
+    return {
+        "start": a.time,
+        "end": b.time,
+        "time": span,
+        "arrival_rate": (b.generated - a.generated) / span,
+        **headroom(_interval_rows(rows, counts, span, down)),
+    }
 
 
 def _add(unit: dict[str, Any], stretch: int, time: float, counts: np.ndarray) -> None:
@@ -609,9 +735,9 @@ def _named(found: dict[str, Any], stretch: str | None) -> dict[str, Any]:
     }
 
 
-def _worse(stretches: dict[str, dict[str, Any] | None]) -> dict[str, Any]:
+def _worse(stretches: dict[str | None, dict[str, Any] | None]) -> dict[str, Any]:
     """Each component's least headroom over the stretches, and the first to saturate in
-    the stretch where that comes soonest."""
+    the stretch where that comes soonest (a stretch None: the fault's whole time)."""
     components: dict[str, dict[str, Any]] = {}
     first = None
     for name, stretch in stretches.items():
@@ -631,7 +757,9 @@ def _worse(stretches: dict[str, dict[str, Any] | None]) -> dict[str, Any]:
 def worst(units: list[dict[str, Any]]) -> dict[str, Any] | None:
     """The fault whose first component to saturate had the least headroom, with it, and
     the first to saturate in each stretch, before and after its detection (None when it
-    was not detected, or the stretch had no measured time)."""
+    was not detected, or the stretch had no measured time), and where arrivals vary in
+    time in its busiest window (``peak``: its ``start``, ``end``, ``time`` and
+    ``arrival_rate`` too; None without a whole window in it)."""
     busy = [u for u in units if u["first"] is not None]
     if not busy:
         return None
@@ -643,6 +771,12 @@ def worst(units: list[dict[str, Any]]) -> dict[str, Any] | None:
         else {"time": unit[name]["time"], **(unit[name]["first"] or {})}
         for name in STRETCHES
     }
+    if "peak" in unit:
+        peak = unit["peak"]
+        window = ("start", "end", "time", "arrival_rate")
+        stretches["peak"] = (
+            None if peak is None else {**{k: peak[k] for k in window}, **(peak["first"] or {})}
+        )
     return {**{k: unit[k] for k in keys}, **unit["first"], **stretches}
 
 
@@ -671,8 +805,11 @@ def _interval_rows(
             "rejected": int(counts[col["rejected"]]),
             "shed": int(counts[col["shed"]]),
             "expired": int(counts[col["expired"]]),
+            "storage_expired": int(counts[col["storage_expired"]]),
             "pool_expired": int(counts[col["pool_expired"]]),
             "pool_timeouts": int(counts[col["pool_timeouts"]]),
+            "pool_acquired": int(counts[col["pool_acquired"]]),
+            "pool_unsent": int(counts[col["pool_unsent"]]),
         }
         # the resources' busy-time integrals and sizes, for at_max
         for area, size in AREAS:

@@ -56,6 +56,9 @@ def occupancy(a: dict[str, float], b: dict[str, float], span: float) -> dict[str
         out["pool_wait"] = clean(wait_total / acquired) if acquired else None
         out["pool_acquired"] = acquired
         out["pool_timeouts"] = int(b["pool_timeouts"] - a["pool_timeouts"])
+        unsent = int(b["pool_unsent"] - a["pool_unsent"])
+        if unsent:  # a repeated query's rest, after one timed out or was dropped
+            out["pool_unsent"] = unsent
         if "pool_expired" in b:  # pool.drop_expired
             out["pool_expired"] = int(b["pool_expired"] - a["pool_expired"])
         out["pool_area"] = area

@@ -273,7 +273,9 @@ def _busiest_windows(model: Model, grid: list[Snapshot]) -> dict[str, dict[str, 
     """Each instance's time-series window of highest cores or workers level.
 
     Windows shorter than :data:`SHORT_WINDOW` of the longest are skipped: over a few
-    microseconds one busy core is a 100% busy window, whatever the load.
+    microseconds one busy core is a 100% busy window, whatever the load. An autoscaled
+    instance's levels are over the time it was provisioned in the window; a slot never
+    provisioned in a judged window has none.
 
     Each window is judged over the whole fleet at once (numpy arrays, one entry an
     instance): the same float operations, in the same order, as one instance at a time.
@@ -297,6 +299,12 @@ def _busiest_windows(model: Model, grid: list[Snapshot]) -> dict[str, dict[str, 
         )
 
     busy_areas = [column(snap, "busy_area") for snap in grid]
+    # an autoscaled instance is judged over the time it was provisioned in the window
+    # (instance_stats.exposure, as the time series and the utilisation alert read it):
+    # one started half-way through read half as busy over the whole window
+    scaled = np.array(["provisioned_area" in grid[-1].instances[name] for name in names])
+    if scaled.any():
+        provisioned = [column(snap, "provisioned_area", scaled) for snap in grid]
     if held.any():
         worker_areas = [column(snap, "worker_area", held) for snap in grid]
         # a window's workers as at its end (an adaptive limit moves them)
@@ -307,20 +315,24 @@ def _busiest_windows(model: Model, grid: list[Snapshot]) -> dict[str, dict[str, 
     by_workers = np.zeros(len(names), dtype=bool)
     found = np.zeros(len(names), dtype=bool)
     for j, (i, span) in enumerate(judged):
+        exposure: float | np.ndarray = span
+        if scaled.any():
+            exposure = np.where(scaled, provisioned[i + 1] - provisioned[i], span)
         with np.errstate(invalid="ignore", divide="ignore"):
-            busy = (busy_areas[i + 1] - busy_areas[i]) / (capacity * span)
+            busy = (busy_areas[i + 1] - busy_areas[i]) / (capacity * exposure)
         workers_busier = np.zeros(len(names), dtype=bool)
         if held.any():
             with np.errstate(invalid="ignore", divide="ignore"):
-                occupancy = (worker_areas[i + 1] - worker_areas[i]) / (workers[i + 1] * span)
+                occupancy = (worker_areas[i + 1] - worker_areas[i]) / (workers[i + 1] * exposure)
             # max() of (cores, workers) keeps cores unless workers are strictly busier
             workers_busier = held & (occupancy > busy)
             level = np.where(workers_busier, occupancy, busy)
         else:
             level = busy
         # busier by more than rounding: of equally busy windows (saturated ones at
-        # 100%), the first, whichever engine summed the areas
-        better = ~found | (level > best * (1 + 1e-9))
+        # 100%), the first, whichever engine summed the areas; a slot not provisioned
+        # in the window (NaN) has no level there
+        better = ~found | (~np.isnan(level) & (np.isnan(best) | (level > best * (1 + 1e-9))))
         best = np.where(better, level, best)
         window = np.where(better, j, window)
         by_workers = np.where(better, workers_busier, by_workers)
@@ -329,6 +341,8 @@ def _busiest_windows(model: Model, grid: list[Snapshot]) -> dict[str, dict[str, 
     for inst, utilization, j, workers_won in zip(
         instances, best.tolist(), window.tolist(), by_workers.tolist(), strict=True
     ):
+        if math.isnan(utilization):  # an autoscaled slot never provisioned
+            continue
         i = judged[j][0]
         peaks[inst.name] = {
             "instance": inst.name,

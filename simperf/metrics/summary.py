@@ -378,6 +378,12 @@ class Summary:
                     **({"provisioned_time": exposure} if "provisioned_area" in b else {}),
                     **({"shed": int(b["shed"] - a["shed"])} if "shed" in b else {}),
                     **({"expired": int(b["expired"] - a["expired"])} if "expired" in b else {}),
+                    # a database server's and its storage's drops at storage (headroom's)
+                    **(
+                        {"storage_expired": int(b["storage_expired"] - a["storage_expired"])}
+                        if "storage_expired" in b
+                        else {}
+                    ),
                     **(
                         {"cancelled": int(b["cancelled"] - a["cancelled"])}
                         if "cancelled" in b

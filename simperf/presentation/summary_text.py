@@ -315,12 +315,23 @@ def headroom_cell(comp: dict[str, Any] | None) -> str:
 def _fault_headroom(fault: dict[str, Any]) -> list[str]:
     """The worst fault's headroom, and that of its stretches before and after its
     detection (the traffic went on to the failed instance until then), or why one figure
-    covers its whole time."""
+    covers its whole time; where the load varies in time, which window it is of: the
+    busiest within the fault, or the fault's time when no whole window lies within it."""
     spells = f", {fault['occurrences']} times" if fault["occurrences"] > 1 else ""
     line = (
         f"          while {fault['target']} {fault['kind']} lasted "
         f"({format_interval(fault['start'], fault['end'])}{spells}): {_saturates(fault)}"
     )
+    peak = fault.get("peak")
+    if fault.get("stretch") == "peak":
+        line += (
+            f" at its busiest window's load ({peak['arrival_rate']:.4g} requests/s offered "
+            f"from {format_interval(peak['start'], peak['end'])})"
+        )
+    elif "peak" in fault and peak is None:
+        line += " over its time (no whole time-series window within it)"
+    elif peak is not None:
+        line += " over its time (its busiest window had more room)"
     if not fault.get("detected"):
         return [line + "; never detected (no health check or failover saw it): no split"]
     stretches = []
@@ -332,6 +343,10 @@ def _fault_headroom(fault: dict[str, Any]) -> list[str]:
             stretches.append(f"{words} ({format_time(stretch['time'])}): idle")
         else:
             stretches.append(f"{words} ({format_time(stretch['time'])}): {_saturates(stretch)}")
+    if peak is not None and peak.get("component") is not None:
+        stretches.append(f"busiest window: {_saturates(peak)}")
+    if fault.get("stretch") == "peak":
+        return [line, "            " + "; ".join(stretches)]
     worse = "before" if fault.get("stretch") == "before_detection" else "after"
     return [f"{line}, {worse} its detection", "            " + "; ".join(stretches)]
 

@@ -168,3 +168,32 @@ def test_headroom_counts_the_queries_a_pool_timed_out_as_offered_to_its_server()
     fault = simperf.run(simperf.from_dict(spec), seed=1).data["headroom"]["fault"]
     assert fault["component"] == "app" and fault["resource"] == "pool"
     assert fault["headroom"] < 0.8  # it read 1.00
+
+
+def test_a_repeated_querys_pool_load_is_counted_per_query() -> None:
+    # The same connection 1.5 times oversubscribed, by 50 requests/s of 3 queries each
+    # (repeat: 3): it saturates at 0.67 times this load, as with 150 of one query. A
+    # request whose second query timed out is offered to the pool as 3 queries, the one
+    # timed out and the one left unsent, while the pool's work is per query taken: the
+    # headroom is of the queries offered it, 0.645x (seed 1; 1 / 1.5 by hand). Counted
+    # per request against the work per query, a timeout weighed 1 of the 4.3 queries the
+    # served made (their own 3 and the failed ones' before they failed): 0.457x.
+    spec = pool_timing_out()
+    spec["workload"]["arrival"]["rate"] = RATE / 3
+    spec["components"]["app"]["endpoints"]["get"][0]["repeat"] = 3
+    result = simperf.run(simperf.from_dict(spec), seed=1)
+    row = result.components.query("instance == 'app[0]'").iloc[0]
+    served, timed_out, taken = row["served"], row["pool_timeouts"], row["pool_acquired"]
+    unsent, busy = row["pool_unsent"], row["pool_occupancy"]
+    assert timed_out > served / 4 and unsent > 0
+    room = result.data["headroom"]["components"]["app"]
+    assert room["resource"] == "pool"
+    offered = taken + timed_out + unsent  # the queries offered the pool
+    assert room["headroom"] == pytest.approx(taken / offered / busy, rel=1e-12)
+    per_request = served / (served + timed_out) / busy  # what it read
+    assert room["headroom"] > per_request
+    # the same over a fault's time (one covering the run; the app has no CPU to slow)
+    spec["faults"] = [{"component": "app", "kind": "slow", "factor": 2, "at": 0, "for": "1h"}]
+    fault = simperf.run(simperf.from_dict(spec), seed=1).data["headroom"]["fault"]
+    assert fault["component"] == "app" and fault["resource"] == "pool"
+    assert fault["headroom"] == pytest.approx(room["headroom"], rel=1e-9)

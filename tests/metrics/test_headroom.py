@@ -10,9 +10,12 @@ import pytest
 
 import simperf
 from simperf.analysis.queueing import mmc
+from simperf.build import build
 from simperf.metrics.headroom import STRETCHES, headroom
+from simperf.metrics.summary import Summary
 from simperf.presentation.cells import multiple
 from simperf.units import format_time
+from tests.components.test_database import SLOW_STORAGE, two_requests
 from tests.conftest import MODELS
 from tests.presentation.test_summary_text import behind_a_breaker, twice_capacity
 from tests.validation.agreement import (
@@ -334,6 +337,34 @@ def test_a_callee_behind_a_breaker_has_the_headroom_of_the_load_offered_it() -> 
     assert gateway["headroom"] == pytest.approx(1 / gateway["utilization"], rel=1e-12)
 
 
+def test_at_the_peak_a_callee_behind_a_breaker_counts_the_calls_failed_fast_there() -> None:
+    # The same gateway and API, at 20 calls/s for 10 s then 60/s (Poisson, mean 40/s,
+    # 5 s windows): the breaker holds open and the peak window's headroom is that of the
+    # load offered the API there, span / (its calls x 10 ms), 1 / 0.6 = 1.7x give or take
+    # the draws. It counted no fail-fast in the window: 1 / the utilisation of the calls
+    # let through, 62x, where the API saturates at 1.6x the window's load.
+    spec = behind_a_breaker().model_dump(mode="json", by_alias=True, exclude_none=True)
+    spec["workload"]["arrival"] = {"kind": "piecewise", "rate": 40, "profile": [[0, 20], [10, 60]]}
+    spec["run"]["window"] = 5
+    result = simperf.run(simperf.from_dict(spec), seed=1)
+    d = result.to_dict()
+    section = d["headroom"]
+    assert section["load"] == "peak"
+    start, end = section["peak"]["start"], section["peak"]["end"]
+    assert start >= 10
+    ts = result.timeseries.query("component == 'calls.gateway->api' and start == @start")
+    rate = ts.set_index("metric")["value"]
+    span = end - start
+    stopped, calls = rate["fail_fast_rate"] * span, rate["call_rate"] * span
+    api = section["components"]["api"]
+    assert stopped > 0.9 * calls  # held open most of the window
+    assert api["stopped"] == pytest.approx(stopped, rel=1e-9)
+    # the calls straddling the window's ends: one of 10 ms at most each side
+    assert api["headroom"] == pytest.approx(span / (calls * 0.010), rel=2 / calls)
+    assert api["served_headroom"] == pytest.approx(1 / api["utilization"], rel=1e-12)
+    assert section["first"]["component"] == "api"
+
+
 def test_a_rate_limiters_refusals_are_a_policy_not_load_offered() -> None:
     # 100 requests/s at a global limit of 50/s, then 10 ms of CPU: the limiter refuses
     # some 59% (rate_limited). Its limit holds however the load grows, so the app's cores
@@ -484,3 +515,72 @@ def test_a_faults_headroom_behind_a_spilling_balancer_is_marked() -> None:
     text = result.summary()
     assert "geo spills: 1/utilisation, no saturation point)" in text
     assert "(so is 'in fault', marked ~)" in text
+
+
+def test_a_query_dropped_waiting_for_storage_is_offered_to_the_storage_not_the_cores() -> None:
+    # 20 writes 1 ms apart, each 1 ms of a core (8 of them) then 5 ms of the one storage
+    # slot; each call gives up after 4 ms and the database drops what waits past that:
+    # 4 written, 14 dropped waiting for storage in the run. Their CPU was spent, so the
+    # cores served all 18 (headroom 1/U); the storage was offered 18 and served 4. The
+    # database's 14 drops were counted as offered at the cores, at a query's full cost,
+    # and not at the storage: cores 2.13x, storage 1.09x (the headroom); now 9.6x and
+    # 0.242x, what the storage keeps at 92% busy serving 4 of the 18 writes offered.
+    scenario = two_requests(
+        [{"call": "app.serve"}], [{"call": "db.put", "timeout": "4ms"}], "db"
+    ).with_overrides({**SLOW_STORAGE, "components.app.pool.size": 100, "run.requests": 20})
+    model = build(scenario, seed=1)
+    model.execute()
+    rows = [r for r in Summary(model).instance_rows() if r["component"] == "db"]
+    cores, storage = sorted(rows, key=lambda r: r["kind"] == "storage")
+    assert (cores["served"], cores["expired"], storage["served"]) == (4, 14, 4)
+    assert cores["storage_expired"] == storage["storage_expired"] == 14
+    found = {r["kind"]: headroom([r])["components"]["db"]["headroom"] for r in rows}
+    assert found["database"] == pytest.approx(1 / cores["utilization"])
+    assert found["storage"] == pytest.approx(4 / 18 / storage["utilization"])
+    section = simperf.run(scenario, seed=1).data["headroom"]["components"]["db"]
+    assert section["resource"] == "storage"
+    assert section["headroom"] == pytest.approx(found["storage"])
+
+
+def test_a_fault_on_a_load_varying_in_time_has_the_headroom_of_its_busiest_window() -> None:
+    # Two one-core instances serving 10 ms at 20/s for 10 s, then 80/s (Poisson, 2 s
+    # windows); app[0] crashes from 4 s to 18 s and app[1] serves everything. Over the
+    # fault's 14 s app[1] is 55% busy (1.82x), which its quiet first 6 s flatter; a
+    # planner needs the room left at the fault's busiest moment: the window of most
+    # requests offered within it (12 s to 14 s, 86/s), app[1] 85% busy there, 1.18x.
+    spec = {
+        "name": "fault_at_peak",
+        "workload": {
+            "arrival": {"kind": "piecewise", "rate": 50, "profile": [[0, 20], [10, 80]]},
+            "classes": [{"name": "get", "entry": "app", "endpoint": "get"}],
+        },
+        "components": {
+            "app": {
+                "kind": "app_server",
+                "replicas": 2,
+                "cores": 1,
+                "workers": 8,
+                "endpoints": {"get": [{"cpu": "10ms"}]},
+            },
+        },
+        "faults": [{"component": "app", "instance": 0, "kind": "crash", "at": 4, "for": 14}],
+        "run": {"duration": 20, "warmup": 0, "window": 2},
+    }
+    result = simperf.run(simperf.from_dict(spec), seed=1)
+    fault = result.to_dict()["headroom"]["fault"]
+    ts = result.timeseries
+    busy = ts.query("component == 'app[1]' and metric == 'utilization'").set_index("start")
+    offered = ts.query("component == 'all' and metric == 'arrival_rate'").set_index("start")
+    inside = [t for t in busy.index if 4 <= t and t + 2 <= 18]
+    peak = fault["peak"]
+    assert peak["start"] == max(inside, key=lambda t: offered["value"][t])
+    assert peak["arrival_rate"] == pytest.approx(offered["value"][peak["start"]], rel=1e-12)
+    assert fault["stretch"] == "peak" and fault["instance"] == "app[1]"
+    assert fault["headroom"] == pytest.approx(1 / busy["value"][peak["start"]], rel=1e-9)
+    over_its_time = 1 / busy["value"][inside].mean()  # what it gave: 1.82x
+    assert fault["headroom"] < 0.7 * over_its_time
+    line = next(s for s in result.summary().splitlines() if "while app[0] crash" in s)
+    assert (
+        f"app cores at {multiple(fault['headroom'])} (85.0% busy at app[1]) at its busiest "
+        "window's load (86 requests/s offered from 12 s to 14 s)"
+    ) in line

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import copy
 import re
+from pathlib import Path
 from typing import Any
 
 import pytest
 
 import simperf
 from simperf.metrics.stability import FAILING_ERROR_RATE, SATURATED_UTILIZATION, SHORT_WINDOW
+from tests.components.test_autoscaling import scenario as autoscaled_scenario
 from tests.components.test_rate_limit import limited
 
 from conftest import MODELS
@@ -310,3 +312,39 @@ def test_the_verdict_passes_over_a_fleet_a_fixed_number_of_times() -> None:
     _CountedFleet.passes = 0
     assert summary.stability(rows)["status"] == "stable"
     assert _CountedFleet.passes <= 6  # 60 rows, 9 windows: 110 before
+
+
+def test_an_instance_provisioned_part_way_through_its_busiest_window_is_judged_on_that_part(
+    tmp_path: Path,
+) -> None:
+    """An autoscaled instance's busiest window is judged over the time it was provisioned
+    there, as the time series and the utilisation alert read it: 14/s of 100 ms on two
+    instances (70%) makes a step policy add a third at 115 s (no warm-up), just as the
+    load jumps to 32/s until 120 s (107% of three), then falls to 6/s. The new instance
+    is all but 100% busy over the 5 s of [110, 120] it was provisioned: saturated at its
+    peak. Over the whole window it read 50% (and the run stable), its older neighbours
+    85% (half of it at 70%)."""
+    scaling = {
+        "min": 2,
+        "max": 5,
+        "metric": "cpu_utilization",
+        "steps": [{"above": "60%", "change": 1}],
+        "evaluation_period": "10s",
+        "metric_lag": "5s",
+        "warmup": 0,
+        "cooldown": "300s",
+    }
+    segments = ((0.0, 10), (100.0, 14), (115.0, 32), (120.0, 6))
+    s = autoscaled_scenario(tmp_path, scaling, segments)
+    s["run"]["window"] = 10
+    result = simperf.run(simperf.from_dict(s), seed=1)
+    assert list(result.scaling_events["time"]) == [115.0]
+    busy = result.timeseries.query("component == 'app[2]' and metric == 'utilization'")
+    in_window = busy.set_index("start")["value"][110.0]
+    assert in_window > 0.98  # as the time series reads it
+    stab = result.to_dict()["stability"]
+    assert stab["status"] == "saturated"
+    assert stab["instance"] == "app[2]"
+    assert stab["peak"]["instance"] == "app[2]"
+    assert stab["peak"]["utilization"] == pytest.approx(in_window)
+    assert (stab["peak"]["start"], stab["peak"]["end"]) == (110.0, 120.0)
