@@ -10,7 +10,8 @@ numbers).
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
+from itertools import chain, repeat
 
 import numpy as np
 
@@ -50,15 +51,22 @@ def exponential(rng: np.random.Generator, scale: float, n: int) -> np.ndarray:
     return values
 
 
+def constant(value: float) -> Callable[[], float]:
+    """A zero-argument function returning ``value`` (the same object) at every call.
+
+    ``itertools.repeat``'s ``__next__``: a C call, where a ``lambda: value`` runs a
+    Python frame (samplers of constants are called per step or query on the hot path).
+    """
+    return repeat(value).__next__
+
+
 def batched(draw_batch: Callable[[int], np.ndarray], batch: int = BATCH) -> Callable[[], float]:
     """Turn a batch generator into a zero-argument function returning one float per call.
 
     Variates are drawn ``batch`` at a time and handed out as Python floats, which costs
-    a fraction of a per-value numpy or scipy call.
+    a fraction of a per-value numpy or scipy call. The next batch is drawn when a call
+    finds the last one used up, as a generator would; the hand-out is ``itertools``'
+    chain over the batches' lists, which costs no Python frame per value (50 ns less a
+    value than a generator's ``yield from``).
     """
-
-    def values() -> Iterator[float]:
-        while True:
-            yield from draw_batch(batch).tolist()
-
-    return values().__next__
+    return chain.from_iterable(map(lambda n: draw_batch(n).tolist(), repeat(batch))).__next__

@@ -43,6 +43,8 @@ Models
 * LFU -- perfect LFU under IRM converges to the ``C`` most popular keys: the hit rate
   is the sum of the ``C`` largest probabilities. With writes that delete keys, those
   keys each hit unless written since their previous read (:func:`lfu_invalidated`).
+  With a TTL (lazy expiry: an expired entry keeps its slot, its count its rank) those
+  keys each hit as in a TTL-only cache (:func:`lfu_ttl_hit_rate`).
 * TTL -- a cache without capacity limit whose entries expire ``ttl`` after being set,
   requests for key i arriving as a Poisson process of rate ``lambda_i = rate * p_i``.
   Entry set on a miss and *not* refreshed on hits (Redis ``SET key value EX ttl`` on a
@@ -59,6 +61,12 @@ Models
   and within ``ttl`` of the miss that set it; the mean requests of the cycle between two
   misses is a renewal function with a closed form (:func:`fixed_ttl_hit_ratios`). Under
   FIFO and RANDOM the stay ends at the earlier of Martina's eviction and the ttl.
+* An item limit and a TTL restarted by every hit (Redis ``GETEX``): under LRU a request
+  hits iff within ``min(T, ttl)`` of the previous one (:func:`lru_ttl_hit_rate`); under
+  RANDOM iff within ``ttl`` of it with no eviction since (memoryless, at Martina's
+  ``T``); under FIFO the cycle from a miss breaks at a gap past ``ttl`` or at ``T`` from
+  the set: the same renewal function with the two times exchanged
+  (:func:`refreshed_ttl_hit_ratios`).
 
 The approximations are asymptotically exact as the cache and the key space grow; for
 caches of a thousand entries and more they are typically within a few thousandths.
@@ -84,8 +92,11 @@ __all__ = [
     "fixed_ttl_hit_ratios",
     "lfu_invalidated",
     "lfu_static",
+    "lfu_ttl_hit_rate",
     "lru_stale_rate",
     "lru_ttl_hit_rate",
+    "refreshed_ttl_hit_rate",
+    "refreshed_ttl_hit_ratios",
     "ttl_hit_rate",
     "ttl_hit_ratios",
     "ttl_stale_rate",
@@ -266,8 +277,11 @@ def _solve_time(
     def excess(t: float) -> float:
         return float(occupancy(p, t).sum()) - capacity
 
-    # Occupancy of key i is at most p_i T, so the sum is at most T: T >= capacity.
+    # Occupancy of key i is at most p_i T, so the sum is at most T: T >= capacity
+    # (unless writes that set keys hold slots too: then lower)
     low = float(capacity)
+    while excess(low) > 0:
+        low /= 2.0
     high = 2.0 * low
     while excess(high) < 0:
         low, high = high, 2.0 * high
@@ -464,6 +478,13 @@ past it the series' tail beyond the dominant root is below ``e^(-H)``, ``H >= 40
 _SERIES_TERMS = 80  # (a H)^k / k! at a H = 15 is below 1e-23 past k = 80
 
 
+def _slowest_root(lambertw: Callable[..., np.ndarray], a: np.ndarray) -> np.ndarray:
+    """``theta = -W_0(-a)``, the slowest root of ``s + a e^(-s) = 0``; 1 at the branch
+    point ``a = 1 / e`` (``x = 1``), where scipy's ``lambertw`` gives NaN."""
+    theta = -lambertw(-a, 0).real
+    return np.where(np.isfinite(theta), theta, 1.0)
+
+
 def _lru_cycle_requests(x: np.ndarray, span: float) -> np.ndarray:
     """Mean requests in a cycle of an LRU entry whose ttl runs from its set.
 
@@ -471,20 +492,37 @@ def _lru_cycle_requests(x: np.ndarray, span: float) -> np.ndarray:
     requests in ``T``, ``span = ttl / T``. A cycle starts with a miss; its later
     requests hit while each comes within 1 of the one before and within ``span`` of the
     miss, so the mean count is the renewal function ``U(span)`` of gaps drawn from
-    ``x e^(-x u)`` on ``u < 1`` (a defective law of mass ``1 - e^(-x)``). ``U`` solves
-    ``U'(u) = x (1 - e^(-x) U(u - 1))`` with ``U(u) = 1 + x u`` on ``[0, 1]``, whence
-    ``U(H) = sum_{k <= H} (-a (H - k))^k / k! (1 + x (H - k) / (k + 1))``, ``a = x e^(-x)``.
-    Where ``a H`` is large the terms cancel, and ``U`` is instead its limit ``e^x`` less
-    the residue at the slowest root ``-theta`` of ``s + a e^(-s) = 0``:
-    ``(x - theta) / (theta (1 - theta)) e^(-theta H)``, ``theta = -W_0(-a)`` (for
-    ``x <= 1`` that root is ``x`` itself, whose residue is 0).
+    ``x e^(-x u)`` on ``u < 1`` (a defective law of mass ``1 - e^(-x)``); see
+    :func:`_unbroken`.
+    """
+    return _unbroken(x, span)[2]
+
+
+def _unbroken(x: np.ndarray, span: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``(q, Q, U)`` at ``span`` for Poisson requests of ``x`` per unit of time, a cycle
+    starting with a request at 0 and broken by the first gap of 1 or more.
+
+    ``q(u)`` is the chance that no gap completed by ``u`` was 1 or more, ``Q(u)`` its
+    integral from 0 (the mean time, up to ``u``, before the request that breaks the
+    cycle) and ``U = q + x Q`` the mean requests of the cycle cut at ``span`` (its
+    first request and those before ``span`` that do not break it). The cycle breaks at
+    ``u`` if no request came in ``(u - 1, u)`` and none broke it by ``u - 1``, so
+    ``q'(u) = -a q(u - 1)``, ``a = x e^(-x)``, with ``q = 1`` on ``[0, 1]``:
+    ``q(H) = sum_{k <= H} (-a (H - k))^k / k!``, ``Q(H) = sum_{k <= H} (-a)^k (H -
+    k)^(k + 1) / (k + 1)!``, whence ``U(H) = sum_{k <= H} (-a (H - k))^k / k! (1 + x (H -
+    k) / (k + 1))``. Where ``a H`` is large the terms cancel, and each is instead its
+    limit (``q`` 0, ``Q`` ``e^x / x``, ``U`` ``e^x``) less the residue of its Laplace
+    transform (``q``'s is ``1 / (s + a e^(-s))``) at the slowest root ``-theta`` of
+    ``s + a e^(-s) = 0``, ``theta = -W_0(-a)``: ``e^(-theta H) / (1 - theta)`` times 1,
+    ``-1 / theta`` and ``(theta - x) / theta`` (for ``x <= 1`` that root is ``x`` itself,
+    where ``U``'s residue is 0).
     """
     c = np.exp(-x)
     a = x * c
     series = a * span <= _SERIES_LIMIT
-    out = np.empty_like(x)
+    q, integral, cycle = np.empty_like(x), np.empty_like(x), np.empty_like(x)
     xs, as_ = x[series], a[series]
-    total = np.zeros_like(xs)
+    kept, held, total = np.zeros_like(xs), np.zeros_like(xs), np.zeros_like(xs)
     for k in range(min(int(np.floor(span)), _SERIES_TERMS) + 1):
         rest = span - k
         if k == 0:
@@ -495,19 +533,27 @@ def _lru_cycle_requests(x: np.ndarray, span: float) -> np.ndarray:
                 term = np.where(
                     z > 0, np.exp(k * np.log(np.where(z > 0, z, 1.0)) - math.lgamma(k + 1)), 0.0
                 )
-        total += (-1) ** k * term * (1.0 + xs * rest / (k + 1))
-    out[series] = total
+        signed = (-1) ** k * term
+        kept += signed
+        held += signed * (rest / (k + 1))
+        total += signed * (1.0 + xs * rest / (k + 1))
+    q[series], integral[series], cycle[series] = kept, held, total
     far = ~series
     if far.any():
         from scipy.special import lambertw  # imported here, as brentq is
 
         xf, af = x[far], a[far]
-        theta = -lambertw(-af, 0).real
+        theta = _slowest_root(lambertw, af)
+        # a double root at x = 1, where the two slowest residues cancel: both left out
+        single = 1.0 - theta > 1e-6
         with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+            decay = np.where(single, np.exp(-theta * span) / (1.0 - theta), 0.0)
             residue = (xf - theta) / (theta * (1.0 - theta)) * np.exp(-theta * span)
-        residue = np.where((xf > 1.0) & (1.0 - theta > 1e-6), residue, 0.0)
-        out[far] = np.exp(xf) - residue
-    return out
+            q[far] = decay
+            integral[far] = np.exp(xf) / xf - decay / theta
+        residue = np.where((xf > 1.0) & single, residue, 0.0)
+        cycle[far] = np.exp(xf) - residue
+    return q, integral, cycle
 
 
 def _fixed_ttl_fifo(p: np.ndarray, t: float, ell: float) -> tuple[np.ndarray, np.ndarray]:
@@ -534,12 +580,130 @@ def _fixed_ttl_random(p: np.ndarray, t: float, ell: float) -> tuple[np.ndarray, 
 _FIXED_TTL = {"fifo": _fixed_ttl_fifo, "random": _fixed_ttl_random}
 
 
+def _fixed_ttl_written(
+    policy: str, p: np.ndarray, w: np.ndarray, t: float, ell: float, on_write: str
+) -> tuple[np.ndarray, np.ndarray]:
+    """(hit, occupancy) per key under FIFO or RANDOM with a ttl from the set and writes
+    at ``w`` (times in requests) that delete the key or set it afresh.
+
+    From a set the entry is valid for ``m``, the mean of the smallest of its stay
+    (``T``, or exponential of mean ``T``), the ttl and the next write, and holds its
+    slot ``held = m + tail`` (an expired entry until the key is read again or evicted).
+    With deletes a cycle runs from a miss to the next, ``m + 1 / p`` long; with sets,
+    from a set (a miss or a write) to the next: ``m + (1 - w m) / (w + p)``, ``1 - w m``
+    being the chance the entry stopped being valid before a write came."""
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        if policy == "fifo":
+            m = _stay_fifo(w, min(t, ell))
+            tail = np.zeros_like(p)
+            if ell < t:  # expired, until read again or evicted at T
+                rate = p + w
+                rest = np.where(
+                    rate > 0, -np.expm1(-rate * (t - ell)) / np.where(rate > 0, rate, 1.0), t - ell
+                )
+                tail = np.exp(-w * ell) * rest
+        else:
+            r = 1.0 / t + w
+            m = _stay_fifo(r, ell)  # (1 - e^(-r ttl)) / r
+            tail = np.exp(-r * ell) / (r + p)
+        held = m + tail
+        if on_write == "delete":
+            return p * m / (1.0 + p * m), p * held / (1.0 + p * m)
+        cycle = m + np.where(p + w > 0, (1.0 - w * m) / np.where(p + w > 0, p + w, 1.0), np.inf)
+        return m / cycle, held / cycle
+
+
+def _ratio_of_gamma(k: int, z: np.ndarray) -> np.ndarray:
+    """``(k + 1)! P(k + 1, z) / z^(k + 1) = e^(-z) sum_m z^m / ((k + 2) ... (k + 1 + m))``,
+    ``P`` the regularised lower incomplete gamma function: the integral of ``e^(-z v)
+    v^k / k!`` over ``v < 1`` over its value at ``z = 0``."""
+    out = np.empty_like(z)
+    small = z < 1.0  # the series, whose ratio is below 1 / 2 (50 terms: 1e-15)
+    # most keys are cold, their z tiny: 8 terms do below 0.01 (a ratio under 1 / 200)
+    for part, terms in ((z < 0.01, 8), (small & (z >= 0.01), 50)):
+        zs = z[part]
+        term = np.exp(-zs)
+        total = term.copy()
+        for m in range(1, terms):
+            term = term * zs / (k + 1 + m)
+            total += term
+        out[part] = total
+    zl = z[~small]  # P(k + 1, z) >= e^-1 / (k + 1)! there: no underflow
+    from scipy.special import gammainc  # imported here, as brentq is
+
+    out[~small] = np.exp(np.log(gammainc(k + 1, zl)) + math.lgamma(k + 2) - (k + 1) * np.log(zl))
+    return out
+
+
+def _unbroken_written(
+    x: np.ndarray, omega: np.ndarray, span: float
+) -> tuple[np.ndarray, np.ndarray]:
+    """``(e^(-omega H) q(H), int_0^H e^(-omega u) q(u) du)`` for :func:`_unbroken`'s
+    ``q``, at ``H = span``: its cycle also broken by a write, at ``omega`` per unit.
+
+    Term by term, ``e^(-omega u) (u - k)^k / k!`` integrates over ``(k, H)`` to ``e^(-omega
+    k) (H - k)^(k + 1) / (k + 1)!`` times :func:`_ratio_of_gamma` at ``omega (H - k)``.
+    Where ``a H`` is large, as in :func:`_unbroken`, each is its limit (0, and ``q``'s
+    Laplace transform ``1 / (omega + a e^(-omega))``) less the slowest root's residue,
+    ``e^(-(theta + omega) H) / (1 - theta)`` times 1 and ``1 / (theta + omega)``.
+    """
+    a = x * np.exp(-x)
+    series = a * span <= _SERIES_LIMIT
+    edge, integral = np.empty_like(x), np.empty_like(x)
+    as_, om = a[series], omega[series]
+    kept, held = np.zeros_like(as_), np.zeros_like(as_)
+    for k in range(min(int(np.floor(span)), _SERIES_TERMS) + 1):
+        rest = span - k
+        if k == 0:
+            term = np.ones_like(as_)
+        else:
+            z = as_ * rest
+            with np.errstate(divide="ignore"):
+                term = np.where(
+                    z > 0, np.exp(k * np.log(np.where(z > 0, z, 1.0)) - math.lgamma(k + 1)), 0.0
+                )
+        signed = (-1) ** k * term
+        kept += signed
+        held += signed * np.exp(-k * om) * (rest / (k + 1)) * _ratio_of_gamma(k, om * rest)
+    edge[series], integral[series] = kept * np.exp(-om * span), held
+    far = ~series
+    if far.any():
+        from scipy.special import lambertw  # imported here, as brentq is
+
+        af, of = a[far], omega[far]
+        theta = _slowest_root(lambertw, af)
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+            decay = np.where(1.0 - theta > 1e-6, np.exp(-(theta + of) * span) / (1.0 - theta), 0.0)
+            edge[far] = decay
+            integral[far] = 1.0 / (of + af * np.exp(-of)) - decay / (theta + of)
+    return edge, integral
+
+
+def _fixed_ttl_lru_written(
+    p: np.ndarray, w: np.ndarray, t: float, ell: float, on_write: str
+) -> np.ndarray:
+    """Hit per key under LRU with a ttl from the set and writes (times in requests): a
+    cycle from a set breaks at a gap of ``T`` or more, past the ttl, or at a write."""
+    x, omega = p * t, w * t
+    edge, integral = _unbroken_written(x, omega, ell / t)
+    cycle = edge + (x + omega) * integral  # the reads of a cycle from a miss
+    if on_write == "delete":
+        return 1.0 - 1.0 / cycle
+    # from a set to the next (a write, or a read that misses): hits over reads
+    with np.errstate(divide="ignore", invalid="ignore"):
+        between = integral + edge / np.where(x + omega > 0, x + omega, 1.0)
+        return np.where(x > 0, (cycle - 1.0) / np.where(x > 0, x * between, 1.0), 0.0)
+
+
 def fixed_ttl_hit_ratios(
     p: ArrayLike,
     capacity: float,
     rate: float,
     ttl: float,
     policy: Literal["lru", "fifo", "random"] = "lru",
+    writes: float = 0.0,
+    write_p: ArrayLike | None = None,
+    on_write: Literal["delete", "set"] = "delete",
 ) -> np.ndarray:
     """Per-key hit probabilities of a cache of ``capacity`` items whose entries also
     expire ``ttl`` after their set, hits leaving the expiry alone (Redis ``SET key value
@@ -563,6 +727,26 @@ def fixed_ttl_hit_ratios(
     * RANDOM: the stay is exponential of mean ``T``: ``m = T (1 - exp(-ttl / T))`` in the
       same form, the occupancy counting an expired entry's slot the same way.
 
+    Writes, Poisson at ``w_i`` (in reads' units), either delete their key (write-around)
+    or set it with a fresh ttl (write-through, write-back), ending the cycle or starting
+    a new one, and ``T`` is fixed with them (:func:`che_invalidated`, :func:`che_written`
+    for LRU):
+
+    * LRU: with ``x = p_i T``, ``omega = w_i T``, ``H = ttl / T``, a read ``u`` after the
+      set hits if no gap so far reached 1, ``u < H`` and no write fell since: the cycle
+      from a miss holds ``U = e^(-omega H) q(H) + (x + omega) int_0^H e^(-omega u) q(u)
+      du`` reads (:func:`_unbroken_written`), so with deletes ``h_i = 1 - 1 / U``; with
+      sets, the span from a set to the next (a write, or a read that misses) lasts
+      ``int_0^H e^(-omega u) q(u) du + e^(-omega H) q(H) / (x + omega)`` and holds ``U -
+      1`` hits among ``x`` times as many reads.
+    * FIFO and RANDOM: the entry is valid for the mean ``m`` of the smallest of its stay,
+      the ttl and the next write; with deletes ``h_i = p_i m / (1 + p_i m)``, with sets
+      ``h_i = m / (m + (1 - w_i m) / (p_i + w_i))`` (:func:`_fixed_ttl_written`).
+
+    Each is the form without writes at ``w_i = 0``, and :func:`che_invalidated`'s or
+    :func:`che_written`'s as the ttl grows. Write-back's dirty entries, which do not
+    expire until flushed, are taken as expiring.
+
     Parameters
     ----------
     p
@@ -575,6 +759,9 @@ def fixed_ttl_hit_ratios(
         Time to live (seconds), counted from the set.
     policy
         Eviction policy: ``"lru"``, ``"fifo"`` or ``"random"``.
+    writes, write_p, on_write
+        Writes per read, their popularity (default ``p``), and whether a write deletes
+        its key or sets it (with a fresh ttl).
 
     Returns
     -------
@@ -588,6 +775,8 @@ def fixed_ttl_hit_ratios(
         raise ValueError("ttl: must be >= 0")
     p = _probabilities(p)
     ell = rate * ttl  # the ttl in requests, as T is
+    if writes > 0 or write_p is not None:
+        return _fixed_ttl_with_writes(p, capacity, ell, policy, writes, write_p, on_write)
     if policy == "lru":
         t = characteristic_time(p, capacity, "lru")
     else:
@@ -602,16 +791,244 @@ def fixed_ttl_hit_ratios(
     return _FIXED_TTL[policy](p, t, ell)[0]
 
 
+def _fixed_ttl_with_writes(
+    p: np.ndarray,
+    capacity: float,
+    ell: float,
+    policy: str,
+    writes: float,
+    write_p: ArrayLike | None,
+    on_write: str,
+) -> np.ndarray:
+    """:func:`fixed_ttl_hit_ratios` with writes, the ttl ``ell`` in requests."""
+    w = _write_rates(p, writes, write_p)
+    if policy == "lru":
+        t = characteristic_time(p, capacity, "lru", writes, write_p, on_write)  # type: ignore[arg-type]
+    else:
+
+        def occupancy(p: np.ndarray, t: float) -> np.ndarray:
+            return _fixed_ttl_written(policy, p, w, t, ell, on_write)[1]
+
+        t = _solve_time(p, capacity, occupancy, float(occupancy(p, math.inf).sum()))
+    if t == 0.0:
+        return np.zeros_like(p)
+    if np.isinf(t):  # the ttl-only form with the writes: FIFO's timer at T = ttl
+        return _ON_WRITE[on_write]["fifo"](p, w, ell)
+    if policy == "lru":
+        return _fixed_ttl_lru_written(p, w, t, ell, on_write)
+    return _fixed_ttl_written(policy, p, w, t, ell, on_write)[0]
+
+
 def fixed_ttl_hit_rate(
     p: ArrayLike,
     capacity: float,
     rate: float,
     ttl: float,
     policy: Literal["lru", "fifo", "random"] = "lru",
+    writes: float = 0.0,
+    write_p: ArrayLike | None = None,
+    on_write: Literal["delete", "set"] = "delete",
 ) -> float:
-    """Overall (request-weighted) hit rate of a cache with an item limit and a ttl that
+    """Overall (read-weighted) hit rate of a cache with an item limit and a ttl that
     hits do not refresh; see :func:`fixed_ttl_hit_ratios`."""
-    ratios = fixed_ttl_hit_ratios(p, capacity, rate, ttl, policy)
+    ratios = fixed_ttl_hit_ratios(p, capacity, rate, ttl, policy, writes, write_p, on_write)
+    return float(np.dot(_probabilities(p), ratios))
+
+
+def _refreshed_fifo(p: np.ndarray, t: float, ell: float) -> tuple[np.ndarray, np.ndarray]:
+    """(hit, occupancy) per key under FIFO with a ttl restarted by hits (times in
+    requests): a cycle from a miss breaks at the first request more than ``ell`` after
+    the one before or past the stay ``t`` (:func:`_unbroken` in units of ``ell``)."""
+    if ell <= 0:  # every read misses; a key is held for t after each
+        return np.zeros_like(p), -np.expm1(-p * t)
+    x = p * ell
+    _, held, cycle = _unbroken(x, t / ell)
+    return 1.0 - 1.0 / cycle, x * held / cycle
+
+
+def _refreshed_random(p: np.ndarray, t: float, ell: float) -> tuple[np.ndarray, np.ndarray]:
+    """(hit, occupancy) per key under RANDOM with a ttl restarted by hits: the stay is
+    memoryless, so a read hits iff its key's previous read came within ``ell`` and no
+    eviction fell since (a rate ``1 / t``); the occupancy is Martina's."""
+    x = p * t
+    present = x / (1.0 + x)
+    return x / (1.0 + x) * -np.expm1(-(p + 1.0 / t) * ell), present
+
+
+_REFRESHED = {"fifo": _refreshed_fifo, "random": _refreshed_random}
+
+
+def _refreshed_written(
+    policy: str, p: np.ndarray, w: np.ndarray, t: float, ell: float, on_write: str
+) -> tuple[np.ndarray, np.ndarray]:
+    """(hit, occupancy) per key under FIFO or RANDOM with a ttl restarted by hits and
+    writes at ``w`` (times in requests) that delete the key or set it afresh.
+
+    RANDOM: a read or a set write leaves the key cached with a fresh ttl; a read hits iff
+    the previous such reference came within the ttl with no eviction (rate ``1 / t``)
+    nor delete since: ``r / (r + k) (1 - e^(-(r + k) ttl))``, ``r`` the references' rate
+    (``p``, or ``p + w`` with sets), ``k`` the rate that ends a stay (``1 / t + w``, or
+    ``1 / t``); the occupancy is :func:`che_invalidated`'s or :func:`che_written`'s.
+    FIFO: :func:`_unbroken_written` in units of the ttl, the writes breaking the cycle
+    from a set too (as in :func:`_fixed_ttl_lru_written`, the ttl and ``T`` exchanged)."""
+    if policy == "random":
+        rate, end = (p, 1.0 / t + w) if on_write == "delete" else (p + w, 1.0 / t)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            share = np.where(rate > 0, rate / (rate + end), 0.0)
+        return share * -np.expm1(-(rate + end) * ell), share
+    if ell <= 0:  # every read misses; a key is held T from each set
+        return np.zeros_like(p), _ON_WRITE[on_write]["fifo"](p, w, t)
+    x, omega = p * ell, w * ell
+    edge, integral = _unbroken_written(x, omega, t / ell)
+    cycle = edge + (x + omega) * integral  # the reads of a cycle from a miss
+    with np.errstate(divide="ignore", invalid="ignore"):
+        if on_write == "delete":
+            return 1.0 - 1.0 / cycle, x * integral / cycle
+        # from a set to the next (a write, or a read that misses)
+        between = integral + edge / np.where(x + omega > 0, x + omega, 1.0)
+        hit = np.where(x > 0, (cycle - 1.0) / np.where(x > 0, x * between, 1.0), 0.0)
+        return hit, np.where(x + omega > 0, integral / between, 0.0)
+
+
+def refreshed_ttl_hit_ratios(
+    p: ArrayLike,
+    capacity: float,
+    rate: float,
+    ttl: float,
+    policy: Literal["lru", "fifo", "random"] = "fifo",
+    writes: float = 0.0,
+    write_p: ArrayLike | None = None,
+    on_write: Literal["delete", "set"] = "delete",
+) -> np.ndarray:
+    """Per-key hit probabilities of a cache of ``capacity`` items whose entries also
+    expire ``ttl`` after their last request (every hit restarts the ttl, Redis
+    ``GETEX``), expiry being lazy; requests for key i Poisson at ``rate * p_i``.
+
+    A read hits iff its key's previous request came within ``ttl`` and the entry was not
+    evicted since. An expired entry keeps its slot until the key is requested (dropped
+    and stored again) or the entry is evicted.
+
+    * LRU: the slots are held as without the ttl: ``h_i = 1 - exp(-p_i min(T, rate ttl))``
+      with Che's ``T`` (:func:`lru_ttl_hit_rate`, which takes writes too).
+    * RANDOM: the stay is exponential of mean ``T`` (Martina, Garetto and Leonardi,
+      INFOCOM 2014), whatever the sets and hits, so ``T`` is Martina's and, the stay being
+      memoryless, ``h_i = x / (1 + x) (1 - exp(-(p_i + 1 / T) rate ttl))``, ``x = p_i T``
+      (the key present, its previous request within the ttl and no eviction since).
+    * FIFO: an entry stays ``T`` from its set. A cycle of key i starts at a miss and
+      breaks at the first request more than ``ttl`` after the one before (expired) or
+      more than ``T`` after the miss (evicted): in units of the ttl, with ``x = rate p_i
+      ttl`` and ``H = T / (rate ttl)``, the chance ``q`` that no gap so far was 1 or
+      more solves ``q'(u) = -x e^(-x) q(u - 1)``, ``q = 1`` on ``[0, 1]``, the renewal
+      argument of :func:`fixed_ttl_hit_ratios` with the roles of the ttl and ``T``
+      exchanged (:func:`_unbroken`). The cycle holds ``U = q(H) + x Q(H)`` requests,
+      ``Q`` the integral of ``q``, so ``h_i = 1 - 1 / U``, and holds the slot ``Q(H)`` of
+      its ``U / x`` (the key is re-set, still cached, if read after its expiry), which
+      fixes ``T``. At ``ttl >= T`` it is Martina's form; as ``ttl / T`` falls, the
+      ttl-only form ``1 - exp(-rate p_i ttl)``.
+
+    Writes, Poisson at ``w_i`` (in reads' units), delete their key or set it with a
+    fresh ttl, and ``T`` is fixed with them. LRU: :func:`lru_ttl_hit_rate`'s forms.
+    RANDOM: a read (or a write that sets) leaves the key cached and fresh, so a read hits
+    iff that previous reference came within the ttl, with no eviction nor delete since:
+    ``r / (r + k) (1 - exp(-(r + k) rate ttl))``, ``r`` the rate of those references
+    (``p_i``, or ``p_i + w_i`` with sets) and ``k`` that of what ends a stay (``1 / T +
+    w_i``, or ``1 / T``), at :func:`che_invalidated`'s (:func:`che_written`'s) ``T``.
+    FIFO: a write also breaks the cycle, so the cycle holds ``U = e^(-omega H) q(H) + (x
+    + omega) Q_omega(H)`` reads, ``omega = w_i rate ttl`` and ``Q_omega`` the integral of
+    ``e^(-omega u) q(u)`` (:func:`_unbroken_written`): with deletes ``h_i = 1 - 1 / U``;
+    with sets ``U - 1`` hits per span from a set to the next, of ``Q_omega(H) + e^(-omega
+    H) q(H) / (x + omega)``, as in :func:`fixed_ttl_hit_ratios`.
+
+    Parameters
+    ----------
+    p
+        Per-key request probabilities (normalised here).
+    capacity
+        Cache size in entries.
+    rate
+        Requests per second (all keys together).
+    ttl
+        Time to live (seconds), restarted by every hit.
+    policy
+        Eviction policy: ``"lru"``, ``"fifo"`` or ``"random"``.
+    writes, write_p, on_write
+        Writes per read, their popularity (default ``p``), and whether a write deletes
+        its key or sets it (with a fresh ttl).
+
+    Returns
+    -------
+    numpy.ndarray
+        Hit probability of each key: the ttl-only form (:func:`ttl_hit_ratios` with
+        ``reset_on_hit``) where the cache never fills.
+    """
+    if rate <= 0:
+        raise ValueError("rate: must be > 0")
+    if ttl < 0:
+        raise ValueError("ttl: must be >= 0")
+    p = _probabilities(p)
+    ell = rate * ttl  # the ttl in requests, as T is
+    if writes > 0 or write_p is not None:
+        return _refreshed_with_writes(p, capacity, ell, policy, writes, write_p, on_write)
+    if policy == "fifo":
+        occupancy = lambda p, t: _refreshed_fifo(p, t, ell)[1]  # noqa: E731
+        t = _solve_time(p, capacity, occupancy, np.count_nonzero(p))
+    else:
+        t = characteristic_time(p, capacity, policy)
+    if t == 0.0:
+        return np.zeros_like(p)
+    if np.isinf(t):
+        return -np.expm1(-p * ell)
+    if policy == "lru":
+        return -np.expm1(-p * min(t, ell))
+    return _REFRESHED[policy](p, t, ell)[0]
+
+
+def _refreshed_with_writes(
+    p: np.ndarray,
+    capacity: float,
+    ell: float,
+    policy: str,
+    writes: float,
+    write_p: ArrayLike | None,
+    on_write: str,
+) -> np.ndarray:
+    """:func:`refreshed_ttl_hit_ratios` with writes, the ttl ``ell`` in requests."""
+    w = _write_rates(p, writes, write_p)
+    mode: Literal["delete", "set"] = "delete" if on_write == "delete" else "set"
+    if policy == "fifo":
+
+        def occupancy(p: np.ndarray, t: float) -> np.ndarray:
+            return _refreshed_written("fifo", p, w, t, ell, on_write)[1]
+
+        # as T grows a deleted key is held p / (p + w) of the time, a set one always
+        with np.errstate(divide="ignore", invalid="ignore"):
+            if on_write == "delete":
+                ceiling = float(np.where(p > 0, p / (p + w), 0.0).sum())
+            else:
+                ceiling = float(np.count_nonzero(p + w))
+        t = _solve_time(p, capacity, occupancy, ceiling)
+    else:
+        t = characteristic_time(p, capacity, policy, writes, write_p, mode)  # type: ignore[arg-type]
+    if t == 0.0:
+        return np.zeros_like(p)
+    if np.isinf(t) or policy == "lru":  # LRU's timer at the smaller time
+        return _ON_WRITE[on_write]["lru"](p, w, min(t, ell))
+    return _refreshed_written(policy, p, w, t, ell, on_write)[0]
+
+
+def refreshed_ttl_hit_rate(
+    p: ArrayLike,
+    capacity: float,
+    rate: float,
+    ttl: float,
+    policy: Literal["lru", "fifo", "random"] = "fifo",
+    writes: float = 0.0,
+    write_p: ArrayLike | None = None,
+    on_write: Literal["delete", "set"] = "delete",
+) -> float:
+    """Overall (read-weighted) hit rate of a cache with an item limit and a ttl that
+    every hit restarts; see :func:`refreshed_ttl_hit_ratios`."""
+    ratios = refreshed_ttl_hit_ratios(p, capacity, rate, ttl, policy, writes, write_p, on_write)
     return float(np.dot(_probabilities(p), ratios))
 
 
@@ -660,13 +1077,71 @@ def lfu_invalidated(
     """
     p = _probabilities(p)
     w = _write_rates(p, writes, write_p)
-    k = int(min(max(np.floor(capacity), 0), p.size))
-    if k == 0:
+    top = _top_keys(p, capacity)
+    if top.size == 0:
         return 0.0
-    top = np.argpartition(p, p.size - k)[p.size - k :]
     q, v = p[top], w[top]
     with np.errstate(divide="ignore", invalid="ignore"):
         return float(np.dot(q, np.where(q > 0, q / (q + v), 0.0)))
+
+
+def _top_keys(p: np.ndarray, capacity: float) -> np.ndarray:
+    """Indices of the ``floor(capacity)`` most requested keys (perfect LFU's contents)."""
+    k = int(min(max(np.floor(capacity), 0), p.size))
+    if k == 0:
+        return np.empty(0, dtype=np.intp)
+    return np.argpartition(p, p.size - k)[p.size - k :]
+
+
+def lfu_ttl_hit_rate(
+    p: ArrayLike,
+    capacity: float,
+    rate: float,
+    ttl: float,
+    reset_on_hit: bool = False,
+    writes: float = 0.0,
+    write_p: ArrayLike | None = None,
+    on_write: Literal["delete", "set"] = "delete",
+) -> float:
+    """Read hit rate of a perfect LFU cache of ``capacity`` items whose entries also
+    expire ``ttl`` after their set (or, ``reset_on_hit``, their last hit), expiry being
+    lazy; reads of key i Poisson at ``rate * p_i``.
+
+    LFU's counts are of reads and outlive an expiry, and an expired entry keeps its slot
+    until its key is read again (a miss, whose set stores it again) or it is evicted, so
+    under the IRM the cache converges to the ``floor(capacity)`` most read keys as without
+    the ttl (:func:`lfu_static`; its admission refuses the others once full). Each of
+    them hits as in a TTL-only cache (:func:`ttl_hit_ratios`: ``x / (1 + x)``, or ``1 -
+    exp(-x)`` if hits restart the ttl, ``x = rate p_i ttl``; with the writes' forms),
+    every other key never. The limit of perfect LFU, reached as its counts since the
+    start separate the keys near rank ``capacity``; with writes that delete keys, a lower
+    bound, the freed slots being lent to other keys meanwhile (as :func:`lfu_invalidated`).
+
+    Parameters
+    ----------
+    p
+        Per-key read probabilities (normalised here).
+    capacity
+        Cache size in entries.
+    rate
+        Reads per second (all keys together).
+    ttl
+        Time to live (seconds).
+    reset_on_hit
+        Whether every hit restarts the ttl.
+    writes, write_p, on_write
+        Writes per read, their popularity (default ``p``), and whether a write deletes
+        its key or sets it (with a fresh ttl; a key outside the top ones is refused).
+
+    Returns
+    -------
+    float
+        ``sum_i p_i h_i`` over the top keys, ``h_i`` of :func:`ttl_hit_ratios`.
+    """
+    ratios = ttl_hit_ratios(p, rate, ttl, reset_on_hit, writes, write_p, on_write)
+    p = _probabilities(p)
+    top = _top_keys(p, capacity)
+    return float(np.dot(p[top], ratios[top]))
 
 
 def ttl_hit_ratios(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from itertools import chain, count
 
 import numpy as np
 
@@ -44,8 +45,8 @@ def poisson_times(rate: float, rng: np.random.Generator, *, batch: int = BATCH) 
 
 
 def _poisson(rate: float, rng: np.random.Generator, batch: int) -> Iterator[float]:
-    for times in poisson_batches(rate, rng, batch):
-        yield from times.tolist()
+    # a chain over the batches' lists: no Python frame per time, as in rng.batched
+    return chain.from_iterable(map(np.ndarray.tolist, poisson_batches(rate, rng, batch)))
 
 
 def poisson_batches(rate: float, rng: np.random.Generator, batch: int) -> Iterator[np.ndarray]:
@@ -93,7 +94,7 @@ def deterministic_times(rate: float, *, batch: int = BATCH) -> Iterator[float]:
 
 
 def _deterministic(rate: float, batch: int) -> Iterator[float]:
-    k = 1
-    while True:
-        yield from (np.arange(k, k + batch, dtype=float) / rate).tolist()
-        k += batch
+    def times(k: int) -> list[float]:
+        return (np.arange(k, k + batch, dtype=float) / rate).tolist()
+
+    return chain.from_iterable(map(times, count(1, batch)))

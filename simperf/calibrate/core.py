@@ -188,7 +188,10 @@ class Calibration:
         the wake-up (its time, standard error, the idle time after which it is paid and
         the fraction of requests that paid it), mean service and utilisation, and how
         the failed requests' server times were used (``failed_served``, ``failed_cut``,
-        ``failed_censored``, ``failed_spans``, ``failed_untimed``: :class:`Failures`).
+        ``failed_censored``, ``failed_spans``, ``failed_untimed``: :class:`Failures`)
+        and ``error_share``, the failed share of every request sent (:func:`error_share`;
+        the calibrated scenario fails the base level's, and a warning names a level whose
+        share differs beyond chance).
     fits
         One row per (level, component, family, parameter): value, interval, AIC, KS
         distance and p-value, whether the family was chosen, and the complete (``n``)
@@ -341,13 +344,13 @@ def _level(
             for name, x in parts.items()
         }
 
-    complete, censored, unfitted, _ = censoring(late, rows, parts, cost)
+    complete, censored, unfitted, _ = censoring(late, rows, parts, cost, failed=errors)
     fits = fitted(complete, censored)
     for _ in range(PASSES if solved else 1):
         if not solved and not any(c.size for c in censored.values()):
             break
         # again, with the waits behind timed-out requests from the last fit's times
-        complete, censored, unfitted, expected = censoring(late, rows, parts, cost, fits)
+        complete, censored, unfitted, expected = censoring(late, rows, parts, cost, fits, errors)
         fits = fitted(complete, censored)
         if not solved:
             break
@@ -502,6 +505,7 @@ def censoring(
     parts: dict[str, np.ndarray],
     cost: Overhead,
     fits: dict[str, list[FamilyFit]] | None = None,
+    failed: pd.DataFrame | None = None,
 ) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray], int, np.ndarray]:
     """What a level's timed-out requests tell of each component's time.
 
@@ -514,7 +518,10 @@ def censoring(
     ``server_start`` less the send time when logged; otherwise the later of the outside
     time before the handler and the end of every earlier request of its worker (FIFO:
     it waited for them). Those ends are ``server_end`` (or the send time plus the
-    latency) for completed requests; for timed-out ones without ``server_end``, their
+    latency) for completed requests and for the ``failed`` ones (other than timed out:
+    they held their worker too; without ``server_end``, the send time plus the latency
+    less the time after the handler, none where their latency is not logged); for
+    timed-out ones without ``server_end``, their
     start and known times plus their censored time's expected value under ``fits``
     (the first pass's) or, without them, its censoring point (a lower bound, which
     would put the next request's point high). The time after the handler is the
@@ -576,14 +583,24 @@ def censoring(
         for c in ("server_start", "server_end")
     }
     ends = rows["server_end"].to_numpy() if served else sent + latency
-    # every request in send order (completed first at a tie), per worker
+    workers = rows["worker"].to_numpy()
+    if failed is not None and not failed.empty:
+        # a failed request held its worker until its handler ended: a request sent
+        # meanwhile waited for it (left out, that wait was taken for service)
+        end = failed["timestamp"].to_numpy() + failed["latency"].to_numpy() - back
+        if "server_end" in failed.columns:
+            logged = failed["server_end"].to_numpy(float)
+            end = np.where(np.isfinite(logged), logged, end)
+        held_by = np.isfinite(end)
+        sent = np.concatenate([sent, failed["timestamp"].to_numpy()[held_by]])
+        ends = np.concatenate([ends, end[held_by]])
+        workers = np.concatenate([workers, failed["worker"].to_numpy()[held_by]])
+    done = sent.size
+    # every request in send order (completed and failed first at a tie), per worker
     order = np.lexsort(
-        (
-            np.arange(len(rows) + len(late)),
-            np.concatenate([sent, late["timestamp"].to_numpy()]),
-        )
+        (np.arange(done + len(late)), np.concatenate([sent, late["timestamp"].to_numpy()]))
     )
-    workers = np.concatenate([rows["worker"].to_numpy(), late["worker"].to_numpy()])
+    workers = np.concatenate([workers, late["worker"].to_numpy()])
     free: dict[Any, float] = {}
     point = np.empty(len(late))
     expected = bound.copy()
@@ -592,10 +609,10 @@ def censoring(
     lives = {name: _residual_life(fit[0]) for name, fit in (fits or {}).items()}
     for index in order:
         worker = workers[index]
-        if index < len(rows):
+        if index < done:
             free[worker] = max(free.get(worker, -math.inf), ends[index])
             continue
-        i = index - len(rows)
+        i = index - done
         ts = float(late["timestamp"].iat[i])
         before = max(arrive, free.get(worker, -math.inf) - ts)
         if math.isfinite(column["server_start"][i]):
@@ -955,14 +972,15 @@ def calibrate(
         calibrated.samples,
         calibrated.fits,
         confidence,
-        _warnings(levels, calibrated),
+        _warnings(levels, calibrated, confidence),
         calibrated.censored,
     )
 
 
-def _warnings(levels: list[Level], calibrated: Level) -> list[str]:
+def _warnings(levels: list[Level], calibrated: Level, confidence: float = 0.95) -> list[str]:
     """A line per saturated level, saying what to do, per level the calibrated model
-    saturates at, and per level with timed-out requests, saying how they were fitted."""
+    saturates at, per level with timed-out requests, saying how they were fitted, and
+    per level whose error share differs from the base level's (:func:`shares_differ`)."""
     out = []
     capacity = calibrated.workers / calibrated.service
     for lv in levels:
@@ -1010,7 +1028,38 @@ def _warnings(levels: list[Level], calibrated: Level) -> list[str]:
                 line + "; its measured percentiles past the share that completed are "
                 "only known to exceed the timeout (-)"
             )
+        if lv is not calibrated and shares_differ(lv, calibrated, confidence):
+            fraction = (
+                "set its errors fault's fraction to"
+                if calibrated.failed
+                else "add an errors fault failing a fraction"
+            )
+            out.append(
+                f"load {lv.load:g}: {error_share(lv):.2%} of its requests failed (besides "
+                f"the timed out) against {error_share(calibrated):.2%} at load "
+                f"{calibrated.load:g}, a difference beyond chance at {confidence:.0%}: the "
+                f"calibrated scenario fails {error_share(calibrated):.2%} at any rate; to "
+                f"model load {lv.load:g}, {fraction} {error_share(lv):.4g} (or calibrate "
+                f"with --base {lv.load:g})"
+            )
     return out
+
+
+def shares_differ(level: Level, base: Level, confidence: float) -> bool:
+    """Whether ``level``'s error share (:func:`error_share`) differs from ``base``'s
+    beyond chance: a two-sided two-proportion z-test at ``confidence`` (pooled share;
+    with none failed at both, no difference)."""
+    n, m = (
+        level.requests + level.timed_out + level.failed,
+        base.requests + base.timed_out + base.failed,
+    )
+    pooled = (level.failed + base.failed) / (n + m)
+    if pooled in (0.0, 1.0):
+        return False
+    z = (error_share(level) - error_share(base)) / math.sqrt(
+        pooled * (1 - pooled) * (1 / n + 1 / m)
+    )
+    return bool(abs(z) > stats.norm.ppf((1 + confidence) / 2))
 
 
 def _levels_frame(levels: list[Level]) -> pd.DataFrame:
@@ -1040,6 +1089,7 @@ def _levels_frame(levels: list[Level]) -> pd.DataFrame:
             "saturated": lv.saturated,
             "timed_out": lv.timed_out,
             "failed": lv.failed,
+            "error_share": error_share(lv),
             "failed_served": lv.failures.served,
             "failed_cut": lv.failures.cut,
             "failed_censored": lv.failures.censored_values,

@@ -9,7 +9,7 @@ import numpy as np
 import simpy
 
 from simperf.metrics.recorder import RequestRecorder
-from simperf.rng import batched, stream
+from simperf.rng import batched, constant, stream
 from simperf.spec.distributions import Constant
 
 Process = Generator[simpy.Event, Any, Any]
@@ -136,8 +136,7 @@ class Context:
     ) -> Callable[[], float]:
         """A zero-argument function drawing from ``dist`` (batched; constants draw nothing)."""
         if isinstance(dist, Constant):
-            value = dist.value * scale
-            return lambda: value
+            return constant(dist.value * scale)
         return batched(self.batch_draw(dist, component, purpose, scale))
 
     def batch_draw(

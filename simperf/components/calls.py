@@ -22,7 +22,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from simperf.components.base import Process, Request, RequestFailed, outcome_of
-from simperf.components.resilience import checked_send, guard, needs_guard
+from simperf.components.resilience import checked_send, failed_before_sent, guard, needs_guard
 
 if TYPE_CHECKING:  # pragma: no cover
     from simperf.components.app_server import AppInstance, AppServer
@@ -90,8 +90,11 @@ def connect(
             handle = network.handler(source, network.region_of[target.name], handle)
     client_cpu = 0.0 if background else target.client_cpu(route)
     guarded = not background and needs_guard(step, server.spec.breakers, target.name)
+    lost = None  # how a bare pooled call counts a try that failed for its connection
     if not guarded and not background:  # a guarded call checks before each try itself
         handle = checked_send(server, handle, target.name)
+        if pooled:
+            lost = failed_before_sent(server, target.name)
     if not guarded and not pooled and client_cpu == 0 and repeat == 1:
         return CALL, (handle, route)
     pools = None
@@ -99,7 +102,7 @@ def connect(
         pools = [instance.pools[target.name] for instance in server.instances]
         if server.ctx.tracer is not None:  # run.trace: waits for a connection as spans
             pools = server.ctx.tracer.pools(pools, target.name)
-    call = _runner(handle, route, pools, client_cpu, repeat)
+    call = _runner(handle, route, pools, client_cpu, repeat, lost)
     return RUN, guard(server, target.name, call, step, purpose) if guarded else call
 
 
@@ -118,7 +121,12 @@ def runner(server: AppServer, component: str, endpoint: str, **options: Any) -> 
 
 
 def _runner(
-    handle: Handle, route: Any, pools: list[Any] | None, client_cpu: float, repeat: int
+    handle: Handle,
+    route: Any,
+    pools: list[Any] | None,
+    client_cpu: float,
+    repeat: int,
+    lost: Callable[[int], None] | None = None,
 ) -> Runner:
     if pools is None:
         if client_cpu == 0 and repeat == 1:
@@ -135,13 +143,16 @@ def _runner(
     def pooled(request: Request, instance: AppInstance) -> Process:
         pool = pools[instance.index]
         for i in range(repeat):
-            waiting = pool.acquire(request)  # None: a free connection, taken without a generator
-            if waiting is not None:
-                try:
+            try:
+                # None: a free connection, taken without a generator
+                waiting = pool.acquire(request)
+                if waiting is not None:
                     yield from waiting
-                except RequestFailed as failed:  # the step's queries after it are not sent
-                    pool.left_unsent(failed.code, repeat - 1 - i)
-                    raise
+            except RequestFailed as failed:
+                pool.left_unsent(failed.code, repeat - 1 - i)  # the step's queries after it
+                if lost is not None:  # on a counted route: a try that failed before its handle
+                    lost(failed.code)
+                raise
             try:
                 yield from handle(request, route)
             finally:

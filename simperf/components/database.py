@@ -38,7 +38,7 @@ from simperf.dbcost.mix import Variant
 from simperf.dbcost.query_cost import cpu_time
 from simperf.keys import key_sampler
 from simperf.metrics.samples import Samples
-from simperf.rng import batched
+from simperf.rng import batched, constant
 from simperf.spec.database import AnyDatabaseSpec, QueryStep
 from simperf.spec.distributions import Constant
 from simperf.spec.resilience import drops_queries
@@ -59,8 +59,8 @@ class QueryStats:
         self.samples = Samples(self.times, over=slow)
 
 
-def _zero() -> int:
-    return 0
+_zero = constant(0)
+"""No page missed (an int, as the binomial draws are)."""
 
 
 class CompiledQuery:
@@ -137,8 +137,7 @@ class CompiledQuery:
         if not groups:
             return _zero
         if all(q >= 1.0 - 1e-12 for _, q in groups):
-            total = sum(n for n, _ in groups)
-            return lambda: total
+            return constant(sum(n for n, _ in groups))
         rng = db.ctx.rng(db.name, purpose)
         return batched(lambda size: sum(rng.binomial(n, min(q, 1.0), size) for n, q in groups))
 
@@ -152,8 +151,7 @@ def _cpu_sampler(ctx: Context, per_query: Any, fixed: float, name: str, label: s
     if fixed == 0:
         return ctx.sampler(per_query, name, f"cpu:{label}")
     if isinstance(per_query, Constant):
-        total = per_query.value * 1.0 + fixed  # as ctx.sampler's constant, plus fixed
-        return lambda: total
+        return constant(per_query.value * 1.0 + fixed)  # as ctx.sampler's, plus fixed
     rng = ctx.rng(name, f"cpu:{label}")
     return batched(lambda n: per_query.sample_batch(rng, n) + fixed)
 

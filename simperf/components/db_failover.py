@@ -162,11 +162,16 @@ class Failover:
         event.update(promoted_at=env.now, promoted=best.name, lost_writes=lost)
 
     def report(self, start: float, end: float) -> dict[str, Any]:
-        """The ``failover`` part of ``databases.<name>``: outages of primaries in the run."""
-        events = [dict(e) for e in self.events if e["failed_at"] < end]
-        for e in events:
-            back = e["promoted_at"] if e["promoted"] is not None else e["recovered_at"]
-            e["write_unavailable"] = (back if back is not None else end) - e["failed_at"]
+        """The ``failover`` part of ``databases.<name>``: outages of primaries that
+        lasted into the measured period ``[start, end]`` (as the faults section's
+        occurrences), with the promotion and lost writes of each."""
+        events = []
+        for event in self.events:
+            back = event["promoted_at"] if event["promoted"] is not None else event["recovered_at"]
+            # one over before the warm-up ended is not the measured period's
+            if event["failed_at"] < end and (back is None or back >= start):
+                unavailable = (back if back is not None else end) - event["failed_at"]
+                events.append({**event, "write_unavailable": unavailable})
         return {
             "configured": self.spec is not None,
             "primary_failures": len(events),

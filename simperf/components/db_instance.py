@@ -30,6 +30,22 @@ PRIMARY, REPLICA = 0, 1
 ROLES = ("primary", "replica")
 
 
+class Storage(Server):
+    """A database server's storage: a :class:`Server` (kind ``storage``) whose snapshot,
+    with ``drop_expired``, counts the queries dropped waiting for it (``storage_expired``,
+    the load offered to it that it did not serve, for headroom)."""
+
+    kind = "storage"
+
+    def snapshot(self, now: float, *, window: bool = True) -> dict[str, Any]:
+        """:meth:`Server.snapshot`, and the queries dropped waiting for it, if any can be."""
+        counters = super().snapshot(now, window=window)
+        slots = self.slots
+        if isinstance(slots, DroppingSlots):
+            counters["storage_expired"] = slots.expired
+        return counters
+
+
 class DbInstance(Server):
     """A database server; listed in the model's instances like an app instance.
 
@@ -63,8 +79,7 @@ class DbInstance(Server):
             # query CPU that slows with concurrency replaces Server.work here only
             self.work = usl_cores(self, scaling.alpha, scaling.beta).work  # type: ignore[method-assign,union-attr]
         self.io_depth, self.read_latency, self.write_latency = storage_times(spec.storage)
-        self.storage = Server(env, f"{name}/storage", component, self.io_depth, within=self)
-        self.storage.kind = "storage"
+        self.storage = Storage(env, f"{name}/storage", component, self.io_depth, within=self)
         self.max_connections = spec.max_connections
         self.reserved = 0  # connections held open by pools
         self.open = 0  # connections opened per query (no pool), in use now
@@ -234,6 +249,11 @@ class DbInstance(Server):
         that the time series, alerts and headroom (dropped work was offered) read them."""
         counters = super().snapshot(now, window=window)
         counters.update(self.dropped())
+        storage = self.storage.slots
+        if isinstance(storage, DroppingSlots):
+            # of the expired, those dropped waiting for storage: their CPU was spent here,
+            # so headroom counts them as served by the cores and offered to the storage
+            counters["storage_expired"] = storage.expired
         return counters
 
     def counters(self, now: float) -> dict[str, float]:

@@ -31,6 +31,7 @@ MARKED = (
     "rejected",
     "shed",
     "expired",
+    "storage_expired",
     "pool_expired",
     "pool_timeouts",
     "pool_acquired",

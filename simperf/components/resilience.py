@@ -708,8 +708,10 @@ def checked_send(server: AppServer, handle: Handle, target: str) -> Handle:
     ``timeout``, and as ``cancelled`` once its caller cancelled it, sending nothing, as a
     gRPC call made with an expired or cancelled context does, and counts in its route's
     ``calls``, ``expired`` and ``failed``. A call sent is counted (in ``calls``,
-    ``attempts``, and ``failed`` if it fails) only on a route that a guarded call of
-    ``server`` shares (:func:`guarded_targets`), whose ``amplification`` reads it; the
+    ``attempts``, and ``failed`` and, failing as ``timeout``, ``timeouts`` if it fails)
+    only on a route that a guarded call of ``server`` shares (:func:`guarded_targets`),
+    whose ``amplification`` reads it (a pooled one failing for its connection, before
+    this handle: :func:`failed_before_sent`); the
     requests of such a call run as processes (flat runners would send it uncounted).
     ``handle`` itself where no deadline reaches ``server`` and no guarded call shares
     the route: such a call pays nothing.
@@ -728,6 +730,7 @@ def checked_send(server: AppServer, handle: Handle, target: str) -> Handle:
     env = ctx.env
     inf = math.inf
     counts = route_of(server, target)  # (``route`` is the callee's, below)
+    causes = ctx.recorder.causes  # read on a failure only: registers no cause
 
     def checked(request: Request, route: Any) -> Process:
         if reached:
@@ -749,14 +752,38 @@ def checked_send(server: AppServer, handle: Handle, target: str) -> Handle:
         counts.attempts += 1
         try:
             return (yield from handle(request, route))
-        except RequestFailed:
+        except RequestFailed as failure:
             counts.failed += 1
+            if causes[failure.code] == "timeout":  # as a guarded try failing so
+                counts.timeouts += 1
             raise
 
     if not counted:
         # flat runners (requests without deadlines) see the plain handle through it
         checked.__wrapped__ = getattr(handle, "__wrapped__", handle)  # type: ignore[attr-defined]
     return checked
+
+
+def failed_before_sent(server: AppServer, target: str) -> Callable[[int], None] | None:
+    """How a bare pooled call from ``server`` to ``target`` counts a try that failed
+    waiting for its connection (``pool_timeout``, refused, or dropped by a pool with
+    ``drop_expired``: its ``code``), before :func:`checked_send`'s handle: on a route a
+    guarded call shares, as a call, an attempt and a failure (and a timeout where it
+    failed so), as a guarded call's try that fails there is; None elsewhere (such a
+    call counts nothing)."""
+    if target not in guarded_targets(server):
+        return None
+    counts = route_of(server, target)
+    causes = server.ctx.recorder.causes
+
+    def failed(code: int) -> None:
+        counts.calls += 1
+        counts.attempts += 1
+        counts.failed += 1
+        if causes[code] == "timeout":
+            counts.timeouts += 1
+
+    return failed
 
 
 def guarded_targets(server: AppServer) -> frozenset[str]:

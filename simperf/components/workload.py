@@ -21,7 +21,7 @@ from simperf.components.base import (
 from simperf.components.flat_calendar import NORMAL, URGENT, soon
 from simperf.errors import SpecError
 from simperf.keys import key_sampler, trace_times
-from simperf.rng import batched
+from simperf.rng import batched, constant
 from simperf.spec.workload import (
     DeterministicArrival,
     DiurnalArrival,
@@ -135,7 +135,7 @@ class Clients:
         self.done: simpy.Event = ctx.env.event()
         weights = np.array([c.weight for c in spec.classes], dtype=float)
         if len(weights) == 1:
-            self._choose_class = lambda: 0
+            self._choose_class = constant(0)
         else:
             rng = ctx.rng(WORKLOAD, "class")
             p = weights / weights.sum()

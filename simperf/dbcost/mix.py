@@ -32,7 +32,9 @@ from simperf.analysis.caching import (
     fixed_ttl_hit_rate,
     lfu_invalidated,
     lfu_static,
+    lfu_ttl_hit_rate,
     lru_ttl_hit_rate,
+    refreshed_ttl_hit_rate,
     ttl_hit_rate,
 )
 from simperf.keys import MAX_PROBABILITY_KEYS, popularity_probabilities
@@ -190,8 +192,8 @@ def miss_rate(
     approximation for LRU, FIFO and RANDOM, the top keys for LFU). A cache with neither
     an item limit nor a ttl ends up holding every key and misses nothing. A ttl (at its
     mean, ``ttl_refresh`` if hits restart it) needs the cache's reads per second,
-    ``rate``, and a form of :func:`ttl_form`. Where no model applies (a ttl without
-    them, a byte limit, or a key space too large for a probability vector) every read
+    ``rate``, and takes the form :func:`ttl_form` names. Where no model applies (a ttl
+    without a rate, a byte limit, or a key space too large for a probability vector) every read
     is taken to miss: an upper bound on the backing store's load. ``writes``
     per read, spread over the keys as the reads are, either delete their key
     (``on_write="delete"``, write-around: :func:`~simperf.analysis.caching.che_invalidated`)
@@ -204,8 +206,8 @@ def miss_rate(
     if capacity_bytes is not None or keyspace.keys > MAX_PROBABILITY_KEYS:
         return 1.0
     if ttl is not None:
-        form = ttl_form(capacity, eviction, ttl_refresh, writes)
-        if form is None or rate is None or rate <= 0:
+        form = ttl_form(capacity, eviction, ttl_refresh)
+        if rate is None or rate <= 0:
             return 1.0
         size = 0.0 if capacity is None else float(capacity * nodes)
         args = (form, size, eviction, ttl_refresh, rate, ttl.mean, writes, on_write)
@@ -233,22 +235,24 @@ def _modelled_miss_rate(
     return 1.0 - HIT_RATE[eviction](p, capacity)
 
 
-def ttl_form(capacity: int | None, eviction: str, ttl_refresh: bool, writes: float) -> str | None:
-    """Which closed form a cache with a ttl takes (None: none here).
+def ttl_form(capacity: int | None, eviction: str, ttl_refresh: bool) -> str:
+    """Which closed form a cache with a ttl takes (each with the cache's writes).
 
     ``"ttl"``: no item limit (:func:`~simperf.analysis.caching.ttl_hit_rate`, with the
     writes); ``"refreshed"``: LRU whose hits restart the ttl
-    (:func:`~simperf.analysis.caching.lru_ttl_hit_rate`, with the writes); ``"fixed"``:
-    LRU, FIFO or RANDOM with the ttl counted from the set and no writes
-    (:func:`~simperf.analysis.caching.fixed_ttl_hit_rate`).
+    (:func:`~simperf.analysis.caching.lru_ttl_hit_rate`, with the writes), or FIFO and
+    RANDOM whose hits restart it, with the writes
+    (:func:`~simperf.analysis.caching.refreshed_ttl_hit_rate`); ``"fixed"``: LRU, FIFO
+    or RANDOM with the ttl counted from the set, with the writes
+    (:func:`~simperf.analysis.caching.fixed_ttl_hit_rate`); ``"lfu"``: LFU with an item
+    limit, its top keys each a ttl-only cache, with the writes
+    (:func:`~simperf.analysis.caching.lfu_ttl_hit_rate`).
     """
     if capacity is None:
         return "ttl"
-    if eviction == "lru" and ttl_refresh:
-        return "refreshed"
-    if eviction != "lfu" and not ttl_refresh and not writes:
-        return "fixed"
-    return None
+    if eviction == "lfu":
+        return "lfu"
+    return "refreshed" if ttl_refresh else "fixed"
 
 
 @functools.lru_cache(maxsize=64)
@@ -268,9 +272,14 @@ def _ttl_miss_rate(
     mode: Any = on_write
     if form == "ttl":
         return 1.0 - ttl_hit_rate(p, rate, ttl, ttl_refresh, writes, on_write=mode)
-    if form == "refreshed":
+    if form == "lfu":
+        return 1.0 - lfu_ttl_hit_rate(p, capacity, rate, ttl, ttl_refresh, writes, on_write=mode)
+    if form == "refreshed" and eviction == "lru":
         return 1.0 - lru_ttl_hit_rate(p, capacity, rate, ttl, writes, on_write=mode)
-    return 1.0 - fixed_ttl_hit_rate(p, capacity, rate, ttl, eviction)  # type: ignore[arg-type]
+    policy: Any = eviction
+    if form == "refreshed":
+        return 1.0 - refreshed_ttl_hit_rate(p, capacity, rate, ttl, policy, writes, on_write=mode)
+    return 1.0 - fixed_ttl_hit_rate(p, capacity, rate, ttl, policy, writes, on_write=mode)
 
 
 ON_WRITE = {"write_around": "delete", "write_through": "set", "write_back": "set"}
@@ -326,17 +335,15 @@ def cdn_miss_rate(scenario: Scenario, cdn: str, rate: float | None) -> float | N
     Each edge sees the whole key popularity. Without a ttl: Che's approximation on its
     item capacity; with one (from the set, hits leaving it alone), the form
     :func:`ttl_form` names at the edge's rate (``"ttl"`` without an item limit,
-    ``"fixed"`` with one). None for a byte limit, a key space too large for a
-    probability vector, or a ttl without a rate or a form (LFU). A shield behind the
+    ``"fixed"`` with one, ``"lfu"`` under LFU). None for a byte limit, a key space too
+    large for a probability vector, or a ttl without a rate. A shield behind the
     edges is not modelled: taking the origin to see every edge miss is an upper bound.
     """
     spec = scenario.components[cdn]
     keyspace = scenario.keyspaces[spec.keyspace]
     if spec.capacity_bytes is not None or keyspace.keys > MAX_PROBABILITY_KEYS:
         return None
-    if spec.ttl is not None and (
-        rate is None or rate <= 0 or ttl_form(spec.capacity, spec.eviction, False, 0.0) is None
-    ):
+    if spec.ttl is not None and (rate is None or rate <= 0):
         return None
     return miss_rate(
         keyspace, capacity=spec.capacity, eviction=spec.eviction, ttl=spec.ttl, rate=rate

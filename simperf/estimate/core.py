@@ -5,9 +5,10 @@ Open workloads: every station is solved alone at the load the routes put on it
 service, waits, delays and network hops. Closed workloads: exact MVA on the stations'
 demands gives the throughput, and the waits it finds replace the open ones. The p99 is
 approximate: each station's wait (none with the probability of not waiting, else
-exponential, as in M/M/c) and service (a gamma of its mean and cv) are summed along the
-route as independent (:func:`simperf.estimate.stations.quantile`; exact for a chain of
-M/M/1 stations, whose sojourns are independent), a query's waits and services at its
+exponential, as in M/M/c; at a database's single core or I/O slot, M/G/1's) and service
+(a gamma of its mean and cv) are summed along the route as independent
+(:func:`simperf.estimate.stations.quantile`; exact for a chain of M/M/1 stations, whose
+sojourns are independent), a query's waits and services at its
 database's cores and storage among them, delay steps at their distribution and hops as
 constant at their means; a class entering at a CDN mixes its edge hits and its misses
 as routes of their own.
@@ -39,10 +40,10 @@ from simperf.spec.workload import TIME_VARYING_ARRIVALS
 optimize = lazy_module("scipy.optimize")
 
 P99_METHOD = (
-    "p99: each station's wait (no wait, or exponential, as in M/M/c) and service (gamma of "
-    "its mean and cv) summed along the route as independent, a database query's too, "
-    "delay steps at their distribution, network hops constant, a CDN's hits and misses "
-    "as routes apart (exact for M/M/c, and chains of M/M/1)"
+    "p99: each station's wait (no wait, or exponential, as in M/M/c; M/G/1's at a database's "
+    "single server) and service (gamma of its mean and cv) summed along the route as "
+    "independent, a database query's too, delay steps at their distribution, network hops "
+    "constant, a CDN's hits and misses as routes apart (exact for M/M/c, and chains of M/M/1)"
 )
 STATION_COLUMNS = (
     "servers",
@@ -436,9 +437,8 @@ def _place(routes: Routes, name: str, spec: Any, load: float | None) -> None:
             int(min(max(most, scaling.min), scaling.max)),
         )
     fleet = int(min(max(wanted, scaling.min), scaling.max)) if band is None else band[0]
-    for resource in ("cores", "workers"):
-        station = routes.stations.get((name, resource))
-        if station is not None:
+    for (component, _), station in routes.stations.items():
+        if component == name:  # cores, workers and pools: each instance has its own
             station.instances = fleet
     text = (  # the target in its metric's unit, as the run's actions read it
         f"autoscaling: estimated at the {fleet} instance(s) a "

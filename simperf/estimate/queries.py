@@ -17,7 +17,7 @@ from simperf.dbcost.explain import (
 )
 from simperf.dbcost.mix import Variant
 from simperf.dbcost.query_cost import expected_times, storage_times
-from simperf.estimate.stations import Station, Time, served, slowest, waited
+from simperf.estimate.stations import Station, Time, queued, served, slowest, waited
 
 
 class QueryRoutes:
@@ -27,7 +27,13 @@ class QueryRoutes:
     components: Any
     scenario: Any
     calls: dict[tuple[str, str], float]
+    stations: dict[tuple[str, str], Station]
     _db: dict[str, Any]
+    waits: dict[tuple[str, str], float]
+    rate: float | None
+    pooled: dict[tuple[str, str], dict[tuple[Variant, bool], float]]
+    """(app server, database) -> (query variant, after a write) -> queries per second
+    through that app's pool for the database."""
 
     def _query(self, database: str, variant: Variant) -> tuple[Any, dict[str, float], bool]:
         """(plan, expected times on the primary, whether it runs on every shard)."""
@@ -36,8 +42,6 @@ class QueryRoutes:
             self._db[database] = pool_models(self.scenario, database)[0][0]
             if getattr(spec, "read_replicas", 0):
                 self.note(database, "reads spread evenly over the replicas")
-            if any(has_pool(c, database) for c in self.components.values()):
-                self.note(database, "connection-pool queueing not estimated")
         p = plan_variant(spec, variant)
         hit, join_hit = hit_ratios(self._db[database], p)
         times = expected_times(p, spec, spec.primary, hit, join_hit)
@@ -79,6 +83,17 @@ class QueryRoutes:
             startup = spec.connection.startup
             station = self._db_station(database, primary)
             station.add(visits, startup.mean, startup.variance, shares)
+        elif caller is not None and self.rate is None:
+            self.note(
+                caller.component,
+                "pool: the wait for a connection not estimated in a closed loop (MVA has no "
+                "station for a resource held across the database's)",
+            )
+        elif caller is not None:  # each query holds one of the caller's connections
+            self.pool_station(caller.component, database)
+            visits_of = self.pooled.setdefault((caller.component, database), {})
+            key = (variant, after_write)
+            visits_of[key] = visits_of.get(key, 0.0) + rate
         if fans:
             self.note(
                 database,
@@ -98,6 +113,49 @@ class QueryRoutes:
         if caller is not None and per_row and p.rows_returned:
             rows = p.rows_returned * (spec.shard_count if fans else 1)
             caller.add(rate, rows * per_row, 0.0)
+
+    def pool_station(self, name: str, database: str) -> Station:
+        """App server ``name``'s pool for ``database``: ``size`` connections per instance
+        (``pool``, or ``pool <database>`` on a server with several pools)."""
+        spec = self.components[name]
+        pools = spec.pools
+        size = next(p.size for p in pools if p.database == database)
+        resource = "pool" if len(pools) == 1 else f"pool {database}"
+        return self.station(name, resource, size, spec.initial_replicas)
+
+    def fill_pools(self) -> None:
+        """Put each pool's holding times on its station: a query holds a connection for
+        its hop to the database and its whole time there (waits, CPU, page I/O, the
+        transfer), its variance from those parts; the caller's CPU for the rows comes
+        after the connection is given back. Arrivals are the queries themselves (a
+        request's ``repeat`` queries offer that many), taken as Poisson."""
+        for (name, database), visits in self.pooled.items():
+            station = self.pool_station(name, database)
+            station.clear()
+            there = self.located(database, self.located(name, 0))
+            hop = Time(0.0, self.hop(self.located(name, 0), there))
+            for (variant, after_write), rate in visits.items():
+                held = hop + self._query_time(database, variant, True, after_write)
+                mean = held.total
+                variance = held.variance if math.isfinite(mean) else math.inf
+                station.add(rate, mean, variance)
+            self.note(
+                name,
+                f"{station.resource}: its connections an M/G/c station of the queries' "
+                "holding times (Allen-Cunneen), queries taken as Poisson; max_wait "
+                "timeouts and refused connections not estimated",
+            )
+
+    def _pool_wait(self, spec: Any, database: str) -> Time:
+        """The wait for a connection of the caller's pool for ``database`` (none, or
+        exponential, at the pool's Erlang C); nothing without a pool, or in a closed
+        loop."""
+        if not has_pool(spec, database):
+            return Time()
+        name = next(n for n, s in self.components.items() if s is spec)
+        if (name, database) not in self.pooled:  # a closed loop's: not estimated
+            return Time()
+        return self.wait_time(self.pool_station(name, database))
 
     def _routed_shares(self, database: str, variant: Variant, write: bool) -> list[float] | None:
         """Each CPU instance's share of a query routed by key on a sharded database (each
@@ -172,6 +230,9 @@ class QueryRoutes:
         if longest <= 0 or not math.isfinite(longest):
             return Time(longest, 0.0)
         prob = station.prob_wait() or 1.0
+        key = (station.component, station.resource)
+        if shards <= 1 and station.servers == 1 and key not in self.waits:
+            return queued(station)  # one server: Pollaczek-Khinchine's wait, whole
         if shards <= 1:
             return waited(longest, prob)
         return slowest(wait, prob, shards, longest)

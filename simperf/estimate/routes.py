@@ -65,6 +65,7 @@ class Routes(QueryRoutes, RegionRoutes):
         self.regions = list(network.regions) if network is not None else []
         self._memo: dict[tuple[Any, ...], Time] = {}
         self._db: dict[str, Any] = {}
+        self.pooled: dict[tuple[str, str], dict[tuple[Variant, bool], float]] = {}
         # geographic balancers: rates per client region held back until every class is
         # loaded (spill-over depends on all of them), then the shares each group serves
         self._pending: dict[tuple[str, str], dict[int, float]] = {}
@@ -349,15 +350,14 @@ class Routes(QueryRoutes, RegionRoutes):
     def _cache_miss(self, cache: str) -> float:
         """Miss ratio of a cache's reads: Che's approximation on its item capacity (with
         its writes per read: write-around's delete their key, write-through's and
-        write-back's set it), or, for a cache with a ttl and a closed form for it
-        (:func:`~simperf.dbcost.mix.ttl_form`), that form at its read rate."""
+        write-back's set it), or, for a cache with a ttl under an open workload, the
+        closed form :func:`~simperf.dbcost.mix.ttl_form` names, at its read rate."""
         spec = self.components[cache]
         writes = self._writes_per_read(cache)
         on_write = ON_WRITE[spec.write_policy]
         if spec.ttl is not None and spec.capacity_bytes is None and self.rate is not None:
-            form = ttl_form(spec.capacity, spec.eviction, spec.ttl_refresh, writes)
-            if form is not None:
-                return self._ttl_miss(cache, form, writes, on_write)
+            form = ttl_form(spec.capacity, spec.eviction, spec.ttl_refresh)
+            return self._ttl_miss(cache, form, writes, on_write)
         if spec.ttl is not None or spec.capacity_bytes is not None:
             self.note(
                 cache,
@@ -413,8 +413,11 @@ class Routes(QueryRoutes, RegionRoutes):
         distribution) or from its last hit (``1 - exp(-lambda T)`` at the mean ttl);
         ``writes`` per read delete their key or set it with a fresh ttl (at the mean
         ttl). With an LRU item limit and a ttl refreshed by hits the ttl's time is capped
-        by Che's characteristic time; with an item limit and a ttl from the set, a read
-        hits if within both (:func:`~simperf.analysis.caching.fixed_ttl_hit_rate`)."""
+        by Che's characteristic time (under FIFO and RANDOM a read hits if within the ttl
+        of the previous one and not evicted since:
+        :func:`~simperf.analysis.caching.refreshed_ttl_hit_rate`); with an item limit and
+        a ttl from the set, a read hits if within both
+        (:func:`~simperf.analysis.caching.fixed_ttl_hit_rate`)."""
         if cache not in self._read_rates:
             self._read_rates = cache_read_rates(self.scenario)
         spec = self.components[cache]
@@ -427,13 +430,21 @@ class Routes(QueryRoutes, RegionRoutes):
         if writes:
             what = "delete their key" if on_write == "delete" else "set it with a fresh ttl"
             written = f"; {spec.write_policy}: {writes:.3g} writes per read {what}"
+        refreshed = (
+            "lru with a ttl refreshed by hits: a read hits if its key's previous "
+            "reference came within the smaller of Che's characteristic time and the ttl, "
+            if spec.eviction == "lru"
+            else f"{spec.eviction} with a ttl refreshed by hits: a read hits if its key's "
+            "previous read came within the ttl and the entry was not evicted since, "
+        )
         lead = {
-            "refreshed": "lru with a ttl refreshed by hits: a read hits if its key's previous "
-            "reference came within the smaller of Che's characteristic time and the ttl, ",
+            "refreshed": refreshed,
             "fixed": f"{spec.eviction} with a ttl from the set: a read hits if its key is "
             "neither evicted (the characteristic time) nor expired since the miss that set "
             "it, ",
             "ttl": "hit rate of a ttl-only cache ",
+            "lfu": "lfu with a ttl: its most read keys (perfect LFU's limit once its counts "
+            "separate them), each hit as in a ttl-only cache ",
         }[form]
         self.note(
             cache,
@@ -605,11 +616,16 @@ class Routes(QueryRoutes, RegionRoutes):
             return max(arms, key=lambda t: t.total)
         if tag == "QueryStep":
             there = self.located(step.database, region)
-            one = Time(0.0, self.hop(region, there)) + self._query_time(
-                step.database,
-                _variant(step),
-                has_pool(spec, step.database),
-                after_write=step.database in written,
+            # each query waits for a connection, then holds it for the hop and the query
+            one = (
+                self._pool_wait(spec, step.database)
+                + Time(0.0, self.hop(region, there))
+                + self._query_time(
+                    step.database,
+                    _variant(step),
+                    has_pool(spec, step.database),
+                    after_write=step.database in written,
+                )
             )
             self._wrote(step, written)
             return one.scaled(step.repeat) + self._rows_cpu(
@@ -673,7 +689,8 @@ class Routes(QueryRoutes, RegionRoutes):
             there = self.located(component, region)
             variant = Variant(endpoint)
             return (
-                Time(0.0, self.hop(region, there))
+                self._pool_wait(spec, component)
+                + Time(0.0, self.hop(region, there))
                 + self._query_time(component, variant, has_pool(spec, component))
                 + self._rows_cpu(spec, component, variant, core_wait, 1)
             )
@@ -720,12 +737,14 @@ class Routes(QueryRoutes, RegionRoutes):
 
         A worker is held for the whole endpoint, waits downstream included; an endpoint
         of one ``cpu`` step holds it for that step's time distribution, any other is
-        taken as exponential (its variance unknown).
+        taken as exponential (its variance unknown). The pools' holding times, which do
+        not depend on the workers' waits, are put first (:meth:`fill_pools`).
         """
+        self.fill_pools()
         for (component, resource), station in list(self.stations.items()):
             if resource != "workers":
                 continue
-            station.rate = station.work = station.second = 0.0
+            station.clear()
             spec = self.components[component]
             for endpoint in spec.endpoints:
                 rate = self.calls.get((component, endpoint), 0.0)

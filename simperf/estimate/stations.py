@@ -55,6 +55,9 @@ class Station:
     routed: list[list[float]] | None = None
     """Of the visits not spread evenly: each instance's rate, work and second moment per
     second (None: every visit is spread evenly)."""
+    kinds: list[tuple[float, float, float, tuple[float, ...] | None]] = field(default_factory=list)
+    """Each :meth:`add`'s rate, mean, variance and shares: the service time's mixture,
+    for a single server's wait (:meth:`mixture`)."""
 
     def add(
         self, rate: float, mean: float, variance: float, shares: Sequence[float] | None = None
@@ -63,6 +66,7 @@ class Station:
         spread evenly over the instances or, with ``shares``, in those proportions (a
         sharded database's queries routed by key)."""
         moments = (rate, rate * mean, rate * (variance + mean * mean))
+        self.kinds.append((rate, mean, variance, None if shares is None else tuple(shares)))
         self.rate += moments[0]
         self.work += moments[1]
         self.second += moments[2]
@@ -82,6 +86,30 @@ class Station:
         )
         if self.routed is not None:
             self.routed = [[value * factor for value in sums] for sums in self.routed]
+        self.kinds = [(rate * factor, mean, var, shares) for rate, mean, var, shares in self.kinds]
+
+    def clear(self) -> None:
+        """Forget its traffic (a workers or pool station filled again)."""
+        self.rate = self.work = self.second = 0.0
+        self.routed = None
+        self.kinds = []
+
+    def mixture(self) -> Mixture:
+        """The busiest instance's service time as a mixture: ``(share of its visits,
+        mean, squared cv)`` per kind of visit (identical kinds merged)."""
+        n = self.instances
+        top = 0
+        if self.routed is not None:
+            works = self.instance_work()
+            top = max(range(n), key=works.__getitem__)
+        rates: dict[tuple[float, float], float] = {}
+        for rate, mean, variance, shares in self.kinds:
+            here = rate * shares[top] if shares is not None else rate / n
+            if here > 0 and mean > 0:
+                key = (mean, max(variance, 0.0) / (mean * mean))
+                rates[key] = rates.get(key, 0.0) + here
+        total = sum(rates.values())
+        return tuple((r / total, m, scv) for (m, scv), r in rates.items()) if total else ()
 
     def instance_work(self) -> list[float]:
         """Work per second of each instance."""
@@ -166,13 +194,17 @@ def _scv(rate: float, work: float, second: float) -> float:
     return max(second / rate / (mean * mean) - 1.0, 0.0)
 
 
-Phase = tuple[float, float, float, bool, int]
-"""One part of a route's time: ``(mean, scv, atom, delay, arms)``, taking no time with
+Mixture = tuple[tuple[float, float, float], ...]
+"""A service time as a mixture of gammas: ``(share, mean, scv)`` per kind."""
+
+Phase = tuple[float, float, float, bool, int, Mixture]
+"""One part of a route's time: ``(mean, scv, atom, delay, arms, service)``, taking no time with
 probability ``atom`` (a wait not waited) and otherwise a gamma time of that mean and
 squared coefficient of variation (exponential at 1; constant at 0); ``delay``: a
 delay step's, whose mean is counted in the route's ``fixed`` time, not in ``queued``;
 ``arms`` > 1: the longest of that many independent such times (exponential ones:
-:func:`slowest`)."""
+:func:`slowest`); ``arms`` 0: a single server's wait (:func:`queued`), of the
+``service`` mixture ``(share, mean, scv)`` at utilisation ``1 - atom`` (else empty)."""
 
 
 def _binomial(arms: int, prob: float) -> np.ndarray:
@@ -194,6 +226,16 @@ def _slowest_mean(mean: float, prob: float, arms: int) -> float:
     of the arms that wait."""
     harmonic = np.concatenate(([0.0], np.cumsum(1.0 / np.arange(1, arms + 1))))
     return mean * float(_binomial(arms, prob) @ harmonic)
+
+
+def _slowest_second(mean: float, prob: float, arms: int) -> float:
+    """Second moment of :func:`_slowest_mean`'s time: given ``j`` arms wait, the longest
+    is a sum of independent exponentials of means ``mean / k``, ``k = 1..j`` (Renyi), so
+    its second moment is ``mean^2 (sum 1/k^2 + (sum 1/k)^2)``."""
+    k = np.arange(1, arms + 1)
+    harmonic = np.concatenate(([0.0], np.cumsum(1.0 / k)))
+    squares = np.concatenate(([0.0], np.cumsum(1.0 / k**2)))
+    return mean * mean * float(_binomial(arms, prob) @ (squares + harmonic**2))
 
 
 def _slowest_transform(s: np.ndarray, mean: float, prob: float, arms: int) -> np.ndarray:
@@ -270,6 +312,46 @@ class Time(NamedTuple):
         part = Together(prob, self.queued, self.fixed, self.phases)
         return Time(self.queued * prob, self.fixed * prob, ((part, 1.0),))
 
+    @property
+    def variance(self) -> float:
+        """Variance of the time in all: its phases' (independent, each occurrence a
+        gamma of its mean and cv after its atom; one more occurrence with probability
+        ``f``: that Bernoulli's), the queued time without phases taken as exponential,
+        the other delays constant."""
+        total = phased = 0.0
+        for phase, count in self.phases:
+            if isinstance(phase, Together):  # taken whole with probability p
+                if count <= 0:
+                    continue
+                p, m = phase.prob, phase.queued + phase.fixed
+                inner = Time(phase.queued, phase.fixed, phase.phases).variance
+                first, second = p * m, p * (inner + m * m)
+                whole = math.floor(count + 1e-12)
+                part = max(count - whole, 0.0)
+                total += whole * (second - first * first) + part * second - (part * first) ** 2
+                phased += p * phase.queued * count
+                continue
+            mean, scv, atom, delay, arms, service = phase
+            if count <= 0 or mean <= 0:
+                continue
+            if arms > 1:
+                first = _slowest_mean(mean, 1.0 - atom, arms)
+                second = _slowest_second(mean, 1.0 - atom, arms)
+            elif arms == 0:
+                first, second = _mg1_moments(1.0 - atom, service)
+            else:
+                first = (1.0 - atom) * mean
+                second = (1.0 - atom) * mean * mean * (1.0 + scv)
+            whole = math.floor(count + 1e-12)
+            part = max(count - whole, 0.0)
+            total += whole * (second - first * first) + part * second - (part * first) ** 2
+            if not delay:
+                phased += first * count
+        rest = self.queued - phased
+        if rest > 1e-12 * max(self.queued, 1e-300):
+            total += rest * rest
+        return total
+
     def mean_only(self) -> Time:
         """The same means with no phases: the queued time taken as one exponential."""
         return Time(self.queued, self.fixed)
@@ -280,14 +362,14 @@ def served(mean: float, variance: float | None = None) -> Time:
     if mean <= 0:
         return Time(mean, 0.0)
     scv = 1.0 if variance is None else max(variance, 0.0) / (mean * mean)
-    return Time(mean, 0.0, (((mean, scv, 0.0, False, 1), 1.0),))
+    return Time(mean, 0.0, (((mean, scv, 0.0, False, 1, ()), 1.0),))
 
 
 def delayed(mean: float, variance: float) -> Time:
     """A delay step of this mean and variance (its mean among the ``fixed`` delays)."""
     if mean <= 0 or variance <= 0:
         return Time(0.0, mean)
-    return Time(0.0, mean, (((mean, variance / (mean * mean), 0.0, True, 1), 1.0),))
+    return Time(0.0, mean, (((mean, variance / (mean * mean), 0.0, True, 1, ()), 1.0),))
 
 
 def waited(mean: float, prob: float) -> Time:
@@ -296,7 +378,51 @@ def waited(mean: float, prob: float) -> Time:
     if mean <= 0 or not math.isfinite(mean) or prob <= 0:
         return Time(mean, 0.0)
     prob = min(prob, 1.0)
-    return Time(mean, 0.0, (((mean / prob, 1.0, 1.0 - prob, False, 1), 1.0),))
+    return Time(mean, 0.0, (((mean / prob, 1.0, 1.0 - prob, False, 1, ()), 1.0),))
+
+
+def _mg1_moments(rho: float, service: Mixture) -> tuple[float, float]:
+    """Mean and second moment of an M/G/1 queue's wait at ``rho``, its service the
+    mixture of gammas ``service`` (Pollaczek-Khinchine's mean; Takacs's second moment,
+    ``2 E[W]^2 + lambda E[S^3] / (3 (1 - rho))``)."""
+    mean = sum(w * m for w, m, _ in service)
+    second = sum(w * m * m * (1 + c) for w, m, c in service)
+    third = sum(w * m**3 * (1 + c) * (1 + 2 * c) for w, m, c in service)
+    rate = rho / mean
+    wait = rate * second / (2.0 * (1.0 - rho))
+    return wait, 2.0 * wait * wait + rate * third / (3.0 * (1.0 - rho))
+
+
+def _mg1_transform(s: np.ndarray, rho: float, service: Mixture) -> np.ndarray:
+    """Laplace-Stieltjes transform of an M/G/1 queue's wait at ``s`` (Pollaczek and
+    Khinchine): ``(1 - rho) / (1 - rho R(s))``, ``R(s) = (1 - B(s)) / (s E[S])`` the
+    transform of the service's equilibrium residual, ``B`` the mixture of gammas
+    (constants at cv 0) ``service``."""
+    mean = sum(w * m for w, m, _ in service)
+    transform = np.zeros(s.shape, dtype=np.complex128)
+    for w, m, c in service:
+        if c < 1e-9:
+            transform = transform + w * np.exp(-s * m)
+        else:
+            transform = transform + w * np.exp(np.log1p(s * (m * c)) * (-1.0 / c))
+    residual = (1.0 - transform) / (s * mean)
+    return (1.0 - rho) / (1.0 - rho * residual)
+
+
+def queued(station: Station) -> Time:
+    """The wait at a single-server ``station`` as a :class:`Time`: none with probability
+    ``1 - rho``, else a geometric sum of its service's residuals (Pollaczek-Khinchine's
+    transform, :func:`_mg1_transform`), the service the mixture of its visits' kinds,
+    each a gamma of its mean and cv (an exponential service gives M/M/1's exponential
+    wait). Its mean is Pollaczek-Khinchine's, the Allen-Cunneen wait of one server."""
+    rho = station.utilization
+    service = station.mixture()
+    if rho <= 0 or not service:
+        return Time()
+    if rho >= 1.0:
+        return Time(math.inf, 0.0)
+    wait = _mg1_moments(rho, service)[0]
+    return Time(wait, 0.0, (((wait / rho, 1.0, 1.0 - rho, False, 0, service), 1.0),))
 
 
 def slowest(mean: float, prob: float, arms: int, queued: float) -> Time:
@@ -316,7 +442,7 @@ def slowest(mean: float, prob: float, arms: int, queued: float) -> Time:
         return Time(queued, 0.0)
     prob = min(prob, 1.0)
     arm = mean / prob * queued / _slowest_mean(mean / prob, prob, arms)
-    return Time(queued, 0.0, (((arm, 1.0, 1.0 - prob, False, arms), 1.0),))
+    return Time(queued, 0.0, (((arm, 1.0, 1.0 - prob, False, arms, ()), 1.0),))
 
 
 def quantile(parts: Sequence[tuple[float, Time]], p: float = 0.99) -> float:
@@ -397,6 +523,7 @@ class _Route:
         shift = phased = delays = 0.0
         slow = []  # (row, mean, prob, arms) of the longest of independent waits
         groups = []  # (row, prob, route) of the parts taken whole or not at all
+        queues = []  # (row, rho, service) of single servers' waits
         for phase, count in time.phases:
             if isinstance(phase, Together):
                 if count <= 0:
@@ -408,8 +535,13 @@ class _Route:
                 none = 1.0 - phase.prob + (phase.prob * inner.atom if inner.start <= 0 else 0.0)
                 rows.append((phase.queued + phase.fixed, 1.0, none, count))
                 continue
-            mean, scv, atom, delay, arms = phase
+            mean, scv, atom, delay, arms, service = phase
             if count <= 0 or mean <= 0:
+                continue
+            if arms == 0:
+                queues.append((len(rows), 1.0 - atom, service))
+                phased += mean * (1.0 - atom) * count
+                rows.append((mean, 1.0, atom, count))
                 continue
             if arms > 1:
                 slow.append((len(rows), mean, 1.0 - atom, arms))
@@ -438,8 +570,9 @@ class _Route:
         self.atom = float(np.prod(self.atoms**self.whole * (1.0 - self.part * (1.0 - self.atoms))))
         self.slow = slow
         self.groups = groups
+        self.queues = queues
         self.gated = self.atoms > 0
-        for row, *_ in slow + groups:  # its transform is its own, atom included
+        for row, *_ in slow + queues + groups:  # its transform is its own, atom included
             self.gated[row] = False
         self.constant = self.scvs < 1e-9
         self.partial = self.part > 0
@@ -460,6 +593,8 @@ class _Route:
             logs[..., g] = np.log(one)
         for row, mean, prob, arms in self.slow:
             logs[..., row] = np.log(_slowest_transform(x[..., 0], mean, prob, arms))
+        for row, rho, service in self.queues:
+            logs[..., row] = np.log(_mg1_transform(x[..., 0], rho, service))
         for row, prob, inner in self.groups:  # (1 - p) + p e^{-s start} E[e^{-s rest}]
             s0 = x[..., 0]
             whole = np.exp(-s0 * inner.start) * inner.transform(s0)

@@ -137,7 +137,7 @@ def summarise(
         "requests": requests,
         "throughput": all_stats["throughput"],
         "error_rate": all_stats["error_rate"],
-        "errors": dict(requests["errors"]),
+        "errors": dict(summary.measured_errors),  # the measured period's, as error_rate
         "latency": latency,
         "components": components,
         "stability": summary.stability(rows),
@@ -169,7 +169,8 @@ def summarise(
         {
             k: v
             for k, v in r.items()
-            if k not in ("waits", "folded_waits") and not k.endswith(("_area", "_total"))
+            if k not in ("waits", "folded_waits", "storage_expired")
+            and not k.endswith(("_area", "_total"))
         }
         for r in rows
         if r["instance"] not in summary.unlisted  # past run.per_instance

@@ -13,7 +13,8 @@ first took one of its instances out of rotation, by health check or outlier ejec
 a database's failover noticed its primary down), the time to recover (its repair time)
 and to restore (from the repair until a balancer sent traffic to it again), and the
 requests in flight while it lasted or was still out of rotation that failed, whatever
-the cause and whenever (a connect timeout fails a request after the fault has ended).
+the cause and whenever (a connect timeout fails a request after the fault has ended),
+of those that arrived in the measured period, as availability counts them.
 A failed request in flight during several overlapping occurrences counts to one of them
 only, so that the occurrences' ``failed`` add up to the section's: to one whose fault
 fails requests with its error cause (``primary_down`` to a database's crash,
@@ -55,7 +56,9 @@ def faults_section(summary: Any) -> dict[str, Any] | None:
     t0, t1 = summary.warmup, summary.end
     data = summary.data
     refused = _refused(summary)
-    failed = data["outcome"] != 0
+    # the measured period's requests, those availability by requests counts: a warm-up
+    # one failed by the same outage is not counted (it was, doubling a fault's failures)
+    failed = (data["outcome"] != 0) & (data["start"] >= t0)
     if refused is not None:  # refused by our own limiter: no outage's doing
         failed &= ~refused
     # A request the fault touched was in flight while it lasted: it started before the

@@ -19,7 +19,9 @@ demand of the requests it served only: the load offered to it would keep it
 when it is already past saturation (a queue limit rejecting half the requests at 100%
 busy saturates at 0.5 times the load, not at 1). A pool's share is of queries, as its
 work is (:func:`kept`): a request failed waiting for a connection is offered it as every
-query of its step's ``repeat``. Calls a circuit breaker failed fast
+query of its step's ``repeat``. A query dropped waiting for a database server's storage
+had its CPU, in the cores' busy time: it is served there and offered, unserved, to the
+storage only (:func:`kept` too). Calls a circuit breaker failed fast
 were offered too: a callee behind a breaker counts them as load it would have served
 (spread over its instances as it spread what it served), so that it does not look
 comfortable only because the breaker refused work (:func:`stopped_calls`); not at the
@@ -69,7 +71,9 @@ TURNED_AWAY = ("rejected", "shed", "expired", "pool_expired", "pool_timeouts")
 queue limit, shed, dropped past their deadline (``queue.drop_expired``; a database
 server's ``drop_expired`` at its cores and storage; an app server's queries its pools dropped so,
 ``pool.drop_expired``, or failed after waiting ``max_wait`` for a connection). Each arrived and
-would have cost its demand had it been served, so each is load offered."""
+would have cost its demand had it been served, so each is load offered (a database
+server's queries dropped waiting for storage once, at storage: :func:`kept`)."""
+
 
 AT_POOL = ("pool_timeouts", "pool_expired")
 """Of :data:`TURNED_AWAY`, the queries a pool failed: one query each, the request's last."""
@@ -86,11 +90,22 @@ def kept(rows: Sequence[dict[str, Any]], resource: str, stopped: float = 0.0) ->
     (``pool_acquired``): of the requests offered, the share that reached the pool (those
     served or failed there), times the share of the queries offered it that it took.
     With nothing failed at the pool, the share of the requests served.
+
+    A database server's queries dropped waiting for its storage (``storage_expired``, of
+    its ``expired``) had their CPU: in its cores' busy time, they count as served there,
+    not as load offered at a query's full cost on top of it; its storage row counts them
+    as offered to it, unserved, once.
     """
     served = sum(r.get("served") or 0 for r in rows)
+    offered = served + sum(r.get(key) or 0 for r in rows for key in TURNED_AWAY) + stopped
+    for r in rows:
+        at_storage = r.get("storage_expired") or 0
+        if r.get("kind") == "storage":
+            offered += at_storage
+        else:
+            served += at_storage
     if not served:
         return 1.0
-    offered = served + sum(r.get(key) or 0 for r in rows for key in TURNED_AWAY) + stopped
     failed = sum(r.get(key) or 0 for r in rows for key in AT_POOL)
     unsent = sum(r.get("pool_unsent") or 0 for r in rows)
     taken = sum(r.get("pool_acquired") or 0 for r in rows)
@@ -790,6 +805,7 @@ def _interval_rows(
             "rejected": int(counts[col["rejected"]]),
             "shed": int(counts[col["shed"]]),
             "expired": int(counts[col["expired"]]),
+            "storage_expired": int(counts[col["storage_expired"]]),
             "pool_expired": int(counts[col["pool_expired"]]),
             "pool_timeouts": int(counts[col["pool_timeouts"]]),
             "pool_acquired": int(counts[col["pool_acquired"]]),

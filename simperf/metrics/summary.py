@@ -243,6 +243,13 @@ class Summary:
         }
         return {cause: n for cause, n in counts.items() if n or cause not in ATTEMPT_CAUSES}
 
+    @cached_property
+    def measured_errors(self) -> dict[str, int]:
+        """Failed requests by cause, of those that arrived in the measured period (the
+        result's top-level ``errors``, beside its ``error_rate``; ``requests.errors``
+        counts the whole run, which it conserves)."""
+        return self._by_cause(self._measured)
+
     def requests(self) -> dict[str, Any]:
         recorder = self.model.ctx.recorder
         data = self.data
@@ -371,6 +378,12 @@ class Summary:
                     **({"provisioned_time": exposure} if "provisioned_area" in b else {}),
                     **({"shed": int(b["shed"] - a["shed"])} if "shed" in b else {}),
                     **({"expired": int(b["expired"] - a["expired"])} if "expired" in b else {}),
+                    # a database server's and its storage's drops at storage (headroom's)
+                    **(
+                        {"storage_expired": int(b["storage_expired"] - a["storage_expired"])}
+                        if "storage_expired" in b
+                        else {}
+                    ),
                     **(
                         {"cancelled": int(b["cancelled"] - a["cancelled"])}
                         if "cancelled" in b
@@ -486,15 +499,13 @@ class Summary:
     # -- stability --------------------------------------------------------------------
     def stability(self, rows: list[dict[str, Any]]) -> dict[str, Any]:
         """The verdict: see :func:`simperf.metrics.stability.verdict`."""
-        measured = self._measured
-        errors = self._by_cause(measured)
         return verdict(
             self.model,
             self.snapshots,
             self._grid(),
             rows,
-            errors=errors,
-            measured=tally(self.data, measured),
+            errors=self.measured_errors,
+            measured=tally(self.data, self._measured),
             degraded=self._degraded(None),
         )
 

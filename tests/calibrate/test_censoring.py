@@ -299,3 +299,26 @@ def test_the_held_overheads_error_spreads_the_imputed_latencies() -> None:
     assert spread > held_error(sent, *args, flat, fits, 15.0, len(log), 0.002)
     # the same log, the same error
     assert spread == held_error(sent, *args, imputed, fits, 15.0, len(log), 0.002)
+
+
+def test_a_timed_out_request_waits_behind_a_failed_one() -> None:
+    # one worker, no server times, a request a second: one ends at 40.010, a failed one
+    # (a 500) sent at 40.011 ends at 40.021 and one sent at 40.015 timed out after
+    # 30 ms, having waited 6 ms behind the failed one: its service exceeded 24 ms
+    # (before: 30 ms, the failed one's time on the worker taken for its service)
+    service = np.random.default_rng(1).exponential(0.010, 40)
+    log = pd.DataFrame(
+        {
+            "timestamp": [*np.arange(40.0), 40.0, 40.011, 40.015],
+            "latency": [*service, 0.010, 0.010, 0.030],
+            "status": [*[200] * 41, 500, "timeout"],
+            "time_app": [*service, 0.010, np.nan, np.nan],
+        }
+    )
+    cal = calibrate(log, predict_requests=None)
+    assert cal.levels["held"].iloc[0] == 0
+    assert cal.censored["app"] == pytest.approx([0.024])
+    # a failed row with no latency logged says nothing of when its worker was free
+    unknown = log.astype({"latency": float})
+    unknown.loc[41, "latency"] = np.nan
+    assert calibrate(unknown, predict_requests=None).censored["app"] == pytest.approx([0.030])

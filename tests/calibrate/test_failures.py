@@ -87,3 +87,34 @@ def test_the_calibrated_scenario_fails_the_share_the_log_did() -> None:
     assert abs(errors - share) <= 3.3 * np.sqrt(share * (1 - share) / len(requests))
     # a failed request holds its worker for its service, as the calibration counts it
     assert cal.fragment["components"]["app"]["endpoints"]["serve"][-1] == {"call": "failures.serve"}
+
+
+def _levels(shares: tuple[float, float]) -> pd.DataFrame:
+    """gamma 8 ms at 20/s then 40/s, no server times, a random share of each level
+    answered 500."""
+    parts = []
+    for k, (rate, share) in enumerate(zip((20, 40), shares, strict=True)):
+        _, log = single_server(rate, GAMMA, requests=1500, seed=k + 1)
+        log = with_failures(log.drop(columns=["server_start", "server_end"]), share, k + 1)[0]
+        parts.append(log.assign(load=rate, timestamp=log["timestamp"] + 1000 * k))
+    return pd.concat(parts, ignore_index=True)
+
+
+def test_a_level_failing_another_share_than_the_base_is_said() -> None:
+    # before: the calibrated scenario failed the base level's 5% and nothing said that
+    # load 40 failed 20% (cal.levels had the count alone)
+    log = _levels((0.05, 0.2))
+    cal = calibrate(log, predict_requests=None)
+    failed = log["status"] == 500
+    share = failed.groupby(log["load"]).mean()
+    levels = cal.levels.set_index("load")
+    assert levels["error_share"].to_numpy() == pytest.approx(share.to_numpy())
+    assert cal.fragment["faults"][0]["fraction"] == pytest.approx(share[20])
+    (warning,) = cal.warnings
+    assert warning.startswith(f"load 40: {share[40]:.2%} of its requests failed")
+    assert f"set its errors fault's fraction to {share[40]:.4g}" in warning
+    # none failed at the base: the scenario has no fault to set
+    (warning,) = calibrate(_levels((0.0, 0.2)), predict_requests=None).warnings
+    assert "add an errors fault failing a fraction" in warning
+    # the same share at both levels: no warning
+    assert calibrate(_levels((0.1, 0.1)), predict_requests=None).warnings == []

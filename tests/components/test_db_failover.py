@@ -273,3 +273,29 @@ def test_writes_with_no_replication_lag_lose_nothing_at_failover() -> None:
     conserved(result)
     assert result["requests"]["errors"]["primary_down"] == 150
     assert result["databases"]["db"]["failover"]["lost_writes"] == 0
+
+
+def test_a_primary_outage_over_before_the_warm_up_ends_is_not_counted() -> None:
+    """The primary fails at 2.0005 s and a replica is its successor at 3.5005 s, before a
+    4 s warm-up ends: the measured period saw no write outage, as its requests, failed
+    0 and availability 1, say. It read 1 primary failure, 1 promotion and 5 lost writes,
+    counted over the whole run beside figures of the measured period."""
+    spec = scenario("write", primary_fault())
+    spec["run"]["warmup"] = 4.0
+    result = run(spec)
+    failover = result["databases"]["db"]["failover"]
+    assert (failover["primary_failures"], failover["promotions"], failover["lost_writes"]) == (
+        0,
+        0,
+        0,
+    )
+    assert failover["events"] == []
+    assert result["faults"]["failed"] == 0
+    # the same outage with no warm-up, and one overlapping the measured period, count
+    spec["run"]["warmup"] = 3.0
+    failover = run(spec)["databases"]["db"]["failover"]
+    assert (failover["primary_failures"], failover["promotions"], failover["lost_writes"]) == (
+        1,
+        1,
+        round(RATE * LAG),
+    )

@@ -21,6 +21,7 @@ from simperf.components.resilience import (
 )
 from simperf.rng import batched
 from simperf.spec.resilience import BackoffSpec, BreakerSpec, tracks_attempts
+from tests.components.test_database import settled, two_requests
 
 
 def scenario(
@@ -870,3 +871,43 @@ def test_cancelled_copies_are_no_request_errors() -> None:
     assert list(result.frame("errors").columns) == list(result.data["errors"])
     assert (result.requests["outcome"] == "ok").all()
     assert "cancelled" in result.requests["outcome"].cat.categories
+
+
+@pytest.mark.parametrize("lost", ["max_wait", "drop"])
+def test_a_bare_pooled_call_failing_for_its_connection_counts_on_a_guarded_route(
+    lost: str,
+) -> None:
+    # app queries db bare, then guarded (a fallback, which makes app->db count every
+    # call), through a pool of one connection (one core, 6 ms a query); requests at 1
+    # and 2 ms. A's bare query holds the connection 1-7 ms. max_wait (1 ms): B's bare
+    # one fails at 3 ms (pool_timeout); A's guarded one runs 7-13. drop (the front gives
+    # up on each request after 4 ms, the pool drops): B's is dropped at 7, past its 6 ms
+    # deadline (timeout), and A's guarded one is not sent, past its 5 ms (expired). The
+    # bare call that failed for its connection was counted nowhere: calls, attempts,
+    # failed, timeouts 2, 2, 0, 0 (drop: 2, 1, 1, 0); now 3, 3, 1, 0 (3, 2, 2, 1).
+    app = [{"call": "db.get"}, {"call": "db.get", "fallback": {"skip": True}}]
+    if lost == "max_wait":
+        front, drops = [{"call": "app.serve"}], None
+    else:
+        front, drops = [{"call": "app.serve", "timeout": "4ms"}], "pool"
+    scenario = two_requests(front, app, drops)
+    if lost == "max_wait":
+        scenario = scenario.with_overrides({"components.app.pool.max_wait": "1ms"})
+    route = settled(scenario).components["calls.app->db"]  # B dropped after the run's end
+    counts = (route.calls, route.attempts, route.failed, route.timeouts)
+    assert counts == ((3, 3, 1, 0) if lost == "max_wait" else (3, 2, 2, 1))
+    assert route.attempts + route.fail_fast + route.expired == route.calls
+
+
+def test_a_bare_call_sent_that_fails_as_a_timeout_counts_in_its_routes_timeouts() -> None:
+    # front calls app bare, then guarded (a fallback, which makes front->app count every
+    # call); app's query times out after 4 ms behind one connection held 6 ms a query,
+    # so both requests fail as timeout in the bare call, before the guarded one: like a
+    # guarded try failing so, each is one of the route's timeouts (it counted none).
+    front = [{"call": "app.serve"}, {"call": "app.serve", "fallback": {"skip": True}}]
+    scenario = two_requests(front, [{"call": "db.get", "timeout": "4ms"}], None)
+    data = simperf.run(scenario, seed=1).data
+    route = data["calls"]["front->app"]
+    assert data["requests"]["failed"] == data["requests"]["errors"]["timeout"] == 2
+    counts = (route["calls"], route["attempts"], route["failed"], route["timeouts"])
+    assert counts == (2, 2, 2, 2)

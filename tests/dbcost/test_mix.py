@@ -19,7 +19,9 @@ from simperf.analysis.caching import (
     che_invalidated,
     che_lru,
     fixed_ttl_hit_rate,
+    lfu_ttl_hit_rate,
     lru_ttl_hit_rate,
+    refreshed_ttl_hit_rate,
     ttl_hit_rate,
 )
 from simperf.dbcost.explain import variants_of
@@ -273,11 +275,14 @@ def test_a_query_reached_through_a_cache_backing_read_runs_once_per_miss(evictio
         ({"ttl": 20.0}, "fixed"),
         ({"ttl": 20.0, "eviction": "fifo"}, "fixed"),
         ({"ttl": 20.0, "ttl_refresh": True}, "refreshed"),
-        ({"ttl": 20.0, "eviction": "lfu"}, None),
+        ({"ttl": 20.0, "ttl_refresh": True, "eviction": "fifo"}, "refreshed fifo"),
+        ({"ttl": 20.0, "ttl_refresh": True, "eviction": "random"}, "refreshed random"),
+        ({"ttl": 20.0, "eviction": "lfu"}, "lfu"),
+        ({"ttl": 20.0, "eviction": "lfu", "ttl_refresh": True}, "lfu refreshed"),
     ],
 )
 def test_a_ttl_caches_reads_reach_the_database_at_its_closed_forms_misses(
-    cache: dict[str, Any], form: str | None
+    cache: dict[str, Any], form: str
 ) -> None:
     # 5 reads/s (half of 10 req/s) of 1,000 uniform keys; a ttl's closed form needs that
     # rate. Before, any ttl counted every read as a miss in the query mix (the page mix
@@ -292,9 +297,14 @@ def test_a_ttl_caches_reads_reach_the_database_at_its_closed_forms_misses(
         "ttl refreshed": lambda: ttl_hit_rate(p, 5.0, 1.0, True),
         "fixed": lambda: fixed_ttl_hit_rate(p, capacity, 5.0, 20.0, cache.get("eviction", "lru")),
         "refreshed": lambda: lru_ttl_hit_rate(p, capacity, 5.0, 20.0),
-        None: lambda: 0.0,  # no form for LFU with a ttl: every read, an upper bound
+        # FIFO and RANDOM whose hits restart the ttl: every read a miss before
+        "refreshed fifo": lambda: refreshed_ttl_hit_rate(p, capacity, 5.0, 20.0, "fifo"),
+        "refreshed random": lambda: refreshed_ttl_hit_rate(p, capacity, 5.0, 20.0, "random"),
+        # LFU's top keys, each a ttl-only cache: every read a miss before
+        "lfu": lambda: lfu_ttl_hit_rate(p, capacity, 5.0, 20.0),
+        "lfu refreshed": lambda: lfu_ttl_hit_rate(p, capacity, 5.0, 20.0, True),
     }[form]()
-    assert (form is None) == (hit == 0.0)
+    assert hit > 0.0
     rates = query_rates(scenario)["db"]
     assert rates[Variant("get")] == pytest.approx(0.5 * (1 - hit), rel=SOLVER)
     assert rates[Variant("other")] == 0.5
@@ -368,3 +378,27 @@ def test_write_around_deletes_count_in_the_query_mix() -> None:
     assert rates[Variant("item")] == pytest.approx(0.75 * miss, rel=SOLVER)
     assert miss > reads_only + 0.05  # 0.82 against 0.73 of the reads
     assert rates[Variant("put")] == 0.25  # the delete is a cache command, not a query
+
+
+@pytest.mark.parametrize("refresh", [False, True])
+@pytest.mark.parametrize("eviction", ["lru", "fifo", "random"])
+@pytest.mark.parametrize(
+    ("policy", "on_write"), [("write_around", "delete"), ("write_through", "set")]
+)
+def test_a_ttl_with_writes_reaches_the_database_at_its_closed_forms_misses(
+    eviction: str, policy: str, on_write: str, refresh: bool
+) -> None:
+    # 150 reads/s and 50 writes/s of Zipf(0.8) keys, 100 of the 1,000 cached with a 0.5 s
+    # ttl from the set or restarted by hits: the form with the writes (before, every read
+    # counted as a miss, but under LRU with the ttl restarted)
+    spec = write_scenario(policy, eviction)
+    spec["keyspaces"] = {"items": ZIPF}
+    spec["components"]["cache"].update(ttl=0.5, ttl_refresh=refresh)
+    scenario = simperf.from_dict({**spec, "run": {"requests": 10}})
+    p = popularity_probabilities(scenario.keyspaces["items"])
+    mode: Any = on_write
+    form = refreshed_ttl_hit_rate if refresh else fixed_ttl_hit_rate
+    hit = form(p, CAPACITY, 150.0, 0.5, eviction, 1 / 3, on_write=mode)  # type: ignore[arg-type]
+    assert hit > 0.15
+    rates = query_rates(scenario)["db"]
+    assert rates[Variant("item")] == pytest.approx(0.75 * (1 - hit), rel=SOLVER)

@@ -19,7 +19,9 @@ from simperf.analysis.caching import (
     fixed_ttl_hit_rate,
     lfu_invalidated,
     lfu_static,
+    lfu_ttl_hit_rate,
     lru_ttl_hit_rate,
+    refreshed_ttl_hit_rate,
     ttl_hit_rate,
 )
 from simperf.analysis.networks import jackson, mva, tandem
@@ -28,7 +30,7 @@ from simperf.analysis.resilience import hedged_copies
 from simperf.dbcost.buffer_pool import shards_of
 from simperf.estimate import estimate
 from simperf.estimate.queries import _slowest
-from simperf.estimate.stations import Station
+from simperf.estimate.stations import Station, Time, served, slowest, waited
 from simperf.keys import popularity_probabilities
 from tests.components.test_workload import SERVICE, trace_scenario
 from tests.conftest import MINIMAL, MODELS
@@ -329,9 +331,9 @@ def test_a_query_without_a_pool_pays_the_connection_set_up() -> None:
     util = e.components.set_index("component")["utilization"]
     db = pooled.components.set_index("component")["utilization"]["db"]
     assert util["db"] == pytest.approx(db + 10 * 1e-3 / 4, rel=1e-6)  # 10/s x 1 ms on 4 cores
-    # a pool's queueing is left out where there is a pool, and only there
-    assert pooled.notes["db"] == ["connection-pool queueing not estimated"]
-    assert "db" not in e.notes
+    # a pool is a station of its app server's, noted there, and only where there is one
+    assert pooled.notes["app"][0].startswith("pool: its connections an M/G/c station")
+    assert "db" not in pooled.notes and "db" not in e.notes and "app" not in e.notes
 
 
 def test_a_replayed_trace_is_estimated_at_its_mean_rate(tmp_path: Path) -> None:
@@ -707,6 +709,25 @@ def test_an_lru_cache_with_a_refreshed_ttl_hits_within_the_smaller_time() -> Non
     assert any("lru with a ttl refreshed by hits" in n for n in notes)
 
 
+@pytest.mark.parametrize("eviction", ["fifo", "random"])
+def test_a_fifo_or_random_cache_with_a_refreshed_ttl_hits_within_it_and_the_stay(
+    eviction: str,
+) -> None:
+    # 1,000 reads/s over Zipf(0.8) keys, 100 of the 1,000 cached, a 0.05 s ttl restarted
+    # by hits (a third of Martina's 0.15 s): 0.230 (FIFO) and 0.210 (RANDOM) of the reads
+    # hit, where the estimate took the item limit alone (Martina: 0.334, 666 store reads/s
+    # against 770 and 790)
+    read = {"name": "r", "entry": "app", "endpoint": "get", "keyspace": "k"}
+    scenario = written_cache(
+        "write_around", capacity=100, ttl=0.05, ttl_refresh=True, eviction=eviction
+    ).with_overrides({"workload.classes": [read]})
+    reads, notes = _db_reads(scenario)
+    hit = refreshed_ttl_hit_rate(P_WRITTEN, 100, 1000, 0.05, eviction)  # type: ignore[arg-type]
+    assert hit < che_fifo(P_WRITTEN, 100) - 0.05
+    assert reads == pytest.approx(1000 * (1 - hit), rel=EXACT)
+    assert any(f"{eviction} with a ttl refreshed by hits" in n for n in notes)
+
+
 def test_an_lru_cache_with_a_ttl_from_the_set_loads_the_store_as_a_run_does() -> None:
     # Redis SET EX with allkeys-lru: 1,000 reads/s over Zipf(0.8) keys, 100 of the 1,000
     # cached, a 0.2 s ttl from the set (1.5 times Che's 0.134 s): 0.342 of the reads hit.
@@ -725,6 +746,57 @@ def test_an_lru_cache_with_a_ttl_from_the_set_loads_the_store_as_a_run_does() ->
     assert abs(reads - iv.mean) <= iv.half_width, (reads, iv)
     che = 1000 * (1 - che_lru(P_WRITTEN, 100))
     assert abs(che - iv.mean) > iv.half_width, (che, iv)
+
+
+@pytest.mark.parametrize(
+    ("policy", "on_write"), [("write_around", "delete"), ("write_through", "set")]
+)
+def test_an_lru_cache_with_a_ttl_from_the_set_counts_its_writes(policy: str, on_write: str) -> None:
+    # 750 reads/s and 250 writes/s over Zipf(0.8) keys, 100 of the 1,000 cached, a 0.15 s
+    # ttl from the set (Che's T with the writes: 0.19 s, 0.13 s): a write deletes its key
+    # or sets it with a fresh ttl. 0.266 (write-around) and 0.345 (write-through) of the
+    # reads hit, where the estimate took Che's figure with the writes and no ttl (0.325,
+    # 0.378)
+    reads, notes = _db_reads(written_cache(policy, capacity=100, ttl=0.15))
+    mode: Any = on_write
+    hit = fixed_ttl_hit_rate(P_WRITTEN, 100, 750, 0.15, "lru", 1 / 3, on_write=mode)
+    che = che_invalidated if on_write == "delete" else che_written
+    assert hit < che(P_WRITTEN, 100, 1 / 3) - 0.03
+    assert reads == pytest.approx(750 * (1 - hit), rel=EXACT)
+    assert any("lru with a ttl from the set" in n and f"{policy}: 0.333" in n for n in notes)
+
+
+@pytest.mark.parametrize("eviction", ["fifo", "random"])
+def test_a_fifo_or_random_cache_with_a_refreshed_ttl_counts_its_writes(eviction: str) -> None:
+    # 750 reads/s and 250 write-through writes/s over Zipf(0.8) keys, 100 of the 1,000
+    # cached, a 0.05 s ttl restarted by hits: 0.236 (FIFO) and 0.210 (RANDOM) of the reads
+    # hit, where the estimate took the item capacity alone (with the writes: 0.350, 0.334)
+    scenario = written_cache(
+        "write_through", capacity=100, ttl=0.05, ttl_refresh=True, eviction=eviction
+    )
+    reads, notes = _db_reads(scenario)
+    mode: Any = eviction
+    hit = refreshed_ttl_hit_rate(P_WRITTEN, 100, 750, 0.05, mode, 1 / 3, on_write="set")
+    assert hit < che_written(P_WRITTEN, 100, 1 / 3, mode) - 0.05
+    assert reads == pytest.approx(750 * (1 - hit), rel=EXACT)
+    assert any(f"{eviction} with a ttl refreshed by hits" in n and "0.333" in n for n in notes)
+
+
+@pytest.mark.parametrize("refresh", [False, True])
+def test_an_lfu_cache_with_a_ttl_keeps_its_top_keys_each_a_ttl_only_cache(refresh: bool) -> None:
+    # 1,000 reads/s over Zipf(0.8) keys, 100 of the 1,000 cached, a 0.05 s ttl: LFU keeps
+    # its top keys (an expired entry holds its slot), each hit as in a ttl-only cache:
+    # 0.183 (0.223 with hits restarting the ttl) of the reads, where the estimate took the
+    # top keys ignoring the ttl (0.526)
+    read = {"name": "r", "entry": "app", "endpoint": "get", "keyspace": "k"}
+    scenario = written_cache(
+        "write_around", capacity=100, ttl=0.05, ttl_refresh=refresh, eviction="lfu"
+    ).with_overrides({"workload.classes": [read]})
+    reads, notes = _db_reads(scenario)
+    hit = lfu_ttl_hit_rate(P_WRITTEN, 100, 1000, 0.05, refresh)
+    assert hit < lfu_static(P_WRITTEN, 100) - 0.2
+    assert reads == pytest.approx(1000 * (1 - hit), rel=EXACT)
+    assert any("lfu with a ttl: its most read keys" in n for n in notes)
 
 
 def test_a_ttl_only_cdn_edge_misses_as_its_closed_form_says() -> None:
@@ -1099,10 +1171,13 @@ def test_a_delay_step_is_taken_at_its_distribution() -> None:
     assert e.mean() == pytest.approx(1 / a + delay, rel=EXACT)
 
 
-def _pooled_query(rate: float, mean: float, cores: int) -> simperf.Scenario:
-    """Poisson ``rate`` of one-row reads through a pool to a database of ``cores`` cores,
-    each query's CPU exponential of ``mean`` (no rows' cost, no round trip, no page I/O:
-    the table fits the buffer pool)."""
+def _pooled_query(
+    rate: float, mean: float, cores: int, size: int = 50, repeat: int = 1
+) -> simperf.Scenario:
+    """Poisson ``rate`` of requests each reading one row ``repeat`` times through a pool
+    of ``size`` to a database of ``cores`` cores, each query's CPU exponential of
+    ``mean`` (no rows' cost, no round trip, no page I/O: the table fits the buffer
+    pool)."""
     return simperf.from_dict(
         {
             "name": "query",
@@ -1114,8 +1189,8 @@ def _pooled_query(rate: float, mean: float, cores: int) -> simperf.Scenario:
                 "app": {
                     "kind": "app_server",
                     "workers": 1000,
-                    "pool": {"database": "db", "size": 50},
-                    "endpoints": {"r": [{"query": "q", "database": "db"}]},
+                    "pool": {"database": "db", "size": size},
+                    "endpoints": {"r": [{"query": "q", "database": "db", "repeat": repeat}]},
                 },
                 "db": {
                     "kind": "database",
@@ -1144,6 +1219,49 @@ def test_a_query_is_its_servers_mmc_sojourn() -> None:
     transfer = e.mean() - q.mean_sojourn  # the row's bytes over the bandwidth: constant
     assert 0 < transfer < 1e-5
     assert _p99(e) == pytest.approx(q.sojourn_quantile(0.99) + transfer, rel=1e-6)
+
+
+def test_a_small_pool_is_an_mmc_station_of_its_connections() -> None:
+    # 75 requests/s of two queries each through 2 connections to a 64-core database: the
+    # pool is M/M/2 at 150 queries/s of 10 ms (75% busy), whose wait of 12.9 ms a query
+    # the estimate left out (20.0 ms a request, where M/M/2 makes it 45.7 ms). The row's
+    # transfer (5.5 us) holds the connection too: within 1e-3 of M/M/2's figures.
+    e = estimate(_pooled_query(75, 0.01, 64, size=2, repeat=2))
+    q = mmc(150, 100, 2)
+    assert e.mean() == pytest.approx(2 * q.mean_sojourn, rel=1e-3)
+    pool = e.stations.set_index(["component", "resource"]).loc[("app", "pool")]
+    assert pool["utilization"] == pytest.approx(0.75, rel=1e-3)
+    assert pool["visit_rate"] == 150  # a request's repeats are queries of their own
+    assert e.bottleneck is not None and e.bottleneck["resource"] == "pool"
+    assert e.bottleneck["headroom"] == pytest.approx(1 / 0.75, rel=1e-3)
+    # one query a request: the pool's M/M/2 sojourn quantile, the wait's atom included
+    one = estimate(_pooled_query(150, 0.01, 64, size=2))
+    assert _p99(one) == pytest.approx(q.sojourn_quantile(0.99), rel=1e-3)
+
+
+def test_a_times_variance_sums_its_parts() -> None:
+    # a pool's holding time takes its cv from the query's parts: a gamma CPU, a wait
+    # (none with probability 0.6, else exponential of 5 ms), a constant, and a storage
+    # visit made by a quarter of the queries (a Bernoulli of an exponential of 2 ms)
+    t = served(4e-3, 1e-6) + waited(2e-3, 0.4) + Time(0.0, 1e-3) + served(2e-3).scaled(0.25)
+    wait = 0.4 * 2 * 5e-3**2 - 2e-3**2
+    visit = 0.25 * 2 * 2e-3**2 - (0.25 * 2e-3) ** 2
+    assert t.variance == pytest.approx(1e-6 + wait + visit, rel=1e-12)
+    # the longest of two exponential waits of 3 ms (both waited): 1.5 x 3 ms, variance
+    # (1 + 1/4) x 3 ms squared
+    assert slowest(3e-3, 1.0, 2, 4.5e-3).variance == pytest.approx(1.25 * 3e-3**2, rel=1e-12)
+
+
+def test_a_closed_loop_leaves_its_pool_out_and_says_so() -> None:
+    # MVA has no station for a resource held across the database's: the pool's M/G/c
+    # wait at MVA's throughput would call a pool saturated that the users cannot fill
+    scenario = _pooled_query(75, 0.01, 64, size=2).with_overrides(
+        {"workload.arrival": None, "workload.users": 4, "workload.think_time": "10ms"}
+    )
+    e = estimate(scenario)
+    assert "pool" not in set(e.stations["resource"])
+    assert math.isfinite(e.mean())
+    assert "not estimated in a closed loop" in e.notes["app"][0]
 
 
 def test_read_replicas_p99_sums_each_querys_parts() -> None:
@@ -1245,6 +1363,47 @@ def test_a_scatter_gather_p99_is_its_shards_slowest_wait(sharded: Any) -> None:
     # simulated (5 replications from seed 1), 24.5 ms when the slowest shard's wait was
     # one exponential of its mean; the longest of eight shards' waits gives 13.8 ms.
     assert _p99(sharded, "by_country") < 15.3e-3
+
+
+def _md1_wait_cdf(rate: float, d: float, t: float) -> float:
+    """M/D/1's waiting time distribution (Erlang's formula): ``(1 - rho) sum over k <=
+    t / d of (rate (k d - t))^k / k! exp(-rate (k d - t))``."""
+    rho = rate * d
+    return (1 - rho) * sum(
+        (rate * (k * d - t)) ** k / math.factorial(k) * math.exp(-rate * (k * d - t))
+        for k in range(int(t / d) + 1)
+    )
+
+
+def test_a_single_servers_wait_is_pollaczek_khinchines() -> None:
+    # one server of constant 10 ms at 80%: M/D/1's wait, whose p99 is Erlang's 103.6 ms
+    # (its mean 20 ms, Pollaczek-Khinchine's); one exponential of that mean after the
+    # atom, as a database's single storage slot was taken, gave 109.6 ms
+    from simperf.estimate.stations import quantile, queued
+
+    station = Station("db", "storage", 1)
+    station.add(80.0, 0.01, 0.0)
+    wait = queued(station)
+    exact = _solve_tail(lambda t: 1 - _md1_wait_cdf(80.0, 0.01, t), 0.2)
+    assert quantile([(1.0, wait)]) == pytest.approx(exact, rel=1e-6)
+    assert wait.total == pytest.approx(mg1(80.0, 0.01, 0.0).mean_wait, rel=EXACT)
+    # its variance by Takacs: 2 E[W]^2 + lambda E[S^3] / (3 (1 - rho))
+    assert wait.variance == pytest.approx(2 * 0.02**2 + 80 * 0.01**3 / 0.6 - 0.02**2)
+    # an exponential service: M/M/1's wait, exponential after its atom
+    station = Station("db", "storage", 1)
+    station.add(80.0, 0.01, 1e-4)
+    assert quantile([(1.0, queued(station))]) == pytest.approx(
+        mm1(80, 100).mean_sojourn * math.log(0.8 / 0.01), rel=1e-6
+    )
+
+
+def test_sharded_stores_single_shard_classes_wait_for_storage_as_mg1(sharded: Any) -> None:
+    # each shard's one storage slot serves a mixture: profile's rare page reads (0.1 ms)
+    # and update's near-constant 2.4 ms of I/O. Its wait as one exponential put the p99s
+    # at 5.77 and 8.08 ms; 5 replications from seed 1 simulate 5.29 +/- 0.21 and
+    # 6.97 +/- 0.35 ms. Pollaczek-Khinchine's wait of that mixture: 5.13 and 7.02 ms.
+    assert _p99(sharded, "profile") == pytest.approx(5.13e-3, abs=0.05e-3)
+    assert _p99(sharded, "update") == pytest.approx(7.02e-3, abs=0.05e-3)
 
 
 @pytest.mark.parametrize("prob", [0.0, 1.0])

@@ -294,3 +294,36 @@ def test_requests_our_own_rate_limiter_refused_count_neither_way_in_the_faults_s
     )
     assert section["rate_limited"] == refused
     assert f"{refused} rate-limited left out" in result.summary()
+
+
+@pytest.mark.parametrize("keep", [None, 100])
+def test_every_failure_count_covers_the_measured_period_alone(keep: int | None) -> None:
+    # 100 requests/s, the only server down 1-3 s, a 2 s warm-up: 200 requests fail, 100 of
+    # them in the warm-up. faults.failed, its occurrence's and the top-level errors counted
+    # all 200 beside an availability and an error rate of the measured 300 requests alone
+    # (1 - 200/300 < 0); requests.errors keeps the whole run, so that it conserves requests
+    spec = {
+        "name": "warm-fail",
+        "workload": {
+            "arrival": {"kind": "deterministic", "rate": 100},
+            "classes": [{"name": "r", "entry": "app", "endpoint": "r"}],
+        },
+        "components": {"app": {"kind": "app_server", "endpoints": {"r": [{"cpu": "1ms"}]}}},
+        "faults": [{"component": "app", "at": 1, "for": 2}],
+        "run": {"duration": 5, "warmup": 2, **({"keep_requests": keep} if keep else {})},
+    }
+    d = simperf.run(simperf.from_dict(spec), seed=1).to_dict()
+    faults, req, latency = d["faults"], d["requests"], d["latency"]["all"]
+    assert faults["failed"] == faults["occurrences"][0]["failed"] == 100
+    assert d["errors"] == {"safety_cap": 0, "instance_down": 100}
+    assert sum(d["errors"].values()) == latency["errors"] == 100
+    unavailable = 1 - faults["availability"]["requests"]["all"]
+    assert faults["failed"] / req["measured"] == pytest.approx(unavailable)
+    assert faults["failed"] / req["measured"] == pytest.approx(d["error_rate"])
+    # conservation: over the whole run, and in each period (none is in flight at the end)
+    assert req["errors"]["instance_down"] == req["failed"] == 200
+    assert req["generated"] == req["ok"] + req["failed"] + req["in_flight"]
+    assert req["in_flight"] == 0
+    arrived = round(d["checks"]["arrival_rate"] * d["measured_time"])  # from the snapshots
+    assert arrived == req["measured"] == latency["count"] + latency["errors"] == 300
+    assert req["generated"] - arrived == req["ok"] + req["failed"] - req["measured"] == 199

@@ -10,9 +10,12 @@ import pytest
 
 import simperf
 from simperf.analysis.queueing import mmc
+from simperf.build import build
 from simperf.metrics.headroom import STRETCHES, headroom
+from simperf.metrics.summary import Summary
 from simperf.presentation.cells import multiple
 from simperf.units import format_time
+from tests.components.test_database import SLOW_STORAGE, two_requests
 from tests.conftest import MODELS
 from tests.presentation.test_summary_text import behind_a_breaker, twice_capacity
 from tests.validation.agreement import (
@@ -512,6 +515,31 @@ def test_a_faults_headroom_behind_a_spilling_balancer_is_marked() -> None:
     text = result.summary()
     assert "geo spills: 1/utilisation, no saturation point)" in text
     assert "(so is 'in fault', marked ~)" in text
+
+
+def test_a_query_dropped_waiting_for_storage_is_offered_to_the_storage_not_the_cores() -> None:
+    # 20 writes 1 ms apart, each 1 ms of a core (8 of them) then 5 ms of the one storage
+    # slot; each call gives up after 4 ms and the database drops what waits past that:
+    # 4 written, 14 dropped waiting for storage in the run. Their CPU was spent, so the
+    # cores served all 18 (headroom 1/U); the storage was offered 18 and served 4. The
+    # database's 14 drops were counted as offered at the cores, at a query's full cost,
+    # and not at the storage: cores 2.13x, storage 1.09x (the headroom); now 9.6x and
+    # 0.242x, what the storage keeps at 92% busy serving 4 of the 18 writes offered.
+    scenario = two_requests(
+        [{"call": "app.serve"}], [{"call": "db.put", "timeout": "4ms"}], "db"
+    ).with_overrides({**SLOW_STORAGE, "components.app.pool.size": 100, "run.requests": 20})
+    model = build(scenario, seed=1)
+    model.execute()
+    rows = [r for r in Summary(model).instance_rows() if r["component"] == "db"]
+    cores, storage = sorted(rows, key=lambda r: r["kind"] == "storage")
+    assert (cores["served"], cores["expired"], storage["served"]) == (4, 14, 4)
+    assert cores["storage_expired"] == storage["storage_expired"] == 14
+    found = {r["kind"]: headroom([r])["components"]["db"]["headroom"] for r in rows}
+    assert found["database"] == pytest.approx(1 / cores["utilization"])
+    assert found["storage"] == pytest.approx(4 / 18 / storage["utilization"])
+    section = simperf.run(scenario, seed=1).data["headroom"]["components"]["db"]
+    assert section["resource"] == "storage"
+    assert section["headroom"] == pytest.approx(found["storage"])
 
 
 def test_a_fault_on_a_load_varying_in_time_has_the_headroom_of_its_busiest_window() -> None:
