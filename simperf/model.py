@@ -17,7 +17,16 @@ from simperf.components.flat_calendar import LIGHT, check_internals
 from simperf.components.workload import Clients
 from simperf.errors import SimulationError
 from simperf.metrics import waits
-from simperf.spec.run import DEFAULT_WINDOWS, MAX_WINDOWS, readable_window
+from simperf.spec.run import (
+    AUTO_WARMUP_GRID,
+    AUTO_WARMUP_INSTANCE_SNAPSHOTS,
+    AUTO_WARMUP_WINDOW_SPLIT,
+    DEFAULT_WINDOWS,
+    MAX_WINDOWS,
+    MIN_AUTO_WARMUP_GRID,
+    auto_warmup_grid,
+    readable_window,
+)
 from simperf.spec.scenario import Scenario
 from simperf.spec.size_estimate import shortest_duration
 
@@ -30,17 +39,6 @@ __all__ = [
     "Snapshot",
     "run_until",
 ]
-
-AUTO_WARMUP_GRID = 1000
-"""With ``warmup: auto``, snapshots every 1/1000 of the run, so that the detected
-warm-up can end on a snapshot (where utilisation and queue areas are known exactly)."""
-AUTO_WARMUP_INSTANCE_SNAPSHOTS = 1_000_000
-"""With ``warmup: auto``, at most this many instance snapshots (instances x windows) on
-the grid: a fleet of more than 1,000 instances gets fewer windows than
-:data:`AUTO_WARMUP_GRID` (2,000 instances took 2M snapshots, 90% of their run's time)."""
-MIN_AUTO_WARMUP_GRID = 100
-"""The coarsest grid ``warmup: auto`` takes, whatever the fleet: MSER-5 then chooses its
-cut among 10 batch means (of the first half), a hundredth of the run apart."""
 
 
 @dataclass
@@ -89,7 +87,7 @@ class Model:
             if self.horizon is not None:
                 return self.horizon / grid
             if run.window is not None:
-                return run.window / 10
+                return run.window / AUTO_WARMUP_WINDOW_SPLIT
             return self.expected_duration() / grid
         if run.window is not None:
             return run.window
@@ -100,8 +98,7 @@ class Model:
         for a fleet of more than 1,000 instances, so that a run takes at most
         :data:`AUTO_WARMUP_INSTANCE_SNAPSHOTS` instance snapshots (at least
         :data:`MIN_AUTO_WARMUP_GRID` windows)."""
-        fits = AUTO_WARMUP_INSTANCE_SNAPSHOTS // max(len(self.instances), 1)
-        return min(AUTO_WARMUP_GRID, max(MIN_AUTO_WARMUP_GRID, fits))
+        return auto_warmup_grid(len(self.instances))
 
     def expected_duration(self) -> float:
         """The simulated end time: the horizon (a trace's span), or the budget's expected time.

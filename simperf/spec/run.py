@@ -22,6 +22,41 @@ a fleet of 20,000 had some 5M time-series rows and 6 MB of JSON, one entry an in
 """Time-series windows per run when ``window`` is not given."""
 MAX_WINDOWS = 100_000
 """Most time-series windows one run may ask for (each holds a snapshot of every instance)."""
+AUTO_WARMUP_GRID = 1000
+"""With ``warmup: auto``, snapshots every 1/1000 of the run, so that the detected
+warm-up can end on a snapshot (where utilisation and queue areas are known exactly)."""
+AUTO_WARMUP_INSTANCE_SNAPSHOTS = 1_000_000
+"""With ``warmup: auto``, at most this many instance snapshots (instances x windows) on
+the grid: a fleet of more than 1,000 instances gets fewer windows than
+:data:`AUTO_WARMUP_GRID` (2,000 instances took 2M snapshots, 90% of their run's time)."""
+MIN_AUTO_WARMUP_GRID = 100
+"""The coarsest grid ``warmup: auto`` takes, whatever the fleet: MSER-5 then chooses its
+cut among 10 batch means (of the first half), a hundredth of the run apart."""
+AUTO_WARMUP_WINDOW_SPLIT = 10
+"""With ``warmup: auto`` and ``run.window``, snapshots every tenth of a window."""
+
+
+def auto_warmup_grid(instances: int) -> int:
+    """Windows ``warmup: auto`` cuts a run of ``instances`` instances into.
+
+    :data:`AUTO_WARMUP_GRID`, fewer for a fleet of more than 1,000 instances, so that a
+    run takes at most :data:`AUTO_WARMUP_INSTANCE_SNAPSHOTS` instance snapshots (at
+    least :data:`MIN_AUTO_WARMUP_GRID` windows). The run (:meth:`simperf.model.Model.auto_grid`)
+    and its size estimate (:mod:`simperf.spec.size_estimate`) both read it here.
+
+    Parameters
+    ----------
+    instances
+        Instances the run holds.
+
+    Returns
+    -------
+    int
+    """
+    fits = AUTO_WARMUP_INSTANCE_SNAPSHOTS // max(instances, 1)
+    return min(AUTO_WARMUP_GRID, max(MIN_AUTO_WARMUP_GRID, fits))
+
+
 DEFAULT_MAX_EVENTS = 1e8
 """Largest estimated run accepted by default: about 10 minutes on one core at the
 measured 170-180k simulation events per second of ``models/mm1.yaml``."""

@@ -20,7 +20,7 @@ from simperf.spec.cache import CacheSpec
 from simperf.spec.cdn import CdnSpec
 from simperf.spec.faults import FaultSpec
 from simperf.spec.load_balancer import LoadBalancerSpec
-from simperf.spec.run import DEFAULT_WINDOWS
+from simperf.spec.run import AUTO_WARMUP_WINDOW_SPLIT, DEFAULT_WINDOWS, auto_warmup_grid
 from simperf.spec.scenario import Scenario
 from simperf.spec.steps import CallStep, CpuStep, DelayStep, ParallelStep
 from simperf.spec.workload import (
@@ -43,7 +43,8 @@ EVENTS_PER_PROBE = 3
 EVENTS_PER_SNAPSHOT = 12
 """Cost of one instance in one time-series window, in events of wall time (snapshot,
 summary rows): measured 34 s for 8,000 instances over 61 windows (488,000) at about
-175,000 events per second."""
+175,000 events per second. ``warmup: auto`` takes up to 1,000 windows
+(:func:`~simperf.spec.run.auto_warmup_grid`), each counted alike."""
 MAX_INSTANCES = 20_000
 """Most instances one run may hold. Each is snapshotted every window and summarised at
 the end; 8,000 single-core replicas of ``models/mm1.yaml`` take 34 s for a 60 s run, and
@@ -245,7 +246,7 @@ def estimate(scenario: Scenario) -> SizeEstimate:
         sum(EVENTS_PER_STEP * _occurrences(scenario, fault, duration) for fault in scenario.faults)
     )
     instances = sum(spec.server_count for spec in scenario.components.values())
-    windows = _windows(scenario, duration)
+    windows = _windows(scenario, duration, instances)
     result.parts["time series"] = windows * instances * EVENTS_PER_SNAPSHOT
     return result
 
@@ -308,10 +309,17 @@ def _check_instances(scenario: Scenario) -> None:
     )
 
 
-def _windows(scenario: Scenario, duration: float) -> float:
-    """Snapshots the run takes: 60-ish windows, or as many as ``run.window`` gives."""
+def _windows(scenario: Scenario, duration: float, instances: int) -> float:
+    """Snapshots the run takes: 60-ish windows, or as many as ``run.window`` gives; with
+    ``warmup: auto``, its grid (:func:`~simperf.spec.run.auto_warmup_grid`: up to 1,000
+    windows), or a tenth of ``run.window`` on a request budget (as
+    :meth:`simperf.model.Model.window` cuts it)."""
     run = scenario.run
     span = max(duration - run.fixed_warmup, 0.0)
+    if run.auto_warmup:
+        if run.window is not None and run.horizon is None and span > 0:
+            return math.ceil(span * AUTO_WARMUP_WINDOW_SPLIT / run.window) + 1
+        return auto_warmup_grid(instances) + 1
     if run.window is None or span <= 0:
         return DEFAULT_WINDOWS + 1
     return math.ceil(span / run.window) + 1

@@ -9,10 +9,12 @@ import yaml
 
 import simperf
 from simperf import arrivals
+from simperf.build import build
 from simperf.errors import SpecError
 from simperf.spec.run import DEFAULT_MAX_EVENTS
 from simperf.spec.size_estimate import (
     EVENTS_PER_REQUEST,
+    EVENTS_PER_SNAPSHOT,
     EVENTS_PER_STEP,
     MAX_INSTANCES,
     check_size,
@@ -188,3 +190,23 @@ def test_a_hedge_counts_each_copy_it_may_send_within_the_timeout() -> None:
     # at 0, 10 and 20 ms: the fourth, at 30 ms, would be past the 25 ms timeout
     assert hedged({"after": "10ms", "max_copies": 4}, "25ms") == pytest.approx(2 * one_more)
     assert hedged({"after": "60ms"}, "50ms") == 0  # no copy before the timeout
+
+
+@pytest.mark.parametrize(
+    ("overrides", "windows"),
+    [
+        ({}, 1000),  # one instance: the full grid
+        ({"run.requests": 18_000, "run.duration": None, "run.window": "1s"}, 2000),  # tenths
+        ({"components.app.replicas": 2500}, 400),  # a big fleet: a coarser grid
+    ],
+)
+def test_an_automatic_warm_up_counts_the_windows_the_run_takes(
+    overrides: dict[str, object], windows: int
+) -> None:
+    # it counted 61 whatever the grid: a 1,000-window run was estimated at 1/16 of its snapshots
+    scenario = mm1(**{"run.warmup": "auto", **overrides})
+    model = build(scenario, seed=1)
+    span = model.expected_duration() - scenario.run.fixed_warmup
+    assert round(span / model.window()) == windows
+    snapshots = (windows + 1) * len(model.instances)
+    assert estimate(scenario).parts["time series"] == snapshots * EVENTS_PER_SNAPSHOT
