@@ -91,10 +91,12 @@ def connect(
     client_cpu = 0.0 if background else target.client_cpu(route)
     guarded = not background and needs_guard(step, server.spec.breakers, target.name)
     lost = None  # how a bare pooled call counts a try that failed for its connection
+    expire = None  # its deadline's check, made before it waits for the connection
     if not guarded and not background:  # a guarded call checks before each try itself
         handle = checked_send(server, handle, target.name)
         if pooled:
             lost = failed_before_sent(server, target.name)
+            expire = getattr(handle, "expire", None)
     if not guarded and not pooled and client_cpu == 0 and repeat == 1:
         return CALL, (handle, route)
     pools = None
@@ -102,7 +104,7 @@ def connect(
         pools = [instance.pools[target.name] for instance in server.instances]
         if server.ctx.tracer is not None:  # run.trace: waits for a connection as spans
             pools = server.ctx.tracer.pools(pools, target.name)
-    call = _runner(handle, route, pools, client_cpu, repeat, lost)
+    call = _runner(handle, route, pools, client_cpu, repeat, lost, expire)
     return RUN, guard(server, target.name, call, step, purpose) if guarded else call
 
 
@@ -127,6 +129,7 @@ def _runner(
     client_cpu: float,
     repeat: int,
     lost: Callable[[int], None] | None = None,
+    expire: Callable[[Request], None] | None = None,
 ) -> Runner:
     if pools is None:
         if client_cpu == 0 and repeat == 1:
@@ -143,6 +146,8 @@ def _runner(
     def pooled(request: Request, instance: AppInstance) -> Process:
         pool = pools[instance.index]
         for i in range(repeat):
+            if expire is not None:  # past its deadline: offered to no pool, as guarded
+                expire(request)
             try:
                 # None: a free connection, taken without a generator
                 waiting = pool.acquire(request)

@@ -714,7 +714,10 @@ def checked_send(server: AppServer, handle: Handle, target: str) -> Handle:
     this handle: :func:`failed_before_sent`); the
     requests of such a call run as processes (flat runners would send it uncounted).
     ``handle`` itself where no deadline reaches ``server`` and no guarded call shares
-    the route: such a call pays nothing.
+    the route: such a call pays nothing. Where a deadline reaches it, the handle's
+    ``expire(request)`` makes that check alone: a pooled call makes it before it waits
+    for its connection (:func:`simperf.components.calls.connect`), so that a call
+    already expired neither takes nor waits for one.
     """
     ctx = server.ctx
     tracker: AttemptDeadlines | None = ctx.deadlines
@@ -732,19 +735,23 @@ def checked_send(server: AppServer, handle: Handle, target: str) -> Handle:
     counts = route_of(server, target)  # (``route`` is the callee's, below)
     causes = ctx.recorder.causes  # read on a failure only: registers no cause
 
+    def expire(request: Request) -> None:
+        """Fail the call at once if the attempt it serves is past its deadline."""
+        if tracker is not None:
+            deadline = tracker.of(request)
+        else:
+            deadline = getattr(request, "deadline", inf)
+        if deadline <= env.now:  # causes registered here: the order they had before
+            cause = "timeout" if deadline > -inf else "cancelled"
+            # as a guarded call's try not sent: the invariant of COUNTERS holds
+            counts.calls += 1
+            counts.expired += 1
+            counts.failed += 1
+            raise RequestFailed(ctx.recorder.cause(cause))
+
     def checked(request: Request, route: Any) -> Process:
         if reached:
-            if tracker is not None:
-                deadline = tracker.of(request)
-            else:
-                deadline = getattr(request, "deadline", inf)
-            if deadline <= env.now:  # causes registered here: the order they had before
-                cause = "timeout" if deadline > -inf else "cancelled"
-                # as a guarded call's try not sent: the invariant of COUNTERS holds
-                counts.calls += 1
-                counts.expired += 1
-                counts.failed += 1
-                raise RequestFailed(ctx.recorder.cause(cause))
+            expire(request)
         if not counted:
             return (yield from handle(request, route))
         # as a guarded call of one try: attempts + expired == calls still holds for it
@@ -761,6 +768,8 @@ def checked_send(server: AppServer, handle: Handle, target: str) -> Handle:
     if not counted:
         # flat runners (requests without deadlines) see the plain handle through it
         checked.__wrapped__ = getattr(handle, "__wrapped__", handle)  # type: ignore[attr-defined]
+    # a pooled call checks before it waits for its connection, as a guarded call does
+    checked.expire = expire if reached else None  # type: ignore[attr-defined]
     return checked
 
 

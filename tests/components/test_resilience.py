@@ -21,7 +21,7 @@ from simperf.components.resilience import (
 )
 from simperf.rng import batched
 from simperf.spec.resilience import BackoffSpec, BreakerSpec, tracks_attempts
-from tests.components.test_database import settled, two_requests
+from tests.components.test_database import EXACT, settled, two_requests
 
 
 def scenario(
@@ -896,6 +896,29 @@ def test_a_bare_pooled_call_failing_for_its_connection_counts_on_a_guarded_route
     route = settled(scenario).components["calls.app->db"]  # B dropped after the run's end
     counts = (route.calls, route.attempts, route.failed, route.timeouts)
     assert counts == ((3, 3, 1, 0) if lost == "max_wait" else (3, 2, 2, 1))
+    assert route.attempts + route.fail_fast + route.expired == route.calls
+
+
+@pytest.mark.parametrize("guarded", [True, False])
+def test_a_bare_pooled_call_past_its_deadline_neither_takes_nor_waits_for_a_connection(
+    guarded: bool,
+) -> None:
+    # The front gives up on each request after 5.5 ms (A's deadline 6.5 ms, B's 7.5);
+    # app queries db bare twice (then, ``guarded``, once with a fallback: app->db counts
+    # every call) through one connection, 6 ms a query. A's first holds it 1-7 ms, B's
+    # waits 2-7 and is sent in time, 7-13. A's second comes at 7, past its deadline, and
+    # B's second at 13: each fails at once as expired, as a guarded call checks before it
+    # waits. They used to be checked only once they held the connection: A's waited 6 ms
+    # behind B's, then took it, as did B's; 4 acquisitions (waits 0, 5, 6, 0 ms), now 2.
+    app: list[dict[str, Any]] = [{"call": "db.get"}, {"call": "db.get"}]
+    if guarded:
+        app.append({"call": "db.get", "fallback": {"skip": True}})
+    model = settled(two_requests([{"call": "app.serve", "timeout": "5.5ms"}], app, None))
+    pool = model.components["app"].instances[0].pools["db"]
+    assert list(pool.wait_samples.values) == pytest.approx([0.0, 0.005], abs=EXACT)
+    assert model.components["db"].servers[0].served == 2
+    route = model.ctx.reporters["calls.app->db"]
+    assert (route.calls, route.expired, route.failed) == ((4, 2, 2) if guarded else (2, 2, 2))
     assert route.attempts + route.fail_fast + route.expired == route.calls
 
 
