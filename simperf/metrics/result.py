@@ -71,7 +71,8 @@ class Result:
         """``stable``, ``degraded``, ``saturated``, ``failing`` or ``unstable``.
 
         See :mod:`simperf.metrics.stability`; ``to_dict()["stability"]`` names the
-        bottleneck instance and ``resource`` (cores, workers, pool, queue_limit ...).
+        bottleneck instance and ``resource`` (cores, workers, pool, queue_limit ...), and
+        the fault ``target`` a failing or degraded run is blamed on.
         """
         return self.data["stability"]["status"]
 
