@@ -636,8 +636,11 @@ class Routes(QueryRoutes, RegionRoutes):
             miss = self._cache_miss(read.cache)
             command = self._command_time(read.cache, region)
             backing = self._backing_time(spec, read.backing, region, core_wait)
-            commands = 1 + miss if read.mode == "cache_aside" else 1.0
-            return command.scaled(commands) + backing.scaled(miss)
+            # a miss takes its backing store's time and, cache-aside, the set after it
+            # together: in the p99 they come whole or not at all
+            if read.mode == "cache_aside":
+                return command + (backing + command).together(miss)
+            return command + backing.together(miss)
         if tag == "WriteStep":
             write = step.write
             total = Time()

@@ -255,6 +255,18 @@ def _slowest_transform(s: np.ndarray, mean: float, prob: float, arms: int) -> np
     return out
 
 
+class Together(NamedTuple):
+    """A part of a route taken whole with probability ``prob`` (a cache miss's visit to
+    its backing store and the set after it): its ``fixed`` delays and ``phases`` come
+    together or not at all, where phases counted by that probability alone would each
+    come apart, and the tail of the route with them be too light."""
+
+    prob: float
+    queued: float
+    fixed: float
+    phases: tuple[tuple[Any, float], ...]
+
+
 class Time(NamedTuple):
     """Mean time of a route: ``queued`` at stations (service and wait), ``fixed`` delays,
     and the queued time's distribution as independent ``phases``.
@@ -268,7 +280,7 @@ class Time(NamedTuple):
 
     queued: float = 0.0
     fixed: float = 0.0
-    phases: tuple[tuple[Phase, float], ...] = ()
+    phases: tuple[tuple[Phase | Together, float], ...] = ()
 
     def __add__(self, other: Any) -> Time:  # type: ignore[override]
         phases = self.phases
@@ -292,6 +304,14 @@ class Time(NamedTuple):
         """Mean time in all."""
         return self.queued + self.fixed
 
+    def together(self, prob: float) -> Time:
+        """This time taken whole with probability ``prob`` (:class:`Together`), of mean
+        ``prob`` times its own, as :meth:`scaled` gives."""
+        if prob >= 1.0 or self.total <= 0:
+            return self.scaled(prob)
+        part = Together(prob, self.queued, self.fixed, self.phases)
+        return Time(self.queued * prob, self.fixed * prob, ((part, 1.0),))
+
     @property
     def variance(self) -> float:
         """Variance of the time in all: its phases' (independent, each occurrence a
@@ -299,7 +319,19 @@ class Time(NamedTuple):
         ``f``: that Bernoulli's), the queued time without phases taken as exponential,
         the other delays constant."""
         total = phased = 0.0
-        for (mean, scv, atom, delay, arms, service), count in self.phases:
+        for phase, count in self.phases:
+            if isinstance(phase, Together):  # taken whole with probability p
+                if count <= 0:
+                    continue
+                p, m = phase.prob, phase.queued + phase.fixed
+                inner = Time(phase.queued, phase.fixed, phase.phases).variance
+                first, second = p * m, p * (inner + m * m)
+                whole = math.floor(count + 1e-12)
+                part = max(count - whole, 0.0)
+                total += whole * (second - first * first) + part * second - (part * first) ** 2
+                phased += p * phase.queued * count
+                continue
+            mean, scv, atom, delay, arms, service = phase
             if count <= 0 or mean <= 0:
                 continue
             if arms > 1:
@@ -490,8 +522,20 @@ class _Route:
         rows = []
         shift = phased = delays = 0.0
         slow = []  # (row, mean, prob, arms) of the longest of independent waits
+        groups = []  # (row, prob, route) of the parts taken whole or not at all
         queues = []  # (row, rho, service) of single servers' waits
-        for (mean, scv, atom, delay, arms, service), count in time.phases:
+        for phase, count in time.phases:
+            if isinstance(phase, Together):
+                if count <= 0:
+                    continue
+                inner = _Route(1.0, Time(phase.queued, phase.fixed, phase.phases))
+                groups.append((len(rows), phase.prob, inner))
+                phased += phase.prob * phase.queued * count
+                delays += phase.prob * phase.fixed * count  # its delays are its own
+                none = 1.0 - phase.prob + (phase.prob * inner.atom if inner.start <= 0 else 0.0)
+                rows.append((phase.queued + phase.fixed, 1.0, none, count))
+                continue
+            mean, scv, atom, delay, arms, service = phase
             if count <= 0 or mean <= 0:
                 continue
             if arms == 0:
@@ -525,9 +569,10 @@ class _Route:
         # every phase skipped: its atom to the power of its occurrences
         self.atom = float(np.prod(self.atoms**self.whole * (1.0 - self.part * (1.0 - self.atoms))))
         self.slow = slow
+        self.groups = groups
         self.queues = queues
         self.gated = self.atoms > 0
-        for row, *_ in slow + queues:  # its transform is its own, atom included
+        for row, *_ in slow + queues + groups:  # its transform is its own, atom included
             self.gated[row] = False
         self.constant = self.scvs < 1e-9
         self.partial = self.part > 0
@@ -550,6 +595,10 @@ class _Route:
             logs[..., row] = np.log(_slowest_transform(x[..., 0], mean, prob, arms))
         for row, rho, service in self.queues:
             logs[..., row] = np.log(_mg1_transform(x[..., 0], rho, service))
+        for row, prob, inner in self.groups:  # (1 - p) + p e^{-s start} E[e^{-s rest}]
+            s0 = x[..., 0]
+            whole = np.exp(-s0 * inner.start) * inner.transform(s0)
+            logs[..., row] = np.log(1.0 - prob + prob * whole)
         total = logs @ self.whole
         if self.partial.any():  # one more occurrence with probability `part`
             q = self.partial

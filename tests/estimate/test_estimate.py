@@ -1417,3 +1417,46 @@ def test_the_slowest_wait_of_arms_that_never_or_always_wait(prob: float) -> None
         weights = _binomial(3, prob)
     assert weights.sum() == pytest.approx(1.0)
     assert _slowest_mean(2e-3, prob, 3) == pytest.approx(2e-3 * prob * (1 + 1 / 2 + 1 / 3))
+
+
+def test_a_cache_miss_takes_its_backing_stores_whole_time_in_the_p99() -> None:
+    # reads at 100/s hit a cache of no latency (1 ms of constant CPU on 64 cores before) and, on a
+    # miss (ratio f), an M/M/1 backing store of 5 ms: the route is 1 ms, or 1 ms plus
+    # an exponential sojourn of rate mu - f lambda, so P(T > t) = f e^{-(mu - f lambda)
+    # (t - 1 ms)}. Before, the miss's wait and its service were each taken with
+    # probability f, apart: 0.417 x 0.417 of the misses waited and were served.
+    spec = {
+        "name": "miss",
+        "keyspaces": {"items": {"keys": 1000, "popularity": {"model": "uniform"}}},
+        "workload": {
+            "arrival": {"kind": "poisson", "rate": 100},
+            "classes": [{"name": "get", "entry": "app", "endpoint": "serve", "keyspace": "items"}],
+        },
+        "components": {
+            "app": {
+                "kind": "app_server",
+                "cores": 64,
+                "workers": 1000,
+                "endpoints": {
+                    "serve": [
+                        {"cpu": {"dist": "constant", "value": "1ms"}},
+                        {"read": {"cache": "cache", "backing": "db.serve"}},
+                    ]
+                },
+            },
+            "cache": {
+                "kind": "cache",
+                "keyspace": "items",
+                "capacity": 500,
+                "latency": 0,
+                "network": 0,
+            },
+            "db": _app({"dist": "exponential", "mean": "5ms"}),
+        },
+        "run": {"duration": "10s"},
+    }
+    e = estimate(simperf.from_dict(spec))
+    f = e.stations.set_index(["component", "resource"]).loc[("db", "cores"), "visit_rate"] / 100
+    assert 0.3 < f < 0.7
+    p99 = 0.001 + math.log(f / 0.01) / (200 - 100 * f)
+    assert float(e.classes.set_index("class").loc["all", "p99"]) == pytest.approx(p99, rel=1e-6)
