@@ -12,10 +12,9 @@ from simperf.cli_common import (
     _probability,
     _seed,
     add_quiet,
-    output_file,
     progress_wanted,
-    write_output,
 )
+from simperf.outputs import output_file, write_output
 
 
 def _cmd_calibrate(args: argparse.Namespace) -> int:

@@ -7,15 +7,14 @@ from __future__ import annotations
 
 import argparse
 import math
-import os
 import re
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from simperf.errors import SimperfError
+from simperf.outputs import output_file
 from simperf.units import parse_rate, parse_time
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -213,48 +212,6 @@ def check_store(args: argparse.Namespace) -> None:
         raise SimperfError("--resume needs --out FILE: the results store to continue")
     if args.out:
         output_file("--out", args.out, "runs.db")
-
-
-def output_file(flag: str, path: str | Path, example: str) -> Path:
-    """The file an output flag names, checked before any work, so that every command's
-    ``--out`` (``report``'s page, ``calibrate``'s scenario, the results store) behaves
-    alike: not a directory, its missing directories made, and writable.
-
-    Parameters
-    ----------
-    flag
-        The flag, named in the error (``--out``).
-    path
-        The file it names.
-    example
-        A file name the error suggests where ``path`` is a directory (``report.html``).
-
-    Raises
-    ------
-    SimperfError
-        One line naming the flag and the path, where it cannot be written.
-    """
-    out = Path(path)
-    if out.is_dir():
-        raise SimperfError(f"{flag} {out}: is a directory; give a file name, e.g. {out / example}")
-    try:
-        out.parent.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise SimperfError(
-            f"{flag} {out}: cannot create its directory {out.parent} ({exc.strerror})"
-        ) from None
-    if not os.access(out.parent, os.W_OK):
-        raise SimperfError(f"{flag} {out}: cannot write in {out.parent} (permission denied)")
-    return out
-
-
-def write_output(flag: str, out: Path, text: str) -> None:
-    """Write ``text`` to ``out`` (checked by :func:`output_file`); a failure is one line
-    naming ``flag``, not a traceback."""
-    try:
-        out.write_text(text, encoding="utf-8")
-    except OSError as exc:
-        raise SimperfError(f"{flag} {out}: cannot write it ({exc.strerror})") from None
 
 
 def add_spec_arguments(parser: argparse.ArgumentParser) -> None:

@@ -7,7 +7,8 @@ import json
 from pathlib import Path
 from typing import Any
 
-from simperf.cli_common import add_scenario_arguments, output_file, scenario_from_args, write_output
+from simperf.cli_common import add_scenario_arguments, scenario_from_args
+from simperf.outputs import output_file, write_output
 
 
 def _cmd_report(args: argparse.Namespace) -> int:

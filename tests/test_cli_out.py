@@ -1,4 +1,4 @@
-"""Every command's --out behaves alike (cli_common.output_file): a missing directory is
+"""Every command's --out behaves alike (outputs.output_file): a missing directory is
 made, a directory or a path that cannot be made is one line naming the flag, exit 2,
 before any run."""
 

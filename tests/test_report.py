@@ -92,6 +92,32 @@ def test_result_to_html_writes_the_file(result: simperf.Result, tmp_path: Path) 
     assert out.read_text(encoding="utf-8") == html
 
 
+def test_result_to_html_makes_a_missing_directory_as_report_out_does(
+    result: simperf.Result, tmp_path: Path
+) -> None:
+    # raised FileNotFoundError where simperf report --out made the directory
+    out = tmp_path / "results" / "today" / "r.html"
+    html = result.to_html(out)
+    assert out.read_text(encoding="utf-8") == html
+
+
+@pytest.mark.parametrize("where", ["a directory", "under a file"])
+def test_result_to_html_refuses_a_path_it_cannot_write_before_rendering(
+    where: str, result: simperf.Result, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # IsADirectoryError, NotADirectoryError after the whole page was rendered
+    import simperf.presentation.report as report
+
+    monkeypatch.setattr(report, "render", lambda _: pytest.fail("rendered first"))
+    (tmp_path / "notes.txt").write_text("a file, not a directory")
+    out = tmp_path if where == "a directory" else tmp_path / "notes.txt" / "r.html"
+    with pytest.raises(simperf.SimperfError) as raised:
+        result.to_html(str(out))
+    (line,) = str(raised.value).splitlines()
+    assert line.startswith(f"{out}: ")
+    assert ("is a directory" if where == "a directory" else "cannot create its directory") in line
+
+
 def test_cli_report_prints_summary_and_path(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -65,7 +65,9 @@ class Failures:
         Rows whose handler's start and end are logged: counted in the worker's
         occupancy when the overhead is measured.
     untimed
-        Rows with no server-side time: in the rate only.
+        Rows with no server-side time: in the rate, and where their latency is logged
+        and the level has timed-out requests, in those requests' waits (:func:`censoring`:
+        each held its worker until its send time plus its latency).
     complete, censored
         Each component's sample values and censoring points from them (seconds).
     """

@@ -6,6 +6,8 @@ import math
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    import pandas as pd
+
     from simperf.calibrate.core import Calibration
 
 
@@ -103,7 +105,7 @@ def _failures(cal: Calibration) -> str:
             n["failed_spans"] if not fitted else 0,
             "with the handler's span alone (full or cut short, unknown): not fitted",
         ),
-        (n["failed_untimed"], "without server times: in the rate only"),
+        (n["failed_untimed"], _untimed(cal.levels, n["failed_untimed"])),
     ]
     used = "; ".join(f"{k} {what}" for k, what in kinds if k > 0)
     spans = (
@@ -114,6 +116,20 @@ def _failures(cal: Calibration) -> str:
     return (
         f"{n['failed']} failed requests besides the timed out: counted in the rate, their "
         f"latencies in no fit; {used}{spans}"
+    )
+
+
+def _untimed(levels: pd.DataFrame, untimed: int) -> str:
+    """Where the failed rows without server times count: in the rate, and at a level
+    with timed-out requests in their waits too (:func:`simperf.calibrate.core.censoring`
+    works a timed-out request's wait out from the ends of its worker's earlier ones)."""
+    waited = int(levels.loc[levels["timed_out"] > 0, "failed_untimed"].sum())
+    if not waited:
+        return "without server times: in the rate only"
+    where = "" if waited == untimed else f" ({waited} of them, at loads with timeouts)"
+    return (
+        "without server times: in the rate, and their latency, where logged, in the waits "
+        f"of the timed-out requests behind them{where}"
     )
 
 

@@ -5,7 +5,7 @@ Open workloads: every station is solved alone at the load the routes put on it
 service, waits, delays and network hops. Closed workloads: exact MVA on the stations'
 demands gives the throughput, and the waits it finds replace the open ones. The p99 is
 approximate: each station's wait (none with the probability of not waiting, else
-exponential, as in M/M/c; at a database's single core or I/O slot, M/G/1's) and service
+exponential, as in M/M/c; at a single server, M/G/1's) and service
 (a gamma of its mean and cv) are summed along the route as independent
 (:func:`simperf.estimate.stations.quantile`; exact for a chain of M/M/1 stations, whose
 sojourns are independent), a query's waits and services at its
@@ -40,8 +40,8 @@ from simperf.spec.workload import TIME_VARYING_ARRIVALS
 optimize = lazy_module("scipy.optimize")
 
 P99_METHOD = (
-    "p99: each station's wait (no wait, or exponential, as in M/M/c; M/G/1's at a database's "
-    "single server) and service (gamma of its mean and cv) summed along the route as "
+    "p99: each station's wait (no wait, or exponential, as in M/M/c; M/G/1's at a single "
+    "server) and service (gamma of its mean and cv) summed along the route as "
     "independent, a database query's too, delay steps at their distribution, network hops "
     "constant, a CDN's hits and misses as routes apart (exact for M/M/c, and chains of M/M/1)"
 )

@@ -17,7 +17,7 @@ from simperf.dbcost.explain import (
 )
 from simperf.dbcost.mix import Variant
 from simperf.dbcost.query_cost import expected_times, storage_times
-from simperf.estimate.stations import Station, Time, queued, served, slowest, waited
+from simperf.estimate.stations import Station, Time, served, slowest
 
 
 class QueryRoutes:
@@ -29,7 +29,6 @@ class QueryRoutes:
     calls: dict[tuple[str, str], float]
     stations: dict[tuple[str, str], Station]
     _db: dict[str, Any]
-    waits: dict[tuple[str, str], float]
     rate: float | None
     pooled: dict[tuple[str, str], dict[tuple[Variant, bool], float]]
     """(app server, database) -> (query variant, after a write) -> queries per second
@@ -222,20 +221,17 @@ class QueryRoutes:
         return total
 
     def _slowest_wait(self, station: Station, shards: int) -> Time:
-        """The wait for ``station`` (:meth:`wait_time`: none, or exponential), the
-        slowest shard's of ``shards``: its mean Nelson and Tantawi's, its distribution
-        the longest of the shards' waits taken as independent (:func:`slowest`)."""
+        """The wait for ``station`` (:meth:`wait_time`: none, or exponential; M/G/1's at
+        a single server) or, over ``shards`` > 1, the slowest shard's: its mean Nelson
+        and Tantawi's, its distribution the longest of the shards' waits taken as
+        independent (:func:`slowest`)."""
+        if shards <= 1:
+            return self.wait_time(station)
         wait = self.wait(station)
         longest = _slowest(wait, station, shards)
         if longest <= 0 or not math.isfinite(longest):
             return Time(longest, 0.0)
-        prob = station.prob_wait() or 1.0
-        key = (station.component, station.resource)
-        if shards <= 1 and station.servers == 1 and key not in self.waits:
-            return queued(station)  # one server: Pollaczek-Khinchine's wait, whole
-        if shards <= 1:
-            return waited(longest, prob)
-        return slowest(wait, prob, shards, longest)
+        return slowest(wait, station.prob_wait() or 1.0, shards, longest)
 
     def _rows_cpu(
         self, spec: Any, database: str, variant: Variant, core_wait: float, repeat: int

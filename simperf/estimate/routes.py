@@ -34,7 +34,7 @@ from simperf.dbcost.mix import (
 )
 from simperf.estimate.queries import QueryRoutes, _variant
 from simperf.estimate.regions import RegionRoutes
-from simperf.estimate.stations import Station, Time, delayed, served, waited
+from simperf.estimate.stations import Station, Time, delayed, queued, served, waited
 from simperf.keys import MAX_PROBABILITY_KEYS
 from simperf.spec.cache import BackingDelay
 from simperf.spec.scenario import Scenario
@@ -115,13 +115,19 @@ class Routes(QueryRoutes, RegionRoutes):
     def wait_time(self, station: Station) -> Time:
         """The wait per visit at ``station`` as a :class:`Time`: its mean (:meth:`wait`),
         waited with the station's Erlang C probability (only by the share of requests
-        taken over a spilling group's limit, for its workers), exponential when it is."""
+        taken over a spilling group's limit, for its workers), exponential when it is; at
+        a single server, its M/G/1 wait whole (:func:`queued`), but where a closed loop's
+        MVA or a spilling group's share set the mean."""
         wait = self.wait(station)
         if wait <= 0 or not math.isfinite(wait):
             return Time(wait, 0.0)
-        prob = station.prob_wait()
-        if station.resource == "workers" and (station.component, "workers") not in self.waits:
-            prob *= min(self.worker_wait_share(station.component), 1.0)
+        key = (station.component, station.resource)
+        share = 1.0
+        if station.resource == "workers" and key not in self.waits:
+            share = min(self.worker_wait_share(station.component), 1.0)
+        if station.servers == 1 and share == 1.0 and key not in self.waits:
+            return queued(station)  # Pollaczek-Khinchine's wait of the visits' mixture
+        prob = station.prob_wait() * share
         return waited(wait, prob if prob > 0 else 1.0)
 
     # -- pass 1: load ---------------------------------------------------------------

@@ -421,6 +421,9 @@ def queued(station: Station) -> Time:
         return Time()
     if rho >= 1.0:
         return Time(math.inf, 0.0)
+    if len(service) == 1 and abs(service[0][2] - 1.0) < 1e-9:
+        # M/M/1: its wait is exponential after the atom, with no transform to invert
+        return waited(station.wait(), station.prob_wait())
     wait = _mg1_moments(rho, service)[0]
     return Time(wait, 0.0, (((wait / rho, 1.0, 1.0 - rho, False, 0, service), 1.0),))
 

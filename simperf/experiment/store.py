@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from simperf.errors import SimperfWarning, StoreError
+from simperf.outputs import output_file
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -62,6 +63,8 @@ class ResultStore:
             )
         if resume and not exists:
             raise StoreError(f"{self.path}: nothing to resume (no such results store)")
+        if not resume:  # its missing directories made, as every --out's
+            output_file("", self.path, "runs.db", error=StoreError)
         try:
             self._db = sqlite3.connect(self.path, isolation_level=None, timeout=30)
         except (sqlite3.Error, OSError) as exc:

@@ -146,10 +146,10 @@ def gives(cause: str, fault_kind: str, component_kinds: Collection[str]) -> bool
     return fault_kind in faults and (kinds is None or not kinds.isdisjoint(component_kinds))
 
 
-def fault_kinds(model: Any, fault: Any) -> set[str]:
-    """The kinds of the components ``fault`` acts on: its component's, its group's
-    members', those of the components located in its region (none for a network path),
-    as :func:`simperf.components.faults.schedule_faults` finds its members."""
+def fault_components(model: Any, fault: Any) -> set[str]:
+    """The components ``fault`` acts on: its component, its group's members', those
+    located in its region (none for a network path), as
+    :func:`simperf.components.faults.schedule_faults` finds its members."""
     specs = model.scenario.components
     if fault.component is not None:
         names = [fault.component]
@@ -161,7 +161,13 @@ def fault_kinds(model: Any, fault: Any) -> set[str]:
         names = [name for name in specs if network.region_of.get(name) == region]
     else:
         names = []
-    return {specs[name].kind for name in names if name in specs}
+    return {name for name in names if name in specs}
+
+
+def fault_kinds(model: Any, fault: Any) -> set[str]:
+    """The kinds of the components ``fault`` acts on (:func:`fault_components`)."""
+    specs = model.scenario.components
+    return {specs[name].kind for name in fault_components(model, fault)}
 
 
 def _gives(model: Any, occurrence: dict[str, Any], causes: list[str]) -> np.ndarray:

@@ -6,11 +6,13 @@ import copy
 import json
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from simperf.outputs import output_file, write_output
 from simperf.presentation.summary_text import render
 from simperf.presentation.tables import result_html
 
@@ -69,7 +71,8 @@ class Result:
         """``stable``, ``degraded``, ``saturated``, ``failing`` or ``unstable``.
 
         See :mod:`simperf.metrics.stability`; ``to_dict()["stability"]`` names the
-        bottleneck instance and ``resource`` (cores, workers, pool, queue_limit ...).
+        bottleneck instance and ``resource`` (cores, workers, pool, queue_limit ...), and
+        the fault ``target`` a failing or degraded run is blamed on.
         """
         return self.data["stability"]["status"]
 
@@ -267,25 +270,31 @@ class Result:
 
         return to_otel(self.traces, self.data["scenario"])
 
-    def to_html(self, path: str | None = None) -> str:
+    def to_html(self, path: str | Path | None = None) -> str:
         """The self-contained HTML report (see :func:`simperf.presentation.report.render`).
 
         Parameters
         ----------
         path
-            When given, the report is also written there.
+            When given, the report is also written there; its missing directories are
+            made, as ``simperf report --out`` makes them (:func:`simperf.outputs.output_file`).
 
         Returns
         -------
         str
             The HTML document; it works offline (plotly's JavaScript is inlined).
+
+        Raises
+        ------
+        SimperfError
+            If ``path`` is a directory or cannot be written (checked before rendering).
         """
         from simperf.presentation.report import render
 
+        out = None if path is None else output_file("", path, "report.html")
         html = render(self)
-        if path is not None:
-            with open(path, "w", encoding="utf-8") as out:
-                out.write(html)
+        if out is not None:
+            write_output("", out, html)
         return html
 
     def _repr_html_(self) -> str:

@@ -33,7 +33,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from simperf.metrics.availability import fault_kinds, gives, target_name
+from simperf.metrics.availability import fault_components, fault_kinds, gives, target_name
 from simperf.spec.workload import TIME_VARYING_ARRIVALS
 from simperf.units import format_interval, format_time
 
@@ -100,8 +100,11 @@ def verdict(
     Returns
     -------
     dict
-        ``status``, ``component``, ``instance``, ``resource``, ``reason``, ``peak``,
-        ``safety_cap_hits`` and ``warnings`` (outages in the measured period).
+        ``status``, ``component``, ``instance``, ``resource``, ``reason``, ``target``,
+        ``peak``, ``safety_cap_hits`` and ``warnings`` (outages in the measured period).
+        ``component`` and ``instance`` name a component and an instance, or are None (an
+        outage of several components or instances); ``target`` is the text of the fault
+        target a failing or degraded verdict blames (``group app+spare``, ``app[1]``).
     """
     result: dict[str, Any] = {
         "status": "stable",
@@ -109,6 +112,7 @@ def verdict(
         "instance": None,
         "resource": None,
         "reason": None,
+        "target": None,
     }
     peaks = _busiest_windows(model, grid)
     arrival = model.scenario.workload.arrival
@@ -400,7 +404,8 @@ def _outages(model: Model, snapshots: list[Snapshot]) -> list[dict[str, Any]]:
         return []
     start, end = snapshots[0].time, snapshots[-1].time
     totals: dict[tuple[str, str], float] = {}
-    components: dict[tuple[str, str], str] = {}
+    components: dict[tuple[str, str], set[str]] = {}
+    instances: dict[tuple[str, str], set[str]] = {}
     kinds: dict[tuple[str, str], set[str]] = {}
     replaced: set[tuple[str, str]] = set()
     for occurrence in log.occurrences:
@@ -419,17 +424,23 @@ def _outages(model: Model, snapshots: list[Snapshot]) -> list[dict[str, Any]]:
             if swapped:
                 replaced.add(key)
         totals[key] = totals.get(key, 0.0) + down
-        components[key] = fault.component or key[0]
+        components[key] = fault_components(model, fault)
+        instances.setdefault(key, set()).update(occurrence["instances"])
         kinds[key] = fault_kinds(model, fault)
     out = []
     for (who, kind), down in totals.items():
         share = down / (end - start)
+        # a component and an instance only where the target is one: a group's or a
+        # region's text names neither (it stays the target)
+        (component,) = components[who, kind] if len(components[who, kind]) == 1 else (None,)
+        (instance,) = instances[who, kind] if len(instances[who, kind]) == 1 else (None,)
         out.append(
             {
-                "component": components[who, kind],
+                "component": component,
                 "component_kinds": kinds[who, kind],
                 "fault": kind,
-                "instance": who,
+                "instance": instance,
+                "target": who,
                 "share": share,
                 "text": f"{who} {FAULT_WORDS[kind]} {format_time(down)}"
                 + (", replaced" if (who, kind) in replaced else "")
@@ -472,13 +483,13 @@ def _failing(
     if measured and failed / measured > FAILING_ERROR_RATE:
         cause, count = max(errors.items(), key=lambda item: item[1])
         reason = f"{failed / measured:.1%} of requests failed, {count / measured:.1%} as {cause}"
-        component = None
+        blamed: dict[str, Any] = {"component": None, "target": None}
         if outages and cause not in NO_FAULT_CAUSES:
             related = [o for o in outages if gives(cause, o["fault"], o["component_kinds"])]
             worst = max(related or outages, key=lambda o: o["share"])
-            component = worst["component"]
+            blamed = {"component": worst["component"], "target": worst["target"]}
             reason += f"; {worst['text']}"
-        return {"status": "failing", "component": component, "reason": reason}
+        return {"status": "failing", **blamed, "reason": reason}
     # answers a fallback made up are not the real ones: not failed, not stable either
     fallback = None
     if measured and degraded / measured > FAILING_ERROR_RATE:
@@ -494,6 +505,7 @@ def _failing(
             "instance": worst["instance"],
             "resource": "instance",
             "reason": worst["text"] + (f"; {fallback}" if fallback else ""),
+            "target": worst["target"],
         }
     if fallback:
         return {"status": "degraded", "component": None, "reason": fallback}

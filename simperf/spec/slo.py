@@ -241,7 +241,10 @@ class SloSpec(SpecModel):
         return unit_parser(self.metric)(self.bound_value)
 
 
-_SLO_TEXT = re.compile(r"^\s*([A-Za-z0-9_.\-]+)\s*(<|>)\s*(\S.*?)\s*$")
+_SLO_TEXT = re.compile(r"^\s*(\S.*?)\s*([<>])\s*([^<>\s][^<>]*?)\s*$")
+"""``METRIC<VALUE``: the operator is the last ``<`` or ``>``, since a metric path may hold
+one (the link ``ap->us``), and brackets, colons and spaces too (``app[0]``,
+``store[s0:primary]``, an estimate's station ``replica cpu``); a value holds none."""
 
 
 def parse_slo(text: str) -> SloSpec:

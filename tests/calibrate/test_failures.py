@@ -118,3 +118,27 @@ def test_a_level_failing_another_share_than_the_base_is_said() -> None:
     assert "add an errors fault failing a fraction" in warning
     # the same share at both levels: no warning
     assert calibrate(_levels((0.1, 0.1)), predict_requests=None).warnings == []
+
+
+def test_the_summary_says_where_failures_without_server_times_count() -> None:
+    # one worker, a request a second; a failed one (a 500, no server time) sent at
+    # 40.011 held the worker to 40.021, and one sent at 40.015 timed out waiting for it:
+    # its latency counts in that wait (censoring), which the text called "in the rate only"
+    service = np.random.default_rng(1).exponential(0.010, 40)
+    log = pd.DataFrame(
+        {
+            "timestamp": [*np.arange(40.0), 40.0, 40.011, 40.015],
+            "latency": [*service, 0.010, 0.010, 0.030],
+            "status": [*[200] * 41, 500, "timeout"],
+            "time_app": [*service, 0.010, np.nan, np.nan],
+        }
+    )
+    text = calibrate(log, predict_requests=None).summary()
+    assert (
+        "1 without server times: in the rate, and their latency, where logged, in the "
+        "waits of the timed-out requests behind them"
+    ) in text
+    assert "in the rate only" not in text
+    # with nothing timed out there is no wait to work out: the rate only
+    alone = calibrate(log.iloc[:-1], predict_requests=None).summary()
+    assert "1 without server times: in the rate only" in alone

@@ -1397,6 +1397,17 @@ def test_a_single_servers_wait_is_pollaczek_khinchines() -> None:
     )
 
 
+def test_an_app_servers_single_core_waits_as_mg1() -> None:
+    # one core of constant 10 ms at 80/s: M/D/1, whose sojourn p99 is Erlang's wait
+    # quantile (103.6 ms) plus the 10 ms of service; the core's wait as one exponential
+    # after its atom, as every single server but a database's was taken, gave 119.6 ms
+    spec = copy.deepcopy(MINIMAL)
+    spec["workload"]["arrival"]["rate"] = 80
+    spec["components"]["app"]["endpoints"]["serve"] = [{"cpu": "10ms"}]
+    wait = _solve_tail(lambda t: 1 - _md1_wait_cdf(80.0, 0.01, t), 0.2)
+    assert _p99(estimate(simperf.from_dict(spec))) == pytest.approx(wait + 0.01, rel=1e-6)
+
+
 def test_sharded_stores_single_shard_classes_wait_for_storage_as_mg1(sharded: Any) -> None:
     # each shard's one storage slot serves a mixture: profile's rare page reads (0.1 ms)
     # and update's near-constant 2.4 ms of I/O. Its wait as one exponential put the p99s

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import sqlite3
 from pathlib import Path
 
@@ -47,9 +48,25 @@ def test_directory_is_refused(tmp_path: Path) -> None:
         ResultStore(tmp_path, "h")
 
 
-def test_missing_directory_is_refused(tmp_path: Path) -> None:
-    with pytest.raises(StoreError, match="cannot open the results store"):
-        ResultStore(tmp_path / "missing" / "r.db", "h")
+def test_a_missing_directory_is_made_as_the_commands_out_makes_it(tmp_path: Path) -> None:
+    # simperf sweep --out made it (outputs.output_file); sweep(store=...) refused it
+    path = tmp_path / "missing" / "today" / "r.db"
+    store = ResultStore(path, "h")
+    store.save("a", 0, {"cores": 1}, result={"x": 1.0})
+    assert path.is_file() and store.finished() == {("a", 0)}
+
+
+def test_a_store_under_a_file_is_one_error_naming_it(tmp_path: Path) -> None:
+    (tmp_path / "notes.txt").write_text("a file, not a directory")
+    path = tmp_path / "notes.txt" / "r.db"
+    with pytest.raises(StoreError, match=f"^{re.escape(str(path))}: cannot create its directory"):
+        ResultStore(path, "h")
+
+
+def test_resuming_a_store_in_a_missing_directory_makes_nothing(tmp_path: Path) -> None:
+    with pytest.raises(StoreError, match="nothing to resume"):
+        ResultStore(tmp_path / "missing" / "r.db", "h", resume=True)
+    assert not (tmp_path / "missing").exists()
 
 
 @pytest.mark.skipif(os.geteuid() == 0, reason="root writes into read-only directories")

@@ -153,9 +153,14 @@ def test_a_failing_run_is_blamed_on_the_group_crash_that_fails_its_requests() ->
         ],
         "run": {"duration": 5, "warmup": 0},
     }
-    stab = simperf.run(simperf.from_dict(scenario), seed=1).to_dict()["stability"]
+    result = simperf.run(simperf.from_dict(scenario), seed=1)
+    stab = result.to_dict()["stability"]
     assert stab["status"] == "failing"
     assert stab["reason"].endswith("; group app+spare down 1 s (20% of the measured period)")
+    # component names a component in every verdict; the group's text is the target's:
+    # component was 'group app+spare', and the summary read "group app+spare: 20.0% ..."
+    assert (stab["component"], stab["target"]) == (None, "group app+spare")
+    assert "stability failing (20.0% of requests failed" in result.summary()
 
 
 def test_a_run_failing_mostly_by_its_own_rate_limit_is_blamed_on_no_outage() -> None:
@@ -177,13 +182,26 @@ def test_an_outage_routed_around_is_degraded_not_stable() -> None:
     result = simperf.run(simperf.from_dict(s), seed=1).to_dict()
     assert result["requests"]["failed"] == 0  # round robin skips the failed instance
     stab = result["stability"]
-    assert (stab["status"], stab["instance"]) == ("degraded", "app[1]")
+    assert (stab["status"], stab["instance"], stab["target"]) == ("degraded", "app[1]", "app[1]")
     assert stab["warnings"] == ["app[1] down 5 s (25% of the measured period)"]
+
+
+def test_an_outage_of_a_group_of_one_components_instances_names_that_component() -> None:
+    # component and instance held the group's text ('group app[1]+app[2]'), neither a
+    # component nor an instance; the text is the verdict's target now
+    s = spec({"app": delay_server(4, 0.01, replicas=3)}, rate=50, duration=21)
+    s["faults"] = [{"group": ["app[1]", "app[2]"], "at": 5, "for": 5}]
+    stab = stability(s)
+    assert stab["status"] == "degraded"
+    assert (stab["component"], stab["instance"]) == ("app", None)
+    assert stab["target"] == "group app[1]+app[2]"
+    assert stab["warnings"] == ["group app[1]+app[2] down 5 s (25% of the measured period)"]
 
 
 def test_a_healthy_run_is_stable() -> None:
     s = spec({"app": delay_server(4, 0.01)}, rate=50, duration=21)
-    assert stability(s)["status"] == "stable"
+    stab = stability(s)
+    assert stab["status"] == "stable" and stab["target"] is None
 
 
 BURSTY = spec(

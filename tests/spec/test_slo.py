@@ -167,3 +167,35 @@ def test_a_metrics_kind_reads_whole_words_of_its_leaf() -> None:
     ]:
         assert metric_value(metric, value) == shown, metric
     assert parse_slo("latency.checkout.error_rate<1%").target == 0.01
+
+
+_TARGETS = {"time": "1ms", "fraction": "50%", "rate": "1/s", "price": "1/h"}
+"""A target in each kind's unit; ratios and counts take a plain number."""
+
+
+@pytest.mark.parametrize("model", ["multi_region", "read_replicas", "sharded_store"])
+def test_every_metric_a_run_reports_can_be_named_in_an_slo(model: str) -> None:
+    # instances (app[0], store[s0:primary]), links (ap->us) and stations ("replica cpu")
+    # were refused by --slo: "expected METRIC<VALUE or METRIC>VALUE"
+    from simperf.experiment.metrics import check_metric, known_metrics
+    from simperf.spec.slo import metric_kind
+
+    scenario = simperf.load(MODELS / f"{model}.yaml")
+    known = known_metrics(scenario)
+    odd = [m for m in known if re.search(r"[^\w.\-]", m)]
+    assert odd  # the paths this test is about
+    for metric in known:
+        target = _TARGETS.get(metric_kind(metric), "1")
+        for op in "<>":
+            slo = parse_slo(f"{metric}{op}{target}")
+            assert slo.metric == metric and slo.side == ("below" if op == "<" else "above")
+        assert parse_slo(f" {metric} < {target} ").metric == metric
+    # and in a spec's slo list, checked against the dry run as validate checks it
+    data = yaml.safe_load((MODELS / f"{model}.yaml").read_text())
+    kinds = {frozenset(re.findall(r"[^\w.\-]", m)): m for m in odd}  # one of each kind
+    data["slo"] = [
+        {"metric": metric, "below": _TARGETS.get(metric_kind(metric), 1)}
+        for metric in kinds.values()
+    ]
+    assert [slo.metric for slo in simperf.from_dict(data).slo] == list(kinds.values())
+    check_metric(scenario, next(iter(kinds.values())))  # validate's check of a name
