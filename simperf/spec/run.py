@@ -16,10 +16,10 @@ DEFAULT_SAFETY_CAP = 10_000
 DEFAULT_KEEP_REQUESTS = 1_000_000
 """Per-request records kept by default: every run of up to a million requests is exact."""
 DEFAULT_WINDOWS = 60
+"""Time-series windows per run when ``window`` is not given."""
 DEFAULT_PER_INSTANCE = 100
 """Instances of one component listed one by one in a result by default (the first ones):
 a fleet of 20,000 had some 5M time-series rows and 6 MB of JSON, one entry an instance."""
-"""Time-series windows per run when ``window`` is not given."""
 MAX_WINDOWS = 100_000
 """Most time-series windows one run may ask for (each holds a snapshot of every instance)."""
 AUTO_WARMUP_GRID = 1000
