@@ -169,3 +169,18 @@ def cut_short(
             "time_app": np.where(failed, np.nan, work),
         }
     )
+
+
+def behind_a_failed_request() -> pd.DataFrame:
+    """One worker, no server times, a request a second: one ends at 40.010, a failed one
+    (a 500) sent at 40.011 ends at 40.021, and one sent at 40.015 timed out after 30 ms,
+    having waited 6 ms behind the failed one (its service exceeded 24 ms)."""
+    service = np.random.default_rng(1).exponential(0.010, 40)
+    return pd.DataFrame(
+        {
+            "timestamp": [*np.arange(40.0), 40.0, 40.011, 40.015],
+            "latency": [*service, 0.010, 0.010, 0.030],
+            "status": [*[200] * 41, 500, "timeout"],
+            "time_app": [*service, 0.010, np.nan, np.nan],
+        }
+    )

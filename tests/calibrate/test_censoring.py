@@ -21,7 +21,7 @@ import numpy as np
 import pandas as pd
 import pytest
 from scipy import integrate, stats
-from simulated_logs import single_server, two_steps
+from simulated_logs import behind_a_failed_request, single_server, two_steps
 
 from simperf.calibrate import calibrate
 
@@ -306,15 +306,7 @@ def test_a_timed_out_request_waits_behind_a_failed_one() -> None:
     # (a 500) sent at 40.011 ends at 40.021 and one sent at 40.015 timed out after
     # 30 ms, having waited 6 ms behind the failed one: its service exceeded 24 ms
     # (before: 30 ms, the failed one's time on the worker taken for its service)
-    service = np.random.default_rng(1).exponential(0.010, 40)
-    log = pd.DataFrame(
-        {
-            "timestamp": [*np.arange(40.0), 40.0, 40.011, 40.015],
-            "latency": [*service, 0.010, 0.010, 0.030],
-            "status": [*[200] * 41, 500, "timeout"],
-            "time_app": [*service, 0.010, np.nan, np.nan],
-        }
-    )
+    log = behind_a_failed_request()
     cal = calibrate(log, predict_requests=None)
     assert cal.levels["held"].iloc[0] == 0
     assert cal.censored["app"] == pytest.approx([0.024])

@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 from scipy import stats
-from simulated_logs import cut_short, single_server, with_failures
+from simulated_logs import behind_a_failed_request, cut_short, single_server, with_failures
 
 import simperf
 from simperf.calibrate import calibrate
@@ -124,15 +124,7 @@ def test_the_summary_says_where_failures_without_server_times_count() -> None:
     # one worker, a request a second; a failed one (a 500, no server time) sent at
     # 40.011 held the worker to 40.021, and one sent at 40.015 timed out waiting for it:
     # its latency counts in that wait (censoring), which the text called "in the rate only"
-    service = np.random.default_rng(1).exponential(0.010, 40)
-    log = pd.DataFrame(
-        {
-            "timestamp": [*np.arange(40.0), 40.0, 40.011, 40.015],
-            "latency": [*service, 0.010, 0.010, 0.030],
-            "status": [*[200] * 41, 500, "timeout"],
-            "time_app": [*service, 0.010, np.nan, np.nan],
-        }
-    )
+    log = behind_a_failed_request()
     text = calibrate(log, predict_requests=None).summary()
     assert (
         "1 without server times: in the rate, and their latency, where logged, in the "
