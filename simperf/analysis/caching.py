@@ -115,6 +115,15 @@ def _probabilities(p: ArrayLike) -> np.ndarray:
     return p / total
 
 
+def _ttl_arguments(p: ArrayLike, rate: float, ttl: float) -> np.ndarray:
+    """The ttl forms' arguments checked (a ttl may be infinite); ``p`` normalised."""
+    if rate <= 0:
+        raise ValueError("rate: must be > 0")
+    if ttl < 0:
+        raise ValueError("ttl: must be >= 0")
+    return _probabilities(p)
+
+
 def _occupancy_lru(p: np.ndarray, t: float) -> np.ndarray:
     return -np.expm1(-p * t)
 
@@ -460,11 +469,7 @@ def lru_ttl_hit_rate(
     float
         ``sum_i p_i h_i`` with ``h_i`` LRU's form at ``min(T, rate ttl)``.
     """
-    if rate <= 0:
-        raise ValueError("rate: must be > 0")
-    if ttl < 0:
-        raise ValueError("ttl: must be >= 0")
-    p = _probabilities(p)
+    p = _ttl_arguments(p, rate, ttl)
     w = _write_rates(p, writes, write_p)
     t = characteristic_time(p, capacity, "lru", writes, write_p, on_write)
     t = min(t, rate * ttl)
@@ -769,11 +774,7 @@ def fixed_ttl_hit_ratios(
         Hit probability of each key: the ttl-only form (:func:`ttl_hit_ratios`) where
         the cache never fills.
     """
-    if rate <= 0:
-        raise ValueError("rate: must be > 0")
-    if ttl < 0:
-        raise ValueError("ttl: must be >= 0")
-    p = _probabilities(p)
+    p = _ttl_arguments(p, rate, ttl)
     ell = rate * ttl  # the ttl in requests, as T is
     if writes > 0 or write_p is not None:
         return _fixed_ttl_with_writes(p, capacity, ell, policy, writes, write_p, on_write)
@@ -961,11 +962,7 @@ def refreshed_ttl_hit_ratios(
         Hit probability of each key: the ttl-only form (:func:`ttl_hit_ratios` with
         ``reset_on_hit``) where the cache never fills.
     """
-    if rate <= 0:
-        raise ValueError("rate: must be > 0")
-    if ttl < 0:
-        raise ValueError("ttl: must be >= 0")
-    p = _probabilities(p)
+    p = _ttl_arguments(p, rate, ttl)
     ell = rate * ttl  # the ttl in requests, as T is
     if writes > 0 or write_p is not None:
         return _refreshed_with_writes(p, capacity, ell, policy, writes, write_p, on_write)
@@ -1180,11 +1177,7 @@ def ttl_hit_ratios(
     numpy.ndarray
         Hit probability of each key.
     """
-    if rate <= 0:
-        raise ValueError("rate: must be > 0")
-    if ttl < 0:
-        raise ValueError("ttl: must be >= 0")
-    p = _probabilities(p)
+    p = _ttl_arguments(p, rate, ttl)
     if writes > 0 or write_p is not None:
         w = _write_rates(p, writes, write_p)
         return _ON_WRITE[on_write]["lru" if reset_on_hit else "fifo"](p, w, rate * ttl)
