@@ -120,6 +120,9 @@ class Breaker:
         self.passed = 0
         self.opens = 0
         self.not_closed = LevelMonitor()
+        # [opened, closed] of each time it was not closed (closed: inf while it is not):
+        # the faults section gives a fault the calls failed fast while one it opened held
+        self.spells: list[list[float]] = []
 
     def allow(self, now: float) -> int | None:
         """The attempt's generation, or None when the breaker fails it fast."""
@@ -159,6 +162,7 @@ class Breaker:
                     self.window.clear()
                     self.failures = self.slow = 0
                     self.not_closed.change(-1, now)
+                    self.spells[-1][1] = now
             return
         window = self.window
         window.append((failed, slow))
@@ -177,6 +181,7 @@ class Breaker:
     def _open(self, now: float) -> None:
         if self.state == CLOSED:
             self.not_closed.change(1, now)
+            self.spells.append([now, math.inf])
         self.state = OPEN
         self.generation += 1
         self.until = now + self.wait
