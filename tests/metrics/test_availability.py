@@ -354,7 +354,7 @@ def behind_a_breaker_failing(**run: Any) -> dict[str, Any]:
     }
 
 
-@pytest.mark.parametrize("keep", [None])
+@pytest.mark.parametrize("keep", [None, 50])
 def test_calls_a_breaker_the_fault_opened_failed_fast_after_it_ended_are_its(
     keep: int | None,
 ) -> None:
