@@ -488,4 +488,6 @@ def compile_query_step(server: Any, step: QueryStep, purpose: str) -> tuple[int,
     """Step compiler for ``{query: ...}`` steps: the query variant, through the call path."""
     db = server.component(step.database)
     variant = Variant(step.query, step.limit, step.offset, step.pagination)
-    return connect(server, db.name, step.query, route=db.route(variant), repeat=step.repeat)
+    return connect(
+        server, db.name, step.query, route=db.route(variant), repeat=step.repeat, purpose=purpose
+    )

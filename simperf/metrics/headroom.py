@@ -86,9 +86,10 @@ def kept(rows: Sequence[dict[str, Any]], resource: str, stopped: float = 0.0) ->
 
     A request whose query timed out or was dropped waiting for a connection (one of a
     step's ``repeat``) is offered to the pool as all its queries, the unsent rest
-    (``pool_unsent``) with it, while the pool's work is per query made
-    (``pool_acquired``): of the requests offered, the share that reached the pool (those
-    served or failed there), times the share of the queries offered it that it took.
+    (``pool_unsent``: its step's, and its endpoint's later steps' through that pool)
+    with it, while the pool's work is per query made (``pool_acquired``): of the requests
+    offered, the share that reached the pool (those served or failed there), times the
+    share of the queries offered it that it took.
     With nothing failed at the pool, the share of the requests served.
 
     A database server's queries dropped waiting for its storage (``storage_expired``, of
