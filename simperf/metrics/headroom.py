@@ -21,7 +21,9 @@ busy saturates at 0.5 times the load, not at 1). A pool's share is of queries, a
 work is (:func:`kept`): a request failed waiting for a connection is offered it as every
 query of its step's ``repeat``. A query dropped waiting for a database server's storage
 had its CPU, in the cores' busy time: it is served there and offered, unserved, to the
-storage only (:func:`kept` too). Calls a circuit breaker failed fast
+storage only (:func:`kept` too). An attempt dropped because its caller cancelled it
+(``cancelled``: a hedged copy that lost) is not offered load: its request was answered
+by another copy, which is counted. Calls a circuit breaker failed fast
 were offered too: a callee behind a breaker counts them as load it would have served
 (spread over its instances as it spread what it served), so that it does not look
 comfortable only because the breaker refused work (:func:`stopped_calls`); not at the
