@@ -286,6 +286,7 @@ class DatabaseCore:
             raise RequestFailed(self.db.refused_code)
         inst.open += 1
         inst.opened += 1
+        inst.connected.change(1, self.env.now)
         if inst.open > inst.open_peak:
             inst.open_peak = inst.open
         try:
@@ -298,6 +299,7 @@ class DatabaseCore:
             yield from inst.query(self, request, q, key)
         finally:
             inst.open -= 1
+            inst.connected.change(-1, self.env.now)
 
     def _replicate(self, request: Request, q: CompiledQuery, key: int) -> None:
         for replica in self.log_write(request, q, key):

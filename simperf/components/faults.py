@@ -36,6 +36,8 @@ MARKED = (
     "pool_timeouts",
     "pool_acquired",
     "pool_unsent",
+    "pool_refused",
+    "connection_area",
 )
 """The counters of every instance marked as a fault starts and ends (NaN where an
 instance has none): what its utilisation, occupancies and offered load while the fault

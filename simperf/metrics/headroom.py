@@ -68,16 +68,19 @@ from simperf.model import Snapshot
 from simperf.spec.scenario import Scenario
 from simperf.spec.topology import served_by
 
-TURNED_AWAY = ("rejected", "shed", "expired", "pool_expired", "pool_timeouts")
+TURNED_AWAY = ("rejected", "shed", "expired", "pool_expired", "pool_timeouts", "pool_refused")
 """What an instance counts of the requests offered it and not served: rejected at its
-queue limit, shed, dropped past their deadline (``queue.drop_expired``; a database
-server's ``drop_expired`` at its cores and storage; an app server's queries its pools dropped so,
-``pool.drop_expired``, or failed after waiting ``max_wait`` for a connection). Each arrived and
+queue limit (a database server: connections refused past its ``max_connections``, load on
+its ``connections``), shed, dropped past their deadline (``queue.drop_expired``; a
+database server's ``drop_expired`` at its cores and storage; an app server's queries its
+pools dropped so, ``pool.drop_expired``, failed after waiting ``max_wait`` for a
+connection, or refused a connection past the server's ``max_connections``,
+``pool_refused``). Each arrived and
 would have cost its demand had it been served, so each is load offered (a database
 server's queries dropped waiting for storage once, at storage: :func:`kept`)."""
 
 
-AT_POOL = ("pool_timeouts", "pool_expired")
+AT_POOL = ("pool_timeouts", "pool_expired", "pool_refused")
 """Of :data:`TURNED_AWAY`, the queries a pool failed: one query each, the request's last."""
 
 
@@ -111,7 +114,8 @@ def kept(rows: Sequence[dict[str, Any]], resource: str, stopped: float = 0.0) ->
         return 1.0
     failed = sum(r.get(key) or 0 for r in rows for key in AT_POOL)
     unsent = sum(r.get("pool_unsent") or 0 for r in rows)
-    taken = sum(r.get("pool_acquired") or 0 for r in rows)
+    # a connection refused was taken and given back at once: no query made on it
+    taken = sum((r.get("pool_acquired") or 0) - (r.get("pool_refused") or 0) for r in rows)
     if resource != "pool" or not (failed or unsent) or not taken:
         return served / offered
     return (served + failed) / offered * (taken / (taken + failed + unsent))
@@ -220,7 +224,12 @@ def headroom(rows: list[dict[str, Any]], stopped: dict[str, float] | None = None
     return {"components": best, "first": first}
 
 
-AREAS = (("busy_area", "capacity"), ("worker_area", "workers"), ("pool_area", "pool_size"))
+AREAS = (
+    ("busy_area", "capacity"),
+    ("worker_area", "workers"),
+    ("pool_area", "pool_size"),
+    ("connection_area", "connections"),
+)
 """Each resource's busy-time integral and its size per instance, as :data:`RESOURCES`."""
 
 
@@ -813,6 +822,7 @@ def _interval_rows(
             "pool_timeouts": int(counts[col["pool_timeouts"]]),
             "pool_acquired": int(counts[col["pool_acquired"]]),
             "pool_unsent": int(counts[col["pool_unsent"]]),
+            "pool_refused": int(counts[col["pool_refused"]]),
         }
         # the resources' busy-time integrals and sizes, for at_max
         for area, size in AREAS:
@@ -828,6 +838,10 @@ def _interval_rows(
         if "pool_size" in row and exposure > 0:
             out_row["pool_occupancy"] = clean(
                 counts[col["pool_area"]] / (row["pool_size"] * exposure)
+            )
+        if row.get("connections") and exposure > 0:  # a database server's, per query
+            out_row["connection_occupancy"] = clean(
+                counts[col["connection_area"]] / (row["connections"] * exposure)
             )
         out.append(out_row)
     return out
