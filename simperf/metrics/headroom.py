@@ -60,7 +60,7 @@ from typing import Any
 
 import numpy as np
 
-from simperf.components.faults import MARKED, FaultLog, marked
+from simperf.components.faults import MARKED, STOPPED, FaultLog, marked
 from simperf.metrics.availability import target_name
 from simperf.metrics.request_stats import clean
 from simperf.metrics.stability import RESOURCES, busy_name, judged_windows
@@ -571,9 +571,14 @@ def during_faults(
     last: Snapshot,
     rows: list[dict[str, Any]],
     grid: Sequence[Snapshot] | None = None,
+    scenario: Scenario | None = None,
+    routes: dict[str, Any] | None = None,
 ) -> list[dict[str, Any]]:
     """Headroom while each fault lasted, over the measured period, before and after its
     detection.
+
+    The calls circuit breakers failed fast in the same time count as load offered to
+    their callees, as over the run (:func:`stopped_calls`): the log marks them too.
 
     Occurrences of one fault on one target (a random fault's spells on one instance) are
     taken together: each instance's busy time, worker and connection time, and requests
@@ -606,6 +611,10 @@ def during_faults(
     grid
         The time-series windows' snapshots, where arrivals vary in time (None: they do
         not, and no unit has ``peak``).
+    scenario, routes
+        The scenario run and its call routes by their key among the model's components
+        (what the snapshots are keyed by), for the calls breakers failed fast (None:
+        none counted).
 
     Returns
     -------
@@ -626,8 +635,11 @@ def during_faults(
     if log is None or not log.occurrences or not rows:
         return []
     t0, t1 = first.time, last.time
-    at_start = _as_marks(first, rows)
-    at_end = _as_marks(last, rows)
+    # the log's rows of routes with a breaker, after the instances'
+    keys = {id(route): key for key, route in (routes or {}).items()}
+    stops = _Stops(scenario, log.routes, [keys.get(id(r)) for r in log.routes], len(rows))
+    at_start = stops.marks(first, rows)
+    at_end = stops.marks(last, rows)
     units: dict[tuple[int, str], dict[str, Any]] = {}
     for occ, (a, b, _), switches in zip(log.occurrences, log.marks, log.switches, strict=True):
         start, end = occ["start"], t1 if occ["end"] is None else min(occ["end"], t1)
@@ -679,7 +691,7 @@ def during_faults(
         spans = unit.pop("_spans")
         if unit["detected"]:
             stretches = {
-                name: {"time": time, **headroom(_interval_rows(rows, counts, time, down))}
+                name: {"time": time, **stops.headroom(rows, counts, time, down)}
                 if time > 0
                 else None
                 for name, time, counts in zip(STRETCHES, times, sums, strict=True)
@@ -687,12 +699,12 @@ def during_faults(
             parts: dict[str | None, dict[str, Any] | None] = dict(stretches)
         else:
             stretches = dict.fromkeys(STRETCHES)
-            whole = headroom(_interval_rows(rows, sums[0] + sums[1], unit["time"], down))
+            whole = stops.headroom(rows, sums[0] + sums[1], unit["time"], down)
             parts = {None: whole}
         if grid is None:
             out.append({**unit, **stretches, **_worse(parts)})
             continue
-        peak = _fault_peak(grid, windows, spans, rows, down, marks)
+        peak = _fault_peak(grid, windows, spans, rows, down, marks, stops)
         out.append({**unit, **stretches, **_worse({**parts, "peak": peak}), "peak": peak})
     return out
 
@@ -704,6 +716,7 @@ def _fault_peak(
     rows: list[dict[str, Any]],
     down: set[str],
     marks: dict[int, np.ndarray],
+    stops: _Stops,
 ) -> dict[str, Any] | None:
     """:func:`headroom` over the busiest of the judged time-series ``windows`` wholly
     within one of a fault's ``spans`` (None without one), as :func:`busiest_window`
@@ -721,15 +734,56 @@ def _fault_peak(
     a, b = grid[i], grid[i + 1]
     for k in (i, i + 1):
         if k not in marks:
-            marks[k] = _as_marks(grid[k], rows)
+            marks[k] = stops.marks(grid[k], rows)
     counts = np.nan_to_num(marks[i + 1] - marks[i])
     return {
         "start": a.time,
         "end": b.time,
         "time": span,
         "arrival_rate": (b.generated - a.generated) / span,
-        **headroom(_interval_rows(rows, counts, span, down)),
+        **stops.headroom(rows, counts, span, down),
     }
+
+
+class _Stops:
+    """The calls breakers failed fast while a fault lasted: the rows the fault log keeps
+    after the instances' (:data:`~simperf.components.faults.STOPPED`), read from a
+    snapshot the same way, and :func:`headroom` with them offered to their callees."""
+
+    def __init__(
+        self, scenario: Scenario | None, routes: list[Any], keys: list[str | None], n: int
+    ) -> None:
+        counted = scenario is not None and all(key is not None for key in keys)
+        self.scenario = scenario
+        self.routes = routes if counted else []
+        self.keys = keys
+        self.n = n  # instance rows before the routes'
+
+    def marks(self, snapshot: Snapshot, rows: list[dict[str, Any]]) -> np.ndarray:
+        """A snapshot's counters as the log marks them: :func:`_as_marks`, then a row
+        per route with a breaker."""
+        counters = _as_marks(snapshot, rows)
+        if not self.keys:
+            return counters
+        stops = np.full((len(self.keys), counters.shape[1]), np.nan)
+        stops[:, STOPPED] = [
+            snapshot.components.get(key, {}).get("fail_fast", 0) if key else 0 for key in self.keys
+        ]
+        return np.vstack([counters, stops])
+
+    def headroom(
+        self, rows: list[dict[str, Any]], counts: np.ndarray, time: float, down: set[str]
+    ) -> dict[str, Any]:
+        """:func:`headroom` over counters summed over a stretch of a fault's time."""
+        interval = _interval_rows(rows, counts[: self.n], time, down)
+        if not self.routes:
+            return headroom(interval)
+        calls = {
+            route.name: {"fail_fast": float(n)}
+            for route, n in zip(self.routes, counts[self.n :, STOPPED], strict=True)
+        }
+        assert self.scenario is not None
+        return headroom(interval, stopped_calls(self.scenario, self.routes, calls))
 
 
 def _add(unit: dict[str, Any], stretch: int, time: float, counts: np.ndarray) -> None:

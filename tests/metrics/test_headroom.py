@@ -600,3 +600,19 @@ def test_copies_cancelled_by_their_caller_are_not_offered_load() -> None:
     assert room["headroom"] == pytest.approx(1 / room["utilization"], rel=1e-12)
     fault = data["headroom"]["faults"][0]["components"]["app"]
     assert fault["headroom"] == pytest.approx(room["headroom"], rel=1e-12)
+
+
+def test_while_a_fault_lasts_a_callee_behind_a_breaker_counts_the_calls_failed_fast() -> None:
+    # behind_a_breaker under a fault covering the run (the gateway, which has no CPU,
+    # slowed): the fault's figures are the run's, the API at 2.0x of the load offered
+    # it, counting the calls failed fast; they counted none, 1 / its utilisation, 69x.
+    spec = behind_a_breaker().model_dump(mode="json", by_alias=True, exclude_none=True)
+    spec["faults"] = [{"component": "gateway", "kind": "slow", "factor": 2, "at": 0, "for": "1h"}]
+    d = simperf.run(simperf.from_dict(spec), seed=1).to_dict()
+    whole = d["headroom"]["components"]["api"]
+    during = d["headroom"]["faults"][0]["components"]["api"]
+    assert whole["headroom"] == pytest.approx(2.002, abs=1e-3)
+    assert during["stopped"] == whole["stopped"] == d["calls"]["gateway->api"]["fail_fast"]
+    assert during["headroom"] == pytest.approx(whole["headroom"], rel=1e-9)
+    assert during["served_headroom"] == pytest.approx(whole["served_headroom"], rel=1e-9)
+    assert d["headroom"]["fault"]["component"] == "api"
