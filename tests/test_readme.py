@@ -104,3 +104,29 @@ def test_tour_error_is_what_the_cli_prints(
     quoted = re.search(r"`(\{\"error\": .*?\}\})`", " ".join(README.split()))
     assert quoted, "the tour's JSON error is missing"
     assert error == json.loads(quoted.group(1))
+
+
+@pytest.mark.validate
+def test_events_a_request_are_what_the_event_engine_counts(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # The speed paragraph's calendar entries a request, counted as `make bench` counts them
+    # (experiments/engine_speed.py: run.requests, no warm-up, run.engine events); about
+    # 9 CPU-s at 200,000 requests, so under `make validate`.
+    monkeypatch.syspath_prepend(str(ROOT / "experiments"))
+    from engine_speed import simperf_run
+
+    text = " ".join(README.split())
+    assert "An M/M/1 request costs simperf two events" in text
+    shown = re.search(
+        r"Today's code sends ([\d.]+), ([\d.]+) and ([\d.]+) events a request "
+        r"\(seed (\d+), ([\d,]+) requests",
+        text,
+    )
+    assert shown, "the events a request are missing"
+    *figures, seed, requests = shown.groups()
+    n = int(requests.replace(",", ""))
+    models = ["read_replicas", "sharded_store", "cache_aside"]  # the sentence's order
+    counted = [f"{simperf_run(m, n, seed=int(seed))[1] / n:.1f}" for m in models]
+    assert counted == figures
+    assert f"{simperf_run('mm1', n, seed=int(seed))[1] / n:.1f}" == "2.0"
