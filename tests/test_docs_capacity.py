@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 import simperf
+from simperf.analysis.queueing import mmc
 from simperf.cli import main
 
 from conftest import ROOT
@@ -82,3 +83,18 @@ def test_cheapest_outputs_are_what_the_ranking_prints(
         out, err = capsys.readouterr()
         assert out.endswith("\n".join(printed) + "\n"), out[-600:]
         assert [line for line in err.splitlines() if line.startswith("simperf:")] == warned
+
+
+def test_erlang_c_waits_quoted_are_the_closed_form() -> None:
+    shown = re.search(
+        r"at (\d+) requests/s of (\d+) ms exponential service, the smallest core count with a "
+        r"mean wait below (\d+) ms is (\d+), as Erlang C says \(([\d.]+) ms at (\d+) cores, "
+        r"([\d.]+) ms at \4\)",
+        " ".join(PAGE.split()),
+    )
+    assert shown, "the capacity search's closed form is missing"
+    rate, service, bound, cores, below, fewer, at = shown.groups()
+    assert int(fewer) == int(cores) - 1
+    waits = [mmc(int(rate), 1e3 / int(service), int(c)).mean_wait * 1e3 for c in (fewer, cores)]
+    assert [f"{w:.2f}" for w in waits] == [below, at]
+    assert waits[0] >= int(bound) > waits[1]
