@@ -27,6 +27,7 @@ def model_result(name: str, overrides: tuple[tuple[str, Any], ...] = ()) -> Any:
 
     return simperf.run(simperf.load(MODELS / f"{name}.yaml"), seed=1, overrides=dict(overrides))
 
+
 MINIMAL: dict[str, Any] = {
     "name": "minimal",
     "workload": {

@@ -106,6 +106,17 @@ def test_tour_explains_the_worker_trap_it_avoids() -> None:
     assert f"{trap.to_dict()['error_rate']:.0%} of requests are rejected upstream" in README
 
 
+def test_tour_sizes_payments_workers_from_the_spec() -> None:
+    # "about 120 checkouts/s x 58 ms (the delay's mean) = 7 busy workers", from the spec
+    tour = _tour()
+    buy = next(c for c in tour.workload.classes if c.name == "buy")
+    checkouts = tour.workload.arrival.rate * buy.weight  # type: ignore[union-attr]
+    mean = tour.components["payments"].endpoints["charge"][0].delay.mean
+    text = " ".join(README.split())
+    assert f"{checkouts:.0f} checkouts/s × {mean * 1e3:.0f} ms (the delay's mean)" in text
+    assert f"≈ {checkouts * mean:.0f} busy workers" in text
+
+
 def test_tour_error_is_what_the_cli_prints(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
