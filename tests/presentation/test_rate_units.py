@@ -8,6 +8,7 @@ import re
 
 import simperf
 from simperf import plots
+from simperf.presentation import summary_stores
 from simperf.presentation.cells import PER_SECOND, per_second, rate_title
 
 from conftest import MODELS
@@ -55,3 +56,21 @@ def test_the_run_the_estimate_and_the_figures_write_rates_one_way() -> None:
     )
     axis = plots.percentiles_vs_load(sweep).layout.xaxis.title.text
     assert axis == rate_title("arrival rate") == "arrival rate (requests/s)"
+
+
+def test_a_database_servers_query_rate_carries_its_unit() -> None:
+    # the databases table printed its qps bare ("1235") beside "45.0%" and "12 ms"
+    server = {
+        "role": "primary",
+        "cpu_utilization": 0.45,
+        "storage_utilization": 0.2,
+        "qps": 1234.5,
+        "buffer_pool": {"hit_ratio": 0.99},
+        "stale_reads": 0,
+    }
+    db = {"instances": {"db[primary]": server}, "pools": {}, "queries": {}}
+    db["slow_queries"] = {"threshold": 0.1}
+    header, row = summary_stores.databases({"databases": {"db": db}})[1:3]
+    assert header.split()[:4] == ["database", "server", "cpu", "storage"]
+    assert "queries" in header and "qps" not in header
+    assert " 1234/s " in row, row  # four digits, as before, and per second
