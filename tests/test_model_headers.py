@@ -75,7 +75,7 @@ def test_tandem_theory() -> None:
 def test_closed_theory() -> None:
     theory = mva(20, 1.0, [0.040])
     assert (
-        f"throughput {theory.throughput:.1f} req/s, response time {theory.response_time * 1e3:.0f}"
+        f"throughput {theory.throughput:.1f}/s, response time {theory.response_time * 1e3:.0f}"
         f" ms (the server runs at utilisation {theory.utilizations[0]:.2f})" in header("closed")
     )
 
@@ -165,7 +165,7 @@ def test_diurnal_measured() -> None:
     assert f"the server is {d['components']['app']['utilization']:.0%} busy" in text
     # the evening's offered load: the peak rate times 60 ms of CPU
     peak = scenario.workload.arrival.rate * (1 + scenario.workload.arrival.amplitude)
-    assert f"peaking at 20:00 ({peak:.0f} req/s)" in text
+    assert f"peaking at 20:00 ({peak:.0f}/s)" in text
     assert f"runs at up to {peak * 0.060:.0%}" in text
     assert d["stability"]["status"] == "saturated" and "the verdict is `saturated`" in text
     alerts = d["alerts"]
