@@ -101,7 +101,9 @@ class QueryRoutes:
                 "longest of the shards' waits taken as independent",
             )
         self.calls[(database, variant.query)] += rate
-        self._db_station(database, primary).add(visits, times["cpu"], times["cpu"] ** 2, shares)
+        # the CPU as the run draws it: per_query's draw plus the plan's constant part
+        cpu_variance = spec.cpu.per_query.variance
+        self._db_station(database, primary).add(visits, times["cpu"], cpu_variance, shares)
         if times["visit"] > 0:  # a query's page I/O holds one storage slot, all at once
             share = times["visit"]
             mean = times["io"] / share

@@ -486,8 +486,9 @@ def test_a_hot_shard_under_range_routing_is_what_saturates_first() -> None:
     spec = hot_shards({"arrival": {"kind": "poisson", "rate": 100}}, "2ms")
     cpu = estimate(simperf.from_dict(spec)).stations.set_index("resource").loc["cpu"]
     assert cpu["utilization"] == pytest.approx(100 * HOT * 2e-3, rel=1e-9)
-    # its wait is shard 0's, an M/M/1's (the estimate takes a query's CPU as exponential)
-    assert cpu["mean_wait"] == pytest.approx(HOT * 0.2 * 2e-3 / (1 - HOT * 0.2), rel=1e-6)
+    # its wait is shard 0's, an M/D/1's: half of M/M/1's (which the estimate gave, taking
+    # a query's CPU as exponential)
+    assert cpu["mean_wait"] == pytest.approx(HOT * 0.2 * 2e-3 / (1 - HOT * 0.2) / 2, rel=1e-6)
     spec["components"]["db"]["routing"] = "hash"
     owner = shards_of(np.arange(1000), 2, "hash", 1000)
     busiest = max(float(ZIPF[owner == s].sum()) for s in range(2))
@@ -1172,12 +1173,19 @@ def test_a_delay_step_is_taken_at_its_distribution() -> None:
 
 
 def _pooled_query(
-    rate: float, mean: float, cores: int, size: int = 50, repeat: int = 1
+    rate: float,
+    mean: float,
+    cores: int,
+    size: int = 50,
+    repeat: int = 1,
+    dist: str = "exponential",
+    replicas: int = 1,
 ) -> simperf.Scenario:
     """Poisson ``rate`` of requests each reading one row ``repeat`` times through a pool
-    of ``size`` to a database of ``cores`` cores, each query's CPU exponential of
-    ``mean`` (no rows' cost, no round trip, no page I/O: the table fits the buffer
-    pool)."""
+    of ``size`` on each of ``replicas`` app instances to a database of ``cores`` cores,
+    each query's CPU of ``dist`` (exponential, constant) and ``mean`` (no rows' cost, no
+    round trip, no page I/O: the table fits the buffer pool)."""
+    per_query = {"dist": dist, "mean": mean} if dist != "constant" else mean
     return simperf.from_dict(
         {
             "name": "query",
@@ -1189,6 +1197,7 @@ def _pooled_query(
                 "app": {
                     "kind": "app_server",
                     "workers": 1000,
+                    "replicas": replicas,
                     "pool": {"database": "db", "size": size},
                     "endpoints": {"r": [{"query": "q", "database": "db", "repeat": repeat}]},
                 },
@@ -1196,7 +1205,7 @@ def _pooled_query(
                     "kind": "database",
                     "primary": {"cores": cores},
                     "cpu": {
-                        "per_query": {"dist": "exponential", "mean": mean},
+                        "per_query": per_query,
                         "per_row": 0,
                         "per_page": 0,
                     },
@@ -1237,6 +1246,19 @@ def test_a_small_pool_is_an_mmc_station_of_its_connections() -> None:
     # one query a request: the pool's M/M/2 sojourn quantile, the wait's atom included
     one = estimate(_pooled_query(150, 0.01, 64, size=2))
     assert _p99(one) == pytest.approx(q.sojourn_quantile(0.99), rel=1e-3)
+
+
+def test_a_databases_cores_wait_as_mgc_of_the_querys_cpu() -> None:
+    # a query's CPU is per_query's draw plus the plan's constant part, as the run draws
+    # it: a constant 5 ms on 2 cores at 75% waits Allen-Cunneen's M/D/2 wait, half of
+    # M/M/2's (the cores were solved as if the CPU were exponential: M/M/2's 6.43 ms)
+    e = estimate(_pooled_query(300, 0.005, 2, dist="constant"))
+    cpu = e.stations.set_index(["component", "resource"]).loc[("db", "cpu")]
+    wait = mmc(300, 200, 2).mean_wait / 2
+    assert cpu["scv"] == 0
+    assert cpu["mean_wait"] == pytest.approx(wait, rel=EXACT)
+    transfer = e.mean() - wait - 0.005  # the row's bytes over the bandwidth: constant
+    assert 0 < transfer < 1e-5
 
 
 def test_a_times_variance_sums_its_parts() -> None:
