@@ -33,6 +33,43 @@ class QueryRoutes:
     pooled: dict[tuple[str, str], dict[tuple[Variant, bool], float]]
     """(app server, database) -> (query variant, after a write) -> queries per second
     through that app's pool for the database."""
+    unpooled: set[str]
+    """Databases some query reaches without a pool (a connection opened per query)."""
+
+    def connections(self, database: str) -> int | None:
+        """The most queries ``database`` can be running at once, on any one of its servers:
+        its callers' pools' connections (each instance's pool, at the largest fleet it
+        can have), each holding one query at a time; None where nothing bounds them (a
+        caller opens a connection per query) or a closed loop's pools are not estimated."""
+        if self.rate is None or database in self.unpooled:
+            return None
+        total = 0
+        for name, db in self.pooled:
+            if db == database:
+                spec = self.components[name]
+                size = next(p.size for p in spec.pools if p.database == database)
+                total += size * spec.most_replicas
+        return total or None
+
+    def unqueued(self, station: Station) -> bool:
+        """Whether ``station``, a database server's cores or storage slots, never queues:
+        its callers' pools hold no more connections than it has servers, so the queries
+        that would wait there wait for a connection instead (at the pools' stations,
+        whose holding times then carry no wait here). Noted where it applies."""
+        spec = self.components.get(station.component)
+        if spec is None or not spec.is_database:
+            return False
+        bound = self.connections(station.component)
+        if bound is None or bound > station.servers:
+            return False
+        what = "cores" if station.resource.endswith("cpu") else "I/O slots"
+        self.note(
+            station.component,
+            f"{station.resource}: at most {bound} queries at once (its callers' pools hold "
+            f"{bound} connections, no more than its {station.servers} {what}): none waits "
+            f"for {'a core' if what == 'cores' else 'a slot'}, the pools queue them",
+        )
+        return True
 
     def _query(self, database: str, variant: Variant) -> tuple[Any, dict[str, float], bool]:
         """(plan, expected times on the primary, whether it runs on every shard)."""
@@ -79,6 +116,7 @@ class QueryRoutes:
         primary = self._on_primary(database, p.is_write, after_write)
         shares = self._routed_shares(database, variant, primary)
         if not pooled:  # a connection opened per query: its session start-up takes a core
+            self.unpooled.add(database)
             startup = spec.connection.startup
             station = self._db_station(database, primary)
             station.add(visits, startup.mean, startup.variance, shares)

@@ -333,7 +333,12 @@ def test_a_query_without_a_pool_pays_the_connection_set_up() -> None:
     assert util["db"] == pytest.approx(db + 10 * 1e-3 / 4, rel=1e-6)  # 10/s x 1 ms on 4 cores
     # a pool is a station of its app server's, noted there, and only where there is one
     assert pooled.notes["app"][0].startswith("pool: its connections an M/G/c station")
-    assert "db" not in pooled.notes and "db" not in e.notes and "app" not in e.notes
+    assert "db" not in e.notes and "app" not in e.notes
+    # 4 connections in front of 4 cores: the only note on the database says so
+    assert pooled.notes["db"] == [
+        "cpu: at most 4 queries at once (its callers' pools hold 4 connections, "
+        "no more than its 4 cores): none waits for a core, the pools queue them"
+    ]
 
 
 def test_a_replayed_trace_is_estimated_at_its_mean_rate(tmp_path: Path) -> None:
@@ -1259,6 +1264,40 @@ def test_a_databases_cores_wait_as_mgc_of_the_querys_cpu() -> None:
     assert cpu["mean_wait"] == pytest.approx(wait, rel=EXACT)
     transfer = e.mean() - wait - 0.005  # the row's bytes over the bandwidth: constant
     assert 0 < transfer < 1e-5
+
+
+def test_a_pool_no_larger_than_the_cores_leaves_them_no_queue() -> None:
+    # 2 instances x 2 connections in front of 4 cores: at most 4 queries run there at
+    # once, so none waits for a core, and the queue is the pools' (M/M/2 each, at 300
+    # queries/s of 5 ms: 75% busy). The cores were solved as M/M/4 at 75% (a 2.55 ms
+    # wait), which lengthened the pools' holding times past saturation (113%): no mean
+    # at all, where the pools' M/M/2 makes it 11.43 ms.
+    e = estimate(_pooled_query(600, 0.005, 4, size=2, replicas=2))
+    stations = e.stations.set_index(["component", "resource"])
+    assert stations.loc[("db", "cpu"), "mean_wait"] == 0
+    assert stations.loc[("db", "cpu"), "utilization"] == pytest.approx(0.75, rel=EXACT)
+    pool = mmc(300, 200, 2)
+    assert stations.loc[("app", "pool"), "utilization"] == pytest.approx(0.75, rel=1e-3)
+    assert e.mean() == pytest.approx(pool.mean_sojourn, rel=1e-3)
+    assert _p99(e) == pytest.approx(pool.sojourn_quantile(0.99), rel=1e-3)
+    assert "at most 4 queries at once" in " ".join(e.notes["db"])
+    # one connection more than the cores: they queue again, as M/M/4 at 75% says
+    more = estimate(
+        _pooled_query(600, 0.005, 4, size=2, replicas=2).with_overrides(
+            {"components.app.pool.size": 3}
+        )
+    )
+    cpu = more.stations.set_index(["component", "resource"]).loc[("db", "cpu")]
+    assert cpu["mean_wait"] == pytest.approx(mmc(600, 200, 4).mean_wait, rel=EXACT)
+
+
+def test_a_query_without_a_pool_leaves_the_cores_their_queue() -> None:
+    # a caller without a pool opens a connection per query: nothing bounds the queries
+    # at the database, whose cores keep their M/M/c wait
+    scenario = simperf.from_dict(one_query(pool=False))
+    e = estimate(scenario.with_overrides({"workload.arrival.rate": 2000}))
+    cpu = e.stations.set_index(["component", "resource"]).loc[("db", "cpu")]
+    assert cpu["mean_wait"] > 0
 
 
 def test_a_times_variance_sums_its_parts() -> None:
