@@ -17,7 +17,8 @@ from simperf.dbcost.explain import (
 )
 from simperf.dbcost.mix import Variant
 from simperf.dbcost.query_cost import expected_times, storage_times
-from simperf.estimate.stations import Station, Time, served, slowest
+from simperf.estimate.stations import Station, Time, exceeds, served, slowest
+from simperf.units import format_time
 
 
 class QueryRoutes:
@@ -183,6 +184,31 @@ class QueryRoutes:
                 f"{station.resource}: its connections an M/G/c station of the queries' "
                 "holding times (Allen-Cunneen), queries taken as Poisson; max_wait "
                 "timeouts and refused connections not estimated",
+            )
+
+    def note_timeouts(self) -> None:
+        """Note each pool whose queries are estimated to wait past its ``max_wait`` (in
+        more than one in a million): the run fails those (``pool_timeout``) and the
+        connections they would have held serve the rest sooner, where the estimate takes
+        the wait as unbounded, so there its waits, latencies and occupancy are upper
+        bounds, and its errors (none) a lower one."""
+        for name, database in self.pooled:
+            station = self.pool_station(name, database)
+            spec = self.components[name]
+            limit = next(p.max_wait for p in spec.pools if p.database == database)
+            wait = self.wait(station)
+            if wait <= 0:
+                continue
+            late = exceeds(self.wait_time(station), limit) if math.isfinite(wait) else 1.0
+            if late < 1e-6:
+                continue
+            share = "all" if late >= 1.0 else f"{late:.2g}"
+            self.note(
+                name,
+                f"{station.resource}: {share} of its queries estimated to wait past its "
+                f"max_wait of {format_time(limit)}, which the run fails (pool_timeout) and "
+                "the estimate does not model: its waits, latencies and occupancy are upper "
+                "bounds there, its errors (none) a lower one",
             )
 
     def _pool_wait(self, spec: Any, database: str) -> Time:

@@ -1300,6 +1300,20 @@ def test_a_query_without_a_pool_leaves_the_cores_their_queue() -> None:
     assert cpu["mean_wait"] > 0
 
 
+def test_a_pool_whose_queries_would_wait_past_max_wait_says_it_is_a_bound() -> None:
+    # M/M/2 at 75% (150 queries/s of 10 ms): a query waits past 20 ms with probability
+    # C e^{-(2 mu - lambda) 20 ms} = 0.643 x 0.368 = 0.24, which a run fails as
+    # pool_timeout; the estimate's wait is unbounded, so its figures are upper bounds
+    spec = _pooled_query(150, 0.01, 64, size=2)
+    late = 1 - float(mmc(150, 100, 2).wait_cdf(0.02))
+    e = estimate(spec.with_overrides({"components.app.pool.max_wait": "20ms"}))
+    note = next(n for n in e.notes["app"] if "max_wait" in n and "upper" in n)
+    assert note.startswith(f"pool: {late:.2g} of its queries estimated to wait past its")
+    assert "max_wait of 20 ms" in note
+    # at the default 1 s, e^-50 of them: nothing to say
+    assert not any("upper" in n for n in estimate(spec).notes["app"])
+
+
 def test_a_times_variance_sums_its_parts() -> None:
     # a pool's holding time takes its cv from the query's parts: a gamma CPU, a wait
     # (none with probability 0.6, else exponential of 5 ms), a constant, and a storage
