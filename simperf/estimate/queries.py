@@ -36,6 +36,8 @@ class QueryRoutes:
     through that app's pool for the database."""
     unpooled: set[str]
     """Databases some query reaches without a pool (a connection opened per query)."""
+    _bounds: dict[str, int | None]
+    """Database -> :meth:`connections` (forgotten with the memoised times)."""
 
     def connections(self, database: str) -> int | None:
         """The most queries ``database`` can be running at once, on any one of its servers:
@@ -57,10 +59,13 @@ class QueryRoutes:
         its callers' pools hold no more connections than it has servers, so the queries
         that would wait there wait for a connection instead (at the pools' stations,
         whose holding times then carry no wait here). Noted where it applies."""
-        spec = self.components.get(station.component)
-        if spec is None or not spec.is_database:
-            return False
-        bound = self.connections(station.component)
+        name = station.component
+        if name not in self._bounds:
+            spec = self.components.get(name)
+            self._bounds[name] = (
+                self.connections(name) if spec is not None and spec.is_database else None
+            )
+        bound = self._bounds[name]
         if bound is None or bound > station.servers:
             return False
         what = "cores" if station.resource.endswith("cpu") else "I/O slots"
@@ -197,7 +202,7 @@ class QueryRoutes:
             spec = self.components[name]
             limit = next(p.max_wait for p in spec.pools if p.database == database)
             wait = self.wait(station)
-            if wait <= 0:
+            if wait <= 0 or wait < 1e-6 * limit:  # Markov: P(wait > limit) < 1e-6
                 continue
             late = exceeds(self.wait_time(station), limit) if math.isfinite(wait) else 1.0
             if late < 1e-6:
