@@ -17,7 +17,7 @@ from simperf.dbcost.explain import (
 )
 from simperf.dbcost.mix import Variant
 from simperf.dbcost.query_cost import expected_times, storage_times
-from simperf.estimate.stations import Station, Time, exceeds, served, slowest
+from simperf.estimate.stations import Station, Time, exceeds, pool_share, served, slowest
 from simperf.units import format_time
 
 
@@ -38,6 +38,8 @@ class QueryRoutes:
     """Databases some query reaches without a pool (a connection opened per query)."""
     _bounds: dict[str, int | None]
     """Database -> :meth:`connections` (forgotten with the memoised times)."""
+    _splits: dict[tuple[str, str], tuple[Station, float, float] | None]
+    """(app server, database) -> :meth:`pool_split` (forgotten with the memoised times)."""
 
     def connections(self, database: str) -> int | None:
         """The most queries ``database`` can be running at once, on any one of its servers:
@@ -76,6 +78,55 @@ class QueryRoutes:
             f"for {'a core' if what == 'cores' else 'a slot'}, the pools queue them",
         )
         return True
+
+    def pool_split(self, name: str, database: str) -> tuple[Station, float, float] | None:
+        """App server ``name``'s pool for ``database`` where its connections and the
+        database's cores queue as one: ``(the cores, the pool's share of their wait,
+        the chance that a query waits for a connection)``, or None where they are solved
+        apart (connections no more than the cores, a caller without a pool, a closed
+        loop, read replicas or shards, saturated cores).
+
+        With FIFO at both and a connection held until its query ends, a pool of ``K >=
+        c`` connections in front of ``c`` cores never holds a query back while a core is
+        free: the queries are one M/G/c queue at the cores' load (Allen-Cunneen, as the
+        cores' station solves it), and a query waits in the pool while its pool has
+        ``K`` in the system, for its share of that wait (:func:`pool_share`: with one
+        pool, exactly ``rho^(K - c)`` of it under M/M/c). Several instances each with
+        their own pool: each instance's queries are taken as a binomial share of the
+        queue's (an approximation: where ``K < c``, an instance's full pool can leave a
+        core idle while its queries wait, which the one queue does not count)."""
+        key = (name, database)
+        if key in self._splits:
+            return self._splits[key]
+        self._splits[key] = None
+        spec = self.components[database]
+        if database not in self._bounds:
+            self._bounds[database] = self.connections(database)
+        bound = self._bounds[database]
+        if bound is None or getattr(spec, "read_replicas", 0) or spec.shard_count > 1:
+            return None
+        cores = self._db_station(database, True)
+        rho = cores.utilization
+        if bound <= cores.servers or cores.rate <= 0 or not 0 < rho < 1:
+            return None
+        pool = self.pool_station(name, database)
+        rate = sum(self.pooled[key].values()) / pool.instances
+        fraction, full = pool_share(rho, cores.servers, min(rate / cores.rate, 1.0), pool.servers)
+        self._splits[key] = (cores, fraction, full)
+        self.note(
+            name,
+            f"{pool.resource}: its connections and {database}'s {cores.servers} cores (fewer "
+            f"than the {bound} connections in front of them) queue as one M/G/c queue at the "
+            "cores; the pool's share of its wait as its queries' binomial share of that "
+            "queue's (exact for one pool of no fewer connections than cores)",
+        )
+        return self._splits[key]
+
+    def pool_database(self, name: str, resource: str) -> str:
+        """The database of app server ``name``'s pool station ``resource``."""
+        if resource != "pool":
+            return resource.removeprefix("pool ")
+        return self.components[name].pools[0].database
 
     def _query(self, database: str, variant: Variant) -> tuple[Any, dict[str, float], bool]:
         """(plan, expected times on the primary, whether it runs on every shard)."""
@@ -179,9 +230,13 @@ class QueryRoutes:
             station.clear()
             there = self.located(database, self.located(name, 0))
             hop = Time(0.0, self.hop(self.located(name, 0), there))
+            split = self.pool_split(name, database)
+            # where the pool and the cores are one queue, the part of the cores' wait
+            # spent waiting for a connection is not held
+            before = split[1] * self.wait(split[0]) if split is not None else 0.0
             for (variant, after_write), rate in visits.items():
                 held = hop + self._query_time(database, variant, True, after_write)
-                mean = held.total
+                mean = held.total - before
                 variance = held.variance if math.isfinite(mean) else math.inf
                 station.add(rate, mean, variance)
             self.note(
@@ -224,6 +279,8 @@ class QueryRoutes:
             return Time()
         name = next(n for n, s in self.components.items() if s is spec)
         if (name, database) not in self.pooled:  # a closed loop's: not estimated
+            return Time()
+        if self.pool_split(name, database) is not None:  # in the cores' wait, all of it
             return Time()
         return self.wait_time(self.pool_station(name, database))
 

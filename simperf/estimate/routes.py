@@ -68,6 +68,7 @@ class Routes(QueryRoutes, RegionRoutes):
         self.pooled: dict[tuple[str, str], dict[tuple[Variant, bool], float]] = {}
         self.unpooled: set[str] = set()
         self._bounds: dict[str, int | None] = {}
+        self._splits: dict[tuple[str, str], tuple[Station, float, float] | None] = {}
         # geographic balancers: rates per client region held back until every class is
         # loaded (spill-over depends on all of them), then the shares each group serves
         self._pending: dict[tuple[str, str], dict[int, float]] = {}
@@ -109,6 +110,9 @@ class Routes(QueryRoutes, RegionRoutes):
             return self.waits[key]
         if self.unqueued(station):  # its callers' pools admit no more than it serves
             return 0.0
+        split = self._split(station)
+        if split is not None:  # the pool's share of the cores' wait, as one queue
+            return split[1] * self.wait(split[0])
         if station.resource == "workers":
             share = self.worker_wait_share(station.component)
             if share < 1.0:
@@ -126,6 +130,9 @@ class Routes(QueryRoutes, RegionRoutes):
         if wait <= 0 or not math.isfinite(wait):
             return Time(wait, 0.0)
         key = (station.component, station.resource)
+        split = self._split(station)
+        if split is not None:  # waited with the chance that its pool is full
+            return waited(wait, split[2])
         share = 1.0
         if station.resource == "workers" and key not in self.waits:
             share = min(self.worker_wait_share(station.component), 1.0)
@@ -133,6 +140,14 @@ class Routes(QueryRoutes, RegionRoutes):
             return queued(station)  # Pollaczek-Khinchine's wait of the visits' mixture
         prob = station.prob_wait() * share
         return waited(wait, prob if prob > 0 else 1.0)
+
+    def _split(self, station: Station) -> tuple[Station, float, float] | None:
+        """:meth:`pool_split` of a pool's station (None for any other)."""
+        resource = station.resource
+        if self.rate is None or not (resource == "pool" or resource.startswith("pool ")):
+            return None
+        name = station.component
+        return self.pool_split(name, self.pool_database(name, resource))
 
     # -- pass 1: load ---------------------------------------------------------------
     def load(
@@ -772,6 +787,7 @@ class Routes(QueryRoutes, RegionRoutes):
         """Forget the memoised times (after the waits changed)."""
         self._memo.clear()
         self._bounds.clear()
+        self._splits.clear()
 
 
 def kind_without_region(spec: Any, regions: list[str]) -> bool:

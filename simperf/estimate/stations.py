@@ -632,3 +632,59 @@ class _Route:
         cdf = _cdf_from_transform(continuous, t[after] - self.start)
         out[after] = self.share * (1.0 - atom) * (1.0 - cdf)
         return out
+
+
+def pool_share(rho: float, servers: int, share: float, size: int) -> tuple[float, float]:
+    """How much of an M/M/c queue's wait its queries from one pool spend in the pool.
+
+    Queries reach ``servers`` FIFO servers through a pool of ``size`` connections, each
+    held until its query ends, that sends ``share`` of the queries; the servers are at
+    utilisation ``rho``. The system is taken as M/M/c, each query in it the pool's with
+    probability ``share`` independently (the pool's count a binomial thinning of the
+    queue's); a query waits for a connection while its pool has ``size`` queries or
+    more, and the pool's queue is the excess, ``E[(n_i - size)^+]``.
+
+    Returns
+    -------
+    tuple of float
+        ``E[(n_i - size)^+] / (share Lq)``, the pool's share of the queue's mean wait
+        (Little, ``Lq`` M/M/c's mean queue; at most 1), and ``P(n_i >= size)``, the
+        chance that a query waits for a connection. With ``share`` 1 and ``size >=
+        servers`` both are exact: ``rho^(size - c)`` and ``C rho^(size - c)``, ``C``
+        Erlang C's probability of waiting.
+    """
+    if rho <= 0 or share <= 0:
+        return 0.0, 0.0
+    c, a = servers, rho * servers
+    # M/M/c's p(n), in logarithms: a^n / n! below c, geometric at rho from c on; kept
+    # until the tail left out is below 1e-15 of the whole
+    tail = math.ceil(math.log(1e-15 * (1.0 - rho)) / math.log(rho))
+    n = np.arange(max(c + min(tail, 200_000), size) + 1, dtype=float)
+    log_fact = np.concatenate(([0.0], np.cumsum(np.log(np.arange(1, n.size)))))
+    log_p = np.where(n < c, n * math.log(a) - log_fact, 0.0)
+    log_p[c:] = c * math.log(a) - log_fact[c] + (n[c:] - c) * math.log(rho)
+    p = np.exp(log_p - log_p.max())
+    p /= p.sum()
+    queue = float((np.maximum(n - c, 0.0) * p).sum())  # Lq
+    if queue <= 0:
+        return 0.0, 0.0
+    if share >= 1.0:
+        below = p[:size]  # every query is the pool's
+    else:  # P(n_i = j), j < size: binomial(n, share) at each n, weighted by p(n)
+        # past some 10 standard deviations above share x n = size, no n adds to them
+        top = min(n.size, size + math.ceil((size + 10 * math.sqrt(size + 1) + 40) / share))
+        below = np.empty(size)
+        for j in range(size):
+            m = n[j:top]
+            log_b = (
+                log_fact[j:top]
+                - log_fact[j]
+                - log_fact[: m.size]
+                + j * math.log(share)
+                + (m - j) * math.log1p(-share)
+            )
+            below[j] = float(np.exp(log_b) @ p[j:top])
+    js = np.arange(below.size, dtype=float)
+    excess = share * float((n * p).sum()) - size + float(((size - js) * below).sum())
+    full = max(1.0 - float(below.sum()), 0.0)
+    return min(max(excess, 0.0) / (share * queue), 1.0), full

@@ -1546,3 +1546,21 @@ def test_a_cache_miss_takes_its_backing_stores_whole_time_in_the_p99() -> None:
     assert 0.3 < f < 0.7
     p99 = 0.001 + math.log(f / 0.01) / (200 - 100 * f)
     assert float(e.classes.set_index("class").loc["all", "p99"]) == pytest.approx(p99, rel=1e-6)
+
+
+def test_one_pool_larger_than_the_cores_is_their_mmc_queue() -> None:
+    # one pool of 6 connections in front of 4 cores at 600 queries/s of exponential
+    # 5 ms: with FIFO at both and a connection held until its query ends, the queries
+    # are one M/M/4 queue (the pool never holds one back while a core is free). A query
+    # finding n >= 6 in the system waits for n - 5 departures at 4 mu in the pool, so
+    # the pool's share of M/M/4's wait is rho^(6 - 4) and the cores' the rest. The
+    # estimate added M/M/4's wait to the pool's holding time and solved the pool as
+    # M/M/6 of it too: 9.50 ms (p99 34.4 ms), pool 75.5% occupied.
+    e = estimate(_pooled_query(600, 0.005, 4, size=6))
+    q, rho = mmc(600, 200, 4), 0.75
+    assert e.mean() == pytest.approx(q.mean_sojourn, rel=1e-3)
+    assert _p99(e) == pytest.approx(q.sojourn_quantile(0.99), rel=1e-3)
+    pool = e.stations.set_index(["component", "resource"]).loc[("app", "pool")]
+    assert pool["mean_wait"] == pytest.approx(q.mean_wait * rho**2, rel=1e-3)
+    held = 0.005 + q.mean_wait * (1 - rho**2)  # the connection: the cores' share and the CPU
+    assert pool["utilization"] == pytest.approx(600 * held / 6, rel=1e-3)
