@@ -1564,3 +1564,9 @@ def test_one_pool_larger_than_the_cores_is_their_mmc_queue() -> None:
     assert pool["mean_wait"] == pytest.approx(q.mean_wait * rho**2, rel=1e-3)
     held = 0.005 + q.mean_wait * (1 - rho**2)  # the connection: the cores' share and the CPU
     assert pool["utilization"] == pytest.approx(600 * held / 6, rel=1e-3)
+    # two instances of 6: neither pool can leave a core idle while a query waits, so
+    # the whole wait is still M/M/4's (the split between them is the approximation)
+    two = estimate(_pooled_query(600, 0.005, 4, size=6, replicas=2))
+    assert two.mean() == pytest.approx(q.mean_sojourn, rel=1e-3)
+    shared = two.stations.set_index(["component", "resource"]).loc[("app", "pool")]
+    assert 0 < shared["mean_wait"] < pool["mean_wait"]
