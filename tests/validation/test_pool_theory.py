@@ -12,7 +12,14 @@ import pytest
 
 import simperf
 from simperf.estimate import estimate
-from tests.validation.agreement import TAIL_WIDTH, agrees, replications
+from simperf.metrics.stats import t_interval
+from tests.validation.agreement import (
+    CONFIDENCE,
+    TAIL_WIDTH,
+    Check,
+    agrees,
+    replications,
+)
 
 SIZE = 3
 HOLD = 0.006  # 5 ms of CPU and the 1 ms round trip (the row's transfer: 0.8 us more)
@@ -95,4 +102,71 @@ def test_a_small_pool_agrees_with_the_estimate(occupancy: float, cores: int) -> 
     ]
     for run in reps.runs:
         assert run["components"]["db"]["mean_wait"] == 0.0  # the database never queues
+    print(*checks, sep="\n")  # the figures docs/estimate.md quotes (pytest -rP)
+
+
+def fleet(rate: float, replicas: int, size: int, duration: float = 200.0) -> dict[str, Any]:
+    """Poisson ``rate`` of one query, exponential 5 ms of CPU on a 4-core database, through
+    a random balancer to ``replicas`` app instances each with a pool of ``size``."""
+    return {
+        "name": "fleet",
+        "workload": {
+            "arrival": {"kind": "poisson", "rate": rate},
+            "classes": [{"name": "r", "entry": "lb", "endpoint": "r"}],
+        },
+        "components": {
+            "lb": {"kind": "load_balancer", "policy": "random", "backends": ["app"]},
+            "app": {
+                "kind": "app_server",
+                "workers": 1000,
+                "replicas": replicas,
+                "pool": {"database": "db", "size": size, "max_wait": 1000},
+                "endpoints": {"r": [{"query": "q", "database": "db"}]},
+            },
+            "db": {
+                "kind": "database",
+                "primary": {"cores": 4, "max_connections": 1000},
+                "cpu": {
+                    "per_query": {"dist": "exponential", "mean": "5ms"},
+                    "per_row": 0,
+                    "per_page": 0,
+                },
+                "rtt": 0,
+                "tables": {"t": {"rows": 100, "row_size": 100}},
+                "queries": {"q": {"table": "t", "where": ["id"]}},
+            },
+        },
+        "run": {"duration": duration, "warmup": 10},
+    }
+
+
+@pytest.mark.validate
+@pytest.mark.parametrize(
+    ("rate", "replicas", "size"),
+    [(600, 1, 6), (400, 1, 6), (600, 2, 3), (600, 4, 2)],
+    ids=["1x6-75%", "1x6-50%", "2x3-75%", "4x2-75%"],
+)
+def test_pools_with_more_connections_than_cores(rate: float, replicas: int, size: int) -> None:
+    # more connections than the database's 4 cores: the queries are one M/M/4 queue at
+    # the cores (exact for one pool), a query's pool wait its instance's binomial share
+    # of that queue's excess over its connections; the estimate counted the cores' wait
+    # in the pool's holding time and the pool's wait on top (2 x 3 at 75%: 12.78 ms)
+    scenario = simperf.from_dict(fleet(rate, replicas, size))
+    e = estimate(scenario)
+    pool = e.stations.set_index(["component", "resource"]).loc[("app", "pool")]
+    p99 = float(e.classes.set_index("class").loc["all", "p99"])
+    reps = replications(scenario, 10)
+    checks = [agrees(reps, "databases.db.pools.app.utilization", pool["utilization"])]
+    if replicas == 1:
+        checks.append(agrees(reps, "latency.all.mean", e.mean()))
+        checks.append(agrees(reps, "latency.all.p99", p99, max_width=TAIL_WIDTH))
+    else:
+        # each instance's pool has fewer connections than the cores: a full one can
+        # leave a core idle while its queries wait, which one M/M/4 queue does not;
+        # a work-conserving queue is the least any policy keeps waiting (exponential
+        # service), so the estimate is a lower bound of the mean
+        iv = t_interval(reps.values("latency.all.mean"), CONFIDENCE)
+        assert iv.half_width is not None
+        assert iv.mean + iv.half_width >= e.mean()
+        checks.append(Check("latency.all.mean", e.mean(), iv.mean, iv.half_width))
     print(*checks, sep="\n")  # the figures docs/estimate.md quotes (pytest -rP)
