@@ -370,12 +370,12 @@ def check_search(
         )
     for end in (low, high):
         try:
-            # named as the option that set it: the user gave no --set
-            variant = scenario.with_overrides({knob: end}, flag="--knob")
+            # named as the option (the argument) that set it: the user gave no --set
+            variant = scenario.with_overrides({knob: end}, flag="--knob", argument="knob")
             if searched:  # as a probe's run would refuse it, but before any probe runs
                 check_size(variant)
         except SpecError as exc:
-            raise SpecError(f"knob {knob}={end}:\n{exc}") from None
+            raise exc.prefixed(f"knob {knob}={end}:\n") from None
     integer = _is_integer_knob(scenario, knob)
     if integer and (low != int(low) or high != int(high)):
         raise SpecError(f"knob {knob} is an integer: low and high must be whole numbers")
