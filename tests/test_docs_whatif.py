@@ -109,3 +109,18 @@ def test_a_scenario_compared_with_itself_differs_by_exactly_zero() -> None:
     same = simperf.compare(MMC, MMC, 5, executor="serial").difference("latency.all.p99")
     assert "a scenario compared with itself differs by exactly 0" in DOC
     assert same["difference"] == 0.0 and same["verdict"] == "same in every replication"
+
+
+def test_the_warm_up_test_keeps_mser_from_cutting_excursions() -> None:
+    # models/mm1.yaml for 1,000 s at seeds 1 to 20: about 2 CPU-s on the fast path
+    mm1 = simperf.load(MODELS / "mm1.yaml").with_overrides(
+        {"run.duration": 1000, "run.warmup": "auto"}
+    )
+    cuts = [simperf.run(mm1, seed=seed).to_dict()["warmup_auto"] for seed in range(1, 21)]
+    long = [c["mser_time"] for c in cuts if c["mser_time"] >= 75]
+    assert f"would cut 75 to {max(long):.0f} s in {len(long)} of them" in DOC
+    assert min(long) == 75
+    assert not any(c["decided_by"] == "mser" for c in cuts)
+    times = [c["cut_time"] for c in cuts]
+    assert f"with the test none is, every cut is the relaxation time's, {min(times):.0f} to" in DOC
+    assert f" {max(times):.0f} s, where 2 of 20" in DOC
