@@ -179,3 +179,30 @@ def test_the_deadline_drop_table_is_what_the_experiment_gives(tmp_path: Path) ->
         assert f"| {wasted:.{1 if wasted > 0.01 else 3}%} |" in line, (label, wasted)
         low, high = runs.recovery.min(), runs.recovery.max()
         assert (f"({low:.0f}-{high:.0f})" if high else "| 0 |") in line, (label, low, high)
+
+
+@pytest.mark.validate
+def test_the_shedding_column_is_what_the_validation_runs_give(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # the full-horizon runs of tests/validation/test_queueing_theory.py, 1 CPU-minute
+    monkeypatch.syspath_prepend(str(ROOT / "tests" / "validation"))
+    agreement = importlib.import_module("agreement")
+
+    def shown(reps: Any, metric: str, scale: float, digits: int, unit: str) -> str:
+        iv = reps.interval(metric, agreement.CONFIDENCE)
+        return f"| {iv.mean * scale:.{digits}f} ± {iv.half_width * scale:.{digits}f}{unit} |"
+
+    app = agreement.server(workers=1, queue={"shed_after": "50ms"})
+    spec = agreement.open_spec("shed", 150.0, {"app": app}, duration=200, warmup=5)
+    reps = agreement.replications(spec, 10)
+    assert shown(reps, "error_rate", 100, 2, "%") in PAGE
+    assert shown(reps, "latency.all.mean", 1e3, 2, " ms") in PAGE
+    assert shown(reps, "components.app.utilization", 1, 4, "") in PAGE
+    assert shown(reps, "components.app.p_wait", 1, 4, "") in PAGE
+    fixed = {"latency_target": "1h", "initial": 3, "min": 3, "max": 3}
+    app = agreement.server(workers=10, concurrency_limit=fixed)
+    spec = agreement.open_spec("limited", 100.0, {"app": app}, duration=200, warmup=5)
+    reps = agreement.replications(spec, 10)
+    assert shown(reps, "error_rate", 100, 2, "%") in PAGE
+    assert shown(reps, "latency.all.mean", 1e3, 2, " ms") in PAGE
