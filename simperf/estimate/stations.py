@@ -729,7 +729,9 @@ class _Route:
         for row, rho, service in self.queues:
             logs[..., row] = np.log(_mg1_transform(x[..., 0], rho, service))
         for row, table in self.tables:
-            logs[..., row] = np.log(table.transform(x[..., 0]))
+            # far in the right half-plane a (near-)constant's transform underflows to 0
+            value = table.transform(x[..., 0])
+            logs[..., row] = np.log(np.where(value == 0, 1e-300, value))
         for row, prob, inner in self.groups:  # (1 - p) + p e^{-s start} E[e^{-s rest}]
             s0 = x[..., 0]
             whole = np.exp(-s0 * inner.start) * inner.transform(s0)

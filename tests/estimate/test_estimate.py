@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import math
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -1022,6 +1023,39 @@ def test_independent_hedged_copies_are_the_closed_form(copies: int) -> None:
     assert quantile([(1.0, tabulated(found.table))], 0.99) == pytest.approx(
         exact.quantile(0.99), rel=2e-3
     )
+
+
+def test_a_hedge_to_a_constant_callee_never_wins() -> None:
+    # copies to a balancer (independent draws) of a constant 50 ms, hedged after 20 ms:
+    # the first copy always answers first, at 50 ms. The estimate took the callee as an
+    # exponential of its mean: 33.2 ms, p99 153 ms (and a constant answer's transform,
+    # underflowing far in the right half-plane, has no logarithm: kept finite)
+    spec = {
+        "name": "constant",
+        "workload": {
+            "arrival": {"kind": "poisson", "rate": 10},
+            "classes": [{"name": "req", "entry": "front", "endpoint": "get"}],
+        },
+        "components": {
+            "front": {
+                "kind": "app_server",
+                "workers": 1000,
+                "endpoints": {"get": [{"call": "lb.get", "hedge": {"after": "20ms"}}]},
+            },
+            "lb": {"kind": "load_balancer", "backends": "back"},
+            "back": {
+                "kind": "app_server",
+                "replicas": 2,
+                "cores": 10,
+                "endpoints": {"get": [{"cpu": 0.05}]},
+            },
+        },
+    }
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)
+        e = estimate(simperf.from_dict(spec))
+    assert e.mean() == pytest.approx(0.05, rel=1e-2)
+    assert float(e.classes.set_index("class").loc["all", "p99"]) == pytest.approx(0.05, rel=1e-2)
 
 
 def test_a_lognormal_step_keeps_its_own_tail_in_the_quantiles() -> None:
