@@ -275,6 +275,7 @@ def _solve_once(
     else:
         _settle(routes)
         _autoscale_held(scenario, routes, held)
+        routes.note_timeouts()
     return routes, entries, rate
 
 
