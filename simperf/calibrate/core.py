@@ -985,7 +985,10 @@ def _warnings(levels: list[Level], calibrated: Level, confidence: float = 0.95) 
     per level whose error share differs from the base level's (:func:`shares_differ`)."""
     out = []
     capacity = calibrated.workers / calibrated.service
-    for lv in levels:
+    differ = shares_differ(levels, calibrated, confidence)
+    # with several levels compared, the confidence is that of the whole list
+    compared = f" over the {len(levels) - 1} levels compared (Holm)" if len(levels) > 2 else ""
+    for lv, differs in zip(levels, differ, strict=True):
         if lv.saturated:
             why = (
                 f"its latency grows by {lv.growth * 1e3:.3g} ms a second (a backlog)"
@@ -1030,7 +1033,7 @@ def _warnings(levels: list[Level], calibrated: Level, confidence: float = 0.95) 
                 line + "; its measured percentiles past the share that completed are "
                 "only known to exceed the timeout (-)"
             )
-        if lv is not calibrated and shares_differ(lv, calibrated, confidence):
+        if differs:
             fraction = (
                 "set its errors fault's fraction to"
                 if calibrated.failed
@@ -1039,7 +1042,8 @@ def _warnings(levels: list[Level], calibrated: Level, confidence: float = 0.95) 
             out.append(
                 f"load {lv.load:g}: {error_share(lv):.2%} of its requests failed (besides "
                 f"the timed out) against {error_share(calibrated):.2%} at load "
-                f"{calibrated.load:g}, a difference beyond chance at {confidence:.0%}: the "
+                f"{calibrated.load:g}, a difference beyond chance at {confidence:.0%}"
+                f"{compared}: the "
                 f"calibrated scenario fails {error_share(calibrated):.2%} at any rate; to "
                 f"model load {lv.load:g}, {fraction} {error_share(lv):.4g} (or calibrate "
                 f"with --base {lv.load:g})"
@@ -1047,21 +1051,53 @@ def _warnings(levels: list[Level], calibrated: Level, confidence: float = 0.95) 
     return out
 
 
-def shares_differ(level: Level, base: Level, confidence: float) -> bool:
-    """Whether ``level``'s error share (:func:`error_share`) differs from ``base``'s
-    beyond chance: a two-sided two-proportion z-test at ``confidence`` (pooled share;
-    with none failed at both, no difference)."""
+def share_p(level: Level, base: Level) -> float:
+    """The p-value of ``level``'s error share (:func:`error_share`) against ``base``'s:
+    a two-sided two-proportion z-test (pooled share; 1 with none failed at both)."""
     n, m = (
         level.requests + level.timed_out + level.failed,
         base.requests + base.timed_out + base.failed,
     )
     pooled = (level.failed + base.failed) / (n + m)
     if pooled in (0.0, 1.0):
-        return False
+        return 1.0
     z = (error_share(level) - error_share(base)) / math.sqrt(
         pooled * (1 - pooled) * (1 / n + 1 / m)
     )
-    return bool(abs(z) > stats.norm.ppf((1 + confidence) / 2))
+    return float(2 * stats.norm.sf(abs(z)))
+
+
+def holm(p: np.ndarray, confidence: float) -> np.ndarray:
+    """Which of the hypotheses with p-values ``p`` Holm-Bonferroni rejects, the chance
+    of rejecting any true one at most ``1 - confidence``: in increasing order the k-th
+    smallest (from 0) is rejected while it is at most ``(1 - confidence) / (m - k)``.
+
+    Examples
+    --------
+    >>> holm(np.array([0.01, 0.04, 0.03]), 0.95).tolist()
+    [True, False, False]
+    """
+    p = np.asarray(p, dtype=float)
+    order = np.argsort(p, kind="stable")
+    passed = p[order] <= (1 - confidence) / (p.size - np.arange(p.size))
+    # rejected up to the first that is not
+    rejected = np.cumprod(passed).astype(bool)
+    out = np.zeros(p.size, bool)
+    out[order] = rejected
+    return out
+
+
+def shares_differ(levels: list[Level], base: Level, confidence: float) -> list[bool]:
+    """Whether each level's error share differs from ``base``'s beyond chance: each by
+    :func:`share_p`, the levels other than the base together by :func:`holm`, so that
+    with every share the same the chance of any warning is at most ``1 - confidence``
+    however many levels (tested each alone, 19 levels of 1,500 requests besides the
+    base warned in 39% of 4,000 such logs at 95%; with Holm's, 3.3%). The base is never
+    said to differ."""
+    others = [lv is not base for lv in levels]
+    p = np.array([share_p(lv, base) for lv, other in zip(levels, others, strict=True) if other])
+    rejected = iter(holm(p, confidence))
+    return [bool(next(rejected)) if other else False for other in others]
 
 
 def _levels_frame(levels: list[Level]) -> pd.DataFrame:

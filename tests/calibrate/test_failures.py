@@ -134,3 +134,50 @@ def test_the_summary_says_where_failures_without_server_times_count() -> None:
     # with nothing timed out there is no wait to work out: the rate only
     alone = calibrate(log.iloc[:-1], predict_requests=None).summary()
     assert "1 without server times: in the rate only" in alone
+
+
+def _same_share_levels(levels: int, seed: int, requests: int = 400) -> pd.DataFrame:
+    """``levels`` load levels of ``requests`` each (Poisson 10/s, exponential 8 ms
+    latencies logged as ``time_app``, no queueing), every one failing a random 10%."""
+    rng = np.random.default_rng(seed)
+    parts = []
+    for level in range(levels):
+        service = rng.exponential(0.008, requests)
+        failed = rng.random(requests) < 0.1
+        parts.append(
+            pd.DataFrame(
+                {
+                    "timestamp": 1000 * level + np.cumsum(rng.exponential(0.1, requests)),
+                    "latency": service,
+                    "status": np.where(failed, 500, 200),
+                    "time_app": np.where(failed, np.nan, service),
+                    "load": level + 1,
+                }
+            )
+        )
+    return pd.concat(parts, ignore_index=True)
+
+
+def test_many_levels_with_the_same_share_warn_no_more_than_the_confidence_allows() -> None:
+    # 12 levels failing the same 10%: before, each of the 11 was tested alone at 95% and
+    # this log, whose base read 6.5% by chance, warned of 5 (p 0.0073 to 0.0425; Holm
+    # asks 0.05 / 11 = 0.0045 of the smallest): the chance of any such warning is now
+    # at most 5% however many levels
+    cal = calibrate(_same_share_levels(12, seed=19), predict_requests=None)
+    assert [w for w in cal.warnings if "failed (besides the timed out)" in w] == []
+    from simperf.calibrate.core import holm
+
+    # under the null the p-values are uniform: over 4,000 lists of 19, Holm's rejects
+    # any in at most 5% (within 3.3 binomial standard errors); each alone, in 62%
+    p = np.random.default_rng(1).random((4000, 19))
+    anyone = np.mean([holm(row, 0.95).any() for row in p])
+    assert anyone <= 0.05 + 3.3 * np.sqrt(0.05 * 0.95 / 4000)
+    assert np.mean((p <= 0.05).any(axis=1)) > 0.5
+    # a real difference is still found among many levels
+    log = _same_share_levels(12, seed=19)
+    high = log["load"] == 6
+    log.loc[high, "status"] = np.where(np.random.default_rng(2).random(high.sum()) < 0.3, 500, 200)
+    log.loc[high & (log["status"] == 500), "time_app"] = np.nan
+    log.loc[high & (log["status"] == 200), "time_app"] = log.loc[high, "latency"]
+    (warning,) = [w for w in calibrate(log, predict_requests=None).warnings if "besides" in w]
+    assert warning.startswith("load 6: ") and "over the 11 levels compared (Holm)" in warning
