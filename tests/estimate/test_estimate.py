@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import math
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -29,8 +30,9 @@ from simperf.analysis.queueing import erlang_b, mg1, mm1, mmc
 from simperf.analysis.resilience import hedged_copies
 from simperf.dbcost.buffer_pool import shards_of
 from simperf.estimate import estimate
+from simperf.estimate.hedging import hedged_answer
 from simperf.estimate.queries import _slowest
-from simperf.estimate.stations import Station, Time, served, slowest, waited
+from simperf.estimate.stations import Station, Time, quantile, served, slowest, tabulated, waited
 from simperf.keys import popularity_probabilities
 from tests.components.test_workload import SERVICE, trace_scenario
 from tests.conftest import MINIMAL, MODELS
@@ -333,7 +335,12 @@ def test_a_query_without_a_pool_pays_the_connection_set_up() -> None:
     assert util["db"] == pytest.approx(db + 10 * 1e-3 / 4, rel=1e-6)  # 10/s x 1 ms on 4 cores
     # a pool is a station of its app server's, noted there, and only where there is one
     assert pooled.notes["app"][0].startswith("pool: its connections an M/G/c station")
-    assert "db" not in pooled.notes and "db" not in e.notes and "app" not in e.notes
+    assert "db" not in e.notes and "app" not in e.notes
+    # 4 connections in front of 4 cores: the only note on the database says so
+    assert pooled.notes["db"] == [
+        "cpu: at most 4 queries at once (its callers' pools hold 4 connections, "
+        "no more than its 4 cores): none waits for a core, the pools queue them"
+    ]
 
 
 def test_a_replayed_trace_is_estimated_at_its_mean_rate(tmp_path: Path) -> None:
@@ -389,7 +396,7 @@ def test_a_tolerance_is_estimated_at_the_fewest_instances_of_its_band() -> None:
     assert util == pytest.approx(2.5 / 4, rel=EXACT)
     assert e.notes["app"] == [
         "autoscaling: estimated at the 4 instance(s) a 60% cpu_utilization target "
-        "settles at (the run starts with 2); its tolerance of 0.2 lets the run settle "
+        "settles at (the run starts with 2); its tolerance of 20% lets the run settle "
         "anywhere from 4 to 5: the fewest taken",
         "headroom with its fleet at max 6 (it grows with the load)",
     ]
@@ -486,8 +493,9 @@ def test_a_hot_shard_under_range_routing_is_what_saturates_first() -> None:
     spec = hot_shards({"arrival": {"kind": "poisson", "rate": 100}}, "2ms")
     cpu = estimate(simperf.from_dict(spec)).stations.set_index("resource").loc["cpu"]
     assert cpu["utilization"] == pytest.approx(100 * HOT * 2e-3, rel=1e-9)
-    # its wait is shard 0's, an M/M/1's (the estimate takes a query's CPU as exponential)
-    assert cpu["mean_wait"] == pytest.approx(HOT * 0.2 * 2e-3 / (1 - HOT * 0.2), rel=1e-6)
+    # its wait is shard 0's, an M/D/1's: half of M/M/1's (which the estimate gave, taking
+    # a query's CPU as exponential)
+    assert cpu["mean_wait"] == pytest.approx(HOT * 0.2 * 2e-3 / (1 - HOT * 0.2) / 2, rel=1e-6)
     spec["components"]["db"]["routing"] = "hash"
     owner = shards_of(np.arange(1000), 2, "hash", 1000)
     busiest = max(float(ZIPF[owner == s].sum()) for s in range(2))
@@ -950,20 +958,15 @@ def test_the_worker_occupancy_fleet_estimated_is_the_one_the_run_settles_at() ->
     assert report["fewest_instances"] == report["most_instances"] == fleet
 
 
-@pytest.mark.parametrize(("max_copies", "timeout"), [(2, None), (3, None), (3, "15ms")])
-def test_a_hedged_call_loads_its_callee_with_the_copies_it_sends(
-    max_copies: int, timeout: str | None
-) -> None:
-    # the back answers in 10 ms (exponential); a copy every 5 ms while none has answered:
-    # copy k goes with P(no answer by 5k ms) = e^{-(1 + ... + k) 5 / 10} (15 ms timeout:
-    # the third copy, at 10 ms, is still sent)
+def _hedged_spec(max_copies: int = 2, timeout: str | None = None) -> dict[str, Any]:
+    """100 calls/s hedged after 5 ms to a back of four cores of 10 ms (exponential)."""
     call: dict[str, Any] = {
         "call": "back.serve",
         "hedge": {"after": "5ms", "max_copies": max_copies},
     }
     if timeout is not None:
         call["timeout"] = timeout
-    spec = {
+    return {
         "name": "hedged",
         "workload": {
             "arrival": {"kind": "poisson", "rate": 100},
@@ -973,16 +976,107 @@ def test_a_hedged_call_loads_its_callee_with_the_copies_it_sends(
             "front": {"kind": "app_server", "workers": 1000, "endpoints": {"serve": [call]}},
             "back": _app({"dist": "exponential", "mean": "10ms"}, cores=4),
         },
-        "run": {"duration": "10s"},
+        "run": {"duration": "200s", "warmup": "10s"},
     }
-    e = estimate(simperf.from_dict(spec))
-    copies = sum(math.exp(-0.5 * k * (k + 1) / 2) for k in range(max_copies))
+
+
+@pytest.mark.parametrize(("max_copies", "timeout"), [(2, None), (3, None), (3, "15ms")])
+def test_a_hedged_call_loads_its_callee_with_the_copies_it_sends(
+    max_copies: int, timeout: str | None
+) -> None:
+    # at no waits copy k goes with P(no answer by 5k ms) = e^{-(1 + ... + k) 5 / 10} (15 ms
+    # timeout: the third copy, at 10 ms, is still sent); the callee's waits only delay
+    # answers, so more copies go, and the earliest answer comes later than at no waits
+    e = estimate(simperf.from_dict(_hedged_spec(max_copies, timeout)))
+    idle = sum(math.exp(-0.5 * k * (k + 1) / 2) for k in range(max_copies))
     util = e.components.set_index("component")["utilization"]
-    assert util["back"] == pytest.approx(100 * copies * 0.01 / 4, rel=EXACT)
-    back = e.to_dict()["components"]["back"]["stations"]["workers"]
-    answer = back["mean_service"] + back["mean_wait"]
-    assert e.mean() == pytest.approx(hedged_copies(answer, 0.005, max_copies).mean, rel=EXACT)
+    assert util["back"] > 100 * idle * 0.01 / 4
+    assert e.mean() > hedged_copies(0.01, 0.005, max_copies).mean
     assert any("hedge" in note for note in e.notes["front"])
+
+
+def test_a_hedged_calls_copies_share_the_callees_queue() -> None:
+    # Simulated, 10 replications of 200 s from seed 1, mean and 99.9% half-width (5
+    # December 2026): the copies go out when the back is busy and join its queue, so 15%
+    # of first copies and 32% of second ones wait, 6.5 and 7.0 ms when they do, where
+    # Erlang C at the same load says 9.2% and 4.2 ms. The estimate took the copies as
+    # independent exponential answers at no wait: 1.607 copies a call, 40.2% busy, a mean
+    # of 7.18 ms, outside every interval but the p99's.
+    simulated = {
+        "mean": (8.1626e-3, 0.1385e-3),
+        "p50": (6.6261e-3, 0.1108e-3),
+        "p95": (21.2561e-3, 0.5540e-3),
+        "p99": (31.6945e-3, 1.4744e-3),
+    }
+    e = estimate(simperf.from_dict(_hedged_spec()))
+    estimated = {"mean": e.mean(), "p99": float(e.classes.set_index("class").loc["all", "p99"])}
+    for name, value in estimated.items():
+        mean, half = simulated[name]
+        assert abs(value - mean) <= half, (name, value, mean, half)
+    util = e.components.set_index("component")["utilization"]
+    assert abs(util["back"] - 0.41294) <= 0.00668  # 41.29 +- 0.67% busy simulated
+
+
+@pytest.mark.parametrize("copies", [2, 3])
+def test_independent_hedged_copies_are_the_closed_form(copies: int) -> None:
+    # a callee answering in an exponential 10 ms with nothing shared: the earliest of
+    # copies every 5 ms is hedged_copies' closed form, its copies per call too
+    found = hedged_answer(served(0.01), 0.005, copies)
+    exact = hedged_copies(0.01, 0.005, copies)
+    assert found.mean == pytest.approx(exact.mean, rel=1e-4)
+    assert found.copies_per_call == pytest.approx(exact.copies_per_call, rel=1e-6)
+    assert found.table is not None
+    assert quantile([(1.0, tabulated(found.table))], 0.99) == pytest.approx(
+        exact.quantile(0.99), rel=2e-3
+    )
+
+
+def test_a_hedge_to_a_constant_callee_never_wins() -> None:
+    # copies to a balancer (independent draws) of a constant 50 ms, hedged after 20 ms:
+    # the first copy always answers first, at 50 ms. The estimate took the callee as an
+    # exponential of its mean: 33.2 ms, p99 153 ms (and a constant answer's transform,
+    # underflowing far in the right half-plane, has no logarithm: kept finite)
+    spec = {
+        "name": "constant",
+        "workload": {
+            "arrival": {"kind": "poisson", "rate": 10},
+            "classes": [{"name": "req", "entry": "front", "endpoint": "get"}],
+        },
+        "components": {
+            "front": {
+                "kind": "app_server",
+                "workers": 1000,
+                "endpoints": {"get": [{"call": "lb.get", "hedge": {"after": "20ms"}}]},
+            },
+            "lb": {"kind": "load_balancer", "backends": "back"},
+            "back": {
+                "kind": "app_server",
+                "replicas": 2,
+                "cores": 10,
+                "endpoints": {"get": [{"cpu": 0.05}]},
+            },
+        },
+    }
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)
+        e = estimate(simperf.from_dict(spec))
+    assert e.mean() == pytest.approx(0.05, rel=1e-2)
+    assert float(e.classes.set_index("class").loc["all", "p99"]) == pytest.approx(0.05, rel=1e-2)
+
+
+def test_a_lognormal_step_keeps_its_own_tail_in_the_quantiles() -> None:
+    # a lognormal delay of median 3 ms and p99 20 ms is the whole route: its p99 is 20 ms
+    # (a gamma of its mean and cv, as the estimate took it, has 18.7 ms)
+    spec = copy.deepcopy(MINIMAL)
+    app = next(iter(spec["components"].values()))
+    endpoint = next(iter(app["endpoints"]))
+    app["endpoints"][endpoint] = [{"delay": {"dist": "lognormal", "median": "3ms", "p99": "20ms"}}]
+    app["workers"] = 1000  # no wait for a worker
+    e = estimate(simperf.from_dict(spec))
+    p99 = float(e.classes.set_index("class").loc["all", "p99"])
+    assert p99 == pytest.approx(0.020, rel=3e-3)
+    sigma = math.log(20 / 3) / 2.3263478740408408  # the p99's z
+    assert e.mean() == pytest.approx(3e-3 * math.exp(sigma**2 / 2))
 
 
 def test_local_sessions_behind_a_balancer_that_is_not_sticky_cost_reauthentications() -> None:
@@ -1172,12 +1266,19 @@ def test_a_delay_step_is_taken_at_its_distribution() -> None:
 
 
 def _pooled_query(
-    rate: float, mean: float, cores: int, size: int = 50, repeat: int = 1
+    rate: float,
+    mean: float,
+    cores: int,
+    size: int = 50,
+    repeat: int = 1,
+    dist: str = "exponential",
+    replicas: int = 1,
 ) -> simperf.Scenario:
     """Poisson ``rate`` of requests each reading one row ``repeat`` times through a pool
-    of ``size`` to a database of ``cores`` cores, each query's CPU exponential of
-    ``mean`` (no rows' cost, no round trip, no page I/O: the table fits the buffer
-    pool)."""
+    of ``size`` on each of ``replicas`` app instances to a database of ``cores`` cores,
+    each query's CPU of ``dist`` (exponential, constant) and ``mean`` (no rows' cost, no
+    round trip, no page I/O: the table fits the buffer pool)."""
+    per_query = {"dist": dist, "mean": mean} if dist != "constant" else mean
     return simperf.from_dict(
         {
             "name": "query",
@@ -1189,6 +1290,7 @@ def _pooled_query(
                 "app": {
                     "kind": "app_server",
                     "workers": 1000,
+                    "replicas": replicas,
                     "pool": {"database": "db", "size": size},
                     "endpoints": {"r": [{"query": "q", "database": "db", "repeat": repeat}]},
                 },
@@ -1196,7 +1298,7 @@ def _pooled_query(
                     "kind": "database",
                     "primary": {"cores": cores},
                     "cpu": {
-                        "per_query": {"dist": "exponential", "mean": mean},
+                        "per_query": per_query,
                         "per_row": 0,
                         "per_page": 0,
                     },
@@ -1237,6 +1339,67 @@ def test_a_small_pool_is_an_mmc_station_of_its_connections() -> None:
     # one query a request: the pool's M/M/2 sojourn quantile, the wait's atom included
     one = estimate(_pooled_query(150, 0.01, 64, size=2))
     assert _p99(one) == pytest.approx(q.sojourn_quantile(0.99), rel=1e-3)
+
+
+def test_a_databases_cores_wait_as_mgc_of_the_querys_cpu() -> None:
+    # a query's CPU is per_query's draw plus the plan's constant part, as the run draws
+    # it: a constant 5 ms on 2 cores at 75% waits Allen-Cunneen's M/D/2 wait, half of
+    # M/M/2's (the cores were solved as if the CPU were exponential: M/M/2's 6.43 ms)
+    e = estimate(_pooled_query(300, 0.005, 2, dist="constant"))
+    cpu = e.stations.set_index(["component", "resource"]).loc[("db", "cpu")]
+    wait = mmc(300, 200, 2).mean_wait / 2
+    assert cpu["scv"] == 0
+    assert cpu["mean_wait"] == pytest.approx(wait, rel=EXACT)
+    transfer = e.mean() - wait - 0.005  # the row's bytes over the bandwidth: constant
+    assert 0 < transfer < 1e-5
+
+
+def test_a_pool_no_larger_than_the_cores_leaves_them_no_queue() -> None:
+    # 2 instances x 2 connections in front of 4 cores: at most 4 queries run there at
+    # once, so none waits for a core, and the queue is the pools' (M/M/2 each, at 300
+    # queries/s of 5 ms: 75% busy). The cores were solved as M/M/4 at 75% (a 2.55 ms
+    # wait), which lengthened the pools' holding times past saturation (113%): no mean
+    # at all, where the pools' M/M/2 makes it 11.43 ms.
+    e = estimate(_pooled_query(600, 0.005, 4, size=2, replicas=2))
+    stations = e.stations.set_index(["component", "resource"])
+    assert stations.loc[("db", "cpu"), "mean_wait"] == 0
+    assert stations.loc[("db", "cpu"), "utilization"] == pytest.approx(0.75, rel=EXACT)
+    pool = mmc(300, 200, 2)
+    assert stations.loc[("app", "pool"), "utilization"] == pytest.approx(0.75, rel=1e-3)
+    assert e.mean() == pytest.approx(pool.mean_sojourn, rel=1e-3)
+    assert _p99(e) == pytest.approx(pool.sojourn_quantile(0.99), rel=1e-3)
+    assert "at most 4 queries at once" in " ".join(e.notes["db"])
+    # one connection more than the cores: they queue again, as M/M/4 at 75% says
+    more = estimate(
+        _pooled_query(600, 0.005, 4, size=2, replicas=2).with_overrides(
+            {"components.app.pool.size": 3}
+        )
+    )
+    cpu = more.stations.set_index(["component", "resource"]).loc[("db", "cpu")]
+    assert cpu["mean_wait"] == pytest.approx(mmc(600, 200, 4).mean_wait, rel=EXACT)
+
+
+def test_a_query_without_a_pool_leaves_the_cores_their_queue() -> None:
+    # a caller without a pool opens a connection per query: nothing bounds the queries
+    # at the database, whose cores keep their M/M/c wait
+    scenario = simperf.from_dict(one_query(pool=False))
+    e = estimate(scenario.with_overrides({"workload.arrival.rate": 2000}))
+    cpu = e.stations.set_index(["component", "resource"]).loc[("db", "cpu")]
+    assert cpu["mean_wait"] > 0
+
+
+def test_a_pool_whose_queries_would_wait_past_max_wait_says_it_is_a_bound() -> None:
+    # M/M/2 at 75% (150 queries/s of 10 ms): a query waits past 20 ms with probability
+    # C e^{-(2 mu - lambda) 20 ms} = 0.643 x 0.368 = 0.24, which a run fails as
+    # pool_timeout; the estimate's wait is unbounded, so its figures are upper bounds
+    spec = _pooled_query(150, 0.01, 64, size=2)
+    late = 1 - float(mmc(150, 100, 2).wait_cdf(0.02))
+    e = estimate(spec.with_overrides({"components.app.pool.max_wait": "20ms"}))
+    note = next(n for n in e.notes["app"] if "max_wait" in n and "upper" in n)
+    assert note.startswith(f"pool: {late:.2g} of its queries estimated to wait past its")
+    assert "max_wait of 20 ms" in note
+    # at the default 1 s, e^-50 of them: nothing to say
+    assert not any("upper" in n for n in estimate(spec).notes["app"])
 
 
 def test_a_times_variance_sums_its_parts() -> None:
