@@ -18,7 +18,14 @@ from simperf.calibrate import Calibration, calibrate
 from agreement import HORIZONS, values_agree, width
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "calibrate"))
-from simulated_logs import cut_short, single_server, timed_out_and_failed, two_steps, with_failures
+from simulated_logs import (
+    cut_short,
+    single_server,
+    timed_out,
+    timed_out_and_failed,
+    two_steps,
+    with_failures,
+)
 
 GAMMA = {"dist": "gamma", "mean": "8ms", "cv": 0.5}
 REPLICATIONS = 10
@@ -41,11 +48,7 @@ def _mean(cal: Calibration, component: str = "app") -> float:
 
 def _timed_out(log: pd.DataFrame, share: float) -> pd.DataFrame:
     """The slowest ``share`` timed out at the latency they exceed, with no server time."""
-    timeout = float(np.quantile(log["latency"], 1 - share))
-    late = log["latency"].to_numpy() > timeout
-    log = log.astype({"status": object})
-    log.loc[late, ["status", "latency", "time_app"]] = ["timeout", timeout, np.nan]
-    return log.drop(columns=["server_start", "server_end"])
+    return timed_out(log, float(np.quantile(log["latency"], 1 - share)))[0]
 
 
 @pytest.mark.parametrize("share", HORIZONS)
