@@ -92,12 +92,11 @@ class Model:
         """
         run = self.scenario.run
         if run.auto_warmup:
-            grid = self.auto_grid()
-            if self.horizon is not None:
-                return self.horizon / grid
+            # a tenth of the window asked for, so that the warm-up ends on a snapshot and
+            # the time series' windows after it are the ones asked for (Summary.stride)
             if run.window is not None:
                 return run.window / AUTO_WARMUP_WINDOW_SPLIT
-            return self.expected_duration() / grid
+            return self.expected_duration() / self.auto_grid()
         if run.window is not None:
             return run.window
         return readable_window(max(self.expected_duration() - run.fixed_warmup, 1e-9))
