@@ -1,6 +1,6 @@
 """How big must a cache be to take 90% of the reads off the database? Size x Zipf alpha.
 
-Sweeps ``models/cache_aside.yaml`` (1,000 req/s, 100,000 keys, LRU cache-aside in front
+Sweeps ``models/cache_aside.yaml`` (1,000/s, 100,000 keys, LRU cache-aside in front
 of a 4-core database) over the cache's capacity and the key popularity's Zipf exponent,
 without TTL (``ttl_tradeoff.py`` studies that), in two variants: the model's 5% of
 updates that invalidate the key they write (write-around), and no updates at all (the
@@ -40,7 +40,7 @@ from simperf.spec.keyspace import KeyspaceSpec
 
 TARGET = 0.9
 KEYS = 100_000
-READS = 950.0  # reads per second (95% of 1,000 req/s)
+READS = 950.0  # reads per second (95% of 1,000/s)
 METRICS = {
     "caches.cache.hit_rate": "hit_rate",
     "caches.cache.store_read_reduction": "store_load_reduction",

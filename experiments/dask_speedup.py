@@ -1,6 +1,6 @@
 """How much faster do a sweep and a capacity search run on a Dask cluster with more workers?
 
-The same sweep (models/mmc.yaml, cores 4 to 9 at 320 req/s, 3 replications each: 18
+The same sweep (models/mmc.yaml, cores 4 to 9 at 320/s, 3 replications each: 18
 runs) and the same capacity search (the cores of models/mmc.yaml for a mean wait below 4
 ms, 5 replications a probe), both on the event engine, run in this process (``serial``)
 and on a Dask ``LocalCluster`` with 1 and with 2 single-threaded worker processes

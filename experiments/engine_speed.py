@@ -173,20 +173,23 @@ def main() -> None:
         print(json.dumps(rows if models is None else {"engine": rows, "models": models}, indent=2))
         return
     print(
-        f"{'model':<8}{'hand-written req/s':>20}{'simperf req/s':>16}{'ratio':>8}{'Ciw req/s':>12}"
+        f"{'model':<8}{'hand-written requests/s':>25}{'simperf requests/s':>20}{'ratio':>8}"
+        f"{'Ciw requests/s':>16}"
     )
     for row in rows:
         ciw_rate = row.get("ciw_req_per_s")
         print(
-            f"{row['model']:<8}{row['hand_written_req_per_s']:>20,.0f}"
-            f"{row['simperf_req_per_s']:>16,.0f}{row['ratio']:>8.2f}"
-            + (f"{ciw_rate:>12,.0f}" if ciw_rate else f"{'-':>12}")
+            f"{row['model']:<8}{row['hand_written_req_per_s']:>25,.0f}"
+            f"{row['simperf_req_per_s']:>20,.0f}{row['ratio']:>8.2f}"
+            + (f"{ciw_rate:>16,.0f}" if ciw_rate else f"{'-':>16}")
         )
     if models is not None:
-        print(f"\n{'model':<16}{'simperf req/s':>16}{'x mm1':>8}{'us/req':>9}{'events/req':>12}")
+        print(
+            f"\n{'model':<16}{'simperf requests/s':>20}{'x mm1':>8}{'us/req':>9}{'events/req':>12}"
+        )
         for row in models:
             print(
-                f"{row['model']:<16}{row['simperf_req_per_s']:>16,.0f}{row['fraction_of_mm1']:>8.2f}"
+                f"{row['model']:<16}{row['simperf_req_per_s']:>20,.0f}{row['fraction_of_mm1']:>8.2f}"
                 f"{row['us_per_request']:>9.2f}{row['events_per_request']:>12.2f}"
             )
 

@@ -160,10 +160,10 @@ def boundaries(frame: pd.DataFrame) -> dict[str, Any]:
     failed = up.index[~up.met.astype(bool)]
     met = up.index[up.met.astype(bool)]
     return {
-        "cheapest design by load (req/s), size premium (exponent 1.25)": _winners(
+        "cheapest design by load (requests/s), size premium (exponent 1.25)": _winners(
             frame, "cheapest"
         ),
-        "cheapest design by load (req/s), linear price per core": _winners(
+        "cheapest design by load (requests/s), linear price per core": _winners(
             frame, "cheapest_linear"
         ),
         "price per hour by load, up / out (premium)": {
@@ -180,10 +180,10 @@ def boundaries(frame: pd.DataFrame) -> dict[str, Any]:
             ]
             for r in by.index
         },
-        f"highest load one {CEILING}-core instance meets the SLO at (req/s)": float(met.max())
+        f"highest load one {CEILING}-core instance meets the SLO at (requests/s)": float(met.max())
         if len(met)
         else None,
-        f"lowest load no {CEILING}-core instance meets the SLO at (req/s)": float(failed.min())
+        f"lowest load no {CEILING}-core instance meets the SLO at (requests/s)": float(failed.min())
         if len(failed)
         else None,
     }

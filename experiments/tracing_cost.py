@@ -262,7 +262,7 @@ def main() -> None:
         "tracing_cost",
         {
             f"{r.model} {r.trace}": (
-                f"{r.requests_per_second:,.0f} req/s, overhead {r.overhead:+.1%}"
+                f"{r.requests_per_second:,.0f} requests/s, overhead {r.overhead:+.1%}"
             )
             for r in frame.itertuples()
         },

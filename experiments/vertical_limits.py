@@ -169,7 +169,7 @@ def figure(throughput: pd.DataFrame, p99: pd.DataFrame) -> go.Figure:
         subplot_titles=(
             "saturated throughput: simulated (o) and X(N) (line)",
             "throughput per cost, over scaling out",
-            f"p99 at {LOAD:g} req/s: one instance (solid) or 2-core ones (dotted)",
+            f"p99 at {LOAD:g}/s: one instance (solid) or 2-core ones (dotted)",
         ),
     )
     palette = ["#1f77b4", "#2ca02c", "#d62728", "#9467bd", "#ff7f0e"]

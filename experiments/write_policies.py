@@ -1,7 +1,7 @@
 """Write-through, write-back or write-around? Write latency, database write load, and what
 a cache failure costs, across write ratios.
 
-Runs ``models/cache_aside.yaml`` (1,000 req/s over 100,000 Zipf(0.9) keys, a Redis-like
+Runs ``models/cache_aside.yaml`` (1,000/s over 100,000 Zipf(0.9) keys, a Redis-like
 cache with a 250 us round trip, a 4-core database with 8 ms writes) with each write
 policy and a share of updates from 5% to 40%, twice: in steady state, and with the cache
 node failing for 5 s halfway through the measured period (its contents are lost; reads

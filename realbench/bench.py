@@ -142,7 +142,7 @@ def measure(args: argparse.Namespace) -> tuple[pd.DataFrame, pd.DataFrame]:
                 rows.append(row)
                 print(
                     f"realbench: round {round_ + 1}/{args.rounds}, load {load:g} at "
-                    f"{rate:.1f} req/s: {len(frame)} requests, {row['late']:.1%} sent late, "
+                    f"{rate:.1f}/s: {len(frame)} requests, {row['late']:.1%} sent late, "
                     f"worker waited for its CPU {row['waited']:.2%} of the time, "
                     f"its CPU on other work {row['foreign']:.1%}",
                     file=sys.stderr,

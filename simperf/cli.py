@@ -243,12 +243,17 @@ def _error_kind(exc: BaseException) -> str:
     return "error"
 
 
+def _message(exc: BaseException) -> str:
+    """The error as the command words it (``--out``, where Python's says ``store=``)."""
+    return getattr(exc, "command_line", None) or str(exc)
+
+
 def _error_object(exc: BaseException, path: str | None) -> dict[str, Any]:
-    return {"kind": _error_kind(exc), "message": str(exc), "path": path}
+    return {"kind": _error_kind(exc), "message": _message(exc), "path": path}
 
 
 def _print_error_json(exc: BaseException, kind: str, path: str | None) -> None:
-    print(json.dumps({"error": {"kind": kind, "message": str(exc), "path": path}}))
+    print(json.dumps({"error": {"kind": kind, "message": _message(exc), "path": path}}))
 
 
 def _dispatch(args: argparse.Namespace) -> int:
@@ -264,7 +269,7 @@ def _dispatch(args: argparse.Namespace) -> int:
             of = f" {exc.spec_path}" if exc.spec_path else ""  # which of compare's two
             print(f"simperf: invalid spec{of}:\n{_indent(str(exc))}", file=sys.stderr)
         else:
-            print(f"simperf: error: {exc}", file=sys.stderr)
+            print(f"simperf: error: {_message(exc)}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("simperf: interrupted", file=sys.stderr)

@@ -14,6 +14,10 @@ class SimperfError(Exception):
     """The spec file the error is of, where a command reads two (``compare``'s SPEC and
     SPEC_B): set by the command line, which names it; None otherwise."""
 
+    command_line: str | None = None
+    """The message as the command line words it, where it differs from the Python API's
+    (a results store's ``--out``, where Python's caller gave ``store=``); None: the same."""
+
 
 class SpecError(SimperfError, ValueError):
     """A scenario specification (file, dict or override) is invalid.
@@ -42,7 +46,19 @@ class SimulationError(SimperfError):
 
 
 class StoreError(SimperfError):
-    """A results store cannot be used as asked (exists, or belongs to another spec)."""
+    """A results store cannot be used as asked (exists, or belongs to another spec).
+
+    Parameters
+    ----------
+    message
+        The error as Python's caller reads it (``store=``, ``resume=True``).
+    command_line
+        The same for the command line (``--out``, ``--resume``), where it differs.
+    """
+
+    def __init__(self, message: str, command_line: str | None = None) -> None:
+        super().__init__(message)
+        self.command_line = command_line
 
 
 class SimperfWarning(UserWarning):

@@ -500,3 +500,20 @@ def test_sweep_takes_n_for_its_replications_as_the_other_commands_do(
     args = ["sweep", MMC, "--grid", "components.app.cores=4", *SHORT, "--json"]
     assert main([*args, "-n", "2"]) == 0
     assert [r["replication"] for r in json.loads(capsys.readouterr().out)] == [0, 1]
+
+
+def test_a_stores_errors_name_the_commands_flags(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # the store's errors are worded for Python's callers (store=, resume=True); the
+    # command keeps its flags: nothing runs before either error
+    from simperf.experiment.store import ResultStore
+
+    out = tmp_path / "r.db"
+    ResultStore(out, "of another spec").close()
+    args = ["sweep", MMC, "--grid", "components.app.cores=4", *SHORT, "--out", str(out)]
+    assert main(args) == 2
+    assert "resume it (--resume) or choose another --out" in capsys.readouterr().err
+    assert main([*args, "--resume", "--json"]) == 2
+    error = json.loads(capsys.readouterr().out)["error"]
+    assert "use another --out" in error["message"] and "store=" not in error["message"]

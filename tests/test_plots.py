@@ -11,6 +11,7 @@ import simperf
 from simperf import plots
 from simperf.metrics.stats import t_interval
 from simperf.plots._style import component_colours
+from simperf.presentation.cells import rate_title
 
 from conftest import MODELS, fleet, two_tier
 
@@ -508,9 +509,9 @@ def test_sweep_lines_draw_a_line_per_value_of_the_other_swept_paths() -> None:
     frame = _grid_frame()
     fig = plots.sweep_lines(frame, "workload.arrival.rate", "latency.all.p99")
     lines = {t.name: list(t.y) for t in fig.data}
-    assert lines == {
-        "components.app.cores=2": pytest.approx([0.051, 0.101]),
-        "components.app.cores=8": pytest.approx([0.0135, 0.026]),
+    assert lines == {  # in ms, as every figure draws latencies
+        "components.app.cores=2": pytest.approx([51, 101]),
+        "components.app.cores=8": pytest.approx([13.5, 26]),
     }
     coloured = plots.sweep_lines(
         frame, "workload.arrival.rate", "latency.all.p99", "components.app.cores"
@@ -521,6 +522,30 @@ def test_sweep_lines_draw_a_line_per_value_of_the_other_swept_paths() -> None:
     assert [
         t.name for t in plots.sweep_lines(one, "workload.arrival.rate", "latency.all.p99").data
     ] == ["latency.all.p99"]
+
+
+def test_sweep_lines_title_their_axes_in_words_and_units() -> None:
+    """The axes read the raw paths, ``workload.arrival.rate`` and ``latency.all.p99`` in
+    seconds, where the other figures say ``arrival rate (requests/s)`` and ``(ms)``."""
+    frame = _grid_frame()
+    frame["error_rate"] = 0.01
+    fig = plots.sweep_lines(frame, "workload.arrival.rate", "latency.all.p99")
+    assert fig.layout.xaxis.title.text == rate_title("arrival rate")
+    assert fig.layout.yaxis.title.text == "p99 latency (ms)"
+    fig = plots.sweep_lines(frame, "components.app.cores", "error_rate")
+    assert fig.layout.xaxis.title.text == "components.app.cores"  # a count: no unit
+    assert fig.layout.yaxis.title.text == "error rate (%)"  # as timeseries titles it
+    assert list(fig.data[0].y) == pytest.approx([1.0, 1.0])
+    shown = {
+        "latency.checkout.mean": ("mean latency of checkout (ms)", 1000.0),
+        "latency.all.throughput": (rate_title("throughput"), 1.0),
+        "throughput": (rate_title("throughput"), 1.0),
+        "components.app.utilization": ("components.app.utilization (%)", 100.0),
+        "components.db.qps": ("components.db.qps (/s)", 1.0),
+        "cost.total_per_hour": ("cost (per hour)", 1.0),
+        "components.app.imbalance": ("components.app.imbalance (x)", 1.0),
+    }
+    assert {path: plots._style.metric_axis(path) for path in shown} == shown
 
 
 def test_sweep_lines_refuse_to_pool_paths_they_cannot_tell_apart() -> None:

@@ -29,7 +29,7 @@ from simperf.estimate.routes import Routes
 from simperf.estimate.stations import Station, Time, quantile
 from simperf.keys import trace_times
 from simperf.lazy import lazy_module
-from simperf.presentation.cells import target_value
+from simperf.presentation.cells import percent, target_value
 from simperf.presentation.estimate_text import render
 from simperf.presentation.tables import estimate_html
 from simperf.spec.autoscaling import autoscaled
@@ -447,7 +447,7 @@ def _place(routes: Routes, name: str, spec: Any, load: float | None) -> None:
     )
     if band is not None and band[1] > band[0]:
         text += (
-            f"; its tolerance of {tolerance:.4g} lets the run settle anywhere from "
+            f"; its tolerance of {percent(tolerance)} lets the run settle anywhere from "
             f"{band[0]} to {band[1]}: the fewest taken"
         )
     if wanted > scaling.max:

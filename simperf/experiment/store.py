@@ -55,11 +55,15 @@ class ResultStore:
     def __init__(self, path: str | Path, spec_hash: str, *, resume: bool = False) -> None:
         self.path = Path(path)
         if self.path.is_dir():
-            raise StoreError(f"{self.path} is a directory: --out needs a file name")
+            raise StoreError(
+                f"{self.path} is a directory: store= needs a file name",
+                f"{self.path} is a directory: --out needs a file name",
+            )
         exists = self.path.exists() and self.path.stat().st_size > 0
         if exists and not resume:
             raise StoreError(
-                f"{self.path} already exists: resume it (--resume) or choose another --out"
+                f"{self.path} already exists: resume it (resume=True) or choose another store=",
+                f"{self.path} already exists: resume it (--resume) or choose another --out",
             )
         if resume and not exists:
             raise StoreError(f"{self.path}: nothing to resume (no such results store)")
@@ -90,10 +94,13 @@ class ResultStore:
         if stored is None:
             self._db.execute("INSERT INTO meta VALUES ('spec_hash', ?)", (spec_hash,))
         elif stored[0] != spec_hash:
-            raise StoreError(
+            mixed = (
                 f"{self.path} holds results of a different spec or seed "
                 f"({stored[0][:12]} here, {spec_hash[:12]} now): refusing to mix them; "
-                "use another --out for the changed spec"
+            )
+            raise StoreError(
+                mixed + "use another store= for the changed spec",
+                mixed + "use another --out for the changed spec",
             )
 
     def _has_meta(self) -> bool:

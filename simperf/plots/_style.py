@@ -8,8 +8,65 @@ import numpy as np
 import plotly.express as px
 import plotly.graph_objects as go
 
+from simperf.presentation.cells import PER_SECOND, rate_title
+from simperf.spec.slo import metric_kind
+
 MS = 1000.0
 """Seconds to milliseconds: latencies are drawn in ms."""
+
+UNITS = {"throughput": (rate_title("throughput"), 1.0), "errors": ("failed requests", 1.0)}
+UNITS |= {"error_rate": ("error rate (%)", 100.0), "in_system": ("requests in system", 1.0)}
+"""Axis title and scale of the request metrics that are not latencies (in ms)."""
+
+_REQUEST_RATES = frozenset(
+    {"throughput", "rate", "arrival_rate", "visit_rate", "saturation_rate", "request_rate"}
+)
+"""Rates whose leaf counts requests (``rate_title``); any other, a database's ``qps``, is
+per second alone."""
+
+
+def metric_axis(path: str) -> tuple[str, float]:
+    """Axis title and scale of a metric (or a swept path) by its dotted path, as the other
+    figures title theirs: the request metrics as :func:`~simperf.plots.timeseries` does, a
+    latency in ms, the load as ``arrival rate (requests/s)``, otherwise the path with
+    its unit by the metric's kind (``%``, ``/s``, ``per hour``, ``x``; a count none).
+
+    Examples
+    --------
+    >>> metric_axis("latency.all.p99"), metric_axis("workload.arrival.rate")
+    (('p99 latency (ms)', 1000.0), ('arrival rate (requests/s)', 1.0))
+    >>> metric_axis("components.app.utilization"), metric_axis("components.app.cores")
+    (('components.app.utilization (%)', 100.0), ('components.app.cores', 1.0))
+    """
+    if path in UNITS:
+        return UNITS[path]
+    parts = path.split(".")
+    leaf = parts[-1]
+    if path.endswith("arrival.rate") or leaf == "arrival_rate":
+        return rate_title("arrival rate"), 1.0
+    kind = metric_kind(path)
+    words = path
+    if parts[0] == "latency" and len(parts) == 3:  # latency.<class>.<figure>
+        of = "" if parts[1] == "all" else f" of {parts[1]}"
+        if leaf in UNITS and of == "":
+            return UNITS[leaf]
+        words = f"{leaf} latency{of}" if kind == "time" else leaf.replace("_", " ") + of
+    elif path == "cost.total_per_hour":
+        words = "cost"  # as cost_frontier's axis
+    if kind == "time":
+        return f"{words} (ms)", MS
+    if kind == "fraction":
+        return f"{words} (%)", 100.0
+    if kind == "rate":
+        if leaf in _REQUEST_RATES:
+            return rate_title(words), 1.0
+        return f"{words} ({PER_SECOND})", 1.0
+    if kind == "price":
+        return f"{words} (per hour)", 1.0
+    if kind == "ratio":
+        return f"{words} (x)", 1.0
+    return words, 1.0
+
 
 LABEL_CHAR = 7.0
 """Pixels per character of a 12 px label, a little over the font's average."""

@@ -9,8 +9,7 @@ import pandas as pd
 import plotly.graph_objects as go
 
 from simperf.metrics.stats import t_interval
-from simperf.plots._style import MS
-from simperf.presentation.cells import rate_title
+from simperf.plots._style import MS, metric_axis
 
 
 def _interval_frame(frame: pd.DataFrame, x: str, y: str, confidence: float) -> pd.DataFrame:
@@ -121,7 +120,7 @@ def percentiles_vs_load(
     fig = band(frame, load, ys, confidence, scale=MS, names=list(percentiles))
     fig.update_layout(
         title=f"Latency of {request_class} against load",
-        xaxis_title=rate_title("arrival rate") if load.endswith("rate") else load,
+        xaxis_title=metric_axis(load)[0],
         yaxis_title="latency (ms)",
     )
     return fig
@@ -214,6 +213,7 @@ def sweep_lines(frame: pd.DataFrame, x: str, y: str, color: str | None = None) -
     ok = frame[frame["status"] == "ok"] if "status" in frame else frame
     keys = ([color] if color else []) + [p for p in swept_paths(frame) if p not in (x, color)]
     groups = ok.groupby(keys, sort=True, dropna=False) if keys else [((), ok)]
+    y_title, scale = metric_axis(y)  # words and a unit, as the other figures': p99 in ms
     fig = go.Figure()
     for key, group in groups:
         key = key if isinstance(key, tuple) else (key,)
@@ -221,6 +221,6 @@ def sweep_lines(frame: pd.DataFrame, x: str, y: str, color: str | None = None) -
             _one_design(cell, _label([*keys, x], (*key, value)))
         agg = group.groupby(x, sort=True)[y].mean()
         name = _label(keys, key) if keys else y
-        fig.add_scatter(x=agg.index, y=agg.values, mode="lines+markers", name=name)
-    fig.update_layout(xaxis_title=x, yaxis_title=y)
+        fig.add_scatter(x=agg.index, y=agg.values * scale, mode="lines+markers", name=name)
+    fig.update_layout(xaxis_title=metric_axis(x)[0], yaxis_title=y_title)
     return fig

@@ -10,17 +10,21 @@ from plotly.subplots import make_subplots
 
 from simperf.metrics.availability import target_name
 from simperf.metrics.result import Result
-from simperf.plots._style import LABEL_CHAR, MS, PLOT_WIDTH, class_colours, log_ticks, title
-from simperf.presentation.cells import rate_title
+from simperf.plots._style import (
+    LABEL_CHAR,
+    MS,
+    PLOT_WIDTH,
+    UNITS,
+    class_colours,
+    log_ticks,
+    title,
+)
 from simperf.units import format_time
 
 CDF_POINTS = 400
 """Quantiles drawn per class: enough for a smooth curve, small enough for a report."""
 REPORTED = (0.5, 0.9, 0.95, 0.99, 0.999)
 """The percentiles ``Result.latency`` reports, drawn exactly on the CDF."""
-UNITS = {"throughput": (rate_title("throughput"), 1.0), "errors": ("failed requests", 1.0)}
-UNITS |= {"error_rate": ("error rate (%)", 100.0), "in_system": ("requests in system", 1.0)}
-"""Axis title and scale of the request metrics that are not latencies (in ms)."""
 
 
 def _measured_ok(result: Result) -> Any:

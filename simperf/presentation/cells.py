@@ -39,6 +39,18 @@ def rate_title(quantity: str) -> str:
     return f"{quantity} (requests{PER_SECOND})"
 
 
+def percent(value: float) -> str:
+    """A fraction given (a target, a tolerance) in percent as written, to six significant
+    digits: a value measured is rounded (:func:`pct`), one given is not.
+
+    Examples
+    --------
+    >>> percent(0.2), percent(0.9995), percent(0.001)
+    ('20%', '99.95%', '0.1%')
+    """
+    return f"{value * 100:.6g}%"
+
+
 def pct(value: float | None) -> str:
     """A share as a percentage with one decimal, ``-`` for none; from 10,000% (an
     estimate far past saturation) in two significant digits, to fit its column.
@@ -207,7 +219,7 @@ def target_value(metric: str, value: float) -> str:
     if kind == "time":
         return format_time(value)
     if kind == "fraction":
-        return f"{value * 100:.6g}%"
+        return percent(value)
     if kind == "rate":
         return per_second(value)
     if kind == "price":

@@ -5,7 +5,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from simperf.presentation.cells import Column, multiple, pct, table_header, table_row
+from simperf.presentation.cells import (
+    Column,
+    multiple,
+    pct,
+    per_second,
+    table_header,
+    table_row,
+)
 from simperf.units import format_time
 
 
@@ -27,7 +34,7 @@ def databases(d: dict[str, Any]) -> list[str]:
         ("cpu", 7, ""),
         ("storage", 9, ""),
         *([("of it repl", 12, "")] if replicated else []),
-        ("qps", 9, ".4g"),
+        ("queries", 11, ""),
         ("hit", 7, ""),
         ("stale", 7, ""),
     ]
@@ -39,7 +46,8 @@ def databases(d: dict[str, Any]) -> list[str]:
             if replicated:
                 applied = s.get("storage_replication_utilization")
                 values.append(pct(applied) if s["role"] != "primary" else "-")
-            lines.append(table_row(columns, [*values, s["qps"] or 0, pct(hit), s["stale_reads"]]))
+            qps = per_second(s["qps"] or 0, ".4g")  # a rate, as every rate reads: 1235/s
+            lines.append(table_row(columns, [*values, qps, pct(hit), s["stale_reads"]]))
         for app, pool in db["pools"].items():
             wait = pool["wait"]
             lines.append(

@@ -389,7 +389,7 @@ def test_a_tolerance_is_estimated_at_the_fewest_instances_of_its_band() -> None:
     assert util == pytest.approx(2.5 / 4, rel=EXACT)
     assert e.notes["app"] == [
         "autoscaling: estimated at the 4 instance(s) a 60% cpu_utilization target "
-        "settles at (the run starts with 2); its tolerance of 0.2 lets the run settle "
+        "settles at (the run starts with 2); its tolerance of 20% lets the run settle "
         "anywhere from 4 to 5: the fewest taken",
         "headroom with its fleet at max 6 (it grows with the load)",
     ]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import math
 
 import numpy as np
@@ -9,6 +10,8 @@ import pytest
 
 import simperf
 from simperf import analysis
+from simperf.experiment.replicate import Replications
+from simperf.metrics.paths import flatten
 
 from conftest import MODELS
 
@@ -255,3 +258,18 @@ def test_precision_stops_within_twice_the_replications_it_needed() -> None:
 
     first = min(k for k in range(2, reps.n + 1) if met(k))
     assert reps.n <= 2 * first
+
+
+def test_text_fields_are_not_metrics_when_null() -> None:
+    # a stable run's verdict names no component (null), a saturated one names it: text
+    # either way, but metrics() listed the nulls as metrics, NaN in every replication
+    stable = simperf.run(short_mm1(**{"run.duration": 10}), seed=1).to_dict()
+    saturated = copy.deepcopy(stable)
+    saturated["stability"] |= {"status": "saturated", "component": "app", "reason": "busy"}
+    reps = Replications(short_mm1(), 1, [stable, saturated])
+    text = {f"stability.{k}" for k in ("component", "instance", "resource", "reason", "target")}
+    assert not text & set(reps.metrics)
+    assert {"latency.all.p99", "stability.peak.utilization"} <= set(reps.metrics)
+    spill = {"web": {"estimated_resource": None, "estimated_headroom": None}}
+    flat = flatten({"headroom": {"components": spill}})
+    assert list(flat) == ["headroom.components.web.estimated_headroom"]  # a number: NaN

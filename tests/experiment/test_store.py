@@ -125,3 +125,20 @@ def test_a_damaged_run_is_run_again(tmp_path: Path) -> None:
     with sqlite3.connect(path) as db:
         (length,) = db.execute("SELECT length(result) FROM runs WHERE point LIKE '%5%'").fetchone()
     assert length > 100  # written anew
+
+
+def test_errors_from_python_name_its_arguments_not_the_commands_flags(tmp_path: Path) -> None:
+    # sweep(store=...) said "choose another --out", a flag no notebook user typed
+    path = tmp_path / "r.db"
+    ResultStore(path, "h").close()
+    with pytest.raises(StoreError) as exists:
+        ResultStore(path, "h")
+    with pytest.raises(StoreError) as other:
+        ResultStore(path, "another", resume=True)
+    with pytest.raises(StoreError) as directory:
+        ResultStore(tmp_path, "h")
+    for caught, says in ((exists, "resume=True"), (other, "store="), (directory, "store=")):
+        assert "--" not in str(caught.value) and says in str(caught.value), caught.value
+    # the command's own wording, for the command line to print
+    assert "(--resume) or choose another --out" in str(exists.value.command_line)
+    assert "use another --out" in str(other.value.command_line)

@@ -8,9 +8,10 @@ import re
 
 import simperf
 from simperf import plots
+from simperf.presentation import summary_stores
 from simperf.presentation.cells import PER_SECOND, per_second, rate_title
 
-from conftest import MODELS
+from conftest import MODELS, ROOT
 
 OTHER_WORDING = re.compile(r"\breq/s\b|\d requests/s")
 """``2000 req/s`` or ``16.01 requests/s`` where the rule writes ``2000/s``."""
@@ -55,3 +56,42 @@ def test_the_run_the_estimate_and_the_figures_write_rates_one_way() -> None:
     )
     axis = plots.percentiles_vs_load(sweep).layout.xaxis.title.text
     assert axis == rate_title("arrival rate") == "arrival rate (requests/s)"
+
+
+def test_a_database_servers_query_rate_carries_its_unit() -> None:
+    # the databases table printed its qps bare ("1235") beside "45.0%" and "12 ms"
+    server = {
+        "role": "primary",
+        "cpu_utilization": 0.45,
+        "storage_utilization": 0.2,
+        "qps": 1234.5,
+        "buffer_pool": {"hit_ratio": 0.99},
+        "stale_reads": 0,
+    }
+    db = {"instances": {"db[primary]": server}, "pools": {}, "queries": {}}
+    db["slow_queries"] = {"threshold": 0.1}
+    header, row = summary_stores.databases({"databases": {"db": db}})[1:3]
+    assert header.split()[:4] == ["database", "server", "cpu", "storage"]
+    assert "queries" in header and "qps" not in header
+    assert " 1234/s " in row, row  # four digits, as before, and per second
+
+
+PROSE_REQ = re.compile(r"\breq/s\b")
+"""``90 req/s`` or ``load (req/s)``: a rate as no view writes it (``90/s``, ``(requests/s)``)."""
+
+
+def test_the_models_and_docs_write_rates_as_the_views_do() -> None:
+    # the models' headers and descriptions (which the report shows) said "90 req/s", as
+    # did the README, docs, a notebook and the experiments' output, where every view
+    # writes 90/s
+    pages = [*MODELS.glob("*.yaml"), ROOT / "README.md", *(ROOT / "docs").glob("*.md")]
+    pages += [*(ROOT / "notebooks").glob("*.ipynb"), *(ROOT / "experiments").glob("*.py")]
+    pages += [*(ROOT / "realbench").glob("*.py")]
+    found = {
+        p.relative_to(ROOT).as_posix(): m.group(0)
+        for p in pages
+        # inline code quotes what was written before (`90 req/s`), not a rate
+        if (m := PROSE_REQ.search(re.sub(r"`[^`\n]*`", "", p.read_text(encoding="utf-8"))))
+    }
+    assert not found
+    assert "Poisson 90/s" in simperf.load(MODELS / "mm1.yaml").description
