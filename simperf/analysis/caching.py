@@ -75,7 +75,7 @@ caches of a thousand entries and more they are typically within a few thousandth
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Literal
 
 import numpy as np
@@ -484,48 +484,77 @@ _SERIES_TERMS = 80  # (a H)^k / k! at a H = 15 is below 1e-23 past k = 80
 
 
 _SERIES_TOLERANCE = 1e-25
-"""What the terms :func:`_series_terms` leaves out of a key's sums add up to at most,
+"""What the terms :func:`_series_sums` leaves out of a key's sums add up to at most,
 relative to the sums (the series' own round-off is some 1e-16 of its largest term)."""
 
+_SERIES_CHECK = 8
+"""From which term, and every how many, :func:`_series_sums` looks for keys to let go:
+a cold key's terms fall below the tolerance after some 8, and a look costs as a term."""
 
-def _series_terms(
-    a: np.ndarray, span: float, floor: np.ndarray
-) -> Iterator[tuple[int, float, np.ndarray | slice, np.ndarray]]:
-    """The terms ``(-a (H - k))^k / k!`` of :func:`_unbroken`'s series at ``H = span``,
-    ``k`` up to ``H`` (at most ``_SERIES_TERMS``), each as ``(k, H - k, keys, term)``
-    for the keys (indices into ``a``) whose sums it still moves.
+
+def _series_sums(
+    a: np.ndarray,
+    span: float,
+    floor: Callable[..., np.ndarray],
+    carried: tuple[np.ndarray, ...],
+    weights: Callable[..., tuple[np.ndarray | float, ...]],
+) -> tuple[np.ndarray, ...]:
+    """Sums over ``k`` up to ``H = span`` (at most ``_SERIES_TERMS``) of the terms
+    ``(-a (H - k))^k / k!`` of :func:`_unbroken`'s series, each times the weights
+    ``weights(k, H - k, *carried)`` (per-key arrays ``carried`` taken along).
 
     The terms are at most ``b_k = (a H)^k / k!``, which fall by ``a H / (k + 1)`` a step
     once past ``a H``, so a key's terms after ``k`` add up to at most ``b_(k + 1) / (1 -
-    a H / (k + 2))``; a key leaves once that is below ``_SERIES_TOLERANCE x floor``
-    (``floor`` a lower bound of its sums over its terms' largest weight), most keys, the
-    cold ones, after a few terms rather than ``H``'s.
+    a H / (k + 2))``; a key leaves the sums once that is below ``_SERIES_TOLERANCE x
+    floor`` (``floor`` a lower bound of its sums over its terms' largest weight): most
+    keys, the cold ones, after some ``_SERIES_CHECK`` terms rather than ``H``'s.
     """
-    keys: np.ndarray | slice = slice(None)
-    scaled = a * span  # a H, of the keys still summed
-    bound = np.ones_like(a)  # b_k
-    limit = _SERIES_TOLERANCE * floor
-    ak = a
+    sums: list[np.ndarray] | None = None
+    done: list[np.ndarray] = []  # the sums of the keys let go, by output
+    keys: np.ndarray | None = None  # those still summed (None: all)
+    scaled = limit = a
     for k in range(min(int(np.floor(span)), _SERIES_TERMS) + 1):
         rest = span - k
         if k == 0:
-            term = np.ones_like(ak)
+            term = np.ones_like(a)
         else:
-            z = ak * rest
+            z = a * rest
             with np.errstate(divide="ignore"):
                 term = np.where(
                     z > 0, np.exp(k * np.log(np.where(z > 0, z, 1.0)) - math.lgamma(k + 1)), 0.0
                 )
-        yield k, rest, keys, (-1) ** k * term
-        bound = bound * (scaled / (k + 1))  # b_(k + 1)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            tail = np.where(scaled < k + 2, bound / (1.0 - scaled / (k + 2)), np.inf)
-        stay = ~(tail < limit)
-        if not stay.all():  # the keys whose remaining terms are negligible leave
-            if not stay.any():
-                return
-            keys = np.flatnonzero(stay) if isinstance(keys, slice) else keys[stay]
-            ak, scaled, bound, limit = ak[stay], scaled[stay], bound[stay], limit[stay]
+        signed = (-1) ** k * term
+        parts = weights(k, rest, *carried)
+        if sums is None:
+            sums = [signed * w for w in parts]
+            done = [np.empty(a.size) for _ in parts]
+        else:
+            for total, w in zip(sums, parts, strict=True):
+                total += signed * w
+        if k >= _SERIES_CHECK and k % _SERIES_CHECK == 0:
+            if keys is None:  # the first look
+                keys = np.arange(a.size)
+                scaled = a * span  # a H
+                limit = _SERIES_TOLERANCE * floor(*carried)
+            bound = scaled ** (k + 1) * math.exp(-math.lgamma(k + 2))  # b_(k + 1)
+            with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+                tail = np.where(scaled < k + 2, bound / (1.0 - scaled / (k + 2)), np.inf)
+            stay = ~(tail < limit)
+            if stay.sum() < 0.75 * stay.size:  # a quarter of them or more go
+                gone = ~stay
+                for out, total in zip(done, sums, strict=True):
+                    out[keys[gone]] = total[gone]
+                if not stay.any():
+                    return tuple(done)
+                keys, a, scaled, limit = keys[stay], a[stay], scaled[stay], limit[stay]
+                carried = tuple(c[stay] for c in carried)
+                sums = [total[stay] for total in sums]
+    assert sums is not None
+    if keys is None:
+        return tuple(sums)
+    for out, total in zip(done, sums, strict=True):
+        out[keys] = total
+    return tuple(done)
 
 
 def _slowest_root(lambertw: Callable[..., np.ndarray], a: np.ndarray) -> np.ndarray:
@@ -572,13 +601,15 @@ def _unbroken(x: np.ndarray, span: float) -> tuple[np.ndarray, np.ndarray, np.nd
     series = a * span <= _SERIES_LIMIT
     q, integral, cycle = np.empty_like(x), np.empty_like(x), np.empty_like(x)
     xs = x[series]
-    kept, held, total = np.zeros_like(xs), np.zeros_like(xs), np.zeros_like(xs)
     # Q >= min(1, span) and U >= 1: a term's weight is at most 1 + x span
-    floor = min(1.0, span) / (max(1.0, span) * (1.0 + xs * span))
-    for k, rest, keys, signed in _series_terms(a[series], span, floor):
-        kept[keys] += signed
-        held[keys] += signed * (rest / (k + 1))
-        total[keys] += signed * (1.0 + xs[keys] * rest / (k + 1))
+
+    def weights(k: int, rest: float, xs: np.ndarray) -> tuple[np.ndarray | float, ...]:
+        return 1.0, rest / (k + 1), 1.0 + xs * rest / (k + 1)
+
+    def floor(xs: np.ndarray) -> np.ndarray:
+        return min(1.0, span) / (max(1.0, span) * (1.0 + xs * span))
+
+    kept, held, total = _series_sums(a[series], span, floor, (xs,), weights)
     q[series], integral[series], cycle[series] = kept, held, total
     far = ~series
     if far.any():
@@ -703,14 +734,20 @@ def _unbroken_written(
     series = a * span <= _SERIES_LIMIT
     edge, integral = np.empty_like(x), np.empty_like(x)
     xs, om = x[series], omega[series]
-    kept, held = np.zeros_like(xs), np.zeros_like(xs)
     # the integral is at least its part over (0, min(1, span)), where q = 1; the cycle's
     # reads (edge + (x + omega) integral) at least 1
-    floor = np.minimum(1.0, _stay_fifo(om, min(1.0, span))) / (max(1.0, span) * (1.0 + xs * span))
-    for k, rest, keys, signed in _series_terms(a[series], span, floor):
-        kept[keys] += signed
-        ok = om[keys]
-        held[keys] += signed * np.exp(-k * ok) * (rest / (k + 1)) * _ratio_of_gamma(k, ok * rest)
+
+    def weights(
+        k: int, rest: float, om: np.ndarray, xs: np.ndarray
+    ) -> tuple[np.ndarray | float, ...]:
+        return 1.0, np.exp(-k * om) * (rest / (k + 1)) * _ratio_of_gamma(k, om * rest)
+
+    def floor(om: np.ndarray, xs: np.ndarray) -> np.ndarray:
+        return np.minimum(1.0, _stay_fifo(om, min(1.0, span))) / (
+            max(1.0, span) * (1.0 + xs * span)
+        )
+
+    kept, held = _series_sums(a[series], span, floor, (om, xs), weights)
     edge[series], integral[series] = kept * np.exp(-om * span), held
     far = ~series
     if far.any():

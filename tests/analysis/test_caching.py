@@ -810,11 +810,21 @@ def test_renewal_series_keep_their_values(
     assert got == pytest.approx(expected, rel=1e-12, abs=0.0)
 
 
-def test_series_terms_stop_each_key_at_its_negligible_terms() -> None:
-    from simperf.analysis.caching import _series_terms
+def test_series_sums_let_each_key_go_at_its_negligible_terms() -> None:
+    from simperf.analysis.caching import _series_sums
 
-    # a hot key (a H = 10) needs some 60 terms, a cold one (a H = 1e-3) a handful
-    a = np.array([0.1, 1e-5])
-    seen = [np.arange(2)[keys].tolist() for _, _, keys, _ in _series_terms(a, 100.0, np.ones(2))]
-    assert len(seen) > 50 and seen[-1] == [0]
-    assert sum(1 in keys for keys in seen) < 12
+    # a hot key (a H = 10) needs some 60 terms, a cold one (a H = 1e-3) a handful: the
+    # cold ones leave early (their weight seen fewer times), with the sums kept whole
+    a = np.array([0.1] + [1e-5] * 9)
+    seen = np.zeros(10)
+
+    def weights(k: int, rest: float, counts: np.ndarray) -> tuple[float, ...]:
+        seen[counts.astype(int)] += 1
+        return (1.0,)
+
+    (kept,) = _series_sums(a, 100.0, np.ones_like, (np.arange(10.0),), weights)
+    assert seen[0] >= 50 and (seen[1:] <= 9).all()
+    k = np.arange(81.0)[:, None]
+    factorials = np.array([float(math.factorial(n)) for n in range(81)])[:, None]
+    full = ((-a * (100.0 - k)) ** k / factorials).sum(axis=0)
+    assert np.allclose(kept, full, rtol=1e-12, atol=1e-11)  # the hot key's terms reach 1e3
