@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import functools
 import importlib.util
 from pathlib import Path
 from typing import Any
@@ -15,6 +16,17 @@ CATALOGUE = MODELS / "instance_types.yaml"
 """The instance-type catalogue beside the example scenarios (not a scenario itself)."""
 SCENARIO_FILES = sorted(p for p in MODELS.glob("*.yaml") if p != CATALOGUE)
 """Every example scenario in models/."""
+
+
+@functools.cache
+def model_result(name: str, overrides: tuple[tuple[str, Any], ...] = ()) -> Any:
+    """``models/<name>.yaml`` run whole at seed 1 (with ``overrides``), once a process: the
+    run the README, the docs and the models' headers quote, shared by the tests that pin
+    them. Read it, never change it."""
+    import simperf
+
+    return simperf.run(simperf.load(MODELS / f"{name}.yaml"), seed=1, overrides=dict(overrides))
+
 
 MINIMAL: dict[str, Any] = {
     "name": "minimal",

@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import re
 
-import simperf
-
-from conftest import MODELS, ROOT
+from conftest import ROOT, model_result
 
 PAGE = (ROOT / "docs" / "results.md").read_text(encoding="utf-8")
 DOC = " ".join(PAGE.split())
@@ -15,7 +13,7 @@ DOC = " ".join(PAGE.split())
 def test_multi_region_headroom_lines_are_what_the_summary_prints() -> None:
     shown = re.search(r"```\n(headroom  web_ap workers .*?)```", PAGE, re.S)
     assert shown, "multi_region's headroom lines are missing"
-    printed = simperf.run(simperf.load(MODELS / "multi_region.yaml"), seed=1).summary()
+    printed = model_result("multi_region").summary()
     assert shown.group(1) in printed + "\n"
 
 
@@ -27,6 +25,6 @@ def test_diurnal_peak_headroom_quoted_is_what_the_summary_prints() -> None:
     )
     assert shown, "diurnal's headroom quote is missing"
     headline, busy, window, under = shown.groups()
-    printed = " ".join(simperf.run(simperf.load(MODELS / "diurnal.yaml"), seed=1).summary().split())
+    printed = " ".join(model_result("diurnal").summary().split())
     assert headline in printed and under in printed
     assert f"{busy} at app[0] {window}" in printed  # the verdict's words

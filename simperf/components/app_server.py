@@ -511,11 +511,13 @@ class AppInstance(Server):
         pools = list(self.pools.values())
         counters = {
             "pool_area": sum(p.in_use.area_at(now) for p in pools),
-            "pool_size": sum(p.size for p in pools),
+            # the connections the servers accepted: those past max_connections are refused
+            "pool_size": sum(p.usable for p in pools),
             "pool_acquired": sum(p.wait_samples.count for p in pools),
             "pool_wait_sum": sum(p.wait_sum for p in pools),
             "pool_timeouts": sum(p.timeouts for p in pools),
             "pool_unsent": sum(p.unsent for p in pools),
+            "pool_refused": sum(p.refused for p in pools),
         }
         dropping = [p for p in pools if p.deadlines is not None]  # pool.drop_expired
         if dropping:  # queries dropped past their deadline: offered, not served (headroom)

@@ -23,6 +23,9 @@ from typing import TYPE_CHECKING, Any
 
 from simperf.components.base import Process, Request, RequestFailed, outcome_of
 from simperf.components.resilience import checked_send, failed_before_sent, guard, needs_guard
+from simperf.spec.kind import CALL as CALL_VIA
+from simperf.spec.kind import PARALLEL as PARALLEL_VIA
+from simperf.spec.kind import QUERY as QUERY_VIA
 
 if TYPE_CHECKING:  # pragma: no cover
     from simperf.components.app_server import AppInstance, AppServer
@@ -90,6 +93,9 @@ def connect(
             handle = network.handler(source, network.region_of[target.name], handle)
     client_cpu = 0.0 if background else target.client_cpu(route)
     guarded = not background and needs_guard(step, server.spec.breakers, target.name)
+    later = 0  # the endpoint's later queries through the same pool, unsent if it fails
+    if pooled and not any(getattr(step, o, None) for o in ("retry", "hedge", "fallback")):
+        later = later_queries(server, purpose, target.name)
     lost = None  # how a bare pooled call counts a try that failed for its connection
     expire = None  # its deadline's check, made before it waits for the connection
     if not guarded and not background:  # a guarded call checks before each try itself
@@ -104,7 +110,7 @@ def connect(
         pools = [instance.pools[target.name] for instance in server.instances]
         if server.ctx.tracer is not None:  # run.trace: waits for a connection as spans
             pools = server.ctx.tracer.pools(pools, target.name)
-    call = _runner(handle, route, pools, client_cpu, repeat, lost, expire)
+    call = _runner(handle, route, pools, client_cpu, repeat, lost, expire, later)
     return RUN, guard(server, target.name, call, step, purpose) if guarded else call
 
 
@@ -130,6 +136,7 @@ def _runner(
     repeat: int,
     lost: Callable[[int], None] | None = None,
     expire: Callable[[Request], None] | None = None,
+    later: int = 0,
 ) -> Runner:
     if pools is None:
         if client_cpu == 0 and repeat == 1:
@@ -154,7 +161,8 @@ def _runner(
                 if waiting is not None:
                     yield from waiting
             except RequestFailed as failed:
-                pool.left_unsent(failed.code, repeat - 1 - i)  # the step's queries after it
+                # the step's queries after it, and the endpoint's later steps'
+                pool.left_unsent(failed.code, repeat - 1 - i + later)
                 if lost is not None:  # on a counted route: a try that failed before its handle
                     lost(failed.code)
                 raise
@@ -166,8 +174,32 @@ def _runner(
                 yield from instance.cpu(client_cpu)
 
     # what a flat runner needs to run this call without a process (components/flat_db.py)
-    pooled.flat_call = (handle, route, pools, client_cpu, repeat)  # type: ignore[attr-defined]
+    pooled.flat_call = (handle, route, pools, client_cpu, repeat, later)  # type: ignore[attr-defined]
     return pooled
+
+
+def later_queries(server: AppServer, purpose: str, target: str) -> int:
+    """The queries to ``target`` that the steps after the one compiled as ``purpose``
+    (``endpoint:index``, or within it ``endpoint:index:...``: a parallel arm, a cache's
+    backing read) make in its endpoint, one after another.
+
+    A query failing as it waits for its pool's connection (timed out, or dropped past
+    its deadline) fails its request, which sends none of them: the pool was offered them
+    as it was the step's own queries left unsent (``pool_unsent``). A query, a call and
+    each parallel arm to ``target`` count (a query's ``repeat`` times), not a cache's
+    backing read, which a hit never makes.
+    """
+    endpoint, _, rest = purpose.partition(":")
+    index = rest.partition(":")[0]
+    steps = server.spec.endpoints.get(endpoint)
+    if steps is None or not index.isdigit():
+        return 0
+    return sum(
+        int(forward.weight)
+        for later in steps[int(index) + 1 :]
+        for forward in later.forwards()
+        if forward.component == target and forward.via in (CALL_VIA, PARALLEL_VIA, QUERY_VIA)
+    )
 
 
 def parallel_arm(op: int, arg: Any, request: Request, instance: AppInstance) -> Process:

@@ -286,6 +286,7 @@ class DatabaseCore:
             raise RequestFailed(self.db.refused_code)
         inst.open += 1
         inst.opened += 1
+        inst.connected.change(1, self.env.now)
         if inst.open > inst.open_peak:
             inst.open_peak = inst.open
         try:
@@ -298,6 +299,7 @@ class DatabaseCore:
             yield from inst.query(self, request, q, key)
         finally:
             inst.open -= 1
+            inst.connected.change(-1, self.env.now)
 
     def _replicate(self, request: Request, q: CompiledQuery, key: int) -> None:
         for replica in self.log_write(request, q, key):
@@ -488,4 +490,6 @@ def compile_query_step(server: Any, step: QueryStep, purpose: str) -> tuple[int,
     """Step compiler for ``{query: ...}`` steps: the query variant, through the call path."""
     db = server.component(step.database)
     variant = Variant(step.query, step.limit, step.offset, step.pagination)
-    return connect(server, db.name, step.query, route=db.route(variant), repeat=step.repeat)
+    return connect(
+        server, db.name, step.query, route=db.route(variant), repeat=step.repeat, purpose=purpose
+    )

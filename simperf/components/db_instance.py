@@ -24,6 +24,7 @@ from simperf.components.server import Server
 from simperf.components.shared_cpu import usl_cores
 from simperf.components.slots import DroppingSlots
 from simperf.dbcost.query_cost import storage_times
+from simperf.metrics.monitor import LevelMonitor
 from simperf.spec.database import DbInstanceSpec
 
 PRIMARY, REPLICA = 0, 1
@@ -83,6 +84,8 @@ class DbInstance(Server):
         self.max_connections = spec.max_connections
         self.reserved = 0  # connections held open by pools
         self.open = 0  # connections opened per query (no pool), in use now
+        # their time in use: the occupancy of the connections pools left (headroom's)
+        self.connected = LevelMonitor()
         self.open_peak = 0
         self.opened = 0
         self.active = 0
@@ -249,6 +252,10 @@ class DbInstance(Server):
         that the time series, alerts and headroom (dropped work was offered) read them."""
         counters = super().snapshot(now, window=window)
         counters.update(self.dropped())
+        # the connections opened per query, against those the pools left it
+        counters["connection_area"] = self.connected.area_at(now)
+        counters["connections"] = max(self.max_connections - self.reserved, 0)
+        counters["opened"] = self.opened
         storage = self.storage.slots
         if isinstance(storage, DroppingSlots):
             # of the expired, those dropped waiting for storage: their CPU was spent here,

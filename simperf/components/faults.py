@@ -36,10 +36,16 @@ MARKED = (
     "pool_timeouts",
     "pool_acquired",
     "pool_unsent",
+    "pool_refused",
+    "connection_area",
 )
 """The counters of every instance marked as a fault starts and ends (NaN where an
 instance has none): what its utilisation, occupancies and offered load while the fault
 lasted are differences of (see :mod:`simperf.metrics.headroom`)."""
+
+
+STOPPED = MARKED.index("served")
+"""The column of a route's row in the log's marks: the calls its breaker failed fast."""
 
 
 def marked(counters: dict[str, float]) -> list[float]:
@@ -62,16 +68,19 @@ class FaultLog:
     ``marks[i]`` holds occurrence ``i``'s counters of every instance (the rows of
     ``instances``, the columns :data:`MARKED`) at its start, at its end (None while it
     lasts) and at its detection (None until then): 96 bytes per instance and mark, taken
-    without an event of their own. The detection splits the fault's time in two stretches
-    that load the rest differently: before it, traffic still goes to the failed instance.
+    without an event of their own; then a row per call route with a breaker (``routes``),
+    its fail-fasts in column :data:`STOPPED` (offered to its callee while it lasted).
+    The detection splits the fault's time in two stretches that load the rest
+    differently: before it, traffic still goes to the failed instance.
     ``switches[i]`` holds ``(time, counters, out)`` each time occurrence ``i`` went out
     of rotation (the first of its instances taken out) or back in (the last put back)
     while it lasted: a balancer that readmits an instance still failing (an ejection run
     its time, a health check passing) sends it traffic again until it is detected again.
     """
 
-    def __init__(self, instances: Sequence[Any] = ()) -> None:
+    def __init__(self, instances: Sequence[Any] = (), routes: Sequence[Any] = ()) -> None:
         self.instances = list(instances)
+        self.routes = list(routes)
         self.marks: list[list[np.ndarray | None]] = []
         self.switches: list[list[tuple[float, np.ndarray, bool]]] = []
         self._out: dict[int, set[str]] = {}  # id(occurrence) -> its instances out of rotation
@@ -119,9 +128,14 @@ class FaultLog:
 
     def mark(self, now: float) -> np.ndarray:
         """Every instance's :data:`MARKED` counters at ``now`` (no queue peak reset)."""
-        return np.array(
+        counters = np.array(
             [marked(inst.snapshot(now, window=False)) for inst in self.instances], dtype=float
         ).reshape(len(self.instances), len(MARKED))
+        if not self.routes:
+            return counters
+        stops = np.full((len(self.routes), len(MARKED)), np.nan)
+        stops[:, STOPPED] = [route.fail_fast for route in self.routes]
+        return np.vstack([counters, stops])
 
     def detected(self, instance: str, now: float) -> None:
         """A balancer took ``instance`` out of rotation at ``now`` (or a database's
@@ -162,8 +176,10 @@ def schedule_faults(
     instances: Sequence[Any] = (),
 ) -> FaultLog:
     """Start the processes of every fault; returns the run's log (also ``ctx.faults``),
-    which marks the counters of ``instances`` as each occurrence starts and ends."""
-    log = FaultLog(instances)
+    which marks the counters of ``instances`` as each occurrence starts and ends, and the
+    fail-fasts of the call routes with a breaker."""
+    routes = [c for c in components.values() if c.kind == "route" and c.breaker is not None]
+    log = FaultLog(instances, routes)
     ctx.faults = log
     for index, fault in enumerate(faults):
         own = [] if fault.component is None else _own_instances(components[fault.component])

@@ -65,6 +65,7 @@ class QueryStep:
         "core",
         "cores",
         "db",
+        "later",
         "pools",
         "reader",
         "readers",
@@ -78,9 +79,16 @@ class QueryStep:
     )
 
     def __init__(
-        self, db: Database, route: Any, pools: list[Any], client_cpu: float, repeat: int
+        self,
+        db: Database,
+        route: Any,
+        pools: list[Any],
+        client_cpu: float,
+        repeat: int,
+        later: int = 0,
     ) -> None:
         self.db = db
+        self.later = later  # the endpoint's later queries through the pool (calls.later_queries)
         self.route = route
         self.pools = pools
         self.client_cpu = client_cpu
@@ -114,7 +122,7 @@ def flat_query(runner: Any) -> QueryStep | None:
     call = getattr(runner, "flat_call", None)
     if call is None:
         return None
-    handle, route, pools, client_cpu, repeat = call
+    handle, route, pools, client_cpu, repeat, later = call
     handle = unwrapped(handle)  # spans wrap it for traced requests only
     db = getattr(handle, "__self__", None)
     if (
@@ -128,7 +136,7 @@ def flat_query(runner: Any) -> QueryStep | None:
         or any(pool.deadlines is not None for pool in pools)
     ):
         return None
-    return QueryStep(db, route, pools, client_cpu, repeat)
+    return QueryStep(db, route, pools, client_cpu, repeat, later)
 
 
 class _PoolWait:
@@ -389,7 +397,8 @@ class PooledQuery(DbQuery):
         pool = self.pool
         pool.slots.waiting.remove(grant)
         pool.timeouts += 1
-        pool.unsent += self.left - 1  # the step's queries after it (Pool.left_unsent)
+        # the step's queries after it and the endpoint's later ones (Pool.left_unsent)
+        pool.unsent += self.left - 1 + self.step.later
         self.visit.fail(pool.timeout_code, pool.env._now)
 
     def dispatch(self, now: float) -> None:

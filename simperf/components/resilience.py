@@ -35,6 +35,7 @@ from simperf.components.base import Component, Context, Process, Request, Reques
 from simperf.metrics.monitor import LevelMonitor
 from simperf.rng import batched
 from simperf.spec.resilience import BackoffSpec, BreakerSpec, BudgetSpec, deadline_reaches
+from simperf.spec.topology import served_endpoints
 
 if TYPE_CHECKING:  # pragma: no cover
     import simpy
@@ -120,6 +121,9 @@ class Breaker:
         self.passed = 0
         self.opens = 0
         self.not_closed = LevelMonitor()
+        # [opened, closed] of each time it was not closed (closed: inf while it is not):
+        # the faults section gives a fault the calls failed fast while one it opened held
+        self.spells: list[list[float]] = []
 
     def allow(self, now: float) -> int | None:
         """The attempt's generation, or None when the breaker fails it fast."""
@@ -159,6 +163,7 @@ class Breaker:
                     self.window.clear()
                     self.failures = self.slow = 0
                     self.not_closed.change(-1, now)
+                    self.spells[-1][1] = now
             return
         window = self.window
         window.append((failed, slow))
@@ -177,6 +182,7 @@ class Breaker:
     def _open(self, now: float) -> None:
         if self.state == CLOSED:
             self.not_closed.change(1, now)
+            self.spells.append([now, math.inf])
         self.state = OPEN
         self.generation += 1
         self.until = now + self.wait
@@ -797,13 +803,23 @@ def failed_before_sent(server: AppServer, target: str) -> Callable[[int], None] 
 
 def guarded_targets(server: AppServer) -> frozenset[str]:
     """The components some call of ``server`` guards (:func:`needs_guard`): a bare call to
-    one of them shares a route that counts every call (walked once per server)."""
+    one of them shares a route that counts every call (walked once per server).
+
+    Only the endpoints something calls count (:func:`~simperf.spec.topology.served_endpoints`):
+    a guarded call on an endpoint nobody calls is never compiled, so its route is never
+    reported, and the bare calls it made count would be counted unseen, as processes.
+    """
     targets: frozenset[str] | None = getattr(server, "guarded_targets", None)
     if targets is None:
         breakers = server.spec.breakers
+        ctx = server.ctx
+        served: set[tuple[str, str]] | None = getattr(ctx, "served_endpoints", None)
+        if served is None and ctx.scenario is not None:  # walked once per run
+            served = ctx.served_endpoints = served_endpoints(ctx.scenario)  # type: ignore[attr-defined]
         targets = frozenset(
             f.component
-            for steps in server.spec.endpoint_steps().values()
+            for endpoint, steps in server.spec.endpoint_steps().items()
+            if served is None or (server.name, endpoint) in served
             for step in steps
             for f in step.forwards()
             if needs_guard(step, breakers, f.component)

@@ -250,6 +250,7 @@ def _solve(scenario: Scenario, scale: float) -> tuple[Routes, list[tuple[Any, fl
     else:
         _settle(routes)
         _autoscale_held(scenario, routes, held)
+        routes.note_timeouts()
     return routes, entries, rate
 
 

@@ -17,7 +17,8 @@ from simperf.dbcost.explain import (
 )
 from simperf.dbcost.mix import Variant
 from simperf.dbcost.query_cost import expected_times, storage_times
-from simperf.estimate.stations import Station, Time, served, slowest
+from simperf.estimate.stations import Station, Time, exceeds, served, slowest
+from simperf.units import format_time
 
 
 class QueryRoutes:
@@ -33,6 +34,48 @@ class QueryRoutes:
     pooled: dict[tuple[str, str], dict[tuple[Variant, bool], float]]
     """(app server, database) -> (query variant, after a write) -> queries per second
     through that app's pool for the database."""
+    unpooled: set[str]
+    """Databases some query reaches without a pool (a connection opened per query)."""
+    _bounds: dict[str, int | None]
+    """Database -> :meth:`connections` (forgotten with the memoised times)."""
+
+    def connections(self, database: str) -> int | None:
+        """The most queries ``database`` can be running at once, on any one of its servers:
+        its callers' pools' connections (each instance's pool, at the largest fleet it
+        can have), each holding one query at a time; None where nothing bounds them (a
+        caller opens a connection per query) or a closed loop's pools are not estimated."""
+        if self.rate is None or database in self.unpooled:
+            return None
+        total = 0
+        for name, db in self.pooled:
+            if db == database:
+                spec = self.components[name]
+                size = next(p.size for p in spec.pools if p.database == database)
+                total += size * spec.most_replicas
+        return total or None
+
+    def unqueued(self, station: Station) -> bool:
+        """Whether ``station``, a database server's cores or storage slots, never queues:
+        its callers' pools hold no more connections than it has servers, so the queries
+        that would wait there wait for a connection instead (at the pools' stations,
+        whose holding times then carry no wait here). Noted where it applies."""
+        name = station.component
+        if name not in self._bounds:
+            spec = self.components.get(name)
+            self._bounds[name] = (
+                self.connections(name) if spec is not None and spec.is_database else None
+            )
+        bound = self._bounds[name]
+        if bound is None or bound > station.servers:
+            return False
+        what = "cores" if station.resource.endswith("cpu") else "I/O slots"
+        self.note(
+            station.component,
+            f"{station.resource}: at most {bound} queries at once (its callers' pools hold "
+            f"{bound} connections, no more than its {station.servers} {what}): none waits "
+            f"for {'a core' if what == 'cores' else 'a slot'}, the pools queue them",
+        )
+        return True
 
     def _query(self, database: str, variant: Variant) -> tuple[Any, dict[str, float], bool]:
         """(plan, expected times on the primary, whether it runs on every shard)."""
@@ -79,6 +122,7 @@ class QueryRoutes:
         primary = self._on_primary(database, p.is_write, after_write)
         shares = self._routed_shares(database, variant, primary)
         if not pooled:  # a connection opened per query: its session start-up takes a core
+            self.unpooled.add(database)
             startup = spec.connection.startup
             station = self._db_station(database, primary)
             station.add(visits, startup.mean, startup.variance, shares)
@@ -101,7 +145,9 @@ class QueryRoutes:
                 "longest of the shards' waits taken as independent",
             )
         self.calls[(database, variant.query)] += rate
-        self._db_station(database, primary).add(visits, times["cpu"], times["cpu"] ** 2, shares)
+        # the CPU as the run draws it: per_query's draw plus the plan's constant part
+        cpu_variance = spec.cpu.per_query.variance
+        self._db_station(database, primary).add(visits, times["cpu"], cpu_variance, shares)
         if times["visit"] > 0:  # a query's page I/O holds one storage slot, all at once
             share = times["visit"]
             mean = times["io"] / share
@@ -143,6 +189,31 @@ class QueryRoutes:
                 f"{station.resource}: its connections an M/G/c station of the queries' "
                 "holding times (Allen-Cunneen), queries taken as Poisson; max_wait "
                 "timeouts and refused connections not estimated",
+            )
+
+    def note_timeouts(self) -> None:
+        """Note each pool whose queries are estimated to wait past its ``max_wait`` (in
+        more than one in a million): the run fails those (``pool_timeout``) and the
+        connections they would have held serve the rest sooner, where the estimate takes
+        the wait as unbounded, so there its waits, latencies and occupancy are upper
+        bounds, and its errors (none) a lower one."""
+        for name, database in self.pooled:
+            station = self.pool_station(name, database)
+            spec = self.components[name]
+            limit = next(p.max_wait for p in spec.pools if p.database == database)
+            wait = self.wait(station)
+            if wait <= 0 or wait < 1e-6 * limit:  # Markov: P(wait > limit) < 1e-6
+                continue
+            late = exceeds(self.wait_time(station), limit) if math.isfinite(wait) else 1.0
+            if late < 1e-6:
+                continue
+            share = "all" if late >= 1.0 else f"{late:.2g}"
+            self.note(
+                name,
+                f"{station.resource}: {share} of its queries estimated to wait past its "
+                f"max_wait of {format_time(limit)}, which the run fails (pool_timeout) and "
+                "the estimate does not model: its waits, latencies and occupancy are upper "
+                "bounds there, its errors (none) a lower one",
             )
 
     def _pool_wait(self, spec: Any, database: str) -> Time:

@@ -66,6 +66,8 @@ class Routes(QueryRoutes, RegionRoutes):
         self._memo: dict[tuple[Any, ...], Time] = {}
         self._db: dict[str, Any] = {}
         self.pooled: dict[tuple[str, str], dict[tuple[Variant, bool], float]] = {}
+        self.unpooled: set[str] = set()
+        self._bounds: dict[str, int | None] = {}
         # geographic balancers: rates per client region held back until every class is
         # loaded (spill-over depends on all of them), then the shares each group serves
         self._pending: dict[tuple[str, str], dict[int, float]] = {}
@@ -105,6 +107,8 @@ class Routes(QueryRoutes, RegionRoutes):
         key = (station.component, station.resource)
         if key in self.waits:
             return self.waits[key]
+        if self.unqueued(station):  # its callers' pools admit no more than it serves
+            return 0.0
         if station.resource == "workers":
             share = self.worker_wait_share(station.component)
             if share < 1.0:
@@ -767,6 +771,7 @@ class Routes(QueryRoutes, RegionRoutes):
     def reset(self) -> None:
         """Forget the memoised times (after the waits changed)."""
         self._memo.clear()
+        self._bounds.clear()
 
 
 def kind_without_region(spec: Any, regions: list[str]) -> bool:

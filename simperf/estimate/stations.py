@@ -517,6 +517,12 @@ def quantile(parts: Sequence[tuple[float, Time]], p: float = 0.99) -> float:
     return float(high)
 
 
+def exceeds(time: Time, t: float) -> float:
+    """``P(time > t)`` of one route's :class:`Time`, its atom, phases and delays taken
+    as :func:`quantile` takes them."""
+    return float(_Route(1.0, time).tail(np.array([t]))[0])
+
+
 class _Route:
     """One route of a mixture: its constant start, zero atom and phases' transform."""
 

@@ -269,6 +269,8 @@ def _headroom(
             summary.snapshots[-1],
             rows,
             grid if section["load"] == "peak" else None,
+            model.scenario,
+            keyed,
         )
         mark_fault_spills(units, spills)
         section["faults"] = units[:MAX_UNITS]

@@ -14,7 +14,9 @@ a database's failover noticed its primary down), the time to recover (its repair
 and to restore (from the repair until a balancer sent traffic to it again), and the
 requests in flight while it lasted or was still out of rotation that failed, whatever
 the cause and whenever (a connect timeout fails a request after the fault has ended),
-of those that arrived in the measured period, as availability counts them.
+of those that arrived in the measured period, as availability counts them; and those a
+circuit breaker that opened while it lasted failed fast (``breaker_open``) after it ended,
+until that breaker closed again: the fault held it open, and users saw them fail.
 A failed request in flight during several overlapping occurrences counts to one of them
 only, so that the occurrences' ``failed`` add up to the section's: to one whose fault
 fails requests with its error cause (``primary_down`` to a database's crash,
@@ -73,15 +75,25 @@ def faults_section(summary: Any) -> dict[str, Any] | None:
     owner = np.full(starts.size, -1)
     owner_related = np.zeros(starts.size, dtype=bool)
     owner_start = np.full(starts.size, -np.inf)
+    # folded records start and end on window bounds, sums of window lengths: a fault
+    # starting on a bound must not lose the window after it to a rounding error
+    fuzz = 1e-9 * max(1.0, abs(t1)) if "weight" in data else 0.0
+    spells = _breaker_spells(model)
+    fast = summary.causes.index("breaker_open") if "breaker_open" in summary.causes else -1
     occurrences = []
     for occ in log.occurrences:
         end = t1 if occ["end"] is None else occ["end"]
         if end < t0 or occ["start"] > t1:
             continue
         until = max(end, occ["restored"] if occ["restored"] is not None else end)
-        before = np.searchsorted(starts, until, side="left")
+        before = np.searchsorted(starts, until - fuzz, side="left")
         mine = np.zeros(starts.size, dtype=bool)
-        mine[:before] = end_by_start[:before] >= occ["start"]
+        mine[:before] = end_by_start[:before] >= occ["start"] - fuzz
+        # a breaker it opened fails calls fast until it closes, after the fault too
+        held = max((b for a, b in spells if occ["start"] <= a <= end), default=until)
+        if held > until:
+            after = np.searchsorted(starts, held - fuzz, side="left")
+            mine[before:after] = codes[before:after] == fast
         related = mine & _gives(model, occ, summary.causes)[codes]
         better = mine & (
             (related & ~owner_related) | ((related == owner_related) & (occ["start"] > owner_start))
@@ -174,6 +186,17 @@ def _gives(model: Any, occurrence: dict[str, Any], causes: list[str]) -> np.ndar
     """Per outcome code, whether ``occurrence``'s fault fails requests with that cause."""
     kinds = fault_kinds(model, model.scenario.faults[occurrence["fault"]])
     return np.array([gives(c, occurrence["kind"], kinds) for c in causes])
+
+
+def _breaker_spells(model: Any) -> list[tuple[float, float]]:
+    """Every circuit breaker's spells not closed, ``(opened, closed)`` (closed: inf
+    while it still was not at the end)."""
+    return [
+        (a, b)
+        for component in model.components.values()
+        if component.kind == "route" and component.breaker is not None
+        for a, b in component.breaker.spells
+    ]
 
 
 def _refused(summary: Any) -> np.ndarray | None:

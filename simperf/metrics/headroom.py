@@ -21,7 +21,9 @@ busy saturates at 0.5 times the load, not at 1). A pool's share is of queries, a
 work is (:func:`kept`): a request failed waiting for a connection is offered it as every
 query of its step's ``repeat``. A query dropped waiting for a database server's storage
 had its CPU, in the cores' busy time: it is served there and offered, unserved, to the
-storage only (:func:`kept` too). Calls a circuit breaker failed fast
+storage only (:func:`kept` too). An attempt dropped because its caller cancelled it
+(``cancelled``: a hedged copy that lost) is not offered load: its request was answered
+by another copy, which is counted. Calls a circuit breaker failed fast
 were offered too: a callee behind a breaker counts them as load it would have served
 (spread over its instances as it spread what it served), so that it does not look
 comfortable only because the breaker refused work (:func:`stopped_calls`); not at the
@@ -58,7 +60,7 @@ from typing import Any
 
 import numpy as np
 
-from simperf.components.faults import MARKED, FaultLog, marked
+from simperf.components.faults import MARKED, STOPPED, FaultLog, marked
 from simperf.metrics.availability import target_name
 from simperf.metrics.request_stats import clean
 from simperf.metrics.stability import RESOURCES, busy_name, judged_windows
@@ -66,16 +68,19 @@ from simperf.model import Snapshot
 from simperf.spec.scenario import Scenario
 from simperf.spec.topology import served_by
 
-TURNED_AWAY = ("rejected", "shed", "expired", "pool_expired", "pool_timeouts")
+TURNED_AWAY = ("rejected", "shed", "expired", "pool_expired", "pool_timeouts", "pool_refused")
 """What an instance counts of the requests offered it and not served: rejected at its
-queue limit, shed, dropped past their deadline (``queue.drop_expired``; a database
-server's ``drop_expired`` at its cores and storage; an app server's queries its pools dropped so,
-``pool.drop_expired``, or failed after waiting ``max_wait`` for a connection). Each arrived and
+queue limit (a database server: connections refused past its ``max_connections``, load on
+its ``connections``), shed, dropped past their deadline (``queue.drop_expired``; a
+database server's ``drop_expired`` at its cores and storage; an app server's queries its
+pools dropped so, ``pool.drop_expired``, failed after waiting ``max_wait`` for a
+connection, or refused a connection past the server's ``max_connections``,
+``pool_refused``). Each arrived and
 would have cost its demand had it been served, so each is load offered (a database
 server's queries dropped waiting for storage once, at storage: :func:`kept`)."""
 
 
-AT_POOL = ("pool_timeouts", "pool_expired")
+AT_POOL = ("pool_timeouts", "pool_expired", "pool_refused")
 """Of :data:`TURNED_AWAY`, the queries a pool failed: one query each, the request's last."""
 
 
@@ -86,9 +91,10 @@ def kept(rows: Sequence[dict[str, Any]], resource: str, stopped: float = 0.0) ->
 
     A request whose query timed out or was dropped waiting for a connection (one of a
     step's ``repeat``) is offered to the pool as all its queries, the unsent rest
-    (``pool_unsent``) with it, while the pool's work is per query made
-    (``pool_acquired``): of the requests offered, the share that reached the pool (those
-    served or failed there), times the share of the queries offered it that it took.
+    (``pool_unsent``: its step's, and its endpoint's later steps' through that pool)
+    with it, while the pool's work is per query made (``pool_acquired``): of the requests
+    offered, the share that reached the pool (those served or failed there), times the
+    share of the queries offered it that it took.
     With nothing failed at the pool, the share of the requests served.
 
     A database server's queries dropped waiting for its storage (``storage_expired``, of
@@ -108,7 +114,8 @@ def kept(rows: Sequence[dict[str, Any]], resource: str, stopped: float = 0.0) ->
         return 1.0
     failed = sum(r.get(key) or 0 for r in rows for key in AT_POOL)
     unsent = sum(r.get("pool_unsent") or 0 for r in rows)
-    taken = sum(r.get("pool_acquired") or 0 for r in rows)
+    # a connection refused was taken and given back at once: no query made on it
+    taken = sum((r.get("pool_acquired") or 0) - (r.get("pool_refused") or 0) for r in rows)
     if resource != "pool" or not (failed or unsent) or not taken:
         return served / offered
     return (served + failed) / offered * (taken / (taken + failed + unsent))
@@ -217,7 +224,12 @@ def headroom(rows: list[dict[str, Any]], stopped: dict[str, float] | None = None
     return {"components": best, "first": first}
 
 
-AREAS = (("busy_area", "capacity"), ("worker_area", "workers"), ("pool_area", "pool_size"))
+AREAS = (
+    ("busy_area", "capacity"),
+    ("worker_area", "workers"),
+    ("pool_area", "pool_size"),
+    ("connection_area", "connections"),
+)
 """Each resource's busy-time integral and its size per instance, as :data:`RESOURCES`."""
 
 
@@ -559,9 +571,14 @@ def during_faults(
     last: Snapshot,
     rows: list[dict[str, Any]],
     grid: Sequence[Snapshot] | None = None,
+    scenario: Scenario | None = None,
+    routes: dict[str, Any] | None = None,
 ) -> list[dict[str, Any]]:
     """Headroom while each fault lasted, over the measured period, before and after its
     detection.
+
+    The calls circuit breakers failed fast in the same time count as load offered to
+    their callees, as over the run (:func:`stopped_calls`): the log marks them too.
 
     Occurrences of one fault on one target (a random fault's spells on one instance) are
     taken together: each instance's busy time, worker and connection time, and requests
@@ -594,6 +611,10 @@ def during_faults(
     grid
         The time-series windows' snapshots, where arrivals vary in time (None: they do
         not, and no unit has ``peak``).
+    scenario, routes
+        The scenario run and its call routes by their key among the model's components
+        (what the snapshots are keyed by), for the calls breakers failed fast (None:
+        none counted).
 
     Returns
     -------
@@ -614,8 +635,11 @@ def during_faults(
     if log is None or not log.occurrences or not rows:
         return []
     t0, t1 = first.time, last.time
-    at_start = _as_marks(first, rows)
-    at_end = _as_marks(last, rows)
+    # the log's rows of routes with a breaker, after the instances'
+    keys = {id(route): key for key, route in (routes or {}).items()}
+    stops = _Stops(scenario, log.routes, [keys.get(id(r)) for r in log.routes], len(rows))
+    at_start = stops.marks(first, rows)
+    at_end = stops.marks(last, rows)
     units: dict[tuple[int, str], dict[str, Any]] = {}
     for occ, (a, b, _), switches in zip(log.occurrences, log.marks, log.switches, strict=True):
         start, end = occ["start"], t1 if occ["end"] is None else min(occ["end"], t1)
@@ -667,7 +691,7 @@ def during_faults(
         spans = unit.pop("_spans")
         if unit["detected"]:
             stretches = {
-                name: {"time": time, **headroom(_interval_rows(rows, counts, time, down))}
+                name: {"time": time, **stops.headroom(rows, counts, time, down)}
                 if time > 0
                 else None
                 for name, time, counts in zip(STRETCHES, times, sums, strict=True)
@@ -675,12 +699,12 @@ def during_faults(
             parts: dict[str | None, dict[str, Any] | None] = dict(stretches)
         else:
             stretches = dict.fromkeys(STRETCHES)
-            whole = headroom(_interval_rows(rows, sums[0] + sums[1], unit["time"], down))
+            whole = stops.headroom(rows, sums[0] + sums[1], unit["time"], down)
             parts = {None: whole}
         if grid is None:
             out.append({**unit, **stretches, **_worse(parts)})
             continue
-        peak = _fault_peak(grid, windows, spans, rows, down, marks)
+        peak = _fault_peak(grid, windows, spans, rows, down, marks, stops)
         out.append({**unit, **stretches, **_worse({**parts, "peak": peak}), "peak": peak})
     return out
 
@@ -692,6 +716,7 @@ def _fault_peak(
     rows: list[dict[str, Any]],
     down: set[str],
     marks: dict[int, np.ndarray],
+    stops: _Stops,
 ) -> dict[str, Any] | None:
     """:func:`headroom` over the busiest of the judged time-series ``windows`` wholly
     within one of a fault's ``spans`` (None without one), as :func:`busiest_window`
@@ -709,15 +734,56 @@ def _fault_peak(
     a, b = grid[i], grid[i + 1]
     for k in (i, i + 1):
         if k not in marks:
-            marks[k] = _as_marks(grid[k], rows)
+            marks[k] = stops.marks(grid[k], rows)
     counts = np.nan_to_num(marks[i + 1] - marks[i])
     return {
         "start": a.time,
         "end": b.time,
         "time": span,
         "arrival_rate": (b.generated - a.generated) / span,
-        **headroom(_interval_rows(rows, counts, span, down)),
+        **stops.headroom(rows, counts, span, down),
     }
+
+
+class _Stops:
+    """The calls breakers failed fast while a fault lasted: the rows the fault log keeps
+    after the instances' (:data:`~simperf.components.faults.STOPPED`), read from a
+    snapshot the same way, and :func:`headroom` with them offered to their callees."""
+
+    def __init__(
+        self, scenario: Scenario | None, routes: list[Any], keys: list[str | None], n: int
+    ) -> None:
+        counted = scenario is not None and all(key is not None for key in keys)
+        self.scenario = scenario
+        self.routes = routes if counted else []
+        self.keys = keys
+        self.n = n  # instance rows before the routes'
+
+    def marks(self, snapshot: Snapshot, rows: list[dict[str, Any]]) -> np.ndarray:
+        """A snapshot's counters as the log marks them: :func:`_as_marks`, then a row
+        per route with a breaker."""
+        counters = _as_marks(snapshot, rows)
+        if not self.keys:
+            return counters
+        stops = np.full((len(self.keys), counters.shape[1]), np.nan)
+        stops[:, STOPPED] = [
+            snapshot.components.get(key, {}).get("fail_fast", 0) if key else 0 for key in self.keys
+        ]
+        return np.vstack([counters, stops])
+
+    def headroom(
+        self, rows: list[dict[str, Any]], counts: np.ndarray, time: float, down: set[str]
+    ) -> dict[str, Any]:
+        """:func:`headroom` over counters summed over a stretch of a fault's time."""
+        interval = _interval_rows(rows, counts[: self.n], time, down)
+        if not self.routes:
+            return headroom(interval)
+        calls = {
+            route.name: {"fail_fast": float(n)}
+            for route, n in zip(self.routes, counts[self.n :, STOPPED], strict=True)
+        }
+        assert self.scenario is not None
+        return headroom(interval, stopped_calls(self.scenario, self.routes, calls))
 
 
 def _add(unit: dict[str, Any], stretch: int, time: float, counts: np.ndarray) -> None:
@@ -810,6 +876,7 @@ def _interval_rows(
             "pool_timeouts": int(counts[col["pool_timeouts"]]),
             "pool_acquired": int(counts[col["pool_acquired"]]),
             "pool_unsent": int(counts[col["pool_unsent"]]),
+            "pool_refused": int(counts[col["pool_refused"]]),
         }
         # the resources' busy-time integrals and sizes, for at_max
         for area, size in AREAS:
@@ -825,6 +892,10 @@ def _interval_rows(
         if "pool_size" in row and exposure > 0:
             out_row["pool_occupancy"] = clean(
                 counts[col["pool_area"]] / (row["pool_size"] * exposure)
+            )
+        if row.get("connections") and exposure > 0:  # a database server's, per query
+            out_row["connection_occupancy"] = clean(
+                counts[col["connection_area"]] / (row["connections"] * exposure)
             )
         out.append(out_row)
     return out

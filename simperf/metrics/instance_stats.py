@@ -59,11 +59,32 @@ def occupancy(a: dict[str, float], b: dict[str, float], span: float) -> dict[str
         unsent = int(b["pool_unsent"] - a["pool_unsent"])
         if unsent:  # a repeated query's rest, after one timed out or was dropped
             out["pool_unsent"] = unsent
+        refused = int(b["pool_refused"] - a["pool_refused"])
+        if refused:  # taken beyond what the database accepted: offered, not served
+            out["pool_refused"] = refused
         if "pool_expired" in b:  # pool.drop_expired
             out["pool_expired"] = int(b["pool_expired"] - a["pool_expired"])
         out["pool_area"] = area
         out["pool_wait_total"] = wait_total
     return out
+
+
+def connections(a: dict[str, float], b: dict[str, float], span: float) -> dict[str, Any]:
+    """A database server's connections opened per query (no pool), where it opened or
+    refused any: ``connection_occupancy``, the time-weighted connections in use over
+    the ``connections`` its ``max_connections`` leaves past the pools' (refused beyond
+    them: ``rejected``), a resource as a pool is (headroom, the verdict)."""
+    if "connection_area" not in b:
+        return {}
+    if b["opened"] - a["opened"] == 0 and b["rejected"] - a["rejected"] == 0:
+        return {}
+    area = b["connection_area"] - a["connection_area"]
+    limit = int(b["connections"])
+    return {
+        "connections": limit,
+        "connection_area": area,
+        "connection_occupancy": clean(area / (limit * span)) if limit and span > 0 else None,
+    }
 
 
 def occupancy_total(rows: list[dict[str, Any]], span: float) -> dict[str, Any]:

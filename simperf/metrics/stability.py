@@ -17,8 +17,9 @@ horizon) is not judged alone, as a few microseconds of a busy core read as 100%.
 The verdict names the bottleneck: the worst instance whose component calls no other
 component judged saturated or worse (a caller blocked on a saturated callee fills its
 own workers too; the callee is the cause). A run whose resources are all fine is
-*failing* when more than 1% of its measured requests failed (a fault, a refused
-connection: a user would not call that stable), and *degraded* when an instance was down
+*failing* when more than 1% of its measured requests failed (a fault: a user would not
+call that stable; connections refused past ``max_connections`` saturate the server's
+connections, or the pool), and *degraded* when an instance was down
 during the measured period though requests went around it, or when more than 1% of the
 measured requests were answered by a fallback; ``warnings`` lists every
 outage in the measured period whatever the verdict.
@@ -51,7 +52,12 @@ SHORT_WINDOW = 0.5
 """A time-series window shorter than this fraction of the longest is not judged alone."""
 
 # (row key, resource name in verdicts), in the order a tie names them.
-RESOURCES = (("utilization", "cores"), ("worker_occupancy", "workers"), ("pool_occupancy", "pool"))
+RESOURCES = (
+    ("utilization", "cores"),
+    ("worker_occupancy", "workers"),
+    ("pool_occupancy", "pool"),
+    ("connection_occupancy", "connections"),
+)
 BUSY_NAMES = {"storage": "storage", "link": "bandwidth"}
 """What an instance's utilisation is of where it has no cores (by its kind): a database
 server's storage (its I/O slots), a shared link direction's bandwidth."""
@@ -220,6 +226,17 @@ def _judge(
     shed = row.get("shed") or 0
     expired = row.get("expired") or 0  # queue.drop_expired: arrived, dropped unserved
     offered = row["served"] + row["rejected"] + shed + expired
+    refused = row["rejected"] if "connection_occupancy" in row else 0  # a database server's
+    if refused and refused / offered >= SATURATED_REJECTION:  # past max_connections
+        return (
+            "saturated",
+            "connections",
+            load,
+            (
+                f"connection limit: {refused / offered:.1%} of connections refused "
+                f"at {name} ({_describe(row)})"
+            ),
+        )
     if row["rejected"] and offered and row["rejected"] / offered >= SATURATED_REJECTION:
         return (
             "saturated",
@@ -249,6 +266,7 @@ def _judge(
             ),
         )
     timeouts = row.get("pool_timeouts") or 0
+    refused = row.get("pool_refused") or 0  # taken beyond the server's max_connections
     asked = (row.get("pool_acquired") or 0) + timeouts
     if timeouts and timeouts / asked >= SATURATED_REJECTION:
         return (
@@ -256,8 +274,19 @@ def _judge(
             "pool",
             load,
             (
-                f"pool: {timeouts / asked:.1%} of connection requests timed out at "
-                f"{name} ({_describe(row)})"
+                f"pool: {timeouts / asked:.1%} of connection requests timed out "
+                + (f"and {refused / asked:.1%} refused " if refused else "")
+                + f"at {name} ({_describe(row)})"
+            ),
+        )
+    if refused and refused / asked >= SATURATED_REJECTION:
+        return (
+            "saturated",
+            "pool",
+            load,
+            (
+                f"pool: {refused / asked:.1%} of connection requests refused (past the "
+                f"database's max_connections) at {name} ({_describe(row)})"
             ),
         )
     if load >= SATURATED_UTILIZATION:

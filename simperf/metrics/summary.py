@@ -375,6 +375,7 @@ class Summary:
                     "service_total": b["service_sum"] - a["service_sum"],
                     **instance_stats.memory(a, b, span),
                     **instance_stats.occupancy(a, b, exposure),
+                    **instance_stats.connections(a, b, span),
                     **({"provisioned_time": exposure} if "provisioned_area" in b else {}),
                     **({"shed": int(b["shed"] - a["shed"])} if "shed" in b else {}),
                     **({"expired": int(b["expired"] - a["expired"])} if "expired" in b else {}),

@@ -176,6 +176,21 @@ def reachable(scenario: Scenario, component: str, endpoint: str) -> list[tuple[s
     return found
 
 
+def served_endpoints(scenario: Scenario) -> set[tuple[str, str]]:
+    """Every (component, endpoint) something may call: the request classes' entries, the
+    balancers' health-check endpoints, the session re-authentications and all they reach
+    (:func:`reachable`). An endpoint outside it is never compiled, nor run."""
+    roots = [(c.entry, c.endpoint) for c in scenario.workload.classes]
+    for name, spec in scenario.components.items():
+        check = getattr(spec, "health_check", None)
+        if check is not None and check.endpoint is not None:
+            roots.append((name, check.endpoint))
+        sessions = getattr(spec, "sessions", None)
+        if sessions is not None and sessions.reauth is not None:
+            roots.append((name, sessions.reauth))
+    return {node for root in roots for node in reachable(scenario, *root)}
+
+
 def all_steps(scenario: Scenario) -> Iterator[tuple[str, str, str, StepKind]]:
     """Every step of every component as (path, component, endpoint, step), in the order
     they are written; ``path`` is ``components.<component>.endpoints.<endpoint>[<i>]``."""

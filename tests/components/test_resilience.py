@@ -934,3 +934,42 @@ def test_a_bare_call_sent_that_fails_as_a_timeout_counts_in_its_routes_timeouts(
     assert data["requests"]["failed"] == data["requests"]["errors"]["timeout"] == 2
     counts = (route["calls"], route["attempts"], route["failed"], route["timeouts"])
     assert counts == (2, 2, 2, 2)
+
+
+def with_unused_guard(unused: dict[str, Any] | None) -> dict[str, Any]:
+    """app calls api bare; ``unused``, if given, is an endpoint of app nobody calls."""
+    endpoints: dict[str, Any] = {"serve": [{"call": "api.get"}]}
+    if unused is not None:
+        endpoints["unused"] = [unused]
+    return {
+        "name": "unused_guard",
+        "workload": {
+            "arrival": {"kind": "poisson", "rate": 100},
+            "classes": [{"name": "r", "entry": "app", "endpoint": "serve"}],
+        },
+        "components": {
+            "app": {"kind": "app_server", "endpoints": endpoints},
+            "api": {"kind": "app_server", "endpoints": {"get": [{"cpu": "1ms"}]}},
+        },
+        "run": {"duration": 2, "warmup": 0},
+    }
+
+
+def test_a_guarded_call_on_an_unused_endpoint_leaves_bare_calls_on_its_route_uncounted() -> None:
+    # A timed call to api on an endpoint nobody calls is never compiled, so its route is
+    # never reported: the bare calls to api were counted on it all the same (unseen) and
+    # ran as processes, the flat runner refused for them.
+    # Now they run as without it, and no route is made.
+    unused = {"call": "api.get", "timeout": "1s"}
+    model = build(simperf.from_dict(with_unused_guard(unused)))
+    assert [c.name for c in model.components.values() if c.kind == "route"] == []
+    assert None not in model.clients._flat
+    results = [simperf.run(simperf.from_dict(with_unused_guard(u)), seed=1) for u in (unused, None)]
+    with_it, without = ({k: v for k, v in r.to_dict().items() if k != "perf"} for r in results)
+    assert "calls" not in with_it and with_it == without
+    # a guarded call some request makes still counts the bare calls on its route
+    served = with_unused_guard(None)
+    served["components"]["app"]["endpoints"]["serve"].append(unused)
+    d = simperf.run(simperf.from_dict(served), seed=1).to_dict()
+    calls, requests = d["calls"]["app->api"], d["requests"]
+    assert calls["calls"] == calls["attempts"] == 2 * requests["generated"]

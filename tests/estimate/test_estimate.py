@@ -333,7 +333,12 @@ def test_a_query_without_a_pool_pays_the_connection_set_up() -> None:
     assert util["db"] == pytest.approx(db + 10 * 1e-3 / 4, rel=1e-6)  # 10/s x 1 ms on 4 cores
     # a pool is a station of its app server's, noted there, and only where there is one
     assert pooled.notes["app"][0].startswith("pool: its connections an M/G/c station")
-    assert "db" not in pooled.notes and "db" not in e.notes and "app" not in e.notes
+    assert "db" not in e.notes and "app" not in e.notes
+    # 4 connections in front of 4 cores: the only note on the database says so
+    assert pooled.notes["db"] == [
+        "cpu: at most 4 queries at once (its callers' pools hold 4 connections, "
+        "no more than its 4 cores): none waits for a core, the pools queue them"
+    ]
 
 
 def test_a_replayed_trace_is_estimated_at_its_mean_rate(tmp_path: Path) -> None:
@@ -486,8 +491,9 @@ def test_a_hot_shard_under_range_routing_is_what_saturates_first() -> None:
     spec = hot_shards({"arrival": {"kind": "poisson", "rate": 100}}, "2ms")
     cpu = estimate(simperf.from_dict(spec)).stations.set_index("resource").loc["cpu"]
     assert cpu["utilization"] == pytest.approx(100 * HOT * 2e-3, rel=1e-9)
-    # its wait is shard 0's, an M/M/1's (the estimate takes a query's CPU as exponential)
-    assert cpu["mean_wait"] == pytest.approx(HOT * 0.2 * 2e-3 / (1 - HOT * 0.2), rel=1e-6)
+    # its wait is shard 0's, an M/D/1's: half of M/M/1's (which the estimate gave, taking
+    # a query's CPU as exponential)
+    assert cpu["mean_wait"] == pytest.approx(HOT * 0.2 * 2e-3 / (1 - HOT * 0.2) / 2, rel=1e-6)
     spec["components"]["db"]["routing"] = "hash"
     owner = shards_of(np.arange(1000), 2, "hash", 1000)
     busiest = max(float(ZIPF[owner == s].sum()) for s in range(2))
@@ -1172,12 +1178,19 @@ def test_a_delay_step_is_taken_at_its_distribution() -> None:
 
 
 def _pooled_query(
-    rate: float, mean: float, cores: int, size: int = 50, repeat: int = 1
+    rate: float,
+    mean: float,
+    cores: int,
+    size: int = 50,
+    repeat: int = 1,
+    dist: str = "exponential",
+    replicas: int = 1,
 ) -> simperf.Scenario:
     """Poisson ``rate`` of requests each reading one row ``repeat`` times through a pool
-    of ``size`` to a database of ``cores`` cores, each query's CPU exponential of
-    ``mean`` (no rows' cost, no round trip, no page I/O: the table fits the buffer
-    pool)."""
+    of ``size`` on each of ``replicas`` app instances to a database of ``cores`` cores,
+    each query's CPU of ``dist`` (exponential, constant) and ``mean`` (no rows' cost, no
+    round trip, no page I/O: the table fits the buffer pool)."""
+    per_query = {"dist": dist, "mean": mean} if dist != "constant" else mean
     return simperf.from_dict(
         {
             "name": "query",
@@ -1189,6 +1202,7 @@ def _pooled_query(
                 "app": {
                     "kind": "app_server",
                     "workers": 1000,
+                    "replicas": replicas,
                     "pool": {"database": "db", "size": size},
                     "endpoints": {"r": [{"query": "q", "database": "db", "repeat": repeat}]},
                 },
@@ -1196,7 +1210,7 @@ def _pooled_query(
                     "kind": "database",
                     "primary": {"cores": cores},
                     "cpu": {
-                        "per_query": {"dist": "exponential", "mean": mean},
+                        "per_query": per_query,
                         "per_row": 0,
                         "per_page": 0,
                     },
@@ -1237,6 +1251,67 @@ def test_a_small_pool_is_an_mmc_station_of_its_connections() -> None:
     # one query a request: the pool's M/M/2 sojourn quantile, the wait's atom included
     one = estimate(_pooled_query(150, 0.01, 64, size=2))
     assert _p99(one) == pytest.approx(q.sojourn_quantile(0.99), rel=1e-3)
+
+
+def test_a_databases_cores_wait_as_mgc_of_the_querys_cpu() -> None:
+    # a query's CPU is per_query's draw plus the plan's constant part, as the run draws
+    # it: a constant 5 ms on 2 cores at 75% waits Allen-Cunneen's M/D/2 wait, half of
+    # M/M/2's (the cores were solved as if the CPU were exponential: M/M/2's 6.43 ms)
+    e = estimate(_pooled_query(300, 0.005, 2, dist="constant"))
+    cpu = e.stations.set_index(["component", "resource"]).loc[("db", "cpu")]
+    wait = mmc(300, 200, 2).mean_wait / 2
+    assert cpu["scv"] == 0
+    assert cpu["mean_wait"] == pytest.approx(wait, rel=EXACT)
+    transfer = e.mean() - wait - 0.005  # the row's bytes over the bandwidth: constant
+    assert 0 < transfer < 1e-5
+
+
+def test_a_pool_no_larger_than_the_cores_leaves_them_no_queue() -> None:
+    # 2 instances x 2 connections in front of 4 cores: at most 4 queries run there at
+    # once, so none waits for a core, and the queue is the pools' (M/M/2 each, at 300
+    # queries/s of 5 ms: 75% busy). The cores were solved as M/M/4 at 75% (a 2.55 ms
+    # wait), which lengthened the pools' holding times past saturation (113%): no mean
+    # at all, where the pools' M/M/2 makes it 11.43 ms.
+    e = estimate(_pooled_query(600, 0.005, 4, size=2, replicas=2))
+    stations = e.stations.set_index(["component", "resource"])
+    assert stations.loc[("db", "cpu"), "mean_wait"] == 0
+    assert stations.loc[("db", "cpu"), "utilization"] == pytest.approx(0.75, rel=EXACT)
+    pool = mmc(300, 200, 2)
+    assert stations.loc[("app", "pool"), "utilization"] == pytest.approx(0.75, rel=1e-3)
+    assert e.mean() == pytest.approx(pool.mean_sojourn, rel=1e-3)
+    assert _p99(e) == pytest.approx(pool.sojourn_quantile(0.99), rel=1e-3)
+    assert "at most 4 queries at once" in " ".join(e.notes["db"])
+    # one connection more than the cores: they queue again, as M/M/4 at 75% says
+    more = estimate(
+        _pooled_query(600, 0.005, 4, size=2, replicas=2).with_overrides(
+            {"components.app.pool.size": 3}
+        )
+    )
+    cpu = more.stations.set_index(["component", "resource"]).loc[("db", "cpu")]
+    assert cpu["mean_wait"] == pytest.approx(mmc(600, 200, 4).mean_wait, rel=EXACT)
+
+
+def test_a_query_without_a_pool_leaves_the_cores_their_queue() -> None:
+    # a caller without a pool opens a connection per query: nothing bounds the queries
+    # at the database, whose cores keep their M/M/c wait
+    scenario = simperf.from_dict(one_query(pool=False))
+    e = estimate(scenario.with_overrides({"workload.arrival.rate": 2000}))
+    cpu = e.stations.set_index(["component", "resource"]).loc[("db", "cpu")]
+    assert cpu["mean_wait"] > 0
+
+
+def test_a_pool_whose_queries_would_wait_past_max_wait_says_it_is_a_bound() -> None:
+    # M/M/2 at 75% (150 queries/s of 10 ms): a query waits past 20 ms with probability
+    # C e^{-(2 mu - lambda) 20 ms} = 0.643 x 0.368 = 0.24, which a run fails as
+    # pool_timeout; the estimate's wait is unbounded, so its figures are upper bounds
+    spec = _pooled_query(150, 0.01, 64, size=2)
+    late = 1 - float(mmc(150, 100, 2).wait_cdf(0.02))
+    e = estimate(spec.with_overrides({"components.app.pool.max_wait": "20ms"}))
+    note = next(n for n in e.notes["app"] if "max_wait" in n and "upper" in n)
+    assert note.startswith(f"pool: {late:.2g} of its queries estimated to wait past its")
+    assert "max_wait of 20 ms" in note
+    # at the default 1 s, e^-50 of them: nothing to say
+    assert not any("upper" in n for n in estimate(spec).notes["app"])
 
 
 def test_a_times_variance_sums_its_parts() -> None:

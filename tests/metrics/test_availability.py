@@ -327,3 +327,42 @@ def test_every_failure_count_covers_the_measured_period_alone(keep: int | None) 
     arrived = round(d["checks"]["arrival_rate"] * d["measured_time"])  # from the snapshots
     assert arrived == req["measured"] == latency["count"] + latency["errors"] == 300
     assert req["generated"] - arrived == req["ok"] + req["failed"] - req["measured"] == 199
+
+
+def behind_a_breaker_failing(**run: Any) -> dict[str, Any]:
+    """100 requests/s to a gateway calling an API of 1 ms through a breaker (10 calls,
+    half failed: open 2 s, then 2 probes); an errors fault fails all the API's calls
+    from 2 s to 3 s."""
+    breaker = {"window": 10, "min_calls": 10, "failure_ratio": 0.5, "wait": "2s", "probes": 2}
+    return {
+        "name": "breaker_fault",
+        "workload": {
+            "arrival": {"kind": "deterministic", "rate": 100},
+            "classes": [{"name": "r", "entry": "gateway", "endpoint": "r"}],
+        },
+        "components": {
+            "gateway": {
+                "kind": "app_server",
+                "workers": 1000,
+                "breakers": {"api": breaker},
+                "endpoints": {"r": [{"call": "api.r"}]},
+            },
+            "api": {"kind": "app_server", "workers": 10, "endpoints": {"r": [{"cpu": "1ms"}]}},
+        },
+        "faults": [{"component": "api", "kind": "errors", "fraction": 1.0, "at": 2, "for": 1}],
+        "run": {"duration": 10, "warmup": 0, **run},
+    }
+
+
+@pytest.mark.parametrize("keep", [None, 50])
+def test_calls_a_breaker_the_fault_opened_failed_fast_after_it_ended_are_its(
+    keep: int | None,
+) -> None:
+    # The first 5 calls of the fault fail (injected) and open the breaker at 2.04 s; it
+    # fails every call fast until 4.04 s, a second after the fault ended, and closes on
+    # its probes. All 204 failures are the fault's doing: it counted the 100 of its own
+    # second (5 injected, 95 failed fast), not the 99 failed fast after it ended.
+    spec = behind_a_breaker_failing(**({"keep_requests": keep} if keep else {}))
+    d = simperf.run(simperf.from_dict(spec), seed=1).to_dict()
+    assert d["errors"] == {"safety_cap": 0, "timeout": 0, "breaker_open": 199, "injected_error": 5}
+    assert d["faults"]["occurrences"][0]["failed"] == d["faults"]["failed"] == 204

@@ -3,6 +3,7 @@ the headroom (dropped queries were offered), the time series by window, and aler
 
 from __future__ import annotations
 
+import copy
 from typing import Any
 
 import pytest
@@ -196,4 +197,69 @@ def test_a_repeated_querys_pool_load_is_counted_per_query() -> None:
     spec["faults"] = [{"component": "app", "kind": "slow", "factor": 2, "at": 0, "for": "1h"}]
     fault = simperf.run(simperf.from_dict(spec), seed=1).data["headroom"]["fault"]
     assert fault["component"] == "app" and fault["resource"] == "pool"
+    assert fault["headroom"] == pytest.approx(room["headroom"], rel=1e-9)
+
+
+@pytest.mark.parametrize("flat", [True, False])
+def test_queries_of_later_steps_a_pool_timeout_left_unsent_are_offered_to_it(
+    flat: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The requests of test_a_repeated_querys_pool_load_is_counted_per_query, their three
+    # queries written as three steps: a request whose first query timed out was offered
+    # the pool the two later ones too, as with repeat: 3 (unsent 136, headroom 0.645x,
+    # seed 1); the later steps' queries were not counted (unsent 0: 0.782x).
+    spec = pool_timing_out()
+    spec["workload"]["arrival"]["rate"] = RATE / 3
+    repeated = copy.deepcopy(spec)
+    repeated["components"]["app"]["endpoints"]["get"][0]["repeat"] = 3
+    step = spec["components"]["app"]["endpoints"]["get"][0]
+    spec["components"]["app"]["endpoints"]["get"] = [step, step, step]
+    if not flat:  # the process path counts them alike
+        monkeypatch.setattr(simperf.components.flat, "flat_query", lambda _: None)
+    keys = ["served", "pool_timeouts", "pool_acquired", "pool_unsent", "pool_occupancy"]
+    rows = [
+        simperf.run(simperf.from_dict(s), seed=1).components.query("instance == 'app[0]'")
+        for s in (spec, repeated)
+    ]
+    steps, repeat = (row.iloc[0][keys].to_dict() for row in rows)
+    assert steps == repeat and steps["pool_unsent"] == 136
+
+
+@pytest.mark.parametrize("pooled", [False, True])
+@pytest.mark.filterwarnings("ignore:components.db. connection pools hold")
+def test_connections_refused_past_max_connections_are_offered_to_the_limit(pooled: bool) -> None:
+    # 400 queries/s of 10 ms against a server accepting 2 connections (8 cores): the
+    # limit serves at most 200/s, so it is past saturation, refusing 60%. Opened per
+    # query, the server read 2.0x (its cores, 20% busy, on the load offered) and "queue
+    # limit: ... requests rejected"; now its connections, 80% in use, at 0.5x. Through
+    # a pool of 4 that the server accepts 2 of, the pool read 2.5x (40% of 4 in use) and
+    # the run "failing"; now its 2 connections, 80% in use, at 0.5x, and saturated.
+    from tests.components.test_database import database, scenario
+
+    db = database(cpu={"per_query": "10ms"}, rtt=0, primary={"max_connections": 2})
+    step = {"query": "order", "database": "db"}
+    pool = {"size": 4} if pooled else None
+    spec = scenario([step], db=db, rate=400, requests=1000, pool=pool)
+    data = simperf.run(spec, seed=1).data
+    refused = data["errors"]["connection_refused"]
+    assert refused > data["requests"]["ok"]
+    name, resource = ("app", "pool") if pooled else ("db", "connections")
+    served = data["components"]["db"]["served"]
+    room = data["headroom"]["components"][name]
+    assert room["resource"] == resource and room["utilization"] == pytest.approx(0.8, abs=0.01)
+    assert room["headroom"] == pytest.approx(served / (served + refused) / room["utilization"])
+    assert room["headroom"] == pytest.approx(0.5, abs=0.01)
+    assert data["headroom"]["first"]["component"] == name
+    verdict = data["stability"]
+    assert (verdict["status"], verdict["resource"], verdict["instance"]) == (
+        "saturated",
+        resource,
+        "app[0]" if pooled else "db[primary]",
+    )
+    assert "60.0% of connection" in verdict["reason"] and "refused" in verdict["reason"]
+    # the same over a fault's time (one covering the run; the app has no CPU to slow)
+    slow = [{"component": "app", "kind": "slow", "factor": 2, "at": 0, "for": "1h"}]
+    spec = scenario([step], db=db, rate=400, requests=1000, pool=pool, faults=slow)
+    fault = simperf.run(spec, seed=1).data["headroom"]["fault"]
+    assert (fault["component"], fault["resource"]) == (name, resource)
     assert fault["headroom"] == pytest.approx(room["headroom"], rel=1e-9)

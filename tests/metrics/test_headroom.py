@@ -16,6 +16,7 @@ from simperf.metrics.summary import Summary
 from simperf.presentation.cells import multiple
 from simperf.units import format_time
 from tests.components.test_database import SLOW_STORAGE, two_requests
+from tests.components.test_resilience import hedged_behind
 from tests.conftest import MODELS
 from tests.presentation.test_summary_text import behind_a_breaker, twice_capacity
 from tests.validation.agreement import (
@@ -584,3 +585,34 @@ def test_a_fault_on_a_load_varying_in_time_has_the_headroom_of_its_busiest_windo
         f"app cores at {multiple(fault['headroom'])} (85.0% busy at app[1]) at its busiest "
         "window's load (86 requests/s offered from 12 s to 14 s)"
     ) in line
+
+
+def test_copies_cancelled_by_their_caller_are_not_offered_load() -> None:
+    # hedged_behind: app[1] (slowed 6x) served 4 copies and dropped 4 whose caller had
+    # cancelled them (their requests answered by the other copy). The answered request
+    # is the load, counted once: app[1]'s headroom is 1 / its utilisation (1.24x), over
+    # the run and over the fault's time, not the 0.62x of 4 served of 8 offered.
+    data = simperf.run(hedged_behind()).data
+    busiest = data["components"]["app"]["per_instance"]["app[1]"]
+    assert (busiest["served"], busiest["cancelled"]) == (4, 4)
+    room = data["headroom"]["components"]["app"]
+    assert room["instance"] == "app[1]"
+    assert room["headroom"] == pytest.approx(1 / room["utilization"], rel=1e-12)
+    fault = data["headroom"]["faults"][0]["components"]["app"]
+    assert fault["headroom"] == pytest.approx(room["headroom"], rel=1e-12)
+
+
+def test_while_a_fault_lasts_a_callee_behind_a_breaker_counts_the_calls_failed_fast() -> None:
+    # behind_a_breaker under a fault covering the run (the gateway, which has no CPU,
+    # slowed): the fault's figures are the run's, the API at 2.0x of the load offered
+    # it, counting the calls failed fast; they counted none, 1 / its utilisation, 69x.
+    spec = behind_a_breaker().model_dump(mode="json", by_alias=True, exclude_none=True)
+    spec["faults"] = [{"component": "gateway", "kind": "slow", "factor": 2, "at": 0, "for": "1h"}]
+    d = simperf.run(simperf.from_dict(spec), seed=1).to_dict()
+    whole = d["headroom"]["components"]["api"]
+    during = d["headroom"]["faults"][0]["components"]["api"]
+    assert whole["headroom"] == pytest.approx(2.002, abs=1e-3)
+    assert during["stopped"] == whole["stopped"] == d["calls"]["gateway->api"]["fail_fast"]
+    assert during["headroom"] == pytest.approx(whole["headroom"], rel=1e-9)
+    assert during["served_headroom"] == pytest.approx(whole["served_headroom"], rel=1e-9)
+    assert d["headroom"]["fault"]["component"] == "api"
