@@ -225,7 +225,7 @@ def _print_warnings(caught: list[warnings.WarningMessage]) -> None:
     shown: set[str] = set()
     for w in caught:
         if issubclass(w.category, SimperfWarning):
-            text = str(w.message)
+            text = _message(w.message)
             if text not in shown:
                 shown.add(text)
                 print(f"simperf: warning: {text}", file=sys.stderr)
@@ -243,8 +243,9 @@ def _error_kind(exc: BaseException) -> str:
     return "error"
 
 
-def _message(exc: BaseException) -> str:
-    """The error as the command words it (``--out``, where Python's says ``store=``)."""
+def _message(exc: BaseException | Warning) -> str:
+    """The error (or warning) as the command words it (``--out``, where Python's says
+    ``store=``; ``--set``, where Python's says ``overrides``)."""
     return getattr(exc, "command_line", None) or str(exc)
 
 
@@ -267,7 +268,7 @@ def _dispatch(args: argparse.Namespace) -> int:
         elif isinstance(exc, SpecError) and not isinstance(exc, SpecFileError):
             # a file that cannot be read is not an invalid spec: "simperf: error: ..."
             of = f" {exc.spec_path}" if exc.spec_path else ""  # which of compare's two
-            print(f"simperf: invalid spec{of}:\n{_indent(str(exc))}", file=sys.stderr)
+            print(f"simperf: invalid spec{of}:\n{_indent(_message(exc))}", file=sys.stderr)
         else:
             print(f"simperf: error: {_message(exc)}", file=sys.stderr)
         return 2

@@ -6,9 +6,19 @@ the offending field path. The CLI turns them into exit status 2 without a traceb
 
 from __future__ import annotations
 
+from typing import Self
+
 
 class SimperfError(Exception):
-    """Base class of all errors raised by simperf on bad input or bad state."""
+    """Base class of all errors raised by simperf on bad input or bad state.
+
+    Parameters
+    ----------
+    message
+        The error as Python's caller reads it (``store=``, an override of ``overrides``).
+    command_line
+        The same for the command line (``--out``, ``--set``), where it differs.
+    """
 
     spec_path: str | None = None
     """The spec file the error is of, where a command reads two (``compare``'s SPEC and
@@ -16,7 +26,18 @@ class SimperfError(Exception):
 
     command_line: str | None = None
     """The message as the command line words it, where it differs from the Python API's
-    (a results store's ``--out``, where Python's caller gave ``store=``); None: the same."""
+    (a results store's ``--out``, where Python's caller gave ``store=``; an override's
+    ``--set``, where Python's gave ``overrides``); None: the same."""
+
+    def __init__(self, message: str = "", command_line: str | None = None) -> None:
+        super().__init__(message)
+        self.command_line = command_line
+
+    def prefixed(self, prefix: str) -> Self:
+        """The same error, of the same class, with ``prefix`` before both its wordings (a
+        sweep's ``grid point ...:``), so that the command line keeps its own."""
+        command_line = None if self.command_line is None else prefix + self.command_line
+        return type(self)(prefix + str(self), command_line)
 
 
 class SpecError(SimperfError, ValueError):
@@ -46,24 +67,19 @@ class SimulationError(SimperfError):
 
 
 class StoreError(SimperfError):
-    """A results store cannot be used as asked (exists, or belongs to another spec).
-
-    Parameters
-    ----------
-    message
-        The error as Python's caller reads it (``store=``, ``resume=True``).
-    command_line
-        The same for the command line (``--out``, ``--resume``), where it differs.
-    """
-
-    def __init__(self, message: str, command_line: str | None = None) -> None:
-        super().__init__(message)
-        self.command_line = command_line
+    """A results store cannot be used as asked (exists, or belongs to another spec): its
+    message names Python's arguments (``store=``, ``resume=True``), its ``command_line``
+    the command's flags (``--out``, ``--resume``)."""
 
 
 class SimperfWarning(UserWarning):
     """A valid spec that is probably not what was meant (e.g. oversubscribed connections).
 
     Issued with :func:`warnings.warn`; the CLI prints each one to stderr as
-    ``simperf: warning: ...`` and goes on.
+    ``simperf: warning: ...`` (its ``command_line`` where it has one: an override's
+    ``--set``, where Python's caller gave ``overrides``) and goes on.
     """
+
+    def __init__(self, message: str = "", command_line: str | None = None) -> None:
+        super().__init__(message)
+        self.command_line = command_line

@@ -17,6 +17,7 @@ from simperf.components.flat_calendar import LIGHT, check_internals
 from simperf.components.workload import Clients
 from simperf.errors import SimulationError
 from simperf.metrics import waits
+from simperf.metrics.monitor import RestWatch
 from simperf.spec.run import (
     AUTO_WARMUP_GRID,
     AUTO_WARMUP_INSTANCE_SNAPSHOTS,
@@ -69,6 +70,14 @@ class Model:
     wall_time: float = 0.0
     events: int = 0
     end: float = 0.0
+    watch_rest: bool = True
+    """Read only the instances that moved since the last snapshot (see
+    :meth:`_instance_counters`); False reads every instance every window."""
+    _watch: RestWatch = field(default_factory=RestWatch, repr=False)
+    # instances to read at the next snapshot whatever moves: not at rest at the last
+    _awake: dict[Any, None] = field(default_factory=dict, repr=False)
+    # instances put to rest at the last snapshot, their waits not folded since
+    _resting: dict[Any, None] = field(default_factory=dict, repr=False)
 
     @property
     def env(self) -> simpy.Environment:
@@ -83,12 +92,11 @@ class Model:
         """
         run = self.scenario.run
         if run.auto_warmup:
-            grid = self.auto_grid()
-            if self.horizon is not None:
-                return self.horizon / grid
+            # a tenth of the window asked for, so that the warm-up ends on a snapshot and
+            # the time series' windows after it are the ones asked for (Summary.stride)
             if run.window is not None:
                 return run.window / AUTO_WARMUP_WINDOW_SPLIT
-            return self.expected_duration() / grid
+            return self.expected_duration() / self.auto_grid()
         if run.window is not None:
             return run.window
         return readable_window(max(self.expected_duration() - run.fixed_warmup, 1e-9))
@@ -147,6 +155,7 @@ class Model:
         self.end = env.now
         if not self.snapshots or self.snapshots[-1].time < self.end:
             self._take_snapshot()
+        self._watch.disarm()
         return self
 
     def _snapshots(
@@ -195,11 +204,16 @@ class Model:
             if (fold := getattr(component, "fold_samples", None)) is not None
         ]
 
+        woken, resting = self._watch.woken, self._resting
+
         def fold(before: float) -> None:
             recorder.compact(snapshots, before)  # bounded records: folds past the cap
             if fold_waits is not None and snapshots:
                 keep, batch, first = recorder.keep, recorder.fold_size, snapshots[0]
-                fold_waits(instances, keep, batch, first)
+                # an instance at rest since its last check has no new waits
+                moved = [*self._awake, *woken, *resting] if self.watch_rest else instances
+                fold_waits(moved, keep, batch, first)
+                resting.clear()
                 for fold_samples in folds:  # the databases' query times, pool waits, lags
                     fold_samples(keep, batch, first)
 
@@ -225,16 +239,50 @@ class Model:
     def _instance_counters(self, now: float) -> dict[str, dict[str, Any]]:
         """Every instance's counters at ``now``; an instance's that are equal to its last
         snapshot's are that snapshot's dict (read, never written), so that a big fleet
-        idle between snapshots keeps one dict an instance, not one a window."""
+        idle between snapshots keeps one dict an instance, not one a window.
+
+        Only the instances that may have moved are read: those not watched at the last
+        snapshot and those woken since. An instance still through the window just
+        closed and at rest (:meth:`AppInstance.rest_monitors`) is watched
+        (:class:`~simperf.metrics.monitor.RestWatch`) and keeps its dict until it wakes.
+        A window thus costs in proportion to the instances that moved in it or in the
+        one before, not to the fleet (and a dict copy).
+        """
         if not self.snapshots:
-            return {inst.name: inst.snapshot(now) for inst in self.instances}
-        last = self.snapshots[-1].instances
-        counters = {}
-        for inst in self.instances:
+            read: Any = self.instances
+            counters: dict[str, dict[str, Any]] = {}
+            last: dict[str, dict[str, Any]] = {}
+        else:
+            last = self.snapshots[-1].instances
+            counters = dict(last)
+            read = self._awake
+            read.update(self._watch.woken)
+            if not self.watch_rest:
+                read = self.instances
+        self._watch.woken.clear()
+        awake: dict[Any, None] = {}
+        resting = self._resting
+        rest = self._watch.rest
+        watch = self.watch_rest
+        for inst in read:
             name = inst.name
             state = inst.snapshot(now)
             before = last.get(name)
-            counters[name] = before if state == before else state
+            monitors = None
+            if state == before:
+                counters[name] = before
+                # still through a whole window: watched from now on, if at rest (one
+                # that moved in it is read once more: a busy instance is never watched)
+                at_rest = getattr(inst, "rest_monitors", None) if watch else None
+                monitors = None if at_rest is None else at_rest(state)
+            else:
+                counters[name] = state
+            if monitors is None:
+                awake[inst] = None
+            else:
+                rest(inst, monitors)
+                resting[inst] = None
+        self._awake = awake
         return counters
 
 

@@ -268,6 +268,13 @@ def format_time(seconds: float | None) -> str:
     Below a nanosecond is shown as ``0 s``: simulated times are differences of clock
     readings, and one that should be 0 (a request queued behind a release due at the
     same instant, reached along another sum) comes out as float noise (``2e-16``).
+    Below a microsecond in nanoseconds: ``4.2 ns``, not ``0.0042 µs``, whose digits past
+    the point read as noise.
+
+    Examples
+    --------
+    >>> format_time(4.2e-9), format_time(7.5e-7), format_time(2.5e-5), format_time(2e-16)
+    ('4.2 ns', '750 ns', '25 µs', '0 s')
     """
     if seconds is None:
         return "-"
@@ -277,6 +284,8 @@ def format_time(seconds: float | None) -> str:
     magnitude = abs(seconds)
     if magnitude < 1e-9:
         return "0 s"
+    if magnitude < 1e-6:
+        return f"{seconds * 1e9:.3g} ns"
     if magnitude < 1e-3:
         return f"{seconds * 1e6:.3g} µs"
     if magnitude < 1:

@@ -165,6 +165,30 @@ def test_set_on_missing_path_exits_2(capsys: pytest.CaptureFixture[str]) -> None
     )
 
 
+def test_the_command_names_its_flags_where_python_names_its_arguments(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    # Python's with_overrides words an error "overrides PATH=VALUE"; the command keeps
+    # --set and --grid, in its text, its --json and its warnings
+    mm1 = str(MODELS / "mm1.yaml")
+    assert main(["run", mm1, "--set", "components.app.cores=0"]) == 2
+    err = capsys.readouterr().err
+    assert "  --set components.app.cores=0: components.app.cores: must be >= 1" in err, err
+    assert "overrides" not in err
+    assert main(["run", mm1, "--set", "components.app.cores=0", "--json"]) == 2
+    message = json.loads(capsys.readouterr().out)["error"]["message"]
+    assert message.startswith("--set components.app.cores=0: ") and "overrides" not in message
+    grid = ["sweep", mm1, "--grid", "components.app.cores=0,1", "--serial", "--quiet"]
+    assert main(grid) == 2
+    err = capsys.readouterr().err
+    assert "--grid components.app.cores=0: components.app.cores: must be >= 1" in err, err
+    assert "\n  grid components" not in err
+    bare = "components.app.endpoints.serve[0].cpu.mean=2"
+    assert main(["estimate", mm1, "--set", bare]) == 0
+    err = capsys.readouterr().err
+    assert f"simperf: warning: --set {bare}: " in err and "overrides" not in err, err
+
+
 def test_set_without_equals_exits_2(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["run", str(MODELS / "mm1.yaml"), "--set", "components.app.cores"]) == 2
     assert "expected PATH=VALUE" in capsys.readouterr().err

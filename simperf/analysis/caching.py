@@ -483,6 +483,80 @@ past it the series' tail beyond the dominant root is below ``e^(-H)``, ``H >= 40
 _SERIES_TERMS = 80  # (a H)^k / k! at a H = 15 is below 1e-23 past k = 80
 
 
+_SERIES_TOLERANCE = 1e-25
+"""What the terms :func:`_series_sums` leaves out of a key's sums add up to at most,
+relative to the sums (the series' own round-off is some 1e-16 of its largest term)."""
+
+_SERIES_CHECK = 8
+"""From which term, and every how many, :func:`_series_sums` looks for keys to let go:
+a cold key's terms fall below the tolerance after some 8, and a look costs as a term."""
+
+
+def _series_sums(
+    a: np.ndarray,
+    span: float,
+    floor: Callable[..., np.ndarray],
+    carried: tuple[np.ndarray, ...],
+    weights: Callable[..., tuple[np.ndarray | float, ...]],
+) -> tuple[np.ndarray, ...]:
+    """Sums over ``k`` up to ``H = span`` (at most ``_SERIES_TERMS``) of the terms
+    ``(-a (H - k))^k / k!`` of :func:`_unbroken`'s series, each times the weights
+    ``weights(k, H - k, *carried)`` (per-key arrays ``carried`` taken along).
+
+    The terms are at most ``b_k = (a H)^k / k!``, which fall by ``a H / (k + 1)`` a step
+    once past ``a H``, so a key's terms after ``k`` add up to at most ``b_(k + 1) / (1 -
+    a H / (k + 2))``; a key leaves the sums once that is below ``_SERIES_TOLERANCE x
+    floor`` (``floor`` a lower bound of its sums over its terms' largest weight): most
+    keys, the cold ones, after some ``_SERIES_CHECK`` terms rather than ``H``'s.
+    """
+    sums: list[np.ndarray] | None = None
+    done: list[np.ndarray] = []  # the sums of the keys let go, by output
+    keys: np.ndarray | None = None  # those still summed (None: all)
+    scaled = limit = a
+    for k in range(min(int(np.floor(span)), _SERIES_TERMS) + 1):
+        rest = span - k
+        if k == 0:
+            term = np.ones_like(a)
+        else:
+            z = a * rest
+            with np.errstate(divide="ignore"):
+                term = np.where(
+                    z > 0, np.exp(k * np.log(np.where(z > 0, z, 1.0)) - math.lgamma(k + 1)), 0.0
+                )
+        signed = (-1) ** k * term
+        parts = weights(k, rest, *carried)
+        if sums is None:
+            sums = [signed * w for w in parts]
+            done = [np.empty(a.size) for _ in parts]
+        else:
+            for total, w in zip(sums, parts, strict=True):
+                total += signed * w
+        if k >= _SERIES_CHECK and k % _SERIES_CHECK == 0:
+            if keys is None:  # the first look
+                keys = np.arange(a.size)
+                scaled = a * span  # a H
+                limit = _SERIES_TOLERANCE * floor(*carried)
+            bound = scaled ** (k + 1) * math.exp(-math.lgamma(k + 2))  # b_(k + 1)
+            with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+                tail = np.where(scaled < k + 2, bound / (1.0 - scaled / (k + 2)), np.inf)
+            stay = ~(tail < limit)
+            if stay.sum() < 0.75 * stay.size:  # a quarter of them or more go
+                gone = ~stay
+                for out, total in zip(done, sums, strict=True):
+                    out[keys[gone]] = total[gone]
+                if not stay.any():
+                    return tuple(done)
+                keys, a, scaled, limit = keys[stay], a[stay], scaled[stay], limit[stay]
+                carried = tuple(c[stay] for c in carried)
+                sums = [total[stay] for total in sums]
+    assert sums is not None
+    if keys is None:
+        return tuple(sums)
+    for out, total in zip(done, sums, strict=True):
+        out[keys] = total
+    return tuple(done)
+
+
 def _slowest_root(lambertw: Callable[..., np.ndarray], a: np.ndarray) -> np.ndarray:
     """``theta = -W_0(-a)``, the slowest root of ``s + a e^(-s) = 0``; 1 at the branch
     point ``a = 1 / e`` (``x = 1``), where scipy's ``lambertw`` gives NaN."""
@@ -526,22 +600,16 @@ def _unbroken(x: np.ndarray, span: float) -> tuple[np.ndarray, np.ndarray, np.nd
     a = x * c
     series = a * span <= _SERIES_LIMIT
     q, integral, cycle = np.empty_like(x), np.empty_like(x), np.empty_like(x)
-    xs, as_ = x[series], a[series]
-    kept, held, total = np.zeros_like(xs), np.zeros_like(xs), np.zeros_like(xs)
-    for k in range(min(int(np.floor(span)), _SERIES_TERMS) + 1):
-        rest = span - k
-        if k == 0:
-            term = np.ones_like(xs)
-        else:
-            z = as_ * rest
-            with np.errstate(divide="ignore"):
-                term = np.where(
-                    z > 0, np.exp(k * np.log(np.where(z > 0, z, 1.0)) - math.lgamma(k + 1)), 0.0
-                )
-        signed = (-1) ** k * term
-        kept += signed
-        held += signed * (rest / (k + 1))
-        total += signed * (1.0 + xs * rest / (k + 1))
+    xs = x[series]
+    # Q >= min(1, span) and U >= 1: a term's weight is at most 1 + x span
+
+    def weights(k: int, rest: float, xs: np.ndarray) -> tuple[np.ndarray | float, ...]:
+        return 1.0, rest / (k + 1), 1.0 + xs * rest / (k + 1)
+
+    def floor(xs: np.ndarray) -> np.ndarray:
+        return min(1.0, span) / (max(1.0, span) * (1.0 + xs * span))
+
+    kept, held, total = _series_sums(a[series], span, floor, (xs,), weights)
     q[series], integral[series], cycle[series] = kept, held, total
     far = ~series
     if far.any():
@@ -618,20 +686,30 @@ def _fixed_ttl_written(
         return m / cycle, held / cycle
 
 
+_GAMMA_SERIES_TOLERANCE = 1e-18
+"""The last term :func:`_ratio_of_gamma`'s series adds: the rest, below it (its terms'
+ratio is under 1 / 2), is then under some 1e-17 of the sum (at least ``e^-1``)."""
+
+
 def _ratio_of_gamma(k: int, z: np.ndarray) -> np.ndarray:
     """``(k + 1)! P(k + 1, z) / z^(k + 1) = e^(-z) sum_m z^m / ((k + 2) ... (k + 1 + m))``,
     ``P`` the regularised lower incomplete gamma function: the integral of ``e^(-z v)
     v^k / k!`` over ``v < 1`` over its value at ``z = 0``."""
+    if k == 0:  # (1 - e^(-z)) / z, as a write-cut stay of the unit time is
+        return _stay_fifo(z, 1.0)
     out = np.empty_like(z)
-    small = z < 1.0  # the series, whose ratio is below 1 / 2 (50 terms: 1e-15)
-    # most keys are cold, their z tiny: 8 terms do below 0.01 (a ratio under 1 / 200)
-    for part, terms in ((z < 0.01, 8), (small & (z >= 0.01), 50)):
+    small = z < 1.0  # the series, whose ratio is below 1 / 2 (at most 50 terms: 1e-15)
+    # most keys are cold, their z tiny, their terms falling by 1 / 200 a step below 0.01
+    for part in (z < 0.01, small & (z >= 0.01)):
         zs = z[part]
         term = np.exp(-zs)
         total = term.copy()
-        for m in range(1, terms):
+        for m in range(1, 50):
             term = term * zs / (k + 1 + m)
             total += term
+            # the sum is above e^-1 and the rest below the last term: it is kept whole
+            if not term.size or term.max() < _GAMMA_SERIES_TOLERANCE:
+                break
         out[part] = total
     zl = z[~small]  # P(k + 1, z) >= e^-1 / (k + 1)! there: no underflow
     from scipy.special import gammainc  # imported here, as brentq is
@@ -655,21 +733,21 @@ def _unbroken_written(
     a = x * np.exp(-x)
     series = a * span <= _SERIES_LIMIT
     edge, integral = np.empty_like(x), np.empty_like(x)
-    as_, om = a[series], omega[series]
-    kept, held = np.zeros_like(as_), np.zeros_like(as_)
-    for k in range(min(int(np.floor(span)), _SERIES_TERMS) + 1):
-        rest = span - k
-        if k == 0:
-            term = np.ones_like(as_)
-        else:
-            z = as_ * rest
-            with np.errstate(divide="ignore"):
-                term = np.where(
-                    z > 0, np.exp(k * np.log(np.where(z > 0, z, 1.0)) - math.lgamma(k + 1)), 0.0
-                )
-        signed = (-1) ** k * term
-        kept += signed
-        held += signed * np.exp(-k * om) * (rest / (k + 1)) * _ratio_of_gamma(k, om * rest)
+    xs, om = x[series], omega[series]
+    # the integral is at least its part over (0, min(1, span)), where q = 1; the cycle's
+    # reads (edge + (x + omega) integral) at least 1
+
+    def weights(
+        k: int, rest: float, om: np.ndarray, xs: np.ndarray
+    ) -> tuple[np.ndarray | float, ...]:
+        return 1.0, np.exp(-k * om) * (rest / (k + 1)) * _ratio_of_gamma(k, om * rest)
+
+    def floor(om: np.ndarray, xs: np.ndarray) -> np.ndarray:
+        return np.minimum(1.0, _stay_fifo(om, min(1.0, span))) / (
+            max(1.0, span) * (1.0 + xs * span)
+        )
+
+    kept, held = _series_sums(a[series], span, floor, (om, xs), weights)
     edge[series], integral[series] = kept * np.exp(-om * span), held
     far = ~series
     if far.any():

@@ -105,7 +105,7 @@ def _failures(cal: Calibration) -> str:
             n["failed_spans"] if not fitted else 0,
             "with the handler's span alone (full or cut short, unknown): not fitted",
         ),
-        (n["failed_untimed"], _untimed(cal.levels, n["failed_untimed"])),
+        (n["failed_untimed"], _untimed(cal.levels, n["failed_untimed"]) + _inferred(cal.levels)),
     ]
     used = "; ".join(f"{k} {what}" for k, what in kinds if k > 0)
     spans = (
@@ -114,8 +114,8 @@ def _failures(cal: Calibration) -> str:
         else ""
     )
     return (
-        f"{n['failed']} failed requests besides the timed out: counted in the rate, their "
-        f"latencies in no fit; {used}{spans}"
+        f"{n['failed']} failed requests besides the timed out: counted in the rate"
+        f"{'' if n['failed_inferred'] else ', their latencies in no fit'}; {used}{spans}"
     )
 
 
@@ -125,12 +125,31 @@ def _untimed(levels: pd.DataFrame, untimed: int) -> str:
     works a timed-out request's wait out from the ends of its worker's earlier ones)."""
     waited = int(levels.loc[levels["timed_out"] > 0, "failed_untimed"].sum())
     if not waited:
-        return "without server times: in the rate only"
+        return "without server times: in the rate" + (
+            "" if levels["failed_inferred"].any() else " only"
+        )
     where = "" if waited == untimed else f" ({waited} of them, at loads with timeouts)"
     return (
         "without server times: in the rate, and their latency, where logged, in the waits "
         f"of the timed-out requests behind them{where}"
     )
+
+
+def _inferred(levels: pd.DataFrame) -> str:
+    """How the failed rows without server times whose latency gave their time were
+    fitted (:func:`simperf.calibrate.core.failures`): samples where those times were no
+    shorter than the completed requests', censored where they were."""
+    out = []
+    for kind, what in (
+        ("served", "service samples (no shorter than the completed requests')"),
+        ("cut", "censored (shorter than the completed requests': cut short)"),
+    ):
+        count = int(levels.loc[levels["inferred_as"] == kind, "failed_inferred"].sum())
+        if count:
+            out.append(f"{count} fitted as {what}")
+    if not out:
+        return ""
+    return "; of them, their latency less their wait and the overhead: " + " and ".join(out)
 
 
 def _util(utilisation: float, saturated: bool) -> str:

@@ -505,6 +505,28 @@ class AppInstance(Server):
             counters.update(self._memory_snapshot(now))
         return counters
 
+    def rest_monitors(self, counters: dict[str, float]) -> list[LevelMonitor] | None:
+        """The monitors whose first move ends this instance's rest; None if not at rest.
+
+        ``counters``: its :meth:`snapshot` just taken. At rest: nothing in service,
+        queued or holding a worker, core or connection, no queue peak in the window just
+        closed, and no area that grows with time alone (memory's baseline, an autoscaled
+        instance's provisioned time), so that its next snapshots equal ``counters``
+        until a request comes: one admitted moves ``held`` (one that waits, ``queue``),
+        and none is refused, shed or timed out at an instance with nothing in it. The
+        model reads an instance at rest again only once one of these has moved
+        (:class:`~simperf.metrics.monitor.RestWatch`).
+        """
+        if self.memory is not None or self.provisioned is not None or counters["queue_peak"]:
+            return None
+        monitors = [self.busy, self.queue, self.held, *(p.in_use for p in self.pools.values())]
+        if any(m.level for m in monitors) or self.active:
+            return None
+        workers, cores = self.workers, self.slots
+        if workers.free != workers.capacity or cores.free != cores.capacity:
+            return None
+        return monitors
+
     def _pool_snapshot(self, now: float) -> dict[str, float]:
         # Over all of this instance's pools: connection-seconds held, and acquisitions,
         # their summed wait and timeouts (differences over a span give occupancy and waits).

@@ -369,13 +369,14 @@ def check_search(
             "most load a design carries, project it with growth or sweep the rate"
         )
     for end in (low, high):
-        try:
-            # named as the option that set it: the user gave no --set
-            variant = scenario.with_overrides({knob: end}, flag="--knob")
-            if searched:  # as a probe's run would refuse it, but before any probe runs
+        # named as the option (the argument) that set it: the user gave no --set; the
+        # error already says "knob PATH=VALUE:", so it takes no prefix of its own
+        variant = scenario.with_overrides({knob: end}, flag="--knob", argument="knob")
+        if searched:  # as a probe's run would refuse it, but before any probe runs
+            try:
                 check_size(variant)
-        except SpecError as exc:
-            raise SpecError(f"knob {knob}={end}:\n{exc}") from None
+            except SpecError as exc:
+                raise exc.prefixed(f"knob {knob}={end}:\n") from None
     integer = _is_integer_knob(scenario, knob)
     if integer and (low != int(low) or high != int(high)):
         raise SpecError(f"knob {knob} is an integer: low and high must be whole numbers")

@@ -158,7 +158,7 @@ def cheapest(
         try:  # every design is checked before any run
             check_search(scenario, knob, slo, lo, hi)
         except SpecError as exc:  # as growth says it: which design of several
-            raise SpecError(f"design {name!r}: {exc}") from None
+            raise exc.prefixed(f"design {name!r}: ") from None
         ranges[name] = (scenario, knob, lo, hi)
     seed = options.get("seed")
     seeds = {

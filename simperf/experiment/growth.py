@@ -437,7 +437,7 @@ def _plan(
     try:
         slos, _ = check_search(scenario, knob or LOAD, slo, low, high, searched=bool(knob))
     except SpecError as exc:
-        raise SpecError(f"design {name!r}: {exc}") from None
+        raise exc.prefixed(f"design {name!r}: ") from None
     return scenario, knob, low, high, slos
 
 

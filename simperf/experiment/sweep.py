@@ -90,11 +90,11 @@ def sweep(
     jobs: list[tuple[int, str, dict[str, Any], dict[str, Any]]] = []
     for index, point in enumerate(points):
         try:
-            variant = scenario.with_overrides(point, flag="--grid")
+            variant = scenario.with_overrides(point, flag="--grid", argument="grid")
             check_horizon(variant)
             check_size(variant)  # as the run would refuse it, but before any point runs
         except SpecError as exc:
-            raise SpecError(f"grid point {_describe(point)}:\n{exc}") from None
+            raise exc.prefixed(f"grid point {_describe(point)}:\n") from None
         jobs.append(
             (index, canonical_hash(point), point, variant.model_dump(mode="json", by_alias=True))
         )

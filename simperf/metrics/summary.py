@@ -191,9 +191,16 @@ class Summary:
         times, sums, counts = self.windows
         cut = detect_warmup(sums, counts)
         index = min(cut.index, max(len(self.snapshots) - 2, 0))
-        self.snapshots = self.snapshots[index:]
+        grid = self.snapshots
+        self.snapshots = grid[index:]
         self.warmup = self.snapshots[0].time if self.snapshots else 0.0
-        self.stride = max(1, (len(self.snapshots) - 1) // DEFAULT_WINDOWS)
+        window = self.model.scenario.run.window
+        if window is not None and len(grid) > 2:
+            # snapshots every tenth of run.window (Model.window), or of twice that after
+            # each merge: the time series' windows are run.window's from the cut on
+            self.stride = max(1, round(window / (grid[1].time - grid[0].time)))
+        else:
+            self.stride = max(1, (len(self.snapshots) - 1) // DEFAULT_WINDOWS)
         self.auto_warmup = warmup_report(cut, times, self.end)
         self.auto_warmup["cut_requests"] = tally(self.data, self.data["start"] < self.warmup)
 

@@ -65,6 +65,30 @@ def pct(value: float | None) -> str:
     return f"{value:.1%}" if abs(value) < 100 else f"{value * 100:.2g}%"
 
 
+SMALLEST_MEAN = 0.001
+"""The least mean of counts (a queue's length) written in digits: one below it is written
+``<0.001``, where ``7.24e-06`` read as noise beside ``14.0%`` and ``0.00215``."""
+
+
+def mean_count(value: float | None, fmt: str = ".3g") -> str:
+    """A mean of counts (a mean queue length) in format ``fmt``, ``-`` for none, and
+    ``<0.001`` for one above zero but below :data:`SMALLEST_MEAN` (``>-0.001`` for a
+    difference as small), never in scientific notation.
+
+    Examples
+    --------
+    >>> mean_count(7.24e-06), mean_count(0.00215), mean_count(0.0), mean_count(None)
+    ('<0.001', '0.00215', '0', '-')
+    >>> mean_count(12.3456, ".4g"), mean_count(-2e-05)
+    ('12.35', '>-0.001')
+    """
+    if value is None or value != value:
+        return "-"
+    if 0 < abs(value) < SMALLEST_MEAN:
+        return f"<{SMALLEST_MEAN:g}" if value > 0 else f">-{SMALLEST_MEAN:g}"
+    return f"{value:{fmt}}"
+
+
 def cell(value: float | None, width: int, fmt: str = "") -> str:
     """``value`` right-aligned in ``width`` characters in format ``fmt``, ``-`` for none.
 
@@ -143,7 +167,7 @@ def metric_value(metric: str, value: float | None) -> str:
     """A metric's value as every command's text shows it, ``-`` for none: a time in its
     unit, a fraction in percent (two significant digits below 1%), a rate per second, a
     price per hour, a ratio as a multiple, a count whole (to four significant digits
-    where a mean of counts is not).
+    where a mean of counts is not, ``<0.001`` below 0.001: :func:`mean_count`).
 
     Examples
     --------
@@ -155,6 +179,8 @@ def metric_value(metric: str, value: float | None) -> str:
     ('0.12%', '0.0%')
     >>> metric_value("faults.failed", 12.0), metric_value("faults.failed", 12.25)
     ('12', '12.25')
+    >>> metric_value("components.app.mean_queue_length", 7.24e-06)
+    '<0.001'
     >>> metric_value("cost.total_per_hour", 2.52), metric_value("error_rate", float("nan"))
     ('2.52/h', '-')
     """
@@ -172,7 +198,7 @@ def metric_value(metric: str, value: float | None) -> str:
         return f"{value:.4g}/h"
     if kind == "ratio":
         return multiple(value)
-    return f"{value:.0f}" if float(value).is_integer() else f"{value:.4g}"
+    return f"{value:.0f}" if float(value).is_integer() else mean_count(value, ".4g")
 
 
 def with_interval(

@@ -9,6 +9,7 @@ from typing import Any
 
 from simperf.presentation.cells import (
     Column,
+    mean_count,
     metric_value,
     multiple,
     per_second,
@@ -435,7 +436,7 @@ def components(d: dict[str, Any]) -> list[str]:
         ("util", 7, ".1%"),
         ("workers", 8, ".1%"),
         ("pool", 7, ".1%"),
-        ("queue", 9, ".3g"),
+        ("queue", 9, ""),
         ("wait", 11, ""),
         ("served", 10, ""),
     ]
@@ -449,7 +450,7 @@ def components(d: dict[str, Any]) -> list[str]:
     for name, comp in d["components"].items():
         values = [name, comp["kind"]]
         values += [comp.get(k) for k in ("utilization", "worker_occupancy", "pool_occupancy")]
-        values += [comp.get("mean_queue_length"), format_time(comp.get("mean_wait"))]
+        values += [mean_count(comp.get("mean_queue_length")), format_time(comp.get("mean_wait"))]
         values.append(_served(name, comp, d))
         if estimated is not None:
             database = d.get("databases", {}).get(name)

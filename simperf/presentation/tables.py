@@ -15,7 +15,7 @@ import pandas as pd
 
 from simperf.metrics.paths import flatten
 from simperf.metrics.stats import SAME_IN_EVERY_REPLICATION, same_in_every_replication
-from simperf.presentation.cells import metric_value, multiple, slo_text
+from simperf.presentation.cells import mean_count, metric_value, multiple, per_second, slo_text
 from simperf.presentation.findings import warnings
 from simperf.presentation.summary_text import (
     component_headroom,
@@ -24,6 +24,7 @@ from simperf.presentation.summary_text import (
     unpriced_note,
 )
 from simperf.spec.overrides import differences
+from simperf.spec.slo import metric_kind
 from simperf.units import format_time
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -47,6 +48,8 @@ SHARE_COLUMNS = {
     "slow_share", "share", "stale_read_rate", "store_read_reduction", "stale_rate",
     "storage_replication_utilization", "buffer_pool_hit_ratio",
 }  # fmt: skip
+MEAN_COUNT_COLUMNS = {"mean_queue_length"}
+"""Columns that are means of counts, as the text writes them (``<0.001``, not ``7.24e-06``)."""
 RATIO_COLUMNS = {"imbalance"}
 """Columns that are ratios of two loads (max/mean), shown as multiples: ``1.12x``."""
 ALERT_TIMES = ("start", "end", "duration")
@@ -102,6 +105,17 @@ def _ratio(value: Any) -> str:
     return "-" if _missing(value) else multiple(value)
 
 
+def _rate(value: Any) -> str:
+    """A rate as the text writes it (``1328/s``); a cell already written is left as it is."""
+    if isinstance(value, str):
+        return value
+    return "-" if _missing(value) else per_second(value, ".4g")
+
+
+def _mean_count(value: Any) -> str:
+    return "-" if _missing(value) else mean_count(value, ".4g")
+
+
 def by_metric(frame: pd.DataFrame, columns: Iterable[str]) -> pd.DataFrame:
     """``frame`` (one metric a row, in its ``metric`` column) for display: ``columns``
     as the text writes them, each value through :func:`metric_value` of its row's metric
@@ -124,8 +138,14 @@ def _price(value: Any) -> str:
 
 def frame_html(frame: pd.DataFrame, times: Iterable[str] = (), shares: Iterable[str] = ()) -> str:
     """A frame as an escaped HTML table; ``times`` in time units, ``shares`` in percent,
-    ratios (:data:`RATIO_COLUMNS`) as multiples."""
-    formatters: dict[str, Callable[[Any], str]] = {c: _number for c in frame.columns}
+    rates (a column :func:`~simperf.spec.slo.metric_kind` calls one: ``qps``,
+    ``throughput``, ``store_reads_per_second``) per second, means of counts
+    (:data:`MEAN_COUNT_COLUMNS`) and ratios (:data:`RATIO_COLUMNS`) as the text writes
+    them."""
+    formatters: dict[str, Callable[[Any], str]] = {
+        c: _rate if metric_kind(str(c)) == "rate" else _number for c in frame.columns
+    }
+    formatters.update({c: _mean_count for c in MEAN_COUNT_COLUMNS if c in frame.columns})
     formatters.update({c: _time for c in times if c in frame.columns})
     formatters.update({c: _share for c in shares if c in frame.columns})
     formatters.update({c: _ratio for c in RATIO_COLUMNS if c in frame.columns})

@@ -43,6 +43,7 @@ def warn_bare_seconds(
     raw: Any,
     locate: Callable[[str], str | None],
     only: set[str] | None = None,
+    command: Callable[[str], str | None] | None = None,
 ) -> None:
     """Warn about each bare number >= 1 s given for a latency-like field.
 
@@ -56,6 +57,9 @@ def warn_bare_seconds(
         ``path -> "file:line"`` (or ``None``) to say where each one was written.
     only
         Paths to look under (overrides); ``None`` looks everywhere.
+    command
+        ``locate`` as the command line words it, where that differs (an override's
+        ``--set``): the warning's ``command_line``.
     """
     stack: list[tuple[Any, Any, str, bool]] = [(scenario, raw, "", False)]
     while stack:
@@ -64,13 +68,14 @@ def warn_bare_seconds(
             if latency:
                 for where in _bare_seconds(data, path):
                     if only is None or any(where.startswith(p) for p in only):
-                        prefix = locate(where)
-                        warnings.warn(
+                        said = [locate(where), command(where) if command else None]
+                        text = [
                             f"{prefix + ': ' if prefix else ''}{where}: a bare number is "
-                            "seconds; write the unit (e.g. 5ms, or 5s if seconds are meant)",
-                            SimperfWarning,
-                            stacklevel=2,
-                        )
+                            "seconds; write the unit (e.g. 5ms, or 5s if seconds are meant)"
+                            for prefix in said
+                        ]
+                        worded = text[1] if command else None
+                        warnings.warn(SimperfWarning(text[0], worded), stacklevel=2)
             continue
         if isinstance(value, BaseModel) and isinstance(data, dict):
             for name, field in type(value).model_fields.items():

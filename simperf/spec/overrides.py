@@ -20,30 +20,40 @@ _PARSED_ALONE = re.compile(r"^(:\d+)*: (spec: )?")
 
 
 def apply_overrides(
-    scenario: S, overrides: dict[str, Any], *, flag: str | Mapping[str, str] = "--set"
+    scenario: S,
+    overrides: dict[str, Any],
+    *,
+    flag: str | Mapping[str, str] = "--set",
+    argument: str = "overrides",
 ) -> S:
     """Apply dotted-path overrides to a scenario and validate the result.
 
     Values may be given as strings (as on the command line); they are parsed as YAML
     scalars, so ``"8"`` is an int and ``"5ms"`` stays a string for the unit parser.
-    Problems caused by an override are reported as coming from ``FLAG PATH=VALUE``:
-    ``flag`` is the option that gave it (``--grid``, ``--set-b``; ``--set`` by
-    default), or a mapping of paths to theirs (``--set`` where it names none).
+    Problems caused by an override are reported as coming from ``ARGUMENT PATH=VALUE``
+    (``overrides components.app.cores=0: ...``): ``argument`` is the Python argument
+    that gave it (a sweep's ``grid``). The error's ``command_line`` (and a warning's)
+    words it ``FLAG PATH=VALUE`` for the command line, which prints that: ``flag`` is
+    the option that gave it (``--grid``, ``--set-b``; ``--set`` by default), or a
+    mapping of paths to theirs (``--set`` where it names none).
     """
     data = scenario.model_dump(mode="json", by_alias=True)
-    labels: dict[str, str] = {}
+    labels: dict[str, tuple[str, str]] = {}  # path written -> (Python's, the command's)
     started: list[list[str]] = []
     for path, value in overrides.items():
-        label = f"{override_label(flag, path)}={value}"
+        label = (
+            f"{override_label(argument, path)}={value}",
+            f"{override_label(flag, path)}={value}",
+        )
         parts = _split_path(path)
         where = _where(parts)
         if isinstance(value, str) and value.strip():
             try:
-                value = parse_text(value, source=label)
+                value = parse_text(value, source=label[1])
             except SpecError as exc:
                 # the value parsed alone: its "line 1" and top-level path are the override's
-                message = _PARSED_ALONE.sub("", str(exc).removeprefix(label))
-                raise SpecError(f"{label}: {where}: {message}") from None
+                message = _PARSED_ALONE.sub("", str(exc).removeprefix(label[1]))
+                raise SpecError(*(f"{said}: {where}: {message}" for said in label)) from None
         try:
             if parts[-1] == "instance_type":  # a new type sets cores and memory anew
                 parent = _node(data, parts[:-1])
@@ -51,26 +61,27 @@ def apply_overrides(
                     instances.implied_fields(parent)
             written = _set_path(data, parts, value, started)
         except SpecError as exc:
-            raise SpecError(f"{label}: {exc}") from None
+            raise SpecError(*(f"{said}: {exc}" for said in label)) from None
         labels[_where(written)] = label
 
-    def locate(path: str) -> str | None:
+    def locate(path: str, said: int = 0) -> str | None:
         for where, label in labels.items():
             if path == where or path.startswith((f"{where}.", f"{where}[")):
-                return label
+                return label[said]
         # refused at a section above the field set (a misspelt kind or dist is refused at
         # the component or distribution holding it): the field set is still the cause
         for where, label in labels.items():
             if path != "spec" and where.startswith((f"{path}.", f"{path}[")):
-                return label
+                return label[said]
         return None
 
-    return validate(type(scenario), data, locate, only=set(labels))
+    return validate(type(scenario), data, locate, only=set(labels), command=lambda p: locate(p, 1))
 
 
 def override_label(flag: str | Mapping[str, str], path: str) -> str:
     """``--set PATH`` as the user wrote it: ``flag`` (or the mapping's flag of ``path``),
-    joined without a space where it ends in a colon (``--set-design up:PATH``)."""
+    joined without a space where it ends in a colon (``--set-design up:PATH``); from
+    Python, the argument's name in its place (``overrides PATH``)."""
     name = flag if isinstance(flag, str) else flag.get(path, "--set")
     return f"{name}{'' if name.endswith(':') else ' '}{path}"
 

@@ -163,7 +163,10 @@ class RunSettings(SpecModel):
         description=(
             "time-series window (default: about a sixtieth of the measured period, rounded "
             "to 1, 2 or 5 x 10^k s; with requests, of the period the arrival rate implies). "
-            f"At most {MAX_WINDOWS:,} windows; a run longer than expected merges them in pairs"
+            f"At most {MAX_WINDOWS:,} windows; a run longer than expected merges them in pairs. "
+            "With warmup: auto, a snapshot every tenth of it, so that the warm-up found ends "
+            f"on one and the windows after it are this long (at most "
+            f"{MAX_WINDOWS // AUTO_WARMUP_WINDOW_SPLIT:,} windows)"
         ),
     )
     keep_requests: Count = Field(
@@ -256,6 +259,15 @@ class RunSettings(SpecModel):
                 raise ValueError(
                     f"window: {self.window:g} s gives {windows:,} windows over the run; "
                     f"at most {MAX_WINDOWS:,} (use a longer window)"
+                )
+            most = MAX_WINDOWS // AUTO_WARMUP_WINDOW_SPLIT
+            if self.auto_warmup and windows > most:
+                # snapshots every tenth of a window: past MAX_WINDOWS they would merge,
+                # and the windows would no longer be the ones asked for
+                raise ValueError(
+                    f"window: {self.window:g} s gives {windows:,} windows over the run; "
+                    f"with warmup: auto (a snapshot every tenth of a window) at most "
+                    f"{most:,} (use a longer window)"
                 )
         return self
 

@@ -101,7 +101,11 @@ class Scenario(SpecModel):
         return self
 
     def with_overrides(
-        self, overrides: dict[str, Any], *, flag: str | Mapping[str, str] = "--set"
+        self,
+        overrides: dict[str, Any],
+        *,
+        flag: str | Mapping[str, str] = "--set",
+        argument: str = "overrides",
     ) -> Scenario:
         """A new validated scenario with dotted-path overrides applied.
 
@@ -110,15 +114,19 @@ class Scenario(SpecModel):
         overrides
             ``{"components.app.replicas": 8, "workload.arrival.rate": "5000/s"}``.
         flag
-            The option named in errors as having given an override (``--grid``), or a
-            mapping of paths to theirs (:func:`~simperf.spec.overrides.apply_overrides`).
+            The option the command line's wording of an error (its ``command_line``)
+            names as having given an override (``--grid``), or a mapping of paths to
+            theirs (:func:`~simperf.spec.overrides.apply_overrides`).
+        argument
+            The Python argument an error names as having given it:
+            ``overrides components.app.cores=0: components.app.cores: must be >= 1``.
 
         Raises
         ------
         SpecError
             If a path does not exist or the result is invalid.
         """
-        return apply_overrides(self, overrides, flag=flag)
+        return apply_overrides(self, overrides, flag=flag, argument=argument)
 
     def endpoints_of(self, component: str) -> set[str]:
         """Endpoint names a component answers (a balancer answers its backends' common ones)."""

@@ -312,12 +312,12 @@ def _check_instances(scenario: Scenario) -> None:
 def _windows(scenario: Scenario, duration: float, instances: int) -> float:
     """Snapshots the run takes: 60-ish windows, or as many as ``run.window`` gives; with
     ``warmup: auto``, its grid (:func:`~simperf.spec.run.auto_warmup_grid`: up to 1,000
-    windows), or a tenth of ``run.window`` on a request budget (as
-    :meth:`simperf.model.Model.window` cuts it)."""
+    windows), or a tenth of ``run.window`` (as :meth:`simperf.model.Model.window` cuts
+    it)."""
     run = scenario.run
     span = max(duration - run.fixed_warmup, 0.0)
     if run.auto_warmup:
-        if run.window is not None and run.horizon is None and span > 0:
+        if run.window is not None and span > 0:
             return math.ceil(span * AUTO_WARMUP_WINDOW_SPLIT / run.window) + 1
         return auto_warmup_grid(instances) + 1
     if run.window is None or span <= 0:

@@ -79,11 +79,18 @@ _KINDS_OF_DATA = {
 
 
 def validate(
-    model: type[M], data: Any, locate: Callable[[str], str | None], only: set[str] | None = None
+    model: type[M],
+    data: Any,
+    locate: Callable[[str], str | None],
+    only: set[str] | None = None,
+    command: Callable[[str], str | None] | None = None,
 ) -> M:
     """Validate ``data`` as ``model``; each problem line is prefixed with ``locate(path)``.
 
     Bare numbers of seconds are warned about everywhere, or only under the paths ``only``.
+    ``command`` locates a path as the command line words it, where that differs
+    (overrides: ``--set``, where Python's caller gave ``overrides``): the error's and the
+    warnings' ``command_line``.
     """
     if not isinstance(data, dict):
         where = locate("spec")
@@ -97,10 +104,12 @@ def validate(
     try:
         scenario = model.model_validate(data)
     except ValidationError as exc:
-        raise SpecError(_locate_lines(format_validation_error(exc, data, model), locate)) from None
+        message = format_validation_error(exc, data, model)
+        worded = None if command is None else _locate_lines(message, command)
+        raise SpecError(_locate_lines(message, locate), worded) from None
     except RecursionError:  # a safety net: depth and cycles are checked explicitly first
         raise SpecError("spec: nested or chained too deeply to check") from None
-    warn_bare_seconds(scenario, data, locate, only)
+    warn_bare_seconds(scenario, data, locate, only, command)
     return scenario
 
 

@@ -769,3 +769,62 @@ def test_lru_stale_rate_matches_a_replay() -> None:
     theory = lru_stale_rate(p, 100, 0.2)
     assert half_width <= 0.01
     assert abs(mean - theory) <= half_width + MARGIN, (mean, theory, half_width)
+
+
+# Hit rates of the renewal forms (FIFO with a ttl refreshed by hits or from the set, LRU
+# with a ttl from the set) as the full series summed them, every term for every key:
+# the series that stops each key once its terms are negligible gives them to 1e-12
+# (measured: 2.3e-16 at most)
+_SERIES_PINNED = [
+    # (keys, alpha, ttl, form, policy, writes, on_write, hit rate)
+    (1000, 0.8, 2.0, "refreshed", "fifo", 0.2, "delete", 0.3165525172717542),
+    (1000, 0.8, 2.0, "refreshed", "fifo", 0.2, "set", 0.34550106521447715),
+    (1000, 0.8, 60.0, "fixed", "lru", 0.2, "delete", 0.3439820135060164),
+    (20000, 0.9, 2.0, "refreshed", "fifo", 0.0, "delete", 0.2676335369703504),
+    (20000, 0.9, 2.0, "refreshed", "fifo", 0.2, "delete", 0.2373227362813061),
+    (20000, 0.9, 2.0, "refreshed", "fifo", 0.2, "set", 0.2847872257176342),
+    (20000, 0.9, 60.0, "refreshed", "fifo", 0.2, "delete", 0.47702419734390183),
+    (20000, 0.9, 60.0, "refreshed", "fifo", 0.2, "set", 0.5445523205002778),
+    (20000, 0.9, 2.0, "fixed", "lru", 0.2, "set", 0.2545878845441471),
+    (20000, 0.9, 60.0, "fixed", "lru", 0.2, "delete", 0.48436226545762523),
+    (20000, 0.9, 60.0, "fixed", "lru", 0.2, "set", 0.5620753060608602),
+]
+
+
+@pytest.mark.parametrize(
+    ("keys", "alpha", "ttl", "form", "policy", "writes", "on_write", "expected"), _SERIES_PINNED
+)
+def test_renewal_series_keep_their_values(
+    keys: int,
+    alpha: float,
+    ttl: float,
+    form: str,
+    policy: Literal["lru", "fifo", "random"],
+    writes: float,
+    on_write: Literal["delete", "set"],
+    expected: float,
+) -> None:
+    ranks = np.arange(1, keys + 1, dtype=np.float64) ** -alpha
+    rate = refreshed_ttl_hit_rate if form == "refreshed" else fixed_ttl_hit_rate
+    got = rate(ranks / ranks.sum(), keys / 10, 100.0, ttl, policy, writes, on_write=on_write)
+    assert got == pytest.approx(expected, rel=1e-12, abs=0.0)
+
+
+def test_series_sums_let_each_key_go_at_its_negligible_terms() -> None:
+    from simperf.analysis.caching import _series_sums
+
+    # a hot key (a H = 10) needs some 60 terms, a cold one (a H = 1e-3) a handful: the
+    # cold ones leave early (their weight seen fewer times), with the sums kept whole
+    a = np.array([0.1] + [1e-5] * 9)
+    seen = np.zeros(10)
+
+    def weights(k: int, rest: float, counts: np.ndarray) -> tuple[float, ...]:
+        seen[counts.astype(int)] += 1
+        return (1.0,)
+
+    (kept,) = _series_sums(a, 100.0, np.ones_like, (np.arange(10.0),), weights)
+    assert seen[0] >= 50 and (seen[1:] <= 9).all()
+    k = np.arange(81.0)[:, None]
+    factorials = np.array([float(math.factorial(n)) for n in range(81)])[:, None]
+    full = ((-a * (100.0 - k)) ** k / factorials).sum(axis=0)
+    assert np.allclose(kept, full, rtol=1e-12, atol=1e-11)  # the hot key's terms reach 1e3

@@ -112,6 +112,32 @@ def with_failures(log: pd.DataFrame, share: float, seed: int) -> tuple[pd.DataFr
     return log, failed
 
 
+def timed_out(log: pd.DataFrame, timeout: float) -> tuple[pd.DataFrame, np.ndarray]:
+    """``log`` as a client with ``timeout`` records it: requests slower than ``timeout``
+    at the timeout, with no ``time_app``, and no server-side times logged at all.
+    Returns that log and which rows timed out."""
+    late = log["latency"].to_numpy() > timeout
+    log = log.astype({"status": object}).drop(columns=["server_start", "server_end"])
+    log.loc[late, ["status", "latency", "time_app"]] = ["timeout", timeout, np.nan]
+    return log, late
+
+
+def timed_out_and_failed(
+    rate: float, seed: int, *, requests: int = 2000, failed: float = 0.2
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Gamma 8 ms (cv 0.5) then 2 ms held at ``rate`` into one worker, no server times;
+    the slowest 10% timed out (at the latency they exceeded, no ``time_app``) and a
+    random ``failed`` share of the others answered 500 at the end of their service, with
+    no ``time_app`` either. Returns that log and the same one with no failures."""
+    service = {"dist": "gamma", "mean": "8ms", "cv": 0.5}
+    _, log = single_server(rate, service, requests=requests, seed=seed, held=0.002)
+    log, late = timed_out(log, float(np.quantile(log["latency"], 0.9)))
+    errors = (np.random.default_rng(seed + 1000).random(len(log)) < failed) & ~late
+    with_errors = log.copy()
+    with_errors.loc[errors, ["status", "time_app"]] = [500, np.nan]
+    return with_errors, log
+
+
 def two_steps(
     rate: float, first: Any, second: Any, *, requests: int, seed: int, timeout: float
 ) -> pd.DataFrame:

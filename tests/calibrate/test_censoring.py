@@ -21,7 +21,7 @@ import numpy as np
 import pandas as pd
 import pytest
 from scipy import integrate, stats
-from simulated_logs import behind_a_failed_request, single_server, two_steps
+from simulated_logs import behind_a_failed_request, single_server, timed_out, two_steps
 
 from simperf.calibrate import calibrate
 
@@ -31,21 +31,12 @@ GAMMA = {"dist": "gamma", "mean": "10ms", "cv": 0.5}
 GAMMA_8MS = {"dist": "gamma", "mean": "8ms", "cv": 0.5}
 
 
-def _timed_out(log: pd.DataFrame, timeout: float) -> tuple[pd.DataFrame, np.ndarray]:
-    """The log as a client with ``timeout`` records it: late requests at the timeout,
-    with no server-side time."""
-    late = log["latency"].to_numpy() > timeout
-    log = log.astype({"status": object})
-    log.loc[late, ["status", "latency", "time_app"]] = ["timeout", timeout, np.nan]
-    return log.drop(columns=["server_start", "server_end"]), late
-
-
 def test_timed_out_requests_are_fitted_as_censored_and_the_mean_is_unbiased() -> None:
     # before: the 21.4% timed out were left out, no family fitted the rest and the
     # empirical one's mean read 8.02 ms [7.77, 8.27] at 99.9% for a true 10 ms
     true = stats.gamma(4.0, scale=MEAN / 4)
     timeout = float(true.isf(0.2))
-    log, late = _timed_out(single_server(2, GAMMA, requests=2000, seed=5)[1], timeout)
+    log, late = timed_out(single_server(2, GAMMA, requests=2000, seed=5)[1], timeout)
     cal = calibrate(log, confidence=0.999, predict_requests=None)
     chosen = cal.fits[cal.fits.chosen].set_index("parameter")
     assert chosen["family"].iloc[0] == "gamma"
@@ -80,7 +71,7 @@ def test_percentiles_past_the_timed_out_share_are_not_measured() -> None:
     # before: p95 and p99 were those of the requests that completed, all under the
     # timeout, and p50 that of 80% of them
     timeout = float(stats.gamma(4.0, scale=MEAN / 4).isf(0.1))
-    log, late = _timed_out(single_server(2, GAMMA, requests=1000, seed=3)[1], timeout)
+    log, late = timed_out(single_server(2, GAMMA, requests=1000, seed=3)[1], timeout)
     cal = calibrate(log, predict_requests=500)
     measured = cal.accuracy.set_index("percentile")["measured"]
     assert measured["p50"] == np.percentile(np.where(late, timeout, log["latency"]), 50)
@@ -180,7 +171,7 @@ def test_the_held_overhead_solved_from_the_mean_latency_counts_the_timed_out() -
     # timed-out request counts at its expected latency under the censored fits, and the
     # service's moments are the fits' (1.960 ± 0.138; four logs: 1.79 to 1.97)
     _, log = single_server(30, GAMMA_8MS, requests=2000, seed=3, held=0.002)
-    log, late = _timed_out(log, float(np.quantile(log["latency"], 0.9)))
+    log, late = timed_out(log, float(np.quantile(log["latency"], 0.9)))
     level = calibrate(log, confidence=0.999, predict_requests=None).levels.iloc[0]
     assert level["overhead_method"] == "mean latency" and level["timed_out"] == late.sum()
     # within its own 99.9% interval (the standard error of the mean latency it is
@@ -274,19 +265,15 @@ def test_the_held_overheads_error_spreads_the_imputed_latencies() -> None:
     from simperf.calibrate.overhead import Overhead
 
     _, log = single_server(15, GAMMA_8MS, requests=600, seed=2, held=0.002)
-    timeout = float(np.quantile(log["latency"], 0.9))
-    late = log["latency"].to_numpy() > timeout
-    log = log.astype({"status": object})
-    log.loc[late, ["status", "latency", "time_app"]] = ["timeout", timeout, np.nan]
-    log = log.drop(columns=["server_start", "server_end"])
-    rows, timed_out, _ = read_requests(log)
+    log, late = timed_out(log, float(np.quantile(log["latency"], 0.9)))
+    rows, late_rows, _ = read_requests(log)
     parts = {"app": rows["time_app"].to_numpy()}
     cost = Overhead(0.002, 0.0, 0.0, 0.0, "mean latency")
     fits = {"app": fit_families(parts["app"])}
-    _, censored, _, imputed = censoring(timed_out, rows, parts, cost, fits)
+    _, censored, _, imputed = censoring(late_rows, rows, parts, cost, fits)
     assert 0 < censored["app"].size <= late.sum()
     args = (rows["latency"].to_numpy(), parts["app"])
-    sent = np.concatenate([rows["timestamp"].to_numpy(), timed_out["timestamp"].to_numpy()])
+    sent = np.concatenate([rows["timestamp"].to_numpy(), late_rows["timestamp"].to_numpy()])
     spread = held_error(sent, *args, imputed, fits, 15.0, len(log), 0.002)
     flat = Imputed(
         imputed.latency,

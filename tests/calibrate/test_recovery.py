@@ -137,16 +137,21 @@ def test_failed_requests_count_in_the_rate_not_in_the_service_times() -> None:
     sent = log["timestamp"]
     assert level["rate"] == (len(log) - 1) / (sent.max() - sent.min())
     assert cal.fragment["workload"]["arrival"]["rate"] == f"{level['rate']:.6g}/s"
-    # a failure logs no service time: the mean is the successful requests'
+    # a failure logs no service time: its latency less its wait and the overhead stands
+    # for it, a sample as it is no shorter than the successful requests' times
     mean = _chosen(cal, "mean")
-    assert mean["n"] == len(log) - failed.sum()
+    assert level["inferred_as"] == "served" and level["failed_inferred"] >= 0.95 * failed.sum()
+    assert mean["n"] == len(log) - failed.sum() + level["failed_inferred"]
     assert mean["low"] <= 0.008 <= mean["high"]
     assert level["utilisation"] == pytest.approx(level["rate"] * level["service"])
     assert (
         f"({failed.sum()} failed requests besides the timed out: counted in the rate"
         in cal.summary()
     )
-    assert f"{failed.sum()} without server times: in the rate only" in cal.summary()
+    assert (
+        f"{failed.sum()} without server times: in the rate; of them, their latency less "
+        f"their wait and the overhead: {level['failed_inferred']} fitted as service samples"
+    ) in cal.summary()
 
 
 def test_a_held_overhead_of_float_residue_adds_no_step() -> None:

@@ -7,6 +7,7 @@ import subprocess
 import sys
 import textwrap
 import tracemalloc
+from typing import Any
 
 import numpy as np
 import pytest
@@ -238,3 +239,23 @@ def test_wall_time_shows_the_build_beside_the_simulation() -> None:
     assert line.startswith(f"wall time {total:.3g} s: build {perf['build_time']:.3g} s, ")
     assert f"simulation {perf['wall_time']:.3g} s (" in line
     assert line.endswith(f"summary {perf['summary_time']:.3g} s")
+
+
+@pytest.mark.parametrize(
+    "horizon",
+    [{"run.duration": "300s"}, {"run.duration": None, "run.requests": 27000}],
+    ids=["duration", "requests"],
+)
+def test_an_automatic_warm_up_keeps_the_window_asked_for(horizon: dict[str, Any]) -> None:
+    # with a duration the window was ignored: 4.8 s windows (the 1,000-window grid in
+    # strides of 16) where 5 s were asked; with requests, 4.35 and 4.5 s
+    scenario = simperf.load(MODELS / "mm1.yaml").with_overrides(
+        {"run.warmup": "auto", "run.window": "5s", **horizon}
+    )
+    result = simperf.run(scenario, seed=1)
+    ts = result.timeseries
+    spans = np.unique(ts["end"] - ts["start"])
+    whole = ts[np.isclose(ts["end"] - ts["start"], 5.0)]
+    assert np.isclose(spans, 5.0).sum() == 1  # every window but the last, cut short at the end
+    assert ts["start"].min() == pytest.approx(result.data["warmup"])
+    assert len(whole["start"].unique()) == len(ts["start"].unique()) - 1

@@ -95,3 +95,23 @@ def test_the_models_and_docs_write_rates_as_the_views_do() -> None:
     }
     assert not found
     assert "Poisson 90/s" in simperf.load(MODELS / "mm1.yaml").description
+
+
+def test_the_html_databases_table_writes_the_query_rate_as_the_text_does() -> None:
+    # the text's queries column read 1234/s where the HTML's qps read a bare 1234
+    import pandas as pd
+
+    from simperf.presentation.tables import frame_html
+
+    frame = pd.DataFrame(
+        {
+            "component": ["db", "db"],
+            "part": ["all", "instances.db[primary]"],
+            "queries": [20099, 20099],
+            "qps": [1234.5, float("nan")],
+        }
+    )
+    cells = re.findall(r"<td>([^<]*)</td>", frame_html(frame))
+    assert per_second(1234.5, ".4g") in cells and "1234" not in cells, cells
+    assert "20,099" in cells  # the count of queries stays a count
+    assert cells[-1] == "-"

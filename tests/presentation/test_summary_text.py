@@ -201,3 +201,31 @@ def test_without_an_estimate_a_spilling_groups_headroom_is_not_called_its_satura
     assert "first by 1/utilisation, 2x this load" in line and "saturates first" not in line
     assert "web 2x (no estimate)" in note
     assert summary_text.headroom_cell(comps["web"]) == "-*"
+
+
+def test_a_tiny_queue_and_wait_are_written_without_noise_text_and_html() -> None:
+    # the component table read "7.24e-06" and "0.0042 µs" for app in read_replicas
+    import pandas as pd
+
+    from simperf.presentation.tables import MEAN_COUNT_COLUMNS, TIME_COLUMNS, frame_html
+
+    comp = {
+        "kind": "app_server",
+        "utilization": 0.14,
+        "worker_occupancy": 0.022,
+        "pool_occupancy": 0.051,
+        "mean_queue_length": 7.24e-06,
+        "mean_wait": 4.2e-09,
+        "served": 82967,
+    }
+    busier = {**comp, "mean_queue_length": 0.00215, "mean_wait": 7.5e-07}
+    lines = summary_text.components({"components": {"app": comp, "catalog": busier}})
+    app, catalog = lines[2].split(), lines[3].split()
+    assert app[5:8] == ["<0.001", "4.2", "ns"], lines[2]
+    assert catalog[5:8] == ["0.00215", "750", "ns"], lines[3]
+    assert "e-0" not in "\n".join(lines) and "0.0042" not in "\n".join(lines)
+    frame = pd.DataFrame([{"component": "app", **comp}])
+    html = frame_html(frame, TIME_COLUMNS)
+    assert "mean_queue_length" in MEAN_COUNT_COLUMNS
+    assert "<td>&lt;0.001</td>" in html and "<td>4.2 ns</td>" in html, html
+    assert "e-0" not in html

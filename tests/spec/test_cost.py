@@ -148,7 +148,7 @@ def test_a_price_is_set_by_path_on_a_component_priced_nowhere() -> None:
     assert scenario_cost(priced)["total_per_hour"] == pytest.approx(0.1 + 4 * 0.05)
     with pytest.raises(SpecError, match="did you mean 'per_instance'"):
         mmc.with_overrides({"components.app.cost.per_instanse": "0.1/h"})
-    with pytest.raises(SpecError, match=r"--set components\.app\.autoscaling\.min=2: .*max"):
+    with pytest.raises(SpecError, match=r"overrides components\.app\.autoscaling\.min=2: .*max"):
         mmc.with_overrides({"components.app.autoscaling.min": 2})  # checked as a section
 
 

@@ -81,6 +81,12 @@ def test_overrides_warn_only_about_what_they_set(minimal_spec: dict[str, Any]) -
         lambda: scenario.with_overrides({"components.app.endpoints.serve[0].cpu": "2"})
     )
     assert messages == [
-        "--set components.app.endpoints.serve[0].cpu=2: components.app.endpoints.serve[0].cpu: "
-        "a bare number is seconds; write the unit (e.g. 5ms, or 5s if seconds are meant)"
+        "overrides components.app.endpoints.serve[0].cpu=2: components.app.endpoints.serve[0]"
+        ".cpu: a bare number is seconds; write the unit (e.g. 5ms, or 5s if seconds are meant)"
     ]
+    # the command line prints its own wording: the flag its user typed
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        scenario.with_overrides({"components.app.endpoints.serve[0].cpu": "2"})
+    worded = [getattr(w.message, "command_line", None) for w in caught]
+    assert worded == [messages[0].replace("overrides ", "--set ", 1)]

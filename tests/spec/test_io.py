@@ -69,7 +69,8 @@ def test_override_of_missing_path_is_refused(minimal_scenario) -> None:
     with pytest.raises(SpecError) as info:
         minimal_scenario.with_overrides({"components.app.corse": 2})
     assert str(info.value) == (
-        "--set components.app.corse=2: components.app.corse: unknown field (did you mean 'cores'?)"
+        "overrides components.app.corse=2: components.app.corse: unknown field "
+        "(did you mean 'cores'?)"
     )
 
 
@@ -162,12 +163,50 @@ def test_misspelt_kind_and_policy_get_suggestions(minimal_spec: dict[str, Any]) 
 def test_override_errors_say_which_set_caused_them(minimal_scenario) -> None:
     with pytest.raises(SpecError) as info:
         minimal_scenario.with_overrides({"run.seed": 2, "components.app.cores": "0"})
-    assert str(info.value) == "--set components.app.cores=0: components.app.cores: must be >= 1"
+    assert str(info.value) == "overrides components.app.cores=0: components.app.cores: must be >= 1"
     with pytest.raises(SpecError) as info:
         minimal_scenario.with_overrides({"run.sede": "2"})
-    assert str(info.value) == "--set run.sede=2: run.sede: unknown field (did you mean 'seed'?)"
-    with pytest.raises(SpecError, match=r"^--set run.seed=010: run.seed: '010' is ambiguous"):
+    assert str(info.value) == "overrides run.sede=2: run.sede: unknown field (did you mean 'seed'?)"
+    with pytest.raises(SpecError, match=r"^overrides run.seed=010: run.seed: '010' is ambiguous"):
         minimal_scenario.with_overrides({"run.seed": "010"})
+
+
+@pytest.mark.parametrize(
+    ("path", "value", "said"),
+    [
+        ("components.app.cores", 0, "components.app.cores: must be >= 1"),  # validation
+        ("components.app.corse", 2, "components.app.corse: unknown field"),  # the path
+        ("run.seed", "010", "run.seed: '010' is ambiguous"),  # the value, parsed alone
+    ],
+)
+def test_override_errors_from_python_name_its_argument_not_the_commands_flag(
+    minimal_scenario, path: str, value: Any, said: str
+) -> None:
+    # with_overrides({...}) said "--set components.app.cores=0: ...", a flag no notebook
+    # user typed; the command keeps its own wording (command_line), which it prints
+    with pytest.raises(SpecError) as info:
+        minimal_scenario.with_overrides({path: value})
+    assert str(info.value).startswith(f"overrides {path}={value}: {said}"), info.value
+    assert "--" not in str(info.value)
+    assert str(info.value.command_line).startswith(f"--set {path}={value}: {said}")
+
+
+def test_a_sweeps_and_a_capacitys_override_errors_name_their_arguments() -> None:
+    import simperf
+
+    from conftest import MODELS
+
+    mmc = load(MODELS / "mmc.yaml")
+    with pytest.raises(SpecError) as swept:
+        simperf.sweep(mmc, {"components.app.cores": [0, 4]}, executor="serial")
+    with pytest.raises(SpecError) as searched:
+        simperf.capacity(mmc, "components.app.cores", "latency.all.p99<50ms", low=0, high=4)
+    for caught, argument in ((swept, "grid"), (searched, "knob")):
+        message, command = str(caught.value), str(caught.value.command_line)
+        said = "components.app.cores=0: components.app.cores: must be >= 1"
+        assert f"\n{argument} {said}" in message and "--" not in message, message
+        assert f"\n--{argument} {said}" in command, command
+        assert message.split("\n")[0] == command.split("\n")[0]  # the point, named alike
 
 
 def test_an_override_refused_at_its_parent_is_named(minimal_scenario) -> None:
@@ -176,14 +215,14 @@ def test_an_override_refused_at_its_parent_is_named(minimal_scenario) -> None:
     with pytest.raises(SpecError) as info:
         minimal_scenario.with_overrides({"components.app.kind": "app_sever"})
     assert str(info.value).startswith(
-        "--set components.app.kind=app_sever: components.app: unknown kind 'app_sever' "
+        "overrides components.app.kind=app_sever: components.app: unknown kind 'app_sever' "
         "(did you mean 'app_server'?)"
     )
     dist = "components.app.endpoints.serve[0].cpu.dist"
     with pytest.raises(SpecError) as info:
         minimal_scenario.with_overrides({"run.seed": "3", dist: "gama"})
     assert str(info.value).startswith(
-        f"--set {dist}=gama: components.app.endpoints.serve[0].cpu: unknown dist 'gama'"
+        f"overrides {dist}=gama: components.app.endpoints.serve[0].cpu: unknown dist 'gama'"
     )
 
 

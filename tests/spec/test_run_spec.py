@@ -64,3 +64,15 @@ def test_tracing_is_off_by_default_and_its_sample_is_checked_with_its_path() -> 
     with pytest.raises(SpecError) as info:
         base.with_overrides({"run.trace": {"sample": 0}})
     assert "run.trace.sample:" in str(info.value)
+
+
+def test_an_automatic_warm_up_refuses_windows_its_snapshots_could_not_keep() -> None:
+    # a snapshot every tenth of a window: past 10,000 windows they would be merged and
+    # the windows would no longer be those asked for
+    base = simperf.load(MODELS / "mm1.yaml").with_overrides({"run.warmup": "auto"})
+    assert base.with_overrides({"run.window": "0.2s"}).run.window == pytest.approx(0.2)
+    with pytest.raises(SpecError) as info:
+        base.with_overrides({"run.window": "0.1s"})
+    message = str(info.value)
+    assert "run.window: 0.1 s gives 20,000 windows" in message
+    assert "with warmup: auto" in message and f"{MAX_WINDOWS // 10:,}" in message

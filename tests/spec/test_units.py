@@ -86,7 +86,15 @@ def test_format_time_shows_float_noise_below_a_nanosecond_as_zero() -> None:
     # a wait of 2.0 - 1.9999999999999998 s: printed as "2.22e-10 µs" it overran its column
     assert format_time(2.0 - 1.9999999999999998) == "0 s"
     assert format_time(-1e-13) == "0 s"
-    assert format_time(1e-9) == "0.001 µs"
+    assert format_time(1e-9) == "1 ns"
+
+
+def test_a_time_below_a_microsecond_is_written_in_nanoseconds() -> None:
+    # a mean wait of 4.2 ns read "0.0042 µs" in the component table: digits as noise
+    assert format_time(4.2e-9) == "4.2 ns"
+    assert format_time(7.5e-7) == "750 ns"
+    assert format_time(9.9951e-7) == "1 µs"  # rounded up into the next unit
+    assert format_time(-4.2e-9) == "-4.2 ns"
 
 
 # Non-ASCII digits: \d matched them and float() read "５" as 5.
