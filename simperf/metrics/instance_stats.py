@@ -33,6 +33,7 @@ INSTANCE_KEYS = (
     "pool_occupancy",
     "pool_wait",
     "pool_timeouts",
+    "connection_occupancy",
 )
 
 
@@ -91,7 +92,8 @@ def connections(a: dict[str, float], b: dict[str, float], span: float) -> dict[s
 
 
 def occupancy_total(rows: list[dict[str, Any]], span: float) -> dict[str, Any]:
-    """A component's worker and pool occupancy over its instances (none if not held)."""
+    """A component's worker, pool and per-query connection occupancy over its instances
+    (none if not held)."""
     out: dict[str, Any] = {}
     held = [r for r in rows if "worker_area" in r]
     if held:
@@ -108,6 +110,11 @@ def occupancy_total(rows: list[dict[str, Any]], span: float) -> dict[str, Any]:
             clean(sum(r["pool_wait_total"] for r in pooled) / acquired) if acquired else None
         )
         out["pool_timeouts"] = sum(r["pool_timeouts"] for r in pooled)
+    opened = [r for r in rows if "connection_area" in r]  # a database's servers, per query
+    if opened:
+        limit = sum(r["connections"] for r in opened)
+        area = sum(r["connection_area"] for r in opened)
+        out["connection_occupancy"] = clean(area / (limit * span)) if span > 0 and limit else None
     return out
 
 

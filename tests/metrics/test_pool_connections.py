@@ -41,3 +41,61 @@ def test_a_pool_the_database_accepted_no_connection_of_runs() -> None:
     verdict = result.data["stability"]
     assert (verdict["status"], verdict["resource"]) == ("saturated", "pool")
     assert result.data["headroom"]["fault"]["resource"] == "pool"
+
+
+@pytest.mark.filterwarnings("ignore:components.db. connection pools hold")
+def test_a_pools_utilization_is_over_the_connections_the_server_accepted() -> None:
+    # A pool of 4 of which the server accepts 2, 80% of those 2 in use: the databases
+    # section read 40% (of the 4 configured) where the components' pool_occupancy and
+    # headroom read 80%. Every place now reads the 2 accepted, beside the 4 configured.
+    from simperf.presentation.tables import section_table
+
+    result = refusing({"size": 4})
+    pool = result.data["databases"]["db"]["pools"]["app"]
+    occupancy = result.data["components"]["app"]["pool_occupancy"]
+    room = result.data["headroom"]["components"]["app"]
+    assert room["resource"] == "pool" and occupancy == pytest.approx(0.8, abs=0.01)
+    assert pool["utilization"] == pytest.approx(occupancy, rel=1e-12)
+    assert (pool["size"], pool["instances"], pool["accepted"]) == (4, 1, 2)
+    assert room["utilization"] == pytest.approx(occupancy, rel=1e-12)
+    row = result.frame("databases").set_index("part").loc["pools.app"]
+    assert (row["size"], row["accepted"]) == (4, 2) and row["utilization"] == pool["utilization"]
+    busy = f"{occupancy:.1%}"
+    assert f"pool app->db: 4 x 1 (2 accepted), busy {busy}, " in result.summary()
+    assert f"<td>{busy}</td>" in section_table(result, "databases")
+
+
+@pytest.mark.filterwarnings("ignore:components.db. connection pools hold")
+def test_a_servers_connection_occupancy_is_where_database_servers_are_reported() -> None:
+    # Opened per query, 2 connections 80% in use: the verdict says "connection limit:
+    # 60.0% of connections refused" and headroom "db connections ... 79.9% busy", but
+    # the databases section, its frame and the text's table of database servers had no
+    # such figure, nor the component's row and to_dict()'s per-instance figures.
+    from simperf.presentation.tables import component_table, section_table
+
+    result = refusing(None)
+    room = result.data["headroom"]["components"]["db"]
+    assert room["resource"] == "connections" and room["utilization"] == pytest.approx(0.8, 0.01)
+    busy = room["utilization"]
+    server = result.data["databases"]["db"]["instances"]["db[primary]"]
+    component = result.data["components"]["db"]
+    assert server["connection_occupancy"] == pytest.approx(busy, rel=1e-12)
+    assert component["connection_occupancy"] == pytest.approx(busy, rel=1e-12)
+    listed = component["per_instance"]["db[primary]"]["connection_occupancy"]
+    assert listed == pytest.approx(busy, rel=1e-12)
+    frame = result.frame("databases").set_index("part")
+    assert (
+        frame.loc["instances.db[primary]", "connection_occupancy"] == server["connection_occupancy"]
+    )
+    lines = result.summary().splitlines()
+    header = next(line for line in lines if line.startswith("database server"))
+    row = next(line for line in lines if line.startswith("db[primary]"))
+    assert header.split()[2:5] == ["cpu", "storage", "conns"]
+    assert row.split()[3] == f"{busy:.1%}"
+    cell = f"<td>{busy:.1%}</td>"
+    assert cell in section_table(result, "databases")
+    assert cell in component_table(result) and cell in component_table(result, instances=True)
+    # a pooled server opened none per query: no column, no figure
+    pooled = refusing({"size": 4}, requests=40)
+    assert "conns" not in pooled.summary()
+    assert "connection_occupancy" not in pooled.data["databases"]["db"]["instances"]["db[primary]"]
