@@ -41,8 +41,9 @@ optimize = lazy_module("scipy.optimize")
 
 P99_METHOD = (
     "p99: each station's wait (no wait, or exponential, as in M/M/c; M/G/1's at a single "
-    "server) and service (gamma of its mean and cv) summed along the route as "
-    "independent, a database query's too, delay steps at their distribution, network hops "
+    "server) and service (gamma of its mean and cv; a lognormal step's own) summed along "
+    "the route as independent, a database query's too, delay steps at their distribution, "
+    "a hedged call's copies sharing their callee's queue, network hops "
     "constant, a CDN's hits and misses as routes apart (exact for M/M/c, and chains of M/M/1)"
 )
 STATION_COLUMNS = (
@@ -55,6 +56,8 @@ STATION_COLUMNS = (
     "mean_wait",
     "headroom",
 )
+HEDGE_PASSES = 8
+"""Most solutions while hedged calls' copies per call settle."""
 MAX_SCALE = 1e6
 """Largest load multiplier searched for a spilling station's saturation (beyond: none)."""
 MAX_MVA_STATIONS = 8
@@ -230,8 +233,30 @@ def estimate(scenario: Scenario) -> Estimate:
 
 def _solve(scenario: Scenario, scale: float) -> tuple[Routes, list[tuple[Any, float, int]], float]:
     """The routes loaded by ``scale`` times an open workload's rate (a closed workload's
-    own throughput), with their entries and the rate entering."""
+    own throughput), with their entries and the rate entering.
+
+    Hedged calls load their callees with the copies they send, which depend on the
+    callees' waits: loaded first at no waits, then again at the copies each solution's
+    waits give, until those settle (to 1e-6 of a copy per call, a few passes)."""
+    copies: dict[int, float] = {}
+    for _ in range(HEDGE_PASSES):
+        routes, entries, rate = _solve_once(scenario, scale, copies)
+        found = routes.hedges_found
+        if not found or all(
+            key in copies and abs(value - copies[key]) <= 1e-6 for key, value in found.items()
+        ):
+            break
+        copies = dict(found)
+    return routes, entries, rate
+
+
+def _solve_once(
+    scenario: Scenario, scale: float, copies: dict[int, float]
+) -> tuple[Routes, list[tuple[Any, float, int]], float]:
+    """:func:`_solve` with hedged calls' ``copies`` per call given (the others at no
+    waits)."""
     routes = Routes(scenario)
+    routes.hedge_copies.update(copies)
     workload = scenario.workload
     closed = workload.users is not None
     rate = 1.0 if closed else _open_rate(scenario, routes) * scale

@@ -19,7 +19,6 @@ from typing import Any
 
 import numpy as np
 
-from simperf.analysis.resilience import HedgedCopies, hedged_copies
 from simperf.analysis.sessions import SessionShares, session_shares
 from simperf.dbcost.explain import has_pool
 from simperf.dbcost.mix import (
@@ -32,9 +31,18 @@ from simperf.dbcost.mix import (
     miss_rate,
     ttl_form,
 )
+from simperf.estimate.hedging import HedgedAnswer, hedged_answer
 from simperf.estimate.queries import QueryRoutes, _variant
 from simperf.estimate.regions import RegionRoutes
-from simperf.estimate.stations import Station, Time, delayed, queued, served, waited
+from simperf.estimate.stations import (
+    Station,
+    Time,
+    delayed,
+    queued,
+    served,
+    tabulated,
+    waited,
+)
 from simperf.keys import MAX_PROBABILITY_KEYS
 from simperf.spec.cache import BackingDelay
 from simperf.spec.scenario import Scenario
@@ -82,6 +90,14 @@ class Routes(QueryRoutes, RegionRoutes):
         # server gets through ip_hash balancers (sticky)
         self.sessions: dict[str, SessionShares] = {}
         self._sticky: dict[str, float] = defaultdict(float)
+        # hedged call steps (by id): copies per call to load (from the previous solution;
+        # absent: at no waits), first copies per second, the copies loaded, and the
+        # copies per call this solution's waits give (estimate.core iterates to settle)
+        self.hedge_copies: dict[int, float] = {}
+        self.hedge_rates: dict[int, float] = defaultdict(float)
+        self.hedge_loaded: dict[int, float] = {}
+        self.hedges_found: dict[int, float] = {}
+        self._unwaited: tuple[str, str] | None = None  # a station's wait left out
 
     # -- notes and stations ---------------------------------------------------------
     def note(self, component: str, text: str) -> None:
@@ -105,6 +121,8 @@ class Routes(QueryRoutes, RegionRoutes):
         if self.idle:
             return 0.0
         key = (station.component, station.resource)
+        if key == self._unwaited:
+            return 0.0
         if key in self.waits:
             return self.waits[key]
         if self.unqueued(station):  # its callers' pools admit no more than it serves
@@ -302,7 +320,12 @@ class Routes(QueryRoutes, RegionRoutes):
         elif tag in ("CallStep", "ParallelStep"):
             copies = 1.0
             if tag == "CallStep" and step.hedge is not None:
-                copies = self._hedged(name, step, region, idle=True).copies_per_call
+                key = id(step)
+                if key not in self.hedge_copies:
+                    found = self._hedged(name, step, region, idle=True)
+                    self.hedge_copies[key] = found.copies_per_call
+                copies = self.hedge_loaded[key] = self.hedge_copies[key]
+                self.hedge_rates[key] += rate
             for f in step.forwards():
                 self.load(f.component, f.endpoint, rate * copies, region, "")
         elif tag == "QueryStep":
@@ -607,19 +630,26 @@ class Routes(QueryRoutes, RegionRoutes):
     ) -> Time:
         tag = type(step).__name__
         if tag == "CpuStep":
-            cpu = served(step.cpu.mean / spec.speed, step.cpu.variance / spec.speed**2)
+            cpu = served(
+                step.cpu.mean / spec.speed, step.cpu.variance / spec.speed**2, _lognormal(step.cpu)
+            )
             if core_wait > 0:  # with more workers than cores, the queue is for cores
                 return cpu + self.wait_time(self.app_stations(name)[0])
             return cpu
         if tag == "DelayStep":
-            return delayed(step.delay.mean, step.delay.variance)
+            return delayed(step.delay.mean, step.delay.variance, _lognormal(step.delay))
         if tag == "CallStep":
             f = step.forwards()[0]
             answer = self.response(f.component, f.endpoint, region, "")
             if step.hedge is None or answer.total <= 0:
                 return answer
-            # the earliest copy's answer: its queued time taken as one exponential
-            return answer.mean_only().scaled(self._hedged(name, step, region).mean / answer.total)
+            # the earliest copy's answer, with the copies' correlated waits
+            found = self._hedged(name, step, region)
+            if not self.idle and not math.isnan(found.utilization):
+                self.hedges_found[id(step)] = found.copies_per_call
+            if found.table is None:
+                return Time(found.mean, 0.0)
+            return tabulated(found.table, found.mean)
         if tag == "ParallelStep":
             self.note(name, "parallel calls: the slowest arm's mean, not the mean of the slowest")
             arms = [self.response(f.component, f.endpoint, region, "") for f in step.forwards()]
@@ -667,29 +697,87 @@ class Routes(QueryRoutes, RegionRoutes):
             return self._command_time(step.leaderboard.cache, region)
         return Time()  # pragma: no cover - every step type is listed
 
-    def _hedged(self, name: str, step: Any, region: int, *, idle: bool = False) -> HedgedCopies:
-        """A hedged call's copies per call and answer time, its callee's time taken as
-        exponential of its mean (``idle``: with no waits, for the load pass, whose waits
-        are not known yet), each copy independent: the copies its ``timeout`` allows."""
-        self.note(
-            name,
-            "hedge: copies per call and the answer time from the callee's mean time "
-            "taken as exponential (copies independent, copies' load at no waits)",
-        )
+    def _hedged(self, name: str, step: Any, region: int, *, idle: bool = False) -> HedgedAnswer:
+        """A hedged call's answer (:func:`simperf.estimate.hedging.hedged_answer`).
+
+        Where the callee queues each call once at one station (an app server's workers,
+        or its cores for an endpoint of one ``cpu`` step), the copies share that queue as
+        a batch; elsewhere, and with ``idle`` (the load pass at no waits, a closed
+        workload's demands), the copies are independent draws of the callee's time."""
         f = step.forwards()[0]
+        hedge = step.hedge
+        copies = hedge.copies(step.timeout)
+        station, shared = None, False
+        if not (idle or self.idle):
+            shared = self._hedge_station(f.component, f.endpoint) is not None
+            station = self._hedge_station(f.component, f.endpoint, loaded=True)
         if idle:
             before, self.idle = self.idle, True
             self.reset()
-            answer = self.response(f.component, f.endpoint, region, "").total
+            answer = self.response(f.component, f.endpoint, region, "")
             self.idle = before
             self.reset()
+        elif station is None:
+            answer = self.response(f.component, f.endpoint, region, "")
         else:
-            answer = self.response(f.component, f.endpoint, region, "").total
-        hedge = step.hedge
-        copies = hedge.copies(step.timeout)
-        if answer <= 0:  # answered at once: no further copy is ever sent
-            return HedgedCopies(0.0, 0.0, hedge.after, 1, 1.0, 0.0)
-        return hedged_copies(answer, hedge.after, copies)
+            saved, self._memo = self._memo, {}
+            self._unwaited = (station.component, station.resource)
+            try:  # the callee's time without the wait the copies share
+                answer = self.response(f.component, f.endpoint, region, "")
+            finally:
+                self._unwaited = None
+                self._memo = saved
+        if answer.total <= 0:  # answered at once: no further copy is ever sent
+            return HedgedAnswer(0.0, 1.0, math.nan, None)
+        if station is None:
+            if not (idle or self.idle or shared):  # (shared: its station not filled yet)
+                self.note(
+                    name,
+                    "hedge: copies taken as independent draws of the callee's time (their "
+                    "shared queue not modelled here)",
+                )
+            return hedged_answer(answer, hedge.after, copies)
+        self.note(
+            name,
+            f"hedge: copies share {station.label}'s queue as a batch (Erlang stages "
+            "scaled by Allen-Cunneen's (1 + cs^2) / 2)",
+        )
+        key = id(step)
+        per = station.instances
+        first = self.hedge_rates.get(key, 0.0) / per
+        others = max(station.rate / per - first * self.hedge_loaded.get(key, 1.0), 0.0)
+        return hedged_answer(
+            answer,
+            hedge.after,
+            copies,
+            first_rate=first,
+            other_rate=others,
+            servers=station.servers,
+            service=station.mean_service,
+            scv=station.scv,
+        )
+
+    def _hedge_station(
+        self, component: str, endpoint: str, *, loaded: bool = False
+    ) -> Station | None:
+        """The station where each call of ``component.endpoint`` queues once (an app
+        server's workers when it has no more workers than cores; its cores for an
+        endpoint of one ``cpu`` step), or None (``loaded``: also None while it has no
+        traffic, a workers station being filled)."""
+        spec = self.components[component]
+        if spec.kind != "app_server":
+            return None
+        cores, workers = self.app_stations(component)
+        station = None
+        if spec.worker_count <= spec.cores:
+            station = workers
+        else:
+            steps = spec.steps(endpoint)
+            if len(steps) == 1 and type(steps[0]).__name__ == "CpuStep":
+                station = cores
+        if station is None or (loaded and station.rate <= 0):
+            return None
+        return station
 
     def _backing_time(self, spec: Any, backing: Any, region: int, core_wait: float) -> Time:
         if isinstance(backing, BackingDelay):
@@ -772,6 +860,11 @@ class Routes(QueryRoutes, RegionRoutes):
         """Forget the memoised times (after the waits changed)."""
         self._memo.clear()
         self._bounds.clear()
+
+
+def _lognormal(dist: Any) -> bool:
+    """Whether a step's time is lognormal (its own tail in the quantiles, not a gamma's)."""
+    return getattr(dist, "dist", None) == "lognormal"
 
 
 def kind_without_region(spec: Any, regions: list[str]) -> bool:

@@ -197,14 +197,118 @@ def _scv(rate: float, work: float, second: float) -> float:
 Mixture = tuple[tuple[float, float, float], ...]
 """A service time as a mixture of gammas: ``(share, mean, scv)`` per kind."""
 
-Phase = tuple[float, float, float, bool, int, Mixture]
+
+class Tabulated:
+    """A distribution tabulated at points (``grid``, increasing from 0): its CDF linear
+    between them, or its density; what is left past the last point is there. Its
+    Laplace-Stieltjes transform is exact for that piecewise-linear CDF (density), so the
+    Euler inversion recovers it with no jump to smear. Phases are dictionary keys: two
+    tables are the same when their ``key`` is (what they were made from).
+
+    Parameters
+    ----------
+    key
+        Hashable description of what was tabulated (``("lognormal", mu, sigma)``).
+    grid
+        The points, the first 0.
+    cdf, density
+        The CDF there (0 at 0), or the density there (linear between the points and
+        scaled to integrate to 1).
+    """
+
+    __slots__ = ("_power", "_weights", "grid", "key", "mean", "rest", "second")
+
+    def __init__(
+        self,
+        key: Any,
+        grid: np.ndarray,
+        cdf: np.ndarray | None = None,
+        density: np.ndarray | None = None,
+    ) -> None:
+        self.key = key
+        self.grid = x = np.asarray(grid, dtype=np.float64)
+        a, b = x[:-1], x[1:]
+        h = b - a
+        if density is not None:
+            f = np.asarray(density, dtype=np.float64)
+            f = f / float(h @ (f[:-1] + f[1:]) / 2.0)
+            fa, fb = f[:-1], f[1:]
+            self.rest = 0.0
+            self.mean = float(h @ (fa * (2 * a + b) + fb * (a + 2 * b)) / 6.0)
+            self.second = float(
+                h
+                @ (fa * (3 * a * a + 2 * a * b + b * b) + fb * (a * a + 2 * a * b + 3 * b * b))
+                / 12.0
+            )
+            # int e^-sx f(x) dx over [a, b], f linear of slope k, summed: the ends' terms
+            # cancel (f continuous, 0 at both ends) but for k (e^-sa - e^-sb) / s^2
+            slope = np.divide(fb - fa, h, out=np.zeros_like(h), where=h > 0)
+            self._power = 2
+        else:
+            c = np.clip(np.maximum.accumulate(np.asarray(cdf, dtype=np.float64)), 0.0, 1.0)
+            mass = np.diff(c)
+            self.rest = 1.0 - float(c[-1])
+            # uniform on each interval: E[X] = mass (a + b) / 2, E[X^2] = mass (a^2+ab+b^2) / 3
+            self.mean = float(mass @ ((a + b) / 2) + self.rest * x[-1])
+            self.second = float(mass @ ((a * a + a * b + b * b) / 3) + self.rest * x[-1] ** 2)
+            slope = np.divide(mass, h, out=np.zeros_like(mass), where=h > 0)
+            self._power = 1
+        # e^-s x_j's weight in the sum over intervals: sum_i k_i (e^-s a_i - e^-s b_i)
+        self._weights = np.concatenate((slope, [0.0])) - np.concatenate(([0.0], slope))
+
+    def __hash__(self) -> int:
+        return hash(self.key)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Tabulated) and self.key == other.key
+
+    def __repr__(self) -> str:
+        return f"Tabulated({self.key!r})"
+
+    def transform(self, s: np.ndarray) -> np.ndarray:
+        """``E[e^-sX]`` at ``s`` (any shape): ``sum_j w_j e^-s x_j / s^p`` (``p`` 1 for a
+        piecewise-linear CDF, 2 for a piecewise-linear density), and ``e^-s b`` for the
+        mass left past the last point ``b``."""
+        # past e^-60 of the smallest decay a point adds nothing: the rest is cut off
+        decay = float(np.min(s.real)) if s.size else 0.0
+        stop = self.grid.size
+        if decay > 0:
+            stop = min(int(np.searchsorted(self.grid, 60.0 / decay)) + 1, stop)
+        # one product per point, summed: no BLAS for complex numbers (slow on some builds)
+        edges = np.exp(np.multiply.outer(-s, self.grid[:stop])) * self._weights[:stop]
+        out = edges.sum(axis=-1) / s**self._power
+        if self.rest > 0 and stop == self.grid.size:
+            out = out + self.rest * np.exp(-s * self.grid[-1])
+        return out
+
+
+_LOGNORMAL_Z = np.linspace(-6.5, 6.5, 161)
+_LOGNORMAL_PDF = np.exp(-0.5 * _LOGNORMAL_Z**2)
+
+
+def lognormal_table(mean: float, variance: float) -> Tabulated:
+    """The lognormal of this mean and variance as a :class:`Tabulated` density, exact at
+    points spaced evenly in ``log x`` over 6.5 standard deviations either side of the
+    median, linear between them (its own tail, where a gamma of the same mean and cv is
+    lighter)."""
+    sigma2 = math.log1p(variance / (mean * mean))
+    sigma, mu = math.sqrt(sigma2), math.log(mean) - sigma2 / 2.0
+    points = np.exp(mu + sigma * _LOGNORMAL_Z)
+    grid = np.concatenate(([0.0], points))
+    density = np.concatenate(([0.0], _LOGNORMAL_PDF / points))  # up to a constant
+    return Tabulated(("lognormal", mu, sigma), grid, density=density)
+
+
+Phase = tuple[float, float, float, bool, int, Mixture | Tabulated]
 """One part of a route's time: ``(mean, scv, atom, delay, arms, service)``, taking no time with
 probability ``atom`` (a wait not waited) and otherwise a gamma time of that mean and
 squared coefficient of variation (exponential at 1; constant at 0); ``delay``: a
 delay step's, whose mean is counted in the route's ``fixed`` time, not in ``queued``;
 ``arms`` > 1: the longest of that many independent such times (exponential ones:
 :func:`slowest`); ``arms`` 0: a single server's wait (:func:`queued`), of the
-``service`` mixture ``(share, mean, scv)`` at utilisation ``1 - atom`` (else empty)."""
+``service`` mixture ``(share, mean, scv)`` at utilisation ``1 - atom`` (else empty);
+``arms`` -1: the :class:`Tabulated` distribution ``service`` (of that mean and scv, no
+atom): a lognormal step's own, a hedged call's answer."""
 
 
 def _binomial(arms: int, prob: float) -> np.ndarray:
@@ -357,19 +461,35 @@ class Time(NamedTuple):
         return Time(self.queued, self.fixed)
 
 
-def served(mean: float, variance: float | None = None) -> Time:
-    """A service of this mean and variance (exponential without one) as a :class:`Time`."""
+def served(mean: float, variance: float | None = None, lognormal: bool = False) -> Time:
+    """A service of this mean and variance (exponential without one) as a :class:`Time`:
+    a gamma of that mean and cv, or with ``lognormal`` the lognormal's own distribution
+    (:func:`lognormal_table`)."""
     if mean <= 0:
         return Time(mean, 0.0)
     scv = 1.0 if variance is None else max(variance, 0.0) / (mean * mean)
+    if lognormal and scv > 0:
+        return tabulated(lognormal_table(mean, scv * mean * mean), mean)
     return Time(mean, 0.0, (((mean, scv, 0.0, False, 1, ()), 1.0),))
 
 
-def delayed(mean: float, variance: float) -> Time:
-    """A delay step of this mean and variance (its mean among the ``fixed`` delays)."""
+def delayed(mean: float, variance: float, lognormal: bool = False) -> Time:
+    """A delay step of this mean and variance (its mean among the ``fixed`` delays), a
+    gamma of that mean and cv or, with ``lognormal``, the lognormal's own."""
     if mean <= 0 or variance <= 0:
         return Time(0.0, mean)
+    if lognormal:
+        return tabulated(lognormal_table(mean, variance), mean, delay=True)
     return Time(0.0, mean, (((mean, variance / (mean * mean), 0.0, True, 1, ()), 1.0),))
+
+
+def tabulated(table: Tabulated, mean: float | None = None, delay: bool = False) -> Time:
+    """The :class:`Tabulated` distribution ``table`` as a :class:`Time` of mean ``mean``
+    (default: the table's), queued or, with ``delay``, among the ``fixed`` delays."""
+    mean = table.mean if mean is None else mean
+    scv = max(table.second / (table.mean * table.mean) - 1.0, 0.0) if table.mean > 0 else 0.0
+    phase = ((mean, scv, 0.0, delay, -1, table), 1.0)
+    return Time(0.0, mean, (phase,)) if delay else Time(mean, 0.0, (phase,))
 
 
 def waited(mean: float, prob: float) -> Time:
@@ -533,6 +653,7 @@ class _Route:
         slow = []  # (row, mean, prob, arms) of the longest of independent waits
         groups = []  # (row, prob, route) of the parts taken whole or not at all
         queues = []  # (row, rho, service) of single servers' waits
+        tables = []  # (row, table) of tabulated distributions
         for phase, count in time.phases:
             if isinstance(phase, Together):
                 if count <= 0:
@@ -546,6 +667,14 @@ class _Route:
                 continue
             mean, scv, atom, delay, arms, service = phase
             if count <= 0 or mean <= 0:
+                continue
+            if arms == -1:  # a tabulated distribution: its transform is its own
+                tables.append((len(rows), service))
+                if delay:
+                    delays += mean * count
+                else:
+                    phased += mean * count
+                rows.append((mean, max(scv, 1e-6), 0.0, count))
                 continue
             if arms == 0:
                 queues.append((len(rows), 1.0 - atom, service))
@@ -580,8 +709,9 @@ class _Route:
         self.slow = slow
         self.groups = groups
         self.queues = queues
+        self.tables = tables
         self.gated = self.atoms > 0
-        for row, *_ in slow + queues + groups:  # its transform is its own, atom included
+        for row, *_ in slow + queues + groups + tables:  # its own transform, atom included
             self.gated[row] = False
         self.constant = self.scvs < 1e-9
         self.partial = self.part > 0
@@ -604,6 +734,10 @@ class _Route:
             logs[..., row] = np.log(_slowest_transform(x[..., 0], mean, prob, arms))
         for row, rho, service in self.queues:
             logs[..., row] = np.log(_mg1_transform(x[..., 0], rho, service))
+        for row, table in self.tables:
+            # far in the right half-plane a (near-)constant's transform underflows to 0
+            value = table.transform(x[..., 0])
+            logs[..., row] = np.log(np.where(value == 0, 1e-300, value))
         for row, prob, inner in self.groups:  # (1 - p) + p e^{-s start} E[e^{-s rest}]
             s0 = x[..., 0]
             whole = np.exp(-s0 * inner.start) * inner.transform(s0)

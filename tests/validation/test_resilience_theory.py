@@ -21,6 +21,7 @@ from typing import Any
 
 import pytest
 
+import simperf
 from simperf import analysis
 from simperf.analysis import resilience
 from simperf.experiment.replicate import Replications
@@ -442,3 +443,29 @@ def test_breaker_against_a_callee_that_always_fails(share: float) -> None:
         assert run["calls"]["front->back"]["breaker_open_share"] == pytest.approx(1.0)
     tries_conserved(reps)
     conserved_and_little(reps)
+
+
+@pytest.mark.validate
+def test_hedged_copies_sharing_a_queue_agree_with_the_estimate() -> None:
+    """100 calls/s hedged after 5 ms to four cores of 10 ms (exponential): the copies go
+    out when the cores are busy and queue behind their siblings, so they wait far more
+    than Erlang C says; the estimate's batch form (simperf.estimate.hedging) gives the
+    copies' load and the answer's mean and tail."""
+    spec = open_spec(
+        "hedged_queue", 100,
+        {
+            "front": {"kind": "app_server", "workers": 1000, "endpoints": {"serve": [
+                {"call": "back.serve", "hedge": {"after": "5ms"}}]}},
+            "back": {"kind": "app_server", "cores": 4, "endpoints": {"serve": [
+                {"cpu": {"dist": "exponential", "mean": "10ms"}}]}},
+        },
+        entry="front", duration=200, warmup=10,
+    )  # fmt: skip
+    scenario = simperf.from_dict(spec)
+    found = simperf.estimate(scenario)
+    reps = replications(scenario, 10)
+    agrees(reps, "latency.all.mean", found.mean())
+    agrees(reps, "latency.all.p99", float(found.classes.set_index("class").loc["all", "p99"]),
+           max_width=TAIL_WIDTH)  # fmt: skip
+    busy = float(found.components.set_index("component").loc["back", "utilization"])
+    agrees(reps, "components.back.utilization", busy)
