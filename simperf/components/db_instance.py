@@ -254,7 +254,7 @@ class DbInstance(Server):
         counters.update(self.dropped())
         # the connections opened per query, against those the pools left it
         counters["connection_area"] = self.connected.area_at(now)
-        counters["connections"] = max(self.max_connections - self.reserved, 0)
+        counters["connections"] = self.unpooled
         counters["opened"] = self.opened
         storage = self.storage.slots
         if isinstance(storage, DroppingSlots):
@@ -262,6 +262,12 @@ class DbInstance(Server):
             # so headroom counts them as served by the cores and offered to the storage
             counters["storage_expired"] = storage.expired
         return counters
+
+    @property
+    def unpooled(self) -> int:
+        """The connections ``max_connections`` leaves past the pools': those queries
+        opened one at a time share (their ``connection_occupancy`` is over these)."""
+        return max(self.max_connections - self.reserved, 0)
 
     def counters(self, now: float) -> dict[str, float]:
         """Database-specific cumulative counters at ``now``."""
@@ -280,6 +286,7 @@ class DbInstance(Server):
             "writes_applied": self.writes_applied,
             "opened": self.opened,
             "refused": self.rejected,
+            "connection_area": self.connected.area_at(now),
             "stale_reads": self.stale_reads,
             **self.dropped(),
         }

@@ -8,7 +8,9 @@ Computed beside the database, from its snapshots (as caches and CDNs report thei
   the part of the storage's that applied the primary's writes, counted as each is applied,
   so a replica's query I/O is the rest), queries per second, rows
   examined, pages read, page misses and writes, the buffer pool (its size in pages, the
-  model's hit ratios and the hit ratio observed), connections opened and refused;
+  model's hit ratios and the hit ratio observed), connections opened and refused, and
+  where it opened or refused any per query, ``connection_occupancy`` (those in use,
+  time-weighted, over the connections its ``max_connections`` leaves past the pools');
 * ``queries``: per query what ``pg_stat_statements`` shows (calls, mean, p50, p99 and
   max time on the server, queueing included, rows returned, rows examined, pages read)
   and its slow-query log: ``slow`` executions above ``slow_query_threshold`` and their
@@ -17,8 +19,10 @@ Computed beside the database, from its snapshots (as caches and CDNs report thei
   all calls) and their count per query (``by_query``, queries with none left out);
 * ``indexes`` (``table -> index -> uses``, the primary key as ``PRIMARY``) and
   ``unused_indexes`` (``table.index``);
-* ``pools``: per app server, acquisitions, the wait distribution, timeouts, refusals and
-  how busy its connections were;
+* ``pools``: per app server, its size, the connections the servers accepted
+  (``accepted``, over its instances; ``usable`` per instance), acquisitions, the wait
+  distribution, timeouts, refusals and how busy its accepted connections were
+  (``utilization``, as the components' ``pool_occupancy`` and headroom count them);
 * ``expired`` and ``cancelled``, where the database or a pool for it has
   ``drop_expired``: the queries dropped unserved because their deadline had passed or
   their caller had cancelled them, waiting for a core or storage (also per server, under
@@ -139,6 +143,13 @@ def _instances(db: Any, first: dict[str, Any], last: dict[str, Any], span: float
             },
             "stale_reads": int(d["stale_reads"]),
         }
+        if d["opened"] or d["refused"]:
+            # connections opened per query, time-weighted over those the pools left it:
+            # the components' and headroom's connection_occupancy, where the verdict's
+            # "connection limit" is read
+            rows[inst.name]["connection_occupancy"] = _ratio(
+                d["connection_area"], inst.unpooled * span
+            )
         if "expired" in d:  # drop_expired: dropped waiting for a core or storage
             rows[inst.name]["expired"] = int(d["expired"])
             rows[inst.name]["cancelled"] = int(d["cancelled"])
@@ -218,17 +229,20 @@ def _pools(db: Any, first: dict[str, Any], last: dict[str, Any], span: float) ->
             area += b["in_use_area"] - a["in_use_area"]
         wait = distribution(waits)
         waited = wait.pop("over")
-        size = pools[0].size
+        # the connections the servers accepted: those past max_connections were refused
+        # when the pools opened them, so only these can be busy (as headroom counts them)
+        accepted = sum(p.usable for p in pools)
         out[app] = {
-            "size": size,
+            "size": pools[0].size,
             "instances": len(pools),
             "usable": [p.usable for p in pools],
+            "accepted": accepted,
             "acquisitions": wait["count"],
             "wait": wait,
             "waited": waited,
             "timeouts": int(timeouts),
             "refused": int(refused),
-            "utilization": _ratio(area, size * len(pools) * span),
+            "utilization": _ratio(area, accepted * span),
         }
         if "expired" in first["pools"][pools[0].owner]:  # drop_expired: dropped waiting
             for counter in ("expired", "cancelled"):

@@ -889,7 +889,7 @@ def _interval_rows(
             out_row["worker_occupancy"] = clean(
                 counts[col["worker_area"]] / (row["workers"] * exposure)
             )
-        if "pool_size" in row and exposure > 0:
+        if row.get("pool_size") and exposure > 0:  # none where no connection was accepted
             out_row["pool_occupancy"] = clean(
                 counts[col["pool_area"]] / (row["pool_size"] * exposure)
             )

@@ -33,6 +33,7 @@ INSTANCE_KEYS = (
     "pool_occupancy",
     "pool_wait",
     "pool_timeouts",
+    "connection_occupancy",
 )
 
 
@@ -52,7 +53,10 @@ def occupancy(a: dict[str, float], b: dict[str, float], span: float) -> dict[str
         acquired = int(b["pool_acquired"] - a["pool_acquired"])
         wait_total = b["pool_wait_sum"] - a["pool_wait_sum"]
         out["pool_size"] = int(b["pool_size"])
-        out["pool_occupancy"] = clean(area / (b["pool_size"] * span)) if span > 0 else None
+        # none where the database accepted none of its connections: nothing to be busy
+        out["pool_occupancy"] = (
+            clean(area / (b["pool_size"] * span)) if span > 0 and b["pool_size"] else None
+        )
         out["pool_wait"] = clean(wait_total / acquired) if acquired else None
         out["pool_acquired"] = acquired
         out["pool_timeouts"] = int(b["pool_timeouts"] - a["pool_timeouts"])
@@ -88,7 +92,8 @@ def connections(a: dict[str, float], b: dict[str, float], span: float) -> dict[s
 
 
 def occupancy_total(rows: list[dict[str, Any]], span: float) -> dict[str, Any]:
-    """A component's worker and pool occupancy over its instances (none if not held)."""
+    """A component's worker, pool and per-query connection occupancy over its instances
+    (none if not held)."""
     out: dict[str, Any] = {}
     held = [r for r in rows if "worker_area" in r]
     if held:
@@ -100,11 +105,16 @@ def occupancy_total(rows: list[dict[str, Any]], span: float) -> dict[str, Any]:
         size = sum(r["pool_size"] for r in pooled)
         acquired = sum(r["pool_acquired"] for r in pooled)
         area = sum(r["pool_area"] for r in pooled)
-        out["pool_occupancy"] = clean(area / (size * span)) if span > 0 else None
+        out["pool_occupancy"] = clean(area / (size * span)) if span > 0 and size else None
         out["pool_wait"] = (
             clean(sum(r["pool_wait_total"] for r in pooled) / acquired) if acquired else None
         )
         out["pool_timeouts"] = sum(r["pool_timeouts"] for r in pooled)
+    opened = [r for r in rows if "connection_area" in r]  # a database's servers, per query
+    if opened:
+        limit = sum(r["connections"] for r in opened)
+        area = sum(r["connection_area"] for r in opened)
+        out["connection_occupancy"] = clean(area / (limit * span)) if span > 0 and limit else None
     return out
 
 

@@ -30,7 +30,10 @@ class Result:
     components
         One row per instance and per component: utilization (busy cores / cores),
         worker_occupancy (busy workers / workers) and, with a connection pool,
-        pool_occupancy (busy connections / pool size) and pool_wait, all time-weighted;
+        pool_occupancy (busy connections / the connections the database accepted of the
+        pool's size) and pool_wait, and a database server's connection_occupancy
+        (connections opened per query / those its max_connections leaves past the
+        pools'), all time-weighted;
         queue lengths, mean wait and service time, served, rejected, and shed where
         the app server has a ``queue`` or ``concurrency_limit``; expired (attempts
         dropped past their deadline) and cancelled (attempts their caller gave up on
@@ -351,7 +354,8 @@ FIRST_COLUMNS = (
     "component", "part", "kind", "role", "shard",
     # load
     "queries", "qps", "calls", "acquisitions", "replica_reads", "cpu_utilization",
-    "storage_utilization", "storage_replication_utilization", "utilization",
+    "storage_utilization", "storage_replication_utilization", "connection_occupancy",
+    "utilization",
     # latency (seconds)
     "mean", "p50", "p90", "p95", "p99", "p999", "max",
 )  # fmt: skip
@@ -361,9 +365,10 @@ the order the section gives them."""
 COMPONENT_COLUMNS = (
     # identity and size
     "component", "instance", "kind", "instances", "capacity", "workers", "pool_size",
+    "connections",
     # load
     "served", "dispatched", "rejected", "shed", "expired", "cancelled", "utilization",
-    "worker_occupancy", "pool_occupancy",
+    "worker_occupancy", "pool_occupancy", "connection_occupancy",
     # waiting and service (seconds, but the queue lengths and p_wait)
     "mean_queue_length", "max_queue_length", "mean_wait", "mean_service", "p_wait",
     "wait_p50", "wait_p95", "wait_p99",

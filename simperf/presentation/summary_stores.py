@@ -29,11 +29,17 @@ def databases(d: dict[str, Any]) -> list[str]:
         for db in databases.values()
         for s in db["instances"].values()
     )
+    # connections opened per query against max_connections: the verdict's and headroom's
+    # "connections" resource, shown where a server opened or refused any
+    unpooled = any(
+        "connection_occupancy" in s for db in databases.values() for s in db["instances"].values()
+    )
     columns: list[Column] = [
         ("database server", -28, ""),
         ("cpu", 7, ""),
         ("storage", 9, ""),
         *([("of it repl", 12, "")] if replicated else []),
+        *([("conns", 7, "")] if unpooled else []),
         ("queries", 11, ""),
         ("hit", 7, ""),
         ("stale", 7, ""),
@@ -46,12 +52,19 @@ def databases(d: dict[str, Any]) -> list[str]:
             if replicated:
                 applied = s.get("storage_replication_utilization")
                 values.append(pct(applied) if s["role"] != "primary" else "-")
+            if unpooled:
+                values.append(pct(s.get("connection_occupancy")))
             qps = per_second(s["qps"] or 0, ".4g")  # a rate, as every rate reads: 1235/s
             lines.append(table_row(columns, [*values, qps, pct(hit), s["stale_reads"]]))
         for app, pool in db["pools"].items():
             wait = pool["wait"]
+            # busy over the connections the server accepted (named where it refused some)
+            accepted = pool.get("accepted", pool["size"] * pool["instances"])
+            fewer = accepted < pool["size"] * pool["instances"]
             lines.append(
-                f"pool {app}->{name}: {pool['size']} x {pool['instances']}, "
+                f"pool {app}->{name}: {pool['size']} x {pool['instances']}"
+                + (f" ({accepted} accepted)" if fewer else "")
+                + f", busy {pct(pool['utilization'])}, "
                 f"wait mean {format_time(wait['mean'])} p99 {format_time(wait['p99'])}, "
                 f"timeouts {pool['timeouts']}, refused {pool['refused']}"
             )

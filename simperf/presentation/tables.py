@@ -46,7 +46,7 @@ SHARE_COLUMNS = {
     "utilization", "worker_occupancy", "pool_occupancy", "error_rate", "hit_rate", "offload",
     "byte_hit_rate", "byte_offload", "cpu_utilization", "storage_utilization",
     "slow_share", "share", "stale_read_rate", "store_read_reduction", "stale_rate",
-    "storage_replication_utilization", "buffer_pool_hit_ratio",
+    "storage_replication_utilization", "buffer_pool_hit_ratio", "connection_occupancy",
 }  # fmt: skip
 MEAN_COUNT_COLUMNS = {"mean_queue_length"}
 """Columns that are means of counts, as the text writes them (``<0.001``, not ``7.24e-06``)."""
@@ -191,8 +191,8 @@ def class_table(result: Result) -> str:
 def component_table(result: Result, instances: bool = False) -> str:
     columns = [
         "component", "instance", "kind", "utilization", "worker_occupancy", "pool_occupancy",
-        "mean_queue_length", "mean_wait", "mean_service", "served", "rejected", "shed",
-        "expired",
+        "connection_occupancy", "mean_queue_length", "mean_wait", "mean_service", "served",
+        "rejected", "shed", "expired",
     ]  # fmt: skip
     # shed and expired only where a server can shed or drop (absent columns are skipped)
     frame = result.components
