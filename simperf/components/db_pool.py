@@ -76,7 +76,9 @@ class Pool:
         self.refused_code = refused_code
         self.waits = array("d")
         self.wait_samples = Samples(self.waits, over=0.0)  # bounded past run.keep_requests
-        self.wait_sum = 0.0  # of granted acquisitions, kept so snapshots need no array sum
+        # waits of the connections granted and accepted (a refused one is counted in
+        # ``refused`` alone); their sum kept so snapshots need no array sum
+        self.wait_sum = 0.0
         self.timeouts = 0
         self.unsent = 0
         self.refused = 0
@@ -93,9 +95,9 @@ class Pool:
         slots = self.slots
         if slots.free:
             slots.free -= 1
-            self.waits.append(0.0)
             if slots.capacity - slots.free > self.usable:  # _granted inlined
                 self._refuse()
+            self.waits.append(0.0)
             self.in_use.change(1, self.env.now)
             return None
         return self._wait(request)
@@ -118,15 +120,15 @@ class Pool:
                 slots.forget(grant)  # type: ignore[attr-defined]
             self.timeouts += 1
             raise RequestFailed(self.timeout_code)
-        waited = env.now - started
-        self.waits.append(waited)
-        self.wait_sum += waited
-        self._granted()
+        self._granted(env.now - started)
 
-    def _granted(self) -> None:
-        """A connection was taken: refused if beyond what the server accepted."""
+    def _granted(self, waited: float) -> None:
+        """A connection was taken after ``waited``: refused if beyond what the server
+        accepted, else an acquisition and a wait sample (a refusal is neither)."""
         if self.slots.in_use > self.usable:
             self._refuse()
+        self.waits.append(waited)
+        self.wait_sum += waited
         self.in_use.change(1, self.env.now)
 
     def _refuse(self) -> NoReturn:

@@ -114,8 +114,7 @@ def kept(rows: Sequence[dict[str, Any]], resource: str, stopped: float = 0.0) ->
         return 1.0
     failed = sum(r.get(key) or 0 for r in rows for key in AT_POOL)
     unsent = sum(r.get("pool_unsent") or 0 for r in rows)
-    # a connection refused was taken and given back at once: no query made on it
-    taken = sum((r.get("pool_acquired") or 0) - (r.get("pool_refused") or 0) for r in rows)
+    taken = sum(r.get("pool_acquired") or 0 for r in rows)  # refused ones are not in it
     if resource != "pool" or not (failed or unsent) or not taken:
         return served / offered
     return (served + failed) / offered * (taken / (taken + failed + unsent))

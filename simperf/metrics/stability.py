@@ -186,9 +186,17 @@ def _describe(row: dict[str, Any], where: str = "") -> str:
     loads = _loads(row)
     if not loads:
         return "no resource measured"
+    # a pool the database accepted no connection of has no occupancy, not 0%
+    unaccepted = row.get("pool_size") == 0
+
+    def told(level: float, name: str, busy: str = "") -> str:
+        if name == "pool" and unaccepted:
+            return "pool: no connection accepted"
+        return f"{name} {level:.1%}{busy}"
+
     (level, name), rest = loads[0], loads[1:]
-    others = ", ".join(f"{n} {v:.1%}" for v, n in rest)
-    return f"{name} {level:.1%} busy{where}" + (f" ({others})" if others else "")
+    others = ", ".join(told(v, n) for v, n in rest)
+    return told(level, name, " busy") + where + (f" ({others})" if others else "")
 
 
 def _judge(
@@ -267,7 +275,7 @@ def _judge(
         )
     timeouts = row.get("pool_timeouts") or 0
     refused = row.get("pool_refused") or 0  # taken beyond the server's max_connections
-    asked = (row.get("pool_acquired") or 0) + timeouts
+    asked = (row.get("pool_acquired") or 0) + timeouts + refused  # acquired excludes both
     if timeouts and timeouts / asked >= SATURATED_REJECTION:
         return (
             "saturated",

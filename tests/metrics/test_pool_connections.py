@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import pandas as pd
 import pytest
 
 import simperf
@@ -99,3 +100,59 @@ def test_a_servers_connection_occupancy_is_where_database_servers_are_reported()
     pooled = refusing({"size": 4}, requests=40)
     assert "conns" not in pooled.summary()
     assert "connection_occupancy" not in pooled.data["databases"]["db"]["instances"]["db[primary]"]
+
+
+@pytest.mark.filterwarnings("ignore:components.db. connection pools hold")
+def test_a_refused_connection_is_neither_an_acquisition_nor_a_wait() -> None:
+    # A pool of 4 the server accepts 2 of, 60% refused: its acquisitions read every
+    # query (400 of 400, 160 served) and its waits 400 samples, the refused ones' zeros
+    # among them. Now both count the queries served, the refused ones as refused alone.
+    from simperf.presentation.tables import section_table
+
+    result = refusing({"size": 4})
+    calls = result.data["databases"]["db"]["queries"]["order"]["calls"]
+    pool = result.data["databases"]["db"]["pools"]["app"]
+    assert pool["refused"] > calls > 0
+    assert pool["acquisitions"] == pool["wait"]["count"] == calls
+    assert result.components.set_index("instance").loc["app[0]", "pool_acquired"] == calls
+    frame = result.frame("databases").set_index("part")
+    assert frame.loc["pools.app", "acquisitions"] == frame.loc["all", "acquisitions"] == calls
+    assert f"<td>{calls}</td>" in section_table(result, "databases")
+
+
+@pytest.mark.filterwarnings("ignore:components.db. connection pools hold")
+def test_a_refusing_pools_zeros_do_not_dilute_the_waits_of_its_component() -> None:
+    # Two replicas with pools of 2, the server accepting 3 at 15 ms a query: app[0]'s
+    # pool (both accepted) makes queries wait, app[1]'s (1 accepted) refuses, never
+    # waiting. The pool's wait mean over both counted app[1]'s refusals as zero waits.
+    db = database(cpu={"per_query": "15ms"}, rtt=0, primary={"max_connections": 3})
+    spec = scenario([STEP], db=db, rate=400, requests=400, pool={"size": 2}, app={"replicas": 2})
+    result = simperf.run(spec, seed=1)
+    rows = result.components.set_index("instance")
+    first, second = rows.loc["app[0]"], rows.loc["app[1]"]
+    assert pd.isna(first["pool_refused"]) and first["pool_wait"] > 0
+    assert second["pool_refused"] > 0 and second["pool_wait"] == 0
+    pool = result.data["databases"]["db"]["pools"]["app"]
+    calls = result.data["databases"]["db"]["queries"]["order"]["calls"]
+    assert pool["acquisitions"] == first["pool_acquired"] + second["pool_acquired"] == calls
+    mean = first["pool_wait"] * first["pool_acquired"] / calls  # app[1] waited none
+    assert pool["wait"]["mean"] == pytest.approx(mean, rel=1e-9)
+    assert result.data["components"]["app"]["pool_wait"] == pytest.approx(mean, rel=1e-9)
+
+
+@pytest.mark.filterwarnings("ignore:components.db. connection pools hold")
+def test_a_pool_with_no_connection_accepted_is_not_read_as_idle() -> None:
+    # app[1]'s pool got none of the server's 2 connections and refused every query: the
+    # verdict read "... at app[1] (cores 0.0% busy (workers 0.0%, pool 0.0%))".
+    spec = scenario(
+        [STEP],
+        db=database(cpu={"per_query": "10ms"}, rtt=0, primary={"max_connections": 2}),
+        rate=40,
+        requests=80,
+        pool={"size": 2},
+        app={"replicas": 2},
+    )
+    verdict = simperf.run(spec, seed=1).data["stability"]
+    assert (verdict["instance"], verdict["resource"]) == ("app[1]", "pool")
+    assert "pool 0.0%" not in verdict["reason"]
+    assert "pool: no connection accepted" in verdict["reason"]
