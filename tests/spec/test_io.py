@@ -201,12 +201,15 @@ def test_a_sweeps_and_a_capacitys_override_errors_name_their_arguments() -> None
         simperf.sweep(mmc, {"components.app.cores": [0, 4]}, executor="serial")
     with pytest.raises(SpecError) as searched:
         simperf.capacity(mmc, "components.app.cores", "latency.all.p99<50ms", low=0, high=4)
-    for caught, argument in ((swept, "grid"), (searched, "knob")):
-        message, command = str(caught.value), str(caught.value.command_line)
-        said = "components.app.cores=0: components.app.cores: must be >= 1"
-        assert f"\n{argument} {said}" in message and "--" not in message, message
-        assert f"\n--{argument} {said}" in command, command
-        assert message.split("\n")[0] == command.split("\n")[0]  # the point, named alike
+    said = "components.app.cores=0: components.app.cores: must be >= 1"
+    # a sweep names its grid point first, then the override as the grid set it
+    message, command = str(swept.value), str(swept.value.command_line)
+    assert f"\ngrid {said}" in message and "--" not in message, message
+    assert f"\n--grid {said}" in command, command
+    assert message.split("\n")[0] == command.split("\n")[0]  # the point, named alike
+    # a capacity search's end is the override itself: named once
+    message, command = str(searched.value), str(searched.value.command_line)
+    assert message == f"knob {said}" and command == f"--knob {said}"
 
 
 def test_an_override_refused_at_its_parent_is_named(minimal_scenario) -> None:
